@@ -1,0 +1,117 @@
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+/** A row as plain JavaScript values (BIGINT → bigint, DATE/TIMESTAMP → DuckDB value objects stringified). */
+export type Row = Record<string, unknown>;
+export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
+
+export interface DbOptions {
+  /** DuckDB `memory_limit`, e.g. '1GB'. Above it DuckDB spills to `tempDirectory`. */
+  memoryLimit?: string;
+  threads?: number;
+  tempDirectory?: string;
+  readOnly?: boolean;
+}
+
+/**
+ * The one port the engine uses to talk to DuckDB. A Db owns one instance and one connection, so
+ * transactions are plain BEGIN/COMMIT on it; open a second Db for concurrent readers.
+ */
+export interface Db {
+  readonly path: string;
+  readonly connection: DuckDBConnection;
+  run(sql: string, params?: SqlParams): Promise<void>;
+  /** Rows as JS objects: numbers stay numbers, BIGINT becomes bigint, temporal types become strings. */
+  all<T = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** Rows as JSON-safe objects (BIGINT and temporal values as strings or numbers, per DuckDB's JSON form). */
+  allJson<T = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** First column of the first row, or undefined. */
+  scalar<T = unknown>(sql: string, params?: SqlParams): Promise<T | undefined>;
+  /** Runs `fn` inside BEGIN/COMMIT; rolls back if it throws, then rethrows. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Aborts the statement running now (used for cancellation). */
+  interrupt(): void;
+  close(): void;
+}
+
+export async function openDb(path = ':memory:', options: DbOptions = {}): Promise<Db> {
+  const config: Record<string, string> = {};
+  if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+  if (options.threads) config.threads = String(options.threads);
+  if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+  if (options.readOnly) config.access_mode = 'READ_ONLY';
+  const instance = await DuckDBInstance.create(path, config);
+  const connection = await instance.connect();
+  let closed = false;
+
+  const db: Db = {
+    path,
+    connection,
+    async run(sql, params) {
+      await connection.run(sql, params);
+    },
+    async all<T>(sql: string, params?: SqlParams) {
+      const reader = await connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS().map(normaliseRow) as T[];
+    },
+    async allJson<T>(sql: string, params?: SqlParams) {
+      const reader = await connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJson() as T[];
+    },
+    async scalar<T>(sql: string, params?: SqlParams) {
+      const reader = await connection.runAndReadAll(sql, params);
+      const rows = reader.getRowsJS();
+      return normaliseValue(rows[0]?.[0]) as T | undefined;
+    },
+    async transaction(fn) {
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        const result = await fn();
+        await connection.run('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+    interrupt() {
+      connection.interrupt();
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+  return db;
+}
+
+// DATE and TIMESTAMP come back from getRowObjectsJS as JS Date objects (UTC-based); keep them as Dates,
+// but turn small bigints into numbers where exact so callers can compare with plain literals.
+function normaliseRow(row: Record<string, unknown>): Row {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) out[key] = normaliseValue(value);
+  return out;
+}
+
+function normaliseValue(value: unknown): unknown {
+  if (typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)) {
+    return Number(value);
+  }
+  return value;
+}
+
+/** Quotes an SQL identifier (table, column, schema) so user-supplied names are never pasted raw. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes an SQL string literal. */
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A qualified name `"schema"."table"`. */
+export function qualified(schema: string, table: string): string {
+  return `${ident(schema)}.${ident(table)}`;
+}

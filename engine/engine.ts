@@ -1,0 +1,243 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { LakehouseError } from './api/errors.ts';
+import { type Db, type DbOptions, openDb } from './db/duckdb.ts';
+import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
+import { createPartitionStore } from './lake/partitions.ts';
+import type { TitleIndex } from './normalize/matcher.ts';
+import { loadProject, type Project } from './project/config.ts';
+import { loadMacros } from './project/macros.ts';
+import { loadModels, type Model } from './project/models.ts';
+import { availableDates, type RunOptions, type RunSummary, runPipeline } from './pipeline/runner.ts';
+import { ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
+
+export interface EngineOptions {
+  projectDir: string;
+  /** Open the warehouse read-only (query, tables, runs): several readers may then share it. */
+  readOnly?: boolean;
+  /** Overrides settings.memory_limit of lakehouse.yaml, e.g. '1GB'. */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+export interface TableInfo {
+  /** `layer.name` as queries use it. */
+  name: string;
+  layer: string;
+  kind: 'table' | 'view';
+  rows: number;
+  columns: { name: string; type: string }[];
+  /** The model that builds it, if any. */
+  model?: string;
+  materialized?: string;
+  partitions?: number;
+}
+
+export interface RunHistoryEntry {
+  runId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string;
+  dates: string;
+  selection: string;
+  error: string | null;
+  models: {
+    model: string;
+    etlDate: string | null;
+    status: string;
+    rowsIn: number;
+    rowsOut: number;
+    duplicatesRemoved: number;
+    quarantined: number;
+    durationMs: number;
+    error: string | null;
+    tests: unknown[];
+    warnings: string[];
+  }[];
+}
+
+export interface QueryResult {
+  columns: { name: string; type: string }[];
+  rows: Record<string, unknown>[];
+}
+
+export interface Engine {
+  readonly project: Project;
+  readonly models: Model[];
+  readonly graph: ModelGraph;
+  readonly db: Db;
+  run(options?: RunOptions): Promise<RunSummary>;
+  availableDates(): Promise<string[]>;
+  tables(): Promise<TableInfo[]>;
+  runs(limit?: number): Promise<RunHistoryEntry[]>;
+  /** Runs SQL over every layer; gold tables answer to bare names too. Rows are JSON-safe. */
+  query(sql: string): Promise<QueryResult>;
+  close(): void;
+}
+
+/**
+ * Opens a project: reads lakehouse.yaml and the models, infers the model graph from their SQL, and
+ * opens the warehouse (creating it on first use). One writer per warehouse: DuckDB's file lock makes
+ * a second writer fail with RUN_LOCKED instead of corrupting anything.
+ */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const project = await loadProject(options.projectDir);
+  const models = await loadModels(project.root);
+  await mkdir(dirname(project.warehousePath), { recursive: true });
+  const dbOptions: DbOptions = {
+    memoryLimit: options.memoryLimit ?? project.config.settings.memory_limit,
+    threads: options.threads ?? project.config.settings.threads,
+    tempDirectory: join(dirname(project.warehousePath), '.duckdb-tmp'),
+  };
+  let db: Db;
+  try {
+    db = await openDb(project.warehousePath, options.readOnly ? { ...dbOptions, readOnly: true } : dbOptions);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/lock/i.test(message)) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `The warehouse ${project.warehousePath} is in use by another lakehouse process (a run in progress?). Wait for it to finish and retry.`,
+        { path: project.warehousePath },
+      );
+    }
+    if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) {
+      throw new LakehouseError(
+        'PROJECT_INVALID',
+        `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${project.root}`,
+      );
+    }
+    throw error;
+  }
+  try {
+    await db.run(`ATTACH ':memory:' AS source`);
+    if (!options.readOnly) {
+      await ensureWarehouseSchema(db);
+      await markAbandonedRuns(db);
+      // A killed run may have left files behind; nothing points at them, so they go.
+      await createPartitionStore(db, project.lakeRoot, 'startup').collectGarbage();
+    }
+    await loadMacros(db, project.root);
+    await db.run(`SET search_path = 'gold,main'`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const graph = await buildGraph(db, models, Object.keys(project.config.sources));
+  const titleIndexes = new Map<string, TitleIndex>();
+
+  return {
+    project,
+    models,
+    graph,
+    db,
+    async run(runOptions = {}) {
+      if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
+      return runPipeline({ db, project, graph, titleIndexes }, runOptions);
+    },
+    availableDates: () => availableDates(project),
+    tables: () => listTables(db, models),
+    runs: (limit = 20) => listRuns(db, limit),
+    async query(sql) {
+      try {
+        const reader = await db.connection.runAndReadAll(sql);
+        const names = reader.columnNames();
+        const types = reader.columnTypes().map((t) => t.toString());
+        return {
+          columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
+          rows: reader.getRowObjectsJson() as Record<string, unknown>[],
+        };
+      } catch (error) {
+        throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
+async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
+  const relations = await db.all<{ schema_name: string; table_name: string; kind: 'table' | 'view' }>(
+    `SELECT schema_name, table_name, 'table' AS kind FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
+     UNION ALL
+     SELECT schema_name, view_name, 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
+     ORDER BY 1, 2`,
+  );
+  const order = ['bronze', 'silver', 'gold', 'quarantine'];
+  relations.sort(
+    (a, b) => order.indexOf(a.schema_name) - order.indexOf(b.schema_name) || a.table_name.localeCompare(b.table_name),
+  );
+  const partitionCounts = new Map(
+    (
+      await db.all<{ relation: string; n: number }>(
+        'SELECT relation, count(*) AS n FROM _lakehouse.partitions GROUP BY relation',
+      )
+    ).map((r) => [r.relation, Number(r.n)]),
+  );
+  const out: TableInfo[] = [];
+  for (const r of relations) {
+    const name = `${r.schema_name}.${r.table_name}`;
+    const quoted = `"${r.schema_name}"."${r.table_name.replaceAll('"', '""')}"`;
+    const columns = (
+      await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${quoted}`)
+    ).map((c) => ({ name: c.column_name, type: c.column_type }));
+    const rows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM ${quoted}`)) ?? 0);
+    const model = models.find((m) => m.id === name);
+    out.push({
+      name,
+      layer: r.schema_name,
+      kind: r.kind,
+      rows,
+      columns,
+      model: model?.file,
+      materialized: model?.config.materialized,
+      partitions: partitionCounts.get(name),
+    });
+  }
+  return out;
+}
+
+async function listRuns(db: Db, limit: number): Promise<RunHistoryEntry[]> {
+  const runs = await db.allJson<{
+    run_id: string;
+    started_at: string;
+    finished_at: string | null;
+    status: string;
+    dates: string;
+    selection: string;
+    error: string | null;
+  }>(`SELECT * FROM _lakehouse.runs ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
+  const out: RunHistoryEntry[] = [];
+  for (const run of runs) {
+    const models = await db.allJson<Record<string, unknown>>(
+      `SELECT model, strftime(etl_date, '%Y-%m-%d') AS etl_date, status, rows_in, rows_out, duplicates_removed,
+              quarantined, duration_ms, error, tests, warnings
+       FROM _lakehouse.model_runs WHERE run_id = $runId ORDER BY etl_date, finished_at, rowid`,
+      { runId: run.run_id },
+    );
+    out.push({
+      runId: run.run_id,
+      startedAt: run.started_at,
+      finishedAt: run.finished_at,
+      status: run.status,
+      dates: run.dates,
+      selection: run.selection,
+      error: run.error,
+      models: models.map((m) => ({
+        model: String(m.model),
+        etlDate: (m.etl_date as string | null) ?? null,
+        status: String(m.status),
+        rowsIn: Number(m.rows_in ?? 0),
+        rowsOut: Number(m.rows_out ?? 0),
+        duplicatesRemoved: Number(m.duplicates_removed ?? 0),
+        quarantined: Number(m.quarantined ?? 0),
+        durationMs: Number(m.duration_ms ?? 0),
+        error: (m.error as string | null) ?? null,
+        tests: JSON.parse(String(m.tests ?? '[]')) as unknown[],
+        warnings: JSON.parse(String(m.warnings ?? '[]')) as string[],
+      })),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+-- Cleaning and mapping rules of the customer-search example, as DuckDB macros so every model shares
+-- one definition and each rule can be tested on its own (test/rules/cleaning-rules.test.ts).
+
+-- Buddhist-era years (2565) are Gregorian + 543; the rest of the string is left as it is.
+CREATE OR REPLACE TEMP MACRO be_year_to_ce(t) AS
+  CASE WHEN try_cast(substr(t, 1, 4) AS INTEGER) >= 2400
+       THEN lpad((substr(t, 1, 4)::INTEGER - 543)::VARCHAR, 4, '0') || substr(t, 5)
+       ELSE t END;
+
+-- 12-hour times carry a Vietnamese or English marker: CH (chiều) = PM, SA (sáng) = AM.
+CREATE OR REPLACE TEMP MACRO parse_wall_clock(t) AS
+  CASE WHEN regexp_matches(t, ' (CH|PM|SA|AM)$', 'i')
+       THEN try_strptime(regexp_replace(regexp_replace(t, ' CH$', ' PM', 'i'), ' SA$', ' AM', 'i'),
+                         ['%Y-%m-%d %I:%M:%S.%f %p', '%Y-%m-%d %I:%M:%S %p'])
+       ELSE try_cast(t AS TIMESTAMP) END;
+
+-- Event time as a local wall-clock TIMESTAMP (no zone, never shifted); NULL when it cannot be parsed.
+CREATE OR REPLACE TEMP MACRO parse_event_ts(s) AS
+  parse_wall_clock(be_year_to_ce(regexp_replace(trim(s), '\s+', ' ', 'g')));
+
+-- Guests have no user_id; they share this placeholder, which also exists in dim_user.
+CREATE OR REPLACE TEMP MACRO guest_user_id() AS 'guest';
+
+-- user_id stays a string: leading zeros are significant ('06029400').
+CREATE OR REPLACE TEMP MACRO clean_user_id(u) AS coalesce(nullif(trim(u), ''), guest_user_id());
+
+CREATE OR REPLACE TEMP MACRO device_type(platform) AS
+  CASE WHEN platform IS NULL THEN 'unknown'
+       WHEN lower(platform) IN ('android', 'ios') THEN 'mobile'
+       WHEN lower(platform) LIKE '%smart%' THEN 'smarttv'
+       WHEN lower(platform) LIKE '%ottbox%' THEN 'ottbox'
+       WHEN lower(platform) LIKE '%web%' THEN 'web'
+       ELSE 'others' END;
+
+CREATE OR REPLACE TEMP MACRO network_group(network_type) AS
+  CASE WHEN lower(trim(network_type)) = 'wifi' THEN 'wifi'
+       WHEN lower(trim(network_type)) IN ('ethernet', 'cab') THEN 'ethernet'
+       WHEN lower(trim(network_type)) IN ('3g', '4g', '5g', 'wwan') THEN 'cellular'
+       ELSE 'others' END;
+
+CREATE OR REPLACE TEMP MACRO isp_group(proxy_isp) AS
+  CASE WHEN lower(trim(proxy_isp)) IN ('vnpt', 'viettel', 'fpt', 'spt', 'cmc', 'sctv') THEN 'local' ELSE 'unknown' END;
+
+-- Plan strings look like 'Plan Name:type'; the type is after the last colon. An entry without a
+-- colon keeps its name with type 'unknown' rather than being dropped.
+CREATE OR REPLACE TEMP MACRO plan_name(entry) AS
+  nullif(trim(CASE WHEN contains(entry, ':') THEN regexp_extract(entry, '^(.*):[^:]*$', 1) ELSE entry END), '');
+CREATE OR REPLACE TEMP MACRO plan_type(entry) AS
+  CASE WHEN contains(entry, ':') THEN coalesce(nullif(lower(trim(regexp_extract(entry, ':([^:]*)$', 1))), ''), 'unknown')
+       ELSE 'unknown' END;
+
+CREATE OR REPLACE TEMP MACRO date_key(ts) AS (year(ts) * 10000 + month(ts) * 100 + day(ts))::INTEGER;

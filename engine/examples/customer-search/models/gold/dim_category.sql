@@ -1,0 +1,19 @@
+/* config
+materialized: scd1
+role: dimension
+unique_key: category_slug
+surrogate_key: category_key
+unknown_member:
+  category_name: unknown
+  category_slug: unknown
+tests:
+  - unique: category_slug
+  - not_null: [category_name, category_slug]
+*/
+SELECT DISTINCT genre AS category_name, slugify(genre) AS category_slug
+FROM (
+  SELECT trim(unnest(string_split(keyword_category, ';'))) AS genre
+  FROM silver.customer_search
+  WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
+)
+WHERE genre <> ''

@@ -1,0 +1,21 @@
+/* config
+materialized: scd1
+role: dimension
+unique_key: [proxy_isp, network_type]
+surrogate_key: network_key
+unknown_member:
+  proxy_isp: null
+  network_type: others
+  isp_group: unknown
+tests:
+  - unique: [proxy_isp, network_type]
+  - accepted_values:
+      column: network_type
+      values: [wifi, ethernet, cellular, others]
+  - accepted_values:
+      column: isp_group
+      values: [local, unknown]
+*/
+SELECT DISTINCT proxy_isp, network_group(network_type) AS network_type, isp_group(proxy_isp) AS isp_group
+FROM silver.customer_search
+WHERE etl_date = getvariable('etl_date') AND proxy_isp IS NOT NULL

@@ -1,0 +1,44 @@
+/* config
+materialized: append
+role: fact
+unique_key: event_id
+description: One row per search event, appended per date; re-running a date replaces its events, never duplicates them. Unknown members point at key 0.
+tests:
+  - unique: event_id
+  - not_null: [event_id, datetime_log, date_key, user_id, network_key, platform_key, main_keyword_category]
+  - relationships: {column: date_key, to: gold.dim_date, field: date_key}
+  - relationships: {column: user_id, to: gold.dim_user, field: user_id}
+  - relationships: {column: network_key, to: gold.dim_network, field: network_key}
+  - relationships: {column: platform_key, to: gold.dim_platform, field: platform_key}
+  - relationships: {column: main_keyword_category, to: gold.dim_category, field: category_key}
+  - relationships: {column: sub1_keyword_category, to: gold.dim_category, field: category_key}
+  - relationships: {column: sub2_keyword_category, to: gold.dim_category, field: category_key}
+  - relationships: {column: sub3_keyword_category, to: gold.dim_category, field: category_key}
+*/
+WITH events AS (
+  SELECT *, string_split(keyword_category, ';') AS genres
+  FROM silver.customer_search
+  WHERE etl_date = getvariable('etl_date')
+)
+SELECT
+  e.event_id,
+  e.datetime_log,
+  e.date_key,
+  e.user_id,
+  CASE WHEN e.keyword_normalized <> 'not_matched' THEN e.keyword_normalized ELSE e.original_keyword END AS keyword,
+  CASE WHEN e.keyword_normalized <> 'not_matched' THEN e.keyword_normalized_slug ELSE e.original_keyword_slug END AS keyword_slug,
+  e.category,
+  e.action,
+  coalesce(n.network_key, 0) AS network_key,
+  coalesce(p.platform_key, 0) AS platform_key,
+  coalesce(c0.category_key, 0) AS main_keyword_category,
+  coalesce(c1.category_key, 0) AS sub1_keyword_category,
+  coalesce(c2.category_key, 0) AS sub2_keyword_category,
+  coalesce(c3.category_key, 0) AS sub3_keyword_category
+FROM events AS e
+LEFT JOIN gold.dim_network AS n ON n.proxy_isp = e.proxy_isp AND n.network_type = network_group(e.network_type)
+LEFT JOIN gold.dim_platform AS p ON p.platform = e.platform
+LEFT JOIN gold.dim_category AS c0 ON c0.category_name = trim(e.genres[1])
+LEFT JOIN gold.dim_category AS c1 ON c1.category_name = trim(e.genres[2])
+LEFT JOIN gold.dim_category AS c2 ON c2.category_name = trim(e.genres[3])
+LEFT JOIN gold.dim_category AS c3 ON c3.category_name = trim(e.genres[4])

@@ -1,0 +1,181 @@
+import { LakehouseError } from '../api/errors.ts';
+import { type Db, literal } from '../db/duckdb.ts';
+import type { Model } from '../project/models.ts';
+
+export interface ModelNode {
+  model: Model;
+  /** Model ids this model reads. */
+  upstream: string[];
+  /** Source names (`source.<name>`) this model reads. */
+  sources: string[];
+}
+
+export interface ModelGraph {
+  /** Nodes in a topological order (upstream first; ties by layer then name). */
+  nodes: ModelNode[];
+  byId: Map<string, ModelNode>;
+}
+
+/**
+ * Lists the relations a query reads, by asking DuckDB's own parser (json_serialize_sql), so a user
+ * never keeps a dependency list by hand. CTE names are not relations and are left out.
+ */
+export async function referencedRelations(db: Db, sql: string, file = '(query)', firstLine = 1): Promise<string[]> {
+  const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
+  const tree = JSON.parse(json ?? '{}') as { error?: boolean; error_message?: string; position?: string };
+  if (tree.error) {
+    throw sqlError(file, sql, firstLine, tree.error_message ?? 'cannot parse SQL', tree.position);
+  }
+  const found = new Set<string>();
+  const ctes = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) walk(child);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    const cteMap = record.cte_map as { map?: { key?: string }[] } | undefined;
+    for (const entry of cteMap?.map ?? []) if (entry.key) ctes.add(entry.key.toLowerCase());
+    if (record.type === 'BASE_TABLE' && typeof record.table_name === 'string') {
+      const schema = typeof record.schema_name === 'string' ? record.schema_name : '';
+      const catalog = typeof record.catalog_name === 'string' ? record.catalog_name : '';
+      const name = [catalog, schema, record.table_name].filter(Boolean).join('.').toLowerCase();
+      found.add(name);
+    }
+    for (const value of Object.values(record)) walk(value);
+  };
+  walk(tree);
+  return [...found].filter((name) => name.includes('.') || !ctes.has(name)).sort();
+}
+
+/** A parse or bind error located at the right line of the model file. */
+export function sqlError(file: string, sql: string, firstLine: number, message: string, position?: string): LakehouseError {
+  const offset = position === undefined ? Number.NaN : Number(position);
+  const line = Number.isFinite(offset) ? firstLine + sql.slice(0, offset).split('\n').length - 1 : undefined;
+  const where = line === undefined ? file : `${file}:${line}`;
+  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${message}`, { file, line });
+}
+
+/** Builds the model graph from the SQL of every model and orders it; a cycle is an error naming its models. */
+export async function buildGraph(db: Db, models: Model[], sourceNames: string[]): Promise<ModelGraph> {
+  const ids = new Set(models.map((m) => m.id));
+  const sources = new Set(sourceNames.map((s) => `source.${s}`));
+  const nodes: ModelNode[] = [];
+  for (const model of models) {
+    const relations = await referencedRelations(db, model.sql, model.file, model.sqlStartLine);
+    const upstream: string[] = [];
+    const usedSources: string[] = [];
+    for (const rel of relations) {
+      if (rel === model.id) continue; // a model may read its own previous state
+      if (ids.has(rel)) upstream.push(rel);
+      else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
+      else if (rel.startsWith('source.')) {
+        throw new LakehouseError(
+          'MODEL_INVALID',
+          `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
+          { file: model.file, relation: rel },
+        );
+      }
+    }
+    // Relationship tests read their parent table, so the parent must be built first.
+    for (const test of model.config.tests) {
+      if ('relationships' in test) {
+        const parent = test.relationships.to.toLowerCase();
+        if (parent !== model.id && ids.has(parent)) upstream.push(parent);
+      }
+    }
+    // The catalog of a keyword_match model is read by the engine, not by its SQL.
+    const catalog = model.config.catalog?.toLowerCase();
+    if (catalog) {
+      if (ids.has(catalog)) upstream.push(catalog);
+      else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
+    }
+    nodes.push({ model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] });
+  }
+  const ordered = topologicalOrder(nodes);
+  return { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) };
+}
+
+const LAYER_RANK: Record<string, number> = { bronze: 0, silver: 1, gold: 2 };
+
+function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
+  const byId = new Map(nodes.map((n) => [n.model.id, n]));
+  const remaining = new Map(nodes.map((n) => [n.model.id, n.upstream.length]));
+  const ordered: ModelNode[] = [];
+  const rank = (n: ModelNode) => `${LAYER_RANK[n.model.layer] ?? 9}:${n.model.name}`;
+  let ready = nodes.filter((n) => n.upstream.length === 0);
+  while (ready.length > 0) {
+    ready.sort((a, b) => rank(a).localeCompare(rank(b)));
+    const next = ready.shift()!;
+    ordered.push(next);
+    for (const n of nodes) {
+      if (!n.upstream.includes(next.model.id)) continue;
+      const left = (remaining.get(n.model.id) ?? 0) - 1;
+      remaining.set(n.model.id, left);
+      if (left === 0) ready.push(n);
+    }
+  }
+  if (ordered.length !== nodes.length) {
+    const stuck = nodes.filter((n) => !ordered.includes(n)).map((n) => n.model.id);
+    throw new LakehouseError('MODEL_CYCLE', `Models depend on each other in a cycle: ${stuck.join(', ')}`, {
+      models: stuck,
+    });
+  }
+  return ordered.filter((n) => byId.has(n.model.id));
+}
+
+/**
+ * Resolves a selection: `m` (just m), `m+` (m and everything downstream), `+m` (m and everything upstream).
+ * Returns model ids in graph order.
+ */
+export function selectModels(graph: ModelGraph, selectors: string[] | undefined): string[] {
+  if (!selectors || selectors.length === 0) return graph.nodes.map((n) => n.model.id);
+  const chosen = new Set<string>();
+  for (const raw of selectors) {
+    const down = raw.endsWith('+');
+    const up = raw.startsWith('+');
+    const name = raw.replace(/^\+|\+$/g, '').toLowerCase();
+    const matches = graph.nodes.filter((n) => n.model.id === name || n.model.name === name);
+    if (matches.length === 0) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `--select ${raw}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+      );
+    }
+    for (const match of matches) {
+      chosen.add(match.model.id);
+      if (down) for (const id of downstreamOf(graph, match.model.id)) chosen.add(id);
+      if (up) for (const id of upstreamOf(graph, match.model.id)) chosen.add(id);
+    }
+  }
+  return graph.nodes.map((n) => n.model.id).filter((id) => chosen.has(id));
+}
+
+export function downstreamOf(graph: ModelGraph, id: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (current: string) => {
+    for (const n of graph.nodes) {
+      if (n.upstream.includes(current) && !out.has(n.model.id)) {
+        out.add(n.model.id);
+        visit(n.model.id);
+      }
+    }
+  };
+  visit(id);
+  return out;
+}
+
+function upstreamOf(graph: ModelGraph, id: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (current: string) => {
+    for (const up of graph.byId.get(current)?.upstream ?? []) {
+      if (!out.has(up)) {
+        out.add(up);
+        visit(up);
+      }
+    }
+  };
+  visit(id);
+  return out;
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Db, ident, literal } from '../db/duckdb.ts';
+
+/**
+ * Bronze, silver and quarantine tables are Parquet files under the lake root, one file per daily
+ * partition: `<lake>/<schema>/<table>/etl_date=YYYY-MM-DD/part-<run>.parquet`. A replace writes a new
+ * file and swaps the pointer in `_lakehouse.partitions` inside the run's transaction, so readers see
+ * the old partition or the new one, never half of either; files no pointer names are garbage.
+ */
+export interface PartitionStore {
+  /** Writes the rows of `selectSql` as the new file of (relation, date); returns its row count. */
+  write(relation: string, etlDate: string, selectSql: string): Promise<number>;
+  /** Re-creates the view `<schema>.<table>` over the relation's committed files. */
+  refreshView(relation: string): Promise<void>;
+  /** Deletes files no committed pointer names (left by replaced partitions or killed runs). */
+  collectGarbage(): Promise<number>;
+  /** Rows currently committed for one partition, or 0. */
+  rowCount(relation: string, etlDate: string): Promise<number>;
+}
+
+export function createPartitionStore(db: Db, lakeRoot: string, runId: string): PartitionStore {
+  const fileFor = (relation: string, etlDate: string) => {
+    const [schema, table] = splitRelation(relation);
+    return join(lakeRoot, schema, table, `etl_date=${etlDate}`, `part-${runId}-${randomUUID().slice(0, 8)}.parquet`);
+  };
+
+  return {
+    async write(relation, etlDate, selectSql) {
+      const path = fileFor(relation, etlDate);
+      await mkdir(join(path, '..'), { recursive: true });
+      const count = await db.scalar<number | bigint>(
+        `COPY (${selectSql}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+      );
+      const rows = Number(count ?? 0);
+      await db.run(`DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`, {
+        relation,
+        d: etlDate,
+      });
+      await db.run(
+        `INSERT INTO _lakehouse.partitions VALUES ($relation, $d::DATE, $path, $rows, $runId, now()::TIMESTAMP)`,
+        { relation, d: etlDate, path, rows, runId },
+      );
+      await this.refreshView(relation);
+      return rows;
+    },
+
+    async refreshView(relation) {
+      const [schema, table] = splitRelation(relation);
+      const files = await db.all<{ path: string }>(
+        `SELECT path FROM _lakehouse.partitions WHERE relation = $relation ORDER BY etl_date`,
+        { relation },
+      );
+      const name = `${ident(schema)}.${ident(table)}`;
+      if (files.length === 0) {
+        await db.run(`DROP VIEW IF EXISTS ${name}`);
+        return;
+      }
+      const list = files.map((f) => literal(f.path)).join(', ');
+      await db.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet([${list}], union_by_name = true)`);
+    },
+
+    async collectGarbage() {
+      const live = new Set(
+        (await db.all<{ path: string }>('SELECT path FROM _lakehouse.partitions')).map((r) => r.path),
+      );
+      let removed = 0;
+      for (const file of await listParquetFiles(lakeRoot)) {
+        if (!live.has(file)) {
+          await rm(file, { force: true });
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    async rowCount(relation, etlDate) {
+      const n = await db.scalar<number>(
+        `SELECT row_count FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`,
+        { relation, d: etlDate },
+      );
+      return Number(n ?? 0);
+    },
+  };
+}
+
+export function splitRelation(relation: string): [string, string] {
+  const dot = relation.indexOf('.');
+  if (dot < 0) return ['main', relation];
+  return [relation.slice(0, dot), relation.slice(dot + 1)];
+}
+
+async function listParquetFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listParquetFiles(full)));
+    else if (entry.name.endsWith('.parquet')) out.push(full);
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import type { Db } from '../db/duckdb.ts';
+import { ident } from '../db/duckdb.ts';
+import type { PartitionStore } from '../lake/partitions.ts';
+import type { TitleIndex } from '../normalize/matcher.ts';
+import type { Model } from '../project/models.ts';
+
+/** What a materialization gets: the model's rows for one date are already in the temp table `stage`. */
+export interface MaterializeContext {
+  db: Db;
+  model: Model;
+  etlDate: string;
+  /** Temp table with the rows the model's SQL produced for this date. */
+  stage: string;
+  /** Quoted `"schema"."table"` the model writes. */
+  target: string;
+  partitions: PartitionStore;
+  /** Title indexes built this session, by catalog fingerprint (building one costs seconds on big catalogs). */
+  titleIndexes: Map<string, TitleIndex>;
+  /** Re-runs the model's SQL for another date into `stage` (history models replay earlier dates). */
+  restage(etlDate: string): Promise<void>;
+  /** Dates this model has already committed. */
+  committedDates: string[];
+}
+
+export interface MaterializeOutcome {
+  rowsIn: number;
+  rowsOut: number;
+  duplicatesRemoved: number;
+  quarantined: number;
+  /** A relation holding the rows this run wrote, for the data tests. */
+  testRelation: string;
+  /** Relation the SCD-invariant test checks (whole history table). */
+  historyRelation?: string;
+  warnings: string[];
+}
+
+export type Materializer = (ctx: MaterializeContext) => Promise<MaterializeOutcome>;
+
+export async function countRows(db: Db, relation: string): Promise<number> {
+  return Number((await db.scalar<number | bigint>(`SELECT count(*) FROM ${relation}`)) ?? 0);
+}
+
+export async function columnsOf(db: Db, relation: string): Promise<{ name: string; type: string }[]> {
+  const rows = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+  return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+}
+
+export async function tableExists(db: Db, target: string): Promise<boolean> {
+  try {
+    await db.run(`SELECT 1 FROM ${target} LIMIT 0`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Adds to `target` any column the stage has and the target lacks, so an edited model can grow a column. */
+export async function addMissingColumns(db: Db, target: string, stage: string): Promise<string[]> {
+  const have = new Set((await columnsOf(db, target)).map((c) => c.name));
+  const added: string[] = [];
+  for (const column of await columnsOf(db, stage)) {
+    if (have.has(column.name)) continue;
+    await db.run(`ALTER TABLE ${target} ADD COLUMN ${ident(column.name)} ${column.type}`);
+    added.push(column.name);
+  }
+  return added;
+}
+
+/** `a.k IS NOT DISTINCT FROM b.k AND ...` over the key columns. */
+export function keyMatch(keys: string[], left: string, right: string): string {
+  return keys.map((k) => `${left}.${ident(k)} IS NOT DISTINCT FROM ${right}.${ident(k)}`).join(' AND ');
+}
+
+/**
+ * Removes repeated keys from the stage (first by `orderBy`, else arbitrary but deterministic by all columns)
+ * and returns how many rows were dropped.
+ */
+export async function dedupeStage(db: Db, stage: string, keys: string[], orderBy?: string): Promise<number> {
+  const before = await countRows(db, stage);
+  const distinct = Number(
+    (await db.scalar<number | bigint>(
+      `SELECT count(*) FROM (SELECT DISTINCT ${keys.map(ident).join(', ')} FROM ${stage})`,
+    )) ?? 0,
+  );
+  if (distinct === before) return 0;
+  const order = orderBy ?? keys.map(ident).join(', ');
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${stage}
+     QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${order}) = 1`,
+  );
+  return before - distinct;
+}

@@ -1,0 +1,151 @@
+import { ident, literal } from '../db/duckdb.ts';
+import {
+  columnsOf,
+  countRows,
+  dedupeStage,
+  keyMatch,
+  type MaterializeContext,
+  type MaterializeOutcome,
+  tableExists,
+} from './context.ts';
+
+/**
+ * History models (SCD2, bridge) fold one date at a time onto the state the earlier dates left. Re-running
+ * a date at or before the last one committed would fold it onto a later state, so instead the table is
+ * rebuilt by replaying every committed date in order: deterministic keys make the replay reproduce it.
+ */
+export async function applyHistory(
+  ctx: MaterializeContext,
+  applyDate: (date: string) => Promise<{ rowsIn: number; rowsOut: number; duplicates: number }>,
+  create: () => Promise<void>,
+): Promise<MaterializeOutcome> {
+  const { db, etlDate, target, committedDates } = ctx;
+  const last = committedDates[committedDates.length - 1];
+  const warnings: string[] = [];
+  let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
+  if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
+    const dates = [...new Set([...committedDates, etlDate])].sort();
+    await db.run(`DROP TABLE ${target}`);
+    await create();
+    outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
+    for (const date of dates) {
+      await ctx.restage(date);
+      const step = await applyDate(date);
+      if (date === etlDate) outcome = step;
+    }
+    await ctx.restage(etlDate);
+    warnings.push(`replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`);
+  } else {
+    if (!(await tableExists(db, target))) await create();
+    outcome = await applyDate(etlDate);
+  }
+  return {
+    rowsIn: outcome.rowsIn,
+    rowsOut: outcome.rowsOut,
+    duplicatesRemoved: outcome.duplicates,
+    quarantined: 0,
+    testRelation: target,
+    historyRelation: target,
+    warnings,
+  };
+}
+
+/**
+ * SCD type 2: a changed tracked value (row hash) closes the current version (valid_to = the date,
+ * exclusive) and opens a new one; new keys open their first version. Keys absent that day are untouched.
+ */
+export async function materializeScd2(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  const { db, model, stage, target } = ctx;
+  const keys = model.config.unique_key ?? [];
+  const sk = model.config.surrogate_key;
+  const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
+  const tracked = model.config.tracked ?? stageColumns.filter((c) => !keys.includes(c));
+  const hash = `md5(concat_ws('|', ${tracked.map((c) => `coalesce(${ident(c)}::VARCHAR, '\u2205')`).join(', ')}))`;
+
+  const create = async () => {
+    const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
+    await db.run(
+      `CREATE TABLE ${target} AS SELECT ${keyColumn}*, NULL::DATE AS valid_from, NULL::DATE AS valid_to,
+         NULL::BOOLEAN AS is_current, NULL::VARCHAR AS row_hash FROM ${stage} LIMIT 0`,
+    );
+  };
+  const applyDate = async (date: string) => {
+    const d = `${literal(date)}::DATE`;
+    const rowsIn = await countRows(db, stage);
+    const duplicates = await dedupeStage(db, stage, keys);
+    await db.run(`CREATE OR REPLACE TEMP TABLE __scd2_incoming AS SELECT *, ${hash} AS row_hash FROM ${stage}`);
+    const closed = Number(
+      (await db.scalar<number | bigint>(
+        `UPDATE ${target} AS t SET valid_to = ${d}, is_current = FALSE FROM __scd2_incoming AS s
+         WHERE t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash <> s.row_hash`,
+      )) ?? 0,
+    );
+    const newKey = sk
+      ? `(SELECT coalesce(max(${ident(sk)}), 0) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `s.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
+      : '';
+    const opened = Number(
+      (await db.scalar<number | bigint>(
+        `INSERT INTO ${target} BY NAME
+         SELECT ${newKey}s.*, ${d} AS valid_from, NULL::DATE AS valid_to, TRUE AS is_current
+         FROM __scd2_incoming AS s
+         WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE t.is_current AND ${keyMatch(keys, 't', 's')})`,
+      )) ?? 0,
+    );
+    return { rowsIn, rowsOut: closed + opened, duplicates };
+  };
+  return applyHistory(ctx, applyDate, create);
+}
+
+/**
+ * Effective-dated bridge (entity ↔ member, e.g. user ↔ plan). For each entity seen on the date: a member
+ * seen again extends recent_effective_date; a member missing from its set closes (is_effective = 0,
+ * last_effective_date = recent_effective_date); a new or returning member opens a new row. Entities not
+ * seen keep every row open. Input rows with a NULL member mean "seen, with no members".
+ */
+export async function materializeBridge(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  const { db, model, stage, target } = ctx;
+  const { entity, member } = model.config.bridge!;
+  const sk = ident(model.config.surrogate_key!);
+  const e = ident(entity);
+  const m = ident(member);
+
+  const create = async () => {
+    await db.run(
+      `CREATE TABLE ${target} AS SELECT 0::BIGINT AS ${sk}, ${e}, ${m}, 0::INTEGER AS is_effective,
+         NULL::DATE AS first_effective_date, NULL::DATE AS recent_effective_date, NULL::DATE AS last_effective_date
+       FROM ${stage} LIMIT 0`,
+    );
+  };
+  const applyDate = async (date: string) => {
+    const d = `${literal(date)}::DATE`;
+    const rowsIn = await countRows(db, stage);
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __bridge_pairs AS SELECT DISTINCT ${e}, ${m} FROM ${stage} WHERE ${m} IS NOT NULL;
+       CREATE OR REPLACE TEMP TABLE __bridge_seen AS SELECT DISTINCT ${e} FROM ${stage};`,
+    );
+    const extended = Number(
+      (await db.scalar<number | bigint>(
+        `UPDATE ${target} AS t SET recent_effective_date = greatest(t.recent_effective_date, ${d})
+         FROM __bridge_pairs AS p WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m}`,
+      )) ?? 0,
+    );
+    const closed = Number(
+      (await db.scalar<number | bigint>(
+        `UPDATE ${target} AS t SET is_effective = 0, last_effective_date = t.recent_effective_date
+         WHERE t.is_effective = 1 AND t.${e} IN (SELECT ${e} FROM __bridge_seen)
+           AND NOT EXISTS (SELECT 1 FROM __bridge_pairs AS p WHERE p.${e} = t.${e} AND p.${m} = t.${m})`,
+      )) ?? 0,
+    );
+    const opened = Number(
+      (await db.scalar<number | bigint>(
+        `INSERT INTO ${target}
+         SELECT (SELECT coalesce(max(${sk}), 0) FROM ${target}) + row_number() OVER (ORDER BY p.${e}, p.${m}),
+                p.${e}, p.${m}, 1, ${d}, ${d}, NULL
+         FROM __bridge_pairs AS p
+         WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m})`,
+      )) ?? 0,
+    );
+    return { rowsIn, rowsOut: extended + closed + opened, duplicates: 0 };
+  };
+  return applyHistory(ctx, applyDate, create);
+}

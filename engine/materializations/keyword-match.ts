@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LakehouseError } from '../api/errors.ts';
+import { ident, literal } from '../db/duckdb.ts';
+import { buildTitleIndex, type CatalogTitle, matchKeywords } from '../normalize/matcher.ts';
+import { columnsOf, countRows, type MaterializeContext, type MaterializeOutcome, tableExists } from './context.ts';
+
+/**
+ * The keyword normaliser as a model: its SQL lists keywords; each keyword not yet matched against the
+ * current catalog (fingerprint) is matched once in TypeScript and cached in the model's table, so
+ * every later run and date reuses it. Distinct keywords only; a changed catalog re-matches.
+ */
+export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  const { db, model, stage, target } = ctx;
+  const catalog = model.config.catalog!;
+  const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
+  if (!stageColumns.includes('keyword')) {
+    throw new LakehouseError('MODEL_INVALID', `${model.file}: a keyword_match model must select a column named keyword`, {
+      file: model.file,
+    });
+  }
+  const titles = await loadCatalog(ctx, catalog);
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify(titles))
+    .digest('hex')
+    .slice(0, 16);
+
+  if (!(await tableExists(db, target))) {
+    await db.run(
+      `CREATE TABLE ${target} (keyword VARCHAR, keyword_slug VARCHAR, keyword_normalized VARCHAR,
+         keyword_normalized_slug VARCHAR, genres VARCHAR[], score DOUBLE, matched BOOLEAN, catalog_fingerprint VARCHAR)`,
+    );
+  }
+  await db.run(`CREATE OR REPLACE TEMP TABLE __kw_distinct AS SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL`);
+  const rowsIn = await countRows(db, '__kw_distinct');
+  const todo = await db.all<{ keyword: string }>(
+    `SELECT keyword FROM __kw_distinct k WHERE NOT EXISTS (
+       SELECT 1 FROM ${target} t WHERE t.keyword = k.keyword AND t.catalog_fingerprint = ${literal(fingerprint)})`,
+  );
+  if (todo.length > 0) {
+    let index = ctx.titleIndexes.get(fingerprint);
+    if (!index) {
+      index = buildTitleIndex(titles);
+      ctx.titleIndexes.set(fingerprint, index);
+    }
+    const matches = matchKeywords(
+      index,
+      todo.map((t) => t.keyword),
+    );
+    // One bulk load through a temp NDJSON file: far faster than row-by-row inserts.
+    const file = join(tmpdir(), `lakehouse-kw-${process.pid}-${Date.now()}.ndjson`);
+    await writeFile(
+      file,
+      `${matches
+        .map((m) =>
+          JSON.stringify({
+            keyword: m.keyword,
+            keyword_slug: m.keywordSlug,
+            keyword_normalized: m.normalized,
+            keyword_normalized_slug: m.normalizedSlug,
+            genres: m.genres,
+            score: m.score,
+            matched: m.matched,
+          }),
+        )
+        .join('\n')}\n`,
+    );
+    try {
+      await db.run(`DELETE FROM ${target} WHERE keyword IN (SELECT keyword FROM __kw_distinct)`);
+      await db.run(
+        `INSERT INTO ${target} BY NAME SELECT *, ${literal(fingerprint)} AS catalog_fingerprint FROM read_json(${literal(file)},
+           columns = {keyword: 'VARCHAR', keyword_slug: 'VARCHAR', keyword_normalized: 'VARCHAR',
+                      keyword_normalized_slug: 'VARCHAR', genres: 'VARCHAR[]', score: 'DOUBLE', matched: 'BOOLEAN'})`,
+      );
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+  return {
+    rowsIn,
+    rowsOut: todo.length,
+    duplicatesRemoved: 0,
+    quarantined: 0,
+    testRelation: target,
+    warnings: todo.length < rowsIn ? [`${rowsIn - todo.length} of ${rowsIn} keywords answered from the cache`] : [],
+  };
+}
+
+async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<CatalogTitle[]> {
+  const { db, model } = ctx;
+  const rel = relation
+    .split('.')
+    .map((p) => ident(p))
+    .join('.');
+  let described: { name: string; type: string }[];
+  try {
+    described = await columnsOf(db, rel);
+  } catch (error) {
+    throw new LakehouseError('MODEL_INVALID', `${model.file}: catalog ${relation} cannot be read: ${(error as Error).message}`);
+  }
+  const columns = described.map((c) => c.name);
+  for (const required of ['title', 'genres']) {
+    if (!columns.includes(required)) {
+      throw new LakehouseError(
+        'SOURCE_SCHEMA_MISMATCH',
+        `Catalog ${relation} has no column "${required}" (found ${columns.join(', ')}). A title catalog needs title, genres and optionally slug.`,
+        { relation, column: required },
+      );
+    }
+  }
+  const genresIsList = described.find((c) => c.name === 'genres')?.type.endsWith('[]') ?? false;
+  const slug = columns.includes('slug') ? 'slug::VARCHAR' : 'NULL::VARCHAR';
+  // Genres may be a list or a string joined by ';' (or ',' or '|'): both become a list.
+  const rows = await db.all<{ title: string; slug: string | null; genres: string[] | null }>(
+    `SELECT title::VARCHAR AS title, ${slug} AS slug,
+       ${genresIsList ? 'genres::VARCHAR[]' : "list_filter(list_transform(regexp_split_to_array(genres::VARCHAR, '[;,|]'), g -> trim(g)), g -> g <> '')"} AS genres
+     FROM ${rel} WHERE title IS NOT NULL AND trim(title::VARCHAR) <> '' ORDER BY ALL`,
+  );
+  return rows.map((r) => ({ title: r.title, slug: r.slug, genres: r.genres ?? [] }));
+}

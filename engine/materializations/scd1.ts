@@ -1,0 +1,96 @@
+import { literal, ident } from '../db/duckdb.ts';
+import {
+  addMissingColumns,
+  columnsOf,
+  countRows,
+  dedupeStage,
+  keyMatch,
+  type MaterializeContext,
+  type MaterializeOutcome,
+  tableExists,
+} from './context.ts';
+
+/** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
+export const UNKNOWN_KEY = 0;
+
+/**
+ * SCD type 1 merge by business key: existing rows are updated in place (per-column merge rules:
+ * overwrite, least, greatest, keep), new keys are inserted. With `surrogate_key`, new members get
+ * max + 1 in business-key order and a key never changes afterwards; `unknown_member` seeds key 0.
+ */
+export async function materializeScd1(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  const { db, model, stage, target } = ctx;
+  const keys = model.config.unique_key ?? [];
+  const sk = model.config.surrogate_key;
+  const rowsIn = await countRows(db, stage);
+  const duplicatesRemoved = await dedupeStage(db, stage, keys);
+  const columns = (await columnsOf(db, stage)).map((c) => c.name);
+
+  if (!(await tableExists(db, target))) {
+    const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
+    await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
+  } else {
+    await addMissingColumns(db, target, stage);
+  }
+  if (sk && model.config.unknown_member) {
+    const values = model.config.unknown_member;
+    const names = [sk, ...Object.keys(values)].map(ident).join(', ');
+    const literals = [String(UNKNOWN_KEY), ...Object.values(values).map(sqlValue)].join(', ');
+    await db.run(
+      `INSERT INTO ${target} (${names}) SELECT ${literals}
+       WHERE NOT EXISTS (SELECT 1 FROM ${target} WHERE ${ident(sk)} = ${UNKNOWN_KEY})`,
+    );
+  }
+
+  const nonKey = columns.filter((c) => !keys.includes(c) && c !== sk);
+  const notUnknown = sk ? ` AND t.${ident(sk)} <> ${UNKNOWN_KEY}` : '';
+  let updated = 0;
+  if (nonKey.length > 0) {
+    const sets = nonKey.map((c) => `${ident(c)} = ${mergeExpression(model.config.merge[c] ?? 'overwrite', c)}`);
+    updated = Number(
+      (await db.scalar<number | bigint>(
+        `UPDATE ${target} AS t SET ${sets.join(', ')} FROM ${stage} AS s WHERE ${keyMatch(keys, 't', 's')}${notUnknown}`,
+      )) ?? 0,
+    );
+  }
+  const newKey = sk
+    ? `(SELECT coalesce(max(${ident(sk)}), ${UNKNOWN_KEY}) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `s.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
+    : '';
+  const inserted = Number(
+    (await db.scalar<number | bigint>(
+      `INSERT INTO ${target} BY NAME
+       SELECT ${newKey}s.* FROM ${stage} AS s
+       WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(keys, 't', 's')}${notUnknown})`,
+    )) ?? 0,
+  );
+  return {
+    rowsIn,
+    rowsOut: inserted + updated,
+    duplicatesRemoved,
+    quarantined: 0,
+    testRelation: target,
+    warnings: [],
+  };
+}
+
+function mergeExpression(rule: 'least' | 'greatest' | 'overwrite' | 'keep', column: string): string {
+  const t = `t.${ident(column)}`;
+  const s = `s.${ident(column)}`;
+  switch (rule) {
+    case 'least':
+      return `least(${t}, ${s})`;
+    case 'greatest':
+      return `greatest(${t}, ${s})`;
+    case 'keep':
+      return `coalesce(${t}, ${s})`;
+    default:
+      return s;
+  }
+}
+
+export function sqlValue(value: string | number | boolean | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  return literal(value);
+}

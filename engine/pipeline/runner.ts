@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import { LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
+import { downstreamOf, type ModelGraph, selectModels, sqlError } from '../graph/dependencies.ts';
+import { createPartitionStore } from '../lake/partitions.ts';
+import { materializeAppend } from '../materializations/append.ts';
+import type { MaterializeContext, MaterializeOutcome, Materializer } from '../materializations/context.ts';
+import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
+import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
+import { materializePartition } from '../materializations/partition.ts';
+import { materializeScd1 } from '../materializations/scd1.ts';
+import { materializeTable } from '../materializations/table.ts';
+import type { TitleIndex } from '../normalize/matcher.ts';
+import type { Project } from '../project/config.ts';
+import { resolveProjectPath } from '../project/config.ts';
+import type { Materialization, Model } from '../project/models.ts';
+import { runDataTests, type TestResult } from '../quality/data-tests.ts';
+import { bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
+import { bindReferenceFile } from '../sources/reference-file.ts';
+import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
+
+export interface RunOptions {
+  /** Dates to run, YYYY-MM-DD; or a range with from/to; neither means every date the sources have. */
+  dates?: string[];
+  from?: string;
+  to?: string;
+  /** Model selectors: `m`, `m+` (and downstream), `+m` (and upstream). Default: every model. */
+  select?: string[];
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type ModelStatus = 'success' | 'failed' | 'skipped' | 'rolled_back';
+
+export interface ModelRunRecord {
+  model: string;
+  etlDate: string;
+  status: ModelStatus;
+  rowsIn: number;
+  rowsOut: number;
+  duplicatesRemoved: number;
+  quarantined: number;
+  durationMs: number;
+  error?: string;
+  tests: TestResult[];
+  warnings: string[];
+}
+
+export interface ProgressEvent {
+  kind: 'run-start' | 'model-start' | 'model-done' | 'date-committed' | 'run-done';
+  runId: string;
+  date?: string;
+  model?: string;
+  /** Steps done and total (one step = one model on one date). */
+  done: number;
+  total: number;
+  record?: ModelRunRecord;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: 'success' | 'failed' | 'cancelled';
+  dates: string[];
+  models: ModelRunRecord[];
+  durationMs: number;
+  error?: { code: string; message: string; details: Record<string, unknown> };
+}
+
+const MATERIALIZERS: Record<Materialization, Materializer> = {
+  partition: materializePartition,
+  table: materializeTable,
+  append: materializeAppend,
+  scd1: materializeScd1,
+  scd2: materializeScd2,
+  bridge: materializeBridge,
+  keyword_match: materializeKeywordMatch,
+};
+
+export interface RunnerDeps {
+  db: Db;
+  project: Project;
+  graph: ModelGraph;
+  titleIndexes: Map<string, TitleIndex>;
+}
+
+/** Every date any daily source of the project has, sorted. */
+export async function availableDates(project: Project): Promise<string[]> {
+  const dates = new Set<string>();
+  for (const source of Object.values(project.config.sources)) {
+    if (source.kind !== 'daily_parquet') continue;
+    for (const d of await listSourceDates(resolveProjectPath(project.root, source.path), source.date_format)) dates.add(d);
+  }
+  return [...dates].sort();
+}
+
+/**
+ * Runs the selected models for each date in order. Each date is one DuckDB transaction: partitions
+ * are swapped, gold tables changed and history recorded together, or not at all (a failure, a cancel
+ * or a killed process leaves the previous committed state). A failed date stops the run.
+ */
+export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promise<RunSummary> {
+  const { db, project, graph } = deps;
+  const started = Date.now();
+  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
+  const selected = selectModels(graph, options.select);
+  const dates = await resolveDates(project, options);
+  const total = selected.length * dates.length;
+  const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) => options.onProgress?.({ ...event, runId, total });
+  const partitions = createPartitionStore(db, project.lakeRoot, runId);
+  const records: ModelRunRecord[] = [];
+  let done = 0;
+
+  await db.run(`INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`, {
+    runId,
+    dates: dates.join(','),
+    selection: (options.select ?? []).join(' ') || 'all',
+  });
+  emit({ kind: 'run-start', done });
+
+  const onAbort = () => db.interrupt();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    await bindReferenceSources(deps, selected);
+    for (const date of dates) {
+      throwIfCancelled(options.signal);
+      await bindDailySources(deps, selected, date);
+      await setVariables(db, project, date);
+      const dateRecords: ModelRunRecord[] = [];
+      await db.run('BEGIN TRANSACTION');
+      try {
+        const failedModels = new Set<string>();
+        for (const id of selected) {
+          throwIfCancelled(options.signal);
+          const node = graph.byId.get(id)!;
+          const blockedBy = node.upstream.find((u) => failedModels.has(u));
+          if (blockedBy) {
+            failedModels.add(id);
+            dateRecords.push(emptyRecord(id, date, 'skipped', `skipped: upstream ${blockedBy} failed`));
+            continue;
+          }
+          emit({ kind: 'model-start', date, model: id, done });
+          const record = await runModel(deps, node.model, date, partitions);
+          dateRecords.push(record);
+          done++;
+          emit({ kind: 'model-done', date, model: id, done, record });
+          if (record.status === 'failed') {
+            failedModels.add(id);
+            for (const d of downstreamOf(graph, id)) failedModels.add(d);
+          }
+        }
+        const failures = dateRecords.filter((r) => r.status === 'failed');
+        if (failures.length > 0) {
+          const first = failures[0]!;
+          const failedTest = first.tests.find((t) => !t.passed && t.severity === 'error');
+          throw new LakehouseError(
+            'TEST_FAILED',
+            `${first.model} failed on ${date}: ${first.error}` +
+              (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : ''),
+            { model: first.model, etlDate: date, test: failedTest?.name, failingRows: failedTest?.sample ?? [] },
+          );
+        }
+        for (const record of dateRecords) {
+          await insertModelRun(db, runId, record);
+          if (record.status === 'success') await recordModelDate(db, record.model, date, runId);
+        }
+        await db.run('COMMIT');
+      } catch (error) {
+        await db.run('ROLLBACK').catch(() => undefined);
+        const failure = toLakehouseError(error);
+        // What ran before the failure was rolled back with it; what did not run is recorded as skipped.
+        for (const record of dateRecords) {
+          if (record.status === 'success') record.status = 'rolled_back';
+        }
+        for (const id of selected) {
+          if (!dateRecords.some((r) => r.model === id)) {
+            dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
+          }
+        }
+        if (failure.code !== 'TEST_FAILED' && failure.code !== 'RUN_CANCELLED') {
+          const culprit = dateRecords.find((r) => r.status === 'skipped' && r.model === failure.details.model);
+          if (culprit) culprit.status = 'failed';
+        }
+        for (const record of dateRecords) await insertModelRun(db, runId, record);
+        records.push(...dateRecords);
+        throw failure;
+      }
+      records.push(...dateRecords);
+      await partitions.collectGarbage();
+      emit({ kind: 'date-committed', date, done });
+    }
+    await finishRun(db, runId, 'success');
+    emit({ kind: 'run-done', done });
+    return { runId, status: 'success', dates, models: records, durationMs: Date.now() - started };
+  } catch (error) {
+    const failure = options.signal?.aborted
+      ? new LakehouseError('RUN_CANCELLED', 'The run was cancelled; nothing of the unfinished date was committed.')
+      : toLakehouseError(error);
+    const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
+    await finishRun(db, runId, status, failure.message);
+    await partitions.collectGarbage().catch(() => 0);
+    emit({ kind: 'run-done', done });
+    return {
+      runId,
+      status,
+      dates,
+      models: records,
+      durationMs: Date.now() - started,
+      error: failure.toPayload() as RunSummary['error'],
+    };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function runModel(
+  deps: RunnerDeps,
+  model: Model,
+  date: string,
+  partitions: ReturnType<typeof createPartitionStore>,
+): Promise<ModelRunRecord> {
+  const { db } = deps;
+  const started = Date.now();
+  const stage = '__stage';
+  const restage = async (etlDate: string) => {
+    await db.run(`SET VARIABLE etl_date = ${literal(etlDate)}::DATE`);
+    try {
+      await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS ${model.sql}`);
+    } catch (error) {
+      throw modelSqlError(model, error);
+    }
+  };
+  await restage(date);
+  const ctx: MaterializeContext = {
+    db,
+    model,
+    etlDate: date,
+    stage,
+    target: `${ident(model.layer)}.${ident(model.name)}`,
+    partitions,
+    titleIndexes: deps.titleIndexes,
+    restage,
+    committedDates: await committedDates(db, model.id),
+  };
+  let outcome: MaterializeOutcome;
+  try {
+    outcome = await MATERIALIZERS[model.config.materialized](ctx);
+  } catch (error) {
+    const failure = toLakehouseError(error);
+    failure.details.model ??= model.id;
+    throw failure;
+  }
+  const tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation);
+  const failed = tests.filter((t) => !t.passed && t.severity === 'error');
+  const warned = tests.filter((t) => !t.passed && t.severity === 'warn');
+  return {
+    model: model.id,
+    etlDate: date,
+    status: failed.length > 0 ? 'failed' : 'success',
+    rowsIn: outcome.rowsIn,
+    rowsOut: outcome.rowsOut,
+    duplicatesRemoved: outcome.duplicatesRemoved,
+    quarantined: outcome.quarantined,
+    durationMs: Date.now() - started,
+    error:
+      failed.length > 0
+        ? `test ${failed.map((t) => `${t.name}: ${t.failingRows} failing row(s)`).join('; ')}`
+        : undefined,
+    tests,
+    warnings: [...outcome.warnings, ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`)],
+  };
+}
+
+/** Maps a DuckDB error on a model's SQL to the model file and line. */
+function modelSqlError(model: Model, error: unknown): LakehouseError {
+  const message = error instanceof Error ? error.message : String(error);
+  const lineMatch = /LINE (\d+):/.exec(message);
+  const headline = message.split('\n')[0] ?? message;
+  const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
+  const failure = sqlError(model.file, model.sql, model.sqlStartLine, headline);
+  if (line !== undefined) {
+    return new LakehouseError('MODEL_SQL_ERROR', `${model.file}:${line}: ${headline}`, {
+      file: model.file,
+      line,
+      model: model.id,
+    });
+  }
+  failure.details.model = model.id;
+  return failure;
+}
+
+async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
+  const valid = (d: string, flag: string) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) {
+      throw new LakehouseError('INVALID_ARGUMENT', `${flag} ${d}: expected a date as YYYY-MM-DD, e.g. 2022-06-01`);
+    }
+    return d;
+  };
+  if (options.dates && options.dates.length > 0) return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
+  if (options.from || options.to) {
+    const all = await availableDates(project);
+    const from = valid(options.from ?? all[0] ?? '', '--from');
+    const to = valid(options.to ?? all[all.length - 1] ?? from, '--to');
+    if (from > to) throw new LakehouseError('INVALID_ARGUMENT', `--from ${from} is after --to ${to}`);
+    const out: string[] = [];
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+      out.push(new Date(t).toISOString().slice(0, 10));
+    }
+    return out;
+  }
+  const all = await availableDates(project);
+  if (all.length === 0) {
+    throw new LakehouseError('SOURCE_MISSING', 'The sources have no dates to run. Add data, or pass --date YYYY-MM-DD.');
+  }
+  return all;
+}
+
+function sourcesOf(deps: RunnerDeps, selected: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const id of selected) for (const s of deps.graph.byId.get(id)?.sources ?? []) names.add(s);
+  return names;
+}
+
+async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promise<void> {
+  const { db, project } = deps;
+  for (const name of sourcesOf(deps, selected)) {
+    const source = project.config.sources[name];
+    if (source?.kind === 'file') await bindReferenceFile(db, name, source, resolveProjectPath(project.root, source.path));
+  }
+}
+
+async function bindDailySources(deps: RunnerDeps, selected: string[], date: string): Promise<string[]> {
+  const { db, project } = deps;
+  const warnings: string[] = [];
+  for (const name of sourcesOf(deps, selected)) {
+    const source = project.config.sources[name];
+    if (source?.kind !== 'daily_parquet') continue;
+    const bound = await bindDailyParquet(db, name, source, resolveProjectPath(project.root, source.path), date);
+    warnings.push(...bound.warnings);
+  }
+  return warnings;
+}
+
+async function setVariables(db: Db, project: Project, date: string): Promise<void> {
+  await db.run(`SET VARIABLE etl_date = ${literal(date)}::DATE`);
+  for (const [name, value] of Object.entries(project.config.vars)) {
+    const sqlValue = typeof value === 'string' ? literal(value) : String(value);
+    await db.run(`SET VARIABLE ${ident(name)} = ${sqlValue}`);
+  }
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
+}
+
+function emptyRecord(model: string, etlDate: string, status: ModelStatus, error: string): ModelRunRecord {
+  return {
+    model,
+    etlDate,
+    status,
+    rowsIn: 0,
+    rowsOut: 0,
+    duplicatesRemoved: 0,
+    quarantined: 0,
+    durationMs: 0,
+    error,
+    tests: [],
+    warnings: [],
+  };
+}
+
+async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
+  await db.run(
+    `INSERT INTO _lakehouse.model_runs VALUES ($runId, $model, $d::DATE, $status, $rowsIn, $rowsOut, $dups, $quarantined,
+       $duration, $error, $tests, $warnings, now()::TIMESTAMP)`,
+    {
+      runId,
+      model: r.model,
+      d: r.etlDate,
+      status: r.status,
+      rowsIn: r.rowsIn,
+      rowsOut: r.rowsOut,
+      dups: r.duplicatesRemoved,
+      quarantined: r.quarantined,
+      duration: r.durationMs,
+      error: r.error ?? null,
+      tests: JSON.stringify(r.tests),
+      warnings: JSON.stringify(r.warnings),
+    },
+  );
+}
+
+async function finishRun(db: Db, runId: string, status: string, error?: string): Promise<void> {
+  await db.run(`UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`, {
+    status,
+    error: error ?? null,
+    runId,
+  });
+}

@@ -1,0 +1,61 @@
+import { access, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LakehouseError } from '../api/errors.ts';
+import { PROJECT_FILE } from './config.ts';
+
+export const EXAMPLES = ['customer-search'] as const;
+export type ExampleName = (typeof EXAMPLES)[number];
+
+export function exampleDir(example: ExampleName): string {
+  return fileURLToPath(new URL(`../examples/${example}/`, import.meta.url));
+}
+
+export interface InitOptions {
+  dir: string;
+  example: string;
+  /** The daily source folder (YYYYMMDD/*.parquet); required here, the CLI generates one when absent. */
+  source: string;
+  /** The title catalog file; default: the example's built-in catalog, copied into the project. */
+  catalog?: string;
+}
+
+/**
+ * Writes a project: lakehouse.yaml pointing at the source and catalog, plus the example's models and
+ * macros, which the user then owns and edits. Refuses to overwrite an existing project.
+ */
+export async function initProject(options: InitOptions): Promise<string> {
+  if (!(EXAMPLES as readonly string[]).includes(options.example)) {
+    throw new LakehouseError('INVALID_ARGUMENT', `Unknown example "${options.example}". Available: ${EXAMPLES.join(', ')}`);
+  }
+  const dir = resolve(options.dir);
+  const projectFile = join(dir, PROJECT_FILE);
+  if (await exists(projectFile)) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${projectFile} already exists; choose an empty directory or delete it first.`);
+  }
+  const example = exampleDir(options.example as ExampleName);
+  await mkdir(dir, { recursive: true });
+  await cp(join(example, 'models'), join(dir, 'models'), { recursive: true });
+  await cp(join(example, 'macros'), join(dir, 'macros'), { recursive: true });
+  let catalog = options.catalog ? resolve(options.catalog) : undefined;
+  if (!catalog) {
+    await mkdir(join(dir, 'reference'), { recursive: true });
+    await copyFile(join(example, 'titles.csv'), join(dir, 'reference', 'titles.csv'));
+    catalog = 'reference/titles.csv';
+  }
+  const template = await readFile(join(example, PROJECT_FILE), 'utf8');
+  const yaml = template
+    .replace('{{SOURCE}}', JSON.stringify(resolve(options.source)))
+    .replace('{{CATALOG}}', JSON.stringify(catalog));
+  await writeFile(projectFile, yaml);
+  return dir;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

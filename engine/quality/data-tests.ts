@@ -1,0 +1,105 @@
+import { type Db, ident, literal } from '../db/duckdb.ts';
+import type { DataTest, Model } from '../project/models.ts';
+
+export interface TestResult {
+  /** e.g. `not_null(user_id)`, `relationships(user_id → gold.dim_user.user_id)`. */
+  name: string;
+  severity: 'error' | 'warn';
+  passed: boolean;
+  failingRows: number;
+  /** Up to five failing rows, JSON-safe. */
+  sample: Record<string, unknown>[];
+}
+
+const SAMPLE = 5;
+
+function relationName(relation: string): string {
+  return relation.includes('"') ? relation : relation.split('.').map(ident).join('.');
+}
+
+/** The SQL that returns a test's failing rows over `relation`, and the test's display name. */
+export function failingRowsSql(test: DataTest, relation: string, model: Model): { name: string; sql: string } {
+  if ('not_null' in test) {
+    const cols = test.not_null;
+    return {
+      name: `not_null(${cols.join(', ')})`,
+      sql: `SELECT * FROM ${relation} WHERE ${cols.map((c) => `${ident(c)} IS NULL`).join(' OR ')}`,
+    };
+  }
+  if ('unique' in test) {
+    const cols = test.unique.map(ident).join(', ');
+    return {
+      name: `unique(${test.unique.join(', ')})`,
+      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} GROUP BY ALL HAVING count(*) > 1`,
+    };
+  }
+  if ('accepted_values' in test) {
+    const { column, values } = test.accepted_values;
+    const list = values.map((v) => (typeof v === 'number' ? String(v) : literal(v))).join(', ');
+    return {
+      name: `accepted_values(${column})`,
+      sql: `SELECT * FROM ${relation} WHERE ${ident(column)} IS NOT NULL AND ${ident(column)} NOT IN (${list})`,
+    };
+  }
+  if ('relationships' in test) {
+    const { column, to, field } = test.relationships;
+    return {
+      name: `relationships(${column} → ${to}.${field})`,
+      sql: `SELECT * FROM ${relation} AS r WHERE r.${ident(column)} IS NOT NULL AND NOT EXISTS (
+              SELECT 1 FROM ${relationName(to)} AS p WHERE p.${ident(field)} = r.${ident(column)})`,
+    };
+  }
+  return { name: 'scd_invariants', sql: scdInvariantSql(model, relation) };
+}
+
+/**
+ * SCD2: one current row per key, and each version ends exactly where the next begins (valid_to is exclusive,
+ * NULL only on the current version). Bridge: at most one effective row per (entity, member) and the
+ * effective ranges of one pair never overlap.
+ */
+function scdInvariantSql(model: Model, relation: string): string {
+  if (model.config.materialized === 'bridge' && model.config.bridge) {
+    const keys = [model.config.bridge.entity, model.config.bridge.member].map(ident).join(', ');
+    return `
+      SELECT 'several effective rows' AS problem, ${keys}, count(*) AS rows FROM ${relation}
+      WHERE is_effective = 1 GROUP BY ALL HAVING count(*) > 1
+      UNION ALL BY NAME
+      SELECT 'overlapping effective ranges' AS problem, ${keys}, 1 AS rows FROM (
+        SELECT *, lead(first_effective_date) OVER (PARTITION BY ${keys} ORDER BY first_effective_date) AS next_first
+        FROM ${relation}) WHERE next_first IS NOT NULL AND (last_effective_date IS NULL OR last_effective_date >= next_first)
+      UNION ALL BY NAME
+      SELECT 'closed row without last_effective_date' AS problem, ${keys}, 1 AS rows FROM ${relation}
+      WHERE is_effective = 0 AND last_effective_date IS NULL`;
+  }
+  const keys = (model.config.unique_key ?? []).map(ident).join(', ');
+  return `
+    SELECT 'several current rows' AS problem, ${keys}, count(*) AS rows FROM ${relation}
+    WHERE is_current GROUP BY ALL HAVING count(*) > 1
+    UNION ALL BY NAME
+    SELECT CASE WHEN next_from IS NULL THEN 'closed version with no successor'
+                WHEN valid_to IS NULL OR valid_to > next_from THEN 'overlapping versions'
+                ELSE 'gap between versions' END AS problem, ${keys}, 1 AS rows
+    FROM (SELECT *, lead(valid_from) OVER (PARTITION BY ${keys} ORDER BY valid_from) AS next_from FROM ${relation})
+    WHERE valid_to IS DISTINCT FROM next_from
+    UNION ALL BY NAME
+    SELECT 'is_current disagrees with valid_to' AS problem, ${keys}, 1 AS rows FROM ${relation}
+    WHERE is_current IS DISTINCT FROM (valid_to IS NULL)`;
+}
+
+/** Runs a model's declared tests over the rows a run wrote (`relation`); SCD invariants over `history`. */
+export async function runDataTests(
+  db: Db,
+  model: Model,
+  relation: string,
+  history: string | undefined,
+): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  for (const test of model.config.tests) {
+    const over = 'scd_invariants' in test ? (history ?? relation) : relation;
+    const { name, sql } = failingRowsSql(test, over, model);
+    const failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
+    const sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
+    results.push({ name, severity: test.severity, passed: failingRows === 0, failingRows, sample });
+  }
+  return results;
+}

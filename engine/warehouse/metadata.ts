@@ -1,0 +1,56 @@
+import type { Db } from '../db/duckdb.ts';
+
+/**
+ * The warehouse file holds gold tables (schema gold), views over the lake's Parquet partitions
+ * (schemas bronze, silver, quarantine) and the engine's own bookkeeping (schema _lakehouse).
+ * Everything here is created idempotently, so opening an old warehouse upgrades it in place.
+ */
+export async function ensureWarehouseSchema(db: Db): Promise<void> {
+  await db.run(`
+    CREATE SCHEMA IF NOT EXISTS bronze;
+    CREATE SCHEMA IF NOT EXISTS silver;
+    CREATE SCHEMA IF NOT EXISTS gold;
+    CREATE SCHEMA IF NOT EXISTS quarantine;
+    CREATE SCHEMA IF NOT EXISTS _lakehouse;
+    -- The committed Parquet file of each partition: the pointer swap that makes a replace atomic.
+    CREATE TABLE IF NOT EXISTS _lakehouse.partitions (
+      relation VARCHAR NOT NULL, etl_date DATE NOT NULL, path VARCHAR NOT NULL,
+      row_count BIGINT NOT NULL, run_id VARCHAR NOT NULL, written_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS _lakehouse.runs (
+      run_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
+      status VARCHAR NOT NULL, dates VARCHAR, selection VARCHAR, error VARCHAR
+    );
+    CREATE TABLE IF NOT EXISTS _lakehouse.model_runs (
+      run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE, status VARCHAR NOT NULL,
+      rows_in BIGINT, rows_out BIGINT, duplicates_removed BIGINT, quarantined BIGINT,
+      duration_ms BIGINT, error VARCHAR, tests VARCHAR, warnings VARCHAR, finished_at TIMESTAMP
+    );
+    -- Which dates each model has committed: history models replay from here when an old date is re-run.
+    CREATE TABLE IF NOT EXISTS _lakehouse.model_dates (
+      model VARCHAR NOT NULL, etl_date DATE NOT NULL, run_id VARCHAR NOT NULL
+    );
+  `);
+}
+
+/** Marks runs left 'running' by a killed process as aborted (their uncommitted work was rolled back by DuckDB). */
+export async function markAbandonedRuns(db: Db): Promise<void> {
+  await db.run(
+    `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
+       error = coalesce(error, 'the process ended before the run finished; nothing of it was committed')
+     WHERE status = 'running'`,
+  );
+}
+
+export async function committedDates(db: Db, model: string): Promise<string[]> {
+  const rows = await db.all<{ d: string }>(
+    `SELECT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.model_dates WHERE model = $model ORDER BY etl_date`,
+    { model },
+  );
+  return rows.map((r) => r.d);
+}
+
+export async function recordModelDate(db: Db, model: string, etlDate: string, runId: string): Promise<void> {
+  await db.run(`DELETE FROM _lakehouse.model_dates WHERE model = $model AND etl_date = $d::DATE`, { model, d: etlDate });
+  await db.run(`INSERT INTO _lakehouse.model_dates VALUES ($model, $d::DATE, $runId)`, { model, d: etlDate, runId });
+}
