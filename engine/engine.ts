@@ -110,8 +110,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
   try {
-    await db.run(`ATTACH ':memory:' AS source`);
     if (!options.readOnly) {
+      // Sources are views in an in-memory catalog: bound per date, never persisted in the warehouse.
+      await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
       await markAbandonedRuns(db);
       // A killed run may have left files behind; nothing points at them, so they go.
@@ -143,10 +144,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         const reader = await db.connection.runAndReadAll(sql);
         const names = reader.columnNames();
         const types = reader.columnTypes().map((t) => t.toString());
-        return {
-          columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
-          rows: reader.getRowObjectsJson() as Record<string, unknown>[],
-        };
+        const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+        // DuckDB's JSON form gives 64-bit integers as strings; scripts expect numbers where exact.
+        const wide = names.filter((_, i) => /^(BIGINT|HUGEINT|UBIGINT|UINTEGER)$/.test(types[i] ?? ''));
+        for (const row of rows) {
+          for (const name of wide) {
+            const value = row[name];
+            if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[name] = Number(value);
+          }
+        }
+        return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
       } catch (error) {
         throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });
       }

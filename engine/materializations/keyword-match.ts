@@ -35,10 +35,11 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   }
   await db.run(`CREATE OR REPLACE TEMP TABLE __kw_distinct AS SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL`);
   const rowsIn = await countRows(db, '__kw_distinct');
-  const todo = await db.all<{ keyword: string }>(
-    `SELECT keyword FROM __kw_distinct k WHERE NOT EXISTS (
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __kw_todo AS SELECT keyword FROM __kw_distinct k WHERE NOT EXISTS (
        SELECT 1 FROM ${target} t WHERE t.keyword = k.keyword AND t.catalog_fingerprint = ${literal(fingerprint)})`,
   );
+  const todo = await db.all<{ keyword: string }>('SELECT keyword FROM __kw_todo ORDER BY keyword');
   if (todo.length > 0) {
     let index = ctx.titleIndexes.get(fingerprint);
     if (!index) {
@@ -68,7 +69,8 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
         .join('\n')}\n`,
     );
     try {
-      await db.run(`DELETE FROM ${target} WHERE keyword IN (SELECT keyword FROM __kw_distinct)`);
+      // Only keywords matched against an older catalog are replaced; current cache rows stay.
+      await db.run(`DELETE FROM ${target} WHERE keyword IN (SELECT keyword FROM __kw_todo)`);
       await db.run(
         `INSERT INTO ${target} BY NAME SELECT *, ${literal(fingerprint)} AS catalog_fingerprint FROM read_json(${literal(file)},
            columns = {keyword: 'VARCHAR', keyword_slug: 'VARCHAR', keyword_normalized: 'VARCHAR',

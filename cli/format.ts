@@ -1,0 +1,38 @@
+/** Renders rows as an aligned text table for terminals; long cells are cut so a row fits a line. */
+export function renderTable(rows: Record<string, unknown>[], columns?: string[], maxCell = 48): string {
+  const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
+  if (cols.length === 0) return '(no columns)';
+  const cell = (v: unknown) => {
+    const text = v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const flat = text.replace(/\s+/g, ' ');
+    return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
+  };
+  const body = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...body.map((r) => [...(r[i] ?? '')].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => {
+        const pad = (widths[i] ?? 0) - [...c].length;
+        return typeof rows[0]?.[cols[i] ?? ''] === 'number' ? ' '.repeat(pad) + c : c + ' '.repeat(pad);
+      })
+      .join('  ')
+      .trimEnd();
+  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+  return out.join('\n');
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** JSON with bigint values as numbers when exact, else strings, so scripts can parse the output. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) => {
+      if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+      return v;
+    },
+    2,
+  );
+}

@@ -1,0 +1,378 @@
+import { access, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
+import { openDb } from '../engine/db/duckdb.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
+import { PROJECT_FILE } from '../engine/project/config.ts';
+import { initProject } from '../engine/project/init.ts';
+import { formatDuration, renderTable, toJson } from './format.ts';
+import { createProgressBar } from './progress.ts';
+
+const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
+
+Usage:
+  lakehouse demo [--dir D]                 generate a sample, create the example project in D (default ./demo), run it
+  lakehouse init <dir> --example customer-search [--source <folder>] [--catalog <file>]
+  lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
+  lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
+  lakehouse tables <project> [--json]
+  lakehouse runs <project> [--limit N] [--json]
+  lakehouse query <project> "<sql>" [--json] [--limit N]
+
+Dates are YYYY-MM-DD. In queries gold tables answer to bare names (fact_customer_search) and gold.<name>;
+silver, bronze and quarantine tables to silver.<name>, bronze.<name>, quarantine.<name>.
+Progress goes to stderr; --json output on stdout has a stable shape (see README).`;
+
+type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'demo':
+      return demo(parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } }).values);
+    case 'init':
+      return init(parse(rest, { example: { type: 'string' }, source: { type: 'string' }, catalog: { type: 'string' } }));
+    case 'generate':
+      return generate(
+        parse(rest, {
+          out: { type: 'string' },
+          days: { type: 'string' },
+          'rows-per-day': { type: 'string' },
+          seed: { type: 'string' },
+          start: { type: 'string' },
+        }).values,
+      );
+    case 'run':
+      return run(
+        parse(rest, {
+          date: { type: 'string', multiple: true },
+          from: { type: 'string' },
+          to: { type: 'string' },
+          select: { type: 'string', multiple: true },
+          'memory-limit': { type: 'string' },
+          json: { type: 'boolean' },
+        }),
+      );
+    case 'tables':
+      return tables(parse(rest, { json: { type: 'boolean' } }));
+    case 'runs':
+      return runs(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+    case 'query':
+      return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+    default:
+      throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
+  }
+}
+
+function parse(args: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: parsed.values as Flags, positionals: parsed.positionals };
+  } catch (error) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Run \`lakehouse --help\`.`);
+  }
+}
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function list(flags: Flags, name: string): string[] {
+  const v = flags[name];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+}
+
+function int(flags: Flags, name: string, fallback: number): number {
+  const v = str(flags, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
+  return n;
+}
+
+function projectArg(positionals: string[], command: string): string {
+  const dir = positionals[0];
+  if (!dir) throw new LakehouseError('INVALID_ARGUMENT', `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`);
+  return dir;
+}
+
+async function withEngine<T>(dir: string, readOnly: boolean, fn: (engine: Engine) => Promise<T>, memoryLimit?: string): Promise<T> {
+  const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
+}
+
+async function generateInto(out: string, days: number, rowsPerDay: number, seed: number, startDate?: string) {
+  // Loaded on demand: only generate, init and demo need the generator.
+  const { generateSample } = await import('../engine/generate/generate.ts');
+  const db = await openDb();
+  const bar = createProgressBar();
+  try {
+    const summary = await generateSample(db, {
+      outDir: out,
+      days,
+      rowsPerDay,
+      seed,
+      startDate,
+      onProgress: (done, total) => bar.update(done, total, 'generating days'),
+    });
+    bar.done();
+    return summary;
+  } finally {
+    db.close();
+  }
+}
+
+async function generate(flags: Flags): Promise<number> {
+  const out = str(flags, 'out');
+  if (!out) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse generate needs --out <dir>');
+  const started = Date.now();
+  const summary = await generateInto(
+    resolve(out),
+    int(flags, 'days', 3),
+    int(flags, 'rows-per-day', 3000),
+    int(flags, 'seed', 42),
+    str(flags, 'start'),
+  );
+  process.stdout.write(
+    `Generated ${summary.rows.toLocaleString('en-US')} events over ${summary.days.length} day(s) in ${formatDuration(Date.now() - started)}\n` +
+      `  source:  ${join(resolve(out), 'customer_search_log_data')}\n  catalog: ${summary.catalogPath} (${summary.titles} titles)\n`,
+  );
+  return 0;
+}
+
+async function init({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'init');
+  const example = str(values, 'example') ?? 'customer-search';
+  let source = str(values, 'source');
+  if (!source) {
+    const data = join(resolve(dir), 'data');
+    await generateInto(data, 3, 3000, 42);
+    source = join(data, 'customer_search_log_data');
+  }
+  const root = await initProject({ dir, example, source, catalog: str(values, 'catalog') });
+  process.stdout.write(`Created project ${root}\n  next: lakehouse run ${dir}\n`);
+  return 0;
+}
+
+async function demo(flags: Flags): Promise<number> {
+  const dir = resolve(str(flags, 'dir') ?? 'demo');
+  const started = Date.now();
+  if (!(await exists(join(dir, PROJECT_FILE)))) {
+    const data = join(dir, 'data');
+    process.stderr.write(`Generating a sample into ${data} ...\n`);
+    await mkdir(dir, { recursive: true });
+    await generateInto(data, 5, 4000, 42);
+    await initProject({ dir, example: 'customer-search', source: join(data, 'customer_search_log_data') });
+    process.stderr.write(`Created the customer-search example project in ${dir}\n`);
+  } else {
+    process.stderr.write(`Re-running the existing demo project in ${dir} (runs are idempotent)\n`);
+  }
+  return withEngine(dir, false, async (engine) => {
+    const summary = await runWithProgress(engine, {});
+    printRunSummary(summary);
+    if (summary.status !== 'success') return 1;
+    const infos = await engine.tables();
+    process.stdout.write(`\nTables\n${renderTable(infos.map(tableRow))}\n`);
+    process.stdout.write(
+      `\nDemo finished in ${formatDuration(Date.now() - started)}. Try:\n` +
+        `  npx lakehouse query ${dir} "SELECT device_type, count(*) AS searches FROM fact_customer_search JOIN dim_platform USING (platform_key) GROUP BY ALL ORDER BY 2 DESC"\n` +
+        `  npx lakehouse runs ${dir}\n`,
+    );
+    return 0;
+  });
+}
+
+async function runWithProgress(engine: Engine, options: Parameters<Engine['run']>[0], quiet = false): Promise<RunSummary> {
+  const bar = createProgressBar(process.stderr, !quiet);
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\nCancelling: the current date is rolled back ...\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const summary = await engine.run({
+      ...options,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.kind === 'model-start') bar.update(e.done, e.total, `${e.date} ${e.model}`);
+        if (e.kind === 'run-done') bar.update(e.done, e.total, 'done');
+      },
+    });
+    bar.done();
+    return summary;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function printRunSummary(summary: RunSummary): void {
+  const byDate = new Map<string, ModelRunRecord[]>();
+  for (const r of summary.models) byDate.set(r.etlDate, [...(byDate.get(r.etlDate) ?? []), r]);
+  for (const [date, records] of byDate) {
+    process.stdout.write(`\n${date}\n`);
+    process.stdout.write(
+      `${renderTable(
+        records.map((r) => ({
+          model: r.model,
+          status: r.status,
+          rows_in: r.rowsIn,
+          rows_out: r.rowsOut,
+          duplicates: r.duplicatesRemoved,
+          quarantined: r.quarantined,
+          tests: r.tests.length ? `${r.tests.filter((t) => t.passed).length}/${r.tests.length}` : '',
+          time: formatDuration(r.durationMs),
+        })),
+      )}\n`,
+    );
+    const accounting = records.find((r) => r.model === 'silver.customer_search' && r.status === 'success');
+    if (accounting) {
+      process.stdout.write(
+        `  accounting: bronze ${accounting.rowsIn} = silver ${accounting.rowsOut} + duplicates ${accounting.duplicatesRemoved} + quarantined ${accounting.quarantined}\n`,
+      );
+    }
+  }
+  const line = `\nRun ${summary.runId}: ${summary.status} (${summary.dates.length} date(s), ${formatDuration(summary.durationMs)})`;
+  process.stdout.write(`${line}\n`);
+  if (summary.error) {
+    process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
+    const failing = summary.error.details.failingRows;
+    if (Array.isArray(failing) && failing.length > 0) {
+      process.stderr.write(`failing rows (first ${failing.length}):\n${renderTable(failing as Record<string, unknown>[])}\n`);
+    }
+  }
+}
+
+async function run({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'run');
+  const json = values.json === true;
+  return withEngine(
+    dir,
+    false,
+    async (engine) => {
+      const summary = await runWithProgress(engine, {
+        dates: list(values, 'date'),
+        from: str(values, 'from'),
+        to: str(values, 'to'),
+        select: list(values, 'select'),
+      });
+      if (json) {
+        process.stdout.write(`${toJson(summary)}\n`);
+        if (summary.error) process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
+      } else printRunSummary(summary);
+      return summary.status === 'success' ? 0 : 1;
+    },
+    str(values, 'memory-limit'),
+  );
+}
+
+function tableRow(t: Awaited<ReturnType<Engine['tables']>>[number]) {
+  return {
+    table: t.name,
+    rows: t.rows,
+    columns: t.columns.length,
+    materialized: t.materialized ?? (t.layer === 'quarantine' ? 'quarantine' : ''),
+    partitions: t.partitions ?? '',
+  };
+}
+
+async function tables({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  return withEngine(projectArg(positionals, 'tables'), true, async (engine) => {
+    const infos = await engine.tables();
+    process.stdout.write(values.json ? `${toJson(infos)}\n` : `${renderTable(infos.map(tableRow))}\n`);
+    return 0;
+  });
+}
+
+async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  return withEngine(projectArg(positionals, 'runs'), true, async (engine) => {
+    const history = await engine.runs(int(values, 'limit', 10));
+    if (values.json) {
+      process.stdout.write(`${toJson(history)}\n`);
+      return 0;
+    }
+    process.stdout.write(
+      `${renderTable(
+        history.map((r) => ({
+          run: r.runId,
+          status: r.status,
+          started: r.startedAt,
+          dates: r.dates,
+          select: r.selection,
+          models: r.models.length,
+          failed: r.models.filter((m) => m.status === 'failed').length,
+          error: r.error ?? '',
+        })),
+      )}\n`,
+    );
+    const latest = history[0];
+    if (latest) {
+      process.stdout.write(`\nLatest run ${latest.runId}, per model and date\n`);
+      process.stdout.write(
+        `${renderTable(
+          latest.models.map((m) => ({
+            date: m.etlDate,
+            model: m.model,
+            status: m.status,
+            rows_in: m.rowsIn,
+            rows_out: m.rowsOut,
+            duplicates: m.duplicatesRemoved,
+            quarantined: m.quarantined,
+            ms: m.durationMs,
+            error: m.error ?? '',
+          })),
+        )}\n`,
+      );
+    }
+    return 0;
+  });
+}
+
+async function query({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'query');
+  const sql = positionals[1];
+  if (!sql) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"');
+  return withEngine(dir, true, async (engine) => {
+    const result = await engine.query(sql);
+    if (values.json) {
+      process.stdout.write(`${toJson(result.rows)}\n`);
+      return 0;
+    }
+    const limit = int(values, 'limit', 50);
+    process.stdout.write(`${renderTable(result.rows.slice(0, limit), result.columns.map((c) => c.name))}\n`);
+    process.stdout.write(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`);
+    return 0;
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const failure = toLakehouseError(error);
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    if (process.env.LAKEHOUSE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  },
+);
