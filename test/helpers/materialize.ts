@@ -1,0 +1,49 @@
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { createPartitionStore } from '../../engine/lake/partitions.ts';
+import type { MaterializeContext, Materializer } from '../../engine/materializations/context.ts';
+import { parseModelFile } from '../../engine/project/models.ts';
+import { ensureWarehouseSchema } from '../../engine/warehouse/metadata.ts';
+
+/**
+ * Drives one materializer over a sequence of dates, the way the runner does, with each date's input
+ * given as SQL. Keeps the committed-date list so history models can replay.
+ */
+export async function createHarness(header: string, layer: 'silver' | 'gold' = 'gold', name = 'model') {
+  const db: Db = await openDb();
+  await ensureWarehouseSchema(db);
+  const inputs = new Map<string, string>();
+  const model = parseModelFile(`models/${layer}/${name}.sql`, `/* config\n${header}\n*/\nSELECT 1`, layer);
+  const committed: string[] = [];
+  const restage = async (date: string) => {
+    const sql = inputs.get(date);
+    if (!sql) throw new Error(`no input for ${date}`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE __stage AS ${sql}`);
+  };
+  return {
+    db,
+    model,
+    async apply(materializer: Materializer, date: string, sql: string) {
+      inputs.set(date, sql);
+      await restage(date);
+      const ctx: MaterializeContext = {
+        db,
+        model,
+        etlDate: date,
+        stage: '__stage',
+        target: `"${layer}"."${name}"`,
+        partitions: createPartitionStore(db, '/nonexistent-lake', 'test'),
+        titleIndexes: new Map(),
+        restage,
+        committedDates: [...committed],
+      };
+      const outcome = await materializer(ctx);
+      if (!committed.includes(date)) committed.push(date);
+      committed.sort();
+      return outcome;
+    },
+    rows(sql: string) {
+      return db.all(sql);
+    },
+    close: () => db.close(),
+  };
+}

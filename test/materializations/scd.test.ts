@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { materializeAppend } from '../../engine/materializations/append.ts';
+import { materializeScd2 } from '../../engine/materializations/history.ts';
+import { materializeScd1 } from '../../engine/materializations/scd1.ts';
+import { runDataTests } from '../../engine/quality/data-tests.ts';
+import { createHarness } from '../helpers/materialize.ts';
+
+type Harness = Awaited<ReturnType<typeof createHarness>>;
+
+describe('SCD type 1 with a surrogate key', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('keeps keys stable, seeds the unknown member, applies least/greatest merge rules', async () => {
+    h = await createHarness(`materialized: scd1
+unique_key: platform
+surrogate_key: platform_key
+unknown_member: {platform: null, kind: unknown}
+merge: {first_seen: least, last_seen: greatest}`);
+    await h.apply(
+      materializeScd1,
+      '2022-06-01',
+      `SELECT * FROM (VALUES ('web', 'w', 5, 5), ('ios', 'm', 3, 4)) t(platform, kind, first_seen, last_seen)`,
+    );
+    // A new member arrives, an existing one changes attributes; its key must not move.
+    await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('android', 'm', 9, 9), ('web', 'web', 7, 8)) t(platform, kind, first_seen, last_seen)`,
+    );
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY platform_key')).toEqual([
+      { platform_key: 0, platform: null, kind: 'unknown', first_seen: null, last_seen: null },
+      { platform_key: 1, platform: 'ios', kind: 'm', first_seen: 3, last_seen: 4 },
+      { platform_key: 2, platform: 'web', kind: 'web', first_seen: 5, last_seen: 8 },
+      { platform_key: 3, platform: 'android', kind: 'm', first_seen: 9, last_seen: 9 },
+    ]);
+    // Re-applying the same day is a no-op for keys and values.
+    await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('android', 'm', 9, 9), ('web', 'web', 7, 8)) t(platform, kind, first_seen, last_seen)`,
+    );
+    expect(await h.rows('SELECT count(*)::INT AS n, max(platform_key) AS k FROM gold.model')).toEqual([{ n: 4, k: 3 }]);
+  });
+});
+
+describe('SCD type 2', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+  const HEADER = `materialized: scd2
+unique_key: user_id
+surrogate_key: version_key
+tracked: [plan_set]
+tests:
+  - scd_invariants: true`;
+  const day = (rows: [string, string, number][]) =>
+    `SELECT * FROM (VALUES ${rows.map(([u, s, n]) => `('${u}', '${s}', ${n})`).join(', ')}) t(user_id, plan_set, visits)`;
+  const versions = (harness: Harness) =>
+    harness.rows(
+      `SELECT version_key AS k, user_id AS u, plan_set AS s, strftime(valid_from, '%m-%d') AS f,
+              strftime(valid_to, '%m-%d') AS t, is_current AS c FROM gold.model ORDER BY k`,
+    );
+
+  it('opens a version on a tracked change only, with contiguous validity', async () => {
+    h = await createHarness(HEADER);
+    await h.apply(materializeScd2, '2022-06-01', day([['u1', 'A,B', 1], ['u2', 'A', 1]]));
+    // u1's untracked column changes (no new version); u2 changes its plan set.
+    await h.apply(materializeScd2, '2022-06-02', day([['u1', 'A,B', 7], ['u2', 'C', 1]]));
+    await h.apply(materializeScd2, '2022-06-03', day([['u2', 'A', 1]]));
+    expect(await versions(h)).toEqual([
+      { k: 1, u: 'u1', s: 'A,B', f: '06-01', t: null, c: true },
+      { k: 2, u: 'u2', s: 'A', f: '06-01', t: '06-02', c: false },
+      { k: 3, u: 'u2', s: 'C', f: '06-02', t: '06-03', c: false },
+      { k: 4, u: 'u2', s: 'A', f: '06-03', t: null, c: true },
+    ]);
+    const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
+    expect(test).toMatchObject({ name: 'scd_invariants', passed: true });
+  });
+
+  it('replays on an earlier date and flags gaps and double current rows', async () => {
+    h = await createHarness(HEADER);
+    const d1 = day([['u2', 'A', 1]]);
+    const d2 = day([['u2', 'C', 1]]);
+    await h.apply(materializeScd2, '2022-06-01', d1);
+    await h.apply(materializeScd2, '2022-06-02', d2);
+    const before = await versions(h);
+    await h.apply(materializeScd2, '2022-06-01', d1);
+    expect(await versions(h)).toEqual(before);
+    await h.db.run(`UPDATE gold.model SET valid_to = DATE '2022-06-05' WHERE version_key = 1`);
+    await h.db.run(`UPDATE gold.model SET is_current = TRUE, valid_to = NULL WHERE version_key = 1`);
+    const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
+    expect(test?.passed).toBe(false);
+    expect(test?.sample.map((r) => r.problem).sort()).toEqual(['overlapping versions', 'several current rows']);
+  });
+});
+
+describe('append by unique key', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('never duplicates a key: a re-run replaces, a repeat inside the input is dropped and counted', async () => {
+    h = await createHarness(`materialized: append
+unique_key: event_id`);
+    const d1 = `SELECT * FROM (VALUES ('e1', 1), ('e2', 1), ('e2', 1)) t(event_id, v)`;
+    const first = await h.apply(materializeAppend, '2022-06-01', d1);
+    expect(first).toMatchObject({ rowsIn: 3, rowsOut: 2, duplicatesRemoved: 1 });
+    await h.apply(materializeAppend, '2022-06-01', d1);
+    await h.apply(materializeAppend, '2022-06-02', `SELECT * FROM (VALUES ('e3', 2), ('e1', 2)) t(event_id, v)`);
+    expect(await h.rows('SELECT event_id, v FROM gold.model ORDER BY event_id')).toEqual([
+      { event_id: 'e1', v: 2 },
+      { event_id: 'e2', v: 1 },
+      { event_id: 'e3', v: 2 },
+    ]);
+  });
+
+  it('adds a column the model gained', async () => {
+    h = await createHarness(`materialized: append
+unique_key: event_id`);
+    await h.apply(materializeAppend, '2022-06-01', `SELECT 'e1' AS event_id`);
+    const outcome = await h.apply(materializeAppend, '2022-06-02', `SELECT 'e2' AS event_id, 'x' AS extra`);
+    expect(outcome.warnings.join()).toMatch(/added column\(s\) extra/);
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY event_id')).toEqual([
+      { event_id: 'e1', extra: null },
+      { event_id: 'e2', extra: 'x' },
+    ]);
+  });
+});

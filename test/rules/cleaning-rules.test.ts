@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, literal, openDb } from '../../engine/db/duckdb.ts';
+import { exampleDir } from '../../engine/project/init.ts';
+
+// Each rule of the example's macros/cleaning.sql, run on real DuckDB, one table of cases per rule.
+let db: Db;
+beforeAll(async () => {
+  db = await openDb();
+  await db.run(await readFile(join(exampleDir('customer-search'), 'macros', 'cleaning.sql'), 'utf8'));
+});
+afterAll(() => db.close());
+
+async function apply(expression: string, input: string | null): Promise<unknown> {
+  const value = input === null ? 'NULL' : literal(input);
+  return db.scalar(`SELECT ${expression.replace('$1', value)}`);
+}
+
+describe('parse_event_ts: every timestamp variant becomes the same local wall-clock TIMESTAMP', () => {
+  const cases: [string | null, string | null][] = [
+    ['2022-06-01 18:59:58.658', '2022-06-01 18:59:58.658'],
+    ['2022-06-01 18:59:58.65', '2022-06-01 18:59:58.650'],
+    ['2022-06-01 18:59:58.6', '2022-06-01 18:59:58.600'],
+    ['2022-06-01 18:59:58.6581', '2022-06-01 18:59:58.658'],
+    ['2022-06-01 18:59:58', '2022-06-01 18:59:58.000'],
+    ['2022-06-02 8:40:36.178 CH', '2022-06-02 20:40:36.178'],
+    ['2022-06-01 7:01:34.022 CH', '2022-06-01 19:01:34.022'],
+    ['2022-06-03 9:05:04.028 PM', '2022-06-03 21:05:04.028'],
+    ['2022-06-03 12:05:04.028 CH', '2022-06-03 12:05:04.028'],
+    ['2022-06-03 12:05:04.028 SA', '2022-06-03 00:05:04.028'],
+    ['2022-06-03 9:05:04.028 am', '2022-06-03 09:05:04.028'],
+    ['2565-06-02 20:17:06.175', '2022-06-02 20:17:06.175'],
+    ['2565-06-02 8:17:06.175 CH', '2022-06-02 20:17:06.175'],
+    ['  2022-06-01   18:59:58.658 ', '2022-06-01 18:59:58.658'],
+    ['N/A', null],
+    ['', null],
+    ['2022-13-45 99:99:99', null],
+    [null, null],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply(`strftime(parse_event_ts($1), '%Y-%m-%d %H:%M:%S.%g')`, input)).toBe(expected);
+  });
+});
+
+describe('clean_user_id keeps leading zeros and gives guests the placeholder', () => {
+  const cases: [string | null, string][] = [
+    ['06029400', '06029400'],
+    ['0004287', '0004287'],
+    [' 2066143 ', '2066143'],
+    [null, 'guest'],
+    ['', 'guest'],
+    ['   ', 'guest'],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('clean_user_id($1)', input)).toBe(expected);
+  });
+});
+
+describe('device_type maps platforms', () => {
+  const cases: [string | null, string][] = [
+    ['android', 'mobile'],
+    ['ios', 'mobile'],
+    ['IOS', 'mobile'],
+    ['smarttv-sony-android', 'smarttv'],
+    ['smart-tv-normal', 'smarttv'],
+    ['vsmart', 'smarttv'],
+    ['fplay-ottbox-2019', 'ottbox'],
+    ['web-playfpt', 'web'],
+    ['tizen', 'others'],
+    [null, 'unknown'],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('device_type($1)', input)).toBe(expected);
+  });
+});
+
+describe('network_group maps network types', () => {
+  const cases: [string | null, string][] = [
+    ['wifi', 'wifi'],
+    ['WIFI', 'wifi'],
+    ['ethernet', 'ethernet'],
+    ['cab', 'ethernet'],
+    ['3g', 'cellular'],
+    ['4g', 'cellular'],
+    ['5g', 'cellular'],
+    ['WWAN', 'cellular'],
+    ['###', 'others'],
+    [null, 'others'],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('network_group($1)', input)).toBe(expected);
+  });
+});
+
+describe('isp_group marks local ISPs', () => {
+  const cases: [string | null, string][] = [
+    ['vnpt', 'local'],
+    ['viettel', 'local'],
+    ['FPT', 'local'],
+    ['spt', 'local'],
+    ['cmc', 'local'],
+    ['sctv', 'local'],
+    ['other', 'unknown'],
+    [null, 'unknown'],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('isp_group($1)', input)).toBe(expected);
+  });
+});
+
+describe('plan_name and plan_type split userPlansMap entries', () => {
+  const cases: [string, string | null, string | null][] = [
+    ['Kênh Quốc Tế:promotion', 'Kênh Quốc Tế', 'promotion'],
+    ['Tắt quảng cáo : giftcode ', 'Tắt quảng cáo', 'giftcode'],
+    ['VIP:DIRECT', 'VIP', 'direct'],
+    ['Gói: Thể thao:direct', 'Gói: Thể thao', 'direct'],
+    ['NoTypePlan', 'NoTypePlan', 'unknown'],
+    ['', null, 'unknown'],
+  ];
+  it.each(cases)('%j → %j / %j', async (input, name, type) => {
+    expect(await apply('plan_name($1)', input)).toBe(name);
+    expect(await apply('plan_type($1)', input)).toBe(type);
+  });
+});
+
+describe('date_key is yyyymmdd as an integer', () => {
+  const cases: [string, number][] = [
+    ['2022-06-01 18:59:58', 20220601],
+    ['2022-12-31 23:59:59.999', 20221231],
+    ['1999-01-02 00:00:00', 19990102],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('date_key($1::TIMESTAMP)', input)).toBe(expected);
+  });
+});
