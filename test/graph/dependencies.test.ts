@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { buildGraph, referencedRelations, selectModels } from '../../engine/graph/dependencies.ts';
+import { type Layer, parseModelFile } from '../../engine/project/models.ts';
+
+let db: Db;
+beforeAll(async () => {
+  db = await openDb();
+});
+afterAll(() => db.close());
+
+const model = (id: string, sql: string, header = 'materialized: table') => {
+  const [layer, name] = id.split('.') as [Layer, string];
+  return parseModelFile(`models/${layer}/${name}.sql`, `/* config\n${header}\n*/\n${sql}`, layer);
+};
+
+describe('dependencies come from the SQL itself', () => {
+  it('finds tables in joins, subqueries and CTE bodies, but not CTE names', async () => {
+    const relations = await referencedRelations(
+      db,
+      `WITH recent AS (SELECT * FROM silver.events WHERE x IN (SELECT id FROM gold.dim_a))
+       SELECT * FROM recent r JOIN gold.dim_b b USING (id), LATERAL (SELECT 1 FROM source.raw) s
+       WHERE EXISTS (SELECT 1 FROM bronze.log l WHERE l.id = r.id)`,
+    );
+    expect(relations).toEqual(['bronze.log', 'gold.dim_a', 'gold.dim_b', 'silver.events', 'source.raw']);
+  });
+
+  it('reports a parse error at the right line of the model file', async () => {
+    const m = model('gold.broken', 'SELECT *\nFROM silver.a\nWHERE AND x');
+    const error = await buildGraph(db, [m], []).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LakehouseError);
+    expect((error as LakehouseError).code).toBe('MODEL_SQL_ERROR');
+    expect((error as LakehouseError).message).toMatch(/^models\/gold\/broken\.sql:6: /);
+  });
+
+  it('orders models upstream first and adds edges for relationship tests', async () => {
+    const models = [
+      model(
+        'gold.fact',
+        'SELECT * FROM silver.events',
+        'materialized: table\ntests:\n  - relationships: {column: k, to: gold.dim, field: k}',
+      ),
+      model('gold.dim', 'SELECT * FROM silver.events'),
+      model('silver.events', 'SELECT * FROM bronze.raw'),
+      model('bronze.raw', 'SELECT * FROM source.feed'),
+    ];
+    const graph = await buildGraph(db, models, ['feed']);
+    expect(graph.nodes.map((n) => n.model.id)).toEqual(['bronze.raw', 'silver.events', 'gold.dim', 'gold.fact']);
+    expect(graph.byId.get('gold.fact')?.upstream.sort()).toEqual(['gold.dim', 'silver.events']);
+    expect(graph.byId.get('bronze.raw')?.sources).toEqual(['feed']);
+    expect(selectModels(graph, ['silver.events+'])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
+    expect(selectModels(graph, ['+dim'])).toEqual(['bronze.raw', 'silver.events', 'gold.dim']);
+    expect(selectModels(graph, ['fact'])).toEqual(['gold.fact']);
+    expect(() => selectModels(graph, ['nope+'])).toThrow(/no model named "nope"/);
+  });
+
+  it('names the models of a cycle', async () => {
+    const error = await buildGraph(db, [model('gold.a', 'SELECT * FROM gold.b'), model('gold.b', 'SELECT * FROM gold.a')], []).catch(
+      (e: unknown) => e,
+    );
+    expect((error as LakehouseError).code).toBe('MODEL_CYCLE');
+    expect((error as LakehouseError).message).toMatch(/gold\.a, gold\.b/);
+  });
+
+  it('rejects a source the project does not declare', async () => {
+    const error = await buildGraph(db, [model('bronze.raw', 'SELECT * FROM source.nothere')], ['feed']).catch((e: unknown) => e);
+    expect((error as LakehouseError).code).toBe('MODEL_INVALID');
+    expect((error as LakehouseError).message).toMatch(/no source named "nothere"/);
+  });
+});
+
+describe('model files', () => {
+  const cases: [string, string, RegExp][] = [
+    ['no header', 'SELECT 1', /missing config header/],
+    ['bad yaml', '/* config\nmaterialized: [\n*/\nSELECT 1', /not valid YAML/],
+    ['unknown materialization', '/* config\nmaterialized: magic\n*/\nSELECT 1', /materialized/],
+    ['append without key', '/* config\nmaterialized: append\n*/\nSELECT 1', /needs unique_key/],
+    ['bridge without settings', '/* config\nmaterialized: bridge\n*/\nSELECT 1', /needs bridge/],
+    ['empty SQL', '/* config\nmaterialized: table\n*/\n  ', /has no SQL/],
+  ];
+  it.each(cases)('%s is rejected with a clear message', (_label, text, message) => {
+    expect(() => parseModelFile('models/gold/x.sql', text, 'gold')).toThrow(message);
+  });
+
+  it('keeps the line where the SQL starts', () => {
+    const m = parseModelFile('models/gold/x.sql', '/* config\nmaterialized: table\n*/\n\n\nSELECT 1;\n', 'gold');
+    expect(m).toMatchObject({ id: 'gold.x', sql: 'SELECT 1', sqlStartLine: 6 });
+  });
+});
