@@ -3,7 +3,8 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[],
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   if (cols.length === 0) return '(no columns)';
   const cell = (v: unknown) => {
-    const text = v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const text =
+      v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
     const flat = text.replace(/\s+/g, ' ');
     return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
   };

@@ -1,6 +1,6 @@
 import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
@@ -37,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demo(parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } }).values);
     case 'init':
-      return init(parse(rest, { example: { type: 'string' }, source: { type: 'string' }, catalog: { type: 'string' } }));
+      return init(
+        parse(rest, { example: { type: 'string' }, source: { type: 'string' }, catalog: { type: 'string' } }),
+      );
     case 'generate':
       return generate(
         parse(rest, {
@@ -70,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parse(args: string[], options: Parameters<typeof parseArgs>[0]['options']) {
+function parse(args: string[], options: ParseArgsConfig['options']) {
   try {
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: parsed.values as Flags, positionals: parsed.positionals };
@@ -86,24 +88,38 @@ function str(flags: Flags, name: string): string | undefined {
 
 function list(flags: Flags, name: string): string[] {
   const v = flags[name];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+  return Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string')
+    : typeof v === 'string'
+      ? [v]
+      : [];
 }
 
 function int(flags: Flags, name: string, fallback: number): number {
   const v = str(flags, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
   return n;
 }
 
 function projectArg(positionals: string[], command: string): string {
   const dir = positionals[0];
-  if (!dir) throw new LakehouseError('INVALID_ARGUMENT', `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`);
+  if (!dir)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`,
+    );
   return dir;
 }
 
-async function withEngine<T>(dir: string, readOnly: boolean, fn: (engine: Engine) => Promise<T>, memoryLimit?: string): Promise<T> {
+async function withEngine<T>(
+  dir: string,
+  readOnly: boolean,
+  fn: (engine: Engine) => Promise<T>,
+  memoryLimit?: string,
+): Promise<T> {
   const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
   try {
     return await fn(engine);
@@ -193,7 +209,11 @@ async function demo(flags: Flags): Promise<number> {
   });
 }
 
-async function runWithProgress(engine: Engine, options: Parameters<Engine['run']>[0], quiet = false): Promise<RunSummary> {
+async function runWithProgress(
+  engine: Engine,
+  options: Parameters<Engine['run']>[0],
+  quiet = false,
+): Promise<RunSummary> {
   const bar = createProgressBar(process.stderr, !quiet);
   const controller = new AbortController();
   const onSigint = () => {
@@ -249,7 +269,9 @@ function printRunSummary(summary: RunSummary): void {
     process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
     const failing = summary.error.details.failingRows;
     if (Array.isArray(failing) && failing.length > 0) {
-      process.stderr.write(`failing rows (first ${failing.length}):\n${renderTable(failing as Record<string, unknown>[])}\n`);
+      process.stderr.write(
+        `failing rows (first ${failing.length}):\n${renderTable(failing as Record<string, unknown>[])}\n`,
+      );
     }
   }
 }
@@ -342,7 +364,11 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
 async function query({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const dir = projectArg(positionals, 'query');
   const sql = positionals[1];
-  if (!sql) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"');
+  if (!sql)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"',
+    );
   return withEngine(dir, true, async (engine) => {
     const result = await engine.query(sql);
     if (values.json) {
@@ -350,8 +376,15 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
       return 0;
     }
     const limit = int(values, 'limit', 50);
-    process.stdout.write(`${renderTable(result.rows.slice(0, limit), result.columns.map((c) => c.name))}\n`);
-    process.stdout.write(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`);
+    process.stdout.write(
+      `${renderTable(
+        result.rows.slice(0, limit),
+        result.columns.map((c) => c.name),
+      )}\n`,
+    );
+    process.stdout.write(
+      `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`,
+    );
     return 0;
   });
 }

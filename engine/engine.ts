@@ -5,10 +5,10 @@ import { type Db, type DbOptions, openDb } from './db/duckdb.ts';
 import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
 import { createPartitionStore } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
+import { availableDates, type RunOptions, type RunSummary, runPipeline } from './pipeline/runner.ts';
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
-import { availableDates, type RunOptions, type RunSummary, runPipeline } from './pipeline/runner.ts';
 import { ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
 export interface EngineOptions {
@@ -173,7 +173,8 @@ async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
   );
   const order = ['bronze', 'silver', 'gold', 'quarantine'];
   relations.sort(
-    (a, b) => order.indexOf(a.schema_name) - order.indexOf(b.schema_name) || a.table_name.localeCompare(b.table_name),
+    (a, b) =>
+      order.indexOf(a.schema_name) - order.indexOf(b.schema_name) || a.table_name.localeCompare(b.table_name),
   );
   const partitionCounts = new Map(
     (
@@ -214,7 +215,9 @@ async function listRuns(db: Db, limit: number): Promise<RunHistoryEntry[]> {
     dates: string;
     selection: string;
     error: string | null;
-  }>(`SELECT * FROM _lakehouse.runs ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`);
+  }>(
+    `SELECT * FROM _lakehouse.runs ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+  );
   const out: RunHistoryEntry[] = [];
   for (const run of runs) {
     const models = await db.allJson<Record<string, unknown>>(

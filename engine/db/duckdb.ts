@@ -1,4 +1,4 @@
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
 /** A row as plain JavaScript values (BIGINT → bigint, DATE/TIMESTAMP → DuckDB value objects stringified). */
 export type Row = Record<string, unknown>;
@@ -95,7 +95,11 @@ function normaliseRow(row: Record<string, unknown>): Row {
 }
 
 function normaliseValue(value: unknown): unknown {
-  if (typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)) {
+  if (
+    typeof value === 'bigint' &&
+    value <= BigInt(Number.MAX_SAFE_INTEGER) &&
+    value >= BigInt(Number.MIN_SAFE_INTEGER)
+  ) {
     return Number(value);
   }
   return value;

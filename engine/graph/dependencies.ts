@@ -20,7 +20,12 @@ export interface ModelGraph {
  * Lists the relations a query reads, by asking DuckDB's own parser (json_serialize_sql), so a user
  * never keeps a dependency list by hand. CTE names are not relations and are left out.
  */
-export async function referencedRelations(db: Db, sql: string, file = '(query)', firstLine = 1): Promise<string[]> {
+export async function referencedRelations(
+  db: Db,
+  sql: string,
+  file = '(query)',
+  firstLine = 1,
+): Promise<string[]> {
   const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
   const tree = JSON.parse(json ?? '{}') as { error?: boolean; error_message?: string; position?: string };
   if (tree.error) {
@@ -50,7 +55,13 @@ export async function referencedRelations(db: Db, sql: string, file = '(query)',
 }
 
 /** A parse or bind error located at the right line of the model file. */
-export function sqlError(file: string, sql: string, firstLine: number, message: string, position?: string): LakehouseError {
+export function sqlError(
+  file: string,
+  sql: string,
+  firstLine: number,
+  message: string,
+  position?: string,
+): LakehouseError {
   const offset = position === undefined ? Number.NaN : Number(position);
   const line = Number.isFinite(offset) ? firstLine + sql.slice(0, offset).split('\n').length - 1 : undefined;
   const where = line === undefined ? file : `${file}:${line}`;
@@ -104,7 +115,7 @@ function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
   const remaining = new Map(nodes.map((n) => [n.model.id, n.upstream.length]));
   const ordered: ModelNode[] = [];
   const rank = (n: ModelNode) => `${LAYER_RANK[n.model.layer] ?? 9}:${n.model.name}`;
-  let ready = nodes.filter((n) => n.upstream.length === 0);
+  const ready = nodes.filter((n) => n.upstream.length === 0);
   while (ready.length > 0) {
     ready.sort((a, b) => rank(a).localeCompare(rank(b)));
     const next = ready.shift()!;

@@ -23,7 +23,13 @@ export interface PartitionStore {
 export function createPartitionStore(db: Db, lakeRoot: string, runId: string): PartitionStore {
   const fileFor = (relation: string, etlDate: string) => {
     const [schema, table] = splitRelation(relation);
-    return join(lakeRoot, schema, table, `etl_date=${etlDate}`, `part-${runId}-${randomUUID().slice(0, 8)}.parquet`);
+    return join(
+      lakeRoot,
+      schema,
+      table,
+      `etl_date=${etlDate}`,
+      `part-${runId}-${randomUUID().slice(0, 8)}.parquet`,
+    );
   };
 
   return {
@@ -58,7 +64,9 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
         return;
       }
       const list = files.map((f) => literal(f.path)).join(', ');
-      await db.run(`CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet([${list}], union_by_name = true)`);
+      await db.run(
+        `CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet([${list}], union_by_name = true)`,
+      );
     },
 
     async collectGarbage() {

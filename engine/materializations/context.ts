@@ -41,7 +41,9 @@ export async function countRows(db: Db, relation: string): Promise<number> {
 }
 
 export async function columnsOf(db: Db, relation: string): Promise<{ name: string; type: string }[]> {
-  const rows = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+  const rows = await db.all<{ column_name: string; column_type: string }>(
+    `DESCRIBE SELECT * FROM ${relation}`,
+  );
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 

@@ -34,7 +34,9 @@ export async function applyHistory(
       if (date === etlDate) outcome = step;
     }
     await ctx.restage(etlDate);
-    warnings.push(`replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`);
+    warnings.push(
+      `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`,
+    );
   } else {
     if (!(await tableExists(db, target))) await create();
     outcome = await applyDate(etlDate);
@@ -73,7 +75,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const d = `${literal(date)}::DATE`;
     const rowsIn = await countRows(db, stage);
     const duplicates = await dedupeStage(db, stage, keys);
-    await db.run(`CREATE OR REPLACE TEMP TABLE __scd2_incoming AS SELECT *, ${hash} AS row_hash FROM ${stage}`);
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS SELECT *, ${hash} AS row_hash FROM ${stage}`,
+    );
     const closed = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET valid_to = ${d}, is_current = FALSE FROM __scd2_incoming AS s

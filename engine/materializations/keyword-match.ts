@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import { buildTitleIndex, type CatalogTitle, matchKeywords } from '../normalize/matcher.ts';
-import { columnsOf, countRows, type MaterializeContext, type MaterializeOutcome, tableExists } from './context.ts';
+import {
+  columnsOf,
+  countRows,
+  type MaterializeContext,
+  type MaterializeOutcome,
+  tableExists,
+} from './context.ts';
 
 /**
  * The keyword normaliser as a model: its SQL lists keywords; each keyword not yet matched against the
@@ -17,15 +23,16 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   const catalog = model.config.catalog!;
   const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
   if (!stageColumns.includes('keyword')) {
-    throw new LakehouseError('MODEL_INVALID', `${model.file}: a keyword_match model must select a column named keyword`, {
-      file: model.file,
-    });
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}: a keyword_match model must select a column named keyword`,
+      {
+        file: model.file,
+      },
+    );
   }
   const titles = await loadCatalog(ctx, catalog);
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify(titles))
-    .digest('hex')
-    .slice(0, 16);
+  const fingerprint = createHash('sha256').update(JSON.stringify(titles)).digest('hex').slice(0, 16);
 
   if (!(await tableExists(db, target))) {
     await db.run(
@@ -33,7 +40,9 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
          keyword_normalized_slug VARCHAR, genres VARCHAR[], score DOUBLE, matched BOOLEAN, catalog_fingerprint VARCHAR)`,
     );
   }
-  await db.run(`CREATE OR REPLACE TEMP TABLE __kw_distinct AS SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL`);
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __kw_distinct AS SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL`,
+  );
   const rowsIn = await countRows(db, '__kw_distinct');
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __kw_todo AS SELECT keyword FROM __kw_distinct k WHERE NOT EXISTS (
@@ -86,7 +95,8 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     duplicatesRemoved: 0,
     quarantined: 0,
     testRelation: target,
-    warnings: todo.length < rowsIn ? [`${rowsIn - todo.length} of ${rowsIn} keywords answered from the cache`] : [],
+    warnings:
+      todo.length < rowsIn ? [`${rowsIn - todo.length} of ${rowsIn} keywords answered from the cache`] : [],
   };
 }
 
@@ -100,7 +110,10 @@ async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<C
   try {
     described = await columnsOf(db, rel);
   } catch (error) {
-    throw new LakehouseError('MODEL_INVALID', `${model.file}: catalog ${relation} cannot be read: ${(error as Error).message}`);
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}: catalog ${relation} cannot be read: ${(error as Error).message}`,
+    );
   }
   const columns = described.map((c) => c.name);
   for (const required of ['title', 'genres']) {

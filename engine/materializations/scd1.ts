@@ -1,4 +1,4 @@
-import { literal, ident } from '../db/duckdb.ts';
+import { ident, literal } from '../db/duckdb.ts';
 import {
   addMissingColumns,
   columnsOf,
@@ -46,7 +46,9 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const notUnknown = sk ? ` AND t.${ident(sk)} <> ${UNKNOWN_KEY}` : '';
   let updated = 0;
   if (nonKey.length > 0) {
-    const sets = nonKey.map((c) => `${ident(c)} = ${mergeExpression(model.config.merge[c] ?? 'overwrite', c)}`);
+    const sets = nonKey.map(
+      (c) => `${ident(c)} = ${mergeExpression(model.config.merge[c] ?? 'overwrite', c)}`,
+    );
     updated = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET ${sets.join(', ')} FROM ${stage} AS s WHERE ${keyMatch(keys, 't', 's')}${notUnknown}`,

@@ -5,5 +5,12 @@ export async function materializeTable(ctx: MaterializeContext): Promise<Materia
   const { db, stage, target } = ctx;
   await db.run(`CREATE OR REPLACE TABLE ${target} AS SELECT * FROM ${stage}`);
   const rows = await countRows(db, target);
-  return { rowsIn: rows, rowsOut: rows, duplicatesRemoved: 0, quarantined: 0, testRelation: target, warnings: [] };
+  return {
+    rowsIn: rows,
+    rowsOut: rows,
+    duplicatesRemoved: 0,
+    quarantined: 0,
+    testRelation: target,
+    warnings: [],
+  };
 }

@@ -88,7 +88,8 @@ export async function availableDates(project: Project): Promise<string[]> {
   const dates = new Set<string>();
   for (const source of Object.values(project.config.sources)) {
     if (source.kind !== 'daily_parquet') continue;
-    for (const d of await listSourceDates(resolveProjectPath(project.root, source.path), source.date_format)) dates.add(d);
+    for (const d of await listSourceDates(resolveProjectPath(project.root, source.path), source.date_format))
+      dates.add(d);
   }
   return [...dates].sort();
 }
@@ -105,16 +106,20 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const selected = selectModels(graph, options.select);
   const dates = await resolveDates(project, options);
   const total = selected.length * dates.length;
-  const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) => options.onProgress?.({ ...event, runId, total });
+  const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
+    options.onProgress?.({ ...event, runId, total });
   const partitions = createPartitionStore(db, project.lakeRoot, runId);
   const records: ModelRunRecord[] = [];
   let done = 0;
 
-  await db.run(`INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`, {
-    runId,
-    dates: dates.join(','),
-    selection: (options.select ?? []).join(' ') || 'all',
-  });
+  await db.run(
+    `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
+    {
+      runId,
+      dates: dates.join(','),
+      selection: (options.select ?? []).join(' ') || 'all',
+    },
+  );
   emit({ kind: 'run-start', done });
 
   const onAbort = () => db.interrupt();
@@ -156,7 +161,12 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             'TEST_FAILED',
             `${first.model} failed on ${date}: ${first.error}` +
               (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : ''),
-            { model: first.model, etlDate: date, test: failedTest?.name, failingRows: failedTest?.sample ?? [] },
+            {
+              model: first.model,
+              etlDate: date,
+              test: failedTest?.name,
+              failingRows: failedTest?.sample ?? [],
+            },
           );
         }
         for (const record of dateRecords) {
@@ -177,7 +187,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
         }
         if (failure.code !== 'TEST_FAILED' && failure.code !== 'RUN_CANCELLED') {
-          const culprit = dateRecords.find((r) => r.status === 'skipped' && r.model === failure.details.model);
+          const culprit = dateRecords.find(
+            (r) => r.status === 'skipped' && r.model === failure.details.model,
+          );
           if (culprit) culprit.status = 'failed';
         }
         for (const record of dateRecords) await insertModelRun(db, runId, record);
@@ -193,7 +205,10 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     return { runId, status: 'success', dates, models: records, durationMs: Date.now() - started };
   } catch (error) {
     const failure = options.signal?.aborted
-      ? new LakehouseError('RUN_CANCELLED', 'The run was cancelled; nothing of the unfinished date was committed.')
+      ? new LakehouseError(
+          'RUN_CANCELLED',
+          'The run was cancelled; nothing of the unfinished date was committed.',
+        )
       : toLakehouseError(error);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
     await finishRun(db, runId, status, failure.message);
@@ -266,7 +281,10 @@ async function runModel(
         ? `test ${failed.map((t) => `${t.name}: ${t.failingRows} failing row(s)`).join('; ')}`
         : undefined,
     tests,
-    warnings: [...outcome.warnings, ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`)],
+    warnings: [
+      ...outcome.warnings,
+      ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`),
+    ],
   };
 }
 
@@ -291,11 +309,15 @@ function modelSqlError(model: Model, error: unknown): LakehouseError {
 async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
   const valid = (d: string, flag: string) => {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) {
-      throw new LakehouseError('INVALID_ARGUMENT', `${flag} ${d}: expected a date as YYYY-MM-DD, e.g. 2022-06-01`);
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `${flag} ${d}: expected a date as YYYY-MM-DD, e.g. 2022-06-01`,
+      );
     }
     return d;
   };
-  if (options.dates && options.dates.length > 0) return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
+  if (options.dates && options.dates.length > 0)
+    return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
   if (options.from || options.to) {
     const all = await availableDates(project);
     const from = valid(options.from ?? all[0] ?? '', '--from');
@@ -309,7 +331,10 @@ async function resolveDates(project: Project, options: RunOptions): Promise<stri
   }
   const all = await availableDates(project);
   if (all.length === 0) {
-    throw new LakehouseError('SOURCE_MISSING', 'The sources have no dates to run. Add data, or pass --date YYYY-MM-DD.');
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      'The sources have no dates to run. Add data, or pass --date YYYY-MM-DD.',
+    );
   }
   return all;
 }
@@ -324,7 +349,8 @@ async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promi
   const { db, project } = deps;
   for (const name of sourcesOf(deps, selected)) {
     const source = project.config.sources[name];
-    if (source?.kind === 'file') await bindReferenceFile(db, name, source, resolveProjectPath(project.root, source.path));
+    if (source?.kind === 'file')
+      await bindReferenceFile(db, name, source, resolveProjectPath(project.root, source.path));
   }
 }
 
@@ -334,7 +360,13 @@ async function bindDailySources(deps: RunnerDeps, selected: string[], date: stri
   for (const name of sourcesOf(deps, selected)) {
     const source = project.config.sources[name];
     if (source?.kind !== 'daily_parquet') continue;
-    const bound = await bindDailyParquet(db, name, source, resolveProjectPath(project.root, source.path), date);
+    const bound = await bindDailyParquet(
+      db,
+      name,
+      source,
+      resolveProjectPath(project.root, source.path),
+      date,
+    );
     warnings.push(...bound.warnings);
   }
   return warnings;
@@ -390,9 +422,12 @@ async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise
 }
 
 async function finishRun(db: Db, runId: string, status: string, error?: string): Promise<void> {
-  await db.run(`UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`, {
-    status,
-    error: error ?? null,
-    runId,
-  });
+  await db.run(
+    `UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`,
+    {
+      status,
+      error: error ?? null,
+      runId,
+    },
+  );
 }

@@ -26,12 +26,18 @@ export interface InitOptions {
  */
 export async function initProject(options: InitOptions): Promise<string> {
   if (!(EXAMPLES as readonly string[]).includes(options.example)) {
-    throw new LakehouseError('INVALID_ARGUMENT', `Unknown example "${options.example}". Available: ${EXAMPLES.join(', ')}`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `Unknown example "${options.example}". Available: ${EXAMPLES.join(', ')}`,
+    );
   }
   const dir = resolve(options.dir);
   const projectFile = join(dir, PROJECT_FILE);
   if (await exists(projectFile)) {
-    throw new LakehouseError('INVALID_ARGUMENT', `${projectFile} already exists; choose an empty directory or delete it first.`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${projectFile} already exists; choose an empty directory or delete it first.`,
+    );
   }
   const example = exampleDir(options.example as ExampleName);
   await mkdir(dir, { recursive: true });

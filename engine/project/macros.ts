@@ -24,9 +24,13 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<string[]>
     try {
       await db.run(text);
     } catch (error) {
-      throw new LakehouseError('MODEL_SQL_ERROR', `${relative(projectRoot, file)}: ${(error as Error).message.split('\n')[0]}`, {
-        file: relative(projectRoot, file),
-      });
+      throw new LakehouseError(
+        'MODEL_SQL_ERROR',
+        `${relative(projectRoot, file)}: ${(error as Error).message.split('\n')[0]}`,
+        {
+          file: relative(projectRoot, file),
+        },
+      );
     }
   }
   return files;

@@ -4,7 +4,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 
-const Columns = z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+const Columns = z
+  .union([z.string(), z.array(z.string()).min(1)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
 const Severity = z.enum(['error', 'warn']).default('error');
 
 /** Data tests a model declares; they run on the rows a run writes. */
@@ -66,7 +68,10 @@ export const ModelConfig = z
       ctx.addIssue({ code: 'custom', message: `materialized: ${c.materialized} needs unique_key` });
     }
     if (c.materialized === 'bridge' && (!c.bridge || !c.surrogate_key)) {
-      ctx.addIssue({ code: 'custom', message: 'materialized: bridge needs bridge: {entity, member} and surrogate_key' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'materialized: bridge needs bridge: {entity, member} and surrogate_key',
+      });
     }
     if (c.materialized === 'keyword_match' && !c.catalog) {
       ctx.addIssue({ code: 'custom', message: 'materialized: keyword_match needs catalog: <relation>' });
@@ -107,21 +112,31 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
   try {
     raw = parseYaml(match[1] ?? '');
   } catch (error) {
-    throw new LakehouseError('MODEL_INVALID', `${file}: config header is not valid YAML: ${(error as Error).message}`, {
-      file,
-    });
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${file}: config header is not valid YAML: ${(error as Error).message}`,
+      {
+        file,
+      },
+    );
   }
   const parsed = ModelConfig.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-    throw new LakehouseError('MODEL_INVALID', `${file}: invalid config:\n  ${issues.join('\n  ')}`, { file, issues });
+    throw new LakehouseError('MODEL_INVALID', `${file}: invalid config:\n  ${issues.join('\n  ')}`, {
+      file,
+      issues,
+    });
   }
   const headerEnd = match.index + match[0].length;
   const body = text.slice(headerEnd);
   const leading = body.length - body.trimStart().length;
   const sqlStartLine = text.slice(0, headerEnd + leading).split('\n').length;
   const sql = body.trim().replace(/;\s*$/, '');
-  if (!sql) throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, { file });
+  if (!sql)
+    throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
+      file,
+    });
   return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine };
 }
 
@@ -143,7 +158,10 @@ export async function loadModels(projectRoot: string): Promise<Model[]> {
     }
   }
   if (models.length === 0) {
-    throw new LakehouseError('PROJECT_INVALID', `No models found under ${join(projectRoot, 'models')}/{bronze,silver,gold}/`);
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `No models found under ${join(projectRoot, 'models')}/{bronze,silver,gold}/`,
+    );
   }
   return models;
 }

@@ -18,7 +18,11 @@ function relationName(relation: string): string {
 }
 
 /** The SQL that returns a test's failing rows over `relation`, and the test's display name. */
-export function failingRowsSql(test: DataTest, relation: string, model: Model): { name: string; sql: string } {
+export function failingRowsSql(
+  test: DataTest,
+  relation: string,
+  model: Model,
+): { name: string; sql: string } {
   if ('not_null' in test) {
     const cols = test.not_null;
     return {

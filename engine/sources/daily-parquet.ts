@@ -23,9 +23,13 @@ export async function listSourceDates(root: string, format: string): Promise<str
   try {
     entries = await readdir(root);
   } catch {
-    throw new LakehouseError('SOURCE_MISSING', `Source folder ${root} does not exist. Check the source path in lakehouse.yaml.`, {
-      path: root,
-    });
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source folder ${root} does not exist. Check the source path in lakehouse.yaml.`,
+      {
+        path: root,
+      },
+    );
   }
   const pattern = new RegExp(
     `^${format.replace('%Y', '(?<y>\\d{4})').replace('%m', '(?<m>\\d{2})').replace('%d', '(?<d>\\d{2})')}$`,
@@ -64,10 +68,14 @@ export async function bindDailyParquet(
     );
   }
   if (entries.length === 0) {
-    throw new LakehouseError('SOURCE_MISSING', `Source "${name}": ${folder} holds no .parquet files for ${etlDate}.`, {
-      source: name,
-      path: folder,
-    });
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source "${name}": ${folder} holds no .parquet files for ${etlDate}.`,
+      {
+        source: name,
+        path: folder,
+      },
+    );
   }
   const files = entries.map((f) => join(folder, f));
   const warnings: string[] = [];
@@ -138,7 +146,9 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
     );
   }
   return extra.length > 0
-    ? [`${file}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`]
+    ? [
+        `${file}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
+      ]
     : [];
 }
 

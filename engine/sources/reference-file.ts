@@ -6,14 +6,23 @@ import type { ReferenceFileSource } from '../project/config.ts';
 import { firstLine } from './daily-parquet.ts';
 
 /** Exposes a CSV, Parquet or JSON file as the view `source.<name>`, after checking its required columns. */
-export async function bindReferenceFile(db: Db, name: string, source: ReferenceFileSource, path: string): Promise<void> {
+export async function bindReferenceFile(
+  db: Db,
+  name: string,
+  source: ReferenceFileSource,
+  path: string,
+): Promise<void> {
   try {
     await access(path);
   } catch {
-    throw new LakehouseError('SOURCE_MISSING', `Source "${name}": file ${path} does not exist. Check sources.${name}.path in lakehouse.yaml.`, {
-      source: name,
-      path,
-    });
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source "${name}": file ${path} does not exist. Check sources.${name}.path in lakehouse.yaml.`,
+      {
+        source: name,
+        path,
+      },
+    );
   }
   const format = source.format ?? formatFromExtension(path);
   const reader =
@@ -24,7 +33,9 @@ export async function bindReferenceFile(db: Db, name: string, source: ReferenceF
         : `read_json_auto(${literal(path)})`;
   let columns: string[];
   try {
-    columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`)).map((c) => c.column_name);
+    columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`)).map(
+      (c) => c.column_name,
+    );
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',

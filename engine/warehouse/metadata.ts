@@ -51,6 +51,13 @@ export async function committedDates(db: Db, model: string): Promise<string[]> {
 }
 
 export async function recordModelDate(db: Db, model: string, etlDate: string, runId: string): Promise<void> {
-  await db.run(`DELETE FROM _lakehouse.model_dates WHERE model = $model AND etl_date = $d::DATE`, { model, d: etlDate });
-  await db.run(`INSERT INTO _lakehouse.model_dates VALUES ($model, $d::DATE, $runId)`, { model, d: etlDate, runId });
+  await db.run(`DELETE FROM _lakehouse.model_dates WHERE model = $model AND etl_date = $d::DATE`, {
+    model,
+    d: etlDate,
+  });
+  await db.run(`INSERT INTO _lakehouse.model_dates VALUES ($model, $d::DATE, $runId)`, {
+    model,
+    d: etlDate,
+    runId,
+  });
 }

@@ -46,7 +46,12 @@ describe('dependencies come from the SQL itself', () => {
       model('bronze.raw', 'SELECT * FROM source.feed'),
     ];
     const graph = await buildGraph(db, models, ['feed']);
-    expect(graph.nodes.map((n) => n.model.id)).toEqual(['bronze.raw', 'silver.events', 'gold.dim', 'gold.fact']);
+    expect(graph.nodes.map((n) => n.model.id)).toEqual([
+      'bronze.raw',
+      'silver.events',
+      'gold.dim',
+      'gold.fact',
+    ]);
     expect(graph.byId.get('gold.fact')?.upstream.sort()).toEqual(['gold.dim', 'silver.events']);
     expect(graph.byId.get('bronze.raw')?.sources).toEqual(['feed']);
     expect(selectModels(graph, ['silver.events+'])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
@@ -56,15 +61,19 @@ describe('dependencies come from the SQL itself', () => {
   });
 
   it('names the models of a cycle', async () => {
-    const error = await buildGraph(db, [model('gold.a', 'SELECT * FROM gold.b'), model('gold.b', 'SELECT * FROM gold.a')], []).catch(
-      (e: unknown) => e,
-    );
+    const error = await buildGraph(
+      db,
+      [model('gold.a', 'SELECT * FROM gold.b'), model('gold.b', 'SELECT * FROM gold.a')],
+      [],
+    ).catch((e: unknown) => e);
     expect((error as LakehouseError).code).toBe('MODEL_CYCLE');
     expect((error as LakehouseError).message).toMatch(/gold\.a, gold\.b/);
   });
 
   it('rejects a source the project does not declare', async () => {
-    const error = await buildGraph(db, [model('bronze.raw', 'SELECT * FROM source.nothere')], ['feed']).catch((e: unknown) => e);
+    const error = await buildGraph(db, [model('bronze.raw', 'SELECT * FROM source.nothere')], ['feed']).catch(
+      (e: unknown) => e,
+    );
     expect((error as LakehouseError).code).toBe('MODEL_INVALID');
     expect((error as LakehouseError).message).toMatch(/no source named "nothere"/);
   });
@@ -84,7 +93,11 @@ describe('model files', () => {
   });
 
   it('keeps the line where the SQL starts', () => {
-    const m = parseModelFile('models/gold/x.sql', '/* config\nmaterialized: table\n*/\n\n\nSELECT 1;\n', 'gold');
+    const m = parseModelFile(
+      'models/gold/x.sql',
+      '/* config\nmaterialized: table\n*/\n\n\nSELECT 1;\n',
+      'gold',
+    );
     expect(m).toMatchObject({ id: 'gold.x', sql: 'SELECT 1', sqlStartLine: 6 });
   });
 });

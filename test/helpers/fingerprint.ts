@@ -13,7 +13,8 @@ export async function tableFingerprint(engine: Engine, table: string): Promise<s
 export async function goldFingerprints(engine: Engine): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of await engine.tables()) {
-    if (t.layer === 'gold' || t.name === 'silver.keyword_match') out[t.name] = await tableFingerprint(engine, t.name);
+    if (t.layer === 'gold' || t.name === 'silver.keyword_match')
+      out[t.name] = await tableFingerprint(engine, t.name);
   }
   return out;
 }

@@ -28,7 +28,11 @@ export async function exampleProject(source: string, catalog?: string): Promise<
   return dir;
 }
 
-export async function withEngine<T>(dir: string, fn: (engine: Engine) => Promise<T>, readOnly = false): Promise<T> {
+export async function withEngine<T>(
+  dir: string,
+  fn: (engine: Engine) => Promise<T>,
+  readOnly = false,
+): Promise<T> {
   const engine = await createEngine({ projectDir: dir, readOnly });
   try {
     return await fn(engine);

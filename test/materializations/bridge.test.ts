@@ -63,7 +63,9 @@ describe('effective-dated bridge', () => {
   it('the invariant test catches two effective rows for one pair', async () => {
     h = await createHarness(HEADER);
     await h.apply(materializeBridge, '2022-06-01', day({ u1: ['A'] }));
-    await h.db.run(`INSERT INTO gold.model VALUES (9, 'u1', 'A', 1, DATE '2022-06-01', DATE '2022-06-01', NULL)`);
+    await h.db.run(
+      `INSERT INTO gold.model VALUES (9, 'u1', 'A', 1, DATE '2022-06-01', DATE '2022-06-01', NULL)`,
+    );
     const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
     expect(test?.passed).toBe(false);
     expect(test?.sample[0]).toMatchObject({ problem: 'several effective rows', user_id: 'u1', plan: 'A' });

@@ -40,7 +40,9 @@ merge: {first_seen: least, last_seen: greatest}`);
       '2022-06-02',
       `SELECT * FROM (VALUES ('android', 'm', 9, 9), ('web', 'web', 7, 8)) t(platform, kind, first_seen, last_seen)`,
     );
-    expect(await h.rows('SELECT count(*)::INT AS n, max(platform_key) AS k FROM gold.model')).toEqual([{ n: 4, k: 3 }]);
+    expect(await h.rows('SELECT count(*)::INT AS n, max(platform_key) AS k FROM gold.model')).toEqual([
+      { n: 4, k: 3 },
+    ]);
   });
 });
 
@@ -63,9 +65,23 @@ tests:
 
   it('opens a version on a tracked change only, with contiguous validity', async () => {
     h = await createHarness(HEADER);
-    await h.apply(materializeScd2, '2022-06-01', day([['u1', 'A,B', 1], ['u2', 'A', 1]]));
+    await h.apply(
+      materializeScd2,
+      '2022-06-01',
+      day([
+        ['u1', 'A,B', 1],
+        ['u2', 'A', 1],
+      ]),
+    );
     // u1's untracked column changes (no new version); u2 changes its plan set.
-    await h.apply(materializeScd2, '2022-06-02', day([['u1', 'A,B', 7], ['u2', 'C', 1]]));
+    await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      day([
+        ['u1', 'A,B', 7],
+        ['u2', 'C', 1],
+      ]),
+    );
     await h.apply(materializeScd2, '2022-06-03', day([['u2', 'A', 1]]));
     expect(await versions(h)).toEqual([
       { k: 1, u: 'u1', s: 'A,B', f: '06-01', t: null, c: true },
@@ -90,7 +106,10 @@ tests:
     await h.db.run(`UPDATE gold.model SET is_current = TRUE, valid_to = NULL WHERE version_key = 1`);
     const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
     expect(test?.passed).toBe(false);
-    expect(test?.sample.map((r) => r.problem).sort()).toEqual(['overlapping versions', 'several current rows']);
+    expect(test?.sample.map((r) => r.problem).sort()).toEqual([
+      'overlapping versions',
+      'several current rows',
+    ]);
   });
 });
 
@@ -105,7 +124,11 @@ unique_key: event_id`);
     const first = await h.apply(materializeAppend, '2022-06-01', d1);
     expect(first).toMatchObject({ rowsIn: 3, rowsOut: 2, duplicatesRemoved: 1 });
     await h.apply(materializeAppend, '2022-06-01', d1);
-    await h.apply(materializeAppend, '2022-06-02', `SELECT * FROM (VALUES ('e3', 2), ('e1', 2)) t(event_id, v)`);
+    await h.apply(
+      materializeAppend,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('e3', 2), ('e1', 2)) t(event_id, v)`,
+    );
     expect(await h.rows('SELECT event_id, v FROM gold.model ORDER BY event_id')).toEqual([
       { event_id: 'e1', v: 2 },
       { event_id: 'e2', v: 1 },

@@ -52,7 +52,10 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
       async (engine) => {
         expect(await q(engine, 'SELECT count(*) AS n FROM bronze.customer_search')).toEqual([{ n: 9000 }]);
         expect(
-          await q(engine, `SELECT strftime(etl_date, '%Y-%m-%d') AS d, count(*) AS n FROM bronze.customer_search GROUP BY 1 ORDER BY 1`),
+          await q(
+            engine,
+            `SELECT strftime(etl_date, '%Y-%m-%d') AS d, count(*) AS n FROM bronze.customer_search GROUP BY 1 ORDER BY 1`,
+          ),
         ).toEqual([
           { d: '2022-06-01', n: 3000 },
           { d: '2022-06-02', n: 3000 },
@@ -88,11 +91,16 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
         );
         expect(dupes).toHaveLength(2);
         for (const { id } of dupes) {
-          expect(await q(engine, `SELECT count(*) AS n FROM fact_customer_search WHERE event_id = '${id}'`)).toEqual([{ n: 1 }]);
+          expect(
+            await q(engine, `SELECT count(*) AS n FROM fact_customer_search WHERE event_id = '${id}'`),
+          ).toEqual([{ n: 1 }]);
         }
-        expect(await q(engine, 'SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM gold.fact_customer_search')).toEqual([
-          { n: 8998, d: 8998 },
-        ]);
+        expect(
+          await q(
+            engine,
+            'SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM gold.fact_customer_search',
+          ),
+        ).toEqual([{ n: 8998, d: 8998 }]);
       },
       true,
     );
@@ -116,7 +124,9 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
           // 'YYYY-MM-DD h:mm:ss.fff CH' is h + 12 o'clock (afternoon or evening), same date, same minutes.
           const m = /^(\d{4}-\d{2}-\d{2}) (\d{1,2}):(\d{2}):(\d{2})\.(\d+) (CH|PM)$/.exec(String(raw))!;
           const hour = (Number(m[2]) % 12) + 12;
-          expect(parsed).toBe(`${m[1]} ${String(hour).padStart(2, '0')}:${m[3]}:${m[4]}.${m[5]!.padEnd(3, '0').slice(0, 3)}`);
+          expect(parsed).toBe(
+            `${m[1]} ${String(hour).padStart(2, '0')}:${m[3]}:${m[4]}.${m[5]!.padEnd(3, '0').slice(0, 3)}`,
+          );
         }
         for (const { raw, parsed } of buddhist) {
           expect(String(parsed).slice(0, 4)).toBe(String(Number(String(raw).slice(0, 4)) - 543));
@@ -140,7 +150,9 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
         );
         const n = Number(raw[0]!.n);
         expect(n).toBeGreaterThan(0);
-        expect(await q(engine, `SELECT count(*) AS n FROM dim_user WHERE user_id LIKE '0%'`)).toEqual([{ n }]);
+        expect(await q(engine, `SELECT count(*) AS n FROM dim_user WHERE user_id LIKE '0%'`)).toEqual([
+          { n },
+        ]);
         expect(
           await q(
             engine,
@@ -152,10 +164,15 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
           `SELECT count(*) AS n FROM bridge_user_plan b JOIN dim_user u USING (user_id) WHERE b.user_id LIKE '0%'`,
         );
         expect(Number(bridged[0]!.n)).toBeGreaterThan(0);
-        expect(await q(engine, `SELECT count(*) AS n FROM bridge_user_plan b ANTI JOIN dim_user u USING (user_id)`)).toEqual([
-          { n: 0 },
+        expect(
+          await q(
+            engine,
+            `SELECT count(*) AS n FROM bridge_user_plan b ANTI JOIN dim_user u USING (user_id)`,
+          ),
+        ).toEqual([{ n: 0 }]);
+        expect(await q(engine, `SELECT user_id FROM dim_user WHERE user_id = '06029400'`)).toEqual([
+          { user_id: '06029400' },
         ]);
-        expect(await q(engine, `SELECT user_id FROM dim_user WHERE user_id = '06029400'`)).toEqual([{ user_id: '06029400' }]);
       },
       true,
     );
@@ -175,11 +192,19 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
              LEFT JOIN dim_user u USING (user_id) LEFT JOIN dim_date d USING (date_key)`,
           ),
         ).toEqual([{ platform: 0, network: 0, usr: 0, dt: 0 }]);
-        const guests = await q(engine, `SELECT count(*) AS n FROM fact_customer_search WHERE user_id = 'guest'`);
+        const guests = await q(
+          engine,
+          `SELECT count(*) AS n FROM fact_customer_search WHERE user_id = 'guest'`,
+        );
         expect(Number(guests[0]!.n)).toBeGreaterThan(2000);
-        expect(await q(engine, `SELECT user_type FROM dim_user WHERE user_id = 'guest'`)).toEqual([{ user_type: 'guest' }]);
+        expect(await q(engine, `SELECT user_type FROM dim_user WHERE user_id = 'guest'`)).toEqual([
+          { user_type: 'guest' },
+        ]);
         // One null platform in the sample points at the unknown member.
-        const unknown = await q(engine, `SELECT count(*) AS n FROM fact_customer_search WHERE platform_key = 0`);
+        const unknown = await q(
+          engine,
+          `SELECT count(*) AS n FROM fact_customer_search WHERE platform_key = 0`,
+        );
         expect(Number(unknown[0]!.n)).toBeGreaterThanOrEqual(1);
       },
       true,
@@ -191,9 +216,15 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
       dir,
       async (engine) => {
         expect(
-          await q(engine, `SELECT count(*) AS n FROM silver.customer_search WHERE original_keyword IN ('None', 'none', 'null')`),
+          await q(
+            engine,
+            `SELECT count(*) AS n FROM silver.customer_search WHERE original_keyword IN ('None', 'none', 'null')`,
+          ),
         ).toEqual([{ n: 0 }]);
-        const nulls = await q(engine, `SELECT count(*) AS n FROM silver.customer_search WHERE original_keyword IS NULL`);
+        const nulls = await q(
+          engine,
+          `SELECT count(*) AS n FROM silver.customer_search WHERE original_keyword IS NULL`,
+        );
         expect(Number(nulls[0]!.n)).toBeGreaterThanOrEqual(747 - 2);
       },
       true,
