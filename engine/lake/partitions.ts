@@ -16,6 +16,8 @@ export interface PartitionStore {
   refreshView(relation: string): Promise<void>;
   /** Deletes files no committed pointer names (left by replaced partitions or killed runs). */
   collectGarbage(): Promise<number>;
+  /** The file a partition points at now (inside the run's transaction: the one just written). */
+  currentPath(relation: string, etlDate: string): Promise<string>;
   /** Rows currently committed for one partition, or 0. */
   rowCount(relation: string, etlDate: string): Promise<number>;
 }
@@ -37,7 +39,7 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
       const path = fileFor(relation, etlDate);
       await mkdir(join(path, '..'), { recursive: true });
       const count = await db.scalar<number | bigint>(
-        `COPY (${selectSql}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+        `COPY (${selectSql}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
       );
       const rows = Number(count ?? 0);
       await db.run(`DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`, {
@@ -81,6 +83,15 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
         }
       }
       return removed;
+    },
+
+    async currentPath(relation, etlDate) {
+      const path = await db.scalar<string>(
+        `SELECT path FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`,
+        { relation, d: etlDate },
+      );
+      if (!path) throw new Error(`no partition ${relation} ${etlDate}`);
+      return path;
     },
 
     async rowCount(relation, etlDate) {

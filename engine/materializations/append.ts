@@ -14,6 +14,7 @@ import {
  * re-running a date never duplicates anything and the latest run of a key wins.
  */
 export async function materializeAppend(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  await ctx.restage(ctx.etlDate);
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const rowsIn = await countRows(db, stage);

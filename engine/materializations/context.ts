@@ -9,14 +9,14 @@ export interface MaterializeContext {
   db: Db;
   model: Model;
   etlDate: string;
-  /** Temp table with the rows the model's SQL produced for this date. */
+  /** Temp table that `restage` fills with the rows the model's SQL produces for a date. */
   stage: string;
   /** Quoted `"schema"."table"` the model writes. */
   target: string;
   partitions: PartitionStore;
   /** Title indexes built this session, by catalog fingerprint (building one costs seconds on big catalogs). */
   titleIndexes: Map<string, TitleIndex>;
-  /** Re-runs the model's SQL for another date into `stage` (history models replay earlier dates). */
+  /** Runs the model's SQL for a date into `stage`; materializers call it when they need the rows staged. */
   restage(etlDate: string): Promise<void>;
   /** Dates this model has already committed. */
   committedDates: string[];
@@ -74,7 +74,7 @@ export function keyMatch(keys: string[], left: string, right: string): string {
 }
 
 /**
- * Removes repeated keys from the stage (first by `orderBy`, else arbitrary but deterministic by all columns)
+ * Removes repeated keys from the stage (first by `orderBy`, ties broken by the row's full text)
  * and returns how many rows were dropped.
  */
 export async function dedupeStage(db: Db, stage: string, keys: string[], orderBy?: string): Promise<number> {
@@ -86,9 +86,10 @@ export async function dedupeStage(db: Db, stage: string, keys: string[], orderBy
   );
   if (distinct === before) return 0;
   const order = orderBy ?? keys.map(ident).join(', ');
+  // The whole row's text breaks ties, so which repeat survives never depends on scan order.
   await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${stage}
-     QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${order}) = 1`,
+    `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${stage} AS s
+     QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${order}, CAST(s AS VARCHAR)) = 1`,
   );
   return before - distinct;
 }

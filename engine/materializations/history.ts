@@ -25,6 +25,7 @@ export async function applyHistory(
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
   if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
+    await ctx.restage(etlDate);
     await db.run(`DROP TABLE ${target}`);
     await create();
     outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
@@ -38,6 +39,7 @@ export async function applyHistory(
       `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`,
     );
   } else {
+    await ctx.restage(etlDate);
     if (!(await tableExists(db, target))) await create();
     outcome = await applyDate(etlDate);
   }

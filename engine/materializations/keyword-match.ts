@@ -19,6 +19,7 @@ import {
  * every later run and date reuses it. Distinct keywords only; a changed catalog re-matches.
  */
 export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  await ctx.restage(ctx.etlDate);
   const { db, model, stage, target } = ctx;
   const catalog = model.config.catalog!;
   const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);

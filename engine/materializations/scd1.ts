@@ -19,6 +19,7 @@ export const UNKNOWN_KEY = 0;
  * max + 1 in business-key order and a key never changes afterwards; `unknown_member` seeds key 0.
  */
 export async function materializeScd1(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  await ctx.restage(ctx.etlDate);
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const sk = model.config.surrogate_key;

@@ -2,6 +2,7 @@ import { countRows, type MaterializeContext, type MaterializeOutcome } from './c
 
 /** Full overwrite: the model's result replaces the table (inside the run's transaction, so atomically). */
 export async function materializeTable(ctx: MaterializeContext): Promise<MaterializeOutcome> {
+  await ctx.restage(ctx.etlDate);
   const { db, stage, target } = ctx;
   await db.run(`CREATE OR REPLACE TABLE ${target} AS SELECT * FROM ${stage}`);
   const rows = await countRows(db, target);

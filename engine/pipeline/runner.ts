@@ -244,7 +244,6 @@ async function runModel(
       throw modelSqlError(model, error);
     }
   };
-  await restage(date);
   const ctx: MaterializeContext = {
     db,
     model,
@@ -260,7 +259,8 @@ async function runModel(
   try {
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
   } catch (error) {
-    const failure = toLakehouseError(error);
+    // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
+    const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
     failure.details.model ??= model.id;
     throw failure;
   }

@@ -15,8 +15,11 @@ CREATE OR REPLACE TEMP MACRO parse_wall_clock(t) AS
        ELSE try_cast(t AS TIMESTAMP) END;
 
 -- Event time as a local wall-clock TIMESTAMP (no zone, never shifted); NULL when it cannot be parsed.
+-- Most values are plain ISO and cast directly; only the rest pay for the regular expressions.
+-- The fast path is kept to years before 2400 so Buddhist-era years (2565) take the slow one.
 CREATE OR REPLACE TEMP MACRO parse_event_ts(s) AS
-  parse_wall_clock(be_year_to_ce(regexp_replace(trim(s), '\s+', ' ', 'g')));
+  coalesce(try_cast(CASE WHEN s < '24' THEN s END AS TIMESTAMP),
+           parse_wall_clock(be_year_to_ce(regexp_replace(trim(s), '\s+', ' ', 'g'))));
 
 -- Guests have no user_id; they share this placeholder, which also exists in dim_user.
 CREATE OR REPLACE TEMP MACRO guest_user_id() AS 'guest';

@@ -1,0 +1,153 @@
+// `npm run bench:pipeline`: generates 1M and 10M events, runs the whole pipeline on each, and compares
+// it with the I/O floor measured in the same run; then the 10M run under a 1 GB DuckDB memory limit, and
+// the cost of one more day on a lake holding 30 days vs a day on an empty lake.
+// Prints the figures and writes them to bench/results/pipeline.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openDb } from '../engine/db/duckdb.ts';
+import { generateSample } from '../engine/generate/generate.ts';
+import { initProject } from '../engine/project/init.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1M,10M' },
+    'skip-memory-limit': { type: 'boolean', default: false },
+    'skip-incremental': { type: 'boolean', default: false },
+    data: { type: 'string', default: 'bench-data' },
+  },
+});
+const ROOT = resolve(import.meta.dirname, '..');
+const DATA = resolve(ROOT, values.data);
+const RUN_TS = join(ROOT, 'bin', 'run-ts.js');
+
+/** Each size is days x rows per day: days matter, since each date is its own transaction. */
+const SIZES: Record<string, { days: number; rowsPerDay: number }> = {
+  '100K': { days: 5, rowsPerDay: 20_000 },
+  '1M': { days: 5, rowsPerDay: 200_000 },
+  '10M': { days: 10, rowsPerDay: 1_000_000 },
+};
+
+interface WorkerResult {
+  status?: string;
+  error?: string;
+  wallMs: number;
+  layers?: Record<string, { ms: number; rows: number }>;
+  models?: Record<string, number>;
+  maxRssMb: number;
+}
+
+function worker(script: string, args: string[]): WorkerResult {
+  const out = execFileSync(process.execPath, [RUN_TS, join(ROOT, 'bench', script), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = out.trim().split('\n').pop() ?? '{}';
+  return JSON.parse(line) as WorkerResult;
+}
+
+async function dataset(name: string, days: number, rowsPerDay: number): Promise<string> {
+  const dir = join(DATA, `${name}-${days}x${rowsPerDay}`);
+  if (!existsSync(join(dir, 'title_catalog.csv'))) {
+    await rm(dir, { recursive: true, force: true });
+    const db = await openDb();
+    const t0 = performance.now();
+    await generateSample(db, { outDir: dir, days, rowsPerDay, seed: 7 });
+    db.close();
+    log(
+      `  generated ${name}: ${(days * rowsPerDay).toLocaleString('en-US')} events in ${secs(performance.now() - t0)}`,
+    );
+  }
+  return dir;
+}
+
+async function freshProject(name: string, data: string): Promise<string> {
+  const dir = join(DATA, 'projects', name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(DATA, 'projects'), { recursive: true });
+  await initProject({
+    dir,
+    example: 'customer-search',
+    source: join(data, 'customer_search_log_data'),
+    catalog: join(data, 'title_catalog.csv'),
+  });
+  return dir;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const rate = (rows: number, ms: number) => `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+
+const results: Record<string, unknown> = {
+  machine: { cpus: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  date: new Date().toISOString(),
+};
+
+for (const size of values.sizes.split(',')) {
+  const spec = SIZES[size];
+  if (!spec) throw new Error(`unknown size ${size}; known: ${Object.keys(SIZES).join(', ')}`);
+  const events = spec.days * spec.rowsPerDay;
+  log(`\n== ${size} events (${spec.days} days x ${spec.rowsPerDay.toLocaleString('en-US')}) ==`);
+  const data = await dataset(size, spec.days, spec.rowsPerDay);
+  const project = await freshProject(size, data);
+  const run = worker('run-project.ts', ['--project', project]);
+  if (run.status !== 'success') throw new Error(`pipeline ${size} failed: ${run.error}`);
+  const floor = worker('io-floor.ts', [
+    '--source',
+    join(data, 'customer_search_log_data'),
+    '--work',
+    join(DATA, 'floor', size),
+  ]);
+  const ratio = run.wallMs / floor.wallMs;
+  log(
+    `  pipeline: ${secs(run.wallMs)} total, ${rate(events, run.wallMs)} end to end, peak RSS ${Math.round(run.maxRssMb)} MB`,
+  );
+  for (const [layer, v] of Object.entries(run.layers ?? {})) {
+    log(`    ${layer.padEnd(7)} ${secs(v.ms).padStart(8)}  ${rate(v.rows || events, v.ms)}`);
+  }
+  log(
+    `  I/O floor (plain COPY of the same rows): ${secs(floor.wallMs)}; ratio pipeline / floor = ${ratio.toFixed(2)}`,
+  );
+  const entry: Record<string, unknown> = { events, ...spec, pipeline: run, floor, ratioToFloor: ratio };
+  if (size === '10M' && !values['skip-memory-limit']) {
+    const limited = worker('run-project.ts', [
+      '--project',
+      await freshProject(`${size}-1GB`, data),
+      '--memory-limit',
+      '1GB',
+    ]);
+    log(
+      `  with memory_limit=1GB: ${limited.status} in ${secs(limited.wallMs)}, peak RSS ${Math.round(limited.maxRssMb)} MB`,
+    );
+    entry.memoryLimited1GB = limited;
+  }
+  results[size] = entry;
+}
+
+if (!values['skip-incremental']) {
+  log('\n== one more day on a lake holding 30 days vs a day on an empty lake (100,000 events a day) ==');
+  const data = await dataset('31days', 31, 100_000);
+  const full = await freshProject('30days', data);
+  const history = worker('run-project.ts', ['--project', full, '--date', ...dayList('2022-06-01', 30)]);
+  const day31 = '2022-07-01';
+  const onFull = worker('run-project.ts', ['--project', full, '--date', day31]);
+  const onEmpty = worker('run-project.ts', ['--project', await freshProject('empty', data), '--date', day31]);
+  const ratio = onFull.wallMs / onEmpty.wallMs;
+  log(
+    `  30 days: ${secs(history.wallMs)}; day 31 on the 30-day lake: ${secs(onFull.wallMs)}; on an empty lake: ${secs(onEmpty.wallMs)}`,
+  );
+  log(`  ratio = ${ratio.toFixed(2)}`);
+  results.incremental = { history, onFull, onEmpty, ratio };
+}
+
+await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+await writeFile(join(ROOT, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(results, null, 2)}\n`);
+log('\nwritten to bench/results/pipeline.json');
+
+function dayList(first: string, n: number): string[] {
+  const start = Date.parse(`${first}T00:00:00Z`);
+  return Array.from({ length: n }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+}
