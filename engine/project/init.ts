@@ -51,8 +51,8 @@ export async function initProject(options: InitOptions): Promise<string> {
   }
   const template = await readFile(join(example, PROJECT_FILE), 'utf8');
   const yaml = template
-    .replace('{{SOURCE}}', JSON.stringify(resolve(options.source)))
-    .replace('{{CATALOG}}', JSON.stringify(catalog));
+    .replace('"__SOURCE__"', JSON.stringify(resolve(options.source)))
+    .replace('"__CATALOG__"', JSON.stringify(catalog));
   await writeFile(projectFile, yaml);
   return dir;
 }
