@@ -10,8 +10,16 @@ import { type Db, ident, literal } from '../db/duckdb.ts';
  * the old partition or the new one, never half of either; files no pointer names are garbage.
  */
 export interface PartitionStore {
-  /** Writes the rows of `selectSql` as the new file of (relation, date); returns its row count. */
-  write(relation: string, etlDate: string, selectSql: string): Promise<number>;
+  /**
+   * Writes the rows of `selectSql` as the new file of (relation, date); returns its row count. With
+   * `cache`, the rows are also kept in a temp table that the relation's view reads for that date until
+   * `releaseCache`, so downstream models of the same date do not read the file back.
+   */
+  write(relation: string, etlDate: string, selectSql: string, options?: { cache?: boolean }): Promise<number>;
+  /** The relation holding a partition's rows: its cache table if cached, else its file. */
+  rowsOf(relation: string, etlDate: string): Promise<string>;
+  /** Points every cached relation's view back at files only and drops the caches (before COMMIT). */
+  releaseCache(): Promise<void>;
   /** Re-creates the view `<schema>.<table>` over the relation's committed files. */
   refreshView(relation: string): Promise<void>;
   /** Deletes files no committed pointer names (left by replaced partitions or killed runs). */
@@ -34,12 +42,43 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
     );
   };
 
+  const cached = new Map<string, { table: string; etlDate: string }>();
+  const cacheName = (relation: string) => ident(`__partition_${relation.replace(/\W/g, '_')}`);
+
+  const createView = async (relation: string) => {
+    const [schema, table] = splitRelation(relation);
+    const cache = cached.get(relation);
+    const files = await db.all<{ path: string }>(
+      `SELECT path FROM _lakehouse.partitions WHERE relation = $relation AND ($skip IS NULL OR etl_date <> $skip::DATE)
+       ORDER BY etl_date`,
+      { relation, skip: cache?.etlDate ?? null },
+    );
+    const name = `${ident(schema)}.${ident(table)}`;
+    const parts: string[] = [];
+    if (files.length > 0) {
+      parts.push(`SELECT * FROM read_parquet([${files.map((f) => literal(f.path)).join(', ')}], union_by_name = true)`);
+    }
+    if (cache) parts.push(`SELECT * FROM temp.main.${cache.table}`);
+    if (parts.length === 0) {
+      await db.run(`DROP VIEW IF EXISTS ${name}`);
+      return;
+    }
+    await db.run(`CREATE OR REPLACE VIEW ${name} AS ${parts.join(' UNION ALL BY NAME ')}`);
+  };
+
   return {
-    async write(relation, etlDate, selectSql) {
+    async write(relation, etlDate, selectSql, options = {}) {
       const path = fileFor(relation, etlDate);
       await mkdir(join(path, '..'), { recursive: true });
+      let source = selectSql;
+      if (options.cache) {
+        const table = cacheName(relation);
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${selectSql}`);
+        cached.set(relation, { table, etlDate });
+        source = `SELECT * FROM temp.main.${table}`;
+      }
       const count = await db.scalar<number | bigint>(
-        `COPY (${selectSql}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+        `COPY (${source}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
       );
       const rows = Number(count ?? 0);
       await db.run(`DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`, {
@@ -54,21 +93,20 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
       return rows;
     },
 
-    async refreshView(relation) {
-      const [schema, table] = splitRelation(relation);
-      const files = await db.all<{ path: string }>(
-        `SELECT path FROM _lakehouse.partitions WHERE relation = $relation ORDER BY etl_date`,
-        { relation },
-      );
-      const name = `${ident(schema)}.${ident(table)}`;
-      if (files.length === 0) {
-        await db.run(`DROP VIEW IF EXISTS ${name}`);
-        return;
-      }
-      const list = files.map((f) => literal(f.path)).join(', ');
-      await db.run(
-        `CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet([${list}], union_by_name = true)`,
-      );
+    refreshView: createView,
+
+    async rowsOf(relation, etlDate) {
+      const cache = cached.get(relation);
+      if (cache && cache.etlDate === etlDate) return `temp.main.${cache.table}`;
+      return `read_parquet(${literal(await this.currentPath(relation, etlDate))})`;
+    },
+
+    async releaseCache() {
+      const relations = [...cached.keys()];
+      const tables = [...cached.values()].map((c) => c.table);
+      cached.clear();
+      for (const relation of relations) await createView(relation);
+      for (const table of tables) await db.run(`DROP TABLE IF EXISTS temp.main.${table}`);
     },
 
     async collectGarbage() {

@@ -1,5 +1,5 @@
 import { LakehouseError } from '../api/errors.ts';
-import { ident, literal } from '../db/duckdb.ts';
+import { ident } from '../db/duckdb.ts';
 import { columnsOf, countRows, type MaterializeContext, type MaterializeOutcome } from './context.ts';
 
 /** A column a model may emit: rows where it is not null go to `quarantine.<model>` with that reason. */
@@ -22,7 +22,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   let duplicatesRemoved = 0;
   if (!hasQuarantine && !dedupe) {
     // Nothing to split or drop: stream the model's result straight into the partition file.
-    rowsOut = await partitions.write(model.id, etlDate, model.sql);
+    rowsOut = await partitions.write(model.id, etlDate, model.sql, { cache: true });
   } else {
     await ctx.restage(etlDate);
     const { stage } = ctx;
@@ -38,7 +38,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       good = `SELECT * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NULL`;
     }
     if (dedupe) good = dedupeQuery(good, dedupe.key, dedupe.order_by);
-    rowsOut = await partitions.write(model.id, etlDate, good);
+    rowsOut = await partitions.write(model.id, etlDate, good, { cache: true });
     duplicatesRemoved = staged - quarantined - rowsOut;
   }
 
@@ -56,8 +56,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       );
     }
   }
-  // Tests read back the file just written: columnar, so only the tested columns are scanned.
-  const testRelation = `read_parquet(${literal(await partitions.currentPath(model.id, etlDate))})`;
+  const testRelation = await partitions.rowsOf(model.id, etlDate);
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, warnings: [] };
 }
 

@@ -128,7 +128,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     await bindReferenceSources(deps, selected);
     for (const date of dates) {
       throwIfCancelled(options.signal);
-      await bindDailySources(deps, selected, date);
+      const sourceWarnings = await bindDailySources(deps, selected, date);
       await setVariables(db, project, date);
       const dateRecords: ModelRunRecord[] = [];
       await db.run('BEGIN TRANSACTION');
@@ -145,6 +145,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
           emit({ kind: 'model-start', date, model: id, done });
           const record = await runModel(deps, node.model, date, partitions);
+          for (const source of node.sources) record.warnings.push(...(sourceWarnings.get(source) ?? []));
           dateRecords.push(record);
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });
@@ -173,9 +174,12 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           await insertModelRun(db, runId, record);
           if (record.status === 'success') await recordModelDate(db, record.model, date, runId);
         }
+        // Committed views must read files only: the date's in-memory partition copies end with the run.
+        await partitions.releaseCache();
         await db.run('COMMIT');
       } catch (error) {
         await db.run('ROLLBACK').catch(() => undefined);
+        await partitions.releaseCache().catch(() => undefined);
         const failure = toLakehouseError(error);
         // What ran before the failure was rolled back with it; what did not run is recorded as skipped.
         for (const record of dateRecords) {
