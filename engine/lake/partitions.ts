@@ -56,7 +56,9 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
     const name = `${ident(schema)}.${ident(table)}`;
     const parts: string[] = [];
     if (files.length > 0) {
-      parts.push(`SELECT * FROM read_parquet([${files.map((f) => literal(f.path)).join(', ')}], union_by_name = true)`);
+      parts.push(
+        `SELECT * FROM read_parquet([${files.map((f) => literal(f.path)).join(', ')}], union_by_name = true)`,
+      );
     }
     if (cache) parts.push(`SELECT * FROM temp.main.${cache.table}`);
     if (parts.length === 0) {

@@ -358,20 +358,19 @@ async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promi
   }
 }
 
-async function bindDailySources(deps: RunnerDeps, selected: string[], date: string): Promise<string[]> {
+/** Binds each daily source for the date; returns the warnings per source (e.g. undeclared extra columns). */
+async function bindDailySources(
+  deps: RunnerDeps,
+  selected: string[],
+  date: string,
+): Promise<Map<string, string[]>> {
   const { db, project } = deps;
-  const warnings: string[] = [];
+  const warnings = new Map<string, string[]>();
   for (const name of sourcesOf(deps, selected)) {
     const source = project.config.sources[name];
     if (source?.kind !== 'daily_parquet') continue;
-    const bound = await bindDailyParquet(
-      db,
-      name,
-      source,
-      resolveProjectPath(project.root, source.path),
-      date,
-    );
-    warnings.push(...bound.warnings);
+    const root = resolveProjectPath(project.root, source.path);
+    warnings.set(name, (await bindDailyParquet(db, name, source, root, date)).warnings);
   }
   return warnings;
 }
