@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
-import { type Db, type DbOptions, openDb } from './db/duckdb.ts';
+import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
 import { createPartitionStore } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
@@ -75,6 +75,9 @@ export interface Engine {
   close(): void;
 }
 
+/** Warehouses this process has open for writing (a process-wide fact, hence module state). */
+const writersInThisProcess = new Set<string>();
+
 /**
  * Opens a project: reads lakehouse.yaml and the models, infers the model graph from their SQL, and
  * opens the warehouse (creating it on first use). One writer per warehouse: DuckDB's file lock makes
@@ -89,18 +92,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     threads: options.threads ?? project.config.settings.threads,
     tempDirectory: join(dirname(project.warehousePath), '.duckdb-tmp'),
   };
+  const lockKey = resolve(project.warehousePath);
+  const locked = () =>
+    new LakehouseError(
+      'RUN_LOCKED',
+      `The warehouse ${project.warehousePath} is in use by another lakehouse process (a run in progress?). Wait for it to finish and retry.`,
+      { path: project.warehousePath },
+    );
+  // DuckDB's file lock only guards against other processes; within one process this set does.
+  if (!options.readOnly && writersInThisProcess.has(lockKey)) throw locked();
   let db: Db;
   try {
     db = await openDb(project.warehousePath, options.readOnly ? { ...dbOptions, readOnly: true } : dbOptions);
   } catch (error) {
     const message = (error as Error).message;
-    if (/lock/i.test(message)) {
-      throw new LakehouseError(
-        'RUN_LOCKED',
-        `The warehouse ${project.warehousePath} is in use by another lakehouse process (a run in progress?). Wait for it to finish and retry.`,
-        { path: project.warehousePath },
-      );
-    }
+    if (/lock/i.test(message)) throw locked();
     if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) {
       throw new LakehouseError(
         'PROJECT_INVALID',
@@ -109,6 +115,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
     throw error;
   }
+  if (!options.readOnly) writersInThisProcess.add(lockKey);
+  const close = () => {
+    db.close();
+    if (!options.readOnly) writersInThisProcess.delete(lockKey);
+  };
+  let graph: ModelGraph;
   try {
     if (!options.readOnly) {
       // Sources are views in an in-memory catalog: bound per date, never persisted in the warehouse.
@@ -120,11 +132,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);
+    graph = await buildGraph(db, models, Object.keys(project.config.sources));
   } catch (error) {
-    db.close();
+    close();
     throw error;
   }
-  const graph = await buildGraph(db, models, Object.keys(project.config.sources));
   const titleIndexes = new Map<string, TitleIndex>();
 
   return {
@@ -144,21 +156,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         const reader = await db.connection.runAndReadAll(sql);
         const names = reader.columnNames();
         const types = reader.columnTypes().map((t) => t.toString());
-        const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-        // DuckDB's JSON form gives 64-bit integers as strings; scripts expect numbers where exact.
-        const wide = names.filter((_, i) => /^(BIGINT|HUGEINT|UBIGINT|UINTEGER)$/.test(types[i] ?? ''));
-        for (const row of rows) {
-          for (const name of wide) {
-            const value = row[name];
-            if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[name] = Number(value);
-          }
-        }
+        const rows = jsonRows(reader);
         return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
       } catch (error) {
         throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });
       }
     },
-    close: () => db.close(),
+    close,
   };
 }
 

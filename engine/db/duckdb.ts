@@ -1,6 +1,11 @@
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBResultReader,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 
-/** A row as plain JavaScript values (BIGINT → bigint, DATE/TIMESTAMP → DuckDB value objects stringified). */
+/** A row as plain JavaScript values (exact BIGINT → number, DATE/TIMESTAMP → Date). */
 export type Row = Record<string, unknown>;
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
 
@@ -54,8 +59,7 @@ export async function openDb(path = ':memory:', options: DbOptions = {}): Promis
       return reader.getRowObjectsJS().map(normaliseRow) as T[];
     },
     async allJson<T>(sql: string, params?: SqlParams) {
-      const reader = await connection.runAndReadAll(sql, params);
-      return reader.getRowObjectsJson() as T[];
+      return jsonRows(await connection.runAndReadAll(sql, params)) as T[];
     },
     async scalar<T>(sql: string, params?: SqlParams) {
       const reader = await connection.runAndReadAll(sql, params);
@@ -118,4 +122,25 @@ export function literal(value: string): string {
 /** A qualified name `"schema"."table"`. */
 export function qualified(schema: string, table: string): string {
   return `${ident(schema)}.${ident(table)}`;
+}
+
+const WIDE_INTEGER = /^(BIGINT|HUGEINT|UBIGINT|UINTEGER|UHUGEINT)$/;
+
+/**
+ * Rows in DuckDB's JSON form (dates and timestamps as wall-clock strings, lists as arrays), except that
+ * 64-bit integers, which that form gives as strings, become numbers whenever they are exact.
+ */
+export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] {
+  const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map((t) => t.toString());
+  const wide = names.filter((_, i) => WIDE_INTEGER.test(types[i] ?? ''));
+  if (wide.length === 0) return rows;
+  for (const row of rows) {
+    for (const name of wide) {
+      const value = row[name];
+      if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[name] = Number(value);
+    }
+  }
+  return rows;
 }

@@ -128,12 +128,27 @@ function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
     }
   }
   if (ordered.length !== nodes.length) {
-    const stuck = nodes.filter((n) => !ordered.includes(n)).map((n) => n.model.id);
+    const unordered = nodes.filter((n) => !ordered.includes(n));
+    // Models downstream of a cycle are unordered too; name only those that reach themselves.
+    const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
     throw new LakehouseError('MODEL_CYCLE', `Models depend on each other in a cycle: ${stuck.join(', ')}`, {
       models: stuck,
     });
   }
   return ordered.filter((n) => byId.has(n.model.id));
+}
+
+function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {
+  const seen = new Set<string>();
+  const stack = [...(byId.get(id)?.upstream ?? [])];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (current === id) return true;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    stack.push(...(byId.get(current)?.upstream ?? []));
+  }
+  return false;
 }
 
 /**

@@ -18,7 +18,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const rowsIn = await countRows(db, stage);
-  const duplicatesRemoved = await dedupeStage(db, stage, keys);
+  const duplicatesRemoved = await dedupeStage(db, stage, keys, model.id);
   const warnings: string[] = [];
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);

@@ -1,3 +1,4 @@
+import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
@@ -74,22 +75,30 @@ export function keyMatch(keys: string[], left: string, right: string): string {
 }
 
 /**
- * Removes repeated keys from the stage (first by `orderBy`, ties broken by the row's full text)
- * and returns how many rows were dropped.
+ * Drops rows that repeat exactly (counted as duplicates). Rows that share a unique key but disagree
+ * are a model bug, not duplicates: they fail the date as a unique test would, with the rows shown.
  */
-export async function dedupeStage(db: Db, stage: string, keys: string[], orderBy?: string): Promise<number> {
+export async function dedupeStage(db: Db, stage: string, keys: string[], modelId: string): Promise<number> {
+  const keyList = keys.map(ident).join(', ');
   const before = await countRows(db, stage);
-  const distinct = Number(
-    (await db.scalar<number | bigint>(
-      `SELECT count(*) FROM (SELECT DISTINCT ${keys.map(ident).join(', ')} FROM ${stage})`,
-    )) ?? 0,
+  const distinctKeys = Number(
+    (await db.scalar<number | bigint>(`SELECT count(*) FROM (SELECT DISTINCT ${keyList} FROM ${stage})`)) ??
+      0,
   );
-  if (distinct === before) return 0;
-  const order = orderBy ?? keys.map(ident).join(', ');
-  // The whole row's text breaks ties, so which repeat survives never depends on scan order.
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${stage} AS s
-     QUALIFY row_number() OVER (PARTITION BY ${keys.map(ident).join(', ')} ORDER BY ${order}, CAST(s AS VARCHAR)) = 1`,
-  );
-  return before - distinct;
+  if (distinctKeys === before) return 0;
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT DISTINCT * FROM ${stage}`);
+  const after = await countRows(db, stage);
+  if (after !== distinctKeys) {
+    const conflicts = `SELECT * FROM ${stage} WHERE (${keyList}) IN (
+      SELECT (${keyList}) FROM ${stage} GROUP BY ALL HAVING count(*) > 1) ORDER BY ${keyList}`;
+    const failingRows = await db.allJson(`${conflicts} LIMIT 10`);
+    const test = `unique(${keys.join(', ')})`;
+    throw new LakehouseError(
+      'TEST_FAILED',
+      `${modelId} emits ${after - distinctKeys} more row(s) than distinct ${keys.join(', ')} values, with different ` +
+        `values for the same key (test ${test}). Make the model's SQL return one row per key (GROUP BY the key, or fix the mapping).`,
+      { model: modelId, test, failingRows },
+    );
+  }
+  return before - after;
 }

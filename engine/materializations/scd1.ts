@@ -24,7 +24,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const keys = model.config.unique_key ?? [];
   const sk = model.config.surrogate_key;
   const rowsIn = await countRows(db, stage);
-  const duplicatesRemoved = await dedupeStage(db, stage, keys);
+  const duplicatesRemoved = await dedupeStage(db, stage, keys, model.id);
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {

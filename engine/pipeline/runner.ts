@@ -81,6 +81,7 @@ export interface RunnerDeps {
   project: Project;
   graph: ModelGraph;
   titleIndexes: Map<string, TitleIndex>;
+  signal?: AbortSignal;
 }
 
 /** Every date any daily source of the project has, sorted. */
@@ -128,7 +129,27 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     await bindReferenceSources(deps, selected);
     for (const date of dates) {
       throwIfCancelled(options.signal);
-      const sourceWarnings = await bindDailySources(deps, selected, date);
+      let sourceWarnings: Map<string, string[]>;
+      try {
+        sourceWarnings = await bindDailySources(deps, selected, date);
+      } catch (error) {
+        // A bad source fails the models that read it; the rest of the date did not run.
+        const failure = toLakehouseError(error);
+        const failedSource = typeof failure.details.source === 'string' ? failure.details.source : undefined;
+        const headline = failure.message.split('\n')[0] ?? failure.message;
+        for (const id of selected) {
+          const reads = failedSource !== undefined && graph.byId.get(id)?.sources.includes(failedSource);
+          const record = emptyRecord(
+            id,
+            date,
+            reads ? 'failed' : 'skipped',
+            reads ? headline : `not run: ${headline}`,
+          );
+          await insertModelRun(db, runId, record);
+          records.push(record);
+        }
+        throw failure;
+      }
       await setVariables(db, project, date);
       const dateRecords: ModelRunRecord[] = [];
       await db.run('BEGIN TRANSACTION');
@@ -144,7 +165,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             continue;
           }
           emit({ kind: 'model-start', date, model: id, done });
-          const record = await runModel(deps, node.model, date, partitions);
+          const record = await runModel({ ...deps, signal: options.signal }, node.model, date, partitions);
           for (const source of node.sources) record.warnings.push(...(sourceWarnings.get(source) ?? []));
           dateRecords.push(record);
           done++;
@@ -161,7 +182,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           throw new LakehouseError(
             'TEST_FAILED',
             `${first.model} failed on ${date}: ${first.error}` +
-              (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : ''),
+              (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
+              `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
+              'the failing rows are shown below and kept in the run history (lakehouse runs --json).',
             {
               model: first.model,
               etlDate: date,
@@ -264,6 +287,7 @@ async function runModel(
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
+    if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
     const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
     failure.details.model ??= model.id;
     throw failure;

@@ -102,7 +102,7 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
       `Source "${name}": ${file} (${size} bytes) is not a readable Parquet file (${firstLine(error)}). ` +
-        'It may be truncated or still being written: re-export it, or move it out of the folder and re-run.',
+        'It may be truncated, still being written, or not Parquet at all: re-export it, or move it out of the folder and re-run.',
       { source: name, file },
     );
   }

@@ -1,0 +1,367 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import {
+  corruptUtf8,
+  event,
+  events,
+  eventsSql,
+  type ProjectState,
+  projectState,
+  strayLakeFiles,
+  truncateToHalf,
+  writeCatalog,
+  writeDay,
+} from '../helpers/source-files.ts';
+
+const SOURCE = 'customer_search_log';
+
+interface BadDayCase {
+  title: string;
+  date: string;
+  code: string;
+  /** Pieces the message must contain, given the source folder. */
+  message: (src: string) => string[];
+  details: (src: string) => Record<string, unknown>;
+}
+
+const file = (src: string, day: string) => join(src, day, 'part-00000.parquet');
+/** Size of the truncated file of 2022-06-02, which its message reports. */
+let truncatedSize = 0;
+
+// One good day, then one broken day per case; each case runs its day and must change nothing.
+const CASES: BadDayCase[] = [
+  {
+    title: 'no folder for the requested date',
+    date: '2022-06-20',
+    code: 'SOURCE_MISSING',
+    message: (src) => [
+      `Source "${SOURCE}" has no folder for 2022-06-20: ${join(src, '20220620')} does not exist.`,
+      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
+    ],
+    details: (src) => ({ source: SOURCE, path: join(src, '20220620'), etlDate: '2022-06-20' }),
+  },
+  {
+    title: 'a truncated Parquet file',
+    date: '2022-06-02',
+    code: 'SOURCE_UNREADABLE',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220602')} (${truncatedSize} bytes) is not a readable Parquet file ` +
+        `(Invalid Input Error: No magic bytes found at end of file '${file(src, '20220602')}').`,
+      'It may be truncated, still being written, or not Parquet at all: re-export it, or move it out of the folder and re-run.',
+    ],
+    details: (src) => ({ source: SOURCE, file: file(src, '20220602') }),
+  },
+  {
+    title: 'a text file with a .parquet name',
+    date: '2022-06-03',
+    code: 'SOURCE_UNREADABLE',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220603')} (40 bytes) is not a readable Parquet file`,
+      're-export it, or move it out of the folder and re-run.',
+    ],
+    details: (src) => ({ source: SOURCE, file: file(src, '20220603') }),
+  },
+  {
+    title: 'a missing column',
+    date: '2022-06-04',
+    code: 'SOURCE_SCHEMA_MISMATCH',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220604')} lacks column(s) networkType.`,
+      'Found: eventID, datetime, user_id, keyword, category, proxy_isp, platform, action, userPlansMap.',
+      `Fix the file, or update sources.${SOURCE}.columns in lakehouse.yaml if the source really changed.`,
+    ],
+    details: (src) => ({ source: SOURCE, file: file(src, '20220604'), missing: ['networkType'] }),
+  },
+  {
+    title: 'a changed column type (user_id as BIGINT)',
+    date: '2022-06-05',
+    code: 'SOURCE_SCHEMA_MISMATCH',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220605')} column user_id is BIGINT, expected VARCHAR.`,
+      `fix the producer, or set sources.${SOURCE}.columns.user_id to BIGINT and adapt the models.`,
+    ],
+    details: (src) => ({
+      source: SOURCE,
+      file: file(src, '20220605'),
+      column: 'user_id',
+      expected: 'VARCHAR',
+      actual: 'BIGINT',
+    }),
+  },
+  {
+    title: 'invalid UTF-8 in a string column',
+    date: '2022-06-06',
+    code: 'SOURCE_UNREADABLE',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220606')} column keyword cannot be read:`,
+      'is not valid UTF8!',
+      'Re-export the file with valid UTF-8 text, or move it out of the folder and re-run.',
+    ],
+    details: (src) => ({ source: SOURCE, file: file(src, '20220606'), column: 'keyword' }),
+  },
+];
+
+describe('a bad source day fails its run and leaves the committed state as it was', () => {
+  let src: string;
+  let dir: string;
+  let engine: Engine;
+  let committed: ProjectState;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(12, '2022-06-01'));
+
+    truncatedSize = await truncateToHalf(await writeDay(src, '20220602', events(12, '2022-06-02')));
+
+    await mkdir(join(src, '20220603'));
+    await writeFile(file(src, '20220603'), 'eventID,datetime\ne1,2022-06-03 10:00:00\n');
+
+    await writeDay(
+      src,
+      '20220604',
+      `SELECT * EXCLUDE ("networkType") FROM (${eventsSql(events(5, '2022-06-04'))})`,
+    );
+
+    await writeDay(
+      src,
+      '20220605',
+      `SELECT * REPLACE (user_id::BIGINT AS user_id) FROM (${eventsSql(events(5, '2022-06-05'))})
+       WHERE user_id IS NOT NULL`,
+    );
+
+    // DuckDB will not write invalid UTF-8 as VARCHAR: write a marker uncompressed, then patch its bytes.
+    const utf8Rows = events(5, '2022-06-06');
+    utf8Rows[2]!.keyword = 'XXMARKERXX';
+    const utf8File = await writeDay(
+      src,
+      '20220606',
+      utf8Rows,
+      'part-00000.parquet',
+      'COMPRESSION uncompressed',
+    );
+    expect(await corruptUtf8(utf8File, 'XXMARKERXX')).toBeGreaterThanOrEqual(1);
+
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    engine = await createEngine({ projectDir: dir });
+    const first = await engine.run({ dates: ['2022-06-01'] });
+    expect(first.error).toBeUndefined();
+    committed = await projectState(engine);
+    expect(committed.counts).toEqual({ bronze: 12, silver: 12, quarantine: 0, plans: 6 });
+    expect(Object.keys(committed.gold)).toHaveLength(10);
+  });
+
+  afterAll(async () => {
+    engine?.close();
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it.each(CASES)('$title → $code', async ({ date, code, message, details }) => {
+    const summary = await engine.run({ dates: [date] });
+    expect(summary.status).toBe('failed');
+    expect(summary.dates).toEqual([date]);
+    expect(summary.error?.code).toBe(code);
+    for (const part of message(src)) expect(summary.error?.message).toContain(part);
+    expect(summary.error?.details).toEqual(details(src));
+
+    // Nothing changed: same gold content, same lake rows, same pointers, no files left behind.
+    expect(await projectState(engine)).toEqual(committed);
+    expect(await strayLakeFiles(engine)).toEqual([]);
+
+    const [latest] = await engine.runs(1);
+    expect(latest).toMatchObject({
+      runId: summary.runId,
+      status: 'failed',
+      dates: date,
+      error: summary.error?.message,
+    });
+  });
+
+  it('still runs the good day afterwards, to the same result', async () => {
+    const again = await engine.run({ dates: ['2022-06-01'] });
+    expect(again.status).toBe('success');
+    const after = await projectState(engine);
+    expect({ gold: after.gold, counts: after.counts }).toEqual({
+      gold: committed.gold,
+      counts: committed.counts,
+    });
+    expect(await strayLakeFiles(engine)).toEqual([]);
+  });
+});
+
+describe('an extra column in a source file', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(
+      src,
+      '20220601',
+      `SELECT *, 'web-42' AS session_id FROM (${eventsSql(events(6, '2022-06-01'))})`,
+    );
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('loads the declared columns and leaves the extra one out of bronze', async () => {
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toBeUndefined();
+      expect(summary.status).toBe('success');
+      const bronze = (await engine.tables()).find((t) => t.name === 'bronze.customer_search');
+      expect(bronze?.rows).toBe(6);
+      expect(bronze?.columns.map((c) => c.name)).toEqual([
+        'eventID',
+        'datetime',
+        'user_id',
+        'keyword',
+        'category',
+        'proxy_isp',
+        'platform',
+        'networkType',
+        'action',
+        'userPlansMap',
+        'source_file',
+        'etl_date',
+        'loaded_at',
+      ]);
+    });
+  });
+
+  it('records a warning naming the file and the extra column in the summary and the run history', async () => {
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.status).toBe('success');
+      const warning = `${join(src, '20220601', 'part-00000.parquet')}: extra column(s) session_id not declared in sources.${SOURCE}.columns; not loaded into bronze`;
+      // On the model that reads the source, and nowhere else.
+      const warned = (models: { model: string; warnings: string[] }[]) =>
+        models.filter((m) => m.warnings.includes(warning)).map((m) => m.model);
+      expect(warned(summary.models)).toEqual(['bronze.customer_search']);
+      const [latest] = await engine.runs(1);
+      expect(warned(latest!.models)).toEqual(['bronze.customer_search']);
+    });
+  });
+});
+
+describe('rows that cannot be repaired go to quarantine with their reason', () => {
+  let src: string;
+  let dir: string;
+  const dataFile = () => join(src, '20220601', 'part-00000.parquet');
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    const good = events(6, '2022-06-01');
+    const bad = [
+      event({ eventID: 'q-na', datetime: 'N/A' }),
+      event({ eventID: 'q-empty', datetime: '' }),
+      event({ eventID: 'q-month13', datetime: '2022-13-45 99:99:99' }),
+      event({ eventID: 'q-null-dt', datetime: null }),
+      event({ eventID: null }),
+      event({ eventID: '   ' }),
+      event({ eventID: 'q-user', user_id: 'abc12' }),
+    ];
+    // One exact duplicate of a good event: removed and counted, not quarantined.
+    await writeDay(src, '20220601', [...good, good[0]!, ...bad]);
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toBeUndefined();
+      expect(summary.status).toBe('success');
+    });
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('writes each rejected row to quarantine.customer_search with the rule that rejected it', async () => {
+    await withEngine(
+      dir,
+      async (engine) => {
+        const { rows } = await engine.query(
+          `SELECT quarantine_reason, event_id, user_id, source_file, strftime(etl_date, '%Y-%m-%d') AS etl_date
+           FROM quarantine.customer_search ORDER BY quarantine_reason, event_id`,
+        );
+        const common = { source_file: dataFile(), etl_date: '2022-06-01' };
+        expect(rows).toEqual([
+          {
+            quarantine_reason: 'datetime_unparseable: ""',
+            event_id: 'q-empty',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_unparseable: "2022-13-45 99:99:99"',
+            event_id: 'q-month13',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_unparseable: "N/A"',
+            event_id: 'q-na',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_unparseable: NULL',
+            event_id: 'q-null-dt',
+            user_id: '00123456',
+            ...common,
+          },
+          { quarantine_reason: 'event_id_missing', event_id: null, user_id: '00123456', ...common },
+          { quarantine_reason: 'event_id_missing', event_id: null, user_id: '00123456', ...common },
+          {
+            quarantine_reason: 'user_id_not_numeric: "abc12"',
+            event_id: 'q-user',
+            user_id: 'abc12',
+            ...common,
+          },
+        ]);
+        // None of them reaches silver or gold.
+        expect(
+          (
+            await engine.query(
+              `SELECT (SELECT count(*) FROM silver.customer_search) AS silver,
+                      (SELECT count(*) FROM gold.fact_customer_search) AS fact,
+                      (SELECT count(*) FROM gold.fact_customer_search WHERE event_id LIKE 'q-%') AS leaked`,
+            )
+          ).rows,
+        ).toEqual([{ silver: 6, fact: 6, leaked: 0 }]);
+      },
+      true,
+    );
+  });
+
+  it('accounts for every bronze row: silver + duplicates + quarantined', async () => {
+    await withEngine(
+      dir,
+      async (engine) => {
+        const [run] = await engine.runs(1);
+        const bronze = run!.models.find((m) => m.model === 'bronze.customer_search');
+        const silver = run!.models.find((m) => m.model === 'silver.customer_search');
+        expect(bronze).toMatchObject({ status: 'success', rowsOut: 14 });
+        expect(silver).toMatchObject({
+          status: 'success',
+          rowsIn: 14,
+          rowsOut: 6,
+          duplicatesRemoved: 1,
+          quarantined: 7,
+        });
+        expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
+        expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
+          { n: 14 },
+        ]);
+      },
+      true,
+    );
+  });
+});
