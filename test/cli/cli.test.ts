@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'lakehouse.js');
+
+function lakehouse(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the lakehouse command line', () => {
+  let work: string;
+  let demo: string;
+
+  beforeAll(async () => {
+    work = await tempDir();
+    demo = join(work, 'demo');
+    const result = lakehouse('demo', '--dir', demo);
+    expect(result.stderr).not.toMatch(/error \[/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Run \S+: success \(5 date\(s\)/);
+    expect(result.stdout).toMatch(/gold\.fact_customer_search\s+\d+/);
+    expect(result.stdout).toMatch(
+      /accounting: bronze 4000 = silver \d+ \+ duplicates \d+ \+ quarantined \d+/,
+    );
+  });
+  afterAll(() => removeDir(work));
+
+  it('prints help and rejects unknown commands with exit code 2', () => {
+    expect(lakehouse('--help')).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('lakehouse run <project>'),
+    });
+    const bad = lakehouse('frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: Unknown command "frobnicate"/);
+  });
+
+  it('query --json prints an array of row objects; gold answers to bare and gold. names', () => {
+    const bare = lakehouse('query', demo, 'SELECT count(*) AS n FROM fact_customer_search', '--json');
+    const qualified = lakehouse(
+      'query',
+      demo,
+      'SELECT count(*) AS n FROM gold.fact_customer_search',
+      '--json',
+    );
+    expect(bare.code).toBe(0);
+    const rows = JSON.parse(bare.stdout) as { n: number }[];
+    expect(rows).toHaveLength(1);
+    expect(typeof rows[0]!.n).toBe('number');
+    expect(rows[0]!.n).toBeGreaterThan(19_000);
+    expect(JSON.parse(qualified.stdout)).toEqual(rows);
+    const layers = lakehouse(
+      'query',
+      demo,
+      `SELECT (SELECT count(*) FROM bronze.customer_search) AS bronze, (SELECT count(*) FROM silver.customer_search) AS silver,
+              (SELECT count(*) FROM quarantine.customer_search) AS quarantined, (SELECT min(datetime_log) FROM fact_customer_search) AS first`,
+      '--json',
+    );
+    const [row] = JSON.parse(layers.stdout) as Record<string, unknown>[];
+    expect(row).toMatchObject({ bronze: 20_000 });
+    expect(Number(row!.silver) + Number(row!.quarantined)).toBeLessThan(20_000);
+    expect(String(row!.first)).toMatch(/^2022-0[56]-\d\d \d\d:\d\d:\d\d/);
+  });
+
+  it('tables --json and runs --json have the documented shape', () => {
+    const tables = JSON.parse(lakehouse('tables', demo, '--json').stdout) as Record<string, unknown>[];
+    const fact = tables.find((t) => t.name === 'gold.fact_customer_search');
+    expect(fact).toMatchObject({ layer: 'gold', kind: 'table', materialized: 'append' });
+    expect(Object.keys(fact!).sort()).toEqual(
+      ['columns', 'kind', 'layer', 'materialized', 'model', 'name', 'rows'].sort(),
+    );
+    expect(tables.find((t) => t.name === 'silver.customer_search')).toMatchObject({
+      kind: 'view',
+      partitions: 5,
+    });
+    const runs = JSON.parse(lakehouse('runs', demo, '--json').stdout) as Record<string, unknown>[];
+    expect(runs[0]).toMatchObject({ status: 'success', selection: 'all' });
+    expect(Object.keys((runs[0]!.models as object[])[0]!).sort()).toEqual(
+      [
+        'duplicatesRemoved',
+        'durationMs',
+        'error',
+        'etlDate',
+        'model',
+        'quarantined',
+        'rowsIn',
+        'rowsOut',
+        'status',
+        'tests',
+        'warnings',
+      ].sort(),
+    );
+  });
+
+  it('reports errors on stderr with a code and a non-zero exit', () => {
+    const result = lakehouse('query', demo, 'SELECT * FROM no_such_table');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error \[QUERY_ERROR\]: .*no_such_table/);
+    const missing = lakehouse('tables', join(work, 'nowhere'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/error \[PROJECT_NOT_FOUND\].*lakehouse init/);
+    const badDate = lakehouse('run', demo, '--date', '2022-6-1');
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toMatch(/--date 2022-6-1: expected a date as YYYY-MM-DD/);
+  });
+
+  it('runs a selection and a date range, and records what ran', () => {
+    const result = lakehouse(
+      'run',
+      demo,
+      '--from',
+      '2022-06-02',
+      '--to',
+      '2022-06-03',
+      '--select',
+      'gold.dim_user+',
+      '--json',
+    );
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as {
+      status: string;
+      dates: string[];
+      models: { model: string }[];
+    };
+    expect(summary.status).toBe('success');
+    expect(summary.dates).toEqual(['2022-06-02', '2022-06-03']);
+    expect([...new Set(summary.models.map((m) => m.model))].sort()).toEqual(
+      ['gold.bridge_user_plan', 'gold.dim_user', 'gold.fact_customer_search'].sort(),
+    );
+  });
+
+  it('generate writes the source layout and a catalog', async () => {
+    const out = join(work, 'gen');
+    const result = lakehouse('generate', '--out', out, '--days', '2', '--rows-per-day', '500', '--seed', '3');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Generated 1,000 events over 2 day\(s\)/);
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(join(out, 'customer_search_log_data'))).sort()).toEqual(['20220601', '20220602']);
+  });
+});
