@@ -127,8 +127,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
       await markAbandonedRuns(db);
+      const partitions = createPartitionStore(db, project.lakeRoot, 'startup');
       // A killed run may have left files behind; nothing points at them, so they go.
-      await createPartitionStore(db, project.lakeRoot, 'startup').collectGarbage();
+      await partitions.collectGarbage();
+      await partitions.refreshAllViews();
     }
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 
 /**
@@ -22,6 +22,8 @@ export interface PartitionStore {
   releaseCache(): Promise<void>;
   /** Re-creates the view `<schema>.<table>` over the relation's committed files. */
   refreshView(relation: string): Promise<void>;
+  /** Re-creates every partitioned relation's view (on open: the lake root may have moved). */
+  refreshAllViews(): Promise<void>;
   /** Deletes files no committed pointer names (left by replaced partitions or killed runs). */
   collectGarbage(): Promise<number>;
   /** The file a partition points at now (inside the run's transaction: the one just written). */
@@ -43,6 +45,8 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
   };
 
   const cached = new Map<string, { table: string; etlDate: string }>();
+  // Pointers are stored relative to the lake root, so a project folder can be moved or copied.
+  const absolute = (path: string) => (isAbsolute(path) ? path : join(lakeRoot, path));
   const cacheName = (relation: string) => ident(`__partition_${relation.replace(/\W/g, '_')}`);
 
   const createView = async (relation: string) => {
@@ -57,7 +61,7 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
     const parts: string[] = [];
     if (files.length > 0) {
       parts.push(
-        `SELECT * FROM read_parquet([${files.map((f) => literal(f.path)).join(', ')}], union_by_name = true)`,
+        `SELECT * FROM read_parquet([${files.map((f) => literal(absolute(f.path))).join(', ')}], union_by_name = true)`,
       );
     }
     if (cache) parts.push(`SELECT * FROM temp.main.${cache.table}`);
@@ -89,13 +93,20 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
       });
       await db.run(
         `INSERT INTO _lakehouse.partitions VALUES ($relation, $d::DATE, $path, $rows, $runId, now()::TIMESTAMP)`,
-        { relation, d: etlDate, path, rows, runId },
+        { relation, d: etlDate, path: relative(lakeRoot, path), rows, runId },
       );
       await this.refreshView(relation);
       return rows;
     },
 
     refreshView: createView,
+
+    async refreshAllViews() {
+      const relations = await db.all<{ relation: string }>(
+        'SELECT DISTINCT relation FROM _lakehouse.partitions',
+      );
+      for (const { relation } of relations) await createView(relation);
+    },
 
     async rowsOf(relation, etlDate) {
       const cache = cached.get(relation);
@@ -113,7 +124,9 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
 
     async collectGarbage() {
       const live = new Set(
-        (await db.all<{ path: string }>('SELECT path FROM _lakehouse.partitions')).map((r) => r.path),
+        (await db.all<{ path: string }>('SELECT path FROM _lakehouse.partitions')).map((r) =>
+          absolute(r.path),
+        ),
       );
       let removed = 0;
       for (const file of await listParquetFiles(lakeRoot)) {
@@ -131,7 +144,7 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
         { relation, d: etlDate },
       );
       if (!path) throw new Error(`no partition ${relation} ${etlDate}`);
-      return path;
+      return absolute(path);
     },
 
     async rowCount(relation, etlDate) {

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { goldFingerprints } from './fingerprint.ts';
@@ -196,10 +196,10 @@ export async function parquetFilesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** The files the committed partition pointers name, sorted. */
+/** The files the committed partition pointers name (stored relative to the lake root), sorted. */
 export async function committedPartitionFiles(engine: Engine): Promise<string[]> {
-  const { rows } = await engine.query('SELECT path FROM _lakehouse.partitions ORDER BY path');
-  return rows.map((r) => String(r.path));
+  const { rows } = await engine.query('SELECT path FROM _lakehouse.partitions');
+  return rows.map((r) => resolve(engine.project.lakeRoot, String(r.path))).sort();
 }
 
 /** Lake files no committed pointer names (garbage left by a failed or killed run). */

@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../engine/db/duckdb.ts';
@@ -110,6 +111,21 @@ describe('the reference pipeline on generated data with plan changes', () => {
     expect(await withEngine(dir, goldFingerprints, true)).toEqual(before);
     expect((await withEngine(dir, (e) => e.run({ dates: ['2022-06-03'] }))).status).toBe('success');
     expect(await withEngine(dir, goldFingerprints, true)).toEqual(before);
+  });
+
+  it('still reads its lake after the project folder is moved', async () => {
+    const moved = `${dir}-moved`;
+    await cp(dir, moved, { recursive: true });
+    try {
+      const count = (d: string) =>
+        withEngine(d, async (e) => (await e.query('SELECT count(*) AS n FROM silver.customer_search')).rows);
+      const original = await count(dir);
+      await removeDir(join(dir, 'lake'));
+      expect(await count(moved)).toEqual(original);
+      await cp(join(moved, 'lake'), join(dir, 'lake'), { recursive: true });
+    } finally {
+      await removeDir(moved);
+    }
   });
 
   it('runs a model and everything downstream with --select model+', async () => {
