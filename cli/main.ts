@@ -20,6 +20,7 @@ Usage:
   lakehouse tables <project> [--json]
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
+  lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
 
 Dates are YYYY-MM-DD. In queries gold tables answer to bare names (fact_customer_search) and gold.<name>;
 silver, bronze and quarantine tables to silver.<name>, bronze.<name>, quarantine.<name>.
@@ -67,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return runs(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
     case 'query':
       return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+    case 'serve':
+      return serve(parse(rest, { port: { type: 'string' } }));
     default:
       throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
   }
@@ -387,6 +390,27 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
     );
     return 0;
   });
+}
+
+async function serve({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'serve');
+  const { createDispatcher } = await import('../engine/api/dispatcher.ts');
+  const { startServer } = await import('../server/http-server.ts');
+  const engine = await createEngine({ projectDir: dir });
+  const dispatcher = createDispatcher(engine);
+  const server = await startServer({ dispatcher, port: int(values, 'port', 0) });
+  process.stdout.write(
+    `Lakehouse Explorer for ${engine.project.root}\n  open ${server.url}\n  (Ctrl-C stops it)\n`,
+  );
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await dispatcher.close();
+  engine.close();
+  return 0;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,0 +1,380 @@
+import type { z } from 'zod';
+import type { Engine } from '../engine.ts';
+import type { RunSummary as EngineRunSummary, ProgressEvent } from '../pipeline/runner.ts';
+import {
+  type ErrorPayload,
+  isMethodName,
+  type LakehouseEvent,
+  type Materialization,
+  METHOD_NAMES,
+  type MethodArgs,
+  type MethodName,
+  type ModelInfo,
+  methods,
+  type QueryResult,
+  type RpcResponse,
+  type RunList,
+  RunProgressEvent,
+  type RunStarted,
+  RunSummary,
+} from './contract.ts';
+import { LakehouseError, toLakehouseError } from './errors.ts';
+
+export type EventListener = (event: LakehouseEvent) => void;
+
+/**
+ * The engine behind the contract. Every transport (IPC, HTTP, in-process) hands it untrusted method
+ * names and inputs; it validates both ways, so a handler only sees parsed input and a caller only gets
+ * output that matches the contract.
+ */
+export interface Dispatcher {
+  /** Runs a method; rejects with a LakehouseError (INVALID_ARGUMENT for unknown methods or bad input). */
+  call(method: string, input: unknown): Promise<unknown>;
+  /** Like call, but never rejects: the reply transports send as is. */
+  invoke(method: string, input: unknown): Promise<RpcResponse>;
+  /** Every event (run progress, run finished) goes to every listener. Returns the unsubscribe. */
+  subscribe(listener: EventListener): () => void;
+  /** Cancels the run in progress and waits for it to end. The engine stays open: its owner closes it. */
+  close(): Promise<void>;
+}
+
+type Handlers = {
+  [M in MethodName]: (input: MethodArgs<M>) => Promise<z.input<(typeof methods)[M]['output']>>;
+};
+
+interface ActiveRun {
+  controller: AbortController;
+  runId: string | null;
+  finished: Promise<void>;
+}
+
+/**
+ * One dispatcher per engine. One run at a time: a second pipeline.run gets RUN_LOCKED. The engine has a
+ * single DuckDB connection and a run holds a transaction on it (a failed statement in between would
+ * abort that transaction), so reads (tables, runs, queries) are serialised and refused with RUN_LOCKED
+ * while a run is in progress; project.info needs no connection and always answers.
+ */
+export function createDispatcher(engine: Engine): Dispatcher {
+  const listeners = new Set<EventListener>();
+  let active: ActiveRun | undefined;
+  let closed = false;
+  // The tail of the queue of work on the engine's connection.
+  let tail: Promise<unknown> = Promise.resolve();
+
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = tail.then(fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+
+  const emit = (event: LakehouseEvent) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A failing listener (a closed window, a dropped connection) must not stop the run or the others.
+      }
+    }
+  };
+
+  const read = <T>(method: MethodName, fn: () => Promise<T>): Promise<T> => {
+    if (active) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `Run ${active.runId ?? '(starting)'} is in progress; ${method} answers again when it finishes (event run.finished) or is cancelled.`,
+        { runId: active.runId, method, reason: 'run-in-progress' },
+      );
+    }
+    return exclusive(fn);
+  };
+
+  const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
+    if (active) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `Run ${active.runId ?? '(starting)'} is already in progress; wait for it to finish or cancel it (pipeline.cancel).`,
+        { runId: active.runId, reason: 'run-in-progress' },
+      );
+    }
+    const controller = new AbortController();
+    const run: ActiveRun = { controller, runId: null, finished: Promise.resolve() };
+    active = run;
+    return new Promise<RunStarted>((resolveStarted, rejectStarted) => {
+      const started = Date.now();
+      const onProgress = (event: ProgressEvent) => {
+        if (event.kind === 'run-start') {
+          run.runId = event.runId;
+          resolveStarted({ runId: event.runId, total: event.total });
+        }
+        emit(progressEvent(event));
+      };
+      run.finished = exclusive(async () => {
+        let summary: EngineRunSummary | undefined;
+        let failure: LakehouseError | undefined;
+        try {
+          summary = await engine.run({
+            dates: input.dates,
+            from: input.from,
+            to: input.to,
+            select: input.select,
+            signal: controller.signal,
+            onProgress,
+          });
+        } catch (error) {
+          failure = toLakehouseError(error);
+        }
+        // Free the engine before announcing the end, so a listener may call runs.list straight away.
+        if (active === run) active = undefined;
+        if (run.runId === null) {
+          // It failed before it started (a bad selector, no dates): the caller gets the error itself.
+          rejectStarted(failure ?? new LakehouseError('INTERNAL', 'The run ended without starting'));
+          return;
+        }
+        emit({
+          type: 'run.finished',
+          runId: run.runId,
+          summary: finishedSummary(run.runId, summary, failure, started),
+        });
+      });
+    });
+  };
+
+  const handlers: Handlers = {
+    async 'project.info'() {
+      let availableDates: string[] = [];
+      let sourceError: ErrorPayload | null = null;
+      try {
+        availableDates = await engine.availableDates();
+      } catch (error) {
+        const { code, message, details } = toLakehouseError(error);
+        sourceError = { code, message, details };
+      }
+      return {
+        name: engine.project.config.name,
+        root: engine.project.root,
+        lakeRoot: engine.project.lakeRoot,
+        warehousePath: engine.project.warehousePath,
+        sources: Object.entries(engine.project.config.sources).map(([name, source]) => ({
+          name,
+          kind: source.kind,
+        })),
+        models: engine.graph.nodes.map((node): ModelInfo => {
+          const { model } = node;
+          return {
+            id: model.id,
+            layer: model.layer,
+            name: model.name,
+            file: model.file,
+            materialized: model.config.materialized,
+            role: model.config.role ?? null,
+            description: model.config.description ?? null,
+            uniqueKey: model.config.unique_key ?? [],
+            upstream: node.upstream,
+            sources: node.sources,
+            relationships: model.config.tests.flatMap((t) => ('relationships' in t ? [t.relationships] : [])),
+          };
+        }),
+        availableDates,
+        sourceError,
+        activeRunId: active?.runId ?? null,
+      };
+    },
+    'pipeline.run': (input) => startRun(input),
+    async 'pipeline.cancel'({ runId }) {
+      if (!active || active.runId !== runId) return { runId, cancelled: false };
+      active.controller.abort();
+      return { runId, cancelled: true };
+    },
+    'tables.list': () =>
+      read('tables.list', async () => ({
+        tables: (await engine.tables()).map((t) => ({
+          name: t.name,
+          layer: t.layer,
+          kind: t.kind,
+          rows: t.rows,
+          columns: t.columns,
+          model: t.model ?? null,
+          // The engine types it as a string; the output schema checks it is a known materialization.
+          materialized: (t.materialized ?? null) as Materialization | null,
+          partitions: t.partitions ?? null,
+        })),
+      })),
+    // Test results come from stored JSON the engine types as unknown[]; the output schema checks them.
+    'runs.list': ({ limit }) =>
+      read('runs.list', async () => ({ runs: (await engine.runs(limit)) as RunList['runs'] })),
+    'query.run': (input) => read('query.run', () => runQuery(engine, input)),
+  };
+
+  const call = async (method: string, input: unknown): Promise<unknown> => {
+    if (closed) throw new LakehouseError('INTERNAL', 'The engine is shutting down; restart the app.');
+    if (!isMethodName(method)) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `Unknown method "${String(method)}". Methods: ${METHOD_NAMES.join(', ')}.`,
+        { method: String(method), methods: METHOD_NAMES },
+      );
+    }
+    const spec = methods[method];
+    const parsed = spec.input.safeParse(input ?? {});
+    if (!parsed.success) throw invalidInput(method, parsed.error);
+    const handler = handlers[method] as (input: unknown) => Promise<unknown>;
+    let output: unknown;
+    try {
+      output = await handler(parsed.data);
+    } catch (error) {
+      throw toLakehouseError(error);
+    }
+    const checked = spec.output.safeParse(output);
+    if (!checked.success) {
+      throw new LakehouseError('INTERNAL', `${method} returned output that breaks the contract`, {
+        method,
+        issues: issueList(checked.error),
+      });
+    }
+    return checked.data;
+  };
+
+  return {
+    call,
+    async invoke(method, input) {
+      try {
+        return { ok: true, value: await call(method, input) };
+      } catch (error) {
+        const { code, message, details } = toLakehouseError(error);
+        return { ok: false, error: { code, message, details } };
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    async close() {
+      closed = true;
+      const run = active;
+      if (run) {
+        run.controller.abort();
+        await run.finished;
+      }
+      await tail;
+      listeners.clear();
+    },
+  };
+}
+
+function issueList(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}
+
+function invalidInput(method: MethodName, error: z.ZodError): LakehouseError {
+  const issues = issueList(error);
+  const text = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return new LakehouseError('INVALID_ARGUMENT', `${method}: ${text}`, { method, issues });
+}
+
+/**
+ * A run.progress event, validated like any output. A record that broke the contract would be left out
+ * (the run goes on; the run.finished summary, validated too, then reports the breach).
+ */
+function progressEvent(event: ProgressEvent): RunProgressEvent {
+  const raw = {
+    type: 'run.progress' as const,
+    runId: event.runId,
+    kind: event.kind,
+    date: event.date,
+    model: event.model,
+    done: event.done,
+    total: event.total,
+  };
+  const parsed = RunProgressEvent.safeParse({ ...raw, record: event.record });
+  return parsed.success ? parsed.data : raw;
+}
+
+/** The summary a run.finished event carries; validated, since the engine types it more loosely. */
+function finishedSummary(
+  runId: string,
+  summary: EngineRunSummary | undefined,
+  failure: LakehouseError | undefined,
+  started: number,
+): RunSummary {
+  if (summary) {
+    const parsed = RunSummary.safeParse(summary);
+    if (parsed.success) return parsed.data;
+    failure = new LakehouseError('INTERNAL', 'The run summary breaks the contract', {
+      issues: issueList(parsed.error),
+    });
+  }
+  const error = failure ?? new LakehouseError('INTERNAL', 'The run ended without a summary');
+  return {
+    runId,
+    status: 'failed',
+    dates: summary?.dates ?? [],
+    models: [],
+    durationMs: summary?.durationMs ?? Date.now() - started,
+    error: { code: error.code, message: error.message, details: error.details },
+  };
+}
+
+const NOT_A_QUERY =
+  'query.run runs one read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE); the warehouse changes through runs only.';
+
+/**
+ * Runs one read-only query and returns a window of its rows. DuckDB's own parser (json_serialize_sql)
+ * first checks, without running anything, that the text is exactly one query; the window is then a
+ * LIMIT/OFFSET around it, one row longer than asked to tell whether more follow.
+ */
+async function runQuery(engine: Engine, input: MethodArgs<'query.run'>): Promise<QueryResult> {
+  const sql = input.sql.replace(/[\s;]+$/, '');
+  const escaped = sql.replaceAll("'", "''");
+  const check = await engine.query(`SELECT json_serialize_sql('${escaped}') AS tree`);
+  const tree = JSON.parse(String(check.rows[0]?.tree ?? '{}')) as {
+    error?: boolean;
+    error_type?: string;
+    error_message?: string;
+    position?: string;
+    statements?: unknown[];
+  };
+  if (tree.error) {
+    const parserError = tree.error_type === 'parser';
+    throw new LakehouseError(
+      'QUERY_ERROR',
+      parserError ? `Parser Error: ${tree.error_message}` : NOT_A_QUERY,
+      parserError
+        ? {
+            sql: input.sql,
+            reason: 'syntax',
+            position: tree.position === undefined ? null : Number(tree.position),
+          }
+        : { sql: input.sql, reason: 'not-a-query' },
+    );
+  }
+  if ((tree.statements?.length ?? 0) !== 1) {
+    throw new LakehouseError(
+      'QUERY_ERROR',
+      `${NOT_A_QUERY} This text holds ${tree.statements?.length ?? 0}.`,
+      {
+        sql: input.sql,
+        reason: 'several-statements',
+      },
+    );
+  }
+  let result: Awaited<ReturnType<Engine['query']>>;
+  try {
+    // No newline before the query, so DuckDB's "LINE n" in errors matches the user's lines.
+    result = await engine.query(
+      `SELECT * FROM (${sql}\n) AS __query LIMIT ${input.limit + 1} OFFSET ${input.offset}`,
+    );
+  } catch (error) {
+    const failure = toLakehouseError(error, 'QUERY_ERROR');
+    throw new LakehouseError(failure.code, failure.message, { sql: input.sql });
+  }
+  const hasMore = result.rows.length > input.limit;
+  return {
+    columns: result.columns,
+    rows: (hasMore ? result.rows.slice(0, input.limit) : result.rows) as QueryResult['rows'],
+    offset: input.offset,
+    limit: input.limit,
+    hasMore,
+  };
+}

@@ -1,0 +1,366 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  type ErrorCode,
+  LakehouseEvent,
+  type Materialization,
+  type MethodName,
+  type RunFinishedEvent,
+  type RunProgressEvent,
+  type Transport,
+} from '../../engine/api/contract.ts';
+import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
+import { type ErrorCode as EngineErrorCode, LakehouseError } from '../../engine/api/errors.ts';
+import { createInProcessTransport } from '../../engine/api/in-process-transport.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import type { Materialization as EngineMaterialization } from '../../engine/project/models.ts';
+import { type Client, createClient } from '../../renderer/src/api/client.ts';
+import { createHttpTransport } from '../../renderer/src/api/http-transport.ts';
+import { type RunningServer, startServer } from '../../server/http-server.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+import { generatedProject } from './api-project.ts';
+import { nodeEventSource } from './node-event-source.ts';
+
+// One contract suite, run against every transport over the same dispatcher (DESIGN §3: one contract,
+// two transports). Each transport's suite runs the pipeline itself, so the suites share nothing but data.
+
+const MODELS = [
+  'bronze.customer_search',
+  'gold.bridge_user_plan',
+  'gold.dim_category',
+  'gold.dim_date',
+  'gold.dim_network',
+  'gold.dim_platform',
+  'gold.dim_subscription',
+  'gold.dim_user',
+  'gold.dim_user_history',
+  'gold.fact_customer_search',
+  'silver.customer_search',
+  'silver.keyword_match',
+  'silver.user_plans_map',
+];
+
+let work: string;
+let dates: string[];
+let engine: Engine;
+let dispatcher: Dispatcher;
+let server: RunningServer;
+
+beforeAll(async () => {
+  work = await tempDir('lakehouse-api-');
+  const project = await generatedProject(work, 3, 500);
+  dates = project.dates;
+  engine = await createEngine({ projectDir: project.dir });
+  dispatcher = createDispatcher(engine);
+  const staticDir = join(work, 'static');
+  await mkdir(staticDir);
+  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>test</title>');
+  server = await startServer({ dispatcher, staticDir });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await dispatcher?.close();
+  engine?.close();
+  if (work) await removeDir(work);
+});
+
+const transports: [string, () => Transport][] = [
+  ['in-process', () => createInProcessTransport(dispatcher)],
+  [
+    'http',
+    () => createHttpTransport({ origin: server.origin, token: server.token, eventSource: nodeEventSource }),
+  ],
+];
+
+/** Calls a method by a name the contract does not know (the typed client refuses it at compile time). */
+function callUnknown(client: Client, method: string, input: unknown): Promise<unknown> {
+  return (client.call as (method: string, input: unknown) => Promise<unknown>)(method, input);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<LakehouseError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(LakehouseError);
+    return error as LakehouseError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe.each(transports)('the contract over the %s transport', (_name, makeTransport) => {
+  let client: Client;
+  const events: LakehouseEvent[] = [];
+  const waiters = new Set<() => void>();
+
+  /** The run's events so far, once its run.finished has arrived. */
+  const runEvents = async (runId: string) => {
+    const finished = () => events.some((e) => e.type === 'run.finished' && e.runId === runId);
+    if (!finished()) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no run.finished for ${runId}`)), 60_000);
+        const check = () => {
+          if (!finished()) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
+    }
+    const mine = events.filter((e) => e.runId === runId);
+    return {
+      progress: mine.filter((e): e is RunProgressEvent => e.type === 'run.progress'),
+      finished: mine.find((e): e is RunFinishedEvent => e.type === 'run.finished')!,
+    };
+  };
+
+  beforeAll(async () => {
+    client = createClient(makeTransport());
+    client.onEvent((event) => {
+      // Every event must be a contract event as it arrived (the client also filters, so check here).
+      expect(LakehouseEvent.safeParse(event).success).toBe(true);
+      events.push(event);
+      for (const check of [...waiters]) check();
+    });
+    await client.ready();
+  });
+  afterAll(() => client?.close());
+
+  it('project.info lists the 13 models with their graph, and the dates the sources have', async () => {
+    const info = await client.call('project.info');
+    expect(info.name).toBe('customer-search');
+    expect(info.models.map((m) => m.id).sort()).toEqual(MODELS);
+    expect(info.availableDates).toEqual(dates);
+    expect(info.activeRunId).toBeNull();
+    expect(info.sourceError).toBeNull();
+    expect(info.sources).toEqual([
+      { name: 'customer_search_log', kind: 'daily_parquet' },
+      { name: 'title_catalog', kind: 'file' },
+    ]);
+    const bronze = info.models.find((m) => m.id === 'bronze.customer_search');
+    expect(bronze).toMatchObject({
+      layer: 'bronze',
+      materialized: 'partition',
+      upstream: [],
+      sources: ['customer_search_log'],
+      file: join('models', 'bronze', 'customer_search.sql'),
+    });
+    const fact = info.models.find((m) => m.id === 'gold.fact_customer_search');
+    expect(fact).toMatchObject({
+      layer: 'gold',
+      materialized: 'append',
+      role: 'fact',
+      uniqueKey: ['event_id'],
+    });
+    expect(fact?.upstream).toContain('silver.customer_search');
+    expect(fact?.relationships).toContainEqual({
+      column: 'date_key',
+      to: 'gold.dim_date',
+      field: 'date_key',
+    });
+    // Graph order: every model comes after what it reads.
+    const position = new Map(info.models.map((m, i) => [m.id, i]));
+    for (const m of info.models)
+      for (const up of m.upstream) expect(position.get(up)).toBeLessThan(position.get(m.id)!);
+  });
+
+  it('pipeline.run answers with the run id, streams progress, and finishes with success', async () => {
+    const started = await client.call('pipeline.run', { dates });
+    expect(started.runId).toMatch(/^\d{8}T\d{6}-[0-9a-f]{6}$/);
+    expect(started.total).toBe(13 * dates.length);
+    const { progress, finished } = await runEvents(started.runId);
+
+    expect(progress[0]).toMatchObject({ kind: 'run-start', done: 0, total: started.total });
+    expect(progress.at(-1)).toMatchObject({ kind: 'run-done', done: started.total, total: started.total });
+    const done = progress.filter((e) => e.kind === 'model-done');
+    expect(done).toHaveLength(started.total);
+    expect(done.map((e) => e.done)).toEqual(done.map((_, i) => i + 1));
+    expect(done.every((e) => e.record?.status === 'success' && e.record.etlDate === e.date)).toBe(true);
+    expect(progress.filter((e) => e.kind === 'date-committed').map((e) => e.date)).toEqual(dates);
+    const bronze = done.find((e) => e.model === 'bronze.customer_search' && e.date === dates[0]);
+    expect(bronze?.record).toMatchObject({ rowsIn: 500, rowsOut: 500 });
+
+    expect(finished.summary).toMatchObject({ runId: started.runId, status: 'success', dates });
+    expect(finished.summary.error).toBeUndefined();
+    expect(finished.summary.models).toHaveLength(started.total);
+  });
+
+  it('tables.list shows every layer with row counts that queries agree with', async () => {
+    const { tables } = await client.call('tables.list');
+    const names = tables.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(MODELS));
+    expect(names.some((n) => n.startsWith('quarantine.'))).toBe(true);
+    const fact = tables.find((t) => t.name === 'gold.fact_customer_search');
+    expect(fact).toMatchObject({
+      layer: 'gold',
+      kind: 'table',
+      materialized: 'append',
+      model: join('models', 'gold', 'fact_customer_search.sql'),
+      partitions: null,
+    });
+    expect(fact?.columns.find((c) => c.name === 'datetime_log')).toEqual({
+      name: 'datetime_log',
+      type: 'TIMESTAMP',
+    });
+    expect(tables.find((t) => t.name === 'bronze.customer_search')).toMatchObject({
+      rows: 1500,
+      partitions: 3,
+    });
+    const counted = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM fact_customer_search' });
+    expect(counted.rows).toEqual([{ n: fact?.rows }]);
+  });
+
+  it('runs.list gives the latest runs first, with their models', async () => {
+    const { runs } = await client.call('runs.list', { limit: 1 });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      status: 'success',
+      dates: dates.join(','),
+      selection: 'all',
+      error: null,
+    });
+    expect(runs[0]?.models).toHaveLength(13 * dates.length);
+    const fact = runs[0]?.models.find(
+      (m) => m.model === 'gold.fact_customer_search' && m.etlDate === dates[0],
+    );
+    expect(fact?.tests.find((t) => t.name.startsWith('unique('))).toMatchObject({
+      passed: true,
+      failingRows: 0,
+    });
+  });
+
+  it('query.run returns JSON-safe values and windows of rows', async () => {
+    const result = await client.call('query.run', {
+      sql: `SELECT 42::BIGINT AS big, 12345678901234567890::UBIGINT AS huge, 1.50::DECIMAL(10,2) AS price,
+                   DATE '2022-06-01' AS day, TIMESTAMP '2022-06-02 20:40:36.178' AS at, [1, 2] AS list,
+                   {'genre': 'Hành động'} AS struct, NULL AS nothing, 'NaN'::DOUBLE AS nan, true AS flag;`,
+    });
+    expect(result.rows).toEqual([
+      {
+        big: 42,
+        huge: '12345678901234567890',
+        price: '1.50',
+        day: '2022-06-01',
+        at: '2022-06-02 20:40:36.178',
+        list: [1, 2],
+        struct: { genre: 'Hành động' },
+        nothing: null,
+        nan: 'NaN',
+        flag: true,
+      },
+    ]);
+    expect(JSON.parse(JSON.stringify(result.rows))).toEqual(result.rows);
+    expect(result.columns.slice(0, 4)).toEqual([
+      { name: 'big', type: 'BIGINT' },
+      { name: 'huge', type: 'UBIGINT' },
+      { name: 'price', type: 'DECIMAL(10,2)' },
+      { name: 'day', type: 'DATE' },
+    ]);
+    expect(result).toMatchObject({ offset: 0, limit: 1000, hasMore: false });
+
+    const window = await client.call('query.run', {
+      sql: 'SELECT n FROM range(10) t(n) ORDER BY n',
+      limit: 3,
+      offset: 4,
+    });
+    expect(window).toMatchObject({
+      rows: [{ n: 4 }, { n: 5 }, { n: 6 }],
+      offset: 4,
+      limit: 3,
+      hasMore: true,
+    });
+    const last = await client.call('query.run', {
+      sql: 'SELECT n FROM range(10) t(n) ORDER BY n',
+      limit: 3,
+      offset: 8,
+    });
+    expect(last).toMatchObject({ rows: [{ n: 8 }, { n: 9 }], hasMore: false });
+  });
+
+  it('query.run refuses what is not one read-only query, and reports SQL errors as QUERY_ERROR', async () => {
+    const missing = await rejection(client.call('query.run', { sql: 'SELECT * FROM no_such_table' }));
+    expect(missing).toMatchObject({ code: 'QUERY_ERROR', details: { sql: 'SELECT * FROM no_such_table' } });
+    expect(missing.message).toMatch(/no_such_table/);
+    const syntax = await rejection(client.call('query.run', { sql: 'SELEC 1' }));
+    expect(syntax).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'syntax' } });
+    const drop = await rejection(client.call('query.run', { sql: 'DROP TABLE gold.dim_user' }));
+    expect(drop).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'not-a-query' } });
+    const two = await rejection(client.call('query.run', { sql: 'SELECT 1; DROP TABLE gold.dim_user' }));
+    expect(two.code).toBe('QUERY_ERROR');
+    const still = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM gold.dim_user' });
+    expect(still.rows[0]?.n).toBeGreaterThan(0);
+  });
+
+  it('an unknown method is INVALID_ARGUMENT, naming the methods there are', async () => {
+    const error = await rejection(callUnknown(client, 'pipeline.explode', {}));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(/Unknown method "pipeline.explode"/);
+    expect(error.details.methods).toContain('pipeline.run');
+    const inherited = await rejection(callUnknown(client, 'constructor', {}));
+    expect(inherited.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('invalid input is INVALID_ARGUMENT with the path of each problem', async () => {
+    const badDate = await rejection(client.call('pipeline.run', { dates: ['2022-06-31'] }));
+    expect(badDate.code).toBe('INVALID_ARGUMENT');
+    expect(badDate.details.issues).toEqual([{ path: 'dates.0', message: 'not a calendar date' }]);
+    const shape = await rejection(client.call('pipeline.run', { dates: ['06/01/2022'] }));
+    expect(shape.message).toMatch(/dates\.0: expected a date as YYYY-MM-DD/);
+    // A misspelt option is an error, not a run of every date.
+    const misspelt = await rejection(callUnknown(client, 'pipeline.run', { date: '2022-06-01' }));
+    expect(misspelt).toMatchObject({ code: 'INVALID_ARGUMENT', details: { method: 'pipeline.run' } });
+    const range = await rejection(client.call('pipeline.run', { from: '2022-06-03', to: '2022-06-01' }));
+    expect(range.message).toMatch(/from is after to/);
+    // @ts-expect-error the client's types refuse a wrong input; the dispatcher still checks at run time.
+    const typed = await rejection(client.call('query.run', { sql: 42 }));
+    expect(typed.details.issues).toEqual([expect.objectContaining({ path: 'sql' })]);
+    const limit = await rejection(client.call('query.run', { sql: 'SELECT 1', limit: 0 }));
+    expect(limit.details.issues).toEqual([expect.objectContaining({ path: 'limit' })]);
+    // Problems only the engine can see fail the call itself; no run starts.
+    const selector = await rejection(client.call('pipeline.run', { select: ['gold.no_such_model'] }));
+    expect(selector.code).toBe('INVALID_ARGUMENT');
+    expect(selector.message).toMatch(/no model named "gold.no_such_model"/);
+    expect((await client.call('project.info')).activeRunId).toBeNull();
+  });
+
+  it('one run at a time; reads are refused while it runs; cancel ends it, rolled back', async () => {
+    const before = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM fact_customer_search' });
+    const started = await client.call('pipeline.run', {});
+    const second = await rejection(client.call('pipeline.run', { dates: [dates[0]!] }));
+    expect(second).toMatchObject({ code: 'RUN_LOCKED', details: { runId: started.runId } });
+    const read = await rejection(client.call('tables.list'));
+    expect(read).toMatchObject({
+      code: 'RUN_LOCKED',
+      details: { runId: started.runId, method: 'tables.list' },
+    });
+    expect((await client.call('project.info')).activeRunId).toBe(started.runId);
+
+    expect(await client.call('pipeline.cancel', { runId: started.runId })).toEqual({
+      runId: started.runId,
+      cancelled: true,
+    });
+    const { progress, finished } = await runEvents(started.runId);
+    expect(finished.summary).toMatchObject({ status: 'cancelled', error: { code: 'RUN_CANCELLED' } });
+    expect(progress.at(-1)?.kind).toBe('run-done');
+    expect(await client.call('pipeline.cancel', { runId: started.runId })).toEqual({
+      runId: started.runId,
+      cancelled: false,
+    });
+    const { runs } = await client.call('runs.list', { limit: 1 });
+    expect(runs[0]).toMatchObject({ runId: started.runId, status: 'cancelled' });
+    const after = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM fact_customer_search' });
+    expect(after.rows).toEqual(before.rows);
+  });
+});
+
+describe('the contract schemas', () => {
+  it('list the same error codes and materializations as the engine (checked by tsc)', () => {
+    expectTypeOf<ErrorCode>().toEqualTypeOf<EngineErrorCode>();
+    expectTypeOf<Materialization>().toEqualTypeOf<EngineMaterialization>();
+    expectTypeOf<MethodName>().toEqualTypeOf<
+      'project.info' | 'pipeline.run' | 'pipeline.cancel' | 'tables.list' | 'runs.list' | 'query.run'
+    >();
+  });
+});
