@@ -2,10 +2,9 @@
 // slugs, cosine nearest neighbour among catalog titles, accepted at score >= threshold.
 //
 // Analyzer: the slug from slugify() ([a-z0-9] words joined by single '-') is padded with one '-' on each
-// side, so '-' marks every word boundary, including the two ends ("bong-da" → "-bong-da-"). Grams
-// cross word boundaries, like sklearn's analyzer='char'. The padding gives one- and two-letter
-// keywords n-grams at all and weights word starts and ends. Titles and keywords go through the same
-// analyzer.
+// side, so '-' marks every word boundary, including the two ends ("bong-da" → "-bong-da-"). N-grams
+// cross word boundaries, like sklearn's analyzer='char'. The padding gives one-letter keywords n-grams
+// at all and weights word starts and ends. Titles and keywords go through the same analyzer.
 //
 // Weights: tf = raw count in the slug, idf = ln((1 + n) / (1 + df)) + 1 with df counted over the n
 // distinct catalog titles (sklearn's smooth idf), vectors L2-normalised. A keyword n-gram that no
@@ -13,14 +12,14 @@
 // (sklearn's transform() would silently drop it and overrate noisy keywords).
 //
 // Search, exact but pruned (a naive all-pairs or n-gram join explodes: 100k keywords × 30k look-alike
-// titles). An inverted index n-gram → (title, weight), with titles renumbered by vector norm and cut
-// into shards. Per keyword: (1) a keyword whose slug is a catalog slug scores 1 at once; (2) otherwise
-// the rarest n-grams are scored over all titles and the best few get an exact cosine, a first "score
-// to beat"; (3) per shard, the common n-grams whose largest possible contributions (keyword weight ×
-// the shard's largest weight of that n-gram) sum below that score are skipped, as in MaxScore, the
-// others' postings are accumulated, and every title whose partial score plus that bound can still
-// reach the best gets an exact cosine from its full vector. A title left out can provably not win, so
-// the result is the exact maximum cosine, for every keyword, accepted or not.
+// titles). An inverted index n-gram → (title, weight) plus each title's full vector. Per keyword:
+// (1) a slug equal to a catalog slug scores 1 at once; (2) else the rarest n-grams are scored over all
+// titles and the best few titles get an exact cosine: a first score to beat; (3) the common n-grams
+// whose largest possible contributions (keyword weight × the n-gram's largest weight in any title) sum
+// below a share of that score are skipped, as in MaxScore; the others' postings are accumulated, and
+// every title whose partial score plus that bound can still reach the best gets an exact cosine from
+// its full vector. A title left out provably cannot win, so the score is the exact maximum cosine for
+// every keyword, accepted or not, and equal to a brute-force search (test/normalize/matcher.test.ts).
 import { slugify } from './slug.ts';
 
 export interface CatalogTitle {
@@ -45,7 +44,7 @@ export interface TitleIndex {
   readonly size: number;
   /** Distinct n-grams in the catalog. */
   readonly grams: number;
-  /** Postings (title, n-gram) pairs. */
+  /** (title, n-gram) postings. */
   readonly postings: number;
 }
 
@@ -72,16 +71,9 @@ interface CatalogEntry {
   readonly genres: readonly string[];
 }
 
-// Titles are renumbered by ascending vector norm and cut into shards of similar norm: a shard far from
-// a keyword's norm cannot hold a high cosine, and per-shard maximum weights give much tighter bounds
-// than catalog-wide ones (short titles have large weights).
-const TITLES_PER_SHARD = 1024;
-const MAX_SHARDS = 32;
-
+/** The index behind the opaque TitleIndex. Title ids are catalog indexes (after de-duplication). */
 interface IndexData extends TitleIndex {
-  /** Distinct titles in catalog order; "title index" outside the searcher means an index here. */
   readonly entries: readonly CatalogEntry[];
-  /** Slug → internal title id. */
   readonly titleBySlug: ReadonlyMap<string, number>;
   /** N-gram code → compact id among catalog n-grams, -1 when no title has it; per-gram arrays are by id. */
   readonly gramId: Int32Array;
@@ -89,24 +81,16 @@ interface IndexData extends TitleIndex {
   readonly idf: Float64Array;
   /** idf of an n-gram no title contains (df = 0). */
   readonly unseenIdf: number;
-  /** Internal title id (ascending norm) → catalog index; ties between equal scores go to the lower one. */
-  readonly catalogIndex: Int32Array;
-  /** Raw (tf·idf) vector norm per internal title id, ascending. */
-  readonly titleNorm: Float64Array;
-  /** Normalised title vectors, CSR by internal id. */
+  /** Largest normalised weight of each n-gram in any title: what it can add to a dot product, per unit of keyword weight. */
+  readonly maxWeight: Float64Array;
+  /** Normalised title vectors (CSR): grams and weights of title t are at [titleStart[t], titleStart[t + 1]). */
   readonly titleStart: Int32Array;
   readonly titleGram: Int32Array;
   readonly titleWeight: Float64Array;
-  readonly shards: number;
-  /** Internal id range of each shard: [shardStart[s], shardStart[s + 1]). */
-  readonly shardStart: Int32Array;
-  readonly titleShard: Uint8Array;
-  /** Postings of gram g in shard s: [postingStart[g·S + s], postingStart[g·S + s + 1]), by ascending title id. */
+  /** Postings of n-gram g (CSR, ascending title): [postingStart[g], postingStart[g + 1]). */
   readonly postingStart: Int32Array;
   readonly postingTitle: Int32Array;
   readonly postingWeight: Float64Array;
-  /** Largest normalised weight of gram g among the titles of shard s, at g·S + s. */
-  readonly shardMaxWeight: Float64Array;
 }
 
 /** Reusable buffers for n-gram extraction; `counts` is all zeros between calls. */
@@ -167,24 +151,24 @@ function countGram(code: number, codes: Int32Array, counts: Int32Array, distinct
  */
 export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
   const entries: CatalogEntry[] = [];
-  const slugIndex = new Map<string, number>();
+  const titleBySlug = new Map<string, number>();
   for (const t of titles) {
     const slug = slugify(t.slug ?? null) ?? slugify(t.title);
-    if (slug === null || slugIndex.has(slug)) continue;
-    slugIndex.set(slug, entries.length);
+    if (slug === null || titleBySlug.has(slug)) continue;
+    titleBySlug.set(slug, entries.length);
     entries.push({ title: t.title, slug, genres: [...t.genres] });
   }
   const n = entries.length;
 
-  // Pass 1 (catalog order): distinct n-grams and counts per title, document frequencies.
+  // Pass 1: distinct n-grams and counts per title, document frequencies.
   const scratch = createGramScratch();
-  const entryStart = new Int32Array(n + 1);
+  const titleStart = new Int32Array(n + 1);
   let codeList: Int32Array = new Int32Array(1024);
   let tfList: Int32Array = new Int32Array(1024);
   const codeDf = new Int32Array(CODE_SPACE);
   let total = 0;
-  for (let e = 0; e < n; e += 1) {
-    const distinct = extractGrams(entries[e]!.slug, scratch);
+  for (let t = 0; t < n; t += 1) {
+    const distinct = extractGrams(entries[t]!.slug, scratch);
     if (total + distinct > codeList.length) {
       const grown = Math.max(codeList.length * 2, total + distinct);
       codeList = copyInto(new Int32Array(grown), codeList);
@@ -192,13 +176,12 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     }
     for (let k = 0; k < distinct; k += 1) {
       const code = scratch.codes[k]!;
-      const tf = scratch.tf[k]!;
       codeList[total + k] = code;
-      tfList[total + k] = tf;
+      tfList[total + k] = scratch.tf[k]!;
       codeDf[code] = codeDf[code]! + 1;
     }
     total += distinct;
-    entryStart[e + 1] = total;
+    titleStart[t + 1] = total;
   }
 
   // Compact n-gram ids (catalog n-grams only) keep per-keyword dense vectors small and cache-resident.
@@ -214,63 +197,38 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     idf[id] = Math.log((1 + n) / (1 + codeDf[code]!)) + 1;
   }
 
-  const entryNorm = new Float64Array(n);
-  for (let e = 0; e < n; e += 1) {
-    let sum = 0;
-    for (let k = entryStart[e]!; k < entryStart[e + 1]!; k += 1) {
-      const w = tfList[k]! * idf[gramId[codeList[k]!]!]!;
-      sum += w * w;
-    }
-    entryNorm[e] = Math.sqrt(sum);
-  }
-  const catalogIndex = Int32Array.from({ length: n }, (_, e) => e).sort(
-    (a, b) => entryNorm[a]! - entryNorm[b]! || a - b,
-  );
-
-  // Pass 2 (internal order): normalised forward vectors, shards, postings and per-shard maxima.
-  const shards = Math.min(MAX_SHARDS, Math.max(1, Math.floor(n / TITLES_PER_SHARD)));
-  const shardStart = Int32Array.from({ length: shards + 1 }, (_, s) => Math.floor((s * n) / shards));
-  const titleShard = new Uint8Array(n);
-  for (let s = 0; s < shards; s += 1) titleShard.fill(s, shardStart[s]!, shardStart[s + 1]!);
-  const titleNorm = new Float64Array(n);
-  const titleStart = new Int32Array(n + 1);
+  // Pass 2: normalised title vectors, postings (ascending title because titles go in order), maxima.
   const titleGram = new Int32Array(total);
   const titleWeight = new Float64Array(total);
-  const bucketCount = new Int32Array(grams * shards);
-  let k2 = 0;
-  for (let t = 0; t < n; t += 1) {
-    const e = catalogIndex[t]!;
-    const norm = entryNorm[e]!;
-    titleNorm[t] = norm;
-    for (let k = entryStart[e]!; k < entryStart[e + 1]!; k += 1, k2 += 1) {
-      const id = gramId[codeList[k]!]!;
-      titleGram[k2] = id;
-      titleWeight[k2] = (tfList[k]! * idf[id]!) / norm;
-      bucketCount[id * shards + titleShard[t]!] = bucketCount[id * shards + titleShard[t]!]! + 1;
-    }
-    titleStart[t + 1] = k2;
-  }
-  const postingStart = new Int32Array(grams * shards + 1);
-  for (let b = 0; b < grams * shards; b += 1) postingStart[b + 1] = postingStart[b]! + bucketCount[b]!;
-  const fill = postingStart.slice(0, grams * shards);
+  const maxWeight = new Float64Array(grams);
+  const postingStart = new Int32Array(grams + 1);
+  for (let id = 0; id < grams; id += 1) postingStart[id + 1] = postingStart[id]! + df[id]!;
+  const fill = postingStart.slice(0, grams);
   const postingTitle = new Int32Array(total);
   const postingWeight = new Float64Array(total);
-  const shardMaxWeight = new Float64Array(grams * shards);
   for (let t = 0; t < n; t += 1) {
-    const s = titleShard[t]!;
-    for (let k = titleStart[t]!; k < titleStart[t + 1]!; k += 1) {
-      const bucket = titleGram[k]! * shards + s;
-      const w = titleWeight[k]!;
-      const p = fill[bucket]!;
-      fill[bucket] = p + 1;
+    const start = titleStart[t]!;
+    const end = titleStart[t + 1]!;
+    let norm = 0;
+    for (let k = start; k < end; k += 1) {
+      const id = gramId[codeList[k]!]!;
+      const w = tfList[k]! * idf[id]!;
+      titleGram[k] = id;
+      titleWeight[k] = w;
+      norm += w * w;
+    }
+    norm = Math.sqrt(norm);
+    for (let k = start; k < end; k += 1) {
+      const id = titleGram[k]!;
+      const w = titleWeight[k]! / norm;
+      titleWeight[k] = w;
+      if (w > maxWeight[id]!) maxWeight[id] = w;
+      const p = fill[id]!;
+      fill[id] = p + 1;
       postingTitle[p] = t;
       postingWeight[p] = w;
-      if (w > shardMaxWeight[bucket]!) shardMaxWeight[bucket] = w;
     }
   }
-
-  const titleBySlug = new Map<string, number>();
-  for (let t = 0; t < n; t += 1) titleBySlug.set(entries[catalogIndex[t]!]!.slug, t);
 
   const index: IndexData = {
     size: n,
@@ -282,18 +240,13 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     df,
     idf,
     unseenIdf: Math.log(1 + n) + 1,
-    catalogIndex,
-    titleNorm,
+    maxWeight,
     titleStart,
     titleGram,
     titleWeight,
-    shards,
-    shardStart,
-    titleShard,
     postingStart,
     postingTitle,
     postingWeight,
-    shardMaxWeight,
   };
   return index;
 }
@@ -370,7 +323,6 @@ interface TermScratch {
   weight: Float64Array;
   gain: Float64Array;
   order: Int32Array;
-  scanned: Int32Array;
   done: Uint8Array;
 }
 
@@ -380,17 +332,16 @@ function createTermScratch(capacity: number): TermScratch {
     weight: new Float64Array(capacity),
     gain: new Float64Array(capacity),
     order: new Int32Array(capacity),
-    scanned: new Int32Array(capacity),
     done: new Uint8Array(capacity),
   };
 }
 
-// The rarest n-grams are scored first, over all shards, and the best few titles by that partial score
-// get an exact cosine: a strong first score lets the shard pass skip more postings.
+// The rarest n-grams are scored first and the best few titles by that partial score get an exact
+// cosine: the higher that first score, the more postings the next step can skip.
 const SEED_TERMS = 4;
 const SEED_CANDIDATES = 4;
-// Share of the score to beat that the skipped n-grams of a shard may add up to. Higher skips more
-// postings but leaves more titles whose exact cosine must be computed; 0.6 was fastest on the benchmark.
+// Share of the score to beat that the skipped n-grams' bounds may add up to. Higher skips more postings
+// but leaves more titles to check with an exact cosine; 0.6 was fastest on bench/matcher.ts.
 const SKIP_SHARE = 0.6;
 
 // The hot loops are plain functions of their arguments: V8 optimises them far better than closures over
@@ -426,7 +377,7 @@ function accumulateCrossing(
   w: number,
   acc: Float64Array,
   bar: number,
-  candidates: Int32Array,
+  crossed: Int32Array,
   count: number,
 ): number {
   let c = count;
@@ -435,9 +386,14 @@ function accumulateCrossing(
     const before = acc[t]!;
     const after = before + w * postingWeight[p]!;
     acc[t] = after;
-    if (after >= bar && before < bar) candidates[c++] = t;
+    if (after >= bar && before < bar) crossed[c++] = t;
   }
   return c;
+}
+
+/** Sets acc to 0 for every title in postings [from, to). */
+function clearPostings(postingTitle: Int32Array, from: number, to: number, acc: Float64Array): void {
+  for (let p = from; p < to; p += 1) acc[postingTitle[p]!] = 0;
 }
 
 /** Dot product of title t's normalised vector with the dense normalised keyword vector. */
@@ -460,32 +416,23 @@ function createSearcher(ix: IndexData): Searcher {
   const gramScratch = createGramScratch();
   let terms = createTermScratch(128);
   const n = ix.size;
-  const S = ix.shards;
   const acc = new Float64Array(n);
   const touched = new Int32Array(n);
-  const candidates = new Int32Array(n);
-  const seedByShard = new Int32Array(n);
-  const seedShardStart = new Int32Array(S + 1);
-  const shardOrder = new Int32Array(S);
-  const shardDistance = new Float64Array(S);
-  const shardTotal = new Float64Array(S);
-  let shardBound = new Float64Array(64 * S);
+  const crossed = new Int32Array(n);
   const queryDense = new Float64Array(ix.grams);
   const topTitle = new Int32Array(SEED_CANDIDATES);
   const topScore = new Float64Array(SEED_CANDIDATES);
-  const { gramId, df, idf, unseenIdf, catalogIndex, titleNorm, titleStart, titleGram, titleWeight } = ix;
-  const { shardStart, titleShard, postingStart, postingTitle, postingWeight, shardMaxWeight } = ix;
+  const { gramId, df, idf, unseenIdf, maxWeight, titleStart, titleGram, titleWeight } = ix;
+  const { postingStart, postingTitle, postingWeight } = ix;
 
-  let touchedCount = 0;
   let best = 0;
   let bestTitle = -1;
-
-  // Exact cosine from the title's full vector; tied scores go to the lower catalog index.
+  // Exact cosine of title t; ties (within TIE_EPSILON) go to the lower catalog index.
   const consider = (t: number): void => {
     const dot = exactCosine(titleStart, titleGram, titleWeight, queryDense, t);
     if (dot <= 0) return;
     const tied = bestTitle >= 0 && Math.abs(dot - best) <= TIE_EPSILON;
-    if (tied ? catalogIndex[t]! < catalogIndex[bestTitle]! : dot > best) {
+    if (tied ? t < bestTitle : dot > best) {
       best = dot;
       bestTitle = t;
     }
@@ -494,13 +441,12 @@ function createSearcher(ix: IndexData): Searcher {
   return (slug) => {
     // The keyword is a catalog title: cosine 1, and that title wins (only an identical vector could tie).
     const sameSlug = ix.titleBySlug.get(slug);
-    if (sameSlug !== undefined) return { title: catalogIndex[sameSlug]!, score: 1 };
+    if (sameSlug !== undefined) return { title: sameSlug, score: 1 };
 
     const distinct = extractGrams(slug, gramScratch);
     const { codes, tf } = gramScratch;
     if (terms.gram.length < distinct) terms = createTermScratch(distinct * 2);
     const { gram, weight, gain, order, done } = terms;
-    const scannedTerms = terms.scanned;
 
     // Raw norm over all the keyword's n-grams; only those some title has can add to a dot product.
     let norm = 0;
@@ -520,23 +466,23 @@ function createSearcher(ix: IndexData): Searcher {
       queryDense[id] = w;
       known += 1;
     }
-
-    touchedCount = 0;
     best = 0;
     bestTitle = -1;
 
-    // 1. Seed: the rarest n-grams over every shard, then the exact cosine of the best few partial scores.
+    // 1. Seed: the rarest n-grams over all titles, then the exact cosine of the best few partial scores.
+    let touchedCount = 0;
     for (let s = 0; s < SEED_TERMS && s < known; s += 1) {
       let rarest = -1;
       for (let i = 0; i < known; i += 1) {
         if (done[i] === 0 && (rarest < 0 || df[gram[i]!]! < df[gram[rarest]!]!)) rarest = i;
       }
       done[rarest] = 1;
+      const g = gram[rarest]!;
       touchedCount = accumulateTouched(
         postingTitle,
         postingWeight,
-        postingStart[gram[rarest]! * S]!,
-        postingStart[(gram[rarest]! + 1) * S]!,
+        postingStart[g]!,
+        postingStart[g + 1]!,
         weight[rarest]!,
         acc,
         touched,
@@ -560,29 +506,16 @@ function createSearcher(ix: IndexData): Searcher {
     }
     for (let s = 0; s < SEED_CANDIDATES && topTitle[s]! >= 0; s += 1) consider(topTitle[s]!);
 
-    // Seed-touched titles grouped by shard (counting sort), so each shard re-checks only its own.
-    const seedCount = touchedCount;
-    seedShardStart.fill(0);
-    for (let i = 0; i < seedCount; i += 1) {
-      const slot = titleShard[touched[i]!]! + 1;
-      seedShardStart[slot] = seedShardStart[slot]! + 1;
-    }
-    for (let s = 0; s < S; s += 1) seedShardStart[s + 1] = seedShardStart[s + 1]! + seedShardStart[s]!;
-    for (let i = 0; i < seedCount; i += 1) {
-      const t = touched[i]!;
-      const s = titleShard[t]!;
-      seedByShard[seedShardStart[s]!] = t;
-      seedShardStart[s] = seedShardStart[s]! + 1;
-    }
-    for (let s = S; s > 0; s -= 1) seedShardStart[s] = seedShardStart[s - 1]!;
-    seedShardStart[0] = 0;
-
-    // The other n-grams, most postings per unit of weight first: the first candidates for skipping.
+    // 2. MaxScore. Bound of each other n-gram: keyword weight × its largest weight in any title. Skip
+    // the n-grams that save the most postings per unit of bound while their bounds sum to `rest` <
+    // SKIP_SHARE × best: a title with none of the scanned n-grams scores at most `rest` < best.
     let unseeded = 0;
+    let total = 0;
     for (let i = 0; i < known; i += 1) {
       if (done[i] === 1) continue;
       const g = gram[i]!;
-      gain[i] = df[g]! / (weight[i]! * idf[g]!);
+      total += weight[i]! * maxWeight[g]!;
+      gain[i] = df[g]! / (weight[i]! * maxWeight[g]!);
       let j = unseeded;
       while (j > 0 && gain[order[j - 1]!]! < gain[i]!) {
         order[j] = order[j - 1]!;
@@ -591,88 +524,64 @@ function createSearcher(ix: IndexData): Searcher {
       order[j] = i;
       unseeded += 1;
     }
-    // Their bound per shard (weight × the shard's largest weight of the n-gram), shard-major so the
-    // shard loop reads contiguous memory.
-    if (shardBound.length < unseeded * S) shardBound = new Float64Array(unseeded * S * 2);
-    shardTotal.fill(0);
-    for (let i = 0; i < unseeded; i += 1) {
-      const term = order[i]!;
-      const w = weight[term]!;
-      const row = gram[term]! * S;
-      for (let s = 0; s < S; s += 1) {
-        const b = w * shardMaxWeight[row + s]!;
-        shardBound[s * unseeded + i] = b;
-        shardTotal[s] = shardTotal[s]! + b;
-      }
-    }
-
-    // 2. Shards nearest the keyword's norm first, where the best title most likely is.
-    for (let s = 0; s < S; s += 1) {
-      const middle = titleNorm[(shardStart[s]! + shardStart[s + 1]! - 1) >> 1]!;
-      shardDistance[s] = Math.abs(Math.log(middle / norm));
-      let j = s;
-      while (j > 0 && shardDistance[shardOrder[j - 1]!]! > shardDistance[s]!) {
-        shardOrder[j] = shardOrder[j - 1]!;
-        j -= 1;
-      }
-      shardOrder[j] = s;
-    }
-    for (let o = 0; o < S; o += 1) {
-      const s = shardOrder[o]!;
-      // MaxScore: skip the n-grams whose bounds sum to `rest` < target. A title with none of the scanned
-      // n-grams scores at most `rest`; a title with some scores at most acc + rest.
-      const target = best - BOUND_SLACK;
-      let rest = 0;
-      let candidateCount = 0;
-      const scan = shardTotal[s]! >= target;
-      if (!scan) rest = shardTotal[s]!;
-      else {
-        const budget = SKIP_SHARE * target;
-        const base = s * unseeded;
-        let scanned = 0;
-        for (let i = 0; i < unseeded; i += 1) {
-          const bound = shardBound[base + i]!;
-          if (bound === 0) continue;
-          if (rest + bound < budget) rest += bound;
-          else scannedTerms[scanned++] = order[i]!;
-        }
-        // A title can only win if its partial score reaches `bar`: collect titles as they cross it, so
-        // the accumulation needs no per-title bookkeeping and the shard is cleared with one fill.
-        const bar = best - rest - BOUND_SLACK;
-        for (let k = 0; k < scanned; k += 1) {
-          const term = scannedTerms[k]!;
-          const w = weight[term]!;
-          const bucket = gram[term]! * S + s;
-          candidateCount = accumulateCrossing(
-            postingTitle,
-            postingWeight,
-            postingStart[bucket]!,
-            postingStart[bucket + 1]!,
-            w,
-            acc,
-            bar,
-            candidates,
-            candidateCount,
-          );
+    const target = best - BOUND_SLACK;
+    let rest = 0;
+    let scanned = 0;
+    let scannedPostings = 0;
+    if (total < target) rest = total;
+    else {
+      const budget = SKIP_SHARE * target;
+      for (let i = 0; i < unseeded; i += 1) {
+        const term = order[i]!;
+        const bound = weight[term]! * maxWeight[gram[term]!]!;
+        if (rest + bound < budget) rest += bound;
+        else {
+          order[scanned++] = term;
+          scannedPostings += df[gram[term]!]!;
         }
       }
-      // 3. Exact cosine for each title of the shard whose bound reaches the best so far.
-      for (let i = seedShardStart[s]!; i < seedShardStart[s + 1]!; i += 1) {
-        const t = seedByShard[i]!;
-        if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
-      }
-      for (let i = 0; i < candidateCount; i += 1) {
-        const t = candidates[i]!;
-        if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
-      }
-      if (scan) acc.fill(0, shardStart[s]!, shardStart[s + 1]!);
+    }
+    // A title can only win if its partial score reaches `bar`: collect titles as they cross it.
+    const bar = best - rest - BOUND_SLACK;
+    let crossedCount = 0;
+    for (let k = 0; k < scanned; k += 1) {
+      const g = gram[order[k]!]!;
+      crossedCount = accumulateCrossing(
+        postingTitle,
+        postingWeight,
+        postingStart[g]!,
+        postingStart[g + 1]!,
+        weight[order[k]!]!,
+        acc,
+        bar,
+        crossed,
+        crossedCount,
+      );
     }
 
-    for (let i = 0; i < touchedCount; i += 1) acc[touched[i]!] = 0;
+    // 3. Exact cosine for every title whose partial score plus `rest` reaches the best so far.
+    for (let i = 0; i < touchedCount; i += 1) {
+      const t = touched[i]!;
+      if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
+    }
+    for (let i = 0; i < crossedCount; i += 1) {
+      const t = crossed[i]!;
+      if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
+    }
+
+    // Clear by postings while that is cheaper than clearing every title.
+    if (scannedPostings > n / 4) acc.fill(0);
+    else {
+      for (let i = 0; i < touchedCount; i += 1) acc[touched[i]!] = 0;
+      for (let k = 0; k < scanned; k += 1) {
+        const g = gram[order[k]!]!;
+        clearPostings(postingTitle, postingStart[g]!, postingStart[g + 1]!, acc);
+      }
+    }
     for (let i = 0; i < known; i += 1) {
       queryDense[gram[i]!] = 0;
       done[i] = 0;
     }
-    return { title: bestTitle >= 0 ? catalogIndex[bestTitle]! : -1, score: Math.min(1, best) };
+    return { title: bestTitle, score: Math.min(1, best) };
   };
 }

@@ -71,19 +71,22 @@ describe('matchKeywords on a small catalog', () => {
     }
   });
 
-  it.each(['xổ số miền bắc', 'thời tiết hôm nay', 'zzz', 'kênh vtv6'])('unrelated %j → not_matched', (keyword) => {
-    const m = matchOne(index, keyword);
-    expect(m).toMatchObject({
-      keyword,
-      keywordSlug: slugify(keyword),
-      normalized: NOT_MATCHED,
-      normalizedSlug: NOT_MATCHED,
-      genres: [],
-      matched: false,
-    });
-    expect(m.score).toBeLessThan(0.5);
-    expect(m.score).toBeGreaterThanOrEqual(0);
-  });
+  it.each(['xổ số miền bắc', 'thời tiết hôm nay', 'zzz', 'kênh vtv6'])(
+    'unrelated %j → not_matched',
+    (keyword) => {
+      const m = matchOne(index, keyword);
+      expect(m).toMatchObject({
+        keyword,
+        keywordSlug: slugify(keyword),
+        normalized: NOT_MATCHED,
+        normalizedSlug: NOT_MATCHED,
+        genres: [],
+        matched: false,
+      });
+      expect(m.score).toBeLessThan(0.5);
+      expect(m.score).toBeGreaterThanOrEqual(0);
+    },
+  );
 
   it('đ maps to d on both sides: "bóng đá" and "bong da" are the same title', () => {
     const accented = buildTitleIndex([{ title: 'bong da', genres: ['Sport'] }]);
@@ -219,8 +222,33 @@ function lookAlikeCase(seed: number, titleCount: number, wordCount: number, keyw
   };
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const words = [
-    'người', 'tình', 'yêu', 'mùa', 'hè', 'đêm', 'trăng', 'anh', 'em', 'nhà', 'biển', 'gió', 'sao', 'băng',
-    'love', 'night', 'star', 'man', 'the', 'of', 'war', 'king', 'queen', 'dragon', 'phần', 'tập', 'ba',
+    'người',
+    'tình',
+    'yêu',
+    'mùa',
+    'hè',
+    'đêm',
+    'trăng',
+    'anh',
+    'em',
+    'nhà',
+    'biển',
+    'gió',
+    'sao',
+    'băng',
+    'love',
+    'night',
+    'star',
+    'man',
+    'the',
+    'of',
+    'war',
+    'king',
+    'queen',
+    'dragon',
+    'phần',
+    'tập',
+    'ba',
   ].slice(0, wordCount);
   const titles: CatalogTitle[] = [];
   for (let i = 0; i < titleCount; i += 1) {
@@ -252,25 +280,28 @@ describe('pruned index search vs brute force', () => {
     ['1,500 titles, 27 words', 13, 1500, 27, 600],
     ['3,000 titles, 14 words', 17, 3000, 14, 600],
     ['6,500 titles, 27 words', 19, 6500, 27, 250],
-  ])('%s: every score equals the brute-force maximum cosine to 1e-9', (_name, seed, titleCount, wordCount, keywordCount) => {
-    const { titles, keywords } = lookAlikeCase(seed, titleCount, wordCount, keywordCount);
-    const reference = bruteForce(titles, keywords);
-    const index = buildTitleIndex(titles);
-    expect(index.size).toBe(reference.slugs.length);
-    const results = matchKeywords(index, keywords, { threshold: 0 });
-    results.forEach((m, i) => {
-      const scores = reference.scores[i] ?? [];
-      const max = Math.max(0, ...scores);
-      expect(Math.abs(m.score - max), keywords[i]).toBeLessThan(1e-9);
-      if (max === 0) {
-        expect(m.normalized).toBe(NOT_MATCHED);
-        return;
-      }
-      // The chosen title scores the maximum, and no earlier title ties it.
-      const chosen = reference.slugs.indexOf(m.normalizedSlug ?? '');
-      expect(chosen, keywords[i]).toBeGreaterThanOrEqual(0);
-      expect(Math.abs((scores[chosen] ?? -1) - max)).toBeLessThan(1e-9);
-      expect(scores.slice(0, chosen).every((s) => s < max - 1e-12)).toBe(true);
-    });
-  });
+  ])(
+    '%s: every score equals the brute-force maximum cosine to 1e-9',
+    (_name, seed, titleCount, wordCount, keywordCount) => {
+      const { titles, keywords } = lookAlikeCase(seed, titleCount, wordCount, keywordCount);
+      const reference = bruteForce(titles, keywords);
+      const index = buildTitleIndex(titles);
+      expect(index.size).toBe(reference.slugs.length);
+      const results = matchKeywords(index, keywords, { threshold: 0 });
+      results.forEach((m, i) => {
+        const scores = reference.scores[i] ?? [];
+        const max = Math.max(0, ...scores);
+        expect(Math.abs(m.score - max), keywords[i]).toBeLessThan(1e-9);
+        if (max === 0) {
+          expect(m.normalized).toBe(NOT_MATCHED);
+          return;
+        }
+        // The chosen title scores the maximum, and no earlier title ties it.
+        const chosen = reference.slugs.indexOf(m.normalizedSlug ?? '');
+        expect(chosen, keywords[i]).toBeGreaterThanOrEqual(0);
+        expect(Math.abs((scores[chosen] ?? -1) - max)).toBeLessThan(1e-9);
+        expect(scores.slice(0, chosen).every((s) => s < max - 1e-12)).toBe(true);
+      });
+    },
+  );
 });

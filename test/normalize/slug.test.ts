@@ -9,15 +9,9 @@ const CASES: ReadonlyArray<readonly [string | null, string | null]> = [
   ['Đ', 'd'],
   ['đường đua', 'duong-dua'],
   ['Trực Tiếp Bóng Đá', 'truc-tiep-bong-da'],
-  [
-    'a á à ả ã ạ ă ắ ằ ẳ ẵ ặ â ấ ầ ẩ ẫ ậ',
-    'a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a',
-  ],
+  ['a á à ả ã ạ ă ắ ằ ẳ ẵ ặ â ấ ầ ẩ ẫ ậ', 'a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a'],
   ['e é è ẻ ẽ ẹ ê ế ề ể ễ ệ i í ì ỉ ĩ ị', 'e-e-e-e-e-e-e-e-e-e-e-e-i-i-i-i-i-i'],
-  [
-    'o ó ò ỏ õ ọ ô ố ồ ổ ỗ ộ ơ ớ ờ ở ỡ ợ',
-    'o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o',
-  ],
+  ['o ó ò ỏ õ ọ ô ố ồ ổ ỗ ộ ơ ớ ờ ở ỡ ợ', 'o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o-o'],
   ['u ú ù ủ ũ ụ ư ứ ừ ử ữ ự y ý ỳ ỷ ỹ ỵ', 'u-u-u-u-u-u-u-u-u-u-u-u-y-y-y-y-y-y'],
   ['ẮẰẲẴẶ ẤẦẨẪẬ ỚỜỞỠỢ ỨỪỬỮỰ', 'aaaaa-aaaaa-ooooo-uuuuu'],
   ['Liên Minh Công Lý: Phiên bản của Zack Snyder', 'lien-minh-cong-ly-phien-ban-cua-zack-snyder'],
