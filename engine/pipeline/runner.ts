@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph, selectModels, sqlError } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
@@ -63,7 +63,7 @@ export interface RunSummary {
   dates: string[];
   models: ModelRunRecord[];
   durationMs: number;
-  error?: { code: string; message: string; details: Record<string, unknown> };
+  error?: ErrorPayload & { details: Record<string, unknown> };
 }
 
 const MATERIALIZERS: Record<Materialization, Materializer> = {
@@ -224,6 +224,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         throw failure;
       }
       records.push(...dateRecords);
+      await dropScratchTables(db);
       await partitions.collectGarbage();
       emit({ kind: 'date-committed', date, done });
     }
@@ -238,6 +239,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         )
       : toLakehouseError(error);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
+    await dropScratchTables(db).catch(() => undefined);
     await finishRun(db, runId, status, failure.message);
     await partitions.collectGarbage().catch(() => 0);
     emit({ kind: 'run-done', done });
@@ -457,4 +459,12 @@ async function finishRun(db: Db, runId: string, status: string, error?: string):
       runId,
     },
   );
+}
+
+/** Drops the temp tables materializations use as scratch space (all named `__...`). */
+async function dropScratchTables(db: Db): Promise<void> {
+  const tables = await db.all<{ name: string }>(
+    `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')`,
+  );
+  for (const { name } of tables) await db.run(`DROP TABLE IF EXISTS temp.main.${ident(name)}`);
 }
