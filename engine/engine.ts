@@ -123,6 +123,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let graph: ModelGraph;
   try {
     if (!options.readOnly) {
+      // Row order inside partition files and tables carries no meaning; not keeping it lets DuckDB
+      // write in parallel with less memory.
+      await db.run('SET preserve_insertion_order = false');
       // Sources are views in an in-memory catalog: bound per date, never persisted in the warehouse.
       await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
