@@ -32,6 +32,16 @@ describe('the lakehouse command line', () => {
   });
   afterAll(() => removeDir(work));
 
+  it('runs as `npx lakehouse` from the project root (package.json bin)', () => {
+    const result = spawnSync('npx', ['--no-install', 'lakehouse', '--help'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^lakehouse: a local Medallion lakehouse/);
+  });
+
   it('prints help and rejects unknown commands with exit code 2', () => {
     expect(lakehouse('--help')).toMatchObject({
       code: 0,
