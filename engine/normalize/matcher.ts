@@ -261,10 +261,10 @@ function isIndexData(index: TitleIndex): index is IndexData {
 }
 
 /**
- * Matches each keyword to its nearest catalog title by exact TF-IDF cosine. Output is parallel to
- * `keywords`. Accepted when score >= threshold; otherwise normalized/normalizedSlug are 'not_matched',
- * genres []. A keyword with no slug (null, blank, symbols only) gets score 0 and nulls (a null keyword
- * is echoed as ''). Ties go to the lowest catalog index, so results are deterministic.
+ * Matches each keyword to its nearest catalog title; `score` is the exact maximum cosine, accepted or
+ * not. Output is parallel to `keywords`. Below the threshold normalized/normalizedSlug are 'not_matched'
+ * and genres []. A keyword with no slug (null, blank, symbols only) gets score 0 and nulls (null is
+ * echoed as ''). Deterministic: ties go to the lowest catalog index; a catalog slug gets its own title.
  */
 export function matchKeywords(
   index: TitleIndex,
@@ -338,7 +338,7 @@ function createTermScratch(capacity: number): TermScratch {
 
 // The rarest n-grams are scored first and the best few titles by that partial score get an exact
 // cosine: the higher that first score, the more postings the next step can skip.
-const SEED_TERMS = 4;
+const SEED_TERMS = 6;
 const SEED_CANDIDATES = 4;
 // Share of the score to beat that the skipped n-grams' bounds may add up to. Higher skips more postings
 // but leaves more titles to check with an exact cosine; 0.6 was fastest on bench/matcher.ts.

@@ -161,6 +161,25 @@ describe('matchKeywords on a small catalog', () => {
     expect(ba.normalized).toBe('ab y');
   });
 
+  it('handles an empty catalog, blank titles and very long keywords', () => {
+    const empty = buildTitleIndex([
+      { title: '', genres: ['x'] },
+      { title: '  ?? ', genres: ['y'] },
+    ]);
+    expect(empty.size).toBe(0);
+    expect(matchOne(empty, 'naruto')).toMatchObject({
+      keywordSlug: 'naruto',
+      score: 0,
+      normalized: NOT_MATCHED,
+    });
+    const long = `${'naruto shippuden '.repeat(60)}bóng đá`;
+    const m = matchOne(index, long, 0);
+    expect(m.keywordSlug?.length).toBeGreaterThan(1000);
+    expect(m.normalized).toBe('Naruto Shippuden');
+    expect(m.score).toBeGreaterThan(0);
+    expect(m.score).toBeLessThan(1);
+  });
+
   it('returns score 0 when no title shares an n-gram', () => {
     expect(matchOne(buildTitleIndex([{ title: 'abc', genres: [] }]), 'xyz', 0)).toMatchObject({
       score: 0,
