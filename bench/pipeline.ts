@@ -86,7 +86,14 @@ const results: Record<string, unknown> = {
   date: new Date().toISOString(),
 };
 
-for (const size of values.sizes.split(',')) {
+const RESULTS = join(ROOT, 'bench', 'results', 'pipeline.json');
+// Written after each section, so a later failure keeps what was measured.
+const save = async () => {
+  await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+};
+
+for (const size of values.sizes.split(',').filter(Boolean)) {
   const spec = SIZES[size];
   if (!spec) throw new Error(`unknown size ${size}; known: ${Object.keys(SIZES).join(', ')}`);
   const events = spec.days * spec.rowsPerDay;
@@ -125,13 +132,14 @@ for (const size of values.sizes.split(',')) {
     entry.memoryLimited1GB = limited;
   }
   results[size] = entry;
+  await save();
 }
 
 if (!values['skip-incremental']) {
   log('\n== one more day on a lake holding 30 days vs a day on an empty lake (100,000 events a day) ==');
   const data = await dataset('31days', 31, 100_000);
   const full = await freshProject('30days', data);
-  const history = worker('run-project.ts', ['--project', full, '--date', ...dayList('2022-06-01', 30)]);
+  const history = worker('run-project.ts', ['--project', full, ...dayList('2022-06-01', 30).flatMap((d) => ['--date', d])]);
   const day31 = '2022-07-01';
   const onFull = worker('run-project.ts', ['--project', full, '--date', day31]);
   const onEmpty = worker('run-project.ts', ['--project', await freshProject('empty', data), '--date', day31]);
@@ -141,10 +149,8 @@ if (!values['skip-incremental']) {
   );
   log(`  ratio = ${ratio.toFixed(2)}`);
   results.incremental = { history, onFull, onEmpty, ratio };
+  await save();
 }
-
-await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-await writeFile(join(ROOT, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(results, null, 2)}\n`);
 log('\nwritten to bench/results/pipeline.json');
 
 function dayList(first: string, n: number): string[] {

@@ -10,8 +10,8 @@ tests:
 */
 SELECT
   u.user_id,
-  coalesce(string_agg(DISTINCT p.plan_name || ':' || p.plan_type, ', ' ORDER BY p.plan_name || ':' || p.plan_type), '') AS plan_set,
-  count(DISTINCT p.plan_name || ':' || p.plan_type)::INTEGER AS plan_count
+  coalesce(array_to_string(list_sort(list_distinct(list(p.plan_name || ':' || p.plan_type))), ', '), '') AS plan_set,
+  coalesce(len(list_distinct(list(p.plan_name || ':' || p.plan_type))), 0)::INTEGER AS plan_count
 FROM (
   SELECT DISTINCT user_id
   FROM silver.customer_search
