@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph, selectModels, sqlError } from '../graph/dependencies.ts';
+import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import type { MaterializeContext, MaterializeOutcome, Materializer } from '../materializations/context.ts';
@@ -323,17 +323,10 @@ function modelSqlError(model: Model, error: unknown): LakehouseError {
   const message = error instanceof Error ? error.message : String(error);
   const lineMatch = /LINE (\d+):/.exec(message);
   const headline = message.split('\n')[0] ?? message;
+  // DuckDB numbers lines within the statement, which starts on the model SQL's first line.
   const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
-  const failure = sqlError(model.file, model.sql, model.sqlStartLine, headline);
-  if (line !== undefined) {
-    return new LakehouseError('MODEL_SQL_ERROR', `${model.file}:${line}: ${headline}`, {
-      file: model.file,
-      line,
-      model: model.id,
-    });
-  }
-  failure.details.model = model.id;
-  return failure;
+  const where = line === undefined ? model.file : `${model.file}:${line}`;
+  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${headline}`, { file: model.file, line, model: model.id });
 }
 
 async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
