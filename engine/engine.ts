@@ -66,6 +66,8 @@ export interface Engine {
   readonly models: Model[];
   readonly graph: ModelGraph;
   readonly db: Db;
+  /** Reads (tables, runs, query) go through this second connection: they see the last committed state. */
+  readonly reader: Db;
   run(options?: RunOptions): Promise<RunSummary>;
   availableDates(): Promise<string[]>;
   tables(): Promise<TableInfo[]>;
@@ -116,7 +118,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
+  let reader: Db | undefined;
   const close = () => {
+    reader?.close();
     db.close();
     if (!options.readOnly) writersInThisProcess.delete(lockKey);
   };
@@ -138,11 +142,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);
     graph = await buildGraph(db, models, Object.keys(project.config.sources));
+    reader = await db.fork();
+    await loadMacros(reader, project.root);
+    await reader.run(`SET search_path = 'gold,main'`);
   } catch (error) {
     close();
     throw error;
   }
   const titleIndexes = new Map<string, TitleIndex>();
+  const readerDb = reader as Db;
 
   return {
     project,
@@ -154,14 +162,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       return runPipeline({ db, project, graph, titleIndexes }, runOptions);
     },
     availableDates: () => availableDates(project),
-    tables: () => listTables(db, models),
-    runs: (limit = 20) => listRuns(db, limit),
+    reader: readerDb,
+    tables: () => listTables(readerDb, models),
+    runs: (limit = 20) => listRuns(readerDb, limit),
     async query(sql) {
       try {
-        const reader = await db.connection.runAndReadAll(sql);
-        const names = reader.columnNames();
-        const types = reader.columnTypes().map((t) => t.toString());
-        const rows = jsonRows(reader);
+        const result = await readerDb.connection.runAndReadAll(sql);
+        const names = result.columnNames();
+        const types = result.columnTypes().map((t) => t.toString());
+        const rows = jsonRows(result);
         return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
       } catch (error) {
         throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });

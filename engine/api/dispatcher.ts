@@ -49,17 +49,17 @@ interface ActiveRun {
 }
 
 /**
- * One dispatcher per engine. One run at a time: a second pipeline.run gets RUN_LOCKED. The engine has a
- * single DuckDB connection and a run holds a transaction on it (a failed statement in between would
- * abort that transaction), so reads (tables, runs, queries) are serialised and refused with RUN_LOCKED
- * while a run is in progress; project.info needs no connection and always answers.
+ * One dispatcher per engine. One run at a time: a second pipeline.run gets RUN_LOCKED. Reads (tables,
+ * runs, queries) go through the engine's reader connection, one after another, and answer during a run
+ * with the last committed state; project.info needs no connection and always answers.
  */
 export function createDispatcher(engine: Engine): Dispatcher {
   const listeners = new Set<EventListener>();
   let active: ActiveRun | undefined;
   let closed = false;
-  // The tail of the queue of work on the engine's connection.
+  // Queues of work on the engine's two connections: the writer (runs) and the reader (everything else).
   let tail: Promise<unknown> = Promise.resolve();
+  let readTail: Promise<unknown> = Promise.resolve();
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const result = tail.then(fn);
@@ -77,15 +77,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
     }
   };
 
-  const read = <T>(method: MethodName, fn: () => Promise<T>): Promise<T> => {
-    if (active) {
-      throw new LakehouseError(
-        'RUN_LOCKED',
-        `Run ${active.runId ?? '(starting)'} is in progress; ${method} answers again when it finishes (event run.finished) or is cancelled.`,
-        { runId: active.runId, method, reason: 'run-in-progress' },
-      );
-    }
-    return exclusive(fn);
+  const read = <T>(_method: MethodName, fn: () => Promise<T>): Promise<T> => {
+    const result = readTail.then(fn);
+    readTail = result.catch(() => undefined);
+    return result;
   };
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {

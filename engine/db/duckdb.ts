@@ -35,6 +35,11 @@ export interface Db {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborts the statement running now (used for cancellation). */
   interrupt(): void;
+  /**
+   * A second connection on the same database. It reads the last committed state while this one is
+   * inside a transaction (DuckDB's MVCC), so readers never wait for, nor disturb, a run.
+   */
+  fork(): Promise<Db>;
   close(): void;
 }
 
@@ -45,7 +50,15 @@ export async function openDb(path = ':memory:', options: DbOptions = {}): Promis
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   if (options.readOnly) config.access_mode = 'READ_ONLY';
   const instance = await DuckDBInstance.create(path, config);
-  const connection = await instance.connect();
+  return wrapConnection(path, instance, await instance.connect(), () => instance.closeSync());
+}
+
+function wrapConnection(
+  path: string,
+  instance: DuckDBInstance,
+  connection: DuckDBConnection,
+  closeOwner: () => void,
+): Db {
   let closed = false;
 
   const db: Db = {
@@ -80,11 +93,15 @@ export async function openDb(path = ':memory:', options: DbOptions = {}): Promis
     interrupt() {
       connection.interrupt();
     },
+    async fork() {
+      // A forked connection is closed on its own; the instance stays with its owner.
+      return wrapConnection(path, instance, await instance.connect(), () => undefined);
+    },
     close() {
       if (closed) return;
       closed = true;
       connection.closeSync();
-      instance.closeSync();
+      closeOwner();
     },
   };
   return db;

@@ -326,7 +326,11 @@ function modelSqlError(model: Model, error: unknown): LakehouseError {
   // DuckDB numbers lines within the statement, which starts on the model SQL's first line.
   const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
   const where = line === undefined ? model.file : `${model.file}:${line}`;
-  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${headline}`, { file: model.file, line, model: model.id });
+  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${headline}`, {
+    file: model.file,
+    line,
+    model: model.id,
+  });
 }
 
 async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
