@@ -139,7 +139,11 @@ if (!values['skip-incremental']) {
   log('\n== one more day on a lake holding 30 days vs a day on an empty lake (100,000 events a day) ==');
   const data = await dataset('31days', 31, 100_000);
   const full = await freshProject('30days', data);
-  const history = worker('run-project.ts', ['--project', full, ...dayList('2022-06-01', 30).flatMap((d) => ['--date', d])]);
+  const history = worker('run-project.ts', [
+    '--project',
+    full,
+    ...dayList('2022-06-01', 30).flatMap((d) => ['--date', d]),
+  ]);
   const day31 = '2022-07-01';
   const onFull = worker('run-project.ts', ['--project', full, '--date', day31]);
   const onEmpty = worker('run-project.ts', ['--project', await freshProject('empty', data), '--date', day31]);

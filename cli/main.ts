@@ -1,4 +1,4 @@
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
@@ -6,7 +6,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
-import { initProject } from '../engine/project/init.ts';
+import { exists, initProject } from '../engine/project/init.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
 
@@ -411,15 +411,6 @@ async function serve({ values, positionals }: { values: Flags; positionals: stri
   await dispatcher.close();
   engine.close();
   return 0;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 main(process.argv.slice(2)).then(

@@ -163,7 +163,8 @@ export function splitRelation(relation: string): [string, string] {
   return [relation.slice(0, dot), relation.slice(dot + 1)];
 }
 
-async function listParquetFiles(dir: string): Promise<string[]> {
+/** Every .parquet file under a folder, recursively (none if the folder does not exist). */
+export async function listParquetFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   let entries: import('node:fs').Dirent[];
   try {

@@ -57,7 +57,8 @@ export async function initProject(options: InitOptions): Promise<string> {
   return dir;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a file or folder exists. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await access(path);
     return true;

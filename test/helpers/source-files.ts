@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
+import { listParquetFiles } from '../../engine/lake/partitions.ts';
 import { goldFingerprints } from './fingerprint.ts';
 
 // Small synthetic inputs in the real source schema, written with DuckDB, so pipeline tests need no
@@ -181,19 +182,7 @@ export async function corruptUtf8(file: string, marker: string): Promise<number>
 
 /** Every .parquet file under a folder (the lake), sorted. */
 export async function parquetFilesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await parquetFilesUnder(full)));
-    else if (entry.name.endsWith('.parquet')) out.push(full);
-  }
-  return out.sort();
+  return (await listParquetFiles(dir)).sort();
 }
 
 /** The files the committed partition pointers name (stored relative to the lake root), sorted. */
