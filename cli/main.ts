@@ -199,7 +199,7 @@ async function demo(flags: Flags): Promise<number> {
   }
   return withEngine(dir, false, async (engine) => {
     const summary = await runWithProgress(engine, {});
-    printRunSummary(summary);
+    printRunSummary(engine, summary);
     if (summary.status !== 'success') return 1;
     const infos = await engine.tables();
     process.stdout.write(`\nTables\n${renderTable(infos.map(tableRow))}\n`);
@@ -240,7 +240,33 @@ async function runWithProgress(
   }
 }
 
-function printRunSummary(summary: RunSummary): void {
+/**
+ * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
+ * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
+ */
+function accountingLines(
+  engine: Engine,
+  records: {
+    model: string;
+    status: string;
+    rowsIn: number;
+    rowsOut: number;
+    duplicatesRemoved: number;
+    quarantined: number;
+  }[],
+): string[] {
+  const lines: string[] = [];
+  for (const r of records) {
+    const upstream = engine.graph.byId.get(r.model)?.model.config.reconcile_with;
+    if (!upstream || r.status !== 'success') continue;
+    lines.push(
+      `accounting: ${upstream} ${r.rowsIn} = ${r.model} ${r.rowsOut} + ${r.duplicatesRemoved} duplicates + ${r.quarantined} quarantined`,
+    );
+  }
+  return lines;
+}
+
+function printRunSummary(engine: Engine, summary: RunSummary): void {
   const byDate = new Map<string, ModelRunRecord[]>();
   for (const r of summary.models) byDate.set(r.etlDate, [...(byDate.get(r.etlDate) ?? []), r]);
   for (const [date, records] of byDate) {
@@ -259,12 +285,7 @@ function printRunSummary(summary: RunSummary): void {
         })),
       )}\n`,
     );
-    const accounting = records.find((r) => r.model === 'silver.customer_search' && r.status === 'success');
-    if (accounting) {
-      process.stdout.write(
-        `  accounting: bronze ${accounting.rowsIn} = silver ${accounting.rowsOut} + duplicates ${accounting.duplicatesRemoved} + quarantined ${accounting.quarantined}\n`,
-      );
-    }
+    for (const line of accountingLines(engine, records)) process.stdout.write(`  ${line}\n`);
   }
   const line = `\nRun ${summary.runId}: ${summary.status} (${summary.dates.length} date(s), ${formatDuration(summary.durationMs)})`;
   process.stdout.write(`${line}\n`);
@@ -295,7 +316,7 @@ async function run({ values, positionals }: { values: Flags; positionals: string
       if (json) {
         process.stdout.write(`${toJson(summary)}\n`);
         if (summary.error) process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
-      } else printRunSummary(summary);
+      } else printRunSummary(engine, summary);
       return summary.status === 'success' ? 0 : 1;
     },
     str(values, 'memory-limit'),
@@ -359,6 +380,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           })),
         )}\n`,
       );
+      for (const line of accountingLines(engine, latest.models)) process.stdout.write(`${line}\n`);
     }
     return 0;
   });

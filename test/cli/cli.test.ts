@@ -27,7 +27,7 @@ describe('the lakehouse command line', () => {
     expect(result.stdout).toMatch(/Run \S+: success \(5 date\(s\)/);
     expect(result.stdout).toMatch(/gold\.fact_customer_search\s+\d+/);
     expect(result.stdout).toMatch(
-      /accounting: bronze 4000 = silver \d+ \+ duplicates \d+ \+ quarantined \d+/,
+      /accounting: bronze\.customer_search 4000 = silver\.customer_search \d+ \+ \d+ duplicates \+ \d+ quarantined/,
     );
   });
   afterAll(() => removeDir(work));
@@ -90,6 +90,10 @@ describe('the lakehouse command line', () => {
       kind: 'view',
       partitions: 5,
     });
+    const text = lakehouse('runs', demo).stdout;
+    expect(text.match(/^accounting: bronze\.customer_search \d+ = silver\.customer_search/gm)).toHaveLength(
+      5,
+    );
     const runs = JSON.parse(lakehouse('runs', demo, '--json').stdout) as Record<string, unknown>[];
     expect(runs[0]).toMatchObject({ status: 'success', selection: 'all' });
     expect(Object.keys((runs[0]!.models as object[])[0]!).sort()).toEqual(
