@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
-import { buildTitleIndex, type CatalogTitle, matchKeywords } from '../normalize/matcher.ts';
+import { buildTitleIndex, type CatalogTitle } from '../normalize/matcher.ts';
+import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
 import {
   columnsOf,
   countRows,
@@ -56,8 +57,9 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
       index = buildTitleIndex(titles);
       ctx.titleIndexes.set(fingerprint, index);
     }
-    const matches = matchKeywords(
+    const matches = await matchKeywordsInParallel(
       index,
+      titles,
       todo.map((t) => t.keyword),
     );
     // One bulk load through a temp NDJSON file: far faster than row-by-row inserts.

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { buildTitleCatalog } from '../../engine/generate/titles.ts';
+import { buildTitleIndex, matchKeywords } from '../../engine/normalize/matcher.ts';
+import { matchKeywordsInParallel } from '../../engine/normalize/parallel-match.ts';
+
+describe('matching on several threads', () => {
+  const titles = buildTitleCatalog(2000, 3).map((t) => ({ title: t.title, genres: t.genres }));
+  // Real-looking keywords: titles with accents stripped, cut short, typed with a typo, plus noise.
+  const keywords = titles.flatMap((t, i) => [
+    t.title.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase(),
+    t.title.slice(0, Math.max(4, t.title.length - 3)),
+    `${t.title.slice(0, 3)}x${t.title.slice(4)}`,
+    `query ${i}`,
+  ]);
+
+  it('gives exactly the single-thread results, in the same order, with workers doing most of the work', async () => {
+    const index = buildTitleIndex(titles);
+    const single = matchKeywords(index, keywords);
+    const parallel = await matchKeywordsInParallel(index, titles, keywords, {
+      minKeywordsPerWorker: 1000,
+      threads: 3,
+    });
+    expect(parallel).toHaveLength(keywords.length);
+    expect(parallel).toEqual(single);
+    expect(single.filter((m) => m.matched).length).toBeGreaterThan(keywords.length / 2);
+  });
+
+  it('stays on the calling thread for small batches', async () => {
+    const index = buildTitleIndex(titles);
+    const few = keywords.slice(0, 50);
+    expect(await matchKeywordsInParallel(index, titles, few)).toEqual(matchKeywords(index, few));
+  });
+});
