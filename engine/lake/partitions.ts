@@ -16,6 +16,11 @@ export interface PartitionStore {
    * `releaseCache`, so downstream models of the same date do not read the file back.
    */
   write(relation: string, etlDate: string, selectSql: string, options?: { cache?: boolean }): Promise<number>;
+  /**
+   * Like `write` with `cache`, but takes an existing temp table as the day's rows (renamed into the
+   * cache), so a model that already staged and cleaned its rows does not copy them again.
+   */
+  adopt(relation: string, etlDate: string, tempTable: string): Promise<number>;
   /** The relation holding a partition's rows: its cache table if cached, else its file. */
   rowsOf(relation: string, etlDate: string): Promise<string>;
   /** Points every cached relation's view back at files only and drops the caches (before COMMIT). */
@@ -72,31 +77,41 @@ export function createPartitionStore(db: Db, lakeRoot: string, runId: string): P
     await db.run(`CREATE OR REPLACE VIEW ${name} AS ${parts.join(' UNION ALL BY NAME ')}`);
   };
 
+  /** Writes the rows as the partition's new file and swaps its pointer; returns the row count. */
+  const commitFile = async (relation: string, etlDate: string, source: string): Promise<number> => {
+    const path = fileFor(relation, etlDate);
+    await mkdir(join(path, '..'), { recursive: true });
+    const count = await db.scalar<number | bigint>(
+      `COPY (${source}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+    );
+    const rows = Number(count ?? 0);
+    await db.run(`DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`, {
+      relation,
+      d: etlDate,
+    });
+    await db.run(
+      `INSERT INTO _lakehouse.partitions VALUES ($relation, $d::DATE, $path, $rows, $runId, now()::TIMESTAMP)`,
+      { relation, d: etlDate, path: relative(lakeRoot, path), rows, runId },
+    );
+    await createView(relation);
+    return rows;
+  };
+
   return {
     async write(relation, etlDate, selectSql, options = {}) {
-      const path = fileFor(relation, etlDate);
-      await mkdir(join(path, '..'), { recursive: true });
-      let source = selectSql;
-      if (options.cache) {
-        const table = cacheName(relation);
-        await db.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${selectSql}`);
-        cached.set(relation, { table, etlDate });
-        source = `SELECT * FROM temp.main.${table}`;
-      }
-      const count = await db.scalar<number | bigint>(
-        `COPY (${source}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
-      );
-      const rows = Number(count ?? 0);
-      await db.run(`DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE`, {
-        relation,
-        d: etlDate,
-      });
-      await db.run(
-        `INSERT INTO _lakehouse.partitions VALUES ($relation, $d::DATE, $path, $rows, $runId, now()::TIMESTAMP)`,
-        { relation, d: etlDate, path: relative(lakeRoot, path), rows, runId },
-      );
-      await this.refreshView(relation);
-      return rows;
+      if (!options.cache) return commitFile(relation, etlDate, selectSql);
+      const table = cacheName(relation);
+      await db.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${selectSql}`);
+      cached.set(relation, { table, etlDate });
+      return commitFile(relation, etlDate, `SELECT * FROM temp.main.${table}`);
+    },
+
+    async adopt(relation, etlDate, tempTable) {
+      const table = cacheName(relation);
+      await db.run(`DROP TABLE IF EXISTS temp.main.${table}`);
+      await db.run(`ALTER TABLE temp.main.${ident(tempTable)} RENAME TO ${table}`);
+      cached.set(relation, { table, etlDate });
+      return commitFile(relation, etlDate, `SELECT * FROM temp.main.${table}`);
     },
 
     refreshView: createView,

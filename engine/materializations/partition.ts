@@ -27,7 +27,8 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     await ctx.restage(etlDate);
     const { stage } = ctx;
     const staged = await countRows(db, stage);
-    let good = `SELECT * FROM ${stage}`;
+    // The staged table is cleaned in place and then becomes the day's partition: copying the good rows
+    // into a new table cost more than the model itself on million-row days.
     if (hasQuarantine) {
       const q = ident(QUARANTINE_COLUMN);
       quarantined = await partitions.write(
@@ -35,10 +36,11 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         etlDate,
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
-      good = `SELECT * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NULL`;
+      await db.run(`DELETE FROM ${stage} WHERE ${q} IS NOT NULL`);
+      await db.run(`ALTER TABLE ${stage} DROP COLUMN ${q}`);
     }
-    if (dedupe) good = dedupeQuery(good, dedupe.key, dedupe.order_by);
-    rowsOut = await partitions.write(model.id, etlDate, good, { cache: true });
+    if (dedupe) await db.run(deleteRepeatsSql(stage, dedupe.key, dedupe.order_by));
+    rowsOut = await partitions.adopt(model.id, etlDate, stage);
     duplicatesRemoved = staged - quarantined - rowsOut;
   }
 
@@ -61,17 +63,15 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
 }
 
 /**
- * Keeps the first row per key by `orderBy`, ties broken by the whole row's text so re-runs keep the same
- * one (the real sample repeats event ids whose keywords differ in case). Only keys that repeat go through the window sort; the rest pass
- * through a cheap anti-join, which matters when duplicates are rare and days have millions of rows.
+ * Deletes every row but the first per key by `orderBy`, ties broken by the whole row's text so re-runs
+ * keep the same one (the real sample repeats event ids whose keywords differ in case). Only keys that
+ * repeat are sorted.
  */
-function dedupeQuery(rows: string, keys: string[], orderBy: string | undefined): string {
+function deleteRepeatsSql(table: string, keys: string[], orderBy: string | undefined): string {
   const k = keys.map(ident).join(', ');
   const order = orderBy ?? k;
-  return `WITH rows AS (${rows}),
-    repeated AS (SELECT ${k} FROM rows GROUP BY ALL HAVING count(*) > 1)
-    SELECT * FROM rows ANTI JOIN repeated USING (${k})
-    UNION ALL
-    (SELECT * FROM rows AS r SEMI JOIN repeated USING (${k})
-     QUALIFY row_number() OVER (PARTITION BY ${k} ORDER BY ${order}, CAST(r AS VARCHAR)) = 1)`;
+  return `DELETE FROM ${table} WHERE rowid IN (
+    SELECT rowid FROM ${table} AS r
+    WHERE (${k}) IN (SELECT (${k}) FROM ${table} GROUP BY ALL HAVING count(*) > 1)
+    QUALIFY row_number() OVER (PARTITION BY ${k} ORDER BY ${order}, CAST(r AS VARCHAR)) > 1)`;
 }
