@@ -12,8 +12,12 @@ tests:
 */
 SELECT DISTINCT genre AS category_name, slugify(genre) AS category_slug
 FROM (
+  -- A few hundred distinct genre lists a day: split those, not every event's.
   SELECT trim(unnest(string_split(keyword_category, ';'))) AS genre
-  FROM silver.customer_search
-  WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
+  FROM (
+    SELECT DISTINCT keyword_category
+    FROM silver.customer_search
+    WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
+  )
 )
 WHERE genre <> ''
