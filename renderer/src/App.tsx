@@ -1,14 +1,65 @@
-/** Placeholder shell until the desktop-app issue: points users at the command line, which is complete. */
+import { useEffect, useMemo, useState } from 'react';
+import type { ProjectInfo } from '../../engine/api/contract.ts';
+import { connectClient, describeError } from './connect.ts';
+import { PipelineView } from './views/PipelineView.tsx';
+import { QueryView } from './views/QueryView.tsx';
+import { TablesView } from './views/TablesView.tsx';
+
+const TABS = ['Pipeline', 'Tables', 'Query'] as const;
+type Tab = (typeof TABS)[number];
+
+/** The app shell: one client for the app's life, the project's name, and the three views as tabs. */
 export function App() {
+  const client = useMemo(() => connectClient(), []);
+  const [project, setProject] = useState<ProjectInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab>('Pipeline');
+
+  useEffect(() => {
+    let live = true;
+    client.call('project.info').then(
+      (info) => live && setProject(info),
+      (e) => live && setError(describeError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', padding: 24, maxWidth: 720 }}>
-      <h1>Lakehouse Explorer</h1>
-      <p>
-        The pipeline engine runs from the command line today: <code>npx lakehouse demo</code> builds the
-        example bronze, silver and gold tables;{' '}
-        <code>npx lakehouse query demo "SELECT * FROM fact_customer_search"</code> reads them. The interactive
-        views come next.
-      </p>
-    </main>
+    <div className="app">
+      <header className="app-header">
+        <span className="app-title">Lakehouse Explorer</span>
+        <span className="project-name" data-testid="project-name" title={project?.root}>
+          {project?.name ?? '…'}
+        </span>
+        <div className="tabs" role="tablist">
+          {TABS.map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              aria-selected={tab === t}
+              className={`tab${tab === t ? ' active' : ''}`}
+              data-testid={`tab-${t.toLowerCase()}`}
+              onClick={() => setTab(t)}
+            >
+              {t}
+            </button>
+          ))}
+        </div>
+      </header>
+      <main className="app-main">
+        {error && (
+          <p className="error" data-testid="app-error">
+            {error}
+          </p>
+        )}
+        {!project && !error && <p className="muted">Connecting to the engine…</p>}
+        {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
+        {project && tab === 'Tables' && <TablesView client={client} />}
+        {project && tab === 'Query' && <QueryView client={client} />}
+      </main>
+    </div>
   );
 }
