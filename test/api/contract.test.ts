@@ -18,8 +18,7 @@ import type { Materialization as EngineMaterialization } from '../../engine/proj
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
 import { createHttpTransport } from '../../renderer/src/api/http-transport.ts';
 import { type RunningServer, startServer } from '../../server/http-server.ts';
-import { removeDir, tempDir } from '../helpers/project.ts';
-import { generatedProject } from './api-project.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 import { nodeEventSource } from './node-event-source.ts';
 
 // One contract suite, run against every transport over the same dispatcher (DESIGN §3: one contract,

@@ -7,11 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { openDb } from '../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
-import { generateSample } from '../../engine/generate/generate.ts';
-import { initProject } from '../../engine/project/init.ts';
 import { type RunningServer, startServer } from '../../server/http-server.ts';
+import { generatedProject } from '../helpers/project.ts';
 
 // Browser mode end to end: the built renderer in Debian's Chromium, over HTTP, on a freshly generated demo project.
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,26 +34,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     }
     await mkdir(SCREENSHOTS, { recursive: true });
     work = await mkdtemp(join(tmpdir(), 'lakehouse-e2e-'));
-    const db = await openDb();
-    let catalog: string;
-    try {
-      const summary = await generateSample(db, {
-        outDir: join(work, 'data'),
-        days: 3,
-        rowsPerDay: 300,
-        seed: 3,
-      });
-      catalog = summary.catalogPath;
-    } finally {
-      db.close();
-    }
-    const dir = join(work, 'project');
-    await initProject({
-      dir,
-      example: 'customer-search',
-      source: join(work, 'data', 'customer_search_log_data'),
-      catalog,
-    });
+    const { dir } = await generatedProject(work, 3, 300);
     engine = await createEngine({ projectDir: dir });
     dispatcher = createDispatcher(engine);
     server = await startServer({ dispatcher, port: 0 });

@@ -11,8 +11,7 @@ import {
 } from '../../engine/api/contract.ts';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
-import { generatedProject } from '../api/api-project.ts';
-import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
 // Electron's binary cannot run here, so the main-process wiring is a pure function over the few methods
 // of ipcMain and webContents it uses; these stand-ins record what Electron would carry.
