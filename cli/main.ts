@@ -417,13 +417,19 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
 async function serve({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const dir = projectArg(positionals, 'serve');
   const { createDispatcher } = await import('../engine/api/dispatcher.ts');
-  const { startServer } = await import('../server/http-server.ts');
+  const { DEFAULT_STATIC_DIR, startServer } = await import('../server/http-server.ts');
   const engine = await createEngine({ projectDir: dir });
   const dispatcher = createDispatcher(engine);
   const server = await startServer({ dispatcher, port: int(values, 'port', 0) });
   process.stdout.write(
     `Lakehouse Explorer for ${engine.project.root}\n  open ${server.url}\n  (Ctrl-C stops it)\n`,
   );
+  const ui = join(DEFAULT_STATIC_DIR, 'index.html');
+  if (!(await exists(ui))) {
+    process.stderr.write(
+      `note: the UI is not built yet (${ui} is missing): run \`npm run build\`, then reload.\n`,
+    );
+  }
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
     process.once('SIGINT', stop);
