@@ -55,7 +55,7 @@ export async function referencedRelations(
 }
 
 /** A parse or bind error located at the right line of the model file. */
-export function sqlError(
+function sqlError(
   file: string,
   sql: string,
   firstLine: number,
