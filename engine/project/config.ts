@@ -36,6 +36,16 @@ export const ProjectConfig = z.object({
   sources: z.record(z.string(), SourceConfig),
   /** Values models read with getvariable('name'); etl_date is set by the runner. */
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /**
+   * Named publish targets: `redshift: {name: {...}}` and `iceberg: {name: {...}}`. Each publisher validates its
+   * own entries (engine/publish/*), so this file stays free of their settings.
+   */
+  publish: z
+    .object({
+      redshift: z.record(z.string(), z.unknown()).default({}),
+      iceberg: z.record(z.string(), z.unknown()).default({}),
+    })
+    .default({ redshift: {}, iceberg: {} }),
   settings: z
     .object({
       memory_limit: z.string().optional(),
