@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -65,17 +66,17 @@ function wrapConnection(
     path,
     connection,
     async run(sql, params) {
-      await connection.run(sql, params);
+      await profiled(sql, () => connection.run(sql, params));
     },
     async all<T>(sql: string, params?: SqlParams) {
-      const reader = await connection.runAndReadAll(sql, params);
+      const reader = await profiled(sql, () => connection.runAndReadAll(sql, params));
       return reader.getRowObjectsJS().map(normaliseRow) as T[];
     },
     async allJson<T>(sql: string, params?: SqlParams) {
-      return jsonRows(await connection.runAndReadAll(sql, params)) as T[];
+      return jsonRows(await profiled(sql, () => connection.runAndReadAll(sql, params))) as T[];
     },
     async scalar<T>(sql: string, params?: SqlParams) {
-      const reader = await connection.runAndReadAll(sql, params);
+      const reader = await profiled(sql, () => connection.runAndReadAll(sql, params));
       const rows = reader.getRowsJS();
       return normaliseValue(rows[0]?.[0]) as T | undefined;
     },
@@ -105,6 +106,21 @@ function wrapConnection(
     },
   };
   return db;
+}
+
+// LAKEHOUSE_PROFILE=<file> appends one line per statement (milliseconds, then the SQL's start): where a run's
+// time goes, statement by statement, without a profiler. Off unless set.
+const PROFILE_FILE = process.env.LAKEHOUSE_PROFILE;
+
+async function profiled<T>(sql: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_FILE) return fn();
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const ms = (performance.now() - started).toFixed(1);
+    appendFileSync(PROFILE_FILE, `${ms}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+  }
 }
 
 // DATE and TIMESTAMP come back from getRowObjectsJS as JS Date objects (UTC-based); keep them as Dates,
