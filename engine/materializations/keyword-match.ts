@@ -50,18 +50,16 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     `CREATE OR REPLACE TEMP TABLE __kw_todo AS SELECT keyword FROM __kw_distinct k WHERE NOT EXISTS (
        SELECT 1 FROM ${target} t WHERE t.keyword = k.keyword AND t.catalog_fingerprint = ${literal(fingerprint)})`,
   );
-  const todo = await db.all<{ keyword: string }>('SELECT keyword FROM __kw_todo ORDER BY keyword');
+  // Read as one column: row objects cost ~3x more for ~50k keywords a day.
+  const todoReader = await db.connection.runAndReadAll('SELECT keyword FROM __kw_todo ORDER BY keyword');
+  const todo = (todoReader.getColumnsJS()[0] ?? []) as string[];
   if (todo.length > 0) {
     let index = ctx.titleIndexes.get(fingerprint);
     if (!index) {
       index = buildTitleIndex(titles);
       ctx.titleIndexes.set(fingerprint, index);
     }
-    const matches = await matchKeywordsInParallel(
-      index,
-      titles,
-      todo.map((t) => t.keyword),
-    );
+    const matches = await matchKeywordsInParallel(index, titles, todo);
     // One bulk load through a temp NDJSON file: far faster than row-by-row inserts.
     const file = join(tmpdir(), `lakehouse-kw-${process.pid}-${Date.now()}.ndjson`);
     await writeFile(

@@ -1,14 +1,19 @@
-// Worker-thread entry of the parallel matcher: builds its own index from the catalog (fast) and matches
-// its share of the keywords. Bundled to plain JavaScript before use (see parallel-match.ts).
-import { parentPort, workerData } from 'node:worker_threads';
-import { buildTitleIndex, type CatalogTitle, matchKeywords } from './matcher.ts';
+// Worker-thread entry of the parallel matcher. It lives across calls: it keeps the index of the last
+// catalog it was sent (built here, fast) and its optimised code, so only the first call pays for them.
+// Bundled to plain JavaScript before use (see parallel-match.ts).
+import { parentPort } from 'node:worker_threads';
+import { buildTitleIndex, matchKeywords, type TitleIndex } from './matcher.ts';
+import type { WorkerReply, WorkerRequest } from './parallel-match.ts';
 
-interface Job {
-  titles: CatalogTitle[];
-  keywords: string[];
-  threshold?: number;
-}
+let catalog: { id: number; index: TitleIndex } | undefined;
 
-const job = workerData as Job;
-const index = buildTitleIndex(job.titles);
-parentPort?.postMessage(matchKeywords(index, job.keywords, { threshold: job.threshold }));
+parentPort?.on('message', (request: WorkerRequest) => {
+  if (request.titles !== undefined)
+    catalog = { id: request.catalogId, index: buildTitleIndex(request.titles) };
+  if (catalog?.id !== request.catalogId) throw new Error(`match worker has no catalog ${request.catalogId}`);
+  const reply: WorkerReply = {
+    jobId: request.jobId,
+    matches: matchKeywords(catalog.index, request.keywords, { threshold: request.threshold }),
+  };
+  parentPort?.postMessage(reply);
+});

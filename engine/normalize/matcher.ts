@@ -12,14 +12,17 @@
 // (sklearn's transform() would silently drop it and overrate noisy keywords).
 //
 // Search, exact but pruned (a naive all-pairs or n-gram join explodes: 100k keywords × 30k look-alike
-// titles). An inverted index n-gram → (title, weight) plus each title's full vector. Per keyword:
-// (1) a slug equal to a catalog slug scores 1 at once; (2) else the rarest n-grams are scored over all
-// titles and the best few titles get an exact cosine: a first score to beat; (3) the common n-grams
-// whose largest possible contributions (keyword weight × the n-gram's largest weight in any title) sum
-// below a share of that score are skipped, as in MaxScore; the others' postings are accumulated, and
-// every title whose partial score plus that bound can still reach the best gets an exact cosine from
-// its full vector. A title left out provably cannot win, so the score is the exact maximum cosine for
-// every keyword, accepted or not, and equal to a brute-force search (test/normalize/matcher.test.ts).
+// titles). Titles are cut into bands by their number of distinct n-grams; an inverted index
+// (band, n-gram) → (title, weight) plus each title's full vector. Per keyword: (1) a slug equal to a
+// catalog slug scores 1 at once; (2) else the rarest n-grams are scored over all titles and the best few
+// titles get an exact cosine: a first score to beat; (3) per band, a band whose titles are too short to
+// reach that score is skipped whole (Cauchy-Schwarz on the keyword's largest weights), and in the others
+// the common n-grams are skipped while a bound on what they can add stays below a share of the score,
+// as in MaxScore: the smaller of the sum of keyword weight × the n-gram's largest weight in the band and
+// the norm of the skipped keyword weights. The others' postings are accumulated, and every title whose
+// partial score plus that bound can still reach the best gets an exact cosine from its full vector. A
+// title left out provably cannot win, so the score is the exact maximum cosine for every keyword,
+// accepted or not, and equal to a brute-force search (test/normalize/matcher.test.ts).
 import { slugify } from './slug.ts';
 
 export interface CatalogTitle {
@@ -64,6 +67,9 @@ const CODE_SPACE = BASE * BASE * BASE;
 // lower catalog index. Pruning keeps a larger margin, so no tied title is ever skipped.
 const TIE_EPSILON = 1e-10;
 const BOUND_SLACK = 1e-9;
+// Largest ratio of n-gram counts within one band of titles: narrower bands rule out more titles but
+// cost more lists per n-gram; 1.6 (6-7 bands on bench/matcher.ts) measured best.
+const BAND_RATIO = 1.6;
 
 interface CatalogEntry {
   readonly title: string;
@@ -71,7 +77,10 @@ interface CatalogEntry {
   readonly genres: readonly string[];
 }
 
-/** The index behind the opaque TitleIndex. Title ids are catalog indexes (after de-duplication). */
+/**
+ * The index behind the opaque TitleIndex. Catalog indexes count distinct titles in catalog order; the
+ * search uses internal title ids (by n-gram count, see buildTitleIndex) and maps back with catalogIndex.
+ */
 interface IndexData extends TitleIndex {
   readonly entries: readonly CatalogEntry[];
   readonly titleBySlug: ReadonlyMap<string, number>;
@@ -81,13 +90,20 @@ interface IndexData extends TitleIndex {
   readonly idf: Float64Array;
   /** idf of an n-gram no title contains (df = 0). */
   readonly unseenIdf: number;
-  /** Largest normalised weight of each n-gram in any title: what it can add to a dot product, per unit of keyword weight. */
-  readonly maxWeight: Float64Array;
-  /** Normalised title vectors (CSR): grams and weights of title t are at [titleStart[t], titleStart[t + 1]). */
+  /** Catalog index of each internal title id. */
+  readonly catalogIndex: Int32Array;
+  /** Normalised title vectors by internal id (CSR): grams and weights of title t are at [titleStart[t], titleStart[t + 1]). */
   readonly titleStart: Int32Array;
   readonly titleGram: Int32Array;
   readonly titleWeight: Float64Array;
-  /** Postings of n-gram g (CSR, ascending title): [postingStart[g], postingStart[g + 1]). */
+  /** Titles are grouped into bands by their number of distinct n-grams; band of each internal id. */
+  readonly bands: number;
+  readonly titleBand: Int32Array;
+  /** Most distinct n-grams of any title in each band. */
+  readonly bandMaxGrams: Int32Array;
+  /** Largest normalised weight of n-gram g in band b at [b × grams + g]: what it can add per unit of keyword weight. */
+  readonly bandMaxWeight: Float64Array;
+  /** Postings of n-gram g in band b (CSR, ascending title): [postingStart[b × grams + g], postingStart[b × grams + g + 1]). */
   readonly postingStart: Int32Array;
   readonly postingTitle: Int32Array;
   readonly postingWeight: Float64Array;
@@ -197,35 +213,72 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     idf[id] = Math.log((1 + n) / (1 + codeDf[code]!)) + 1;
   }
 
-  // Pass 2: normalised title vectors, postings (ascending title because titles go in order), maxima.
+  // Titles get internal ids in order of distinct n-gram count (stable, so catalog order among equals)
+  // and are cut into bands spanning at most BAND_RATIO in count: each band is a contiguous id range, so
+  // the sums of one band's postings stay in a few cache lines.
+  const catalogIndex = Int32Array.from({ length: n }, (_, t) => t).sort(
+    (a, b) => titleStart[a + 1]! - titleStart[a]! - (titleStart[b + 1]! - titleStart[b]!) || a - b,
+  );
+  const titleBand = new Int32Array(n);
+  const bandMaxGrams: number[] = [];
+  let bandFloor = 0;
+  for (let u = 0; u < n; u += 1) {
+    const t = catalogIndex[u]!;
+    const count = titleStart[t + 1]! - titleStart[t]!;
+    if (bandMaxGrams.length === 0 || count > bandFloor * BAND_RATIO) {
+      bandFloor = count;
+      bandMaxGrams.push(count);
+    }
+    titleBand[u] = bandMaxGrams.length - 1;
+    bandMaxGrams[bandMaxGrams.length - 1] = count;
+  }
+  const bands = bandMaxGrams.length;
+
+  // Pass 2, by internal id: normalised title vectors, postings per (band, n-gram) in ascending id order,
+  // largest weight per (band, n-gram).
+  const vectorStart = new Int32Array(n + 1);
   const titleGram = new Int32Array(total);
   const titleWeight = new Float64Array(total);
-  const maxWeight = new Float64Array(grams);
-  const postingStart = new Int32Array(grams + 1);
-  for (let id = 0; id < grams; id += 1) postingStart[id + 1] = postingStart[id]! + df[id]!;
-  const fill = postingStart.slice(0, grams);
+  const lists = bands * grams;
+  const bandMaxWeight = new Float64Array(lists);
+  const postingStart = new Int32Array(lists + 1);
+  for (let u = 0; u < n; u += 1) {
+    const t = catalogIndex[u]!;
+    const offset = titleBand[u]! * grams;
+    for (let k = titleStart[t]!; k < titleStart[t + 1]!; k += 1) {
+      const list = offset + gramId[codeList[k]!]!;
+      postingStart[list + 1] = postingStart[list + 1]! + 1;
+    }
+  }
+  for (let list = 0; list < lists; list += 1)
+    postingStart[list + 1] = postingStart[list + 1]! + postingStart[list]!;
+  const fill = postingStart.slice(0, lists);
   const postingTitle = new Int32Array(total);
   const postingWeight = new Float64Array(total);
-  for (let t = 0; t < n; t += 1) {
-    const start = titleStart[t]!;
-    const end = titleStart[t + 1]!;
+  for (let u = 0; u < n; u += 1) {
+    const t = catalogIndex[u]!;
+    const from = titleStart[t]!;
+    const start = vectorStart[u]!;
+    const end = start + titleStart[t + 1]! - from;
+    vectorStart[u + 1] = end;
     let norm = 0;
     for (let k = start; k < end; k += 1) {
-      const id = gramId[codeList[k]!]!;
-      const w = tfList[k]! * idf[id]!;
+      const id = gramId[codeList[from + k - start]!]!;
+      const w = tfList[from + k - start]! * idf[id]!;
       titleGram[k] = id;
       titleWeight[k] = w;
       norm += w * w;
     }
     norm = Math.sqrt(norm);
+    const offset = titleBand[u]! * grams;
     for (let k = start; k < end; k += 1) {
-      const id = titleGram[k]!;
+      const list = offset + titleGram[k]!;
       const w = titleWeight[k]! / norm;
       titleWeight[k] = w;
-      if (w > maxWeight[id]!) maxWeight[id] = w;
-      const p = fill[id]!;
-      fill[id] = p + 1;
-      postingTitle[p] = t;
+      if (w > bandMaxWeight[list]!) bandMaxWeight[list] = w;
+      const p = fill[list]!;
+      fill[list] = p + 1;
+      postingTitle[p] = u;
       postingWeight[p] = w;
     }
   }
@@ -240,10 +293,14 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     df,
     idf,
     unseenIdf: Math.log(1 + n) + 1,
-    maxWeight,
-    titleStart,
+    catalogIndex,
+    titleStart: vectorStart,
     titleGram,
     titleWeight,
+    bands,
+    titleBand,
+    bandMaxGrams: Int32Array.from(bandMaxGrams),
+    bandMaxWeight,
     postingStart,
     postingTitle,
     postingWeight,
@@ -276,7 +333,7 @@ export function matchKeywords(
   if (!(threshold >= 0 && threshold <= 1))
     throw new RangeError(`threshold must be in [0, 1], got ${threshold}`);
 
-  const search = createSearcher(index);
+  const search = searcherFor(index);
   // Keywords that differ only in case, accents or spacing share a slug: score each slug once.
   const bySlug = new Map<string, Omit<KeywordMatch, 'keyword'>>();
   const out: KeywordMatch[] = [];
@@ -323,7 +380,11 @@ interface TermScratch {
   weight: Float64Array;
   gain: Float64Array;
   order: Int32Array;
+  scan: Int32Array;
   done: Uint8Array;
+  /** Squared keyword weights (sorted in place), then the running sums of the largest first. */
+  squares: Float64Array;
+  topSquares: Float64Array;
 }
 
 function createTermScratch(capacity: number): TermScratch {
@@ -332,7 +393,10 @@ function createTermScratch(capacity: number): TermScratch {
     weight: new Float64Array(capacity),
     gain: new Float64Array(capacity),
     order: new Int32Array(capacity),
+    scan: new Int32Array(capacity),
     done: new Uint8Array(capacity),
+    squares: new Float64Array(capacity),
+    topSquares: new Float64Array(capacity + 1),
   };
 }
 
@@ -341,7 +405,8 @@ function createTermScratch(capacity: number): TermScratch {
 const SEED_TERMS = 6;
 const SEED_CANDIDATES = 4;
 // Share of the score to beat that the skipped n-grams' bounds may add up to. Higher skips more postings
-// but leaves more titles to check with an exact cosine; 0.6 was fastest on bench/matcher.ts.
+// but leaves more titles to check with an exact cosine; 0.6 was fastest on bench/matcher.ts (0.5-0.8
+// are within noise).
 const SKIP_SHARE = 0.6;
 
 // The hot loops are plain functions of their arguments: V8 optimises them far better than closures over
@@ -411,7 +476,20 @@ function exactCosine(
   return dot;
 }
 
-/** One searcher per matchKeywords call: it owns the scratch buffers, so it is not reentrant. */
+// One searcher per index, reused by every matchKeywords call: V8 specialises optimised code to the
+// first closure made from a function, so a new searcher per call ran ~1.5× slower from the second call.
+const searchers = new WeakMap<IndexData, Searcher>();
+
+function searcherFor(ix: IndexData): Searcher {
+  let search = searchers.get(ix);
+  if (search === undefined) {
+    search = createSearcher(ix);
+    searchers.set(ix, search);
+  }
+  return search;
+}
+
+/** It owns the scratch buffers, so it is not reentrant (matchKeywords never yields mid-search). */
 function createSearcher(ix: IndexData): Searcher {
   const gramScratch = createGramScratch();
   let terms = createTermScratch(128);
@@ -422,19 +500,26 @@ function createSearcher(ix: IndexData): Searcher {
   const queryDense = new Float64Array(ix.grams);
   const topTitle = new Int32Array(SEED_CANDIDATES);
   const topScore = new Float64Array(SEED_CANDIDATES);
-  const { gramId, df, idf, unseenIdf, maxWeight, titleStart, titleGram, titleWeight } = ix;
+  // Per band, the bound on what the skipped n-grams add; -1 when the whole band was ruled out.
+  const bandRest = new Float64Array(ix.bands);
+  // (band, n-gram) lists scanned for the current keyword, to clear their titles' sums afterwards.
+  let scannedLists: Int32Array = new Int32Array(256);
+  const { gramId, df, idf, unseenIdf, catalogIndex, titleStart, titleGram, titleWeight } = ix;
+  const { grams, bands, titleBand, bandMaxGrams, bandMaxWeight } = ix;
   const { postingStart, postingTitle, postingWeight } = ix;
 
   let best = 0;
+  // Catalog index of the best title so far.
   let bestTitle = -1;
-  // Exact cosine of title t; ties (within TIE_EPSILON) go to the lower catalog index.
+  // Exact cosine of internal title t; ties (within TIE_EPSILON) go to the lower catalog index.
   const consider = (t: number): void => {
     const dot = exactCosine(titleStart, titleGram, titleWeight, queryDense, t);
     if (dot <= 0) return;
+    const index = catalogIndex[t]!;
     const tied = bestTitle >= 0 && Math.abs(dot - best) <= TIE_EPSILON;
-    if (tied ? t < bestTitle : dot > best) {
+    if (tied ? index < bestTitle : dot > best) {
       best = dot;
-      bestTitle = t;
+      bestTitle = index;
     }
   };
 
@@ -446,7 +531,7 @@ function createSearcher(ix: IndexData): Searcher {
     const distinct = extractGrams(slug, gramScratch);
     const { codes, tf } = gramScratch;
     if (terms.gram.length < distinct) terms = createTermScratch(distinct * 2);
-    const { gram, weight, gain, order, done } = terms;
+    const { gram, weight, gain, order, scan, done, squares, topSquares } = terms;
 
     // Raw norm over all the keyword's n-grams; only those some title has can add to a dot product.
     let norm = 0;
@@ -463,6 +548,7 @@ function createSearcher(ix: IndexData): Searcher {
       const w = (tf[k]! * idf[id]!) / norm;
       gram[known] = id;
       weight[known] = w;
+      squares[known] = w * w;
       queryDense[id] = w;
       known += 1;
     }
@@ -478,16 +564,19 @@ function createSearcher(ix: IndexData): Searcher {
       }
       done[rarest] = 1;
       const g = gram[rarest]!;
-      touchedCount = accumulateTouched(
-        postingTitle,
-        postingWeight,
-        postingStart[g]!,
-        postingStart[g + 1]!,
-        weight[rarest]!,
-        acc,
-        touched,
-        touchedCount,
-      );
+      for (let b = 0; b < bands; b += 1) {
+        const list = b * grams + g;
+        touchedCount = accumulateTouched(
+          postingTitle,
+          postingWeight,
+          postingStart[list]!,
+          postingStart[list + 1]!,
+          weight[rarest]!,
+          acc,
+          touched,
+          touchedCount,
+        );
+      }
     }
     topTitle.fill(-1);
     topScore.fill(0);
@@ -506,16 +595,17 @@ function createSearcher(ix: IndexData): Searcher {
     }
     for (let s = 0; s < SEED_CANDIDATES && topTitle[s]! >= 0; s += 1) consider(topTitle[s]!);
 
-    // 2. MaxScore. Bound of each other n-gram: keyword weight × its largest weight in any title. Skip
-    // the n-grams that save the most postings per unit of bound while their bounds sum to `rest` <
-    // SKIP_SHARE × best: a title with none of the scanned n-grams scores at most `rest` < best.
+    // A title with m distinct n-grams shares at most m with the keyword, so by Cauchy-Schwarz its cosine
+    // is at most the root of the keyword's m largest squared weights: short titles cannot match long keywords.
+    squares.subarray(0, known).sort();
+    topSquares[0] = 0;
+    for (let i = 0; i < known; i += 1) topSquares[i + 1] = topSquares[i]! + squares[known - 1 - i]!;
+
+    // Unseeded n-grams, most postings per unit of keyword weight first: the cheapest to skip.
     let unseeded = 0;
-    let total = 0;
     for (let i = 0; i < known; i += 1) {
       if (done[i] === 1) continue;
-      const g = gram[i]!;
-      total += weight[i]! * maxWeight[g]!;
-      gain[i] = df[g]! / (weight[i]! * maxWeight[g]!);
+      gain[i] = df[gram[i]!]! / weight[i]!;
       let j = unseeded;
       while (j > 0 && gain[order[j - 1]!]! < gain[i]!) {
         order[j] = order[j - 1]!;
@@ -524,58 +614,82 @@ function createSearcher(ix: IndexData): Searcher {
       order[j] = i;
       unseeded += 1;
     }
-    const target = best - BOUND_SLACK;
-    let rest = 0;
-    let scanned = 0;
+
+    // 2. MaxScore per band. A title with none of the scanned n-grams scores at most `rest`: the smaller of
+    // the skipped n-grams' summed bounds (keyword weight × largest weight in the band) and, by
+    // Cauchy-Schwarz, the norm of the keyword's skipped weights. Skip while rest < SKIP_SHARE × best.
     let scannedPostings = 0;
-    if (total < target) rest = total;
-    else {
+    let scannedListCount = 0;
+    for (let b = 0; b < bands; b += 1) {
+      const reach = Math.sqrt(topSquares[Math.min(known, bandMaxGrams[b]!)]!);
+      if (reach + BOUND_SLACK < best) {
+        bandRest[b] = -1;
+        continue;
+      }
+      const offset = b * grams;
+      const target = best - BOUND_SLACK;
       const budget = SKIP_SHARE * target;
+      const budgetSquared = budget * budget;
+      let restSum = 0;
+      let restSquares = 0;
+      let scanned = 0;
       for (let i = 0; i < unseeded; i += 1) {
         const term = order[i]!;
-        const bound = weight[term]! * maxWeight[gram[term]!]!;
-        if (rest + bound < budget) rest += bound;
-        else {
-          order[scanned++] = term;
-          scannedPostings += df[gram[term]!]!;
-        }
+        const bound = weight[term]! * bandMaxWeight[offset + gram[term]!]!;
+        if (bound === 0) continue;
+        const sum = restSum + bound;
+        const squared = restSquares + weight[term]! * weight[term]!;
+        if (sum < budget || (budget > 0 && squared < budgetSquared)) {
+          restSum = sum;
+          restSquares = squared;
+        } else scan[scanned++] = term;
+      }
+      const rest = Math.min(restSum, Math.sqrt(restSquares));
+      bandRest[b] = rest;
+      // A title can only win if its partial score reaches `bar`: collect titles as they cross it.
+      const bar = best - rest - BOUND_SLACK;
+      let crossedCount = 0;
+      for (let k = 0; k < scanned; k += 1) {
+        const term = scan[k]!;
+        const list = offset + gram[term]!;
+        const from = postingStart[list]!;
+        const to = postingStart[list + 1]!;
+        scannedPostings += to - from;
+        if (scannedListCount === scannedLists.length)
+          scannedLists = copyInto(new Int32Array(scannedListCount * 2), scannedLists);
+        scannedLists[scannedListCount++] = list;
+        crossedCount = accumulateCrossing(
+          postingTitle,
+          postingWeight,
+          from,
+          to,
+          weight[term]!,
+          acc,
+          bar,
+          crossed,
+          crossedCount,
+        );
+      }
+      for (let i = 0; i < crossedCount; i += 1) {
+        const t = crossed[i]!;
+        if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
       }
     }
-    // A title can only win if its partial score reaches `bar`: collect titles as they cross it.
-    const bar = best - rest - BOUND_SLACK;
-    let crossedCount = 0;
-    for (let k = 0; k < scanned; k += 1) {
-      const g = gram[order[k]!]!;
-      crossedCount = accumulateCrossing(
-        postingTitle,
-        postingWeight,
-        postingStart[g]!,
-        postingStart[g + 1]!,
-        weight[order[k]!]!,
-        acc,
-        bar,
-        crossed,
-        crossedCount,
-      );
-    }
 
-    // 3. Exact cosine for every title whose partial score plus `rest` reaches the best so far.
+    // 3. Seeded titles whose partial score plus their band's rest can still reach the best.
     for (let i = 0; i < touchedCount; i += 1) {
       const t = touched[i]!;
-      if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
-    }
-    for (let i = 0; i < crossedCount; i += 1) {
-      const t = crossed[i]!;
-      if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
+      const rest = bandRest[titleBand[t]!]!;
+      if (rest >= 0 && acc[t]! + rest + BOUND_SLACK >= best) consider(t);
     }
 
     // Clear by postings while that is cheaper than clearing every title.
     if (scannedPostings > n / 4) acc.fill(0);
     else {
       for (let i = 0; i < touchedCount; i += 1) acc[touched[i]!] = 0;
-      for (let k = 0; k < scanned; k += 1) {
-        const g = gram[order[k]!]!;
-        clearPostings(postingTitle, postingStart[g]!, postingStart[g + 1]!, acc);
+      for (let k = 0; k < scannedListCount; k += 1) {
+        const list = scannedLists[k]!;
+        clearPostings(postingTitle, postingStart[list]!, postingStart[list + 1]!, acc);
       }
     }
     for (let i = 0; i < known; i += 1) {

@@ -9,16 +9,31 @@ import { type CatalogTitle, type KeywordMatch, matchKeywords, type TitleIndex } 
 
 export interface ParallelMatchOptions {
   threshold?: number;
-  /** Below this many keywords, matching stays on the calling thread (a worker costs ~0.3 s to start). */
+  /** Below this many keywords, matching stays on the calling thread (a worker's first call costs ~0.5 s). */
   minKeywordsPerWorker?: number;
   /** Threads to use in all, the calling one included; default: the machine's cores. */
   threads?: number;
 }
 
+/** A job for a match worker; `titles` comes with the first job of a catalog the worker has not indexed. */
+export interface WorkerRequest {
+  jobId: number;
+  catalogId: number;
+  titles?: readonly CatalogTitle[];
+  keywords: readonly string[];
+  threshold?: number;
+}
+
+export interface WorkerReply {
+  jobId: number;
+  matches: KeywordMatch[];
+}
+
 /**
- * Matches keywords on several cores: the calling thread takes one share, worker threads the others,
- * each worker with its own index built from `titles`. Results equal `matchKeywords` on one thread,
- * in the same order.
+ * Matches keywords on several cores: the calling thread takes one share, worker threads the others.
+ * Workers persist between calls (unreferenced while idle, so they never keep the process alive) and
+ * keep the index of the last catalog, so later calls pay neither start-up nor index build. Results
+ * equal `matchKeywords` on one thread, in the same order.
  */
 export async function matchKeywordsInParallel(
   index: TitleIndex,
@@ -36,22 +51,84 @@ export async function matchKeywordsInParallel(
   const size = Math.ceil(keywords.length / threads);
   const shares = Array.from({ length: threads }, (_, i) => keywords.slice(i * size, (i + 1) * size));
   const script = await workerScript();
-  const fromWorkers = shares.slice(1).map(
-    (share) =>
-      new Promise<KeywordMatch[]>((resolve, reject) => {
-        const worker = new Worker(script, {
-          workerData: { titles, keywords: share, threshold: options.threshold },
-        });
-        worker.once('message', (result: KeywordMatch[]) => {
-          resolve(result);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-      }),
-  );
+  const catalogId = catalogIdOf(index);
+  const fromWorkers = shares
+    .slice(1)
+    .map((share, i) => workerAt(i, script).match(catalogId, titles, share, options.threshold));
   // The calling thread matches the first share while the workers match theirs.
   const own = matchKeywords(index, shares[0] ?? [], { threshold: options.threshold });
   return [own, ...(await Promise.all(fromWorkers))].flat();
+}
+
+const catalogIds = new WeakMap<TitleIndex, number>();
+let lastCatalogId = 0;
+
+function catalogIdOf(index: TitleIndex): number {
+  let id = catalogIds.get(index);
+  if (id === undefined) {
+    lastCatalogId += 1;
+    id = lastCatalogId;
+    catalogIds.set(index, id);
+  }
+  return id;
+}
+
+/** One persistent worker thread; jobs run one after another in the order sent. */
+class MatchWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (m: KeywordMatch[]) => void; reject: (e: Error) => void }
+  >();
+  private lastJobId = 0;
+  private catalogId = 0;
+  failed = false;
+
+  constructor(script: string) {
+    this.worker = new Worker(script);
+    this.worker.unref();
+    this.worker.on('message', (reply: WorkerReply) => {
+      this.pending.get(reply.jobId)?.resolve(reply.matches);
+      this.pending.delete(reply.jobId);
+      if (this.pending.size === 0) this.worker.unref();
+    });
+    const fail = (error: Error): void => {
+      this.failed = true;
+      for (const job of this.pending.values()) job.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`match worker exited with code ${code}`)));
+  }
+
+  match(
+    catalogId: number,
+    titles: readonly CatalogTitle[],
+    keywords: readonly string[],
+    threshold: number | undefined,
+  ): Promise<KeywordMatch[]> {
+    this.lastJobId += 1;
+    const request: WorkerRequest = { jobId: this.lastJobId, catalogId, keywords, threshold };
+    // Jobs run in order, so a catalog sent once stays the worker's catalog until another is sent.
+    if (catalogId !== this.catalogId) request.titles = titles;
+    this.catalogId = catalogId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.jobId, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage(request);
+    });
+  }
+}
+
+const workers: MatchWorker[] = [];
+
+function workerAt(slot: number, script: string): MatchWorker {
+  let worker = workers[slot];
+  if (worker === undefined || worker.failed) {
+    worker = new MatchWorker(script);
+    workers[slot] = worker;
+  }
+  return worker;
 }
 
 let bundled: Promise<string> | undefined;
@@ -64,7 +141,7 @@ function workerScript(): Promise<string> {
   bundled ??= (async () => {
     const entry = fileURLToPath(new URL('./match-worker.ts', import.meta.url));
     const sources = await Promise.all(
-      ['./match-worker.ts', './matcher.ts', './slug.ts'].map((f) =>
+      ['./match-worker.ts', './matcher.ts', './slug.ts', './parallel-match.ts'].map((f) =>
         readFile(fileURLToPath(new URL(f, import.meta.url))),
       ),
     );

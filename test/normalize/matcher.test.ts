@@ -292,7 +292,7 @@ function lookAlikeCase(seed: number, titleCount: number, wordCount: number, keyw
 }
 
 describe('pruned index search vs brute force', () => {
-  // The index cuts titles into norm shards of ~1,024: the larger cases exercise 2 and 6 shards.
+  // The index bands titles by n-gram count and searches band by band; every case spans several bands.
   it.each([
     ['400 titles, 27 words', 7, 400, 27, 600],
     ['400 titles, 8 words', 11, 400, 8, 600],
@@ -323,4 +323,79 @@ describe('pruned index search vs brute force', () => {
       });
     },
   );
+});
+
+// Mixed-script catalog and keywords: Vietnamese with diacritics and đ, English, names and numbers.
+function mixedCase(seed: number, titleCount: number, keywordCount: number) {
+  let state = seed;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const words = `đêm đông đường đua đất đỏ đào hoa người tình mùa hạ trăng sáng bóng đá trực tiếp hậu duệ
+    mặt trời giữa thanh xuân sao băng thử thách thần tượng liên minh công lý phiên bản của nữ hoàng
+    love night star king queen dragon war running man one punch naruto shippuden kim park zhang 2019 7`
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  const titles: CatalogTitle[] = [];
+  for (let i = 0; i < titleCount; i += 1) {
+    const title = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(words)).join(' ');
+    titles.push({ title: random() < 0.5 ? title.toUpperCase() : title, genres: [`g${i % 7}`] });
+  }
+  const stripped = (s: string): string => s.normalize('NFD').replace(/\p{M}/gu, '').replaceAll('đ', 'd');
+  const typo = (s: string): string => {
+    const at = Math.floor(random() * s.length);
+    return random() < 0.5
+      ? s.slice(0, at) + s.slice(at + 1)
+      : `${s.slice(0, at)}${pick([...'aeiouđă'])}${s.slice(at)}`;
+  };
+  const keywords: (string | null)[] = [null, '', '   ', '?!', '😀', 'đ', 'Đ', 'a'];
+  while (keywords.length < keywordCount) {
+    const base = pick(titles).title;
+    const roll = random();
+    if (roll < 0.15) keywords.push(base.toLowerCase());
+    else if (roll < 0.3) keywords.push(stripped(base));
+    else if (roll < 0.5) keywords.push(typo(typo(stripped(base).toLowerCase())));
+    else if (roll < 0.6) keywords.push(base.split(' ').slice(0, 2).join(' '));
+    else if (roll < 0.75) keywords.push(`${base} ${pick(['tập 12', 'vietsub', 'thuyết minh', 'full hd'])}`);
+    else if (roll < 0.8) keywords.push(`${base} `.repeat(1 + Math.floor(random() * 40)));
+    else if (roll < 0.9) keywords.push(`${pick(words)} ${pick(words)}`);
+    else
+      keywords.push(
+        Array.from({ length: 2 + Math.floor(random() * 6) }, () => pick([...'qwxzjkđơư'])).join(''),
+      );
+  }
+  return { titles, keywords };
+}
+
+describe('index search vs brute force on mixed keywords', () => {
+  it('gives every keyword the brute-force best title (lowest catalog index among ties) and score to 1e-9', () => {
+    const { titles, keywords } = mixedCase(23, 700, 2500);
+    const reference = bruteForce(
+      titles,
+      keywords.map((k) => k ?? ''),
+    );
+    const index = buildTitleIndex(titles);
+    const results = matchKeywords(index, keywords);
+    const titleBySlug = new Map(titles.map((t) => [slugify(t.title), t.title] as const).reverse());
+    let accepted = 0;
+    results.forEach((m, i) => {
+      const keyword = keywords[i] ?? null;
+      const scores = reference.scores[i] ?? [];
+      const max = Math.max(0, ...scores);
+      const winner = scores.findIndex((s) => s > max - 1e-12);
+      expect(m.keyword).toBe(keyword ?? '');
+      expect(m.keywordSlug).toBe(slugify(keyword));
+      expect(Math.abs(m.score - max), String(keyword)).toBeLessThan(1e-9);
+      if (m.keywordSlug === null || max < 0.5) {
+        expect(m.matched).toBe(false);
+        return;
+      }
+      accepted += 1;
+      const slug = reference.slugs[winner] ?? '';
+      expect(m).toMatchObject({ matched: true, normalizedSlug: slug, normalized: titleBySlug.get(slug) });
+    });
+    expect(accepted).toBeGreaterThan(keywords.length / 3);
+  });
 });

@@ -25,6 +25,21 @@ describe('matching on several threads', () => {
     expect(single.filter((m) => m.matched).length).toBeGreaterThan(keywords.length / 2);
   });
 
+  it('keeps its workers between calls and switches catalogs without mixing them up', async () => {
+    const other = titles.slice(500, 1500).map((t) => ({ ...t, title: `${t.title} phần 2` }));
+    const options = { minKeywordsPerWorker: 1000, threads: 2 };
+    const first = buildTitleIndex(titles);
+    const second = buildTitleIndex(other);
+    for (const [index, catalog] of [
+      [first, titles],
+      [second, other],
+      [first, titles],
+    ] as const) {
+      const parallel = await matchKeywordsInParallel(index, catalog, keywords, options);
+      expect(parallel).toEqual(matchKeywords(index, keywords));
+    }
+  });
+
   it('stays on the calling thread for small batches', async () => {
     const index = buildTitleIndex(titles);
     const few = keywords.slice(0, 50);
