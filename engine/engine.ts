@@ -134,7 +134,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
       await markAbandonedRuns(db);
-      const partitions = createPartitionStore(db, project.lakeRoot, 'startup');
+      const partitions = createPartitionStore(
+        db,
+        project.lakeRoot,
+        'startup',
+        project.storage.lake(project.lakeRoot),
+      );
       // A killed run may have left files behind; nothing points at them, so they go.
       await partitions.collectGarbage();
       await partitions.refreshAllViews();

@@ -15,6 +15,7 @@ import type { Project } from '../project/config.ts';
 import { resolveProjectPath } from '../project/config.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
+import { bindCrawlSource } from '../sources/crawler.ts';
 import { bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
 import { bindReferenceFile } from '../sources/reference-file.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
@@ -89,7 +90,11 @@ export async function availableDates(project: Project): Promise<string[]> {
   const dates = new Set<string>();
   for (const source of Object.values(project.config.sources)) {
     if (source.kind !== 'daily_parquet') continue;
-    for (const d of await listSourceDates(resolveProjectPath(project.root, source.path), source.date_format))
+    for (const d of await listSourceDates(
+      resolveProjectPath(project.root, source.path),
+      source.date_format,
+      project.storage,
+    ))
       dates.add(d);
   }
   return [...dates].sort();
@@ -109,7 +114,12 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
     options.onProgress?.({ ...event, runId, total });
-  const partitions = createPartitionStore(db, project.lakeRoot, runId);
+  const partitions = createPartitionStore(
+    db,
+    project.lakeRoot,
+    runId,
+    project.storage.lake(project.lakeRoot),
+  );
   const records: ModelRunRecord[] = [];
   let done = 0;
 
@@ -197,12 +207,11 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           await insertModelRun(db, runId, record);
           if (record.status === 'success') await recordModelDate(db, record.model, date, runId);
         }
-        // Committed views must read files only: the date's in-memory partition copies end with the run.
-        await partitions.releaseCache();
+        await partitions.flushUploads();
         await db.run('COMMIT');
       } catch (error) {
         await db.run('ROLLBACK').catch(() => undefined);
-        await partitions.releaseCache().catch(() => undefined);
+        await partitions.flushUploads().catch(() => undefined);
         const failure = toLakehouseError(error);
         // What ran before the failure was rolled back with it; what did not run is recorded as skipped.
         for (const record of dateRecords) {
@@ -377,7 +386,15 @@ async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promi
   for (const name of sourcesOf(deps, selected)) {
     const source = project.config.sources[name];
     if (source?.kind === 'file')
-      await bindReferenceFile(db, name, source, resolveProjectPath(project.root, source.path));
+      await bindReferenceFile(
+        db,
+        name,
+        source,
+        resolveProjectPath(project.root, source.path),
+        project.storage,
+      );
+    else if (source?.kind === 'crawl')
+      await bindCrawlSource(db, name, source, project.root, { signal: deps.signal });
   }
 }
 
@@ -393,7 +410,7 @@ async function bindDailySources(
     const source = project.config.sources[name];
     if (source?.kind !== 'daily_parquet') continue;
     const root = resolveProjectPath(project.root, source.path);
-    warnings.set(name, (await bindDailyParquet(db, name, source, root, date)).warnings);
+    warnings.set(name, (await bindDailyParquet(db, name, source, root, date, project.storage)).warnings);
   }
   return warnings;
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
+import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
 export const DailyParquetSource = z.object({
@@ -24,7 +25,55 @@ export const ReferenceFileSource = z.object({
 });
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 
-export const SourceConfig = z.discriminatedUnion('kind', [DailyParquetSource, ReferenceFileSource]);
+/**
+ * A reference table crawled from a paged JSON HTTP API (engine/sources/crawler.ts): pages by number or
+ * cursor, rate-limited, retried, resumable; items deduplicated by id and merged into the previous crawl.
+ */
+export const CrawlSource = z.object({
+  kind: z.literal('crawl'),
+  /** The first page's URL; `{page}` (page paging) is replaced by the page number. */
+  url: z.string().url(),
+  paging: z
+    .discriminatedUnion('type', [
+      z.object({
+        type: z.literal('page'),
+        /** Query parameter carrying the page number, unless the URL has `{page}`. */
+        param: z.string().default('page'),
+        start: z.number().int().default(1),
+      }),
+      z.object({
+        type: z.literal('cursor'),
+        /** Query parameter the next request carries the cursor in. */
+        param: z.string().default('cursor'),
+        /** Dotted path of the next cursor in a response; absent or null ends the crawl. */
+        cursor_path: z.string(),
+      }),
+    ])
+    .default({ type: 'page', param: 'page', start: 1 }),
+  /** Dotted path of the item array in a response ('' for a top-level array). */
+  items_path: z.string().default('items'),
+  id_field: z.string().default('id'),
+  /** When set, the item with the greater value wins a merge; otherwise the later crawl wins. */
+  updated_field: z.string().optional(),
+  /** Stop after this many pages (besides an empty page or a missing cursor). */
+  max_pages: z.number().int().positive().optional(),
+  /** Dotted path of a boolean "has more" flag; false ends the crawl. */
+  has_more_path: z.string().optional(),
+  requests_per_second: z.number().positive().default(5),
+  /** A run re-crawls when the last complete crawl is older than this. */
+  max_age_hours: z.number().nonnegative().default(24),
+  max_retries: z.number().int().min(0).default(6),
+  /** Request headers whose values come from environment variables (header: ENV_NAME), never from this file. */
+  headers_from_env: z.record(z.string(), z.string()).default({}),
+  required_columns: z.array(z.string()).default([]),
+});
+export type CrawlSource = z.infer<typeof CrawlSource>;
+
+export const SourceConfig = z.discriminatedUnion('kind', [
+  DailyParquetSource,
+  ReferenceFileSource,
+  CrawlSource,
+]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
 export const ProjectConfig = z.object({
@@ -46,6 +95,21 @@ export const ProjectConfig = z.object({
       iceberg: z.record(z.string(), z.unknown()).default({}),
     })
     .default({ redshift: {}, iceberg: {} }),
+  /** How to reach S3 for s3:// sources and lakes; credentials come from the AWS chain, never from here. */
+  s3: z
+    .object({
+      endpoint: z.string().url().optional(),
+      region: z.string().optional(),
+      profile: z.string().optional(),
+      force_path_style: z.boolean().optional(),
+      max_attempts: z.number().int().positive().optional(),
+      /** Where fetched source objects are cached (default `.lakehouse/s3-cache` in the project). */
+      cache_dir: z.string().optional(),
+      cache_max_gb: z.number().positive().default(10),
+      /** Parallel downloads. */
+      parallel: z.number().int().positive().default(16),
+    })
+    .default({ cache_max_gb: 10, parallel: 16 }),
   settings: z
     .object({
       memory_limit: z.string().optional(),
@@ -61,6 +125,8 @@ export interface Project {
   /** Absolute paths, resolved against the project root. */
   lakeRoot: string;
   warehousePath: string;
+  /** S3 client, source cache and lake storage (local or S3) for this project. */
+  storage: ProjectStorage;
 }
 
 export const PROJECT_FILE = 'lakehouse.yaml';
@@ -107,5 +173,12 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
     config,
     lakeRoot: resolveProjectPath(root, config.lake),
     warehousePath: resolveProjectPath(root, config.warehouse),
+    storage: createProjectStorage({
+      root,
+      settings: config.s3,
+      cacheDir: config.s3.cache_dir ? resolveProjectPath(root, config.s3.cache_dir) : undefined,
+      cacheMaxBytes: config.s3.cache_max_gb * 1024 ** 3,
+      parallel: config.s3.parallel,
+    }),
   };
 }

@@ -2,6 +2,7 @@ import { access, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promis
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
+import { isS3Uri } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
 export const EXAMPLES = ['customer-search'] as const;
@@ -18,6 +19,10 @@ export interface InitOptions {
   source: string;
   /** The title catalog file; default: the example's built-in catalog, copied into the project. */
   catalog?: string;
+  /** The lake root: a folder (default `lake` in the project) or s3://bucket/prefix. */
+  lake?: string;
+  /** The `s3` block of lakehouse.yaml, for s3:// sources or lakes (an AWS profile, an S3-compatible endpoint). */
+  s3?: { profile?: string; endpoint?: string; region?: string };
 }
 
 /**
@@ -43,16 +48,24 @@ export async function initProject(options: InitOptions): Promise<string> {
   await mkdir(dir, { recursive: true });
   await cp(join(example, 'models'), join(dir, 'models'), { recursive: true });
   await cp(join(example, 'macros'), join(dir, 'macros'), { recursive: true });
-  let catalog = options.catalog ? resolve(options.catalog) : undefined;
+  const local = (path: string) => (isS3Uri(path) ? path : resolve(path));
+  let catalog = options.catalog ? local(options.catalog) : undefined;
   if (!catalog) {
     await mkdir(join(dir, 'reference'), { recursive: true });
     await copyFile(join(example, 'titles.csv'), join(dir, 'reference', 'titles.csv'));
     catalog = 'reference/titles.csv';
   }
   const template = await readFile(join(example, PROJECT_FILE), 'utf8');
-  const yaml = template
-    .replace('"__SOURCE__"', JSON.stringify(resolve(options.source)))
+  let yaml = template
+    .replace('"__SOURCE__"', JSON.stringify(local(options.source)))
     .replace('"__CATALOG__"', JSON.stringify(catalog));
+  if (options.lake) yaml = yaml.replace(/^lake: .*$/m, `lake: ${JSON.stringify(local(options.lake))}`);
+  const s3 = Object.entries(options.s3 ?? {}).filter(([, v]) => v !== undefined);
+  if (s3.length > 0) {
+    yaml += `# How to reach S3 (credentials come from the AWS chain: environment, profiles, SSO).\ns3:\n${s3
+      .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
+      .join('')}`;
+  }
   await writeFile(projectFile, yaml);
   return dir;
 }

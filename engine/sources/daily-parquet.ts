@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { DailyParquetSource } from '../project/config.ts';
+import type { ProjectStorage } from '../storage/project-storage.ts';
+import { listObjects } from '../storage/s3-objects.ts';
+import { isS3Uri, joinKey, parseS3Uri, s3Uri } from '../storage/s3-uri.ts';
 
 export interface BoundSource {
   name: string;
@@ -18,11 +21,16 @@ export function dayFolder(format: string, etlDate: string): string {
 }
 
 /** Lists the days a daily source has, as YYYY-MM-DD, by parsing folder names with its date_format. */
-export async function listSourceDates(root: string, format: string): Promise<string[]> {
+export async function listSourceDates(
+  root: string,
+  format: string,
+  storage?: ProjectStorage,
+): Promise<string[]> {
   let entries: string[];
   try {
-    entries = await readdir(root);
-  } catch {
+    entries = isS3Uri(root) ? await listS3Folders(root, storage) : await readdir(root);
+  } catch (error) {
+    if (error instanceof LakehouseError) throw error;
     throw new LakehouseError(
       'SOURCE_MISSING',
       `Source folder ${root} does not exist. Check the source path in lakehouse.yaml.`,
@@ -51,13 +59,22 @@ export async function bindDailyParquet(
   source: DailyParquetSource,
   root: string,
   etlDate: string,
+  storage?: ProjectStorage,
 ): Promise<BoundSource> {
+  if (isS3Uri(root)) {
+    const fetched = await fetchS3Day(name, source, root, etlDate, storage).catch((error: unknown) => {
+      // The runner fails the models that read the source named here.
+      if (error instanceof LakehouseError) error.details.source ??= name;
+      throw error;
+    });
+    return bindFiles(db, name, source, fetched);
+  }
   const folder = join(root, dayFolder(source.date_format, etlDate));
   let entries: string[];
   try {
     entries = (await readdir(folder)).filter((f) => f.endsWith('.parquet')).sort();
   } catch {
-    const available = await listSourceDates(root, source.date_format).catch(() => []);
+    const available = await listSourceDates(root, source.date_format, storage).catch(() => []);
     throw new LakehouseError(
       'SOURCE_MISSING',
       `Source "${name}" has no folder for ${etlDate}: ${folder} does not exist. ` +
@@ -78,22 +95,97 @@ export async function bindDailyParquet(
     );
   }
   const files = entries.map((f) => join(folder, f));
+  return bindFiles(db, name, source, { files, shown: files });
+}
+
+/** Checks the day's files and creates the source view; `shown[i]` names `files[i]` to the user and in `_source_file`. */
+async function bindFiles(
+  db: Db,
+  name: string,
+  source: DailyParquetSource,
+  { files, shown }: { files: string[]; shown: string[] },
+): Promise<BoundSource> {
   const warnings: string[] = [];
-  for (const file of files) warnings.push(...(await checkFile(db, name, source, file)));
+  for (const [i, file] of files.entries())
+    warnings.push(...(await checkFile(db, name, source, file, shown[i])));
 
   const columns = Object.keys(source.columns)
     .map((c) => ident(c))
     .join(', ');
   const list = files.map(literal).join(', ');
+  // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
+  const sourceFile =
+    files === shown
+      ? 'filename'
+      : `CASE filename ${files.map((f, i) => `WHEN ${literal(f)} THEN ${literal(shown[i] ?? f)}`).join(' ')} END`;
   await db.run(
     `CREATE OR REPLACE VIEW source.${ident(name)} AS
-       SELECT ${columns}, filename AS _source_file
+       SELECT ${columns}, ${sourceFile} AS _source_file
        FROM read_parquet([${list}], filename = true, union_by_name = true)`,
   );
-  return { name, files, warnings };
+  return { name, files: shown, warnings };
 }
 
-async function checkFile(db: Db, name: string, source: DailyParquetSource, file: string): Promise<string[]> {
+function s3Storage(storage: ProjectStorage | undefined, uri: string): ProjectStorage {
+  if (!storage) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${uri} is on S3 but no S3 storage was passed to read it.`, {
+      path: uri,
+    });
+  }
+  return storage;
+}
+
+/** The "folder" names directly under an S3 prefix. */
+async function listS3Folders(root: string, storage: ProjectStorage | undefined): Promise<string[]> {
+  const { bucket, prefix } = parseS3Uri(root);
+  const listing = await listObjects(
+    s3Storage(storage, root).client(),
+    bucket,
+    prefix ? `${prefix}/` : '',
+    '/',
+  );
+  return listing.prefixes.map((p) => p.slice(0, -1).split('/').pop() ?? '');
+}
+
+/** Lists one day of an S3 daily source and fetches its Parquet objects into the local cache. */
+async function fetchS3Day(
+  name: string,
+  source: DailyParquetSource,
+  root: string,
+  etlDate: string,
+  maybeStorage: ProjectStorage | undefined,
+): Promise<{ files: string[]; shown: string[] }> {
+  const storage = s3Storage(maybeStorage, root);
+  const { bucket, prefix } = parseS3Uri(root);
+  const dayPrefix = `${joinKey(prefix, dayFolder(source.date_format, etlDate))}/`;
+  const objects = (await listObjects(storage.client(), bucket, dayPrefix, '/')).objects
+    .filter((o) => o.key.endsWith('.parquet'))
+    .sort((a, b) => (a.key < b.key ? -1 : 1));
+  if (objects.length === 0) {
+    const available = await listSourceDates(root, source.date_format, storage).catch(() => []);
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source "${name}" has no Parquet objects for ${etlDate} under ${s3Uri(bucket, dayPrefix)}. ` +
+        (available.length
+          ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
+          : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
+      { source: name, path: s3Uri(bucket, dayPrefix), etlDate },
+    );
+  }
+  const what = `${name} ${etlDate}`;
+  const files = await storage.cache.fetch(objects, (progress) =>
+    storage.reportTransfer({ ...progress, what }),
+  );
+  return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)) };
+}
+
+async function checkFile(
+  db: Db,
+  name: string,
+  source: DailyParquetSource,
+  file: string,
+  shown = file,
+): Promise<string[]> {
   const size = (await stat(file)).size;
   let described: { column_name: string; column_type: string }[];
   try {
@@ -101,9 +193,9 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${file} (${size} bytes) is not a readable Parquet file (${firstLine(error)}). ` +
+      `Source "${name}": ${shown} (${size} bytes) is not a readable Parquet file (${firstLine(error)}). ` +
         'It may be truncated, still being written, or not Parquet at all: re-export it, or move it out of the folder and re-run.',
-      { source: name, file },
+      { source: name, file: shown },
     );
   }
   const found = new Map(described.map((c) => [c.column_name, c.column_type]));
@@ -111,9 +203,9 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
   if (missing.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${file} lacks column(s) ${missing.join(', ')}. Found: ${[...found.keys()].join(', ')}. ` +
+      `Source "${name}": ${shown} lacks column(s) ${missing.join(', ')}. Found: ${[...found.keys()].join(', ')}. ` +
         `Fix the file, or update sources.${name}.columns in lakehouse.yaml if the source really changed.`,
-      { source: name, file, missing },
+      { source: name, file: shown, missing },
     );
   }
   for (const [column, expected] of Object.entries(source.columns)) {
@@ -121,9 +213,9 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
     if (actual && actual.toUpperCase() !== expected.toUpperCase()) {
       throw new LakehouseError(
         'SOURCE_SCHEMA_MISMATCH',
-        `Source "${name}": ${file} column ${column} is ${actual}, expected ${expected}. ` +
+        `Source "${name}": ${shown} column ${column} is ${actual}, expected ${expected}. ` +
           `Loading it would change values (e.g. lose leading zeros); fix the producer, or set sources.${name}.columns.${column} to ${actual} and adapt the models.`,
-        { source: name, file, column, expected, actual },
+        { source: name, file: shown, column, expected, actual },
       );
     }
   }
@@ -140,14 +232,14 @@ async function checkFile(db: Db, name: string, source: DailyParquetSource, file:
     const column = await findBadColumn(db, file, stringColumns);
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${file}${column ? ` column ${column}` : ''} cannot be read: ${firstLine(error)}. ` +
+      `Source "${name}": ${shown}${column ? ` column ${column}` : ''} cannot be read: ${firstLine(error)}. ` +
         'Re-export the file with valid UTF-8 text, or move it out of the folder and re-run.',
-      { source: name, file, column },
+      { source: name, file: shown, column },
     );
   }
   return extra.length > 0
     ? [
-        `${file}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
+        `${shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
       ]
     : [];
 }

@@ -3,6 +3,9 @@ import { extname } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { ReferenceFileSource } from '../project/config.ts';
+import type { ProjectStorage } from '../storage/project-storage.ts';
+import { listObjects } from '../storage/s3-objects.ts';
+import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { firstLine } from './daily-parquet.ts';
 
 /** Exposes a CSV, Parquet or JSON file as the view `source.<name>`, after checking its required columns. */
@@ -10,8 +13,16 @@ export async function bindReferenceFile(
   db: Db,
   name: string,
   source: ReferenceFileSource,
-  path: string,
+  location: string,
+  storage?: ProjectStorage,
 ): Promise<void> {
+  // An S3 object is fetched into the local cache (skipped when its ETag is unchanged) and read there.
+  const path = isS3Uri(location)
+    ? await fetchS3File(name, location, storage).catch((error: unknown) => {
+        if (error instanceof LakehouseError) error.details.source ??= name;
+        throw error;
+      })
+    : location;
   try {
     await access(path);
   } catch {
@@ -24,7 +35,7 @@ export async function bindReferenceFile(
       },
     );
   }
-  const format = source.format ?? formatFromExtension(path);
+  const format = source.format ?? formatFromExtension(location);
   const reader =
     format === 'csv'
       ? `read_csv(${literal(path)}, header = true, all_varchar = true)`
@@ -39,19 +50,40 @@ export async function bindReferenceFile(
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${path} cannot be read as ${format}: ${firstLine(error)}. Fix the file or set sources.${name}.format.`,
-      { source: name, path },
+      `Source "${name}": ${location} cannot be read as ${format}: ${firstLine(error)}. Fix the file or set sources.${name}.format.`,
+      { source: name, path: location },
     );
   }
   const missing = source.required_columns.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${path} lacks required column(s) ${missing.join(', ')} (found ${columns.join(', ')}).`,
-      { source: name, path, missing },
+      `Source "${name}": ${location} lacks required column(s) ${missing.join(', ')} (found ${columns.join(', ')}).`,
+      { source: name, path: location, missing },
     );
   }
   await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM ${reader}`);
+}
+
+async function fetchS3File(name: string, uri: string, storage: ProjectStorage | undefined): Promise<string> {
+  if (!storage) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${uri} is on S3 but no S3 storage was passed to read it.`, {
+      path: uri,
+    });
+  }
+  const { bucket, prefix } = parseS3Uri(uri);
+  const object = (await listObjects(storage.client(), bucket, prefix)).objects.find((o) => o.key === prefix);
+  if (!object) {
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source "${name}": object ${uri} does not exist. Check sources.${name}.path in lakehouse.yaml.`,
+      { source: name, path: uri },
+    );
+  }
+  const [file] = await storage.cache.fetch([object], (progress) =>
+    storage.reportTransfer({ ...progress, what: name }),
+  );
+  return file as string;
 }
 
 function formatFromExtension(path: string): 'csv' | 'parquet' | 'json' {

@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { LakehouseError } from '../engine/api/errors.ts';
+import { openDb } from '../engine/db/duckdb.ts';
+import { loadProject } from '../engine/project/config.ts';
+import { crawl, crawlDir } from '../engine/sources/crawler.ts';
+import { toJson } from './format.ts';
+
+// `lakehouse crawl <project> [--source name]`: crawls (or resumes) a project's crawl sources now,
+// whatever their max_age_hours, and merges them into their data; a run then reads the result.
+
+export const CRAWL_USAGE =
+  '  lakehouse crawl <project> [--source <name>]... [--json]   refresh crawl sources (resumes an interrupted crawl)';
+
+export async function crawlCommand(args: string[]): Promise<number> {
+  const parsed = parse(args);
+  const dir = parsed.positionals[0];
+  if (!dir)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse crawl needs a project directory. Usage:\n${CRAWL_USAGE}`,
+    );
+  const project = await loadProject(dir);
+  const crawlable = Object.entries(project.config.sources).filter(([, s]) => s.kind === 'crawl');
+  const wanted = parsed.values.source ?? crawlable.map(([name]) => name);
+  const unknown = wanted.filter((name) => !crawlable.some(([n]) => n === name));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No crawl source ${unknown.join(', ') || 'at all'} in ${project.root}/lakehouse.yaml (crawl sources: ${crawlable.map(([n]) => n).join(', ') || 'none'}).`,
+    );
+  }
+  const db = await openDb();
+  const results: Record<string, unknown> = {};
+  try {
+    for (const name of wanted) {
+      const source = project.config.sources[name];
+      if (source?.kind !== 'crawl') continue;
+      const result = await crawl({
+        db,
+        name,
+        source,
+        dir: crawlDir(project.root, name),
+        onProgress: (p) => {
+          if (!parsed.values.json) process.stderr.write(`\r${name}: page ${p.pages}, ${p.items} item(s)`);
+        },
+      });
+      results[name] = result;
+      if (!parsed.values.json) {
+        process.stderr.write(
+          `\r${name}: ${result.pages} page(s), ${result.items} item(s), ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}` +
+            `${result.resumedFromPage ? `, resumed at page ${result.resumedFromPage}` : ''}; ${result.rows} row(s) after the merge\n`,
+        );
+      }
+    }
+  } finally {
+    db.close();
+  }
+  if (parsed.values.json) process.stdout.write(`${toJson(results)}\n`);
+  return 0;
+}
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { source: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    });
+  } catch (error) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Usage:\n${CRAWL_USAGE}`);
+  }
+}

@@ -1,0 +1,182 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
+import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
+import type { S3Settings } from '../storage/s3-client.ts';
+import { listObjects } from '../storage/s3-objects.ts';
+import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
+import { fetchFirstPage } from './crawler.ts';
+import { dayFolder, listSourceDates } from './daily-parquet.ts';
+
+/** What "test connection" found for a source: enough to tell a right path from a wrong one. */
+export interface SourceProbe {
+  ok: boolean;
+  kind: SourceConfig['kind'];
+  location: string;
+  /** One line for people: "3 days (2022-06-01 .. 2022-06-03), 6 objects, 1.2 MB". */
+  summary: string;
+  dates: string[];
+  objects: number;
+  bytes: number;
+  /** A few object names or item fields. */
+  sample: string[];
+  error: (ErrorPayload & { details: Record<string, unknown> }) | null;
+}
+
+export interface ProbeRequest {
+  /** A source of the project, by name... */
+  name?: string;
+  /** ...or an unsaved definition (as in lakehouse.yaml) to try before saving it. */
+  source?: unknown;
+  /** S3 settings for an unsaved definition (default: the project's). */
+  s3?: S3Settings;
+}
+
+/** Lists what a source holds without loading it; failures come back as `error`, not thrown. */
+export async function probeSource(project: Project, request: ProbeRequest): Promise<SourceProbe> {
+  const name = request.name ?? 'new source';
+  let source: SourceConfig;
+  if (request.source !== undefined) {
+    const parsed = SourceConfig.safeParse(request.source);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(source)'}: ${i.message}`)
+        .join('; ');
+      return failed(
+        'file',
+        '',
+        new LakehouseError('INVALID_ARGUMENT', `The source definition is invalid: ${issues}`),
+      );
+    }
+    source = parsed.data;
+  } else {
+    const configured = request.name === undefined ? undefined : project.config.sources[request.name];
+    if (!configured) {
+      const known = Object.keys(project.config.sources).join(', ');
+      return failed(
+        'file',
+        '',
+        new LakehouseError(
+          'INVALID_ARGUMENT',
+          `No source "${request.name ?? ''}" in lakehouse.yaml (sources: ${known}).`,
+        ),
+      );
+    }
+    source = configured;
+  }
+  const storage = request.s3
+    ? createProjectStorage({ root: project.root, settings: { ...project.storage.settings, ...request.s3 } })
+    : project.storage;
+  const location = source.kind === 'crawl' ? source.url : resolveProjectPath(project.root, source.path);
+  try {
+    if (source.kind === 'crawl') {
+      const { url, items } = await fetchFirstPage(name, source);
+      const fields = Object.keys((items[0] as Record<string, unknown> | undefined) ?? {});
+      return {
+        ...empty(source.kind, url),
+        ok: true,
+        objects: items.length,
+        sample: fields,
+        summary: `First page: ${items.length} item(s) with fields ${fields.join(', ') || '(none)'}`,
+      };
+    }
+    if (source.kind === 'file') return await probeFile(location, storage);
+    return await probeDaily(location, source.date_format, storage);
+  } catch (error) {
+    return failed(source.kind, location, toLakehouseError(error));
+  }
+}
+
+async function probeFile(location: string, storage: ProjectStorage): Promise<SourceProbe> {
+  let bytes: number;
+  if (isS3Uri(location)) {
+    const { bucket, prefix } = parseS3Uri(location);
+    const object = (await listObjects(storage.client(), bucket, prefix)).objects.find(
+      (o) => o.key === prefix,
+    );
+    if (!object)
+      throw new LakehouseError('SOURCE_MISSING', `${location} does not exist.`, { path: location });
+    bytes = object.size;
+  } else {
+    bytes = (
+      await stat(location).catch(() => {
+        throw new LakehouseError('SOURCE_MISSING', `${location} does not exist.`, { path: location });
+      })
+    ).size;
+  }
+  return {
+    ...empty('file', location),
+    ok: true,
+    objects: 1,
+    bytes,
+    summary: `1 file, ${formatBytes(bytes)}`,
+  };
+}
+
+async function probeDaily(location: string, format: string, storage: ProjectStorage): Promise<SourceProbe> {
+  const dates = await listSourceDates(location, format, storage);
+  let objects = 0;
+  let bytes = 0;
+  const sample: string[] = [];
+  if (isS3Uri(location)) {
+    const { bucket, prefix } = parseS3Uri(location);
+    const wanted = new Set(dates.map((d) => dayFolder(format, d)));
+    for (const o of (await listObjects(storage.client(), bucket, prefix ? `${prefix}/` : '')).objects) {
+      const day = o.key.slice(prefix ? prefix.length + 1 : 0).split('/')[0] ?? '';
+      if (!wanted.has(day) || !o.key.endsWith('.parquet')) continue;
+      objects++;
+      bytes += o.size;
+      if (sample.length < 5) sample.push(`s3://${bucket}/${o.key}`);
+    }
+  } else {
+    for (const date of dates) {
+      const folder = join(location, dayFolder(format, date));
+      for (const file of (await readdir(folder)).filter((f) => f.endsWith('.parquet'))) {
+        objects++;
+        bytes += (await stat(join(folder, file))).size;
+        if (sample.length < 5) sample.push(join(folder, file));
+      }
+    }
+  }
+  if (dates.length === 0) {
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `${location} has no day folders named like ${format} (e.g. ${dayFolder(format, '2022-06-01')}). Check the path and date_format.`,
+      { path: location },
+    );
+  }
+  return {
+    ...empty('daily_parquet', location),
+    ok: true,
+    dates,
+    objects,
+    bytes,
+    sample,
+    summary: `${dates.length} day(s) (${dates[0]} .. ${dates[dates.length - 1]}), ${objects} Parquet file(s), ${formatBytes(bytes)}`,
+  };
+}
+
+function empty(kind: SourceConfig['kind'], location: string): SourceProbe {
+  return { ok: false, kind, location, summary: '', dates: [], objects: 0, bytes: 0, sample: [], error: null };
+}
+
+function failed(kind: SourceConfig['kind'], location: string, error: LakehouseError): SourceProbe {
+  return {
+    ...empty(kind, location),
+    summary: error.message,
+    error: { code: error.code, message: error.message, details: error.details },
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,172 @@
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { LakehouseError } from '../api/errors.ts';
+import {
+  abortStaleUploads,
+  deleteKeys,
+  downloadObject,
+  forEachParallel,
+  getText,
+  listObjects,
+  putText,
+  uploadFile,
+} from './s3-objects.ts';
+import { isS3Uri, joinKey, parseS3Uri } from './s3-uri.ts';
+
+/** One committed partition, as the manifest of an S3 lake lists it. */
+export interface CommittedPartition {
+  relation: string;
+  etl_date: string;
+  /** Relative to the lake root, '/'-separated. */
+  path: string;
+  rows: number;
+}
+
+/**
+ * Where partition files live. DuckDB always reads and writes them under `localRoot`: the lake
+ * itself on local disk, or the local mirror of an S3 lake. For S3, a written file is uploaded under
+ * its unique name (`store`, awaited by `flush` before the warehouse commits) and becomes visible to
+ * other readers only when `sync` publishes the manifest after the commit.
+ */
+export interface LakeStorage {
+  readonly localRoot: string;
+  /** The lake as the user named it (a folder or s3://bucket/prefix). */
+  readonly location: string;
+  /** Starts making a freshly written partition file durable in the lake (relative path). */
+  store(relPath: string): void;
+  /** Waits for every `store` since the last flush; throws the first failure. */
+  flush(): Promise<void>;
+  /** Makes committed files present under `localRoot` (an S3 lake's mirror may lack them). */
+  ensureLocal(relPaths: string[]): Promise<void>;
+  /**
+   * Publishes the committed partitions and removes lake objects none of them names (and stale
+   * multipart uploads). Returns how many objects were removed. A no-op on local disk.
+   */
+  sync(committed: CommittedPartition[]): Promise<number>;
+}
+
+/** A lake on local disk: files are written in place, nothing to upload or publish. */
+export function localLake(root: string): LakeStorage {
+  if (isS3Uri(root)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `The lake ${root} is on S3 but no S3 storage was configured for it; open the project through createEngine.`,
+      { lake: root },
+    );
+  }
+  return {
+    localRoot: root,
+    location: root,
+    store() {},
+    async flush() {},
+    async ensureLocal() {},
+    async sync() {
+      return 0;
+    },
+  };
+}
+
+/** The key of the manifest an S3 lake publishes last, listing its committed partition files. */
+export const MANIFEST_KEY = '_lakehouse/manifest.json';
+
+/**
+ * A lake under s3://bucket/prefix with a local mirror folder. Part files carry unique names and are
+ * never overwritten; `_lakehouse/manifest.json`, one small object replaced in a single PUT after the
+ * warehouse commit, names the committed ones. A reader (another machine) reads the manifest and then
+ * fetches the files it names, so it sees the previous commit or the next, never a half-written one.
+ */
+export function s3Lake(location: string, mirror: string, client: () => S3Client): LakeStorage {
+  const { bucket, prefix } = parseS3Uri(location);
+  const keyOf = (relPath: string) => joinKey(prefix, relPath.split('\\').join('/'));
+  const manifestMirror = join(mirror, MANIFEST_KEY);
+  let pending: Promise<void>[] = [];
+
+  /**
+   * A first sync from this warehouse must not wipe a lake another warehouse wrote (a fresh project, or
+   * a deleted warehouse, pointed at a used prefix): its files would all look like garbage.
+   */
+  const refuseForeignLake = async (committed: CommittedPartition[]) => {
+    const remote = await getText(client(), bucket, keyOf(MANIFEST_KEY));
+    if (remote === undefined) return;
+    const ours = new Set(committed.map((c) => c.path));
+    const theirs = ((JSON.parse(remote) as { partitions?: { path: string }[] }).partitions ?? []).map(
+      (p) => p.path,
+    );
+    const foreign = theirs.filter((p) => !ours.has(p));
+    if (foreign.length > 0) {
+      throw new LakehouseError(
+        'PROJECT_INVALID',
+        `The lake ${location} holds ${foreign.length} partition file(s) this project's warehouse does not know (e.g. ${foreign[0]}): ` +
+          'another project wrote it, or this warehouse was deleted. Nothing was changed. Point lake: in lakehouse.yaml at another prefix, ' +
+          'or open the project (warehouse) that wrote it.',
+        { lake: location, foreign: foreign.length },
+      );
+    }
+  };
+
+  return {
+    localRoot: mirror,
+    location,
+    store(relPath) {
+      const upload = uploadFile(client(), bucket, keyOf(relPath), join(mirror, relPath));
+      // Observed by flush; this keeps an early failure from being reported as unhandled meanwhile.
+      upload.catch(() => undefined);
+      pending.push(upload);
+    },
+    async flush() {
+      const uploads = pending;
+      pending = [];
+      // Every upload settles first, so the cleanup after a failure sees all of them.
+      const failed = (await Promise.allSettled(uploads)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    async ensureLocal(relPaths) {
+      const missing: string[] = [];
+      for (const relPath of relPaths) {
+        try {
+          await access(join(mirror, relPath));
+        } catch {
+          missing.push(relPath);
+        }
+      }
+      if (missing.length === 0) return;
+      const listing = await listObjects(client(), bucket, prefix === '' ? '' : `${prefix}/`);
+      const byKey = new Map(listing.objects.map((o) => [o.key, o]));
+      await forEachParallel(missing, 16, async (relPath) => {
+        const object = byKey.get(keyOf(relPath));
+        if (!object) {
+          throw new LakehouseError(
+            'SOURCE_MISSING',
+            `The lake file s3://${bucket}/${keyOf(relPath)} is committed in the warehouse but missing from S3. ` +
+              'Someone deleted it; re-run the affected dates (lakehouse run --date ...) to rewrite it.',
+            { bucket, key: keyOf(relPath) },
+          );
+        }
+        await downloadObject(client(), object, join(mirror, relPath));
+      });
+    },
+    async sync(committed) {
+      const manifest = `${JSON.stringify(
+        { format: 1, partitions: [...committed].sort((a, b) => (a.path < b.path ? -1 : 1)) },
+        null,
+        1,
+      )}\n`;
+      const published = await readFile(manifestMirror, 'utf8').catch(() => undefined);
+      if (published === undefined) await refuseForeignLake(committed);
+      if (published !== manifest) {
+        await putText(client(), bucket, keyOf(MANIFEST_KEY), manifest);
+        await mkdir(dirname(manifestMirror), { recursive: true });
+        await writeFile(manifestMirror, manifest);
+      }
+      // Only after the manifest stopped naming them may replaced files go.
+      const live = new Set(committed.map((c) => keyOf(c.path)));
+      const listing = await listObjects(client(), bucket, prefix === '' ? '' : `${prefix}/`);
+      const garbage = listing.objects
+        .map((o) => o.key)
+        .filter((key) => /\/etl_date=[^/]+\/part-[^/]+\.parquet$/.test(key) && !live.has(key));
+      if (garbage.length > 0) await deleteKeys(client(), bucket, garbage);
+      return garbage.length + (await abortStaleUploads(client(), bucket, prefix === '' ? '' : `${prefix}/`));
+    },
+  };
+}

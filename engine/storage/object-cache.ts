@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { downloadObject, forEachParallel, type S3ObjectInfo } from './s3-objects.ts';
+
+/** Bytes fetched so far out of the batch's total; `cachedBytes` were already local and skipped. */
+export interface TransferProgress {
+  doneBytes: number;
+  totalBytes: number;
+  cachedBytes: number;
+  files: number;
+}
+
+export interface ObjectCache {
+  readonly dir: string;
+  /**
+   * Makes each object available as a local file (in input order): unchanged objects (same bucket,
+   * key and ETag) come from the cache, the rest are downloaded in parallel. Evicts least recently
+   * used files beyond the size limit afterwards, never the ones just asked for.
+   */
+  fetch(objects: S3ObjectInfo[], onProgress?: (progress: TransferProgress) => void): Promise<string[]>;
+  /** Total bytes the cache holds. */
+  size(): Promise<number>;
+}
+
+export interface ObjectCacheOptions {
+  dir: string;
+  /** Soft limit; default 10 GiB. */
+  maxBytes?: number;
+  /** Downloads in flight; default 16. */
+  parallel?: number;
+}
+
+export function createObjectCache(client: () => S3Client, options: ObjectCacheOptions): ObjectCache {
+  const maxBytes = options.maxBytes ?? 10 * 1024 ** 3;
+  const parallel = options.parallel ?? 16;
+  const pathOf = (o: S3ObjectInfo) => {
+    // The ETag is part of the name: a changed object is a new entry; the stale one ages out.
+    const digest = createHash('sha256').update(`${o.bucket}\0${o.key}\0${o.etag}`).digest('hex').slice(0, 24);
+    return join(options.dir, digest.slice(0, 2), `${digest}-${basename(o.key).replace(/[^\w.-]/g, '_')}`);
+  };
+
+  const listEntries = async () => {
+    const entries: { path: string; size: number; used: number }[] = [];
+    let shards: string[];
+    try {
+      shards = await readdir(options.dir);
+    } catch {
+      return entries;
+    }
+    for (const shard of shards) {
+      let files: string[];
+      try {
+        files = await readdir(join(options.dir, shard));
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        const path = join(options.dir, shard, file);
+        const info = await stat(path).catch(() => undefined);
+        if (info?.isFile()) entries.push({ path, size: info.size, used: info.mtimeMs });
+      }
+    }
+    return entries;
+  };
+
+  const evict = async (keep: Set<string>) => {
+    const entries = await listEntries();
+    let total = entries.reduce((sum, e) => sum + e.size, 0);
+    if (total <= maxBytes) return;
+    entries.sort((a, b) => a.used - b.used);
+    for (const entry of entries) {
+      if (total <= maxBytes) break;
+      if (keep.has(entry.path)) continue;
+      await rm(entry.path, { force: true });
+      total -= entry.size;
+    }
+  };
+
+  return {
+    dir: options.dir,
+    async fetch(objects, onProgress) {
+      await mkdir(options.dir, { recursive: true });
+      const paths = objects.map(pathOf);
+      const progress: TransferProgress = {
+        doneBytes: 0,
+        totalBytes: objects.reduce((sum, o) => sum + o.size, 0),
+        cachedBytes: 0,
+        files: objects.length,
+      };
+      const missing: { object: S3ObjectInfo; path: string }[] = [];
+      const now = new Date();
+      for (const [i, object] of objects.entries()) {
+        const path = paths[i] as string;
+        const info = await stat(path).catch(() => undefined);
+        if (info && info.size === object.size) {
+          // Touching marks it recently used for eviction.
+          await utimes(path, now, now);
+          progress.cachedBytes += object.size;
+          progress.doneBytes += object.size;
+        } else {
+          missing.push({ object, path });
+        }
+      }
+      onProgress?.({ ...progress });
+      let lastReport = 0;
+      await forEachParallel(missing, parallel, async ({ object, path }) => {
+        await downloadObject(client(), object, path, (bytes) => {
+          progress.doneBytes += bytes;
+          const t = Date.now();
+          if (t - lastReport > 100) {
+            lastReport = t;
+            onProgress?.({ ...progress });
+          }
+        });
+      });
+      onProgress?.({ ...progress });
+      await evict(new Set(paths));
+      return paths;
+    },
+    async size() {
+      return (await listEntries()).reduce((sum, e) => sum + e.size, 0);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { LakehouseError } from '../api/errors.ts';
+import { s3Uri } from './s3-uri.ts';
+
+/** Where and how to reach S3: the `s3` block of lakehouse.yaml. Credentials never live here. */
+export interface S3Settings {
+  /** An S3-compatible endpoint (MinIO, s3rver, ...); default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS. */
+  endpoint?: string;
+  region?: string;
+  /** A profile of the shared AWS config and credentials files (AWS_PROFILE otherwise). */
+  profile?: string;
+  /** Path-style addressing (http://host/bucket/key); default on when an endpoint is set. */
+  force_path_style?: boolean;
+  /** Attempts per request, retried with exponential backoff on throttling, 5xx and dropped connections. */
+  max_attempts?: number;
+}
+
+/**
+ * An S3 client from the standard AWS chain (environment, shared files with `profile`, SSO, instance
+ * metadata). Against a custom endpoint, checksums are only sent when required: SDK >= 3.729 frames
+ * streamed bodies with aws-chunked checksums that S3-compatible stores (s3rver) store verbatim.
+ */
+export function createS3Client(settings: S3Settings = {}): S3Client {
+  const endpoint = settings.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const region =
+    settings.region ??
+    process.env.AWS_REGION ??
+    process.env.AWS_DEFAULT_REGION ??
+    (endpoint ? 'us-east-1' : undefined);
+  return new S3Client({
+    ...(region ? { region } : {}),
+    ...(endpoint
+      ? {
+          endpoint,
+          forcePathStyle: settings.force_path_style ?? true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : { forcePathStyle: settings.force_path_style ?? false }),
+    credentials: credentialsFor(settings.profile),
+    maxAttempts: settings.max_attempts ?? 8,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
+      httpAgent: { keepAlive: true, maxSockets: 64 },
+      httpsAgent: { keepAlive: true, maxSockets: 64 },
+    },
+  });
+}
+
+/** The standard chain; a failure names the profile it looked for, so the error can say which. */
+function credentialsFor(profile: string | undefined) {
+  const chain = fromNodeProviderChain(profile ? { profile } : {});
+  return async () => {
+    try {
+      return await chain();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const named = new Error(profile ? `profile "${profile}": ${reason}` : reason);
+      named.name = 'CredentialsProviderError';
+      throw named;
+    }
+  };
+}
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Turns an SDK failure into a LakehouseError that names the bucket, the key and what to do. Retryable
+ * faults (throttling, 5xx, dropped connections) reach here only after the client's retries ran out.
+ */
+export function s3Failure(
+  error: unknown,
+  target: { bucket: string; key?: string; action: string },
+): LakehouseError {
+  if (error instanceof LakehouseError) return error;
+  const e = (error ?? {}) as SdkError;
+  const name = e.name ?? e.Code ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  const where = target.key === undefined ? `bucket ${target.bucket}` : s3Uri(target.bucket, target.key);
+  const details = { bucket: target.bucket, key: target.key, action: target.action, s3Error: name, status };
+  const reason = (e.message ?? String(error)).split('\n')[0];
+  if (name === 'NoSuchBucket' || (status === 404 && target.key === undefined)) {
+    return new LakehouseError(
+      'STORAGE_BUCKET_MISSING',
+      `Cannot ${target.action} ${where}: bucket ${target.bucket} does not exist (or is in another account or endpoint). ` +
+        'Check the bucket name in lakehouse.yaml, or create it, and the s3.endpoint / AWS_ENDPOINT_URL_S3 setting.',
+      details,
+    );
+  }
+  if (/CredentialsProviderError|Could not load credentials/i.test(`${name} ${reason}`)) {
+    return new LakehouseError(
+      'STORAGE_ACCESS_DENIED',
+      `Cannot ${target.action} ${where}: no AWS credentials found (${reason}). ` +
+        'Check the profile in the shared AWS files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, ~/.aws), set AWS_PROFILE or s3.profile in lakehouse.yaml, ' +
+        'run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
+      details,
+    );
+  }
+  if (/ExpiredToken|TokenRefreshRequired|RequestExpired|ExpiredTokenException/.test(name)) {
+    return new LakehouseError(
+      'STORAGE_ACCESS_DENIED',
+      `Cannot ${target.action} ${where}: the AWS credentials have expired. Refresh them (\`aws sso login\`, or new session keys) and retry.`,
+      details,
+    );
+  }
+  if (
+    status === 403 ||
+    /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AllAccessDisabled|Forbidden/.test(name)
+  ) {
+    return new LakehouseError(
+      'STORAGE_ACCESS_DENIED',
+      `Cannot ${target.action} ${where}: access denied (${name || status}). ` +
+        `Check that the credentials in use (profile, environment) allow s3:${actionPermission(target.action)} on it, and that the keys are right.`,
+      details,
+    );
+  }
+  if (name === 'NoSuchKey' || status === 404) {
+    return new LakehouseError(
+      'SOURCE_MISSING',
+      `Cannot ${target.action} ${where}: no such object. It may have been deleted or renamed; list the prefix and fix the path.`,
+      details,
+    );
+  }
+  return new LakehouseError(
+    'STORAGE_UNAVAILABLE',
+    `Cannot ${target.action} ${where} after retries: ${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${reason}. ` +
+      'The store is throttling or failing; check the endpoint and network, then re-run (nothing half-written was published).',
+    details,
+  );
+}
+
+function actionPermission(action: string): string {
+  if (action.startsWith('list')) return 'ListBucket';
+  if (action.startsWith('upload') || action.startsWith('write') || action.startsWith('publish'))
+    return 'PutObject';
+  if (action.startsWith('delete')) return 'DeleteObject';
+  return 'GetObject';
+}

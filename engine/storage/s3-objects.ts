@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { s3Failure } from './s3-client.ts';
+
+export interface S3ObjectInfo {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface S3Listing {
+  objects: S3ObjectInfo[];
+  /** With a delimiter: the "sub-folders" under the prefix, as full key prefixes ending in '/'. */
+  prefixes: string[];
+}
+
+/** Lists every object (and, with `delimiter`, every common prefix) under a key prefix, page by page. */
+export async function listObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  delimiter?: string,
+): Promise<S3Listing> {
+  const listing: S3Listing = { objects: [], prefixes: [] };
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          Delimiter: delimiter,
+          ContinuationToken: token,
+        }),
+      );
+    } catch (error) {
+      throw s3Failure(error, { bucket, key: prefix, action: 'list' });
+    }
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      listing.objects.push({ bucket, key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag ?? '') });
+    }
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) listing.prefixes.push(p.Prefix);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return listing;
+}
+
+/**
+ * Downloads one object to `destination` via a temp file renamed at the end, so a dropped
+ * connection never leaves a truncated file in place. `If-Match` pins the listed version: an object
+ * replaced meanwhile fails instead of mixing versions. Body errors are retried (the SDK retries only
+ * until the response headers arrive).
+ */
+export async function downloadObject(
+  client: S3Client,
+  object: S3ObjectInfo,
+  destination: string,
+  onBytes: (bytes: number) => void = () => undefined,
+  attempts = 4,
+): Promise<void> {
+  await mkdir(dirname(destination), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const temp = `${destination}.part-${randomUUID().slice(0, 8)}`;
+    let received = 0;
+    try {
+      const response = await client.send(
+        new GetObjectCommand({
+          Bucket: object.bucket,
+          Key: object.key,
+          IfMatch: object.etag ? `"${object.etag}"` : undefined,
+        }),
+      );
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          received += chunk.length;
+          onBytes(chunk.length);
+          done(null, chunk);
+        },
+      });
+      await pipeline(response.Body as Readable, counter, createWriteStream(temp));
+      const size = (await stat(temp)).size;
+      if (size !== object.size) throw new Error(`truncated body: ${size} of ${object.size} bytes`);
+      await rename(temp, destination);
+      return;
+    } catch (error) {
+      await rm(temp, { force: true });
+      onBytes(-received);
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const permanent = status !== undefined && status >= 300 && status < 500;
+      if (permanent || attempt >= attempts) {
+        throw s3Failure(error, { bucket: object.bucket, key: object.key, action: 'download' });
+      }
+      await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
+/**
+ * Uploads a local file under `key`: one PUT for small files, multipart (parts retried one by one)
+ * for large ones. The object only becomes visible when the upload completes; on failure the
+ * multipart upload is aborted.
+ */
+export async function uploadFile(client: S3Client, bucket: string, key: string, file: string): Promise<void> {
+  const upload = new Upload({
+    client,
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(file),
+      ContentType: 'application/octet-stream',
+    },
+    partSize: 16 * 1024 * 1024,
+    queueSize: 4,
+    leavePartsOnError: false,
+  });
+  try {
+    await upload.done();
+  } catch (error) {
+    throw s3Failure(error, { bucket, key, action: 'upload' });
+  }
+}
+
+export async function putText(client: S3Client, bucket: string, key: string, body: string): Promise<void> {
+  try {
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
+  } catch (error) {
+    throw s3Failure(error, { bucket, key, action: 'write' });
+  }
+}
+
+export async function getText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await (response.Body as { transformToString(): Promise<string> }).transformToString();
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NoSuchKey') return undefined;
+    throw s3Failure(error, { bucket, key, action: 'read' });
+  }
+}
+
+/** Deletes keys in batches of 1000. */
+export async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    try {
+      await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    } catch (error) {
+      throw s3Failure(error, { bucket, key: batch[0], action: 'delete' });
+    }
+  }
+}
+
+/**
+ * Aborts multipart uploads under a prefix that a killed process left behind (their parts cost
+ * storage but are never visible). Stores without ListMultipartUploads (s3rver) are skipped.
+ */
+export async function abortStaleUploads(client: S3Client, bucket: string, prefix: string): Promise<number> {
+  let aborted = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        await client.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
+        aborted++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NotImplemented' || name === 'MethodNotAllowed') return aborted;
+    throw s3Failure(error, { bucket, key: prefix, action: 'list uploads under' });
+  }
+  return aborted;
+}
+
+export function unquote(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs `task` over items with at most `limit` in flight; rejects with the first failure. */
+export async function forEachParallel<T>(
+  items: T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await task(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

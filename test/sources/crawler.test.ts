@@ -1,0 +1,298 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { CrawlSource, loadProject } from '../../engine/project/config.ts';
+import { crawl } from '../../engine/sources/crawler.ts';
+import { probeSource } from '../../engine/sources/probe.ts';
+import { goldFingerprints } from '../helpers/fingerprint.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+
+interface Item {
+  id: number;
+  title: string;
+  updated_at: string;
+}
+
+/**
+ * A paged JSON API over `items` (10 per page): `?page=N` or `?cursor=<offset>`, answering a
+ * scripted failure (500, 429 + Retry-After, a dropped connection) on chosen request numbers.
+ */
+class CatalogApi {
+  items: Item[] = [];
+  requests: { url: string; at: number }[] = [];
+  failures = new Map<number, 500 | 429 | 'drop'>();
+  /** Pages at or after this fail with 500 (an outage), until cleared. */
+  outageFromPage: number | undefined;
+  private server: Server;
+  url = '';
+
+  constructor() {
+    this.server = createServer((req, res) => this.answer(req, res));
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  pagesRequested(): number[] {
+    return this.requests
+      .map((r) => Number(new URL(r.url, this.url).searchParams.get('page')))
+      .filter((p) => p > 0);
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
+    this.requests.push({ url: req.url ?? '/', at: Date.now() });
+    const failure = this.failures.get(this.requests.length);
+    if (failure === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (failure === 429) {
+      res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+      return;
+    }
+    if (failure === 500) {
+      res.writeHead(500).end('oops');
+      return;
+    }
+    const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname === '/titles') {
+      const page = Number(url.searchParams.get('page') ?? '1');
+      if (this.outageFromPage !== undefined && page >= this.outageFromPage) {
+        res.writeHead(503).end('down');
+        return;
+      }
+      const items = this.items.slice((page - 1) * 10, page * 10);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: { items }, page }));
+      return;
+    }
+    if (url.pathname === '/cursor') {
+      const offset = Number(url.searchParams.get('cursor') ?? '0');
+      const items = this.items.slice(offset, offset + 10);
+      const next = offset + 10 < this.items.length ? String(offset + 10) : null;
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ results: items, meta: { next } }));
+      return;
+    }
+    res.writeHead(404).end('no such endpoint');
+  }
+}
+
+const catalog = (n: number, version = 'v1', updated = '2024-01-01'): Item[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    title: `title ${i + 1} ${version}`,
+    updated_at: updated,
+  }));
+
+const titles = async (db: Db, file: string) =>
+  new Map(
+    (
+      await db.all<{ id: number; title: string }>(
+        `SELECT id::INTEGER AS id, title FROM read_parquet('${file}') ORDER BY id`,
+      )
+    ).map((r) => [r.id, r.title]),
+  );
+
+describe('the crawler', () => {
+  let api: CatalogApi;
+  let db: Db;
+  let work: string;
+  const sleeps: number[] = [];
+  const sleep = async (ms: number) => {
+    sleeps.push(ms);
+    await new Promise((r) => setTimeout(r, ms));
+  };
+
+  beforeAll(async () => {
+    db = await openDb();
+    work = await tempDir('lakehouse-crawl-');
+  });
+  afterAll(async () => {
+    db.close();
+    await removeDir(work);
+  });
+  afterEach(async () => {
+    await api?.close();
+    sleeps.length = 0;
+  });
+
+  const start = async (items: Item[]) => {
+    api = new CatalogApi();
+    api.items = items;
+    await api.start();
+  };
+  const pageSource = (extra: Record<string, unknown> = {}) =>
+    CrawlSource.parse({
+      kind: 'crawl',
+      url: `${api.url}/titles`,
+      items_path: 'data.items',
+      requests_per_second: 50,
+      ...extra,
+    });
+
+  it('pages until an empty page, retries 500s, dropped connections and 429 (after Retry-After), within the rate limit', async () => {
+    const items = catalog(95);
+    // A duplicate id on a later page: the later page's version wins.
+    items.push({ id: 5, title: 'title 5 corrected', updated_at: '2024-01-01' });
+    await start(items);
+    api.failures.set(2, 500);
+    api.failures.set(4, 429);
+    api.failures.set(7, 'drop');
+    const dir = join(work, 'paged');
+    const result = await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    expect(result.pages).toBe(11);
+    expect(result.items).toBe(96);
+    expect(result.retries).toBe(3);
+    expect(result.rows).toBe(95);
+    expect(sleeps).toContain(1000);
+    // 10 pages with items, then the empty one that ends the crawl; each page fetched successfully once.
+    expect(new Set(api.pagesRequested())).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
+    const gaps = api.requests.slice(1).map((r, i) => r.at - (api.requests[i]?.at ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15);
+    const merged = await titles(db, result.file);
+    expect(merged.get(5)).toBe('title 5 corrected');
+    expect(merged.get(95)).toBe('title 95 v1');
+  }, 30_000);
+
+  it('follows a cursor until it is missing', async () => {
+    await start(catalog(33));
+    const source = CrawlSource.parse({
+      kind: 'crawl',
+      url: `${api.url}/cursor`,
+      paging: { type: 'cursor', param: 'cursor', cursor_path: 'meta.next' },
+      items_path: 'results',
+      requests_per_second: 100,
+    });
+    const result = await crawl({ db, name: 'titles', source, dir: join(work, 'cursor'), sleep });
+    expect(result.pages).toBe(4);
+    expect(result.rows).toBe(33);
+    expect(api.requests.map((r) => r.url)).toEqual([
+      '/cursor',
+      '/cursor?cursor=10',
+      '/cursor?cursor=20',
+      '/cursor?cursor=30',
+    ]);
+  });
+
+  it('resumes an interrupted crawl at the first page it lacks', async () => {
+    await start(catalog(60));
+    api.outageFromPage = 4;
+    const dir = join(work, 'resume');
+    const source = pageSource({ max_retries: 1 });
+    await expect(crawl({ db, name: 'titles', source, dir, sleep })).rejects.toThrow(
+      /titles\?page=4 still failing after 2 attempts \(HTTP 503\).*resumes from this page/,
+    );
+    expect(existsSync(join(dir, 'state.json'))).toBe(true);
+    expect(existsSync(join(dir, 'data.parquet'))).toBe(false);
+    api.outageFromPage = undefined;
+    api.requests = [];
+    const result = await crawl({ db, name: 'titles', source, dir, sleep });
+    expect(result.resumedFromPage).toBe(4);
+    expect(api.pagesRequested()).toEqual([4, 5, 6, 7]);
+    expect(result.rows).toBe(60);
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+  });
+
+  it('merges into the previous crawl: newest wins, nothing vanishes', async () => {
+    await start(catalog(30));
+    const dir = join(work, 'merge');
+    await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    // The catalog changed: items 1-20 re-published as v2, 21-30 gone from the API, 31-35 new.
+    await api.close();
+    await start([...catalog(20, 'v2', '2024-02-01'), ...catalog(35, 'v2', '2024-02-01').slice(30)]);
+    const second = await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    expect(second.rows).toBe(35);
+    const merged = await titles(db, second.file);
+    expect(merged.get(1)).toBe('title 1 v2');
+    expect(merged.get(25)).toBe('title 25 v1');
+    expect(merged.get(35)).toBe('title 35 v2');
+
+    // With an updated_field, an older version crawled later does not win.
+    await api.close();
+    await start(catalog(3, 'stale', '2023-12-01'));
+    const third = await crawl({
+      db,
+      name: 'titles',
+      source: pageSource({ updated_field: 'updated_at' }),
+      dir,
+      sleep,
+    });
+    const after = await titles(db, third.file);
+    expect(after.get(1)).toBe('title 1 v2');
+    expect(third.rows).toBe(35);
+  });
+
+  it('stops at a 404 with the URL and what to fix', async () => {
+    await start(catalog(5));
+    const source = CrawlSource.parse({ kind: 'crawl', url: `${api.url}/nothing`, items_path: 'x' });
+    await expect(crawl({ db, name: 'titles', source, dir: join(work, 'missing'), sleep })).rejects.toThrow(
+      /Source "titles": http:\/\/127\.0\.0\.1:\d+\/nothing\?page=1 answered HTTP 404\. Check sources\.titles\.url/,
+    );
+  });
+
+  it('feeds the pipeline like a catalog file: same gold tables', async () => {
+    const { dir } = await generatedProject(join(work, 'pipeline'), 2, 1000);
+    const expected = await withEngine(dir, async (engine) => {
+      expect((await engine.run({})).error).toBeUndefined();
+      return goldFingerprints(engine);
+    });
+    // Serve the catalog file's rows as the API's items, then point the project's catalog at it.
+    const rows = await db.all<{ title: string; genres: string }>(
+      `SELECT * FROM read_csv('${join(work, 'pipeline', 'data', 'title_catalog.csv')}', header = true, all_varchar = true)`,
+    );
+    await start(rows.map((r, i) => ({ ...r, id: i + 1, updated_at: '2024-01-01' })));
+    const yaml = await readFile(join(dir, 'lakehouse.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      yaml.replace(
+        / {2}title_catalog:\n {4}kind: file\n {4}path: .*\n/,
+        `  title_catalog:\n    kind: crawl\n    url: "${api.url}/titles"\n    items_path: data.items\n    requests_per_second: 200\n`,
+      ),
+    );
+    // "Test connection" reads the first page only.
+    const probe = await probeSource(await loadProject(dir), { name: 'title_catalog' });
+    expect(probe).toMatchObject({ ok: true, kind: 'crawl', objects: 10, error: null });
+    expect(probe.sample).toEqual(expect.arrayContaining(['id', 'title', 'genres']));
+    expect(api.pagesRequested()).toEqual([1]);
+    api.requests = [];
+    await removeDir(join(dir, 'warehouse.duckdb'));
+    await removeDir(join(dir, 'lake'));
+    const gold = await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      return goldFingerprints(engine);
+    });
+    expect(gold).toEqual(expected);
+    // Every page with items, then the empty page that ends the crawl.
+    expect(api.pagesRequested().length).toBe(Math.ceil(rows.length / 10) + 1);
+
+    // `lakehouse crawl` refreshes it on demand (a run re-crawls only past max_age_hours).
+    const cli = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/lakehouse.js', 'crawl', dir], { cwd: PROJECT_ROOT });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stderr).toContain(
+      `title_catalog: ${Math.ceil(rows.length / 10) + 1} page(s), ${rows.length} item(s), 0 retries; ${rows.length} row(s) after the merge`,
+    );
+  }, 120_000);
+});

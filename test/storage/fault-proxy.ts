@@ -1,0 +1,125 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault = 'slowdown' | 'internal' | 'drop' | 'truncate' | 'denied' | 'expired';
+
+export interface FaultProxy {
+  endpoint: string;
+  /** Faults injected so far, by kind; requests forwarded. */
+  stats: Record<Fault | 'forwarded', number>;
+  /** Changes which requests fail: every `every`-th request gets the next fault of `faults`; 0 disables. */
+  configure(options: {
+    every: number;
+    faults: Fault[];
+    match?: (method: string, url: string) => boolean;
+  }): void;
+  /** Calls `listener` for each request before forwarding it (e.g. to kill a client mid-upload). */
+  onRequest(listener: (method: string, url: string) => void): void;
+  close(): Promise<void>;
+}
+
+const ERRORS: Record<Exclude<Fault, 'drop' | 'truncate'>, [number, string]> = {
+  slowdown: [503, 'SlowDown'],
+  internal: [500, 'InternalError'],
+  denied: [403, 'AccessDenied'],
+  expired: [400, 'ExpiredToken'],
+};
+
+const errorXml = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`;
+
+/**
+ * A loopback HTTP proxy in front of an S3 endpoint that fails a share of requests the way S3 and
+ * networks do: 503 SlowDown, 500 InternalError, a connection dropped before any answer, or a body
+ * cut off halfway. Deterministic (every n-th request), so a test's faults happen on every run.
+ */
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const stats: FaultProxy['stats'] = {
+    slowdown: 0,
+    internal: 0,
+    drop: 0,
+    truncate: 0,
+    denied: 0,
+    expired: 0,
+    forwarded: 0,
+  };
+  let every = 0;
+  let faults: Fault[] = [];
+  let match: (method: string, url: string) => boolean = () => true;
+  let seen = 0;
+  let nextFault = 0;
+  const listeners: ((method: string, url: string) => void)[] = [];
+
+  const server: Server = createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    for (const listener of listeners) listener(method, url);
+    let fault: Fault | undefined;
+    if (every > 0 && faults.length > 0 && match(method, url) && ++seen % every === 0) {
+      fault = faults[nextFault++ % faults.length];
+    }
+    if (fault && fault !== 'truncate') stats[fault]++;
+    if (fault === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'slowdown' || fault === 'internal' || fault === 'denied' || fault === 'expired') {
+      const [status, code] = ERRORS[fault];
+      // Drain the body first, as S3 does, so the client sees the answer rather than a reset.
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'application/xml' });
+        res.end(errorXml(code, `injected ${code}`));
+      });
+      return;
+    }
+    stats.forwarded++;
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method,
+        path: url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (fault === 'truncate' && method === 'GET' && Number(answer.headers['content-length'] ?? 0) > 1) {
+          stats.truncate++;
+          const length = Number(answer.headers['content-length'] ?? 0);
+          let sent = 0;
+          answer.on('data', (chunk: Buffer) => {
+            const room = Math.floor(length / 2) - sent;
+            if (room > 0) res.write(chunk.subarray(0, room));
+            sent += chunk.length;
+            if (sent >= length / 2) res.socket?.destroy();
+          });
+          return;
+        }
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.socket?.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stats,
+    configure(options) {
+      every = options.every;
+      faults = options.faults;
+      match = options.match ?? (() => true);
+      seen = 0;
+    },
+    onRequest(listener) {
+      listeners.push(listener);
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initProject } from '../../engine/project/init.ts';
+import { MANIFEST_KEY } from '../../engine/storage/lake-storage.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
+import { getText } from '../../engine/storage/s3-objects.ts';
+import { goldFingerprints } from '../helpers/fingerprint.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+import { keysUnder, type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
+
+describe('a process killed (kill -9) mid-upload to an S3 lake', () => {
+  let work: string;
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  let dir: string;
+  let dates: string[];
+
+  beforeAll(async () => {
+    useS3rverCredentials();
+    work = await tempDir();
+    s3 = await startS3Server(['raw', 'lake']);
+    proxy = await startFaultProxy(s3.endpoint);
+    const generated = await generatedProject(work, 2, 2000);
+    dates = generated.dates;
+    await uploadTree(createS3Client({ endpoint: s3.endpoint }), join(work, 'data'), 'raw', 'data');
+    dir = join(work, 's3-project');
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: 's3://raw/data/customer_search_log_data',
+      catalog: 's3://raw/data/title_catalog.csv',
+      lake: 's3://lake/crash',
+      s3: { endpoint: proxy.endpoint },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await s3?.close();
+    await removeDir(work);
+  });
+
+  it('leaves the previous partitions complete and readable, and the next open removes the leftovers', async () => {
+    const before = await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      return goldFingerprints(engine);
+    });
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const manifestBefore = await getText(client, 'lake', `crash/${MANIFEST_KEY}`);
+    const partsBefore = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+    expect(manifestBefore).toBeDefined();
+
+    // Re-run the last date in a child process; kill it on its second partition upload, so one file is
+    // uploaded but uncommitted and another is cut off mid-request.
+    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', dates[1] as string], {
+      cwd: PROJECT_ROOT,
+      stdio: 'ignore',
+      env: process.env,
+    });
+    let partUploads = 0;
+    proxy.onRequest((method, url) => {
+      if (method === 'PUT' && url.includes('/part-') && ++partUploads === 2) child.kill('SIGKILL');
+    });
+    const exit = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    expect(exit).toBe('SIGKILL');
+    expect(partUploads).toBeGreaterThanOrEqual(2);
+
+    // A reader of the lake sees exactly the previous commit, every file of it present.
+    expect(await getText(client, 'lake', `crash/${MANIFEST_KEY}`)).toBe(manifestBefore);
+    const keysAfterKill = await keysUnder(client, 'lake', 'crash/');
+    for (const part of partsBefore) expect(keysAfterKill).toContain(part);
+    expect(keysAfterKill.filter((k) => k.endsWith('.parquet')).length).toBeGreaterThan(partsBefore.length);
+
+    // Reopening: the warehouse has the previous state, and the leftover upload is deleted.
+    await withEngine(dir, async (engine) => {
+      expect(await goldFingerprints(engine)).toEqual(before);
+      const parts = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+      expect(parts).toEqual(partsBefore);
+      const rerun = await engine.run({ dates: [dates[1] as string] });
+      expect(rerun.error).toBeUndefined();
+      expect(await goldFingerprints(engine)).toEqual(before);
+    });
+  }, 180_000);
+});

@@ -1,0 +1,348 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDispatcher } from '../../engine/api/dispatcher.ts';
+import type { LakehouseError } from '../../engine/api/errors.ts';
+import { createInProcessTransport } from '../../engine/api/in-process-transport.ts';
+import { createEngine } from '../../engine/engine.ts';
+import { initProject } from '../../engine/project/init.ts';
+import { MANIFEST_KEY } from '../../engine/storage/lake-storage.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
+import { getText } from '../../engine/storage/s3-objects.ts';
+import { createClient } from '../../renderer/src/api/client.ts';
+import { goldFingerprints } from '../helpers/fingerprint.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { startFaultProxy } from './fault-proxy.ts';
+import { keysUnder, type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
+
+describe('the example pipeline with source and lake on S3', () => {
+  let work: string;
+  let s3: S3Server;
+  let localGold: Record<string, string>;
+  let dates: string[];
+
+  beforeAll(async () => {
+    useS3rverCredentials();
+    work = await tempDir();
+    s3 = await startS3Server(['raw', 'lake']);
+    const generated = await generatedProject(work, 3, 2000);
+    const dir = generated.dir;
+    dates = generated.dates;
+    localGold = await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.status).toBe('success');
+      return goldFingerprints(engine);
+    });
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await uploadTree(
+      client,
+      join(work, 'data', 'customer_search_log_data'),
+      'raw',
+      'search/customer_search_log_data',
+    );
+    await uploadTree(client, join(work, 'data'), 'raw', 'all');
+  }, 120_000);
+
+  afterAll(async () => {
+    await s3?.close();
+    await removeDir(work);
+  });
+
+  const s3Project = async (name: string, endpoint: string, lake = `s3://lake/${name}`) => {
+    const dir = join(work, name);
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: 's3://raw/search/customer_search_log_data',
+      catalog: 's3://raw/all/title_catalog.csv',
+      lake,
+      s3: { endpoint },
+    });
+    return dir;
+  };
+
+  it('produces the same gold tables as the local run, and publishes a manifest naming every committed file', async () => {
+    const dir = await s3Project('customer-search', s3.endpoint);
+    const gold = await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      expect(summary.dates).toHaveLength(3);
+      // Bronze names each row's S3 object, not the local cache file it was read from.
+      const files = await engine.query('SELECT DISTINCT source_file FROM bronze.customer_search ORDER BY 1');
+      expect(files.rows.map((r) => r.source_file)).toEqual(
+        dates.map((d) =>
+          expect.stringMatching(
+            new RegExp(`^s3://raw/search/customer_search_log_data/${d.replaceAll('-', '')}/.+\\.parquet$`),
+          ),
+        ),
+      );
+      return goldFingerprints(engine);
+    });
+    expect(gold).toEqual(localGold);
+
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const manifest = JSON.parse((await getText(client, 'lake', `customer-search/${MANIFEST_KEY}`)) ?? '{}');
+    const keys = await keysUnder(client, 'lake', 'customer-search/');
+    const parts = keys.filter((k) => k.endsWith('.parquet'));
+    expect(parts.length).toBeGreaterThan(0);
+    // Exactly the committed files are in the lake: nothing half-written, nothing left over.
+    expect(manifest.partitions.map((p: { path: string }) => `customer-search/${p.path}`).sort()).toEqual(
+      parts,
+    );
+  }, 180_000);
+
+  it('re-runs from the cache without downloading, and rebuilds a lost lake mirror from S3', async () => {
+    const dir = join(work, 'customer-search');
+    const engine = await createEngine({ projectDir: dir });
+    try {
+      const fetched: { totalBytes: number; cachedBytes: number }[] = [];
+      engine.project.storage.onTransfer((p) => fetched.push(p));
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      const last = fetched.filter((p) => p.totalBytes > 0);
+      expect(last.length).toBeGreaterThan(0);
+      expect(last.every((p) => p.cachedBytes === p.totalBytes)).toBe(true);
+      expect(await goldFingerprints(engine)).toEqual(localGold);
+    } finally {
+      engine.close();
+    }
+    // A second machine has the warehouse but no mirror: opening fetches the committed files.
+    await removeDir(join(dir, '.lakehouse', 'lake-mirror'));
+    await withEngine(dir, async (engine) => {
+      const rows = await engine.query('SELECT count(*) AS n FROM bronze.customer_search');
+      expect(Number(rows.rows[0]?.n)).toBe(6000);
+    });
+  }, 120_000);
+
+  it('refuses to open a fresh project on a lake another warehouse wrote, and changes nothing', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const before = await keysUnder(client, 'lake', 'customer-search/');
+    const intruder = await s3Project('intruder', s3.endpoint, 's3://lake/customer-search');
+    const error = await createEngine({ projectDir: intruder }).then(
+      (engine) => {
+        engine.close();
+        return undefined;
+      },
+      (e: LakehouseError) => e,
+    );
+    expect(error?.code).toBe('PROJECT_INVALID');
+    expect(error?.message).toMatch(
+      /^The lake s3:\/\/lake\/customer-search holds \d+ partition file\(s\) this project's warehouse does not know .*Nothing was changed/,
+    );
+    expect(await keysUnder(client, 'lake', 'customer-search/')).toEqual(before);
+  });
+
+  it('retries throttling, 5xx, dropped connections and cut-off bodies, and publishes nothing half-written', async () => {
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      proxy.configure({ every: 4, faults: ['slowdown', 'internal', 'drop', 'truncate'] });
+      const dir = await s3Project('faulty', proxy.endpoint);
+      const gold = await withEngine(dir, async (engine) => {
+        const summary = await engine.run({});
+        expect(summary.error).toBeUndefined();
+        return goldFingerprints(engine);
+      });
+      expect(gold).toEqual(localGold);
+      expect(proxy.stats.slowdown).toBeGreaterThan(0);
+      expect(proxy.stats.internal).toBeGreaterThan(0);
+      expect(proxy.stats.drop).toBeGreaterThan(0);
+      expect(proxy.stats.truncate).toBeGreaterThan(0);
+      proxy.configure({ every: 0, faults: [] });
+      const client = createS3Client({ endpoint: s3.endpoint });
+      const manifest = JSON.parse((await getText(client, 'lake', `faulty/${MANIFEST_KEY}`)) ?? '{}');
+      const parts = (await keysUnder(client, 'lake', 'faulty/')).filter((k) => k.endsWith('.parquet'));
+      expect(manifest.partitions.map((p: { path: string }) => `faulty/${p.path}`).sort()).toEqual(parts);
+    } finally {
+      await proxy.close();
+    }
+  }, 180_000);
+
+  it('fails with a clear error when the store keeps failing, and commits nothing', async () => {
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      const dir = await s3Project('down', proxy.endpoint);
+      await writeFile(
+        join(dir, 'lakehouse.yaml'),
+        `${await readFile(join(dir, 'lakehouse.yaml'), 'utf8')}  max_attempts: 2\n`,
+      );
+      await withEngine(dir, async (engine) => {
+        // Every upload of a partition file fails: the date must not commit.
+        proxy.configure({
+          every: 1,
+          faults: ['slowdown'],
+          match: (method, url) => method === 'PUT' && url.includes('/part-'),
+        });
+        const summary = await engine.run({ dates: [dates[0] as string] });
+        expect(summary.status).toBe('failed');
+        expect(summary.error?.code).toBe('STORAGE_UNAVAILABLE');
+        expect(summary.error?.message).toMatch(/s3:\/\/lake\/down\/\w+\/\w+\/etl_date=.*part-.*SlowDown/);
+        const tables = await engine.query('SELECT count(*) AS n FROM _lakehouse.partitions');
+        expect(Number(tables.rows[0]?.n)).toBe(0);
+      });
+      // The files that did upload before the failure were cleaned up with the failed run.
+      const client = createS3Client({ endpoint: s3.endpoint });
+      expect((await keysUnder(client, 'lake', 'down/')).filter((k) => k.endsWith('.parquet'))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it('names the bucket and what to do when a bucket is missing or access is denied', async () => {
+    const noLake = await s3Project('no-lake', s3.endpoint, 's3://no-such-bucket/lake');
+    const missing = await createEngine({ projectDir: noLake }).then(
+      (engine) => {
+        engine.close();
+        return undefined;
+      },
+      (error: LakehouseError) => error,
+    );
+    expect(missing?.code).toBe('STORAGE_BUCKET_MISSING');
+    expect(missing?.message).toContain('no-such-bucket');
+    expect(missing?.message).toMatch(/create it|Check the bucket name/);
+
+    const denied = await s3Project('denied', s3.endpoint);
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAUNKNOWN';
+    try {
+      const error = await createEngine({ projectDir: denied }).then(
+        (engine) => {
+          engine.close();
+          return undefined;
+        },
+        (e: LakehouseError) => e,
+      );
+      expect(error?.code).toBe('STORAGE_ACCESS_DENIED');
+      expect(error?.message).toContain('s3://lake/denied/_lakehouse/manifest.json');
+      expect(error?.message).toMatch(/credentials/);
+    } finally {
+      useS3rverCredentials();
+    }
+
+    // A policy that denies reading the source, and credentials that expire: neither is retried.
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      const dir = await s3Project('policy', proxy.endpoint);
+      await withEngine(dir, async (engine) => {
+        for (const [fault, pattern] of [
+          ['denied', /access denied \(AccessDenied\).*s3:GetObject/],
+          ['expired', /credentials have expired.*aws sso login/],
+        ] as const) {
+          proxy.configure({
+            every: 1,
+            faults: [fault],
+            match: (method, url) => method === 'GET' && url.startsWith('/raw/all/title_catalog'),
+          });
+          const summary = await engine.run({ dates: [dates[0] as string] });
+          expect(summary.error?.code).toBe('STORAGE_ACCESS_DENIED');
+          expect(summary.error?.message).toContain('s3://raw/all/title_catalog.csv');
+          expect(summary.error?.message).toMatch(pattern);
+        }
+        expect(proxy.stats.denied).toBe(1);
+        expect(proxy.stats.expired).toBe(1);
+      });
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('tests a connection: what a configured or unsaved source holds, or a clear error', async () => {
+    const engine = await createEngine({ projectDir: join(work, 'customer-search') });
+    const dispatcher = createDispatcher(engine);
+    const client = createClient(createInProcessTransport(dispatcher));
+    try {
+      const configured = await client.call('sources.test', { name: 'customer_search_log' });
+      expect(configured).toMatchObject({ ok: true, kind: 'daily_parquet', dates, error: null });
+      expect(configured.objects).toBeGreaterThanOrEqual(3);
+      expect(configured.bytes).toBeGreaterThan(1000);
+      expect(configured.summary).toMatch(
+        /^3 day\(s\) \(2022-06-01 \.\. 2022-06-03\), \d+ Parquet file\(s\), [\d.]+ KB$/,
+      );
+
+      const catalog = await client.call('sources.test', {
+        source: { kind: 'file', path: 's3://raw/all/title_catalog.csv' },
+      });
+      expect(catalog).toMatchObject({ ok: true, objects: 1 });
+
+      const wrongBucket = await client.call('sources.test', {
+        source: { kind: 'daily_parquet', path: 's3://no-such-bucket/raw', columns: {} },
+        s3: { endpoint: s3.endpoint },
+      });
+      expect(wrongBucket.ok).toBe(false);
+      expect(wrongBucket.error?.code).toBe('STORAGE_BUCKET_MISSING');
+      expect(wrongBucket.summary).toContain('no-such-bucket');
+
+      const emptyPrefix = await client.call('sources.test', {
+        source: { kind: 'daily_parquet', path: 's3://raw/typo', columns: {} },
+      });
+      expect(emptyPrefix).toMatchObject({ ok: false, dates: [], error: { code: 'SOURCE_MISSING' } });
+      expect(emptyPrefix.summary).toMatch(/s3:\/\/raw\/typo has no day folders named like %Y%m%d/);
+    } finally {
+      await dispatcher.close();
+      engine.close();
+    }
+  }, 60_000);
+
+  it('works from the CLI: init with --source/--catalog/--lake s3:// and a --profile, then run', async () => {
+    // The profile's keys live in a shared credentials file only: the environment has none.
+    const aws = join(work, 'aws');
+    await mkdir(aws, { recursive: true });
+    await writeFile(
+      join(aws, 'credentials'),
+      '[lake-user]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n',
+    );
+    await writeFile(join(aws, 'config'), '[profile lake-user]\nregion = eu-west-1\n');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials'),
+      AWS_CONFIG_FILE: join(aws, 'config'),
+    };
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const dir = join(work, 'cli-project');
+    const init = await cli(env, [
+      'init',
+      dir,
+      '--example',
+      'customer-search',
+      '--source',
+      's3://raw/search/customer_search_log_data',
+      '--catalog',
+      's3://raw/all/title_catalog.csv',
+      '--lake',
+      's3://lake/cli',
+      '--profile',
+      'lake-user',
+      '--endpoint',
+      s3.endpoint,
+    ]);
+    expect(init.code, init.stderr).toBe(0);
+    const yaml = await readFile(join(dir, 'lakehouse.yaml'), 'utf8');
+    expect(yaml).toContain('lake: "s3://lake/cli"');
+    expect(yaml).toMatch(/s3:\n {2}profile: "lake-user"\n {2}endpoint: "http:\/\/127\.0\.0\.1:\d+"/);
+    const run = await cli(env, ['run', dir, '--date', dates[0] as string]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/MB fetched from S3 for customer_search_log 2022-06-01/);
+    const client = createS3Client({ endpoint: s3.endpoint });
+    expect(await getText(client, 'lake', `cli/${MANIFEST_KEY}`)).toContain('bronze.customer_search');
+
+    // Without the profile's file, the same run fails saying where credentials come from.
+    const noCredentials = await cli({ ...env, AWS_SHARED_CREDENTIALS_FILE: join(aws, 'none') }, ['run', dir]);
+    expect(noCredentials.code).toBe(1);
+    expect(noCredentials.stderr).toMatch(
+      /error \[STORAGE_ACCESS_DENIED\]: Cannot \w+ s3:\/\/lake\/cli\/.*: no AWS credentials found \(profile "lake-user": .*aws sso login/,
+    );
+  }, 120_000);
+});
+
+/** Runs the CLI without blocking this process, which serves s3rver. */
+function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/lakehouse.js', ...args], { cwd: PROJECT_ROOT, env });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout.resume();
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}

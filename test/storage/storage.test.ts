@@ -1,0 +1,139 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
+import {
+  downloadObject,
+  listObjects,
+  type S3ObjectInfo,
+  uploadFile,
+} from '../../engine/storage/s3-objects.ts';
+import { parseS3Uri } from '../../engine/storage/s3-uri.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+import { startFaultProxy } from './fault-proxy.ts';
+import { type S3Server, startS3Server, useS3rverCredentials } from './s3-helpers.ts';
+
+describe('S3 URIs', () => {
+  it.each([
+    ['s3://my-bucket', { bucket: 'my-bucket', prefix: '' }],
+    ['s3://my-bucket/', { bucket: 'my-bucket', prefix: '' }],
+    ['s3://my-bucket/raw/search/', { bucket: 'my-bucket', prefix: 'raw/search' }],
+    ['s3://logs.example.com/a//b', { bucket: 'logs.example.com', prefix: 'a//b' }],
+  ])('%s', (uri, expected) => {
+    expect(parseS3Uri(uri)).toEqual(expected);
+  });
+
+  it.each(['http://bucket/key', 's3://', 's3://UPPER/key', 's3://a/key', 'bucket/key'])(
+    'rejects %s with the reason',
+    (uri) => {
+      expect(() => parseS3Uri(uri)).toThrow(/is not an S3 URI: expected s3:\/\/bucket\/prefix/);
+    },
+  );
+});
+
+describe('S3 transfers against s3rver', () => {
+  let s3: S3Server;
+  let work: string;
+
+  beforeAll(async () => {
+    useS3rverCredentials();
+    s3 = await startS3Server(['data']);
+    work = await tempDir('lakehouse-storage-');
+  });
+  afterAll(async () => {
+    delete process.env.AWS_ENDPOINT_URL_S3;
+    await s3?.close();
+    await removeDir(work);
+  });
+
+  it('takes the endpoint from AWS_ENDPOINT_URL_S3, as the SDK does', async () => {
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    try {
+      const client = createS3Client();
+      await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'env/x.txt', Body: 'x' }));
+      expect((await listObjects(client, 'data', 'env/')).objects.map((o) => o.key)).toEqual(['env/x.txt']);
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_S3;
+    }
+  });
+
+  it('uploads a large file in parts and downloads it byte for byte', async () => {
+    const proxy = await startFaultProxy(s3.endpoint);
+    const requests: string[] = [];
+    proxy.onRequest((method, url) =>
+      requests.push(`${method} ${url.replace(/uploadId=[^&]+/, 'uploadId=ID')}`),
+    );
+    // Every 3rd request fails once (a part, the completion...): parts are retried one by one.
+    proxy.configure({ every: 3, faults: ['slowdown', 'drop'] });
+    const client = createS3Client({ endpoint: proxy.endpoint });
+    const file = join(work, 'big.bin');
+    const content = randomBytes(17 * 1024 * 1024 + 123);
+    await writeFile(file, content);
+    await uploadFile(client, 'data', 'big/big.bin', file);
+    await proxy.close();
+    expect(requests.filter((r) => r.startsWith('POST /data/big/big.bin?uploads'))).toHaveLength(1);
+    expect(new Set(requests.filter((r) => r.startsWith('PUT /data/big/big.bin?partNumber=')))).toEqual(
+      new Set([
+        'PUT /data/big/big.bin?partNumber=1&uploadId=ID&x-id=UploadPart',
+        'PUT /data/big/big.bin?partNumber=2&uploadId=ID&x-id=UploadPart',
+      ]),
+    );
+    expect(proxy.stats.slowdown + proxy.stats.drop).toBeGreaterThan(0);
+    const plain = createS3Client({ endpoint: s3.endpoint });
+    const [object] = (await listObjects(plain, 'data', 'big/')).objects;
+    expect(object?.size).toBe(content.length);
+    let received = 0;
+    await downloadObject(plain, object as S3ObjectInfo, join(work, 'big.copy'), (n) => {
+      received += n;
+    });
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(digest(await readFile(join(work, 'big.copy')))).toBe(digest(content));
+    expect(received).toBe(content.length);
+  }, 60_000);
+
+  it('caches by bucket, key and ETag, reports bytes, and evicts the least recently used beyond its limit', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const put = (key: string, body: string) =>
+      client.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: body }));
+    const objectsOf = async (...keys: string[]) => {
+      const all = (await listObjects(client, 'data', 'cache/')).objects;
+      return keys.map((k) => all.find((o) => o.key === `cache/${k}`) as S3ObjectInfo);
+    };
+    await put('cache/a.csv', 'a'.repeat(1000));
+    await put('cache/b.csv', 'b'.repeat(1000));
+    await put('cache/c.csv', 'c'.repeat(1000));
+    const cache = createObjectCache(() => client, { dir: join(work, 'cache'), maxBytes: 2500 });
+    const progress: TransferProgress[] = [];
+    const [a1, b1] = await cache.fetch(await objectsOf('a.csv', 'b.csv'), (p) => progress.push(p));
+    expect(await readFile(a1 as string, 'utf8')).toBe('a'.repeat(1000));
+    expect(progress.at(-1)).toEqual({ doneBytes: 2000, totalBytes: 2000, cachedBytes: 0, files: 2 });
+
+    // Unchanged: served from the cache. Changed (new ETag): fetched again.
+    progress.length = 0;
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.fetch(await objectsOf('a.csv'), (p) => progress.push(p));
+    expect(progress.at(-1)?.cachedBytes).toBe(1000);
+    await put('cache/a.csv', 'A'.repeat(1000));
+    progress.length = 0;
+    const [a2] = await cache.fetch(await objectsOf('a.csv'), (p) => progress.push(p));
+    expect(progress.at(-1)?.cachedBytes).toBe(0);
+    expect(await readFile(a2 as string, 'utf8')).toBe('A'.repeat(1000));
+    expect(a2).not.toBe(a1);
+
+    // Over the limit (a1, b1, a2 = 3000 bytes): the least recently used (b1, then the stale a1) go.
+    await new Promise((r) => setTimeout(r, 20));
+    const [c1] = await cache.fetch(await objectsOf('c.csv'));
+    expect(await cache.size()).toBeLessThanOrEqual(2500);
+    const exists = (path: string | undefined) =>
+      readFile(path as string).then(
+        () => true,
+        () => false,
+      );
+    expect(await exists(b1)).toBe(false);
+    expect(await exists(c1)).toBe(true);
+    expect(await exists(a2)).toBe(true);
+  });
+});
