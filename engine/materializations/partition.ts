@@ -22,25 +22,35 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   let duplicatesRemoved = 0;
   if (!hasQuarantine && !dedupe) {
     // Nothing to split or drop: stream the model's result straight into the partition file.
-    rowsOut = await partitions.write(model.id, etlDate, model.sql, { cache: true });
+    rowsOut = await partitions.write(model.id, etlDate, model.sql);
   } else {
+    // The stage is only read: quarantined rows and repeats are filtered out as the partition is written
+    // (deleting them in place first costs a pass more, in the slow transaction-local storage).
     await ctx.restage(etlDate);
     const { stage } = ctx;
     const staged = await countRows(db, stage);
-    // The staged table is cleaned in place and then becomes the day's partition: copying the good rows
-    // into a new table cost more than the model itself on million-row days.
+    const q = ident(QUARANTINE_COLUMN);
+    const internal = hasQuarantine ? `__row, ${q}` : '__row';
+    const kept = `(SELECT rowid AS __row, * FROM ${stage} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
     if (hasQuarantine) {
-      const q = ident(QUARANTINE_COLUMN);
       quarantined = await partitions.write(
         `quarantine.${model.name}`,
         etlDate,
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
-      await db.run(`DELETE FROM ${stage} WHERE ${q} IS NOT NULL`);
-      await db.run(`ALTER TABLE ${stage} DROP COLUMN ${q}`);
     }
-    if (dedupe) await db.run(deleteRepeatsSql(stage, dedupe.key, dedupe.order_by));
-    rowsOut = await partitions.adopt(model.id, etlDate, stage);
+    let notRepeat = '';
+    if (dedupe) {
+      await db.run(
+        `CREATE OR REPLACE TEMP TABLE __repeats AS ${repeatsSql(kept, internal, dedupe.key, dedupe.order_by)}`,
+      );
+      notRepeat = ' AND __row NOT IN (SELECT __row FROM __repeats)';
+    }
+    rowsOut = await partitions.write(
+      model.id,
+      etlDate,
+      `SELECT * EXCLUDE (${internal}) FROM ${kept} WHERE true${notRepeat}`,
+    );
     duplicatesRemoved = staged - quarantined - rowsOut;
   }
 
@@ -63,15 +73,15 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
 }
 
 /**
- * Deletes every row but the first per key by `orderBy`, ties broken by the whole row's text so re-runs
- * keep the same one (the real sample repeats event ids whose keywords differ in case). Only keys that
- * repeat are sorted.
+ * The `__row` of every row but the first per key by `orderBy`, ties broken by the whole row's text (the
+ * model's columns, without `internal` ones) so re-runs keep the same one (the real sample repeats event
+ * ids whose keywords differ in case). Only keys that repeat are sorted.
  */
-function deleteRepeatsSql(table: string, keys: string[], orderBy: string | undefined): string {
+function repeatsSql(rows: string, internal: string, keys: string[], orderBy: string | undefined): string {
   const k = keys.map(ident).join(', ');
   const order = orderBy ?? k;
-  return `DELETE FROM ${table} WHERE rowid IN (
-    SELECT rowid FROM ${table} AS r
-    WHERE (${k}) IN (SELECT (${k}) FROM ${table} GROUP BY ALL HAVING count(*) > 1)
-    QUALIFY row_number() OVER (PARTITION BY ${k} ORDER BY ${order}, CAST(r AS VARCHAR)) > 1)`;
+  return `SELECT __row FROM (
+      SELECT *, CAST(struct_pack(*COLUMNS(* EXCLUDE (${internal}))) AS VARCHAR) AS __row_text FROM ${rows}
+      WHERE (${k}) IN (SELECT (${k}) FROM ${rows} GROUP BY ALL HAVING count(*) > 1))
+    QUALIFY row_number() OVER (PARTITION BY ${k} ORDER BY ${order}, __row_text) > 1`;
 }
