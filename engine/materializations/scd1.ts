@@ -9,6 +9,7 @@ import {
   type MaterializeOutcome,
   tableExists,
 } from './context.ts';
+import { recordScd1Changes } from './scd1-changes.ts';
 
 /** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
 export const UNKNOWN_KEY = 0;
@@ -46,6 +47,15 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const nonKey = columns.filter((c) => !keys.includes(c) && c !== sk);
   const notUnknown = sk ? ` AND t.${ident(sk)} <> ${UNKNOWN_KEY}` : '';
   let updated = 0;
+  await recordScd1Changes(db, {
+    model: model.id,
+    etlDate: ctx.etlDate,
+    target,
+    stage,
+    keys,
+    merged: nonKey.map((c) => [c, mergeExpression(model.config.merge[c] ?? 'overwrite', c)]),
+    match: `${keyMatch(keys, 't', 's')}${notUnknown}`,
+  });
   if (nonKey.length > 0) {
     const sets = nonKey.map(
       (c) => `${ident(c)} = ${mergeExpression(model.config.merge[c] ?? 'overwrite', c)}`,

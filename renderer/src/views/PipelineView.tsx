@@ -1,24 +1,35 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { type CSSProperties, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type {
+  GraphNodeState,
   Layer,
   ModelInfo,
+  PipelineGraph,
   ProjectInfo,
-  RunHistoryModel,
+  RunInput,
   RunSummary,
 } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
+import { type GraphLayout, layoutGraph, pointAlong } from '../components/graph-layout.ts';
 import { describeError } from '../connect.ts';
+import './explore.css';
 
 const LANES: Layer[] = ['bronze', 'silver', 'gold'];
 const ALL_DATES = '__all__';
+const RANGE = '__range__';
+const CARD_WIDTH = 186;
+const CARD_HEIGHT = 66;
+const LANE_HEADER = 30;
+const LANE_PAD = 10;
 
-/** What a model card shows: its last status and, once done, its rows and duration. */
+/** What a model card shows: its last status and, once done, its rows, duration and tests. */
 interface CardState {
   status: string;
   rowsOut?: number;
   durationMs?: number;
-  etlDate?: string | null;
+  testsPassed?: number;
+  testsFailed?: number;
+  testsWarned?: number;
   error?: string | null;
 }
 
@@ -28,24 +39,19 @@ type RunState =
   | { phase: 'running'; runId: string | null; done: number; total: number }
   | { phase: 'finished'; summary: RunSummary };
 
-/** Per model, the record of the latest date in one run. */
-function latestPerModel(records: RunHistoryModel[]): Map<string, CardState> {
-  const byModel = new Map<string, CardState>();
-  for (const r of records) {
-    const seen = byModel.get(r.model);
-    if (seen && (seen.etlDate ?? '') > (r.etlDate ?? '')) continue;
-    byModel.set(r.model, {
-      status: r.status,
-      rowsOut: r.rowsOut,
-      durationMs: r.durationMs,
-      etlDate: r.etlDate,
-      error: r.error,
-    });
-  }
-  return byModel;
+function cardFromGraph(state: GraphNodeState): CardState {
+  return {
+    status: state.status,
+    rowsOut: state.rowsOut,
+    durationMs: state.durationMs,
+    testsPassed: state.testsPassed,
+    testsFailed: state.testsFailed,
+    testsWarned: state.testsWarned,
+    error: state.error,
+  };
 }
 
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
@@ -56,25 +62,73 @@ function rowsFromDetails(details: Record<string, unknown> | undefined): Record<s
     : [];
 }
 
-/** The model graph in bronze/silver/gold lanes, with a run control and live statuses. */
+/** What to run: a date, every date, or a from/to range; and optionally a model selection. */
+function runInput(date: string, from: string, to: string, selection: string): RunInput {
+  const select = selection.split(/[\s,]+/).filter(Boolean);
+  const dates: RunInput = date === ALL_DATES ? {} : date === RANGE ? { from, to } : { dates: [date] };
+  return select.length > 0 ? { ...dates, select } : dates;
+}
+
+/**
+ * The model graph in bronze/silver/gold lanes, laid out by ELK, each edge labelled with the rows that
+ * flowed along it; a run control (date, range, selection) with live statuses, cancel, and failures.
+ */
 export function PipelineView({ client, project }: { client: Client; project: ProjectInfo }) {
+  const [graph, setGraph] = useState<PipelineGraph | null>(null);
   const [cards, setCards] = useState<Map<string, CardState>>(new Map());
   const [date, setDate] = useState<string>(project.availableDates.at(-1) ?? ALL_DATES);
+  const [from, setFrom] = useState(project.availableDates[0] ?? '');
+  const [to, setTo] = useState(project.availableDates.at(-1) ?? '');
+  const [selection, setSelection] = useState('');
+  const [focused, setFocused] = useState<string | null>(null);
   const [run, setRun] = useState<RunState>({ phase: 'idle' });
   const [error, setError] = useState<string | null>(null);
+  const [layout, setLayout] = useState<GraphLayout | null>(null);
   const runIdRef = useRef<string | null>(null);
+  const [graphBox, setGraphBox] = useState<HTMLDivElement | null>(null);
+  const [available, setAvailable] = useState({ width: 1200, height: 600 });
 
-  const loadHistory = useCallback(async () => {
+  useEffect(() => {
+    if (!graphBox) return;
+    const observer = new ResizeObserver(([entry]) => {
+      if (entry) setAvailable({ width: entry.contentRect.width, height: entry.contentRect.height });
+    });
+    observer.observe(graphBox);
+    return () => observer.disconnect();
+  }, [graphBox]);
+
+  const loadGraph = useCallback(async () => {
     try {
-      const { runs } = await client.call('runs.list', { limit: 1 });
-      setCards(latestPerModel(runs[0]?.models ?? []));
+      const next = await client.call('pipeline.graph');
+      setGraph(next);
+      setCards(new Map(next.nodes.map((n) => [n.model, cardFromGraph(n)])));
     } catch (e) {
       setError(describeError(e));
     }
   }, [client]);
 
   useEffect(() => {
-    void loadHistory();
+    let live = true;
+    const layerOf = (m: ModelInfo) => LANES.indexOf(m.layer);
+    layoutGraph(
+      project.models.map((m) => ({
+        id: m.id,
+        partition: layerOf(m),
+        width: CARD_WIDTH,
+        height: CARD_HEIGHT,
+      })),
+      project.models.flatMap((m) => m.upstream.map((up) => ({ id: `${up}->${m.id}`, from: up, to: m.id }))),
+    ).then(
+      (next) => live && setLayout(next),
+      (e) => live && setError(`Cannot lay the graph out: ${describeError(e)}`),
+    );
+    return () => {
+      live = false;
+    };
+  }, [project.models]);
+
+  useEffect(() => {
+    void loadGraph();
     const off = client.onEvent((event) => {
       if (event.type === 'run.progress') {
         const { kind, model, record } = event;
@@ -91,26 +145,23 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
               status: record.status,
               rowsOut: record.rowsOut,
               durationMs: record.durationMs,
-              etlDate: record.etlDate,
+              testsPassed: record.tests.filter((t) => t.passed).length,
+              testsFailed: record.tests.filter((t) => !t.passed && t.severity === 'error').length,
+              testsWarned: record.tests.filter((t) => !t.passed && t.severity === 'warn').length,
               error: record.error ?? null,
             }),
           );
         }
         setRun({ phase: 'running', runId: event.runId, done: event.done, total: event.total });
-      } else {
+      } else if (event.type === 'run.finished') {
         runIdRef.current = null;
         setRun({ phase: 'finished', summary: event.summary });
-        // Models the run never reached keep their previous state rather than "queued".
-        setCards(
-          (prev) =>
-            new Map(
-              [...prev].map(([id, c]) => [id, c.status === 'queued' ? { ...c, status: 'not run' } : c]),
-            ),
-        );
+        // The graph's totals (every date of the run, rows on edges) come from the committed history.
+        void loadGraph();
       }
     });
     return off;
-  }, [client, loadHistory]);
+  }, [client, loadGraph]);
 
   const start = async () => {
     setError(null);
@@ -118,7 +169,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     try {
       // Subscribe before starting so no progress event is missed.
       await client.ready();
-      const started = await client.call('pipeline.run', date === ALL_DATES ? {} : { dates: [date] });
+      const started = await client.call('pipeline.run', runInput(date, from, to, selection));
       runIdRef.current = started.runId;
       setRun((prev) =>
         prev.phase === 'starting'
@@ -142,9 +193,14 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   };
 
   const running = run.phase === 'running' || run.phase === 'starting';
-  const byLane = (layer: Layer) => project.models.filter((m) => m.layer === layer);
   const failingRows = run.phase === 'finished' ? rowsFromDetails(run.summary.error?.details) : [];
   const failingColumns = Object.keys(failingRows[0] ?? {}).map((name) => ({ name, type: '' }));
+  const edgeRows = useMemo(
+    () => new Map((graph?.edges ?? []).map((e) => [`${e.from}->${e.to}`, e.rows])),
+    [graph],
+  );
+  const focusedState = graph?.nodes.find((n) => n.model === focused);
+  const focusedModel = project.models.find((m) => m.id === focused);
 
   return (
     <section className="view pipeline-view">
@@ -163,7 +219,38 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
               </option>
             ))}
             <option value={ALL_DATES}>all dates ({project.availableDates.length})</option>
+            <option value={RANGE}>range…</option>
           </select>
+        </label>
+        {date === RANGE && (
+          <>
+            <label className="field">
+              from
+              <select data-testid="range-from" value={from} onChange={(e) => setFrom(e.target.value)}>
+                {project.availableDates.map((d) => (
+                  <option key={d}>{d}</option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              to
+              <select data-testid="range-to" value={to} onChange={(e) => setTo(e.target.value)}>
+                {project.availableDates.map((d) => (
+                  <option key={d}>{d}</option>
+                ))}
+              </select>
+            </label>
+          </>
+        )}
+        <label className="field selection-field">
+          Models
+          <input
+            data-testid="selection-input"
+            value={selection}
+            placeholder="all (or e.g. gold.dim_user+)"
+            disabled={running}
+            onChange={(e) => setSelection(e.target.value)}
+          />
         </label>
         <button type="button" className="primary" data-testid="run-button" disabled={running} onClick={start}>
           Run
@@ -197,20 +284,160 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           )}
         </div>
       )}
-      <div className="lanes">
-        {LANES.map((layer) => (
-          <div key={layer} className={`lane lane-${layer}`} data-testid={`lane-${layer}`}>
-            <h2 className="lane-title">
-              {layer} <span className="muted">({byLane(layer).length})</span>
-            </h2>
-            {byLane(layer).map((m) => (
-              <ModelCard key={m.id} model={m} state={cards.get(m.id)} />
-            ))}
-          </div>
-        ))}
+      <div className="graph-scroll" data-testid="pipeline-graph" ref={setGraphBox}>
+        {layout && (
+          <GraphCanvas
+            layout={layout}
+            models={project.models}
+            cards={cards}
+            edgeRows={edgeRows}
+            focused={focused}
+            onFocus={(id) => setFocused((prev) => (prev === id ? null : id))}
+            available={available}
+          />
+        )}
       </div>
+      {focusedModel && (
+        <ModelDetails
+          model={focusedModel}
+          state={focusedState}
+          onSelect={(selector) =>
+            setSelection((prev) =>
+              [...new Set([...prev.split(/[\s,]+/).filter(Boolean), selector])].join(' '),
+            )
+          }
+        />
+      )}
     </section>
   );
+}
+
+function GraphCanvas({
+  layout,
+  models,
+  cards,
+  edgeRows,
+  focused,
+  onFocus,
+  available,
+}: {
+  available: { width: number; height: number };
+  layout: GraphLayout;
+  models: ModelInfo[];
+  cards: Map<string, CardState>;
+  edgeRows: Map<string, number | null>;
+  focused: string | null;
+  onFocus: (id: string) => void;
+}) {
+  const offsetY = LANE_HEADER + LANE_PAD;
+  const offsetX = LANE_PAD;
+  // Each lane is the band of columns its models were placed in.
+  const lanes = LANES.map((layer) => {
+    const xs = models
+      .filter((m) => m.layer === layer)
+      .map((m) => layout.nodes.get(m.id)?.x)
+      .filter((x): x is number => x !== undefined);
+    if (xs.length === 0) return null;
+    const left = Math.min(...xs);
+    const right = Math.max(...xs) + CARD_WIDTH;
+    return { layer, left, right, count: xs.length };
+  }).filter((lane) => lane !== null);
+  const width = layout.width + 2 * LANE_PAD;
+  const height = layout.height + offsetY + LANE_PAD;
+  // Shrunk to fit the view (down to 60%, then it scrolls), so the whole pipeline shows at 1280x800.
+  const scale = Math.max(0.6, Math.min(1, (available.width - 4) / width, (available.height - 4) / height));
+  return (
+    <div style={{ width: width * scale, height: height * scale }}>
+      <div
+        className="graph-canvas"
+        data-scale={scale.toFixed(2)}
+        style={{ width, height, transform: `scale(${scale})`, transformOrigin: '0 0' }}
+      >
+        {lanes.map((lane) => (
+          <div
+            key={lane.layer}
+            className={`graph-lane lane-${lane.layer}`}
+            data-testid={`lane-${lane.layer}`}
+            style={{ left: lane.left + offsetX - 8, width: lane.right - lane.left + 16, height }}
+          >
+            <h2 className="lane-title">
+              {lane.layer} <span className="muted">({lane.count})</span>
+            </h2>
+          </div>
+        ))}
+        <svg className="graph-edges" width={width} height={height} aria-hidden="true">
+          <defs>
+            <marker
+              id="arrow"
+              viewBox="0 0 8 8"
+              refX="7"
+              refY="4"
+              markerWidth="7"
+              markerHeight="7"
+              orient="auto"
+            >
+              <path d="M0,0 L8,4 L0,8 z" className="graph-arrow" />
+            </marker>
+          </defs>
+          {layout.edges.map((edge) => {
+            const points = edge.points.map((p) => `${p.x + offsetX},${p.y + offsetY}`).join(' ');
+            const active = focused !== null && (edge.from === focused || edge.to === focused);
+            return (
+              <polyline
+                key={edge.id}
+                points={points}
+                className={`graph-edge${active ? ' active' : ''}`}
+                markerEnd="url(#arrow)"
+              />
+            );
+          })}
+        </svg>
+        {layout.edges.map((edge) => {
+          const rows = edgeRows.get(edge.id);
+          if (rows === undefined || rows === null) return null;
+          // Near the target: edges into one model fan in there, so labels sit on separate segments.
+          const at = pointAlong(edge.points, 0.72);
+          return (
+            <span
+              key={edge.id}
+              className="edge-label"
+              data-testid={`edge-label-${edge.id}`}
+              data-rows={rows}
+              title={`${edge.from} → ${edge.to}: ${rows.toLocaleString()} rows`}
+              style={{ left: at.x + offsetX, top: at.y + offsetY }}
+            >
+              {compactNumber(rows)}
+            </span>
+          );
+        })}
+        {models.map((m) => {
+          const node = layout.nodes.get(m.id);
+          if (!node) return null;
+          return (
+            <ModelCard
+              key={m.id}
+              model={m}
+              state={cards.get(m.id)}
+              focused={focused === m.id}
+              onFocus={() => onFocus(m.id)}
+              style={{
+                left: node.x + offsetX,
+                top: node.y + offsetY,
+                width: CARD_WIDTH,
+                height: CARD_HEIGHT,
+              }}
+            />
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+function compactNumber(n: number): string {
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)}M`;
+  if (n >= 10_000) return `${Math.round(n / 1000)}k`;
+  return n.toLocaleString();
 }
 
 function RunStatus({ run }: { run: RunState }) {
@@ -223,39 +450,116 @@ function RunStatus({ run }: { run: RunState }) {
     text = `${run.summary.status} · ${run.summary.dates.length} date(s) · ${formatDuration(run.summary.durationMs)}`;
   }
   return (
-    <span className={`run-status status-${status}`} data-testid="run-status" data-status={status}>
-      {text}
+    <span className="run-status-wrap">
+      <span className={`run-status status-${status}`} data-testid="run-status" data-status={status}>
+        {text}
+      </span>
+      {run.phase === 'running' && run.total > 0 && (
+        <progress className="run-progress" max={run.total} value={run.done} data-testid="run-progress" />
+      )}
     </span>
   );
 }
 
-function ModelCard({ model, state }: { model: ModelInfo; state: CardState | undefined }) {
+function ModelCard({
+  model,
+  state,
+  focused,
+  onFocus,
+  style,
+}: {
+  model: ModelInfo;
+  state: CardState | undefined;
+  focused: boolean;
+  onFocus: () => void;
+  style: CSSProperties;
+}) {
   const status = state?.status ?? 'never run';
+  const tests = (state?.testsPassed ?? 0) + (state?.testsFailed ?? 0) + (state?.testsWarned ?? 0);
   return (
-    <article
-      className={`model-card status-${status.replace(/\s+/g, '-')}`}
+    <button
+      type="button"
+      className={`model-card graph-card status-${status.replace(/\s+/g, '-')}${focused ? ' focused' : ''}`}
       data-testid={`model-card-${model.id}`}
       data-status={status}
       title={model.description ?? model.id}
+      style={style}
+      onClick={onFocus}
     >
-      <header className="card-head">
+      <span className="card-head">
         <span className="card-name">{model.name}</span>
+      </span>
+      <span className="card-meta">
         <span className="card-status" data-testid="card-status">
           {status}
         </span>
-      </header>
-      <div className="card-meta">
-        <span className="muted">{model.materialized}</span>
         {state?.rowsOut !== undefined && (
           <span data-testid="card-rows">{state.rowsOut.toLocaleString()} rows</span>
         )}
+      </span>
+      <span className="card-meta">
+        <span className="muted">{model.materialized}</span>
         {state?.durationMs !== undefined && <span className="muted">{formatDuration(state.durationMs)}</span>}
+        {tests > 0 && (
+          <span
+            data-testid="card-tests"
+            title={`data tests: ${state?.testsPassed} passed, ${state?.testsFailed ?? 0} failed, ${state?.testsWarned ?? 0} warned`}
+            className={state?.testsFailed ? 'tests-failed' : state?.testsWarned ? 'tests-warned' : 'tests-ok'}
+          >
+            ✓ {state?.testsPassed}/{tests}
+            {state?.testsFailed ? ` · ${state.testsFailed} failed` : ''}
+            {state?.testsWarned ? ` · ${state.testsWarned} warn` : ''}
+          </span>
+        )}
+        {state?.error && (
+          <span className="card-error" title={state.error}>
+            {state.error}
+          </span>
+        )}
+      </span>
+    </button>
+  );
+}
+
+function ModelDetails({
+  model,
+  state,
+  onSelect,
+}: {
+  model: ModelInfo;
+  state: GraphNodeState | undefined;
+  onSelect: (selector: string) => void;
+}) {
+  return (
+    <div className="model-details" data-testid="model-details">
+      <div className="toolbar">
+        <strong>{model.id}</strong>
+        <span className="muted">
+          {model.materialized}
+          {state ? ` · run ${state.runId} · ${state.dates.join(', ')}` : ' · never run'}
+        </span>
+        <button type="button" data-testid="select-model" onClick={() => onSelect(model.id)}>
+          Select for run
+        </button>
+        <button type="button" data-testid="select-downstream" onClick={() => onSelect(`${model.id}+`)}>
+          Select with downstream
+        </button>
       </div>
-      {state?.error && (
-        <p className="card-error" title={state.error}>
-          {state.error}
-        </p>
-      )}
-    </article>
+      {state?.error && <p className="error">{state.error}</p>}
+      {state?.failedTests.map((test) => (
+        <div key={test.name} className="failed-test" data-testid="failed-test">
+          <p className={test.severity === 'error' ? 'error' : 'warning'}>
+            {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
+          </p>
+          {test.sample.length > 0 && (
+            <DataGrid
+              columns={Object.keys(test.sample[0] ?? {}).map((name) => ({ name, type: '' }))}
+              rows={test.sample}
+              testId="failed-test-rows"
+            />
+          )}
+        </div>
+      ))}
+    </div>
   );
 }

@@ -1,0 +1,281 @@
+import type {
+  HistoryKeys,
+  HistoryLane,
+  HistoryVersion,
+  InvariantBreak,
+  JsonRow,
+  KeyHistory,
+  Scd1Change,
+} from '../api/contract.ts';
+import { LakehouseError } from '../api/errors.ts';
+import { ident, literal } from '../db/duckdb.ts';
+import type { Engine } from '../engine.ts';
+import { SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
+import type { Model } from '../project/models.ts';
+import { relationExists, relationOf } from './star-schema.ts';
+
+type HistoryKind = KeyHistory['kind'];
+
+/** Columns the engine adds to SCD2 rows; they are the validity, not the member's attributes. */
+const SCD2_META = ['valid_from', 'valid_to', 'is_current', 'row_hash'];
+
+function historyModel(engine: Engine, id: string): { model: Model; kind: HistoryKind; keys: string[] } {
+  const model = engine.models.find((m) => m.id === id);
+  const kinds = ['scd2', 'bridge', 'scd1'];
+  if (!model || !kinds.includes(model.config.materialized)) {
+    const choices = engine.models.filter((m) => kinds.includes(m.config.materialized)).map((m) => m.id);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${id} is not a history model (scd2, bridge or scd1). Pick one of: ${choices.join(', ')}.`,
+      { model: id, models: choices },
+    );
+  }
+  const kind = model.config.materialized as HistoryKind;
+  const keys = kind === 'bridge' ? [model.config.bridge!.entity] : (model.config.unique_key ?? []);
+  return { model, kind, keys };
+}
+
+/** The business key as one string: composite keys joined with `|`, as the UI shows and searches them. */
+function keyExpression(keys: string[], alias = ''): string {
+  const prefix = alias ? `${alias}.` : '';
+  return keys.length === 1
+    ? `${prefix}${ident(keys[0]!)}::VARCHAR`
+    : `concat_ws('|', ${keys.map((k) => `${prefix}${ident(k)}::VARCHAR`).join(', ')})`;
+}
+
+async function changeLogExists(engine: Engine): Promise<boolean> {
+  const found = await engine.reader.scalar<number | bigint>(
+    `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()
+       AND schema_name = '_lakehouse' AND table_name = 'scd1_changes'`,
+  );
+  return Number(found ?? 0) > 0;
+}
+
+async function requireBuilt(engine: Engine, model: Model): Promise<void> {
+  if (!(await relationExists(engine.reader, model))) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${model.id} is not built yet; run the pipeline first.`, {
+      model: model.id,
+    });
+  }
+}
+
+/** Keys of a history model with the most versions first (SCD1: the most recorded changes), for the picker. */
+export async function historyKeys(
+  engine: Engine,
+  input: { model: string; search: string; limit: number },
+): Promise<HistoryKeys> {
+  const { model, kind, keys } = historyModel(engine, input.model);
+  await requireBuilt(engine, model);
+  const search = `%${input.search}%`;
+  if (kind === 'scd1' && (await changeLogExists(engine))) {
+    const rows = await engine.reader.all<{ key: string; versions: number }>(
+      `SELECT key, count(*)::DOUBLE AS versions FROM ${SCD1_CHANGES_TABLE}
+       WHERE model = $model AND key ILIKE $search GROUP BY key ORDER BY versions DESC, key LIMIT ${input.limit}`,
+      { model: model.id, search },
+    );
+    return { keys: rows };
+  }
+  const key = keyExpression(keys);
+  const rows = await engine.reader.all<{ key: string; versions: number }>(
+    `SELECT ${key} AS key, count(*)::DOUBLE AS versions FROM ${relationOf(model)}
+     WHERE ${key} ILIKE $search GROUP BY ALL ORDER BY versions DESC, key LIMIT ${input.limit}`,
+    { search },
+  );
+  return { keys: rows.filter((r) => r.key !== null) };
+}
+
+/**
+ * One business key's history: for SCD2 its versions with the columns each one changed; for a bridge one
+ * lane per member with its effective ranges; for SCD1 the change log the runs recorded. Invariant breaks
+ * (overlapping or gapped ranges, several current rows, open/closed flags that disagree) are listed.
+ */
+export async function keyHistory(engine: Engine, input: { model: string; key: string }): Promise<KeyHistory> {
+  const { model, kind, keys } = historyModel(engine, input.model);
+  await requireBuilt(engine, model);
+  const relation = relationOf(model);
+  const result = await engine.query(
+    `SELECT * FROM ${relation} WHERE ${keyExpression(keys)} = ${literal(input.key)}`,
+  );
+  const rows = result.rows as JsonRow[];
+  const base = { model: model.id, kind, keyColumns: keys, columns: result.columns };
+  if (rows.length === 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${model.id} has no rows for ${keys.join(', ')} = ${input.key}. Check the key (leading zeros count), or pick one from the list.`,
+      { model: model.id, key: input.key },
+    );
+  }
+  if (kind === 'scd1') {
+    // SCD1 keeps one row per key: the current row, and the change log of how it got there.
+    const current = rows.map((row) => ({ validFrom: null, validTo: null, current: true, row, changed: [] }));
+    return {
+      ...base,
+      lanes: [{ label: input.key, versions: current }],
+      breaks: [],
+      changes: await scd1Changes(engine, model, input.key),
+    };
+  }
+  if (kind === 'scd2') return { ...base, ...scd2Lanes(model, rows), changes: [] };
+  return { ...base, ...(await bridgeLanes(engine, model, rows)), changes: [] };
+}
+
+function dateOf(value: unknown): string | null {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? value.slice(0, 10) : null;
+}
+
+function nextDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function scd2Lanes(model: Model, rows: JsonRow[]): { lanes: HistoryLane[]; breaks: InvariantBreak[] } {
+  const attributes = Object.keys(rows[0] ?? {}).filter(
+    (c) => !SCD2_META.includes(c) && c !== model.config.surrogate_key,
+  );
+  const sorted = [...rows].sort((a, b) => String(a.valid_from).localeCompare(String(b.valid_from)));
+  const label = (model.config.unique_key ?? []).map((k) => String(sorted[0]?.[k])).join('|');
+  const versions: HistoryVersion[] = sorted.map((row, i) => {
+    const previous = sorted[i - 1];
+    return {
+      validFrom: dateOf(row.valid_from),
+      validTo: dateOf(row.valid_to),
+      current: row.is_current === true,
+      row,
+      changed: previous ? attributes.filter((c) => !same(previous[c], row[c])) : [],
+    };
+  });
+  return { lanes: [{ label, versions }], breaks: rangeBreaks(label, versions, true) };
+}
+
+/** Breaks in one lane's ranges; a bridge member may leave and come back, so its gaps are no break. */
+function rangeBreaks(lane: string, versions: HistoryVersion[], gapsBreak: boolean): InvariantBreak[] {
+  const breaks: InvariantBreak[] = [];
+  const current = versions.filter((v) => v.current);
+  if (current.length > 1) {
+    breaks.push({
+      kind: 'several-current',
+      lane,
+      message: `${current.length} current rows (from ${current.map((v) => v.validFrom).join(', ')}); there must be one.`,
+    });
+  }
+  for (const v of versions) {
+    if (v.current === (v.validTo !== null)) {
+      breaks.push({
+        kind: 'open-but-closed',
+        lane,
+        message: `The row from ${v.validFrom} is ${v.current ? 'current but has an end date' : 'not current but has no end date'}.`,
+      });
+    }
+  }
+  for (let i = 1; i < versions.length; i++) {
+    const a = versions[i - 1]!;
+    const b = versions[i]!;
+    if (!b.validFrom) continue;
+    if (a.validTo === null || b.validFrom < a.validTo) {
+      breaks.push({
+        kind: 'overlap',
+        lane,
+        message: `The row from ${a.validFrom} (to ${a.validTo ?? 'open'}) overlaps the one from ${b.validFrom}.`,
+      });
+    } else if (gapsBreak && b.validFrom > a.validTo) {
+      breaks.push({
+        kind: 'gap',
+        lane,
+        message: `Nothing is valid from ${a.validTo} until ${b.validFrom}.`,
+      });
+    }
+  }
+  return breaks;
+}
+
+async function bridgeLanes(
+  engine: Engine,
+  model: Model,
+  rows: JsonRow[],
+): Promise<{ lanes: HistoryLane[]; breaks: InvariantBreak[] }> {
+  const { member } = model.config.bridge!;
+  const labels = await memberLabels(engine, model, member, [...new Set(rows.map((r) => r[member]))]);
+  const byMember = new Map<string, JsonRow[]>();
+  for (const row of rows) {
+    const key = JSON.stringify(row[member] ?? null);
+    byMember.set(key, [...(byMember.get(key) ?? []), row]);
+  }
+  const lanes: HistoryLane[] = [];
+  const breaks: InvariantBreak[] = [];
+  for (const [key, memberRows] of byMember) {
+    const sorted = memberRows.sort((a, b) =>
+      String(a.first_effective_date).localeCompare(String(b.first_effective_date)),
+    );
+    const label = labels.get(key) ?? String(JSON.parse(key));
+    const versions: HistoryVersion[] = sorted.map((row) => {
+      const last = dateOf(row.last_effective_date);
+      return {
+        validFrom: dateOf(row.first_effective_date),
+        validTo: last === null ? null : nextDay(last),
+        current: Number(row.is_effective) === 1,
+        row,
+        changed: [],
+      };
+    });
+    lanes.push({ label, versions });
+    breaks.push(...rangeBreaks(label, versions, false));
+  }
+  lanes.sort((a, b) => String(a.versions[0]?.validFrom).localeCompare(String(b.versions[0]?.validFrom)));
+  return { lanes, breaks };
+}
+
+/** Readable names of bridge members from the dimension their relationships test points at. */
+async function memberLabels(
+  engine: Engine,
+  model: Model,
+  member: string,
+  values: unknown[],
+): Promise<Map<string, string>> {
+  const labels = new Map<string, string>();
+  const test = model.config.tests.find((t) => 'relationships' in t && t.relationships.column === member);
+  const dim =
+    test && 'relationships' in test ? engine.models.find((m) => m.id === test.relationships.to) : undefined;
+  if (!dim || !test || !('relationships' in test) || values.length === 0) return labels;
+  const field = test.relationships.field;
+  const list = values
+    .filter((v) => typeof v === 'number' || typeof v === 'string')
+    .map((v) => JSON.stringify(v));
+  if (list.length === 0) return labels;
+  const dimRows = await engine.query(
+    `SELECT * FROM ${relationOf(dim)} WHERE ${ident(field)}::VARCHAR IN (${list.map((v) => literal(String(JSON.parse(v)))).join(', ')})`,
+  );
+  for (const row of dimRows.rows) {
+    const names = Object.entries(row)
+      .filter(([c, v]) => c !== field && typeof v === 'string')
+      .map(([, v]) => String(v));
+    labels.set(JSON.stringify(row[field] ?? null), `${String(row[field])} · ${names.join(' · ')}`);
+  }
+  return labels;
+}
+
+async function scd1Changes(engine: Engine, model: Model, key: string): Promise<Scd1Change[]> {
+  if (!(await changeLogExists(engine))) return [];
+  const rows = await engine.reader.allJson<{
+    run_id: string;
+    etl_date: string;
+    kind: 'insert' | 'update';
+    column_name: string | null;
+    before: string | null;
+    after: string | null;
+  }>(
+    `SELECT run_id, strftime(etl_date, '%Y-%m-%d') AS etl_date, kind, column_name, before, after
+     FROM ${SCD1_CHANGES_TABLE} WHERE model = $model AND key = $key ORDER BY recorded_at, etl_date, column_name`,
+    { model: model.id, key },
+  );
+  return rows.map((r) => ({
+    runId: r.run_id,
+    etlDate: r.etl_date,
+    kind: r.kind,
+    column: r.column_name,
+    before: r.before === null ? null : (JSON.parse(r.before) as Scd1Change['before']),
+    after: r.after === null ? null : (JSON.parse(r.after) as Scd1Change['after']),
+  }));
+}

@@ -1,0 +1,341 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  ChangedRow,
+  JsonRow,
+  ModelDiff,
+  ModelPreview,
+  ModelSource,
+  TableDiff,
+} from '../api/contract.ts';
+import { LakehouseError } from '../api/errors.ts';
+import { type Db, ident, jsonRows, literal } from '../db/duckdb.ts';
+import type { Engine } from '../engine.ts';
+import { buildGraph, downstreamOf, referencedRelations } from '../graph/dependencies.ts';
+import { keyMatch } from '../materializations/context.ts';
+import { type Model, parseModelFile } from '../project/models.ts';
+import { relationExists, relationOf } from './star-schema.ts';
+
+function findModel(engine: Engine, id: string): Model {
+  const model = engine.models.find((m) => m.id === id);
+  if (!model) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No model named "${id}". Models: ${engine.models.map((m) => m.id).join(', ')}`,
+      { model: id },
+    );
+  }
+  return model;
+}
+
+/** The model's file as it is on disk: config header and SQL. */
+export async function modelSource(engine: Engine, id: string): Promise<ModelSource> {
+  const model = findModel(engine, id);
+  const text = await readFile(join(engine.project.root, model.file), 'utf8');
+  return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine };
+}
+
+/** An error in the edited SQL, at its line of the file (DuckDB numbers lines within the statement). */
+function sqlErrorAt(edited: Model, message: string, statementLine: number | undefined): LakehouseError {
+  const headline = message.split('\n')[0] ?? message;
+  const line = statementLine === undefined ? undefined : edited.sqlStartLine + statementLine - 1;
+  return new LakehouseError(
+    'MODEL_SQL_ERROR',
+    `${line === undefined ? edited.file : `${edited.file}:${line}`}: ${headline}`,
+    { file: edited.file, line, model: edited.id },
+  );
+}
+
+/**
+ * Parses edited file text as the model's new version and checks its SQL parses; config errors are
+ * MODEL_INVALID and SQL syntax errors MODEL_SQL_ERROR at the line of the file.
+ */
+async function parseEdited(db: Db, engine: Engine, id: string, text: string): Promise<Model> {
+  const current = findModel(engine, id);
+  const edited = parseModelFile(current.file, text, current.layer);
+  const relations = await referencedRelations(db, edited.sql, edited.file, edited.sqlStartLine);
+  if (relations.some((r) => r.startsWith('source.'))) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${edited.file} reads a raw source, which is bound only during a run: preview and edit silver and gold models here, or run it from the pipeline view.`,
+      { model: id, relations },
+    );
+  }
+  return edited;
+}
+
+async function setRunVariables(db: Db, engine: Engine, date: string): Promise<void> {
+  await db.run(`SET VARIABLE etl_date = ${literal(date)}::DATE`);
+  for (const [name, value] of Object.entries(engine.project.config.vars)) {
+    const sqlValue = typeof value === 'string' ? literal(value) : String(value);
+    await db.run(`SET VARIABLE ${ident(name)} = ${sqlValue}`);
+  }
+}
+
+/** The date a preview runs for: the latest the model has committed, else the latest any model has. */
+async function defaultDate(db: Db, engine: Engine, model: string): Promise<string> {
+  const latest = await db.scalar<string>(
+    `SELECT strftime(max(etl_date), '%Y-%m-%d') FROM _lakehouse.model_dates
+     WHERE model = $model OR NOT EXISTS (SELECT 1 FROM _lakehouse.model_dates WHERE model = $model)`,
+    { model },
+  );
+  if (latest) return latest;
+  const available = await engine.availableDates();
+  const last = available.at(-1);
+  if (!last) {
+    throw new LakehouseError('SOURCE_MISSING', 'The project has no dates to preview; add source data first.');
+  }
+  return last;
+}
+
+/** Runs `sql` wrapped as a subquery; a DuckDB error becomes MODEL_SQL_ERROR at the file's line. */
+async function runWrapped(db: Db, edited: Model, wrap: (inner: string) => string) {
+  try {
+    // No newline before the body, so DuckDB's "LINE n" counts lines of the model's SQL.
+    return await db.connection.runAndReadAll(wrap(`${edited.sql}\n`));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const line = /LINE (\d+):/.exec(message);
+    throw sqlErrorAt(edited, message, line ? Number(line[1]) : undefined);
+  }
+}
+
+/**
+ * Runs an edited model's SELECT for one date on the committed data, through the reader connection,
+ * writing nothing: its first `limit` rows and whether more follow.
+ */
+export async function previewModel(
+  engine: Engine,
+  input: { model: string; text: string; date?: string; limit: number },
+): Promise<ModelPreview> {
+  const started = Date.now();
+  const edited = await parseEdited(engine.reader, engine, input.model, input.text);
+  const date = input.date ?? (await defaultDate(engine.reader, engine, edited.id));
+  await setRunVariables(engine.reader, engine, date);
+  const result = await runWrapped(
+    engine.reader,
+    edited,
+    (inner) => `SELECT * FROM (${inner}) AS __preview LIMIT ${input.limit + 1}`,
+  );
+  const rows = jsonRows(result) as JsonRow[];
+  const types = result.columnTypes().map((t) => t.toString());
+  return {
+    date,
+    columns: result.columnNames().map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
+    rows: rows.slice(0, input.limit),
+    hasMore: rows.length > input.limit,
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * Saves an edited model after checking it parses, binds (on the latest date) and keeps the graph
+ * acyclic; then swaps the engine's model and graph in place, so the next run uses the new SQL.
+ * Call it on the writer connection with no run in progress. Returns the gold tables it affects.
+ */
+export async function saveModel(engine: Engine, id: string, text: string): Promise<string[]> {
+  const db = engine.db;
+  const edited = await parseEdited(db, engine, id, text);
+  await setRunVariables(db, engine, await defaultDate(db, engine, id));
+  await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
+  const models = engine.models.map((m) => (m.id === id ? edited : m));
+  const graph = await buildGraph(db, models, Object.keys(engine.project.config.sources));
+  await writeFile(join(engine.project.root, edited.file), text, 'utf8');
+  engine.models.splice(0, engine.models.length, ...models);
+  engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);
+  engine.graph.byId.clear();
+  for (const [key, node] of graph.byId) engine.graph.byId.set(key, node);
+  const affected = [id, ...downstreamOf(engine.graph, id)];
+  return engine.models.filter((m) => affected.includes(m.id) && m.layer === 'gold').map((m) => m.id);
+}
+
+const SNAPSHOTS = 'lakehouse_snapshots';
+
+export interface Snapshot {
+  token: string;
+  /** Gold table id → its snapshot relation, or null when it did not exist before the run. */
+  tables: Map<string, string | null>;
+}
+
+/**
+ * Copies the gold tables a run will change into an in-memory database, to diff after the run. A copy,
+ * not a fingerprint, so changed rows can be shown with their values before and after.
+ */
+export async function snapshotTables(engine: Engine, tables: string[]): Promise<Snapshot> {
+  const db = engine.db;
+  await db.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SNAPSHOTS}`);
+  const token = `s${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const snapshot: Snapshot = { token, tables: new Map() };
+  for (const id of tables) {
+    const model = findModel(engine, id);
+    if (!(await relationExists(engine.db, model))) {
+      snapshot.tables.set(id, null);
+      continue;
+    }
+    const copy = `${SNAPSHOTS}.main.${ident(`${token}__${model.name}`)}`;
+    await db.run(`CREATE TABLE ${copy} AS SELECT * FROM ${relationOf(model)}`);
+    snapshot.tables.set(id, copy);
+  }
+  return snapshot;
+}
+
+export async function dropSnapshot(engine: Engine, snapshot: Snapshot): Promise<void> {
+  for (const copy of snapshot.tables.values()) {
+    if (copy) await engine.db.run(`DROP TABLE IF EXISTS ${copy}`);
+  }
+}
+
+/** The key rows of a table are compared by: its history key for SCD2/bridge, else its unique key. */
+function diffKey(model: Model): string[] {
+  const { materialized, unique_key, surrogate_key } = model.config;
+  if (materialized === 'scd2') return [...(unique_key ?? []), 'valid_from'];
+  if (materialized === 'bridge' && surrogate_key) return [surrogate_key];
+  return unique_key ?? [];
+}
+
+const EXAMPLES = 5;
+
+function parseJsonRow(value: unknown): JsonRow {
+  return typeof value === 'string' ? (JSON.parse(value) as JsonRow) : {};
+}
+
+async function diffTable(engine: Engine, id: string, before: string | null): Promise<TableDiff> {
+  const db = engine.db;
+  const model = findModel(engine, id);
+  const after = relationOf(model);
+  const afterExists = await relationExists(engine.db, model);
+  if (!before && !afterExists) {
+    return {
+      ...{ table: id, key: [], rowsBefore: 0, rowsAfter: 0, added: 0, removed: 0, changed: 0 },
+      ...{ changedColumns: {}, addedExamples: [], removedExamples: [], changedExamples: [] },
+    };
+  }
+  // A table the run created is diffed against an empty one of its shape (and the other way round).
+  const beforeRel = before ?? `(SELECT * FROM ${after} LIMIT 0)`;
+  const afterRel = afterExists ? after : `(SELECT * FROM ${before} LIMIT 0)`;
+  const count = async (sql: string) => Number((await db.scalar<number | bigint>(sql)) ?? 0);
+  const columnsOf = async (rel: string) =>
+    (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${rel}`)).map((c) => c.column_name);
+  const afterColumns = await columnsOf(afterRel);
+  const beforeColumns = new Set(await columnsOf(beforeRel));
+  const common = afterColumns.filter((c) => beforeColumns.has(c));
+  const key = diffKey(model).filter((k) => common.includes(k));
+  const rowsBefore = await count(`SELECT count(*) FROM ${beforeRel}`);
+  const rowsAfter = await count(`SELECT count(*) FROM ${afterRel}`);
+  const json = async (sql: string) => (await db.all<{ row: string }>(sql)).map((r) => parseJsonRow(r.row));
+  const base = { table: id, key, rowsBefore, rowsAfter };
+
+  if (key.length === 0) {
+    // No key: rows are compared whole, so a change shows as one row removed and one added.
+    const list = common.map(ident).join(', ');
+    const added = `SELECT ${list} FROM ${afterRel} EXCEPT ALL SELECT ${list} FROM ${beforeRel}`;
+    const removed = `SELECT ${list} FROM ${beforeRel} EXCEPT ALL SELECT ${list} FROM ${afterRel}`;
+    return {
+      ...base,
+      added: await count(`SELECT count(*) FROM (${added})`),
+      removed: await count(`SELECT count(*) FROM (${removed})`),
+      changed: 0,
+      changedColumns: {},
+      addedExamples: await json(`SELECT to_json(x)::VARCHAR AS row FROM (${added}) AS x LIMIT ${EXAMPLES}`),
+      removedExamples: await json(
+        `SELECT to_json(x)::VARCHAR AS row FROM (${removed}) AS x LIMIT ${EXAMPLES}`,
+      ),
+      changedExamples: [],
+    };
+  }
+  // One narrow pass (key and a hash of the other columns) finds the keys that differ; per-column
+  // flags then come from joining only the changed keys back to both sides.
+  const match = keyMatch(key, 'b', 'a');
+  const compared = common.filter((c) => !key.includes(c));
+  const keyList = key.map(ident).join(', ');
+  const rowHash = compared.length ? `hash(${compared.map(ident).join(', ')})` : '0';
+  const keyColumns = key.map((k) => `coalesce(a.${ident(k)}, b.${ident(k)}) AS ${ident(k)}`).join(', ');
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __diff_keys AS
+     SELECT ${keyColumns}, CASE WHEN b.__hash IS NULL THEN 'added' WHEN a.__hash IS NULL THEN 'removed' END AS __kind
+     FROM (SELECT ${keyList}, ${rowHash} AS __hash FROM ${beforeRel}) AS b
+     FULL OUTER JOIN (SELECT ${keyList}, ${rowHash} AS __hash FROM ${afterRel}) AS a ON ${match}
+     WHERE b.__hash IS DISTINCT FROM a.__hash`,
+  );
+  const changedKeys = `(SELECT ${keyList} FROM __diff_keys WHERE __kind IS NULL) AS d`;
+  const flags = compared.map((c, i) => `b.${ident(c)} IS DISTINCT FROM a.${ident(c)} AS __c${i}`);
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __diff AS
+     SELECT ${keyList}, __kind${compared.map((_, i) => `, FALSE AS __c${i}`).join('')} FROM __diff_keys WHERE __kind IS NOT NULL
+     UNION ALL BY NAME
+     SELECT ${key.map((k) => `d.${ident(k)}`).join(', ')}, NULL::VARCHAR AS __kind${flags.length ? `, ${flags.join(', ')}` : ''}
+     FROM ${changedKeys} JOIN ${beforeRel} AS b ON ${keyMatch(key, 'd', 'b')} JOIN ${afterRel} AS a ON ${keyMatch(key, 'd', 'a')}`,
+  );
+  await db.run('DROP TABLE IF EXISTS temp.main.__diff_keys');
+  try {
+    const [counts] = await db.all<Record<string, number>>(
+      `SELECT count(*) FILTER (WHERE __kind = 'added')::DOUBLE AS added,
+              count(*) FILTER (WHERE __kind = 'removed')::DOUBLE AS removed,
+              count(*) FILTER (WHERE __kind IS NULL)::DOUBLE AS changed
+              ${compared.map((_, i) => `, count(*) FILTER (WHERE __kind IS NULL AND __c${i})::DOUBLE AS c${i}`).join('')}
+       FROM __diff`,
+    );
+    const changedColumns: Record<string, number> = {};
+    compared.forEach((c, i) => {
+      const n = Number(counts?.[`c${i}`] ?? 0);
+      if (n > 0) changedColumns[c] = n;
+    });
+    const order = key.map(ident).join(', ');
+    const sample = (kind: string) =>
+      `(SELECT ${order} FROM __diff WHERE __kind ${kind} ORDER BY ${order} LIMIT ${EXAMPLES})`;
+    const sampleMatch = (alias: string) => keyMatch(key, 'd', alias);
+    const keyStruct = `{${key.map((k) => `${literal(k)}: d.${ident(k)}`).join(', ')}}`;
+    const changedRows = await db.all<{ key: string; before: string; after: string }>(
+      `SELECT to_json(${keyStruct})::VARCHAR AS key, to_json(b)::VARCHAR AS before, to_json(a)::VARCHAR AS after
+       FROM ${sample('IS NULL')} AS d JOIN ${beforeRel} AS b ON ${sampleMatch('b')} JOIN ${afterRel} AS a ON ${sampleMatch('a')}
+       ORDER BY ${key.map((k) => `d.${ident(k)}`).join(', ')}`,
+    );
+    const changedExamples: ChangedRow[] = changedRows.map((r) => {
+      const beforeRow = parseJsonRow(r.before);
+      const afterRow = parseJsonRow(r.after);
+      return {
+        key: parseJsonRow(r.key),
+        before: beforeRow,
+        after: afterRow,
+        columns: compared.filter((c) => JSON.stringify(beforeRow[c]) !== JSON.stringify(afterRow[c])),
+      };
+    });
+    return {
+      ...base,
+      added: counts?.added ?? 0,
+      removed: counts?.removed ?? 0,
+      changed: counts?.changed ?? 0,
+      changedColumns,
+      addedExamples: await json(
+        `SELECT to_json(a)::VARCHAR AS row FROM ${sample("= 'added'")} AS d JOIN ${afterRel} AS a ON ${sampleMatch('a')}`,
+      ),
+      removedExamples: await json(
+        `SELECT to_json(b)::VARCHAR AS row FROM ${sample("= 'removed'")} AS d JOIN ${beforeRel} AS b ON ${sampleMatch('b')}`,
+      ),
+      changedExamples,
+    };
+  } finally {
+    await db.run('DROP TABLE IF EXISTS temp.main.__diff');
+  }
+}
+
+/** What the run changed in each snapshotted table; drops the snapshot. Call after the run has ended. */
+export async function diffSnapshot(engine: Engine, snapshot: Snapshot, runId: string): Promise<ModelDiff> {
+  try {
+    const status = await engine.db.scalar<string>(
+      `SELECT status FROM _lakehouse.runs WHERE run_id = $runId`,
+      {
+        runId,
+      },
+    );
+    const tables: TableDiff[] = [];
+    for (const [id, before] of snapshot.tables) tables.push(await diffTable(engine, id, before));
+    return {
+      runId,
+      status: status === 'success' || status === 'cancelled' ? status : 'failed',
+      tables,
+    };
+  } finally {
+    await dropSnapshot(engine, snapshot);
+  }
+}

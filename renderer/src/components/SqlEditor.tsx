@@ -1,0 +1,83 @@
+import { sql } from '@codemirror/lang-sql';
+import { StateEffect, StateField } from '@codemirror/state';
+import { Decoration, type DecorationSet } from '@codemirror/view';
+import { basicSetup, EditorView } from 'codemirror';
+import { useEffect, useRef } from 'react';
+
+/** Marks one line (1-based) as the error's, or clears the mark with null. */
+const setErrorLine = StateEffect.define<number | null>();
+
+const errorLineField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(marks, transaction) {
+    let next = marks.map(transaction.changes);
+    for (const effect of transaction.effects) {
+      if (!effect.is(setErrorLine)) continue;
+      const line = effect.value;
+      if (line === null || line < 1 || line > transaction.state.doc.lines) next = Decoration.none;
+      else {
+        const at = transaction.state.doc.line(line).from;
+        next = Decoration.set([Decoration.line({ class: 'cm-error-line' }).range(at)]);
+      }
+    }
+    // An edit makes the old error stale.
+    return transaction.docChanged ? Decoration.none : next;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+
+export interface SqlEditorProps {
+  /** The document to show; replacing it (another model, a reload) resets the editor. */
+  value: string;
+  onChange: (text: string) => void;
+  /** A line to mark as the error's and scroll to; null for none. */
+  errorLine: number | null;
+  testId?: string;
+}
+
+/** A CodeMirror 6 editor with SQL highlighting and an error-line marker. */
+export function SqlEditor({ value, onChange, errorLine, testId = 'sql-editor' }: SqlEditorProps) {
+  const host = useRef<HTMLDivElement | null>(null);
+  const view = useRef<EditorView | null>(null);
+  const changed = useRef(onChange);
+  changed.current = onChange;
+
+  useEffect(() => {
+    if (!host.current) return;
+    const editor = new EditorView({
+      parent: host.current,
+      doc: '',
+      extensions: [
+        basicSetup,
+        sql(),
+        errorLineField,
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) changed.current(update.state.doc.toString());
+        }),
+      ],
+    });
+    view.current = editor;
+    return () => {
+      editor.destroy();
+      view.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor || editor.state.doc.toString() === value) return;
+    editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: value } });
+  }, [value]);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor) return;
+    const effects: StateEffect<unknown>[] = [setErrorLine.of(errorLine)];
+    if (errorLine !== null && errorLine >= 1 && errorLine <= editor.state.doc.lines) {
+      effects.push(EditorView.scrollIntoView(editor.state.doc.line(errorLine).from, { y: 'center' }));
+    }
+    editor.dispatch({ effects });
+  }, [errorLine]);
+
+  return <div className="code-editor" ref={host} data-testid={testId} />;
+}

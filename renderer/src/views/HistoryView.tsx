@@ -1,0 +1,305 @@
+import { useCallback, useEffect, useState } from 'react';
+import type {
+  HistoryKeys,
+  HistoryVersion,
+  JsonValue,
+  KeyHistory,
+  ProjectInfo,
+} from '../../../engine/api/contract.ts';
+import type { Client } from '../api/client.ts';
+import { describeError } from '../connect.ts';
+import './explore.css';
+
+const HISTORY_KINDS = ['scd2', 'bridge', 'scd1'];
+const DAY = 86_400_000;
+
+function cell(value: JsonValue | undefined): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function dayNumber(date: string): number {
+  return Date.parse(`${date}T00:00:00Z`) / DAY;
+}
+
+function isoOf(day: number): string {
+  return new Date(day * DAY).toISOString().slice(0, 10);
+}
+
+/**
+ * A business key's history in an SCD2 dimension or an effective-dated bridge: a timeline of versions,
+ * the changed columns highlighted, invariant breaks flagged; for SCD1 dimensions the change log of runs.
+ */
+export function HistoryView({ client, project }: { client: Client; project: ProjectInfo }) {
+  const models = project.models.filter((m) => HISTORY_KINDS.includes(m.materialized));
+  const [model, setModel] = useState(
+    models.find((m) => m.materialized === 'scd2')?.id ?? models[0]?.id ?? '',
+  );
+  const [key, setKey] = useState('');
+  const [suggestions, setSuggestions] = useState<HistoryKeys['keys']>([]);
+  const [history, setHistory] = useState<KeyHistory | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!model) return;
+    let live = true;
+    client.call('history.keys', { model, search: '', limit: 12 }).then(
+      (result) => live && setSuggestions(result.keys),
+      () => live && setSuggestions([]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, model]);
+
+  const search = useCallback(
+    async (value: string) => {
+      setBusy(true);
+      setError(null);
+      try {
+        setHistory(await client.call('history.key', { model, key: value.trim() }));
+      } catch (e) {
+        setHistory(null);
+        setError(describeError(e));
+      } finally {
+        setBusy(false);
+      }
+    },
+    [client, model],
+  );
+
+  return (
+    <section className="view history-view">
+      <form
+        className="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (key.trim()) void search(key);
+        }}
+      >
+        <label className="field">
+          Table
+          <select
+            data-testid="history-model"
+            value={model}
+            onChange={(e) => {
+              setModel(e.target.value);
+              setHistory(null);
+            }}
+          >
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.id} ({m.materialized})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          Key
+          <input
+            data-testid="history-key"
+            value={key}
+            placeholder={models.find((m) => m.id === model)?.uniqueKey.join(', ') || 'business key'}
+            onChange={(e) => setKey(e.target.value)}
+          />
+        </label>
+        <button type="submit" className="primary" data-testid="history-search" disabled={busy || !key.trim()}>
+          Show history
+        </button>
+        {suggestions.length > 0 && (
+          <span className="key-chips" title="Keys with the most versions">
+            <span className="muted">most versions:</span>
+            {suggestions.slice(0, 6).map((s) => (
+              <button
+                type="button"
+                key={s.key}
+                className="key-chip"
+                onClick={() => {
+                  setKey(s.key);
+                  void search(s.key);
+                }}
+              >
+                {s.key} ({s.versions})
+              </button>
+            ))}
+          </span>
+        )}
+      </form>
+      {error && (
+        <p className="error" data-testid="history-error">
+          {error}
+        </p>
+      )}
+      {history && history.kind !== 'scd1' && <Timeline history={history} />}
+      {history && history.breaks.length === 0 && history.kind !== 'scd1' && (
+        <p className="muted" data-testid="history-ok">
+          No invariant breaks: one current row, no overlapping{history.kind === 'scd2' ? ' or gapped' : ''}{' '}
+          ranges.
+        </p>
+      )}
+      {history?.breaks.map((b) => (
+        <p
+          key={`${b.kind}-${b.lane}-${b.message}`}
+          className="error"
+          data-testid="history-break"
+          data-kind={b.kind}
+        >
+          {b.kind} in {b.lane}: {b.message}
+        </p>
+      ))}
+      <div className="history-tables">
+        {history && <VersionTable history={history} />}
+        {history?.kind === 'scd1' && <ChangeLog history={history} />}
+      </div>
+    </section>
+  );
+}
+
+function Timeline({ history }: { history: KeyHistory }) {
+  const versions = history.lanes.flatMap((l) => l.versions);
+  const starts = versions.map((v) => v.validFrom).filter((d): d is string => d !== null);
+  const ends = versions.map((v) => v.validTo).filter((d): d is string => d !== null);
+  if (starts.length === 0) return null;
+  const first = Math.min(...starts.map(dayNumber));
+  // Open versions run one day past the last date seen, so they still show as a bar.
+  const last = Math.max(...[...starts, ...ends].map(dayNumber)) + 1;
+  const span = Math.max(1, last - first);
+  const at = (day: number) => `${((day - first) / span) * 100}%`;
+  const ticks = Array.from({ length: span + 1 }, (_, i) => first + i).filter(
+    (_, i, all) => all.length <= 12 || i % Math.ceil(all.length / 12) === 0,
+  );
+  return (
+    <div className="timeline" data-testid="history-timeline">
+      <div className="timeline-axis">
+        <span className="muted">
+          {history.model} · {history.keyColumns.join(', ')}
+        </span>
+        <div className="ticks">
+          {ticks.map((day) => (
+            <span
+              key={day}
+              className="tick"
+              // The first and last labels stay inside the track instead of straddling its ends.
+              style={{
+                left: at(day),
+                transform: day === first ? 'none' : day === last ? 'translateX(-100%)' : undefined,
+              }}
+            >
+              {isoOf(day).slice(5)}
+            </span>
+          ))}
+        </div>
+      </div>
+      {history.lanes.map((lane) => (
+        <div key={lane.label} className="timeline-lane" data-testid="history-lane">
+          <span className="lane-label" title={lane.label}>
+            {lane.label}
+          </span>
+          <div className="track">
+            {lane.versions.map((v, i) => {
+              const from = v.validFrom ? dayNumber(v.validFrom) : first;
+              const to = v.validTo ? dayNumber(v.validTo) : last;
+              return (
+                <span
+                  // Versions of one lane never share a start date unless the history is broken.
+                  // biome-ignore lint/suspicious/noArrayIndexKey: the index keeps broken duplicates apart
+                  key={`${v.validFrom}-${i}`}
+                  className={`version-bar${v.current ? ' current' : ''}`}
+                  data-testid="version-bar"
+                  data-from={v.validFrom ?? ''}
+                  data-to={v.validTo ?? ''}
+                  style={{ left: at(from), width: `calc(${at(to)} - ${at(from)} - 2px)` }}
+                  title={`${v.validFrom} → ${v.validTo ?? 'open'}${v.changed.length ? `; changed ${v.changed.join(', ')}` : ''}`}
+                >
+                  {v.validFrom} → {v.validTo ?? 'open'}
+                </span>
+              );
+            })}
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Every version as a row, cells of changed columns highlighted. */
+function VersionTable({ history }: { history: KeyHistory }) {
+  const rows: { lane: string; version: HistoryVersion }[] = history.lanes.flatMap((lane) =>
+    lane.versions.map((version) => ({ lane: lane.label, version })),
+  );
+  const columns = history.columns.map((c) => c.name);
+  return (
+    <div className="grid-scroll" data-testid="history-versions">
+      <table className="grid">
+        <HeaderRow names={columns} />
+        <tbody>
+          {rows.map(({ lane, version }, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: versions of one result never reorder
+            <tr key={i} data-testid="version-row">
+              {columns.map((c) => {
+                const changed = version.changed.includes(c);
+                return (
+                  <td
+                    key={c}
+                    className={changed ? 'changed' : undefined}
+                    data-changed={changed ? 'true' : undefined}
+                    title={`${lane}: ${cell(version.row[c])}`}
+                  >
+                    {cell(version.row[c])}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The header of a plain grid: one cell a column name. */
+function HeaderRow({ names }: { names: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {names.map((name) => (
+          <th key={name}>
+            <span className="grid-col-name">{name}</span>
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+function ChangeLog({ history }: { history: KeyHistory }) {
+  if (history.changes.length === 0) {
+    return (
+      <p className="muted" data-testid="history-no-changes">
+        No changes recorded for this key. The change log starts with the first run after upgrading; SCD1
+        overwrites in place, so earlier values are not kept.
+      </p>
+    );
+  }
+  return (
+    <div className="grid-scroll" data-testid="history-changes">
+      <table className="grid">
+        <HeaderRow names={['run', 'etl date', 'change', 'column', 'before', 'after']} />
+        <tbody>
+          {history.changes.map((c, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: changes of one result never reorder
+            <tr key={i} data-testid="change-row">
+              <td>{c.runId}</td>
+              <td>{c.etlDate}</td>
+              <td>{c.kind}</td>
+              <td className={c.column ? 'changed' : undefined}>{c.column ?? '(new row)'}</td>
+              <td className="diff-before">{cell(c.before)}</td>
+              <td className="diff-after">{cell(c.after)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,319 @@
+import { useEffect, useRef, useState } from 'react';
+import type {
+  JsonValue,
+  ModelDiff,
+  ModelPreview,
+  ProjectInfo,
+  RunSummary,
+  TableDiff,
+} from '../../../engine/api/contract.ts';
+import type { Client } from '../api/client.ts';
+import { DataGrid } from '../components/DataGrid.tsx';
+import { SqlEditor } from '../components/SqlEditor.tsx';
+import { describeError } from '../connect.ts';
+import './explore.css';
+
+function cell(value: JsonValue | undefined): string {
+  if (value === null || value === undefined) return 'NULL';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The line an engine error points at (details.line), if any. */
+function errorLineOf(error: unknown): number | null {
+  const details = error && typeof error === 'object' && 'details' in error ? error.details : undefined;
+  const line = details && typeof details === 'object' && 'line' in details ? details.line : undefined;
+  return typeof line === 'number' ? line : null;
+}
+
+type ApplyState =
+  | { phase: 'idle' }
+  | { phase: 'running'; runId: string | null; done: number; total: number; tables: string[] }
+  | { phase: 'done'; diff: ModelDiff; summary: RunSummary | null };
+
+/**
+ * Edit a model's SQL, preview it on current data without writing, then save it and run it with
+ * everything downstream, and see what changed in each affected gold table.
+ */
+export function ModelEditorView({ client, project }: { client: Client; project: ProjectInfo }) {
+  const editable = project.models.filter((m) => m.layer !== 'bronze');
+  const [model, setModel] = useState(editable.find((m) => m.role === 'fact')?.id ?? editable[0]?.id ?? '');
+  const [original, setOriginal] = useState('');
+  const [text, setText] = useState('');
+  const [date, setDate] = useState(project.availableDates.at(-1) ?? '');
+  const [allDates, setAllDates] = useState(false);
+  const [preview, setPreview] = useState<ModelPreview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [errorLine, setErrorLine] = useState<number | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [apply, setApply] = useState<ApplyState>({ phase: 'idle' });
+  const summaries = useRef(new Map<string, RunSummary>());
+
+  useEffect(() => {
+    if (!model) return;
+    let live = true;
+    client.call('model.source', { model }).then(
+      (source) => {
+        if (!live) return;
+        setOriginal(source.text);
+        setText(source.text);
+        setPreview(null);
+        setError(null);
+        setErrorLine(null);
+      },
+      (e) => live && setError(describeError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, model]);
+
+  useEffect(
+    () =>
+      client.onEvent((event) => {
+        if (event.type === 'run.finished') summaries.current.set(event.runId, event.summary);
+        if (event.type === 'run.progress') {
+          setApply((prev) =>
+            prev.phase === 'running' && (prev.runId === null || prev.runId === event.runId)
+              ? { ...prev, runId: event.runId, done: event.done, total: event.total }
+              : prev,
+          );
+        }
+      }),
+    [client],
+  );
+
+  const fail = (e: unknown) => {
+    setError(describeError(e));
+    setErrorLine(errorLineOf(e));
+  };
+
+  const runPreview = async () => {
+    setBusy(true);
+    setError(null);
+    setErrorLine(null);
+    try {
+      setPreview(await client.call('model.preview', { model, text, date: date || undefined, limit: 200 }));
+    } catch (e) {
+      setPreview(null);
+      fail(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const saveAndRun = async () => {
+    setBusy(true);
+    setError(null);
+    setErrorLine(null);
+    setApply({ phase: 'running', runId: null, done: 0, total: 0, tables: [] });
+    try {
+      await client.ready();
+      const started = await client.call('model.apply', {
+        model,
+        text,
+        dates: allDates || !date ? undefined : [date],
+      });
+      setOriginal(text);
+      setApply((prev) => ({
+        phase: 'running',
+        runId: started.runId,
+        done: prev.phase === 'running' ? prev.done : 0,
+        total: started.total,
+        tables: started.tables,
+      }));
+      // Answers once the run has ended (it waits for it on the engine side).
+      const diff = await client.call('model.diff', { runId: started.runId });
+      setApply({ phase: 'done', diff, summary: summaries.current.get(started.runId) ?? null });
+    } catch (e) {
+      setApply({ phase: 'idle' });
+      fail(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const dirty = text !== original;
+  const running = apply.phase === 'running';
+
+  return (
+    <section className="view editor-view">
+      <div className="toolbar">
+        <label className="field">
+          Model
+          <select
+            data-testid="editor-model"
+            value={model}
+            disabled={running}
+            onChange={(e) => setModel(e.target.value)}
+          >
+            {editable.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          Date
+          <select data-testid="editor-date" value={date} onChange={(e) => setDate(e.target.value)}>
+            {project.availableDates.map((d) => (
+              <option key={d}>{d}</option>
+            ))}
+          </select>
+        </label>
+        <button type="button" data-testid="editor-preview" disabled={busy || !text} onClick={runPreview}>
+          Preview
+        </button>
+        <label className="field">
+          <input
+            type="checkbox"
+            data-testid="editor-all-dates"
+            checked={allDates}
+            onChange={(e) => setAllDates(e.target.checked)}
+          />
+          run every date
+        </label>
+        <button
+          type="button"
+          className="primary"
+          data-testid="editor-apply"
+          disabled={busy || !text}
+          onClick={saveAndRun}
+        >
+          Save &amp; run {model}+
+        </button>
+        <button
+          type="button"
+          data-testid="editor-revert"
+          disabled={!dirty || busy}
+          onClick={() => setText(original)}
+        >
+          Revert
+        </button>
+        <span className="muted" data-testid="editor-state">
+          {dirty ? 'edited' : 'saved'}
+          {running && ` · running ${apply.done}/${apply.total || '…'}`}
+        </span>
+      </div>
+      {error && (
+        <p className="error" data-testid="editor-error" data-line={errorLine ?? ''}>
+          {error}
+        </p>
+      )}
+      <div className="editor-main">
+        <SqlEditor value={text} onChange={setText} errorLine={errorLine} testId="sql-editor" />
+        <div className="editor-results">
+          {apply.phase === 'done' && <DiffPanel diff={apply.diff} summary={apply.summary} />}
+          {preview && (
+            <>
+              <span className="muted" data-testid="preview-summary">
+                Preview of {preview.date}: {preview.rows.length}
+                {preview.hasMore ? '+' : ''} row(s) in {preview.durationMs} ms; nothing was written.
+              </span>
+              <DataGrid columns={preview.columns} rows={preview.rows} testId="preview-grid" />
+            </>
+          )}
+          {!preview && apply.phase === 'idle' && (
+            <p className="muted">
+              Preview runs the edited SELECT for one date on the committed data and writes nothing. Save &amp;
+              run writes the file, runs the model and everything downstream, and shows what changed in each
+              gold table.
+            </p>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function DiffPanel({ diff, summary }: { diff: ModelDiff; summary: RunSummary | null }) {
+  return (
+    <div data-testid="diff-panel" data-status={diff.status}>
+      <p className={diff.status === 'success' ? 'muted' : 'error'}>
+        Run {diff.runId}: {diff.status}
+        {summary?.error ? ` · ${summary.error.code}: ${summary.error.message}` : ''}
+      </p>
+      {diff.tables.map((table) => (
+        <TableDiffView key={table.table} diff={table} />
+      ))}
+    </div>
+  );
+}
+
+function TableDiffView({ diff }: { diff: TableDiff }) {
+  const columns = Object.entries(diff.changedColumns);
+  return (
+    <div className="diff-table" data-testid={`diff-${diff.table}`}>
+      <div className="diff-counts">
+        <strong>{diff.table}</strong>
+        <span className="diff-added" data-testid="diff-added">
+          +{diff.added.toLocaleString()} added
+        </span>
+        <span className="diff-removed" data-testid="diff-removed">
+          −{diff.removed.toLocaleString()} removed
+        </span>
+        <span className="diff-changed" data-testid="diff-changed" data-count={diff.changed}>
+          ~{diff.changed.toLocaleString()} changed
+        </span>
+        <span className="muted">
+          {diff.rowsBefore.toLocaleString()} → {diff.rowsAfter.toLocaleString()} rows
+          {diff.key.length ? ` · by ${diff.key.join(', ')}` : ' · whole rows'}
+        </span>
+      </div>
+      {columns.length > 0 && (
+        <p className="muted">
+          Changed columns: {columns.map(([c, n]) => `${c} (${n.toLocaleString()})`).join(', ')}
+        </p>
+      )}
+      {diff.changedExamples.length > 0 && (
+        <table className="grid" data-testid="diff-changed-examples">
+          <thead>
+            <tr>
+              <th>
+                <span className="grid-col-name">key</span>
+              </th>
+              <th>
+                <span className="grid-col-name">column: before → after</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {diff.changedExamples.map((example) => (
+              <tr key={JSON.stringify(example.key)}>
+                <td>{Object.values(example.key).map(cell).join(', ')}</td>
+                <td>
+                  {example.columns.map((c) => (
+                    <span key={c} className="diff-change">
+                      {c}: <span className="diff-before">{cell(example.before[c])}</span> →{' '}
+                      <span className="diff-after">{cell(example.after[c])}</span>{' '}
+                    </span>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {diff.addedExamples.length > 0 && (
+        <>
+          <p className="diff-added">Added, e.g.</p>
+          <DataGrid
+            columns={Object.keys(diff.addedExamples[0] ?? {}).map((name) => ({ name, type: '' }))}
+            rows={diff.addedExamples}
+            testId="diff-added-examples"
+          />
+        </>
+      )}
+      {diff.removedExamples.length > 0 && (
+        <>
+          <p className="diff-removed">Removed, e.g.</p>
+          <DataGrid
+            columns={Object.keys(diff.removedExamples[0] ?? {}).map((name) => ({ name, type: '' }))}
+            rows={diff.removedExamples}
+            testId="diff-removed-examples"
+          />
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,238 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../engine/api/dispatcher.ts';
+import type { Engine } from '../../engine/engine.ts';
+import { KNOWN_PLAN_CHANGE_USER } from '../../engine/generate/generate.ts';
+import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The part-B views in Chromium over HTTP, on a generated project of four days run once up front:
+// the pipeline graph with edge counts, the star schema's seeded orphans, the known user's SCD history,
+// and the model editor (an error at the right line, a preview, save + run + diff).
+const FACT = 'gold.fact_customer_search';
+const SEEDED_ORPHANS = 7;
+
+describe.skipIf(!hasChromium)('explore views end to end', () => {
+  let work: string;
+  let projectDir: string;
+  let dates: string[];
+  let app: OpenApp;
+  let engine: Engine;
+  let dispatcher: Dispatcher;
+  let page: Page;
+
+  const count = async (sql: string) => Number(Object.values((await engine.query(sql)).rows[0] ?? {})[0]);
+
+  beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    work = await tempDir('lakehouse-e2e-explore-');
+    ({ dir: projectDir, dates } = await generatedProject(work, 4, 300));
+    app = await openApp({
+      projectDir,
+      prepare: async (engine) => {
+        expect((await engine.run({})).status).toBe('success');
+      },
+    });
+    ({ engine, dispatcher, page } = app);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (work) await removeDir(work);
+  });
+
+  it('draws the graph in lanes with the rows on each edge, and runs a selection', async () => {
+    const silverRows = await count('SELECT count(*) FROM silver.customer_search');
+    const edge = page.getByTestId(`edge-label-silver.customer_search->${FACT}`);
+    await edge.waitFor();
+    expect(Number(await edge.getAttribute('data-rows'))).toBe(silverRows);
+    expect(
+      Number(
+        await page
+          .getByTestId('edge-label-bronze.customer_search->silver.customer_search')
+          .getAttribute('data-rows'),
+      ),
+    ).toBe(1200);
+    expect(await page.locator('[data-testid^="edge-label-"]').count()).toBeGreaterThan(15);
+    const fact = page.getByTestId(`model-card-${FACT}`);
+    expect(await fact.getAttribute('data-status')).toBe('success');
+    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/^✓ 40\/40/);
+    // Lanes run left to right: bronze, silver, gold.
+    const laneX = async (layer: string) => (await page.getByTestId(`lane-${layer}`).boundingBox())?.x ?? -1;
+    expect(await laneX('bronze')).toBeLessThan(await laneX('silver'));
+    expect(await laneX('silver')).toBeLessThan(await laneX('gold'));
+
+    await page.getByTestId('model-card-gold.dim_date').click();
+    await page.getByTestId('select-model').click();
+    expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.dim_date');
+    await page.getByTestId('run-button').click();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') === 'success',
+      undefined,
+      { timeout: 60_000 },
+    );
+    const lastRun = async () =>
+      ((await dispatcher.call('runs.list', { limit: 1 })) as { runs: { selection: string; dates: string }[] })
+        .runs[0];
+    expect(await lastRun()).toMatchObject({ selection: 'gold.dim_date', dates: dates.at(-1) });
+
+    // A from/to range of the same selection.
+    await page.getByTestId('date-select').selectOption({ label: 'range…' });
+    await page.getByTestId('range-from').selectOption(dates[1]!);
+    await page.getByTestId('range-to').selectOption(dates[2]!);
+    await page.getByTestId('run-button').click();
+    await expect.poll(lastRun, { timeout: 60_000 }).toMatchObject({ dates: `${dates[1]},${dates[2]}` });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith('success · 2 date(s)'),
+      undefined,
+      { timeout: 60_000 },
+    );
+
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-graph.png') });
+  });
+
+  it('shows the seeded orphan count on the star-schema edge and lists those rows on a click', async () => {
+    await engine.db.run(
+      `UPDATE ${FACT} SET platform_key = 999 WHERE event_id IN (
+         SELECT event_id FROM ${FACT} WHERE platform_key <> 0 AND date_key = ${dates[0]!.replaceAll('-', '')}
+         ORDER BY event_id LIMIT ${SEEDED_ORPHANS})`,
+    );
+    const unknown = await count(`SELECT count(*) FROM ${FACT} WHERE platform_key = 0`);
+    await page.getByTestId('tab-schema').click();
+    const edge = page.getByTestId(`star-edge-${FACT}.platform_key`);
+    await edge.waitFor();
+    expect(Number(await edge.getAttribute('data-missing'))).toBe(SEEDED_ORPHANS);
+    expect(Number(await edge.getAttribute('data-unknown'))).toBe(unknown);
+    expect(await page.getByTestId(`star-edge-${FACT}.date_key`).getAttribute('data-missing')).toBe('0');
+    expect(await page.locator('[data-testid^="star-table-"]').count()).toBe(9);
+    await edge.click();
+    const total = page.getByTestId('orphans-total');
+    await expect.poll(() => total.getAttribute('data-total')).toBe(String(SEEDED_ORPHANS + unknown));
+    await page.getByTestId('orphan-kind').selectOption('missing');
+    await expect.poll(() => total.getAttribute('data-total')).toBe(String(SEEDED_ORPHANS));
+    const rows = page.getByTestId('orphans-grid').locator('[data-testid="grid-row"]');
+    await expect.poll(() => rows.count()).toBe(SEEDED_ORPHANS);
+    await page.screenshot({ path: join(SCREENSHOTS, 'star-schema.png') });
+    // The same view in the dark theme (styles.css switches its colour variables on data-theme).
+    await page.evaluate(() => {
+      document.documentElement.dataset.theme = 'dark';
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, 'star-schema-dark.png') });
+    await page.evaluate(() => {
+      document.documentElement.dataset.theme = 'light';
+    });
+  });
+
+  it('shows the SCD2 timeline of the known user, changed columns highlighted, and its bridge lanes', async () => {
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('history-model').selectOption('gold.dim_user_history');
+    await page.getByTestId('history-key').fill(KNOWN_PLAN_CHANGE_USER);
+    await page.getByTestId('history-search').click();
+    const bars = page.getByTestId('version-bar');
+    await expect.poll(() => bars.count()).toBe(4);
+    expect(await bars.evaluateAll((all) => all.map((b) => b.getAttribute('data-from')))).toEqual(dates);
+    expect(await bars.last().getAttribute('data-to')).toBe('');
+    // Version 2 drops a plan (set and count change), version 4 swaps one (only the set changes).
+    const changed = page.locator('[data-testid="version-row"] td[data-changed="true"]');
+    expect(await changed.count()).toBe(2 + 2 + 1);
+    await page.getByTestId('history-ok').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'history.png') });
+
+    await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    await page.getByTestId('history-search').click();
+    await expect.poll(() => page.getByTestId('history-lane').count()).toBe(3);
+    expect(await bars.count()).toBe(4);
+    expect(await page.getByTestId('history-break').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'history-bridge.png') });
+
+    // SCD1: the change log the runs recorded (the user's last search moves on every day).
+    await page.getByTestId('history-model').selectOption('gold.dim_user');
+    await page.getByTestId('history-search').click();
+    const changes = page.getByTestId('change-row');
+    await expect.poll(() => changes.count()).toBeGreaterThanOrEqual(dates.length);
+    expect(await changes.first().textContent()).toContain('insert');
+  });
+
+  it('edits a model: an error at the right line, a preview, then save, run and the diff', async () => {
+    const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
+    const text = await readFile(file, 'utf8');
+    const categoryLine = text.split('\n').findIndex((l) => l.trim() === 'e.category,') + 1;
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    const line = page.locator('.cm-line', { hasText: /^\s*e\.category,$/ });
+    await line.waitFor();
+    const replaceLine = async (replacement: string) => {
+      await line.click();
+      await page.keyboard.press('End');
+      await page.keyboard.press('Shift+Home');
+      await page.keyboard.type(replacement);
+      await page.keyboard.press('Escape');
+    };
+    await replaceLine('no_such_column,');
+    await page.getByTestId('editor-preview').click();
+    const error = page.getByTestId('editor-error');
+    await error.waitFor();
+    expect(await error.getAttribute('data-line')).toBe(String(categoryLine));
+    expect(await error.textContent()).toContain(`fact_customer_search.sql:${categoryLine}:`);
+    expect(await page.locator('.cm-error-line').textContent()).toContain('no_such_column');
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-error.png') });
+
+    await page.locator('.cm-line', { hasText: 'no_such_column' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.type('upper(e.category) AS category,');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-preview').click();
+    await page.getByTestId('preview-grid').locator('[data-testid="grid-row"]').first().waitFor();
+    expect(await error.count()).toBe(0);
+
+    const last = dates.at(-1)!;
+    const expected = await count(
+      `SELECT count(*) FROM silver.customer_search WHERE etl_date = DATE '${last}' AND category IS DISTINCT FROM upper(category)`,
+    );
+    expect(expected).toBeGreaterThan(0);
+    await page.getByTestId('editor-apply').click();
+    const panel = page.getByTestId('diff-panel');
+    await panel.waitFor({ timeout: 60_000 });
+    expect(await panel.getAttribute('data-status')).toBe('success');
+    const diff = page.getByTestId(`diff-${FACT}`);
+    expect(await diff.getByTestId('diff-changed').getAttribute('data-count')).toBe(String(expected));
+    expect(await diff.getByTestId('diff-added').textContent()).toBe('+0 added');
+    expect(await diff.getByTestId('diff-changed-examples').textContent()).toMatch(/category: .+ → .+/);
+    expect(await diff.textContent()).toContain(`Changed columns: category (${expected})`);
+    expect(await readFile(file, 'utf8')).toContain('upper(e.category) AS category,');
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-diff.png') });
+  });
+
+  it('shows a failed run of an edit: the diff is empty, and the graph names the failing test and rows', async () => {
+    await page.getByTestId('tab-editor').click();
+    const line = page.locator('.cm-line', { hasText: /^\s*e\.user_id,$/ });
+    await line.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.type('NULL::VARCHAR AS user_id,');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-apply').click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+    expect(await panel.textContent()).toContain('TEST_FAILED');
+    expect(
+      await page.getByTestId(`diff-${FACT}`).getByTestId('diff-changed').getAttribute('data-count'),
+    ).toBe('0');
+
+    await page.getByTestId('tab-pipeline').click();
+    const fact = page.getByTestId(`model-card-${FACT}`);
+    await expect.poll(() => fact.getAttribute('data-status')).toBe('failed');
+    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/failed/);
+    await fact.click();
+    const failed = page.getByTestId('failed-test').filter({ hasText: 'not_null' });
+    await failed.waitFor();
+    expect(
+      await failed.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]').count(),
+    ).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'edit-run-failure.png') });
+  });
+});
