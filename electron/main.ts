@@ -4,6 +4,7 @@ import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { createDispatcher, type Dispatcher } from '../engine/api/dispatcher.ts';
 import { toLakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { ensureDemoProject } from './first-launch.ts';
 import { wireIpc } from './ipc.ts';
 import { CONTENT_SECURITY_POLICY, secureWebPreferences } from './security.ts';
 
@@ -11,14 +12,19 @@ import { CONTENT_SECURITY_POLICY, secureWebPreferences } from './security.ts';
 // show one hardened window over the renderer bundle.
 const rendererDir = join(import.meta.dirname, '..', 'renderer');
 
-/** The project to open: `--project <dir>`, else LAKEHOUSE_PROJECT, else ./demo. */
-function projectDir(): string {
+/**
+ * The project to open: `--project <dir>`, else LAKEHOUSE_PROJECT, else the demo: ./demo from a
+ * checkout, the user's data folder in a packaged app (its working directory is not the user's).
+ */
+function projectDir(): { dir: string; isDemo: boolean } {
   const flag = process.argv.indexOf('--project');
-  const fromFlag = flag >= 0 ? process.argv[flag + 1] : undefined;
-  return resolve(fromFlag ?? process.env.LAKEHOUSE_PROJECT ?? 'demo');
+  const chosen = (flag >= 0 ? process.argv[flag + 1] : undefined) ?? process.env.LAKEHOUSE_PROJECT;
+  if (chosen) return { dir: resolve(chosen), isDemo: false };
+  return { dir: app.isPackaged ? join(app.getPath('userData'), 'demo') : resolve('demo'), isDemo: true };
 }
 
 let opened: { engine: Engine; dispatcher: Dispatcher; unwire: () => void } | undefined;
+let firstRun: (() => void) | undefined;
 
 async function createWindow(): Promise<void> {
   const window = new BrowserWindow({
@@ -37,8 +43,12 @@ async function start(): Promise<void> {
     });
   });
   try {
-    const engine = await createEngine({ projectDir: projectDir() });
+    const project = projectDir();
+    // First launch: create the demo, then run it once the window shows (its progress is the first view).
+    const created = project.isDemo && (await ensureDemoProject(project.dir));
+    const engine = await createEngine({ projectDir: project.dir });
     const dispatcher = createDispatcher(engine);
+    if (created) firstRun = () => void dispatcher.call('pipeline.run', {}).catch(() => undefined);
     const rendererUrl = pathToFileURL(rendererDir).href;
     const unwire = wireIpc({
       ipcMain,
@@ -54,6 +64,8 @@ async function start(): Promise<void> {
     return;
   }
   await createWindow();
+  firstRun?.();
+  firstRun = undefined;
 }
 
 app.whenReady().then(start);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { BINARY_REPLY_TYPE, encodeBinaryReply } from '../engine/api/binary-reply.ts';
 import type { ErrorCode, ErrorPayload } from '../engine/api/contract.ts';
 import type { Dispatcher } from '../engine/api/dispatcher.ts';
 import { createEventStreams } from './event-stream.ts';
@@ -122,7 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Left encoded: the dispatcher then answers that no such method exists.
     }
     const reply = await options.dispatcher.invoke(name, input);
-    if (reply.ok) sendJson(response, 200, reply.value);
+    if (reply.ok) sendReply(response, reply.value);
     else sendJson(response, statusOf(reply.error.code), reply.error);
   };
 
@@ -190,6 +191,22 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
     'X-Content-Type-Options': 'nosniff',
   });
   response.end(body);
+}
+
+/** A reply holding binary data (an Arrow window, an exported file) goes as a binary reply, others as JSON. */
+function sendReply(response: ServerResponse, value: unknown): void {
+  const binary = encodeBinaryReply(value);
+  if (!binary) {
+    sendJson(response, 200, value);
+    return;
+  }
+  response.writeHead(200, {
+    'Content-Type': BINARY_REPLY_TYPE,
+    'Content-Length': String(binary.byteLength),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(binary);
 }
 
 function sendError(

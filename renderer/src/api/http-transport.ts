@@ -1,3 +1,4 @@
+import { BINARY_REPLY_TYPE, decodeBinaryReply } from '../../../engine/api/binary-reply.ts';
 import { ErrorPayload, type RpcResponse, type Transport } from '../../../engine/api/contract.ts';
 
 /** The part of EventSource this transport uses; browsers have it built in, Node tests bring one. */
@@ -72,6 +73,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(input ?? {}),
       });
+      if (response.ok && response.headers.get('Content-Type') === BINARY_REPLY_TYPE) {
+        return { ok: true, value: decodeBinaryReply(await response.arrayBuffer()) } satisfies RpcResponse;
+      }
       const text = await response.text();
       let body: unknown;
       try {

@@ -1,51 +1,400 @@
-import type { Column, JsonRow, JsonValue } from '../../../engine/api/contract.ts';
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
+import type { Column, JsonRow, JsonValue, SortKey } from '../../../engine/api/contract.ts';
 
-function formatCell(value: JsonValue | undefined): string {
+/** A cell as the grid gets it: JSON values from query.run, Arrow values (bigint for BIGINT) from table.window. */
+export type CellValue = JsonValue | bigint | undefined;
+
+export const ROW_HEIGHT = 28;
+const HEADER_HEIGHT = 44;
+const GUTTER_WIDTH = 72;
+const OVERSCAN = 4;
+// Browsers cap an element's height (Chromium near 33M px): past this the scrollbar maps onto rows proportionally.
+const MAX_SCROLL_HEIGHT = 8_000_000;
+
+export function formatCell(value: CellValue): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
+function isNumericType(type: string): boolean {
+  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(
+    type,
+  );
+}
+
+function columnWidth(column: Column): number {
+  const byType = isNumericType(column.type)
+    ? 120
+    : column.type === 'BOOLEAN'
+      ? 90
+      : column.type === 'DATE'
+        ? 120
+        : column.type.startsWith('TIMESTAMP')
+          ? 190
+          : 220;
+  return Math.min(360, Math.max(byType, column.name.length * 8 + 36));
+}
+
+/** Where a navigation key moves the active cell; null for keys that do not move it. */
+function nextCell(
+  key: string,
+  ctrl: boolean,
+  active: ActiveCell,
+  pageRows: number,
+  rowCount: number,
+  columnCount: number,
+): ActiveCell | null {
+  switch (key) {
+    case 'ArrowDown':
+      return { ...active, row: active.row + 1 };
+    case 'ArrowUp':
+      return { ...active, row: active.row - 1 };
+    case 'ArrowRight':
+      return { ...active, col: active.col + 1 };
+    case 'ArrowLeft':
+      return { ...active, col: active.col - 1 };
+    case 'PageDown':
+      return { ...active, row: active.row + pageRows };
+    case 'PageUp':
+      return { ...active, row: active.row - pageRows };
+    case 'Home':
+      return ctrl ? { row: 0, col: active.col } : { ...active, col: 0 };
+    case 'End':
+      return ctrl ? { row: rowCount - 1, col: active.col } : { ...active, col: columnCount - 1 };
+    default:
+      return null;
+  }
+}
+
 export interface DataGridProps {
   columns: Column[];
-  rows: JsonRow[];
+  /** Rows held in memory (a query's result)… */
+  rows?: JsonRow[];
+  /** …or a window source: the row count and a lookup that answers undefined for rows not fetched yet. */
+  rowCount?: number;
+  getRow?: (index: number) => CellValue[] | undefined;
+  /** Rows on screen changed (fetch them); called with the first and last index shown. */
+  onVisibleRangeChange?: (first: number, last: number) => void;
+  /** The engine sorts: a header click cycles ascending, descending, unsorted. */
+  sort?: SortKey[];
+  onSortChange?: (sort: SortKey[]) => void;
+  /** A header's profile button; the column shown as profiled. */
+  onProfileColumn?: (column: string) => void;
+  profiledColumn?: string | null;
+  /** Changes whenever rows behind getRow arrive, so the grid repaints. */
+  dataVersion?: number;
+  /** When this changes the grid goes back to the top (a new result); default: the column names and types. */
+  resetKey?: string | number;
   testId?: string;
 }
 
-/** A plain scrolling table with a sticky header; long cells end in an ellipsis (full text on hover). */
-export function DataGrid({ columns, rows, testId = 'data-grid' }: DataGridProps) {
+interface ActiveCell {
+  row: number;
+  col: number;
+}
+
+/**
+ * A virtualized grid: only the rows on screen are in the DOM, so 10M rows scroll like 100. Keyboard:
+ * arrows move the active cell, PageUp/PageDown by a screen, Home/End to the first/last column,
+ * Ctrl+Home/Ctrl+End to the first/last row, Enter opens the cell's full value, Escape closes it.
+ * Long text ends in an ellipsis with the full text as the cell's title.
+ */
+export function DataGrid({
+  columns,
+  rows,
+  rowCount: sourceRowCount,
+  getRow: sourceGetRow,
+  onVisibleRangeChange,
+  sort = [],
+  onSortChange,
+  onProfileColumn,
+  profiledColumn = null,
+  dataVersion = 0,
+  resetKey,
+  testId = 'data-grid',
+}: DataGridProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState({ width: 800, height: 400 });
+  const [active, setActive] = useState<ActiveCell>({ row: 0, col: 0 });
+  const [openCell, setOpenCell] = useState<ActiveCell | null>(null);
+
+  const rowCount = rows ? rows.length : (sourceRowCount ?? 0);
+  const getRow = useCallback(
+    (index: number): CellValue[] | undefined => {
+      if (rows) {
+        const row = rows[index];
+        return row ? columns.map((c) => row[c.name]) : undefined;
+      }
+      return sourceGetRow?.(index);
+    },
+    [rows, columns, sourceGetRow],
+  );
+
+  const widths = useMemo(() => columns.map(columnWidth), [columns]);
+  const lefts = useMemo(() => {
+    const out: number[] = [];
+    let x = GUTTER_WIDTH;
+    for (const w of widths) {
+      out.push(x);
+      x += w;
+    }
+    return out;
+  }, [widths]);
+  const totalWidth = GUTTER_WIDTH + widths.reduce((a, b) => a + b, 0);
+
+  const bodyHeight = Math.max(ROW_HEIGHT, viewport.height - HEADER_HEIGHT);
+  const pageRows = Math.max(1, Math.floor(bodyHeight / ROW_HEIGHT));
+  const fullHeight = rowCount * ROW_HEIGHT;
+  const scrollHeight = Math.min(fullHeight, MAX_SCROLL_HEIGHT);
+  const scaled = fullHeight > MAX_SCROLL_HEIGHT;
+  // Index (fractional) of the row at the top of the body for a scroll position, and back.
+  const maxScroll = Math.max(1, scrollHeight - bodyHeight);
+  const maxFirst = Math.max(0, rowCount - bodyHeight / ROW_HEIGHT);
+  const firstAt = (top: number) =>
+    scaled ? (Math.min(top, maxScroll) / maxScroll) * maxFirst : top / ROW_HEIGHT;
+  const scrollFor = (first: number) => (scaled ? (first / maxFirst) * maxScroll : first * ROW_HEIGHT);
+
+  const firstFloat = firstAt(scrollTop);
+  const first = Math.max(0, Math.floor(firstFloat) - OVERSCAN);
+  const last = Math.min(rowCount - 1, Math.floor(firstFloat) + pageRows + OVERSCAN);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const measure = () => setViewport({ width: element.clientWidth, height: element.clientHeight });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
+  // A new result starts at the top. Callers may pass a fresh columns array each render, so the trigger
+  // is a value, not the array.
+  const reset = resetKey ?? columns.map((c) => `${c.name}:${c.type}`).join('\n');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `reset` is the trigger, not an input
+  useEffect(() => {
+    setActive({ row: 0, col: 0 });
+    setOpenCell(null);
+    if (scroller.current) scroller.current.scrollTop = 0;
+    setScrollTop(0);
+  }, [reset]);
+
+  useEffect(() => {
+    if (rowCount > 0) onVisibleRangeChange?.(first, Math.max(first, last));
+  }, [first, last, rowCount, onVisibleRangeChange]);
+
+  const scrollToCell = (cell: ActiveCell) => {
+    const element = scroller.current;
+    if (!element) return;
+    const top = firstAt(element.scrollTop);
+    if (cell.row < top) element.scrollTop = scrollFor(cell.row);
+    else if (cell.row > top + pageRows - 1) element.scrollTop = scrollFor(cell.row - pageRows + 1);
+    const left = lefts[cell.col] ?? 0;
+    const right = left + (widths[cell.col] ?? 0);
+    if (left - GUTTER_WIDTH < element.scrollLeft) element.scrollLeft = left - GUTTER_WIDTH;
+    else if (right > element.scrollLeft + element.clientWidth)
+      element.scrollLeft = right - element.clientWidth;
+    setScrollTop(element.scrollTop);
+  };
+
+  const move = (cell: ActiveCell) => {
+    const next = {
+      row: Math.max(0, Math.min(rowCount - 1, cell.row)),
+      col: Math.max(0, Math.min(columns.length - 1, cell.col)),
+    };
+    setActive(next);
+    scrollToCell(next);
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    if (openCell) {
+      if (event.key === 'Escape' || event.key === 'Enter') {
+        setOpenCell(null);
+        event.preventDefault();
+      }
+      return;
+    }
+    if (rowCount === 0) return;
+    const ctrl = event.ctrlKey || event.metaKey;
+    const target = nextCell(event.key, ctrl, active, pageRows, rowCount, columns.length);
+    if (target) {
+      event.preventDefault();
+      move(target);
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      setOpenCell(active);
+    }
+  };
+
+  const cycleSort = (column: string) => {
+    if (!onSortChange) return;
+    const current = sort[0]?.column === column ? sort[0].direction : null;
+    onSortChange(
+      current === null
+        ? [{ column, direction: 'asc' }]
+        : current === 'asc'
+          ? [{ column, direction: 'desc' }]
+          : [],
+    );
+  };
+
+  const bodyRows = [];
+  for (let index = first; index <= last; index++) {
+    const values = getRow(index);
+    const top = HEADER_HEIGHT + scrollTop + (index - firstFloat) * ROW_HEIGHT;
+    bodyRows.push(
+      <tr
+        key={index}
+        className={`vgrid-row${index % 2 ? ' odd' : ''}`}
+        style={{ top, width: totalWidth }}
+        data-testid="grid-row"
+        data-row={index}
+        aria-rowindex={index + 2}
+      >
+        <th className="vgrid-rownum" scope="row" style={{ width: GUTTER_WIDTH }}>
+          {(index + 1).toLocaleString()}
+        </th>
+        {columns.map((c, col) => {
+          const isActive = active.row === index && active.col === col;
+          const text = values ? formatCell(values[col]) : '';
+          const className = [
+            'vgrid-cell',
+            isNumericType(c.type) ? 'num' : '',
+            values && (values[col] === null || values[col] === undefined) ? 'null' : '',
+            isActive ? 'active' : '',
+          ]
+            .filter(Boolean)
+            .join(' ');
+          return (
+            <td
+              key={c.name}
+              className={className}
+              style={{ width: widths[col] }}
+              title={text}
+              data-active={isActive || undefined}
+              data-testid={isActive ? 'grid-active-cell' : undefined}
+              onMouseDown={() => setActive({ row: index, col })}
+              onDoubleClick={() => setOpenCell({ row: index, col })}
+            >
+              {values ? text : <span className="vgrid-pending">…</span>}
+            </td>
+          );
+        })}
+      </tr>,
+    );
+  }
+
+  const openValue = openCell ? getRow(openCell.row)?.[openCell.col] : undefined;
+  const openColumn = openCell ? columns[openCell.col] : undefined;
+
   return (
-    <div className="grid-scroll" data-testid={testId}>
-      <table className="grid">
-        <thead>
-          <tr>
-            {columns.map((c) => (
-              <th key={c.name} title={`${c.name} (${c.type})`}>
-                <span className="grid-col-name">{c.name}</span>
-                <span className="grid-col-type">{c.type}</span>
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row, i) => (
-            // Rows have no key of their own; their position is stable for one result.
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows of one result never reorder
-            <tr key={i} data-testid="grid-row">
-              {columns.map((c) => {
-                const text = formatCell(row[c.name]);
-                const numeric = typeof row[c.name] === 'number';
-                return (
-                  <td key={c.name} title={text} className={numeric ? 'num' : undefined}>
-                    {text}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows.length === 0 && <p className="muted grid-empty">No rows.</p>}
+    <div
+      className="vgrid-frame"
+      data-testid={`${testId}-frame`}
+      // Small results get their natural height even where the parent gives the grid none.
+      style={{ minHeight: Math.min(HEADER_HEIGHT + Math.max(1, rowCount) * ROW_HEIGHT + 20, 260) }}
+    >
+      {/* biome-ignore lint/a11y/useSemanticElements: a virtualized grid cannot be one <table> with every row */}
+      <div
+        ref={scroller}
+        className="vgrid"
+        role="grid"
+        tabIndex={0}
+        aria-rowcount={rowCount + 1}
+        aria-colcount={columns.length}
+        data-testid={testId}
+        data-row-count={rowCount}
+        data-first-row={Math.floor(firstFloat)}
+        data-version={dataVersion}
+        onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+        onKeyDown={onKeyDown}
+      >
+        <div className="vgrid-content" style={{ height: HEADER_HEIGHT + scrollHeight, width: totalWidth }}>
+          <div className="vgrid-header" style={{ height: HEADER_HEIGHT, width: totalWidth }}>
+            <div className="vgrid-corner" style={{ width: GUTTER_WIDTH }}>
+              #
+            </div>
+            {columns.map((c, col) => {
+              const direction = sort[0]?.column === c.name ? sort[0].direction : null;
+              return (
+                <div
+                  key={c.name}
+                  className={`vgrid-th${profiledColumn === c.name ? ' profiled' : ''}`}
+                  style={{ width: widths[col] }}
+                  data-sort={direction ?? 'none'}
+                  title={`${c.name} (${c.type})`}
+                >
+                  <button
+                    type="button"
+                    className="vgrid-sort"
+                    data-testid={`sort-${c.name}`}
+                    disabled={!onSortChange}
+                    onClick={() => cycleSort(c.name)}
+                  >
+                    <span className="grid-col-name">
+                      {c.name}
+                      {direction && <span className="vgrid-arrow">{direction === 'asc' ? ' ▲' : ' ▼'}</span>}
+                    </span>
+                    <span className="grid-col-type">{c.type}</span>
+                  </button>
+                  {onProfileColumn && (
+                    <button
+                      type="button"
+                      className="vgrid-profile"
+                      aria-label={`Profile ${c.name}`}
+                      title={`Profile ${c.name}`}
+                      data-testid={`profile-${c.name}`}
+                      onClick={() => onProfileColumn(c.name)}
+                    >
+                      ◔
+                    </button>
+                  )}
+                </div>
+              );
+            })}
+          </div>
+          <table className="vgrid-body">
+            <tbody>{bodyRows}</tbody>
+          </table>
+        </div>
+      </div>
+      {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
+      {openCell && openColumn && (
+        <div className="cell-dialog" role="dialog" aria-label="Cell value" data-testid="cell-dialog">
+          <div className="cell-dialog-head">
+            <strong title={openColumn.name}>{openColumn.name}</strong>
+            <span className="muted">
+              {openColumn.type} · row {(openCell.row + 1).toLocaleString()}
+            </span>
+            <button
+              type="button"
+              onClick={() => {
+                setOpenCell(null);
+                scroller.current?.focus();
+              }}
+            >
+              Close
+            </button>
+          </div>
+          <pre data-testid="cell-dialog-value">
+            {openValue === null || openValue === undefined
+              ? 'NULL'
+              : typeof openValue === 'object'
+                ? JSON.stringify(openValue, null, 2)
+                : String(openValue)}
+          </pre>
+        </div>
+      )}
     </div>
   );
 }

@@ -1,50 +1,120 @@
 import { useEffect, useRef, useState } from 'react';
-import type { QueryResult, TableInfo } from '../../../engine/api/contract.ts';
+import type {
+  ColumnFilter,
+  ColumnProfile,
+  FilterOp,
+  SortKey,
+  TableInfo,
+} from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
+import { useTableWindows } from '../api/table-windows.ts';
+import { ColumnProfilePanel } from '../components/ColumnProfilePanel.tsx';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
-import { quoteTableName } from '../sql.ts';
 
-const PREVIEW_ROWS = 200;
+const OPS: { op: FilterOp; label: string; needsValue: boolean }[] = [
+  { op: 'contains', label: 'contains', needsValue: true },
+  { op: 'eq', label: '=', needsValue: true },
+  { op: 'ne', label: '≠', needsValue: true },
+  { op: 'lt', label: '<', needsValue: true },
+  { op: 'le', label: '≤', needsValue: true },
+  { op: 'gt', label: '>', needsValue: true },
+  { op: 'ge', label: '≥', needsValue: true },
+  { op: 'starts_with', label: 'starts with', needsValue: true },
+  { op: 'is_null', label: 'is null', needsValue: false },
+  { op: 'not_null', label: 'is not null', needsValue: false },
+];
 
-/** Every table of every layer; clicking one shows its first rows. */
+function describeFilter(f: ColumnFilter): string {
+  const label = OPS.find((o) => o.op === f.op)?.label ?? f.op;
+  return f.value === undefined ? `${f.column} ${label}` : `${f.column} ${label} ${String(f.value)}`;
+}
+
+const NO_SORT: SortKey[] = [];
+const NO_FILTERS: ColumnFilter[] = [];
+
+/**
+ * Every table of every layer in one virtualized grid: rows come in windows (Arrow) as the grid scrolls;
+ * sort (header click), filters and column profiles are computed by the engine.
+ */
 export function TablesView({ client }: { client: Client }) {
   const [tables, setTables] = useState<TableInfo[] | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
-  const [result, setResult] = useState<QueryResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // The table last clicked: a slower answer for an earlier click is dropped.
-  const latest = useRef<string | null>(null);
+  const [sort, setSort] = useState<SortKey[]>(NO_SORT);
+  const [filters, setFilters] = useState<ColumnFilter[]>(NO_FILTERS);
+  const [draft, setDraft] = useState<{ column: string; op: FilterOp; value: string }>({
+    column: '',
+    op: 'contains',
+    value: '',
+  });
+  const [profileColumn, setProfileColumn] = useState<string | null>(null);
+  const [profile, setProfile] = useState<ColumnProfile | null>(null);
+  const [profileError, setProfileError] = useState<string | null>(null);
+  const profileRequest = useRef(0);
+
+  const windows = useTableWindows(client, selected, sort, filters);
+  const info = tables?.find((t) => t.name === selected);
+  const columns = windows.columns ?? info?.columns ?? [];
 
   useEffect(() => {
     let live = true;
     client.call('tables.list').then(
       (list) => live && setTables(list.tables),
-      (e) => live && setError(describeError(e)),
+      (e) => live && setListError(describeError(e)),
     );
     return () => {
       live = false;
     };
   }, [client]);
 
-  const open = async (name: string) => {
-    latest.current = name;
+  const open = (name: string) => {
     setSelected(name);
-    setResult(null);
-    setError(null);
+    setSort(NO_SORT);
+    setFilters(NO_FILTERS);
+    setProfileColumn(null);
+    setProfile(null);
+    const first = tables?.find((t) => t.name === name)?.columns[0]?.name ?? '';
+    setDraft({ column: first, op: 'contains', value: '' });
+  };
+
+  const runProfile = async (column: string, withFilters: ColumnFilter[]) => {
+    if (!selected) return;
+    const request = ++profileRequest.current;
+    setProfileColumn(column);
+    setProfile(null);
+    setProfileError(null);
     try {
-      const sql = `SELECT * FROM ${quoteTableName(name)} LIMIT ${PREVIEW_ROWS}`;
-      const rows = await client.call('query.run', { sql, limit: PREVIEW_ROWS });
-      if (latest.current === name) setResult(rows);
+      const result = await client.call('table.profile', { table: selected, column, filters: withFilters });
+      if (profileRequest.current === request) setProfile(result);
     } catch (e) {
-      if (latest.current === name) setError(describeError(e));
+      if (profileRequest.current === request) setProfileError(describeError(e));
     }
   };
+
+  const applyFilters = (next: ColumnFilter[]) => {
+    setFilters(next);
+    if (profileColumn) void runProfile(profileColumn, next);
+  };
+
+  const addFilter = () => {
+    const spec = OPS.find((o) => o.op === draft.op);
+    if (!draft.column || !spec || (spec.needsValue && draft.value === '')) return;
+    applyFilters([
+      ...filters,
+      spec.needsValue
+        ? { column: draft.column, op: draft.op, value: draft.value }
+        : { column: draft.column, op: draft.op },
+    ]);
+    setDraft({ ...draft, value: '' });
+  };
+
+  const needsValue = OPS.find((o) => o.op === draft.op)?.needsValue ?? true;
 
   return (
     <section className="view tables-view">
       <ul className="table-list" data-testid="table-list">
-        {tables === null && !error && <li className="muted">Loading…</li>}
+        {tables === null && !listError && <li className="muted">Loading…</li>}
         {tables?.length === 0 && <li className="muted">No tables yet: run the pipeline.</li>}
         {tables?.map((t) => (
           <li key={t.name}>
@@ -52,7 +122,7 @@ export function TablesView({ client }: { client: Client }) {
               type="button"
               className={`table-item${selected === t.name ? ' selected' : ''}`}
               data-testid={`table-item-${t.name}`}
-              onClick={() => void open(t.name)}
+              onClick={() => open(t.name)}
               title={t.name}
             >
               <span className={`layer-badge layer-${t.layer}`}>{t.layer}</span>
@@ -63,19 +133,125 @@ export function TablesView({ client }: { client: Client }) {
         ))}
       </ul>
       <div className="table-preview">
-        {error && (
+        {listError && (
           <p className="error" data-testid="tables-error">
-            {error}
+            {listError}
           </p>
         )}
-        {!selected && !error && <p className="muted">Pick a table to see its first {PREVIEW_ROWS} rows.</p>}
-        {selected && (
-          <h2 className="preview-title" title={selected}>
-            {selected}
-          </h2>
+        {!selected && !listError && (
+          <p className="muted">
+            Pick a table: scroll all of it, sort by a header, filter, profile a column (◔).
+          </p>
         )}
-        {selected && !result && !error && <p className="muted">Loading…</p>}
-        {result && <DataGrid columns={result.columns} rows={result.rows} testId="table-grid" />}
+        {selected && (
+          <>
+            <div className="explorer-head">
+              <h2 className="preview-title" title={selected}>
+                {selected}
+              </h2>
+              <span className="muted explorer-count" data-testid="explorer-count">
+                {windows.totalRows === null
+                  ? 'Loading…'
+                  : `${windows.totalRows.toLocaleString()} rows${
+                      filters.length > 0 && info ? ` of ${info.rows.toLocaleString()}` : ''
+                    }`}
+                {windows.firstWindowMs !== null && ` · first window ${windows.firstWindowMs} ms`}
+              </span>
+            </div>
+            <div className="filter-bar">
+              <select
+                aria-label="Filter column"
+                data-testid="filter-column"
+                value={draft.column}
+                onChange={(e) => setDraft({ ...draft, column: e.target.value })}
+              >
+                {columns.map((c) => (
+                  <option key={c.name} value={c.name}>
+                    {c.name}
+                  </option>
+                ))}
+              </select>
+              <select
+                aria-label="Filter operator"
+                data-testid="filter-op"
+                value={draft.op}
+                onChange={(e) => setDraft({ ...draft, op: e.target.value as FilterOp })}
+              >
+                {OPS.map((o) => (
+                  <option key={o.op} value={o.op}>
+                    {o.label}
+                  </option>
+                ))}
+              </select>
+              <input
+                aria-label="Filter value"
+                data-testid="filter-value"
+                className="filter-value"
+                value={draft.value}
+                disabled={!needsValue}
+                placeholder={needsValue ? 'value' : ''}
+                onChange={(e) => setDraft({ ...draft, value: e.target.value })}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') addFilter();
+                }}
+              />
+              <button type="button" data-testid="filter-add" onClick={addFilter}>
+                Filter
+              </button>
+              {filters.map((f, i) => (
+                <span
+                  key={describeFilter(f)}
+                  className="filter-chip"
+                  data-testid="filter-chip"
+                  title={describeFilter(f)}
+                >
+                  <span className="filter-chip-text">{describeFilter(f)}</span>
+                  <button
+                    type="button"
+                    aria-label={`Remove filter ${describeFilter(f)}`}
+                    onClick={() => applyFilters(filters.filter((_, j) => j !== i))}
+                  >
+                    ×
+                  </button>
+                </span>
+              ))}
+            </div>
+            {windows.error && (
+              <p className="error" data-testid="tables-error">
+                {windows.error}
+              </p>
+            )}
+            <div className="explorer-body">
+              {windows.columns && (
+                <DataGrid
+                  columns={windows.columns}
+                  rowCount={windows.totalRows ?? 0}
+                  getRow={windows.getRow}
+                  onVisibleRangeChange={windows.onVisibleRangeChange}
+                  dataVersion={windows.version}
+                  resetKey={windows.viewKey}
+                  sort={sort}
+                  onSortChange={setSort}
+                  onProfileColumn={(column) => void runProfile(column, filters)}
+                  profiledColumn={profileColumn}
+                  testId="table-grid"
+                />
+              )}
+              {profileColumn && (
+                <ColumnProfilePanel
+                  column={profileColumn}
+                  profile={profile}
+                  loading={profile === null && profileError === null}
+                  error={profileError}
+                  onClose={() => {
+                    profileRequest.current++;
+                    setProfileColumn(null);
+                  }}
+                />
+              )}
+            </div>
+          </>
+        )}
       </div>
     </section>
   );

@@ -1,0 +1,108 @@
+import type { ColumnFilter, ColumnProfile } from '../api/contract.ts';
+import { type Db, ident } from '../db/duckdb.ts';
+import { whereClause } from './conditions.ts';
+import { columnOf, type Relation } from './relation.ts';
+
+const BINS = 20;
+const TOP_VALUES = 10;
+/** Tables above this many rows get DuckDB's HyperLogLog estimate for `distinct`: an exact count would dominate the profile. */
+const EXACT_DISTINCT_MAX_ROWS = 2_000_000;
+
+const NUMERIC =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL\(.*\))$/;
+const TEMPORAL = /^(DATE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE)$/;
+
+/**
+ * Type, null share, distinct count and min/max of one column over the rows that pass the filters; numbers
+ * and dates also get a histogram of equal-width bins, every other type its most frequent values.
+ */
+export async function profileColumn(
+  db: Db,
+  relation: Relation,
+  from: string,
+  columnName: string,
+  filters: ColumnFilter[],
+  tableRows: number,
+): Promise<ColumnProfile> {
+  const started = performance.now();
+  const column = columnOf(relation, columnName);
+  const c = ident(column.name);
+  const where = whereClause(relation, filters);
+  const numeric = NUMERIC.test(column.type);
+  const temporal = TEMPORAL.test(column.type);
+  const x = temporal ? `epoch(${c})` : `CAST(${c} AS DOUBLE)`;
+  // One scan for the basics and the histogram's range; the exact distinct count only where it is cheap.
+  const distinctApprox = tableRows > EXACT_DISTINCT_MAX_ROWS;
+  const [basics] = await db.all<{
+    rows: number;
+    nonnull: number;
+    distinct: number;
+    min: string | null;
+    max: string | null;
+    lo?: number | null;
+    hi?: number | null;
+  }>(
+    `SELECT count(*) AS rows, count(${c}) AS nonnull,
+            ${distinctApprox ? `approx_count_distinct(${c})` : `count(DISTINCT ${c})`} AS distinct,
+            CAST(min(${c}) AS VARCHAR) AS min, CAST(max(${c}) AS VARCHAR) AS max
+            ${numeric || temporal ? `, min(${x}) AS lo, max(${x}) AS hi` : ''}
+     FROM ${from} ${where}`,
+  );
+  const rows = Number(basics?.rows ?? 0);
+  const nulls = rows - Number(basics?.nonnull ?? 0);
+  const distinct = Number(basics?.distinct ?? 0);
+
+  let histogram: ColumnProfile['histogram'] = null;
+  let topValues: ColumnProfile['topValues'] = null;
+  if (numeric || temporal) {
+    const nonNull = where ? `${where} AND ${c} IS NOT NULL` : `WHERE ${c} IS NOT NULL`;
+    const lo = basics?.lo ?? null;
+    const hi = basics?.hi ?? null;
+    if (lo !== null && hi !== null) {
+      const bins = hi > lo ? BINS : 1;
+      const width = hi > lo ? (hi - lo) / BINS : 1;
+      const counted = await db.all<{ bin: number; n: number }>(
+        `SELECT least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n
+         FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1`,
+      );
+      const byBin = new Map(counted.map((r) => [Number(r.bin), Number(r.n)]));
+      const label = (v: number) => (temporal ? temporalLabel(v, column.type) : numberLabel(v));
+      histogram = Array.from({ length: bins }, (_, i) => ({
+        low: label(lo + i * width),
+        high: label(i === bins - 1 ? hi : lo + (i + 1) * width),
+        count: byBin.get(i) ?? 0,
+      }));
+    }
+  } else {
+    const top = await db.all<{ value: string | null; n: number }>(
+      `SELECT CAST(${c} AS VARCHAR) AS value, count(*) AS n FROM ${from} ${where}
+       GROUP BY 1 ORDER BY n DESC, value NULLS FIRST LIMIT ${TOP_VALUES}`,
+    );
+    topValues = top.map((t) => ({ value: t.value, count: Number(t.n) }));
+  }
+  return {
+    table: relation.name,
+    column: column.name,
+    type: column.type,
+    rows,
+    nulls,
+    nullPercent: rows === 0 ? 0 : (100 * nulls) / rows,
+    distinct,
+    distinctApprox,
+    min: basics?.min ?? null,
+    max: basics?.max ?? null,
+    histogram,
+    topValues,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function numberLabel(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+}
+
+/** epoch() of a wall-clock TIMESTAMP reads it as UTC, so the UTC ISO form gives the same wall clock back. */
+function temporalLabel(seconds: number, type: string): string {
+  const iso = new Date(Math.round(seconds * 1000)).toISOString().replace('T', ' ').replace('Z', '');
+  return type === 'DATE' ? iso.slice(0, 10) : iso.replace(/\.000$/, '');
+}

@@ -1,0 +1,78 @@
+import type { ColumnProfile } from '../../../engine/api/contract.ts';
+
+/** One column's profile: type, null share, distinct count, min/max, then a histogram or the top values. */
+export function ColumnProfilePanel({
+  profile,
+  loading,
+  error,
+  column,
+  onClose,
+}: {
+  profile: ColumnProfile | null;
+  loading: boolean;
+  error: string | null;
+  column: string;
+  onClose: () => void;
+}) {
+  const bars =
+    profile?.histogram?.map((b) => ({ label: `${b.low} – ${b.high}`, count: b.count })) ??
+    profile?.topValues?.map((t) => ({ label: t.value ?? 'NULL', count: t.count })) ??
+    [];
+  const peak = Math.max(1, ...bars.map((b) => b.count));
+  return (
+    <aside className="profile-panel" data-testid="profile-panel" aria-label={`Profile of ${column}`}>
+      <div className="profile-head">
+        <strong className="profile-title" title={column}>
+          {column}
+        </strong>
+        <button type="button" onClick={onClose} aria-label="Close the profile" data-testid="profile-close">
+          ×
+        </button>
+      </div>
+      {loading && <p className="muted">Profiling…</p>}
+      {error && <p className="error">{error}</p>}
+      {profile && !loading && (
+        <>
+          <dl className="profile-stats">
+            <dt>Type</dt>
+            <dd data-testid="profile-type">{profile.type}</dd>
+            <dt>Rows</dt>
+            <dd>{profile.rows.toLocaleString()}</dd>
+            <dt>Nulls</dt>
+            <dd data-testid="profile-nulls">
+              {profile.nulls.toLocaleString()} ({profile.nullPercent.toFixed(1)}%)
+            </dd>
+            <dt>Distinct</dt>
+            <dd data-testid="profile-distinct">
+              {profile.distinctApprox ? '≈ ' : ''}
+              {profile.distinct.toLocaleString()}
+            </dd>
+            <dt>Min</dt>
+            <dd title={profile.min ?? ''} data-testid="profile-min">
+              {profile.min ?? '—'}
+            </dd>
+            <dt>Max</dt>
+            <dd title={profile.max ?? ''} data-testid="profile-max">
+              {profile.max ?? '—'}
+            </dd>
+          </dl>
+          <h3 className="profile-subtitle">{profile.histogram ? 'Histogram' : 'Top values'}</h3>
+          <ul className="profile-bars" data-testid="profile-bars">
+            {bars.map((b, i) => (
+              // Bars of one profile never reorder.
+              // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins may share a label
+              <li key={i} className="profile-bar" title={`${b.label}: ${b.count.toLocaleString()}`}>
+                <span className="profile-bar-label">{b.label}</span>
+                <span className="profile-bar-track">
+                  <span className="profile-bar-fill" style={{ width: `${(100 * b.count) / peak}%` }} />
+                </span>
+                <span className="profile-bar-count">{b.count.toLocaleString()}</span>
+              </li>
+            ))}
+          </ul>
+          <p className="muted profile-time">computed in {profile.durationMs.toLocaleString()} ms</p>
+        </>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,42 @@
+// `npm run build` (after `vite build`): bundles the Electron main process and preload with esbuild into
+// dist/electron. main.js is ESM with the engine inlined and npm packages left to node_modules (DuckDB is
+// native); preload.cjs is CommonJS, the only form a sandboxed preload runs.
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'dist', 'electron');
+
+await rm(OUT, { recursive: true, force: true });
+const started = performance.now();
+await build({
+  entryPoints: [join(ROOT, 'electron', 'main.ts')],
+  outfile: join(OUT, 'main.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: [join(ROOT, 'electron', 'preload.ts')],
+  outfile: join(OUT, 'preload.cjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['electron'],
+  logLevel: 'warning',
+});
+// The keyword matcher bundles its worker thread from these sources at run time, found next to the
+// code that loads them (engine/normalize/parallel-match.ts): in the bundle, that is dist/electron.
+await mkdir(OUT, { recursive: true });
+for (const file of ['match-worker.ts', 'matcher.ts', 'slug.ts']) {
+  await copyFile(join(ROOT, 'engine', 'normalize', file), join(OUT, file));
+}
+process.stdout.write(
+  `built dist/electron/main.js and preload.cjs in ${Math.round(performance.now() - started)} ms\n`,
+);

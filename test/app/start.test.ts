@@ -1,0 +1,97 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { electronBinary } from '../../cli/app.ts';
+import { ensureDemoProject } from '../../electron/first-launch.ts';
+import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+
+// How the app starts: the demo created on first launch, `lakehouse app` in browser mode where Electron's
+// binary is absent, and `npm run build`'s Electron half.
+
+let work: string;
+beforeAll(async () => {
+  work = await tempDir('lakehouse-start-');
+});
+afterAll(async () => {
+  if (work) await removeDir(work);
+});
+
+describe('first launch', () => {
+  it('creates the demo project once, with its generated days as the source', async () => {
+    const dir = join(work, 'demo');
+    expect(await ensureDemoProject(dir)).toBe(true);
+    expect(existsSync(join(dir, 'lakehouse.yaml'))).toBe(true);
+    const days = await readdir(join(dir, 'data', 'customer_search_log_data'));
+    expect(days).toEqual(['20220601', '20220602', '20220603', '20220604', '20220605']);
+    expect(await readFile(join(dir, 'lakehouse.yaml'), 'utf8')).toContain('customer_search_log_data');
+    expect(await ensureDemoProject(dir)).toBe(false);
+  });
+});
+
+describe('lakehouse app', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  it('serves the UI in browser mode and prints the URL with its token', async () => {
+    if (!existsSync(join(PROJECT_ROOT, 'dist', 'renderer', 'index.html'))) {
+      execFileSync('npx', ['vite', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+    }
+    const dir = join(work, 'demo');
+    child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'app', dir, '--browser'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = output.match(/open (http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+)/);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child?.stdout?.on('data', onData);
+      child?.stderr?.on('data', onData);
+      child?.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
+    });
+    const { origin, hash } = new URL(url);
+    const token = new URLSearchParams(hash.slice(1)).get('token');
+    const page = await fetch(`${origin}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+    const info = await fetch(`${origin}/rpc/project.info`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(info.status).toBe(200);
+    expect(((await info.json()) as { root: string }).root).toBe(dir);
+  });
+
+  it('says why it starts browser mode when Electron has no binary', () => {
+    // On machines with the binary, `lakehouse app` opens the desktop window instead.
+    const binary = electronBinary();
+    expect(binary === null || existsSync(binary)).toBe(true);
+  });
+});
+
+describe('npm run build, Electron half', () => {
+  it('bundles main as ESM and a preload that needs nothing but electron', async () => {
+    execFileSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'run-ts.js'), 'scripts/build-electron.ts'], {
+      cwd: PROJECT_ROOT,
+    });
+    const out = join(PROJECT_ROOT, 'dist', 'electron');
+    const main = await readFile(join(out, 'main.js'), 'utf8');
+    expect(main).toContain('from "electron"');
+    expect(main).toContain('contextIsolation: true');
+    const preload = await readFile(join(out, 'preload.cjs'), 'utf8');
+    expect([...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual(['electron']);
+    expect(preload).toContain('exposeInMainWorld("lakehouse"');
+  });
+});
