@@ -6,20 +6,14 @@ import {
   LakehouseEvent,
   type Materialization,
   type MethodName,
+  type PublishProgressEvent,
   type RunFinishedEvent,
   type RunProgressEvent,
-  type Transport,
 } from '../../engine/api/contract.ts';
-import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { type ErrorCode as EngineErrorCode, LakehouseError } from '../../engine/api/errors.ts';
-import { createInProcessTransport } from '../../engine/api/in-process-transport.ts';
-import { createEngine, type Engine } from '../../engine/engine.ts';
+import type { ErrorCode as EngineErrorCode } from '../../engine/api/errors.ts';
 import type { Materialization as EngineMaterialization } from '../../engine/project/models.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
-import { createHttpTransport } from '../../renderer/src/api/http-transport.ts';
-import { type RunningServer, startServer } from '../../server/http-server.ts';
-import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
-import { nodeEventSource } from './node-event-source.ts';
+import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
 
 // One contract suite, run against every transport over the same dispatcher (DESIGN §3: one contract,
 // two transports). Each transport's suite runs the pipeline itself, so the suites share nothing but data.
@@ -40,55 +34,34 @@ const MODELS = [
   'silver.user_plans_map',
 ];
 
-let work: string;
+let served: ServedProject;
 let dates: string[];
-let engine: Engine;
-let dispatcher: Dispatcher;
-let server: RunningServer;
 
 beforeAll(async () => {
-  work = await tempDir('lakehouse-api-');
-  const project = await generatedProject(work, 3, 500);
-  dates = project.dates;
-  engine = await createEngine({ projectDir: project.dir });
-  dispatcher = createDispatcher(engine);
-  const staticDir = join(work, 'static');
-  await mkdir(staticDir);
-  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>test</title>');
-  server = await startServer({ dispatcher, staticDir });
+  served = await serveGeneratedProject({
+    prefix: 'lakehouse-api-',
+    days: 3,
+    rowsPerDay: 500,
+    staticDir: async (work) => {
+      const staticDir = join(work, 'static');
+      await mkdir(staticDir);
+      await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>test</title>');
+      return staticDir;
+    },
+  });
+  dates = served.dates;
 });
 
-afterAll(async () => {
-  await server?.close();
-  await dispatcher?.close();
-  engine?.close();
-  if (work) await removeDir(work);
-});
+afterAll(() => served?.close());
 
-const transports: [string, () => Transport][] = [
-  ['in-process', () => createInProcessTransport(dispatcher)],
-  [
-    'http',
-    () => createHttpTransport({ origin: server.origin, token: server.token, eventSource: nodeEventSource }),
-  ],
-];
+const transports = bothTransports(() => served);
 
 /** Calls a method by a name the contract does not know (the typed client refuses it at compile time). */
 function callUnknown(client: Client, method: string, input: unknown): Promise<unknown> {
   return (client.call as (method: string, input: unknown) => Promise<unknown>)(method, input);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<LakehouseError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError);
-    return error as LakehouseError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-describe.each(transports)('the contract over the %s transport', (_name, makeTransport) => {
+describe.each(transports)('the contract over the %s transport', (transportName, makeTransport) => {
   let client: Client;
   const events: LakehouseEvent[] = [];
   const waiters = new Set<() => void>();
@@ -108,7 +81,9 @@ describe.each(transports)('the contract over the %s transport', (_name, makeTran
         waiters.add(check);
       });
     }
-    const mine = events.filter((e) => e.runId === runId);
+    const mine = events.filter(
+      (e): e is RunProgressEvent | RunFinishedEvent => e.type !== 'publish.progress' && e.runId === runId,
+    );
     return {
       progress: mine.filter((e): e is RunProgressEvent => e.type === 'run.progress'),
       finished: mine.find((e): e is RunFinishedEvent => e.type === 'run.finished')!,
@@ -228,6 +203,20 @@ describe.each(transports)('the contract over the %s transport', (_name, makeTran
       passed: true,
       failingRows: 0,
     });
+  });
+
+  it('publish.iceberg.run streams publish.progress events up to done = total', async () => {
+    const before = events.length;
+    const warehouse = join(served.work, `warehouse-${transportName}`);
+    const published = await client.call('publish.iceberg.run', { warehouse });
+    const progress = () =>
+      events.slice(before).filter((e): e is PublishProgressEvent => e.type === 'publish.progress');
+    // Over HTTP the last events may arrive after the reply.
+    await expect.poll(() => progress().at(-1)?.done).toBe(published.tables.length);
+    expect(progress().every((e) => e.target === 'iceberg' && e.total === published.tables.length)).toBe(true);
+    expect(progress().map((e) => e.table)).toEqual(
+      expect.arrayContaining(published.tables.map((t) => t.table)),
+    );
   });
 
   it('query.run returns JSON-safe values and windows of rows', async () => {
@@ -357,7 +346,32 @@ describe('the contract schemas', () => {
     expectTypeOf<ErrorCode>().toEqualTypeOf<EngineErrorCode>();
     expectTypeOf<Materialization>().toEqualTypeOf<EngineMaterialization>();
     expectTypeOf<MethodName>().toEqualTypeOf<
-      'project.info' | 'pipeline.run' | 'pipeline.cancel' | 'tables.list' | 'runs.list' | 'query.run'
+      | 'project.info'
+      | 'pipeline.run'
+      | 'pipeline.cancel'
+      | 'tables.list'
+      | 'runs.list'
+      | 'query.run'
+      | 'table.window'
+      | 'table.profile'
+      | 'query.export'
+      | 'pipeline.graph'
+      | 'star.schema'
+      | 'star.orphans'
+      | 'history.keys'
+      | 'history.key'
+      | 'model.source'
+      | 'model.preview'
+      | 'model.apply'
+      | 'model.diff'
+      | 'sources.test'
+      | 'publish.iceberg.preflight'
+      | 'publish.iceberg.run'
+      | 'iceberg.snapshots'
+      | 'iceberg.scan'
+      | 'iceberg.diff'
+      | 'publish.redshift.preflight'
+      | 'publish.redshift.run'
     >();
   });
 });

@@ -1,18 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakehouse } from '../helpers/cli.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
-
-const BIN = join(PROJECT_ROOT, 'bin', 'lakehouse.js');
-
-function lakehouse(...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe('the lakehouse command line', () => {
   let work: string;

@@ -1,65 +1,28 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { createEngine, type Engine } from '../../engine/engine.ts';
-import { type RunningServer, startServer } from '../../server/http-server.ts';
-import { generatedProject } from '../helpers/project.ts';
+import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // Browser mode end to end: the built renderer in Debian's Chromium, over HTTP, on a freshly generated demo project.
-const CHROMIUM = '/usr/bin/chromium';
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SCREENSHOTS = join(REPO, 'test', 'e2e', 'screenshots');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`[e2e] skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
-
 describe.skipIf(!hasChromium)('browser mode end to end', () => {
   let work: string;
-  let engine: Engine;
-  let dispatcher: Dispatcher;
-  let server: RunningServer;
-  let browser: Browser;
+  let app: OpenApp;
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(join(REPO, 'dist', 'renderer', 'index.html'))) {
-      execFileSync('npx', ['vite', 'build'], { cwd: REPO, stdio: 'inherit' });
-    }
     await mkdir(SCREENSHOTS, { recursive: true });
-    work = await mkdtemp(join(tmpdir(), 'lakehouse-e2e-'));
+    work = await tempDir('lakehouse-e2e-');
     const { dir } = await generatedProject(work, 3, 300);
-    engine = await createEngine({ projectDir: dir });
-    dispatcher = createDispatcher(engine);
-    server = await startServer({ dispatcher, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => console.error('[e2e] page error:', error));
-    await page.goto(server.url);
+    // The test itself checks that the project's name appears.
+    app = await openApp({ projectDir: dir, waitForProject: false });
+    page = app.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await dispatcher?.close();
-    engine?.close();
-    if (work) await rm(work, { recursive: true, force: true });
+    await app?.close();
+    if (work) await removeDir(work);
   });
 
   it('runs the pipeline from the UI and shows live statuses', async () => {

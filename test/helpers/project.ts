@@ -51,11 +51,12 @@ export async function generatedProject(
   work: string,
   days: number,
   rowsPerDay: number,
+  seed = 3,
 ): Promise<{ dir: string; dates: string[] }> {
   const db = await openDb();
   let summary: Awaited<ReturnType<typeof generateSample>>;
   try {
-    summary = await generateSample(db, { outDir: join(work, 'data'), days, rowsPerDay, seed: 3 });
+    summary = await generateSample(db, { outDir: join(work, 'data'), days, rowsPerDay, seed });
   } finally {
     db.close();
   }

@@ -1,0 +1,37 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { LakehouseError } from '../engine/api/errors.ts';
+
+// Flag handling for the subcommands that carry their own usage text (publish redshift, publish iceberg):
+// an unknown or malformed flag, or a missing project directory, is an INVALID_ARGUMENT quoting that usage.
+
+/** Parses `args` strictly against `options`, with positionals allowed. */
+export function parseCommandArgs<const Options extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: Options,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Usage:\n${usage}`);
+  }
+}
+
+/** The project directory, the first positional, that `lakehouse <command>` needs. */
+export function projectDirArg(positionals: string[], command: string, usage: string): string {
+  const dir = positionals[0];
+  if (!dir)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse ${command} needs a project directory. Usage:\n${usage}`,
+    );
+  return dir;
+}
+
+/** A comma-separated --tables flag as names, or undefined when the flag is absent. */
+export function tableList(flag: string | undefined): string[] | undefined {
+  return flag
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,284 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The table explorer, SQL console, keyboard, themes and run failure/cancel in Debian's Chromium over
+// HTTP at 1280x800: a demo project plus a 200k-row gold table with long Vietnamese text, and a model
+// seeded to fail at run time.
+const BIG = 'gold.explore_big';
+const BIG_ROWS = 200_000;
+const LONG_TEXT =
+  'Phim truyền hình Việt Nam dài tập về những người đi tìm kiếm hạnh phúc giữa lòng thành phố Hồ Chí Minh';
+const FAILING_MODEL = `/* config
+materialized: table
+description: Seeded to fail at run time (the UI must show the error)
+*/
+SELECT error('seeded failure: gold.seeded_failure cannot run') AS boom FROM silver.customer_search
+`;
+
+describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', () => {
+  let work: string;
+  let app: OpenApp;
+  let engine: Engine;
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    work = await tempDir('lakehouse-explorer-e2e-');
+    const { dir } = await generatedProject(work, 2, 300);
+    const first = await createEngine({ projectDir: dir });
+    try {
+      expect((await first.run({})).status).toBe('success');
+      await first.db.run(
+        `CREATE TABLE ${BIG} AS SELECT i AS id, CAST((i * 7919) % 1000 AS INTEGER) AS score,
+           CASE WHEN i % 10 = 0 THEN NULL ELSE '${LONG_TEXT} — phim ' || (i % 97) END AS keyword,
+           TIMESTAMP '2022-06-01 00:00:00' + to_seconds(i * 13) AS datetime_log
+         FROM range(${BIG_ROWS}) t(i)`,
+      );
+    } finally {
+      first.close();
+    }
+    // Added after the first run, so the tables exist and every later run fails at this model.
+    await writeFile(join(dir, 'models', 'gold', 'seeded_failure.sql'), FAILING_MODEL);
+    app = await openApp({
+      projectDir: dir,
+      page: { colorScheme: 'light', acceptDownloads: true },
+    });
+    ({ engine, page } = app);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (work) await removeDir(work);
+  });
+
+  const grid = () => page.getByTestId('table-grid');
+  /** The text of a column's cell in a given row, once that row's window has arrived. */
+  const cellText = async (row: number, column: number): Promise<string> => {
+    const cell = grid().locator(`[data-row="${row}"] td`).nth(column);
+    await expect.poll(() => cell.textContent(), { timeout: 15_000 }).not.toBe('…');
+    return (await cell.textContent()) ?? '';
+  };
+  const scrollTo = (target: Locator, fraction: number) =>
+    target.evaluate((el, f) => {
+      el.scrollTop = (el.scrollHeight - el.clientHeight) * f;
+    }, fraction);
+
+  it('scrolls a 200k-row table to its middle and its end, fetching windows as it goes', async () => {
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId(`table-item-${BIG}`).click();
+    await expect.poll(() => page.getByTestId('explorer-count').textContent()).toContain('200,000 rows');
+    expect(await cellText(0, 0)).toBe('0');
+    expect(await grid().getAttribute('data-row-count')).toBe(String(BIG_ROWS));
+    // Only the rows on screen are in the DOM.
+    expect(await grid().locator('[data-testid="grid-row"]').count()).toBeLessThan(60);
+
+    await scrollTo(grid(), 0.5);
+    await expect
+      .poll(async () => Number(await grid().getAttribute('data-first-row')))
+      .toBeGreaterThan(90_000);
+    const middle = Number(await grid().getAttribute('data-first-row'));
+    expect(Number(await cellText(middle, 0))).toBe(middle);
+
+    await scrollTo(grid(), 1);
+    expect(await cellText(BIG_ROWS - 1, 0)).toBe(String(BIG_ROWS - 1));
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-scrolled.png') });
+  });
+
+  it('keeps long Vietnamese text on one line with an ellipsis and the full text as its title', async () => {
+    await scrollTo(grid(), 0);
+    await cellText(1, 2);
+    const cell = grid().locator('[data-row="1"] td').nth(2);
+    expect(await cell.getAttribute('title')).toBe(`${LONG_TEXT} — phim 1`);
+    const box = await cell.evaluate((el) => ({
+      overflows: el.scrollWidth > el.clientWidth,
+      height: el.getBoundingClientRect().height,
+      ellipsis: getComputedStyle(el).textOverflow,
+    }));
+    expect(box).toEqual({ overflows: true, height: 28, ellipsis: 'ellipsis' });
+  });
+
+  it('moves through the grid with the keyboard and opens a cell with Enter', async () => {
+    await grid().locator('[data-row="0"] td').nth(0).click();
+    const active = page.getByTestId('grid-active-cell');
+    const position = async () => ({
+      row: Number(await active.locator('xpath=..').getAttribute('data-row')),
+      text: await active.textContent(),
+    });
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    expect(await position()).toEqual({ row: 2, text: '838' });
+    await page.keyboard.press('PageDown');
+    const afterPage = await position();
+    expect(afterPage.row).toBeGreaterThan(15);
+    await page.keyboard.press('End');
+    expect(await active.evaluate((el) => (el as HTMLTableCellElement).cellIndex)).toBe(4);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Control+End');
+    await expect.poll(async () => (await position()).row).toBe(BIG_ROWS - 1);
+    await expect.poll(async () => (await position()).text).toBe(String(BIG_ROWS - 1));
+    await page.keyboard.press('Control+Home');
+    await expect.poll(async () => (await position()).row).toBe(0);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByTestId('cell-dialog-value').textContent())
+      .toBe(`${LONG_TEXT} — phim 1`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-cell.png') });
+    await page.keyboard.press('Escape');
+    expect(await page.getByTestId('cell-dialog').count()).toBe(0);
+  });
+
+  it('sorts by a header in the engine, both ways', async () => {
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => cellText(0, 1)).toBe('0');
+    expect(await cellText(0, 0)).toBe('0');
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => cellText(0, 1)).toBe('999');
+    // Deep into the sorted order: the engine's position index serves the window.
+    await scrollTo(grid(), 0.75);
+    await expect
+      .poll(async () => Number(await grid().getAttribute('data-first-row')))
+      .toBeGreaterThan(140_000);
+    const row = Number(await grid().getAttribute('data-first-row'));
+    const [expected] = (
+      await engine.query(
+        `SELECT score FROM ${BIG} ORDER BY score DESC NULLS LAST, rowid LIMIT 1 OFFSET ${row}`,
+      )
+    ).rows;
+    expect(await cellText(row, 1)).toBe(String(expected?.score));
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => cellText(0, 0)).toBe('0');
+  });
+
+  it('filters with the engine and profiles a column', async () => {
+    await page.getByTestId('filter-column').selectOption('keyword');
+    await page.getByTestId('filter-op').selectOption('contains');
+    await page.getByTestId('filter-value').fill('PHIM 42');
+    await page.getByTestId('filter-add').click();
+    const [count] = (await engine.query(`SELECT count(*) AS n FROM ${BIG} WHERE keyword ILIKE '%phim 42%'`))
+      .rows;
+    const expected = Number(count?.n);
+    expect(expected).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId('explorer-count').textContent())
+      .toContain(`${expected.toLocaleString('en-US')} rows of 200,000`);
+    expect(await cellText(0, 2)).toContain('phim 42');
+
+    await page.getByTestId('profile-score').click();
+    const panel = page.getByTestId('profile-panel');
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('INTEGER');
+    const [stats] = (
+      await engine.query(
+        `SELECT count(DISTINCT score) AS d, min(score) AS lo FROM ${BIG} WHERE keyword ILIKE '%phim 42%'`,
+      )
+    ).rows;
+    expect(await panel.getByTestId('profile-distinct').textContent()).toBe(
+      Number(stats?.d).toLocaleString('en-US'),
+    );
+    expect(await panel.getByTestId('profile-min').textContent()).toBe(String(stats?.lo));
+    expect(await panel.locator('.profile-bar').count()).toBe(20);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile.png') });
+
+    await page.getByTestId('profile-keyword').click();
+    await expect.poll(() => panel.getByTestId('profile-nulls').textContent()).toBe('0 (0.0%)');
+    expect(await panel.locator('.profile-bar').count()).toBe(1);
+  });
+
+  it('switches to the dark theme and remembers it', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    const light = await background();
+    await page.getByTestId('theme-toggle').click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    const dark = await background();
+    expect(dark).not.toBe(light);
+    const [r, g, b] = (dark.match(/\d+/g) ?? []).map(Number);
+    expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(120);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-dark.png') });
+    await page.reload();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByTestId('theme-toggle').click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+  });
+
+  it('runs a query into the grid and exports it as CSV and Parquet downloads', async () => {
+    await page.getByTestId('tab-query').click();
+    const sql = `SELECT id, keyword FROM ${BIG} WHERE id IN (1, 10, 11) ORDER BY id`;
+    await page.getByTestId('query-input').fill(sql);
+    await page.getByTestId('query-run').click();
+    const queryGrid = page.getByTestId('query-grid');
+    await expect.poll(() => queryGrid.locator('[data-testid="grid-row"]').count()).toBe(3);
+    expect(await queryGrid.locator('[data-row="1"] td').nth(0).textContent()).toBe('10');
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    expect(csv.suggestedFilename()).toMatch(/^query-.*\.csv$/);
+    const csvPath = join(work, 'downloaded.csv');
+    await csv.saveAs(csvPath);
+    expect(await readFile(csvPath, 'utf8')).toBe(
+      `id,keyword\n1,${LONG_TEXT} — phim 1\n10,\n11,${LONG_TEXT} — phim 11\n`,
+    );
+    await expect.poll(() => page.getByTestId('export-status').textContent()).toContain('Exported 3 rows');
+
+    const [parquet] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('export-parquet').click(),
+    ]);
+    const parquetPath = join(work, 'downloaded.parquet');
+    await parquet.saveAs(parquetPath);
+    const [back] = (
+      await engine.query(`SELECT count(*) AS n, max(id) AS top FROM read_parquet('${parquetPath}')`)
+    ).rows;
+    expect(back).toEqual({ n: 3, top: 11 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-export.png') });
+  });
+
+  it('shows a run failure with its error, stays responsive during a run, and cancels one', async () => {
+    await page.getByTestId('tab-pipeline').click();
+    const status = page.getByTestId('run-status');
+    const finished = () =>
+      page.waitForFunction(
+        () =>
+          ['success', 'failed', 'cancelled'].includes(
+            document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? '',
+          ),
+        undefined,
+        { timeout: 90_000 },
+      );
+
+    await page.getByTestId('run-button').click();
+    // Reads answer while the run writes: the explorer's window comes back mid-run.
+    const started = Date.now();
+    const window = await page.evaluate(async (table) => {
+      const token = sessionStorage.getItem('lakehouse.token') ?? '';
+      const response = await fetch('/rpc/table.window', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ table, limit: 50 }),
+      });
+      return { status: response.status, type: response.headers.get('Content-Type') };
+    }, BIG);
+    expect(window).toEqual({ status: 200, type: 'application/vnd.lakehouse.binary-reply' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await finished();
+    expect(await status.getAttribute('data-status')).toBe('failed');
+    const failure = page.getByTestId('run-error');
+    await expect
+      .poll(() => failure.textContent())
+      .toContain('seeded failure: gold.seeded_failure cannot run');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-failure.png') });
+
+    await page.getByTestId('run-button').click();
+    await page.getByTestId('cancel-button').click();
+    await finished();
+    expect(await status.getAttribute('data-status')).toBe('cancelled');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-cancelled.png') });
+  });
+});

@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './project.ts';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'lakehouse.js');
+
+/** Runs `lakehouse <args>` in a child process from the repo root and returns its exit code and output. */
+export function lakehouse(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
