@@ -1,0 +1,67 @@
+import type { IcebergDiff, IcebergScan } from '../../api/contract.ts';
+import type { Engine } from '../../engine.ts';
+import { diffSnapshots, scanSnapshot, tableHistory } from './history.ts';
+import {
+  type IcebergTarget,
+  openTarget,
+  type PublishProgress,
+  preflightIceberg,
+  publishIceberg,
+} from './publish.ts';
+
+/**
+ * The engine methods of Iceberg publishing and history (publish.iceberg.*, iceberg.*). Publishing and
+ * its preflight use the writer connection (they stage comparisons in temp tables); history reads use
+ * the reader, so they answer during a run.
+ */
+export function icebergApi(engine: Engine) {
+  const target = (input: IcebergTarget) =>
+    openTarget(engine.project, {
+      ...(input.catalog ? { catalog: input.catalog } : {}),
+      ...(input.warehouse ? { warehouse: input.warehouse } : {}),
+    });
+  return {
+    async preflight(input: IcebergTarget & { tables?: string[] | undefined }) {
+      return preflightIceberg(engine, await target(input), input.tables ? { tables: input.tables } : {});
+    },
+    async publish(
+      input: IcebergTarget & { tables?: string[] | undefined },
+      onProgress?: (p: PublishProgress) => void,
+    ) {
+      return publishIceberg(engine, await target(input), {
+        ...(input.tables ? { tables: input.tables } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+    },
+    async snapshots(input: IcebergTarget & { table: string }) {
+      const opened = await target(input);
+      return tableHistory(opened.catalog, opened.namespace, input.table);
+    },
+    async scan(
+      input: IcebergTarget & {
+        table: string;
+        snapshotId?: string | undefined;
+        offset: number;
+        limit: number;
+      },
+    ) {
+      const opened = await target(input);
+      // Rows come from DuckDB's JSON form (jsonRows): JSON-safe as the contract needs.
+      return (await scanSnapshot(engine.reader, opened.catalog, opened.namespace, input.table, {
+        ...(input.snapshotId ? { snapshotId: input.snapshotId } : {}),
+        offset: input.offset,
+        limit: input.limit,
+      })) as IcebergScan;
+    },
+    async diff(input: IcebergTarget & { table: string; from: string; to: string; limit: number }) {
+      const opened = await target(input);
+      return (await diffSnapshots(
+        engine.reader,
+        opened.catalog,
+        opened.namespace,
+        input.table,
+        input,
+      )) as IcebergDiff;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import {
+  type Catalog,
+  type CatalogTable,
+  CommitConflictError,
+  metadataVersion,
+  type NewTable,
+} from '../catalog.ts';
+import type { FileIO } from '../file-io.ts';
+import { parseMetadata, serializeMetadata } from '../metadata-json.ts';
+import type { TableMetadata } from '../spec.ts';
+import { newTableMetadata, withMetadataLog } from '../table.ts';
+
+/**
+ * The file-system catalog (Hadoop layout): `<warehouse>/<namespace>/<table>/metadata/vN.metadata.json`
+ * plus `version-hint.text`. The commit is the exclusive creation of vN+1 (O_EXCL locally,
+ * `If-None-Match: *` on S3): of two writers racing for the same N exactly one wins.
+ */
+export function createFileSystemCatalog(io: FileIO, description: string): Catalog {
+  const tableLocation = (namespace: string, name: string) => io.locationOf(`${namespace}/${name}`);
+  const metadataFile = (location: string, version: number) =>
+    `${location}/metadata/v${version}.metadata.json`;
+
+  async function load(namespace: string, name: string): Promise<CatalogTable | undefined> {
+    const location = tableLocation(namespace, name);
+    const hint = await io.readIfExists(`${location}/metadata/version-hint.text`);
+    let version = hint ? Number.parseInt(hint.toString('utf8').trim(), 10) || 0 : 0;
+    // The hint is written after the commit and may lag: the newest vN that exists wins.
+    let text: Buffer | undefined =
+      version > 0 ? await io.readIfExists(metadataFile(location, version)) : undefined;
+    if (!text && version > 0) version = 0;
+    for (;;) {
+      const next = await io.readIfExists(metadataFile(location, version + 1));
+      if (!next) break;
+      version++;
+      text = next;
+    }
+    if (!text || version === 0) return undefined;
+    const metadataLocation = metadataFile(location, version);
+    return { metadata: parseMetadata(text.toString('utf8'), metadataLocation), metadataLocation };
+  }
+
+  async function swap(location: string, version: number, metadata: TableMetadata): Promise<CatalogTable> {
+    const metadataLocation = metadataFile(location, version);
+    const created = await io.createExclusive(metadataLocation, serializeMetadata(metadata));
+    if (!created) {
+      throw new CommitConflictError(`${metadataLocation} was written by another commit first`);
+    }
+    await io.write(`${location}/metadata/version-hint.text`, String(version));
+    return { metadata, metadataLocation };
+  }
+
+  return {
+    io,
+    description,
+    defaultLocation: tableLocation,
+    load,
+    async create(table: NewTable) {
+      const location = tableLocation(table.namespace, table.name);
+      const metadata = newTableMetadata(location, table.schema, table.spec, table.properties);
+      return swap(location, 1, metadata);
+    },
+    async commit(_namespace, _name, base, next) {
+      return swap(
+        base.metadata.location,
+        metadataVersion(base.metadataLocation) + 1,
+        withMetadataLog(next, base),
+      );
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Column,
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  GetTableCommand,
+  GlueClient,
+  UpdateTableCommand,
+} from '@aws-sdk/client-glue';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { LakehouseError } from '../../../api/errors.ts';
+import {
+  type Catalog,
+  type CatalogTable,
+  CommitConflictError,
+  CommitStateUnknownError,
+  metadataVersion,
+  type NewTable,
+} from '../catalog.ts';
+import type { GlueCatalogConfig } from '../config.ts';
+import type { FileIO } from '../file-io.ts';
+import { parseMetadata, serializeMetadata } from '../metadata-json.ts';
+import { currentSchema, type IcebergType, type TableMetadata } from '../spec.ts';
+import { newTableMetadata, withMetadataLog } from '../table.ts';
+
+type GlueConfig = Pick<GlueCatalogConfig, 'region' | 'endpoint' | 'profile' | 'catalog_id' | 'warehouse'>;
+
+/** The Hive type Athena and Redshift Spectrum read a column as. */
+function hiveType(type: IcebergType): string {
+  const map: Record<string, string> = {
+    int: 'int',
+    long: 'bigint',
+    float: 'float',
+    double: 'double',
+    boolean: 'boolean',
+    string: 'string',
+    binary: 'binary',
+    date: 'date',
+    timestamp: 'timestamp',
+    timestamptz: 'timestamp',
+    uuid: 'string',
+    time: 'string',
+  };
+  return map[type] ?? type.replace(/\s/g, '');
+}
+
+/** Glue columns with the iceberg.field.* parameters Athena needs (it fails on an Iceberg table without columns). */
+export function glueColumns(metadata: TableMetadata): Column[] {
+  return currentSchema(metadata).fields.map((f) => ({
+    Name: f.name,
+    Type: hiveType(f.type),
+    Parameters: {
+      'iceberg.field.id': String(f.id),
+      'iceberg.field.optional': String(!f.required),
+      'iceberg.field.current': 'true',
+    },
+  }));
+}
+
+interface AwsError {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+  message?: string;
+}
+
+/**
+ * AWS Glue Data Catalog: an EXTERNAL_TABLE with `table_type=ICEBERG` and `metadata_location`. A commit
+ * writes the next metadata file, checks the table still points at the base, then UpdateTable with the
+ * VersionId read then: Glue refuses a stale VersionId with ConcurrentModificationException.
+ */
+export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueClient): Catalog {
+  const glue =
+    client ??
+    new GlueClient({
+      ...(config.region ? { region: config.region } : config.endpoint ? { region: 'us-east-1' } : {}),
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      credentials: fromNodeProviderChain(config.profile ? { profile: config.profile } : {}),
+      maxAttempts: 4,
+    });
+  const catalogId = config.catalog_id ? { CatalogId: config.catalog_id } : {};
+  const nextMetadataFile = (location: string, version: number) =>
+    `${location}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`;
+
+  async function getTable(database: string, name: string) {
+    try {
+      return (await glue.send(new GetTableCommand({ ...catalogId, DatabaseName: database, Name: name })))
+        .Table;
+    } catch (error) {
+      if ((error as AwsError).name === 'EntityNotFoundException') return undefined;
+      throw glueFailure(error, `read table ${database}.${name}`);
+    }
+  }
+
+  function tableInput(name: string, metadata: TableMetadata, metadataLocation: string, previous?: string) {
+    return {
+      Name: name,
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: {
+        table_type: 'ICEBERG',
+        metadata_location: metadataLocation,
+        ...(previous ? { previous_metadata_location: previous } : {}),
+      },
+      StorageDescriptor: { Location: metadata.location, Columns: glueColumns(metadata) },
+    };
+  }
+
+  return {
+    io,
+    description: `AWS Glue catalog${config.endpoint ? ` at ${config.endpoint}` : ''}, files under ${config.warehouse}`,
+    defaultLocation: (namespace, name) => io.locationOf(`${namespace}.db/${name}`),
+    async load(namespace, name) {
+      const table = await getTable(namespace, name);
+      if (!table) return undefined;
+      const location = table.Parameters?.metadata_location;
+      if (table.Parameters?.table_type?.toUpperCase() !== 'ICEBERG' || !location) {
+        throw new LakehouseError(
+          'ICEBERG_INVALID',
+          `Glue table ${namespace}.${name} exists but is not an Iceberg table (no table_type=ICEBERG / metadata_location). Publish under another namespace or drop it.`,
+          { table: `${namespace}.${name}` },
+        );
+      }
+      const metadata = parseMetadata((await io.read(location)).toString('utf8'), location);
+      return {
+        metadata,
+        metadataLocation: location,
+        ...(table.VersionId ? { version: table.VersionId } : {}),
+      };
+    },
+    async create(table: NewTable): Promise<CatalogTable> {
+      const metadata = newTableMetadata(table.location, table.schema, table.spec, table.properties);
+      const metadataLocation = nextMetadataFile(table.location, 0);
+      await io.write(metadataLocation, serializeMetadata(metadata));
+      const input = {
+        ...catalogId,
+        DatabaseName: table.namespace,
+        TableInput: tableInput(table.name, metadata, metadataLocation),
+      };
+      try {
+        try {
+          await glue.send(new CreateTableCommand(input));
+        } catch (error) {
+          if ((error as AwsError).name !== 'EntityNotFoundException') throw error;
+          await glue
+            .send(new CreateDatabaseCommand({ ...catalogId, DatabaseInput: { Name: table.namespace } }))
+            .catch((e: AwsError) => {
+              if (e.name !== 'AlreadyExistsException') throw e;
+            });
+          await glue.send(new CreateTableCommand(input));
+        }
+      } catch (error) {
+        await io.delete([metadataLocation]);
+        if ((error as AwsError).name === 'AlreadyExistsException') {
+          throw new CommitConflictError(
+            `Glue table ${table.namespace}.${table.name} was created by another writer`,
+          );
+        }
+        throw glueFailure(error, `create table ${table.namespace}.${table.name}`);
+      }
+      const created = await this.load(table.namespace, table.name);
+      if (!created)
+        throw new CommitConflictError(`Glue table ${table.namespace}.${table.name} vanished after creation`);
+      return created;
+    },
+    async commit(namespace, name, base, next) {
+      const metadata = withMetadataLog(next, base);
+      const metadataLocation = nextMetadataFile(
+        metadata.location,
+        metadataVersion(base.metadataLocation) + 1,
+      );
+      await io.write(metadataLocation, serializeMetadata(metadata));
+      const current = await getTable(namespace, name);
+      if (current?.Parameters?.metadata_location !== base.metadataLocation) {
+        await io.delete([metadataLocation]);
+        throw new CommitConflictError(
+          `Glue table ${namespace}.${name} moved to ${current?.Parameters?.metadata_location ?? '(dropped)'}`,
+        );
+      }
+      try {
+        await glue.send(
+          new UpdateTableCommand({
+            ...catalogId,
+            DatabaseName: namespace,
+            TableInput: tableInput(name, metadata, metadataLocation, base.metadataLocation),
+            ...(current.VersionId ? { VersionId: current.VersionId } : {}),
+          }),
+        );
+      } catch (error) {
+        const e = error as AwsError;
+        const status = e.$metadata?.httpStatusCode;
+        if (e.name === 'ConcurrentModificationException') {
+          await io.delete([metadataLocation]);
+          throw new CommitConflictError(
+            `Glue refused VersionId ${current.VersionId} of ${namespace}.${name}: ${e.message ?? ''}`,
+          );
+        }
+        if (status === undefined || status >= 500)
+          throw new CommitStateUnknownError(
+            `${namespace}.${name}`,
+            `Glue UpdateTable: ${e.name ?? e.message}`,
+          );
+        await io.delete([metadataLocation]);
+        throw glueFailure(error, `update table ${namespace}.${name}`);
+      }
+      return { metadata, metadataLocation };
+    },
+  };
+}
+
+function glueFailure(error: unknown, action: string): LakehouseError {
+  if (error instanceof LakehouseError) return error;
+  const e = error as AwsError;
+  return new LakehouseError(
+    'PUBLISH_FAILED',
+    `AWS Glue could not ${action}: ${e.name ?? 'error'}: ${e.message ?? String(error)}. Check the region, the credentials (glue:GetTable, glue:CreateTable, glue:UpdateTable) and that the database exists.`,
+    { action, glueError: e.name, status: e.$metadata?.httpStatusCode },
+  );
+}

@@ -1,0 +1,229 @@
+import { isSafeNumber, parse, stringify } from 'lossless-json';
+import { LakehouseError } from '../../../api/errors.ts';
+import {
+  type Catalog,
+  type CatalogTable,
+  CommitConflictError,
+  CommitStateUnknownError,
+  type NewTable,
+  type TableChange,
+} from '../catalog.ts';
+import type { RestCatalogConfig } from '../config.ts';
+import { type FileIO, fileIOFor } from '../file-io.ts';
+import { parseMetadata } from '../metadata-json.ts';
+import type { TableMetadata } from '../spec.ts';
+
+type RestConfig = Pick<RestCatalogConfig, 'uri' | 'warehouse' | 'token_env' | 's3'>;
+
+interface RestResponse {
+  status: number;
+  body: Record<string, unknown> | undefined;
+}
+
+const parseBody = (text: string) =>
+  text
+    ? (parse(text, null, (v: string) => (isSafeNumber(v) ? Number(v) : BigInt(v))) as Record<string, unknown>)
+    : undefined;
+
+/** Routes each URI to the store its scheme names (tables of one REST catalog may live anywhere). */
+function routingFileIO(config: RestConfig, cacheDir: string): FileIO {
+  const stores = new Map<string, FileIO>();
+  const storeFor = (uri: string): FileIO => {
+    const s3 = /^s3:\/\/([^/]+)/i.exec(uri);
+    const key = s3 ? `s3://${s3[1]}` : 'file:///';
+    let io = stores.get(key);
+    if (!io) {
+      const localRoot = config.warehouse && !/^s3:\/\//i.test(config.warehouse) ? config.warehouse : '/';
+      io = fileIOFor(s3 ? key : localRoot, { ...(config.s3 ? { s3: config.s3 } : {}), cacheDir });
+      stores.set(key, io);
+    }
+    return io;
+  };
+  return {
+    locationOf: (relative) => {
+      if (!config.warehouse)
+        throw new LakehouseError('INVALID_ARGUMENT', 'This REST catalog chooses table locations itself');
+      return storeFor(config.warehouse).locationOf(relative);
+    },
+    read: (uri) => storeFor(uri).read(uri),
+    readIfExists: (uri) => storeFor(uri).readIfExists(uri),
+    write: (uri, bytes) => storeFor(uri).write(uri, bytes),
+    createExclusive: (uri, bytes) => storeFor(uri).createExclusive(uri, bytes),
+    localPath: (uri) => storeFor(uri).localPath(uri),
+    upload: (file, uri) => storeFor(uri).upload(file, uri),
+    readablePath: (uri) => storeFor(uri).readablePath(uri),
+    async delete(uris) {
+      for (const uri of uris) await storeFor(uri).delete([uri]);
+    },
+  };
+}
+
+/**
+ * An Iceberg REST catalog. Commits send requirements (table uuid, `main` still at the base snapshot)
+ * and updates (add-snapshot, set-snapshot-ref, schema changes); the server applies them atomically.
+ * 409 means another writer won (retry from a reload); 5xx or a dropped connection means the outcome is
+ * unknown, so nothing may be deleted.
+ */
+export function createRestCatalog(
+  config: RestConfig,
+  cacheDir: string,
+  fetchImpl: typeof fetch = fetch,
+): Catalog {
+  const root = config.uri.replace(/\/+$/, '');
+  let prefix: string | undefined;
+  const headers = (): Record<string, string> => {
+    const token = config.token_env ? process.env[config.token_env] : undefined;
+    if (config.token_env && !token) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `The REST catalog's token is read from $${config.token_env}, which is not set. Export it and retry.`,
+      );
+    }
+    return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  };
+
+  async function request(method: string, path: string, body?: unknown): Promise<RestResponse> {
+    const response = await fetchImpl(`${root}${path}`, {
+      method,
+      headers: headers(),
+      ...(body === undefined ? {} : { body: stringify(body) ?? '' }),
+    });
+    return { status: response.status, body: parseBody(await response.text()) };
+  }
+
+  async function base(): Promise<string> {
+    if (prefix === undefined) {
+      const query = config.warehouse ? `?warehouse=${encodeURIComponent(config.warehouse)}` : '';
+      const response = await request('GET', `/v1/config${query}`);
+      if (response.status !== 200) throw restFailure(response, 'read its configuration');
+      const pick = (block: unknown) => (block as Record<string, string> | undefined)?.prefix;
+      prefix = pick(response.body?.overrides) ?? pick(response.body?.defaults) ?? '';
+    }
+    return prefix ? `/v1/${encodeURIComponent(prefix)}` : '/v1';
+  }
+
+  const tablePath = async (namespace: string, name: string) =>
+    `${await base()}/namespaces/${encodeURIComponent(namespace)}/tables/${encodeURIComponent(name)}`;
+
+  const toTable = (body: Record<string, unknown> | undefined, what: string): CatalogTable => {
+    const location = body?.['metadata-location'];
+    if (typeof location !== 'string' || !body?.metadata)
+      throw new LakehouseError('PUBLISH_FAILED', `REST catalog answered ${what} without metadata`);
+    return { metadata: parseMetadata(stringify(body.metadata) ?? '', location), metadataLocation: location };
+  };
+
+  return {
+    io: routingFileIO(config, cacheDir),
+    description: `Iceberg REST catalog ${root}`,
+    defaultLocation(namespace, name) {
+      return config.warehouse ? this.io.locationOf(`${namespace}/${name}`) : '(chosen by the catalog)';
+    },
+    async load(namespace, name) {
+      const response = await request('GET', await tablePath(namespace, name));
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw restFailure(response, `load table ${namespace}.${name}`);
+      return toTable(response.body, `load table ${namespace}.${name}`);
+    },
+    async create(table: NewTable) {
+      const body = {
+        name: table.name,
+        ...(config.warehouse ? { location: table.location } : {}),
+        schema: table.schema,
+        'partition-spec': table.spec,
+        'write-order': table.sortOrder,
+        'stage-create': false,
+        properties: table.properties,
+      };
+      const path = `${await base()}/namespaces/${encodeURIComponent(table.namespace)}/tables`;
+      let response = await request('POST', path, body);
+      if (response.status === 404) {
+        const created = await request('POST', `${await base()}/namespaces`, {
+          namespace: [table.namespace],
+          properties: {},
+        });
+        if (created.status !== 200 && created.status !== 409)
+          throw restFailure(created, `create namespace ${table.namespace}`);
+        response = await request('POST', path, body);
+      }
+      if (response.status === 409)
+        throw new CommitConflictError(`table ${table.namespace}.${table.name} was created by another writer`);
+      if (response.status !== 200)
+        throw restFailure(response, `create table ${table.namespace}.${table.name}`);
+      return toTable(response.body, 'create table');
+    },
+    async commit(namespace, name, baseTable, _next: TableMetadata, change: TableChange) {
+      const current = baseTable.metadata;
+      const requirements: Record<string, unknown>[] = [
+        { type: 'assert-table-uuid', uuid: current['table-uuid'] },
+        {
+          type: 'assert-ref-snapshot-id',
+          ref: 'main',
+          'snapshot-id': current['current-snapshot-id'] ?? null,
+        },
+      ];
+      const updates: Record<string, unknown>[] = [];
+      if (change.addedSchema) {
+        requirements.push(
+          { type: 'assert-current-schema-id', 'current-schema-id': current['current-schema-id'] },
+          { type: 'assert-last-assigned-field-id', 'last-assigned-field-id': current['last-column-id'] },
+        );
+        updates.push(
+          {
+            action: 'add-schema',
+            schema: change.addedSchema,
+            'last-column-id': Math.max(
+              ...change.addedSchema.fields.map((f) => f.id),
+              current['last-column-id'],
+            ),
+          },
+          { action: 'set-current-schema', 'schema-id': -1 },
+        );
+      }
+      updates.push(
+        { action: 'add-snapshot', snapshot: change.snapshot },
+        {
+          action: 'set-snapshot-ref',
+          'ref-name': 'main',
+          type: 'branch',
+          'snapshot-id': change.snapshot['snapshot-id'],
+        },
+      );
+      let response: RestResponse;
+      try {
+        response = await request('POST', await tablePath(namespace, name), {
+          identifier: { namespace: [namespace], name },
+          requirements,
+          updates,
+        });
+      } catch (error) {
+        throw new CommitStateUnknownError(
+          `${namespace}.${name}`,
+          `no answer from ${root}: ${(error as Error).message}`,
+        );
+      }
+      if (response.status === 409)
+        throw new CommitConflictError(`REST catalog refused the commit: ${errorMessage(response)}`);
+      if (response.status >= 500)
+        throw new CommitStateUnknownError(
+          `${namespace}.${name}`,
+          `HTTP ${response.status} ${errorMessage(response)}`,
+        );
+      if (response.status !== 200) throw restFailure(response, `commit to ${namespace}.${name}`);
+      return toTable(response.body, 'commit');
+    },
+  };
+}
+
+function errorMessage(response: RestResponse): string {
+  const error = response.body?.error as { message?: string; type?: string } | undefined;
+  return error ? `${error.type ?? ''}: ${error.message ?? ''}` : '';
+}
+
+function restFailure(response: RestResponse, action: string): LakehouseError {
+  const auth = response.status === 401 || response.status === 403;
+  return new LakehouseError(
+    'PUBLISH_FAILED',
+    `The Iceberg REST catalog could not ${action}: HTTP ${response.status} ${errorMessage(response)}.${auth ? ' Check the token (token_env) and its permissions.' : ''}`,
+    { action, status: response.status },
+  );
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { type Db, ident, literal } from '../../db/duckdb.ts';
+import type { FileIO } from './file-io.ts';
+import type { DataFile, PartitionValue } from './manifest.ts';
+import { boundBytes, type IcebergSchema, type IcebergType, type PartitionSpec } from './spec.ts';
+
+interface CopyStatsRow {
+  filename: string;
+  count: number;
+  file_size_bytes: number;
+  column_statistics: { key: string; value: { key: string; value: string | null }[] }[] | null;
+  partition_keys: { key: string; value: string | null }[] | null;
+}
+
+/** DuckDB names columns in RETURN_STATS as quoted identifiers: `"a ""b"""` → `a "b"`. */
+function unquoteIdentifier(name: string): string {
+  return name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}
+
+function partitionValue(type: IcebergType, text: string | null): PartitionValue {
+  if (text === null) return null;
+  if (type === 'int' || type === 'long') return Number(text);
+  if (type === 'date') return Math.round(Date.parse(`${text.slice(0, 10)}T00:00:00Z`) / 86_400_000);
+  return text;
+}
+
+export interface WriteDataFilesOptions {
+  /** A SELECT whose columns are the schema's fields, in order, already cast to their write types. */
+  select: string;
+  schema: IcebergSchema;
+  spec: PartitionSpec;
+  /** The table location (URI). Files go under `<location>/data/`. */
+  location: string;
+  io: FileIO;
+  /** Local scratch folder for files bound for a remote store. */
+  stagingDir: string;
+}
+
+/**
+ * Writes the rows of `select` as Parquet data files with Iceberg field ids (and the schema in the
+ * `iceberg.schema` footer key, as Iceberg's own writers do), one file per partition value, and returns
+ * their manifest `data_file` records with per-column stats and bounds in Iceberg's binary form.
+ */
+export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Promise<DataFile[]> {
+  const { schema, spec, io } = options;
+  const fieldIds = schema.fields.map((f) => `${literal(f.name)}: ${f.id}`).join(', ');
+  const partitionColumns = spec.fields.map((p) => {
+    const source = schema.fields.find((f) => f.id === p['source-id']);
+    return { name: p.name, column: source?.name ?? p.name, type: (source?.type ?? 'string') as IcebergType };
+  });
+  const dataUri = `${options.location}/data`;
+  const direct = io.localPath(dataUri);
+  const folder = direct ?? join(options.stagingDir, randomUUID());
+  await mkdir(folder, { recursive: true });
+  const copyOptions = [
+    'FORMAT PARQUET',
+    `FIELD_IDS {${fieldIds}}`,
+    `KV_METADATA {'iceberg.schema': ${literal(JSON.stringify(schema))}}`,
+    'RETURN_STATS true',
+  ];
+  let target: string;
+  if (partitionColumns.length > 0) {
+    copyOptions.push(
+      `PARTITION_BY (${partitionColumns.map((p) => ident(p.column)).join(', ')})`,
+      'WRITE_PARTITION_COLUMNS true',
+      'APPEND true',
+      `FILENAME_PATTERN ${literal(`{uuid}`)}`,
+    );
+    target = folder;
+  } else {
+    target = join(folder, `${randomUUID()}.parquet`);
+  }
+  const rows = await db.allJson<CopyStatsRow>(
+    `COPY (${options.select}) TO ${literal(target)} (${copyOptions.join(', ')})`,
+  );
+  const byName = new Map(schema.fields.map((f) => [f.name, f]));
+  const files: DataFile[] = [];
+  for (const row of rows) {
+    if (Number(row.count) === 0) {
+      await rm(row.filename, { force: true });
+      continue;
+    }
+    const rel = relative(folder, row.filename).split('\\').join('/');
+    const uri = `${dataUri}/${rel}`;
+    if (!direct) await io.upload(row.filename, uri);
+    const columnSizes: { key: number; value: bigint }[] = [];
+    const valueCounts: { key: number; value: bigint }[] = [];
+    const nullCounts: { key: number; value: bigint }[] = [];
+    const lower: { key: number; value: Buffer }[] = [];
+    const upper: { key: number; value: Buffer }[] = [];
+    for (const column of row.column_statistics ?? []) {
+      const field = byName.get(unquoteIdentifier(column.key));
+      if (!field) continue;
+      const stats = Object.fromEntries(column.value.map((s) => [s.key, s.value]));
+      if (stats.column_size_bytes != null)
+        columnSizes.push({ key: field.id, value: BigInt(stats.column_size_bytes) });
+      if (stats.num_values != null) valueCounts.push({ key: field.id, value: BigInt(stats.num_values) });
+      if (stats.null_count != null) nullCounts.push({ key: field.id, value: BigInt(stats.null_count) });
+      const min = stats.min != null ? boundBytes(field.type, stats.min, 'lower') : undefined;
+      const max = stats.max != null ? boundBytes(field.type, stats.max, 'upper') : undefined;
+      if (min) lower.push({ key: field.id, value: min });
+      if (max) upper.push({ key: field.id, value: max });
+    }
+    const sortById = <T extends { key: number }>(list: T[]) => list.sort((a, b) => a.key - b.key);
+    const keys = new Map((row.partition_keys ?? []).map((k) => [k.key, k.value]));
+    const partition: Record<string, PartitionValue> = {};
+    for (const p of partitionColumns) partition[p.name] = partitionValue(p.type, keys.get(p.column) ?? null);
+    files.push({
+      content: 0,
+      file_path: uri,
+      file_format: 'PARQUET',
+      partition,
+      record_count: BigInt(row.count),
+      file_size_in_bytes: BigInt(row.file_size_bytes),
+      column_sizes: sortById(columnSizes),
+      value_counts: sortById(valueCounts),
+      null_value_counts: sortById(nullCounts),
+      nan_value_counts: null,
+      lower_bounds: sortById(lower),
+      upper_bounds: sortById(upper),
+      key_metadata: null,
+      split_offsets: null,
+      equality_ids: null,
+      sort_order_id: 0,
+    });
+  }
+  if (!direct) await rm(folder, { recursive: true, force: true });
+  return files;
+}
+
+/** Lists the files under a local folder (tests and garbage checks). */
+export async function listLocalFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}

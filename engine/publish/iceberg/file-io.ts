@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { LakehouseError } from '../../api/errors.ts';
+import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
+import { uploadFile } from '../../storage/s3-objects.ts';
+import { parseS3Uri } from '../../storage/s3-uri.ts';
+
+/**
+ * Where Iceberg files live, addressed by the full URIs the metadata records. Data files are written
+ * by DuckDB to a local path first (`localPath`, or a staging file then `upload`).
+ */
+export interface FileIO {
+  /** The URI a table under `relative` (e.g. `gold/dim_user`) of this warehouse gets. */
+  locationOf(relative: string): string;
+  read(uri: string): Promise<Buffer>;
+  readIfExists(uri: string): Promise<Buffer | undefined>;
+  write(uri: string, bytes: Buffer | string): Promise<void>;
+  /** Writes only if nothing is at `uri` yet; false when something is (the commit race was lost). */
+  createExclusive(uri: string, bytes: Buffer | string): Promise<boolean>;
+  /** A local path DuckDB may write `uri` to directly, or undefined when the file must be uploaded. */
+  localPath(uri: string): string | undefined;
+  upload(localFile: string, uri: string): Promise<void>;
+  /** A local path DuckDB can read `uri` from (remote files are downloaded into a cache once). */
+  readablePath(uri: string): Promise<string>;
+  delete(uris: string[]): Promise<void>;
+}
+
+/**
+ * A warehouse in a local folder. `baseUri` is the URI the folder is known by in metadata (default its
+ * file:// URL); a test serves the folder over loopback HTTP and passes that server's URL.
+ */
+export function createLocalFileIO(root: string, baseUri?: string): FileIO {
+  const folder = resolve(root);
+  const base = (baseUri ?? pathToFileURL(folder).href).replace(/\/+$/, '');
+  const pathOf = (uri: string): string => {
+    // Relative parts stay as written (DuckDB's hive folders are already percent-encoded on disk).
+    if (uri.startsWith(`${base}/`)) return join(folder, uri.slice(base.length + 1));
+    if (uri.startsWith('file:')) return fileURLToPath(uri);
+    throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${base}`, {
+      uri,
+      warehouse: base,
+    });
+  };
+  return {
+    locationOf: (relative) => `${base}/${relative.replace(/^\/+/, '')}`,
+    read: (uri) => readFile(pathOf(uri)),
+    async readIfExists(uri) {
+      try {
+        return await readFile(pathOf(uri));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    async write(uri, bytes) {
+      const path = pathOf(uri);
+      await mkdir(dirname(path), { recursive: true });
+      // Write then rename, so a reader never sees half a file (version-hint.text is rewritten in place).
+      const staging = `${path}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(staging, bytes);
+      await rename(staging, path);
+    },
+    async createExclusive(uri, bytes) {
+      const path = pathOf(uri);
+      await mkdir(dirname(path), { recursive: true });
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(path, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      }
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return true;
+    },
+    localPath: (uri) => pathOf(uri),
+    async upload(localFile, uri) {
+      const path = pathOf(uri);
+      await mkdir(dirname(path), { recursive: true });
+      await copyFile(localFile, path);
+    },
+    readablePath: async (uri) => pathOf(uri),
+    async delete(uris) {
+      for (const uri of uris) await rm(pathOf(uri), { force: true });
+    },
+  };
+}
+
+/**
+ * A warehouse under an S3 prefix. The commit pointer is made safe with `If-None-Match: *`: S3 answers
+ * 412 when the object exists and 409 on a concurrent conditional write; both mean "lost the race".
+ */
+export function createS3FileIO(
+  warehouse: string,
+  settings: S3Settings,
+  cacheDir: string,
+  client?: S3Client,
+): FileIO {
+  const s3 = client ?? createS3Client(settings);
+  const root = warehouse.replace(/\/+$/, '');
+  const target = (uri: string) => {
+    const { bucket, prefix } = parseS3Uri(uri);
+    return { bucket, key: prefix };
+  };
+  const get = async (uri: string): Promise<Buffer | undefined> => {
+    const { bucket, key } = target(uri);
+    try {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = response.Body as { transformToByteArray(): Promise<Uint8Array> };
+      return Buffer.from(await body.transformToByteArray());
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+      throw s3Failure(error, { bucket, key, action: 'read' });
+    }
+  };
+  return {
+    locationOf: (relative) => `${root}/${relative.replace(/^\/+/, '')}`,
+    async read(uri) {
+      const bytes = await get(uri);
+      if (!bytes) {
+        throw new LakehouseError(
+          'ICEBERG_INVALID',
+          `${uri} is missing: the Iceberg table references a file that is gone`,
+          {
+            uri,
+          },
+        );
+      }
+      return bytes;
+    },
+    readIfExists: get,
+    async write(uri, bytes) {
+      const { bucket, key } = target(uri);
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
+      } catch (error) {
+        throw s3Failure(error, { bucket, key, action: 'write' });
+      }
+    },
+    async createExclusive(uri, bytes) {
+      const { bucket, key } = target(uri);
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, IfNoneMatch: '*' }));
+        return true;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 412 || status === 409) return false;
+        throw s3Failure(error, { bucket, key, action: 'write' });
+      }
+    },
+    localPath: () => undefined,
+    async upload(localFile, uri) {
+      const { bucket, key } = target(uri);
+      await uploadFile(s3, bucket, key, localFile);
+    },
+    async readablePath(uri) {
+      const cached = join(
+        cacheDir,
+        createHash('sha256').update(uri).digest('hex').slice(0, 32),
+        uri.split('/').pop() ?? 'file',
+      );
+      try {
+        await stat(cached);
+        return cached;
+      } catch {
+        const bytes = await this.read(uri);
+        await mkdir(dirname(cached), { recursive: true });
+        await writeFile(cached, bytes);
+        return cached;
+      }
+    },
+    async delete(uris) {
+      const byBucket = new Map<string, string[]>();
+      for (const uri of uris) {
+        const { bucket, key } = target(uri);
+        byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), key]);
+      }
+      for (const [bucket, keys] of byBucket) {
+        for (let i = 0; i < keys.length; i += 1000) {
+          const batch = keys.slice(i, i + 1000);
+          try {
+            await s3.send(
+              new DeleteObjectsCommand({
+                Bucket: bucket,
+                Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+              }),
+            );
+          } catch (error) {
+            throw s3Failure(error, { bucket, key: batch[0], action: 'delete' });
+          }
+        }
+      }
+    },
+  };
+}
+
+/** A FileIO for a warehouse given as a folder or an s3:// URI. */
+export function fileIOFor(
+  warehouse: string,
+  options: { s3?: S3Settings; cacheDir: string; baseUri?: string },
+): FileIO {
+  if (/^s3:\/\//i.test(warehouse)) return createS3FileIO(warehouse, options.s3 ?? {}, options.cacheDir);
+  return createLocalFileIO(
+    warehouse.startsWith('file:') ? fileURLToPath(warehouse) : warehouse,
+    options.baseUri,
+  );
+}

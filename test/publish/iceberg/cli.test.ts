@@ -1,0 +1,72 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { lakehouse } from '../../helpers/cli.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
+
+describe('lakehouse publish iceberg', () => {
+  let work: string;
+  let dir: string;
+  beforeAll(async () => {
+    work = await tempDir('iceberg-cli-');
+    const project = await generatedProject(work, 1, 200);
+    dir = project.dir;
+    await withEngine(dir, (engine) => engine.run());
+    const file = join(dir, 'lakehouse.yaml');
+    const config = parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    config.publish = {
+      iceberg: { local: { type: 'filesystem', warehouse: 'iceberg-warehouse', namespace: 'analytics' } },
+    };
+    await writeFile(file, stringify(config));
+  }, 120_000);
+  afterAll(() => removeDir(work));
+
+  it('previews with --dry-run, publishes to a bare --warehouse, then to a named catalog', () => {
+    const warehouse = join(work, 'wh');
+    const dry = lakehouse('publish', 'iceberg', dir, '--warehouse', warehouse, '--dry-run', '--json');
+    expect(dry.stderr).toBe('');
+    const preflight = JSON.parse(dry.stdout) as {
+      tables: { table: string; action: string; columns: unknown[] }[];
+    };
+    expect(preflight.tables.find((t) => t.table === 'fact_customer_search')).toMatchObject({
+      action: 'create',
+    });
+
+    const published = lakehouse(
+      'publish',
+      'iceberg',
+      dir,
+      '--warehouse',
+      warehouse,
+      '--tables',
+      'dim_user,fact_customer_search',
+    );
+    expect(published.code).toBe(0);
+    expect(published.stdout).toMatch(/fact_customer_search\s+create/);
+    expect(published.stdout).toMatch(
+      /Published 2 table\(s\) to file-system warehouse .*row counts and key checksums match/,
+    );
+
+    const named = lakehouse('publish', 'iceberg', dir, '--catalog', 'local', '--json');
+    expect(named.code).toBe(0);
+    const result = JSON.parse(named.stdout) as {
+      namespace: string;
+      tables: { reconciliation: { matches: boolean }; location: string }[];
+    };
+    expect(result.namespace).toBe('analytics');
+    expect(result.tables.every((t) => t.reconciliation.matches)).toBe(true);
+    expect(result.tables[0]?.location).toContain(`${join(dir, 'iceberg-warehouse')}/analytics/`);
+
+    const again = lakehouse('publish', 'iceberg', dir, '--catalog', 'local', '--json');
+    expect(
+      (JSON.parse(again.stdout) as { tables: { action: string }[] }).tables.every((t) => t.action === 'none'),
+    ).toBe(true);
+  });
+
+  it('names the catalogs it knows when given an unknown one', () => {
+    const result = lakehouse('publish', 'iceberg', dir, '--catalog', 'nope');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/No Iceberg catalog named nope .*Known: local/);
+  });
+});

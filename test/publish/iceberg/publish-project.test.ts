@@ -1,0 +1,237 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { icebergRead } from 'icebird';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MethodName, MethodOutput } from '../../../engine/api/contract.ts';
+import { createDispatcher, type Dispatcher } from '../../../engine/api/dispatcher.ts';
+import type { Engine } from '../../../engine/engine.ts';
+import { createEngine } from '../../../engine/engine.ts';
+import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
+import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
+import { parseMetadata } from '../../../engine/publish/iceberg/metadata-json.ts';
+import {
+  icebergStateDir,
+  type OpenedTarget,
+  preflightIceberg,
+  publishIceberg,
+} from '../../../engine/publish/iceberg/publish.ts';
+import { generatedProject, HAS_SHARED_DATA, removeDir, SHARED_DATA, tempDir } from '../../helpers/project.ts';
+import { serveFolder } from './helpers.ts';
+
+let work: string;
+let engine: Engine;
+let dates: string[];
+let server: Awaited<ReturnType<typeof serveFolder>>;
+let target: OpenedTarget;
+let dispatcher: Dispatcher;
+const call = <M extends MethodName>(method: M, input: unknown) =>
+  dispatcher.call(method, input) as Promise<MethodOutput<M>>;
+
+beforeAll(async () => {
+  work = await tempDir('iceberg-publish-');
+  const project = await generatedProject(work, 2, 300);
+  dates = project.dates;
+  engine = await createEngine({ projectDir: project.dir });
+  server = await serveFolder(join(work, 'warehouse'));
+  target = {
+    catalog: createFileSystemCatalog(
+      createLocalFileIO(join(work, 'warehouse'), server.url),
+      'test warehouse',
+    ),
+    namespace: 'gold',
+    properties: {},
+    stateDir: icebergStateDir(engine.project),
+  };
+  dispatcher = createDispatcher(engine);
+}, 120_000);
+
+afterAll(async () => {
+  await dispatcher?.close();
+  engine?.close();
+  await server?.close();
+  await removeDir(work);
+});
+
+/** Every published table, read by icebird over HTTP, has the gold table's row count and keys. */
+async function expectIcebirdEqualsGold(tables: string[]) {
+  for (const table of tables) {
+    const rows = await icebergRead({ tableUrl: `${server.url}/gold/${table}` }).catch((error: Error) => {
+      if (/No data manifest/.test(error.message)) return [];
+      throw error;
+    });
+    const local = Number(await engine.db.scalar(`SELECT count(*) FROM gold.${table}`));
+    expect([table, rows.length]).toEqual([table, local]);
+  }
+}
+
+describe('publishing the generated example', () => {
+  it('after day 1 and again after day 2 keeps every Iceberg table equal to local gold', async () => {
+    await engine.run({ dates: [dates[0]!] });
+    const preflight = await preflightIceberg(engine, target);
+    expect(preflight.tables.every((t) => t.action === 'create')).toBe(true);
+    const fact = preflight.tables.find((t) => t.table === 'fact_customer_search')!;
+    expect(fact).toMatchObject({ mode: 'partitions', partitionedBy: 'date_key' });
+    expect(fact.columns.find((c) => c.name === 'datetime_log')).toMatchObject({
+      duckdbType: 'TIMESTAMP',
+      icebergType: 'timestamp',
+    });
+
+    const first = await publishIceberg(engine, target);
+    const names = first.tables.map((t) => t.table);
+    expect(names).toContain('dim_user');
+    expect(names.at(-1)).toBe('fact_customer_search');
+    for (const t of first.tables) expect([t.table, t.reconciliation.matches]).toEqual([t.table, true]);
+    await expectIcebirdEqualsGold(names);
+    const dayOneFact = Number(await engine.db.scalar('SELECT count(*) FROM gold.fact_customer_search'));
+    // The same through the engine's API, to a second warehouse given only as a folder.
+    const viaApi = await call('publish.iceberg.run', { warehouse: join(work, 'api-warehouse') });
+    expect(viaApi.tables.every((t) => t.reconciliation.matches && t.action === 'create')).toBe(true);
+
+    await engine.run({ dates: [dates[1]!] });
+    const preflight2 = await preflightIceberg(engine, target);
+    const fact2 = preflight2.tables.find((t) => t.table === 'fact_customer_search')!;
+    expect(fact2).toMatchObject({ action: 'append', rowsRemoved: 0 });
+    expect(fact2.rowsAdded).toBeGreaterThan(0);
+    expect(preflight2.tables.find((t) => t.table === 'dim_user')?.action).toBe('upsert');
+
+    const second = await publishIceberg(engine, target);
+    for (const t of second.tables) expect([t.table, t.reconciliation.matches]).toEqual([t.table, true]);
+    const factResult = second.tables.find((t) => t.table === 'fact_customer_search')!;
+    expect(factResult).toMatchObject({ action: 'append', operation: 'append' });
+    await expectIcebirdEqualsGold(names);
+
+    // History and time travel through the API.
+    const warehouse = join(work, 'api-warehouse');
+    await call('publish.iceberg.run', { warehouse });
+    const history = await call('iceberg.snapshots', { warehouse, table: 'fact_customer_search' });
+    expect(history.snapshots.map((s) => [s.operation, s.action])).toEqual([
+      ['append', 'append'],
+      ['append', 'create'],
+    ]);
+    const [latest, firstSnapshot] = history.snapshots;
+    const dayTwoRows =
+      Number(await engine.db.scalar('SELECT count(*) FROM gold.fact_customer_search')) - dayOneFact;
+    expect(latest).toMatchObject({
+      rowsAdded: dayTwoRows,
+      rowsRemoved: 0,
+      totalRows: dayOneFact + dayTwoRows,
+    });
+    const asOfDayOne = await call('iceberg.scan', {
+      warehouse,
+      table: 'fact_customer_search',
+      snapshotId: firstSnapshot!.snapshotId,
+      limit: 5,
+    });
+    expect(asOfDayOne).toMatchObject({ totalRows: dayOneFact, hasMore: true });
+    expect(asOfDayOne.rows).toHaveLength(5);
+    expect(asOfDayOne.columns.map((c) => c.name)).toContain('event_id');
+    const diff = await call('iceberg.diff', {
+      warehouse,
+      table: 'fact_customer_search',
+      from: firstSnapshot!.snapshotId,
+      to: latest!.snapshotId,
+      limit: 3,
+    });
+    expect(diff).toMatchObject({ rowsAdded: dayTwoRows, rowsRemoved: 0 });
+    expect(diff.added).toHaveLength(3);
+    const userHistory = await call('iceberg.snapshots', { warehouse, table: 'dim_user' });
+    expect(userHistory.snapshots[0]?.action).toBe('upsert');
+    const userDiff = await call('iceberg.diff', {
+      warehouse,
+      table: 'dim_user',
+      from: userHistory.snapshots[1]!.snapshotId,
+      to: userHistory.snapshots[0]!.snapshotId,
+      limit: 2,
+    });
+    // Returning users' last_search_dt moved: each shows as one row removed and one added.
+    expect(userDiff.rowsAdded).toBeGreaterThan(0);
+    expect(userDiff.rowsRemoved).toBeGreaterThan(0);
+    const preflight3 = await call('publish.iceberg.preflight', { warehouse });
+    expect(preflight3.tables.every((t) => t.action === 'none')).toBe(true);
+
+    // Publishing again with nothing new changes nothing.
+    const third = await publishIceberg(engine, target);
+    expect(third.tables.every((t) => t.action === 'none')).toBe(true);
+
+    // Re-running day 1 rewrites nothing whose rows are unchanged (the pipeline is deterministic).
+    await engine.run({ dates: [dates[0]!] });
+    const rerun = await publishIceberg(engine, target);
+    expect(rerun.tables.find((t) => t.table === 'fact_customer_search')?.action).toBe('none');
+  }, 180_000);
+});
+
+describe('publishing a fact that carries the ETL date of each row', () => {
+  it('after each run compares only the partitions that run wrote', async () => {
+    const dir = await tempDir('iceberg-lineage-');
+    try {
+      const project = await generatedProject(dir, 3, 200);
+      const model = join(project.dir, 'models', 'gold', 'fact_customer_search.sql');
+      const sql = await readFile(model, 'utf8');
+      await writeFile(model, sql.replace('  e.event_id,\n', '  e.event_id,\n  e.etl_date,\n'));
+      const lineageEngine = await createEngine({ projectDir: project.dir });
+      try {
+        const lineageTarget: OpenedTarget = {
+          catalog: createFileSystemCatalog(createLocalFileIO(join(dir, 'warehouse')), 'lineage warehouse'),
+          namespace: 'gold',
+          properties: {},
+          stateDir: icebergStateDir(lineageEngine.project),
+        };
+        const factAfter = async (dates: string[]) => {
+          await lineageEngine.run({ dates });
+          const result = await publishIceberg(lineageEngine, lineageTarget);
+          for (const t of result.tables) expect([t.table, t.reconciliation.matches]).toEqual([t.table, true]);
+          return result.tables.find((t) => t.table === 'fact_customer_search')!;
+        };
+        const [day1, day2, day3] = project.dates;
+        expect((await factAfter([day1!])).comparison).toMatchObject({
+          scope: 'all',
+          reason: 'first publish',
+        });
+        const second = await factAfter([day2!]);
+        expect(second).toMatchObject({ action: 'append', rowsRemoved: 0 });
+        expect(second.comparison).toMatchObject({ scope: 'since-last-publish' });
+        // Two runs between publishes, one of them re-running day 1 with the same rows.
+        await lineageEngine.run({ dates: [day3!] });
+        const third = await factAfter([day1!]);
+        expect(third).toMatchObject({ action: 'append', rowsRemoved: 0 });
+        expect(third.comparison).toMatchObject({
+          scope: 'since-last-publish',
+          reason: '2 ETL date(s) committed since the last publish',
+        });
+      } finally {
+        lineageEngine.close();
+      }
+    } finally {
+      await removeDir(dir);
+    }
+  }, 180_000);
+});
+
+describe('Iceberg project metadata fixtures', () => {
+  const folder = join(SHARED_DATA, 'iceberg-metadata-fixtures');
+  it.skipIf(!HAS_SHARED_DATA)(
+    'accepts the valid one and rejects each invalid one with its reason',
+    async () => {
+      const names = (await readdir(folder)).filter((n) => n.endsWith('.json')).sort();
+      const outcome = async (name: string) => {
+        try {
+          const m = parseMetadata(await readFile(join(folder, name), 'utf8'), name);
+          return `ok ${m.schemas.length} schemas, current ${m['current-schema-id']}`;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      expect(names).toHaveLength(4);
+      expect(await outcome('TableMetadataV2Valid.json')).toBe('ok 2 schemas, current 1');
+      expect(await outcome('TableMetadataV2MissingSortOrder.json')).toMatch(
+        /missing required fields sort-orders, default-sort-order-id$/,
+      );
+      expect(await outcome('TableMetadataV2MissingPartitionSpecs.json')).toMatch(
+        /missing required fields.* partition-specs.*\(only the v1 fields schema, partition-spec present\)/,
+      );
+      expect(await outcome('TableMetadataV2CurrentSchemaNotFound.json')).toMatch(
+        /current-schema-id 2 names no schema/,
+      );
+    },
+  );
+});

@@ -1,0 +1,182 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { icebergRead } from 'icebird';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../../engine/db/duckdb.ts';
+import { readAvroContainer, writeAvroContainer } from '../../../engine/publish/iceberg/avro.ts';
+import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
+import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
+import {
+  MANIFEST_FILE_SCHEMA,
+  type ManifestFile,
+  readManifestList,
+} from '../../../engine/publish/iceberg/manifest.ts';
+import {
+  checkInvariants,
+  parseMetadata,
+  serializeMetadata,
+} from '../../../engine/publish/iceberg/metadata-json.ts';
+import { decodeBound } from '../../../engine/publish/iceberg/spec.ts';
+import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
+import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
+import { removeDir, tempDir } from '../../helpers/project.ts';
+import { describeTestTable, serveFolder } from './helpers.ts';
+
+let work: string;
+let db: Db;
+let server: Awaited<ReturnType<typeof serveFolder>>;
+let ctx: SyncContext;
+
+beforeAll(async () => {
+  work = await tempDir('iceberg-writer-');
+  server = await serveFolder(join(work, 'warehouse'));
+  db = await openDb();
+  await db.run('CREATE SCHEMA gold');
+  const io = createLocalFileIO(join(work, 'warehouse'), server.url);
+  ctx = {
+    db,
+    catalog: createFileSystemCatalog(io, 'test warehouse'),
+    namespace: 'gold',
+    stateDir: join(work, 'state'),
+  };
+});
+
+afterAll(async () => {
+  db.close();
+  await server.close();
+  await removeDir(work);
+});
+
+/** icebird's rows in a comparable form: bigints and dates as plain JSON values. */
+function plain(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v;
+  }
+  return out;
+}
+
+async function icebirdRows(table: string, key: string) {
+  const rows = await icebergRead({ tableUrl: `${server.url}/gold/${table}` });
+  return rows.map(plain).sort((a, b) => Number(a[key]) - Number(b[key]));
+}
+
+describe('Iceberg writer', () => {
+  it('creates a table icebird reads back row for row, with field ids, stats and binary bounds', async () => {
+    await db.run(`CREATE TABLE gold.kinds AS SELECT
+        i::INTEGER AS id, 'name ' || i AS name, (i * 1.25)::DECIMAL(10,2) AS amount,
+        DATE '2024-01-01' + i::INTEGER AS day, TIMESTAMP '2024-01-01 01:00:00.123456' + INTERVAL (i) HOUR AS at,
+        i % 2 = 0 AS even, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 10000000000 END AS big, i / 4 AS ratio,
+        i::SMALLINT AS small
+      FROM range(1, 11) t(i)`);
+    const table = await describeTestTable(db, 'kinds', { materialized: 'table', primaryKey: ['id'] });
+    const result = await syncTable(ctx, table);
+    expect(result.action).toBe('create');
+    expect(result.rowsAdded).toBe(10);
+
+    const rows = await icebirdRows('kinds', 'id');
+    expect(rows).toHaveLength(10);
+    expect(rows[0]).toMatchObject({
+      id: 1,
+      name: 'name 1',
+      amount: 1.25,
+      even: false,
+      big: 10000000000,
+      ratio: 0.25,
+      small: 1,
+    });
+    expect(rows[2]).toMatchObject({ id: 3, big: null });
+    expect(rows[0]?.at).toBe('2024-01-01T02:00:00.123Z');
+
+    const loaded = await ctx.catalog.load('gold', 'kinds');
+    const metadata = loaded!.metadata;
+    checkInvariants(metadata, 'kinds');
+    expect(metadata.schemas[0]?.fields.map((f) => [f.id, f.name, f.type])).toEqual([
+      [1, 'id', 'int'],
+      [2, 'name', 'string'],
+      [3, 'amount', 'decimal(10, 2)'],
+      [4, 'day', 'date'],
+      [5, 'at', 'timestamp'],
+      [6, 'even', 'boolean'],
+      [7, 'big', 'long'],
+      [8, 'ratio', 'double'],
+      [9, 'small', 'int'],
+    ]);
+    // The Parquet footer carries the field ids.
+    const files = await snapshotFiles(ctx.catalog.io, metadata);
+    const path = ctx.catalog.io.localPath(files.live[0]!.file.file_path)!;
+    const ids = await db.all<{ name: string; field_id: number }>(
+      `SELECT name, field_id FROM parquet_schema('${path}') WHERE field_id IS NOT NULL`,
+    );
+    expect(ids.map((r) => [r.name, r.field_id])).toEqual(
+      metadata.schemas[0]!.fields.map((f) => [f.name, f.id]),
+    );
+    // Bounds in the spec's binary form.
+    const file = files.live[0]!.file;
+    const bound = (list: typeof file.lower_bounds, id: number) => list?.find((b) => b.key === id)?.value;
+    expect(bound(file.lower_bounds, 1)?.toString('hex')).toBe('01000000');
+    expect(bound(file.upper_bounds, 3)?.toString('hex')).toBe('04e2'); // 12.50 → 1250
+    expect(bound(file.lower_bounds, 4)?.toString('hex')).toBe('0c4d0000'); // 2024-01-02, the spec's own example
+    expect(decodeBound('timestamp', bound(file.lower_bounds, 5)!)).toBe(1_704_074_400_123_456n);
+    expect(file.null_value_counts?.find((c) => c.key === 7)?.value).toBe(3n);
+    expect(file.record_count).toBe(10n);
+
+    // Avro headers carry the raw schema with field ids, and the manifest metadata Iceberg readers need.
+    const snapshot = metadata.snapshots[0]!;
+    const listBytes = await readFile(ctx.catalog.io.localPath(snapshot['manifest-list'])!);
+    const list = await readAvroContainer(listBytes, 'list');
+    expect(list.metadata['snapshot-id']).toBe(String(snapshot['snapshot-id']));
+    expect(JSON.stringify(list.schema)).toContain('"field-id":500');
+    const manifests = await readManifestList(ctx.catalog.io, snapshot['manifest-list']);
+    expect(manifests[0]?.added_snapshot_id).toBe(snapshot['snapshot-id']);
+    const manifest = await readAvroContainer(
+      await readFile(ctx.catalog.io.localPath(manifests[0]!.manifest_path)!),
+      'm',
+    );
+    expect(manifest.metadata).toMatchObject({
+      'format-version': '2',
+      content: 'data',
+      'schema-id': '0',
+      'partition-spec-id': '0',
+    });
+    expect(JSON.stringify(manifest.schema)).toContain('"field-id":134');
+    expect(JSON.stringify(manifest.schema)).toContain('"logicalType":"map"');
+  });
+
+  it('keeps 64-bit snapshot ids exact through metadata JSON and Avro', async () => {
+    const loaded = await ctx.catalog.load('gold', 'kinds');
+    const id = loaded!.metadata['current-snapshot-id']!;
+    expect(typeof id).toBe('bigint');
+    const text = await readFile(ctx.catalog.io.localPath(loaded!.metadataLocation)!, 'utf8');
+    expect(text).toContain(`"current-snapshot-id": ${id}`);
+    const manifests = await readManifestList(ctx.catalog.io, loaded!.metadata.snapshots[0]!['manifest-list']);
+    expect(manifests[0]?.added_snapshot_id).toBe(id);
+  });
+
+  it('round-trips the largest snapshot id exactly through metadata JSON and a manifest list', async () => {
+    const id = 9_223_372_036_854_775_807n;
+    const loaded = (await ctx.catalog.load('gold', 'kinds'))!;
+    const snapshot = { ...loaded.metadata.snapshots[0]!, 'snapshot-id': id, 'parent-snapshot-id': id - 1n };
+    const metadata = {
+      ...loaded.metadata,
+      snapshots: [snapshot],
+      'current-snapshot-id': id,
+      refs: { main: { 'snapshot-id': id, type: 'branch' as const } },
+      'snapshot-log': [{ 'snapshot-id': id, 'timestamp-ms': snapshot['timestamp-ms'] }],
+    };
+    const text = serializeMetadata(metadata);
+    expect(text).toContain('"current-snapshot-id": 9223372036854775807');
+    const parsed = parseMetadata(text, 'max-id');
+    expect(parsed['current-snapshot-id']).toBe(id);
+    expect(parsed.snapshots[0]?.['parent-snapshot-id']).toBe(id - 1n);
+    expect(parsed.refs.main?.['snapshot-id']).toBe(id);
+
+    const row = (await readManifestList(ctx.catalog.io, loaded.metadata.snapshots[0]!['manifest-list']))[0]!;
+    const bytes = writeAvroContainer(MANIFEST_FILE_SCHEMA, [{ ...row, added_snapshot_id: id }], {
+      'snapshot-id': String(id),
+    });
+    const back = await readAvroContainer<ManifestFile>(bytes, 'list');
+    expect(back.records[0]?.added_snapshot_id).toBe(id);
+    expect(back.metadata['snapshot-id']).toBe('9223372036854775807');
+  });
+});
