@@ -53,7 +53,12 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     target,
     stage,
     keys,
-    merged: nonKey.map((c) => [c, mergeExpression(model.config.merge[c] ?? 'overwrite', c)]),
+    // Attributes are logged, running extremes are not: a least/greatest column (last_search_dt) moves
+    // for nearly every key on every load, which made the log a row per user per day (a third of a 10M
+    // run's gold time) and says nothing about the member; a keep column never changes.
+    merged: nonKey
+      .filter((c) => (model.config.merge[c] ?? 'overwrite') === 'overwrite')
+      .map((c) => [c, mergeExpression('overwrite', c)]),
     match: `${keyMatch(keys, 't', 's')}${notUnknown}`,
   });
   if (nonKey.length > 0) {

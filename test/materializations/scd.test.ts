@@ -34,6 +34,18 @@ merge: {first_seen: least, last_seen: greatest}`);
       { platform_key: 2, platform: 'web', kind: 'web', first_seen: 5, last_seen: 8 },
       { platform_key: 3, platform: 'android', kind: 'm', first_seen: 9, last_seen: 9 },
     ]);
+    // The change log has each arrival and the overwritten attribute, not the running extremes.
+    expect(
+      await h.rows(
+        `SELECT etl_date::VARCHAR AS d, key, kind, column_name, before, after FROM _lakehouse.scd1_changes
+         ORDER BY etl_date, kind, key`,
+      ),
+    ).toEqual([
+      { d: '2022-06-01', key: 'ios', kind: 'insert', column_name: null, before: null, after: null },
+      { d: '2022-06-01', key: 'web', kind: 'insert', column_name: null, before: null, after: null },
+      { d: '2022-06-02', key: 'android', kind: 'insert', column_name: null, before: null, after: null },
+      { d: '2022-06-02', key: 'web', kind: 'update', column_name: 'kind', before: '"w"', after: '"web"' },
+    ]);
     // Re-applying the same day is a no-op for keys and values.
     await h.apply(
       materializeScd1,
