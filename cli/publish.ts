@@ -1,0 +1,142 @@
+import { LakehouseError } from '../engine/api/errors.ts';
+import { createEngine } from '../engine/engine.ts';
+import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
+import { formatDuration, renderTable, toJson } from './format.ts';
+import { createProgressBar } from './progress.ts';
+import { PUBLISH_ICEBERG_USAGE, publishIcebergCommand } from './publish-iceberg.ts';
+
+// `lakehouse publish <kind> <project> ...`: a small dispatcher by target kind, each publisher owning its
+// flags. Publishing reads the warehouse read-only, so it may run while the app is open.
+
+export const PUBLISH_USAGE = `  lakehouse publish redshift <project> --target <name> | --url postgres://user@host:port/db
+                           [--schema gold] [--tables a,b] [--dry-run] [--json]
+${PUBLISH_ICEBERG_USAGE}`;
+
+type Publisher = (args: string[]) => Promise<number>;
+
+const publishers: Record<string, Publisher> = {
+  redshift: publishRedshiftCommand,
+  iceberg: publishIcebergCommand,
+};
+
+export async function publishCommand(args: string[]): Promise<number> {
+  const [kind, ...rest] = args;
+  const publisher = kind ? publishers[kind] : undefined;
+  if (!publisher) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse publish needs a target kind: ${Object.keys(publishers).join(', ')}. Usage:\n${PUBLISH_USAGE}`,
+    );
+  }
+  return publisher(rest);
+}
+
+async function publishRedshiftCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      target: { type: 'string' },
+      url: { type: 'string' },
+      schema: { type: 'string' },
+      tables: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    PUBLISH_USAGE,
+  );
+  const dir = projectDirArg(positionals, 'publish redshift', PUBLISH_USAGE);
+  if (Boolean(values.target) === Boolean(values.url)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `Give exactly one of --target <name> or --url postgres://... Usage:\n${PUBLISH_USAGE}`,
+    );
+  }
+  // Loaded on demand: pg and the AWS SDK are only needed here.
+  const { resolveRedshiftTarget } = await import('../engine/publish/redshift/connection.ts');
+  const { preflightRedshift, publishRedshift } = await import('../engine/publish/redshift/publish.ts');
+  const engine = await createEngine({ projectDir: dir, readOnly: true });
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\nCancelling: the publish is rolled back ...\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const { connection, schema } = await resolveRedshiftTarget(engine.project, {
+      target: values.target,
+      url: values.url,
+      schema: values.schema,
+    });
+    const tables = tableList(values.tables);
+    const options = {
+      db: engine.reader,
+      models: engine.models,
+      connection,
+      schema,
+      tables,
+      signal: controller.signal,
+    };
+    if (values['dry-run']) {
+      const preflight = await preflightRedshift(options);
+      if (values.json) {
+        process.stdout.write(`${toJson(preflight)}\n`);
+      } else {
+        process.stdout.write(
+          `Publish to ${preflight.target} (schema ${preflight.schema}, ${preflight.loadPath}): nothing run\n`,
+        );
+        process.stdout.write(`${renderTable(preflight.tables.map(tableLine))}\n`);
+        if (preflight.ddl.length > 0)
+          process.stdout.write(`\nDDL\n${preflight.ddl.map((s) => `  ${s};`).join('\n')}\n`);
+        for (const w of preflight.warnings) process.stderr.write(`warning: ${w}\n`);
+        for (const c of preflight.conflicts) process.stderr.write(`conflict: ${c.message}\n`);
+      }
+      return preflight.conflicts.length > 0 ? 1 : 0;
+    }
+    const bar = createProgressBar(process.stderr, !values.json);
+    const result = await publishRedshift({
+      ...options,
+      onProgress: (e) => bar.update(e.done, e.total, `${e.phase}${e.table ? ` ${e.table}` : ''}`),
+    });
+    bar.done();
+    if (values.json) {
+      process.stdout.write(`${toJson(result)}\n`);
+      return 0;
+    }
+    process.stdout.write(
+      `${renderTable(
+        result.tables.map((t) => {
+          const check = result.reconciliation.find((r) => r.table === t.table);
+          return {
+            ...tableLine(t),
+            target_rows: check?.targetRows ?? '',
+            reconciled: check?.matches ? 'yes' : 'NO',
+          };
+        }),
+      )}\n`,
+    );
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(
+      `\nPublished ${result.tables.length} table(s) to ${result.target} schema ${result.schema} in ${formatDuration(result.durationMs)}; row counts and key checksums match.\n`,
+    );
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    engine.close();
+  }
+}
+
+function tableLine(t: {
+  table: string;
+  materialized: string;
+  action: string;
+  rows: number;
+  addedColumns: string[];
+}) {
+  return {
+    table: t.table,
+    materialized: t.materialized,
+    load: t.action,
+    rows: t.rows,
+    new_columns: t.addedColumns.join(', '),
+  };
+}

@@ -1,0 +1,139 @@
+import { constants, createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LakehouseError } from '../../api/errors.ts';
+import type { TargetReader } from './plan.ts';
+
+// A target reached over the PostgreSQL wire protocol (PostgreSQL, or Redshift provisioned): one client,
+// one transaction for the whole publish. Cancelling asks the server to cancel the running statement
+// (pg_cancel_backend from a second connection), after which the transaction rolls back.
+
+export interface PgConnection extends TargetReader {
+  readonly label: string;
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  execute(sql: string): Promise<void>;
+  /**
+   * Streams a local file into a COPY ... FROM STDIN statement. With `written`, the file is a named pipe
+   * another writer fills: the copy ends when both sides have, and neither is left blocked if one fails.
+   */
+  copyIn(sql: string, file: string, written?: Promise<void>): Promise<void>;
+  /** Cancels the statement running now (no-op when idle). */
+  cancel(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `user@host:port/db`, for messages (never the password). */
+export function describeConnection(config: pg.ClientConfig): string {
+  if (config.connectionString) {
+    try {
+      const url = new URL(config.connectionString);
+      return `${decodeURIComponent(url.username)}@${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return 'the database (its URL does not parse)';
+    }
+  }
+  return `${config.user ?? ''}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
+}
+
+export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> {
+  const label = describeConnection(config);
+  const client = new pg.Client({ ...config, application_name: 'lakehouse-publish' });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new LakehouseError(
+      'PUBLISH_FAILED',
+      `Cannot connect to ${label}: ${(error as Error).message}. Check the host, port, user and password (PGPASSWORD or the target's password_env).`,
+      { target: label },
+    );
+  }
+  // A failed connection mid-publish surfaces as the failure of the statement running; nothing to do here.
+  client.on('error', () => undefined);
+  const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0);
+  const fail = (error: unknown, sql: string): never => {
+    if (error instanceof LakehouseError) throw error;
+    const e = error as Error & { code?: string; detail?: string; table?: string; constraint?: string };
+    throw new LakehouseError(
+      'PUBLISH_FAILED',
+      `${label} refused a statement: ${e.message}${e.detail ? ` (${e.detail})` : ''}`,
+      {
+        target: label,
+        sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,
+        sqlState: e.code ?? null,
+        constraint: e.constraint ?? null,
+      },
+    );
+  };
+  return {
+    label,
+    async query(sql) {
+      try {
+        return (await client.query(sql)).rows as Record<string, unknown>[];
+      } catch (error) {
+        return fail(error, sql);
+      }
+    },
+    async begin() {
+      await client.query('BEGIN');
+    },
+    async commit() {
+      await client.query('COMMIT');
+    },
+    async rollback() {
+      await client.query('ROLLBACK').catch(() => undefined);
+    },
+    async execute(sql) {
+      try {
+        await client.query(sql);
+      } catch (error) {
+        fail(error, sql);
+      }
+    },
+    async copyIn(sql, file, written) {
+      const copying = pipeline(createReadStream(file), client.query(copyFrom(sql)));
+      let writerFailure: unknown;
+      // A writer failing before it opened the pipe would leave the reader waiting: open and close the
+      // write end once, so the reader sees the end of the data and the COPY finishes (then rolls back).
+      written?.catch(async (error) => {
+        writerFailure = error;
+        const handle = await open(file, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => null);
+        await handle?.close();
+      });
+      try {
+        await copying;
+      } catch (error) {
+        // The reader is gone: a writer still waiting to open the pipe gets a reader for a moment, then EPIPE.
+        const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
+        await handle?.close();
+        await written?.catch(() => undefined);
+        fail(error, sql);
+      }
+      await written?.catch(() => undefined);
+      if (writerFailure) {
+        throw new LakehouseError(
+          'PUBLISH_FAILED',
+          `Exporting rows for ${sql.slice(0, 200)} failed: ${(writerFailure as Error).message}`,
+          { target: label, sql },
+        );
+      }
+    },
+    async cancel() {
+      const canceller = new pg.Client(config);
+      try {
+        await canceller.connect();
+        await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+      } catch {
+        // The publish ends on its own; a failed cancel only means it runs to its next step.
+      } finally {
+        await canceller.end().catch(() => undefined);
+      }
+    },
+    async close() {
+      await client.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,528 @@
+import { ident, literal } from '../../db/duckdb.ts';
+import type { GoldTable } from '../gold-tables.ts';
+import type { ColumnDefinition, Dialect, Distribution, TableName } from './dialect.ts';
+import { compareTypes, normaliseTargetType, targetType } from './types.ts';
+
+// A publish is planned in full before anything runs: the target is inspected, each gold table diffed
+// against what exists, and the ordered steps (DDL, loads, merges, constraints) decided. Conflicts stop
+// the publish at this point, so an incompatible target is reported before any statement changes it.
+
+/** Dimensions up to this many rows are copied to every node (DISTSTYLE ALL). */
+export const SMALL_DIMENSION_ROWS = 1_000_000;
+
+/** What a target reports of itself; any client (pg, the Data API) that can run a SELECT provides it. */
+export interface TargetReader {
+  query(sql: string): Promise<Record<string, unknown>[]>;
+}
+
+export interface TargetColumn {
+  name: string;
+  type: string;
+}
+
+export interface TargetForeignKey {
+  name: string;
+  table: string;
+  refTable: string;
+  /** As the server prints it (pg_get_constraintdef), to re-declare it after a swap. */
+  definition: string;
+}
+
+export interface TargetState {
+  /** Existing tables of the schema, columns in ordinal order. */
+  tables: Map<string, TargetColumn[]>;
+  foreignKeys: TargetForeignKey[];
+}
+
+/** Reads the tables, columns and foreign keys of `schema` from the target's catalogs. */
+export async function inspectTarget(reader: TargetReader, schema: string): Promise<TargetState> {
+  const columns = await reader.query(
+    `SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
+     FROM information_schema.columns WHERE table_schema = ${literal(schema)}
+     ORDER BY table_name, ordinal_position`,
+  );
+  const tables = new Map<string, TargetColumn[]>();
+  for (const row of columns) {
+    const table = String(row.table_name);
+    const list = tables.get(table) ?? [];
+    list.push({
+      name: String(row.column_name),
+      type: normaliseTargetType({
+        data_type: String(row.data_type),
+        character_maximum_length: nullableNumber(row.character_maximum_length),
+        numeric_precision: nullableNumber(row.numeric_precision),
+        numeric_scale: nullableNumber(row.numeric_scale),
+      }),
+    });
+    tables.set(table, list);
+  }
+  const keys = await reader.query(
+    `SELECT c.conname AS name, t.relname AS table_name, r.relname AS ref_table, pg_get_constraintdef(c.oid) AS definition
+     FROM pg_constraint c
+     JOIN pg_class t ON t.oid = c.conrelid
+     JOIN pg_namespace n ON n.oid = t.relnamespace
+     JOIN pg_class r ON r.oid = c.confrelid
+     WHERE c.contype = 'f' AND n.nspname = ${literal(schema)}
+     ORDER BY 2, 1`,
+  );
+  return {
+    tables,
+    foreignKeys: keys.map((k) => ({
+      name: String(k.name),
+      table: String(k.table_name),
+      refTable: String(k.ref_table),
+      definition: String(k.definition),
+    })),
+  };
+}
+
+function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+/** How a table reaches the target. */
+export type LoadAction =
+  /** Not in the target yet: created, then loaded directly. */
+  | 'create'
+  /** `table`: loaded into a new table that replaces the old one (drop + rename) in the transaction. */
+  | 'swap'
+  /** `scd1`: staged, then MERGE by key. */
+  | 'merge'
+  /** `append`: staged; the target's rows for the staged dates (and keys) are replaced. */
+  | 'append'
+  /** `scd2`, `bridge`: staged, MERGE by key, and rows gone locally deleted: history mirrors the local table. */
+  | 'mirror';
+
+export interface TablePlan {
+  table: GoldTable;
+  target: TableName;
+  action: LoadAction;
+  /** Final column order in the target; loads send columns in this order. */
+  columns: ColumnDefinition[];
+  addedColumns: string[];
+  widenedColumns: { column: string; from: string; to: string }[];
+  distribution: Distribution;
+  /** Rows sent to the target (append: only the dates whose rows differ there). */
+  rowsToSend: number;
+  /** append: the date keys sent, as text; null when the whole table is sent. */
+  sentValues: string[] | null;
+}
+
+export interface Conflict {
+  table: string;
+  column?: string;
+  message: string;
+}
+
+/** A statement, or the rows of a gold table going into a target relation (a table or a staging table). */
+export type PlanStep =
+  | { kind: 'sql'; sql: string; table?: string; purpose: 'ddl' | 'load' | 'constraint' | 'cleanup' }
+  | {
+      kind: 'load';
+      table: GoldTable;
+      into: TableName | string;
+      columns: ColumnDefinition[];
+      /** Only the rows whose `column` (as text) is one of `values`; '' stands for NULL. Default: every row. */
+      only?: { column: string; values: string[] };
+      rows: number;
+    };
+
+export interface PublishPlan {
+  schema: string;
+  dialect: Dialect;
+  tables: TablePlan[];
+  conflicts: Conflict[];
+  warnings: string[];
+  steps: PlanStep[];
+}
+
+/**
+ * Redshift physical design for a star: the fact is distributed on its foreign key to its largest
+ * dimension (other than the date dimension it sorts on), which is distributed on its key, so their join is co-located; other tables pointing at that
+ * key share it; small dimensions are copied to every node; tables with a date key sort on it.
+ */
+export function planDistribution(tables: GoldTable[]): Map<string, Distribution> {
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const result = new Map<string, Distribution>();
+  const sortKey = (t: GoldTable): string[] => {
+    if (t.dateKey) return [t.dateKey];
+    // The date dimension sorts on the key facts' date keys point at.
+    for (const other of tables) {
+      const edge = other.relationships.find((r) => r.column === other.dateKey && r.toTable === t.name);
+      if (edge) return [edge.toColumn];
+    }
+    return [];
+  };
+  const shared = new Map<string, string>();
+  for (const fact of tables.filter((t) => t.role === 'fact')) {
+    const edges = fact.relationships
+      .map((r) => ({ edge: r, dim: byName.get(r.toTable) }))
+      // The date dimension is what the fact sorts on; distributing on it would skew each day onto one slice.
+      .filter(
+        (x): x is { edge: (typeof x)['edge']; dim: GoldTable } =>
+          x.dim !== undefined && x.edge.column !== fact.dateKey,
+      )
+      .sort((a, b) => b.dim.rowCount - a.dim.rowCount);
+    const largest = edges[0];
+    if (!largest) continue;
+    result.set(fact.name, { style: 'KEY', distKey: largest.edge.column, sortKey: sortKey(fact) });
+    result.set(largest.dim.name, {
+      style: 'KEY',
+      distKey: largest.edge.toColumn,
+      sortKey: sortKey(largest.dim),
+    });
+    shared.set(largest.dim.name, largest.edge.toColumn);
+  }
+  for (const t of tables) {
+    if (result.has(t.name)) continue;
+    const coLocated = t.relationships.find((r) => shared.get(r.toTable) === r.toColumn);
+    if (coLocated) {
+      result.set(t.name, { style: 'KEY', distKey: coLocated.column, sortKey: sortKey(t) });
+    } else if (t.role === 'dimension' && t.rowCount <= SMALL_DIMENSION_ROWS) {
+      result.set(t.name, { style: 'ALL', sortKey: sortKey(t) });
+    } else {
+      result.set(t.name, { style: 'AUTO', sortKey: sortKey(t) });
+    }
+  }
+  return result;
+}
+
+/** PostgreSQL caps identifiers at 63 bytes; long names keep a recognisable prefix. */
+export function foreignKeyName(table: string, column: string): string {
+  const name = `${table}_${column}_fkey`;
+  return name.length <= 63 ? name : `${name.slice(0, 54)}_${hash8(name)}`;
+}
+
+function hash8(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+export const SWAP_SUFFIX = '__lakehouse_new';
+const stagingFor = (table: string) => `lakehouse_stage_${table}`;
+
+function actionFor(table: GoldTable, exists: boolean): LoadAction {
+  if (!exists) return 'create';
+  // Merging needs a key; a table without one is replaced whole.
+  if (table.keySource === 'all_columns') return 'swap';
+  switch (table.materialized) {
+    case 'scd1':
+      return 'merge';
+    case 'append':
+      return 'append';
+    case 'scd2':
+    case 'bridge':
+      return 'mirror';
+    default:
+      return 'swap';
+  }
+}
+
+export interface PlanInput {
+  schema: string;
+  dialect: Dialect;
+  /** Every gold table of the project (distribution and foreign keys look at the whole star). */
+  allTables: GoldTable[];
+  /** The tables to publish now (a subset of allTables, in load order). */
+  tables: GoldTable[];
+  target: TargetState;
+  /**
+   * append tables already in the target: the date keys whose rows differ between gold and the target
+   * (count or key checksum), with the gold rows they hold. Only those dates are sent.
+   */
+  changedDates?: Map<string, { values: string[]; rows: number }>;
+}
+
+/** Diffs the gold tables against the target and lays out every step of the publish, in order. */
+export function planPublish(input: PlanInput): PublishPlan {
+  const { schema, dialect, target } = input;
+  const distribution = planDistribution(input.allTables);
+  const conflicts: Conflict[] = [];
+  const warnings: string[] = [];
+  const plans: TablePlan[] = [];
+  for (const table of input.tables) {
+    const existing = target.tables.get(table.name);
+    const wanted: ColumnDefinition[] = [];
+    for (const column of table.columns) {
+      try {
+        wanted.push({
+          name: column.name,
+          type: targetType(table.name, column),
+          notNull: table.keySource !== 'all_columns' && table.primaryKey.includes(column.name),
+        });
+      } catch (error) {
+        conflicts.push({ table: table.name, column: column.name, message: (error as Error).message });
+      }
+    }
+    const plan: TablePlan = {
+      table,
+      target: { schema, table: table.name },
+      action: actionFor(table, existing !== undefined),
+      columns: wanted,
+      addedColumns: [],
+      widenedColumns: [],
+      distribution: distribution.get(table.name) ?? { style: 'AUTO', sortKey: [] },
+      rowsToSend: table.rowCount,
+      sentValues: null,
+    };
+    if (existing && plan.action !== 'swap') {
+      const ordered: ColumnDefinition[] = [];
+      for (const column of existing) {
+        const want = wanted.find((w) => w.name === column.name);
+        if (!want) {
+          conflicts.push({
+            table: table.name,
+            column: column.name,
+            message: `${schema}.${table.name}.${column.name} exists in the target but not in gold.${table.name}: drop or rename it in the target, or add it back to the model.`,
+          });
+          continue;
+        }
+        const change = compareTypes(column.type, want.type);
+        if (change.kind === 'incompatible') {
+          conflicts.push({
+            table: table.name,
+            column: column.name,
+            message: `${schema}.${table.name}.${column.name} is ${column.type} in the target but gold needs ${want.type}: change it in the target (or drop the table to have it re-created), or cast it in the model.`,
+          });
+        } else if (change.kind === 'widen') {
+          if (dialect.widenColumn({ schema, table: table.name }, column.name, want.type) === null) {
+            conflicts.push({
+              table: table.name,
+              column: column.name,
+              message: `${schema}.${table.name}.${column.name} is ${column.type} but values need ${want.type}. Redshift cannot widen a column inside a transaction: run ALTER TABLE ${schema}.${table.name} ALTER COLUMN ${column.name} TYPE ${want.type}; then publish again.`,
+            });
+          } else {
+            plan.widenedColumns.push({ column: column.name, from: column.type, to: want.type });
+          }
+        }
+        ordered.push({ ...want, type: change.kind === 'same' ? column.type : want.type });
+      }
+      for (const want of wanted) {
+        if (!existing.some((c) => c.name === want.name)) {
+          ordered.push({ ...want, notNull: false });
+          plan.addedColumns.push(want.name);
+        }
+      }
+      plan.columns = ordered;
+      const changed = input.changedDates?.get(table.name);
+      // A new column must be filled in every row, so the whole table goes.
+      if (
+        plan.action === 'append' &&
+        changed &&
+        plan.addedColumns.length === 0 &&
+        plan.widenedColumns.length === 0
+      ) {
+        plan.sentValues = changed.values;
+        plan.rowsToSend = changed.rows;
+      }
+    }
+    plans.push(plan);
+  }
+  const steps = conflicts.length > 0 ? [] : buildSteps(input, plans, warnings);
+  return { schema, dialect, tables: plans, conflicts, warnings, steps };
+}
+
+function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): PlanStep[] {
+  const { schema, dialect, target } = input;
+  const steps: PlanStep[] = [{ kind: 'sql', sql: dialect.createSchema(schema), purpose: 'ddl' }];
+  const keyOf = (t: GoldTable) => (t.keySource === 'all_columns' ? [] : t.primaryKey);
+  const recreated = new Set(
+    plans.filter((p) => p.action === 'create' || p.action === 'swap').map((p) => p.table.name),
+  );
+  const swapped = new Set(plans.filter((p) => p.action === 'swap').map((p) => p.table.name));
+  for (const plan of plans) {
+    const { table } = plan;
+    const name = plan.target;
+    const columnNames = plan.columns.map((c) => c.name);
+    for (const column of plan.addedColumns) {
+      const definition = plan.columns.find((c) => c.name === column);
+      if (definition)
+        steps.push({
+          kind: 'sql',
+          sql: dialect.addColumn(name, definition),
+          table: table.name,
+          purpose: 'ddl',
+        });
+    }
+    for (const widened of plan.widenedColumns) {
+      const sql = dialect.widenColumn(name, widened.column, widened.to);
+      if (sql) steps.push({ kind: 'sql', sql, table: table.name, purpose: 'ddl' });
+    }
+    // An append table whose dates all match the target already: nothing to send.
+    if (plan.sentValues?.length === 0) continue;
+    const only =
+      plan.sentValues && table.dateKey ? { column: table.dateKey, values: plan.sentValues } : undefined;
+    const rows = plan.rowsToSend;
+    const inlineKey = dialect.primaryKeyAfterLoad ? [] : keyOf(table);
+    const laterKey = dialect.primaryKeyAfterLoad ? keyOf(table) : [];
+    switch (plan.action) {
+      case 'create':
+        steps.push({
+          kind: 'sql',
+          sql: dialect.createTable(name, plan.columns, inlineKey, plan.distribution),
+          table: table.name,
+          purpose: 'ddl',
+        });
+        steps.push({ kind: 'load', table, into: name, columns: plan.columns, rows });
+        if (laterKey.length > 0) {
+          steps.push({
+            kind: 'sql',
+            sql: dialect.addPrimaryKey(name, laterKey),
+            table: table.name,
+            purpose: 'ddl',
+          });
+        }
+        break;
+      case 'swap': {
+        const fresh = { schema, table: `${table.name}${SWAP_SUFFIX}` };
+        steps.push({
+          kind: 'sql',
+          sql: dialect.createTable(fresh, plan.columns, inlineKey, plan.distribution),
+          table: table.name,
+          purpose: 'ddl',
+        });
+        steps.push({ kind: 'load', table, into: fresh, columns: plan.columns, rows });
+        // Foreign keys pointing at the old table go first (they are declared again below); anything else
+        // depending on it, such as a view, makes the drop fail and the publish roll back.
+        for (const key of target.foreignKeys.filter(
+          (k) => k.refTable === table.name && k.table !== table.name,
+        )) {
+          steps.push({
+            kind: 'sql',
+            sql: dialect.dropConstraint({ schema, table: key.table }, key.name),
+            table: key.table,
+            purpose: 'load',
+          });
+        }
+        steps.push({ kind: 'sql', sql: dialect.dropTable(name), table: table.name, purpose: 'load' });
+        steps.push({
+          kind: 'sql',
+          sql: dialect.renameTable(fresh, table.name),
+          table: table.name,
+          purpose: 'load',
+        });
+        // Added after the rename, so the key's name (and PostgreSQL's index name) is the table's own.
+        if (laterKey.length > 0) {
+          steps.push({
+            kind: 'sql',
+            sql: dialect.addPrimaryKey(name, laterKey),
+            table: table.name,
+            purpose: 'ddl',
+          });
+        }
+        break;
+      }
+      default: {
+        const staging = stagingFor(table.name);
+        const key = keyOf(table);
+        steps.push({
+          kind: 'sql',
+          sql: dialect.createStaging(staging, name),
+          table: table.name,
+          purpose: 'load',
+        });
+        steps.push({ kind: 'load', table, into: staging, columns: plan.columns, only, rows });
+        if (plan.action === 'append') {
+          if (table.dateKey) {
+            steps.push({
+              kind: 'sql',
+              sql: dialect.deleteMatchingValues(name, staging, table.dateKey),
+              table: table.name,
+              purpose: 'load',
+            });
+          }
+          steps.push({
+            kind: 'sql',
+            sql: dialect.deleteMatchingKeys(name, staging, key),
+            table: table.name,
+            purpose: 'load',
+          });
+          steps.push({
+            kind: 'sql',
+            sql: dialect.insertFrom(name, staging, columnNames),
+            table: table.name,
+            purpose: 'load',
+          });
+        } else {
+          steps.push({
+            kind: 'sql',
+            sql: dialect.merge(name, staging, key, columnNames),
+            table: table.name,
+            purpose: 'load',
+          });
+          if (plan.action === 'mirror') {
+            steps.push({
+              kind: 'sql',
+              sql: dialect.deleteMissingKeys(name, staging, key),
+              table: table.name,
+              purpose: 'load',
+            });
+          }
+        }
+        steps.push({
+          kind: 'sql',
+          sql: `DROP TABLE ${ident(staging)}`,
+          table: table.name,
+          purpose: 'cleanup',
+        });
+      }
+    }
+  }
+  // Foreign keys last: every referenced key is loaded by then, and PostgreSQL checks each one once.
+  const finalTables = new Set([...target.tables.keys(), ...plans.map((p) => p.table.name)]);
+  const kept = target.foreignKeys.filter((k) => !recreated.has(k.table) && !swapped.has(k.refTable));
+  const declared = new Set(kept.map((k) => `${k.table}.${k.name}`));
+  for (const plan of plans) {
+    for (const edge of plan.table.relationships) {
+      const constraint = foreignKeyName(plan.table.name, edge.column);
+      if (declared.has(`${plan.table.name}.${constraint}`)) continue;
+      if (!finalTables.has(edge.toTable)) {
+        warnings.push(
+          `${schema}.${plan.table.name}.${edge.column} → ${edge.toTable}.${edge.toColumn}: not declared, ${edge.toTable} is not in the target (publish it too).`,
+        );
+        continue;
+      }
+      const referenced = input.allTables.find((t) => t.name === edge.toTable);
+      if (
+        referenced &&
+        (referenced.keySource === 'all_columns' || referenced.primaryKey.join() !== edge.toColumn)
+      ) {
+        warnings.push(
+          `${schema}.${plan.table.name}.${edge.column} → ${edge.toTable}.${edge.toColumn}: not declared, ${edge.toColumn} is not the primary key of ${edge.toTable}.`,
+        );
+        continue;
+      }
+      declared.add(`${plan.table.name}.${constraint}`);
+      steps.push({
+        kind: 'sql',
+        sql: dialect.addForeignKey(
+          plan.target,
+          constraint,
+          edge.column,
+          { schema, table: edge.toTable },
+          edge.toColumn,
+        ),
+        table: plan.table.name,
+        purpose: 'constraint',
+      });
+    }
+  }
+  // Keys of tables not published now that pointed at a swapped table come back exactly as they were.
+  for (const key of target.foreignKeys) {
+    if (!swapped.has(key.refTable) || recreated.has(key.table) || declared.has(`${key.table}.${key.name}`))
+      continue;
+    declared.add(`${key.table}.${key.name}`);
+    steps.push({
+      kind: 'sql',
+      sql: `ALTER TABLE ${quotedRelation(schema, key.table)} ADD CONSTRAINT "${key.name.replaceAll('"', '""')}" ${key.definition}`,
+      table: key.table,
+      purpose: 'constraint',
+    });
+  }
+  return steps;
+}
+
+function quotedRelation(schema: string, table: string): string {
+  return `"${schema.replaceAll('"', '""')}"."${table.replaceAll('"', '""')}"`;
+}

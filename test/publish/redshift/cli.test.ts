@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
+
+// `lakehouse publish redshift` as a user runs it: a --url with no configuration, and a named target of
+// lakehouse.yaml whose password comes from the environment variable it names.
+
+const BIN = join(PROJECT_ROOT, 'bin', 'lakehouse.js');
+
+function lakehouse(args: string[], env: NodeJS.ProcessEnv = {}) {
+  // Asynchronous, so the test's own event loop (and nothing else) waits for the child.
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let server: PostgresServer;
+let work: string;
+let dir: string;
+
+beforeAll(async () => {
+  work = await tempDir('lakehouse-publish-cli-');
+  const [started, project] = await Promise.all([startPostgres(), generatedProject(work, 1, 200)]);
+  server = started;
+  dir = project.dir;
+  await withEngine(dir, (engine) => engine.run({ dates: project.dates }));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await removeDir(work);
+});
+
+describe('lakehouse publish redshift', () => {
+  it('publishes with --url, previews with --dry-run, and reports reconciliation as JSON', async () => {
+    const url = await server.createDatabase('by_url');
+    const dry = await lakehouse(['publish', 'redshift', dir, '--url', url, '--schema', 'mart', '--dry-run']);
+    expect(dry.stderr).not.toMatch(/error \[/);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('schema mart, copy-stdin');
+    expect(dry.stdout).toContain('CREATE TABLE "mart"."fact_customer_search"');
+
+    const result = await lakehouse(['publish', 'redshift', dir, '--url', url, '--schema', 'mart', '--json']);
+    expect(result.stderr).not.toMatch(/error \[/);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      reconciliation: { table: string; targetRows: number; matches: boolean }[];
+    };
+    expect(report.reconciliation).toHaveLength(9);
+    expect(report.reconciliation.every((r) => r.matches)).toBe(true);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM mart.fact_customer_search');
+      expect(rows[0].n).toBe(
+        report.reconciliation.find((r) => r.table === 'fact_customer_search')?.targetRows,
+      );
+      expect(rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('publishes to a named target of lakehouse.yaml, password from the variable it names', async () => {
+    const url = new URL(await server.createDatabase('by_name'));
+    await appendFile(
+      join(dir, 'lakehouse.yaml'),
+      `publish:\n  redshift:\n    local:\n      kind: postgres\n      host: ${url.hostname}\n      port: ${url.port}\n      user: postgres\n      database: by_name\n      password_env: LAKEHOUSE_TEST_PG_PASSWORD\n`,
+    );
+    const missing = await lakehouse([
+      'publish',
+      'redshift',
+      dir,
+      '--target',
+      'local',
+      '--tables',
+      'dim_date',
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('environment variable LAKEHOUSE_TEST_PG_PASSWORD, which is not set');
+
+    const unknown = await lakehouse(['publish', 'redshift', dir, '--target', 'prod']);
+    expect(unknown.stderr).toContain('No Redshift target "prod"');
+    expect(unknown.stderr).toContain('Targets: local.');
+
+    const ok = await lakehouse(
+      ['publish', 'redshift', dir, '--target', 'local', '--tables', 'dim_date,dim_user'],
+      {
+        LAKEHOUSE_TEST_PG_PASSWORD: 'unused-with-trust-auth',
+      },
+    );
+    expect(ok.stderr).not.toMatch(/error \[/);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/dim_date\s+│?\s*table\s+│?\s*create\s+│?\s*365/);
+    expect(ok.stdout).toContain('Published 2 table(s)');
+  });
+});

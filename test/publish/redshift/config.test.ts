@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../../engine/api/errors.ts';
+import type { Project } from '../../../engine/project/config.ts';
+import { redshiftTarget } from '../../../engine/publish/redshift/config.ts';
+import { resolveRedshiftTarget } from '../../../engine/publish/redshift/connection.ts';
+
+// publish.redshift entries of lakehouse.yaml: validated by the publisher's own schema, secrets never
+// read from the project file.
+
+const staging = { s3: 's3://bucket/stage/', iam_role: 'arn:aws:iam::123456789012:role/copy' };
+
+function project(redshift: Record<string, unknown>): Project {
+  // Only the publish block matters to the publisher; the rest of a project is not read here.
+  return { root: '/p', config: { publish: { redshift, iceberg: {} } } } as unknown as Project;
+}
+
+function error(fn: () => unknown): LakehouseError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof LakehouseError) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('publish.redshift targets', () => {
+  it('accepts the three kinds with their defaults', () => {
+    expect(
+      redshiftTarget(
+        {
+          prod: { kind: 'provisioned', host: 'h', database: 'd', user: 'u', password_env: 'RS_PW', staging },
+        },
+        'prod',
+      ),
+    ).toMatchObject({ port: 5439, schema: 'gold', ssl: true, iam: false });
+    expect(
+      redshiftTarget(
+        { sls: { kind: 'serverless', workgroup: 'wg', database: 'dev', region: 'eu-west-1', staging } },
+        'sls',
+      ),
+    ).toMatchObject({ workgroup: 'wg', schema: 'gold' });
+    expect(
+      redshiftTarget({ pg: { kind: 'postgres', host: 'h', database: 'd', user: 'u' } }, 'pg'),
+    ).toMatchObject({
+      port: 5432,
+      ssl: false,
+    });
+  });
+
+  it.each([
+    [
+      { kind: 'provisioned', host: 'h', database: 'd', user: 'u' },
+      'give password_env (the variable holding the password) or iam: true',
+    ],
+    [
+      { kind: 'provisioned', host: 'h', database: 'd', user: 'u', iam: true },
+      'iam: true needs cluster_identifier and region',
+    ],
+    // A password written in the project is refused: it must come from the environment.
+    [{ kind: 'postgres', host: 'h', database: 'd', user: 'u', password: 'secret' }, 'password'],
+    [{ kind: 'serverless', database: 'dev', region: 'eu-west-1', staging }, 'exactly one of workgroup'],
+    [{ kind: 'serverless', workgroup: 'wg', database: 'dev', region: 'eu-west-1' }, 'loads through S3'],
+    [
+      {
+        kind: 'provisioned',
+        host: 'h',
+        database: 'd',
+        user: 'u',
+        password_env: 'X',
+        staging: { s3: 'bucket/x', iam_role: 'r' },
+      },
+      'expected s3://bucket/prefix/',
+    ],
+  ])('refuses %j naming the field', (entry, message) => {
+    const e = error(() => redshiftTarget({ t: entry }, 't'));
+    expect(e.code).toBe('PROJECT_INVALID');
+    expect(e.message).toContain('publish.redshift.t');
+    expect(e.message).toContain(message);
+  });
+
+  it('names the targets there are when one is missing, and refuses an unknown kind', () => {
+    const missing = error(() => redshiftTarget({ a: {}, b: {} }, 'prod'));
+    expect(missing.code).toBe('INVALID_ARGUMENT');
+    expect(missing.message).toContain('Targets: a, b.');
+    expect(error(() => redshiftTarget({ t: { kind: 'mysql' } }, 't')).message).toContain(
+      'expected provisioned, serverless or postgres',
+    );
+  });
+
+  it('takes the password from the variable the target names, and a URL as it is', async () => {
+    const p = project({
+      local: {
+        kind: 'postgres',
+        host: 'db',
+        port: 6543,
+        database: 'w',
+        user: 'analyst',
+        password_env: 'LOCAL_PW',
+      },
+      sls: { kind: 'serverless', workgroup: 'wg', database: 'dev', region: 'eu-west-1', staging },
+    });
+    const local = await resolveRedshiftTarget(p, { target: 'local', env: { LOCAL_PW: 's3cret' } });
+    expect(local.connection).toMatchObject({
+      kind: 'pg',
+      dialect: 'postgres',
+      config: { host: 'db', port: 6543, user: 'analyst', database: 'w', password: 's3cret' },
+    });
+    await expect(resolveRedshiftTarget(p, { target: 'local', env: {} })).rejects.toThrow(
+      'environment variable LOCAL_PW, which is not set',
+    );
+    const serverless = await resolveRedshiftTarget(p, { target: 'sls', env: {} });
+    expect(serverless.connection).toMatchObject({
+      kind: 'data-api',
+      target: { workgroupName: 'wg', database: 'dev' },
+      staging: { uri: 's3://bucket/stage/', iamRole: staging.iam_role },
+    });
+    const url = await resolveRedshiftTarget(p, {
+      url: 'postgres://me@h:5433/db',
+      schema: 'mart',
+      env: { PGPASSWORD: 'pw' },
+    });
+    expect(url).toMatchObject({
+      schema: 'mart',
+      connection: { kind: 'pg', config: { connectionString: 'postgres://me@h:5433/db', password: 'pw' } },
+    });
+    await expect(resolveRedshiftTarget(p, { url: 'mysql://h/db' })).rejects.toThrow('expected postgres://');
+  });
+});

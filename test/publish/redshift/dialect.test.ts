@@ -1,0 +1,353 @@
+import { describe, expect, it } from 'vitest';
+import type { GoldColumn, GoldTable } from '../../../engine/publish/gold-tables.ts';
+import { postgresDialect, redshiftDialect } from '../../../engine/publish/redshift/dialect.ts';
+import { planDistribution, planPublish, type TargetState } from '../../../engine/publish/redshift/plan.ts';
+import { compareTypes, targetType, varcharBytes } from '../../../engine/publish/redshift/types.ts';
+
+// The SQL each dialect generates, statement by statement: Redshift-only options (DISTSTYLE, DISTKEY,
+// SORTKEY, COPY from S3) must appear for Redshift and never for PostgreSQL, which rejects them.
+
+const col = (name: string, duckdbType: string, maxBytes: number | null = null): GoldColumn => ({
+  name,
+  duckdbType,
+  nullable: true,
+  maxBytes,
+});
+
+function table(partial: Partial<GoldTable> & Pick<GoldTable, 'name' | 'columns'>): GoldTable {
+  return {
+    modelId: `gold.${partial.name}`,
+    materialized: 'scd1',
+    role: 'dimension',
+    uniqueKey: [],
+    surrogateKey: null,
+    primaryKey: [],
+    keySource: 'unique_key',
+    dateKey: null,
+    relationships: [],
+    rowCount: 10,
+    keyChecksum: '0',
+    ...partial,
+  };
+}
+
+const dimDate = table({
+  name: 'dim_date',
+  materialized: 'table',
+  primaryKey: ['date_key'],
+  keySource: 'unique_test',
+  rowCount: 365,
+  columns: [col('date_key', 'INTEGER'), col('date', 'DATE'), col('is_weekend', 'BOOLEAN')],
+});
+const dimUser = table({
+  name: 'dim_user',
+  uniqueKey: ['user_id'],
+  primaryKey: ['user_id'],
+  rowCount: 2_000_000,
+  columns: [col('user_id', 'VARCHAR', 11), col('first_search_dt', 'TIMESTAMP')],
+});
+const dimPlatform = table({
+  name: 'dim_platform',
+  uniqueKey: ['platform'],
+  surrogateKey: 'platform_key',
+  primaryKey: ['platform_key'],
+  keySource: 'surrogate_key',
+  rowCount: 20,
+  columns: [col('platform_key', 'BIGINT'), col('platform', 'VARCHAR', 40)],
+});
+const bridge = table({
+  name: 'bridge_user_plan',
+  materialized: 'bridge',
+  role: 'bridge',
+  surrogateKey: 'user_plan_key',
+  primaryKey: ['user_plan_key'],
+  keySource: 'surrogate_key',
+  relationships: [{ column: 'user_id', toTable: 'dim_user', toColumn: 'user_id' }],
+  columns: [col('user_plan_key', 'BIGINT'), col('user_id', 'VARCHAR', 11)],
+});
+const fact = table({
+  name: 'fact_customer_search',
+  materialized: 'append',
+  role: 'fact',
+  uniqueKey: ['event_id'],
+  primaryKey: ['event_id'],
+  dateKey: 'date_key',
+  rowCount: 30_000_000,
+  relationships: [
+    { column: 'date_key', toTable: 'dim_date', toColumn: 'date_key' },
+    { column: 'user_id', toTable: 'dim_user', toColumn: 'user_id' },
+    { column: 'platform_key', toTable: 'dim_platform', toColumn: 'platform_key' },
+  ],
+  columns: [
+    col('event_id', 'VARCHAR', 36),
+    col('datetime_log', 'TIMESTAMP'),
+    col('date_key', 'INTEGER'),
+    col('user_id', 'VARCHAR', 11),
+    col('platform_key', 'BIGINT'),
+    col('score', 'DECIMAL(9,4)'),
+  ],
+});
+const star = [dimDate, dimPlatform, dimUser, bridge, fact];
+const empty: TargetState = { tables: new Map(), foreignKeys: [] };
+
+describe('type mapping', () => {
+  it.each([
+    ['BOOLEAN', null, 'BOOLEAN'],
+    ['TINYINT', null, 'SMALLINT'],
+    ['UTINYINT', null, 'SMALLINT'],
+    ['USMALLINT', null, 'INTEGER'],
+    ['UINTEGER', null, 'BIGINT'],
+    ['UBIGINT', null, 'DECIMAL(20,0)'],
+    ['HUGEINT', null, 'DECIMAL(38,0)'],
+    ['DECIMAL(18,3)', null, 'DECIMAL(18,3)'],
+    ['DOUBLE', null, 'DOUBLE PRECISION'],
+    ['FLOAT', null, 'REAL'],
+    ['TIMESTAMP', null, 'TIMESTAMP'],
+    ['TIMESTAMP_NS', null, 'TIMESTAMP'],
+    ['TIMESTAMP WITH TIME ZONE', null, 'TIMESTAMPTZ'],
+    ['DATE', null, 'DATE'],
+    ['VARCHAR', 0, 'VARCHAR(16)'],
+    ['VARCHAR', 17, 'VARCHAR(32)'],
+    // 20 Vietnamese characters of 3 bytes each: sized in bytes, as Redshift counts them.
+    ['VARCHAR', 60, 'VARCHAR(64)'],
+    ['VARCHAR', 65_535, 'VARCHAR(65535)'],
+    ['VARCHAR[]', 100, 'VARCHAR(128)'],
+  ])('%s (max %s bytes) → %s', (duckdbType, maxBytes, expected) => {
+    expect(targetType('t', col('c', duckdbType, maxBytes))).toBe(expected);
+  });
+
+  it('refuses values longer than Redshift VARCHAR and types it has no column for, naming the column', () => {
+    expect(() => targetType('dim_x', col('notes', 'VARCHAR', 70_000))).toThrow(
+      /gold\.dim_x\.notes .*70000 bytes/,
+    );
+    expect(() => targetType('dim_x', col('raw', 'BLOB'))).toThrow(
+      /gold\.dim_x\.raw \(BLOB\): no Redshift type/,
+    );
+  });
+
+  it('sizes VARCHAR to the next power of two and compares existing columns', () => {
+    expect([1, 16, 17, 1000, 40_000, 65_535].map(varcharBytes)).toEqual([16, 16, 32, 1024, 65_535, 65_535]);
+    expect(compareTypes('VARCHAR(64)', 'VARCHAR(32)')).toEqual({ kind: 'same' });
+    expect(compareTypes('VARCHAR', 'VARCHAR(32)')).toEqual({ kind: 'same' });
+    expect(compareTypes('VARCHAR(16)', 'VARCHAR(32)')).toEqual({ kind: 'widen', to: 'VARCHAR(32)' });
+    expect(compareTypes('INTEGER', 'BIGINT')).toEqual({ kind: 'incompatible' });
+  });
+});
+
+describe('star schema physical design', () => {
+  it('shares a DISTKEY between the fact and its largest dimension, copies small dimensions, sorts on the date key', () => {
+    const design = planDistribution(star);
+    expect(design.get('fact_customer_search')).toEqual({
+      style: 'KEY',
+      distKey: 'user_id',
+      sortKey: ['date_key'],
+    });
+    expect(design.get('dim_user')).toEqual({ style: 'KEY', distKey: 'user_id', sortKey: [] });
+    // The bridge joins dim_user on the same key: co-located with it.
+    expect(design.get('bridge_user_plan')).toEqual({ style: 'KEY', distKey: 'user_id', sortKey: [] });
+    expect(design.get('dim_platform')).toEqual({ style: 'ALL', sortKey: [] });
+    expect(design.get('dim_date')).toEqual({ style: 'ALL', sortKey: ['date_key'] });
+  });
+});
+
+describe('Redshift DDL and loads, statement by statement', () => {
+  const dialect = redshiftDialect();
+
+  it('creates the star on an empty target, keys last', () => {
+    const plan = planPublish({ schema: 'gold', dialect, allTables: star, tables: star, target: empty });
+    expect(plan.conflicts).toEqual([]);
+    const statements = plan.steps.map((s) => (s.kind === 'sql' ? s.sql : `LOAD ${s.table.name}`));
+    expect(statements).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "gold"',
+      'CREATE TABLE "gold"."dim_date" ("date_key" INTEGER NOT NULL, "date" DATE, "is_weekend" BOOLEAN, PRIMARY KEY ("date_key")) DISTSTYLE ALL SORTKEY ("date_key")',
+      'LOAD dim_date',
+      'CREATE TABLE "gold"."dim_platform" ("platform_key" BIGINT NOT NULL, "platform" VARCHAR(64), PRIMARY KEY ("platform_key")) DISTSTYLE ALL',
+      'LOAD dim_platform',
+      'CREATE TABLE "gold"."dim_user" ("user_id" VARCHAR(16) NOT NULL, "first_search_dt" TIMESTAMP, PRIMARY KEY ("user_id")) DISTSTYLE KEY DISTKEY ("user_id")',
+      'LOAD dim_user',
+      'CREATE TABLE "gold"."bridge_user_plan" ("user_plan_key" BIGINT NOT NULL, "user_id" VARCHAR(16), PRIMARY KEY ("user_plan_key")) DISTSTYLE KEY DISTKEY ("user_id")',
+      'LOAD bridge_user_plan',
+      'CREATE TABLE "gold"."fact_customer_search" ("event_id" VARCHAR(64) NOT NULL, "datetime_log" TIMESTAMP, "date_key" INTEGER, "user_id" VARCHAR(16), "platform_key" BIGINT, "score" DECIMAL(9,4), PRIMARY KEY ("event_id")) DISTSTYLE KEY DISTKEY ("user_id") SORTKEY ("date_key")',
+      'LOAD fact_customer_search',
+      'ALTER TABLE "gold"."bridge_user_plan" ADD CONSTRAINT "bridge_user_plan_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "gold"."dim_user" ("user_id")',
+      'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_date_key_fkey" FOREIGN KEY ("date_key") REFERENCES "gold"."dim_date" ("date_key")',
+      'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "gold"."dim_user" ("user_id")',
+      'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_platform_key_fkey" FOREIGN KEY ("platform_key") REFERENCES "gold"."dim_platform" ("platform_key")',
+    ]);
+  });
+
+  it('loads each materialization into an existing target the way it must', () => {
+    const existing: TargetState = {
+      tables: new Map(
+        star.map((t) => [t.name, t.columns.map((c) => ({ name: c.name, type: targetType(t.name, c) }))]),
+      ),
+      foreignKeys: [
+        {
+          name: 'fact_customer_search_date_key_fkey',
+          table: 'fact_customer_search',
+          refTable: 'dim_date',
+          definition: 'FOREIGN KEY (date_key) REFERENCES gold.dim_date(date_key)',
+        },
+        {
+          name: 'fact_customer_search_user_id_fkey',
+          table: 'fact_customer_search',
+          refTable: 'dim_user',
+          definition: 'FOREIGN KEY (user_id) REFERENCES gold.dim_user(user_id)',
+        },
+      ],
+    };
+    const plan = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimDate, dimUser, bridge, fact],
+      target: existing,
+    });
+    const statements = plan.steps.map((s) =>
+      s.kind === 'sql'
+        ? s.sql
+        : `LOAD ${s.table.name} INTO ${typeof s.into === 'string' ? s.into : s.into.table}`,
+    );
+    expect(statements).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "gold"',
+      // table: a new table swapped in; the fact's key to the old one is dropped and declared again.
+      'CREATE TABLE "gold"."dim_date__lakehouse_new" ("date_key" INTEGER NOT NULL, "date" DATE, "is_weekend" BOOLEAN, PRIMARY KEY ("date_key")) DISTSTYLE ALL SORTKEY ("date_key")',
+      'LOAD dim_date INTO dim_date__lakehouse_new',
+      'ALTER TABLE "gold"."fact_customer_search" DROP CONSTRAINT "fact_customer_search_date_key_fkey"',
+      'DROP TABLE "gold"."dim_date"',
+      'ALTER TABLE "gold"."dim_date__lakehouse_new" RENAME TO "dim_date"',
+      // scd1: staged, merged by key.
+      'CREATE TEMP TABLE "lakehouse_stage_dim_user" (LIKE "gold"."dim_user")',
+      'LOAD dim_user INTO lakehouse_stage_dim_user',
+      'MERGE INTO "gold"."dim_user" USING "lakehouse_stage_dim_user" AS s ON "gold"."dim_user"."user_id" = s."user_id" WHEN MATCHED THEN UPDATE SET "first_search_dt" = s."first_search_dt" WHEN NOT MATCHED THEN INSERT ("user_id", "first_search_dt") VALUES (s."user_id", s."first_search_dt")',
+      'DROP TABLE "lakehouse_stage_dim_user"',
+      // bridge: merged, and rows gone locally deleted, so history matches exactly.
+      'CREATE TEMP TABLE "lakehouse_stage_bridge_user_plan" (LIKE "gold"."bridge_user_plan")',
+      'LOAD bridge_user_plan INTO lakehouse_stage_bridge_user_plan',
+      'MERGE INTO "gold"."bridge_user_plan" USING "lakehouse_stage_bridge_user_plan" AS s ON "gold"."bridge_user_plan"."user_plan_key" = s."user_plan_key" WHEN MATCHED THEN UPDATE SET "user_id" = s."user_id" WHEN NOT MATCHED THEN INSERT ("user_plan_key", "user_id") VALUES (s."user_plan_key", s."user_id")',
+      'DELETE FROM "gold"."bridge_user_plan" WHERE NOT EXISTS (SELECT 1 FROM "lakehouse_stage_bridge_user_plan" AS s WHERE "gold"."bridge_user_plan"."user_plan_key" = s."user_plan_key")',
+      'DROP TABLE "lakehouse_stage_bridge_user_plan"',
+      // append: the staged dates and keys replace what the target has, never duplicated.
+      'CREATE TEMP TABLE "lakehouse_stage_fact_customer_search" (LIKE "gold"."fact_customer_search")',
+      'LOAD fact_customer_search INTO lakehouse_stage_fact_customer_search',
+      'DELETE FROM "gold"."fact_customer_search" WHERE "date_key" IN (SELECT DISTINCT "date_key" FROM "lakehouse_stage_fact_customer_search")',
+      'DELETE FROM "gold"."fact_customer_search" USING "lakehouse_stage_fact_customer_search" AS s WHERE "gold"."fact_customer_search"."event_id" = s."event_id"',
+      'INSERT INTO "gold"."fact_customer_search" ("event_id", "datetime_log", "date_key", "user_id", "platform_key", "score") SELECT "event_id", "datetime_log", "date_key", "user_id", "platform_key", "score" FROM "lakehouse_stage_fact_customer_search"',
+      'DROP TABLE "lakehouse_stage_fact_customer_search"',
+      'ALTER TABLE "gold"."bridge_user_plan" ADD CONSTRAINT "bridge_user_plan_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "gold"."dim_user" ("user_id")',
+      'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_date_key_fkey" FOREIGN KEY ("date_key") REFERENCES "gold"."dim_date" ("date_key")',
+      'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_platform_key_fkey" FOREIGN KEY ("platform_key") REFERENCES "gold"."dim_platform" ("platform_key")',
+    ]);
+  });
+
+  it('COPYs staged Parquet from S3 with the IAM role, and checks fingerprints in one statement', () => {
+    expect(
+      dialect.copyFromS3('lakehouse_stage_dim_user', {
+        uri: 's3://bucket/pre/run/dim_user-0/',
+        iamRole: 'arn:aws:iam::123456789012:role/copy',
+        region: 'eu-west-1',
+      }),
+    ).toBe(
+      `COPY "lakehouse_stage_dim_user" FROM 's3://bucket/pre/run/dim_user-0/' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET REGION 'eu-west-1'`,
+    );
+    expect(dialect.fingerprint({ schema: 'gold', table: 'dim_user' }, ['user_id'])).toBe(
+      `SELECT count(*) AS n, CAST(coalesce(sum(CAST(strtol(substring(md5(coalesce(CAST("user_id" AS VARCHAR), '')), 1, 15), 16) AS DECIMAL(38,0))), 0) AS VARCHAR) AS checksum FROM "gold"."dim_user"`,
+    );
+    const check = dialect.assertFingerprints([
+      { name: { schema: 'gold', table: "o'brien" }, key: ['a', 'b'], rowCount: 3, keyChecksum: '99' },
+    ]);
+    expect(check).toContain(`WHEN r.n = 3 AND r.checksum = '99' THEN 1`);
+    expect(check).toContain(
+      `'reconciliation failed for gold.o''brien: expected 3 rows, key checksum 99; target has '`,
+    );
+    expect(check).toContain(
+      `coalesce(CAST("a" AS VARCHAR), '') || '|' || coalesce(CAST("b" AS VARCHAR), '')`,
+    );
+  });
+
+  it('reports a VARCHAR that must widen as a conflict (Redshift cannot ALTER COLUMN TYPE in a transaction)', () => {
+    const target: TargetState = {
+      tables: new Map([
+        [
+          'dim_user',
+          [
+            { name: 'user_id', type: 'VARCHAR(8)' },
+            { name: 'first_search_dt', type: 'TIMESTAMP' },
+          ],
+        ],
+      ]),
+      foreignKeys: [],
+    };
+    const plan = planPublish({ schema: 'gold', dialect, allTables: star, tables: [dimUser], target });
+    expect(plan.steps).toEqual([]);
+    expect(plan.conflicts).toEqual([
+      {
+        table: 'dim_user',
+        column: 'user_id',
+        message: expect.stringContaining('ALTER TABLE gold.dim_user ALTER COLUMN user_id TYPE VARCHAR(16)'),
+      },
+    ]);
+  });
+});
+
+describe('PostgreSQL dialect', () => {
+  const dialect = postgresDialect();
+
+  it('never emits Redshift-only options, keys a new table after its rows, widens VARCHAR in the transaction', () => {
+    const plan = planPublish({ schema: 'gold', dialect, allTables: star, tables: star, target: empty });
+    const sql = plan.steps.flatMap((s) => (s.kind === 'sql' ? [s.sql] : [])).join('\n');
+    expect(sql).not.toMatch(/DISTSTYLE|DISTKEY|SORTKEY|ENCODE|IDENTITY/);
+    // The primary key comes after the rows: one index build instead of a million inserts.
+    const statements = plan.steps.map((s) => (s.kind === 'sql' ? s.sql : `LOAD ${s.table.name}`));
+    const create = statements.indexOf(
+      'CREATE TABLE "gold"."fact_customer_search" ("event_id" VARCHAR(64) NOT NULL, "datetime_log" TIMESTAMP, "date_key" INTEGER, "user_id" VARCHAR(16), "platform_key" BIGINT, "score" DECIMAL(9,4))',
+    );
+    expect(create).toBeGreaterThan(0);
+    expect(statements.slice(create + 1, create + 3)).toEqual([
+      'LOAD fact_customer_search',
+      'ALTER TABLE "gold"."fact_customer_search" ADD PRIMARY KEY ("event_id")',
+    ]);
+    const target: TargetState = {
+      tables: new Map([
+        ['dim_user', [{ name: 'user_id', type: 'VARCHAR(8)' }]],
+        ['dim_date', [{ name: 'date_key', type: 'INTEGER' }]],
+      ]),
+      foreignKeys: [],
+    };
+    const widened = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimDate, dimUser],
+      target,
+    });
+    expect(widened.conflicts).toEqual([]);
+    const swapped = widened.steps.flatMap((s) => (s.kind === 'sql' ? [s.sql] : []));
+    expect(
+      swapped.slice(
+        swapped.indexOf('DROP TABLE "gold"."dim_date"'),
+        swapped.indexOf('DROP TABLE "gold"."dim_date"') + 5,
+      ),
+    ).toEqual([
+      'DROP TABLE "gold"."dim_date"',
+      'ALTER TABLE "gold"."dim_date__lakehouse_new" RENAME TO "dim_date"',
+      'ALTER TABLE "gold"."dim_date" ADD PRIMARY KEY ("date_key")',
+      'ALTER TABLE "gold"."dim_user" ADD COLUMN "first_search_dt" TIMESTAMP',
+      'ALTER TABLE "gold"."dim_user" ALTER COLUMN "user_id" TYPE VARCHAR(16)',
+    ]);
+    // Every load goes into a table created in the publish's transaction: its rows are written frozen.
+    expect(dialect.copyFromStdin({ schema: 'gold', table: 'dim_user' }, ['user_id', 'first_search_dt'])).toBe(
+      `COPY "gold"."dim_user" ("user_id", "first_search_dt") FROM STDIN WITH (FORMAT csv, NULL '\\N', FREEZE)`,
+    );
+    expect(() => dialect.copyFromS3('x', { uri: 's3://b/p/', iamRole: 'arn' })).toThrow(/Redshift only/);
+    // Unchanged members are left alone (Redshift's MERGE takes no such condition; see the Redshift test).
+    expect(
+      dialect.merge({ schema: 'gold', table: 'dim_user' }, 'stage', ['user_id'], ['user_id', 'a', 'b']),
+    ).toBe(
+      'MERGE INTO "gold"."dim_user" USING "stage" AS s ON "gold"."dim_user"."user_id" = s."user_id"' +
+        ' WHEN MATCHED AND ROW("gold"."dim_user"."a", "gold"."dim_user"."b") IS DISTINCT FROM ROW(s."a", s."b")' +
+        ' THEN UPDATE SET "a" = s."a", "b" = s."b"' +
+        ' WHEN NOT MATCHED THEN INSERT ("user_id", "a", "b") VALUES (s."user_id", s."a", s."b")',
+    );
+  });
+});

@@ -1,0 +1,473 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDispatcher } from '../../../engine/api/dispatcher.ts';
+import { LakehouseError } from '../../../engine/api/errors.ts';
+import { ident, openDb } from '../../../engine/db/duckdb.ts';
+import { createEngine, type Engine } from '../../../engine/engine.ts';
+import { describeGoldTables } from '../../../engine/publish/gold-tables.ts';
+import { postgresDialect } from '../../../engine/publish/redshift/dialect.ts';
+import { copyStdinLoadPath, type LoadStep } from '../../../engine/publish/redshift/load.ts';
+import { connectPg } from '../../../engine/publish/redshift/pg-target.ts';
+import {
+  preflightRedshift,
+  publishRedshift,
+  type RedshiftPublishOptions,
+} from '../../../engine/publish/redshift/publish.ts';
+import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
+import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
+
+// The direct path end to end against a real PostgreSQL 15 on loopback: the example's whole star schema,
+// re-published, upserted after a new day, failing mid-load, tampered with and cancelled.
+
+let server: PostgresServer;
+let work: string;
+let engine: Engine;
+let dates: string[];
+let client: pg.Client;
+let url: string;
+
+const GOLD_TABLES = [
+  'bridge_user_plan',
+  'dim_category',
+  'dim_date',
+  'dim_network',
+  'dim_platform',
+  'dim_subscription',
+  'dim_user',
+  'dim_user_history',
+  'fact_customer_search',
+];
+
+function options(extra: Partial<RedshiftPublishOptions> = {}): RedshiftPublishOptions {
+  return {
+    db: engine.reader,
+    models: engine.models,
+    connection: { kind: 'pg', config: { connectionString: url }, dialect: 'postgres' },
+    ...extra,
+  };
+}
+
+/** Every row of a table, each value as text (NULL as null), sorted: comparable between DuckDB and PostgreSQL. */
+async function targetRows(table: string, columns: string[]): Promise<string[]> {
+  const result = await client.query({
+    text: `SELECT ${columns.map((c) => `${ident(c)}::text`).join(', ')} FROM gold.${ident(table)}`,
+    rowMode: 'array',
+  });
+  return result.rows.map((r) => JSON.stringify(r)).sort();
+}
+
+async function localRows(table: string, columns: string[]): Promise<string[]> {
+  const rows = await engine.reader.all<Record<string, string | null>>(
+    `SELECT ${columns.map((c, i) => `CAST(${ident(c)} AS VARCHAR) AS c${i}`).join(', ')} FROM gold.${ident(table)}`,
+  );
+  return rows.map((r) => JSON.stringify(columns.map((_, i) => r[`c${i}`] ?? null))).sort();
+}
+
+async function columnsOf(table: string): Promise<string[]> {
+  return (
+    await engine.reader.all<{ column_name: string }>(
+      `SELECT column_name FROM duckdb_columns() WHERE schema_name = 'gold' AND table_name = $t ORDER BY column_index`,
+      { t: table },
+    )
+  ).map((r) => r.column_name);
+}
+
+/** The target's content, per table: what "unchanged" is checked against. */
+async function snapshot(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const tables = await client.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' ORDER BY 1`,
+  );
+  for (const { table_name } of tables.rows as { table_name: string }[]) {
+    const r = await client.query(
+      `SELECT count(*) AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS digest FROM gold.${ident(table_name)} t`,
+    );
+    const columns = await client.query(
+      `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) AS c FROM information_schema.columns WHERE table_schema = 'gold' AND table_name = $1`,
+      [table_name],
+    );
+    out[table_name] = `${r.rows[0].n} ${r.rows[0].digest} ${columns.rows[0].c}`;
+  }
+  return out;
+}
+
+async function expectTargetEqualsGold(tables = GOLD_TABLES): Promise<void> {
+  for (const table of tables) {
+    const columns = await columnsOf(table);
+    expect(await targetRows(table, columns), table).toEqual(await localRows(table, columns));
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<LakehouseError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof LakehouseError) return error;
+    throw error;
+  }
+  throw new Error('expected the publish to fail');
+}
+
+beforeAll(async () => {
+  work = await tempDir('lakehouse-redshift-');
+  const [started, project] = await Promise.all([startPostgres(), generatedProject(work, 2, 400)]);
+  server = started;
+  dates = project.dates;
+  url = await server.createDatabase('warehouse');
+  client = new pg.Client({ connectionString: url });
+  await client.connect();
+  engine = await createEngine({ projectDir: project.dir });
+  await engine.run({ dates: [dates[0] as string] });
+});
+
+afterAll(async () => {
+  await client?.end();
+  engine?.close();
+  await server?.stop();
+  await removeDir(work);
+});
+
+describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
+  it('previews the DDL and rows of an empty target without changing it', async () => {
+    const preflight = await preflightRedshift(options());
+    expect(preflight.loadPath).toBe('copy-stdin');
+    expect(preflight.conflicts).toEqual([]);
+    expect(preflight.tables.map((t) => t.table).sort()).toEqual(GOLD_TABLES);
+    expect(preflight.tables.every((t) => t.action === 'create')).toBe(true);
+    // Dimensions come before the tables pointing at them.
+    expect(preflight.tables.at(-1)?.table).toBe('fact_customer_search');
+    const fact = preflight.tables.find((t) => t.table === 'fact_customer_search');
+    expect(fact?.rows).toBe(400);
+    expect(preflight.ddl[0]).toBe('CREATE SCHEMA IF NOT EXISTS "gold"');
+    expect(preflight.ddl.filter((s) => s.includes('FOREIGN KEY'))).toHaveLength(10);
+    expect(await snapshot()).toEqual({});
+  });
+
+  it('publishes the whole star schema: same rows, typed columns, declared keys', async () => {
+    const phases: string[] = [];
+    const result = await publishRedshift(options({ onProgress: (e) => phases.push(e.phase) }));
+    expect(result.reconciliation.every((r) => r.matches)).toBe(true);
+    expect(result.reconciliation.find((r) => r.table === 'fact_customer_search')?.targetRows).toBe(400);
+    expect(phases[0]).toBe('plan');
+    expect(phases.at(-1)).toBe('done');
+    expect(phases).toContain('reconcile');
+    await expectTargetEqualsGold();
+
+    const types = await client.query(
+      `SELECT table_name || '.' || column_name AS c, data_type, character_maximum_length AS len
+       FROM information_schema.columns WHERE table_schema = 'gold'`,
+    );
+    const typeOf = (c: string) => types.rows.find((r) => r.c === c);
+    expect(typeOf('fact_customer_search.datetime_log')?.data_type).toBe('timestamp without time zone');
+    expect(typeOf('fact_customer_search.date_key')?.data_type).toBe('integer');
+    expect(typeOf('fact_customer_search.network_key')?.data_type).toBe('bigint');
+    expect(typeOf('dim_date.date')?.data_type).toBe('date');
+    expect(typeOf('dim_date.is_weekend')?.data_type).toBe('boolean');
+    expect(typeOf('dim_user.user_id')).toMatchObject({ data_type: 'character varying' });
+    expect(Number(typeOf('dim_user.user_id')?.len)).toBeGreaterThanOrEqual(16);
+
+    const keys = await client.query(
+      `SELECT c.conrelid::regclass::text AS t, c.contype, pg_get_constraintdef(c.oid) AS def
+       FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'gold' ORDER BY 1, 3`,
+    );
+    const defs = keys.rows.map((r) => `${r.t} ${r.def}`);
+    expect(defs).toContain('gold.dim_user PRIMARY KEY (user_id)');
+    expect(defs).toContain('gold.dim_category PRIMARY KEY (category_key)');
+    expect(defs).toContain('gold.fact_customer_search PRIMARY KEY (event_id)');
+    expect(defs).toContain(
+      'gold.fact_customer_search FOREIGN KEY (user_id) REFERENCES gold.dim_user(user_id)',
+    );
+    expect(defs).toContain(
+      'gold.fact_customer_search FOREIGN KEY (main_keyword_category) REFERENCES gold.dim_category(category_key)',
+    );
+    expect(defs).toContain('gold.bridge_user_plan FOREIGN KEY (user_id) REFERENCES gold.dim_user(user_id)');
+    expect(keys.rows.filter((r) => r.contype === 'f')).toHaveLength(10);
+  });
+
+  it('re-publishing the same gold tables changes nothing and duplicates nothing', async () => {
+    const before = await snapshot();
+    const result = await publishRedshift(options());
+    expect(result.tables.map((t) => [t.table, t.action])).toEqual([
+      ['dim_category', 'merge'],
+      ['dim_date', 'swap'],
+      ['dim_network', 'merge'],
+      ['dim_platform', 'merge'],
+      ['dim_subscription', 'merge'],
+      ['dim_user', 'merge'],
+      ['dim_user_history', 'mirror'],
+      ['bridge_user_plan', 'mirror'],
+      ['fact_customer_search', 'append'],
+    ]);
+    // Every date of the fact already matches the target (count and key checksum): nothing is sent.
+    const fact = result.tables.find((t) => t.table === 'fact_customer_search');
+    expect(fact).toMatchObject({ rows: 400, rowsToSend: 0, sentDates: [] });
+    expect(result.statements.some((s) => s.includes('lakehouse_stage_fact_customer_search'))).toBe(false);
+    expect(await snapshot()).toEqual(before);
+    const { rows } = await client.query(
+      'SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM gold.fact_customer_search',
+    );
+    expect(rows[0]).toEqual({ n: 400, d: 400 });
+    // The swap of dim_date dropped the fact's key to it; it is declared again.
+    const fks = await client.query(
+      `SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND connamespace = 'gold'::regnamespace`,
+    );
+    expect(fks.rows[0].n).toBe(10);
+  });
+
+  it('a failure mid-load (a constraint the new day breaks) leaves the target exactly as it was', async () => {
+    await engine.run({ dates: [dates[1] as string] });
+    const dayTwo = await engine.reader.scalar<string>(
+      `SELECT max(event_id) FROM gold.fact_customer_search WHERE date_key = ${Number(dates[1]?.replaceAll('-', ''))}`,
+    );
+    // The fact loads last: every dimension has been merged by the time its insert is refused.
+    await client.query(
+      `ALTER TABLE gold.fact_customer_search ADD CONSTRAINT no_such_event CHECK (event_id <> '${dayTwo}')`,
+    );
+    const before = await snapshot();
+    const error = await failure(publishRedshift(options()));
+    expect(error.code).toBe('PUBLISH_FAILED');
+    expect(error.message).toContain('no_such_event');
+    expect(error.details.constraint).toBe('no_such_event');
+    expect(await snapshot()).toEqual(before);
+    await client.query('ALTER TABLE gold.fact_customer_search DROP CONSTRAINT no_such_event');
+
+    // A view on a table the publish replaces (dim_date is swapped): the drop is refused, nothing changes.
+    await client.query(
+      'CREATE VIEW gold.weekend_days AS SELECT date_key FROM gold.dim_date WHERE is_weekend',
+    );
+    const blocked = await failure(publishRedshift(options()));
+    expect(blocked.code).toBe('PUBLISH_FAILED');
+    expect(blocked.message).toContain('view gold.weekend_days depends on table gold.dim_date');
+    expect(await snapshot()).toEqual({ ...before, weekend_days: expect.any(String) });
+    await client.query('DROP VIEW gold.weekend_days');
+  });
+
+  it('SCD1 upserts after a new day: changed members updated, new members inserted, facts appended', async () => {
+    const before = await client.query(
+      'SELECT user_id, last_search_dt::text AS last FROM gold.dim_user ORDER BY user_id',
+    );
+    const result = await publishRedshift(options());
+    expect(result.reconciliation.every((r) => r.matches)).toBe(true);
+    await expectTargetEqualsGold();
+    // Only the new day's dates travel; the first day's rows stay as they are.
+    const firstDay = dates[0]?.replaceAll('-', '') ?? '';
+    const fact = result.tables.find((t) => t.table === 'fact_customer_search');
+    expect(fact?.sentDates?.length).toBeGreaterThan(0);
+    expect(fact?.sentDates).not.toContain(firstDay);
+    expect(fact?.rowsToSend).toBe(
+      await engine.reader.scalar<number>(
+        `SELECT count(*) FROM gold.fact_customer_search WHERE date_key <> ${Number(firstDay)}`,
+      ),
+    );
+    const after = new Map(
+      (await client.query('SELECT user_id, last_search_dt::text AS last FROM gold.dim_user')).rows.map(
+        (r) => [r.user_id, r.last],
+      ),
+    );
+    const users = await engine.reader.scalar<number>('SELECT count(*) FROM gold.dim_user');
+    expect(after.size).toBe(users);
+    expect(after.size).toBeGreaterThan(before.rows.length);
+    // Users seen again on day two moved their last search forward (the upsert updated them in place).
+    const moved = before.rows.filter((r) => after.get(r.user_id) !== r.last);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const r of moved) expect(String(after.get(r.user_id)) > String(r.last)).toBe(true);
+    const { rows } = await client.query(
+      'SELECT date_key, count(*)::int AS n FROM gold.fact_customer_search GROUP BY 1 ORDER BY 1',
+    );
+    const local = await engine.reader.all<{ date_key: number; n: number }>(
+      'SELECT date_key, count(*)::INTEGER AS n FROM gold.fact_customer_search GROUP BY 1 ORDER BY 1',
+    );
+    expect(rows).toEqual(local);
+    expect(rows.reduce((sum, r) => sum + r.n, 0)).toBe(800);
+  });
+
+  it('adds a column the target lacks, and refuses an incompatible target before changing anything', async () => {
+    await client.query('ALTER TABLE gold.dim_network DROP COLUMN isp_group');
+    const preflight = await preflightRedshift(options());
+    expect(preflight.tables.find((t) => t.table === 'dim_network')?.addedColumns).toEqual(['isp_group']);
+    expect(preflight.ddl).toContain('ALTER TABLE "gold"."dim_network" ADD COLUMN "isp_group" VARCHAR(16)');
+    await publishRedshift(options({ tables: ['dim_network'] }));
+    await expectTargetEqualsGold(['dim_network']);
+
+    await client.query('ALTER TABLE gold.dim_user ADD COLUMN loyalty_tier integer');
+    await client.query('ALTER TABLE gold.dim_platform ALTER COLUMN device_type TYPE integer USING 0');
+    const before = await snapshot();
+    const error = await failure(publishRedshift(options()));
+    expect(error.code).toBe('PUBLISH_CONFLICT');
+    const conflicts = error.details.conflicts as { table: string; column: string }[];
+    expect(conflicts.map((c) => `${c.table}.${c.column}`).sort()).toEqual([
+      'dim_platform.device_type',
+      'dim_user.loyalty_tier',
+    ]);
+    expect(error.message).toContain(
+      'gold.dim_platform.device_type is INTEGER in the target but gold needs VARCHAR(16)',
+    );
+    expect(await snapshot()).toEqual(before);
+    await client.query('ALTER TABLE gold.dim_user DROP COLUMN loyalty_tier');
+    await client.query('ALTER TABLE gold.dim_platform ALTER COLUMN device_type TYPE varchar(16) USING NULL');
+    await publishRedshift(options({ tables: ['dim_platform'] }));
+    await expectTargetEqualsGold(['dim_platform']);
+  });
+
+  it('reconciliation catches a row the target changed on the way in, and rolls the load back', async () => {
+    const victim = await engine.reader.scalar<string>('SELECT min(event_id) FROM gold.fact_customer_search');
+    // A trigger on the target rewrites one key as the fact rows are inserted: same count, different keys.
+    await client.query(`
+      CREATE FUNCTION gold.tamper() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event_id = '${victim}' THEN NEW.event_id := NEW.event_id || '-tampered'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER tamper BEFORE INSERT ON gold.fact_customer_search FOR EACH ROW EXECUTE FUNCTION gold.tamper();`);
+    // The target lost the victim's date, so the publish sends that date again, through the trigger.
+    await client.query(
+      `DELETE FROM gold.fact_customer_search WHERE date_key = (SELECT date_key FROM gold.fact_customer_search WHERE event_id = '${victim}')`,
+    );
+    const before = await snapshot();
+    const error = await failure(publishRedshift(options()));
+    expect(error.code).toBe('PUBLISH_MISMATCH');
+    expect(error.message).toContain('gold.fact_customer_search: target has 800 rows');
+    const report = error.details.reconciliation as { table: string; matches: boolean; targetRows: number }[];
+    expect(report.filter((r) => !r.matches).map((r) => r.table)).toEqual(['fact_customer_search']);
+    expect(await snapshot()).toEqual(before);
+    await client.query('DROP TRIGGER tamper ON gold.fact_customer_search; DROP FUNCTION gold.tamper()');
+  });
+
+  it('cancelling mid-load leaves the target unchanged', async () => {
+    await client.query('TRUNCATE gold.fact_customer_search');
+    const before = await snapshot();
+    const controller = new AbortController();
+    const error = await failure(
+      publishRedshift(
+        options({
+          signal: controller.signal,
+          onProgress: (e) => {
+            if (e.table === 'fact_customer_search') controller.abort();
+          },
+        }),
+      ),
+    );
+    expect(error.code).toBe('RUN_CANCELLED');
+    expect(await snapshot()).toEqual(before);
+    const result = await publishRedshift(options());
+    expect(result.reconciliation.every((r) => r.matches)).toBe(true);
+    await expectTargetEqualsGold();
+  });
+
+  it('names the unknown table in --tables and the unreachable server', async () => {
+    expect((await failure(publishRedshift(options({ tables: ['dim_nothing'] })))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    const error = await failure(
+      publishRedshift(
+        options({
+          connection: {
+            kind: 'pg',
+            config: {
+              connectionString: `postgres://postgres@127.0.0.1:1/warehouse`,
+              connectionTimeoutMillis: 2000,
+            },
+            dialect: 'postgres',
+          },
+        }),
+      ),
+    );
+    expect(error.code).toBe('PUBLISH_FAILED');
+    expect(error.message).toContain('Cannot connect to');
+  });
+
+  it('checks fingerprints in one statement that fails naming the table (the Data API reconciliation)', async () => {
+    const dialect = postgresDialect();
+    const [dimDate] = await describeGoldTables(engine.reader, engine.models, { tables: ['dim_date'] });
+    if (!dimDate) throw new Error('no dim_date');
+    const check = (rowCount: number) =>
+      dialect.assertFingerprints([
+        {
+          name: { schema: 'gold', table: 'dim_date' },
+          key: dimDate.primaryKey,
+          rowCount,
+          keyChecksum: dimDate.keyChecksum,
+        },
+      ]);
+    expect((await client.query(check(dimDate.rowCount))).rows).toEqual([{ ok: 1 }]);
+    await expect(client.query(check(dimDate.rowCount + 1))).rejects.toThrow(
+      `reconciliation failed for gold.dim_date: expected ${dimDate.rowCount + 1} rows, key checksum ${dimDate.keyChecksum}; target has ${dimDate.rowCount} rows`,
+    );
+  });
+
+  it('answers publish.redshift.preflight and publish.redshift.run through the dispatcher', async () => {
+    const dispatcher = createDispatcher(engine);
+    try {
+      const apiUrl = await server.createDatabase('via_api');
+      const preflight = await dispatcher.call('publish.redshift.preflight', {
+        url: apiUrl,
+        tables: ['dim_date'],
+      });
+      expect(preflight).toMatchObject({
+        dialect: 'postgres',
+        loadPath: 'copy-stdin',
+        tables: [{ table: 'dim_date', action: 'create', rows: 365, rowsToSend: 365 }],
+      });
+      const result = (await dispatcher.call('publish.redshift.run', {
+        url: apiUrl,
+        schema: 'mart',
+        tables: ['dim_date', 'dim_user'],
+      })) as { schema: string; reconciliation: { matches: boolean }[] };
+      expect(result.schema).toBe('mart');
+      expect(result.reconciliation.map((r) => r.matches)).toEqual([true, true]);
+      const both = await failure(dispatcher.call('publish.redshift.run', { url: apiUrl, target: 'prod' }));
+      expect(both.code).toBe('INVALID_ARGUMENT');
+      expect(both.message).toContain('exactly one of target or url');
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('streams through a named pipe, and neither side hangs when the other fails', async () => {
+    const db = await openDb();
+    const connection = await connectPg({ connectionString: url });
+    const loadPath = copyStdinLoadPath(db);
+    const dialect = postgresDialect();
+    // Loads are COPY FREEZE: each goes into a table created in its own transaction, as in a publish.
+    const createTarget = async () => {
+      await connection.begin();
+      await connection.execute('CREATE TABLE gold.stream_check (n integer CHECK (n < 50000))');
+    };
+    try {
+      await createTarget();
+      await db.run('CREATE SCHEMA gold');
+      await db.run('CREATE TABLE gold.stream_check AS SELECT range::INTEGER AS n FROM range(200000)');
+      const table = {
+        name: 'stream_check',
+        columns: [{ name: 'n', duckdbType: 'INTEGER', nullable: true, maxBytes: null }],
+      } as unknown as LoadStep['table'];
+      const step: LoadStep = {
+        kind: 'load',
+        table,
+        into: { schema: 'gold', table: 'stream_check' },
+        columns: [{ name: 'n', type: 'INTEGER', notNull: false }],
+        rows: 200_000,
+      };
+      // The target refuses a row half-way through: the COPY fails, DuckDB's writer is released.
+      const refused = await loadPath.prepare(step, dialect);
+      expect(refused.kind === 'stdin' && refused.written).toBeTruthy();
+      if (refused.kind !== 'stdin') throw new Error('expected a stdin load');
+      const error = await failure(connection.copyIn(refused.sql, refused.file, refused.written));
+      expect(error.message).toContain('stream_check_n_check');
+      expect(await db.scalar('SELECT 42')).toBe(42);
+      await connection.rollback();
+
+      // DuckDB fails before writing anything: the COPY sees the end of the data and the error is DuckDB's.
+      await db.run('DROP TABLE gold.stream_check');
+      await createTarget();
+      const broken = await loadPath.prepare(step, dialect).catch((e: Error) => e);
+      if (broken instanceof Error || broken.kind !== 'stdin')
+        throw new Error('expected a prepared stdin load');
+      const exportError = await failure(connection.copyIn(broken.sql, broken.file, broken.written));
+      expect(exportError.message).toMatch(/Exporting rows .* failed: .*stream_check/);
+      expect((await connection.query('SELECT 1 AS ok'))[0]).toEqual({ ok: 1 });
+    } finally {
+      await connection.rollback();
+      await loadPath.cleanup();
+      await connection.close();
+      db.close();
+    }
+  });
+});
