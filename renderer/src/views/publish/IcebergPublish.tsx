@@ -1,0 +1,398 @@
+import { useState } from 'react';
+import type {
+  IcebergDiff,
+  IcebergPreflight,
+  IcebergPublishResult,
+  IcebergScan,
+  IcebergSnapshots,
+  IcebergTablePlan,
+  ProjectInfo,
+} from '../../../../engine/api/contract.ts';
+import type { Client } from '../../api/client.ts';
+import { DataGrid } from '../../components/DataGrid.tsx';
+import { describeError } from '../../connect.ts';
+import { Clipped } from './Clipped.tsx';
+import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
+
+type TargetKind = 'warehouse' | 'catalog';
+
+const PUBLISHING = 'Publishing…';
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** What a table's publish will do, in words: "new table", "append 1,200 rows", "overwrite ...". */
+function changeText(plan: IcebergTablePlan): string {
+  const rows = (n: number) => `${n.toLocaleString()} row${n === 1 ? '' : 's'}`;
+  switch (plan.action) {
+    case 'create':
+      return `new table, ${rows(plan.rowsAdded)}`;
+    case 'append':
+      return `append ${rows(plan.rowsAdded)}`;
+    case 'upsert':
+      return `upsert: write ${rows(plan.rowsAdded)}, rewrite ${plan.filesRemoved} file(s)`;
+    case 'overwrite':
+      return `overwrite: ${rows(plan.rowsRemoved)} → ${rows(plan.rowsAdded)}`;
+    default:
+      return 'unchanged';
+  }
+}
+
+function schemaText(plan: IcebergTablePlan): string {
+  const change = plan.schemaChange;
+  if (!change) return '';
+  return [
+    ...change.added.map((c) => `+${c}`),
+    ...change.widened.map((w) => `${w.column}: ${w.from}→${w.to}`),
+    ...change.dropped.map((c) => `−${c}`),
+  ].join(', ');
+}
+
+/**
+ * Publishing the gold tables to Iceberg: the preflight (target, type mapping, what changes per table),
+ * one-click publish with its progress and reconciliation, and each published table's history: its
+ * snapshots, the table as of any of them (time travel) and the rows added and removed between two.
+ */
+export function IcebergPublish({ client, project }: { client: Client; project: ProjectInfo }) {
+  const goldTables = project.models.filter((m) => m.layer === 'gold').map((m) => m.name);
+  const [kind, setKind] = useState<TargetKind>('warehouse');
+  const [where, setWhere] = useState(`${project.root}/iceberg-warehouse`);
+  const [preflight, setPreflight] = useState<IcebergPreflight | null>(null);
+  const [result, setResult] = useState<IcebergPublishResult | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
+  const [history, setHistory] = useState<IcebergSnapshots | null>(null);
+  const [scan, setScan] = useState<IcebergScan | null>(null);
+  const [diff, setDiff] = useState<IcebergDiff | null>(null);
+  const [from, setFrom] = useState<string | null>(null);
+  const [to, setTo] = useState<string | null>(null);
+  const progress = usePublishProgress(client, 'iceberg', busy === PUBLISHING);
+
+  const target = kind === 'warehouse' ? { warehouse: where } : { catalog: where };
+
+  const act = async (label: string, fn: () => Promise<void>) => {
+    setBusy(label);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const runPreflight = () =>
+    act('Checking…', async () => {
+      setResult(null);
+      setPreflight(await client.call('publish.iceberg.preflight', target));
+    });
+
+  const publish = () =>
+    act(PUBLISHING, async () => {
+      const published = await client.call('publish.iceberg.run', target);
+      setResult(published);
+      setPreflight(null);
+      setHistory(null);
+    });
+
+  const loadHistory = (name = table) =>
+    act('Loading history…', async () => {
+      setScan(null);
+      setDiff(null);
+      const snapshots = await client.call('iceberg.snapshots', { ...target, table: name });
+      setHistory(snapshots);
+      setTo(snapshots.snapshots[0]?.snapshotId ?? null);
+      setFrom(snapshots.snapshots[1]?.snapshotId ?? null);
+    });
+
+  const timeTravel = (snapshotId: string) =>
+    act('Reading snapshot…', async () => {
+      setDiff(null);
+      setScan(await client.call('iceberg.scan', { ...target, table, snapshotId, limit: 500 }));
+    });
+
+  const compare = () =>
+    act('Comparing…', async () => {
+      if (!from || !to) return;
+      setScan(null);
+      setDiff(await client.call('iceberg.diff', { ...target, table, from, to, limit: 50 }));
+    });
+
+  return (
+    <div className="publish-target-panel" data-testid="publish-iceberg">
+      <div className="toolbar">
+        <select
+          aria-label="Target kind"
+          data-testid="publish-target-kind"
+          value={kind}
+          onChange={(e) => setKind(e.target.value as TargetKind)}
+        >
+          <option value="warehouse">Warehouse folder or s3:// prefix</option>
+          <option value="catalog">Catalog named in lakehouse.yaml</option>
+        </select>
+        <input
+          aria-label="Target"
+          data-testid="publish-target"
+          value={where}
+          size={48}
+          onChange={(e) => setWhere(e.target.value)}
+        />
+        <button type="button" data-testid="publish-preflight" disabled={busy !== null} onClick={runPreflight}>
+          Preflight
+        </button>
+        <button
+          type="button"
+          className="primary"
+          data-testid="publish-run"
+          disabled={busy !== null}
+          onClick={publish}
+        >
+          Publish
+        </button>
+        {busy && (
+          <span className="muted" data-testid="publish-busy">
+            {busy}
+          </span>
+        )}
+      </div>
+      {error && (
+        <p className="error" data-testid="publish-error">
+          {error}
+        </p>
+      )}
+      {progress && <PublishProgressBar progress={progress} />}
+
+      {preflight && (
+        <div data-testid="publish-preflight-result">
+          <p className="muted publish-summary">
+            <span>Target:</span> <Clipped text={preflight.target} />
+            <span>, namespace {preflight.namespace}. Nothing is written until you publish.</span>
+          </p>
+          <table className="publish-table">
+            <thead>
+              <tr>
+                <th>table</th>
+                <th>change</th>
+                <th>mode</th>
+                <th>schema change</th>
+                <th>columns (DuckDB → Iceberg)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {preflight.tables.map((t) => (
+                <tr key={t.table} data-testid={`preflight-${t.table}`}>
+                  <td>{t.table}</td>
+                  <td>{changeText(t)}</td>
+                  <td>{t.partitionedBy ? `${t.mode} by ${t.partitionedBy}` : t.mode}</td>
+                  <td>{schemaText(t)}</td>
+                  <td>
+                    <details>
+                      <summary>{t.columns.length} columns</summary>
+                      {t.columns.map((c) => (
+                        <div key={c.name}>
+                          {c.name}: {c.duckdbType} → {c.icebergType} (id {c.fieldId})
+                        </div>
+                      ))}
+                    </details>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      {result && (
+        <div data-testid="publish-result">
+          <p className="publish-summary">
+            <span>Published {result.tables.length} table(s) to</span> <Clipped text={result.target} />
+            <span> in {(result.durationMs / 1000).toFixed(1)} s.</span>
+          </p>
+          <table className="publish-table">
+            <thead>
+              <tr>
+                <th>table</th>
+                <th>action</th>
+                <th>snapshot</th>
+                <th>files</th>
+                <th>rows added</th>
+                <th>bytes</th>
+                <th>reconciled (rows, key checksum)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.tables.map((t) => (
+                <tr key={t.table} data-testid={`result-${t.table}`}>
+                  <td>
+                    <button
+                      type="button"
+                      className="link-button"
+                      onClick={() => {
+                        setTable(t.table);
+                        void loadHistory(t.table);
+                      }}
+                    >
+                      {t.table}
+                    </button>
+                  </td>
+                  <td>{t.action}</td>
+                  <td>{t.snapshotId ?? '—'}</td>
+                  <td>{t.filesAdded}</td>
+                  <td>{t.rowsAdded.toLocaleString()}</td>
+                  <td>{formatBytes(t.bytesAdded)}</td>
+                  <td>
+                    {t.reconciliation.matches ? '✓' : '✗'} {t.reconciliation.publishedRows.toLocaleString()} /{' '}
+                    {t.reconciliation.localRows.toLocaleString()}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <h3>History</h3>
+      <div className="toolbar">
+        <select
+          aria-label="Published table"
+          data-testid="history-table"
+          value={table}
+          onChange={(e) => setTable(e.target.value)}
+        >
+          {goldTables.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <button
+          type="button"
+          data-testid="history-load"
+          disabled={busy !== null}
+          onClick={() => void loadHistory()}
+        >
+          Snapshots
+        </button>
+        {history && history.snapshots.length > 1 && (
+          <button
+            type="button"
+            data-testid="history-diff"
+            disabled={busy !== null || !from || !to}
+            onClick={compare}
+          >
+            Diff from → to
+          </button>
+        )}
+      </div>
+      {history && (
+        <table className="publish-table" data-testid="history-snapshots">
+          <thead>
+            <tr>
+              <th>from</th>
+              <th>to</th>
+              <th>time</th>
+              <th>operation</th>
+              <th>rows added</th>
+              <th>rows removed</th>
+              <th>total rows</th>
+              <th>snapshot</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.snapshots.map((s) => (
+              <tr key={s.snapshotId} data-testid="history-snapshot">
+                <td>
+                  <input
+                    type="radio"
+                    name="diff-from"
+                    aria-label={`Diff from ${s.snapshotId}`}
+                    checked={from === s.snapshotId}
+                    onChange={() => setFrom(s.snapshotId)}
+                  />
+                </td>
+                <td>
+                  <input
+                    type="radio"
+                    name="diff-to"
+                    aria-label={`Diff to ${s.snapshotId}`}
+                    checked={to === s.snapshotId}
+                    onChange={() => setTo(s.snapshotId)}
+                  />
+                </td>
+                <td>{new Date(s.timestampMs).toLocaleString()}</td>
+                <td>
+                  {s.operation}
+                  {s.action && s.action !== s.operation ? ` (${s.action})` : ''}
+                </td>
+                <td>{s.rowsAdded.toLocaleString()}</td>
+                <td>{s.rowsRemoved.toLocaleString()}</td>
+                <td>{s.totalRows.toLocaleString()}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link-button"
+                    data-testid="history-scan"
+                    title="Show the table as of this snapshot"
+                    onClick={() => void timeTravel(s.snapshotId)}
+                  >
+                    {s.snapshotId}
+                  </button>
+                  {s.snapshotId === history.currentSnapshotId ? ' (current)' : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {scan && (
+        <div data-testid="history-scan-result">
+          <p className="muted">
+            {table} as of snapshot {scan.snapshotId}: {scan.totalRows.toLocaleString()} rows
+            {scan.hasMore ? ` (first ${scan.rows.length.toLocaleString()} shown)` : ''}
+          </p>
+          <DataGrid
+            columns={scan.columns}
+            rows={scan.rows}
+            resetKey={scan.snapshotId}
+            testId="history-grid"
+          />
+        </div>
+      )}
+      {diff && (
+        <div data-testid="history-diff-result">
+          <p>
+            {diff.rowsAdded.toLocaleString()} row(s) added, {diff.rowsRemoved.toLocaleString()} removed
+            between {diff.from} and {diff.to}.
+          </p>
+          {diff.added.length > 0 && (
+            <>
+              <h4>Added (examples)</h4>
+              <DataGrid
+                columns={diff.columns}
+                rows={diff.added}
+                resetKey={`a${diff.to}`}
+                testId="diff-added"
+              />
+            </>
+          )}
+          {diff.removed.length > 0 && (
+            <>
+              <h4>Removed (examples)</h4>
+              <DataGrid
+                columns={diff.columns}
+                rows={diff.removed}
+                resetKey={`r${diff.from}`}
+                testId="diff-removed"
+              />
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
