@@ -7,20 +7,27 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { exists, initProject } from '../engine/project/init.ts';
+import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
+import { PUBLISH_USAGE, publishCommand } from './publish.ts';
 
 const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
 
 Usage:
   lakehouse demo [--dir D]                 generate a sample, create the example project in D (default ./demo), run it
   lakehouse init <dir> --example customer-search [--source <folder>] [--catalog <file>]
+               [--lake <folder|s3://b/lake>] [--profile P] [--endpoint URL]   sources and lake may be s3:// URIs
   lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
   lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
   lakehouse tables <project> [--json]
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
+  lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo, built on first launch;
+                                           browser mode where Electron's binary is absent
+${PUBLISH_USAGE}
+${CRAWL_USAGE}
 
 Dates are YYYY-MM-DD. In queries gold tables answer to bare names (fact_customer_search) and gold.<name>;
 silver, bronze and quarantine tables to silver.<name>, bronze.<name>, quarantine.<name>.
@@ -39,7 +46,14 @@ async function main(argv: string[]): Promise<number> {
       return demo(parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } }).values);
     case 'init':
       return init(
-        parse(rest, { example: { type: 'string' }, source: { type: 'string' }, catalog: { type: 'string' } }),
+        parse(rest, {
+          example: { type: 'string' },
+          source: { type: 'string' },
+          catalog: { type: 'string' },
+          lake: { type: 'string' },
+          profile: { type: 'string' },
+          endpoint: { type: 'string' },
+        }),
       );
     case 'generate':
       return generate(
@@ -70,6 +84,15 @@ async function main(argv: string[]): Promise<number> {
       return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
     case 'serve':
       return serve(parse(rest, { port: { type: 'string' } }));
+    case 'app': {
+      const { values, positionals } = parse(rest, { port: { type: 'string' }, browser: { type: 'boolean' } });
+      const { app } = await import('./app.ts');
+      return app({ project: positionals[0], port: int(values, 'port', 0), browser: values.browser === true });
+    }
+    case 'publish':
+      return publishCommand(rest);
+    case 'crawl':
+      return crawlCommand(rest);
     default:
       throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
   }
@@ -179,7 +202,14 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     await generateInto(data, 3, 3000, 42);
     source = join(data, 'customer_search_log_data');
   }
-  const root = await initProject({ dir, example, source, catalog: str(values, 'catalog') });
+  const root = await initProject({
+    dir,
+    example,
+    source,
+    catalog: str(values, 'catalog'),
+    lake: str(values, 'lake'),
+    s3: { profile: str(values, 'profile'), endpoint: str(values, 'endpoint') },
+  });
   process.stdout.write(`Created project ${root}\n  next: lakehouse run ${dir}\n`);
   return 0;
 }
@@ -224,6 +254,12 @@ async function runWithProgress(
     controller.abort();
   };
   process.once('SIGINT', onSigint);
+  // S3 sources: bytes fetched into the local cache (silent when every object is already cached).
+  const megabytes = (bytes: number) => Math.round(bytes / 1e5) / 10;
+  const stopTransfers = engine.project.storage.onTransfer((p) => {
+    if (p.totalBytes > p.cachedBytes)
+      bar.update(megabytes(p.doneBytes), megabytes(p.totalBytes), `MB fetched from S3 for ${p.what}`);
+  });
   try {
     const summary = await engine.run({
       ...options,
@@ -236,6 +272,7 @@ async function runWithProgress(
     bar.done();
     return summary;
   } finally {
+    stopTransfers();
     process.removeListener('SIGINT', onSigint);
   }
 }

@@ -14,8 +14,17 @@ export const ErrorCode = z.enum([
   'SOURCE_MISSING',
   'SOURCE_UNREADABLE',
   'SOURCE_SCHEMA_MISMATCH',
+  'STORAGE_BUCKET_MISSING',
+  'STORAGE_ACCESS_DENIED',
+  'STORAGE_UNAVAILABLE',
   'TEST_FAILED',
   'ACCOUNTING_MISMATCH',
+  'PUBLISH_CONFLICT',
+  'PUBLISH_FAILED',
+  'PUBLISH_MISMATCH',
+  'ICEBERG_INVALID',
+  'ICEBERG_COMMIT_CONFLICT',
+  'ICEBERG_COMMIT_STATE_UNKNOWN',
   'RUN_CANCELLED',
   'RUN_LOCKED',
   'INVALID_ARGUMENT',
@@ -103,7 +112,7 @@ export const ModelInfo = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
-export const SourceInfo = z.object({ name: z.string(), kind: z.enum(['daily_parquet', 'file']) });
+export const SourceInfo = z.object({ name: z.string(), kind: z.enum(['daily_parquet', 'file', 'crawl']) });
 export type SourceInfo = z.infer<typeof SourceInfo>;
 
 export const ProjectInfoInput = NoInput;
@@ -308,9 +317,613 @@ export const RunFinishedEvent = z.object({
 });
 export type RunFinishedEvent = z.infer<typeof RunFinishedEvent>;
 
+/** Progress of publish.iceberg.run or publish.redshift.run: a step of `total` done (tables or statements). */
+export const PublishProgressEvent = z.object({
+  type: z.literal('publish.progress'),
+  target: z.enum(['iceberg', 'redshift']),
+  table: z.string().optional(),
+  message: z.string(),
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+});
+export type PublishProgressEvent = z.infer<typeof PublishProgressEvent>;
+
 /** Everything the engine pushes to the UI. Events may arrive before the reply of the call that caused them. */
-export const LakehouseEvent = z.discriminatedUnion('type', [RunProgressEvent, RunFinishedEvent]);
+export const LakehouseEvent = z.discriminatedUnion('type', [
+  RunProgressEvent,
+  RunFinishedEvent,
+  PublishProgressEvent,
+]);
 export type LakehouseEvent = z.infer<typeof LakehouseEvent>;
+
+// ---------------------------------------------------------------------------------------------- explore
+
+export const PipelineGraphInput = NoInput;
+export type PipelineGraphInput = z.infer<typeof PipelineGraphInput>;
+
+/** A model's state in its latest run: totals over the dates that run took, the worst status of them. */
+export const GraphNodeState = z.object({
+  model: z.string(),
+  runId: z.string(),
+  status: z.string(),
+  dates: z.array(IsoDate),
+  rowsIn: z.number(),
+  rowsOut: z.number(),
+  durationMs: z.number(),
+  testsPassed: z.number().int(),
+  testsFailed: z.number().int(),
+  testsWarned: z.number().int(),
+  /** Failed or warned tests, with their failing-row samples. */
+  failedTests: z.array(TestResult),
+  error: z.string().nullable(),
+});
+export type GraphNodeState = z.infer<typeof GraphNodeState>;
+
+/** Rows that flowed along an edge: what `from` wrote in its latest run (null while either end never ran). */
+export const GraphEdge = z.object({ from: z.string(), to: z.string(), rows: z.number().nullable() });
+export type GraphEdge = z.infer<typeof GraphEdge>;
+
+export const PipelineGraph = z.object({ nodes: z.array(GraphNodeState), edges: z.array(GraphEdge) });
+export type PipelineGraph = z.infer<typeof PipelineGraph>;
+
+export const StarSchemaInput = NoInput;
+export type StarSchemaInput = z.infer<typeof StarSchemaInput>;
+
+export const StarTable = z.object({
+  id: z.string(),
+  role: z.enum(['fact', 'dimension', 'bridge']),
+  materialized: Materialization,
+  /** Null when the table has not been built yet. */
+  rows: z.number().nullable(),
+  /** The key other tables point at (surrogate key, else the unique key). */
+  key: z.array(z.string()),
+});
+export type StarTable = z.infer<typeof StarTable>;
+
+/** One PK/FK edge, with the rows of `from` that point at no member (`missing`) or at the unknown member (key 0). */
+export const StarEdge = z.object({
+  from: z.string(),
+  column: z.string(),
+  to: z.string(),
+  field: z.string(),
+  rows: z.number(),
+  missing: z.number(),
+  unknown: z.number(),
+  /** False when either table is not built yet (counts are then 0). */
+  checked: z.boolean(),
+});
+export type StarEdge = z.infer<typeof StarEdge>;
+
+export const StarSchema = z.object({ tables: z.array(StarTable), edges: z.array(StarEdge) });
+export type StarSchema = z.infer<typeof StarSchema>;
+
+export const OrphanKind = z.enum(['missing', 'unknown', 'all']);
+export type OrphanKind = z.infer<typeof OrphanKind>;
+
+export const StarOrphansInput = z.strictObject({
+  from: z.string().min(1),
+  column: z.string().min(1),
+  to: z.string().min(1),
+  kind: OrphanKind.default('all'),
+  limit: z.number().int().min(1).max(10_000).default(200),
+});
+export type StarOrphansInput = z.infer<typeof StarOrphansInput>;
+
+export const StarOrphans = z.object({
+  columns: z.array(Column),
+  rows: z.array(JsonRow),
+  /** Every orphan row of the kind, beyond the `limit` listed. */
+  total: z.number(),
+});
+export type StarOrphans = z.infer<typeof StarOrphans>;
+
+export const HistoryKeysInput = z.strictObject({
+  model: z.string().min(1),
+  search: z.string().max(200).default(''),
+  limit: z.number().int().min(1).max(500).default(20),
+});
+export type HistoryKeysInput = z.infer<typeof HistoryKeysInput>;
+
+/** Business keys of a history model, those with the most versions (or changes) first. */
+export const HistoryKeys = z.object({
+  keys: z.array(z.object({ key: z.string(), versions: z.number() })),
+});
+export type HistoryKeys = z.infer<typeof HistoryKeys>;
+
+export const HistoryInput = z.strictObject({
+  model: z.string().min(1),
+  key: z.string().min(1).max(1000),
+});
+export type HistoryInput = z.infer<typeof HistoryInput>;
+
+/** One row of a key's history. `validTo` is exclusive; null means still open. */
+export const HistoryVersion = z.object({
+  validFrom: IsoDate.nullable(),
+  validTo: IsoDate.nullable(),
+  current: z.boolean(),
+  row: JsonRow,
+  /** Columns whose value differs from the previous version of the same lane. */
+  changed: z.array(z.string()),
+});
+export type HistoryVersion = z.infer<typeof HistoryVersion>;
+
+/** One timeline row: the versions of one key (SCD2) or of one key-member pair (bridge). */
+export const HistoryLane = z.object({ label: z.string(), versions: z.array(HistoryVersion) });
+export type HistoryLane = z.infer<typeof HistoryLane>;
+
+export const InvariantBreak = z.object({
+  kind: z.enum(['overlap', 'gap', 'several-current', 'open-but-closed']),
+  lane: z.string(),
+  message: z.string(),
+});
+export type InvariantBreak = z.infer<typeof InvariantBreak>;
+
+/** An SCD1 change a run made to the key's row (needs the change log the scd1 materialization keeps). */
+export const Scd1Change = z.object({
+  runId: z.string(),
+  etlDate: IsoDate,
+  kind: z.enum(['insert', 'update']),
+  column: z.string().nullable(),
+  before: JsonValue,
+  after: JsonValue,
+});
+export type Scd1Change = z.infer<typeof Scd1Change>;
+
+export const KeyHistory = z.object({
+  model: z.string(),
+  kind: z.enum(['scd2', 'bridge', 'scd1']),
+  keyColumns: z.array(z.string()),
+  columns: z.array(Column),
+  lanes: z.array(HistoryLane),
+  breaks: z.array(InvariantBreak),
+  changes: z.array(Scd1Change),
+});
+export type KeyHistory = z.infer<typeof KeyHistory>;
+
+export const ModelSourceInput = z.strictObject({ model: z.string().min(1) });
+export type ModelSourceInput = z.infer<typeof ModelSourceInput>;
+
+export const ModelSource = z.object({
+  model: z.string(),
+  file: z.string(),
+  /** The whole file: config header and SQL. */
+  text: z.string(),
+  /** 1-based line of the file where the SQL starts. */
+  sqlStartLine: z.number().int(),
+});
+export type ModelSource = z.infer<typeof ModelSource>;
+
+/** Runs an edited model's SELECT for one date on current data, writing nothing. */
+export const ModelPreviewInput = z.strictObject({
+  model: z.string().min(1),
+  text: z.string().min(1).max(1_000_000),
+  /** Default: the latest date the sources have. */
+  date: IsoDate.optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+export type ModelPreviewInput = z.infer<typeof ModelPreviewInput>;
+
+export const ModelPreview = z.object({
+  date: IsoDate,
+  columns: z.array(Column),
+  rows: z.array(JsonRow),
+  hasMore: z.boolean(),
+  durationMs: z.number(),
+});
+export type ModelPreview = z.infer<typeof ModelPreview>;
+
+/** Saves the model file, snapshots the gold tables it affects, and runs it and everything downstream. */
+export const ModelApplyInput = z.strictObject({
+  model: z.string().min(1),
+  text: z.string().min(1).max(1_000_000),
+  /** Default: every date the sources have. */
+  dates: z.array(IsoDate).min(1).optional(),
+});
+export type ModelApplyInput = z.infer<typeof ModelApplyInput>;
+
+export const ModelApplyStarted = z.object({
+  runId: z.string(),
+  total: z.number().int().nonnegative(),
+  /** Gold tables whose before/after the diff compares. */
+  tables: z.array(z.string()),
+});
+export type ModelApplyStarted = z.infer<typeof ModelApplyStarted>;
+
+export const ModelDiffInput = z.strictObject({ runId: z.string().min(1) });
+export type ModelDiffInput = z.infer<typeof ModelDiffInput>;
+
+export const ChangedRow = z.object({
+  key: JsonRow,
+  before: JsonRow,
+  after: JsonRow,
+  columns: z.array(z.string()),
+});
+export type ChangedRow = z.infer<typeof ChangedRow>;
+
+/** What a run changed in one gold table, by key (whole rows when the table has no key). */
+export const TableDiff = z.object({
+  table: z.string(),
+  key: z.array(z.string()),
+  rowsBefore: z.number(),
+  rowsAfter: z.number(),
+  added: z.number(),
+  removed: z.number(),
+  changed: z.number(),
+  /** Per column, how many rows changed it. */
+  changedColumns: z.record(z.string(), z.number()),
+  addedExamples: z.array(JsonRow),
+  removedExamples: z.array(JsonRow),
+  changedExamples: z.array(ChangedRow),
+});
+export type TableDiff = z.infer<typeof TableDiff>;
+
+/** Answers once the run has finished. */
+export const ModelDiff = z.object({
+  runId: z.string(),
+  status: z.enum(['success', 'failed', 'cancelled']),
+  tables: z.array(TableDiff),
+});
+export type ModelDiff = z.infer<typeof ModelDiff>;
+
+// --------------------------------------------------------------------------------------- table explorer
+
+/** One sort key of a grid; the engine adds a tiebreak so windows of one order never overlap. */
+export const SortKey = z.strictObject({ column: z.string().min(1), direction: z.enum(['asc', 'desc']) });
+export type SortKey = z.infer<typeof SortKey>;
+
+export const FilterOp = z.enum([
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'contains',
+  'starts_with',
+  'is_null',
+  'not_null',
+]);
+export type FilterOp = z.infer<typeof FilterOp>;
+
+/** A typed filter on one column: `value` is cast to the column's type by the engine (an error if it cannot be). */
+export const ColumnFilter = z
+  .strictObject({
+    column: z.string().min(1),
+    op: FilterOp,
+    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  })
+  .refine((f) => f.op === 'is_null' || f.op === 'not_null' || f.value !== undefined, {
+    message: 'this filter needs a value',
+    path: ['value'],
+  });
+export type ColumnFilter = z.infer<typeof ColumnFilter>;
+
+/** Binary data (an Arrow IPC stream, an exported file): a Uint8Array over IPC, a binary body over HTTP. */
+export const Bytes = z.custom<Uint8Array>(
+  (v) => v instanceof Uint8Array,
+  'expected binary data (a Uint8Array)',
+);
+export type Bytes = z.infer<typeof Bytes>;
+
+/** A window of rows of any table of any layer (`layer.name`), sorted and filtered by the engine. */
+export const TableWindowInput = z.strictObject({
+  table: z.string().min(1),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(5000).default(200),
+  sort: z.array(SortKey).max(4).default([]),
+  filters: z.array(ColumnFilter).max(20).default([]),
+});
+export type TableWindowInput = z.infer<typeof TableWindowInput>;
+
+/**
+ * `arrow` is an Arrow IPC stream of the window, one column per table column in order: integers up to 32
+ * bits as Int32, BIGINT as Int64, floats as Float64, BOOLEAN as Bool, everything else as text.
+ */
+export const TableWindow = z.object({
+  table: z.string(),
+  columns: z.array(Column),
+  /** Rows that pass the filters (the grid's height). */
+  totalRows: z.number().int(),
+  offset: z.number().int(),
+  rowCount: z.number().int(),
+  arrow: Bytes,
+});
+export type TableWindow = z.infer<typeof TableWindow>;
+
+export const TableProfileInput = z.strictObject({
+  table: z.string().min(1),
+  column: z.string().min(1),
+  filters: z.array(ColumnFilter).max(20).default([]),
+});
+export type TableProfileInput = z.infer<typeof TableProfileInput>;
+
+/** One column's profile over the rows that pass the filters; numbers and dates get a histogram, others top values. */
+export const ColumnProfile = z.object({
+  table: z.string(),
+  column: z.string(),
+  type: z.string(),
+  rows: z.number().int(),
+  nulls: z.number().int(),
+  nullPercent: z.number(),
+  distinct: z.number().int(),
+  /** True when `distinct` is DuckDB's HyperLogLog estimate (large tables). */
+  distinctApprox: z.boolean(),
+  min: z.string().nullable(),
+  max: z.string().nullable(),
+  histogram: z.array(z.object({ low: z.string(), high: z.string(), count: z.number().int() })).nullable(),
+  topValues: z.array(z.object({ value: z.string().nullable(), count: z.number().int() })).nullable(),
+  durationMs: z.number(),
+});
+export type ColumnProfile = z.infer<typeof ColumnProfile>;
+
+/** Writes the whole result of one read-only query as CSV (header, RFC 4180 quoting) or Parquet. */
+export const QueryExportInput = z.strictObject({
+  sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
+  format: z.enum(['csv', 'parquet']),
+  /** Absolute path of the file to write; without it the file comes back in `content` (a browser download). */
+  path: z.string().min(1).optional(),
+});
+export type QueryExportInput = z.infer<typeof QueryExportInput>;
+
+export const QueryExport = z.object({
+  format: z.enum(['csv', 'parquet']),
+  rows: z.number().int(),
+  bytes: z.number().int(),
+  /** Where the file was written, or null when it came back in `content`. */
+  path: z.string().nullable(),
+  fileName: z.string(),
+  content: Bytes.nullable(),
+});
+export type QueryExport = z.infer<typeof QueryExport>;
+
+// ---------------------------------------------------------------------------------------------- sources
+
+/**
+ * "Test connection" for a source: a configured one by name, or an unsaved definition (the shape of a
+ * lakehouse.yaml source, checked by the engine) with optional S3 settings (profile, endpoint, region).
+ */
+export const SourceTestInput = z.strictObject({
+  name: z.string().optional(),
+  source: z.record(z.string(), z.unknown()).optional(),
+  s3: z
+    .strictObject({
+      profile: z.string().optional(),
+      endpoint: z.string().optional(),
+      region: z.string().optional(),
+      force_path_style: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type SourceTestInput = z.infer<typeof SourceTestInput>;
+
+/** What the test found: dates, objects and bytes (or the first page of a crawl), or a clear error. */
+export const SourceTestResult = z.object({
+  ok: z.boolean(),
+  kind: z.enum(['daily_parquet', 'file', 'crawl']),
+  location: z.string(),
+  summary: z.string(),
+  dates: z.array(z.string()),
+  objects: z.number().int(),
+  bytes: z.number(),
+  sample: z.array(z.string()),
+  error: ErrorPayload.nullable(),
+});
+export type SourceTestResult = z.infer<typeof SourceTestResult>;
+
+// ------------------------------------------------------------------------------------- publish: iceberg
+
+/** Where to publish: a catalog named under publish.iceberg in lakehouse.yaml, or a warehouse folder / s3:// prefix. */
+const IcebergTargetFields = {
+  catalog: z.string().min(1).optional(),
+  warehouse: z.string().min(1).optional(),
+};
+const SnapshotId = z.string().regex(/^-?\d+$/, 'expected a snapshot id (digits)');
+
+export const IcebergPublishInput = z.strictObject({
+  ...IcebergTargetFields,
+  /** Gold table names; default every gold table. */
+  tables: z.array(z.string().min(1)).optional(),
+});
+export type IcebergPublishInput = z.infer<typeof IcebergPublishInput>;
+
+/** What publishing one table does: the type mapping, where it goes, and the change (preflight). */
+export const IcebergTablePlan = z.object({
+  table: z.string(),
+  namespace: z.string(),
+  location: z.string(),
+  mode: z.enum(['partitions', 'upsert', 'overwrite']),
+  action: z.enum(['create', 'append', 'overwrite', 'upsert', 'none']),
+  operation: z.enum(['append', 'replace', 'overwrite', 'delete']).nullable(),
+  rowsAdded: z.number().int(),
+  rowsRemoved: z.number().int(),
+  filesRemoved: z.number().int(),
+  columns: z.array(
+    z.object({
+      name: z.string(),
+      duckdbType: z.string(),
+      icebergType: z.string(),
+      fieldId: z.number().int(),
+    }),
+  ),
+  schemaChange: z
+    .object({
+      added: z.array(z.string()),
+      widened: z.array(z.object({ column: z.string(), from: z.string(), to: z.string() })),
+      dropped: z.array(z.string()),
+    })
+    .nullable(),
+  partitionedBy: z.string().nullable(),
+});
+export type IcebergTablePlan = z.infer<typeof IcebergTablePlan>;
+
+export const IcebergPreflight = z.object({
+  target: z.string(),
+  namespace: z.string(),
+  tables: z.array(IcebergTablePlan),
+});
+export type IcebergPreflight = z.infer<typeof IcebergPreflight>;
+
+export const IcebergPublishResult = z.object({
+  target: z.string(),
+  namespace: z.string(),
+  durationMs: z.number(),
+  tables: z.array(
+    IcebergTablePlan.extend({
+      snapshotId: z.string().nullable(),
+      filesAdded: z.number().int(),
+      bytesAdded: z.number().int(),
+      attempts: z.number().int(),
+      metadataLocation: z.string().nullable(),
+      /** Row count and key checksum read back from the published files against the local gold table. */
+      reconciliation: z.object({
+        localRows: z.number().int(),
+        publishedRows: z.number().int(),
+        localKeyChecksum: z.string(),
+        publishedKeyChecksum: z.string(),
+        matches: z.boolean(),
+      }),
+    }),
+  ),
+});
+export type IcebergPublishResult = z.infer<typeof IcebergPublishResult>;
+
+export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: z.string().min(1) });
+export type IcebergSnapshotsInput = z.infer<typeof IcebergSnapshotsInput>;
+
+/** A published table's snapshots, newest first. Ids are strings: they exceed 2^53. */
+export const IcebergSnapshots = z.object({
+  table: z.string(),
+  location: z.string(),
+  metadataLocation: z.string(),
+  currentSnapshotId: z.string().nullable(),
+  snapshots: z.array(
+    z.object({
+      snapshotId: z.string(),
+      parentId: z.string().nullable(),
+      sequenceNumber: z.number().int(),
+      timestampMs: z.number(),
+      operation: z.string(),
+      action: z.string().nullable(),
+      rowsAdded: z.number().int(),
+      rowsRemoved: z.number().int(),
+      totalRows: z.number().int(),
+      filesAdded: z.number().int(),
+      filesRemoved: z.number().int(),
+      schemaId: z.number().int(),
+    }),
+  ),
+});
+export type IcebergSnapshots = z.infer<typeof IcebergSnapshots>;
+
+/** The table as of a snapshot (default the current one): a window of rows like query.run. */
+export const IcebergScanInput = z.strictObject({
+  ...IcebergTargetFields,
+  table: z.string().min(1),
+  snapshotId: SnapshotId.optional(),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(5000).default(200),
+});
+export type IcebergScanInput = z.infer<typeof IcebergScanInput>;
+
+export const IcebergScan = QueryResult.extend({
+  table: z.string(),
+  snapshotId: z.string(),
+  totalRows: z.number().int(),
+});
+export type IcebergScan = z.infer<typeof IcebergScan>;
+
+export const IcebergDiffInput = z.strictObject({
+  ...IcebergTargetFields,
+  table: z.string().min(1),
+  from: SnapshotId,
+  to: SnapshotId,
+  /** Example rows per side. */
+  limit: z.number().int().min(0).max(1000).default(20),
+});
+export type IcebergDiffInput = z.infer<typeof IcebergDiffInput>;
+
+export const IcebergDiff = z.object({
+  table: z.string(),
+  from: z.string(),
+  to: z.string(),
+  columns: z.array(Column),
+  rowsAdded: z.number().int(),
+  rowsRemoved: z.number().int(),
+  added: z.array(JsonRow),
+  removed: z.array(JsonRow),
+});
+export type IcebergDiff = z.infer<typeof IcebergDiff>;
+
+// ------------------------------------------------------------------------------------ publish: redshift
+
+/** A target named under publish.redshift in lakehouse.yaml, or a postgres:// URL (password: PGPASSWORD). */
+export const RedshiftPublishInput = z
+  .strictObject({
+    target: z.string().min(1).optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
+      .optional(),
+    /** Target schema; default the target's (gold). */
+    schema: z.string().min(1).optional(),
+    /** Gold tables to publish; default all. */
+    tables: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .refine((i) => Boolean(i.target) !== Boolean(i.url), {
+    message: 'give exactly one of target or url',
+    path: ['target'],
+  });
+export type RedshiftPublishInput = z.infer<typeof RedshiftPublishInput>;
+
+export const RedshiftTablePlan = z.object({
+  table: z.string(),
+  materialized: z.string(),
+  /** create (new table), swap (table), merge (scd1), append (facts, by date), mirror (scd2, bridge). */
+  action: z.enum(['create', 'swap', 'merge', 'append', 'mirror']),
+  rows: z.number().int(),
+  rowsToSend: z.number().int(),
+  sentDates: z.array(z.string()).nullable(),
+  keyChecksum: z.string(),
+  addedColumns: z.array(z.string()),
+  widenedColumns: z.array(z.object({ column: z.string(), from: z.string(), to: z.string() })),
+  distribution: z.object({
+    style: z.enum(['ALL', 'KEY', 'AUTO']),
+    distKey: z.string().optional(),
+    sortKey: z.array(z.string()),
+  }),
+});
+export type RedshiftTablePlan = z.infer<typeof RedshiftTablePlan>;
+
+export const RedshiftPreflight = z.object({
+  /** user@host:port/db or the Data API workgroup/cluster (never a password). */
+  target: z.string(),
+  schema: z.string(),
+  dialect: z.enum(['redshift', 'postgres']),
+  loadPath: z.enum(['copy-stdin', 's3-parquet']),
+  tables: z.array(RedshiftTablePlan),
+  ddl: z.array(z.string()),
+  statements: z.array(z.string()),
+  /** Incompatible differences with the target's tables; a publish refuses to run while there are any. */
+  conflicts: z.array(z.object({ table: z.string(), column: z.string().optional(), message: z.string() })),
+  warnings: z.array(z.string()),
+});
+export type RedshiftPreflight = z.infer<typeof RedshiftPreflight>;
+
+export const RedshiftReconciliation = z.object({
+  table: z.string(),
+  localRows: z.number().int(),
+  targetRows: z.number().int(),
+  localChecksum: z.string(),
+  targetChecksum: z.string(),
+  matches: z.boolean(),
+});
+export type RedshiftReconciliation = z.infer<typeof RedshiftReconciliation>;
+
+export const RedshiftPublishResult = RedshiftPreflight.extend({
+  reconciliation: z.array(RedshiftReconciliation),
+  durationMs: z.number(),
+});
+export type RedshiftPublishResult = z.infer<typeof RedshiftPublishResult>;
 
 // ---------------------------------------------------------------------------------------------- methods
 
@@ -322,6 +935,26 @@ export const methods = {
   'tables.list': { input: TablesInput, output: TableList },
   'runs.list': { input: RunsInput, output: RunList },
   'query.run': { input: QueryInput, output: QueryResult },
+  'table.window': { input: TableWindowInput, output: TableWindow },
+  'table.profile': { input: TableProfileInput, output: ColumnProfile },
+  'query.export': { input: QueryExportInput, output: QueryExport },
+  'pipeline.graph': { input: PipelineGraphInput, output: PipelineGraph },
+  'star.schema': { input: StarSchemaInput, output: StarSchema },
+  'star.orphans': { input: StarOrphansInput, output: StarOrphans },
+  'history.keys': { input: HistoryKeysInput, output: HistoryKeys },
+  'history.key': { input: HistoryInput, output: KeyHistory },
+  'model.source': { input: ModelSourceInput, output: ModelSource },
+  'model.preview': { input: ModelPreviewInput, output: ModelPreview },
+  'model.apply': { input: ModelApplyInput, output: ModelApplyStarted },
+  'model.diff': { input: ModelDiffInput, output: ModelDiff },
+  'sources.test': { input: SourceTestInput, output: SourceTestResult },
+  'publish.iceberg.preflight': { input: IcebergPublishInput, output: IcebergPreflight },
+  'publish.iceberg.run': { input: IcebergPublishInput, output: IcebergPublishResult },
+  'iceberg.snapshots': { input: IcebergSnapshotsInput, output: IcebergSnapshots },
+  'iceberg.scan': { input: IcebergScanInput, output: IcebergScan },
+  'iceberg.diff': { input: IcebergDiffInput, output: IcebergDiff },
+  'publish.redshift.preflight': { input: RedshiftPublishInput, output: RedshiftPreflight },
+  'publish.redshift.run': { input: RedshiftPublishInput, output: RedshiftPublishResult },
 } as const;
 
 export type MethodName = keyof typeof methods;

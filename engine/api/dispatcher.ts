@@ -1,6 +1,22 @@
 import type { z } from 'zod';
 import type { Engine } from '../engine.ts';
+import { createExplorer } from '../explore/explorer.ts';
+import { historyKeys, keyHistory } from '../explore/history.ts';
+import {
+  diffSnapshot,
+  dropSnapshot,
+  modelSource,
+  previewModel,
+  saveModel,
+  snapshotTables,
+} from '../explore/model-edit.ts';
+import { pipelineGraph } from '../explore/pipeline-graph.ts';
+import { starOrphans, starSchema } from '../explore/star-schema.ts';
 import type { RunSummary as EngineRunSummary, ProgressEvent } from '../pipeline/runner.ts';
+import { icebergApi } from '../publish/iceberg/api.ts';
+import { redshiftApi } from '../publish/redshift/api.ts';
+import type { PublishProgress as RedshiftPublishProgress } from '../publish/redshift/publish.ts';
+import { probeSource } from '../sources/probe.ts';
 import {
   type ErrorPayload,
   isMethodName,
@@ -9,6 +25,8 @@ import {
   METHOD_NAMES,
   type MethodArgs,
   type MethodName,
+  type ModelApplyStarted,
+  type ModelDiff,
   type ModelInfo,
   methods,
   type QueryResult,
@@ -21,6 +39,16 @@ import {
 import { LakehouseError, toLakehouseError } from './errors.ts';
 
 export type EventListener = (event: LakehouseEvent) => void;
+
+/** The Redshift publisher reports phases; the UI shows words, like the Iceberg publisher's messages. */
+const REDSHIFT_PHASE_MESSAGES: Record<RedshiftPublishProgress['phase'], string> = {
+  plan: 'Planning the load',
+  load: 'Loading',
+  constraints: 'Declaring keys',
+  reconcile: 'Reconciling row counts and key checksums',
+  commit: 'Committing',
+  done: 'Published',
+};
 
 /**
  * The engine behind the contract. Every transport (IPC, HTTP, in-process) hands it untrusted method
@@ -60,6 +88,21 @@ export function createDispatcher(engine: Engine): Dispatcher {
   // Queues of work on the engine's two connections: the writer (runs) and the reader (everything else).
   let tail: Promise<unknown> = Promise.resolve();
   let readTail: Promise<unknown> = Promise.resolve();
+  // The table explorer's caches (counts, sort indexes, view snapshots) live on the reader connection.
+  const explorer = createExplorer(engine.reader);
+  const iceberg = icebergApi(engine);
+  const redshift = redshiftApi(engine);
+  // Publishing reads gold through the writer connection: never during a run, one publish at a time.
+  const publishing = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `Run ${active.runId ?? '(starting)'} is in progress; publish when it has finished.`,
+        { runId: active.runId, reason: 'run-in-progress' },
+      );
+    }
+    return exclusive(fn);
+  };
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const result = tail.then(fn);
@@ -120,6 +163,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         }
         // Free the engine before announcing the end, so a listener may call runs.list straight away.
         if (active === run) active = undefined;
+        explorer.invalidate();
         if (run.runId === null) {
           // It failed before it started (a bad selector, no dates): the caller gets the error itself.
           rejectStarted(failure ?? new LakehouseError('INTERNAL', 'The run ended without starting'));
@@ -132,6 +176,55 @@ export function createDispatcher(engine: Engine): Dispatcher {
         });
       });
     });
+  };
+
+  // Diffs of model.apply runs by run id, answered once the run has ended; the last few are kept.
+  const diffs = new Map<string, Promise<ModelDiff | null>>();
+
+  /** Saves the model, snapshots the gold tables it affects, runs it and its downstream, then diffs. */
+  const applyModel = async (input: MethodArgs<'model.apply'>): Promise<ModelApplyStarted> => {
+    if (active) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `Run ${active.runId ?? '(starting)'} is in progress; wait for it to finish or cancel it before saving ${input.model}.`,
+        { runId: active.runId, reason: 'run-in-progress' },
+      );
+    }
+    const tables = await exclusive(() => saveModel(engine, input.model, input.text));
+    const snapshot = await exclusive(() => snapshotTables(engine, tables));
+    let started: Promise<RunStarted>;
+    try {
+      started = startRun({ dates: input.dates, select: [`${input.model}+`] });
+    } catch (error) {
+      await exclusive(() => dropSnapshot(engine, snapshot));
+      throw error;
+    }
+    // Queued behind the run on the writer, so it sees the run's committed (or rolled-back) state.
+    const diff = exclusive(async () => {
+      const run = await started.catch(() => null);
+      if (!run) {
+        await dropSnapshot(engine, snapshot);
+        return null;
+      }
+      return diffSnapshot(engine, snapshot, run.runId);
+    });
+    diff.catch(() => undefined);
+    const run = await started;
+    diffs.set(run.runId, diff);
+    for (const old of [...diffs.keys()].slice(0, -10)) diffs.delete(old);
+    return { ...run, tables };
+  };
+
+  const modelDiff = async (runId: string): Promise<ModelDiff> => {
+    const diff = await diffs.get(runId);
+    if (!diff) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `No diff for run ${runId}: diffs exist for runs started by model.apply in this session (the last 10).`,
+        { runId },
+      );
+    }
+    return diff;
   };
 
   const handlers: Handlers = {
@@ -198,6 +291,42 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'runs.list': ({ limit }) =>
       read('runs.list', async () => ({ runs: (await engine.runs(limit)) as RunList['runs'] })),
     'query.run': (input) => read('query.run', () => runQuery(engine, input)),
+    'pipeline.graph': () => read('pipeline.graph', () => pipelineGraph(engine)),
+    'star.schema': () => read('star.schema', () => starSchema(engine)),
+    'star.orphans': (input) => read('star.orphans', () => starOrphans(engine, input)),
+    'history.keys': (input) => read('history.keys', () => historyKeys(engine, input)),
+    'history.key': (input) => read('history.key', () => keyHistory(engine, input)),
+    'model.source': (input) => modelSource(engine, input.model),
+    'model.preview': (input) => read('model.preview', () => previewModel(engine, input)),
+    'model.apply': (input) => applyModel(input),
+    'model.diff': ({ runId }) => modelDiff(runId),
+    // Reads only the source (files, S3 listings, one crawl page): no database queue needed.
+    'sources.test': (input) => probeSource(engine.project, input),
+    'table.window': (input) => read('table.window', () => explorer.window(input)),
+    'table.profile': (input) => read('table.profile', () => explorer.profile(input)),
+    'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),
+    'publish.iceberg.preflight': (input) => publishing(() => iceberg.preflight(input)),
+    'publish.iceberg.run': (input) =>
+      publishing(() =>
+        iceberg.publish(input, (progress) =>
+          emit({ type: 'publish.progress', target: 'iceberg', ...progress }),
+        ),
+      ),
+    'iceberg.snapshots': (input) => iceberg.snapshots(input),
+    'iceberg.scan': (input) => read('iceberg.scan', () => iceberg.scan(input)),
+    'iceberg.diff': (input) => read('iceberg.diff', () => iceberg.diff(input)),
+    'publish.redshift.preflight': (input) => publishing(() => redshift.preflight(input)),
+    'publish.redshift.run': (input) =>
+      publishing(() =>
+        redshift.publish(input, ({ phase, ...progress }) =>
+          emit({
+            type: 'publish.progress',
+            target: 'redshift',
+            message: REDSHIFT_PHASE_MESSAGES[phase],
+            ...progress,
+          }),
+        ),
+      ),
   };
 
   const call = async (method: string, input: unknown): Promise<unknown> => {

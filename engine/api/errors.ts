@@ -11,8 +11,23 @@ export type ErrorCode =
   | 'SOURCE_MISSING'
   | 'SOURCE_UNREADABLE'
   | 'SOURCE_SCHEMA_MISMATCH'
+  | 'STORAGE_BUCKET_MISSING'
+  | 'STORAGE_ACCESS_DENIED'
+  | 'STORAGE_UNAVAILABLE'
   | 'TEST_FAILED'
   | 'ACCOUNTING_MISMATCH'
+  /** A target's existing tables cannot take the gold tables as they are (reported before anything runs). */
+  | 'PUBLISH_CONFLICT'
+  /** The target refused a statement or could not be reached; nothing was changed. */
+  | 'PUBLISH_FAILED'
+  /** Rows read back from the target differ from the local gold tables; the load was rolled back. */
+  | 'PUBLISH_MISMATCH'
+  /** An Iceberg metadata, manifest or data file breaks the spec (the message names the file and the rule). */
+  | 'ICEBERG_INVALID'
+  /** Every Iceberg commit attempt lost a race with another writer; nothing of ours was left behind. */
+  | 'ICEBERG_COMMIT_CONFLICT'
+  /** The catalog did not say whether an Iceberg commit applied; no file was deleted. */
+  | 'ICEBERG_COMMIT_STATE_UNKNOWN'
   | 'RUN_CANCELLED'
   | 'RUN_LOCKED'
   | 'INVALID_ARGUMENT'

@@ -1,11 +1,21 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
+import { useTheme } from './theme.ts';
+import { HistoryView } from './views/HistoryView.tsx';
 import { PipelineView } from './views/PipelineView.tsx';
+import { PublishView } from './views/PublishView.tsx';
 import { QueryView } from './views/QueryView.tsx';
+import { SourcesView } from './views/SourcesView.tsx';
+import { StarSchemaView } from './views/StarSchemaView.tsx';
 import { TablesView } from './views/TablesView.tsx';
 
-const TABS = ['Pipeline', 'Tables', 'Query'] as const;
+// The editor brings CodeMirror: it loads when its tab is first opened.
+const ModelEditorView = lazy(() =>
+  import('./views/ModelEditorView.tsx').then((m) => ({ default: m.ModelEditorView })),
+);
+
+const TABS = ['Pipeline', 'Tables', 'Query', 'Schema', 'History', 'Editor', 'Sources', 'Publish'] as const;
 type Tab = (typeof TABS)[number];
 
 /** The app shell: one client for the app's life, the project's name, and the three views as tabs. */
@@ -14,6 +24,7 @@ export function App() {
   const [project, setProject] = useState<ProjectInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab>('Pipeline');
+  const [theme, toggleTheme] = useTheme();
 
   useEffect(() => {
     let live = true;
@@ -48,6 +59,17 @@ export function App() {
             </button>
           ))}
         </div>
+        <button
+          type="button"
+          className="theme-toggle"
+          data-testid="theme-toggle"
+          data-theme={theme}
+          aria-label={theme === 'dark' ? 'Switch to the light theme' : 'Switch to the dark theme'}
+          title={theme === 'dark' ? 'Light theme' : 'Dark theme'}
+          onClick={toggleTheme}
+        >
+          {theme === 'dark' ? '☀' : '☾'}
+        </button>
       </header>
       <main className="app-main">
         {error && (
@@ -59,6 +81,15 @@ export function App() {
         {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
         {project && tab === 'Tables' && <TablesView client={client} />}
         {project && tab === 'Query' && <QueryView client={client} />}
+        {project && tab === 'Schema' && <StarSchemaView client={client} />}
+        {project && tab === 'History' && <HistoryView client={client} project={project} />}
+        {project && tab === 'Editor' && (
+          <Suspense fallback={<p className="muted">Loading the editor…</p>}>
+            <ModelEditorView client={client} project={project} />
+          </Suspense>
+        )}
+        {project && tab === 'Sources' && <SourcesView client={client} project={project} />}
+        {project && tab === 'Publish' && <PublishView client={client} project={project} />}
       </main>
     </div>
   );
