@@ -710,6 +710,46 @@ export const SourceTestResult = z.object({
 });
 export type SourceTestResult = z.infer<typeof SourceTestResult>;
 
+/** A source's definition as lakehouse.yaml has it (defaults applied), to fill an edit form. */
+export const SourceGetInput = z.strictObject({ name: z.string() });
+export type SourceGetInput = z.infer<typeof SourceGetInput>;
+export const SourceDefinition = z.object({ name: z.string(), source: z.record(z.string(), z.unknown()) });
+export type SourceDefinition = z.infer<typeof SourceDefinition>;
+
+/**
+ * Adds (or with replace, edits) a source in lakehouse.yaml. The engine validates it like the file
+ * itself, refuses credentials (an AWS profile name is fine), and refuses while a run is in progress.
+ * `s3` goes to the project's top-level s3 block, which the lake shares.
+ */
+export const SourceSaveInput = z.strictObject({
+  name: z.string(),
+  source: z.record(z.string(), z.unknown()),
+  replace: z.boolean().default(false),
+  s3: z
+    .strictObject({
+      profile: z.string().optional(),
+      endpoint: z.string().optional(),
+      region: z.string().optional(),
+    })
+    .optional(),
+});
+export type SourceSaveInput = z.infer<typeof SourceSaveInput>;
+
+export const SourceSaveResult = z.object({
+  name: z.string(),
+  replaced: z.boolean(),
+  /** The S3 settings changed: they apply once the project is reopened (the sources apply at once). */
+  reopenRequired: z.boolean(),
+  sources: z.array(SourceInfo),
+});
+export type SourceSaveResult = z.infer<typeof SourceSaveResult>;
+
+/** Removes a source from lakehouse.yaml; refused while a model reads it or a run is in progress. */
+export const SourceRemoveInput = z.strictObject({ name: z.string() });
+export type SourceRemoveInput = z.infer<typeof SourceRemoveInput>;
+export const SourceRemoveResult = z.object({ name: z.string(), sources: z.array(SourceInfo) });
+export type SourceRemoveResult = z.infer<typeof SourceRemoveResult>;
+
 // ------------------------------------------------------------------------------------- publish: iceberg
 
 /** Where to publish: a catalog named under publish.iceberg in lakehouse.yaml, or a warehouse folder / s3:// prefix. */
@@ -948,6 +988,9 @@ export const methods = {
   'model.apply': { input: ModelApplyInput, output: ModelApplyStarted },
   'model.diff': { input: ModelDiffInput, output: ModelDiff },
   'sources.test': { input: SourceTestInput, output: SourceTestResult },
+  'sources.get': { input: SourceGetInput, output: SourceDefinition },
+  'sources.save': { input: SourceSaveInput, output: SourceSaveResult },
+  'sources.remove': { input: SourceRemoveInput, output: SourceRemoveResult },
   'publish.iceberg.preflight': { input: IcebergPublishInput, output: IcebergPreflight },
   'publish.iceberg.run': { input: IcebergPublishInput, output: IcebergPublishResult },
   'iceberg.snapshots': { input: IcebergSnapshotsInput, output: IcebergSnapshots },

@@ -17,6 +17,7 @@ import { icebergApi } from '../publish/iceberg/api.ts';
 import { redshiftApi } from '../publish/redshift/api.ts';
 import type { PublishProgress as RedshiftPublishProgress } from '../publish/redshift/publish.ts';
 import { probeSource } from '../sources/probe.ts';
+import { removeSource, saveSource, sourceDefinition } from '../sources/save.ts';
 import {
   type ErrorPayload,
   isMethodName,
@@ -227,6 +228,21 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return diff;
   };
 
+  const sourceList = () =>
+    Object.entries(engine.project.config.sources).map(([name, source]) => ({ name, kind: source.kind }));
+
+  /** lakehouse.yaml changes on the writer queue, never during a run (which reads the sources). */
+  const editingSources = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (active) {
+      throw new LakehouseError(
+        'RUN_LOCKED',
+        `Run ${active.runId ?? '(starting)'} is in progress; ${what} when it has finished (or cancel it).`,
+        { runId: active.runId, reason: 'run-in-progress' },
+      );
+    }
+    return exclusive(fn);
+  };
+
   const handlers: Handlers = {
     async 'project.info'() {
       let availableDates: string[] = [];
@@ -242,10 +258,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         root: engine.project.root,
         lakeRoot: engine.project.lakeRoot,
         warehousePath: engine.project.warehousePath,
-        sources: Object.entries(engine.project.config.sources).map(([name, source]) => ({
-          name,
-          kind: source.kind,
-        })),
+        sources: sourceList(),
         models: engine.graph.nodes.map((node): ModelInfo => {
           const { model } = node;
           return {
@@ -302,6 +315,18 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'model.diff': ({ runId }) => modelDiff(runId),
     // Reads only the source (files, S3 listings, one crawl page): no database queue needed.
     'sources.test': (input) => probeSource(engine.project, input),
+    'sources.get': async ({ name }) => ({ name, source: await sourceDefinition(engine.project, name) }),
+    'sources.save': (input) =>
+      editingSources('save the source', async () => ({
+        ...(await saveSource(engine.project, input)),
+        sources: sourceList(),
+      })),
+    'sources.remove': ({ name }) =>
+      editingSources('remove the source', async () => {
+        const readers = engine.graph.nodes.filter((n) => n.sources.includes(name)).map((n) => n.model.id);
+        await removeSource(engine.project, name, readers);
+        return { name, sources: sourceList() };
+      }),
     'table.window': (input) => read('table.window', () => explorer.window(input)),
     'table.profile': (input) => read('table.profile', () => explorer.profile(input)),
     'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),

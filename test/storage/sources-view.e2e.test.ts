@@ -1,25 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { type RunningServer, startServer } from '../../server/http-server.ts';
+import { launchChromium, newAppPage, SCREENSHOTS } from '../helpers/browser.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-/** The built renderer if it already has the Sources view; else a build of it into `work`. */
+/** The built renderer if it already has the Sources view's form; else a build of it into `work`. */
 function renderer(work: string): string {
   const dist = join(PROJECT_ROOT, 'dist', 'renderer');
   const assets = join(dist, 'assets');
   const built =
     existsSync(assets) &&
     readdirSync(assets).some(
-      (f) => f.endsWith('.js') && readFileSync(join(assets, f), 'utf8').includes('sources-view'),
+      (f) => f.endsWith('.js') && readFileSync(join(assets, f), 'utf8').includes('source-save'),
     );
   if (built) return dist;
   const out = join(work, 'renderer');
@@ -38,27 +40,23 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
+  let projectDir: string;
+  const endpointBefore = process.env.AWS_ENDPOINT_URL_S3;
 
   beforeAll(async () => {
     useS3rverCredentials();
     work = await tempDir('lakehouse-sources-ui-');
     s3 = await startS3Server(['raw']);
     const { dir } = await generatedProject(work, 2, 200);
+    projectDir = dir;
     await uploadTree(createS3Client({ endpoint: s3.endpoint }), join(work, 'data'), 'raw', 'logs');
+    // The project's own S3 client finds s3rver through the standard setting, as a user's shell would.
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     engine = await createEngine({ projectDir: dir });
     dispatcher = createDispatcher(engine);
     server = await startServer({ dispatcher, port: 0, staticDir: renderer(work) });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage();
+    browser = await launchChromium();
+    page = await newAppPage(browser);
     await page.goto(server.url);
   }, 180_000);
 
@@ -69,6 +67,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
     engine?.close();
     await s3?.close();
     if (work) await removeDir(work);
+    if (endpointBefore === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
+    else process.env.AWS_ENDPOINT_URL_S3 = endpointBefore;
   });
 
   it('tests a configured source and an unsaved S3 source, showing what it found or the error', async () => {
@@ -88,8 +88,50 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
     await page.getByTestId('new-source-location').fill('s3://raw/logs/customer_search_log_data');
     await page.getByTestId('new-source-test').click();
     await expect.poll(() => page.getByTestId('source-result-new').textContent()).toMatch(/^2 day\(s\)/);
-    expect(await page.getByTestId('new-source-yaml').textContent()).toContain(
-      `path: "s3://raw/logs/customer_search_log_data"`,
+  });
+
+  it('adds an S3 source with the form, saves it to lakehouse.yaml and lists it; editing fills the form', async () => {
+    await page.getByTestId('new-source-name').fill('raw_on_s3');
+    await page.getByTestId('new-source-location').fill('s3://raw/logs/customer_search_log_data');
+    // The project reaches s3rver already (AWS_ENDPOINT_URL_S3), so no S3 setting needs saving.
+    await page.getByTestId('new-source-endpoint').fill('');
+    await page.getByTestId('new-source-profile').fill('');
+    await page.getByTestId('new-source-columns').fill('eventID: VARCHAR\nkeyword: VARCHAR');
+    await page.getByTestId('new-source-test').click();
+    await expect.poll(() => page.getByTestId('source-result-new').textContent()).toMatch(/^2 day\(s\)/);
+    await page.getByTestId('source-save').click();
+    await expect
+      .poll(() => page.getByTestId('source-save-result').textContent())
+      .toBe('Added raw_on_s3 in lakehouse.yaml.');
+    expect(await page.getByTestId('source-form-title').textContent()).toBe('Edit raw_on_s3');
+
+    const yaml = await readFile(join(projectDir, 'lakehouse.yaml'), 'utf8');
+    expect(yaml).toContain('# Reference catalog of titles used to normalise search keywords');
+    expect(yaml).toMatch(
+      /raw_on_s3:\n {4}kind: daily_parquet\n {4}path: s3:\/\/raw\/logs\/customer_search_log_data\n {4}date_format: "?%Y%m%d"?\n {4}columns:\n {6}eventID: VARCHAR\n {6}keyword: VARCHAR\n/,
     );
+
+    // Listed, and the engine reads it by name straight away.
+    await page.getByTestId('source-test-raw_on_s3').click();
+    await expect
+      .poll(() => page.getByTestId('source-result-raw_on_s3').textContent())
+      .toMatch(/^2 day\(s\) \(2022-06-01 \.\. 2022-06-02\), 2 Parquet file\(s\)/);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'sources-saved.png'), fullPage: true });
+
+    await page.getByTestId('source-edit-title_catalog').click();
+    await expect.poll(() => page.getByTestId('source-form-title').textContent()).toBe('Edit title_catalog');
+    expect(await page.getByTestId('new-source-name').inputValue()).toBe('title_catalog');
+    expect(await page.getByTestId('new-source-required-columns').inputValue()).toBe('title, genres');
+    expect(await page.getByTestId('new-source-location').inputValue()).toBe(
+      engine.project.config.sources.title_catalog?.kind === 'file'
+        ? engine.project.config.sources.title_catalog.path
+        : '',
+    );
+
+    // A fresh page asks project.info: the engine lists the saved source.
+    await page.reload();
+    await page.getByTestId('tab-sources').click();
+    await expect.poll(() => page.getByTestId('source-raw_on_s3').count()).toBe(1);
   });
 });

@@ -1,44 +1,163 @@
 import { useState } from 'react';
-import type { ProjectInfo, SourceTestInput, SourceTestResult } from '../../../engine/api/contract.ts';
+import type {
+  ProjectInfo,
+  SourceInfo,
+  SourceSaveInput,
+  SourceTestInput,
+  SourceTestResult,
+} from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { describeError } from '../connect.ts';
 
+type Kind = SourceInfo['kind'];
+
+/** The form's fields, as text; definitionOf turns them into lakehouse.yaml's shape. */
 type Draft = {
-  kind: 'daily_parquet' | 'file' | 'crawl';
+  name: string;
+  kind: Kind;
+  /** A folder, file or s3:// URI (daily_parquet, file), or the first page's URL (crawl). */
   location: string;
   dateFormat: string;
+  /** One `name: TYPE` per line. */
+  columns: string;
+  format: '' | 'csv' | 'parquet' | 'json';
+  /** Comma-separated. */
+  requiredColumns: string;
+  paging: 'page' | 'cursor';
+  pagingParam: string;
+  cursorPath: string;
   itemsPath: string;
+  idField: string;
+  requestsPerSecond: string;
+  maxPages: string;
   profile: string;
   endpoint: string;
+  region: string;
 };
 
-const KIND_LABELS: Record<Draft['kind'], string> = {
+const KIND_LABELS: Record<Kind, string> = {
   daily_parquet: 'Daily Parquet folders (local or s3://)',
   file: 'One file (CSV, Parquet, JSON; local or s3://)',
   crawl: 'Crawler (paged JSON API)',
 };
 
-/** The definition `sources.test` checks, in lakehouse.yaml's shape. */
-function definitionOf(draft: Draft): Record<string, unknown> {
-  if (draft.kind === 'crawl') return { kind: 'crawl', url: draft.location, items_path: draft.itemsPath };
-  if (draft.kind === 'file') return { kind: 'file', path: draft.location };
-  return { kind: 'daily_parquet', path: draft.location, date_format: draft.dateFormat, columns: {} };
+const EMPTY_DRAFT: Draft = {
+  name: '',
+  kind: 'daily_parquet',
+  location: '',
+  dateFormat: '%Y%m%d',
+  columns: '',
+  format: '',
+  requiredColumns: '',
+  paging: 'page',
+  pagingParam: 'page',
+  cursorPath: 'next_cursor',
+  itemsPath: 'items',
+  idField: 'id',
+  requestsPerSecond: '',
+  maxPages: '',
+  profile: '',
+  endpoint: '',
+  region: '',
+};
+
+const text = (value: unknown, fallback = ''): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : fallback;
+
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** `name: TYPE` lines to the columns record; a line without a type is reported, not guessed. */
+function parseColumns(lines: string): Record<string, string> {
+  const columns: Record<string, string> = {};
+  for (const line of lines.split('\n').map((l) => l.trim())) {
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim();
+    const type = line.slice(colon + 1).trim();
+    if (colon < 0 || name === '' || type === '') {
+      throw new Error(`Columns: "${line}" is not "name: TYPE" (e.g. user_id: VARCHAR).`);
+    }
+    columns[name] = type;
+  }
+  return columns;
 }
 
-/** The lines to paste under `sources:` in lakehouse.yaml once the test finds what was expected. */
-function yamlOf(name: string, draft: Draft): string {
-  const lines = [`  ${name}:`, `    kind: ${draft.kind}`];
-  if (draft.kind === 'crawl')
-    lines.push(`    url: "${draft.location}"`, `    items_path: ${draft.itemsPath}`);
-  else lines.push(`    path: "${draft.location}"`);
-  if (draft.kind === 'daily_parquet')
-    lines.push(`    date_format: "${draft.dateFormat}"`, '    columns: {}  # list the expected columns');
-  const s3 = [
-    ...(draft.profile ? [`  profile: "${draft.profile}"`] : []),
-    ...(draft.endpoint ? [`  endpoint: "${draft.endpoint}"`] : []),
-  ];
-  if (s3.length > 0) lines.push('# and at the top level:', 's3:', ...s3);
-  return lines.join('\n');
+/**
+ * The definition `sources.test` and `sources.save` take, in lakehouse.yaml's shape. It starts from
+ * the saved definition when editing, so settings this form does not show (headers_from_env,
+ * updated_field, ...) survive an edit; cleared optional fields are left out, so their defaults apply.
+ */
+function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Record<string, unknown> {
+  const base = saved && saved.kind === draft.kind ? { ...saved } : {};
+  const setOptional = (key: string, value: unknown) => {
+    if (value === '' || value === undefined) delete base[key];
+    else base[key] = value;
+  };
+  if (draft.kind === 'crawl') {
+    const rate = Number(draft.requestsPerSecond);
+    const pages = Number(draft.maxPages);
+    Object.assign(base, {
+      kind: 'crawl',
+      url: draft.location.trim(),
+      paging:
+        draft.paging === 'cursor'
+          ? { type: 'cursor', param: draft.pagingParam, cursor_path: draft.cursorPath }
+          : { type: 'page', param: draft.pagingParam },
+      items_path: draft.itemsPath,
+      id_field: draft.idField,
+    });
+    setOptional('requests_per_second', draft.requestsPerSecond.trim() === '' ? '' : rate);
+    setOptional('max_pages', draft.maxPages.trim() === '' ? '' : pages);
+    return base;
+  }
+  Object.assign(base, { kind: draft.kind, path: draft.location.trim() });
+  if (draft.kind === 'file') {
+    setOptional('format', draft.format);
+    setOptional('required_columns', list(draft.requiredColumns).length ? list(draft.requiredColumns) : '');
+    return base;
+  }
+  return { ...base, date_format: draft.dateFormat, columns: parseColumns(draft.columns) };
+}
+
+/** A saved definition back into the form (for editing). */
+function draftOf(name: string, source: Record<string, unknown>): Draft {
+  const kind = source.kind as Kind;
+  const paging = (source.paging ?? {}) as Record<string, unknown>;
+  const columns = (source.columns ?? {}) as Record<string, unknown>;
+  return {
+    ...EMPTY_DRAFT,
+    name,
+    kind,
+    location: text(kind === 'crawl' ? source.url : source.path),
+    dateFormat: text(source.date_format, EMPTY_DRAFT.dateFormat),
+    columns: Object.entries(columns)
+      .map(([column, type]) => `${column}: ${text(type)}`)
+      .join('\n'),
+    format: (text(source.format) as Draft['format']) || '',
+    requiredColumns: Array.isArray(source.required_columns) ? source.required_columns.join(', ') : '',
+    paging: paging.type === 'cursor' ? 'cursor' : 'page',
+    pagingParam: text(paging.param, paging.type === 'cursor' ? 'cursor' : 'page'),
+    cursorPath: text(paging.cursor_path, EMPTY_DRAFT.cursorPath),
+    itemsPath: text(source.items_path, EMPTY_DRAFT.itemsPath),
+    idField: text(source.id_field, EMPTY_DRAFT.idField),
+    requestsPerSecond: text(source.requests_per_second),
+    maxPages: text(source.max_pages),
+  };
+}
+
+/** S3 settings typed in the form (empty fields mean "the project's setting"). */
+function s3Of(draft: Draft): SourceSaveInput['s3'] {
+  if (!draft.location.trim().startsWith('s3://')) return undefined;
+  const settings = {
+    ...(draft.profile ? { profile: draft.profile } : {}),
+    ...(draft.endpoint ? { endpoint: draft.endpoint } : {}),
+    ...(draft.region ? { region: draft.region } : {}),
+  };
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }
 
 function Outcome({ result, testId }: { result: SourceTestResult; testId: string }) {
@@ -66,32 +185,92 @@ function Outcome({ result, testId }: { result: SourceTestResult; testId: string 
 }
 
 /**
- * Sources: test what each configured source holds (dates, objects, bytes, or a clear error), and try
- * a new one (local folder, S3 URI with a profile, or a crawler) before adding it to lakehouse.yaml.
+ * Sources: test what each configured source holds (dates, objects, bytes, or a clear error), and add
+ * or edit one (local folder, S3 URI with a profile, reference file, or a crawler): test it, then save
+ * it to lakehouse.yaml, which the engine edits in place (comments kept) and picks up at once.
  */
 export function SourcesView({ client, project }: { client: Client; project: ProjectInfo }) {
+  // The list follows saves here; other views see new sources when the project info is next loaded.
+  const [sources, setSources] = useState<SourceInfo[]>(project.sources);
   const [results, setResults] = useState<Record<string, SourceTestResult | string>>({});
   const [busy, setBusy] = useState<string | null>(null);
-  const [draft, setDraft] = useState<Draft>({
-    kind: 'daily_parquet',
-    location: 's3://bucket/raw/customer_search_log_data',
-    dateFormat: '%Y%m%d',
-    itemsPath: 'items',
-    profile: '',
-    endpoint: '',
-  });
+  const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
+  /** The source being edited (name and saved definition), or null when adding one. */
+  const [editing, setEditing] = useState<{ name: string; source: Record<string, unknown> } | null>(null);
+  const [saveMessage, setSaveMessage] = useState<{ ok: boolean; text: string } | null>(null);
 
-  const test = async (key: string, input: SourceTestInput) => {
+  const withBusy = async (key: string, work: () => Promise<void>) => {
     setBusy(key);
     try {
-      const result = await client.call('sources.test', input);
-      setResults((r) => ({ ...r, [key]: result }));
-    } catch (e) {
-      setResults((r) => ({ ...r, [key]: describeError(e) }));
+      await work();
     } finally {
       setBusy(null);
     }
   };
+
+  const test = (key: string, input: () => SourceTestInput) =>
+    withBusy(key, async () => {
+      try {
+        const result = await client.call('sources.test', input());
+        setResults((r) => ({ ...r, [key]: result }));
+      } catch (e) {
+        setResults((r) => ({ ...r, [key]: describeError(e) }));
+      }
+    });
+
+  const edit = (name: string) =>
+    withBusy(`edit-${name}`, async () => {
+      try {
+        const { source } = await client.call('sources.get', { name });
+        setEditing({ name, source });
+        setDraft(draftOf(name, source));
+        setSaveMessage(null);
+        setResults(({ new: _, ...r }) => r);
+      } catch (e) {
+        setResults((r) => ({ ...r, [name]: describeError(e) }));
+      }
+    });
+
+  const startAdding = () => {
+    setEditing(null);
+    setDraft(EMPTY_DRAFT);
+    setSaveMessage(null);
+  };
+
+  const save = () =>
+    withBusy('save', async () => {
+      try {
+        const result = await client.call('sources.save', {
+          name: draft.name.trim(),
+          source: definitionOf(draft, editing?.source ?? null),
+          replace: editing !== null,
+          s3: s3Of(draft),
+        });
+        setSources(result.sources);
+        setEditing({ name: result.name, source: definitionOf(draft, editing?.source ?? null) });
+        setSaveMessage({
+          ok: true,
+          text: `${result.replaced ? 'Updated' : 'Added'} ${result.name} in lakehouse.yaml.${
+            result.reopenRequired
+              ? ' The S3 settings apply to the whole project (its lake too) once it is reopened.'
+              : ''
+          }`,
+        });
+      } catch (e) {
+        setSaveMessage({ ok: false, text: describeError(e) });
+      }
+    });
+
+  const remove = (name: string) =>
+    withBusy(`remove-${name}`, async () => {
+      if (!window.confirm(`Remove source ${name} from lakehouse.yaml?`)) return;
+      try {
+        setSources((await client.call('sources.remove', { name })).sources);
+        if (editing?.name === name) startAdding();
+      } catch (e) {
+        setResults((r) => ({ ...r, [name]: describeError(e) }));
+      }
+    });
 
   const show = (key: string) => {
     const result = results[key];
@@ -106,13 +285,21 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
   };
 
   const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
-  const s3 = draft.location.startsWith('s3://');
-  const newResult = results.new;
+  const s3 = draft.location.trim().startsWith('s3://');
+  const formError = (() => {
+    try {
+      definitionOf(draft, null);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  })();
+  const incomplete = draft.location.trim() === '' || formError !== null;
 
   return (
     <div className="view sources-view" data-testid="sources-view">
       <h3>Project sources</h3>
-      {project.sources.map((source) => (
+      {sources.map((source) => (
         <section key={source.name} data-testid={`source-${source.name}`}>
           <div className="toolbar">
             <strong>{source.name}</strong>
@@ -121,23 +308,49 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               type="button"
               data-testid={`source-test-${source.name}`}
               disabled={busy !== null}
-              onClick={() => test(source.name, { name: source.name })}
+              onClick={() => test(source.name, () => ({ name: source.name }))}
             >
               {busy === source.name ? 'Testing…' : 'Test connection'}
+            </button>
+            <button
+              type="button"
+              data-testid={`source-edit-${source.name}`}
+              disabled={busy !== null}
+              onClick={() => edit(source.name)}
+            >
+              Edit
+            </button>
+            <button
+              type="button"
+              data-testid={`source-remove-${source.name}`}
+              disabled={busy !== null}
+              onClick={() => remove(source.name)}
+            >
+              Remove
             </button>
           </div>
           {show(source.name)}
         </section>
       ))}
 
-      <h3>Try a new source</h3>
+      <h3 data-testid="source-form-title">{editing ? `Edit ${editing.name}` : 'Add a source'}</h3>
       <div className="toolbar">
+        <label className="field">
+          Name
+          <input
+            data-testid="new-source-name"
+            placeholder="e.g. title_catalog"
+            value={draft.name}
+            disabled={editing !== null}
+            onChange={(e) => set({ name: e.target.value })}
+          />
+        </label>
         <label className="field">
           Kind
           <select
             data-testid="new-source-kind"
             value={draft.kind}
-            onChange={(e) => set({ kind: e.target.value as Draft['kind'] })}
+            onChange={(e) => set({ kind: e.target.value as Kind })}
           >
             {Object.entries(KIND_LABELS).map(([kind, label]) => (
               <option key={kind} value={kind}>
@@ -146,11 +359,23 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
             ))}
           </select>
         </label>
+        {editing && (
+          <button type="button" data-testid="source-form-new" onClick={startAdding}>
+            Add another instead
+          </button>
+        )}
+      </div>
+      <div className="toolbar">
         <label className="field">
-          {draft.kind === 'crawl' ? 'URL' : 'Folder, file or s3:// URI'}
+          {draft.kind === 'crawl' ? 'First page URL' : 'Folder, file or s3:// URI'}
           <input
             data-testid="new-source-location"
-            size={48}
+            size={56}
+            placeholder={
+              draft.kind === 'crawl'
+                ? 'https://api.example.com/titles'
+                : 's3://bucket/raw/customer_search_log_data or /data/raw'
+            }
             value={draft.location}
             onChange={(e) => set({ location: e.target.value })}
           />
@@ -158,23 +383,128 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
         {draft.kind === 'daily_parquet' && (
           <label className="field">
             Day folders
-            <input size={8} value={draft.dateFormat} onChange={(e) => set({ dateFormat: e.target.value })} />
+            <input
+              data-testid="new-source-date-format"
+              size={8}
+              value={draft.dateFormat}
+              onChange={(e) => set({ dateFormat: e.target.value })}
+            />
           </label>
         )}
-        {draft.kind === 'crawl' && (
-          <label className="field">
-            Items path
-            <input size={12} value={draft.itemsPath} onChange={(e) => set({ itemsPath: e.target.value })} />
-          </label>
+        {draft.kind === 'file' && (
+          <>
+            <label className="field">
+              Format
+              <select
+                data-testid="new-source-format"
+                value={draft.format}
+                onChange={(e) => set({ format: e.target.value as Draft['format'] })}
+              >
+                <option value="">from the extension</option>
+                <option value="csv">CSV</option>
+                <option value="parquet">Parquet</option>
+                <option value="json">JSON</option>
+              </select>
+            </label>
+            <label className="field">
+              Required columns
+              <input
+                data-testid="new-source-required-columns"
+                placeholder="title, genres"
+                value={draft.requiredColumns}
+                onChange={(e) => set({ requiredColumns: e.target.value })}
+              />
+            </label>
+          </>
         )}
       </div>
+      {draft.kind === 'daily_parquet' && (
+        <label className="field">
+          Expected columns (one "name: TYPE" a line; files are checked against them before loading)
+          <textarea
+            data-testid="new-source-columns"
+            rows={4}
+            cols={40}
+            placeholder={'user_id: VARCHAR\nkeyword: VARCHAR'}
+            value={draft.columns}
+            onChange={(e) => set({ columns: e.target.value })}
+          />
+        </label>
+      )}
+      {draft.kind === 'crawl' && (
+        <div className="toolbar">
+          <label className="field">
+            Paging
+            <select
+              data-testid="new-source-paging"
+              value={draft.paging}
+              onChange={(e) => {
+                const paging = e.target.value as Draft['paging'];
+                set({ paging, pagingParam: paging === 'cursor' ? 'cursor' : 'page' });
+              }}
+            >
+              <option value="page">page number</option>
+              <option value="cursor">cursor</option>
+            </select>
+          </label>
+          <label className="field">
+            Query parameter
+            <input
+              size={8}
+              value={draft.pagingParam}
+              onChange={(e) => set({ pagingParam: e.target.value })}
+            />
+          </label>
+          {draft.paging === 'cursor' && (
+            <label className="field">
+              Next cursor at
+              <input
+                size={12}
+                value={draft.cursorPath}
+                onChange={(e) => set({ cursorPath: e.target.value })}
+              />
+            </label>
+          )}
+          <label className="field">
+            Items at
+            <input
+              data-testid="new-source-items-path"
+              size={10}
+              value={draft.itemsPath}
+              onChange={(e) => set({ itemsPath: e.target.value })}
+            />
+          </label>
+          <label className="field">
+            Id field
+            <input size={8} value={draft.idField} onChange={(e) => set({ idField: e.target.value })} />
+          </label>
+          <label className="field">
+            Requests/s
+            <input
+              size={4}
+              placeholder="5"
+              value={draft.requestsPerSecond}
+              onChange={(e) => set({ requestsPerSecond: e.target.value })}
+            />
+          </label>
+          <label className="field">
+            Max pages
+            <input
+              size={4}
+              placeholder="all"
+              value={draft.maxPages}
+              onChange={(e) => set({ maxPages: e.target.value })}
+            />
+          </label>
+        </div>
+      )}
       {s3 && (
         <div className="toolbar">
           <label className="field">
             AWS profile
             <input
               data-testid="new-source-profile"
-              placeholder="default chain"
+              placeholder="project's (or default chain)"
               value={draft.profile}
               onChange={(e) => set({ profile: e.target.value })}
             />
@@ -188,37 +518,49 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               onChange={(e) => set({ endpoint: e.target.value })}
             />
           </label>
+          <label className="field">
+            Region
+            <input
+              size={10}
+              placeholder="project's"
+              value={draft.region}
+              onChange={(e) => set({ region: e.target.value })}
+            />
+          </label>
+          <span className="muted">Keys never go here: profiles and the AWS environment provide them.</span>
         </div>
       )}
+      {formError && draft.location.trim() !== '' && <p className="error">{formError}</p>}
       <div className="toolbar">
         <button
           type="button"
-          className="primary"
           data-testid="new-source-test"
-          disabled={busy !== null || draft.location.trim() === ''}
-          onClick={() =>
-            test('new', {
-              source: definitionOf(draft),
-              ...(s3 && (draft.profile || draft.endpoint)
-                ? {
-                    s3: {
-                      ...(draft.profile ? { profile: draft.profile } : {}),
-                      ...(draft.endpoint ? { endpoint: draft.endpoint } : {}),
-                    },
-                  }
-                : {}),
-            })
-          }
+          disabled={busy !== null || incomplete}
+          onClick={() => {
+            const settings = s3Of(draft);
+            test('new', () => ({
+              source: definitionOf(draft, editing?.source ?? null),
+              ...(settings ? { s3: settings } : {}),
+            }));
+          }}
         >
           {busy === 'new' ? 'Testing…' : 'Test connection'}
         </button>
+        <button
+          type="button"
+          className="primary"
+          data-testid="source-save"
+          disabled={busy !== null || incomplete || draft.name.trim() === ''}
+          onClick={save}
+        >
+          {busy === 'save' ? 'Saving…' : editing ? `Save ${editing.name}` : 'Save to lakehouse.yaml'}
+        </button>
       </div>
       {show('new')}
-      {typeof newResult === 'object' && newResult.ok && (
-        <div>
-          <p className="muted">Add it under sources: in lakehouse.yaml:</p>
-          <pre data-testid="new-source-yaml">{yamlOf('new_source', draft)}</pre>
-        </div>
+      {saveMessage && (
+        <p className={saveMessage.ok ? 'muted' : 'error'} data-testid="source-save-result">
+          {saveMessage.text}
+        </p>
       )}
     </div>
   );

@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isMap, parseDocument } from 'yaml';
+import { LakehouseError } from '../api/errors.ts';
+import {
+  CrawlSource,
+  DailyParquetSource,
+  PROJECT_FILE,
+  type Project,
+  ProjectConfig,
+  ReferenceFileSource,
+  SourceConfig,
+} from '../project/config.ts';
+
+/** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
+export interface SourceS3Settings {
+  profile?: string;
+  endpoint?: string;
+  region?: string;
+}
+
+export interface SaveSourceRequest {
+  name: string;
+  /** The definition as in lakehouse.yaml (`kind`, `path` or `url`, ...). */
+  source: Record<string, unknown>;
+  /** Overwrite an existing source of that name (editing); otherwise a clash is refused. */
+  replace: boolean;
+  s3?: SourceS3Settings;
+}
+
+export interface SaveSourceResult {
+  name: string;
+  replaced: boolean;
+  /**
+   * True when the S3 settings changed: the project's S3 client (shared by the sources and the lake) is
+   * built when the project opens, so they take effect when it is reopened. Sources take effect at once.
+   */
+  reopenRequired: boolean;
+}
+
+/** A source name becomes a view (`source.<name>`) models read, so it must be a plain SQL identifier. */
+const SOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Keys that would put credentials in lakehouse.yaml, which is meant to be shared and committed. */
+const SECRET_KEY = /access[_-]?key|secret|session[_-]?token|password|credential/i;
+/** Values shaped like an AWS access key id (AKIA..., ASIA...), whatever the key is called. */
+const AWS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/;
+
+const SHAPES: Record<SourceConfig['kind'], Record<string, unknown>> = {
+  daily_parquet: DailyParquetSource.shape,
+  file: ReferenceFileSource.shape,
+  crawl: CrawlSource.shape,
+};
+
+/**
+ * Adds or replaces a source in lakehouse.yaml and in the open project. The file is edited as a YAML
+ * document (comments, key order and every other setting stay as they were) and replaced atomically,
+ * so a crash leaves the old file or the new one, never half of one.
+ */
+export async function saveSource(project: Project, request: SaveSourceRequest): Promise<SaveSourceResult> {
+  checkName(request.name);
+  refuseSecrets(request.source, 'source');
+  if (request.s3) refuseSecrets(request.s3, 's3');
+  parseSource(request.source);
+  const replaced = request.name in project.config.sources;
+  if (replaced && !request.replace) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `A source named "${request.name}" already exists; choose another name, or edit it (replace: true).`,
+      { field: 'name', name: request.name },
+    );
+  }
+  const s3Changes = Object.entries(request.s3 ?? {}).filter(
+    ([key, value]) =>
+      value !== undefined && value !== '' && project.config.s3[key as keyof SourceS3Settings] !== value,
+  );
+  const config = await editProjectFile(project, (document) => {
+    // Only the keys the caller gave: defaults stay implicit, as a person would write the file.
+    document.setIn(['sources', request.name], document.createNode(request.source));
+    for (const [key, value] of s3Changes) document.setIn(['s3', key], value);
+  });
+  // Sources are read when a run or a test needs them, so swapping them in takes effect at once. The
+  // S3 block is not swapped in: the lake shares its client (see SaveSourceResult.reopenRequired).
+  project.config.sources = config.sources;
+  return { name: request.name, replaced, reopenRequired: s3Changes.length > 0 };
+}
+
+/** Removes a source from lakehouse.yaml and the open project; refused while a model reads it. */
+export async function removeSource(project: Project, name: string, readers: string[]): Promise<void> {
+  if (!(name in project.config.sources)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No source "${name}" in lakehouse.yaml (sources: ${Object.keys(project.config.sources).join(', ')}).`,
+      { field: 'name', name },
+    );
+  }
+  if (readers.length > 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `Source "${name}" is read by ${readers.join(', ')}; change those models first, then remove it.`,
+      { field: 'name', name, models: readers },
+    );
+  }
+  const config = await editProjectFile(project, (document) => {
+    document.deleteIn(['sources', name]);
+  });
+  project.config.sources = config.sources;
+}
+
+function checkName(name: string): void {
+  if (!SOURCE_NAME.test(name)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `name: "${name}" is not a valid source name; use letters, digits and _ (not starting with a digit), e.g. title_catalog.`,
+      { field: 'name', name },
+    );
+  }
+}
+
+/**
+ * Refuses a credential-named setting (only the definition's own keys: nested keys are column names or
+ * header names, which may well say "password") and any value shaped like an access key id.
+ */
+function refuseSecrets(value: object, path: string): void {
+  for (const [key, inner] of Object.entries(value)) {
+    if (SECRET_KEY.test(key)) throw secretRefused(`${path}.${key}`);
+    refuseKeyIds(inner, `${path}.${key}`);
+  }
+}
+
+function refuseKeyIds(value: unknown, field: string): void {
+  if (typeof value === 'string' && AWS_KEY_ID.test(value)) throw secretRefused(field);
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, inner] of Object.entries(value)) refuseKeyIds(inner, `${field}.${key}`);
+}
+
+function secretRefused(field: string): LakehouseError {
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${field}: credentials never go in lakehouse.yaml. Use an AWS profile (s3.profile) or the AWS environment variables; for crawler headers, headers_from_env names an environment variable.`,
+    { field },
+  );
+}
+
+/** Validates with the schema lakehouse.yaml is loaded with, and refuses keys it would silently drop. */
+function parseSource(raw: Record<string, unknown>): void {
+  const parsed = SourceConfig.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `source.${i.path.join('.') || 'kind'}: ${i.message}`);
+    const field = `source.${parsed.error.issues[0]?.path.join('.') || 'kind'}`;
+    throw new LakehouseError('INVALID_ARGUMENT', `The source definition is invalid: ${issues.join('; ')}`, {
+      field,
+      issues,
+    });
+  }
+  const known = SHAPES[parsed.data.kind];
+  const unknown = Object.keys(raw).filter((key) => !(key in known));
+  if (unknown.length > 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `source.${unknown[0]}: not a setting of a ${parsed.data.kind} source (settings: ${Object.keys(known).join(', ')}).`,
+      { field: `source.${unknown[0]}` },
+    );
+  }
+}
+
+/**
+ * Applies `edit` to lakehouse.yaml as a document, checks the result is still a valid project, then
+ * writes it to a temp file beside it and renames that over it (atomic on one file system).
+ */
+async function editProjectFile(
+  project: Project,
+  edit: (document: ReturnType<typeof parseDocument>) => void,
+): Promise<ProjectConfig> {
+  const file = join(project.root, PROJECT_FILE);
+  const document = parseDocument(await readFile(file, 'utf8'));
+  if (document.errors.length > 0 || !isMap(document.contents)) {
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `${file} cannot be edited: ${document.errors[0]?.message ?? 'it is not a mapping'}. Fix it by hand first.`,
+      { path: file },
+    );
+  }
+  edit(document);
+  const parsed = ProjectConfig.safeParse(document.toJS());
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `The edit would make ${file} invalid: ${issues.join('; ')}`,
+      {
+        path: file,
+        field: parsed.error.issues[0]?.path.join('.'),
+        issues,
+      },
+    );
+  }
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, document.toString());
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return parsed.data;
+}
+
+/** A source as written in lakehouse.yaml (without the defaults loading adds), to fill an edit form. */
+export async function sourceDefinition(project: Project, name: string): Promise<Record<string, unknown>> {
+  if (!(name in project.config.sources)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No source "${name}" in lakehouse.yaml (sources: ${Object.keys(project.config.sources).join(', ')}).`,
+      { field: 'name', name },
+    );
+  }
+  const document = parseDocument(await readFile(join(project.root, PROJECT_FILE), 'utf8'));
+  const written: unknown = document.getIn(['sources', name]);
+  // The file may have been edited by hand since it was loaded; the loaded definition is the fallback.
+  return isMap(written) ? (written.toJSON() as Record<string, unknown>) : { ...project.config.sources[name] };
+}

@@ -1,0 +1,177 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type Client, createClient } from '../../renderer/src/api/client.ts';
+import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
+
+// sources.save / sources.get / sources.remove over both transports, on one served project whose
+// lakehouse.yaml carries a hand-written comment and setting that every save must keep.
+
+const HAND_WRITTEN = '# kept by every save: a note from the team\n';
+
+let served: ServedProject;
+let projectFile: string;
+
+beforeAll(async () => {
+  served = await serveGeneratedProject({ prefix: 'lakehouse-sources-save-', days: 2, rowsPerDay: 100 });
+  projectFile = join(served.projectDir, 'lakehouse.yaml');
+  const text = await readFile(projectFile, 'utf8');
+  await writeFile(projectFile, `${HAND_WRITTEN}${text.replace('vars:\n', 'vars:\n  team_note: "hello"\n')}`);
+}, 120_000);
+
+afterAll(() => served?.close());
+
+const projectYaml = async () => readFile(projectFile, 'utf8');
+
+describe.each(bothTransports(() => served))('sources.save over the %s transport', (transportName, make) => {
+  let client: Client;
+  const name = `catalog_copy_${transportName.replace('-', '_')}`;
+
+  beforeAll(async () => {
+    client = createClient(make());
+    await client.ready();
+  });
+  afterAll(() => client?.close());
+
+  it('saves a new source: the file keeps its comments and settings, project.info lists it', async () => {
+    const catalog = (await client.call('sources.get', { name: 'title_catalog' })).source;
+    expect(catalog).toEqual({
+      kind: 'file',
+      path: expect.any(String),
+      required_columns: ['title', 'genres'],
+    });
+
+    const saved = await client.call('sources.save', { name, source: { kind: 'file', path: catalog.path } });
+    expect(saved).toMatchObject({ name, replaced: false, reopenRequired: false });
+    expect(saved.sources).toContainEqual({ name, kind: 'file' });
+
+    const text = await projectYaml();
+    expect(text.startsWith(HAND_WRITTEN)).toBe(true);
+    expect(text).toContain('# Reference catalog of titles used to normalise search keywords');
+    expect(text).toContain('# dim_date covers at least this range');
+    const written = parseYaml(text);
+    expect(written.vars.team_note).toBe('hello');
+    expect(written.sources[name]).toEqual({ kind: 'file', path: catalog.path });
+    expect(Object.keys(written.sources)).toContain('customer_search_log');
+
+    const info = await client.call('project.info');
+    expect(info.sources).toContainEqual({ name, kind: 'file' });
+    // The engine reads the new source at once: testing it by name finds the file.
+    expect(await client.call('sources.test', { name })).toMatchObject({ ok: true, objects: 1 });
+  });
+
+  it('refuses a name clash unless replace is set, then edits in place', async () => {
+    const clash = await rejection(
+      client.call('sources.save', { name, source: { kind: 'file', path: 'elsewhere.csv' } }),
+    );
+    expect(clash.code).toBe('INVALID_ARGUMENT');
+    expect(clash.details).toMatchObject({ field: 'name' });
+    expect(clash.message).toContain('already exists');
+
+    const edited = await client.call('sources.save', {
+      name,
+      replace: true,
+      source: { kind: 'file', path: 'elsewhere.csv', format: 'csv' },
+    });
+    expect(edited.replaced).toBe(true);
+    expect(parseYaml(await projectYaml()).sources[name]).toEqual({
+      kind: 'file',
+      path: 'elsewhere.csv',
+      format: 'csv',
+    });
+    expect((await client.call('sources.get', { name })).source).toMatchObject({ path: 'elsewhere.csv' });
+  });
+
+  it('refuses an invalid source naming the field, and leaves the file alone', async () => {
+    const before = await projectYaml();
+    const badFormat = await rejection(
+      client.call('sources.save', { name: 'bad', source: { kind: 'file', path: 'x.xml', format: 'xml' } }),
+    );
+    expect(badFormat.code).toBe('INVALID_ARGUMENT');
+    expect(badFormat.details).toMatchObject({ field: 'source.format' });
+    expect(badFormat.message).toContain('source.format');
+
+    const noColumns = await rejection(
+      client.call('sources.save', { name: 'bad', source: { kind: 'daily_parquet', path: 'raw' } }),
+    );
+    expect(noColumns.details).toMatchObject({ field: 'source.columns' });
+
+    const typo = await rejection(
+      client.call('sources.save', { name: 'bad', source: { kind: 'file', path: 'x.csv', pth: 'y' } }),
+    );
+    expect(typo.details).toMatchObject({ field: 'source.pth' });
+
+    const badName = await rejection(
+      client.call('sources.save', { name: 'my source', source: { kind: 'file', path: 'x.csv' } }),
+    );
+    expect(badName.details).toMatchObject({ field: 'name' });
+    expect(await projectYaml()).toBe(before);
+  });
+
+  it('refuses credentials anywhere in the definition, but saves a profile name to the s3 block', async () => {
+    const before = await projectYaml();
+    const secret = await rejection(
+      client.call('sources.save', {
+        name: 'on_s3',
+        source: { kind: 'file', path: 's3://b/titles.csv', aws_secret_access_key: 'abc' },
+      }),
+    );
+    expect(secret.code).toBe('INVALID_ARGUMENT');
+    expect(secret.details).toMatchObject({ field: 'source.aws_secret_access_key' });
+    expect(secret.message).toContain('credentials never go in lakehouse.yaml');
+
+    const keyInUrl = await rejection(
+      client.call('sources.save', {
+        name: 'on_s3',
+        source: { kind: 'crawl', url: 'https://api.example.com/titles?key=AKIAABCDEFGHIJKLMNOP' },
+      }),
+    );
+    expect(keyInUrl.details).toMatchObject({ field: 'source.url' });
+    expect(await projectYaml()).toBe(before);
+
+    const withProfile = await client.call('sources.save', {
+      name: `on_s3_${transportName.replace('-', '_')}`,
+      source: { kind: 'file', path: 's3://b/titles.csv' },
+      s3: { profile: 'analytics' },
+    });
+    // Column names are data, not settings: one that says "password" is fine.
+    const accounts = await client.call('sources.save', {
+      name: `accounts_${transportName.replace('-', '_')}`,
+      source: { kind: 'daily_parquet', path: 'accounts', columns: { password_hash: 'VARCHAR' } },
+    });
+    expect(accounts.replaced).toBe(false);
+    // Its folder does not exist, and a run lists every daily source: it goes again before the run test.
+    await client.call('sources.remove', { name: accounts.name });
+
+    // The lake shares the S3 client, which is built when the project opens.
+    expect(withProfile.reopenRequired).toBe(true);
+    expect(parseYaml(await projectYaml()).s3).toEqual({ profile: 'analytics' });
+  });
+
+  it('removes a source no model reads, and refuses one a model reads', async () => {
+    const read = await rejection(client.call('sources.remove', { name: 'customer_search_log' }));
+    expect(read.message).toContain('bronze.customer_search');
+
+    const removed = await client.call('sources.remove', { name });
+    expect(removed.sources.map((s) => s.name)).not.toContain(name);
+    expect(parseYaml(await projectYaml()).sources[name]).toBeUndefined();
+    expect((await projectYaml()).startsWith(HAND_WRITTEN)).toBe(true);
+  });
+
+  it('refuses to edit sources while a run is in progress', async () => {
+    const { runId } = await client.call('pipeline.run', {});
+    try {
+      const locked = await rejection(
+        client.call('sources.save', { name: 'during_run', source: { kind: 'file', path: 'x.csv' } }),
+      );
+      expect(locked.code).toBe('RUN_LOCKED');
+    } finally {
+      await client.call('pipeline.cancel', { runId });
+      await expect
+        .poll(async () => (await client.call('project.info')).activeRunId, { timeout: 60_000 })
+        .toBeNull();
+    }
+    expect(parseYaml(await projectYaml()).sources.during_run).toBeUndefined();
+  }, 90_000);
+});
