@@ -3,20 +3,19 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../../engine/engine.ts';
 import { type RunningServer, startServer } from '../../../server/http-server.ts';
+import { hasChromium, launchChromium, newAppPage, SCREENSHOTS } from '../../helpers/browser.ts';
 import { findPostgresBin, type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../../helpers/project.ts';
 
 // The Publish panel in Chromium over HTTP, for both targets: the Redshift section against a throwaway
 // PostgreSQL (preflight with its DDL, publish with progress, result, rows read back from the server),
 // then Iceberg to a local warehouse, watching its progress. Screenshots go to test/e2e/screenshots/.
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = join(PROJECT_ROOT, 'test', 'e2e', 'screenshots');
-const canRun = existsSync(CHROMIUM) && findPostgresBin() !== null;
+const canRun = hasChromium && findPostgresBin() !== null;
 if (!canRun) console.warn('[e2e] publish panel skipped: needs /usr/bin/chromium and postgresql');
 
 /** What the progress bar showed, recorded in the page: a publish may be quicker than any poll. */
@@ -64,19 +63,8 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     goldTables = engine.models.filter((m) => m.layer === 'gold').map((m) => m.name);
     dispatcher = createDispatcher(engine);
     server = await startServer({ dispatcher, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => console.error('[e2e] page error:', error));
+    browser = await launchChromium();
+    page = await newAppPage(browser);
     await page.addInitScript(() => {
       window.seenProgress = [];
       new MutationObserver(() => {

@@ -10,9 +10,9 @@ import type {
 } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
-import { describeError } from '../../connect.ts';
 import { Clipped } from './Clipped.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
+import { useAction } from './use-action.ts';
 
 type TargetKind = 'warehouse' | 'catalog';
 
@@ -62,8 +62,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [where, setWhere] = useState(`${project.root}/iceberg-warehouse`);
   const [preflight, setPreflight] = useState<IcebergPreflight | null>(null);
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, act } = useAction();
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
   const [scan, setScan] = useState<IcebergScan | null>(null);
@@ -73,18 +72,6 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const progress = usePublishProgress(client, 'iceberg', busy === PUBLISHING);
 
   const target = kind === 'warehouse' ? { warehouse: where } : { catalog: where };
-
-  const act = async (label: string, fn: () => Promise<void>) => {
-    setBusy(label);
-    setError(null);
-    try {
-      await fn();
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(null);
-    }
-  };
 
   const runPreflight = () =>
     act('Checking…', async () => {

@@ -6,9 +6,9 @@ import type {
   RedshiftTablePlan,
 } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
-import { describeError } from '../../connect.ts';
 import { Clipped } from './Clipped.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
+import { useAction } from './use-action.ts';
 
 type TargetKind = 'target' | 'url';
 
@@ -103,8 +103,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
   const [schema, setSchema] = useState('');
   const [preflight, setPreflight] = useState<RedshiftPreflight | null>(null);
   const [result, setResult] = useState<RedshiftPublishResult | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, act } = useAction();
   const progress = usePublishProgress(client, 'redshift', busy === PUBLISHING);
 
   const where = kind === 'target' ? target.trim() : url.trim();
@@ -114,18 +113,6 @@ export function RedshiftPublish({ client }: { client: Client }) {
   };
   // A preflight with conflicts means the publish would refuse; say so before the click, not after.
   const blocked = preflight !== null && preflight.conflicts.length > 0;
-
-  const act = async (label: string, fn: () => Promise<void>) => {
-    setBusy(label);
-    setError(null);
-    try {
-      await fn();
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(null);
-    }
-  };
 
   const runPreflight = () =>
     act('Checking…', async () => {
