@@ -162,8 +162,12 @@ describe('the crawler', () => {
     expect(sleeps).toContain(1000);
     // 10 pages with items, then the empty one that ends the crawl; each page fetched successfully once.
     expect(new Set(api.pagesRequested())).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
+    // 50 requests/s: 20 ms apart on average. Arrival times at the server jitter by a few milliseconds
+    // on a busy machine, so one gap may come in short; the average may not.
     const gaps = api.requests.slice(1).map((r, i) => r.at - (api.requests[i]?.at ?? 0));
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15);
+    const meanGap = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
+    expect(meanGap).toBeGreaterThanOrEqual(19);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(10);
     const merged = await titles(db, result.file);
     expect(merged.get(5)).toBe('title 5 corrected');
     expect(merged.get(95)).toBe('title 95 v1');
