@@ -345,21 +345,10 @@ async function runOverPg(
     progress({ phase: 'reconcile', done, total });
     const reconciliation: ReconciliationRow[] = [];
     for (const table of published) {
-      const row = (
-        await connection.query(
-          dialect.fingerprint({ schema: publishPlan.schema, table: table.name }, table.primaryKey),
-        )
-      )[0];
-      const targetRows = Number(row?.n ?? -1);
-      const targetChecksum = String(row?.checksum ?? '');
-      reconciliation.push({
-        table: table.name,
-        localRows: table.rowCount,
-        targetRows,
-        localChecksum: table.keyChecksum,
-        targetChecksum,
-        matches: targetRows === table.rowCount && targetChecksum === table.keyChecksum,
-      });
+      const [row] = await connection.query(
+        dialect.fingerprint({ schema: publishPlan.schema, table: table.name }, table.primaryKey),
+      );
+      reconciliation.push(reconcile(table, row));
     }
     throwOnMismatch(connection.label, publishPlan.schema, reconciliation);
     if (signal?.aborted) throw cancelled(connection.label);
@@ -431,19 +420,22 @@ async function runOverDataApi(
   progress({ phase: 'reconcile', done: done + 1, total });
   const reconciliation: ReconciliationRow[] = [];
   for (const table of published) {
-    const row = (
-      await dataApi.query(dialect.fingerprint({ schema, table: table.name }, table.primaryKey))
-    )[0];
-    const targetRows = Number(row?.n ?? -1);
-    const targetChecksum = String(row?.checksum ?? '');
-    reconciliation.push({
-      table: table.name,
-      localRows: table.rowCount,
-      targetRows,
-      localChecksum: table.keyChecksum,
-      targetChecksum,
-      matches: targetRows === table.rowCount && targetChecksum === table.keyChecksum,
-    });
+    const [row] = await dataApi.query(dialect.fingerprint({ schema, table: table.name }, table.primaryKey));
+    reconciliation.push(reconcile(table, row));
   }
   return reconciliation;
+}
+
+/** A gold table against the row count and key checksum read back from the target (absent: no match). */
+function reconcile(table: GoldTable, target: Record<string, unknown> | undefined): ReconciliationRow {
+  const targetRows = Number(target?.n ?? -1);
+  const targetChecksum = String(target?.checksum ?? '');
+  return {
+    table: table.name,
+    localRows: table.rowCount,
+    targetRows,
+    localChecksum: table.keyChecksum,
+    targetChecksum,
+    matches: targetRows === table.rowCount && targetChecksum === table.keyChecksum,
+  };
 }

@@ -3,9 +3,13 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
-import { type Db, ident, qualified } from '../../../engine/db/duckdb.ts';
+import { type Db, ident, openDb, qualified } from '../../../engine/db/duckdb.ts';
 import type { Materialization } from '../../../engine/project/models.ts';
 import { duckdbFingerprint, type GoldTable } from '../../../engine/publish/gold-tables.ts';
+import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
+import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
+import type { SyncContext } from '../../../engine/publish/iceberg/sync.ts';
+import { removeDir, tempDir } from '../../helpers/project.ts';
 
 /** Serves a folder read-only over loopback HTTP (with Range support, which hyparquet uses). */
 export async function serveFolder(root: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -82,4 +86,37 @@ export async function describeTestTable(
 /** Rows of a gold table as JSON-safe objects, ordered by the given columns. */
 export async function goldRows(db: Db, name: string, orderBy: string[]): Promise<Record<string, unknown>[]> {
   return db.allJson(`SELECT * FROM ${qualified('gold', name)} ORDER BY ${orderBy.map(ident).join(', ')}`);
+}
+
+/** A DuckDB with a `gold` schema publishing to a file-system warehouse in a temp folder, served over HTTP for icebird. */
+export interface TestWarehouse {
+  db: Db;
+  ctx: SyncContext;
+  /** Where icebird reads the warehouse: `${url}/gold/<table>`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function openTestWarehouse(prefix: string): Promise<TestWarehouse> {
+  const work = await tempDir(prefix);
+  const server = await serveFolder(join(work, 'warehouse'));
+  const db = await openDb();
+  await db.run('CREATE SCHEMA gold');
+  const io = createLocalFileIO(join(work, 'warehouse'), server.url);
+  const ctx: SyncContext = {
+    db,
+    catalog: createFileSystemCatalog(io, 'test warehouse'),
+    namespace: 'gold',
+    stateDir: join(work, 'state'),
+  };
+  return {
+    db,
+    ctx,
+    url: server.url,
+    async close() {
+      db.close();
+      await server.close();
+      await removeDir(work);
+    },
+  };
 }

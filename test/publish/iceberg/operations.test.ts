@@ -1,49 +1,31 @@
-import { join } from 'node:path';
 import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDb } from '../../../engine/db/duckdb.ts';
+import type { Db } from '../../../engine/db/duckdb.ts';
 import type { Materialization } from '../../../engine/project/models.ts';
-import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
-import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { readManifestList, Status } from '../../../engine/publish/iceberg/manifest.ts';
 import { checkInvariants } from '../../../engine/publish/iceberg/metadata-json.ts';
 import type { TableMetadata } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
-import { removeDir, tempDir } from '../../helpers/project.ts';
-import { describeTestTable, serveFolder } from './helpers.ts';
+import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
 
-let work: string;
+let warehouse: TestWarehouse;
 let db: Db;
-let server: Awaited<ReturnType<typeof serveFolder>>;
 let ctx: SyncContext;
 
 beforeAll(async () => {
-  work = await tempDir('iceberg-ops-');
-  server = await serveFolder(join(work, 'warehouse'));
-  db = await openDb();
-  await db.run('CREATE SCHEMA gold');
-  const io = createLocalFileIO(join(work, 'warehouse'), server.url);
-  ctx = {
-    db,
-    catalog: createFileSystemCatalog(io, 'test warehouse'),
-    namespace: 'gold',
-    stateDir: join(work, 'state'),
-  };
+  warehouse = await openTestWarehouse('iceberg-ops-');
+  ({ db, ctx } = warehouse);
 });
 
-afterAll(async () => {
-  db.close();
-  await server.close();
-  await removeDir(work);
-});
+afterAll(() => warehouse.close());
 
 const normalise = (v: unknown) =>
   typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString().slice(0, 10) : v;
 
 /** Reads the table with icebird (over HTTP) and with DuckDB (local gold) and expects equal rows. */
 async function expectEqualToGold(table: string, key: string, columns: string[]) {
-  const published = (await icebergRead({ tableUrl: `${server.url}/gold/${table}` }))
+  const published = (await icebergRead({ tableUrl: `${warehouse.url}/gold/${table}` }))
     .map((row) => Object.fromEntries(columns.map((c) => [c, normalise(row[c])])))
     .sort((a, b) => String(a[key]).localeCompare(String(b[key]), 'en', { numeric: true }));
   const local = (await db.allJson<Record<string, unknown>>(`SELECT ${columns.join(', ')} FROM gold.${table}`))

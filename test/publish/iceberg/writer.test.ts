@@ -1,11 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDb } from '../../../engine/db/duckdb.ts';
+import type { Db } from '../../../engine/db/duckdb.ts';
 import { readAvroContainer, writeAvroContainer } from '../../../engine/publish/iceberg/avro.ts';
-import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
-import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import {
   MANIFEST_FILE_SCHEMA,
   type ManifestFile,
@@ -19,33 +16,18 @@ import {
 import { decodeBound } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
-import { removeDir, tempDir } from '../../helpers/project.ts';
-import { describeTestTable, serveFolder } from './helpers.ts';
+import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
 
-let work: string;
+let warehouse: TestWarehouse;
 let db: Db;
-let server: Awaited<ReturnType<typeof serveFolder>>;
 let ctx: SyncContext;
 
 beforeAll(async () => {
-  work = await tempDir('iceberg-writer-');
-  server = await serveFolder(join(work, 'warehouse'));
-  db = await openDb();
-  await db.run('CREATE SCHEMA gold');
-  const io = createLocalFileIO(join(work, 'warehouse'), server.url);
-  ctx = {
-    db,
-    catalog: createFileSystemCatalog(io, 'test warehouse'),
-    namespace: 'gold',
-    stateDir: join(work, 'state'),
-  };
+  warehouse = await openTestWarehouse('iceberg-writer-');
+  ({ db, ctx } = warehouse);
 });
 
-afterAll(async () => {
-  db.close();
-  await server.close();
-  await removeDir(work);
-});
+afterAll(() => warehouse.close());
 
 /** icebird's rows in a comparable form: bigints and dates as plain JSON values. */
 function plain(row: Record<string, unknown>): Record<string, unknown> {
@@ -57,7 +39,7 @@ function plain(row: Record<string, unknown>): Record<string, unknown> {
 }
 
 async function icebirdRows(table: string, key: string) {
-  const rows = await icebergRead({ tableUrl: `${server.url}/gold/${table}` });
+  const rows = await icebergRead({ tableUrl: `${warehouse.url}/gold/${table}` });
   return rows.map(plain).sort((a, b) => Number(a[key]) - Number(b[key]));
 }
 
