@@ -10,6 +10,8 @@ export interface MaterializeContext {
   db: Db;
   model: Model;
   etlDate: string;
+  /** The run this materialization belongs to (what SCD1's change log records). */
+  runId: string;
   /** Temp table that `restage` fills with the rows the model's SQL produces for a date. */
   stage: string;
   /** Quoted `"schema"."table"` the model writes. */

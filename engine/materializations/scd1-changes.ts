@@ -14,6 +14,7 @@ export async function recordScd1Changes(
   opts: {
     model: string;
     etlDate: string;
+    runId: string;
     target: string;
     stage: string;
     keys: string[];
@@ -22,28 +23,11 @@ export async function recordScd1Changes(
     match: string;
   },
 ): Promise<void> {
-  await db.run(
-    `CREATE SCHEMA IF NOT EXISTS _lakehouse;
-     CREATE TABLE IF NOT EXISTS ${SCD1_CHANGES_TABLE} (
-       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
-       kind VARCHAR NOT NULL, column_name VARCHAR, before VARCHAR, after VARCHAR, recorded_at TIMESTAMP NOT NULL)`,
-  );
   const key = (alias: string) =>
     opts.keys.length === 1
       ? `${alias}.${ident(opts.keys[0]!)}::VARCHAR`
       : `concat_ws('|', ${opts.keys.map((k) => `${alias}.${ident(k)}::VARCHAR`).join(', ')})`;
-  // One run writes at a time per warehouse, and its row is committed before any model runs. A
-  // materialization called outside a run (a test, a tool) has none; a failed lookup would abort the
-  // transaction, so the table's presence is checked first.
-  const hasRuns = await db.scalar<number | bigint>(
-    `SELECT count(*) FROM duckdb_tables()
-     WHERE database_name = current_database() AND schema_name = '_lakehouse' AND table_name = 'runs'`,
-  );
-  const runId =
-    Number(hasRuns ?? 0) > 0
-      ? await db.scalar<string>(`SELECT max(run_id) FROM _lakehouse.runs WHERE status = 'running'`)
-      : undefined;
-  const common = `${literal(runId ?? '(outside a run)')}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
+  const common = `${literal(opts.runId)}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
   // New keys are logged without their values: a later change logs each column's value before it.
   await db.run(
     `INSERT INTO ${SCD1_CHANGES_TABLE}

@@ -50,6 +50,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   await recordScd1Changes(db, {
     model: model.id,
     etlDate: ctx.etlDate,
+    runId: ctx.runId,
     target,
     stage,
     keys,

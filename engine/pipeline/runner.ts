@@ -175,7 +175,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             continue;
           }
           emit({ kind: 'model-start', date, model: id, done });
-          const record = await runModel({ ...deps, signal: options.signal }, node.model, date, partitions);
+          const record = await runModel({ ...deps, signal: options.signal }, node.model, date, partitions, runId);
           for (const source of node.sources) record.warnings.push(...(sourceWarnings.get(source) ?? []));
           dateRecords.push(record);
           done++;
@@ -270,6 +270,7 @@ async function runModel(
   model: Model,
   date: string,
   partitions: ReturnType<typeof createPartitionStore>,
+  runId: string,
 ): Promise<ModelRunRecord> {
   const { db } = deps;
   const started = Date.now();
@@ -286,6 +287,7 @@ async function runModel(
     db,
     model,
     etlDate: date,
+    runId,
     stage,
     target: `${ident(model.layer)}.${ident(model.name)}`,
     partitions,

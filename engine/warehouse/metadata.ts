@@ -30,6 +30,11 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.model_dates (
       model VARCHAR NOT NULL, etl_date DATE NOT NULL, run_id VARCHAR NOT NULL
     );
+    -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
+    CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
+      run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL, column_name VARCHAR, before VARCHAR, after VARCHAR, recorded_at TIMESTAMP NOT NULL
+    );
   `);
 }
 

@@ -29,6 +29,7 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
         db,
         model,
         etlDate: date,
+        runId: '(outside a run)',
         stage: '__stage',
         target: `"${layer}"."${name}"`,
         partitions: createPartitionStore(db, '/nonexistent-lake', 'test'),
