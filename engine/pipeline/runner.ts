@@ -175,7 +175,13 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             continue;
           }
           emit({ kind: 'model-start', date, model: id, done });
-          const record = await runModel({ ...deps, signal: options.signal }, node.model, date, partitions, runId);
+          const record = await runModel(
+            { ...deps, signal: options.signal },
+            node.model,
+            date,
+            partitions,
+            runId,
+          );
           for (const source of node.sources) record.warnings.push(...(sourceWarnings.get(source) ?? []));
           dateRecords.push(record);
           done++;
