@@ -108,18 +108,21 @@ function wrapConnection(
   return db;
 }
 
-// LAKEHOUSE_PROFILE=<file> appends one line per statement (milliseconds, then the SQL's start): where a run's
-// time goes, statement by statement, without a profiler. Off unless set.
+// LAKEHOUSE_PROFILE=<file> appends one line per statement (wall ms, process CPU ms, then the SQL's start):
+// where a run's time goes, statement by statement, without a profiler. Off unless set.
 const PROFILE_FILE = process.env.LAKEHOUSE_PROFILE;
 
 async function profiled<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   if (!PROFILE_FILE) return fn();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   try {
     return await fn();
   } finally {
     const ms = (performance.now() - started).toFixed(1);
-    appendFileSync(PROFILE_FILE, `${ms}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+    const used = process.cpuUsage(cpu);
+    const cpuMs = ((used.user + used.system) / 1000).toFixed(0);
+    appendFileSync(PROFILE_FILE, `${ms}\t${cpuMs}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
   }
 }
 
