@@ -8,18 +8,21 @@
 // The direct path is timed once more on a server with the default wal_level=replica (any server with
 // replicas or WAL archiving), where COPY into a table created in the transaction still writes WAL.
 // Prints the figures and writes bench/results/publish-postgres.json and .md.
-import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ident, openDb } from '../engine/db/duckdb.ts';
+import { from as copyFrom } from 'pg-copy-streams';
+import { ident, literal, openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { generateSample } from '../engine/generate/generate.ts';
 import { initProject } from '../engine/project/init.ts';
 import { describeGoldTables } from '../engine/publish/gold-tables.ts';
 import { preflightRedshift, publishRedshift } from '../engine/publish/redshift/publish.ts';
+import { exportExpression } from '../engine/publish/redshift/types.ts';
 import { type PostgresServer, startPostgres } from '../test/helpers/postgres.ts';
 
 const { values } = parseArgs({
@@ -161,6 +164,47 @@ async function multiRow(engine: Engine, tables: Tables, url: string): Promise<nu
   return ms;
 }
 
+/**
+ * PostgreSQL's floor on this machine: the same rows, already exported to CSV files, copied into tables
+ * created in one transaction (COPY FREEZE) with no keys, no checks and no reconciliation. No loader that
+ * keeps one transaction can beat it, so jdbc-batch / floor bounds the speed-up any direct path can show.
+ */
+async function postgresFloor(engine: Engine, tables: Tables, url: string): Promise<number> {
+  const preflight = await preflightRedshift({
+    db: engine.reader,
+    models: engine.models,
+    connection: { kind: 'pg', config: { connectionString: url }, dialect: 'postgres' },
+  });
+  const csvDir = await mkdtemp(join(tmpdir(), 'lakehouse-floor-'));
+  try {
+    const files = new Map<string, string>();
+    for (const table of tables) {
+      const file = join(csvDir, `${table.name}.csv`);
+      await engine.reader.run(
+        `COPY (SELECT ${table.columns.map(exportExpression).join(', ')} FROM gold.${ident(table.name)}) TO ${literal(file)} (FORMAT csv, HEADER false, NULLSTR '\\N')`,
+      );
+      files.set(table.name, file);
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const started = performance.now();
+    await client.query('BEGIN');
+    for (const sql of preflight.ddl.filter((s) => !/FOREIGN KEY|PRIMARY KEY/.test(s)))
+      await client.query(sql);
+    for (const table of tables) {
+      const columns = table.columns.map((c) => ident(c.name)).join(', ');
+      const copy = `COPY gold.${ident(table.name)} (${columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N', FREEZE)`;
+      await pipeline(createReadStream(files.get(table.name) ?? ''), client.query(copyFrom(copy)));
+    }
+    await client.query('COMMIT');
+    const ms = performance.now() - started;
+    await client.end();
+    return ms;
+  } finally {
+    await rm(csvDir, { recursive: true, force: true });
+  }
+}
+
 async function counts(url: string): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -286,6 +330,15 @@ try {
   const jdbcCounts = await counts(jdbcUrl);
   log(`jdbc-batch (prepared single-row INSERT, 10,000 per batch and commit): ${secs(jdbcMs)}`);
 
+  const floorRuns: number[] = [];
+  for (let run = 0; run < DIRECT_RUNS; run++) {
+    floorRuns.push(await postgresFloor(engine, tables, await server.createDatabase(`floor_${run}`)));
+  }
+  const floorMs = [...floorRuns].sort((a, b) => a - b)[Math.floor(floorRuns.length / 2)] ?? 0;
+  log(
+    `PostgreSQL floor (COPY FREEZE of ready CSV files, no keys, one transaction): ${secs(floorMs)} (median of ${floorRuns.map(secs).join(', ')}); the largest speed-up any one-transaction loader can show here: ${(jdbcMs / floorMs).toFixed(1)}x`,
+  );
+
   let multiMs: number | null = null;
   if (values['multi-row']) {
     const multiUrl = await server.createDatabase('multi_row');
@@ -363,6 +416,10 @@ try {
     cpuRatioJdbcBatchToDirect: cpuRatio === null ? null : Number(cpuRatio.toFixed(1)),
     republishMs: Math.round(republishMs),
     jdbcBatchMs: Math.round(jdbcMs),
+    floorMs: Math.round(floorMs),
+    floorRunsMs: floorRuns.map(Math.round),
+    ceilingSpeedupOverJdbcBatch: Number((jdbcMs / floorMs).toFixed(1)),
+    directToFloor: Number((directMs / floorMs).toFixed(2)),
     multiRowMs: multiMs === null ? null : Math.round(multiMs),
     speedupOverJdbcBatch: Number(speedup.toFixed(1)),
     speedupWithDefaultWalOverJdbcBatch: Number(defaultWalSpeedup.toFixed(1)),
@@ -387,6 +444,7 @@ try {
     `| re-publish, nothing changed (dimensions merged, no fact date sent) | ${secs(republishMs)} | | |`,
     `| direct path on a second server with wal_level=replica (the default: COPY writes WAL; median of ${defaultWalRuns.map((r) => secs(r.ms)).join(', ')}) | ${secs(directDefaultWalMs)} | ${Math.round(totalRows / (directDefaultWalMs / 1000)).toLocaleString('en-US')} | original ${defaultWalSpeedup.toFixed(1)}x slower |`,
     `| original: prepared single-row INSERT, batches of 10,000 pipelined in one round trip (node-pg pipeline mode, as JDBC's executeBatch), commit per batch | ${secs(jdbcMs)} | ${Math.round(totalRows / (jdbcMs / 1000)).toLocaleString('en-US')} | ${speedup.toFixed(1)}x slower |`,
+    `| PostgreSQL's floor: COPY FREEZE of the same rows from ready CSV files, no keys, no checks, one transaction (median of ${floorRuns.map(secs).join(', ')}) | ${secs(floorMs)} | ${Math.round(totalRows / (floorMs / 1000)).toLocaleString('en-US')} | direct is ${(directMs / floorMs).toFixed(2)}x the floor; original ${(jdbcMs / floorMs).toFixed(1)}x slower than the floor |`,
     ...(multiMs === null
       ? []
       : [
