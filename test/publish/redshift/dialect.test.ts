@@ -300,9 +300,13 @@ describe('PostgreSQL dialect', () => {
     // The primary key comes after the rows: one index build instead of a million inserts.
     const statements = plan.steps.map((s) => (s.kind === 'sql' ? s.sql : `LOAD ${s.table.name}`));
     const create = statements.indexOf(
-      'CREATE TABLE "gold"."fact_customer_search" ("event_id" VARCHAR(64) NOT NULL, "datetime_log" TIMESTAMP, "date_key" INTEGER, "user_id" VARCHAR(16), "platform_key" BIGINT, "score" DECIMAL(9,4))',
+      'CREATE TABLE "gold"."fact_customer_search" ("event_id" VARCHAR(64) COLLATE "C" NOT NULL, "datetime_log" TIMESTAMP, "date_key" INTEGER, "user_id" VARCHAR(16), "platform_key" BIGINT, "score" DECIMAL(9,4))',
     );
     expect(create).toBeGreaterThan(0);
+    // Only text key columns compare bytewise; an integer key has no collation.
+    expect(statements).toContain(
+      'CREATE TABLE "gold"."dim_date" ("date_key" INTEGER NOT NULL, "date" DATE, "is_weekend" BOOLEAN)',
+    );
     expect(statements.slice(create + 1, create + 3)).toEqual([
       'LOAD fact_customer_search',
       'ALTER TABLE "gold"."fact_customer_search" ADD PRIMARY KEY ("event_id")',

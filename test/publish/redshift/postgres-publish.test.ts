@@ -154,7 +154,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await expectTargetEqualsGold();
 
     const types = await client.query(
-      `SELECT table_name || '.' || column_name AS c, data_type, character_maximum_length AS len
+      `SELECT table_name || '.' || column_name AS c, data_type, character_maximum_length AS len, collation_name
        FROM information_schema.columns WHERE table_schema = 'gold'`,
     );
     const typeOf = (c: string) => types.rows.find((r) => r.c === c);
@@ -165,6 +165,10 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     expect(typeOf('dim_date.is_weekend')?.data_type).toBe('boolean');
     expect(typeOf('dim_user.user_id')).toMatchObject({ data_type: 'character varying' });
     expect(Number(typeOf('dim_user.user_id')?.len)).toBeGreaterThanOrEqual(16);
+    // Text keys are bytewise (faster key builds); other text keeps the database's collation.
+    expect(typeOf('dim_user.user_id')?.collation_name).toBe('C');
+    expect(typeOf('fact_customer_search.event_id')?.collation_name).toBe('C');
+    expect(typeOf('fact_customer_search.user_id')?.collation_name).toBeNull();
 
     const keys = await client.query(
       `SELECT c.conrelid::regclass::text AS t, c.contype, pg_get_constraintdef(c.oid) AS def
