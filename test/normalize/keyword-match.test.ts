@@ -3,10 +3,12 @@ import { openDb } from '../../engine/db/duckdb.ts';
 import type { MaterializeContext } from '../../engine/materializations/context.ts';
 import { materializeKeywordMatch } from '../../engine/materializations/keyword-match.ts';
 import { buildTitleIndex, matchKeywords } from '../../engine/normalize/matcher.ts';
+import { loadMacros } from '../../engine/project/macros.ts';
 
 describe('keyword_match materialization', () => {
   it('stores exactly what matchKeywords returns and matches each keyword once across days', async () => {
     const db = await openDb();
+    await loadMacros(db, '/nonexistent-project');
     await db.run(`CREATE SCHEMA silver`);
     await db.run(`CREATE TABLE catalog (title VARCHAR, genres VARCHAR)`);
     await db.run(
@@ -31,6 +33,8 @@ describe('keyword_match materialization', () => {
     const days = [
       ['naruto', 'bong da', 'narutoo', 'it\'s "quoted"', 'xổ số', '???'],
       ['naruto', 'running man tap 5', 'đá bóng'],
+      // Same slugs as keywords of earlier days (answered from those), one new slug, one without a slug.
+      ['NARUTO', 'Đá   Bóng!', 'Running-Man tap 5', 'naruto shippuden', '!!'],
     ];
     const outcomes = [];
     for (const [i, keywords] of days.entries()) {
@@ -41,6 +45,10 @@ describe('keyword_match materialization', () => {
     expect(outcomes.map((o) => [o.rowsIn, o.rowsOut])).toEqual([
       [6, 6],
       [3, 2],
+      [5, 5],
+    ]);
+    expect(outcomes[2]?.warnings).toEqual([
+      '0 of 5 keywords answered from the cache, 3 more from a cached keyword with the same slug',
     ]);
     const stored = await db.all<Record<string, unknown>>(
       `SELECT keyword, keyword_slug, keyword_normalized, keyword_normalized_slug, genres, score, matched
