@@ -130,6 +130,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       // Row order inside partition files and tables carries no meaning; not keeping it lets DuckDB
       // write in parallel with less memory.
       await db.run('SET preserve_insertion_order = false');
+      // DuckDB tries dictionary compression on every text column it writes and keeps it only for
+      // low-cardinality ones; the trial makes a 1M-row fact insert 1.5x slower than the FSST it falls
+      // back to, for a file 6% smaller (npm run bench:duckdb-transaction).
+      await db.run(`SET disabled_compression_methods = 'dictionary'`);
       // Sources are views in an in-memory catalog: bound per date, never persisted in the warehouse.
       await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
