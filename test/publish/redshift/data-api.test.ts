@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LakehouseError } from '../../../engine/api/errors.ts';
 import { literal, openDb } from '../../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../../engine/engine.ts';
 import {
@@ -15,6 +14,7 @@ import { createDataApi } from '../../../engine/publish/redshift/data-api.ts';
 import { foreignKeyName } from '../../../engine/publish/redshift/plan.ts';
 import { publishRedshift } from '../../../engine/publish/redshift/publish.ts';
 import { targetType } from '../../../engine/publish/redshift/types.ts';
+import { lakehouseFailure } from '../../helpers/errors.ts';
 import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
 import { type S3Server, startS3Server } from '../../storage/s3-helpers.ts';
 import { type DataApiServer, type StatementOutcome, startDataApiServer } from './data-api-server.ts';
@@ -34,16 +34,6 @@ let behaviour: (sql: string) => StatementOutcome | Promise<StatementOutcome>;
 
 function dataClient(): RedshiftDataClient {
   return new RedshiftDataClient({ region: 'eu-west-1', endpoint: api.endpoint, credentials, maxAttempts: 1 });
-}
-
-async function failure(promise: Promise<unknown>): Promise<LakehouseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LakehouseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {
@@ -105,7 +95,7 @@ describe('Redshift Data API client', () => {
       { clusterIdentifier: 'prod', database: 'dev', dbUser: 'loader' },
       { pollMs: 5 },
     );
-    const error = await failure(
+    const error = await lakehouseFailure(
       dataApi.executeBatch(['BEGIN_WORK', 'INSERT INTO gold.nope VALUES (1)', 'SELECT 1']),
     );
     expect(error.code).toBe('PUBLISH_FAILED');
@@ -124,7 +114,7 @@ describe('Redshift Data API client', () => {
       { clusterIdentifier: 'prod', database: 'dev' },
       { pollMs: 5 },
     );
-    const error = await failure(dataApi.query('SELECT 1'));
+    const error = await lakehouseFailure(dataApi.query('SELECT 1'));
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.details.awsError).toBe('ValidationException');
     expect(error.message).toContain('DbUser or SecretArn is required');
@@ -139,7 +129,7 @@ describe('Redshift Data API client', () => {
     );
     const controller = new AbortController();
     controller.abort();
-    const error = await failure(dataApi.executeBatch(['SELECT 1', 'SELECT 2'], controller.signal));
+    const error = await lakehouseFailure(dataApi.executeBatch(['SELECT 1', 'SELECT 2'], controller.signal));
     expect(error.code).toBe('RUN_CANCELLED');
     expect(api.requests.some((r) => r.operation === 'CancelStatement')).toBe(true);
   });
@@ -151,7 +141,7 @@ describe('Redshift Data API client', () => {
       { pollMs: 5 },
     );
     const before = api.requests.length;
-    const error = await failure(dataApi.executeBatch(Array.from({ length: 41 }, () => 'SELECT 1')));
+    const error = await lakehouseFailure(dataApi.executeBatch(Array.from({ length: 41 }, () => 'SELECT 1')));
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.message).toContain('--tables');
     expect(api.requests.length).toBe(before);
@@ -276,7 +266,7 @@ describe('publish through the Data API with Parquet staged on S3', () => {
       }
       return {};
     };
-    const error = await failure(
+    const error = await lakehouseFailure(
       publishRedshift({
         db: engine.reader,
         models: engine.models,

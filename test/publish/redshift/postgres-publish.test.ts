@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../engine/api/dispatcher.ts';
-import { LakehouseError } from '../../../engine/api/errors.ts';
 import { ident, openDb } from '../../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../../engine/engine.ts';
 import { describeGoldTables } from '../../../engine/publish/gold-tables.ts';
@@ -13,6 +12,7 @@ import {
   publishRedshift,
   type RedshiftPublishOptions,
 } from '../../../engine/publish/redshift/publish.ts';
+import { lakehouseFailure } from '../../helpers/errors.ts';
 import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
 import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
 
@@ -96,16 +96,6 @@ async function expectTargetEqualsGold(tables = GOLD_TABLES): Promise<void> {
     const columns = await columnsOf(table);
     expect(await targetRows(table, columns), table).toEqual(await localRows(table, columns));
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<LakehouseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LakehouseError) return error;
-    throw error;
-  }
-  throw new Error('expected the publish to fail');
 }
 
 beforeAll(async () => {
@@ -228,7 +218,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       `ALTER TABLE gold.fact_customer_search ADD CONSTRAINT no_such_event CHECK (event_id <> '${dayTwo}')`,
     );
     const before = await snapshot();
-    const error = await failure(publishRedshift(options()));
+    const error = await lakehouseFailure(publishRedshift(options()));
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.message).toContain('no_such_event');
     expect(error.details.constraint).toBe('no_such_event');
@@ -239,7 +229,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await client.query(
       'CREATE VIEW gold.weekend_days AS SELECT date_key FROM gold.dim_date WHERE is_weekend',
     );
-    const blocked = await failure(publishRedshift(options()));
+    const blocked = await lakehouseFailure(publishRedshift(options()));
     expect(blocked.code).toBe('PUBLISH_FAILED');
     expect(blocked.message).toContain('view gold.weekend_days depends on table gold.dim_date');
     expect(await snapshot()).toEqual({ ...before, weekend_days: expect.any(String) });
@@ -296,7 +286,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await client.query('ALTER TABLE gold.dim_user ADD COLUMN loyalty_tier integer');
     await client.query('ALTER TABLE gold.dim_platform ALTER COLUMN device_type TYPE integer USING 0');
     const before = await snapshot();
-    const error = await failure(publishRedshift(options()));
+    const error = await lakehouseFailure(publishRedshift(options()));
     expect(error.code).toBe('PUBLISH_CONFLICT');
     const conflicts = error.details.conflicts as { table: string; column: string }[];
     expect(conflicts.map((c) => `${c.table}.${c.column}`).sort()).toEqual([
@@ -325,7 +315,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       `DELETE FROM gold.fact_customer_search WHERE date_key = (SELECT date_key FROM gold.fact_customer_search WHERE event_id = '${victim}')`,
     );
     const before = await snapshot();
-    const error = await failure(publishRedshift(options()));
+    const error = await lakehouseFailure(publishRedshift(options()));
     expect(error.code).toBe('PUBLISH_MISMATCH');
     expect(error.message).toContain('gold.fact_customer_search: target has 800 rows');
     const report = error.details.reconciliation as { table: string; matches: boolean; targetRows: number }[];
@@ -338,7 +328,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await client.query('TRUNCATE gold.fact_customer_search');
     const before = await snapshot();
     const controller = new AbortController();
-    const error = await failure(
+    const error = await lakehouseFailure(
       publishRedshift(
         options({
           signal: controller.signal,
@@ -356,10 +346,10 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
   });
 
   it('names the unknown table in --tables and the unreachable server', async () => {
-    expect((await failure(publishRedshift(options({ tables: ['dim_nothing'] })))).code).toBe(
+    expect((await lakehouseFailure(publishRedshift(options({ tables: ['dim_nothing'] })))).code).toBe(
       'INVALID_ARGUMENT',
     );
-    const error = await failure(
+    const error = await lakehouseFailure(
       publishRedshift(
         options({
           connection: {
@@ -416,7 +406,9 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       })) as { schema: string; reconciliation: { matches: boolean }[] };
       expect(result.schema).toBe('mart');
       expect(result.reconciliation.map((r) => r.matches)).toEqual([true, true]);
-      const both = await failure(dispatcher.call('publish.redshift.run', { url: apiUrl, target: 'prod' }));
+      const both = await lakehouseFailure(
+        dispatcher.call('publish.redshift.run', { url: apiUrl, target: 'prod' }),
+      );
       expect(both.code).toBe('INVALID_ARGUMENT');
       expect(both.message).toContain('exactly one of target or url');
     } finally {
@@ -453,7 +445,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       const refused = await loadPath.prepare(step, dialect);
       expect(refused.kind === 'stdin' && refused.written).toBeTruthy();
       if (refused.kind !== 'stdin') throw new Error('expected a stdin load');
-      const error = await failure(connection.copyIn(refused.sql, refused.file, refused.written));
+      const error = await lakehouseFailure(connection.copyIn(refused.sql, refused.file, refused.written));
       expect(error.message).toContain('stream_check_n_check');
       expect(await db.scalar('SELECT 42')).toBe(42);
       await connection.rollback();
@@ -464,7 +456,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       const broken = await loadPath.prepare(step, dialect).catch((e: Error) => e);
       if (broken instanceof Error || broken.kind !== 'stdin')
         throw new Error('expected a prepared stdin load');
-      const exportError = await failure(connection.copyIn(broken.sql, broken.file, broken.written));
+      const exportError = await lakehouseFailure(connection.copyIn(broken.sql, broken.file, broken.written));
       expect(exportError.message).toMatch(/Exporting rows .* failed: .*stream_check/);
       expect((await connection.query('SELECT 1 AS ok'))[0]).toEqual({ ok: 1 });
     } finally {
