@@ -3,14 +3,11 @@
 // the cost of one more day on a lake holding 30 days vs a day on an empty lake.
 // Prints the figures and writes them to bench/results/pipeline.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDb } from '../engine/db/duckdb.ts';
-import { generateSample } from '../engine/generate/generate.ts';
-import { initProject } from '../engine/project/init.ts';
+import { benchDataset, freshExampleProject } from './datasets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,33 +46,11 @@ function worker(script: string, args: string[]): WorkerResult {
   return JSON.parse(line) as WorkerResult;
 }
 
-async function dataset(name: string, days: number, rowsPerDay: number): Promise<string> {
-  const dir = join(DATA, `${name}-${days}x${rowsPerDay}`);
-  if (!existsSync(join(dir, 'title_catalog.csv'))) {
-    await rm(dir, { recursive: true, force: true });
-    const db = await openDb();
-    const t0 = performance.now();
-    await generateSample(db, { outDir: dir, days, rowsPerDay, seed: 7 });
-    db.close();
-    log(
-      `  generated ${name}: ${(days * rowsPerDay).toLocaleString('en-US')} events in ${secs(performance.now() - t0)}`,
-    );
-  }
-  return dir;
-}
-
-async function freshProject(name: string, data: string): Promise<string> {
-  const dir = join(DATA, 'projects', name);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(join(DATA, 'projects'), { recursive: true });
-  await initProject({
-    dir,
-    example: 'customer-search',
-    source: join(data, 'customer_search_log_data'),
-    catalog: join(data, 'title_catalog.csv'),
-  });
-  return dir;
-}
+const dataset = (name: string, days: number, rowsPerDay: number) =>
+  benchDataset(DATA, name, days, rowsPerDay, (ms) =>
+    log(`  generated ${name}: ${(days * rowsPerDay).toLocaleString('en-US')} events in ${secs(ms)}`),
+  );
+const freshProject = (name: string, data: string) => freshExampleProject(DATA, name, data);
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const log = (line: string) => process.stdout.write(`${line}\n`);

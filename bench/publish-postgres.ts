@@ -16,14 +16,13 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ident, literal, openDb } from '../engine/db/duckdb.ts';
+import { ident, literal } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
-import { generateSample } from '../engine/generate/generate.ts';
-import { initProject } from '../engine/project/init.ts';
 import { describeGoldTables } from '../engine/publish/gold-tables.ts';
 import { preflightRedshift, publishRedshift } from '../engine/publish/redshift/publish.ts';
 import { exportExpression } from '../engine/publish/redshift/types.ts';
 import { type PostgresServer, startPostgres } from '../test/helpers/postgres.ts';
+import { benchDataset, freshExampleProject, sizeName } from './datasets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,26 +49,12 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /** The 1M dataset the pipeline benchmark uses (generated once), and a project of our own built on it. */
 async function builtProject(): Promise<string> {
-  const data = join(
-    DATA,
-    `${days * rowsPerDay >= 1_000_000 ? `${(days * rowsPerDay) / 1_000_000}M` : `${(days * rowsPerDay) / 1000}K`}-${days}x${rowsPerDay}`,
+  const data = await benchDataset(DATA, sizeName(days * rowsPerDay), days, rowsPerDay, () =>
+    log(`generated ${days} x ${rowsPerDay} events into ${DATA}`),
   );
-  if (!existsSync(join(data, 'title_catalog.csv'))) {
-    log(`generating ${days} x ${rowsPerDay} events into ${data} ...`);
-    const db = await openDb();
-    await generateSample(db, { outDir: data, days, rowsPerDay, seed: 7 });
-    db.close();
-  }
   const dir = join(DATA, 'projects', `publish-${days}x${rowsPerDay}`);
   if (!existsSync(join(dir, 'warehouse.duckdb'))) {
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(join(DATA, 'projects'), { recursive: true });
-    await initProject({
-      dir,
-      example: 'customer-search',
-      source: join(data, 'customer_search_log_data'),
-      catalog: join(data, 'title_catalog.csv'),
-    });
+    await freshExampleProject(DATA, `publish-${days}x${rowsPerDay}`, data);
     log(`running the pipeline on ${dir} ...`);
     const engine = await createEngine({ projectDir: dir });
     try {
