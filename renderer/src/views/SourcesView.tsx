@@ -35,6 +35,36 @@ type Draft = {
   region: string;
 };
 
+/** The fields of Draft that hold free text (not a choice from a list). */
+type TextField = { [K in keyof Draft]: string extends Draft[K] ? K : never }[keyof Draft];
+
+/** One labelled text input bound to a field of the draft. */
+function DraftText(props: {
+  draft: Draft;
+  set: (patch: Partial<Draft>) => void;
+  label: string;
+  field: TextField;
+  testId?: string;
+  size?: number;
+  placeholder?: string;
+  disabled?: boolean;
+}) {
+  const { draft, set, label, field } = props;
+  return (
+    <label className="field">
+      {label}
+      <input
+        data-testid={props.testId}
+        size={props.size}
+        placeholder={props.placeholder}
+        disabled={props.disabled}
+        value={draft[field]}
+        onChange={(e) => set({ [field]: e.target.value })}
+      />
+    </label>
+  );
+}
+
 const KIND_LABELS: Record<Kind, string> = {
   daily_parquet: 'Daily Parquet folders (local or s3://)',
   file: 'One file (CSV, Parquet, JSON; local or s3://)',
@@ -335,16 +365,15 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
 
       <h3 data-testid="source-form-title">{editing ? `Edit ${editing.name}` : 'Add a source'}</h3>
       <div className="toolbar">
-        <label className="field">
-          Name
-          <input
-            data-testid="new-source-name"
-            placeholder="e.g. title_catalog"
-            value={draft.name}
-            disabled={editing !== null}
-            onChange={(e) => set({ name: e.target.value })}
-          />
-        </label>
+        <DraftText
+          draft={draft}
+          set={set}
+          label="Name"
+          field="name"
+          testId="new-source-name"
+          placeholder="e.g. title_catalog"
+          disabled={editing !== null}
+        />
         <label className="field">
           Kind
           <select
@@ -366,30 +395,28 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
         )}
       </div>
       <div className="toolbar">
-        <label className="field">
-          {draft.kind === 'crawl' ? 'First page URL' : 'Folder, file or s3:// URI'}
-          <input
-            data-testid="new-source-location"
-            size={56}
-            placeholder={
-              draft.kind === 'crawl'
-                ? 'https://api.example.com/titles'
-                : 's3://bucket/raw/customer_search_log_data or /data/raw'
-            }
-            value={draft.location}
-            onChange={(e) => set({ location: e.target.value })}
-          />
-        </label>
+        <DraftText
+          draft={draft}
+          set={set}
+          label={draft.kind === 'crawl' ? 'First page URL' : 'Folder, file or s3:// URI'}
+          field="location"
+          testId="new-source-location"
+          size={56}
+          placeholder={
+            draft.kind === 'crawl'
+              ? 'https://api.example.com/titles'
+              : 's3://bucket/raw/customer_search_log_data or /data/raw'
+          }
+        />
         {draft.kind === 'daily_parquet' && (
-          <label className="field">
-            Day folders
-            <input
-              data-testid="new-source-date-format"
-              size={8}
-              value={draft.dateFormat}
-              onChange={(e) => set({ dateFormat: e.target.value })}
-            />
-          </label>
+          <DraftText
+            draft={draft}
+            set={set}
+            label="Day folders"
+            field="dateFormat"
+            testId="new-source-date-format"
+            size={8}
+          />
         )}
         {draft.kind === 'file' && (
           <>
@@ -406,15 +433,14 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
                 <option value="json">JSON</option>
               </select>
             </label>
-            <label className="field">
-              Required columns
-              <input
-                data-testid="new-source-required-columns"
-                placeholder="title, genres"
-                value={draft.requiredColumns}
-                onChange={(e) => set({ requiredColumns: e.target.value })}
-              />
-            </label>
+            <DraftText
+              draft={draft}
+              set={set}
+              label="Required columns"
+              field="requiredColumns"
+              testId="new-source-required-columns"
+              placeholder="title, genres"
+            />
           </>
         )}
       </div>
@@ -447,86 +473,56 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               <option value="cursor">cursor</option>
             </select>
           </label>
-          <label className="field">
-            Query parameter
-            <input
-              size={8}
-              value={draft.pagingParam}
-              onChange={(e) => set({ pagingParam: e.target.value })}
-            />
-          </label>
+          <DraftText draft={draft} set={set} label="Query parameter" field="pagingParam" size={8} />
           {draft.paging === 'cursor' && (
-            <label className="field">
-              Next cursor at
-              <input
-                size={12}
-                value={draft.cursorPath}
-                onChange={(e) => set({ cursorPath: e.target.value })}
-              />
-            </label>
+            <DraftText draft={draft} set={set} label="Next cursor at" field="cursorPath" size={12} />
           )}
-          <label className="field">
-            Items at
-            <input
-              data-testid="new-source-items-path"
-              size={10}
-              value={draft.itemsPath}
-              onChange={(e) => set({ itemsPath: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            Id field
-            <input size={8} value={draft.idField} onChange={(e) => set({ idField: e.target.value })} />
-          </label>
-          <label className="field">
-            Requests/s
-            <input
-              size={4}
-              placeholder="5"
-              value={draft.requestsPerSecond}
-              onChange={(e) => set({ requestsPerSecond: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            Max pages
-            <input
-              size={4}
-              placeholder="all"
-              value={draft.maxPages}
-              onChange={(e) => set({ maxPages: e.target.value })}
-            />
-          </label>
+          <DraftText
+            draft={draft}
+            set={set}
+            label="Items at"
+            field="itemsPath"
+            testId="new-source-items-path"
+            size={10}
+          />
+          <DraftText draft={draft} set={set} label="Id field" field="idField" size={8} />
+          <DraftText
+            draft={draft}
+            set={set}
+            label="Requests/s"
+            field="requestsPerSecond"
+            size={4}
+            placeholder="5"
+          />
+          <DraftText draft={draft} set={set} label="Max pages" field="maxPages" size={4} placeholder="all" />
         </div>
       )}
       {s3 && (
         <div className="toolbar">
-          <label className="field">
-            AWS profile
-            <input
-              data-testid="new-source-profile"
-              placeholder="project's (or default chain)"
-              value={draft.profile}
-              onChange={(e) => set({ profile: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            Endpoint
-            <input
-              data-testid="new-source-endpoint"
-              placeholder="AWS (or http://host:port)"
-              value={draft.endpoint}
-              onChange={(e) => set({ endpoint: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            Region
-            <input
-              size={10}
-              placeholder="project's"
-              value={draft.region}
-              onChange={(e) => set({ region: e.target.value })}
-            />
-          </label>
+          <DraftText
+            draft={draft}
+            set={set}
+            label="AWS profile"
+            field="profile"
+            testId="new-source-profile"
+            placeholder="project's (or default chain)"
+          />
+          <DraftText
+            draft={draft}
+            set={set}
+            label="Endpoint"
+            field="endpoint"
+            testId="new-source-endpoint"
+            placeholder="AWS (or http://host:port)"
+          />
+          <DraftText
+            draft={draft}
+            set={set}
+            label="Region"
+            field="region"
+            size={10}
+            placeholder="project's"
+          />
           <span className="muted">Keys never go here: profiles and the AWS environment provide them.</span>
         </div>
       )}
