@@ -9,7 +9,10 @@ import { type CatalogTitle, type KeywordMatch, matchKeywords, type TitleIndex } 
 
 export interface ParallelMatchOptions {
   threshold?: number;
-  /** Below this many keywords, matching stays on the calling thread (a worker's first call costs ~0.5 s). */
+  /**
+   * Below this many keywords per thread, matching stays on the calling thread. Default: 20,000 while a
+   * worker must start or index the catalog (~0.5 s), 2,000 once the workers hold this catalog.
+   */
   minKeywordsPerWorker?: number;
   /** Threads to use in all, the calling one included; default: the machine's cores. */
   threads?: number;
@@ -41,23 +44,36 @@ export async function matchKeywordsInParallel(
   keywords: readonly string[],
   options: ParallelMatchOptions = {},
 ): Promise<KeywordMatch[]> {
-  const minPerWorker = options.minKeywordsPerWorker ?? 20_000;
-  const threads = Math.max(
-    1,
-    Math.min(options.threads ?? availableParallelism(), Math.floor(keywords.length / minPerWorker)),
-  );
+  const catalogId = catalogIdOf(index);
+  const threads = threadsFor(index, keywords.length, options);
   if (threads <= 1) return matchKeywords(index, keywords, { threshold: options.threshold });
 
   const size = Math.ceil(keywords.length / threads);
   const shares = Array.from({ length: threads }, (_, i) => keywords.slice(i * size, (i + 1) * size));
   const script = await workerScript();
-  const catalogId = catalogIdOf(index);
   const fromWorkers = shares
     .slice(1)
     .map((share, i) => workerAt(i, script).match(catalogId, titles, share, options.threshold));
   // The calling thread matches the first share while the workers match theirs.
   const own = matchKeywords(index, shares[0] ?? [], { threshold: options.threshold });
   return [own, ...(await Promise.all(fromWorkers))].flat();
+}
+
+/**
+ * How many threads a call with this many keywords uses. Starting a worker and indexing the catalog
+ * cost ~0.5 s, so cold workers are only worth it for big batches; warm ones pay off much sooner.
+ */
+export function threadsFor(
+  index: TitleIndex,
+  keywordCount: number,
+  options: ParallelMatchOptions = {},
+): number {
+  const catalogId = catalogIdOf(index);
+  const most = options.threads ?? availableParallelism();
+  const helpers = Array.from({ length: most - 1 }, (_, slot) => workers[slot]);
+  const warm = helpers.every((w) => w !== undefined && !w.failed && w.indexedCatalog === catalogId);
+  const minPerWorker = options.minKeywordsPerWorker ?? (warm ? 2_000 : 20_000);
+  return Math.max(1, Math.min(most, Math.floor(keywordCount / minPerWorker)));
 }
 
 const catalogIds = new WeakMap<TitleIndex, number>();
@@ -81,7 +97,8 @@ class MatchWorker {
     { resolve: (m: KeywordMatch[]) => void; reject: (e: Error) => void }
   >();
   private lastJobId = 0;
-  private catalogId = 0;
+  /** The catalog this worker indexed last (jobs run in order, so it holds it for the next job). */
+  indexedCatalog = 0;
   failed = false;
 
   constructor(script: string) {
@@ -110,8 +127,8 @@ class MatchWorker {
     this.lastJobId += 1;
     const request: WorkerRequest = { jobId: this.lastJobId, catalogId, keywords, threshold };
     // Jobs run in order, so a catalog sent once stays the worker's catalog until another is sent.
-    if (catalogId !== this.catalogId) request.titles = titles;
-    this.catalogId = catalogId;
+    if (catalogId !== this.indexedCatalog) request.titles = titles;
+    this.indexedCatalog = catalogId;
     return new Promise((resolve, reject) => {
       this.pending.set(request.jobId, { resolve, reject });
       this.worker.ref();

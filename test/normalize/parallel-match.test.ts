@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTitleCatalog } from '../../engine/generate/titles.ts';
 import { buildTitleIndex, matchKeywords } from '../../engine/normalize/matcher.ts';
-import { matchKeywordsInParallel } from '../../engine/normalize/parallel-match.ts';
+import { matchKeywordsInParallel, threadsFor } from '../../engine/normalize/parallel-match.ts';
 
 describe('matching on several threads', () => {
   const titles = buildTitleCatalog(2000, 3).map((t) => ({ title: t.title, genres: t.genres }));
@@ -44,5 +44,17 @@ describe('matching on several threads', () => {
     const index = buildTitleIndex(titles);
     const few = keywords.slice(0, 50);
     expect(await matchKeywordsInParallel(index, titles, few)).toEqual(matchKeywords(index, few));
+  });
+
+  it('uses warm workers for batches too small to be worth starting them for', async () => {
+    const fresh = buildTitleIndex(titles.slice(0, 1500));
+    const catalog = titles.slice(0, 1500);
+    expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(1);
+    await matchKeywordsInParallel(fresh, catalog, keywords, { minKeywordsPerWorker: 1000, threads: 2 });
+    expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(2);
+    const few = keywords.slice(0, 5000);
+    expect(await matchKeywordsInParallel(fresh, catalog, few, { threads: 2 })).toEqual(
+      matchKeywords(fresh, few),
+    );
   });
 });
