@@ -14,11 +14,12 @@ import {
  * re-running a date never duplicates anything and the latest run of a key wins.
  */
 export async function materializeAppend(ctx: MaterializeContext): Promise<MaterializeOutcome> {
-  await ctx.restage(ctx.etlDate);
+  // Read five times and more (key delete, insert, every test): staged as Parquet, scanned on all cores.
+  await ctx.restage(ctx.etlDate, 'parquet');
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const rowsIn = await countRows(db, stage);
-  const duplicatesRemoved = await dedupeStage(db, stage, keys, model.id);
+  const duplicatesRemoved = await dedupeStage(ctx, keys);
   const warnings: string[] = [];
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);

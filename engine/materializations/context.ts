@@ -5,6 +5,14 @@ import type { PartitionStore } from '../lake/partitions.ts';
 import type { TitleIndex } from '../normalize/matcher.ts';
 import type { Model } from '../project/models.ts';
 
+/**
+ * Where a model's staged rows live. `table`: a temp table. `parquet`: a scratch Parquet file behind a
+ * temp view. Inside the date's transaction DuckDB scans a table written in that transaction on one
+ * thread, and a Parquet file on every core (BENCHMARKS.md), so a big stage read several times (the
+ * fact: key delete, insert, ten tests) is cheaper through a file.
+ */
+export type StageStorage = 'table' | 'parquet';
+
 /** What a materialization gets: the model's rows for one date are already in the temp table `stage`. */
 export interface MaterializeContext {
   db: Db;
@@ -12,15 +20,20 @@ export interface MaterializeContext {
   etlDate: string;
   /** The run this materialization belongs to (what SCD1's change log records). */
   runId: string;
-  /** Temp table that `restage` fills with the rows the model's SQL produces for a date. */
+  /** Temp relation that `restage` fills with the rows the model's SQL produces for a date. */
   stage: string;
   /** Quoted `"schema"."table"` the model writes. */
   target: string;
   partitions: PartitionStore;
   /** Title indexes built this session, by catalog fingerprint (building one costs seconds on big catalogs). */
   titleIndexes: Map<string, TitleIndex>;
-  /** Runs the model's SQL for a date into `stage`; materializers call it when they need the rows staged. */
-  restage(etlDate: string): Promise<void>;
+  /**
+   * Runs the model's SQL for a date into `stage`; materializers call it when they need the rows staged.
+   * Default storage: a temp table (see StageStorage for when a Parquet file is better).
+   */
+  restage(etlDate: string, storage?: StageStorage): Promise<void>;
+  /** Replaces the stage's rows with those of `selectSql` (which may read the stage), in the same storage. */
+  replaceStage(selectSql: string): Promise<void>;
   /** Dates this model has already committed. */
   committedDates: string[];
 }
@@ -80,7 +93,9 @@ export function keyMatch(keys: string[], left: string, right: string): string {
  * Drops rows that repeat exactly (counted as duplicates). Rows that share a unique key but disagree
  * are a model bug, not duplicates: they fail the date as a unique test would, with the rows shown.
  */
-export async function dedupeStage(db: Db, stage: string, keys: string[], modelId: string): Promise<number> {
+export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Promise<number> {
+  const { db, stage } = ctx;
+  const modelId = ctx.model.id;
   const keyList = keys.map(ident).join(', ');
   const before = await countRows(db, stage);
   const distinctKeys = Number(
@@ -88,7 +103,7 @@ export async function dedupeStage(db: Db, stage: string, keys: string[], modelId
       0,
   );
   if (distinctKeys === before) return 0;
-  await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT DISTINCT * FROM ${stage}`);
+  await ctx.replaceStage(`SELECT DISTINCT * FROM ${stage}`);
   const after = await countRows(db, stage);
   if (after !== distinctKeys) {
     const conflicts = `SELECT * FROM ${stage} WHERE (${keyList}) IN (

@@ -76,7 +76,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const applyDate = async (date: string) => {
     const d = `${literal(date)}::DATE`;
     const rowsIn = await countRows(db, stage);
-    const duplicates = await dedupeStage(db, stage, keys, model.id);
+    const duplicates = await dedupeStage(ctx, keys);
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS SELECT *, ${hash} AS row_hash FROM ${stage}`,
     );

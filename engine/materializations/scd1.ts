@@ -25,7 +25,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const keys = model.config.unique_key ?? [];
   const sk = model.config.surrogate_key;
   const rowsIn = await countRows(db, stage);
-  const duplicatesRemoved = await dedupeStage(db, stage, keys, model.id);
+  const duplicatesRemoved = await dedupeStage(ctx, keys);
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {

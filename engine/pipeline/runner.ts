@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
-import type { MaterializeContext, MaterializeOutcome, Materializer } from '../materializations/context.ts';
+import type {
+  MaterializeContext,
+  MaterializeOutcome,
+  Materializer,
+  StageStorage,
+} from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
 import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
 import { materializePartition } from '../materializations/partition.ts';
 import { materializeScd1 } from '../materializations/scd1.ts';
+import { dropStages, writeStage } from '../materializations/stage.ts';
 import { materializeTable } from '../materializations/table.ts';
 import type { TitleIndex } from '../normalize/matcher.ts';
 import type { Project } from '../project/config.ts';
@@ -122,6 +129,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   );
   const records: ModelRunRecord[] = [];
   let done = 0;
+  // Stage files of a killed run are garbage.
+  await dropStages(db, stageDirOf(project));
 
   await db.run(
     `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
@@ -239,7 +248,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         throw failure;
       }
       records.push(...dateRecords);
-      await dropScratchTables(db);
+      await dropStages(db, stageDirOf(project));
       await partitions.collectGarbage();
       emit({ kind: 'date-committed', date, done });
     }
@@ -254,7 +263,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         )
       : toLakehouseError(error);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
-    await dropScratchTables(db).catch(() => undefined);
+    await dropStages(db, stageDirOf(project)).catch(() => undefined);
     await finishRun(db, runId, status, failure.message);
     await partitions.collectGarbage().catch(() => 0);
     emit({ kind: 'run-done', done });
@@ -281,13 +290,17 @@ async function runModel(
   const { db } = deps;
   const started = Date.now();
   const stage = '__stage';
-  const restage = async (etlDate: string) => {
+  let stagedAs: StageStorage = 'table';
+  const restage = async (etlDate: string, storage: StageStorage = 'table') => {
     await db.run(`SET VARIABLE etl_date = ${literal(etlDate)}::DATE`);
     try {
-      await db.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS ${model.sql}`);
+      stagedAs = await writeStage(db, stage, model.sql, storage, stageDirOf(deps.project));
     } catch (error) {
       throw modelSqlError(model, error);
     }
+  };
+  const replaceStage = async (selectSql: string) => {
+    stagedAs = await writeStage(db, stage, selectSql, stagedAs, stageDirOf(deps.project));
   };
   const ctx: MaterializeContext = {
     db,
@@ -299,6 +312,7 @@ async function runModel(
     partitions,
     titleIndexes: deps.titleIndexes,
     restage,
+    replaceStage,
     committedDates: await committedDates(db, model.id),
   };
   let outcome: MaterializeOutcome;
@@ -483,10 +497,7 @@ async function finishRun(db: Db, runId: string, status: string, error?: string):
   );
 }
 
-/** Drops the temp tables materializations use as scratch space (all named `__...`). */
-async function dropScratchTables(db: Db): Promise<void> {
-  const tables = await db.all<{ name: string }>(
-    `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')`,
-  );
-  for (const { name } of tables) await db.run(`DROP TABLE IF EXISTS temp.main.${ident(name)}`);
+/** Scratch folder for Parquet stages, beside the warehouse; emptied after every date. */
+function stageDirOf(project: Project): string {
+  return join(dirname(project.warehousePath), '.stage');
 }

@@ -1,6 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { createPartitionStore } from '../../engine/lake/partitions.ts';
-import type { MaterializeContext, Materializer } from '../../engine/materializations/context.ts';
+import type {
+  MaterializeContext,
+  Materializer,
+  StageStorage,
+} from '../../engine/materializations/context.ts';
+import { writeStage } from '../../engine/materializations/stage.ts';
 import { parseModelFile } from '../../engine/project/models.ts';
 import { ensureWarehouseSchema } from '../../engine/warehouse/metadata.ts';
 
@@ -14,10 +22,15 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
   const inputs = new Map<string, string>();
   const model = parseModelFile(`models/${layer}/${name}.sql`, `/* config\n${header}\n*/\nSELECT 1`, layer);
   const committed: string[] = [];
-  const restage = async (date: string) => {
+  const scratch = await mkdtemp(join(tmpdir(), 'lakehouse-stage-test-'));
+  let stagedAs: StageStorage = 'table';
+  const restage = async (date: string, storage: StageStorage = 'table') => {
     const sql = inputs.get(date);
     if (!sql) throw new Error(`no input for ${date}`);
-    await db.run(`CREATE OR REPLACE TEMP TABLE __stage AS ${sql}`);
+    stagedAs = await writeStage(db, '__stage', sql, storage, scratch);
+  };
+  const replaceStage = async (sql: string) => {
+    stagedAs = await writeStage(db, '__stage', sql, stagedAs, scratch);
   };
   return {
     db,
@@ -35,6 +48,7 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
         partitions: createPartitionStore(db, '/nonexistent-lake', 'test'),
         titleIndexes: new Map(),
         restage,
+        replaceStage,
         committedDates: [...committed],
       };
       const outcome = await materializer(ctx);
@@ -45,6 +59,9 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
     rows(sql: string) {
       return db.all(sql);
     },
-    close: () => db.close(),
+    close: async () => {
+      db.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
   };
 }

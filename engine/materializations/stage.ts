@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Db, ident, literal } from '../db/duckdb.ts';
+import { columnsOf, type StageStorage } from './context.ts';
+
+/**
+ * Writes the rows of `selectSql` as the temp relation `name` (replacing it; `selectSql` may read the
+ * old one) and returns where they went. A Parquet stage that would change a column's type (HUGEINT,
+ * ENUM, UNION, ... have no exact Parquet form) is written as a table instead.
+ */
+export async function writeStage(
+  db: Db,
+  name: string,
+  selectSql: string,
+  storage: StageStorage,
+  scratchDir: string,
+): Promise<StageStorage> {
+  const relation = `temp.main.${ident(name)}`;
+  const existing = await db.scalar<string>(
+    `SELECT 'table' FROM duckdb_tables() WHERE temporary AND table_name = $name
+     UNION ALL SELECT 'view' FROM duckdb_views() WHERE temporary AND view_name = $name`,
+    { name },
+  );
+  if (storage === 'parquet') {
+    const expected = await columnsOf(db, `(${selectSql})`);
+    await mkdir(scratchDir, { recursive: true });
+    const path = join(scratchDir, `${randomUUID()}.parquet`);
+    const file = literal(path);
+    await db.run(`COPY (${selectSql}) TO ${file} (FORMAT PARQUET, COMPRESSION snappy)`);
+    const written = await columnsOf(db, `read_parquet(${file})`);
+    if (written.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type)) {
+      if (existing === 'table') await db.run(`DROP TABLE ${relation}`);
+      await db.run(`CREATE OR REPLACE TEMP VIEW ${ident(name)} AS SELECT * FROM read_parquet(${file})`);
+      return 'parquet';
+    }
+    await rm(path, { force: true });
+  }
+  if (existing === 'view') {
+    // The new rows may come from the view being replaced: build them aside first.
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(`${name}_next`)} AS ${selectSql}`);
+    await db.run(`DROP VIEW ${relation}`);
+    await db.run(`ALTER TABLE temp.main.${ident(`${name}_next`)} RENAME TO ${ident(name)}`);
+  } else {
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(name)} AS ${selectSql}`);
+  }
+  return 'table';
+}
+
+/** Drops the engine's scratch relations (temp tables and views named `__...`) and stage files. */
+export async function dropStages(db: Db, scratchDir: string): Promise<void> {
+  const relations = await db.all<{ name: string; kind: string }>(
+    `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')
+     UNION ALL
+     SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND starts_with(view_name, '__')`,
+  );
+  for (const { name, kind } of relations) await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
+  await rm(scratchDir, { recursive: true, force: true });
+}
