@@ -13,6 +13,12 @@ import type { Model } from '../project/models.ts';
  */
 export type StageStorage = 'table' | 'parquet';
 
+/** Where `restage` put the rows, and a relation over them with a stable row number `__row`. */
+export interface StagedRows {
+  storage: StageStorage;
+  numbered: string;
+}
+
 /** What a materialization gets: the model's rows for one date are already in the temp table `stage`. */
 export interface MaterializeContext {
   db: Db;
@@ -31,7 +37,7 @@ export interface MaterializeContext {
    * Runs the model's SQL for a date into `stage`; materializers call it when they need the rows staged.
    * Default storage: a temp table (see StageStorage for when a Parquet file is better).
    */
-  restage(etlDate: string, storage?: StageStorage): Promise<void>;
+  restage(etlDate: string, storage?: StageStorage): Promise<StagedRows>;
   /** Replaces the stage's rows with those of `selectSql` (which may read the stage), in the same storage. */
   replaceStage(selectSql: string): Promise<void>;
   /** Dates this model has already committed. */

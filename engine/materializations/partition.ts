@@ -26,12 +26,12 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   } else {
     // The stage is only read: quarantined rows and repeats are filtered out as the partition is written
     // (deleting them in place first costs a pass more, in the slow transaction-local storage).
-    await ctx.restage(etlDate);
+    const stagedRows = await ctx.restage(etlDate);
     const { stage } = ctx;
     const staged = await countRows(db, stage);
     const q = ident(QUARANTINE_COLUMN);
     const internal = hasQuarantine ? `__row, ${q}` : '__row';
-    const kept = `(SELECT rowid AS __row, * FROM ${stage} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
+    const kept = `(SELECT * FROM ${stagedRows.numbered} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
     if (hasQuarantine) {
       quarantined = await partitions.write(
         `quarantine.${model.name}`,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
-import { columnsOf, type StageStorage } from './context.ts';
+import { columnsOf, type StagedRows, type StageStorage } from './context.ts';
 
 /**
  * Writes the rows of `selectSql` as the temp relation `name` (replacing it; `selectSql` may read the
@@ -15,7 +15,7 @@ export async function writeStage(
   selectSql: string,
   storage: StageStorage,
   scratchDir: string,
-): Promise<StageStorage> {
+): Promise<StagedRows> {
   const relation = `temp.main.${ident(name)}`;
   const existing = await db.scalar<string>(
     `SELECT 'table' FROM duckdb_tables() WHERE temporary AND table_name = $name
@@ -32,7 +32,10 @@ export async function writeStage(
     if (written.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type)) {
       if (existing === 'table') await db.run(`DROP TABLE ${relation}`);
       await db.run(`CREATE OR REPLACE TEMP VIEW ${ident(name)} AS SELECT * FROM read_parquet(${file})`);
-      return 'parquet';
+      return {
+        storage: 'parquet',
+        numbered: `(SELECT file_row_number AS __row, * EXCLUDE (file_row_number) FROM read_parquet(${file}, file_row_number = true))`,
+      };
     }
     await rm(path, { force: true });
   }
@@ -44,7 +47,7 @@ export async function writeStage(
   } else {
     await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(name)} AS ${selectSql}`);
   }
-  return 'table';
+  return { storage: 'table', numbered: `(SELECT rowid AS __row, * FROM ${relation})` };
 }
 
 /** Drops the engine's scratch relations (temp tables and views named `__...`) and stage files. */

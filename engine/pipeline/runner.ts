@@ -294,13 +294,15 @@ async function runModel(
   const restage = async (etlDate: string, storage: StageStorage = 'table') => {
     await db.run(`SET VARIABLE etl_date = ${literal(etlDate)}::DATE`);
     try {
-      stagedAs = await writeStage(db, stage, model.sql, storage, stageDirOf(deps.project));
+      const staged = await writeStage(db, stage, model.sql, storage, stageDirOf(deps.project));
+      stagedAs = staged.storage;
+      return staged;
     } catch (error) {
       throw modelSqlError(model, error);
     }
   };
   const replaceStage = async (selectSql: string) => {
-    stagedAs = await writeStage(db, stage, selectSql, stagedAs, stageDirOf(deps.project));
+    stagedAs = (await writeStage(db, stage, selectSql, stagedAs, stageDirOf(deps.project))).storage;
   };
   const ctx: MaterializeContext = {
     db,

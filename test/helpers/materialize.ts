@@ -27,10 +27,12 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
   const restage = async (date: string, storage: StageStorage = 'table') => {
     const sql = inputs.get(date);
     if (!sql) throw new Error(`no input for ${date}`);
-    stagedAs = await writeStage(db, '__stage', sql, storage, scratch);
+    const staged = await writeStage(db, '__stage', sql, storage, scratch);
+    stagedAs = staged.storage;
+    return staged;
   };
   const replaceStage = async (sql: string) => {
-    stagedAs = await writeStage(db, '__stage', sql, stagedAs, scratch);
+    stagedAs = (await writeStage(db, '__stage', sql, stagedAs, scratch)).storage;
   };
   return {
     db,

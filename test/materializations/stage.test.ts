@@ -32,9 +32,11 @@ describe('model stages', () => {
       'parquet',
       dir,
     );
-    expect(storage).toBe('parquet');
+    expect(storage.storage).toBe('parquet');
     expect(await kind()).toBe('view');
     expect(await readdir(dir)).toHaveLength(1);
+    const rowIds = `SELECT count(DISTINCT __row)::INT AS n, min(__row)::INT AS lo, max(__row)::INT AS hi, count(v)::INT AS v`;
+    expect(await db.all(`${rowIds} FROM ${storage.numbered}`)).toEqual([{ n: 9, lo: 0, hi: 8, v: 9 }]);
     await writeStage(db, '__stage', 'SELECT DISTINCT * FROM __stage', 'parquet', dir);
     expect(await db.all('SELECT k, v FROM __stage ORDER BY k')).toEqual([
       { k: 0, v: 'v0' },
@@ -46,7 +48,7 @@ describe('model stages', () => {
 
   it('keeps a stage as a table when Parquet would change a column type', async () => {
     const sql = `SELECT sum(range) AS total, 'a'::ENUM('a', 'b') AS flag FROM range(10)`;
-    expect(await writeStage(db, '__stage', sql, 'parquet', dir)).toBe('table');
+    expect(await writeStage(db, '__stage', sql, 'parquet', dir)).toMatchObject({ storage: 'table' });
     expect(await kind()).toBe('table');
     const types = await db.all<{ column_type: string }>('DESCRIBE SELECT * FROM __stage');
     expect(types.map((t) => t.column_type)).toEqual(['HUGEINT', "ENUM('a', 'b')"]);
@@ -54,7 +56,8 @@ describe('model stages', () => {
   });
 
   it('switches between a table and a view, each replacement reading the previous stage', async () => {
-    await writeStage(db, '__stage', 'SELECT 1 AS x', 'table', dir);
+    const table = await writeStage(db, '__stage', 'SELECT 1 AS x', 'table', dir);
+    expect(await db.all(`SELECT __row::INT AS r, x FROM ${table.numbered}`)).toEqual([{ r: 0, x: 1 }]);
     await writeStage(db, '__stage', 'SELECT x + 1 AS x FROM __stage', 'parquet', dir);
     expect(await kind()).toBe('view');
     await writeStage(db, '__stage', 'SELECT x + 1 AS x FROM __stage', 'table', dir);
