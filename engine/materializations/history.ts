@@ -77,13 +77,18 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const d = `${literal(date)}::DATE`;
     const rowsIn = await countRows(db, stage);
     const duplicates = await dedupeStage(ctx, keys);
+    // Only keys without a current version of the same hash change: new keys and changed ones. One
+    // anti-join finds them; closing and opening then touch those rows only.
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS SELECT *, ${hash} AS row_hash FROM ${stage}`,
+      `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS
+       SELECT * FROM (SELECT *, ${hash} AS row_hash FROM ${stage}) AS s
+       WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t
+                         WHERE t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash)`,
     );
     const closed = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET valid_to = ${d}, is_current = FALSE FROM __scd2_incoming AS s
-         WHERE t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash <> s.row_hash`,
+         WHERE t.is_current AND ${keyMatch(keys, 't', 's')}`,
       )) ?? 0,
     );
     const newKey = sk
@@ -93,8 +98,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
       (await db.scalar<number | bigint>(
         `INSERT INTO ${target} BY NAME
          SELECT ${newKey}s.*, ${d} AS valid_from, NULL::DATE AS valid_to, TRUE AS is_current
-         FROM __scd2_incoming AS s
-         WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE t.is_current AND ${keyMatch(keys, 't', 's')})`,
+         FROM __scd2_incoming AS s`,
       )) ?? 0,
     );
     return { rowsIn, rowsOut: closed + opened, duplicates };
