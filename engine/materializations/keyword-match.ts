@@ -64,7 +64,8 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
               c.matched, ${literal(fingerprint)}
        FROM __kw_todo AS t
        JOIN (SELECT DISTINCT ON (keyword_slug) * FROM ${target}
-             WHERE catalog_fingerprint = ${literal(fingerprint)} AND keyword_slug IS NOT NULL
+             WHERE catalog_fingerprint = ${literal(fingerprint)}
+               AND keyword_slug IN (SELECT keyword_slug FROM __kw_todo)
              ORDER BY keyword_slug, keyword) AS c USING (keyword_slug)`,
     )) ?? 0,
   );
