@@ -23,7 +23,7 @@ import { resolveProjectPath } from '../project/config.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import { bindCrawlSource } from '../sources/crawler.ts';
-import { bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
+import { type BoundSource, bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
 import { bindReferenceFile } from '../sources/reference-file.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
 
@@ -148,9 +148,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     await bindReferenceSources(deps, selected);
     for (const date of dates) {
       throwIfCancelled(options.signal);
-      let sourceWarnings: Map<string, string[]>;
+      let boundSources: Map<string, BoundSource>;
       try {
-        sourceWarnings = await bindDailySources(deps, selected, date);
+        boundSources = await bindDailySources(deps, selected, date);
       } catch (error) {
         // A bad source fails the models that read it; the rest of the date did not run.
         const failure = toLakehouseError(error);
@@ -190,8 +190,10 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             date,
             partitions,
             runId,
+            node.sources.flatMap((name) => boundSources.get(name) ?? []),
           );
-          for (const source of node.sources) record.warnings.push(...(sourceWarnings.get(source) ?? []));
+          for (const source of node.sources)
+            record.warnings.push(...(boundSources.get(source)?.warnings ?? []));
           dateRecords.push(record);
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });
@@ -238,10 +240,14 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
         }
         if (failure.code !== 'TEST_FAILED' && failure.code !== 'RUN_CANCELLED') {
-          const culprit = dateRecords.find(
-            (r) => r.status === 'skipped' && r.model === failure.details.model,
-          );
-          if (culprit) culprit.status = 'failed';
+          // The model that failed, or every model reading the source found unreadable.
+          const source = typeof failure.details.source === 'string' ? failure.details.source : undefined;
+          for (const r of dateRecords) {
+            const culprit =
+              r.model === failure.details.model ||
+              (source !== undefined && graph.byId.get(r.model)?.sources.includes(source));
+            if (r.status === 'skipped' && culprit) r.status = 'failed';
+          }
         }
         for (const record of dateRecords) await insertModelRun(db, runId, record);
         records.push(...dateRecords);
@@ -286,6 +292,7 @@ async function runModel(
   date: string,
   partitions: ReturnType<typeof createPartitionStore>,
   runId: string,
+  dailySources: BoundSource[],
 ): Promise<ModelRunRecord> {
   const { db } = deps;
   const started = Date.now();
@@ -323,6 +330,8 @@ async function runModel(
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
     if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
+    // Source text is only checked in full when a model reading it fails: name the file and column.
+    if (!(error instanceof LakehouseError)) for (const source of dailySources) await source.findUnreadable();
     const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
     failure.details.model ??= model.id;
     throw failure;
@@ -422,21 +431,21 @@ async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promi
   }
 }
 
-/** Binds each daily source for the date; returns the warnings per source (e.g. undeclared extra columns). */
+/** Binds each daily source for the date, by name (with the warnings each raised, e.g. undeclared extra columns). */
 async function bindDailySources(
   deps: RunnerDeps,
   selected: string[],
   date: string,
-): Promise<Map<string, string[]>> {
+): Promise<Map<string, BoundSource>> {
   const { db, project } = deps;
-  const warnings = new Map<string, string[]>();
+  const bound = new Map<string, BoundSource>();
   for (const name of sourcesOf(deps, selected)) {
     const source = project.config.sources[name];
     if (source?.kind !== 'daily_parquet') continue;
     const root = resolveProjectPath(project.root, source.path);
-    warnings.set(name, (await bindDailyParquet(db, name, source, root, date, project.storage)).warnings);
+    bound.set(name, await bindDailyParquet(db, name, source, root, date, project.storage));
   }
-  return warnings;
+  return bound;
 }
 
 async function setVariables(db: Db, project: Project, date: string): Promise<void> {

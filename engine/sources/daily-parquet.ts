@@ -12,6 +12,12 @@ export interface BoundSource {
   files: string[];
   /** Problems that did not stop the load (extra columns), shown in the run history. */
   warnings: string[];
+  /**
+   * Reads every text value of the day's files and throws SOURCE_UNREADABLE naming the file and column
+   * that cannot be read (invalid UTF-8, a corrupt page). Not done up front: it costs a full extra read
+   * per date, so the runner calls it only when a model reading the source fails.
+   */
+  findUnreadable(): Promise<void>;
 }
 
 /** The folder name of a date under a daily source, from its strftime-style `date_format`. */
@@ -123,7 +129,21 @@ async function bindFiles(
        SELECT ${columns}, ${sourceFile} AS _source_file
        FROM read_parquet([${list}], filename = true, union_by_name = true)`,
   );
-  return { name, files: shown, warnings };
+  return {
+    name,
+    files: shown,
+    warnings,
+    async findUnreadable() {
+      // On a connection of its own: the failed statement has aborted the run's transaction.
+      const reader = await db.fork();
+      try {
+        for (const [i, file] of files.entries())
+          await findUnreadable(reader, name, source, file, shown[i] ?? file);
+      } finally {
+        reader.close();
+      }
+    },
+  };
 }
 
 function s3Storage(storage: ProjectStorage | undefined, uri: string): ProjectStorage {
@@ -220,7 +240,14 @@ async function checkFile(
     }
   }
   const extra = [...found.keys()].filter((c) => !(c in source.columns));
-  // Reading every string catches invalid UTF-8 now, with the file and column named, not mid-run.
+  return extra.length > 0
+    ? [
+        `${shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
+      ]
+    : [];
+}
+
+async function findUnreadable(db: Db, name: string, source: DailyParquetSource, file: string, shown: string) {
   const stringColumns = Object.entries(source.columns)
     .filter(([, t]) => t.toUpperCase().startsWith('VARCHAR'))
     .map(([c]) => c);
@@ -237,11 +264,6 @@ async function checkFile(
       { source: name, file: shown, column },
     );
   }
-  return extra.length > 0
-    ? [
-        `${shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
-      ]
-    : [];
 }
 
 async function findBadColumn(db: Db, file: string, columns: string[]): Promise<string | undefined> {
