@@ -1,11 +1,17 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
 import { createPartitionStore } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
-import { availableDates, type RunOptions, type RunSummary, runPipeline } from './pipeline/runner.ts';
+import {
+  availableDates,
+  type RunOptions,
+  type RunSummary,
+  runPipeline,
+  stageDirOf,
+} from './pipeline/runner.ts';
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
@@ -146,6 +152,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       );
       // A killed run may have left files behind; nothing points at them, so they go.
       await partitions.collectGarbage();
+      await rm(stageDirOf(project), { recursive: true, force: true });
       await partitions.refreshAllViews();
     }
     await loadMacros(db, project.root);

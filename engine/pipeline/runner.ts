@@ -509,6 +509,6 @@ async function finishRun(db: Db, runId: string, status: string, error?: string):
 }
 
 /** Scratch folder for Parquet stages, beside the warehouse; emptied after every date. */
-function stageDirOf(project: Project): string {
+export function stageDirOf(project: Project): string {
   return join(dirname(project.warehousePath), '.stage');
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -83,10 +84,15 @@ describe('a run killed mid-date', () => {
 
     orphans = (await parquetFilesUnder(join(dir, 'lake'))).filter((f) => !committed.has(f));
     expect(orphans.length).toBeGreaterThan(0);
+    // The kill lands before the fact stages its rows in a scratch file: leave one as a later kill would.
+    const stageDir = join(dir, '.stage');
+    await mkdir(stageDir, { recursive: true });
+    await writeFile(join(stageDir, 'left-by-a-killed-date.parquet'), 'PAR1');
 
     await withEngine(dir, async (engine) => {
       // Opening collected the killed run's files.
       for (const f of orphans) expect(existsSync(f), f).toBe(false);
+      expect(existsSync(stageDir)).toBe(false);
       expect(await strayLakeFiles(engine)).toEqual([]);
       expect(await projectState(engine)).toEqual(afterD1);
       const [killed] = await engine.runs(1);
