@@ -330,8 +330,10 @@ async function runModel(
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
     if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
-    // Source text is only checked in full when a model reading it fails: name the file and column.
-    if (!(error instanceof LakehouseError)) for (const source of dailySources) await source.findUnreadable();
+    // Source text is only checked in full when a model reading it fails in DuckDB: if the source is the
+    // cause, the error names its file and column instead of the model.
+    const fromDuckDb = !(error instanceof LakehouseError) || error.code === 'MODEL_SQL_ERROR';
+    if (fromDuckDb) for (const source of dailySources) await source.findUnreadable();
     const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
     failure.details.model ??= model.id;
     throw failure;

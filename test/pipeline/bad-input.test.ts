@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -189,6 +189,25 @@ describe('a bad source day fails its run and leaves the committed state as it wa
       counts: committed.counts,
     });
     expect(await strayLakeFiles(engine)).toEqual([]);
+  });
+
+  it('names the file and column of unreadable text also when the failing model staged its rows first', async () => {
+    // With deduplicate, the bronze model stages its rows (a different code path from a straight copy).
+    const model = join(dir, 'models', 'bronze', 'customer_search.sql');
+    const sql = await readFile(model, 'utf8');
+    await writeFile(
+      model,
+      sql.replace('materialized: partition\n', 'materialized: partition\ndeduplicate:\n  key: eventID\n'),
+    );
+    engine.close();
+    engine = await createEngine({ projectDir: dir });
+    const utf8 = CASES.find((c) => c.date === '2022-06-06')!;
+    const before = await projectState(engine);
+    const summary = await engine.run({ dates: [utf8.date] });
+    expect(summary.error?.code).toBe('SOURCE_UNREADABLE');
+    expect(summary.error?.details).toEqual(utf8.details(src));
+    expect(summary.models.find((m) => m.model === 'bronze.customer_search')?.status).toBe('failed');
+    expect(await projectState(engine)).toEqual(before);
   });
 });
 
