@@ -138,7 +138,7 @@ async function bindFiles(
       const reader = await db.fork();
       try {
         for (const [i, file] of files.entries())
-          await findUnreadable(reader, name, source, file, shown[i] ?? file);
+          await readEveryText(reader, name, source, file, shown[i] ?? file);
       } finally {
         reader.close();
       }
@@ -247,7 +247,7 @@ async function checkFile(
     : [];
 }
 
-async function findUnreadable(db: Db, name: string, source: DailyParquetSource, file: string, shown: string) {
+async function readEveryText(db: Db, name: string, source: DailyParquetSource, file: string, shown: string) {
   const stringColumns = Object.entries(source.columns)
     .filter(([, t]) => t.toUpperCase().startsWith('VARCHAR'))
     .map(([c]) => c);
