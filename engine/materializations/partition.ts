@@ -39,18 +39,14 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
     }
-    let notRepeat = '';
-    if (dedupe) {
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE __repeats AS ${repeatsSql(kept, internal, dedupe.key, dedupe.order_by)}`,
-      );
-      notRepeat = ' AND __row NOT IN (SELECT __row FROM __repeats)';
-    }
-    rowsOut = await partitions.write(
-      model.id,
-      etlDate,
-      `SELECT * EXCLUDE (${internal}) FROM ${kept} WHERE true${notRepeat}`,
-    );
+    // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
+    // transaction), then found repeats in and written from that copy on every core.
+    const rows = dedupe
+      ? `WITH __kept AS MATERIALIZED ${kept},
+              __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})
+         SELECT * EXCLUDE (${internal}) FROM __kept WHERE __row NOT IN (SELECT __row FROM __repeats)`
+      : `SELECT * EXCLUDE (${internal}) FROM ${kept}`;
+    rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
   }
 
