@@ -40,12 +40,12 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       );
     }
     // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
-    // transaction), then found repeats in and written from that copy on every core.
-    const rows = dedupe
-      ? `WITH __kept AS MATERIALIZED ${kept},
-              __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})
-         SELECT * EXCLUDE (${internal}) FROM __kept WHERE __row NOT IN (SELECT __row FROM __repeats)`
-      : `SELECT * EXCLUDE (${internal}) FROM ${kept}`;
+    // transaction), then searched for repeats and written from that copy on every core.
+    const repeats = dedupe
+      ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})`
+      : '';
+    const rows = `WITH __kept AS MATERIALIZED ${kept}${repeats}
+      SELECT * EXCLUDE (${internal}) FROM __kept${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
     rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
   }

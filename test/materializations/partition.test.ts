@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { createPartitionStore } from '../../engine/lake/partitions.ts';
+import type { MaterializeContext } from '../../engine/materializations/context.ts';
+import { materializePartition } from '../../engine/materializations/partition.ts';
+import { writeStage } from '../../engine/materializations/stage.ts';
+import { parseModelFile } from '../../engine/project/models.ts';
+import { ensureWarehouseSchema } from '../../engine/warehouse/metadata.ts';
+
+// Two exact repeats of id 1, two versions of id 2 (the lower row text wins), one row to quarantine.
+const ROWS = `(VALUES (1, 'a', NULL), (1, 'a', NULL), (2, 'c', NULL), (2, 'b', NULL), (3, 'x', 'id_rejected'))`;
+const WITH_REASON = `SELECT id, v, reason AS _quarantine_reason FROM ${ROWS} AS t(id, v, reason)`;
+const WITHOUT_REASON = `SELECT id, v FROM ${ROWS} AS t(id, v, reason)`;
+const DEDUPE = 'deduplicate:\n  key: id';
+
+describe('partition materialization', () => {
+  let db: Db | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function materialize(header: string, sql: string) {
+    db = await openDb();
+    await ensureWarehouseSchema(db);
+    dir = await mkdtemp(join(tmpdir(), 'lakehouse-partition-'));
+    const model = parseModelFile(
+      'models/silver/events.sql',
+      `/* config\nmaterialized: partition\n${header}\n*/\n${sql}`,
+      'silver',
+    );
+    const partitions = createPartitionStore(db, join(dir, 'lake'), 'run1');
+    const restage = (_date: string, storage: 'table' | 'parquet' = 'table') =>
+      writeStage(db!, '__stage', model.sql, storage, join(dir!, 'stage'));
+    const ctx: MaterializeContext = {
+      db,
+      model,
+      etlDate: '2022-06-01',
+      runId: 'run1',
+      stage: '__stage',
+      target: '"silver"."events"',
+      partitions,
+      titleIndexes: new Map(),
+      restage,
+      replaceStage: async () => undefined,
+      committedDates: [],
+    };
+    const outcome = await materializePartition(ctx);
+    const kept = await db.all(`SELECT id, v FROM ${outcome.testRelation} ORDER BY ALL`);
+    return { outcome, kept };
+  }
+
+  it('quarantines the rows with a reason and keeps repeats without deduplicate', async () => {
+    const { outcome, kept } = await materialize('', WITH_REASON);
+    expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 4, quarantined: 1, duplicatesRemoved: 0 });
+    expect(kept).toEqual([
+      { id: 1, v: 'a' },
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 2, v: 'c' },
+    ]);
+  });
+
+  it('drops repeats of the key, keeping the lowest row, with no quarantine column', async () => {
+    const { outcome, kept } = await materialize(DEDUPE, WITHOUT_REASON);
+    expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 3, quarantined: 0, duplicatesRemoved: 2 });
+    expect(kept).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 3, v: 'x' },
+    ]);
+  });
+
+  it('does both, and accounts for every staged row', async () => {
+    const { outcome, kept } = await materialize(DEDUPE, WITH_REASON);
+    expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 2, quarantined: 1, duplicatesRemoved: 2 });
+    expect(kept).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+    ]);
+  });
+});
