@@ -90,6 +90,15 @@ export async function addMissingColumns(db: Db, target: string, stage: string): 
   return added;
 }
 
+/**
+ * A WITH entry `name` holding a statement-local copy of `relation`. Inside the date's transaction DuckDB
+ * scans a table written in it on one thread; a materialized CTE is copied in that one scan and then read
+ * on every core, which pays off when a statement does real work on a big stage.
+ */
+export function parallelCopy(name: string, relation: string): string {
+  return `${name} AS MATERIALIZED (SELECT * FROM ${relation})`;
+}
+
 /** `a.k IS NOT DISTINCT FROM b.k AND ...` over the key columns. */
 export function keyMatch(keys: string[], left: string, right: string): string {
   return keys.map((k) => `${left}.${ident(k)} IS NOT DISTINCT FROM ${right}.${ident(k)}`).join(' AND ');

@@ -6,6 +6,7 @@ import {
   keyMatch,
   type MaterializeContext,
   type MaterializeOutcome,
+  parallelCopy,
   tableExists,
 } from './context.ts';
 
@@ -81,7 +82,8 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     // anti-join finds them; closing and opening then touch those rows only.
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS
-       SELECT * FROM (SELECT *, ${hash} AS row_hash FROM ${stage}) AS s
+       WITH ${parallelCopy('staged', stage)}
+       SELECT * FROM (SELECT *, ${hash} AS row_hash FROM staged) AS s
        WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t
                          WHERE t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash)`,
     );
@@ -97,8 +99,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const opened = Number(
       (await db.scalar<number | bigint>(
         `INSERT INTO ${target} BY NAME
+         WITH ${parallelCopy('incoming', '__scd2_incoming')}
          SELECT ${newKey}s.*, ${d} AS valid_from, NULL::DATE AS valid_to, TRUE AS is_current
-         FROM __scd2_incoming AS s`,
+         FROM incoming AS s`,
       )) ?? 0,
     );
     return { rowsIn, rowsOut: closed + opened, duplicates };
