@@ -99,6 +99,11 @@ export function parallelCopy(name: string, relation: string): string {
   return `${name} AS MATERIALIZED (SELECT * FROM ${relation})`;
 }
 
+/** The same copy as a derived table, for FROM clauses that cannot take a WITH (UPDATE ... FROM). */
+export function parallelScan(relation: string): string {
+  return `(WITH ${parallelCopy('__copy', relation)} SELECT * FROM __copy)`;
+}
+
 /** `a.k IS NOT DISTINCT FROM b.k AND ...` over the key columns. */
 export function keyMatch(keys: string[], left: string, right: string): string {
   return keys.map((k) => `${left}.${ident(k)} IS NOT DISTINCT FROM ${right}.${ident(k)}`).join(' AND ');

@@ -7,6 +7,7 @@ import {
   keyMatch,
   type MaterializeContext,
   type MaterializeOutcome,
+  parallelScan,
   tableExists,
 } from './context.ts';
 import { recordScd1Changes } from './scd1-changes.ts';
@@ -52,7 +53,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     etlDate: ctx.etlDate,
     runId: ctx.runId,
     target,
-    stage,
+    stage: parallelScan(stage),
     keys,
     // Attributes are logged, running extremes are not: a least/greatest column (last_search_dt) moves
     // for nearly every key on every load, which made the log a row per user per day (a third of a 10M
@@ -68,7 +69,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     );
     updated = Number(
       (await db.scalar<number | bigint>(
-        `UPDATE ${target} AS t SET ${sets.join(', ')} FROM ${stage} AS s WHERE ${keyMatch(keys, 't', 's')}${notUnknown}`,
+        `UPDATE ${target} AS t SET ${sets.join(', ')} FROM ${parallelScan(stage)} AS s WHERE ${keyMatch(keys, 't', 's')}${notUnknown}`,
       )) ?? 0,
     );
   }
@@ -78,7 +79,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const inserted = Number(
     (await db.scalar<number | bigint>(
       `INSERT INTO ${target} BY NAME
-       SELECT ${newKey}s.* FROM ${stage} AS s
+       SELECT ${newKey}s.* FROM ${parallelScan(stage)} AS s
        WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(keys, 't', 's')}${notUnknown})`,
     )) ?? 0,
   );
