@@ -7,6 +7,7 @@ import {
   type MaterializeContext,
   type MaterializeOutcome,
   parallelCopy,
+  parallelScan,
   tableExists,
 } from './context.ts';
 
@@ -133,13 +134,13 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
     const d = `${literal(date)}::DATE`;
     const rowsIn = await countRows(db, stage);
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE __bridge_pairs AS SELECT DISTINCT ${e}, ${m} FROM ${stage} WHERE ${m} IS NOT NULL;
-       CREATE OR REPLACE TEMP TABLE __bridge_seen AS SELECT DISTINCT ${e} FROM ${stage};`,
+      `CREATE OR REPLACE TEMP TABLE __bridge_pairs AS SELECT DISTINCT ${e}, ${m} FROM ${parallelScan(stage)} WHERE ${m} IS NOT NULL;
+       CREATE OR REPLACE TEMP TABLE __bridge_seen AS SELECT DISTINCT ${e} FROM ${parallelScan(stage)};`,
     );
     const extended = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET recent_effective_date = greatest(t.recent_effective_date, ${d})
-         FROM __bridge_pairs AS p WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m}`,
+         FROM ${parallelScan('__bridge_pairs')} AS p WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m}`,
       )) ?? 0,
     );
     const closed = Number(
@@ -154,7 +155,7 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
         `INSERT INTO ${target}
          SELECT (SELECT coalesce(max(${sk}), 0) FROM ${target}) + row_number() OVER (ORDER BY p.${e}, p.${m}),
                 p.${e}, p.${m}, 1, ${d}, ${d}, NULL
-         FROM __bridge_pairs AS p
+         FROM ${parallelScan('__bridge_pairs')} AS p
          WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m})`,
       )) ?? 0,
     );
