@@ -19,7 +19,7 @@ export interface StagedRows {
   numbered: string;
 }
 
-/** What a materialization gets: the model's rows for one date are already in the temp table `stage`. */
+/** What a materialization gets to write one model for one date. */
 export interface MaterializeContext {
   db: Db;
   model: Model;

@@ -1,6 +1,12 @@
 import { LakehouseError } from '../api/errors.ts';
 import { ident } from '../db/duckdb.ts';
-import { columnsOf, countRows, type MaterializeContext, type MaterializeOutcome } from './context.ts';
+import {
+  columnsOf,
+  countRows,
+  type MaterializeContext,
+  type MaterializeOutcome,
+  parallelCopy,
+} from './context.ts';
 
 /** A column a model may emit: rows where it is not null go to `quarantine.<model>` with that reason. */
 export const QUARANTINE_COLUMN = '_quarantine_reason';
@@ -44,7 +50,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     const repeats = dedupe
       ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})`
       : '';
-    const rows = `WITH __kept AS MATERIALIZED ${kept}${repeats}
+    const rows = `WITH ${parallelCopy('__kept', kept)}${repeats}
       SELECT * EXCLUDE (${internal}) FROM __kept${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
     rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
