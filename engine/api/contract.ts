@@ -682,17 +682,17 @@ export type QueryExport = z.infer<typeof QueryExport>;
  * "Test connection" for a source: a configured one by name, or an unsaved definition (the shape of a
  * lakehouse.yaml source, checked by the engine) with optional S3 settings (profile, endpoint, region).
  */
+/** The project's S3 settings a sources form may set: never keys, only where the AWS chain looks. */
+const SourceS3Settings = z.strictObject({
+  profile: z.string().optional(),
+  endpoint: z.string().optional(),
+  region: z.string().optional(),
+});
+
 export const SourceTestInput = z.strictObject({
   name: z.string().optional(),
   source: z.record(z.string(), z.unknown()).optional(),
-  s3: z
-    .strictObject({
-      profile: z.string().optional(),
-      endpoint: z.string().optional(),
-      region: z.string().optional(),
-      force_path_style: z.boolean().optional(),
-    })
-    .optional(),
+  s3: SourceS3Settings.extend({ force_path_style: z.boolean().optional() }).optional(),
 });
 export type SourceTestInput = z.infer<typeof SourceTestInput>;
 
@@ -725,13 +725,7 @@ export const SourceSaveInput = z.strictObject({
   name: z.string(),
   source: z.record(z.string(), z.unknown()),
   replace: z.boolean().default(false),
-  s3: z
-    .strictObject({
-      profile: z.string().optional(),
-      endpoint: z.string().optional(),
-      region: z.string().optional(),
-    })
-    .optional(),
+  s3: SourceS3Settings.optional(),
 });
 export type SourceSaveInput = z.infer<typeof SourceSaveInput>;
 
