@@ -129,8 +129,6 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   );
   const records: ModelRunRecord[] = [];
   let done = 0;
-  // Stage files of a killed run are garbage.
-  await dropStages(db, stageDirOf(project));
 
   await db.run(
     `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
