@@ -48,7 +48,16 @@ export async function listSourceDates(
   const pattern = new RegExp(
     `^${format.replace('%Y', '(?<y>\\d{4})').replace('%m', '(?<m>\\d{2})').replace('%d', '(?<d>\\d{2})')}$`,
   );
-  return entries
+  const days = entries.filter((e) => pattern.test(e));
+  // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
+  const folders = isS3Uri(root)
+    ? days
+    : (
+        await Promise.all(
+          days.map(async (e) => ((await stat(join(root, e)).catch(() => null))?.isDirectory() ? e : null)),
+        )
+      ).filter((e): e is string => e !== null);
+  return folders
     .map((e) => pattern.exec(e)?.groups)
     .filter((g): g is Record<string, string> => Boolean(g))
     .map((g) => `${g.y}-${g.m}-${g.d}`)

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -42,6 +42,17 @@ const CASES: BadDayCase[] = [
       'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
     ],
     details: (src) => ({ source: SOURCE, path: join(src, '20220620'), etlDate: '2022-06-20' }),
+  },
+  {
+    // A day name that is a broken link or a plain file is neither run nor offered as available.
+    title: 'a day that is a broken link',
+    date: '2022-06-21',
+    code: 'SOURCE_MISSING',
+    message: (src) => [
+      `Source "${SOURCE}" has no folder for 2022-06-21: ${join(src, '20220621')} does not exist.`,
+      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
+    ],
+    details: (src) => ({ source: SOURCE, path: join(src, '20220621'), etlDate: '2022-06-21' }),
   },
   {
     title: 'a truncated Parquet file',
@@ -143,6 +154,9 @@ describe('a bad source day fails its run and leaves the committed state as it wa
       'COMPRESSION uncompressed',
     );
     expect(await corruptUtf8(utf8File, 'XXMARKERXX')).toBeGreaterThanOrEqual(1);
+
+    await symlink(join(src, 'moved-away'), join(src, '20220621'));
+    await writeFile(join(src, '20220622'), 'not a folder');
 
     dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
     engine = await createEngine({ projectDir: dir });
