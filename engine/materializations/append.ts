@@ -35,5 +35,13 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   }
   await db.run(`INSERT INTO ${target} BY NAME SELECT * FROM ${stage}`);
   const rowsOut = await countRows(db, stage);
-  return { rowsIn, rowsOut, duplicatesRemoved, quarantined: 0, testRelation: stage, warnings };
+  return {
+    rowsIn,
+    rowsOut,
+    duplicatesRemoved,
+    quarantined: 0,
+    testRelation: stage,
+    uniqueKeys: keys,
+    warnings,
+  };
 }

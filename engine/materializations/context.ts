@@ -53,6 +53,8 @@ export interface MaterializeOutcome {
   testRelation: string;
   /** Relation the SCD-invariant test checks (whole history table). */
   historyRelation?: string;
+  /** Key columns the materializer verified unique over `testRelation` (see dedupeStage). */
+  uniqueKeys?: string[];
   warnings: string[];
 }
 

@@ -336,7 +336,13 @@ async function runModel(
     failure.details.model ??= model.id;
     throw failure;
   }
-  const tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation);
+  const tests = await runDataTests(
+    db,
+    model,
+    outcome.testRelation,
+    outcome.historyRelation,
+    outcome.uniqueKeys,
+  );
   const failed = tests.filter((t) => !t.passed && t.severity === 'error');
   const warned = tests.filter((t) => !t.passed && t.severity === 'warn');
   return {

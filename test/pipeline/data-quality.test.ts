@@ -260,6 +260,51 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // The fact's unique(event_id) test is answered by the append's own dedupe check, not by a query of
+  // its own: an event emitted twice with different values must still fail the date under that name,
+  // and the fact's other tests still run.
+  it('fails the fact when one event id comes out twice with different values, naming unique(event_id)', async () => {
+    const dir = await project();
+    await editModel(
+      dir,
+      'gold/fact_customer_search.sql',
+      'FROM events AS e\n',
+      `FROM (SELECT * FROM events UNION ALL
+      (SELECT * REPLACE ('quit' AS category) FROM events WHERE category = 'enter' LIMIT 1)) AS e\n`,
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toMatchObject({
+        code: 'TEST_FAILED',
+        details: { model: 'gold.fact_customer_search', test: 'unique(event_id)' },
+      });
+      expect(summary.error?.details.failingRows).toHaveLength(2);
+    });
+    // A clean fact passes unique(event_id) and runs every other declared test.
+    const clean = await project();
+    await withEngine(clean, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.status).toBe('success');
+      const fact = summary.models.find((m) => m.model === 'gold.fact_customer_search')!;
+      expect(fact.tests.map((t) => [t.name, t.passed])).toEqual([
+        ['unique(event_id)', true],
+        [
+          'not_null(event_id, datetime_log, date_key, user_id, network_key, platform_key, main_keyword_category)',
+          true,
+        ],
+        ['relationships(date_key → gold.dim_date.date_key)', true],
+        ['relationships(user_id → gold.dim_user.user_id)', true],
+        ['relationships(network_key → gold.dim_network.network_key)', true],
+        ['relationships(platform_key → gold.dim_platform.platform_key)', true],
+        ['relationships(main_keyword_category → gold.dim_category.category_key)', true],
+        ['relationships(sub1_keyword_category → gold.dim_category.category_key)', true],
+        ['relationships(sub2_keyword_category → gold.dim_category.category_key)', true],
+        ['relationships(sub3_keyword_category → gold.dim_category.category_key)', true],
+      ]);
+    });
+  });
+
   it('reports a missing column as MODEL_SQL_ERROR at the right line of the model file', async () => {
     const dir = await project();
     const edited = await editModel(
