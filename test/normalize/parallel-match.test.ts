@@ -13,16 +13,23 @@ describe('matching on several threads', () => {
     `query ${i}`,
   ]);
 
-  it('gives exactly the single-thread results, in the same order, with workers doing most of the work', async () => {
+  it('gives exactly the single-thread results, in the same order, with every thread taking chunks', async () => {
     const index = buildTitleIndex(titles);
     const single = matchKeywords(index, keywords);
+    const byThread = [0, 0, 0];
     const parallel = await matchKeywordsInParallel(index, titles, keywords, {
       minKeywordsPerWorker: 1000,
       threads: 3,
+      onChunk: (thread, count) => {
+        byThread[thread] = (byThread[thread] ?? 0) + count;
+      },
     });
     expect(parallel).toHaveLength(keywords.length);
     expect(parallel).toEqual(single);
     expect(single.filter((m) => m.matched).length).toBeGreaterThan(keywords.length / 2);
+    // Each keyword matched once, and the queue kept all three threads busy.
+    expect(byThread.reduce((a, b) => a + b, 0)).toBe(keywords.length);
+    for (const count of byThread) expect(count).toBeGreaterThan(0);
   });
 
   it('keeps its workers between calls and switches catalogs without mixing them up', async () => {
