@@ -27,7 +27,9 @@ export async function writeStage(
     await mkdir(scratchDir, { recursive: true });
     const path = join(scratchDir, `${randomUUID()}.parquet`);
     const file = literal(path);
-    await db.run(`COPY (${selectSql}) TO ${file} (FORMAT PARQUET, COMPRESSION snappy)`);
+    // Uncompressed: the file lives for one date, and snappy cost 0.2 s a day on the fact's stage
+    // (1M rows: 71 MB snappy, 106 MB uncompressed).
+    await db.run(`COPY (${selectSql}) TO ${file} (FORMAT PARQUET, COMPRESSION uncompressed)`);
     const written = await columnsOf(db, `read_parquet(${file})`);
     if (written.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type)) {
       if (existing === 'table') await db.run(`DROP TABLE ${relation}`);
