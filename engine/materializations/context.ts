@@ -2,7 +2,7 @@ import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
-import type { TitleIndex } from '../normalize/matcher.ts';
+import type { CatalogTitle, TitleIndex } from '../normalize/matcher.ts';
 import type { Model } from '../project/models.ts';
 
 /**
@@ -33,6 +33,8 @@ export interface MaterializeContext {
   partitions: PartitionStore;
   /** Title indexes built this session, by catalog fingerprint (building one costs seconds on big catalogs). */
   titleIndexes: Map<string, TitleIndex>;
+  /** Reference catalogs read this run, by relation (a source is bound once per run: 0.2 s a date saved). */
+  catalogs: Map<string, LoadedCatalog>;
   /**
    * Runs the model's SQL for a date into `stage`; materializers call it when they need the rows staged.
    * Default storage: a temp table (see StageStorage for when a Parquet file is better).
@@ -56,6 +58,12 @@ export interface MaterializeOutcome {
   /** Key columns the materializer verified unique over `testRelation` (see dedupeStage). */
   uniqueKeys?: string[];
   warnings: string[];
+}
+
+/** A title catalog as the matcher takes it, with the fingerprint its cached matches are keyed by. */
+export interface LoadedCatalog {
+  titles: CatalogTitle[];
+  fingerprint: string;
 }
 
 export type Materializer = (ctx: MaterializeContext) => Promise<MaterializeOutcome>;

@@ -34,8 +34,18 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
       },
     );
   }
-  const titles = await loadCatalog(ctx, catalog);
-  const fingerprint = createHash('sha256').update(JSON.stringify(titles)).digest('hex').slice(0, 16);
+  // A source catalog is bound once per run, so it is read once per run; any other relation may change
+  // between dates.
+  let loaded = catalog.startsWith('source.') ? ctx.catalogs.get(catalog) : undefined;
+  if (!loaded) {
+    const read = await loadCatalog(ctx, catalog);
+    loaded = {
+      titles: read,
+      fingerprint: createHash('sha256').update(JSON.stringify(read)).digest('hex').slice(0, 16),
+    };
+    ctx.catalogs.set(catalog, loaded);
+  }
+  const { titles, fingerprint } = loaded;
 
   if (!(await tableExists(db, target))) {
     await db.run(

@@ -6,6 +6,7 @@ import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependenci
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import type {
+  LoadedCatalog,
   MaterializeContext,
   MaterializeOutcome,
   Materializer,
@@ -90,6 +91,8 @@ export interface RunnerDeps {
   graph: ModelGraph;
   titleIndexes: Map<string, TitleIndex>;
   signal?: AbortSignal;
+  /** Catalogs read during the current run (see MaterializeContext.catalogs). */
+  catalogs?: Map<string, LoadedCatalog>;
 }
 
 /** Every date any daily source of the project has, sorted. */
@@ -128,6 +131,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     project.storage.lake(project.lakeRoot),
   );
   const records: ModelRunRecord[] = [];
+  const catalogs = new Map<string, LoadedCatalog>();
   let done = 0;
 
   await db.run(
@@ -183,7 +187,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
           emit({ kind: 'model-start', date, model: id, done });
           const record = await runModel(
-            { ...deps, signal: options.signal },
+            { ...deps, signal: options.signal, catalogs },
             node.model,
             date,
             partitions,
@@ -318,6 +322,7 @@ async function runModel(
     target: `${ident(model.layer)}.${ident(model.name)}`,
     partitions,
     titleIndexes: deps.titleIndexes,
+    catalogs: deps.catalogs ?? new Map(),
     restage,
     replaceStage,
     committedDates: await committedDates(db, model.id),

@@ -49,6 +49,7 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
         target: `"${layer}"."${name}"`,
         partitions: createPartitionStore(db, '/nonexistent-lake', 'test'),
         titleIndexes: new Map(),
+        catalogs: new Map(),
         restage,
         replaceStage,
         committedDates: [...committed],

@@ -45,6 +45,7 @@ describe('partition materialization', () => {
       target: '"silver"."events"',
       partitions,
       titleIndexes: new Map(),
+      catalogs: new Map(),
       restage,
       replaceStage: async () => undefined,
       committedDates: [],

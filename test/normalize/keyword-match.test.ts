@@ -27,6 +27,7 @@ describe('keyword_match materialization', () => {
         stage: 'stage',
         target: 'silver.keyword_match',
         titleIndexes: new Map(),
+        catalogs: new Map(),
         restage: async () => undefined,
         committedDates: [],
       }) as unknown as MaterializeContext;
@@ -67,6 +68,42 @@ describe('keyword_match materialization', () => {
     expect(stored.sort((a, b) => String(a.keyword).localeCompare(String(b.keyword)))).toEqual(
       expected.sort((a, b) => a.keyword.localeCompare(b.keyword)),
     );
+    db.close();
+  });
+  it('reads a source catalog once per run, and a changed one again in the next run', async () => {
+    const db = await openDb();
+    await loadMacros(db, '/nonexistent-project');
+    await db.run(`CREATE SCHEMA silver`);
+    await db.run(`ATTACH ':memory:' AS source`);
+    await db.run(`CREATE TABLE source.titles AS SELECT 'Naruto' AS title, 'Anime' AS genres`);
+    const run = (catalogs: MaterializeContext['catalogs']) => (etlDate: string) =>
+      ({
+        db,
+        model: { file: 'keyword_match.sql', config: { catalog: 'source.titles' } },
+        etlDate,
+        stage: 'stage',
+        target: 'silver.keyword_match',
+        titleIndexes: new Map(),
+        catalogs,
+        restage: async () => undefined,
+        committedDates: [],
+      }) as unknown as MaterializeContext;
+    const matchOn = async (context: MaterializeContext, keyword: string) => {
+      await db.run(`CREATE OR REPLACE TEMP TABLE stage AS SELECT $1::VARCHAR AS keyword`, [keyword]);
+      await materializeKeywordMatch(context);
+      return db.scalar<string>(`SELECT keyword_normalized FROM silver.keyword_match WHERE keyword = $1`, [
+        keyword,
+      ]);
+    };
+    const firstRun = run(new Map());
+    expect(await matchOn(firstRun('2022-06-01'), 'naruto')).toBe('Naruto');
+    // Edited while the run goes on: the run keeps the catalog it started with.
+    await db.run(`UPDATE source.titles SET title = 'Boruto'`);
+    expect(await matchOn(firstRun('2022-06-02'), 'boruto')).toBe('not_matched');
+    // The next run reads it again, and re-matches what the old catalog answered.
+    const secondRun = run(new Map());
+    expect(await matchOn(secondRun('2022-06-03'), 'boruto')).toBe('Boruto');
+    expect(await matchOn(secondRun('2022-06-03'), 'naruto')).toBe('not_matched');
     db.close();
   });
 });
