@@ -91,8 +91,6 @@ export interface RunnerDeps {
   graph: ModelGraph;
   titleIndexes: Map<string, TitleIndex>;
   signal?: AbortSignal;
-  /** Catalogs read during the current run (see MaterializeContext.catalogs). */
-  catalogs?: Map<string, LoadedCatalog>;
 }
 
 /** Every date any daily source of the project has, sorted. */
@@ -289,7 +287,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
 }
 
 async function runModel(
-  deps: RunnerDeps,
+  // With the catalogs read so far in this run (see MaterializeContext.catalogs).
+  deps: RunnerDeps & { catalogs: Map<string, LoadedCatalog> },
   model: Model,
   date: string,
   partitions: ReturnType<typeof createPartitionStore>,
@@ -322,7 +321,7 @@ async function runModel(
     target: `${ident(model.layer)}.${ident(model.name)}`,
     partitions,
     titleIndexes: deps.titleIndexes,
-    catalogs: deps.catalogs ?? new Map(),
+    catalogs: deps.catalogs,
     restage,
     replaceStage,
     committedDates: await committedDates(db, model.id),
