@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,43 @@ describe('a run killed mid-date', () => {
     });
   });
 
+  // A date's commit lives in DuckDB's write-ahead log until the run's end folds it into the warehouse
+  // file (engine.ts, checkpoint_threshold): a kill in between must still keep every committed date.
+  it('keeps a date committed earlier in the same run, from the write-ahead log', async () => {
+    const fresh = await exampleProject(src, catalog);
+    try {
+      const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', fresh, '--from', D1, '--to', D2], {
+        cwd: PROJECT_ROOT,
+        stdio: 'ignore',
+      });
+      const done = exited(child);
+      const bronzeD2 = join(fresh, 'lake', 'bronze', 'customer_search', `etl_date=${D2}`);
+      const deadline = Date.now() + 60_000;
+      // Date 1 is committed before date 2's bronze file is written.
+      while (!existsSync(bronzeD2) && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const wal = join(fresh, 'warehouse.duckdb.wal');
+      const walBytes = existsSync(wal) ? statSync(wal).size : 0;
+      child.kill('SIGKILL');
+      expect(await done).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(existsSync(bronzeD2), 'the child run never started date 2').toBe(true);
+      expect(walBytes, 'date 1 should still be in the write-ahead log').toBeGreaterThan(0);
+
+      await withEngine(fresh, async (engine) => {
+        expect(content(await projectState(engine))).toEqual(content(afterD1));
+        expect(await strayLakeFiles(engine)).toEqual([]);
+        const [killed] = await engine.runs(1);
+        expect(killed!.status).toBe('aborted');
+        expect(killed!.models.filter((m) => m.etlDate === D1).map((m) => m.status)).toEqual(
+          Array(13).fill('success'),
+        );
+      });
+    } finally {
+      await removeDir(fresh);
+    }
+  });
+
   it('cancels a statement in flight when the signal aborts, and keeps the committed state', async () => {
     await withEngine(dir, async (engine) => {
       const controller = new AbortController();
@@ -159,6 +196,9 @@ describe('a run killed mid-date', () => {
       expect(summary.error).toBeUndefined();
       expect(summary.status).toBe('success');
       expect(await strayLakeFiles(engine)).toEqual([]);
+      // The run's end folded its dates into the warehouse file.
+      const wal = join(dir, 'warehouse.duckdb.wal');
+      expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
       return projectState(engine);
     });
     expect(rerun.counts.bronze).toBe(2000 + D2_ROWS);
