@@ -47,45 +47,63 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
 
   const nonKey = columns.filter((c) => !keys.includes(c) && c !== sk);
   const notUnknown = sk ? ` AND t.${ident(sk)} <> ${UNKNOWN_KEY}` : '';
-  let updated = 0;
+  // One join of the stage with the table: each stage row with the row it merges into (NULL for a new
+  // key) and every column's value before and after the merge. The change log, the update and the
+  // insert read this instead of joining again (four joins were 0.5 s a day on a 1M-user dim_user).
+  const pairs = nonKey.map((c, i) => ({
+    column: c,
+    rule: model.config.merge[c] ?? 'overwrite',
+    before: `__before${i}`,
+    after: `__after${i}`,
+  }));
+  const internal = ['__target_row', ...pairs.flatMap((p) => [p.before, p.after])];
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __scd1_merge AS
+     SELECT s.*, t.rowid AS __target_row${pairs
+       .map(
+         (p) => `, t.${ident(p.column)} AS ${p.before}, ${mergeExpression(p.rule, p.column)} AS ${p.after}`,
+       )
+       .join('')}
+     FROM ${parallelScan(stage)} AS s LEFT JOIN ${target} AS t ON ${keyMatch(keys, 't', 's')}${notUnknown}`,
+  );
+  const merge = 'temp.main.__scd1_merge';
   await recordScd1Changes(db, {
     model: model.id,
     etlDate: ctx.etlDate,
     runId: ctx.runId,
-    target,
-    stage: parallelScan(stage),
+    merge,
     keys,
     // Attributes are logged, running extremes are not: a least/greatest column (last_search_dt) moves
     // for nearly every key on every load, which made the log a row per user per day (a third of a 10M
     // run's gold time) and says nothing about the member; a keep column never changes.
-    merged: nonKey
-      .filter((c) => (model.config.merge[c] ?? 'overwrite') === 'overwrite')
-      .map((c) => [c, mergeExpression('overwrite', c)]),
-    match: `${keyMatch(keys, 't', 's')}${notUnknown}`,
+    logged: pairs.filter((p) => p.rule === 'overwrite'),
   });
-  if (nonKey.length > 0) {
-    const sets = nonKey.map(
-      (c) => `${ident(c)} = ${mergeExpression(model.config.merge[c] ?? 'overwrite', c)}`,
-    );
-    updated = Number(
-      (await db.scalar<number | bigint>(
-        `UPDATE ${target} AS t SET ${sets.join(', ')} FROM ${parallelScan(stage)} AS s WHERE ${keyMatch(keys, 't', 's')}${notUnknown}`,
-      )) ?? 0,
+  const matched = Number(
+    (await db.scalar<number | bigint>(`SELECT count(*) FROM ${merge} WHERE __target_row IS NOT NULL`)) ?? 0,
+  );
+  if (pairs.length > 0) {
+    // Only rows whose values change are rewritten: the same result, and fewer updated rows to check
+    // point (a dimension member seen again with the same attributes is most of a day's rows).
+    await db.run(
+      `UPDATE ${target} AS t SET ${pairs.map((p) => `${ident(p.column)} = m.${p.after}`).join(', ')}
+       FROM ${merge} AS m
+       WHERE t.rowid = m.__target_row AND (${pairs.map((p) => `m.${p.before} IS DISTINCT FROM m.${p.after}`).join(' OR ')})`,
     );
   }
   const newKey = sk
-    ? `(SELECT coalesce(max(${ident(sk)}), ${UNKNOWN_KEY}) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `s.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
+    ? `(SELECT coalesce(max(${ident(sk)}), ${UNKNOWN_KEY}) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `m.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
     : '';
   const inserted = Number(
     (await db.scalar<number | bigint>(
       `INSERT INTO ${target} BY NAME
-       SELECT ${newKey}s.* FROM ${parallelScan(stage)} AS s
-       WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch(keys, 't', 's')}${notUnknown})`,
+       SELECT ${newKey}m.* EXCLUDE (${internal.join(', ')}) FROM ${merge} AS m WHERE m.__target_row IS NULL`,
     )) ?? 0,
   );
+  await db.run(`DROP TABLE ${merge}`);
   return {
     rowsIn,
-    rowsOut: inserted + updated,
+    // Every stage row was merged: inserted, or matched (rewritten only where a value changed).
+    rowsOut: inserted + matched,
     duplicatesRemoved,
     quarantined: 0,
     testRelation: target,
