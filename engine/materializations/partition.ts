@@ -1,5 +1,5 @@
 import { LakehouseError } from '../api/errors.ts';
-import { ident } from '../db/duckdb.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
   countRows,
@@ -71,7 +71,25 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     }
   }
   const testRelation = await partitions.rowsOf(model.id, etlDate);
-  return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, warnings: [] };
+  const file = await partitions.currentPath(model.id, etlDate);
+  const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
+  return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings: [] };
+}
+
+/**
+ * Whether the written partition has no NULL in `columns`, from its Parquet statistics (no scan). The
+ * repeat search keeps every row with a NULL key, as a unique test does not: only without NULLs has the
+ * deduplication proven the key unique.
+ */
+async function noNullsIn(db: Db, file: string, columns: string[]): Promise<boolean> {
+  const stats = await db.all<{ column: string; nulls: number | bigint | null }>(
+    `SELECT path_in_schema AS column, stats_null_count AS nulls FROM parquet_metadata(${literal(file)})
+     WHERE path_in_schema IN (${columns.map(literal).join(', ')})`,
+  );
+  return (
+    columns.every((c) => stats.some((s) => s.column === c)) &&
+    stats.every((s) => s.nulls !== null && Number(s.nulls) === 0)
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import type { MaterializeContext } from '../../engine/materializations/context.t
 import { materializePartition } from '../../engine/materializations/partition.ts';
 import { writeStage } from '../../engine/materializations/stage.ts';
 import { parseModelFile } from '../../engine/project/models.ts';
+import { runDataTests } from '../../engine/quality/data-tests.ts';
 import { ensureWarehouseSchema } from '../../engine/warehouse/metadata.ts';
 
 // Two exact repeats of id 1, two versions of id 2 (the lower row text wins), one row to quarantine.
@@ -52,12 +53,13 @@ describe('partition materialization', () => {
     };
     const outcome = await materializePartition(ctx);
     const kept = await db.all(`SELECT id, v FROM ${outcome.testRelation} ORDER BY ALL`);
-    return { outcome, kept };
+    return { outcome, kept, model };
   }
 
   it('quarantines the rows with a reason and keeps repeats without deduplicate', async () => {
     const { outcome, kept } = await materialize('', WITH_REASON);
     expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 4, quarantined: 1, duplicatesRemoved: 0 });
+    expect(outcome.uniqueKeys).toBeUndefined();
     expect(kept).toEqual([
       { id: 1, v: 'a' },
       { id: 1, v: 'a' },
@@ -69,6 +71,8 @@ describe('partition materialization', () => {
   it('drops repeats of the key, keeping the lowest row, with no quarantine column', async () => {
     const { outcome, kept } = await materialize(DEDUPE, WITHOUT_REASON);
     expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 3, quarantined: 0, duplicatesRemoved: 2 });
+    // Deduplicated with no NULL key: a unique test on the key has nothing left to find.
+    expect(outcome.uniqueKeys).toEqual(['id']);
     expect(kept).toEqual([
       { id: 1, v: 'a' },
       { id: 2, v: 'b' },
@@ -83,5 +87,21 @@ describe('partition materialization', () => {
       { id: 1, v: 'a' },
       { id: 2, v: 'b' },
     ]);
+  });
+
+  // The repeat search leaves rows with a NULL key alone; a unique test counts NULLs as one value.
+  it('claims the key unique only when no kept row has a NULL key', async () => {
+    const { outcome, kept, model } = await materialize(
+      `${DEDUPE}\ntests:\n  - unique: id`,
+      `SELECT * FROM (VALUES (NULL, 'a'), (NULL, 'b'), (4, 'd')) t(id, v)`,
+    );
+    expect(kept).toEqual([
+      { id: 4, v: 'd' },
+      { id: null, v: 'a' },
+      { id: null, v: 'b' },
+    ]);
+    expect(outcome.uniqueKeys).toBeUndefined();
+    const [unique] = await runDataTests(db!, model, outcome.testRelation, undefined, outcome.uniqueKeys);
+    expect(unique).toMatchObject({ name: 'unique(id)', passed: false, failingRows: 1 });
   });
 });

@@ -46,8 +46,8 @@ merge: {first_seen: least, last_seen: greatest}`);
       { d: '2022-06-02', key: 'android', kind: 'insert', column_name: null, before: null, after: null },
       { d: '2022-06-02', key: 'web', kind: 'update', column_name: 'kind', before: '"w"', after: '"web"' },
     ]);
-    // Re-applying the same day is a no-op for keys and values.
-    await h.apply(
+    // Re-applying the same day is a no-op for keys and values; both rows still count as merged.
+    const again = await h.apply(
       materializeScd1,
       '2022-06-02',
       `SELECT * FROM (VALUES ('android', 'm', 9, 9), ('web', 'web', 7, 8)) t(platform, kind, first_seen, last_seen)`,
@@ -55,6 +55,14 @@ merge: {first_seen: least, last_seen: greatest}`);
     expect(await h.rows('SELECT count(*)::INT AS n, max(platform_key) AS k FROM gold.model')).toEqual([
       { n: 4, k: 3 },
     ]);
+    expect(again).toMatchObject({ rowsIn: 2, rowsOut: 2, duplicatesRemoved: 0 });
+    // An attribute set to NULL is a change like any other.
+    await h.apply(
+      materializeScd1,
+      '2022-06-03',
+      `SELECT * FROM (VALUES ('ios', NULL::VARCHAR, 3, 4)) t(platform, kind, first_seen, last_seen)`,
+    );
+    expect(await h.rows(`SELECT kind FROM gold.model WHERE platform = 'ios'`)).toEqual([{ kind: null }]);
   });
 });
 
