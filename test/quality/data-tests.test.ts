@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { parseModelFile } from '../../engine/project/models.ts';
-import { runDataTests } from '../../engine/quality/data-tests.ts';
+import { failingRowsSql, runDataTests } from '../../engine/quality/data-tests.ts';
 
 /** One declared test over `gold.child` (see beforeAll), and what it must report. */
 const CASES: {
@@ -85,5 +85,85 @@ describe('data tests', () => {
     ]);
     const other = await runDataTests(db, model, 'gold.child', undefined, ['id', 'kind']);
     expect(other[0]).toMatchObject({ name: 'unique(id)', failingRows: 1 });
+  });
+});
+
+/** Each history problem scd_invariants reports, one key per problem, and the rows it must show. */
+describe('SCD invariants', () => {
+  let db: Db;
+  const order = (rows: Record<string, unknown>[]) =>
+    [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const invariants = async (header: string, relation: string) => {
+    const model = parseModelFile(
+      'models/gold/history.sql',
+      `/* config\n${header}\ntests:\n  - scd_invariants: true\n*/\nSELECT 1`,
+      'gold',
+    );
+    const [result] = await runDataTests(db, model, relation, relation);
+    // The result shows a sample of five; the test's own query gives every failing row.
+    const all = order(await db.allJson(failingRowsSql(model.config.tests[0]!, relation, model).sql));
+    const sample = result?.sample ?? [];
+    expect(sample.length).toBe(Math.min(5, all.length));
+    for (const row of sample) expect(all).toContainEqual(row);
+    return { ...result, all };
+  };
+
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold`);
+    await db.run(
+      `CREATE TABLE gold.versions AS SELECT user_id, valid_from::DATE AS valid_from, valid_to::DATE AS valid_to, is_current
+       FROM (VALUES
+         ('ok', '2022-06-01', '2022-06-03', false), ('ok', '2022-06-03', NULL, true),
+         ('two_current', '2022-06-01', NULL, true), ('two_current', '2022-06-02', NULL, true),
+         ('gap', '2022-06-01', '2022-06-02', false), ('gap', '2022-06-03', NULL, true),
+         ('overlap', '2022-06-01', '2022-06-05', false), ('overlap', '2022-06-03', NULL, true),
+         ('closed', '2022-06-01', '2022-06-02', false),
+         ('flag', '2022-06-01', NULL, false)) AS t(user_id, valid_from, valid_to, is_current)`,
+    );
+    await db.run(
+      `CREATE TABLE gold.bridge AS SELECT user_id, plan, is_effective, first_effective_date::DATE AS first_effective_date,
+         recent_effective_date::DATE AS recent_effective_date, last_effective_date::DATE AS last_effective_date
+       FROM (VALUES
+         ('ok', 'A', 0, '2022-06-01', '2022-06-02', '2022-06-02'), ('ok', 'A', 1, '2022-06-04', '2022-06-05', NULL),
+         ('two_effective', 'A', 1, '2022-06-01', '2022-06-01', NULL), ('two_effective', 'A', 1, '2022-06-03', '2022-06-03', NULL),
+         ('overlap', 'B', 0, '2022-06-01', '2022-06-04', '2022-06-04'), ('overlap', 'B', 1, '2022-06-03', '2022-06-03', NULL),
+         ('no_end', 'C', 0, '2022-06-01', '2022-06-02', NULL))
+       AS t(user_id, plan, is_effective, first_effective_date, recent_effective_date, last_effective_date)`,
+    );
+  });
+
+  afterAll(() => db.close());
+
+  it('SCD2: several current rows, overlaps, gaps, a closed last version, a wrong is_current', async () => {
+    const result = await invariants('materialized: scd2\nunique_key: user_id', 'gold.versions');
+    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 6 });
+    expect(result.all).toEqual(
+      order([
+        { problem: 'several current rows', user_id: 'two_current', rows: 2 },
+        // Its first version never ends, though another starts on 06-02.
+        { problem: 'overlapping versions', user_id: 'two_current', rows: 1 },
+        { problem: 'gap between versions', user_id: 'gap', rows: 1 },
+        { problem: 'overlapping versions', user_id: 'overlap', rows: 1 },
+        { problem: 'closed version with no successor', user_id: 'closed', rows: 1 },
+        { problem: 'is_current disagrees with valid_to', user_id: 'flag', rows: 1 },
+      ]),
+    );
+  });
+
+  it('bridge: several effective rows, overlapping ranges, a closed row without an end', async () => {
+    const result = await invariants(
+      'materialized: bridge\nbridge: {entity: user_id, member: plan}\nsurrogate_key: k',
+      'gold.bridge',
+    );
+    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 4 });
+    expect(result.all).toEqual(
+      order([
+        { problem: 'several effective rows', user_id: 'two_effective', plan: 'A', rows: 2 },
+        { problem: 'overlapping effective ranges', user_id: 'two_effective', plan: 'A', rows: 1 },
+        { problem: 'overlapping effective ranges', user_id: 'overlap', plan: 'B', rows: 1 },
+        { problem: 'closed row without last_effective_date', user_id: 'no_end', plan: 'C', rows: 1 },
+      ]),
+    );
   });
 });
