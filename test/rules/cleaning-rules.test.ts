@@ -117,6 +117,12 @@ describe('plan_name and plan_type split userPlansMap entries', () => {
     ['Gói: Thể thao:direct', 'Gói: Thể thao', 'direct'],
     ['NoTypePlan', 'NoTypePlan', 'unknown'],
     ['', null, 'unknown'],
+    ['   ', null, 'unknown'],
+    ['Plan:', 'Plan', 'unknown'],
+    [':direct', null, 'direct'],
+    [':', null, 'unknown'],
+    ['a:b:', 'a:b', 'unknown'],
+    ['a::b', 'a:', 'b'],
   ];
   it.each(cases)('%j → %j / %j', async (input, name, type) => {
     expect(await apply('plan_name($1)', input)).toBe(name);
