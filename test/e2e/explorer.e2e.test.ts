@@ -275,9 +275,17 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
       .toContain('seeded failure: gold.seeded_failure cannot run');
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-failure.png') });
 
+    // Held back half a second, the run request is still on its way when Cancel is clicked: the click
+    // lands while the run has no id yet, and must still cancel it (it was silently dropped).
+    await page.route('**/rpc/pipeline.run', async (route) => {
+      await new Promise((r) => setTimeout(r, 500));
+      await route.continue();
+    });
     await page.getByTestId('run-button').click();
+    expect(await status.textContent()).toContain('starting');
     await page.getByTestId('cancel-button').click();
     await finished();
+    await page.unroute('**/rpc/pipeline.run');
     expect(await status.getAttribute('data-status')).toBe('cancelled');
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-cancelled.png') });
   });

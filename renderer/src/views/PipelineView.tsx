@@ -85,6 +85,19 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   const [error, setError] = useState<string | null>(null);
   const [layout, setLayout] = useState<GraphLayout | null>(null);
   const runIdRef = useRef<string | null>(null);
+  // Cancel clicked while the run was starting (no run id yet): sent as soon as the id is known.
+  const cancelWanted = useRef(false);
+  const sendCancel = useCallback(
+    async (runId: string) => {
+      cancelWanted.current = false;
+      try {
+        await client.call('pipeline.cancel', { runId });
+      } catch (e) {
+        setError(describeError(e));
+      }
+    },
+    [client],
+  );
   const [graphBox, setGraphBox] = useState<HTMLDivElement | null>(null);
   const [available, setAvailable] = useState({ width: 1200, height: 600 });
 
@@ -134,6 +147,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         const { kind, model, record } = event;
         if (kind === 'run-start') {
           runIdRef.current = event.runId;
+          if (cancelWanted.current) void sendCancel(event.runId);
           setCards((prev) => new Map([...prev].map(([id, c]) => [id, { ...c, status: 'queued' }])));
         }
         if (kind === 'model-start' && model) {
@@ -161,16 +175,18 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       }
     });
     return off;
-  }, [client, loadGraph]);
+  }, [client, loadGraph, sendCancel]);
 
   const start = async () => {
     setError(null);
     setRun({ phase: 'starting' });
+    cancelWanted.current = false;
     try {
       // Subscribe before starting so no progress event is missed.
       await client.ready();
       const started = await client.call('pipeline.run', runInput(date, from, to, selection));
       runIdRef.current = started.runId;
+      if (cancelWanted.current) void sendCancel(started.runId);
       setRun((prev) =>
         prev.phase === 'starting'
           ? { phase: 'running', runId: started.runId, done: 0, total: started.total }
@@ -184,12 +200,8 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
 
   const cancel = async () => {
     const runId = runIdRef.current ?? (run.phase === 'running' ? run.runId : null);
-    if (!runId) return;
-    try {
-      await client.call('pipeline.cancel', { runId });
-    } catch (e) {
-      setError(describeError(e));
-    }
+    if (runId) await sendCancel(runId);
+    else if (run.phase === 'starting') cancelWanted.current = true;
   };
 
   const running = run.phase === 'running' || run.phase === 'starting';
