@@ -141,8 +141,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       // back to, for a file 6% smaller (npm run bench:duckdb-transaction).
       await db.run(`SET disabled_compression_methods = 'dictionary'`);
       // A date's commit is durable in the write-ahead log; folding the log into the warehouse file
-      // (rewriting every row group a date updated) is done once per run, not after every date: 0.7 s a
-      // date on a 1M-event lake (npm run bench:pipeline). The threshold only bounds a very long run.
+      // (rewriting every row group a date updated) is done once per run, not after every date: a 1M-event
+      // date's COMMIT went from 1.0-1.1 s to 0.24-0.40 s (BENCHMARKS.md). The threshold only bounds a
+      // very long run (a date adds about 10 MB of log).
       await db.run(`SET checkpoint_threshold = '1GB'`);
       // Sources are views in an in-memory catalog: bound per date, never persisted in the warehouse.
       await db.run(`ATTACH ':memory:' AS source`);
