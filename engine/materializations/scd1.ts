@@ -78,9 +78,6 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     // run's gold time) and says nothing about the member; a keep column never changes.
     logged: pairs.filter((p) => p.rule === 'overwrite'),
   });
-  const matched = Number(
-    (await db.scalar<number | bigint>(`SELECT count(*) FROM ${merge} WHERE __target_row IS NOT NULL`)) ?? 0,
-  );
   if (pairs.length > 0) {
     // Only rows whose values change are rewritten: the same result, and fewer updated rows for the
     // checkpoint to fold in (a member seen again with the same attributes is most of a day's rows).
@@ -93,17 +90,15 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const newKey = sk
     ? `(SELECT coalesce(max(${ident(sk)}), ${UNKNOWN_KEY}) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `m.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
     : '';
-  const inserted = Number(
-    (await db.scalar<number | bigint>(
-      `INSERT INTO ${target} BY NAME
-       SELECT ${newKey}m.* EXCLUDE (${internal.join(', ')}) FROM ${merge} AS m WHERE m.__target_row IS NULL`,
-    )) ?? 0,
+  await db.run(
+    `INSERT INTO ${target} BY NAME
+     SELECT ${newKey}m.* EXCLUDE (${internal.join(', ')}) FROM ${merge} AS m WHERE m.__target_row IS NULL`,
   );
   await db.run(`DROP TABLE ${merge}`);
   return {
     rowsIn,
-    // Every stage row was merged: inserted, or matched (rewritten only where a value changed).
-    rowsOut: inserted + matched,
+    // Every deduplicated stage row was merged: inserted, or matched (rewritten only where a value changed).
+    rowsOut: rowsIn - duplicatesRemoved,
     duplicatesRemoved,
     quarantined: 0,
     testRelation: target,
