@@ -32,7 +32,8 @@ describe('keyword_match materialization', () => {
         committedDates: [],
       }) as unknown as MaterializeContext;
     const days = [
-      ['naruto', 'bong da', 'narutoo', 'it\'s "quoted"', 'xổ số', '???'],
+      // Three spellings of one slug: searched once, stored for each.
+      ['naruto', 'bong da', 'Bóng Đá', 'BONG  DA', 'narutoo', 'it\'s "quoted"', 'xổ số', '???'],
       ['naruto', 'running man tap 5', 'đá bóng'],
       // Same slugs as keywords of earlier days (answered from those), one new slug, one without a slug.
       ['NARUTO', 'Đá   Bóng!', 'Running-Man tap 5', 'naruto shippuden', '!!'],
@@ -44,10 +45,11 @@ describe('keyword_match materialization', () => {
       outcomes.push(await materializeKeywordMatch(context(`2022-06-0${i + 1}`)));
     }
     expect(outcomes.map((o) => [o.rowsIn, o.rowsOut])).toEqual([
-      [6, 6],
+      [8, 8],
       [3, 2],
       [5, 5],
     ]);
+    expect(outcomes[0]?.warnings).toEqual(['7 new keywords searched as 5 distinct slugs']);
     expect(outcomes[2]?.warnings).toEqual([
       '0 of 5 keywords answered from the cache, 3 more from a cached keyword with the same slug',
     ]);
