@@ -96,9 +96,8 @@ interface IndexData extends TitleIndex {
   readonly titleStart: Int32Array;
   readonly titleGram: Int32Array;
   readonly titleWeight: Float64Array;
-  /** Titles are grouped into bands by their number of distinct n-grams; band of each internal id. */
+  /** Titles are grouped into bands by their number of distinct n-grams, each a range of internal ids. */
   readonly bands: number;
-  readonly titleBand: Int32Array;
   /** Most distinct n-grams of any title in each band. */
   readonly bandMaxGrams: Int32Array;
   /** Largest normalised weight of n-gram g in band b at [b × grams + g]: what it can add per unit of keyword weight. */
@@ -298,7 +297,6 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     titleGram,
     titleWeight,
     bands,
-    titleBand,
     bandMaxGrams: Int32Array.from(bandMaxGrams),
     bandMaxWeight,
     postingStart,
@@ -500,19 +498,23 @@ function createSearcher(ix: IndexData): Searcher {
   const queryDense = new Float64Array(ix.grams);
   const topTitle = new Int32Array(SEED_CANDIDATES);
   const topScore = new Float64Array(SEED_CANDIDATES);
-  // Per band, the bound on what the skipped n-grams add; -1 when the whole band was ruled out.
-  const bandRest = new Float64Array(ix.bands);
+  // Seed n-grams (keyword term indexes) and where each band's titles start in `touched`.
+  const seedTerm = new Int32Array(SEED_TERMS);
+  const bandTouched = new Int32Array(ix.bands + 1);
   // (band, n-gram) lists scanned for the current keyword, to clear their titles' sums afterwards.
   let scannedLists: Int32Array = new Int32Array(256);
   const { gramId, df, idf, unseenIdf, catalogIndex, titleStart, titleGram, titleWeight } = ix;
-  const { grams, bands, titleBand, bandMaxGrams, bandMaxWeight } = ix;
+  const { grams, bands, bandMaxGrams, bandMaxWeight } = ix;
   const { postingStart, postingTitle, postingWeight } = ix;
 
   let best = 0;
   // Catalog index of the best title so far.
   let bestTitle = -1;
-  // Exact cosine of internal title t; ties (within TIE_EPSILON) go to the lower catalog index.
+  // Exact cosine of internal title t; ties (within TIE_EPSILON) go to the lower catalog index. The
+  // title's partial sum becomes -Infinity: no later test (crossing the bar, partial + rest >= best)
+  // passes again, so no title's cosine is computed twice (about half the cosines did that before).
   const consider = (t: number): void => {
+    acc[t] = Number.NEGATIVE_INFINITY;
     const dot = exactCosine(titleStart, titleGram, titleWeight, queryDense, t);
     if (dot <= 0) return;
     const index = catalogIndex[t]!;
@@ -556,28 +558,36 @@ function createSearcher(ix: IndexData): Searcher {
     bestTitle = -1;
 
     // 1. Seed: the rarest n-grams over all titles, then the exact cosine of the best few partial scores.
-    let touchedCount = 0;
-    for (let s = 0; s < SEED_TERMS && s < known; s += 1) {
+    let seeds = 0;
+    for (; seeds < SEED_TERMS && seeds < known; seeds += 1) {
       let rarest = -1;
       for (let i = 0; i < known; i += 1) {
         if (done[i] === 0 && (rarest < 0 || df[gram[i]!]! < df[gram[rarest]!]!)) rarest = i;
       }
       done[rarest] = 1;
-      const g = gram[rarest]!;
-      for (let b = 0; b < bands; b += 1) {
-        const list = b * grams + g;
+      seedTerm[seeds] = rarest;
+    }
+    // Band by band, so the touched titles of band b are touched[bandTouched[b], bandTouched[b + 1]) and
+    // step 2 revisits only those of the bands it scans.
+    let touchedCount = 0;
+    for (let b = 0; b < bands; b += 1) {
+      bandTouched[b] = touchedCount;
+      for (let s = 0; s < seeds; s += 1) {
+        const term = seedTerm[s]!;
+        const list = b * grams + gram[term]!;
         touchedCount = accumulateTouched(
           postingTitle,
           postingWeight,
           postingStart[list]!,
           postingStart[list + 1]!,
-          weight[rarest]!,
+          weight[term]!,
           acc,
           touched,
           touchedCount,
         );
       }
     }
+    bandTouched[bands] = touchedCount;
     topTitle.fill(-1);
     topScore.fill(0);
     for (let i = 0; i < touchedCount; i += 1) {
@@ -622,10 +632,7 @@ function createSearcher(ix: IndexData): Searcher {
     let scannedListCount = 0;
     for (let b = 0; b < bands; b += 1) {
       const reach = Math.sqrt(topSquares[Math.min(known, bandMaxGrams[b]!)]!);
-      if (reach + BOUND_SLACK < best) {
-        bandRest[b] = -1;
-        continue;
-      }
+      if (reach + BOUND_SLACK < best) continue;
       const offset = b * grams;
       const target = best - BOUND_SLACK;
       const budget = SKIP_SHARE * target;
@@ -645,7 +652,6 @@ function createSearcher(ix: IndexData): Searcher {
         } else scan[scanned++] = term;
       }
       const rest = Math.min(restSum, Math.sqrt(restSquares));
-      bandRest[b] = rest;
       // A title can only win if its partial score reaches `bar`: collect titles as they cross it.
       const bar = best - rest - BOUND_SLACK;
       let crossedCount = 0;
@@ -674,13 +680,12 @@ function createSearcher(ix: IndexData): Searcher {
         const t = crossed[i]!;
         if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
       }
-    }
-
-    // 3. Seeded titles whose partial score plus their band's rest can still reach the best.
-    for (let i = 0; i < touchedCount; i += 1) {
-      const t = touched[i]!;
-      const rest = bandRest[titleBand[t]!]!;
-      if (rest >= 0 && acc[t]! + rest + BOUND_SLACK >= best) consider(t);
+      // Seeded titles may have been above the bar before the scan, so they never crossed it: check them
+      // all (a title already considered has acc -Infinity and fails the test).
+      for (let i = bandTouched[b]!, end = bandTouched[b + 1]!; i < end; i += 1) {
+        const t = touched[i]!;
+        if (acc[t]! + rest + BOUND_SLACK >= best) consider(t);
+      }
     }
 
     // Clear by postings while that is cheaper than clearing every title.
