@@ -403,7 +403,16 @@ export function matchKeywords(
       };
       bySlug.set(keywordSlug, found);
     }
-    out.push({ ...found, keyword: keyword ?? '', genres: [...found.genres] });
+    // Written out rather than spread (same keys, same order): the spread cost ~1.7 µs per keyword.
+    out.push({
+      keywordSlug: found.keywordSlug,
+      normalized: found.normalized,
+      normalizedSlug: found.normalizedSlug,
+      genres: [...found.genres],
+      score: found.score,
+      matched: found.matched,
+      keyword: keyword ?? '',
+    });
   }
   return out;
 }
@@ -649,7 +658,13 @@ function createSearcher(ix: IndexData): Searcher {
 
     // A title with m distinct n-grams shares at most m with the keyword, so by Cauchy-Schwarz its cosine
     // is at most the root of the keyword's m largest squared weights: short titles cannot match long keywords.
-    squares.subarray(0, known).sort();
+    // Insertion sort: a few dozen values, where a typed-array sort call costs more than the sorting.
+    for (let i = 1; i < known; i += 1) {
+      const square = squares[i]!;
+      let j = i;
+      for (; j > 0 && squares[j - 1]! > square; j -= 1) squares[j] = squares[j - 1]!;
+      squares[j] = square;
+    }
     topSquares[0] = 0;
     for (let i = 0; i < known; i += 1) topSquares[i + 1] = topSquares[i]! + squares[known - 1 - i]!;
 
