@@ -15,16 +15,15 @@
 // titles). Titles are cut into bands by their number of distinct n-grams; an inverted index (band, n-gram)
 // → (title, weight) plus each title's full vector. Per keyword: (1) a slug equal to a catalog slug scores
 // 1 at once; (2) else the rarest n-grams are scored over all titles and the best few titles get an exact
-// cosine: a first score to beat; (3) per band, a band whose titles are too short or too long to reach that
-// score is skipped whole (Cauchy-Schwarz on the keyword's largest weights, and on the largest weights of
-// any band title), and in the others the common n-grams are skipped while a bound on what they can add
-// stays below a share of the score, as in MaxScore: the smaller of the sum of keyword weight × the
-// n-gram's largest weight in the band and the norm of the skipped keyword weights × the largest norm of as
-// many weights of one band title. The others' postings are accumulated, and every title whose partial
-// score plus that bound (tightened per title: a high partial score uses up part of the title's norm) can
-// still reach the best gets an exact cosine from its full vector, at most once per keyword. A title left
-// out provably cannot win, so the score is the exact maximum cosine for every keyword, accepted or not,
-// and equal to a brute-force search (test/normalize/matcher.test.ts).
+// cosine: a first score to beat; (3) per band, a band whose titles are too short to reach that score is
+// skipped whole (Cauchy-Schwarz on the keyword's largest weights), and in the others the common n-grams
+// are skipped while a bound on what they can add stays below a share of the score, as in MaxScore: the
+// smaller of the sum of keyword weight × the n-gram's largest weight in the band and the norm of the
+// skipped keyword weights. The others' postings are accumulated, and every title whose partial score plus
+// that bound (tightened per title: a high partial score uses up part of the title's norm) can still reach
+// the best gets an exact cosine from its full vector, at most once per keyword. A title left out provably
+// cannot win, so the score is the exact maximum cosine for every keyword, accepted or not, and equal to a
+// brute-force search (test/normalize/matcher.test.ts).
 import { slugify } from './slug.ts';
 
 export interface CatalogTitle {
@@ -102,12 +101,6 @@ interface IndexData extends TitleIndex {
   readonly bands: number;
   /** Most distinct n-grams of any title in each band. */
   readonly bandMaxGrams: Int32Array;
-  /**
-   * At [b × (most n-grams of any title + 1) + k]: the largest sum of any k squared weights of one title in
-   * band b (all of them when it has fewer), a bound on the squared norm of the part of its vector that k
-   * keyword n-grams can meet.
-   */
-  readonly bandTopSquares: Float64Array;
   /** Largest normalised weight of n-gram g in band b at [b × grams + g]: what it can add per unit of keyword weight. */
   readonly bandMaxWeight: Float64Array;
   /** Postings of n-gram g in band b (CSR, ascending title): [postingStart[b × grams + g], postingStart[b × grams + g + 1]). */
@@ -290,36 +283,6 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     }
   }
 
-  // Title-side Cauchy-Schwarz bound per band: each title's squared weights, largest first, summed.
-  const maxGrams = bandMaxGrams[bands - 1] ?? 0;
-  const bandTopSquares = new Float64Array(bands * (maxGrams + 1));
-  const squares = new Float64Array(maxGrams);
-  for (let u = 0; u < n; u += 1) {
-    const start = vectorStart[u]!;
-    const count = vectorStart[u + 1]! - start;
-    // Insertion sort, largest first: titles have a few dozen n-grams, and a typed-array sort call per
-    // title cost several times more.
-    for (let k = 0; k < count; k += 1) {
-      const square = titleWeight[start + k]! ** 2;
-      let j = k;
-      for (; j > 0 && squares[j - 1]! < square; j -= 1) squares[j] = squares[j - 1]!;
-      squares[j] = square;
-    }
-    const offset = titleBand[u]! * (maxGrams + 1);
-    let sum = 0;
-    for (let k = 1; k <= count; k += 1) {
-      sum += squares[k - 1]!;
-      if (sum > bandTopSquares[offset + k]!) bandTopSquares[offset + k] = sum;
-    }
-  }
-  // A title with fewer than k n-grams gives all its weights: running maxima over k fill those in.
-  for (let b = 0; b < bands; b += 1) {
-    const offset = b * (maxGrams + 1);
-    for (let k = 1; k <= maxGrams; k += 1)
-      if (bandTopSquares[offset + k - 1]! > bandTopSquares[offset + k]!)
-        bandTopSquares[offset + k] = bandTopSquares[offset + k - 1]!;
-  }
-
   const index: IndexData = {
     size: n,
     grams,
@@ -336,7 +299,6 @@ export function buildTitleIndex(titles: readonly CatalogTitle[]): TitleIndex {
     titleWeight,
     bands,
     bandMaxGrams: Int32Array.from(bandMaxGrams),
-    bandTopSquares,
     bandMaxWeight,
     postingStart,
     postingTitle,
@@ -452,7 +414,7 @@ const SEED_TERMS = 6;
 const SEED_CANDIDATES = 4;
 // Share of the score to beat that the skipped n-grams' bounds may add up to. Higher skips more postings
 // but leaves more titles to check with an exact cosine. 0.7 was fastest on the pipeline's keywords
-// (~1.1× over 0.6) and as fast as 0.6 on bench/matcher.ts; 0.8 was ~10% slower on the bench.
+// (~8% over 0.6) and within noise of 0.6 on bench/matcher.ts; 0.8 was 10-15% slower on the bench.
 const SKIP_SHARE = 0.7;
 
 // The hot loops are plain functions of their arguments: V8 optimises them far better than closures over
@@ -556,8 +518,7 @@ function createSearcher(ix: IndexData): Searcher {
   // (band, n-gram) lists scanned for the current keyword, to clear their titles' sums afterwards.
   let scannedLists: Int32Array = new Int32Array(256);
   const { gramId, df, idf, unseenIdf, catalogIndex, titleStart, titleGram, titleWeight } = ix;
-  const { grams, bands, bandMaxGrams, bandMaxWeight, bandTopSquares } = ix;
-  const topStride = (bandMaxGrams[bands - 1] ?? 0) + 1;
+  const { grams, bands, bandMaxGrams, bandMaxWeight } = ix;
   const { postingStart, postingTitle, postingWeight } = ix;
 
   let best = 0;
@@ -688,20 +649,11 @@ function createSearcher(ix: IndexData): Searcher {
 
     // 2. MaxScore per band. A title with none of the scanned n-grams scores at most `rest`: the smaller of
     // the skipped n-grams' summed bounds (keyword weight × largest weight in the band) and, by
-    // Cauchy-Schwarz, the norm of the keyword's skipped weights times the largest norm any k of a band
-    // title's weights can have (k skipped n-grams meet at most k of its n-grams). Skip while
-    // rest < SKIP_SHARE × best.
+    // Cauchy-Schwarz, the norm of the keyword's skipped weights. Skip while rest < SKIP_SHARE × best.
     let scannedPostings = 0;
     let scannedListCount = 0;
     for (let b = 0; b < bands; b += 1) {
-      // Both sides of Cauchy-Schwarz: a short title meets few keyword n-grams, a short keyword few title ones.
-      const topOffset = b * topStride;
-      const reach = Math.sqrt(
-        Math.min(
-          topSquares[Math.min(known, bandMaxGrams[b]!)]!,
-          bandTopSquares[topOffset + Math.min(known, topStride - 1)]!,
-        ),
-      );
+      const reach = Math.sqrt(topSquares[Math.min(known, bandMaxGrams[b]!)]!);
       if (reach + BOUND_SLACK < best) continue;
       const offset = b * grams;
       const target = best - BOUND_SLACK;
@@ -709,7 +661,6 @@ function createSearcher(ix: IndexData): Searcher {
       const budgetSquared = budget * budget;
       let restSum = 0;
       let restSquares = 0;
-      let skipped = 0;
       let scanned = 0;
       for (let i = 0; i < unseeded; i += 1) {
         const term = order[i]!;
@@ -717,15 +668,12 @@ function createSearcher(ix: IndexData): Searcher {
         if (bound === 0) continue;
         const sum = restSum + bound;
         const squared = restSquares + weight[term]! * weight[term]!;
-        const titleSquares = bandTopSquares[topOffset + Math.min(skipped + 1, topStride - 1)]!;
-        if (sum < budget || (budget > 0 && squared * titleSquares < budgetSquared)) {
+        if (sum < budget || (budget > 0 && squared < budgetSquared)) {
           restSum = sum;
           restSquares = squared;
-          skipped += 1;
         } else scan[scanned++] = term;
       }
-      const titleSquares = bandTopSquares[topOffset + Math.min(skipped, topStride - 1)]!;
-      const rest = Math.min(restSum, Math.sqrt(restSquares * titleSquares));
+      const rest = Math.min(restSum, Math.sqrt(restSquares));
       // A title can only win if its partial score reaches `bar`: collect titles as they cross it.
       const bar = best - rest - BOUND_SLACK;
       let crossedCount = 0;
@@ -762,7 +710,7 @@ function createSearcher(ix: IndexData): Searcher {
         const t = crossed[i]!;
         const partial = acc[t]!;
         if (partial + rest + BOUND_SLACK < best) continue;
-        const left = Math.min(Math.max(0, 1 - partial * partial * inverse) + 1e-12, titleSquares);
+        const left = Math.max(0, 1 - partial * partial * inverse) + 1e-12;
         if (partial + Math.sqrt(restSquares * left) + BOUND_SLACK >= best) consider(t);
       }
       // Seeded titles may have been above the bar before the scan, so they never crossed it: check them
@@ -771,7 +719,7 @@ function createSearcher(ix: IndexData): Searcher {
         const t = touched[i]!;
         const partial = acc[t]!;
         if (partial + rest + BOUND_SLACK < best) continue;
-        const left = Math.min(Math.max(0, 1 - partial * partial * inverse) + 1e-12, titleSquares);
+        const left = Math.max(0, 1 - partial * partial * inverse) + 1e-12;
         if (partial + Math.sqrt(restSquares * left) + BOUND_SLACK >= best) consider(t);
       }
     }
