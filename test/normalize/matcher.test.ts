@@ -292,6 +292,24 @@ function lookAlikeCase(seed: number, titleCount: number, wordCount: number, keyw
 }
 
 describe('pruned index search vs brute force', () => {
+  it('handles keywords whose seed n-grams touch every title of a tiny catalog', () => {
+    // Every title holds '-ab': the seed step touches all of them (the touched list fills up completely).
+    const titles = ['ab', 'ab ab', 'abc', 'ab cd', 'ab c d e f g h', 'abab ab'].map((title, i) => ({
+      title,
+      genres: [`g${i}`],
+    }));
+    const keywords = ['ab', 'ab x', 'abcd', 'ab ab ab', 'ab c d', 'ba', 'a b'];
+    const reference = bruteForce(titles, keywords);
+    const results = matchKeywords(buildTitleIndex(titles), keywords, { threshold: 0 });
+    results.forEach((m, i) => {
+      const scores = reference.scores[i] ?? [];
+      const max = Math.max(0, ...scores);
+      expect(Math.abs(m.score - max), keywords[i]).toBeLessThan(1e-9);
+      const winner = scores.findIndex((s) => s > max - 1e-12);
+      expect(m.normalizedSlug, keywords[i]).toBe(reference.slugs[winner]);
+    });
+  });
+
   // The index bands titles by n-gram count and searches band by band; every case spans several bands.
   it.each([
     ['400 titles, 27 words', 7, 400, 27, 600],
