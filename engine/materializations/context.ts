@@ -79,6 +79,29 @@ export async function columnsOf(db: Db, relation: string): Promise<{ name: strin
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 
+/**
+ * Column names the engine's own statements use: DuckDB's `rowid` and Parquet `file_row_number` (which a
+ * column of that name would shadow, so repeats or merges would pick the wrong rows), and `__` names
+ * (stage and merge helpers). A model emitting one is refused before anything is written.
+ */
+export function reservedColumn(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === 'rowid' || lower === 'file_row_number' || name.startsWith('__');
+}
+
+/** Fails with MODEL_INVALID, naming the file and the column, when the model's SQL emits a reserved name. */
+export async function refuseReservedColumns(db: Db, model: Model): Promise<void> {
+  const clash = (await columnsOf(db, `(${model.sql})`)).find((c) => reservedColumn(c.name));
+  if (!clash) return;
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}: the model outputs a column named "${clash.name}", a name the engine reserves ` +
+      '(DuckDB row ids, Parquet row numbers, and names starting with "__"). Rename it in the model\'s ' +
+      `SELECT, for example "... AS ${clash.name.replace(/^_+/, '') || 'value'}_value".`,
+    { model: model.id, file: model.file, column: clash.name },
+  );
+}
+
 export async function tableExists(db: Db, target: string): Promise<boolean> {
   try {
     await db.run(`SELECT 1 FROM ${target} LIMIT 0`);

@@ -5,12 +5,13 @@ import { type Db, ident, literal } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
-import type {
-  LoadedCatalog,
-  MaterializeContext,
-  MaterializeOutcome,
-  Materializer,
-  StageStorage,
+import {
+  type LoadedCatalog,
+  type MaterializeContext,
+  type MaterializeOutcome,
+  type Materializer,
+  refuseReservedColumns,
+  type StageStorage,
 } from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
 import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
@@ -328,6 +329,7 @@ async function runModel(
   };
   let outcome: MaterializeOutcome;
   try {
+    await refuseReservedColumns(db, model);
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.

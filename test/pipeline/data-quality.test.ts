@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../engine/engine.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
@@ -345,6 +345,61 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     expect(result.stderr).toMatch(
       new RegExp(`error \\[MODEL_SQL_ERROR\\]: models/silver/customer_search\\.sql:${line}: Binder Error: `),
     );
+  });
+
+  // A column named rowid shadows DuckDB's row id, which SCD1's merge and the partition's repeat search
+  // address rows by: the update would land on the wrong members, the dedupe would drop the wrong rows.
+  it('refuses a model emitting a column name the engine reserves, naming the file and column, and keeps what was committed', async () => {
+    const dir = await project();
+    const platformsOf = (engine: Engine) =>
+      engine.query('SELECT platform_key, platform, device_type FROM dim_platform ORDER BY platform_key');
+    let before: unknown;
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      before = await platformsOf(engine);
+    });
+    await editModel(
+      dir,
+      'gold/dim_platform.sql',
+      'SELECT DISTINCT platform, device_type(platform) AS device_type',
+      'SELECT DISTINCT platform, device_type(platform) AS device_type, 1 AS rowid',
+    );
+    await editModel(
+      dir,
+      'silver/customer_search.sql',
+      'lower(trim(r.action)) AS action,',
+      'lower(trim(r.action)) AS action, 0 AS __row,',
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D2] });
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_INVALID',
+        details: {
+          model: 'silver.customer_search',
+          file: 'models/silver/customer_search.sql',
+          column: '__row',
+        },
+      });
+      expect(summary.error?.message).toMatch(
+        /^models\/silver\/customer_search\.sql: the model outputs a column named "__row", a name the engine reserves .* Rename it in the model's SELECT/,
+      );
+      expect(await platformsOf(engine)).toEqual(before);
+    });
+    // With silver repaired, the dimension's rowid is refused in turn.
+    await editModel(dir, 'silver/customer_search.sql', ' 0 AS __row,', '');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D2] });
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_INVALID',
+        details: { model: 'gold.dim_platform', column: 'rowid' },
+      });
+      expect(statuses(summary.models)).toMatchObject({
+        'silver.customer_search': 'rolled_back',
+        'gold.dim_platform': 'failed',
+        'gold.fact_customer_search': 'skipped',
+      });
+    });
   });
 
   it('refuses a model reading an undeclared source with MODEL_INVALID when the engine opens', async () => {
