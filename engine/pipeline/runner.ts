@@ -131,6 +131,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   );
   const records: ModelRunRecord[] = [];
   const catalogs = new Map<string, LoadedCatalog>();
+  const columnsChecked = new Set<string>();
   let done = 0;
 
   await db.run(
@@ -186,7 +187,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
           emit({ kind: 'model-start', date, model: id, done });
           const record = await runModel(
-            { ...deps, signal: options.signal, catalogs },
+            { ...deps, signal: options.signal, catalogs, columnsChecked },
             node.model,
             date,
             partitions,
@@ -288,8 +289,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
 }
 
 async function runModel(
-  // With the catalogs read so far in this run (see MaterializeContext.catalogs).
-  deps: RunnerDeps & { catalogs: Map<string, LoadedCatalog> },
+  // With the catalogs read so far in this run (see MaterializeContext.catalogs), and the models whose
+  // output columns were checked: names come from the SQL and declared source columns, not the date.
+  deps: RunnerDeps & { catalogs: Map<string, LoadedCatalog>; columnsChecked: Set<string> },
   model: Model,
   date: string,
   partitions: ReturnType<typeof createPartitionStore>,
@@ -329,7 +331,10 @@ async function runModel(
   };
   let outcome: MaterializeOutcome;
   try {
-    await refuseReservedColumns(db, model);
+    if (!deps.columnsChecked.has(model.id)) {
+      await refuseReservedColumns(db, model);
+      deps.columnsChecked.add(model.id);
+    }
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
