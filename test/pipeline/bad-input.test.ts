@@ -10,6 +10,7 @@ import {
   eventsSql,
   type ProjectState,
   projectState,
+  SOURCE_COLUMNS,
   strayLakeFiles,
   truncateToHalf,
   writeCatalog,
@@ -31,29 +32,26 @@ const file = (src: string, day: string) => join(src, day, 'part-00000.parquet');
 /** Size of the truncated file of 2022-06-02, which its message reports. */
 let truncatedSize = 0;
 
+/** A date whose source folder is absent (or not a folder): SOURCE_MISSING, listing the days there are. */
+function missingDay(title: string, date: string): BadDayCase {
+  const day = date.replaceAll('-', '');
+  return {
+    title,
+    date,
+    code: 'SOURCE_MISSING',
+    message: (src) => [
+      `Source "${SOURCE}" has no folder for ${date}: ${join(src, day)} does not exist.`,
+      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
+    ],
+    details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date }),
+  };
+}
+
 // One good day, then one broken day per case; each case runs its day and must change nothing.
 const CASES: BadDayCase[] = [
-  {
-    title: 'no folder for the requested date',
-    date: '2022-06-20',
-    code: 'SOURCE_MISSING',
-    message: (src) => [
-      `Source "${SOURCE}" has no folder for 2022-06-20: ${join(src, '20220620')} does not exist.`,
-      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
-    ],
-    details: (src) => ({ source: SOURCE, path: join(src, '20220620'), etlDate: '2022-06-20' }),
-  },
-  {
-    // A day name that is a broken link or a plain file is neither run nor offered as available.
-    title: 'a day that is a broken link',
-    date: '2022-06-21',
-    code: 'SOURCE_MISSING',
-    message: (src) => [
-      `Source "${SOURCE}" has no folder for 2022-06-21: ${join(src, '20220621')} does not exist.`,
-      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
-    ],
-    details: (src) => ({ source: SOURCE, path: join(src, '20220621'), etlDate: '2022-06-21' }),
-  },
+  missingDay('no folder for the requested date', '2022-06-20'),
+  // A day name that is a broken link or a plain file is neither run nor offered as available.
+  missingDay('a day that is a broken link', '2022-06-21'),
   {
     title: 'a truncated Parquet file',
     date: '2022-06-02',
@@ -252,16 +250,7 @@ describe('an extra column in a source file', () => {
       const bronze = (await engine.tables()).find((t) => t.name === 'bronze.customer_search');
       expect(bronze?.rows).toBe(6);
       expect(bronze?.columns.map((c) => c.name)).toEqual([
-        'eventID',
-        'datetime',
-        'user_id',
-        'keyword',
-        'category',
-        'proxy_isp',
-        'platform',
-        'networkType',
-        'action',
-        'userPlansMap',
+        ...SOURCE_COLUMNS,
         'source_file',
         'etl_date',
         'loaded_at',
