@@ -97,7 +97,8 @@ export async function refuseReservedColumns(db: Db, model: Model): Promise<void>
     'MODEL_INVALID',
     `${model.file}: the model outputs a column named "${clash.name}", a name the engine reserves ` +
       '(DuckDB row ids, Parquet row numbers, and names starting with "__"). Rename it in the model\'s ' +
-      `SELECT, for example "... AS ${clash.name.replace(/^_+/, '') || 'value'}_value".`,
+      `SELECT ("... AS ${clash.name.replace(/^_+/, '') || 'value'}_value"), or leave it out ` +
+      `("SELECT * EXCLUDE (${ident(clash.name)})").`,
     { model: model.id, file: model.file, column: clash.name },
   );
 }
