@@ -234,6 +234,9 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(
       await failed.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]').count(),
     ).toBeGreaterThan(0);
+    // The failing test is said once, not again as the model's error.
+    const details = await page.getByTestId('model-details').textContent();
+    expect(details?.split('failing row(s)')).toHaveLength(2);
     await page.screenshot({ path: join(SCREENSHOTS, 'edit-run-failure.png') });
   });
 });

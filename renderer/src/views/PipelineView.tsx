@@ -557,7 +557,10 @@ function ModelDetails({
           Select with downstream
         </button>
       </div>
-      {state?.error && <p className="error">{state.error}</p>}
+      {/* A model failed by its tests has the tests' summary as its error: the list below says it. */}
+      {state?.error && !state.failedTests.some((t) => t.severity === 'error') && (
+        <p className="error">{state.error}</p>
+      )}
       {state?.failedTests.map((test) => (
         <div key={test.name} className="failed-test" data-testid="failed-test">
           <p className={test.severity === 'error' ? 'error' : 'warning'}>
