@@ -5,10 +5,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../engine/api/errors.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
+import { ELECTRON_MAIN, electronOutdated, rendererOutdated } from './build-state.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const RENDERER_INDEX = join(REPO, 'dist', 'renderer', 'index.html');
-const ELECTRON_MAIN = join(REPO, 'dist', 'electron', 'main.js');
 
 export interface AppOptions {
   /** The project to open; default ./demo, created and run on first launch. */
@@ -41,7 +40,8 @@ function runStep(what: string, command: string, args: string[]): void {
 
 /**
  * `lakehouse app` (what `npm start` runs): opens the desktop app on a project, creating and running the
- * demo first when there is none. Builds what is missing (the UI bundle, the Electron main code) once.
+ * demo first when there is none. Builds the UI bundle and the Electron main code when they are missing
+ * or older than their sources.
  * Where Electron's binary is absent it serves the same UI in browser mode and prints the URL.
  */
 export async function app(options: AppOptions): Promise<number> {
@@ -62,7 +62,7 @@ export async function app(options: AppOptions): Promise<number> {
     ]);
   }
   const electron = options.browser ? null : electronBinary();
-  if (!existsSync(RENDERER_INDEX) || (electron && !existsSync(ELECTRON_MAIN))) {
+  if (rendererOutdated() || (electron && electronOutdated())) {
     runStep('Building the app (npm run build)', process.platform === 'win32' ? 'npm.cmd' : 'npm', [
       'run',
       'build',

@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../../cli/app.ts';
+import { outdated } from '../../cli/build-state.ts';
 import { ensureDemoProject } from '../../electron/first-launch.ts';
+import { buildRendererIfOutdated } from '../helpers/browser.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
 // How the app starts: the demo created on first launch, `lakehouse app` in browser mode where Electron's
@@ -37,9 +39,7 @@ describe('lakehouse app', () => {
   });
 
   it('serves the UI in browser mode and prints the URL with its token', async () => {
-    if (!existsSync(join(PROJECT_ROOT, 'dist', 'renderer', 'index.html'))) {
-      execFileSync('npx', ['vite', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-    }
+    buildRendererIfOutdated();
     const dir = join(work, 'demo');
     child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'app', dir, '--browser'], {
       cwd: work,
@@ -78,6 +78,28 @@ describe('lakehouse app', () => {
     // On machines with the binary, `lakehouse app` opens the desktop window instead.
     const binary = electronBinary();
     expect(binary === null || existsSync(binary)).toBe(true);
+  });
+});
+
+describe('what npm start rebuilds', () => {
+  it('takes a build for outdated when it is missing or a file under its inputs is newer', async () => {
+    const root = join(work, 'build-state');
+    await mkdir(join(root, 'src', 'deep'), { recursive: true });
+    await writeFile(join(root, 'src', 'deep', 'a.ts'), '');
+    await writeFile(join(root, 'config.ts'), '');
+    const output = join(root, 'dist', 'index.html');
+    const inputs = ['src', 'config.ts', 'absent'];
+    expect(outdated(output, inputs, root)).toBe(true);
+    await mkdir(join(root, 'dist'));
+    await writeFile(output, '');
+    const built = Date.now() / 1000;
+    await utimes(output, built, built);
+    const before = built - 60;
+    for (const file of ['src/deep/a.ts', 'src/deep', 'src', 'config.ts'])
+      await utimes(join(root, file), before, before);
+    expect(outdated(output, inputs, root)).toBe(false);
+    await utimes(join(root, 'src', 'deep', 'a.ts'), built + 60, built + 60);
+    expect(outdated(output, inputs, root)).toBe(true);
   });
 });
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { rendererOutdated } from '../../cli/build-state.ts';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import { DEFAULT_STATIC_DIR, type RunningServer, startServer } from '../../server/http-server.ts';
@@ -56,18 +57,21 @@ export interface OpenAppOptions {
   projectDir: string;
   /** Runs before the app is served, e.g. to run the pipeline. */
   prepare?: (engine: Engine) => Promise<void>;
-  /** A renderer built elsewhere; by default dist/renderer, built first when it is missing. */
+  /** A renderer built elsewhere; by default dist/renderer, built first when it is missing or outdated. */
   staticDir?: string;
   page?: BrowserContextOptions;
   /** Whether to wait until the app has shown the project's name (default true). */
   waitForProject?: boolean;
 }
 
+/** Builds dist/renderer when it is missing or older than its sources (test/global-setup.ts does it first). */
+export function buildRendererIfOutdated(): void {
+  if (rendererOutdated()) execFileSync('npx', ['vite', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
+
 /** The app on `projectDir`, served on a free port and open in Chromium. */
 export async function openApp(options: OpenAppOptions): Promise<OpenApp> {
-  if (!options.staticDir && !existsSync(BUILT_RENDERER)) {
-    execFileSync('npx', ['vite', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  }
+  if (!options.staticDir) buildRendererIfOutdated();
   let engine: Engine | undefined;
   let dispatcher: Dispatcher | undefined;
   let server: RunningServer | undefined;
