@@ -41,15 +41,14 @@ function newestUnder(path: string): number {
   const own = mtimeOf(path);
   if (own === undefined) return 0;
   let newest = own;
-  let entries: { name: string; isDirectory(): boolean }[];
+  let names: string[];
   try {
-    entries = readdirSync(path, { withFileTypes: true });
+    names = readdirSync(path);
   } catch {
     return newest; // a file
   }
-  for (const entry of entries) {
-    if (entry.name === 'node_modules') continue;
-    newest = Math.max(newest, newestUnder(join(path, entry.name)));
+  for (const name of names) {
+    if (name !== 'node_modules') newest = Math.max(newest, newestUnder(join(path, name)));
   }
   return newest;
 }

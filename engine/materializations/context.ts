@@ -84,7 +84,7 @@ export async function columnsOf(db: Db, relation: string): Promise<{ name: strin
  * column of that name would shadow, so repeats or merges would pick the wrong rows), and `__` names
  * (stage and merge helpers). A model emitting one is refused before anything is written.
  */
-export function reservedColumn(name: string): boolean {
+function reservedColumn(name: string): boolean {
   const lower = name.toLowerCase();
   return lower === 'rowid' || lower === 'file_row_number' || name.startsWith('__');
 }

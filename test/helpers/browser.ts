@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
-import { rendererOutdated } from '../../cli/build-state.ts';
+import { RENDERER_INDEX, rendererOutdated } from '../../cli/build-state.ts';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
-import { DEFAULT_STATIC_DIR, type RunningServer, startServer } from '../../server/http-server.ts';
+import { type RunningServer, startServer } from '../../server/http-server.ts';
 import { PROJECT_ROOT } from './project.ts';
 
 // Browser mode in Debian's Chromium: the built renderer served over HTTP, as `lakehouse serve` does.
@@ -18,7 +18,7 @@ if (!hasChromium) {
 }
 
 /** The built renderer the server serves by default (`npm run build`). */
-export const BUILT_RENDERER = join(DEFAULT_STATIC_DIR, 'index.html');
+export const BUILT_RENDERER = RENDERER_INDEX;
 export const SCREENSHOTS = join(PROJECT_ROOT, 'test', 'e2e', 'screenshots');
 
 /** Headless Chromium with nothing running in the background that could slow or disturb a measurement. */
