@@ -19,8 +19,6 @@ export interface PartitionStore {
    * Parquet 2-3x faster than a table written in the same transaction (see BENCHMARKS.md).
    */
   write(relation: string, etlDate: string, selectSql: string): Promise<number>;
-  /** The relation holding a partition's rows (its current file), for tests and reconciliation. */
-  rowsOf(relation: string, etlDate: string): Promise<string>;
   /** Waits for this date's uploads to an S3 lake (before COMMIT): a failed upload fails the commit. */
   flushUploads(): Promise<void>;
   /** Re-creates the view `<schema>.<table>` over the relation's committed files. */
@@ -111,10 +109,6 @@ export function createPartitionStore(
         'SELECT DISTINCT relation FROM _lakehouse.partitions',
       );
       for (const { relation } of relations) await createView(relation);
-    },
-
-    async rowsOf(relation, etlDate) {
-      return `read_parquet(${literal(await this.currentPath(relation, etlDate))})`;
     },
 
     async flushUploads() {
