@@ -14,7 +14,8 @@ import { createEngine } from '../engine/engine.ts';
 import { createClient } from '../renderer/src/api/client.ts';
 import { createHttpTransport } from '../renderer/src/api/http-transport.ts';
 import { startServer } from '../server/http-server.ts';
-import { BUILT_RENDERER, hasChromium, launchChromium, newAppPage } from '../test/helpers/browser.ts';
+import { RENDERER_INDEX } from '../cli/build-state.ts';
+import { hasChromium, launchChromium, newAppPage } from '../test/helpers/browser.ts';
 import { generatedProject } from '../test/helpers/project.ts';
 
 const { values } = parseArgs({
@@ -195,7 +196,7 @@ try {
       `export 1M rows: CSV ${results.exportCsv1MMs} ms (${exported.bytes.toLocaleString()} bytes), Parquet ${results.exportParquet1MMs} ms`,
     );
 
-    if (!values['skip-browser'] && hasChromium && existsSync(BUILT_RENDERER)) {
+    if (!values['skip-browser'] && hasChromium && existsSync(RENDERER_INDEX)) {
       results.browser = await browserFigures(server.url);
     } else {
       log('browser: skipped (no Chromium, or run `npm run build` first)');

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
-import { RENDERER_INDEX, rendererOutdated } from '../../cli/build-state.ts';
+import { rendererOutdated } from '../../cli/build-state.ts';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import { type RunningServer, startServer } from '../../server/http-server.ts';
@@ -17,8 +17,6 @@ if (!hasChromium) {
   console.warn(`[e2e] skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 }
 
-/** The built renderer the server serves by default (`npm run build`). */
-export const BUILT_RENDERER = RENDERER_INDEX;
 export const SCREENSHOTS = join(PROJECT_ROOT, 'test', 'e2e', 'screenshots');
 
 /** Headless Chromium with nothing running in the background that could slow or disturb a measurement. */
