@@ -8,13 +8,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { RENDERER_INDEX } from '../cli/build-state.ts';
 import type { ColumnFilter, SortKey } from '../engine/api/contract.ts';
 import { createDispatcher } from '../engine/api/dispatcher.ts';
 import { createEngine } from '../engine/engine.ts';
 import { createClient } from '../renderer/src/api/client.ts';
 import { createHttpTransport } from '../renderer/src/api/http-transport.ts';
 import { startServer } from '../server/http-server.ts';
-import { RENDERER_INDEX } from '../cli/build-state.ts';
 import { hasChromium, launchChromium, newAppPage } from '../test/helpers/browser.ts';
 import { generatedProject } from '../test/helpers/project.ts';
 
