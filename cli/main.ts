@@ -24,7 +24,7 @@ Usage:
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
-  lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo, built on first launch;
+  lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo; builds what is outdated;
                                            browser mode where Electron's binary is absent
 ${PUBLISH_USAGE}
 ${CRAWL_USAGE}
@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) return commandHelp(command, rest);
   switch (command) {
     case 'demo':
       return demo(parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } }).values);
@@ -96,6 +97,29 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
   }
+}
+
+/**
+ * `lakehouse <command> --help`: the usage lines of that command (of `publish <kind>` when a kind is
+ * given), cut from the full usage so the two never disagree.
+ */
+function commandHelp(command: string, rest: string[]): number {
+  const kind = command === 'publish' && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
+  const blocks = usageBlocks().filter((b) => b.startsWith(`  lakehouse ${command}${kind} `));
+  if (blocks.length === 0)
+    throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}${kind}". Run \`lakehouse --help\`.`);
+  process.stdout.write(`Usage:\n${blocks.join('\n')}\n`);
+  return 0;
+}
+
+/** The usage text's entries: a `  lakehouse ...` line with the more indented lines that continue it. */
+function usageBlocks(): string[] {
+  const blocks: string[] = [];
+  for (const line of USAGE.split('\n')) {
+    if (line.startsWith('  lakehouse ')) blocks.push(line);
+    else if (line.startsWith('   ') && blocks.length > 0) blocks[blocks.length - 1] += `\n${line}`;
+  }
+  return blocks;
 }
 
 function parse(args: string[], options: ParseArgsConfig['options']) {

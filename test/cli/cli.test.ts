@@ -37,6 +37,15 @@ describe('the lakehouse command line', () => {
       code: 0,
       stdout: expect.stringContaining('lakehouse run <project>'),
     });
+    // Each command's own help is its entry of the full usage.
+    const runHelp = lakehouse('run', '--help');
+    expect(runHelp.code).toBe(0);
+    expect(runHelp.stdout).toMatch(/^Usage:\n {2}lakehouse run <project> \[--date D\]/);
+    expect(runHelp.stdout).not.toContain('lakehouse tables');
+    const icebergHelp = lakehouse('publish', 'iceberg', '-h');
+    expect(icebergHelp.stdout).toContain('--warehouse');
+    expect(icebergHelp.stdout).not.toContain('publish redshift');
+    expect(lakehouse('frobnicate', '--help').code).toBe(2);
     const bad = lakehouse('frobnicate');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: Unknown command "frobnicate"/);
