@@ -107,7 +107,10 @@ function commandHelp(command: string, rest: string[]): number {
   const kind = command === 'publish' && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
   const blocks = usageBlocks().filter((b) => b.startsWith(`  lakehouse ${command}${kind} `));
   if (blocks.length === 0)
-    throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}${kind}". Run \`lakehouse --help\`.`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `Unknown command "${command}${kind}". Run \`lakehouse --help\`.`,
+    );
   process.stdout.write(`Usage:\n${blocks.join('\n')}\n`);
   return 0;
 }
