@@ -33,10 +33,11 @@ export interface TableInfo {
   kind: 'table' | 'view';
   rows: number;
   columns: { name: string; type: string }[];
-  /** The model that builds it, if any. */
-  model?: string;
-  materialized?: string;
-  partitions?: number;
+  /** File of the model that builds it; null for tables no model builds (quarantine). */
+  model: string | null;
+  materialized: string | null;
+  /** Committed date partitions (bronze, silver, quarantine); null for warehouse tables. */
+  partitions: number | null;
 }
 
 export interface RunHistoryEntry {
@@ -237,9 +238,10 @@ async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
       kind: r.kind,
       rows,
       columns,
-      model: model?.file,
-      materialized: model?.config.materialized,
-      partitions: partitionCounts.get(name),
+      // Null, not absent: `tables --json` prints every key on every entry.
+      model: model?.file ?? null,
+      materialized: model?.config.materialized ?? null,
+      partitions: partitionCounts.get(name) ?? null,
     });
   }
   return out;

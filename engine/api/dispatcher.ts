@@ -294,10 +294,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
           kind: t.kind,
           rows: t.rows,
           columns: t.columns,
-          model: t.model ?? null,
+          model: t.model,
           // The engine types it as a string; the output schema checks it is a known materialization.
-          materialized: (t.materialized ?? null) as Materialization | null,
-          partitions: t.partitions ?? null,
+          materialized: t.materialized as Materialization | null,
+          partitions: t.partitions,
         })),
       })),
     // Test results come from stored JSON the engine types as unknown[]; the output schema checks them.

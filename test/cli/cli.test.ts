@@ -81,10 +81,17 @@ describe('the lakehouse command line', () => {
   it('tables --json and runs --json have the documented shape', () => {
     const tables = JSON.parse(lakehouse('tables', demo, '--json').stdout) as Record<string, unknown>[];
     const fact = tables.find((t) => t.name === 'gold.fact_customer_search');
-    expect(fact).toMatchObject({ layer: 'gold', kind: 'table', materialized: 'append' });
-    expect(Object.keys(fact!).sort()).toEqual(
-      ['columns', 'kind', 'layer', 'materialized', 'model', 'name', 'rows'].sort(),
-    );
+    expect(fact).toMatchObject({ layer: 'gold', kind: 'table', materialized: 'append', partitions: null });
+    // Every entry has every key, null where it does not apply.
+    for (const table of tables)
+      expect(Object.keys(table).sort()).toEqual(
+        ['columns', 'kind', 'layer', 'materialized', 'model', 'name', 'partitions', 'rows'].sort(),
+      );
+    expect(tables.find((t) => t.name === 'quarantine.customer_search')).toMatchObject({
+      model: null,
+      materialized: null,
+      partitions: 5,
+    });
     expect(tables.find((t) => t.name === 'silver.customer_search')).toMatchObject({
       kind: 'view',
       partitions: 5,
