@@ -239,15 +239,37 @@ console.log(
 );
 console.log(`precision at 0.5: ${pct(atHalf.precision)} ± ${pct(precisionMargin)} (95%, sampling only)`);
 
+/**
+ * A Markdown table with its columns padded to one width, as the repository's formatter (Biome) lays them
+ * out, so the committed report is exactly what this script writes. The first column is left-aligned
+ * when `firstLeft`, every other column right-aligned.
+ */
+function markdownTable(header: string[], rows: (string | number)[][], firstLeft = false): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, c) => Math.max(3, ...cells.map((r) => r[c]!.length)));
+  const left = (c: number) => firstLeft && c === 0;
+  const line = (r: string[]) =>
+    `| ${r.map((v, c) => (left(c) ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, c) => (left(c) ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
+  return [line(header), rule, ...cells.slice(1).map(line)].join('\n');
+}
+
 const table = (rows: Estimate[], byRows: Estimate[]): string =>
-  [
-    '| threshold | accepted keywords | precision | recall | F1 | precision by rows | recall by rows |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((e, i) => {
+  markdownTable(
+    ['threshold', 'accepted keywords', 'precision', 'recall', 'F1', 'precision by rows', 'recall by rows'],
+    rows.map((e, i) => {
       const r = byRows[i]!;
-      return `| ${e.threshold.toFixed(1)} | ${Math.round(e.accepted)} | ${pct(e.precision)} | ${pct(e.recall)} | ${e.f1.toFixed(3)} | ${pct(r.precision)} | ${pct(r.recall)} |`;
+      return [
+        e.threshold.toFixed(1),
+        Math.round(e.accepted),
+        pct(e.precision),
+        pct(e.recall),
+        e.f1.toFixed(3),
+        pct(r.precision),
+        pct(r.recall),
+      ];
     }),
-  ].join('\n');
+  );
 
 const report = `# Keyword matcher: precision and recall on real search logs
 
@@ -285,9 +307,11 @@ not count. Precision = true positives / accepted; recall = true positives / keyw
   are the swept thresholds, so every threshold accepts whole strata. The "by rows" columns weight each
   keyword by its number of search events.
 
-| score stratum (not exact) | keywords | reviewed | best candidate right | some entry right |
-|---|---:|---:|---:|---:|
-${strata.map((s) => `| ${s.name} | ${s.members.length} | ${s.judged} | ${s.correct} | ${s.withTruth} |`).join('\n')}
+${markdownTable(
+  ['score stratum (not exact)', 'keywords', 'reviewed', 'best candidate right', 'some entry right'],
+  strata.map((s) => [s.name, s.members.length, s.judged, s.correct, s.withTruth]),
+  true,
+)}
 
 ## Results
 
