@@ -347,9 +347,13 @@ export const GraphNodeState = z.object({
   runId: z.string(),
   status: z.string(),
   dates: z.array(IsoDate),
+  /** Rows read and written over the dates of its latest run. */
   rowsIn: z.number(),
   rowsOut: z.number(),
+  /** Rows its table or partitions hold now (null when never committed). */
+  tableRows: z.number().nullable(),
   durationMs: z.number(),
+  /** Distinct tests by their worst outcome over the run's dates. */
   testsPassed: z.number().int(),
   testsFailed: z.number().int(),
   testsWarned: z.number().int(),
@@ -359,7 +363,10 @@ export const GraphNodeState = z.object({
 });
 export type GraphNodeState = z.infer<typeof GraphNodeState>;
 
-/** Rows that flowed along an edge: what `from` wrote in its latest run (null while either end never ran). */
+/**
+ * Rows that flowed along an edge: what `to` read from `from` in its latest run, i.e. the partitions of
+ * its dates for a partitioned `from`, the whole table otherwise (null while either end never ran).
+ */
 export const GraphEdge = z.object({ from: z.string(), to: z.string(), rows: z.number().nullable() });
 export type GraphEdge = z.infer<typeof GraphEdge>;
 

@@ -1,5 +1,6 @@
 import type { GraphEdge, GraphNodeState, PipelineGraph, TestResult } from '../api/contract.ts';
 import type { Engine } from '../engine.ts';
+import { relationExists, relationOf } from './star-schema.ts';
 
 interface ModelRunRow {
   run_id: string;
@@ -13,13 +14,14 @@ interface ModelRunRow {
   tests: string | null;
 }
 
-// A model's status over the dates of one run is the worst of them.
+// A model's status over the dates of one run is the worst of them; so is a test's outcome.
 const STATUS_RANK: Record<string, number> = { failed: 4, rolled_back: 3, skipped: 2, success: 1 };
+const TEST_RANK = { passed: 0, warned: 1, failed: 2 } as const;
 
 /**
  * The model graph as the pipeline view draws it: each model's state in the latest run that reached it
- * (a run of a selection leaves the others as they were), and on each edge the rows its upstream wrote
- * in its latest run: the rows the downstream model read from it.
+ * (a run of a selection leaves the others as they were) with the rows its table holds now, and on each
+ * edge the rows the downstream model read from its upstream in that run.
  */
 export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   const rows = await engine.reader.allJson<ModelRunRow>(
@@ -35,9 +37,12 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
      JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
      ORDER BY m.model, m.etl_date`,
   );
+  const committed = await committedRows(engine);
   const byModel = new Map<string, GraphNodeState>();
+  // Per model, each test's worst outcome over the run's dates: a test counts once, not once per date.
+  const testsByModel = new Map<string, Map<string, TestResult>>();
   for (const row of rows) {
-    const state = byModel.get(row.model) ?? emptyState(row.model, row.run_id);
+    const state = byModel.get(row.model) ?? emptyState(row.model, row.run_id, committed.tables);
     if (row.etl_date) state.dates.push(row.etl_date);
     if ((STATUS_RANK[row.status] ?? 0) > (STATUS_RANK[state.status] ?? 0)) state.status = row.status;
     state.rowsIn += Number(row.rows_in ?? 0);
@@ -46,20 +51,34 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     state.rowsOut = rebuilt ? Number(row.rows_out ?? 0) : state.rowsOut + Number(row.rows_out ?? 0);
     state.durationMs += Number(row.duration_ms ?? 0);
     state.error ??= row.error;
+    const tests = testsByModel.get(row.model) ?? new Map<string, TestResult>();
     for (const test of JSON.parse(row.tests ?? '[]') as TestResult[]) {
-      if (test.passed) state.testsPassed++;
-      else if (test.severity === 'warn') state.testsWarned++;
-      else state.testsFailed++;
-      if (!test.passed && state.failedTests.length < 10) state.failedTests.push(test);
+      const seen = tests.get(test.name);
+      if (!seen || TEST_RANK[outcome(test)] > TEST_RANK[outcome(seen)]) tests.set(test.name, test);
     }
+    testsByModel.set(row.model, tests);
     byModel.set(row.model, state);
+  }
+  for (const [model, tests] of testsByModel) {
+    const state = byModel.get(model)!;
+    for (const test of tests.values()) {
+      const result = outcome(test);
+      if (result === 'passed') state.testsPassed++;
+      else if (result === 'warned') state.testsWarned++;
+      else state.testsFailed++;
+      if (result !== 'passed' && state.failedTests.length < 10) state.failedTests.push(test);
+    }
   }
   const edges: GraphEdge[] = [];
   for (const node of engine.graph.nodes) {
     const downstream = byModel.get(node.model.id);
     for (const from of node.upstream) {
       const upstream = byModel.get(from);
-      edges.push({ from, to: node.model.id, rows: downstream && upstream ? upstream.rowsOut : null });
+      edges.push({
+        from,
+        to: node.model.id,
+        rows: downstream && upstream ? rowsRead(from, downstream.dates, committed) : null,
+      });
     }
   }
   return {
@@ -71,7 +90,54 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   };
 }
 
-function emptyState(model: string, runId: string): GraphNodeState {
+function outcome(test: TestResult): keyof typeof TEST_RANK {
+  if (test.passed) return 'passed';
+  return test.severity === 'warn' ? 'warned' : 'failed';
+}
+
+/** Committed rows now: per relation for tables, per relation and date for partitions. */
+interface CommittedRows {
+  tables: Map<string, number>;
+  partitions: Map<string, Map<string, number>>;
+}
+
+async function committedRows(engine: Engine): Promise<CommittedRows> {
+  const partitions = new Map<string, Map<string, number>>();
+  const dated = await engine.reader.allJson<{ relation: string; etl_date: string; rows: number }>(
+    `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS etl_date, row_count AS rows FROM _lakehouse.partitions`,
+  );
+  for (const p of dated) {
+    const byDate = partitions.get(p.relation) ?? new Map<string, number>();
+    byDate.set(p.etl_date, Number(p.rows));
+    partitions.set(p.relation, byDate);
+  }
+  const tables = new Map<string, number>();
+  for (const [relation, byDate] of partitions) tables.set(relation, sum(byDate.values()));
+  for (const { model } of engine.graph.nodes) {
+    if (partitions.has(model.id) || !(await relationExists(engine.reader, model))) continue;
+    const count = await engine.reader.scalar<number | bigint>(`SELECT count(*) FROM ${relationOf(model)}`);
+    tables.set(model.id, Number(count ?? 0));
+  }
+  return { tables, partitions };
+}
+
+/**
+ * What a model reads from `upstream` for its dates: those dates' partitions of a partitioned upstream
+ * (models filter on the date being run), the whole table otherwise (dimensions are looked up whole).
+ */
+function rowsRead(upstream: string, dates: string[], committed: CommittedRows): number | null {
+  const byDate = committed.partitions.get(upstream);
+  if (!byDate) return committed.tables.get(upstream) ?? null;
+  return sum(dates.map((d) => byDate.get(d) ?? 0));
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
+}
+
+function emptyState(model: string, runId: string, tables: Map<string, number>): GraphNodeState {
   return {
     model,
     runId,
@@ -79,6 +145,7 @@ function emptyState(model: string, runId: string): GraphNodeState {
     dates: [],
     rowsIn: 0,
     rowsOut: 0,
+    tableRows: tables.get(model) ?? null,
     durationMs: 0,
     testsPassed: 0,
     testsWarned: 0,

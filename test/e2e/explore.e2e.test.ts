@@ -58,13 +58,24 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await page.locator('[data-testid^="edge-label-"]').count()).toBeGreaterThan(15);
     const fact = page.getByTestId(`model-card-${FACT}`);
     expect(await fact.getAttribute('data-status')).toBe('success');
-    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/^✓ 40\/40/);
+    // Each test once (not once per date), and the rows the table holds, not the sum the dates wrote.
+    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/^✓ 10\/10$/);
+    const users = await count('SELECT count(*) FROM gold.dim_user');
+    const userRows = page.getByTestId('model-card-gold.dim_user').getByTestId('card-rows');
+    expect(Number(await userRows.getAttribute('data-rows'))).toBe(users);
+    expect(await userRows.textContent()).toMatch(/ rows$/);
     // Lanes run left to right: bronze, silver, gold.
     const laneX = async (layer: string) => (await page.getByTestId(`lane-${layer}`).boundingBox())?.x ?? -1;
     expect(await laneX('bronze')).toBeLessThan(await laneX('silver'));
     expect(await laneX('silver')).toBeLessThan(await laneX('gold'));
 
     await page.getByTestId('model-card-gold.dim_date').click();
+    const calendarDays = await count('SELECT count(*) FROM gold.dim_date');
+    expect(await page.getByTestId('model-run-figures').textContent()).toMatch(
+      new RegExp(
+        `^${calendarDays} rows now · latest run: read [\\d,]+, wrote ${calendarDays} over 4 date\\(s\\)`,
+      ),
+    );
     await page.getByTestId('select-model').click();
     expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.dim_date');
     await page.getByTestId('run-button').click();
@@ -77,6 +88,9 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
       ((await dispatcher.call('runs.list', { limit: 1 })) as { runs: { selection: string; dates: string }[] })
         .runs[0];
     expect(await lastRun()).toMatchObject({ selection: 'gold.dim_date', dates: dates.at(-1) });
+    // Models outside the selection did not run: they keep their last state, not "queued".
+    const bronze = page.getByTestId('model-card-bronze.customer_search');
+    await expect.poll(() => bronze.getAttribute('data-status')).toBe('success');
 
     // A from/to range of the same selection.
     await page.getByTestId('date-select').selectOption({ label: 'range…' });
@@ -90,6 +104,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
       undefined,
       { timeout: 60_000 },
     );
+    await expect.poll(() => bronze.getAttribute('data-status')).toBe('success');
 
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-graph.png') });
   });

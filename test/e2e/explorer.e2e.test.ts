@@ -287,6 +287,10 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await finished();
     await page.unroute('**/rpc/pipeline.run');
     expect(await status.getAttribute('data-status')).toBe('cancelled');
+    // Said as what it is: the user's cancel and what it kept, not a red error.
+    expect(await status.textContent()).toMatch(/^cancelled · 0 of \d+ date\(s\) committed/);
+    expect(await page.getByTestId('run-cancelled').textContent()).toContain('No date was committed.');
+    expect(await page.getByTestId('run-error').count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-cancelled.png') });
   });
 });

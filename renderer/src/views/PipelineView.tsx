@@ -22,10 +22,17 @@ const CARD_HEIGHT = 66;
 const LANE_HEADER = 30;
 const LANE_PAD = 10;
 
-/** What a model card shows: its last status and, once done, its rows, duration and tests. */
+/**
+ * What a model card shows: its last status and, once done, its duration and tests; the rows its table
+ * holds once committed, the rows it wrote while a run is still going.
+ */
 interface CardState {
   status: string;
-  rowsOut?: number;
+  /** The status a card had when a run marked it queued. */
+  before?: string;
+  tableRows?: number | null;
+  rowsWritten?: number;
+  datesRun?: number;
   durationMs?: number;
   testsPassed?: number;
   testsFailed?: number;
@@ -42,7 +49,9 @@ type RunState =
 function cardFromGraph(state: GraphNodeState): CardState {
   return {
     status: state.status,
-    rowsOut: state.rowsOut,
+    tableRows: state.tableRows,
+    rowsWritten: state.rowsOut,
+    datesRun: state.dates.length,
     durationMs: state.durationMs,
     testsPassed: state.testsPassed,
     testsFailed: state.testsFailed,
@@ -148,7 +157,9 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         if (kind === 'run-start') {
           runIdRef.current = event.runId;
           if (cancelWanted.current) void sendCancel(event.runId);
-          setCards((prev) => new Map([...prev].map(([id, c]) => [id, { ...c, status: 'queued' }])));
+          setCards(
+            (prev) => new Map([...prev].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status }])),
+          );
         }
         if (kind === 'model-start' && model) {
           setCards((prev) => new Map(prev).set(model, { ...prev.get(model), status: 'running' }));
@@ -157,7 +168,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           setCards((prev) =>
             new Map(prev).set(record.model, {
               status: record.status,
-              rowsOut: record.rowsOut,
+              rowsWritten: record.rowsOut,
               durationMs: record.durationMs,
               testsPassed: record.tests.filter((t) => t.passed).length,
               testsFailed: record.tests.filter((t) => !t.passed && t.severity === 'error').length,
@@ -170,6 +181,18 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       } else if (event.type === 'run.finished') {
         runIdRef.current = null;
         setRun({ phase: 'finished', summary: event.summary });
+        // Until the graph reloads: models the run never reached (outside a selection) were marked
+        // queued at its start, and are back to what they were.
+        const reached = new Set(event.summary.models.map((m) => m.model));
+        setCards(
+          (prev) =>
+            new Map(
+              [...prev].map(([id, c]) => [
+                id,
+                c.status === 'queued' && !reached.has(id) ? { ...c, status: c.before ?? c.status } : c,
+              ]),
+            ),
+        );
         // The graph's totals (every date of the run, rows on edges) come from the committed history.
         void loadGraph();
       }
@@ -212,6 +235,9 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     [graph],
   );
   const focusedState = graph?.nodes.find((n) => n.model === focused);
+  const failedModel = run.phase === 'finished' ? run.summary.error?.details?.model : undefined;
+  const failureShownInDetails =
+    failedModel === focused && (focusedState?.failedTests.some((t) => t.sample.length > 0) ?? false);
   const focusedModel = project.models.find((m) => m.id === focused);
 
   return (
@@ -282,12 +308,18 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           {error}
         </p>
       )}
-      {run.phase === 'finished' && run.summary.error && (
+      {run.phase === 'finished' && run.summary.error?.code === 'RUN_CANCELLED' && (
+        <p className="notice" data-testid="run-cancelled">
+          Run cancelled. {cancelledNote(run.summary)}
+        </p>
+      )}
+      {run.phase === 'finished' && run.summary.error && run.summary.error.code !== 'RUN_CANCELLED' && (
         <div className="run-failure" data-testid="run-error">
           <p className="error">
             {run.summary.error.code}: {run.summary.error.message}
           </p>
-          {failingRows.length > 0 && (
+          {/* The failed model's details, when open, already list these rows under its failing test. */}
+          {failingRows.length > 0 && !failureShownInDetails && (
             <DataGrid
               columns={failingColumns}
               rows={failingRows as Record<string, never>[]}
@@ -452,14 +484,41 @@ function compactNumber(n: number): string {
   return n.toLocaleString();
 }
 
+/** What a cancelled run kept: the dates committed before the cancel; the date it was on rolled back. */
+function cancelledNote(summary: RunSummary): string {
+  const kept = committedDates(summary);
+  const rolledBack = summary.dates.find((d) =>
+    summary.models.some((m) => m.etlDate === d && m.status === 'rolled_back'),
+  );
+  return [
+    kept.length > 0 ? `Committed: ${kept.join(', ')}.` : 'No date was committed.',
+    rolledBack ? `${rolledBack} was rolled back; its tables hold what the previous run committed.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** Dates of a run that committed: every selected model succeeded on them (a run records only those). */
+function committedDates(summary: RunSummary): string[] {
+  return summary.dates.filter((date) => {
+    const records = summary.models.filter((m) => m.etlDate === date);
+    return records.length > 0 && records.every((m) => m.status === 'success');
+  });
+}
+
 function RunStatus({ run }: { run: RunState }) {
   let text = 'idle';
   let status = 'idle';
   if (run.phase === 'starting') [text, status] = ['starting…', 'running'];
   if (run.phase === 'running') [text, status] = [`running ${run.done}/${run.total}`, 'running'];
   if (run.phase === 'finished') {
-    status = run.summary.status;
-    text = `${run.summary.status} · ${run.summary.dates.length} date(s) · ${formatDuration(run.summary.durationMs)}`;
+    const { summary } = run;
+    status = summary.status;
+    const dates =
+      summary.status === 'success'
+        ? `${summary.dates.length} date(s)`
+        : `${committedDates(summary).length} of ${summary.dates.length} date(s) committed`;
+    text = `${summary.status} · ${dates} · ${formatDuration(summary.durationMs)}`;
   }
   return (
     <span className="run-status-wrap">
@@ -494,7 +553,7 @@ function ModelCard({
       className={`model-card graph-card status-${status.replace(/\s+/g, '-')}${focused ? ' focused' : ''}`}
       data-testid={`model-card-${model.id}`}
       data-status={status}
-      title={model.description ?? model.id}
+      title={model.description ? `${model.id}: ${model.description}` : model.id}
       style={style}
       onClick={onFocus}
     >
@@ -505,9 +564,7 @@ function ModelCard({
         <span className="card-status" data-testid="card-status">
           {status}
         </span>
-        {state?.rowsOut !== undefined && (
-          <span data-testid="card-rows">{state.rowsOut.toLocaleString()} rows</span>
-        )}
+        <CardRows state={state} />
       </span>
       <span className="card-meta">
         <span className="muted">{model.materialized}</span>
@@ -530,6 +587,27 @@ function ModelCard({
         )}
       </span>
     </button>
+  );
+}
+
+/** The rows the model's table holds now; while a run goes on, what it just wrote. */
+function CardRows({ state }: { state: CardState | undefined }) {
+  if (typeof state?.tableRows === 'number') {
+    const lastRun =
+      state.rowsWritten !== undefined
+        ? `; its latest run wrote ${state.rowsWritten.toLocaleString()} over ${state.datesRun ?? 0} date(s)`
+        : '';
+    return (
+      <span data-testid="card-rows" data-rows={state.tableRows} title={`rows in the table now${lastRun}`}>
+        {state.tableRows.toLocaleString()} rows
+      </span>
+    );
+  }
+  if (state?.rowsWritten === undefined) return null;
+  return (
+    <span data-testid="card-rows" title="rows written by this date of the run, not yet committed">
+      {state.rowsWritten.toLocaleString()} written
+    </span>
   );
 }
 
@@ -557,6 +635,17 @@ function ModelDetails({
           Select with downstream
         </button>
       </div>
+      {model.description && <p className="muted model-description">{model.description}</p>}
+      {state && (
+        <p className="muted" data-testid="model-run-figures">
+          {state.tableRows === null ? 'not committed yet' : `${state.tableRows.toLocaleString()} rows now`} ·
+          latest run: read {state.rowsIn.toLocaleString()}, wrote {state.rowsOut.toLocaleString()} over{' '}
+          {state.dates.length} date(s) in {formatDuration(state.durationMs)} · tests: {state.testsPassed}{' '}
+          passed
+          {state.testsFailed > 0 && `, ${state.testsFailed} failed`}
+          {state.testsWarned > 0 && `, ${state.testsWarned} warned`}
+        </p>
+      )}
       {/* A model failed by its tests has the tests' summary as its error: the list below says it. */}
       {state?.error && !state.failedTests.some((t) => t.severity === 'error') && (
         <p className="error">{state.error}</p>
