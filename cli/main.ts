@@ -505,6 +505,12 @@ async function serve({ values, positionals }: { values: Flags; positionals: stri
   return 0;
 }
 
+// A reader that stops early (`lakehouse runs demo | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -105,7 +105,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const locked = () =>
     new LakehouseError(
       'RUN_LOCKED',
-      `The warehouse ${project.warehousePath} is in use by another lakehouse process (a run in progress?). Wait for it to finish and retry.`,
+      `The warehouse ${project.warehousePath} is open in another lakehouse process: the app or \`lakehouse serve\` ` +
+        'on this project (it keeps it open; its SQL console answers queries), or a run in progress. ' +
+        'Close the app or wait for the run to finish, then retry.',
       { path: project.warehousePath },
     );
   // DuckDB's file lock only guards against other processes; within one process this set does.

@@ -119,6 +119,17 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  it('stops quietly when the reader of its output goes away (| head)', () => {
+    // `true` exits at once, long before the CLI has started and writes: every write meets a closed pipe.
+    const piped = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; "${process.execPath}" bin/lakehouse.js runs "${demo}" | true`],
+      { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
+  });
+
   it('reports errors on stderr with a code and a non-zero exit', () => {
     const result = lakehouse('query', demo, 'SELECT * FROM no_such_table');
     expect(result.code).toBe(1);

@@ -291,7 +291,7 @@ describe('one writer per warehouse', () => {
       const result = cli('run', dir, '--date', D1);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(
-        `error [RUN_LOCKED]: The warehouse ${join(dir, 'warehouse.duckdb')} is in use by another lakehouse process (a run in progress?). Wait for it to finish and retry.`,
+        `error [RUN_LOCKED]: The warehouse ${join(dir, 'warehouse.duckdb')} is open in another lakehouse process: the app or \`lakehouse serve\` on this project`,
       );
     });
   });
