@@ -125,6 +125,19 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.evaluate(() => {
       document.documentElement.dataset.theme = 'light';
     });
+
+    // No fact row of the generated data has a fourth genre: the edge and its rows say they all point
+    // at the unknown member rather than reading like broken keys.
+    const factRows = await count(`SELECT count(*) FROM ${FACT}`);
+    expect(await count(`SELECT count(*) FROM ${FACT} WHERE sub3_keyword_category = 0`)).toBe(factRows);
+    const sub3 = page.getByTestId(`star-edge-${FACT}.sub3_keyword_category`);
+    expect(await sub3.getByTestId('edge-counts').textContent()).toBe(
+      `all ${factRows.toLocaleString('en-US')} rows → unknown (key 0)`,
+    );
+    await sub3.click();
+    expect(await page.getByTestId('orphans-unknown-note').textContent()).toContain(
+      `All ${factRows.toLocaleString('en-US')} rows point at the unknown member (key 0) of dim_category`,
+    );
   });
 
   it('shows the SCD2 timeline of the known user, changed columns highlighted, and its bridge lanes', async () => {

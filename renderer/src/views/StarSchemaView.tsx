@@ -56,6 +56,11 @@ function shortName(tableId: string): string {
   return tableId.replace(/^gold\./, '');
 }
 
+/** Whether every referencing row points at the unknown member (key 0), e.g. a column the data never fills. */
+function allUnknown(edge: StarEdge): boolean {
+  return edge.rows > 0 && edge.unknown === edge.rows;
+}
+
 /** Items grouped by a key, groups and items in first-seen order. */
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -187,9 +192,10 @@ function layoutStar(schema: StarSchema, availableWidth: number): Layout {
   return { width, height, placed, edges };
 }
 
-/** An edge's counts in words. */
+/** An edge's counts in words; an edge whose every row points at the unknown member says so plainly. */
 function orphanCounts(edge: StarEdge): string {
   if (!edge.checked) return 'not built';
+  if (allUnknown(edge)) return `all ${edge.rows.toLocaleString()} rows → unknown (key 0)`;
   return `${edge.missing.toLocaleString()} missing · ${edge.unknown.toLocaleString()} unknown`;
 }
 
@@ -351,6 +357,15 @@ export function StarSchemaView({ client }: { client: Client }) {
               </span>
             )}
           </div>
+          {selected.unknown > 0 && kind !== 'missing' && (
+            <p className="muted orphans-note" data-testid="orphans-unknown-note">
+              {allUnknown(selected)
+                ? `All ${selected.rows.toLocaleString()} rows point`
+                : `${selected.unknown.toLocaleString()} row(s) point`}{' '}
+              at the unknown member (key 0) of {shortName(selected.to)}: the member a model assigns when the
+              value is absent or matches nothing, not a broken reference.
+            </p>
+          )}
           {orphans && <DataGrid columns={orphans.columns} rows={orphans.rows} testId="orphans-grid" />}
         </div>
       )}
