@@ -43,18 +43,26 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
   });
 
   it('previews, publishes, and shows snapshots, time travel and a diff', async () => {
+    // Longer than a clipped cell holds: the panel shows it whole all the same.
+    const warehouse = join(
+      work,
+      'published',
+      'a-warehouse-folder-with-a-long-name-to-check-it-is-shown-whole',
+    );
     await page.getByTestId('tab-publish').click();
-    await page.getByTestId('publish-target').fill(join(work, 'warehouse'));
+    await page.getByTestId('publish-target').fill(warehouse);
     await page.getByTestId('publish-preflight').click();
     const factPlan = page.getByTestId('preflight-fact_customer_search');
     await factPlan.waitFor();
     expect(await factPlan.textContent()).toMatch(/new table, [\d,]+ rows.*partitions by date_key/);
+    await expectShownWhole(page, 'publish-preflight-target', `file-system warehouse ${warehouse}`);
 
     await page.getByTestId('publish-run').click();
     await page.getByTestId('publish-result').waitFor();
     const rows = await page.getByTestId('publish-result').locator('tbody tr').allTextContents();
     expect(rows.length).toBeGreaterThan(5);
     for (const row of rows) expect(row).toContain('✓');
+    await expectShownWhole(page, 'publish-result-target', `file-system warehouse ${warehouse}`);
 
     const dayOne = Number(await engine.db.scalar('SELECT count(*) FROM gold.fact_customer_search'));
     await engine.run({ dates: [dates[1]!] });
@@ -83,3 +91,16 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.screenshot({ path: join(work, 'publish.png'), fullPage: true });
   });
 });
+
+/** The element shows `text` in full: neither it nor a box around it cuts any of it off. */
+async function expectShownWhole(page: Page, testId: string, text: string): Promise<void> {
+  const element = page.getByTestId(testId);
+  expect(await element.textContent()).toBe(text);
+  const clippedBy = await element.evaluate((start) => {
+    for (let e: Element | null = start; e && e !== document.body; e = e.parentElement) {
+      if (getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth) return e.outerHTML;
+    }
+    return null;
+  });
+  expect(clippedBy).toBeNull();
+}

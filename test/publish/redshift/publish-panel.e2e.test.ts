@@ -142,7 +142,7 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     await page.getByTestId('redshift-target').fill('local');
     await page.getByTestId('redshift-preflight').click();
     await page.getByTestId('redshift-preflight-result').waitFor();
-    expect(await page.getByTestId('redshift-preflight-target').getAttribute('title')).toBe(
+    expect(await page.getByTestId('redshift-preflight-target').textContent()).toBe(
       `postgres@${postgres.host}:${postgres.port}/warehouse`,
     );
     // Only the swapped tables get a CREATE, of their replacement (`<table>__lakehouse_new`).

@@ -10,7 +10,7 @@ import type {
 } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
-import { Clipped } from './Clipped.tsx';
+import { Location } from './Location.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
@@ -157,7 +157,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {preflight && (
         <div data-testid="publish-preflight-result">
           <p className="muted publish-summary">
-            <span>Target:</span> <Clipped text={preflight.target} />
+            <span>Target:</span> <Location text={preflight.target} testId="publish-preflight-target" />
             <span>, namespace {preflight.namespace}. Nothing is written until you publish.</span>
           </p>
           <table className="publish-table">
@@ -197,7 +197,8 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {result && (
         <div data-testid="publish-result">
           <p className="publish-summary">
-            <span>Published {result.tables.length} table(s) to</span> <Clipped text={result.target} />
+            <span>Published {result.tables.length} table(s) to</span>{' '}
+            <Location text={result.target} testId="publish-result-target" />
             <span> in {(result.durationMs / 1000).toFixed(1)} s.</span>
           </p>
           <table className="publish-table">

@@ -7,6 +7,7 @@ import type {
 } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
 import { Clipped } from './Clipped.tsx';
+import { Location } from './Location.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
@@ -202,7 +203,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
       {preflight && (
         <div data-testid="redshift-preflight-result">
           <p className="muted publish-summary">
-            <span>Target</span> <Clipped text={preflight.target} testId="redshift-preflight-target" />
+            <span>Target</span> <Location text={preflight.target} testId="redshift-preflight-target" />
             <span>
               , schema {preflight.schema} ({preflight.dialect}, load by{' '}
               {preflight.loadPath === 'copy-stdin' ? 'COPY FROM STDIN' : 'Parquet on S3 and COPY'}). Nothing
@@ -251,7 +252,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
             <span>
               Published {result.tables.length} table(s) in {(result.durationMs / 1000).toFixed(1)} s to
             </span>{' '}
-            <Clipped text={`${result.target} (schema ${result.schema})`} />
+            <Location text={`${result.target}, schema ${result.schema}`} testId="redshift-result-target" />
             <span>
               ; {reconciled} of {result.reconciliation.length} reconciled.
             </span>
