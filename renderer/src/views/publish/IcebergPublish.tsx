@@ -8,6 +8,7 @@ import type {
   IcebergTablePlan,
   ProjectInfo,
 } from '../../../../engine/api/contract.ts';
+import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
 import { Location } from './Location.tsx';
@@ -197,9 +198,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {result && (
         <div data-testid="publish-result">
           <p className="publish-summary">
-            <span>Published {result.tables.length} table(s) to</span>{' '}
+            <strong data-testid="publish-outcome">{icebergOutcome(result)}</strong>
+            <span> ({(result.durationMs / 1000).toFixed(1)} s). Target:</span>{' '}
             <Location text={result.target} testId="publish-result-target" />
-            <span> in {(result.durationMs / 1000).toFixed(1)} s.</span>
           </p>
           <table className="publish-table">
             <thead>

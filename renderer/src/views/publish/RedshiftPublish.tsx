@@ -5,6 +5,7 @@ import type {
   RedshiftPublishResult,
   RedshiftTablePlan,
 } from '../../../../engine/api/contract.ts';
+import { redshiftOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { Clipped } from './Clipped.tsx';
 import { Location } from './Location.tsx';
@@ -249,9 +250,8 @@ export function RedshiftPublish({ client }: { client: Client }) {
       {result && (
         <div data-testid="redshift-result">
           <p className="publish-summary">
-            <span>
-              Published {result.tables.length} table(s) in {(result.durationMs / 1000).toFixed(1)} s to
-            </span>{' '}
+            <strong data-testid="redshift-outcome">{redshiftOutcome(result)}</strong>
+            <span> ({(result.durationMs / 1000).toFixed(1)} s). Target:</span>{' '}
             <Location text={`${result.target}, schema ${result.schema}`} testId="redshift-result-target" />
             <span>
               ; {reconciled} of {result.reconciliation.length} reconciled.
