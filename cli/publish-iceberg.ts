@@ -1,4 +1,5 @@
 import { LakehouseError } from '../engine/api/errors.ts';
+import { icebergOutcome } from '../engine/api/publish-outcome.ts';
 import { createEngine } from '../engine/engine.ts';
 import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
@@ -79,7 +80,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
       )}\n`,
     );
     process.stdout.write(
-      `\nPublished ${result.tables.length} table(s) to ${result.target}, namespace ${result.namespace}, in ${formatDuration(result.durationMs)}; row counts and key checksums match.\n`,
+      `\n${icebergOutcome(result)} (${formatDuration(result.durationMs)}). Target: ${result.target}, namespace ${result.namespace}; row counts and key checksums match.\n`,
     );
     return 0;
   } finally {

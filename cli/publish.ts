@@ -1,4 +1,5 @@
 import { LakehouseError } from '../engine/api/errors.ts';
+import { redshiftOutcome } from '../engine/api/publish-outcome.ts';
 import { createEngine } from '../engine/engine.ts';
 import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
@@ -116,7 +117,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
     );
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(
-      `\nPublished ${result.tables.length} table(s) to ${result.target} schema ${result.schema} in ${formatDuration(result.durationMs)}; row counts and key checksums match.\n`,
+      `\n${redshiftOutcome(result)} (${formatDuration(result.durationMs)}). Target: ${result.target}, schema ${result.schema}; row counts and key checksums match.\n`,
     );
     return 0;
   } finally {

@@ -123,6 +123,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(Number(await edge.getAttribute('data-unknown'))).toBe(unknown);
     expect(await page.getByTestId(`star-edge-${FACT}.date_key`).getAttribute('data-missing')).toBe('0');
     expect(await page.locator('[data-testid^="star-table-"]').count()).toBe(9);
+    await expectEdgeLabelsReadable(page);
     await edge.click();
     const total = page.getByTestId('orphans-total');
     await expect.poll(() => total.getAttribute('data-total')).toBe(String(SEEDED_ORPHANS + unknown));
@@ -139,6 +140,19 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.evaluate(() => {
       document.documentElement.dataset.theme = 'light';
     });
+
+    // No fact row of the generated data has a fourth genre: the edge and its rows say they all point
+    // at the unknown member rather than reading like broken keys.
+    const factRows = await count(`SELECT count(*) FROM ${FACT}`);
+    expect(await count(`SELECT count(*) FROM ${FACT} WHERE sub3_keyword_category = 0`)).toBe(factRows);
+    const sub3 = page.getByTestId(`star-edge-${FACT}.sub3_keyword_category`);
+    expect(await sub3.getByTestId('edge-counts').textContent()).toBe(
+      `all ${factRows.toLocaleString('en-US')} rows → unknown (key 0)`,
+    );
+    await sub3.click();
+    expect(await page.getByTestId('orphans-unknown-note').textContent()).toContain(
+      `All ${factRows.toLocaleString('en-US')} rows point at the unknown member (key 0) of dim_category`,
+    );
   });
 
   it('shows the SCD2 timeline of the known user, changed columns highlighted, and its bridge lanes', async () => {
@@ -255,3 +269,47 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'edit-run-failure.png') });
   });
 });
+
+interface Box {
+  id: string;
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** Each star-schema edge label is whole, covers no other label or table, and is nearest the table it points at. */
+async function expectEdgeLabelsReadable(page: Page): Promise<void> {
+  const { labels, tables } = await page.evaluate(() => {
+    const box = (e: HTMLElement, id: string) => {
+      const { left, top, right, bottom } = e.getBoundingClientRect();
+      return { id, left, top, right, bottom };
+    };
+    const all = (prefix: string) => [...document.querySelectorAll<HTMLElement>(`[data-testid^="${prefix}"]`)];
+    return {
+      labels: all('star-edge-').map((e) => ({
+        ...box(e, e.dataset.testid ?? ''),
+        to: e.dataset.to ?? '',
+        clipped: e.scrollWidth > e.clientWidth,
+      })),
+      tables: all('star-table-').map((e) => box(e, (e.dataset.testid ?? '').replace('star-table-', ''))),
+    };
+  });
+  const distance = (a: Box, b: Box) =>
+    Math.hypot(
+      Math.max(0, a.left - b.right, b.left - a.right),
+      Math.max(0, a.top - b.bottom, b.top - a.bottom),
+    );
+  const overlapping = (a: Box, b: Box) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  expect(labels.length).toBeGreaterThan(8);
+  for (const label of labels) {
+    expect(label.clipped, label.id).toBe(false);
+    for (const other of [...labels, ...tables]) {
+      if (other.id !== label.id)
+        expect(overlapping(label, other), `${label.id} covers ${other.id}`).toBe(false);
+    }
+    const nearest = tables.reduce((a, b) => (distance(label, a) <= distance(label, b) ? a : b));
+    expect(nearest.id, `the table nearest ${label.id}`).toBe(label.to);
+  }
+}

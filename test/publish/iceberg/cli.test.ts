@@ -45,7 +45,7 @@ describe('lakehouse publish iceberg', () => {
     expect(published.code).toBe(0);
     expect(published.stdout).toMatch(/fact_customer_search\s+create/);
     expect(published.stdout).toMatch(
-      /Published 2 table\(s\) to file-system warehouse .*row counts and key checksums match/,
+      /Published 2 tables \(.+\)\. Target: file-system warehouse .*row counts and key checksums match/,
     );
 
     const named = lakehouse('publish', 'iceberg', dir, '--catalog', 'local', '--json');
@@ -59,9 +59,12 @@ describe('lakehouse publish iceberg', () => {
     expect(result.tables[0]?.location).toContain(`${join(dir, 'iceberg-warehouse')}/analytics/`);
 
     const again = lakehouse('publish', 'iceberg', dir, '--catalog', 'local', '--json');
-    expect(
-      (JSON.parse(again.stdout) as { tables: { action: string }[] }).tables.every((t) => t.action === 'none'),
-    ).toBe(true);
+    const unchanged = JSON.parse(again.stdout) as { tables: { action: string }[] };
+    expect(unchanged.tables.every((t) => t.action === 'none')).toBe(true);
+    // Said in words too: a publish that wrote nothing does not claim it published every table.
+    expect(lakehouse('publish', 'iceberg', dir, '--catalog', 'local').stdout).toContain(
+      `${unchanged.tables.length} tables already up to date; nothing written`,
+    );
   });
 
   it('names the catalogs it knows when given an unknown one', () => {

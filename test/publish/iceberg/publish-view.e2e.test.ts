@@ -43,24 +43,49 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
   });
 
   it('previews, publishes, and shows snapshots, time travel and a diff', async () => {
+    // Longer than a clipped cell holds: the panel shows it whole all the same.
+    const warehouse = join(
+      work,
+      'published',
+      'a-warehouse-folder-with-a-long-name-to-check-it-is-shown-whole',
+    );
     await page.getByTestId('tab-publish').click();
-    await page.getByTestId('publish-target').fill(join(work, 'warehouse'));
+    await page.getByTestId('publish-target').fill(warehouse);
     await page.getByTestId('publish-preflight').click();
     const factPlan = page.getByTestId('preflight-fact_customer_search');
     await factPlan.waitFor();
     expect(await factPlan.textContent()).toMatch(/new table, [\d,]+ rows.*partitions by date_key/);
+    await expectShownWhole(page, 'publish-preflight-target', `file-system warehouse ${warehouse}`);
 
-    await page.getByTestId('publish-run').click();
-    await page.getByTestId('publish-result').waitFor();
+    // Waits for the reply, not just for "Publishing…" to go: it may not have shown yet.
+    const publish = async () => {
+      const replied = page.waitForResponse((r) => r.url().endsWith('/rpc/publish.iceberg.run'));
+      await page.getByTestId('publish-run').click();
+      await replied;
+      await page.getByTestId('publish-busy').waitFor({ state: 'detached' });
+      return page.getByTestId('publish-outcome').textContent();
+    };
+    const tables = await page.locator('[data-testid^="preflight-"]').count();
+    expect(await publish()).toBe(`Published ${tables} tables`);
     const rows = await page.getByTestId('publish-result').locator('tbody tr').allTextContents();
     expect(rows.length).toBeGreaterThan(5);
     for (const row of rows) expect(row).toContain('✓');
+    await expectShownWhole(page, 'publish-result-target', `file-system warehouse ${warehouse}`);
+
+    // Nothing changed since: every table is left as it is, and the summary says so.
+    expect(await publish()).toBe(`${tables} tables already up to date; nothing written`);
 
     const dayOne = Number(await engine.db.scalar('SELECT count(*) FROM gold.fact_customer_search'));
     await engine.run({ dates: [dates[1]!] });
-    await page.getByTestId('publish-run').click();
-    await page.getByTestId('publish-busy').waitFor({ state: 'detached' });
+    const outcome = await publish();
     expect(await page.getByTestId('result-fact_customer_search').textContent()).toMatch(/append/);
+    const actions = await page
+      .getByTestId('publish-result')
+      .locator('tbody td:nth-child(2)')
+      .allTextContents();
+    const unchanged = actions.filter((action) => action === 'none').length;
+    expect(unchanged).toBeGreaterThan(0);
+    expect(outcome).toBe(`Published ${tables - unchanged} tables, ${unchanged} unchanged`);
 
     await page.getByTestId('history-table').selectOption('fact_customer_search');
     await page.getByTestId('history-load').click();
@@ -83,3 +108,16 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.screenshot({ path: join(work, 'publish.png'), fullPage: true });
   });
 });
+
+/** The element shows `text` in full: neither it nor a box around it cuts any of it off. */
+async function expectShownWhole(page: Page, testId: string, text: string): Promise<void> {
+  const element = page.getByTestId(testId);
+  expect(await element.textContent()).toBe(text);
+  const clippedBy = await element.evaluate((start) => {
+    for (let e: Element | null = start; e && e !== document.body; e = e.parentElement) {
+      if (getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth) return e.outerHTML;
+    }
+    return null;
+  });
+  expect(clippedBy).toBeNull();
+}

@@ -108,6 +108,6 @@ describe('lakehouse publish redshift', () => {
     expect(ok.stderr).not.toMatch(/error \[/);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/dim_date\s+│?\s*table\s+│?\s*create\s+│?\s*365/);
-    expect(ok.stdout).toContain('Published 2 table(s)');
+    expect(ok.stdout).toContain('Published 2 tables');
   });
 });

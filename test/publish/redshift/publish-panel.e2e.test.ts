@@ -116,6 +116,9 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     expect(progress.some((p) => /Loading: \w+/.test(p.text))).toBe(true);
     expect(progress.every((p) => /\d+ \/ \d+$/.test(p.text))).toBe(true);
 
+    expect(await page.getByTestId('redshift-outcome').textContent()).toBe(
+      `Published ${goldTables.length} tables`,
+    );
     const rows = await page.getByTestId('redshift-result').locator('tbody tr').allTextContents();
     expect(rows).toHaveLength(goldTables.length);
     for (const row of rows) expect(row).toContain('✓');
@@ -142,7 +145,7 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     await page.getByTestId('redshift-target').fill('local');
     await page.getByTestId('redshift-preflight').click();
     await page.getByTestId('redshift-preflight-result').waitFor();
-    expect(await page.getByTestId('redshift-preflight-target').getAttribute('title')).toBe(
+    expect(await page.getByTestId('redshift-preflight-target').textContent()).toBe(
       `postgres@${postgres.host}:${postgres.port}/warehouse`,
     );
     // Only the swapped tables get a CREATE, of their replacement (`<table>__lakehouse_new`).
@@ -155,6 +158,19 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
       .allTextContents();
     expect(factCells.slice(2, 5)).toEqual(['append', '600', '0']);
     await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-named-target.png') });
+  });
+
+  it('re-publishes to the named target: the facts are sent nothing, and the summary says so', async () => {
+    await page.getByTestId('redshift-run').click();
+    await page.getByTestId('redshift-result').waitFor();
+    expect(await page.getByTestId('redshift-error').count()).toBe(0);
+    expect(await page.getByTestId('redshift-outcome').textContent()).toBe(
+      `Published ${goldTables.length - 1} tables, 1 unchanged`,
+    );
+    expect(await page.getByTestId('redshift-result-target').textContent()).toBe(
+      `postgres@${postgres.host}:${postgres.port}/warehouse, schema gold`,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-republish.png') });
   });
 
   it('publishes to an Iceberg warehouse from the same panel, with progress', async () => {

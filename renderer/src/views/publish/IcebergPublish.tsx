@@ -8,9 +8,10 @@ import type {
   IcebergTablePlan,
   ProjectInfo,
 } from '../../../../engine/api/contract.ts';
+import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
-import { Clipped } from './Clipped.tsx';
+import { Location } from './Location.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
@@ -157,7 +158,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {preflight && (
         <div data-testid="publish-preflight-result">
           <p className="muted publish-summary">
-            <span>Target:</span> <Clipped text={preflight.target} />
+            <span>Target:</span> <Location text={preflight.target} testId="publish-preflight-target" />
             <span>, namespace {preflight.namespace}. Nothing is written until you publish.</span>
           </p>
           <table className="publish-table">
@@ -197,8 +198,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {result && (
         <div data-testid="publish-result">
           <p className="publish-summary">
-            <span>Published {result.tables.length} table(s) to</span> <Clipped text={result.target} />
-            <span> in {(result.durationMs / 1000).toFixed(1)} s.</span>
+            <strong data-testid="publish-outcome">{icebergOutcome(result)}</strong>
+            <span> ({(result.durationMs / 1000).toFixed(1)} s). Target:</span>{' '}
+            <Location text={result.target} testId="publish-result-target" />
           </p>
           <table className="publish-table">
             <thead>

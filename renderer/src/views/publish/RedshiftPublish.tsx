@@ -5,8 +5,10 @@ import type {
   RedshiftPublishResult,
   RedshiftTablePlan,
 } from '../../../../engine/api/contract.ts';
+import { redshiftOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { Clipped } from './Clipped.tsx';
+import { Location } from './Location.tsx';
 import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
@@ -202,7 +204,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
       {preflight && (
         <div data-testid="redshift-preflight-result">
           <p className="muted publish-summary">
-            <span>Target</span> <Clipped text={preflight.target} testId="redshift-preflight-target" />
+            <span>Target</span> <Location text={preflight.target} testId="redshift-preflight-target" />
             <span>
               , schema {preflight.schema} ({preflight.dialect}, load by{' '}
               {preflight.loadPath === 'copy-stdin' ? 'COPY FROM STDIN' : 'Parquet on S3 and COPY'}). Nothing
@@ -248,10 +250,9 @@ export function RedshiftPublish({ client }: { client: Client }) {
       {result && (
         <div data-testid="redshift-result">
           <p className="publish-summary">
-            <span>
-              Published {result.tables.length} table(s) in {(result.durationMs / 1000).toFixed(1)} s to
-            </span>{' '}
-            <Clipped text={`${result.target} (schema ${result.schema})`} />
+            <strong data-testid="redshift-outcome">{redshiftOutcome(result)}</strong>
+            <span> ({(result.durationMs / 1000).toFixed(1)} s). Target:</span>{' '}
+            <Location text={`${result.target}, schema ${result.schema}`} testId="redshift-result-target" />
             <span>
               ; {reconciled} of {result.reconciliation.length} reconciled.
             </span>
