@@ -56,6 +56,24 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
       ),
     ).toBe(1200);
     expect(await page.locator('[data-testid^="edge-label-"]').count()).toBeGreaterThan(15);
+    // Every count readable: no label on another label or on a model card.
+    const clashes = await page.evaluate(() => {
+      const boxes = (selector: string) =>
+        [...document.querySelectorAll(selector)].map((e) => ({
+          id: e.getAttribute('data-testid'),
+          r: e.getBoundingClientRect(),
+        }));
+      const labels = boxes('[data-testid^="edge-label-"]');
+      const cards = boxes('[data-testid^="model-card-"]');
+      const overlap = (a: DOMRect, b: DOMRect) =>
+        a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+      return labels.flatMap((label, i) =>
+        [...labels.slice(i + 1), ...cards]
+          .filter((other) => overlap(label.r, other.r))
+          .map((other) => `${label.id} on ${other.id}`),
+      );
+    });
+    expect(clashes).toEqual([]);
     const fact = page.getByTestId(`model-card-${FACT}`);
     expect(await fact.getAttribute('data-status')).toBe('success');
     // Each test once (not once per date), and the rows the table holds, not the sum the dates wrote.

@@ -10,7 +10,7 @@ import type {
 } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
-import { type GraphLayout, layoutGraph, pointAlong } from '../components/graph-layout.ts';
+import { type GraphLayout, layoutGraph, placeEdgeLabels } from '../components/graph-layout.ts';
 import { describeError } from '../connect.ts';
 import './explore.css';
 
@@ -21,6 +21,8 @@ const CARD_WIDTH = 186;
 const CARD_HEIGHT = 66;
 const LANE_HEADER = 30;
 const LANE_PAD = 10;
+/** An edge label's box, for keeping labels apart: its text at 11px, with padding and border. */
+const edgeLabelSize = (text: string) => ({ width: text.length * 6.6 + 12, height: 17 });
 
 /**
  * What a model card shows: its last status and, once done, its duration and tests; the rows its table
@@ -390,6 +392,14 @@ function GraphCanvas({
   const height = layout.height + offsetY + LANE_PAD;
   // Shrunk to fit the view (down to 60%, then it scrolls), so the whole pipeline shows at 1280x800.
   const scale = Math.max(0.6, Math.min(1, (available.width - 4) / width, (available.height - 4) / height));
+  const labelCentres = useMemo(
+    () =>
+      placeEdgeLabels(layout, (edge) => {
+        const rows = edgeRows.get(edge.id);
+        return typeof rows === 'number' ? edgeLabelSize(compactNumber(rows)) : undefined;
+      }),
+    [layout, edgeRows],
+  );
   return (
     <div style={{ width: width * scale, height: height * scale }}>
       <div
@@ -439,8 +449,8 @@ function GraphCanvas({
         {layout.edges.map((edge) => {
           const rows = edgeRows.get(edge.id);
           if (rows === undefined || rows === null) return null;
-          // Near the target: edges into one model fan in there, so labels sit on separate segments.
-          const at = pointAlong(edge.points, 0.72);
+          const at = labelCentres.get(edge.id);
+          if (!at) return null;
           return (
             <span
               key={edge.id}
