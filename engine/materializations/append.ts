@@ -11,7 +11,8 @@ import {
 
 /**
  * Incremental append by unique key (facts): rows whose key is already present are replaced, so
- * re-running a date never duplicates anything and the latest run of a key wins.
+ * re-running a date never duplicates anything and the latest run of a key wins. A re-run also removes
+ * the rows the date loaded before and no longer produces (its source was fixed or shrank).
  */
 export async function materializeAppend(ctx: MaterializeContext): Promise<MaterializeOutcome> {
   // Read five times and more (key delete, insert, every test): staged as Parquet, scanned on all cores.
@@ -27,6 +28,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     const added = await addMissingColumns(db, target, stage);
     if (added.length) warnings.push(`added column(s) ${added.join(', ')} to ${model.id}`);
   }
+  await replaceDateKeys(ctx, keys);
   const single = keys.length === 1 ? ident(keys[0]!) : undefined;
   if (single) {
     await db.run(`DELETE FROM ${target} WHERE ${single} IN (SELECT ${single} FROM ${stage})`);
@@ -44,4 +46,28 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     uniqueKeys: keys,
     warnings,
   };
+}
+
+/**
+ * Records the key hashes this date loads, first removing what a previous run of the date loaded and
+ * this one does not: rows whose key hash that run recorded and no other date did. A key another date
+ * loaded since belongs to that date and stays; so does, conservatively, a stale row whose hash collides
+ * with another date's key (64-bit hashes: about one in a million at 10M keys). DuckDB's hash() may change
+ * across versions: hashes recorded by another version then match nothing, and a re-run removes nothing
+ * extra, as before this record existed.
+ */
+async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise<void> {
+  const { db, model, stage, target, etlDate } = ctx;
+  const keyHash = `hash(${keys.map(ident).join(', ')})`;
+  const params = { model: model.id, d: etlDate };
+  if (ctx.committedDates.includes(etlDate)) {
+    await db.run(
+      `DELETE FROM ${target} WHERE ${keyHash} IN (
+         SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE
+         EXCEPT SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date <> $d::DATE)`,
+      params,
+    );
+    await db.run(`DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE`, params);
+  }
+  await db.run(`INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHash} FROM ${stage}`, params);
 }

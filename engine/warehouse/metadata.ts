@@ -30,6 +30,11 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.model_dates (
       model VARCHAR NOT NULL, etl_date DATE NOT NULL, run_id VARCHAR NOT NULL
     );
+    -- The keys each date of an append model loaded, as hashes (8 bytes a row, cheap to write): a re-run
+    -- of the date removes the rows its new input no longer has (materializations/append.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.append_keys (
+      model VARCHAR NOT NULL, etl_date DATE NOT NULL, key_hash UBIGINT NOT NULL
+    );
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

@@ -156,6 +156,33 @@ unique_key: event_id`);
     ]);
   });
 
+  it("a re-run removes the rows its date no longer produces, never another date's", async () => {
+    h = await createHarness(`materialized: append
+unique_key: [event_id, part]`);
+    const d1 = `SELECT * FROM (VALUES ('e1', 1, 'a'), ('e2', 1, 'a'), ('e3', 1, 'a')) t(event_id, part, v)`;
+    await h.apply(materializeAppend, '2022-06-01', d1);
+    // Day 2 loads e3 again: from now on that row is day 2's.
+    await h.apply(
+      materializeAppend,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('e3', 1, 'b'), ('e4', 1, 'b')) t(event_id, part, v)`,
+    );
+    // Day 1's source was fixed: e2 and e3 are gone from it, e1 changed.
+    await h.apply(materializeAppend, '2022-06-01', `SELECT 'e1' AS event_id, 1 AS part, 'a2' AS v`);
+    expect(await h.rows('SELECT event_id, v FROM gold.model ORDER BY event_id')).toEqual([
+      { event_id: 'e1', v: 'a2' },
+      { event_id: 'e3', v: 'b' },
+      { event_id: 'e4', v: 'b' },
+    ]);
+    // Re-running day 2 unchanged changes nothing.
+    await h.apply(
+      materializeAppend,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('e3', 1, 'b'), ('e4', 1, 'b')) t(event_id, part, v)`,
+    );
+    expect(await h.rows('SELECT count(*)::INT AS n FROM gold.model')).toEqual([{ n: 3 }]);
+  });
+
   it('adds a column the model gained', async () => {
     h = await createHarness(`materialized: append
 unique_key: event_id`);
