@@ -189,6 +189,18 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('editor-preview').click();
     await page.getByTestId('preview-grid').locator('[data-testid="grid-row"]').first().waitFor();
     expect(await error.count()).toBe(0);
+    // An edit after the preview marks it stale; undoing the edit makes it current again.
+    const previewResult = page.getByTestId('editor-preview-result');
+    expect(await previewResult.getAttribute('data-stale')).toBe('false');
+    await page.locator('.cm-line', { hasText: 'upper(e.category) AS category,' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.type(' ');
+    await expect.poll(() => previewResult.getAttribute('data-stale')).toBe('true');
+    expect(await page.getByTestId('preview-stale').textContent()).toMatch(/Preview again/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-preview-stale.png') });
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => previewResult.getAttribute('data-stale')).toBe('false');
 
     const last = dates.at(-1)!;
     const expected = await count(
@@ -205,6 +217,8 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await diff.getByTestId('diff-changed-examples').textContent()).toMatch(/category: .+ → .+/);
     expect(await diff.textContent()).toContain(`Changed columns: category (${expected})`);
     expect(await readFile(file, 'utf8')).toContain('upper(e.category) AS category,');
+    // The run changed the data the preview was read from: the diff replaces it.
+    expect(await previewResult.count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-diff.png') });
   });
 
@@ -220,6 +234,12 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     const panel = page.getByTestId('diff-panel');
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
     expect(await panel.textContent()).toContain('TEST_FAILED');
+    // The message says the failing rows are shown below: they are, with the test that failed.
+    const failedInPanel = panel.getByTestId('failed-test').filter({ hasText: 'not_null(' });
+    expect(await failedInPanel.textContent()).toContain(FACT);
+    const failingRows = failedInPanel.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]');
+    await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-failed-run.png') });
     expect(
       await page.getByTestId(`diff-${FACT}`).getByTestId('diff-changed').getAttribute('data-count'),
     ).toBe('0');
