@@ -165,6 +165,14 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('editor-model').selectOption(FACT);
     const line = page.locator('.cm-line', { hasText: /^\s*e\.category,$/ });
     await line.waitFor();
+    // Running every date leaves no date to choose.
+    const dateSelect = page.getByTestId('editor-date');
+    expect(await dateSelect.isEnabled()).toBe(true);
+    await page.getByTestId('editor-all-dates').check();
+    expect(await dateSelect.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-all-dates.png') });
+    await page.getByTestId('editor-all-dates').uncheck();
+    expect(await dateSelect.isEnabled()).toBe(true);
     const replaceLine = async (replacement: string) => {
       await line.click();
       await page.keyboard.press('End');

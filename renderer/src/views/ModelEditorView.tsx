@@ -185,7 +185,14 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
         </label>
         <label className="field">
           Date
-          <select data-testid="editor-date" value={date} onChange={(e) => setDate(e.target.value)}>
+          {/* Every date runs when ticked, so a date to pick would mislead; the preview keeps the one shown. */}
+          <select
+            data-testid="editor-date"
+            value={date}
+            disabled={allDates}
+            title={allDates ? 'Save & run runs every date; untick "run every date" to choose one' : undefined}
+            onChange={(e) => setDate(e.target.value)}
+          >
             {project.availableDates.map((d) => (
               <option key={d}>{d}</option>
             ))}
