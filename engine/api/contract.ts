@@ -288,6 +288,11 @@ export const QueryResult = z.object({
   limit: z.number().int(),
   /** True when rows exist after this window. */
   hasMore: z.boolean(),
+  /**
+   * Rows of the whole result: known when this window reaches the end; counted for the first window
+   * (offset 0) when that takes under a second; otherwise null.
+   */
+  total: z.number().int().nonnegative().nullable(),
 });
 export type QueryResult = z.infer<typeof QueryResult>;
 

@@ -157,6 +157,40 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await changes.first().textContent()).toContain('insert');
   });
 
+  it('SQL console: the total row count, and errors about the text as the user wrote it', async () => {
+    await page.getByTestId('tab-query').click();
+    const run = async (sql: string) => {
+      await page.getByTestId('query-input').fill(sql);
+      await page.getByTestId('query-run').click();
+    };
+    const rows = await count(`SELECT count(*) FROM ${FACT}`);
+    expect(rows).toBeGreaterThan(1000);
+    await run(`SELECT * FROM ${FACT} ORDER BY event_id`);
+    const counted = page.getByTestId('query-count');
+    await expect.poll(() => counted.getAttribute('data-total')).toBe(String(rows));
+    expect(await counted.textContent()).toBe(
+      `${rows.toLocaleString('en-US')} rows · 1,000 loaded, scrolling loads more`,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-total.png') });
+
+    const error = page.getByTestId('query-error');
+    await run('SELECT *\nFROM no_such_table');
+    await error.waitFor();
+    // The caret sits under the missing table in the user's own line, not in a wrapper query.
+    // biome-ignore lint/performance/useDomNodeTextContent: the lines as rendered (white-space) are the point
+    const lines = (await error.innerText()).split('\n');
+    const excerpt = lines.find((l) => l.startsWith('LINE 2: '));
+    expect(excerpt).toBe('LINE 2: FROM no_such_table');
+    expect(lines[lines.indexOf(excerpt!) + 1]?.indexOf('^')).toBe(excerpt!.indexOf('no_such_table'));
+    expect(await error.textContent()).not.toMatch(/pg_tables|SELECT \* FROM \(/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-missing-table.png') });
+
+    await run('DELETE FROM dim_user');
+    await expect.poll(() => error.textContent()).toContain('The SQL console is read-only');
+    expect(await error.textContent()).not.toContain('query.run');
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-read-only.png') });
+  });
+
   it('edits a model: an error at the right line, a preview, then save, run and the diff', async () => {
     const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
     const text = await readFile(file, 'utf8');
