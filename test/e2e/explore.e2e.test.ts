@@ -142,15 +142,30 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'history.png') });
 
     await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    // A bridge key's versions are those of its set of plans, labelled as such.
+    const knownChip = page.locator(`[data-testid="key-chip"][data-key="${KNOWN_PLAN_CHANGE_USER}"]`);
+    await expect.poll(() => knownChip.textContent()).toBe(`${KNOWN_PLAN_CHANGE_USER} (4 versions)`);
     await page.getByTestId('history-search').click();
     await expect.poll(() => page.getByTestId('history-lane').count()).toBe(3);
     expect(await bars.count()).toBe(4);
     expect(await page.getByTestId('history-break').count()).toBe(0);
+    // Several effective rows are right for a bridge key: one per plan, not one per key.
+    const held = await page.getByTestId('history-ok').textContent();
+    expect(held).toContain('at most one effective row per subscription_key');
+    expect(held).toContain('2 effective rows, one per subscription_key it holds');
+    expect(held).not.toContain('one current row');
     await page.screenshot({ path: join(SCREENSHOTS, 'history-bridge.png') });
 
     // SCD1: the change log the runs recorded (the user's arrival; user_type never changes here and
     // running extremes such as last_search_dt are not logged).
     await page.getByTestId('history-model').selectOption('gold.dim_user');
+    // No chip offers a key whose log holds nothing but its first insert.
+    await page.locator('[data-model="gold.dim_user"]:is([data-testid^="key-chips"])').waitFor();
+    expect(await knownChip.count()).toBe(0);
+    expect(await page.locator('[data-testid="key-chip"][data-count="1"]', { hasText: '(1)' }).count()).toBe(
+      0,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'history-scd1-keys.png') });
     await page.getByTestId('history-search').click();
     const changes = page.getByTestId('change-row');
     await expect.poll(() => changes.count()).toBe(1);
