@@ -288,6 +288,11 @@ export const QueryResult = z.object({
   limit: z.number().int(),
   /** True when rows exist after this window. */
   hasMore: z.boolean(),
+  /**
+   * Rows of the whole result: known when this window reaches the end; counted for the first window
+   * (offset 0) when that takes under a second; otherwise null.
+   */
+  total: z.number().int().nonnegative().nullable(),
 });
 export type QueryResult = z.infer<typeof QueryResult>;
 
@@ -431,9 +436,16 @@ export const HistoryKeysInput = z.strictObject({
 });
 export type HistoryKeysInput = z.infer<typeof HistoryKeysInput>;
 
-/** Business keys of a history model, those with the most versions (or changes) first. */
+/**
+ * Business keys of a history model with the most history first, as the history view shows it. SCD2:
+ * versions (rows) of the key. Bridge: versions of the key's set of members, one per date the set changed
+ * (a member joining, leaving or coming back), so a key holding many members that never changed has one.
+ * SCD1: column changes the runs recorded (its first insert is no change); keys without any are left out.
+ */
 export const HistoryKeys = z.object({
-  keys: z.array(z.object({ key: z.string(), versions: z.number() })),
+  /** What `count` counts. */
+  unit: z.enum(['versions', 'changes']),
+  keys: z.array(z.object({ key: z.string(), count: z.number() })),
 });
 export type HistoryKeys = z.infer<typeof HistoryKeys>;
 
@@ -480,6 +492,8 @@ export const KeyHistory = z.object({
   model: z.string(),
   kind: z.enum(['scd2', 'bridge', 'scd1']),
   keyColumns: z.array(z.string()),
+  /** A bridge's member column (one lane per member: each may have one effective row); else null. */
+  memberColumn: z.string().nullable(),
   columns: z.array(Column),
   lanes: z.array(HistoryLane),
   breaks: z.array(InvariantBreak),

@@ -11,6 +11,7 @@ import {
   snapshotTables,
 } from '../explore/model-edit.ts';
 import { pipelineGraph } from '../explore/pipeline-graph.ts';
+import { runQuery } from '../explore/query.ts';
 import { starOrphans, starSchema } from '../explore/star-schema.ts';
 import type { RunSummary as EngineRunSummary, ProgressEvent } from '../pipeline/runner.ts';
 import { icebergApi } from '../publish/iceberg/api.ts';
@@ -30,7 +31,6 @@ import {
   type ModelDiff,
   type ModelInfo,
   methods,
-  type QueryResult,
   type RpcResponse,
   type RunList,
   RunProgressEvent,
@@ -462,68 +462,5 @@ function finishedSummary(
     models: [],
     durationMs: summary?.durationMs ?? Date.now() - started,
     error: { code: error.code, message: error.message, details: error.details },
-  };
-}
-
-const NOT_A_QUERY =
-  'query.run runs one read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE); the warehouse changes through runs only.';
-
-/**
- * Runs one read-only query and returns a window of its rows. DuckDB's own parser (json_serialize_sql)
- * first checks, without running anything, that the text is exactly one query; the window is then a
- * LIMIT/OFFSET around it, one row longer than asked to tell whether more follow.
- */
-async function runQuery(engine: Engine, input: MethodArgs<'query.run'>): Promise<QueryResult> {
-  const sql = input.sql.replace(/[\s;]+$/, '');
-  const escaped = sql.replaceAll("'", "''");
-  const check = await engine.query(`SELECT json_serialize_sql('${escaped}') AS tree`);
-  const tree = JSON.parse(String(check.rows[0]?.tree ?? '{}')) as {
-    error?: boolean;
-    error_type?: string;
-    error_message?: string;
-    position?: string;
-    statements?: unknown[];
-  };
-  if (tree.error) {
-    const parserError = tree.error_type === 'parser';
-    throw new LakehouseError(
-      'QUERY_ERROR',
-      parserError ? `Parser Error: ${tree.error_message}` : NOT_A_QUERY,
-      parserError
-        ? {
-            sql: input.sql,
-            reason: 'syntax',
-            position: tree.position === undefined ? null : Number(tree.position),
-          }
-        : { sql: input.sql, reason: 'not-a-query' },
-    );
-  }
-  if ((tree.statements?.length ?? 0) !== 1) {
-    throw new LakehouseError(
-      'QUERY_ERROR',
-      `${NOT_A_QUERY} This text holds ${tree.statements?.length ?? 0}.`,
-      {
-        sql: input.sql,
-        reason: 'several-statements',
-      },
-    );
-  }
-  let result: Awaited<ReturnType<Engine['query']>>;
-  try {
-    // No newline before the query, so DuckDB's "LINE n" in errors matches the user's lines.
-    result = await engine.query(
-      `SELECT * FROM (${sql}\n) AS __query LIMIT ${input.limit + 1} OFFSET ${input.offset}`,
-    );
-  } catch (error) {
-    const failure = toLakehouseError(error, 'QUERY_ERROR');
-    throw new LakehouseError(failure.code, failure.message, { sql: input.sql });
-  }
-  const hasMore = result.rows.length > input.limit;
-  return {
-    columns: result.columns,
-    rows: (hasMore ? result.rows.slice(0, input.limit) : result.rows) as QueryResult['rows'],
-    offset: input.offset,
-    limit: input.limit,
-    hasMore,
   };
 }

@@ -89,22 +89,34 @@ export async function exportQuery(db: Db, input: QueryExportInput): Promise<Quer
   }
 }
 
-/** DuckDB's own parser says, without running anything, whether the text is exactly one query. */
-async function checkOneQuery(db: Db, sql: string): Promise<void> {
+/**
+ * DuckDB's own parser says, without running anything, whether the text is exactly one query; if not,
+ * QUERY_ERROR with the parser's error (and its character position) or `notAQuery`.
+ */
+export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY): Promise<void> {
   const tree = JSON.parse(
     String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'),
-  ) as { error?: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
+  ) as {
+    error?: boolean;
+    error_type?: string;
+    error_message?: string;
+    position?: string;
+    statements?: unknown[];
+  };
   if (tree.error) {
+    const parserError = tree.error_type === 'parser';
     throw new LakehouseError(
       'QUERY_ERROR',
-      tree.error_type === 'parser' ? `Parser Error: ${tree.error_message}` : NOT_A_QUERY,
-      { sql, reason: tree.error_type === 'parser' ? 'syntax' : 'not-a-query' },
+      parserError ? `Parser Error: ${tree.error_message}` : notAQuery,
+      parserError
+        ? { sql, reason: 'syntax', position: tree.position === undefined ? null : Number(tree.position) }
+        : { sql, reason: 'not-a-query' },
     );
   }
   if ((tree.statements?.length ?? 0) !== 1) {
     throw new LakehouseError(
       'QUERY_ERROR',
-      `${NOT_A_QUERY} This text holds ${tree.statements?.length ?? 0}.`,
+      `${notAQuery} This text holds ${tree.statements?.length ?? 0} statements.`,
       {
         sql,
         reason: 'several-statements',

@@ -59,7 +59,7 @@ async function requireBuilt(engine: Engine, model: Model): Promise<void> {
   }
 }
 
-/** Keys of a history model with the most versions first (SCD1: the most recorded changes), for the picker. */
+/** Keys of a history model with the most history first, counted as HistoryKeys says, for the picker. */
 export async function historyKeys(
   engine: Engine,
   input: { model: string; search: string; limit: number },
@@ -67,21 +67,40 @@ export async function historyKeys(
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
   const search = `%${input.search}%`;
-  if (kind === 'scd1' && (await changeLogExists(engine))) {
-    const rows = await engine.reader.all<{ key: string; versions: number }>(
-      `SELECT key, count(*)::DOUBLE AS versions FROM ${SCD1_CHANGES_TABLE}
-       WHERE model = $model AND key ILIKE $search GROUP BY key ORDER BY versions DESC, key LIMIT ${input.limit}`,
-      { model: model.id, search },
+  const ranked = (sql: string, params: Record<string, string>) =>
+    engine.reader.all<{ key: string; count: number }>(
+      `SELECT key, count FROM (${sql}) WHERE key ILIKE $search AND count > 0
+       ORDER BY count DESC, key LIMIT ${input.limit}`,
+      { ...params, search },
     );
-    return { keys: rows };
+  if (kind === 'scd1') {
+    if (!(await changeLogExists(engine))) return { unit: 'changes', keys: [] };
+    const changes = await ranked(
+      `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${SCD1_CHANGES_TABLE}
+       WHERE model = $model GROUP BY key`,
+      { model: model.id },
+    );
+    return { unit: 'changes', keys: changes };
   }
   const key = keyExpression(keys);
-  const rows = await engine.reader.all<{ key: string; versions: number }>(
-    `SELECT ${key} AS key, count(*)::DOUBLE AS versions FROM ${relationOf(model)}
-     WHERE ${key} ILIKE $search GROUP BY ALL ORDER BY versions DESC, key LIMIT ${input.limit}`,
-    { search },
+  const relation = relationOf(model);
+  if (kind === 'scd2') {
+    const versions = await ranked(
+      `SELECT ${key} AS key, count(*)::DOUBLE AS count FROM ${relation} GROUP BY ALL`,
+      {},
+    );
+    return { unit: 'versions', keys: versions };
+  }
+  // A bridge row is one member's period; the key's set of members changes where a period starts or ends.
+  const setVersions = await ranked(
+    `SELECT key, count(DISTINCT changed_on)::DOUBLE AS count FROM (
+       SELECT ${key} AS key, first_effective_date AS changed_on FROM ${relation}
+       UNION ALL
+       SELECT ${key}, last_effective_date + 1 FROM ${relation} WHERE last_effective_date IS NOT NULL
+     ) GROUP BY key`,
+    {},
   );
-  return { keys: rows.filter((r) => r.key !== null) };
+  return { unit: 'versions', keys: setVersions };
 }
 
 /**
@@ -97,7 +116,8 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
     `SELECT * FROM ${relation} WHERE ${keyExpression(keys)} = ${literal(input.key)}`,
   );
   const rows = result.rows as JsonRow[];
-  const base = { model: model.id, kind, keyColumns: keys, columns: result.columns };
+  const memberColumn = kind === 'bridge' ? model.config.bridge!.member : null;
+  const base = { model: model.id, kind, keyColumns: keys, memberColumn, columns: result.columns };
   if (rows.length === 0) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -158,7 +178,7 @@ function rangeBreaks(lane: string, versions: HistoryVersion[], gapsBreak: boolea
     breaks.push({
       kind: 'several-current',
       lane,
-      message: `${current.length} current rows (from ${current.map((v) => v.validFrom).join(', ')}); there must be one.`,
+      message: `${current.length} current rows (from ${current.map((v) => v.validFrom).join(', ')}); there must be at most one.`,
     });
   }
   for (const v of versions) {

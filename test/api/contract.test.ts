@@ -246,7 +246,7 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
       { name: 'price', type: 'DECIMAL(10,2)' },
       { name: 'day', type: 'DATE' },
     ]);
-    expect(result).toMatchObject({ offset: 0, limit: 1000, hasMore: false });
+    expect(result).toMatchObject({ offset: 0, limit: 1000, hasMore: false, total: 1 });
 
     const window = await client.call('query.run', {
       sql: 'SELECT n FROM range(10) t(n) ORDER BY n',
@@ -258,23 +258,46 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
       offset: 4,
       limit: 3,
       hasMore: true,
+      total: null,
     });
+    // The first window counts the whole result, so the console can say how many rows there are.
+    const first = await client.call('query.run', {
+      sql: 'SELECT n FROM range(10) t(n) ORDER BY n',
+      limit: 3,
+    });
+    expect(first).toMatchObject({ hasMore: true, total: 10 });
+    // A result quick to page but slow to count gets no total, and the count does not hold up later reads.
+    const crossJoin = 'SELECT a.range AS a, b.range AS b FROM range(1000000) a, range(1000000) b';
+    const uncounted = await client.call('query.run', { sql: crossJoin, limit: 2 });
+    expect(uncounted).toMatchObject({ hasMore: true, total: null });
+    expect((await client.call('query.run', { sql: 'SELECT 1 AS one' })).rows).toEqual([{ one: 1 }]);
     const last = await client.call('query.run', {
       sql: 'SELECT n FROM range(10) t(n) ORDER BY n',
       limit: 3,
       offset: 8,
     });
-    expect(last).toMatchObject({ rows: [{ n: 8 }, { n: 9 }], hasMore: false });
+    expect(last).toMatchObject({ rows: [{ n: 8 }, { n: 9 }], hasMore: false, total: 10 });
   });
 
   it('query.run refuses what is not one read-only query, and reports SQL errors as QUERY_ERROR', async () => {
     const missing = await rejection(client.call('query.run', { sql: 'SELECT * FROM no_such_table' }));
     expect(missing).toMatchObject({ code: 'QUERY_ERROR', details: { sql: 'SELECT * FROM no_such_table' } });
     expect(missing.message).toMatch(/no_such_table/);
+    // The error is the user's text's: no wrapper query in its excerpt, no catalog internals suggested.
+    expect(missing.message).toContain('LINE 1: SELECT * FROM no_such_table\n');
+    expect(missing.message).not.toMatch(/__query|SELECT \* FROM \(|pg_tables/);
+    const typo = await rejection(client.call('query.run', { sql: 'SELECT *\nFROM dim_usr' }));
+    expect(typo.message).toMatch(/Did you mean gold\.dim_user\?\n\nLINE 2: FROM dim_usr\n/);
+    // An error only running finds has no excerpt to point into the user's text with.
+    const conversion = await rejection(client.call('query.run', { sql: "SELECT 'x'::INTEGER + 1 AS n" }));
+    expect(conversion.message).toMatch(/^Conversion Error/);
+    expect(conversion.message).not.toMatch(/LINE|__query/);
     const syntax = await rejection(client.call('query.run', { sql: 'SELEC 1' }));
     expect(syntax).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'syntax' } });
     const drop = await rejection(client.call('query.run', { sql: 'DROP TABLE gold.dim_user' }));
     expect(drop).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'not-a-query' } });
+    expect(drop.message).toMatch(/^The SQL console is read-only: .*edit a model and run it/);
+    expect(drop.message).not.toMatch(/query\.run/);
     const two = await rejection(client.call('query.run', { sql: 'SELECT 1; DROP TABLE gold.dim_user' }));
     expect(two.code).toBe('QUERY_ERROR');
     const still = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM gold.dim_user' });

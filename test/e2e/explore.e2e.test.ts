@@ -189,19 +189,68 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'history.png') });
 
     await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    // A bridge key's versions are those of its set of plans, labelled as such.
+    const knownChip = page.locator(`[data-testid="key-chip"][data-key="${KNOWN_PLAN_CHANGE_USER}"]`);
+    await expect.poll(() => knownChip.textContent()).toBe(`${KNOWN_PLAN_CHANGE_USER} (4 versions)`);
     await page.getByTestId('history-search').click();
     await expect.poll(() => page.getByTestId('history-lane').count()).toBe(3);
     expect(await bars.count()).toBe(4);
     expect(await page.getByTestId('history-break').count()).toBe(0);
+    // Several effective rows are right for a bridge key: one per plan, not one per key.
+    const held = await page.getByTestId('history-ok').textContent();
+    expect(held).toContain('at most one effective row per subscription_key');
+    expect(held).toContain('2 effective rows, one per subscription_key it holds');
+    expect(held).not.toContain('one current row');
     await page.screenshot({ path: join(SCREENSHOTS, 'history-bridge.png') });
 
     // SCD1: the change log the runs recorded (the user's arrival; user_type never changes here and
     // running extremes such as last_search_dt are not logged).
     await page.getByTestId('history-model').selectOption('gold.dim_user');
+    // No chip offers a key whose log holds nothing but its first insert.
+    await page.locator('[data-model="gold.dim_user"]:is([data-testid^="key-chips"])').waitFor();
+    expect(await knownChip.count()).toBe(0);
+    expect(await page.locator('[data-testid="key-chip"][data-count="1"]', { hasText: '(1)' }).count()).toBe(
+      0,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'history-scd1-keys.png') });
     await page.getByTestId('history-search').click();
     const changes = page.getByTestId('change-row');
     await expect.poll(() => changes.count()).toBe(1);
     expect(await changes.first().textContent()).toContain('insert');
+  });
+
+  it('SQL console: the total row count, and errors about the text as the user wrote it', async () => {
+    await page.getByTestId('tab-query').click();
+    const run = async (sql: string) => {
+      await page.getByTestId('query-input').fill(sql);
+      await page.getByTestId('query-run').click();
+    };
+    const rows = await count(`SELECT count(*) FROM ${FACT}`);
+    expect(rows).toBeGreaterThan(1000);
+    await run(`SELECT * FROM ${FACT} ORDER BY event_id`);
+    const counted = page.getByTestId('query-count');
+    await expect.poll(() => counted.getAttribute('data-total')).toBe(String(rows));
+    expect(await counted.textContent()).toBe(
+      `${rows.toLocaleString('en-US')} rows · 1,000 loaded, scrolling loads more`,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-total.png') });
+
+    const error = page.getByTestId('query-error');
+    await run('SELECT *\nFROM no_such_table');
+    await error.waitFor();
+    // The caret sits under the missing table in the user's own line, not in a wrapper query.
+    // biome-ignore lint/performance/useDomNodeTextContent: the lines as rendered (white-space) are the point
+    const lines = (await error.innerText()).split('\n');
+    const excerpt = lines.find((l) => l.startsWith('LINE 2: '));
+    expect(excerpt).toBe('LINE 2: FROM no_such_table');
+    expect(lines[lines.indexOf(excerpt!) + 1]?.indexOf('^')).toBe(excerpt!.indexOf('no_such_table'));
+    expect(await error.textContent()).not.toMatch(/pg_tables|SELECT \* FROM \(/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-missing-table.png') });
+
+    await run('DELETE FROM dim_user');
+    await expect.poll(() => error.textContent()).toContain('The SQL console is read-only');
+    expect(await error.textContent()).not.toContain('query.run');
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-read-only.png') });
   });
 
   it('edits a model: an error at the right line, a preview, then save, run and the diff', async () => {
@@ -212,6 +261,14 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('editor-model').selectOption(FACT);
     const line = page.locator('.cm-line', { hasText: /^\s*e\.category,$/ });
     await line.waitFor();
+    // Running every date leaves no date to choose.
+    const dateSelect = page.getByTestId('editor-date');
+    expect(await dateSelect.isEnabled()).toBe(true);
+    await page.getByTestId('editor-all-dates').check();
+    expect(await dateSelect.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-all-dates.png') });
+    await page.getByTestId('editor-all-dates').uncheck();
+    expect(await dateSelect.isEnabled()).toBe(true);
     const replaceLine = async (replacement: string) => {
       await line.click();
       await page.keyboard.press('End');
@@ -236,6 +293,18 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('editor-preview').click();
     await page.getByTestId('preview-grid').locator('[data-testid="grid-row"]').first().waitFor();
     expect(await error.count()).toBe(0);
+    // An edit after the preview marks it stale; undoing the edit makes it current again.
+    const previewResult = page.getByTestId('editor-preview-result');
+    expect(await previewResult.getAttribute('data-stale')).toBe('false');
+    await page.locator('.cm-line', { hasText: 'upper(e.category) AS category,' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.type(' ');
+    await expect.poll(() => previewResult.getAttribute('data-stale')).toBe('true');
+    expect(await page.getByTestId('preview-stale').textContent()).toMatch(/Preview again/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-preview-stale.png') });
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => previewResult.getAttribute('data-stale')).toBe('false');
 
     const last = dates.at(-1)!;
     const expected = await count(
@@ -252,6 +321,8 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await diff.getByTestId('diff-changed-examples').textContent()).toMatch(/category: .+ → .+/);
     expect(await diff.textContent()).toContain(`Changed columns: category (${expected})`);
     expect(await readFile(file, 'utf8')).toContain('upper(e.category) AS category,');
+    // The run changed the data the preview was read from: the diff replaces it.
+    expect(await previewResult.count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-diff.png') });
   });
 
@@ -267,6 +338,12 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     const panel = page.getByTestId('diff-panel');
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
     expect(await panel.textContent()).toContain('TEST_FAILED');
+    // The message says the failing rows are shown below: they are, with the test that failed.
+    const failedInPanel = panel.getByTestId('failed-test').filter({ hasText: 'not_null(' });
+    expect(await failedInPanel.textContent()).toContain(FACT);
+    const failingRows = failedInPanel.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]');
+    await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-failed-run.png') });
     expect(
       await page.getByTestId(`diff-${FACT}`).getByTestId('diff-changed').getAttribute('data-count'),
     ).toBe('0');

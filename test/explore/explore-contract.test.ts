@@ -149,7 +149,7 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
       model: 'gold.dim_user_history',
       search: KNOWN_PLAN_CHANGE_USER,
     });
-    expect(keys.keys).toEqual([{ key: KNOWN_PLAN_CHANGE_USER, versions: 4 }]);
+    expect(keys).toEqual({ unit: 'versions', keys: [{ key: KNOWN_PLAN_CHANGE_USER, count: 4 }] });
     const history = await client.call('history.key', {
       model: 'gold.dim_user_history',
       key: KNOWN_PLAN_CHANGE_USER,
@@ -183,8 +183,7 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
       model: 'gold.bridge_user_plan',
       key: KNOWN_PLAN_CHANGE_USER,
     });
-    expect(history.kind).toBe('bridge');
-    expect(history.breaks).toEqual([]);
+    expect(history).toMatchObject({ kind: 'bridge', memberColumn: 'subscription_key', breaks: [] });
     const lane = (plan: string) => {
       const [name] = plan.split(':');
       return history.lanes.find((l) => l.label.includes(` · ${name} · `));
@@ -200,11 +199,24 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     expect(lane(C)?.versions.map((v) => [v.validFrom, v.validTo, v.current])).toEqual([
       [dates[3], null, true],
     ]);
+
+    // Keys are ranked by versions of their set of plans (a date a plan joined, left or came back), as
+    // the lanes show them: the known user's four days, not a count of plans that never changed.
+    const suggested = await client.call('history.keys', { model: 'gold.bridge_user_plan', limit: 50 });
+    expect(suggested.unit).toBe('versions');
+    expect(suggested.keys.find((k) => k.key === KNOWN_PLAN_CHANGE_USER)?.count).toBe(4);
+    const counts = suggested.keys.map((k) => k.count);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    for (const { key, count } of suggested.keys.slice(0, 5)) {
+      const { lanes } = await client.call('history.key', { model: 'gold.bridge_user_plan', key });
+      const changedOn = lanes.flatMap((l) => l.versions.flatMap((v) => [v.validFrom, v.validTo]));
+      expect(new Set(changedOn.filter((d) => d !== null)).size, key).toBe(count);
+    }
   });
 
   it('history.key flags invariant breaks: several current rows, open/closed mismatch, a gap', async () => {
     const { keys } = await client.call('history.keys', { model: 'gold.dim_user_history', limit: 50 });
-    const key = keys.find((k) => k.versions === 2 && k.key !== KNOWN_PLAN_CHANGE_USER)?.key;
+    const key = keys.find((k) => k.count === 2 && k.key !== KNOWN_PLAN_CHANGE_USER)?.key;
     expect(key).toBeDefined();
     const before = await client.call('history.key', { model: 'gold.dim_user_history', key: key! });
     expect(before.breaks).toEqual([]);
@@ -235,6 +247,11 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     expect(firstRun[0]).toMatchObject({ kind: 'insert', etlDate: dates[0], column: null, before: null });
     // Running extremes (least/greatest) are not logged, though last_search_dt moved every day.
     expect(firstRun.filter((c) => c.kind === 'update' && /_search_dt$/.test(c.column ?? ''))).toEqual([]);
+    // Suggestions count recorded changes: a key with only its first insert has none to show.
+    const suggested = await client.call('history.keys', { model: 'gold.dim_user', limit: 500 });
+    expect(suggested.unit).toBe('changes');
+    expect(suggested.keys.map((k) => k.key)).not.toContain(KNOWN_PLAN_CHANGE_USER);
+    expect(suggested.keys.every((k) => k.count > 0)).toBe(true);
 
     const notHistory = await rejection(client.call('history.key', { model: FACT, key: '1' }));
     expect(notHistory).toMatchObject({ code: 'INVALID_ARGUMENT' });

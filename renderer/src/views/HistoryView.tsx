@@ -36,7 +36,8 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     models.find((m) => m.materialized === 'scd2')?.id ?? models[0]?.id ?? '',
   );
   const [key, setKey] = useState('');
-  const [suggestions, setSuggestions] = useState<HistoryKeys['keys']>([]);
+  // Kept with the table they are for, so chips of the previous table never show for the next.
+  const [suggestions, setSuggestions] = useState<{ model: string; keys: HistoryKeys } | null>(null);
   const [history, setHistory] = useState<KeyHistory | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,14 +46,15 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     if (!model) return;
     let live = true;
     client.call('history.keys', { model, search: '', limit: 12 }).then(
-      (result) => live && setSuggestions(result.keys),
-      () => live && setSuggestions([]),
+      (keys) => live && setSuggestions({ model, keys }),
+      () => live && setSuggestions(null),
     );
     return () => {
       live = false;
     };
   }, [client, model]);
 
+  const kind = models.find((m) => m.id === model)?.materialized;
   const search = useCallback(
     async (value: string) => {
       setBusy(true);
@@ -68,6 +70,11 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     },
     [client, model],
   );
+
+  const pick = (value: string) => {
+    setKey(value);
+    void search(value);
+  };
 
   return (
     <section className="view history-view">
@@ -107,23 +114,8 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         <button type="submit" className="primary" data-testid="history-search" disabled={busy || !key.trim()}>
           Show history
         </button>
-        {suggestions.length > 0 && (
-          <span className="key-chips" title="Keys with the most versions">
-            <span className="muted">most versions:</span>
-            {suggestions.slice(0, 6).map((s) => (
-              <button
-                type="button"
-                key={s.key}
-                className="key-chip"
-                onClick={() => {
-                  setKey(s.key);
-                  void search(s.key);
-                }}
-              >
-                {s.key} ({s.versions})
-              </button>
-            ))}
-          </span>
+        {suggestions?.model === model && (
+          <KeyChips model={model} suggestions={suggestions.keys} kind={kind} onPick={pick} />
         )}
       </form>
       {error && (
@@ -134,8 +126,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
       {history && history.kind !== 'scd1' && <Timeline history={history} />}
       {history && history.breaks.length === 0 && history.kind !== 'scd1' && (
         <p className="muted" data-testid="history-ok">
-          No invariant breaks: one current row, no overlapping{history.kind === 'scd2' ? ' or gapped' : ''}{' '}
-          ranges.
+          {invariantsHeld(history)}
         </p>
       )}
       {history?.breaks.map((b) => (
@@ -153,6 +144,73 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         {history?.kind === 'scd1' && <ChangeLog history={history} />}
       </div>
     </section>
+  );
+}
+
+const SINGULAR: Record<HistoryKeys['unit'], string> = { versions: 'version', changes: 'change' };
+
+const COUNT_TITLES: Record<string, string> = {
+  scd2: 'Keys with the most versions (rows)',
+  bridge:
+    'Keys whose set of members changed most often: one version per date a member joined, left or came back',
+  scd1: 'Keys with the most column changes the runs recorded',
+};
+
+/** The keys with the most history, each with its count and what that counts. */
+function KeyChips({
+  model,
+  suggestions,
+  kind,
+  onPick,
+}: {
+  model: string;
+  suggestions: HistoryKeys;
+  kind: string | undefined;
+  onPick: (key: string) => void;
+}) {
+  const { unit, keys } = suggestions;
+  if (keys.length === 0) {
+    return (
+      <span className="muted" data-testid="key-chips-empty" data-model={model}>
+        no key has {unit} recorded yet
+      </span>
+    );
+  }
+  const label = (count: number) => `${count.toLocaleString()} ${count === 1 ? SINGULAR[unit] : unit}`;
+  return (
+    <span
+      className="key-chips"
+      title={COUNT_TITLES[kind ?? ''] ?? ''}
+      data-testid="key-chips"
+      data-model={model}
+    >
+      <span className="muted">most {unit}:</span>
+      {keys.slice(0, 6).map((s) => (
+        <button
+          type="button"
+          key={s.key}
+          className="key-chip"
+          data-testid="key-chip"
+          data-key={s.key}
+          data-count={s.count}
+          onClick={() => onPick(s.key)}
+        >
+          {s.key} ({label(s.count)})
+        </button>
+      ))}
+    </span>
+  );
+}
+
+/** What holds when no break was found: one current row for SCD2; per member, not per key, for a bridge. */
+function invariantsHeld(history: KeyHistory): string {
+  if (history.kind !== 'bridge')
+    return 'No invariant breaks: one current row, no overlapping or gapped ranges.';
+  const member = history.memberColumn ?? 'member';
+  const effective = history.lanes.filter((lane) => lane.versions.some((v) => v.current)).length;
+  return (
+    `No invariant breaks: at most one effective row per ${member}, no overlapping ranges. ` +
+    `The key has ${effective} effective row${effective === 1 ? '' : 's'}, one per ${member} it holds.`
   );
 }
 

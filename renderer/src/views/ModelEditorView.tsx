@@ -9,6 +9,7 @@ import type {
 } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
+import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
 import { SqlEditor } from '../components/SqlEditor.tsx';
 import { describeError } from '../connect.ts';
 import './explore.css';
@@ -30,6 +31,22 @@ type ApplyState =
   | { phase: 'running'; runId: string | null; done: number; total: number; tables: string[] }
   | { phase: 'done'; diff: ModelDiff; summary: RunSummary | null };
 
+/** A preview with the text and date it ran for, so it can say when the editor has moved on. */
+interface ShownPreview {
+  result: ModelPreview;
+  text: string;
+  date: string;
+}
+
+/** The error-severity tests that stopped a run, with the model and date each failed on. */
+function failedTestsOf(summary: RunSummary | null): FailedTest[] {
+  return (summary?.models ?? []).flatMap((record) =>
+    record.tests
+      .filter((test) => !test.passed && test.severity === 'error')
+      .map((test) => ({ test, where: `${record.model} on ${record.etlDate}` })),
+  );
+}
+
 /**
  * Edit a model's SQL, preview it on current data without writing, then save it and run it with
  * everything downstream, and see what changed in each affected gold table.
@@ -41,7 +58,7 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
   const [text, setText] = useState('');
   const [date, setDate] = useState(project.availableDates.at(-1) ?? '');
   const [allDates, setAllDates] = useState(false);
-  const [preview, setPreview] = useState<ModelPreview | null>(null);
+  const [preview, setPreview] = useState<ShownPreview | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [errorLine, setErrorLine] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
@@ -70,7 +87,15 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
   useEffect(
     () =>
       client.onEvent((event) => {
-        if (event.type === 'run.finished') summaries.current.set(event.runId, event.summary);
+        if (event.type === 'run.finished') {
+          summaries.current.set(event.runId, event.summary);
+          // The summary may come after model.diff's reply; the failing rows it carries then show late.
+          setApply((prev) =>
+            prev.phase === 'done' && prev.diff.runId === event.runId && !prev.summary
+              ? { ...prev, summary: event.summary }
+              : prev,
+          );
+        }
         if (event.type === 'run.progress') {
           setApply((prev) =>
             prev.phase === 'running' && (prev.runId === null || prev.runId === event.runId)
@@ -91,8 +116,10 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     setBusy(true);
     setError(null);
     setErrorLine(null);
+    const previewed = { text, date };
     try {
-      setPreview(await client.call('model.preview', { model, text, date: date || undefined, limit: 200 }));
+      const result = await client.call('model.preview', { model, text, date: date || undefined, limit: 200 });
+      setPreview({ result, ...previewed });
     } catch (e) {
       setPreview(null);
       fail(e);
@@ -106,6 +133,8 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     setError(null);
     setErrorLine(null);
     setApply({ phase: 'running', runId: null, done: 0, total: 0, tables: [] });
+    // The run changes the committed data a preview was read from; the diff takes its place.
+    setPreview(null);
     try {
       await client.ready();
       const started = await client.call('model.apply', {
@@ -134,6 +163,7 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
 
   const dirty = text !== original;
   const running = apply.phase === 'running';
+  const previewStale = preview !== null && (preview.text !== text || preview.date !== date);
 
   return (
     <section className="view editor-view">
@@ -155,7 +185,14 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
         </label>
         <label className="field">
           Date
-          <select data-testid="editor-date" value={date} onChange={(e) => setDate(e.target.value)}>
+          {/* Every date runs when ticked, so a date to pick would mislead; the preview keeps the one shown. */}
+          <select
+            data-testid="editor-date"
+            value={date}
+            disabled={allDates}
+            title={allDates ? 'Save & run runs every date; untick "run every date" to choose one' : undefined}
+            onChange={(e) => setDate(e.target.value)}
+          >
             {project.availableDates.map((d) => (
               <option key={d}>{d}</option>
             ))}
@@ -205,13 +242,24 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
         <div className="editor-results">
           {apply.phase === 'done' && <DiffPanel diff={apply.diff} summary={apply.summary} />}
           {preview && (
-            <>
+            <div
+              className={`editor-preview${previewStale ? ' stale' : ''}`}
+              data-testid="editor-preview-result"
+              data-stale={previewStale}
+            >
               <span className="muted" data-testid="preview-summary">
-                Preview of {preview.date}: {preview.rows.length}
-                {preview.hasMore ? '+' : ''} row(s) in {preview.durationMs} ms; nothing was written.
+                Preview of {preview.result.date}: {preview.result.rows.length}
+                {preview.result.hasMore ? '+' : ''} row(s) in {preview.result.durationMs} ms; nothing was
+                written.
               </span>
-              <DataGrid columns={preview.columns} rows={preview.rows} testId="preview-grid" />
-            </>
+              {previewStale && (
+                <p className="warning" data-testid="preview-stale">
+                  Stale: the SQL or the date has changed since this preview. Preview again to see the current
+                  edit.
+                </p>
+              )}
+              <DataGrid columns={preview.result.columns} rows={preview.result.rows} testId="preview-grid" />
+            </div>
           )}
           {!preview && apply.phase === 'idle' && (
             <p className="muted">
@@ -228,11 +276,12 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
 
 function DiffPanel({ diff, summary }: { diff: ModelDiff; summary: RunSummary | null }) {
   return (
-    <div data-testid="diff-panel" data-status={diff.status}>
+    <div className="diff-panel" data-testid="diff-panel" data-status={diff.status}>
       <p className={diff.status === 'success' ? 'muted' : 'error'}>
         Run {diff.runId}: {diff.status}
         {summary?.error ? ` · ${summary.error.code}: ${summary.error.message}` : ''}
       </p>
+      <FailedTestList tests={failedTestsOf(summary)} />
       {diff.tables.map((table) => (
         <TableDiffView key={table.table} diff={table} />
       ))}

@@ -6,6 +6,16 @@ import { describeError } from '../connect.ts';
 
 const PAGE_ROWS = 1000;
 
+/** How big the result is: its total when the engine knows it, else what is loaded and how to get the rest. */
+function describeCount(result: QueryResult): string {
+  const loaded = result.rows.length.toLocaleString();
+  if (result.total === null) {
+    return `${loaded}+ rows loaded (too many to count quickly); scrolling loads more, export writes them all`;
+  }
+  const rows = `${result.total.toLocaleString()} row${result.total === 1 ? '' : 's'}`;
+  return result.rows.length < result.total ? `${rows} · ${loaded} loaded, scrolling loads more` : rows;
+}
+
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
@@ -68,7 +78,12 @@ export function QueryView({ client }: { client: Client }) {
           (more) =>
             setResult((current) =>
               current && current === result
-                ? { ...current, rows: [...current.rows, ...more.rows], hasMore: more.hasMore }
+                ? {
+                    ...current,
+                    rows: [...current.rows, ...more.rows],
+                    hasMore: more.hasMore,
+                    total: current.total ?? more.total,
+                  }
                 : current,
             ),
           (e: unknown) => setError(describeError(e)),
@@ -117,9 +132,8 @@ export function QueryView({ client }: { client: Client }) {
           </button>
           <span className="muted">Ctrl+Enter runs</span>
           {result && (
-            <span className="muted" data-testid="query-count">
-              {result.rows.length.toLocaleString()}
-              {result.hasMore ? '+' : ''} row(s)
+            <span className="muted" data-testid="query-count" data-total={result.total ?? ''}>
+              {describeCount(result)}
             </span>
           )}
           <span className="toolbar-spacer" />
@@ -147,7 +161,7 @@ export function QueryView({ client }: { client: Client }) {
         )}
       </div>
       {error && (
-        <p className="error" data-testid="query-error">
+        <p className="error query-error" data-testid="query-error">
           {error}
         </p>
       )}

@@ -1,0 +1,104 @@
+import type { QueryInput, QueryResult } from '../api/contract.ts';
+import { LakehouseError } from '../api/errors.ts';
+import type { Db } from '../db/duckdb.ts';
+import type { Engine } from '../engine.ts';
+import { checkOneQuery } from './export.ts';
+
+const READ_ONLY =
+  'The SQL console is read-only: it runs one query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE). To change data, edit a model and run it.';
+
+/** Longest the first window waits for the result's row count; a query slower to count gets none. */
+const COUNT_BUDGET_MS = 1000;
+
+/**
+ * Runs one read-only query and returns a window of its rows. DuckDB's own parser first checks, without
+ * running anything, that the text is exactly one query; the window is then a LIMIT/OFFSET around it, one
+ * row longer than asked to tell whether more follow. The first window also counts the whole result when
+ * that is quick.
+ */
+export async function runQuery(engine: Engine, input: QueryInput): Promise<QueryResult> {
+  const sql = input.sql.replace(/[\s;]+$/, '');
+  await checkOneQuery(engine.reader, sql, READ_ONLY);
+  let result: Awaited<ReturnType<Engine['query']>>;
+  try {
+    // No newline before the query, so DuckDB's "LINE n" in errors matches the user's lines.
+    result = await engine.query(
+      `SELECT * FROM (${sql}\n) AS __query LIMIT ${input.limit + 1} OFFSET ${input.offset}`,
+    );
+  } catch (error) {
+    throw new LakehouseError('QUERY_ERROR', await errorInUserText(engine.reader, sql, error), {
+      sql: input.sql,
+    });
+  }
+  const hasMore = result.rows.length > input.limit;
+  const rows = (hasMore ? result.rows.slice(0, input.limit) : result.rows) as QueryResult['rows'];
+  let total: number | null = hasMore ? null : input.offset + rows.length;
+  if (hasMore && input.offset === 0) total = await countWithin(engine.reader, sql, COUNT_BUDGET_MS);
+  return { columns: result.columns, rows, offset: input.offset, limit: input.limit, hasMore, total };
+}
+
+/**
+ * The rows of the whole result, or null when counting takes longer than `budgetMs` (a cross join can be
+ * quick to page and endless to count): the count is interrupted then, so later reads do not wait for it.
+ */
+async function countWithin(db: Db, sql: string, budgetMs: number): Promise<number | null> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    db.interrupt();
+  }, budgetMs);
+  try {
+    return Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql}\n) AS __query`)) ?? 0);
+  } catch (error) {
+    if (timedOut) return null;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** DuckDB's excerpt of the statement at the error, `LINE n: ...` and a caret under the spot. */
+const EXCERPT = /\n+LINE \d+:[^\n]*\n[^\n]*$/;
+/** DuckDB's error for a missing table, with the suggestion it picks from its own catalog (pg_tables...). */
+const MISSING_TABLE = /^(Catalog Error: Table with name (.+?) does not exist!)(\nDid you mean "[^"]*"\?)?/;
+
+/**
+ * The error of the user's own text, not of the window wrapped around it. Binding the text alone (prepare
+ * runs nothing) gives an excerpt and caret relative to what they wrote; an error that only running finds
+ * keeps its message without the wrapper's excerpt. For a missing table DuckDB suggests from its own
+ * catalog (pg_tables, duckdb_constraints); the closest table of a layer is suggested instead, if any.
+ */
+async function errorInUserText(db: Db, sql: string, runError: unknown): Promise<string> {
+  let message = runError instanceof Error ? runError.message : String(runError);
+  try {
+    const prepared = await db.connection.prepare(sql);
+    prepared.destroySync();
+    message = message.replace(EXCERPT, '');
+  } catch (bindError) {
+    message = bindError instanceof Error ? bindError.message : String(bindError);
+  }
+  const missing = MISSING_TABLE.exec(message);
+  if (missing) {
+    const closest = await closestLayerRelation(db, missing[2] ?? '');
+    const hint = closest ? `Did you mean ${closest}?` : 'SHOW ALL TABLES lists the tables there are.';
+    message = message.replace(MISSING_TABLE, (_, headline: string) => `${headline}\n${hint}`);
+  }
+  return message;
+}
+
+/** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
+async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
+  const table = name.split('.').at(-1) ?? name;
+  const closest = await db.scalar<string>(
+    `SELECT schema_name || '.' || name FROM (
+       SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
+       UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database()
+     )
+     WHERE schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
+       AND jaro_winkler_similarity(lower(name), lower($table)) >= 0.85
+     ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = 'gold' DESC, schema_name DESC
+     LIMIT 1`,
+    { table },
+  );
+  return closest ?? null;
+}

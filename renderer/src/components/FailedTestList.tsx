@@ -1,0 +1,27 @@
+import type { TestResult } from '../../../engine/api/contract.ts';
+import { DataGrid } from './DataGrid.tsx';
+
+export interface FailedTest {
+  test: TestResult;
+  /** Where it failed, e.g. `gold.dim_platform on 2022-06-01`, when the list spans several models or dates. */
+  where?: string;
+}
+
+/** Data tests that did not pass, each with its count and its sample of failing rows. */
+export function FailedTestList({ tests }: { tests: FailedTest[] }) {
+  return tests.map(({ test, where }) => (
+    <div key={`${where ?? ''} ${test.name}`} className="failed-test" data-testid="failed-test">
+      <p className={test.severity === 'error' ? 'error' : 'warning'}>
+        {where ? `${where} · ` : ''}
+        {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
+      </p>
+      {test.sample.length > 0 && (
+        <DataGrid
+          columns={Object.keys(test.sample[0] ?? {}).map((name) => ({ name, type: '' }))}
+          rows={test.sample}
+          testId="failed-test-rows"
+        />
+      )}
+    </div>
+  ));
+}
