@@ -192,6 +192,20 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await panel.locator('.profile-bar').count()).toBe(1);
   });
 
+  it('opens another table scrolled to its left edge, not where the last one was', async () => {
+    const scrollLeft = () => grid().evaluate((el) => el.scrollLeft);
+    await page.getByTestId('table-item-silver.customer_search').click();
+    await page.getByTestId('sort-source_file').waitFor();
+    await grid().evaluate((el) => {
+      el.scrollLeft = el.scrollWidth;
+    });
+    expect(await scrollLeft()).toBeGreaterThan(500);
+    await page.getByTestId('table-item-gold.fact_customer_search').click();
+    await page.getByTestId('sort-platform_key').waitFor();
+    expect(await scrollLeft()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-other-table.png') });
+  });
+
   it('switches to the dark theme and remembers it', async () => {
     const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');

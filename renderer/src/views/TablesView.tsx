@@ -224,6 +224,8 @@ export function TablesView({ client }: { client: Client }) {
             <div className="explorer-body">
               {windows.columns && (
                 <DataGrid
+                  // Another table gets a fresh grid: one kept across tables kept its horizontal scroll too.
+                  key={selected}
                   columns={windows.columns}
                   rowCount={windows.totalRows ?? 0}
                   getRow={windows.getRow}
