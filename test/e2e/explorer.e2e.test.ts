@@ -192,6 +192,39 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await panel.locator('.profile-bar').count()).toBe(1);
   });
 
+  it('refuses a filter value not of its column type, keeping the rows, and ignores a repeated filter', async () => {
+    const chips = page.getByTestId('filter-chip');
+    const count = page.getByTestId('explorer-count');
+    const shownCount = await count.textContent();
+    expect(shownCount).toContain('rows of 200,000');
+    const addFilter = async (column: string, op: string, value: string) => {
+      await page.getByTestId('filter-column').selectOption(column);
+      await page.getByTestId('filter-op').selectOption(op);
+      await page.getByTestId('filter-value').fill(value);
+      await page.getByTestId('filter-add').click();
+    };
+
+    await addFilter('score', 'gt', 'lots');
+    const error = page.getByTestId('tables-error');
+    await expect.poll(() => error.textContent()).toContain('score: "lots" is not a valid INTEGER');
+    expect(await error.textContent()).toContain('Give a whole number, e.g. 42');
+    // Taken back: one chip, the same rows and count, no error in the open profile.
+    await expect.poll(() => chips.count()).toBe(1);
+    expect(await chips.textContent()).toContain('keyword contains PHIM 42');
+    expect(await count.textContent()).toBe(shownCount);
+    expect(await cellText(0, 2)).toContain('phim 42');
+    expect(await page.getByTestId('profile-panel').locator('.error').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-bad-filter.png') });
+
+    await addFilter('keyword', 'contains', 'PHIM 42');
+    expect(await chips.count()).toBe(1);
+    await addFilter('score', 'ge', '500');
+    await expect.poll(() => chips.count()).toBe(2);
+    await expect.poll(() => error.count()).toBe(0);
+    await chips.nth(1).getByRole('button').click();
+    await expect.poll(() => count.textContent()).toBe(shownCount);
+  });
+
   it('opens another table scrolled to its left edge, not where the last one was', async () => {
     const scrollLeft = () => grid().evaluate((el) => el.scrollLeft);
     await page.getByTestId('table-item-silver.customer_search').click();
