@@ -63,6 +63,12 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await expect.poll(() => cell.textContent(), { timeout: 15_000 }).not.toBe('…');
     return (await cell.textContent()) ?? '';
   };
+  const addFilter = async (column: string, op: string, value: string) => {
+    await page.getByTestId('filter-column').selectOption(column);
+    await page.getByTestId('filter-op').selectOption(op);
+    await page.getByTestId('filter-value').fill(value);
+    await page.getByTestId('filter-add').click();
+  };
   const scrollTo = (target: Locator, fraction: number) =>
     target.evaluate((el, f) => {
       el.scrollTop = (el.scrollHeight - el.clientHeight) * f;
@@ -197,13 +203,6 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     const count = page.getByTestId('explorer-count');
     const shownCount = await count.textContent();
     expect(shownCount).toContain('rows of 200,000');
-    const addFilter = async (column: string, op: string, value: string) => {
-      await page.getByTestId('filter-column').selectOption(column);
-      await page.getByTestId('filter-op').selectOption(op);
-      await page.getByTestId('filter-value').fill(value);
-      await page.getByTestId('filter-add').click();
-    };
-
     await addFilter('score', 'gt', 'lots');
     const error = page.getByTestId('tables-error');
     await expect.poll(() => error.textContent()).toContain('score: "lots" is not a valid INTEGER');
@@ -223,6 +222,21 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await expect.poll(() => error.count()).toBe(0);
     await chips.nth(1).getByRole('button').click();
     await expect.poll(() => count.textContent()).toBe(shownCount);
+  });
+
+  it('says "No rows." inside the grid when no row passes the filters', async () => {
+    await addFilter('score', 'gt', '5000');
+    await expect.poll(() => page.getByTestId('explorer-count').textContent()).toContain('0 rows of 200,000');
+    const [inner, outer] = await Promise.all([
+      page.getByText('No rows.').boundingBox(),
+      grid().boundingBox(),
+    ]);
+    if (!inner || !outer) throw new Error('"No rows." or the grid is not rendered');
+    expect(inner.y).toBeGreaterThan(outer.y);
+    expect(inner.y + inner.height).toBeLessThanOrEqual(outer.y + outer.height);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-no-rows.png') });
+    await page.getByTestId('filter-chip').nth(1).getByRole('button').click();
+    await expect.poll(() => page.getByTestId('filter-chip').count()).toBe(1);
   });
 
   it('opens another table scrolled to its left edge, not where the last one was', async () => {

@@ -367,8 +367,9 @@ export function DataGrid({
             <tbody>{bodyRows}</tbody>
           </table>
         </div>
+        {/* In the scroller, under the header: inside the grid's border, where the rows would be. */}
+        {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
       </div>
-      {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
       {openCell && openColumn && (
         <div className="cell-dialog" role="dialog" aria-label="Cell value" data-testid="cell-dialog">
           <div className="cell-dialog-head">
