@@ -10,6 +10,13 @@ import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 // HTTP at 1280x800: a demo project plus a 200k-row gold table with long Vietnamese text, and a model
 // seeded to fail at run time.
 const BIG = 'gold.explore_big';
+// Quarantine reasons that differ only past a long shared prefix, a small integer range, milliseconds.
+const REASONS = 'gold.explore_reasons';
+const REASON_VALUES = [
+  'datetime_unparseable: ""',
+  'datetime_unparseable: "0000-00-00 00:00:00"',
+  'datetime_unparseable: "N/A"',
+];
 const BIG_ROWS = 200_000;
 const LONG_TEXT =
   'Phim truyền hình Việt Nam dài tập về những người đi tìm kiếm hạnh phúc giữa lòng thành phố Hồ Chí Minh';
@@ -38,6 +45,13 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
            CASE WHEN i % 10 = 0 THEN NULL ELSE '${LONG_TEXT} — phim ' || (i % 97) END AS keyword,
            TIMESTAMP '2022-06-01 00:00:00' + to_seconds(i * 13) AS datetime_log
          FROM range(${BIG_ROWS}) t(i)`,
+      );
+      const reasonList = REASON_VALUES.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
+      await first.db.run(
+        `CREATE TABLE ${REASONS} AS SELECT [${reasonList}][i % 3 + 1] AS quarantine_reason,
+           CAST(i % 10 AS INTEGER) AS plan_count,
+           TIMESTAMP '2022-05-31 20:18:59.779' + to_milliseconds(i * 1234567) AS datetime_log
+         FROM range(30) t(i)`,
       );
     } finally {
       first.close();
@@ -251,6 +265,43 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.getByTestId('sort-platform_key').waitFor();
     expect(await scrollLeft()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-other-table.png') });
+  });
+
+  it('profiles with labels that can be told apart: whole values, long text, timestamp ranges', async () => {
+    await page.getByTestId(`table-item-${REASONS}`).click();
+    const panel = page.getByTestId('profile-panel');
+    const labels = panel.locator('.profile-bar-label');
+    /** Each label's text, and whether any of it is cut off on screen. */
+    const shownLabels = () =>
+      labels.evaluateAll((all) =>
+        all.map((el) => ({
+          text: el.textContent,
+          clipped: el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight,
+        })),
+      );
+
+    await page.getByTestId('profile-quarantine_reason').click();
+    await expect.poll(() => labels.count()).toBe(3);
+    expect(await shownLabels()).toEqual([...REASON_VALUES].sort().map((text) => ({ text, clipped: false })));
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-reasons.png') });
+
+    await page.getByTestId('profile-plan_count').click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('INTEGER');
+    expect(await shownLabels()).toEqual(
+      Array.from({ length: 10 }, (_, value) => ({ text: String(value), clipped: false })),
+    );
+
+    await page.getByTestId('profile-datetime_log').click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('TIMESTAMP');
+    const times = await shownLabels();
+    expect(times).toHaveLength(20);
+    expect(times.filter((l) => l.clipped)).toEqual([]);
+    // A bin within one day says the date once; its title has both ends in full.
+    expect(times[0]?.text).toMatch(/^2022-05-31 20:18:59\.779 – \d\d:\d\d:\d\d/);
+    expect(await panel.locator('.profile-bar').first().getAttribute('title')).toMatch(
+      /^2022-05-31 20:18:59\.779 – 2022-05-31 \d\d:\d\d:\d\d/,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-timestamps.png') });
   });
 
   it('switches to the dark theme and remembers it', async () => {

@@ -1,5 +1,12 @@
 import type { ColumnProfile } from '../../../engine/api/contract.ts';
 
+/** A histogram bin as text: its one value, or its range; `short` says a date both ends share once. */
+function binText(low: string, high: string, short: boolean): string {
+  if (low === high) return low;
+  const sharedDate = short ? /^\d{4}-\d{2}-\d{2} /.exec(low)?.[0] : undefined;
+  return `${low} – ${sharedDate && high.startsWith(sharedDate) ? high.slice(sharedDate.length) : high}`;
+}
+
 /** One column's profile: type, null share, distinct count, min/max, then a histogram or the top values. */
 export function ColumnProfilePanel({
   profile,
@@ -15,8 +22,16 @@ export function ColumnProfilePanel({
   onClose: () => void;
 }) {
   const bars =
-    profile?.histogram?.map((b) => ({ label: `${b.low} – ${b.high}`, count: b.count })) ??
-    profile?.topValues?.map((t) => ({ label: t.value ?? 'NULL', count: t.count })) ??
+    profile?.histogram?.map((b) => ({
+      label: binText(b.low, b.high, true),
+      fullLabel: binText(b.low, b.high, false),
+      count: b.count,
+    })) ??
+    profile?.topValues?.map((t) => ({
+      label: t.value ?? 'NULL',
+      fullLabel: t.value ?? 'NULL',
+      count: t.count,
+    })) ??
     [];
   const peak = Math.max(1, ...bars.map((b) => b.count));
   return (
@@ -61,7 +76,7 @@ export function ColumnProfilePanel({
             {bars.map((b, i) => (
               // Bars of one profile never reorder.
               // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins may share a label
-              <li key={i} className="profile-bar" title={`${b.label}: ${b.count.toLocaleString()}`}>
+              <li key={i} className="profile-bar" title={`${b.fullLabel}: ${b.count.toLocaleString()}`}>
                 <span className="profile-bar-label">{b.label}</span>
                 <span className="profile-bar-track">
                   <span className="profile-bar-fill" style={{ width: `${(100 * b.count) / peak}%` }} />
