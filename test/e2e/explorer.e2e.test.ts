@@ -304,6 +304,19 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-timestamps.png') });
   });
 
+  it('shows every timestamp of a column with milliseconds, trailing zeros included', async () => {
+    await cellText(0, 2);
+    const times = await grid()
+      .locator('[data-testid="grid-row"]')
+      .evaluateAll((rows) => rows.map((row) => row.querySelectorAll('td')[2]?.textContent));
+    expect(times.length).toBeGreaterThan(10);
+    for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+    // DuckDB's own text of these two is 21:20:43.48 and 00:46:29.15.
+    expect(await cellText(3, 2)).toBe('2022-05-31 21:20:43.480');
+    expect(await cellText(13, 2)).toBe('2022-06-01 00:46:29.150');
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-timestamps.png') });
+  });
+
   it('switches to the dark theme and remembers it', async () => {
     const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
