@@ -1,10 +1,24 @@
+import type { ReactNode } from 'react';
 import type { ColumnProfile } from '../../../engine/api/contract.ts';
 
-/** A histogram bin as text: its one value, or its range; `short` says a date both ends share once. */
-function binText(low: string, high: string, short: boolean): string {
+/** A histogram bin in full (the row's title): its one value, or its range. */
+function binText(low: string, high: string): string {
+  return low === high ? low : `${low} – ${high}`;
+}
+
+/**
+ * A histogram bin on screen: its one value, or its ends, a date both share said once. A range too long
+ * for one line breaks between its ends, never inside a timestamp.
+ */
+function binLabel(low: string, high: string): ReactNode {
   if (low === high) return low;
-  const sharedDate = short ? /^\d{4}-\d{2}-\d{2} /.exec(low)?.[0] : undefined;
-  return `${low} – ${sharedDate && high.startsWith(sharedDate) ? high.slice(sharedDate.length) : high}`;
+  const sharedDate = /^\d{4}-\d{2}-\d{2} /.exec(low)?.[0];
+  const shownHigh = sharedDate && high.startsWith(sharedDate) ? high.slice(sharedDate.length) : high;
+  return (
+    <>
+      <span className="profile-bin-end">{low}</span> – <span className="profile-bin-end">{shownHigh}</span>
+    </>
+  );
 }
 
 /** One column's profile: type, null share, distinct count, min/max, then a histogram or the top values. */
@@ -23,8 +37,8 @@ export function ColumnProfilePanel({
 }) {
   const bars =
     profile?.histogram?.map((b) => ({
-      label: binText(b.low, b.high, true),
-      fullLabel: binText(b.low, b.high, false),
+      label: binLabel(b.low, b.high),
+      fullLabel: binText(b.low, b.high),
       count: b.count,
     })) ??
     profile?.topValues?.map((t) => ({
