@@ -49,11 +49,21 @@ export async function checkFilterValues(db: Db, relation: Relation, filters: Col
       const column = columnOf(relation, f.column);
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `Filter on ${relation.name}.${column.name}: "${String(f.value)}" is not a ${column.type}. Give a value of that type.`,
+        `Filter on ${relation.name}.${column.name}: "${String(f.value)}" is not a valid ${column.type}. Give ${howToWrite(column.type)}.`,
         { table: relation.name, column: column.name, value: f.value ?? null, type: column.type },
       );
     }
   });
+}
+
+/** How a value of a column's type is written, for the error that refuses one. */
+function howToWrite(type: string): string {
+  if (/^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/.test(type)) return 'a whole number, e.g. 42';
+  if (/^(FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(type)) return 'a number, e.g. 12.5';
+  if (type === 'DATE') return 'a date as YYYY-MM-DD, e.g. 2022-06-01';
+  if (type.startsWith('TIMESTAMP')) return 'a date and time as YYYY-MM-DD HH:MM:SS, e.g. 2022-06-01 08:30:00';
+  if (type === 'BOOLEAN') return 'true or false';
+  return 'a value of that type';
 }
 
 /**

@@ -8,13 +8,17 @@ const TOP_VALUES = 10;
 /** Tables above this many rows get DuckDB's HyperLogLog estimate for `distinct`: an exact count would dominate the profile. */
 const EXACT_DISTINCT_MAX_ROWS = 2_000_000;
 
-const NUMERIC =
-  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL\(.*\))$/;
+const INTEGER = /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/;
+const FRACTIONAL = /^(FLOAT|DOUBLE|REAL|DECIMAL\(.*\))$/;
 const TEMPORAL = /^(DATE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE)$/;
+const SECONDS_PER_DAY = 86_400;
 
 /**
  * Type, null share, distinct count and min/max of one column over the rows that pass the filters; numbers
  * and dates also get a histogram of equal-width bins, every other type its most frequent values.
+ * Integers and dates take whole values only, so their bins hold whole values: one bin per value when
+ * there are at most BINS of them, else bins of the same number of values (a fractional edge such as
+ * 0.45 – 0.9 would hold no value at all).
  */
 export async function profileColumn(
   db: Db,
@@ -28,8 +32,10 @@ export async function profileColumn(
   const column = columnOf(relation, columnName);
   const c = ident(column.name);
   const where = whereClause(relation, filters);
-  const numeric = NUMERIC.test(column.type);
   const temporal = TEMPORAL.test(column.type);
+  const numeric = INTEGER.test(column.type) || FRACTIONAL.test(column.type);
+  // The distance between two neighbouring values of a column that takes whole values (in the units of x).
+  const step = INTEGER.test(column.type) ? 1 : column.type === 'DATE' ? SECONDS_PER_DAY : null;
   const x = temporal ? `epoch(${c})` : `CAST(${c} AS DOUBLE)`;
   // One scan for the basics and the histogram's range; the exact distinct count only where it is cheap.
   const distinctApprox = tableRows > EXACT_DISTINCT_MAX_ROWS;
@@ -59,8 +65,7 @@ export async function profileColumn(
     const lo = basics?.lo ?? null;
     const hi = basics?.hi ?? null;
     if (lo !== null && hi !== null) {
-      const bins = hi > lo ? BINS : 1;
-      const width = hi > lo ? (hi - lo) / BINS : 1;
+      const { bins, width } = step === null ? continuousBins(lo, hi) : wholeValueBins(lo, hi, step);
       const counted = await db.all<{ bin: number; n: number }>(
         `SELECT least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n
          FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1`,
@@ -69,7 +74,8 @@ export async function profileColumn(
       const label = (v: number) => (temporal ? temporalLabel(v, column.type) : numberLabel(v));
       histogram = Array.from({ length: bins }, (_, i) => ({
         low: label(lo + i * width),
-        high: label(i === bins - 1 ? hi : lo + (i + 1) * width),
+        // Whole-value bins end at their last value; others at the next bin's edge.
+        high: label(i === bins - 1 ? hi : lo + (i + 1) * width - (step ?? 0)),
         count: byBin.get(i) ?? 0,
       }));
     }
@@ -95,6 +101,18 @@ export async function profileColumn(
     topValues,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** BINS bins of equal width between lo and hi (one when all values are equal). */
+function continuousBins(lo: number, hi: number): { bins: number; width: number } {
+  return hi > lo ? { bins: BINS, width: (hi - lo) / BINS } : { bins: 1, width: 1 };
+}
+
+/** Bins of a whole number of values `step` apart: at most BINS, each as wide as the others. */
+function wholeValueBins(lo: number, hi: number, step: number): { bins: number; width: number } {
+  const values = Math.round((hi - lo) / step) + 1;
+  const valuesPerBin = Math.ceil(values / BINS);
+  return { bins: Math.ceil(values / valuesPerBin), width: valuesPerBin * step };
 }
 
 function numberLabel(value: number): string {

@@ -10,6 +10,13 @@ import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 // HTTP at 1280x800: a demo project plus a 200k-row gold table with long Vietnamese text, and a model
 // seeded to fail at run time.
 const BIG = 'gold.explore_big';
+// Quarantine reasons that differ only past a long shared prefix, a small integer range, milliseconds.
+const REASONS = 'gold.explore_reasons';
+const REASON_VALUES = [
+  'datetime_unparseable: ""',
+  'datetime_unparseable: "0000-00-00 00:00:00"',
+  'datetime_unparseable: "N/A"',
+];
 const BIG_ROWS = 200_000;
 const LONG_TEXT =
   'Phim truyền hình Việt Nam dài tập về những người đi tìm kiếm hạnh phúc giữa lòng thành phố Hồ Chí Minh';
@@ -39,6 +46,13 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
            TIMESTAMP '2022-06-01 00:00:00' + to_seconds(i * 13) AS datetime_log
          FROM range(${BIG_ROWS}) t(i)`,
       );
+      const reasonList = REASON_VALUES.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
+      await first.db.run(
+        `CREATE TABLE ${REASONS} AS SELECT [${reasonList}][i % 3 + 1] AS quarantine_reason,
+           CAST(i % 10 AS INTEGER) AS plan_count,
+           TIMESTAMP '2022-05-31 20:18:59.779' + to_milliseconds(i * 1234567) AS datetime_log
+         FROM range(30) t(i)`,
+      );
     } finally {
       first.close();
     }
@@ -62,6 +76,12 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     const cell = grid().locator(`[data-row="${row}"] td`).nth(column);
     await expect.poll(() => cell.textContent(), { timeout: 15_000 }).not.toBe('…');
     return (await cell.textContent()) ?? '';
+  };
+  const addFilter = async (column: string, op: string, value: string) => {
+    await page.getByTestId('filter-column').selectOption(column);
+    await page.getByTestId('filter-op').selectOption(op);
+    await page.getByTestId('filter-value').fill(value);
+    await page.getByTestId('filter-add').click();
   };
   const scrollTo = (target: Locator, fraction: number) =>
     target.evaluate((el, f) => {
@@ -190,6 +210,111 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.getByTestId('profile-keyword').click();
     await expect.poll(() => panel.getByTestId('profile-nulls').textContent()).toBe('0 (0.0%)');
     expect(await panel.locator('.profile-bar').count()).toBe(1);
+  });
+
+  it('refuses a filter value not of its column type, keeping the rows, and ignores a repeated filter', async () => {
+    const chips = page.getByTestId('filter-chip');
+    const count = page.getByTestId('explorer-count');
+    const shownCount = await count.textContent();
+    expect(shownCount).toContain('rows of 200,000');
+    await addFilter('score', 'gt', 'lots');
+    const error = page.getByTestId('tables-error');
+    await expect.poll(() => error.textContent()).toContain('score: "lots" is not a valid INTEGER');
+    expect(await error.textContent()).toContain('Give a whole number, e.g. 42');
+    // Taken back: one chip, the same rows and count, no error in the open profile.
+    await expect.poll(() => chips.count()).toBe(1);
+    expect(await chips.textContent()).toContain('keyword contains PHIM 42');
+    expect(await count.textContent()).toBe(shownCount);
+    expect(await cellText(0, 2)).toContain('phim 42');
+    expect(await page.getByTestId('profile-panel').locator('.error').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-bad-filter.png') });
+
+    await addFilter('keyword', 'contains', 'PHIM 42');
+    expect(await chips.count()).toBe(1);
+    await addFilter('score', 'ge', '500');
+    await expect.poll(() => chips.count()).toBe(2);
+    await expect.poll(() => error.count()).toBe(0);
+    await chips.nth(1).getByRole('button').click();
+    await expect.poll(() => count.textContent()).toBe(shownCount);
+  });
+
+  it('says "No rows." inside the grid when no row passes the filters', async () => {
+    await addFilter('score', 'gt', '5000');
+    await expect.poll(() => page.getByTestId('explorer-count').textContent()).toContain('0 rows of 200,000');
+    const [inner, outer] = await Promise.all([
+      page.getByText('No rows.').boundingBox(),
+      grid().boundingBox(),
+    ]);
+    if (!inner || !outer) throw new Error('"No rows." or the grid is not rendered');
+    expect(inner.y).toBeGreaterThan(outer.y);
+    expect(inner.y + inner.height).toBeLessThanOrEqual(outer.y + outer.height);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-no-rows.png') });
+    await page.getByTestId('filter-chip').nth(1).getByRole('button').click();
+    await expect.poll(() => page.getByTestId('filter-chip').count()).toBe(1);
+  });
+
+  it('opens another table scrolled to its left edge, not where the last one was', async () => {
+    const scrollLeft = () => grid().evaluate((el) => el.scrollLeft);
+    await page.getByTestId('table-item-silver.customer_search').click();
+    await page.getByTestId('sort-source_file').waitFor();
+    await grid().evaluate((el) => {
+      el.scrollLeft = el.scrollWidth;
+    });
+    expect(await scrollLeft()).toBeGreaterThan(500);
+    await page.getByTestId('table-item-gold.fact_customer_search').click();
+    await page.getByTestId('sort-platform_key').waitFor();
+    expect(await scrollLeft()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-other-table.png') });
+  });
+
+  it('profiles with labels that can be told apart: whole values, long text, timestamp ranges', async () => {
+    await page.getByTestId(`table-item-${REASONS}`).click();
+    const panel = page.getByTestId('profile-panel');
+    const labels = panel.locator('.profile-bar-label');
+    /** Each label's text, and whether any of it is cut off on screen. */
+    const shownLabels = () =>
+      labels.evaluateAll((all) =>
+        all.map((el) => ({
+          text: el.textContent,
+          clipped: el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight,
+        })),
+      );
+
+    await page.getByTestId('profile-quarantine_reason').click();
+    await expect.poll(() => labels.count()).toBe(3);
+    expect(await shownLabels()).toEqual([...REASON_VALUES].sort().map((text) => ({ text, clipped: false })));
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-reasons.png') });
+
+    await page.getByTestId('profile-plan_count').click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('INTEGER');
+    expect(await shownLabels()).toEqual(
+      Array.from({ length: 10 }, (_, value) => ({ text: String(value), clipped: false })),
+    );
+
+    await page.getByTestId('profile-datetime_log').click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('TIMESTAMP');
+    const times = await shownLabels();
+    expect(times).toHaveLength(20);
+    expect(times.filter((l) => l.clipped)).toEqual([]);
+    // A bin within one day says the date once; its title has both ends in full.
+    expect(times[0]?.text).toMatch(/^2022-05-31 20:18:59\.779 – \d\d:\d\d:\d\d/);
+    expect(await panel.locator('.profile-bar').first().getAttribute('title')).toMatch(
+      /^2022-05-31 20:18:59\.779 – 2022-05-31 \d\d:\d\d:\d\d/,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-timestamps.png') });
+  });
+
+  it('shows every timestamp of a column with milliseconds, trailing zeros included', async () => {
+    await cellText(0, 2);
+    const times = await grid()
+      .locator('[data-testid="grid-row"]')
+      .evaluateAll((rows) => rows.map((row) => row.querySelectorAll('td')[2]?.textContent));
+    expect(times.length).toBeGreaterThan(10);
+    for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+    // DuckDB's own text of these two is 21:20:43.48 and 00:46:29.15.
+    expect(await cellText(3, 2)).toBe('2022-05-31 21:20:43.480');
+    expect(await cellText(13, 2)).toBe('2022-06-01 00:46:29.150');
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-timestamps.png') });
   });
 
   it('switches to the dark theme and remembers it', async () => {

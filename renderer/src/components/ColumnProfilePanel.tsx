@@ -1,4 +1,25 @@
+import type { ReactNode } from 'react';
 import type { ColumnProfile } from '../../../engine/api/contract.ts';
+
+/** A histogram bin in full (the row's title): its one value, or its range. */
+function binText(low: string, high: string): string {
+  return low === high ? low : `${low} – ${high}`;
+}
+
+/**
+ * A histogram bin on screen: its one value, or its ends, a date both share said once. A range too long
+ * for one line breaks between its ends, never inside a timestamp.
+ */
+function binLabel(low: string, high: string): ReactNode {
+  if (low === high) return low;
+  const sharedDate = /^\d{4}-\d{2}-\d{2} /.exec(low)?.[0];
+  const shownHigh = sharedDate && high.startsWith(sharedDate) ? high.slice(sharedDate.length) : high;
+  return (
+    <>
+      <span className="profile-bin-end">{low}</span> – <span className="profile-bin-end">{shownHigh}</span>
+    </>
+  );
+}
 
 /** One column's profile: type, null share, distinct count, min/max, then a histogram or the top values. */
 export function ColumnProfilePanel({
@@ -15,8 +36,16 @@ export function ColumnProfilePanel({
   onClose: () => void;
 }) {
   const bars =
-    profile?.histogram?.map((b) => ({ label: `${b.low} – ${b.high}`, count: b.count })) ??
-    profile?.topValues?.map((t) => ({ label: t.value ?? 'NULL', count: t.count })) ??
+    profile?.histogram?.map((b) => ({
+      label: binLabel(b.low, b.high),
+      fullLabel: binText(b.low, b.high),
+      count: b.count,
+    })) ??
+    profile?.topValues?.map((t) => ({
+      label: t.value ?? 'NULL',
+      fullLabel: t.value ?? 'NULL',
+      count: t.count,
+    })) ??
     [];
   const peak = Math.max(1, ...bars.map((b) => b.count));
   return (
@@ -61,7 +90,7 @@ export function ColumnProfilePanel({
             {bars.map((b, i) => (
               // Bars of one profile never reorder.
               // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins may share a label
-              <li key={i} className="profile-bar" title={`${b.label}: ${b.count.toLocaleString()}`}>
+              <li key={i} className="profile-bar" title={`${b.fullLabel}: ${b.count.toLocaleString()}`}>
                 <span className="profile-bar-label">{b.label}</span>
                 <span className="profile-bar-track">
                   <span className="profile-bar-fill" style={{ width: `${(100 * b.count) / peak}%` }} />

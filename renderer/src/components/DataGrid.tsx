@@ -19,9 +19,28 @@ const OVERSCAN = 4;
 // Browsers cap an element's height (Chromium near 33M px): past this the scrollbar maps onto rows proportionally.
 const MAX_SCROLL_HEIGHT = 8_000_000;
 
-export function formatCell(value: CellValue): string {
+/** DuckDB's text of a timestamp: seconds, their fraction if any, then a time zone offset if any. */
+const TIMESTAMP_TEXT = /^(\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$/;
+
+/**
+ * Timestamps always show milliseconds: DuckDB's text drops trailing zeros, so one column read 00:21:11
+ * beside 00:09:26.645 and 00:15:55.91. Finer digits, where a value has them, are kept (padded to micro-
+ * or nanoseconds) rather than cut off.
+ */
+function withMilliseconds(text: string): string {
+  const match = TIMESTAMP_TEXT.exec(text);
+  if (!match) return text;
+  const [, seconds, fraction = '', zone] = match;
+  return `${seconds}.${fraction.padEnd(Math.max(3, Math.ceil(fraction.length / 3) * 3), '0')}${zone}`;
+}
+
+/** A cell's text in the grid: NULL as empty, nested values as JSON, timestamps with milliseconds. */
+export function formatCell(value: CellValue, type: string): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'string' && type.startsWith('TIMESTAMP') && type !== 'TIMESTAMP_S') {
+    return withMilliseconds(value);
+  }
   return String(value);
 }
 
@@ -266,7 +285,7 @@ export function DataGrid({
         </th>
         {columns.map((c, col) => {
           const isActive = active.row === index && active.col === col;
-          const text = values ? formatCell(values[col]) : '';
+          const text = values ? formatCell(values[col], c.type) : '';
           const className = [
             'vgrid-cell',
             isNumericType(c.type) ? 'num' : '',
@@ -367,8 +386,9 @@ export function DataGrid({
             <tbody>{bodyRows}</tbody>
           </table>
         </div>
+        {/* In the scroller, under the header: inside the grid's border, where the rows would be. */}
+        {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
       </div>
-      {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
       {openCell && openColumn && (
         <div className="cell-dialog" role="dialog" aria-label="Cell value" data-testid="cell-dialog">
           <div className="cell-dialog-head">
@@ -391,7 +411,7 @@ export function DataGrid({
               ? 'NULL'
               : typeof openValue === 'object'
                 ? JSON.stringify(openValue, null, 2)
-                : String(openValue)}
+                : formatCell(openValue, openColumn.type)}
           </pre>
         </div>
       )}

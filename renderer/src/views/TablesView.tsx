@@ -56,6 +56,15 @@ export function TablesView({ client }: { client: Client }) {
   const windows = useTableWindows(client, selected, sort, filters);
   const info = tables?.find((t) => t.name === selected);
   const columns = windows.columns ?? info?.columns ?? [];
+  const shownFilters = windows.shown?.filters ?? NO_FILTERS;
+
+  // A refused sort or filter (its error is shown) is taken back, so the chips and the header's arrow say
+  // what the rows on screen are, and the next filter is added to those.
+  useEffect(() => {
+    if (!windows.refused || !windows.shown) return;
+    setSort(windows.shown.sort);
+    setFilters(windows.shown.filters);
+  }, [windows.refused, windows.shown]);
 
   useEffect(() => {
     let live = true;
@@ -92,20 +101,21 @@ export function TablesView({ client }: { client: Client }) {
     }
   };
 
-  const applyFilters = (next: ColumnFilter[]) => {
-    setFilters(next);
-    if (profileColumn) void runProfile(profileColumn, next);
-  };
+  // The profile follows the rows on screen: it is computed again once a new set of filters is shown
+  // (not when one is asked for: the engine may refuse it).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the filters shown are the trigger
+  useEffect(() => {
+    if (profileColumn) void runProfile(profileColumn, shownFilters);
+  }, [shownFilters]);
 
   const addFilter = () => {
     const spec = OPS.find((o) => o.op === draft.op);
     if (!draft.column || !spec || (spec.needsValue && draft.value === '')) return;
-    applyFilters([
-      ...filters,
-      spec.needsValue
-        ? { column: draft.column, op: draft.op, value: draft.value }
-        : { column: draft.column, op: draft.op },
-    ]);
+    const filter: ColumnFilter = spec.needsValue
+      ? { column: draft.column, op: draft.op, value: draft.value }
+      : { column: draft.column, op: draft.op };
+    // The same filter twice would only add a chip: it narrows nothing further.
+    if (!filters.some((f) => describeFilter(f) === describeFilter(filter))) setFilters([...filters, filter]);
     setDraft({ ...draft, value: '' });
   };
 
@@ -151,11 +161,12 @@ export function TablesView({ client }: { client: Client }) {
               </h2>
               <span className="muted explorer-count" data-testid="explorer-count">
                 {windows.totalRows === null
-                  ? 'Loading…'
+                  ? windows.loading && 'Loading…'
                   : `${windows.totalRows.toLocaleString()} rows${
-                      filters.length > 0 && info ? ` of ${info.rows.toLocaleString()}` : ''
+                      shownFilters.length > 0 && info ? ` of ${info.rows.toLocaleString()}` : ''
                     }`}
                 {windows.firstWindowMs !== null && ` · first window ${windows.firstWindowMs} ms`}
+                {windows.loading && windows.totalRows !== null && ' · loading…'}
               </span>
             </div>
             <div className="filter-bar">
@@ -209,7 +220,7 @@ export function TablesView({ client }: { client: Client }) {
                   <button
                     type="button"
                     aria-label={`Remove filter ${describeFilter(f)}`}
-                    onClick={() => applyFilters(filters.filter((_, j) => j !== i))}
+                    onClick={() => setFilters(filters.filter((_, j) => j !== i))}
                   >
                     ×
                   </button>
@@ -224,15 +235,17 @@ export function TablesView({ client }: { client: Client }) {
             <div className="explorer-body">
               {windows.columns && (
                 <DataGrid
+                  // Another table gets a fresh grid: one kept across tables kept its horizontal scroll too.
+                  key={selected}
                   columns={windows.columns}
                   rowCount={windows.totalRows ?? 0}
                   getRow={windows.getRow}
                   onVisibleRangeChange={windows.onVisibleRangeChange}
                   dataVersion={windows.version}
-                  resetKey={windows.viewKey}
+                  resetKey={windows.shown?.key}
                   sort={sort}
                   onSortChange={setSort}
-                  onProfileColumn={(column) => void runProfile(column, filters)}
+                  onProfileColumn={(column) => void runProfile(column, shownFilters)}
                   profiledColumn={profileColumn}
                   testId="table-grid"
                 />
