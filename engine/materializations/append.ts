@@ -69,5 +69,8 @@ async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise
     );
     await db.run(`DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE`, params);
   }
-  await db.run(`INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHash} FROM ${stage}`, params);
+  await db.run(
+    `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHash} FROM ${stage}`,
+    params,
+  );
 }
