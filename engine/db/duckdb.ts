@@ -6,6 +6,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 
+import { LakehouseError } from '../api/errors.ts';
 /** A row as plain JavaScript values (exact BIGINT → number, DATE/TIMESTAMP → Date). */
 export type Row = Record<string, unknown>;
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -50,8 +51,45 @@ export async function openDb(path = ':memory:', options: DbOptions = {}): Promis
   if (options.threads) config.threads = String(options.threads);
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   if (options.readOnly) config.access_mode = 'READ_ONLY';
-  const instance = await DuckDBInstance.create(path, config);
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, config);
+  } catch (error) {
+    // DuckDB says only "Failed to set config" for a bad setting: find which one, and why.
+    throw (await invalidSetting(options)) ?? error;
+  }
   return wrapConnection(path, instance, await instance.connect(), () => instance.closeSync());
+}
+
+async function invalidSetting(options: DbOptions): Promise<LakehouseError | undefined> {
+  const settings: [string, string | undefined, string][] = [
+    ['memory_limit', options.memoryLimit, "a size such as '1GB' or '512MB'"],
+    [
+      'threads',
+      options.threads === undefined ? undefined : String(options.threads),
+      'a whole number of threads',
+    ],
+  ];
+  const scratch = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await scratch.connect();
+    for (const [name, value, expected] of settings) {
+      if (value === undefined) continue;
+      try {
+        await connection.run(`SET ${name} = ${literal(value)}`);
+      } catch (error) {
+        return new LakehouseError(
+          'PROJECT_INVALID',
+          `settings.${name} "${value}" is not a value DuckDB takes (${(error as Error).message.split('\n')[0]}). ` +
+            `Use ${expected} (lakehouse.yaml's settings, or run --memory-limit), or leave it out.`,
+          { setting: name, value },
+        );
+      }
+    }
+    return undefined;
+  } finally {
+    scratch.closeSync();
+  }
 }
 
 function wrapConnection(

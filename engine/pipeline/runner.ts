@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { IsoDate } from '../api/contract.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
@@ -394,14 +395,21 @@ function modelSqlError(model: Model, error: unknown): LakehouseError {
 
 async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
   const valid = (d: string, flag: string) => {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) {
+    // A calendar date: Date.parse takes 2022-02-30 and DuckDB then fails to store it.
+    if (!IsoDate.safeParse(d).success) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `${flag} ${d}: expected a date as YYYY-MM-DD, e.g. 2022-06-01`,
+        `${flag} ${d}: expected a calendar date as YYYY-MM-DD, e.g. 2022-06-01`,
       );
     }
     return d;
   };
+  if (options.dates && options.dates.length > 0 && (options.from || options.to)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      '--date and --from/--to both given: pass either dates (--date, repeatable) or one range.',
+    );
+  }
   if (options.dates && options.dates.length > 0)
     return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
   if (options.from || options.to) {

@@ -140,7 +140,21 @@ describe('the lakehouse command line', () => {
     expect(missing.stderr).toMatch(/error \[PROJECT_NOT_FOUND\].*lakehouse init/);
     const badDate = lakehouse('run', demo, '--date', '2022-6-1');
     expect(badDate.code).toBe(2);
-    expect(badDate.stderr).toMatch(/--date 2022-6-1: expected a date as YYYY-MM-DD/);
+    expect(badDate.stderr).toMatch(/--date 2022-6-1: expected a calendar date as YYYY-MM-DD/);
+    // Shaped like a date but not on the calendar: refused before anything runs, not an INTERNAL error.
+    const noSuchDay = lakehouse('run', demo, '--date', '2022-02-30');
+    expect(noSuchDay.code).toBe(2);
+    expect(noSuchDay.stderr).toMatch(
+      /^error \[INVALID_ARGUMENT\]: --date 2022-02-30: expected a calendar date/,
+    );
+    const both = lakehouse('run', demo, '--date', '2022-06-01', '--from', '2022-06-01');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--date and --from\/--to both given/);
+    const memory = lakehouse('run', demo, '--date', '2022-06-01', '--memory-limit', 'lots');
+    expect(memory.code).toBe(1);
+    expect(memory.stderr).toMatch(
+      /^error \[PROJECT_INVALID\]: settings\.memory_limit "lots" is not a value DuckDB takes \(.*\)\. Use a size such as '1GB'/,
+    );
   });
 
   it('runs a selection and a date range, and records what ran', () => {
