@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
@@ -205,6 +205,15 @@ async function generateInto(out: string, days: number, rowsPerDay: number, seed:
 async function generate(flags: Flags): Promise<number> {
   const out = str(flags, 'out');
   if (!out) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse generate needs --out <dir>');
+  // Writing into existing data would mix the two: a day folder holding both files loads both.
+  const existing = await readdir(resolve(out)).catch(() => []);
+  if (existing.length > 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--out ${resolve(out)} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}): ` +
+        'generated days would overwrite or mix with what is there. Give a new or empty folder, or delete this one first.',
+    );
+  }
   const started = Date.now();
   const summary = await generateInto(
     resolve(out),

@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { IsoDate } from '../api/contract.ts';
+import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { createRng } from './random.ts';
 import {
@@ -165,20 +167,17 @@ export async function generateSample(db: Db, options: GenerateOptions): Promise<
   return summary;
 }
 
+/** Options a user typed (`lakehouse generate` flags): a bad one is INVALID_ARGUMENT naming the flag. */
 function validate(days: number, rowsPerDay: number, seed: number, startDate: string): void {
+  const invalid = (message: string) => new LakehouseError('INVALID_ARGUMENT', message);
   if (!Number.isInteger(days) || days < 1)
-    throw new RangeError(`days must be a positive integer, got ${days}`);
+    throw invalid(`--days must be a whole number of at least 1, got ${days}`);
   if (!Number.isInteger(rowsPerDay) || rowsPerDay < 1 || rowsPerDay > MAX_ROWS_PER_DAY) {
-    throw new RangeError(`rowsPerDay must be an integer in 1..${MAX_ROWS_PER_DAY}, got ${rowsPerDay}`);
+    throw invalid(`--rows-per-day must be a whole number in 1..${MAX_ROWS_PER_DAY}, got ${rowsPerDay}`);
   }
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
-  const parsed = Date.parse(`${startDate}T00:00:00Z`);
-  if (
-    !/^\d{4}-\d{2}-\d{2}$/.test(startDate) ||
-    Number.isNaN(parsed) ||
-    new Date(parsed).toISOString().slice(0, 10) !== startDate
-  ) {
-    throw new RangeError(`startDate must be a real date as YYYY-MM-DD, got '${startDate}'`);
+  if (!Number.isSafeInteger(seed)) throw invalid(`--seed must be a whole number, got ${seed}`);
+  if (!IsoDate.safeParse(startDate).success) {
+    throw invalid(`--start must be a calendar date as YYYY-MM-DD, e.g. 2022-06-01, got '${startDate}'`);
   }
 }
 

@@ -189,5 +189,10 @@ describe('the lakehouse command line', () => {
     expect(result.stdout).toMatch(/Generated 1,000 events over 2 day\(s\)/);
     const { readdir } = await import('node:fs/promises');
     expect((await readdir(join(out, 'customer_search_log_data'))).sort()).toEqual(['20220601', '20220602']);
+    // A second generate into the same folder would mix its days with these: refused, nothing written.
+    const again = lakehouse('generate', '--out', out, '--days', '1', '--rows-per-day', '10');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/--out .* is not empty \(customer_search_log_data, title_catalog\.csv\)/);
+    expect((await readdir(join(out, 'customer_search_log_data'))).sort()).toEqual(['20220601', '20220602']);
   });
 });

@@ -100,15 +100,18 @@ describe('generateSample layout', () => {
   });
 
   it.each([
-    [{ days: 0 }, /days/],
-    [{ rowsPerDay: 0 }, /rowsPerDay/],
-    [{ rowsPerDay: 1.5 }, /rowsPerDay/],
-    [{ seed: Number.NaN }, /seed/],
-    [{ startDate: '2022-02-30' }, /startDate/],
-    [{ startDate: '1/6/2022' }, /startDate/],
-  ])('rejects bad options %j', async (override, message) => {
+    [{ days: 0 }, /--days/],
+    [{ rowsPerDay: 0 }, /--rows-per-day/],
+    [{ rowsPerDay: 1.5 }, /--rows-per-day/],
+    [{ seed: Number.NaN }, /--seed/],
+    [{ startDate: '2022-02-30' }, /--start/],
+    [{ startDate: '1/6/2022' }, /--start/],
+  ])('rejects bad options %j, naming the flag', async (override, message) => {
     const options = { outDir: join(root, 'bad'), days: 1, rowsPerDay: 10, seed: 1, ...override };
-    await expect(generateSample(db, options)).rejects.toThrow(message);
+    await expect(generateSample(db, options)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(message),
+    });
   });
 });
 
