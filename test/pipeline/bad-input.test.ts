@@ -285,6 +285,8 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
       event({ eventID: 'q-na', datetime: 'N/A' }),
       event({ eventID: 'q-empty', datetime: '' }),
       event({ eventID: 'q-month13', datetime: '2022-13-45 99:99:99' }),
+      event({ eventID: 'q-year1', datetime: '0001-01-01 00:00:00' }),
+      event({ eventID: 'q-year9999', datetime: '9999-12-31 23:59:59' }),
       event({ eventID: 'q-null-dt', datetime: null }),
       event({ eventID: null }),
       event({ eventID: '   ' }),
@@ -315,6 +317,18 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
         );
         const common = { source_file: dataFile(), etl_date: '2022-06-01' };
         expect(rows).toEqual([
+          {
+            quarantine_reason: 'datetime_out_of_range: "0001-01-01 00:00:00"',
+            event_id: 'q-year1',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_out_of_range: "9999-12-31 23:59:59"',
+            event_id: 'q-year9999',
+            user_id: '00123456',
+            ...common,
+          },
           {
             quarantine_reason: 'datetime_unparseable: ""',
             event_id: 'q-empty',
@@ -358,6 +372,10 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
             )
           ).rows,
         ).toEqual([{ silver: 6, fact: 6, leaked: 0 }]);
+        // The calendar spans the configured year, not the centuries of the rejected timestamps.
+        expect((await engine.query('SELECT count(*) AS days FROM gold.dim_date')).rows).toEqual([
+          { days: 365 },
+        ]);
       },
       true,
     );
@@ -370,17 +388,17 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
         const [run] = await engine.runs(1);
         const bronze = run!.models.find((m) => m.model === 'bronze.customer_search');
         const silver = run!.models.find((m) => m.model === 'silver.customer_search');
-        expect(bronze).toMatchObject({ status: 'success', rowsOut: 14 });
+        expect(bronze).toMatchObject({ status: 'success', rowsOut: 16 });
         expect(silver).toMatchObject({
           status: 'success',
-          rowsIn: 14,
+          rowsIn: 16,
           rowsOut: 6,
           duplicatesRemoved: 1,
-          quarantined: 7,
+          quarantined: 9,
         });
         expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
         expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
-          { n: 14 },
+          { n: 16 },
         ]);
       },
       true,
