@@ -125,6 +125,7 @@ export interface ScanResult {
   offset: number;
   limit: number;
   hasMore: boolean;
+  total: number;
 }
 
 /** The table as of a snapshot (time travel), a window of rows as query.run gives them. */
@@ -154,6 +155,8 @@ export async function scanSnapshot(
     columns: result.columnNames().map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
     rows: rows.slice(0, options.limit),
     totalRows,
+    // The snapshot's row count is the result's: a window of a time-travel scan has it like a query's.
+    total: totalRows,
     offset: options.offset,
     limit: options.limit,
     hasMore: rows.length > options.limit,
