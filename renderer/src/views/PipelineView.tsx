@@ -10,6 +10,7 @@ import type {
 } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
+import { FailedTestList } from '../components/FailedTestList.tsx';
 import { type GraphLayout, layoutGraph, placeEdgeLabels } from '../components/graph-layout.ts';
 import { describeError } from '../connect.ts';
 import './explore.css';
@@ -660,20 +661,7 @@ function ModelDetails({
       {state?.error && !state.failedTests.some((t) => t.severity === 'error') && (
         <p className="error">{state.error}</p>
       )}
-      {state?.failedTests.map((test) => (
-        <div key={test.name} className="failed-test" data-testid="failed-test">
-          <p className={test.severity === 'error' ? 'error' : 'warning'}>
-            {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
-          </p>
-          {test.sample.length > 0 && (
-            <DataGrid
-              columns={Object.keys(test.sample[0] ?? {}).map((name) => ({ name, type: '' }))}
-              rows={test.sample}
-              testId="failed-test-rows"
-            />
-          )}
-        </div>
-      ))}
+      <FailedTestList tests={(state?.failedTests ?? []).map((test) => ({ test }))} />
     </div>
   );
 }
