@@ -240,10 +240,21 @@ async function checkFile(
   for (const [column, expected] of Object.entries(source.columns)) {
     const actual = found.get(column);
     if (actual && actual.toUpperCase() !== expected.toUpperCase()) {
+      // A typo in lakehouse.yaml (VARCHR) is the project's fault, not the file's.
+      const typeError = await notADuckDbType(db, expected);
+      if (typeError) {
+        throw new LakehouseError(
+          'PROJECT_INVALID',
+          `lakehouse.yaml: sources.${name}.columns.${column} is "${expected}", which is not a DuckDB type ` +
+            `(${typeError}). The files have ${actual}: write that, or the type the models expect.`,
+          { source: name, column, expected },
+        );
+      }
+      const zeros = /CHAR|STRING|TEXT/i.test(expected) && /INT|DECIMAL|DOUBLE|FLOAT|NUMERIC/i.test(actual);
       throw new LakehouseError(
         'SOURCE_SCHEMA_MISMATCH',
         `Source "${name}": ${shown} column ${column} is ${actual}, expected ${expected}. ` +
-          `Loading it would change values (e.g. lose leading zeros); fix the producer, or set sources.${name}.columns.${column} to ${actual} and adapt the models.`,
+          `Loading it would change values${zeros ? ' (e.g. lose leading zeros)' : ''}; fix the producer, or set sources.${name}.columns.${column} to ${actual} and adapt the models.`,
         { source: name, file: shown, column, expected, actual },
       );
     }
@@ -289,4 +300,16 @@ async function findBadColumn(db: Db, file: string, columns: string[]): Promise<s
 export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? message;
+}
+
+/** DuckDB's reason when `type` names no type it knows; undefined for a valid one. */
+async function notADuckDbType(db: Db, type: string): Promise<string | undefined> {
+  // Only type-shaped text is tried (a type can be neither quoted nor bound); other text is not judged.
+  if (!/^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+(\s*,\s*\d+)?\s*\))?(\[\d*\])*$/.test(type)) return undefined;
+  try {
+    await db.run(`SELECT NULL::${type}`);
+    return undefined;
+  } catch (error) {
+    return firstLine(error);
+  }
 }

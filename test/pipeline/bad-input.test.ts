@@ -273,6 +273,30 @@ describe('an extra column in a source file', () => {
   });
 });
 
+describe('a typo in a declared column type', () => {
+  it('is blamed on lakehouse.yaml, not on the data file', async () => {
+    const src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    const yaml = join(dir, 'lakehouse.yaml');
+    await writeFile(yaml, (await readFile(yaml, 'utf8')).replace('eventID: VARCHAR', 'eventID: VARCHR'));
+    try {
+      await withEngine(dir, async (engine) => {
+        const summary = await engine.run({ dates: ['2022-06-01'] });
+        expect(summary.error).toMatchObject({
+          code: 'PROJECT_INVALID',
+          message: expect.stringMatching(
+            /^lakehouse\.yaml: sources\.customer_search_log\.columns\.eventID is "VARCHR", which is not a DuckDB type \(.*\)\. The files have VARCHAR/,
+          ),
+        });
+      });
+    } finally {
+      await removeDir(dir);
+      await removeDir(src);
+    }
+  });
+});
+
 describe('rows that cannot be repaired go to quarantine with their reason', () => {
   let src: string;
   let dir: string;
