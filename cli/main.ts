@@ -359,6 +359,9 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
       )}\n`,
     );
     for (const line of accountingLines(engine, records)) process.stdout.write(`  ${line}\n`);
+    // What a model noted for the date (an extra source column, a column added to a table, matcher work).
+    for (const r of records)
+      for (const note of r.warnings) process.stdout.write(`  note: ${r.model}: ${note}\n`);
   }
   const line = `\nRun ${summary.runId}: ${summary.status} (${summary.dates.length} date(s), ${formatDuration(summary.durationMs)})`;
   process.stdout.write(`${line}\n`);
@@ -468,6 +471,22 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
       'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"',
     );
   return withEngine(dir, true, async (engine) => {
+    // Several statements would print the last one's rows only: refused before running any.
+    const statements = await engine.reader.connection.extractStatements(sql).then(
+      (extracted) => extracted.count,
+      (error: unknown) => {
+        // A syntax error: reported as the query's own error, as running it would.
+        throw new LakehouseError(
+          'QUERY_ERROR',
+          String((error as Error).message).replace(/^Failed to extract statements: /, ''),
+        );
+      },
+    );
+    if (statements > 1)
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `lakehouse query runs one statement; this SQL holds ${statements}. Run them one at a time.`,
+      );
     const result = await engine.query(sql);
     if (values.json) {
       process.stdout.write(`${toJson(result.rows)}\n`);

@@ -277,10 +277,14 @@ async function readEveryText(db: Db, name: string, source: DailyParquetSource, f
     );
   } catch (error) {
     const column = await findBadColumn(db, file, stringColumns);
+    // Invalid text has one remedy; a page that fails to decompress or decode means a damaged file.
+    const badText = /utf-?8|unicode/i.test(firstLine(error));
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
       `Source "${name}": ${shown}${column ? ` column ${column}` : ''} cannot be read: ${firstLine(error)}. ` +
-        'Re-export the file with valid UTF-8 text, or move it out of the folder and re-run.',
+        (badText
+          ? 'Re-export the file with valid UTF-8 text, or move it out of the folder and re-run.'
+          : 'The file looks damaged (cut short or corrupted in transfer): copy or re-export it again, or move it out of the folder and re-run.'),
       { source: name, file: shown, column },
     );
   }

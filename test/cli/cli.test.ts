@@ -19,6 +19,10 @@ describe('the lakehouse command line', () => {
     expect(result.stdout).toMatch(
       /accounting: bronze\.customer_search 4000 = silver\.customer_search \d+ \+ \d+ duplicates \+ \d+ quarantined/,
     );
+    // What models note per date is printed with the run, not only kept in the history.
+    expect(result.stdout).toMatch(
+      /^ {2}note: silver\.keyword_match: \d+ new keywords searched as \d+ distinct slugs$/m,
+    );
   });
   afterAll(() => removeDir(work));
 
@@ -138,6 +142,11 @@ describe('the lakehouse command line', () => {
     const missing = lakehouse('tables', join(work, 'nowhere'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error \[PROJECT_NOT_FOUND\].*lakehouse init/);
+    const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/runs one statement; this SQL holds 2/);
+    const typo = lakehouse('query', demo, 'SELEC 1');
+    expect(typo.stderr).toMatch(/^error \[QUERY_ERROR\]: Parser Error: syntax error at or near "SELEC"/);
     const badDate = lakehouse('run', demo, '--date', '2022-6-1');
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toMatch(/--date 2022-6-1: expected a calendar date as YYYY-MM-DD/);

@@ -162,6 +162,26 @@ export async function truncateToHalf(file: string): Promise<number> {
 }
 
 /**
+ * Overwrites 16 bytes in the middle of one column's compressed chunk, as a bad copy would, leaving the
+ * footer whole: the file opens and lists its columns, and reading that column fails to decompress.
+ */
+export async function damageColumnChunk(file: string, column: string): Promise<void> {
+  const db = await openDb();
+  try {
+    const [chunk] = await db.all<{ offset: bigint; size: bigint }>(
+      `SELECT data_page_offset AS offset, total_compressed_size AS size FROM parquet_metadata(${literal(file)})
+       WHERE path_in_schema = ${literal(column)}`,
+    );
+    const bytes = await readFile(file);
+    const middle = Number(chunk!.offset) + Math.floor(Number(chunk!.size) / 2);
+    bytes.fill(0xff, middle, middle + 16);
+    await writeFile(file, bytes);
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * Replaces every occurrence of the ASCII `marker` in a file by the same number of bytes starting with
  * 0xFF, producing invalid UTF-8 inside a Parquet string column (DuckDB refuses to write such text, so
  * the file is patched instead; write it uncompressed so the marker's bytes are in the file as is).

@@ -5,6 +5,7 @@ import { createEngine, type Engine } from '../../engine/engine.ts';
 import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   corruptUtf8,
+  damageColumnChunk,
   event,
   events,
   eventsSql,
@@ -41,7 +42,7 @@ function missingDay(title: string, date: string): BadDayCase {
     code: 'SOURCE_MISSING',
     message: (src) => [
       `Source "${SOURCE}" has no folder for ${date}: ${join(src, day)} does not exist.`,
-      'Days available: 2022-06-01 .. 2022-06-06 (6). Run one of those dates.',
+      'Days available: 2022-06-01 .. 2022-06-07 (7). Run one of those dates.',
     ],
     details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date }),
   };
@@ -111,6 +112,16 @@ const CASES: BadDayCase[] = [
     ],
     details: (src) => ({ source: SOURCE, file: file(src, '20220606'), column: 'keyword' }),
   },
+  {
+    title: 'a file damaged in the middle (a compressed page overwritten)',
+    date: '2022-06-07',
+    code: 'SOURCE_UNREADABLE',
+    message: (src) => [
+      `Source "${SOURCE}": ${file(src, '20220607')} column keyword cannot be read:`,
+      'The file looks damaged (cut short or corrupted in transfer): copy or re-export it again',
+    ],
+    details: (src) => ({ source: SOURCE, file: file(src, '20220607'), column: 'keyword' }),
+  },
 ];
 
 describe('a bad source day fails its run and leaves the committed state as it was', () => {
@@ -152,6 +163,14 @@ describe('a bad source day fails its run and leaves the committed state as it wa
       'COMPRESSION uncompressed',
     );
     expect(await corruptUtf8(utf8File, 'XXMARKERXX')).toBeGreaterThanOrEqual(1);
+
+    // Enough distinct keywords for a real compressed page to damage.
+    const damaged = await writeDay(
+      src,
+      '20220607',
+      events(400, '2022-06-07').map((e, i) => ({ ...e, keyword: `${e.keyword} ${i * 7919}` })),
+    );
+    await damageColumnChunk(damaged, 'keyword');
 
     await symlink(join(src, 'moved-away'), join(src, '20220621'));
     await writeFile(join(src, '20220622'), 'not a folder');
