@@ -157,12 +157,19 @@ function int(flags: Flags, name: string, fallback: number): number {
   return n;
 }
 
-function projectArg(positionals: string[], command: string): string {
+/** The project directory; `takes` is how many positionals the command has (query: the SQL too). */
+function projectArg(positionals: string[], command: string, takes = 1): string {
   const dir = positionals[0];
   if (!dir)
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`,
+    );
+  // A stray word is a mistake (an unquoted SQL, a flag without its dashes), not something to ignore.
+  if (positionals.length > takes)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse ${command}: unexpected argument(s) ${positionals.slice(takes).join(' ')}. Run \`lakehouse ${command} --help\`.`,
     );
   return dir;
 }
@@ -419,7 +426,9 @@ async function tables({ values, positionals }: { values: Flags; positionals: str
 
 async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   return withEngine(projectArg(positionals, 'runs'), true, async (engine) => {
-    const history = await engine.runs(int(values, 'limit', 10));
+    const limit = int(values, 'limit', 10);
+    if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
+    const history = await engine.runs(limit);
     if (values.json) {
       process.stdout.write(`${toJson(history)}\n`);
       return 0;
@@ -463,7 +472,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
 }
 
 async function query({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'query');
+  const dir = projectArg(positionals, 'query', 2);
   const sql = positionals[1];
   if (!sql)
     throw new LakehouseError(

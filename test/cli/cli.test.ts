@@ -145,6 +145,11 @@ describe('the lakehouse command line', () => {
     const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/runs one statement; this SQL holds 2/);
+    // Unquoted SQL arrives as several words: refused, not run as its first word.
+    const unquoted = lakehouse('query', demo, 'SELECT', '1');
+    expect(unquoted.code).toBe(2);
+    expect(unquoted.stderr).toMatch(/lakehouse query: unexpected argument\(s\) 1\./);
+    expect(lakehouse('runs', demo, '--limit', '0').stderr).toMatch(/--limit 0: give at least 1 run/);
     const typo = lakehouse('query', demo, 'SELEC 1');
     expect(typo.stderr).toMatch(/^error \[QUERY_ERROR\]: Parser Error: syntax error at or near "SELEC"/);
     const badDate = lakehouse('run', demo, '--date', '2022-6-1');
