@@ -15,7 +15,7 @@ import {
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
-import { ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
+import { ABANDONED_RUN, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
 export interface EngineOptions {
   projectDir: string;
@@ -188,7 +188,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     availableDates: () => availableDates(project),
     reader: readerDb,
     tables: () => listTables(readerDb, models),
-    runs: (limit = 20) => listRuns(readerDb, limit),
+    // Read-only, the engine could open the warehouse only because no process writes it: a run still
+    // 'running' in its history was killed (a writer marks those aborted when it opens, as in markAbandonedRuns).
+    runs: (limit = 20) => listRuns(readerDb, limit, options.readOnly === true),
     async query(sql) {
       try {
         const result = await readerDb.connection.runAndReadAll(sql);
@@ -249,7 +251,7 @@ async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
   return out;
 }
 
-async function listRuns(db: Db, limit: number): Promise<RunHistoryEntry[]> {
+async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHistoryEntry[]> {
   const runs = await db.allJson<{
     run_id: string;
     started_at: string;
@@ -269,14 +271,15 @@ async function listRuns(db: Db, limit: number): Promise<RunHistoryEntry[]> {
        FROM _lakehouse.model_runs WHERE run_id = $runId ORDER BY etl_date, finished_at, rowid`,
       { runId: run.run_id },
     );
+    const abandoned = noWriter && run.status === 'running';
     out.push({
       runId: run.run_id,
       startedAt: run.started_at,
       finishedAt: run.finished_at,
-      status: run.status,
+      status: abandoned ? 'aborted' : run.status,
       dates: run.dates,
       selection: run.selection,
-      error: run.error,
+      error: abandoned ? ABANDONED_RUN : run.error,
       models: models.map((m) => ({
         model: String(m.model),
         etlDate: (m.etl_date as string | null) ?? null,

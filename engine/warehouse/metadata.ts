@@ -43,12 +43,16 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
   `);
 }
 
+/** Why a run left 'running' by a killed process is aborted. */
+export const ABANDONED_RUN = 'the process ended before the run finished; nothing of it was committed';
+
 /** Marks runs left 'running' by a killed process as aborted (their uncommitted work was rolled back by DuckDB). */
 export async function markAbandonedRuns(db: Db): Promise<void> {
   await db.run(
     `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
-       error = coalesce(error, 'the process ended before the run finished; nothing of it was committed')
+       error = coalesce(error, $reason)
      WHERE status = 'running'`,
+    { reason: ABANDONED_RUN },
   );
 }
 

@@ -89,6 +89,10 @@ describe('a run killed mid-date', () => {
     await mkdir(stageDir, { recursive: true });
     await writeFile(join(stageDir, 'left-by-a-killed-date.parquet'), 'PAR1');
 
+    // Read-only, before any writer has opened the warehouse again: no process can be running it.
+    const history = JSON.parse(cli('runs', dir, '--json', '--limit', '1').stdout) as { status: string }[];
+    expect(history[0]).toMatchObject({ status: 'aborted', dates: D2 });
+
     await withEngine(dir, async (engine) => {
       // Opening collected the killed run's files.
       for (const f of orphans) expect(existsSync(f), f).toBe(false);
