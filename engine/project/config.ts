@@ -110,8 +110,9 @@ export const ProjectConfig = z.object({
       parallel: z.number().int().positive().default(16),
     })
     .default({ cache_max_gb: 10, parallel: 16 }),
+  // Strict: a misspelt setting (memory_limt) would otherwise be ignored without a word.
   settings: z
-    .object({
+    .strictObject({
       memory_limit: z.string().optional(),
       threads: z.number().int().positive().optional(),
     })

@@ -292,27 +292,44 @@ describe('an extra column in a source file', () => {
   });
 });
 
-describe('a typo in a declared column type', () => {
-  it('is blamed on lakehouse.yaml, not on the data file', async () => {
-    const src = await tempDir('lakehouse-src-');
+describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
+  let src: string;
+  let dir: string;
+  let original: string;
+  const yaml = () => join(dir, 'lakehouse.yaml');
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
     await writeDay(src, '20220601', events(6, '2022-06-01'));
-    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
-    const yaml = join(dir, 'lakehouse.yaml');
-    await writeFile(yaml, (await readFile(yaml, 'utf8')).replace('eventID: VARCHAR', 'eventID: VARCHR'));
-    try {
-      await withEngine(dir, async (engine) => {
-        const summary = await engine.run({ dates: ['2022-06-01'] });
-        expect(summary.error).toMatchObject({
-          code: 'PROJECT_INVALID',
-          message: expect.stringMatching(
-            /^lakehouse\.yaml: sources\.customer_search_log\.columns\.eventID is "VARCHR", which is not a DuckDB type \(.*\)\. The files have VARCHAR/,
-          ),
-        });
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    original = await readFile(yaml(), 'utf8');
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('a declared column type DuckDB does not know, not the data file', async () => {
+    await writeFile(yaml(), original.replace('eventID: VARCHAR', 'eventID: VARCHR'));
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'PROJECT_INVALID',
+        message: expect.stringMatching(
+          /^lakehouse\.yaml: sources\.customer_search_log\.columns\.eventID is "VARCHR", which is not a DuckDB type \(.*\)\. The files have VARCHAR/,
+        ),
       });
-    } finally {
-      await removeDir(dir);
-      await removeDir(src);
-    }
+    });
+  });
+
+  it('a misspelt setting, instead of ignoring it', async () => {
+    expect(original).toMatch(/^settings: \{\}$/m);
+    await writeFile(yaml(), original.replace(/^settings: \{\}$/m, 'settings: {memory_limt: 1GB}'));
+    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
+      code: 'PROJECT_INVALID',
+      message: expect.stringContaining('settings: Unrecognized key: "memory_limt"'),
+    });
   });
 });
 
