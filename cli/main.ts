@@ -254,6 +254,14 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     s3: { profile: str(values, 'profile'), endpoint: str(values, 'endpoint') },
   });
   process.stdout.write(`Created project ${root}\n  next: lakehouse run ${dir}\n`);
+  // A project may point at data still to come, but a mistyped path is best said now (stderr, exit 0).
+  for (const [flag, path] of [
+    ['--source', source],
+    ['--catalog', str(values, 'catalog')],
+  ] as const) {
+    if (path && !path.startsWith('s3://') && !(await exists(path)))
+      process.stderr.write(`note: ${flag} ${resolve(path)} does not exist (yet): runs fail until it does.\n`);
+  }
   return 0;
 }
 

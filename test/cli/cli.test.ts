@@ -196,6 +196,21 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  it('init creates a project on a path still to come, and says the path does not exist', () => {
+    const missing = join(work, 'not-yet');
+    const result = lakehouse(
+      'init',
+      join(work, 'later'),
+      '--example',
+      'customer-search',
+      '--source',
+      missing,
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Created project /);
+    expect(result.stderr).toBe(`note: --source ${missing} does not exist (yet): runs fail until it does.\n`);
+  });
+
   it('generate writes the source layout and a catalog', async () => {
     const out = join(work, 'gen');
     const result = lakehouse('generate', '--out', out, '--days', '2', '--rows-per-day', '500', '--seed', '3');
