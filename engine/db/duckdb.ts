@@ -5,8 +5,8 @@ import {
   type DuckDBResultReader,
   type DuckDBValue,
 } from '@duckdb/node-api';
-
 import { LakehouseError } from '../api/errors.ts';
+
 /** A row as plain JavaScript values (exact BIGINT → number, DATE/TIMESTAMP → Date). */
 export type Row = Record<string, unknown>;
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -64,11 +64,7 @@ export async function openDb(path = ':memory:', options: DbOptions = {}): Promis
 async function invalidSetting(options: DbOptions): Promise<LakehouseError | undefined> {
   const settings: [string, string | undefined, string][] = [
     ['memory_limit', options.memoryLimit, "a size such as '1GB' or '512MB'"],
-    [
-      'threads',
-      options.threads === undefined ? undefined : String(options.threads),
-      'a whole number of threads',
-    ],
+    ['threads', options.threads === undefined ? undefined : String(options.threads), 'a whole number'],
   ];
   const scratch = await DuckDBInstance.create(':memory:');
   try {
@@ -81,7 +77,7 @@ async function invalidSetting(options: DbOptions): Promise<LakehouseError | unde
         return new LakehouseError(
           'PROJECT_INVALID',
           `settings.${name} "${value}" is not a value DuckDB takes (${(error as Error).message.split('\n')[0]}). ` +
-            `Use ${expected} (lakehouse.yaml's settings, or run --memory-limit), or leave it out.`,
+            `Use ${expected} in lakehouse.yaml's settings${name === 'memory_limit' ? ' or in run --memory-limit' : ''}, or leave it out.`,
           { setting: name, value },
         );
       }
