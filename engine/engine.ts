@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
+import { suggestLayerTable } from './explore/table-suggestion.ts';
 import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
 import { createPartitionStore } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
@@ -199,7 +200,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         const rows = jsonRows(result);
         return { columns: names.map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })), rows };
       } catch (error) {
-        throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });
+        throw new LakehouseError('QUERY_ERROR', await suggestLayerTable(readerDb, (error as Error).message), {
+          sql,
+        });
       }
     },
     close,

@@ -3,6 +3,7 @@ import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { checkOneQuery } from './export.ts';
+import { suggestLayerTable } from './table-suggestion.ts';
 
 const READ_ONLY =
   'The SQL console is read-only: it runs one query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE). To change data, edit a model and run it.';
@@ -59,8 +60,6 @@ async function countWithin(db: Db, sql: string, budgetMs: number): Promise<numbe
 
 /** DuckDB's excerpt of the statement at the error, `LINE n: ...` and a caret under the spot. */
 const EXCERPT = /\n+LINE \d+:[^\n]*\n[^\n]*$/;
-/** DuckDB's error for a missing table, with the suggestion it picks from its own catalog (pg_tables...). */
-const MISSING_TABLE = /^(Catalog Error: Table with name (.+?) does not exist!)(\nDid you mean "[^"]*"\?)?/;
 
 /**
  * The error of the user's own text, not of the window wrapped around it. Binding the text alone (prepare
@@ -77,28 +76,5 @@ async function errorInUserText(db: Db, sql: string, runError: unknown): Promise<
   } catch (bindError) {
     message = bindError instanceof Error ? bindError.message : String(bindError);
   }
-  const missing = MISSING_TABLE.exec(message);
-  if (missing) {
-    const closest = await closestLayerRelation(db, missing[2] ?? '');
-    const hint = closest ? `Did you mean ${closest}?` : 'SHOW ALL TABLES lists the tables there are.';
-    message = message.replace(MISSING_TABLE, (_, headline: string) => `${headline}\n${hint}`);
-  }
-  return message;
-}
-
-/** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
-async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
-  const table = name.split('.').at(-1) ?? name;
-  const closest = await db.scalar<string>(
-    `SELECT schema_name || '.' || name FROM (
-       SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
-       UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database()
-     )
-     WHERE schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
-       AND jaro_winkler_similarity(lower(name), lower($table)) >= 0.85
-     ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = 'gold' DESC, schema_name DESC
-     LIMIT 1`,
-    { table },
-  );
-  return closest ?? null;
+  return suggestLayerTable(db, message);
 }

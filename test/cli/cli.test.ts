@@ -142,6 +142,10 @@ describe('the lakehouse command line', () => {
     const missing = lakehouse('tables', join(work, 'nowhere'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error \[PROJECT_NOT_FOUND\].*lakehouse init/);
+    // A misspelt table gets the closest table of a layer, not DuckDB's pick from its own catalog.
+    expect(lakehouse('query', demo, 'SELECT * FROM dim_usr').stderr).toMatch(
+      /does not exist!\nDid you mean gold\.dim_user\?/,
+    );
     const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/runs one statement; this SQL holds 2/);

@@ -1,0 +1,33 @@
+import type { Db } from '../db/duckdb.ts';
+
+// For a missing table DuckDB suggests a name from its own catalog (pg_tables, duckdb_constraints, or
+// sqlite_temp_schema in an empty project): the user meant one of the layers' tables, if any is close.
+
+/** DuckDB's error for a missing table, with the suggestion it picks from its own catalog. */
+const MISSING_TABLE = /^(Catalog Error: Table with name (.+?) does not exist!)(\nDid you mean "[^"]*"\?)?/;
+
+/** `message` with DuckDB's suggestion for a missing table replaced by the closest layer table, if any. */
+export async function suggestLayerTable(db: Db, message: string): Promise<string> {
+  const missing = MISSING_TABLE.exec(message);
+  if (!missing) return message;
+  const closest = await closestLayerRelation(db, missing[2] ?? '');
+  const hint = closest ? `Did you mean ${closest}?` : 'SHOW ALL TABLES lists the tables there are.';
+  return message.replace(MISSING_TABLE, (_, headline: string) => `${headline}\n${hint}`);
+}
+
+/** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
+async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
+  const table = name.split('.').at(-1) ?? name;
+  const closest = await db.scalar<string>(
+    `SELECT schema_name || '.' || name FROM (
+       SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
+       UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database()
+     )
+     WHERE schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
+       AND jaro_winkler_similarity(lower(name), lower($table)) >= 0.85
+     ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = 'gold' DESC, schema_name DESC
+     LIMIT 1`,
+    { table },
+  );
+  return closest ?? null;
+}
