@@ -102,7 +102,8 @@ export async function bindDailyParquet(
   if (entries.length === 0) {
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `Source "${name}": ${folder} holds no .parquet files for ${etlDate}.`,
+      `Source "${name}": ${folder} holds no .parquet files for ${etlDate}. ` +
+        'Wait for the day to be delivered (or copy its files in) and run the date again; nothing of it was loaded.',
       {
         source: name,
         path: folder,

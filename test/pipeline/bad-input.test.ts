@@ -42,7 +42,7 @@ function missingDay(title: string, date: string): BadDayCase {
     code: 'SOURCE_MISSING',
     message: (src) => [
       `Source "${SOURCE}" has no folder for ${date}: ${join(src, day)} does not exist.`,
-      'Days available: 2022-06-01 .. 2022-06-07 (7). Run one of those dates.',
+      'Days available: 2022-06-01 .. 2022-06-08 (8). Run one of those dates.',
     ],
     details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date }),
   };
@@ -122,6 +122,16 @@ const CASES: BadDayCase[] = [
     ],
     details: (src) => ({ source: SOURCE, file: file(src, '20220607'), column: 'keyword' }),
   },
+  {
+    title: 'a day folder with no files yet',
+    date: '2022-06-08',
+    code: 'SOURCE_MISSING',
+    message: (src) => [
+      `Source "${SOURCE}": ${join(src, '20220608')} holds no .parquet files for 2022-06-08.`,
+      'Wait for the day to be delivered (or copy its files in) and run the date again',
+    ],
+    details: (src) => ({ source: SOURCE, path: join(src, '20220608') }),
+  },
 ];
 
 describe('a bad source day fails its run and leaves the committed state as it was', () => {
@@ -171,6 +181,8 @@ describe('a bad source day fails its run and leaves the committed state as it wa
       events(400, '2022-06-07').map((e, i) => ({ ...e, keyword: `${e.keyword} ${i * 7919}` })),
     );
     await damageColumnChunk(damaged, 'keyword');
+
+    await mkdir(join(src, '20220608'));
 
     await symlink(join(src, 'moved-away'), join(src, '20220621'));
     await writeFile(join(src, '20220622'), 'not a folder');
