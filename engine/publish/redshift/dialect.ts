@@ -70,6 +70,8 @@ export interface Dialect {
   deleteMatchingKeys(target: TableName, staging: string, key: string[]): string;
   /** Deletes target rows for every value of `column` present in staging (e.g. the dates being re-sent). */
   deleteMatchingValues(target: TableName, staging: string, column: string): string;
+  /** Deletes the rows whose `column`, as text ('' for NULL), is one of `values`. */
+  deleteValues(target: TableName, column: string, values: string[]): string;
   /** Deletes target rows whose key is not in staging (history tables mirror the local table exactly). */
   deleteMissingKeys(target: TableName, staging: string, key: string[]): string;
   insertFrom(target: TableName, staging: string, columns: string[]): string;
@@ -144,6 +146,9 @@ function common(
     },
     deleteMatchingKeys: (table: TableName, staging: string, key: string[]) =>
       `DELETE FROM ${relation(table)} USING ${stagingName(staging)} AS s WHERE ${keyMatch(relation(table), 's', key)}`,
+    // The values as fingerprintGroups spells them (text, '' for NULL), so a value only the target has matches.
+    deleteValues: (table: TableName, column: string, values: string[]) =>
+      `DELETE FROM ${relation(table)} WHERE coalesce(CAST(${ident(column)} AS ${textType}), '') IN (${values.map(literal).join(', ')})`,
     deleteMatchingValues: (table: TableName, staging: string, column: string) =>
       `DELETE FROM ${relation(table)} WHERE ${ident(column)} IN (SELECT DISTINCT ${ident(column)} FROM ${stagingName(staging)})`,
     deleteMissingKeys: (table: TableName, staging: string, key: string[]) =>

@@ -427,7 +427,10 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
           if (table.dateKey) {
             steps.push({
               kind: 'sql',
-              sql: dialect.deleteMatchingValues(name, staging, table.dateKey),
+              // Only some dates sent: delete exactly those, including dates no local row has any more.
+              sql: only
+                ? dialect.deleteValues(name, table.dateKey, only.values)
+                : dialect.deleteMatchingValues(name, staging, table.dateKey),
               table: table.name,
               purpose: 'load',
             });

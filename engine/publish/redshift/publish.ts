@@ -206,6 +206,8 @@ async function plan(
 /**
  * The values of `column` (date keys) whose rows differ between the gold table and the target, by count
  * and key checksum, and how many gold rows they hold: re-publishing an append table sends only those.
+ * A value only the target has (its rows are gone locally, e.g. a re-run day lost its late events) is one
+ * of them too, sent as no rows: the target's rows of it are deleted.
  */
 async function changedGroups(
   db: Db,
@@ -234,6 +236,7 @@ async function changedGroups(
     values.push(value);
     rows += fingerprint.rowCount;
   }
+  for (const value of remote.keys()) if (!local.has(value)) values.push(value);
   return { values: values.sort(), rows };
 }
 
