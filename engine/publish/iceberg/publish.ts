@@ -33,9 +33,17 @@ export function icebergStateDir(project: Project): string {
 export async function openTarget(project: Project, target: IcebergTarget): Promise<OpenedTarget> {
   let config: IcebergCatalogConfig;
   if (target.catalog) config = icebergCatalogConfig(project, target.catalog);
-  else if (target.warehouse)
-    config = { type: 'filesystem', warehouse: target.warehouse, namespace: 'gold', properties: {} };
-  else {
+  else if (target.warehouse) {
+    // A bare --warehouse reaches S3 the way the project does (its s3: block: endpoint, region, profile).
+    const { endpoint, region, profile, force_path_style } = project.config.s3;
+    config = {
+      type: 'filesystem',
+      warehouse: target.warehouse,
+      namespace: 'gold',
+      properties: {},
+      s3: { endpoint, region, profile, force_path_style },
+    };
+  } else {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       'Say where to publish: --catalog <name from lakehouse.yaml> or --warehouse <folder or s3://bucket/prefix>.',

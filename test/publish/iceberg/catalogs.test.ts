@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../../engine/db/duckdb.ts';
+import type { Project } from '../../../engine/project/config.ts';
 import type { Catalog } from '../../../engine/publish/iceberg/catalog.ts';
 import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
 import { createGlueCatalog } from '../../../engine/publish/iceberg/catalogs/glue-catalog.ts';
@@ -10,7 +11,7 @@ import { createRestCatalog } from '../../../engine/publish/iceberg/catalogs/rest
 import { createLocalFileIO, createS3FileIO, type FileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { readManifestList } from '../../../engine/publish/iceberg/manifest.ts';
 import { checkInvariants } from '../../../engine/publish/iceberg/metadata-json.ts';
-import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
+import { openTarget, reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
 import { createS3Client } from '../../../engine/storage/s3-client.ts';
@@ -251,6 +252,22 @@ describe('file-system catalog on S3 (s3rver)', () => {
     const reconciliation = await reconcileTable(ctx, await table(writerA));
     expect(reconciliation).toMatchObject({ matches: true, publishedRows: 5 });
     await writerA.run(`DELETE FROM gold.dim_plan WHERE plan_key = 10`);
+  });
+
+  it("takes a bare --warehouse s3:// to the project's S3 endpoint (it went to AWS)", async () => {
+    const project = {
+      root: work,
+      warehousePath: join(work, 'warehouse.duckdb'),
+      config: { s3: { endpoint: s3.endpoint, region: 'us-east-1' } },
+    } as unknown as Project;
+    const target = await openTarget(project, { warehouse: 's3://lake/bare' });
+    expect((await syncTable(context(writerA, target.catalog, 's3'), await table(writerA))).action).toBe(
+      'create',
+    );
+    const settings = { endpoint: s3.endpoint, region: 'us-east-1' };
+    expect(await keysUnder(createS3Client(settings), 'lake', 'bare/gold/dim_plan/metadata')).toContain(
+      'bare/gold/dim_plan/metadata/version-hint.text',
+    );
   });
 });
 
