@@ -425,9 +425,14 @@ async function resolveDates(project: Project, options: RunOptions): Promise<stri
   }
   const all = await availableDates(project);
   if (all.length === 0) {
+    // Name where the day folders were looked for: a mistyped prefix reads as "no data" otherwise.
+    const looked = Object.entries(project.config.sources).flatMap(([name, source]) =>
+      source.kind === 'daily_parquet' ? [`${name} (${resolveProjectPath(project.root, source.path)})`] : [],
+    );
     throw new LakehouseError(
       'SOURCE_MISSING',
-      'The sources have no dates to run. Add data, or pass --date YYYY-MM-DD.',
+      `The sources have no dates to run: no YYYYMMDD day folder under ${looked.join(', ') || 'any daily source'}. ` +
+        'Add data there, fix the path in lakehouse.yaml, or pass --date YYYY-MM-DD.',
     );
   }
   return all;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakehouse } from '../helpers/cli.ts';
@@ -200,7 +201,7 @@ describe('the lakehouse command line', () => {
     );
   });
 
-  it('init creates a project on a path still to come, and says the path does not exist', () => {
+  it('init creates a project on a path still to come, and says the path does not exist', async () => {
     const missing = join(work, 'not-yet');
     const result = lakehouse(
       'init',
@@ -213,6 +214,13 @@ describe('the lakehouse command line', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Created project /);
     expect(result.stderr).toBe(`note: --source ${missing} does not exist (yet): runs fail until it does.\n`);
+    // The folder arrives, still without day folders: the run names where it looked.
+    await mkdir(missing);
+    const run = lakehouse('run', join(work, 'later'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `error [SOURCE_MISSING]: The sources have no dates to run: no YYYYMMDD day folder under customer_search_log (${missing}).`,
+    );
   });
 
   it('generate writes the source layout and a catalog', async () => {
