@@ -7,6 +7,7 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { exists, initProject } from '../engine/project/init.ts';
+import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
@@ -259,7 +260,7 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     ['--source', source],
     ['--catalog', str(values, 'catalog')],
   ] as const) {
-    if (path && !path.startsWith('s3://') && !(await exists(path)))
+    if (path && !isS3Uri(path) && !(await exists(path)))
       process.stderr.write(`note: ${flag} ${resolve(path)} does not exist (yet): runs fail until it does.\n`);
   }
   return 0;
