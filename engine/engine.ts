@@ -4,7 +4,7 @@ import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
 import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
-import { createPartitionStore } from './lake/partitions.ts';
+import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
   availableDates,
@@ -85,6 +85,25 @@ export interface Engine {
   close(): void;
 }
 
+/**
+ * A copied or moved project's views still name the old lake's files, and a read-only open cannot
+ * re-create them: one read-write open does (as every such open does), then the reader opens again.
+ */
+async function repointLakeViews(options: EngineOptions, root: string): Promise<void> {
+  try {
+    (await openEngine({ ...options, readOnly: false }, false)).close();
+  } catch (error) {
+    if (!(error instanceof LakehouseError && error.code === 'RUN_LOCKED')) throw error;
+    throw new LakehouseError(
+      'RUN_LOCKED',
+      `${root} was copied or moved: its table views still name the lake it came from, and re-pointing them ` +
+        'needs the warehouse to itself for a moment. Close the other lakehouse processes on it (the app, a run, ' +
+        'another query) and retry.',
+      { ...error.details },
+    );
+  }
+}
+
 /** Warehouses this process has open for writing (a process-wide fact, hence module state). */
 const writersInThisProcess = new Set<string>();
 
@@ -94,6 +113,10 @@ const writersInThisProcess = new Set<string>();
  * a second writer fail with RUN_LOCKED instead of corrupting anything.
  */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  return openEngine(options, true);
+}
+
+async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<Engine> {
   const project = await loadProject(options.projectDir);
   const models = await loadModels(project.root);
   await mkdir(dirname(project.warehousePath), { recursive: true });
@@ -126,6 +149,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       );
     }
     throw error;
+  }
+  const lakeMirror = project.storage.lake(project.lakeRoot).localRoot;
+  if (options.readOnly && mayRepoint && (await viewsNameAnotherLake(db, lakeMirror))) {
+    db.close();
+    await repointLakeViews(options, project.root);
+    return openEngine(options, false);
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
   let reader: Db | undefined;

@@ -149,6 +149,25 @@ export function createPartitionStore(
   };
 }
 
+/**
+ * Whether the lake's views name files outside `localRoot`: the project folder was copied or moved
+ * since a read-write open last re-created them (views hold absolute paths; pointers do not).
+ */
+export async function viewsNameAnotherLake(db: Db, localRoot: string): Promise<boolean> {
+  const pointer = (
+    await db.all<{ relation: string; path: string }>(
+      'SELECT relation, path FROM _lakehouse.partitions ORDER BY relation, etl_date LIMIT 1',
+    )
+  )[0];
+  if (!pointer || isAbsolute(pointer.path)) return false;
+  const [schema, table] = splitRelation(pointer.relation);
+  const view = await db.scalar<string>(
+    'SELECT sql FROM duckdb_views() WHERE schema_name = $schema AND view_name = $table',
+    { schema, table },
+  );
+  return view === undefined || view === null || !view.includes(join(localRoot, pointer.path));
+}
+
 export function splitRelation(relation: string): [string, string] {
   const dot = relation.indexOf('.');
   if (dot < 0) return ['main', relation];

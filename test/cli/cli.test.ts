@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakehouse } from '../helpers/cli.ts';
@@ -81,6 +81,31 @@ describe('the lakehouse command line', () => {
     expect(row).toMatchObject({ bronze: 20_000 });
     expect(Number(row!.silver) + Number(row!.quarantined)).toBeLessThan(20_000);
     expect(String(row!.first)).toMatch(/^2022-0[56]-\d\d \d\d:\d\d:\d\d/);
+  });
+
+  it('reads a copied or moved project from its own lake, not the one it came from', async () => {
+    const copy = join(work, 'copy');
+    await cp(demo, copy, { recursive: true });
+    const viewOf = (dir: string) =>
+      lakehouse(
+        'query',
+        dir,
+        "SELECT sql FROM duckdb_views() WHERE schema_name = 'silver' AND view_name = 'customer_search'",
+        '--json',
+      );
+    const copied = viewOf(copy);
+    expect(copied.code, copied.stderr).toBe(0);
+    const [view] = JSON.parse(copied.stdout) as { sql: string }[];
+    expect(view?.sql).toContain(join(copy, 'lake'));
+    expect(view?.sql).not.toContain(`${demo}/`);
+
+    // Moved after that: the views name a folder that is gone.
+    const moved = join(work, 'moved');
+    await rename(copy, moved);
+    const count = lakehouse('query', moved, 'SELECT count(*) AS n FROM bronze.customer_search', '--json');
+    expect(count.stderr).not.toMatch(/error \[/);
+    expect(JSON.parse(count.stdout)).toEqual([{ n: 20_000 }]);
+    expect(lakehouse('tables', moved).code).toBe(0);
   });
 
   it('tables --json and runs --json have the documented shape', () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../engine/api/dispatcher.ts';
@@ -113,6 +113,21 @@ describe('the example pipeline with source and lake on S3', () => {
       const rows = await engine.query('SELECT count(*) AS n FROM bronze.customer_search');
       expect(Number(rows.rows[0]?.n)).toBe(6000);
     });
+    // The project moved to another folder: a read-only open re-points its views at its own mirror
+    // (fetching the files again), not at the folder it left.
+    const moved = join(work, 'customer-search-moved');
+    await cp(dir, moved, { recursive: true });
+    await removeDir(join(moved, '.lakehouse', 'lake-mirror'));
+    const reader = await createEngine({ projectDir: moved, readOnly: true });
+    try {
+      const rows = await reader.query('SELECT count(*) AS n FROM bronze.customer_search');
+      expect(Number(rows.rows[0]?.n)).toBe(6000);
+      const views = await reader.query("SELECT sql FROM duckdb_views() WHERE schema_name = 'bronze'");
+      expect(String(views.rows[0]?.sql)).toContain(join(moved, '.lakehouse', 'lake-mirror'));
+    } finally {
+      reader.close();
+    }
+    await removeDir(moved);
   }, 120_000);
 
   it('refuses to open a fresh project on a lake another warehouse wrote, and changes nothing', async () => {
@@ -321,7 +336,15 @@ describe('the example pipeline with source and lake on S3', () => {
     expect(yaml).toMatch(/s3:\n {2}profile: "lake-user"\n {2}endpoint: "http:\/\/127\.0\.0\.1:\d+"/);
     const run = await cli(env, ['run', dir, '--date', dates[0] as string]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/MB fetched from S3 for customer_search_log 2022-06-01/);
+    expect(run.stderr).toMatch(/(KB|MB) fetched from S3 for customer_search_log 2022-06-01/);
+    // A small catalog counts in KB, and its finished line is printed once, not "0/0 MB" per report.
+    expect(run.stderr).not.toMatch(/ 0\/0 /);
+    const finished = run.stderr.match(/100% .* fetched from S3 for .*/g) ?? [];
+    expect(
+      finished.some((line) => / [\d.]+\/[\d.]+ KB fetched from S3 for title_catalog$/.test(line)),
+      run.stderr,
+    ).toBe(true);
+    expect(new Set(finished).size, run.stderr).toBe(finished.length);
     const client = createS3Client({ endpoint: s3.endpoint });
     expect(await getText(client, 'lake', `cli/${MANIFEST_KEY}`)).toContain('bronze.customer_search');
 
