@@ -10,7 +10,7 @@ import { exists, initProject } from '../engine/project/init.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
-import { createProgressBar } from './progress.ts';
+import { byteUnits, createProgressBar } from './progress.ts';
 import { PUBLISH_USAGE, publishCommand } from './publish.ts';
 
 const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
@@ -307,10 +307,10 @@ async function runWithProgress(
   };
   process.once('SIGINT', onSigint);
   // S3 sources: bytes fetched into the local cache (silent when every object is already cached).
-  const megabytes = (bytes: number) => Math.round(bytes / 1e5) / 10;
   const stopTransfers = engine.project.storage.onTransfer((p) => {
-    if (p.totalBytes > p.cachedBytes)
-      bar.update(megabytes(p.doneBytes), megabytes(p.totalBytes), `MB fetched from S3 for ${p.what}`);
+    if (p.totalBytes <= p.cachedBytes) return;
+    const { unit, scale } = byteUnits(p.totalBytes);
+    bar.update(scale(p.doneBytes), scale(p.totalBytes), `${unit} fetched from S3 for ${p.what}`);
   });
   try {
     const summary = await engine.run({
