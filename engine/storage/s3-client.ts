@@ -91,7 +91,7 @@ export function s3Failure(
     return new LakehouseError(
       'STORAGE_BUCKET_MISSING',
       `Cannot ${target.action} ${where}: bucket ${target.bucket} does not exist (or is in another account or endpoint). ` +
-        'Check the bucket name in lakehouse.yaml, or create it, and the s3.endpoint / AWS_ENDPOINT_URL_S3 setting.',
+        'Check the bucket name (in lakehouse.yaml or the s3:// path given on the command line), or create it, and the s3.endpoint / AWS_ENDPOINT_URL_S3 setting.',
       details,
     );
   }

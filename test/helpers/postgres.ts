@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,9 +65,13 @@ async function freePort(): Promise<number> {
  * Starts a throwaway PostgreSQL cluster on 127.0.0.1 and a free port, in a temp data dir, with trust
  * auth and no fsync (it is test data). initdb refuses to run as root, so as root the server runs as the
  * `postgres` OS user. Call stop() when done: it stops the server and removes the data dir.
- * `extraSettings` are more `name=value` server settings (the benchmark's `wal_level=minimal`).
+ * `extraSettings` are more `name=value` server settings (the benchmark's `wal_level=minimal`);
+ * `passwordUser` is a role that, unlike the others, must log in with its password.
  */
-export async function startPostgres(extraSettings: string[] = []): Promise<PostgresServer> {
+export async function startPostgres(
+  extraSettings: string[] = [],
+  roles: { passwordUser?: { name: string; password: string } } = {},
+): Promise<PostgresServer> {
   const bin = findPostgresBin();
   if (!bin) throw new Error('PostgreSQL not installed: apt-get install postgresql (see .ci/run)');
   const dir = await mkdtemp(join(tmpdir(), 'lakehouse-pg-'));
@@ -91,6 +95,13 @@ export async function startPostgres(extraSettings: string[] = []): Promise<Postg
     '-E',
     'UTF8',
   ]);
+  if (roles.passwordUser) {
+    // Every other user keeps trust auth; this one must give its password (SCRAM, as on a real server).
+    const hba = join(dataDir, 'pg_hba.conf');
+    const rule = `host all ${roles.passwordUser.name} 127.0.0.1/32 scram-sha-256\n`;
+    // Rewritten in place, so the file keeps its owner (the postgres OS user when run as root).
+    await writeFile(hba, rule + (await readFile(hba, 'utf8')));
+  }
   const port = await freePort();
   const options = [
     `-p ${port}`,
@@ -114,6 +125,18 @@ export async function startPostgres(extraSettings: string[] = []): Promise<Postg
   ]);
   const host = '127.0.0.1';
   const url = (database = 'postgres') => `postgres://postgres@${host}:${port}/${database}`;
+  if (roles.passwordUser) {
+    const { name, password } = roles.passwordUser;
+    const client = new pg.Client({ connectionString: url() });
+    await client.connect();
+    try {
+      await client.query(
+        `CREATE ROLE "${name}" LOGIN SUPERUSER PASSWORD '${password.replaceAll("'", "''")}'`,
+      );
+    } finally {
+      await client.end();
+    }
+  }
   return {
     host,
     port,

@@ -39,7 +39,8 @@ export async function resolveRedshiftTarget(
     return {
       connection: {
         kind: 'pg',
-        config: { connectionString: options.url, password: env.PGPASSWORD },
+        // An empty PGPASSWORD is no password, not an empty one.
+        config: { connectionString: options.url, password: env.PGPASSWORD || undefined },
         dialect: 'postgres',
       },
       schema: options.schema ?? 'gold',

@@ -45,9 +45,22 @@ export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> 
   try {
     await client.connect();
   } catch (error) {
+    // A client failed mid-handshake keeps its socket until the server times out (60 s): close it.
+    void client.end().catch(() => undefined);
+    const message = (error as Error).message;
+    // node-postgres says "client password must be a string" when the server asks for a password
+    // and none was given: say that in the user's terms.
+    if (/password must be a string/.test(message)) {
+      throw new LakehouseError(
+        'PUBLISH_FAILED',
+        `Cannot connect to ${label}: the server asks for a password and none was given. ` +
+          "Set PGPASSWORD (with --url) or the variable the target's password_env names, and retry.",
+        { target: label },
+      );
+    }
     throw new LakehouseError(
       'PUBLISH_FAILED',
-      `Cannot connect to ${label}: ${(error as Error).message}. Check the host, port, user and password (PGPASSWORD or the target's password_env).`,
+      `Cannot connect to ${label}: ${message}. Check the host, port, user and password (PGPASSWORD or the target's password_env).`,
       { target: label },
     );
   }

@@ -30,13 +30,18 @@ function lakehouse(args: string[], env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+const PUBLISHER_PASSWORD = 'publisher-secret';
+
 let server: PostgresServer;
 let work: string;
 let dir: string;
 
 beforeAll(async () => {
   work = await tempDir('lakehouse-publish-cli-');
-  const [started, project] = await Promise.all([startPostgres(), generatedProject(work, 1, 200)]);
+  const [started, project] = await Promise.all([
+    startPostgres([], { passwordUser: { name: 'publisher', password: PUBLISHER_PASSWORD } }),
+    generatedProject(work, 1, 200),
+  ]);
   server = started;
   dir = project.dir;
   await withEngine(dir, (engine) => engine.run({ dates: project.dates }));
@@ -110,4 +115,24 @@ describe('lakehouse publish redshift', () => {
     expect(ok.stdout).toMatch(/dim_date\s+│?\s*table\s+│?\s*create\s+│?\s*365/);
     expect(ok.stdout).toContain('Published 2 tables');
   });
+
+  it('asks for PGPASSWORD when the server wants a password and none is set', async () => {
+    const url = new URL(await server.createDatabase('with_password'));
+    url.username = 'publisher';
+    const args = ['publish', 'redshift', dir, '--url', url.toString(), '--tables', 'dim_date'];
+    const none = await lakehouse(args, { PGPASSWORD: '' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      `Cannot connect to publisher@${url.hostname}:${url.port}/with_password: the server asks for a password and none was given. Set PGPASSWORD`,
+    );
+    const wrong = await lakehouse(args, { PGPASSWORD: 'not-the-password' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('password authentication failed for user "publisher"');
+    const right = await lakehouse(args, { PGPASSWORD: PUBLISHER_PASSWORD });
+    expect(right.stderr).not.toMatch(/error \[/);
+    expect(right.code).toBe(0);
+    expect(right.stdout).toContain('Published 1 table');
+    // The failed handshakes closed their sockets: each command ended at once, not when the server
+    // gave up on them (authentication_timeout, 60 s).
+  }, 30_000);
 });
