@@ -11,15 +11,25 @@ import {
   tableExists,
 } from './context.ts';
 
+/** How a history row is recognised across a replay, so it keeps its surrogate key. */
+interface RowIdentity {
+  surrogateKey: string;
+  /** Columns that name one row for good: e.g. the business key and the version's start. */
+  columns: string[];
+}
+
 /**
  * History models (SCD2, bridge) fold one date at a time onto the state the earlier dates left. Re-running
  * a date at or before the last one committed would fold it onto a later state, so instead the table is
- * rebuilt by replaying every committed date in order: deterministic keys make the replay reproduce it.
+ * rebuilt by replaying every committed date in order. The replay numbers rows afresh, so a backfilled
+ * earlier date would shift every later row's key: rows the table held before (same identity) get their
+ * old keys back, and rows new to it get keys above every old one.
  */
 export async function applyHistory(
   ctx: MaterializeContext,
   applyDate: (date: string) => Promise<{ rowsIn: number; rowsOut: number; duplicates: number }>,
   create: () => Promise<void>,
+  identity?: RowIdentity,
 ): Promise<MaterializeOutcome> {
   const { db, etlDate, target, committedDates } = ctx;
   const last = committedDates[committedDates.length - 1];
@@ -28,6 +38,10 @@ export async function applyHistory(
   if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
     await ctx.restage(etlDate);
+    if (identity) {
+      const columns = [...identity.columns, identity.surrogateKey].map(ident).join(', ');
+      await db.run(`CREATE OR REPLACE TEMP TABLE __history_keys AS SELECT ${columns} FROM ${target}`);
+    }
     await db.run(`DROP TABLE ${target}`);
     await create();
     outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
@@ -36,6 +50,7 @@ export async function applyHistory(
       const step = await applyDate(date);
       if (date === etlDate) outcome = step;
     }
+    if (identity) await restoreKeys(ctx, identity);
     await ctx.restage(etlDate);
     warnings.push(
       `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`,
@@ -54,6 +69,23 @@ export async function applyHistory(
     historyRelation: target,
     warnings,
   };
+}
+
+/** After a replay: old rows take their old keys back; new rows are numbered after the largest old key. */
+async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Promise<void> {
+  const { db, target } = ctx;
+  const sk = ident(identity.surrogateKey);
+  const same = identity.columns.map((c) => `o.${ident(c)} IS NOT DISTINCT FROM t.${ident(c)}`).join(' AND ');
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __history_key_map AS
+     SELECT t.${sk} AS replayed,
+            coalesce(o.${sk}, (SELECT coalesce(max(${sk}), 0) FROM __history_keys)
+                              + row_number() OVER (PARTITION BY o.${sk} IS NULL ORDER BY t.${sk})) AS kept
+     FROM ${target} AS t LEFT JOIN __history_keys AS o ON ${same};
+     UPDATE ${target} AS t SET ${sk} = m.kept FROM __history_key_map AS m
+     WHERE t.${sk} = m.replayed AND m.kept <> m.replayed;
+     DROP TABLE __history_keys; DROP TABLE __history_key_map;`,
+  );
 }
 
 /**
@@ -107,7 +139,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     );
     return { rowsIn, rowsOut: closed + opened, duplicates };
   };
-  return applyHistory(ctx, applyDate, create);
+  // A version is its key's row that started on a date with those values.
+  const identity = sk ? { surrogateKey: sk, columns: [...keys, 'valid_from', 'row_hash'] } : undefined;
+  return applyHistory(ctx, applyDate, create, identity);
 }
 
 /**
@@ -161,5 +195,10 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
     );
     return { rowsIn, rowsOut: extended + closed + opened, duplicates: 0 };
   };
-  return applyHistory(ctx, applyDate, create);
+  // A bridge row is one stretch of a member for an entity, named by where it started.
+  const identity = {
+    surrogateKey: model.config.surrogate_key!,
+    columns: [entity, member, 'first_effective_date'],
+  };
+  return applyHistory(ctx, applyDate, create, identity);
 }

@@ -60,6 +60,24 @@ describe('effective-dated bridge', () => {
     expect(await state(h)).toEqual(before);
   });
 
+  it('a backfilled earlier date keeps the keys of the rows the table already held', async () => {
+    h = await createHarness(HEADER);
+    await h.apply(materializeBridge, '2022-06-02', day({ u1: ['A'], u2: ['B'] }));
+    await h.apply(materializeBridge, '2022-06-03', day({ u1: ['A', 'C'], u3: ['A'] }));
+    const keyOf = async () =>
+      new Map((await state(h)).map((r) => [`${r.u} ${r.p} ${r.f}`, r.k] as [string, unknown]));
+    const before = await keyOf();
+    // 06-01 arrives late: u2's B and u1's A now start a day earlier; u3's A and u1's C are untouched.
+    await h.apply(materializeBridge, '2022-06-01', day({ u1: ['A'], u2: ['B'], u4: ['D'] }));
+    const after = await keyOf();
+    expect(after.get('u3 A 06-03')).toBe(before.get('u3 A 06-03'));
+    expect(after.get('u1 C 06-03')).toBe(before.get('u1 C 06-03'));
+    // Rows new to the table get keys above every key it held: none is reused.
+    const newKeys = [...after].filter(([row]) => !before.has(row)).map(([, k]) => Number(k));
+    expect(newKeys.sort()).toEqual([5, 6, 7]);
+    expect(new Set(after.values()).size).toBe(after.size);
+  });
+
   it('the invariant test catches two effective rows for one pair', async () => {
     h = await createHarness(HEADER);
     await h.apply(materializeBridge, '2022-06-01', day({ u1: ['A'] }));
