@@ -18,6 +18,7 @@ const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold)
 Usage:
   lakehouse demo [--dir D]                 generate a sample, create the example project in D (default ./demo), run it
   lakehouse init <dir> --example customer-search [--source <folder>] [--catalog <file>]
+               [--catalog-rename keyword=title,category=genres]   map a catalog's columns to title, genres
                [--lake <folder|s3://b/lake>] [--profile P] [--endpoint URL]   sources and lake may be s3:// URIs
   lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
   lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
           example: { type: 'string' },
           source: { type: 'string' },
           catalog: { type: 'string' },
+          'catalog-rename': { type: 'string' },
           lake: { type: 'string' },
           profile: { type: 'string' },
           endpoint: { type: 'string' },
@@ -251,6 +253,7 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     example,
     source,
     catalog: str(values, 'catalog'),
+    catalogRename: renames(str(values, 'catalog-rename')),
     lake: str(values, 'lake'),
     s3: { profile: str(values, 'profile'), endpoint: str(values, 'endpoint') },
   });
@@ -264,6 +267,20 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
       process.stderr.write(`note: ${flag} ${resolve(path)} does not exist (yet): runs fail until it does.\n`);
   }
   return 0;
+}
+
+/** `--catalog-rename keyword=title,category=genres` as {keyword: 'title', category: 'genres'}. */
+function renames(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const pairs = value.split(',').map((pair) => pair.split('=').map((part) => part.trim()));
+  const bad = pairs.find((pair) => pair.length !== 2 || !pair[0] || !pair[1]);
+  if (bad) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--catalog-rename ${value}: expected <file column>=<name>[,...], e.g. keyword=title,category=genres.`,
+    );
+  }
+  return Object.fromEntries(pairs);
 }
 
 async function demo(flags: Flags): Promise<number> {

@@ -20,8 +20,10 @@ export const ReferenceFileSource = z.object({
   kind: z.literal('file'),
   path: z.string(),
   format: z.enum(['csv', 'parquet', 'json']).optional(),
-  /** Columns that must be present. */
+  /** Columns that must be present (after `rename`). */
   required_columns: z.array(z.string()).default([]),
+  /** File column → the name models read it by, for a file whose columns are named otherwise. */
+  rename: z.record(z.string(), z.string().min(1)).default({}),
 });
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 

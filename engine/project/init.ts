@@ -19,6 +19,8 @@ export interface InitOptions {
   source: string;
   /** The title catalog file; default: the example's built-in catalog, copied into the project. */
   catalog?: string;
+  /** Catalog file column → the name the example reads (title, genres, slug), for a catalog named otherwise. */
+  catalogRename?: Record<string, string>;
   /** The lake root: a folder (default `lake` in the project) or s3://bucket/prefix. */
   lake?: string;
   /** The `s3` block of lakehouse.yaml, for s3:// sources or lakes (an AWS profile, an S3-compatible endpoint). */
@@ -59,6 +61,13 @@ export async function initProject(options: InitOptions): Promise<string> {
   let yaml = template
     .replace('"__SOURCE__"', JSON.stringify(local(options.source)))
     .replace('"__CATALOG__"', JSON.stringify(catalog));
+  const rename = Object.entries(options.catalogRename ?? {});
+  if (rename.length > 0) {
+    yaml = yaml.replace(
+      /^( {4}required_columns: \[title, genres\]\n)/m,
+      `$1    rename: {${rename.map(([from, to]) => `${JSON.stringify(from)}: ${JSON.stringify(to)}`).join(', ')}}\n`,
+    );
+  }
   if (options.lake) yaml = yaml.replace(/^lake: .*$/m, `lake: ${JSON.stringify(local(options.lake))}`);
   const s3 = Object.entries(options.s3 ?? {}).filter(([, v]) => v !== undefined);
   if (s3.length > 0) {

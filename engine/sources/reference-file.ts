@@ -54,15 +54,31 @@ export async function bindReferenceFile(
       { source: name, path: location },
     );
   }
-  const missing = source.required_columns.filter((c) => !columns.includes(c));
+  const renames = Object.entries(source.rename);
+  const unknown = renames.filter(([from]) => !columns.includes(from)).map(([from]) => from);
+  if (unknown.length > 0) {
+    throw new LakehouseError(
+      'SOURCE_SCHEMA_MISMATCH',
+      `Source "${name}": sources.${name}.rename names column(s) ${unknown.join(', ')} that ${location} does not have ` +
+        `(found ${columns.join(', ')}). Fix the names in lakehouse.yaml.`,
+      { source: name, path: location, unknown },
+    );
+  }
+  const renamed = columns.map((c) => source.rename[c] ?? c);
+  const missing = source.required_columns.filter((c) => !renamed.includes(c));
   if (missing.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${location} lacks required column(s) ${missing.join(', ')} (found ${columns.join(', ')}).`,
+      `Source "${name}": ${location} lacks required column(s) ${missing.join(', ')} (found ${renamed.join(', ')}). ` +
+        `If the file names them otherwise, map its columns in lakehouse.yaml: sources.${name}.rename: ` +
+        `{${missing.map((m) => `<file column>: ${m}`).join(', ')}} (init takes the same as --catalog-rename <file column>=${missing[0]},...).`,
       { source: name, path: location, missing },
     );
   }
-  await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM ${reader}`);
+  const rename = renames.length
+    ? ` RENAME (${renames.map(([from, to]) => `${ident(from)} AS ${ident(to)}`).join(', ')})`
+    : '';
+  await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT *${rename} FROM ${reader}`);
 }
 
 async function fetchS3File(name: string, uri: string, storage: ProjectStorage | undefined): Promise<string> {

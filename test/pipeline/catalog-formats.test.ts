@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
 import { generateSample } from '../../engine/generate/generate.ts';
+import { lakehouse } from '../helpers/cli.ts';
 import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
 // The title catalog is a source like any other: CSV with genres joined by ';', or Parquet and JSON with a
@@ -18,6 +20,12 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     const list = `SELECT title, list_transform(string_split(genres, ';'), g -> trim(g)) AS genres FROM read_csv(${literal(csv)}, header = true, all_varchar = true)`;
     await db.run(`COPY (${list}) TO ${literal(join(data, 'titles.parquet'))} (FORMAT PARQUET)`);
     await db.run(`COPY (${list}) TO ${literal(join(data, 'titles.json'))} (FORMAT JSON, ARRAY true)`);
+    // Shaped like ../shared/data/keyword_category.csv: No, keyword, category.
+    await db.run(
+      `COPY (SELECT row_number() OVER () AS No, title AS keyword, genres AS category
+             FROM read_csv(${literal(csv)}, header = true, all_varchar = true))
+       TO ${literal(join(data, 'keyword_category.csv'))} (HEADER)`,
+    );
     db.close();
   });
   afterAll(async () => {
@@ -28,6 +36,10 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
   async function matches(catalog: string) {
     const dir = await exampleProject(join(data, 'customer_search_log_data'), catalog);
     dirs.push(dir);
+    return matchesIn(dir);
+  }
+
+  async function matchesIn(dir: string) {
     return withEngine(dir, async (engine) => {
       const summary = await engine.run({ select: ['bronze.customer_search', 'silver.keyword_match'] });
       expect(summary.error).toBeUndefined();
@@ -48,5 +60,35 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     expect(fromCsv.some((r) => Array.isArray(r.genres) && (r.genres as string[]).length > 1)).toBe(true);
     expect(await matches(join(data, 'titles.parquet'))).toEqual(fromCsv);
     expect(await matches(join(data, 'titles.json'))).toEqual(fromCsv);
+
+    // A catalog whose columns are named otherwise: the run says how to map them; init maps them.
+    const otherNames = join(data, 'keyword_category.csv');
+    const unmapped = await exampleProject(join(data, 'customer_search_log_data'), otherNames);
+    dirs.push(unmapped);
+    const refused = lakehouse('run', unmapped, '--select', 'silver.keyword_match');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'lacks required column(s) title, genres (found No, keyword, category). If the file names them otherwise, ' +
+        'map its columns in lakehouse.yaml: sources.title_catalog.rename: {<file column>: title, <file column>: genres}',
+    );
+    const mapped = join(data, 'mapped');
+    dirs.push(mapped);
+    const init = lakehouse(
+      'init',
+      mapped,
+      '--source',
+      join(data, 'customer_search_log_data'),
+      '--catalog',
+      otherNames,
+      '--catalog-rename',
+      'keyword=title, category=genres',
+    );
+    expect(init.code, init.stderr).toBe(0);
+    expect(await readFile(join(mapped, 'lakehouse.yaml'), 'utf8')).toContain(
+      'rename: {"keyword": "title", "category": "genres"}',
+    );
+    expect(await matchesIn(mapped)).toEqual(fromCsv);
+    const badFlag = lakehouse('init', join(data, 'never'), '--catalog-rename', 'keyword');
+    expect(badFlag.stderr).toContain('--catalog-rename keyword: expected <file column>=<name>');
   });
 });
