@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
-import { buildTitleIndex, type CatalogTitle } from '../normalize/matcher.ts';
+import { buildTitleIndex, type CatalogTitle, NOT_MATCHED } from '../normalize/matcher.ts';
 import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
 import { ENGINE_SLUGIFY } from '../project/macros.ts';
 import {
@@ -93,10 +93,16 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   const newKeywords = Number(
     (await db.scalar<number | bigint>('SELECT count(*) FROM __kw_new WHERE keyword_slug IS NOT NULL')) ?? 0,
   );
-  // A keyword with no slug (blank, symbols only) has nothing to compare: score 0, as the matcher says.
+  // A keyword with no slug has nothing to compare, score 0, as the matcher says: a search in another
+  // script or in symbols only (三十而已, ???) is not matched; a blank one is no keyword (nulls). Caches
+  // written before held NULL for both; they are corrected in place.
+  const notMatched = literal(NOT_MATCHED);
+  const answer = `CASE WHEN trim(keyword) = '' THEN NULL ELSE ${notMatched} END`;
   await db.run(
-    `INSERT INTO ${target} SELECT keyword, NULL, NULL, NULL, []::VARCHAR[], 0, false, ${literal(fingerprint)}
-     FROM __kw_new WHERE keyword_slug IS NULL`,
+    `INSERT INTO ${target} SELECT keyword, NULL, ${answer}, ${answer}, []::VARCHAR[], 0, false, ${literal(fingerprint)}
+     FROM __kw_new WHERE keyword_slug IS NULL;
+     UPDATE ${target} SET keyword_normalized = ${notMatched}, keyword_normalized_slug = ${notMatched}
+     WHERE keyword_slug IS NULL AND keyword_normalized IS NULL AND trim(keyword) <> '';`,
   );
   // Read as one column: row objects cost ~3x more for ~50k slugs a day.
   const slugReader = await db.connection.runAndReadAll(

@@ -319,8 +319,9 @@ function isIndexData(index: TitleIndex): index is IndexData {
 /**
  * Matches each keyword to its nearest catalog title; `score` is the exact maximum cosine, accepted or
  * not. Output is parallel to `keywords`. Below the threshold normalized/normalizedSlug are 'not_matched'
- * and genres []. A keyword with no slug (null, blank, symbols only) gets score 0 and nulls (null is
- * echoed as ''). Deterministic: ties go to the lowest catalog index; a catalog slug gets its own title.
+ * and genres []. A keyword with no slug gets score 0: a search in another script or in symbols only
+ * (三十而已, ???) is not matched; no keyword at all (null, blank) gets nulls (null is echoed as '').
+ * Deterministic: ties go to the lowest catalog index; a catalog slug gets its own title.
  */
 export function matchKeywords(
   index: TitleIndex,
@@ -339,11 +340,12 @@ export function matchKeywords(
   for (const keyword of keywords) {
     const keywordSlug = slugify(keyword);
     if (keywordSlug === null) {
+      const blank = keyword === null || keyword.trim() === '';
       out.push({
         keyword: keyword ?? '',
         keywordSlug: null,
-        normalized: null,
-        normalizedSlug: null,
+        normalized: blank ? null : NOT_MATCHED,
+        normalizedSlug: blank ? null : NOT_MATCHED,
         genres: [],
         score: 0,
         matched: false,

@@ -113,7 +113,7 @@ describe('matchKeywords on a small catalog', () => {
     expect(() => matchKeywords(index, ['naruto'], { threshold: Number.NaN })).toThrow(RangeError);
   });
 
-  it.each([null, '', '   ', '\t', '???', '😀'])('keyword %j without a slug → nulls, score 0', (keyword) => {
+  it.each([null, '', '   ', '\t'])('no keyword (%j) → nulls, score 0', (keyword) => {
     expect(matchOne(index, keyword)).toEqual({
       keyword: keyword ?? '',
       keywordSlug: null,
@@ -124,6 +124,22 @@ describe('matchKeywords on a small catalog', () => {
       matched: false,
     });
   });
+
+  // A search in another script or in symbols has no slug to compare, but it is a search: not matched.
+  it.each(['???', '😀', '三十而已', '한국과 브라질'])(
+    'keyword %j without a slug → not_matched, score 0',
+    (keyword) => {
+      expect(matchOne(index, keyword)).toEqual({
+        keyword,
+        keywordSlug: null,
+        normalized: NOT_MATCHED,
+        normalizedSlug: NOT_MATCHED,
+        genres: [],
+        score: 0,
+        matched: false,
+      });
+    },
+  );
 
   it('keeps output parallel to input, repeats included, and is deterministic', () => {
     const keywords = ['naruto', null, 'NARUTO', 'doremon', 'naruto', 'xổ số', ''];

@@ -226,6 +226,17 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
           `SELECT count(*) AS n FROM silver.customer_search WHERE original_keyword IS NULL`,
         );
         expect(Number(nulls[0]!.n)).toBeGreaterThanOrEqual(747 - 2);
+        // A keyword is matched or not_matched, whatever its script (三十而已 has no Latin slug); no
+        // keyword (null, blank) has no normalized form.
+        expect(
+          await q(
+            engine,
+            `SELECT count(*) FILTER (WHERE original_keyword IS NOT NULL AND keyword_normalized IS NULL) AS unanswered,
+                    count(*) FILTER (WHERE original_keyword IS NULL AND keyword_normalized IS NOT NULL) AS invented,
+                    count(*) FILTER (WHERE original_keyword = '三十而已' AND keyword_normalized = 'not_matched') AS other_script
+             FROM silver.customer_search`,
+          ),
+        ).toEqual([{ unanswered: 0, invented: 0, other_script: 2 }]);
       },
       true,
     );
