@@ -72,9 +72,11 @@ function sqlError(
 export async function buildGraph(db: Db, models: Model[], sourceNames: string[]): Promise<ModelGraph> {
   const ids = new Set(models.map((m) => m.id));
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
+  // Models run with search_path gold,main: a bare name reads the gold table of that name.
+  const resolve = (rel: string) => (!rel.includes('.') && ids.has(`gold.${rel}`) ? `gold.${rel}` : rel);
   const nodes: ModelNode[] = [];
   for (const model of models) {
-    const relations = await referencedRelations(db, model.sql, model.file, model.sqlStartLine);
+    const relations = (await referencedRelations(db, model.sql, model.file, model.sqlStartLine)).map(resolve);
     const upstream: string[] = [];
     const usedSources: string[] = [];
     for (const rel of relations) {
@@ -92,7 +94,7 @@ export async function buildGraph(db: Db, models: Model[], sourceNames: string[])
     // Relationship tests read their parent table, so the parent must be built first.
     for (const test of model.config.tests) {
       if ('relationships' in test) {
-        const parent = test.relationships.to.toLowerCase();
+        const parent = resolve(test.relationships.to.toLowerCase());
         if (parent !== model.id && ids.has(parent)) upstream.push(parent);
       }
     }

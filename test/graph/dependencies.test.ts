@@ -60,6 +60,32 @@ describe('dependencies come from the SQL itself', () => {
     expect(() => selectModels(graph, ['nope+'])).toThrow(/no model named "nope"/);
   });
 
+  it('reads a bare name as the gold table of that name, as the search path does', async () => {
+    const models = [
+      model(
+        'gold.agg_device_daily',
+        `WITH fact_customer_search AS (SELECT 1 AS platform_key)
+         SELECT * FROM fact_customer_search JOIN dim_platform USING (platform_key) JOIN gold_notes USING (platform_key)`,
+        'materialized: table\ntests:\n  - relationships: {column: platform_key, to: dim_user, field: k}',
+      ),
+      model('gold.dim_platform', 'SELECT 1 AS platform_key'),
+      model('gold.dim_user', 'SELECT 1 AS k'),
+      model('gold.fact_customer_search', 'SELECT 1 AS platform_key'),
+    ];
+    const graph = await buildGraph(db, models, []);
+    // The CTE named like a gold model shadows it; a bare name no model has stays no edge.
+    expect(graph.byId.get('gold.agg_device_daily')?.upstream.sort()).toEqual([
+      'gold.dim_platform',
+      'gold.dim_user',
+    ]);
+    const order = graph.nodes.map((n) => n.model.id);
+    expect(order.indexOf('gold.agg_device_daily')).toBeGreaterThan(order.indexOf('gold.dim_platform'));
+    expect(selectModels(graph, ['gold.dim_platform+'])).toEqual([
+      'gold.dim_platform',
+      'gold.agg_device_daily',
+    ]);
+  });
+
   it('names the models of a cycle', async () => {
     const error = await buildGraph(
       db,
