@@ -34,6 +34,8 @@ export interface PartitionStore {
   currentPath(relation: string, etlDate: string): Promise<string>;
   /** Rows currently committed for one partition, or 0. */
   rowCount(relation: string, etlDate: string): Promise<number>;
+  /** The dates a relation has partitions for, in order. */
+  dates(relation: string): Promise<string[]>;
 }
 
 export function createPartitionStore(
@@ -70,8 +72,19 @@ export function createPartitionStore(
       return;
     }
     const list = files.map((f) => literal(absolute(f.path))).join(', ');
+    // The view has the columns of the partition written last: the model's output as it is now. A
+    // column the model no longer produces must not live on, NULL on the new dates, from older files.
+    const newest = await db.scalar<string>(
+      `SELECT path FROM _lakehouse.partitions WHERE relation = $relation
+       ORDER BY written_at DESC, etl_date DESC LIMIT 1`,
+      { relation },
+    );
+    const columns = await db.all<{ column_name: string }>(
+      `DESCRIBE SELECT * FROM read_parquet(${literal(absolute(newest as string))})`,
+    );
     await db.run(
-      `CREATE OR REPLACE VIEW ${name} AS SELECT * FROM read_parquet([${list}], union_by_name = true)`,
+      `CREATE OR REPLACE VIEW ${name} AS SELECT ${columns.map((c) => ident(c.column_name)).join(', ')}
+       FROM read_parquet([${list}], union_by_name = true)`,
     );
   };
 
@@ -137,6 +150,14 @@ export function createPartitionStore(
       );
       if (!path) throw new Error(`no partition ${relation} ${etlDate}`);
       return absolute(path);
+    },
+
+    async dates(relation) {
+      const rows = await db.all<{ d: string }>(
+        'SELECT etl_date::VARCHAR AS d FROM _lakehouse.partitions WHERE relation = $relation ORDER BY etl_date',
+        { relation },
+      );
+      return rows.map((r) => r.d);
     },
 
     async rowCount(relation, etlDate) {

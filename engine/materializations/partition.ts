@@ -6,6 +6,7 @@ import {
   type MaterializeContext,
   type MaterializeOutcome,
   parallelCopy,
+  tableExists,
 } from './context.ts';
 
 /** A column a model may emit: rows where it is not null go to `quarantine.<model>` with that reason. */
@@ -20,6 +21,7 @@ export const QUARANTINE_COLUMN = '_quarantine_reason';
 export async function materializePartition(ctx: MaterializeContext): Promise<MaterializeOutcome> {
   const { db, model, etlDate, partitions } = ctx;
   const columns = await columnsOf(db, `(${model.sql})`);
+  const before = (await tableExists(db, ctx.target)) ? await columnsOf(db, ctx.target) : undefined;
   const hasQuarantine = columns.some((c) => c.name === QUARANTINE_COLUMN);
   const dedupe = model.config.deduplicate;
 
@@ -74,7 +76,35 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const file = await partitions.currentPath(model.id, etlDate);
   const testRelation = `read_parquet(${literal(file)})`;
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
-  return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings: [] };
+  const warnings = before ? await columnChanges(ctx, before) : [];
+  return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
+}
+
+/** Notes when this date's partition has other columns than the table had: what older dates lack or hold. */
+async function columnChanges(
+  ctx: MaterializeContext,
+  before: { name: string; type: string }[],
+): Promise<string[]> {
+  const after = await columnsOf(ctx.db, ctx.target);
+  const names = (list: { name: string }[]) => new Set(list.map((c) => c.name));
+  const added = after.filter((c) => !names(before).has(c.name)).map((c) => c.name);
+  const removed = before.filter((c) => !names(after).has(c.name)).map((c) => c.name);
+  if (added.length === 0 && removed.length === 0) return [];
+  const others = (await ctx.partitions.dates(ctx.model.id)).filter((d) => d !== ctx.etlDate);
+  const which = `${others.length} other date(s)${others.length ? ` (${others[0]}${others.length > 1 ? ` .. ${others[others.length - 1]}` : ''})` : ''}`;
+  const notes: string[] = [];
+  if (added.length) {
+    notes.push(
+      `new column(s) ${added.join(', ')}: NULL in the ${which} written before; re-run them to fill it`,
+    );
+  }
+  if (removed.length) {
+    notes.push(
+      `column(s) ${removed.join(', ')} no longer produced: gone from ${ctx.model.id}, though the ${which} written ` +
+        'before still hold them; models that read them now fail until they are changed',
+    );
+  }
+  return notes;
 }
 
 /**

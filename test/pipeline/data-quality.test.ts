@@ -305,6 +305,40 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // Partitions of other dates keep the columns they were written with; the layer's view must follow
+  // the model as it is now, or a renamed column reads as NULL downstream with no error.
+  it('follows a renamed partition column: downstream fails on the old name, and the note says what older dates hold', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    await editModel(dir, 'silver/customer_search.sql', 'AS network_type,', 'AS net_type,');
+    await withEngine(dir, async (engine) => {
+      const failed = await engine.run({ dates: [D1] });
+      expect(failed.error?.code).toBe('MODEL_SQL_ERROR');
+      expect(failed.error?.message).toMatch(/^models\/gold\/dim_network\.sql(:\d+)?: .*"network_type"/);
+
+      const silverOnly = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
+      expect(silverOnly.status).toBe('success');
+      const silver = silverOnly.models.find((m) => m.model === 'silver.customer_search');
+      expect(silver?.warnings).toEqual([
+        `new column(s) net_type: NULL in the 1 other date(s) (${D2}) written before; re-run them to fill it`,
+        `column(s) network_type no longer produced: gone from silver.customer_search, though the 1 other date(s) (${D2}) ` +
+          'written before still hold them; models that read them now fail until they are changed',
+      ]);
+      const columns = (await engine.query('DESCRIBE silver.customer_search')).rows.map((r) => r.column_name);
+      expect(columns).toContain('net_type');
+      expect(columns).not.toContain('network_type');
+      const filled = await engine.query(
+        `SELECT etl_date::VARCHAR AS d, count(net_type) AS n FROM silver.customer_search GROUP BY ALL ORDER BY d`,
+      );
+      expect(filled.rows.map((r) => [r.d, Number(r.n) > 0])).toEqual([
+        [D1, true],
+        [D2, false],
+      ]);
+    });
+  });
+
   it('reports a missing column as MODEL_SQL_ERROR at the right line of the model file', async () => {
     const dir = await project();
     const edited = await editModel(
