@@ -36,6 +36,8 @@ export interface PartitionStore {
   rowCount(relation: string, etlDate: string): Promise<number>;
   /** The dates a relation has partitions for, in order. */
   dates(relation: string): Promise<string[]>;
+  /** The committed files of a relation's partitions dated before `etlDate`. */
+  filesBefore(relation: string, etlDate: string): Promise<string[]>;
 }
 
 export function createPartitionStore(
@@ -150,6 +152,14 @@ export function createPartitionStore(
       );
       if (!path) throw new Error(`no partition ${relation} ${etlDate}`);
       return absolute(path);
+    },
+
+    async filesBefore(relation, etlDate) {
+      const rows = await db.all<{ path: string }>(
+        'SELECT path FROM _lakehouse.partitions WHERE relation = $relation AND etl_date < $d::DATE ORDER BY etl_date',
+        { relation, d: etlDate },
+      );
+      return rows.map((r) => absolute(r.path));
     },
 
     async dates(relation) {

@@ -28,6 +28,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   let rowsOut: number;
   let quarantined = 0;
   let duplicatesRemoved = 0;
+  const warnings: string[] = [];
   if (!hasQuarantine && !dedupe) {
     // Nothing to split or drop: stream the model's result straight into the partition file.
     rowsOut = await partitions.write(model.id, etlDate, model.sql);
@@ -47,13 +48,21 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
     }
+    const loadedBefore = dedupe?.across_dates ? await keysLoadedBefore(ctx, kept, dedupe.key) : 0;
+    if (loadedBefore > 0) {
+      warnings.push(
+        `${loadedBefore} row(s) repeat ${dedupe!.key.join(', ')} values an earlier date already loaded: removed as duplicates`,
+      );
+    }
     // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
     // transaction), then searched for repeats and written from that copy on every core.
     const repeats = dedupe
       ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})`
       : '';
+    const notLoaded =
+      loadedBefore > 0 ? ` ANTI JOIN __keys_loaded_before USING (${dedupe!.key.map(ident).join(', ')})` : '';
     const rows = `WITH ${parallelCopy('__kept', kept)}${repeats}
-      SELECT * EXCLUDE (${internal}) FROM __kept${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
+      SELECT * EXCLUDE (${internal}) FROM __kept${notLoaded}${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
     rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
   }
@@ -76,8 +85,27 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const file = await partitions.currentPath(model.id, etlDate);
   const testRelation = `read_parquet(${literal(file)})`;
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
-  const warnings = before ? await columnChanges(ctx, before) : [];
+  if (before) warnings.push(...(await columnChanges(ctx, before)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
+}
+
+/**
+ * Finds the keys of `rows` that a partition of an earlier date holds, into `__keys_loaded_before`;
+ * returns how many of `rows` carry one. Only the key columns of earlier files are read.
+ */
+async function keysLoadedBefore(ctx: MaterializeContext, rows: string, keys: string[]): Promise<number> {
+  const files = await ctx.partitions.filesBefore(ctx.model.id, ctx.etlDate);
+  if (files.length === 0) return 0;
+  const k = keys.map(ident).join(', ');
+  await ctx.db.run(
+    `CREATE OR REPLACE TEMP TABLE __keys_loaded_before AS
+     SELECT DISTINCT ${k} FROM read_parquet([${files.map(literal).join(', ')}], union_by_name = true)
+     SEMI JOIN (SELECT ${k} FROM ${rows}) AS today USING (${k})`,
+  );
+  const count = await ctx.db.scalar<number | bigint>(
+    `SELECT count(*) FROM ${rows} AS r SEMI JOIN __keys_loaded_before USING (${k})`,
+  );
+  return Number(count ?? 0);
 }
 
 /** Notes when this date's partition has other columns than the table had: what older dates lack or hold. */

@@ -49,7 +49,14 @@ export const ModelConfig = z
     /** scd1: how an existing row's column combines with the incoming value (default: overwrite). */
     merge: z.record(z.string(), z.enum(['least', 'greatest', 'overwrite', 'keep'])).default({}),
     /** partition: drop rows repeating this key (first by order_by wins); counted as duplicates removed. */
-    deduplicate: z.object({ key: Columns, order_by: z.string().optional() }).optional(),
+    deduplicate: z
+      .object({
+        key: Columns,
+        order_by: z.string().optional(),
+        /** Also drop rows whose key an earlier date's partition holds (an event delivered again later). */
+        across_dates: z.boolean().default(false),
+      })
+      .optional(),
     /** partition: upstream model whose partition rows must equal rows out + duplicates + quarantined. */
     reconcile_with: z.string().optional(),
     /** scd2: columns whose change opens a new version (default: all but the key). */

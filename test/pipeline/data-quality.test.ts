@@ -305,6 +305,45 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // At-least-once delivery: an event re-sent in the next day's file is a repeat, not a second event
+  // (kept twice in silver, it would also make its user look seen that day with yesterday's plans).
+  it('removes an event a later delivery repeats, counting it as a duplicate, and keeps re-runs stable', async () => {
+    const resentSrc = await tempDir('lakehouse-src-');
+    dirs.push(resentSrc);
+    const day1 = events(12, D1);
+    await writeDay(resentSrc, '20220601', day1);
+    await writeDay(resentSrc, '20220602', [...events(12, D2), day1[0]!, day1[1]!]);
+    const dir = await exampleProject(resentSrc, catalog);
+    dirs.push(dir);
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1, D2] });
+      expect(summary.status).toBe('success');
+      const silver = summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === D2);
+      expect(silver).toMatchObject({ rowsIn: 14, rowsOut: 12, duplicatesRemoved: 2, quarantined: 0 });
+      expect(silver?.warnings).toEqual([
+        '2 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
+      ]);
+      const perDate = async () =>
+        (
+          await engine.query(
+            `SELECT etl_date::VARCHAR AS d, count(*) AS n, count(DISTINCT event_id) AS ids
+             FROM silver.customer_search GROUP BY ALL ORDER BY d`,
+          )
+        ).rows;
+      expect(await perDate()).toEqual([
+        { d: D1, n: 12, ids: 12 },
+        { d: D2, n: 12, ids: 12 },
+      ]);
+      // Re-running either date changes nothing: only earlier dates count.
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      expect(await perDate()).toEqual([
+        { d: D1, n: 12, ids: 12 },
+        { d: D2, n: 12, ids: 12 },
+      ]);
+    });
+  });
+
   // Partitions of other dates keep the columns they were written with; the layer's view must follow
   // the model as it is now, or a renamed column reads as NULL downstream with no error.
   it('follows a renamed partition column: downstream fails on the old name, and the note says what older dates hold', async () => {

@@ -1,9 +1,10 @@
 /* config
 materialized: partition
-description: Typed and cleaned search events. Unrepairable rows go to quarantine.customer_search with the rule that rejected them; repeated event ids are removed and counted.
+description: Typed and cleaned search events. Unrepairable rows go to quarantine.customer_search with the rule that rejected them; repeated event ids are removed and counted, also when an earlier date already loaded them.
 deduplicate:
   key: event_id
   order_by: datetime_log, source_file
+  across_dates: true
 reconcile_with: bronze.customer_search
 tests:
   - not_null: [event_id, datetime_log, date_key, user_id]
