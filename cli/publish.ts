@@ -67,6 +67,8 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
       target: values.target,
       url: values.url,
       schema: values.schema,
+      // The user typed this URL in their own shell, next to their own PGPASSWORD.
+      passwordFromEnvFor: 'any-host',
     });
     const tables = tableList(values.tables);
     const options = {

@@ -1,16 +1,23 @@
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { createDispatcher, type Dispatcher } from '../engine/api/dispatcher.ts';
 import { toLakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { ensureDemoProject } from './first-launch.ts';
 import { wireIpc } from './ipc.ts';
-import { CONTENT_SECURITY_POLICY, secureWebPreferences } from './security.ts';
+import {
+  appPageUrl,
+  CONTENT_SECURITY_POLICY,
+  denyPermissionRequest,
+  hardenWebContents,
+  isAppPage,
+  secureWebPreferences,
+} from './security.ts';
 
 // Thin main process: open the project's engine, serve it to the window over IPC (electron/ipc.ts), and
 // show one hardened window over the renderer bundle.
 const rendererDir = join(import.meta.dirname, '..', 'renderer');
+const appUrl = appPageUrl(rendererDir);
 
 /**
  * The project to open: `--project <dir>`, else LAKEHOUSE_PROJECT, else the demo: ./demo from a
@@ -25,6 +32,8 @@ function projectDir(): { dir: string; isDemo: boolean } {
 
 let opened: { engine: Engine; dispatcher: Dispatcher; unwire: () => void } | undefined;
 let firstRun: (() => void) | undefined;
+/** The app's window: the only one engine events go to. */
+let appWindow: BrowserWindow | undefined;
 
 async function createWindow(): Promise<void> {
   const window = new BrowserWindow({
@@ -33,10 +42,19 @@ async function createWindow(): Promise<void> {
     title: 'Lakehouse Explorer',
     webPreferences: secureWebPreferences(join(import.meta.dirname, 'preload.cjs')),
   });
+  appWindow = window;
+  window.on('closed', () => {
+    if (appWindow === window) appWindow = undefined;
+  });
   await window.loadFile(join(rendererDir, 'index.html'));
 }
 
+// Every webContents, the app's and any other (devtools aside), stays on the app's page.
+app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, appUrl));
+
 async function start(): Promise<void> {
+  session.defaultSession.setPermissionRequestHandler(denyPermissionRequest);
+  session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
@@ -49,12 +67,11 @@ async function start(): Promise<void> {
     const engine = await createEngine({ projectDir: project.dir });
     const dispatcher = createDispatcher(engine);
     if (created) firstRun = () => void dispatcher.call('pipeline.run', {}).catch(() => undefined);
-    const rendererUrl = pathToFileURL(rendererDir).href;
     const unwire = wireIpc({
       ipcMain,
       dispatcher,
-      targets: () => BrowserWindow.getAllWindows().map((w) => w.webContents),
-      isTrustedSender: (event) => event.senderFrame?.url.startsWith(rendererUrl) ?? false,
+      targets: () => (appWindow && !appWindow.isDestroyed() ? [appWindow.webContents] : []),
+      isTrustedSender: (event) => isAppPage(event.senderFrame?.url, appUrl),
     });
     opened = { engine, dispatcher, unwire };
   } catch (error) {

@@ -4,7 +4,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../electron/security.ts';
 
 /** The same policy as the desktop window: only the app's own bundle, no remote code, no eval. */
-export const BROWSER_CSP = `${CONTENT_SECURITY_POLICY}; form-action 'none'`;
+export const BROWSER_CSP = CONTENT_SECURITY_POLICY;
 
 /** Headers on every static response: the CSP, and no sniffing, framing or referrer leaks. */
 export const STATIC_HEADERS: Record<string, string> = {

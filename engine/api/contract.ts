@@ -911,7 +911,10 @@ export type IcebergDiff = z.infer<typeof IcebergDiff>;
 
 // ------------------------------------------------------------------------------------ publish: redshift
 
-/** A target named under publish.redshift in lakehouse.yaml, or a postgres:// URL (password: PGPASSWORD). */
+/**
+ * A target named under publish.redshift in lakehouse.yaml, or a postgres:// URL (password: PGPASSWORD) on
+ * this computer only (localhost, 127.0.0.0/8, ::1): another host is refused, so the password stays home.
+ */
 export const RedshiftPublishInput = z
   .strictObject({
     target: z.string().min(1).optional(),

@@ -45,8 +45,18 @@ export interface Db {
   close(): void;
 }
 
+/**
+ * Settings every database opens with. DuckDB would otherwise download and load an extension a query
+ * mentions (httpfs for an https:// path, ...): nothing the engine needs, since parquet, json and icu are
+ * built in, and a download from a SQL text should not happen behind the user's back.
+ */
+export const DB_DEFAULTS: Readonly<Record<string, string>> = {
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+};
+
 export async function openDb(path = ':memory:', options: DbOptions = {}): Promise<Db> {
-  const config: Record<string, string> = {};
+  const config: Record<string, string> = { ...DB_DEFAULTS };
   if (options.memoryLimit) config.memory_limit = options.memoryLimit;
   if (options.threads) config.threads = String(options.threads);
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;

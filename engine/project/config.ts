@@ -28,6 +28,33 @@ export const ReferenceFileSource = z.object({
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 
 /**
+ * The environment variables a crawl header may read: only `LAKEHOUSE_*`. A crawl definition names its own
+ * URL, and the app can test an unsaved one, so any other name would let it send PGPASSWORD or
+ * AWS_SECRET_ACCESS_KEY to a server of its choosing.
+ */
+export const CRAWL_HEADER_VARIABLE = /^LAKEHOUSE_[A-Za-z0-9_]+$/;
+
+/** Why a crawl header may not read `variable`, and the name to use instead. */
+export function crawlHeaderVariableRefusal(variable: string): string {
+  const stem =
+    variable
+      .replace(/^LAKEHOUSE_/i, '')
+      .replace(/[^A-Za-z0-9_]/g, '_')
+      .toUpperCase() || 'API_TOKEN';
+  return (
+    `"${variable}" is not allowed: a crawl header may only read an environment variable whose name starts with LAKEHOUSE_, ` +
+    'so a source cannot send other secrets (database passwords, AWS keys) to its URL. ' +
+    `Export the API's token as LAKEHOUSE_${stem} (or another LAKEHOUSE_ name) and name that here.`
+  );
+}
+
+const CrawlHeaderVariable = z.string().superRefine((variable, ctx) => {
+  if (!CRAWL_HEADER_VARIABLE.test(variable)) {
+    ctx.addIssue({ code: 'custom', message: crawlHeaderVariableRefusal(variable) });
+  }
+});
+
+/**
  * A reference table crawled from a paged JSON HTTP API (engine/sources/crawler.ts): pages by number or
  * cursor, rate-limited, retried, resumable; items deduplicated by id and merged into the previous crawl.
  */
@@ -65,8 +92,11 @@ export const CrawlSource = z.object({
   /** A run re-crawls when the last complete crawl is older than this. */
   max_age_hours: z.number().nonnegative().default(24),
   max_retries: z.number().int().min(0).default(6),
-  /** Request headers whose values come from environment variables (header: ENV_NAME), never from this file. */
-  headers_from_env: z.record(z.string(), z.string()).default({}),
+  /**
+   * Request headers whose values come from environment variables (header: LAKEHOUSE_NAME), never from this
+   * file; only LAKEHOUSE_* variables (CRAWL_HEADER_VARIABLE).
+   */
+  headers_from_env: z.record(z.string(), CrawlHeaderVariable).default({}),
   required_columns: z.array(z.string()).default([]),
 });
 export type CrawlSource = z.infer<typeof CrawlSource>;

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
-import type { CrawlSource } from '../project/config.ts';
+import { CRAWL_HEADER_VARIABLE, type CrawlSource, crawlHeaderVariableRefusal } from '../project/config.ts';
 import { firstLine } from './daily-parquet.ts';
 
 /**
@@ -88,18 +88,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     retries: 0,
     resumedFromPage: previous ? previous.pages + 1 : undefined,
   };
-  const headers: Record<string, string> = { accept: 'application/json' };
-  for (const [header, variable] of Object.entries(source.headers_from_env)) {
-    const value = process.env[variable];
-    if (value === undefined) {
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `Source "${name}": header ${header} comes from the environment variable ${variable}, which is not set. Export it and retry.`,
-        { source: name, variable },
-      );
-    }
-    headers[header] = value;
-  }
+  const headers = requestHeaders(name, source, true);
   const minInterval = 1000 / source.requests_per_second;
   let lastRequest = 0;
 
@@ -160,11 +149,7 @@ export async function fetchFirstPage(
   source: CrawlSource,
 ): Promise<{ url: string; items: unknown[] }> {
   const url = pageUrl(source, source.paging.type === 'page' ? { page: source.paging.start } : {});
-  const headers: Record<string, string> = { accept: 'application/json' };
-  for (const [header, variable] of Object.entries(source.headers_from_env)) {
-    const value = process.env[variable];
-    if (value !== undefined) headers[header] = value;
-  }
+  const headers = requestHeaders(name, source, false);
   const body = await fetchJson(url, headers, {
     name,
     retries: Math.min(source.max_retries, 2),
@@ -181,6 +166,34 @@ export async function fetchFirstPage(
     );
   }
   return { url, items };
+}
+
+/**
+ * The request headers, values from the environment. The schema already refuses a variable outside
+ * LAKEHOUSE_*; checked again here because this is where a value leaves the process.
+ */
+function requestHeaders(name: string, source: CrawlSource, requireAll: boolean): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [header, variable] of Object.entries(source.headers_from_env)) {
+    if (!CRAWL_HEADER_VARIABLE.test(variable)) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `Source "${name}": headers_from_env.${header}: ${crawlHeaderVariableRefusal(variable)}`,
+        { source: name, field: `headers_from_env.${header}`, variable },
+      );
+    }
+    const value = process.env[variable];
+    if (value === undefined) {
+      if (!requireAll) continue;
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `Source "${name}": header ${header} comes from the environment variable ${variable}, which is not set. Export it and retry.`,
+        { source: name, variable },
+      );
+    }
+    headers[header] = value;
+  }
+  return headers;
 }
 
 function pageUrl(source: CrawlSource, next: { page?: number; cursor?: string }): string {

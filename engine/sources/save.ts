@@ -138,7 +138,7 @@ function refuseKeyIds(value: unknown, field: string): void {
 function secretRefused(field: string): LakehouseError {
   return new LakehouseError(
     'INVALID_ARGUMENT',
-    `${field}: credentials never go in lakehouse.yaml. Use an AWS profile (s3.profile) or the AWS environment variables; for crawler headers, headers_from_env names an environment variable.`,
+    `${field}: credentials never go in lakehouse.yaml. Use an AWS profile (s3.profile) or the AWS environment variables; for crawler headers, headers_from_env names a LAKEHOUSE_* environment variable.`,
     { field },
   );
 }

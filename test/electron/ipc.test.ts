@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InvokeEventLike, type IpcMainLike, type WebContentsLike, wireIpc } from '../../electron/ipc.ts';
-import { CONTENT_SECURITY_POLICY, secureWebPreferences } from '../../electron/security.ts';
+import { CONTENT_SECURITY_POLICY, isAppPage, secureWebPreferences } from '../../electron/security.ts';
 import {
   IPC_EVENT_CHANNEL,
   IPC_INVOKE_CHANNEL,
@@ -117,13 +117,14 @@ describe('the Electron IPC wiring', () => {
       ipcMain,
       dispatcher,
       targets: () => [],
-      isTrustedSender: (event) =>
-        event.senderFrame?.url.startsWith('file:///opt/lakehouse/renderer/') ?? false,
+      isTrustedSender: (event) => isAppPage(event.senderFrame?.url, APP),
     });
-    expect(await invoke('https://evil.example/', 'project.info', {})).toMatchObject({
-      ok: false,
-      error: { code: 'INVALID_ARGUMENT', details: { sender: 'https://evil.example/' } },
-    });
+    for (const sender of ['https://evil.example/', 'file:///opt/lakehouse/renderer-evil/index.html']) {
+      expect(await invoke(sender, 'project.info', {})).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT', details: { sender } },
+      });
+    }
     expect(await invoke(APP, 'project.info', {})).toMatchObject({ ok: true });
     unwire();
   });
@@ -178,6 +179,7 @@ describe('the Electron window', () => {
       nodeIntegrationInWorker: false,
       webSecurity: true,
       allowRunningInsecureContent: false,
+      webviewTag: false,
     });
     expect(CONTENT_SECURITY_POLICY).toMatch(/default-src 'self'/);
     expect(CONTENT_SECURITY_POLICY).toMatch(/script-src 'self'(;|$)/);

@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SourceTestResult } from '../../engine/api/contract.ts';
+import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
 import { CrawlSource, loadProject } from '../../engine/project/config.ts';
 import { crawl } from '../../engine/sources/crawler.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
@@ -24,7 +28,7 @@ interface Item {
  */
 class CatalogApi {
   items: Item[] = [];
-  requests: { url: string; at: number }[] = [];
+  requests: { url: string; at: number; headers: IncomingMessage['headers'] }[] = [];
   failures = new Map<number, 500 | 429 | 'drop'>();
   /** Pages at or after this fail with 500 (an outage), until cleared. */
   outageFromPage: number | undefined;
@@ -52,7 +56,7 @@ class CatalogApi {
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {
-    this.requests.push({ url: req.url ?? '/', at: Date.now() });
+    this.requests.push({ url: req.url ?? '/', at: Date.now(), headers: req.headers });
     const failure = this.failures.get(this.requests.length);
     if (failure === 'drop') {
       req.socket.destroy();
@@ -299,4 +303,104 @@ describe('the crawler', () => {
       `title_catalog: ${Math.ceil(rows.length / 10) + 1} page(s), ${rows.length} item(s), 0 retries; ${rows.length} row(s) after the merge`,
     );
   }, 120_000);
+});
+
+describe('crawl headers from the environment', () => {
+  let api: CatalogApi;
+  let work: string;
+  let engine: Engine;
+  let dispatcher: Dispatcher;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-crawl-env-');
+    api = new CatalogApi();
+    api.items = catalog(3);
+    await api.start();
+    const { dir } = await generatedProject(work, 1, 100);
+    engine = await createEngine({ projectDir: dir });
+    dispatcher = createDispatcher(engine);
+    process.env.PGPASSWORD = 'pg-secret';
+    process.env.AWS_SECRET_ACCESS_KEY = 'aws-secret';
+    process.env.LAKEHOUSE_CATALOG_TOKEN = 'catalog-token';
+  }, 60_000);
+  afterAll(async () => {
+    for (const name of ['PGPASSWORD', 'AWS_SECRET_ACCESS_KEY', 'LAKEHOUSE_CATALOG_TOKEN']) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await dispatcher?.close();
+    engine?.close();
+    await api?.close();
+    await removeDir(work);
+  });
+
+  // The review's request: an unsaved definition naming the app's secrets, sent to a listener of its own.
+  const leaking = () => ({
+    kind: 'crawl',
+    url: `${api.url}/titles`,
+    items_path: 'data.items',
+    headers_from_env: { 'x-leak': 'PGPASSWORD', 'x-aws': 'AWS_SECRET_ACCESS_KEY' },
+  });
+
+  it('sends a LAKEHOUSE_ variable as the header it names', async () => {
+    api.requests = [];
+    const probe = (await dispatcher.call('sources.test', {
+      source: { ...leaking(), headers_from_env: { authorization: 'LAKEHOUSE_CATALOG_TOKEN' } },
+    })) as SourceTestResult;
+    expect(probe).toMatchObject({ ok: true, objects: 3 });
+    expect(api.requests.map((r) => r.headers.authorization)).toEqual(['catalog-token']);
+  });
+
+  it('sources.test refuses any other variable before sending a request, saying what to rename', async () => {
+    api.requests = [];
+    const probe = (await dispatcher.call('sources.test', { source: leaking() })) as SourceTestResult;
+    expect(probe.ok).toBe(false);
+    expect(probe.error?.message).toContain(
+      'headers_from_env.x-leak: "PGPASSWORD" is not allowed: a crawl header may only read an environment variable whose name starts with LAKEHOUSE_',
+    );
+    expect(probe.error?.message).toContain("Export the API's token as LAKEHOUSE_PGPASSWORD");
+    expect(probe.error?.message).toContain('headers_from_env.x-aws: "AWS_SECRET_ACCESS_KEY" is not allowed');
+    expect(api.requests).toEqual([]);
+  });
+
+  it('sources.save refuses it and leaves lakehouse.yaml as it was', async () => {
+    const file = join(engine.project.root, 'lakehouse.yaml');
+    const before = await readFile(file, 'utf8');
+    const refused = await lakehouseFailure(
+      dispatcher.call('sources.save', { name: 'leaky', source: leaking() }),
+    );
+    expect(refused.code).toBe('INVALID_ARGUMENT');
+    expect(refused.details).toMatchObject({ field: 'source.headers_from_env.x-leak' });
+    expect(refused.message).toContain(
+      'may only read an environment variable whose name starts with LAKEHOUSE_',
+    );
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(api.requests).toEqual([]);
+  });
+
+  it('lakehouse.yaml refuses it when the project loads, and the crawler checks again', async () => {
+    const dir = join(work, 'yaml');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      `name: leaky\nsources:\n  titles:\n    kind: crawl\n    url: "${api.url}/titles"\n    headers_from_env:\n      x-leak: PGPASSWORD\n`,
+    );
+    const invalid = await lakehouseFailure(loadProject(dir));
+    expect(invalid.code).toBe('PROJECT_INVALID');
+    expect(invalid.message).toContain('sources.titles.headers_from_env.x-leak: "PGPASSWORD" is not allowed');
+
+    // A definition built without the schema (a caller's bug) still sends nothing.
+    const source = { ...CrawlSource.parse({ kind: 'crawl', url: `${api.url}/titles` }) };
+    source.headers_from_env = { 'x-leak': 'PGPASSWORD' };
+    const db = await openDb();
+    try {
+      await expect(crawl({ db, name: 'titles', source, dir: join(work, 'unchecked') })).rejects.toThrow(
+        'Source "titles": headers_from_env.x-leak: "PGPASSWORD" is not allowed',
+      );
+    } finally {
+      db.close();
+    }
+    expect(api.requests).toEqual([]);
+  });
 });

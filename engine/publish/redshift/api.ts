@@ -13,6 +13,8 @@ export function redshiftApi(engine: Engine) {
       target: input.target,
       url: input.url,
       schema: input.schema,
+      // The URL comes from the window or a token holder, not the user's shell.
+      passwordFromEnvFor: 'loopback-only',
     });
     return { db: engine.db, models: engine.models, connection, schema, tables: input.tables };
   };

@@ -1,5 +1,7 @@
+import { BlockList, isIP } from 'node:net';
 import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import pg from 'pg';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Project } from '../../project/config.ts';
 import { createS3Client } from '../../storage/s3-client.ts';
@@ -21,7 +23,34 @@ export interface ResolveOptions {
   url?: string;
   /** Overrides the target's schema (default gold). */
   schema?: string;
+  /**
+   * Which hosts a `url` may be sent the environment's password to. `any-host`: the CLI's --url, typed by
+   * the user in their own shell. `loopback-only` (the default): a URL from the API, which a script in the
+   * app window or a holder of the session token chooses, so PGPASSWORD (which node-postgres also reads
+   * by itself, with ~/.pgpass) must not reach a host of theirs.
+   */
+  passwordFromEnvFor?: 'any-host' | 'loopback-only';
   env?: NodeJS.ProcessEnv;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether `host` is this computer's loopback: localhost, 127.0.0.0/8 or ::1 (IPv4-mapped included). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare.toLowerCase() === 'localhost') return true;
+  const family = isIP(bare);
+  return family !== 0 && LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The host node-postgres will connect to for `url`: its own parse, so a `?host=` parameter or a PGHOST
+ * fallback counts, not just the URL's authority.
+ */
+function pgHost(url: string): string {
+  return new pg.Client({ connectionString: url }).host;
 }
 
 export async function resolveRedshiftTarget(
@@ -35,6 +64,19 @@ export async function resolveRedshiftTarget(
         'INVALID_ARGUMENT',
         `--url ${options.url}: expected postgres://user@host:port/database (the password comes from PGPASSWORD).`,
       );
+    }
+    if ((options.passwordFromEnvFor ?? 'loopback-only') === 'loopback-only') {
+      const host = pgHost(options.url);
+      if (!isLoopbackHost(host)) {
+        throw new LakehouseError(
+          'INVALID_ARGUMENT',
+          `url: the app connects by URL only to a database on this computer (localhost, 127.0.0.1, ::1), not ${host}, ` +
+            'so PGPASSWORD is never sent to a host a page or script chose. For another server, add a named target ' +
+            'under publish.redshift in lakehouse.yaml with password_env (docs/redshift.md) and publish to that target, ' +
+            'or run `lakehouse publish redshift --url ...` in your shell.',
+          { field: 'url', host },
+        );
+      }
     }
     return {
       connection: {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../../engine/api/errors.ts';
 import type { Project } from '../../../engine/project/config.ts';
 import { redshiftTarget } from '../../../engine/publish/redshift/config.ts';
-import { resolveRedshiftTarget } from '../../../engine/publish/redshift/connection.ts';
+import { isLoopbackHost, resolveRedshiftTarget } from '../../../engine/publish/redshift/connection.ts';
 
 // publish.redshift entries of lakehouse.yaml: validated by the publisher's own schema, secrets never
 // read from the project file.
@@ -115,9 +115,11 @@ describe('publish.redshift targets', () => {
       target: { workgroupName: 'wg', database: 'dev' },
       staging: { uri: 's3://bucket/stage/', iamRole: staging.iam_role },
     });
+    // The CLI's --url: typed by the user in their shell, any host gets PGPASSWORD.
     const url = await resolveRedshiftTarget(p, {
       url: 'postgres://me@h:5433/db',
       schema: 'mart',
+      passwordFromEnvFor: 'any-host',
       env: { PGPASSWORD: 'pw' },
     });
     expect(url).toMatchObject({
@@ -125,5 +127,33 @@ describe('publish.redshift targets', () => {
       connection: { kind: 'pg', config: { connectionString: 'postgres://me@h:5433/db', password: 'pw' } },
     });
     await expect(resolveRedshiftTarget(p, { url: 'mysql://h/db' })).rejects.toThrow('expected postgres://');
+  });
+
+  it('gives a URL from the API (the default) the password only on loopback', async () => {
+    const p = project({});
+    for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.8.9.10', '[::1]', '[::ffff:127.0.0.1]']) {
+      const local = await resolveRedshiftTarget(p, {
+        url: `postgres://me@${host}:5433/db`,
+        passwordFromEnvFor: 'loopback-only',
+        env: { PGPASSWORD: 'pw' },
+      });
+      expect(local.connection, host).toMatchObject({ kind: 'pg', config: { password: 'pw' } });
+    }
+    for (const url of [
+      'postgres://me@h:5433/db',
+      'postgres://me@192.0.2.1/db',
+      'postgres://me@128.0.0.1/db',
+      'postgres://me@localhost.example.com/db',
+      'postgres://me@127.0.0.1.example.com/db',
+      'postgres://me@[::2]/db',
+      'postgres://me@localhost/db?host=evil.example',
+      'postgres://me@%2Ftmp%2Fsock/db',
+    ]) {
+      await expect(resolveRedshiftTarget(p, { url, env: { PGPASSWORD: 'pw' } }), url).rejects.toThrow(
+        'the app connects by URL only to a database on this computer',
+      );
+    }
+    expect(isLoopbackHost('127.0.0.1')).toBe(true);
+    expect(isLoopbackHost('10.0.0.1')).toBe(false);
   });
 });

@@ -26,6 +26,9 @@ let dates: string[];
 let client: pg.Client;
 let url: string;
 
+/** A role that must log in with its password (the other roles have trust auth). */
+const PUBLISHER_PASSWORD = 'publisher-secret';
+
 const GOLD_TABLES = [
   'bridge_user_plan',
   'dim_category',
@@ -100,7 +103,10 @@ async function expectTargetEqualsGold(tables = GOLD_TABLES): Promise<void> {
 
 beforeAll(async () => {
   work = await tempDir('lakehouse-redshift-');
-  const [started, project] = await Promise.all([startPostgres(), generatedProject(work, 2, 400)]);
+  const [started, project] = await Promise.all([
+    startPostgres([], { passwordUser: { name: 'publisher', password: PUBLISHER_PASSWORD } }),
+    generatedProject(work, 2, 400),
+  ]);
   server = started;
   dates = project.dates;
   url = await server.createDatabase('warehouse');
@@ -412,6 +418,50 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       expect(both.code).toBe('INVALID_ARGUMENT');
       expect(both.message).toContain('exactly one of target or url');
     } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('through the API, sends PGPASSWORD with a URL only to this computer, and refuses any other host first', async () => {
+    const dispatcher = createDispatcher(engine);
+    const previous = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = PUBLISHER_PASSWORD;
+    try {
+      const local = new URL(await server.createDatabase('via_api_password'));
+      local.username = 'publisher';
+      // Loopback: the role's password comes from PGPASSWORD, as in the CLI.
+      const preflight = await dispatcher.call('publish.redshift.preflight', {
+        url: local.toString(),
+        tables: ['dim_date'],
+      });
+      expect(preflight).toMatchObject({ tables: [{ table: 'dim_date', action: 'create' }] });
+
+      // Any other host is refused before a connection is tried (192.0.2.1 is TEST-NET: nothing answers),
+      // whether it is the URL's host or a ?host= parameter node-postgres would connect to instead.
+      for (const elsewhere of [
+        'postgres://publisher@192.0.2.1:5432/warehouse',
+        `postgres://publisher@127.0.0.1:${server.port}/warehouse?host=192.0.2.1`,
+        'postgres://publisher@db.example.com/warehouse',
+      ]) {
+        for (const method of ['publish.redshift.preflight', 'publish.redshift.run'] as const) {
+          const started = Date.now();
+          const refused = await lakehouseFailure(
+            dispatcher.call(method, { url: elsewhere, tables: ['dim_date'] }),
+          );
+          expect(refused.code, elsewhere).toBe('INVALID_ARGUMENT');
+          expect(refused.details).toMatchObject({ field: 'url' });
+          expect(refused.message).toContain(
+            'the app connects by URL only to a database on this computer (localhost, 127.0.0.1, ::1)',
+          );
+          expect(refused.message).toContain(
+            'add a named target under publish.redshift in lakehouse.yaml with password_env',
+          );
+          expect(Date.now() - started).toBeLessThan(2000);
+        }
+      }
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = previous;
       await dispatcher.close();
     }
   });

@@ -94,8 +94,8 @@ function Statements({ sql, testId }: { sql: string[]; testId: string }) {
 
 /**
  * Publishing the gold tables to Amazon Redshift or any PostgreSQL-protocol database: a target named
- * under publish.redshift in lakehouse.yaml, or a postgres:// URL (the password stays in PGPASSWORD on
- * the engine's side). Preflight shows the DDL and the rows per table; publish runs in one transaction
+ * under publish.redshift in lakehouse.yaml, or a postgres:// URL on this computer (the password stays in
+ * PGPASSWORD on the engine's side, which sends it to no other host). Preflight shows the DDL and the rows per table; publish runs in one transaction
  * with progress, then shows each table's reconciliation against the local gold table.
  */
 export function RedshiftPublish({ client }: { client: Client }) {
@@ -146,8 +146,8 @@ export function RedshiftPublish({ client }: { client: Client }) {
           <input
             aria-label="Connection URL"
             data-testid="redshift-url"
-            placeholder="postgres://user@host:5432/database"
-            title="The password is read from PGPASSWORD where the engine runs; never put it here."
+            placeholder="postgres://user@localhost:5432/database"
+            title="A database on this computer (localhost, 127.0.0.1, ::1); the password is read from PGPASSWORD where the engine runs, never put it here. For another server, name a target in lakehouse.yaml."
             value={url}
             size={44}
             onChange={(e) => setUrl(e.target.value)}
