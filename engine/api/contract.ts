@@ -677,12 +677,13 @@ export const ColumnProfile = z.object({
 });
 export type ColumnProfile = z.infer<typeof ColumnProfile>;
 
-/** Writes the whole result of one read-only query as CSV (header, RFC 4180 quoting) or Parquet. */
+/**
+ * The whole result of one read-only query as CSV (header, RFC 4180 quoting) or Parquet, sent back in
+ * `content` (a download). There is no path to write to: the API must not let a caller write files.
+ */
 export const QueryExportInput = z.strictObject({
   sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
   format: z.enum(['csv', 'parquet']),
-  /** Absolute path of the file to write; without it the file comes back in `content` (a browser download). */
-  path: z.string().min(1).optional(),
 });
 export type QueryExportInput = z.infer<typeof QueryExportInput>;
 
@@ -690,10 +691,9 @@ export const QueryExport = z.object({
   format: z.enum(['csv', 'parquet']),
   rows: z.number().int(),
   bytes: z.number().int(),
-  /** Where the file was written, or null when it came back in `content`. */
-  path: z.string().nullable(),
+  /** A name for the download, e.g. query-20220601-083000.csv. */
   fileName: z.string(),
-  content: Bytes.nullable(),
+  content: Bytes,
 });
 export type QueryExport = z.infer<typeof QueryExport>;
 
