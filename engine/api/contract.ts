@@ -774,9 +774,20 @@ const IcebergTargetFields = {
 };
 const SnapshotId = z.string().regex(/^-?\d+$/, 'expected a snapshot id (digits)');
 
+/**
+ * An Iceberg table (a gold table's name) or namespace: it becomes a folder of the warehouse or part of
+ * a catalog URL, so a name like `../../etc` must never reach either.
+ */
+export const IcebergName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_]+$/,
+    'expected an Iceberg table or namespace name of letters, digits and _ only, e.g. dim_user',
+  );
+
 export const IcebergPublishInput = z.strictObject({
   ...IcebergTargetFields,
-  /** Gold table names; default every gold table. */
+  /** Gold table names (checked against the gold models before any is used); default every gold table. */
   tables: z.array(z.string().min(1)).optional(),
 });
 export type IcebergPublishInput = z.infer<typeof IcebergPublishInput>;
@@ -842,7 +853,7 @@ export const IcebergPublishResult = z.object({
 });
 export type IcebergPublishResult = z.infer<typeof IcebergPublishResult>;
 
-export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: z.string().min(1) });
+export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: IcebergName });
 export type IcebergSnapshotsInput = z.infer<typeof IcebergSnapshotsInput>;
 
 /** A published table's snapshots, newest first. Ids are strings: they exceed 2^53. */
@@ -873,7 +884,7 @@ export type IcebergSnapshots = z.infer<typeof IcebergSnapshots>;
 /** The table as of a snapshot (default the current one): a window of rows like query.run. */
 export const IcebergScanInput = z.strictObject({
   ...IcebergTargetFields,
-  table: z.string().min(1),
+  table: IcebergName,
   snapshotId: SnapshotId.optional(),
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(5000).default(200),
@@ -889,7 +900,7 @@ export type IcebergScan = z.infer<typeof IcebergScan>;
 
 export const IcebergDiffInput = z.strictObject({
   ...IcebergTargetFields,
-  table: z.string().min(1),
+  table: IcebergName,
   from: SnapshotId,
   to: SnapshotId,
   /** Example rows per side. */
