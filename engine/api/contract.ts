@@ -922,6 +922,18 @@ export type IcebergDiff = z.infer<typeof IcebergDiff>;
 
 // ------------------------------------------------------------------------------------ publish: redshift
 
+/**
+ * A Redshift or PostgreSQL schema the gold tables go to. It is written into the statements sent there
+ * (quoted, and as a string literal in catalog queries), so only an unquoted identifier's characters pass.
+ */
+export const TargetSchemaName = z
+  .string()
+  .max(63, 'a schema name has at most 63 characters (PostgreSQL cuts longer ones)')
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_$]*$/,
+    'expected a schema name: a letter or _, then letters, digits, _ or $, e.g. gold',
+  );
+
 /** A target named under publish.redshift in lakehouse.yaml, or a postgres:// URL (password: PGPASSWORD). */
 export const RedshiftPublishInput = z
   .strictObject({
@@ -931,7 +943,7 @@ export const RedshiftPublishInput = z
       .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
       .optional(),
     /** Target schema; default the target's (gold). */
-    schema: z.string().min(1).optional(),
+    schema: TargetSchemaName.optional(),
     /** Gold tables to publish; default all. */
     tables: z.array(z.string().min(1)).min(1).optional(),
   })
