@@ -73,6 +73,17 @@ export type Column = z.infer<typeof Column>;
 
 const NoInput = z.strictObject({});
 
+/**
+ * Text that reaches SQL, as a literal or as the query itself. DuckDB's parser ends a statement at a NUL
+ * character, so one is refused here, naming the field, rather than failing inside as an INTERNAL error.
+ */
+function sqlText<T extends z.ZodString>(schema: T): T {
+  return schema.refine(
+    (text) => !text.includes('\u0000'),
+    'holds a NUL character (\\u0000), which SQL text cannot carry; remove it',
+  ) as T;
+}
+
 // ---------------------------------------------------------------------------------------------- project
 
 export const Layer = z.enum(['bronze', 'silver', 'gold']);
@@ -271,7 +282,7 @@ export type RunList = z.infer<typeof RunList>;
 
 /** One read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE) and the window of rows wanted. */
 export const QueryInput = z.strictObject({
-  sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
+  sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   limit: z.number().int().min(1).max(10_000).default(1000),
   offset: z.number().int().min(0).default(0),
 });
@@ -451,7 +462,7 @@ export type HistoryKeys = z.infer<typeof HistoryKeys>;
 
 export const HistoryInput = z.strictObject({
   model: z.string().min(1),
-  key: z.string().min(1).max(1000),
+  key: sqlText(z.string().min(1).max(1000)),
 });
 export type HistoryInput = z.infer<typeof HistoryInput>;
 
@@ -517,7 +528,7 @@ export type ModelSource = z.infer<typeof ModelSource>;
 /** Runs an edited model's SELECT for one date on current data, writing nothing. */
 export const ModelPreviewInput = z.strictObject({
   model: z.string().min(1),
-  text: z.string().min(1).max(1_000_000),
+  text: sqlText(z.string().min(1).max(1_000_000)),
   /** Default: the latest date the sources have. */
   date: IsoDate.optional(),
   limit: z.number().int().min(1).max(1000).default(100),
@@ -536,7 +547,7 @@ export type ModelPreview = z.infer<typeof ModelPreview>;
 /** Saves the model file, snapshots the gold tables it affects, and runs it and everything downstream. */
 export const ModelApplyInput = z.strictObject({
   model: z.string().min(1),
-  text: z.string().min(1).max(1_000_000),
+  text: sqlText(z.string().min(1).max(1_000_000)),
   /** Default: every date the sources have. */
   dates: z.array(IsoDate).min(1).optional(),
 });
@@ -611,7 +622,7 @@ export const ColumnFilter = z
   .strictObject({
     column: z.string().min(1),
     op: FilterOp,
-    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    value: z.union([sqlText(z.string()), z.number(), z.boolean()]).optional(),
   })
   .refine((f) => f.op === 'is_null' || f.op === 'not_null' || f.value !== undefined, {
     message: 'this filter needs a value',
@@ -682,7 +693,7 @@ export type ColumnProfile = z.infer<typeof ColumnProfile>;
  * `content` (a download). There is no path to write to: the API must not let a caller write files.
  */
 export const QueryExportInput = z.strictObject({
-  sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
+  sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   format: z.enum(['csv', 'parquet']),
 });
 export type QueryExportInput = z.infer<typeof QueryExportInput>;

@@ -247,6 +247,53 @@ describe.each(transports)('the table explorer over the %s transport', (name, mak
     expect(notQuery.code).toBe('QUERY_ERROR');
   });
 
+  it('refuses a NUL character in text that reaches SQL as INVALID_ARGUMENT, naming the field', async () => {
+    // DuckDB's parser ends a statement at NUL: such a value used to fail inside, as an INTERNAL error.
+    const nul = 'Tìm\u0000kiếm';
+    const cases: [() => Promise<unknown>, string][] = [
+      [
+        () =>
+          client.call('table.window', {
+            table: BIG,
+            filters: [{ column: 'keyword', op: 'contains', value: nul }],
+          }),
+        'filters.0.value',
+      ],
+      [
+        () =>
+          client.call('table.profile', {
+            table: BIG,
+            column: 'keyword',
+            filters: [{ column: 'keyword', op: 'eq', value: nul }],
+          }),
+        'filters.0.value',
+      ],
+      [() => client.call('query.run', { sql: `SELECT '${nul}' AS k` }), 'sql'],
+      [() => client.call('query.export', { sql: `SELECT '${nul}' AS k`, format: 'csv' }), 'sql'],
+      [() => client.call('history.key', { model: 'gold.dim_user_history', key: nul }), 'key'],
+      [
+        () =>
+          client.call('model.preview', {
+            model: 'gold.dim_date',
+            text: `/* config\nmaterialized: table\n*/\nSELECT '${nul}' AS k`,
+          }),
+        'text',
+      ],
+    ];
+    const outcomes: unknown[] = [];
+    for (const [call, field] of cases) {
+      const error = await rejection(call());
+      outcomes.push([field, error.code, error.details.issues]);
+    }
+    expect(outcomes).toEqual(
+      cases.map(([, field]) => [
+        field,
+        'INVALID_ARGUMENT',
+        [{ path: field, message: 'holds a NUL character (\\u0000), which SQL text cannot carry; remove it' }],
+      ]),
+    );
+  });
+
   it('refuses a path to write the export to: the API writes no files', async () => {
     const path = join(work, `export-${name}.csv`);
     // Not a literal at the call, so the types let it through, as an untyped caller would send it.
