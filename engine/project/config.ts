@@ -25,6 +25,10 @@ export const ReferenceFileSource = z.object({
 });
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 
+function hasUserInfo(url: URL): boolean {
+  return url.username !== '' || url.password !== '';
+}
+
 /**
  * A reference table crawled from a paged JSON HTTP API (engine/sources/crawler.ts): pages by number or
  * cursor, rate-limited, retried, resumable; items deduplicated by id and merged into the previous crawl.
@@ -32,7 +36,16 @@ export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 export const CrawlSource = z.object({
   kind: z.literal('crawl'),
   /** The first page's URL; `{page}` (page paging) is replaced by the page number. */
-  url: z.string().url(),
+  url: z
+    .string()
+    .url()
+    // The URL shows in progress, errors and run history: a user:password@ in it would be shown too.
+    .refine(
+      (url) => !URL.canParse(url) || !hasUserInfo(new URL(url)),
+      'holds credentials (user:password@); they would show in messages and run history. Take them out of ' +
+        'the URL and send them as a header whose value comes from the environment: ' +
+        'headers_from_env: { Authorization: CRAWL_AUTHORIZATION }',
+    ),
   paging: z
     .discriminatedUnion('type', [
       z.object({
