@@ -73,6 +73,17 @@ export type Column = z.infer<typeof Column>;
 
 const NoInput = z.strictObject({});
 
+/**
+ * Text that reaches SQL, as a literal or as the query itself. DuckDB's parser ends a statement at a NUL
+ * character, so one is refused here, naming the field, rather than failing inside as an INTERNAL error.
+ */
+function sqlText<T extends z.ZodString>(schema: T): T {
+  return schema.refine(
+    (text) => !text.includes('\u0000'),
+    'holds a NUL character (\\u0000), which SQL text cannot carry; remove it',
+  ) as T;
+}
+
 // ---------------------------------------------------------------------------------------------- project
 
 export const Layer = z.enum(['bronze', 'silver', 'gold']);
@@ -271,7 +282,7 @@ export type RunList = z.infer<typeof RunList>;
 
 /** One read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE) and the window of rows wanted. */
 export const QueryInput = z.strictObject({
-  sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
+  sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   limit: z.number().int().min(1).max(10_000).default(1000),
   offset: z.number().int().min(0).default(0),
 });
@@ -451,7 +462,7 @@ export type HistoryKeys = z.infer<typeof HistoryKeys>;
 
 export const HistoryInput = z.strictObject({
   model: z.string().min(1),
-  key: z.string().min(1).max(1000),
+  key: sqlText(z.string().min(1).max(1000)),
 });
 export type HistoryInput = z.infer<typeof HistoryInput>;
 
@@ -517,7 +528,7 @@ export type ModelSource = z.infer<typeof ModelSource>;
 /** Runs an edited model's SELECT for one date on current data, writing nothing. */
 export const ModelPreviewInput = z.strictObject({
   model: z.string().min(1),
-  text: z.string().min(1).max(1_000_000),
+  text: sqlText(z.string().min(1).max(1_000_000)),
   /** Default: the latest date the sources have. */
   date: IsoDate.optional(),
   limit: z.number().int().min(1).max(1000).default(100),
@@ -536,7 +547,7 @@ export type ModelPreview = z.infer<typeof ModelPreview>;
 /** Saves the model file, snapshots the gold tables it affects, and runs it and everything downstream. */
 export const ModelApplyInput = z.strictObject({
   model: z.string().min(1),
-  text: z.string().min(1).max(1_000_000),
+  text: sqlText(z.string().min(1).max(1_000_000)),
   /** Default: every date the sources have. */
   dates: z.array(IsoDate).min(1).optional(),
 });
@@ -611,7 +622,7 @@ export const ColumnFilter = z
   .strictObject({
     column: z.string().min(1),
     op: FilterOp,
-    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    value: z.union([sqlText(z.string()), z.number(), z.boolean()]).optional(),
   })
   .refine((f) => f.op === 'is_null' || f.op === 'not_null' || f.value !== undefined, {
     message: 'this filter needs a value',
@@ -677,12 +688,13 @@ export const ColumnProfile = z.object({
 });
 export type ColumnProfile = z.infer<typeof ColumnProfile>;
 
-/** Writes the whole result of one read-only query as CSV (header, RFC 4180 quoting) or Parquet. */
+/**
+ * The whole result of one read-only query as CSV (header, RFC 4180 quoting) or Parquet, sent back in
+ * `content` (a download). There is no path to write to: the API must not let a caller write files.
+ */
 export const QueryExportInput = z.strictObject({
-  sql: z.string().trim().min(1, 'the query is empty').max(1_000_000),
+  sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   format: z.enum(['csv', 'parquet']),
-  /** Absolute path of the file to write; without it the file comes back in `content` (a browser download). */
-  path: z.string().min(1).optional(),
 });
 export type QueryExportInput = z.infer<typeof QueryExportInput>;
 
@@ -690,10 +702,9 @@ export const QueryExport = z.object({
   format: z.enum(['csv', 'parquet']),
   rows: z.number().int(),
   bytes: z.number().int(),
-  /** Where the file was written, or null when it came back in `content`. */
-  path: z.string().nullable(),
+  /** A name for the download, e.g. query-20220601-083000.csv. */
   fileName: z.string(),
-  content: Bytes.nullable(),
+  content: Bytes,
 });
 export type QueryExport = z.infer<typeof QueryExport>;
 
@@ -774,9 +785,20 @@ const IcebergTargetFields = {
 };
 const SnapshotId = z.string().regex(/^-?\d+$/, 'expected a snapshot id (digits)');
 
+/**
+ * An Iceberg table (a gold table's name) or namespace: it becomes a folder of the warehouse or part of
+ * a catalog URL, so a name like `../../etc` must never reach either.
+ */
+export const IcebergName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_]+$/,
+    'expected an Iceberg table or namespace name of letters, digits and _ only, e.g. dim_user',
+  );
+
 export const IcebergPublishInput = z.strictObject({
   ...IcebergTargetFields,
-  /** Gold table names; default every gold table. */
+  /** Gold table names (checked against the gold models before any is used); default every gold table. */
   tables: z.array(z.string().min(1)).optional(),
 });
 export type IcebergPublishInput = z.infer<typeof IcebergPublishInput>;
@@ -842,7 +864,7 @@ export const IcebergPublishResult = z.object({
 });
 export type IcebergPublishResult = z.infer<typeof IcebergPublishResult>;
 
-export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: z.string().min(1) });
+export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: IcebergName });
 export type IcebergSnapshotsInput = z.infer<typeof IcebergSnapshotsInput>;
 
 /** A published table's snapshots, newest first. Ids are strings: they exceed 2^53. */
@@ -873,7 +895,7 @@ export type IcebergSnapshots = z.infer<typeof IcebergSnapshots>;
 /** The table as of a snapshot (default the current one): a window of rows like query.run. */
 export const IcebergScanInput = z.strictObject({
   ...IcebergTargetFields,
-  table: z.string().min(1),
+  table: IcebergName,
   snapshotId: SnapshotId.optional(),
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(5000).default(200),
@@ -889,7 +911,7 @@ export type IcebergScan = z.infer<typeof IcebergScan>;
 
 export const IcebergDiffInput = z.strictObject({
   ...IcebergTargetFields,
-  table: z.string().min(1),
+  table: IcebergName,
   from: SnapshotId,
   to: SnapshotId,
   /** Example rows per side. */
@@ -912,6 +934,18 @@ export type IcebergDiff = z.infer<typeof IcebergDiff>;
 // ------------------------------------------------------------------------------------ publish: redshift
 
 /**
+ * A Redshift or PostgreSQL schema the gold tables go to. It is written into the statements sent there
+ * (quoted, and as a string literal in catalog queries), so only an unquoted identifier's characters pass.
+ */
+export const TargetSchemaName = z
+  .string()
+  .max(63, 'a schema name has at most 63 characters (PostgreSQL cuts longer ones)')
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_$]*$/,
+    'expected a schema name: a letter or _, then letters, digits, _ or $, e.g. gold',
+  );
+
+/**
  * A target named under publish.redshift in lakehouse.yaml, or a postgres:// URL (password: PGPASSWORD) on
  * this computer only (localhost, 127.0.0.0/8, ::1): another host is refused, so the password stays home.
  */
@@ -923,7 +957,7 @@ export const RedshiftPublishInput = z
       .regex(/^postgres(ql)?:\/\//, 'expected postgres://user@host:port/database')
       .optional(),
     /** Target schema; default the target's (gold). */
-    schema: z.string().min(1).optional(),
+    schema: TargetSchemaName.optional(),
     /** Gold tables to publish; default all. */
     tables: z.array(z.string().min(1)).min(1).optional(),
   })

@@ -1,78 +1,34 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { QueryExport, QueryExportInput } from '../api/contract.ts';
 import { LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
 
-/** Largest file sent back to a browser as a download; bigger results need a path to write to. */
+/** Largest file sent back as a download (over IPC or HTTP, held in memory on both sides). */
 const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
 
 const NOT_A_QUERY =
   'Export takes one read-only query (SELECT, WITH, FROM, VALUES); the warehouse changes through runs only.';
 
+export type ExportFormat = QueryExportInput['format'];
+
 /**
- * Writes the whole result of one read-only query with DuckDB's COPY: CSV with a header and RFC 4180
- * quoting (fields with commas, quotes or newlines are quoted, quotes doubled), or Parquet. With `path` the
- * file goes there (never over an existing file); without, it comes back in `content` for a download.
+ * query.export: the whole result of one read-only query as CSV (header, RFC 4180 quoting: fields with
+ * commas, quotes or newlines quoted, quotes doubled) or Parquet, sent back in `content` for a download.
+ * The API takes no path: whoever holds it must not be able to write files where the engine can.
  */
 export async function exportQuery(db: Db, input: QueryExportInput): Promise<QueryExport> {
-  const sql = input.sql.replace(/[\s;]+$/, '');
-  await checkOneQuery(db, sql);
-  const extension = input.format === 'csv' ? 'csv' : 'parquet';
-  let target: string;
-  let scratch: string | null = null;
-  if (input.path) {
-    if (!isAbsolute(input.path)) {
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `Export path ${input.path} is not absolute: give the full path.`,
-        {
-          path: input.path,
-        },
-      );
-    }
-    const parent = await stat(dirname(input.path)).catch(() => null);
-    if (!parent?.isDirectory()) {
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `Cannot export to ${input.path}: its folder does not exist.`,
-        {
-          path: input.path,
-        },
-      );
-    }
-    if (await stat(input.path).catch(() => null)) {
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `${input.path} already exists; choose another file name or delete it first.`,
-        { path: input.path },
-      );
-    }
-    target = input.path;
-  } else {
-    scratch = await mkdtemp(join(tmpdir(), 'lakehouse-export-'));
-    target = join(scratch, `query.${extension}`);
-  }
-  const options = input.format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION zstd)`;
+  const scratch = await mkdtemp(join(tmpdir(), 'lakehouse-export-'));
   try {
-    let rows: number;
-    try {
-      const [copied] = await db.all<{ Count?: number; count?: number }>(
-        `COPY (${sql}\n) TO ${literal(target)} ${options}`,
-      );
-      rows = Number(copied?.Count ?? copied?.count ?? 0);
-    } catch (error) {
-      const failure = toLakehouseError(error, 'QUERY_ERROR');
-      throw new LakehouseError(failure.code, failure.message, { sql: input.sql, path: input.path ?? null });
-    }
+    const target = join(scratch, `query.${input.format}`);
+    const rows = await copyQuery(db, input.sql, input.format, target);
     const bytes = (await stat(target)).size;
-    const fileName = input.path ? basename(input.path) : `query-${timestamp()}.${extension}`;
-    if (!scratch) return { format: input.format, rows, bytes, path: target, fileName, content: null };
     if (bytes > MAX_DOWNLOAD_BYTES) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `The export is ${Math.round(bytes / 1048576)} MB, too big to download; export to a path instead (lakehouse query --json or query.export with path).`,
+        `The export is ${Math.round(bytes / 1048576)} MB, more than the ${MAX_DOWNLOAD_BYTES / 1048576} MB a download may hold; ` +
+          'export fewer rows or columns (a WHERE or LIMIT), or Parquet, which is smaller.',
         { bytes, limit: MAX_DOWNLOAD_BYTES },
       );
     }
@@ -80,12 +36,58 @@ export async function exportQuery(db: Db, input: QueryExportInput): Promise<Quer
       format: input.format,
       rows,
       bytes,
-      path: null,
-      fileName,
+      fileName: `query-${timestamp()}.${input.format}`,
       content: new Uint8Array(await readFile(target)),
     };
   } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a query's whole result to `path` (never over an existing file), for callers inside the
+ * process (benchmarks); the API has no way to reach it. Returns the rows and bytes written.
+ */
+export async function exportQueryToFile(
+  db: Db,
+  input: QueryExportInput,
+  path: string,
+): Promise<{ rows: number; bytes: number }> {
+  if (!isAbsolute(path)) {
+    throw new LakehouseError('INVALID_ARGUMENT', `Export path ${path} is not absolute: give the full path.`, {
+      path,
+    });
+  }
+  const parent = await stat(dirname(path)).catch(() => null);
+  if (!parent?.isDirectory()) {
+    throw new LakehouseError('INVALID_ARGUMENT', `Cannot export to ${path}: its folder does not exist.`, {
+      path,
+    });
+  }
+  if (await stat(path).catch(() => null)) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${path} already exists; choose another file name or delete it first.`,
+      { path },
+    );
+  }
+  const rows = await copyQuery(db, input.sql, input.format, path);
+  return { rows, bytes: (await stat(path)).size };
+}
+
+/** COPY of one checked read-only query to `target`; returns the rows written. */
+async function copyQuery(db: Db, text: string, format: ExportFormat, target: string): Promise<number> {
+  const sql = text.replace(/[\s;]+$/, '');
+  await checkOneQuery(db, sql);
+  const options = format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION zstd)`;
+  try {
+    const [copied] = await db.all<{ Count?: number; count?: number }>(
+      `COPY (${sql}\n) TO ${literal(target)} ${options}`,
+    );
+    return Number(copied?.Count ?? copied?.count ?? 0);
+  } catch (error) {
+    const failure = toLakehouseError(error, 'QUERY_ERROR');
+    throw new LakehouseError(failure.code, failure.message, { sql: text });
   }
 }
 

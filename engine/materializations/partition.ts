@@ -1,5 +1,6 @@
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
+import type { Model, OrderItem } from '../project/models.ts';
 import {
   columnsOf,
   countRows,
@@ -24,6 +25,8 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const before = (await tableExists(db, ctx.target)) ? await columnsOf(db, ctx.target) : undefined;
   const hasQuarantine = columns.some((c) => c.name === QUARANTINE_COLUMN);
   const dedupe = model.config.deduplicate;
+  // Checked before anything is written: a bad order_by fails the model, not half its partition.
+  const order = dedupe?.order_by ? orderBySql(model, dedupe.order_by, columns) : undefined;
 
   let rowsOut: number;
   let quarantined = 0;
@@ -56,9 +59,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     }
     // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
     // transaction), then searched for repeats and written from that copy on every core.
-    const repeats = dedupe
-      ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, dedupe.order_by)})`
-      : '';
+    const repeats = dedupe ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, order)})` : '';
     const notLoaded =
       loadedBefore > 0 ? ` ANTI JOIN __keys_loaded_before USING (${dedupe!.key.map(ident).join(', ')})` : '';
     const rows = `WITH ${parallelCopy('__kept', kept)}${repeats}
@@ -149,6 +150,36 @@ async function noNullsIn(db: Db, file: string, columns: string[]): Promise<boole
     columns.every((c) => stats.some((s) => s.column === c)) &&
     stats.every((s) => s.nulls !== null && Number(s.nulls) === 0)
   );
+}
+
+/**
+ * The ORDER BY of `deduplicate.order_by`: each item's column, which must be one of the model's output
+ * columns (matched as DuckDB matches names, regardless of case), quoted, with the keywords parsed.
+ */
+function orderBySql(model: Model, items: OrderItem[], columns: { name: string }[]): string {
+  return items
+    .map((item) => {
+      const column =
+        columns.find((c) => c.name === item.column) ??
+        columns.find((c) => c.name.toLowerCase() === item.column.toLowerCase());
+      if (!column) {
+        const available = columns.map((c) => c.name);
+        throw new LakehouseError(
+          'MODEL_INVALID',
+          `${model.file}: deduplicate.order_by names "${item.column}", which the model does not output. ` +
+            `Order by its output columns: ${available.join(', ')}.`,
+          {
+            model: model.id,
+            file: model.file,
+            field: 'deduplicate.order_by',
+            column: item.column,
+            available,
+          },
+        );
+      }
+      return [ident(column.name), item.direction, item.nulls].filter(Boolean).join(' ');
+    })
+    .join(', ');
 }
 
 /**

@@ -27,6 +27,10 @@ export const ReferenceFileSource = z.object({
 });
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 
+function hasUserInfo(url: URL): boolean {
+  return url.username !== '' || url.password !== '';
+}
+
 /**
  * The environment variables a crawl header may read: only `LAKEHOUSE_*`. A crawl definition names its own
  * URL, and the app can test an unsaved one, so any other name would let it send PGPASSWORD or
@@ -61,7 +65,16 @@ const CrawlHeaderVariable = z.string().superRefine((variable, ctx) => {
 export const CrawlSource = z.object({
   kind: z.literal('crawl'),
   /** The first page's URL; `{page}` (page paging) is replaced by the page number. */
-  url: z.string().url(),
+  url: z
+    .string()
+    .url()
+    // The URL shows in progress, errors and run history: a user:password@ in it would be shown too.
+    .refine(
+      (url) => !URL.canParse(url) || !hasUserInfo(new URL(url)),
+      'holds credentials (user:password@); they would show in messages and run history. Take them out of ' +
+        'the URL and send them as a header whose value comes from the environment: ' +
+        'headers_from_env: { Authorization: CRAWL_AUTHORIZATION }',
+    ),
   paging: z
     .discriminatedUnion('type', [
       z.object({

@@ -9,6 +9,62 @@ const Columns = z
   .transform((v) => (Array.isArray(v) ? v : [v]));
 const Severity = z.enum(['error', 'warn']).default('error');
 
+/** One item of `deduplicate.order_by`: a column of the model's output, its direction, where NULLs go. */
+export interface OrderItem {
+  column: string;
+  direction?: 'ASC' | 'DESC';
+  nulls?: 'NULLS FIRST' | 'NULLS LAST';
+}
+
+// `column [ASC|DESC] [NULLS FIRST|NULLS LAST]`, the column bare or in double quotes ("" for a quote).
+// Nothing else is taken: the items become SQL, so an expression or a second statement must not get through.
+const ORDER_ITEM =
+  /^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))(?:\s+(ASC|DESC))?(?:\s+NULLS\s+(FIRST|LAST))?\s*$/i;
+
+/** Splits `a, "b, c" DESC` at the commas outside double quotes. */
+function splitOrderBy(text: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if (char === ',' && !quoted) {
+      items.push(current);
+      current = '';
+    } else current += char;
+  }
+  items.push(current);
+  return items;
+}
+
+/**
+ * `deduplicate.order_by`: a comma-separated string (`datetime_log, source_file DESC`) or a list of
+ * items, parsed into columns and keywords; the columns are checked against the model's output when it runs.
+ */
+const OrderBy = z.union([z.string(), z.array(z.string()).min(1)]).transform((value, ctx): OrderItem[] => {
+  const texts = Array.isArray(value) ? value : splitOrderBy(value);
+  const items: OrderItem[] = [];
+  for (const text of texts) {
+    const match = ORDER_ITEM.exec(text);
+    if (!match) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          `"${text.trim()}" is not an order item; give columns of the model's output, each with an optional ` +
+          'ASC or DESC and NULLS FIRST or NULLS LAST, e.g. order_by: datetime_log DESC, source_file',
+      });
+      return z.NEVER;
+    }
+    const [, quoted, bare, direction, nulls] = match;
+    items.push({
+      column: quoted === undefined ? (bare as string) : quoted.replaceAll('""', '"'),
+      ...(direction ? { direction: direction.toUpperCase() as OrderItem['direction'] } : {}),
+      ...(nulls ? { nulls: `NULLS ${nulls.toUpperCase()}` as OrderItem['nulls'] } : {}),
+    });
+  }
+  return items;
+});
+
 /** Data tests a model declares; they run on the rows a run writes. */
 export const DataTest = z.union([
   z.object({ not_null: Columns, severity: Severity }),
@@ -52,7 +108,7 @@ export const ModelConfig = z
     deduplicate: z
       .object({
         key: Columns,
-        order_by: z.string().optional(),
+        order_by: OrderBy.optional(),
         /** Also drop rows whose key an earlier date's partition holds (an event delivered again later). */
         across_dates: z.boolean().default(false),
       })

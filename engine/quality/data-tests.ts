@@ -13,8 +13,13 @@ export interface TestResult {
 
 const SAMPLE = 5;
 
+/**
+ * `relationships.to` (`layer.table`, or a bare table the search path finds) as quoted names: the text
+ * comes from the model file, so it is never pasted, whatever characters it holds.
+ */
 function relationName(relation: string): string {
-  return relation.includes('"') ? relation : relation.split('.').map(ident).join('.');
+  const dot = relation.indexOf('.');
+  return dot < 0 ? ident(relation) : `${ident(relation.slice(0, dot))}.${ident(relation.slice(dot + 1))}`;
 }
 
 /** The SQL that returns a test's failing rows over `relation`, and the test's display name. */

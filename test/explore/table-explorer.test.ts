@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBinaryReply, encodeBinaryReply } from '../../engine/api/binary-reply.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { createExplorer } from '../../engine/explore/explorer.ts';
+import { exportQueryToFile } from '../../engine/explore/export.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
 import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
 
@@ -221,24 +223,21 @@ describe.each(transports)('the table explorer over the %s transport', (name, mak
     expect(keyword.topValues).toHaveLength(10);
   });
 
-  it('exports a query to CSV with quoting, and to Parquet, at a path or as a download', async () => {
+  it('exports a query as a CSV download with quoting, and as Parquet', async () => {
     const sql = `SELECT id, keyword FROM ${BIG} WHERE id IN (1, 2, 10) ORDER BY id`;
-    const csvPath = join(work, `export-${name}.csv`);
-    const written = await client.call('query.export', { sql, format: 'csv', path: csvPath });
-    expect(written).toMatchObject({ rows: 3, path: csvPath, content: null });
-    expect(await readFile(csvPath, 'utf8')).toBe(
+    const csv = await client.call('query.export', { sql, format: 'csv' });
+    expect(csv).toMatchObject({ format: 'csv', rows: 3 });
+    expect(csv.fileName).toMatch(/^query-\d{8}-\d{6}\.csv$/);
+    expect(new TextDecoder().decode(csv.content)).toBe(
       'id,keyword\n1,"Tìm kiếm ""phim"" số 1, tập 1"\n2,"Tìm kiếm ""phim"" số 2, tập 2"\n10,\n',
     );
-    const again = await rejection(client.call('query.export', { sql, format: 'csv', path: csvPath }));
-    expect(again.message).toContain('already exists');
 
     const download = await client.call('query.export', { sql: `SELECT * FROM ${BIG}`, format: 'parquet' });
-    expect(download.path).toBeNull();
     expect(download.rows).toBe(BIG_ROWS);
     expect(download.fileName).toMatch(/\.parquet$/);
-    expect(download.bytes).toBe(download.content?.byteLength);
+    expect(download.bytes).toBe(download.content.byteLength);
     const parquetPath = join(work, `download-${name}.parquet`);
-    await writeFile(parquetPath, download.content as Uint8Array);
+    await writeFile(parquetPath, download.content);
     const [count] = await sqlColumn(`SELECT count(*) FROM read_parquet('${parquetPath}')`);
     expect(count).toBe(BIG_ROWS);
 
@@ -246,6 +245,81 @@ describe.each(transports)('the table explorer over the %s transport', (name, mak
       client.call('query.export', { sql: `DROP TABLE ${BIG}`, format: 'csv' }),
     );
     expect(notQuery.code).toBe('QUERY_ERROR');
+  });
+
+  it('refuses a NUL character in text that reaches SQL as INVALID_ARGUMENT, naming the field', async () => {
+    // DuckDB's parser ends a statement at NUL: such a value used to fail inside, as an INTERNAL error.
+    const nul = 'Tìm\u0000kiếm';
+    const cases: [() => Promise<unknown>, string][] = [
+      [
+        () =>
+          client.call('table.window', {
+            table: BIG,
+            filters: [{ column: 'keyword', op: 'contains', value: nul }],
+          }),
+        'filters.0.value',
+      ],
+      [
+        () =>
+          client.call('table.profile', {
+            table: BIG,
+            column: 'keyword',
+            filters: [{ column: 'keyword', op: 'eq', value: nul }],
+          }),
+        'filters.0.value',
+      ],
+      [() => client.call('query.run', { sql: `SELECT '${nul}' AS k` }), 'sql'],
+      [() => client.call('query.export', { sql: `SELECT '${nul}' AS k`, format: 'csv' }), 'sql'],
+      [() => client.call('history.key', { model: 'gold.dim_user_history', key: nul }), 'key'],
+      [
+        () =>
+          client.call('model.preview', {
+            model: 'gold.dim_date',
+            text: `/* config\nmaterialized: table\n*/\nSELECT '${nul}' AS k`,
+          }),
+        'text',
+      ],
+    ];
+    const outcomes: unknown[] = [];
+    for (const [call, field] of cases) {
+      const error = await rejection(call());
+      outcomes.push([field, error.code, error.details.issues]);
+    }
+    expect(outcomes).toEqual(
+      cases.map(([, field]) => [
+        field,
+        'INVALID_ARGUMENT',
+        [{ path: field, message: 'holds a NUL character (\\u0000), which SQL text cannot carry; remove it' }],
+      ]),
+    );
+  });
+
+  it('refuses a path to write the export to: the API writes no files', async () => {
+    const path = join(work, `export-${name}.csv`);
+    // Not a literal at the call, so the types let it through, as an untyped caller would send it.
+    const input = { sql: 'SELECT 1 AS one', format: 'csv', path } as const;
+    const refused = await rejection(client.call('query.export', input));
+    expect(refused.code).toBe('INVALID_ARGUMENT');
+    expect(refused.details.issues).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/path/) }),
+    ]);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('exportQueryToFile (the engine function, not in the API)', () => {
+  it('writes the whole result to a new file, never over an existing one', async () => {
+    const path = join(work, 'export-to-file.csv');
+    const written = await exportQueryToFile(
+      engine.reader,
+      { sql: `SELECT id FROM ${BIG} WHERE id < 3 ORDER BY id`, format: 'csv' },
+      path,
+    );
+    expect(written).toEqual({ rows: 3, bytes: 9 });
+    expect(await readFile(path, 'utf8')).toBe('id\n0\n1\n2\n');
+    await expect(exportQueryToFile(engine.reader, { sql: 'SELECT 1', format: 'csv' }, path)).rejects.toThrow(
+      /already exists/,
+    );
   });
 });
 

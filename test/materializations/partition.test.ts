@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { createPartitionStore } from '../../engine/lake/partitions.ts';
 import type { MaterializeContext } from '../../engine/materializations/context.ts';
@@ -103,5 +105,50 @@ describe('partition materialization', () => {
     expect(outcome.uniqueKeys).toBeUndefined();
     const [unique] = await runDataTests(db!, model, outcome.testRelation, undefined, outcome.uniqueKeys);
     expect(unique).toMatchObject({ name: 'unique(id)', passed: false, failingRows: 1 });
+  });
+
+  it('keeps the first row by order_by, with directions and NULLS placement', async () => {
+    // DESC keeps the higher v of id 2 ('c'), where the default order keeps 'b'.
+    const asString = await materialize(`${DEDUPE}\n  order_by: v DESC NULLS LAST, id`, WITHOUT_REASON);
+    expect(asString.model.config.deduplicate?.order_by).toEqual([
+      { column: 'v', direction: 'DESC', nulls: 'NULLS LAST' },
+      { column: 'id' },
+    ]);
+    expect(asString.kept).toContainEqual({ id: 2, v: 'c' });
+  });
+
+  it('takes order_by as a list, names quoted or in another case, keywords in lower case', async () => {
+    const asList = await materialize(`${DEDUPE}\n  order_by: ['"V" desc', ID]`, WITHOUT_REASON);
+    expect(asList.outcome).toMatchObject({ rowsOut: 3, duplicatesRemoved: 2 });
+    expect(asList.kept).toContainEqual({ id: 2, v: 'c' });
+  });
+
+  it('refuses an order_by that is more than columns and keywords, before any SQL runs', async () => {
+    const written = join(tmpdir(), `lakehouse-order-by-${process.pid}-${Date.now()}.csv`);
+    // Closes the window and the statement, writes a file, then opens a statement the rest completes.
+    const injected =
+      `v) > 1) SELECT 42 AS pwned) TO '${written}' (FORMAT csv); ` +
+      'COPY (WITH __kept AS (SELECT 1 AS __row), __repeats AS (SELECT 1 AS __row WHERE 1 IN (1';
+    const error = await materialize(`${DEDUPE}\n  order_by: "${injected}"`, WITHOUT_REASON).catch((e) => e);
+    const wroteFile = existsSync(written);
+    await rm(written, { force: true });
+    expect(wroteFile).toBe(false);
+    expect(error).toBeInstanceOf(LakehouseError);
+    expect(error).toMatchObject({ code: 'MODEL_INVALID' });
+    expect(error.message).toContain('models/silver/events.sql');
+    expect(error.message).toMatch(/deduplicate\.order_by: "v\) > 1\) SELECT 42 .*" is not an order item/);
+  });
+
+  it("refuses an order_by column the model does not output, naming the file and the model's columns", async () => {
+    const error = await materialize(`${DEDUPE}\n  order_by: v, missing DESC`, WITHOUT_REASON).catch((e) => e);
+    expect(error).toBeInstanceOf(LakehouseError);
+    expect(error).toMatchObject({
+      code: 'MODEL_INVALID',
+      details: { file: 'models/silver/events.sql', field: 'deduplicate.order_by', column: 'missing' },
+    });
+    expect(error.message).toBe(
+      'models/silver/events.sql: deduplicate.order_by names "missing", which the model does not output. ' +
+        'Order by its output columns: id, v.',
+    );
   });
 });

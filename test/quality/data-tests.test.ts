@@ -71,6 +71,25 @@ describe('data tests', () => {
     expect(order(result?.sample ?? [])).toEqual(order(sample ?? []));
   });
 
+  it('quotes relationships.to as a schema and a table, whatever it holds, so it cannot add statements', async () => {
+    // Quotes in `to` once sent it into the SQL as written: this ended the query and created a table.
+    const to =
+      'gold.parent AS p ON true); CREATE TABLE gold.pwned AS SELECT 1 AS x; SELECT count(*) FROM ' +
+      '(SELECT * FROM (SELECT 1 AS "parent_id") AS r JOIN (SELECT 1 AS "id")';
+    const model = parseModelFile(
+      'models/gold/child.sql',
+      `/* config\nmaterialized: table\ntests:\n  - relationships: {column: parent_id, to: '${to}', field: id}\n*/\nSELECT 1`,
+      'gold',
+    );
+    await expect(runDataTests(db, model, 'gold.child', undefined)).rejects.toThrow(
+      /Table with name parent AS p ON true\); CREATE TABLE .* does not exist/,
+    );
+    const pwned = await db.scalar(
+      `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'gold' AND table_name = 'pwned'`,
+    );
+    expect(pwned).toBe(0);
+  });
+
   it('answers a unique test on keys the materializer proved unique without querying', async () => {
     const model = parseModelFile(
       'models/gold/child.sql',

@@ -245,6 +245,30 @@ describe('the crawler', () => {
     expect(third.rows).toBe(35);
   });
 
+  it('refuses a URL with credentials in lakehouse.yaml, saying to use headers_from_env, without repeating them', async () => {
+    const dir = join(work, 'credentials');
+    await mkdir(dir, { recursive: true });
+    for (const url of [
+      'https://reader:s3cr3t@api.example.com/titles',
+      'https://token-only@api.example.com/',
+    ]) {
+      await writeFile(
+        join(dir, 'lakehouse.yaml'),
+        `name: p\nsources:\n  titles:\n    kind: crawl\n    url: "${url}"\n`,
+      );
+      const error = await loadProject(dir).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'PROJECT_INVALID' });
+      const message = (error as Error).message;
+      expect(message).toContain('sources.titles.url: holds credentials (user:password@)');
+      expect(message).toContain('headers_from_env');
+      expect(message).not.toMatch(/s3cr3t|token-only/);
+    }
+    // Without them the same URL is fine (an @ in the path is no user).
+    expect(CrawlSource.safeParse({ kind: 'crawl', url: 'https://api.example.com/@titles' }).success).toBe(
+      true,
+    );
+  });
+
   it('stops at a 404 with the URL and what to fix', async () => {
     await start(catalog(5));
     const source = CrawlSource.parse({ kind: 'crawl', url: `${api.url}/nothing`, items_path: 'x' });

@@ -128,6 +128,17 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
       }),
     );
     expect(keyInUrl.details).toMatchObject({ field: 'source.url' });
+    // A user:password@ would show in messages and run history: refused, and the test does not fetch it.
+    const userInfo = { kind: 'crawl', url: 'https://reader:s3cr3t@api.example.com/titles' };
+    const inUrl = await rejection(client.call('sources.save', { name: 'crawled', source: userInfo }));
+    expect(inUrl).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'source.url' } });
+    expect(inUrl.message).toContain('source.url: holds credentials (user:password@)');
+    expect(inUrl.message).toContain('headers_from_env');
+    expect(inUrl.message).not.toContain('s3cr3t');
+    const tested = await client.call('sources.test', { source: userInfo });
+    expect(tested).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(tested.error?.message).toContain('url: holds credentials (user:password@)');
+    expect(JSON.stringify(tested)).not.toContain('s3cr3t');
     expect(await projectYaml()).toBe(before);
 
     const withProfile = await client.call('sources.save', {

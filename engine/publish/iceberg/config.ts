@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IcebergName } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Project } from '../../project/config.ts';
 import { resolveProjectPath } from '../../project/config.ts';
@@ -13,8 +14,8 @@ const S3Block = z
   .strict();
 
 const Common = {
-  /** Iceberg namespace (Glue database) the gold tables go into. */
-  namespace: z.string().min(1).default('gold'),
+  /** Iceberg namespace (Glue database) the gold tables go into; a folder of the warehouse, so a plain name. */
+  namespace: IcebergName.default('gold'),
   /** Table properties added to every created table. */
   properties: z.record(z.string(), z.string()).default({}),
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TargetSchemaName } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 
 // `publish: { redshift: { <name>: {...} } }` in lakehouse.yaml. Project files hold no secrets: a password
@@ -17,7 +18,7 @@ export type S3Staging = z.infer<typeof S3Staging>;
 
 const Common = {
   /** Target schema for the gold tables. */
-  schema: z.string().min(1).default('gold'),
+  schema: TargetSchemaName.default('gold'),
   database: z.string().min(1),
   staging: S3Staging.optional(),
 };
@@ -70,7 +71,7 @@ export const PostgresTarget = z.strictObject({
   user: z.string().min(1),
   password_env: z.string().min(1).optional(),
   ssl: z.boolean().default(false),
-  schema: z.string().min(1).default('gold'),
+  schema: TargetSchemaName.default('gold'),
   database: z.string().min(1),
 });
 

@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import pg from 'pg';
+import { TargetSchemaName } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Project } from '../../project/config.ts';
 import { createS3Client } from '../../storage/s3-client.ts';
@@ -58,6 +59,7 @@ export async function resolveRedshiftTarget(
   options: ResolveOptions,
 ): Promise<ResolvedTarget> {
   const env = options.env ?? process.env;
+  if (options.schema !== undefined) checkSchema(options.schema);
   if (options.url) {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
       throw new LakehouseError(
@@ -96,6 +98,18 @@ export async function resolveRedshiftTarget(
   }
   const config = redshiftTarget(project.config.publish.redshift, options.target);
   return { connection: await connect(options.target, config, env), schema: options.schema ?? config.schema };
+}
+
+/** --schema (the API checks its input itself; the CLI passes the flag as typed). */
+function checkSchema(schema: string): void {
+  const parsed = TargetSchemaName.safeParse(schema);
+  if (!parsed.success) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `schema "${schema}": ${parsed.error.issues[0]?.message ?? 'not a schema name'}.`,
+      { field: 'schema', schema },
+    );
+  }
 }
 
 function password(name: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {

@@ -1,4 +1,4 @@
-import { ident, literal } from '../../db/duckdb.ts';
+import { ident } from '../../db/duckdb.ts';
 import { keyTextSql } from '../gold-tables.ts';
 
 // Every statement a publish sends goes through a dialect, so the SQL for Redshift and for PostgreSQL is
@@ -27,6 +27,23 @@ export interface TableName {
   table: string;
 }
 
+/**
+ * Redshift reads a backslash in '...' as an escape (`\'` is a quote), so backslashes are doubled as well as
+ * quotes, as its QUOTE_LITERAL does; DuckDB's literal() doubles only quotes.
+ */
+export function redshiftLiteral(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
+
+/**
+ * PostgreSQL keeps backslashes in '...' only while standard_conforming_strings is on (a server or role may
+ * turn it off); E'...' with them doubled means the same under either setting.
+ */
+export function postgresLiteral(value: string): string {
+  const quoted = value.replaceAll("'", "''");
+  return value.includes('\\') ? `E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
+}
+
 export function relation(name: TableName): string {
   return `${ident(name.schema)}.${ident(name.table)}`;
 }
@@ -40,6 +57,8 @@ export interface S3CopySource {
 
 export interface Dialect {
   readonly name: DialectName;
+  /** A string literal as this server reads it (backslashes differ between Redshift and PostgreSQL). */
+  literal(value: string): string;
   createSchema(schema: string): string;
   createTable(
     name: TableName,
@@ -105,6 +124,7 @@ const target = (name: TableName | string) => (typeof name === 'string' ? staging
 
 function common(
   name: DialectName,
+  literal: (value: string) => string,
   textType: string,
   checksumTerm: (md5Hex: string) => string,
   updateOnlyChanged: boolean,
@@ -115,6 +135,7 @@ function common(
   };
   return {
     name,
+    literal,
     createSchema: (schema: string) => `CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`,
     createStaging: (staging: string, like: TableName) =>
       `CREATE TEMP TABLE ${stagingName(staging)} (LIKE ${relation(like)})`,
@@ -182,7 +203,7 @@ function common(
 export function postgresDialect(): Dialect {
   return {
     // 15 hex digits read as bit(60) give the same bigint as padded to 64 bits, without an lpad per row.
-    ...common('postgres', 'text', (hex) => `('x' || ${hex})::bit(60)::bigint`, true),
+    ...common('postgres', postgresLiteral, 'text', (hex) => `('x' || ${hex})::bit(60)::bigint`, true),
     createTable(table, columns, primaryKey) {
       // Text key columns compare bytewise: PostgreSQL then builds the primary key with memcmp and
       // abbreviated keys, about twice as fast as through the database's locale; ids have no linguistic
@@ -208,7 +229,13 @@ export function postgresDialect(): Dialect {
 /** Amazon Redshift (provisioned or Serverless). */
 export function redshiftDialect(): Dialect {
   return {
-    ...common('redshift', 'VARCHAR', (hex) => `CAST(strtol(${hex}, 16) AS DECIMAL(38,0))`, false),
+    ...common(
+      'redshift',
+      redshiftLiteral,
+      'VARCHAR',
+      (hex) => `CAST(strtol(${hex}, 16) AS DECIMAL(38,0))`,
+      false,
+    ),
     createTable(table, columns, primaryKey, distribution) {
       const options = [
         distribution.style === 'KEY' && distribution.distKey
@@ -223,8 +250,8 @@ export function redshiftDialect(): Dialect {
     // Redshift runs ALTER COLUMN TYPE only outside a transaction block, so it cannot be part of an atomic load.
     widenColumn: () => null,
     copyFromS3: (table, source) =>
-      `COPY ${target(table)} FROM ${literal(source.uri)} IAM_ROLE ${literal(source.iamRole)} FORMAT AS PARQUET` +
-      (source.region ? ` REGION ${literal(source.region)}` : ''),
+      `COPY ${target(table)} FROM ${redshiftLiteral(source.uri)} IAM_ROLE ${redshiftLiteral(source.iamRole)} FORMAT AS PARQUET` +
+      (source.region ? ` REGION ${redshiftLiteral(source.region)}` : ''),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ident, literal } from '../../db/duckdb.ts';
+import { ident } from '../../db/duckdb.ts';
 import type { GoldTable } from '../gold-tables.ts';
 import type { ColumnDefinition, Dialect, Distribution, TableName } from './dialect.ts';
 import { compareTypes, normaliseTargetType, targetType } from './types.ts';
@@ -34,11 +34,18 @@ export interface TargetState {
   foreignKeys: TargetForeignKey[];
 }
 
-/** Reads the tables, columns and foreign keys of `schema` from the target's catalogs. */
-export async function inspectTarget(reader: TargetReader, schema: string): Promise<TargetState> {
+/**
+ * Reads the tables, columns and foreign keys of `schema` from the target's catalogs. The schema goes in
+ * as the dialect's literal: the Data API takes no bind parameters in a batch, so every statement is text.
+ */
+export async function inspectTarget(
+  reader: TargetReader,
+  dialect: Pick<Dialect, 'literal'>,
+  schema: string,
+): Promise<TargetState> {
   const columns = await reader.query(
     `SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale
-     FROM information_schema.columns WHERE table_schema = ${literal(schema)}
+     FROM information_schema.columns WHERE table_schema = ${dialect.literal(schema)}
      ORDER BY table_name, ordinal_position`,
   );
   const tables = new Map<string, TargetColumn[]>();
@@ -62,7 +69,7 @@ export async function inspectTarget(reader: TargetReader, schema: string): Promi
      JOIN pg_class t ON t.oid = c.conrelid
      JOIN pg_namespace n ON n.oid = t.relnamespace
      JOIN pg_class r ON r.oid = c.confrelid
-     WHERE c.contype = 'f' AND n.nspname = ${literal(schema)}
+     WHERE c.contype = 'f' AND n.nspname = ${dialect.literal(schema)}
      ORDER BY 2, 1`,
   );
   return {

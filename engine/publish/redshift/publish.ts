@@ -158,8 +158,8 @@ async function plan(
       { target: opened.label },
     );
   }
-  const target = await inspectTarget(opened, schema);
   const dialect = dialectFor(opened.dialect);
+  const target = await inspectTarget(opened, dialect, schema);
   const changedDates = new Map<string, { values: string[]; rows: number }>();
   for (const table of tables) {
     if (table.materialized !== 'append' || !table.dateKey || table.keySource === 'all_columns') continue;

@@ -24,7 +24,6 @@ function formatBytes(bytes: number): string {
 
 /** Hands an exported file to the browser's download (Electron shows its save dialog for it). */
 function download(file: QueryExport): void {
-  if (!file.content) return;
   const type = file.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet';
   const url = URL.createObjectURL(new Blob([file.content as Uint8Array<ArrayBuffer>], { type }));
   const link = document.createElement('a');

@@ -15,6 +15,7 @@ import {
   preflightIceberg,
   publishIceberg,
 } from '../../../engine/publish/iceberg/publish.ts';
+import { rejection } from '../../helpers/api.ts';
 import { generatedProject, HAS_SHARED_DATA, removeDir, SHARED_DATA, tempDir } from '../../helpers/project.ts';
 import { serveFolder } from './helpers.ts';
 
@@ -158,6 +159,44 @@ describe('publishing the generated example', () => {
     const rerun = await publishIceberg(engine, target);
     expect(rerun.tables.find((t) => t.table === 'fact_customer_search')?.action).toBe('none');
   }, 180_000);
+});
+
+describe('Iceberg names from the API and lakehouse.yaml', () => {
+  // Relies on the first describe: api-warehouse holds published tables, found by climbing out of another.
+  const other = () => join(work, 'other-warehouse');
+
+  it('refuses a table name that is not a plain name, before it reaches the warehouse', async () => {
+    const escapes = ['../../api-warehouse/gold/dim_user', '../../../../etc', 'dim_user/..'];
+    for (const table of escapes) {
+      for (const [method, input] of [
+        ['iceberg.snapshots', { warehouse: other(), table }],
+        ['iceberg.scan', { warehouse: other(), table }],
+        ['iceberg.diff', { warehouse: other(), table, from: '1', to: '2' }],
+      ] as const) {
+        const error = await rejection(call(method, input));
+        expect([method, table, error.code, error.details.issues]).toEqual([
+          method,
+          table,
+          'INVALID_ARGUMENT',
+          [{ path: 'table', message: expect.stringMatching(/letters, digits and _ only, e\.g\. dim_user/) }],
+        ]);
+      }
+    }
+  });
+
+  it('refuses a catalog namespace that is not a plain name, naming the setting', async () => {
+    const catalogs = engine.project.config.publish.iceberg;
+    catalogs.climbs = { type: 'filesystem', warehouse: other(), namespace: '../api-warehouse/gold' };
+    try {
+      const error = await rejection(call('iceberg.snapshots', { catalog: 'climbs', table: 'dim_user' }));
+      expect(error.code).toBe('PROJECT_INVALID');
+      expect(error.message).toMatch(
+        /publish\.iceberg\.climbs\.namespace: expected an Iceberg table or namespace name of letters, digits and _ only/,
+      );
+    } finally {
+      delete catalogs.climbs;
+    }
+  });
 });
 
 describe('publishing a fact that carries the ETL date of each row', () => {

@@ -156,4 +156,33 @@ describe('publish.redshift targets', () => {
     expect(isLoopbackHost('127.0.0.1')).toBe(true);
     expect(isLoopbackHost('10.0.0.1')).toBe(false);
   });
+
+  it('refuses a schema that is not a plain name, in lakehouse.yaml and from --schema', async () => {
+    // A backslash ends a Redshift string early: this schema once broke out of the catalog query.
+    const schema = "x\\'; DROP SCHEMA gold CASCADE; --";
+    const inFile = error(() =>
+      redshiftTarget({ pg: { kind: 'postgres', host: 'h', database: 'd', user: 'u', schema } }, 'pg'),
+    );
+    expect(inFile.code).toBe('PROJECT_INVALID');
+    expect(inFile.message).toContain(
+      'publish.redshift.pg.schema: expected a schema name: a letter or _, then letters, digits, _ or $, e.g. gold',
+    );
+    const flag = await resolveRedshiftTarget(project({}), {
+      url: 'postgres://me@h/db',
+      passwordFromEnvFor: 'any-host',
+      schema,
+    }).catch((e: unknown) => e);
+    expect(flag).toBeInstanceOf(LakehouseError);
+    expect(flag).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'schema', schema } });
+    expect((flag as LakehouseError).message).toContain('expected a schema name');
+    expect(
+      (
+        await resolveRedshiftTarget(project({}), {
+          url: 'postgres://me@h/db',
+          passwordFromEnvFor: 'any-host',
+          schema: 'Mart_2$',
+        })
+      ).schema,
+    ).toBe('Mart_2$');
+  });
 });

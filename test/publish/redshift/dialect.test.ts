@@ -355,3 +355,28 @@ describe('PostgreSQL dialect', () => {
     );
   });
 });
+
+describe('string literals', () => {
+  // What the text holds; JSON-escaped here, so \\ is one backslash.
+  const text = "x\\'; DROP SCHEMA gold CASCADE; --";
+
+  it('for Redshift double backslashes as well as quotes (Redshift reads \\ as an escape)', () => {
+    const dialect = redshiftDialect();
+    expect(dialect.literal(text)).toBe("'x\\\\''; DROP SCHEMA gold CASCADE; --'");
+    expect(dialect.literal('plain')).toBe("'plain'");
+    expect(dialect.deleteValues({ schema: 'gold', table: 'f' }, 'date_key', ['20220601', 'a\\b'])).toBe(
+      `DELETE FROM "gold"."f" WHERE coalesce(CAST("date_key" AS VARCHAR), '') IN ('20220601', 'a\\\\b')`,
+    );
+    expect(
+      dialect.copyFromS3('staging', { uri: 's3://b/p\\q/', iamRole: "arn:aws:iam::1:role/r'", region: 'x' }),
+    ).toBe(
+      `COPY "staging" FROM 's3://b/p\\\\q/' IAM_ROLE 'arn:aws:iam::1:role/r''' FORMAT AS PARQUET REGION 'x'`,
+    );
+  });
+
+  it("for PostgreSQL use E'...' only when the text holds a backslash, so any standard_conforming_strings reads it", () => {
+    const dialect = postgresDialect();
+    expect(dialect.literal(text)).toBe("E'x\\\\''; DROP SCHEMA gold CASCADE; --'");
+    expect(dialect.literal("it's")).toBe("'it''s'");
+  });
+});

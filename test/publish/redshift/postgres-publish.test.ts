@@ -4,7 +4,7 @@ import { createDispatcher } from '../../../engine/api/dispatcher.ts';
 import { ident, openDb } from '../../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../../engine/engine.ts';
 import { describeGoldTables } from '../../../engine/publish/gold-tables.ts';
-import { postgresDialect } from '../../../engine/publish/redshift/dialect.ts';
+import { postgresDialect, redshiftDialect } from '../../../engine/publish/redshift/dialect.ts';
 import { copyStdinLoadPath, type LoadStep } from '../../../engine/publish/redshift/load.ts';
 import { connectPg } from '../../../engine/publish/redshift/pg-target.ts';
 import {
@@ -390,6 +390,59 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await expect(client.query(check(dimDate.rowCount + 1))).rejects.toThrow(
       `reconciliation failed for gold.dim_date: expected ${dimDate.rowCount + 1} rows, key checksum ${dimDate.keyChecksum}; target has ${dimDate.rowCount} rows`,
     );
+  });
+
+  it('keeps a schema holding a backslash and a quote inside its literal, whatever the server reads backslashes as', async () => {
+    // With standard_conforming_strings off PostgreSQL reads \\ in '...' as an escape, as Redshift
+    // always does: with quotes alone doubled this schema ended the string and created a table (the
+    // SELECT takes the ORDER BY on the query's next line).
+    const schema =
+      "x\\'; CREATE TABLE public.pwned (n int); SELECT 1 AS table_name, 1 AS ordinal_position --";
+    for (const setting of ['on', 'off']) {
+      const preflight = await preflightRedshift(
+        options({
+          connection: {
+            kind: 'pg',
+            config: { connectionString: url, options: `-c standard_conforming_strings=${setting}` },
+            dialect: 'postgres',
+          },
+          schema,
+          tables: ['dim_date'],
+        }),
+      );
+      expect([setting, preflight.tables.map((t) => t.action)]).toEqual([setting, ['create']]);
+    }
+    const pwned = await client.query(`SELECT to_regclass('public.pwned') AS t`);
+    expect(pwned.rows[0].t).toBeNull();
+    // Redshift's literal read the way Redshift reads it (backslash escapes) gives the text back as it was.
+    const connection = await connectPg({
+      connectionString: url,
+      options: '-c standard_conforming_strings=off',
+    });
+    try {
+      const [row] = await connection.query(`SELECT ${redshiftDialect().literal(schema)} AS v`);
+      expect(row?.v).toBe(schema);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('refuses a target schema that is not a plain name at the API', async () => {
+    const dispatcher = createDispatcher(engine);
+    try {
+      const refused = await lakehouseFailure(
+        dispatcher.call('publish.redshift.preflight', { url, schema: "x\\'; DROP SCHEMA gold CASCADE; --" }),
+      );
+      expect(refused.code).toBe('INVALID_ARGUMENT');
+      expect(refused.details.issues).toEqual([
+        {
+          path: 'schema',
+          message: 'expected a schema name: a letter or _, then letters, digits, _ or $, e.g. gold',
+        },
+      ]);
+    } finally {
+      await dispatcher.close();
+    }
   });
 
   it('answers publish.redshift.preflight and publish.redshift.run through the dispatcher', async () => {
