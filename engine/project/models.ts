@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isSeq, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
+import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 const Columns = z
   .union([z.string(), z.array(z.string()).min(1)])
@@ -37,8 +38,10 @@ export const Materialization = z.enum([
 ]);
 export type Materialization = z.infer<typeof Materialization>;
 
+// Strict at every level: a misspelt key (uniqe_key, severty) would otherwise be dropped and its setting
+// left at the default without a word.
 export const ModelConfig = z
-  .object({
+  .strictObject({
     materialized: Materialization,
     description: z.string().optional(),
     unique_key: Columns.optional(),
@@ -49,13 +52,13 @@ export const ModelConfig = z
     /** scd1: how an existing row's column combines with the incoming value (default: overwrite). */
     merge: z.record(z.string(), z.enum(['least', 'greatest', 'overwrite', 'keep'])).default({}),
     /** partition: drop rows repeating this key (first by order_by wins); counted as duplicates removed. */
-    deduplicate: z.object({ key: Columns, order_by: z.string().optional() }).optional(),
+    deduplicate: z.strictObject({ key: Columns, order_by: z.string().optional() }).optional(),
     /** partition: upstream model whose partition rows must equal rows out + duplicates + quarantined. */
     reconcile_with: z.string().optional(),
     /** scd2: columns whose change opens a new version (default: all but the key). */
     tracked: z.array(z.string()).optional(),
     /** bridge: the entity column, the member column and the date column of the input rows. */
-    bridge: z.object({ entity: z.string(), member: z.string() }).optional(),
+    bridge: z.strictObject({ entity: z.string(), member: z.string() }).optional(),
     /** keyword_match: the relation holding the reference catalog (title, genres, optional slug). */
     catalog: z.string().optional(),
     /** Star-schema role, for the diagram and for publishing. */
@@ -93,6 +96,8 @@ export interface Model {
   sql: string;
   /** 1-based line in the file where `sql` starts, to map DuckDB error positions back to the file. */
   sqlStartLine: number;
+  /** 1-based line of each key of the config header by dotted path (`merge.first_search_dt`), for errors. */
+  configLines: Record<string, number>;
 }
 
 const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
@@ -108,25 +113,27 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       { file },
     );
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(match[1] ?? '');
-  } catch (error) {
+  const yamlText = match[1] ?? '';
+  // The file line the YAML starts on (the rest of the `/* config` line), so issues point into the file.
+  const headerLine = lineOf(text, match.index + match[0].length - yamlText.length - 2);
+  const document = parseDocument(yamlText);
+  if (document.errors.length > 0) {
     throw new LakehouseError(
       'MODEL_INVALID',
-      `${file}: config header is not valid YAML: ${(error as Error).message}`,
-      {
-        file,
-      },
+      `${file}: config header is not valid YAML: ${document.errors[0]?.message}`,
+      { file },
     );
   }
-  const parsed = ModelConfig.safeParse(raw);
+  const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-    throw new LakehouseError('MODEL_INVALID', `${file}: invalid config:\n  ${issues.join('\n  ')}`, {
-      file,
-      issues,
-    });
+    const located = locateIssues(parsed.error.issues, document, yamlText, headerLine);
+    const issues = issueLines(located);
+    const line = located[0]?.line;
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${line === undefined ? file : `${file}:${line}`}: invalid config:\n  ${issues.join('\n  ')}`,
+      { file, line, issues },
+    );
   }
   const headerEnd = match.index + match[0].length;
   const body = text.slice(headerEnd);
@@ -137,7 +144,33 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
     });
-  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine };
+  const configLines = keyLines(document.contents, yamlText, headerLine);
+  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine, configLines };
+}
+
+/** 1-based line of `offset` in `text`. */
+function lineOf(text: string, offset: number): number {
+  return text.slice(0, offset).split('\n').length;
+}
+
+/** The file line of every map key and list item under `node`, by dotted path. */
+function keyLines(node: unknown, yamlText: string, firstLine: number, prefix = ''): Record<string, number> {
+  const lines: Record<string, number> = {};
+  const children: [string, Node | undefined, unknown][] = isMap(node)
+    ? node.items.map((pair) => [
+        String((pair.key as { value?: unknown })?.value),
+        pair.key as Node,
+        pair.value,
+      ])
+    : isSeq(node)
+      ? node.items.map((item, i) => [String(i), item as Node, item])
+      : [];
+  for (const [key, keyNode, value] of children) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (keyNode?.range) lines[path] = firstLine + lineOf(yamlText, keyNode.range[0]) - 1;
+    Object.assign(lines, keyLines(value, yamlText, firstLine, path));
+  }
+  return lines;
 }
 
 /** Reads every `models/<layer>/*.sql` of a project, in a stable order. */

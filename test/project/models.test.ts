@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
+import { parseModelFile } from '../../engine/project/models.ts';
+
+/** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
+function parseFailure(text: string): LakehouseError {
+  try {
+    parseModelFile('models/gold/dim_user.sql', text, 'gold');
+  } catch (error) {
+    if (error instanceof LakehouseError) return error;
+    throw error;
+  }
+  throw new Error('expected the model file to be refused');
+}
+
+describe('a misspelt key in a model config header is an error, not ignored', () => {
+  it('at the top level: names the key, the file and its line, and the key it resembles', () => {
+    const error = parseFailure(
+      '/* config\nmaterialized: scd1\nunique_key: user_id\nuniqe_key: foo\n*/\nSELECT 1 AS user_id',
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: invalid config:/);
+    expect(error.message).toContain('line 4: Unrecognized key: "uniqe_key" (did you mean "unique_key"?)');
+    expect(error.message).toMatch(/valid keys: materialized, description, unique_key, .*tests/);
+    expect(error.details).toMatchObject({ file: 'models/gold/dim_user.sql', line: 4 });
+  });
+
+  it('inside a nested block (bridge)', () => {
+    const error = parseFailure(
+      '/* config\nmaterialized: bridge\nsurrogate_key: k\nbridge:\n  entity: user_id\n  membr: plan\n*/\nSELECT 1',
+    );
+    expect(error.message).toContain(
+      'line 6: bridge: Unrecognized key: "membr" (did you mean "member"?); valid keys: entity, member',
+    );
+  });
+
+  it('a misspelt option, with the option it resembles', () => {
+    const error = parseFailure('/* config\nmaterialized: tabel\n*/\nSELECT 1');
+    expect(error.message).toContain('line 2: materialized: "tabel" is not valid (did you mean "table"?)');
+  });
+
+  it('keeps the line of each header key, for later checks to point at', () => {
+    const model = parseModelFile(
+      'models/gold/dim_user.sql',
+      '/* config\nmaterialized: scd1\nunique_key: user_id\nmerge:\n  last_search_dt: greatest\n*/\nSELECT 1',
+      'gold',
+    );
+    expect(model.configLines).toMatchObject({ unique_key: 3, merge: 4, 'merge.last_search_dt': 5 });
+  });
+});
