@@ -78,8 +78,8 @@ export function locateIssues(
   const located: LocatedIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    if (isRedundant(issue, path, issues)) continue;
     const found = locate(document, path);
+    if (!found.complete && isRedundant(issue, path, issues)) continue;
     let offset = found.keyNode?.range?.[0] ?? (isNode(found.node) ? found.node.range?.[0] : undefined);
     let message = issue.message;
     if (issue.code === 'unrecognized_keys' && isMap(found.node)) {
@@ -103,8 +103,8 @@ export function locateIssues(
 }
 
 /**
- * A required key reported missing right beside an unknown key that is a typo of it (`value:` for
- * `values:`): the unknown key's message already says it all.
+ * A required key (absent from the document) reported missing right beside an unknown key that is a
+ * typo of it (`value:` for `values:`): the unknown key's message already says it all.
  */
 function isRedundant(
   issue: z.core.$ZodIssue,
@@ -112,7 +112,7 @@ function isRedundant(
   issues: readonly z.core.$ZodIssue[],
 ): boolean {
   const missing = path.at(-1);
-  if (issue.code !== 'invalid_type' || issue.input !== undefined || typeof missing !== 'string') return false;
+  if (issue.code !== 'invalid_type' || typeof missing !== 'string') return false;
   const parent = path.slice(0, -1).join('.');
   return issues.some(
     (other) =>

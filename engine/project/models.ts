@@ -1,30 +1,64 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { isMap, isSeq, type Node, parseDocument } from 'yaml';
+import { isMap, isSeq, type Node, parseDocument, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
-import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
+import { didYouMean, issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 const Columns = z
   .union([z.string(), z.array(z.string()).min(1)])
   .transform((v) => (Array.isArray(v) ? v : [v]));
 const Severity = z.enum(['error', 'warn']).default('error');
 
-/** Data tests a model declares; they run on the rows a run writes. */
-export const DataTest = z.union([
-  z.object({ not_null: Columns, severity: Severity }),
-  z.object({ unique: Columns, severity: Severity }),
-  z.object({
-    accepted_values: z.object({ column: z.string(), values: z.array(z.union([z.string(), z.number()])) }),
+/** The data tests there are, by name: an entry is `{<name>: ..., severity: error|warn}`. */
+const TESTS = {
+  not_null: z.strictObject({ not_null: Columns, severity: Severity }),
+  unique: z.strictObject({ unique: Columns, severity: Severity }),
+  accepted_values: z.strictObject({
+    accepted_values: z.strictObject({
+      column: z.string(),
+      values: z.array(z.union([z.string(), z.number()])),
+    }),
     severity: Severity,
   }),
-  z.object({
-    relationships: z.object({ column: z.string(), to: z.string(), field: z.string() }),
+  relationships: z.strictObject({
+    relationships: z.strictObject({ column: z.string(), to: z.string(), field: z.string() }),
     severity: Severity,
   }),
   /** SCD2 / bridge: one current row per key, no overlapping or gapped validity. */
-  z.object({ scd_invariants: z.literal(true), severity: Severity }),
-]);
+  scd_invariants: z.strictObject({ scd_invariants: z.literal(true), severity: Severity }),
+};
+type TestName = keyof typeof TESTS;
+export const TEST_NAMES = Object.keys(TESTS) as TestName[];
+
+/**
+ * Data tests a model declares; they run on the rows a run writes. The entry's test name picks its
+ * schema, so an error speaks of that test and of the entry as written (a union said "Invalid input").
+ */
+export const DataTest = z
+  .unknown()
+  .transform((entry, ctx): { [K in TestName]: z.output<(typeof TESTS)[K]> }[TestName] => {
+    const written = `(the test as written: ${stringifyYaml(entry, { collectionStyle: 'flow' }).trim()})`;
+    const keys =
+      entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? Object.keys(entry) : [];
+    const name = TEST_NAMES.find((n) => keys.includes(n));
+    if (!name) {
+      const typed = keys.find((k) => k !== 'severity');
+      const what =
+        keys.length === 0
+          ? 'a test is a mapping such as {unique: <column>}'
+          : typed === undefined
+            ? 'no test name'
+            : `"${typed}" is not a test${didYouMean(typed, TEST_NAMES)}`;
+      ctx.addIssue({ code: 'custom', message: `${what}; tests: ${TEST_NAMES.join(', ')} ${written}` });
+      return z.NEVER;
+    }
+    const parsed = TESTS[name].safeParse(entry, { error: unknownKeysError });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ ...issue, message: `${issue.message} ${written}` });
+    return z.NEVER;
+  });
 export type DataTest = z.infer<typeof DataTest>;
 
 export const Materialization = z.enum([

@@ -48,3 +48,57 @@ describe('a misspelt key in a model config header is an error, not ignored', () 
     expect(model.configLines).toMatchObject({ unique_key: 3, merge: 4, 'merge.last_search_dt': 5 });
   });
 });
+
+describe('a data test entry that is wrong says which entry, as written, and what it should be', () => {
+  const header = (tests: string) =>
+    `/* config\nmaterialized: table\ntests:\n  - not_null: user_id\n${tests}\n*/\nSELECT 1 AS user_id`;
+
+  it('an unknown test name: lists the tests and the closest', () => {
+    const error = parseFailure(header('  - uniqe: user_id'));
+    expect(error.message).toContain(
+      'line 5: tests.1: "uniqe" is not a test (did you mean "unique"?); ' +
+        'tests: not_null, unique, accepted_values, relationships, scd_invariants ' +
+        '(the test as written: { uniqe: user_id })',
+    );
+  });
+
+  it('a misspelt setting of a test (severty) instead of leaving it at error', () => {
+    const error = parseFailure(header('  - unique: user_id\n    severty: warn'));
+    expect(error.message).toContain(
+      'line 6: tests.1: Unrecognized key: "severty" (did you mean "severity"?); valid keys: unique, severity',
+    );
+  });
+
+  it('accepted_values with value: for values:, once, not also as a missing values:', () => {
+    const error = parseFailure(
+      header('  - accepted_values: {column: user_type, value: [guest, registered]}'),
+    );
+    expect(error.details.issues).toEqual([
+      'line 5: tests.1.accepted_values: Unrecognized key: "value" (did you mean "values"?); valid keys: column, values ' +
+        '(the test as written: { accepted_values: { column: user_type, value: [ guest, registered ] } })',
+    ]);
+  });
+
+  it('still reads every kind of test', () => {
+    const model = parseModelFile(
+      'models/gold/x.sql',
+      header(
+        [
+          '  - unique: [a, b]',
+          '    severity: warn',
+          '  - accepted_values: {column: t, values: [x, 1]}',
+          '  - relationships: {column: k, to: gold.dim, field: k}',
+          '  - scd_invariants: true',
+        ].join('\n'),
+      ),
+      'gold',
+    );
+    expect(model.config.tests).toEqual([
+      { not_null: ['user_id'], severity: 'error' },
+      { unique: ['a', 'b'], severity: 'warn' },
+      { accepted_values: { column: 't', values: ['x', 1] }, severity: 'error' },
+      { relationships: { column: 'k', to: 'gold.dim', field: 'k' }, severity: 'error' },
+      { scd_invariants: true, severity: 'error' },
+    ]);
+  });
+});
