@@ -135,27 +135,33 @@ export interface Model {
 }
 
 const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
+const HEADER_OPENED = /^\s*\/\*\s*config\b/;
+const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
   const name = basename(file, '.sql');
   const match = HEADER.exec(text);
   if (!match) {
-    throw new LakehouseError(
-      'MODEL_INVALID',
-      `${file}: missing config header. Start the file with a block like /* config\\nmaterialized: table\\n*/`,
-      { file },
-    );
+    // An opened header without its `*/` is not a missing one: say what to add, and where.
+    const problem = HEADER_OPENED.test(text)
+      ? 'the config header is not closed: end it with */ on its own line before the SQL, like this'
+      : 'missing config header. Start the file with a block like';
+    throw new LakehouseError('MODEL_INVALID', `${file}: ${problem}:\n${HEADER_EXAMPLE}`, { file });
   }
   const yamlText = match[1] ?? '';
   // The file line the YAML starts on (the rest of the `/* config` line), so issues point into the file.
   const headerLine = lineOf(text, match.index + match[0].length - yamlText.length - 2);
   const document = parseDocument(yamlText);
-  if (document.errors.length > 0) {
+  const yamlError = document.errors[0];
+  if (yamlError) {
+    const errorLine = yamlError.linePos && headerLine + yamlError.linePos[0].line - 1;
     throw new LakehouseError(
       'MODEL_INVALID',
-      `${file}: config header is not valid YAML: ${document.errors[0]?.message}`,
-      { file },
+      `${errorLine ? `${file}:${errorLine}` : file}: config header is not valid YAML: ${yamlError.message}` +
+        // Unclosed, the header runs on to the `*/` of a comment in the SQL.
+        (/^\s*(select|with|from)\b/im.test(yamlText) ? '\nIs the header closed with */ before the SQL?' : ''),
+      { file, line: errorLine },
     );
   }
   const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });

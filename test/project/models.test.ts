@@ -102,3 +102,26 @@ describe('a data test entry that is wrong says which entry, as written, and what
     ]);
   });
 });
+
+describe('a config header without its closing */', () => {
+  it('is reported as not closed (not missing), with the example on real lines', () => {
+    const error = parseFailure('/* config\nmaterialized: table\nSELECT 1 AS user_id');
+    expect(error.message).toBe(
+      'models/gold/dim_user.sql: the config header is not closed: end it with */ on its own line before ' +
+        'the SQL, like this:\n/* config\nmaterialized: table\n*/',
+    );
+  });
+
+  it('and a file without any header shows the example on real lines too', () => {
+    expect(parseFailure('SELECT 1').message).toBe(
+      'models/gold/dim_user.sql: missing config header. Start the file with a block like:\n' +
+        '/* config\nmaterialized: table\n*/',
+    );
+  });
+
+  it('running on to a comment in the SQL: the YAML error at its file line asks whether it is closed', () => {
+    const error = parseFailure('\n/* config\nmaterialized: table\nSELECT 1 /* one */ AS user_id');
+    expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: config header is not valid YAML: /);
+    expect(error.message).toMatch(/\nIs the header closed with \*\/ before the SQL\?$/);
+  });
+});
