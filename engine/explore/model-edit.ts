@@ -139,7 +139,8 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
   await setRunVariables(db, engine, await defaultDate(db, engine, id));
   await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
   const models = engine.models.map((m) => (m.id === id ? edited : m));
-  const graph = await buildGraph(db, models, Object.keys(engine.project.config.sources));
+  const { sources, vars } = engine.project.config;
+  const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars));
   await writeFile(join(engine.project.root, edited.file), text, 'utf8');
   engine.models.splice(0, engine.models.length, ...models);
   engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);

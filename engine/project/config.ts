@@ -79,6 +79,9 @@ export const SourceConfig = z.discriminatedUnion('kind', [
 ]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
+/** Variables the runner sets for every model (SET VARIABLE), besides those declared under `vars:`. */
+export const RUNNER_VARIABLES = ['etl_date'] as const;
+
 // Strict at every level but the publish targets (each publisher checks its own, engine/publish/*): a
 // misspelt key (setings:, a source's pth:) would otherwise be dropped and its setting left at the default.
 export const ProjectConfig = z.strictObject({
