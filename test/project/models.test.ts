@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
+import { headerColumnError } from '../../engine/materializations/context.ts';
 import { parseModelFile } from '../../engine/project/models.ts';
 
 /** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
@@ -123,5 +124,71 @@ describe('a config header without its closing */', () => {
     const error = parseFailure('\n/* config\nmaterialized: table\nSELECT 1 /* one */ AS user_id');
     expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: config header is not valid YAML: /);
     expect(error.message).toMatch(/\nIs the header closed with \*\/ before the SQL\?$/);
+  });
+});
+
+describe('header settings naming a column the model does not output', () => {
+  const dimUser = (header: string) =>
+    parseModelFile('models/gold/dim_user.sql', `/* config\n${header}\n*/\nSELECT 1`, 'gold');
+  const columns = ['user_id', 'user_type', 'first_search_dt', 'last_search_dt'];
+
+  it('unique_key: points at the header field, names the column and the model columns', () => {
+    const error = headerColumnError(dimUser('materialized: scd1\nunique_key: user_idd'), columns);
+    expect(error?.code).toBe('MODEL_INVALID');
+    expect(error?.message).toBe(
+      'models/gold/dim_user.sql:3: unique_key names the column "user_idd", which the model does not output ' +
+        '(did you mean "user_id"?). The model\'s columns: user_id, user_type, first_search_dt, last_search_dt. ' +
+        "Fix the header, or the model's SELECT.",
+    );
+    expect(error?.details).toMatchObject({ field: 'unique_key', column: 'user_idd', line: 3, columns });
+  });
+
+  it('a merge rule for a misspelt column, at its own line', () => {
+    const error = headerColumnError(
+      dimUser(
+        'materialized: scd1\nunique_key: user_id\nmerge:\n  last_search_dt: greatest\n  first_serch_dt: least',
+      ),
+      columns,
+    );
+    expect(error?.message).toMatch(
+      /^models\/gold\/dim_user\.sql:6: merge\.first_serch_dt names the column "first_serch_dt", which the model does not output \(did you mean "first_search_dt"\?\)/,
+    );
+  });
+
+  it('a merge rule on a key column', () => {
+    const error = headerColumnError(
+      dimUser('materialized: scd1\nunique_key: user_id\nmerge: {user_id: least}'),
+      columns,
+    );
+    expect(error?.message).toMatch(
+      /^models\/gold\/dim_user\.sql:4: merge\.user_id: "user_id" is a key column/,
+    );
+  });
+
+  it('list items of tracked, bridge columns and unknown members', () => {
+    const line = (header: string) => headerColumnError(dimUser(header), columns)?.details;
+    expect(
+      line('materialized: scd2\nunique_key: user_id\ntracked:\n  - user_type\n  - plan_set'),
+    ).toMatchObject({
+      line: 6,
+      field: 'tracked',
+      column: 'plan_set',
+    });
+    expect(
+      line('materialized: bridge\nsurrogate_key: k\nbridge:\n  entity: user_id\n  member: plan_key'),
+    ).toMatchObject({ line: 6, field: 'bridge.member', column: 'plan_key' });
+    expect(
+      line('materialized: scd1\nunique_key: user_id\nunknown_member: {user_tpe: unknown}'),
+    ).toMatchObject({
+      line: 4,
+      field: 'unknown_member.user_tpe',
+    });
+  });
+
+  it('accepts what the model outputs, key names in any case (DuckDB binds them so)', () => {
+    const model = dimUser(
+      'materialized: scd1\nunique_key: [USER_ID]\nmerge: {first_search_dt: least}\nunknown_member: {user_type: unknown}',
+    );
+    expect(headerColumnError(model, columns)).toBeUndefined();
   });
 });
