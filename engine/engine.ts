@@ -195,7 +195,12 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);
-    graph = await buildGraph(db, models, Object.keys(project.config.sources));
+    graph = await buildGraph(
+      db,
+      models,
+      Object.keys(project.config.sources),
+      Object.keys(project.config.vars),
+    );
     reader = await db.fork();
     await loadMacros(reader, project.root);
     await reader.run(`SET search_path = 'gold,main'`);

@@ -12,7 +12,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { buildGraph, downstreamOf, referencedRelations } from '../graph/dependencies.ts';
-import { keyMatch } from '../materializations/context.ts';
+import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 
@@ -137,9 +137,14 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
   const db = engine.db;
   const edited = await parseEdited(db, engine, id, text);
   await setRunVariables(db, engine, await defaultDate(db, engine, id));
-  await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
+  const described = await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
+  // A header naming a column the edited SQL does not output would only fail (or be ignored) at the next run.
+  const columns = (jsonRows(described) as { column_name: string }[]).map((r) => r.column_name);
+  const missing = headerColumnError(edited, columns);
+  if (missing) throw missing;
   const models = engine.models.map((m) => (m.id === id ? edited : m));
-  const graph = await buildGraph(db, models, Object.keys(engine.project.config.sources));
+  const { sources, vars } = engine.project.config;
+  const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars));
   await writeFile(join(engine.project.root, edited.file), text, 'utf8');
   engine.models.splice(0, engine.models.length, ...models);
   engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);

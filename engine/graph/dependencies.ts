@@ -1,5 +1,7 @@
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
+import { RUNNER_VARIABLES } from '../project/config.ts';
+import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
 export interface ModelNode {
@@ -26,6 +28,26 @@ export async function referencedRelations(
   file = '(query)',
   firstLine = 1,
 ): Promise<string[]> {
+  return (await sqlReferences(db, sql, file, firstLine)).relations;
+}
+
+/** A `getvariable('name')` call with a literal name, and the file line it is on. */
+export interface VariableRead {
+  name: string;
+  line: number;
+}
+
+/**
+ * The relations a query reads (see referencedRelations) and the variables it reads with a literal
+ * `getvariable('name')`; from the parse tree, so comments and string contents are never mistaken for
+ * calls. A computed name (`getvariable(x)`) cannot be known before the query runs and is left out.
+ */
+export async function sqlReferences(
+  db: Db,
+  sql: string,
+  file = '(query)',
+  firstLine = 1,
+): Promise<{ relations: string[]; variables: VariableRead[] }> {
   const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
   const tree = JSON.parse(json ?? '{}') as { error?: boolean; error_message?: string; position?: string };
   if (tree.error) {
@@ -33,6 +55,7 @@ export async function referencedRelations(
   }
   const found = new Set<string>();
   const ctes = new Set<string>();
+  const variables: VariableRead[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) {
       for (const child of node) walk(child);
@@ -48,10 +71,27 @@ export async function referencedRelations(
       const name = [catalog, schema, record.table_name].filter(Boolean).join('.').toLowerCase();
       found.add(name);
     }
+    const variable = literalVariable(record);
+    if (variable !== undefined) {
+      // DuckDB's query_location counts bytes, not UTF-16 characters.
+      const before = Buffer.from(sql)
+        .subarray(0, Number(record.query_location) || 0)
+        .toString();
+      variables.push({ name: variable, line: firstLine + before.split('\n').length - 1 });
+    }
     for (const value of Object.values(record)) walk(value);
   };
   walk(tree);
-  return [...found].filter((name) => name.includes('.') || !ctes.has(name)).sort();
+  const relations = [...found].filter((name) => name.includes('.') || !ctes.has(name)).sort();
+  return { relations, variables };
+}
+
+/** The name a `getvariable('<name>')` expression node reads, when it is a string literal. */
+function literalVariable(record: Record<string, unknown>): string | undefined {
+  if (record.class !== 'FUNCTION' || String(record.function_name).toLowerCase() !== 'getvariable') return;
+  const [argument] = (record.children as { class?: string; value?: { value?: unknown } }[] | undefined) ?? [];
+  const name = argument?.class === 'CONSTANT' ? argument.value?.value : undefined;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** A parse or bind error located at the right line of the model file. */
@@ -68,15 +108,31 @@ function sqlError(
   return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${message}`, { file, line });
 }
 
-/** Builds the model graph from the SQL of every model and orders it; a cycle is an error naming its models. */
-export async function buildGraph(db: Db, models: Model[], sourceNames: string[]): Promise<ModelGraph> {
+/**
+ * Builds the model graph from the SQL of every model and orders it; a cycle is an error naming its
+ * models, and so is a read of a source or a variable (`vars:`, besides the runner's own) the project
+ * does not declare.
+ */
+export async function buildGraph(
+  db: Db,
+  models: Model[],
+  sourceNames: string[],
+  variableNames: string[],
+): Promise<ModelGraph> {
   const ids = new Set(models.map((m) => m.id));
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
   // Models run with search_path gold,main: a bare name reads the gold table of that name.
   const resolve = (rel: string) => (!rel.includes('.') && ids.has(`gold.${rel}`) ? `gold.${rel}` : rel);
   const nodes: ModelNode[] = [];
   for (const model of models) {
-    const relations = (await referencedRelations(db, model.sql, model.file, model.sqlStartLine)).map(resolve);
+    const { relations: named, variables } = await sqlReferences(
+      db,
+      model.sql,
+      model.file,
+      model.sqlStartLine,
+    );
+    refuseUndeclaredVariables(model, variables, variableNames);
+    const relations = named.map(resolve);
     const upstream: string[] = [];
     const usedSources: string[] = [];
     for (const rel of relations) {
@@ -108,6 +164,24 @@ export async function buildGraph(db: Db, models: Model[], sourceNames: string[])
   }
   const ordered = topologicalOrder(nodes);
   return { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) };
+}
+
+/**
+ * An undeclared variable reads as NULL: a var renamed in lakehouse.yaml (dim_date_start → dim_date_strat)
+ * would silently change what a model computes. DuckDB names variables case-insensitively.
+ */
+function refuseUndeclaredVariables(model: Model, reads: VariableRead[], declared: string[]): void {
+  const known = new Set([...declared, ...RUNNER_VARIABLES].map((name) => name.toLowerCase()));
+  const unknown = reads.find((read) => !known.has(read.name.toLowerCase()));
+  if (!unknown) return;
+  const listed = declared.length > 0 ? declared.join(', ') : 'none';
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}:${unknown.line}: getvariable('${unknown.name}') reads a variable lakehouse.yaml does not ` +
+      `declare, so it would be NULL${didYouMean(unknown.name, declared)}. Declared under vars: ${listed} ` +
+      `(${RUNNER_VARIABLES.join(', ')} is set by the runner). Add it under vars: in lakehouse.yaml, or fix the name.`,
+    { file: model.file, line: unknown.line, model: model.id, variable: unknown.name, declared },
+  );
 }
 
 const LAYER_RANK: Record<string, number> = { bronze: 0, silver: 1, gold: 2 };

@@ -3,6 +3,7 @@ import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import type { CatalogTitle, TitleIndex } from '../normalize/matcher.ts';
+import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
 /**
@@ -89,18 +90,82 @@ function reservedColumn(name: string): boolean {
   return lower === 'rowid' || lower === 'file_row_number' || name.startsWith('__');
 }
 
-/** Fails with MODEL_INVALID, naming the file and the column, when the model's SQL emits a reserved name. */
-export async function refuseReservedColumns(db: Db, model: Model): Promise<void> {
-  const clash = (await columnsOf(db, `(${model.sql})`)).find((c) => reservedColumn(c.name));
-  if (!clash) return;
-  throw new LakehouseError(
+/**
+ * Fails with MODEL_INVALID before anything is written when the model's SQL emits a reserved name, or
+ * when its header names a column the SQL does not output (see headerColumnError).
+ */
+export async function checkOutputColumns(db: Db, model: Model): Promise<void> {
+  const columns = (await columnsOf(db, `(${model.sql})`)).map((c) => c.name);
+  const clash = columns.find(reservedColumn);
+  if (clash) throw reservedColumnError(model, clash);
+  const missing = headerColumnError(model, columns);
+  if (missing) throw missing;
+}
+
+function reservedColumnError(model: Model, clash: string): LakehouseError {
+  return new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}: the model outputs a column named "${clash.name}", a name the engine reserves ` +
+    `${model.file}: the model outputs a column named "${clash}", a name the engine reserves ` +
       '(DuckDB row ids, Parquet row numbers, and names starting with "__"). Rename it in the model\'s ' +
-      `SELECT ("... AS ${clash.name.replace(/^_+/, '') || 'value'}_value"), or leave it out ` +
-      `("SELECT * EXCLUDE (${ident(clash.name)})").`,
-    { model: model.id, file: model.file, column: clash.name },
+      `SELECT ("... AS ${clash.replace(/^_+/, '') || 'value'}_value"), or leave it out ` +
+      `("SELECT * EXCLUDE (${ident(clash)})").`,
+    { model: model.id, file: model.file, column: clash },
   );
+}
+
+/**
+ * The first header setting naming a column the model's SQL does not output (`columns`), as an error
+ * at the setting's line: otherwise a key fails later as a DuckDB error at some line of the SQL, and a
+ * merge rule for a misspelt column is silently never applied. A merge rule on a key column is refused
+ * too: keys are matched, never merged.
+ */
+export function headerColumnError(model: Model, columns: string[]): LakehouseError | undefined {
+  const { config, configLines } = model;
+  // DuckDB binds names case-insensitively, but merge rules are looked up by the exact output name.
+  const outputs = new Set(columns.map((c) => c.toLowerCase()));
+  const named: { field: string; column: string; exact?: boolean }[] = [
+    ...(config.unique_key ?? []).map((column, i) => ({ field: `unique_key.${i}`, column })),
+    ...Object.keys(config.merge).map((column) => ({ field: `merge.${column}`, column, exact: true })),
+    ...(config.tracked ?? []).map((column, i) => ({ field: `tracked.${i}`, column })),
+    ...(config.bridge ? [config.bridge.entity, config.bridge.member] : []).map((column, i) => ({
+      field: `bridge.${i === 0 ? 'entity' : 'member'}`,
+      column,
+    })),
+    ...Object.keys(config.unknown_member ?? {}).map((column) => ({
+      field: `unknown_member.${column}`,
+      column,
+    })),
+    ...(config.deduplicate?.key ?? []).map((column, i) => ({ field: `deduplicate.key.${i}`, column })),
+  ];
+  const where = (field: string) => {
+    // A list item has its own line; a scalar (unique_key: user_id) only its key's.
+    const line = configLines[field] ?? configLines[field.replace(/\.\d+$/, '')];
+    return { line, at: line === undefined ? model.file : `${model.file}:${line}` };
+  };
+  const setting = (field: string) => field.replace(/\.\d+$/, '');
+  for (const { field, column, exact } of named) {
+    if (exact ? columns.includes(column) : outputs.has(column.toLowerCase())) continue;
+    const { line, at } = where(field);
+    return new LakehouseError(
+      'MODEL_INVALID',
+      `${at}: ${setting(field)} names the column "${column}", which the model does not output` +
+        `${didYouMean(column, columns)}. The model's columns: ${columns.join(', ')}. ` +
+        "Fix the header, or the model's SELECT.",
+      { model: model.id, file: model.file, line, field: setting(field), column, columns },
+    );
+  }
+  const keys = new Set([...(config.unique_key ?? []), config.surrogate_key].map((k) => k?.toLowerCase()));
+  const mergedKey = Object.keys(config.merge).find((column) => keys.has(column.toLowerCase()));
+  if (mergedKey !== undefined) {
+    const { line, at } = where(`merge.${mergedKey}`);
+    return new LakehouseError(
+      'MODEL_INVALID',
+      `${at}: merge.${mergedKey}: "${mergedKey}" is a key column; rows are matched on it, never merged. ` +
+        'Remove the rule: merge rules apply to the other columns.',
+      { model: model.id, file: model.file, line, field: `merge.${mergedKey}`, column: mergedKey, columns },
+    );
+  }
+  return undefined;
 }
 
 export async function tableExists(db: Db, target: string): Promise<boolean> {

@@ -7,11 +7,11 @@ import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependenci
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import {
+  checkOutputColumns,
   type LoadedCatalog,
   type MaterializeContext,
   type MaterializeOutcome,
   type Materializer,
-  refuseReservedColumns,
   type StageStorage,
 } from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
@@ -333,7 +333,7 @@ async function runModel(
   let outcome: MaterializeOutcome;
   try {
     if (!deps.columnsChecked.has(model.id)) {
-      await refuseReservedColumns(db, model);
+      await checkOutputColumns(db, model);
       deps.columnsChecked.add(model.id);
     }
     outcome = await MATERIALIZERS[model.config.materialized](ctx);

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
+import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
-export const DailyParquetSource = z.object({
+export const DailyParquetSource = z.strictObject({
   kind: z.literal('daily_parquet'),
   path: z.string(),
   date_format: z.string().default('%Y%m%d'),
@@ -16,7 +17,7 @@ export const DailyParquetSource = z.object({
 export type DailyParquetSource = z.infer<typeof DailyParquetSource>;
 
 /** A reference table from one CSV, Parquet or JSON file, loaded whole (e.g. the title catalog). */
-export const ReferenceFileSource = z.object({
+export const ReferenceFileSource = z.strictObject({
   kind: z.literal('file'),
   path: z.string(),
   format: z.enum(['csv', 'parquet', 'json']).optional(),
@@ -62,7 +63,7 @@ const CrawlHeaderVariable = z.string().superRefine((variable, ctx) => {
  * A reference table crawled from a paged JSON HTTP API (engine/sources/crawler.ts): pages by number or
  * cursor, rate-limited, retried, resumable; items deduplicated by id and merged into the previous crawl.
  */
-export const CrawlSource = z.object({
+export const CrawlSource = z.strictObject({
   kind: z.literal('crawl'),
   /** The first page's URL; `{page}` (page paging) is replaced by the page number. */
   url: z
@@ -77,13 +78,13 @@ export const CrawlSource = z.object({
     ),
   paging: z
     .discriminatedUnion('type', [
-      z.object({
+      z.strictObject({
         type: z.literal('page'),
         /** Query parameter carrying the page number, unless the URL has `{page}`. */
         param: z.string().default('page'),
         start: z.number().int().default(1),
       }),
-      z.object({
+      z.strictObject({
         type: z.literal('cursor'),
         /** Query parameter the next request carries the cursor in. */
         param: z.string().default('cursor'),
@@ -121,7 +122,12 @@ export const SourceConfig = z.discriminatedUnion('kind', [
 ]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
-export const ProjectConfig = z.object({
+/** Variables the runner sets for every model (SET VARIABLE), besides those declared under `vars:`. */
+export const RUNNER_VARIABLES = ['etl_date'] as const;
+
+// Strict at every level but the publish targets (each publisher checks its own, engine/publish/*): a
+// misspelt key (setings:, a source's pth:) would otherwise be dropped and its setting left at the default.
+export const ProjectConfig = z.strictObject({
   name: z.string().min(1),
   /** Where bronze and silver Parquet partitions live. */
   lake: z.string().default('lake'),
@@ -135,14 +141,14 @@ export const ProjectConfig = z.object({
    * own entries (engine/publish/*), so this file stays free of their settings.
    */
   publish: z
-    .object({
+    .strictObject({
       redshift: z.record(z.string(), z.unknown()).default({}),
       iceberg: z.record(z.string(), z.unknown()).default({}),
     })
     .default({ redshift: {}, iceberg: {} }),
   /** How to reach S3 for s3:// sources and lakes; credentials come from the AWS chain, never from here. */
   s3: z
-    .object({
+    .strictObject({
       endpoint: z.string().url().optional(),
       region: z.string().optional(),
       profile: z.string().optional(),
@@ -155,7 +161,6 @@ export const ProjectConfig = z.object({
       parallel: z.number().int().positive().default(16),
     })
     .default({ cache_max_gb: 10, parallel: 16 }),
-  // Strict: a misspelt setting (memory_limt) would otherwise be ignored without a word.
   settings: z
     .strictObject({
       memory_limit: z.string().optional(),
@@ -197,19 +202,19 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
       { path: file },
     );
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    throw new LakehouseError('PROJECT_INVALID', `${file} is not valid YAML: ${(error as Error).message}`, {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) {
+    throw new LakehouseError('PROJECT_INVALID', `${file} is not valid YAML: ${document.errors[0]?.message}`, {
       path: file,
     });
   }
-  const parsed = ProjectConfig.safeParse(raw);
+  const parsed = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const located = locateIssues(parsed.error.issues, document, text);
+    const issues = issueLines(located);
     throw new LakehouseError('PROJECT_INVALID', `${file} is invalid:\n  ${issues.join('\n  ')}`, {
       path: file,
+      line: located[0]?.line,
       issues,
     });
   }

@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isSeq, type Node, parseDocument, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
+import { didYouMean, issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 const Columns = z
   .union([z.string(), z.array(z.string()).min(1)])
@@ -65,21 +66,55 @@ const OrderBy = z.union([z.string(), z.array(z.string()).min(1)]).transform((val
   return items;
 });
 
-/** Data tests a model declares; they run on the rows a run writes. */
-export const DataTest = z.union([
-  z.object({ not_null: Columns, severity: Severity }),
-  z.object({ unique: Columns, severity: Severity }),
-  z.object({
-    accepted_values: z.object({ column: z.string(), values: z.array(z.union([z.string(), z.number()])) }),
+/** The data tests there are, by name: an entry is `{<name>: ..., severity: error|warn}`. */
+const TESTS = {
+  not_null: z.strictObject({ not_null: Columns, severity: Severity }),
+  unique: z.strictObject({ unique: Columns, severity: Severity }),
+  accepted_values: z.strictObject({
+    accepted_values: z.strictObject({
+      column: z.string(),
+      values: z.array(z.union([z.string(), z.number()])),
+    }),
     severity: Severity,
   }),
-  z.object({
-    relationships: z.object({ column: z.string(), to: z.string(), field: z.string() }),
+  relationships: z.strictObject({
+    relationships: z.strictObject({ column: z.string(), to: z.string(), field: z.string() }),
     severity: Severity,
   }),
   /** SCD2 / bridge: one current row per key, no overlapping or gapped validity. */
-  z.object({ scd_invariants: z.literal(true), severity: Severity }),
-]);
+  scd_invariants: z.strictObject({ scd_invariants: z.literal(true), severity: Severity }),
+};
+type TestName = keyof typeof TESTS;
+export const TEST_NAMES = Object.keys(TESTS) as TestName[];
+
+/**
+ * Data tests a model declares; they run on the rows a run writes. The entry's test name picks its
+ * schema, so an error speaks of that test and of the entry as written (a union said "Invalid input").
+ */
+export const DataTest = z
+  .unknown()
+  .transform((entry, ctx): { [K in TestName]: z.output<(typeof TESTS)[K]> }[TestName] => {
+    const written = `(the test as written: ${stringifyYaml(entry, { collectionStyle: 'flow' }).trim()})`;
+    const keys =
+      entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? Object.keys(entry) : [];
+    const name = TEST_NAMES.find((n) => keys.includes(n));
+    if (!name) {
+      const typed = keys.find((k) => k !== 'severity');
+      const what =
+        keys.length === 0
+          ? 'a test is a mapping such as {unique: <column>}'
+          : typed === undefined
+            ? 'no test name'
+            : `"${typed}" is not a test${didYouMean(typed, TEST_NAMES)}`;
+      ctx.addIssue({ code: 'custom', message: `${what}; tests: ${TEST_NAMES.join(', ')} ${written}` });
+      return z.NEVER;
+    }
+    const parsed = TESTS[name].safeParse(entry, { error: unknownKeysError });
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ ...issue, message: `${issue.message} ${written}` });
+    return z.NEVER;
+  });
 export type DataTest = z.infer<typeof DataTest>;
 
 export const Materialization = z.enum([
@@ -93,8 +128,10 @@ export const Materialization = z.enum([
 ]);
 export type Materialization = z.infer<typeof Materialization>;
 
+// Strict at every level: a misspelt key (uniqe_key, severty) would otherwise be dropped and its setting
+// left at the default without a word.
 export const ModelConfig = z
-  .object({
+  .strictObject({
     materialized: Materialization,
     description: z.string().optional(),
     unique_key: Columns.optional(),
@@ -106,7 +143,7 @@ export const ModelConfig = z
     merge: z.record(z.string(), z.enum(['least', 'greatest', 'overwrite', 'keep'])).default({}),
     /** partition: drop rows repeating this key (first by order_by wins); counted as duplicates removed. */
     deduplicate: z
-      .object({
+      .strictObject({
         key: Columns,
         order_by: OrderBy.optional(),
         /** Also drop rows whose key an earlier date's partition holds (an event delivered again later). */
@@ -118,7 +155,7 @@ export const ModelConfig = z
     /** scd2: columns whose change opens a new version (default: all but the key). */
     tracked: z.array(z.string()).optional(),
     /** bridge: the entity column, the member column and the date column of the input rows. */
-    bridge: z.object({ entity: z.string(), member: z.string() }).optional(),
+    bridge: z.strictObject({ entity: z.string(), member: z.string() }).optional(),
     /** keyword_match: the relation holding the reference catalog (title, genres, optional slug). */
     catalog: z.string().optional(),
     /** Star-schema role, for the diagram and for publishing. */
@@ -156,40 +193,50 @@ export interface Model {
   sql: string;
   /** 1-based line in the file where `sql` starts, to map DuckDB error positions back to the file. */
   sqlStartLine: number;
+  /** 1-based line of each key of the config header by dotted path (`merge.first_search_dt`), for errors. */
+  configLines: Record<string, number>;
 }
 
 const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
+const HEADER_OPENED = /^\s*\/\*\s*config\b/;
+const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
   const name = basename(file, '.sql');
   const match = HEADER.exec(text);
   if (!match) {
+    // An opened header without its `*/` is not a missing one: say what to add, and where.
+    const problem = HEADER_OPENED.test(text)
+      ? 'the config header is not closed: end it with */ on its own line before the SQL, like this'
+      : 'missing config header. Start the file with a block like';
+    throw new LakehouseError('MODEL_INVALID', `${file}: ${problem}:\n${HEADER_EXAMPLE}`, { file });
+  }
+  const yamlText = match[1] ?? '';
+  // The file line the YAML starts on (the rest of the `/* config` line), so issues point into the file.
+  const headerLine = lineOf(text, match.index + match[0].length - yamlText.length - 2);
+  const document = parseDocument(yamlText);
+  const yamlError = document.errors[0];
+  if (yamlError) {
+    const errorLine = yamlError.linePos && headerLine + yamlError.linePos[0].line - 1;
     throw new LakehouseError(
       'MODEL_INVALID',
-      `${file}: missing config header. Start the file with a block like /* config\\nmaterialized: table\\n*/`,
-      { file },
+      `${errorLine ? `${file}:${errorLine}` : file}: config header is not valid YAML: ${yamlError.message}` +
+        // Unclosed, the header runs on to the `*/` of a comment in the SQL.
+        (/^\s*(select|with|from)\b/im.test(yamlText) ? '\nIs the header closed with */ before the SQL?' : ''),
+      { file, line: errorLine },
     );
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(match[1] ?? '');
-  } catch (error) {
-    throw new LakehouseError(
-      'MODEL_INVALID',
-      `${file}: config header is not valid YAML: ${(error as Error).message}`,
-      {
-        file,
-      },
-    );
-  }
-  const parsed = ModelConfig.safeParse(raw);
+  const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-    throw new LakehouseError('MODEL_INVALID', `${file}: invalid config:\n  ${issues.join('\n  ')}`, {
-      file,
-      issues,
-    });
+    const located = locateIssues(parsed.error.issues, document, yamlText, headerLine);
+    const issues = issueLines(located);
+    const line = located[0]?.line;
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${line === undefined ? file : `${file}:${line}`}: invalid config:\n  ${issues.join('\n  ')}`,
+      { file, line, issues },
+    );
   }
   const headerEnd = match.index + match[0].length;
   const body = text.slice(headerEnd);
@@ -200,7 +247,33 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
     });
-  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine };
+  const configLines = keyLines(document.contents, yamlText, headerLine);
+  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine, configLines };
+}
+
+/** 1-based line of `offset` in `text`. */
+function lineOf(text: string, offset: number): number {
+  return text.slice(0, offset).split('\n').length;
+}
+
+/** The file line of every map key and list item under `node`, by dotted path. */
+function keyLines(node: unknown, yamlText: string, firstLine: number, prefix = ''): Record<string, number> {
+  const lines: Record<string, number> = {};
+  const children: [string, Node | undefined, unknown][] = isMap(node)
+    ? node.items.map((pair) => [
+        String((pair.key as { value?: unknown })?.value),
+        pair.key as Node,
+        pair.value,
+      ])
+    : isSeq(node)
+      ? node.items.map((item, i) => [String(i), item as Node, item])
+      : [];
+  for (const [key, keyNode, value] of children) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (keyNode?.range) lines[path] = firstLine + lineOf(yamlText, keyNode.range[0]) - 1;
+    Object.assign(lines, keyLines(value, yamlText, firstLine, path));
+  }
+  return lines;
 }
 
 /** Reads every `models/<layer>/*.sql` of a project, in a stable order. */

@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
+import { unknownKeysError } from '../project/config-issues.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
@@ -38,7 +39,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
   const name = request.name ?? 'new source';
   let source: SourceConfig;
   if (request.source !== undefined) {
-    const parsed = SourceConfig.safeParse(request.source);
+    const parsed = SourceConfig.safeParse(request.source, { error: unknownKeysError });
     if (!parsed.success) {
       const issues = parsed.error.issues
         .map((i) => `${i.path.join('.') || '(source)'}: ${i.message}`)

@@ -3,15 +3,8 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
-import {
-  CrawlSource,
-  DailyParquetSource,
-  PROJECT_FILE,
-  type Project,
-  ProjectConfig,
-  ReferenceFileSource,
-  SourceConfig,
-} from '../project/config.ts';
+import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
+import { unknownKeysError } from '../project/config-issues.ts';
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
 export interface SourceS3Settings {
@@ -46,12 +39,6 @@ const SOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_KEY = /access[_-]?key|secret|session[_-]?token|password|credential/i;
 /** Values shaped like an AWS access key id (AKIA..., ASIA...), whatever the key is called. */
 const AWS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/;
-
-const SHAPES: Record<SourceConfig['kind'], Record<string, unknown>> = {
-  daily_parquet: DailyParquetSource.shape,
-  file: ReferenceFileSource.shape,
-  crawl: CrawlSource.shape,
-};
 
 /**
  * Adds or replaces a source in lakehouse.yaml and in the open project. The file is edited as a YAML
@@ -143,25 +130,19 @@ function secretRefused(field: string): LakehouseError {
   );
 }
 
-/** Validates with the schema lakehouse.yaml is loaded with, and refuses keys it would silently drop. */
+/** Validates with the schema lakehouse.yaml is loaded with (which refuses unknown keys). */
 function parseSource(raw: Record<string, unknown>): void {
-  const parsed = SourceConfig.safeParse(raw);
+  const parsed = SourceConfig.safeParse(raw, { error: unknownKeysError });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `source.${i.path.join('.') || 'kind'}: ${i.message}`);
-    const field = `source.${parsed.error.issues[0]?.path.join('.') || 'kind'}`;
+    // An unknown key is the field at fault, not the object holding it.
+    const fieldOf = (i: (typeof parsed.error.issues)[number]) =>
+      `source.${[...i.path, ...(i.code === 'unrecognized_keys' ? i.keys.slice(0, 1) : [])].join('.') || 'kind'}`;
+    const issues = parsed.error.issues.map((i) => `${fieldOf(i)}: ${i.message}`);
+    const field = fieldOf(parsed.error.issues[0]!);
     throw new LakehouseError('INVALID_ARGUMENT', `The source definition is invalid: ${issues.join('; ')}`, {
       field,
       issues,
     });
-  }
-  const known = SHAPES[parsed.data.kind];
-  const unknown = Object.keys(raw).filter((key) => !(key in known));
-  if (unknown.length > 0) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `source.${unknown[0]}: not a setting of a ${parsed.data.kind} source (settings: ${Object.keys(known).join(', ')}).`,
-      { field: `source.${unknown[0]}` },
-    );
   }
 }
 
@@ -183,7 +164,7 @@ async function editProjectFile(
     );
   }
   edit(document);
-  const parsed = ProjectConfig.safeParse(document.toJS());
+  const parsed = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new LakehouseError(

@@ -312,6 +312,22 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     expect(await readFile(join(projectDir, 'models', 'gold', 'fact_customer_search.sql'), 'utf8')).toBe(
       factText,
     );
+    // A header naming a column the SQL does not output is refused before the file is written.
+    const misnamed = await rejection(
+      client.call('model.apply', {
+        model: FACT,
+        text: factText.replace('unique_key: event_id', 'unique_key: event'),
+      }),
+    );
+    expect(misnamed).toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(
+        /^models\/gold\/fact_customer_search\.sql:4: unique_key names the column "event"/,
+      ),
+    });
+    expect(await readFile(join(projectDir, 'models', 'gold', 'fact_customer_search.sql'), 'utf8')).toBe(
+      factText,
+    );
 
     const shouted = factText.replace('  e.category,\n', '  upper(e.category) AS category,\n');
     for (const text of [shouted, factText]) {

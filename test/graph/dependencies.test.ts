@@ -3,6 +3,7 @@ import { LakehouseError } from '../../engine/api/errors.ts';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { buildGraph, referencedRelations, selectModels } from '../../engine/graph/dependencies.ts';
 import { type Layer, parseModelFile } from '../../engine/project/models.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 
 let db: Db;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('dependencies come from the SQL itself', () => {
 
   it('reports a parse error at the right line of the model file', async () => {
     const m = model('gold.broken', 'SELECT *\nFROM silver.a\nWHERE AND x');
-    const error = await buildGraph(db, [m], []).catch((e: unknown) => e);
+    const error = await buildGraph(db, [m], [], []).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LakehouseError);
     expect((error as LakehouseError).code).toBe('MODEL_SQL_ERROR');
     expect((error as LakehouseError).message).toMatch(/^models\/gold\/broken\.sql:6: /);
@@ -45,7 +46,7 @@ describe('dependencies come from the SQL itself', () => {
       model('silver.events', 'SELECT * FROM bronze.raw'),
       model('bronze.raw', 'SELECT * FROM source.feed'),
     ];
-    const graph = await buildGraph(db, models, ['feed']);
+    const graph = await buildGraph(db, models, ['feed'], []);
     expect(graph.nodes.map((n) => n.model.id)).toEqual([
       'bronze.raw',
       'silver.events',
@@ -72,7 +73,7 @@ describe('dependencies come from the SQL itself', () => {
       model('gold.dim_user', 'SELECT 1 AS k'),
       model('gold.fact_customer_search', 'SELECT 1 AS platform_key'),
     ];
-    const graph = await buildGraph(db, models, []);
+    const graph = await buildGraph(db, models, [], []);
     // The CTE named like a gold model shadows it; a bare name no model has stays no edge.
     expect(graph.byId.get('gold.agg_device_daily')?.upstream.sort()).toEqual([
       'gold.dim_platform',
@@ -91,17 +92,51 @@ describe('dependencies come from the SQL itself', () => {
       db,
       [model('gold.a', 'SELECT * FROM gold.b'), model('gold.b', 'SELECT * FROM gold.a')],
       [],
+      [],
     ).catch((e: unknown) => e);
     expect((error as LakehouseError).code).toBe('MODEL_CYCLE');
     expect((error as LakehouseError).message).toMatch(/gold\.a, gold\.b/);
   });
 
   it('rejects a source the project does not declare', async () => {
-    const error = await buildGraph(db, [model('bronze.raw', 'SELECT * FROM source.nothere')], ['feed']).catch(
-      (e: unknown) => e,
-    );
+    const error = await buildGraph(
+      db,
+      [model('bronze.raw', 'SELECT * FROM source.nothere')],
+      ['feed'],
+      [],
+    ).catch((e: unknown) => e);
     expect((error as LakehouseError).code).toBe('MODEL_INVALID');
     expect((error as LakehouseError).message).toMatch(/no source named "nothere"/);
+  });
+});
+
+describe('a variable a model reads must be declared (it would read NULL otherwise)', () => {
+  const calendar = (start: string) =>
+    model(
+      'gold.dim_date',
+      `SELECT range AS d\n-- getvariable('in_a_comment')\nFROM range(getvariable('${start}')::DATE, getvariable('etl_date')::DATE, INTERVAL 1 DAY)`,
+    );
+
+  it('names the file and line, the variable, the closest and the declared ones', async () => {
+    const error = await lakehouseFailure(
+      buildGraph(db, [calendar('dim_date_start')], [], ['dim_date_strat', 'dim_date_end']),
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toBe(
+      "models/gold/dim_date.sql:6: getvariable('dim_date_start') reads a variable lakehouse.yaml does not " +
+        'declare, so it would be NULL (did you mean "dim_date_strat"?). Declared under vars: dim_date_strat, ' +
+        'dim_date_end (etl_date is set by the runner). Add it under vars: in lakehouse.yaml, or fix the name.',
+    );
+    expect(error.details).toMatchObject({ line: 6, variable: 'dim_date_start', model: 'gold.dim_date' });
+  });
+
+  it("accepts declared ones in any case, the runner's etl_date, comments and computed names", async () => {
+    const computed = model(
+      'gold.other',
+      "SELECT getvariable('dim_' || 'x') AS v, 'getvariable(''nope'')' AS s",
+    );
+    const graph = await buildGraph(db, [calendar('DIM_DATE_START'), computed], [], ['dim_date_start']);
+    expect(graph.nodes).toHaveLength(2);
   });
 });
 

@@ -345,6 +345,51 @@ describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
   });
 });
 
+describe('a model header naming a column the SQL does not output is blamed on the header field', () => {
+  let src: string;
+  let dir: string;
+  let original: string;
+  const dimUser = () => join(dir, 'models', 'gold', 'dim_user.sql');
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    original = await readFile(dimUser(), 'utf8');
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  const run = async (edit: (text: string) => string) => {
+    await writeFile(dimUser(), edit(original));
+    return withEngine(dir, (engine) => engine.run({ dates: ['2022-06-01'] }));
+  };
+
+  it('a misspelt unique_key, at its header line rather than a line of the SQL', async () => {
+    const summary = await run((text) => text.replace(/^unique_key: user_id$/m, 'unique_key: user_idd'));
+    expect(summary.error).toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(
+        /^models\/gold\/dim_user\.sql:4: unique_key names the column "user_idd", which the model does not output \(did you mean "user_id"\?\)\. The model's columns: user_id, user_type, first_search_dt, last_search_dt\./,
+      ),
+      details: { field: 'unique_key', column: 'user_idd', model: 'gold.dim_user' },
+    });
+  });
+
+  it('a merge rule for a misspelt column, instead of merging that column by overwrite', async () => {
+    const summary = await run((text) => text.replace('  first_search_dt: least', '  first_serch_dt: least'));
+    expect(summary.error).toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(
+        /^models\/gold\/dim_user\.sql:6: merge\.first_serch_dt names the column/,
+      ),
+    });
+  });
+});
+
 describe('rows that cannot be repaired go to quarantine with their reason', () => {
   let src: string;
   let dir: string;

@@ -1,0 +1,85 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProject } from '../../engine/project/config.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tempDir('lakehouse-config-');
+});
+afterAll(() => removeDir(dir));
+
+const BASE = [
+  'name: p',
+  'sources:',
+  '  log:',
+  '    kind: daily_parquet',
+  '    path: raw',
+  '    columns: {id: VARCHAR}',
+  '  titles:',
+  '    kind: crawl',
+  '    url: https://example.com/titles',
+  '    paging: {type: cursor, cursor_path: next}',
+];
+
+/** lakehouse.yaml with `extra` lines after BASE, loaded. */
+async function load(...extra: string[]) {
+  await writeFile(join(dir, 'lakehouse.yaml'), [...BASE, ...extra, ''].join('\n'));
+  return loadProject(dir);
+}
+
+/** The message of the error loading lakehouse.yaml as BASE with `edit` applied fails with. */
+async function refusal(edit: (lines: string[]) => string[]): Promise<string> {
+  await writeFile(join(dir, 'lakehouse.yaml'), [...edit([...BASE]), ''].join('\n'));
+  const error = await lakehouseFailure(loadProject(dir));
+  expect(error.code).toBe('PROJECT_INVALID');
+  return error.message;
+}
+
+describe('a misspelt key in lakehouse.yaml is an error naming it, its line and the closest valid key', () => {
+  it('at the top level (setings:)', async () => {
+    const message = await refusal((lines) => [...lines, 'setings: {threads: 2}']);
+    expect(message).toContain(
+      'line 11: Unrecognized key: "setings" (did you mean "settings"?); valid keys: name,',
+    );
+  });
+
+  it('inside a source', async () => {
+    const message = await refusal((lines) => lines.map((l) => l.replace('    path: raw', '    pth: raw')));
+    expect(message).toContain(
+      'line 5: sources.log: Unrecognized key: "pth" (did you mean "path"?); valid keys: kind, path, date_format, columns',
+    );
+  });
+
+  it('inside a crawl source paging block', async () => {
+    const message = await refusal((lines) =>
+      lines.map((l) => l.replace('cursor_path: next', 'cursor_path: next, parm: c')),
+    );
+    expect(message).toContain(
+      'line 10: sources.titles.paging: Unrecognized key: "parm" (did you mean "param"?)',
+    );
+  });
+
+  it('in the s3: block', async () => {
+    const message = await refusal((lines) => [...lines, 's3:', '  regoin: eu-west-1']);
+    expect(message).toContain('line 12: s3: Unrecognized key: "regoin" (did you mean "region"?)');
+  });
+
+  it('a publish kind (the targets themselves are the publishers to check)', async () => {
+    const message = await refusal((lines) => [...lines, 'publish:', '  redshfit: {}']);
+    expect(message).toContain('publish: Unrecognized key: "redshfit" (did you mean "redshift"?)');
+    const project = await load('publish:', '  redshift:', '    prod: {kind: postgres, any_setting: 1}');
+    expect(project.config.publish.redshift).toEqual({ prod: { kind: 'postgres', any_setting: 1 } });
+  });
+
+  it('a misspelt source kind, with the kind it resembles', async () => {
+    const message = await refusal((lines) =>
+      lines.map((l) => l.replace('kind: daily_parquet', 'kind: daily_parqet')),
+    );
+    expect(message).toContain(
+      'line 4: sources.log.kind: "daily_parqet" is not valid (did you mean "daily_parquet"?)',
+    );
+  });
+});

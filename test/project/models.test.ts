@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
+import { headerColumnError } from '../../engine/materializations/context.ts';
+import { parseModelFile } from '../../engine/project/models.ts';
+
+/** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
+function parseFailure(text: string): LakehouseError {
+  try {
+    parseModelFile('models/gold/dim_user.sql', text, 'gold');
+  } catch (error) {
+    if (error instanceof LakehouseError) return error;
+    throw error;
+  }
+  throw new Error('expected the model file to be refused');
+}
+
+describe('a misspelt key in a model config header is an error, not ignored', () => {
+  it('at the top level: names the key, the file and its line, and the key it resembles', () => {
+    const error = parseFailure(
+      '/* config\nmaterialized: scd1\nunique_key: user_id\nuniqe_key: foo\n*/\nSELECT 1 AS user_id',
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: invalid config:/);
+    expect(error.message).toContain('line 4: Unrecognized key: "uniqe_key" (did you mean "unique_key"?)');
+    expect(error.message).toMatch(/valid keys: materialized, description, unique_key, .*tests/);
+    expect(error.details).toMatchObject({ file: 'models/gold/dim_user.sql', line: 4 });
+  });
+
+  it('inside a nested block (bridge)', () => {
+    const error = parseFailure(
+      '/* config\nmaterialized: bridge\nsurrogate_key: k\nbridge:\n  entity: user_id\n  membr: plan\n*/\nSELECT 1',
+    );
+    expect(error.message).toContain(
+      'line 6: bridge: Unrecognized key: "membr" (did you mean "member"?); valid keys: entity, member',
+    );
+  });
+
+  it('a misspelt option, with the option it resembles', () => {
+    const error = parseFailure('/* config\nmaterialized: tabel\n*/\nSELECT 1');
+    expect(error.message).toContain('line 2: materialized: "tabel" is not valid (did you mean "table"?)');
+  });
+
+  it('keeps the line of each header key, for later checks to point at', () => {
+    const model = parseModelFile(
+      'models/gold/dim_user.sql',
+      '/* config\nmaterialized: scd1\nunique_key: user_id\nmerge:\n  last_search_dt: greatest\n*/\nSELECT 1',
+      'gold',
+    );
+    expect(model.configLines).toMatchObject({ unique_key: 3, merge: 4, 'merge.last_search_dt': 5 });
+  });
+});
+
+describe('a data test entry that is wrong says which entry, as written, and what it should be', () => {
+  const header = (tests: string) =>
+    `/* config\nmaterialized: table\ntests:\n  - not_null: user_id\n${tests}\n*/\nSELECT 1 AS user_id`;
+
+  it('an unknown test name: lists the tests and the closest', () => {
+    const error = parseFailure(header('  - uniqe: user_id'));
+    expect(error.message).toContain(
+      'line 5: tests.1: "uniqe" is not a test (did you mean "unique"?); ' +
+        'tests: not_null, unique, accepted_values, relationships, scd_invariants ' +
+        '(the test as written: { uniqe: user_id })',
+    );
+  });
+
+  it('a misspelt setting of a test (severty) instead of leaving it at error', () => {
+    const error = parseFailure(header('  - unique: user_id\n    severty: warn'));
+    expect(error.message).toContain(
+      'line 6: tests.1: Unrecognized key: "severty" (did you mean "severity"?); valid keys: unique, severity',
+    );
+  });
+
+  it('accepted_values with value: for values:, once, not also as a missing values:', () => {
+    const error = parseFailure(
+      header('  - accepted_values: {column: user_type, value: [guest, registered]}'),
+    );
+    expect(error.details.issues).toEqual([
+      'line 5: tests.1.accepted_values: Unrecognized key: "value" (did you mean "values"?); valid keys: column, values ' +
+        '(the test as written: { accepted_values: { column: user_type, value: [ guest, registered ] } })',
+    ]);
+  });
+
+  it('still reads every kind of test', () => {
+    const model = parseModelFile(
+      'models/gold/x.sql',
+      header(
+        [
+          '  - unique: [a, b]',
+          '    severity: warn',
+          '  - accepted_values: {column: t, values: [x, 1]}',
+          '  - relationships: {column: k, to: gold.dim, field: k}',
+          '  - scd_invariants: true',
+        ].join('\n'),
+      ),
+      'gold',
+    );
+    expect(model.config.tests).toEqual([
+      { not_null: ['user_id'], severity: 'error' },
+      { unique: ['a', 'b'], severity: 'warn' },
+      { accepted_values: { column: 't', values: ['x', 1] }, severity: 'error' },
+      { relationships: { column: 'k', to: 'gold.dim', field: 'k' }, severity: 'error' },
+      { scd_invariants: true, severity: 'error' },
+    ]);
+  });
+});
+
+describe('a config header without its closing */', () => {
+  it('is reported as not closed (not missing), with the example on real lines', () => {
+    const error = parseFailure('/* config\nmaterialized: table\nSELECT 1 AS user_id');
+    expect(error.message).toBe(
+      'models/gold/dim_user.sql: the config header is not closed: end it with */ on its own line before ' +
+        'the SQL, like this:\n/* config\nmaterialized: table\n*/',
+    );
+  });
+
+  it('and a file without any header shows the example on real lines too', () => {
+    expect(parseFailure('SELECT 1').message).toBe(
+      'models/gold/dim_user.sql: missing config header. Start the file with a block like:\n' +
+        '/* config\nmaterialized: table\n*/',
+    );
+  });
+
+  it('running on to a comment in the SQL: the YAML error at its file line asks whether it is closed', () => {
+    const error = parseFailure('\n/* config\nmaterialized: table\nSELECT 1 /* one */ AS user_id');
+    expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: config header is not valid YAML: /);
+    expect(error.message).toMatch(/\nIs the header closed with \*\/ before the SQL\?$/);
+  });
+});
+
+describe('header settings naming a column the model does not output', () => {
+  const dimUser = (header: string) =>
+    parseModelFile('models/gold/dim_user.sql', `/* config\n${header}\n*/\nSELECT 1`, 'gold');
+  const columns = ['user_id', 'user_type', 'first_search_dt', 'last_search_dt'];
+
+  it('unique_key: points at the header field, names the column and the model columns', () => {
+    const error = headerColumnError(dimUser('materialized: scd1\nunique_key: user_idd'), columns);
+    expect(error?.code).toBe('MODEL_INVALID');
+    expect(error?.message).toBe(
+      'models/gold/dim_user.sql:3: unique_key names the column "user_idd", which the model does not output ' +
+        '(did you mean "user_id"?). The model\'s columns: user_id, user_type, first_search_dt, last_search_dt. ' +
+        "Fix the header, or the model's SELECT.",
+    );
+    expect(error?.details).toMatchObject({ field: 'unique_key', column: 'user_idd', line: 3, columns });
+  });
+
+  it('a merge rule for a misspelt column, at its own line', () => {
+    const error = headerColumnError(
+      dimUser(
+        'materialized: scd1\nunique_key: user_id\nmerge:\n  last_search_dt: greatest\n  first_serch_dt: least',
+      ),
+      columns,
+    );
+    expect(error?.message).toMatch(
+      /^models\/gold\/dim_user\.sql:6: merge\.first_serch_dt names the column "first_serch_dt", which the model does not output \(did you mean "first_search_dt"\?\)/,
+    );
+  });
+
+  it('a merge rule on a key column', () => {
+    const error = headerColumnError(
+      dimUser('materialized: scd1\nunique_key: user_id\nmerge: {user_id: least}'),
+      columns,
+    );
+    expect(error?.message).toMatch(
+      /^models\/gold\/dim_user\.sql:4: merge\.user_id: "user_id" is a key column/,
+    );
+  });
+
+  it('list items of tracked, bridge columns and unknown members', () => {
+    const line = (header: string) => headerColumnError(dimUser(header), columns)?.details;
+    expect(
+      line('materialized: scd2\nunique_key: user_id\ntracked:\n  - user_type\n  - plan_set'),
+    ).toMatchObject({
+      line: 6,
+      field: 'tracked',
+      column: 'plan_set',
+    });
+    expect(
+      line('materialized: bridge\nsurrogate_key: k\nbridge:\n  entity: user_id\n  member: plan_key'),
+    ).toMatchObject({ line: 6, field: 'bridge.member', column: 'plan_key' });
+    expect(
+      line('materialized: scd1\nunique_key: user_id\nunknown_member: {user_tpe: unknown}'),
+    ).toMatchObject({
+      line: 4,
+      field: 'unknown_member.user_tpe',
+    });
+  });
+
+  it('accepts what the model outputs, key names in any case (DuckDB binds them so)', () => {
+    const model = dimUser(
+      'materialized: scd1\nunique_key: [USER_ID]\nmerge: {first_search_dt: least}\nunknown_member: {user_type: unknown}',
+    );
+    expect(headerColumnError(model, columns)).toBeUndefined();
+  });
+});
