@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../../engine/api/dispatcher.ts';
@@ -64,4 +64,20 @@ describe('publishing to a local folder', () => {
     })) as { target: string };
     expect(preflight.target).toBe(`file-system warehouse ${resolve('relative/wh')}`);
   });
+
+  it('a run asked for while a publish holds the writer is refused, naming the publish', async () => {
+    const warehouse = join(work, 'published');
+    await mkdir(warehouse);
+    const publish = dispatcher.call('publish.iceberg.run', { warehouse, tables: ['dim_category'] });
+    const run = await lakehouseFailure(dispatcher.call('pipeline.run', {}));
+    expect(run).toMatchObject({
+      code: 'RUN_LOCKED',
+      message: `An Iceberg publish to warehouse ${warehouse} is in progress; run the pipeline when it has finished.`,
+      details: { reason: 'publish-in-progress', runId: null },
+    });
+    await publish;
+    // Once it has finished, runs start again.
+    const started = (await dispatcher.call('pipeline.run', {})) as { runId: string };
+    expect(started.runId).toBeTruthy();
+  }, 60_000);
 });
