@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           response,
           401,
           'INVALID_ARGUMENT',
-          'Missing or wrong session token. Open the URL that `lakehouse serve` printed: it carries the token.',
+          'Missing or wrong session token. Open the URL that `lakehouse serve` or `lakehouse app --browser` printed: it carries the token.',
           { status: 401 },
         );
       }

@@ -457,6 +457,10 @@ export const HistoryKeys = z.object({
   /** What `count` counts. */
   unit: z.enum(['versions', 'changes']),
   keys: z.array(z.object({ key: z.string(), count: z.number() })),
+  /** SCD1 only: columns merged as running extremes (least, greatest) or kept, whose changes are not logged. */
+  notLogged: z
+    .array(z.object({ column: z.string(), rule: z.enum(['least', 'greatest', 'keep']) }))
+    .optional(),
 });
 export type HistoryKeys = z.infer<typeof HistoryKeys>;
 

@@ -93,8 +93,20 @@ export function createDispatcher(engine: Engine): Dispatcher {
   const explorer = createExplorer(engine.reader);
   const iceberg = icebergApi(engine);
   const redshift = redshiftApi(engine);
+  // Publishes (and preflights) on the writer queue, oldest first. A run queued behind one would wait
+  // with no run id and nothing to cancel, so runs are refused while any is there, naming it.
+  const publishes: string[] = [];
+  const refuseWhilePublishing = (what: string) => {
+    const publish = publishes[0];
+    if (publish === undefined) return;
+    throw new LakehouseError('RUN_LOCKED', `${publish} is in progress; ${what} when it has finished.`, {
+      runId: null,
+      reason: 'publish-in-progress',
+      publish,
+    });
+  };
   // Publishing reads gold through the writer connection: never during a run, one publish at a time.
-  const publishing = <T>(fn: () => Promise<T>): Promise<T> => {
+  const publishing = <T>(label: string, fn: () => Promise<T>): Promise<T> => {
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -102,7 +114,11 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
-    return exclusive(fn);
+    publishes.push(label);
+    const done = () => {
+      publishes.splice(publishes.indexOf(label), 1);
+    };
+    return exclusive(fn).finally(done);
   };
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -128,6 +144,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
   };
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
+    refuseWhilePublishing('run the pipeline');
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -184,6 +201,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   /** Saves the model, snapshots the gold tables it affects, runs it and its downstream, then diffs. */
   const applyModel = async (input: MethodArgs<'model.apply'>): Promise<ModelApplyStarted> => {
+    refuseWhilePublishing(`save ${input.model}`);
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -233,6 +251,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   /** lakehouse.yaml changes on the writer queue, never during a run (which reads the sources). */
   const editingSources = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    refuseWhilePublishing(what);
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -330,9 +349,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'table.window': (input) => read('table.window', () => explorer.window(input)),
     'table.profile': (input) => read('table.profile', () => explorer.profile(input)),
     'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),
-    'publish.iceberg.preflight': (input) => publishing(() => iceberg.preflight(input)),
+    'publish.iceberg.preflight': (input) =>
+      publishing(`An Iceberg preflight of ${icebergWhere(input)}`, () => iceberg.preflight(input)),
     'publish.iceberg.run': (input) =>
-      publishing(() =>
+      publishing(`An Iceberg publish to ${icebergWhere(input)}`, () =>
         iceberg.publish(input, (progress) =>
           emit({ type: 'publish.progress', target: 'iceberg', ...progress }),
         ),
@@ -340,9 +360,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'iceberg.snapshots': (input) => iceberg.snapshots(input),
     'iceberg.scan': (input) => read('iceberg.scan', () => iceberg.scan(input)),
     'iceberg.diff': (input) => read('iceberg.diff', () => iceberg.diff(input)),
-    'publish.redshift.preflight': (input) => publishing(() => redshift.preflight(input)),
+    'publish.redshift.preflight': (input) =>
+      publishing('A Redshift preflight', () => redshift.preflight(input)),
     'publish.redshift.run': (input) =>
-      publishing(() =>
+      publishing('A Redshift publish', () =>
         redshift.publish(input, ({ phase, ...progress }) =>
           emit({
             type: 'publish.progress',
@@ -410,6 +431,11 @@ export function createDispatcher(engine: Engine): Dispatcher {
       listeners.clear();
     },
   };
+}
+
+/** How a publish's target is named in a RUN_LOCKED message. */
+function icebergWhere(input: { catalog?: string | undefined; warehouse?: string | undefined }): string {
+  return input.catalog ? `catalog ${input.catalog}` : `warehouse ${input.warehouse ?? '(none)'}`;
 }
 
 function issueList(error: z.ZodError): { path: string; message: string }[] {

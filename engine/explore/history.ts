@@ -74,13 +74,17 @@ export async function historyKeys(
       { ...params, search },
     );
   if (kind === 'scd1') {
-    if (!(await changeLogExists(engine))) return { unit: 'changes', keys: [] };
+    // The log leaves these out by design (see scd1.ts); the view says so rather than looking empty.
+    const notLogged = Object.entries(model.config.merge).flatMap(([column, rule]) =>
+      rule === 'overwrite' ? [] : [{ column, rule }],
+    );
+    if (!(await changeLogExists(engine))) return { unit: 'changes', keys: [], notLogged };
     const changes = await ranked(
       `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${SCD1_CHANGES_TABLE}
        WHERE model = $model GROUP BY key`,
       { model: model.id },
     );
-    return { unit: 'changes', keys: changes };
+    return { unit: 'changes', keys: changes, notLogged };
   }
   const key = keyExpression(keys);
   const relation = relationOf(model);

@@ -64,7 +64,22 @@ export async function profileColumn(
     const nonNull = where ? `${where} AND ${c} IS NOT NULL` : `WHERE ${c} IS NOT NULL`;
     const lo = basics?.lo ?? null;
     const hi = basics?.hi ?? null;
-    if (lo !== null && hi !== null) {
+    // Few whole values: one bin per value that occurs, not per value of the range (7 date keys
+    // 20220530-20220605 span 76 integers; bins over the range would mostly be empty).
+    const values =
+      step !== null && lo !== null && distinct <= BINS * (distinctApprox ? 2 : 1)
+        ? await db.all<{ v: number; n: number }>(
+            `SELECT ${x} AS v, count(*) AS n FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1 LIMIT ${BINS + 1}`,
+          )
+        : [];
+    if (values.length > 0 && values.length <= BINS) {
+      const label = (v: number) => (temporal ? temporalLabel(v, column.type) : numberLabel(v));
+      histogram = values.map(({ v, n }) => ({
+        low: label(Number(v)),
+        high: label(Number(v)),
+        count: Number(n),
+      }));
+    } else if (lo !== null && hi !== null) {
       const { bins, width } = step === null ? continuousBins(lo, hi) : wholeValueBins(lo, hi, step);
       const counted = await db.all<{ bin: number; n: number }>(
         `SELECT least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n

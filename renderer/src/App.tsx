@@ -18,12 +18,30 @@ const ModelEditorView = lazy(() =>
 const TABS = ['Pipeline', 'Tables', 'Query', 'Schema', 'History', 'Editor', 'Sources', 'Publish'] as const;
 type Tab = (typeof TABS)[number];
 
+/**
+ * The open tab lives in the URL fragment (`#tab=tables`) so reload and Back/Forward keep it. The
+ * launch URL's `#token=` is read and cleared before this runs (launchToken), and never written back.
+ */
+function tabOfHash(hash: string): Tab {
+  const name = new URLSearchParams(hash.replace(/^#/, '')).get('tab');
+  return TABS.find((t) => t.toLowerCase() === name) ?? 'Pipeline';
+}
+
 /** The app shell: one client for the app's life, the project's name, and the three views as tabs. */
 export function App() {
   const client = useMemo(() => connectClient(), []);
   const [project, setProject] = useState<ProjectInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [tab, setTab] = useState<Tab>('Pipeline');
+  const [tab, setShownTab] = useState<Tab>(() => tabOfHash(location.hash));
+  // Setting the hash adds a history entry; hashchange (also on Back/Forward) shows its tab.
+  const setTab = (t: Tab) => {
+    location.hash = `tab=${t.toLowerCase()}`;
+  };
+  useEffect(() => {
+    const follow = () => setShownTab(tabOfHash(location.hash));
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
   const [theme, toggleTheme] = useTheme();
 
   useEffect(() => {

@@ -209,6 +209,10 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     // No chip offers a key whose log holds nothing but its first insert.
     await page.locator('[data-model="gold.dim_user"]:is([data-testid^="key-chips"])').waitFor();
     expect(await knownChip.count()).toBe(0);
+    // An empty-looking log says which columns it leaves out and why.
+    expect(await page.getByTestId('history-not-logged').textContent()).toMatch(
+      /first_search_dt \(least: .*last_search_dt \(greatest: keeps the latest value\).*SCD1 logs only the columns it overwrites/,
+    );
     expect(await page.locator('[data-testid="key-chip"][data-count="1"]', { hasText: '(1)' }).count()).toBe(
       0,
     );

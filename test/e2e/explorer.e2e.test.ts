@@ -221,6 +221,8 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     const error = page.getByTestId('tables-error');
     await expect.poll(() => error.textContent()).toContain('score: "lots" is not a valid INTEGER');
     expect(await error.textContent()).toContain('Give a whole number, e.g. 42');
+    // The refused value stays in the box to be corrected.
+    expect(await page.getByTestId('filter-value').inputValue()).toBe('lots');
     // Taken back: one chip, the same rows and count, no error in the open profile.
     await expect.poll(() => chips.count()).toBe(1);
     expect(await chips.textContent()).toContain('keyword contains PHIM 42');
@@ -315,6 +317,28 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await cellText(3, 2)).toBe('2022-05-31 21:20:43.480');
     expect(await cellText(13, 2)).toBe('2022-06-01 00:46:29.150');
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-timestamps.png') });
+  });
+
+  it('keeps the open tab in the address for reload and Back/Forward, never the token; no 404s', async () => {
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
+    const selected = (tab: string) => page.getByTestId(`tab-${tab}`).getAttribute('aria-selected');
+    await page.getByTestId('tab-query').click();
+    expect(new URL(page.url()).hash).toBe('#tab=query');
+    await page.reload();
+    await expect.poll(() => selected('query')).toBe('true');
+    await page.getByTestId('tab-history').click();
+    await expect.poll(() => selected('history')).toBe('true');
+    await page.goBack();
+    await expect.poll(() => selected('query')).toBe('true');
+    await page.goForward();
+    await expect.poll(() => selected('history')).toBe('true');
+    expect(page.url()).not.toContain('token');
+    // The page names its icon, so the browser asks for no /favicon.ico.
+    expect(failed).toEqual([]);
+    await page.getByTestId('tab-tables').click();
   });
 
   it('switches to the dark theme and remembers it', async () => {

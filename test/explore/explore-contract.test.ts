@@ -250,6 +250,11 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     // Suggestions count recorded changes: a key with only its first insert has none to show.
     const suggested = await client.call('history.keys', { model: 'gold.dim_user', limit: 500 });
     expect(suggested.unit).toBe('changes');
+    // ...and say which columns the log leaves out, so an empty list is not mistaken for no changes.
+    expect(suggested.notLogged).toEqual([
+      { column: 'first_search_dt', rule: 'least' },
+      { column: 'last_search_dt', rule: 'greatest' },
+    ]);
     expect(suggested.keys.map((k) => k.key)).not.toContain(KNOWN_PLAN_CHANGE_USER);
     expect(suggested.keys.every((k) => k.count > 0)).toBe(true);
 

@@ -201,6 +201,16 @@ describe.each(transports)('the table explorer over the %s transport', (name, mak
       Array.from({ length: 10 }, (_, score) => [String(score), String(score), BIG_ROWS / 1000]),
     );
 
+    // Seven scores spread over 0..919: seven bins, not 20 bins of the range that are mostly empty.
+    const fewScores = await client.call('table.profile', {
+      table: BIG,
+      column: 'score',
+      filters: [{ column: 'id', op: 'lt', value: '7' }],
+    });
+    expect(fewScores.histogram?.map((b) => [b.low, b.high, b.count])).toEqual(
+      [0, 514, 595, 676, 757, 838, 919].map((score) => [String(score), String(score), 1]),
+    );
+
     const day = await client.call('table.profile', { table: BIG, column: 'day' });
     expect(day).toMatchObject({ min: '2022-06-01', max: '2022-06-30', distinct: 30 });
     expect(day.histogram).toHaveLength(15);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -26,6 +26,79 @@ export interface FileIO {
   /** A local path DuckDB can read `uri` from (remote files are downloaded into a cache once). */
   readablePath(uri: string): Promise<string>;
   delete(uris: string[]): Promise<void>;
+  /** Fails fast, naming the folder, when the warehouse cannot be written (local folders only). */
+  checkWritable?(): Promise<void>;
+}
+
+/**
+ * Linux pseudo filesystems (statfs f_type). Node's recursive mkdir never returns for a path under
+ * /proc, and nothing written to any of these is a warehouse, so they are refused up front.
+ */
+const PSEUDO_FILESYSTEMS: Record<number, string> = {
+  40864: 'proc',
+  1650812274: 'sysfs',
+  7377: 'devpts',
+  2613483: 'cgroup',
+  1667723888: 'cgroup2',
+  1684170528: 'debugfs',
+  1953653091: 'tracefs',
+  1935894131: 'securityfs',
+  1634035564: 'pstore',
+  3405662737: 'bpf',
+  1650812272: 'configfs',
+  3730735588: 'efivarfs',
+  1112100429: 'binfmt_misc',
+  1702057283: 'fusectl',
+  427819522: 'mqueue',
+  1853056627: 'nsfs',
+  4185718668: 'selinuxfs',
+};
+
+/**
+ * Checks a local warehouse folder can take files: its nearest existing ancestor must be a folder on a
+ * real filesystem where a probe file can be created and removed. Nothing else is left behind.
+ */
+export async function checkLocalWarehouse(folder: string): Promise<void> {
+  const absolute = resolve(folder);
+  const refuse = (why: string, details: Record<string, unknown> = {}) =>
+    new LakehouseError('PUBLISH_FAILED', `Cannot publish to the warehouse folder ${absolute}: ${why}`, {
+      warehouse: absolute,
+      ...details,
+    });
+  let existing = absolute;
+  for (;;) {
+    try {
+      const info = await stat(existing);
+      if (!info.isDirectory()) throw refuse(`${existing} is a file, not a folder.`, { path: existing });
+      break;
+    } catch (error) {
+      if (error instanceof LakehouseError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(existing) === existing) {
+        throw refuse(`${existing} cannot be read (${code ?? String(error)}).`, { path: existing });
+      }
+      existing = dirname(existing);
+    }
+  }
+  const type = (await statfs(existing)).type;
+  const pseudo = PSEUDO_FILESYSTEMS[type];
+  if (pseudo) {
+    throw refuse(
+      `${existing} is on the ${pseudo} pseudo filesystem, which cannot hold files. Choose a folder on a disk.`,
+      {
+        path: existing,
+        filesystem: pseudo,
+      },
+    );
+  }
+  const probe = join(existing, `.lakehouse-write-check-${process.pid}-${Date.now()}`);
+  try {
+    await (await open(probe, 'wx')).close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw refuse(`cannot create files in ${existing} (${code ?? String(error)}).`, { path: existing, code });
+  }
+  await rm(probe, { force: true });
 }
 
 /**
@@ -91,6 +164,7 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
     async delete(uris) {
       for (const uri of uris) await rm(pathOf(uri), { force: true });
     },
+    checkWritable: () => checkLocalWarehouse(folder),
   };
 }
 

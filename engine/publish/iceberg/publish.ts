@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Engine } from '../../engine.ts';
 import type { Project } from '../../project/config.ts';
@@ -38,7 +38,7 @@ export async function openTarget(project: Project, target: IcebergTarget): Promi
     const { endpoint, region, profile, force_path_style } = project.config.s3;
     config = {
       type: 'filesystem',
-      warehouse: target.warehouse,
+      warehouse: absoluteWarehouse(target.warehouse),
       namespace: 'gold',
       properties: {},
       s3: { endpoint, region, profile, force_path_style },
@@ -56,6 +56,15 @@ export async function openTarget(project: Project, target: IcebergTarget): Promi
     properties: config.properties,
     stateDir,
   };
+}
+
+/**
+ * A bare local warehouse as an absolute folder, so the preflight names the folder files will go to: a
+ * relative one is taken from the working directory (the shell's for the CLI, the app's for the UI).
+ */
+function absoluteWarehouse(warehouse: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(warehouse) || isAbsolute(warehouse)) return warehouse;
+  return resolve(warehouse);
 }
 
 export interface Reconciliation {
@@ -158,6 +167,8 @@ export async function preflightIceberg(
   opened: OpenedTarget,
   options: PublishIcebergOptions = {},
 ): Promise<IcebergPreflight> {
+  // "Nothing is written until you publish" must not hide a folder publishing cannot write.
+  await opened.catalog.io.checkWritable?.();
   const tables = await describeGoldTables(engine.db, engine.models, {
     ...(options.tables ? { tables: options.tables } : {}),
   });
@@ -177,6 +188,7 @@ export async function publishIceberg(
   options: PublishIcebergOptions = {},
 ): Promise<IcebergPublishResult> {
   const started = Date.now();
+  await opened.catalog.io.checkWritable?.();
   const tables = await describeGoldTables(engine.db, engine.models, {
     ...(options.tables ? { tables: options.tables } : {}),
   });

@@ -118,6 +118,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
           <KeyChips model={model} suggestions={suggestions.keys} kind={kind} onPick={pick} />
         )}
       </form>
+      {suggestions?.model === model && <NotLogged notLogged={suggestions.keys.notLogged ?? []} />}
       {error && (
         <p className="error" data-testid="history-error">
           {error}
@@ -144,6 +145,30 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         {history?.kind === 'scd1' && <ChangeLog history={history} />}
       </div>
     </section>
+  );
+}
+
+const RULE_WORDS: Record<NonNullable<HistoryKeys['notLogged']>[number]['rule'], string> = {
+  least: 'keeps the earliest value',
+  greatest: 'keeps the latest value',
+  keep: 'keeps the first value',
+};
+
+/** Why an SCD1 log may look empty: its running extremes and kept columns are merged but never logged. */
+function NotLogged({ notLogged }: { notLogged: NonNullable<HistoryKeys['notLogged']> }) {
+  if (notLogged.length === 0) return null;
+  return (
+    <p className="muted" data-testid="history-not-logged">
+      Not in the change log:{' '}
+      {notLogged.map((c, i) => (
+        <span key={c.column}>
+          {i > 0 && ', '}
+          <code>{c.column}</code> ({c.rule}: {RULE_WORDS[c.rule]})
+        </span>
+      ))}
+      . SCD1 logs only the columns it overwrites; a running extreme moves for nearly every key on every load,
+      so logging it would say little about the member and cost a row per key per day.
+    </p>
   );
 }
 

@@ -116,8 +116,21 @@ export function TablesView({ client }: { client: Client }) {
       : { column: draft.column, op: draft.op };
     // The same filter twice would only add a chip: it narrows nothing further.
     if (!filters.some((f) => describeFilter(f) === describeFilter(filter))) setFilters([...filters, filter]);
-    setDraft({ ...draft, value: '' });
+    else setDraft({ ...draft, value: '' });
   };
+
+  // The typed value is cleared once its filter is shown, not when it is asked for: a value the engine
+  // refuses (its error is shown) stays in the box to be corrected.
+  useEffect(() => {
+    setDraft((d) =>
+      d.value !== '' &&
+      shownFilters.some(
+        (f) => f.column === d.column && f.op === d.op && 'value' in f && String(f.value) === d.value,
+      )
+        ? { ...d, value: '' }
+        : d,
+    );
+  }, [shownFilters]);
 
   const needsValue = OPS.find((o) => o.op === draft.op)?.needsValue ?? true;
 

@@ -55,6 +55,9 @@ function routingFileIO(config: RestConfig, cacheDir: string): FileIO {
     async delete(uris) {
       for (const uri of uris) await storeFor(uri).delete([uri]);
     },
+    async checkWritable() {
+      if (config.warehouse) await storeFor(config.warehouse).checkWritable?.();
+    },
   };
 }
 

@@ -313,7 +313,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
                     onChange={() => setTo(s.snapshotId)}
                   />
                 </td>
-                <td>{new Date(s.timestampMs).toLocaleString()}</td>
+                <td>{isoTime(s.timestampMs)}</td>
                 <td>
                   {s.operation}
                   {s.action && s.action !== s.operation ? ` (${s.action})` : ''}
@@ -384,4 +384,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       )}
     </div>
   );
+}
+
+/** ISO like the rest of the app (run ids, dates), in UTC so it reads the same on every machine. */
+function isoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
