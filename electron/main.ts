@@ -34,6 +34,8 @@ let opened: { engine: Engine; dispatcher: Dispatcher; unwire: () => void } | und
 let firstRun: (() => void) | undefined;
 /** The app's window: the only one engine events go to. */
 let appWindow: BrowserWindow | undefined;
+/** A quit closes the windows first; one whose unsaved model edit the user stays for cancels it. */
+let quitting = false;
 
 async function createWindow(): Promise<void> {
   const window = new BrowserWindow({
@@ -45,6 +47,19 @@ async function createWindow(): Promise<void> {
   appWindow = window;
   window.on('closed', () => {
     if (appWindow === window) appWindow = undefined;
+  });
+  // The renderer refuses to unload while a model edit is unsaved; Electron then asks nothing by itself.
+  window.webContents.on('will-prevent-unload', (event) => {
+    const choice = dialog.showMessageBoxSync(window, {
+      type: 'question',
+      buttons: ['Leave', 'Stay'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved model edit',
+      message: 'A model has edits that are not saved. Leave and lose them?',
+    });
+    if (choice === 0) event.preventDefault();
+    else quitting = false;
   });
   await window.loadFile(join(rendererDir, 'index.html'));
 }
@@ -90,13 +105,20 @@ app.on('activate', () => {
   if (opened && BrowserWindow.getAllWindows().length === 0) void createWindow();
 });
 app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit();
+  if (process.platform !== 'darwin' || quitting) app.quit();
 });
 // A run in progress is cancelled (its date rolled back) before the warehouse closes.
 app.on('before-quit', (event) => {
   const current = opened;
   if (!current) return;
   event.preventDefault();
+  // The windows close first, so one with an unsaved edit can ask; the engine stays open if the user stays.
+  const windows = BrowserWindow.getAllWindows();
+  if (windows.length > 0) {
+    quitting = true;
+    for (const window of windows) window.close();
+    return;
+  }
   opened = undefined;
   current.unwire();
   void current.dispatcher.close().finally(() => {

@@ -76,6 +76,11 @@ export interface Engine {
   readonly db: Db;
   /** Reads (tables, runs, query) go through this second connection: they see the last committed state. */
   readonly reader: Db;
+  /**
+   * Another connection set up like `reader` (macros, search path), for reads that must not wait behind
+   * the reader's queue or must be interruptible on their own (the SQL console). The caller closes it.
+   */
+  openReader(): Promise<Db>;
   run(options?: RunOptions): Promise<RunSummary>;
   availableDates(): Promise<string[]>;
   tables(): Promise<TableInfo[]>;
@@ -158,6 +163,18 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
   let reader: Db | undefined;
+  // Macros and the search path are per connection: every reading connection needs its own.
+  const openReader = async (): Promise<Db> => {
+    const connection = await db.fork();
+    try {
+      await loadMacros(connection, project.root);
+      await connection.run(`SET search_path = 'gold,main'`);
+      return connection;
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  };
   const close = () => {
     reader?.close();
     db.close();
@@ -201,9 +218,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       Object.keys(project.config.sources),
       Object.keys(project.config.vars),
     );
-    reader = await db.fork();
-    await loadMacros(reader, project.root);
-    await reader.run(`SET search_path = 'gold,main'`);
+    reader = await openReader();
   } catch (error) {
     close();
     throw error;
@@ -222,6 +237,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     },
     availableDates: () => availableDates(project),
     reader: readerDb,
+    openReader,
     tables: () => listTables(readerDb, models),
     // Read-only, the engine could open the warehouse only because no process writes it: a run still
     // 'running' in its history was killed (a writer marks those aborted when it opens, as in markAbandonedRuns).

@@ -29,6 +29,7 @@ export const ErrorCode = z.enum([
   'RUN_LOCKED',
   'INVALID_ARGUMENT',
   'QUERY_ERROR',
+  'QUERY_CANCELLED',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -306,6 +307,17 @@ export const QueryResult = z.object({
   total: z.number().int().nonnegative().nullable(),
 });
 export type QueryResult = z.infer<typeof QueryResult>;
+
+/**
+ * Stops the SQL console's query.run calls: the running one is interrupted and those queued behind it do
+ * not start; each fails with QUERY_CANCELLED. Other reads (tables, windows, exports) are not touched.
+ */
+export const QueryCancelInput = z.strictObject({});
+export type QueryCancelInput = z.infer<typeof QueryCancelInput>;
+
+/** `cancelled` is false when no console query was running or queued (it may have just finished). */
+export const QueryCancelResult = z.object({ cancelled: z.boolean() });
+export type QueryCancelResult = z.infer<typeof QueryCancelResult>;
 
 // ----------------------------------------------------------------------------------------------- events
 
@@ -1031,6 +1043,7 @@ export const methods = {
   'tables.list': { input: TablesInput, output: TableList },
   'runs.list': { input: RunsInput, output: RunList },
   'query.run': { input: QueryInput, output: QueryResult },
+  'query.cancel': { input: QueryCancelInput, output: QueryCancelResult },
   'table.window': { input: TableWindowInput, output: TableWindow },
   'table.profile': { input: TableProfileInput, output: ColumnProfile },
   'query.export': { input: QueryExportInput, output: QueryExport },

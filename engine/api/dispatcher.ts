@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Db } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { createExplorer } from '../explore/explorer.ts';
 import { historyKeys, keyHistory } from '../explore/history.ts';
@@ -31,6 +32,7 @@ import {
   type ModelDiff,
   type ModelInfo,
   methods,
+  type QueryResult,
   type RpcResponse,
   type RunList,
   RunProgressEvent,
@@ -141,6 +143,57 @@ export function createDispatcher(engine: Engine): Dispatcher {
     const result = readTail.then(fn);
     readTail = result.catch(() => undefined);
     return result;
+  };
+
+  // The SQL console's queries run on a connection of their own: a slow one neither holds up the explorer's
+  // reads on the reader queue nor is interrupted along with them, and query.cancel can interrupt it.
+  let consoleDb: Promise<Db> | undefined;
+  let consoleTail: Promise<unknown> = Promise.resolve();
+  // Bumped by query.cancel: a query of an earlier generation fails as cancelled, queued or running.
+  let consoleGeneration = 0;
+  let consolePending = 0;
+  let consoleRunning: Db | undefined;
+  const consoleCancelled = () =>
+    new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' });
+
+  const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> => {
+    const generation = consoleGeneration;
+    consolePending += 1;
+    const result = consoleTail
+      .then(async () => {
+        if (generation !== consoleGeneration) throw consoleCancelled();
+        if (!consoleDb) {
+          const opening = engine.openReader();
+          consoleDb = opening;
+          // A failed open is retried by the next query rather than remembered.
+          opening.catch(() => {
+            if (consoleDb === opening) consoleDb = undefined;
+          });
+        }
+        const db = await consoleDb;
+        consoleRunning = db;
+        try {
+          return await runQuery(db, input);
+        } catch (error) {
+          // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
+          if (generation !== consoleGeneration) throw consoleCancelled();
+          throw error;
+        } finally {
+          consoleRunning = undefined;
+        }
+      })
+      .finally(() => {
+        consolePending -= 1;
+      });
+    consoleTail = result.catch(() => undefined);
+    return result;
+  };
+
+  const cancelConsole = (): boolean => {
+    const busy = consolePending > 0;
+    consoleGeneration += 1;
+    consoleRunning?.interrupt();
+    return busy;
   };
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
@@ -322,7 +375,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
     // Test results come from stored JSON the engine types as unknown[]; the output schema checks them.
     'runs.list': ({ limit }) =>
       read('runs.list', async () => ({ runs: (await engine.runs(limit)) as RunList['runs'] })),
-    'query.run': (input) => read('query.run', () => runQuery(engine, input)),
+    'query.run': (input) => consoleQuery(input),
+    'query.cancel': async () => ({ cancelled: cancelConsole() }),
     'pipeline.graph': () => read('pipeline.graph', () => pipelineGraph(engine)),
     'star.schema': () => read('star.schema', () => starSchema(engine)),
     'star.orphans': (input) => read('star.orphans', () => starOrphans(engine, input)),
@@ -428,6 +482,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
         await run.finished;
       }
       await tail;
+      cancelConsole();
+      await consoleTail;
+      (await consoleDb?.catch(() => undefined))?.close();
       listeners.clear();
     },
   };

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'RUN_LOCKED'
   | 'INVALID_ARGUMENT'
   | 'QUERY_ERROR'
+  | 'QUERY_CANCELLED'
   | 'INTERNAL';
 
 export interface ErrorPayload {

@@ -1,7 +1,6 @@
 import type { QueryInput, QueryResult } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import type { Db } from '../db/duckdb.ts';
-import type { Engine } from '../engine.ts';
+import { type Db, jsonRows } from '../db/duckdb.ts';
 import { checkOneQuery } from './export.ts';
 import { suggestLayerTable } from './table-suggestion.ts';
 
@@ -15,27 +14,28 @@ const COUNT_BUDGET_MS = 1000;
  * Runs one read-only query and returns a window of its rows. DuckDB's own parser first checks, without
  * running anything, that the text is exactly one query; the window is then a LIMIT/OFFSET around it, one
  * row longer than asked to tell whether more follow. The first window also counts the whole result when
- * that is quick.
+ * that is quick. `db` is a reading connection (Engine.openReader); interrupting it stops the query.
  */
-export async function runQuery(engine: Engine, input: QueryInput): Promise<QueryResult> {
+export async function runQuery(db: Db, input: QueryInput): Promise<QueryResult> {
   const sql = input.sql.replace(/[\s;]+$/, '');
-  await checkOneQuery(engine.reader, sql, READ_ONLY);
-  let result: Awaited<ReturnType<Engine['query']>>;
+  await checkOneQuery(db, sql, READ_ONLY);
+  let result: Awaited<ReturnType<Db['connection']['runAndReadAll']>>;
   try {
     // No newline before the query, so DuckDB's "LINE n" in errors matches the user's lines.
-    result = await engine.query(
+    result = await db.connection.runAndReadAll(
       `SELECT * FROM (${sql}\n) AS __query LIMIT ${input.limit + 1} OFFSET ${input.offset}`,
     );
   } catch (error) {
-    throw new LakehouseError('QUERY_ERROR', await errorInUserText(engine.reader, sql, error), {
-      sql: input.sql,
-    });
+    throw new LakehouseError('QUERY_ERROR', await errorInUserText(db, sql, error), { sql: input.sql });
   }
-  const hasMore = result.rows.length > input.limit;
-  const rows = (hasMore ? result.rows.slice(0, input.limit) : result.rows) as QueryResult['rows'];
+  const types = result.columnTypes().map((t) => t.toString());
+  const columns = result.columnNames().map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' }));
+  const all = jsonRows(result);
+  const hasMore = all.length > input.limit;
+  const rows = (hasMore ? all.slice(0, input.limit) : all) as QueryResult['rows'];
   let total: number | null = hasMore ? null : input.offset + rows.length;
-  if (hasMore && input.offset === 0) total = await countWithin(engine.reader, sql, COUNT_BUDGET_MS);
-  return { columns: result.columns, rows, offset: input.offset, limit: input.limit, hasMore, total };
+  if (hasMore && input.offset === 0) total = await countWithin(db, sql, COUNT_BUDGET_MS);
+  return { columns, rows, offset: input.offset, limit: input.limit, hasMore, total };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
+import { ModelDrafts } from './drafts.ts';
 import { useTheme } from './theme.ts';
 import { HistoryView } from './views/HistoryView.tsx';
 import { PipelineView } from './views/PipelineView.tsx';
@@ -43,6 +44,19 @@ export function App() {
     return () => window.removeEventListener('hashchange', follow);
   }, []);
   const [theme, toggleTheme] = useTheme();
+  // Outlives the editor's tab: its unsaved edits and the last version of each model that ran.
+  const drafts = useMemo(() => new ModelDrafts(), []);
+
+  useEffect(() => {
+    // The browser asks before a reload or close would throw an unsaved model edit away.
+    const onBeforeUnload = (event: BeforeUnloadEvent) => {
+      if (drafts.unsaved().length === 0) return;
+      event.preventDefault();
+      event.returnValue = '';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [drafts]);
 
   useEffect(() => {
     let live = true;
@@ -103,7 +117,7 @@ export function App() {
         {project && tab === 'History' && <HistoryView client={client} project={project} />}
         {project && tab === 'Editor' && (
           <Suspense fallback={<p className="muted">Loading the editor…</p>}>
-            <ModelEditorView client={client} project={project} />
+            <ModelEditorView client={client} project={project} drafts={drafts} />
           </Suspense>
         )}
         {project && tab === 'Sources' && <SourcesView client={client} project={project} />}

@@ -375,6 +375,7 @@ describe('the contract schemas', () => {
       | 'tables.list'
       | 'runs.list'
       | 'query.run'
+      | 'query.cancel'
       | 'table.window'
       | 'table.profile'
       | 'query.export'

@@ -14,6 +14,13 @@ export function FailedTestList({ tests }: { tests: FailedTest[] }) {
       <p className={test.severity === 'error' ? 'error' : 'warning'}>
         {where ? `${where} · ` : ''}
         {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
+        {/* The engine keeps a sample of the failing rows; a count above the rows shown must say so. */}
+        {test.sample.length > 0 && test.sample.length < test.failingRows && (
+          <span className="muted" data-testid="failed-test-sampled">
+            {' '}
+            · first {test.sample.length.toLocaleString()} shown
+          </span>
+        )}
       </p>
       {test.sample.length > 0 && (
         <DataGrid

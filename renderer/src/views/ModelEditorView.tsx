@@ -12,6 +12,7 @@ import { DataGrid } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
 import { SqlEditor } from '../components/SqlEditor.tsx';
 import { describeError } from '../connect.ts';
+import type { ModelDrafts } from '../drafts.ts';
 import './explore.css';
 
 function cell(value: JsonValue | undefined): string {
@@ -51,11 +52,27 @@ function failedTestsOf(summary: RunSummary | null): FailedTest[] {
  * Edit a model's SQL, preview it on current data without writing, then save it and run it with
  * everything downstream, and see what changed in each affected gold table.
  */
-export function ModelEditorView({ client, project }: { client: Client; project: ProjectInfo }) {
+export function ModelEditorView({
+  client,
+  project,
+  drafts,
+}: {
+  client: Client;
+  project: ProjectInfo;
+  drafts: ModelDrafts;
+}) {
   const editable = project.models.filter((m) => m.layer !== 'bronze');
-  const [model, setModel] = useState(editable.find((m) => m.role === 'fact')?.id ?? editable[0]?.id ?? '');
+  const [model, setModel] = useState(
+    drafts.model ?? editable.find((m) => m.role === 'fact')?.id ?? editable[0]?.id ?? '',
+  );
   const [original, setOriginal] = useState('');
   const [text, setText] = useState('');
+  // The model whose text the editor holds: until the newly picked one loads, edits belong to this one.
+  const [loaded, setLoaded] = useState<string | null>(null);
+  const [lastRan, setLastRan] = useState<string | null>(null);
+  // A run outlives a switch of model: what it learns is for the model shown only if it still is.
+  const shown = useRef(model);
+  shown.current = model;
   const [date, setDate] = useState(project.availableDates.at(-1) ?? '');
   const [allDates, setAllDates] = useState(false);
   const [preview, setPreview] = useState<ShownPreview | null>(null);
@@ -71,8 +88,11 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     client.call('model.source', { model }).then(
       (source) => {
         if (!live) return;
+        const draft = drafts.get(model);
         setOriginal(source.text);
-        setText(source.text);
+        setText(draft.text ?? source.text);
+        setLoaded(model);
+        setLastRan(draft.lastRan ?? null);
         setPreview(null);
         setError(null);
         setErrorLine(null);
@@ -82,7 +102,23 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     return () => {
       live = false;
     };
-  }, [client, model]);
+  }, [client, model, drafts]);
+
+  const pickModel = (next: string) => {
+    drafts.model = next;
+    setModel(next);
+  };
+
+  // Every edit is kept with its model, so leaving the tab or picking another model loses nothing.
+  const edit = (next: string) => {
+    setText(next);
+    if (loaded) drafts.update(loaded, { text: next === original ? undefined : next });
+  };
+
+  const rememberLastRan = (target: string, value: string | null) => {
+    drafts.update(target, { lastRan: value ?? undefined });
+    if (shown.current === target) setLastRan(value);
+  };
 
   useEffect(
     () =>
@@ -128,7 +164,12 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     }
   };
 
-  const saveAndRun = async () => {
+  /** Saves `saving` (the edit, or the last version that ran when restoring) and runs it with its downstream. */
+  const saveAndRun = async (saving: string) => {
+    const target = model;
+    // What the file held before this save; if the run fails, it is the version to offer back.
+    const before = lastRan ?? original;
+    let saved = false;
     setBusy(true);
     setError(null);
     setErrorLine(null);
@@ -138,11 +179,14 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
     try {
       await client.ready();
       const started = await client.call('model.apply', {
-        model,
-        text,
+        model: target,
+        text: saving,
         dates: allDates || !date ? undefined : [date],
       });
-      setOriginal(text);
+      saved = true;
+      setOriginal(saving);
+      setText(saving);
+      drafts.update(target, { text: undefined });
       setApply((prev) => ({
         phase: 'running',
         runId: started.runId,
@@ -153,8 +197,11 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
       // Answers once the run has ended (it waits for it on the engine side).
       const diff = await client.call('model.diff', { runId: started.runId });
       setApply({ phase: 'done', diff, summary: summaries.current.get(started.runId) ?? null });
+      rememberLastRan(target, diff.status === 'success' ? null : before);
     } catch (e) {
       setApply({ phase: 'idle' });
+      // The file was written but whether it ran is unknown: keep the version before it within reach.
+      if (saved) rememberLastRan(target, before);
       fail(e);
     } finally {
       setBusy(false);
@@ -162,6 +209,7 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
   };
 
   const dirty = text !== original;
+  const restorable = lastRan !== null && lastRan !== original && loaded === model;
   const running = apply.phase === 'running';
   const previewStale = preview !== null && (preview.text !== text || preview.date !== date);
 
@@ -174,11 +222,12 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
             data-testid="editor-model"
             value={model}
             disabled={running}
-            onChange={(e) => setModel(e.target.value)}
+            onChange={(e) => pickModel(e.target.value)}
           >
             {editable.map((m) => (
               <option key={m.id} value={m.id}>
                 {m.id}
+                {m.id !== model && drafts.get(m.id).text !== undefined ? ' (edited, not saved)' : ''}
               </option>
             ))}
           </select>
@@ -215,7 +264,7 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
           className="primary"
           data-testid="editor-apply"
           disabled={busy || !text}
-          onClick={saveAndRun}
+          onClick={() => void saveAndRun(text)}
         >
           Save &amp; run {model}+
         </button>
@@ -223,12 +272,27 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
           type="button"
           data-testid="editor-revert"
           disabled={!dirty || busy}
-          onClick={() => setText(original)}
+          onClick={() => edit(original)}
         >
           Revert
         </button>
+        {restorable && (
+          <button
+            type="button"
+            data-testid="editor-restore"
+            disabled={busy || dirty}
+            title={
+              dirty
+                ? 'Revert the edit first: restoring replaces the text in the editor'
+                : 'The last save did not run; this saves the version before it and runs it again'
+            }
+            onClick={() => void saveAndRun(lastRan)}
+          >
+            Restore the last version that ran
+          </button>
+        )}
         <span className="muted" data-testid="editor-state">
-          {dirty ? 'edited' : 'saved'}
+          {dirty ? 'edited' : restorable ? 'saved · its run failed' : 'saved'}
           {running && ` · running ${apply.done}/${apply.total || '…'}`}
         </span>
       </div>
@@ -238,7 +302,7 @@ export function ModelEditorView({ client, project }: { client: Client; project: 
         </p>
       )}
       <div className="editor-main">
-        <SqlEditor value={text} onChange={setText} errorLine={errorLine} testId="sql-editor" />
+        <SqlEditor value={text} onChange={edit} errorLine={errorLine} testId="sql-editor" />
         <div className="editor-results">
           {apply.phase === 'done' && <DiffPanel diff={apply.diff} summary={apply.summary} />}
           {preview && (

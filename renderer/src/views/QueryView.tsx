@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { QueryExport, QueryResult } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
@@ -48,12 +48,25 @@ export function QueryView({ client }: { client: Client }) {
   const [exportStatus, setExportStatus] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
   const [runs, setRuns] = useState(0);
+  const [cancelled, setCancelled] = useState(false);
+  const [cancelling, setCancelling] = useState(false);
   const loadingMore = useRef(false);
+  const running = useRef(false);
+  running.current = busy;
+
+  // Leaving the tab drops the result; a query still running would only hold up the console's next one.
+  useEffect(
+    () => () => {
+      if (running.current) void client.call('query.cancel').catch(() => undefined);
+    },
+    [client],
+  );
 
   const run = async () => {
     setBusy(true);
     setError(null);
     setExportStatus(null);
+    setCancelled(false);
     try {
       setResult(await client.call('query.run', { sql, limit: PAGE_ROWS }));
       setRanSql(sql);
@@ -61,9 +74,22 @@ export function QueryView({ client }: { client: Client }) {
     } catch (e) {
       setResult(null);
       setRanSql(null);
-      setError(describeError(e));
+      // A cancel is what the user asked for, not an error to read.
+      if (e && typeof e === 'object' && 'code' in e && e.code === 'QUERY_CANCELLED') setCancelled(true);
+      else setError(describeError(e));
     } finally {
       setBusy(false);
+      setCancelling(false);
+    }
+  };
+
+  const cancel = async () => {
+    setCancelling(true);
+    try {
+      await client.call('query.cancel');
+    } catch (e) {
+      setCancelling(false);
+      setError(describeError(e));
     }
   };
 
@@ -94,12 +120,13 @@ export function QueryView({ client }: { client: Client }) {
     [client, result, ranSql],
   );
 
+  // The export is of the query in the box, as written now: not the one whose rows the grid shows.
   const exportAs = async (format: 'csv' | 'parquet') => {
-    if (!ranSql) return;
+    if (!sql.trim()) return;
     setExporting(true);
     setExportStatus(null);
     try {
-      const file = await client.call('query.export', { sql: ranSql, format });
+      const file = await client.call('query.export', { sql, format });
       download(file);
       setExportStatus(
         `Exported ${file.rows.toLocaleString()} rows to ${file.fileName} (${formatBytes(file.bytes)})`,
@@ -129,6 +156,16 @@ export function QueryView({ client }: { client: Client }) {
           <button type="button" className="primary" data-testid="query-run" disabled={busy} onClick={run}>
             {busy ? 'Running…' : 'Run'}
           </button>
+          {busy && (
+            <button
+              type="button"
+              data-testid="query-cancel"
+              disabled={cancelling}
+              onClick={() => void cancel()}
+            >
+              {cancelling ? 'Cancelling…' : 'Cancel'}
+            </button>
+          )}
           <span className="muted">Ctrl+Enter runs</span>
           {result && (
             <span className="muted" data-testid="query-count" data-total={result.total ?? ''}>
@@ -139,7 +176,8 @@ export function QueryView({ client }: { client: Client }) {
           <button
             type="button"
             data-testid="export-csv"
-            disabled={!ranSql || exporting}
+            disabled={!sql.trim() || exporting}
+            title="Exports every row of the query in the box, run again in full"
             onClick={() => void exportAs('csv')}
           >
             Export CSV
@@ -147,7 +185,8 @@ export function QueryView({ client }: { client: Client }) {
           <button
             type="button"
             data-testid="export-parquet"
-            disabled={!ranSql || exporting}
+            disabled={!sql.trim() || exporting}
+            title="Exports every row of the query in the box, run again in full"
             onClick={() => void exportAs('parquet')}
           >
             Export Parquet
@@ -159,6 +198,11 @@ export function QueryView({ client }: { client: Client }) {
           </p>
         )}
       </div>
+      {cancelled && (
+        <p className="muted export-status" data-testid="query-cancelled">
+          Cancelled: the query was stopped before it finished.
+        </p>
+      )}
       {error && (
         <p className="error query-error" data-testid="query-error">
           {error}

@@ -1,0 +1,144 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The model editor keeps what the user typed (across tabs, models and a failed run) and the SQL console
+// can be cancelled, in Chromium over HTTP on a generated project of two days run once up front.
+const FACT = 'gold.fact_customer_search';
+const PLATFORM = 'gold.dim_platform';
+const SLOW =
+  'SELECT count(*) AS n FROM range(100000) a CROSS JOIN range(100000) b WHERE a.range + b.range < 0';
+
+describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end', () => {
+  let work: string;
+  let projectDir: string;
+  let app: OpenApp;
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    work = await tempDir('lakehouse-e2e-editor-console-');
+    ({ dir: projectDir } = await generatedProject(work, 2, 200));
+    app = await openApp({
+      projectDir,
+      prepare: async (engine) => {
+        expect((await engine.run({})).status).toBe('success');
+      },
+    });
+    ({ page } = app);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (work) await removeDir(work);
+  });
+
+  const editorText = async () => (await page.locator('.cm-content').textContent()) ?? '';
+  const unloadPrevented = () =>
+    page.evaluate(() => {
+      const event = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(event);
+      return event.defaultPrevented;
+    });
+
+  it('keeps an unsaved edit across tabs and models, and asks before the page unloads', async () => {
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await page.locator('.cm-line', { hasText: 'platform' }).first().waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n-- a draft to keep');
+    const state = page.getByTestId('editor-state');
+    expect(await state.textContent()).toBe('edited');
+    expect(await unloadPrevented()).toBe(true);
+
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toContain('-- a draft to keep');
+    expect(await page.getByTestId('editor-model').inputValue()).toBe(PLATFORM);
+    expect(await state.textContent()).toBe('edited');
+
+    // Another model opens as saved; the edited one says so in the list and comes back as left.
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).not.toContain('-- a draft to keep');
+    await expect.poll(() => state.textContent()).toBe('saved');
+    expect(await page.locator(`option[value="${PLATFORM}"]`).textContent()).toContain('(edited, not saved)');
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-draft-kept.png') });
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(editorText).toContain('-- a draft to keep');
+    expect(await state.textContent()).toBe('edited');
+
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(() => state.textContent()).toBe('saved');
+    expect(await unloadPrevented()).toBe(false);
+  });
+
+  it('after a save whose run fails, restores the last version that ran, saved and run again', async () => {
+    const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
+    const good = await readFile(file, 'utf8');
+    await page.getByTestId('editor-model').selectOption(FACT);
+    const line = page.locator('.cm-line', { hasText: /^\s*e\.user_id,$/ });
+    await line.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.type('NULL::VARCHAR AS user_id,');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-apply').click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+    expect(await readFile(file, 'utf8')).toContain('NULL::VARCHAR AS user_id,');
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved · its run failed');
+
+    // The failing count is above the sample shown, and says so.
+    const failed = panel.getByTestId('failed-test').filter({ hasText: 'not_null(' }).first();
+    const failingRows = failed.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]');
+    await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
+    const rows = await failingRows.count();
+    const count = Number(
+      (await failed.textContent())?.match(/([\d,]+) failing row\(s\)/)?.[1]?.replace(/,/g, ''),
+    );
+    expect(count).toBeGreaterThan(rows);
+    expect(await failed.getByTestId('failed-test-sampled').textContent()).toBe(` · first ${rows} shown`);
+
+    const restore = page.getByTestId('editor-restore');
+    expect(await restore.isEnabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-restore-offered.png') });
+    // Kept across a tab switch too.
+    await page.getByTestId('tab-pipeline').click();
+    await page.getByTestId('tab-editor').click();
+    await restore.click();
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    expect(await readFile(file, 'utf8')).toBe(good);
+    await expect.poll(editorText).not.toContain('NULL::VARCHAR AS user_id,');
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
+    expect(await restore.count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-restored.png') });
+  });
+
+  it('cancels a slow console query, and exports the query in the box', async () => {
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill(SLOW);
+    await page.getByTestId('query-run').click();
+    const cancel = page.getByTestId('query-cancel');
+    await cancel.waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-running-cancel.png') });
+    await cancel.click();
+    const cancelled = page.getByTestId('query-cancelled');
+    await cancelled.waitFor({ timeout: 15_000 });
+    expect(await cancelled.textContent()).toContain('Cancelled');
+    expect(await page.getByTestId('query-error').count()).toBe(0);
+    expect(await page.getByTestId('query-run').isEnabled()).toBe(true);
+    expect(await cancel.count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-cancelled.png') });
+
+    await page.getByTestId('query-input').fill('SELECT 1 AS ran');
+    await page.getByTestId('query-run').click();
+    await page.getByTestId('query-grid').waitFor();
+    await page.getByTestId('query-input').fill('SELECT 2 AS in_the_box');
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    expect(await readFile((await csv.path()) ?? '', 'utf8')).toMatch(/^in_the_box\r?\n2\r?\n?$/);
+  });
+});
