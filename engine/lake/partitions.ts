@@ -36,8 +36,8 @@ export interface PartitionStore {
   rowCount(relation: string, etlDate: string): Promise<number>;
   /** The dates a relation has partitions for, in order. */
   dates(relation: string): Promise<string[]>;
-  /** The committed files of a relation's partitions dated before `etlDate`. */
-  filesBefore(relation: string, etlDate: string): Promise<string[]>;
+  /** The committed files of a relation's partitions dated before `etlDate`: the `latest` ones, or all. */
+  filesBefore(relation: string, etlDate: string, latest?: number): Promise<string[]>;
 }
 
 export function createPartitionStore(
@@ -154,9 +154,10 @@ export function createPartitionStore(
       return absolute(path);
     },
 
-    async filesBefore(relation, etlDate) {
+    async filesBefore(relation, etlDate, latest) {
       const rows = await db.all<{ path: string }>(
-        'SELECT path FROM _lakehouse.partitions WHERE relation = $relation AND etl_date < $d::DATE ORDER BY etl_date',
+        `SELECT path FROM _lakehouse.partitions WHERE relation = $relation AND etl_date < $d::DATE
+         ORDER BY etl_date DESC${latest === undefined ? '' : ` LIMIT ${Math.floor(latest)}`}`,
         { relation, d: etlDate },
       );
       return rows.map((r) => absolute(r.path));

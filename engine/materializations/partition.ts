@@ -51,7 +51,9 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
     }
-    const loadedBefore = dedupe?.across_dates ? await keysLoadedBefore(ctx, kept, dedupe.key) : 0;
+    const loadedBefore = dedupe?.across_dates
+      ? await keysLoadedBefore(ctx, kept, dedupe.key, dedupe.across_dates)
+      : 0;
     if (loadedBefore > 0) {
       warnings.push(
         `${loadedBefore} row(s) repeat ${dedupe!.key.join(', ')} values an earlier date already loaded: removed as duplicates`,
@@ -91,11 +93,21 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
 }
 
 /**
- * Finds the keys of `rows` that a partition of an earlier date holds, into `__keys_loaded_before`;
- * returns how many of `rows` carry one. Only the key columns of earlier files are read.
+ * Finds the keys of `rows` that the partition of one of the `window` latest earlier dates holds, into
+ * `__keys_loaded_before`; returns how many of `rows` carry one. Only the key columns of those files are
+ * read: about 0.06 s per 1M-row date, on top of 0.1 s (BENCHMARKS.md).
  */
-async function keysLoadedBefore(ctx: MaterializeContext, rows: string, keys: string[]): Promise<number> {
-  const files = await ctx.partitions.filesBefore(ctx.model.id, ctx.etlDate);
+async function keysLoadedBefore(
+  ctx: MaterializeContext,
+  rows: string,
+  keys: string[],
+  window: number | 'all',
+): Promise<number> {
+  const files = await ctx.partitions.filesBefore(
+    ctx.model.id,
+    ctx.etlDate,
+    window === 'all' ? undefined : window,
+  );
   if (files.length === 0) return 0;
   const k = keys.map(ident).join(', ');
   await ctx.db.run(

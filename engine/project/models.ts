@@ -146,8 +146,12 @@ export const ModelConfig = z
       .strictObject({
         key: Columns,
         order_by: OrderBy.optional(),
-        /** Also drop rows whose key an earlier date's partition holds (an event delivered again later). */
-        across_dates: z.boolean().default(false),
+        /**
+         * Also drop rows whose key the partition of one of the N latest dates before holds (an event
+         * delivered again later), or of every earlier date with 'all'. A window, as a stream's watermark:
+         * its cost grows with N, while 'all' reads the key column of the whole layer every date.
+         */
+        across_dates: z.union([z.number().int().positive(), z.literal('all')]).optional(),
       })
       .optional(),
     /** partition: upstream model whose partition rows must equal rows out + duplicates + quarantined. */

@@ -307,22 +307,29 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
 
   // At-least-once delivery: an event re-sent in the next day's file is a repeat, not a second event
   // (kept twice in silver, it would also make its user look seen that day with yesterday's plans).
-  it('removes an event a later delivery repeats, counting it as a duplicate, and keeps re-runs stable', async () => {
+  it('removes an event a later delivery repeats within its window, counting it as a duplicate, and keeps re-runs stable', async () => {
     const resentSrc = await tempDir('lakehouse-src-');
     dirs.push(resentSrc);
+    const [D3, D4] = ['2022-06-03', '2022-06-04'];
     const day1 = events(12, D1);
     await writeDay(resentSrc, '20220601', day1);
     await writeDay(resentSrc, '20220602', [...events(12, D2), day1[0]!, day1[1]!]);
+    // The example checks the two dates before (across_dates: 2): 06-03 still sees 06-01, 06-04 does not.
+    await writeDay(resentSrc, '20220603', [...events(12, D3), day1[2]!]);
+    await writeDay(resentSrc, '20220604', [...events(12, D4), day1[3]!]);
     const dir = await exampleProject(resentSrc, catalog);
     dirs.push(dir);
     await withEngine(dir, async (engine) => {
-      const summary = await engine.run({ dates: [D1, D2] });
+      const summary = await engine.run({ dates: [D1, D2, D3, D4] });
       expect(summary.status).toBe('success');
-      const silver = summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === D2);
-      expect(silver).toMatchObject({ rowsIn: 14, rowsOut: 12, duplicatesRemoved: 2, quarantined: 0 });
-      expect(silver?.warnings).toEqual([
+      const silver = (date: string) =>
+        summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === date);
+      expect(silver(D2)).toMatchObject({ rowsIn: 14, rowsOut: 12, duplicatesRemoved: 2, quarantined: 0 });
+      expect(silver(D2)?.warnings).toEqual([
         '2 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
       ]);
+      expect(silver(D3)).toMatchObject({ rowsIn: 13, rowsOut: 12, duplicatesRemoved: 1 });
+      expect(silver(D4)).toMatchObject({ rowsIn: 13, rowsOut: 13, duplicatesRemoved: 0 });
       const perDate = async () =>
         (
           await engine.query(
@@ -330,17 +337,16 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
              FROM silver.customer_search GROUP BY ALL ORDER BY d`,
           )
         ).rows;
-      expect(await perDate()).toEqual([
+      const expected = [
         { d: D1, n: 12, ids: 12 },
         { d: D2, n: 12, ids: 12 },
-      ]);
-      // Re-running either date changes nothing: only earlier dates count.
-      expect((await engine.run({ dates: [D2] })).status).toBe('success');
-      expect((await engine.run({ dates: [D1] })).status).toBe('success');
-      expect(await perDate()).toEqual([
-        { d: D1, n: 12, ids: 12 },
-        { d: D2, n: 12, ids: 12 },
-      ]);
+        { d: D3, n: 12, ids: 12 },
+        { d: D4, n: 13, ids: 13 },
+      ];
+      expect(await perDate()).toEqual(expected);
+      // Re-running any date changes nothing: only earlier dates count.
+      for (const date of [D2, D1, D3]) expect((await engine.run({ dates: [date] })).status).toBe('success');
+      expect(await perDate()).toEqual(expected);
     });
   });
 

@@ -4,7 +4,8 @@ description: Typed and cleaned search events. Unrepairable rows go to quarantine
 deduplicate:
   key: event_id
   order_by: datetime_log, source_file
-  across_dates: true
+  # An event re-sent by the next deliveries is dropped and counted: the two dates before are checked.
+  across_dates: 2
 reconcile_with: bronze.customer_search
 tests:
   - not_null: [event_id, datetime_log, date_key, user_id]
