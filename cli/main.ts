@@ -184,11 +184,23 @@ async function withEngine<T>(
   memoryLimit?: string,
 ): Promise<T> {
   const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
+  // A read works on a project with a broken model (the committed state); say why a run would not.
+  if (readOnly) noteModelErrors(engine);
   try {
     return await fn(engine);
   } finally {
     engine.close();
   }
+}
+
+function noteModelErrors(engine: Engine): void {
+  const errors = engine.modelErrors;
+  if (errors.length === 0) return;
+  const which = errors.length === 1 ? 'this model is' : 'these models are';
+  process.stderr.write(
+    `note: lakehouse run fails until ${which} fixed; the tables read here are the last committed state:\n` +
+      errors.map((e) => `  ${e.message.replaceAll('\n', '\n  ')}\n`).join(''),
+  );
 }
 
 async function generateInto(out: string, days: number, rowsPerDay: number, seed: number, startDate?: string) {

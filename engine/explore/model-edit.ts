@@ -142,6 +142,12 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
   const graph = await buildGraph(db, models, Object.keys(engine.project.config.sources));
   await writeFile(join(engine.project.root, edited.file), text, 'utf8');
   engine.models.splice(0, engine.models.length, ...models);
+  // Every parsed model is in the graph now; only files that do not parse at all stay broken.
+  const parsed = new Set(models.map((m) => m.id));
+  const unparsed = engine.modelErrors.filter(
+    (e) => typeof e.details.model === 'string' && !parsed.has(e.details.model),
+  );
+  engine.modelErrors.splice(0, engine.modelErrors.length, ...unparsed);
   engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);
   engine.graph.byId.clear();
   for (const [key, node] of graph.byId) engine.graph.byId.set(key, node);

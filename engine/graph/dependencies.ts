@@ -70,47 +70,76 @@ function sqlError(
 
 /** Builds the model graph from the SQL of every model and orders it; a cycle is an error naming its models. */
 export async function buildGraph(db: Db, models: Model[], sourceNames: string[]): Promise<ModelGraph> {
+  const { graph, errors } = await buildPartialGraph(db, models, sourceNames);
+  if (errors[0]) throw errors[0];
+  return graph;
+}
+
+/**
+ * The graph of the models that can be ordered, and an error for each that cannot: SQL that does not
+ * parse, an undeclared source, a cycle (its models and those reading it are left out). Edges to a model
+ * left out are dropped, so reads see every valid model; a run must refuse while `errors` is not empty.
+ */
+export async function buildPartialGraph(
+  db: Db,
+  models: Model[],
+  sourceNames: string[],
+): Promise<{ graph: ModelGraph; errors: LakehouseError[] }> {
   const ids = new Set(models.map((m) => m.id));
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
   const nodes: ModelNode[] = [];
+  const errors: LakehouseError[] = [];
   for (const model of models) {
-    const relations = await referencedRelations(db, model.sql, model.file, model.sqlStartLine);
-    const upstream: string[] = [];
-    const usedSources: string[] = [];
-    for (const rel of relations) {
-      if (rel === model.id) continue; // a model may read its own previous state
-      if (ids.has(rel)) upstream.push(rel);
-      else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
-      else if (rel.startsWith('source.')) {
-        throw new LakehouseError(
-          'MODEL_INVALID',
-          `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
-          { file: model.file, relation: rel },
-        );
-      }
+    try {
+      nodes.push(await nodeOf(db, model, ids, sources));
+    } catch (error) {
+      if (!(error instanceof LakehouseError)) throw error;
+      error.details.model ??= model.id;
+      errors.push(error);
     }
-    // Relationship tests read their parent table, so the parent must be built first.
-    for (const test of model.config.tests) {
-      if ('relationships' in test) {
-        const parent = test.relationships.to.toLowerCase();
-        if (parent !== model.id && ids.has(parent)) upstream.push(parent);
-      }
-    }
-    // The catalog of a keyword_match model is read by the engine, not by its SQL.
-    const catalog = model.config.catalog?.toLowerCase();
-    if (catalog) {
-      if (ids.has(catalog)) upstream.push(catalog);
-      else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
-    }
-    nodes.push({ model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] });
   }
-  const ordered = topologicalOrder(nodes);
-  return { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) };
+  const valid = new Set(nodes.map((n) => n.model.id));
+  for (const node of nodes) node.upstream = node.upstream.filter((id) => valid.has(id));
+  const { ordered, cycle } = topologicalOrder(nodes);
+  if (cycle) errors.push(cycle);
+  return { graph: { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) }, errors };
+}
+
+async function nodeOf(db: Db, model: Model, ids: Set<string>, sources: Set<string>): Promise<ModelNode> {
+  const relations = await referencedRelations(db, model.sql, model.file, model.sqlStartLine);
+  const upstream: string[] = [];
+  const usedSources: string[] = [];
+  for (const rel of relations) {
+    if (rel === model.id) continue; // a model may read its own previous state
+    if (ids.has(rel)) upstream.push(rel);
+    else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
+    else if (rel.startsWith('source.')) {
+      throw new LakehouseError(
+        'MODEL_INVALID',
+        `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
+        { file: model.file, relation: rel },
+      );
+    }
+  }
+  // Relationship tests read their parent table, so the parent must be built first.
+  for (const test of model.config.tests) {
+    if ('relationships' in test) {
+      const parent = test.relationships.to.toLowerCase();
+      if (parent !== model.id && ids.has(parent)) upstream.push(parent);
+    }
+  }
+  // The catalog of a keyword_match model is read by the engine, not by its SQL.
+  const catalog = model.config.catalog?.toLowerCase();
+  if (catalog) {
+    if (ids.has(catalog)) upstream.push(catalog);
+    else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
+  }
+  return { model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] };
 }
 
 const LAYER_RANK: Record<string, number> = { bronze: 0, silver: 1, gold: 2 };
 
-function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
+function topologicalOrder(nodes: ModelNode[]): { ordered: ModelNode[]; cycle?: LakehouseError } {
   const byId = new Map(nodes.map((n) => [n.model.id, n]));
   const remaining = new Map(nodes.map((n) => [n.model.id, n.upstream.length]));
   const ordered: ModelNode[] = [];
@@ -127,15 +156,18 @@ function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
       if (left === 0) ready.push(n);
     }
   }
-  if (ordered.length !== nodes.length) {
-    const unordered = nodes.filter((n) => !ordered.includes(n));
-    // Models downstream of a cycle are unordered too; name only those that reach themselves.
-    const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
-    throw new LakehouseError('MODEL_CYCLE', `Models depend on each other in a cycle: ${stuck.join(', ')}`, {
+  if (ordered.length === nodes.length) return { ordered };
+  const unordered = nodes.filter((n) => !ordered.includes(n));
+  // Models downstream of a cycle are unordered too; name only those that reach themselves.
+  const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
+  const cycle = new LakehouseError(
+    'MODEL_CYCLE',
+    `Models depend on each other in a cycle: ${stuck.join(', ')}`,
+    {
       models: stuck,
-    });
-  }
-  return ordered.filter((n) => byId.has(n.model.id));
+    },
+  );
+  return { ordered, cycle };
 }
 
 function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {

@@ -92,6 +92,8 @@ export interface RunnerDeps {
   project: Project;
   graph: ModelGraph;
   titleIndexes: Map<string, TitleIndex>;
+  /** Models left out of the graph (see Engine.modelErrors): a run refuses while there are any. */
+  modelErrors?: LakehouseError[];
   signal?: AbortSignal;
 }
 
@@ -117,6 +119,8 @@ export async function availableDates(project: Project): Promise<string[]> {
  */
 export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promise<RunSummary> {
   const { db, project, graph } = deps;
+  const brokenModel = deps.modelErrors?.[0];
+  if (brokenModel) throw brokenModel;
   const started = Date.now();
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
   const selected = selectModels(graph, options.select);

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 
@@ -100,31 +100,34 @@ const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
   const name = basename(file, '.sql');
+  const id = `${layer}.${name}`;
   const match = HEADER.exec(text);
   if (!match) {
     throw new LakehouseError(
       'MODEL_INVALID',
       `${file}: missing config header. Start the file with a block like /* config\\nmaterialized: table\\n*/`,
-      { file },
+      { file, model: id },
     );
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(match[1] ?? '');
-  } catch (error) {
+  const yaml = match[1] ?? '';
+  const document = parseDocument(yaml);
+  const yamlError = document.errors[0];
+  if (yamlError) {
     throw new LakehouseError(
       'MODEL_INVALID',
-      `${file}: config header is not valid YAML: ${(error as Error).message}`,
+      `${file}: config header is not valid YAML: ${yamlError.message}`,
       {
         file,
+        model: id,
       },
     );
   }
-  const parsed = ModelConfig.safeParse(raw);
+  const parsed = ModelConfig.safeParse(document.toJS());
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
     throw new LakehouseError('MODEL_INVALID', `${file}: invalid config:\n  ${issues.join('\n  ')}`, {
       file,
+      model: id,
       issues,
     });
   }
@@ -136,13 +139,25 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
   if (!sql)
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
+      model: id,
     });
-  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine };
+  return { id, layer, name, file, config: parsed.data, sql, sqlStartLine };
 }
 
-/** Reads every `models/<layer>/*.sql` of a project, in a stable order. */
-export async function loadModels(projectRoot: string): Promise<Model[]> {
+/** A project's models: those whose file parses, and an error per file that does not. */
+export interface LoadedModels {
+  models: Model[];
+  errors: LakehouseError[];
+}
+
+/**
+ * Reads every `models/<layer>/*.sql` of a project, in a stable order. A file that does not parse is an
+ * error in the list, not a throw: reading the committed tables must not need every model to be valid.
+ */
+export async function loadModels(projectRoot: string): Promise<LoadedModels> {
   const models: Model[] = [];
+  const errors: LakehouseError[] = [];
+  let files = 0;
   for (const layer of LAYERS) {
     const dir = join(projectRoot, 'models', layer);
     let entries: string[];
@@ -152,16 +167,22 @@ export async function loadModels(projectRoot: string): Promise<Model[]> {
       continue;
     }
     for (const entry of entries) {
+      files++;
       const file = join(dir, entry);
       const text = await readFile(file, 'utf8');
-      models.push(parseModelFile(relative(projectRoot, file), text, layer));
+      try {
+        models.push(parseModelFile(relative(projectRoot, file), text, layer));
+      } catch (error) {
+        if (!(error instanceof LakehouseError)) throw error;
+        errors.push(error);
+      }
     }
   }
-  if (models.length === 0) {
+  if (files === 0) {
     throw new LakehouseError(
       'PROJECT_INVALID',
       `No models found under ${join(projectRoot, 'models')}/{bronze,silver,gold}/`,
     );
   }
-  return models;
+  return { models, errors };
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
@@ -402,42 +402,40 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
-  it('refuses a model reading an undeclared source with MODEL_INVALID when the engine opens', async () => {
+  it('refuses to run a model reading an undeclared source with MODEL_INVALID', async () => {
     const dir = await project();
     await writeModel(dir, 'gold/clicks.sql', UNDECLARED_SOURCE_MODEL);
     const message =
       'models/gold/clicks.sql: reads source.clickstream, but lakehouse.yaml declares no source named "clickstream". ' +
       'Declared: source.customer_search_log, source.title_catalog.';
-    // The CLI first: a failed open in this process keeps the warehouse locked (see the next test).
     const result = cli('run', dir, '--date', D1);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`error [MODEL_INVALID]: ${message}\n`);
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_INVALID',
-      message,
-      details: { file: 'models/gold/clicks.sql', relation: 'source.clickstream' },
+    // The engine opens (reads need no valid model) and keeps the error for the run.
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        {
+          code: 'MODEL_INVALID',
+          message,
+          details: { file: 'models/gold/clicks.sql', relation: 'source.clickstream', model: 'gold.clicks' },
+        },
+      ]);
     });
-  });
-
-  // Engine bug (engine.ts, createEngine): the warehouse is opened before buildGraph, and a model error
-  // thrown by buildGraph (MODEL_INVALID, MODEL_CYCLE, a parse error) skips db.close(), so the DuckDB
-  // instance leaks and keeps the warehouse locked against every other process until this one exits.
-  it('releases the warehouse when a model error stops the engine from opening', async () => {
-    const dir = await project();
-    await writeModel(dir, 'gold/clicks.sql', UNDECLARED_SOURCE_MODEL);
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({ code: 'MODEL_INVALID' });
-    const result = cli('run', dir, '--date', D1);
-    expect(result.stderr).toContain('error [MODEL_INVALID]');
   });
 
   it('refuses a cycle between two models with MODEL_CYCLE naming both', async () => {
     const dir = await project();
     await writeModel(dir, 'gold/cycle_a.sql', tableModel('SELECT * FROM gold.cycle_b'));
     await writeModel(dir, 'gold/cycle_b.sql', tableModel('SELECT * FROM gold.cycle_a'));
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_CYCLE',
-      message: 'Models depend on each other in a cycle: gold.cycle_a, gold.cycle_b',
-      details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        {
+          code: 'MODEL_CYCLE',
+          message: 'Models depend on each other in a cycle: gold.cycle_a, gold.cycle_b',
+          details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+        },
+      ]);
+      expect(engine.graph.byId.has('gold.cycle_a')).toBe(false);
     });
   });
 
@@ -448,9 +446,10 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     await writeModel(dir, 'gold/cycle_a.sql', tableModel('SELECT * FROM gold.cycle_b'));
     await writeModel(dir, 'gold/cycle_b.sql', tableModel('SELECT * FROM gold.cycle_a'));
     await writeModel(dir, 'gold/cycle_reader.sql', tableModel('SELECT * FROM gold.cycle_a'));
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_CYCLE',
-      details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        { code: 'MODEL_CYCLE', details: { models: ['gold.cycle_a', 'gold.cycle_b'] } },
+      ]);
     });
   });
 });
