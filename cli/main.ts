@@ -422,8 +422,29 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
 }
 
 async function run({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'run');
   const json = values.json === true;
+  const started = Date.now();
+  try {
+    return await runCommand(projectArg(positionals, 'run'), values, json);
+  } catch (error) {
+    if (!json) throw error;
+    // A script reads one object from `run --json` whatever happens: here the run never started (a bad
+    // argument, a locked warehouse, no dates), so it has no id and nothing was recorded.
+    const failure = toLakehouseError(error);
+    const summary = {
+      runId: null,
+      status: 'failed',
+      dates: [],
+      models: [],
+      durationMs: Date.now() - started,
+    };
+    process.stdout.write(`${toJson({ ...summary, error: failure.toPayload() })}\n`);
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  }
+}
+
+async function runCommand(dir: string, values: Flags, json: boolean): Promise<number> {
   return withEngine(
     dir,
     false,

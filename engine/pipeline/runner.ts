@@ -119,11 +119,21 @@ export async function availableDates(project: Project): Promise<string[]> {
  */
 export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promise<RunSummary> {
   const { db, project, graph } = deps;
-  const brokenModel = deps.modelErrors?.[0];
-  if (brokenModel) throw brokenModel;
   const started = Date.now();
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
-  const selected = selectModels(graph, options.select);
+  const brokenModels = deps.modelErrors ?? [];
+  // With a model out of the graph nothing runs, and a selector may name that model: the selection
+  // only says which models the history shows as not run.
+  const selected =
+    brokenModels.length > 0
+      ? (() => {
+          try {
+            return selectModels(graph, options.select);
+          } catch {
+            return [];
+          }
+        })()
+      : selectModels(graph, options.select);
   const dates = await resolveDates(project, options);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
@@ -152,6 +162,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const onAbort = () => db.interrupt();
   options.signal?.addEventListener('abort', onAbort);
   try {
+    if (brokenModels.length > 0) {
+      // Recorded like a source failure: the run failed on its first date, before any model ran.
+      const failure = brokenModelsFailure(brokenModels);
+      for (const record of brokenModelRecords(brokenModels, selected, dates[0] ?? '', failure)) {
+        await insertModelRun(db, runId, record);
+        records.push(record);
+      }
+      throw failure;
+    }
     await bindReferenceSources(deps, selected);
     for (const date of dates) {
       throwIfCancelled(options.signal);
@@ -291,6 +310,40 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The error a run fails with when models are out of the graph: the one error, or all of them. */
+function brokenModelsFailure(errors: LakehouseError[]): LakehouseError {
+  const [first, ...others] = errors;
+  if (!first) throw new LakehouseError('INTERNAL', 'no model error to report');
+  if (others.length === 0) return first;
+  return new LakehouseError(
+    first.code,
+    `${errors.length} models must be fixed before a run:\n  ${errors.map((e) => e.message.replaceAll('\n', '\n  ')).join('\n  ')}`,
+    { ...first.details, errors: errors.map((e) => e.toPayload()) },
+  );
+}
+
+/** The broken models as failed on `date`, each with its own error, and the selected others as not run. */
+function brokenModelRecords(
+  errors: LakehouseError[],
+  selected: string[],
+  date: string,
+  failure: LakehouseError,
+): ModelRunRecord[] {
+  const broken = new Map<string, string>();
+  for (const error of errors) {
+    const { model, models } = error.details;
+    const ids = typeof model === 'string' ? [model] : Array.isArray(models) ? models.map(String) : [];
+    for (const id of ids) if (!broken.has(id)) broken.set(id, error.message);
+  }
+  const headline = failure.message.split('\n')[0] ?? failure.message;
+  return [
+    ...[...broken].map(([id, message]) => emptyRecord(id, date, 'failed', message)),
+    ...selected
+      .filter((id) => !broken.has(id))
+      .map((id) => emptyRecord(id, date, 'skipped', `not run: ${headline}`)),
+  ];
 }
 
 async function runModel(

@@ -98,6 +98,86 @@ describe('a project with a broken model', () => {
     expect(tables.map((t) => t.name)).toContain('gold.dim_platform');
   });
 
+  it('fails a run with the model error, recorded in the history, and run --json prints its object', async () => {
+    const dir = await committedProject();
+    const line = await editModel(
+      dir,
+      'gold/dim_platform.sql',
+      'FROM silver.customer_search',
+      'FORM silver.customer_search',
+    );
+    const message = `models/gold/dim_platform.sql:${line}: syntax error at or near "FORM"`;
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D2] });
+      expect(summary).toMatchObject({
+        status: 'failed',
+        dates: [D2],
+        error: { code: 'MODEL_SQL_ERROR', message, details: { model: 'gold.dim_platform', line } },
+      });
+      // The broken model failed, the others did not run; as the history keeps a bad source's run.
+      expect(summary.models[0]).toMatchObject({
+        model: 'gold.dim_platform',
+        status: 'failed',
+        error: message,
+      });
+      expect(summary.models.slice(1).map((m) => m.status)).toEqual(Array(12).fill('skipped'));
+      expect(summary.models[1]?.error).toBe(`not run: ${message}`);
+      const [latest] = await engine.runs(1);
+      expect(latest).toMatchObject({ runId: summary.runId, status: 'failed', dates: D2, error: message });
+      expect(latest?.models.filter((m) => m.status === 'failed').map((m) => m.model)).toEqual([
+        'gold.dim_platform',
+      ]);
+    });
+
+    const result = cli('run', dir, '--date', D2, '--json');
+    expect(result.status).toBe(1);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(printed).sort()).toEqual([
+      'dates',
+      'durationMs',
+      'error',
+      'models',
+      'runId',
+      'status',
+    ]);
+    expect(printed).toMatchObject({
+      status: 'failed',
+      dates: [D2],
+      error: { code: 'MODEL_SQL_ERROR', message },
+    });
+    const history = JSON.parse(cli('runs', dir, '--json', '--limit', '1').stdout) as { runId: string }[];
+    expect(history[0]?.runId).toBe(printed.runId);
+  });
+
+  it('records each model of a cycle as failed', async () => {
+    const dir = await committedProject();
+    const table = (sql: string) => `/* config\nmaterialized: table\n*/\n${sql}\n`;
+    await writeFile(join(dir, 'models', 'gold', 'cycle_a.sql'), table('SELECT * FROM gold.cycle_b'));
+    await writeFile(join(dir, 'models', 'gold', 'cycle_b.sql'), table('SELECT * FROM gold.cycle_a'));
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D2], select: ['gold.cycle_a+'] });
+      expect(summary.error?.code).toBe('MODEL_CYCLE');
+      expect(summary.models.map((m) => [m.model, m.status])).toEqual([
+        ['gold.cycle_a', 'failed'],
+        ['gold.cycle_b', 'failed'],
+      ]);
+    });
+  });
+
+  it('run --json prints its object with a null runId when the run is refused before it starts', async () => {
+    const dir = await committedProject();
+    const result = cli('run', dir, '--date', '2022-6-2', '--json');
+    expect(result.status).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      runId: null,
+      status: 'failed',
+      dates: [],
+      models: [],
+      error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^--date 2022-6-2: expected/) },
+    });
+    expect(result.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: --date 2022-6-2/);
+  });
+
   it("is repaired from the app's model editor: saving the fixed model puts it back in the graph", async () => {
     const dir = await committedProject();
     const path = join(dir, 'models', 'gold', 'dim_platform.sql');

@@ -410,7 +410,8 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       'Declared: source.customer_search_log, source.title_catalog.';
     const result = cli('run', dir, '--date', D1);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`error [MODEL_INVALID]: ${message}\n`);
+    // After the progress line: the error, as the last line.
+    expect(result.stderr.endsWith(`\nerror [MODEL_INVALID]: ${message}\n`)).toBe(true);
     // The engine opens (reads need no valid model) and keeps the error for the run.
     await withEngine(dir, async (engine) => {
       expect(engine.modelErrors).toMatchObject([
