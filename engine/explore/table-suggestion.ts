@@ -16,7 +16,7 @@ export async function suggestLayerTable(db: Db, message: string): Promise<string
 }
 
 /** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
-async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
+export async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
   const table = name.split('.').at(-1) ?? name;
   const closest = await db.scalar<string>(
     `SELECT schema_name || '.' || name FROM (

@@ -265,14 +265,18 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
           }
         }
-        if (failure.code !== 'TEST_FAILED' && failure.code !== 'RUN_CANCELLED') {
-          // The model that failed, or every model reading the source found unreadable.
+        if (failure.code !== 'RUN_CANCELLED') {
+          // The model that failed (also with TEST_FAILED, which a materializer's key check raises before
+          // the model has a record), or every model reading the source found unreadable.
           const source = typeof failure.details.source === 'string' ? failure.details.source : undefined;
           for (const r of dateRecords) {
             const culprit =
               r.model === failure.details.model ||
               (source !== undefined && graph.byId.get(r.model)?.sources.includes(source));
-            if (r.status === 'skipped' && culprit) r.status = 'failed';
+            if (r.status === 'skipped' && culprit) {
+              r.status = 'failed';
+              r.error = failure.message;
+            }
           }
         }
         for (const record of dateRecords) await insertModelRun(db, runId, record);
@@ -388,12 +392,15 @@ async function runModel(
     committedDates: await committedDates(db, model.id),
   };
   let outcome: MaterializeOutcome;
+  let tests: TestResult[];
   try {
     if (!deps.columnsChecked.has(model.id)) {
       await refuseReservedColumns(db, model);
       deps.columnsChecked.add(model.id);
     }
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
+    // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
+    tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation, outcome.uniqueKeys);
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
     if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
@@ -405,13 +412,6 @@ async function runModel(
     failure.details.model ??= model.id;
     throw failure;
   }
-  const tests = await runDataTests(
-    db,
-    model,
-    outcome.testRelation,
-    outcome.historyRelation,
-    outcome.uniqueKeys,
-  );
   const failed = tests.filter((t) => !t.passed && t.severity === 'error');
   const warned = tests.filter((t) => !t.passed && t.severity === 'warn');
   return {

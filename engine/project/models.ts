@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 
@@ -93,6 +93,8 @@ export interface Model {
   sql: string;
   /** 1-based line in the file where `sql` starts, to map DuckDB error positions back to the file. */
   sqlStartLine: number;
+  /** Where each of `config.tests` is written (line in the file, text as written), to name it in errors. */
+  testSources: { line: number; text: string }[];
 }
 
 const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
@@ -141,7 +143,17 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       file,
       model: id,
     });
-  return { id, layer, name, file, config: parsed.data, sql, sqlStartLine };
+  // The YAML starts right after "config"; its offsets map to lines of the file.
+  const yamlStart = headerEnd - 2 - yaml.length;
+  const tests = document.get('tests', true);
+  const testSources = (isSeq(tests) ? tests.items : []).map((item) => {
+    const [start = 0, end = start] = (item as { range?: [number, number] }).range ?? [];
+    return {
+      line: text.slice(0, yamlStart + start).split('\n').length,
+      text: yaml.slice(start, end).replace(/\s+/g, ' ').trim(),
+    };
+  });
+  return { id, layer, name, file, config: parsed.data, sql, sqlStartLine, testSources };
 }
 
 /** A project's models: those whose file parses, and an error per file that does not. */

@@ -257,6 +257,52 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         code: 'TEST_FAILED',
         details: { model: 'gold.dim_platform', test: 'unique(platform)' },
       });
+      // The model whose key check failed is failed with that message, not skipped as if it never ran.
+      const platform = summary.models.find((m) => m.model === 'gold.dim_platform');
+      expect(platform).toMatchObject({ status: 'failed', error: summary.error?.message });
+      expect(statuses(summary.models)).toMatchObject({ 'gold.fact_customer_search': 'skipped' });
+      expect(statuses((await engine.runs(1))[0]?.models ?? [])).toMatchObject({
+        'gold.dim_platform': 'failed',
+      });
+    });
+  });
+
+  it('fails the model whose test names a column it lacks with MODEL_INVALID, and records it failed', async () => {
+    const dir = await project();
+    await editModel(dir, 'gold/dim_category.sql', '  - unique: category_slug', '  - unique: category_slg');
+    await editModel(
+      dir,
+      'gold/fact_customer_search.sql',
+      'to: gold.dim_user, field: user_id',
+      'to: gold.dim_usr, field: user_id',
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_INVALID',
+        message:
+          'models/gold/dim_category.sql:10: test "unique: category_slg" names column "category_slg", but ' +
+          'gold.dim_category has no such column (its columns: category_key, category_name, category_slug). ' +
+          'Fix the column name in the test.',
+        details: { model: 'gold.dim_category', file: 'models/gold/dim_category.sql', line: 10 },
+      });
+      expect(statuses(summary.models)).toMatchObject({
+        'gold.dim_category': 'failed',
+        'gold.fact_customer_search': 'skipped',
+      });
+      const [latest] = await engine.runs(1);
+      expect(latest?.models.filter((m) => m.status === 'failed').map((m) => m.model)).toEqual([
+        'gold.dim_category',
+      ]);
+    });
+    await editModel(dir, 'gold/dim_category.sql', '  - unique: category_slg', '  - unique: category_slug');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error?.code).toBe('MODEL_INVALID');
+      expect(summary.error?.message).toMatch(
+        /^models\/gold\/fact_customer_search\.sql:10: test "relationships: \{column: user_id, to: gold\.dim_usr, field: user_id\}" reads gold\.dim_usr, which does not exist\. Did you mean gold\.dim_user\?/,
+      );
+      expect(statuses(summary.models)).toMatchObject({ 'gold.fact_customer_search': 'failed' });
     });
   });
 
