@@ -135,6 +135,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         })()
       : selectModels(graph, options.select);
   const dates = await resolveDates(project, options);
+  if (brokenModels.length === 0) await refuseMissingUpstreamPartitions(db, graph, selected, dates);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
     options.onProgress?.({ ...event, runId, total });
@@ -314,6 +315,64 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A selected model that runs per date reads the date's partition of its upstream; when that upstream
+ * is left out of the selection and has no partition for the date, the model would commit results of
+ * no input (a silver partition bronze lacks, a date history models replay from then on). Refused
+ * before anything runs, with one query. A `table` model reads whole relations, not a date's.
+ */
+async function refuseMissingUpstreamPartitions(
+  db: Db,
+  graph: ModelGraph,
+  selected: string[],
+  dates: string[],
+): Promise<void> {
+  const chosen = new Set(selected);
+  const readers = new Map<string, string[]>();
+  for (const id of selected) {
+    const node = graph.byId.get(id);
+    if (!node || node.model.config.materialized === 'table') continue;
+    for (const up of node.upstream) {
+      if (chosen.has(up) || graph.byId.get(up)?.model.config.materialized !== 'partition') continue;
+      readers.set(up, [...(readers.get(up) ?? []), id]);
+    }
+  }
+  if (readers.size === 0) return;
+  const rows = await db.all<{ relation: string; d: string }>(
+    `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.partitions
+     WHERE relation IN (${[...readers.keys()].map(literal).join(', ')}) ORDER BY etl_date`,
+  );
+  const problems: string[] = [];
+  const missing: { relation: string; dates: string[] }[] = [];
+  for (const [relation, ids] of readers) {
+    const committed = rows.filter((r) => r.relation === relation).map((r) => r.d);
+    const absent = dates.filter((d) => !committed.includes(d));
+    if (absent.length === 0) continue;
+    missing.push({ relation, dates: absent });
+    const has =
+      committed.length === 0
+        ? 'it has no partition yet'
+        : `it has ${committed.length} date(s), from ${committed[0]} to ${committed.at(-1)}`;
+    const shown =
+      absent.length > 5
+        ? `${absent.slice(0, 5).join(', ')} and ${absent.length - 5} more`
+        : absent.join(', ');
+    problems.push(
+      `${ids.join(', ')} read${ids.length === 1 ? 's' : ''} ${relation}, which has no partition for ${shown} (${has}).`,
+    );
+  }
+  const first = missing[0];
+  if (!first) return;
+  const reader = readers.get(first.relation)?.[0] ?? first.relation;
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${problems.join('\n')}\nNothing ran: the selection leaves out ${missing.map((m) => m.relation).join(', ')}, ` +
+      `so those dates would commit empty results. Run with the upstream models (--select +${reader}), ` +
+      'or without --select, or pick dates the upstream has.',
+    { missing },
+  );
 }
 
 /** The error a run fails with when models are out of the graph: the one error, or all of them. */
