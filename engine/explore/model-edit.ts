@@ -9,12 +9,13 @@ import type {
   TableDiff,
 } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, jsonRows, literal } from '../db/duckdb.ts';
+import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { buildGraph, downstreamOf, referencedRelations } from '../graph/dependencies.ts';
 import { keyMatch } from '../materializations/context.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
 import { relationExists, relationOf } from './star-schema.ts';
+import { suggestLayerTable } from './table-suggestion.ts';
 
 function findModel(engine: Engine, id: string): Model {
   const model = engine.models.find((m) => m.id === id);
@@ -35,13 +36,15 @@ export async function modelSource(engine: Engine, id: string): Promise<ModelSour
   return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine };
 }
 
-/** An error in the edited SQL, at its line of the file (DuckDB numbers lines within the statement). */
+/**
+ * An error in the edited SQL, at its line of the file (DuckDB numbers lines within the statement), with
+ * DuckDB's hint lines but not its excerpt of the engine's wrapper statement.
+ */
 function sqlErrorAt(edited: Model, message: string, statementLine: number | undefined): LakehouseError {
-  const headline = message.split('\n')[0] ?? message;
   const line = statementLine === undefined ? undefined : edited.sqlStartLine + statementLine - 1;
   return new LakehouseError(
     'MODEL_SQL_ERROR',
-    `${line === undefined ? edited.file : `${edited.file}:${line}`}: ${headline}`,
+    `${line === undefined ? edited.file : `${edited.file}:${line}`}: ${message}`,
     { file: edited.file, line, model: edited.id },
   );
 }
@@ -96,7 +99,9 @@ async function runWrapped(db: Db, edited: Model, wrap: (inner: string) => string
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const line = /LINE (\d+):/.exec(message);
-    throw sqlErrorAt(edited, message, line ? Number(line[1]) : undefined);
+    const text = errorWithoutStatement(message);
+    const hinted = await suggestLayerTable(db, text).catch(() => text);
+    throw sqlErrorAt(edited, hinted, line ? Number(line[1]) : undefined);
   }
 }
 

@@ -183,22 +183,42 @@ function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {
   return false;
 }
 
+/** A `--select` selector: the model name, and whether its upstream (`+m`) and downstream (`m+`) come too. */
+export interface Selector {
+  name: string;
+  up: boolean;
+  down: boolean;
+}
+
+/** Parses a selector; spaces around it are dropped, anything else that is not `[+]name[+]` is refused. */
+export function parseSelector(raw: string): Selector {
+  const match = /^(\+?)([^+\s]+)(\+?)$/.exec(raw.trim());
+  if (!match) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--select "${raw}": a selector is a model name, with one + before it to add its upstream models ` +
+        '(+silver.customer_search), one + after it to add its downstream models (silver.customer_search+), or both.',
+      { selector: raw },
+    );
+  }
+  return { name: (match[2] ?? '').toLowerCase(), up: match[1] === '+', down: match[3] === '+' };
+}
+
 /**
  * Resolves a selection: `m` (just m), `m+` (m and everything downstream), `+m` (m and everything upstream).
- * Returns model ids in graph order.
+ * Returns model ids in graph order. An unknown model is INVALID_ARGUMENT with details.name.
  */
 export function selectModels(graph: ModelGraph, selectors: string[] | undefined): string[] {
   if (!selectors || selectors.length === 0) return graph.nodes.map((n) => n.model.id);
   const chosen = new Set<string>();
   for (const raw of selectors) {
-    const down = raw.endsWith('+');
-    const up = raw.startsWith('+');
-    const name = raw.replace(/^\+|\+$/g, '').toLowerCase();
+    const { name, up, down } = parseSelector(raw);
     const matches = graph.nodes.filter((n) => n.model.id === name || n.model.name === name);
     if (matches.length === 0) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `--select ${raw}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+        `--select ${raw.trim()}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+        { selector: raw, name },
       );
     }
     for (const match of matches) {

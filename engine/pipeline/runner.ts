@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
+import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
+import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
+import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import {
@@ -126,14 +127,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   // only says which models the history shows as not run.
   const selected =
     brokenModels.length > 0
-      ? (() => {
-          try {
-            return selectModels(graph, options.select);
-          } catch {
-            return [];
-          }
-        })()
-      : selectModels(graph, options.select);
+      ? await resolveSelection(db, graph, options.select).catch(() => [])
+      : await resolveSelection(db, graph, options.select);
   const dates = await resolveDates(project, options);
   if (brokenModels.length === 0) await refuseMissingUpstreamPartitions(db, graph, selected, dates);
   const total = selected.length * dates.length;
@@ -155,7 +150,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     {
       runId,
       dates: dates.join(','),
-      selection: (options.select ?? []).join(' ') || 'all',
+      selection: (options.select ?? []).map((s) => s.trim()).join(' ') || 'all',
     },
   );
   emit({ kind: 'run-start', done });
@@ -430,7 +425,7 @@ async function runModel(
       stagedAs = staged.storage;
       return staged;
     } catch (error) {
-      throw modelSqlError(model, error);
+      throw await modelSqlError(db, model, error);
     }
   };
   const replaceStage = async (selectSql: string) => {
@@ -467,7 +462,7 @@ async function runModel(
     // cause, the error names its file and column instead of the model.
     const fromDuckDb = !(error instanceof LakehouseError) || error.code === 'MODEL_SQL_ERROR';
     if (fromDuckDb) for (const source of dailySources) await source.findUnreadable();
-    const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
+    const failure = error instanceof LakehouseError ? error : await modelSqlError(db, model, error);
     failure.details.model ??= model.id;
     throw failure;
   }
@@ -494,15 +489,40 @@ async function runModel(
   };
 }
 
-/** Maps a DuckDB error on a model's SQL to the model file and line. */
-function modelSqlError(model: Model, error: unknown): LakehouseError {
+/** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */
+async function resolveSelection(db: Db, graph: ModelGraph, select: string[] | undefined): Promise<string[]> {
+  try {
+    return selectModels(graph, select);
+  } catch (error) {
+    const name = error instanceof LakehouseError ? error.details.name : undefined;
+    if (!(error instanceof LakehouseError) || typeof name !== 'string') throw error;
+    const ids = graph.nodes.map((n) => n.model.id);
+    const closest = await closestName(db, name, ids, (id) => id.slice(id.indexOf('.') + 1));
+    if (!closest) throw error;
+    const { up, down } = parseSelector(String(error.details.selector));
+    const selector = `${up ? '+' : ''}${closest}${down ? '+' : ''}`;
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--select ${String(error.details.selector).trim()}: no model named "${name}". Did you mean ${selector}?`,
+      { ...error.details, suggestion: selector },
+    );
+  }
+}
+
+/**
+ * Maps a DuckDB error on a model's SQL to the model file and line. DuckDB's hint lines stay (Did you
+ * mean ...?, Candidate bindings: ...), with a missing table's hint naming the closest layer table.
+ */
+async function modelSqlError(db: Db, model: Model, error: unknown): Promise<LakehouseError> {
   const message = error instanceof Error ? error.message : String(error);
   const lineMatch = /LINE (\d+):/.exec(message);
-  const headline = message.split('\n')[0] ?? message;
+  const text = errorWithoutStatement(message);
+  // A missing table is a catalog error, which leaves the date's transaction usable for this lookup.
+  const hinted = await suggestLayerTable(db, text).catch(() => text);
   // DuckDB numbers lines within the statement, which starts on the model SQL's first line.
   const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
   const where = line === undefined ? model.file : `${model.file}:${line}`;
-  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${headline}`, {
+  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${hinted}`, {
     file: model.file,
     line,
     model: model.id,

@@ -4,6 +4,7 @@ import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import {
   buildGraph,
   buildPartialGraph,
+  parseSelector,
   referencedRelations,
   selectModels,
 } from '../../engine/graph/dependencies.ts';
@@ -63,6 +64,20 @@ describe('dependencies come from the SQL itself', () => {
     expect(selectModels(graph, ['+dim'])).toEqual(['bronze.raw', 'silver.events', 'gold.dim']);
     expect(selectModels(graph, ['fact'])).toEqual(['gold.fact']);
     expect(() => selectModels(graph, ['nope+'])).toThrow(/no model named "nope"/);
+    // Spaces around a selector (a quoted shell argument) are not part of the name.
+    expect(selectModels(graph, [' silver.events+ '])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
+  });
+
+  it('parses selectors and refuses malformed ones with what a selector looks like', () => {
+    expect(parseSelector('+Gold.Dim+')).toEqual({ name: 'gold.dim', up: true, down: true });
+    expect(parseSelector(' dim ')).toEqual({ name: 'dim', up: false, down: false });
+    for (const bad of ['x++', '++x', '+', '', 'a b', 'a+b']) {
+      expect(() => parseSelector(bad)).toThrow(
+        new RegExp(
+          `^--select "${bad.replaceAll('+', '\\+')}": a selector is a model name, with one \\+ before it`,
+        ),
+      );
+    }
   });
 
   it('names the models of a cycle', async () => {

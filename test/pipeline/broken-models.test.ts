@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '../../engine/explore/model-edit.ts';
+import { previewModel, saveModel } from '../../engine/explore/model-edit.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
 
@@ -194,6 +195,43 @@ describe('a project with a broken model', () => {
       expect(engine.modelErrors).toEqual([]);
       expect(engine.graph.byId.get('gold.fact_customer_search')?.upstream).toContain('gold.dim_platform');
       expect((await engine.run({ dates: [D2] })).status).toBe('success');
+    });
+  });
+
+  // Only DuckDB's first line was kept, so its hint for a misspelt table was lost; the lines after the hints
+  // quote the engine's wrapper statement, which the user never wrote.
+  it("keeps DuckDB's hints in a model's SQL error, with the closest table of a layer, but not its statement", async () => {
+    const dir = await committedProject();
+    const path = join(dir, 'models', 'gold', 'dim_platform.sql');
+    const line = await editModel(
+      dir,
+      'gold/dim_platform.sql',
+      'FROM silver.customer_search',
+      'FROM silver.customer_searh',
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_SQL_ERROR',
+        message:
+          `models/gold/dim_platform.sql:${line}: Catalog Error: Table with name customer_searh does not exist!\n` +
+          'Did you mean silver.customer_search?',
+        details: { line, model: 'gold.dim_platform' },
+      });
+      // The same in the app's preview of an edit, and a binder error keeps its candidate columns.
+      const misspeltColumn = (await readFile(path, 'utf8'))
+        .replace('FROM silver.customer_searh', 'FROM silver.customer_search')
+        .replace('SELECT DISTINCT platform,', 'SELECT DISTINCT platfrm,');
+      const preview = await lakehouseFailure(
+        previewModel(engine, { model: 'gold.dim_platform', text: misspeltColumn, limit: 5 }),
+      );
+      expect(preview.message).toMatch(
+        new RegExp(
+          `^models/gold/dim_platform\\.sql:${line - 1}: Binder Error: Referenced column "platfrm" not found in FROM clause!\nCandidate bindings: "platform"`,
+        ),
+      );
+      for (const message of [summary.error?.message, preview.message])
+        expect(message).not.toMatch(/LINE \d|DESCRIBE|\^/);
     });
   });
 

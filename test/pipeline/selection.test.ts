@@ -59,9 +59,33 @@ describe('a --select run reads what its upstream committed', () => {
     });
   });
 
+  it('suggests the closest model for a misspelt selector, keeping its + marks', async () => {
+    await withEngine(dir, async (engine) => {
+      const misspelt = await lakehouseFailure(
+        engine.run({ dates: [D1], select: ['silver.customer_serch+'] }),
+      );
+      expect(misspelt).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message:
+          '--select silver.customer_serch+: no model named "silver.customer_serch". Did you mean silver.customer_search+?',
+        details: { suggestion: 'silver.customer_search+' },
+      });
+      // A bare name is matched against bare names, and the suggestion is the model's id.
+      const bare = await lakehouseFailure(engine.run({ dates: [D1], select: ['+dim_usr'] }));
+      expect(bare.message).toMatch(/Did you mean \+gold\.dim_user\?$/);
+      // Nothing close: the list of models.
+      const far = await lakehouseFailure(engine.run({ dates: [D1], select: ['zzz'] }));
+      expect(far.message).toMatch(/^--select zzz: no model named "zzz"\. Models: bronze\.customer_search, /);
+      const doubled = await lakehouseFailure(engine.run({ dates: [D1], select: ['gold.dim_user++'] }));
+      expect(doubled.message).toMatch(/^--select "gold\.dim_user\+\+": a selector is a model name/);
+    });
+  });
+
   it('runs a selection whose upstream has the date, a table model, and the upstream with it', async () => {
     await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1], select: ['silver.customer_search+'] })).status).toBe('success');
+      const padded = await engine.run({ dates: [D1], select: [' silver.customer_search+ '] });
+      expect(padded.status).toBe('success');
+      expect((await engine.runs(1))[0]?.selection).toBe('silver.customer_search+');
       // dim_date is rebuilt from all of silver, not from a date's partition.
       expect((await engine.run({ dates: [D2], select: ['gold.dim_date'] })).status).toBe('success');
       const silver = ['+silver.customer_search', '+silver.user_plans_map'];
