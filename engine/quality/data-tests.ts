@@ -139,8 +139,17 @@ export async function runDataTests(
       failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
       sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
     } catch (error) {
-      // Not the model's SQL: the test's own, which the engine wrote from the header.
-      throw testError(model, declared, `could not run: ${errorWithoutStatement(error)}`, {});
+      // Not the model's SQL: the test's own, which the engine wrote from the header. A binding error or
+      // values of the wrong type are the header's fault; anything else (out of memory, ...) is not.
+      const message = errorWithoutStatement(error);
+      const invalid = /^(Binder|Catalog|Parser|Conversion) Error/.test(message);
+      throw testError(
+        model,
+        declared,
+        `could not run: ${message}`,
+        {},
+        invalid ? 'MODEL_INVALID' : 'INTERNAL',
+      );
     }
     results.push({ name, severity: test.severity, passed: failingRows === 0, failingRows, sample });
   }
@@ -168,8 +177,9 @@ function testError(
   declared: DeclaredTest,
   problem: string,
   details: Record<string, unknown>,
+  code: 'MODEL_INVALID' | 'INTERNAL' = 'MODEL_INVALID',
 ): LakehouseError {
-  return new LakehouseError('MODEL_INVALID', `${declared.where}: test "${declared.text}" ${problem}`, {
+  return new LakehouseError(code, `${declared.where}: test "${declared.text}" ${problem}`, {
     file: model.file,
     line: declared.line,
     model: model.id,

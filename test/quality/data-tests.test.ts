@@ -89,6 +89,13 @@ describe('data tests', () => {
       details: { column: 'knd' },
     },
     {
+      test: 'accepted_values: {column: id, values: [x, y]}',
+      message:
+        'models/gold/child.sql:5: test "accepted_values: {column: id, values: [x, y]}" could not run: ' +
+        "Conversion Error: Could not convert string 'x' to INT32",
+      details: {},
+    },
+    {
       test: 'relationships: {column: parent_id, to: gold.parnt, field: id}',
       message:
         'models/gold/child.sql:5: test "relationships: {column: parent_id, to: gold.parnt, field: id}" reads gold.parnt, ' +
