@@ -184,11 +184,23 @@ async function withEngine<T>(
   memoryLimit?: string,
 ): Promise<T> {
   const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
+  // A read works on a project with a broken model (the committed state); say why a run would not.
+  if (readOnly) noteModelErrors(engine);
   try {
     return await fn(engine);
   } finally {
     engine.close();
   }
+}
+
+function noteModelErrors(engine: Engine): void {
+  const errors = engine.modelErrors;
+  if (errors.length === 0) return;
+  const which = errors.length === 1 ? 'this model is' : 'these models are';
+  process.stderr.write(
+    `note: lakehouse run fails until ${which} fixed; the tables read here are the last committed state:\n` +
+      errors.map((e) => `  ${e.message.replaceAll('\n', '\n  ')}\n`).join(''),
+  );
 }
 
 async function generateInto(out: string, days: number, rowsPerDay: number, seed: number, startDate?: string) {
@@ -410,8 +422,29 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
 }
 
 async function run({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'run');
   const json = values.json === true;
+  const started = Date.now();
+  try {
+    return await runCommand(projectArg(positionals, 'run'), values, json);
+  } catch (error) {
+    if (!json) throw error;
+    // A script reads one object from `run --json` whatever happens: here the run never started (a bad
+    // argument, a locked warehouse, no dates), so it has no id and nothing was recorded.
+    const failure = toLakehouseError(error);
+    const summary = {
+      runId: null,
+      status: 'failed',
+      dates: [],
+      models: [],
+      durationMs: Date.now() - started,
+    };
+    process.stdout.write(`${toJson({ ...summary, error: failure.toPayload() })}\n`);
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  }
+}
+
+async function runCommand(dir: string, values: Flags, json: boolean): Promise<number> {
   return withEngine(
     dir,
     false,

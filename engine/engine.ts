@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
-import { buildGraph, type ModelGraph } from './graph/dependencies.ts';
+import { buildPartialGraph, type ModelGraph } from './graph/dependencies.ts';
 import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
@@ -71,8 +71,15 @@ export interface QueryResult {
 
 export interface Engine {
   readonly project: Project;
+  /** Every model whose file parses (its SQL may still not: see modelErrors). */
   readonly models: Model[];
+  /** The models that can run, in order: those of `models` without an error in `modelErrors`. */
   readonly graph: ModelGraph;
+  /**
+   * What keeps models out of the graph: files that do not parse, SQL errors, undeclared sources, cycles
+   * (each with details.file, details.model or details.models). Reads work; a run fails with these.
+   */
+  readonly modelErrors: LakehouseError[];
   readonly db: Db;
   /** Reads (tables, runs, query) go through this second connection: they see the last committed state. */
   readonly reader: Db;
@@ -123,7 +130,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
 async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<Engine> {
   const project = await loadProject(options.projectDir);
-  const models = await loadModels(project.root);
+  // A broken model file must not lock the analyst out of the committed tables while fixing it: the
+  // errors are kept, and only a run (which needs every model) fails with them.
+  const { models, errors: modelErrors } = await loadModels(project.root);
   await mkdir(dirname(project.warehousePath), { recursive: true });
   const dbOptions: DbOptions = {
     memoryLimit: options.memoryLimit ?? project.config.settings.memory_limit,
@@ -212,12 +221,14 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);
-    graph = await buildGraph(
+    const built = await buildPartialGraph(
       db,
       models,
       Object.keys(project.config.sources),
       Object.keys(project.config.vars),
     );
+    graph = built.graph;
+    modelErrors.push(...built.errors);
     reader = await openReader();
   } catch (error) {
     close();
@@ -230,15 +241,16 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     project,
     models,
     graph,
+    modelErrors,
     db,
     async run(runOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
-      return runPipeline({ db, project, graph, titleIndexes }, runOptions);
+      return runPipeline({ db, project, graph, titleIndexes, modelErrors }, runOptions);
     },
     availableDates: () => availableDates(project),
     reader: readerDb,
     openReader,
-    tables: () => listTables(readerDb, models),
+    tables: () => listTables(readerDb, models, modelErrors),
     // Read-only, the engine could open the warehouse only because no process writes it: a run still
     // 'running' in its history was killed (a writer marks those aborted when it opens, as in markAbandonedRuns).
     runs: (limit = 20) => listRuns(readerDb, limit, options.readOnly === true),
@@ -259,7 +271,13 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   };
 }
 
-async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
+async function listTables(db: Db, models: Model[], modelErrors: LakehouseError[]): Promise<TableInfo[]> {
+  // A table whose model file does not parse is still built by that file.
+  const brokenFiles = new Map<string, string>();
+  for (const error of modelErrors) {
+    const { model, file } = error.details;
+    if (typeof model === 'string' && typeof file === 'string') brokenFiles.set(model, file);
+  }
   const relations = await db.all<{ schema_name: string; table_name: string; kind: 'table' | 'view' }>(
     `SELECT schema_name, table_name, 'table' AS kind FROM duckdb_tables()
        WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
@@ -296,7 +314,7 @@ async function listTables(db: Db, models: Model[]): Promise<TableInfo[]> {
       rows,
       columns,
       // Null, not absent: `tables --json` prints every key on every entry.
-      model: model?.file ?? null,
+      model: model?.file ?? brokenFiles.get(name) ?? null,
       materialized: model?.config.materialized ?? null,
       partitions: partitionCounts.get(name) ?? null,
     });

@@ -189,6 +189,16 @@ function normaliseValue(value: unknown): unknown {
   return value;
 }
 
+/**
+ * DuckDB's error message without the excerpt of the statement it failed on ("LINE n: ..." and its
+ * caret): the statement is the engine's wrapper around the user's SQL, which would only confuse. The
+ * hint lines (Did you mean ...?, Candidate bindings: ...) stay.
+ */
+export function errorWithoutStatement(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\n*LINE \d+:[\s\S]*$/, '').trimEnd();
+}
+
 /** Quotes an SQL identifier (table, column, schema) so user-supplied names are never pasted raw. */
 export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -9,12 +9,13 @@ import type {
   TableDiff,
 } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, jsonRows, literal } from '../db/duckdb.ts';
+import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { buildGraph, downstreamOf, referencedRelations } from '../graph/dependencies.ts';
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
 import { relationExists, relationOf } from './star-schema.ts';
+import { suggestLayerTable } from './table-suggestion.ts';
 
 function findModel(engine: Engine, id: string): Model {
   const model = engine.models.find((m) => m.id === id);
@@ -35,13 +36,15 @@ export async function modelSource(engine: Engine, id: string): Promise<ModelSour
   return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine };
 }
 
-/** An error in the edited SQL, at its line of the file (DuckDB numbers lines within the statement). */
+/**
+ * An error in the edited SQL, at its line of the file (DuckDB numbers lines within the statement), with
+ * DuckDB's hint lines but not its excerpt of the engine's wrapper statement.
+ */
 function sqlErrorAt(edited: Model, message: string, statementLine: number | undefined): LakehouseError {
-  const headline = message.split('\n')[0] ?? message;
   const line = statementLine === undefined ? undefined : edited.sqlStartLine + statementLine - 1;
   return new LakehouseError(
     'MODEL_SQL_ERROR',
-    `${line === undefined ? edited.file : `${edited.file}:${line}`}: ${headline}`,
+    `${line === undefined ? edited.file : `${edited.file}:${line}`}: ${message}`,
     { file: edited.file, line, model: edited.id },
   );
 }
@@ -96,7 +99,9 @@ async function runWrapped(db: Db, edited: Model, wrap: (inner: string) => string
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const line = /LINE (\d+):/.exec(message);
-    throw sqlErrorAt(edited, message, line ? Number(line[1]) : undefined);
+    const text = errorWithoutStatement(message);
+    const hinted = await suggestLayerTable(db, text).catch(() => text);
+    throw sqlErrorAt(edited, hinted, line ? Number(line[1]) : undefined);
   }
 }
 
@@ -147,6 +152,12 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
   const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars));
   await writeFile(join(engine.project.root, edited.file), text, 'utf8');
   engine.models.splice(0, engine.models.length, ...models);
+  // Every parsed model is in the graph now; only files that do not parse at all stay broken.
+  const parsed = new Set(models.map((m) => m.id));
+  const unparsed = engine.modelErrors.filter(
+    (e) => typeof e.details.model === 'string' && !parsed.has(e.details.model),
+  );
+  engine.modelErrors.splice(0, engine.modelErrors.length, ...unparsed);
   engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);
   engine.graph.byId.clear();
   for (const [key, node] of graph.byId) engine.graph.byId.set(key, node);

@@ -1,4 +1,4 @@
-import type { Db } from '../db/duckdb.ts';
+import { type Db, literal } from '../db/duckdb.ts';
 
 // For a missing table DuckDB suggests a name from its own catalog (pg_tables, duckdb_constraints, or
 // sqlite_temp_schema in an empty project): the user meant one of the layers' tables, if any is close.
@@ -16,7 +16,7 @@ export async function suggestLayerTable(db: Db, message: string): Promise<string
 }
 
 /** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
-async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
+export async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
   const table = name.split('.').at(-1) ?? name;
   const closest = await db.scalar<string>(
     `SELECT schema_name || '.' || name FROM (
@@ -28,6 +28,29 @@ async function closestLayerRelation(db: Db, name: string): Promise<string | null
      ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = 'gold' DESC, schema_name DESC
      LIMIT 1`,
     { table },
+  );
+  return closest ?? null;
+}
+
+/**
+ * The candidate closest to `name` (case-insensitive Jaro-Winkler similarity, as for tables above), if
+ * any is close; `alias` gives other spellings a candidate answers to (a model id to its bare name).
+ */
+export async function closestName(
+  db: Db,
+  name: string,
+  candidates: string[],
+  alias: (candidate: string) => string = (candidate) => candidate,
+): Promise<string | null> {
+  if (candidates.length === 0) return null;
+  const rows = candidates.map((c) => `(${literal(c)}, ${literal(alias(c))})`).join(', ');
+  const closest = await db.scalar<string>(
+    `SELECT candidate FROM (
+       SELECT candidate, greatest(jaro_winkler_similarity(lower(candidate), lower($name)),
+                                  jaro_winkler_similarity(lower(alias), lower($name))) AS score
+       FROM (VALUES ${rows}) AS t(candidate, alias))
+     WHERE score >= 0.85 ORDER BY score DESC, candidate LIMIT 1`,
+    { name },
   );
   return closest ?? null;
 }

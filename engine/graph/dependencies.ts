@@ -119,51 +119,87 @@ export async function buildGraph(
   sourceNames: string[],
   variableNames: string[],
 ): Promise<ModelGraph> {
+  const { graph, errors } = await buildPartialGraph(db, models, sourceNames, variableNames);
+  if (errors[0]) throw errors[0];
+  return graph;
+}
+
+/**
+ * The graph of the models that can be ordered, and an error for each that cannot: SQL that does not
+ * parse, an undeclared source or variable, a cycle (its models and those reading it are left out).
+ * Edges to a model left out are dropped, so reads see every valid model; a run must refuse while
+ * `errors` is not empty.
+ */
+export async function buildPartialGraph(
+  db: Db,
+  models: Model[],
+  sourceNames: string[],
+  variableNames: string[],
+): Promise<{ graph: ModelGraph; errors: LakehouseError[] }> {
   const ids = new Set(models.map((m) => m.id));
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
   // Models run with search_path gold,main: a bare name reads the gold table of that name.
   const resolve = (rel: string) => (!rel.includes('.') && ids.has(`gold.${rel}`) ? `gold.${rel}` : rel);
   const nodes: ModelNode[] = [];
+  const errors: LakehouseError[] = [];
   for (const model of models) {
-    const { relations: named, variables } = await sqlReferences(
-      db,
-      model.sql,
-      model.file,
-      model.sqlStartLine,
-    );
-    refuseUndeclaredVariables(model, variables, variableNames);
-    const relations = named.map(resolve);
-    const upstream: string[] = [];
-    const usedSources: string[] = [];
-    for (const rel of relations) {
-      if (rel === model.id) continue; // a model may read its own previous state
-      if (ids.has(rel)) upstream.push(rel);
-      else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
-      else if (rel.startsWith('source.')) {
-        throw new LakehouseError(
-          'MODEL_INVALID',
-          `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
-          { file: model.file, relation: rel },
-        );
-      }
+    try {
+      nodes.push(await nodeOf(db, model, { ids, sources, variableNames, resolve }));
+    } catch (error) {
+      if (!(error instanceof LakehouseError)) throw error;
+      error.details.model ??= model.id;
+      errors.push(error);
     }
-    // Relationship tests read their parent table, so the parent must be built first.
-    for (const test of model.config.tests) {
-      if ('relationships' in test) {
-        const parent = resolve(test.relationships.to.toLowerCase());
-        if (parent !== model.id && ids.has(parent)) upstream.push(parent);
-      }
-    }
-    // The catalog of a keyword_match model is read by the engine, not by its SQL.
-    const catalog = model.config.catalog?.toLowerCase();
-    if (catalog) {
-      if (ids.has(catalog)) upstream.push(catalog);
-      else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
-    }
-    nodes.push({ model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] });
   }
-  const ordered = topologicalOrder(nodes);
-  return { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) };
+  const valid = new Set(nodes.map((n) => n.model.id));
+  for (const node of nodes) node.upstream = node.upstream.filter((id) => valid.has(id));
+  const { ordered, cycle } = topologicalOrder(nodes);
+  if (cycle) errors.push(cycle);
+  return { graph: { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) }, errors };
+}
+
+/** What the models of a project may read, to place one model in the graph. */
+interface GraphScope {
+  ids: Set<string>;
+  sources: Set<string>;
+  variableNames: string[];
+  /** A relation name as written → the model id it reads (bare names are gold tables). */
+  resolve: (relation: string) => string;
+}
+
+async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
+  const { ids, sources, variableNames, resolve } = scope;
+  const { relations: named, variables } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
+  refuseUndeclaredVariables(model, variables, variableNames);
+  const relations = named.map(resolve);
+  const upstream: string[] = [];
+  const usedSources: string[] = [];
+  for (const rel of relations) {
+    if (rel === model.id) continue; // a model may read its own previous state
+    if (ids.has(rel)) upstream.push(rel);
+    else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
+    else if (rel.startsWith('source.')) {
+      throw new LakehouseError(
+        'MODEL_INVALID',
+        `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
+        { file: model.file, relation: rel },
+      );
+    }
+  }
+  // Relationship tests read their parent table, so the parent must be built first.
+  for (const test of model.config.tests) {
+    if ('relationships' in test) {
+      const parent = resolve(test.relationships.to.toLowerCase());
+      if (parent !== model.id && ids.has(parent)) upstream.push(parent);
+    }
+  }
+  // The catalog of a keyword_match model is read by the engine, not by its SQL.
+  const catalog = model.config.catalog?.toLowerCase();
+  if (catalog) {
+    if (ids.has(catalog)) upstream.push(catalog);
+    else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
+  }
+  return { model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] };
 }
 
 /**
@@ -186,7 +222,7 @@ function refuseUndeclaredVariables(model: Model, reads: VariableRead[], declared
 
 const LAYER_RANK: Record<string, number> = { bronze: 0, silver: 1, gold: 2 };
 
-function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
+function topologicalOrder(nodes: ModelNode[]): { ordered: ModelNode[]; cycle?: LakehouseError } {
   const byId = new Map(nodes.map((n) => [n.model.id, n]));
   const remaining = new Map(nodes.map((n) => [n.model.id, n.upstream.length]));
   const ordered: ModelNode[] = [];
@@ -203,15 +239,18 @@ function topologicalOrder(nodes: ModelNode[]): ModelNode[] {
       if (left === 0) ready.push(n);
     }
   }
-  if (ordered.length !== nodes.length) {
-    const unordered = nodes.filter((n) => !ordered.includes(n));
-    // Models downstream of a cycle are unordered too; name only those that reach themselves.
-    const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
-    throw new LakehouseError('MODEL_CYCLE', `Models depend on each other in a cycle: ${stuck.join(', ')}`, {
+  if (ordered.length === nodes.length) return { ordered };
+  const unordered = nodes.filter((n) => !ordered.includes(n));
+  // Models downstream of a cycle are unordered too; name only those that reach themselves.
+  const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
+  const cycle = new LakehouseError(
+    'MODEL_CYCLE',
+    `Models depend on each other in a cycle: ${stuck.join(', ')}`,
+    {
       models: stuck,
-    });
-  }
-  return ordered.filter((n) => byId.has(n.model.id));
+    },
+  );
+  return { ordered, cycle };
 }
 
 function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {
@@ -227,22 +266,42 @@ function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {
   return false;
 }
 
+/** A `--select` selector: the model name, and whether its upstream (`+m`) and downstream (`m+`) come too. */
+export interface Selector {
+  name: string;
+  up: boolean;
+  down: boolean;
+}
+
+/** Parses a selector; spaces around it are dropped, anything else that is not `[+]name[+]` is refused. */
+export function parseSelector(raw: string): Selector {
+  const match = /^(\+?)([^+\s]+)(\+?)$/.exec(raw.trim());
+  if (!match) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--select "${raw}": a selector is a model name, with one + before it to add its upstream models ` +
+        '(+silver.customer_search), one + after it to add its downstream models (silver.customer_search+), or both.',
+      { selector: raw },
+    );
+  }
+  return { name: (match[2] ?? '').toLowerCase(), up: match[1] === '+', down: match[3] === '+' };
+}
+
 /**
  * Resolves a selection: `m` (just m), `m+` (m and everything downstream), `+m` (m and everything upstream).
- * Returns model ids in graph order.
+ * Returns model ids in graph order. An unknown model is INVALID_ARGUMENT with details.name.
  */
 export function selectModels(graph: ModelGraph, selectors: string[] | undefined): string[] {
   if (!selectors || selectors.length === 0) return graph.nodes.map((n) => n.model.id);
   const chosen = new Set<string>();
   for (const raw of selectors) {
-    const down = raw.endsWith('+');
-    const up = raw.startsWith('+');
-    const name = raw.replace(/^\+|\+$/g, '').toLowerCase();
+    const { name, up, down } = parseSelector(raw);
     const matches = graph.nodes.filter((n) => n.model.id === name || n.model.name === name);
     if (matches.length === 0) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `--select ${raw}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+        `--select ${raw.trim()}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+        { selector: raw, name },
       );
     }
     for (const match of matches) {

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph, selectModels } from '../graph/dependencies.ts';
+import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
+import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
+import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import {
@@ -92,6 +93,8 @@ export interface RunnerDeps {
   project: Project;
   graph: ModelGraph;
   titleIndexes: Map<string, TitleIndex>;
+  /** Models left out of the graph (see Engine.modelErrors): a run refuses while there are any. */
+  modelErrors?: LakehouseError[];
   signal?: AbortSignal;
 }
 
@@ -119,8 +122,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const { db, project, graph } = deps;
   const started = Date.now();
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
-  const selected = selectModels(graph, options.select);
+  const brokenModels = deps.modelErrors ?? [];
+  // With a model out of the graph nothing runs, and a selector may name that model: the selection
+  // only says which models the history shows as not run.
+  const selected =
+    brokenModels.length > 0
+      ? await resolveSelection(db, graph, options.select).catch(() => [])
+      : await resolveSelection(db, graph, options.select);
   const dates = await resolveDates(project, options);
+  if (brokenModels.length === 0) await refuseMissingUpstreamPartitions(db, graph, selected, dates);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
     options.onProgress?.({ ...event, runId, total });
@@ -140,7 +150,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     {
       runId,
       dates: dates.join(','),
-      selection: (options.select ?? []).join(' ') || 'all',
+      selection: (options.select ?? []).map((s) => s.trim()).join(' ') || 'all',
     },
   );
   emit({ kind: 'run-start', done });
@@ -148,6 +158,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const onAbort = () => db.interrupt();
   options.signal?.addEventListener('abort', onAbort);
   try {
+    if (brokenModels.length > 0) {
+      // Recorded like a source failure: the run failed on its first date, before any model ran.
+      const failure = brokenModelsFailure(brokenModels);
+      for (const record of brokenModelRecords(brokenModels, selected, dates[0] ?? '', failure)) {
+        await insertModelRun(db, runId, record);
+        records.push(record);
+      }
+      throw failure;
+    }
     await bindReferenceSources(deps, selected);
     for (const date of dates) {
       throwIfCancelled(options.signal);
@@ -242,14 +261,18 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
           }
         }
-        if (failure.code !== 'TEST_FAILED' && failure.code !== 'RUN_CANCELLED') {
-          // The model that failed, or every model reading the source found unreadable.
+        if (failure.code !== 'RUN_CANCELLED') {
+          // The model that failed (also with TEST_FAILED, which a materializer's key check raises before
+          // the model has a record), or every model reading the source found unreadable.
           const source = typeof failure.details.source === 'string' ? failure.details.source : undefined;
           for (const r of dateRecords) {
             const culprit =
               r.model === failure.details.model ||
               (source !== undefined && graph.byId.get(r.model)?.sources.includes(source));
-            if (r.status === 'skipped' && culprit) r.status = 'failed';
+            if (r.status === 'skipped' && culprit) {
+              r.status = 'failed';
+              r.error = failure.message;
+            }
           }
         }
         for (const record of dateRecords) await insertModelRun(db, runId, record);
@@ -289,6 +312,98 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   }
 }
 
+/**
+ * A selected model that runs per date reads the date's partition of its upstream; when that upstream
+ * is left out of the selection and has no partition for the date, the model would commit results of
+ * no input (a silver partition bronze lacks, a date history models replay from then on). Refused
+ * before anything runs, with one query. A `table` model reads whole relations, not a date's.
+ */
+async function refuseMissingUpstreamPartitions(
+  db: Db,
+  graph: ModelGraph,
+  selected: string[],
+  dates: string[],
+): Promise<void> {
+  const chosen = new Set(selected);
+  const readers = new Map<string, string[]>();
+  for (const id of selected) {
+    const node = graph.byId.get(id);
+    if (!node || node.model.config.materialized === 'table') continue;
+    for (const up of node.upstream) {
+      if (chosen.has(up) || graph.byId.get(up)?.model.config.materialized !== 'partition') continue;
+      readers.set(up, [...(readers.get(up) ?? []), id]);
+    }
+  }
+  if (readers.size === 0) return;
+  const rows = await db.all<{ relation: string; d: string }>(
+    `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.partitions
+     WHERE relation IN (${[...readers.keys()].map(literal).join(', ')}) ORDER BY etl_date`,
+  );
+  const problems: string[] = [];
+  const missing: { relation: string; dates: string[] }[] = [];
+  for (const [relation, ids] of readers) {
+    const committed = rows.filter((r) => r.relation === relation).map((r) => r.d);
+    const absent = dates.filter((d) => !committed.includes(d));
+    if (absent.length === 0) continue;
+    missing.push({ relation, dates: absent });
+    const has =
+      committed.length === 0
+        ? 'it has no partition yet'
+        : `it has ${committed.length} date(s), from ${committed[0]} to ${committed.at(-1)}`;
+    const shown =
+      absent.length > 5
+        ? `${absent.slice(0, 5).join(', ')} and ${absent.length - 5} more`
+        : absent.join(', ');
+    problems.push(
+      `${ids.join(', ')} read${ids.length === 1 ? 's' : ''} ${relation}, which has no partition for ${shown} (${has}).`,
+    );
+  }
+  const first = missing[0];
+  if (!first) return;
+  const reader = readers.get(first.relation)?.[0] ?? first.relation;
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${problems.join('\n')}\nNothing ran: the selection leaves out ${missing.map((m) => m.relation).join(', ')}, ` +
+      `so those dates would commit empty results. Run with the upstream models (--select +${reader}), ` +
+      'or without --select, or pick dates the upstream has.',
+    { missing },
+  );
+}
+
+/** The error a run fails with when models are out of the graph: the one error, or all of them. */
+function brokenModelsFailure(errors: LakehouseError[]): LakehouseError {
+  const [first, ...others] = errors;
+  if (!first) throw new LakehouseError('INTERNAL', 'no model error to report');
+  if (others.length === 0) return first;
+  return new LakehouseError(
+    first.code,
+    `${errors.length} models must be fixed before a run:\n  ${errors.map((e) => e.message.replaceAll('\n', '\n  ')).join('\n  ')}`,
+    { ...first.details, errors: errors.map((e) => e.toPayload()) },
+  );
+}
+
+/** The broken models as failed on `date`, each with its own error, and the selected others as not run. */
+function brokenModelRecords(
+  errors: LakehouseError[],
+  selected: string[],
+  date: string,
+  failure: LakehouseError,
+): ModelRunRecord[] {
+  const broken = new Map<string, string>();
+  for (const error of errors) {
+    const { model, models } = error.details;
+    const ids = typeof model === 'string' ? [model] : Array.isArray(models) ? models.map(String) : [];
+    for (const id of ids) if (!broken.has(id)) broken.set(id, error.message);
+  }
+  const headline = failure.message.split('\n')[0] ?? failure.message;
+  return [
+    ...[...broken].map(([id, message]) => emptyRecord(id, date, 'failed', message)),
+    ...selected
+      .filter((id) => !broken.has(id))
+      .map((id) => emptyRecord(id, date, 'skipped', `not run: ${headline}`)),
+  ];
+}
+
 async function runModel(
   // With the catalogs read so far in this run (see MaterializeContext.catalogs), and the models whose
   // output columns were checked: names come from the SQL and declared source columns, not the date.
@@ -310,7 +425,7 @@ async function runModel(
       stagedAs = staged.storage;
       return staged;
     } catch (error) {
-      throw modelSqlError(model, error);
+      throw await modelSqlError(db, model, error);
     }
   };
   const replaceStage = async (selectSql: string) => {
@@ -331,12 +446,15 @@ async function runModel(
     committedDates: await committedDates(db, model.id),
   };
   let outcome: MaterializeOutcome;
+  let tests: TestResult[];
   try {
     if (!deps.columnsChecked.has(model.id)) {
       await checkOutputColumns(db, model);
       deps.columnsChecked.add(model.id);
     }
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
+    // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
+    tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation, outcome.uniqueKeys);
   } catch (error) {
     // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
     if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
@@ -344,17 +462,10 @@ async function runModel(
     // cause, the error names its file and column instead of the model.
     const fromDuckDb = !(error instanceof LakehouseError) || error.code === 'MODEL_SQL_ERROR';
     if (fromDuckDb) for (const source of dailySources) await source.findUnreadable();
-    const failure = error instanceof LakehouseError ? error : modelSqlError(model, error);
+    const failure = error instanceof LakehouseError ? error : await modelSqlError(db, model, error);
     failure.details.model ??= model.id;
     throw failure;
   }
-  const tests = await runDataTests(
-    db,
-    model,
-    outcome.testRelation,
-    outcome.historyRelation,
-    outcome.uniqueKeys,
-  );
   const failed = tests.filter((t) => !t.passed && t.severity === 'error');
   const warned = tests.filter((t) => !t.passed && t.severity === 'warn');
   return {
@@ -378,15 +489,40 @@ async function runModel(
   };
 }
 
-/** Maps a DuckDB error on a model's SQL to the model file and line. */
-function modelSqlError(model: Model, error: unknown): LakehouseError {
+/** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */
+async function resolveSelection(db: Db, graph: ModelGraph, select: string[] | undefined): Promise<string[]> {
+  try {
+    return selectModels(graph, select);
+  } catch (error) {
+    const name = error instanceof LakehouseError ? error.details.name : undefined;
+    if (!(error instanceof LakehouseError) || typeof name !== 'string') throw error;
+    const ids = graph.nodes.map((n) => n.model.id);
+    const closest = await closestName(db, name, ids, (id) => id.slice(id.indexOf('.') + 1));
+    if (!closest) throw error;
+    const { up, down } = parseSelector(String(error.details.selector));
+    const selector = `${up ? '+' : ''}${closest}${down ? '+' : ''}`;
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--select ${String(error.details.selector).trim()}: no model named "${name}". Did you mean ${selector}?`,
+      { ...error.details, suggestion: selector },
+    );
+  }
+}
+
+/**
+ * Maps a DuckDB error on a model's SQL to the model file and line. DuckDB's hint lines stay (Did you
+ * mean ...?, Candidate bindings: ...), with a missing table's hint naming the closest layer table.
+ */
+async function modelSqlError(db: Db, model: Model, error: unknown): Promise<LakehouseError> {
   const message = error instanceof Error ? error.message : String(error);
   const lineMatch = /LINE (\d+):/.exec(message);
-  const headline = message.split('\n')[0] ?? message;
+  const text = errorWithoutStatement(message);
+  // A missing table is a catalog error, which leaves the date's transaction usable for this lookup.
+  const hinted = await suggestLayerTable(db, text).catch(() => text);
   // DuckDB numbers lines within the statement, which starts on the model SQL's first line.
   const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
   const where = line === undefined ? model.file : `${model.file}:${line}`;
-  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${headline}`, {
+  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${hinted}`, {
     file: model.file,
     line,
     model: model.id,

@@ -199,6 +199,8 @@ export interface Model {
   sqlStartLine: number;
   /** 1-based line of each key of the config header by dotted path (`merge.first_search_dt`), for errors. */
   configLines: Record<string, number>;
+  /** Where each of `config.tests` is written (line in the file, text as written), to name it in errors. */
+  testSources: { line: number; text: string }[];
 }
 
 const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
@@ -208,13 +210,14 @@ const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
   const name = basename(file, '.sql');
+  const id = `${layer}.${name}`;
   const match = HEADER.exec(text);
   if (!match) {
     // An opened header without its `*/` is not a missing one: say what to add, and where.
     const problem = HEADER_OPENED.test(text)
       ? 'the config header is not closed: end it with */ on its own line before the SQL, like this'
       : 'missing config header. Start the file with a block like';
-    throw new LakehouseError('MODEL_INVALID', `${file}: ${problem}:\n${HEADER_EXAMPLE}`, { file });
+    throw new LakehouseError('MODEL_INVALID', `${file}: ${problem}:\n${HEADER_EXAMPLE}`, { file, model: id });
   }
   const yamlText = match[1] ?? '';
   // The file line the YAML starts on (the rest of the `/* config` line), so issues point into the file.
@@ -228,7 +231,7 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       `${errorLine ? `${file}:${errorLine}` : file}: config header is not valid YAML: ${yamlError.message}` +
         // Unclosed, the header runs on to the `*/` of a comment in the SQL.
         (/^\s*(select|with|from)\b/im.test(yamlText) ? '\nIs the header closed with */ before the SQL?' : ''),
-      { file, line: errorLine },
+      { file, line: errorLine, model: id },
     );
   }
   const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });
@@ -239,7 +242,7 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
     throw new LakehouseError(
       'MODEL_INVALID',
       `${line === undefined ? file : `${file}:${line}`}: invalid config:\n  ${issues.join('\n  ')}`,
-      { file, line, issues },
+      { file, line, issues, model: id },
     );
   }
   const headerEnd = match.index + match[0].length;
@@ -250,9 +253,18 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
   if (!sql)
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
+      model: id,
     });
   const configLines = keyLines(document.contents, yamlText, headerLine);
-  return { id: `${layer}.${name}`, layer, name, file, config: parsed.data, sql, sqlStartLine, configLines };
+  const tests = document.get('tests', true);
+  const testSources = (isSeq(tests) ? tests.items : []).map((item) => {
+    const [start = 0, end = start] = (item as { range?: [number, number] }).range ?? [];
+    return {
+      line: headerLine + lineOf(yamlText, start) - 1,
+      text: yamlText.slice(start, end).replace(/\s+/g, ' ').trim(),
+    };
+  });
+  return { id, layer, name, file, config: parsed.data, sql, sqlStartLine, configLines, testSources };
 }
 
 /** 1-based line of `offset` in `text`. */
@@ -280,9 +292,20 @@ function keyLines(node: unknown, yamlText: string, firstLine: number, prefix = '
   return lines;
 }
 
-/** Reads every `models/<layer>/*.sql` of a project, in a stable order. */
-export async function loadModels(projectRoot: string): Promise<Model[]> {
+/** A project's models: those whose file parses, and an error per file that does not. */
+export interface LoadedModels {
+  models: Model[];
+  errors: LakehouseError[];
+}
+
+/**
+ * Reads every `models/<layer>/*.sql` of a project, in a stable order. A file that does not parse is an
+ * error in the list, not a throw: reading the committed tables must not need every model to be valid.
+ */
+export async function loadModels(projectRoot: string): Promise<LoadedModels> {
   const models: Model[] = [];
+  const errors: LakehouseError[] = [];
+  let files = 0;
   for (const layer of LAYERS) {
     const dir = join(projectRoot, 'models', layer);
     let entries: string[];
@@ -292,16 +315,22 @@ export async function loadModels(projectRoot: string): Promise<Model[]> {
       continue;
     }
     for (const entry of entries) {
+      files++;
       const file = join(dir, entry);
       const text = await readFile(file, 'utf8');
-      models.push(parseModelFile(relative(projectRoot, file), text, layer));
+      try {
+        models.push(parseModelFile(relative(projectRoot, file), text, layer));
+      } catch (error) {
+        if (!(error instanceof LakehouseError)) throw error;
+        errors.push(error);
+      }
     }
   }
-  if (models.length === 0) {
+  if (files === 0) {
     throw new LakehouseError(
       'PROJECT_INVALID',
       `No models found under ${join(projectRoot, 'models')}/{bronze,silver,gold}/`,
     );
   }
-  return models;
+  return { models, errors };
 }

@@ -1,4 +1,6 @@
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { LakehouseError } from '../api/errors.ts';
+import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
+import { closestLayerRelation } from '../explore/table-suggestion.ts';
 import type { DataTest, Model } from '../project/models.ts';
 
 export interface TestResult {
@@ -110,6 +112,7 @@ function scdInvariantSql(model: Model, relation: string): string {
  * Runs a model's declared tests over the rows a run wrote (`relation`); SCD invariants over `history`.
  * `uniqueKeys`: columns the materializer has already proven unique over `relation` (it removed exact
  * repeats and failed the date on conflicting ones), so a `unique` test on exactly them passes unqueried.
+ * A test naming a column or table that does not exist fails with MODEL_INVALID at its line of the file.
  */
 export async function runDataTests(
   db: Db,
@@ -120,7 +123,8 @@ export async function runDataTests(
 ): Promise<TestResult[]> {
   const results: TestResult[] = [];
   const proven = uniqueKeys && new Set(uniqueKeys);
-  for (const test of model.config.tests) {
+  const columns = new Map<string, string[]>();
+  for (const [index, test] of model.config.tests.entries()) {
     const over = 'scd_invariants' in test ? (history ?? relation) : relation;
     const { name, sql } = failingRowsSql(test, over, model);
     if (
@@ -132,9 +136,124 @@ export async function runDataTests(
       results.push({ name, severity: test.severity, passed: true, failingRows: 0, sample: [] });
       continue;
     }
-    const failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
-    const sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
+    const declared = declaredTest(model, index, name);
+    await checkNames(db, model, test, over, columns, declared);
+    let failingRows: number;
+    let sample: Record<string, unknown>[];
+    try {
+      failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
+      sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
+    } catch (error) {
+      // Not the model's SQL: the test's own, which the engine wrote from the header. A binding error or
+      // values of the wrong type are the header's fault; anything else (out of memory, ...) is not.
+      const message = errorWithoutStatement(error);
+      const invalid = /^(Binder|Catalog|Parser|Conversion) Error/.test(message);
+      throw testError(
+        model,
+        declared,
+        `could not run: ${message}`,
+        {},
+        invalid ? 'MODEL_INVALID' : 'INTERNAL',
+      );
+    }
     results.push({ name, severity: test.severity, passed: failingRows === 0, failingRows, sample });
   }
   return results;
+}
+
+/** Where a test is declared and how it reads there, e.g. `models/gold/x.sql:9`, `unique: id`. */
+interface DeclaredTest {
+  where: string;
+  line: number | undefined;
+  text: string;
+}
+
+function declaredTest(model: Model, index: number, name: string): DeclaredTest {
+  const source = model.testSources[index];
+  return {
+    where: source ? `${model.file}:${source.line}` : model.file,
+    line: source?.line,
+    text: source?.text ?? name,
+  };
+}
+
+function testError(
+  model: Model,
+  declared: DeclaredTest,
+  problem: string,
+  details: Record<string, unknown>,
+  code: 'MODEL_INVALID' | 'INTERNAL' = 'MODEL_INVALID',
+): LakehouseError {
+  return new LakehouseError(code, `${declared.where}: test "${declared.text}" ${problem}`, {
+    file: model.file,
+    line: declared.line,
+    model: model.id,
+    test: declared.text,
+    ...details,
+  });
+}
+
+/**
+ * Fails with MODEL_INVALID when a test names a column the tested rows lack, a parent table that does
+ * not exist or a parent field it lacks: DuckDB would report those against SQL the user never wrote.
+ */
+async function checkNames(
+  db: Db,
+  model: Model,
+  test: DataTest,
+  over: string,
+  cache: Map<string, string[]>,
+  declared: DeclaredTest,
+): Promise<void> {
+  const columnsOf = async (relation: string): Promise<string[]> => {
+    let names = cache.get(relation);
+    if (!names) {
+      const rows = await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+      names = rows.map((r) => r.column_name);
+      cache.set(relation, names);
+    }
+    return names;
+  };
+  const missing = (names: string[], column: string) =>
+    !names.some((n) => n.toLowerCase() === column.toLowerCase());
+  const refuse = (column: string, of: string, names: string[]) =>
+    testError(
+      model,
+      declared,
+      `names column "${column}", but ${of} has no such column (its columns: ${names.join(', ')}). ` +
+        'Fix the column name in the test.',
+      { column, relation: of },
+    );
+  const own =
+    'not_null' in test
+      ? test.not_null
+      : 'unique' in test
+        ? test.unique
+        : 'accepted_values' in test
+          ? [test.accepted_values.column]
+          : 'relationships' in test
+            ? [test.relationships.column]
+            : [];
+  if (own.length > 0) {
+    const names = await columnsOf(over);
+    const column = own.find((c) => missing(names, c));
+    if (column !== undefined) throw refuse(column, model.id, names);
+  }
+  if (!('relationships' in test)) return;
+  const { to, field } = test.relationships;
+  let parent: string[];
+  try {
+    parent = await columnsOf(relationName(to));
+  } catch (error) {
+    if (!/Catalog Error: (Table|Schema) with name/.test(String((error as Error).message))) throw error;
+    const closest = await closestLayerRelation(db, to);
+    throw testError(
+      model,
+      declared,
+      `reads ${to}, which does not exist. ${closest ? `Did you mean ${closest}? ` : ''}` +
+        'Fix "to:" in the test (lakehouse tables lists the tables there are).',
+      { relation: to },
+    );
+  }
+  if (missing(parent, field)) throw refuse(field, to, parent);
 }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
-import { buildGraph, referencedRelations, selectModels } from '../../engine/graph/dependencies.ts';
+import {
+  buildGraph,
+  buildPartialGraph,
+  parseSelector,
+  referencedRelations,
+  selectModels,
+} from '../../engine/graph/dependencies.ts';
 import { type Layer, parseModelFile } from '../../engine/project/models.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 
@@ -59,6 +65,20 @@ describe('dependencies come from the SQL itself', () => {
     expect(selectModels(graph, ['+dim'])).toEqual(['bronze.raw', 'silver.events', 'gold.dim']);
     expect(selectModels(graph, ['fact'])).toEqual(['gold.fact']);
     expect(() => selectModels(graph, ['nope+'])).toThrow(/no model named "nope"/);
+    // Spaces around a selector (a quoted shell argument) are not part of the name.
+    expect(selectModels(graph, [' silver.events+ '])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
+  });
+
+  it('parses selectors and refuses malformed ones with what a selector looks like', () => {
+    expect(parseSelector('+Gold.Dim+')).toEqual({ name: 'gold.dim', up: true, down: true });
+    expect(parseSelector(' dim ')).toEqual({ name: 'dim', up: false, down: false });
+    for (const bad of ['x++', '++x', '+', '', 'a b', 'a+b']) {
+      expect(() => parseSelector(bad)).toThrow(
+        new RegExp(
+          `^--select "${bad.replaceAll('+', '\\+')}": a selector is a model name, with one \\+ before it`,
+        ),
+      );
+    }
   });
 
   it('reads a bare name as the gold table of that name, as the search path does', async () => {
@@ -96,6 +116,30 @@ describe('dependencies come from the SQL itself', () => {
     ).catch((e: unknown) => e);
     expect((error as LakehouseError).code).toBe('MODEL_CYCLE');
     expect((error as LakehouseError).message).toMatch(/gold\.a, gold\.b/);
+  });
+
+  it('leaves models it cannot order out of a partial graph, with an error each, and keeps the rest', async () => {
+    const { graph, errors } = await buildPartialGraph(
+      db,
+      [
+        model('bronze.raw', 'SELECT * FROM source.feed'),
+        model('silver.events', 'SELECT * FROM bronze.raw'),
+        model('gold.broken', 'SELECT *\nFORM silver.events'),
+        model('gold.fact', 'SELECT * FROM silver.events JOIN gold.broken USING (k)'),
+        model('gold.a', 'SELECT * FROM gold.b'),
+        model('gold.b', 'SELECT * FROM gold.a'),
+        model('gold.reads_cycle', 'SELECT * FROM gold.a'),
+      ],
+      ['feed'],
+      [],
+    );
+    expect(errors.map((e) => [e.code, e.details.model ?? e.details.models])).toEqual([
+      ['MODEL_SQL_ERROR', 'gold.broken'],
+      ['MODEL_CYCLE', ['gold.a', 'gold.b']],
+    ]);
+    // The edge to the broken model is dropped; what reads the cycle cannot be ordered either.
+    expect(graph.nodes.map((n) => n.model.id)).toEqual(['bronze.raw', 'silver.events', 'gold.fact']);
+    expect(graph.byId.get('gold.fact')?.upstream).toEqual(['silver.events']);
   });
 
   it('rejects a source the project does not declare', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
@@ -257,6 +257,52 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         code: 'TEST_FAILED',
         details: { model: 'gold.dim_platform', test: 'unique(platform)' },
       });
+      // The model whose key check failed is failed with that message, not skipped as if it never ran.
+      const platform = summary.models.find((m) => m.model === 'gold.dim_platform');
+      expect(platform).toMatchObject({ status: 'failed', error: summary.error?.message });
+      expect(statuses(summary.models)).toMatchObject({ 'gold.fact_customer_search': 'skipped' });
+      expect(statuses((await engine.runs(1))[0]?.models ?? [])).toMatchObject({
+        'gold.dim_platform': 'failed',
+      });
+    });
+  });
+
+  it('fails the model whose test names a column it lacks with MODEL_INVALID, and records it failed', async () => {
+    const dir = await project();
+    await editModel(dir, 'gold/dim_category.sql', '  - unique: category_slug', '  - unique: category_slg');
+    await editModel(
+      dir,
+      'gold/fact_customer_search.sql',
+      'to: gold.dim_user, field: user_id',
+      'to: gold.dim_usr, field: user_id',
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_INVALID',
+        message:
+          'models/gold/dim_category.sql:10: test "unique: category_slg" names column "category_slg", but ' +
+          'gold.dim_category has no such column (its columns: category_key, category_name, category_slug). ' +
+          'Fix the column name in the test.',
+        details: { model: 'gold.dim_category', file: 'models/gold/dim_category.sql', line: 10 },
+      });
+      expect(statuses(summary.models)).toMatchObject({
+        'gold.dim_category': 'failed',
+        'gold.fact_customer_search': 'skipped',
+      });
+      const [latest] = await engine.runs(1);
+      expect(latest?.models.filter((m) => m.status === 'failed').map((m) => m.model)).toEqual([
+        'gold.dim_category',
+      ]);
+    });
+    await editModel(dir, 'gold/dim_category.sql', '  - unique: category_slg', '  - unique: category_slug');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error?.code).toBe('MODEL_INVALID');
+      expect(summary.error?.message).toMatch(
+        /^models\/gold\/fact_customer_search\.sql:10: test "relationships: \{column: user_id, to: gold\.dim_usr, field: user_id\}" reads gold\.dim_usr, which does not exist\. Did you mean gold\.dim_user\?/,
+      );
+      expect(statuses(summary.models)).toMatchObject({ 'gold.fact_customer_search': 'failed' });
     });
   });
 
@@ -481,42 +527,41 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
-  it('refuses a model reading an undeclared source with MODEL_INVALID when the engine opens', async () => {
+  it('refuses to run a model reading an undeclared source with MODEL_INVALID', async () => {
     const dir = await project();
     await writeModel(dir, 'gold/clicks.sql', UNDECLARED_SOURCE_MODEL);
     const message =
       'models/gold/clicks.sql: reads source.clickstream, but lakehouse.yaml declares no source named "clickstream". ' +
       'Declared: source.customer_search_log, source.title_catalog.';
-    // The CLI first: a failed open in this process keeps the warehouse locked (see the next test).
     const result = cli('run', dir, '--date', D1);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`error [MODEL_INVALID]: ${message}\n`);
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_INVALID',
-      message,
-      details: { file: 'models/gold/clicks.sql', relation: 'source.clickstream' },
+    // After the progress line: the error, as the last line.
+    expect(result.stderr.endsWith(`\nerror [MODEL_INVALID]: ${message}\n`)).toBe(true);
+    // The engine opens (reads need no valid model) and keeps the error for the run.
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        {
+          code: 'MODEL_INVALID',
+          message,
+          details: { file: 'models/gold/clicks.sql', relation: 'source.clickstream', model: 'gold.clicks' },
+        },
+      ]);
     });
-  });
-
-  // Engine bug (engine.ts, createEngine): the warehouse is opened before buildGraph, and a model error
-  // thrown by buildGraph (MODEL_INVALID, MODEL_CYCLE, a parse error) skips db.close(), so the DuckDB
-  // instance leaks and keeps the warehouse locked against every other process until this one exits.
-  it('releases the warehouse when a model error stops the engine from opening', async () => {
-    const dir = await project();
-    await writeModel(dir, 'gold/clicks.sql', UNDECLARED_SOURCE_MODEL);
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({ code: 'MODEL_INVALID' });
-    const result = cli('run', dir, '--date', D1);
-    expect(result.stderr).toContain('error [MODEL_INVALID]');
   });
 
   it('refuses a cycle between two models with MODEL_CYCLE naming both', async () => {
     const dir = await project();
     await writeModel(dir, 'gold/cycle_a.sql', tableModel('SELECT * FROM gold.cycle_b'));
     await writeModel(dir, 'gold/cycle_b.sql', tableModel('SELECT * FROM gold.cycle_a'));
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_CYCLE',
-      message: 'Models depend on each other in a cycle: gold.cycle_a, gold.cycle_b',
-      details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        {
+          code: 'MODEL_CYCLE',
+          message: 'Models depend on each other in a cycle: gold.cycle_a, gold.cycle_b',
+          details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+        },
+      ]);
+      expect(engine.graph.byId.has('gold.cycle_a')).toBe(false);
     });
   });
 
@@ -527,9 +572,10 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     await writeModel(dir, 'gold/cycle_a.sql', tableModel('SELECT * FROM gold.cycle_b'));
     await writeModel(dir, 'gold/cycle_b.sql', tableModel('SELECT * FROM gold.cycle_a'));
     await writeModel(dir, 'gold/cycle_reader.sql', tableModel('SELECT * FROM gold.cycle_a'));
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
-      code: 'MODEL_CYCLE',
-      details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors).toMatchObject([
+        { code: 'MODEL_CYCLE', details: { models: ['gold.cycle_a', 'gold.cycle_b'] } },
+      ]);
     });
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { parseModelFile } from '../../engine/project/models.ts';
 import { failingRowsSql, runDataTests } from '../../engine/quality/data-tests.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 
 /** One declared test over `gold.child` (see beforeAll), and what it must report. */
 const CASES: {
@@ -82,13 +83,70 @@ describe('data tests', () => {
       'gold',
     );
     await expect(runDataTests(db, model, 'gold.child', undefined)).rejects.toThrow(
-      /Table with name parent AS p ON true\); CREATE TABLE .* does not exist/,
+      /reads gold\.parent AS p ON true\); CREATE TABLE .*, which does not exist/,
     );
     const pwned = await db.scalar(
       `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'gold' AND table_name = 'pwned'`,
     );
     expect(pwned).toBe(0);
   });
+
+  // A test naming something that does not exist used to surface as an INTERNAL DuckDB error quoting the
+  // engine's generated SQL, naming neither the file nor the test.
+  it.each([
+    {
+      test: 'unique: kindd',
+      message:
+        'models/gold/child.sql:5: test "unique: kindd" names column "kindd", but gold.child has no such column ' +
+        '(its columns: id, parent_id, kind). Fix the column name in the test.',
+      details: { column: 'kindd', relation: 'gold.child' },
+    },
+    {
+      test: 'accepted_values: {column: knd, values: [a]}',
+      message:
+        /^models\/gold\/child\.sql:5: test "accepted_values: \{column: knd, values: \[a\]\}" names column "knd", but gold\.child/,
+      details: { column: 'knd' },
+    },
+    {
+      test: 'accepted_values: {column: id, values: [x, y]}',
+      message:
+        'models/gold/child.sql:5: test "accepted_values: {column: id, values: [x, y]}" could not run: ' +
+        "Conversion Error: Could not convert string 'x' to INT32",
+      details: {},
+    },
+    {
+      test: 'relationships: {column: parent_id, to: gold.parnt, field: id}',
+      message:
+        'models/gold/child.sql:5: test "relationships: {column: parent_id, to: gold.parnt, field: id}" reads gold.parnt, ' +
+        'which does not exist. Did you mean gold.parent? Fix "to:" in the test (lakehouse tables lists the tables there are).',
+      details: { relation: 'gold.parnt' },
+    },
+    {
+      test: 'relationships: {column: parent_id, to: gold.parent, field: parent_key}',
+      message: /names column "parent_key", but gold\.parent has no such column \(its columns: id\)/,
+      details: { column: 'parent_key', relation: 'gold.parent' },
+    },
+  ])(
+    'refuses $test with MODEL_INVALID naming the file, line, test and what exists',
+    async ({ test, message, details }) => {
+      const model = parseModelFile(
+        'models/gold/child.sql',
+        `/* config\nmaterialized: table\ntests:\n  - not_null: id\n  - ${test}\n*/\nSELECT 1`,
+        'gold',
+      );
+      const error = await lakehouseFailure(runDataTests(db, model, 'gold.child', undefined));
+      expect(error.code).toBe('MODEL_INVALID');
+      if (typeof message === 'string') expect(error.message).toBe(message);
+      else expect(error.message).toMatch(message);
+      expect(error.details).toMatchObject({
+        file: 'models/gold/child.sql',
+        line: 5,
+        model: 'gold.child',
+        test,
+        ...details,
+      });
+    },
+  );
 
   it('answers a unique test on keys the materializer proved unique without querying', async () => {
     const model = parseModelFile(

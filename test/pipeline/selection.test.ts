@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../engine/engine.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
+import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+
+const D1 = '2022-06-01';
+const D2 = '2022-06-02';
+
+/** Committed partition dates of a lake relation. */
+async function partitionDates(engine: Engine, relation: string): Promise<string[]> {
+  const { rows } = await engine.query(
+    `SELECT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.partitions WHERE relation = '${relation}' ORDER BY d`,
+  );
+  return rows.map((r) => String(r.d));
+}
+
+describe('a --select run reads what its upstream committed', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(12, D1));
+    await writeDay(src, '20220602', events(12, D2));
+    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+    });
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  // A date bronze has no partition for used to commit empty silver and gold results, and silver then
+  // had a partition bronze lacked.
+  it('refuses a date the left-out upstream has no partition for, naming it and what to run', async () => {
+    await withEngine(dir, async (engine) => {
+      const runsBefore = (await engine.runs(100)).length;
+      const error = await lakehouseFailure(engine.run({ dates: [D2], select: ['silver.customer_search+'] }));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toBe(
+        `silver.customer_search, silver.user_plans_map read bronze.customer_search, which has no partition for ${D2} ` +
+          `(it has 1 date(s), from ${D1} to ${D1}).\n` +
+          'Nothing ran: the selection leaves out bronze.customer_search, so those dates would commit empty results. ' +
+          'Run with the upstream models (--select +silver.customer_search), or without --select, or pick dates the upstream has.',
+      );
+      expect(error.details).toEqual({ missing: [{ relation: 'bronze.customer_search', dates: [D2] }] });
+      expect(await partitionDates(engine, 'silver.customer_search')).toEqual([D1]);
+      expect(await engine.runs(100)).toHaveLength(runsBefore);
+      // A gold model reading silver's date is refused the same way.
+      const gold = await lakehouseFailure(engine.run({ dates: [D2], select: ['gold.dim_user'] }));
+      expect(gold.message).toMatch(
+        /^gold\.dim_user reads silver\.customer_search, which has no partition for 2022-06-02/,
+      );
+    });
+  });
+
+  it('suggests the closest model for a misspelt selector, keeping its + marks', async () => {
+    await withEngine(dir, async (engine) => {
+      const misspelt = await lakehouseFailure(
+        engine.run({ dates: [D1], select: ['silver.customer_serch+'] }),
+      );
+      expect(misspelt).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message:
+          '--select silver.customer_serch+: no model named "silver.customer_serch". Did you mean silver.customer_search+?',
+        details: { suggestion: 'silver.customer_search+' },
+      });
+      // A bare name is matched against bare names, and the suggestion is the model's id.
+      const bare = await lakehouseFailure(engine.run({ dates: [D1], select: ['+dim_usr'] }));
+      expect(bare.message).toMatch(/Did you mean \+gold\.dim_user\?$/);
+      // Nothing close: the list of models.
+      const far = await lakehouseFailure(engine.run({ dates: [D1], select: ['zzz'] }));
+      expect(far.message).toMatch(/^--select zzz: no model named "zzz"\. Models: bronze\.customer_search, /);
+      const doubled = await lakehouseFailure(engine.run({ dates: [D1], select: ['gold.dim_user++'] }));
+      expect(doubled.message).toMatch(/^--select "gold\.dim_user\+\+": a selector is a model name/);
+    });
+  });
+
+  it('runs a selection whose upstream has the date, a table model, and the upstream with it', async () => {
+    await withEngine(dir, async (engine) => {
+      const padded = await engine.run({ dates: [D1], select: [' silver.customer_search+ '] });
+      expect(padded.status).toBe('success');
+      expect((await engine.runs(1))[0]?.selection).toBe('silver.customer_search+');
+      // dim_date is rebuilt from all of silver, not from a date's partition.
+      expect((await engine.run({ dates: [D2], select: ['gold.dim_date'] })).status).toBe('success');
+      const silver = ['+silver.customer_search', '+silver.user_plans_map'];
+      expect((await engine.run({ dates: [D2], select: silver })).status).toBe('success');
+      expect(await partitionDates(engine, 'silver.customer_search')).toEqual([D1, D2]);
+      expect((await engine.run({ dates: [D2], select: ['gold.dim_user+'] })).status).toBe('success');
+    });
+  });
+});
