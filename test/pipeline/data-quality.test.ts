@@ -579,3 +579,44 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 });
+
+describe('the example star schema', () => {
+  // DESIGN maps a missing ISP to isp_group unknown; it does not say to drop the network type with it.
+  it('keeps the network type of an event with no ISP, and points a bare unknown at the unknown member', async () => {
+    const src = await tempDir('lakehouse-src-');
+    const day = events(8, D1);
+    day[0] = { ...day[0]!, proxy_isp: null, networkType: 'WIFI' };
+    day[1] = { ...day[1]!, proxy_isp: null, networkType: '###' };
+    await writeDay(src, '20220601', day);
+    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    try {
+      await withEngine(dir, async (engine) => {
+        expect((await engine.run({ dates: [D1] })).status).toBe('success');
+        const rows = await engine.query(
+          `SELECT f.event_id, f.network_key = 0 AS unknown_member, n.proxy_isp, n.network_type, n.isp_group
+           FROM fact_customer_search AS f JOIN dim_network AS n USING (network_key)
+           WHERE f.event_id IN ('${day[0]!.eventID}', '${day[1]!.eventID}') ORDER BY f.event_id`,
+        );
+        expect(rows.rows).toEqual([
+          {
+            event_id: day[0]!.eventID,
+            unknown_member: false,
+            proxy_isp: null,
+            network_type: 'wifi',
+            isp_group: 'unknown',
+          },
+          {
+            event_id: day[1]!.eventID,
+            unknown_member: true,
+            proxy_isp: null,
+            network_type: 'others',
+            isp_group: 'unknown',
+          },
+        ]);
+      });
+    } finally {
+      await removeDir(dir);
+      await removeDir(src);
+    }
+  });
+});

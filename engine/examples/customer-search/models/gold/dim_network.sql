@@ -16,6 +16,9 @@ tests:
       column: isp_group
       values: [local, unknown]
 */
+-- An event with no ISP keeps its network type (ISP group unknown); with no ISP and no known network it
+-- is the unknown member itself (key 0), which the dimension already holds.
 SELECT DISTINCT proxy_isp, network_group(network_type) AS network_type, isp_group(proxy_isp) AS isp_group
 FROM silver.customer_search
-WHERE etl_date = getvariable('etl_date') AND proxy_isp IS NOT NULL
+WHERE etl_date = getvariable('etl_date')
+  AND NOT (proxy_isp IS NULL AND network_group(network_type) = 'others')

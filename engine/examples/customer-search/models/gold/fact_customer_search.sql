@@ -36,7 +36,8 @@ SELECT
   coalesce(c2.category_key, 0) AS sub2_keyword_category,
   coalesce(c3.category_key, 0) AS sub3_keyword_category
 FROM events AS e
-LEFT JOIN gold.dim_network AS n ON n.proxy_isp = e.proxy_isp AND n.network_type = network_group(e.network_type)
+LEFT JOIN gold.dim_network AS n
+  ON n.proxy_isp IS NOT DISTINCT FROM e.proxy_isp AND n.network_type = network_group(e.network_type)
 LEFT JOIN gold.dim_platform AS p ON p.platform = e.platform
 LEFT JOIN gold.dim_category AS c0 ON c0.category_name = trim(e.genres[1])
 LEFT JOIN gold.dim_category AS c1 ON c1.category_name = trim(e.genres[2])
