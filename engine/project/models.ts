@@ -257,10 +257,10 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
     });
   const configLines = keyLines(document.contents, yamlText, headerLine);
   const tests = document.get('tests', true);
-  const testSources = (isSeq(tests) ? tests.items : []).map((item) => {
+  const testSources = (isSeq(tests) ? tests.items : []).map((item, i) => {
     const [start = 0, end = start] = (item as { range?: [number, number] }).range ?? [];
     return {
-      line: headerLine + lineOf(yamlText, start) - 1,
+      line: configLines[`tests.${i}`] ?? headerLine,
       text: yamlText.slice(start, end).replace(/\s+/g, ' ').trim(),
     };
   });

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { hasChromium, type OpenApp, openApp, retypeEditorLine, SCREENSHOTS } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The model editor keeps what the user typed (across tabs, models and a failed run) and the SQL console
@@ -80,12 +80,7 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
     const good = await readFile(file, 'utf8');
     await page.getByTestId('editor-model').selectOption(FACT);
-    const line = page.locator('.cm-line', { hasText: /^\s*e\.user_id,$/ });
-    await line.click();
-    await page.keyboard.press('End');
-    await page.keyboard.press('Shift+Home');
-    await page.keyboard.type('NULL::VARCHAR AS user_id,');
-    await page.keyboard.press('Escape');
+    await retypeEditorLine(page, /^\s*e\.user_id,$/, 'NULL::VARCHAR AS user_id,');
     await page.getByTestId('editor-apply').click();
     const panel = page.getByTestId('diff-panel');
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');

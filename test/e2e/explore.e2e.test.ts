@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../engine/api/dispatcher.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { KNOWN_PLAN_CHANGE_USER } from '../../engine/generate/generate.ts';
-import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { hasChromium, type OpenApp, openApp, retypeEditorLine, SCREENSHOTS } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The part-B views in Chromium over HTTP, on a generated project of four days run once up front:
@@ -332,12 +332,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
 
   it('shows a failed run of an edit: the diff is empty, and the graph names the failing test and rows', async () => {
     await page.getByTestId('tab-editor').click();
-    const line = page.locator('.cm-line', { hasText: /^\s*e\.user_id,$/ });
-    await line.click();
-    await page.keyboard.press('End');
-    await page.keyboard.press('Shift+Home');
-    await page.keyboard.type('NULL::VARCHAR AS user_id,');
-    await page.keyboard.press('Escape');
+    await retypeEditorLine(page, /^\s*e\.user_id,$/, 'NULL::VARCHAR AS user_id,');
     await page.getByTestId('editor-apply').click();
     const panel = page.getByTestId('diff-panel');
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');

@@ -41,6 +41,15 @@ export async function newAppPage(browser: Browser, options: BrowserContextOption
   return page;
 }
 
+/** Replaces the model editor's line matching `line` with `text`, as a user types it. */
+export async function retypeEditorLine(page: Page, line: RegExp, text: string): Promise<void> {
+  await page.locator('.cm-line', { hasText: line }).click();
+  await page.keyboard.press('End');
+  await page.keyboard.press('Shift+Home');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Escape');
+}
+
 export interface OpenApp {
   engine: Engine;
   dispatcher: Dispatcher;

@@ -44,6 +44,10 @@ describe('a project with a broken model', () => {
     await removeDir(src);
   });
 
+  /** A syntax error in gold/dim_platform.sql (FORM for FROM); returns the line of the edit. */
+  const breakDimPlatform = (dir: string) =>
+    editModel(dir, 'gold/dim_platform.sql', 'FROM silver.customer_search', 'FORM silver.customer_search');
+
   /** The example project with D1 committed. */
   const committedProject = async () => {
     const dir = await exampleProject(src, catalog);
@@ -56,12 +60,7 @@ describe('a project with a broken model', () => {
 
   it('still opens for reads: query, tables and runs show the committed state', async () => {
     const dir = await committedProject();
-    const line = await editModel(
-      dir,
-      'gold/dim_platform.sql',
-      'FROM silver.customer_search',
-      'FORM silver.customer_search',
-    );
+    const line = await breakDimPlatform(dir);
     await withEngine(
       dir,
       async (engine) => {
@@ -101,12 +100,7 @@ describe('a project with a broken model', () => {
 
   it('fails a run with the model error, recorded in the history, and run --json prints its object', async () => {
     const dir = await committedProject();
-    const line = await editModel(
-      dir,
-      'gold/dim_platform.sql',
-      'FROM silver.customer_search',
-      'FORM silver.customer_search',
-    );
+    const line = await breakDimPlatform(dir);
     const message = `models/gold/dim_platform.sql:${line}: syntax error at or near "FORM"`;
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: [D2] });
@@ -183,12 +177,7 @@ describe('a project with a broken model', () => {
     const dir = await committedProject();
     const path = join(dir, 'models', 'gold', 'dim_platform.sql');
     const good = await readFile(path, 'utf8');
-    await editModel(
-      dir,
-      'gold/dim_platform.sql',
-      'FROM silver.customer_search',
-      'FORM silver.customer_search',
-    );
+    await breakDimPlatform(dir);
     await withEngine(dir, async (engine) => {
       expect(engine.modelErrors).toHaveLength(1);
       await saveModel(engine, 'gold.dim_platform', good);
