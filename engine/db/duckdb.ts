@@ -155,6 +155,8 @@ function wrapConnection(
 // LAKEHOUSE_PROFILE=<file> appends one line per statement (wall ms, process CPU ms, then the SQL's start):
 // where a run's time goes, statement by statement, without a profiler. Off unless set.
 const PROFILE_FILE = process.env.LAKEHOUSE_PROFILE;
+// LAKEHOUSE_PROFILE_CHARS=<n> keeps more of each statement (default 160), to re-run one alone.
+const PROFILE_CHARS = Number(process.env.LAKEHOUSE_PROFILE_CHARS ?? 160);
 
 async function profiled<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   if (!PROFILE_FILE) return fn();
@@ -166,7 +168,7 @@ async function profiled<T>(sql: string, fn: () => Promise<T>): Promise<T> {
     const ms = (performance.now() - started).toFixed(1);
     const used = process.cpuUsage(cpu);
     const cpuMs = ((used.user + used.system) / 1000).toFixed(0);
-    appendFileSync(PROFILE_FILE, `${ms}\t${cpuMs}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+    appendFileSync(PROFILE_FILE, `${ms}\t${cpuMs}\t${sql.replace(/\s+/g, ' ').slice(0, PROFILE_CHARS)}\n`);
   }
 }
 
