@@ -25,6 +25,7 @@ Usage:
   lakehouse tables <project> [--json]
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
+  lakehouse drop <project> <layer.table> [--json]   remove a table whose model file was deleted, with its partitions
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
   lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo; builds what is outdated;
                                            browser mode where Electron's binary is absent
@@ -86,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return runs(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
     case 'query':
       return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+    case 'drop':
+      return drop(parse(rest, { json: { type: 'boolean' } }));
     case 'serve':
       return serve(parse(rest, { port: { type: 'string' } }));
     case 'app': {
@@ -479,6 +482,27 @@ async function tables({ values, positionals }: { values: Flags; positionals: str
   return withEngine(projectArg(positionals, 'tables'), true, async (engine) => {
     const infos = await engine.tables();
     process.stdout.write(values.json ? `${toJson(infos)}\n` : `${renderTable(infos.map(tableRow))}\n`);
+    return 0;
+  });
+}
+
+async function drop({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'drop', 2);
+  const relation = positionals[1];
+  if (!relation) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      'lakehouse drop needs the table to drop, e.g. lakehouse drop ./demo gold.dim_platform',
+    );
+  }
+  return withEngine(dir, false, async (engine) => {
+    const dropped = await engine.dropTable(relation);
+    const partitions = dropped.partitions > 0 ? ` and its ${dropped.partitions} date partition(s)` : '';
+    process.stdout.write(
+      values.json
+        ? `${toJson(dropped)}\n`
+        : `Dropped ${dropped.relation} (${dropped.rows} rows)${partitions}.\n`,
+    );
     return 0;
   });
 }

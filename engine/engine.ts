@@ -16,6 +16,7 @@ import {
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
+import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import { ABANDONED_RUN, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
 export interface EngineOptions {
@@ -89,6 +90,8 @@ export interface Engine {
    */
   openReader(): Promise<Db>;
   run(options?: RunOptions): Promise<RunSummary>;
+  /** Removes a layer table no model builds any more, with its partitions and records (warehouse/drop.ts). */
+  dropTable(relation: string): Promise<DropResult>;
   availableDates(): Promise<string[]>;
   tables(): Promise<TableInfo[]>;
   runs(limit?: number): Promise<RunHistoryEntry[]>;
@@ -246,6 +249,16 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     async run(runOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
       return runPipeline({ db, project, graph, titleIndexes, modelErrors }, runOptions);
+    },
+    async dropTable(relation) {
+      if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
+      const partitions = createPartitionStore(
+        db,
+        project.lakeRoot,
+        'drop',
+        project.storage.lake(project.lakeRoot),
+      );
+      return dropOrphanTable(db, partitions, models, relation);
     },
     availableDates: () => availableDates(project),
     reader: readerDb,

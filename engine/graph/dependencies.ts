@@ -138,13 +138,15 @@ export async function buildPartialGraph(
 ): Promise<{ graph: ModelGraph; errors: LakehouseError[] }> {
   const ids = new Set(models.map((m) => m.id));
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
+  const layerTables = await existingLayerTables(db);
   // Models run with search_path gold,main: a bare name reads the gold table of that name.
-  const resolve = (rel: string) => (!rel.includes('.') && ids.has(`gold.${rel}`) ? `gold.${rel}` : rel);
+  const resolve = (rel: string) =>
+    !rel.includes('.') && (ids.has(`gold.${rel}`) || layerTables.has(`gold.${rel}`)) ? `gold.${rel}` : rel;
   const nodes: ModelNode[] = [];
   const errors: LakehouseError[] = [];
   for (const model of models) {
     try {
-      nodes.push(await nodeOf(db, model, { ids, sources, variableNames, resolve }));
+      nodes.push(await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables }));
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
       error.details.model ??= model.id;
@@ -165,6 +167,36 @@ interface GraphScope {
   variableNames: string[];
   /** A relation name as written → the model id it reads (bare names are gold tables). */
   resolve: (relation: string) => string;
+  /** `layer.name` of every bronze, silver and gold table or view the warehouse holds now. */
+  layerTables: Set<string>;
+}
+
+/** The bronze, silver and gold tables and views in the warehouse, as lower-case `layer.name`. */
+async function existingLayerTables(db: Db): Promise<Set<string>> {
+  const rows = await db.all<{ name: string }>(
+    `SELECT lower(schema_name || '.' || table_name) AS name FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold')
+     UNION ALL
+     SELECT lower(schema_name || '.' || view_name) FROM duckdb_views()
+       WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold')`,
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+/**
+ * A read of a layer table that no model produces any more: its model file was removed or renamed, so
+ * the table would never change again and downstream would build on stale rows. (A name no table has
+ * is left to DuckDB's binder, whose error has the line and the closest table.)
+ */
+function orphanReadError(model: Model, relation: string): LakehouseError {
+  const [layer, name] = relation.split('.') as [string, string];
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}: reads ${relation}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
+      'the table keeps what its model last wrote and would never change again. Restore the model file, ' +
+      `or change this model to read another table; \`lakehouse drop <project> ${relation}\` removes the old table.`,
+    { file: model.file, relation },
+  );
 }
 
 async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
@@ -177,6 +209,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   for (const rel of relations) {
     if (rel === model.id) continue; // a model may read its own previous state
     if (ids.has(rel)) upstream.push(rel);
+    else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {
       throw new LakehouseError(
@@ -191,6 +224,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     if ('relationships' in test) {
       const parent = resolve(test.relationships.to.toLowerCase());
       if (parent !== model.id && ids.has(parent)) upstream.push(parent);
+      else if (parent !== model.id && scope.layerTables.has(parent)) throw orphanReadError(model, parent);
     }
   }
   // The catalog of a keyword_match model is read by the engine, not by its SQL.

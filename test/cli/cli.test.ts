@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, rename } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listParquetFiles } from '../../engine/lake/partitions.ts';
 import { lakehouse } from '../helpers/cli.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -106,6 +107,60 @@ describe('the lakehouse command line', () => {
     expect(count.stderr).not.toMatch(/error \[/);
     expect(JSON.parse(count.stdout)).toEqual([{ n: 20_000 }]);
     expect(lakehouse('tables', moved).code).toBe(0);
+  });
+
+  it('refuses to run on a table whose model file was deleted, and drops that table on request', async () => {
+    const project = join(work, 'orphan');
+    await cp(demo, project, { recursive: true });
+    const count = (sql: string) =>
+      (JSON.parse(lakehouse('query', project, sql, '--json').stdout) as { n: number }[])[0]?.n;
+    const facts = count('SELECT count(*) AS n FROM fact_customer_search');
+    const platforms = count('SELECT count(*) AS n FROM dim_platform');
+    const platformModel = join(project, 'models', 'gold', 'dim_platform.sql');
+    await rename(platformModel, join(work, 'dim_platform.sql'));
+
+    // The fact would keep joining the rows dim_platform's model last wrote: refused, nothing changes.
+    const refused = lakehouse('run', project, '--date', '2022-06-01');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /error \[MODEL_INVALID\]: models\/gold\/fact_customer_search\.sql: reads gold\.dim_platform, which no model produces any more/,
+    );
+    expect(count('SELECT count(*) AS n FROM fact_customer_search')).toBe(facts);
+    // Only what no model builds can be dropped.
+    const built = lakehouse('drop', project, 'gold.dim_user');
+    expect(built.code).toBe(2);
+    expect(built.stderr).toMatch(/gold\.dim_user is built by models\/gold\/dim_user\.sql/);
+    expect(lakehouse('drop', project, 'gold.dim_platfrom').stderr).toMatch(
+      /No table gold\.dim_platfrom to drop \(did you mean "gold\.dim_platform"\?\)/,
+    );
+
+    const dropped = lakehouse('drop', project, 'gold.dim_platform');
+    expect(dropped.stderr).toBe('');
+    expect(dropped.stdout).toBe(`Dropped gold.dim_platform (${platforms} rows).\n`);
+    const tables = JSON.parse(lakehouse('tables', project, '--json').stdout) as { name: string }[];
+    expect(tables.map((t) => t.name)).not.toContain('gold.dim_platform');
+
+    // A partitioned table goes with its partitions' pointers and files.
+    const extra = join(project, 'models', 'silver', 'event_days.sql');
+    await writeFile(
+      extra,
+      "/* config\nmaterialized: partition\n*/\nSELECT event_id, date_key FROM silver.customer_search WHERE etl_date = getvariable('etl_date')\n",
+    );
+    await rename(join(work, 'dim_platform.sql'), platformModel);
+    const ran = lakehouse('run', project, '--from', '2022-06-01', '--to', '2022-06-05');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(count('SELECT count(*) AS n FROM dim_platform')).toBe(platforms);
+    expect(count('SELECT count(*) AS n FROM fact_customer_search')).toBe(facts);
+    const files = async () => (await listParquetFiles(join(project, 'lake', 'silver', 'event_days'))).length;
+    expect(await files()).toBe(5);
+    await rm(extra);
+    const partitioned = JSON.parse(lakehouse('drop', project, 'silver.event_days', '--json').stdout);
+    expect(partitioned).toEqual({ relation: 'silver.event_days', kind: 'view', rows: facts, partitions: 5 });
+    expect(await files()).toBe(0);
+    expect(
+      count("SELECT count(*) AS n FROM _lakehouse.partitions WHERE relation = 'silver.event_days'"),
+    ).toBe(0);
+    expect(lakehouse('run', project, '--date', '2022-06-05').code).toBe(0);
   });
 
   it('tables --json and runs --json have the documented shape', () => {

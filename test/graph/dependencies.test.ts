@@ -107,6 +107,40 @@ describe('dependencies come from the SQL itself', () => {
     ]);
   });
 
+  it('refuses a read of a layer table whose model file is gone', async () => {
+    // A table left behind by a deleted model, as the warehouse would hold it.
+    await db.run('CREATE SCHEMA IF NOT EXISTS gold; CREATE OR REPLACE TABLE gold.dim_gone AS SELECT 1 AS k');
+    try {
+      const readers: [string, string, string][] = [
+        ['qualified', 'SELECT * FROM gold.dim_gone', 'materialized: table'],
+        ['bare', 'SELECT * FROM dim_gone', 'materialized: table'],
+        [
+          'relationships test',
+          'SELECT 1 AS k',
+          'materialized: table\ntests:\n  - relationships: {column: k, to: gold.dim_gone, field: k}',
+        ],
+      ];
+      for (const [how, sql, header] of readers) {
+        const { errors } = await buildPartialGraph(db, [model('gold.fact', sql, header)], [], []);
+        expect(errors, how).toHaveLength(1);
+        expect(errors[0]?.code).toBe('MODEL_INVALID');
+        expect(errors[0]?.message, how).toMatch(
+          /^models\/gold\/fact\.sql: reads gold\.dim_gone, which no model produces any more \(there is no models\/gold\/dim_gone\.sql\).*`lakehouse drop <project> gold\.dim_gone` removes the old table\.$/,
+        );
+      }
+      // A name no table has is left to DuckDB's binder (its error has the line and the closest table).
+      const { errors } = await buildPartialGraph(
+        db,
+        [model('gold.fact', 'SELECT * FROM silver.evnts')],
+        [],
+        [],
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await db.run('DROP TABLE gold.dim_gone');
+    }
+  });
+
   it('names the models of a cycle', async () => {
     const error = await buildGraph(
       db,

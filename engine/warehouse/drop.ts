@@ -1,0 +1,94 @@
+import { LakehouseError } from '../api/errors.ts';
+import { type Db, qualified } from '../db/duckdb.ts';
+import type { PartitionStore } from '../lake/partitions.ts';
+import { splitRelation } from '../lake/partitions.ts';
+import { didYouMean } from '../project/config-issues.ts';
+import type { Model } from '../project/models.ts';
+
+export interface DropResult {
+  relation: string;
+  kind: 'table' | 'view';
+  rows: number;
+  /** Date partitions whose pointers (and, after the commit, files) were removed; 0 for a warehouse table. */
+  partitions: number;
+}
+
+const DROPPABLE_LAYERS = ['bronze', 'silver', 'gold', 'quarantine'];
+
+/**
+ * Removes a layer table that no model produces any more (its model file was deleted or renamed), with
+ * the engine's records of it: partition pointers, committed dates, append key hashes, SCD1 change log.
+ * Run history stays. Refused for a table a model still builds: deleting the table would only make the
+ * next run rebuild it from the dates it runs. One transaction: a failure leaves everything as it was.
+ * The partition files go after the commit, as unreferenced files (collectGarbage).
+ */
+export async function dropOrphanTable(
+  db: Db,
+  partitions: PartitionStore,
+  models: Model[],
+  name: string,
+): Promise<DropResult> {
+  const relation = name.trim().toLowerCase();
+  const [layer, table] = splitRelation(relation);
+  const existing = await layerRelations(db);
+  const found = existing.find((r) => r.relation === relation);
+  if (!DROPPABLE_LAYERS.includes(layer) || !found) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No table ${name} to drop${didYouMean(
+        relation,
+        existing.map((r) => r.relation),
+      )}. ` +
+        `Name it as layer.table (${DROPPABLE_LAYERS.join(', ')}); \`lakehouse tables <project>\` lists them.`,
+      { relation: name },
+    );
+  }
+  const builder = models.find((m) =>
+    layer === 'quarantine' ? m.name.toLowerCase() === table : m.id.toLowerCase() === relation,
+  );
+  if (builder) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
+        'the model file first, then drop the table it left behind.',
+      { relation, model: builder.id, file: builder.file },
+    );
+  }
+  const rows = Number(
+    (await db.scalar<number | bigint>(`SELECT count(*) FROM ${qualified(layer, table)}`)) ?? 0,
+  );
+  const partitionCount = Number(
+    (await db.scalar<number | bigint>(
+      'SELECT count(*) FROM _lakehouse.partitions WHERE lower(relation) = $relation',
+      {
+        relation,
+      },
+    )) ?? 0,
+  );
+  await db.run('BEGIN TRANSACTION');
+  try {
+    await db.run(`DROP ${found.kind === 'view' ? 'VIEW' : 'TABLE'} ${qualified(layer, table)}`);
+    await db.run('DELETE FROM _lakehouse.partitions WHERE lower(relation) = $relation', { relation });
+    for (const records of ['model_dates', 'append_keys', 'scd1_changes']) {
+      await db.run(`DELETE FROM _lakehouse.${records} WHERE lower(model) = $relation`, { relation });
+    }
+    await db.run('COMMIT');
+  } catch (error) {
+    await db.run('ROLLBACK');
+    throw error;
+  }
+  // Nothing points at the dropped partitions' files now; a failure here only leaves them for the next open.
+  if (partitionCount > 0) await partitions.collectGarbage();
+  return { relation, kind: found.kind, rows, partitions: partitionCount };
+}
+
+async function layerRelations(db: Db): Promise<{ relation: string; kind: 'table' | 'view' }[]> {
+  const schemas = DROPPABLE_LAYERS.map((l) => `'${l}'`).join(', ');
+  return db.all<{ relation: string; kind: 'table' | 'view' }>(
+    `SELECT lower(schema_name || '.' || table_name) AS relation, 'table' AS kind FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name IN (${schemas})
+     UNION ALL
+     SELECT lower(schema_name || '.' || view_name), 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND schema_name IN (${schemas})`,
+  );
+}
