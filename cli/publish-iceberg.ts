@@ -35,6 +35,13 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     '../engine/publish/iceberg/publish.ts'
   );
   const engine = await createEngine({ projectDir: dir, readOnly: true });
+  // Ctrl-C stops before the next commit and deletes the files the table in progress had written.
+  const controller = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\nCancelling: the table being written is left as it was ...\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
   try {
     const target = await openTarget(engine.project, {
       ...(values.catalog ? { catalog: values.catalog } : {}),
@@ -59,6 +66,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     }
     const result = await publishIceberg(engine, target, {
       ...options,
+      signal: controller.signal,
       onProgress: (p) => {
         if (!values.json) process.stderr.write(`${p.message}\n`);
       },
@@ -84,6 +92,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
+    process.removeListener('SIGINT', onSigint);
     engine.close();
   }
 }

@@ -1033,6 +1033,15 @@ export const RedshiftPublishResult = RedshiftPreflight.extend({
 });
 export type RedshiftPublishResult = z.infer<typeof RedshiftPublishResult>;
 
+/**
+ * Cancels the publishes in progress or queued (Iceberg or Redshift); `cancelled` is false when there
+ * were none. Each then fails with RUN_CANCELLED, saying what it had committed.
+ */
+export const PublishCancelInput = z.strictObject({});
+export type PublishCancelInput = z.infer<typeof PublishCancelInput>;
+export const PublishCancelResult = z.object({ cancelled: z.boolean() });
+export type PublishCancelResult = z.infer<typeof PublishCancelResult>;
+
 // ---------------------------------------------------------------------------------------------- methods
 
 /** Every method a transport may call, with its input and output schemas. */
@@ -1067,6 +1076,7 @@ export const methods = {
   'iceberg.diff': { input: IcebergDiffInput, output: IcebergDiff },
   'publish.redshift.preflight': { input: RedshiftPublishInput, output: RedshiftPreflight },
   'publish.redshift.run': { input: RedshiftPublishInput, output: RedshiftPublishResult },
+  'publish.cancel': { input: PublishCancelInput, output: PublishCancelResult },
 } as const;
 
 export type MethodName = keyof typeof methods;

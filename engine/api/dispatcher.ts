@@ -97,9 +97,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
   const redshift = redshiftApi(engine);
   // Publishes (and preflights) on the writer queue, oldest first. A run queued behind one would wait
   // with no run id and nothing to cancel, so runs are refused while any is there, naming it.
-  const publishes: string[] = [];
+  const publishes: { label: string; controller: AbortController; cancellable: boolean }[] = [];
   const refuseWhilePublishing = (what: string) => {
-    const publish = publishes[0];
+    const publish = publishes[0]?.label;
     if (publish === undefined) return;
     throw new LakehouseError('RUN_LOCKED', `${publish} is in progress; ${what} when it has finished.`, {
       runId: null,
@@ -108,7 +108,11 @@ export function createDispatcher(engine: Engine): Dispatcher {
     });
   };
   // Publishing reads gold through the writer connection: never during a run, one publish at a time.
-  const publishing = <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+  const publishing = <T>(
+    label: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    cancellable = true,
+  ): Promise<T> => {
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -116,11 +120,12 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
-    publishes.push(label);
+    const publish = { label, controller: new AbortController(), cancellable };
+    publishes.push(publish);
     const done = () => {
-      publishes.splice(publishes.indexOf(label), 1);
+      publishes.splice(publishes.indexOf(publish), 1);
     };
-    return exclusive(fn).finally(done);
+    return exclusive(() => fn(publish.controller.signal)).finally(done);
   };
 
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -404,29 +409,40 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'table.profile': (input) => read('table.profile', () => explorer.profile(input)),
     'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),
     'publish.iceberg.preflight': (input) =>
-      publishing(`An Iceberg preflight of ${icebergWhere(input)}`, () => iceberg.preflight(input)),
+      publishing(`An Iceberg preflight of ${icebergWhere(input)}`, () => iceberg.preflight(input), false),
     'publish.iceberg.run': (input) =>
-      publishing(`An Iceberg publish to ${icebergWhere(input)}`, () =>
-        iceberg.publish(input, (progress) =>
-          emit({ type: 'publish.progress', target: 'iceberg', ...progress }),
+      publishing(`An Iceberg publish to ${icebergWhere(input)}`, (signal) =>
+        iceberg.publish(
+          input,
+          (progress) => emit({ type: 'publish.progress', target: 'iceberg', ...progress }),
+          signal,
         ),
       ),
     'iceberg.snapshots': (input) => iceberg.snapshots(input),
     'iceberg.scan': (input) => read('iceberg.scan', () => iceberg.scan(input)),
     'iceberg.diff': (input) => read('iceberg.diff', () => iceberg.diff(input)),
     'publish.redshift.preflight': (input) =>
-      publishing('A Redshift preflight', () => redshift.preflight(input)),
+      publishing('A Redshift preflight', () => redshift.preflight(input), false),
     'publish.redshift.run': (input) =>
-      publishing('A Redshift publish', () =>
-        redshift.publish(input, ({ phase, ...progress }) =>
-          emit({
-            type: 'publish.progress',
-            target: 'redshift',
-            message: REDSHIFT_PHASE_MESSAGES[phase],
-            ...progress,
-          }),
+      publishing('A Redshift publish', (signal) =>
+        redshift.publish(
+          input,
+          ({ phase, ...progress }) =>
+            emit({
+              type: 'publish.progress',
+              target: 'redshift',
+              message: REDSHIFT_PHASE_MESSAGES[phase],
+              ...progress,
+            }),
+          signal,
         ),
       ),
+    // Preflights only read and are left to finish; publishes stop, queued ones too.
+    'publish.cancel': async () => {
+      const running = publishes.filter((p) => p.cancellable && !p.controller.signal.aborted);
+      for (const p of running) p.controller.abort();
+      return { cancelled: running.length > 0 };
+    },
   };
 
   const call = async (method: string, input: unknown): Promise<unknown> => {

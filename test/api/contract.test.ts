@@ -399,6 +399,7 @@ describe('the contract schemas', () => {
       | 'iceberg.diff'
       | 'publish.redshift.preflight'
       | 'publish.redshift.run'
+      | 'publish.cancel'
     >();
   });
 });

@@ -27,10 +27,12 @@ export function icebergApi(engine: Engine) {
     async publish(
       input: IcebergTarget & { tables?: string[] | undefined },
       onProgress?: (p: PublishProgress) => void,
+      signal?: AbortSignal,
     ) {
       return publishIceberg(engine, await target(input), {
         ...(input.tables ? { tables: input.tables } : {}),
         ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
       });
     },
     async snapshots(input: IcebergTarget & { table: string }) {

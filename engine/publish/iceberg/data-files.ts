@@ -26,6 +26,14 @@ function partitionValue(type: IcebergType, text: string | null): PartitionValue 
   return text;
 }
 
+/** Each partition field with the column it comes from (identity transforms: the value is the column's). */
+function partitionColumnsOf(schema: IcebergSchema, spec: PartitionSpec) {
+  return spec.fields.map((p) => {
+    const source = schema.fields.find((f) => f.id === p['source-id']);
+    return { name: p.name, column: source?.name ?? p.name, type: (source?.type ?? 'string') as IcebergType };
+  });
+}
+
 export interface WriteDataFilesOptions {
   /** A SELECT whose columns are the schema's fields, in order, already cast to their write types. */
   select: string;
@@ -46,10 +54,7 @@ export interface WriteDataFilesOptions {
 export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Promise<DataFile[]> {
   const { schema, spec, io } = options;
   const fieldIds = schema.fields.map((f) => `${literal(f.name)}: ${f.id}`).join(', ');
-  const partitionColumns = spec.fields.map((p) => {
-    const source = schema.fields.find((f) => f.id === p['source-id']);
-    return { name: p.name, column: source?.name ?? p.name, type: (source?.type ?? 'string') as IcebergType };
-  });
+  const partitionColumns = partitionColumnsOf(schema, spec);
   const dataUri = `${options.location}/data`;
   const direct = io.localPath(dataUri);
   const folder = direct ?? join(options.stagingDir, randomUUID());
@@ -72,9 +77,37 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
   } else {
     target = join(folder, `${randomUUID()}.parquet`);
   }
-  const rows = await db.allJson<CopyStatsRow>(
-    `COPY (${options.select}) TO ${literal(target)} (${copyOptions.join(', ')})`,
-  );
+  // Written straight into the table's data folder, next to the files of earlier snapshots: what was
+  // there before is what a failed or cancelled write must leave (nothing references the rest).
+  const before = direct ? new Set(await listLocalFiles(folder)) : undefined;
+  const uploaded: string[] = [];
+  try {
+    const rows = await db.allJson<CopyStatsRow>(
+      `COPY (${options.select}) TO ${literal(target)} (${copyOptions.join(', ')})`,
+    );
+    return await describeFiles(rows, { ...options, folder, direct: direct !== undefined, uploaded });
+  } catch (error) {
+    if (before) {
+      for (const file of await listLocalFiles(folder)) if (!before.has(file)) await rm(file, { force: true });
+    }
+    await io.delete(uploaded).catch(() => undefined);
+    throw error;
+  } finally {
+    if (!direct) await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The manifest `data_file` records of the files a COPY wrote (uploading each to the table first when
+ * it was written to a local staging folder; `uploaded` collects their URIs as they go).
+ */
+async function describeFiles(
+  rows: CopyStatsRow[],
+  options: WriteDataFilesOptions & { folder: string; direct: boolean; uploaded: string[] },
+): Promise<DataFile[]> {
+  const { schema, spec, io, folder, direct } = options;
+  const dataUri = `${options.location}/data`;
+  const partitionColumns = partitionColumnsOf(schema, spec);
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
   const files: DataFile[] = [];
   for (const row of rows) {
@@ -84,7 +117,10 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
     }
     const rel = relative(folder, row.filename).split('\\').join('/');
     const uri = `${dataUri}/${rel}`;
-    if (!direct) await io.upload(row.filename, uri);
+    if (!direct) {
+      await io.upload(row.filename, uri);
+      options.uploaded.push(uri);
+    }
     const columnSizes: { key: number; value: bigint }[] = [];
     const valueCounts: { key: number; value: bigint }[] = [];
     const nullCounts: { key: number; value: bigint }[] = [];
@@ -126,7 +162,6 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
       sort_order_id: 0,
     });
   }
-  if (!direct) await rm(folder, { recursive: true, force: true });
   return files;
 }
 

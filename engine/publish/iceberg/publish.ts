@@ -3,7 +3,7 @@ import { LakehouseError } from '../../api/errors.ts';
 import type { Engine } from '../../engine.ts';
 import type { Project } from '../../project/config.ts';
 import { describeGoldTables, type GoldTable } from '../gold-tables.ts';
-import type { Catalog } from './catalog.ts';
+import { type Catalog, CommitStateUnknownError } from './catalog.ts';
 import { openCatalog } from './catalogs/open-catalog.ts';
 import { type IcebergCatalogConfig, icebergCatalogConfig } from './config.ts';
 import { forgetPublishState } from './publish-state.ts';
@@ -127,6 +127,11 @@ export interface PublishIcebergOptions {
   fullCompare?: boolean;
   /** Tests only: see SyncContext.beforeCommit. */
   beforeCommit?: SyncContext['beforeCommit'];
+  /**
+   * Cancels the publish: the table being written is left as it was (its new files deleted) unless its
+   * commit was already sent, and the tables after it are not touched. Tables committed before stay.
+   */
+  signal?: AbortSignal;
 }
 
 export interface IcebergPreflight {
@@ -158,6 +163,7 @@ function context(
     onProgress: (message) => options.onProgress?.({ ...(table ? { table } : {}), message, ...step }),
     ...(options.fullCompare ? { fullCompare: true } : {}),
     ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
 }
 
@@ -194,32 +200,28 @@ export async function publishIceberg(
   });
   const results: IcebergPublishResult['tables'] = [];
   const total = tables.length;
-  for (const [done, table] of tables.entries()) {
-    const step = { done, total };
-    options.onProgress?.({
-      table: table.name,
-      message: `${table.name}: comparing with the published table`,
-      ...step,
-    });
-    const ctx = context(engine, opened, options, table.name, step);
-    const result = await syncTable(ctx, table);
-    const reconciliation = await reconcileTable(ctx, table);
-    if (!reconciliation.matches) {
-      // The state claims the table equals gold: without it the next publish compares everything.
-      await forgetPublishState(opened.stateDir, result.location);
-      throw new LakehouseError(
-        'PUBLISH_MISMATCH',
-        `Iceberg table ${opened.namespace}.${table.name} does not match gold.${table.name} after the commit: ${reconciliation.publishedRows} rows (key checksum ${reconciliation.publishedKeyChecksum}) published, ${reconciliation.localRows} (${reconciliation.localKeyChecksum}) local. Publish again; if it persists, report it with the table's metadata folder.`,
-        { table: table.name, ...reconciliation },
-      );
+  const { signal } = options;
+  // A cancel stops the statement DuckDB is running (writing a table's files can take minutes).
+  const interrupt = () => engine.db.interrupt();
+  signal?.addEventListener('abort', interrupt);
+  try {
+    for (const [done, table] of tables.entries()) {
+      const published = results.map((r) => r.table);
+      if (signal?.aborted) throw publishCancelled(opened, published, table.name);
+      let committed = false;
+      try {
+        const step = { done, total };
+        results.push(await publishTable(engine, opened, options, table, step, () => (committed = true)));
+      } catch (error) {
+        if (!signal?.aborted || error instanceof CommitStateUnknownError) throw error;
+        // Cut short after its commit (while reading it back), the table is published all the same.
+        throw committed
+          ? publishCancelled(opened, [...published, table.name], tables[done + 1]?.name)
+          : publishCancelled(opened, published, table.name);
+      }
     }
-    options.onProgress?.({
-      table: table.name,
-      message: `${table.name}: ${result.action}, ${reconciliation.publishedRows} rows reconciled`,
-      done: done + 1,
-      total,
-    });
-    results.push({ ...result, reconciliation });
+  } finally {
+    signal?.removeEventListener('abort', interrupt);
   }
   return {
     target: opened.catalog.description,
@@ -227,4 +229,61 @@ export async function publishIceberg(
     tables: results,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * Why a cancelled publish stopped: the tables it had committed (each commit is atomic) and the first
+ * one it left unchanged (none when the cancel came while the last table was read back).
+ */
+function publishCancelled(opened: OpenedTarget, published: string[], stoppedAt?: string): LakehouseError {
+  const committed =
+    published.length > 0
+      ? `${published.join(', ')} had been published (each table commits on its own); `
+      : '';
+  const rest =
+    stoppedAt === undefined
+      ? 'only the read-back check of the last one was cut short.'
+      : `no rows of ${stoppedAt} or the tables after it were committed.`;
+  return new LakehouseError(
+    'RUN_CANCELLED',
+    `The Iceberg publish to ${opened.catalog.description} was cancelled: ${committed}${rest}`,
+    { target: opened.catalog.description, published, ...(stoppedAt ? { table: stoppedAt } : {}) },
+  );
+}
+
+/** Syncs one table and reads it back: its row count and key checksum must equal the gold table's. */
+async function publishTable(
+  engine: Engine,
+  opened: OpenedTarget,
+  options: PublishIcebergOptions,
+  table: GoldTable,
+  { done, total }: { done: number; total: number },
+  onCommitted: () => void,
+): Promise<IcebergPublishResult['tables'][number]> {
+  const step = { done, total };
+  options.onProgress?.({
+    table: table.name,
+    message: `${table.name}: comparing with the published table`,
+    ...step,
+  });
+  const ctx = context(engine, opened, options, table.name, step);
+  const result = await syncTable(ctx, table);
+  onCommitted();
+  const reconciliation = await reconcileTable(ctx, table);
+  if (!reconciliation.matches) {
+    // The state claims the table equals gold: without it the next publish compares everything.
+    await forgetPublishState(opened.stateDir, result.location);
+    throw new LakehouseError(
+      'PUBLISH_MISMATCH',
+      `Iceberg table ${opened.namespace}.${table.name} does not match gold.${table.name} after the commit: ${reconciliation.publishedRows} rows (key checksum ${reconciliation.publishedKeyChecksum}) published, ${reconciliation.localRows} (${reconciliation.localKeyChecksum}) local. Publish again; if it persists, report it with the table's metadata folder.`,
+      { table: table.name, ...reconciliation },
+    );
+  }
+  options.onProgress?.({
+    table: table.name,
+    message: `${table.name}: ${result.action}, ${reconciliation.publishedRows} rows reconciled`,
+    done: done + 1,
+    total,
+  });
+  return { ...result, reconciliation };
 }

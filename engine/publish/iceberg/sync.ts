@@ -166,6 +166,8 @@ export interface SyncContext {
   onProgress?: (message: string) => void;
   /** Tests only: runs between building a snapshot and committing it (to stage a concurrent commit). */
   beforeCommit?: (attempt: number) => Promise<void>;
+  /** Aborted: the table's written files are deleted and nothing is committed, if the commit was not sent. */
+  signal?: AbortSignal;
 }
 
 async function localPaths(catalog: Catalog, entries: LiveEntry[]): Promise<Map<string, string>> {
@@ -586,6 +588,8 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       });
       written.push(...pending.writtenFiles);
       await ctx.beforeCommit?.(attempt);
+      // The last moment a cancel leaves the table as it was: the files written so far are deleted below.
+      ctx.signal?.throwIfAborted();
       const committed = await catalog.commit(ctx.namespace, table.name, current, pending.metadata, {
         snapshot: pending.snapshot,
         ...(pending.addedSchema ? { addedSchema: pending.addedSchema } : {}),

@@ -22,8 +22,12 @@ export function redshiftApi(engine: Engine) {
     async preflight(input: RedshiftPublishInput) {
       return preflightRedshift(await options(input));
     },
-    async publish(input: RedshiftPublishInput, onProgress?: (event: PublishProgress) => void) {
-      return publishRedshift({ ...(await options(input)), onProgress });
+    async publish(
+      input: RedshiftPublishInput,
+      onProgress?: (event: PublishProgress) => void,
+      signal?: AbortSignal,
+    ) {
+      return publishRedshift({ ...(await options(input)), onProgress, signal });
     },
   };
 }

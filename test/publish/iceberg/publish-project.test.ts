@@ -12,6 +12,7 @@ import { parseMetadata } from '../../../engine/publish/iceberg/metadata-json.ts'
 import {
   icebergStateDir,
   type OpenedTarget,
+  openTarget,
   preflightIceberg,
   publishIceberg,
 } from '../../../engine/publish/iceberg/publish.ts';
@@ -159,6 +160,61 @@ describe('publishing the generated example', () => {
     const rerun = await publishIceberg(engine, target);
     expect(rerun.tables.find((t) => t.table === 'fact_customer_search')?.action).toBe('none');
   }, 180_000);
+});
+
+describe('cancelling a publish', () => {
+  it('commits nothing of the table it was writing, deletes its files, and keeps the tables before it', async () => {
+    const folder = join(work, 'cancel-warehouse');
+    await engine.run({ dates: [dates[0]!] }); // idempotent: gold as it is, or built when this test runs alone
+    // A bare warehouse folder, as the API call below names it.
+    const cancelTarget = await openTarget(engine.project, { warehouse: folder });
+    const controller = new AbortController();
+    let commits = 0;
+    const cancelled = await publishIceberg(engine, cancelTarget, {
+      signal: controller.signal,
+      // The third table's files and manifests are written; cancel just before its commit.
+      beforeCommit: async () => {
+        commits += 1;
+        if (commits === 3) controller.abort();
+      },
+    }).catch((error: unknown) => error);
+    const tables = (await preflightIceberg(engine, cancelTarget)).tables;
+    const [first, second, third] = tables.map((t) => t.table);
+    expect(cancelled).toMatchObject({
+      code: 'RUN_CANCELLED',
+      message: `The Iceberg publish to ${cancelTarget.catalog.description} was cancelled: ${first}, ${second} had been published (each table commits on its own); no rows of ${third} or the tables after it were committed.`,
+      details: { published: [first, second], table: third },
+    });
+    expect(tables.map((t) => t.action)).toEqual(['none', 'none', ...tables.slice(2).map(() => 'create')]);
+    // The cancelled table's data files were deleted; no later table was started.
+    const dataFiles = async (table: string) =>
+      (await readdir(join(folder, 'gold', table, 'data'), { recursive: true }).catch(() => [])).filter((f) =>
+        String(f).endsWith('.parquet'),
+      );
+    expect(await dataFiles(third!)).toEqual([]);
+    expect(await dataFiles(tables.at(-1)!.table)).toEqual([]);
+    expect((await dataFiles(first!)).length).toBeGreaterThan(0);
+
+    // Cancelled through the API while the facts are written: the next publish completes the rest.
+    let stop = () => {};
+    const factStarted = new Promise<void>((resolve) => {
+      stop = dispatcher.subscribe((event) => {
+        if (event.type === 'publish.progress' && event.table === 'fact_customer_search') resolve();
+      });
+    });
+    const run = call('publish.iceberg.run', { warehouse: folder });
+    // A publish that ends before the facts fails the test here, instead of waiting for ever.
+    await Promise.race([factStarted, run.then(() => expect.fail('the publish ended before the facts'))]);
+    stop();
+    expect(await call('publish.cancel', {})).toEqual({ cancelled: true });
+    expect(await rejection(run)).toMatchObject({ code: 'RUN_CANCELLED' });
+    expect(await call('publish.cancel', {})).toEqual({ cancelled: false });
+    const resumed = await publishIceberg(engine, cancelTarget);
+    expect(resumed.tables.filter((t) => t.action !== 'none').map((t) => t.table)).toEqual([
+      'fact_customer_search',
+    ]);
+    expect(resumed.tables.every((t) => t.reconciliation.matches)).toBe(true);
+  }, 120_000);
 });
 
 describe('Iceberg names from the API and lakehouse.yaml', () => {

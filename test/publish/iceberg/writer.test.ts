@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../engine/db/duckdb.ts';
 import { readAvroContainer, writeAvroContainer } from '../../../engine/publish/iceberg/avro.ts';
+import { listLocalFiles, writeDataFiles } from '../../../engine/publish/iceberg/data-files.ts';
 import {
   MANIFEST_FILE_SCHEMA,
   type ManifestFile,
@@ -13,7 +15,7 @@ import {
   parseMetadata,
   serializeMetadata,
 } from '../../../engine/publish/iceberg/metadata-json.ts';
-import { decodeBound } from '../../../engine/publish/iceberg/spec.ts';
+import { decodeBound, type IcebergSchema, type PartitionSpec } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
 import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
@@ -123,6 +125,36 @@ describe('Iceberg writer', () => {
     });
     expect(JSON.stringify(manifest.schema)).toContain('"field-id":134');
     expect(JSON.stringify(manifest.schema)).toContain('"logicalType":"map"');
+  });
+
+  it('leaves a table data folder as it was when a write fails or is cancelled midway', async () => {
+    const io = ctx.catalog.io;
+    const location = io.locationOf('gold/partial');
+    const folder = io.localPath(`${location}/data`)!;
+    const schema: IcebergSchema = {
+      type: 'struct',
+      'schema-id': 0,
+      fields: [
+        { id: 1, name: 'p', required: false, type: 'long' },
+        { id: 2, name: 'v', required: false, type: 'long' },
+      ],
+    };
+    const spec: PartitionSpec = {
+      'spec-id': 0,
+      fields: [{ 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' }],
+    };
+    const write = (select: string) =>
+      writeDataFiles(db, { select, schema, spec, location, io, stagingDir: join(folder, '..', 'staging') });
+    // An earlier snapshot's files, which must stay.
+    const earlier = await write('SELECT i % 7 AS p, i AS v FROM range(100) t(i)');
+    expect(earlier).toHaveLength(7);
+    const before = (await listLocalFiles(folder)).sort();
+    // DuckDB has opened a file per partition when the error comes (and leaves them behind).
+    const failed = await write(
+      `SELECT i % 7 AS p, CASE WHEN i > 3000000 THEN error('boom') ELSE i END AS v FROM range(4000000) t(i)`,
+    ).catch((error: unknown) => error);
+    expect(String(failed)).toMatch(/boom/);
+    expect((await listLocalFiles(folder)).sort()).toEqual(before);
   });
 
   it('keeps 64-bit snapshot ids exact through metadata JSON and Avro', async () => {

@@ -173,6 +173,53 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-republish.png') });
   });
 
+  it('cancels a publish that is waiting on the target: rolled back, the target as it was', async () => {
+    // Another session holds the gold tables: the publish's first write waits on it until cancelled.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    const tables = async () =>
+      (
+        await holder.query<{ name: string }>(
+          `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'gold' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name);
+    try {
+      const before = await tables();
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE ${goldTables.map((t) => `gold."${t}"`).join(', ')} IN EXCLUSIVE MODE`);
+      await page.getByTestId('redshift-run').click();
+      const cancel = page.getByTestId('redshift-cancel');
+      await cancel.waitFor();
+      // Cancelled once a statement of the publish waits on the lock, not before it got there.
+      await expect
+        .poll(
+          async () =>
+            (
+              await holder.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`,
+              )
+            ).rows[0]?.n,
+          { timeout: 30_000 },
+        )
+        .toBeGreaterThan(0);
+      await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-cancel.png') });
+      await cancel.click();
+      await page.getByTestId('redshift-error').waitFor();
+      expect(await page.getByTestId('redshift-error').textContent()).toMatch(
+        /The publish to .+ was cancelled; the target is unchanged\./,
+      );
+      // The publish is over: the button went with it, the last publish's result is not shown as this
+      // one's, and the panel can publish again.
+      expect(await cancel.count()).toBe(0);
+      expect(await page.getByTestId('redshift-result').count()).toBe(0);
+      expect(await page.getByTestId('redshift-run').isEnabled()).toBe(true);
+      await holder.query('ROLLBACK');
+      expect(await tables()).toEqual(before);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('publishes to an Iceberg warehouse from the same panel, with progress', async () => {
     await page.getByTestId('publish-to-iceberg').click();
     await page.getByTestId('publish-target').fill(join(work, 'warehouse'));

@@ -12,7 +12,7 @@ import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
 import { Location } from './Location.tsx';
-import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
+import { CancelPublishButton, PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
 type TargetKind = 'warehouse' | 'catalog';
@@ -82,6 +82,8 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
 
   const publish = () =>
     act(PUBLISHING, async () => {
+      // The last publish's outcome would read as this one's if this one fails or is cancelled.
+      setResult(null);
       const published = await client.call('publish.iceberg.run', target);
       setResult(published);
       setPreflight(null);
@@ -147,6 +149,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
             {busy}
           </span>
         )}
+        {busy === PUBLISHING && <CancelPublishButton client={client} testId="publish-cancel" />}
       </div>
       {error && (
         <p className="error" data-testid="publish-error">

@@ -58,3 +58,20 @@ export function PublishProgressBar({ progress }: { progress: PublishProgressEven
     </div>
   );
 }
+
+/**
+ * Stops the publish in progress (publish.cancel): the table being written is left as it was, and the
+ * tables committed before it stay. Shown only while publishing, so it starts fresh for each publish.
+ */
+export function CancelPublishButton({ client, testId }: { client: Client; testId: string }) {
+  const [asked, setAsked] = useState(false);
+  const cancel = () => {
+    setAsked(true);
+    void client.call('publish.cancel', {}).catch(() => setAsked(false));
+  };
+  return (
+    <button type="button" data-testid={testId} disabled={asked} onClick={cancel}>
+      {asked ? 'Cancelling…' : 'Cancel'}
+    </button>
+  );
+}

@@ -9,7 +9,7 @@ import { redshiftOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { Clipped } from './Clipped.tsx';
 import { Location } from './Location.tsx';
-import { PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
+import { CancelPublishButton, PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
 type TargetKind = 'target' | 'url';
@@ -124,6 +124,8 @@ export function RedshiftPublish({ client }: { client: Client }) {
 
   const publish = () =>
     act(PUBLISHING, async () => {
+      // The last publish's outcome would read as this one's if this one fails or is cancelled.
+      setResult(null);
       setResult(await client.call('publish.redshift.run', input));
       setPreflight(null);
     });
@@ -193,6 +195,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
             {busy}
           </span>
         )}
+        {busy === PUBLISHING && <CancelPublishButton client={client} testId="redshift-cancel" />}
       </div>
       {error && (
         <p className="error" data-testid="redshift-error">
