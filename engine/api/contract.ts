@@ -374,8 +374,9 @@ export const GraphNodeState = z.object({
   model: z.string(),
   runId: z.string(),
   status: z.string(),
+  /** The dates its latest run committed (not one it failed on or rolled back). */
   dates: z.array(IsoDate),
-  /** Rows read and written over the dates of its latest run. */
+  /** Rows read and written over those dates. */
   rowsIn: z.number(),
   rowsOut: z.number(),
   /** Rows its table or partitions hold now (null when never committed). */

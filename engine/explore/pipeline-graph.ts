@@ -43,13 +43,16 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   const testsByModel = new Map<string, Map<string, TestResult>>();
   for (const row of rows) {
     const state = byModel.get(row.model) ?? emptyState(row.model, row.run_id, committed.tables);
-    if (row.etl_date) state.dates.push(row.etl_date);
     if ((STATUS_RANK[row.status] ?? 0) > (STATUS_RANK[state.status] ?? 0)) state.status = row.status;
-    state.rowsIn += Number(row.rows_in ?? 0);
-    // A table rebuilt whole each date holds its last date's rows; other models add rows per date.
-    const rebuilt = engine.graph.byId.get(row.model)?.model.config.materialized === 'table';
-    state.rowsOut = rebuilt ? Number(row.rows_out ?? 0) : state.rowsOut + Number(row.rows_out ?? 0);
     state.durationMs += Number(row.duration_ms ?? 0);
+    // Rows and dates count what the run committed: a date that failed or was rolled back kept nothing.
+    if (row.status === 'success') {
+      if (row.etl_date) state.dates.push(row.etl_date);
+      state.rowsIn += Number(row.rows_in ?? 0);
+      // A table rebuilt whole each date holds its last date's rows; other models add rows per date.
+      const rebuilt = engine.graph.byId.get(row.model)?.model.config.materialized === 'table';
+      state.rowsOut = rebuilt ? Number(row.rows_out ?? 0) : state.rowsOut + Number(row.rows_out ?? 0);
+    }
     state.error ??= row.error;
     const tests = testsByModel.get(row.model) ?? new Map<string, TestResult>();
     for (const test of JSON.parse(row.tests ?? '[]') as TestResult[]) {

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+
+// The pipeline graph after a run cancelled on its second date: the cards say the run rolled back, and
+// their rows, dates and edges count only the date it committed.
+
+let work: string;
+let dir: string;
+let dates: string[];
+
+beforeAll(async () => {
+  work = await tempDir('pipeline-graph-');
+  ({ dir, dates } = await generatedProject(work, 2, 300));
+}, 120_000);
+
+afterAll(() => removeDir(work));
+
+describe('the pipeline graph after a cancelled run', () => {
+  it('counts the rows and dates the run committed, not those it rolled back', async () => {
+    await withEngine(dir, async (engine) => {
+      const [first, second] = dates as [string, string];
+      const controller = new AbortController();
+      const summary = await engine.run({
+        dates: [first, second],
+        signal: controller.signal,
+        // Silver has written the second date's partition (uncommitted) when the cancel comes.
+        onProgress: (event) => {
+          if (event.kind === 'model-start' && event.date === second && event.model === 'gold.dim_user') {
+            controller.abort();
+          }
+        },
+      });
+      expect(summary.status).toBe('cancelled');
+      const firstRows = summary.models.find(
+        (m) => m.model === 'silver.customer_search' && m.etlDate === first,
+      )!.rowsOut;
+      const secondRecord = summary.models.find(
+        (m) => m.model === 'silver.customer_search' && m.etlDate === second,
+      );
+      expect(secondRecord).toMatchObject({ status: 'rolled_back' });
+      expect(secondRecord!.rowsOut).toBeGreaterThan(0);
+
+      const graph = await pipelineGraph(engine);
+      const silver = graph.nodes.find((n) => n.model === 'silver.customer_search')!;
+      expect(silver).toMatchObject({
+        status: 'rolled_back',
+        dates: [first],
+        rowsOut: firstRows,
+        tableRows: firstRows,
+      });
+      // What the fact's dimensions read from silver: the committed date's partition only.
+      const edge = graph.edges.find((e) => e.from === 'silver.customer_search' && e.to === 'gold.dim_user');
+      expect(edge?.rows).toBe(firstRows);
+    });
+  }, 120_000);
+});
