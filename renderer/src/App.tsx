@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { type KeyboardEvent, lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
 import { ModelDrafts } from './drafts.ts';
@@ -43,6 +43,21 @@ export function App() {
     window.addEventListener('hashchange', follow);
     return () => window.removeEventListener('hashchange', follow);
   }, []);
+  // Left/Right (wrapping), Home and End open the tab they reach and move the focus to it.
+  const onTabKey = (event: KeyboardEvent<HTMLDivElement>) => {
+    const moves: Record<string, number> = {
+      ArrowRight: TABS.indexOf(tab) + 1,
+      ArrowLeft: TABS.indexOf(tab) - 1,
+      Home: 0,
+      End: TABS.length - 1,
+    };
+    const to = moves[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    const next = TABS[(to + TABS.length) % TABS.length]!;
+    setTab(next);
+    document.getElementById(`tab-${next.toLowerCase()}`)?.focus();
+  };
   const [theme, toggleTheme] = useTheme();
   // Outlives the editor's tab: its unsaved edits and the last version of each model that ran.
   const drafts = useMemo(() => new ModelDrafts(), []);
@@ -76,13 +91,17 @@ export function App() {
         <span className="project-name" data-testid="project-name" title={project?.root}>
           {project?.name ?? '…'}
         </span>
-        <div className="tabs" role="tablist">
+        <div className="tabs" role="tablist" aria-label="Views" onKeyDown={onTabKey}>
           {TABS.map((t) => (
             <button
               key={t}
               type="button"
               role="tab"
+              id={`tab-${t.toLowerCase()}`}
               aria-selected={tab === t}
+              aria-controls="view"
+              // One tab stop for the whole list; the arrow keys move between tabs (WAI-ARIA tabs).
+              tabIndex={tab === t ? 0 : -1}
               className={`tab${tab === t ? ' active' : ''}`}
               data-testid={`tab-${t.toLowerCase()}`}
               onClick={() => setTab(t)}
@@ -103,7 +122,7 @@ export function App() {
           {theme === 'dark' ? '☀' : '☾'}
         </button>
       </header>
-      <main className="app-main">
+      <main className="app-main" id="view" role="tabpanel" aria-labelledby={`tab-${tab.toLowerCase()}`}>
         {error && (
           <p className="error" data-testid="app-error">
             {error}

@@ -386,6 +386,22 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(page.url()).not.toContain('token');
     // The page names its icon, so the browser asks for no /favicon.ico.
     expect(failed).toEqual([]);
+
+    // The tabs are one tab stop; the arrow keys, Home and End move between them and open them.
+    const focusedTab = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+    await page.getByTestId('tab-history').focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => selected('editor')).toBe('true');
+    expect(await focusedTab()).toBe('tab-editor');
+    await page.keyboard.press('End');
+    await expect.poll(() => selected('publish')).toBe('true');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => selected('pipeline')).toBe('true');
+    expect(await focusedTab()).toBe('tab-pipeline');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => selected('publish')).toBe('true');
+    expect(await page.getByTestId('tab-tables').getAttribute('tabindex')).toBe('-1');
+    expect(await page.getByTestId('tab-publish').getAttribute('tabindex')).toBe('0');
     await page.getByTestId('tab-tables').click();
   });
 
