@@ -171,6 +171,24 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await page.getByTestId('orphans-unknown-note').textContent()).toContain(
       `All ${factRows.toLocaleString('en-US')} rows point at the unknown member (key 0) of dim_category`,
     );
+
+    // In a 1024-px window the diagram is scaled to fit: every table inside the canvas, edges clickable.
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      const diagram = page.getByTestId('star-diagram');
+      await expect.poll(async () => Number(await diagram.getAttribute('data-scale'))).toBeLessThan(1);
+      const canvas = (await diagram.boundingBox())!;
+      for (const table of await page.locator('[data-testid^="star-table-"]').all()) {
+        const box = (await table.boundingBox())!;
+        expect(box.x + box.width).toBeLessThanOrEqual(canvas.x + canvas.width);
+      }
+      await edge.click();
+      await expect.poll(() => total.getAttribute('data-total')).toBe(String(SEEDED_ORPHANS + unknown));
+      await page.screenshot({ path: join(SCREENSHOTS, 'star-schema-1024.png') });
+    } finally {
+      await page.setViewportSize(viewport);
+    }
   });
 
   it('shows the SCD2 timeline of the known user, changed columns highlighted, and its bridge lanes', async () => {

@@ -17,6 +17,8 @@ const ROW_GAP = 36;
 const MARGIN = 16;
 /** Edge labels (two lines) stack beside the table they point at, this far apart. */
 const LABEL_PITCH = 42;
+/** The smallest the diagram is scaled to fit its canvas; narrower than that, the canvas scrolls. */
+const MIN_SCALE = 0.7;
 /** Room kept for a label beside its table; a longer label grows away from the table. */
 const LABEL_WIDTH = 220;
 /** Between a table and its labels, where the stacked edges fan into the table's side. */
@@ -225,7 +227,7 @@ export function StarSchemaView({ client }: { client: Client }) {
   useEffect(() => {
     if (!canvas) return;
     const observer = new ResizeObserver(([entry]) => {
-      if (entry) setWidth(Math.max(760, Math.floor(entry.contentRect.width)));
+      if (entry) setWidth(Math.floor(entry.contentRect.width));
     });
     observer.observe(canvas);
     return () => observer.disconnect();
@@ -253,6 +255,9 @@ export function StarSchemaView({ client }: { client: Client }) {
   }, [client, selected, kind]);
 
   const layout = schema ? layoutStar(schema, width) : null;
+  // A canvas narrower than the diagram needs shows it scaled down to fit (a 1024-px window: about 0.8),
+  // so the right column is never cut off; below MIN_SCALE it keeps that size and scrolls instead.
+  const scale = layout ? Math.max(MIN_SCALE, Math.min(1, width / layout.width)) : 1;
 
   return (
     <section className="view star-view">
@@ -274,11 +279,15 @@ export function StarSchemaView({ client }: { client: Client }) {
       <div
         className="star-canvas"
         ref={setCanvas}
-        style={{ height: layout?.height ?? 200 }}
+        style={{ height: layout ? layout.height * scale : 200 }}
         data-testid="star-diagram"
+        data-scale={scale.toFixed(2)}
       >
         {layout && (
-          <>
+          <div
+            className="star-scaled"
+            style={{ width: layout.width, height: layout.height, transform: `scale(${scale})` }}
+          >
             <svg className="graph-edges" width={layout.width} height={layout.height} aria-hidden="true">
               {layout.edges.map(({ edge, d }) => {
                 const classes = ['star-edge'];
@@ -329,7 +338,7 @@ export function StarSchemaView({ client }: { client: Client }) {
                 </button>
               );
             })}
-          </>
+          </div>
         )}
       </div>
       {selected && (
