@@ -65,7 +65,10 @@ export interface Dispatcher {
   invoke(method: string, input: unknown): Promise<RpcResponse>;
   /** Every event (run progress, run finished) goes to every listener. Returns the unsubscribe. */
   subscribe(listener: EventListener): () => void;
-  /** Cancels the run in progress and waits for it to end. The engine stays open: its owner closes it. */
+  /**
+   * Cancels the run and the publishes in progress and waits for them to end. The engine stays open:
+   * its owner closes it.
+   */
   close(): Promise<void>;
 }
 
@@ -497,6 +500,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
         run.controller.abort();
         await run.finished;
       }
+      // A publish would hold the shutdown for as long as it takes: it stops as a cancel does.
+      for (const publish of publishes) if (publish.cancellable) publish.controller.abort();
       await tail;
       cancelConsole();
       await consoleTail;

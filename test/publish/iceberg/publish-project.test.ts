@@ -209,6 +209,18 @@ describe('cancelling a publish', () => {
     expect(await call('publish.cancel', {})).toEqual({ cancelled: true });
     expect(await rejection(run)).toMatchObject({ code: 'RUN_CANCELLED' });
     expect(await call('publish.cancel', {})).toEqual({ cancelled: false });
+    // Shutting the app down stops a publish the same way, rather than waiting for it to finish.
+    const closing = createDispatcher(engine);
+    const factStartedToo = new Promise<void>((resolve) => {
+      closing.subscribe((event) => {
+        if (event.type === 'publish.progress' && event.table === 'fact_customer_search') resolve();
+      });
+    });
+    const interrupted = closing.call('publish.iceberg.run', { warehouse: folder });
+    await Promise.race([factStartedToo, interrupted.then(() => expect.fail('the publish ended first'))]);
+    await closing.close();
+    expect(await rejection(interrupted)).toMatchObject({ code: 'RUN_CANCELLED' });
+
     const resumed = await publishIceberg(engine, cancelTarget);
     expect(resumed.tables.filter((t) => t.action !== 'none').map((t) => t.table)).toEqual([
       'fact_customer_search',
