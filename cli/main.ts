@@ -473,7 +473,7 @@ function tableRow(t: Awaited<ReturnType<Engine['tables']>>[number]) {
     table: t.name,
     rows: t.rows,
     columns: t.columns.length,
-    materialized: t.materialized ?? (t.layer === 'quarantine' ? 'quarantine' : ''),
+    materialized: t.materialized ?? (t.layer === 'quarantine' ? 'quarantine' : t.model ? '' : 'no model'),
     partitions: t.partitions ?? '',
   };
 }

@@ -35,7 +35,7 @@ export interface TableInfo {
   kind: 'table' | 'view';
   rows: number;
   columns: { name: string; type: string }[];
-  /** File of the model that builds it; null for tables no model builds (quarantine). */
+  /** File of the model that builds it; null for quarantine tables and tables a deleted model left. */
   model: string | null;
   materialized: string | null;
   /** Committed date partitions (bronze, silver, quarantine); null for warehouse tables. */

@@ -232,7 +232,10 @@ export const TableInfo = z.object({
   kind: z.enum(['table', 'view']),
   rows: z.number(),
   columns: z.array(Column),
-  /** File of the model that builds it; null for tables no model builds (quarantine). */
+  /**
+   * File of the model that builds it; null for quarantine tables and for a table left behind by a
+   * deleted model (lakehouse drop removes those).
+   */
   model: z.string().nullable(),
   materialized: Materialization.nullable(),
   /** Committed date partitions (bronze and silver); null for warehouse tables. */

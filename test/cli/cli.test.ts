@@ -126,6 +126,7 @@ describe('the lakehouse command line', () => {
       /error \[MODEL_INVALID\]: models\/gold\/fact_customer_search\.sql: reads gold\.dim_platform, which no model produces any more/,
     );
     expect(count('SELECT count(*) AS n FROM fact_customer_search')).toBe(facts);
+    expect(lakehouse('tables', project).stdout).toMatch(/^gold\.dim_platform +\d+ +\d+ +no model *$/m);
     // Only what no model builds can be dropped.
     const built = lakehouse('drop', project, 'gold.dim_user');
     expect(built.code).toBe(2);

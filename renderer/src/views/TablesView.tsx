@@ -150,6 +150,15 @@ export function TablesView({ client }: { client: Client }) {
             >
               <span className={`layer-badge layer-${t.layer}`}>{t.layer}</span>
               <span className="table-name">{t.name}</span>
+              {t.model === null && t.layer !== 'quarantine' && (
+                <span
+                  className="orphan-badge"
+                  data-testid="table-orphan"
+                  title="No model builds this table any more (its file was deleted or renamed): it never changes. Runs refuse while a model reads it; lakehouse drop removes it."
+                >
+                  no model
+                </span>
+              )}
               <span className="table-rows">{t.rows.toLocaleString()}</span>
             </button>
           </li>
