@@ -26,6 +26,7 @@ Usage:
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
   lakehouse drop <project> <layer.table> [--json]   remove a table whose model file was deleted, with its partitions
+                                           (a bare name is a gold table)
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
   lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo; builds what is outdated;
                                            browser mode where Electron's binary is absent

@@ -28,7 +28,9 @@ export async function dropOrphanTable(
   models: Model[],
   name: string,
 ): Promise<DropResult> {
-  const relation = name.trim().toLowerCase();
+  // A bare name is a gold table, as in queries.
+  const trimmed = name.trim().toLowerCase();
+  const relation = trimmed.includes('.') ? trimmed : `gold.${trimmed}`;
   const [layer, table] = splitRelation(relation);
   const existing = await layerRelations(db);
   const found = existing.find((r) => r.relation === relation);

@@ -135,7 +135,7 @@ describe('the lakehouse command line', () => {
       /No table gold\.dim_platfrom to drop \(did you mean "gold\.dim_platform"\?\)/,
     );
 
-    const dropped = lakehouse('drop', project, 'gold.dim_platform');
+    const dropped = lakehouse('drop', project, 'dim_platform'); // a bare name is a gold table
     expect(dropped.stderr).toBe('');
     expect(dropped.stdout).toBe(`Dropped gold.dim_platform (${platforms} rows).\n`);
     const tables = JSON.parse(lakehouse('tables', project, '--json').stdout) as { name: string }[];
