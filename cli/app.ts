@@ -78,21 +78,6 @@ export async function app(options: AppOptions): Promise<number> {
       "Electron's binary is not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD?): starting browser mode instead.\n",
     );
   }
-  const { createEngine } = await import('../engine/engine.ts');
-  const { createDispatcher } = await import('../engine/api/dispatcher.ts');
-  const { startServer } = await import('../server/http-server.ts');
-  const engine = await createEngine({ projectDir: dir });
-  const dispatcher = createDispatcher(engine);
-  const server = await startServer({ dispatcher, port: options.port });
-  process.stdout.write(
-    `Lakehouse Explorer for ${engine.project.root}\n  open ${server.url}\n  (Ctrl-C stops it)\n`,
-  );
-  await new Promise<void>((resolveStop) => {
-    process.once('SIGINT', () => resolveStop());
-    process.once('SIGTERM', () => resolveStop());
-  });
-  await server.close();
-  await dispatcher.close();
-  engine.close();
-  return 0;
+  const { serveUntilStopped } = await import('./serve.ts');
+  return serveUntilStopped(dir, options.port);
 }

@@ -7,11 +7,13 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { exists, initProject } from '../engine/project/init.ts';
+import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { PUBLISH_USAGE, publishCommand } from './publish.ts';
+import { type ProjectReads, readsThroughApp } from './remote.ts';
 
 const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
 
@@ -197,6 +199,55 @@ async function withEngine<T>(
   }
 }
 
+/**
+ * Runs the reads of `tables`, `runs` or `query` on the warehouse opened read-only, or, while the app
+ * holds it, through the app's API (cli/remote.ts).
+ */
+async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<number>): Promise<number> {
+  let engine: Engine;
+  try {
+    engine = await createEngine({ projectDir: dir, readOnly: true });
+  } catch (error) {
+    const throughApp = await readsThroughApp(dir, error);
+    if (!throughApp) throw error;
+    return fn(throughApp);
+  }
+  // A read works on a project with a broken model (the committed state); say why a run would not.
+  noteModelErrors(engine);
+  try {
+    return await fn({
+      tables: () => engine.tables(),
+      runs: (limit) => engine.runs(limit),
+      reconcileWith: reconcileWithOf(engine.models),
+      query: async (sql) => {
+        await refuseSeveralStatements(engine, sql);
+        return engine.query(sql);
+      },
+    });
+  } finally {
+    engine.close();
+  }
+}
+
+/** Several statements would print the last one's rows only: refused before running any. */
+async function refuseSeveralStatements(engine: Engine, sql: string): Promise<void> {
+  const statements = await engine.reader.connection.extractStatements(sql).then(
+    (extracted) => extracted.count,
+    (error: unknown) => {
+      // A syntax error: reported as the query's own error, as running it would.
+      throw new LakehouseError(
+        'QUERY_ERROR',
+        String((error as Error).message).replace(/^Failed to extract statements: /, ''),
+      );
+    },
+  );
+  if (statements > 1)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse query runs one statement; this SQL holds ${statements}. Run them one at a time.`,
+    );
+}
+
 function noteModelErrors(engine: Engine): void {
   const errors = engine.modelErrors;
   if (errors.length === 0) return;
@@ -366,8 +417,13 @@ async function runWithProgress(
  * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
  * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
  */
+/** Which upstream each model's rows are reconciled with (`reconcile_with:` of its header). */
+function reconcileWithOf(models: Model[]): (model: string) => string | undefined {
+  return (id) => models.find((m) => m.id === id)?.config.reconcile_with;
+}
+
 function accountingLines(
-  engine: Engine,
+  reconcileWith: (model: string) => string | undefined,
   records: {
     model: string;
     status: string;
@@ -379,7 +435,7 @@ function accountingLines(
 ): string[] {
   const lines: string[] = [];
   for (const r of records) {
-    const upstream = engine.graph.byId.get(r.model)?.model.config.reconcile_with;
+    const upstream = reconcileWith(r.model);
     if (!upstream || r.status !== 'success') continue;
     lines.push(
       `accounting: ${upstream} ${r.rowsIn} = ${r.model} ${r.rowsOut} + ${r.duplicatesRemoved} duplicates + ${r.quarantined} quarantined`,
@@ -407,7 +463,8 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
         })),
       )}\n`,
     );
-    for (const line of accountingLines(engine, records)) process.stdout.write(`  ${line}\n`);
+    for (const line of accountingLines(reconcileWithOf(engine.models), records))
+      process.stdout.write(`  ${line}\n`);
     // What a model noted for the date (an extra source column, a column added to a table, matcher work).
     for (const r of records)
       for (const note of r.warnings) process.stdout.write(`  note: ${r.model}: ${note}\n`);
@@ -480,8 +537,8 @@ function tableRow(t: Awaited<ReturnType<Engine['tables']>>[number]) {
 }
 
 async function tables({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  return withEngine(projectArg(positionals, 'tables'), true, async (engine) => {
-    const infos = await engine.tables();
+  return withReads(projectArg(positionals, 'tables'), async (reads) => {
+    const infos = await reads.tables();
     process.stdout.write(values.json ? `${toJson(infos)}\n` : `${renderTable(infos.map(tableRow))}\n`);
     return 0;
   });
@@ -509,10 +566,10 @@ async function drop({ values, positionals }: { values: Flags; positionals: strin
 }
 
 async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  return withEngine(projectArg(positionals, 'runs'), true, async (engine) => {
-    const limit = int(values, 'limit', 10);
-    if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
-    const history = await engine.runs(limit);
+  const limit = int(values, 'limit', 10);
+  if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
+  return withReads(projectArg(positionals, 'runs'), async (reads) => {
+    const history = await reads.runs(limit);
     if (values.json) {
       process.stdout.write(`${toJson(history)}\n`);
       return 0;
@@ -549,7 +606,8 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           })),
         )}\n`,
       );
-      for (const line of accountingLines(engine, latest.models)) process.stdout.write(`${line}\n`);
+      for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models))
+        process.stdout.write(`${line}\n`);
     }
     return 0;
   });
@@ -563,24 +621,8 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
       'INVALID_ARGUMENT',
       'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"',
     );
-  return withEngine(dir, true, async (engine) => {
-    // Several statements would print the last one's rows only: refused before running any.
-    const statements = await engine.reader.connection.extractStatements(sql).then(
-      (extracted) => extracted.count,
-      (error: unknown) => {
-        // A syntax error: reported as the query's own error, as running it would.
-        throw new LakehouseError(
-          'QUERY_ERROR',
-          String((error as Error).message).replace(/^Failed to extract statements: /, ''),
-        );
-      },
-    );
-    if (statements > 1)
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `lakehouse query runs one statement; this SQL holds ${statements}. Run them one at a time.`,
-      );
-    const result = await engine.query(sql);
+  return withReads(dir, async (reads) => {
+    const result = await reads.query(sql);
     if (values.json) {
       process.stdout.write(`${toJson(result.rows)}\n`);
       return 0;
@@ -600,30 +642,8 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
 }
 
 async function serve({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'serve');
-  const { createDispatcher } = await import('../engine/api/dispatcher.ts');
-  const { DEFAULT_STATIC_DIR, startServer } = await import('../server/http-server.ts');
-  const engine = await createEngine({ projectDir: dir });
-  const dispatcher = createDispatcher(engine);
-  const server = await startServer({ dispatcher, port: int(values, 'port', 0) });
-  process.stdout.write(
-    `Lakehouse Explorer for ${engine.project.root}\n  open ${server.url}\n  (Ctrl-C stops it)\n`,
-  );
-  const ui = join(DEFAULT_STATIC_DIR, 'index.html');
-  if (!(await exists(ui))) {
-    process.stderr.write(
-      `note: the UI is not built yet (${ui} is missing): run \`npm run build\`, then reload.\n`,
-    );
-  }
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await server.close();
-  await dispatcher.close();
-  engine.close();
-  return 0;
+  const { serveUntilStopped } = await import('./serve.ts');
+  return serveUntilStopped(projectArg(positionals, 'serve'), int(values, 'port', 0));
 }
 
 // A reader that stops early (`lakehouse runs demo | head`) closes the pipe: stop quietly, as Unix tools do.

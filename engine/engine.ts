@@ -147,8 +147,8 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     new LakehouseError(
       'RUN_LOCKED',
       `The warehouse ${project.warehousePath} is open in another lakehouse process: the app or \`lakehouse serve\` ` +
-        'on this project (it keeps it open; its SQL console answers queries), or a run in progress. ' +
-        'Close the app or wait for the run to finish, then retry.',
+        'on this project (it keeps it open), or a run in progress. While the app is open, run from it ' +
+        '(`lakehouse query`, `tables` and `runs` read through it); otherwise wait for the run to finish, then retry.',
       { path: project.warehousePath },
     );
   // DuckDB's file lock only guards against other processes; within one process this set does.

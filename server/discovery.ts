@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * How the command line finds the app serving a project: the app holds the project's warehouse open, so
+ * `lakehouse query` and friends cannot open it themselves and ask the app over its loopback API instead.
+ * Each running server leaves a file (origin, session token, pid) in a folder only this user can read, as
+ * Jupyter does with its runtime files; it is removed when the server stops, and ignored once its process
+ * is gone.
+ */
+export interface ServerRecord {
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  token: string;
+  pid: number;
+  project: string;
+}
+
+/** The per-user folder: $XDG_RUNTIME_DIR (already private) or a private folder under the temp dir. */
+function discoveryDir(): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  if (runtime) return join(runtime, 'lakehouse-explorer');
+  const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
+  return join(tmpdir(), `lakehouse-explorer-${user}`, 'servers');
+}
+
+async function projectKey(projectRoot: string): Promise<string> {
+  const root = await realpath(resolve(projectRoot)).catch(() => resolve(projectRoot));
+  return createHash('sha256').update(root).digest('hex').slice(0, 32);
+}
+
+/**
+ * A folder another user could have made first (in a shared temp dir) must not receive the token: it
+ * must be a real folder, owned by this user, that no one else can read or write.
+ */
+async function privateFolder(dir: string): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const stats = await lstat(dir);
+  const ownUid = typeof process.getuid === 'function' ? process.getuid() : stats.uid;
+  return stats.isDirectory() && stats.uid === ownUid && (stats.mode & 0o077) === 0;
+}
+
+/** Records a running server for its project; returns what removes the record (call it when stopping). */
+export async function registerServer(
+  projectRoot: string,
+  server: { origin: string; token: string },
+): Promise<() => Promise<void>> {
+  const dir = discoveryDir();
+  if (!(await privateFolder(dir))) return async () => undefined;
+  const file = join(dir, `${await projectKey(projectRoot)}.json`);
+  const record: ServerRecord = {
+    origin: server.origin,
+    token: server.token,
+    pid: process.pid,
+    project: resolve(projectRoot),
+  };
+  await writeFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  return async () => {
+    // Only our own record: a later server for the same project may have replaced it.
+    const current = await readRecord(file);
+    if (current?.pid === process.pid) await rm(file, { force: true });
+  };
+}
+
+/** The running server of a project, if one registered and its process is still alive. */
+export async function findServer(projectRoot: string): Promise<ServerRecord | undefined> {
+  const dir = discoveryDir();
+  const stats = await lstat(dir).catch(() => undefined);
+  const ownUid = typeof process.getuid === 'function' ? process.getuid() : stats?.uid;
+  if (!stats?.isDirectory() || stats.uid !== ownUid || (stats.mode & 0o077) !== 0) return undefined;
+  const record = await readRecord(join(dir, `${await projectKey(projectRoot)}.json`));
+  if (!record || !processAlive(record.pid)) return undefined;
+  return record;
+}
+
+async function readRecord(file: string): Promise<ServerRecord | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<ServerRecord>;
+    if (typeof parsed.origin !== 'string' || typeof parsed.token !== 'string') return undefined;
+    if (typeof parsed.pid !== 'number' || !/^http:\/\/127\.0\.0\.1:\d+$/.test(parsed.origin))
+      return undefined;
+    return parsed as ServerRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: gone (the server was killed before it could remove its record). EPERM: the pid was
+    // reused by another user's process, so not our server either.
+    return false;
+  }
+}

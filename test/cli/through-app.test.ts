@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/engine.ts';
+import { findServer, registerServer } from '../../server/discovery.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+
+// While the app (here `lakehouse serve`) holds a project's warehouse open, `lakehouse tables`, `runs` and
+// `query` read through its loopback API, found through a record only this user can read.
+
+const BIN = join(PROJECT_ROOT, 'bin', 'lakehouse.js');
+let work: string;
+let dir: string;
+let runtime: string;
+
+/** The CLI with the test's own discovery folder, so no other server of this machine is found. */
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  work = await tempDir('through-app-');
+  runtime = join(work, 'runtime');
+  await mkdir(runtime, { mode: 0o700 });
+  ({ dir } = await generatedProject(work, 2, 200));
+  const engine = await createEngine({ projectDir: dir });
+  try {
+    expect((await engine.run({})).status).toBe('success');
+  } finally {
+    engine.close();
+  }
+}, 120_000);
+
+afterAll(() => removeDir(work));
+
+describe('the command line while the app has the project open', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it('reads tables, runs and queries through the app, with the same output as on its own', async () => {
+    const alone = {
+      tables: cli('tables', dir, '--json'),
+      runs: cli('runs', dir, '--json'),
+      query: cli(
+        'query',
+        dir,
+        'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search',
+        '--json',
+      ),
+    };
+    expect(alone.tables.code, alone.tables.stderr).toBe(0);
+
+    server = spawn(process.execPath, [BIN, 'serve', dir], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/open http:\/\/127\.0\.0\.1:\d+\//.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      server?.stdout?.on('data', onData);
+      server?.stderr?.on('data', onData);
+      server?.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
+    });
+    const origin = /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];
+
+    const through = {
+      tables: cli('tables', dir, '--json'),
+      runs: cli('runs', dir, '--json'),
+      query: cli(
+        'query',
+        dir,
+        'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search',
+        '--json',
+      ),
+    };
+    for (const [command, result] of Object.entries(through)) {
+      expect(result.code, `${command}: ${result.stderr}`).toBe(0);
+      expect(result.stderr).toBe(`note: the app has this project open (${origin}); reading through it.\n`);
+      expect(result.stdout, command).toBe(alone[command as keyof typeof alone].stdout);
+    }
+    // More rows than one window of the API.
+    const many = cli('query', dir, 'SELECT i FROM range(12345) t(i) ORDER BY i', '--json');
+    const rows = JSON.parse(many.stdout) as { i: number }[];
+    expect(rows).toHaveLength(12_345);
+    expect(rows.at(-1)).toEqual({ i: 12_344 });
+    // A run still needs the warehouse to itself, and says where to run instead.
+    const run = cli('run', dir, '--date', '2022-06-01');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/While the app is open, run from it/);
+
+    // Stopped, the app removes its record: the next read opens the warehouse itself again.
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server?.once('exit', resolve));
+    expect(await readdir(join(runtime, 'lakehouse-explorer'))).toEqual([]);
+    const after = cli('tables', dir, '--json');
+    expect(after.stderr).toBe('');
+    expect(after.stdout).toBe(alone.tables.stdout);
+  }, 120_000);
+
+  it('ignores the record of an app that is gone, and the error says the warehouse is locked', async () => {
+    // This process holds the warehouse, as a run would; the record names a process that has exited.
+    const engine = await createEngine({ projectDir: dir });
+    const previous = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    try {
+      // Registered here to get the record's name, then made to name a process that has exited.
+      await registerServer(dir, { origin: 'http://127.0.0.1:9', token: 'x' });
+      const record = join(
+        runtime,
+        'lakehouse-explorer',
+        (await readdir(join(runtime, 'lakehouse-explorer')))[0]!,
+      );
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      await writeFile(
+        record,
+        JSON.stringify({ origin: 'http://127.0.0.1:9', token: 'x', pid: dead, project: dir }),
+      );
+      expect(await findServer(dir)).toBeUndefined();
+      const locked = cli('tables', dir);
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toMatch(
+        /^error \[RUN_LOCKED\]: The warehouse .+ is open in another lakehouse process/,
+      );
+      await rm(record);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = previous;
+      engine.close();
+    }
+  });
+
+  it('keeps the token out of a folder other users can read', async () => {
+    const shared = join(work, 'shared-runtime');
+    await mkdir(join(shared, 'lakehouse-explorer'), { recursive: true });
+    await chmod(join(shared, 'lakehouse-explorer'), 0o755);
+    const previous = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = shared;
+    try {
+      await registerServer(dir, { origin: 'http://127.0.0.1:9', token: 'secret' });
+      expect(await readdir(join(shared, 'lakehouse-explorer'))).toEqual([]);
+      expect(await findServer(dir)).toBeUndefined();
+    } finally {
+      if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = previous;
+    }
+  });
+});
