@@ -148,7 +148,8 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       'RUN_LOCKED',
       `The warehouse ${project.warehousePath} is open in another lakehouse process: the app or \`lakehouse serve\` ` +
         'on this project (it keeps it open), or a run in progress. While the app is open, run from it ' +
-        '(`lakehouse query`, `tables` and `runs` read through it); otherwise wait for the run to finish, then retry.',
+        '(in browser mode, `lakehouse query`, `tables` and `runs` read through it); otherwise wait for the run ' +
+        'to finish, then retry.',
       { path: project.warehousePath },
     );
   // DuckDB's file lock only guards against other processes; within one process this set does.
