@@ -25,6 +25,16 @@ function cli(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** What the three reading commands print for the project. */
+function readEverything() {
+  const sql = 'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search';
+  return {
+    tables: cli('tables', dir, '--json'),
+    runs: cli('runs', dir, '--json'),
+    query: cli('query', dir, sql, '--json'),
+  };
+}
+
 beforeAll(async () => {
   work = await tempDir('through-app-');
   runtime = join(work, 'runtime');
@@ -47,16 +57,7 @@ describe('the command line while the app has the project open', () => {
   });
 
   it('reads tables, runs and queries through the app, with the same output as on its own', async () => {
-    const alone = {
-      tables: cli('tables', dir, '--json'),
-      runs: cli('runs', dir, '--json'),
-      query: cli(
-        'query',
-        dir,
-        'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search',
-        '--json',
-      ),
-    };
+    const alone = readEverything();
     expect(alone.tables.code, alone.tables.stderr).toBe(0);
 
     server = spawn(process.execPath, [BIN, 'serve', dir], {
@@ -80,16 +81,7 @@ describe('the command line while the app has the project open', () => {
     });
     const origin = /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];
 
-    const through = {
-      tables: cli('tables', dir, '--json'),
-      runs: cli('runs', dir, '--json'),
-      query: cli(
-        'query',
-        dir,
-        'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search',
-        '--json',
-      ),
-    };
+    const through = readEverything();
     for (const [command, result] of Object.entries(through)) {
       expect(result.code, `${command}: ${result.stderr}`).toBe(0);
       expect(result.stderr).toBe(`note: the app has this project open (${origin}); reading through it.\n`);
