@@ -1,5 +1,9 @@
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BINARY_REPLY_TYPE, decodeBinaryReply } from '../engine/api/binary-reply.ts';
 import { LakehouseError } from '../engine/api/errors.ts';
+import { literal, openDb } from '../engine/db/duckdb.ts';
 import type { Engine } from '../engine/engine.ts';
 import { loadModels } from '../engine/project/models.ts';
 import { findServer, type ServerRecord } from '../server/discovery.ts';
@@ -36,17 +40,30 @@ export async function readsThroughApp(
     runs: async (limit) =>
       (await call<{ runs: Awaited<ReturnType<Engine['runs']>> }>(server, 'runs.list', { limit })).runs,
     async query(sql) {
-      // The API answers in windows of at most 10,000 rows; the command prints them all.
+      // One window answers most queries exactly. A bigger result comes whole, as the Parquet file of the
+      // app's export, read here: paging with OFFSET would run the query again per window, and a query
+      // without ORDER BY may return its rows in another order each time.
       type Window = Awaited<ReturnType<ProjectReads['query']>> & { hasMore: boolean };
       const first = await call<Window>(server, 'query.run', { sql, limit: 10_000 });
-      const rows = [...first.rows];
-      for (let window = first; window.hasMore; ) {
-        window = await call<Window>(server, 'query.run', { sql, limit: 10_000, offset: rows.length });
-        rows.push(...window.rows);
-      }
-      return { columns: first.columns, rows };
+      if (!first.hasMore) return { columns: first.columns, rows: first.rows };
+      const file = await call<{ content: Uint8Array }>(server, 'query.export', { sql, format: 'parquet' });
+      return { columns: first.columns, rows: await parquetRows(file.content) };
     },
   };
+}
+
+/** The rows of a Parquet file, in the JSON form `lakehouse query --json` prints (as jsonRows gives them). */
+async function parquetRows(content: Uint8Array): Promise<Record<string, unknown>[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'lakehouse-query-'));
+  const db = await openDb();
+  try {
+    const file = join(dir, 'result.parquet');
+    await writeFile(file, content);
+    return await db.allJson<Record<string, unknown>>(`SELECT * FROM read_parquet(${literal(file)})`);
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function call<T>(server: ServerRecord, method: string, input: unknown): Promise<T> {
@@ -62,6 +79,9 @@ async function call<T>(server: ServerRecord, method: string, input: unknown): Pr
       'RUN_LOCKED',
       `The app that has this project open (${server.origin}) did not answer: ${(error as Error).message}. Close it, or wait for it, then retry.`,
     );
+  }
+  if (response.ok && response.headers.get('content-type') === BINARY_REPLY_TYPE) {
+    return decodeBinaryReply(await response.arrayBuffer()) as T;
   }
   const body = (await response.json()) as T & {
     code?: string;

@@ -20,6 +20,7 @@ function cli(...args: string[]) {
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
     timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, XDG_RUNTIME_DIR: runtime },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -28,10 +29,14 @@ function cli(...args: string[]) {
 /** What the three reading commands print for the project. */
 function readEverything() {
   const sql = 'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search';
+  // More rows than one window of the app's API, of several types.
+  const many = `SELECT event_id, datetime_log, date_key, match_score, i FROM silver.customer_search,
+    range(40) t(i) ORDER BY event_id, i`;
   return {
     tables: cli('tables', dir, '--json'),
     runs: cli('runs', dir, '--json'),
     query: cli('query', dir, sql, '--json'),
+    many: cli('query', dir, many, '--json'),
   };
 }
 
@@ -87,11 +92,7 @@ describe('the command line while the app has the project open', () => {
       expect(result.stderr).toBe(`note: the app has this project open (${origin}); reading through it.\n`);
       expect(result.stdout, command).toBe(alone[command as keyof typeof alone].stdout);
     }
-    // More rows than one window of the API.
-    const many = cli('query', dir, 'SELECT i FROM range(12345) t(i) ORDER BY i', '--json');
-    const rows = JSON.parse(many.stdout) as { i: number }[];
-    expect(rows).toHaveLength(12_345);
-    expect(rows.at(-1)).toEqual({ i: 12_344 });
+    expect((JSON.parse(through.many.stdout) as unknown[]).length).toBeGreaterThan(10_000);
     // A run still needs the warehouse to itself, and says where to run instead.
     const run = cli('run', dir, '--date', '2022-06-01');
     expect(run.code).toBe(1);
