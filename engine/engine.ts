@@ -136,6 +136,8 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   // A broken model file must not lock the analyst out of the committed tables while fixing it: the
   // errors are kept, and only a run (which needs every model) fails with them.
   const { models, errors: modelErrors } = await loadModels(project.root);
+  // Files that do not parse: they stay errors until reopened, whatever the graph says.
+  const fileErrors = [...modelErrors];
   await mkdir(dirname(project.warehousePath), { recursive: true });
   const dbOptions: DbOptions = {
     memoryLimit: options.memoryLimit ?? project.config.settings.memory_limit,
@@ -259,7 +261,19 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         'drop',
         project.storage.lake(project.lakeRoot),
       );
-      return dropOrphanTable(db, partitions, models, relation);
+      const dropped = await dropOrphanTable(db, partitions, models, relation);
+      // A model that read the dropped table no longer has a left-over table to read: ask the graph again.
+      const rebuilt = await buildPartialGraph(
+        db,
+        models,
+        Object.keys(project.config.sources),
+        Object.keys(project.config.vars),
+      );
+      graph.nodes.splice(0, graph.nodes.length, ...rebuilt.graph.nodes);
+      graph.byId.clear();
+      for (const [id, node] of rebuilt.graph.byId) graph.byId.set(id, node);
+      modelErrors.splice(0, modelErrors.length, ...fileErrors, ...rebuilt.errors);
+      return dropped;
     },
     availableDates: () => availableDates(project),
     reader: readerDb,

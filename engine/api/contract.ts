@@ -246,6 +246,18 @@ export type TableInfo = z.infer<typeof TableInfo>;
 export const TableList = z.object({ tables: z.array(TableInfo) });
 export type TableList = z.infer<typeof TableList>;
 
+/** Drops a table no model builds any more (its file was deleted or renamed), as `lakehouse drop` does. */
+export const TableDropInput = z.strictObject({ table: z.string().trim().min(1) });
+export type TableDropInput = z.infer<typeof TableDropInput>;
+export const TableDropResult = z.object({
+  relation: z.string(),
+  kind: z.enum(['table', 'view']),
+  rows: z.number(),
+  /** Date partitions removed with it; 0 for a warehouse table. */
+  partitions: z.number().int(),
+});
+export type TableDropResult = z.infer<typeof TableDropResult>;
+
 export const RunsInput = z.strictObject({ limit: z.number().int().min(1).max(1000).default(20) });
 export type RunsInput = z.infer<typeof RunsInput>;
 
@@ -1054,6 +1066,7 @@ export const methods = {
   'pipeline.run': { input: RunInput, output: RunStarted },
   'pipeline.cancel': { input: CancelInput, output: CancelResult },
   'tables.list': { input: TablesInput, output: TableList },
+  'tables.drop': { input: TableDropInput, output: TableDropResult },
   'runs.list': { input: RunsInput, output: RunList },
   'query.run': { input: QueryInput, output: QueryResult },
   'query.cancel': { input: QueryCancelInput, output: QueryCancelResult },

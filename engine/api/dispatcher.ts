@@ -310,8 +310,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
   const sourceList = () =>
     Object.entries(engine.project.config.sources).map(([name, source]) => ({ name, kind: source.kind }));
 
-  /** lakehouse.yaml changes on the writer queue, never during a run (which reads the sources). */
-  const editingSources = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  /** Changes to the project (lakehouse.yaml, a left-over table) on the writer queue, never during a run. */
+  const editingProject = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     refuseWhilePublishing(what);
     if (active) {
       throw new LakehouseError(
@@ -398,12 +398,13 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'sources.test': (input) => probeSource(engine.project, input),
     'sources.get': async ({ name }) => ({ name, source: await sourceDefinition(engine.project, name) }),
     'sources.save': (input) =>
-      editingSources('save the source', async () => ({
+      editingProject('save the source', async () => ({
         ...(await saveSource(engine.project, input)),
         sources: sourceList(),
       })),
+    'tables.drop': ({ table }) => editingProject(`drop ${table}`, () => engine.dropTable(table)),
     'sources.remove': ({ name }) =>
-      editingSources('remove the source', async () => {
+      editingProject('remove the source', async () => {
         const readers = engine.graph.nodes.filter((n) => n.sources.includes(name)).map((n) => n.model.id);
         await removeSource(engine.project, name, readers);
         return { name, sources: sourceList() };

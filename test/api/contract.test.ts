@@ -373,6 +373,7 @@ describe('the contract schemas', () => {
       | 'pipeline.run'
       | 'pipeline.cancel'
       | 'tables.list'
+      | 'tables.drop'
       | 'runs.list'
       | 'query.run'
       | 'query.cancel'

@@ -66,6 +66,9 @@ export function TablesView({ client }: { client: Client }) {
     setFilters(windows.shown.filters);
   }, [windows.refused, windows.shown]);
 
+  // Bumped to read the list again (after a table is dropped).
+  const [listVersion, setListVersion] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: listVersion is the trigger
   useEffect(() => {
     let live = true;
     client.call('tables.list').then(
@@ -75,7 +78,7 @@ export function TablesView({ client }: { client: Client }) {
     return () => {
       live = false;
     };
-  }, [client]);
+  }, [client, listVersion]);
 
   const open = (name: string) => {
     setSelected(name);
@@ -154,7 +157,7 @@ export function TablesView({ client }: { client: Client }) {
                 <span
                   className="orphan-badge"
                   data-testid="table-orphan"
-                  title="No model builds this table any more (its file was deleted or renamed): it never changes. Runs refuse while a model reads it; lakehouse drop removes it."
+                  title="No model builds this table any more (its file was deleted or renamed): it never changes. Runs refuse while a model reads it; open it to drop it."
                 >
                   no model
                 </span>
@@ -191,6 +194,16 @@ export function TablesView({ client }: { client: Client }) {
                 {windows.loading && windows.totalRows !== null && ' · loading…'}
               </span>
             </div>
+            {info && info.model === null && info.layer !== 'quarantine' && (
+              <LeftOverTable
+                client={client}
+                table={info.name}
+                onDropped={() => {
+                  setSelected(null);
+                  setListVersion((v) => v + 1);
+                }}
+              />
+            )}
             <div className="filter-bar">
               <select
                 aria-label="Filter column"
@@ -289,5 +302,48 @@ export function TablesView({ client }: { client: Client }) {
         )}
       </div>
     </section>
+  );
+}
+
+/** A table no model builds any more: what that means, and a button that drops it (tables.drop). */
+function LeftOverTable({
+  client,
+  table,
+  onDropped,
+}: {
+  client: Client;
+  table: string;
+  onDropped: () => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const [dropping, setDropping] = useState(false);
+  const drop = async () => {
+    if (!window.confirm(`Drop ${table}, with its partitions? Its rows cannot be brought back.`)) return;
+    setDropping(true);
+    setError(null);
+    try {
+      await client.call('tables.drop', { table });
+      onDropped();
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setDropping(false);
+    }
+  };
+  return (
+    <div className="left-over" data-testid="left-over-table">
+      <span>
+        No model builds {table} any more (its file was deleted or renamed): it keeps the rows it last had, and
+        a run is refused while a model reads it.
+      </span>
+      <button type="button" data-testid="drop-table" disabled={dropping} onClick={drop}>
+        {dropping ? 'Dropping…' : 'Drop table'}
+      </button>
+      {error && (
+        <span className="error" data-testid="drop-error">
+          {error}
+        </span>
+      )}
+    </div>
   );
 }

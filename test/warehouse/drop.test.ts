@@ -1,0 +1,107 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/engine.ts';
+import { hasChromium, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+
+// A table whose model file is gone: a model reading it is kept out of runs; dropping the table (engine,
+// API, the table list's button) removes it and puts that model back in the graph, to fail on its own SQL.
+
+let work: string;
+let dir: string;
+
+/** A model table `gold.leftover`, then its model file deleted: what a user renaming a model leaves. */
+async function leaveATableBehind(): Promise<void> {
+  const leftover = join(dir, 'models', 'gold', 'leftover.sql');
+  await writeFile(leftover, '/* config\nmaterialized: table\n*/\nSELECT 1 AS k\n');
+  await withEngine(dir, async (engine) => {
+    expect((await engine.run({ select: ['gold.leftover'] })).status).toBe('success');
+  });
+  await rm(leftover);
+}
+
+beforeAll(async () => {
+  work = await tempDir('drop-');
+  ({ dir } = await generatedProject(work, 1, 100));
+  await withEngine(dir, async (engine) => {
+    expect((await engine.run({})).status).toBe('success');
+  });
+}, 120_000);
+
+afterAll(() => removeDir(work));
+
+describe('dropping a table no model builds', () => {
+  it('puts the model that read it back in the graph, where its run fails on the missing table', async () => {
+    await leaveATableBehind();
+    await writeFile(
+      join(dir, 'models', 'gold', 'reader.sql'),
+      '/* config\nmaterialized: table\n*/\nSELECT k FROM gold.leftover\n',
+    );
+    const engine = await createEngine({ projectDir: dir });
+    try {
+      expect(engine.modelErrors.map((e) => e.message)).toEqual([
+        expect.stringMatching(
+          /^models\/gold\/reader\.sql: reads gold\.leftover, which no model produces any more/,
+        ),
+      ]);
+      expect(engine.graph.byId.has('gold.reader')).toBe(false);
+      expect(await engine.dropTable('leftover')).toEqual({
+        relation: 'gold.leftover',
+        kind: 'table',
+        rows: 1,
+        partitions: 0,
+      });
+      expect(engine.modelErrors).toEqual([]);
+      expect(engine.graph.byId.has('gold.reader')).toBe(true);
+      const run = await engine.run({ select: ['gold.reader'] });
+      expect(run.status).toBe('failed');
+      expect(run.error?.message).toMatch(/leftover/);
+    } finally {
+      engine.close();
+    }
+    await rm(join(dir, 'models', 'gold', 'reader.sql'));
+  }, 120_000);
+
+  it.skipIf(!hasChromium)(
+    'from the table list: a note on the table, a confirmed drop, the list without it',
+    async () => {
+      await leaveATableBehind();
+      const app = await openApp({ projectDir: dir, page: { viewport: { width: 1280, height: 800 } } });
+      try {
+        const { page } = app;
+        // A model-built table can not be dropped through the API either.
+        await expect(app.dispatcher.call('tables.drop', { table: 'gold.dim_user' })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining('is built by models/gold/dim_user.sql'),
+        });
+        await page.getByTestId('tab-tables').click();
+        const item = page.getByTestId('table-item-gold.leftover');
+        expect(await item.getByTestId('table-orphan').textContent()).toBe('no model');
+        expect(await page.getByTestId('table-item-gold.dim_user').getByTestId('table-orphan').count()).toBe(
+          0,
+        );
+        await item.click();
+        const note = page.getByTestId('left-over-table');
+        await note.waitFor();
+        expect(await note.textContent()).toContain('No model builds gold.leftover any more');
+        await page.screenshot({ path: join(SCREENSHOTS, 'tables-left-over.png') });
+        // Dismissed, nothing happens; accepted, the table goes.
+        page.once('dialog', (dialog) => void dialog.dismiss());
+        await page.getByTestId('drop-table').click();
+        expect(await page.getByTestId('table-item-gold.leftover').count()).toBe(1);
+        page.once('dialog', (dialog) => void dialog.accept());
+        await page.getByTestId('drop-table').click();
+        await expect.poll(() => page.getByTestId('table-item-gold.leftover').count()).toBe(0);
+        expect(await page.getByTestId('table-item-gold.dim_user').count()).toBe(1);
+        const left = await app.engine.reader.scalar<number | bigint>(
+          "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'gold' AND table_name = 'leftover'",
+        );
+        expect(Number(left)).toBe(0);
+      } finally {
+        await app.close();
+      }
+    },
+    120_000,
+  );
+});
