@@ -22,8 +22,10 @@ export interface ServerRecord {
 function discoveryDir(): string {
   const runtime = process.env.XDG_RUNTIME_DIR;
   if (runtime) return join(runtime, 'lakehouse-explorer');
+  // One level, right in the temp folder: its sticky bit keeps others from renaming it once it is ours
+  // (a parent folder someone else made first could have its entries swapped after the check).
   const user = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  return join(tmpdir(), `lakehouse-explorer-${user}`, 'servers');
+  return join(tmpdir(), `lakehouse-explorer-servers-${user}`);
 }
 
 async function projectKey(projectRoot: string): Promise<string> {
