@@ -177,6 +177,10 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     // Another session holds the gold tables: the publish's first write waits on it until cancelled.
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
+    // Watched from outside the holder's transaction: a transaction sees pg_stat_activity as it was at
+    // its first look, so the holder itself would never see the publish start waiting.
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
     const tables = async () =>
       (
         await holder.query<{ name: string }>(
@@ -190,18 +194,20 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
       await page.getByTestId('redshift-run').click();
       const cancel = page.getByTestId('redshift-cancel');
       await cancel.waitFor();
-      // Cancelled once a statement of the publish waits on the lock, not before it got there.
-      await expect
-        .poll(
-          async () =>
-            (
-              await holder.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`,
-              )
-            ).rows[0]?.n,
-          { timeout: 30_000 },
-        )
-        .toBeGreaterThan(0);
+      // Cancelled once a statement of the publish waits on the lock, not before it got there. A publish
+      // that ends first (an error, or nothing to write) fails here with what the panel showed.
+      const state = async () => {
+        const waiting = await watcher.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`,
+        );
+        if ((waiting.rows[0]?.n ?? 0) > 0) return 'waiting on the lock';
+        if (await page.getByTestId('redshift-error').count()) {
+          return `error: ${await page.getByTestId('redshift-error').textContent()}`;
+        }
+        if (await page.getByTestId('redshift-result').count()) return 'published';
+        return 'starting';
+      };
+      await expect.poll(state, { timeout: 30_000 }).toBe('waiting on the lock');
       await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-cancel.png') });
       await cancel.click();
       await page.getByTestId('redshift-error').waitFor();
@@ -217,6 +223,7 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
       expect(await tables()).toEqual(before);
     } finally {
       await holder.end();
+      await watcher.end();
     }
   });
 
