@@ -1,9 +1,11 @@
 import { mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
 import { goldFingerprints } from './fingerprint.ts';
+import { exampleProject, removeDir, tempDir, withEngine } from './project.ts';
 
 // Small synthetic inputs in the real source schema, written with DuckDB, so pipeline tests need no
 // shared data: one folder per day, `<src>/YYYYMMDD/part-00000.parquet`, plus a title catalog CSV.
@@ -239,5 +241,33 @@ export async function projectState(engine: Engine): Promise<ProjectState> {
       plans: await count('silver.user_plans_map'),
     },
     committedFiles: await committedPartitionFiles(engine),
+  };
+}
+
+/** The example project on the hand-written days of `sourceDir`, with writeCatalog's titles beside them. */
+export async function exampleProjectOnDays(sourceDir: string): Promise<string> {
+  return exampleProject(sourceDir, await writeCatalog(join(sourceDir, 'titles.csv')));
+}
+
+/**
+ * A suite's project: the example on hand-written days (YYYYMMDD → events), with `runDates` committed.
+ * `remove` deletes the project and its sources.
+ */
+export async function handWrittenProject(
+  days: Record<string, SearchEvent[]>,
+  runDates: string[],
+): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const src = await tempDir('lakehouse-src-');
+  for (const [day, rows] of Object.entries(days)) await writeDay(src, day, rows);
+  const dir = await exampleProjectOnDays(src);
+  await withEngine(dir, async (engine) => {
+    expect((await engine.run({ dates: runDates })).status).toBe('success');
+  });
+  return {
+    dir,
+    remove: async () => {
+      await removeDir(dir);
+      await removeDir(src);
+    },
   };
 }

@@ -2,19 +2,19 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
-import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   corruptUtf8,
   damageColumnChunk,
   event,
   events,
   eventsSql,
+  exampleProjectOnDays,
   type ProjectState,
   projectState,
   SOURCE_COLUMNS,
   strayLakeFiles,
   truncateToHalf,
-  writeCatalog,
   writeDay,
 } from '../helpers/source-files.ts';
 
@@ -187,7 +187,7 @@ describe('a bad source day fails its run and leaves the committed state as it wa
     await symlink(join(src, 'moved-away'), join(src, '20220621'));
     await writeFile(join(src, '20220622'), 'not a folder');
 
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
     engine = await createEngine({ projectDir: dir });
     const first = await engine.run({ dates: ['2022-06-01'] });
     expect(first.error).toBeUndefined();
@@ -265,7 +265,7 @@ describe('an extra column in a source file', () => {
       '20220601',
       `SELECT *, 'web-42' AS session_id FROM (${eventsSql(events(6, '2022-06-01'))})`,
     );
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
   });
 
   afterAll(async () => {
@@ -313,7 +313,7 @@ describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
   beforeAll(async () => {
     src = await tempDir('lakehouse-src-');
     await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
     original = await readFile(yaml(), 'utf8');
   });
 
@@ -354,7 +354,7 @@ describe('a model header naming a column the SQL does not output is blamed on th
   beforeAll(async () => {
     src = await tempDir('lakehouse-src-');
     await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
     original = await readFile(dimUser(), 'utf8');
   });
 
@@ -411,7 +411,7 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
     ];
     // One exact duplicate of a good event: removed and counted, not quarantined.
     await writeDay(src, '20220601', [...good, good[0]!, ...bad]);
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toBeUndefined();

@@ -8,7 +8,9 @@ import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   events,
+  exampleProjectOnDays,
   generatedEventsSql,
+  handWrittenProject,
   type ProjectState,
   parquetFilesUnder,
   projectState,
@@ -229,7 +231,7 @@ describe('cancellation between models', () => {
     src = await tempDir('lakehouse-src-');
     await writeDay(src, '20220601', events(12, D1));
     await writeDay(src, '20220602', events(12, D2));
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
   });
 
   afterAll(async () => {
@@ -273,22 +275,14 @@ describe('cancellation between models', () => {
 });
 
 describe('one writer per warehouse', () => {
-  let src: string;
   let dir: string;
+  let remove: () => Promise<void>;
 
   beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(8, D1));
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1] })).status).toBe('success');
-    });
+    ({ dir, remove } = await handWrittenProject({ '20220601': events(8, D1) }, [D1]));
   });
 
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  afterAll(() => remove());
 
   it('refuses a second writer in another process with RUN_LOCKED', async () => {
     await withEngine(dir, async () => {

@@ -8,6 +8,7 @@ import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '..
 import {
   event,
   events,
+  exampleProjectOnDays,
   projectState,
   strayLakeFiles,
   writeCatalog,
@@ -173,7 +174,7 @@ describe('a failing warn-severity test', () => {
       event({ eventID: 'browse-1', category: 'browse' }),
       event({ eventID: 'browse-2', category: ' Browse ' }),
     ]);
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    dir = await exampleProjectOnDays(src);
   });
 
   afterAll(async () => {
@@ -588,7 +589,7 @@ describe('the example star schema', () => {
     day[0] = { ...day[0]!, proxy_isp: null, networkType: 'WIFI' };
     day[1] = { ...day[1]!, proxy_isp: null, networkType: '###' };
     await writeDay(src, '20220601', day);
-    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    const dir = await exampleProjectOnDays(src);
     try {
       await withEngine(dir, async (engine) => {
         expect((await engine.run({ dates: [D1] })).status).toBe('success');

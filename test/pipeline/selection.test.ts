@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
-import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
-import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+import { withEngine } from '../helpers/project.ts';
+import { events, handWrittenProject } from '../helpers/source-files.ts';
 
 const D1 = '2022-06-01';
 const D2 = '2022-06-02';
@@ -17,23 +16,16 @@ async function partitionDates(engine: Engine, relation: string): Promise<string[
 }
 
 describe('a --select run reads what its upstream committed', () => {
-  let src: string;
   let dir: string;
+  let remove: () => Promise<void>;
 
   beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(12, D1));
-    await writeDay(src, '20220602', events(12, D2));
-    dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1] })).status).toBe('success');
-    });
+    ({ dir, remove } = await handWrittenProject({ '20220601': events(12, D1), '20220602': events(12, D2) }, [
+      D1,
+    ]));
   });
 
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  afterAll(() => remove());
 
   // A date bronze has no partition for used to commit empty silver and gold results, and silver then
   // had a partition bronze lacked.
