@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
-import { buildPartialGraph, type ModelGraph } from './graph/dependencies.ts';
+import { buildPartialGraph, type ModelGraph, replaceGraph } from './graph/dependencies.ts';
 import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
@@ -269,9 +269,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         Object.keys(project.config.sources),
         Object.keys(project.config.vars),
       );
-      graph.nodes.splice(0, graph.nodes.length, ...rebuilt.graph.nodes);
-      graph.byId.clear();
-      for (const [id, node] of rebuilt.graph.byId) graph.byId.set(id, node);
+      replaceGraph(graph, rebuilt.graph);
       modelErrors.splice(0, modelErrors.length, ...fileErrors, ...rebuilt.errors);
       return dropped;
     },

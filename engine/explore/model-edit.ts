@@ -11,7 +11,7 @@ import type {
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
-import { buildGraph, downstreamOf, referencedRelations } from '../graph/dependencies.ts';
+import { buildGraph, downstreamOf, referencedRelations, replaceGraph } from '../graph/dependencies.ts';
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
 import { relationExists, relationOf } from './star-schema.ts';
@@ -158,9 +158,7 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
     (e) => typeof e.details.model === 'string' && !parsed.has(e.details.model),
   );
   engine.modelErrors.splice(0, engine.modelErrors.length, ...unparsed);
-  engine.graph.nodes.splice(0, engine.graph.nodes.length, ...graph.nodes);
-  engine.graph.byId.clear();
-  for (const [key, node] of graph.byId) engine.graph.byId.set(key, node);
+  replaceGraph(engine.graph, graph);
   const affected = [id, ...downstreamOf(engine.graph, id)];
   return engine.models.filter((m) => affected.includes(m.id) && m.layer === 'gold').map((m) => m.id);
 }

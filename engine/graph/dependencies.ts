@@ -160,6 +160,13 @@ export async function buildPartialGraph(
   return { graph: { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) }, errors };
 }
 
+/** Puts `next` in place of `graph`'s contents, so every holder of `graph` (the engine, a run) sees it. */
+export function replaceGraph(graph: ModelGraph, next: ModelGraph): void {
+  graph.nodes.splice(0, graph.nodes.length, ...next.nodes);
+  graph.byId.clear();
+  for (const [id, node] of next.byId) graph.byId.set(id, node);
+}
+
 /** What the models of a project may read, to place one model in the graph. */
 interface GraphScope {
   ids: Set<string>;
