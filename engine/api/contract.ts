@@ -296,7 +296,12 @@ export type RunList = z.infer<typeof RunList>;
 
 // ------------------------------------------------------------------------------------------------ query
 
-/** One read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE) and the window of rows wanted. */
+/**
+ * One read-only query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE) and the window of rows wanted.
+ * Windows read in order (each at the offset where the last ended) come from one execution of the query;
+ * any other offset runs it again. A run or a project change in between fails the next such window with
+ * QUERY_ERROR, reason `result-released`.
+ */
 export const QueryInput = z.strictObject({
   sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   limit: z.number().int().min(1).max(10_000).default(1000),

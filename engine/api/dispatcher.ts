@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { Db } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { createExplorer } from '../explore/explorer.ts';
 import { historyKeys, keyHistory } from '../explore/history.ts';
@@ -12,7 +11,7 @@ import {
   snapshotTables,
 } from '../explore/model-edit.ts';
 import { pipelineGraph } from '../explore/pipeline-graph.ts';
-import { runQuery } from '../explore/query.ts';
+import { createConsoleQueries } from '../explore/query.ts';
 import { starOrphans, starSchema } from '../explore/star-schema.ts';
 import type { RunSummary as EngineRunSummary, ProgressEvent } from '../pipeline/runner.ts';
 import { icebergApi } from '../publish/iceberg/api.ts';
@@ -153,55 +152,53 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return result;
   };
 
-  // The SQL console's queries run on a connection of their own: a slow one neither holds up the explorer's
+  // The SQL console's queries run on connections of their own: a slow one neither holds up the explorer's
   // reads on the reader queue nor is interrupted along with them, and query.cancel can interrupt it.
-  let consoleDb: Promise<Db> | undefined;
+  const consoleQueries = createConsoleQueries(() => engine.openReader());
   let consoleTail: Promise<unknown> = Promise.resolve();
   // Bumped by query.cancel: a query of an earlier generation fails as cancelled, queued or running.
   let consoleGeneration = 0;
   let consolePending = 0;
-  let consoleRunning: Db | undefined;
   const consoleCancelled = () =>
     new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' });
+  /** Runs `fn` on the console's queue, after the queries before it. */
+  const onConsole = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = consoleTail.then(fn);
+    consoleTail = result.catch(() => undefined);
+    return result;
+  };
 
   const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> => {
     const generation = consoleGeneration;
     consolePending += 1;
-    const result = consoleTail
-      .then(async () => {
+    return onConsole(async () => {
+      if (generation !== consoleGeneration) throw consoleCancelled();
+      try {
+        return await consoleQueries.window(input);
+      } catch (error) {
+        // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
         if (generation !== consoleGeneration) throw consoleCancelled();
-        if (!consoleDb) {
-          const opening = engine.openReader();
-          consoleDb = opening;
-          // A failed open is retried by the next query rather than remembered.
-          opening.catch(() => {
-            if (consoleDb === opening) consoleDb = undefined;
-          });
-        }
-        const db = await consoleDb;
-        consoleRunning = db;
-        try {
-          return await runQuery(db, input);
-        } catch (error) {
-          // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
-          if (generation !== consoleGeneration) throw consoleCancelled();
-          throw error;
-        } finally {
-          consoleRunning = undefined;
-        }
-      })
-      .finally(() => {
-        consolePending -= 1;
-      });
-    consoleTail = result.catch(() => undefined);
-    return result;
+        throw error;
+      }
+    }).finally(() => {
+      consolePending -= 1;
+    });
   };
 
   const cancelConsole = (): boolean => {
     const busy = consolePending > 0;
     consoleGeneration += 1;
-    consoleRunning?.interrupt();
+    consoleQueries.interrupt();
+    void onConsole(() => consoleQueries.release());
     return busy;
+  };
+
+  /**
+   * Before the project changes: the console's open result reads a snapshot whose lake files a run may
+   * delete, so it is let go, and reading on in it says why.
+   */
+  const releaseConsole = (reason: string) => {
+    void onConsole(() => consoleQueries.release(reason));
   };
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
@@ -213,6 +210,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
+    releaseConsole('a pipeline run started');
     const controller = new AbortController();
     const run: ActiveRun = { controller, runId: null, finished: Promise.resolve() };
     active = run;
@@ -320,6 +318,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
+    releaseConsole('the project changed');
     return exclusive(fn);
   };
 
@@ -506,7 +505,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
       await tail;
       cancelConsole();
       await consoleTail;
-      (await consoleDb?.catch(() => undefined))?.close();
+      await consoleQueries.close();
       listeners.clear();
     },
   };

@@ -224,15 +224,25 @@ const WIDE_INTEGER = /^(BIGINT|HUGEINT|UBIGINT|UINTEGER|UHUGEINT)$/;
  */
 export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] {
   const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-  const names = reader.columnNames();
-  const types = reader.columnTypes().map((t) => t.toString());
-  const wide = names.filter((_, i) => WIDE_INTEGER.test(types[i] ?? ''));
+  const wide = wideIntegerColumns(
+    reader.columnNames(),
+    reader.columnTypes().map((t) => t.toString()),
+  );
   if (wide.length === 0) return rows;
-  for (const row of rows) {
-    for (const name of wide) {
-      const value = row[name];
-      if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[name] = Number(value);
-    }
-  }
+  for (const row of rows) exactWideIntegers(row, wide);
   return rows;
+}
+
+/** The columns whose JSON form is a string because the type is 64 bits or wider. */
+export function wideIntegerColumns(names: string[], types: string[]): string[] {
+  return names.filter((_, i) => WIDE_INTEGER.test(types[i] ?? ''));
+}
+
+/** Turns the `wide` columns' values into numbers where that is exact, in place. */
+export function exactWideIntegers(row: Record<string, unknown>, wide: string[]): Record<string, unknown> {
+  for (const name of wide) {
+    const value = row[name];
+    if (typeof value === 'string' && Number.isSafeInteger(Number(value))) row[name] = Number(value);
+  }
+  return row;
 }

@@ -257,6 +257,18 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     );
     await page.screenshot({ path: join(SCREENSHOTS, 'query-total.png') });
 
+    // Scrolling to the end loads the rest of the same result, window by window.
+    await run('SELECT n FROM range(2500) t(n) ORDER BY random()');
+    await expect.poll(() => counted.textContent()).toBe('2,500 rows · 1,000 loaded, scrolling loads more');
+    const grid = page.getByTestId('query-grid');
+    await grid.locator('[data-testid="grid-row"] td').first().click();
+    await expect
+      .poll(async () => {
+        await page.keyboard.press('Control+End');
+        return counted.textContent();
+      })
+      .toBe('2,500 rows');
+
     const error = page.getByTestId('query-error');
     await run('SELECT *\nFROM no_such_table');
     await error.waitFor();

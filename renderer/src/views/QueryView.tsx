@@ -51,13 +51,15 @@ export function QueryView({ client }: { client: Client }) {
   const [cancelled, setCancelled] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const loadingMore = useRef(false);
-  const running = useRef(false);
-  running.current = busy;
 
-  // Leaving the tab drops the result; a query still running would only hold up the console's next one.
+  // A result whose next rows failed to load (say a run let it go): scrolling does not ask again.
+  const stalled = useRef<QueryResult | null>(null);
+
+  // Leaving the tab drops the result: the engine stops a query still running and lets go of the open
+  // result it reads rows from.
   useEffect(
     () => () => {
-      if (running.current) void client.call('query.cancel').catch(() => undefined);
+      void client.call('query.cancel').catch(() => undefined);
     },
     [client],
   );
@@ -95,7 +97,8 @@ export function QueryView({ client }: { client: Client }) {
 
   const onVisibleRangeChange = useCallback(
     (_first: number, last: number) => {
-      if (!result?.hasMore || !ranSql || loadingMore.current || last < result.rows.length - 100) return;
+      if (!result?.hasMore || !ranSql || loadingMore.current || stalled.current === result) return;
+      if (last < result.rows.length - 100) return;
       loadingMore.current = true;
       client
         .call('query.run', { sql: ranSql, limit: PAGE_ROWS, offset: result.rows.length })
@@ -111,7 +114,10 @@ export function QueryView({ client }: { client: Client }) {
                   }
                 : current,
             ),
-          (e: unknown) => setError(describeError(e)),
+          (e: unknown) => {
+            stalled.current = result;
+            setError(describeError(e));
+          },
         )
         .finally(() => {
           loadingMore.current = false;

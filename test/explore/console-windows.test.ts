@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueryResult } from '../../engine/api/contract.ts';
+import type { Dispatcher } from '../../engine/api/dispatcher.ts';
+import { rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
+
+// The SQL console reads a result window by window from one execution of its query, so scrolling never
+// shows a row twice or misses one, even when the query's row order changes from run to run.
+
+// A new order every time the query runs: windows from separate executions would repeat and miss rows.
+const SHUFFLED = 'SELECT n FROM range(30000) t(n) ORDER BY random()';
+
+let served: ServedProject;
+let dispatcher: Dispatcher;
+
+beforeAll(async () => {
+  served = await serveGeneratedProject({ prefix: 'lakehouse-console-windows-', days: 1, rowsPerDay: 50 });
+  ({ dispatcher } = served);
+});
+
+afterAll(() => served?.close());
+
+const window = (sql: string, offset: number, limit = 1000) =>
+  dispatcher.call('query.run', { sql, offset, limit }) as Promise<QueryResult>;
+
+describe('SQL console windows', () => {
+  it('read in order, they hold every row of the result exactly once', async () => {
+    const first = await window(SHUFFLED, 0);
+    expect(first).toMatchObject({ hasMore: true, total: 30_000 });
+    const seen = first.rows.map((r) => r.n);
+    let last = first;
+    const totals = new Set<number | null>();
+    while (last.hasMore) {
+      last = await window(SHUFFLED, seen.length);
+      seen.push(...last.rows.map((r) => r.n));
+      totals.add(last.total);
+    }
+    expect(seen).toHaveLength(30_000);
+    expect(new Set(seen).size).toBe(30_000);
+    // Every later window knows the total the first counted.
+    expect([...totals]).toEqual([30_000]);
+    // Past the end of a result read to the end: nothing more, and the total stays.
+    expect(await window(SHUFFLED, 30_000)).toMatchObject({ rows: [], hasMore: false, total: 30_000 });
+  });
+
+  it('a window at another offset runs the query again and skips to it', async () => {
+    const sql = 'SELECT n FROM range(10) t(n) ORDER BY n';
+    expect((await window(sql, 0, 3)).rows).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect(await window(sql, 7, 2)).toMatchObject({ rows: [{ n: 7 }, { n: 8 }], hasMore: true });
+    expect(await window(sql, 2, 2)).toMatchObject({ rows: [{ n: 2 }, { n: 3 }], hasMore: true });
+    expect(await window(sql, 4, 100)).toMatchObject({
+      rows: [{ n: 4 }, { n: 5 }, { n: 6 }, { n: 7 }, { n: 8 }, { n: 9 }],
+      hasMore: false,
+      total: 10,
+    });
+  });
+
+  it('an error partway through the result fails that window clearly, and the console answers after', async () => {
+    const failing =
+      "SELECT n, CASE WHEN n = 25000 THEN error('row 25000 is bad') ELSE n END AS m FROM range(30000) t(n)";
+    let offset = 0;
+    const error = await rejection(
+      (async () => {
+        for (;;) {
+          const result = await window(failing, offset);
+          offset += result.rows.length;
+          if (!result.hasMore) return result;
+        }
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'QUERY_ERROR', details: { sql: failing } });
+    expect(error.message).toContain('row 25000 is bad');
+    expect((await window('SELECT 42 AS n', 0)).rows).toEqual([{ n: 42 }]);
+  });
+
+  it('a pipeline run lets the open result go: reading on says so, and running the query again works', async () => {
+    const first = await window(SHUFFLED, 0);
+    expect(first.hasMore).toBe(true);
+    const finished = new Promise<void>((resolve) => {
+      const stop = dispatcher.subscribe((event) => {
+        if (event.type === 'run.finished') {
+          stop();
+          resolve();
+        }
+      });
+    });
+    await dispatcher.call('pipeline.run', { dates: served.dates });
+    await finished;
+    const stale = await rejection(window(SHUFFLED, 1000));
+    expect(stale).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'result-released' } });
+    expect(stale.message).toMatch(
+      /let go when a pipeline run started; rows from 1001 on .*Run the query again/,
+    );
+    expect(await window(SHUFFLED, 0)).toMatchObject({ hasMore: true, total: 30_000 });
+    expect((await window(SHUFFLED, 1000)).rows).toHaveLength(1000);
+  });
+});
