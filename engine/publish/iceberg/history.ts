@@ -107,11 +107,12 @@ async function relationOf(
   for (const e of files.live) paths.set(e.file.file_path, await catalog.io.readablePath(e.file.file_path));
   return {
     files: paths,
-    select: (uris: string[]) =>
+    select: (uris: string[], position: 'none' | 'row' = 'none') =>
       publishedSelect(
         db,
         uris.map((u) => paths.get(u)!),
         schema,
+        position,
       ),
   };
 }
@@ -140,9 +141,11 @@ export async function scanSnapshot(
   const snapshot = snapshotOf(metadata, table, options.snapshotId);
   const schema = schemaOf(metadata, snapshot);
   const relation = await relationOf(db, catalog, metadata, snapshot, schema);
-  const select = await relation.select([...relation.files.keys()]);
+  // In file and row order: without an order, DuckDB's parallel scan may give windows that overlap.
+  const select = await relation.select([...relation.files.keys()], 'row');
   const result = await db.connection.runAndReadAll(
-    `SELECT * FROM (${select}) LIMIT ${options.limit + 1} OFFSET ${options.offset}`,
+    `SELECT * EXCLUDE (filename, file_row_number) FROM (${select})
+     ORDER BY filename, file_row_number LIMIT ${options.limit + 1} OFFSET ${options.offset}`,
   );
   const rows = jsonRows(result);
   const types = result.columnTypes().map((t) => t.toString());

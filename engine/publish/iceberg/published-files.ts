@@ -7,12 +7,16 @@ import type { Catalog } from './catalog.ts';
 import { duckdbTypeOf, type IcebergSchema } from './spec.ts';
 import type { LiveEntry } from './table.ts';
 
-/** A SELECT over published data files with the columns of `schema` (columns a file lacks read as NULL). */
+/**
+ * A SELECT over published data files with the columns of `schema` (columns a file lacks read as NULL).
+ * `position` adds where each row comes from: its file (`filename`), or its file and place in it
+ * (`filename`, `file_row_number`), an order that stays the same from one read to the next.
+ */
 export async function publishedSelect(
   db: Db,
   paths: string[],
   schema: IcebergSchema,
-  withFilename = false,
+  position: 'none' | 'file' | 'row' = 'none',
 ): Promise<string> {
   const typed = (present: Set<string>) =>
     schema.fields
@@ -22,13 +26,21 @@ export async function publishedSelect(
           : `CAST(NULL AS ${duckdbTypeOf(f.type)}) AS ${ident(f.name)}`,
       )
       .join(', ');
-  if (paths.length === 0)
-    return `SELECT ${typed(new Set())}${withFilename ? ", '' AS filename" : ''} WHERE false`;
-  const source = `read_parquet([${paths.map(literal).join(', ')}], union_by_name = true${withFilename ? ', filename = true' : ''})`;
+  const where = { none: '', file: ', filename', row: ', filename, file_row_number' }[position];
+  if (paths.length === 0) {
+    const none = {
+      none: '',
+      file: ", '' AS filename",
+      row: ", '' AS filename, 0::BIGINT AS file_row_number",
+    };
+    return `SELECT ${typed(new Set())}${none[position]} WHERE false`;
+  }
+  const options = { none: '', file: ', filename = true', row: ', filename = true, file_row_number = true' };
+  const source = `read_parquet([${paths.map(literal).join(', ')}], union_by_name = true${options[position]})`;
   const present = new Set(
     (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${source}`)).map((c) => c.column_name),
   );
-  return `SELECT ${typed(present)}${withFilename ? ', filename' : ''} FROM ${source}`;
+  return `SELECT ${typed(present)}${where} FROM ${source}`;
 }
 
 /** The hash of a whole row, summed per file or partition to compare published and local rows. */
@@ -107,7 +119,7 @@ export async function openFingerprintStore(scope: FingerprintScope): Promise<Fin
       if (unread.length === 0) return result;
       const byLocalPath = new Map<string, LiveEntry>();
       for (const e of unread) byLocalPath.set(await scope.catalog.io.readablePath(e.file.file_path), e);
-      const select = await publishedSelect(scope.db, [...byLocalPath.keys()], scope.schema, true);
+      const select = await publishedSelect(scope.db, [...byLocalPath.keys()], scope.schema, 'file');
       const rows = await scope.db.allJson<{ filename: string; n: number; h: string | null; k: string }>(
         `SELECT filename, count(*) AS n, CAST(sum(${rowHashSql(scope.schema)}) AS VARCHAR) AS h,
                 CAST(${duckdbKeyChecksumSql(scope.keyColumns)} AS VARCHAR) AS k

@@ -236,7 +236,7 @@ async function prepare(
     const duplicates = await db.scalar<number>(`SELECT count(*) - count(DISTINCT ${keyHash}) FROM ${local}`);
     if (Number(duplicates) === 0 && baseFiles.live.length > 0 && !change) {
       const paths = await localPaths(catalog, baseFiles.live);
-      const published = await publishedSelect(db, [...paths.keys()], schema, true);
+      const published = await publishedSelect(db, [...paths.keys()], schema, 'file');
       await db.run(
         `CREATE OR REPLACE TEMP TABLE _iceberg_published AS SELECT filename, ${keyHash} AS k, ${rowHashSql(schema)} AS h FROM (${published})`,
       );

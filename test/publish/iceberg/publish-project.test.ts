@@ -127,6 +127,20 @@ describe('publishing the generated example', () => {
     expect(asOfDayOne).toMatchObject({ totalRows: dayOneFact, hasMore: true });
     expect(asOfDayOne.rows).toHaveLength(5);
     expect(asOfDayOne.columns.map((c) => c.name)).toContain('event_id');
+    // Windows of the latest snapshot (two data files) hold every row once, in the same order each read.
+    const scanned: unknown[] = [];
+    for (let hasMore = true; hasMore; ) {
+      const window = await call('iceberg.scan', {
+        warehouse,
+        table: 'fact_customer_search',
+        offset: scanned.length,
+        limit: 97,
+      });
+      scanned.push(...window.rows.map((r) => r.event_id));
+      hasMore = window.hasMore;
+    }
+    expect(scanned).toHaveLength(dayOneFact + dayTwoRows);
+    expect(new Set(scanned).size).toBe(dayOneFact + dayTwoRows);
     const diff = await call('iceberg.diff', {
       warehouse,
       table: 'fact_customer_search',
