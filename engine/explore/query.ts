@@ -21,8 +21,8 @@ export interface ConsoleQueries {
   /** One window of rows: the first (offset 0) also counts the whole result when that is quick. */
   window(input: QueryInput): Promise<QueryResult>;
   /**
-   * Lets the open result go (and the snapshot it reads). With a reason, a window that would have
-   * continued it fails saying so instead of running the query again on changed data.
+   * Lets every open result go (and the snapshot each reads). With a reason, a window that would have
+   * continued one fails saying so instead of running the query again on changed data.
    */
   release(reason?: string): Promise<void>;
   /** Stops whatever the console is running now. */
@@ -47,97 +47,158 @@ interface Cursor {
   total: number | null;
 }
 
+/** Results kept open at once, so a console in each of a few windows (or the CLI through the app) reads on in its own. */
+const OPEN_RESULTS = 4;
+/** An open result not read for this long is let go: it may hold a sorted copy of a large table. */
+const IDLE_MS = 10 * 60_000;
+
+/** A connection for one open result. */
+interface Slot {
+  db: Db;
+  cursor?: Cursor;
+  lastRead: number;
+  idle?: ReturnType<typeof setTimeout>;
+}
+
 /**
- * `open` gives a reading connection (Engine.openReader). The console takes two: one holds the open
- * result, the other counts (a second statement on the first would end the result).
+ * `open` gives a reading connection (Engine.openReader). Each open result has one of its own (another
+ * statement on it would end the result), and one more counts.
  */
-export function createConsoleQueries(open: () => Promise<Db>): ConsoleQueries {
+export function createConsoleQueries(
+  open: () => Promise<Db>,
+  { idleMs = IDLE_MS }: { idleMs?: number } = {},
+): ConsoleQueries {
+  const slots: Slot[] = [];
   // Opened on first use; a failed open is retried by the next query rather than remembered.
-  const connections: { reading?: Promise<Db>; counting?: Promise<Db> } = {};
-  // The connections once open, for interrupt(), which cannot wait.
-  const opened = new Set<Db>();
-  const connection = (which: 'reading' | 'counting'): Promise<Db> => {
-    const existing = connections[which];
-    if (existing) return existing;
+  let counting: Promise<Db> | undefined;
+  let countingDb: Db | undefined;
+  // Results let go for a reason, newest first: reading on in one says why.
+  let released: { sql: string; position: number; reason: string }[] = [];
+  // Windows, releases and idle timers take turns: a connection runs one statement at a time.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = tail.then(fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+
+  const countingConnection = (): Promise<Db> => {
+    if (counting) return counting;
     const opening = open();
-    connections[which] = opening;
+    counting = opening;
     opening.then(
-      (db) => opened.add(db),
+      (db) => (countingDb = db),
       () => {
-        if (connections[which] === opening) delete connections[which];
+        if (counting === opening) counting = undefined;
       },
     );
     return opening;
   };
-  let cursor: Cursor | undefined;
-  let released: { sql: string; position: number; reason: string } | undefined;
 
-  const release = async (reason?: string) => {
-    const open = cursor;
-    cursor = undefined;
+  const letGo = async (slot: Slot, reason?: string) => {
+    const cursor = slot.cursor;
+    clearTimeout(slot.idle);
+    if (!cursor) return;
+    slot.cursor = undefined;
     // A result read to its end has nothing left to read on in.
-    released = open && !open.done && reason ? { sql: open.sql, position: open.position, reason } : undefined;
+    if (reason && !cursor.done) {
+      released = [{ sql: cursor.sql, position: cursor.position, reason }, ...released].slice(
+        0,
+        OPEN_RESULTS * 2,
+      );
+    }
     // Any statement on the connection ends its open result, and with it the snapshot the result reads.
-    if (open && !open.done) await (await connections.reading)?.run('SELECT 1').catch(() => undefined);
+    await slot.db.run('SELECT 1').catch(() => undefined);
+  };
+
+  const read = (slot: Slot) => {
+    slot.lastRead = Date.now();
+    clearTimeout(slot.idle);
+    const reason = `it was not read for ${Math.round(idleMs / 60_000)} minutes`;
+    slot.idle = setTimeout(() => void serial(() => letGo(slot, reason)), idleMs);
+    slot.idle.unref?.();
+  };
+
+  /** A connection for a new result: a free one, a new one, or the one whose result was read longest ago. */
+  const freeSlot = async (): Promise<Slot> => {
+    const free = slots.find((s) => !s.cursor);
+    if (free) return free;
+    if (slots.length < OPEN_RESULTS) {
+      const slot: Slot = { db: await open(), lastRead: 0 };
+      slots.push(slot);
+      return slot;
+    }
+    const oldest = slots.reduce((a, b) => (b.lastRead < a.lastRead ? b : a));
+    await letGo(oldest, `${OPEN_RESULTS} newer queries took its place`);
+    return oldest;
   };
 
   const window = async (input: QueryInput): Promise<QueryResult> => {
     const sql = input.sql.replace(/[\s;]+$/, '');
-    const continues = input.offset > 0 && cursor?.sql === sql && cursor.position === input.offset;
-    if (!continues && input.offset > 0 && released?.sql === sql && released.position === input.offset) {
+    const at = (c: { sql: string; position: number }) => c.sql === sql && c.position === input.offset;
+    let slot = input.offset > 0 ? slots.find((s) => s.cursor && at(s.cursor)) : undefined;
+    const gone = slot || input.offset === 0 ? undefined : released.find(at);
+    if (gone) {
       throw new LakehouseError(
         'QUERY_ERROR',
-        `The result of this query was let go when ${released.reason}; rows from ${input.offset + 1} on ` +
-          'would come from another execution of it, on changed data. Run the query again.',
+        `The result of this query was let go when ${gone.reason}; rows from ${input.offset + 1} on ` +
+          'would come from another execution of it. Run the query again.',
         { sql: input.sql, reason: 'result-released' },
       );
     }
-    const db = await connection('reading');
-    if (!continues) {
-      await release();
-      await checkOneQuery(db, sql, READ_ONLY);
-    }
+    const continues = slot !== undefined;
+    slot ??= await freeSlot();
+    const { db } = slot;
+    if (!continues) await checkOneQuery(db, sql, READ_ONLY);
     try {
       if (!continues) {
-        cursor = await start(db, sql);
-        await read(cursor, input.offset, false);
+        released = released.filter((r) => r.sql !== sql);
+        slot.cursor = await start(db, sql);
+        await readRows(slot.cursor, input.offset, false);
       }
-      const current = cursor!;
-      const rows = await read(current, input.limit, true);
-      const hasMore = await rowLeft(current);
-      if (!hasMore) current.total = current.position;
+      const cursor = slot.cursor!;
+      read(slot);
+      const rows = await readRows(cursor, input.limit, true);
+      const hasMore = await rowLeft(cursor);
+      if (!hasMore) cursor.total = cursor.position;
       else if (input.offset === 0) {
-        current.total = await countWithin(await connection('counting'), sql, COUNT_BUDGET_MS);
+        cursor.total = await countWithin(await countingConnection(), sql, COUNT_BUDGET_MS);
       }
+      if (!hasMore) await letGo(slot);
       return {
-        columns: current.columns,
+        columns: cursor.columns,
         rows,
         offset: input.offset,
         limit: input.limit,
         hasMore,
-        total: current.total,
+        total: cursor.total,
       };
     } catch (error) {
-      cursor = undefined;
+      clearTimeout(slot.idle);
+      slot.cursor = undefined;
       throw new LakehouseError('QUERY_ERROR', await errorInUserText(db, sql, error), { sql: input.sql });
     }
   };
 
   return {
-    window,
-    release,
+    window: (input) => serial(() => window(input)),
+    release: (reason) =>
+      serial(async () => {
+        for (const slot of slots) await letGo(slot, reason);
+      }),
     interrupt() {
-      for (const db of opened) db.interrupt();
+      for (const slot of slots) slot.db.interrupt();
+      countingDb?.interrupt();
     },
-    async close() {
-      cursor = undefined;
-      for (const db of [connections.reading, connections.counting]) {
-        (await db?.catch(() => undefined))?.close();
-      }
-      delete connections.reading;
-      delete connections.counting;
-      opened.clear();
-    },
+    close: () =>
+      serial(async () => {
+        for (const slot of slots.splice(0)) {
+          clearTimeout(slot.idle);
+          slot.db.close();
+        }
+        (await counting?.catch(() => undefined))?.close();
+        counting = countingDb = undefined;
+      }),
   };
 }
 
@@ -162,7 +223,7 @@ async function start(db: Db, sql: string): Promise<Cursor> {
 }
 
 /** Reads up to `count` rows on from where the cursor stands: as JSON rows, or skipped unconverted. */
-async function read(cursor: Cursor, count: number, convert: boolean): Promise<QueryResult['rows']> {
+async function readRows(cursor: Cursor, count: number, convert: boolean): Promise<QueryResult['rows']> {
   const rows: QueryResult['rows'] = [];
   let left = count;
   while (left > 0 && (await rowLeft(cursor))) {

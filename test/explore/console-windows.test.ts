@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueryResult } from '../../engine/api/contract.ts';
 import type { Dispatcher } from '../../engine/api/dispatcher.ts';
+import { createConsoleQueries } from '../../engine/explore/query.ts';
 import { rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
 
 // The SQL console reads a result window by window from one execution of its query, so scrolling never
@@ -92,5 +93,44 @@ describe('SQL console windows', () => {
     );
     expect(await window(SHUFFLED, 0)).toMatchObject({ hasMore: true, total: 30_000 });
     expect((await window(SHUFFLED, 1000)).rows).toHaveLength(1000);
+  });
+});
+
+describe('SQL console open results', () => {
+  it('each of a few consoles reads on in its own result; the oldest gives way to newer ones', async () => {
+    const queries = [0, 1, 2, 3].map(
+      (i) => `SELECT n, ${i} AS console FROM range(5000) t(n) ORDER BY random()`,
+    );
+    const seen = queries.map(() => [] as unknown[]);
+    // Four consoles take turns, a window each.
+    for (let offset = 0; offset < 5000; offset += 500) {
+      for (const [i, sql] of queries.entries()) {
+        seen[i]!.push(...(await window(sql, offset, 500)).rows.map((r) => r.n));
+      }
+    }
+    for (const rows of seen) expect(new Set(rows).size).toBe(5000);
+
+    const fresh = queries.map((sql) => `${sql} -- again`);
+    for (const sql of fresh) await window(sql, 0, 500);
+    await window(SHUFFLED, 0, 500);
+    const evicted = await rejection(window(fresh[0]!, 500, 500));
+    expect(evicted).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'result-released' } });
+    expect(evicted.message).toContain('let go when 4 newer queries took its place');
+    expect((await window(fresh[1]!, 500, 500)).rows).toHaveLength(500);
+  });
+
+  it('a result not read for a while is let go', async () => {
+    const consoles = createConsoleQueries(() => served.engine.openReader(), { idleMs: 200 });
+    try {
+      const input = { sql: SHUFFLED, limit: 1000, offset: 0 };
+      expect((await consoles.window(input)).hasMore).toBe(true);
+      expect((await consoles.window({ ...input, offset: 1000 })).rows).toHaveLength(1000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const idle = await rejection(consoles.window({ ...input, offset: 2000 }));
+      expect(idle).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'result-released' } });
+      expect(idle.message).toContain('let go when it was not read for 0 minutes');
+    } finally {
+      await consoles.close();
+    }
   });
 });

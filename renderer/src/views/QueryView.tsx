@@ -55,11 +55,13 @@ export function QueryView({ client }: { client: Client }) {
   // A result whose next rows failed to load (say a run let it go): scrolling does not ask again.
   const stalled = useRef<QueryResult | null>(null);
 
-  // Leaving the tab drops the result: the engine stops a query still running and lets go of the open
-  // result it reads rows from.
+  // Leaving the tab drops the result; a query still running would only hold up the console's next one.
+  // (The engine lets go of an open result on its own: when it is not read for a while, or a run starts.)
+  const running = useRef(false);
+  running.current = busy;
   useEffect(
     () => () => {
-      void client.call('query.cancel').catch(() => undefined);
+      if (running.current) void client.call('query.cancel').catch(() => undefined);
     },
     [client],
   );
