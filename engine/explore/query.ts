@@ -111,7 +111,7 @@ export function createConsoleQueries(
     await slot.db.run('SELECT 1').catch(() => undefined);
   };
 
-  const read = (slot: Slot) => {
+  const touch = (slot: Slot) => {
     slot.lastRead = Date.now();
     clearTimeout(slot.idle);
     const reason = `it was not read for ${Math.round(idleMs / 60_000)} minutes`;
@@ -157,7 +157,7 @@ export function createConsoleQueries(
         await readRows(slot.cursor, input.offset, false);
       }
       const cursor = slot.cursor!;
-      read(slot);
+      touch(slot);
       const rows = await readRows(cursor, input.limit, true);
       const hasMore = await rowLeft(cursor);
       if (!hasMore) cursor.total = cursor.position;
