@@ -249,8 +249,8 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
   const body = text.slice(headerEnd);
   const leading = body.length - body.trimStart().length;
   const sqlStartLine = text.slice(0, headerEnd + leading).split('\n').length;
-  const sql = body.trim().replace(/;\s*$/, '');
-  if (!sql)
+  const sql = modelBody(body);
+  if (!sql.trim())
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
       model: id,
@@ -333,4 +333,33 @@ export async function loadModels(projectRoot: string): Promise<LoadedModels> {
     );
   }
   return { models, errors };
+}
+
+/**
+ * A model's SQL as the engine wraps it (`(${sql})`, `CREATE ... AS ${sql}`): without the statement's
+ * closing semicolon, and ending with a newline, so that a comment on its last line cannot swallow what
+ * the engine writes after it. Quotes and comments are skipped over: a `;` inside them stays.
+ */
+export function modelBody(text: string): string {
+  let lastSemicolon = -1;
+  for (let i = 0; i < text.length; ) {
+    const c = text[i]!;
+    const pair = text.slice(i, i + 2);
+    let next = i + 1;
+    if (c === "'" || c === '"') {
+      next = after(text, c, i + 1);
+      lastSemicolon = -1;
+    } else if (pair === '--') next = after(text, '\n', i + 2);
+    else if (pair === '/*') next = after(text, '*/', i + 2);
+    else if (!/\s/.test(c)) lastSemicolon = c === ';' ? i : -1;
+    i = next;
+  }
+  const body = lastSemicolon === -1 ? text : text.slice(0, lastSemicolon) + text.slice(lastSemicolon + 1);
+  return `${body.trim()}\n`;
+}
+
+/** The index just past the next `token` from `from`, or the end of `text` when there is none. */
+function after(text: string, token: string, from: number): number {
+  const at = text.indexOf(token, from);
+  return at === -1 ? text.length : at + token.length;
 }

@@ -1,7 +1,10 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
 import { headerColumnError } from '../../engine/materializations/context.ts';
-import { parseModelFile } from '../../engine/project/models.ts';
+import { modelBody, parseModelFile } from '../../engine/project/models.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
 /** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
 function parseFailure(text: string): LakehouseError {
@@ -190,5 +193,41 @@ describe('header settings naming a column the model does not output', () => {
       'materialized: scd1\nunique_key: [USER_ID]\nmerge: {first_search_dt: least}\nunknown_member: {user_type: unknown}',
     );
     expect(headerColumnError(model, columns)).toBeUndefined();
+  });
+});
+
+describe("the end of a model's SQL", () => {
+  it.each([
+    ['SELECT 1', 'SELECT 1\n'],
+    ['SELECT 1;\n\n', 'SELECT 1\n'],
+    ['SELECT 1 -- the last line is a comment', 'SELECT 1 -- the last line is a comment\n'],
+    ['SELECT 1; -- a comment after the semicolon\n', 'SELECT 1 -- a comment after the semicolon\n'],
+    ["SELECT ';' AS x", "SELECT ';' AS x\n"],
+    ["SELECT '--' AS x;", "SELECT '--' AS x\n"],
+    ['SELECT 1 /* ; */', 'SELECT 1 /* ; */\n'],
+    ['SELECT 1; /* done; */', 'SELECT 1 /* done; */\n'],
+  ])('%j is wrapped as %j', (text, body) => {
+    expect(modelBody(text)).toBe(body);
+  });
+
+  it('a comment or a semicolon after the last line runs like any model', async () => {
+    const work = await tempDir('lakehouse-model-end-');
+    try {
+      const { dir, dates } = await generatedProject(work, 1, 300);
+      // Every model of the example, of every materialization, ends with a semicolon and a comment.
+      for (const layer of ['bronze', 'silver', 'gold']) {
+        for (const file of await readdir(join(dir, 'models', layer))) {
+          const path = join(dir, 'models', layer, file);
+          await writeFile(path, `${(await readFile(path, 'utf8')).trimEnd()};\n-- reviewed\n`);
+        }
+      }
+      await withEngine(dir, async (engine) => {
+        const summary = await engine.run({ dates });
+        expect(summary.error?.message).toBeUndefined();
+        expect(summary.status).toBe('success');
+      });
+    } finally {
+      await removeDir(work);
+    }
   });
 });
