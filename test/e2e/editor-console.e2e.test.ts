@@ -44,6 +44,30 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
       return event.defaultPrevented;
     });
 
+  it("gives each model its own undo history: undo never brings another model's text", async () => {
+    const fileText = async (model: string) => {
+      const [layer, name] = model.split('.');
+      // The editor's lines, concatenated as .cm-content's text has them.
+      return (await readFile(join(projectDir, 'models', layer!, `${name}.sql`), 'utf8')).replace(/\n/g, '');
+    };
+    const state = page.getByTestId('editor-state');
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    // The first model loaded is not an edit of the empty editor either.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+z');
+    expect(await editorText()).toBe(await fileText(FACT));
+
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(editorText).toBe(await fileText(PLATFORM));
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+z');
+    expect(await editorText()).toBe(await fileText(PLATFORM));
+    expect(await state.textContent()).toBe('saved');
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).toBe(await fileText(FACT));
+  });
+
   it('keeps an unsaved edit across tabs and models, and asks before the page unloads', async () => {
     await page.getByTestId('tab-editor').click();
     await page.getByTestId('editor-model').selectOption(PLATFORM);

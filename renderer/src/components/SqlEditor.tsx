@@ -1,8 +1,8 @@
 import { sql } from '@codemirror/lang-sql';
-import { StateEffect, StateField } from '@codemirror/state';
+import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import { Decoration, type DecorationSet } from '@codemirror/view';
 import { basicSetup, EditorView } from 'codemirror';
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 
 /** Marks one line (1-based) as the error's, or clears the mark with null. */
 const setErrorLine = StateEffect.define<number | null>();
@@ -27,8 +27,13 @@ const errorLineField = StateField.define<DecorationSet>({
 });
 
 export interface SqlEditorProps {
-  /** The document to show; replacing it (another model, a reload) resets the editor. */
+  /** The document to show; replacing it (a revert, a reload) is an edit the user can undo. */
   value: string;
+  /**
+   * Whose document `value` is (a model's id). A new one starts a new editor state, so undo never brings
+   * back the text of the document shown before.
+   */
+  documentKey: string | null;
   onChange: (text: string) => void;
   /** A line to mark as the error's and scroll to; null for none. */
   errorLine: number | null;
@@ -36,38 +41,53 @@ export interface SqlEditorProps {
 }
 
 /** A CodeMirror 6 editor with SQL highlighting and an error-line marker. */
-export function SqlEditor({ value, onChange, errorLine, testId = 'sql-editor' }: SqlEditorProps) {
+export function SqlEditor({
+  value,
+  documentKey,
+  onChange,
+  errorLine,
+  testId = 'sql-editor',
+}: SqlEditorProps) {
   const host = useRef<HTMLDivElement | null>(null);
   const view = useRef<EditorView | null>(null);
   const changed = useRef(onChange);
   changed.current = onChange;
+  // The editor starts empty and without a document: the first one shown gets a state of its own too.
+  const shownDocument = useRef<string | null>(null);
+  const extensions = useMemo(
+    () => [
+      basicSetup,
+      sql(),
+      errorLineField,
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged) changed.current(update.state.doc.toString());
+      }),
+    ],
+    [],
+  );
 
   useEffect(() => {
     if (!host.current) return;
-    const editor = new EditorView({
-      parent: host.current,
-      doc: '',
-      extensions: [
-        basicSetup,
-        sql(),
-        errorLineField,
-        EditorView.updateListener.of((update) => {
-          if (update.docChanged) changed.current(update.state.doc.toString());
-        }),
-      ],
-    });
+    const editor = new EditorView({ parent: host.current, doc: '', extensions });
     view.current = editor;
     return () => {
       editor.destroy();
       view.current = null;
     };
-  }, []);
+  }, [extensions]);
 
   useEffect(() => {
     const editor = view.current;
-    if (!editor || editor.state.doc.toString() === value) return;
+    if (!editor) return;
+    if (documentKey !== shownDocument.current) {
+      // A fresh state, undo history included: an undo in this document must not restore the last one's text.
+      shownDocument.current = documentKey;
+      editor.setState(EditorState.create({ doc: value, extensions }));
+      return;
+    }
+    if (editor.state.doc.toString() === value) return;
     editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: value } });
-  }, [value]);
+  }, [value, documentKey, extensions]);
 
   useEffect(() => {
     const editor = view.current;

@@ -302,7 +302,13 @@ export function ModelEditorView({
         </p>
       )}
       <div className="editor-main">
-        <SqlEditor value={text} onChange={edit} errorLine={errorLine} testId="sql-editor" />
+        <SqlEditor
+          value={text}
+          documentKey={loaded}
+          onChange={edit}
+          errorLine={errorLine}
+          testId="sql-editor"
+        />
         <div className="editor-results">
           {apply.phase === 'done' && <DiffPanel diff={apply.diff} summary={apply.summary} />}
           {preview && (
