@@ -237,6 +237,6 @@ describe('model files', () => {
       '/* config\nmaterialized: table\n*/\n\n\nSELECT 1;\n',
       'gold',
     );
-    expect(m).toMatchObject({ id: 'gold.x', sql: 'SELECT 1', sqlStartLine: 6 });
+    expect(m).toMatchObject({ id: 'gold.x', sql: 'SELECT 1\n', sqlStartLine: 6 });
   });
 });
