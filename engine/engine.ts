@@ -3,7 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
-import { buildPartialGraph, type ModelGraph, replaceGraph } from './graph/dependencies.ts';
+import {
+  buildPartialGraph,
+  builtByBrokenFiles,
+  type ModelGraph,
+  replaceGraph,
+} from './graph/dependencies.ts';
 import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
@@ -232,6 +237,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       models,
       Object.keys(project.config.sources),
       Object.keys(project.config.vars),
+      fileErrors,
     );
     graph = built.graph;
     modelErrors.push(...built.errors);
@@ -261,13 +267,14 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         'drop',
         project.storage.lake(project.lakeRoot),
       );
-      const dropped = await dropOrphanTable(db, partitions, models, relation);
+      const dropped = await dropOrphanTable(db, partitions, models, relation, fileErrors);
       // A model that read the dropped table no longer has a left-over table to read: ask the graph again.
       const rebuilt = await buildPartialGraph(
         db,
         models,
         Object.keys(project.config.sources),
         Object.keys(project.config.vars),
+        fileErrors,
       );
       replaceGraph(graph, rebuilt.graph);
       modelErrors.splice(0, modelErrors.length, ...fileErrors, ...rebuilt.errors);
@@ -299,11 +306,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
 
 async function listTables(db: Db, models: Model[], modelErrors: LakehouseError[]): Promise<TableInfo[]> {
   // A table whose model file does not parse is still built by that file.
-  const brokenFiles = new Map<string, string>();
-  for (const error of modelErrors) {
-    const { model, file } = error.details;
-    if (typeof model === 'string' && typeof file === 'string') brokenFiles.set(model, file);
-  }
+  const brokenFiles = builtByBrokenFiles(modelErrors);
   const relations = await db.all<{ schema_name: string; table_name: string; kind: 'table' | 'view' }>(
     `SELECT schema_name, table_name, 'table' AS kind FROM duckdb_tables()
        WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold', 'quarantine')

@@ -148,15 +148,15 @@ export async function saveModel(engine: Engine, id: string, text: string): Promi
   const missing = headerColumnError(edited, columns);
   if (missing) throw missing;
   const models = engine.models.map((m) => (m.id === id ? edited : m));
-  const { sources, vars } = engine.project.config;
-  const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars));
-  await writeFile(join(engine.project.root, edited.file), text, 'utf8');
-  engine.models.splice(0, engine.models.length, ...models);
   // Every parsed model is in the graph now; only files that do not parse at all stay broken.
   const parsed = new Set(models.map((m) => m.id));
   const unparsed = engine.modelErrors.filter(
     (e) => typeof e.details.model === 'string' && !parsed.has(e.details.model),
   );
+  const { sources, vars } = engine.project.config;
+  const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars), unparsed);
+  await writeFile(join(engine.project.root, edited.file), text, 'utf8');
+  engine.models.splice(0, engine.models.length, ...models);
   engine.modelErrors.splice(0, engine.modelErrors.length, ...unparsed);
   replaceGraph(engine.graph, graph);
   const affected = [id, ...downstreamOf(engine.graph, id)];

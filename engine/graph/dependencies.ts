@@ -118,8 +118,9 @@ export async function buildGraph(
   models: Model[],
   sourceNames: string[],
   variableNames: string[],
+  unparsed: LakehouseError[] = [],
 ): Promise<ModelGraph> {
-  const { graph, errors } = await buildPartialGraph(db, models, sourceNames, variableNames);
+  const { graph, errors } = await buildPartialGraph(db, models, sourceNames, variableNames, unparsed);
   if (errors[0]) throw errors[0];
   return graph;
 }
@@ -135,8 +136,10 @@ export async function buildPartialGraph(
   models: Model[],
   sourceNames: string[],
   variableNames: string[],
+  unparsed: LakehouseError[] = [],
 ): Promise<{ graph: ModelGraph; errors: LakehouseError[] }> {
-  const ids = new Set(models.map((m) => m.id));
+  // A model whose file does not parse still builds its table: reading it is no orphan read.
+  const ids = new Set([...models.map((m) => m.id), ...builtByBrokenFiles(unparsed).keys()]);
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
   const layerTables = await existingLayerTables(db);
   // Models run with search_path gold,main: a bare name reads the gold table of that name.
@@ -158,6 +161,16 @@ export async function buildPartialGraph(
   const { ordered, cycle } = topologicalOrder(nodes);
   if (cycle) errors.push(cycle);
   return { graph: { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) }, errors };
+}
+
+/** Model id → file of each model file that does not parse, from the errors loadModels gave for them. */
+export function builtByBrokenFiles(unparsed: LakehouseError[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const error of unparsed) {
+    const { model, file } = error.details;
+    if (typeof model === 'string' && typeof file === 'string') files.set(model, file);
+  }
+  return files;
 }
 
 /** Puts `next` in place of `graph`'s contents, so every holder of `graph` (the engine, a run) sees it. */

@@ -322,6 +322,9 @@ export async function loadModels(projectRoot: string): Promise<LoadedModels> {
         models.push(parseModelFile(relative(projectRoot, file), text, layer));
       } catch (error) {
         if (!(error instanceof LakehouseError)) throw error;
+        // The file still builds its table: whoever reads the errors must not take it for a deleted model.
+        error.details.model ??= `${layer}.${basename(entry, '.sql')}`;
+        error.details.file ??= relative(projectRoot, file);
         errors.push(error);
       }
     }

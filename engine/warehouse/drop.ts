@@ -1,5 +1,6 @@
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, qualified } from '../db/duckdb.ts';
+import { builtByBrokenFiles } from '../graph/dependencies.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import { splitRelation } from '../lake/partitions.ts';
 import { didYouMean } from '../project/config-issues.ts';
@@ -27,6 +28,7 @@ export async function dropOrphanTable(
   partitions: PartitionStore,
   models: Model[],
   name: string,
+  unparsed: LakehouseError[] = [],
 ): Promise<DropResult> {
   // A bare name is a gold table, as in queries.
   const trimmed = name.trim().toLowerCase();
@@ -54,6 +56,19 @@ export async function dropOrphanTable(
       `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
         'the model file first, then drop the table it left behind.',
       { relation, model: builder.id, file: builder.file },
+    );
+  }
+  // A model file that does not parse now still builds the table once it is fixed: its rows and keys
+  // are what facts point at, so dropping it would re-key the dimension under them.
+  const broken = [...builtByBrokenFiles(unparsed)].find(([id]) =>
+    layer === 'quarantine' ? id.split('.')[1]?.toLowerCase() === table : id.toLowerCase() === relation,
+  );
+  if (broken) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${relation} is built by ${broken[1]}, which does not parse now: fix that file (\`lakehouse run\` shows ` +
+        'its error); dropping the table would lose what the model built, such as the keys other tables point at.',
+      { relation, model: broken[0], file: broken[1] },
     );
   }
   const rows = Number(

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../engine/engine.ts';
@@ -61,6 +61,36 @@ describe('dropping a table no model builds', () => {
       engine.close();
     }
     await rm(join(dir, 'models', 'gold', 'reader.sql'));
+  }, 120_000);
+
+  it("a table whose model file does not parse is still that file's: no orphan, and no drop", async () => {
+    const file = join(dir, 'models', 'gold', 'dim_platform.sql');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace(/^unique_key:/m, 'uniqe_key:'));
+    const engine = await createEngine({ projectDir: dir });
+    try {
+      // The one error is the file's own; the fact reading dim_platform is not told the model is gone.
+      expect(engine.modelErrors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/^models\/gold\/dim_platform\.sql:\d+: invalid config:.*uniqe_key/s),
+      ]);
+      expect(engine.graph.byId.has('gold.fact_customer_search')).toBe(true);
+      // Dropping it would re-key the dimension under the facts once the header is fixed.
+      await expect(engine.dropTable('dim_platform')).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(
+          /^gold\.dim_platform is built by models\/gold\/dim_platform\.sql, which does not parse now/,
+        ),
+      });
+      expect((await engine.tables()).find((t) => t.name === 'gold.dim_platform')?.model).toBe(
+        'models/gold/dim_platform.sql',
+      );
+      const run = await engine.run({});
+      expect(run.status).toBe('failed');
+      expect(run.error?.message).toMatch(/uniqe_key/);
+    } finally {
+      engine.close();
+      await writeFile(file, text);
+    }
   }, 120_000);
 
   it.skipIf(!hasChromium)(
