@@ -166,7 +166,16 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     db = await openDb(project.warehousePath, options.readOnly ? { ...dbOptions, readOnly: true } : dbOptions);
   } catch (error) {
     const message = (error as Error).message;
-    if (/lock/i.test(message)) throw locked();
+    // DuckDB: 'Could not set lock on file ...: Conflicting lock is held in ...' ("block" is no lock).
+    if (/Could not set lock|Conflicting lock/i.test(message)) throw locked();
+    if (/Out of Memory/i.test(message)) {
+      throw new LakehouseError(
+        'PROJECT_INVALID',
+        `DuckDB ran out of memory opening ${project.warehousePath} with memory_limit ${dbOptions.memoryLimit ?? '(default)'}: ` +
+          'raise settings.memory_limit in lakehouse.yaml (or --memory-limit); a run needs a few hundred MB at least.',
+        { path: project.warehousePath, memoryLimit: dbOptions.memoryLimit ?? null, reason: 'out-of-memory' },
+      );
+    }
     if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) {
       throw new LakehouseError(
         'PROJECT_INVALID',

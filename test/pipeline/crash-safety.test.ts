@@ -315,4 +315,15 @@ describe('one writer per warehouse', () => {
       first.close();
     }
   });
+
+  it('a memory limit too small to open the warehouse says so, not that another process holds it', async () => {
+    // DuckDB's error reads "failed to pin block": a block, not a lock.
+    await expect(createEngine({ projectDir: dir, memoryLimit: '1KB' })).rejects.toMatchObject({
+      code: 'PROJECT_INVALID',
+      details: { reason: 'out-of-memory', memoryLimit: '1KB' },
+      message: expect.stringContaining('raise settings.memory_limit in lakehouse.yaml (or --memory-limit)'),
+    });
+    // Nothing was left open: the project opens as usual afterwards.
+    (await createEngine({ projectDir: dir })).close();
+  });
 });
