@@ -68,6 +68,41 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(editorText).toBe(await fileText(FACT));
   });
 
+  it('scrolls a long line sideways inside the editor, the line numbers staying in view', async () => {
+    const box = page.getByTestId('sql-editor');
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(`\n-- ${'a long comment '.repeat(30)}`);
+    await page.keyboard.press('Home');
+    const layout = () =>
+      box.evaluate((host) => {
+        const scroller = host.querySelector('.cm-scroller') as HTMLElement;
+        const editor = host.querySelector('.cm-editor') as HTMLElement;
+        const gutters = host.querySelector('.cm-gutters') as HTMLElement;
+        const hostBox = host.getBoundingClientRect();
+        const editorBox = editor.getBoundingClientRect();
+        return {
+          scrolls: scroller.scrollWidth > scroller.clientWidth,
+          fits: editorBox.left >= hostBox.left && editorBox.right <= hostBox.right,
+          hostScrolled: host.scrollLeft,
+          guttersVisible: gutters.getBoundingClientRect().left >= hostBox.left,
+          scrollerScrolled: scroller.scrollLeft,
+        };
+      });
+    expect(await layout()).toMatchObject({
+      scrolls: true,
+      fits: true,
+      hostScrolled: 0,
+      guttersVisible: true,
+    });
+    await page.keyboard.press('End');
+    await expect.poll(async () => (await layout()).scrollerScrolled).toBeGreaterThan(0);
+    expect(await layout()).toMatchObject({ fits: true, hostScrolled: 0, guttersVisible: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-long-line.png') });
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(() => page.getByTestId('editor-state').textContent()).toBe('saved');
+  });
+
   it('keeps an unsaved edit across tabs and models, and asks before the page unloads', async () => {
     await page.getByTestId('tab-editor').click();
     await page.getByTestId('editor-model').selectOption(PLATFORM);
