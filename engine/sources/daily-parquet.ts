@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { IsoDate } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { DailyParquetSource } from '../project/config.ts';
@@ -57,11 +58,23 @@ export async function listSourceDates(
           days.map(async (e) => ((await stat(join(root, e)).catch(() => null))?.isDirectory() ? e : null)),
         )
       ).filter((e): e is string => e !== null);
-  return folders
-    .map((e) => pattern.exec(e)?.groups)
-    .filter((g): g is Record<string, string> => Boolean(g))
-    .map((g) => `${g.y}-${g.m}-${g.d}`)
-    .sort();
+  const dates: string[] = [];
+  for (const folder of folders) {
+    const g = pattern.exec(folder)?.groups;
+    if (!g) continue;
+    const date = `${g.y}-${g.m}-${g.d}`;
+    // Named like a day but no day (20220230): its files would never load, and runs without dates choke on it.
+    if (!IsoDate.safeParse(date).success) {
+      throw new LakehouseError(
+        'SOURCE_UNREADABLE',
+        `Source folder ${root} has a day folder ${folder} that is no calendar date (${date}), so its files ` +
+          'would never load. Rename it to the day it holds, or move it out of the source folder.',
+        { path: join(root, folder), reason: 'not-a-date' },
+      );
+    }
+    dates.push(date);
+  }
+  return dates.sort();
 }
 
 /**

@@ -522,3 +522,31 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
     );
   });
 });
+
+describe('a day folder named like no calendar day (20220230)', () => {
+  it('fails a run over all days with an error naming the folder, before anything runs', async () => {
+    const src = await tempDir('lakehouse-not-a-day-');
+    try {
+      await writeDay(src, '20220601', events(5));
+      await writeDay(src, '20220230', events(5));
+      const dir = await exampleProjectOnDays(src);
+      await withEngine(dir, async (engine) => {
+        const failure = await engine.run({}).then(
+          (summary) => summary.error,
+          (error: unknown) => error,
+        );
+        expect(failure).toMatchObject({
+          code: 'SOURCE_UNREADABLE',
+          details: { path: join(src, '20220230'), reason: 'not-a-date' },
+          message: expect.stringContaining(
+            'has a day folder 20220230 that is no calendar date (2022-02-30), so its files would never load',
+          ),
+        });
+        expect(await engine.db.scalar('SELECT count(*) FROM _lakehouse.model_runs')).toBe(0);
+      });
+      await removeDir(dir);
+    } finally {
+      await removeDir(src);
+    }
+  });
+});
