@@ -1,6 +1,7 @@
 import { type KeyboardEvent, lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
+import { ConsoleSession } from './console-session.ts';
 import { ModelDrafts } from './drafts.ts';
 import { useTheme } from './theme.ts';
 import { HistoryView } from './views/HistoryView.tsx';
@@ -61,6 +62,8 @@ export function App() {
   const [theme, toggleTheme] = useTheme();
   // Outlives the editor's tab: its unsaved edits and the last version of each model that ran.
   const drafts = useMemo(() => new ModelDrafts(), []);
+  // Outlives the console's tab: its query, result and error.
+  const consoleSession = useMemo(() => new ConsoleSession(), []);
 
   useEffect(() => {
     // The browser asks before a reload or close would throw an unsaved model edit away.
@@ -131,7 +134,7 @@ export function App() {
         {!project && !error && <p className="muted">Connecting to the engine…</p>}
         {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
         {project && tab === 'Tables' && <TablesView client={client} />}
-        {project && tab === 'Query' && <QueryView client={client} />}
+        {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
         {project && tab === 'Schema' && <StarSchemaView client={client} />}
         {project && tab === 'History' && <HistoryView client={client} project={project} />}
         {project && tab === 'Editor' && (

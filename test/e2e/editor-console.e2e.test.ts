@@ -195,4 +195,33 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     expect(await readFile((await csv.path()) ?? '', 'utf8')).toMatch(/^in_the_box\r?\n2\r?\n?$/);
   });
+
+  it("keeps the console's query and rows across a tab switch, and scrolls on in the result that ran", async () => {
+    const sql = 'SELECT n, n * n AS square FROM range(2500) t(n) ORDER BY n';
+    const input = page.getByTestId('query-input');
+    const counted = page.getByTestId('query-count');
+    const grid = page.getByTestId('query-grid');
+    await page.getByTestId('tab-query').click();
+    await input.fill(sql);
+    await page.getByTestId('query-run').click();
+    await expect.poll(() => counted.textContent()).toBe('2,500 rows · 1,000 loaded, scrolling loads more');
+    await input.fill(`${sql} -- edited, not run`);
+
+    await page.getByTestId('tab-tables').click();
+    await grid.waitFor({ state: 'detached' });
+    await page.getByTestId('tab-query').click();
+    expect(await input.inputValue()).toBe(`${sql} -- edited, not run`);
+    expect(await counted.textContent()).toBe('2,500 rows · 1,000 loaded, scrolling loads more');
+    expect(await grid.locator('[data-row="7"] td').nth(1).textContent()).toBe('49');
+
+    // The engine still holds the result: scrolling to the end reads the rest of it.
+    await grid.locator('[data-testid="grid-row"] td').first().click();
+    await expect
+      .poll(async () => {
+        await page.keyboard.press('Control+End');
+        return counted.textContent();
+      })
+      .toBe('2,500 rows');
+    expect(await page.getByTestId('query-error').count()).toBe(0);
+  });
 });

@@ -3,6 +3,7 @@ import type { QueryExport, QueryResult } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
+import type { ConsoleSession } from '../console-session.ts';
 
 const PAGE_ROWS = 1000;
 
@@ -37,13 +38,14 @@ function download(file: QueryExport): void {
 
 /**
  * The SQL console: one read-only query, its rows in the table explorer's grid (more are fetched as the
- * grid nears the end), export of the whole result to CSV or Parquet, errors as `code: message`.
+ * grid nears the end), export of the whole result to CSV or Parquet, errors as `code: message`. The query,
+ * its result and its error outlive the view in `session`, so leaving the tab and coming back loses none.
  */
-export function QueryView({ client }: { client: Client }) {
-  const [sql, setSql] = useState('SELECT * FROM fact_customer_search LIMIT 100');
-  const [result, setResult] = useState<QueryResult | null>(null);
-  const [ranSql, setRanSql] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+export function QueryView({ client, session }: { client: Client; session: ConsoleSession }) {
+  const [sql, setSql] = useState(session.sql);
+  const [result, setResult] = useState<QueryResult | null>(session.result);
+  const [ranSql, setRanSql] = useState<string | null>(session.ranSql);
+  const [error, setError] = useState<string | null>(session.error);
   const [busy, setBusy] = useState(false);
   const [exportStatus, setExportStatus] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
@@ -52,11 +54,19 @@ export function QueryView({ client }: { client: Client }) {
   const [cancelling, setCancelling] = useState(false);
   const loadingMore = useRef(false);
 
+  useEffect(() => {
+    session.sql = sql;
+    session.result = result;
+    session.ranSql = ranSql;
+    session.error = error;
+  }, [session, sql, result, ranSql, error]);
+
   // A result whose next rows failed to load (say a run let it go): scrolling does not ask again.
   const stalled = useRef<QueryResult | null>(null);
 
-  // Leaving the tab drops the result; a query still running would only hold up the console's next one.
-  // (The engine lets go of an open result on its own: when it is not read for a while, or a run starts.)
+  // Leaving the tab stops a query still running: its rows would have no view to land in, and it would
+  // hold up the console's next query. (The engine lets go of an open result on its own: when it is not read
+  // for a while, or a run starts.)
   const running = useRef(false);
   running.current = busy;
   useEffect(

@@ -1,0 +1,20 @@
+import type { QueryResult } from '../../engine/api/contract.ts';
+
+/** The console's starting query, until the user writes another. */
+const FIRST_QUERY = 'SELECT * FROM fact_customer_search LIMIT 100';
+
+/**
+ * What the SQL console shows, for the app's life: its view unmounts when its tab is left, and coming back
+ * must find the query and its rows as they were. The rows stay here; the engine's open result behind them
+ * may be let go meanwhile (idle for 10 minutes), and scrolling on then says so.
+ */
+export class ConsoleSession {
+  /** The text in the box, run or not. */
+  sql = FIRST_QUERY;
+  /** The last result, with the rows scrolled in so far. */
+  result: QueryResult | null = null;
+  /** The SQL the result came from: scrolling reads on with it, whatever the box holds now. */
+  ranSql: string | null = null;
+  /** The error shown under the box, if any. */
+  error: string | null = null;
+}
