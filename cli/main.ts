@@ -6,7 +6,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
-import { exists, initProject } from '../engine/project/init.ts';
+import { checkInit, exists, initProject } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
@@ -279,18 +279,25 @@ async function generateInto(out: string, days: number, rowsPerDay: number, seed:
   }
 }
 
-async function generate(flags: Flags): Promise<number> {
-  const out = str(flags, 'out');
-  if (!out) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse generate needs --out <dir>');
-  // Writing into existing data would mix the two: a day folder holding both files loads both.
-  const existing = await readdir(resolve(out)).catch(() => []);
+/**
+ * Refuses to generate into a folder that holds anything: a day folder holding both files loads both,
+ * and a file of the same name would be overwritten.
+ */
+async function refuseNonEmpty(out: string, what: string): Promise<void> {
+  const existing = await readdir(out).catch(() => []);
   if (existing.length > 0) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--out ${resolve(out)} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}): ` +
+      `${what} ${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}): ` +
         'generated days would overwrite or mix with what is there. Give a new or empty folder, or delete this one first.',
     );
   }
+}
+
+async function generate(flags: Flags): Promise<number> {
+  const out = str(flags, 'out');
+  if (!out) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse generate needs --out <dir>');
+  await refuseNonEmpty(resolve(out), '--out');
   const started = Date.now();
   const summary = await generateInto(
     resolve(out),
@@ -308,22 +315,24 @@ async function generate(flags: Flags): Promise<number> {
 
 async function init({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const dir = projectArg(positionals, 'init');
-  const example = str(values, 'example') ?? 'customer-search';
-  let source = str(values, 'source');
-  if (!source) {
-    const data = join(resolve(dir), 'data');
-    await generateInto(data, 3, 3000, 42);
-    source = join(data, 'customer_search_log_data');
-  }
-  const root = await initProject({
+  const options = {
     dir,
-    example,
-    source,
+    example: str(values, 'example') ?? 'customer-search',
     catalog: str(values, 'catalog'),
     catalogRename: renames(str(values, 'catalog-rename')),
     lake: str(values, 'lake'),
     s3: { profile: str(values, 'profile'), endpoint: str(values, 'endpoint') },
-  });
+  };
+  // Said before the sample is generated, which takes a while and would be left behind.
+  await checkInit(options);
+  let source = str(values, 'source');
+  if (!source) {
+    const data = join(resolve(dir), 'data');
+    await refuseNonEmpty(data, 'The sample folder');
+    await generateInto(data, 3, 3000, 42);
+    source = join(data, 'customer_search_log_data');
+  }
+  const root = await initProject({ ...options, source });
   process.stdout.write(`Created project ${root}\n  next: lakehouse run ${dir}\n`);
   // A project may point at data still to come, but a mistyped path is best said now (stderr, exit 0).
   for (const [flag, path] of [
@@ -355,6 +364,7 @@ async function demo(flags: Flags): Promise<number> {
   const started = Date.now();
   if (!(await exists(join(dir, PROJECT_FILE)))) {
     const data = join(dir, 'data');
+    await refuseNonEmpty(data, 'The sample folder');
     process.stderr.write(`Generating a sample into ${data} ...\n`);
     await mkdir(dir, { recursive: true });
     await generateInto(data, 5, 4000, 42);
@@ -621,13 +631,15 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
       'INVALID_ARGUMENT',
       'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"',
     );
+  // JSON prints every row unless --limit says otherwise; the table, 50.
+  const limit = int(values, 'limit', values.json ? Number.POSITIVE_INFINITY : 50);
+  if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 row`);
   return withReads(dir, async (reads) => {
     const result = await reads.query(sql);
     if (values.json) {
-      process.stdout.write(`${toJson(result.rows)}\n`);
+      process.stdout.write(`${toJson(result.rows.slice(0, limit))}\n`);
       return 0;
     }
-    const limit = int(values, 'limit', 50);
     process.stdout.write(
       `${renderTable(
         result.rows.slice(0, limit),

@@ -1,4 +1,4 @@
-import { access, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
@@ -28,10 +28,10 @@ export interface InitOptions {
 }
 
 /**
- * Writes a project: lakehouse.yaml pointing at the source and catalog, plus the example's models and
- * macros, which the user then owns and edits. Refuses to overwrite an existing project.
+ * What init would refuse, checked before anything is written or generated: an unknown example, a
+ * project already there, a path that is a file, a catalog rename with no catalog file to rename.
  */
-export async function initProject(options: InitOptions): Promise<string> {
+export async function checkInit(options: Omit<InitOptions, 'source'>): Promise<void> {
   if (!(EXAMPLES as readonly string[]).includes(options.example)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -39,6 +39,13 @@ export async function initProject(options: InitOptions): Promise<string> {
     );
   }
   const dir = resolve(options.dir);
+  const kind = await stat(dir).catch(() => undefined);
+  if (kind && !kind.isDirectory()) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${dir} is a file, not a folder: give a new or empty folder for the project.`,
+    );
+  }
   const projectFile = join(dir, PROJECT_FILE);
   if (await exists(projectFile)) {
     throw new LakehouseError(
@@ -46,6 +53,22 @@ export async function initProject(options: InitOptions): Promise<string> {
       `${projectFile} already exists; choose an empty directory or delete it first.`,
     );
   }
+  if (Object.keys(options.catalogRename ?? {}).length > 0 && !options.catalog) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      '--catalog-rename maps the columns of the --catalog file, and none was given: the built-in catalog ' +
+        'already has title and genres. Give --catalog <file> too, or leave the rename out.',
+    );
+  }
+}
+
+/**
+ * Writes a project: lakehouse.yaml pointing at the source and catalog, plus the example's models and
+ * macros, which the user then owns and edits. Refuses to overwrite an existing project.
+ */
+export async function initProject(options: InitOptions): Promise<string> {
+  await checkInit(options);
+  const dir = resolve(options.dir);
   const example = exampleDir(options.example as ExampleName);
   await mkdir(dir, { recursive: true });
   await cp(join(example, 'models'), join(dir, 'models'), { recursive: true });
@@ -75,7 +98,7 @@ export async function initProject(options: InitOptions): Promise<string> {
       .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
       .join('')}`;
   }
-  await writeFile(projectFile, yaml);
+  await writeFile(join(dir, PROJECT_FILE), yaml);
   return dir;
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
@@ -302,6 +302,55 @@ describe('the lakehouse command line', () => {
     expect(run.stderr).toContain(
       `error [SOURCE_MISSING]: The sources have no dates to run: no YYYYMMDD day folder under customer_search_log (${missing}).`,
     );
+  });
+
+  it('init and demo refuse what they would overwrite or could not use, before generating anything', async () => {
+    const refused = (result: ReturnType<typeof lakehouse>, message: string) => {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error [INVALID_ARGUMENT]: ${message}`);
+    };
+    // A sample would overwrite (or sit beside) what the user keeps in <dir>/data.
+    const kept = join(work, 'kept');
+    await mkdir(join(kept, 'data', 'customer_search_log_data', '20220601'), { recursive: true });
+    await writeFile(join(kept, 'data', 'customer_search_log_data', '20220601', 'part-00000.parquet'), 'mine');
+    refused(
+      lakehouse('init', kept),
+      `The sample folder ${join(kept, 'data')} is not empty (customer_search_log_data)`,
+    );
+    refused(lakehouse('demo', '--dir', kept), `The sample folder ${join(kept, 'data')} is not empty`);
+    // Arguments init cannot use are said first, and nothing is left behind.
+    const fresh = join(work, 'fresh');
+    refused(
+      lakehouse('init', fresh, '--example', 'nope'),
+      'Unknown example "nope". Available: customer-search',
+    );
+    refused(
+      lakehouse('init', fresh, '--catalog-rename', 'keyword=title'),
+      '--catalog-rename maps the columns of the --catalog file, and none was given',
+    );
+    expect(
+      await stat(fresh).then(
+        () => 'written',
+        () => 'absent',
+      ),
+    ).toBe('absent');
+    const file = join(work, 'a-file');
+    await writeFile(file, '');
+    refused(lakehouse('init', file, '--source', fresh), `${file} is a file, not a folder`);
+  });
+
+  it('query --json --limit N prints the first N rows; a bad --limit is refused either way', () => {
+    const sql = 'SELECT range AS n FROM range(5) ORDER BY n';
+    expect(JSON.parse(lakehouse('query', demo, sql, '--json', '--limit', '2').stdout)).toEqual([
+      { n: 0 },
+      { n: 1 },
+    ]);
+    expect(JSON.parse(lakehouse('query', demo, sql, '--json').stdout)).toHaveLength(5);
+    for (const json of [['--json'], []]) {
+      const bad = lakehouse('query', demo, sql, ...json, '--limit', 'abc');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--limit abc: expected a whole number');
+    }
   });
 
   it('generate writes the source layout and a catalog', async () => {
