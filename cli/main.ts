@@ -29,6 +29,8 @@ Usage:
   lakehouse query <project> "<sql>" [--json] [--limit N]
   lakehouse drop <project> <layer.table> [--json]   remove a table whose model file was deleted, with its partitions
                                            (a bare name is a gold table)
+  lakehouse repair <project> [--json]       forget committed partitions whose file is gone from the lake, so their
+                                           dates run again (opening such a project says which files are missing)
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
   lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo; builds what is outdated;
                                            browser mode where Electron's binary is absent
@@ -92,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
       return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
     case 'drop':
       return drop(parse(rest, { json: { type: 'boolean' } }));
+    case 'repair':
+      return repair(parse(rest, { json: { type: 'boolean' } }));
     case 'serve':
       return serve(parse(rest, { port: { type: 'string' } }));
     case 'app': {
@@ -573,6 +577,29 @@ async function drop({ values, positionals }: { values: Flags; positionals: strin
     );
     return 0;
   });
+}
+
+async function repair({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
+  const dir = projectArg(positionals, 'repair');
+  const engine = await createEngine({ projectDir: dir, forgetMissingFiles: true });
+  const forgotten = engine.forgottenPartitions;
+  engine.close();
+  if (values.json) {
+    process.stdout.write(`${toJson({ forgotten })}\n`);
+    return 0;
+  }
+  if (forgotten.length === 0) {
+    process.stdout.write('Nothing to repair: every committed partition file is in the lake.\n');
+    return 0;
+  }
+  const dates = [...new Set(forgotten.map((m) => m.etlDate))].sort();
+  process.stdout.write(
+    `Forgot ${forgotten.length} partition(s) whose file was missing:\n` +
+      forgotten.map((m) => `  ${m.relation} ${m.etlDate}  (${m.path})\n`).join('') +
+      `Run ${dates.length === 1 ? 'that date' : 'those dates'} again to write them anew: ` +
+      `lakehouse run ${dir} ${dates.map((d) => `--date ${d}`).join(' ')}\n`,
+  );
+  return 0;
 }
 
 async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {

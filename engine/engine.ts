@@ -9,6 +9,12 @@ import {
   type ModelGraph,
   replaceGraph,
 } from './graph/dependencies.ts';
+import {
+  forgetPartitions,
+  type MissingPartition,
+  missingFilesError,
+  missingPartitionFiles,
+} from './lake/missing-files.ts';
 import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
@@ -21,6 +27,7 @@ import {
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
+import { isS3Uri } from './storage/s3-uri.ts';
 import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import { ABANDONED_RUN, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
@@ -31,6 +38,11 @@ export interface EngineOptions {
   /** Overrides settings.memory_limit of lakehouse.yaml, e.g. '1GB'. */
   memoryLimit?: string;
   threads?: number;
+  /**
+   * Forget committed partitions whose file is gone from the lake (`lakehouse repair`), so their dates
+   * run again; without it, opening such a project fails saying which files are missing.
+   */
+  forgetMissingFiles?: boolean;
 }
 
 export interface TableInfo {
@@ -86,6 +98,8 @@ export interface Engine {
    * (each with details.file, details.model or details.models). Reads work; a run fails with these.
    */
   readonly modelErrors: LakehouseError[];
+  /** Partitions forgotten at open because their file was missing (only with forgetMissingFiles). */
+  readonly forgottenPartitions: MissingPartition[];
   readonly db: Db;
   /** Reads (tables, runs, query) go through this second connection: they see the last committed state. */
   readonly reader: Db;
@@ -184,6 +198,20 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     throw error;
   }
+  // Only a local lake can be checked file by file; an S3 lake's files are fetched as runs need them.
+  const lakeFilesMissing = () =>
+    isS3Uri(project.lakeRoot) ? Promise.resolve([]) : missingPartitionFiles(db, project.lakeRoot);
+  const forgottenPartitions: MissingPartition[] = [];
+  if (options.readOnly) {
+    const missing = await lakeFilesMissing().catch((error: unknown) => {
+      db.close();
+      throw error;
+    });
+    if (missing.length > 0) {
+      db.close();
+      throw missingFilesError(project.root, project.lakeRoot, missing);
+    }
+  }
   const lakeMirror = project.storage.lake(project.lakeRoot).localRoot;
   if (options.readOnly && mayRepoint && (await viewsNameAnotherLake(db, lakeMirror))) {
     db.close();
@@ -228,6 +256,13 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       await db.run(`ATTACH ':memory:' AS source`);
       await ensureWarehouseSchema(db);
       await markAbandonedRuns(db);
+      // Before any view is re-created: a view over a missing file fails every read of its layer.
+      const missing = await lakeFilesMissing();
+      if (missing.length > 0 && !options.forgetMissingFiles) {
+        throw missingFilesError(project.root, project.lakeRoot, missing);
+      }
+      if (missing.length > 0) await forgetPartitions(db, missing);
+      forgottenPartitions.push(...missing);
       const partitions = createPartitionStore(
         db,
         project.lakeRoot,
@@ -263,6 +298,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     models,
     graph,
     modelErrors,
+    forgottenPartitions,
     db,
     async run(runOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');

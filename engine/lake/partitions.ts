@@ -182,22 +182,24 @@ export function createPartitionStore(
 }
 
 /**
- * Whether the lake's views name files outside `localRoot`: the project folder was copied or moved
- * since a read-write open last re-created them (views hold absolute paths; pointers do not).
+ * Whether any of the lake's views names files outside `localRoot`: the project folder was copied or
+ * moved since a read-write open last re-created them (views hold absolute paths; pointers do not).
+ * Every view is asked, not one: an open that failed half-way re-created only some of them.
  */
 export async function viewsNameAnotherLake(db: Db, localRoot: string): Promise<boolean> {
-  const pointer = (
-    await db.all<{ relation: string; path: string }>(
-      'SELECT relation, path FROM _lakehouse.partitions ORDER BY relation, etl_date LIMIT 1',
-    )
-  )[0];
-  if (!pointer || isAbsolute(pointer.path)) return false;
-  const [schema, table] = splitRelation(pointer.relation);
-  const view = await db.scalar<string>(
-    'SELECT sql FROM duckdb_views() WHERE schema_name = $schema AND view_name = $table',
-    { schema, table },
+  const pointers = await db.all<{ relation: string; path: string }>(
+    'SELECT relation, min(path) AS path FROM _lakehouse.partitions GROUP BY relation ORDER BY relation',
   );
-  return view === undefined || view === null || !view.includes(join(localRoot, pointer.path));
+  for (const pointer of pointers) {
+    if (isAbsolute(pointer.path)) continue;
+    const [schema, table] = splitRelation(pointer.relation);
+    const view = await db.scalar<string>(
+      'SELECT sql FROM duckdb_views() WHERE schema_name = $schema AND view_name = $table',
+      { schema, table },
+    );
+    if (view === undefined || view === null || !view.includes(join(localRoot, pointer.path))) return true;
+  }
+  return false;
 }
 
 export function splitRelation(relation: string): [string, string] {

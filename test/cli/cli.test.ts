@@ -109,6 +109,48 @@ describe('the lakehouse command line', () => {
     expect(lakehouse('tables', moved).code).toBe(0);
   });
 
+  it("a copy missing a lake file says which and how to repair it, never reading the original's files", async () => {
+    const copy = join(work, 'copy-missing');
+    await cp(demo, copy, { recursive: true });
+    const day = join(copy, 'lake', 'silver', 'customer_search', 'etl_date=2022-06-02');
+    const [file] = await listParquetFiles(day);
+    await rm(file!);
+    const silverRows = (dir: string) =>
+      lakehouse(
+        'query',
+        dir,
+        'SELECT etl_date, count(*) AS n FROM silver.customer_search GROUP BY 1 ORDER BY 1',
+        '--json',
+      );
+    // Every read and run says which file is gone and what to do, every time (the views stay as they were).
+    for (const attempt of [
+      silverRows(copy),
+      lakehouse('tables', copy),
+      lakehouse('run', copy, '--date', '2022-06-02'),
+    ]) {
+      expect(attempt.code).toBe(1);
+      expect(attempt.stderr).toContain(
+        `error [PROJECT_INVALID]: 1 committed partition file(s) are missing from the lake ${join(copy, 'lake')}: ` +
+          `silver.customer_search 2022-06-02 (${file})`,
+      );
+      expect(attempt.stderr).toContain(
+        `\`lakehouse repair ${copy}\` forgets them; then run that date again (--date 2022-06-02)`,
+      );
+    }
+    const repaired = lakehouse('repair', copy);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain(`silver.customer_search 2022-06-02  (${file})`);
+    expect(repaired.stdout).toContain(`lakehouse run ${copy} --date 2022-06-02`);
+    // The copy reads its own lake: without the day, then with it once it has run again.
+    const without = JSON.parse(silverRows(copy).stdout) as { etl_date: string }[];
+    expect(without.map((r) => r.etl_date)).not.toContain('2022-06-02');
+    expect(lakehouse('run', copy, '--date', '2022-06-02').code).toBe(0);
+    expect(JSON.parse(silverRows(copy).stdout)).toEqual(JSON.parse(silverRows(demo).stdout));
+    expect(lakehouse('repair', copy).stdout).toBe(
+      'Nothing to repair: every committed partition file is in the lake.\n',
+    );
+  });
+
   it('refuses to run on a table whose model file was deleted, and drops that table on request', async () => {
     const project = join(work, 'orphan');
     await cp(demo, project, { recursive: true });

@@ -1,0 +1,69 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { LakehouseError } from '../api/errors.ts';
+import type { Db } from '../db/duckdb.ts';
+
+/** A committed partition whose Parquet file is not in the lake. */
+export interface MissingPartition {
+  relation: string;
+  etlDate: string;
+  path: string;
+}
+
+/**
+ * Committed partitions whose file is gone from a local lake (deleted or moved by hand, or a project
+ * copied without all of its lake). Every read of such a layer fails on the file, so this is asked
+ * when a project opens, before any view is re-created.
+ */
+export async function missingPartitionFiles(db: Db, lakeRoot: string): Promise<MissingPartition[]> {
+  const pointers = await db.all<{ relation: string; d: string; path: string }>(
+    `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS d, path FROM _lakehouse.partitions
+     ORDER BY relation, etl_date`,
+  );
+  const found = await Promise.all(
+    pointers.map(async (p) => {
+      const path = isAbsolute(p.path) ? p.path : join(lakeRoot, p.path);
+      const file = await stat(path).catch(() => undefined);
+      return file?.isFile() ? undefined : { relation: p.relation, etlDate: p.d, path };
+    }),
+  );
+  return found.filter((m): m is MissingPartition => m !== undefined);
+}
+
+/** What to do about missing partition files: put them back, or forget them and run their dates again. */
+export function missingFilesError(projectRoot: string, lakeRoot: string, missing: MissingPartition[]) {
+  const listed = missing
+    .slice(0, 5)
+    .map((m) => `${m.relation} ${m.etlDate} (${m.path})`)
+    .join(', ');
+  const dates = [...new Set(missing.map((m) => m.etlDate))].sort();
+  return new LakehouseError(
+    'PROJECT_INVALID',
+    `${missing.length} committed partition file(s) are missing from the lake ${lakeRoot}: ${listed}` +
+      `${missing.length > 5 ? ', ...' : ''}. Reading or running those layers would fail on them. If the lake ` +
+      'was moved, put it back (or point lake: in lakehouse.yaml at it). If the files are gone for good, ' +
+      `\`lakehouse repair ${projectRoot}\` forgets them; then run ${dates.length === 1 ? 'that date' : 'those dates'} ` +
+      `again (${dates.map((d) => `--date ${d}`).join(' ')}) to write them anew.`,
+    { reason: 'lake-files-missing', missing: missing.map((m) => ({ ...m })) },
+  );
+}
+
+/**
+ * Forgets the pointers of missing files, and the model's committed date with them, so the date runs
+ * again like one never run. One transaction: nothing changes if it fails.
+ */
+export async function forgetPartitions(db: Db, missing: MissingPartition[]): Promise<void> {
+  await db.transaction(async () => {
+    for (const m of missing) {
+      const params = { relation: m.relation, d: m.etlDate };
+      await db.run(
+        'DELETE FROM _lakehouse.partitions WHERE relation = $relation AND etl_date = $d::DATE',
+        params,
+      );
+      await db.run(
+        'DELETE FROM _lakehouse.model_dates WHERE model = $relation AND etl_date = $d::DATE',
+        params,
+      );
+    }
+  });
+}
