@@ -62,6 +62,14 @@ export function App() {
   const [theme, toggleTheme] = useTheme();
   // Outlives the editor's tab: its unsaved edits and the last version of each model that ran.
   const drafts = useMemo(() => new ModelDrafts(), []);
+  // A run started by the editor goes on when its tab is left: its summary is kept for when it comes back.
+  useEffect(
+    () =>
+      client.onEvent((event) => {
+        if (event.type === 'run.finished') drafts.rememberSummary(event.summary);
+      }),
+    [client, drafts],
+  );
   // Outlives the console's tab: its query, result and error.
   const consoleSession = useMemo(() => new ConsoleSession(), []);
 

@@ -1,10 +1,24 @@
+import type { RunSummary } from '../../engine/api/contract.ts';
+
+/** A Save & run of a model: the run the engine has its diff for, and what the file held before the save. */
+export interface AppliedRun {
+  runId: string;
+  /** The version to offer back if this run fails. */
+  before: string;
+}
+
 /** What the model editor holds for one model beyond the saved file. */
 export interface ModelDraft {
   /** Text edited and not saved; absent when the editor holds the saved file. */
   text?: string;
   /** The text saved before a save whose run failed: the last version that ran, kept until a run succeeds. */
   lastRan?: string;
+  /** The model's last Save & run, whose diff the editor shows again when the model or its tab is opened. */
+  lastApply?: AppliedRun;
 }
+
+/** Run summaries kept for the editor: as many as the engine keeps diffs of. */
+const SUMMARIES_KEPT = 10;
 
 /**
  * The editor's drafts, per model, for the app's life: the editor view unmounts when its tab is left, and
@@ -12,6 +26,7 @@ export interface ModelDraft {
  */
 export class ModelDrafts {
   private readonly byModel = new Map<string, ModelDraft>();
+  private readonly summaries = new Map<string, RunSummary>();
   /** The model last open in the editor, to open it again when the editor's tab comes back. */
   model: string | null = null;
 
@@ -21,8 +36,9 @@ export class ModelDrafts {
 
   update(model: string, change: Partial<ModelDraft>): void {
     const next = { ...this.get(model), ...change };
-    if (next.text === undefined) delete next.text;
-    if (next.lastRan === undefined) delete next.lastRan;
+    for (const key of Object.keys(next) as (keyof ModelDraft)[]) {
+      if (next[key] === undefined) delete next[key];
+    }
     if (Object.keys(next).length === 0) this.byModel.delete(model);
     else this.byModel.set(model, next);
   }
@@ -30,5 +46,15 @@ export class ModelDrafts {
   /** Models with unsaved text. */
   unsaved(): string[] {
     return [...this.byModel].filter(([, draft]) => draft.text !== undefined).map(([model]) => model);
+  }
+
+  /** Keeps a finished run's summary: its failed tests show with its diff, also if the editor was not open. */
+  rememberSummary(summary: RunSummary): void {
+    this.summaries.set(summary.runId, summary);
+    for (const old of [...this.summaries.keys()].slice(0, -SUMMARIES_KEPT)) this.summaries.delete(old);
+  }
+
+  summaryOf(runId: string): RunSummary | null {
+    return this.summaries.get(runId) ?? null;
   }
 }

@@ -135,6 +135,28 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await unloadPrevented()).toBe(false);
   });
 
+  it('shows the diff of a Save & run that ended while the tab was left', async () => {
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await retypeEditorLine(page, /^FROM silver\.customer_search$/, 'FROM silver.customer_search AS searches');
+    const runEnded = page.waitForResponse((r) => r.url().endsWith('/rpc/model.diff'), { timeout: 60_000 });
+    await page.getByTestId('editor-apply').click();
+    await page.getByTestId('tab-tables').click();
+    await (await runEnded).finished();
+
+    await page.getByTestId('tab-editor').click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status')).toBe('success');
+    expect(await page.getByTestId(`diff-${PLATFORM}`).getByTestId('diff-changed').textContent()).toBe(
+      '~0 changed',
+    );
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
+    // Each model shows its own last run: none for the fact model, this one's again on coming back.
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(() => panel.count()).toBe(0);
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(() => panel.getAttribute('data-status')).toBe('success');
+  });
+
   it('after a save whose run fails, restores the last version that ran, saved and run again', async () => {
     const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
     const good = await readFile(file, 'utf8');
@@ -160,9 +182,11 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     const restore = page.getByTestId('editor-restore');
     expect(await restore.isEnabled()).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-restore-offered.png') });
-    // Kept across a tab switch too.
+    // Kept across a tab switch too, with the run's diff and the tests that failed it.
     await page.getByTestId('tab-pipeline').click();
     await page.getByTestId('tab-editor').click();
+    await expect.poll(() => panel.getAttribute('data-status')).toBe('failed');
+    expect(await panel.getByTestId('failed-test').filter({ hasText: 'not_null(' }).count()).toBe(1);
     await restore.click();
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
     expect(await readFile(file, 'utf8')).toBe(good);

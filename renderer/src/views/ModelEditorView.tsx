@@ -12,7 +12,7 @@ import { DataGrid } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
 import { SqlEditor } from '../components/SqlEditor.tsx';
 import { describeError } from '../connect.ts';
-import type { ModelDrafts } from '../drafts.ts';
+import type { AppliedRun, ModelDrafts } from '../drafts.ts';
 import './explore.css';
 
 function cell(value: JsonValue | undefined): string {
@@ -80,8 +80,8 @@ export function ModelEditorView({
   const [errorLine, setErrorLine] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [apply, setApply] = useState<ApplyState>({ phase: 'idle' });
-  const summaries = useRef(new Map<string, RunSummary>());
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain, new each render, uses only these, refs and setters
   useEffect(() => {
     if (!model) return;
     let live = true;
@@ -96,6 +96,9 @@ export function ModelEditorView({
         setPreview(null);
         setError(null);
         setErrorLine(null);
+        // Each model shows its own last Save & run, also one that went on while the tab was left.
+        if (draft.lastApply) void showAppliedAgain(model, draft.lastApply);
+        else setApply({ phase: 'idle' });
       },
       (e) => live && setError(describeError(e)),
     );
@@ -124,7 +127,6 @@ export function ModelEditorView({
     () =>
       client.onEvent((event) => {
         if (event.type === 'run.finished') {
-          summaries.current.set(event.runId, event.summary);
           // The summary may come after model.diff's reply; the failing rows it carries then show late.
           setApply((prev) =>
             prev.phase === 'done' && prev.diff.runId === event.runId && !prev.summary
@@ -164,6 +166,33 @@ export function ModelEditorView({
     }
   };
 
+  /**
+   * Waits for the run of a Save & run of `target` to end (model.diff answers then) and shows its diff, if it
+   * is still the model's last one. Whether it failed decides the version to offer back.
+   */
+  const awaitDiff = async (target: string, applied: AppliedRun) => {
+    const diff = await client.call('model.diff', { runId: applied.runId });
+    if (drafts.get(target).lastApply?.runId !== applied.runId) return;
+    rememberLastRan(target, diff.status === 'success' ? null : applied.before);
+    if (shown.current === target) {
+      setApply({ phase: 'done', diff, summary: drafts.summaryOf(applied.runId) });
+    }
+  };
+
+  /** The last Save & run of a model opened again: its progress while it runs, then its diff. */
+  const showAppliedAgain = async (target: string, applied: AppliedRun) => {
+    setApply({ phase: 'running', runId: applied.runId, done: 0, total: 0, tables: [] });
+    try {
+      await awaitDiff(target, applied);
+    } catch {
+      // The engine keeps the diffs of its last 10 runs: an older one is not shown again.
+      if (drafts.get(target).lastApply?.runId === applied.runId) {
+        drafts.update(target, { lastApply: undefined });
+      }
+      if (shown.current === target) setApply({ phase: 'idle' });
+    }
+  };
+
   /** Saves `saving` (the edit, or the last version that ran when restoring) and runs it with its downstream. */
   const saveAndRun = async (saving: string) => {
     const target = model;
@@ -186,7 +215,9 @@ export function ModelEditorView({
       saved = true;
       setOriginal(saving);
       setText(saving);
-      drafts.update(target, { text: undefined });
+      // Kept with the model, so its diff shows if the tab is left during the run and opened after it.
+      const applied = { runId: started.runId, before };
+      drafts.update(target, { text: undefined, lastApply: applied });
       setApply((prev) => ({
         phase: 'running',
         runId: started.runId,
@@ -194,10 +225,7 @@ export function ModelEditorView({
         total: started.total,
         tables: started.tables,
       }));
-      // Answers once the run has ended (it waits for it on the engine side).
-      const diff = await client.call('model.diff', { runId: started.runId });
-      setApply({ phase: 'done', diff, summary: summaries.current.get(started.runId) ?? null });
-      rememberLastRan(target, diff.status === 'success' ? null : before);
+      await awaitDiff(target, applied);
     } catch (e) {
       setApply({ phase: 'idle' });
       // The file was written but whether it ran is unknown: keep the version before it within reach.
@@ -263,7 +291,7 @@ export function ModelEditorView({
           type="button"
           className="primary"
           data-testid="editor-apply"
-          disabled={busy || !text}
+          disabled={busy || running || !text}
           onClick={() => void saveAndRun(text)}
         >
           Save &amp; run {model}+
@@ -280,7 +308,7 @@ export function ModelEditorView({
           <button
             type="button"
             data-testid="editor-restore"
-            disabled={busy || dirty}
+            disabled={busy || running || dirty}
             title={
               dirty
                 ? 'Revert the edit first: restoring replaces the text in the editor'
