@@ -142,7 +142,7 @@ export const ProjectInfo = z.object({
   availableDates: z.array(IsoDate),
   /** Why availableDates is empty when a source cannot be listed (e.g. its folder moved); the graph still shows. */
   sourceError: ErrorPayload.nullable(),
-  /** The run in progress, if any (a UI that reconnects picks its progress up from here). */
+  /** The run in progress, if any; pipeline.status has its progress, for a UI that opens or reconnects mid-run. */
   activeRunId: z.string().nullable(),
 });
 export type ProjectInfo = z.infer<typeof ProjectInfo>;
@@ -165,7 +165,10 @@ export const RunInput = z
   .refine((r) => !(r.from && r.to && r.from > r.to), { message: 'from is after to', path: ['from'] });
 export type RunInput = z.infer<typeof RunInput>;
 
-/** `pipeline.run` answers as soon as the run has started; progress and the summary follow as events. */
+/**
+ * `pipeline.run` answers as soon as the run has started; progress and the summary follow as events, and
+ * pipeline.status answers the progress so far to a view that missed them.
+ */
 export const RunStarted = z.object({
   runId: z.string(),
   /** Steps the run will take (one step = one model on one date). */
@@ -383,6 +386,48 @@ export const LakehouseEvent = z.discriminatedUnion('type', [
   PublishProgressEvent,
 ]);
 export type LakehouseEvent = z.infer<typeof LakehouseEvent>;
+
+/** The run in progress (pipeline.status), so a view that opens mid-run shows it as one that watched it. */
+export const PipelineStatusInput = NoInput;
+export type PipelineStatusInput = z.infer<typeof PipelineStatusInput>;
+
+/** One model on one date of the run in progress: `record` is null while it runs, then what it did. */
+export const RunStep = z.object({
+  model: z.string(),
+  date: IsoDate,
+  record: ModelRunRecord.nullable(),
+});
+export type RunStep = z.infer<typeof RunStep>;
+
+export const ActiveRunState = z.object({
+  /** Null while the run is starting (resolving its selection and dates): run-start then brings the id. */
+  runId: z.string().nullable(),
+  /** When pipeline.run (or model.apply) started it, as an ISO timestamp. */
+  startedAt: z.string(),
+  /** What it was asked to run: dates or a from/to range (neither: every date), and the selection. */
+  request: z.object({
+    dates: z.array(IsoDate).optional(),
+    from: IsoDate.optional(),
+    to: IsoDate.optional(),
+    select: z.array(z.string()).optional(),
+  }),
+  /** The dates it runs, in order; empty while it is starting. */
+  dates: z.array(IsoDate),
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  /** The last run.progress event sent for it (null while starting). */
+  latest: RunProgressEvent.nullable(),
+  /** Every model started so far, on each date, in the order they started. */
+  steps: z.array(RunStep),
+  committedDates: z.array(IsoDate),
+  /** pipeline.cancel was called for it: it ends as cancelled once the engine has stopped. */
+  cancelRequested: z.boolean(),
+});
+export type ActiveRunState = z.infer<typeof ActiveRunState>;
+
+/** `run` is null when no run is in progress. */
+export const PipelineStatus = z.object({ run: ActiveRunState.nullable() });
+export type PipelineStatus = z.infer<typeof PipelineStatus>;
 
 // ---------------------------------------------------------------------------------------------- explore
 
@@ -1070,6 +1115,7 @@ export const methods = {
   'project.info': { input: ProjectInfoInput, output: ProjectInfo },
   'pipeline.run': { input: RunInput, output: RunStarted },
   'pipeline.cancel': { input: CancelInput, output: CancelResult },
+  'pipeline.status': { input: PipelineStatusInput, output: PipelineStatus },
   'tables.list': { input: TablesInput, output: TableList },
   'tables.drop': { input: TableDropInput, output: TableDropResult },
   'runs.list': { input: RunsInput, output: RunList },

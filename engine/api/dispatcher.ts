@@ -31,11 +31,13 @@ import {
   type ModelDiff,
   type ModelInfo,
   methods,
+  type PipelineStatus,
   type QueryResult,
   type RpcResponse,
   type RunList,
   RunProgressEvent,
   type RunStarted,
+  type RunStep,
   RunSummary,
 } from './contract.ts';
 import { LakehouseError, toLakehouseError } from './errors.ts';
@@ -79,6 +81,15 @@ interface ActiveRun {
   controller: AbortController;
   runId: string | null;
   finished: Promise<void>;
+  // The run's progress so far, kept for pipeline.status: a view that opens mid-run catches up from it.
+  startedAt: string;
+  request: MethodArgs<'pipeline.run'>;
+  /** The dates as the run recorded them (read back once it has started), or null while starting. */
+  dates: Promise<string[]> | null;
+  latest: RunProgressEvent | null;
+  /** By `model date`, in the order they started. */
+  steps: Map<string, RunStep>;
+  committedDates: string[];
 }
 
 /**
@@ -212,16 +223,29 @@ export function createDispatcher(engine: Engine): Dispatcher {
     }
     releaseConsole('a pipeline run started');
     const controller = new AbortController();
-    const run: ActiveRun = { controller, runId: null, finished: Promise.resolve() };
+    const started = Date.now();
+    const run: ActiveRun = {
+      controller,
+      runId: null,
+      finished: Promise.resolve(),
+      startedAt: new Date(started).toISOString(),
+      request: input,
+      dates: null,
+      latest: null,
+      steps: new Map(),
+      committedDates: [],
+    };
     active = run;
     return new Promise<RunStarted>((resolveStarted, rejectStarted) => {
-      const started = Date.now();
       const onProgress = (event: ProgressEvent) => {
+        const progress = progressEvent(event);
+        recordProgress(run, progress);
         if (event.kind === 'run-start') {
           run.runId = event.runId;
+          run.dates = runDates(event.runId);
           resolveStarted({ runId: event.runId, total: event.total });
         }
-        emit(progressEvent(event));
+        emit(progress);
       };
       run.finished = exclusive(async () => {
         let summary: EngineRunSummary | undefined;
@@ -253,6 +277,40 @@ export function createDispatcher(engine: Engine): Dispatcher {
         });
       });
     });
+  };
+
+  /**
+   * The dates a run takes, as it recorded them before its run-start (resolving a range or "every date"
+   * is the runner's): one read of its history row, queued like the graph a view loads first anyway.
+   */
+  const runDates = (runId: string): Promise<string[]> =>
+    read('pipeline.status', () =>
+      engine.reader.allJson<{ dates: string }>('SELECT dates FROM _lakehouse.runs WHERE run_id = $runId', {
+        runId,
+      }),
+    ).then(
+      (rows) => rows[0]?.dates.split(',').filter(Boolean) ?? [],
+      () => [],
+    );
+
+  const runStatus = async (): Promise<PipelineStatus> => {
+    const run = active;
+    if (!run) return { run: null };
+    const dates = (await run.dates) ?? [];
+    return {
+      run: {
+        runId: run.runId,
+        startedAt: run.startedAt,
+        request: run.request,
+        dates,
+        done: run.latest?.done ?? 0,
+        total: run.latest?.total ?? 0,
+        latest: run.latest,
+        steps: [...run.steps.values()],
+        committedDates: run.committedDates,
+        cancelRequested: run.controller.signal.aborted,
+      },
+    };
   };
 
   // Diffs of model.apply runs by run id, answered once the run has ended; the last few are kept.
@@ -360,6 +418,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
       };
     },
     'pipeline.run': (input) => startRun(input),
+    'pipeline.status': () => runStatus(),
     async 'pipeline.cancel'({ runId }) {
       if (!active || active.runId !== runId) return { runId, cancelled: false };
       active.controller.abort();
@@ -524,6 +583,20 @@ function invalidInput(method: MethodName, error: z.ZodError): LakehouseError {
   const issues = issueList(error);
   const text = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
   return new LakehouseError('INVALID_ARGUMENT', `${method}: ${text}`, { method, issues });
+}
+
+/** Keeps what pipeline.status answers: the latest event, each model's step, the committed dates. */
+function recordProgress(run: ActiveRun, event: RunProgressEvent): void {
+  run.latest = event;
+  const { kind, model, date, record } = event;
+  if ((kind === 'model-start' || kind === 'model-done') && model && date) {
+    run.steps.set(`${model} ${date}`, {
+      model,
+      date,
+      record: kind === 'model-done' ? (record ?? null) : null,
+    });
+  }
+  if (kind === 'date-committed' && date) run.committedDates.push(date);
 }
 
 /**

@@ -10,10 +10,14 @@ import {
   type RunFinishedEvent,
   type RunProgressEvent,
 } from '../../engine/api/contract.ts';
+import { createDispatcher } from '../../engine/api/dispatcher.ts';
 import type { ErrorCode as EngineErrorCode } from '../../engine/api/errors.ts';
+import { createEngine } from '../../engine/engine.ts';
 import type { Materialization as EngineMaterialization } from '../../engine/project/models.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
+import { startServer } from '../../server/http-server.ts';
 import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // One contract suite, run against every transport over the same dispatcher (DESIGN §3: one contract,
 // two transports). Each transport's suite runs the pipeline itself, so the suites share nothing but data.
@@ -364,6 +368,110 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
   });
 });
 
+// Works until cancelled, after bronze and silver have run: a run of it stays in progress for the test.
+const SLOW_MODEL = `/* config
+materialized: table
+*/
+SELECT count(*) AS n
+FROM silver.customer_search, (SELECT sum(i) AS total FROM range(1000000000000) t(i)) AS w
+WHERE w.total >= 0
+`;
+const SLOW = 'gold.seeded_slow';
+
+describe('pipeline.status', () => {
+  let served: ServedProject;
+
+  beforeAll(async () => {
+    // A project of its own: the slow model would hold up every run of the suite above.
+    const work = await tempDir('lakehouse-api-status-');
+    const project = await generatedProject(work, 1, 200);
+    await writeFile(join(project.dir, 'models', 'gold', 'seeded_slow.sql'), SLOW_MODEL);
+    const engine = await createEngine({ projectDir: project.dir });
+    const dispatcher = createDispatcher(engine);
+    const server = await startServer({ dispatcher, staticDir: work });
+    served = {
+      work,
+      projectDir: project.dir,
+      dates: project.dates,
+      engine,
+      dispatcher,
+      server,
+      close: async () => {
+        await server.close();
+        await dispatcher.close();
+        engine.close();
+        await removeDir(work);
+      },
+    };
+  });
+  afterAll(() => served?.close());
+
+  it.each(bothTransports(() => served))(
+    'answers null when idle, and the run in progress with its steps to a client that saw none of it (%s)',
+    async (_name, makeTransport) => {
+      const client = createClient(makeTransport());
+      const late = createClient(makeTransport());
+      try {
+        const finished = new Set<string>();
+        client.onEvent((event) => {
+          if (event.type === 'run.finished') finished.add(event.runId);
+        });
+        await client.ready();
+        const date = served.dates[0]!;
+        expect(await client.call('pipeline.status')).toEqual({ run: null });
+        // Refused before it started: nothing is left in progress.
+        await rejection(client.call('pipeline.run', { select: ['gold.no_such_model'] }));
+        expect(await client.call('pipeline.status')).toEqual({ run: null });
+
+        const before = Date.now();
+        // No dates asked: the run takes every date the sources have, and the status names them.
+        const started = await client.call('pipeline.run', { select: [`+${SLOW}`] });
+        // The late client never subscribed: everything it knows of the run comes from pipeline.status.
+        const inSlow = async () => {
+          const { run } = await late.call('pipeline.status');
+          return run?.latest?.kind === 'model-start' && run.latest.model === SLOW ? run : null;
+        };
+        await expect.poll(inSlow, { timeout: 60_000 }).not.toBeNull();
+        const run = (await inSlow())!;
+        expect(run).toMatchObject({
+          runId: started.runId,
+          dates: [date],
+          total: started.total,
+          done: started.total - 1,
+          latest: { type: 'run.progress', runId: started.runId, date, done: started.total - 1 },
+          committedDates: [],
+          cancelRequested: false,
+        });
+        expect(run.request).toEqual({ select: [`+${SLOW}`] });
+        expect(Date.parse(run.startedAt)).toBeGreaterThanOrEqual(before - 1000);
+        // Every model before the slow one is done on the date with its record; the slow one is running.
+        expect(run.steps).toHaveLength(started.total);
+        expect(run.steps.at(-1)).toEqual({ model: SLOW, date, record: null });
+        for (const step of run.steps.slice(0, -1)) {
+          expect(step.date).toBe(date);
+          expect(step.record).toMatchObject({ model: step.model, etlDate: date, status: 'success' });
+        }
+        expect(run.steps.map((s) => s.model)).toEqual(
+          expect.arrayContaining(['bronze.customer_search', 'silver.customer_search', SLOW]),
+        );
+
+        // The late client cancels the run it learnt of; once it has ended, nothing is in progress.
+        expect(await late.call('pipeline.cancel', { runId: started.runId })).toEqual({
+          runId: started.runId,
+          cancelled: true,
+        });
+        const cancelling = (await late.call('pipeline.status')).run;
+        if (cancelling) expect(cancelling.cancelRequested).toBe(true);
+        await expect.poll(() => finished.has(started.runId), { timeout: 60_000 }).toBe(true);
+        expect(await late.call('pipeline.status')).toEqual({ run: null });
+      } finally {
+        client.close();
+        late.close();
+      }
+    },
+  );
+});
+
 describe('the contract schemas', () => {
   it('list the same error codes and materializations as the engine (checked by tsc)', () => {
     expectTypeOf<ErrorCode>().toEqualTypeOf<EngineErrorCode>();
@@ -372,6 +480,7 @@ describe('the contract schemas', () => {
       | 'project.info'
       | 'pipeline.run'
       | 'pipeline.cancel'
+      | 'pipeline.status'
       | 'tables.list'
       | 'tables.drop'
       | 'runs.list'
