@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
-import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
+import { hasChromium, newAppPage, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The table explorer, SQL console, keyboard, themes and run failure/cancel in Debian's Chromium over
@@ -30,8 +30,18 @@ SELECT CASE WHEN w.total >= 0 THEN error('seeded failure: gold.seeded_failure ca
 FROM silver.customer_search, (SELECT sum(i) AS total FROM range(500000000) t(i)) AS w
 `;
 
+/** Works until cancelled on the given date, and does nothing on the others (the runs above take the latest). */
+const slowModel = (date: string) => `/* config
+materialized: table
+description: Seeded to work until cancelled on ${date} (a run the UI must find again)
+*/
+SELECT sum(i) AS total FROM range(1000000000000) t(i) WHERE getvariable('etl_date') = DATE '${date}'
+`;
+const SLOW = 'gold.seeded_slow';
+
 describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', () => {
   let work: string;
+  let slowDate: string;
   let app: OpenApp;
   let engine: Engine;
   let page: Page;
@@ -39,7 +49,8 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     work = await tempDir('lakehouse-explorer-e2e-');
-    const { dir } = await generatedProject(work, 2, 300);
+    const { dir, dates } = await generatedProject(work, 2, 300);
+    slowDate = dates[0]!;
     const first = await createEngine({ projectDir: dir });
     try {
       expect((await first.run({})).status).toBe('success');
@@ -61,6 +72,7 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     }
     // Added after the first run, so the tables exist and every later run fails at this model.
     await writeFile(join(dir, 'models', 'gold', 'seeded_failure.sql'), FAILING_MODEL);
+    await writeFile(join(dir, 'models', 'gold', 'seeded_slow.sql'), slowModel(slowDate));
     app = await openApp({
       projectDir: dir,
       page: { colorScheme: 'light', acceptDownloads: true },
@@ -508,5 +520,64 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await page.getByTestId('run-cancelled').textContent()).toContain('No date was committed.');
     expect(await page.getByTestId('run-error').count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-cancelled.png') });
+  });
+
+  it('finds the run in progress again after a tab switch, a reload and in a second window, and cancels it', async () => {
+    await page.getByTestId('tab-pipeline').click();
+    await page.getByTestId('date-select').selectOption(slowDate);
+    await page.getByTestId('selection-input').fill(SLOW);
+    await page.getByTestId('run-button').click();
+    const slowCard = (on: Page) => on.getByTestId(`model-card-${SLOW}`);
+    await expect.poll(() => slowCard(page).getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+
+    /** The view shows the run as the one that started it did: in progress, cancellable, what it runs. */
+    const showsTheRun = async (on: Page, where: string) => {
+      const status = on.getByTestId('run-status');
+      await expect.poll(() => status.getAttribute('data-status'), { message: where }).toBe('running');
+      expect(await status.textContent(), where).toBe('running 0/1');
+      expect(await on.getByTestId('cancel-button').isEnabled(), where).toBe(true);
+      expect(await on.getByTestId('run-button').isEnabled(), where).toBe(false);
+      await expect.poll(() => slowCard(on).getAttribute('data-status'), { message: where }).toBe('running');
+      // Outside the selection: queued at the run's start, as a view that saw it start shows them.
+      expect(await on.getByTestId('model-card-gold.dim_user').getAttribute('data-status'), where).toBe(
+        'queued',
+      );
+      expect(await on.getByTestId('date-select').inputValue(), where).toBe(slowDate);
+      expect(await on.getByTestId('selection-input').inputValue(), where).toBe(SLOW);
+    };
+
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('table-list').waitFor();
+    await page.getByTestId('tab-pipeline').click();
+    await showsTheRun(page, 'after a tab switch');
+    await page.reload();
+    await showsTheRun(page, 'after a reload');
+    const second = await newAppPage(app.browser);
+    try {
+      await second.goto(app.server.url);
+      await showsTheRun(second, 'in a second window');
+    } finally {
+      await second.close();
+    }
+
+    // A view that missed the run (pipeline.status answered before it started, events lost): Run is
+    // refused, and the view then shows the run it was refused for, so it can be cancelled.
+    await page.route('**/rpc/pipeline.status', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ run: null }) }),
+    );
+    await page.reload();
+    await page.getByTestId('model-card-gold.dim_user').waitFor();
+    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('idle');
+    await page.unroute('**/rpc/pipeline.status');
+    await page.getByTestId('run-button').click();
+    await expect.poll(() => page.getByTestId('pipeline-error').textContent()).toMatch(/^RUN_LOCKED: /);
+    await showsTheRun(page, 'after Run was refused');
+
+    await page.getByTestId('cancel-button').click();
+    const status = page.getByTestId('run-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('cancelled');
+    expect(await status.textContent()).toMatch(/^cancelled · 0 of 1 date\(s\) committed/);
+    expect(await page.getByTestId('run-cancelled').textContent()).toContain('No date was committed.');
+    expect(await page.getByTestId('run-button').isEnabled()).toBe(true);
   });
 });

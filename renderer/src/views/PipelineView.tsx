@@ -1,13 +1,19 @@
 import { type CSSProperties, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type {
+  ActiveRunState,
   GraphNodeState,
+  LakehouseEvent,
   Layer,
   ModelInfo,
+  ModelRunRecord,
   PipelineGraph,
   ProjectInfo,
   RunInput,
+  RunProgressEvent,
+  RunStep,
   RunSummary,
 } from '../../../engine/api/contract.ts';
+import { LakehouseError } from '../../../engine/api/errors.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
@@ -45,7 +51,8 @@ interface CardState {
 
 type RunState =
   | { phase: 'idle' }
-  | { phase: 'starting' }
+  // `adopted`: a run this view found starting when it opened (pipeline.status), not one it started.
+  | { phase: 'starting'; adopted?: boolean }
   | { phase: 'running'; runId: string | null; done: number; total: number }
   | { phase: 'finished'; summary: RunSummary };
 
@@ -61,6 +68,47 @@ function cardFromGraph(state: GraphNodeState): CardState {
     testsWarned: state.testsWarned,
     error: state.error,
   };
+}
+
+/** A card once its model is done on a date of the run in progress. */
+function cardFromRecord(record: ModelRunRecord): CardState {
+  return {
+    status: record.status,
+    rowsWritten: record.rowsOut,
+    durationMs: record.durationMs,
+    testsPassed: record.tests.filter((t) => t.passed).length,
+    testsFailed: record.tests.filter((t) => !t.passed && t.severity === 'error').length,
+    testsWarned: record.tests.filter((t) => !t.passed && t.severity === 'warn').length,
+    error: record.error ?? null,
+  };
+}
+
+/** The cards as the run's events would have left them: queued, then each step running or done. */
+function cardsOfRun(cards: Map<string, CardState>, steps: RunStep[]): Map<string, CardState> {
+  const next = new Map<string, CardState>(
+    [...cards].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status }]),
+  );
+  for (const { model, record } of steps) {
+    next.set(model, record ? cardFromRecord(record) : { ...next.get(model), status: 'running' });
+  }
+  return next;
+}
+
+/** A progress event by what it reports (each happens once per run), to tell the ones a snapshot holds. */
+function progressKey(event: Pick<RunProgressEvent, 'kind' | 'model' | 'date'>): string {
+  return `${event.kind} ${event.model ?? ''} ${event.date ?? ''}`;
+}
+
+/** The progress events whose effect a pipeline.status answer already holds. */
+function reflectedEvents(run: ActiveRunState): Set<string> {
+  const keys = new Set([progressKey({ kind: 'run-start' })]);
+  for (const { model, date, record } of run.steps) {
+    keys.add(progressKey({ kind: 'model-start', model, date }));
+    if (record) keys.add(progressKey({ kind: 'model-done', model, date }));
+  }
+  for (const date of run.committedDates) keys.add(progressKey({ kind: 'date-committed', date }));
+  if (run.latest?.kind === 'run-done') keys.add(progressKey({ kind: 'run-done' }));
+  return keys;
 }
 
 export function formatDuration(ms: number): string {
@@ -152,37 +200,31 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     };
   }, [project.models]);
 
-  useEffect(() => {
-    void loadGraph();
-    const off = client.onEvent((event) => {
+  // A run this view picked up from pipeline.status, and the events that answer already held: an
+  // older event arriving after it (over HTTP, replies and events travel apart) must not undo it.
+  const adoptedRun = useRef<{ runId: string; seen: Set<string> } | null>(null);
+
+  const applyEvent = useCallback(
+    (event: LakehouseEvent) => {
       if (event.type === 'run.progress') {
         const { kind, model, record } = event;
+        const adopted = adoptedRun.current;
+        if (adopted?.runId === event.runId && adopted.seen.has(progressKey(event))) return;
         if (kind === 'run-start') {
           runIdRef.current = event.runId;
           if (cancelWanted.current) void sendCancel(event.runId);
-          setCards(
-            (prev) => new Map([...prev].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status }])),
-          );
+          setCards((prev) => cardsOfRun(prev, []));
         }
         if (kind === 'model-start' && model) {
           setCards((prev) => new Map(prev).set(model, { ...prev.get(model), status: 'running' }));
         }
         if (kind === 'model-done' && record) {
-          setCards((prev) =>
-            new Map(prev).set(record.model, {
-              status: record.status,
-              rowsWritten: record.rowsOut,
-              durationMs: record.durationMs,
-              testsPassed: record.tests.filter((t) => t.passed).length,
-              testsFailed: record.tests.filter((t) => !t.passed && t.severity === 'error').length,
-              testsWarned: record.tests.filter((t) => !t.passed && t.severity === 'warn').length,
-              error: record.error ?? null,
-            }),
-          );
+          setCards((prev) => new Map(prev).set(record.model, cardFromRecord(record)));
         }
         setRun({ phase: 'running', runId: event.runId, done: event.done, total: event.total });
       } else if (event.type === 'run.finished') {
         runIdRef.current = null;
+        adoptedRun.current = null;
         setRun({ phase: 'finished', summary: event.summary });
         // Until the graph reloads: models the run never reached (outside a selection) were marked
         // queued at its start, and are back to what they were.
@@ -199,9 +241,84 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         // The graph's totals (every date of the run, rows on edges) come from the committed history.
         void loadGraph();
       }
+    },
+    [loadGraph, sendCancel],
+  );
+
+  /** Shows a run found in progress (on opening) as if this view had followed it from its start. */
+  const adopt = useCallback(
+    (found: ActiveRunState) => {
+      if (found.runId === null) {
+        setRun({ phase: 'starting', adopted: true });
+        return;
+      }
+      runIdRef.current = found.runId;
+      adoptedRun.current = { runId: found.runId, seen: reflectedEvents(found) };
+      setRun({ phase: 'running', runId: found.runId, done: found.done, total: found.total });
+      setCards((prev) => cardsOfRun(prev, found.steps));
+      // The toolbar says what is running, as it did in the view that started it.
+      const { dates, from, to, select } = found.request;
+      if (dates?.length === 1 && dates[0]) setDate(dates[0]);
+      else if (from || to) {
+        setDate(RANGE);
+        setFrom(from ?? project.availableDates[0] ?? '');
+        setTo(to ?? project.availableDates.at(-1) ?? '');
+      } else if (!dates) setDate(ALL_DATES);
+      setSelection((select ?? []).join(' '));
+    },
+    [project.availableDates],
+  );
+
+  useEffect(() => {
+    let live = true;
+    // Views unmount on a tab switch and a reload starts afresh: the run in progress, if any, comes from
+    // pipeline.status. Events wait until its answer is shown, then apply on top of it.
+    let buffered: LakehouseEvent[] | null = [];
+    const off = client.onEvent((event) => {
+      if (buffered) buffered.push(event);
+      else applyEvent(event);
     });
-    return off;
-  }, [client, loadGraph, sendCancel]);
+    void (async () => {
+      await loadGraph();
+      try {
+        // Events flow before the status is asked, so none falls between its answer and them.
+        await client.ready();
+        const { run: found } = await client.call('pipeline.status');
+        if (live && found) adopt(found);
+      } catch (e) {
+        if (live) setError(describeError(e));
+      }
+      if (!live) return;
+      const caught = buffered ?? [];
+      buffered = null;
+      for (const event of caught) applyEvent(event);
+    })();
+    return () => {
+      live = false;
+      off();
+    };
+  }, [client, loadGraph, applyEvent, adopt]);
+
+  // A run found starting may still be refused before it starts (a bad selector), which sends no event:
+  // ask again until it has started (its events take over) or is gone.
+  useEffect(() => {
+    if (run.phase !== 'starting' || !run.adopted) return;
+    let live = true;
+    const timer = setTimeout(async () => {
+      try {
+        const { run: found } = await client.call('pipeline.status');
+        if (!live) return;
+        if (found) adopt(found);
+        else setRun({ phase: 'idle' });
+      } catch (e) {
+        if (live) setError(describeError(e));
+      }
+    }, 500);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [run, client, adopt]);
 
   const start = async () => {
     setError(null);
@@ -221,6 +338,15 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     } catch (e) {
       setError(describeError(e));
       setRun({ phase: 'idle' });
+      // A run this view has not seen (its events lost, e.g. while the event stream reconnected): shown, so
+      // it can be followed and cancelled rather than only named by the error.
+      if (e instanceof LakehouseError && e.details.reason === 'run-in-progress') {
+        const found = await client.call('pipeline.status').then(
+          ({ run: r }) => r,
+          () => null,
+        );
+        if (found) adopt(found);
+      }
     }
   };
 
