@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { ColumnProfile } from '../../../engine/api/contract.ts';
+import { formatCell } from './DataGrid.tsx';
 
 /** A histogram bin in full (the row's title): its one value, or its range. */
 function binText(low: string, high: string): string {
@@ -48,6 +49,9 @@ export function ColumnProfilePanel({
     })) ??
     [];
   const peak = Math.max(1, ...bars.map((b) => b.count));
+  // As the grid shows them: DuckDB's text of a timestamp drops the trailing zeros the grid's cells keep.
+  const min = profile?.min == null ? null : formatCell(profile.min, profile.type);
+  const max = profile?.max == null ? null : formatCell(profile.max, profile.type);
   return (
     <aside className="profile-panel" data-testid="profile-panel" aria-label={`Profile of ${column}`}>
       <div className="profile-head">
@@ -77,12 +81,12 @@ export function ColumnProfilePanel({
               {profile.distinct.toLocaleString()}
             </dd>
             <dt>Min</dt>
-            <dd title={profile.min ?? ''} data-testid="profile-min">
-              {profile.min ?? '—'}
+            <dd title={min ?? ''} data-testid="profile-min">
+              {min ?? '—'}
             </dd>
             <dt>Max</dt>
-            <dd title={profile.max ?? ''} data-testid="profile-max">
-              {profile.max ?? '—'}
+            <dd title={max ?? ''} data-testid="profile-max">
+              {max ?? '—'}
             </dd>
           </dl>
           <h3 className="profile-subtitle">{profile.histogram ? 'Histogram' : 'Top values'}</h3>
