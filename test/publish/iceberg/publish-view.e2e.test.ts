@@ -42,6 +42,19 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     if (work) await removeDir(work);
   });
 
+  it('offers nothing to run without a target, as the Redshift form does', async () => {
+    await page.getByTestId('tab-publish').click();
+    const target = page.getByTestId('publish-target');
+    const buttons = ['publish-preflight', 'publish-run', 'history-load'].map((id) => page.getByTestId(id));
+    for (const empty of ['', '   ']) {
+      await target.fill(empty);
+      for (const button of buttons) expect(await button.isDisabled()).toBe(true);
+    }
+    await target.fill(join(work, 'published'));
+    for (const button of buttons) expect(await button.isEnabled()).toBe(true);
+    expect(await page.getByTestId('publish-error').count()).toBe(0);
+  });
+
   it('previews, publishes, and shows snapshots, time travel and a diff', async () => {
     // Longer than a clipped cell holds: the panel shows it whole all the same.
     const warehouse = join(

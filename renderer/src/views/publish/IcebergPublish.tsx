@@ -72,7 +72,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [to, setTo] = useState<string | null>(null);
   const progress = usePublishProgress(client, 'iceberg', busy === PUBLISHING);
 
-  const target = kind === 'warehouse' ? { warehouse: where } : { catalog: where };
+  // Without a target there is nothing to check or publish: the buttons say so, as on the Redshift form.
+  const named = where.trim();
+  const target = kind === 'warehouse' ? { warehouse: named } : { catalog: named };
 
   const runPreflight = () =>
     act('Checking…', async () => {
@@ -132,14 +134,19 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           size={48}
           onChange={(e) => setWhere(e.target.value)}
         />
-        <button type="button" data-testid="publish-preflight" disabled={busy !== null} onClick={runPreflight}>
+        <button
+          type="button"
+          data-testid="publish-preflight"
+          disabled={busy !== null || !named}
+          onClick={runPreflight}
+        >
           Preflight
         </button>
         <button
           type="button"
           className="primary"
           data-testid="publish-run"
-          disabled={busy !== null}
+          disabled={busy !== null || !named}
           onClick={publish}
         >
           Publish
@@ -265,7 +272,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         <button
           type="button"
           data-testid="history-load"
-          disabled={busy !== null}
+          disabled={busy !== null || !named}
           onClick={() => void loadHistory()}
         >
           Snapshots
@@ -274,7 +281,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           <button
             type="button"
             data-testid="history-diff"
-            disabled={busy !== null || !from || !to}
+            disabled={busy !== null || !named || !from || !to}
             onClick={compare}
           >
             Diff from → to
