@@ -45,6 +45,8 @@ export interface MaterializeContext {
   replaceStage(selectSql: string): Promise<void>;
   /** Dates this model has already committed. */
   committedDates: string[];
+  /** The dates this run goes through, in order. */
+  runDates: string[];
 }
 
 export interface MaterializeOutcome {

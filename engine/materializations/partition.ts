@@ -59,6 +59,14 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         `${loadedBefore} row(s) repeat ${dedupe!.key.join(', ')} values an earlier date already loaded: removed as duplicates`,
       );
     }
+    const stale = dedupe?.across_dates ? laterDatesCheckedAgainst(ctx, dedupe.across_dates) : [];
+    if (stale.length > 0) {
+      warnings.push(
+        `${stale.join(', ')} dropped repeats of ${dedupe!.key.join(', ')} values this date held when they ran: ` +
+          `re-run ${stale.length === 1 ? 'it' : 'them'} too, so an event this new version adds or no longer ` +
+          'holds is kept or dropped there again',
+      );
+    }
     // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
     // transaction), then searched for repeats and written from that copy on every core.
     const repeats = dedupe ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, order)})` : '';
@@ -119,6 +127,18 @@ async function keysLoadedBefore(
     `SELECT count(*) FROM ${rows} AS r SEMI JOIN __keys_loaded_before USING (${k})`,
   );
   return Number(count ?? 0);
+}
+
+/**
+ * The committed later dates whose repeat search read this date's partition, or would have had it been
+ * there (it is among the `window` dates before each), and that this run does not run again after it:
+ * re-running this date, or loading it late, leaves their choice of what was a repeat as it was.
+ */
+function laterDatesCheckedAgainst(ctx: MaterializeContext, window: number | 'all'): string[] {
+  const later = ctx.committedDates.filter((d) => d > ctx.etlDate);
+  const consulted = window === 'all' ? later : later.slice(0, window);
+  const rerunLater = new Set(ctx.runDates.filter((d) => d > ctx.etlDate));
+  return consulted.filter((d) => !rerunLater.has(d));
 }
 
 /** Notes when this date's partition has other columns than the table had: what older dates lack or hold. */

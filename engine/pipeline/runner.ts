@@ -207,7 +207,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
           emit({ kind: 'model-start', date, model: id, done });
           const record = await runModel(
-            { ...deps, signal: options.signal, catalogs, columnsChecked },
+            { ...deps, signal: options.signal, catalogs, columnsChecked, runDates: dates },
             node.model,
             date,
             partitions,
@@ -407,7 +407,11 @@ function brokenModelRecords(
 async function runModel(
   // With the catalogs read so far in this run (see MaterializeContext.catalogs), and the models whose
   // output columns were checked: names come from the SQL and declared source columns, not the date.
-  deps: RunnerDeps & { catalogs: Map<string, LoadedCatalog>; columnsChecked: Set<string> },
+  deps: RunnerDeps & {
+    catalogs: Map<string, LoadedCatalog>;
+    columnsChecked: Set<string>;
+    runDates: string[];
+  },
   model: Model,
   date: string,
   partitions: ReturnType<typeof createPartitionStore>,
@@ -444,6 +448,7 @@ async function runModel(
     restage,
     replaceStage,
     committedDates: await committedDates(db, model.id),
+    runDates: deps.runDates,
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];

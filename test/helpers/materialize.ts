@@ -53,6 +53,7 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
         restage,
         replaceStage,
         committedDates: [...committed],
+        runDates: [date],
       };
       const outcome = await materializer(ctx);
       if (!committed.includes(date)) committed.push(date);

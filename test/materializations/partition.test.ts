@@ -52,6 +52,7 @@ describe('partition materialization', () => {
       restage,
       replaceStage: async () => undefined,
       committedDates: [],
+      runDates: [],
     };
     const outcome = await materializePartition(ctx);
     const kept = await db.all(`SELECT id, v FROM ${outcome.testRelation} ORDER BY ALL`);

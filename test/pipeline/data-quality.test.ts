@@ -394,6 +394,29 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       // Re-running any date changes nothing: only earlier dates count.
       for (const date of [D2, D1, D3]) expect((await engine.run({ dates: [date] })).status).toBe('success');
       expect(await perDate()).toEqual(expected);
+
+      // A date run again alone leaves the later dates whose repeat search read it as they were: it says
+      // which; run with them, in order, it has nothing to say.
+      const staleNote = (dates: string) =>
+        `${dates} dropped repeats of event_id values this date held when they ran: re-run them too, so an ` +
+        'event this new version adds or no longer holds is kept or dropped there again';
+      const silverNotes = (summary: Awaited<ReturnType<typeof engine.run>>, date: string) =>
+        summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === date)?.warnings;
+      expect(silverNotes(await engine.run({ dates: [D1] }), D1)).toEqual([staleNote(`${D2}, ${D3}`)]);
+      const inOrder = await engine.run({ dates: [D1, D2, D3, D4] });
+      expect(silverNotes(inOrder, D1)).toEqual([]);
+      expect(silverNotes(inOrder, D2)).toEqual([
+        '2 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
+      ]);
+
+      // Delivered again without the event 06-02 repeats: 06-02, run as told, keeps it as its own.
+      await writeDay(resentSrc, '20220601', day1.slice(1));
+      expect(silverNotes(await engine.run({ dates: [D1] }), D1)).toEqual([staleNote(`${D2}, ${D3}`)]);
+      expect((await engine.run({ dates: [D2, D3] })).status).toBe('success');
+      const resent = await engine.query(
+        `SELECT etl_date::VARCHAR AS d FROM silver.customer_search WHERE event_id = '${day1[0]!.eventID}'`,
+      );
+      expect(resent.rows).toEqual([{ d: D2 }]);
     });
   });
 
@@ -414,6 +437,8 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(silverOnly.status).toBe('success');
       const silver = silverOnly.models.find((m) => m.model === 'silver.customer_search');
       expect(silver?.warnings).toEqual([
+        `${D2} dropped repeats of event_id values this date held when they ran: re-run it too, so an event ` +
+          'this new version adds or no longer holds is kept or dropped there again',
         `new column(s) net_type: NULL in the 1 other date(s) (${D2}) written before; re-run them to fill it`,
         `column(s) network_type no longer produced: gone from silver.customer_search, though the 1 other date(s) (${D2}) ` +
           'written before still hold them; models that read them now fail until they are changed',
