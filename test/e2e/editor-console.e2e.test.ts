@@ -37,6 +37,11 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
   });
 
   const editorText = async () => (await page.locator('.cm-content').textContent()) ?? '';
+  /** A model's file as the editor's text reads when it holds the file: its lines run together. */
+  const fileText = async (model: string) => {
+    const [layer, name] = model.split('.');
+    return (await readFile(join(projectDir, 'models', layer!, `${name}.sql`), 'utf8')).replace(/\n/g, '');
+  };
   const unloadPrevented = () =>
     page.evaluate(() => {
       const event = new Event('beforeunload', { cancelable: true });
@@ -45,11 +50,6 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     });
 
   it("gives each model its own undo history: undo never brings another model's text", async () => {
-    const fileText = async (model: string) => {
-      const [layer, name] = model.split('.');
-      // The editor's lines, concatenated as .cm-content's text has them.
-      return (await readFile(join(projectDir, 'models', layer!, `${name}.sql`), 'utf8')).replace(/\n/g, '');
-    };
     const state = page.getByTestId('editor-state');
     await page.getByTestId('tab-editor').click();
     await expect.poll(editorText).toBe(await fileText(FACT));
@@ -66,6 +66,33 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await state.textContent()).toBe('saved');
     await page.getByTestId('editor-model').selectOption(FACT);
     await expect.poll(editorText).toBe(await fileText(FACT));
+  });
+
+  it('runs nothing while a newly picked model loads: the editor still holds the last one', async () => {
+    const source = '**/rpc/model.source';
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered: Promise<void> = Promise.resolve();
+    await page.route(source, (route) => {
+      answered = held.then(() => route.continue());
+      return answered;
+    });
+    try {
+      await page.getByTestId('editor-model').selectOption(PLATFORM);
+      for (const id of ['editor-apply', 'editor-preview']) {
+        expect(await page.getByTestId(id).isDisabled()).toBe(true);
+      }
+    } finally {
+      release();
+      await answered;
+      await page.unroute(source);
+    }
+    await expect.poll(editorText).toBe(await fileText(PLATFORM));
+    expect(await page.getByTestId('editor-apply').isEnabled()).toBe(true);
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(() => page.getByTestId('editor-apply').isEnabled()).toBe(true);
   });
 
   it('scrolls a long line sideways inside the editor, the line numbers staying in view', async () => {

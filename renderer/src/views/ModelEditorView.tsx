@@ -237,7 +237,9 @@ export function ModelEditorView({
   };
 
   const dirty = text !== original;
-  const restorable = lastRan !== null && lastRan !== original && loaded === model;
+  // Until a newly picked model loads, the editor holds the last one's text: it must not run as the new one.
+  const showsModel = loaded === model;
+  const restorable = lastRan !== null && lastRan !== original && showsModel;
   const running = apply.phase === 'running';
   const previewStale = preview !== null && (preview.text !== text || preview.date !== date);
 
@@ -275,7 +277,12 @@ export function ModelEditorView({
             ))}
           </select>
         </label>
-        <button type="button" data-testid="editor-preview" disabled={busy || !text} onClick={runPreview}>
+        <button
+          type="button"
+          data-testid="editor-preview"
+          disabled={busy || !showsModel || !text}
+          onClick={runPreview}
+        >
           Preview
         </button>
         <label className="field">
@@ -291,7 +298,7 @@ export function ModelEditorView({
           type="button"
           className="primary"
           data-testid="editor-apply"
-          disabled={busy || running || !text}
+          disabled={busy || running || !showsModel || !text}
           onClick={() => void saveAndRun(text)}
         >
           Save &amp; run {model}+
