@@ -22,6 +22,7 @@ import {
   type RunOptions,
   type RunSummary,
   runPipeline,
+  sourcesReadBy,
   stageDirOf,
 } from './pipeline/runner.ts';
 import { loadProject, type Project } from './project/config.ts';
@@ -325,7 +326,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       modelErrors.splice(0, modelErrors.length, ...fileErrors, ...rebuilt.errors);
       return dropped;
     },
-    availableDates: () => availableDates(project),
+    availableDates: () => availableDates(project, sourcesReadBy(graph, modelErrors)),
     reader: readerDb,
     openReader,
     tables: () => listTables(readerDb, models, modelErrors),

@@ -99,10 +99,12 @@ export interface RunnerDeps {
 }
 
 /** Every date any daily source of the project has, sorted. */
-export async function availableDates(project: Project): Promise<string[]> {
+export async function availableDates(project: Project, readBy?: ReadSources): Promise<string[]> {
   const dates = new Set<string>();
-  for (const source of Object.values(project.config.sources)) {
+  for (const [name, source] of Object.entries(project.config.sources)) {
     if (source.kind !== 'daily_parquet') continue;
+    // A source no model reads (one just declared) neither adds dates nor, with no folder yet, blocks runs.
+    if (readBy && !readBy.has(name)) continue;
     for (const d of await listSourceDates(
       resolveProjectPath(project.root, source.path),
       source.date_format,
@@ -111,6 +113,14 @@ export async function availableDates(project: Project): Promise<string[]> {
       dates.add(d);
   }
   return [...dates].sort();
+}
+
+/** Names of the sources the models read; undefined while a model is out of the graph (it may read any). */
+export type ReadSources = Set<string> | undefined;
+
+export function sourcesReadBy(graph: ModelGraph, modelErrors: LakehouseError[]): ReadSources {
+  if (modelErrors.length > 0) return undefined;
+  return new Set(graph.nodes.flatMap((n) => n.sources));
 }
 
 /**
@@ -129,7 +139,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     brokenModels.length > 0
       ? await resolveSelection(db, graph, options.select).catch(() => [])
       : await resolveSelection(db, graph, options.select);
-  const dates = await resolveDates(project, options);
+  const dates = await resolveDates(project, options, sourcesReadBy(graph, brokenModels));
   if (brokenModels.length === 0) await refuseMissingUpstreamPartitions(db, graph, selected, dates);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
@@ -534,7 +544,7 @@ async function modelSqlError(db: Db, model: Model, error: unknown): Promise<Lake
   });
 }
 
-async function resolveDates(project: Project, options: RunOptions): Promise<string[]> {
+async function resolveDates(project: Project, options: RunOptions, readBy: ReadSources): Promise<string[]> {
   const valid = (d: string, flag: string) => {
     // A calendar date: Date.parse takes 2022-02-30 and DuckDB then fails to store it.
     if (!IsoDate.safeParse(d).success) {
@@ -554,7 +564,7 @@ async function resolveDates(project: Project, options: RunOptions): Promise<stri
   if (options.dates && options.dates.length > 0)
     return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
   if (options.from || options.to) {
-    const all = await availableDates(project);
+    const all = await availableDates(project, readBy);
     const from = valid(options.from ?? all[0] ?? '', '--from');
     const to = valid(options.to ?? all[all.length - 1] ?? from, '--to');
     if (from > to) throw new LakehouseError('INVALID_ARGUMENT', `--from ${from} is after --to ${to}`);
@@ -564,7 +574,7 @@ async function resolveDates(project: Project, options: RunOptions): Promise<stri
     }
     return out;
   }
-  const all = await availableDates(project);
+  const all = await availableDates(project, readBy);
   if (all.length === 0) {
     // Name where the day folders were looked for: a mistyped prefix reads as "no data" otherwise.
     const looked = Object.entries(project.config.sources).flatMap(([name, source]) =>

@@ -550,3 +550,31 @@ describe('a day folder named like no calendar day (20220230)', () => {
     }
   });
 });
+
+describe('a daily source no model reads yet', () => {
+  it('neither blocks runs nor adds dates when its folder does not exist', async () => {
+    const src = await tempDir('lakehouse-unread-source-');
+    try {
+      await writeDay(src, '20220601', events(5));
+      const dir = await exampleProjectOnDays(src);
+      const config = join(dir, 'lakehouse.yaml');
+      const yaml = await readFile(config, 'utf8');
+      await writeFile(
+        config,
+        yaml.replace(
+          /^sources:\n/m,
+          `sources:\n  extra_src:\n    kind: daily_parquet\n    path: ${JSON.stringify(join(src, 'not-there'))}\n    columns:\n      a: VARCHAR\n`,
+        ),
+      );
+      await withEngine(dir, async (engine) => {
+        expect(await engine.availableDates()).toEqual(['2022-06-01']);
+        const summary = await engine.run({});
+        expect(summary.error?.message).toBeUndefined();
+        expect(summary.dates).toEqual(['2022-06-01']);
+      });
+      await removeDir(dir);
+    } finally {
+      await removeDir(src);
+    }
+  });
+});
