@@ -630,6 +630,11 @@ export type ModelPreview = z.infer<typeof ModelPreview>;
 export const ModelApplyInput = z.strictObject({
   model: z.string().min(1),
   text: sqlText(z.string().min(1).max(1_000_000)),
+  /**
+   * The file's text the edit started from (model.source's `text`): when the file holds something else
+   * now (saved from another window, edited on disk), the save is refused instead of overwriting it.
+   */
+  base: z.string().max(1_000_000).optional(),
   /** Default: every date the sources have. */
   dates: z.array(IsoDate).min(1).optional(),
 });

@@ -326,7 +326,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
-    const tables = await exclusive(() => saveModel(engine, input.model, input.text));
+    const tables = await exclusive(() => saveModel(engine, input.model, input.text, input.base));
     const snapshot = await exclusive(() => snapshotTables(engine, tables));
     let started: Promise<RunStarted>;
     try {

@@ -138,9 +138,18 @@ export async function previewModel(
  * acyclic; then swaps the engine's model and graph in place, so the next run uses the new SQL.
  * Call it on the writer connection with no run in progress. Returns the gold tables it affects.
  */
-export async function saveModel(engine: Engine, id: string, text: string): Promise<string[]> {
+export async function saveModel(engine: Engine, id: string, text: string, base?: string): Promise<string[]> {
   const db = engine.db;
   const edited = await parseEdited(db, engine, id, text);
+  const current = await readFile(join(engine.project.root, edited.file), 'utf8').catch(() => undefined);
+  if (base !== undefined && current !== base) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${edited.file} changed since this edit began (saved from another window, or edited on disk); saving ` +
+        'would overwrite that change.',
+      { model: id, file: edited.file, reason: 'changed-since-read' },
+    );
+  }
   await setRunVariables(db, engine, await defaultDate(db, engine, id));
   const described = await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
   // A header naming a column the edited SQL does not output would only fail (or be ignored) at the next run.

@@ -11,6 +11,8 @@ export interface AppliedRun {
 export interface ModelDraft {
   /** Text edited and not saved; absent when the editor holds the saved file. */
   text?: string;
+  /** The file's text that edit started from: a save is refused if the file holds something else now. */
+  base?: string;
   /** The text saved before a save whose run failed: the last version that ran, kept until a run succeeds. */
   lastRan?: string;
   /** The model's last Save & run, whose diff the editor shows again when the model or its tab is opened. */

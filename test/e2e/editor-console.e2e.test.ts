@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,34 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.getByTestId('editor-revert').click();
     await expect.poll(() => state.textContent()).toBe('saved');
     expect(await unloadPrevented()).toBe(false);
+  });
+
+  it('refuses to save over a model file changed since the edit began; Revert then shows the file as it is', async () => {
+    const file = join(projectDir, 'models', 'gold', 'dim_platform.sql');
+    const saved = await readFile(file, 'utf8');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await page.locator('.cm-line', { hasText: 'platform' }).first().waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n-- my edit');
+    // Meanwhile another window (or an editor on disk) saves the model.
+    const theirs = `${saved.trimEnd()}\n-- saved elsewhere\n`;
+    await writeFile(file, theirs);
+    await page.getByTestId('editor-apply').click();
+    const error = page.getByTestId('editor-error');
+    await expect
+      .poll(() => error.textContent())
+      .toContain('models/gold/dim_platform.sql changed since this edit began');
+    expect(await error.textContent()).toContain(
+      'Revert now shows the file as it is; Save & run again saves your edit over it.',
+    );
+    expect(await readFile(file, 'utf8')).toBe(theirs);
+    expect(await editorText()).toContain('-- my edit');
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(editorText).toContain('-- saved elsewhere');
+    // The file keeps the other save (a comment): writing it back here would only be another such change.
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
   });
 
   it('shows the diff of a Save & run that ended while the tab was left', async () => {

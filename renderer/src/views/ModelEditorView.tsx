@@ -48,6 +48,16 @@ function failedTestsOf(summary: RunSummary | null): FailedTest[] {
   );
 }
 
+/** The engine's refusal to save over a model file that changed since the edit began. */
+function isChangedSinceRead(e: unknown): boolean {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    'details' in e &&
+    (e as { details?: { reason?: unknown } }).details?.reason === 'changed-since-read'
+  );
+}
+
 /**
  * Edit a model's SQL, preview it on current data without writing, then save it and run it with
  * everything downstream, and see what changed in each affected gold table.
@@ -115,7 +125,12 @@ export function ModelEditorView({
   // Every edit is kept with its model, so leaving the tab or picking another model loses nothing.
   const edit = (next: string) => {
     setText(next);
-    if (loaded) drafts.update(loaded, { text: next === original ? undefined : next });
+    if (!loaded) return;
+    const unchanged = next === original;
+    drafts.update(loaded, {
+      text: unchanged ? undefined : next,
+      base: unchanged ? undefined : (drafts.get(loaded).base ?? original),
+    });
   };
 
   const rememberLastRan = (target: string, value: string | null) => {
@@ -210,6 +225,8 @@ export function ModelEditorView({
       const started = await client.call('model.apply', {
         model: target,
         text: saving,
+        // Another window may have saved this model since: the engine refuses rather than overwrite it.
+        base: drafts.get(target).base ?? original,
         dates: allDates || !date ? undefined : [date],
       });
       saved = true;
@@ -217,7 +234,7 @@ export function ModelEditorView({
       setText(saving);
       // Kept with the model, so its diff shows if the tab is left during the run and opened after it.
       const applied = { runId: started.runId, before };
-      drafts.update(target, { text: undefined, lastApply: applied });
+      drafts.update(target, { text: undefined, base: undefined, lastApply: applied });
       setApply((prev) => ({
         phase: 'running',
         runId: started.runId,
@@ -230,6 +247,18 @@ export function ModelEditorView({
       setApply({ phase: 'idle' });
       // The file was written but whether it ran is unknown: keep the version before it within reach.
       if (saved) rememberLastRan(target, before);
+      if (isChangedSinceRead(e)) {
+        // The file as it is now becomes the edit's base: Revert shows it, and saving again is deliberate.
+        const fresh = await client.call('model.source', { model: target }).catch(() => null);
+        if (fresh) {
+          drafts.update(target, { base: fresh.text });
+          if (shown.current === target) setOriginal(fresh.text);
+          setError(
+            `${describeError(e)} Revert now shows the file as it is; Save & run again saves your edit over it.`,
+          );
+          return;
+        }
+      }
       fail(e);
     } finally {
       setBusy(false);
