@@ -165,7 +165,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   );
   emit({ kind: 'run-start', done });
 
-  const onAbort = () => db.interrupt();
+  // An interrupt stops only the statement running at that instant (DuckDB clears it when the next one
+  // starts): one landing between two statements of a model was lost, and the run went on. So it is
+  // repeated until the date's failure is being handled, which must not be interrupted itself.
+  let interrupting: ReturnType<typeof setInterval> | undefined;
+  const stopInterrupting = () => clearInterval(interrupting);
+  const onAbort = () => {
+    db.interrupt();
+    interrupting = setInterval(() => db.interrupt(), 100);
+  };
   options.signal?.addEventListener('abort', onAbort);
   try {
     if (brokenModels.length > 0) {
@@ -259,6 +267,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         await partitions.flushUploads();
         await db.run('COMMIT');
       } catch (error) {
+        stopInterrupting();
         await db.run('ROLLBACK').catch(() => undefined);
         await partitions.flushUploads().catch(() => undefined);
         const failure = toLakehouseError(error);
@@ -298,6 +307,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     emit({ kind: 'run-done', done });
     return { runId, status: 'success', dates, models: records, durationMs: Date.now() - started };
   } catch (error) {
+    stopInterrupting();
     const failure = options.signal?.aborted
       ? new LakehouseError(
           'RUN_CANCELLED',
@@ -318,6 +328,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       error: failure.toPayload() as RunSummary['error'],
     };
   } finally {
+    stopInterrupting();
     options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -185,6 +185,34 @@ describe('a run killed mid-date', () => {
       expect(cancelled!.runId).toBe(summary.runId);
     });
   });
+
+  // Engine bug: the cancel interrupted only the statement running at that instant. One landing between
+  // two statements (here as the slow model starts) was lost, and its statement ran on to the end.
+  it('a cancel between two statements still stops the statement after it', async () => {
+    const slow = join(dir, 'models', 'gold', 'seeded_slow.sql');
+    await writeFile(
+      slow,
+      '/* config\nmaterialized: table\n*/\nSELECT (SELECT sum(i) FROM range(1000000000000) t(i)) AS total\n',
+    );
+    try {
+      await withEngine(dir, async (engine) => {
+        const controller = new AbortController();
+        const summary = await engine.run({
+          dates: [D2],
+          select: ['gold.seeded_slow'],
+          signal: controller.signal,
+          onProgress: (e) => {
+            // Synchronously as the model starts: no statement of it runs yet.
+            if (e.kind === 'model-start' && e.model === 'gold.seeded_slow') controller.abort();
+          },
+        });
+        expect(summary.status).toBe('cancelled');
+        expect(await projectState(engine)).toEqual(afterD1);
+      });
+    } finally {
+      await rm(slow);
+    }
+  }, 30_000);
 
   // Engine bug (runner.ts, runPipeline's per-date catch): the interrupted statement surfaces as a
   // MODEL_SQL_ERROR of the model that was running, so the history says that model *failed* with
