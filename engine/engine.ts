@@ -262,7 +262,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       if (missing.length > 0 && !options.forgetMissingFiles) {
         throw missingFilesError(project.root, project.lakeRoot, missing);
       }
-      if (missing.length > 0) await forgetPartitions(db, missing);
+      if (missing.length > 0) await forgetPartitions(db, missing, project.lakeRoot);
       forgottenPartitions.push(...missing);
       const partitions = createPartitionStore(
         db,

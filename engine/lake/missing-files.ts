@@ -50,9 +50,23 @@ export function missingFilesError(projectRoot: string, lakeRoot: string, missing
 
 /**
  * Forgets the pointers of missing files, and the model's committed date with them, so the date runs
- * again like one never run. One transaction: nothing changes if it fails.
+ * again like one never run. One transaction: nothing changes if it fails. Refused when every file is
+ * missing: that is a lake elsewhere (unmounted, moved), and once it is back its files, then pointed at by
+ * nothing, would be collected as garbage.
  */
-export async function forgetPartitions(db: Db, missing: MissingPartition[]): Promise<void> {
+export async function forgetPartitions(db: Db, missing: MissingPartition[], lakeRoot: string): Promise<void> {
+  const committed = Number(
+    (await db.scalar<number | bigint>('SELECT count(*) FROM _lakehouse.partitions')) ?? 0,
+  );
+  if (missing.length >= committed) {
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `Every one of the ${committed} committed partition files is missing from ${lakeRoot}: the lake is ` +
+        'probably somewhere else (an unmounted disk, a moved folder). Repair forgets only some missing files; ' +
+        'put the lake back, or point lake: in lakehouse.yaml at it.',
+      { reason: 'lake-missing', lakeRoot },
+    );
+  }
   await db.transaction(async () => {
     for (const m of missing) {
       const params = { relation: m.relation, d: m.etlDate };

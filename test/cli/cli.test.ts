@@ -149,6 +149,15 @@ describe('the lakehouse command line', () => {
     expect(lakehouse('repair', copy).stdout).toBe(
       'Nothing to repair: every committed partition file is in the lake.\n',
     );
+    // A lake that is elsewhere (unmounted, moved) is not forgotten wholesale.
+    await rename(join(copy, 'lake'), join(copy, 'lake-away'));
+    const whole = lakehouse('repair', copy);
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toMatch(
+      /error \[PROJECT_INVALID\]: Every one of the \d+ committed partition files is missing/,
+    );
+    await rename(join(copy, 'lake-away'), join(copy, 'lake'));
+    expect(lakehouse('tables', copy).code).toBe(0);
   });
 
   it('refuses to run on a table whose model file was deleted, and drops that table on request', async () => {
