@@ -10,11 +10,14 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
   let work: string;
   let app: OpenApp;
   let page: Page;
+  let dates: string[];
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     work = await tempDir('lakehouse-e2e-');
-    const { dir } = await generatedProject(work, 3, 300);
+    const generated = await generatedProject(work, 3, 300);
+    const { dir } = generated;
+    dates = generated.dates;
     // The test itself checks that the project's name appears.
     app = await openApp({ projectDir: dir, waitForProject: false });
     page = app.page;
@@ -70,5 +73,47 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     await cell.waitFor();
     expect(Number(await cell.textContent())).toBeGreaterThan(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'query.png') });
+  });
+  it('says "not run" on the cards a cancel kept from running, its reason on hover, nothing clipped', async () => {
+    // Cancelled as the second date starts: the first stays committed, so the graph shows this run, whose
+    // gold models were skipped with "not run: The run was cancelled." (the cards clipped it to "n").
+    const cancel = new AbortController();
+    const summary = await app.engine.run({
+      signal: cancel.signal,
+      onProgress: (event) => {
+        if (event.kind === 'model-start' && event.date === dates[1]) cancel.abort();
+      },
+    });
+    expect(summary.status).toBe('cancelled');
+    await page.getByTestId('tab-pipeline').click();
+    await page.reload();
+    const fact = page.getByTestId('model-card-gold.fact_customer_search');
+    await expect.poll(() => fact.getAttribute('data-status')).toBe('skipped');
+
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 1024, height: 768 },
+    ]) {
+      await page.setViewportSize(viewport);
+      const where = `${viewport.width}x${viewport.height}`;
+      expect(await fact.getByTestId('card-status').textContent(), where).toBe('not run');
+      expect(await fact.getByTestId('card-status').getAttribute('title'), where).toMatch(/cancelled/);
+      expect(await fact.getAttribute('title'), where).toMatch(/not run: .*cancelled/);
+      // Every piece of text on every card shows whole: none cut to an ellipsis or to nothing.
+      const clipped = await page
+        .locator('[data-testid^="model-card-"] .card-meta > span')
+        .evaluateAll((spans) =>
+          spans
+            .filter(
+              (el) =>
+                el.scrollWidth > el.clientWidth + 1 ||
+                el.getBoundingClientRect().right > (el.parentElement?.getBoundingClientRect().right ?? 0) + 1,
+            )
+            .map((el) => `${el.closest('[data-testid]')?.getAttribute('data-testid')}: ${el.textContent}`),
+        );
+      expect(clipped, where).toEqual([]);
+      await page.screenshot({ path: join(SCREENSHOTS, `pipeline-not-run-${viewport.width}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 });

@@ -669,6 +669,15 @@ function RunStatus({ run }: { run: RunState }) {
   );
 }
 
+/**
+ * A card's status in words: a model a cancel or an earlier failure kept from running reads "not run",
+ * not "skipped" plus its reason, which a card has no room for (it is on hover and in the details).
+ */
+function statusLabel(status: string, error: string | null | undefined): string {
+  if (status === 'skipped' && error?.startsWith('not run')) return 'not run';
+  return status.replace(/_/g, ' ');
+}
+
 function ModelCard({
   model,
   state,
@@ -684,13 +693,15 @@ function ModelCard({
 }) {
   const status = state?.status ?? 'never run';
   const tests = (state?.testsPassed ?? 0) + (state?.testsFailed ?? 0) + (state?.testsWarned ?? 0);
+  const error = state?.error ?? null;
+  const about = model.description ? `${model.id}: ${model.description}` : model.id;
   return (
     <button
       type="button"
       className={`model-card graph-card status-${status.replace(/\s+/g, '-')}${focused ? ' focused' : ''}`}
       data-testid={`model-card-${model.id}`}
       data-status={status}
-      title={model.description ? `${model.id}: ${model.description}` : model.id}
+      title={error ? `${about}\n${error}` : about}
       style={style}
       onClick={onFocus}
     >
@@ -698,8 +709,8 @@ function ModelCard({
         <span className="card-name">{model.name}</span>
       </span>
       <span className="card-meta">
-        <span className="card-status" data-testid="card-status">
-          {status}
+        <span className="card-status" data-testid="card-status" title={error ?? undefined}>
+          {statusLabel(status, error)}
         </span>
         <CardRows state={state} />
       </span>
@@ -715,11 +726,6 @@ function ModelCard({
             ✓ {state?.testsPassed}/{tests}
             {state?.testsFailed ? ` · ${state.testsFailed} failed` : ''}
             {state?.testsWarned ? ` · ${state.testsWarned} warn` : ''}
-          </span>
-        )}
-        {state?.error && (
-          <span className="card-error" title={state.error}>
-            {state.error}
           </span>
         )}
       </span>
