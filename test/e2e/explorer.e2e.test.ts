@@ -332,6 +332,43 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-other-table.png') });
   });
 
+  it('keeps the grid usable at 1024 px with a profile open: the table list closes up while it is', async () => {
+    // The list (360 px) and the profile (380 px) left the grid ~225 px: one cut-off column.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      await page.getByTestId('tab-tables').click();
+      await page.getByTestId('table-item-gold.fact_customer_search').click();
+      await page.getByTestId('profile-platform_key').click();
+      const panel = page.getByTestId('profile-panel');
+      await expect.poll(() => panel.getByTestId('profile-type').textContent()).not.toBe(null);
+      const width = (testId: string) =>
+        page.getByTestId(testId).evaluate((el) => Math.round(el.getBoundingClientRect().width));
+      expect(await width('table-grid')).toBeGreaterThanOrEqual(450);
+      // Still there to switch tables, its names readable, and the profile whole inside the window.
+      expect(await width('table-list')).toBeGreaterThanOrEqual(180);
+      expect(
+        await page
+          .getByTestId('table-item-gold.dim_user')
+          .locator('.table-name')
+          .evaluate((el) => ({
+            text: el.textContent,
+            clipped: el.scrollWidth > el.clientWidth,
+          })),
+      ).toEqual({ text: 'gold.dim_user', clipped: false });
+      expect(await page.getByTestId('table-item-gold.dim_user').getAttribute('title')).toMatch(/rows$/);
+      expect(await panel.evaluate((el) => el.getBoundingClientRect().right)).toBeLessThanOrEqual(1024);
+      expect(await panel.getByTestId('profile-type').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(
+        true,
+      );
+      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-1024.png') });
+      // Closed, the list is back to its full width, counts and all.
+      await page.getByTestId('profile-close').click();
+      await expect.poll(() => width('table-list')).toBe(360);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('profiles with labels that can be told apart: whole values, long text, timestamp ranges', async () => {
     await page.getByTestId(`table-item-${REASONS}`).click();
     const panel = page.getByTestId('profile-panel');

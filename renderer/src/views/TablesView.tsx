@@ -138,7 +138,7 @@ export function TablesView({ client }: { client: Client }) {
   const needsValue = OPS.find((o) => o.op === draft.op)?.needsValue ?? true;
 
   return (
-    <section className="view tables-view">
+    <section className={`view tables-view${profileColumn ? ' profiling' : ''}`}>
       <ul className="table-list" data-testid="table-list">
         {tables === null && !listError && <li className="muted">Loading…</li>}
         {tables?.length === 0 && <li className="muted">No tables yet: run the pipeline.</li>}
@@ -149,7 +149,7 @@ export function TablesView({ client }: { client: Client }) {
               className={`table-item${selected === t.name ? ' selected' : ''}`}
               data-testid={`table-item-${t.name}`}
               onClick={() => open(t.name)}
-              title={t.name}
+              title={`${t.name}: ${t.rows.toLocaleString()} rows`}
             >
               <span className={`layer-badge layer-${t.layer}`}>{t.layer}</span>
               <span className="table-name">{t.name}</span>
