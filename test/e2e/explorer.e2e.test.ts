@@ -369,6 +369,61 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     }
   });
 
+  it('shows the whole column name in a cell dialog and keeps "row N" on one line, also by a narrow grid', async () => {
+    // Beside an open profile in a narrow window the dialog is narrow: it cut the name to
+    // "sub3_keyword_catego…" and broke "row 19,981" in two.
+    const column = 'sub3_keyword_category';
+    await page.setViewportSize({ width: 900, height: 700 });
+    try {
+      await page.getByTestId('tab-tables').click();
+      await page.getByTestId('table-item-gold.fact_customer_search').click();
+      await page.getByTestId(`profile-${column}`).click();
+      const index = await grid()
+        .locator('.vgrid-th')
+        .evaluateAll(
+          (ths, name) => ths.findIndex((th) => th.getAttribute('title')?.startsWith(`${name} `)),
+          column,
+        );
+      await cellText(0, index);
+      await grid().locator('[data-row="0"] td').nth(index).click();
+      await page.keyboard.press('Control+End');
+      const rows = Number(await grid().getAttribute('data-row-count'));
+      await expect
+        .poll(async () => page.getByTestId('grid-active-cell').locator('xpath=..').getAttribute('data-row'))
+        .toBe(String(rows - 1));
+      await page.keyboard.press('Enter');
+      const head = page.getByTestId('cell-dialog').locator('.cell-dialog-head');
+      await head.waitFor();
+      const shown = await head.evaluate((el) => {
+        const name = el.querySelector('strong') as HTMLElement;
+        const meta = el.querySelector('.muted') as HTMLElement;
+        const range = document.createRange();
+        range.selectNodeContents(meta);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        return {
+          name: name.textContent,
+          nameClipped: name.scrollWidth > name.clientWidth || name.scrollHeight > name.clientHeight,
+          meta: meta.textContent,
+          metaLines: lines,
+          insideWindow:
+            el.getBoundingClientRect().left >= 0 && el.getBoundingClientRect().right <= window.innerWidth,
+        };
+      });
+      expect(shown).toEqual({
+        name: column,
+        nameClipped: false,
+        meta: `BIGINT · row ${rows.toLocaleString('en-US')}`,
+        metaLines: 1,
+        insideWindow: true,
+      });
+      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-cell-narrow.png') });
+      await page.keyboard.press('Escape');
+      await page.getByTestId('profile-close').click();
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('profiles with labels that can be told apart: whole values, long text, timestamp ranges', async () => {
     await page.getByTestId(`table-item-${REASONS}`).click();
     const panel = page.getByTestId('profile-panel');

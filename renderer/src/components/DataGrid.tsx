@@ -392,9 +392,11 @@ export function DataGrid({
       {openCell && openColumn && (
         <div className="cell-dialog" role="dialog" aria-label="Cell value" data-testid="cell-dialog">
           <div className="cell-dialog-head">
-            <strong title={openColumn.name}>{openColumn.name}</strong>
-            <span className="muted">
-              {openColumn.type} · row {(openCell.row + 1).toLocaleString()}
+            <span className="cell-dialog-title">
+              <strong>{openColumn.name}</strong>
+              <span className="muted">
+                {openColumn.type} · row {(openCell.row + 1).toLocaleString()}
+              </span>
             </span>
             <button
               type="button"
