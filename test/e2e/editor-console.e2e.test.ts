@@ -2,7 +2,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, type OpenApp, openApp, retypeEditorLine, SCREENSHOTS } from '../helpers/browser.ts';
+import {
+  hasChromium,
+  type OpenApp,
+  openApp,
+  retypeEditorLine,
+  SCREENSHOTS,
+  scrollConsoleToEnd,
+} from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The model editor keeps what the user typed (across tabs, models and a failed run) and the SQL console
@@ -294,13 +301,7 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await grid.locator('[data-row="7"] td').nth(1).textContent()).toBe('49');
 
     // The engine still holds the result: scrolling to the end reads the rest of it.
-    await grid.locator('[data-testid="grid-row"] td').first().click();
-    await expect
-      .poll(async () => {
-        await page.keyboard.press('Control+End');
-        return counted.textContent();
-      })
-      .toBe('2,500 rows');
+    await scrollConsoleToEnd(page, '2,500 rows');
     expect(await page.getByTestId('query-error').count()).toBe(0);
   });
 });

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../engine/api/dispatcher.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { KNOWN_PLAN_CHANGE_USER } from '../../engine/generate/generate.ts';
-import { hasChromium, type OpenApp, openApp, retypeEditorLine, SCREENSHOTS } from '../helpers/browser.ts';
+import {
+  hasChromium,
+  type OpenApp,
+  openApp,
+  retypeEditorLine,
+  SCREENSHOTS,
+  scrollConsoleToEnd,
+} from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The part-B views in Chromium over HTTP, on a generated project of four days run once up front:
@@ -260,14 +267,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     // Scrolling to the end loads the rest of the same result, window by window.
     await run('SELECT n FROM range(2500) t(n) ORDER BY random()');
     await expect.poll(() => counted.textContent()).toBe('2,500 rows · 1,000 loaded, scrolling loads more');
-    const grid = page.getByTestId('query-grid');
-    await grid.locator('[data-testid="grid-row"] td').first().click();
-    await expect
-      .poll(async () => {
-        await page.keyboard.press('Control+End');
-        return counted.textContent();
-      })
-      .toBe('2,500 rows');
+    await scrollConsoleToEnd(page, '2,500 rows');
 
     const error = page.getByTestId('query-error');
     await run('SELECT *\nFROM no_such_table');

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { rendererOutdated } from '../../cli/build-state.ts';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -39,6 +40,21 @@ export async function newAppPage(browser: Browser, options: BrowserContextOption
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, ...options });
   page.on('pageerror', (error) => console.error('[e2e] page error:', error));
   return page;
+}
+
+/**
+ * Presses Ctrl+End in the SQL console's grid until its row count reads `count`: each press goes to the
+ * last row loaded, which makes the console load the next window.
+ */
+export async function scrollConsoleToEnd(page: Page, count: string): Promise<void> {
+  const grid = page.getByTestId('query-grid');
+  await grid.locator('[data-testid="grid-row"] td').first().click();
+  await expect
+    .poll(async () => {
+      await page.keyboard.press('Control+End');
+      return page.getByTestId('query-count').textContent();
+    })
+    .toBe(count);
 }
 
 /** Replaces the model editor's line matching `line` with `text`, as a user types it. */
