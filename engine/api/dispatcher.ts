@@ -185,7 +185,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return onConsole(async () => {
       if (generation !== consoleGeneration) throw consoleCancelled();
       try {
-        return await consoleQueries.window(input);
+        const result = await consoleQueries.window(input);
+        // Cancelled as its last statement ended: what it read is not what the user wants now.
+        if (generation !== consoleGeneration) throw consoleCancelled();
+        return result;
       } catch (error) {
         // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
         if (generation !== consoleGeneration) throw consoleCancelled();

@@ -133,7 +133,16 @@ export function createConsoleQueries(
     return oldest;
   };
 
-  const window = async (input: QueryInput): Promise<QueryResult> => {
+  // Bumped by interrupt(): DuckDB's interrupt stops only the statement running at that instant, so a
+  // window also stops itself before each next statement once one came after it was asked for.
+  let interrupts = 0;
+
+  const window = async (input: QueryInput, interrupted: () => boolean): Promise<QueryResult> => {
+    const stopIfInterrupted = () => {
+      if (interrupted()) {
+        throw new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' });
+      }
+    };
     const sql = input.sql.replace(/[\s;]+$/, '');
     const at = (c: { sql: string; position: number }) => c.sql === sql && c.position === input.offset;
     let slot = input.offset > 0 ? slots.find((s) => s.cursor && at(s.cursor)) : undefined;
@@ -149,19 +158,22 @@ export function createConsoleQueries(
     const continues = slot !== undefined;
     slot ??= await freeSlot();
     const { db } = slot;
+    stopIfInterrupted();
     if (!continues) await checkOneQuery(db, sql, READ_ONLY);
     try {
       if (!continues) {
         released = released.filter((r) => r.sql !== sql);
+        stopIfInterrupted();
         slot.cursor = await start(db, sql);
-        await readRows(slot.cursor, input.offset, false);
+        await readRows(slot.cursor, input.offset, false, stopIfInterrupted);
       }
       const cursor = slot.cursor!;
       touch(slot);
-      const rows = await readRows(cursor, input.limit, true);
-      const hasMore = await rowLeft(cursor);
+      const rows = await readRows(cursor, input.limit, true, stopIfInterrupted);
+      const hasMore = await rowLeft(cursor, stopIfInterrupted);
       if (!hasMore) cursor.total = cursor.position;
       else if (input.offset === 0) {
+        stopIfInterrupted();
         cursor.total = await countWithin(await countingConnection(), sql, COUNT_BUDGET_MS);
       }
       if (!hasMore) await letGo(slot);
@@ -176,17 +188,22 @@ export function createConsoleQueries(
     } catch (error) {
       clearTimeout(slot.idle);
       slot.cursor = undefined;
+      if (error instanceof LakehouseError) throw error;
       throw new LakehouseError('QUERY_ERROR', await errorInUserText(db, sql, error), { sql: input.sql });
     }
   };
 
   return {
-    window: (input) => serial(() => window(input)),
+    window: (input) => {
+      const asked = interrupts;
+      return serial(() => window(input, () => interrupts !== asked));
+    },
     release: (reason) =>
       serial(async () => {
         for (const slot of slots) await letGo(slot, reason);
       }),
     interrupt() {
+      interrupts += 1;
       for (const slot of slots) slot.db.interrupt();
       countingDb?.interrupt();
     },
@@ -223,10 +240,15 @@ async function start(db: Db, sql: string): Promise<Cursor> {
 }
 
 /** Reads up to `count` rows on from where the cursor stands: as JSON rows, or skipped unconverted. */
-async function readRows(cursor: Cursor, count: number, convert: boolean): Promise<QueryResult['rows']> {
+async function readRows(
+  cursor: Cursor,
+  count: number,
+  convert: boolean,
+  stopIfInterrupted: () => void,
+): Promise<QueryResult['rows']> {
   const rows: QueryResult['rows'] = [];
   let left = count;
-  while (left > 0 && (await rowLeft(cursor))) {
+  while (left > 0 && (await rowLeft(cursor, stopIfInterrupted))) {
     const chunk = cursor.chunk!;
     const take = Math.min(left, chunk.rowCount - cursor.chunkRow);
     if (convert) {
@@ -242,8 +264,9 @@ async function readRows(cursor: Cursor, count: number, convert: boolean): Promis
 }
 
 /** Whether a row is left to read, fetching the next chunk when the current one is used up. */
-async function rowLeft(cursor: Cursor): Promise<boolean> {
+async function rowLeft(cursor: Cursor, stopIfInterrupted: () => void): Promise<boolean> {
   while (!cursor.done && (!cursor.chunk || cursor.chunkRow >= cursor.chunk.rowCount)) {
+    stopIfInterrupted();
     const next = await cursor.result.fetchChunk();
     cursor.chunk = next && next.rowCount > 0 ? next : null;
     cursor.chunkRow = 0;

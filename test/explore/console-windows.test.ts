@@ -119,6 +119,26 @@ describe('SQL console open results', () => {
     expect((await window(fresh[1]!, 500, 500)).rows).toHaveLength(500);
   });
 
+  it('an interrupt before the query reaches DuckDB still stops it (no statement ran to take it)', async () => {
+    const consoles = createConsoleQueries(() => served.engine.openReader());
+    try {
+      // Ten billion row pairs: only a cancel ends it within the test's time.
+      const slow = consoles.window({
+        sql: 'SELECT count(*) AS n FROM range(100000) a CROSS JOIN range(100000) b WHERE a.range + b.range < 0',
+        limit: 10,
+        offset: 0,
+      });
+      consoles.interrupt();
+      expect(await rejection(slow)).toMatchObject({ code: 'QUERY_CANCELLED' });
+      // Only the query asked for before the interrupt stops: the next one runs.
+      expect((await consoles.window({ sql: 'SELECT 42 AS n', limit: 10, offset: 0 })).rows).toEqual([
+        { n: 42 },
+      ]);
+    } finally {
+      await consoles.close();
+    }
+  }, 20_000);
+
   it('a result not read for a while is let go', async () => {
     const consoles = createConsoleQueries(() => served.engine.openReader(), { idleMs: 200 });
     try {
