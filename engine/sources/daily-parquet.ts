@@ -40,7 +40,7 @@ export async function listSourceDates(
     if (error instanceof LakehouseError) throw error;
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `Source folder ${root} does not exist. Check the source path in lakehouse.yaml.`,
+      `Source folder ${root} does not exist: check the path of the source (in lakehouse.yaml, or the form that tests it).`,
       {
         path: root,
       },

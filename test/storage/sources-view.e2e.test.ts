@@ -104,6 +104,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       .poll(() => page.getByTestId('source-save-result').textContent())
       .toBe('Added raw_on_s3 in lakehouse.yaml.');
     expect(await page.getByTestId('source-form-title').textContent()).toBe('Edit raw_on_s3');
+    // The test of what was typed before the save does not stand beside the save's message.
+    expect(await page.getByTestId('source-result-new').count()).toBe(0);
 
     const yaml = await readFile(join(projectDir, 'lakehouse.yaml'), 'utf8');
     expect(yaml).toContain('# Reference catalog of titles used to normalise search keywords');

@@ -277,6 +277,8 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           s3: s3Of(draft),
         });
         setSources(result.sources);
+        // A test of the form before the save is about what was typed then: not beside the save's message.
+        setResults(({ new: _, ...r }) => r);
         setEditing({ name: result.name, source: definitionOf(draft, editing?.source ?? null) });
         setSaveMessage({
           ok: true,
