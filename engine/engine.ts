@@ -238,6 +238,15 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     db.close();
     if (!options.readOnly) writersInThisProcess.delete(lockKey);
   };
+  // The graph of the models as loaded, files that do not parse counted as building their tables.
+  const graphOfModels = () =>
+    buildPartialGraph(
+      db,
+      models,
+      Object.keys(project.config.sources),
+      Object.keys(project.config.vars),
+      fileErrors,
+    );
   let graph: ModelGraph;
   try {
     if (!options.readOnly) {
@@ -277,13 +286,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     await loadMacros(db, project.root);
     await db.run(`SET search_path = 'gold,main'`);
-    const built = await buildPartialGraph(
-      db,
-      models,
-      Object.keys(project.config.sources),
-      Object.keys(project.config.vars),
-      fileErrors,
-    );
+    const built = await graphOfModels();
     graph = built.graph;
     modelErrors.push(...built.errors);
     reader = await openReader();
@@ -315,13 +318,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       );
       const dropped = await dropOrphanTable(db, partitions, models, relation, fileErrors);
       // A model that read the dropped table no longer has a left-over table to read: ask the graph again.
-      const rebuilt = await buildPartialGraph(
-        db,
-        models,
-        Object.keys(project.config.sources),
-        Object.keys(project.config.vars),
-        fileErrors,
-      );
+      const rebuilt = await graphOfModels();
       replaceGraph(graph, rebuilt.graph);
       modelErrors.splice(0, modelErrors.length, ...fileErrors, ...rebuilt.errors);
       return dropped;
