@@ -170,14 +170,21 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     return () => observer.disconnect();
   }, [graphBox]);
 
-  const loadGraph = useCallback(async () => {
-    try {
-      const next = await client.call('pipeline.graph');
-      setGraph(next);
-      setCards(new Map(next.nodes.map((n) => [n.model, cardFromGraph(n)])));
-    } catch (e) {
-      setError(describeError(e));
-    }
+  // The graph load in flight: a run found meanwhile is shown once it has landed, or the graph's cards
+  // would replace the run's.
+  const graphLoad = useRef<Promise<void>>(Promise.resolve());
+  const loadGraph = useCallback(() => {
+    const loading = (async () => {
+      try {
+        const next = await client.call('pipeline.graph');
+        setGraph(next);
+        setCards(new Map(next.nodes.map((n) => [n.model, cardFromGraph(n)])));
+      } catch (e) {
+        setError(describeError(e));
+      }
+    })();
+    graphLoad.current = loading;
+    return loading;
   }, [client]);
 
   useEffect(() => {
@@ -345,6 +352,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           ({ run: r }) => r,
           () => null,
         );
+        await graphLoad.current;
         if (found) adopt(found);
       }
     }
