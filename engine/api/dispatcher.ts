@@ -84,8 +84,8 @@ interface ActiveRun {
   // The run's progress so far, kept for pipeline.status: a view that opens mid-run catches up from it.
   startedAt: string;
   request: MethodArgs<'pipeline.run'>;
-  /** The dates the run goes through, known once it has started. */
-  dates: string[];
+  /** The dates as the run recorded them (read back once it has started), or null while starting. */
+  dates: Promise<string[]> | null;
   latest: RunProgressEvent | null;
   /** By `model date`, in the order they started. */
   steps: Map<string, RunStep>;
@@ -233,7 +233,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
       finished: Promise.resolve(),
       startedAt: new Date(started).toISOString(),
       request: input,
-      dates: [],
+      dates: null,
       latest: null,
       steps: new Map(),
       committedDates: [],
@@ -245,7 +245,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         recordProgress(run, progress);
         if (event.kind === 'run-start') {
           run.runId = event.runId;
-          run.dates = event.dates ?? [];
+          run.dates = runDates(event.runId);
           resolveStarted({ runId: event.runId, total: event.total });
         }
         emit(progress);
@@ -282,15 +282,30 @@ export function createDispatcher(engine: Engine): Dispatcher {
     });
   };
 
-  const runStatus = (): PipelineStatus => {
+  /**
+   * The dates a run takes, as it recorded them before its run-start (resolving a range or "every date"
+   * is the runner's): one read of its history row, queued like the graph a view loads first anyway.
+   */
+  const runDates = (runId: string): Promise<string[]> =>
+    read('pipeline.status', () =>
+      engine.reader.allJson<{ dates: string }>('SELECT dates FROM _lakehouse.runs WHERE run_id = $runId', {
+        runId,
+      }),
+    ).then(
+      (rows) => rows[0]?.dates.split(',').filter(Boolean) ?? [],
+      () => [],
+    );
+
+  const runStatus = async (): Promise<PipelineStatus> => {
     const run = active;
     if (!run) return { run: null };
+    const dates = (await run.dates) ?? [];
     return {
       run: {
         runId: run.runId,
         startedAt: run.startedAt,
         request: run.request,
-        dates: run.dates,
+        dates,
         done: run.latest?.done ?? 0,
         total: run.latest?.total ?? 0,
         latest: run.latest,
@@ -406,7 +421,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
       };
     },
     'pipeline.run': (input) => startRun(input),
-    'pipeline.status': async () => runStatus(),
+    'pipeline.status': () => runStatus(),
     async 'pipeline.cancel'({ runId }) {
       if (!active || active.runId !== runId) return { runId, cancelled: false };
       active.controller.abort();

@@ -67,8 +67,6 @@ export interface ProgressEvent {
   done: number;
   total: number;
   record?: ModelRunRecord;
-  /** On run-start: the dates the run goes through, in order (a range or "every date" resolved). */
-  dates?: string[];
 }
 
 export interface RunSummary {
@@ -165,7 +163,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       selection: (options.select ?? []).map((s) => s.trim()).join(' ') || 'all',
     },
   );
-  emit({ kind: 'run-start', done, dates });
+  emit({ kind: 'run-start', done });
 
   // An interrupt stops only the statement running at that instant (DuckDB clears it when the next one
   // starts): one landing between two statements of a model was lost, and the run went on. So it is
