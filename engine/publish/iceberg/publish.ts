@@ -1,5 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LakehouseError } from '../../api/errors.ts';
+import { cancellableDb } from '../../db/cancellable.ts';
+import type { Db } from '../../db/duckdb.ts';
 import type { Engine } from '../../engine.ts';
 import type { Project } from '../../project/config.ts';
 import { describeGoldTables, type GoldTable } from '../gold-tables.ts';
@@ -153,9 +155,10 @@ function context(
   options: PublishIcebergOptions,
   table?: string,
   step = { done: 0, total: 0 },
+  db: Db = engine.db,
 ): SyncContext {
   return {
-    db: engine.db,
+    db,
     catalog: opened.catalog,
     namespace: opened.namespace,
     stateDir: opened.stateDir,
@@ -201,9 +204,9 @@ export async function publishIceberg(
   const results: IcebergPublishResult['tables'] = [];
   const total = tables.length;
   const { signal } = options;
-  // A cancel stops the statement DuckDB is running (writing a table's files can take minutes).
-  const interrupt = () => engine.db.interrupt();
-  signal?.addEventListener('abort', interrupt);
+  // A cancel stops the statement DuckDB is running (writing a table's files can take minutes) and
+  // every later one, so the publish stops at once rather than at its check before the next commit.
+  const db = signal ? cancellableDb(engine.db, signal) : undefined;
   try {
     for (const [done, table] of tables.entries()) {
       const published = results.map((r) => r.table);
@@ -211,7 +214,7 @@ export async function publishIceberg(
       let committed = false;
       try {
         const step = { done, total };
-        results.push(await publishTable(engine, opened, options, table, step, () => (committed = true)));
+        results.push(await publishTable(engine, opened, options, table, step, () => (committed = true), db));
       } catch (error) {
         if (!signal?.aborted || error instanceof CommitStateUnknownError) throw error;
         // Cut short after its commit (while reading it back), the table is published all the same.
@@ -221,7 +224,7 @@ export async function publishIceberg(
       }
     }
   } finally {
-    signal?.removeEventListener('abort', interrupt);
+    db?.release();
   }
   return {
     target: opened.catalog.description,
@@ -259,6 +262,7 @@ async function publishTable(
   table: GoldTable,
   { done, total }: { done: number; total: number },
   onCommitted: () => void,
+  db?: Db,
 ): Promise<IcebergPublishResult['tables'][number]> {
   const step = { done, total };
   options.onProgress?.({
@@ -266,7 +270,7 @@ async function publishTable(
     message: `${table.name}: comparing with the published table`,
     ...step,
   });
-  const ctx = context(engine, opened, options, table.name, step);
+  const ctx = context(engine, opened, options, table.name, step, db);
   const result = await syncTable(ctx, table);
   onCommitted();
   const reconciliation = await reconcileTable(ctx, table);

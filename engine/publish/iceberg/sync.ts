@@ -614,7 +614,9 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       }
       throw error;
     } finally {
-      await dropComparisonTables(db);
+      // Refused once a cancel came: the temp tables are replaced by the next publish. Throwing here
+      // would hide the error above, or a commit that has happened.
+      await dropComparisonTables(db).catch(() => undefined);
     }
   }
   throw new LakehouseError(

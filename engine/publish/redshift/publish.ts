@@ -3,6 +3,7 @@ import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { LakehouseError, toLakehouseError } from '../../api/errors.ts';
+import { cancellableDb } from '../../db/cancellable.ts';
 import { type Db, qualified } from '../../db/duckdb.ts';
 import type { Model } from '../../project/models.ts';
 import {
@@ -261,6 +262,8 @@ export async function publishRedshift(options: RedshiftPublishOptions): Promise<
   const opened = await open(options.connection);
   const progress = options.onProgress ?? (() => undefined);
   let loadPath: LoadPath | undefined;
+  // Exporting a large table can take minutes: a cancel stops it, and no export starts after one.
+  const exportDb = options.signal ? cancellableDb(options.db, options.signal) : undefined;
   try {
     const { plan: publishPlan, preflight } = await plan(options, opened);
     const total = publishPlan.steps.length + 2;
@@ -275,11 +278,11 @@ export async function publishRedshift(options: RedshiftPublishOptions): Promise<
     const staging =
       options.connection.kind === 'data-api' ? options.connection.staging : options.connection.staging;
     loadPath = staging
-      ? s3ParquetLoadPath(options.db, {
+      ? s3ParquetLoadPath(exportDb ?? options.db, {
           ...staging,
           runId: `${new Date().toISOString().slice(0, 10)}-${randomUUID()}`,
         })
-      : copyStdinLoadPath(options.db);
+      : copyStdinLoadPath(exportDb ?? options.db);
     const published = publishPlan.tables.map((p) => p.table);
     const reconciliation = opened.pg
       ? await runOverPg(opened.pg, publishPlan, loadPath, published, options.signal, progress, total)
@@ -295,6 +298,7 @@ export async function publishRedshift(options: RedshiftPublishOptions): Promise<
     progress({ phase: 'done', done: total, total });
     return { ...preflight, reconciliation, durationMs: Date.now() - started };
   } finally {
+    exportDb?.release();
     await loadPath?.cleanup();
     await opened.close();
   }

@@ -241,6 +241,32 @@ describe('cancelling a publish', () => {
     ]);
     expect(resumed.tables.every((t) => t.reconciliation.matches)).toBe(true);
   }, 120_000);
+
+  it('stops at once when the cancel comes between two statements, writing no more files', async () => {
+    const folder = join(work, 'cancel-between-warehouse');
+    await engine.run({ dates: [dates[0]!] });
+    const target = await openTarget(engine.project, { warehouse: folder });
+    const controller = new AbortController();
+    let reachedCommit = false;
+    const cancelled = await publishIceberg(engine, target, {
+      signal: controller.signal,
+      // Said just before the first table's data files are written: no DuckDB statement is running, so
+      // an interrupt alone is lost and the files would be written, up to the check before the commit.
+      onProgress: ({ message }) => {
+        if (message.includes(': writing ')) controller.abort();
+      },
+      beforeCommit: async () => {
+        reachedCommit = true;
+      },
+    }).catch((error: unknown) => error);
+    const [first] = (await preflightIceberg(engine, target)).tables.map((t) => t.table);
+    expect(cancelled).toMatchObject({ code: 'RUN_CANCELLED', details: { published: [], table: first } });
+    expect(reachedCommit).toBe(false);
+    expect(await readdir(join(folder, 'gold', first!, 'data')).catch(() => [])).toEqual([]);
+    // The engine's connection is free again, and the next publish completes.
+    const resumed = await publishIceberg(engine, target);
+    expect(resumed.tables.every((t) => t.reconciliation.matches)).toBe(true);
+  }, 120_000);
 });
 
 describe('Iceberg names from the API and lakehouse.yaml', () => {
