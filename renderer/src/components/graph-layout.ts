@@ -50,6 +50,10 @@ export async function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Pro
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
       'elk.partitioning.activate': 'true',
+      // One layout for the whole graph: ELK lays each connected component out on its own, and a model
+      // with no inputs or readers then sat in the first column whatever its partition (a gold lookup
+      // table in the bronze lane, the lanes overlapping).
+      'elk.separateConnectedComponents': 'false',
       'elk.edgeRouting': 'ORTHOGONAL',
       // Each model as far left as its inputs allow: lanes stay narrow and sources sit beside their readers.
       'elk.layered.layering.strategy': 'LONGEST_PATH_SOURCE',
