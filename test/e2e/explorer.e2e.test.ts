@@ -589,6 +589,14 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(Date.now() - started).toBeLessThan(5000);
     await finished();
     expect(await status.getAttribute('data-status')).toBe('failed');
+    // As the run ended, before the graph reloads: the model that failed says so (it sent no model-done
+    // event), and what succeeded before it on the date was rolled back with it.
+    const cardStatuses = await page.evaluate(() =>
+      ['gold.seeded_failure', 'silver.customer_search'].map((id) =>
+        document.querySelector(`[data-testid="model-card-${id}"]`)?.getAttribute('data-status'),
+      ),
+    );
+    expect(cardStatuses).toEqual(['failed', 'rolled_back']);
     const failure = page.getByTestId('run-error');
     await expect
       .poll(() => failure.textContent())

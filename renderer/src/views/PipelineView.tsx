@@ -233,16 +233,18 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         runIdRef.current = null;
         adoptedRun.current = null;
         setRun({ phase: 'finished', summary: event.summary });
-        // Until the graph reloads: models the run never reached (outside a selection) were marked
-        // queued at its start, and are back to what they were.
-        const reached = new Set(event.summary.models.map((m) => m.model));
+        // Until the graph reloads: each model the run reached as its last record says (a failed date
+        // turns its successes into rolled back, and the model that failed sent no model-done); models it
+        // never reached (outside a selection) were marked queued at its start, and are back to what they were.
+        const last = new Map(event.summary.models.map((record) => [record.model, record]));
         setCards(
           (prev) =>
             new Map(
-              [...prev].map(([id, c]) => [
-                id,
-                c.status === 'queued' && !reached.has(id) ? { ...c, status: c.before ?? c.status } : c,
-              ]),
+              [...prev].map(([id, c]) => {
+                const record = last.get(id);
+                if (record) return [id, cardFromRecord(record)];
+                return [id, c.status === 'queued' ? { ...c, status: c.before ?? c.status } : c];
+              }),
             ),
         );
         // The graph's totals (every date of the run, rows on edges) come from the committed history.
