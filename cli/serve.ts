@@ -9,12 +9,12 @@ import { exists } from '../engine/project/init.ts';
 export async function serveUntilStopped(dir: string, port: number): Promise<number> {
   const { createEngine } = await import('../engine/engine.ts');
   const { createDispatcher } = await import('../engine/api/dispatcher.ts');
-  const { DEFAULT_STATIC_DIR, startServer } = await import('../server/http-server.ts');
-  const { registerServer } = await import('../server/discovery.ts');
+  const { DEFAULT_STATIC_DIR } = await import('../server/http-server.ts');
+  const { openForCommandLine } = await import('../server/command-line-access.ts');
   const engine = await createEngine({ projectDir: dir });
   const dispatcher = createDispatcher(engine);
-  const server = await startServer({ dispatcher, port });
-  const unregister = await registerServer(engine.project.root, server);
+  const access = await openForCommandLine(engine.project.root, dispatcher, { port });
+  const { server } = access;
   process.stdout.write(
     `Lakehouse Explorer for ${engine.project.root}\n  open ${server.url}\n  (Ctrl-C stops it)\n`,
   );
@@ -28,8 +28,7 @@ export async function serveUntilStopped(dir: string, port: number): Promise<numb
     process.once('SIGINT', () => resolveStop());
     process.once('SIGTERM', () => resolveStop());
   });
-  await unregister();
-  await server.close();
+  await access.close();
   await dispatcher.close();
   engine.close();
   return 0;

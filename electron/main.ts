@@ -3,6 +3,7 @@ import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { createDispatcher, type Dispatcher } from '../engine/api/dispatcher.ts';
 import { toLakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { type CommandLineAccess, openForCommandLine } from '../server/command-line-access.ts';
 import { ensureDemoProject } from './first-launch.ts';
 import { wireIpc } from './ipc.ts';
 import {
@@ -30,7 +31,9 @@ function projectDir(): { dir: string; isDemo: boolean } {
   return { dir: app.isPackaged ? join(app.getPath('userData'), 'demo') : resolve('demo'), isDemo: true };
 }
 
-let opened: { engine: Engine; dispatcher: Dispatcher; unwire: () => void } | undefined;
+let opened:
+  | { engine: Engine; dispatcher: Dispatcher; unwire: () => void; access: CommandLineAccess | undefined }
+  | undefined;
 let firstRun: (() => void) | undefined;
 /** The app's window: the only one engine events go to. */
 let appWindow: BrowserWindow | undefined;
@@ -88,7 +91,14 @@ async function start(): Promise<void> {
       targets: () => (appWindow && !appWindow.isDestroyed() ? [appWindow.webContents] : []),
       isTrustedSender: (event) => isAppPage(event.senderFrame?.url, appUrl),
     });
-    opened = { engine, dispatcher, unwire };
+    // The window holds the warehouse open: `lakehouse query` and friends read through this instead.
+    const access = await openForCommandLine(engine.project.root, dispatcher, {
+      staticDir: rendererDir,
+    }).catch((error: unknown) => {
+      console.error(`The command line cannot read through the app: ${toLakehouseError(error).message}`);
+      return undefined;
+    });
+    opened = { engine, dispatcher, unwire, access };
   } catch (error) {
     const { code, message } = toLakehouseError(error);
     dialog.showErrorBox('Lakehouse Explorer cannot open the project', `[${code}] ${message}`);
@@ -121,8 +131,11 @@ app.on('before-quit', (event) => {
   }
   opened = undefined;
   current.unwire();
-  void current.dispatcher.close().finally(() => {
-    current.engine.close();
-    app.quit();
-  });
+  void (current.access?.close() ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => current.dispatcher.close())
+    .finally(() => {
+      current.engine.close();
+      app.quit();
+    });
 });

@@ -1,8 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine } from '../../engine/engine.ts';
+import { openForCommandLine } from '../../server/command-line-access.ts';
 import { findServer, registerServer } from '../../server/discovery.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -24,6 +26,18 @@ function cli(...args: string[]) {
     env: { ...process.env, XDG_RUNTIME_DIR: runtime },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The CLI as `cli` runs it, without blocking this process: for a server that lives in it. */
+function cliAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: PROJECT_ROOT, timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: runtime } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** What the three reading commands print for the project. */
@@ -135,6 +149,37 @@ describe('the command line while the app has the project open', () => {
     } finally {
       if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
       else process.env.XDG_RUNTIME_DIR = previous;
+      engine.close();
+    }
+  });
+
+  it('reads through the desktop window too: its main process serves the same access in process', async () => {
+    // What electron/main.ts does once the project is open (Electron itself cannot run here).
+    const engine = await createEngine({ projectDir: dir });
+    const dispatcher = createDispatcher(engine);
+    const previous = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    try {
+      const access = await openForCommandLine(engine.project.root, dispatcher);
+      const through = await cliAsync(
+        'query',
+        dir,
+        'SELECT count(*) AS n FROM fact_customer_search',
+        '--json',
+      );
+      expect(through.stderr).toBe(
+        `note: the app has this project open (${access.server.origin}); reading through it.\n`,
+      );
+      const n = await engine.db.scalar('SELECT count(*) FROM gold.fact_customer_search');
+      expect(JSON.parse(through.stdout)).toEqual([{ n }]);
+      await access.close();
+      expect(await readdir(join(runtime, 'lakehouse-explorer'))).toEqual([]);
+      // Closed, the warehouse is still held by the window's engine: the command line says so.
+      expect(cli('tables', dir).stderr).toMatch(/^error \[RUN_LOCKED\]/);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = previous;
+      await dispatcher.close();
       engine.close();
     }
   });

@@ -93,6 +93,8 @@ describe('the hardened webContents', () => {
     expect(main).toContain('setPermissionCheckHandler(() => false)');
     expect(main).toContain('isTrustedSender: (event) => isAppPage(event.senderFrame?.url, appUrl)');
     expect(main).not.toContain('startsWith');
+    // The command line reads through the window's engine (test/cli/through-app.test.ts), on loopback.
+    expect(main).toContain('openForCommandLine(engine.project.root, dispatcher');
     // Events carry run progress and results: not to every window Electron knows of.
     expect(main).toMatch(
       /targets: \(\) => \(appWindow && !appWindow\.isDestroyed\(\) \? \[appWindow\.webContents\] : \[\]\)/,
