@@ -179,16 +179,55 @@ export async function tableExists(db: Db, target: string): Promise<boolean> {
   }
 }
 
-/** Adds to `target` any column the stage has and the target lacks, so an edited model can grow a column. */
-export async function addMissingColumns(db: Db, target: string, stage: string): Promise<string[]> {
-  const have = new Set((await columnsOf(db, target)).map((c) => c.name));
+/**
+ * Brings an existing table in line with the model's staged rows: a column the stage adds is added to
+ * the table (earlier rows read NULL there); a column the model now gives a wider type (INTEGER to
+ * BIGINT) is widened. Any other type change is refused: the insert would cast silently ('true' among
+ * 'enter' and 'quit', 2.5 rounded to 3), and a merge would fail on its first old value.
+ */
+export async function alignTableColumns(
+  db: Db,
+  model: Model,
+  target: string,
+  stage: string,
+): Promise<{ added: string[]; widened: string[] }> {
+  const have = new Map((await columnsOf(db, target)).map((c) => [c.name, c.type]));
   const added: string[] = [];
+  const widened: string[] = [];
+  const implicit = async (from: string, to: string) =>
+    (await db.scalar<boolean>(`SELECT can_cast_implicitly(NULL::${from}, NULL::${to})`)) === true;
   for (const column of await columnsOf(db, stage)) {
-    if (have.has(column.name)) continue;
-    await db.run(`ALTER TABLE ${target} ADD COLUMN ${ident(column.name)} ${column.type}`);
-    added.push(column.name);
+    const name = ident(column.name);
+    const tableType = have.get(column.name);
+    if (tableType === undefined) {
+      await db.run(`ALTER TABLE ${target} ADD COLUMN ${name} ${column.type}`);
+      added.push(column.name);
+    } else if (tableType === column.type || (await implicit(column.type, tableType))) {
+      // The same type, or a narrower one the table's holds exactly.
+    } else if (await implicit(tableType, column.type)) {
+      await db.run(`ALTER TABLE ${target} ALTER COLUMN ${name} TYPE ${column.type}`);
+      widened.push(`${column.name} (${tableType} to ${column.type})`);
+    } else if (Number(await db.scalar(`SELECT count(${name}) FROM ${stage}`)) > 0) {
+      // (A column the model leaves all NULL, staged as INTEGER for a bare NULL, has nothing to cast.)
+      throw columnTypeChanged(model, column.name, tableType, column.type);
+    }
   }
-  return added;
+  return { added, widened };
+}
+
+function columnTypeChanged(
+  model: Model,
+  column: string,
+  tableType: string,
+  modelType: string,
+): LakehouseError {
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.id}: column ${column} is ${tableType} in the table, but ${model.file} now gives ${modelType}, ` +
+      `which the rows already there cannot take. Cast it back in the model (CAST(... AS ${tableType}) AS ${column}), ` +
+      'or give the new values a new column name: it is added to the table, and earlier rows read NULL there.',
+    { model: model.id, file: model.file, column, tableType, modelType },
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ident, literal } from '../db/duckdb.ts';
 import {
-  addMissingColumns,
+  alignTableColumns,
   columnsOf,
   countRows,
   dedupeStage,
@@ -33,7 +33,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
   } else {
-    await addMissingColumns(db, target, stage);
+    await alignTableColumns(db, model, target, stage);
   }
   if (sk && model.config.unknown_member) {
     const values = model.config.unknown_member;

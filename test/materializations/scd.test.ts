@@ -207,4 +207,46 @@ unique_key: event_id`);
       { event_id: 'e2', extra: 'x' },
     ]);
   });
+
+  it.each([
+    ['append', materializeAppend, 'unique_key: event_id'],
+    ['scd1', materializeScd1, 'unique_key: event_id\nsurrogate_key: sk'],
+  ] as const)(
+    '%s: refuses a column whose type the rows already there cannot take, naming it',
+    async (kind, materializer, keys) => {
+      h = await createHarness(`materialized: ${kind}\n${keys}`);
+      await h.apply(materializer, '2022-06-01', `SELECT 'e1' AS event_id, 'enter' AS category, 5 AS score`);
+      const before = await h.rows('SELECT * FROM gold.model');
+      // A BOOLEAN would land among the strings as 'true'; a merge would fail on its first old value.
+      const error = await h
+        .apply(materializer, '2022-06-02', `SELECT 'e2' AS event_id, true AS category, 6 AS score`)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'MODEL_INVALID',
+        message: expect.stringMatching(
+          /^gold\.model: column category is VARCHAR in the table, but models\/gold\/model\.sql now gives BOOLEAN, .*CAST\(\.\.\. AS VARCHAR\) AS category/,
+        ),
+        details: { column: 'category', tableType: 'VARCHAR', modelType: 'BOOLEAN' },
+      });
+      expect(await h.rows('SELECT * FROM gold.model')).toEqual(before);
+      // A wider type widens the column (INTEGER to BIGINT); a narrower one, or a NULL, goes in as it is.
+      await h.apply(
+        materializer,
+        '2022-06-03',
+        `SELECT 'e3' AS event_id, NULL AS category, 7::BIGINT AS score`,
+      );
+      await h.apply(
+        materializer,
+        '2022-06-04',
+        `SELECT 'e4' AS event_id, 'quit' AS category, 8::TINYINT AS score`,
+      );
+      expect(
+        await h.rows("SELECT event_id, category, score FROM gold.model WHERE event_id <> 'e1' ORDER BY 1"),
+      ).toEqual([
+        { event_id: 'e3', category: null, score: 7 },
+        { event_id: 'e4', category: 'quit', score: 8 },
+      ]);
+      expect(await h.rows('SELECT DISTINCT typeof(score) AS t FROM gold.model')).toEqual([{ t: 'BIGINT' }]);
+    },
+  );
 });
