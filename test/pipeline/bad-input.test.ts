@@ -404,6 +404,9 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
       event({ eventID: 'q-month13', datetime: '2022-13-45 99:99:99' }),
       event({ eventID: 'q-year1', datetime: '0001-01-01 00:00:00' }),
       event({ eventID: 'q-year9999', datetime: '9999-12-31 23:59:59' }),
+      // Years past 214748: yyyymmdd no longer fits an INTEGER (the whole date failed on them).
+      event({ eventID: 'q-year222222', datetime: '222222-06-02 10:00:00' }),
+      event({ eventID: 'q-year294247', datetime: '294247-01-10 04:00:54.775807' }),
       event({ eventID: 'q-null-dt', datetime: null }),
       event({ eventID: null }),
       event({ eventID: '   ' }),
@@ -437,6 +440,18 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
           {
             quarantine_reason: 'datetime_out_of_range: "0001-01-01 00:00:00"',
             event_id: 'q-year1',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_out_of_range: "222222-06-02 10:00:00"',
+            event_id: 'q-year222222',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_out_of_range: "294247-01-10 04:00:54.775807"',
+            event_id: 'q-year294247',
             user_id: '00123456',
             ...common,
           },
@@ -505,17 +520,17 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
         const [run] = await engine.runs(1);
         const bronze = run!.models.find((m) => m.model === 'bronze.customer_search');
         const silver = run!.models.find((m) => m.model === 'silver.customer_search');
-        expect(bronze).toMatchObject({ status: 'success', rowsOut: 16 });
+        expect(bronze).toMatchObject({ status: 'success', rowsOut: 18 });
         expect(silver).toMatchObject({
           status: 'success',
-          rowsIn: 16,
+          rowsIn: 18,
           rowsOut: 6,
           duplicatesRemoved: 1,
-          quarantined: 9,
+          quarantined: 11,
         });
         expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
         expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
-          { n: 16 },
+          { n: 18 },
         ]);
       },
       true,
