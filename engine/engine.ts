@@ -30,7 +30,7 @@ import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
 import { isS3Uri } from './storage/s3-uri.ts';
 import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
-import { ABANDONED_RUN, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
+import { abandonedRunReason, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
 export interface EngineOptions {
   projectDir: string;
@@ -422,7 +422,9 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
       status: abandoned ? 'aborted' : run.status,
       dates: run.dates,
       selection: run.selection,
-      error: abandoned ? ABANDONED_RUN : run.error,
+      error: abandoned
+        ? abandonedRunReason(models.filter((m) => m.status === 'success').map((m) => String(m.etl_date)))
+        : run.error,
       models: models.map((m) => ({
         model: String(m.model),
         etlDate: (m.etl_date as string | null) ?? null,

@@ -43,17 +43,32 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
   `);
 }
 
-/** Why a run left 'running' by a killed process is aborted. */
-export const ABANDONED_RUN = 'the process ended before the run finished; nothing of it was committed';
+/**
+ * Why a run left 'running' by a killed process is aborted, and what of it stayed: each date commits on
+ * its own, so the dates it finished are kept (their records survive) and only the one it was on is gone.
+ */
+export function abandonedRunReason(committed: string[]): string {
+  const dates = [...new Set(committed)].sort();
+  return dates.length === 0
+    ? 'the process ended before the run finished; nothing of it was committed'
+    : `the process ended before the run finished; ${dates.join(', ')} had been committed, the date it was on was rolled back`;
+}
 
 /** Marks runs left 'running' by a killed process as aborted (their uncommitted work was rolled back by DuckDB). */
 export async function markAbandonedRuns(db: Db): Promise<void> {
-  await db.run(
-    `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
-       error = coalesce(error, $reason)
-     WHERE status = 'running'`,
-    { reason: ABANDONED_RUN },
+  const runs = await db.all<{ run_id: string; dates: string[] | null }>(
+    `SELECT r.run_id, list(strftime(m.etl_date, '%Y-%m-%d')) FILTER (WHERE m.status = 'success') AS dates
+     FROM _lakehouse.runs r LEFT JOIN _lakehouse.model_runs m USING (run_id)
+     WHERE r.status = 'running' GROUP BY r.run_id`,
   );
+  for (const run of runs) {
+    await db.run(
+      `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
+         error = coalesce(error, $reason)
+       WHERE run_id = $runId`,
+      { runId: run.run_id, reason: abandonedRunReason(run.dates ?? []) },
+    );
+  }
 }
 
 export async function committedDates(db: Db, model: string): Promise<string[]> {

@@ -144,6 +144,10 @@ describe('a run killed mid-date', () => {
         expect(await strayLakeFiles(engine)).toEqual([]);
         const [killed] = await engine.runs(1);
         expect(killed!.status).toBe('aborted');
+        // Its history says what it kept, not that nothing was committed.
+        expect(killed!.error).toBe(
+          `the process ended before the run finished; ${D1} had been committed, the date it was on was rolled back`,
+        );
         expect(killed!.models.filter((m) => m.etlDate === D1).map((m) => m.status)).toEqual(
           Array(13).fill('success'),
         );
