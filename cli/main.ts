@@ -14,6 +14,7 @@ import { formatDuration, renderTable, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { PUBLISH_USAGE, publishCommand } from './publish.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
+import { cancelOnStopSignals } from './stop-signals.ts';
 
 const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
 
@@ -76,16 +77,7 @@ async function main(argv: string[]): Promise<number> {
         }).values,
       );
     case 'run':
-      return run(
-        parse(rest, {
-          date: { type: 'string', multiple: true },
-          from: { type: 'string' },
-          to: { type: 'string' },
-          select: { type: 'string', multiple: true },
-          'memory-limit': { type: 'string' },
-          json: { type: 'boolean' },
-        }),
-      );
+      return run(rest);
     case 'tables':
       return tables(parse(rest, { json: { type: 'boolean' } }));
     case 'runs':
@@ -399,11 +391,7 @@ async function runWithProgress(
 ): Promise<RunSummary> {
   const bar = createProgressBar(process.stderr, !quiet);
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\nCancelling: the current date is rolled back ...\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stopListening = cancelOnStopSignals(controller, 'Cancelling: the current date is rolled back ...');
   // S3 sources: bytes fetched into the local cache (silent when every object is already cached).
   const stopTransfers = engine.project.storage.onTransfer((p) => {
     if (p.totalBytes <= p.cachedBytes) return;
@@ -423,7 +411,7 @@ async function runWithProgress(
     return summary;
   } finally {
     stopTransfers();
-    process.removeListener('SIGINT', onSigint);
+    stopListening();
   }
 }
 
@@ -496,10 +484,19 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
   }
 }
 
-async function run({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const json = values.json === true;
+async function run(args: string[]): Promise<number> {
+  // Known before the options parse: a script asking for JSON gets its object for a bad option too.
+  const json = args.includes('--json');
   const started = Date.now();
   try {
+    const { values, positionals } = parse(args, {
+      date: { type: 'string', multiple: true },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      select: { type: 'string', multiple: true },
+      'memory-limit': { type: 'string' },
+      json: { type: 'boolean' },
+    });
     return await runCommand(projectArg(positionals, 'run'), values, json);
   } catch (error) {
     if (!json) throw error;

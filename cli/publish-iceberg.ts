@@ -3,6 +3,7 @@ import { icebergOutcome } from '../engine/api/publish-outcome.ts';
 import { createEngine } from '../engine/engine.ts';
 import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
+import { cancelOnStopSignals } from './stop-signals.ts';
 
 export const PUBLISH_ICEBERG_USAGE = `  lakehouse publish iceberg <project> --catalog <name> | --warehouse <folder or s3://bucket/prefix>
                            [--tables a,b] [--full-compare] [--dry-run] [--json]`;
@@ -37,11 +38,10 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   // Ctrl-C stops before the next commit and deletes the files the table in progress had written.
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\nCancelling: the table being written is left as it was ...\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stopListening = cancelOnStopSignals(
+    controller,
+    'Cancelling: the table being written is left as it was ...',
+  );
   try {
     const target = await openTarget(engine.project, {
       ...(values.catalog ? { catalog: values.catalog } : {}),
@@ -92,7 +92,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stopListening();
     engine.close();
   }
 }

@@ -5,6 +5,7 @@ import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
 import { PUBLISH_ICEBERG_USAGE, publishIcebergCommand } from './publish-iceberg.ts';
+import { cancelOnStopSignals } from './stop-signals.ts';
 
 // `lakehouse publish <kind> <project> ...`: a small dispatcher by target kind, each publisher owning its
 // flags. Publishing reads the warehouse read-only, so it may run while the app is open.
@@ -57,11 +58,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
   const { preflightRedshift, publishRedshift } = await import('../engine/publish/redshift/publish.ts');
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\nCancelling: the publish is rolled back ...\n');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stopListening = cancelOnStopSignals(controller, 'Cancelling: the publish is rolled back ...');
   try {
     const { connection, schema } = await resolveRedshiftTarget(engine.project, {
       target: values.target,
@@ -123,7 +120,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stopListening();
     engine.close();
   }
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -306,6 +306,41 @@ describe('the lakehouse command line', () => {
     expect(memory.stderr).toMatch(
       /^error \[PROJECT_INVALID\]: settings\.memory_limit "lots" is not a value DuckDB takes \(.*\)\. Use a size such as '1GB'/,
     );
+  });
+
+  it('run --json answers one JSON object for a bad option too, and SIGTERM cancels as Ctrl-C does', async () => {
+    for (const args of [['--bogus'], ['--date'], ['--limit', '3']]) {
+      const bad = lakehouse('run', demo, '--json', ...args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(bad.stdout), args.join(' ')).toMatchObject({
+        runId: null,
+        status: 'failed',
+        error: { code: 'INVALID_ARGUMENT' },
+      });
+    }
+    // A stop from CI, `timeout` or systemd: the date rolls back and the run says so, like Ctrl-C.
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'run', demo, '--json'],
+      {
+        cwd: PROJECT_ROOT,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('%')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await Promise.race([started, exited]);
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(1);
+    expect(stderr).toContain('Cancelling: the current date is rolled back');
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'cancelled', error: { code: 'RUN_CANCELLED' } });
   });
 
   it('runs a selection and a date range, and records what ran', () => {
