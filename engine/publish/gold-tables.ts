@@ -231,11 +231,27 @@ export async function duckdbFingerprintGroups(
   relation: string,
   keyColumns: string[],
   column: string,
-): Promise<Map<string, { rowCount: number; keyChecksum: string }>> {
-  const rows = await db.all<{ v: string | null; n: number | bigint; checksum: string }>(
+  contentColumns: string[] = [],
+): Promise<Map<string, { rowCount: number; keyChecksum: string; contentHash?: string }>> {
+  // Over every column: what a count and key checksum miss (a value changed under the same keys). DuckDB's
+  // hash, so only ever compared with a hash this function wrote (see PUBLISH_STATE_TABLE).
+  const content =
+    contentColumns.length > 0
+      ? `, CAST(sum(hash(${contentColumns.map(ident).join(', ')})::HUGEINT) AS VARCHAR) AS content`
+      : '';
+  const rows = await db.all<{ v: string | null; n: number | bigint; checksum: string; content?: string }>(
     `SELECT CAST(${ident(column)} AS VARCHAR) AS v, count(*) AS n,
-            CAST(${duckdbKeyChecksumSql(keyColumns)} AS VARCHAR) AS checksum
+            CAST(${duckdbKeyChecksumSql(keyColumns)} AS VARCHAR) AS checksum${content}
      FROM ${relation} GROUP BY 1`,
   );
-  return new Map(rows.map((r) => [r.v ?? '', { rowCount: Number(r.n), keyChecksum: String(r.checksum) }]));
+  return new Map(
+    rows.map((r) => [
+      r.v ?? '',
+      {
+        rowCount: Number(r.n),
+        keyChecksum: String(r.checksum),
+        ...(r.content !== undefined ? { contentHash: String(r.content) } : {}),
+      },
+    ]),
+  );
 }

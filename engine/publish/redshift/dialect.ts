@@ -113,7 +113,20 @@ export interface Dialect {
   assertFingerprints(
     checks: { name: TableName; key: string[]; rowCount: number; keyChecksum: string }[],
   ): string;
+  /** The schema's record of what each append table's dates held when published (PUBLISH_STATE_TABLE). */
+  createPublishState(schema: string): string;
+  /** Rows `v` (a date value as text) and `h` (its content hash) recorded for `table`. */
+  readPublishState(schema: string, table: string): string;
+  /** Replaces the record of `table` with these (value, content hash) pairs. */
+  replacePublishState(schema: string, table: string, groups: [string, string][]): string[];
 }
+
+/**
+ * Per append table and date, a hash of every column as the last publish sent it. Count and key checksum
+ * are compared with the target itself; a value changed under the same keys (a re-run after a source
+ * fix) only shows here. Written in the publish's own transaction.
+ */
+export const PUBLISH_STATE_TABLE = '_lakehouse_publish_state';
 
 const columnList = (columns: string[]) => columns.map(ident).join(', ');
 const prefixed = (alias: string, columns: string[]) => columns.map((c) => `${alias}.${ident(c)}`).join(', ');
@@ -133,9 +146,24 @@ function common(
     const text = keyTextSql(key.map(ident), (c) => `CAST(${c} AS ${textType})`);
     return `CAST(coalesce(sum(${checksumTerm(`substring(md5(${text}), 1, 15)`)}), 0) AS ${textType})`;
   };
+  const state = (schema: string) => relation({ schema, table: PUBLISH_STATE_TABLE });
   return {
     name,
     literal,
+    createPublishState: (schema: string) =>
+      `CREATE TABLE IF NOT EXISTS ${state(schema)} (table_name VARCHAR(256) NOT NULL, group_value VARCHAR(256) NOT NULL, content_hash VARCHAR(64) NOT NULL)`,
+    readPublishState: (schema: string, table: string) =>
+      `SELECT group_value AS v, content_hash AS h FROM ${state(schema)} WHERE table_name = ${literal(table)}`,
+    replacePublishState: (schema: string, table: string, groups: [string, string][]) => [
+      `DELETE FROM ${state(schema)} WHERE table_name = ${literal(table)}`,
+      ...(groups.length > 0
+        ? [
+            `INSERT INTO ${state(schema)} (table_name, group_value, content_hash) VALUES ${groups
+              .map(([v, h]) => `(${literal(table)}, ${literal(v)}, ${literal(h)})`)
+              .join(', ')}`,
+          ]
+        : []),
+    ],
     createSchema: (schema: string) => `CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`,
     createStaging: (staging: string, like: TableName) =>
       `CREATE TEMP TABLE ${stagingName(staging)} (LIKE ${relation(like)})`,

@@ -239,6 +239,10 @@ export interface PlanInput {
    * (count or key checksum), with the gold rows they hold. Only those dates are sent.
    */
   changedDates?: Map<string, { values: string[]; rows: number }>;
+  /** Per append table with a date key: each date's content hash, recorded when the table is loaded. */
+  contentHashes?: Map<string, [string, string][]>;
+  /** Whether the schema already holds PUBLISH_STATE_TABLE. */
+  hasPublishState?: boolean;
 }
 
 /** Diffs the gold tables against the target and lays out every step of the publish, in order. */
@@ -338,6 +342,9 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
     plans.filter((p) => p.action === 'create' || p.action === 'swap').map((p) => p.table.name),
   );
   const swapped = new Set(plans.filter((p) => p.action === 'swap').map((p) => p.table.name));
+  if (!input.hasPublishState && (input.contentHashes?.size ?? 0) > 0) {
+    steps.push({ kind: 'sql', sql: dialect.createPublishState(schema), purpose: 'ddl' });
+  }
   for (const plan of plans) {
     const { table } = plan;
     const name = plan.target;
@@ -358,6 +365,10 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
     }
     // An append table whose dates all match the target already: nothing to send.
     if (plan.sentValues?.length === 0) continue;
+    // Loaded, whichever way: what its dates hold is recorded in the same transaction.
+    const hashes = input.contentHashes?.get(table.name);
+    for (const sql of hashes ? dialect.replacePublishState(schema, table.name, hashes) : [])
+      steps.push({ kind: 'sql', sql, table: table.name, purpose: 'load' });
     const only =
       plan.sentValues && table.dateKey ? { column: table.dateKey, values: plan.sentValues } : undefined;
     const rows = plan.rowsToSend;

@@ -14,7 +14,13 @@ import {
   selectGoldModels,
 } from '../gold-tables.ts';
 import { createDataApi, type DataApi, type DataApiOptions, type DataApiTarget } from './data-api.ts';
-import { type Dialect, type DialectName, type Distribution, dialectFor } from './dialect.ts';
+import {
+  type Dialect,
+  type DialectName,
+  type Distribution,
+  dialectFor,
+  PUBLISH_STATE_TABLE,
+} from './dialect.ts';
 import { copyStdinLoadPath, type LoadPath, s3ParquetLoadPath } from './load.ts';
 import { connectPg, describeConnection, type PgConnection } from './pg-target.ts';
 import { type Conflict, inspectTarget, type LoadAction, type PublishPlan, planPublish } from './plan.ts';
@@ -162,15 +168,45 @@ async function plan(
   const dialect = dialectFor(opened.dialect);
   const target = await inspectTarget(opened, dialect, schema);
   const changedDates = new Map<string, { values: string[]; rows: number }>();
+  const contentHashes = new Map<string, [string, string][]>();
+  const hasPublishState = target.tables.has(PUBLISH_STATE_TABLE);
   for (const table of tables) {
     if (table.materialized !== 'append' || !table.dateKey || table.keySource === 'all_columns') continue;
+    const local = await duckdbFingerprintGroups(
+      options.db,
+      qualified(GOLD_SCHEMA, table.name),
+      table.primaryKey,
+      table.dateKey,
+      table.columns.map((c) => c.name),
+    );
+    contentHashes.set(
+      table.name,
+      [...local].map(([value, group]) => [value, group.contentHash ?? '']),
+    );
     if (!target.tables.get(table.name)?.some((c) => c.name === table.dateKey)) continue;
+    const published = hasPublishState
+      ? new Map(
+          (await opened.query(dialect.readPublishState(schema, table.name))).map((r) => [
+            String(r.v ?? ''),
+            String(r.h ?? ''),
+          ]),
+        )
+      : new Map<string, string>();
     changedDates.set(
       table.name,
-      await changedGroups(options.db, opened, dialect, schema, table, table.dateKey),
+      await changedGroups(opened, dialect, schema, table, table.dateKey, local, published),
     );
   }
-  const result = planPublish({ schema, dialect, allTables, tables, target, changedDates });
+  const result = planPublish({
+    schema,
+    dialect,
+    allTables,
+    tables,
+    target,
+    changedDates,
+    contentHashes,
+    hasPublishState,
+  });
   const loadPath =
     options.connection.kind === 'data-api' || options.connection.staging ? 's3-parquet' : 'copy-stdin';
   const preflight: RedshiftPreflight = {
@@ -210,20 +246,19 @@ async function plan(
  * A value only the target has (its rows are gone locally, e.g. a re-run day lost its late events) is one
  * of them too, sent as no rows: the target's rows of it are deleted.
  */
+/**
+ * The dates of an append table to send: those whose count or key checksum differ between gold and the
+ * target, and those whose content changed since the last publish recorded it (or that it never did).
+ */
 async function changedGroups(
-  db: Db,
   target: Opened,
   dialect: Dialect,
   schema: string,
   table: GoldTable,
   column: string,
+  local: Map<string, { rowCount: number; keyChecksum: string; contentHash?: string }>,
+  published: Map<string, string>,
 ): Promise<{ values: string[]; rows: number }> {
-  const local = await duckdbFingerprintGroups(
-    db,
-    qualified(GOLD_SCHEMA, table.name),
-    table.primaryKey,
-    column,
-  );
   const remote = new Map(
     (
       await target.query(dialect.fingerprintGroups({ schema, table: table.name }, table.primaryKey, column))
@@ -233,7 +268,12 @@ async function changedGroups(
   let rows = 0;
   for (const [value, fingerprint] of local) {
     const there = remote.get(value);
-    if (there?.rowCount === fingerprint.rowCount && there.keyChecksum === fingerprint.keyChecksum) continue;
+    if (
+      there?.rowCount === fingerprint.rowCount &&
+      there.keyChecksum === fingerprint.keyChecksum &&
+      published.get(value) === fingerprint.contentHash
+    )
+      continue;
     values.push(value);
     rows += fingerprint.rowCount;
   }

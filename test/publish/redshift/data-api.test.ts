@@ -11,6 +11,7 @@ import {
   duckdbFingerprintGroups,
 } from '../../../engine/publish/gold-tables.ts';
 import { createDataApi } from '../../../engine/publish/redshift/data-api.ts';
+import { PUBLISH_STATE_TABLE } from '../../../engine/publish/redshift/dialect.ts';
 import { foreignKeyName } from '../../../engine/publish/redshift/plan.ts';
 import { publishRedshift } from '../../../engine/publish/redshift/publish.ts';
 import { targetType } from '../../../engine/publish/redshift/types.ts';
@@ -293,11 +294,23 @@ describe('publish through the Data API with Parquet staged on S3', () => {
       'gold.fact_customer_search',
       fact.primaryKey,
       fact.dateKey,
+      fact.columns.map((c) => c.name),
     );
-    // The target as a previous publish left it: every table, column and foreign key, the same fact rows.
-    const columnRows = gold.flatMap((t) =>
-      t.columns.map((c) => [t.name, c.name, ...informationSchemaType(targetType(t.name, c))]),
-    );
+    // The target as a previous publish left it: every table, column and foreign key, the same fact rows,
+    // and its record of what each date of the fact held.
+    const columnRows = [
+      ...gold.flatMap((t) =>
+        t.columns.map((c) => [t.name, c.name, ...informationSchemaType(targetType(t.name, c))]),
+      ),
+      ...['table_name', 'group_value', 'content_hash'].map((c) => [
+        PUBLISH_STATE_TABLE,
+        c,
+        'character varying',
+        256,
+        null,
+        null,
+      ]),
+    ];
     const keyRows = gold.flatMap((t) =>
       t.relationships.map((r) => [
         foreignKeyName(t.name, r.column),
@@ -323,6 +336,9 @@ describe('publish through the Data API with Parquet staged on S3', () => {
       }
       if (sql.includes('pg_constraint'))
         return { columns: ['name', 'table_name', 'ref_table', 'definition'], rows: keyRows };
+      if (sql.startsWith('SELECT group_value AS v, content_hash AS h')) {
+        return { columns: ['v', 'h'], rows: [...factGroups].map(([v, f]) => [v, f.contentHash ?? '']) };
+      }
       if (sql.endsWith('GROUP BY 1')) {
         return {
           columns: ['v', 'n', 'checksum'],

@@ -571,6 +571,27 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
   });
 
   // Last: it deletes local fact rows, and the tests above count the fact's 800.
+  it('sends a date whose values changed under the same keys, as a re-run after a source fix leaves it', async () => {
+    // Same events, other keywords: the count and the key checksum of that date are unchanged.
+    const [changed] = await engine.reader.all<{ date_key: number }>(
+      'SELECT date_key FROM gold.fact_customer_search GROUP BY 1 ORDER BY 1 LIMIT 1',
+    );
+    await engine.db.run(
+      `UPDATE gold.fact_customer_search SET keyword = 'corrected ' || keyword WHERE date_key = ${changed!.date_key}`,
+    );
+    const result = await publishRedshift(options());
+    expect(result.tables.find((t) => t.table === 'fact_customer_search')?.sentDates).toEqual([
+      String(changed!.date_key),
+    ]);
+    await expectTargetEqualsGold(['fact_customer_search']);
+    // Recorded with the load: the next publish has nothing to send.
+    const again = await publishRedshift(options());
+    expect(again.tables.find((t) => t.table === 'fact_customer_search')).toMatchObject({
+      rowsToSend: 0,
+      sentDates: [],
+    });
+  });
+
   it('removes from the target a date key whose rows are gone locally (it used to fail every later publish)', async () => {
     // As when a re-run day lost its late events: one date key of the fact has no local rows any more.
     const [gone] = await engine.reader.all<{ date_key: number }>(
