@@ -139,8 +139,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     );
     return { rowsIn, rowsOut: closed + opened, duplicates };
   };
-  // A version is its key's row that started on a date with those values.
-  const identity = sk ? { surrogateKey: sk, columns: [...keys, 'valid_from', 'row_hash'] } : undefined;
+  // A version is its key's row that started on a date: one per key and date. Not its row hash, which
+  // every version changes when the tracked columns do (all keys were renumbered).
+  const identity = sk ? { surrogateKey: sk, columns: [...keys, 'valid_from'] } : undefined;
   return applyHistory(ctx, applyDate, create, identity);
 }
 

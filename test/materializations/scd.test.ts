@@ -126,6 +126,42 @@ tests:
     ]);
   });
 
+  it("keeps every version's key when the tracked columns change, numbering only versions new to it", async () => {
+    h = await createHarness(HEADER);
+    await h.apply(
+      materializeScd2,
+      '2022-06-01',
+      day([
+        ['u1', 'A', 1],
+        ['u2', 'B', 1],
+      ]),
+    );
+    await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      day([
+        ['u1', 'A', 2],
+        ['u2', 'C', 1],
+      ]),
+    );
+    // The header now tracks visits too (the row hash of every version changes); the date is re-run.
+    h.model.config.tracked = ['plan_set', 'visits'];
+    await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      day([
+        ['u1', 'A', 2],
+        ['u2', 'C', 1],
+      ]),
+    );
+    expect(await versions(h)).toEqual([
+      { k: 1, u: 'u1', s: 'A', f: '06-01', t: '06-02', c: false },
+      { k: 2, u: 'u2', s: 'B', f: '06-01', t: '06-02', c: false },
+      { k: 3, u: 'u2', s: 'C', f: '06-02', t: null, c: true },
+      { k: 4, u: 'u1', s: 'A', f: '06-02', t: null, c: true },
+    ]);
+  });
+
   it('replays on an earlier date and flags gaps and double current rows', async () => {
     h = await createHarness(HEADER);
     const d1 = day([['u2', 'A', 1]]);
