@@ -47,6 +47,11 @@ export interface MaterializeContext {
   committedDates: string[];
   /** The dates this run goes through, in order. */
   runDates: string[];
+  /**
+   * Of these dates, the partitions of the model's partitioned inputs that lack a column the input has
+   * now (written before the column was added or renamed): a replay would read NULL there.
+   */
+  staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
 }
 
 export interface MaterializeOutcome {

@@ -1,3 +1,4 @@
+import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
@@ -37,6 +38,7 @@ export async function applyHistory(
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
   if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
+    await refuseStaleReplay(ctx, dates);
     await ctx.restage(etlDate);
     if (identity) {
       const columns = [...identity.columns, identity.surrogateKey].map(ident).join(', ');
@@ -69,6 +71,31 @@ export async function applyHistory(
     historyRelation: target,
     warnings,
   };
+}
+
+/**
+ * A replay reads every date's input again. A partitioned input whose columns changed since some of its
+ * dates were written gives NULL for the new column there, and the replay would rewrite those dates'
+ * history with it (a renamed plan column emptied every plan set of the older dates). Dates this run goes
+ * on to run again are rewritten before the run ends, so only the others are refused.
+ */
+async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Promise<void> {
+  const laterInRun = new Set(ctx.runDates.filter((d) => d > ctx.etlDate));
+  const checked = dates.filter((d) => d !== ctx.etlDate && !laterInRun.has(d));
+  const stale = (await ctx.staleInputs?.(checked)) ?? [];
+  if (stale.length === 0) return;
+  const staleDates = [...new Set(stale.flatMap((s) => s.dates))].sort();
+  const inputs = stale
+    .map((s) => `${s.input} has no ${s.columns.join(', ')} in its partitions of ${s.dates.join(', ')}`)
+    .join('; ');
+  const last = [...dates].sort().at(-1);
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${last}, but ${inputs}: written before ` +
+      "that column was added or renamed, they would give NULL to the replay and rewrite those dates' history " +
+      `with it. Run those dates again with everything they feed, in one run: --from ${staleDates[0]} --to ${last}.`,
+    { model: ctx.model.id, staleInputs: stale },
+  );
 }
 
 /** After a replay: old rows take their old keys back; new rows are numbered after the largest old key. */

@@ -9,6 +9,7 @@ import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
 import {
   checkOutputColumns,
+  columnsOf,
   type LoadedCatalog,
   type MaterializeContext,
   type MaterializeOutcome,
@@ -425,6 +426,35 @@ function brokenModelRecords(
   ];
 }
 
+/** See MaterializeContext.staleInputs: each partitioned input's partitions lacking its current columns. */
+async function staleInputPartitions(
+  deps: RunnerDeps,
+  partitions: ReturnType<typeof createPartitionStore>,
+  model: Model,
+  dates: string[],
+): Promise<{ input: string; dates: string[]; columns: string[] }[]> {
+  const stale: { input: string; dates: string[]; columns: string[] }[] = [];
+  for (const input of deps.graph.byId.get(model.id)?.upstream ?? []) {
+    const upstream = deps.graph.byId.get(input)?.model;
+    if (upstream?.config.materialized !== 'partition') continue;
+    const relation = `${ident(upstream.layer)}.${ident(upstream.name)}`;
+    const current = (await columnsOf(deps.db, relation)).map((c) => c.name);
+    const committed = new Set(await partitions.dates(input));
+    const lacking = new Set<string>();
+    const staleDates: string[] = [];
+    for (const date of dates.filter((d) => committed.has(d))) {
+      const path = await partitions.currentPath(input, date);
+      const has = new Set((await columnsOf(deps.db, `read_parquet(${literal(path)})`)).map((c) => c.name));
+      const missing = current.filter((c) => !has.has(c));
+      if (missing.length === 0) continue;
+      staleDates.push(date);
+      for (const column of missing) lacking.add(column);
+    }
+    if (staleDates.length > 0) stale.push({ input, dates: staleDates, columns: [...lacking] });
+  }
+  return stale;
+}
+
 async function runModel(
   // With the catalogs read so far in this run (see MaterializeContext.catalogs), and the models whose
   // output columns were checked: names come from the SQL and declared source columns, not the date.
@@ -470,6 +500,7 @@ async function runModel(
     replaceStage,
     committedDates: await committedDates(db, model.id),
     runDates: deps.runDates,
+    staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];

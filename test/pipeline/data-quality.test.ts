@@ -456,6 +456,78 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  it('refuses a history replay that would read a renamed column as NULL on older dates, and runs them in order', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    const history = async (engine: Engine) =>
+      (
+        await engine.query(
+          `SELECT user_version_key, user_id, plan_set, valid_from::VARCHAR AS f FROM dim_user_history ORDER BY 1`,
+        )
+      ).rows;
+    const bridge = async (engine: Engine) =>
+      (await engine.query('SELECT count(*) AS n FROM bridge_user_plan')).rows;
+    let before: { history: unknown; bridge: unknown } | undefined;
+    await withEngine(dir, async (engine) => {
+      before = { history: await history(engine), bridge: await bridge(engine) };
+    });
+    // plan_type becomes plan_kind in silver, and every reader follows the new name.
+    await editModel(dir, 'silver/user_plans_map.sql', '  p.plan_type,', '  p.plan_type AS plan_kind,');
+    await editModel(
+      dir,
+      'silver/user_plans_map.sql',
+      'not_null: [user_id, plan_name, plan_type, date]',
+      'not_null: [user_id, plan_name, plan_kind, date]',
+    );
+    await editModel(
+      dir,
+      'silver/user_plans_map.sql',
+      'unique: [user_id, plan_name, plan_type]',
+      'unique: [user_id, plan_name, plan_kind]',
+    );
+    await editModel(
+      dir,
+      'gold/dim_subscription.sql',
+      'SELECT DISTINCT plan_name, plan_type,',
+      'SELECT DISTINCT plan_name, plan_kind AS plan_type,',
+    );
+    await editModel(
+      dir,
+      'gold/dim_subscription.sql',
+      "plan_type <> 'giftcode' AS is_paid",
+      "plan_kind <> 'giftcode' AS is_paid",
+    );
+    await editModel(
+      dir,
+      'gold/bridge_user_plan.sql',
+      's.plan_type = p.plan_type',
+      's.plan_type = p.plan_kind',
+    );
+    const historyModel = join(dir, 'models', 'gold', 'dim_user_history.sql');
+    await writeFile(
+      historyModel,
+      (await readFile(historyModel, 'utf8')).replaceAll('p.plan_type', 'p.plan_kind'),
+    );
+
+    await withEngine(dir, async (engine) => {
+      // D2 alone: its silver gets plan_kind, D1's partition has none, and the replay would empty D1's plans.
+      const refused = await engine.run({ dates: [D2] });
+      expect(refused.status).toBe('failed');
+      expect(refused.error?.code).toBe('MODEL_INVALID');
+      expect(refused.error?.message).toMatch(
+        new RegExp(
+          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but silver\\.user_plans_map has no plan_kind in its partitions of ${D1}: .* --from ${D1} --to ${D2}\\.$`,
+        ),
+      );
+      expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
+      // As it says: both dates in one run. History comes out as before, every version with its key.
+      expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
+      expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
+    });
+  });
+
   it('reports a missing column as MODEL_SQL_ERROR at the right line of the model file', async () => {
     const dir = await project();
     const edited = await editModel(
