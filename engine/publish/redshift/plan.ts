@@ -28,15 +28,26 @@ export interface TargetForeignKey {
   definition: string;
 }
 
+/** A primary key or unique constraint of the target: what a MERGE matches on and a foreign key needs. */
+export interface TargetKey {
+  name: string;
+  table: string;
+  primary: boolean;
+  columns: string[];
+}
+
 export interface TargetState {
   /** Existing tables of the schema, columns in ordinal order. */
   tables: Map<string, TargetColumn[]>;
   foreignKeys: TargetForeignKey[];
+  /** Primary keys and unique constraints of the schema's tables. */
+  keys: TargetKey[];
 }
 
 /**
- * Reads the tables, columns and foreign keys of `schema` from the target's catalogs. The schema goes in
- * as the dialect's literal: the Data API takes no bind parameters in a batch, so every statement is text.
+ * Reads the tables, columns and constraints (foreign, primary and unique keys) of `schema` from the
+ * target's catalogs. The schema goes in as the dialect's literal: the Data API takes no bind parameters
+ * in a batch, so every statement is text.
  */
 export async function inspectTarget(
   reader: TargetReader,
@@ -63,24 +74,70 @@ export async function inspectTarget(
     });
     tables.set(table, list);
   }
-  const keys = await reader.query(
-    `SELECT c.conname AS name, t.relname AS table_name, r.relname AS ref_table, pg_get_constraintdef(c.oid) AS definition
+  // One query for every kind (a round trip through the Data API is a polled statement). Key columns come
+  // from the printed definition: Redshift's leader node has no array functions to read conkey with.
+  const constraints = await reader.query(
+    `SELECT c.conname AS name, c.contype AS kind, t.relname AS table_name, r.relname AS ref_table, pg_get_constraintdef(c.oid) AS definition
      FROM pg_constraint c
      JOIN pg_class t ON t.oid = c.conrelid
      JOIN pg_namespace n ON n.oid = t.relnamespace
-     JOIN pg_class r ON r.oid = c.confrelid
-     WHERE c.contype = 'f' AND n.nspname = ${dialect.literal(schema)}
-     ORDER BY 2, 1`,
+     LEFT JOIN pg_class r ON r.oid = c.confrelid
+     WHERE c.contype IN ('f', 'p', 'u') AND n.nspname = ${dialect.literal(schema)}
+     ORDER BY 3, 1`,
   );
-  return {
-    tables,
-    foreignKeys: keys.map((k) => ({
-      name: String(k.name),
-      table: String(k.table_name),
-      refTable: String(k.ref_table),
-      definition: String(k.definition),
-    })),
-  };
+  const foreignKeys: TargetForeignKey[] = [];
+  const keys: TargetKey[] = [];
+  for (const c of constraints) {
+    const kind = String(c.kind);
+    if (kind === 'f') {
+      foreignKeys.push({
+        name: String(c.name),
+        table: String(c.table_name),
+        refTable: String(c.ref_table),
+        definition: String(c.definition),
+      });
+    } else {
+      keys.push({
+        name: String(c.name),
+        table: String(c.table_name),
+        primary: kind === 'p',
+        columns: constraintColumns(String(c.definition)),
+      });
+    }
+  }
+  return { tables, foreignKeys, keys };
+}
+
+/**
+ * The columns of `PRIMARY KEY (a, "b c")` or `UNIQUE [NULLS NOT DISTINCT] (a)` as the server prints them:
+ * the first parenthesised list, quoted names unquoted (what follows, e.g. INCLUDE (...), is not the key).
+ */
+export function constraintColumns(definition: string): string[] {
+  const columns: string[] = [];
+  let i = definition.indexOf('(') + 1;
+  if (i === 0) return columns;
+  let current = '';
+  for (; i < definition.length; i++) {
+    const ch = definition[i];
+    if (ch === '"') {
+      // A quoted name: "" stands for one quote.
+      for (i++; i < definition.length; i++) {
+        if (definition[i] === '"' && definition[i + 1] === '"') {
+          current += '"';
+          i++;
+        } else if (definition[i] === '"') break;
+        else current += definition[i];
+      }
+    } else if (ch === ',' || ch === ')') {
+      columns.push(current);
+      current = '';
+      if (ch === ')') break;
+    } else if (ch !== ' ') {
+      // Names the server prints unquoted hold no spaces: a space is the list's own.
+      current += ch;
+    }
+  }
+  return columns;
 }
 
 function nullableNumber(value: unknown): number | null {
@@ -330,8 +387,74 @@ export function planPublish(input: PlanInput): PublishPlan {
     }
     plans.push(plan);
   }
+  conflicts.push(...keyConflicts(input, plans));
   const steps = conflicts.length > 0 ? [] : buildSteps(input, plans, warnings);
   return { schema, dialect, tables: plans, conflicts, warnings, steps };
+}
+
+/**
+ * Existing target tables that lack the key the publish relies on. A merge, mirror or append matches
+ * rows by the gold key, and a foreign key needs the referenced column to be a key: a table created
+ * outside the publish without one is a conflict, named with the ALTER TABLE that fixes it. The publish
+ * does not add the key itself: duplicates already in the table would fail it mid-transaction, and
+ * building an index on the user's table is theirs to decide.
+ */
+function keyConflicts(input: PlanInput, plans: TablePlan[]): Conflict[] {
+  const { schema, dialect, target } = input;
+  const recreated = new Set(
+    plans.filter((p) => p.action === 'create' || p.action === 'swap').map((p) => p.table.name),
+  );
+  const needs = new Map<string, { key: string[]; load?: string; referencedBy: string[] }>();
+  for (const plan of plans) {
+    const load =
+      plan.action === 'merge' || plan.action === 'mirror'
+        ? `gold.${plan.table.name} is merged by it`
+        : plan.action === 'append'
+          ? `gold.${plan.table.name}'s rows are replaced by it`
+          : undefined;
+    if (load) needs.set(plan.table.name, { key: plan.table.primaryKey, load, referencedBy: [] });
+  }
+  for (const plan of plans) {
+    for (const edge of plan.table.relationships) {
+      // The foreign keys buildSteps declares on a table that stays: the referenced key must be one there.
+      if (recreated.has(edge.toTable) || !target.tables.has(edge.toTable)) continue;
+      const referenced = input.allTables.find((t) => t.name === edge.toTable);
+      if (
+        referenced &&
+        (referenced.keySource === 'all_columns' || referenced.primaryKey.join() !== edge.toColumn)
+      )
+        continue;
+      const entry = needs.get(edge.toTable) ?? { key: [edge.toColumn], referencedBy: [] };
+      if (entry.key.join() !== edge.toColumn) continue;
+      entry.referencedBy.push(`${plan.table.name}.${edge.column}`);
+      needs.set(edge.toTable, entry);
+    }
+  }
+  const conflicts: Conflict[] = [];
+  const sameColumns = (a: string[], b: string[]) => a.length === b.length && a.every((c) => b.includes(c));
+  for (const [table, { key, load, referencedBy }] of needs) {
+    const keys = target.keys.filter((k) => k.table === table);
+    if (keys.some((k) => sameColumns(k.columns, key))) continue;
+    const name = { schema, table };
+    const other = keys.find((k) => k.primary);
+    const fix = other
+      ? `${dialect.dropConstraint(name, other.name)}; ${dialect.addPrimaryKey(name, key)};`
+      : `${dialect.addPrimaryKey(name, key)};`;
+    const has = other
+      ? `has its primary key on (${other.columns.join(', ')}), not on (${key.join(', ')})`
+      : `has no primary key on (${key.join(', ')})`;
+    const uses = [
+      ...(load ? [load] : []),
+      ...(referencedBy.length > 0
+        ? [`${referencedBy.join(', ')} ${referencedBy.length > 1 ? 'reference' : 'references'} it`]
+        : []),
+    ];
+    conflicts.push({
+      table,
+      message: `${schema}.${table} ${has}: ${uses.join(', and ')}. Run ${fix} first (it fails, naming a key, if the table holds duplicates), or drop the table to have it re-created; then publish again.`,
+    });
+  }
+  return conflicts;
 }
 
 function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): PlanStep[] {

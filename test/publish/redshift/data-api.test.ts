@@ -311,14 +311,21 @@ describe('publish through the Data API with Parquet staged on S3', () => {
         null,
       ]),
     ];
-    const keyRows = gold.flatMap((t) =>
-      t.relationships.map((r) => [
-        foreignKeyName(t.name, r.column),
-        t.name,
-        r.toTable,
-        `FOREIGN KEY (${r.column}) REFERENCES gold.${r.toTable}(${r.toColumn})`,
-      ]),
-    );
+    // The constraints a first publish leaves: primary keys (the merges match on them) and foreign keys.
+    const keyRows = [
+      ...gold
+        .filter((t) => t.keySource !== 'all_columns')
+        .map((t) => [`${t.name}_pkey`, 'p', t.name, null, `PRIMARY KEY (${t.primaryKey.join(', ')})`]),
+      ...gold.flatMap((t) =>
+        t.relationships.map((r) => [
+          foreignKeyName(t.name, r.column),
+          'f',
+          t.name,
+          r.toTable,
+          `FOREIGN KEY (${r.column}) REFERENCES gold.${r.toTable}(${r.toColumn})`,
+        ]),
+      ),
+    ];
     let batch: string[] = [];
     behaviour = (sql) => {
       if (sql.includes('information_schema.columns')) {
@@ -335,7 +342,7 @@ describe('publish through the Data API with Parquet staged on S3', () => {
         };
       }
       if (sql.includes('pg_constraint'))
-        return { columns: ['name', 'table_name', 'ref_table', 'definition'], rows: keyRows };
+        return { columns: ['name', 'kind', 'table_name', 'ref_table', 'definition'], rows: keyRows };
       if (sql.startsWith('SELECT group_value AS v, content_hash AS h')) {
         return { columns: ['v', 'h'], rows: [...factGroups].map(([v, f]) => [v, f.contentHash ?? '']) };
       }

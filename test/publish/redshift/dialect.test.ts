@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { GoldColumn, GoldTable } from '../../../engine/publish/gold-tables.ts';
 import { postgresDialect, redshiftDialect } from '../../../engine/publish/redshift/dialect.ts';
-import { planDistribution, planPublish, type TargetState } from '../../../engine/publish/redshift/plan.ts';
+import {
+  constraintColumns,
+  planDistribution,
+  planPublish,
+  type TargetState,
+} from '../../../engine/publish/redshift/plan.ts';
 import { compareTypes, targetType, varcharBytes } from '../../../engine/publish/redshift/types.ts';
 
 // The SQL each dialect generates, statement by statement: Redshift-only options (DISTSTYLE, DISTKEY,
@@ -88,7 +93,10 @@ const fact = table({
   ],
 });
 const star = [dimDate, dimPlatform, dimUser, bridge, fact];
-const empty: TargetState = { tables: new Map(), foreignKeys: [] };
+const empty: TargetState = { tables: new Map(), foreignKeys: [], keys: [] };
+/** The primary keys a first publish declares on these tables. */
+const keysOf = (tables: GoldTable[]): TargetState['keys'] =>
+  tables.map((t) => ({ name: `${t.name}_pkey`, table: t.name, primary: true, columns: t.primaryKey }));
 
 describe('type mapping', () => {
   it.each([
@@ -195,6 +203,7 @@ describe('Redshift DDL and loads, statement by statement', () => {
           definition: 'FOREIGN KEY (user_id) REFERENCES gold.dim_user(user_id)',
         },
       ],
+      keys: keysOf(star),
     };
     const plan = planPublish({
       schema: 'gold',
@@ -277,6 +286,7 @@ describe('Redshift DDL and loads, statement by statement', () => {
         ],
       ]),
       foreignKeys: [],
+      keys: keysOf([dimUser]),
     };
     const plan = planPublish({ schema: 'gold', dialect, allTables: star, tables: [dimUser], target });
     expect(plan.steps).toEqual([]);
@@ -286,6 +296,83 @@ describe('Redshift DDL and loads, statement by statement', () => {
         column: 'user_id',
         message: expect.stringContaining('ALTER TABLE gold.dim_user ALTER COLUMN user_id TYPE VARCHAR(16)'),
       },
+    ]);
+  });
+});
+
+describe('keys an existing target table needs', () => {
+  const dialect = postgresDialect();
+  const columnsOf = (t: GoldTable) => t.columns.map((c) => ({ name: c.name, type: targetType(t.name, c) }));
+  const targetWith = (tables: GoldTable[], keys: TargetState['keys']): TargetState => ({
+    tables: new Map(tables.map((t) => [t.name, columnsOf(t)])),
+    foreignKeys: [],
+    keys,
+  });
+
+  it('refuses to merge into a table without the key, or to point a foreign key at it, naming the ALTER TABLE', () => {
+    // dim_user merged (scd1) and referenced by the bridge and the fact; dim_platform not published now,
+    // but the fact's new foreign key points at it; the fact is appended by its key.
+    const target = targetWith([dimUser, dimPlatform, fact], []);
+    const plan = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimUser, bridge, fact],
+      target,
+    });
+    expect(plan.steps).toEqual([]);
+    expect(plan.conflicts.map((c) => c.table)).toEqual(['dim_user', 'fact_customer_search', 'dim_platform']);
+    expect(plan.conflicts[0]?.message).toBe(
+      'gold.dim_user has no primary key on (user_id): gold.dim_user is merged by it, and bridge_user_plan.user_id, fact_customer_search.user_id reference it. Run ALTER TABLE "gold"."dim_user" ADD PRIMARY KEY ("user_id"); first (it fails, naming a key, if the table holds duplicates), or drop the table to have it re-created; then publish again.',
+    );
+    expect(plan.conflicts[1]?.message).toContain(
+      "gold.fact_customer_search has no primary key on (event_id): gold.fact_customer_search's rows are replaced by it.",
+    );
+    expect(plan.conflicts[2]?.message).toContain(
+      'gold.dim_platform has no primary key on (platform_key): fact_customer_search.platform_key references it. Run ALTER TABLE "gold"."dim_platform" ADD PRIMARY KEY ("platform_key");',
+    );
+  });
+
+  it('takes a unique constraint on the key as the key, and names a primary key on other columns to replace', () => {
+    const unique = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimUser],
+      target: targetWith([dimUser], [{ name: 'u', table: 'dim_user', primary: false, columns: ['user_id'] }]),
+    });
+    expect(unique.conflicts).toEqual([]);
+    const elsewhere = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimPlatform],
+      target: targetWith(
+        [dimPlatform],
+        [{ name: 'by_name', table: 'dim_platform', primary: true, columns: ['platform'] }],
+      ),
+    });
+    expect(elsewhere.conflicts.map((c) => c.message)).toEqual([
+      expect.stringContaining(
+        'gold.dim_platform has its primary key on (platform), not on (platform_key): gold.dim_platform is merged by it. Run ALTER TABLE "gold"."dim_platform" DROP CONSTRAINT "by_name"; ALTER TABLE "gold"."dim_platform" ADD PRIMARY KEY ("platform_key"); first',
+      ),
+    ]);
+    // A table the publish replaces or creates gets its key from the publish itself.
+    const swapped = planPublish({
+      schema: 'gold',
+      dialect,
+      allTables: star,
+      tables: [dimDate, fact],
+      target: targetWith([dimDate], []),
+    });
+    expect(swapped.conflicts).toEqual([]);
+  });
+
+  it('reads key columns from the definition the server prints', () => {
+    expect(constraintColumns('PRIMARY KEY (platform_key)')).toEqual(['platform_key']);
+    expect(constraintColumns('UNIQUE NULLS NOT DISTINCT (a, "b, ""c"" d") INCLUDE (e)')).toEqual([
+      'a',
+      'b, "c" d',
     ]);
   });
 });
@@ -317,6 +404,7 @@ describe('PostgreSQL dialect', () => {
         ['dim_date', [{ name: 'date_key', type: 'INTEGER' }]],
       ]),
       foreignKeys: [],
+      keys: keysOf([dimUser, dimDate]),
     };
     const widened = planPublish({
       schema: 'gold',

@@ -7,6 +7,7 @@ import { describeGoldTables } from '../../../engine/publish/gold-tables.ts';
 import { postgresDialect, redshiftDialect } from '../../../engine/publish/redshift/dialect.ts';
 import { copyStdinLoadPath, type LoadStep } from '../../../engine/publish/redshift/load.ts';
 import { connectPg } from '../../../engine/publish/redshift/pg-target.ts';
+import { inspectTarget } from '../../../engine/publish/redshift/plan.ts';
 import {
   preflightRedshift,
   publishRedshift,
@@ -307,6 +308,61 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await client.query('ALTER TABLE gold.dim_platform ALTER COLUMN device_type TYPE varchar(16) USING NULL');
     await publishRedshift(options({ tables: ['dim_platform'] }));
     await expectTargetEqualsGold(['dim_platform']);
+  });
+
+  it('finds a table without the key a merge or a foreign key needs in the plan, and runs nothing', async () => {
+    // As a reviewer's target had it: the dimension created by hand, with gold's columns and no key.
+    await client.query('CREATE SCHEMA other2');
+    await client.query('CREATE TABLE other2.dim_platform (LIKE gold.dim_platform)');
+    const fix = 'ALTER TABLE "other2"."dim_platform" ADD PRIMARY KEY ("platform_key")';
+    const preflight = await preflightRedshift(options({ schema: 'other2' }));
+    expect(preflight.ddl).toEqual([]);
+    expect(preflight.conflicts).toEqual([
+      {
+        table: 'dim_platform',
+        message: expect.stringContaining(
+          `other2.dim_platform has no primary key on (platform_key): gold.dim_platform is merged by it, and fact_customer_search.platform_key references it. Run ${fix};`,
+        ),
+      },
+    ]);
+    const error = await lakehouseFailure(publishRedshift(options({ schema: 'other2' })));
+    expect(error.code).toBe('PUBLISH_CONFLICT');
+    expect(error.message).toContain('drop the table to have it re-created');
+    // Only the foreign key needs it when the dimension is not published now.
+    const factOnly = await preflightRedshift(options({ schema: 'other2', tables: ['fact_customer_search'] }));
+    expect(factOnly.conflicts.map((c) => c.message)).toEqual([
+      expect.stringContaining(
+        'other2.dim_platform has no primary key on (platform_key): fact_customer_search.platform_key references it.',
+      ),
+    ]);
+    const { rows } = await client.query(
+      `SELECT string_agg(table_name, ',') AS t FROM information_schema.tables WHERE table_schema = 'other2'`,
+    );
+    expect(rows[0].t).toBe('dim_platform');
+
+    // The key the message names is what it takes; the key columns are read as the server prints them.
+    await client.query(fix);
+    const result = await publishRedshift(options({ schema: 'other2' }));
+    expect(result.reconciliation.every((r) => r.matches)).toBe(true);
+    const connection = await connectPg({ connectionString: url });
+    try {
+      await connection.execute(
+        'CREATE TABLE other2.odd ("key, ""a"" b" int, c int, d int, UNIQUE NULLS NOT DISTINCT ("key, ""a"" b", c) INCLUDE (d))',
+      );
+      const target = await inspectTarget(connection, postgresDialect(), 'other2');
+      expect(target.keys.filter((k) => k.table !== 'odd').length).toBe(GOLD_TABLES.length);
+      expect(target.keys.find((k) => k.table === 'dim_platform')).toMatchObject({
+        primary: true,
+        columns: ['platform_key'],
+      });
+      expect(target.keys.find((k) => k.table === 'odd')).toMatchObject({
+        primary: false,
+        columns: ['key, "a" b', 'c'],
+      });
+    } finally {
+      await connection.close();
+      await client.query('DROP SCHEMA other2 CASCADE');
+    }
   });
 
   it('reconciliation catches a row the target changed on the way in, and rolls the load back', async () => {
