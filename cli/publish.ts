@@ -84,7 +84,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
         process.stdout.write(
           `Publish to ${preflight.target} (schema ${preflight.schema}, ${preflight.loadPath}): nothing run\n`,
         );
-        process.stdout.write(`${renderTable(preflight.tables.map(tableLine))}\n`);
+        process.stdout.write(`${renderTable(preflight.tables.map((t) => tableLine(t, 'to_send')))}\n`);
         if (preflight.ddl.length > 0)
           process.stdout.write(`\nDDL\n${preflight.ddl.map((s) => `  ${s};`).join('\n')}\n`);
         for (const w of preflight.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -107,7 +107,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
         result.tables.map((t) => {
           const check = result.reconciliation.find((r) => r.table === t.table);
           return {
-            ...tableLine(t),
+            ...tableLine(t, 'sent'),
             target_rows: check?.targetRows ?? '',
             reconciled: check?.matches ? 'yes' : 'NO',
           };
@@ -125,18 +125,27 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
   }
 }
 
-function tableLine(t: {
-  table: string;
-  materialized: string;
-  action: string;
-  rows: number;
-  addedColumns: string[];
-}) {
+/**
+ * One table of the plan or result: the rows that travel (an append table sends only the dates that
+ * differ in the target, often none) next to the gold table's own, so neither reads as the other.
+ */
+function tableLine(
+  t: {
+    table: string;
+    materialized: string;
+    action: string;
+    rows: number;
+    rowsToSend: number;
+    addedColumns: string[];
+  },
+  sentLabel: 'to_send' | 'sent',
+) {
   return {
     table: t.table,
     materialized: t.materialized,
     load: t.action,
-    rows: t.rows,
+    [sentLabel]: t.rowsToSend,
+    gold_rows: t.rows,
     new_columns: t.addedColumns.join(', '),
   };
 }

@@ -80,6 +80,29 @@ describe('lakehouse publish redshift', () => {
     } finally {
       await client.end();
     }
+
+    // Published already: the fact has no date to send, and the preview says so next to its gold rows.
+    const again = await lakehouse([
+      'publish',
+      'redshift',
+      dir,
+      '--url',
+      url,
+      '--schema',
+      'mart',
+      '--dry-run',
+    ]);
+    expect(again.code).toBe(0);
+    const factRows = report.reconciliation.find((r) => r.table === 'fact_customer_search')?.targetRows;
+    expect(again.stdout).toMatch(/table\s+materialized\s+load\s+to_send\s+gold_rows/);
+    expect(again.stdout).toMatch(
+      new RegExp(`fact_customer_search\\s+append\\s+append\\s+0\\s+${factRows}\\b`),
+    );
+    const json = JSON.parse(
+      (await lakehouse(['publish', 'redshift', dir, '--url', url, '--schema', 'mart', '--dry-run', '--json']))
+        .stdout,
+    ) as { tables: { table: string; rowsToSend: number }[] };
+    expect(json.tables.find((t) => t.table === 'fact_customer_search')?.rowsToSend).toBe(0);
   });
 
   it('publishes to a named target of lakehouse.yaml, password from the variable it names', async () => {
