@@ -28,7 +28,6 @@ import {
 import { loadProject, type Project } from './project/config.ts';
 import { loadMacros } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
-import { isS3Uri } from './storage/s3-uri.ts';
 import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import { abandonedRunReason, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
 
@@ -199,9 +198,9 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     throw error;
   }
-  // Only a local lake can be checked file by file; an S3 lake's files are fetched as runs need them.
-  const lakeFilesMissing = () =>
-    isS3Uri(project.lakeRoot) ? Promise.resolve([]) : missingPartitionFiles(db, project.lakeRoot);
+  // Read-only opens too: an S3 lake's mirror (a second machine, a deleted .lakehouse/) is filled here,
+  // or the views would fail on the files it lacks.
+  const lakeFilesMissing = () => missingPartitionFiles(db, project.storage.lake(project.lakeRoot));
   const forgottenPartitions: MissingPartition[] = [];
   if (options.readOnly) {
     const missing = await lakeFilesMissing().catch((error: unknown) => {

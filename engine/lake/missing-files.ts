@@ -1,33 +1,30 @@
-import { stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
+import type { LakeStorage } from '../storage/lake-storage.ts';
 
 /** A committed partition whose Parquet file is not in the lake. */
 export interface MissingPartition {
   relation: string;
   etlDate: string;
+  /** Where the file should be: a local path, or the s3:// URI of an S3 lake's object. */
   path: string;
 }
 
 /**
- * Committed partitions whose file is gone from a local lake (deleted or moved by hand, or a project
- * copied without all of its lake). Every read of such a layer fails on the file, so this is asked
- * when a project opens, before any view is re-created.
+ * Committed partitions whose file is gone from the lake (deleted or moved by hand, or a project copied
+ * without all of its lake). Every read of such a layer fails on the file, so this is asked when a
+ * project opens, before any view is re-created. An S3 lake's mirror gets the files S3 still holds on
+ * the way (the views read the mirror), so a missing file is one missing from S3 itself.
  */
-export async function missingPartitionFiles(db: Db, lakeRoot: string): Promise<MissingPartition[]> {
+export async function missingPartitionFiles(db: Db, lake: LakeStorage): Promise<MissingPartition[]> {
   const pointers = await db.all<{ relation: string; d: string; path: string }>(
     `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS d, path FROM _lakehouse.partitions
      ORDER BY relation, etl_date`,
   );
-  const found = await Promise.all(
-    pointers.map(async (p) => {
-      const path = isAbsolute(p.path) ? p.path : join(lakeRoot, p.path);
-      const file = await stat(path).catch(() => undefined);
-      return file?.isFile() ? undefined : { relation: p.relation, etlDate: p.d, path };
-    }),
-  );
-  return found.filter((m): m is MissingPartition => m !== undefined);
+  const gone = new Set(await lake.ensureLocal(pointers.map((p) => p.path)));
+  return pointers
+    .filter((p) => gone.has(p.path))
+    .map((p) => ({ relation: p.relation, etlDate: p.d, path: lake.uriOf(p.path) }));
 }
 
 /** What to do about missing partition files: put them back, or forget them and run their dates again. */
@@ -62,8 +59,8 @@ export async function forgetPartitions(db: Db, missing: MissingPartition[], lake
     throw new LakehouseError(
       'PROJECT_INVALID',
       `Every one of the ${committed} committed partition files is missing from ${lakeRoot}: the lake is ` +
-        'probably somewhere else (an unmounted disk, a moved folder). Repair forgets only some missing files; ' +
-        'put the lake back, or point lake: in lakehouse.yaml at it.',
+        'probably somewhere else (an unmounted disk, a moved folder, another bucket or prefix). Repair forgets ' +
+        'only some missing files; put the lake back, or point lake: in lakehouse.yaml at it.',
       { reason: 'lake-missing', lakeRoot },
     );
   }

@@ -23,7 +23,10 @@ export interface PartitionStore {
   flushUploads(): Promise<void>;
   /** Re-creates the view `<schema>.<table>` over the relation's committed files. */
   refreshView(relation: string): Promise<void>;
-  /** Re-creates every partitioned relation's view (on open: the lake root may have moved). */
+  /**
+   * Re-creates every partitioned relation's view (on open: the lake root may have moved). The files
+   * must be under the local root: the open's missingPartitionFiles fetched an S3 lake's into its mirror.
+   */
   refreshAllViews(): Promise<void>;
   /**
    * Deletes files no committed pointer names (left by replaced partitions or killed runs). On an S3
@@ -117,9 +120,6 @@ export function createPartitionStore(
     refreshView: createView,
 
     async refreshAllViews() {
-      await lake.ensureLocal(
-        (await db.all<{ path: string }>('SELECT path FROM _lakehouse.partitions')).map((r) => r.path),
-      );
       const relations = await db.all<{ relation: string }>(
         'SELECT DISTINCT relation FROM _lakehouse.partitions',
       );

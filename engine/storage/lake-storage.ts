@@ -1,5 +1,5 @@
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../api/errors.ts';
 import {
@@ -10,6 +10,7 @@ import {
   getText,
   listObjects,
   putText,
+  type S3ObjectInfo,
   uploadFile,
 } from './s3-objects.ts';
 import { isS3Uri, joinKey, parseS3Uri } from './s3-uri.ts';
@@ -37,13 +38,29 @@ export interface LakeStorage {
   store(relPath: string): void;
   /** Waits for every `store` since the last flush; throws the first failure. */
   flush(): Promise<void>;
-  /** Makes committed files present under `localRoot` (an S3 lake's mirror may lack them). */
-  ensureLocal(relPaths: string[]): Promise<void>;
+  /**
+   * Makes committed files present under `localRoot`, fetching what an S3 lake's mirror lacks. Returns
+   * those the lake itself does not hold (deleted by hand, left out of a copy), for the caller to name.
+   */
+  ensureLocal(relPaths: string[]): Promise<string[]>;
+  /** Where a file of the lake lives, as messages name it: a local path or an s3:// URI. */
+  uriOf(relPath: string): string;
   /**
    * Publishes the committed partitions and removes lake objects none of them names (and stale
    * multipart uploads). Returns how many objects were removed. A no-op on local disk.
    */
   sync(committed: CommittedPartition[]): Promise<number>;
+}
+
+/** The files (relative to `root`, or absolute) that are not a file on local disk. */
+async function absentUnder(root: string, paths: string[]): Promise<string[]> {
+  const found = await Promise.all(
+    paths.map(async (path) => {
+      const file = await stat(isAbsolute(path) ? path : join(root, path)).catch(() => undefined);
+      return file?.isFile() ? undefined : path;
+    }),
+  );
+  return found.filter((p): p is string => p !== undefined);
 }
 
 /** A lake on local disk: files are written in place, nothing to upload or publish. */
@@ -60,7 +77,8 @@ export function localLake(root: string): LakeStorage {
     location: root,
     store() {},
     async flush() {},
-    async ensureLocal() {},
+    ensureLocal: (relPaths) => absentUnder(root, relPaths),
+    uriOf: (relPath) => (isAbsolute(relPath) ? relPath : join(root, relPath)),
     async sync() {
       return 0;
     },
@@ -84,7 +102,8 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
 
   /**
    * A first sync from this warehouse must not wipe a lake another warehouse wrote (a fresh project, or
-   * a deleted warehouse, pointed at a used prefix): its files would all look like garbage.
+   * a deleted warehouse, pointed at a used prefix): its files would all look like garbage. Files the
+   * manifest names but S3 no longer holds are no one's data: `lakehouse repair` just forgot them.
    */
   const refuseForeignLake = async (committed: CommittedPartition[]) => {
     const remote = await getText(client(), bucket, keyOf(MANIFEST_KEY));
@@ -93,7 +112,11 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
     const theirs = ((JSON.parse(remote) as { partitions?: { path: string }[] }).partitions ?? []).map(
       (p) => p.path,
     );
-    const foreign = theirs.filter((p) => !ours.has(p));
+    const notOurs = theirs.filter((p) => !ours.has(p));
+    if (notOurs.length === 0) return;
+    const listing = await listObjects(client(), bucket, prefix === '' ? '' : `${prefix}/`);
+    const held = new Set(listing.objects.map((o) => o.key));
+    const foreign = notOurs.filter((p) => held.has(keyOf(p)));
     if (foreign.length > 0) {
       throw new LakehouseError(
         'PROJECT_INVALID',
@@ -122,30 +145,23 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
       if (failed) throw failed.reason;
     },
     async ensureLocal(relPaths) {
-      const missing: string[] = [];
-      for (const relPath of relPaths) {
-        try {
-          await access(join(mirror, relPath));
-        } catch {
-          missing.push(relPath);
-        }
-      }
-      if (missing.length === 0) return;
+      const unmirrored = await absentUnder(mirror, relPaths);
+      if (unmirrored.length === 0) return [];
       const listing = await listObjects(client(), bucket, prefix === '' ? '' : `${prefix}/`);
       const byKey = new Map(listing.objects.map((o) => [o.key, o]));
-      await forEachParallel(missing, 16, async (relPath) => {
-        const object = byKey.get(keyOf(relPath));
-        if (!object) {
-          throw new LakehouseError(
-            'SOURCE_MISSING',
-            `The lake file s3://${bucket}/${keyOf(relPath)} is committed in the warehouse but missing from S3. ` +
-              'Someone deleted it; re-run the affected dates (lakehouse run --date ...) to rewrite it.',
-            { bucket, key: keyOf(relPath) },
-          );
-        }
-        await downloadObject(client(), object, join(mirror, relPath));
-      });
+      // A file gone from S3 too is the caller's to name (and `lakehouse repair`'s to forget): failing
+      // here would lock out the repair that fixes it. The others are fetched all the same.
+      const gone: string[] = [];
+      const fetches: [S3ObjectInfo, string][] = [];
+      for (const relPath of unmirrored) {
+        const object = isAbsolute(relPath) ? undefined : byKey.get(keyOf(relPath));
+        if (object) fetches.push([object, join(mirror, relPath)]);
+        else gone.push(relPath);
+      }
+      await forEachParallel(fetches, 16, ([object, file]) => downloadObject(client(), object, file));
+      return gone;
     },
+    uriOf: (relPath) => `s3://${bucket}/${keyOf(relPath)}`,
     async sync(committed) {
       const manifest = `${JSON.stringify(
         { format: 1, partitions: [...committed].sort((a, b) => (a.path < b.path ? -1 : 1)) },

@@ -9,7 +9,7 @@ import { createEngine } from '../../engine/engine.ts';
 import { initProject } from '../../engine/project/init.ts';
 import { MANIFEST_KEY } from '../../engine/storage/lake-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
-import { getText } from '../../engine/storage/s3-objects.ts';
+import { deleteKeys, getText } from '../../engine/storage/s3-objects.ts';
 import { createClient } from '../../renderer/src/api/client.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
@@ -355,17 +355,95 @@ describe('the example pipeline with source and lake on S3', () => {
       /error \[STORAGE_ACCESS_DENIED\]: Cannot \w+ s3:\/\/lake\/cli\/.*: no AWS credentials found \(profile "lake-user": .*aws sso login/,
     );
   }, 120_000);
+
+  it('a copy missing a lake file from S3 and its mirror says which, repairs, and writes it anew', async () => {
+    const dir = await s3Project('lost-file', s3.endpoint);
+    const silverRows = async () => {
+      const q = await cli(process.env, [
+        'query',
+        dir,
+        'SELECT etl_date::VARCHAR AS d, count(*) AS n FROM silver.customer_search GROUP BY 1 ORDER BY 1',
+        '--json',
+      ]);
+      expect(q.code, q.stderr).toBe(0);
+      return JSON.parse(q.stdout) as { d: string; n: number }[];
+    };
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({})).error).toBeUndefined();
+    });
+    const before = await silverRows();
+    expect(before.map((r) => r.d)).toEqual(dates);
+    // The file is deleted from the bucket, and the project is on a machine without a mirror.
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const keys = await keysUnder(client, 'lake', 'lost-file/silver/customer_search/etl_date=2022-06-02/');
+    expect(keys).toHaveLength(1);
+    const lost = `s3://lake/${keys[0]}`;
+    await deleteKeys(client, 'lake', keys);
+    const mirror = join(dir, '.lakehouse', 'lake-mirror');
+    await removeDir(mirror);
+
+    // Reads and runs name the lost file and what to do, instead of failing on a file not mirrored.
+    for (const args of [
+      ['tables', dir],
+      ['run', dir, '--date', '2022-06-02'],
+    ]) {
+      const attempt = await cli(process.env, args);
+      expect(attempt.code, attempt.stderr).toBe(1);
+      expect(attempt.stderr).toContain(
+        'error [PROJECT_INVALID]: 1 committed partition file(s) are missing from the lake s3://lake/lost-file: ' +
+          `silver.customer_search 2022-06-02 (${lost})`,
+      );
+      expect(attempt.stderr).toContain(
+        `\`lakehouse repair ${dir}\` forgets them; then run that date again (--date 2022-06-02)`,
+      );
+    }
+    const repaired = await cli(process.env, ['repair', dir]);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stdout).toContain(`silver.customer_search 2022-06-02  (${lost})`);
+    expect((await silverRows()).map((r) => r.d)).toEqual(dates.filter((d) => d !== '2022-06-02'));
+    const rerun = await cli(process.env, ['run', dir, '--date', '2022-06-02']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await silverRows()).toEqual(before);
+    // The manifest names exactly the files in the bucket again.
+    const manifest = JSON.parse((await getText(client, 'lake', `lost-file/${MANIFEST_KEY}`)) ?? '{}');
+    expect(manifest.partitions.map((p: { path: string }) => `lost-file/${p.path}`).sort()).toEqual(
+      (await keysUnder(client, 'lake', 'lost-file/')).filter((k) => k.endsWith('.parquet')),
+    );
+    // A read-only open fetches what the mirror lacks.
+    await removeDir(mirror);
+    expect(await silverRows()).toEqual(before);
+    expect((await cli(process.env, ['repair', dir])).stdout).toBe(
+      'Nothing to repair: every committed partition file is in the lake.\n',
+    );
+    // A lake that is elsewhere (another prefix) is not forgotten wholesale.
+    const yamlPath = join(dir, 'lakehouse.yaml');
+    const yaml = await readFile(yamlPath, 'utf8');
+    await writeFile(yamlPath, yaml.replace('s3://lake/lost-file', 's3://lake/lost-file-elsewhere'));
+    const whole = await cli(process.env, ['repair', dir]);
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toMatch(
+      /error \[PROJECT_INVALID\]: Every one of the \d+ committed partition files is missing from s3:\/\/lake\/lost-file-elsewhere/,
+    );
+    await writeFile(yamlPath, yaml);
+    expect((await cli(process.env, ['tables', dir])).code).toBe(0);
+  }, 180_000);
 });
 
 /** Runs the CLI without blocking this process, which serves s3rver. */
-function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function cli(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/lakehouse.js', ...args], { cwd: PROJECT_ROOT, env });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.stdout.resume();
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
