@@ -52,6 +52,30 @@ export interface MaterializeContext {
    * now (written before the column was added or renamed): a replay would read NULL there.
    */
   staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
+  /** The append models reading this one, with their committed dates this run does not run again. */
+  appendReaders?(): Promise<{ model: string; dates: string[] }[]>;
+}
+
+/**
+ * A dimension created anew hands out surrogate keys afresh (in another order than the table it
+ * replaces: a renamed or dropped and restored model). Facts of dates this run does not rewrite hold the
+ * old keys and would join to other members, silently, so the date is refused with what to run instead.
+ */
+export async function refuseFreshKeysUnderOldFacts(
+  ctx: MaterializeContext,
+  surrogateKey: string,
+): Promise<void> {
+  const stale = ((await ctx.appendReaders?.()) ?? []).filter((r) => r.dates.length > 0);
+  if (stale.length === 0) return;
+  const dates = [...new Set(stale.flatMap((r) => r.dates)), ctx.etlDate].sort();
+  const held = stale.map((r) => `${r.model} holds ${r.dates.join(', ')}`).join('; ');
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${ctx.model.id} is a new table and numbers its ${surrogateKey} afresh, but ${held} with ${surrogateKey} ` +
+      'values from the table it replaces (renamed, or dropped and restored): those facts would point at other ' +
+      `members. Run every date in one run, so the facts are rewritten with the new keys: --from ${dates[0]} --to ${dates.at(-1)}.`,
+    { model: ctx.model.id, readers: stale },
+  );
 }
 
 export interface MaterializeOutcome {

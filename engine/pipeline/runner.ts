@@ -501,6 +501,18 @@ async function runModel(
     committedDates: await committedDates(db, model.id),
     runDates: deps.runDates,
     staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
+    appendReaders: async () => {
+      const rerun = new Set(deps.runDates);
+      const readers = deps.graph.nodes.filter(
+        (n) => n.upstream.includes(model.id) && n.model.config.materialized === 'append',
+      );
+      return Promise.all(
+        readers.map(async (n) => ({
+          model: n.model.id,
+          dates: (await committedDates(db, n.model.id)).filter((d) => !rerun.has(d)),
+        })),
+      );
+    },
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];

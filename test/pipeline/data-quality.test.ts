@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.ts';
@@ -525,6 +525,38 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       // As it says: both dates in one run. History comes out as before, every version with its key.
       expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
       expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
+    });
+  });
+
+  it('refuses a renamed dimension whose new keys would leave older facts pointing at other members', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    // Facts whose platform_key names another platform than their event's.
+    const wrong = async (engine: Engine, dimension: string) =>
+      (
+        await engine.query(
+          `SELECT count(*) AS n FROM fact_customer_search f LEFT JOIN ${dimension} p USING (platform_key)
+           JOIN silver.customer_search s USING (event_id) WHERE p.platform IS DISTINCT FROM s.platform`,
+        )
+      ).rows;
+    const models = join(dir, 'models', 'gold');
+    await rename(join(models, 'dim_platform.sql'), join(models, 'dim_device.sql'));
+    const fact = join(models, 'fact_customer_search.sql');
+    await writeFile(fact, (await readFile(fact, 'utf8')).replaceAll('gold.dim_platform', 'gold.dim_device'));
+    await withEngine(dir, async (engine) => {
+      const refused = await engine.run({ dates: [D2] });
+      expect(refused.error?.code).toBe('MODEL_INVALID');
+      expect(refused.error?.message).toMatch(
+        new RegExp(
+          `^gold\\.dim_device is a new table and numbers its platform_key afresh, but gold\\.fact_customer_search holds ${D1} .* --from ${D1} --to ${D2}\\.$`,
+        ),
+      );
+      // Nothing of D2 committed: the facts still join to the old table rightly.
+      expect(await wrong(engine, 'gold.dim_platform')).toEqual([{ n: 0 }]);
+      expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
+      expect(await wrong(engine, 'gold.dim_device')).toEqual([{ n: 0 }]);
     });
   });
 
