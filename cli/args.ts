@@ -28,10 +28,20 @@ export function projectDirArg(positionals: string[], command: string, usage: str
   return dir;
 }
 
-/** A comma-separated --tables flag as names, or undefined when the flag is absent. */
-export function tableList(flag: string | undefined): string[] | undefined {
-  return flag
-    ?.split(',')
+/**
+ * A comma-separated --tables flag as names, or undefined when the flag is absent. A flag naming no table
+ * (`--tables ''`, e.g. from an unset shell variable) is refused: read as absent it would publish every table.
+ */
+export function tableList(flag: string | undefined, usage: string): string[] | undefined {
+  if (flag === undefined) return undefined;
+  const names = flag
+    .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
+  if (names.length === 0)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--tables names no table: give gold tables separated by commas (--tables dim_user,fact_customer_search), or leave the flag out to publish every table. Usage:\n${usage}`,
+    );
+  return names;
 }

@@ -32,6 +32,8 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
       `Give exactly one of --catalog <name> or --warehouse <folder or s3://...>. Usage:\n${PUBLISH_ICEBERG_USAGE}`,
     );
   }
+  // Checked before the project or the warehouse is opened, as the other flags are.
+  const tables = tableList(values.tables, PUBLISH_ICEBERG_USAGE);
   const { openTarget, preflightIceberg, publishIceberg } = await import(
     '../engine/publish/iceberg/publish.ts'
   );
@@ -47,7 +49,6 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
       ...(values.catalog ? { catalog: values.catalog } : {}),
       ...(values.warehouse ? { warehouse: values.warehouse } : {}),
     });
-    const tables = tableList(values.tables);
     // --full-compare: compare every fact partition, e.g. after editing a gold table outside a run.
     const options = {
       ...(tables ? { tables } : {}),

@@ -23,11 +23,20 @@ const publishers: Record<string, Publisher> = {
 
 export async function publishCommand(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
-  const publisher = kind ? publishers[kind] : undefined;
+  const kinds = Object.keys(publishers).join(', ');
+  if (!kind) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse publish needs a target kind: ${kinds}. Usage:\n${PUBLISH_USAGE}`,
+    );
+  }
+  // Own keys only: `publish constructor` must not reach Object.prototype.
+  const publisher = Object.hasOwn(publishers, kind) ? publishers[kind] : undefined;
   if (!publisher) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `lakehouse publish needs a target kind: ${Object.keys(publishers).join(', ')}. Usage:\n${PUBLISH_USAGE}`,
+      `Unknown publish target kind "${kind}": lakehouse publish takes ${kinds}. Usage:\n${PUBLISH_USAGE}`,
+      { kind, kinds: Object.keys(publishers) },
     );
   }
   return publisher(rest);
@@ -53,6 +62,8 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
       `Give exactly one of --target <name> or --url postgres://... Usage:\n${PUBLISH_USAGE}`,
     );
   }
+  // Checked before the project or the target is opened, as the other flags are.
+  const tables = tableList(values.tables, PUBLISH_USAGE);
   // Loaded on demand: pg and the AWS SDK are only needed here.
   const { resolveRedshiftTarget } = await import('../engine/publish/redshift/connection.ts');
   const { preflightRedshift, publishRedshift } = await import('../engine/publish/redshift/publish.ts');
@@ -67,7 +78,6 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
       // The user typed this URL in their own shell, next to their own PGPASSWORD.
       passwordFromEnvFor: 'any-host',
     });
-    const tables = tableList(values.tables);
     const options = {
       db: engine.reader,
       models: engine.models,

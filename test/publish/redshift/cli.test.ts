@@ -139,6 +139,36 @@ describe('lakehouse publish redshift', () => {
     expect(ok.stdout).toContain('Published 2 tables');
   });
 
+  it('refuses a --tables naming no table instead of publishing every table, and names an unknown kind', async () => {
+    const url = await server.createDatabase('no_tables');
+    for (const flag of ['', ' , ']) {
+      const refused = await lakehouse(['publish', 'redshift', dir, '--url', url, '--tables', flag]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--tables names no table');
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`SELECT to_regnamespace('gold') AS s`);
+      expect(rows[0].s).toBeNull();
+    } finally {
+      await client.end();
+    }
+    // publish iceberg reads the flag the same way.
+    const warehouse = join(work, 'iceberg-no-tables');
+    const iceberg = await lakehouse(['publish', 'iceberg', dir, '--warehouse', warehouse, '--tables', '']);
+    expect(iceberg.code).toBe(2);
+    expect(iceberg.stderr).toContain('--tables names no table');
+
+    for (const kind of ['foo', 'constructor']) {
+      const unknown = await lakehouse(['publish', kind, dir]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain(
+        `Unknown publish target kind "${kind}": lakehouse publish takes redshift, iceberg`,
+      );
+    }
+  });
+
   it('asks for PGPASSWORD when the server wants a password and none is set', async () => {
     const url = new URL(await server.createDatabase('with_password'));
     url.username = 'publisher';
