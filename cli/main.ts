@@ -319,9 +319,9 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     lake: str(values, 'lake'),
     s3: { profile: str(values, 'profile'), endpoint: str(values, 'endpoint') },
   };
-  // Said before the sample is generated, which takes a while and would be left behind.
-  await checkInit(options);
   let source = str(values, 'source');
+  // Said before the sample is generated, which takes a while and would be left behind.
+  await checkInit({ ...options, source });
   if (!source) {
     const data = join(resolve(dir), 'data');
     await refuseNonEmpty(data, 'The sample folder');

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
+import { locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
@@ -182,9 +183,12 @@ export interface Project {
 
 export const PROJECT_FILE = 'lakehouse.yaml';
 
-/** Resolves a path from lakehouse.yaml against the project root (absolute paths and URIs pass through). */
-export function resolveProjectPath(root: string, path: string): string {
-  if (isAbsolute(path) || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path;
+/**
+ * Resolves a path from lakehouse.yaml against the project root (absolute paths and s3:// URIs pass
+ * through); a malformed URI (`s3:/x`) is refused rather than made a folder of the project.
+ */
+export function resolveProjectPath(root: string, path: string, accept: { fileUri?: boolean } = {}): string {
+  if (locationKind(path, accept) !== 'path' || isAbsolute(path)) return path;
   return resolve(root, path);
 }
 
@@ -219,15 +223,30 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
     });
   }
   const config = parsed.data;
+  // A malformed URI (lake: s3:/x) is refused when the file is read, naming its setting, not at first use.
+  const resolved = (key: string, path: string): string => {
+    try {
+      return resolveProjectPath(root, path);
+    } catch (error) {
+      if (!(error instanceof LakehouseError)) throw error;
+      throw new LakehouseError(error.code, `${file}: ${key}: ${error.message}`, {
+        ...error.details,
+        path: file,
+        key,
+      });
+    }
+  };
+  for (const [name, source] of Object.entries(config.sources))
+    if (source.kind !== 'crawl') resolved(`sources.${name}.path`, source.path);
   return {
     root,
     config,
-    lakeRoot: resolveProjectPath(root, config.lake),
-    warehousePath: resolveProjectPath(root, config.warehouse),
+    lakeRoot: resolved('lake', config.lake),
+    warehousePath: resolved('warehouse', config.warehouse),
     storage: createProjectStorage({
       root,
       settings: config.s3,
-      cacheDir: config.s3.cache_dir ? resolveProjectPath(root, config.s3.cache_dir) : undefined,
+      cacheDir: config.s3.cache_dir ? resolved('s3.cache_dir', config.s3.cache_dir) : undefined,
       cacheMaxBytes: config.s3.cache_max_gb * 1024 ** 3,
       parallel: config.s3.parallel,
     }),

@@ -2,7 +2,7 @@ import { access, copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
-import { isS3Uri } from '../storage/s3-uri.ts';
+import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
 export const EXAMPLES = ['customer-search'] as const;
@@ -29,9 +29,10 @@ export interface InitOptions {
 
 /**
  * What init would refuse, checked before anything is written or generated: an unknown example, a
- * project already there, a path that is a file, a catalog rename with no catalog file to rename.
+ * project already there, a path that is a file, a catalog rename with no catalog file to rename, a
+ * malformed URI (`s3:/x`) for the source, catalog or lake.
  */
-export async function checkInit(options: Omit<InitOptions, 'source'>): Promise<void> {
+export async function checkInit(options: Omit<InitOptions, 'source'> & { source?: string }): Promise<void> {
   if (!(EXAMPLES as readonly string[]).includes(options.example)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -60,6 +61,9 @@ export async function checkInit(options: Omit<InitOptions, 'source'>): Promise<v
         'already has title and genres. Give --catalog <file> too, or leave the rename out.',
     );
   }
+  // Refused before anything is written (init copies the models first): locationKind throws on `s3:/x`.
+  for (const location of [options.source, options.catalog, options.lake])
+    if (location) locationKind(location);
 }
 
 /**

@@ -5,6 +5,7 @@ import { isMap, parseDocument } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
+import { locationKind } from '../storage/s3-uri.ts';
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
 export interface SourceS3Settings {
@@ -143,6 +144,15 @@ function parseSource(raw: Record<string, unknown>): void {
       field,
       issues,
     });
+  }
+  // A malformed URI (s3:/x) would be saved and then read as a folder of the project: refused here.
+  if (parsed.data.kind !== 'crawl') {
+    try {
+      locationKind(parsed.data.path);
+    } catch (error) {
+      if (error instanceof LakehouseError) error.details.field = 'source.path';
+      throw error;
+    }
   }
 }
 

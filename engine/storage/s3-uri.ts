@@ -6,13 +6,42 @@ export interface S3Location {
   prefix: string;
 }
 
-export function isS3Uri(path: string): boolean {
-  return /^s3:\/\//i.test(path);
+/** `scheme:` of two characters or more, so a Windows drive letter (`C:\\data`) stays a path. */
+const SCHEME = /^[a-z][a-z0-9+.-]+:/i;
+
+/**
+ * How a location given by the user is reached: an S3 URI, a `file:` URI (only where the caller takes
+ * one, the Iceberg warehouse) or a local path. Anything else that looks like a URI (`s3:/x`, `S3://x`,
+ * `s3a://x`, `https://x`) is refused: taken as a path it would quietly become a local folder of that name.
+ */
+export function locationKind(
+  location: string,
+  accept: { fileUri?: boolean } = {},
+): 's3' | 'file-uri' | 'path' {
+  const trimmed = location.trim();
+  if (trimmed.startsWith('s3://')) {
+    parseS3Uri(trimmed);
+    return 's3';
+  }
+  if (!SCHEME.test(trimmed)) return 'path';
+  if (accept.fileUri && trimmed.startsWith('file:')) return 'file-uri';
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${location} is neither an S3 URI nor a local path: expected s3://bucket/prefix (lowercase s3, two slashes)` +
+      `${accept.fileUri ? ', a file: URI' : ''} or a local folder or file (./${trimmed} if the name really has a colon).`,
+    { uri: location },
+  );
+}
+
+/** Whether a location is an s3:// URI (false for a local path); refuses a malformed one as locationKind does. */
+export function isS3Uri(location: string): boolean {
+  return locationKind(location) === 's3';
 }
 
 /** Parses `s3://bucket/some/prefix/` into its bucket and prefix; rejects anything else with the reason. */
 export function parseS3Uri(uri: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri.trim());
+  // Lowercase only: `S3://` is not an S3 URI to the AWS tools either.
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri.trim());
   const bucket = match?.[1] ?? '';
   if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new LakehouseError(

@@ -423,6 +423,24 @@ describe('the lakehouse command line', () => {
     const file = join(work, 'a-file');
     await writeFile(file, '');
     refused(lakehouse('init', file, '--source', fresh), `${file} is a file, not a folder`);
+    // A malformed URI was written to lakehouse.yaml as a local folder (./s3:/lake/p3) without a word.
+    for (const [flag, uri] of [
+      ['--lake', 's3:/lake/p3'],
+      ['--source', 's3:raw'],
+      ['--catalog', 'S3://bucket/titles.csv'],
+      ['--lake', 's3a://bucket/lake'],
+    ] as const) {
+      refused(
+        lakehouse('init', fresh, flag, uri),
+        `${uri} is neither an S3 URI nor a local path: expected s3://bucket/prefix`,
+      );
+    }
+    expect(
+      await stat(fresh).then(
+        () => 'written',
+        () => 'absent',
+      ),
+    ).toBe('absent');
   });
 
   it('query --json --limit N prints the first N rows; a bad --limit is refused either way', () => {

@@ -83,3 +83,20 @@ describe('a misspelt key in lakehouse.yaml is an error naming it, its line and t
     );
   });
 });
+
+// Taken as a path, a malformed URI became a folder of the project named after the typo (./s3:/lake/p3).
+describe('a malformed URI in lakehouse.yaml is refused, naming the setting and the expected form', () => {
+  it.each([
+    ['lake', ['lake: s3:/lake/p3'], 's3:/lake/p3'],
+    ['warehouse', ['warehouse: S3://b/warehouse.duckdb'], 'S3://b/warehouse.duckdb'],
+    ['sources.log.path', [], 's3a://bucket/raw'],
+  ])('%s', async (key, extra, uri) => {
+    const lines = BASE.map((l) => (key.startsWith('sources') ? l.replace('path: raw', `path: ${uri}`) : l));
+    await writeFile(join(dir, 'lakehouse.yaml'), [...lines, ...extra, ''].join('\n'));
+    const error = await lakehouseFailure(loadProject(dir));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain(
+      `${key}: ${uri} is neither an S3 URI nor a local path: expected s3://bucket/prefix`,
+    );
+  });
+});

@@ -106,6 +106,16 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
       client.call('sources.save', { name: 'my source', source: { kind: 'file', path: 'x.csv' } }),
     );
     expect(badName.details).toMatchObject({ field: 'name' });
+
+    // A malformed URI would be saved and then read as a folder of the project named after the typo.
+    const badUri = await rejection(
+      client.call('sources.save', { name: 'bad', source: { kind: 'file', path: 's3:/bucket/x.csv' } }),
+    );
+    expect(badUri.code).toBe('INVALID_ARGUMENT');
+    expect(badUri.details).toMatchObject({ field: 'source.path' });
+    expect(badUri.message).toContain(
+      's3:/bucket/x.csv is neither an S3 URI nor a local path: expected s3://bucket/prefix',
+    );
     expect(await projectYaml()).toBe(before);
   });
 
@@ -143,7 +153,7 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
 
     const withProfile = await client.call('sources.save', {
       name: `on_s3_${transportName.replace('-', '_')}`,
-      source: { kind: 'file', path: 's3://b/titles.csv' },
+      source: { kind: 'file', path: 's3://bucket/titles.csv' },
       s3: { profile: 'analytics' },
     });
     // Column names are data, not settings: one that says "password" is fine.

@@ -11,7 +11,7 @@ import {
   type S3ObjectInfo,
   uploadFile,
 } from '../../engine/storage/s3-objects.ts';
-import { parseS3Uri } from '../../engine/storage/s3-uri.ts';
+import { isS3Uri, locationKind, parseS3Uri } from '../../engine/storage/s3-uri.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import { type S3Server, startS3Server, useS3rverCredentials } from './s3-helpers.ts';
@@ -32,6 +32,39 @@ describe('S3 URIs', () => {
       expect(() => parseS3Uri(uri)).toThrow(/is not an S3 URI: expected s3:\/\/bucket\/prefix/);
     },
   );
+
+  it.each([
+    ['s3://my-bucket/raw', 's3'],
+    ['raw/search', 'path'],
+    ['/data/raw', 'path'],
+    ['./s3:/x', 'path'],
+    ['C:\\data\\raw', 'path'],
+  ])('classifies %s as %s', (location, kind) => {
+    expect(locationKind(location)).toBe(kind);
+  });
+
+  // Each was taken as a local folder named after the typo (./s3:/ice/x) and written to without a word.
+  it.each(['s3:/ice/x', 's3:x', 'S3://bucket/x', 's3a://bucket/x', 'https://example.com/x', 'file:///tmp/x'])(
+    'refuses %s, naming it and the expected form',
+    (location) => {
+      for (const classify of [() => isS3Uri(location), () => locationKind(location)]) {
+        expect(classify).toThrow(
+          expect.objectContaining({
+            code: 'INVALID_ARGUMENT',
+            message: expect.stringContaining(
+              `${location} is neither an S3 URI nor a local path: expected s3://bucket/prefix`,
+            ),
+          }),
+        );
+      }
+    },
+  );
+
+  it('takes a file: URI only where the caller reads one (the Iceberg warehouse)', () => {
+    expect(locationKind('file:///tmp/wh', { fileUri: true })).toBe('file-uri');
+    expect(() => locationKind('s3:/tmp/wh', { fileUri: true })).toThrow(/expected s3:\/\/bucket\/prefix/);
+    expect(() => isS3Uri('s3://UPPER/x')).toThrow(/is not an S3 URI/);
+  });
 });
 
 describe('S3 transfers against s3rver', () => {

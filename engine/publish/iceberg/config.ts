@@ -92,6 +92,7 @@ export function icebergCatalogConfig(project: Project, name: string): IcebergCat
     );
   }
   const config = parsed.data;
-  if (config.warehouse) config.warehouse = resolveProjectPath(project.root, config.warehouse);
+  if (config.warehouse)
+    config.warehouse = resolveProjectPath(project.root, config.warehouse, { fileUri: true });
   return config;
 }

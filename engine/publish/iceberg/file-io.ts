@@ -6,7 +6,7 @@ import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client
 import { LakehouseError } from '../../api/errors.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { uploadFile } from '../../storage/s3-objects.ts';
-import { parseS3Uri } from '../../storage/s3-uri.ts';
+import { locationKind, parseS3Uri } from '../../storage/s3-uri.ts';
 
 /**
  * Where Iceberg files live, addressed by the full URIs the metadata records. Data files are written
@@ -282,9 +282,8 @@ export function fileIOFor(
   warehouse: string,
   options: { s3?: S3Settings; cacheDir: string; baseUri?: string },
 ): FileIO {
-  if (/^s3:\/\//i.test(warehouse)) return createS3FileIO(warehouse, options.s3 ?? {}, options.cacheDir);
-  return createLocalFileIO(
-    warehouse.startsWith('file:') ? fileURLToPath(warehouse) : warehouse,
-    options.baseUri,
-  );
+  // Classified where every other location is, so a typo like s3:/x is refused, not made a local folder.
+  const kind = locationKind(warehouse, { fileUri: true });
+  if (kind === 's3') return createS3FileIO(warehouse, options.s3 ?? {}, options.cacheDir);
+  return createLocalFileIO(kind === 'file-uri' ? fileURLToPath(warehouse) : warehouse, options.baseUri);
 }

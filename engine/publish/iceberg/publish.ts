@@ -4,6 +4,7 @@ import { cancellableDb } from '../../db/cancellable.ts';
 import type { Db } from '../../db/duckdb.ts';
 import type { Engine } from '../../engine.ts';
 import type { Project } from '../../project/config.ts';
+import { locationKind } from '../../storage/s3-uri.ts';
 import { describeGoldTables, type GoldTable } from '../gold-tables.ts';
 import { type Catalog, CommitStateUnknownError } from './catalog.ts';
 import { openCatalog } from './catalogs/open-catalog.ts';
@@ -65,7 +66,7 @@ export async function openTarget(project: Project, target: IcebergTarget): Promi
  * relative one is taken from the working directory (the shell's for the CLI, the app's for the UI).
  */
 function absoluteWarehouse(warehouse: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(warehouse) || isAbsolute(warehouse)) return warehouse;
+  if (locationKind(warehouse, { fileUri: true }) !== 'path' || isAbsolute(warehouse)) return warehouse;
   return resolve(warehouse);
 }
 

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { lakehouse } from '../../helpers/cli.ts';
-import { generatedProject, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
 
 describe('lakehouse publish iceberg', () => {
   let work: string;
@@ -65,6 +66,39 @@ describe('lakehouse publish iceberg', () => {
     expect(lakehouse('publish', 'iceberg', dir, '--catalog', 'local').stdout).toContain(
       `${unchanged.tables.length} tables already up to date; nothing written`,
     );
+  });
+
+  it('refuses a warehouse that is a malformed URI instead of publishing into a folder named after it', async () => {
+    // Run from the work folder: without the check the tables went to <cwd>/s3:/ice/x.
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), ...args], {
+        cwd: work,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    for (const warehouse of ['s3:/ice/x', 'S3://ice/x', 'https://example.com/ice']) {
+      const result = run('publish', 'iceberg', dir, '--warehouse', warehouse, '--tables', 'dim_user');
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(
+        `error [INVALID_ARGUMENT]: ${warehouse} is neither an S3 URI nor a local path: expected s3://bucket/prefix`,
+      );
+    }
+    expect(await readdir(work)).not.toContain('s3:');
+    expect(await readdir(work)).not.toContain('S3:');
+    // The same typo in lakehouse.yaml's catalog entry is refused too.
+    const file = join(dir, 'lakehouse.yaml');
+    const original = await readFile(file, 'utf8');
+    const config = parse(original) as { publish: { iceberg: Record<string, unknown> } };
+    config.publish.iceberg.typo = { type: 'filesystem', warehouse: 's3:/ice/y' };
+    await writeFile(file, stringify(config));
+    try {
+      const result = run('publish', 'iceberg', dir, '--catalog', 'typo', '--tables', 'dim_user');
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('s3:/ice/y is neither an S3 URI nor a local path');
+      expect(await readdir(dir)).not.toContain('s3:');
+    } finally {
+      await writeFile(file, original);
+    }
   });
 
   it('names the catalogs it knows when given an unknown one', () => {
