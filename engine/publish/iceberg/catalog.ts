@@ -8,6 +8,8 @@ export interface CatalogTable {
   metadataLocation: string;
   /** Glue's VersionId; unused elsewhere. */
   version?: string;
+  /** Not in the catalog yet (stageCreate): the commit of its first snapshot creates it. */
+  staged?: boolean;
 }
 
 /** What a commit changes, in the terms the REST protocol needs (other catalogs swap whole files). */
@@ -37,8 +39,12 @@ export interface Catalog {
   readonly description: string;
   defaultLocation(namespace: string, name: string): string;
   load(namespace: string, name: string): Promise<CatalogTable | undefined>;
-  /** Creates an empty table (no snapshot); throws CommitConflictError if it exists already. */
-  create(table: NewTable): Promise<CatalogTable>;
+  /**
+   * A new table to build the first snapshot on, registered nowhere: `commit` creates it together with
+   * that snapshot, so a cancelled or failed first publish leaves no empty table for readers to find.
+   */
+  stageCreate(table: NewTable): Promise<CatalogTable>;
+  /** With a staged base, creates the table holding `next`; CommitConflictError if it exists by then. */
   commit(
     namespace: string,
     name: string,

@@ -550,8 +550,10 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
     const written: string[] = [];
     try {
       if (!current) {
+        // Staged, not created: the table appears with its first snapshot at the commit, so a cancel or
+        // failure before it leaves no empty table behind (another writer's create makes it a retry).
         const spec = partitionSpecFor(schema, plan.partitionedBy);
-        current = await catalog.create({
+        current = await catalog.stageCreate({
           namespace: ctx.namespace,
           name: table.name,
           location: plan.location,

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import type { FileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { parseMetadata, serializeMetadata } from '../../../engine/publish/iceberg/metadata-json.ts';
-import type { IcebergSchema, Snapshot, TableMetadata } from '../../../engine/publish/iceberg/spec.ts';
+import type {
+  IcebergSchema,
+  PartitionSpec,
+  Snapshot,
+  SortOrder,
+  TableMetadata,
+} from '../../../engine/publish/iceberg/spec.ts';
 import { newTableMetadata } from '../../../engine/publish/iceberg/table.ts';
 
 // Loopback servers speaking the parts of the Iceberg REST catalog and AWS Glue protocols a publisher
@@ -116,6 +122,8 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
           payload['partition-spec'] as TableMetadata['partition-specs'][number],
           (payload.properties as Record<string, string>) ?? {},
         );
+        // A staged create registers nothing: the commit with assert-create makes the table.
+        if (payload['stage-create'] === true) return send(res, 200, { metadata, config: {} });
         const stored = await save(key, metadata);
         return send(res, 200, {
           'metadata-location': stored.metadataLocation,
@@ -134,11 +142,27 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
         });
       }
       if (parts.length === 6 && req.method === 'POST') {
-        if (!table) return error(res, 404, 'NoSuchTableException', `Table does not exist: ${key}`);
+        const requirements = payload.requirements as Record<string, unknown>[];
+        const creating = requirements.some((r) => r.type === 'assert-create');
+        if (creating && table)
+          return error(res, 409, 'CommitFailedException', `Requirement failed: table ${key} already exists`);
+        if (!table && !creating)
+          return error(res, 404, 'NoSuchTableException', `Table does not exist: ${key}`);
         const fault = state.failNext.shift();
         if (fault && !fault.applied) return error(res, fault.status, 'ServiceFailure', 'upstream failure');
-        const m = table.metadata;
-        for (const r of payload.requirements as Record<string, unknown>[]) {
+        // A create transaction starts from nothing: its updates set every part of the metadata.
+        const m: TableMetadata = table?.metadata ?? {
+          ...newTableMetadata(
+            '',
+            { type: 'struct', 'schema-id': 0, fields: [] },
+            { 'spec-id': 0, fields: [] },
+            {},
+          ),
+          schemas: [],
+          'partition-specs': [],
+          'sort-orders': [],
+        };
+        for (const r of requirements) {
           const failed =
             (r.type === 'assert-table-uuid' && r.uuid !== m['table-uuid']) ||
             (r.type === 'assert-ref-snapshot-id' &&
@@ -161,6 +185,33 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
               schemas: [...next.schemas, schema],
               'last-column-id': Number(u['last-column-id']),
             };
+          } else if (u.action === 'assign-uuid') {
+            next = { ...next, 'table-uuid': String(u.uuid) };
+          } else if (u.action === 'upgrade-format-version') {
+            next = {
+              ...next,
+              'format-version': Number(u['format-version']) as TableMetadata['format-version'],
+            };
+          } else if (u.action === 'add-spec') {
+            const spec = u.spec as PartitionSpec;
+            next = {
+              ...next,
+              'partition-specs': [...next['partition-specs'], spec],
+              'last-partition-id': Math.max(
+                next['last-partition-id'],
+                ...spec.fields.map((f) => f['field-id']),
+              ),
+            };
+          } else if (u.action === 'set-default-spec') {
+            next = { ...next, 'default-spec-id': Number(u['spec-id']) };
+          } else if (u.action === 'add-sort-order') {
+            next = { ...next, 'sort-orders': [...next['sort-orders'], u['sort-order'] as SortOrder] };
+          } else if (u.action === 'set-default-sort-order') {
+            next = { ...next, 'default-sort-order-id': Number(u['sort-order-id']) };
+          } else if (u.action === 'set-location') {
+            next = { ...next, location: String(u.location) };
+          } else if (u.action === 'set-properties') {
+            next = { ...next, properties: { ...next.properties, ...(u.updates as Record<string, string>) } };
           } else if (u.action === 'set-current-schema') {
             next = {
               ...next,

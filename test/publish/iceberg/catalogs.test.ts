@@ -115,11 +115,11 @@ describe('file-system catalog on a local folder', () => {
     const catalogA = createFileSystemCatalog(io, 'a');
     const catalogB = createFileSystemCatalog(createLocalFileIO(folder, `${http.url}/fs`), 'b');
     const loaded = await raceTwoWriters(catalogA, catalogB, 'fs');
-    expect(loaded.metadataLocation.endsWith('/v4.metadata.json')).toBe(true);
+    // v1 is the table created with A's first snapshot (no empty v1 before it), v2 B's, v3 A's retry.
+    expect(loaded.metadataLocation.endsWith('/v3.metadata.json')).toBe(true);
     expect(loaded.metadata['metadata-log'].map((e) => e['metadata-file'].split('/').pop())).toEqual([
       'v1.metadata.json',
       'v2.metadata.json',
-      'v3.metadata.json',
     ]);
     await expectNoOrphans(io, catalogA, folder);
     const rows = await icebergRead({ tableUrl: `${http.url}/fs/gold/dim_plan` });
@@ -244,10 +244,11 @@ describe('file-system catalog on S3 (s3rver)', () => {
     await writerA.run(`INSERT INTO gold.dim_plan VALUES (10, 'plan 10')`);
     expect((await syncTable(ctx, await table(writerA))).action).toBe('upsert');
     const keys = await keysUnder(createS3Client(settings), 'lake', 'warehouse/gold/dim_plan/metadata');
-    expect(keys).toContain('warehouse/gold/dim_plan/metadata/v3.metadata.json');
+    // v1 is the create with its first snapshot, v2 the upsert.
+    expect(keys).toContain('warehouse/gold/dim_plan/metadata/v2.metadata.json');
     expect(keys).toContain('warehouse/gold/dim_plan/metadata/version-hint.text');
     expect((await io.read('s3://lake/warehouse/gold/dim_plan/metadata/version-hint.text')).toString()).toBe(
-      '3',
+      '2',
     );
     const reconciliation = await reconcileTable(ctx, await table(writerA));
     expect(reconciliation).toMatchObject({ matches: true, publishedRows: 5 });
@@ -299,5 +300,131 @@ describe('file-system catalog on an S3 endpoint that enforces If-None-Match', ()
       .map((k) => `s3://${k}`);
     expect(stored.filter((k) => !referenced.has(k))).toEqual([]);
     expect(stored.length).toBe(referenced.size);
+  });
+});
+
+// Creating the table before its files were written left it behind empty (v1.metadata.json and
+// version-hint.text, or a Glue/REST entry) when the first publish was cancelled: readers saw an empty table.
+describe('a cancelled first publish of a table leaves no table, in every catalog', () => {
+  let s3: S3Server;
+  let glue: GlueServer;
+  let rest: RestCatalogServer;
+  let restIo: FileIO;
+  beforeAll(async () => {
+    useS3rverCredentials();
+    s3 = await startS3Server(['fresh']);
+    glue = await startGlueServer();
+    restIo = createLocalFileIO(join(work, 'rest-fresh'));
+    rest = await startRestCatalog(restIo);
+  });
+  afterAll(async () => {
+    await Promise.all([s3?.close(), glue?.close(), rest?.close()]);
+  });
+
+  /** Cancels the first publish just before its commit, then checks nothing names the table; publishing again creates it. */
+  async function cancelThenPublish(catalog: Catalog, tag: string) {
+    const controller = new AbortController();
+    const ctx: SyncContext = {
+      ...context(writerA, catalog, tag),
+      namespace: 'fresh',
+      signal: controller.signal,
+    };
+    const cancelled = syncTable(
+      { ...ctx, beforeCommit: async () => controller.abort() },
+      await table(writerA),
+    );
+    await expect(cancelled).rejects.toThrow();
+    expect(await catalog.load('fresh', 'dim_plan')).toBeUndefined();
+    const { signal: _signal, ...again } = ctx;
+    expect((await syncTable(again, await table(writerA))).action).toBe('create');
+    expect((await reconcileTable(again, await table(writerA))).matches).toBe(true);
+  }
+
+  it('file-system warehouse in a local folder', async () => {
+    const folder = join(work, 'fs-fresh');
+    const catalog = createFileSystemCatalog(createLocalFileIO(folder), 'fs-fresh');
+    const controller = new AbortController();
+    await expect(
+      syncTable(
+        {
+          ...context(writerA, catalog, 'fs-fresh'),
+          namespace: 'fresh',
+          signal: controller.signal,
+          beforeCommit: async () => controller.abort(),
+        },
+        await table(writerA),
+      ),
+    ).rejects.toThrow();
+    const left = await readdir(join(folder, 'fresh', 'dim_plan'), { recursive: true }).catch(() => []);
+    expect(left.filter((f) => /metadata\.json$|version-hint\.text$/.test(String(f)))).toEqual([]);
+    await cancelThenPublish(catalog, 'fs-fresh');
+    // Created once, with its first snapshot: v1 holds the rows.
+    const loaded = (await catalog.load('fresh', 'dim_plan'))!;
+    expect(loaded.metadataLocation.endsWith('/v1.metadata.json')).toBe(true);
+    expect(loaded.metadata.snapshots).toHaveLength(1);
+  });
+
+  it('file-system warehouse on S3', async () => {
+    const settings = { endpoint: s3.endpoint, region: 'us-east-1' };
+    const catalog = createFileSystemCatalog(
+      createS3FileIO('s3://fresh/wh', settings, join(work, 'fresh-cache')),
+      's3-fresh',
+    );
+    const controller = new AbortController();
+    await expect(
+      syncTable(
+        {
+          ...context(writerA, catalog, 's3-fresh'),
+          namespace: 'fresh',
+          signal: controller.signal,
+          beforeCommit: async () => controller.abort(),
+        },
+        await table(writerA),
+      ),
+    ).rejects.toThrow();
+    expect(await keysUnder(createS3Client(settings), 'fresh', 'wh/fresh/dim_plan/')).toEqual([]);
+    await cancelThenPublish(catalog, 's3-fresh');
+  });
+
+  it('AWS Glue', async () => {
+    const folder = join(work, 'glue-fresh');
+    const catalog = createGlueCatalog(createLocalFileIO(folder), {
+      warehouse: folder,
+      endpoint: glue.url,
+      region: 'us-east-1',
+    });
+    await cancelThenPublish(catalog, 'glue-fresh');
+    expect(glue.tables.get('fresh.dim_plan')?.Parameters?.metadata_location).toMatch(
+      /00000-.*\.metadata\.json$/,
+    );
+  });
+
+  it('Iceberg REST, and a table another writer created meanwhile makes a retry', async () => {
+    const catalog = () =>
+      createRestCatalog(
+        { uri: rest.url, warehouse: join(work, 'rest-fresh') },
+        join(work, 'rest-fresh-cache'),
+      );
+    await cancelThenPublish(catalog(), 'rest-fresh');
+    // B creates the same new table while A is about to commit its create: A retries on B's table.
+    const ctx = (db: Db, tag: string): SyncContext => ({
+      ...context(db, catalog(), tag),
+      namespace: 'other',
+    });
+    await writerB.run(`UPDATE gold.dim_plan SET plan_name = 'b-' || plan_key WHERE plan_key >= 2`);
+    const result = await syncTable(
+      {
+        ...ctx(writerA, 'rest-race-a'),
+        beforeCommit: async (attempt) => {
+          if (attempt === 1) await syncTable(ctx(writerB, 'rest-race-b'), await table(writerB));
+        },
+      },
+      await table(writerA),
+    );
+    expect(result.attempts).toBe(2);
+    const loaded = (await catalog().load('other', 'dim_plan'))!;
+    expect(loaded.metadata.snapshots).toHaveLength(2);
+    expect((await reconcileTable(ctx(writerA, 'rest-race-a'), await table(writerA))).matches).toBe(true);
+    await writerB.run(`UPDATE gold.dim_plan SET plan_name = 'plan ' || plan_key`);
   });
 });

@@ -208,6 +208,10 @@ describe('cancelling a publish', () => {
     expect(await dataFiles(third!)).toEqual([]);
     expect(await dataFiles(tables.at(-1)!.table)).toEqual([]);
     expect((await dataFiles(first!)).length).toBeGreaterThan(0);
+    // The cancelled table was new: no table is left for readers, not even an empty one (v1, version-hint).
+    expect(await cancelTarget.catalog.load('gold', third!)).toBeUndefined();
+    const metadata = await readdir(join(folder, 'gold', third!, 'metadata')).catch(() => []);
+    expect(metadata.filter((f) => /\.metadata\.json$|^version-hint\.text$/.test(String(f)))).toEqual([]);
 
     // Cancelled through the API while the facts are written: the next publish completes the rest.
     let stop = () => {};

@@ -54,12 +54,14 @@ export function createFileSystemCatalog(io: FileIO, description: string): Catalo
     description,
     defaultLocation: tableLocation,
     load,
-    async create(table: NewTable) {
+    async stageCreate(table: NewTable) {
       const location = tableLocation(table.namespace, table.name);
       const metadata = newTableMetadata(location, table.schema, table.spec, table.properties);
-      return swap(location, 1, metadata);
+      return { metadata, metadataLocation: metadataFile(location, 0), staged: true };
     },
     async commit(_namespace, _name, base, next) {
+      // A staged table is created as v1 holding its first snapshot; of two creators one wins v1.
+      if (base.staged) return swap(base.metadata.location, 1, next);
       return swap(
         base.metadata.location,
         metadataVersion(base.metadataLocation) + 1,

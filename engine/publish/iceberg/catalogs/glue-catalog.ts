@@ -104,6 +104,40 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
     };
   }
 
+  /** CreateTable pointing at metadata that already holds the first snapshot: the table appears with its rows. */
+  async function createWith(namespace: string, name: string, metadata: TableMetadata): Promise<CatalogTable> {
+    const metadataLocation = nextMetadataFile(metadata.location, 0);
+    await io.write(metadataLocation, serializeMetadata(metadata));
+    const input = {
+      ...catalogId,
+      DatabaseName: namespace,
+      TableInput: tableInput(name, metadata, metadataLocation),
+    };
+    try {
+      try {
+        await glue.send(new CreateTableCommand(input));
+      } catch (error) {
+        if ((error as AwsError).name !== 'EntityNotFoundException') throw error;
+        await glue
+          .send(new CreateDatabaseCommand({ ...catalogId, DatabaseInput: { Name: namespace } }))
+          .catch((e: AwsError) => {
+            if (e.name !== 'AlreadyExistsException') throw e;
+          });
+        await glue.send(new CreateTableCommand(input));
+      }
+    } catch (error) {
+      const e = error as AwsError;
+      const status = e.$metadata?.httpStatusCode;
+      if (e.name !== 'AlreadyExistsException' && (status === undefined || status >= 500))
+        throw new CommitStateUnknownError(`${namespace}.${name}`, `Glue CreateTable: ${e.name ?? e.message}`);
+      await io.delete([metadataLocation]);
+      if (e.name === 'AlreadyExistsException')
+        throw new CommitConflictError(`Glue table ${namespace}.${name} was created by another writer`);
+      throw glueFailure(error, `create table ${namespace}.${name}`);
+    }
+    return { metadata, metadataLocation };
+  }
+
   return {
     io,
     description: `AWS Glue catalog${config.endpoint ? ` at ${config.endpoint}` : ''}, files under ${config.warehouse}`,
@@ -126,42 +160,12 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
         ...(table.VersionId ? { version: table.VersionId } : {}),
       };
     },
-    async create(table: NewTable): Promise<CatalogTable> {
+    async stageCreate(table: NewTable): Promise<CatalogTable> {
       const metadata = newTableMetadata(table.location, table.schema, table.spec, table.properties);
-      const metadataLocation = nextMetadataFile(table.location, 0);
-      await io.write(metadataLocation, serializeMetadata(metadata));
-      const input = {
-        ...catalogId,
-        DatabaseName: table.namespace,
-        TableInput: tableInput(table.name, metadata, metadataLocation),
-      };
-      try {
-        try {
-          await glue.send(new CreateTableCommand(input));
-        } catch (error) {
-          if ((error as AwsError).name !== 'EntityNotFoundException') throw error;
-          await glue
-            .send(new CreateDatabaseCommand({ ...catalogId, DatabaseInput: { Name: table.namespace } }))
-            .catch((e: AwsError) => {
-              if (e.name !== 'AlreadyExistsException') throw e;
-            });
-          await glue.send(new CreateTableCommand(input));
-        }
-      } catch (error) {
-        await io.delete([metadataLocation]);
-        if ((error as AwsError).name === 'AlreadyExistsException') {
-          throw new CommitConflictError(
-            `Glue table ${table.namespace}.${table.name} was created by another writer`,
-          );
-        }
-        throw glueFailure(error, `create table ${table.namespace}.${table.name}`);
-      }
-      const created = await this.load(table.namespace, table.name);
-      if (!created)
-        throw new CommitConflictError(`Glue table ${table.namespace}.${table.name} vanished after creation`);
-      return created;
+      return { metadata, metadataLocation: '', staged: true };
     },
     async commit(namespace, name, base, next) {
+      if (base.staged) return createWith(namespace, name, next);
       const metadata = withMetadataLog(next, base);
       const metadataLocation = nextMetadataFile(
         metadata.location,

@@ -127,14 +127,16 @@ export function createRestCatalog(
       if (response.status !== 200) throw restFailure(response, `load table ${namespace}.${name}`);
       return toTable(response.body, `load table ${namespace}.${name}`);
     },
-    async create(table: NewTable) {
+    async stageCreate(table: NewTable) {
+      // A staged create registers nothing: the catalog answers the metadata (and the location it
+      // chose), and the commit with assert-create makes the table with its first snapshot.
       const body = {
         name: table.name,
         ...(config.warehouse ? { location: table.location } : {}),
         schema: table.schema,
         'partition-spec': table.spec,
         'write-order': table.sortOrder,
-        'stage-create': false,
+        'stage-create': true,
         properties: table.properties,
       };
       const path = `${await base()}/namespaces/${encodeURIComponent(table.namespace)}/tables`;
@@ -152,19 +154,28 @@ export function createRestCatalog(
         throw new CommitConflictError(`table ${table.namespace}.${table.name} was created by another writer`);
       if (response.status !== 200)
         throw restFailure(response, `create table ${table.namespace}.${table.name}`);
-      return toTable(response.body, 'create table');
+      // A staged table has no metadata file yet (the spec lets metadata-location be null).
+      if (!response.body?.metadata)
+        throw new LakehouseError('PUBLISH_FAILED', 'REST catalog answered create table without metadata');
+      const metadata = parseMetadata(
+        stringify(response.body.metadata) ?? '',
+        `${table.namespace}.${table.name}`,
+      );
+      return { metadata, metadataLocation: '', staged: true };
     },
     async commit(namespace, name, baseTable, _next: TableMetadata, change: TableChange) {
       const current = baseTable.metadata;
-      const requirements: Record<string, unknown>[] = [
-        { type: 'assert-table-uuid', uuid: current['table-uuid'] },
-        {
-          type: 'assert-ref-snapshot-id',
-          ref: 'main',
-          'snapshot-id': current['current-snapshot-id'] ?? null,
-        },
-      ];
-      const updates: Record<string, unknown>[] = [];
+      const requirements: Record<string, unknown>[] = baseTable.staged
+        ? [{ type: 'assert-create' }]
+        : [
+            { type: 'assert-table-uuid', uuid: current['table-uuid'] },
+            {
+              type: 'assert-ref-snapshot-id',
+              ref: 'main',
+              'snapshot-id': current['current-snapshot-id'] ?? null,
+            },
+          ];
+      const updates: Record<string, unknown>[] = baseTable.staged ? createUpdates(current) : [];
       if (change.addedSchema) {
         requirements.push(
           { type: 'assert-current-schema-id', 'current-schema-id': current['current-schema-id'] },
@@ -215,6 +226,26 @@ export function createRestCatalog(
       return toTable(response.body, 'commit');
     },
   };
+}
+
+/** The updates that make a staged table, as the REST spec's create transaction sends them. */
+function createUpdates(metadata: TableMetadata): Record<string, unknown>[] {
+  return [
+    { action: 'assign-uuid', uuid: metadata['table-uuid'] },
+    { action: 'upgrade-format-version', 'format-version': metadata['format-version'] },
+    ...metadata.schemas.map((schema) => ({
+      action: 'add-schema',
+      schema,
+      'last-column-id': metadata['last-column-id'],
+    })),
+    { action: 'set-current-schema', 'schema-id': metadata['current-schema-id'] },
+    ...metadata['partition-specs'].map((spec) => ({ action: 'add-spec', spec })),
+    { action: 'set-default-spec', 'spec-id': metadata['default-spec-id'] },
+    ...metadata['sort-orders'].map((order) => ({ action: 'add-sort-order', 'sort-order': order })),
+    { action: 'set-default-sort-order', 'sort-order-id': metadata['default-sort-order-id'] },
+    { action: 'set-location', location: metadata.location },
+    { action: 'set-properties', updates: metadata.properties },
+  ];
 }
 
 function errorMessage(response: RestResponse): string {
