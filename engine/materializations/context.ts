@@ -52,6 +52,8 @@ export interface MaterializeContext {
    * now (written before the column was added or renamed): a replay would read NULL there.
    */
   staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
+  /** The dates the model's partitioned inputs have committed (a new history model starts after some). */
+  inputDates?(): Promise<string[]>;
   /** The append models reading this one, with their committed dates this run does not run again. */
   appendReaders?(): Promise<{ model: string; dates: string[] }[]>;
 }

@@ -59,7 +59,10 @@ export async function applyHistory(
     );
   } else {
     await ctx.restage(etlDate);
-    if (!(await tableExists(db, target))) await create();
+    if (!(await tableExists(db, target))) {
+      await create();
+      warnings.push(...(await startsLate(ctx)));
+    }
     outcome = await applyDate(etlDate);
   }
   return {
@@ -98,6 +101,21 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
   );
 }
 
+/**
+ * A history model new to a lake whose inputs already hold earlier dates (added to the project, or
+ * dropped and restored) starts its history at this date: said, with how to build it from the start.
+ */
+async function startsLate(ctx: MaterializeContext): Promise<string[]> {
+  const laterInRun = new Set(ctx.runDates);
+  const earlier = ((await ctx.inputDates?.()) ?? []).filter((d) => d < ctx.etlDate && !laterInRun.has(d));
+  if (earlier.length === 0) return [];
+  return [
+    `history starts at ${ctx.etlDate}: its inputs hold ${earlier.length} earlier date(s) (${earlier[0]}` +
+      `${earlier.length > 1 ? ` .. ${earlier.at(-1)}` : ''}) it has not seen; run them with this date in one run ` +
+      `(--from ${earlier[0]} --to ${ctx.etlDate}) to build it from the start`,
+  ];
+}
+
 /** After a replay: old rows take their old keys back; new rows are numbered after the largest old key. */
 async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Promise<void> {
   const { db, target } = ctx;
@@ -123,9 +141,15 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const sk = model.config.surrogate_key;
-  const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
-  const tracked = model.config.tracked ?? stageColumns.filter((c) => !keys.includes(c));
-  const hash = `md5(concat_ws('|', ${tracked.map((c) => `coalesce(${ident(c)}::VARCHAR, '\u2205')`).join(', ')}))`;
+  // Read once the model's rows are staged (the stage before that is another model's, or none).
+  let hashSql: string | undefined;
+  const rowHash = async () => {
+    if (hashSql) return hashSql;
+    const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
+    const tracked = model.config.tracked ?? stageColumns.filter((c) => !keys.includes(c));
+    hashSql = `md5(concat_ws('|', ${tracked.map((c) => `coalesce(${ident(c)}::VARCHAR, '\u2205')`).join(', ')}))`;
+    return hashSql;
+  };
 
   const create = async () => {
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
@@ -144,7 +168,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS
        WITH ${parallelCopy('staged', stage)}
-       SELECT s.* FROM (SELECT *, ${hash} AS row_hash FROM staged) AS s
+       SELECT s.* FROM (SELECT *, ${await rowHash()} AS row_hash FROM staged) AS s
        ANTI JOIN ${target} AS t ON t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash`,
     );
     const closed = Number(

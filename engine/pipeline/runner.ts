@@ -501,6 +501,12 @@ async function runModel(
     committedDates: await committedDates(db, model.id),
     runDates: deps.runDates,
     staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
+    inputDates: async () => {
+      const inputs = (deps.graph.byId.get(model.id)?.upstream ?? []).filter(
+        (id) => deps.graph.byId.get(id)?.model.config.materialized === 'partition',
+      );
+      return [...new Set((await Promise.all(inputs.map((id) => partitions.dates(id)))).flat())].sort();
+    },
     appendReaders: async () => {
       const rerun = new Set(deps.runDates);
       const readers = deps.graph.nodes.filter(

@@ -560,6 +560,31 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  it('says so when a history model new to the lake starts after dates its inputs hold', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    // Dropped and restored (or added to a project that has run): its history would begin at D2, silently.
+    const models = join(dir, 'models', 'gold');
+    const file = join(models, 'dim_user_history.sql');
+    const text = await readFile(file, 'utf8');
+    await rename(file, join(dir, 'dim_user_history.sql.away'));
+    await withEngine(dir, (engine) => engine.dropTable('gold.dim_user_history'));
+    await writeFile(file, text);
+    await withEngine(dir, async (engine) => {
+      const late = await engine.run({ dates: [D2], select: ['gold.dim_user_history'] });
+      expect(late.error?.message ?? late.status).toBe('success');
+      expect(late.models.find((m) => m.model === 'gold.dim_user_history')?.warnings).toContain(
+        `history starts at ${D2}: its inputs hold 1 earlier date(s) (${D1}) it has not seen; run them with this date in one run (--from ${D1} --to ${D2}) to build it from the start`,
+      );
+      const full = await engine.run({ from: D1, to: D2, select: ['gold.dim_user_history'] });
+      expect(full.models.flatMap((m) => m.warnings).filter((w) => w.startsWith('history starts'))).toEqual(
+        [],
+      );
+    });
+  });
+
   it('reports a missing column as MODEL_SQL_ERROR at the right line of the model file', async () => {
     const dir = await project();
     const edited = await editModel(
