@@ -1,3 +1,8 @@
+/** A path or name as a shell word a user can paste: quoted when it holds anything but plain characters. */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 /** Renders rows as an aligned text table for terminals; long cells are cut so a row fits a line. */
 export function renderTable(rows: Record<string, unknown>[], columns?: string[], maxCell = 48): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);

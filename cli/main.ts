@@ -10,7 +10,7 @@ import { checkInit, exists, initProject } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
-import { formatDuration, renderTable, toJson } from './format.ts';
+import { formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { PUBLISH_USAGE, publishCommand } from './publish.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
@@ -329,7 +329,7 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     source = join(data, 'customer_search_log_data');
   }
   const root = await initProject({ ...options, source });
-  process.stdout.write(`Created project ${root}\n  next: lakehouse run ${dir}\n`);
+  process.stdout.write(`Created project ${root}\n  next: lakehouse run ${shellWord(dir)}\n`);
   // A project may point at data still to come, but a mistyped path is best said now (stderr, exit 0).
   for (const [flag, path] of [
     ['--source', source],
@@ -548,9 +548,15 @@ function tableRow(t: Awaited<ReturnType<Engine['tables']>>[number]) {
 }
 
 async function tables({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  return withReads(projectArg(positionals, 'tables'), async (reads) => {
+  const dir = projectArg(positionals, 'tables');
+  return withReads(dir, async (reads) => {
     const infos = await reads.tables();
-    process.stdout.write(values.json ? `${toJson(infos)}\n` : `${renderTable(infos.map(tableRow))}\n`);
+    if (values.json) process.stdout.write(`${toJson(infos)}\n`);
+    else if (infos.length === 0)
+      process.stdout.write(
+        `No tables yet: no run has committed a date. Run: lakehouse run ${shellWord(dir)}\n`,
+      );
+    else process.stdout.write(`${renderTable(infos.map(tableRow))}\n`);
     return 0;
   });
 }
@@ -606,6 +612,10 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
     const history = await reads.runs(limit);
     if (values.json) {
       process.stdout.write(`${toJson(history)}\n`);
+      return 0;
+    }
+    if (history.length === 0) {
+      process.stdout.write('No runs yet.\n');
       return 0;
     }
     process.stdout.write(

@@ -388,6 +388,17 @@ describe('the lakehouse command line', () => {
     expect(run.stderr).toContain(
       `error [SOURCE_MISSING]: The sources have no dates to run: no YYYYMMDD day folder under customer_search_log (${missing}).`,
     );
+    // A warehouse no run has committed to: said in words, not as "(no columns)".
+    expect(lakehouse('tables', join(work, 'later')).stdout).toBe(
+      `No tables yet: no run has committed a date. Run: lakehouse run ${join(work, 'later')}\n`,
+    );
+    expect(lakehouse('runs', join(work, 'later')).stdout).toBe('No runs yet.\n');
+    // The next command, pasted into a shell, names the folder whatever characters it holds.
+    const odd = join(work, "odd it's");
+    const created = lakehouse('init', odd, '--example', 'customer-search');
+    expect(created.stdout).toBe(
+      `Created project ${odd}\n  next: lakehouse run '${odd.replace("'", "'\\''")}'\n`,
+    );
   });
 
   it('init and demo refuse what they would overwrite or could not use, before generating anything', async () => {
