@@ -5,7 +5,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { DailyParquetSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
-import { listObjects } from '../storage/s3-objects.ts';
+import { forEachParallel, listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, joinKey, parseS3Uri, s3Uri } from '../storage/s3-uri.ts';
 
 export interface BoundSource {
@@ -34,8 +34,11 @@ export async function listSourceDates(
   storage?: ProjectStorage,
 ): Promise<string[]> {
   let entries: string[];
+  // On S3 one listing of the whole prefix also tells which days hold a Parquet object.
+  let s3Loadable: Set<string> | undefined;
   try {
-    entries = isS3Uri(root) ? await listS3Folders(root, storage) : await readdir(root);
+    if (isS3Uri(root)) ({ folders: entries, loadable: s3Loadable } = await listS3Days(root, storage));
+    else entries = await readdir(root);
   } catch (error) {
     if (error instanceof LakehouseError) throw error;
     throw new LakehouseError(
@@ -74,7 +77,75 @@ export async function listSourceDates(
     }
     dates.push(date);
   }
-  return dates.sort();
+  // A day with no Parquet file (only _SUCCESS, or not delivered yet) has nothing to run: not offered.
+  const loadable = new Set<string>();
+  await forEachParallel(dates, 16, async (date) => {
+    const day = dayFolder(format, date);
+    if (s3Loadable ? s3Loadable.has(day) : await localDayHasParquet(join(root, day))) loadable.add(date);
+  });
+  return dates.filter((d) => loadable.has(d)).sort();
+}
+
+/** What an entry of a day folder is to a run: data it loads, a marker it ignores, or something it does not read. */
+export type DayEntryKind = 'parquet' | 'ignored' | 'unread';
+
+/**
+ * Classifies an entry of a day folder. Hidden and `_`-prefixed names, `.crc` checksums and zero-byte
+ * markers are what Spark, Glue and Hive leave beside their output and ignore too.
+ */
+export function dayEntryKind(name: string, entry: { size: number; folder: boolean } | null): DayEntryKind {
+  if (name === '' || name.startsWith('.') || name.startsWith('_') || name.endsWith('.crc')) return 'ignored';
+  if (entry === null || entry.folder) return 'unread';
+  if (name.endsWith('.parquet')) return 'parquet';
+  return entry.size === 0 ? 'ignored' : 'unread';
+}
+
+async function localDayHasParquet(folder: string): Promise<boolean> {
+  const names = await readdir(folder).catch(() => []);
+  for (const name of names) {
+    // Only a name that would load needs a stat (links followed): one that is a file is enough.
+    if (dayEntryKind(name, { size: 1, folder: false }) !== 'parquet') continue;
+    const info = await stat(join(folder, name)).catch(() => null);
+    if (info?.isFile()) return true;
+  }
+  return false;
+}
+
+/** One entry of a day folder as the user sees it (`shown`), with its size when it is a file. */
+interface DayEntry {
+  name: string;
+  shown: string;
+  kind: DayEntryKind;
+  /** Bytes of a file; null for a sub-folder or an entry that cannot be read (a broken link). */
+  size: number | null;
+  folder: boolean;
+}
+
+async function localDayEntries(folder: string): Promise<DayEntry[]> {
+  const names = (await readdir(folder)).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const info = await stat(join(folder, name)).catch(() => null);
+      const entry = info ? { size: info.size, folder: info.isDirectory() } : null;
+      return {
+        name,
+        shown: join(folder, name),
+        kind: dayEntryKind(name, entry),
+        size: entry && !entry.folder ? entry.size : null,
+        folder: entry?.folder ?? false,
+      };
+    }),
+  );
+}
+
+/** What a day folder without Parquet files holds, for the error that says so. */
+function describeHeld(entries: DayEntry[]): string {
+  if (entries.length === 0) return 'it is empty';
+  const shown = entries
+    .slice(0, 5)
+    .map((e) => `${e.name}${e.folder ? '/' : e.size === null ? '' : ` (${e.size} bytes)`}`);
+  const more = entries.length > 5 ? ` and ${entries.length - 5} more` : '';
+  return `it holds only ${shown.join(', ')}${more}`;
 }
 
 /**
@@ -98,9 +169,9 @@ export async function bindDailyParquet(
     return bindFiles(db, name, source, fetched);
   }
   const folder = join(root, dayFolder(source.date_format, etlDate));
-  let entries: string[];
+  let entries: DayEntry[];
   try {
-    entries = (await readdir(folder)).filter((f) => f.endsWith('.parquet')).sort();
+    entries = await localDayEntries(folder);
   } catch {
     const available = await listSourceDates(root, source.date_format, storage).catch(() => []);
     throw new LakehouseError(
@@ -112,10 +183,11 @@ export async function bindDailyParquet(
       { source: name, path: folder, etlDate },
     );
   }
-  if (entries.length === 0) {
+  const files = entries.filter((e) => e.kind === 'parquet').map((e) => e.shown);
+  if (files.length === 0) {
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `Source "${name}": ${folder} holds no .parquet files for ${etlDate}. ` +
+      `Source "${name}": ${folder} holds no .parquet files for ${etlDate}: ${describeHeld(entries)}. ` +
         'Wait for the day to be delivered (or copy its files in) and run the date again; nothing of it was loaded.',
       {
         source: name,
@@ -123,7 +195,6 @@ export async function bindDailyParquet(
       },
     );
   }
-  const files = entries.map((f) => join(folder, f));
   return bindFiles(db, name, source, { files, shown: files });
 }
 
@@ -178,16 +249,26 @@ function s3Storage(storage: ProjectStorage | undefined, uri: string): ProjectSto
   return storage;
 }
 
-/** The "folder" names directly under an S3 prefix. */
-async function listS3Folders(root: string, storage: ProjectStorage | undefined): Promise<string[]> {
+/**
+ * The "folder" names directly under an S3 prefix, and those holding a Parquet object of their own.
+ * One listing of the whole prefix: fewer requests than one per day unless days hold over 1000 objects.
+ */
+async function listS3Days(
+  root: string,
+  storage: ProjectStorage | undefined,
+): Promise<{ folders: string[]; loadable: Set<string> }> {
   const { bucket, prefix } = parseS3Uri(root);
-  const listing = await listObjects(
-    s3Storage(storage, root).client(),
-    bucket,
-    prefix ? `${prefix}/` : '',
-    '/',
-  );
-  return listing.prefixes.map((p) => p.slice(0, -1).split('/').pop() ?? '');
+  const base = prefix ? `${prefix}/` : '';
+  const folders = new Set<string>();
+  const loadable = new Set<string>();
+  for (const o of (await listObjects(s3Storage(storage, root).client(), bucket, base)).objects) {
+    const [folder = '', name, ...deeper] = o.key.slice(base.length).split('/');
+    if (name === undefined) continue;
+    folders.add(folder);
+    if (deeper.length === 0 && dayEntryKind(name, { size: o.size, folder: false }) === 'parquet')
+      loadable.add(folder);
+  }
+  return { folders: [...folders], loadable };
 }
 
 /** Lists one day of an S3 daily source and fetches its Parquet objects into the local cache. */
@@ -201,14 +282,40 @@ async function fetchS3Day(
   const storage = s3Storage(maybeStorage, root);
   const { bucket, prefix } = parseS3Uri(root);
   const dayPrefix = `${joinKey(prefix, dayFolder(source.date_format, etlDate))}/`;
-  const objects = (await listObjects(storage.client(), bucket, dayPrefix, '/')).objects
-    .filter((o) => o.key.endsWith('.parquet'))
+  const listing = await listObjects(storage.client(), bucket, dayPrefix, '/');
+  const kindOf = (o: { key: string; size: number }) =>
+    dayEntryKind(o.key.slice(dayPrefix.length), { size: o.size, folder: false });
+  const objects = listing.objects
+    .filter((o) => kindOf(o) === 'parquet')
     .sort((a, b) => (a.key < b.key ? -1 : 1));
+  // The day's other objects and sub-folders ("prefixes"); the folder's own marker object is no entry.
+  const entries: DayEntry[] = [
+    ...listing.objects.map((o) => ({
+      name: o.key.slice(dayPrefix.length),
+      shown: s3Uri(bucket, o.key),
+      kind: kindOf(o),
+      size: o.size,
+      folder: false,
+    })),
+    ...listing.prefixes.map((p) => {
+      const entry = p.slice(dayPrefix.length, -1);
+      return {
+        name: entry,
+        shown: s3Uri(bucket, p),
+        kind: dayEntryKind(entry, { size: 0, folder: true }),
+        size: null,
+        folder: true,
+      };
+    }),
+  ]
+    .filter((e) => e.name !== '')
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   if (objects.length === 0) {
     const available = await listSourceDates(root, source.date_format, storage).catch(() => []);
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `Source "${name}" has no Parquet objects for ${etlDate} under ${s3Uri(bucket, dayPrefix)}. ` +
+      `Source "${name}" has no Parquet objects for ${etlDate} under ${s3Uri(bucket, dayPrefix)}` +
+        `${entries.length > 0 ? `: ${describeHeld(entries)}` : ''}. ` +
         (available.length
           ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
           : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),

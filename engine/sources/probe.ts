@@ -8,7 +8,7 @@ import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
-import { dayFolder, listSourceDates } from './daily-parquet.ts';
+import { dayEntryKind, dayFolder, listSourceDates } from './daily-parquet.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -124,8 +124,14 @@ async function probeDaily(location: string, format: string, storage: ProjectStor
     const { bucket, prefix } = parseS3Uri(location);
     const wanted = new Set(dates.map((d) => dayFolder(format, d)));
     for (const o of (await listObjects(storage.client(), bucket, prefix ? `${prefix}/` : '')).objects) {
-      const day = o.key.slice(prefix ? prefix.length + 1 : 0).split('/')[0] ?? '';
-      if (!wanted.has(day) || !o.key.endsWith('.parquet')) continue;
+      const [day = '', name = '', ...deeper] = o.key.slice(prefix ? prefix.length + 1 : 0).split('/');
+      // Counts what a run loads: the Parquet files directly in a day folder, not markers or hidden files.
+      if (
+        !wanted.has(day) ||
+        deeper.length > 0 ||
+        dayEntryKind(name, { size: o.size, folder: false }) !== 'parquet'
+      )
+        continue;
       objects++;
       bytes += o.size;
       if (sample.length < 5) sample.push(`s3://${bucket}/${o.key}`);
@@ -133,9 +139,12 @@ async function probeDaily(location: string, format: string, storage: ProjectStor
   } else {
     for (const date of dates) {
       const folder = join(location, dayFolder(format, date));
-      for (const file of (await readdir(folder)).filter((f) => f.endsWith('.parquet'))) {
+      for (const file of await readdir(folder)) {
+        const info = await stat(join(folder, file)).catch(() => null);
+        const entry = info && { size: info.size, folder: info.isDirectory() };
+        if (dayEntryKind(file, entry) !== 'parquet') continue;
         objects++;
-        bytes += (await stat(join(folder, file))).size;
+        bytes += info?.size ?? 0;
         if (sample.length < 5) sample.push(join(folder, file));
       }
     }

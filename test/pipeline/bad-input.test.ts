@@ -42,7 +42,8 @@ function missingDay(title: string, date: string): BadDayCase {
     code: 'SOURCE_MISSING',
     message: (src) => [
       `Source "${SOURCE}" has no folder for ${date}: ${join(src, day)} does not exist.`,
-      'Days available: 2022-06-01 .. 2022-06-08 (8). Run one of those dates.',
+      // 2022-06-08 is no day to run: its folder holds no Parquet file.
+      'Days available: 2022-06-01 .. 2022-06-07 (7). Run one of those dates.',
     ],
     details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date }),
   };
@@ -127,7 +128,7 @@ const CASES: BadDayCase[] = [
     date: '2022-06-08',
     code: 'SOURCE_MISSING',
     message: (src) => [
-      `Source "${SOURCE}": ${join(src, '20220608')} holds no .parquet files for 2022-06-08.`,
+      `Source "${SOURCE}": ${join(src, '20220608')} holds no .parquet files for 2022-06-08: it is empty.`,
       'Wait for the day to be delivered (or copy its files in) and run the date again',
     ],
     details: (src) => ({ source: SOURCE, path: join(src, '20220608') }),

@@ -1,0 +1,118 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { initProject } from '../../engine/project/init.ts';
+import { probeSource } from '../../engine/sources/probe.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from '../storage/s3-helpers.ts';
+
+const SOURCE = 'customer_search_log';
+const CSV = 'eventID,datetime\ne1,2022-06-03 10:00:00\n';
+
+/** Where the day folders live: a local folder, or the same tree uploaded to a real S3-protocol server. */
+interface Place {
+  title: string;
+  /** Makes `src` available as a source: its location (folder or s3:// URI) and the S3 settings to reach it. */
+  publish(src: string): Promise<{ location: string; s3?: { endpoint: string } }>;
+  /** Where a day's entry is named in messages. */
+  path(location: string, ...parts: string[]): string;
+  close(): Promise<void>;
+}
+
+let s3: S3Server | undefined;
+const local: Place = {
+  title: 'a local folder',
+  publish: async (src) => ({ location: src }),
+  path: (location, ...parts) => join(location, ...parts),
+  close: async () => undefined,
+};
+const onS3: Place = {
+  title: 'S3',
+  async publish(src) {
+    s3 ??= await startS3Server(['raw']);
+    const prefix = `days-${Date.now()}`;
+    await uploadTree(createS3Client({ endpoint: s3.endpoint }), src, 'raw', prefix);
+    return { location: `s3://raw/${prefix}`, s3: { endpoint: s3.endpoint } };
+  },
+  path: (location, ...parts) => [location, ...parts].join('/'),
+  async close() {
+    await s3?.close();
+    s3 = undefined;
+  },
+};
+
+describe.each([local, onS3])('day folders on $title', (place) => {
+  let work: string;
+  let src: string;
+  let location: string;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    // s3rver's keys, for the S3 case; a local source reads none.
+    useS3rverCredentials();
+    work = await tempDir('lakehouse-day-folders-');
+    src = join(work, 'src');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    // What a Spark or Glue job leaves for a day it wrote nothing for: a zero-byte _SUCCESS.
+    await mkdir(join(src, '20220602'));
+    await writeFile(join(src, '20220602', '_SUCCESS'), '');
+    // Data, but not Parquet.
+    await mkdir(join(src, '20220603'));
+    await writeFile(join(src, '20220603', 'extra.csv'), CSV);
+    await writeDay(src, '20220604', events(6, '2022-06-04'));
+    const published = await place.publish(src);
+    location = published.location;
+    const dir = join(work, 'project');
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: location,
+      catalog: await writeCatalog(join(work, 'titles.csv')),
+      s3: published.s3,
+    });
+    engine = await createEngine({ projectDir: dir });
+  });
+
+  afterAll(async () => {
+    engine?.close();
+    await place.close();
+    await removeDir(work);
+  });
+
+  it('offers and runs only the days with a Parquet file', async () => {
+    expect(await engine.availableDates()).toEqual(['2022-06-01', '2022-06-04']);
+    // The app's Test connection counts the same days.
+    expect(await probeSource(engine.project, { name: SOURCE })).toMatchObject({
+      ok: true,
+      dates: ['2022-06-01', '2022-06-04'],
+      objects: 2,
+    });
+    const summary = await engine.run({});
+    expect(summary.error).toBeUndefined();
+    expect(summary.dates).toEqual(['2022-06-01', '2022-06-04']);
+    expect(summary.status).toBe('success');
+  });
+
+  it('fails a requested day without Parquet files, saying what its folder holds and which days there are', async () => {
+    const days = 'Days available: 2022-06-01 .. 2022-06-04 (2).';
+    const expected = (day: string, held: string) =>
+      place === local
+        ? `Source "${SOURCE}": ${place.path(location, day)} holds no .parquet files for ${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}: ${held}. Wait for the day`
+        : `Source "${SOURCE}" has no Parquet objects for ${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)} under ${place.path(location, day)}/: ${held}. ${days}`;
+    const marker = await engine.run({ dates: ['2022-06-02'] });
+    expect(marker.error?.code).toBe('SOURCE_MISSING');
+    expect(marker.error?.message).toContain(expected('20220602', 'it holds only _SUCCESS (0 bytes)'));
+    const csv = await engine.run({ dates: ['2022-06-03'] });
+    expect(csv.error?.code).toBe('SOURCE_MISSING');
+    expect(csv.error?.message).toContain(
+      expected('20220603', `it holds only extra.csv (${Buffer.byteLength(CSV)} bytes)`),
+    );
+    // A day folder missing altogether lists the days there are, leaving out those without Parquet.
+    const missing = await engine.run({ dates: ['2022-06-05'] });
+    expect(missing.error?.code).toBe('SOURCE_MISSING');
+    expect(missing.error?.message).toContain(`${days} Run one of those dates.`);
+  });
+});
