@@ -11,7 +11,7 @@ import { isS3Uri, joinKey, parseS3Uri, s3Uri } from '../storage/s3-uri.ts';
 export interface BoundSource {
   name: string;
   files: string[];
-  /** Problems that did not stop the load (extra columns), shown in the run history. */
+  /** Problems that did not stop the load (extra columns, files not read), shown in the run history. */
   warnings: string[];
   /**
    * Reads every text value of the day's files and throws SOURCE_UNREADABLE naming the file and column
@@ -138,6 +138,15 @@ async function localDayEntries(folder: string): Promise<DayEntry[]> {
   );
 }
 
+/** The run's note for an entry of the day that is not loaded, saying why: nothing is dropped unsaid. */
+function unreadNote(name: string, entry: DayEntry): string {
+  if (entry.folder) {
+    return `${entry.shown}: not read, since it is a sub-folder and only the files directly in a day folder are loaded; move its files up if sources.${name} should load them`;
+  }
+  if (entry.size === null) return `${entry.shown}: not read, since it cannot be opened (a broken link?)`;
+  return `${entry.shown}: not read, since only .parquet files are loaded (it has ${entry.size} bytes); convert it to Parquet if sources.${name} should load it`;
+}
+
 /** What a day folder without Parquet files holds, for the error that says so. */
 function describeHeld(entries: DayEntry[]): string {
   if (entries.length === 0) return 'it is empty';
@@ -166,7 +175,7 @@ export async function bindDailyParquet(
       if (error instanceof LakehouseError) error.details.source ??= name;
       throw error;
     });
-    return bindFiles(db, name, source, fetched);
+    return bindFiles(db, name, source, fetched, fetched.notes);
   }
   const folder = join(root, dayFolder(source.date_format, etlDate));
   let entries: DayEntry[];
@@ -195,7 +204,8 @@ export async function bindDailyParquet(
       },
     );
   }
-  return bindFiles(db, name, source, { files, shown: files });
+  const notes = entries.filter((e) => e.kind === 'unread').map((e) => unreadNote(name, e));
+  return bindFiles(db, name, source, { files, shown: files }, notes);
 }
 
 /** Checks the day's files and creates the source view; `shown[i]` names `files[i]` to the user and in `_source_file`. */
@@ -204,8 +214,9 @@ async function bindFiles(
   name: string,
   source: DailyParquetSource,
   { files, shown }: { files: string[]; shown: string[] },
+  notes: string[],
 ): Promise<BoundSource> {
-  const warnings: string[] = [];
+  const warnings = [...notes];
   for (const [i, file] of files.entries())
     warnings.push(...(await checkFile(db, name, source, file, shown[i])));
 
@@ -278,7 +289,7 @@ async function fetchS3Day(
   root: string,
   etlDate: string,
   maybeStorage: ProjectStorage | undefined,
-): Promise<{ files: string[]; shown: string[] }> {
+): Promise<{ files: string[]; shown: string[]; notes: string[] }> {
   const storage = s3Storage(maybeStorage, root);
   const { bucket, prefix } = parseS3Uri(root);
   const dayPrefix = `${joinKey(prefix, dayFolder(source.date_format, etlDate))}/`;
@@ -326,7 +337,8 @@ async function fetchS3Day(
   const files = await storage.cache.fetch(objects, (progress) =>
     storage.reportTransfer({ ...progress, what }),
   );
-  return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)) };
+  const notes = entries.filter((e) => e.kind === 'unread').map((e) => unreadNote(name, e));
+  return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)), notes };
 }
 
 async function checkFile(

@@ -63,6 +63,16 @@ describe.each([local, onS3])('day folders on $title', (place) => {
     await mkdir(join(src, '20220603'));
     await writeFile(join(src, '20220603', 'extra.csv'), CSV);
     await writeDay(src, '20220604', events(6, '2022-06-04'));
+    // Beside the day's Parquet file: data that is not read, and what writers leave that readers ignore.
+    await writeFile(join(src, '20220604', 'extra.csv'), CSV);
+    await writeFile(join(src, '20220604', 'part-00001.json'), '{"eventID":"e1"}\n');
+    await writeDay(src, join('20220604', 'late'), events(2, '2022-06-04', 'late'));
+    await writeFile(join(src, '20220604', '_SUCCESS'), '');
+    await writeFile(join(src, '20220604', 'marker'), '');
+    await writeFile(join(src, '20220604', '.part-00000.parquet.crc'), 'crc');
+    await writeFile(join(src, '20220604', 'part-00000.parquet.crc'), 'crc');
+    await writeFile(join(src, '20220604', '_common_metadata'), 'PAR1');
+    await writeDay(src, join('20220604', '_temporary'), events(2, '2022-06-04', 'tmp'));
     const published = await place.publish(src);
     location = published.location;
     const dir = join(work, 'project');
@@ -114,5 +124,36 @@ describe.each([local, onS3])('day folders on $title', (place) => {
     const missing = await engine.run({ dates: ['2022-06-05'] });
     expect(missing.error?.code).toBe('SOURCE_MISSING');
     expect(missing.error?.message).toContain(`${days} Run one of those dates.`);
+  });
+
+  it('notes each file of a day it does not read, and ignores hidden files and markers', async () => {
+    const summary = await engine.run({ dates: ['2022-06-04'] });
+    expect(summary.error).toBeUndefined();
+    expect(summary.status).toBe('success');
+    const day = (name: string) => place.path(location, '20220604', name);
+    const notParquet = (name: string, bytes: number) =>
+      `${day(name)}: not read, since only .parquet files are loaded (it has ${bytes} bytes); convert it to Parquet if sources.${SOURCE} should load it`;
+    const notes = [
+      notParquet('extra.csv', Buffer.byteLength(CSV)),
+      `${day('late')}${place === local ? '' : '/'}: not read, since it is a sub-folder and only the files ` +
+        `directly in a day folder are loaded; move its files up if sources.${SOURCE} should load them`,
+      notParquet('part-00001.json', 17),
+    ];
+    // On the model reading the source, in the summary and the run history; nothing on the ignored files.
+    const notesOf = (models: { model: string; warnings: string[] }[]) =>
+      Object.fromEntries(
+        models.flatMap((m) => {
+          const about = m.warnings.filter((w) => w.includes('20220604'));
+          return about.length > 0 ? [[m.model, about]] : [];
+        }),
+      );
+    expect(notesOf(summary.models)).toEqual({ 'bronze.customer_search': notes });
+    const [latest] = await engine.runs(1);
+    expect(notesOf(latest!.models)).toEqual({ 'bronze.customer_search': notes });
+    // Only the day's own Parquet file was loaded.
+    const rows = await engine.query(
+      "SELECT count(*) AS n FROM bronze.customer_search WHERE etl_date = DATE '2022-06-04'",
+    );
+    expect(Number(rows.rows[0]?.n)).toBe(6);
   });
 });
