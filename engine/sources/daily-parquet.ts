@@ -370,27 +370,37 @@ async function checkFile(
       { source: name, file: shown, missing },
     );
   }
-  for (const [column, expected] of Object.entries(source.columns)) {
+  // Every column of another type, so one run names them all rather than one per attempt.
+  const mismatched = Object.entries(source.columns).flatMap(([column, expected]) => {
     const actual = found.get(column);
-    if (actual && actual.toUpperCase() !== expected.toUpperCase()) {
-      // A typo in lakehouse.yaml (VARCHR) is the project's fault, not the file's.
-      const typeError = await notADuckDbType(db, expected);
-      if (typeError) {
-        throw new LakehouseError(
-          'PROJECT_INVALID',
-          `lakehouse.yaml: sources.${name}.columns.${column} is "${expected}", which is not a DuckDB type ` +
-            `(${typeError}). The files have ${actual}: write that, or the type the models expect.`,
-          { source: name, column, expected },
-        );
-      }
-      const zeros = /CHAR|STRING|TEXT/i.test(expected) && /INT|DECIMAL|DOUBLE|FLOAT|NUMERIC/i.test(actual);
+    return actual && actual.toUpperCase() !== expected.toUpperCase() ? [{ column, expected, actual }] : [];
+  });
+  for (const { column, expected, actual } of mismatched) {
+    // A typo in lakehouse.yaml (VARCHR) is the project's fault, not the file's.
+    const typeError = await notADuckDbType(db, expected);
+    if (typeError) {
       throw new LakehouseError(
-        'SOURCE_SCHEMA_MISMATCH',
-        `Source "${name}": ${shown} column ${column} is ${actual}, expected ${expected}. ` +
-          `Loading it would change values${zeros ? ' (e.g. lose leading zeros)' : ''}; fix the producer, or set sources.${name}.columns.${column} to ${actual} and adapt the models.`,
-        { source: name, file: shown, column, expected, actual },
+        'PROJECT_INVALID',
+        `lakehouse.yaml: sources.${name}.columns.${column} is "${expected}", which is not a DuckDB type ` +
+          `(${typeError}). The files have ${actual}: write that, or the type the models expect.`,
+        { source: name, column, expected },
       );
     }
+  }
+  const [first] = mismatched;
+  if (first) {
+    const zeros = mismatched.some(
+      ({ expected, actual }) =>
+        /CHAR|STRING|TEXT/i.test(expected) && /INT|DECIMAL|DOUBLE|FLOAT|NUMERIC/i.test(actual),
+    );
+    throw new LakehouseError(
+      'SOURCE_SCHEMA_MISMATCH',
+      `Source "${name}": ${shown} ${mismatched.map((m) => `column ${m.column} is ${m.actual}, expected ${m.expected}`).join('; ')}. ` +
+        `Loading it would change values${zeros ? ' (e.g. lose leading zeros)' : ''}; fix the producer, or set ` +
+        `${mismatched.map((m) => `sources.${name}.columns.${m.column} to ${m.actual}`).join(', ')} and adapt the models.`,
+      // column, expected and actual name the first, as before several were reported; columns has them all.
+      { source: name, file: shown, ...first, columns: mismatched },
+    );
   }
   const extra = [...found.keys()].filter((c) => !(c in source.columns));
   return extra.length > 0

@@ -100,6 +100,7 @@ const CASES: BadDayCase[] = [
       column: 'user_id',
       expected: 'VARCHAR',
       actual: 'BIGINT',
+      columns: [{ column: 'user_id', expected: 'VARCHAR', actual: 'BIGINT' }],
     }),
   },
   {

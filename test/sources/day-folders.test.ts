@@ -6,7 +6,7 @@ import { initProject } from '../../engine/project/init.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
-import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+import { events, eventsSql, writeCatalog, writeDay } from '../helpers/source-files.ts';
 import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from '../storage/s3-helpers.ts';
 
 const SOURCE = 'customer_search_log';
@@ -17,6 +17,8 @@ interface Place {
   title: string;
   /** Makes `src` available as a source: its location (folder or s3:// URI) and the S3 settings to reach it. */
   publish(src: string): Promise<{ location: string; s3?: { endpoint: string } }>;
+  /** Adds a day written under `src` after publishing. */
+  addDay(src: string, location: string, day: string): Promise<void>;
   /** Where a day's entry is named in messages. */
   path(location: string, ...parts: string[]): string;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ let s3: S3Server | undefined;
 const local: Place = {
   title: 'a local folder',
   publish: async (src) => ({ location: src }),
+  addDay: async () => undefined,
   path: (location, ...parts) => join(location, ...parts),
   close: async () => undefined,
 };
@@ -36,6 +39,10 @@ const onS3: Place = {
     const prefix = `days-${Date.now()}`;
     await uploadTree(createS3Client({ endpoint: s3.endpoint }), src, 'raw', prefix);
     return { location: `s3://raw/${prefix}`, s3: { endpoint: s3.endpoint } };
+  },
+  async addDay(src, location, day) {
+    const client = createS3Client({ endpoint: s3?.endpoint });
+    await uploadTree(client, join(src, day), 'raw', `${location.slice('s3://raw/'.length)}/${day}`);
   },
   path: (location, ...parts) => [location, ...parts].join('/'),
   async close() {
@@ -155,5 +162,35 @@ describe.each([local, onS3])('day folders on $title', (place) => {
       "SELECT count(*) AS n FROM bronze.customer_search WHERE etl_date = DATE '2022-06-04'",
     );
     expect(Number(rows.rows[0]?.n)).toBe(6);
+  });
+
+  it('names every column of another type of a file in one error', async () => {
+    await writeDay(
+      src,
+      '20220605',
+      `SELECT * REPLACE (datetime::TIMESTAMP AS datetime, user_id::BIGINT AS user_id)
+       FROM (${eventsSql(events(5, '2022-06-05'))})`,
+    );
+    await place.addDay(src, location, '20220605');
+    const summary = await engine.run({ dates: ['2022-06-05'] });
+    const file = place.path(location, '20220605', 'part-00000.parquet');
+    expect(summary.error).toMatchObject({
+      code: 'SOURCE_SCHEMA_MISMATCH',
+      message:
+        `Source "${SOURCE}": ${file} column datetime is TIMESTAMP, expected VARCHAR; column user_id is BIGINT, ` +
+        'expected VARCHAR. Loading it would change values (e.g. lose leading zeros); fix the producer, or set ' +
+        `sources.${SOURCE}.columns.datetime to TIMESTAMP, sources.${SOURCE}.columns.user_id to BIGINT and adapt the models.`,
+      details: {
+        source: SOURCE,
+        file,
+        column: 'datetime',
+        expected: 'VARCHAR',
+        actual: 'TIMESTAMP',
+        columns: [
+          { column: 'datetime', expected: 'VARCHAR', actual: 'TIMESTAMP' },
+          { column: 'user_id', expected: 'VARCHAR', actual: 'BIGINT' },
+        ],
+      },
+    });
   });
 });
