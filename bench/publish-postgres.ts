@@ -19,6 +19,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { ident, literal } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { describeGoldTables } from '../engine/publish/gold-tables.ts';
+import { PUBLISH_STATE_TABLE } from '../engine/publish/redshift/dialect.ts';
 import { preflightRedshift, publishRedshift } from '../engine/publish/redshift/publish.ts';
 import { exportExpression } from '../engine/publish/redshift/types.ts';
 import { type PostgresServer, startPostgres } from '../test/helpers/postgres.ts';
@@ -195,7 +196,7 @@ async function counts(url: string): Promise<Record<string, number>> {
   await client.connect();
   const out: Record<string, number> = {};
   const tables = await client.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' ORDER BY 1`,
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' AND table_name <> ${literal(PUBLISH_STATE_TABLE)} ORDER BY 1`,
   );
   for (const { table_name } of tables.rows as { table_name: string }[]) {
     out[table_name] = (
