@@ -201,8 +201,10 @@ const lines = [
   `| S3 re-run, cache hit | ${secs(w.s3Warm)} | ${secs(p.s3Warm)} |`,
   '',
   `- S3 / local: ${w.ratioS3ToLocal.toFixed(2)} (process ${p.ratioS3ToLocal.toFixed(2)}), target <= 1.5`,
-  `- S3 re-run / local run: ${w.ratioS3RerunToLocal.toFixed(2)} (process ${p.ratioS3RerunToLocal.toFixed(2)}), target <= 1.1`,
-  `- S3 re-run / local re-run: ${w.ratioS3RerunToLocalRerun.toFixed(2)} (process ${p.ratioS3RerunToLocalRerun.toFixed(2)})`,
+  // A re-run of committed dates replays the history models, more work than a first run: the cache's
+  // target compares it with the same re-run on local disk.
+  `- S3 re-run / local run: ${w.ratioS3RerunToLocal.toFixed(2)} (process ${p.ratioS3RerunToLocal.toFixed(2)})`,
+  `- S3 re-run / local re-run: ${w.ratioS3RerunToLocalRerun.toFixed(2)} (process ${p.ratioS3RerunToLocalRerun.toFixed(2)}), target <= 1.1`,
   '',
   `Machine: ${cpus().length} cores (shared; load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end), Node ${process.version}; ${results.date}. Command: npm run bench:s3`,
 ];
