@@ -1,6 +1,7 @@
 import { ident } from '../db/duckdb.ts';
 import {
   alignTableColumns,
+  columnNotes,
   countRows,
   dedupeStage,
   keyMatch,
@@ -25,9 +26,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);
   } else {
-    const { added, widened } = await alignTableColumns(db, model, target, stage);
-    if (added.length) warnings.push(`added column(s) ${added.join(', ')} to ${model.id}`);
-    if (widened.length) warnings.push(`widened column(s) ${widened.join(', ')} in ${model.id}`);
+    warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
   }
   await replaceDateKeys(ctx, keys);
   const single = keys.length === 1 ? ident(keys[0]!) : undefined;

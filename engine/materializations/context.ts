@@ -1,6 +1,7 @@
 import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
+import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import type { CatalogTitle, TitleIndex } from '../normalize/matcher.ts';
 import { didYouMean } from '../project/config-issues.ts';
@@ -212,38 +213,53 @@ export async function tableExists(db: Db, target: string): Promise<boolean> {
 
 /**
  * Brings an existing table in line with the model's staged rows: a column the stage adds is added to
- * the table (earlier rows read NULL there); a column the model now gives a wider type (INTEGER to
- * BIGINT) is widened. Any other type change is refused: the insert would cast silently ('true' among
- * 'enter' and 'quit', 2.5 rounded to 3), and a merge would fail on its first old value.
+ * the table (earlier rows read NULL there); a column the model now gives a wider type that holds every
+ * old value exactly (INTEGER to BIGINT, FLOAT to DOUBLE) is widened; a narrower type the column holds
+ * exactly goes in as it is, noted. Any other change is refused: the insert would cast silently ('true'
+ * among 'enter' and 'quit', BIGINT rounded to DOUBLE), and a merge would fail on its first old value.
  */
 export async function alignTableColumns(
   db: Db,
   model: Model,
   target: string,
   stage: string,
-): Promise<{ added: string[]; widened: string[] }> {
+): Promise<{ added: string[]; widened: string[]; kept: string[] }> {
   const have = new Map((await columnsOf(db, target)).map((c) => [c.name, c.type]));
   const added: string[] = [];
   const widened: string[] = [];
-  const implicit = async (from: string, to: string) =>
-    (await db.scalar<boolean>(`SELECT can_cast_implicitly(NULL::${from}, NULL::${to})`)) === true;
+  const kept: string[] = [];
   for (const column of await columnsOf(db, stage)) {
     const name = ident(column.name);
     const tableType = have.get(column.name);
     if (tableType === undefined) {
       await db.run(`ALTER TABLE ${target} ADD COLUMN ${name} ${column.type}`);
       added.push(column.name);
-    } else if (tableType === column.type || (await implicit(column.type, tableType))) {
-      // The same type, or a narrower one the table's holds exactly.
-    } else if (await implicit(tableType, column.type)) {
+    } else if (tableType === column.type) {
+      // unchanged
+    } else if (isLosslessCast(tableType, column.type)) {
       await db.run(`ALTER TABLE ${target} ALTER COLUMN ${name} TYPE ${column.type}`);
       widened.push(`${column.name} (${tableType} to ${column.type})`);
-    } else if (Number(await db.scalar(`SELECT count(${name}) FROM ${stage}`)) > 0) {
-      // (A column the model leaves all NULL, staged as INTEGER for a bare NULL, has nothing to cast.)
+    } else if (Number(await db.scalar(`SELECT count(${name}) FROM ${stage}`)) === 0) {
+      // A column the model leaves all NULL (a bare NULL is staged as INTEGER) has nothing to cast.
+    } else if (isLosslessCast(column.type, tableType)) {
+      kept.push(`${column.name} as ${tableType} (the model gives ${column.type})`);
+    } else {
       throw columnTypeChanged(model, column.name, tableType, column.type);
     }
   }
-  return { added, widened };
+  return { added, widened, kept };
+}
+
+/** The run's notes on what alignTableColumns did. */
+export function columnNotes(
+  modelId: string,
+  changes: { added: string[]; widened: string[]; kept: string[] },
+): string[] {
+  return [
+    ...(changes.added.length ? [`added column(s) ${changes.added.join(', ')} to ${modelId}`] : []),
+    ...(changes.widened.length ? [`widened column(s) ${changes.widened.join(', ')} in ${modelId}`] : []),
+    ...(changes.kept.length ? [`kept column(s) ${changes.kept.join(', ')} in ${modelId}`] : []),
+  ];
 }
 
 function columnTypeChanged(

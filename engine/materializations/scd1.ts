@@ -1,6 +1,7 @@
 import { ident, literal } from '../db/duckdb.ts';
 import {
   alignTableColumns,
+  columnNotes,
   columnsOf,
   countRows,
   dedupeStage,
@@ -28,6 +29,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const sk = model.config.surrogate_key;
   const rowsIn = await countRows(db, stage);
   const duplicatesRemoved = await dedupeStage(ctx, keys);
+  const warnings: string[] = [];
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {
@@ -35,7 +37,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
   } else {
-    await alignTableColumns(db, model, target, stage);
+    warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
   }
   if (sk && model.config.unknown_member) {
     const values = model.config.unknown_member;
@@ -104,7 +106,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     duplicatesRemoved,
     quarantined: 0,
     testRelation: target,
-    warnings: [],
+    warnings,
   };
 }
 

@@ -283,6 +283,27 @@ unique_key: event_id`);
         { event_id: 'e4', category: 'quit', score: 8 },
       ]);
       expect(await h.rows('SELECT DISTINCT typeof(score) AS t FROM gold.model')).toEqual([{ t: 'BIGINT' }]);
+      // DuckDB casts BIGINT to DOUBLE implicitly, rounding: every committed row would change. Refused.
+      const rounded = await h
+        .apply(
+          materializer,
+          '2022-06-05',
+          `SELECT 'e5' AS event_id, 'quit' AS category, 2.5::DOUBLE AS score`,
+        )
+        .catch((e: unknown) => e);
+      expect(rounded).toMatchObject({
+        code: 'MODEL_INVALID',
+        details: { tableType: 'BIGINT', modelType: 'DOUBLE' },
+      });
+      // A narrower type the column holds exactly goes in, noted.
+      const narrower = await h.apply(
+        materializer,
+        '2022-06-06',
+        `SELECT 'e6' AS event_id, 'quit' AS category, 9::SMALLINT AS score`,
+      );
+      expect(narrower.warnings).toContain(
+        'kept column(s) score as BIGINT (the model gives SMALLINT) in gold.model',
+      );
     },
   );
 });
