@@ -79,24 +79,24 @@ export async function applyHistory(
 /**
  * A replay reads every date's input again. A partitioned input whose columns changed since some of its
  * dates were written gives NULL for the new column there, and the replay would rewrite those dates'
- * history with it (a renamed plan column emptied every plan set of the older dates). Dates this run goes
- * on to run again are rewritten before the run ends, so only the others are refused.
+ * history with it (a renamed plan column emptied every plan set of the older dates). Checked for every
+ * replayed date, later dates of this run too: each date commits on its own, so a run stopped half-way
+ * would keep history rebuilt from NULLs. The way out rewrites the inputs alone first.
  */
 async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Promise<void> {
-  const laterInRun = new Set(ctx.runDates.filter((d) => d > ctx.etlDate));
-  const checked = dates.filter((d) => d !== ctx.etlDate && !laterInRun.has(d));
-  const stale = (await ctx.staleInputs?.(checked)) ?? [];
+  const stale = (await ctx.staleInputs?.(dates.filter((d) => d !== ctx.etlDate))) ?? [];
   if (stale.length === 0) return;
   const staleDates = [...new Set(stale.flatMap((s) => s.dates))].sort();
   const inputs = stale
     .map((s) => `${s.input} has no ${s.columns.join(', ')} in its partitions of ${s.dates.join(', ')}`)
     .join('; ');
-  const last = [...dates].sort().at(-1);
+  const select = stale.map((s) => `--select ${s.input}`).join(' ');
   throw new LakehouseError(
     'MODEL_INVALID',
-    `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${last}, but ${inputs}: written before ` +
-      "that column was added or renamed, they would give NULL to the replay and rewrite those dates' history " +
-      `with it. Run those dates again with everything they feed, in one run: --from ${staleDates[0]} --to ${last}.`,
+    `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs}: written ` +
+      "before that column was added or renamed, they would give NULL to the replay and rewrite those dates' " +
+      `history with it. Rewrite those partitions first (--from ${staleDates[0]} --to ${staleDates.at(-1)} ${select}), ` +
+      `then run ${ctx.etlDate} again.`,
     { model: ctx.model.id, staleInputs: stale },
   );
 }

@@ -426,6 +426,15 @@ function brokenModelRecords(
   ];
 }
 
+/** Whether `sql` names `column` as a word, or selects every column of something. */
+function namesColumn(sql: string, column: string): boolean {
+  const escaped = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return (
+    /(^|[\s,(.])\*\s*(,|from\b|$|exclude\b|replace\b)/i.test(sql) ||
+    new RegExp(`(^|[^\\w])"?${escaped}"?($|[^\\w])`, 'i').test(sql)
+  );
+}
+
 /** See MaterializeContext.staleInputs: each partitioned input's partitions lacking its current columns. */
 async function staleInputPartitions(
   deps: RunnerDeps,
@@ -445,7 +454,8 @@ async function staleInputPartitions(
     for (const date of dates.filter((d) => committed.has(d))) {
       const path = await partitions.currentPath(input, date);
       const has = new Set((await columnsOf(deps.db, `read_parquet(${literal(path)})`)).map((c) => c.name));
-      const missing = current.filter((c) => !has.has(c));
+      // Only columns the model's SQL names (or all, when it selects *): another is never read.
+      const missing = current.filter((c) => !has.has(c) && namesColumn(model.sql, c));
       if (missing.length === 0) continue;
       staleDates.push(date);
       for (const column of missing) lacking.add(column);

@@ -456,7 +456,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
-  it('refuses a history replay that would read a renamed column as NULL on older dates, and runs them in order', async () => {
+  it('refuses a history replay that would read a renamed column as NULL on older dates, even later in its own run', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
       expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
@@ -512,19 +512,37 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     );
 
     await withEngine(dir, async (engine) => {
-      // D2 alone: its silver gets plan_kind, D1's partition has none, and the replay would empty D1's plans.
-      const refused = await engine.run({ dates: [D2] });
+      const unchanged = async () =>
+        expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
+      // D1 alone: its silver gets plan_kind, D2's partition has none, and the replay would empty D2's plans.
+      const refused = await engine.run({ dates: [D1] });
       expect(refused.status).toBe('failed');
       expect(refused.error?.code).toBe('MODEL_INVALID');
       expect(refused.error?.message).toMatch(
         new RegExp(
-          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but silver\\.user_plans_map has no plan_kind in its partitions of ${D1}: .* --from ${D1} --to ${D2}\\.$`,
+          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but silver\\.user_plans_map has no plan_kind in its partitions of ${D2}: .* \\(--from ${D2} --to ${D2} --select silver\\.user_plans_map\\), then run ${D1} again\\.$`,
         ),
       );
-      expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
-      // As it says: both dates in one run. History comes out as before, every version with its key.
-      expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
-      expect({ history: await history(engine), bridge: await bridge(engine) }).toEqual(before);
+      await unchanged();
+      // Both dates in one run are refused as well: D1 commits on its own, and its replay would rebuild
+      // D2 from NULLs, left so if the run stopped there.
+      expect((await engine.run({ from: D1, to: D2 })).error?.code).toBe('MODEL_INVALID');
+      await unchanged();
+      // As it says: the input alone, then the date. History comes out as before, every version with its key.
+      expect((await engine.run({ from: D2, to: D2, select: ['silver.user_plans_map'] })).status).toBe(
+        'success',
+      );
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      await unchanged();
+      // A column no history model reads never stops a replay.
+      await editModel(
+        dir,
+        'silver/user_plans_map.sql',
+        '  p.plan_type AS plan_kind,',
+        "  p.plan_type AS plan_kind, 'x' AS plan_note,",
+      );
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      await unchanged();
     });
   });
 
