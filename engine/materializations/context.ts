@@ -70,7 +70,8 @@ export async function refuseFreshKeysUnderOldFacts(
 ): Promise<void> {
   const stale = ((await ctx.appendReaders?.()) ?? []).filter((r) => r.dates.length > 0);
   if (stale.length === 0) return;
-  const dates = [...new Set(stale.flatMap((r) => r.dates)), ctx.etlDate].sort();
+  // From the first date to the last any of them holds or this run goes to: one run rewrites them all.
+  const dates = [...new Set([...stale.flatMap((r) => r.dates), ctx.etlDate, ...ctx.runDates])].sort();
   const held = stale.map((r) => `${r.model} holds ${r.dates.join(', ')}`).join('; ');
   throw new LakehouseError(
     'MODEL_INVALID',

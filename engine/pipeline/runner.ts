@@ -522,12 +522,25 @@ async function runModel(
       const readers = deps.graph.nodes.filter(
         (n) => n.upstream.includes(model.id) && n.model.config.materialized === 'append',
       );
-      return Promise.all(
-        readers.map(async (n) => ({
+      const sk = model.config.surrogate_key;
+      const held: { model: string; dates: string[] }[] = [];
+      for (const n of readers) {
+        // The reader's columns holding this table's keys: its relationships tests to it, else the key's
+        // name. A reader without one yet (a new dimension) holds no old keys: its column is added.
+        const pointing = n.model.config.tests.flatMap((t) =>
+          'relationships' in t && t.relationships.to === model.id && t.relationships.field === sk
+            ? [t.relationships.column]
+            : [],
+        );
+        const relation = `${ident(n.model.layer)}.${ident(n.model.name)}`;
+        const has = new Set((await columnsOf(db, relation).catch(() => [])).map((c) => c.name));
+        if (![...(pointing.length > 0 ? pointing : sk ? [sk] : [])].some((c) => has.has(c))) continue;
+        held.push({
           model: n.model.id,
           dates: (await committedDates(db, n.model.id)).filter((d) => !rerun.has(d)),
-        })),
-      );
+        });
+      }
+      return held;
     },
   };
   let outcome: MaterializeOutcome;

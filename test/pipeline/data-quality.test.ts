@@ -576,6 +576,27 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
       expect(await wrong(engine, 'gold.dim_device')).toEqual([{ n: 0 }]);
     });
+    // A dimension new to the project replaces nothing: the fact gains its key column (NULL on D1).
+    await writeFile(
+      join(models, 'dim_action.sql'),
+      `/* config\nmaterialized: scd1\nunique_key: action\nsurrogate_key: action_key\n*/\nSELECT DISTINCT action FROM silver.customer_search WHERE etl_date = getvariable('etl_date')\n`,
+    );
+    await writeFile(
+      fact,
+      (await readFile(fact, 'utf8'))
+        .replace('  e.action,', '  e.action,\n  a.action_key,')
+        .replace(
+          'FROM events AS e',
+          'FROM events AS e\nLEFT JOIN gold.dim_action AS a ON a.action = e.action',
+        ),
+    );
+    await withEngine(dir, async (engine) => {
+      const added = await engine.run({ dates: [D2] });
+      expect(added.error?.message ?? added.status).toBe('success');
+      expect(added.models.find((m) => m.model === 'gold.fact_customer_search')?.warnings).toContain(
+        'added column(s) action_key to gold.fact_customer_search',
+      );
+    });
   });
 
   it('says so when a history model new to the lake starts after dates its inputs hold', async () => {
