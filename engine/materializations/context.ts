@@ -55,7 +55,7 @@ export interface MaterializeContext {
   staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
   /** The dates the model's partitioned inputs have committed (a new history model starts after some). */
   inputDates?(): Promise<string[]>;
-  /** The append models reading this one, with their committed dates this run does not run again. */
+  /** The models keeping rows of earlier dates that read this one, with their committed dates this run does not run again. */
   appendReaders?(): Promise<{ model: string; dates: string[] }[]>;
 }
 
@@ -76,8 +76,9 @@ export async function refuseFreshKeysUnderOldFacts(
   throw new LakehouseError(
     'MODEL_INVALID',
     `${ctx.model.id} is a new table and numbers its ${surrogateKey} afresh, but ${held} with ${surrogateKey} ` +
-      'values from the table it replaces (renamed, or dropped and restored): those facts would point at other ' +
-      `members. Run every date in one run, so the facts are rewritten with the new keys: --from ${dates[0]} --to ${dates.at(-1)}.`,
+      'values from the table it replaces (renamed, or dropped and restored): those rows would point at other ' +
+      `members. Run every date in one run, so they are rewritten with the new keys: --from ${dates[0]} --to ${dates.at(-1)}. ` +
+      'If that run stops early, run it again: the dates it has not reached hold the old keys until then.',
     { model: ctx.model.id, readers: stale },
   );
 }

@@ -520,7 +520,10 @@ async function runModel(
     appendReaders: async () => {
       const rerun = new Set(deps.runDates);
       const readers = deps.graph.nodes.filter(
-        (n) => n.upstream.includes(model.id) && n.model.config.materialized === 'append',
+        // Tables that keep rows of earlier dates (a 'table' model is rebuilt whole each date).
+        (n) =>
+          n.upstream.includes(model.id) &&
+          ['append', 'scd1', 'scd2', 'bridge'].includes(n.model.config.materialized),
       );
       const sk = model.config.surrogate_key;
       const held: { model: string; dates: string[] }[] = [];

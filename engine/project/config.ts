@@ -229,7 +229,7 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
       return resolveProjectPath(root, path);
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
-      throw new LakehouseError(error.code, `${file}: ${key}: ${error.message}`, {
+      throw new LakehouseError('PROJECT_INVALID', `${file}: ${key}: ${error.message}`, {
         ...error.details,
         path: file,
         key,

@@ -94,7 +94,7 @@ describe('a malformed URI in lakehouse.yaml is refused, naming the setting and t
     const lines = BASE.map((l) => (key.startsWith('sources') ? l.replace('path: raw', `path: ${uri}`) : l));
     await writeFile(join(dir, 'lakehouse.yaml'), [...lines, ...extra, ''].join('\n'));
     const error = await lakehouseFailure(loadProject(dir));
-    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.code).toBe('PROJECT_INVALID');
     expect(error.message).toContain(
       `${key}: ${uri} is neither an S3 URI nor a local path: expected s3://bucket/prefix`,
     );
