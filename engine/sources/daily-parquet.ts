@@ -96,7 +96,7 @@ export type DayEntryKind = 'parquet' | 'ignored' | 'unread';
 export function dayEntryKind(name: string, entry: { size: number; folder: boolean } | null): DayEntryKind {
   if (name === '' || name.startsWith('.') || name.startsWith('_') || name.endsWith('.crc')) return 'ignored';
   if (entry === null || entry.folder) return 'unread';
-  if (name.endsWith('.parquet')) return 'parquet';
+  if (name.toLowerCase().endsWith('.parquet')) return 'parquet';
   return entry.size === 0 ? 'ignored' : 'unread';
 }
 

@@ -80,6 +80,8 @@ describe.each([local, onS3])('day folders on $title', (place) => {
     await writeFile(join(src, '20220604', 'part-00000.parquet.crc'), 'crc');
     await writeFile(join(src, '20220604', '_common_metadata'), 'PAR1');
     await writeDay(src, join('20220604', '_temporary'), events(2, '2022-06-04', 'tmp'));
+    // Parquet all the same, named in capitals by some writer.
+    await writeDay(src, '20220606', events(3, '2022-06-06'), 'PART-1.PARQUET');
     const published = await place.publish(src);
     location = published.location;
     const dir = join(work, 'project');
@@ -100,21 +102,21 @@ describe.each([local, onS3])('day folders on $title', (place) => {
   });
 
   it('offers and runs only the days with a Parquet file', async () => {
-    expect(await engine.availableDates()).toEqual(['2022-06-01', '2022-06-04']);
+    expect(await engine.availableDates()).toEqual(['2022-06-01', '2022-06-04', '2022-06-06']);
     // The app's Test connection counts the same days.
     expect(await probeSource(engine.project, { name: SOURCE })).toMatchObject({
       ok: true,
-      dates: ['2022-06-01', '2022-06-04'],
-      objects: 2,
+      dates: ['2022-06-01', '2022-06-04', '2022-06-06'],
+      objects: 3,
     });
     const summary = await engine.run({});
     expect(summary.error).toBeUndefined();
-    expect(summary.dates).toEqual(['2022-06-01', '2022-06-04']);
+    expect(summary.dates).toEqual(['2022-06-01', '2022-06-04', '2022-06-06']);
     expect(summary.status).toBe('success');
   });
 
   it('fails a requested day without Parquet files, saying what its folder holds and which days there are', async () => {
-    const days = 'Days available: 2022-06-01 .. 2022-06-04 (2).';
+    const days = 'Days available: 2022-06-01 .. 2022-06-06 (3).';
     const expected = (day: string, held: string) =>
       place === local
         ? `Source "${SOURCE}": ${place.path(location, day)} holds no .parquet files for ${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}: ${held}. Wait for the day`
