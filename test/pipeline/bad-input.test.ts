@@ -409,6 +409,7 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
       // Years past 214748: yyyymmdd no longer fits an INTEGER (the whole date failed on them).
       event({ eventID: 'q-year222222', datetime: '222222-06-02 10:00:00' }),
       event({ eventID: 'q-year294247', datetime: '294247-01-10 04:00:54.775807' }),
+      event({ eventID: 'q-infinity', datetime: 'infinity' }),
       event({ eventID: 'q-null-dt', datetime: null }),
       event({ eventID: null }),
       event({ eventID: '   ' }),
@@ -460,6 +461,12 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
           {
             quarantine_reason: 'datetime_out_of_range: "9999-12-31 23:59:59"',
             event_id: 'q-year9999',
+            user_id: '00123456',
+            ...common,
+          },
+          {
+            quarantine_reason: 'datetime_out_of_range: "infinity"',
+            event_id: 'q-infinity',
             user_id: '00123456',
             ...common,
           },
@@ -522,17 +529,17 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
         const [run] = await engine.runs(1);
         const bronze = run!.models.find((m) => m.model === 'bronze.customer_search');
         const silver = run!.models.find((m) => m.model === 'silver.customer_search');
-        expect(bronze).toMatchObject({ status: 'success', rowsOut: 18 });
+        expect(bronze).toMatchObject({ status: 'success', rowsOut: 19 });
         expect(silver).toMatchObject({
           status: 'success',
-          rowsIn: 18,
+          rowsIn: 19,
           rowsOut: 6,
           duplicatesRemoved: 1,
-          quarantined: 11,
+          quarantined: 12,
         });
         expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
         expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
-          { n: 18 },
+          { n: 19 },
         ]);
       },
       true,

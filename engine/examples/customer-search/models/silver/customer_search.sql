@@ -42,7 +42,7 @@ SELECT
     WHEN nullif(trim(r.eventID), '') IS NULL THEN 'event_id_missing'
     WHEN r.parsed_ts IS NULL THEN 'datetime_unparseable: ' || coalesce('"' || r.datetime || '"', 'NULL')
     -- A year off by centuries (0001; 9999 read as Buddhist era) would stretch dim_date over millennia.
-    WHEN abs(datediff('day', r.etl_date, r.parsed_ts)) > 366 THEN 'datetime_out_of_range: "' || r.datetime || '"'
+    WHEN NOT isfinite(r.parsed_ts) OR abs(datediff('day', r.etl_date, r.parsed_ts)) > 366 THEN 'datetime_out_of_range: "' || r.datetime || '"'
     WHEN NOT regexp_full_match(clean_user_id(r.user_id), '[0-9]+|' || guest_user_id()) THEN 'user_id_not_numeric: "' || r.user_id || '"'
   END AS _quarantine_reason
 FROM raw AS r
