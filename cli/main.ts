@@ -205,8 +205,19 @@ async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<numbe
     engine = await createEngine({ projectDir: dir, readOnly: true });
   } catch (error) {
     const throughApp = await readsThroughApp(dir, error);
-    if (!throughApp) throw error;
-    return fn(throughApp);
+    if (throughApp) return fn(throughApp);
+    // No run has opened the project yet: it has no tables and no runs, which is no error; a query is.
+    if (error instanceof LakehouseError && error.details.reason === 'no-warehouse') {
+      return fn({
+        tables: async () => [],
+        runs: async () => [],
+        reconcileWith: () => undefined,
+        query: async () => {
+          throw error;
+        },
+      });
+    }
+    throw error;
   }
   // A read works on a project with a broken model (the committed state); say why a run would not.
   noteModelErrors(engine);

@@ -194,6 +194,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       throw new LakehouseError(
         'PROJECT_INVALID',
         `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${project.root}`,
+        { path: project.warehousePath, reason: 'no-warehouse' },
       );
     }
     throw error;

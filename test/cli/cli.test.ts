@@ -399,6 +399,12 @@ describe('the lakehouse command line', () => {
     expect(created.stdout).toBe(
       `Created project ${odd}\n  next: lakehouse run '${odd.replace("'", "'\\''")}'\n`,
     );
+    // Never run, it has no warehouse yet: no tables and no runs, as for one whose runs all failed.
+    expect(lakehouse('tables', odd, '--json').stdout).toBe('[]\n');
+    expect(lakehouse('runs', odd)).toMatchObject({ code: 0, stdout: 'No runs yet.\n' });
+    expect(lakehouse('query', odd, 'SELECT 1').stderr).toMatch(
+      /^error \[PROJECT_INVALID\]: The project has no warehouse yet/,
+    );
   });
 
   it('init and demo refuse what they would overwrite or could not use, before generating anything', async () => {
