@@ -165,6 +165,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     },
   );
   emit({ kind: 'run-start', done });
+  // Each date commits on its own: a cancel says which of them it kept.
+  const committedInRun: string[] = [];
 
   // An interrupt stops only the statement running at that instant (DuckDB clears it when the next one
   // starts): one landing between two statements of a model was lost, and the run went on. So it is
@@ -302,6 +304,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       records.push(...dateRecords);
       await dropStages(db, stageDirOf(project));
       await partitions.collectGarbage();
+      committedInRun.push(date);
       emit({ kind: 'date-committed', date, done });
     }
     await finishRun(db, runId, 'success');
@@ -312,7 +315,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     const failure = options.signal?.aborted
       ? new LakehouseError(
           'RUN_CANCELLED',
-          'The run was cancelled; nothing of the unfinished date was committed.',
+          `The run was cancelled; ${committedInRun.length > 0 ? `${committedInRun.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
         )
       : toLakehouseError(error);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';

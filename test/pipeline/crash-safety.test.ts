@@ -228,6 +228,24 @@ describe('a run killed mid-date', () => {
     expect(records.filter((m) => /INTERRUPT/.test(m.error ?? '')).map((m) => m.model)).toEqual([]);
   });
 
+  // After the tests comparing against D1's committed files: its re-run of D1 writes new ones.
+  it('a cancelled run names the dates it had committed', async () => {
+    await withEngine(dir, async (engine) => {
+      const controller = new AbortController();
+      const summary = await engine.run({
+        dates: [D1, D2],
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.kind === 'model-start' && e.date === D2) controller.abort();
+        },
+      });
+      expect(summary.status).toBe('cancelled');
+      expect(summary.error?.message).toBe(
+        `The run was cancelled; ${D1} had been committed, nothing of the unfinished date was committed.`,
+      );
+    });
+  });
+
   it('then runs date 2 to the same result as a clean run of both dates in a fresh project', async () => {
     const rerun = await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: [D2] });
