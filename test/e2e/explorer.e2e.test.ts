@@ -662,11 +662,22 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
 
     // A view that missed the run (pipeline.status answered before it started, events lost): Run is
     // refused, and the view then shows the run it was refused for, so it can be cancelled.
-    await page.route('**/rpc/pipeline.status', (route) =>
-      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ run: null }) }),
-    );
+    let statusAnswered = () => {};
+    const missed = new Promise<void>((resolve) => {
+      statusAnswered = resolve;
+    });
+    await page.route('**/rpc/pipeline.status', async (route) => {
+      await route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ run: null }),
+      });
+      statusAnswered();
+    });
     await page.reload();
     await page.getByTestId('model-card-gold.dim_user').waitFor();
+    // The view asks once its graph has loaded: unrouted before that, it would find the run after all.
+    await missed;
     await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('idle');
     await page.unroute('**/rpc/pipeline.status');
     await page.getByTestId('run-button').click();
