@@ -624,11 +624,25 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
 
   it('finds the run in progress again after a tab switch, a reload and in a second window, and cancels it', async () => {
     await page.getByTestId('tab-pipeline').click();
+    // The graph a finished run reloads lands after the next run has started (a slow machine): it must
+    // not replace that run's cards, which no later event sets again while its slow model runs.
+    await page.route('**/rpc/pipeline.graph', async (route) => {
+      await new Promise((r) => setTimeout(r, 6000));
+      await route.continue();
+    });
     await page.getByTestId('date-select').selectOption(slowDate);
+    await page.getByTestId('selection-input').fill('gold.dim_date');
+    await page.getByTestId('run-button').click();
+    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status')).toBe('success');
+    const graphLanded = page.waitForResponse('**/rpc/pipeline.graph', { timeout: 30_000 });
     await page.getByTestId('selection-input').fill(SLOW);
     await page.getByTestId('run-button').click();
+    await page.unroute('**/rpc/pipeline.graph');
     const slowCard = (on: Page) => on.getByTestId(`model-card-${SLOW}`);
     await expect.poll(() => slowCard(page).getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    await graphLanded;
+    await page.waitForTimeout(300);
+    expect(await slowCard(page).getAttribute('data-status')).toBe('running');
 
     /** The view shows the run as the one that started it did: in progress, cancellable, what it runs. */
     const showsTheRun = async (on: Page, where: string) => {

@@ -39,6 +39,8 @@ interface CardState {
   status: string;
   /** The status a card had when a run marked it queued. */
   before?: string;
+  /** Set by the run in progress (queued, running, its record): a graph load must not replace it. */
+  fromRun?: boolean;
   tableRows?: number | null;
   rowsWritten?: number;
   datesRun?: number;
@@ -73,6 +75,7 @@ function cardFromGraph(state: GraphNodeState): CardState {
 /** A card once its model is done on a date of the run in progress. */
 function cardFromRecord(record: ModelRunRecord): CardState {
   return {
+    fromRun: true,
     status: record.status,
     rowsWritten: record.rowsOut,
     durationMs: record.durationMs,
@@ -86,10 +89,13 @@ function cardFromRecord(record: ModelRunRecord): CardState {
 /** The cards as the run's events would have left them: queued, then each step running or done. */
 function cardsOfRun(cards: Map<string, CardState>, steps: RunStep[]): Map<string, CardState> {
   const next = new Map<string, CardState>(
-    [...cards].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status }]),
+    [...cards].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status, fromRun: true }]),
   );
   for (const { model, record } of steps) {
-    next.set(model, record ? cardFromRecord(record) : { ...next.get(model), status: 'running' });
+    next.set(
+      model,
+      record ? cardFromRecord(record) : { ...next.get(model), status: 'running', fromRun: true },
+    );
   }
   return next;
 }
@@ -178,7 +184,18 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       try {
         const next = await client.call('pipeline.graph');
         setGraph(next);
-        setCards(new Map(next.nodes.map((n) => [n.model, cardFromGraph(n)])));
+        const fromGraph = new Map(next.nodes.map((n) => [n.model, cardFromGraph(n)]));
+        // A load that lands while a run is going (it was asked before Run was clicked, or the machine is
+        // slow) keeps what the run's events set: its cards would never be set again for a long model.
+        setCards((prev) => {
+          if (runIdRef.current === null) return fromGraph;
+          const merged = new Map(fromGraph);
+          for (const [id, shown] of prev) {
+            if (shown.fromRun)
+              merged.set(id, { ...shown, before: fromGraph.get(id)?.status ?? shown.before });
+          }
+          return merged;
+        });
       } catch (e) {
         setError(describeError(e));
       }
@@ -223,7 +240,9 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           setCards((prev) => cardsOfRun(prev, []));
         }
         if (kind === 'model-start' && model) {
-          setCards((prev) => new Map(prev).set(model, { ...prev.get(model), status: 'running' }));
+          setCards((prev) =>
+            new Map(prev).set(model, { ...prev.get(model), status: 'running', fromRun: true }),
+          );
         }
         if (kind === 'model-done' && record) {
           setCards((prev) => new Map(prev).set(record.model, cardFromRecord(record)));
