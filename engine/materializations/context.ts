@@ -55,20 +55,21 @@ export interface MaterializeContext {
   staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
   /** The dates the model's partitioned inputs have committed (a new history model starts after some). */
   inputDates?(): Promise<string[]>;
-  /** The models keeping rows of earlier dates that read this one, with their committed dates this run does not run again. */
-  appendReaders?(): Promise<{ model: string; dates: string[] }[]>;
+  /** The models holding this one's surrogate keys in rows of earlier dates, with their dates this run does not run. */
+  keyReaders?(): Promise<{ model: string; dates: string[] }[]>;
 }
 
 /**
  * A dimension created anew hands out surrogate keys afresh (in another order than the table it
- * replaces: a renamed or dropped and restored model). Facts of dates this run does not rewrite hold the
- * old keys and would join to other members, silently, so the date is refused with what to run instead.
+ * replaces: a renamed or dropped and restored model). Readers' rows of dates this run does not rewrite
+ * (facts, the bridge) hold the old keys and would join to other members, silently, so the date is
+ * refused with what to run instead.
  */
-export async function refuseFreshKeysUnderOldFacts(
+export async function refuseFreshKeysUnderOldReaders(
   ctx: MaterializeContext,
   surrogateKey: string,
 ): Promise<void> {
-  const stale = ((await ctx.appendReaders?.()) ?? []).filter((r) => r.dates.length > 0);
+  const stale = ((await ctx.keyReaders?.()) ?? []).filter((r) => r.dates.length > 0);
   if (stale.length === 0) return;
   // From the first date to the last any of them holds or this run goes to: one run rewrites them all.
   const dates = [...new Set([...stale.flatMap((r) => r.dates), ctx.etlDate, ...ctx.runDates])].sort();

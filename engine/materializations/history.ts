@@ -106,8 +106,8 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
  * dropped and restored) starts its history at this date: said, with how to build it from the start.
  */
 async function startsLate(ctx: MaterializeContext): Promise<string[]> {
-  const laterInRun = new Set(ctx.runDates);
-  const earlier = ((await ctx.inputDates?.()) ?? []).filter((d) => d < ctx.etlDate && !laterInRun.has(d));
+  const inRun = new Set(ctx.runDates);
+  const earlier = ((await ctx.inputDates?.()) ?? []).filter((d) => d < ctx.etlDate && !inRun.has(d));
   if (earlier.length === 0) return [];
   return [
     `history starts at ${ctx.etlDate}: its inputs hold ${earlier.length} earlier date(s) (${earlier[0]}` +

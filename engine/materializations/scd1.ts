@@ -9,7 +9,7 @@ import {
   type MaterializeContext,
   type MaterializeOutcome,
   parallelScan,
-  refuseFreshKeysUnderOldFacts,
+  refuseFreshKeysUnderOldReaders,
   tableExists,
 } from './context.ts';
 import { recordScd1Changes } from './scd1-changes.ts';
@@ -33,7 +33,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {
-    if (sk) await refuseFreshKeysUnderOldFacts(ctx, sk);
+    if (sk) await refuseFreshKeysUnderOldReaders(ctx, sk);
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
   } else {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
+import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
@@ -438,6 +438,14 @@ function namesColumn(sql: string, column: string): boolean {
   );
 }
 
+/** The model's inputs written one partition per date (bronze, silver): what a replay reads per date. */
+function partitionedInputs(graph: ModelGraph, model: Model): Model[] {
+  return (graph.byId.get(model.id)?.upstream ?? []).flatMap((id) => {
+    const input = graph.byId.get(id)?.model;
+    return input?.config.materialized === 'partition' ? [input] : [];
+  });
+}
+
 /** See MaterializeContext.staleInputs: each partitioned input's partitions lacking its current columns. */
 async function staleInputPartitions(
   deps: RunnerDeps,
@@ -446,16 +454,13 @@ async function staleInputPartitions(
   dates: string[],
 ): Promise<{ input: string; dates: string[]; columns: string[] }[]> {
   const stale: { input: string; dates: string[]; columns: string[] }[] = [];
-  for (const input of deps.graph.byId.get(model.id)?.upstream ?? []) {
-    const upstream = deps.graph.byId.get(input)?.model;
-    if (upstream?.config.materialized !== 'partition') continue;
-    const relation = `${ident(upstream.layer)}.${ident(upstream.name)}`;
-    const current = (await columnsOf(deps.db, relation)).map((c) => c.name);
-    const committed = new Set(await partitions.dates(input));
+  for (const input of partitionedInputs(deps.graph, model)) {
+    const current = (await columnsOf(deps.db, qualified(input.layer, input.name))).map((c) => c.name);
+    const committed = new Set(await partitions.dates(input.id));
     const lacking = new Set<string>();
     const staleDates: string[] = [];
     for (const date of dates.filter((d) => committed.has(d))) {
-      const path = await partitions.currentPath(input, date);
+      const path = await partitions.currentPath(input.id, date);
       const has = new Set((await columnsOf(deps.db, `read_parquet(${literal(path)})`)).map((c) => c.name));
       // Only columns the model's SQL names (or all, when it selects *): another is never read.
       const missing = current.filter((c) => !has.has(c) && namesColumn(model.sql, c));
@@ -463,9 +468,44 @@ async function staleInputPartitions(
       staleDates.push(date);
       for (const column of missing) lacking.add(column);
     }
-    if (staleDates.length > 0) stale.push({ input, dates: staleDates, columns: [...lacking] });
+    if (staleDates.length > 0) stale.push({ input: input.id, dates: staleDates, columns: [...lacking] });
   }
   return stale;
+}
+
+/**
+ * See MaterializeContext.keyReaders: models keeping rows of earlier dates (a 'table' model is rebuilt
+ * whole each date) that hold this model's surrogate keys, with their committed dates this run does not run.
+ */
+async function keyReaders(
+  deps: RunnerDeps & { runDates: string[] },
+  model: Model,
+): Promise<{ model: string; dates: string[] }[]> {
+  const sk = model.config.surrogate_key;
+  const rerun = new Set(deps.runDates);
+  const held: { model: string; dates: string[] }[] = [];
+  for (const node of deps.graph.nodes) {
+    const reader = node.model;
+    if (!node.upstream.includes(model.id)) continue;
+    if (!['append', 'scd1', 'scd2', 'bridge'].includes(reader.config.materialized)) continue;
+    // The reader's columns holding this table's keys: its relationships tests to it, else the key's
+    // name. A reader without one yet (a new dimension) holds no old keys: its column is added.
+    const pointing = reader.config.tests.flatMap((t) =>
+      'relationships' in t && t.relationships.to === model.id && t.relationships.field === sk
+        ? [t.relationships.column]
+        : [],
+    );
+    const keyColumns = pointing.length > 0 ? pointing : sk ? [sk] : [];
+    const has = new Set(
+      (await columnsOf(deps.db, qualified(reader.layer, reader.name)).catch(() => [])).map((c) => c.name),
+    );
+    if (!keyColumns.some((c) => has.has(c))) continue;
+    held.push({
+      model: reader.id,
+      dates: (await committedDates(deps.db, reader.id)).filter((d) => !rerun.has(d)),
+    });
+  }
+  return held;
 }
 
 async function runModel(
@@ -515,39 +555,12 @@ async function runModel(
     runDates: deps.runDates,
     staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
     inputDates: async () => {
-      const inputs = (deps.graph.byId.get(model.id)?.upstream ?? []).filter(
-        (id) => deps.graph.byId.get(id)?.model.config.materialized === 'partition',
+      const dates = await Promise.all(
+        partitionedInputs(deps.graph, model).map((m) => partitions.dates(m.id)),
       );
-      return [...new Set((await Promise.all(inputs.map((id) => partitions.dates(id)))).flat())].sort();
+      return [...new Set(dates.flat())].sort();
     },
-    appendReaders: async () => {
-      const rerun = new Set(deps.runDates);
-      const readers = deps.graph.nodes.filter(
-        // Tables that keep rows of earlier dates (a 'table' model is rebuilt whole each date).
-        (n) =>
-          n.upstream.includes(model.id) &&
-          ['append', 'scd1', 'scd2', 'bridge'].includes(n.model.config.materialized),
-      );
-      const sk = model.config.surrogate_key;
-      const held: { model: string; dates: string[] }[] = [];
-      for (const n of readers) {
-        // The reader's columns holding this table's keys: its relationships tests to it, else the key's
-        // name. A reader without one yet (a new dimension) holds no old keys: its column is added.
-        const pointing = n.model.config.tests.flatMap((t) =>
-          'relationships' in t && t.relationships.to === model.id && t.relationships.field === sk
-            ? [t.relationships.column]
-            : [],
-        );
-        const relation = `${ident(n.model.layer)}.${ident(n.model.name)}`;
-        const has = new Set((await columnsOf(db, relation).catch(() => [])).map((c) => c.name));
-        if (![...(pointing.length > 0 ? pointing : sk ? [sk] : [])].some((c) => has.has(c))) continue;
-        held.push({
-          model: n.model.id,
-          dates: (await committedDates(db, n.model.id)).filter((d) => !rerun.has(d)),
-        });
-      }
-      return held;
-    },
+    keyReaders: () => keyReaders(deps, model),
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];
