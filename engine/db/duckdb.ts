@@ -1,9 +1,13 @@
 import { appendFileSync } from 'node:fs';
 import {
   type DuckDBConnection,
+  DuckDBDateValue,
   DuckDBInstance,
   type DuckDBResultReader,
   type DuckDBValue,
+  type DuckDBValueConverter,
+  type Json,
+  JsonDuckDBValueConverter,
 } from '@duckdb/node-api';
 import { LakehouseError } from '../api/errors.ts';
 
@@ -216,6 +220,19 @@ export function qualified(schema: string, table: string): string {
   return `${ident(schema)}.${ident(table)}`;
 }
 
+/**
+ * DuckDB's JSON form of one value, nested values included, except that DATE 'infinity' and '-infinity'
+ * read as DuckDB prints them: the client library formats their sentinel day counts as real dates
+ * (5881580-07-11).
+ */
+export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) => {
+  if (value instanceof DuckDBDateValue) {
+    if (value.days === DuckDBDateValue.PosInf.days) return 'infinity';
+    if (value.days === DuckDBDateValue.NegInf.days) return '-infinity';
+  }
+  return JsonDuckDBValueConverter(value, type, converter);
+};
+
 const WIDE_INTEGER = /^(BIGINT|HUGEINT|UBIGINT|UINTEGER|UHUGEINT)$/;
 
 /**
@@ -223,7 +240,7 @@ const WIDE_INTEGER = /^(BIGINT|HUGEINT|UBIGINT|UINTEGER|UHUGEINT)$/;
  * 64-bit integers, which that form gives as strings, become numbers whenever they are exact.
  */
 export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] {
-  const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+  const rows = reader.convertRowObjects(jsonValue) as Record<string, unknown>[];
   const wide = wideIntegerColumns(
     reader.columnNames(),
     reader.columnTypes().map((t) => t.toString()),

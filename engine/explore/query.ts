@@ -1,7 +1,7 @@
-import { type DuckDBDataChunk, type DuckDBResult, JsonDuckDBValueConverter } from '@duckdb/node-api';
+import type { DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
 import type { Column, QueryInput, QueryResult } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, exactWideIntegers, wideIntegerColumns } from '../db/duckdb.ts';
+import { type Db, exactWideIntegers, jsonValue, wideIntegerColumns } from '../db/duckdb.ts';
 import { checkOneQuery } from './export.ts';
 import { suggestLayerTable } from './table-suggestion.ts';
 
@@ -279,7 +279,7 @@ async function rowLeft(cursor: Cursor, stopIfInterrupted: () => void): Promise<b
 function jsonRow(chunk: DuckDBDataChunk, row: number, cursor: Cursor): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   chunk.visitRowValues(row, (value, _row, column, type) => {
-    out[cursor.names[column]!] = JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter);
+    out[cursor.names[column]!] = jsonValue(value, type, jsonValue);
   });
   return exactWideIntegers(out, cursor.wide);
 }

@@ -153,4 +153,8 @@ describe('SQL console open results', () => {
       await consoles.close();
     }
   });
+  it("gives infinite dates as DuckDB prints them, not as the client library's sentinel dates", async () => {
+    const result = await window("SELECT DATE 'infinity' AS up, [DATE '-infinity'] AS down", 0);
+    expect(result.rows).toEqual([{ up: 'infinity', down: ['-infinity'] }]);
+  });
 });
