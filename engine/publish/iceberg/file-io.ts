@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
@@ -101,6 +101,12 @@ export async function checkLocalWarehouse(folder: string): Promise<void> {
   await rm(probe, { force: true });
 }
 
+/** Whether `path` is `folder` or under it, once `..` parts are resolved. */
+function isWithin(folder: string, path: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+}
+
 /**
  * A warehouse in a local folder. `baseUri` is the URI the folder is known by in metadata (default its
  * file:// URL); a test serves the folder over loopback HTTP and passes that server's URL.
@@ -110,12 +116,18 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
   const base = (baseUri ?? pathToFileURL(folder).href).replace(/\/+$/, '');
   const pathOf = (uri: string): string => {
     // Relative parts stay as written (DuckDB's hive folders are already percent-encoded on disk).
-    if (uri.startsWith(`${base}/`)) return join(folder, uri.slice(base.length + 1));
-    if (uri.startsWith('file:')) return fileURLToPath(uri);
-    throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${base}`, {
-      uri,
-      warehouse: base,
-    });
+    let path: string | undefined;
+    if (uri.startsWith(`${base}/`)) path = join(folder, uri.slice(base.length + 1));
+    else if (uri.startsWith('file:')) path = fileURLToPath(uri);
+    // These URIs come from metadata files anyone who can write the warehouse could plant (a table
+    // `location`, a data file path): they must not make a publish write, read or delete elsewhere.
+    if (path === undefined || !isWithin(folder, path)) {
+      throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${base}`, {
+        uri,
+        warehouse: base,
+      });
+    }
+    return path;
   };
   return {
     locationOf: (relative) => `${base}/${relative.replace(/^\/+/, '')}`,
