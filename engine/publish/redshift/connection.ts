@@ -64,7 +64,8 @@ export async function resolveRedshiftTarget(
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `--url ${options.url}: expected postgres://user@host:port/database (the password comes from PGPASSWORD).`,
+        // Not echoed: a URL typed with another scheme may still carry user:password@.
+        '--url: expected postgres://user@host:port/database (the password comes from PGPASSWORD).',
       );
     }
     if ((options.passwordFromEnvFor ?? 'loopback-only') === 'loopback-only') {

@@ -127,6 +127,10 @@ describe('publish.redshift targets', () => {
       connection: { kind: 'pg', config: { connectionString: 'postgres://me@h:5433/db', password: 'pw' } },
     });
     await expect(resolveRedshiftTarget(p, { url: 'mysql://h/db' })).rejects.toThrow('expected postgres://');
+    // A URL refused for its scheme is not echoed: its password would land in the terminal or a CI log.
+    const refused = resolveRedshiftTarget(p, { url: 'postgress://me:Pa55word@h/db' });
+    await expect(refused).rejects.toThrow('expected postgres://');
+    await expect(refused).rejects.not.toThrow('Pa55word');
   });
 
   it('gives a URL from the API (the default) the password only on loopback', async () => {
