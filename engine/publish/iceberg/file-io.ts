@@ -188,11 +188,20 @@ export function createS3FileIO(
   warehouse: string,
   settings: S3Settings,
   cacheDir: string,
-  client?: S3Client,
+  options: { client?: S3Client; anywhere?: boolean } = {},
 ): FileIO {
-  const s3 = client ?? createS3Client(settings);
+  const s3 = options.client ?? createS3Client(settings);
   const root = warehouse.replace(/\/+$/, '');
   const target = (uri: string) => {
+    // A table location or file path in metadata anyone with write access to the warehouse could plant
+    // must not make a publish write or delete, with the user's credentials, under another prefix or
+    // bucket. Only a catalog that keeps tables anywhere (Glue, REST) lets URIs leave the warehouse.
+    if (!options.anywhere && !uri.startsWith(`${root}/`)) {
+      throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${root}`, {
+        uri,
+        warehouse: root,
+      });
+    }
     const { bucket, prefix } = parseS3Uri(uri);
     return { bucket, key: prefix };
   };
@@ -292,10 +301,12 @@ export function createS3FileIO(
 /** A FileIO for a warehouse given as a folder or an s3:// URI. */
 export function fileIOFor(
   warehouse: string,
-  options: { s3?: S3Settings; cacheDir: string; baseUri?: string },
+  options: { s3?: S3Settings; cacheDir: string; baseUri?: string; anywhere?: boolean },
 ): FileIO {
   // Classified where every other location is, so a typo like s3:/x is refused, not made a local folder.
   const kind = locationKind(warehouse, { fileUri: true });
-  if (kind === 's3') return createS3FileIO(warehouse, options.s3 ?? {}, options.cacheDir);
+  if (kind === 's3') {
+    return createS3FileIO(warehouse, options.s3 ?? {}, options.cacheDir, { anywhere: options.anywhere });
+  }
   return createLocalFileIO(kind === 'file-uri' ? fileURLToPath(warehouse) : warehouse, options.baseUri);
 }

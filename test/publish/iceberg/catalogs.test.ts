@@ -231,7 +231,7 @@ describe('file-system catalog on S3 (s3rver)', () => {
   let s3: S3Server;
   beforeAll(async () => {
     useS3rverCredentials();
-    s3 = await startS3Server(['lake']);
+    s3 = await startS3Server(['lake', 'other']);
   });
   afterAll(() => s3.close());
 
@@ -253,6 +253,23 @@ describe('file-system catalog on S3 (s3rver)', () => {
     const reconciliation = await reconcileTable(ctx, await table(writerA));
     expect(reconciliation).toMatchObject({ matches: true, publishedRows: 5 });
     await writerA.run(`DELETE FROM gold.dim_plan WHERE plan_key = 10`);
+  });
+
+  it('refuses URIs outside the warehouse prefix: planted metadata cannot send writes to another bucket', async () => {
+    const settings = { endpoint: s3.endpoint, region: 'us-east-1' };
+    const io = createS3FileIO('s3://lake/warehouse', settings, join(work, 's3-cache'));
+    for (const uri of ['s3://other/gold/t/data/x.parquet', 's3://lake/warehouse-2/x', 's3://lake/x']) {
+      for (const attempt of [() => io.write(uri, 'x'), () => io.readIfExists(uri), () => io.delete([uri])]) {
+        await expect(attempt()).rejects.toThrow(`${uri} is outside the warehouse s3://lake/warehouse`);
+      }
+    }
+    expect(await keysUnder(createS3Client(settings), 'other', '')).toEqual([]);
+    // A catalog that keeps tables anywhere (Glue, REST) may still reach them.
+    const anywhere = createS3FileIO('s3://lake/warehouse', settings, join(work, 's3-cache'), {
+      anywhere: true,
+    });
+    await anywhere.write('s3://other/t/x.txt', 'x');
+    expect((await anywhere.read('s3://other/t/x.txt')).toString()).toBe('x');
   });
 
   it("takes a bare --warehouse s3:// to the project's S3 endpoint (it went to AWS)", async () => {

@@ -13,7 +13,12 @@ export async function openCatalog(config: IcebergCatalogConfig, cacheDir: string
       return createFileSystemCatalog(io, `file-system warehouse ${config.warehouse}`);
     }
     case 'glue': {
-      const io = fileIOFor(config.warehouse, { ...(config.s3 ? { s3: config.s3 } : {}), cacheDir });
+      // A Glue table may live under any prefix (another tool created it there).
+      const io = fileIOFor(config.warehouse, {
+        ...(config.s3 ? { s3: config.s3 } : {}),
+        cacheDir,
+        anywhere: true,
+      });
       return createGlueCatalog(io, config);
     }
     case 'rest':

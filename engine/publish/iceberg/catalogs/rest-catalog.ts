@@ -34,7 +34,11 @@ function routingFileIO(config: RestConfig, cacheDir: string): FileIO {
     let io = stores.get(key);
     if (!io) {
       const localRoot = config.warehouse && !/^s3:\/\//i.test(config.warehouse) ? config.warehouse : '/';
-      io = fileIOFor(s3 ? key : localRoot, { ...(config.s3 ? { s3: config.s3 } : {}), cacheDir });
+      io = fileIOFor(s3 ? key : localRoot, {
+        ...(config.s3 ? { s3: config.s3 } : {}),
+        cacheDir,
+        anywhere: true,
+      });
       stores.set(key, io);
     }
     return io;
