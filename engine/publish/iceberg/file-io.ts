@@ -101,6 +101,17 @@ export async function checkLocalWarehouse(folder: string): Promise<void> {
   await rm(probe, { force: true });
 }
 
+/** A metadata URI that leaves the warehouse: the table was made elsewhere (moved, copied) or planted. */
+function outsideWarehouse(uri: string, warehouse: string): LakehouseError {
+  return new LakehouseError(
+    'ICEBERG_INVALID',
+    `${uri} is outside the warehouse ${warehouse}. Iceberg metadata names absolute paths, so a table ` +
+      'moved or copied from another warehouse (or metadata planted there) still points at the old place: ' +
+      "publish to the warehouse the table was created in, or remove the table's folder here to publish it anew.",
+    { uri, warehouse },
+  );
+}
+
 /** Whether `path` is `folder` or under it, once `..` parts are resolved. */
 function isWithin(folder: string, path: string): boolean {
   const inside = relative(folder, path);
@@ -122,10 +133,7 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
     // These URIs come from metadata files anyone who can write the warehouse could plant (a table
     // `location`, a data file path): they must not make a publish write, read or delete elsewhere.
     if (path === undefined || !isWithin(folder, path)) {
-      throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${base}`, {
-        uri,
-        warehouse: base,
-      });
+      throw outsideWarehouse(uri, base);
     }
     return path;
   };
@@ -197,10 +205,7 @@ export function createS3FileIO(
     // must not make a publish write or delete, with the user's credentials, under another prefix or
     // bucket. Only a catalog that keeps tables anywhere (Glue, REST) lets URIs leave the warehouse.
     if (!options.anywhere && !uri.startsWith(`${root}/`)) {
-      throw new LakehouseError('ICEBERG_INVALID', `${uri} is outside the warehouse ${root}`, {
-        uri,
-        warehouse: root,
-      });
+      throw outsideWarehouse(uri, root);
     }
     const { bucket, prefix } = parseS3Uri(uri);
     return { bucket, key: prefix };
