@@ -119,6 +119,23 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
       `${(total - dayOne).toLocaleString('en-US')} row(s) added, 0 removed`,
     );
     await page.screenshot({ path: join(work, 'publish.png'), fullPage: true });
+
+    // Another table: the fact table's snapshots, rows and diff go, rather than read as dim_user's.
+    await page.getByTestId('history-table').selectOption('dim_user');
+    for (const shown of ['history-snapshots', 'history-scan-result', 'history-diff-result']) {
+      expect(await page.getByTestId(shown).count()).toBe(0);
+    }
+    await page.getByTestId('history-load').click();
+    await page.getByTestId('history-snapshots').waitFor();
+    await page.getByTestId('history-scan').first().click();
+    await page.getByTestId('history-scan-result').waitFor();
+    expect(await page.getByTestId('history-scan-result').textContent()).toContain('dim_user as of snapshot');
+    expect(await page.getByTestId('publish-error').count()).toBe(0);
+
+    // Another target: what was listed from the last one goes too.
+    await page.getByTestId('publish-target').fill(join(work, 'another-warehouse'));
+    expect(await page.getByTestId('history-snapshots').count()).toBe(0);
+    expect(await page.getByTestId('history-scan-result').count()).toBe(0);
   });
 });
 

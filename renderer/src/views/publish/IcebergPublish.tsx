@@ -76,6 +76,14 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const named = where.trim();
   const target = kind === 'warehouse' ? { warehouse: named } : { catalog: named };
 
+  // Snapshots, a time travel and a diff are of one table in one target: choosing another leaves none of
+  // them on screen, where they would read as the new choice's and their buttons would ask it for them.
+  const forgetHistory = () => {
+    setHistory(null);
+    setScan(null);
+    setDiff(null);
+  };
+
   const runPreflight = () =>
     act('Checking…', async () => {
       setResult(null);
@@ -122,7 +130,10 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           aria-label="Target kind"
           data-testid="publish-target-kind"
           value={kind}
-          onChange={(e) => setKind(e.target.value as TargetKind)}
+          onChange={(e) => {
+            setKind(e.target.value as TargetKind);
+            forgetHistory();
+          }}
         >
           <option value="warehouse">Warehouse folder or s3:// prefix</option>
           <option value="catalog">Catalog named in lakehouse.yaml</option>
@@ -132,7 +143,10 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           data-testid="publish-target"
           value={where}
           size={48}
-          onChange={(e) => setWhere(e.target.value)}
+          onChange={(e) => {
+            setWhere(e.target.value);
+            forgetHistory();
+          }}
         />
         <button
           type="button"
@@ -261,7 +275,10 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           aria-label="Published table"
           data-testid="history-table"
           value={table}
-          onChange={(e) => setTable(e.target.value)}
+          onChange={(e) => {
+            setTable(e.target.value);
+            forgetHistory();
+          }}
         >
           {goldTables.map((t) => (
             <option key={t} value={t}>
