@@ -1,4 +1,4 @@
-import { ident } from '../db/duckdb.ts';
+import { ident, literal } from '../db/duckdb.ts';
 import {
   alignTableColumns,
   columnNotes,
@@ -12,8 +12,9 @@ import {
 
 /**
  * Incremental append by unique key (facts): rows whose key is already present are replaced, so
- * re-running a date never duplicates anything and the latest run of a key wins. A re-run also removes
- * the rows the date loaded before and no longer produces (its source was fixed or shrank).
+ * re-running a date never duplicates anything, and a key loaded on several dates holds the latest
+ * date's row, whatever order the dates ran in. A re-run also removes the rows the date loaded before
+ * and no longer produces (its source was fixed or shrank).
  */
 export async function materializeAppend(ctx: MaterializeContext): Promise<MaterializeOutcome> {
   // Read five times and more (key delete, insert, every test): staged as Parquet, scanned on all cores.
@@ -29,6 +30,13 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
   }
   await replaceDateKeys(ctx, keys);
+  const superseded = await leaveKeysToLaterDates(ctx, keys);
+  if (superseded > 0) {
+    warnings.push(
+      `${superseded} row(s) repeat ${keys.join(', ')} values a later date also loaded: that date's rows are kept, ` +
+        'as a build in date order keeps them',
+    );
+  }
   const single = keys.length === 1 ? ident(keys[0]!) : undefined;
   if (single) {
     await db.run(`DELETE FROM ${target} WHERE ${single} IN (SELECT ${single} FROM ${stage})`);
@@ -40,7 +48,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   return {
     rowsIn,
     rowsOut,
-    duplicatesRemoved,
+    duplicatesRemoved: duplicatesRemoved + superseded,
     quarantined: 0,
     testRelation: stage,
     uniqueKeys: keys,
@@ -73,4 +81,25 @@ async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise
     `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHash} FROM ${stage}`,
     params,
   );
+}
+
+/**
+ * Drops from the stage the rows whose key a later committed date also loaded and the table holds:
+ * re-running an older date, or loading it late, must not put older versions of those rows back. Keys
+ * are matched by the later dates' recorded hashes and then by value in the table, so a hash collision
+ * cannot drop a row. Only re-runs and late dates pay for it. Returns how many rows were dropped.
+ */
+async function leaveKeysToLaterDates(ctx: MaterializeContext, keys: string[]): Promise<number> {
+  const { db, model, stage, target, etlDate } = ctx;
+  if (!ctx.committedDates.some((d) => d > etlDate)) return 0;
+  const columns = keys.map(ident).join(', ');
+  const before = await countRows(db, stage);
+  await ctx.replaceStage(
+    `WITH held AS (
+       SELECT ${columns} FROM ${target}
+       WHERE hash(${columns}) IN (SELECT key_hash FROM _lakehouse.append_keys
+                                  WHERE model = ${literal(model.id)} AND etl_date > ${literal(etlDate)}::DATE))
+     SELECT s.* FROM ${stage} AS s ANTI JOIN held AS l ON ${keyMatch(keys, 's', 'l')}`,
+  );
+  return before - (await countRows(db, stage));
 }

@@ -232,6 +232,32 @@ unique_key: [event_id, part]`);
     expect(await h.rows('SELECT count(*)::INT AS n FROM gold.model')).toEqual([{ n: 3 }]);
   });
 
+  it("re-running an older date, or loading it late, leaves a later date's rows of the same key", async () => {
+    h = await createHarness(`materialized: append
+unique_key: [customer_id, region]`);
+    const day = (rows: string) => `SELECT * FROM (VALUES ${rows}) t(customer_id, region, tier)`;
+    const d1 = day(`('c1', 'eu', 'bronze'), ('c2', NULL, 'bronze'), ('c3', 'eu', 'bronze')`);
+    await h.apply(materializeAppend, '2022-06-01', d1);
+    await h.apply(materializeAppend, '2022-06-02', day(`('c1', 'eu', 'silver'), ('c2', NULL, 'silver')`));
+    const rerun = await h.apply(materializeAppend, '2022-06-01', d1);
+    // A build in date order: day 2's rows of c1 and c2 (a NULL key part too), day 1's c3.
+    const inDateOrder = [
+      { customer_id: 'c1', tier: 'silver' },
+      { customer_id: 'c2', tier: 'silver' },
+      { customer_id: 'c3', tier: 'bronze' },
+    ];
+    const rows = () => h.rows('SELECT customer_id, tier FROM gold.model ORDER BY customer_id');
+    expect(await rows()).toEqual(inDateOrder);
+    expect(rerun).toMatchObject({ rowsIn: 3, rowsOut: 1, duplicatesRemoved: 2 });
+    expect(rerun.warnings.join()).toMatch(
+      /2 row\(s\) repeat customer_id, region values a later date also loaded/,
+    );
+    // Day 2 re-run as it was changes nothing; a date loaded late (before both) does not win either.
+    await h.apply(materializeAppend, '2022-06-02', day(`('c1', 'eu', 'silver'), ('c2', NULL, 'silver')`));
+    await h.apply(materializeAppend, '2022-05-31', day(`('c1', 'eu', 'new'), ('c4', 'eu', 'new')`));
+    expect(await rows()).toEqual([...inDateOrder, { customer_id: 'c4', tier: 'new' }]);
+  });
+
   it('adds a column the model gained', async () => {
     h = await createHarness(`materialized: append
 unique_key: event_id`);
