@@ -20,9 +20,10 @@ const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold)
 
 Usage:
   lakehouse demo [--dir D]                 generate a sample, create the example project in D (default ./demo), run it
-  lakehouse init <dir> --example customer-search [--source <folder>] [--catalog <file>]
+  lakehouse init <dir> [--example customer-search] [--source <folder>] [--catalog <file>]
                [--catalog-rename keyword=title,category=genres]   map a catalog's columns to title, genres
                [--lake <folder|s3://b/lake>] [--profile P] [--endpoint URL]   sources and lake may be s3:// URIs
+               the example (the only one, so the default) is also where your own pipeline starts: docs/projects.md
   lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
   lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
   lakehouse tables <project> [--json]
