@@ -136,7 +136,18 @@ export const ProjectConfig = z.strictObject({
   warehouse: z.string().default('warehouse.duckdb'),
   sources: z.record(z.string(), SourceConfig),
   /** Values models read with getvariable('name'); etl_date is set by the runner. */
-  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  vars: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .superRefine((vars, ctx) => {
+      // The runner sets these for each date it runs: a value here would be overridden without a word.
+      for (const name of RUNNER_VARIABLES.filter((n) => n in vars))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `${name} is set by each run (the date it runs); remove it from vars:`,
+        });
+    })
+    .default({}),
   /**
    * Named publish targets: `redshift: {name: {...}}` and `iceberg: {name: {...}}`. Each publisher validates its
    * own entries (engine/publish/*), so this file stays free of their settings.

@@ -180,6 +180,28 @@ export const ModelConfig = z
     if (c.materialized === 'keyword_match' && !c.catalog) {
       ctx.addIssue({ code: 'custom', message: 'materialized: keyword_match needs catalog: <relation>' });
     }
+    // The unknown member is the row with surrogate key 0: without a surrogate key it has nowhere to go,
+    // and scd1 would drop it without a word.
+    if (c.unknown_member && !c.surrogate_key) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unknown_member'],
+        message: 'unknown_member needs surrogate_key: the unknown member is the row whose surrogate key is 0',
+      });
+    }
+    // The test reads valid_from, valid_to and is_current, which only scd2 and bridge tables have: found
+    // here, not as a Binder Error when a run gets to it.
+    c.tests.forEach((test, i) => {
+      if ('scd_invariants' in test && c.materialized !== 'scd2' && c.materialized !== 'bridge') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tests', i],
+          message:
+            `scd_invariants applies to materialized: scd2 and bridge models only (it checks valid_from, ` +
+            `valid_to and is_current), not to materialized: ${c.materialized}`,
+        });
+      }
+    });
   });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 

@@ -100,3 +100,14 @@ describe('a malformed URI in lakehouse.yaml is refused, naming the setting and t
     );
   });
 });
+
+describe('vars: a variable the runner sets', () => {
+  it('etl_date is refused: each run sets it to the date it runs, which would override it silently', async () => {
+    const message = await refusal((lines) => [...lines, 'vars:', '  region: eu', '  etl_date: "1999-01-01"']);
+    expect(message).toContain('line 13: vars.etl_date: etl_date is set by each run');
+  });
+
+  it('other variables are kept', async () => {
+    expect((await load('vars: {region: eu}')).config.vars).toEqual({ region: 'eu' });
+  });
+});

@@ -54,8 +54,8 @@ describe('a misspelt key in a model config header is an error, not ignored', () 
 });
 
 describe('a data test entry that is wrong says which entry, as written, and what it should be', () => {
-  const header = (tests: string) =>
-    `/* config\nmaterialized: table\ntests:\n  - not_null: user_id\n${tests}\n*/\nSELECT 1 AS user_id`;
+  const header = (tests: string, materialized = 'table') =>
+    `/* config\nmaterialized: ${materialized}\ntests:\n  - not_null: user_id\n${tests}\n*/\nSELECT 1 AS user_id`;
 
   it('an unknown test name: lists the tests and the closest', () => {
     const error = parseFailure(header('  - uniqe: user_id'));
@@ -94,6 +94,7 @@ describe('a data test entry that is wrong says which entry, as written, and what
           '  - relationships: {column: k, to: gold.dim, field: k}',
           '  - scd_invariants: true',
         ].join('\n'),
+        'scd2\nunique_key: user_id',
       ),
       'gold',
     );
@@ -105,6 +106,33 @@ describe('a data test entry that is wrong says which entry, as written, and what
       { scd_invariants: true, severity: 'error' },
     ]);
   });
+});
+
+describe('a setting the materialization would ignore is refused, at its line', () => {
+  it('unknown_member without surrogate_key (the unknown member is the row with key 0)', () => {
+    const error = parseFailure(
+      '/* config\nmaterialized: scd1\nunique_key: platform\nunknown_member: {platform: null}\n*/\nSELECT 1',
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: invalid config:/);
+    expect(error.message).toContain('line 4: unknown_member: unknown_member needs surrogate_key');
+    expect(error.details).toMatchObject({ file: 'models/gold/dim_user.sql', line: 4 });
+  });
+
+  it.each(['table', 'scd1\nunique_key: user_id', 'append\nunique_key: user_id'])(
+    'scd_invariants on materialized: %s (it checks scd2 and bridge history)',
+    (materialized) => {
+      const error = parseFailure(
+        `/* config\nmaterialized: ${materialized}\ntests:\n  - not_null: user_id\n  - scd_invariants: true\n*/\nSELECT 1`,
+      );
+      expect(error.code).toBe('MODEL_INVALID');
+      const line = materialized.includes('\n') ? 6 : 5;
+      expect(error.message).toContain(
+        `line ${line}: tests.1: scd_invariants applies to materialized: scd2 and bridge models only`,
+      );
+      expect(error.details).toMatchObject({ line });
+    },
+  );
 });
 
 describe('a config header without its closing */', () => {
@@ -181,16 +209,16 @@ describe('header settings naming a column the model does not output', () => {
       line('materialized: bridge\nsurrogate_key: k\nbridge:\n  entity: user_id\n  member: plan_key'),
     ).toMatchObject({ line: 6, field: 'bridge.member', column: 'plan_key' });
     expect(
-      line('materialized: scd1\nunique_key: user_id\nunknown_member: {user_tpe: unknown}'),
+      line('materialized: scd1\nunique_key: user_id\nsurrogate_key: k\nunknown_member: {user_tpe: unknown}'),
     ).toMatchObject({
-      line: 4,
+      line: 5,
       field: 'unknown_member.user_tpe',
     });
   });
 
   it('accepts what the model outputs, key names in any case (DuckDB binds them so)', () => {
     const model = dimUser(
-      'materialized: scd1\nunique_key: [USER_ID]\nmerge: {first_search_dt: least}\nunknown_member: {user_type: unknown}',
+      'materialized: scd1\nunique_key: [USER_ID]\nsurrogate_key: k\nmerge: {first_search_dt: least}\nunknown_member: {user_type: unknown}',
     );
     expect(headerColumnError(model, columns)).toBeUndefined();
   });
