@@ -680,13 +680,18 @@ async function resolveDates(project: Project, options: RunOptions, readBy: ReadS
   if (all.length === 0) {
     // Name where the day folders were looked for: a mistyped prefix reads as "no data" otherwise.
     const looked = Object.entries(project.config.sources).flatMap(([name, source]) =>
-      source.kind === 'daily_parquet' ? [`${name} (${resolveProjectPath(project.root, source.path)})`] : [],
+      source.kind === 'daily_parquet'
+        ? [`${name} (${resolveProjectPath(project.root, source.path)}, named like ${source.date_format})`]
+        : [],
     );
-    throw new LakehouseError(
-      'SOURCE_MISSING',
-      `The sources have no dates to run: no YYYYMMDD day folder under ${looked.join(', ') || 'any daily source'}. ` +
-        'Add data there, fix the path in lakehouse.yaml, or pass --date YYYY-MM-DD.',
-    );
+    // Without a daily source there are no day folders to list: the dates must be given.
+    const message =
+      looked.length === 0
+        ? 'The project has no daily_parquet source to take dates from: pass --date YYYY-MM-DD (or --from/--to) ' +
+          'for the ETL dates to run.'
+        : `The sources have no dates to run: no day folder under ${looked.join(', ')}. ` +
+          'Add data there, fix the path or date_format in lakehouse.yaml, or pass --date YYYY-MM-DD.';
+    throw new LakehouseError('SOURCE_MISSING', message);
   }
   return all;
 }

@@ -386,7 +386,7 @@ describe('the lakehouse command line', () => {
     const run = lakehouse('run', join(work, 'later'));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `error [SOURCE_MISSING]: The sources have no dates to run: no YYYYMMDD day folder under customer_search_log (${missing}).`,
+      `error [SOURCE_MISSING]: The sources have no dates to run: no day folder under customer_search_log (${missing}, named like %Y%m%d).`,
     );
     // A warehouse no run has committed to: said in words, not as "(no columns)".
     expect(lakehouse('tables', join(work, 'later')).stdout).toBe(
