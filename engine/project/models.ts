@@ -231,7 +231,7 @@ const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
-  const name = basename(file, '.sql');
+  const name = modelName(file);
   const id = `${layer}.${name}`;
   const match = HEADER.exec(text);
   if (!match) {
@@ -320,33 +320,89 @@ export interface LoadedModels {
   errors: LakehouseError[];
 }
 
+/** A model file's name: any case of `.sql` (`m.SQL` is a model too). */
+const MODEL_FILE = /\.sql$/i;
+
+/** The model name a file gives: its file name without `.sql`, whatever folder of its layer it is in. */
+function modelName(file: string): string {
+  return basename(file).replace(MODEL_FILE, '');
+}
+
+/** The model files under `dir`, subfolders included (dbt-style `gold/marts/`), as paths relative to it. */
+async function modelFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && MODEL_FILE.test(e.name))
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
 /**
- * Reads every `models/<layer>/*.sql` of a project, in a stable order. A file that does not parse is an
- * error in the list, not a throw: reading the committed tables must not need every model to be valid.
+ * Reads every model file of a project, `*.sql` (any case) in `models/<layer>/` and its subfolders, in a
+ * stable order: a subfolder belongs to its layer and a model is named by its file. A file that does not
+ * parse, two files giving the same model, and anything under models/ outside a layer folder are errors
+ * in the list, not throws: reading the committed tables must not need every model to be valid, and
+ * nothing is skipped without a word.
  */
 export async function loadModels(projectRoot: string): Promise<LoadedModels> {
   const models: Model[] = [];
   const errors: LakehouseError[] = [];
+  const modelsDir = join(projectRoot, 'models');
+  const layerList = LAYERS.map((l) => `models/${l}/`).join(', ');
   let files = 0;
+  // A folder or model file the engine would not read (models/staging/, models/x.sql): said, not skipped.
+  const top = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
+  for (const entry of top) {
+    const isLayer = (LAYERS as readonly string[]).includes(entry.name);
+    if (entry.name.startsWith('.') || isLayer || !(entry.isDirectory() || MODEL_FILE.test(entry.name)))
+      continue;
+    const file = relative(projectRoot, join(modelsDir, entry.name));
+    errors.push(
+      new LakehouseError(
+        'PROJECT_INVALID',
+        `${file}${entry.isDirectory() ? '/' : ''}: not in a layer folder, so no model is read from it. ` +
+          `Models go in ${layerList} (subfolders of a layer folder belong to that layer)` +
+          (entry.isDirectory() ? `; move its files into one of them` : `; move it into one of them`),
+        { file },
+      ),
+    );
+  }
+  /** Model id (lower-case, as DuckDB binds names) → the file that gave it first. */
+  const seen = new Map<string, string>();
   for (const layer of LAYERS) {
-    const dir = join(projectRoot, 'models', layer);
+    const dir = join(modelsDir, layer);
     let entries: string[];
     try {
-      entries = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+      entries = await modelFilesUnder(dir);
     } catch {
       continue;
     }
     for (const entry of entries) {
       files++;
-      const file = join(dir, entry);
-      const text = await readFile(file, 'utf8');
+      const path = join(dir, entry);
+      const file = relative(projectRoot, path);
+      const id = `${layer}.${modelName(entry)}`;
+      const first = seen.get(id.toLowerCase());
+      if (first !== undefined) {
+        errors.push(
+          new LakehouseError(
+            'MODEL_INVALID',
+            `${file}: model ${id} is also given by ${first}; a model's name is its file name in any ` +
+              'folder of its layer: rename or remove one of them',
+            { file, files: [first, file], model: id },
+          ),
+        );
+        continue;
+      }
+      seen.set(id.toLowerCase(), file);
+      const text = await readFile(path, 'utf8');
       try {
-        models.push(parseModelFile(relative(projectRoot, file), text, layer));
+        models.push(parseModelFile(file, text, layer));
       } catch (error) {
         if (!(error instanceof LakehouseError)) throw error;
         // The file still builds its table: whoever reads the errors must not take it for a deleted model.
-        error.details.model ??= `${layer}.${basename(entry, '.sql')}`;
-        error.details.file ??= relative(projectRoot, file);
+        error.details.model ??= id;
+        error.details.file ??= file;
         errors.push(error);
       }
     }
@@ -354,7 +410,8 @@ export async function loadModels(projectRoot: string): Promise<LoadedModels> {
   if (files === 0) {
     throw new LakehouseError(
       'PROJECT_INVALID',
-      `No models found under ${join(projectRoot, 'models')}/{bronze,silver,gold}/`,
+      `No models found under ${modelsDir}/{bronze,silver,gold}/` +
+        errors.map((e) => `\n${e.message}`).join(''),
     );
   }
   return { models, errors };

@@ -1,9 +1,9 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
 import { headerColumnError } from '../../engine/materializations/context.ts';
-import { modelBody, parseModelFile } from '../../engine/project/models.ts';
+import { loadModels, modelBody, parseModelFile } from '../../engine/project/models.ts';
 import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
 /** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
@@ -257,5 +257,83 @@ describe("the end of a model's SQL", () => {
     } finally {
       await removeDir(work);
     }
+  });
+});
+
+describe('where model files are read from', () => {
+  /** A project whose models/ holds `files` (path under models/ → SQL), loaded. */
+  const loaded = async (files: Record<string, string>) => {
+    const dir = await tempDir('lakehouse-model-files-');
+    try {
+      for (const [path, sql] of Object.entries(files)) {
+        const file = join(dir, 'models', path);
+        await mkdir(join(file, '..'), { recursive: true });
+        await writeFile(file, `/* config\nmaterialized: table\n*/\n${sql}`);
+      }
+      return await loadModels(dir);
+    } finally {
+      await removeDir(dir);
+    }
+  };
+
+  it('a subfolder of a layer folder belongs to that layer, and .SQL is a model file', async () => {
+    const { models, errors } = await loaded({
+      'gold/dim.sql': 'SELECT 1 AS a',
+      'gold/marts/mart.sql': 'SELECT 2 AS a',
+      'gold/Upper.SQL': 'SELECT 3 AS a',
+      'gold/notes.md': 'not a model',
+    });
+    expect(errors).toEqual([]);
+    expect(models.map((m) => [m.id, m.file])).toEqual([
+      ['gold.Upper', 'models/gold/Upper.SQL'],
+      ['gold.dim', 'models/gold/dim.sql'],
+      ['gold.mart', 'models/gold/marts/mart.sql'],
+    ]);
+  });
+
+  it('two files giving one model: an error naming both', async () => {
+    const { models, errors } = await loaded({
+      'gold/m.sql': 'SELECT 1 AS a',
+      'gold/marts/M.sql': 'SELECT 2 AS a',
+    });
+    expect(models.map((m) => m.file)).toEqual(['models/gold/m.sql']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringMatching(
+        /^models\/gold\/marts\/M\.sql: model gold\.M is also given by models\/gold\/m\.sql;/,
+      ),
+      details: { files: ['models/gold/m.sql', 'models/gold/marts/M.sql'] },
+    });
+  });
+
+  it('a folder or model file under models/ outside the layers is named, with the layers', async () => {
+    const { models, errors } = await loaded({
+      'gold/dim.sql': 'SELECT 1 AS a',
+      'staging/s.sql': 'SELECT 1 AS a',
+      'loose.sql': 'SELECT 1 AS a',
+    });
+    expect(models.map((m) => m.id)).toEqual(['gold.dim']);
+    expect(errors.map((e) => [e.code, e.message]).sort()).toEqual([
+      [
+        'PROJECT_INVALID',
+        'models/loose.sql: not in a layer folder, so no model is read from it. Models go in ' +
+          'models/bronze/, models/silver/, models/gold/ (subfolders of a layer folder belong to that layer); ' +
+          'move it into one of them',
+      ],
+      [
+        'PROJECT_INVALID',
+        'models/staging/: not in a layer folder, so no model is read from it. Models go in ' +
+          'models/bronze/, models/silver/, models/gold/ (subfolders of a layer folder belong to that layer); ' +
+          'move its files into one of them',
+      ],
+    ]);
+  });
+
+  it('only a folder outside the layers: no models, and the folder is named', async () => {
+    await expect(loaded({ 'staging/s.sql': 'SELECT 1 AS a' })).rejects.toMatchObject({
+      code: 'PROJECT_INVALID',
+      message: expect.stringContaining('\nmodels/staging/: not in a layer folder'),
+    });
   });
 });
