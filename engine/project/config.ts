@@ -12,8 +12,11 @@ export const DailyParquetSource = z.strictObject({
   kind: z.literal('daily_parquet'),
   path: z.string(),
   date_format: z.string().default('%Y%m%d'),
-  /** Expected columns and DuckDB types; files are checked against them before anything is loaded. */
-  columns: z.record(z.string(), z.string()),
+  /**
+   * Expected columns and DuckDB types; files are checked against them before anything is loaded. Empty
+   * or absent (what the app's form saves with its box empty): every column, as the day's files agree on it.
+   */
+  columns: z.record(z.string(), z.string()).default({}),
 });
 export type DailyParquetSource = z.infer<typeof DailyParquetSource>;
 

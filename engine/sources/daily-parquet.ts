@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
+import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { DailyParquetSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import { forEachParallel, listObjects } from '../storage/s3-objects.ts';
@@ -158,8 +159,8 @@ function describeHeld(entries: DayEntry[]): string {
 }
 
 /**
- * Checks one day of a daily source and exposes it as the view `source.<name>` (the declared columns,
- * cast to nothing, plus `_source_file`). Every problem names the file and what to do about it.
+ * Checks one day of a daily source and exposes it as the view `source.<name>` (the declared columns as
+ * their declared types, or with none declared every column as the files have it, plus `_source_file`). Every problem names the file and what to do about it.
  */
 export async function bindDailyParquet(
   db: Db,
@@ -208,6 +209,22 @@ export async function bindDailyParquet(
   return bindFiles(db, name, source, { files, shown: files }, notes);
 }
 
+/** One file of the day: its path, how it is named to the user, and its columns with their DuckDB types. */
+interface DayFile {
+  file: string;
+  shown: string;
+  types: Map<string, string>;
+}
+
+/** A column of the source view: the DuckDB type models see, and how lakehouse.yaml writes it. */
+interface ViewColumn {
+  column: string;
+  /** DuckDB's own name for the type (VARCHAR for TEXT), as DESCRIBE reports a file's columns. */
+  type: string;
+  /** The type as declared (or found); a file column of another type is read cast to it. */
+  written: string;
+}
+
 /** Checks the day's files and creates the source view; `shown[i]` names `files[i]` to the user and in `_source_file`. */
 async function bindFiles(
   db: Db,
@@ -217,23 +234,40 @@ async function bindFiles(
   notes: string[],
 ): Promise<BoundSource> {
   const warnings = [...notes];
-  for (const [i, file] of files.entries())
-    warnings.push(...(await checkFile(db, name, source, file, shown[i])));
-
-  const columns = Object.keys(source.columns)
-    .map((c) => ident(c))
-    .join(', ');
-  const list = files.map(literal).join(', ');
-  // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
-  const sourceFile =
-    files === shown
+  const day: DayFile[] = [];
+  for (const [i, file] of files.entries()) {
+    const label = shown[i] ?? file;
+    day.push({ file, shown: label, types: await describeFile(db, name, file, label) });
+  }
+  const columns =
+    Object.keys(source.columns).length > 0
+      ? await declaredColumns(db, name, source, day, warnings)
+      : agreedColumns(name, day);
+  // Files are read in groups of equal column types, each cast to the source's types before the groups
+  // are combined: read in one go, DuckDB would unify an INTEGER and a FLOAT file as FLOAT, rounding.
+  const groups = new Map<string, DayFile[]>();
+  for (const f of day) {
+    const key = JSON.stringify(columns.map((c) => f.types.get(c.column)));
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const selects = [...groups.values()].map((group) => {
+    const types = group[0]?.types;
+    const list = columns.map(({ column, type, written }) =>
+      types?.get(column) === type
+        ? ident(column)
+        : `CAST(${ident(column)} AS ${written}) AS ${ident(column)}`,
+    );
+    // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
+    const sourceFile = group.every((f) => f.file === f.shown)
       ? 'filename'
-      : `CASE filename ${files.map((f, i) => `WHEN ${literal(f)} THEN ${literal(shown[i] ?? f)}`).join(' ')} END`;
-  await db.run(
-    `CREATE OR REPLACE VIEW source.${ident(name)} AS
-       SELECT ${columns}, ${sourceFile} AS _source_file
-       FROM read_parquet([${list}], filename = true, union_by_name = true)`,
-  );
+      : `CASE filename ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
+    return (
+      `SELECT ${[...list, `${sourceFile} AS _source_file`].join(', ')}\n` +
+      `FROM read_parquet([${group.map((f) => literal(f.file)).join(', ')}], filename = true, union_by_name = true)`
+    );
+  });
+  await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS\n${selects.join('\nUNION ALL\n')}`);
+  const textColumns = columns.filter((c) => c.type === 'VARCHAR').map((c) => c.column);
   return {
     name,
     files: shown,
@@ -242,8 +276,7 @@ async function bindFiles(
       // On a connection of its own: the failed statement has aborted the run's transaction.
       const reader = await db.fork();
       try {
-        for (const [i, file] of files.entries())
-          await readEveryText(reader, name, source, file, shown[i] ?? file);
+        for (const f of day) await readEveryText(reader, name, textColumns, f.file, f.shown);
       } finally {
         reader.close();
       }
@@ -341,13 +374,8 @@ async function fetchS3Day(
   return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)), notes };
 }
 
-async function checkFile(
-  db: Db,
-  name: string,
-  source: DailyParquetSource,
-  file: string,
-  shown = file,
-): Promise<string[]> {
+/** The file's columns and their DuckDB types; SOURCE_UNREADABLE when it is no readable Parquet file. */
+async function describeFile(db: Db, name: string, file: string, shown: string): Promise<Map<string, string>> {
   const size = (await stat(file)).size;
   let described: { column_name: string; column_type: string }[];
   try {
@@ -360,60 +388,215 @@ async function checkFile(
       { source: name, file: shown },
     );
   }
-  const found = new Map(described.map((c) => [c.column_name, c.column_type]));
-  const missing = Object.keys(source.columns).filter((c) => !found.has(c));
-  if (missing.length > 0) {
-    throw new LakehouseError(
-      'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${shown} lacks column(s) ${missing.join(', ')}. Found: ${[...found.keys()].join(', ')}. ` +
-        `Fix the file, or update sources.${name}.columns in lakehouse.yaml if the source really changed.`,
-      { source: name, file: shown, missing },
-    );
+  return new Map(described.map((c) => [c.column_name, c.column_type]));
+}
+
+/** The distinct types a column has in the day's files, each with the first file that has it. */
+function typesAcross(day: DayFile[], column: string): { type: string; shown: string }[] {
+  const held = new Map<string, string>();
+  for (const f of day) {
+    const type = f.types.get(column);
+    if (type !== undefined && !held.has(type)) held.set(type, f.shown);
   }
-  // Every column of another type, so one run names them all rather than one per attempt.
-  const mismatched = Object.entries(source.columns).flatMap(([column, expected]) => {
-    const actual = found.get(column);
-    return actual && actual.toUpperCase() !== expected.toUpperCase() ? [{ column, expected, actual }] : [];
-  });
-  for (const { column, expected, actual } of mismatched) {
-    // A typo in lakehouse.yaml (VARCHR) is the project's fault, not the file's.
-    const typeError = await notADuckDbType(db, expected);
-    if (typeError) {
+  return [...held].map(([type, shown]) => ({ type, shown }));
+}
+
+/** The one type every listed type converts to without losing a value, if there is one among them. */
+function widest(held: { type: string }[]): string | undefined {
+  return held.find((h) => held.every((u) => isLosslessCast(u.type, h.type)))?.type;
+}
+
+const listTypes = (held: { type: string; shown: string }[]) =>
+  held.map((h) => `${h.type} in ${h.shown}`).join(', ');
+
+/**
+ * The declared columns, checked against every file of the day: a file column of the declared type, or
+ * of one that converts to it without losing a value (INTEGER to BIGINT, FLOAT to DOUBLE), is read as
+ * the declared type; anything else fails the date naming the file and column.
+ */
+async function declaredColumns(
+  db: Db,
+  name: string,
+  source: DailyParquetSource,
+  day: DayFile[],
+  warnings: string[],
+): Promise<ViewColumn[]> {
+  const columns: ViewColumn[] = [];
+  for (const [column, written] of Object.entries(source.columns)) {
+    columns.push({ column, written, type: await duckDbType(db, name, column, written, day) });
+  }
+  for (const f of day) {
+    const missing = columns.filter((c) => !f.types.has(c.column)).map((c) => c.column);
+    if (missing.length > 0) {
       throw new LakehouseError(
-        'PROJECT_INVALID',
-        `lakehouse.yaml: sources.${name}.columns.${column} is "${expected}", which is not a DuckDB type ` +
-          `(${typeError}). The files have ${actual}: write that, or the type the models expect.`,
-        { source: name, column, expected },
+        'SOURCE_SCHEMA_MISMATCH',
+        `Source "${name}": ${f.shown} lacks column(s) ${missing.join(', ')}. Found: ${[...f.types.keys()].join(', ')}. ` +
+          `Fix the file, or update sources.${name}.columns in lakehouse.yaml if the source really changed.`,
+        { source: name, file: f.shown, missing },
+      );
+    }
+    // Every column of another type, so one run names them all rather than one per attempt.
+    const mismatched = columns.flatMap(({ column, written, type }) => {
+      const actual = f.types.get(column) ?? type;
+      return actual === type || isLosslessCast(actual, type)
+        ? []
+        : [{ column, expected: written, actual, type }];
+    });
+    if (mismatched.length > 0) throw typeMismatch(name, f, mismatched, day);
+    const extra = [...f.types.keys()].filter((c) => !(c in source.columns));
+    if (extra.length > 0) {
+      warnings.push(
+        `${f.shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
       );
     }
   }
-  const [first] = mismatched;
-  if (first) {
-    const zeros = mismatched.some(
-      ({ expected, actual }) =>
-        /CHAR|STRING|TEXT/i.test(expected) && /INT|DECIMAL|DOUBLE|FLOAT|NUMERIC/i.test(actual),
-    );
-    throw new LakehouseError(
-      'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${shown} ${mismatched.map((m) => `column ${m.column} is ${m.actual}, expected ${m.expected}`).join('; ')}. ` +
-        `Loading it would change values${zeros ? ' (e.g. lose leading zeros)' : ''}; fix the producer, or set ` +
-        `${mismatched.map((m) => `sources.${name}.columns.${m.column} to ${m.actual}`).join(', ')} and adapt the models.`,
-      // column, expected and actual name the first, as before several were reported; columns has them all.
-      { source: name, file: shown, ...first, columns: mismatched },
-    );
-  }
-  const extra = [...found.keys()].filter((c) => !(c in source.columns));
-  return extra.length > 0
-    ? [
-        `${shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
-      ]
-    : [];
+  return columns;
 }
 
-async function readEveryText(db: Db, name: string, source: DailyParquetSource, file: string, shown: string) {
-  const stringColumns = Object.entries(source.columns)
-    .filter(([, t]) => t.toUpperCase().startsWith('VARCHAR'))
-    .map(([c]) => c);
+/**
+ * The error for a file whose columns do not convert to the declared types. The type it advises is
+ * one every file of the day loads with; when the files differ in a column, it says so.
+ */
+function typeMismatch(
+  name: string,
+  f: DayFile,
+  mismatched: { column: string; expected: string; actual: string; type: string }[],
+  day: DayFile[],
+): LakehouseError {
+  const advised = mismatched.map((m) => {
+    const held = typesAcross(day, m.column);
+    return { ...m, held, target: widest(held) };
+  });
+  const zeros = advised.some(
+    ({ type, actual }) => type === 'VARCHAR' && /INT|DECIMAL|DOUBLE|FLOAT/i.test(actual),
+  );
+  const settable = advised.filter((m) => m.target !== undefined);
+  const stuck = advised.filter((m) => m.target === undefined);
+  const set = settable.map((m) => `sources.${name}.columns.${m.column} to ${m.target}`).join(', ');
+  const advice =
+    stuck.length === 0
+      ? `fix the producer, or set ${set} and adapt the models.`
+      : `fix the producer: the day's files differ in ${stuck.map((m) => `${m.column} (${listTypes(m.held)})`).join('; ')}, ` +
+        `and no one type holds every file's values${settable.length > 0 ? `. For the rest, setting ${set} would do` : ''}.`;
+  const differ = settable
+    .filter((m) => m.held.length > 1)
+    .map(
+      (m) =>
+        ` The day's files differ in ${m.column} (${listTypes(m.held)}): declared as ${m.target}, all of them load.`,
+    )
+    .join('');
+  const expected = (m: { expected: string; type: string }) =>
+    m.expected.toUpperCase() === m.type ? m.expected : `${m.expected} (${m.type})`;
+  return new LakehouseError(
+    'SOURCE_SCHEMA_MISMATCH',
+    `Source "${name}": ${f.shown} ${mismatched.map((m) => `column ${m.column} is ${m.actual}, expected ${expected(m)}`).join('; ')}. ` +
+      `Loading it would change values${zeros ? ' (e.g. lose leading zeros)' : ''}; ${advice}${differ}`,
+    // column, expected and actual name the first, as before several were reported; columns has them all.
+    {
+      source: name,
+      file: f.shown,
+      ...pick(mismatched[0]),
+      columns: mismatched.map(pick),
+    },
+  );
+}
+
+const pick = (m: { column: string; expected: string; actual: string } | undefined) =>
+  m ? { column: m.column, expected: m.expected, actual: m.actual } : {};
+
+/**
+ * A source that declares no columns is read with every column as the files have it, so the day's files
+ * must agree: the same columns, of the same types. Otherwise the error says which column to declare.
+ */
+function agreedColumns(name: string, day: DayFile[]): ViewColumn[] {
+  const names = [...new Set(day.flatMap((f) => [...f.types.keys()]))];
+  const lacking = names.flatMap((column) => {
+    const without = day.find((f) => !f.types.has(column));
+    const with_ = day.find((f) => f.types.has(column));
+    return without && with_ ? [{ column, without: without.shown, with: with_.shown }] : [];
+  });
+  const differing = names
+    .map((column) => ({ column, held: typesAcross(day, column) }))
+    .filter((c) => c.held.length > 1);
+  const [first] = day;
+  if (first && lacking.length === 0 && differing.length === 0) {
+    return [...first.types].map(([column, type]) => ({ column, type, written: type }));
+  }
+  const problems = [
+    ...lacking.map((l) => `${l.without} lacks ${l.column}, which ${l.with} has`),
+    ...differing.map((d) => `${d.column} is ${listTypes(d.held)}`),
+  ];
+  const example = differing.flatMap((d) => {
+    const target = widest(d.held);
+    return target ? [`${d.column}: ${target}`] : [];
+  });
+  return failDisagreeing(name, problems, example, lacking, differing);
+}
+
+function failDisagreeing(
+  name: string,
+  problems: string[],
+  example: string[],
+  lacking: { column: string; without: string }[],
+  differing: { column: string; held: { type: string; shown: string }[] }[],
+): never {
+  const file = lacking[0]?.without ?? differing[0]?.held[1]?.shown;
+  throw new LakehouseError(
+    'SOURCE_SCHEMA_MISMATCH',
+    `Source "${name}" declares no columns, so the day's files must have the same columns and types, and they ` +
+      `differ: ${problems.join('; ')}. Declare the columns the models read under sources.${name}.columns in ` +
+      'lakehouse.yaml (one "name: TYPE" a line' +
+      (example.length > 0 ? `, e.g. ${example.join(', ')}` : '') +
+      '): files are then checked against them, columns of a narrower type read cast to the declared one, ' +
+      'and undeclared columns left out. Or fix the producer so its files agree.',
+    { source: name, file, columns: [...lacking.map((l) => l.column), ...differing.map((d) => d.column)] },
+  );
+}
+
+/**
+ * DuckDB's own name for a declared type (VARCHAR for TEXT or STRING, INTEGER for INT4), so aliases
+ * match what files report. A type DuckDB does not know is the project's fault: PROJECT_INVALID.
+ */
+async function duckDbType(
+  db: Db,
+  name: string,
+  column: string,
+  written: string,
+  day: DayFile[],
+): Promise<string> {
+  let reason: string;
+  // A type can be neither quoted nor bound: text that could end the statement is no type.
+  if (written.trim() === '' || /;|--|\/\*|'/.test(written)) {
+    reason = 'a type has no quotes, semicolons or comments';
+  } else {
+    try {
+      const [row] = await db.all<{ t: string }>(`SELECT typeof(NULL::${written}) AS t`);
+      if (row) return row.t;
+      reason = 'no type';
+    } catch (error) {
+      reason = firstLine(error);
+    }
+  }
+  // The advice holds for every file of the day, not just the first one.
+  const held = typesAcross(day, column);
+  const target = widest(held);
+  const files =
+    held.length === 0
+      ? 'Write a DuckDB type, such as VARCHAR, BIGINT, DOUBLE or TIMESTAMP.'
+      : held.length === 1
+        ? `The files have ${held[0]?.type}: write that, or the type the models expect.`
+        : `The day's files have ${listTypes(held)}: ` +
+          (target
+            ? `write ${target}, which holds them all, or the type the models expect.`
+            : 'write the type the models expect.');
+  throw new LakehouseError(
+    'PROJECT_INVALID',
+    `lakehouse.yaml: sources.${name}.columns.${column} is "${written}", which is not a DuckDB type (${reason}). ${files}`,
+    { source: name, column, expected: written },
+  );
+}
+
+async function readEveryText(db: Db, name: string, stringColumns: string[], file: string, shown: string) {
   try {
     await db.run(
       `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${literal(file)})`,
@@ -447,16 +630,4 @@ async function findBadColumn(db: Db, file: string, columns: string[]): Promise<s
 export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0] ?? message;
-}
-
-/** DuckDB's reason when `type` names no type it knows; undefined for a valid one. */
-async function notADuckDbType(db: Db, type: string): Promise<string | undefined> {
-  // Only type-shaped text is tried (a type can be neither quoted nor bound); other text is not judged.
-  if (!/^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+(\s*,\s*\d+)?\s*\))?(\[\d*\])*$/.test(type)) return undefined;
-  try {
-    await db.run(`SELECT NULL::${type}`);
-    return undefined;
-  } catch (error) {
-    return firstLine(error);
-  }
 }

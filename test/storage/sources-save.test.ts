@@ -92,10 +92,14 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
     expect(badFormat.details).toMatchObject({ field: 'source.format' });
     expect(badFormat.message).toContain('source.format');
 
-    const noColumns = await rejection(
-      client.call('sources.save', { name: 'bad', source: { kind: 'daily_parquet', path: 'raw' } }),
+    // Absent columns are valid (every column as the files have it); a list instead of name: TYPE is not.
+    const badColumns = await rejection(
+      client.call('sources.save', {
+        name: 'bad',
+        source: { kind: 'daily_parquet', path: 'raw', columns: ['order_id'] },
+      }),
     );
-    expect(noColumns.details).toMatchObject({ field: 'source.columns' });
+    expect(badColumns.details).toMatchObject({ field: 'source.columns' });
 
     const typo = await rejection(
       client.call('sources.save', { name: 'bad', source: { kind: 'file', path: 'x.csv', pth: 'y' } }),

@@ -448,7 +448,8 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
       </div>
       {draft.kind === 'daily_parquet' && (
         <label className="field">
-          Expected columns (one "name: TYPE" a line; files are checked against them before loading)
+          Expected columns (one "name: TYPE" a line; files are checked against them before loading; empty:
+          every column, as the files have it)
           <textarea
             data-testid="new-source-columns"
             rows={4}
