@@ -9,7 +9,8 @@ export const ENGINE_SLUGIFY = '__lakehouse_slugify';
 
 /**
  * Registers the engine's built-in macros (slugify) and then every `macros/*.sql` file of the project,
- * in name order. Project macros are plain DuckDB `CREATE MACRO` statements shared by all models.
+ * in name order, on one connection: each connection the engine opens runs them once. Project macros are
+ * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models; a stored one is refused.
  */
 export async function loadMacros(db: Db, projectRoot: string): Promise<string[]> {
   // Temp macros: nothing is written to the warehouse, so a read-only open works too.
@@ -30,19 +31,109 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<string[]>
     return [];
   }
   for (const name of files) {
-    const file = join(dir, name);
-    const text = await readFile(file, 'utf8');
-    try {
-      await db.run(text);
-    } catch (error) {
+    const path = join(dir, name);
+    const file = relative(projectRoot, path);
+    const text = await readFile(path, 'utf8');
+    const statements = macroStatements(text);
+    // Refused before any statement runs: a stored macro would be written into the warehouse, where the
+    // next connection finds it already there and a read-only open cannot create it at all.
+    for (const statement of statements) {
+      const stored = STORED_MACRO.exec(statement.code);
+      if (!stored) continue;
+      const line = statement.firstLine;
+      const macro = stored[2] as string;
       throw new LakehouseError(
         'MODEL_SQL_ERROR',
-        `${relative(projectRoot, file)}: ${(error as Error).message.split('\n')[0]}`,
-        {
-          file: relative(projectRoot, file),
-        },
+        `${file}:${line}: ${stored[1]?.replace(/\s+/g, ' ')} ${macro} creates a macro stored in the warehouse; ` +
+          `write CREATE OR REPLACE TEMP MACRO ${macro}(...) AS ... instead: macros are created for each ` +
+          'session the engine opens, and the warehouse may be open read-only (query, tables, runs)',
+        { file, line },
       );
+    }
+    for (const statement of statements) {
+      // Padded to its line, so DuckDB's "LINE n" is the file's line.
+      const startLine = lineOf(text, statement.start);
+      try {
+        await db.run('\n'.repeat(startLine - 1) + statement.text);
+      } catch (error) {
+        const message = (error as Error).message;
+        const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
+        throw new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
+          file,
+          line,
+        });
+      }
     }
   }
   return files;
+}
+
+/**
+ * `CREATE [OR REPLACE] MACRO|FUNCTION name` without TEMP or TEMPORARY, at the start of a statement's
+ * code (comments and literals blanked); a name under `temp.` is a temporary one.
+ */
+const STORED_MACRO =
+  /^\s*(CREATE\s+(?:OR\s+REPLACE\s+)?(?:MACRO|FUNCTION))\s+(?:IF\s+NOT\s+EXISTS\s+)?(?!temp\.)([\w."]+)/i;
+
+/** One statement of a macro file, as written and with its comments and literals blanked out. */
+interface MacroStatement {
+  text: string;
+  /** The same text with comments, strings and quoted names as spaces (newlines kept). */
+  code: string;
+  /** Offset of the statement in the file (just after the previous `;`). */
+  start: number;
+  /** Line of the statement's first code, for an error DuckDB gives no line for. */
+  firstLine: number;
+}
+
+/**
+ * Splits a macro file at the `;` outside strings, quoted names, dollar-quoted strings and comments.
+ * Statements with no code (comments only) are left out.
+ */
+export function macroStatements(text: string): MacroStatement[] {
+  let code = '';
+  for (let i = 0; i < text.length; ) {
+    const pair = text.slice(i, i + 2);
+    const dollar = /^\$[A-Za-z_]*\$/.exec(text.slice(i, i + 64))?.[0];
+    let end: number;
+    if (text[i] === "'" || text[i] === '"') end = closing(text, text[i] as string, i + 1);
+    else if (pair === '--') end = text.includes('\n', i) ? text.indexOf('\n', i) : text.length;
+    else if (pair === '/*') end = closing(text, '*/', i + 2);
+    else if (dollar) end = closing(text, dollar, i + dollar.length);
+    else {
+      code += text[i];
+      i++;
+      continue;
+    }
+    end = Math.max(end, i + 1);
+    code += text.slice(i, end).replace(/[^\n]/g, ' ');
+    i = end;
+  }
+  const statements: MacroStatement[] = [];
+  let start = 0;
+  for (const part of code.split(';')) {
+    const end = start + part.length;
+    const first = part.search(/\S/);
+    if (first !== -1) {
+      statements.push({
+        text: text.slice(start, end),
+        code: part,
+        start,
+        firstLine: lineOf(text, start + first),
+      });
+    }
+    start = end + 1;
+  }
+  return statements;
+}
+
+/** The offset just after the first `token` from `from`, or the end of `text` when it is not closed. */
+function closing(text: string, token: string, from: number): number {
+  const at = text.indexOf(token, from);
+  return at === -1 ? text.length : at + token.length;
+}
+
+/** 1-based line of `offset` in `text`. */
+function lineOf(text: string, offset: number): number {
+  return text.slice(0, offset).split('\n').length;
 }
