@@ -332,6 +332,27 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-other-table.png') });
   });
 
+  it('reads the open table and the list again when a run ends, not showing what the run replaced', async () => {
+    const table = 'gold.explore_refresh';
+    await engine.db.run(`CREATE TABLE ${table} AS SELECT i AS id FROM range(3) t(i)`);
+    try {
+      // The list is read as the view opens: it has the new table.
+      await page.getByTestId('tab-pipeline').click();
+      await page.getByTestId('tab-tables').click();
+      await page.getByTestId(`table-item-${table}`).click();
+      const count = page.getByTestId('explorer-count');
+      await expect.poll(() => count.textContent()).toMatch(/^3 rows/);
+      await engine.db.run(`INSERT INTO ${table} VALUES (3), (4)`);
+      await app.dispatcher.call('pipeline.run', { dates: [slowDate], select: ['gold.dim_date'] });
+      await expect.poll(() => count.textContent()).toMatch(/^5 rows/);
+      const listed = page.getByTestId(`table-item-${table}`).locator('.table-rows');
+      await expect.poll(() => listed.textContent()).toBe('5');
+      expect(await grid().locator('[data-testid="grid-row"]').count()).toBe(5);
+    } finally {
+      await engine.db.run(`DROP TABLE ${table}`);
+    }
+  });
+
   it('keeps the grid usable at 1024 px with a profile open: the table list closes up while it is', async () => {
     // The list (360 px) and the profile (380 px) left the grid ~225 px: one cut-off column.
     await page.setViewportSize({ width: 1024, height: 768 });

@@ -58,13 +58,15 @@ function decodeRows(arrow: Uint8Array, columnCount: number): CellValue[][] {
  * A table as blocks of rows fetched on demand with table.window (Arrow on the wire). Only the blocks the
  * screen needs, nearest first, at most two calls in flight, so dragging the scrollbar across 10M rows
  * fetches where it stops, not everything it passed. A new table starts afresh; a new sort or filter of
- * the same table keeps the rows on screen until its first window has arrived.
+ * the same table, or a new `generation` (the data changed), keeps the rows on screen until its first
+ * window has arrived.
  */
 export function useTableWindows(
   client: Client,
   table: string | null,
   sort: SortKey[],
   filters: ColumnFilter[],
+  generation = 0,
 ): TableWindows {
   const [columns, setColumns] = useState<Column[] | null>(null);
   const [totalRows, setTotalRows] = useState<number | null>(null);
@@ -86,7 +88,7 @@ export function useTableWindows(
     total: 0,
   });
 
-  const key = JSON.stringify({ table, sort, filters });
+  const key = JSON.stringify({ table, sort, filters, generation });
 
   // Fetches the blocks the screen needs of the view on screen (never of one still being asked for).
   const pump = useCallback(() => {

@@ -53,7 +53,16 @@ export function TablesView({ client }: { client: Client }) {
   const [profileError, setProfileError] = useState<string | null>(null);
   const profileRequest = useRef(0);
 
-  const windows = useTableWindows(client, selected, sort, filters);
+  // Bumped when a run ends: the rows and counts on screen may be what it replaced.
+  const [generation, setGeneration] = useState(0);
+  useEffect(
+    () =>
+      client.onEvent((event) => {
+        if (event.type === 'run.finished') setGeneration((g) => g + 1);
+      }),
+    [client],
+  );
+  const windows = useTableWindows(client, selected, sort, filters, generation);
   const info = tables?.find((t) => t.name === selected);
   const columns = windows.columns ?? info?.columns ?? [];
   const shownFilters = windows.shown?.filters ?? NO_FILTERS;
@@ -66,9 +75,9 @@ export function TablesView({ client }: { client: Client }) {
     setFilters(windows.shown.filters);
   }, [windows.refused, windows.shown]);
 
-  // Bumped to read the list again (after a table is dropped).
+  // Bumped to read the list again (after a table is dropped; `generation` after a run).
   const [listVersion, setListVersion] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: listVersion is the trigger
+  // biome-ignore lint/correctness/useExhaustiveDependencies: listVersion and generation are the triggers
   useEffect(() => {
     let live = true;
     client.call('tables.list').then(
@@ -78,7 +87,7 @@ export function TablesView({ client }: { client: Client }) {
     return () => {
       live = false;
     };
-  }, [client, listVersion]);
+  }, [client, listVersion, generation]);
 
   const open = (name: string) => {
     setSelected(name);
@@ -109,7 +118,7 @@ export function TablesView({ client }: { client: Client }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: the filters shown are the trigger
   useEffect(() => {
     if (profileColumn) void runProfile(profileColumn, shownFilters);
-  }, [shownFilters]);
+  }, [shownFilters, generation]);
 
   const addFilter = () => {
     const spec = OPS.find((o) => o.op === draft.op);
