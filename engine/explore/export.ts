@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { QueryExport, QueryExportInput } from '../api/contract.ts';
 import { LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
+import { errorInUserText } from './query-error.ts';
 
 /** Largest file sent back as a download (over IPC or HTTP, held in memory on both sides). */
 const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
@@ -87,7 +88,9 @@ async function copyQuery(db: Db, text: string, format: ExportFormat, target: str
     return Number(copied?.Count ?? copied?.count ?? 0);
   } catch (error) {
     const failure = toLakehouseError(error, 'QUERY_ERROR');
-    throw new LakehouseError(failure.code, failure.message, { sql: text });
+    // About the text as written, as the console's errors are: not the COPY wrapped around it.
+    const message = failure.code === 'QUERY_ERROR' ? await errorInUserText(db, sql, error) : failure.message;
+    throw new LakehouseError(failure.code, message, { sql: text });
   }
 }
 

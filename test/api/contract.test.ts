@@ -308,6 +308,20 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
     expect(still.rows[0]?.n).toBeGreaterThan(0);
   });
 
+  it('query.export reports SQL errors about the text as written, as query.run does', async () => {
+    const sql = 'SELECT *\nFROM dim_usr';
+    const typo = await rejection(client.call('query.export', { sql, format: 'csv' }));
+    expect(typo).toMatchObject({ code: 'QUERY_ERROR', details: { sql } });
+    // No COPY wrapped around it in the excerpt, no catalog internals suggested.
+    expect(typo.message).toMatch(/Did you mean gold\.dim_user\?\n\nLINE 2: FROM dim_usr\n/);
+    expect(typo.message).not.toMatch(/COPY|pg_tables/);
+    const conversion = await rejection(
+      client.call('query.export', { sql: "SELECT 'x'::INTEGER + 1 AS n", format: 'parquet' }),
+    );
+    expect(conversion.message).toMatch(/^Conversion Error/);
+    expect(conversion.message).not.toMatch(/LINE|COPY/);
+  });
+
   it('an unknown method is INVALID_ARGUMENT, naming the methods there are', async () => {
     const error = await rejection(callUnknown(client, 'pipeline.explode', {}));
     expect(error.code).toBe('INVALID_ARGUMENT');
