@@ -131,7 +131,9 @@ function rowsFromDetails(details: Record<string, unknown> | undefined): Record<s
 /** What to run: a date, every date, or a from/to range; and optionally a model selection. */
 function runInput(date: string, from: string, to: string, selection: string): RunInput {
   const select = selection.split(/[\s,]+/).filter(Boolean);
-  const dates: RunInput = date === ALL_DATES ? {} : date === RANGE ? { from, to } : { dates: [date] };
+  // A range picked the other way round means the same dates: ISO dates order as text.
+  const range = from <= to ? { from, to } : { from: to, to: from };
+  const dates: RunInput = date === ALL_DATES ? {} : date === RANGE ? range : { dates: [date] };
   return select.length > 0 ? { ...dates, select } : dates;
 }
 
