@@ -329,12 +329,15 @@ function modelName(file: string): string {
 }
 
 /** The model files under `dir`, subfolders included (dbt-style `gold/marts/`), as paths relative to it. */
-async function modelFilesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && MODEL_FILE.test(e.name))
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .sort();
+async function modelFilesUnder(dir: string, under = ''): Promise<string[]> {
+  // Walked by hand: readdir's recursive entries name their folder only from Node 20.12 on.
+  const files: string[] = [];
+  for (const entry of await readdir(join(dir, under), { withFileTypes: true })) {
+    const path = join(under, entry.name);
+    if (entry.isDirectory()) files.push(...(await modelFilesUnder(dir, path)));
+    else if (entry.isFile() && MODEL_FILE.test(entry.name)) files.push(path);
+  }
+  return files.sort();
 }
 
 /**
