@@ -168,5 +168,7 @@ async function describeFiles(
 /** Lists the files under a local folder (tests and garbage checks). */
 export async function listLocalFiles(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  // Before Node 20.12 (package.json allows any 20) a Dirent names its folder as `path`, not `parentPath`.
+  const folderOf = (e: (typeof entries)[number]) => e.parentPath ?? (e as unknown as { path: string }).path;
+  return entries.filter((e) => e.isFile()).map((e) => join(folderOf(e), e.name));
 }
