@@ -209,6 +209,12 @@ export async function bindDailyParquet(
   return bindFiles(db, name, source, { files, shown: files }, notes);
 }
 
+/**
+ * A day folder named like `dt=2024-01-01` would make DuckDB add a `dt` column from the path; the engine
+ * knows each day's date itself, so a source holds the files' own columns only.
+ */
+const NO_HIVE = 'hive_partitioning = false';
+
 /** One file of the day: its path, how it is named to the user, and its columns with their DuckDB types. */
 interface DayFile {
   file: string;
@@ -263,7 +269,7 @@ async function bindFiles(
       : `CASE filename ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
     return (
       `SELECT ${[...list, `${sourceFile} AS _source_file`].join(', ')}\n` +
-      `FROM read_parquet([${group.map((f) => literal(f.file)).join(', ')}], filename = true, union_by_name = true)`
+      `FROM read_parquet([${group.map((f) => literal(f.file)).join(', ')}], filename = true, union_by_name = true, ${NO_HIVE})`
     );
   });
   await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS\n${selects.join('\nUNION ALL\n')}`);
@@ -379,7 +385,7 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
   const size = (await stat(file)).size;
   let described: { column_name: string; column_type: string }[];
   try {
-    described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`);
+    described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${literal(file)}, ${NO_HIVE})`);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -599,7 +605,7 @@ async function duckDbType(
 async function readEveryText(db: Db, name: string, stringColumns: string[], file: string, shown: string) {
   try {
     await db.run(
-      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${literal(file)})`,
+      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${literal(file)}, ${NO_HIVE})`,
     );
   } catch (error) {
     const column = await findBadColumn(db, file, stringColumns);
@@ -619,7 +625,9 @@ async function readEveryText(db: Db, name: string, stringColumns: string[], file
 async function findBadColumn(db: Db, file: string, columns: string[]): Promise<string | undefined> {
   for (const column of columns) {
     try {
-      await db.run(`SELECT max(length(${ident(column)}::VARCHAR)) FROM read_parquet(${literal(file)})`);
+      await db.run(
+        `SELECT max(length(${ident(column)}::VARCHAR)) FROM read_parquet(${literal(file)}, ${NO_HIVE})`,
+      );
     } catch {
       return column;
     }

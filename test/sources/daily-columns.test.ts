@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
@@ -206,6 +206,42 @@ describe('a daily source that declares no columns', () => {
           'undeclared columns left out. Or fix the producer so its files agree.',
         details: { source: 'orders', file: join(day, 'part-1.parquet'), columns: ['note', 'quantity'] },
       });
+    });
+  });
+});
+
+describe('hive-style day folders (dt=2024-01-01)', () => {
+  it.each([
+    ['declared columns', ['order_id: VARCHAR']],
+    ['no columns declared', []],
+  ])('add no dt column of their own, with %s', async (_case, columns) => {
+    work = await tempDir('lakehouse-daily-hive-');
+    const day = join(work, 'raw', 'orders', 'dt=2024-01-01');
+    await mkdir(day, { recursive: true });
+    const db = await openDb();
+    try {
+      await db.run(
+        `COPY (SELECT 'o1' AS order_id) TO ${literal(join(day, 'part-0.parquet'))} (FORMAT parquet)`,
+      );
+    } finally {
+      db.close();
+    }
+    const dir = join(work, 'p');
+    await mkdir(join(dir, 'models', 'bronze'), { recursive: true });
+    await writeFile(join(dir, 'models', 'bronze', 'orders.sql'), BRONZE);
+    await writeYaml(dir, columns);
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      (await readFile(join(dir, 'lakehouse.yaml'), 'utf8')).replace(
+        '    path: ../raw/orders\n',
+        '    path: ../raw/orders\n    date_format: "dt=%Y-%m-%d"\n',
+      ),
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2024-01-01'] });
+      expect(summary.error).toBeUndefined();
+      expect(JSON.stringify(summary)).not.toMatch(/extra column/);
+      expect(Object.keys(await bronzeTypes(engine))).not.toContain('dt');
     });
   });
 });
