@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
@@ -25,9 +25,10 @@ afterEach(async () => {
 async function project(
   columns: string[] | undefined,
   files: string[],
+  dayFolder = { name: '20240101', format: undefined as string | undefined },
 ): Promise<{ dir: string; day: string }> {
   work = await tempDir('lakehouse-daily-columns-');
-  const day = join(work, 'raw', 'orders', '20240101');
+  const day = join(work, 'raw', 'orders', dayFolder.name);
   await mkdir(day, { recursive: true });
   const db = await openDb();
   try {
@@ -39,12 +40,13 @@ async function project(
   const dir = join(work, 'p');
   await mkdir(join(dir, 'models', 'bronze'), { recursive: true });
   await writeFile(join(dir, 'models', 'bronze', 'orders.sql'), BRONZE);
-  await writeYaml(dir, columns);
+  await writeYaml(dir, columns, dayFolder.format);
   return { dir, day };
 }
 
-async function writeYaml(dir: string, columns: string[] | undefined): Promise<void> {
+async function writeYaml(dir: string, columns: string[] | undefined, dateFormat?: string): Promise<void> {
   const lines = ['name: p', 'sources:', '  orders:', '    kind: daily_parquet', '    path: ../raw/orders'];
+  if (dateFormat) lines.push(`    date_format: "${dateFormat}"`);
   if (columns)
     lines.push(columns.length ? '    columns:' : '    columns: {}', ...columns.map((c) => `      ${c}`));
   await writeFile(join(dir, 'lakehouse.yaml'), `${lines.join('\n')}\n`);
@@ -215,28 +217,10 @@ describe('hive-style day folders (dt=2024-01-01)', () => {
     ['declared columns', ['order_id: VARCHAR']],
     ['no columns declared', []],
   ])('add no dt column of their own, with %s', async (_case, columns) => {
-    work = await tempDir('lakehouse-daily-hive-');
-    const day = join(work, 'raw', 'orders', 'dt=2024-01-01');
-    await mkdir(day, { recursive: true });
-    const db = await openDb();
-    try {
-      await db.run(
-        `COPY (SELECT 'o1' AS order_id) TO ${literal(join(day, 'part-0.parquet'))} (FORMAT parquet)`,
-      );
-    } finally {
-      db.close();
-    }
-    const dir = join(work, 'p');
-    await mkdir(join(dir, 'models', 'bronze'), { recursive: true });
-    await writeFile(join(dir, 'models', 'bronze', 'orders.sql'), BRONZE);
-    await writeYaml(dir, columns);
-    await writeFile(
-      join(dir, 'lakehouse.yaml'),
-      (await readFile(join(dir, 'lakehouse.yaml'), 'utf8')).replace(
-        '    path: ../raw/orders\n',
-        '    path: ../raw/orders\n    date_format: "dt=%Y-%m-%d"\n',
-      ),
-    );
+    const { dir } = await project(columns, [`SELECT 'o1' AS order_id`], {
+      name: 'dt=2024-01-01',
+      format: 'dt=%Y-%m-%d',
+    });
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: ['2024-01-01'] });
       expect(summary.error).toBeUndefined();
