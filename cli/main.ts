@@ -259,7 +259,7 @@ async function refuseSeveralStatements(engine: Engine, sql: string): Promise<voi
 function noteModelErrors(engine: Engine): void {
   const errors = engine.modelErrors;
   if (errors.length === 0) return;
-  const which = errors.length === 1 ? 'this model is' : 'these models are';
+  const which = errors.length === 1 ? 'this is' : 'these are';
   process.stderr.write(
     `note: lakehouse run fails until ${which} fixed; the tables read here are the last committed state:\n` +
       errors.map((e) => `  ${e.message.replaceAll('\n', '\n  ')}\n`).join(''),

@@ -221,11 +221,22 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
   let reader: Db | undefined;
+  /** The project's macros on `connection`; the macro file's error, if one fails, instead of throwing. */
+  const loadProjectMacros = async (connection: Db): Promise<LakehouseError | undefined> => {
+    try {
+      await loadMacros(connection, project.root);
+      return undefined;
+    } catch (error) {
+      if (error instanceof LakehouseError) return error;
+      throw error;
+    }
+  };
   // Macros and the search path are per connection: every reading connection needs its own.
   const openReader = async (): Promise<Db> => {
     const connection = await db.fork();
     try {
-      await loadMacros(connection, project.root);
+      // A broken macro file is already among modelErrors (see below); reads go on without its macros.
+      await loadProjectMacros(connection);
       await connection.run(`SET search_path = 'gold,main'`);
       return connection;
     } catch (error) {
@@ -284,11 +295,14 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       await rm(stageDirOf(project), { recursive: true, force: true });
       await partitions.refreshAllViews();
     }
-    await loadMacros(db, project.root);
+    // Like a broken model file, a broken macro file must not lock the analyst out of the committed
+    // tables: runs refuse with its error, reads work (a query calling its macros fails, saying which).
+    const macroError = await loadProjectMacros(db);
+    if (macroError) fileErrors.push(macroError);
     await db.run(`SET search_path = 'gold,main'`);
     const built = await graphOfModels();
     graph = built.graph;
-    modelErrors.push(...built.errors);
+    modelErrors.push(...(macroError ? [macroError] : []), ...built.errors);
     reader = await openReader();
   } catch (error) {
     close();

@@ -13,6 +13,7 @@ import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/
 import type { Engine } from '../engine.ts';
 import { buildGraph, downstreamOf, referencedRelations, replaceGraph } from '../graph/dependencies.ts';
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
+import { isMacroFileError } from '../project/macros.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 import { suggestLayerTable } from './table-suggestion.ts';
@@ -157,10 +158,11 @@ export async function saveModel(engine: Engine, id: string, text: string, base?:
   const missing = headerColumnError(edited, columns);
   if (missing) throw missing;
   const models = engine.models.map((m) => (m.id === id ? edited : m));
-  // Every parsed model is in the graph now; only files that do not parse at all stay broken.
+  // Every parsed model is in the graph now; only files that do not parse at all (and a broken macro file)
+  // stay broken.
   const parsed = new Set(models.map((m) => m.id));
   const unparsed = engine.modelErrors.filter(
-    (e) => typeof e.details.model === 'string' && !parsed.has(e.details.model),
+    (e) => isMacroFileError(e) || (typeof e.details.model === 'string' && !parsed.has(e.details.model)),
   );
   const { sources, vars } = engine.project.config;
   const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars), unparsed);

@@ -402,7 +402,7 @@ function brokenModelsFailure(errors: LakehouseError[]): LakehouseError {
   if (others.length === 0) return first;
   return new LakehouseError(
     first.code,
-    `${errors.length} models must be fixed before a run:\n  ${errors.map((e) => e.message.replaceAll('\n', '\n  ')).join('\n  ')}`,
+    `${errors.length} problems must be fixed before a run:\n  ${errors.map((e) => e.message.replaceAll('\n', '\n  ')).join('\n  ')}`,
     { ...first.details, errors: errors.map((e) => e.toPayload()) },
   );
 }

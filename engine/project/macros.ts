@@ -37,19 +37,7 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<string[]>
     const statements = macroStatements(text);
     // Refused before any statement runs: a stored macro would be written into the warehouse, where the
     // next connection finds it already there and a read-only open cannot create it at all.
-    for (const statement of statements) {
-      const stored = STORED_MACRO.exec(statement.code);
-      if (!stored) continue;
-      const line = statement.firstLine;
-      const macro = stored[2] as string;
-      throw new LakehouseError(
-        'MODEL_SQL_ERROR',
-        `${file}:${line}: ${stored[1]?.replace(/\s+/g, ' ')} ${macro} creates a macro stored in the warehouse; ` +
-          `write CREATE OR REPLACE TEMP MACRO ${macro}(...) AS ... instead: macros are created for each ` +
-          'session the engine opens, and the warehouse may be open read-only (query, tables, runs)',
-        { file, line },
-      );
-    }
+    for (const statement of statements) refuseWrites(statement, file);
     for (const statement of statements) {
       // Padded to its line, so DuckDB's "LINE n" is the file's line.
       const startLine = lineOf(text, statement.start);
@@ -61,11 +49,54 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<string[]>
         throw new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
           file,
           line,
+          macros: true,
         });
       }
     }
   }
   return files;
+}
+
+/**
+ * Refuses a statement that would write to the warehouse: macro files run on every connection the engine
+ * opens, outside any run's transaction (nothing would undo it), and the warehouse may be open read-only.
+ */
+function refuseWrites(statement: MacroStatement, file: string): void {
+  const line = statement.firstLine;
+  const stored = STORED_MACRO.exec(statement.code);
+  if (stored) {
+    const macro = stored[2] as string;
+    throw new LakehouseError(
+      'MODEL_SQL_ERROR',
+      `${file}:${line}: ${stored[1]?.replace(/\s+/g, ' ')} ${macro} creates a macro stored in the warehouse; ` +
+        `write CREATE OR REPLACE TEMP MACRO ${macro}(...) AS ... instead: macros are created for each ` +
+        'session the engine opens, and the warehouse may be open read-only (query, tables, runs)',
+      { file, line, macros: true },
+    );
+  }
+  const writing = WRITING_STATEMENT.exec(statement.code);
+  if (!writing || TEMP_OBJECT.test(statement.code)) return;
+  const written = (writing[1] as string).replace(/\s+/g, ' ');
+  throw new LakehouseError(
+    'MODEL_SQL_ERROR',
+    `${file}:${line}: ${written} would change the warehouse each time the engine opens it, outside any run, ` +
+      'and fails where it is open read-only (query, tables, runs). A macro file holds TEMP macros (and ' +
+      'other TEMP objects, such as CREATE TEMP TABLE); build tables as models under models/',
+    { file, line, macros: true },
+  );
+}
+
+/** The first words of a statement that writes to the warehouse (a TEMP object aside: see TEMP_OBJECT). */
+const WRITING_STATEMENT =
+  /^\s*((?:CREATE(?:\s+OR\s+REPLACE)?(?:\s+UNIQUE)?\s+\w+)|INSERT|UPDATE|DELETE|DROP\s+\w+|ALTER\s+\w+|TRUNCATE|MERGE|COPY|ATTACH|DETACH|USE|CHECKPOINT|FORCE\s+CHECKPOINT|VACUUM|IMPORT|EXPORT|COMMENT|INSTALL)\b/i;
+
+/** `CREATE [OR REPLACE] TEMP|TEMPORARY ...` or `DROP ... temp.name`: per-connection objects only. */
+const TEMP_OBJECT =
+  /^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s|DROP\s+\w+\s+(?:IF\s+EXISTS\s+)?temp\.)/i;
+
+/** Whether `error` came from a project's macro file (loadMacros), not from a model. */
+export function isMacroFileError(error: LakehouseError): boolean {
+  return error.details.macros === true;
 }
 
 /**

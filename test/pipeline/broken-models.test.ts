@@ -90,7 +90,7 @@ describe('a project with a broken model', () => {
       const result = cli(command ?? '', dir, ...rest);
       expect(result.status, result.stderr).toBe(0);
       expect(result.stderr).toBe(
-        'note: lakehouse run fails until this model is fixed; the tables read here are the last committed state:\n' +
+        'note: lakehouse run fails until this is fixed; the tables read here are the last committed state:\n' +
           `  models/gold/dim_platform.sql:${line}: syntax error at or near "FORM"\n`,
       );
     }
