@@ -60,13 +60,11 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       );
     }
     const stale = dedupe?.across_dates ? laterDatesCheckedAgainst(ctx, dedupe.across_dates) : [];
-    if (stale.length > 0) {
-      warnings.push(
-        `${stale.join(', ')} dropped repeats of ${dedupe!.key.join(', ')} values this date held when they ran: ` +
-          `re-run ${stale.length === 1 ? 'it' : 'them'} too, so an event this new version adds or no longer ` +
-          'holds is kept or dropped there again',
-      );
-    }
+    // Read before the write replaces it: the later dates' choices stand if the keys come out the same.
+    const previous =
+      stale.length > 0 && (await partitions.rowCount(model.id, etlDate)) > 0
+        ? await partitions.currentPath(model.id, etlDate)
+        : undefined;
     // One statement: the kept rows are copied out of the stage once (a scan on one thread inside the
     // transaction), then searched for repeats and written from that copy on every core.
     const repeats = dedupe ? `, __repeats AS (${repeatsSql('__kept', internal, dedupe.key, order)})` : '';
@@ -76,6 +74,16 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       SELECT * EXCLUDE (${internal}) FROM __kept${notLoaded}${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
     rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
+    const sameKeys =
+      previous !== undefined &&
+      (await sameKeySets(ctx, previous, await partitions.currentPath(model.id, etlDate), dedupe!.key));
+    if (stale.length > 0 && !sameKeys) {
+      warnings.push(
+        `${stale.join(', ')} dropped repeats of ${dedupe!.key.join(', ')} values this date held when they ran: ` +
+          `re-run ${stale.length === 1 ? 'it' : 'them'} too, so an event this new version adds or no longer ` +
+          'holds is kept or dropped there again',
+      );
+    }
   }
 
   let rowsIn = rowsOut + duplicatesRemoved + quarantined;
@@ -139,6 +147,27 @@ function laterDatesCheckedAgainst(ctx: MaterializeContext, window: number | 'all
   const consulted = window === 'all' ? later : later.slice(0, window);
   const rerunLater = new Set(ctx.runDates.filter((d) => d > ctx.etlDate));
   return consulted.filter((d) => !rerunLater.has(d));
+}
+
+/**
+ * Whether two partition files hold the same set of `keys` values. A file without the key columns (a
+ * renamed key) counts as different.
+ */
+async function sameKeySets(ctx: MaterializeContext, before: string, after: string, keys: string[]) {
+  // Checked first: a failed statement would abort the date's transaction.
+  const held = await ctx.db.all<{ name: string }>(
+    `SELECT lower(name) AS name FROM parquet_schema(${literal(before)})`,
+  );
+  const names = new Set(held.map((c) => c.name));
+  if (!keys.every((key) => names.has(key.toLowerCase()))) return false;
+  const k = keys.map(ident).join(', ');
+  const differing = await ctx.db.scalar<number | bigint>(
+    `SELECT count(*) FROM (
+       (SELECT ${k} FROM read_parquet(${literal(before)}) EXCEPT SELECT ${k} FROM read_parquet(${literal(after)}))
+       UNION ALL
+       (SELECT ${k} FROM read_parquet(${literal(after)}) EXCEPT SELECT ${k} FROM read_parquet(${literal(before)})))`,
+  );
+  return Number(differing) === 0;
 }
 
 /** Notes when this date's partition has other columns than the table had: what older dates lack or hold. */
