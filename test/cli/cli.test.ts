@@ -343,6 +343,28 @@ describe('the lakehouse command line', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'cancelled', error: { code: 'RUN_CANCELLED' } });
   });
 
+  it('run --json keeps a SIGTERM that comes while it is still loading, and ends as cancelled', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'run', demo, '--json'],
+      {
+        cwd: PROJECT_ROOT,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Node starts in under 0.1 s here and loading the CLI and opening the warehouse take 0.6 s or more
+    // after that: at 0.3 s the signal lands in between, where Node's default would kill the process.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(1);
+    expect(stderr).toContain('Cancelling: the current date is rolled back');
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'cancelled', error: { code: 'RUN_CANCELLED' } });
+  });
+
   it('runs a selection and a date range, and records what ran', () => {
     const result = lakehouse(
       'run',
