@@ -8,16 +8,32 @@ import { locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
-export const DailyParquetSource = z.strictObject({
-  kind: z.literal('daily_parquet'),
-  path: z.string(),
-  date_format: z.string().default('%Y%m%d'),
-  /**
-   * Expected columns and DuckDB types; files are checked against them before anything is loaded. Empty
-   * or absent (what the app's form saves with its box empty): every column, as the day's files agree on it.
-   */
-  columns: z.record(z.string(), z.string()).default({}),
-});
+export const DailyParquetSource = z
+  .strictObject({
+    kind: z.literal('daily_parquet'),
+    path: z.string(),
+    date_format: z.string().default('%Y%m%d'),
+    /**
+     * Expected columns and DuckDB types; files are checked against them before anything is loaded. Empty
+     * or absent (what the app's form saves with its box empty): every column, as the day's files agree on it.
+     */
+    columns: z.record(z.string(), z.string()).default({}),
+    /**
+     * A date with no delivery of this source: `fail` the date (the default), read the `latest` delivery
+     * before it (a snapshot that is not sent every day), or read it as `empty` (needs `columns`).
+     */
+    if_missing: z.enum(['fail', 'latest', 'empty']).default('fail'),
+  })
+  .superRefine((source, ctx) => {
+    // With no columns declared an empty day would have no columns at all for models to read.
+    if (source.if_missing === 'empty' && Object.keys(source.columns).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['if_missing'],
+        message:
+          'if_missing: empty needs the columns declared (columns:), so a day without files still has them',
+      });
+  });
 export type DailyParquetSource = z.infer<typeof DailyParquetSource>;
 
 /** A reference table from one CSV, Parquet or JSON file, loaded whole (e.g. the title catalog). */

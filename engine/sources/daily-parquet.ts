@@ -160,9 +160,62 @@ function describeHeld(entries: DayEntry[]): string {
 
 /**
  * Checks one day of a daily source and exposes it as the view `source.<name>` (the declared columns as
- * their declared types, or with none declared every column as the files have it, plus `_source_file`). Every problem names the file and what to do about it.
+ * their declared types, or with none declared every column as the files have it, plus `_source_file`).
+ * Every problem names the file and what to do about it. A day not delivered fails, or with `if_missing`
+ * reads the latest delivery before it, or no rows.
  */
 export async function bindDailyParquet(
+  db: Db,
+  name: string,
+  source: DailyParquetSource,
+  root: string,
+  etlDate: string,
+  storage?: ProjectStorage,
+): Promise<BoundSource> {
+  try {
+    return await bindDay(db, name, source, root, etlDate, storage);
+  } catch (error) {
+    if (!(error instanceof LakehouseError) || error.details.reason !== 'day-missing') throw error;
+    if (source.if_missing === 'empty') return bindNoRows(db, name, source, etlDate);
+    if (source.if_missing !== 'latest') throw error;
+    const earlier = (await listSourceDates(root, source.date_format, storage)).filter((d) => d < etlDate);
+    const latest = earlier[earlier.length - 1];
+    if (!latest) {
+      throw new LakehouseError(
+        'SOURCE_MISSING',
+        `${error.message} With if_missing: latest it reads the latest earlier day, but there is none before ${etlDate}.`,
+        error.details,
+      );
+    }
+    const bound = await bindDay(db, name, source, root, latest, storage);
+    bound.warnings.unshift(
+      `source ${name} has no delivery for ${etlDate}: read ${latest}'s, the latest before it (if_missing: latest)`,
+    );
+    return bound;
+  }
+}
+
+/** The source's view with its declared columns and no rows, for a day not delivered (if_missing: empty). */
+async function bindNoRows(
+  db: Db,
+  name: string,
+  source: DailyParquetSource,
+  etlDate: string,
+): Promise<BoundSource> {
+  const columns = Object.entries(source.columns).map(([column, type]) => `NULL::${type} AS ${ident(column)}`);
+  await db.run(
+    `CREATE OR REPLACE VIEW source.${ident(name)} AS
+     SELECT ${[...columns, 'NULL::VARCHAR AS _source_file'].join(', ')} LIMIT 0`,
+  );
+  return {
+    name,
+    files: [],
+    warnings: [`source ${name} has no delivery for ${etlDate}: read as no rows (if_missing: empty)`],
+    findUnreadable: async () => {},
+  };
+}
+
+async function bindDay(
   db: Db,
   name: string,
   source: DailyParquetSource,
@@ -190,7 +243,7 @@ export async function bindDailyParquet(
         (available.length
           ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
           : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
-      { source: name, path: folder, etlDate },
+      { source: name, path: folder, etlDate, reason: 'day-missing' },
     );
   }
   const files = entries.filter((e) => e.kind === 'parquet').map((e) => e.shown);
@@ -199,10 +252,7 @@ export async function bindDailyParquet(
       'SOURCE_MISSING',
       `Source "${name}": ${folder} holds no .parquet files for ${etlDate}: ${describeHeld(entries)}. ` +
         'Wait for the day to be delivered (or copy its files in) and run the date again; nothing of it was loaded.',
-      {
-        source: name,
-        path: folder,
-      },
+      { source: name, path: folder, etlDate, reason: 'day-missing' },
     );
   }
   const notes = entries.filter((e) => e.kind === 'unread').map((e) => unreadNote(name, e));
@@ -369,7 +419,7 @@ async function fetchS3Day(
         (available.length
           ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
           : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
-      { source: name, path: s3Uri(bucket, dayPrefix), etlDate },
+      { source: name, path: s3Uri(bucket, dayPrefix), etlDate, reason: 'day-missing' },
     );
   }
   const what = `${name} ${etlDate}`;

@@ -45,7 +45,7 @@ function missingDay(title: string, date: string): BadDayCase {
       // 2022-06-08 is no day to run: its folder holds no Parquet file.
       'Days available: 2022-06-01 .. 2022-06-07 (7). Run one of those dates.',
     ],
-    details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date }),
+    details: (src) => ({ source: SOURCE, path: join(src, day), etlDate: date, reason: 'day-missing' }),
   };
 }
 
@@ -132,7 +132,12 @@ const CASES: BadDayCase[] = [
       `Source "${SOURCE}": ${join(src, '20220608')} holds no .parquet files for 2022-06-08: it is empty.`,
       'Wait for the day to be delivered (or copy its files in) and run the date again',
     ],
-    details: (src) => ({ source: SOURCE, path: join(src, '20220608') }),
+    details: (src) => ({
+      source: SOURCE,
+      path: join(src, '20220608'),
+      etlDate: '2022-06-08',
+      reason: 'day-missing',
+    }),
   },
 ];
 

@@ -1,0 +1,159 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakehouseFailure } from '../helpers/errors.ts';
+import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { writeParquetFile } from '../helpers/source-files.ts';
+
+// A second daily source that is not delivered every day (a price list sent when it changes): by
+// default a date it lacks fails; `if_missing` reads its latest earlier delivery, or no rows.
+
+const [D1, D2, D3] = ['2022-06-01', '2022-06-02', '2022-06-03'];
+
+let work: string;
+beforeAll(async () => {
+  work = await tempDir('lakehouse-if-missing-');
+  for (const [day, n] of [
+    ['20220601', 1],
+    ['20220602', 2],
+    ['20220603', 3],
+  ] as const) {
+    await writeParquetFile(
+      join(await folder('orders', day), 'part-0.parquet'),
+      `SELECT 'o${n}-' || i AS order_id, ['a', 'b'][i % 2 + 1] AS sku FROM range(4) AS t(i)`,
+    );
+  }
+  // Prices on the 1st and the 3rd only.
+  await writeParquetFile(
+    join(await folder('prices', '20220601'), 'part-0.parquet'),
+    `SELECT * FROM (VALUES ('a', 10), ('b', 20)) AS t(sku, price)`,
+  );
+  await writeParquetFile(
+    join(await folder('prices', '20220603'), 'part-0.parquet'),
+    `SELECT * FROM (VALUES ('a', 11), ('b', 21)) AS t(sku, price)`,
+  );
+});
+afterAll(() => removeDir(work));
+
+async function folder(source: string, day: string): Promise<string> {
+  const path = join(work, 'data', source, day);
+  await mkdir(path, { recursive: true });
+  return path;
+}
+
+/** A project reading both sources, with `prices` declared as `pricesYaml` (flow-style YAML). */
+async function project(name: string, pricesYaml: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(join(dir, 'models', 'silver'), { recursive: true });
+  await writeFile(
+    join(dir, 'lakehouse.yaml'),
+    [
+      `name: ${name}`,
+      'sources:',
+      `  orders: {kind: daily_parquet, path: ${join(work, 'data', 'orders')}}`,
+      `  prices: {kind: daily_parquet, path: ${join(work, 'data', 'prices')}, ${pricesYaml}}`,
+      '',
+    ].join('\n'),
+  );
+  await writeFile(
+    join(dir, 'models', 'silver', 'order_values.sql'),
+    '/* config\nmaterialized: partition\n*/\n' +
+      'SELECT o.order_id, o.sku, p.price, p._source_file AS price_file\n' +
+      'FROM source.orders AS o LEFT JOIN source.prices AS p USING (sku)\n',
+  );
+  return dir;
+}
+
+const prices = async (dir: string) =>
+  withEngine(
+    dir,
+    async (engine) =>
+      (
+        await engine.query(
+          `SELECT etl_date::VARCHAR AS d, sku, price, regexp_extract(price_file, '(\\d{8})') AS delivered
+           FROM silver.order_values GROUP BY ALL ORDER BY d, sku`,
+        )
+      ).rows,
+    true,
+  );
+
+describe('a daily source missing a day', () => {
+  it('fails the date by default, naming the source and the days it has', async () => {
+    const dir = await project('fails', 'columns: {}');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1, D2] });
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toMatchObject({ code: 'SOURCE_MISSING' });
+      expect(summary.error?.message).toMatch(/^Source "prices" has no folder for 2022-06-02: /);
+    });
+  });
+
+  it('with if_missing: latest reads the latest delivery before it, and says so', async () => {
+    const dir = await project('latest', 'if_missing: latest');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.status).toBe('success');
+      expect(summary.dates).toEqual([D1, D2, D3]);
+      const d2 = summary.models.find((m) => m.etlDate === D2);
+      expect(d2?.warnings).toEqual([
+        `source prices has no delivery for ${D2}: read ${D1}'s, the latest before it (if_missing: latest)`,
+      ]);
+      expect(summary.models.find((m) => m.etlDate === D3)?.warnings).toEqual([]);
+    });
+    expect(await prices(dir)).toEqual([
+      { d: D1, sku: 'a', price: 10, delivered: '20220601' },
+      { d: D1, sku: 'b', price: 20, delivered: '20220601' },
+      { d: D2, sku: 'a', price: 10, delivered: '20220601' },
+      { d: D2, sku: 'b', price: 20, delivered: '20220601' },
+      { d: D3, sku: 'a', price: 11, delivered: '20220603' },
+      { d: D3, sku: 'b', price: 21, delivered: '20220603' },
+    ]);
+  });
+
+  it('with if_missing: latest still fails a date with no delivery before it', async () => {
+    const dir = await project('none-before', 'if_missing: latest');
+    await writeParquetFile(
+      join(await folder('orders', '20220531'), 'part-0.parquet'),
+      `SELECT 'o0' AS order_id, 'a' AS sku`,
+    );
+    try {
+      await withEngine(dir, async (engine) => {
+        const summary = await engine.run({ dates: ['2022-05-31'] });
+        expect(summary.status).toBe('failed');
+        expect(summary.error?.message).toMatch(
+          /^Source "prices" has no folder for 2022-05-31: .* With if_missing: latest it reads the latest earlier day, but there is none before 2022-05-31\.$/s,
+        );
+      });
+    } finally {
+      await removeDir(join(work, 'data', 'orders', '20220531'));
+    }
+  });
+
+  it('with if_missing: empty reads no rows, with the declared columns', async () => {
+    const dir = await project('empty', 'if_missing: empty, columns: {sku: VARCHAR, price: INTEGER}');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1, D2] });
+      expect(summary.status).toBe('success');
+      expect(summary.models.find((m) => m.etlDate === D2)?.warnings).toEqual([
+        `source prices has no delivery for ${D2}: read as no rows (if_missing: empty)`,
+      ]);
+    });
+    expect(await prices(dir)).toEqual([
+      { d: D1, sku: 'a', price: 10, delivered: '20220601' },
+      { d: D1, sku: 'b', price: 20, delivered: '20220601' },
+      { d: D2, sku: 'a', price: null, delivered: null },
+      { d: D2, sku: 'b', price: null, delivered: null },
+    ]);
+  });
+
+  it('refuses if_missing: empty without declared columns, and a value it does not know', async () => {
+    const empty = await project('empty-no-columns', 'if_missing: empty');
+    expect((await lakehouseFailure(withEngine(empty, async () => {}))).message).toMatch(
+      /sources\.prices\.if_missing.*if_missing: empty needs the columns declared/,
+    );
+    const typo = await project('typo', 'if_missing: skip');
+    expect((await lakehouseFailure(withEngine(typo, async () => {}))).message).toMatch(
+      /sources\.prices\.if_missing.*"fail"\|"latest"\|"empty"/,
+    );
+  });
+});
