@@ -135,5 +135,22 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
     await page.reload();
     await page.getByTestId('tab-sources').click();
     await expect.poll(() => page.getByTestId('source-raw_on_s3').count()).toBe(1);
+
+    // What a day without a delivery reads: saved as if_missing, and shown again when editing.
+    await page.getByTestId('source-edit-raw_on_s3').click();
+    await expect.poll(() => page.getByTestId('new-source-if-missing').inputValue()).toBe('fail');
+    await page.getByTestId('new-source-if-missing').selectOption('latest');
+    await page.getByTestId('source-save').click();
+    await expect
+      .poll(() => page.getByTestId('source-save-result').textContent())
+      .toMatch(/^Updated raw_on_s3 in lakehouse\.yaml\./);
+    expect(await readFile(join(projectDir, 'lakehouse.yaml'), 'utf8')).toMatch(
+      /raw_on_s3:\n {4}kind: daily_parquet\n {4}path: s3:\/\/raw\/logs\/customer_search_log_data\n {4}date_format: "?%Y%m%d"?\n {4}columns:\n {6}eventID: VARCHAR\n {6}keyword: VARCHAR\n {4}if_missing: latest\n/,
+    );
+    expect(engine.project.config.sources.raw_on_s3).toMatchObject({ if_missing: 'latest' });
+    await page.reload();
+    await page.getByTestId('tab-sources').click();
+    await page.getByTestId('source-edit-raw_on_s3').click();
+    await expect.poll(() => page.getByTestId('new-source-if-missing').inputValue()).toBe('latest');
   });
 });

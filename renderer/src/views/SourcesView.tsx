@@ -18,6 +18,8 @@ type Draft = {
   /** A folder, file or s3:// URI (daily_parquet, file), or the first page's URL (crawl). */
   location: string;
   dateFormat: string;
+  /** What a date without a delivery reads (lakehouse.yaml's if_missing). */
+  ifMissing: 'fail' | 'latest' | 'empty';
   /** One `name: TYPE` per line. */
   columns: string;
   format: '' | 'csv' | 'parquet' | 'json';
@@ -76,6 +78,7 @@ const EMPTY_DRAFT: Draft = {
   kind: 'daily_parquet',
   location: '',
   dateFormat: '%Y%m%d',
+  ifMissing: 'fail',
   columns: '',
   format: '',
   requiredColumns: '',
@@ -150,6 +153,8 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
     setOptional('required_columns', list(draft.requiredColumns).length ? list(draft.requiredColumns) : '');
     return base;
   }
+  // The default is left out, so a form save does not add a line the file did not have.
+  setOptional('if_missing', draft.ifMissing === 'fail' ? '' : draft.ifMissing);
   return { ...base, date_format: draft.dateFormat, columns: parseColumns(draft.columns) };
 }
 
@@ -164,6 +169,7 @@ function draftOf(name: string, source: Record<string, unknown>): Draft {
     kind,
     location: text(kind === 'crawl' ? source.url : source.path),
     dateFormat: text(source.date_format, EMPTY_DRAFT.dateFormat),
+    ifMissing: source.if_missing === 'latest' || source.if_missing === 'empty' ? source.if_missing : 'fail',
     columns: Object.entries(columns)
       .map(([column, type]) => `${column}: ${text(type)}`)
       .join('\n'),
@@ -419,6 +425,20 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
             testId="new-source-date-format"
             size={8}
           />
+        )}
+        {draft.kind === 'daily_parquet' && (
+          <label className="field">
+            A day not delivered
+            <select
+              data-testid="new-source-if-missing"
+              value={draft.ifMissing}
+              onChange={(e) => set({ ifMissing: e.target.value as Draft['ifMissing'] })}
+            >
+              <option value="fail">fails its date</option>
+              <option value="latest">reads the latest day before it</option>
+              <option value="empty">reads no rows (needs the columns)</option>
+            </select>
+          </label>
         )}
         {draft.kind === 'file' && (
           <>
