@@ -35,6 +35,12 @@ export interface NewTable {
  */
 export interface Catalog {
   readonly io: FileIO;
+  /**
+   * `filesystem`: the metadata files under the table's folder are the catalog, so a table without them
+   * does not exist. Glue and REST keep the table elsewhere: files of a table they do not list may still
+   * be someone's (a dropped table kept for re-registering).
+   */
+  readonly kind: 'filesystem' | 'glue' | 'rest';
   /** Human-readable target, e.g. `file-system warehouse /tmp/wh` or `Glue database lakehouse`. */
   readonly description: string;
   defaultLocation(namespace: string, name: string): string;

@@ -1,12 +1,43 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { uploadFile } from '../../storage/s3-objects.ts';
 import { locationKind, parseS3Uri } from '../../storage/s3-uri.ts';
+
+/** A file found by listing a folder of the warehouse (orphan-file removal). */
+export interface ListedFile {
+  /** A URI naming exactly this file, as `delete` takes it. */
+  uri: string;
+  /** What `identity` gives for every URI naming this file. */
+  id: string;
+  size: number;
+  /** Last modification (S3: LastModified), in ms since the epoch. */
+  modifiedMs: number;
+}
 
 /**
  * Where Iceberg files live, addressed by the full URIs the metadata records. Data files are written
@@ -26,6 +57,16 @@ export interface FileIO {
   /** A local path DuckDB can read `uri` from (remote files are downloaded into a cache once). */
   readablePath(uri: string): Promise<string>;
   delete(uris: string[]): Promise<void>;
+  /**
+   * Every file under the folder `uri` names, at any depth (nothing when it does not exist). Only files
+   * a URI names exactly are listed: anything else could not be deleted without touching another file.
+   */
+  list(uri: string): Promise<ListedFile[]>;
+  /**
+   * The file a URI names, comparable with ListedFile.id (a local path, or s3://bucket/key): metadata
+   * may spell one file several ways (file:/x, file:///x, the warehouse's base URI).
+   */
+  identity(uri: string): string;
   /** Fails fast, naming the folder, when the warehouse cannot be written (local folders only). */
   checkWritable?(): Promise<void>;
 }
@@ -184,6 +225,33 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
     async delete(uris) {
       for (const uri of uris) await rm(pathOf(uri), { force: true });
     },
+    async list(uri) {
+      const files: ListedFile[] = [];
+      // Real folders and regular files only: a symlink may lead out of the warehouse.
+      const walk = async (dir: string): Promise<void> => {
+        let entries: Dirent[];
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') return;
+          throw error;
+        }
+        for (const entry of entries) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) await walk(path);
+          if (!entry.isFile()) continue;
+          const info = await lstat(path).catch(() => undefined); // deleted meanwhile
+          if (!info?.isFile()) continue;
+          // The base URI form maps back to the path verbatim (a file: URI would be percent-decoded).
+          const inside = relative(folder, path).split(sep).join('/');
+          files.push({ uri: `${base}/${inside}`, id: path, size: info.size, modifiedMs: info.mtimeMs });
+        }
+      };
+      await walk(pathOf(uri));
+      return files;
+    },
+    identity: (uri) => pathOf(uri),
     checkWritable: () => checkLocalWarehouse(folder),
   };
 }
@@ -299,6 +367,44 @@ export function createS3FileIO(
           }
         }
       }
+    },
+    async list(uri) {
+      const { bucket, key } = target(uri);
+      const files: ListedFile[] = [];
+      let token: string | undefined;
+      do {
+        let page: ListObjectsV2CommandOutput;
+        try {
+          page = await s3.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: key ? `${key}/` : '',
+              ContinuationToken: token,
+            }),
+          );
+        } catch (error) {
+          throw s3Failure(error, { bucket, key, action: 'list' });
+        }
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          const objectUri = `s3://${bucket}/${object.Key}`;
+          // A folder marker (`x/`) or a key with edge slashes or spaces is not what its URI names.
+          if (parseS3Uri(objectUri).prefix !== object.Key) continue;
+          files.push({
+            uri: objectUri,
+            id: objectUri,
+            size: object.Size ?? 0,
+            // Without a date the object counts as just written, so it is never old enough to delete.
+            modifiedMs: object.LastModified?.getTime() ?? Date.now(),
+          });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return files;
+    },
+    identity(uri) {
+      const { bucket, key } = target(uri);
+      return `s3://${bucket}/${key}`;
     },
   };
 }

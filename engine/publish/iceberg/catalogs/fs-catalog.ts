@@ -51,6 +51,7 @@ export function createFileSystemCatalog(io: FileIO, description: string): Catalo
 
   return {
     io,
+    kind: 'filesystem',
     description,
     defaultLocation: tableLocation,
     load,

@@ -140,6 +140,7 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
 
   return {
     io,
+    kind: 'glue',
     description: `AWS Glue catalog${config.endpoint ? ` at ${config.endpoint}` : ''}, files under ${config.warehouse}`,
     defaultLocation: (namespace, name) => io.locationOf(`${namespace}.db/${name}`),
     async load(namespace, name) {

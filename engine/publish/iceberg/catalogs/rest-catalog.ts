@@ -59,6 +59,8 @@ function routingFileIO(config: RestConfig, cacheDir: string): FileIO {
     async delete(uris) {
       for (const uri of uris) await storeFor(uri).delete([uri]);
     },
+    list: (uri) => storeFor(uri).list(uri),
+    identity: (uri) => storeFor(uri).identity(uri),
     async checkWritable() {
       if (config.warehouse) await storeFor(config.warehouse).checkWritable?.();
     },
@@ -121,6 +123,7 @@ export function createRestCatalog(
 
   return {
     io: routingFileIO(config, cacheDir),
+    kind: 'rest',
     description: `Iceberg REST catalog ${root}`,
     defaultLocation(namespace, name) {
       return config.warehouse ? this.io.locationOf(`${namespace}/${name}`) : '(chosen by the catalog)';
