@@ -6,7 +6,8 @@ import { formatDuration, renderTable, toJson } from './format.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
 
 export const PUBLISH_ICEBERG_USAGE = `  lakehouse publish iceberg <project> --catalog <name> | --warehouse <folder or s3://bucket/prefix>
-                           [--tables a,b] [--full-compare] [--dry-run] [--json]`;
+                           [--tables a,b] [--full-compare] [--dry-run] [--json]
+                           [--remove-orphans [--older-than 3d]]`;
 
 /**
  * `lakehouse publish iceberg`: one atomic Iceberg commit per gold table (dimensions first), then a
@@ -22,6 +23,8 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
       'full-compare': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
+      'remove-orphans': { type: 'boolean' },
+      'older-than': { type: 'string' },
     },
     PUBLISH_ICEBERG_USAGE,
   );
@@ -37,6 +40,18 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
   const { openTarget, preflightIceberg, publishIceberg } = await import(
     '../engine/publish/iceberg/publish.ts'
   );
+  // --remove-orphans: after publishing (or, with --dry-run, instead of deleting) the files of the
+  // tables that no snapshot references and are older than --older-than, as a killed publish leaves.
+  const { describeOrphanReport, parseAge, removeOrphanFiles } = await import(
+    '../engine/publish/iceberg/orphans.ts'
+  );
+  if (values['older-than'] !== undefined && !values['remove-orphans']) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--older-than only applies with --remove-orphans. Usage:\n${PUBLISH_ICEBERG_USAGE}`,
+    );
+  }
+  const minAgeMs = values['older-than'] === undefined ? undefined : parseAge(values['older-than']);
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   // Ctrl-C stops before the next commit and deletes the files the table in progress had written.
   const controller = new AbortController();
@@ -49,6 +64,10 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
       ...(values.catalog ? { catalog: values.catalog } : {}),
       ...(values.warehouse ? { warehouse: values.warehouse } : {}),
     });
+    const orphansOf = (names: string[], dryRun: boolean) =>
+      values['remove-orphans']
+        ? removeOrphanFiles(target, names, { dryRun, ...(minAgeMs === undefined ? {} : { minAgeMs }) })
+        : Promise.resolve(undefined);
     // --full-compare: compare every fact partition, e.g. after editing a gold table outside a run.
     const options = {
       ...(tables ? { tables } : {}),
@@ -56,12 +75,17 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     };
     if (values['dry-run']) {
       const preflight = await preflightIceberg(engine, target, options);
-      if (values.json) process.stdout.write(`${toJson(preflight)}\n`);
+      const orphans = await orphansOf(
+        preflight.tables.map((t) => t.table),
+        true,
+      );
+      if (values.json) process.stdout.write(`${toJson(orphans ? { ...preflight, orphans } : preflight)}\n`);
       else {
         process.stdout.write(
           `Publish to ${preflight.target}, namespace ${preflight.namespace}: nothing written\n`,
         );
         process.stdout.write(`${renderTable(preflight.tables.map(planLine))}\n`);
+        if (orphans) process.stdout.write(`\n${describeOrphanReport(orphans)}\n`);
       }
       return 0;
     }
@@ -72,8 +96,12 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
         if (!values.json) process.stderr.write(`${p.message}\n`);
       },
     });
+    const orphans = await orphansOf(
+      result.tables.map((t) => t.table),
+      false,
+    );
     if (values.json) {
-      process.stdout.write(`${toJson(result)}\n`);
+      process.stdout.write(`${toJson(orphans ? { ...result, orphans } : result)}\n`);
       return 0;
     }
     process.stdout.write(
@@ -91,6 +119,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     process.stdout.write(
       `\n${icebergOutcome(result)} (${formatDuration(result.durationMs)}). Target: ${result.target}, namespace ${result.namespace}; row counts and key checksums match.\n`,
     );
+    if (orphans) process.stdout.write(`${describeOrphanReport(orphans)}\n`);
     return 0;
   } finally {
     stopListening();
