@@ -220,7 +220,15 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
 
   it('shows the SCD2 timeline of the known user, changed columns highlighted, and its bridge lanes', async () => {
     await page.getByTestId('tab-history').click();
+    // A key one table lacks: its error goes when another table is picked.
+    await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    await page.getByTestId('history-key').fill('no-such-user');
+    await page.getByTestId('history-search').click();
+    await expect
+      .poll(() => page.getByTestId('history-error').textContent())
+      .toMatch(/^INVALID_ARGUMENT: gold\.bridge_user_plan has no rows for user_id = no-such-user\./);
     await page.getByTestId('history-model').selectOption('gold.dim_user_history');
+    expect(await page.getByTestId('history-error').count()).toBe(0);
     await page.getByTestId('history-key').fill(KNOWN_PLAN_CHANGE_USER);
     await page.getByTestId('history-search').click();
     const bars = page.getByTestId('version-bar');

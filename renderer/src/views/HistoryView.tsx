@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type {
   HistoryKeys,
   HistoryVersion,
@@ -41,6 +41,8 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
   const [history, setHistory] = useState<KeyHistory | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The latest search: an answer for a table or key since left shows nothing.
+  const latestSearch = useRef(0);
 
   useEffect(() => {
     if (!model) return;
@@ -57,15 +59,18 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
   const kind = models.find((m) => m.id === model)?.materialized;
   const search = useCallback(
     async (value: string) => {
+      const id = ++latestSearch.current;
       setBusy(true);
       setError(null);
       try {
-        setHistory(await client.call('history.key', { model, key: value.trim() }));
+        const found = await client.call('history.key', { model, key: value.trim() });
+        if (id === latestSearch.current) setHistory(found);
       } catch (e) {
+        if (id !== latestSearch.current) return;
         setHistory(null);
         setError(describeError(e));
       } finally {
-        setBusy(false);
+        if (id === latestSearch.current) setBusy(false);
       }
     },
     [client, model],
@@ -93,6 +98,10 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
             onChange={(e) => {
               setModel(e.target.value);
               setHistory(null);
+              // The error was about the other table's key; a search still running is for it too.
+              setError(null);
+              setBusy(false);
+              latestSearch.current++;
             }}
           >
             {models.map((m) => (
