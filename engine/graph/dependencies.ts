@@ -333,7 +333,7 @@ export function parseSelector(raw: string): Selector {
   if (!match) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--select "${raw}": a selector is a model name, with one + before it to add its upstream models ` +
+      `"${raw}" is no model selector: a selector is a model name, with one + before it to add its upstream models ` +
         '(+silver.customer_search), one + after it to add its downstream models (silver.customer_search+), or both.',
       { selector: raw },
     );
@@ -354,7 +354,7 @@ export function selectModels(graph: ModelGraph, selectors: string[] | undefined)
     if (matches.length === 0) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `--select ${raw.trim()}: no model named "${name}". Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
+        `No model named "${name}" (selected as ${raw.trim()}). Models: ${graph.nodes.map((n) => n.model.id).join(', ')}`,
         { selector: raw, name },
       );
     }

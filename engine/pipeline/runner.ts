@@ -389,8 +389,8 @@ async function refuseMissingUpstreamPartitions(
   throw new LakehouseError(
     'INVALID_ARGUMENT',
     `${problems.join('\n')}\nNothing ran: the selection leaves out ${missing.map((m) => m.relation).join(', ')}, ` +
-      `so those dates would commit empty results. Run with the upstream models (--select +${reader}), ` +
-      'or without --select, or pick dates the upstream has.',
+      `so those dates would commit empty results. Add the upstream models to the selection (+${reader}), ` +
+      'run every model, or pick dates the upstream has.',
     { missing },
   );
 }
@@ -620,7 +620,7 @@ async function resolveSelection(db: Db, graph: ModelGraph, select: string[] | un
     const selector = `${up ? '+' : ''}${closest}${down ? '+' : ''}`;
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--select ${String(error.details.selector).trim()}: no model named "${name}". Did you mean ${selector}?`,
+      `No model named "${name}" (selected as ${String(error.details.selector).trim()}). Did you mean ${selector}?`,
       { ...error.details, suggestion: selector },
     );
   }

@@ -350,7 +350,7 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
     // Problems only the engine can see fail the call itself; no run starts.
     const selector = await rejection(client.call('pipeline.run', { select: ['gold.no_such_model'] }));
     expect(selector.code).toBe('INVALID_ARGUMENT');
-    expect(selector.message).toMatch(/no model named "gold.no_such_model"/);
+    expect(selector.message).toMatch(/No model named "gold.no_such_model"/);
     expect((await client.call('project.info')).activeRunId).toBeNull();
   });
 

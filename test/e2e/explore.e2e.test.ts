@@ -152,6 +152,16 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     );
 
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-graph.png') });
+
+    // A misspelt model in the Models field: the error speaks of the selection, not of a CLI flag.
+    await page.getByTestId('selection-input').fill('gold.dim_dat');
+    await page.getByTestId('run-button').click();
+    await expect
+      .poll(() => page.getByTestId('pipeline-error').textContent())
+      .toBe(
+        'INVALID_ARGUMENT: No model named "gold.dim_dat" (selected as gold.dim_dat). Did you mean gold.dim_date?',
+      );
+    await page.getByTestId('selection-input').fill('');
   });
 
   it('shows the seeded orphan count on the star-schema edge and lists those rows on a click', async () => {

@@ -64,7 +64,7 @@ describe('dependencies come from the SQL itself', () => {
     expect(selectModels(graph, ['silver.events+'])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
     expect(selectModels(graph, ['+dim'])).toEqual(['bronze.raw', 'silver.events', 'gold.dim']);
     expect(selectModels(graph, ['fact'])).toEqual(['gold.fact']);
-    expect(() => selectModels(graph, ['nope+'])).toThrow(/no model named "nope"/);
+    expect(() => selectModels(graph, ['nope+'])).toThrow(/No model named "nope"/);
     // Spaces around a selector (a quoted shell argument) are not part of the name.
     expect(selectModels(graph, [' silver.events+ '])).toEqual(['silver.events', 'gold.dim', 'gold.fact']);
   });
@@ -75,7 +75,7 @@ describe('dependencies come from the SQL itself', () => {
     for (const bad of ['x++', '++x', '+', '', 'a b', 'a+b']) {
       expect(() => parseSelector(bad)).toThrow(
         new RegExp(
-          `^--select "${bad.replaceAll('+', '\\+')}": a selector is a model name, with one \\+ before it`,
+          `^"${bad.replaceAll('+', '\\+')}" is no model selector: a selector is a model name, with one \\+ before it`,
         ),
       );
     }

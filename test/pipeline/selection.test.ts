@@ -40,7 +40,7 @@ describe('a --select run reads what its upstream committed', () => {
         `silver.customer_search, silver.user_plans_map read bronze.customer_search, which has no partition for ${D2} ` +
           `(it has 1 date(s), from ${D1} to ${D1}).\n` +
           'Nothing ran: the selection leaves out bronze.customer_search, so those dates would commit empty results. ' +
-          'Run with the upstream models (--select +silver.customer_search), or without --select, or pick dates the upstream has.',
+          'Add the upstream models to the selection (+silver.customer_search), run every model, or pick dates the upstream has.',
       );
       expect(error.details).toEqual({ missing: [{ relation: 'bronze.customer_search', dates: [D2] }] });
       expect(await partitionDates(engine, 'silver.customer_search')).toEqual([D1]);
@@ -61,7 +61,7 @@ describe('a --select run reads what its upstream committed', () => {
       expect(misspelt).toMatchObject({
         code: 'INVALID_ARGUMENT',
         message:
-          '--select silver.customer_serch+: no model named "silver.customer_serch". Did you mean silver.customer_search+?',
+          'No model named "silver.customer_serch" (selected as silver.customer_serch+). Did you mean silver.customer_search+?',
         details: { suggestion: 'silver.customer_search+' },
       });
       // A bare name is matched against bare names, and the suggestion is the model's id.
@@ -69,9 +69,13 @@ describe('a --select run reads what its upstream committed', () => {
       expect(bare.message).toMatch(/Did you mean \+gold\.dim_user\?$/);
       // Nothing close: the list of models.
       const far = await lakehouseFailure(engine.run({ dates: [D1], select: ['zzz'] }));
-      expect(far.message).toMatch(/^--select zzz: no model named "zzz"\. Models: bronze\.customer_search, /);
+      expect(far.message).toMatch(
+        /^No model named "zzz" \(selected as zzz\)\. Models: bronze\.customer_search, /,
+      );
       const doubled = await lakehouseFailure(engine.run({ dates: [D1], select: ['gold.dim_user++'] }));
-      expect(doubled.message).toMatch(/^--select "gold\.dim_user\+\+": a selector is a model name/);
+      expect(doubled.message).toMatch(
+        /^"gold\.dim_user\+\+" is no model selector: a selector is a model name/,
+      );
     });
   });
 
