@@ -191,6 +191,8 @@ export const TestResult = z.object({
   failingRows: z.number(),
   /** Up to five failing rows. */
   sample: z.array(JsonRow),
+  /** Column → DuckDB type of the sample's columns (absent in runs recorded before it was kept). */
+  sampleTypes: z.record(z.string(), z.string()).optional(),
 });
 export type TestResult = z.infer<typeof TestResult>;
 

@@ -11,6 +11,8 @@ export interface TestResult {
   failingRows: number;
   /** Up to five failing rows, JSON-safe. */
   sample: Record<string, unknown>[];
+  /** The DuckDB type of each column of `sample`, so it shows as a table's rows do (timestamps with milliseconds). */
+  sampleTypes?: Record<string, string>;
 }
 
 const SAMPLE = 5;
@@ -140,9 +142,16 @@ export async function runDataTests(
     await checkNames(db, model, test, over, columns, declared);
     let failingRows: number;
     let sample: Record<string, unknown>[];
+    let sampleTypes: Record<string, string> | undefined;
     try {
       failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
       sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
+      if (failingRows > 0) {
+        const described = await db.all<{ column_name: string; column_type: string }>(
+          `DESCRIBE SELECT * FROM (${sql})`,
+        );
+        sampleTypes = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
+      }
     } catch (error) {
       // Not the model's SQL: the test's own, which the engine wrote from the header. A binding error or
       // values of the wrong type are the header's fault; anything else (out of memory, ...) is not.
@@ -156,7 +165,14 @@ export async function runDataTests(
         invalid ? 'MODEL_INVALID' : 'INTERNAL',
       );
     }
-    results.push({ name, severity: test.severity, passed: failingRows === 0, failingRows, sample });
+    results.push({
+      name,
+      severity: test.severity,
+      passed: failingRows === 0,
+      failingRows,
+      sample,
+      ...(sampleTypes ? { sampleTypes } : {}),
+    });
   }
   return results;
 }

@@ -401,6 +401,12 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
   it('shows a failed run of an edit: the diff is empty, and the graph names the failing test and rows', async () => {
     await page.getByTestId('tab-editor').click();
     await retypeEditorLine(page, /^\s*e\.user_id,$/, 'NULL::VARCHAR AS user_id,');
+    // Whole seconds: DuckDB's text of such a timestamp has no fraction at all.
+    await retypeEditorLine(
+      page,
+      /^\s*e\.datetime_log,$/,
+      "date_trunc('second', e.datetime_log) AS datetime_log,",
+    );
     await page.getByTestId('editor-apply').click();
     const panel = page.getByTestId('diff-panel');
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
@@ -410,6 +416,11 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await failedInPanel.textContent()).toContain(FACT);
     const failingRows = failedInPanel.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]');
     await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
+    // datetime_log shows milliseconds, as a table's rows do (DuckDB's text drops trailing zeros).
+    const cells = await failingRows.locator('td').allTextContents();
+    const times = cells.filter((text) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/.test(text));
+    expect(times.length).toBeGreaterThan(0);
+    for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.000$/);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-failed-run.png') });
     expect(
       await page.getByTestId(`diff-${FACT}`).getByTestId('diff-changed').getAttribute('data-count'),

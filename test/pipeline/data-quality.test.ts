@@ -129,6 +129,7 @@ describe('a failing error-severity test', () => {
       passed: false,
       failingRows: 1,
       sample: [{ platform_key: 2, platform: 'ios', device_type: 'phone' }],
+      sampleTypes: { platform_key: 'BIGINT', platform: 'VARCHAR', device_type: 'VARCHAR' },
     });
 
     await withEngine(

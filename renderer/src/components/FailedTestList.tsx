@@ -24,7 +24,10 @@ export function FailedTestList({ tests }: { tests: FailedTest[] }) {
       </p>
       {test.sample.length > 0 && (
         <DataGrid
-          columns={Object.keys(test.sample[0] ?? {}).map((name) => ({ name, type: '' }))}
+          columns={Object.keys(test.sample[0] ?? {}).map((name) => ({
+            name,
+            type: test.sampleTypes?.[name] ?? '',
+          }))}
           rows={test.sample}
           testId="failed-test-rows"
         />
