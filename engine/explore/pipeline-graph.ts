@@ -21,7 +21,8 @@ const TEST_RANK = { passed: 0, warned: 1, failed: 2 } as const;
 /**
  * The model graph as the pipeline view draws it: each model's state in the latest run that reached it
  * (a run of a selection leaves the others as they were) with the rows its table holds now, and on each
- * edge the rows the downstream model read from its upstream in that run.
+ * edge the rows the downstream model read from its upstream in that run (or, when that run committed
+ * nothing for it, in the latest run that did).
  */
 export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   const rows = await engine.reader.allJson<ModelRunRow>(
@@ -36,6 +37,19 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
      FROM _lakehouse.model_runs AS m
      JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
      ORDER BY m.model, m.etl_date`,
+  );
+  // The dates each model committed in the latest run where it committed any: what its edges show
+  // when its latest run committed nothing (cancelled or failed), instead of 0.
+  const lastCommitted = await engine.reader.allJson<{ model: string; etl_date: string }>(
+    `WITH latest AS (
+       SELECT m.model, arg_max(m.run_id, r.started_at) AS run_id
+       FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
+       WHERE m.status = 'success'
+       GROUP BY m.model
+     )
+     SELECT m.model, strftime(m.etl_date, '%Y-%m-%d') AS etl_date
+     FROM _lakehouse.model_runs AS m JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
+     WHERE m.status = 'success' AND m.etl_date IS NOT NULL`,
   );
   const committed = await committedRows(engine);
   const byModel = new Map<string, GraphNodeState>();
@@ -77,10 +91,14 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     const downstream = byModel.get(node.model.id);
     for (const from of node.upstream) {
       const upstream = byModel.get(from);
+      const dates =
+        downstream && downstream.dates.length > 0
+          ? downstream.dates
+          : lastCommitted.filter((r) => r.model === node.model.id).map((r) => r.etl_date);
       edges.push({
         from,
         to: node.model.id,
-        rows: downstream && upstream ? rowsRead(from, downstream.dates, committed) : null,
+        rows: downstream && upstream ? rowsRead(from, dates, committed) : null,
       });
     }
   }

@@ -54,4 +54,28 @@ describe('the pipeline graph after a cancelled run', () => {
       expect(edge?.rows).toBe(firstRows);
     });
   }, 120_000);
+
+  it('shows on each edge what the last committed run read when the latest run committed nothing', async () => {
+    await withEngine(dir, async (engine) => {
+      const [first, second] = dates as [string, string];
+      expect((await engine.run({ dates: [first, second] })).status).toBe('success');
+      const read = (graph: Awaited<ReturnType<typeof pipelineGraph>>) =>
+        graph.edges.find((e) => e.from === 'silver.customer_search' && e.to === 'gold.dim_user')?.rows;
+      const committed = read(await pipelineGraph(engine));
+      expect(committed).toBeGreaterThan(0);
+      // Cancelled on its only date: every model it reached rolled back, and the lake is as it was.
+      const controller = new AbortController();
+      const summary = await engine.run({
+        dates: [second],
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.kind === 'model-start' && event.model === 'gold.dim_user') controller.abort();
+        },
+      });
+      expect(summary.status).toBe('cancelled');
+      const graph = await pipelineGraph(engine);
+      expect(graph.nodes.find((n) => n.model === 'gold.dim_user')?.dates).toEqual([]);
+      expect(read(graph)).toBe(committed);
+    });
+  }, 120_000);
 });
