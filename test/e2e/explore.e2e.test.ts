@@ -441,6 +441,26 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(details?.split('failing row(s)')).toHaveLength(2);
     await page.screenshot({ path: join(SCREENSHOTS, 'edit-run-failure.png') });
   });
+
+  it('cancels a Save & run from the editor: the run rolls back and its diff says cancelled', async () => {
+    await page.getByTestId('tab-editor').click();
+    const before = await count(`SELECT count(*) FROM ${FACT}`);
+    // A scalar subquery that counts for minutes: only a cancel ends this run.
+    await retypeEditorLine(
+      page,
+      /^\s*NULL::VARCHAR AS user_id,$/,
+      '(SELECT max(i) FROM range(1000000000000) AS t(i))::VARCHAR AS user_id,',
+    );
+    expect(await page.getByTestId('editor-cancel').count()).toBe(0);
+    await page.getByTestId('editor-apply').click();
+    const cancel = page.getByTestId('editor-cancel');
+    await expect.poll(() => cancel.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await cancel.click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('cancelled');
+    expect(await page.getByTestId('editor-cancel').count()).toBe(0);
+    expect(await count(`SELECT count(*) FROM ${FACT}`)).toBe(before);
+  });
 });
 
 interface Box {

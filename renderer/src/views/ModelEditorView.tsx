@@ -265,6 +265,16 @@ export function ModelEditorView({
     }
   };
 
+  /** Cancels the Save & run in progress: the date running rolls back, and its diff says cancelled. */
+  const cancelRun = async () => {
+    if (apply.phase !== 'running' || apply.runId === null) return;
+    try {
+      await client.call('pipeline.cancel', { runId: apply.runId });
+    } catch (e) {
+      fail(e);
+    }
+  };
+
   const dirty = text !== original;
   // Until a newly picked model loads, the editor holds the last one's text: it must not run as the new one.
   const showsModel = loaded === model;
@@ -332,6 +342,17 @@ export function ModelEditorView({
         >
           Save &amp; run {model}+
         </button>
+        {running && (
+          <button
+            type="button"
+            data-testid="editor-cancel"
+            // The run's id comes with model.apply's answer; a cancel before it has nothing to name.
+            disabled={apply.runId === null}
+            onClick={() => void cancelRun()}
+          >
+            Cancel run
+          </button>
+        )}
         <button
           type="button"
           data-testid="editor-revert"
