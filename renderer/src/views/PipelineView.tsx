@@ -548,8 +548,9 @@ function GraphCanvas({
   }).filter((lane) => lane !== null);
   const width = layout.width + 2 * LANE_PAD;
   const height = layout.height + offsetY + LANE_PAD;
-  // Shrunk to fit the view (down to 60%, then it scrolls), so the whole pipeline shows at 1280x800.
-  const scale = Math.max(0.6, Math.min(1, (available.width - 4) / width, (available.height - 4) / height));
+  // Shrunk to fit the view (down to 55%, then it scrolls), so the whole pipeline shows at 1280x800 and
+  // the example's fits a 900 px window too (at 60% its right-most cards sat just past the edge).
+  const scale = Math.max(0.55, Math.min(1, (available.width - 4) / width, (available.height - 4) / height));
   const labelCentres = useMemo(
     () =>
       placeEdgeLabels(layout, (edge) => {
