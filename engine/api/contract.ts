@@ -953,6 +953,43 @@ export const IcebergPublishResult = z.object({
 });
 export type IcebergPublishResult = z.infer<typeof IcebergPublishResult>;
 
+/**
+ * Orphan files of published tables: files under a table's data/ and metadata/ that no snapshot
+ * references (what a publish killed before its commit leaves), older than a threshold so that a
+ * publish still writing keeps its own. A dry run (the default) lists them and deletes nothing.
+ */
+export const IcebergOrphansInput = z.strictObject({
+  ...IcebergTargetFields,
+  /** Gold table names; default every gold table. */
+  tables: z.array(IcebergName).optional(),
+  dryRun: z.boolean().default(true),
+  /** Files modified this recently are kept; default 72 hours (Iceberg's own default). */
+  olderThanHours: z.number().positive().optional(),
+});
+export type IcebergOrphansInput = z.infer<typeof IcebergOrphansInput>;
+
+const OrphanFile = z.object({ uri: z.string(), size: z.number(), modifiedMs: z.number() });
+export const IcebergOrphans = z.object({
+  target: z.string(),
+  namespace: z.string(),
+  dryRun: z.boolean(),
+  minAgeMs: z.number(),
+  /** Files modified before this instant (ISO) are removable. */
+  olderThan: z.string(),
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      location: z.string().nullable(),
+      /** Why the table was left alone (not in the catalog, metadata naming another folder), or null. */
+      skipped: z.string().nullable(),
+      referenced: z.number().int(),
+      removed: z.array(OrphanFile),
+      kept: z.array(OrphanFile),
+    }),
+  ),
+});
+export type IcebergOrphans = z.infer<typeof IcebergOrphans>;
+
 export const IcebergSnapshotsInput = z.strictObject({ ...IcebergTargetFields, table: IcebergName });
 export type IcebergSnapshotsInput = z.infer<typeof IcebergSnapshotsInput>;
 
@@ -1149,6 +1186,7 @@ export const methods = {
   'iceberg.snapshots': { input: IcebergSnapshotsInput, output: IcebergSnapshots },
   'iceberg.scan': { input: IcebergScanInput, output: IcebergScan },
   'iceberg.diff': { input: IcebergDiffInput, output: IcebergDiff },
+  'iceberg.orphans': { input: IcebergOrphansInput, output: IcebergOrphans },
   'publish.redshift.preflight': { input: RedshiftPublishInput, output: RedshiftPreflight },
   'publish.redshift.run': { input: RedshiftPublishInput, output: RedshiftPublishResult },
   'publish.cancel': { input: PublishCancelInput, output: PublishCancelResult },

@@ -484,6 +484,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
         ),
       ),
     'iceberg.snapshots': (input) => iceberg.snapshots(input),
+    // Deletes files: never beside a publish of this app, which may be writing the files it would find.
+    'iceberg.orphans': (input) =>
+      publishing(`Orphan-file removal in ${icebergWhere(input)}`, () => iceberg.orphans(input), false),
     'iceberg.scan': (input) => read('iceberg.scan', () => iceberg.scan(input)),
     'iceberg.diff': (input) => read('iceberg.diff', () => iceberg.diff(input)),
     'publish.redshift.preflight': (input) =>

@@ -521,6 +521,7 @@ describe('the contract schemas', () => {
       | 'iceberg.snapshots'
       | 'iceberg.scan'
       | 'iceberg.diff'
+      | 'iceberg.orphans'
       | 'publish.redshift.preflight'
       | 'publish.redshift.run'
       | 'publish.cancel'

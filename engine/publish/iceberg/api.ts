@@ -1,6 +1,8 @@
 import type { IcebergDiff, IcebergScan } from '../../api/contract.ts';
+import { LakehouseError } from '../../api/errors.ts';
 import type { Engine } from '../../engine.ts';
 import { diffSnapshots, scanSnapshot, tableHistory } from './history.ts';
+import { removeOrphanFiles } from './orphans.ts';
 import {
   type IcebergTarget,
   openTarget,
@@ -33,6 +35,28 @@ export function icebergApi(engine: Engine) {
         ...(input.tables ? { tables: input.tables } : {}),
         ...(onProgress ? { onProgress } : {}),
         ...(signal ? { signal } : {}),
+      });
+    },
+    /** Lists (dry run) or removes the orphan files of the named gold tables, every gold table by default. */
+    async orphans(
+      input: IcebergTarget & {
+        tables?: string[] | undefined;
+        dryRun: boolean;
+        olderThanHours?: number | undefined;
+      },
+    ) {
+      const gold = engine.models.filter((m) => m.layer === 'gold').map((m) => m.name);
+      const unknown = (input.tables ?? []).filter((t) => !gold.includes(t));
+      if (unknown.length > 0) {
+        throw new LakehouseError(
+          'INVALID_ARGUMENT',
+          `${unknown.join(', ')}: no such gold table. Gold tables: ${gold.join(', ')}.`,
+          { tables: unknown },
+        );
+      }
+      return removeOrphanFiles(await target(input), input.tables ?? gold, {
+        dryRun: input.dryRun,
+        ...(input.olderThanHours === undefined ? {} : { minAgeMs: input.olderThanHours * 3_600_000 }),
       });
     },
     async snapshots(input: IcebergTarget & { table: string }) {

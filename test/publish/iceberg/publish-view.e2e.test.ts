@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,48 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('publish-target').fill(join(work, 'another-warehouse'));
     expect(await page.getByTestId('history-snapshots').count()).toBe(0);
     expect(await page.getByTestId('history-scan-result').count()).toBe(0);
+  });
+
+  it('finds the files a killed publish left, and removes those older than 72 hours on a second click', async () => {
+    const warehouse = join(work, 'orphans-warehouse');
+    await page.getByTestId('tab-publish').click();
+    await page.getByTestId('publish-target').fill(warehouse);
+    const replied = page.waitForResponse((r) => r.url().endsWith('/rpc/publish.iceberg.run'));
+    await page.getByTestId('publish-run').click();
+    await replied;
+    await page.getByTestId('publish-busy').waitFor({ state: 'detached' });
+    // What a publish killed before its commit leaves: a data file and a manifest no snapshot names,
+    // one from four days ago and one just written (perhaps a publish still running).
+    const data = join(warehouse, 'gold', 'fact_customer_search', 'data');
+    const old = join(data, 'killed-00000.parquet');
+    const fresh = join(data, 'writing-00000.parquet');
+    await writeFile(old, 'left by a killed publish');
+    await writeFile(fresh, 'being written');
+    const fourDaysAgo = new Date(Date.now() - 4 * 86_400_000);
+    await utimes(old, fourDaysAgo, fourDaysAgo);
+
+    await page.getByTestId('orphans-find').click();
+    const fact = page.getByTestId('orphans-fact_customer_search');
+    await fact.waitFor();
+    expect(await page.getByTestId('orphans-result').getAttribute('data-dry-run')).toBe('true');
+    expect(await fact.locator('td').allTextContents()).toEqual([
+      'fact_customer_search',
+      '1 (24 bytes)',
+      '1',
+      expect.stringMatching(/^\d+$/),
+    ]);
+    expect(await stat(old).then(() => true)).toBe(true);
+    await page.getByTestId('orphans-remove').click();
+    await expect.poll(() => page.getByTestId('orphans-result').getAttribute('data-dry-run')).toBe('false');
+    await expect(stat(old)).rejects.toThrow(/ENOENT/);
+    expect((await stat(fresh)).size).toBe(13);
+    expect(await page.getByTestId('orphans-remove').count()).toBe(0);
+    expect(await page.getByTestId('publish-error').count()).toBe(0);
+    // The table still reads: its snapshots are untouched.
+    await page.getByTestId('history-table').selectOption('fact_customer_search');
+    await page.getByTestId('history-load').click();
+    await page.getByTestId('history-scan').first().click();
+    await page.getByTestId('history-scan-result').waitFor();
   });
 });
 

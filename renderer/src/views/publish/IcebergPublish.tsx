@@ -12,6 +12,7 @@ import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
 import { Location } from './Location.tsx';
+import { OrphanFiles } from './OrphanFiles.tsx';
 import { CancelPublishButton, PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
 import { useAction } from './use-action.ts';
 
@@ -268,6 +269,15 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           </table>
         </div>
       )}
+
+      {/* Keyed by the target: what was found in one must not be removed from another. */}
+      <OrphanFiles
+        key={`${kind}:${named}`}
+        client={client}
+        target={target}
+        disabled={busy !== null || !named}
+        act={act}
+      />
 
       <h3>History</h3>
       <div className="toolbar">
