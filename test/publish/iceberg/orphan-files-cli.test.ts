@@ -103,16 +103,10 @@ describe('orphan files of a publish killed before its commit, on an S3 warehouse
   it('are listed, kept while young, then removed exactly; the table and its history read as before', async () => {
     const client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1' });
     const prefix = `wh/gold/${FACT}/`;
-    const first = await lakehouseAsync(
-      'publish',
-      'iceberg',
-      dir,
-      '--catalog',
-      'lake',
-      '--tables',
-      FACT,
-      '--json',
-    );
+    /** `publish iceberg` of the fact table to the S3 catalog, with `options`. */
+    const publishFact = (...options: string[]) =>
+      lakehouseAsync('publish', 'iceberg', dir, '--catalog', 'lake', '--tables', FACT, ...options);
+    const first = await publishFact('--json');
     expect(first.code).toBe(0);
     const firstSnapshot = (JSON.parse(first.stdout) as { tables: { snapshotId: string }[] }).tables[0]!
       .snapshotId;
@@ -166,18 +160,7 @@ describe('orphan files of a publish killed before its commit, on an S3 warehouse
     await client.send(new PutObjectCommand({ Bucket: 'lake', Key: inFlight, Body: Buffer.from('PAR1') }));
 
     // With the default threshold (3 days) everything unreferenced is too young: listed, nothing deleted.
-    const dry = await lakehouseAsync(
-      'publish',
-      'iceberg',
-      dir,
-      '--catalog',
-      'lake',
-      '--tables',
-      FACT,
-      '--remove-orphans',
-      '--dry-run',
-      '--json',
-    );
+    const dry = await publishFact('--remove-orphans', '--dry-run', '--json');
     expect(dry.code).toBe(0);
     const dryOrphans = (JSON.parse(dry.stdout) as { orphans: OrphanJson }).orphans.tables[0]!;
     expect(dryOrphans.removed).toEqual([]);
@@ -201,17 +184,7 @@ describe('orphan files of a publish killed before its commit, on an S3 warehouse
 
     // Publishing again commits date 2 (v2); --remove-orphans after it, with the default age, keeps the
     // young object and removes nothing referenced.
-    const again = await lakehouseAsync(
-      'publish',
-      'iceberg',
-      dir,
-      '--catalog',
-      'lake',
-      '--tables',
-      FACT,
-      '--remove-orphans',
-      '--json',
-    );
+    const again = await publishFact('--remove-orphans', '--json');
     expect(again.code).toBe(0);
     const result = JSON.parse(again.stdout) as {
       tables: { action: string; reconciliation: { matches: boolean }; snapshotId: string }[];
