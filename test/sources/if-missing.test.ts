@@ -1,9 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { writeParquetFile } from '../helpers/source-files.ts';
+import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from '../storage/s3-helpers.ts';
 
 // A second daily source that is not delivered every day (a price list sent when it changes): by
 // default a date it lacks fails; `if_missing` reads its latest earlier delivery, or no rows.
@@ -41,8 +43,16 @@ async function folder(source: string, day: string): Promise<string> {
   return path;
 }
 
-/** A project reading both sources, with `prices` declared as `pricesYaml` (flow-style YAML). */
-async function project(name: string, pricesYaml: string): Promise<string> {
+/**
+ * A project reading both sources, with `prices` declared as `pricesYaml` (flow-style YAML); the sources
+ * are under `data` (a folder or an s3:// prefix), reached through `s3Endpoint` when on S3.
+ */
+async function project(
+  name: string,
+  pricesYaml: string,
+  data = join(work, 'data'),
+  s3Endpoint?: string,
+): Promise<string> {
   const dir = join(work, name);
   await mkdir(join(dir, 'models', 'silver'), { recursive: true });
   await writeFile(
@@ -50,8 +60,9 @@ async function project(name: string, pricesYaml: string): Promise<string> {
     [
       `name: ${name}`,
       'sources:',
-      `  orders: {kind: daily_parquet, path: ${join(work, 'data', 'orders')}}`,
-      `  prices: {kind: daily_parquet, path: ${join(work, 'data', 'prices')}, ${pricesYaml}}`,
+      `  orders: {kind: daily_parquet, path: "${data}/orders"}`,
+      `  prices: {kind: daily_parquet, path: "${data}/prices", ${pricesYaml}}`,
+      ...(s3Endpoint ? [`s3: {endpoint: "${s3Endpoint}", region: us-east-1}`] : []),
       '',
     ].join('\n'),
   );
@@ -155,5 +166,30 @@ describe('a daily source missing a day', () => {
     expect((await lakehouseFailure(withEngine(typo, async () => {}))).message).toMatch(
       /sources\.prices\.if_missing.*"fail"\|"latest"\|"empty"/,
     );
+  });
+});
+
+describe('a daily source on S3 missing a day', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    useS3rverCredentials();
+    s3 = await startS3Server(['raw']);
+    await uploadTree(createS3Client({ endpoint: s3.endpoint }), join(work, 'data'), 'raw', 'feeds');
+  }, 60_000);
+  afterAll(() => s3?.close());
+
+  it('with if_missing: latest reads the latest object prefix before it', async () => {
+    const dir = await project('on-s3', 'if_missing: latest', 's3://raw/feeds', s3.endpoint);
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1, D2] });
+      expect(summary.error).toBeUndefined();
+      expect(summary.models.find((m) => m.etlDate === D2)?.warnings).toEqual([
+        `source prices has no delivery for ${D2}: read ${D1}'s, the latest before it (if_missing: latest)`,
+      ]);
+      const { rows } = await engine.query(
+        `SELECT DISTINCT price_file FROM silver.order_values WHERE etl_date = DATE '${D2}'`,
+      );
+      expect(rows).toEqual([{ price_file: 's3://raw/feeds/prices/20220601/part-0.parquet' }]);
+    });
   });
 });
