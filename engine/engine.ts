@@ -221,16 +221,9 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
   let reader: Db | undefined;
-  /** The project's macros on `connection`; the macro file's error, if one fails, instead of throwing. */
-  const loadProjectMacros = async (connection: Db): Promise<LakehouseError | undefined> => {
-    try {
-      await loadMacros(connection, project.root);
-      return undefined;
-    } catch (error) {
-      if (error instanceof LakehouseError) return error;
-      throw error;
-    }
-  };
+  /** The project's macros on `connection`; an error per macro file that failed (the others load). */
+  const loadProjectMacros = (connection: Db): Promise<LakehouseError[]> =>
+    loadMacros(connection, project.root);
   // Macros and the search path are per connection: every reading connection needs its own.
   const openReader = async (): Promise<Db> => {
     const connection = await db.fork();
@@ -297,12 +290,12 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     // Like a broken model file, a broken macro file must not lock the analyst out of the committed
     // tables: runs refuse with its error, reads work (a query calling its macros fails, saying which).
-    const macroError = await loadProjectMacros(db);
-    if (macroError) fileErrors.push(macroError);
+    const macroErrors = await loadProjectMacros(db);
+    fileErrors.push(...macroErrors);
     await db.run(`SET search_path = 'gold,main'`);
     const built = await graphOfModels();
     graph = built.graph;
-    modelErrors.push(...(macroError ? [macroError] : []), ...built.errors);
+    modelErrors.push(...macroErrors, ...built.errors);
     reader = await openReader();
   } catch (error) {
     close();

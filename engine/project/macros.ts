@@ -10,9 +10,11 @@ export const ENGINE_SLUGIFY = '__lakehouse_slugify';
 /**
  * Registers the engine's built-in macros (slugify) and then every `macros/*.sql` file of the project,
  * in name order, on one connection: each connection the engine opens runs them once. Project macros are
- * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models; a stored one is refused.
+ * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models. Returns an error per file that
+ * is refused or fails (at its first bad statement); the other files load all the same, so one broken
+ * file leaves the macros of the rest.
  */
-export async function loadMacros(db: Db, projectRoot: string): Promise<string[]> {
+export async function loadMacros(db: Db, projectRoot: string): Promise<LakehouseError[]> {
   // Temp macros: nothing is written to the warehouse, so a read-only open works too.
   await db.run(SLUG_SQL_MACRO.replace(/CREATE (OR REPLACE )?MACRO/i, 'CREATE OR REPLACE TEMP MACRO'));
   // The same macro under a name projects do not override: the keyword cache compares these slugs with
@@ -30,31 +32,40 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<string[]>
   } catch {
     return [];
   }
+  const errors: LakehouseError[] = [];
   for (const name of files) {
-    const path = join(dir, name);
-    const file = relative(projectRoot, path);
-    const text = await readFile(path, 'utf8');
-    const statements = macroStatements(text);
-    // Refused before any statement runs: a stored macro would be written into the warehouse, where the
-    // next connection finds it already there and a read-only open cannot create it at all.
-    for (const statement of statements) refuseWrites(statement, file);
-    for (const statement of statements) {
-      // Padded to its line, so DuckDB's "LINE n" is the file's line.
-      const startLine = lineOf(text, statement.start);
-      try {
-        await db.run('\n'.repeat(startLine - 1) + statement.text);
-      } catch (error) {
-        const message = (error as Error).message;
-        const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
-        throw new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
-          file,
-          line,
-          macros: true,
-        });
-      }
+    try {
+      await loadMacroFile(db, projectRoot, join(dir, name));
+    } catch (error) {
+      if (!(error instanceof LakehouseError)) throw error;
+      errors.push(error);
     }
   }
-  return files;
+  return errors;
+}
+
+async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise<void> {
+  const file = relative(projectRoot, path);
+  const text = await readFile(path, 'utf8');
+  const statements = macroStatements(text);
+  // Refused before any statement runs: a stored macro would be written into the warehouse, where the
+  // next connection finds it already there and a read-only open cannot create it at all.
+  for (const statement of statements) refuseWrites(statement, file);
+  for (const statement of statements) {
+    // Padded to its line, so DuckDB's "LINE n" is the file's line.
+    const startLine = lineOf(text, statement.start);
+    try {
+      await db.run('\n'.repeat(startLine - 1) + statement.text);
+    } catch (error) {
+      const message = (error as Error).message;
+      const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
+      throw new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
+        file,
+        line,
+        macros: true,
+      });
+    }
+  }
 }
 
 /**
@@ -74,25 +85,35 @@ function refuseWrites(statement: MacroStatement, file: string): void {
       { file, line, macros: true },
     );
   }
-  const writing = WRITING_STATEMENT.exec(statement.code);
-  if (!writing || TEMP_OBJECT.test(statement.code)) return;
-  const written = (writing[1] as string).replace(/\s+/g, ' ');
+  if (ALLOWED_STATEMENT.test(statement.code)) return;
+  // The statement's start, as written, to find it by.
+  const start = (statement.text.slice(statement.code.search(/\S/)).split('\n')[0] ?? '').trim();
+  const written = start.length > 60 ? `${start.slice(0, 60)}…` : start;
   throw new LakehouseError(
     'MODEL_SQL_ERROR',
-    `${file}:${line}: ${written} would change the warehouse each time the engine opens it, outside any run, ` +
-      'and fails where it is open read-only (query, tables, runs). A macro file holds TEMP macros (and ' +
-      'other TEMP objects, such as CREATE TEMP TABLE); build tables as models under models/',
+    `${file}:${line}: ${written} is not allowed in a macro file: it runs each time the engine opens the ` +
+      'warehouse, outside any run, where it could change the warehouse and fails if it is open read-only ' +
+      '(query, tables, runs). A macro file holds TEMP macros and other TEMP objects (CREATE TEMP TABLE ... ' +
+      'AS SELECT), SET and SELECT; build tables as models under models/',
     { file, line, macros: true },
   );
 }
 
-/** The first words of a statement that writes to the warehouse (a TEMP object aside: see TEMP_OBJECT). */
-const WRITING_STATEMENT =
-  /^\s*((?:CREATE(?:\s+OR\s+REPLACE)?(?:\s+UNIQUE)?\s+\w+)|INSERT|UPDATE|DELETE|DROP\s+\w+|ALTER\s+\w+|TRUNCATE|MERGE|COPY|ATTACH|DETACH|USE|CHECKPOINT|FORCE\s+CHECKPOINT|VACUUM|IMPORT|EXPORT|COMMENT|INSTALL)\b/i;
-
-/** `CREATE [OR REPLACE] TEMP|TEMPORARY ...` or `DROP ... temp.name`: per-connection objects only. */
-const TEMP_OBJECT =
-  /^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s|DROP\s+\w+\s+(?:IF\s+EXISTS\s+)?temp\.)/i;
+/**
+ * What a macro file may run, by its first words: a TEMP object, dropping one (`temp.name`), a setting,
+ * or a SELECT. Anything else (INSERT, a WITH ending in DELETE, EXPLAIN ANALYZE, BEGIN)
+ * could write to the warehouse or leave the connection in a transaction.
+ */
+const ALLOWED_STATEMENT = new RegExp(
+  [
+    String.raw`CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s`,
+    String.raw`DROP\s+\w+\s+(?:IF\s+EXISTS\s+)?temp\.`,
+    String.raw`(?:SET|RESET|SELECT)\b`,
+  ]
+    .map((form) => String.raw`^\s*${form}`)
+    .join('|'),
+  'i',
+);
 
 /** Whether `error` came from a project's macro file (loadMacros), not from a model. */
 export function isMacroFileError(error: LakehouseError): boolean {

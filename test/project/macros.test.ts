@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
@@ -102,18 +102,26 @@ describe('a macro file', () => {
   });
 
   it.each([
-    ['CREATE TABLE lookup AS SELECT 1 AS a;', 'CREATE TABLE'],
-    ['create or replace view v AS SELECT 1 AS a;', 'create or replace view'],
-    ['INSERT INTO gold.dim_user SELECT * FROM gold.dim_user;', 'INSERT'],
-    ['DROP TABLE gold.dim_user;', 'DROP TABLE'],
-    ["ATTACH 'elsewhere.duckdb' AS elsewhere;", 'ATTACH'],
+    ['CREATE TABLE lookup AS SELECT 1 AS a;', 'CREATE TABLE lookup AS SELECT 1 AS a'],
+    ['create or replace view v AS SELECT 1 AS a;', 'create or replace view v AS SELECT 1 AS a'],
+    [
+      'INSERT INTO gold.dim_user SELECT * FROM gold.dim_user;',
+      'INSERT INTO gold.dim_user SELECT * FROM gold.dim_user',
+    ],
+    ['DROP TABLE gold.dim_user;', 'DROP TABLE gold.dim_user'],
+    ["ATTACH 'elsewhere.duckdb' AS elsewhere;", "ATTACH 'elsewhere.duckdb' AS elsewhere"],
+    // Writes behind a first word that reads: a WITH ending in DELETE, EXPLAIN ANALYZE running an INSERT.
+    ['WITH c AS (SELECT 1) DELETE FROM gold.dim_user;', 'WITH c AS (SELECT 1) DELETE FROM gold.dim_user'],
+    ['EXPLAIN ANALYZE INSERT INTO gold.dim_user;', 'EXPLAIN ANALYZE INSERT INTO gold.dim_user'],
+    ['BEGIN;', 'BEGIN'],
   ])('writing to the warehouse is refused before it runs, at its line: %s', async (statement, written) => {
     await macroFile('CREATE OR REPLACE TEMP MACRO add1(x) AS x + 1;', '', statement);
     const error = await macroError();
     expect(error.message).toBe(
-      `macros/m.sql:3: ${written} would change the warehouse each time the engine opens it, outside any ` +
-        'run, and fails where it is open read-only (query, tables, runs). A macro file holds TEMP macros ' +
-        '(and other TEMP objects, such as CREATE TEMP TABLE); build tables as models under models/',
+      `macros/m.sql:3: ${written} is not allowed in a macro file: it runs each time the engine opens the ` +
+        'warehouse, outside any run, where it could change the warehouse and fails if it is open read-only ' +
+        '(query, tables, runs). A macro file holds TEMP macros and other TEMP objects (CREATE TEMP TABLE ... ' +
+        'AS SELECT), SET and SELECT; build tables as models under models/',
     );
     expect(error.details).toEqual({ file: 'macros/m.sql', line: 3, macros: true });
   });
@@ -124,14 +132,38 @@ describe('a macro file', () => {
       'CREATE OR REPLACE TEMPORARY VIEW lookup_view AS SELECT a + 1 AS b FROM lookup;',
       'DROP TABLE IF EXISTS temp.more;',
       'CREATE TEMP TABLE more AS SELECT 3 AS c;',
+      'create temp macro add3(x) AS x + 3;',
     );
     const check = async (engine: Awaited<ReturnType<typeof createEngine>>) => {
       expect(engine.modelErrors).toEqual([]);
-      const { rows } = await engine.query('SELECT a, b, c FROM lookup, lookup_view, more');
-      expect(rows).toEqual([{ a: 1, b: 2, c: 3 }]);
+      const { rows } = await engine.query('SELECT a, b, c, add3(c) AS d FROM lookup, lookup_view, more');
+      expect(rows).toEqual([{ a: 1, b: 2, c: 3, d: 6 }]);
     };
     await withEngine(dir, check);
     await withEngine(dir, check, true);
+  });
+
+  it('that is broken leaves the macros of the other files, those after it too', async () => {
+    await macroFile('CREATE OR REPLACE TEMP MACRO add1(x) AS x + 1;');
+    const broken = join(dir, 'macros', '00_broken.sql');
+    await writeFile(broken, 'CREATE OR REPLACE TEMP MACRO broken(x) AS x +;\n');
+    try {
+      await withEngine(
+        dir,
+        async (engine) => {
+          expect(engine.modelErrors.map((e) => e.message)).toEqual([
+            expect.stringMatching(/^macros\/00_broken\.sql:1: Parser Error: /),
+          ]);
+          // m.sql and the example's cleaning.sql sort after the broken file: both loaded.
+          expect((await engine.query(`SELECT add1(1) AS n, device_type('android') AS d`)).rows).toEqual([
+            { n: 2, d: expect.any(String) },
+          ]);
+        },
+        true,
+      );
+    } finally {
+      await rm(broken);
+    }
   });
 
   it('that is broken leaves the committed tables readable, and a fixed one runs again', async () => {
