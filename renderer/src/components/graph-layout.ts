@@ -29,7 +29,17 @@ export interface GraphLayout {
   height: number;
   nodes: Map<string, PlacedNode>;
   edges: PlacedEdge[];
+  /** The centre of each edge's label (by edge id), when the layout was asked to make room for labels. */
+  labels: Map<string, { x: number; y: number }>;
 }
+
+export interface LabelSize {
+  width: number;
+  height: number;
+}
+
+/** How many times the gaps where labels crowd may widen: each time by a label's width. */
+const MAX_WIDENINGS = 6;
 
 let elk: Promise<ElkEngine> | undefined;
 
@@ -41,9 +51,15 @@ function loadElk(): Promise<ElkEngine> {
 
 /**
  * Lays a DAG out left to right with ELK's layered algorithm, partitions kept in order as column bands
- * and edges routed orthogonally between the columns.
+ * and edges routed orthogonally between the columns. Given a label size (the widest label an edge may
+ * get), each edge gets a spot for its label that covers no card and no other label, the gap before a
+ * layer widening where edges fan in too closely for their labels to sit apart.
  */
-export async function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Promise<GraphLayout> {
+export async function layoutGraph(
+  nodes: LayoutNode[],
+  edges: LayoutEdge[],
+  label?: LabelSize,
+): Promise<GraphLayout> {
   const input: ElkNode = {
     id: 'root',
     layoutOptions: {
@@ -86,7 +102,40 @@ export async function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Pro
       points: [section.startPoint, ...(section.bendPoints ?? []), section.endPoint],
     });
   }
-  return { width: result.width ?? 0, height: result.height ?? 0, nodes: placed, edges: placedEdges };
+  let layout: GraphLayout = {
+    width: result.width ?? 0,
+    height: result.height ?? 0,
+    nodes: placed,
+    edges: placedEdges,
+    labels: new Map(),
+  };
+  if (!label) return layout;
+  for (let widenings = 0; ; widenings++) {
+    const { centres, crowded } = placeEdgeLabels(layout, () => label);
+    if (crowded.length === 0 || widenings === MAX_WIDENINGS) return { ...layout, labels: centres };
+    // A crowded label has no free spot near its target, where its edge fans in with the others: the gap
+    // before the target's layer widens, which lengthens their last segments. Right to left, so each
+    // layer's x is still where it was found.
+    const layersAt = crowded.map(
+      (id) => layout.nodes.get(layout.edges.find((e) => e.id === id)?.to ?? '')?.x,
+    );
+    const gaps = [...new Set(layersAt.filter((x) => x !== undefined))].sort((a, b) => b - a);
+    for (const x of gaps) layout = widenBefore(layout, x, label.width);
+  }
+}
+
+/**
+ * Moves everything from `at` rightwards by `by`: the gap before the layer starting at `at` widens. Bends
+ * in that gap stay, so the segments from them into the layer get longer and stay orthogonal.
+ */
+function widenBefore(layout: GraphLayout, at: number, by: number): GraphLayout {
+  const move = (x: number) => (x >= at - 0.5 ? x + by : x);
+  return {
+    ...layout,
+    width: layout.width + by,
+    nodes: new Map([...layout.nodes].map(([id, n]) => [id, { ...n, x: move(n.x) }])),
+    edges: layout.edges.map((e) => ({ ...e, points: e.points.map((p) => ({ x: move(p.x), y: p.y })) })),
+  };
 }
 
 interface Box {
@@ -103,15 +152,22 @@ const LABEL_SHARES = Array.from({ length: 23 }, (_, i) => 0.04 * (i + 1)).sort(
   (a, b) => Math.abs(a - PREFERRED_SHARE) - Math.abs(b - PREFERRED_SHARE),
 );
 
+export interface LabelPlacement {
+  /** The centre of each labelled edge's label box, by edge id. */
+  centres: Map<string, { x: number; y: number }>;
+  /** The edges whose label found no free spot: it sits where it covers the least. */
+  crowded: string[];
+}
+
 /**
  * A centre for each labelled edge's label box (by edge id): the point along the edge nearest the
- * preferred share where the box overlaps no node and no label placed before it; the preferred point when
- * none is free. Placing after layout keeps the graph as compact as ELK made it.
+ * preferred share where the box overlaps no node and no label placed before it; when none is free, the
+ * spot covering the least, and the edge is named crowded.
  */
 export function placeEdgeLabels(
   layout: GraphLayout,
-  sizeOf: (edge: PlacedEdge) => { width: number; height: number } | undefined,
-): Map<string, { x: number; y: number }> {
+  sizeOf: (edge: PlacedEdge) => LabelSize | undefined,
+): LabelPlacement {
   const nodes: Box[] = [...layout.nodes.values()].map((n) => ({
     x: n.x,
     y: n.y,
@@ -120,6 +176,7 @@ export function placeEdgeLabels(
   }));
   const taken: Box[] = [];
   const placed = new Map<string, { x: number; y: number }>();
+  const crowded: string[] = [];
   // Shortest edges first: they have the fewest spots, longer ones can move out of their way.
   const byLength = [...layout.edges].sort((a, b) => pathLength(a.points) - pathLength(b.points));
   for (const edge of byLength) {
@@ -136,11 +193,13 @@ export function placeEdgeLabels(
       taken.reduce((area, t) => area + overlapArea(b, t), 0) +
       nodes.reduce((area, n) => area + 4 * overlapArea(b, n), 0);
     const candidates = LABEL_SHARES.map(boxAt);
-    const box = candidates.find((b) => covered(b) === 0) ?? minBy(candidates, covered);
+    const free = candidates.find((b) => covered(b) === 0);
+    if (!free) crowded.push(edge.id);
+    const box = free ?? minBy(candidates, covered);
     taken.push(box);
     placed.set(edge.id, { x: box.x + size.width / 2, y: box.y + size.height / 2 });
   }
-  return placed;
+  return { centres: placed, crowded };
 }
 
 function pathLength(points: { x: number; y: number }[]): number {

@@ -17,7 +17,7 @@ import { LakehouseError } from '../../../engine/api/errors.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
-import { type GraphLayout, layoutGraph, placeEdgeLabels } from '../components/graph-layout.ts';
+import { type GraphLayout, layoutGraph } from '../components/graph-layout.ts';
 import { describeError } from '../connect.ts';
 import './explore.css';
 
@@ -28,8 +28,12 @@ const CARD_WIDTH = 186;
 const CARD_HEIGHT = 66;
 const LANE_HEADER = 30;
 const LANE_PAD = 10;
-/** An edge label's box, for keeping labels apart: its text at 11px, with padding and border. */
-const edgeLabelSize = (text: string) => ({ width: text.length * 6.6 + 12, height: 17 });
+/**
+ * The box the layout keeps free for each edge's label: the widest text compactNumber gives (5 characters,
+ * e.g. 9,999 or 1000k) at 11px, with padding and border. Every label fits it, so labels placed once per
+ * layout stay apart whatever counts a run brings, and do not move when the counts change.
+ */
+const EDGE_LABEL = { width: 5 * 6.6 + 12, height: 17 };
 
 /**
  * What a model card shows: its last status and, once done, its duration and tests; the rows its table
@@ -217,6 +221,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         height: CARD_HEIGHT,
       })),
       project.models.flatMap((m) => m.upstream.map((up) => ({ id: `${up}->${m.id}`, from: up, to: m.id }))),
+      EDGE_LABEL,
     ).then(
       (next) => live && setLayout(next),
       (e) => live && setError(`Cannot lay the graph out: ${describeError(e)}`),
@@ -551,14 +556,6 @@ function GraphCanvas({
   // Shrunk to fit the view (down to 55%, then it scrolls), so the whole pipeline shows at 1280x800 and
   // the example's fits a 900 px window too (at 60% its right-most cards sat just past the edge).
   const scale = Math.max(0.55, Math.min(1, (available.width - 4) / width, (available.height - 4) / height));
-  const labelCentres = useMemo(
-    () =>
-      placeEdgeLabels(layout, (edge) => {
-        const rows = edgeRows.get(edge.id);
-        return typeof rows === 'number' ? edgeLabelSize(compactNumber(rows)) : undefined;
-      }),
-    [layout, edgeRows],
-  );
   return (
     <div style={{ width: width * scale, height: height * scale }}>
       <div
@@ -608,7 +605,7 @@ function GraphCanvas({
         {layout.edges.map((edge) => {
           const rows = edgeRows.get(edge.id);
           if (rows === undefined || rows === null) return null;
-          const at = labelCentres.get(edge.id);
+          const at = layout.labels.get(edge.id);
           if (!at) return null;
           return (
             <span
@@ -647,7 +644,9 @@ function GraphCanvas({
   );
 }
 
+/** A count in at most 5 characters, the room EDGE_LABEL keeps for it. */
 function compactNumber(n: number): string {
+  if (n >= 1_000_000_000) return `${(n / 1_000_000_000).toFixed(n >= 10_000_000_000 ? 0 : 1)}B`;
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)}M`;
   if (n >= 10_000) return `${Math.round(n / 1000)}k`;
   return n.toLocaleString();
