@@ -440,6 +440,22 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     const details = await page.getByTestId('model-details').textContent();
     expect(details?.split('failing row(s)')).toHaveLength(2);
     await page.screenshot({ path: join(SCREENSHOTS, 'edit-run-failure.png') });
+
+    // Run from here, details closed: the run's error lists the failing rows, timestamps as in the tables.
+    await fact.click();
+    await page.getByTestId('model-details').waitFor({ state: 'detached' });
+    await page.getByTestId('selection-input').fill(FACT);
+    await page.getByTestId('run-button').click();
+    const failure = page.getByTestId('run-error');
+    await expect.poll(() => failure.textContent(), { timeout: 60_000 }).toContain('TEST_FAILED');
+    const runRows = failure.getByTestId('failing-rows').locator('[data-testid="grid-row"]');
+    await expect.poll(() => runRows.count()).toBeGreaterThan(0);
+    const runCells = await runRows.locator('td').allTextContents();
+    const runTimes = runCells.filter((text) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/.test(text));
+    expect(runTimes.length).toBeGreaterThan(0);
+    for (const time of runTimes) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.000$/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-run-failure-rows.png') });
+    await page.getByTestId('selection-input').fill('');
   });
 
   it('cancels a Save & run from the editor: the run rolls back and its diff says cancelled', async () => {

@@ -125,6 +125,16 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * The DuckDB types of a failed run's failing rows, from the failed test's record in the summary, so they
+ * show as a table's rows do (timestamps with milliseconds); none when the test left no record.
+ */
+function failingRowTypes(summary: RunSummary): Record<string, string> {
+  const { model, etlDate, test } = summary.error?.details ?? {};
+  const record = summary.models.find((m) => m.model === model && m.etlDate === etlDate);
+  return record?.tests.find((t) => t.name === test)?.sampleTypes ?? {};
+}
+
 function rowsFromDetails(details: Record<string, unknown> | undefined): Record<string, unknown>[] {
   const rows = details?.failingRows;
   return Array.isArray(rows)
@@ -394,7 +404,11 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
 
   const running = run.phase === 'running' || run.phase === 'starting';
   const failingRows = run.phase === 'finished' ? rowsFromDetails(run.summary.error?.details) : [];
-  const failingColumns = Object.keys(failingRows[0] ?? {}).map((name) => ({ name, type: '' }));
+  const failingTypes = run.phase === 'finished' ? failingRowTypes(run.summary) : {};
+  const failingColumns = Object.keys(failingRows[0] ?? {}).map((name) => ({
+    name,
+    type: failingTypes[name] ?? '',
+  }));
   const edgeRows = useMemo(
     () => new Map((graph?.edges ?? []).map((e) => [`${e.from}->${e.to}`, e.rows])),
     [graph],
