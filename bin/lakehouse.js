@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Entry point of the `lakehouse` command: loads the TypeScript CLI through tsx, so no build step is needed.
 
-// `run`, `demo` and `publish` cancel on SIGINT and SIGTERM (cli/stop-signals.ts), but loading the CLI
-// and opening the warehouse take about half a second first: a stop in that time is kept for them
-// instead of killing the process, so the work still ends as cancelled (run --json prints its object).
-// A second stop before then exits at once. Installed before the imports, which are that half second.
-if (['run', 'demo', 'publish'].includes(process.argv[2])) {
+// `run` and `demo` cancel on SIGINT and SIGTERM (cli/stop-signals.ts), but loading the CLI and opening
+// the warehouse take about half a second first: a stop in that time is kept for them instead of killing
+// the process, and the run starts cancelled (run --json prints its object). A second stop exits at
+// once. Installed before the imports, which are that half second.
+if (['run', 'demo'].includes(process.argv[2])) {
   const earlyStop = Symbol.for('lakehouse.earlyStop');
   const keepStop = (signal) => {
     if (globalThis[earlyStop]) process.exit(signal === 'SIGINT' ? 130 : 143);

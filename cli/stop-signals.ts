@@ -1,12 +1,14 @@
 /**
  * Cancels long work on Ctrl-C (SIGINT) and on SIGTERM alike: CI timeouts, `timeout`, systemd and
  * container stops send SIGTERM, and a run stopped that way should roll back and report like Ctrl-C,
- * not die mid-date. The first signal cancels; returns what removes the handlers. A signal that came
- * while the command was still loading (kept by bin/lakehouse.js) cancels at once.
+ * not die mid-date. The first signal cancels, a second exits at once; returns what removes the
+ * handlers. A signal that came while the command was still loading (kept by bin/lakehouse.js) cancels
+ * at once.
  */
 export function cancelOnStopSignals(controller: AbortController, saying: string): () => void {
-  const onSignal = () => {
-    if (controller.signal.aborted) return;
+  const onSignal = (signal?: NodeJS.Signals) => {
+    // A second stop: whatever is running did not stop for the first, so the user means it.
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     process.stderr.write(`\n${saying}\n`);
     controller.abort();
   };

@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/project.ts';
+
+// The first Ctrl-C or SIGTERM asks the command to stop; a second, when it has not, ends the process.
+describe('stop signals', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('a second %s exits at once when the work does not stop for the first', async (signal, code) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'run-ts.js'),
+        join(PROJECT_ROOT, 'test', 'cli', 'fixtures', 'ignores-cancel.ts'),
+      ],
+      { cwd: PROJECT_ROOT },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.kill(signal);
+    await new Promise<void>((resolve) => child.stderr.once('data', () => resolve()));
+    expect(stderr).toContain('Cancelling ...');
+    child.kill(signal);
+    expect(await exited).toBe(code);
+  });
+});
