@@ -60,7 +60,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       );
     }
     const stale = dedupe?.across_dates ? laterDatesCheckedAgainst(ctx, dedupe.across_dates) : [];
-    // Read before the write replaces it: the later dates' choices stand if the keys come out the same.
+    // Read before the write replaces it: the later dates' choices stand unless the keys change for them.
     const previous =
       stale.length > 0 && (await partitions.rowCount(model.id, etlDate)) > 0
         ? await partitions.currentPath(model.id, etlDate)
@@ -74,10 +74,16 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       SELECT * EXCLUDE (${internal}) FROM __kept${notLoaded}${dedupe ? ' WHERE __row NOT IN (SELECT __row FROM __repeats)' : ''}`;
     rowsOut = await partitions.write(model.id, etlDate, rows);
     duplicatesRemoved = staged - quarantined - rowsOut;
-    const sameKeys =
-      previous !== undefined &&
-      (await sameKeySets(ctx, previous, await partitions.currentPath(model.id, etlDate), dedupe!.key));
-    if (stale.length > 0 && !sameKeys) {
+    const affected =
+      stale.length > 0 &&
+      (await laterDatesAffected(
+        ctx,
+        previous,
+        await partitions.currentPath(model.id, etlDate),
+        await Promise.all(stale.map((d) => partitions.currentPath(model.id, d))),
+        dedupe!.key,
+      ));
+    if (affected) {
       warnings.push(
         `${stale.join(', ')} dropped repeats of ${dedupe!.key.join(', ')} values this date held when they ran: ` +
           `re-run ${stale.length === 1 ? 'it' : 'them'} too, so an event this new version adds or no longer ` +
@@ -150,24 +156,44 @@ function laterDatesCheckedAgainst(ctx: MaterializeContext, window: number | 'all
 }
 
 /**
- * Whether two partition files hold the same set of `keys` values. A file without the key columns (a
- * renamed key) counts as different.
+ * Whether this date's new partition changes what the later dates' repeat search found: a key it no
+ * longer holds (a later date dropped that key's event as a repeat), or a key it newly holds that a later
+ * date's partition kept (now a repeat there). A late first load has no keys it no longer holds. Files
+ * whose key columns are missing or of other types count as changed, without a query that could fail
+ * (and abort the date's transaction).
  */
-async function sameKeySets(ctx: MaterializeContext, before: string, after: string, keys: string[]) {
-  // Checked first: a failed statement would abort the date's transaction.
-  const held = await ctx.db.all<{ name: string }>(
-    `SELECT lower(name) AS name FROM parquet_schema(${literal(before)})`,
-  );
-  const names = new Set(held.map((c) => c.name));
-  if (!keys.every((key) => names.has(key.toLowerCase()))) return false;
+async function laterDatesAffected(
+  ctx: MaterializeContext,
+  before: string | undefined,
+  after: string,
+  later: string[],
+  keys: string[],
+): Promise<boolean> {
+  const keyTypes = async (file: string) => {
+    const described = await ctx.db.all<{ column_name: string; column_type: string }>(
+      `DESCRIBE SELECT * FROM read_parquet(${literal(file)})`,
+    );
+    const types = new Map(described.map((c) => [c.column_name.toLowerCase(), c.column_type]));
+    return keys.map((key) => types.get(key.toLowerCase()) ?? null).join(',');
+  };
+  const expected = await keyTypes(after);
+  for (const file of [...(before ? [before] : []), ...later]) {
+    if ((await keyTypes(file)) !== expected) return true;
+  }
   const k = keys.map(ident).join(', ');
-  const differing = await ctx.db.scalar<number | bigint>(
-    `SELECT count(*) FROM (
-       (SELECT ${k} FROM read_parquet(${literal(before)}) EXCEPT SELECT ${k} FROM read_parquet(${literal(after)}))
-       UNION ALL
-       (SELECT ${k} FROM read_parquet(${literal(after)}) EXCEPT SELECT ${k} FROM read_parquet(${literal(before)})))`,
+  const read = (file: string) => `SELECT ${k} FROM read_parquet(${literal(file)})`;
+  if (before) {
+    const dropped = await ctx.db.scalar<number | bigint>(
+      `SELECT count(*) FROM (${read(before)} EXCEPT ${read(after)})`,
+    );
+    if (Number(dropped) > 0) return true;
+  }
+  const added = before ? `(${read(after)} EXCEPT ${read(before)})` : `(${read(after)})`;
+  const keptLater = await ctx.db.scalar<number | bigint>(
+    `SELECT count(*) FROM ${added} AS a
+     SEMI JOIN read_parquet([${later.map(literal).join(', ')}], union_by_name = true) AS l USING (${k})`,
   );
-  return Number(differing) === 0;
+  return Number(keptLater) > 0;
 }
 
 /** Notes when this date's partition has other columns than the table had: what older dates lack or hold. */

@@ -404,12 +404,17 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const silverNotes = (summary: Awaited<ReturnType<typeof engine.run>>, date: string) =>
         summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === date)?.warnings;
       expect(silverNotes(await engine.run({ dates: [D1] }), D1)).toEqual([]);
-      await writeDay(resentSrc, '20220601', [...day1, ...events(1, D1, 'extra')]);
+      // Delivered again with an event 06-02 kept as its own: now 06-02 repeats it.
+      await writeDay(resentSrc, '20220601', [
+        ...day1,
+        { ...events(12, D2)[5]!, datetime: `${D1} 09:00:00.000` },
+      ]);
       expect(silverNotes(await engine.run({ dates: [D1] }), D1)).toEqual([staleNote(`${D2}, ${D3}`)]);
       const inOrder = await engine.run({ dates: [D1, D2, D3, D4] });
       expect(silverNotes(inOrder, D1)).toEqual([]);
+      // Run again as the note asked, 06-02 now drops the event 06-01 took over, too.
       expect(silverNotes(inOrder, D2)).toEqual([
-        '2 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
+        '3 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
       ]);
 
       // Delivered again without the event 06-02 repeats: 06-02, run as told, keeps it as its own.
@@ -420,6 +425,17 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         `SELECT etl_date::VARCHAR AS d FROM silver.customer_search WHERE event_id = '${day1[0]!.eventID}'`,
       );
       expect(resent.rows).toEqual([{ d: D2 }]);
+    });
+  });
+
+  it('loads a late date without asking to re-run later dates that share none of its events', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      const late = await engine.run({ dates: [D1] });
+      expect(late.status).toBe('success');
+      const silver = late.models.find((m) => m.model === 'silver.customer_search');
+      expect(silver?.warnings).toEqual([]);
     });
   });
 
