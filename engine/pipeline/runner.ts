@@ -733,6 +733,17 @@ async function bindDailySources(
     const root = resolveProjectPath(project.root, source.path);
     bound.set(name, await bindDailyParquet(db, name, source, root, date, project.storage));
   }
+  // if_missing stands in for a source beside others that have the date, not for a date nobody delivered
+  // (a typo'd --date, a range past the data): that would commit another day's rows under it.
+  const sources = [...bound.values()];
+  if (sources.length > 0 && sources.every((s) => s.standIn)) {
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `No daily source the selected models read has a delivery for ${date} (${sources.map((s) => s.name).join(', ')}); ` +
+        'if_missing stands in for a source only on dates another source delivered. Run a date that was delivered.',
+      { etlDate: date, sources: sources.map((s) => s.name) },
+    );
+  }
   return bound;
 }
 

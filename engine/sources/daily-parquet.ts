@@ -14,6 +14,8 @@ export interface BoundSource {
   files: string[];
   /** Problems that did not stop the load (extra columns, files not read), shown in the run history. */
   warnings: string[];
+  /** The date had no delivery: another day's files, or no rows, stand in for it (if_missing). */
+  standIn?: boolean;
   /**
    * Reads every text value of the day's files and throws SOURCE_UNREADABLE naming the file and column
    * that cannot be read (invalid UTF-8, a corrupt page). Not done up front: it costs a full extra read
@@ -148,6 +150,15 @@ function unreadNote(name: string, entry: DayEntry): string {
   return `${entry.shown}: not read, since only .parquet files are loaded (it has ${entry.size} bytes); convert it to Parquet if sources.${name} should load it`;
 }
 
+/**
+ * Why a day folder without Parquet files fails: not delivered yet (empty, or only markers such as
+ * _SUCCESS), which if_missing may stand in for; or delivered in files the source does not load (a CSV),
+ * which it must not hide by reading another day.
+ */
+function notDelivered(entries: DayEntry[]): 'day-missing' | 'day-unloadable' {
+  return entries.some((e) => e.kind === 'unread') ? 'day-unloadable' : 'day-missing';
+}
+
 /** What a day folder without Parquet files holds, for the error that says so. */
 function describeHeld(entries: DayEntry[]): string {
   if (entries.length === 0) return 'it is empty';
@@ -191,7 +202,7 @@ export async function bindDailyParquet(
     bound.warnings.unshift(
       `source ${name} has no delivery for ${etlDate}: read ${latest}'s, the latest before it (if_missing: latest)`,
     );
-    return bound;
+    return { ...bound, standIn: true };
   }
 }
 
@@ -211,6 +222,7 @@ async function bindNoRows(
     name,
     files: [],
     warnings: [`source ${name} has no delivery for ${etlDate}: read as no rows (if_missing: empty)`],
+    standIn: true,
     findUnreadable: async () => {},
   };
 }
@@ -252,7 +264,7 @@ async function bindDay(
       'SOURCE_MISSING',
       `Source "${name}": ${folder} holds no .parquet files for ${etlDate}: ${describeHeld(entries)}. ` +
         'Wait for the day to be delivered (or copy its files in) and run the date again; nothing of it was loaded.',
-      { source: name, path: folder, etlDate, reason: 'day-missing' },
+      { source: name, path: folder, etlDate, reason: notDelivered(entries) },
     );
   }
   const notes = entries.filter((e) => e.kind === 'unread').map((e) => unreadNote(name, e));
@@ -419,7 +431,7 @@ async function fetchS3Day(
         (available.length
           ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
           : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
-      { source: name, path: s3Uri(bucket, dayPrefix), etlDate, reason: 'day-missing' },
+      { source: name, path: s3Uri(bucket, dayPrefix), etlDate, reason: notDelivered(entries) },
     );
   }
   const what = `${name} ${etlDate}`;

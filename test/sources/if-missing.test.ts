@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
@@ -155,6 +155,47 @@ describe('a daily source missing a day', () => {
       { d: D2, sku: 'a', price: null, delivered: null },
       { d: D2, sku: 'b', price: null, delivered: null },
     ]);
+  });
+
+  it('does not stand in for a day delivered in files the source does not load', async () => {
+    const dir = await project('csv-day', 'if_missing: latest');
+    const day = await folder('prices', '20220602');
+    await writeFile(join(day, 'prices.csv'), 'sku,price\na,12\n');
+    try {
+      await withEngine(dir, async (engine) => {
+        const summary = await engine.run({ dates: [D1, D2] });
+        expect(summary.status).toBe('failed');
+        expect(summary.error?.message).toMatch(
+          /^Source "prices": .*20220602 holds no \.parquet files for 2022-06-02: it holds only prices\.csv/,
+        );
+      });
+    } finally {
+      await removeDir(day);
+    }
+  });
+
+  it('refuses a date no source read delivered, rather than commit other days under it', async () => {
+    const dir = await project('nobody', 'if_missing: latest');
+    const yaml = join(dir, 'lakehouse.yaml');
+    await writeFile(
+      yaml,
+      (await readFile(yaml, 'utf8')).replace(
+        'orders: {kind: daily_parquet,',
+        'orders: {kind: daily_parquet, if_missing: empty, columns: {order_id: VARCHAR, sku: VARCHAR},',
+      ),
+    );
+    await withEngine(dir, async (engine) => {
+      // Prices stand in for the 2nd beside the orders delivered that day; on the 4th nobody delivered.
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      const summary = await engine.run({ dates: ['2022-06-04'] });
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_MISSING',
+        message:
+          'No daily source the selected models read has a delivery for 2022-06-04 (orders, prices); if_missing ' +
+          'stands in for a source only on dates another source delivered. Run a date that was delivered.',
+      });
+    });
   });
 
   it('refuses if_missing: empty without declared columns, and a value it does not know', async () => {
