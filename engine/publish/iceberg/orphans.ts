@@ -50,7 +50,7 @@ export interface TableOrphans {
   referenced: number;
   /** Unreferenced and older than the threshold: deleted, or listed only in a dry run. */
   removed: OrphanFile[];
-  /** Unreferenced but newer than the threshold (maybe a publish in progress): kept. */
+  /** Unreferenced but newer than the threshold (maybe a publish in progress), or named with a %: kept. */
   kept: OrphanFile[];
 }
 
@@ -173,7 +173,9 @@ export async function removeTableOrphans(
       continue;
     }
     const orphan = { uri: file.uri, size: file.size, modifiedMs: file.modifiedMs };
-    if (file.modifiedMs < options.olderThan) result.removed.push(orphan);
+    // A name holding % (Hive's s=a%20b folders) may be referenced by a URI spelling it decoded or not,
+    // depending on the tool that wrote it: never taken for an orphan, since deleting it could break a table.
+    if (file.modifiedMs < options.olderThan && !file.id.includes('%')) result.removed.push(orphan);
     else result.kept.push(orphan);
   }
   if (!options.dryRun && result.removed.length > 0) await io.delete(result.removed.map((f) => f.uri));

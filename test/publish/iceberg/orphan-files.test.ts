@@ -227,6 +227,26 @@ describe('orphan-file removal on a local warehouse folder', () => {
     });
   });
 
+  it('keeps an unreferenced file whose name holds a %, which another tool may reference spelled decoded', async () => {
+    const wh = warehouseIn('wh-percent');
+    const ctx = context(db, wh.catalog, 'percent');
+    await db.run('DROP TABLE IF EXISTS gold.fact_plays');
+    for (const sql of [CREATE, dayRows(1, 0)]) await db.run(sql);
+    await syncTable(ctx, await plays(db));
+    // Hive names a partition folder of `s=a b` as s=a%20b on disk; a file:/ URI may keep or decode it.
+    const hive = join(wh.folder, 'gold', 'fact_plays', 'data', 's=a%20b', 'f.parquet');
+    const plain = join(wh.folder, 'gold', 'fact_plays', 'data', 'plain.parquet');
+    for (const file of [hive, plain]) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, 'PAR1');
+    }
+    await ageAll(wh.folder, 4 * DAY);
+    const report = await removeOrphanFiles({ catalog: wh.catalog, namespace: 'gold' }, ['fact_plays']);
+    expect(report.tables[0]!.removed.map((f) => wh.io.identity(f.uri))).toEqual([plain]);
+    expect(report.tables[0]!.kept.map((f) => f.uri)).toEqual([expect.stringMatching(/s=a%20b\/f\.parquet$/)]);
+    expect((await readFile(hive, 'utf8')).length).toBe(4);
+  });
+
   it('removes what a killed first publish left (no table yet), after which the table is created as usual', async () => {
     const wh = warehouseIn('first');
     const table = join(wh.folder, 'gold', 'fact_plays');
