@@ -138,4 +138,33 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     }
     await page.setViewportSize({ width: 1280, height: 800 });
   });
+
+  it('shows the graph of a run that ended before its start was answered, not the run still going', async () => {
+    // The reply to pipeline.run held back past the run's end, and the graph reloaded after that reply:
+    // the view took the run for one still going and kept its cards over the graph's.
+    await page.route('**/rpc/pipeline.run', async (route) => {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.fulfill({ response });
+    });
+    await page.route('**/rpc/pipeline.graph', async (route) => {
+      await new Promise((r) => setTimeout(r, 2500));
+      await route.continue();
+    });
+    try {
+      await page.getByTestId('selection-input').fill('gold.dim_date');
+      await page.getByTestId('run-button').click();
+      const status = page.getByTestId('run-status');
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+      await page.waitForResponse('**/rpc/pipeline.graph', { timeout: 30_000 });
+      // The rows its table holds, as the graph says, not the rows the run wrote.
+      const rows = page.getByTestId('model-card-gold.dim_date').getByTestId('card-rows');
+      await expect.poll(() => rows.getAttribute('data-rows')).toMatch(/^\d+$/);
+      expect(await rows.textContent()).toMatch(/^[\d,]+ rows$/);
+    } finally {
+      await page.unroute('**/rpc/pipeline.run');
+      await page.unroute('**/rpc/pipeline.graph');
+      await page.getByTestId('selection-input').fill('');
+    }
+  });
 });

@@ -167,6 +167,9 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   const [error, setError] = useState<string | null>(null);
   const [layout, setLayout] = useState<GraphLayout | null>(null);
   const runIdRef = useRef<string | null>(null);
+  // Runs whose run.finished has come: the answer to their start, arriving after it (events and replies
+  // travel apart), must not make one the run in progress again.
+  const finishedRuns = useRef(new Set<string>());
   // Cancel clicked while the run was starting (no run id yet): sent as soon as the id is known.
   const cancelWanted = useRef(false);
   const sendCancel = useCallback(
@@ -267,6 +270,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         setRun({ phase: 'running', runId: event.runId, done: event.done, total: event.total });
       } else if (event.type === 'run.finished') {
         runIdRef.current = null;
+        finishedRuns.current.add(event.summary.runId);
         adoptedRun.current = null;
         setRun({ phase: 'finished', summary: event.summary });
         // Until the graph reloads: each model the run reached as its last record says (a failed date
@@ -373,7 +377,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       // Subscribe before starting so no progress event is missed.
       await client.ready();
       const started = await client.call('pipeline.run', runInput(date, from, to, selection));
-      runIdRef.current = started.runId;
+      if (!finishedRuns.current.has(started.runId)) runIdRef.current = started.runId;
       if (cancelWanted.current) void sendCancel(started.runId);
       setRun((prev) =>
         prev.phase === 'starting'
