@@ -443,7 +443,20 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('tab-pipeline').click();
     const fact = page.getByTestId(`model-card-${FACT}`);
     await expect.poll(() => fact.getAttribute('data-status')).toBe('failed');
-    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/failed/);
+    expect(await fact.getByTestId('card-tests').textContent()).toMatch(/^✓ 9\/10 ✗ 1$/);
+    expect(await fact.getByTestId('card-tests').getAttribute('title')).toMatch(/, 1 failed,/);
+    // The card's text shows whole: none cut at its edge.
+    const cut = await fact
+      .locator('.card-meta > span')
+      .evaluateAll((spans) =>
+        spans
+          .filter(
+            (el) =>
+              el.getBoundingClientRect().right > (el.parentElement?.getBoundingClientRect().right ?? 0) + 1,
+          )
+          .map((el) => el.textContent),
+      );
+    expect(cut).toEqual([]);
     await fact.click();
     const failed = page.getByTestId('failed-test').filter({ hasText: 'not_null' });
     await failed.waitFor();

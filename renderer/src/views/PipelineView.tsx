@@ -772,9 +772,10 @@ function ModelCard({
             title={`data tests: ${state?.testsPassed} passed, ${state?.testsFailed ?? 0} failed, ${state?.testsWarned ?? 0} warned`}
             className={state?.testsFailed ? 'tests-failed' : state?.testsWarned ? 'tests-warned' : 'tests-ok'}
           >
+            {/* Signs, not words: "· 1 failed" left no room on the card and was cut; the title says it in words. */}
             ✓ {state?.testsPassed}/{tests}
-            {state?.testsFailed ? ` · ${state.testsFailed} failed` : ''}
-            {state?.testsWarned ? ` · ${state.testsWarned} warn` : ''}
+            {state?.testsFailed ? ` ✗ ${state.testsFailed}` : ''}
+            {state?.testsWarned ? ` ⚠ ${state.testsWarned}` : ''}
           </span>
         )}
       </span>
