@@ -765,7 +765,11 @@ function ModelCard({
       </span>
       <span className="card-meta">
         <span className="muted">{model.materialized}</span>
-        {state?.durationMs !== undefined && <span className="muted">{formatDuration(state.durationMs)}</span>}
+        {state?.durationMs !== undefined && (
+          <span className="muted card-duration" title={formatDuration(state.durationMs)}>
+            {formatDuration(state.durationMs)}
+          </span>
+        )}
         {tests > 0 && (
           <span
             data-testid="card-tests"
