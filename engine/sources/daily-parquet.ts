@@ -213,7 +213,11 @@ async function bindNoRows(
   source: DailyParquetSource,
   etlDate: string,
 ): Promise<BoundSource> {
-  const columns = Object.entries(source.columns).map(([column, type]) => `NULL::${type} AS ${ident(column)}`);
+  // Each declared type as DuckDB names it, checked as for a day with files (a type cannot be quoted).
+  const columns: string[] = [];
+  for (const [column, written] of Object.entries(source.columns)) {
+    columns.push(`NULL::${await duckDbType(db, name, column, written, [])} AS ${ident(column)}`);
+  }
   await db.run(
     `CREATE OR REPLACE VIEW source.${ident(name)} AS
      SELECT ${[...columns, 'NULL::VARCHAR AS _source_file'].join(', ')} LIMIT 0`,
