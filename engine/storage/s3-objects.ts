@@ -22,6 +22,8 @@ export interface S3ObjectInfo {
   key: string;
   size: number;
   etag: string;
+  /** LastModified in ms since the epoch; absent when the store gives none. */
+  modifiedMs?: number;
 }
 
 export interface S3Listing {
@@ -55,7 +57,14 @@ export async function listObjects(
     }
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined) continue;
-      listing.objects.push({ bucket, key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag ?? '') });
+      const modified = o.LastModified ? { modifiedMs: o.LastModified.getTime() } : {};
+      listing.objects.push({
+        bucket,
+        key: o.Key,
+        size: o.Size ?? 0,
+        etag: unquote(o.ETag ?? ''),
+        ...modified,
+      });
     }
     for (const p of page.CommonPrefixes ?? []) if (p.Prefix) listing.prefixes.push(p.Prefix);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

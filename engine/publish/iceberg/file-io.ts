@@ -15,17 +15,10 @@ import {
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
-import { uploadFile } from '../../storage/s3-objects.ts';
+import { listObjects, uploadFile } from '../../storage/s3-objects.ts';
 import { locationKind, parseS3Uri } from '../../storage/s3-uri.ts';
 
 /** A file found by listing a folder of the warehouse (orphan-file removal). */
@@ -370,37 +363,16 @@ export function createS3FileIO(
     },
     async list(uri) {
       const { bucket, key } = target(uri);
-      const files: ListedFile[] = [];
-      let token: string | undefined;
-      do {
-        let page: ListObjectsV2CommandOutput;
-        try {
-          page = await s3.send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: key ? `${key}/` : '',
-              ContinuationToken: token,
-            }),
-          );
-        } catch (error) {
-          throw s3Failure(error, { bucket, key, action: 'list' });
-        }
-        for (const object of page.Contents ?? []) {
-          if (object.Key === undefined) continue;
-          const objectUri = `s3://${bucket}/${object.Key}`;
-          // A folder marker (`x/`) or a key with edge slashes or spaces is not what its URI names.
-          if (parseS3Uri(objectUri).prefix !== object.Key) continue;
-          files.push({
-            uri: objectUri,
-            id: objectUri,
-            size: object.Size ?? 0,
-            // Without a date the object counts as just written, so it is never old enough to delete.
-            modifiedMs: object.LastModified?.getTime() ?? Date.now(),
-          });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return files;
+      const { objects } = await listObjects(s3, bucket, key ? `${key}/` : '');
+      return objects.flatMap((object) => {
+        const objectUri = `s3://${bucket}/${object.key}`;
+        // A folder marker (`x/`) or a key with edge slashes or spaces is not what its URI names.
+        if (parseS3Uri(objectUri).prefix !== object.key) return [];
+        // Without a date the object counts as just written, so it is never old enough to delete.
+        return [
+          { uri: objectUri, id: objectUri, size: object.size, modifiedMs: object.modifiedMs ?? Date.now() },
+        ];
+      });
     },
     identity(uri) {
       const { bucket, key } = target(uri);
