@@ -6,7 +6,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
-import { checkInit, exists, initProject } from '../engine/project/init.ts';
+import { catalogRename, checkInit, exists, initProject } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
@@ -341,7 +341,15 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     source = join(data, 'customer_search_log_data');
   }
   const root = await initProject({ ...options, source });
-  process.stdout.write(`Created project ${root}\n  next: lakehouse run ${shellWord(dir)}\n`);
+  process.stdout.write(`Created project ${root}\n`);
+  const mapping = options.catalog ? await catalogRename(options.catalog, options.catalogRename) : undefined;
+  if (mapping?.guessed) {
+    const pairs = Object.entries(mapping.rename).map(([from, to]) => `${from} as ${to}`);
+    process.stdout.write(
+      `  catalog: reading its columns ${pairs.join(', ')} (sources.title_catalog.rename in lakehouse.yaml)\n`,
+    );
+  }
+  process.stdout.write(`  next: lakehouse run ${shellWord(dir)}\n`);
   // A project may point at data still to come, but a mistyped path is best said now (stderr, exit 0).
   for (const [flag, path] of [
     ['--source', source],

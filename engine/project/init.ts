@@ -2,6 +2,9 @@ import { access, copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
+import { openDb } from '../db/duckdb.ts';
+import { firstLine } from '../sources/daily-parquet.ts';
+import { formatFromExtension, referenceFileColumns } from '../sources/reference-file.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
@@ -64,6 +67,75 @@ export async function checkInit(options: Omit<InitOptions, 'source'> & { source?
   // Refused before anything is written (init copies the models first): locationKind throws on `s3:/x`.
   for (const location of [options.source, options.catalog, options.lake])
     if (location) locationKind(location);
+  if (options.catalog) await catalogRename(options.catalog, options.catalogRename);
+}
+
+/** The columns the example's models read from the title catalog; `slug` is optional. */
+const CATALOG_COLUMNS = ['title', 'genres'] as const;
+/** Header names (lower case) that mean a catalog column, for a file named otherwise. */
+const CATALOG_SYNONYMS: Record<(typeof CATALOG_COLUMNS)[number], string[]> = {
+  title: ['title', 'name', 'keyword', 'movie', 'film', 'show', 'program', 'programme', 'series'],
+  genres: ['genres', 'genre', 'category', 'categories'],
+};
+
+/**
+ * The rename that makes a local catalog file give the example title and genres: `given` checked
+ * against the file's header, or, when none is given and the file names them otherwise, one guessed
+ * from common names (`keyword`, `category`, ...) where each column has exactly one candidate. Refuses a
+ * catalog the example could not read, so init does not write a project whose every run fails. An S3 or
+ * not-yet-existing catalog is not read here (the first run checks it).
+ */
+export async function catalogRename(
+  catalog: string,
+  given: Record<string, string> | undefined,
+): Promise<{ rename: Record<string, string>; guessed: boolean } | undefined> {
+  if (isS3Uri(catalog) || !(await exists(catalog))) return undefined;
+  const path = resolve(catalog);
+  const db = await openDb();
+  let columns: string[];
+  try {
+    columns = await referenceFileColumns(db, path, formatFromExtension(path));
+  } catch (error) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--catalog ${path} cannot be read as ${formatFromExtension(path)}: ${firstLine(error)}. ` +
+        'Give a CSV (with a header), Parquet or JSON file of titles and their genres.',
+      { path },
+    );
+  } finally {
+    db.close();
+  }
+  const found = `(found ${columns.join(', ')})`;
+  if (given && Object.keys(given).length > 0) {
+    const unknown = Object.keys(given).filter((from) => !columns.includes(from));
+    if (unknown.length > 0) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `--catalog-rename names column(s) ${unknown.join(', ')} that ${path} does not have ${found}.`,
+        { path, unknown },
+      );
+    }
+  }
+  const renamed = columns.map((c) => given?.[c] ?? c);
+  const missing = CATALOG_COLUMNS.filter((c) => !renamed.includes(c));
+  if (missing.length === 0) return { rename: given ?? {}, guessed: false };
+  const guess: Record<string, string> = {};
+  if (!given || Object.keys(given).length === 0) {
+    for (const target of missing) {
+      const candidates = columns.filter((c) => CATALOG_SYNONYMS[target].includes(c.toLowerCase()));
+      if (candidates.length === 1 && !(candidates[0]! in guess)) guess[candidates[0]!] = target;
+    }
+    if (Object.keys(guess).length === missing.length) return { rename: guess, guessed: true };
+  }
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `--catalog ${path} has no ${missing.join(' or ')} column ${found}, which the example reads. ` +
+      `Say which columns hold them: --catalog-rename ${[
+        ...Object.entries(given ?? {}).map(([from, to]) => `${from}=${to}`),
+        ...missing.map((m) => `<file column>=${m}`),
+      ].join(',')}.`,
+    { path, missing, columns },
+  );
 }
 
 /**
@@ -88,7 +160,9 @@ export async function initProject(options: InitOptions): Promise<string> {
   let yaml = template
     .replace('"__SOURCE__"', JSON.stringify(local(options.source)))
     .replace('"__CATALOG__"', JSON.stringify(catalog));
-  const rename = Object.entries(options.catalogRename ?? {});
+  // A catalog named otherwise (keyword, category) is mapped here when its header leaves no doubt.
+  const mapping = options.catalog ? await catalogRename(options.catalog, options.catalogRename) : undefined;
+  const rename = Object.entries(mapping?.rename ?? options.catalogRename ?? {});
   if (rename.length > 0) {
     yaml = yaml.replace(
       /^( {4}required_columns: \[title, genres\]\n)/m,

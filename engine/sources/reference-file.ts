@@ -36,17 +36,10 @@ export async function bindReferenceFile(
     );
   }
   const format = source.format ?? formatFromExtension(location);
-  const reader =
-    format === 'csv'
-      ? `read_csv(${literal(path)}, header = true, all_varchar = true)`
-      : format === 'parquet'
-        ? `read_parquet(${literal(path)})`
-        : `read_json_auto(${literal(path)})`;
+  const reader = referenceFileReader(path, format);
   let columns: string[];
   try {
-    columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`)).map(
-      (c) => c.column_name,
-    );
+    columns = await referenceFileColumns(db, path, format);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -102,7 +95,25 @@ async function fetchS3File(name: string, uri: string, storage: ProjectStorage | 
   return file as string;
 }
 
-function formatFromExtension(path: string): 'csv' | 'parquet' | 'json' {
+export type ReferenceFormat = 'csv' | 'parquet' | 'json';
+
+/** The table function reading a local reference file: CSV as text (types are the models' business). */
+function referenceFileReader(path: string, format: ReferenceFormat): string {
+  if (format === 'csv') return `read_csv(${literal(path)}, header = true, all_varchar = true)`;
+  if (format === 'parquet') return `read_parquet(${literal(path)})`;
+  return `read_json_auto(${literal(path)})`;
+}
+
+/** The column names of a local reference file, as a source binding would see them before any rename. */
+export async function referenceFileColumns(db: Db, path: string, format: ReferenceFormat): Promise<string[]> {
+  const described = await db.all<{ column_name: string }>(
+    `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
+  );
+  return described.map((c) => c.column_name);
+}
+
+/** A reference file's format from its extension; anything unknown is read as CSV. */
+export function formatFromExtension(path: string): ReferenceFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.parquet') return 'parquet';
   if (ext === '.json' || ext === '.jsonl' || ext === '.ndjson') return 'json';
