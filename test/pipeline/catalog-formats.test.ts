@@ -131,4 +131,45 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     const badFlag = lakehouse('init', join(data, 'never'), '--catalog-rename', 'keyword');
     expect(badFlag.stderr).toContain('--catalog-rename keyword: expected <file column>=<name>');
   });
+
+  it('takes genres spelt apart only by case or punctuation for one category', async () => {
+    // Every other title's genres in lower case, and C-drama also spelt "C drama": one slug each.
+    const respelt = join(data, 'respelt.csv');
+    const db = await openDb();
+    await db.run(
+      `COPY (SELECT title, CASE WHEN row_number() OVER () % 2 = 0 THEN replace(lower(genres), 'c-drama', 'c drama') ELSE genres END AS genres
+             FROM read_csv(${literal(csv)}, header = true, all_varchar = true))
+       TO ${literal(respelt)} (HEADER)`,
+    );
+    db.close();
+    const dir = await exampleProject(join(data, 'customer_search_log_data'), respelt);
+    dirs.push(dir);
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error?.message).toBeUndefined();
+      const spellings = await engine.query(
+        `SELECT count(DISTINCT g) AS spellings, count(DISTINCT slugify(g)) AS slugs
+         FROM (SELECT trim(unnest(string_split(keyword_category, ';'))) AS g FROM silver.customer_search)`,
+      );
+      expect(Number(spellings.rows[0]!.spellings)).toBeGreaterThan(Number(spellings.rows[0]!.slugs));
+      const categories = await engine.query(
+        `SELECT category_name, category_slug FROM dim_category WHERE category_key <> 0 ORDER BY category_slug`,
+      );
+      expect(categories.rows.length).toBe(Number(spellings.rows[0]!.slugs));
+      expect(categories.rows).toContainEqual({ category_name: 'C-drama', category_slug: 'c-drama' });
+      // Each event's main genre, whatever its spelling, points at its slug's one category.
+      const wrong = await engine.query(
+        `SELECT count(*) AS n FROM fact_customer_search AS f
+         JOIN silver.customer_search AS s USING (event_id)
+         LEFT JOIN dim_category AS c ON c.category_key = f.main_keyword_category
+         WHERE s.keyword_category IS NOT NULL
+           AND c.category_slug IS DISTINCT FROM slugify(trim(split_part(s.keyword_category, ';', 1)))`,
+      );
+      expect(wrong.rows[0]!.n).toBe(0);
+      const lowerSpelt = await engine.query(
+        `SELECT count(*) AS n FROM silver.customer_search WHERE keyword_category LIKE 'c drama%'`,
+      );
+      expect(Number(lowerSpelt.rows[0]!.n)).toBeGreaterThan(0);
+    });
+  });
 });

@@ -10,7 +10,9 @@ tests:
   - unique: category_slug
   - not_null: [category_name, category_slug]
 */
-SELECT DISTINCT genre AS category_name, slugify(genre) AS category_slug
+-- One row per slug: genres spelt apart only by case or punctuation ("Drama", "drama", "Sci-Fi",
+-- "Sci Fi") are one category, named by the first spelling in byte order.
+SELECT min(genre) AS category_name, slugify(genre) AS category_slug
 FROM (
   -- A few hundred distinct genre lists a day: split those, not every event's.
   SELECT trim(unnest(string_split(keyword_category, ';'))) AS genre
@@ -21,3 +23,4 @@ FROM (
   )
 )
 WHERE genre <> ''
+GROUP BY category_slug

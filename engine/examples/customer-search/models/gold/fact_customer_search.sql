@@ -19,6 +19,20 @@ WITH events AS (
   SELECT *, string_split(keyword_category, ';') AS genres
   FROM silver.customer_search
   WHERE etl_date = getvariable('etl_date')
+),
+-- Each spelling of a genre seen today, with its category's key: dim_category holds one row per slug,
+-- so "drama" finds the key of "Drama". Slugged once per spelling, not once per event.
+genre_keys AS (
+  SELECT g.genre, c.category_key
+  FROM (
+    SELECT DISTINCT trim(unnest(string_split(keyword_category, ';'))) AS genre
+    FROM (
+      SELECT DISTINCT keyword_category
+      FROM silver.customer_search
+      WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
+    )
+  ) AS g
+  JOIN gold.dim_category AS c ON c.category_slug = slugify(g.genre)
 )
 SELECT
   e.event_id,
@@ -39,7 +53,7 @@ FROM events AS e
 LEFT JOIN gold.dim_network AS n
   ON n.proxy_isp IS NOT DISTINCT FROM e.proxy_isp AND n.network_type = network_group(e.network_type)
 LEFT JOIN gold.dim_platform AS p ON p.platform = e.platform
-LEFT JOIN gold.dim_category AS c0 ON c0.category_name = trim(e.genres[1])
-LEFT JOIN gold.dim_category AS c1 ON c1.category_name = trim(e.genres[2])
-LEFT JOIN gold.dim_category AS c2 ON c2.category_name = trim(e.genres[3])
-LEFT JOIN gold.dim_category AS c3 ON c3.category_name = trim(e.genres[4])
+LEFT JOIN genre_keys AS c0 ON c0.genre = trim(e.genres[1])
+LEFT JOIN genre_keys AS c1 ON c1.genre = trim(e.genres[2])
+LEFT JOIN genre_keys AS c2 ON c2.genre = trim(e.genres[3])
+LEFT JOIN genre_keys AS c3 ON c3.genre = trim(e.genres[4])
