@@ -1,3 +1,4 @@
+import { type ErrorPayload, type SuggestedRun, suggestedRunOf } from '../engine/api/errors.ts';
 /** A path or name as a shell word a user can paste: quoted when it holds anything but plain characters. */
 export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
@@ -41,4 +42,28 @@ export function toJson(value: unknown): string {
     },
     2,
   );
+}
+
+/**
+ * An error as the command line prints it: `error [CODE]: message`, then, when the error suggests a run
+ * that fixes it, that run as a command to paste, and where a failed test's rows are kept.
+ */
+export function errorText(error: ErrorPayload, projectDir: string): string {
+  let text = `error [${error.code}]: ${error.message}\n`;
+  const run = suggestedRunOf(error.details);
+  if (run) text += `  to run it: ${runCommandLine(projectDir, run)}\n`;
+  if (error.code === 'TEST_FAILED')
+    text += `  the run history: lakehouse runs ${shellWord(projectDir)} --json\n`;
+  return text;
+}
+
+/** `lakehouse run <dir> --from A --to B --select m`: a suggested run as the command that does it. */
+export function runCommandLine(projectDir: string, run: SuggestedRun): string {
+  const dates = run.dates
+    ? run.dates.map((d) => `--date ${d}`)
+    : run.from === run.to
+      ? [`--date ${run.from}`]
+      : [`--from ${run.from}`, `--to ${run.to}`];
+  const select = (run.select ?? []).map((m) => `--select ${shellWord(m)}`);
+  return ['lakehouse run', shellWord(projectDir), ...dates, ...select].join(' ');
 }

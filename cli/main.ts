@@ -10,7 +10,7 @@ import { catalogRename, checkInit, exists, initProject } from '../engine/project
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
-import { formatDuration, renderTable, shellWord, toJson } from './format.ts';
+import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { PUBLISH_USAGE, publishCommand } from './publish.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
@@ -494,7 +494,7 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
   const line = `\nRun ${summary.runId}: ${summary.status} (${summary.dates.length} date(s), ${formatDuration(summary.durationMs)})`;
   process.stdout.write(`${line}\n`);
   if (summary.error) {
-    process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
+    process.stderr.write(errorText(summary.error, engine.project.root));
     const failing = summary.error.details.failingRows;
     if (Array.isArray(failing) && failing.length > 0) {
       process.stderr.write(
@@ -549,7 +549,7 @@ async function runCommand(dir: string, values: Flags, json: boolean): Promise<nu
       });
       if (json) {
         process.stdout.write(`${toJson(summary)}\n`);
-        if (summary.error) process.stderr.write(`error [${summary.error.code}]: ${summary.error.message}\n`);
+        if (summary.error) process.stderr.write(errorText(summary.error, dir));
       } else printRunSummary(engine, summary);
       return summary.status === 'success' ? 0 : 1;
     },

@@ -63,3 +63,40 @@ export function toLakehouseError(error: unknown, fallback: ErrorCode = 'INTERNAL
   const message = error instanceof Error ? error.message : String(error);
   return new LakehouseError(fallback, message);
 }
+
+/**
+ * A run that would fix what an error reports, kept in its details as `suggestedRun`: the command line
+ * prints it as a `lakehouse run` command, the app offers to set its run form to it. The message itself
+ * says it in words, so it reads right in both.
+ */
+export interface SuggestedRun {
+  from?: string;
+  to?: string;
+  dates?: string[];
+  select?: string[];
+}
+
+/** "2022-06-01 .. 2022-06-03 (models silver.a, silver.b)": a suggested run in words, for messages. */
+export function describeRun(run: SuggestedRun): string {
+  const dates = run.dates
+    ? run.dates.join(', ')
+    : run.from === run.to
+      ? run.from
+      : `${run.from} .. ${run.to}`;
+  const models = run.select?.length
+    ? ` (model${run.select.length > 1 ? 's' : ''} ${run.select.join(', ')})`
+    : '';
+  return `${dates}${models}`;
+}
+
+/** The suggested run an error's details carry, if it carries a well-formed one. */
+export function suggestedRunOf(details: Record<string, unknown> | undefined): SuggestedRun | undefined {
+  const run = details?.suggestedRun;
+  if (typeof run !== 'object' || run === null) return undefined;
+  const { from, to, dates, select } = run as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const list = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined);
+  const parsed: SuggestedRun = { from: text(from), to: text(to), dates: list(dates), select: list(select) };
+  if (!parsed.dates && !(parsed.from && parsed.to)) return undefined;
+  return Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined));
+}

@@ -1,4 +1,4 @@
-import { LakehouseError } from '../api/errors.ts';
+import { describeRun, LakehouseError, type SuggestedRun } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
@@ -74,13 +74,14 @@ export async function refuseFreshKeysUnderOldReaders(
   // From the first date to the last any of them holds or this run goes to: one run rewrites them all.
   const dates = [...new Set([...stale.flatMap((r) => r.dates), ctx.etlDate, ...ctx.runDates])].sort();
   const held = stale.map((r) => `${r.model} holds ${r.dates.join(', ')}`).join('; ');
+  const all: SuggestedRun = { from: dates[0], to: dates.at(-1) };
   throw new LakehouseError(
     'MODEL_INVALID',
     `${ctx.model.id} is a new table and numbers its ${surrogateKey} afresh, but ${held} with ${surrogateKey} ` +
       'values from the table it replaces (renamed, or dropped and restored): those rows would point at other ' +
-      `members. Run every date in one run, so they are rewritten with the new keys: --from ${dates[0]} --to ${dates.at(-1)}. ` +
+      `members. Run every date in one run, so they are rewritten with the new keys: ${describeRun(all)}. ` +
       'If that run stops early, run it again: the dates it has not reached hold the old keys until then.',
-    { model: ctx.model.id, readers: stale },
+    { model: ctx.model.id, readers: stale, suggestedRun: all },
   );
 }
 

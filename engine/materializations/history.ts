@@ -1,4 +1,4 @@
-import { LakehouseError } from '../api/errors.ts';
+import { describeRun, LakehouseError, type SuggestedRun } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
@@ -90,14 +90,17 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
   const inputs = stale
     .map((s) => `${s.input} has no ${s.columns.join(', ')} in its partitions of ${s.dates.join(', ')}`)
     .join('; ');
-  const select = stale.map((s) => `--select ${s.input}`).join(' ');
+  const rewrite: SuggestedRun = {
+    from: staleDates[0],
+    to: staleDates.at(-1),
+    select: [...new Set(stale.map((s) => s.input))],
+  };
   throw new LakehouseError(
     'MODEL_INVALID',
     `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs}: written ` +
       "before that column was added or renamed, they would give NULL to the replay and rewrite those dates' " +
-      `history with it. Rewrite those partitions first (--from ${staleDates[0]} --to ${staleDates.at(-1)} ${select}), ` +
-      `then run ${ctx.etlDate} again.`,
-    { model: ctx.model.id, staleInputs: stale },
+      `history with it. Rewrite those partitions first (run ${describeRun(rewrite)}), then run ${ctx.etlDate} again.`,
+    { model: ctx.model.id, staleInputs: stale, suggestedRun: rewrite },
   );
 }
 
@@ -111,8 +114,8 @@ async function startsLate(ctx: MaterializeContext): Promise<string[]> {
   if (earlier.length === 0) return [];
   return [
     `history starts at ${ctx.etlDate}: its inputs hold ${earlier.length} earlier date(s) (${earlier[0]}` +
-      `${earlier.length > 1 ? ` .. ${earlier.at(-1)}` : ''}) it has not seen; run them with this date in one run ` +
-      `(--from ${earlier[0]} --to ${ctx.etlDate}) to build it from the start`,
+      `${earlier.length > 1 ? ` .. ${earlier.at(-1)}` : ''}) it has not seen; run ${earlier[0]} .. ${ctx.etlDate} ` +
+      'in one run to build it from the start',
   ];
 }
 

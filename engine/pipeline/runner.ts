@@ -254,7 +254,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             `${first.model} failed on ${date}: ${first.error}` +
               (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
               `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
-              'the failing rows are shown below and kept in the run history (lakehouse runs --json).',
+              'the failing rows are shown below and kept in the run history.',
             {
               model: first.model,
               etlDate: date,

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,13 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
   let app: OpenApp;
   let page: Page;
   let dates: string[];
+  let dir: string;
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     work = await tempDir('lakehouse-e2e-');
     const generated = await generatedProject(work, 3, 300);
-    const { dir } = generated;
+    dir = generated.dir;
     dates = generated.dates;
     // The test itself checks that the project's name appears.
     app = await openApp({ projectDir: dir, waitForProject: false });
@@ -166,5 +167,38 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       await page.unroute('**/rpc/pipeline.graph');
       await page.getByTestId('selection-input').fill('');
     }
+  });
+
+  it('offers the run an error names as its fix, and that run succeeds', async () => {
+    // dim_platform renamed: the new table numbers its keys afresh, and the facts of the committed dates
+    // hold the old ones, so running one date alone is refused with the range that rewrites them all.
+    const models = join(dir, 'models', 'gold');
+    await rename(join(models, 'dim_platform.sql'), join(models, 'dim_device.sql'));
+    const fact = join(models, 'fact_customer_search.sql');
+    await writeFile(fact, (await readFile(fact, 'utf8')).replaceAll('gold.dim_platform', 'gold.dim_device'));
+    // Model files changed outside the app are read when it opens the project.
+    await app.close();
+    app = await openApp({ projectDir: dir });
+    page = app.page;
+    await page.getByTestId('model-card-gold.dim_device').waitFor();
+    await page.getByTestId('date-select').selectOption(dates[1]!);
+    await page.getByTestId('run-button').click();
+    const status = page.getByTestId('run-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+    const failure = await page.getByTestId('run-error').textContent();
+    expect(failure).toContain(`so they are rewritten with the new keys: ${dates[0]} .. ${dates[2]}.`);
+    // Worded for the app as for the command line: no flags in it.
+    expect(failure).not.toContain('--');
+    const suggested = page.getByTestId('suggested-run');
+    expect(await suggested.textContent()).toBe(`Set up this run: ${dates[0]} .. ${dates[2]}`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-suggested-run.png') });
+    await suggested.click();
+    expect(await page.getByTestId('date-select').inputValue()).toBe('__range__');
+    expect(await page.getByTestId('range-from').inputValue()).toBe(dates[0]);
+    expect(await page.getByTestId('range-to').inputValue()).toBe(dates[2]);
+    expect(await page.getByTestId('selection-input').inputValue()).toBe('');
+    await page.getByTestId('run-button').click();
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    expect(await page.getByTestId('run-error').count()).toBe(0);
   });
 });

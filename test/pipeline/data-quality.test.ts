@@ -86,7 +86,7 @@ describe('a failing error-severity test', () => {
         message:
           `gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s). ` +
           `Nothing of ${D2} was committed. Fix models/gold/dim_platform.sql or its input; ` +
-          'the failing rows are shown below and kept in the run history (lakehouse runs --json).',
+          'the failing rows are shown below and kept in the run history.',
         details: {
           model: 'gold.dim_platform',
           etlDate: D2,
@@ -157,6 +157,7 @@ describe('a failing error-severity test', () => {
     expect(result.stderr).toContain(
       `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s). Nothing of ${D2} was committed.`,
     );
+    expect(result.stderr).toContain(`  the run history: lakehouse runs ${dir} --json\n`);
     expect(result.stderr).toMatch(/failing rows \(first 1\):\n.*platform_key.*platform.*device_type/);
     expect(result.stderr).toMatch(/\b2\s+ios\s+phone\b/);
     expect(result.stdout).toMatch(/Run \S+: failed/);
@@ -537,9 +538,15 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(refused.error?.code).toBe('MODEL_INVALID');
       expect(refused.error?.message).toMatch(
         new RegExp(
-          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but silver\\.user_plans_map has no plan_kind in its partitions of ${D2}: .* \\(--from ${D2} --to ${D2} --select silver\\.user_plans_map\\), then run ${D1} again\\.$`,
+          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but silver\\.user_plans_map has no plan_kind in its partitions of ${D2}: .* \\(run ${D2} \\(model silver\\.user_plans_map\\)\\), then run ${D1} again\\.$`,
         ),
       );
+      // The run that fixes it, for the command line to print and the app to set its run form to.
+      expect(refused.error?.details.suggestedRun).toEqual({
+        from: D2,
+        to: D2,
+        select: ['silver.user_plans_map'],
+      });
       await unchanged();
       // Both dates in one run are refused as well: D1 commits on its own, and its replay would rebuild
       // D2 from NULLs, left so if the run stopped there.
@@ -605,9 +612,10 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(refused.error?.code).toBe('MODEL_INVALID');
       expect(refused.error?.message).toMatch(
         new RegExp(
-          `^gold\\.dim_device is a new table and numbers its platform_key afresh, but gold\\.fact_customer_search holds ${D1} .* --from ${D1} --to ${D2}\\. If that run stops early, run it again`,
+          `^gold\\.dim_device is a new table and numbers its platform_key afresh, but gold\\.fact_customer_search holds ${D1} .* new keys: ${D1} \\.\\. ${D2}\\. If that run stops early, run it again`,
         ),
       );
+      expect(refused.error?.details.suggestedRun).toEqual({ from: D1, to: D2 });
       // Nothing of D2 committed: the facts still join to the old table rightly.
       expect(await wrong(engine, 'gold.dim_platform')).toEqual([{ n: 0 }]);
       expect((await engine.run({ from: D1, to: D2 })).status).toBe('success');
@@ -652,7 +660,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const late = await engine.run({ dates: [D2], select: ['gold.dim_user_history'] });
       expect(late.error?.message ?? late.status).toBe('success');
       expect(late.models.find((m) => m.model === 'gold.dim_user_history')?.warnings).toContain(
-        `history starts at ${D2}: its inputs hold 1 earlier date(s) (${D1}) it has not seen; run them with this date in one run (--from ${D1} --to ${D2}) to build it from the start`,
+        `history starts at ${D2}: its inputs hold 1 earlier date(s) (${D1}) it has not seen; run ${D1} .. ${D2} in one run to build it from the start`,
       );
       const full = await engine.run({ from: D1, to: D2, select: ['gold.dim_user_history'] });
       expect(full.models.flatMap((m) => m.warnings).filter((w) => w.startsWith('history starts'))).toEqual(

@@ -13,7 +13,12 @@ import type {
   RunStep,
   RunSummary,
 } from '../../../engine/api/contract.ts';
-import { LakehouseError } from '../../../engine/api/errors.ts';
+import {
+  describeRun,
+  LakehouseError,
+  type SuggestedRun,
+  suggestedRunOf,
+} from '../../../engine/api/errors.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
@@ -294,6 +299,20 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     [loadGraph, sendCancel],
   );
 
+  /** Sets the toolbar's date, range and models to a run's request. */
+  const showRequest = useCallback(
+    ({ dates, from, to, select }: SuggestedRun) => {
+      if (dates?.length === 1 && dates[0]) setDate(dates[0]);
+      else if (from || to || dates) {
+        setDate(RANGE);
+        setFrom(from ?? dates?.[0] ?? project.availableDates[0] ?? '');
+        setTo(to ?? dates?.at(-1) ?? project.availableDates.at(-1) ?? '');
+      } else setDate(ALL_DATES);
+      setSelection((select ?? []).join(' '));
+    },
+    [project.availableDates],
+  );
+
   /** Shows a run found in progress (on opening) as if this view had followed it from its start. */
   const adopt = useCallback(
     (found: ActiveRunState) => {
@@ -306,16 +325,9 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       setRun({ phase: 'running', runId: found.runId, done: found.done, total: found.total });
       setCards((prev) => cardsOfRun(prev, found.steps));
       // The toolbar says what is running, as it did in the view that started it.
-      const { dates, from, to, select } = found.request;
-      if (dates?.length === 1 && dates[0]) setDate(dates[0]);
-      else if (from || to) {
-        setDate(RANGE);
-        setFrom(from ?? project.availableDates[0] ?? '');
-        setTo(to ?? project.availableDates.at(-1) ?? '');
-      } else if (!dates) setDate(ALL_DATES);
-      setSelection((select ?? []).join(' '));
+      showRequest(found.request);
     },
-    [project.availableDates],
+    [showRequest],
   );
 
   useEffect(() => {
@@ -419,6 +431,8 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   );
   const focusedState = graph?.nodes.find((n) => n.model === focused);
   const failedModel = run.phase === 'finished' ? run.summary.error?.details?.model : undefined;
+  // The run that fixes the failure, when the engine names one: the button sets the toolbar to it.
+  const suggested = run.phase === 'finished' ? suggestedRunOf(run.summary.error?.details) : undefined;
   const failureShownInDetails =
     failedModel === focused && (focusedState?.failedTests.some((t) => t.sample.length > 0) ?? false);
   const focusedModel = project.models.find((m) => m.id === focused);
@@ -501,6 +515,23 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           <p className="error">
             {run.summary.error.code}: {run.summary.error.message}
           </p>
+          {suggested && (
+            <p>
+              <button
+                type="button"
+                data-testid="suggested-run"
+                onClick={() =>
+                  showRequest(
+                    suggested.from && suggested.from === suggested.to
+                      ? { ...suggested, dates: [suggested.from] }
+                      : suggested,
+                  )
+                }
+              >
+                Set up this run: {describeRun(suggested)}
+              </button>
+            </p>
+          )}
           {/* The failed model's details, when open, already list these rows under its failing test. */}
           {failingRows.length > 0 && !failureShownInDetails && (
             <DataGrid

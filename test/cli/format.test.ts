@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { errorText, runCommandLine } from '../../cli/format.ts';
+import type { ErrorPayload } from '../../engine/api/errors.ts';
+
+// An error that suggests a run (details.suggestedRun) is printed with the command that does it; the
+// engine's message says the same in words, since the app shows it too.
+describe('errors with a suggested run', () => {
+  it.each([
+    [{ from: '2022-06-01', to: '2022-06-03' }, 'lakehouse run demo --from 2022-06-01 --to 2022-06-03'],
+    [{ from: '2022-06-02', to: '2022-06-02' }, 'lakehouse run demo --date 2022-06-02'],
+    [{ dates: ['2022-06-01', '2022-06-04'] }, 'lakehouse run demo --date 2022-06-01 --date 2022-06-04'],
+    [
+      { from: '2022-06-01', to: '2022-06-02', select: ['silver.user_plans_map', 'silver.x y'] },
+      "lakehouse run demo --from 2022-06-01 --to 2022-06-02 --select silver.user_plans_map --select 'silver.x y'",
+    ],
+  ])('%j → %s', (run, command) => {
+    expect(runCommandLine('demo', run)).toBe(command);
+  });
+
+  it('prints the command after the message, and ignores a malformed suggestion', () => {
+    const error = (details: Record<string, unknown>): ErrorPayload => ({
+      code: 'MODEL_INVALID',
+      message: 'Rewrite those partitions first (run 2022-06-02), then run 2022-06-01 again.',
+      details,
+    });
+    expect(errorText(error({ suggestedRun: { from: '2022-06-02', to: '2022-06-02' } }), 'my project')).toBe(
+      'error [MODEL_INVALID]: Rewrite those partitions first (run 2022-06-02), then run 2022-06-01 again.\n' +
+        "  to run it: lakehouse run 'my project' --date 2022-06-02\n",
+    );
+    for (const bad of [{ suggestedRun: { from: '2022-06-02' } }, { suggestedRun: 'x' }, {}]) {
+      expect(errorText(error(bad), 'demo')).not.toContain('to run it');
+    }
+  });
+});
