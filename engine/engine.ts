@@ -26,7 +26,7 @@ import {
   stageDirOf,
 } from './pipeline/runner.ts';
 import { loadProject, type Project } from './project/config.ts';
-import { loadMacros } from './project/macros.ts';
+import { isMacroFileError, loadMacros, macroFilesText } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
 import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import { abandonedRunReason, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
@@ -109,6 +109,12 @@ export interface Engine {
    */
   openReader(): Promise<Db>;
   run(options?: RunOptions): Promise<RunSummary>;
+  /**
+   * Reads the model and macro files again, as an open does: files edited, added or removed outside the
+   * app since it opened the project (another editor, git) count from now on. True when something
+   * changed. Call it on the writer connection with no run in progress.
+   */
+  reloadModels(): Promise<boolean>;
   /** Removes a layer table no model builds any more, with its partitions and records (warehouse/drop.ts). */
   dropTable(relation: string): Promise<DropResult>;
   availableDates(): Promise<string[]>;
@@ -252,6 +258,8 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       fileErrors,
     );
   let graph: ModelGraph;
+  // The macro files as last loaded: a reload runs them again only when they changed.
+  let macroText = '';
   try {
     if (!options.readOnly) {
       // Row order inside partition files and tables carries no meaning; not keeping it lets DuckDB
@@ -290,6 +298,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     }
     // Like a broken model file, a broken macro file must not lock the analyst out of the committed
     // tables: runs refuse with its error, reads work (a query calling its macros fails, saying which).
+    macroText = await macroFilesText(project.root);
     const macroErrors = await loadProjectMacros(db);
     fileErrors.push(...macroErrors);
     await db.run(`SET search_path = 'gold,main'`);
@@ -314,6 +323,38 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     async run(runOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
       return runPipeline({ db, project, graph, titleIndexes, modelErrors }, runOptions);
+    },
+    async reloadModels() {
+      const loaded = await loadModels(project.root);
+      const macrosNow = await macroFilesText(project.root);
+      const unchanged =
+        macrosNow === macroText &&
+        JSON.stringify(loaded.models) === JSON.stringify(models) &&
+        JSON.stringify(loaded.errors.map((e) => e.message)) ===
+          JSON.stringify(fileErrors.filter((e) => !isMacroFileError(e)).map((e) => e.message));
+      if (unchanged) return false;
+      let macroErrors = fileErrors.filter(isMacroFileError);
+      if (macrosNow !== macroText) {
+        // CREATE OR REPLACE: a macro deleted from the files stays defined until the project is reopened.
+        macroErrors = await loadProjectMacros(db);
+        if (reader) await loadProjectMacros(reader);
+        macroText = macrosNow;
+      }
+      const errors = [...loaded.errors, ...macroErrors];
+      const { sources, vars } = project.config;
+      // Built before anything is replaced: if it throws, the engine keeps the models it had.
+      const rebuilt = await buildPartialGraph(
+        db,
+        loaded.models,
+        Object.keys(sources),
+        Object.keys(vars),
+        errors,
+      );
+      fileErrors.splice(0, fileErrors.length, ...errors);
+      models.splice(0, models.length, ...loaded.models);
+      replaceGraph(graph, rebuilt.graph);
+      modelErrors.splice(0, modelErrors.length, ...errors, ...rebuilt.errors);
+      return true;
     },
     async dropTable(relation) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');

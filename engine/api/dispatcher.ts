@@ -95,7 +95,8 @@ interface ActiveRun {
 /**
  * One dispatcher per engine. One run at a time: a second pipeline.run gets RUN_LOCKED. Reads (tables,
  * runs, queries) go through the engine's reader connection, one after another, and answer during a run
- * with the last committed state; project.info needs no connection and always answers.
+ * with the last committed state; project.info answers during a run too (it reads the model files
+ * again only when no run or publish is in progress).
  */
 export function createDispatcher(engine: Engine): Dispatcher {
   const listeners = new Set<EventListener>();
@@ -254,6 +255,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
         let summary: EngineRunSummary | undefined;
         let failure: LakehouseError | undefined;
         try {
+          // Model files edited outside the app (another editor, git) run as they are now.
+          await engine.reloadModels();
           summary = await engine.run({
             dates: input.dates,
             from: input.from,
@@ -385,6 +388,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   const handlers: Handlers = {
     async 'project.info'() {
+      // The models as their files are now; during a run or a publish, as that run reads them.
+      if (!active && publishes.length === 0) await exclusive(() => engine.reloadModels());
       let availableDates: string[] = [];
       let sourceError: ErrorPayload | null = null;
       try {

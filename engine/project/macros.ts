@@ -44,6 +44,17 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<Lakehouse
   return errors;
 }
 
+/** Every macro file's name and text, as one string: what a reload compares to tell whether they changed. */
+export async function macroFilesText(projectRoot: string): Promise<string> {
+  const dir = join(projectRoot, 'macros');
+  const files = await readdir(dir).then(
+    (names) => names.filter((f) => f.endsWith('.sql')).sort(),
+    () => [],
+  );
+  const texts = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8').catch(() => '')));
+  return files.map((f, i) => `${f}\0${texts[i]}`).join('\0');
+}
+
 async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise<void> {
   const file = relative(projectRoot, path);
   const text = await readFile(path, 'utf8');

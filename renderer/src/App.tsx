@@ -86,12 +86,30 @@ export function App() {
 
   useEffect(() => {
     let live = true;
-    client.call('project.info').then(
-      (info) => live && setProject(info),
-      (e) => live && setError(describeError(e)),
-    );
+    let shown = '';
+    // Kept as it is unless it changed, so the views do not reload for nothing.
+    const load = () =>
+      client.call('project.info').then(
+        (info) => {
+          const text = JSON.stringify(info);
+          if (!live || text === shown) return;
+          shown = text;
+          setProject(info);
+        },
+        (e) => live && setError(describeError(e)),
+      );
+    void load();
+    // Model files edited in another editor: the engine reads them again when asked, so ask when the
+    // window comes back into focus and after each run.
+    const onFocus = () => void load();
+    window.addEventListener('focus', onFocus);
+    const unsubscribe = client.onEvent((event) => {
+      if (event.type === 'run.finished') void load();
+    });
     return () => {
       live = false;
+      window.removeEventListener('focus', onFocus);
+      unsubscribe();
     };
   }, [client]);
 

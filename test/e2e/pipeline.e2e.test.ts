@@ -176,11 +176,10 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     await rename(join(models, 'dim_platform.sql'), join(models, 'dim_device.sql'));
     const fact = join(models, 'fact_customer_search.sql');
     await writeFile(fact, (await readFile(fact, 'utf8')).replaceAll('gold.dim_platform', 'gold.dim_device'));
-    // Model files changed outside the app are read when it opens the project.
-    await app.close();
-    app = await openApp({ projectDir: dir });
-    page = app.page;
+    // Edited in another editor: coming back to the window, the app reads the model files again.
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
     await page.getByTestId('model-card-gold.dim_device').waitFor();
+    expect(await page.getByTestId('model-card-gold.dim_platform').count()).toBe(0);
     await page.getByTestId('date-select').selectOption(dates[1]!);
     await page.getByTestId('run-button').click();
     const status = page.getByTestId('run-status');

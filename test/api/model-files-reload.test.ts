@@ -1,0 +1,92 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProjectInfo, RunFinishedEvent } from '../../engine/api/contract.ts';
+import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The app keeps its project open: model and macro files edited outside it (another editor, git) must
+// count at the next run and show at the next project.info, as a fresh open would read them.
+describe('model files edited while the app holds the project', () => {
+  let work: string;
+  let dir: string;
+  let date: string;
+  let engine: Engine;
+  let dispatcher: Dispatcher;
+  const finished: RunFinishedEvent[] = [];
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-reload-');
+    const generated = await generatedProject(work, 1, 300);
+    dir = generated.dir;
+    date = generated.dates[0]!;
+    engine = await createEngine({ projectDir: dir });
+    dispatcher = createDispatcher(engine);
+    dispatcher.subscribe((event) => {
+      if (event.type === 'run.finished') finished.push(event as RunFinishedEvent);
+    });
+  });
+  afterAll(async () => {
+    await dispatcher?.close();
+    engine?.close();
+    if (work) await removeDir(work);
+  });
+
+  const info = () => dispatcher.call('project.info', {}) as Promise<ProjectInfo>;
+  const run = async (select: string[]) => {
+    const { runId } = (await dispatcher.call('pipeline.run', { dates: [date], select })) as { runId: string };
+    await expect.poll(() => finished.find((e) => e.runId === runId), { timeout: 60_000 }).toBeTruthy();
+    return finished.find((e) => e.runId === runId)!.summary;
+  };
+  const query = async (sql: string) =>
+    ((await dispatcher.call('query.run', { sql, limit: 100 })) as { rows: Record<string, unknown>[] }).rows;
+  const gold = (name: string) => join(dir, 'models', 'gold', name);
+
+  it('runs the SQL as the files hold it now, and lists models added or removed', async () => {
+    expect((await run([])).status).toBe('success');
+    // Edited on disk: dim_platform gains a column; a new model and a new macro appear.
+    const platform = gold('dim_platform.sql');
+    await writeFile(
+      platform,
+      (await readFile(platform, 'utf8')).replace(
+        'device_type(platform) AS device_type',
+        'device_type(platform) AS device_type, shout(platform) AS platform_upper',
+      ),
+    );
+    await writeFile(
+      join(dir, 'macros', 'zz_extra.sql'),
+      'CREATE OR REPLACE TEMP MACRO shout(s) AS upper(s);\n',
+    );
+    await writeFile(
+      gold('dim_action.sql'),
+      "/* config\nmaterialized: table\n*/\nSELECT DISTINCT action FROM silver.customer_search WHERE etl_date = getvariable('etl_date')\n",
+    );
+    expect((await info()).models.map((m) => m.id)).toContain('gold.dim_action');
+    const summary = await run(['gold.dim_platform', 'gold.dim_action']);
+    expect(summary.error).toBeUndefined();
+    const platforms = await query(
+      'SELECT platform, platform_upper FROM dim_platform WHERE platform_key <> 0',
+    );
+    expect(platforms.length).toBeGreaterThan(0);
+    for (const row of platforms) expect(row.platform_upper).toBe(String(row.platform).toUpperCase());
+    expect((await query('SELECT count(*) AS n FROM dim_action'))[0]!.n).toBeGreaterThan(0);
+
+    await rm(gold('dim_action.sql'));
+    expect((await info()).models.map((m) => m.id)).not.toContain('gold.dim_action');
+  });
+
+  it('refuses a run while a file edited on disk is broken, and runs once it is fixed', async () => {
+    const platform = gold('dim_platform.sql');
+    const good = await readFile(platform, 'utf8');
+    await writeFile(platform, good.replace('/* config', '/* config\nmaterialized: nonsense'));
+    // A file that does not parse keeps its model out of the graph until it does.
+    expect((await info()).models.map((m) => m.id)).not.toContain('gold.dim_platform');
+    const refused = await run(['gold.dim_platform']);
+    expect(refused.status).toBe('failed');
+    expect(refused.error?.message).toContain('dim_platform.sql');
+    await writeFile(platform, good);
+    expect((await info()).models.map((m) => m.id)).toContain('gold.dim_platform');
+    expect((await run(['gold.dim_platform'])).status).toBe('success');
+  });
+});
