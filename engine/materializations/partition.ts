@@ -45,11 +45,13 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     const internal = hasQuarantine ? `__row, ${q}` : '__row';
     const kept = `(SELECT * FROM ${stagedRows.numbered} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
     if (hasQuarantine) {
+      const relation = `quarantine.${model.name}`;
       quarantined = await partitions.write(
-        `quarantine.${model.name}`,
+        relation,
         etlDate,
         `SELECT ${q} AS quarantine_reason, * EXCLUDE (${q}) FROM ${stage} WHERE ${q} IS NOT NULL`,
       );
+      if (quarantined > 0) warnings.push(await quarantineByRule(ctx, relation, quarantined));
     }
     const loadedBefore = dedupe?.across_dates
       ? await keysLoadedBefore(ctx, kept, dedupe.key, dedupe.across_dates)
@@ -112,6 +114,20 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
   if (before) warnings.push(...(await columnChanges(ctx, before)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
+}
+
+/**
+ * "12 row(s) quarantined: datetime_unparseable 10, user_id_not_numeric 2": the date's quarantine counted
+ * by rule, the reason up to its first ':' (after it, a reason may quote the rejected value). Read from
+ * the quarantine file just written, which holds only those rows.
+ */
+async function quarantineByRule(ctx: MaterializeContext, relation: string, count: number): Promise<string> {
+  const file = await ctx.partitions.currentPath(relation, ctx.etlDate);
+  const rules = await ctx.db.all<{ rule: string; n: number | bigint }>(
+    `SELECT trim(split_part(quarantine_reason, ':', 1)) AS rule, count(*) AS n
+     FROM read_parquet(${literal(file)}) GROUP BY ALL ORDER BY n DESC, rule`,
+  );
+  return `${count} row(s) quarantined: ${rules.map((r) => `${r.rule} ${Number(r.n)}`).join(', ')}`;
 }
 
 /**

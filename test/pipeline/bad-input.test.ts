@@ -543,6 +543,10 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
           quarantined: 12,
         });
         expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
+        // Counted by rule too, in the run's notes for the date: the reason up to its first ':'.
+        expect(silver!.warnings).toContain(
+          '12 row(s) quarantined: datetime_out_of_range 5, datetime_unparseable 4, event_id_missing 2, user_id_not_numeric 1',
+        );
         expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
           { n: 19 },
         ]);
