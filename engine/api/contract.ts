@@ -619,6 +619,14 @@ export const ModelPreviewInput = z.strictObject({
 });
 export type ModelPreviewInput = z.infer<typeof ModelPreviewInput>;
 
+/**
+ * Stops the editor's model.preview calls: the running one is interrupted and those queued behind it do
+ * not start; each fails with QUERY_CANCELLED. Previews run on a connection of their own, so a slow one
+ * holds up no other read meanwhile.
+ */
+export const ModelPreviewCancelInput = z.strictObject({});
+export type ModelPreviewCancelInput = z.infer<typeof ModelPreviewCancelInput>;
+
 export const ModelPreview = z.object({
   date: IsoDate,
   columns: z.array(Column),
@@ -1175,6 +1183,7 @@ export const methods = {
   'history.key': { input: HistoryInput, output: KeyHistory },
   'model.source': { input: ModelSourceInput, output: ModelSource },
   'model.preview': { input: ModelPreviewInput, output: ModelPreview },
+  'model.preview.cancel': { input: ModelPreviewCancelInput, output: QueryCancelResult },
   'model.apply': { input: ModelApplyInput, output: ModelApplyStarted },
   'model.diff': { input: ModelDiffInput, output: ModelDiff },
   'sources.test': { input: SourceTestInput, output: SourceTestResult },

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Db } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { createExplorer } from '../explore/explorer.ts';
 import { historyKeys, keyHistory } from '../explore/history.ts';
@@ -180,6 +181,59 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return result;
   };
 
+  // The editor's previews, like the console's queries, run on a connection of their own: a slow one
+  // holds up no other read, and model.preview.cancel interrupts it. Opened on first use; let go when the
+  // model files change, so the next preview reads the macros as they are now.
+  let previewDb: Promise<Db> | undefined;
+  let previewTail: Promise<unknown> = Promise.resolve();
+  let previewGeneration = 0;
+  let previewPending = 0;
+  const previewCancelled = () =>
+    new LakehouseError('QUERY_CANCELLED', 'The preview was cancelled.', { reason: 'cancelled' });
+  const onPreview = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = previewTail.then(fn);
+    previewTail = result.catch(() => undefined);
+    return result;
+  };
+  const preview = (input: MethodArgs<'model.preview'>) => {
+    const generation = previewGeneration;
+    previewPending += 1;
+    return onPreview(async () => {
+      if (generation !== previewGeneration) throw previewCancelled();
+      if (!previewDb) {
+        const opening = engine.openReader();
+        previewDb = opening;
+        opening.catch(() => {
+          if (previewDb === opening) previewDb = undefined;
+        });
+      }
+      const db = await previewDb;
+      try {
+        const result = await previewModel(engine, input, db);
+        if (generation !== previewGeneration) throw previewCancelled();
+        return result;
+      } catch (error) {
+        // DuckDB's interrupt stops the statement running then; the preview's others fail as cancelled.
+        if (generation !== previewGeneration) throw previewCancelled();
+        throw error;
+      }
+    }).finally(() => {
+      previewPending -= 1;
+    });
+  };
+  const cancelPreview = async (): Promise<boolean> => {
+    const busy = previewPending > 0;
+    previewGeneration += 1;
+    (await previewDb?.catch(() => undefined))?.interrupt();
+    return busy;
+  };
+  const releasePreviewConnection = () =>
+    void onPreview(async () => {
+      const db = await previewDb?.catch(() => undefined);
+      previewDb = undefined;
+      db?.close();
+    });
+
   const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> => {
     const generation = consoleGeneration;
     consolePending += 1;
@@ -256,7 +310,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
         let failure: LakehouseError | undefined;
         try {
           // Model files edited outside the app (another editor, git) run as they are now.
-          await engine.reloadModels();
+          if (await engine.reloadModels()) releasePreviewConnection();
           summary = await engine.run({
             dates: input.dates,
             from: input.from,
@@ -389,7 +443,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
   const handlers: Handlers = {
     async 'project.info'() {
       // The models as their files are now; during a run or a publish, as that run reads them.
-      if (!active && publishes.length === 0) await exclusive(() => engine.reloadModels());
+      if (!active && publishes.length === 0 && (await exclusive(() => engine.reloadModels())))
+        releasePreviewConnection();
       let availableDates: string[] = [];
       let sourceError: ErrorPayload | null = null;
       try {
@@ -457,7 +512,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'history.keys': (input) => read('history.keys', () => historyKeys(engine, input)),
     'history.key': (input) => read('history.key', () => keyHistory(engine, input)),
     'model.source': (input) => modelSource(engine, input.model),
-    'model.preview': (input) => read('model.preview', () => previewModel(engine, input)),
+    'model.preview': (input) => preview(input),
+    'model.preview.cancel': async () => ({ cancelled: await cancelPreview() }),
     'model.apply': (input) => applyModel(input),
     'model.diff': ({ runId }) => modelDiff(runId),
     // Reads only the source (files, S3 listings, one crawl page): no database queue needed.
@@ -576,6 +632,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
       cancelConsole();
       await consoleTail;
       await consoleQueries.close();
+      await cancelPreview();
+      releasePreviewConnection();
+      await previewTail;
       listeners.clear();
     },
   };

@@ -107,19 +107,21 @@ async function runWrapped(db: Db, edited: Model, wrap: (inner: string) => string
 }
 
 /**
- * Runs an edited model's SELECT for one date on the committed data, through the reader connection,
- * writing nothing: its first `limit` rows and whether more follow.
+ * Runs an edited model's SELECT for one date on the committed data, through a reading connection (the
+ * app gives previews one of their own, to interrupt), writing nothing: its first `limit` rows and
+ * whether more follow.
  */
 export async function previewModel(
   engine: Engine,
   input: { model: string; text: string; date?: string; limit: number },
+  db: Db = engine.reader,
 ): Promise<ModelPreview> {
   const started = Date.now();
-  const edited = await parseEdited(engine.reader, engine, input.model, input.text);
-  const date = input.date ?? (await defaultDate(engine.reader, engine, edited.id));
-  await setRunVariables(engine.reader, engine, date);
+  const edited = await parseEdited(db, engine, input.model, input.text);
+  const date = input.date ?? (await defaultDate(db, engine, edited.id));
+  await setRunVariables(db, engine, date);
   const result = await runWrapped(
-    engine.reader,
+    db,
     edited,
     (inner) => `SELECT * FROM (${inner}) AS __preview LIMIT ${input.limit + 1}`,
   );

@@ -510,6 +510,7 @@ describe('the contract schemas', () => {
       | 'history.key'
       | 'model.source'
       | 'model.preview'
+      | 'model.preview.cancel'
       | 'model.apply'
       | 'model.diff'
       | 'sources.test'

@@ -258,6 +258,34 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-restored.png') });
   });
 
+  it('cancels a slow preview, keeping the edit and showing no error', async () => {
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await page.locator('.cm-line', { hasText: 'platform' }).first().waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    // Ten billion row pairs, counted once: only an interrupt ends this preview.
+    await page.keyboard.type(
+      '\n  AND (SELECT count(*) FROM range(100000) a, range(100000) b WHERE a.range + b.range < 0) = 0',
+    );
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-preview').click();
+    const cancel = page.getByTestId('editor-preview-cancel');
+    await cancel.waitFor();
+    expect(await page.getByTestId('editor-preview').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-preview-cancel.png') });
+    await cancel.click();
+    await cancel.waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await page.getByTestId('editor-error').count()).toBe(0);
+    expect(await page.getByTestId('editor-preview').isEnabled()).toBe(true);
+    expect(await editorText()).toContain('range(100000) a, range(100000) b');
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(() => page.getByTestId('editor-state').textContent()).toBe('saved');
+    // The preview's connection answers again.
+    await page.getByTestId('editor-preview').click();
+    await page.getByTestId('preview-grid').locator('[data-testid="grid-row"]').first().waitFor();
+  });
+
   it('cancels a slow console query, and exports the query in the box', async () => {
     await page.getByTestId('tab-query').click();
     await page.getByTestId('query-input').fill(SLOW);

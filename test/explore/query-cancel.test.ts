@@ -54,3 +54,42 @@ describe('query.cancel', () => {
     });
   });
 });
+
+describe('model.preview.cancel', () => {
+  it("interrupts a slow preview on the editor's own connection while other reads go on answering", async () => {
+    const source = (await dispatcher.call('model.source', { model: 'gold.dim_date' })) as { text: string };
+    const header = /^\s*\/\*\s*config[\s\S]*?\*\//.exec(source.text)![0];
+    let settled = false;
+    const slow = dispatcher.call('model.preview', { model: 'gold.dim_date', text: `${header}\n${SLOW}\n` });
+    slow.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const quick = `${header}\nSELECT range AS n FROM range(10)\n`;
+    const queued = dispatcher.call('model.preview', { model: 'gold.dim_date', text: quick });
+    queued.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // The explorer's reads and the console do not wait for the preview.
+    expect(await dispatcher.call('tables.list', {})).toMatchObject({ tables: expect.any(Array) });
+    expect(await dispatcher.call('query.run', { sql: 'SELECT 42 AS n' })).toMatchObject({
+      rows: [{ n: 42 }],
+    });
+    expect(settled).toBe(false);
+
+    const cancelledAt = Date.now();
+    expect(await dispatcher.call('model.preview.cancel', {})).toEqual({ cancelled: true });
+    expect(await rejection(slow)).toMatchObject({
+      code: 'QUERY_CANCELLED',
+      message: 'The preview was cancelled.',
+    });
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    expect((await rejection(queued)).code).toBe('QUERY_CANCELLED');
+
+    // Nothing left to cancel; previews answer again.
+    expect(await dispatcher.call('model.preview.cancel', {})).toEqual({ cancelled: false });
+    expect(
+      await dispatcher.call('model.preview', { model: 'gold.dim_date', text: quick, limit: 5 }),
+    ).toMatchObject({ hasMore: true, rows: [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }] });
+  });
+});

@@ -7,6 +7,7 @@ import type {
   RunSummary,
   TableDiff,
 } from '../../../engine/api/contract.ts';
+import { LakehouseError } from '../../../engine/api/errors.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
@@ -89,6 +90,7 @@ export function ModelEditorView({
   const [error, setError] = useState<string | null>(null);
   const [errorLine, setErrorLine] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
+  const [previewing, setPreviewing] = useState(false);
   const [apply, setApply] = useState<ApplyState>({ phase: 'idle' });
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain, new each render, uses only these, refs and setters
@@ -167,6 +169,7 @@ export function ModelEditorView({
 
   const runPreview = async () => {
     setBusy(true);
+    setPreviewing(true);
     setError(null);
     setErrorLine(null);
     const previewed = { text, date };
@@ -174,10 +177,13 @@ export function ModelEditorView({
       const result = await client.call('model.preview', { model, text, date: date || undefined, limit: 200 });
       setPreview({ result, ...previewed });
     } catch (e) {
+      // A cancelled preview leaves the last one shown: the user stopped this one, nothing failed.
+      if (e instanceof LakehouseError && e.code === 'QUERY_CANCELLED') return;
       setPreview(null);
       fail(e);
     } finally {
       setBusy(false);
+      setPreviewing(false);
     }
   };
 
@@ -324,6 +330,15 @@ export function ModelEditorView({
         >
           Preview
         </button>
+        {previewing && (
+          <button
+            type="button"
+            data-testid="editor-preview-cancel"
+            onClick={() => void client.call('model.preview.cancel', {}).catch(fail)}
+          >
+            Cancel preview
+          </button>
+        )}
         <label className="field">
           <input
             type="checkbox"
