@@ -20,6 +20,7 @@ import { redshiftApi } from '../publish/redshift/api.ts';
 import type { PublishProgress as RedshiftPublishProgress } from '../publish/redshift/publish.ts';
 import { probeSource } from '../sources/probe.ts';
 import { removeSource, saveSource, sourceDefinition } from '../sources/save.ts';
+import { createCancellableQueue } from './cancellable-queue.ts';
 import {
   type ErrorPayload,
   isMethodName,
@@ -168,106 +169,37 @@ export function createDispatcher(engine: Engine): Dispatcher {
   // The SQL console's queries run on connections of their own: a slow one neither holds up the explorer's
   // reads on the reader queue nor is interrupted along with them, and query.cancel can interrupt it.
   const consoleQueries = createConsoleQueries(() => engine.openReader());
-  let consoleTail: Promise<unknown> = Promise.resolve();
-  // Bumped by query.cancel: a query of an earlier generation fails as cancelled, queued or running.
-  let consoleGeneration = 0;
-  let consolePending = 0;
-  const consoleCancelled = () =>
-    new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' });
-  /** Runs `fn` on the console's queue, after the queries before it. */
-  const onConsole = <T>(fn: () => Promise<T>): Promise<T> => {
-    const result = consoleTail.then(fn);
-    consoleTail = result.catch(() => undefined);
-    return result;
+  const consoleQueue = createCancellableQueue('The query was cancelled.', () => consoleQueries.interrupt());
+  const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> =>
+    consoleQueue.call(() => consoleQueries.window(input));
+  const cancelConsole = (): boolean => {
+    const busy = consoleQueue.cancel();
+    void consoleQueue.after(() => consoleQueries.release());
+    return busy;
   };
 
   // The editor's previews, like the console's queries, run on a connection of their own: a slow one
   // holds up no other read, and model.preview.cancel interrupts it. Opened on first use; let go when the
   // model files change, so the next preview reads the macros as they are now.
-  let previewDb: Promise<Db> | undefined;
-  let previewTail: Promise<unknown> = Promise.resolve();
-  let previewGeneration = 0;
-  let previewPending = 0;
-  const previewCancelled = () =>
-    new LakehouseError('QUERY_CANCELLED', 'The preview was cancelled.', { reason: 'cancelled' });
-  const onPreview = <T>(fn: () => Promise<T>): Promise<T> => {
-    const result = previewTail.then(fn);
-    previewTail = result.catch(() => undefined);
-    return result;
-  };
-  const preview = (input: MethodArgs<'model.preview'>) => {
-    const generation = previewGeneration;
-    previewPending += 1;
-    return onPreview(async () => {
-      if (generation !== previewGeneration) throw previewCancelled();
-      if (!previewDb) {
-        const opening = engine.openReader();
-        previewDb = opening;
-        opening.catch(() => {
-          if (previewDb === opening) previewDb = undefined;
-        });
-      }
-      const db = await previewDb;
-      try {
-        const result = await previewModel(engine, input, db);
-        if (generation !== previewGeneration) throw previewCancelled();
-        return result;
-      } catch (error) {
-        // DuckDB's interrupt stops the statement running then; the preview's others fail as cancelled.
-        if (generation !== previewGeneration) throw previewCancelled();
-        throw error;
-      }
-    }).finally(() => {
-      previewPending -= 1;
+  let previewDb: Db | undefined;
+  const previewQueue = createCancellableQueue('The preview was cancelled.', () => previewDb?.interrupt());
+  const preview = (input: MethodArgs<'model.preview'>) =>
+    previewQueue.call(async () => {
+      previewDb ??= await engine.openReader();
+      return previewModel(engine, input, previewDb);
     });
-  };
-  const cancelPreview = async (): Promise<boolean> => {
-    const busy = previewPending > 0;
-    previewGeneration += 1;
-    (await previewDb?.catch(() => undefined))?.interrupt();
-    return busy;
-  };
   const releasePreviewConnection = () =>
-    void onPreview(async () => {
-      const db = await previewDb?.catch(() => undefined);
+    void previewQueue.after(async () => {
+      previewDb?.close();
       previewDb = undefined;
-      db?.close();
     });
-
-  const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> => {
-    const generation = consoleGeneration;
-    consolePending += 1;
-    return onConsole(async () => {
-      if (generation !== consoleGeneration) throw consoleCancelled();
-      try {
-        const result = await consoleQueries.window(input);
-        // Cancelled as its last statement ended: what it read is not what the user wants now.
-        if (generation !== consoleGeneration) throw consoleCancelled();
-        return result;
-      } catch (error) {
-        // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
-        if (generation !== consoleGeneration) throw consoleCancelled();
-        throw error;
-      }
-    }).finally(() => {
-      consolePending -= 1;
-    });
-  };
-
-  const cancelConsole = (): boolean => {
-    const busy = consolePending > 0;
-    consoleGeneration += 1;
-    consoleQueries.interrupt();
-    void onConsole(() => consoleQueries.release());
-    return busy;
-  };
 
   /**
    * Before the project changes: the console's open result reads a snapshot whose lake files a run may
    * delete, so it is let go, and reading on in it says why.
    */
   const releaseConsole = (reason: string) => {
-    void onConsole(() => consoleQueries.release(reason));
+    void consoleQueue.after(() => consoleQueries.release(reason));
   };
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
@@ -513,7 +445,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'history.key': (input) => read('history.key', () => keyHistory(engine, input)),
     'model.source': (input) => modelSource(engine, input.model),
     'model.preview': (input) => preview(input),
-    'model.preview.cancel': async () => ({ cancelled: await cancelPreview() }),
+    'model.preview.cancel': async () => ({ cancelled: previewQueue.cancel() }),
     'model.apply': (input) => applyModel(input),
     'model.diff': ({ runId }) => modelDiff(runId),
     // Reads only the source (files, S3 listings, one crawl page): no database queue needed.
@@ -630,11 +562,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
       for (const publish of publishes) if (publish.cancellable) publish.controller.abort();
       await tail;
       cancelConsole();
-      await consoleTail;
-      await consoleQueries.close();
-      await cancelPreview();
+      await consoleQueue.after(() => consoleQueries.close());
+      previewQueue.cancel();
       releasePreviewConnection();
-      await previewTail;
+      await previewQueue.after(async () => undefined);
       listeners.clear();
     },
   };
