@@ -263,6 +263,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             },
           );
         }
+        await noteStaleDownstream(db, graph, selected, dateRecords, date);
         for (const record of dateRecords) {
           await insertModelRun(db, runId, record);
           if (record.status === 'success') await recordModelDate(db, record.model, date, runId);
@@ -604,6 +605,32 @@ async function runModel(
       ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`),
     ],
   };
+}
+
+/**
+ * A selection that leaves out models downstream of one it ran (`--select silver.x`, not `silver.x+`):
+ * those that already hold the date still hold what the previous version of their input gave. Said on
+ * the model that ran, so the run history shows it next to the rows it changed.
+ */
+async function noteStaleDownstream(
+  db: Db,
+  graph: ModelGraph,
+  selected: string[],
+  records: ModelRunRecord[],
+  date: string,
+): Promise<void> {
+  const chosen = new Set(selected);
+  for (const record of records) {
+    if (record.status !== 'success') continue;
+    const left = [...downstreamOf(graph, record.model)].filter((id) => !chosen.has(id));
+    const stale: string[] = [];
+    for (const id of left) if ((await committedDates(db, id)).includes(date)) stale.push(id);
+    if (stale.length === 0) continue;
+    record.warnings.push(
+      `not run with it: ${stale.join(', ')} ${stale.length === 1 ? 'holds' : 'hold'} ${date} as the previous ` +
+        `${record.model} gave it; select ${record.model}+ to run ${stale.length === 1 ? 'it' : 'them'} too`,
+    );
+  }
 }
 
 /** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */

@@ -92,6 +92,32 @@ describe('a --select run reads what its upstream committed', () => {
       expect((await engine.run({ dates: [D2], select: ['gold.dim_user+'] })).status).toBe('success');
     });
   });
+
+  it('says which downstream models a selection left holding the date as the previous version gave it', async () => {
+    await withEngine(dir, async (engine) => {
+      // D1 has run in full above: silver alone again leaves its downstream models as they were.
+      const alone = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
+      expect(alone.status).toBe('success');
+      const notes = alone.models.find((m) => m.model === 'silver.customer_search')!.warnings;
+      const stale = notes.find((n) => n.startsWith('not run with it: '));
+      expect(stale).toMatch(/^not run with it: (\w+\.\w+, )+\w+\.\w+ hold /);
+      expect(stale).toContain(
+        ` hold ${D1} as the previous silver.customer_search gave it; select silver.customer_search+ to run them too`,
+      );
+      for (const id of ['silver.user_plans_map', 'gold.dim_user_history', 'gold.fact_customer_search'])
+        expect(stale).toContain(id);
+      expect(stale).toContain('gold.dim_user');
+      // Nothing to say when the selection takes them along, or when they never ran on the date.
+      const along = await engine.run({ dates: [D1], select: ['silver.customer_search+'] });
+      expect(along.models.flatMap((m) => m.warnings).filter((n) => n.startsWith('not run with it'))).toEqual(
+        [],
+      );
+      const gold = await engine.run({ dates: [D1], select: ['gold.dim_platform'] });
+      expect(gold.models.flatMap((m) => m.warnings).filter((n) => n.startsWith('not run with it'))).toEqual([
+        `not run with it: gold.fact_customer_search holds ${D1} as the previous gold.dim_platform gave it; select gold.dim_platform+ to run it too`,
+      ]);
+    });
+  });
 });
 
 describe('a project without a daily source', () => {
