@@ -456,6 +456,11 @@ export const GraphNodeState = z.object({
   /** Failed or warned tests, with their failing-row samples. */
   failedTests: z.array(TestResult),
   error: z.string().nullable(),
+  /**
+   * What the run noted for the model, per date (the CLI prints these as `note:` lines): rows quarantined
+   * by rule, columns older dates lack, downstream models a selection left out, and the like.
+   */
+  notes: z.array(z.object({ etlDate: IsoDate.nullable(), text: z.string() })),
 });
 export type GraphNodeState = z.infer<typeof GraphNodeState>;
 

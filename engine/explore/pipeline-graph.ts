@@ -12,11 +12,14 @@ interface ModelRunRow {
   duration_ms: number | string | null;
   error: string | null;
   tests: string | null;
+  warnings: string | null;
 }
 
 // A model's status over the dates of one run is the worst of them; so is a test's outcome.
 const STATUS_RANK: Record<string, number> = { failed: 4, rolled_back: 3, skipped: 2, success: 1 };
 const TEST_RANK = { passed: 0, warned: 1, failed: 2 } as const;
+// A run of many dates notes the same things on each: the first ones say it, the graph stays light.
+const MAX_NOTES = 20;
 
 /**
  * The model graph as the pipeline view draws it: each model's state in the latest run that reached it
@@ -33,7 +36,7 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
        GROUP BY m.model
      )
      SELECT m.run_id, m.model, strftime(m.etl_date, '%Y-%m-%d') AS etl_date, m.status, m.rows_in, m.rows_out,
-            m.duration_ms, m.error, m.tests
+            m.duration_ms, m.error, m.tests, m.warnings
      FROM _lakehouse.model_runs AS m
      JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
      ORDER BY m.model, m.etl_date`,
@@ -68,6 +71,11 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
       state.rowsOut = rebuilt ? Number(row.rows_out ?? 0) : state.rowsOut + Number(row.rows_out ?? 0);
     }
     state.error ??= row.error;
+    for (const text of JSON.parse(row.warnings ?? '[]') as string[]) {
+      // A warned test's note repeats what failedTests shows with its rows.
+      if (text.startsWith('warn: ') || state.notes.length >= MAX_NOTES) continue;
+      state.notes.push({ etlDate: row.etl_date, text });
+    }
     const tests = testsByModel.get(row.model) ?? new Map<string, TestResult>();
     for (const test of JSON.parse(row.tests ?? '[]') as TestResult[]) {
       const seen = tests.get(test.name);
@@ -173,5 +181,6 @@ function emptyState(model: string, runId: string, tables: Map<string, number>): 
     testsFailed: 0,
     failedTests: [],
     error: null,
+    notes: [],
   };
 }

@@ -199,5 +199,18 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     await page.getByTestId('run-button').click();
     await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
     expect(await page.getByTestId('run-error').count()).toBe(0);
+
+    // What the run noted for a model, per date, shows in its details as the CLI prints it.
+    await page.getByTestId('model-card-silver.keyword_match').click();
+    // Once the graph has the run's records (it reloads after the run ends).
+    await expect.poll(() => page.getByTestId('model-run-figures').textContent()).toContain('over 3 date(s)');
+    const notes = page.getByTestId('model-notes');
+    await notes.waitFor();
+    for (const date of dates) {
+      expect(await notes.textContent()).toMatch(
+        new RegExp(`${date}: \\d+ of \\d+ keywords answered from the cache`),
+      );
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-model-notes.png') });
   });
 });

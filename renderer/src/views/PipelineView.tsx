@@ -879,6 +879,16 @@ function ModelDetails({
         <p className="error">{state.error}</p>
       )}
       <FailedTestList tests={(state?.failedTests ?? []).map((test) => ({ test }))} />
+      {state && state.notes.length > 0 && (
+        <ul className="model-notes" data-testid="model-notes">
+          {state.notes.map((note) => (
+            <li key={`${note.etlDate ?? ''} ${note.text}`}>
+              {note.etlDate && <span className="muted">{note.etlDate}: </span>}
+              {note.text}
+            </li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }
