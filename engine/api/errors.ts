@@ -76,6 +76,31 @@ export interface SuggestedRun {
   select?: string[];
 }
 
+/**
+ * The run of exactly these dates: a from/to range when they are consecutive days, else the list (a
+ * range over a day with no delivery would fail on it).
+ */
+export function runOfDates(dates: string[], select?: string[]): SuggestedRun {
+  const sorted = [...new Set(dates)].sort();
+  const consecutive = sorted.every(
+    (d, i) =>
+      i === 0 || Date.parse(`${d}T00:00:00Z`) - Date.parse(`${sorted[i - 1]}T00:00:00Z`) === 86_400_000,
+  );
+  const run: SuggestedRun = consecutive ? { from: sorted[0], to: sorted.at(-1) } : { dates: sorted };
+  return select?.length ? { ...run, select } : run;
+}
+
+/** Every calendar day of a suggested run, to check it against the dates a project has. */
+export function daysOfRun(run: SuggestedRun): string[] {
+  if (run.dates) return run.dates;
+  const days: string[] = [];
+  const end = Date.parse(`${run.to}T00:00:00Z`);
+  for (let t = Date.parse(`${run.from}T00:00:00Z`); t <= end && days.length < 10_000; t += 86_400_000) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
 /** "2022-06-01 .. 2022-06-03 (models silver.a, silver.b)": a suggested run in words, for messages. */
 export function describeRun(run: SuggestedRun): string {
   const dates = run.dates

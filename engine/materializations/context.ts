@@ -1,4 +1,4 @@
-import { describeRun, LakehouseError, type SuggestedRun } from '../api/errors.ts';
+import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
@@ -74,7 +74,7 @@ export async function refuseFreshKeysUnderOldReaders(
   // From the first date to the last any of them holds or this run goes to: one run rewrites them all.
   const dates = [...new Set([...stale.flatMap((r) => r.dates), ctx.etlDate, ...ctx.runDates])].sort();
   const held = stale.map((r) => `${r.model} holds ${r.dates.join(', ')}`).join('; ');
-  const all: SuggestedRun = { from: dates[0], to: dates.at(-1) };
+  const all = runOfDates(dates);
   throw new LakehouseError(
     'MODEL_INVALID',
     `${ctx.model.id} is a new table and numbers its ${surrogateKey} afresh, but ${held} with ${surrogateKey} ` +

@@ -1,4 +1,4 @@
-import { describeRun, LakehouseError, type SuggestedRun } from '../api/errors.ts';
+import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
@@ -90,11 +90,7 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
   const inputs = stale
     .map((s) => `${s.input} has no ${s.columns.join(', ')} in its partitions of ${s.dates.join(', ')}`)
     .join('; ');
-  const rewrite: SuggestedRun = {
-    from: staleDates[0],
-    to: staleDates.at(-1),
-    select: [...new Set(stale.map((s) => s.input))],
-  };
+  const rewrite = runOfDates(staleDates, [...new Set(stale.map((s) => s.input))]);
   throw new LakehouseError(
     'MODEL_INVALID',
     `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs}: written ` +

@@ -92,9 +92,9 @@ export async function catalogRename(
   if (isS3Uri(catalog) || !(await exists(catalog))) return undefined;
   const path = resolve(catalog);
   const db = await openDb();
-  let columns: string[];
+  let described: { name: string; type: string }[];
   try {
-    columns = await referenceFileColumns(db, path, formatFromExtension(path));
+    described = await referenceFileColumns(db, path, formatFromExtension(path));
   } catch (error) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -105,6 +105,12 @@ export async function catalogRename(
   } finally {
     db.close();
   }
+  const columns = described.map((c) => c.name);
+  // A guess takes text only: a title from a struct or a genre id would run and match nothing.
+  const guessable = (column: string, target: string) => {
+    const type = described.find((c) => c.name === column)?.type ?? '';
+    return type === 'VARCHAR' || (target === 'genres' && type === 'VARCHAR[]');
+  };
   const found = `(found ${columns.join(', ')})`;
   if (given && Object.keys(given).length > 0) {
     const unknown = Object.keys(given).filter((from) => !columns.includes(from));
@@ -122,7 +128,12 @@ export async function catalogRename(
   const guess: Record<string, string> = {};
   if (!given || Object.keys(given).length === 0) {
     for (const target of missing) {
-      const candidates = columns.filter((c) => CATALOG_SYNONYMS[target].includes(c.toLowerCase()));
+      const named = columns.filter(
+        (c) => CATALOG_SYNONYMS[target].includes(c.toLowerCase()) && guessable(c, target),
+      );
+      // "Title" is the title whatever else could be: the name itself, in another case, comes first.
+      const exact = named.filter((c) => c.toLowerCase() === target);
+      const candidates = exact.length === 1 ? exact : named;
       if (candidates.length === 1 && !(candidates[0]! in guess)) guess[candidates[0]!] = target;
     }
     if (Object.keys(guess).length === missing.length) return { rename: guess, guessed: true };

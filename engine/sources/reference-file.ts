@@ -39,7 +39,7 @@ export async function bindReferenceFile(
   const reader = referenceFileReader(path, format);
   let columns: string[];
   try {
-    columns = await referenceFileColumns(db, path, format);
+    columns = (await referenceFileColumns(db, path, format)).map((c) => c.name);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -104,12 +104,16 @@ function referenceFileReader(path: string, format: ReferenceFormat): string {
   return `read_json_auto(${literal(path)})`;
 }
 
-/** The column names of a local reference file, as a source binding would see them before any rename. */
-export async function referenceFileColumns(db: Db, path: string, format: ReferenceFormat): Promise<string[]> {
-  const described = await db.all<{ column_name: string }>(
+/** The columns of a local reference file, as a source binding would see them before any rename. */
+export async function referenceFileColumns(
+  db: Db,
+  path: string,
+  format: ReferenceFormat,
+): Promise<{ name: string; type: string }[]> {
+  const described = await db.all<{ column_name: string; column_type: string }>(
     `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
   );
-  return described.map((c) => c.column_name);
+  return described.map((c) => ({ name: c.column_name, type: c.column_type }));
 }
 
 /** A reference file's format from its extension; anything unknown is read as CSV. */

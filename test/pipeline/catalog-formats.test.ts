@@ -128,6 +128,25 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
         'Say which columns hold them: --catalog-rename <file column>=title,<file column>=genres.',
     );
     expect(await exists(join(data, 'never2'))).toBe(false);
+    // Text columns only: a struct named like a title is not guessed as one.
+    const nested = join(data, 'nested.json');
+    await writeFile(nested, JSON.stringify([{ id: 1, show: { name: 'A', year: 2021 }, genre: 'Drama' }]));
+    const structGuess = lakehouse('init', join(data, 'never3'), ...initArgs.slice(0, 2), '--catalog', nested);
+    expect(structGuess.code).toBe(2);
+    expect(structGuess.stderr).toContain('has no title or genres column (found id, show, genre)');
+    // The column named as the example's, in another case, wins over a synonym beside it.
+    const capitals = join(data, 'capitals.csv');
+    await writeFile(capitals, 'Title,Genres,Category\nA,Drama,x\n');
+    const capitalised = lakehouse(
+      'init',
+      join(data, 'capitals'),
+      ...initArgs.slice(0, 2),
+      '--catalog',
+      capitals,
+    );
+    dirs.push(join(data, 'capitals'));
+    expect(capitalised.code, capitalised.stderr).toBe(0);
+    expect(capitalised.stdout).toContain('catalog: reading its columns Title as title, Genres as genres');
     const badFlag = lakehouse('init', join(data, 'never'), '--catalog-rename', 'keyword');
     expect(badFlag.stderr).toContain('--catalog-rename keyword: expected <file column>=<name>');
   });

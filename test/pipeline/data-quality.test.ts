@@ -284,10 +284,10 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(summary.error).toMatchObject({
         code: 'MODEL_INVALID',
         message:
-          'models/gold/dim_category.sql:10: test "unique: category_slg" names column "category_slg", but ' +
+          'models/gold/dim_category.sql:13: test "unique: category_slg" names column "category_slg", but ' +
           'gold.dim_category has no such column (its columns: category_key, category_name, category_slug). ' +
           'Fix the column name in the test.',
-        details: { model: 'gold.dim_category', file: 'models/gold/dim_category.sql', line: 10 },
+        details: { model: 'gold.dim_category', file: 'models/gold/dim_category.sql', line: 13 },
       });
       expect(statuses(summary.models)).toMatchObject({
         'gold.dim_category': 'failed',

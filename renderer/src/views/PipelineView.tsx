@@ -14,6 +14,7 @@ import type {
   RunSummary,
 } from '../../../engine/api/contract.ts';
 import {
+  daysOfRun,
   describeRun,
   LakehouseError,
   type SuggestedRun,
@@ -432,7 +433,14 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   const focusedState = graph?.nodes.find((n) => n.model === focused);
   const failedModel = run.phase === 'finished' ? run.summary.error?.details?.model : undefined;
   // The run that fixes the failure, when the engine names one: the button sets the toolbar to it.
-  const suggested = run.phase === 'finished' ? suggestedRunOf(run.summary.error?.details) : undefined;
+  const offered = run.phase === 'finished' ? suggestedRunOf(run.summary.error?.details) : undefined;
+  // Offered only when the toolbar can hold it: one date, or a range of days the project all has.
+  const suggested =
+    offered &&
+    (!offered.dates || offered.dates.length === 1) &&
+    daysOfRun(offered).every((d) => project.availableDates.includes(d))
+      ? offered
+      : undefined;
   const failureShownInDetails =
     failedModel === focused && (focusedState?.failedTests.some((t) => t.sample.length > 0) ?? false);
   const focusedModel = project.models.find((m) => m.id === focused);

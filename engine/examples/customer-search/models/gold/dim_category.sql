@@ -2,6 +2,9 @@
 materialized: scd1
 role: dimension
 unique_key: category_slug
+# The first spelling in byte order of every date so far: a date that sees only "drama" keeps "Drama".
+merge:
+  category_name: least
 surrogate_key: category_key
 unknown_member:
   category_name: unknown
@@ -11,7 +14,8 @@ tests:
   - not_null: [category_name, category_slug]
 */
 -- One row per slug: genres spelt apart only by case or punctuation ("Drama", "drama", "Sci-Fi",
--- "Sci Fi") are one category, named by the first spelling in byte order.
+-- "Sci Fi") are one category, named by the first spelling in byte order (merge: least keeps it so
+-- across dates, whichever dates run last).
 SELECT min(genre) AS category_name, slugify(genre) AS category_slug
 FROM (
   -- A few hundred distinct genre lists a day: split those, not every event's.
