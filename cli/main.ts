@@ -6,7 +6,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
-import { catalogRename, checkInit, exists, initProject } from '../engine/project/init.ts';
+import { checkInit, exists, initProject } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
@@ -333,7 +333,7 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
   };
   let source = str(values, 'source');
   // Said before the sample is generated, which takes a while and would be left behind.
-  await checkInit({ ...options, source });
+  const mapping = await checkInit({ ...options, source });
   if (!source) {
     const data = join(resolve(dir), 'data');
     await refuseNonEmpty(data, 'The sample folder');
@@ -342,7 +342,6 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
   }
   const root = await initProject({ ...options, source });
   process.stdout.write(`Created project ${root}\n`);
-  const mapping = options.catalog ? await catalogRename(options.catalog, options.catalogRename) : undefined;
   if (mapping?.guessed) {
     const pairs = Object.entries(mapping.rename).map(([from, to]) => `${from} as ${to}`);
     process.stdout.write(

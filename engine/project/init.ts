@@ -35,7 +35,9 @@ export interface InitOptions {
  * project already there, a path that is a file, a catalog rename with no catalog file to rename, a
  * malformed URI (`s3:/x`) for the source, catalog or lake.
  */
-export async function checkInit(options: Omit<InitOptions, 'source'> & { source?: string }): Promise<void> {
+export async function checkInit(
+  options: Omit<InitOptions, 'source'> & { source?: string },
+): Promise<CatalogMapping | undefined> {
   if (!(EXAMPLES as readonly string[]).includes(options.example)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -67,7 +69,13 @@ export async function checkInit(options: Omit<InitOptions, 'source'> & { source?
   // Refused before anything is written (init copies the models first): locationKind throws on `s3:/x`.
   for (const location of [options.source, options.catalog, options.lake])
     if (location) locationKind(location);
-  if (options.catalog) await catalogRename(options.catalog, options.catalogRename);
+  return options.catalog ? catalogRename(options.catalog, options.catalogRename) : undefined;
+}
+
+/** How the catalog file's columns become the example's: a rename given, or one guessed from its header. */
+export interface CatalogMapping {
+  rename: Record<string, string>;
+  guessed: boolean;
 }
 
 /** The columns the example's models read from the title catalog; `slug` is optional. */
@@ -88,7 +96,7 @@ const CATALOG_SYNONYMS: Record<(typeof CATALOG_COLUMNS)[number], string[]> = {
 export async function catalogRename(
   catalog: string,
   given: Record<string, string> | undefined,
-): Promise<{ rename: Record<string, string>; guessed: boolean } | undefined> {
+): Promise<CatalogMapping | undefined> {
   if (isS3Uri(catalog) || !(await exists(catalog))) return undefined;
   const path = resolve(catalog);
   const db = await openDb();
@@ -154,7 +162,8 @@ export async function catalogRename(
  * macros, which the user then owns and edits. Refuses to overwrite an existing project.
  */
 export async function initProject(options: InitOptions): Promise<string> {
-  await checkInit(options);
+  // A catalog named otherwise (keyword, category) is mapped here when its header leaves no doubt.
+  const mapping = await checkInit(options);
   const dir = resolve(options.dir);
   const example = exampleDir(options.example as ExampleName);
   await mkdir(dir, { recursive: true });
@@ -171,8 +180,6 @@ export async function initProject(options: InitOptions): Promise<string> {
   let yaml = template
     .replace('"__SOURCE__"', JSON.stringify(local(options.source)))
     .replace('"__CATALOG__"', JSON.stringify(catalog));
-  // A catalog named otherwise (keyword, category) is mapped here when its header leaves no doubt.
-  const mapping = options.catalog ? await catalogRename(options.catalog, options.catalogRename) : undefined;
   const rename = Object.entries(mapping?.rename ?? options.catalogRename ?? {});
   if (rename.length > 0) {
     yaml = yaml.replace(
