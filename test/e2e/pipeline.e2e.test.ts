@@ -115,26 +115,28 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
         );
       expect(clipped, where).toEqual([]);
       // Every card lies wholly inside the graph's pane: none cut at its right or bottom edge.
-      const outside = await page.evaluate(() => {
-        const element = document.querySelector('[data-testid="pipeline-graph"]');
-        if (!element) return ['no graph pane'];
-        // Inside the pane's border, where its content shows.
-        const rect = element.getBoundingClientRect();
-        const left = rect.left + element.clientLeft;
-        const right = left + element.clientWidth;
-        const bottom = rect.top + element.clientTop + element.clientHeight;
-        return [...document.querySelectorAll('[data-testid^="model-card-"]')]
-          .filter((card) => {
-            const box = card.getBoundingClientRect();
-            return box.left < left - 0.5 || box.right > right + 0.5 || box.bottom > bottom + 0.5;
-          })
-          .map((card) => `${card.getAttribute('data-testid')} ${box(card)} in ${left}..${right}`);
-        function box(card: Element) {
-          const r = card.getBoundingClientRect();
-          return `${r.left.toFixed(1)}..${r.right.toFixed(1)}`;
-        }
-      });
-      expect(outside, where).toEqual([]);
+      // The graph scales to the pane once the resize has reached it: polled, not read at once.
+      const outside = () =>
+        page.evaluate(() => {
+          const element = document.querySelector('[data-testid="pipeline-graph"]');
+          if (!element) return ['no graph pane'];
+          // Inside the pane's border, where its content shows.
+          const rect = element.getBoundingClientRect();
+          const left = rect.left + element.clientLeft;
+          const right = left + element.clientWidth;
+          const bottom = rect.top + element.clientTop + element.clientHeight;
+          return [...document.querySelectorAll('[data-testid^="model-card-"]')]
+            .filter((card) => {
+              const box = card.getBoundingClientRect();
+              return box.left < left - 0.5 || box.right > right + 0.5 || box.bottom > bottom + 0.5;
+            })
+            .map((card) => `${card.getAttribute('data-testid')} ${box(card)} in ${left}..${right}`);
+          function box(card: Element) {
+            const r = card.getBoundingClientRect();
+            return `${r.left.toFixed(1)}..${r.right.toFixed(1)}`;
+          }
+        });
+      await expect.poll(outside, { message: where }).toEqual([]);
       await page.screenshot({ path: join(SCREENSHOTS, `pipeline-not-run-${viewport.width}.png`) });
     }
     await page.setViewportSize({ width: 1280, height: 800 });
