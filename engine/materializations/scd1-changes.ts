@@ -4,6 +4,15 @@ import { type Db, ident, literal } from '../db/duckdb.ts';
 export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
 
 /**
+ * A business key as one string, as the change log stores it and the history view finds it: the values
+ * joined by '|'. A NULL value is '' (a dimension may key a member on NULL, as dim_network does).
+ */
+export function businessKeyText(keys: string[], alias = ''): string {
+  const prefix = alias ? `${alias}.` : '';
+  return `concat_ws('|', ${keys.map((k) => `${prefix}${ident(k)}::VARCHAR`).join(', ')})`;
+}
+
+/**
  * Records, before an SCD1 merge applies, the keys it will insert and every logged column value it will
  * change, in the run's transaction (so a rolled-back date leaves no entries). SCD1 overwrites in place;
  * this log is the only trace of what a row looked like before. `merge` holds the stage's rows with
@@ -20,10 +29,7 @@ export async function recordScd1Changes(
     logged: { column: string; before: string; after: string }[];
   },
 ): Promise<void> {
-  const key =
-    opts.keys.length === 1
-      ? `${ident(opts.keys[0]!)}::VARCHAR`
-      : `concat_ws('|', ${opts.keys.map((k) => `${ident(k)}::VARCHAR`).join(', ')})`;
+  const key = businessKeyText(opts.keys);
   const common = `${literal(opts.runId)}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
   // New keys are logged without their values: a later change logs each column's value before it.
   // Only changed values are turned into JSON.

@@ -64,6 +64,33 @@ merge: {first_seen: least, last_seen: greatest}`);
     );
     expect(await h.rows(`SELECT kind FROM gold.model WHERE platform = 'ios'`)).toEqual([{ kind: null }]);
   });
+
+  it('merges a member keyed on NULL like any other and logs its key as an empty string', async () => {
+    h = await createHarness(`materialized: scd1
+unique_key: platform`);
+    await h.apply(
+      materializeScd1,
+      '2022-06-01',
+      `SELECT * FROM (VALUES (NULL::VARCHAR, 'a'), ('web', 'w')) t(platform, kind)`,
+    );
+    await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      `SELECT * FROM (VALUES (NULL::VARCHAR, 'b')) t(platform, kind)`,
+    );
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY platform NULLS FIRST')).toEqual([
+      { platform: null, kind: 'b' },
+      { platform: 'web', kind: 'w' },
+    ]);
+    expect(
+      await h.rows(
+        `SELECT key, kind, before, after FROM _lakehouse.scd1_changes WHERE key = '' ORDER BY etl_date`,
+      ),
+    ).toEqual([
+      { key: '', kind: 'insert', before: null, after: null },
+      { key: '', kind: 'update', before: '"a"', after: '"b"' },
+    ]);
+  });
 });
 
 describe('SCD type 2', () => {

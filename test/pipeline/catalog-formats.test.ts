@@ -191,4 +191,63 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
       expect(Number(lowerSpelt.rows[0]!.n)).toBeGreaterThan(0);
     });
   });
+
+  it('gives genres no slug can spell (CJK, symbols) a category, and maps a genre named Unknown to the unknown member', async () => {
+    // Rewrite every third title's first genre: CJK, a symbol, or the word Unknown.
+    const foreign = join(data, 'foreign.csv');
+    const db = await openDb();
+    await db.run(
+      `COPY (SELECT title,
+                    CASE row_number() OVER () % 6 WHEN 0 THEN '动作' WHEN 2 THEN '★' WHEN 4 THEN 'Unknown' ELSE split_part(genres, ';', 1) END
+                      || coalesce(';' || nullif(array_to_string(string_split(genres, ';')[2:], ';'), ''), '') AS genres
+             FROM read_csv(${literal(csv)}, header = true, all_varchar = true))
+       TO ${literal(foreign)} (HEADER)`,
+    );
+    db.close();
+    const dir = await exampleProject(join(data, 'customer_search_log_data'), foreign);
+    dirs.push(dir);
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error?.message).toBeUndefined();
+      const categories = await engine.query(
+        `SELECT category_key, category_name, category_slug FROM dim_category
+         WHERE category_name IN ('动作', '★') OR category_slug = 'unknown' ORDER BY category_key`,
+      );
+      expect(categories.rows).toEqual([
+        { category_key: 0, category_name: 'unknown', category_slug: 'unknown' },
+        {
+          category_key: expect.any(Number),
+          category_name: expect.any(String),
+          category_slug: expect.any(String),
+        },
+        {
+          category_key: expect.any(Number),
+          category_name: expect.any(String),
+          category_slug: expect.any(String),
+        },
+      ]);
+      expect(
+        categories.rows
+          .slice(1)
+          .map((r) => [r.category_name, r.category_slug])
+          .sort(),
+      ).toEqual([
+        ['★', '★'],
+        ['动作', '动作'],
+      ]);
+      // Every event's main genre points at the category its name gives: Unknown at key 0.
+      const keys = await engine.query(
+        `SELECT split_part(s.keyword_category, ';', 1) AS genre, c.category_name, count(*) AS n
+         FROM fact_customer_search AS f JOIN silver.customer_search AS s USING (event_id)
+         JOIN dim_category AS c ON c.category_key = f.main_keyword_category
+         WHERE split_part(s.keyword_category, ';', 1) IN ('动作', '★', 'Unknown')
+         GROUP BY ALL ORDER BY genre`,
+      );
+      expect(keys.rows.map((r) => [r.genre, r.category_name])).toEqual([
+        ['Unknown', 'unknown'],
+        ['★', '★'],
+        ['动作', '动作'],
+      ]);
+    });
+  });
 });

@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, literal, openDb } from '../../engine/db/duckdb.ts';
+import { SLUG_SQL_MACRO } from '../../engine/normalize/slug.ts';
 import { exampleDir } from '../../engine/project/init.ts';
 
 // Each rule of the example's macros/cleaning.sql, run on real DuckDB, one table of cases per rule.
 let db: Db;
 beforeAll(async () => {
   db = await openDb();
+  await db.run(SLUG_SQL_MACRO);
   await db.run(await readFile(join(exampleDir('customer-search'), 'macros', 'cleaning.sql'), 'utf8'));
 });
 afterAll(() => db.close());
@@ -106,6 +108,23 @@ describe('isp_group marks local ISPs', () => {
   ];
   it.each(cases)('%j → %j', async (input, expected) => {
     expect(await apply('isp_group($1)', input)).toBe(expected);
+  });
+});
+
+describe('category_slug: the slug, or the lower-case genre where no slug can spell it', () => {
+  const cases: [string | null, string | null][] = [
+    ['Drama', 'drama'],
+    ['Sci-Fi', 'sci-fi'],
+    ['sci fi', 'sci-fi'],
+    ['Hành Động', 'hanh-dong'],
+    ['Điện Ảnh', 'dien-anh'],
+    ['动作', '动作'],
+    ['★', '★'],
+    ['ドラマ Ⅱ', 'ドラマ ⅱ'],
+    [null, null],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('category_slug($1)', input)).toBe(expected);
   });
 });
 

@@ -33,7 +33,7 @@ genre_keys AS NOT MATERIALIZED (
       WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
     )
   ) AS g
-  JOIN gold.dim_category AS c ON c.category_slug = slugify(g.genre)
+  JOIN gold.dim_category AS c ON c.category_slug = category_slug(g.genre)
 )
 SELECT
   e.event_id,
