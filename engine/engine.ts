@@ -108,6 +108,11 @@ export interface Engine {
    * the reader's queue or must be interruptible on their own (the SQL console). The caller closes it.
    */
   openReader(): Promise<Db>;
+  /**
+   * Loads the macros again on a connection from openReader if the files changed since it last did
+   * (reloadModels read them): the console's connections outlive reloads. Never while it has an open result.
+   */
+  syncMacros(connection: Db): Promise<void>;
   run(options?: RunOptions): Promise<RunSummary>;
   /**
    * Reads the model and macro files again, as an open does: files edited, added or removed outside the
@@ -227,9 +232,16 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   }
   if (!options.readOnly) writersInThisProcess.add(lockKey);
   let reader: Db | undefined;
+  // The macro files as last loaded: a reload runs them again only when they changed.
+  let macroText = '';
+  // The macro files' text each connection last loaded, to tell which ones a reload left behind.
+  const macrosLoadedOn = new WeakMap<Db, string>();
   /** The project's macros on `connection`; an error per macro file that failed (the others load). */
-  const loadProjectMacros = (connection: Db): Promise<LakehouseError[]> =>
-    loadMacros(connection, project.root);
+  const loadProjectMacros = async (connection: Db): Promise<LakehouseError[]> => {
+    const errors = await loadMacros(connection, project.root);
+    macrosLoadedOn.set(connection, macroText);
+    return errors;
+  };
   // Macros and the search path are per connection: every reading connection needs its own.
   const openReader = async (): Promise<Db> => {
     const connection = await db.fork();
@@ -258,8 +270,6 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       fileErrors,
     );
   let graph: ModelGraph;
-  // The macro files as last loaded: a reload runs them again only when they changed.
-  let macroText = '';
   try {
     if (!options.readOnly) {
       // Row order inside partition files and tables carries no meaning; not keeping it lets DuckDB
@@ -335,10 +345,10 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       if (unchanged) return false;
       let macroErrors = fileErrors.filter(isMacroFileError);
       if (macrosNow !== macroText) {
-        // CREATE OR REPLACE: a macro deleted from the files stays defined until the project is reopened.
+        // Other connections from openReader catch up when next used (syncMacros).
+        macroText = macrosNow;
         macroErrors = await loadProjectMacros(db);
         if (reader) await loadProjectMacros(reader);
-        macroText = macrosNow;
       }
       const errors = [...loaded.errors, ...macroErrors];
       const { sources, vars } = project.config;
@@ -374,6 +384,9 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     availableDates: () => availableDates(project, sourcesReadBy(graph, modelErrors)),
     reader: readerDb,
     openReader,
+    async syncMacros(connection) {
+      if (macrosLoadedOn.get(connection) !== macroText) await loadProjectMacros(connection);
+    },
     tables: () => listTables(readerDb, models, modelErrors),
     // Read-only, the engine could open the warehouse only because no process writes it: a run still
     // 'running' in its history was killed (a writer marks those aborted when it opens, as in markAbandonedRuns).

@@ -168,7 +168,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   // The SQL console's queries run on connections of their own: a slow one neither holds up the explorer's
   // reads on the reader queue nor is interrupted along with them, and query.cancel can interrupt it.
-  const consoleQueries = createConsoleQueries(() => engine.openReader());
+  const consoleQueries = createConsoleQueries(() => engine.openReader(), {
+    prepare: (db) => engine.syncMacros(db),
+  });
   const consoleQueue = createCancellableQueue('The query was cancelled.', () => consoleQueries.interrupt());
   const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> =>
     consoleQueue.call(() => consoleQueries.window(input));

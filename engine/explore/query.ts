@@ -66,7 +66,14 @@ interface Slot {
  */
 export function createConsoleQueries(
   open: () => Promise<Db>,
-  { idleMs = IDLE_MS }: { idleMs?: number } = {},
+  {
+    idleMs = IDLE_MS,
+    prepare = async () => undefined,
+  }: {
+    idleMs?: number;
+    /** Run on a connection before each new query on it (the engine's syncMacros), never mid-result. */
+    prepare?: (db: Db) => Promise<void>;
+  } = {},
 ): ConsoleQueries {
   const slots: Slot[] = [];
   // Opened on first use; a failed open is retried by the next query rather than remembered.
@@ -159,7 +166,10 @@ export function createConsoleQueries(
     slot ??= await freeSlot();
     const { db } = slot;
     stopIfInterrupted();
-    if (!continues) await checkOneQuery(db, sql, READ_ONLY);
+    if (!continues) {
+      await prepare(db);
+      await checkOneQuery(db, sql, READ_ONLY);
+    }
     try {
       if (!continues) {
         released = released.filter((r) => r.sql !== sql);
@@ -174,7 +184,9 @@ export function createConsoleQueries(
       if (!hasMore) cursor.total = cursor.position;
       else if (input.offset === 0) {
         stopIfInterrupted();
-        cursor.total = await countWithin(await countingConnection(), sql, COUNT_BUDGET_MS);
+        const counter = await countingConnection();
+        await prepare(counter);
+        cursor.total = await countWithin(counter, sql, COUNT_BUDGET_MS);
       }
       if (!hasMore) await letGo(slot);
       return {

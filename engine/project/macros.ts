@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
-import type { Db } from '../db/duckdb.ts';
+import { type Db, ident } from '../db/duckdb.ts';
 import { SLUG_SQL_MACRO } from '../normalize/slug.ts';
 
 /** The engine's own slug macro (see loadMacros). */
@@ -12,9 +12,11 @@ export const ENGINE_SLUGIFY = '__lakehouse_slugify';
  * in name order, on one connection: each connection the engine opens runs them once. Project macros are
  * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models. Returns an error per file that
  * is refused or fails (at its first bad statement); the other files load all the same, so one broken
- * file leaves the macros of the rest.
+ * file leaves the macros of the rest. Run again on a connection, it first drops the macros it had.
  */
 export async function loadMacros(db: Db, projectRoot: string): Promise<LakehouseError[]> {
+  // A reload starts clean: a macro deleted from its file must stop answering, not linger until reopen.
+  await dropTempMacros(db);
   // Temp macros: nothing is written to the warehouse, so a read-only open works too.
   await db.run(SLUG_SQL_MACRO.replace(/CREATE (OR REPLACE )?MACRO/i, 'CREATE OR REPLACE TEMP MACRO'));
   // The same macro under a name projects do not override: the keyword cache compares these slugs with
@@ -42,6 +44,17 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<Lakehouse
     }
   }
   return errors;
+}
+
+/** Drops every temporary macro of the connection (the engine's own are created again right after). */
+async function dropTempMacros(db: Db): Promise<void> {
+  const macros = await db.all<{ name: string; type: string }>(
+    `SELECT function_name AS name, function_type AS type FROM duckdb_functions()
+     WHERE database_name = 'temp' AND function_type IN ('macro', 'table_macro')`,
+  );
+  for (const { name, type } of macros) {
+    await db.run(`DROP MACRO ${type === 'table_macro' ? 'TABLE ' : ''}IF EXISTS temp.main.${ident(name)}`);
+  }
 }
 
 /** Every macro file's name and text, as one string: what a reload compares to tell whether they changed. */

@@ -76,6 +76,29 @@ describe('model files edited while the app holds the project', () => {
     expect((await info()).models.map((m) => m.id)).not.toContain('gold.dim_action');
   });
 
+  it('the console answers with the macros as the files hold them now: edited, and deleted ones gone', async () => {
+    const extra = join(dir, 'macros', 'zz_console.sql');
+    await writeFile(extra, "CREATE OR REPLACE TEMP MACRO greet(s) AS 'hello ' || s;\n");
+    await info();
+    // The console's connection opens now, with greet as it is.
+    expect(await query(`SELECT greet('a') AS g`)).toEqual([{ g: 'hello a' }]);
+    await writeFile(extra, "CREATE OR REPLACE TEMP MACRO greet(s) AS 'hi ' || s;\n");
+    await info();
+    expect(await query(`SELECT greet('a') AS g`)).toEqual([{ g: 'hi a' }]);
+    await rm(extra);
+    await info();
+    await expect(query(`SELECT greet('a') AS g`)).rejects.toThrow(/greet/);
+    // The example's own macros still answer on every connection.
+    expect(await query(`SELECT network_group('WiFi') AS g`)).toEqual([{ g: 'wifi' }]);
+    expect(
+      (
+        (await dispatcher.call('query.run', { sql: `SELECT slugify('Đà Nẵng') AS s`, limit: 1 })) as {
+          rows: unknown[];
+        }
+      ).rows,
+    ).toEqual([{ s: 'da-nang' }]);
+  });
+
   it('refuses a run while a file edited on disk is broken, and runs once it is fixed', async () => {
     const platform = gold('dim_platform.sql');
     const good = await readFile(platform, 'utf8');
