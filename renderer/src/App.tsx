@@ -91,9 +91,12 @@ export function App() {
     const load = () =>
       client.call('project.info').then(
         (info) => {
+          if (!live) return;
+          // A refresh that failed before (engine restarting, a broken connection) is over.
+          setError(null);
           // Whether a run is going changes with every run and no view reads it here: not a change.
           const text = JSON.stringify({ ...info, activeRunId: null });
-          if (!live || text === shown) return;
+          if (text === shown) return;
           shown = text;
           setProject(info);
         },

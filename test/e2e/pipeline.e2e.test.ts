@@ -171,6 +171,21 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     }
   });
 
+  it('shows a failed refresh of the project, and clears it once a refresh succeeds', async () => {
+    await page.locator('[data-testid^="model-card-"]').first().waitFor();
+    await page.route('**/rpc/project.info', (route) => route.abort());
+    try {
+      await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+      await page.getByTestId('app-error').waitFor();
+    } finally {
+      await page.unroute('**/rpc/project.info');
+    }
+    // The views stay usable under the error, and the next refresh takes it away.
+    expect(await page.locator('[data-testid^="model-card-"]').count()).toBe(13);
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await expect.poll(() => page.getByTestId('app-error').count()).toBe(0);
+  });
+
   it('offers the run an error names as its fix, and that run succeeds', async () => {
     // dim_platform renamed: the new table numbers its keys afresh, and the facts of the committed dates
     // hold the old ones, so running one date alone is refused with the range that rewrites them all.
