@@ -342,8 +342,9 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
   }
   const root = await initProject({ ...options, source });
   process.stdout.write(`Created project ${root}\n`);
-  if (mapping?.guessed) {
-    const pairs = Object.entries(mapping.rename).map(([from, to]) => `${from} as ${to}`);
+  const guessed = Object.entries(mapping?.guessed ?? {});
+  if (guessed.length > 0) {
+    const pairs = guessed.map(([from, to]) => `${from} as ${to}`);
     process.stdout.write(
       `  catalog: reading its columns ${pairs.join(', ')} (sources.title_catalog.rename in lakehouse.yaml)\n`,
     );

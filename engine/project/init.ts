@@ -75,7 +75,8 @@ export async function checkInit(
 /** How the catalog file's columns become the example's: a rename given, or one guessed from its header. */
 export interface CatalogMapping {
   rename: Record<string, string>;
-  guessed: boolean;
+  /** The part of `rename` init guessed from the header (empty when the file or the flag said it all). */
+  guessed: Record<string, string>;
 }
 
 /** The columns the example's models read from the title catalog; `slug` is optional. */
@@ -88,7 +89,7 @@ const CATALOG_SYNONYMS: Record<(typeof CATALOG_COLUMNS)[number], string[]> = {
 
 /**
  * The rename that makes a local catalog file give the example title and genres: `given` checked
- * against the file's header, or, when none is given and the file names them otherwise, one guessed
+ * against the file's header, and for what it leaves out (all of it when none is given), one guessed
  * from common names (`keyword`, `category`, ...) where each column has exactly one candidate. Refuses a
  * catalog the example could not read, so init does not write a project whose every run fails. An S3 or
  * not-yet-existing catalog is not read here (the first run checks it).
@@ -132,20 +133,20 @@ export async function catalogRename(
   }
   const renamed = columns.map((c) => given?.[c] ?? c);
   const missing = CATALOG_COLUMNS.filter((c) => !renamed.includes(c));
-  if (missing.length === 0) return { rename: given ?? {}, guessed: false };
+  if (missing.length === 0) return { rename: given ?? {}, guessed: {} };
+  // What a given rename leaves out is guessed like the rest, from the columns it does not name.
   const guess: Record<string, string> = {};
-  if (!given || Object.keys(given).length === 0) {
-    for (const target of missing) {
-      const named = columns.filter(
-        (c) => CATALOG_SYNONYMS[target].includes(c.toLowerCase()) && guessable(c, target),
-      );
-      // "Title" is the title whatever else could be: the name itself, in another case, comes first.
-      const exact = named.filter((c) => c.toLowerCase() === target);
-      const candidates = exact.length === 1 ? exact : named;
-      if (candidates.length === 1 && !(candidates[0]! in guess)) guess[candidates[0]!] = target;
-    }
-    if (Object.keys(guess).length === missing.length) return { rename: guess, guessed: true };
+  for (const target of missing) {
+    const named = columns.filter(
+      (c) =>
+        CATALOG_SYNONYMS[target].includes(c.toLowerCase()) && guessable(c, target) && !(c in (given ?? {})),
+    );
+    // "Title" is the title whatever else could be: the name itself, in another case, comes first.
+    const exact = named.filter((c) => c.toLowerCase() === target);
+    const candidates = exact.length === 1 ? exact : named;
+    if (candidates.length === 1 && !(candidates[0]! in guess)) guess[candidates[0]!] = target;
   }
+  if (Object.keys(guess).length === missing.length) return { rename: { ...given, ...guess }, guessed: guess };
   throw new LakehouseError(
     'INVALID_ARGUMENT',
     `--catalog ${path} has no ${missing.join(' or ')} column ${found}, which the example reads. ` +

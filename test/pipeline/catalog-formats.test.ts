@@ -98,10 +98,30 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     expect(typo.stderr).toContain(
       `--catalog-rename names column(s) keywrd that ${otherNames} does not have (found No, keyword, category).`,
     );
-    const half = lakehouse('init', mapped, ...initArgs, '--catalog-rename', 'keyword=title');
-    expect(half.stderr).toContain(
-      'has no genres column (found No, keyword, category), which the example reads. ' +
-        'Say which columns hold them: --catalog-rename keyword=title,<file column>=genres.',
+    // What a rename leaves out is guessed as without one, and said; what cannot be, is asked for.
+    const half = join(data, 'half');
+    dirs.push(half);
+    const halfInit = lakehouse('init', half, ...initArgs, '--catalog-rename', 'keyword=title');
+    expect(halfInit.code, halfInit.stderr).toBe(0);
+    expect(halfInit.stdout).toContain('catalog: reading its columns category as genres');
+    expect(await readFile(join(half, 'lakehouse.yaml'), 'utf8')).toContain(
+      'rename: {"keyword": "title", "category": "genres"}',
+    );
+    const unclearHalf = join(data, 'unclear-half.csv');
+    await writeFile(unclearHalf, 'label,kind,category\nA,movie,Drama\n');
+    const asksRest = lakehouse(
+      'init',
+      mapped,
+      ...initArgs.slice(0, 2),
+      '--catalog',
+      unclearHalf,
+      '--catalog-rename',
+      'category=genres',
+    );
+    expect(asksRest.code).toBe(2);
+    expect(asksRest.stderr).toContain(
+      'has no title column (found label, kind, category), which the example reads. ' +
+        'Say which columns hold them: --catalog-rename category=genres,<file column>=title.',
     );
     expect(await exists(mapped)).toBe(false);
     const byHand = lakehouse(
