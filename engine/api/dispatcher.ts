@@ -144,8 +144,13 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return exclusive(() => fn(publish.controller.signal)).finally(done);
   };
 
+  // Work queued or running on the writer: project.info does not wait behind it to re-read the files.
+  let writerWork = 0;
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const result = tail.then(fn);
+    writerWork += 1;
+    const result = tail.then(fn).finally(() => {
+      writerWork -= 1;
+    });
     tail = result.catch(() => undefined);
     return result;
   };
@@ -376,8 +381,14 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   const handlers: Handlers = {
     async 'project.info'() {
-      // The models as their files are now; during a run or a publish, as that run reads them.
-      if (!active && publishes.length === 0 && (await exclusive(() => engine.reloadModels())))
+      // The models as their files are now; during a run, a publish or other writer work (a model.apply's
+      // diff), as last read: the next ask (the app's, on focus or after a run) reads them again.
+      if (
+        !active &&
+        publishes.length === 0 &&
+        writerWork === 0 &&
+        (await exclusive(() => engine.reloadModels()))
+      )
         releasePreviewConnection();
       let availableDates: string[] = [];
       let sourceError: ErrorPayload | null = null;

@@ -99,6 +99,40 @@ describe('model files edited while the app holds the project', () => {
     ).toEqual([{ s: 'da-nang' }]);
   });
 
+  it('answers project.info at once while other work holds the writer, and re-reads the files after', async () => {
+    // A drop held open stands for any slow writer work (a model.apply's diff on a big table).
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const dropTable = engine.dropTable;
+    engine.dropTable = async (relation) => {
+      await gate;
+      return dropTable(relation);
+    };
+    const drop = dispatcher.call('tables.drop', { table: 'gold.no_such_table' }).catch((e: unknown) => e);
+    try {
+      await writeFile(
+        gold('dim_action.sql'),
+        "/* config\nmaterialized: table\n*/\nSELECT DISTINCT action FROM silver.customer_search WHERE etl_date = getvariable('etl_date')\n",
+      );
+      const answered = await Promise.race([
+        info(),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000)),
+      ]);
+      expect(answered).not.toBeNull();
+      // As last read: the new file counts at the next ask with the writer free.
+      expect(answered!.models.map((m) => m.id)).not.toContain('gold.dim_action');
+    } finally {
+      release();
+      engine.dropTable = dropTable;
+      await drop;
+    }
+    expect((await info()).models.map((m) => m.id)).toContain('gold.dim_action');
+    await rm(gold('dim_action.sql'));
+    expect((await info()).models.map((m) => m.id)).not.toContain('gold.dim_action');
+  });
+
   it('refuses a run while a file edited on disk is broken, and runs once it is fixed', async () => {
     const platform = gold('dim_platform.sql');
     const good = await readFile(platform, 'utf8');
