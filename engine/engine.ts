@@ -237,9 +237,11 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   // The macro files' text each connection last loaded, to tell which ones a reload left behind.
   const macrosLoadedOn = new WeakMap<Db, string>();
   /** The project's macros on `connection`; an error per macro file that failed (the others load). */
-  const loadProjectMacros = async (connection: Db): Promise<LakehouseError[]> => {
+  const loadProjectMacros = async (connection: Db, text = macroText): Promise<LakehouseError[]> => {
+    macrosLoadedOn.delete(connection);
     const errors = await loadMacros(connection, project.root);
-    macrosLoadedOn.set(connection, macroText);
+    // Only a clean load counts: a file that failed (or a load interrupted by a cancel) is tried again.
+    if (errors.length === 0) macrosLoadedOn.set(connection, text);
     return errors;
   };
   // Macros and the search path are per connection: every reading connection needs its own.
@@ -345,10 +347,11 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       if (unchanged) return false;
       let macroErrors = fileErrors.filter(isMacroFileError);
       if (macrosNow !== macroText) {
-        // Other connections from openReader catch up when next used (syncMacros).
+        // Recorded only once loaded: a load that throws (a file unreadable mid-checkout) is tried again
+        // by the next reload, and runs refuse until then. Other connections catch up in syncMacros.
+        macroErrors = await loadProjectMacros(db, macrosNow);
+        if (reader) await loadProjectMacros(reader, macrosNow);
         macroText = macrosNow;
-        macroErrors = await loadProjectMacros(db);
-        if (reader) await loadProjectMacros(reader);
       }
       const errors = [...loaded.errors, ...macroErrors];
       const { sources, vars } = project.config;

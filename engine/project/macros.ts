@@ -15,8 +15,35 @@ export const ENGINE_SLUGIFY = '__lakehouse_slugify';
  * file leaves the macros of the rest. Run again on a connection, it first drops the macros it had.
  */
 export async function loadMacros(db: Db, projectRoot: string): Promise<LakehouseError[]> {
-  // A reload starts clean: a macro deleted from its file must stop answering, not linger until reopen.
+  // A reload starts clean: a macro deleted from its file must stop answering, not linger until reopen,
+  // and a file's `CREATE TEMP TABLE x` must not fail on the x it made last time.
   await dropTempMacros(db);
+  for (const { name, kind } of createdByMacroFiles.get(db) ?? []) {
+    await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
+  }
+  const before = await tempRelations(db);
+  try {
+    return await loadMacroFiles(db, projectRoot);
+  } finally {
+    const after = await tempRelations(db);
+    createdByMacroFiles.set(
+      db,
+      after.filter((r) => !before.some((b) => b.name === r.name)),
+    );
+  }
+}
+
+/** The temp tables and views the macro files made on each connection, dropped before they run again. */
+const createdByMacroFiles = new WeakMap<Db, { name: string; kind: string }[]>();
+
+function tempRelations(db: Db): Promise<{ name: string; kind: string }[]> {
+  return db.all<{ name: string; kind: string }>(
+    `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE temporary
+     UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary`,
+  );
+}
+
+async function loadMacroFiles(db: Db, projectRoot: string): Promise<LakehouseError[]> {
   // Temp macros: nothing is written to the warehouse, so a read-only open works too.
   await db.run(SLUG_SQL_MACRO.replace(/CREATE (OR REPLACE )?MACRO/i, 'CREATE OR REPLACE TEMP MACRO'));
   // The same macro under a name projects do not override: the keyword cache compares these slugs with
@@ -70,7 +97,14 @@ export async function macroFilesText(projectRoot: string): Promise<string> {
 
 async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise<void> {
   const file = relative(projectRoot, path);
-  const text = await readFile(path, 'utf8');
+  const text = await readFile(path, 'utf8').catch((error: unknown) => {
+    // A folder named *.sql, a file without read permission, one deleted mid-checkout: a broken file.
+    throw new LakehouseError(
+      'MODEL_SQL_ERROR',
+      `${file} cannot be read (${(error as Error).message}); fix or remove it`,
+      { file, macros: true },
+    );
+  });
   const statements = macroStatements(text);
   // Refused before any statement runs: a stored macro would be written into the warehouse, where the
   // next connection finds it already there and a read-only open cannot create it at all.
