@@ -5,11 +5,11 @@ export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
 
 /**
  * A business key as one string, as the change log stores it and the history view finds it: the values
- * joined by '|'. A NULL value is '' (a dimension may key a member on NULL, as dim_network does).
+ * joined by '|', NULL values left out, so a member keyed on NULL alone (a dimension may key one on
+ * NULL) is ''.
  */
-export function businessKeyText(keys: string[], alias = ''): string {
-  const prefix = alias ? `${alias}.` : '';
-  return `concat_ws('|', ${keys.map((k) => `${prefix}${ident(k)}::VARCHAR`).join(', ')})`;
+function businessKeyText(keys: string[]): string {
+  return `concat_ws('|', ${keys.map((k) => `${ident(k)}::VARCHAR`).join(', ')})`;
 }
 
 /**

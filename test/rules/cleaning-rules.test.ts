@@ -111,7 +111,7 @@ describe('isp_group marks local ISPs', () => {
   });
 });
 
-describe('category_slug: the slug, or the lower-case genre where no slug can spell it', () => {
+describe('category_slug: the slug, the lower-case genre where no slug can spell it, NULL for a placeholder', () => {
   const cases: [string | null, string | null][] = [
     ['Drama', 'drama'],
     ['Sci-Fi', 'sci-fi'],
@@ -119,8 +119,14 @@ describe('category_slug: the slug, or the lower-case genre where no slug can spe
     ['Hành Động', 'hanh-dong'],
     ['Điện Ảnh', 'dien-anh'],
     ['动作', '动作'],
-    ['★', '★'],
     ['ドラマ Ⅱ', 'ドラマ ⅱ'],
+    ['Кино', 'кино'],
+    // Placeholders: no letter or digit in any script.
+    ['★', null],
+    ['-', null],
+    ['?', null],
+    ['\u00a0', null],
+    ['', null],
     [null, null],
   ];
   it.each(cases)('%j → %j', async (input, expected) => {

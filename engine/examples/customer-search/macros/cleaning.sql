@@ -58,6 +58,8 @@ CREATE OR REPLACE TEMP MACRO plan_type(entry) AS
 -- and a failed cast would fail the whole date first.
 CREATE OR REPLACE TEMP MACRO date_key(ts) AS try_cast(year(ts) * 10000 + month(ts) * 100 + day(ts) AS INTEGER);
 
--- A genre's category: its slug, or for a genre no slug can spell (CJK, symbols only) the genre in lower
--- case, so it keeps a category of its own. dim_category and the fact both find categories by this.
-CREATE OR REPLACE TEMP MACRO category_slug(genre) AS coalesce(slugify(genre), lower(genre));
+-- A genre's category: its slug, or for a genre no slug can spell (CJK, Cyrillic) the genre in lower
+-- case, so it keeps a category of its own. NULL for a placeholder with no letter or digit in any script
+-- ("-", "?", "★"): such a genre is the unknown member. dim_category and the fact both use this.
+CREATE OR REPLACE TEMP MACRO category_slug(genre) AS
+  coalesce(slugify(genre), CASE WHEN regexp_matches(genre, '[\p{L}\p{N}]') THEN lower(genre) END);

@@ -15,7 +15,8 @@ tests:
 */
 -- One row per slug: genres spelt apart only by case or punctuation ("Drama", "drama", "Sci-Fi",
 -- "Sci Fi") are one category, named by the first spelling in byte order (merge: least keeps it so
--- across dates, whichever dates run last). A genre named "Unknown" is the unknown member (key 0).
+-- across dates, whichever dates run last). A genre named "Unknown", or a placeholder with no letter or
+-- digit ("-", "?"), is the unknown member (key 0): the fact finds no other category for it.
 SELECT min(genre) AS category_name, category_slug(genre) AS category_slug
 FROM (
   -- A few hundred distinct genre lists a day: split those, not every event's.
@@ -26,5 +27,5 @@ FROM (
     WHERE etl_date = getvariable('etl_date') AND keyword_category IS NOT NULL
   )
 )
-WHERE genre <> '' AND category_slug(genre) <> 'unknown'
+WHERE category_slug(genre) <> 'unknown'
 GROUP BY category_slug
