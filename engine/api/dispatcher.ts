@@ -146,6 +146,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
 
   // Work queued or running on the writer: project.info does not wait behind it to re-read the files.
   let writerWork = 0;
+  let reloading: Promise<boolean> | undefined;
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     writerWork += 1;
     const result = tail.then(fn).finally(() => {
@@ -383,13 +384,14 @@ export function createDispatcher(engine: Engine): Dispatcher {
     async 'project.info'() {
       // The models as their files are now; during a run, a publish or other writer work (a model.apply's
       // diff), as last read: the next ask (the app's, on focus or after a run) reads them again.
-      if (
-        !active &&
-        publishes.length === 0 &&
-        writerWork === 0 &&
-        (await exclusive(() => engine.reloadModels()))
-      )
-        releasePreviewConnection();
+      // Two asks at once (focus and a run's end) share one reload, so neither answers from before it.
+      if (reloading) await reloading;
+      else if (!active && publishes.length === 0 && writerWork === 0) {
+        reloading = exclusive(() => engine.reloadModels()).finally(() => {
+          reloading = undefined;
+        });
+        if (await reloading) releasePreviewConnection();
+      }
       let availableDates: string[] = [];
       let sourceError: ErrorPayload | null = null;
       try {
