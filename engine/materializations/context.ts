@@ -227,12 +227,17 @@ export async function alignTableColumns(
   model: Model,
   target: string,
   stage: string,
-): Promise<{ added: string[]; widened: string[]; kept: string[] }> {
+): Promise<ColumnChanges> {
   const have = new Map((await columnsOf(db, target)).map((c) => [c.name, c.type]));
   const added: string[] = [];
   const widened: string[] = [];
   const kept: string[] = [];
-  for (const column of await columnsOf(db, stage)) {
+  const staged = await columnsOf(db, stage);
+  // A column the model stopped giving stays (its older rows keep their values); new rows get NULL.
+  const dropped = [...have.keys()].filter(
+    (name) => name !== model.config.surrogate_key && !staged.some((c) => c.name === name),
+  );
+  for (const column of staged) {
     const name = ident(column.name);
     const tableType = have.get(column.name);
     if (tableType === undefined) {
@@ -251,18 +256,30 @@ export async function alignTableColumns(
       throw columnTypeChanged(model, column.name, tableType, column.type);
     }
   }
-  return { added, widened, kept };
+  return { added, widened, kept, dropped };
+}
+
+/** What alignTableColumns found: columns added, widened, kept at the table's type, no longer given. */
+export interface ColumnChanges {
+  added: string[];
+  widened: string[];
+  kept: string[];
+  dropped: string[];
 }
 
 /** The run's notes on what alignTableColumns did. */
-export function columnNotes(
-  modelId: string,
-  changes: { added: string[]; widened: string[]; kept: string[] },
-): string[] {
+export function columnNotes(modelId: string, changes: ColumnChanges): string[] {
   return [
     ...(changes.added.length ? [`added column(s) ${changes.added.join(', ')} to ${modelId}`] : []),
     ...(changes.widened.length ? [`widened column(s) ${changes.widened.join(', ')} in ${modelId}`] : []),
     ...(changes.kept.length ? [`kept column(s) ${changes.kept.join(', ')} in ${modelId}`] : []),
+    ...(changes.dropped.length
+      ? [
+          `column(s) ${changes.dropped.join(', ')} of ${modelId} no longer produced by its model: the rows this ` +
+            'run writes (new members, for a dimension) hold NULL there, the others keep their values; ' +
+            'put the column back in the model to go on filling it',
+        ]
+      : []),
   ];
 }
 

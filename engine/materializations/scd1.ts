@@ -40,13 +40,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
   }
   if (sk && model.config.unknown_member) {
-    const values = model.config.unknown_member;
-    const names = [sk, ...Object.keys(values)].map(ident).join(', ');
-    const literals = [String(UNKNOWN_KEY), ...Object.values(values).map(sqlValue)].join(', ');
-    await db.run(
-      `INSERT INTO ${target} (${names}) SELECT ${literals}
-       WHERE NOT EXISTS (SELECT 1 FROM ${target} WHERE ${ident(sk)} = ${UNKNOWN_KEY})`,
-    );
+    warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));
   }
 
   const nonKey = columns.filter((c) => !keys.includes(c) && c !== sk);
@@ -108,6 +102,38 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     testRelation: target,
     warnings,
   };
+}
+
+/**
+ * Key 0 holds the header's `unknown_member` values: inserted the first time, and set again when the
+ * header changes them (or names a column the table just gained), with a note.
+ */
+async function upsertUnknownMember(
+  ctx: MaterializeContext,
+  sk: string,
+  values: Record<string, string | number | boolean | null>,
+): Promise<string[]> {
+  const { db, model, target } = ctx;
+  const names = [sk, ...Object.keys(values)].map(ident).join(', ');
+  const literals = [String(UNKNOWN_KEY), ...Object.values(values).map(sqlValue)].join(', ');
+  await db.run(
+    `INSERT INTO ${target} (${names}) SELECT ${literals}
+     WHERE NOT EXISTS (SELECT 1 FROM ${target} WHERE ${ident(sk)} = ${UNKNOWN_KEY})`,
+  );
+  const differs = Object.entries(values)
+    .map(([column, value]) => `${ident(column)} IS DISTINCT FROM ${sqlValue(value)}`)
+    .join(' OR ');
+  if (!differs) return [];
+  const changed = Number(
+    await db.scalar(`SELECT count(*) FROM ${target} WHERE ${ident(sk)} = ${UNKNOWN_KEY} AND (${differs})`),
+  );
+  if (changed === 0) return [];
+  await db.run(
+    `UPDATE ${target} SET ${Object.entries(values)
+      .map(([column, value]) => `${ident(column)} = ${sqlValue(value)}`)
+      .join(', ')} WHERE ${ident(sk)} = ${UNKNOWN_KEY}`,
+  );
+  return [`set the unknown member (${sk} ${UNKNOWN_KEY}) of ${model.id} to the values its header gives`];
 }
 
 function mergeExpression(rule: 'least' | 'greatest' | 'overwrite' | 'keep', column: string): string {

@@ -65,6 +65,42 @@ merge: {first_seen: least, last_seen: greatest}`);
     expect(await h.rows(`SELECT kind FROM gold.model WHERE platform = 'ios'`)).toEqual([{ kind: null }]);
   });
 
+  it('sets the unknown member to the values its header gives now, and notes a column the model stopped giving', async () => {
+    h = await createHarness(`materialized: scd1
+unique_key: platform
+surrogate_key: platform_key
+unknown_member: {platform: null, kind: unknown}`);
+    await h.apply(
+      materializeScd1,
+      '2022-06-01',
+      `SELECT * FROM (VALUES ('web', 'w', 1)) t(platform, kind, seen)`,
+    );
+    // The header now names the unknown member's kind otherwise.
+    h.model.config.unknown_member = { platform: null, kind: 'others' };
+    const changed = await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('ios', 'm')) t(platform, kind)`,
+    );
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY platform_key')).toEqual([
+      { platform_key: 0, platform: null, kind: 'others', seen: null },
+      { platform_key: 1, platform: 'web', kind: 'w', seen: 1 },
+      { platform_key: 2, platform: 'ios', kind: 'm', seen: null },
+    ]);
+    expect(changed.warnings).toEqual([
+      'column(s) seen of gold.model no longer produced by its model: the rows this run writes (new members, ' +
+        'for a dimension) hold NULL there, the others keep their values; put the column back in the model to go on filling it',
+      'set the unknown member (platform_key 0) of gold.model to the values its header gives',
+    ]);
+    // Unchanged header, same rows: no note.
+    const again = await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      `SELECT * FROM (VALUES ('ios', 'm', 2)) t(platform, kind, seen)`,
+    );
+    expect(again.warnings).toEqual([]);
+  });
+
   it('merges a member keyed on NULL like any other and logs its key as an empty string', async () => {
     h = await createHarness(`materialized: scd1
 unique_key: platform`);
@@ -283,6 +319,31 @@ unique_key: [customer_id, region]`);
     await h.apply(materializeAppend, '2022-06-02', day(`('c1', 'eu', 'silver'), ('c2', NULL, 'silver')`));
     await h.apply(materializeAppend, '2022-05-31', day(`('c1', 'eu', 'new'), ('c4', 'eu', 'new')`));
     expect(await rows()).toEqual([...inDateOrder, { customer_id: 'c4', tier: 'new' }]);
+  });
+
+  it('notes a column the model stopped giving: the date it writes holds NULL there, the others keep theirs', async () => {
+    h = await createHarness(`materialized: append
+unique_key: id`);
+    await h.apply(
+      materializeAppend,
+      '2022-06-01',
+      `SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, keyword)`,
+    );
+    await h.apply(materializeAppend, '2022-06-02', `SELECT * FROM (VALUES (3, 'c')) t(id, keyword)`);
+    const renamed = await h.apply(
+      materializeAppend,
+      '2022-06-02',
+      `SELECT * FROM (VALUES (3, 'c')) t(id, search_keyword)`,
+    );
+    expect(await h.rows('SELECT id, keyword, search_keyword FROM gold.model ORDER BY id')).toEqual([
+      { id: 1, keyword: 'a', search_keyword: null },
+      { id: 2, keyword: 'b', search_keyword: null },
+      { id: 3, keyword: null, search_keyword: 'c' },
+    ]);
+    expect(renamed.warnings).toContain(
+      'column(s) keyword of gold.model no longer produced by its model: the rows this run writes (new members, ' +
+        'for a dimension) hold NULL there, the others keep their values; put the column back in the model to go on filling it',
+    );
   });
 
   it('adds a column the model gained', async () => {
