@@ -10,7 +10,13 @@ const MISSING_TABLE = /^(Catalog Error: Table with name (.+?) does not exist!)(\
 export async function suggestLayerTable(db: Db, message: string): Promise<string> {
   const missing = MISSING_TABLE.exec(message);
   if (!missing) return message;
-  const closest = await closestLayerRelation(db, missing[2] ?? '');
+  const name = missing[2] ?? '';
+  // DuckDB names the table alone; its "LINE n:" excerpt of the SQL shows the layer it was asked in.
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const layer = new RegExp(`\\b(bronze|silver|gold|quarantine)\\s*\\.\\s*"?${escaped}\\b`, 'i').exec(
+    message,
+  )?.[1];
+  const closest = await closestLayerRelation(db, layer ? `${layer}.${name}` : name);
   const hint = closest ? `Did you mean ${closest}?` : 'SHOW ALL TABLES lists the tables there are.';
   return message.replace(MISSING_TABLE, (_, headline: string) => `${headline}\n${hint}`);
 }
@@ -18,6 +24,8 @@ export async function suggestLayerTable(db: Db, message: string): Promise<string
 /** The bronze, silver, gold or quarantine table or view whose name is closest to `name`, if any is close. */
 export async function closestLayerRelation(db: Db, name: string): Promise<string | null> {
   const table = name.split('.').at(-1) ?? name;
+  // Among equally close names, the layer the user wrote wins: quarantine.x suggests quarantine.x.
+  const schema = name.includes('.') ? (name.split('.').at(-2) ?? '') : '';
   const closest = await db.scalar<string>(
     `SELECT schema_name || '.' || name FROM (
        SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
@@ -25,9 +33,10 @@ export async function closestLayerRelation(db: Db, name: string): Promise<string
      )
      WHERE schema_name IN ('bronze', 'silver', 'gold', 'quarantine')
        AND jaro_winkler_similarity(lower(name), lower($table)) >= 0.85
-     ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = 'gold' DESC, schema_name DESC
+     ORDER BY jaro_winkler_similarity(lower(name), lower($table)) DESC, schema_name = lower($schema) DESC,
+              schema_name = 'gold' DESC, schema_name DESC
      LIMIT 1`,
-    { table },
+    { table, schema },
   );
   return closest ?? null;
 }

@@ -279,6 +279,15 @@ describe('the lakehouse command line', () => {
     expect(lakehouse('query', demo, 'SELECT * FROM dim_usr').stderr).toMatch(
       /does not exist!\nDid you mean gold\.dim_user\?/,
     );
+    // Among equally close tables, the one in the layer the SQL names.
+    expect(lakehouse('query', demo, 'SELECT * FROM quarantine.customer_serch').stderr).toMatch(
+      /Did you mean quarantine\.customer_search\?/,
+    );
+    const write = lakehouse('query', demo, 'DROP TABLE dim_user');
+    expect(write.code).toBe(1);
+    expect(write.stderr).toMatch(
+      /read-only mode!\nlakehouse query only reads \(SELECT, .*\)\. To change data, edit a model and run it: lakehouse run\.\n$/,
+    );
     const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/runs one statement; this SQL holds 2/);
