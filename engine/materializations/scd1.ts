@@ -37,7 +37,9 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
   } else {
-    warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
+    const changes = await alignTableColumns(db, model, target, stage);
+    warnings.push(...columnNotes(model.id, changes));
+    if (changes.added.length > 0) warnings.push(...(await membersLeftNull(ctx, keys, changes.added)));
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));
@@ -102,6 +104,27 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     testRelation: target,
     warnings,
   };
+}
+
+/**
+ * Members this date does not merge hold NULL in columns the table just gained, until a date merges
+ * them: said, since a not_null test on such a column fails until then.
+ */
+async function membersLeftNull(ctx: MaterializeContext, keys: string[], added: string[]): Promise<string[]> {
+  const { db, model, stage, target } = ctx;
+  const sk = model.config.surrogate_key;
+  const notUnknown = sk ? ` AND t.${ident(sk)} <> ${UNKNOWN_KEY}` : '';
+  const left = Number(
+    await db.scalar(
+      `SELECT count(*) FROM ${target} AS t ANTI JOIN ${stage} AS s ON ${keyMatch(keys, 't', 's')} WHERE TRUE${notUnknown}`,
+    ),
+  );
+  if (left === 0) return [];
+  return [
+    `${left} member(s) of ${model.id} that this date does not merge hold NULL in ${added.join(', ')} until a ` +
+      'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
+      'at once, rebuild the table under a renamed model file (README: "Deleting or renaming a model file")',
+  ];
 }
 
 /**

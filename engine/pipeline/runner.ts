@@ -254,7 +254,12 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             `${first.model} failed on ${date}: ${first.error}` +
               (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
               `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
-              'the failing rows are shown below and kept in the run history.',
+              'the failing rows are shown below and kept in the run history.' +
+              // A column the table just gained explains NULLs a test finds in rows the date did not write.
+              first.warnings
+                .filter((w) => /^added column|hold NULL in/.test(w))
+                .map((w) => ` Note: ${w}.`)
+                .join(''),
             {
               model: first.model,
               etlDate: date,

@@ -649,6 +649,38 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  it('a column a dimension gains is NULL for members the date does not merge, and a failing test says why', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    // device_type renamed device_kind everywhere in the model; D2 merges only the platforms not starting with 'a'.
+    const path = join(dir, 'models', 'gold', 'dim_platform.sql');
+    await writeFile(
+      path,
+      (await readFile(path, 'utf8'))
+        .replaceAll('device_type:', 'device_kind:')
+        .replace('not_null: device_type', 'not_null: device_kind')
+        .replace('column: device_type', 'column: device_kind')
+        .replace('AS device_type', 'AS device_kind')
+        .replace('platform IS NOT NULL', "platform IS NOT NULL AND platform NOT LIKE 'a%'"),
+    );
+    await withEngine(dir, async (engine) => {
+      const left = Number(
+        (await engine.query(`SELECT count(*) AS n FROM dim_platform WHERE platform LIKE 'a%'`)).rows[0]!.n,
+      );
+      expect(left).toBeGreaterThan(0);
+      const failed = await engine.run({ dates: [D2], select: ['gold.dim_platform'] });
+      expect(failed.error?.code).toBe('TEST_FAILED');
+      expect(failed.error?.details.test).toBe('not_null(device_kind)');
+      expect(failed.error?.message).toContain(
+        `Note: ${left} member(s) of gold.dim_platform that this date does not merge hold NULL in device_kind until a ` +
+          'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
+          'at once, rebuild the table under a renamed model file (README: "Deleting or renaming a model file").',
+      );
+    });
+  });
+
   it('says so when a history model new to the lake starts after dates its inputs hold', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
