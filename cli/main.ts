@@ -29,8 +29,9 @@ Usage:
   lakehouse tables <project> [--json]
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
-  lakehouse drop <project> <layer.table> [--json]   remove a table whose model file was deleted, with its partitions
-                                           (a bare name is a gold table)
+  lakehouse drop <project> <layer.table> [--rebuild] [--json]   remove a table whose model file was deleted, with
+                                           its partitions (a bare name is a gold table); --rebuild: a gold table its
+                                           model builds, for the next run over every date to build it whole
   lakehouse repair <project> [--json]       forget committed partitions whose file is gone from the lake, so their
                                            dates run again (opening such a project says which files are missing)
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
@@ -86,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     case 'query':
       return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
     case 'drop':
-      return drop(parse(rest, { json: { type: 'boolean' } }));
+      return drop(parse(rest, { json: { type: 'boolean' }, rebuild: { type: 'boolean' } }));
     case 'repair':
       return repair(parse(rest, { json: { type: 'boolean' } }));
     case 'serve':
@@ -602,12 +603,16 @@ async function drop({ values, positionals }: { values: Flags; positionals: strin
     );
   }
   return withEngine(dir, false, async (engine) => {
-    const dropped = await engine.dropTable(relation);
+    const rebuild = values.rebuild === true;
+    const dropped = await engine.dropTable(relation, { rebuild });
     const partitions = dropped.partitions > 0 ? ` and its ${dropped.partitions} date partition(s)` : '';
     process.stdout.write(
       values.json
         ? `${toJson(dropped)}\n`
-        : `Dropped ${dropped.relation} (${dropped.rows} rows)${partitions}.\n`,
+        : `Dropped ${dropped.relation} (${dropped.rows} rows)${partitions}.\n` +
+            (rebuild
+              ? `  next: lakehouse run ${shellWord(dir)} rebuilds it from every date, with the tables keyed on it\n`
+              : ''),
     );
     return 0;
   });

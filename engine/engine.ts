@@ -121,7 +121,7 @@ export interface Engine {
    */
   reloadModels(): Promise<boolean>;
   /** Removes a layer table no model builds any more, with its partitions and records (warehouse/drop.ts). */
-  dropTable(relation: string): Promise<DropResult>;
+  dropTable(relation: string, options?: { rebuild?: boolean }): Promise<DropResult>;
   availableDates(): Promise<string[]>;
   tables(): Promise<TableInfo[]>;
   runs(limit?: number): Promise<RunHistoryEntry[]>;
@@ -369,7 +369,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       modelErrors.splice(0, modelErrors.length, ...errors, ...rebuilt.errors);
       return true;
     },
-    async dropTable(relation) {
+    async dropTable(relation, dropOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
       const partitions = createPartitionStore(
         db,
@@ -377,7 +377,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         'drop',
         project.storage.lake(project.lakeRoot),
       );
-      const dropped = await dropOrphanTable(db, partitions, models, relation, fileErrors);
+      const dropped = await dropOrphanTable(db, partitions, models, relation, fileErrors, dropOptions);
       // A model that read the dropped table no longer has a left-over table to read: ask the graph again.
       const rebuilt = await graphOfModels();
       replaceGraph(graph, rebuilt.graph);

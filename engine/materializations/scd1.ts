@@ -123,7 +123,7 @@ async function membersLeftNull(ctx: MaterializeContext, keys: string[], added: s
   return [
     `${left} member(s) of ${model.id} that this date does not merge hold NULL in ${added.join(', ')} until a ` +
       'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
-      'at once, rebuild the table under a renamed model file (README: "Deleting or renaming a model file")',
+      `at once, rebuild the table: lakehouse drop <project> ${model.id} --rebuild, then run every date`,
   ];
 }
 

@@ -19,8 +19,8 @@ const DROPPABLE_LAYERS = ['bronze', 'silver', 'gold', 'quarantine'];
 /**
  * Removes a layer table that no model produces any more (its model file was deleted or renamed), with
  * the engine's records of it: partition pointers, committed dates, append key hashes, SCD1 change log.
- * Run history stays. Refused for a table a model still builds: deleting the table would only make the
- * next run rebuild it from the dates it runs. One transaction: a failure leaves everything as it was.
+ * Run history stays. Refused for a table a model still builds (the next run would only build it again
+ * from the dates it runs), unless `rebuild` asks for exactly that of a gold table. One transaction: a failure leaves everything as it was.
  * The partition files go after the commit, as unreferenced files (collectGarbage).
  */
 export async function dropOrphanTable(
@@ -29,6 +29,7 @@ export async function dropOrphanTable(
   models: Model[],
   name: string,
   unparsed: LakehouseError[] = [],
+  { rebuild = false }: { rebuild?: boolean } = {},
 ): Promise<DropResult> {
   // A bare name is a gold table, as in queries.
   const trimmed = name.trim().toLowerCase();
@@ -50,11 +51,17 @@ export async function dropOrphanTable(
   const builder = models.find((m) =>
     layer === 'quarantine' ? m.name.toLowerCase() === table : m.id.toLowerCase() === relation,
   );
-  if (builder) {
+  // A gold table its model builds may be dropped to be rebuilt whole by the next run over every date
+  // (a column to fill for every member, keys to renumber); partitioned layers are rewritten by re-running.
+  if (builder && !(rebuild && layer === 'gold')) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
-        'the model file first, then drop the table it left behind.',
+      rebuild
+        ? `${relation} is a partitioned table: running its dates again rewrites it (lakehouse run <project>); ` +
+            '--rebuild is for gold tables.'
+        : `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
+            'the model file first, then drop the table it left behind. To rebuild it whole from every date ' +
+            `instead, drop it with --rebuild and run every date.`,
       { relation, model: builder.id, file: builder.file },
     );
   }

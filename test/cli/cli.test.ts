@@ -181,7 +181,13 @@ describe('the lakehouse command line', () => {
     // Only what no model builds can be dropped.
     const built = lakehouse('drop', project, 'gold.dim_user');
     expect(built.code).toBe(2);
-    expect(built.stderr).toMatch(/gold\.dim_user is built by models\/gold\/dim_user\.sql/);
+    expect(built.stderr).toMatch(
+      /gold\.dim_user is built by models\/gold\/dim_user\.sql; .* To rebuild it whole from every date instead, drop it with --rebuild and run every date\./,
+    );
+    // --rebuild is for gold tables: a partitioned one is rewritten by running its dates again.
+    expect(lakehouse('drop', project, 'silver.customer_search', '--rebuild').stderr).toMatch(
+      /silver\.customer_search is a partitioned table: running its dates again rewrites it/,
+    );
     expect(lakehouse('drop', project, 'gold.dim_platfrom').stderr).toMatch(
       /No table gold\.dim_platfrom to drop \(did you mean "gold\.dim_platform"\?\)/,
     );

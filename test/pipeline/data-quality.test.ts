@@ -676,8 +676,24 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(failed.error?.message).toContain(
         `Note: ${left} member(s) of gold.dim_platform that this date does not merge hold NULL in device_kind until a ` +
           'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
-          'at once, rebuild the table under a renamed model file (README: "Deleting or renaming a model file").',
+          'at once, rebuild the table: lakehouse drop <project> gold.dim_platform --rebuild, then run every date.',
       );
+      // Or dropped to be rebuilt whole: every date together re-keys the facts that point at it.
+      await engine.dropTable('gold.dim_platform', { rebuild: true });
+      const rebuilt = await engine.run({});
+      expect(rebuilt.error?.message ?? rebuilt.status).toBe('success');
+      expect(
+        (await engine.query(`SELECT count(*) AS n FROM dim_platform WHERE device_kind IS NULL`)).rows,
+      ).toEqual([{ n: 0 }]);
+      expect(
+        (
+          await engine.query(
+            `SELECT count(*) AS n FROM fact_customer_search f LEFT JOIN dim_platform p USING (platform_key)
+             JOIN silver.customer_search s USING (event_id)
+             WHERE p.platform IS DISTINCT FROM s.platform AND s.platform NOT LIKE 'a%'`,
+          )
+        ).rows,
+      ).toEqual([{ n: 0 }]);
     });
   });
 
