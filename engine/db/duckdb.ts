@@ -206,6 +206,14 @@ export function errorWithoutStatement(error: unknown): string {
 }
 
 /** Quotes an SQL identifier (table, column, schema) so user-supplied names are never pasted raw. */
+/** The connection's temporary tables and views, with the keyword that drops each (`DROP TABLE`, `DROP VIEW`). */
+export function tempRelations(db: Db): Promise<{ name: string; kind: 'TABLE' | 'VIEW' }[]> {
+  return db.all<{ name: string; kind: 'TABLE' | 'VIEW' }>(
+    `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE temporary
+     UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary`,
+  );
+}
+
 export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

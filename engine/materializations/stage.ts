@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal, tempRelations } from '../db/duckdb.ts';
 import { columnsOf, type StagedRows, type StageStorage } from './context.ts';
 
 /**
@@ -54,11 +54,8 @@ export async function writeStage(
 
 /** Drops the engine's scratch relations (temp tables and views named `__...`) and stage files. */
 export async function dropStages(db: Db, scratchDir: string): Promise<void> {
-  const relations = await db.all<{ name: string; kind: string }>(
-    `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')
-     UNION ALL
-     SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND starts_with(view_name, '__')`,
-  );
-  for (const { name, kind } of relations) await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
+  for (const { name, kind } of await tempRelations(db)) {
+    if (name.startsWith('__')) await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
+  }
   await rm(scratchDir, { recursive: true, force: true });
 }

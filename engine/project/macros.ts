@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident } from '../db/duckdb.ts';
+import { type Db, ident, tempRelations } from '../db/duckdb.ts';
 import { SLUG_SQL_MACRO } from '../normalize/slug.ts';
 
 /** The engine's own slug macro (see loadMacros). */
@@ -35,13 +35,6 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<Lakehouse
 
 /** The temp tables and views the macro files made on each connection, dropped before they run again. */
 const createdByMacroFiles = new WeakMap<Db, { name: string; kind: string }[]>();
-
-function tempRelations(db: Db): Promise<{ name: string; kind: string }[]> {
-  return db.all<{ name: string; kind: string }>(
-    `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE temporary
-     UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary`,
-  );
-}
 
 async function loadMacroFiles(db: Db, projectRoot: string): Promise<LakehouseError[]> {
   // Temp macros: nothing is written to the warehouse, so a read-only open works too.

@@ -20,8 +20,9 @@ const DROPPABLE_LAYERS = ['bronze', 'silver', 'gold', 'quarantine'];
  * Removes a layer table that no model produces any more (its model file was deleted or renamed), with
  * the engine's records of it: partition pointers, committed dates, append key hashes, SCD1 change log.
  * Run history stays. Refused for a table a model still builds (the next run would only build it again
- * from the dates it runs), unless `rebuild` asks for exactly that of a gold table. One transaction: a failure leaves everything as it was.
- * The partition files go after the commit, as unreferenced files (collectGarbage).
+ * from the dates it runs), unless `rebuild` asks for exactly that of a gold table. One transaction: a
+ * failure leaves everything as it was. The partition files go after the commit, as unreferenced files
+ * (collectGarbage).
  */
 export async function dropOrphanTable(
   db: Db,
