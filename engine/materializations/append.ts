@@ -1,5 +1,6 @@
 import { ident, literal } from '../db/duckdb.ts';
 import {
+  addedColumnsNote,
   alignTableColumns,
   columnNotes,
   countRows,
@@ -24,10 +25,13 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   const rowsIn = await countRows(db, stage);
   const duplicatesRemoved = await dedupeStage(ctx, keys);
   const warnings: string[] = [];
+  let testHints: string[] = [];
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);
   } else {
-    warnings.push(...columnNotes(model.id, await alignTableColumns(db, model, target, stage)));
+    const changes = await alignTableColumns(db, model, target, stage);
+    warnings.push(...columnNotes(model.id, changes));
+    testHints = addedColumnsNote(model.id, changes);
   }
   await replaceDateKeys(ctx, keys);
   const superseded = await leaveKeysToLaterDates(ctx, keys);
@@ -53,6 +57,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     testRelation: stage,
     uniqueKeys: keys,
     warnings,
+    testHints,
   };
 }
 

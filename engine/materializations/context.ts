@@ -97,6 +97,8 @@ export interface MaterializeOutcome {
   /** Key columns the materializer verified unique over `testRelation` (see dedupeStage). */
   uniqueKeys?: string[];
   warnings: string[];
+  /** Those of the warnings that explain a data test failing on this run (e.g. a column just added). */
+  testHints?: string[];
 }
 
 /** A title catalog as the matcher takes it, with the fingerprint its cached matches are keyed by. */
@@ -267,10 +269,15 @@ export interface ColumnChanges {
   dropped: string[];
 }
 
+/** The note on columns a table just gained: also a hint when a test then finds NULLs there. */
+export function addedColumnsNote(modelId: string, changes: ColumnChanges): string[] {
+  return changes.added.length ? [`added column(s) ${changes.added.join(', ')} to ${modelId}`] : [];
+}
+
 /** The run's notes on what alignTableColumns did. */
 export function columnNotes(modelId: string, changes: ColumnChanges): string[] {
   return [
-    ...(changes.added.length ? [`added column(s) ${changes.added.join(', ')} to ${modelId}`] : []),
+    ...addedColumnsNote(modelId, changes),
     ...(changes.widened.length ? [`widened column(s) ${changes.widened.join(', ')} in ${modelId}`] : []),
     ...(changes.kept.length ? [`kept column(s) ${changes.kept.join(', ')} in ${modelId}`] : []),
     ...(changes.dropped.length

@@ -1,5 +1,6 @@
 import { ident, literal } from '../db/duckdb.ts';
 import {
+  addedColumnsNote,
   alignTableColumns,
   columnNotes,
   columnsOf,
@@ -30,6 +31,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const rowsIn = await countRows(db, stage);
   const duplicatesRemoved = await dedupeStage(ctx, keys);
   const warnings: string[] = [];
+  const testHints: string[] = [];
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {
@@ -39,7 +41,11 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   } else {
     const changes = await alignTableColumns(db, model, target, stage);
     warnings.push(...columnNotes(model.id, changes));
-    if (changes.added.length > 0) warnings.push(...(await membersLeftNull(ctx, keys, changes.added)));
+    if (changes.added.length > 0) {
+      const leftNull = await membersLeftNull(ctx, keys, changes.added);
+      warnings.push(...leftNull);
+      testHints.push(...addedColumnsNote(model.id, changes), ...leftNull);
+    }
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));
@@ -103,6 +109,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     quarantined: 0,
     testRelation: target,
     warnings,
+    testHints,
   };
 }
 

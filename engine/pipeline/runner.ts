@@ -57,6 +57,8 @@ export interface ModelRunRecord {
   error?: string;
   tests: TestResult[];
   warnings: string[];
+  /** Those of the warnings that explain a failed test, for the run's error (not stored apart). */
+  testHints?: string[];
 }
 
 export interface ProgressEvent {
@@ -255,11 +257,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
               (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
               `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
               'the failing rows are shown below and kept in the run history.' +
-              // A column the table just gained explains NULLs a test finds in rows the date did not write.
-              first.warnings
-                .filter((w) => /^added column|hold NULL in/.test(w))
-                .map((w) => ` Note: ${w}.`)
-                .join(''),
+              // E.g. a column the table just gained explains NULLs a test finds in rows the date did not write.
+              (first.testHints ?? []).map((w) => ` Note: ${w}.`).join(''),
             {
               model: first.model,
               etlDate: date,
@@ -609,6 +608,7 @@ async function runModel(
       ...outcome.warnings,
       ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`),
     ],
+    testHints: outcome.testHints,
   };
 }
 
