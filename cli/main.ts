@@ -6,7 +6,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
-import { checkInit, exists, initProject } from '../engine/project/init.ts';
+import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
@@ -370,6 +370,8 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     if (path && !isS3Uri(path) && !(await exists(path)))
       process.stderr.write(`note: ${flag} ${resolve(path)} does not exist (yet): runs fail until it does.\n`);
   }
+  const layout = await sourceLayoutNote(source);
+  if (layout) process.stderr.write(`note: ${layout}\n`);
   return 0;
 }
 

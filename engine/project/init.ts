@@ -1,9 +1,9 @@
-import { access, copyFile, cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
 import { openDb } from '../db/duckdb.ts';
-import { firstLine } from '../sources/daily-parquet.ts';
+import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
 import { formatFromExtension, referenceFileColumns } from '../sources/reference-file.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
@@ -207,4 +207,29 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The example's day folders (its lakehouse.yaml `date_format`). */
+const EXAMPLE_DAY_FORMAT = '%Y%m%d';
+
+/**
+ * What init says of a local source folder with no day folder of Parquet files (YYYYMMDD/*.parquet), which every
+ * run would refuse: the subfolders that have day folders, when the path is one level too high.
+ */
+export async function sourceLayoutNote(source: string): Promise<string | undefined> {
+  if (isS3Uri(source) || !(await exists(source))) return undefined;
+  const root = resolve(source);
+  const days = await listSourceDates(root, EXAMPLE_DAY_FORMAT).catch(() => undefined);
+  if (days === undefined || days.length > 0) return undefined;
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const holding: string[] = [];
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const inside = await listSourceDates(join(root, entry.name), EXAMPLE_DAY_FORMAT).catch(() => []);
+    if (inside.length > 0) holding.push(join(root, entry.name));
+  }
+  const where =
+    holding.length > 0
+      ? ` ${holding.join(' and ')} ${holding.length === 1 ? 'has' : 'have'} them: give that folder as --source, or edit sources.customer_search_log.path in lakehouse.yaml.`
+      : " Put each day's Parquet files in a folder named for it (20220601/), or edit sources.customer_search_log.path in lakehouse.yaml.";
+  return `--source ${root} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load.${where}`;
 }

@@ -398,6 +398,30 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  it('init says when the source folder has no day folders, and which subfolder has them', async () => {
+    const parent = join(work, 'delivery');
+    await mkdir(join(parent, 'logs', '20220601'), { recursive: true });
+    await writeFile(join(parent, 'logs', '20220601', 'part-0.parquet'), 'not read by init');
+    // A day folder with nothing to load is no day either.
+    await mkdir(join(parent, 'notes', '20220602'), { recursive: true });
+    const tooHigh = lakehouse('init', join(work, 'too-high'), '--source', parent);
+    expect(tooHigh.code).toBe(0);
+    expect(tooHigh.stderr).toBe(
+      `note: --source ${parent} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load. ` +
+        `${join(parent, 'logs')} has them: give that folder as --source, or edit ` +
+        'sources.customer_search_log.path in lakehouse.yaml.\n',
+    );
+    const right = lakehouse('init', join(work, 'right-level'), '--source', join(parent, 'logs'));
+    expect(right.code).toBe(0);
+    expect(right.stderr).toBe('');
+    const empty = join(parent, 'notes');
+    expect(lakehouse('init', join(work, 'empty-source'), '--source', empty).stderr).toBe(
+      `note: --source ${empty} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load. Put ` +
+        "each day's Parquet files in a folder named for it (20220601/), or edit sources.customer_search_log.path " +
+        'in lakehouse.yaml.\n',
+    );
+  });
+
   it('init creates a project on a path still to come, and says the path does not exist', async () => {
     const missing = join(work, 'not-yet');
     const result = lakehouse(
