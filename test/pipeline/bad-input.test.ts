@@ -108,11 +108,12 @@ const CASES: BadDayCase[] = [
     date: '2022-06-06',
     code: 'SOURCE_UNREADABLE',
     message: (src) => [
-      `Source "${SOURCE}": ${file(src, '20220606')} column keyword cannot be read:`,
+      // The third of five events holds the bad bytes: found by halving the file's rows.
+      `Source "${SOURCE}": ${file(src, '20220606')} column keyword (row 3 of the file) cannot be read:`,
       'is not valid UTF8!',
       'Re-export the file with valid UTF-8 text, or move it out of the folder and re-run.',
     ],
-    details: (src) => ({ source: SOURCE, file: file(src, '20220606'), column: 'keyword' }),
+    details: (src) => ({ source: SOURCE, file: file(src, '20220606'), column: 'keyword', row: 3 }),
   },
   {
     title: 'a file damaged in the middle (a compressed page overwritten)',
