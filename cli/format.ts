@@ -46,12 +46,17 @@ export function toJson(value: unknown): string {
 
 /**
  * An error as the command line prints it: `error [CODE]: message`, then, when the error suggests a run
- * that fixes it, that run as a command to paste, and where a failed test's rows are kept.
+ * (or a table to rebuild) that fixes it, the commands to paste, and where a failed test's rows are kept.
  */
 export function errorText(error: ErrorPayload, projectDir: string): string {
   let text = `error [${error.code}]: ${error.message}\n`;
   const run = suggestedRunOf(error.details);
   if (run) text += `  to run it: ${runCommandLine(projectDir, run)}\n`;
+  const rebuild = error.details?.rebuild;
+  if (typeof rebuild === 'string') {
+    const dir = shellWord(projectDir);
+    text += `  to rebuild it: lakehouse drop ${dir} ${shellWord(rebuild)} --rebuild && lakehouse run ${dir}\n`;
+  }
   if (error.code === 'TEST_FAILED')
     text += `  the run history: lakehouse runs ${shellWord(projectDir)} --json\n`;
   return text;

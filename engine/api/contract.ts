@@ -252,7 +252,11 @@ export const TableList = z.object({ tables: z.array(TableInfo) });
 export type TableList = z.infer<typeof TableList>;
 
 /** Drops a table no model builds any more (its file was deleted or renamed), as `lakehouse drop` does. */
-export const TableDropInput = z.strictObject({ table: z.string().trim().min(1) });
+export const TableDropInput = z.strictObject({
+  table: z.string().trim().min(1),
+  /** A gold table its model builds, dropped so that the next run of every date builds it whole. */
+  rebuild: z.boolean().default(false),
+});
 export type TableDropInput = z.infer<typeof TableDropInput>;
 export const TableDropResult = z.object({
   relation: z.string(),

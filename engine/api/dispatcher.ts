@@ -471,7 +471,8 @@ export function createDispatcher(engine: Engine): Dispatcher {
         ...(await saveSource(engine.project, input)),
         sources: sourceList(),
       })),
-    'tables.drop': ({ table }) => editingProject(`drop ${table}`, () => engine.dropTable(table)),
+    'tables.drop': ({ table, rebuild }) =>
+      editingProject(`drop ${table}`, () => engine.dropTable(table, { rebuild })),
     'sources.remove': ({ name }) =>
       editingProject('remove the source', async () => {
         const readers = engine.graph.nodes.filter((n) => n.sources.includes(name)).map((n) => n.model.id);

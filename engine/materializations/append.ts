@@ -8,6 +8,7 @@ import {
   keyMatch,
   type MaterializeContext,
   type MaterializeOutcome,
+  type TestHints,
   tableExists,
 } from './context.ts';
 
@@ -25,13 +26,13 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   const rowsIn = await countRows(db, stage);
   const duplicatesRemoved = await dedupeStage(ctx, keys);
   const warnings: string[] = [];
-  let testHints: string[] = [];
+  let testHints: TestHints | undefined;
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);
   } else {
     const changes = await alignTableColumns(db, model, target, stage);
     warnings.push(...columnNotes(model.id, changes));
-    testHints = addedColumnsNote(model.id, changes);
+    testHints = { notes: addedColumnsNote(model.id, changes) };
   }
   await replaceDateKeys(ctx, keys);
   const superseded = await leaveKeysToLaterDates(ctx, keys);

@@ -97,14 +97,22 @@ export interface MaterializeOutcome {
   /** Key columns the materializer verified unique over `testRelation` (see dedupeStage). */
   uniqueKeys?: string[];
   warnings: string[];
-  /** Those of the warnings that explain a data test failing on this run (e.g. a column just added). */
-  testHints?: string[];
+  /**
+   * Those of the warnings that explain a data test failing on this run (e.g. a column just added), and
+   * whether rebuilding the table whole from every date would fill what such a test finds missing.
+   */
+  testHints?: TestHints;
 }
 
 /** A title catalog as the matcher takes it, with the fingerprint its cached matches are keyed by. */
 export interface LoadedCatalog {
   titles: CatalogTitle[];
   fingerprint: string;
+}
+
+export interface TestHints {
+  notes: string[];
+  rebuild?: boolean;
 }
 
 export type Materializer = (ctx: MaterializeContext) => Promise<MaterializeOutcome>;

@@ -11,6 +11,7 @@ import {
   type MaterializeOutcome,
   parallelScan,
   refuseFreshKeysUnderOldReaders,
+  type TestHints,
   tableExists,
 } from './context.ts';
 import { recordScd1Changes } from './scd1-changes.ts';
@@ -31,7 +32,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const rowsIn = await countRows(db, stage);
   const duplicatesRemoved = await dedupeStage(ctx, keys);
   const warnings: string[] = [];
-  const testHints: string[] = [];
+  let testHints: TestHints | undefined;
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
 
   if (!(await tableExists(db, target))) {
@@ -44,7 +45,10 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     if (changes.added.length > 0) {
       const leftNull = await membersLeftNull(ctx, keys, changes.added);
       warnings.push(...leftNull);
-      testHints.push(...addedColumnsNote(model.id, changes), ...leftNull);
+      testHints = {
+        notes: [...addedColumnsNote(model.id, changes), ...leftNull],
+        rebuild: leftNull.length > 0,
+      };
     }
   }
   if (sk && model.config.unknown_member) {
@@ -130,7 +134,7 @@ async function membersLeftNull(ctx: MaterializeContext, keys: string[], added: s
   return [
     `${left} member(s) of ${model.id} that this date does not merge hold NULL in ${added.join(', ')} until a ` +
       'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
-      `at once, rebuild the table: lakehouse drop <project> ${model.id} --rebuild, then run every date`,
+      'at once, rebuild the table from every date (drop it for a rebuild, then run every date)',
   ];
 }
 

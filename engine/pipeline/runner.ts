@@ -15,6 +15,7 @@ import {
   type MaterializeOutcome,
   type Materializer,
   type StageStorage,
+  type TestHints,
 } from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
 import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
@@ -58,7 +59,7 @@ export interface ModelRunRecord {
   tests: TestResult[];
   warnings: string[];
   /** Those of the warnings that explain a failed test, for the run's error (not stored apart). */
-  testHints?: string[];
+  testHints?: TestHints;
 }
 
 export interface ProgressEvent {
@@ -258,12 +259,14 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
               `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
               'the failing rows are shown below and kept in the run history.' +
               // E.g. a column the table just gained explains NULLs a test finds in rows the date did not write.
-              (first.testHints ?? []).map((w) => ` Note: ${w}.`).join(''),
+              (first.testHints?.notes ?? []).map((w) => ` Note: ${w}.`).join(''),
             {
               model: first.model,
               etlDate: date,
               test: failedTest?.name,
               failingRows: failedTest?.sample ?? [],
+              // The table to drop for a rebuild from every date, when that fills what the test finds missing.
+              ...(first.testHints?.rebuild ? { rebuild: first.model } : {}),
             },
           );
         }

@@ -32,3 +32,19 @@ describe('errors with a suggested run', () => {
     }
   });
 });
+
+describe('errors that name a table to rebuild', () => {
+  it('prints the drop and the run of every date after the message', () => {
+    const failed: ErrorPayload = {
+      code: 'TEST_FAILED',
+      message: 'gold.dim_platform failed on 2022-06-02: test not_null(device_kind): 3 failing row(s).',
+      details: { model: 'gold.dim_platform', rebuild: 'gold.dim_platform' },
+    };
+    expect(errorText(failed, 'my project')).toBe(
+      `error [TEST_FAILED]: ${failed.message}\n` +
+        "  to rebuild it: lakehouse drop 'my project' gold.dim_platform --rebuild && lakehouse run 'my project'\n" +
+        "  the run history: lakehouse runs 'my project' --json\n",
+    );
+    expect(errorText({ ...failed, details: { rebuild: 7 } }, 'demo')).not.toContain('to rebuild it');
+  });
+});

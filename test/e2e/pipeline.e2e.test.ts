@@ -230,4 +230,45 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     }
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-model-notes.png') });
   });
+
+  it('offers to rebuild a dimension whose new column a test finds NULL, and the rebuild fills it', async () => {
+    await page.getByTestId('model-card-gold.dim_device').waitFor();
+    // device_type renamed device_kind, and the date merges only the platforms not starting with 'a':
+    // the others keep NULL in the new column, which its not_null test finds.
+    const model = join(dir, 'models', 'gold', 'dim_device.sql');
+    await writeFile(
+      model,
+      (await readFile(model, 'utf8'))
+        .replaceAll('device_type:', 'device_kind:')
+        .replace('not_null: device_type', 'not_null: device_kind')
+        .replace('column: device_type', 'column: device_kind')
+        .replace('AS device_type', 'AS device_kind')
+        .replace('platform IS NOT NULL', "platform IS NOT NULL AND platform NOT LIKE 'a%'"),
+    );
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await page.getByTestId('date-select').selectOption(dates[1]!);
+    await page.getByTestId('run-button').click();
+    const status = page.getByTestId('run-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+    expect(await page.getByTestId('run-error').textContent()).toContain('hold NULL in device_kind');
+    const rebuild = page.getByTestId('rebuild-table');
+    expect(await rebuild.textContent()).toBe('Rebuild gold.dim_device from every date');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-rebuild-offered.png') });
+    // Asked first: dismissed, nothing is dropped and nothing runs.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await rebuild.click();
+    expect(await status.getAttribute('data-status')).toBe('failed');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await rebuild.click();
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    expect(await page.getByTestId('run-error').count()).toBe(0);
+    // The toolbar says what ran: every date, every model.
+    expect(await page.getByTestId('date-select').inputValue()).toBe('__all__');
+    expect(await page.getByTestId('model-card-gold.dim_device').getAttribute('data-status')).toBe('success');
+    const filled = await app.engine.query(
+      `SELECT count(*) FILTER (WHERE device_kind IS NULL) AS nulls, count(*) AS members FROM dim_device`,
+    );
+    expect(filled.rows[0]?.nulls).toBe(0);
+    expect(Number(filled.rows[0]?.members)).toBeGreaterThan(1);
+  });
 });

@@ -676,8 +676,10 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(failed.error?.message).toContain(
         `Note: ${left} member(s) of gold.dim_platform that this date does not merge hold NULL in device_kind until a ` +
           'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
-          'at once, rebuild the table: lakehouse drop <project> gold.dim_platform --rebuild, then run every date.',
+          'at once, rebuild the table from every date (drop it for a rebuild, then run every date).',
       );
+      // The app offers that rebuild in one click; the command line prints its commands.
+      expect(failed.error?.details.rebuild).toBe('gold.dim_platform');
       // Or dropped to be rebuilt whole: every date together re-keys the facts that point at it.
       await engine.dropTable('gold.dim_platform', { rebuild: true });
       const rebuilt = await engine.run({});

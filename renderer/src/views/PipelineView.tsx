@@ -382,14 +382,16 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     };
   }, [run, client, adopt]);
 
-  const start = async () => {
+  /** Starts the toolbar's run, or `request` (shown in the toolbar first). */
+  const start = async (request?: RunInput) => {
     setError(null);
     setRun({ phase: 'starting' });
     cancelWanted.current = false;
+    if (request) showRequest(request);
     try {
       // Subscribe before starting so no progress event is missed.
       await client.ready();
-      const started = await client.call('pipeline.run', runInput(date, from, to, selection));
+      const started = await client.call('pipeline.run', request ?? runInput(date, from, to, selection));
       if (!finishedRuns.current.has(started.runId)) runIdRef.current = started.runId;
       if (cancelWanted.current) void sendCancel(started.runId);
       setRun((prev) =>
@@ -413,6 +415,26 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     }
   };
 
+  // A test failing on what a rebuild from every date fills (a column a dimension just gained): the
+  // table is dropped for it, then every date runs. A failure on the way leaves it to be built by the next run.
+  const rebuild = async (table: string) => {
+    if (
+      !window.confirm(
+        `Drop ${table} and build it again from every date (${project.availableDates.length})? ` +
+          'Its surrogate keys are numbered afresh, and the facts that point at it are rewritten.',
+      )
+    )
+      return;
+    setError(null);
+    try {
+      await client.call('tables.drop', { table, rebuild: true });
+    } catch (e) {
+      setError(describeError(e));
+      return;
+    }
+    await start({});
+  };
+
   const cancel = async () => {
     const runId = runIdRef.current ?? (run.phase === 'running' ? run.runId : null);
     if (runId) await sendCancel(runId);
@@ -432,6 +454,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   );
   const focusedState = graph?.nodes.find((n) => n.model === focused);
   const failedModel = run.phase === 'finished' ? run.summary.error?.details?.model : undefined;
+  const rebuildOffered = run.phase === 'finished' ? run.summary.error?.details?.rebuild : undefined;
   // The run that fixes the failure, when the engine names one: the button sets the toolbar to it.
   const offered = run.phase === 'finished' ? suggestedRunOf(run.summary.error?.details) : undefined;
   // Offered only when the toolbar can hold it: one date, or a range of days the project all has.
@@ -495,7 +518,13 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
             onChange={(e) => setSelection(e.target.value)}
           />
         </label>
-        <button type="button" className="primary" data-testid="run-button" disabled={running} onClick={start}>
+        <button
+          type="button"
+          className="primary"
+          data-testid="run-button"
+          disabled={running}
+          onClick={() => void start()}
+        >
           Run
         </button>
         <button type="button" data-testid="cancel-button" disabled={!running} onClick={cancel}>
@@ -537,6 +566,13 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
                 }
               >
                 Set up this run: {describeRun(suggested)}
+              </button>
+            </p>
+          )}
+          {typeof rebuildOffered === 'string' && (
+            <p>
+              <button type="button" data-testid="rebuild-table" onClick={() => void rebuild(rebuildOffered)}>
+                Rebuild {rebuildOffered} from every date
               </button>
             </p>
           )}
