@@ -272,3 +272,48 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     expect(Number(filled.rows[0]?.members)).toBeGreaterThan(1);
   });
 });
+
+// A project whose sources are all reference files has no day folders to offer dates from.
+describe.skipIf(!hasChromium)('browser mode, a project without a daily source', () => {
+  let dir: string;
+  let app: OpenApp;
+
+  beforeAll(async () => {
+    dir = await tempDir('lakehouse-e2e-no-daily-');
+    await writeFile(join(dir, 'prices.csv'), 'sku,price\na,1\nb,2\n');
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      'name: prices\nsources:\n  prices: {kind: file, path: prices.csv}\n',
+    );
+    await mkdir(join(dir, 'models', 'gold'), { recursive: true });
+    await writeFile(
+      join(dir, 'models', 'gold', 'prices.sql'),
+      '/* config\nmaterialized: table\n*/\nSELECT * FROM source.prices\n',
+    );
+    app = await openApp({ projectDir: dir });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (dir) await removeDir(dir);
+  });
+
+  it('asks for the ETL date to run, and runs it', async () => {
+    const { page } = app;
+    await page.getByTestId('model-card-gold.prices').waitFor();
+    const input = page.getByTestId('date-input');
+    expect(await input.inputValue()).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(await page.getByTestId('date-select').count()).toBe(0);
+    await input.fill('');
+    expect(await page.getByTestId('run-button').isDisabled()).toBe(true);
+    await input.fill('2022-06-01');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-no-daily-source.png') });
+    await page.getByTestId('run-button').click();
+    const status = page.getByTestId('run-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    expect((await app.engine.query('SELECT count(*)::INTEGER AS n FROM prices')).rows).toEqual([{ n: 2 }]);
+    expect(
+      (await app.engine.query('SELECT etl_date::VARCHAR AS d FROM _lakehouse.model_dates')).rows,
+    ).toEqual([{ d: '2022-06-01' }]);
+  });
+});

@@ -164,7 +164,16 @@ function runInput(date: string, from: string, to: string, selection: string): Ru
 export function PipelineView({ client, project }: { client: Client; project: ProjectInfo }) {
   const [graph, setGraph] = useState<PipelineGraph | null>(null);
   const [cards, setCards] = useState<Map<string, CardState>>(new Map());
-  const [date, setDate] = useState<string>(project.availableDates.at(-1) ?? ALL_DATES);
+  // A project with no daily source (or no day delivered yet) has no dates to offer: one is typed in.
+  const noDates = project.availableDates.length === 0;
+  const [date, setDate] = useState<string>(
+    project.availableDates.at(-1) ?? (noDates ? new Date().toISOString().slice(0, 10) : ALL_DATES),
+  );
+  // Dates delivered since a date was typed in: the picker takes over at the latest.
+  useEffect(() => {
+    if (!noDates && date !== ALL_DATES && date !== RANGE && !project.availableDates.includes(date))
+      setDate(project.availableDates.at(-1) ?? ALL_DATES);
+  }, [noDates, date, project.availableDates]);
   const [from, setFrom] = useState(project.availableDates[0] ?? '');
   const [to, setTo] = useState(project.availableDates.at(-1) ?? '');
   const [selection, setSelection] = useState('');
@@ -471,23 +480,41 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
   return (
     <section className="view pipeline-view">
       <div className="toolbar">
-        <label className="field">
-          Date
-          <select
-            data-testid="date-select"
-            value={date}
-            disabled={running}
-            onChange={(e) => setDate(e.target.value)}
+        {noDates && (
+          <label
+            className="field"
+            title="No source of this project has day folders: give the ETL date to run."
           >
-            {project.availableDates.map((d) => (
-              <option key={d} value={d}>
-                {d}
-              </option>
-            ))}
-            <option value={ALL_DATES}>all dates ({project.availableDates.length})</option>
-            <option value={RANGE}>range…</option>
-          </select>
-        </label>
+            ETL date
+            <input
+              type="date"
+              data-testid="date-input"
+              value={date}
+              disabled={running}
+              required
+              onChange={(e) => setDate(e.target.value)}
+            />
+          </label>
+        )}
+        {!noDates && (
+          <label className="field">
+            Date
+            <select
+              data-testid="date-select"
+              value={date}
+              disabled={running}
+              onChange={(e) => setDate(e.target.value)}
+            >
+              {project.availableDates.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+              <option value={ALL_DATES}>all dates ({project.availableDates.length})</option>
+              <option value={RANGE}>range…</option>
+            </select>
+          </label>
+        )}
         {date === RANGE && (
           <>
             <label className="field">
@@ -522,7 +549,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           type="button"
           className="primary"
           data-testid="run-button"
-          disabled={running}
+          disabled={running || (noDates && !date)}
           onClick={() => void start()}
         >
           Run
