@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
 import { openDb } from '../db/duckdb.ts';
 import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
-import { formatFromExtension, referenceFileColumns } from '../sources/reference-file.ts';
+import { detectFormat, referenceFileColumns } from '../sources/reference-file.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
@@ -100,14 +100,15 @@ export async function catalogRename(
 ): Promise<CatalogMapping | undefined> {
   if (isS3Uri(catalog) || !(await exists(catalog))) return undefined;
   const path = resolve(catalog);
+  const format = await detectFormat(path);
   const db = await openDb();
   let described: { name: string; type: string }[];
   try {
-    described = await referenceFileColumns(db, path, formatFromExtension(path));
+    described = await referenceFileColumns(db, path, format);
   } catch (error) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--catalog ${path} cannot be read as ${formatFromExtension(path)}: ${firstLine(error)}. ` +
+      `--catalog ${path} cannot be read as ${format}: ${firstLine(error).replace(/\.$/, '')}. ` +
         'Give a CSV (with a header), Parquet or JSON file of titles and their genres.',
       { path },
     );

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
@@ -35,7 +35,7 @@ export async function bindReferenceFile(
       },
     );
   }
-  const format = source.format ?? formatFromExtension(location);
+  const format = source.format ?? (await detectFormat(path, location));
   const reader = referenceFileReader(path, format);
   let columns: string[];
   try {
@@ -43,7 +43,7 @@ export async function bindReferenceFile(
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${location} cannot be read as ${format}: ${firstLine(error)}. Fix the file or set sources.${name}.format.`,
+      `Source "${name}": ${location} cannot be read as ${format}: ${firstLine(error).replace(/\.$/, '')}. Fix the file or set sources.${name}.format.`,
       { source: name, path: location },
     );
   }
@@ -116,10 +116,33 @@ export async function referenceFileColumns(
   return described.map((c) => ({ name: c.column_name, type: c.column_type }));
 }
 
-/** A reference file's format from its extension; anything unknown is read as CSV. */
-export function formatFromExtension(path: string): ReferenceFormat {
+/** A reference file's format from its extension, when the extension is one of them. */
+function knownExtension(path: string): ReferenceFormat | undefined {
   const ext = extname(path).toLowerCase();
   if (ext === '.parquet') return 'parquet';
   if (ext === '.json' || ext === '.jsonl' || ext === '.ndjson') return 'json';
-  return 'csv';
+  if (ext === '.csv' || ext === '.tsv') return 'csv';
+  return undefined;
+}
+
+/**
+ * The format of a local reference file that lakehouse.yaml does not name: its extension (`location`'s,
+ * for a file fetched from S3), or for another one (`titles.pq`, `export.dat`, none) its first bytes:
+ * Parquet's magic `PAR1`, a JSON object or array, else CSV.
+ */
+export async function detectFormat(path: string, location = path): Promise<ReferenceFormat> {
+  const known = knownExtension(location);
+  if (known) return known;
+  const file = await open(path, 'r').catch(() => undefined);
+  if (!file) return 'csv';
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    const text = head.subarray(0, bytesRead).toString('latin1');
+    if (text.startsWith('PAR1')) return 'parquet';
+    // After a UTF-8 byte order mark and blank space.
+    return /^(\xEF\xBB\xBF)?\s*[[{]/.test(text) ? 'json' : 'csv';
+  } finally {
+    await file.close();
+  }
 }
