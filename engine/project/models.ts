@@ -128,6 +128,22 @@ export const Materialization = z.enum([
 ]);
 export type Materialization = z.infer<typeof Materialization>;
 
+/** The materializations that read each optional setting of the header. */
+const SETTING_USERS: Record<string, Materialization[]> = {
+  unique_key: ['append', 'scd1', 'scd2'],
+  surrogate_key: ['scd1', 'scd2', 'bridge'],
+  unknown_member: ['scd1'],
+  merge: ['scd1'],
+  deduplicate: ['partition'],
+  reconcile_with: ['partition'],
+  tracked: ['scd2'],
+  bridge: ['bridge'],
+  catalog: ['keyword_match'],
+};
+const SETTING_ADVICE: Record<string, string> = {
+  unique_key: '; to check a key is unique, add the test {unique: <column>}',
+};
+
 // Strict at every level: a misspelt key (uniqe_key, severty) would otherwise be dropped and its setting
 // left at the default without a word.
 export const ModelConfig = z
@@ -167,6 +183,21 @@ export const ModelConfig = z
     tests: z.array(DataTest).default([]),
   })
   .superRefine((c, ctx) => {
+    // A setting the materialization does not read would be dropped without a word: a surrogate_key kept
+    // after switching scd1 to append leaves the facts' joins without their key.
+    for (const [setting, users] of Object.entries(SETTING_USERS)) {
+      const value = c[setting as keyof typeof c];
+      const given = setting === 'merge' ? Object.keys(value as object).length > 0 : value !== undefined;
+      if (given && !users.includes(c.materialized)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [setting],
+          message:
+            `does nothing for materialized: ${c.materialized} (only ${users.join(', ')} ` +
+            `${users.length === 1 ? 'reads' : 'read'} it)${SETTING_ADVICE[setting] ?? ''}: remove it, or change materialized`,
+        });
+      }
+    }
     const needsKey = ['append', 'scd1', 'scd2'].includes(c.materialized);
     if (needsKey && !c.unique_key) {
       ctx.addIssue({ code: 'custom', message: `materialized: ${c.materialized} needs unique_key` });

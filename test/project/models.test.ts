@@ -133,6 +133,29 @@ describe('a setting the materialization would ignore is refused, at its line', (
       expect(error.details).toMatchObject({ line });
     },
   );
+
+  it.each([
+    [
+      'append\nunique_key: event_id',
+      'surrogate_key: event_key',
+      'surrogate_key',
+      'scd1, scd2, bridge read it',
+    ],
+    ['table', 'unique_key: platform', 'unique_key', 'append, scd1, scd2 read it); to check a key is unique'],
+    ['scd2\nunique_key: user_id', 'merge: {plan: least}', 'merge', 'scd1 reads it'],
+    ['scd1\nunique_key: user_id', 'tracked: [plan]', 'tracked', 'scd2 reads it'],
+    ['append\nunique_key: event_id', 'reconcile_with: silver.events', 'reconcile_with', 'partition reads it'],
+    ['table', 'deduplicate: {key: event_id}', 'deduplicate', 'partition reads it'],
+    ['scd1\nunique_key: x\nsurrogate_key: k', 'catalog: source.titles', 'catalog', 'keyword_match reads it'],
+  ])('materialized: %s with %s (it would be dropped without a word)', (materialized, setting, key, users) => {
+    const error = parseFailure(`/* config\nmaterialized: ${materialized}\n${setting}\n*/\nSELECT 1`);
+    expect(error.code).toBe('MODEL_INVALID');
+    const line = materialized.split('\n').length + 2;
+    expect(error.message).toContain(
+      `line ${line}: ${key}: does nothing for materialized: ${materialized.split('\n')[0]} (only ${users}`,
+    );
+    expect(error.message).toContain('remove it, or change materialized');
+  });
 });
 
 describe('a config header without its closing */', () => {
