@@ -7,6 +7,7 @@ import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
 import { materializeAppend } from '../materializations/append.ts';
+import { recordBuild, refuseBuildMismatch } from '../materializations/builds.ts';
 import {
   checkOutputColumns,
   columnsOf,
@@ -577,7 +578,9 @@ async function runModel(
       await checkOutputColumns(db, model);
       deps.columnsChecked.add(model.id);
     }
+    await refuseBuildMismatch(db, model);
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
+    await recordBuild(db, model);
     // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
     tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation, outcome.uniqueKeys);
   } catch (error) {

@@ -3,6 +3,7 @@ import { type Db, qualified } from '../db/duckdb.ts';
 import { builtByBrokenFiles } from '../graph/dependencies.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import { splitRelation } from '../lake/partitions.ts';
+import { buildMismatch, forgetBuild } from '../materializations/builds.ts';
 import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
@@ -53,13 +54,19 @@ export async function dropOrphanTable(
     layer === 'quarantine' ? m.name.toLowerCase() === table : m.id.toLowerCase() === relation,
   );
   // A gold table its model builds may be dropped to be rebuilt whole by the next run over every date
-  // (a column to fill for every member, keys to renumber); partitioned layers are rewritten by re-running.
-  if (builder && !(rebuild && layer === 'gold')) {
+  // (a column to fill for every member, keys to renumber); partitioned layers are rewritten by re-running,
+  // unless the table was built otherwise than its header now says (partitions turned into a table).
+  const rebuildable =
+    rebuild &&
+    builder &&
+    layer !== 'quarantine' &&
+    (layer === 'gold' || (await buildMismatch(db, builder)) !== undefined);
+  if (builder && !rebuildable) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       rebuild
         ? `${relation} is a partitioned table: running its dates again rewrites it (lakehouse run <project>); ` +
-            '--rebuild is for gold tables.'
+            '--rebuild is for gold tables, and for tables built otherwise than their header now says.'
         : `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
             'the model file first, then drop the table it left behind. To rebuild it whole from every date ' +
             `instead, drop it with --rebuild and run every date.`,
@@ -97,6 +104,7 @@ export async function dropOrphanTable(
     for (const records of ['model_dates', 'append_keys', 'scd1_changes']) {
       await db.run(`DELETE FROM _lakehouse.${records} WHERE lower(model) = $relation`, { relation });
     }
+    await forgetBuild(db, relation);
     await db.run('COMMIT');
   } catch (error) {
     await db.run('ROLLBACK');

@@ -35,6 +35,11 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.append_keys (
       model VARCHAR NOT NULL, etl_date DATE NOT NULL, key_hash UBIGINT NOT NULL
     );
+    -- How each warehouse table was built (materialization, keys): a header edit it cannot take is
+    -- refused before anything is written (materializations/builds.ts). Keys as a JSON array.
+    CREATE TABLE IF NOT EXISTS _lakehouse.builds (
+      relation VARCHAR NOT NULL, materialized VARCHAR NOT NULL, keys VARCHAR NOT NULL, surrogate_key VARCHAR
+    );
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

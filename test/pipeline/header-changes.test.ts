@@ -1,0 +1,140 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../engine/engine.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+
+// A header edit the table already built cannot take (another key, another materialization, partitions
+// turned into a table) is refused before anything is written, naming how the table was built and the
+// rebuild that takes the new header; before, some went through and left repeated keys, others failed
+// with a Binder Error on an engine statement pinned to a line of the model.
+describe('header edits a built table cannot take', () => {
+  let work: string;
+  let dir: string;
+  let dates: string[];
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-header-');
+    ({ dir, dates } = await generatedProject(work, 3, 200));
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({})).status).toBe('success');
+    });
+  });
+  afterAll(async () => {
+    if (work) await removeDir(work);
+  });
+
+  const header = (lines: string[]) => `/* config\n${lines.join('\n')}\n*/\n`;
+  const platforms = `SELECT platform, device_type(platform) AS device_type, count(*) AS n FROM silver.customer_search
+WHERE etl_date = getvariable('etl_date') AND platform IS NOT NULL GROUP BY ALL\n`;
+  const devices = `SELECT device_type(platform) AS device_type, count(*) AS n FROM silver.customer_search
+WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
+
+  async function build(name: string, text: string, engine: Engine, on = dates.slice(0, 2)) {
+    await writeFile(join(dir, 'models', 'gold', `${name}.sql`), text);
+    await engine.reloadModels();
+    const summary = await engine.run({ dates: on, select: [`gold.${name}`] });
+    return summary;
+  }
+
+  async function rows(engine: Engine, sql: string) {
+    return (await engine.query(sql)).rows;
+  }
+
+  it.each([
+    {
+      title: 'scd1 keyed by another column',
+      before: header(['materialized: scd1', 'unique_key: platform', 'surrogate_key: k']) + platforms,
+      after: header(['materialized: scd1', 'unique_key: device_type', 'surrogate_key: k']) + devices,
+      built: 'built as materialized: scd1 keyed by platform with surrogate key k',
+      now: 'materialized: scd1 keyed by device_type with surrogate key k',
+    },
+    {
+      title: 'scd1 with its surrogate key renamed',
+      before: header(['materialized: scd1', 'unique_key: platform', 'surrogate_key: k']) + platforms,
+      after:
+        header(['materialized: scd1', 'unique_key: platform', 'surrogate_key: platform_key']) + platforms,
+      built: 'built as materialized: scd1 keyed by platform with surrogate key k',
+      now: 'materialized: scd1 keyed by platform with surrogate key platform_key',
+    },
+    {
+      title: 'scd2 turned scd1',
+      before: header(['materialized: scd2', 'unique_key: platform', 'surrogate_key: k']) + platforms,
+      after: header(['materialized: scd1', 'unique_key: platform', 'surrogate_key: k']) + platforms,
+      built: 'built as materialized: scd2 keyed by platform with surrogate key k',
+      now: 'materialized: scd1 keyed by platform with surrogate key k',
+    },
+    {
+      title: 'append keyed by another column',
+      before: header(['materialized: append', 'unique_key: platform']) + platforms,
+      after: header(['materialized: append', 'unique_key: device_type']) + devices,
+      built: 'built as materialized: append keyed by platform',
+      now: 'materialized: append keyed by device_type',
+    },
+    {
+      title: 'table turned scd1',
+      before: header(['materialized: table']) + platforms,
+      after: header(['materialized: scd1', 'unique_key: platform', 'surrogate_key: k']) + platforms,
+      built: 'built as materialized: table',
+      now: 'materialized: scd1 keyed by platform with surrogate key k',
+    },
+  ])('$title: refused with how it was built, then rebuilt from every date', async (edit) => {
+    const name = `h_${edit.title.replace(/\W+/g, '_')}`;
+    const relation = `gold.${name}`;
+    await withEngine(dir, async (engine) => {
+      expect((await build(name, edit.before, engine)).status).toBe('success');
+      const before = await rows(engine, `SELECT * FROM ${relation} ORDER BY ALL`);
+      const refused = await build(name, edit.after, engine, [dates[2]!]);
+      expect(refused.error?.code).toBe('MODEL_INVALID');
+      expect(refused.error?.message).toBe(
+        `models/gold/${name}.sql: ${relation} was ${edit.built}, and its header now says ${edit.now}. ` +
+          'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys): ' +
+          'rebuild it from every date (drop it for a rebuild, then run every date), or put the header back.',
+      );
+      expect(refused.error?.details).toMatchObject({ model: relation, rebuild: relation });
+      expect(await rows(engine, `SELECT * FROM ${relation} ORDER BY ALL`)).toEqual(before);
+      // The rebuild the error names takes the new header.
+      await engine.dropTable(relation, { rebuild: true });
+      expect((await engine.run({ dates, select: [relation] })).error?.message).toBeUndefined();
+      const keys = edit.now.includes('device_type') ? 'device_type' : 'platform';
+      expect(
+        await rows(engine, `SELECT count(*) - count(DISTINCT ${keys}) AS repeated FROM ${relation}`),
+      ).toEqual([{ repeated: 0 }]);
+    });
+  });
+
+  it('partitions turned into a table: refused, and only a rebuild drops them', async () => {
+    const path = join(dir, 'models', 'silver', 'ev.sql');
+    const select =
+      "SELECT event_id, user_id FROM silver.customer_search WHERE etl_date = getvariable('etl_date')\n";
+    await withEngine(dir, async (engine) => {
+      await writeFile(path, header(['materialized: partition']) + select);
+      await engine.reloadModels();
+      expect((await engine.run({ dates: [dates[0]!], select: ['silver.ev'] })).status).toBe('success');
+      await writeFile(path, header(['materialized: table']) + select);
+      await engine.reloadModels();
+      const refused = await engine.run({ dates: [dates[0]!], select: ['silver.ev'] });
+      expect(refused.error?.message).toBe(
+        'models/silver/ev.sql: silver.ev was built as daily partitions (materialized: partition), and its header ' +
+          'now says materialized: table. A run cannot turn one into the other in place: rebuild it from every ' +
+          'date (drop it for a rebuild, then run every date), or put the header back.',
+      );
+      expect(refused.error?.details.rebuild).toBe('silver.ev');
+      expect((await lakehouseFailure(engine.dropTable('silver.ev'))).message).toContain(
+        'silver.ev is built by models/silver/ev.sql',
+      );
+      // Partitions whose header still says partition are rewritten by a run, not dropped for one.
+      expect(
+        (await lakehouseFailure(engine.dropTable('silver.customer_search', { rebuild: true }))).message,
+      ).toContain('silver.customer_search is a partitioned table: running its dates again rewrites it');
+      expect(await engine.dropTable('silver.ev', { rebuild: true })).toMatchObject({
+        kind: 'view',
+        partitions: 1,
+      });
+      expect((await engine.run({ dates: [dates[0]!], select: ['silver.ev'] })).status).toBe('success');
+      expect(await rows(engine, 'SELECT count(*) > 0 AS filled FROM silver.ev')).toEqual([{ filled: true }]);
+      await rm(path);
+    });
+  });
+});
