@@ -57,6 +57,8 @@ export interface MaterializeContext {
   inputDates?(): Promise<string[]>;
   /** The models holding this one's surrogate keys in rows of earlier dates, with their dates this run does not run. */
   keyReaders?(): Promise<{ model: string; dates: string[] }[]>;
+  /** Whether the project has a model of this id now (a quarantine table's owner may be gone). */
+  hasModel?(id: string): boolean;
 }
 
 /**

@@ -32,6 +32,8 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   let quarantined = 0;
   let duplicatesRemoved = 0;
   const warnings: string[] = [];
+  // A model that stopped quarantining leaves no rows of this date there: they are in its output now.
+  if (!hasQuarantine) warnings.push(...(await emptyOwnQuarantine(ctx)));
   if (!hasQuarantine && !dedupe) {
     // Nothing to split or drop: stream the model's result straight into the partition file.
     rowsOut = await partitions.write(model.id, etlDate, model.sql);
@@ -45,7 +47,8 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     const internal = hasQuarantine ? `__row, ${q}` : '__row';
     const kept = `(SELECT * FROM ${stagedRows.numbered} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
     if (hasQuarantine) {
-      const relation = `quarantine.${model.name}`;
+      const relation = quarantineOf(model);
+      await claimQuarantine(ctx, relation);
       quarantined = await partitions.write(
         relation,
         etlDate,
@@ -114,6 +117,62 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
   if (before) warnings.push(...(await columnChanges(ctx, before)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
+}
+
+/** The quarantine table of a partition model: `quarantine.<name>`, whatever its layer. */
+export function quarantineOf(model: Model): string {
+  return `quarantine.${model.name}`;
+}
+
+/** The model that writes a quarantine table, as recorded when it first did. */
+export async function quarantineOwner(db: Db, relation: string): Promise<string | undefined> {
+  const owner = await db.scalar<string>(
+    'SELECT model FROM _lakehouse.quarantine_owners WHERE lower(relation) = lower($relation)',
+    {
+      relation,
+    },
+  );
+  return owner ?? undefined;
+}
+
+/**
+ * Takes the quarantine table for this model, or refuses when another model's rows are in it: bronze.x
+ * and silver.x would replace each other's quarantined rows of a date, which would then be nowhere.
+ */
+async function claimQuarantine(ctx: MaterializeContext, relation: string): Promise<void> {
+  const { db, model } = ctx;
+  const owner = await quarantineOwner(db, relation);
+  if (owner === model.id) return;
+  if (owner !== undefined) {
+    const gone = ctx.hasModel?.(owner) === false;
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}: ${model.id} quarantines rows into ${relation}, which holds the rows ${owner} quarantined` +
+        (gone
+          ? ` (its model file is gone). Drop that table first (lakehouse drop <project> ${relation}, or Drop table in the app), then run again.`
+          : `. Two models cannot share it, or each date would keep only one model's rows: rename one of the model files.`),
+      { model: model.id, file: model.file, relation, owner },
+    );
+  }
+  await db.run('INSERT INTO _lakehouse.quarantine_owners VALUES ($relation, $model)', {
+    relation,
+    model: model.id,
+  });
+}
+
+/** Empties this date of the model's quarantine table when the model no longer quarantines; a note says so. */
+async function emptyOwnQuarantine(ctx: MaterializeContext): Promise<string[]> {
+  const { db, model, etlDate, partitions } = ctx;
+  const relation = quarantineOf(model);
+  if ((await quarantineOwner(db, relation)) !== model.id) return [];
+  const held = await partitions.rowCount(relation, etlDate);
+  if (held === 0) return [];
+  const file = await partitions.currentPath(relation, etlDate);
+  await partitions.write(relation, etlDate, `SELECT * FROM read_parquet(${literal(file)}) WHERE false`);
+  return [
+    `${relation} no longer holds the ${held} row(s) of ${etlDate} an earlier version of ${model.id} quarantined: ` +
+      'the model gives no quarantine reason now',
+  ];
 }
 
 /**

@@ -570,6 +570,7 @@ async function runModel(
       return [...new Set(dates.flat())].sort();
     },
     keyReaders: () => keyReaders(deps, model),
+    hasModel: (id) => deps.graph.byId.has(id),
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];

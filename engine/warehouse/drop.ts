@@ -4,6 +4,7 @@ import { builtByBrokenFiles } from '../graph/dependencies.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import { splitRelation } from '../lake/partitions.ts';
 import { buildMismatch, forgetBuild } from '../materializations/builds.ts';
+import { quarantineOwner } from '../materializations/partition.ts';
 import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
@@ -50,8 +51,15 @@ export async function dropOrphanTable(
       { relation: name },
     );
   }
+  // A quarantine table is built by the model recorded as writing it (or, before that was recorded, by
+  // the partition model of its name).
+  const owner = layer === 'quarantine' ? await quarantineOwner(db, relation) : undefined;
   const builder = models.find((m) =>
-    layer === 'quarantine' ? m.name.toLowerCase() === table : m.id.toLowerCase() === relation,
+    layer !== 'quarantine'
+      ? m.id.toLowerCase() === relation
+      : owner !== undefined
+        ? m.id === owner
+        : m.name.toLowerCase() === table && m.config.materialized === 'partition',
   );
   // A gold table its model builds may be dropped to be rebuilt whole by the next run over every date
   // (a column to fill for every member, keys to renumber); partitioned layers are rewritten by re-running,
@@ -105,6 +113,7 @@ export async function dropOrphanTable(
       await db.run(`DELETE FROM _lakehouse.${records} WHERE lower(model) = $relation`, { relation });
     }
     await forgetBuild(db, relation);
+    await db.run('DELETE FROM _lakehouse.quarantine_owners WHERE lower(relation) = $relation', { relation });
     await db.run('COMMIT');
   } catch (error) {
     await db.run('ROLLBACK');

@@ -40,6 +40,9 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.builds (
       relation VARCHAR NOT NULL, materialized VARCHAR NOT NULL, keys VARCHAR NOT NULL, surrogate_key VARCHAR
     );
+    -- Which model writes each quarantine table: two models of one name (bronze.x, silver.x) would
+    -- otherwise replace each other's quarantined rows (materializations/partition.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.quarantine_owners (relation VARCHAR NOT NULL, model VARCHAR NOT NULL);
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
