@@ -145,3 +145,32 @@ describe('a project without a daily source', () => {
     }
   });
 });
+
+describe('a model file named with capitals', () => {
+  it('is the lower-case model its readers and selectors name', async () => {
+    const dir = await tempDir('lakehouse-capitals-');
+    try {
+      await writeFile(join(dir, 'lakehouse.yaml'), 'name: capitals\nsources: {}\n');
+      await mkdir(join(dir, 'models', 'gold'), { recursive: true });
+      await writeFile(
+        join(dir, 'models', 'gold', 'My-Model.sql'),
+        '/* config\nmaterialized: table\n*/\nSELECT 1 AS x\n',
+      );
+      await writeFile(
+        join(dir, 'models', 'gold', 'reader.sql'),
+        '/* config\nmaterialized: table\n*/\nSELECT x + 1 AS y FROM gold."My-Model"\n',
+      );
+      await withEngine(dir, async (engine) => {
+        expect(engine.graph.nodes.map((n) => n.model.id)).toEqual(['gold.my-model', 'gold.reader']);
+        const selected = await engine.run({ dates: [D1], select: ['gold.My-Model+'] });
+        expect(selected.error?.message ?? selected.status).toBe('success');
+        expect(selected.models.map((m) => m.model)).toEqual(['gold.my-model', 'gold.reader']);
+        // Built again in a second run: the reader finds the table the first one left.
+        expect((await engine.run({ dates: [D1] })).status).toBe('success');
+        expect((await engine.query('SELECT y FROM reader')).rows).toEqual([{ y: 2 }]);
+      });
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
