@@ -230,10 +230,12 @@ export function qualified(schema: string, table: string): string {
 
 /**
  * DuckDB's JSON form of one value, nested values included, except that DATE 'infinity' and '-infinity'
- * read as DuckDB prints them: the client library formats their sentinel day counts as real dates
- * (5881580-07-11).
+ * read as DuckDB prints them (the client library formats their sentinel day counts as real dates,
+ * 5881580-07-11), and that 64-bit integers, strings in that form, are numbers whenever that is exact:
+ * in lists and structs too, where the columns' types alone cannot say where they are.
  */
 export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) => {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof DuckDBDateValue) {
     if (value.days === DuckDBDateValue.PosInf.days) return 'infinity';
     if (value.days === DuckDBDateValue.NegInf.days) return '-infinity';

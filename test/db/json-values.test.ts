@@ -25,4 +25,18 @@ describe('rows in JSON form', () => {
       ts: 'infinity',
     });
   });
+
+  it('give 64-bit integers as numbers where exact, in lists and structs too, else as strings', async () => {
+    const [row] = await db.allJson(
+      `SELECT 42::BIGINT AS top, [1, 2]::BIGINT[] AS listed, {'x': 1::BIGINT, 'y': [3::HUGEINT]} AS nested,
+              9007199254740993::BIGINT AS inexact, [18446744073709551615::UBIGINT] AS wide_listed`,
+    );
+    expect(row).toEqual({
+      top: 42,
+      listed: [1, 2],
+      nested: { x: 1, y: [3] },
+      inexact: '9007199254740993',
+      wide_listed: ['18446744073709551615'],
+    });
+  });
 });
