@@ -104,6 +104,16 @@ export function s3Failure(
       details,
     );
   }
+  // A setup error, not a failing store: said as such (the SDK's message is a bare "Region is missing").
+  if (/Region is missing/i.test(reason ?? '')) {
+    return new LakehouseError(
+      'PROJECT_INVALID',
+      `Cannot ${target.action} ${where}: no AWS region is set. Give the bucket's region (s3.region in ` +
+        "lakehouse.yaml, or Region in the app's source form), set AWS_REGION, or add region = ... to the AWS " +
+        'profile in use (~/.aws/config).',
+      details,
+    );
+  }
   if (/ExpiredToken|TokenRefreshRequired|RequestExpired|ExpiredTokenException/.test(name)) {
     return new LakehouseError(
       'STORAGE_ACCESS_DENIED',
