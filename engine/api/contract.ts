@@ -193,6 +193,8 @@ export const TestResult = z.object({
   sample: z.array(JsonRow),
   /** Column → DuckDB type of the sample's columns (absent in runs recorded before it was kept). */
   sampleTypes: z.record(z.string(), z.string()).optional(),
+  /** Which of a failing test's columns fail, e.g. `NULL in platform_key (1)` for not_null over several. */
+  detail: z.string().optional(),
 });
 export type TestResult = z.infer<typeof TestResult>;
 

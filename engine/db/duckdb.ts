@@ -235,7 +235,8 @@ export function qualified(schema: string, table: string): string {
  * in lists and structs too, where the columns' types alone cannot say where they are.
  */
 export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) => {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof DuckDBDateValue) {
     if (value.days === DuckDBDateValue.PosInf.days) return 'infinity';
     if (value.days === DuckDBDateValue.NegInf.days) return '-infinity';

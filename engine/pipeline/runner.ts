@@ -608,12 +608,14 @@ async function runModel(
     durationMs: Date.now() - started,
     error:
       failed.length > 0
-        ? `test ${failed.map((t) => `${t.name}: ${t.failingRows} failing row(s)`).join('; ')}`
+        ? `test ${failed.map((t) => `${t.name}: ${t.failingRows} failing row(s)${t.detail ? ` (${t.detail})` : ''}`).join('; ')}`
         : undefined,
     tests,
     warnings: [
       ...outcome.warnings,
-      ...warned.map((t) => `warn: ${t.name} has ${t.failingRows} failing row(s)`),
+      ...warned.map(
+        (t) => `warn: ${t.name} has ${t.failingRows} failing row(s)${t.detail ? ` (${t.detail})` : ''}`,
+      ),
     ],
     testHints: outcome.testHints,
   };

@@ -13,6 +13,8 @@ export interface TestResult {
   sample: Record<string, unknown>[];
   /** The DuckDB type of each column of `sample`, so it shows as a table's rows do (timestamps with milliseconds). */
   sampleTypes?: Record<string, string>;
+  /** Which of a failing test's columns fail, e.g. `NULL in platform_key (1)` for not_null over several. */
+  detail?: string;
 }
 
 const SAMPLE = 5;
@@ -34,9 +36,11 @@ export function failingRowsSql(
 ): { name: string; sql: string } {
   if ('not_null' in test) {
     const cols = test.not_null;
+    const quoted = cols.map(ident).join(', ');
+    // The tested columns first: in a wide row the NULL that failed it shows without scrolling.
     return {
       name: `not_null(${cols.join(', ')})`,
-      sql: `SELECT * FROM ${relation} WHERE ${cols.map((c) => `${ident(c)} IS NULL`).join(' OR ')}`,
+      sql: `SELECT ${quoted}, * EXCLUDE (${quoted}) FROM ${relation} WHERE ${cols.map((c) => `${ident(c)} IS NULL`).join(' OR ')}`,
     };
   }
   if ('unique' in test) {
@@ -143,6 +147,7 @@ export async function runDataTests(
     let failingRows: number;
     let sample: Record<string, unknown>[];
     let sampleTypes: Record<string, string> | undefined;
+    let detail: string | undefined;
     try {
       failingRows = Number((await db.scalar<number | bigint>(`SELECT count(*) FROM (${sql})`)) ?? 0);
       sample = failingRows > 0 ? await db.allJson(`SELECT * FROM (${sql}) LIMIT ${SAMPLE}`) : [];
@@ -151,6 +156,8 @@ export async function runDataTests(
           `DESCRIBE SELECT * FROM (${sql})`,
         );
         sampleTypes = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
+        if ('not_null' in test && test.not_null.length > 1)
+          detail = await nullColumns(db, over, test.not_null);
       }
     } catch (error) {
       // Not the model's SQL: the test's own, which the engine wrote from the header. A binding error or
@@ -172,9 +179,22 @@ export async function runDataTests(
       failingRows,
       sample,
       ...(sampleTypes ? { sampleTypes } : {}),
+      ...(detail ? { detail } : {}),
     });
   }
   return results;
+}
+
+/** `NULL in platform_key (1), user_id (3)`: the columns of a not_null test over several that hold NULLs. */
+async function nullColumns(db: Db, relation: string, columns: string[]): Promise<string> {
+  const counts = await db.all<Record<string, number | bigint>>(
+    `SELECT ${columns.map((c, i) => `count(*) FILTER (WHERE ${ident(c)} IS NULL) AS c${i}`).join(', ')} FROM ${relation}`,
+  );
+  const row = counts[0] ?? {};
+  const failing = columns.flatMap((c, i) =>
+    Number(row[`c${i}`] ?? 0) > 0 ? [`${c} (${Number(row[`c${i}`])})`] : [],
+  );
+  return `NULL in ${failing.join(', ')}`;
 }
 
 /** Where a test is declared and how it reads there, e.g. `models/gold/x.sql:9`, `unique: id`. */

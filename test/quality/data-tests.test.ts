@@ -10,6 +10,8 @@ const CASES: {
   name: string;
   failingRows: number;
   sample?: Record<string, unknown>[];
+  /** Which of the columns fail, when the test has several. */
+  detail?: string;
 }[] = [
   { test: 'not_null: id', name: 'not_null(id)', failingRows: 0 },
   {
@@ -17,6 +19,15 @@ const CASES: {
     name: 'not_null(id, parent_id)',
     failingRows: 1,
     sample: [{ id: 4, parent_id: null, kind: 'b' }],
+    detail: 'NULL in parent_id (1)',
+  },
+  // The tested columns come first in the failing rows, so the NULL shows in a wide row.
+  {
+    test: 'not_null: [kind, parent_id]',
+    name: 'not_null(kind, parent_id)',
+    failingRows: 1,
+    sample: [{ kind: 'b', parent_id: null, id: 4 }],
+    detail: 'NULL in parent_id (1)',
   },
   { test: 'unique: id', name: 'unique(id)', failingRows: 1, sample: [{ id: 3, occurrences: 2 }] },
   { test: 'unique: [id, kind]', name: 'unique(id, kind)', failingRows: 0 },
@@ -59,18 +70,24 @@ describe('data tests', () => {
 
   afterAll(() => db.close());
 
-  it.each(CASES)('$name counts and shows its failing rows', async ({ test, name, failingRows, sample }) => {
-    const model = parseModelFile(
-      'models/gold/child.sql',
-      `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
-      'gold',
-    );
-    const [result] = await runDataTests(db, model, 'gold.child', undefined);
-    expect(result).toMatchObject({ name, passed: failingRows === 0, failingRows, severity: 'error' });
-    const order = (rows: Record<string, unknown>[]) =>
-      [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    expect(order(result?.sample ?? [])).toEqual(order(sample ?? []));
-  });
+  it.each(CASES)(
+    '$name counts and shows its failing rows',
+    async ({ test, name, failingRows, sample, detail }) => {
+      const model = parseModelFile(
+        'models/gold/child.sql',
+        `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
+        'gold',
+      );
+      const [result] = await runDataTests(db, model, 'gold.child', undefined);
+      expect(result).toMatchObject({ name, passed: failingRows === 0, failingRows, severity: 'error' });
+      const order = (rows: Record<string, unknown>[]) =>
+        [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      expect(order(result?.sample ?? [])).toEqual(order(sample ?? []));
+      expect(result?.detail).toBe(detail);
+      if (test.startsWith('not_null') && sample?.[0])
+        expect(Object.keys(result!.sample[0]!)).toEqual(Object.keys(sample[0]));
+    },
+  );
 
   it('quotes relationships.to as a schema and a table, whatever it holds, so it cannot add statements', async () => {
     // Quotes in `to` once sent it into the SQL as written: this ended the query and created a table.
