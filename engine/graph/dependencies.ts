@@ -51,7 +51,19 @@ export async function sqlReferences(
   const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
   const tree = JSON.parse(json ?? '{}') as { error?: boolean; error_message?: string; position?: string };
   if (tree.error) {
-    throw sqlError(file, sql, firstLine, tree.error_message ?? 'cannot parse SQL', tree.position);
+    const message = tree.error_message ?? 'cannot parse SQL';
+    // DuckDB's words for a second statement or a DELETE, INSERT, CREATE ...: say what a model may hold.
+    if (/Only SELECT statements can be serialized/i.test(message)) {
+      throw sqlError(
+        file,
+        sql,
+        firstLine,
+        'a model is one SELECT statement (WITH ..., FROM ... or VALUES too): the engine writes the rows it ' +
+          'returns. Remove any other statement (DELETE, INSERT, CREATE, UPDATE, or a second one after a ;)',
+        undefined,
+      );
+    }
+    throw sqlError(file, sql, firstLine, message, tree.position);
   }
   const found = new Set<string>();
   const ctes = new Set<string>();

@@ -256,8 +256,10 @@ export interface Model {
   testSources: { line: number; text: string }[];
 }
 
-const HEADER = /^\s*\/\*\s*config\b([\s\S]*?)\*\//;
-const HEADER_OPENED = /^\s*\/\*\s*config\b/;
+// Line comments may come before the header (a title, a licence line); nothing else may.
+const HEADER = /^(?:\s*--[^\n]*\n)*\s*\/\*\s*config\b([\s\S]*?)\*\//;
+const HEADER_OPENED = /^(?:\s*--[^\n]*\n)*\s*\/\*\s*config\b/;
+const HEADER_ANYWHERE = /\/\*\s*config\b/;
 const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
@@ -267,9 +269,15 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
   const match = HEADER.exec(text);
   if (!match) {
     // An opened header without its `*/` is not a missing one: say what to add, and where.
+    const misplaced = HEADER_ANYWHERE.exec(text);
     const problem = HEADER_OPENED.test(text)
       ? 'the config header is not closed: end it with */ on its own line before the SQL, like this'
-      : 'missing config header. Start the file with a block like';
+      : misplaced
+        ? `the config header must come first in the file, and line ${lineOf(text, misplaced.index)} has it ` +
+          'after other text: move it to the top, like this'
+        : /^\s*\/\*/.test(text)
+          ? 'the comment the file starts with is not a config header: start it with /* config (spelt so), like this'
+          : 'missing config header. Start the file with a block like';
     throw new LakehouseError('MODEL_INVALID', `${file}: ${problem}:\n${HEADER_EXAMPLE}`, { file, model: id });
   }
   const yamlText = match[1] ?? '';

@@ -41,6 +41,19 @@ describe('dependencies come from the SQL itself', () => {
     expect((error as LakehouseError).message).toMatch(/^models\/gold\/broken\.sql:6: /);
   });
 
+  it.each([
+    ['a second statement', 'SELECT 1 AS x;\nDELETE FROM gold.dim_date'],
+    ['a statement other than a query', 'DELETE FROM gold.dim_date'],
+  ])('says a model is one SELECT when it holds %s', async (_, sql) => {
+    const error = await lakehouseFailure(buildGraph(db, [model('gold.semi', sql)], [], []));
+    expect(error.code).toBe('MODEL_SQL_ERROR');
+    expect(error.message).toBe(
+      'models/gold/semi.sql: a model is one SELECT statement (WITH ..., FROM ... or VALUES too): the engine ' +
+        'writes the rows it returns. Remove any other statement (DELETE, INSERT, CREATE, UPDATE, or a second ' +
+        'one after a ;)',
+    );
+  });
+
   it('orders models upstream first and adds edges for relationship tests', async () => {
     const models = [
       model(

@@ -167,6 +167,27 @@ describe('a config header without its closing */', () => {
     );
   });
 
+  it('after line comments is a header, at its real lines', () => {
+    const model = parseModelFile(
+      'models/gold/dim_user.sql',
+      '-- Users, one row each\n-- (owned by the growth team)\n/* config\nmaterialized: table\n*/\nSELECT 1 AS x',
+      'gold',
+    );
+    expect(model.config.materialized).toBe('table');
+    expect(model.sqlStartLine).toBe(6);
+  });
+
+  it('after SQL, or misspelt, is named as such', () => {
+    expect(parseFailure('SELECT 2;\n/* config\nmaterialized: table\n*/\nSELECT 1').message).toBe(
+      'models/gold/dim_user.sql: the config header must come first in the file, and line 2 has it after other ' +
+        'text: move it to the top, like this:\n/* config\nmaterialized: table\n*/',
+    );
+    expect(parseFailure('/* confg\nmaterialized: table\n*/\nSELECT 1').message).toBe(
+      'models/gold/dim_user.sql: the comment the file starts with is not a config header: start it with ' +
+        '/* config (spelt so), like this:\n/* config\nmaterialized: table\n*/',
+    );
+  });
+
   it('and a file without any header shows the example on real lines too', () => {
     expect(parseFailure('SELECT 1').message).toBe(
       'models/gold/dim_user.sql: missing config header. Start the file with a block like:\n' +
