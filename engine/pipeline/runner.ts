@@ -145,7 +145,10 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       ? await resolveSelection(db, graph, options.select).catch(() => [])
       : await resolveSelection(db, graph, options.select);
   const dates = await resolveDates(project, options, sourcesReadBy(graph, brokenModels));
-  if (brokenModels.length === 0) await refuseMissingUpstreamPartitions(db, graph, selected, dates);
+  if (brokenModels.length === 0) {
+    await refuseMissingUpstreamPartitions(db, graph, selected, dates);
+    await refuseUnbuiltUpstreamTables(db, graph, selected);
+  }
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
     options.onProgress?.({ ...event, runId, total });
@@ -402,6 +405,41 @@ async function refuseMissingUpstreamPartitions(
       'run every model, or pick dates the upstream has.',
     { missing },
   );
+}
+
+/**
+ * A selected model reading a warehouse table (gold, or a silver keyword cache) that the selection leaves
+ * out and no run has built yet would fail on DuckDB's "Table ... does not exist" once its turn comes,
+ * after the date's other work: refused before anything runs, naming the selection that builds it.
+ */
+async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: string[]): Promise<void> {
+  const chosen = new Set(selected);
+  const problems: string[] = [];
+  let reader: string | undefined;
+  for (const id of selected) {
+    for (const up of graph.byId.get(id)?.upstream ?? []) {
+      const upstream = graph.byId.get(up)?.model;
+      if (chosen.has(up) || !upstream || upstream.config.materialized === 'partition') continue;
+      if (await relationExists(db, upstream.layer, upstream.name)) continue;
+      problems.push(`${id} reads ${up}, which no run has built yet.`);
+      reader ??= id;
+    }
+  }
+  if (!reader) return;
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${problems.join('\n')}\nNothing ran: add the upstream models to the selection (+${reader}) or run every model.`,
+    { reader },
+  );
+}
+
+async function relationExists(db: Db, schema: string, name: string): Promise<boolean> {
+  const found = await db.scalar<number | bigint>(
+    `SELECT count(*) FROM duckdb_tables()
+     WHERE database_name = current_database() AND lower(schema_name) = lower($schema) AND lower(table_name) = lower($name)`,
+    { schema, name },
+  );
+  return Number(found ?? 0) > 0;
 }
 
 /** The error a run fails with when models are out of the graph: the one error, or all of them. */

@@ -174,3 +174,35 @@ describe('a model file named with capitals', () => {
     }
   });
 });
+
+describe('a selection that leaves out a table no run has built', () => {
+  it('is refused before anything runs, naming the selection that builds it', async () => {
+    const dir = await tempDir('lakehouse-unbuilt-');
+    try {
+      await writeFile(join(dir, 'lakehouse.yaml'), 'name: unbuilt\nsources: {}\n');
+      await mkdir(join(dir, 'models', 'gold'), { recursive: true });
+      await writeFile(
+        join(dir, 'models', 'gold', 'base.sql'),
+        '/* config\nmaterialized: table\n*/\nSELECT 1 AS x\n',
+      );
+      await writeFile(
+        join(dir, 'models', 'gold', 'top.sql'),
+        '/* config\nmaterialized: table\n*/\nSELECT x + 1 AS y FROM gold.base\n',
+      );
+      await withEngine(dir, async (engine) => {
+        const refused = await lakehouseFailure(engine.run({ dates: [D1], select: ['gold.top'] }));
+        expect(refused).toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message:
+            'gold.top reads gold.base, which no run has built yet.\nNothing ran: add the upstream models to the ' +
+            'selection (+gold.top) or run every model.',
+        });
+        expect((await engine.run({ dates: [D1], select: ['+gold.top'] })).status).toBe('success');
+        // Built once, the table can be read by a selection that leaves its model out.
+        expect((await engine.run({ dates: [D1], select: ['gold.top'] })).status).toBe('success');
+      });
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
