@@ -231,6 +231,24 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
   );
 }
 
+/**
+ * A read of `layer.name` that no model builds and no table holds: said when the project loads, at the
+ * line that names it, rather than by DuckDB's binder once a run reaches the model, after the date's
+ * other work. (Bare names are left to the binder: a macro file's temp view may answer to one.)
+ */
+function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
+  const [, name = ''] = relation.split('.');
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const at = new RegExp(`\\b${escaped}\\b`, 'i').exec(model.sql);
+  const line = at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}${line ? `:${line}` : ''}: reads ${relation}, which no model builds and no table holds` +
+      `${didYouMean(relation, ids)}. Fix the name, or add models/${relation.replace('.', '/')}.sql.`,
+    { file: model.file, line, model: model.id, relation },
+  );
+}
+
 async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
   const { ids, sources, variableNames, resolve } = scope;
   const { relations: named, variables } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
@@ -238,9 +256,12 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   const relations = named.map(resolve);
   const upstream: string[] = [];
   const usedSources: string[] = [];
-  for (const rel of relations) {
+  for (const [i, rel] of relations.entries()) {
     if (rel === model.id) continue; // a model may read its own previous state
     if (ids.has(rel)) upstream.push(rel);
+    else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
+      throw unknownLayerTableError(model, named[i]!, [...ids]);
+    }
     else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {

@@ -189,7 +189,7 @@ describe('a project with a broken model', () => {
 
   // Only DuckDB's first line was kept, so its hint for a misspelt table was lost; the lines after the hints
   // quote the engine's wrapper statement, which the user never wrote.
-  it("keeps DuckDB's hints in a model's SQL error, with the closest table of a layer, but not its statement", async () => {
+  it("names a misspelt layer table with the closest one, and keeps DuckDB's hints in a model's SQL error", async () => {
     const dir = await committedProject();
     const path = join(dir, 'models', 'gold', 'dim_platform.sql');
     const line = await editModel(
@@ -200,13 +200,15 @@ describe('a project with a broken model', () => {
     );
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: [D1] });
+      // Said when the project loads, before any model of the date runs.
       expect(summary.error).toMatchObject({
-        code: 'MODEL_SQL_ERROR',
+        code: 'MODEL_INVALID',
         message:
-          `models/gold/dim_platform.sql:${line}: Catalog Error: Table with name customer_searh does not exist!\n` +
-          'Did you mean silver.customer_search?',
+          `models/gold/dim_platform.sql:${line}: reads silver.customer_searh, which no model builds and no table ` +
+          'holds (did you mean "silver.customer_search"?). Fix the name, or add models/silver/customer_searh.sql.',
         details: { line, model: 'gold.dim_platform' },
       });
+      expect(summary.models.every((m) => m.status !== 'success')).toBe(true);
       // The same in the app's preview of an edit, and a binder error keeps its candidate columns.
       const misspeltColumn = (await readFile(path, 'utf8'))
         .replace('FROM silver.customer_searh', 'FROM silver.customer_search')
