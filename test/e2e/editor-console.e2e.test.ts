@@ -19,6 +19,12 @@ const PLATFORM = 'gold.dim_platform';
 const SLOW =
   'SELECT count(*) AS n FROM range(100000) a CROSS JOIN range(100000) b WHERE a.range + b.range < 0';
 
+/** The relative luminance (0 black to 1 white) of a computed `rgb(…)` colour, to tell a dark surface. */
+function luminanceOf(colour: string): number {
+  const [r, g, b] = (colour.match(/[\d.]+/g) ?? []).map(Number);
+  return (0.2126 * r! + 0.7152 * g! + 0.0722 * b!) / 255;
+}
+
 describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end', () => {
   let work: string;
   let projectDir: string;
@@ -73,6 +79,65 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await state.textContent()).toBe('saved');
     await page.getByTestId('editor-model').selectOption(FACT);
     await expect.poll(editorText).toBe(await fileText(FACT));
+  });
+
+  it('colours the SQL for the theme shown: every token reads at 4.5:1 or more, the active line too', async () => {
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    // The cursor on the header comment's first line, so the active line's background is measured too.
+    await page
+      .locator('.cm-line')
+      .first()
+      .click({ position: { x: 40, y: 5 } });
+    /** The lowest contrast of a token on its line (or the editor, where the line has no background). */
+    const lowestContrast = () =>
+      page.getByTestId('sql-editor').evaluate((host) => {
+        const rgb = (colour: string) => (colour.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = (colour: string) => {
+          const [r, g, b] = rgb(colour).map((channel) => {
+            const c = channel / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+        };
+        const background = (element: Element | null): string => {
+          for (let at = element; at; at = at.parentElement) {
+            const colour = getComputedStyle(at).backgroundColor;
+            if ((rgb(colour)[3] ?? 1) > 0) return colour;
+          }
+          return 'rgb(255, 255, 255)';
+        };
+        const spans = [...host.querySelectorAll('.cm-line span')];
+        const ratios = spans.map((span) => {
+          const [a, b] = [luminance(getComputedStyle(span).color), luminance(background(span))];
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        });
+        const activeLine = host.querySelector('.cm-activeLine');
+        return {
+          tokens: spans.length,
+          lowest: Math.min(...ratios),
+          activeLineHasToken: !!activeLine?.querySelector('span'),
+          activeLineBackground: activeLine ? getComputedStyle(activeLine).backgroundColor : '',
+          panel: background(host.querySelector('.cm-content')),
+        };
+      });
+    const light = await lowestContrast();
+    expect(light.tokens).toBeGreaterThan(20);
+    expect(light.activeLineHasToken).toBe(true);
+    expect(light.lowest).toBeGreaterThanOrEqual(4.5);
+
+    await page.getByTestId('theme-toggle').click();
+    try {
+      const dark = await lowestContrast();
+      // The editor itself turned dark with the app, its active line too.
+      expect(luminanceOf(dark.panel)).toBeLessThan(0.25);
+      expect(luminanceOf(dark.activeLineBackground)).toBeLessThan(0.25);
+      expect(dark.activeLineHasToken).toBe(true);
+      expect(dark.lowest).toBeGreaterThanOrEqual(4.5);
+      await page.screenshot({ path: join(SCREENSHOTS, 'editor-dark.png') });
+    } finally {
+      await page.getByTestId('theme-toggle').click();
+    }
   });
 
   it('runs nothing while a newly picked model loads: the editor still holds the last one', async () => {

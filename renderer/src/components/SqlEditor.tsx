@@ -3,6 +3,7 @@ import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import { Decoration, type DecorationSet } from '@codemirror/view';
 import { basicSetup, EditorView } from 'codemirror';
 import { useEffect, useMemo, useRef } from 'react';
+import { sqlEditorTheme } from './sqlEditorTheme.ts';
 
 /** Marks one line (1-based) as the error's, or clears the mark with null. */
 const setErrorLine = StateEffect.define<number | null>();
@@ -58,6 +59,7 @@ export function SqlEditor({
     () => [
       basicSetup,
       sql(),
+      sqlEditorTheme,
       errorLineField,
       EditorView.updateListener.of((update) => {
         if (update.docChanged) changed.current(update.state.doc.toString());
