@@ -140,6 +140,23 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     }
   });
 
+  it('shows each problem of a refused header on a line of its own', async () => {
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    await retypeEditorLine(page, /^unique_key: event_id$/, 'uniqe_key: event_id');
+    await page.getByTestId('editor-preview').click();
+    const error = page.getByTestId('editor-error');
+    await expect.poll(() => error.textContent()).toContain('append needs unique_key');
+    // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps a line break only where the banner shows one.
+    const lines = (await error.innerText()).split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toMatch(/^\s*line \d+: materialized: append needs unique_key$/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-error-lines.png') });
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(() => page.getByTestId('editor-state').textContent()).toBe('saved');
+  });
+
   it('runs nothing while a newly picked model loads: the editor still holds the last one', async () => {
     const source = '**/rpc/model.source';
     let release = () => {};
