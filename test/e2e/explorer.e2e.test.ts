@@ -581,6 +581,47 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'query-export.png') });
   });
 
+  it('says an export is under way on its button, and clears the last query error as it starts', async () => {
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill('SELECT no_such_column FROM range(3)');
+    await page.getByTestId('query-run').click();
+    const error = page.getByTestId('query-error');
+    await expect.poll(() => error.textContent()).toContain('no_such_column');
+
+    await page.getByTestId('query-input').fill('SELECT range AS n FROM range(3)');
+    // The export's request is held back, so the view can be read while the export is under way.
+    const exported = '**/rpc/query.export';
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered: Promise<void> = Promise.resolve();
+    await page.route(exported, (route) => {
+      answered = held.then(() => route.continue());
+      return answered;
+    });
+    const csv = page.getByTestId('export-csv');
+    try {
+      await csv.click();
+      await expect.poll(() => csv.textContent()).toBe('Exporting…');
+      expect(await csv.isDisabled()).toBe(true);
+      expect(await page.getByTestId('export-parquet').textContent()).toBe('Export Parquet');
+      expect(await page.getByTestId('export-parquet').isDisabled()).toBe(true);
+      expect(await error.count()).toBe(0);
+      await page.screenshot({ path: join(SCREENSHOTS, 'query-exporting.png') });
+    } finally {
+      const download = page.waitForEvent('download');
+      release();
+      await answered;
+      await page.unroute(exported);
+      await download;
+    }
+    await expect.poll(() => page.getByTestId('export-status').textContent()).toContain('Exported 3 rows');
+    expect(await csv.textContent()).toBe('Export CSV');
+    expect(await csv.isEnabled()).toBe(true);
+    expect(await error.count()).toBe(0);
+  });
+
   it('shows a run failure with its error, stays responsive during a run, and cancels one', async () => {
     await page.getByTestId('tab-pipeline').click();
     const status = page.getByTestId('run-status');

@@ -48,7 +48,8 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   const [error, setError] = useState<string | null>(session.error);
   const [busy, setBusy] = useState(false);
   const [exportStatus, setExportStatus] = useState<string | null>(null);
-  const [exporting, setExporting] = useState(false);
+  /** The format being exported, whose button says so until the file is ready. */
+  const [exporting, setExporting] = useState<QueryExport['format'] | null>(null);
   const [runs, setRuns] = useState(0);
   const [cancelled, setCancelled] = useState(false);
   const [cancelling, setCancelling] = useState(false);
@@ -139,10 +140,12 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   );
 
   // The export is of the query in the box, as written now: not the one whose rows the grid shows.
-  const exportAs = async (format: 'csv' | 'parquet') => {
+  const exportAs = async (format: QueryExport['format']) => {
     if (!sql.trim()) return;
-    setExporting(true);
+    setExporting(format);
     setExportStatus(null);
+    // The last query's error is not this export's: left up, it would read as the export failing.
+    setError(null);
     try {
       const file = await client.call('query.export', { sql, format });
       download(file);
@@ -153,7 +156,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       setExportStatus(null);
       setError(describeError(e));
     } finally {
-      setExporting(false);
+      setExporting(null);
     }
   };
 
@@ -194,20 +197,20 @@ export function QueryView({ client, session }: { client: Client; session: Consol
           <button
             type="button"
             data-testid="export-csv"
-            disabled={!sql.trim() || exporting}
+            disabled={!sql.trim() || exporting !== null}
             title="Exports every row of the query in the box, run again in full"
             onClick={() => void exportAs('csv')}
           >
-            Export CSV
+            {exporting === 'csv' ? 'Exporting…' : 'Export CSV'}
           </button>
           <button
             type="button"
             data-testid="export-parquet"
-            disabled={!sql.trim() || exporting}
+            disabled={!sql.trim() || exporting !== null}
             title="Exports every row of the query in the box, run again in full"
             onClick={() => void exportAs('parquet')}
           >
-            Export Parquet
+            {exporting === 'parquet' ? 'Exporting…' : 'Export Parquet'}
           </button>
         </div>
         {exportStatus && (
