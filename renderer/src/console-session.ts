@@ -17,4 +17,6 @@ export class ConsoleSession {
   ranSql: string | null = null;
   /** The error shown under the box, if any. */
   error: string | null = null;
+  /** A query that was still running when the tab was left, and was stopped then: the view offers it again. */
+  stoppedOnLeave: string | null = null;
 }

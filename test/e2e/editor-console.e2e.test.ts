@@ -392,6 +392,38 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await readFile((await csv.path()) ?? '', 'utf8')).toMatch(/^in_the_box\r?\n2\r?\n?$/);
   });
 
+  it('says a console query was stopped when its tab was left, and runs it again on request', async () => {
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill('SELECT 1 AS before');
+    await page.getByTestId('query-run').click();
+    await page.getByTestId('query-grid').waitFor();
+    await page.getByTestId('query-input').fill(SLOW);
+    await page.getByTestId('query-run').click();
+    await page.getByTestId('query-cancel').waitFor();
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-query').click();
+
+    const stopped = page.getByTestId('query-stopped-on-leave');
+    expect(await stopped.textContent()).toContain('This query was stopped when you left the Query tab');
+    expect(await page.getByTestId('query-input').inputValue()).toBe(SLOW);
+    // The rows of the query before are not this one's.
+    expect(await page.getByTestId('query-grid').count()).toBe(0);
+    expect(await page.getByTestId('query-error').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'query-stopped-on-leave.png') });
+
+    await page.getByTestId('query-run-again').click();
+    const cancel = page.getByTestId('query-cancel');
+    await cancel.waitFor();
+    expect(await stopped.count()).toBe(0);
+    await cancel.click();
+    await page.getByTestId('query-cancelled').waitFor({ timeout: 15_000 });
+    // Come back to after a query that ended, the view has nothing to say about stopping.
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-query').click();
+    expect(await page.getByTestId('query-input').inputValue()).toBe(SLOW);
+    expect(await stopped.count()).toBe(0);
+  });
+
   it("keeps the console's query and rows across a tab switch, and scrolls on in the result that ran", async () => {
     const sql = 'SELECT n, n * n AS square FROM range(2500) t(n) ORDER BY n';
     const input = page.getByTestId('query-input');

@@ -53,6 +53,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   const [runs, setRuns] = useState(0);
   const [cancelled, setCancelled] = useState(false);
   const [cancelling, setCancelling] = useState(false);
+  const [stoppedOnLeave, setStoppedOnLeave] = useState<string | null>(session.stoppedOnLeave);
   const loadingMore = useRef(false);
 
   useEffect(() => {
@@ -60,31 +61,38 @@ export function QueryView({ client, session }: { client: Client; session: Consol
     session.result = result;
     session.ranSql = ranSql;
     session.error = error;
-  }, [session, sql, result, ranSql, error]);
+    session.stoppedOnLeave = stoppedOnLeave;
+  }, [session, sql, result, ranSql, error, stoppedOnLeave]);
 
   // A result whose next rows failed to load (say a run let it go): scrolling does not ask again.
   const stalled = useRef<QueryResult | null>(null);
 
-  // Leaving the tab stops a query still running: its rows would have no view to land in, and it would
-  // hold up the console's next query. (The engine lets go of an open result on its own: when it is not read
-  // for a while, or a run starts.)
-  const running = useRef(false);
-  running.current = busy;
+  // Leaving the tab stops a query still running: its rows would have no view to land in, and unattended it
+  // would keep the engine busy beside runs and previews. The session remembers it, so coming back says so
+  // and offers to run it again. (The engine lets go of an open result on its own: when it is not read for a
+  // while, or a run starts.)
+  const runningSql = useRef<string | null>(null);
   useEffect(
     () => () => {
-      if (running.current) void client.call('query.cancel').catch(() => undefined);
+      const stopped = runningSql.current;
+      if (stopped === null) return;
+      void client.call('query.cancel').catch(() => undefined);
+      // What the view showed (the rows of the query before) is not this query's: coming back shows the note.
+      Object.assign(session, { result: null, ranSql: null, error: null, stoppedOnLeave: stopped });
     },
-    [client],
+    [client, session],
   );
 
-  const run = async () => {
+  const run = async (query: string = sql) => {
     setBusy(true);
     setError(null);
     setExportStatus(null);
     setCancelled(false);
+    setStoppedOnLeave(null);
+    runningSql.current = query;
     try {
-      setResult(await client.call('query.run', { sql, limit: PAGE_ROWS }));
-      setRanSql(sql);
+      setResult(await client.call('query.run', { sql: query, limit: PAGE_ROWS }));
+      setRanSql(query);
       setRuns((n) => n + 1);
     } catch (e) {
       setResult(null);
@@ -93,6 +101,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       if (e && typeof e === 'object' && 'code' in e && e.code === 'QUERY_CANCELLED') setCancelled(true);
       else setError(describeError(e));
     } finally {
+      runningSql.current = null;
       setBusy(false);
       setCancelling(false);
     }
@@ -170,11 +179,17 @@ export function QueryView({ client, session }: { client: Client; session: Consol
           aria-label="SQL"
           onChange={(e) => setSql(e.target.value)}
           onKeyDown={(e) => {
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void run();
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !busy) void run();
           }}
         />
         <div className="toolbar">
-          <button type="button" className="primary" data-testid="query-run" disabled={busy} onClick={run}>
+          <button
+            type="button"
+            className="primary"
+            data-testid="query-run"
+            disabled={busy}
+            onClick={() => void run()}
+          >
             {busy ? 'Running…' : 'Run'}
           </button>
           {busy && (
@@ -222,6 +237,21 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       {cancelled && (
         <p className="muted export-status" data-testid="query-cancelled">
           Cancelled: the query was stopped before it finished.
+        </p>
+      )}
+      {stoppedOnLeave !== null && (
+        <p className="muted export-status" data-testid="query-stopped-on-leave">
+          This query was stopped when you left the Query tab, before it finished.{' '}
+          <button
+            type="button"
+            data-testid="query-run-again"
+            onClick={() => {
+              setSql(stoppedOnLeave);
+              void run(stoppedOnLeave);
+            }}
+          >
+            Run it again
+          </button>
         </p>
       )}
       {error && (
