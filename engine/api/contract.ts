@@ -30,6 +30,7 @@ export const ErrorCode = z.enum([
   'INVALID_ARGUMENT',
   'QUERY_ERROR',
   'QUERY_CANCELLED',
+  'SERVER_UNREACHABLE',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

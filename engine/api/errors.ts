@@ -33,6 +33,11 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'QUERY_ERROR'
   | 'QUERY_CANCELLED'
+  /**
+   * The UI's call never reached the engine: the app's server (`lakehouse app`, `npm start`) stopped or
+   * cannot be reached. Raised by the renderer's client, never by the engine itself.
+   */
+  | 'SERVER_UNREACHABLE'
   | 'INTERNAL';
 
 export interface ErrorPayload {

@@ -45,9 +45,12 @@ export function createClient(transport: Transport): Client {
       try {
         raw = await transport.invoke(method, input ?? {});
       } catch (error) {
+        // The transport itself failed (no reply at all): in browser mode, the server process is gone.
+        const cause = error instanceof Error ? error.message : String(error);
         throw new LakehouseError(
-          'INTERNAL',
-          `Cannot reach the engine (${method}): ${error instanceof Error ? error.message : String(error)}`,
+          'SERVER_UNREACHABLE',
+          `The app's server stopped or cannot be reached (${method}: ${cause}). Start it again ` +
+            '(`lakehouse app`, or `npm start` in the app folder), then reload this page.',
           { method, transport: true },
         );
       }
