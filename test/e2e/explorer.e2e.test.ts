@@ -275,11 +275,28 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(inner.y).toBeGreaterThan(outer.y);
     expect(inner.y + inner.height).toBeLessThanOrEqual(outer.y + outer.height);
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-no-rows.png') });
+    // A profile of no rows says so, under no chart heading.
+    const panel = page.getByTestId('profile-panel');
+    await page.getByTestId('profile-keyword').click();
+    await expect.poll(() => panel.getByTestId('profile-no-values').textContent()).toBe('No rows to chart.');
+    expect(await panel.locator('.profile-subtitle').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-no-rows.png') });
+    await page.getByTestId('profile-close').click();
     await page.getByTestId('filter-chip').nth(1).getByRole('button').click();
     await expect.poll(() => page.getByTestId('filter-chip').count()).toBe(1);
     await expect
       .poll(() => page.getByTestId('explorer-count').textContent(), { timeout: 10_000 })
       .toMatch(/^1,856 rows of 200,000 · first window \d+ ms$/);
+  });
+
+  it('counts one row as one row', async () => {
+    const [first] = (await engine.query(`SELECT min(id) AS id FROM ${BIG} WHERE keyword ILIKE '%phim 42%'`))
+      .rows;
+    await addFilter('id', 'eq', String(first?.id));
+    const count = page.getByTestId('explorer-count');
+    await expect.poll(() => count.textContent()).toMatch(/^1 row of 200,000 · first window \d+ ms$/);
+    await page.getByTestId('filter-chip').nth(1).getByRole('button').click();
+    await expect.poll(() => count.textContent()).toMatch(/^1,856 rows of 200,000 · first window \d+ ms$/);
   });
 
   it('goes back to the rows before a filter, done loading, when its chip is removed after its rows arrived', async () => {
@@ -620,6 +637,13 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await csv.textContent()).toBe('Export CSV');
     expect(await csv.isEnabled()).toBe(true);
     expect(await error.count()).toBe(0);
+  });
+
+  it('says an export of one row exported 1 row', async () => {
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill('SELECT 1 AS n');
+    await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    await expect.poll(() => page.getByTestId('export-status').textContent()).toMatch(/^Exported 1 row to /);
   });
 
   it('shows a run failure with its error, stays responsive during a run, and cancels one', async () => {

@@ -89,7 +89,14 @@ export function ColumnProfilePanel({
               {max ?? '—'}
             </dd>
           </dl>
-          <h3 className="profile-subtitle">{profile.histogram ? 'Histogram' : 'Top values'}</h3>
+          {bars.length === 0 ? (
+            // A heading over nothing reads as a chart that failed to load.
+            <p className="muted" data-testid="profile-no-values">
+              {profile.rows === 0 ? 'No rows to chart.' : 'No values to chart.'}
+            </p>
+          ) : (
+            <h3 className="profile-subtitle">{profile.histogram ? 'Histogram' : 'Top values'}</h3>
+          )}
           <ul className="profile-bars" data-testid="profile-bars">
             {bars.map((b, i) => (
               // Bars of one profile never reorder.

@@ -159,7 +159,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       const file = await client.call('query.export', { sql, format });
       download(file);
       setExportStatus(
-        `Exported ${file.rows.toLocaleString()} rows to ${file.fileName} (${formatBytes(file.bytes)})`,
+        `Exported ${file.rows.toLocaleString()} row${file.rows === 1 ? '' : 's'} to ${file.fileName} (${formatBytes(file.bytes)})`,
       );
     } catch (e) {
       setExportStatus(null);

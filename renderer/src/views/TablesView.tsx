@@ -196,7 +196,7 @@ export function TablesView({ client }: { client: Client }) {
               <span className="muted explorer-count" data-testid="explorer-count">
                 {windows.totalRows === null
                   ? windows.loading && 'Loading…'
-                  : `${windows.totalRows.toLocaleString()} rows${
+                  : `${windows.totalRows.toLocaleString()} row${windows.totalRows === 1 ? '' : 's'}${
                       shownFilters.length > 0 && info ? ` of ${info.rows.toLocaleString()}` : ''
                     }`}
                 {windows.firstWindowMs !== null && ` · first window ${windows.firstWindowMs} ms`}
