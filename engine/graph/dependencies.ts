@@ -261,8 +261,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     if (ids.has(rel)) upstream.push(rel);
     else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
       throw unknownLayerTableError(model, named[i]!, [...ids]);
-    }
-    else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
+    } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {
       throw new LakehouseError(
