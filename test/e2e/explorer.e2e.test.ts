@@ -598,6 +598,38 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'query-export.png') });
   });
 
+  it("fits a type's widest value in its column, and resizes a column dragged by its header edge", async () => {
+    await page.getByTestId('tab-query').click();
+    await page
+      .getByTestId('query-input')
+      .fill(`SELECT -1234567890123456789 AS big, TIMESTAMP '2026-11-27 05:13:48.021345' AS ts, 'x' AS txt`);
+    await page.getByTestId('query-run').click();
+    const queryGrid = page.getByTestId('query-grid');
+    await expect.poll(() => queryGrid.locator('[data-testid="grid-row"]').count()).toBe(1);
+    const cells = queryGrid.locator('[data-row="0"] td');
+    // Whole, not cut with an ellipsis: the cell's text fits its width.
+    for (const col of [0, 1]) {
+      const cell = cells.nth(col);
+      expect(await cell.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    }
+    expect(await cells.nth(0).textContent()).toBe('-1234567890123456789');
+    expect(await cells.nth(1).textContent()).toBe('2026-11-27 05:13:48.021345');
+    const header = queryGrid.locator('.vgrid-th').nth(2);
+    const before = (await header.boundingBox())!.width;
+    const handle = (await queryGrid.getByTestId('resize-txt').boundingBox())!;
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(handle.x + handle.width / 2 + 120, handle.y + handle.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(async () => Math.round((await header.boundingBox())!.width - before)).toBe(120);
+    // The cells follow their header; a double click gives the starting width back.
+    expect(Math.round((await cells.nth(2).boundingBox())!.width)).toBe(
+      Math.round((await header.boundingBox())!.width),
+    );
+    await queryGrid.getByTestId('resize-txt').dblclick();
+    await expect.poll(async () => Math.round((await header.boundingBox())!.width)).toBe(Math.round(before));
+  });
+
   it('says an export is under way on its button, and clears the last query error as it starts', async () => {
     await page.getByTestId('tab-query').click();
     await page.getByTestId('query-input').fill('SELECT no_such_column FROM range(3)');

@@ -1,5 +1,6 @@
 import {
   type KeyboardEvent,
+  type PointerEvent as ReactPointerEvent,
   useCallback,
   useEffect,
   useLayoutEffect,
@@ -50,16 +51,48 @@ function isNumericType(type: string): boolean {
   );
 }
 
+/** Characters the widest value of a type takes as the grid shows it; undefined for free text. */
+function widestValue(type: string): number | undefined {
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(type);
+  if (decimal) return Number(decimal[1]) + 2; // sign and point
+  const widths: Record<string, number> = {
+    TINYINT: 4,
+    UTINYINT: 3,
+    SMALLINT: 6,
+    USMALLINT: 5,
+    INTEGER: 11,
+    UINTEGER: 10,
+    BIGINT: 20,
+    UBIGINT: 20,
+    HUGEINT: 40,
+    UHUGEINT: 39,
+    FLOAT: 14,
+    REAL: 14,
+    DOUBLE: 24,
+    BOOLEAN: 5,
+    DATE: 10,
+    TIME: 15,
+    TIMESTAMP_S: 19,
+    TIMESTAMP_MS: 23,
+    TIMESTAMP: 26, // microseconds
+    TIMESTAMP_NS: 29,
+    'TIMESTAMP WITH TIME ZONE': 29,
+  };
+  return widths[type];
+}
+
+const CHAR_WIDTH = 7.5;
+const CELL_PADDING = 24;
+const MIN_COLUMN_WIDTH = 48;
+const MAX_COLUMN_WIDTH = 1200;
+
+/**
+ * A column's starting width: its type's widest value fits (a BIGINT's 20 digits, a timestamp's
+ * microseconds), or 220 px of text, and its name; the user drags a header's edge for more.
+ */
 function columnWidth(column: Column): number {
-  const byType = isNumericType(column.type)
-    ? 120
-    : column.type === 'BOOLEAN'
-      ? 90
-      : column.type === 'DATE'
-        ? 120
-        : column.type.startsWith('TIMESTAMP')
-          ? 190
-          : 220;
+  const chars = widestValue(column.type);
+  const byType = chars === undefined ? 220 : Math.max(70, Math.ceil(chars * CHAR_WIDTH + CELL_PADDING));
   return Math.min(360, Math.max(byType, column.name.length * 8 + 36));
 }
 
@@ -159,7 +192,35 @@ export function DataGrid({
     [rows, columns, sourceGetRow],
   );
 
-  const widths = useMemo(() => columns.map(columnWidth), [columns]);
+  // Widths the user dragged, by column name (a new table gets a fresh grid, so fresh widths).
+  const [dragged, setDragged] = useState<Record<string, number>>({});
+  const widths = useMemo(() => columns.map((c) => dragged[c.name] ?? columnWidth(c)), [columns, dragged]);
+  const resizeTo = (column: string, width: number) =>
+    setDragged((prev) => ({
+      ...prev,
+      [column]: Math.round(Math.min(MAX_COLUMN_WIDTH, Math.max(MIN_COLUMN_WIDTH, width))),
+    }));
+  const startResize = (event: ReactPointerEvent<HTMLButtonElement>, column: string, from: number) => {
+    event.preventDefault();
+    event.stopPropagation();
+    const handle = event.currentTarget;
+    const startX = event.clientX;
+    handle.setPointerCapture(event.pointerId);
+    const move = (e: PointerEvent) => {
+      const width = Math.round(
+        Math.min(MAX_COLUMN_WIDTH, Math.max(MIN_COLUMN_WIDTH, from + e.clientX - startX)),
+      );
+      setDragged((prev) => ({ ...prev, [column]: width }));
+    };
+    const stop = () => {
+      handle.removeEventListener('pointermove', move);
+      handle.removeEventListener('pointerup', stop);
+      handle.removeEventListener('pointercancel', stop);
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', stop);
+    handle.addEventListener('pointercancel', stop);
+  };
   const lefts = useMemo(() => {
     const out: number[] = [];
     let x = GUTTER_WIDTH;
@@ -378,6 +439,22 @@ export function DataGrid({
                       ◔
                     </button>
                   )}
+                  {/* Dragged (or arrow keys) to widen or narrow the column; a double click gives back its starting width. */}
+                  <button
+                    type="button"
+                    className="vgrid-resize"
+                    aria-label={`Resize ${c.name}`}
+                    title={`Drag to resize ${c.name}; double-click for its starting width`}
+                    data-testid={`resize-${c.name}`}
+                    onPointerDown={(e) => startResize(e, c.name, widths[col] ?? columnWidth(c))}
+                    onKeyDown={(e) => {
+                      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+                      e.preventDefault();
+                      e.stopPropagation();
+                      resizeTo(c.name, (widths[col] ?? columnWidth(c)) + (e.key === 'ArrowRight' ? 16 : -16));
+                    }}
+                    onDoubleClick={() => setDragged(({ [c.name]: _, ...rest }) => rest)}
+                  />
                 </div>
               );
             })}
