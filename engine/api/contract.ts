@@ -605,6 +605,8 @@ export const KeyHistory = z.object({
   lanes: z.array(HistoryLane),
   breaks: z.array(InvariantBreak),
   changes: z.array(Scd1Change),
+  /** The latest date the model has committed: a timeline runs to the day after it, for every key. */
+  latestDate: IsoDate.nullable().optional(),
 });
 export type KeyHistory = z.infer<typeof KeyHistory>;
 

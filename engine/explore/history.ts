@@ -125,7 +125,11 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
   );
   const rows = result.rows as JsonRow[];
   const memberColumn = kind === 'bridge' ? model.config.bridge!.member : null;
-  const base = { model: model.id, kind, keyColumns: keys, memberColumn, columns: result.columns };
+  const latest = await engine.query(
+    `SELECT strftime(max(etl_date), '%Y-%m-%d') AS d FROM _lakehouse.model_dates WHERE model = ${literal(model.id)}`,
+  );
+  const latestDate = (latest.rows[0]?.d as string | null | undefined) ?? null;
+  const base = { model: model.id, kind, keyColumns: keys, memberColumn, columns: result.columns, latestDate };
   if (rows.length === 0) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',

@@ -254,8 +254,12 @@ function Timeline({ history }: { history: KeyHistory }) {
   const ends = versions.map((v) => v.validTo).filter((d): d is string => d !== null);
   if (starts.length === 0) return null;
   const first = Math.min(...starts.map(dayNumber));
-  // Open versions run one day past the last date seen, so they still show as a bar.
-  const last = Math.max(...[...starts, ...ends].map(dayNumber)) + 1;
+  // Open versions run to the day after the model's latest date (for every key alike), so they show
+  // as a bar through that date.
+  const last = Math.max(
+    ...[...starts, ...ends].map((d) => dayNumber(d) + 1),
+    history.latestDate ? dayNumber(history.latestDate) + 1 : 0,
+  );
   const span = Math.max(1, last - first);
   const at = (day: number) => `${((day - first) / span) * 100}%`;
   const ticks = Array.from({ length: span + 1 }, (_, i) => first + i).filter(
