@@ -692,8 +692,11 @@ export const TableDiff = z.object({
   added: z.number(),
   removed: z.number(),
   changed: z.number(),
-  /** Per column, how many rows changed it. */
+  /** Per column, how many rows changed it (of the columns both sides have). */
   changedColumns: z.record(z.string(), z.number()),
+  /** Columns the table gained or lost in the run: their values are in no count above. */
+  addedColumns: z.array(z.string()),
+  removedColumns: z.array(z.string()),
   addedExamples: z.array(JsonRow),
   removedExamples: z.array(JsonRow),
   changedExamples: z.array(ChangedRow),

@@ -234,7 +234,8 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
   if (!before && !afterExists) {
     return {
       ...{ table: id, key: [], rowsBefore: 0, rowsAfter: 0, added: 0, removed: 0, changed: 0 },
-      ...{ changedColumns: {}, addedExamples: [], removedExamples: [], changedExamples: [] },
+      ...{ changedColumns: {}, addedColumns: [], removedColumns: [] },
+      ...{ addedExamples: [], removedExamples: [], changedExamples: [] },
     };
   }
   // A table the run created is diffed against an empty one of its shape (and the other way round).
@@ -244,13 +245,18 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
   const columnsOf = async (rel: string) =>
     (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${rel}`)).map((c) => c.column_name);
   const afterColumns = await columnsOf(afterRel);
-  const beforeColumns = new Set(await columnsOf(beforeRel));
-  const common = afterColumns.filter((c) => beforeColumns.has(c));
+  const beforeColumns = await columnsOf(beforeRel);
+  const common = afterColumns.filter((c) => beforeColumns.includes(c));
   const key = diffKey(model).filter((k) => common.includes(k));
   const rowsBefore = await count(`SELECT count(*) FROM ${beforeRel}`);
   const rowsAfter = await count(`SELECT count(*) FROM ${afterRel}`);
   const json = async (sql: string) => (await db.all<{ row: string }>(sql)).map((r) => parseJsonRow(r.row));
-  const base = { table: id, key, rowsBefore, rowsAfter };
+  // Rows are compared on the shared columns only, so a renamed or dropped column must be named apart.
+  const base = {
+    ...{ table: id, key, rowsBefore, rowsAfter },
+    addedColumns: afterColumns.filter((c) => !beforeColumns.includes(c)),
+    removedColumns: beforeColumns.filter((c) => !afterColumns.includes(c)),
+  };
 
   if (key.length === 0) {
     // No key: rows are compared whole, so a change shows as one row removed and one added.

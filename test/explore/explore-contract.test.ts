@@ -443,4 +443,30 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     const missing = await rejection(client.call('model.diff', { runId: 'no-such-run' }));
     expect(missing.code).toBe('INVALID_ARGUMENT');
   });
+
+  it('model.diff names the columns a run added to or dropped from a table', async () => {
+    const dateFile = join(projectDir, 'models', 'gold', 'dim_date.sql');
+    const dateText = await readFile(dateFile, 'utf8');
+    const renamed = dateText.replace('AS is_weekend', 'AS weekend');
+    expect(renamed).not.toBe(dateText);
+    // A table materialization is rebuilt whole: the renamed column is both added and dropped. The
+    // original runs every date, as the suite's first test expects of the latest run of each model.
+    for (const [text, runDates, added, removed] of [
+      [renamed, [dates[3]!], ['weekend'], ['is_weekend']],
+      [dateText, undefined, ['is_weekend'], ['weekend']],
+    ] as const) {
+      const started = await client.call('model.apply', {
+        model: 'gold.dim_date',
+        text,
+        dates: runDates ? [...runDates] : undefined,
+      });
+      const diff = await client.call('model.diff', { runId: started.runId });
+      expect(diff.status).toBe('success');
+      expect(diff.tables.find((t) => t.table === 'gold.dim_date')).toMatchObject({
+        addedColumns: added,
+        removedColumns: removed,
+        changed: 0,
+      });
+    }
+  });
 });
