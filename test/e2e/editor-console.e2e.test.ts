@@ -340,6 +340,31 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-restored.png') });
   });
 
+  it('names the columns a Save & run added, and shows what the run noted per model', async () => {
+    const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
+    const good = await readFile(file, 'utf8');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    // A misspelt alias: the table gains the new column and keeps the old one, NULL on the date run.
+    await retypeEditorLine(page, /^\s*e\.action,$/, 'e.action AS actoin,');
+    await page.getByTestId('editor-apply').click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    const table = page.getByTestId(`diff-${FACT}`);
+    expect(await table.getByTestId('diff-added-columns').textContent()).toBe('Columns added: actoin');
+    expect(await table.getByTestId('diff-removed-columns').count()).toBe(0);
+    const notes = panel.getByTestId(`run-notes-${FACT}`);
+    await expect.poll(() => notes.textContent()).toContain(`added column(s) actoin to ${FACT}`);
+    expect(await notes.textContent()).toMatch(/column\(s\) action .*no longer produced by its model/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-added-column.png') });
+
+    await retypeEditorLine(page, /^\s*e\.action AS actoin,$/, 'e.action,');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => readFile(file, 'utf8')).toBe(good);
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+  });
+
   it('cancels a slow preview, keeping the edit and showing no error', async () => {
     await page.getByTestId('tab-editor').click();
     await page.getByTestId('editor-model').selectOption(PLATFORM);

@@ -49,6 +49,22 @@ function failedTestsOf(summary: RunSummary | null): FailedTest[] {
   );
 }
 
+/** Most notes a model shows for one run: a run of many dates notes the same things on each. */
+const NOTES_PER_MODEL = 20;
+
+/** What a run noted for each model, per date (columns added or no longer produced, warned tests, …). */
+function runNotesOf(summary: RunSummary | null): Map<string, { etlDate: string; text: string }[]> {
+  const notes = new Map<string, { etlDate: string; text: string }[]>();
+  for (const record of summary?.models ?? []) {
+    const ofModel = notes.get(record.model) ?? [];
+    for (const text of record.warnings) {
+      if (ofModel.length < NOTES_PER_MODEL) ofModel.push({ etlDate: record.etlDate, text });
+    }
+    if (ofModel.length > 0) notes.set(record.model, ofModel);
+  }
+  return notes;
+}
+
 /** The engine's refusal to save over a model file that changed since the edit began. */
 function isChangedSinceRead(e: unknown): boolean {
   return (
@@ -452,8 +468,32 @@ function DiffPanel({ diff, summary }: { diff: ModelDiff; summary: RunSummary | n
         {summary?.error ? ` · ${summary.error.code}: ${summary.error.message}` : ''}
       </p>
       <FailedTestList tests={failedTestsOf(summary)} />
+      <RunNotes summary={summary} />
       {diff.tables.map((table) => (
         <TableDiffView key={table.table} diff={table} />
+      ))}
+    </div>
+  );
+}
+
+/** The run's notes per model, as the pipeline view's model details show them. */
+function RunNotes({ summary }: { summary: RunSummary | null }) {
+  const notes = [...runNotesOf(summary)];
+  if (notes.length === 0) return null;
+  return (
+    <div className="run-notes" data-testid="run-notes">
+      {notes.map(([model, ofModel]) => (
+        <div key={model} data-testid={`run-notes-${model}`}>
+          <strong>{model}</strong> noted:
+          <ul className="model-notes">
+            {ofModel.map((note) => (
+              <li key={`${note.etlDate} ${note.text}`}>
+                <span className="muted">{note.etlDate}: </span>
+                {note.text}
+              </li>
+            ))}
+          </ul>
+        </div>
       ))}
     </div>
   );
@@ -479,6 +519,16 @@ function TableDiffView({ diff }: { diff: TableDiff }) {
           {diff.key.length ? ` · by ${diff.key.join(', ')}` : ' · whole rows'}
         </span>
       </div>
+      {diff.addedColumns.length > 0 && (
+        <p className="diff-added" data-testid="diff-added-columns">
+          Columns added: {diff.addedColumns.join(', ')}
+        </p>
+      )}
+      {diff.removedColumns.length > 0 && (
+        <p className="diff-removed" data-testid="diff-removed-columns">
+          Columns dropped: {diff.removedColumns.join(', ')}
+        </p>
+      )}
       {columns.length > 0 && (
         <p className="muted">
           Changed columns: {columns.map(([c, n]) => `${c} (${n.toLocaleString()})`).join(', ')}
