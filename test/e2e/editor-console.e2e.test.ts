@@ -365,6 +365,44 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
   });
 
+  it('shows a Save & run the user cancelled as cancelled, not failed, and offers nothing back', async () => {
+    const file = join(projectDir, 'models', 'gold', 'dim_platform.sql');
+    const good = await readFile(file, 'utf8');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(editorText).toBe(await fileText(PLATFORM));
+    await page.locator('.cm-line', { hasText: 'platform IS NOT NULL' }).click();
+    await page.keyboard.press('End');
+    // Ten billion row pairs, counted once: only a cancel ends this run.
+    await page.keyboard.type(`\n  AND (${SLOW}) = 0`);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-apply').click();
+    const cancel = page.getByTestId('editor-cancel');
+    await expect.poll(() => cancel.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await cancel.click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 30_000 }).toBe('cancelled');
+    // As the pipeline view says it: the date it was on kept nothing.
+    await expect
+      .poll(() => panel.getByTestId('diff-cancelled').textContent())
+      .toMatch(/^Run \S+ cancelled\. No date was committed\./);
+    expect(await panel.locator('.error').count()).toBe(0);
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
+    expect(await page.getByTestId('editor-restore').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-run-cancelled.png') });
+
+    // Taken out again by hand: the line and the line break before it.
+    await page.locator('.cm-line', { hasText: 'range(100000) a' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+ArrowUp');
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => readFile(file, 'utf8')).toBe(good);
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+  });
+
   it('cancels a slow preview, keeping the edit and showing no error', async () => {
     await page.getByTestId('tab-editor').click();
     await page.getByTestId('editor-model').selectOption(PLATFORM);

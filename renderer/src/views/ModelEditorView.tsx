@@ -14,6 +14,7 @@ import { type FailedTest, FailedTestList } from '../components/FailedTestList.ts
 import { SqlEditor } from '../components/SqlEditor.tsx';
 import { describeError } from '../connect.ts';
 import type { AppliedRun, ModelDrafts } from '../drafts.ts';
+import { cancelledNote } from '../run-summary.ts';
 import './explore.css';
 
 function cell(value: JsonValue | undefined): string {
@@ -210,7 +211,8 @@ export function ModelEditorView({
   const awaitDiff = async (target: string, applied: AppliedRun) => {
     const diff = await client.call('model.diff', { runId: applied.runId });
     if (drafts.get(target).lastApply?.runId !== applied.runId) return;
-    rememberLastRan(target, diff.status === 'success' ? null : applied.before);
+    // A cancel is the user's own stop, not a sign the saved version is broken: nothing to offer back.
+    rememberLastRan(target, diff.status === 'failed' ? applied.before : null);
     if (shown.current === target) {
       setApply({ phase: 'done', diff, summary: drafts.summaryOf(applied.runId) });
     }
@@ -463,10 +465,16 @@ export function ModelEditorView({
 function DiffPanel({ diff, summary }: { diff: ModelDiff; summary: RunSummary | null }) {
   return (
     <div className="diff-panel" data-testid="diff-panel" data-status={diff.status}>
-      <p className={diff.status === 'success' ? 'muted' : 'error'}>
-        Run {diff.runId}: {diff.status}
-        {summary?.error ? ` · ${summary.error.code}: ${summary.error.message}` : ''}
-      </p>
+      {diff.status === 'cancelled' ? (
+        <p className="notice" data-testid="diff-cancelled">
+          Run {diff.runId} cancelled. {summary ? cancelledNote(summary) : ''}
+        </p>
+      ) : (
+        <p className={diff.status === 'success' ? 'muted' : 'error'}>
+          Run {diff.runId}: {diff.status}
+          {summary?.error ? ` · ${summary.error.code}: ${summary.error.message}` : ''}
+        </p>
+      )}
       <FailedTestList tests={failedTestsOf(summary)} />
       <RunNotes summary={summary} />
       {diff.tables.map((table) => (

@@ -25,6 +25,7 @@ import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
 import { type GraphLayout, layoutGraph } from '../components/graph-layout.ts';
 import { describeError } from '../connect.ts';
+import { cancelledNote, committedDates } from '../run-summary.ts';
 import './explore.css';
 
 const LANES: Layer[] = ['bronze', 'silver', 'gold'];
@@ -770,28 +771,6 @@ function compactNumber(n: number): string {
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)}M`;
   if (n >= 10_000) return `${Math.round(n / 1000)}k`;
   return n.toLocaleString();
-}
-
-/** What a cancelled run kept: the dates committed before the cancel; the date it was on rolled back. */
-function cancelledNote(summary: RunSummary): string {
-  const kept = committedDates(summary);
-  const rolledBack = summary.dates.find((d) =>
-    summary.models.some((m) => m.etlDate === d && m.status === 'rolled_back'),
-  );
-  return [
-    kept.length > 0 ? `Committed: ${kept.join(', ')}.` : 'No date was committed.',
-    rolledBack ? `${rolledBack} was rolled back; its tables hold what the previous run committed.` : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
-}
-
-/** Dates of a run that committed: every selected model succeeded on them (a run records only those). */
-function committedDates(summary: RunSummary): string[] {
-  return summary.dates.filter((date) => {
-    const records = summary.models.filter((m) => m.etlDate === date);
-    return records.length > 0 && records.every((m) => m.status === 'success');
-  });
 }
 
 function RunStatus({ run }: { run: RunState }) {

@@ -1,0 +1,23 @@
+import type { RunSummary } from '../../engine/api/contract.ts';
+
+/** Dates of a run that committed: every selected model succeeded on them (a run records only those). */
+export function committedDates(summary: RunSummary): string[] {
+  return summary.dates.filter((date) => {
+    const records = summary.models.filter((m) => m.etlDate === date);
+    return records.length > 0 && records.every((m) => m.status === 'success');
+  });
+}
+
+/** What a cancelled run kept: the dates committed before the cancel; the date it was on rolled back. */
+export function cancelledNote(summary: RunSummary): string {
+  const kept = committedDates(summary);
+  const rolledBack = summary.dates.find((d) =>
+    summary.models.some((m) => m.etlDate === d && m.status === 'rolled_back'),
+  );
+  return [
+    kept.length > 0 ? `Committed: ${kept.join(', ')}.` : 'No date was committed.',
+    rolledBack ? `${rolledBack} was rolled back; its tables hold what the previous run committed.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
