@@ -17,6 +17,11 @@ export interface ModelDraft {
   lastRan?: string;
   /** The model's last Save & run, whose diff the editor shows again when the model or its tab is opened. */
   lastApply?: AppliedRun;
+  /**
+   * The text the editor's last Save & run wrote. A file that reads otherwise was changed outside the editor
+   * since: that run's failure, and the version it offers back, are of a text no longer there.
+   */
+  saved?: string;
 }
 
 /** Run summaries kept for the editor: as many as the engine keeps diffs of. */

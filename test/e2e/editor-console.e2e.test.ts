@@ -331,6 +331,19 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.getByTestId('tab-editor').click();
     await expect.poll(() => panel.getAttribute('data-status')).toBe('failed');
     expect(await panel.getByTestId('failed-test').filter({ hasText: 'not_null(' }).count()).toBe(1);
+    // Restore writes over the file, so it asks first; declined, it writes nothing.
+    const asked = page.waitForEvent('dialog', { timeout: 10_000 });
+    // The click ends only once the dialog is answered.
+    const clicked = restore.click();
+    const dialog = await asked;
+    expect(dialog.message()).toBe(
+      'Save the last version that ran over models/gold/fact_customer_search.sql, and run it with its downstream?',
+    );
+    await dialog.dismiss();
+    await clicked;
+    expect(await readFile(file, 'utf8')).toContain('NULL::VARCHAR AS user_id,');
+    expect(await restore.isEnabled()).toBe(true);
+    page.once('dialog', (dialog) => void dialog.accept());
     await restore.click();
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
     expect(await readFile(file, 'utf8')).toBe(good);
@@ -338,6 +351,63 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
     expect(await restore.count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-restored.png') });
+  });
+
+  it('forgets a failed run once its file is fixed outside the editor: no stale failure, no Restore over the fix', async () => {
+    const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
+    const good = await readFile(file, 'utf8');
+    const panel = page.getByTestId('diff-panel');
+    const restore = page.getByTestId('editor-restore');
+    const state = page.getByTestId('editor-state');
+    const failASave = async () => {
+      // The editor renders only the lines in view: the end of the file brings the SELECT list into it.
+      await page.locator('.cm-content').click();
+      await page.keyboard.press('Control+End');
+      await retypeEditorLine(page, /^\s*e\.user_id,$/, 'NULL::VARCHAR AS user_id,');
+      await page.getByTestId('editor-apply').click();
+      await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+      expect(await restore.count()).toBe(1);
+    };
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    await failASave();
+
+    // Fixed in another editor, then the tab left and opened again: the editor reloads the file. (Marked at
+    // its top: the editor renders only the lines in view.)
+    const fixed = good.replace('One row per search event', 'Fixed on disk, one row per search event');
+    await writeFile(file, fixed);
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toContain('Fixed on disk, one row');
+    expect(await page.getByTestId('editor-changed-outside').textContent()).toContain(
+      'models/gold/fact_customer_search.sql was changed outside the editor since its last Save & run here.',
+    );
+    expect(await state.textContent()).toBe('saved');
+    expect(await restore.count()).toBe(0);
+    expect(await panel.count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-fixed-outside.png') });
+
+    // Fixed while the editor stays open: Restore, even confirmed, is refused rather than overwrite the fix.
+    await failASave();
+    const fixedAgain = good.replace('One row per search event', 'Fixed again, one row per search event');
+    await writeFile(file, fixedAgain);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await restore.click();
+    await expect
+      .poll(() => page.getByTestId('editor-error').textContent())
+      .toContain('models/gold/fact_customer_search.sql changed since this edit began');
+    expect(await readFile(file, 'utf8')).toBe(fixedAgain);
+    expect(await restore.count()).toBe(0);
+    expect(await panel.count()).toBe(0);
+    await page.getByTestId('editor-revert').click();
+    await expect.poll(editorText).toContain('Fixed again, one row');
+    expect(await state.textContent()).toBe('saved');
+
+    await writeFile(file, good);
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toBe(await fileText(FACT));
   });
 
   it('names the columns a Save & run added, and shows what the run noted per model', async () => {

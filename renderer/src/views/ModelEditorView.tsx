@@ -109,14 +109,18 @@ export function ModelEditorView({
   const [busy, setBusy] = useState(false);
   const [previewing, setPreviewing] = useState(false);
   const [apply, setApply] = useState<ApplyState>({ phase: 'idle' });
+  // Says why a failed run's banner and Restore went away: the file was changed outside the editor.
+  const [changedOutside, setChangedOutside] = useState<string | null>(null);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain, new each render, uses only these, refs and setters
+  // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain and forgetRunOfOtherText, new each render, use only these, refs and setters
   useEffect(() => {
     if (!model) return;
     let live = true;
     client.call('model.source', { model }).then(
       (source) => {
         if (!live) return;
+        const outside = forgetRunOfOtherText(model, source.text);
+        setChangedOutside(outside ? source.file : null);
         const draft = drafts.get(model);
         setOriginal(source.text);
         setText(draft.text ?? source.text);
@@ -150,6 +154,26 @@ export function ModelEditorView({
       text: unchanged ? undefined : next,
       base: unchanged ? undefined : (drafts.get(loaded).base ?? original),
     });
+  };
+
+  /**
+   * Forgets a failed Save & run of `target` when the file no longer holds what it saved (changed outside
+   * the editor): its failure is of a text no longer there, and Restore would overwrite the newer file.
+   * Whether it did; a successful run's diff stays, as what that run did.
+   */
+  const forgetRunOfOtherText = (target: string, fileText: string): boolean => {
+    const { saved, lastRan: offered } = drafts.get(target);
+    if (saved === undefined || saved === fileText) return false;
+    if (offered === undefined) {
+      drafts.update(target, { saved: undefined });
+      return false;
+    }
+    drafts.update(target, { saved: undefined, lastRan: undefined, lastApply: undefined });
+    if (shown.current === target) {
+      setLastRan(null);
+      setApply({ phase: 'idle' });
+    }
+    return true;
   };
 
   const rememberLastRan = (target: string, value: string | null) => {
@@ -241,6 +265,7 @@ export function ModelEditorView({
     setBusy(true);
     setError(null);
     setErrorLine(null);
+    setChangedOutside(null);
     setApply({ phase: 'running', runId: null, done: 0, total: 0, tables: [] });
     // The run changes the committed data a preview was read from; the diff takes its place.
     setPreview(null);
@@ -258,7 +283,7 @@ export function ModelEditorView({
       setText(saving);
       // Kept with the model, so its diff shows if the tab is left during the run and opened after it.
       const applied = { runId: started.runId, before };
-      drafts.update(target, { text: undefined, base: undefined, lastApply: applied });
+      drafts.update(target, { text: undefined, base: undefined, lastApply: applied, saved: saving });
       setApply((prev) => ({
         phase: 'running',
         runId: started.runId,
@@ -275,6 +300,7 @@ export function ModelEditorView({
         // The file as it is now becomes the edit's base: Revert shows it, and saving again is deliberate.
         const fresh = await client.call('model.source', { model: target }).catch(() => null);
         if (fresh) {
+          forgetRunOfOtherText(target, fresh.text);
           drafts.update(target, { base: fresh.text });
           if (shown.current === target) setOriginal(fresh.text);
           setError(
@@ -404,7 +430,15 @@ export function ModelEditorView({
                 ? 'Revert the edit first: restoring replaces the text in the editor'
                 : 'The last save did not run; this saves the version before it and runs it again'
             }
-            onClick={() => void saveAndRun(lastRan)}
+            onClick={() => {
+              // It writes over the file: a slip of the mouse must not bring a broken version back.
+              const file = editable.find((m) => m.id === model)?.file ?? model;
+              if (
+                window.confirm(`Save the last version that ran over ${file}, and run it with its downstream?`)
+              ) {
+                void saveAndRun(lastRan);
+              }
+            }}
           >
             Restore the last version that ran
           </button>
@@ -414,6 +448,12 @@ export function ModelEditorView({
           {running && ` · running ${apply.done}/${apply.total || '…'}`}
         </span>
       </div>
+      {changedOutside && (
+        <p className="notice" data-testid="editor-changed-outside">
+          {changedOutside} was changed outside the editor since its last Save &amp; run here. The editor shows
+          the file as it is now; that run's result and the version before it are no longer offered.
+        </p>
+      )}
       {error && (
         <p className="error" data-testid="editor-error" data-line={errorLine ?? ''}>
           {error}
