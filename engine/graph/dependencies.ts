@@ -260,7 +260,11 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     if (rel === model.id) continue; // a model may read its own previous state
     if (ids.has(rel)) upstream.push(rel);
     else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
-      throw unknownLayerTableError(model, named[i]!, [...ids]);
+      throw unknownLayerTableError(
+        model,
+        named[i]!,
+        [...ids].filter((id) => id !== model.id),
+      );
     } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {
