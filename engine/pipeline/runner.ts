@@ -613,13 +613,15 @@ async function runModel(
   let outcome: MaterializeOutcome;
   let tests: TestResult[];
   try {
-    if (!deps.columnsChecked.has(model.id)) {
+    // Once a run: the header cannot change within it, and a failed date ends it.
+    const firstDateOfRun = !deps.columnsChecked.has(model.id);
+    if (firstDateOfRun) {
       await checkOutputColumns(db, model);
+      await refuseBuildMismatch(db, model);
       deps.columnsChecked.add(model.id);
     }
-    await refuseBuildMismatch(db, model);
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
-    await recordBuild(db, model);
+    if (firstDateOfRun) await recordBuild(db, model);
     // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
     tests = await runDataTests(db, model, outcome.testRelation, outcome.historyRelation, outcome.uniqueKeys);
   } catch (error) {
