@@ -125,7 +125,12 @@ export const ModelInfo = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
-export const SourceInfo = z.object({ name: z.string(), kind: z.enum(['daily_parquet', 'file', 'crawl']) });
+export const SourceInfo = z.object({
+  name: z.string(),
+  kind: z.enum(['daily_parquet', 'file', 'crawl']),
+  /** Where it reads, as lakehouse.yaml says: a folder, file or s3:// URI, or a crawl's first page URL. */
+  location: z.string().optional(),
+});
 export type SourceInfo = z.infer<typeof SourceInfo>;
 
 export const ProjectInfoInput = NoInput;

@@ -364,7 +364,11 @@ export function createDispatcher(engine: Engine): Dispatcher {
   };
 
   const sourceList = () =>
-    Object.entries(engine.project.config.sources).map(([name, source]) => ({ name, kind: source.kind }));
+    Object.entries(engine.project.config.sources).map(([name, source]) => ({
+      name,
+      kind: source.kind,
+      location: source.kind === 'crawl' ? source.url : source.path,
+    }));
 
   /** Changes to the project (lakehouse.yaml, a left-over table) on the writer queue, never during a run. */
   const editingProject = <T>(what: string, fn: () => Promise<T>): Promise<T> => {

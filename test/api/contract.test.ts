@@ -113,9 +113,14 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
     expect(info.availableDates).toEqual(dates);
     expect(info.activeRunId).toBeNull();
     expect(info.sourceError).toBeNull();
+    // Where each reads, as lakehouse.yaml says.
     expect(info.sources).toEqual([
-      { name: 'customer_search_log', kind: 'daily_parquet' },
-      { name: 'title_catalog', kind: 'file' },
+      {
+        name: 'customer_search_log',
+        kind: 'daily_parquet',
+        location: expect.stringMatching(/customer_search_log_data$/),
+      },
+      { name: 'title_catalog', kind: 'file', location: expect.stringMatching(/\.csv$/) },
     ]);
     const bronze = info.models.find((m) => m.id === 'bronze.customer_search');
     expect(bronze).toMatchObject({

@@ -44,7 +44,7 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
 
     const saved = await client.call('sources.save', { name, source: { kind: 'file', path: catalog.path } });
     expect(saved).toMatchObject({ name, replaced: false, reopenRequired: false });
-    expect(saved.sources).toContainEqual({ name, kind: 'file' });
+    expect(saved.sources).toContainEqual({ name, kind: 'file', location: catalog.path });
 
     const text = await projectYaml();
     expect(text.startsWith(HAND_WRITTEN)).toBe(true);
@@ -56,7 +56,7 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
     expect(Object.keys(written.sources)).toContain('customer_search_log');
 
     const info = await client.call('project.info');
-    expect(info.sources).toContainEqual({ name, kind: 'file' });
+    expect(info.sources).toContainEqual({ name, kind: 'file', location: catalog.path });
     // The engine reads the new source at once: testing it by name finds the file.
     expect(await client.call('sources.test', { name })).toMatchObject({ ok: true, objects: 1 });
   });

@@ -113,7 +113,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       /raw_on_s3:\n {4}kind: daily_parquet\n {4}path: s3:\/\/raw\/logs\/customer_search_log_data\n {4}date_format: "?%Y%m%d"?\n {4}columns:\n {6}eventID: VARCHAR\n {6}keyword: VARCHAR\n/,
     );
 
-    // Listed, and the engine reads it by name straight away.
+    // Listed with where it reads, and the engine reads it by name straight away.
+    await expect
+      .poll(() => page.getByTestId('source-location-raw_on_s3').textContent())
+      .toBe('s3://raw/logs/customer_search_log_data');
     await page.getByTestId('source-test-raw_on_s3').click();
     await expect
       .poll(() => page.getByTestId('source-result-raw_on_s3').textContent())

@@ -342,6 +342,15 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           <div className="toolbar">
             <strong>{source.name}</strong>
             <span className="muted">{KIND_LABELS[source.kind]}</span>
+            {source.location && (
+              <code
+                className="source-location"
+                data-testid={`source-location-${source.name}`}
+                title={source.location}
+              >
+                {source.location}
+              </code>
+            )}
             <button
               type="button"
               data-testid={`source-test-${source.name}`}
