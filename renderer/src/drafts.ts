@@ -36,6 +36,8 @@ export class ModelDrafts {
   private readonly summaries = new Map<string, RunSummary>();
   /** The model last open in the editor, to open it again when the editor's tab comes back. */
   model: string | null = null;
+  /** The date last picked for previews and runs, kept the same way. */
+  date: string | null = null;
 
   get(model: string): ModelDraft {
     return this.byModel.get(model) ?? {};

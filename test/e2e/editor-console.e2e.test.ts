@@ -81,6 +81,23 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(editorText).toBe(await fileText(FACT));
   });
 
+  it('keeps the date picked for previews and runs when its tab is left and comes back', async () => {
+    await page.getByTestId('tab-editor').click();
+    const date = page.getByTestId('editor-date');
+    await date.waitFor();
+    const options = await date
+      .locator('option')
+      .evaluateAll((all) => all.map((o) => (o as HTMLOptionElement).value));
+    expect(options.length).toBeGreaterThan(1);
+    const picked = options[0]!;
+    expect(await date.inputValue()).toBe(options.at(-1));
+    await date.selectOption(picked);
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(() => page.getByTestId('editor-date').inputValue()).toBe(picked);
+    await page.getByTestId('editor-date').selectOption(options.at(-1)!);
+  });
+
   it('colours the SQL for the theme shown: every token reads at 4.5:1 or more, the active line too', async () => {
     await page.getByTestId('tab-editor').click();
     await expect.poll(editorText).toBe(await fileText(FACT));

@@ -101,7 +101,12 @@ export function ModelEditorView({
   // A run outlives a switch of model: what it learns is for the model shown only if it still is.
   const shown = useRef(model);
   shown.current = model;
-  const [date, setDate] = useState(project.availableDates.at(-1) ?? '');
+  // The date picked before the tab was left, while the project still has it.
+  const [date, setDate] = useState(
+    drafts.date && project.availableDates.includes(drafts.date)
+      ? drafts.date
+      : (project.availableDates.at(-1) ?? ''),
+  );
   const [allDates, setAllDates] = useState(false);
   const [preview, setPreview] = useState<ShownPreview | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -359,7 +364,10 @@ export function ModelEditorView({
             value={date}
             disabled={allDates}
             title={allDates ? 'Save & run runs every date; untick "run every date" to choose one' : undefined}
-            onChange={(e) => setDate(e.target.value)}
+            onChange={(e) => {
+              setDate(e.target.value);
+              drafts.date = e.target.value;
+            }}
           >
             {project.availableDates.map((d) => (
               <option key={d}>{d}</option>
