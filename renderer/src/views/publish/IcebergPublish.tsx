@@ -64,6 +64,8 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [where, setWhere] = useState(`${project.root}/iceberg-warehouse`);
   const [preflight, setPreflight] = useState<IcebergPreflight | null>(null);
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
+  // Counts publishes: orphan files found before one are listed afresh after it (it references new files).
+  const [publishes, setPublishes] = useState(0);
   const { busy, error, act } = useAction();
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
@@ -95,7 +97,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
     act(PUBLISHING, async () => {
       // The last publish's outcome would read as this one's if this one fails or is cancelled.
       setResult(null);
-      const published = await client.call('publish.iceberg.run', target);
+      const published = await client
+        .call('publish.iceberg.run', target)
+        .finally(() => setPublishes((n) => n + 1));
       setResult(published);
       setPreflight(null);
       setHistory(null);
@@ -270,9 +274,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         </div>
       )}
 
-      {/* Keyed by the target: what was found in one must not be removed from another. */}
+      {/* Keyed by the target (what was found in one must not be removed from another) and the publishes. */}
       <OrphanFiles
-        key={`${kind}:${named}`}
+        key={`${kind}:${named}:${publishes}`}
         client={client}
         target={target}
         disabled={busy !== null || !named}
