@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
@@ -142,6 +142,8 @@ export function createPartitionStore(
           removed++;
         }
       }
+      // A dropped table's (or date's) folders would stay behind empty, read as data by a user browsing.
+      if (removed > 0) await removeEmptyFolders(lakeRoot, true);
       return removed;
     },
 
@@ -209,6 +211,25 @@ export function splitRelation(relation: string): [string, string] {
 }
 
 /** Every .parquet file under a folder, recursively (none if the folder does not exist). */
+/** Removes the folders under `dir` that hold nothing (after their empty subfolders go), never a file. */
+async function removeEmptyFolders(dir: string, isRoot = false): Promise<boolean> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  let left = entries.length;
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await removeEmptyFolders(join(dir, entry.name)))) left--;
+  }
+  if (left > 0 || isRoot) return false;
+  return rmdir(dir).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function listParquetFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   let entries: import('node:fs').Dirent[];

@@ -113,10 +113,37 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   }
   // The tests read the file just written; its statistics say whether the dedupe proved the key unique.
   const file = await partitions.currentPath(model.id, etlDate);
+  if (columns.some((c) => c.name.toLowerCase() === 'etl_date')) await refuseOtherEtlDates(ctx, file);
   const testRelation = `read_parquet(${literal(file)})`;
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
   if (before) warnings.push(...(await columnChanges(ctx, before)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
+}
+
+/**
+ * A partition's etl_date is its run's date: the layer's view reads it from the partition's folder, so
+ * other values the model wrote there (the day before, an event's date) would be replaced without a
+ * word. Checked from the file's column statistics, not its rows.
+ */
+async function refuseOtherEtlDates(ctx: MaterializeContext, file: string): Promise<void> {
+  const { db, model, etlDate } = ctx;
+  const stats = await db.all<{ low: string | null; high: string | null; nulls: number | bigint | null }>(
+    `SELECT stats_min_value AS low, stats_max_value AS high, stats_null_count AS nulls
+     FROM parquet_metadata(${literal(file)}) WHERE lower(path_in_schema) = 'etl_date'`,
+  );
+  const other = stats.flatMap((s) => [
+    ...(s.low !== null && s.low !== etlDate ? [s.low] : []),
+    ...(s.high !== null && s.high !== etlDate ? [s.high] : []),
+    ...(Number(s.nulls ?? 0) > 0 ? ['NULL'] : []),
+  ]);
+  if (other.length === 0) return;
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}: etl_date holds ${[...new Set(other)].sort().join(', ')}, not the run's date ${etlDate}: a ` +
+      "partition's etl_date is its run's date, which the layer's view reads from the partition. Write " +
+      "getvariable('etl_date') AS etl_date, and give any other date another name (e.g. event_date).",
+    { model: model.id, file: model.file, etlDate },
+  );
 }
 
 /** The quarantine table of a partition model: `quarantine.<name>`, whatever its layer. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,9 +133,36 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
         kind: 'view',
         partitions: 1,
       });
+      // Its files go, and so do the folders that held them.
+      expect(existsSync(join(engine.project.lakeRoot, 'silver', 'ev'))).toBe(false);
+      expect(existsSync(join(engine.project.lakeRoot, 'silver', 'customer_search'))).toBe(true);
       expect((await engine.run({ dates: [dates[0]!], select: ['silver.ev'] })).status).toBe('success');
       expect(await rows(engine, 'SELECT count(*) > 0 AS filled FROM silver.ev')).toEqual([{ filled: true }]);
       await rm(path);
     });
+  });
+
+  it("refuses a partition model whose etl_date is not its run's date, which the view would replace", async () => {
+    const path = join(dir, 'models', 'silver', 'shifted.sql');
+    await writeFile(
+      path,
+      header(['materialized: partition']) +
+        "SELECT event_id, getvariable('etl_date') - 1 AS etl_date FROM silver.customer_search\n" +
+        "WHERE etl_date = getvariable('etl_date')\n",
+    );
+    try {
+      await withEngine(dir, async (engine) => {
+        await engine.reloadModels();
+        const refused = await engine.run({ dates: [dates[1]!], select: ['silver.shifted'] });
+        expect(refused.error?.message).toBe(
+          `models/silver/shifted.sql: etl_date holds ${dates[0]}, not the run's date ${dates[1]}: a partition's ` +
+            "etl_date is its run's date, which the layer's view reads from the partition. Write " +
+            "getvariable('etl_date') AS etl_date, and give any other date another name (e.g. event_date).",
+        );
+        expect((await engine.tables()).some((t) => t.name === 'shifted')).toBe(false);
+      });
+    } finally {
+      await rm(path);
+    }
   });
 });
