@@ -128,11 +128,15 @@ export const Materialization = z.enum([
 ]);
 export type Materialization = z.infer<typeof Materialization>;
 
-/** The materializations that read each optional setting of the header. */
+/**
+ * The materializations that read each optional setting of the header. A `table` or `append` model's
+ * keys are read too: publishing takes them as the primary key, the star schema as a dimension's key
+ * (and its key-0 row as the unknown member).
+ */
 const SETTING_USERS: Record<string, Materialization[]> = {
-  unique_key: ['append', 'scd1', 'scd2'],
-  surrogate_key: ['scd1', 'scd2', 'bridge'],
-  unknown_member: ['scd1'],
+  unique_key: ['append', 'scd1', 'scd2', 'table'],
+  surrogate_key: ['scd1', 'scd2', 'bridge', 'table', 'append'],
+  unknown_member: ['scd1', 'table'],
   merge: ['scd1'],
   deduplicate: ['partition'],
   reconcile_with: ['partition'],

@@ -135,13 +135,19 @@ describe('a setting the materialization would ignore is refused, at its line', (
   );
 
   it.each([
+    ['partition', 'surrogate_key: event_key', 'surrogate_key', 'scd1, scd2, bridge, table, append read it'],
+    [
+      'partition',
+      'unique_key: platform',
+      'unique_key',
+      'append, scd1, scd2, table read it); to check a key is unique',
+    ],
     [
       'append\nunique_key: event_id',
-      'surrogate_key: event_key',
-      'surrogate_key',
-      'scd1, scd2, bridge read it',
+      'unknown_member: {event_id: null}',
+      'unknown_member',
+      'scd1, table read it',
     ],
-    ['table', 'unique_key: platform', 'unique_key', 'append, scd1, scd2 read it); to check a key is unique'],
     ['scd2\nunique_key: user_id', 'merge: {plan: least}', 'merge', 'scd1 reads it'],
     ['scd1\nunique_key: user_id', 'tracked: [plan]', 'tracked', 'scd2 reads it'],
     ['append\nunique_key: event_id', 'reconcile_with: silver.events', 'reconcile_with', 'partition reads it'],
