@@ -154,9 +154,14 @@ export async function buildPartialGraph(
   const ids = new Set([...models.map((m) => m.id), ...builtByBrokenFiles(unparsed).keys()]);
   const sources = new Set(sourceNames.map((s) => `source.${s}`));
   const layerTables = await existingLayerTables(db);
+  // DuckDB's names are case-insensitive: a read of gold.my_model is the model of My_Model.sql.
+  const idOf = new Map([...ids].map((id) => [id.toLowerCase(), id]));
   // Models run with search_path gold,main: a bare name reads the gold table of that name.
-  const resolve = (rel: string) =>
-    !rel.includes('.') && (ids.has(`gold.${rel}`) || layerTables.has(`gold.${rel}`)) ? `gold.${rel}` : rel;
+  const resolve = (rel: string) => {
+    const named =
+      !rel.includes('.') && (idOf.has(`gold.${rel}`) || layerTables.has(`gold.${rel}`)) ? `gold.${rel}` : rel;
+    return idOf.get(named) ?? named;
+  };
   const nodes: ModelNode[] = [];
   const errors: LakehouseError[] = [];
   for (const model of models) {
@@ -237,9 +242,12 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
  * other work. (Bare names are left to the binder: a macro file's temp view may answer to one.)
  */
 function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
-  const [, name = ''] = relation.split('.');
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const at = new RegExp(`\\b${escaped}\\b`, 'i').exec(model.sql);
+  const [layer = '', name = ''] = relation.split('.');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
+  const at =
+    new RegExp(`\\b${escape(layer)}"?\\s*\\.\\s*"?${escape(name)}\\b`, 'i').exec(model.sql) ??
+    new RegExp(`\\b${escape(name)}\\b`, 'i').exec(model.sql);
   const line = at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
   return new LakehouseError(
     'MODEL_INVALID',
@@ -284,7 +292,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     }
   }
   // The catalog of a keyword_match model is read by the engine, not by its SQL.
-  const catalog = model.config.catalog?.toLowerCase();
+  const catalog = model.config.catalog ? resolve(model.config.catalog.toLowerCase()) : undefined;
   if (catalog) {
     if (ids.has(catalog)) upstream.push(catalog);
     else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
@@ -386,7 +394,10 @@ export function selectModels(graph: ModelGraph, selectors: string[] | undefined)
   const chosen = new Set<string>();
   for (const raw of selectors) {
     const { name, up, down } = parseSelector(raw);
-    const matches = graph.nodes.filter((n) => n.model.id === name || n.model.name === name);
+    // Selectors are lower-cased, and model names compared so: DuckDB's names are case-insensitive.
+    const matches = graph.nodes.filter(
+      (n) => n.model.id.toLowerCase() === name || n.model.name.toLowerCase() === name,
+    );
     if (matches.length === 0) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',

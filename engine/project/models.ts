@@ -368,8 +368,7 @@ const MODEL_FILE = /\.sql$/i;
 
 /** The model name a file gives: its file name without `.sql`, whatever folder of its layer it is in. */
 function modelName(file: string): string {
-  // DuckDB's names are case-insensitive, and so are selectors and the relations a model reads.
-  return basename(file).replace(MODEL_FILE, '').toLowerCase();
+  return basename(file).replace(MODEL_FILE, '');
 }
 
 /** The model files under `dir`, subfolders included (dbt-style `gold/marts/`), as paths relative to it. */

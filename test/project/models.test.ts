@@ -334,9 +334,8 @@ describe('where model files are read from', () => {
       'gold/notes.md': 'not a model',
     });
     expect(errors).toEqual([]);
-    // Named in lower case, as DuckDB, selectors and readers name it.
     expect(models.map((m) => [m.id, m.file])).toEqual([
-      ['gold.upper', 'models/gold/Upper.SQL'],
+      ['gold.Upper', 'models/gold/Upper.SQL'],
       ['gold.dim', 'models/gold/dim.sql'],
       ['gold.mart', 'models/gold/marts/mart.sql'],
     ]);
@@ -352,7 +351,7 @@ describe('where model files are read from', () => {
     expect(errors[0]).toMatchObject({
       code: 'MODEL_INVALID',
       message: expect.stringMatching(
-        /^models\/gold\/marts\/M\.sql: model gold\.m is also given by models\/gold\/m\.sql;/,
+        /^models\/gold\/marts\/M\.sql: model gold\.M is also given by models\/gold\/m\.sql;/,
       ),
       details: { files: ['models/gold/m.sql', 'models/gold/marts/M.sql'] },
     });
