@@ -131,9 +131,11 @@ async function refuseOtherEtlDates(ctx: MaterializeContext, file: string): Promi
     `SELECT stats_min_value AS low, stats_max_value AS high, stats_null_count AS nulls
      FROM parquet_metadata(${literal(file)}) WHERE lower(path_in_schema) = 'etl_date'`,
   );
+  // A DATE's statistics read 2022-06-01, a TIMESTAMP's 2022-06-01 00:00:00: the day is what the view keeps.
+  const otherDay = (value: string | null) => value !== null && value.slice(0, 10) !== etlDate;
   const other = stats.flatMap((s) => [
-    ...(s.low !== null && s.low !== etlDate ? [s.low] : []),
-    ...(s.high !== null && s.high !== etlDate ? [s.high] : []),
+    ...(otherDay(s.low) ? [s.low!] : []),
+    ...(otherDay(s.high) ? [s.high!] : []),
     ...(Number(s.nulls ?? 0) > 0 ? ['NULL'] : []),
   ]);
   if (other.length === 0) return;

@@ -4,7 +4,7 @@ import { builtByBrokenFiles } from '../graph/dependencies.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
 import { splitRelation } from '../lake/partitions.ts';
 import { buildMismatch, forgetBuild } from '../materializations/builds.ts';
-import { quarantineOwner } from '../materializations/partition.ts';
+import { QUARANTINE_COLUMN, quarantineOwner } from '../materializations/partition.ts';
 import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
@@ -52,14 +52,15 @@ export async function dropOrphanTable(
     );
   }
   // A quarantine table is built by the model recorded as writing it (or, before that was recorded, by
-  // the partition model of its name).
+  // the partition model of its name), while that model still gives a quarantine reason: one turned
+  // into a table, or that no longer quarantines, leaves the table behind to drop.
   const owner = layer === 'quarantine' ? await quarantineOwner(db, relation) : undefined;
+  const quarantines = (m: Model) =>
+    m.config.materialized === 'partition' && new RegExp(`\\b${QUARANTINE_COLUMN}\\b`, 'i').test(m.sql);
   const builder = models.find((m) =>
     layer !== 'quarantine'
       ? m.id.toLowerCase() === relation
-      : owner !== undefined
-        ? m.id === owner
-        : m.name.toLowerCase() === table && m.config.materialized === 'partition',
+      : (owner !== undefined ? m.id === owner : m.name.toLowerCase() === table) && quarantines(m),
   );
   // A gold table its model builds may be dropped to be rebuilt whole by the next run over every date
   // (a column to fill for every member, keys to renumber); partitioned layers are rewritten by re-running,

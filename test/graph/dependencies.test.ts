@@ -144,7 +144,7 @@ describe('dependencies come from the SQL itself', () => {
       // A layer table no model builds and no table holds is named at its line, with the closest model.
       const { errors } = await buildPartialGraph(
         db,
-        [model('silver.events', 'SELECT 1 AS k'), model('gold.fact', 'SELECT *\nFROM silver.evnts')],
+        [model('silver.events', 'SELECT 1 AS k'), model('gold.fact', 'SELECT 1 AS evnts\nFROM silver.evnts')],
         [],
         [],
       );

@@ -160,6 +160,17 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
             "getvariable('etl_date') AS etl_date, and give any other date another name (e.g. event_date).",
         );
         expect((await engine.tables()).some((t) => t.name === 'shifted')).toBe(false);
+        // The run's day as a TIMESTAMP is its date still.
+        await writeFile(
+          path,
+          header(['materialized: partition']) +
+            "SELECT event_id, CAST(getvariable('etl_date') AS TIMESTAMP) AS etl_date FROM silver.customer_search\n" +
+            "WHERE etl_date = getvariable('etl_date')\n",
+        );
+        await engine.reloadModels();
+        const accepted = await engine.run({ dates: [dates[1]!], select: ['silver.shifted'] });
+        expect(accepted.error?.message ?? accepted.status).toBe('success');
+        await engine.dropTable('silver.shifted', { rebuild: false }).catch(() => undefined);
       });
     } finally {
       await rm(path);
