@@ -243,11 +243,11 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
  */
 function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
   const [layer = '', name = ''] = relation.split('.');
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
   const at =
-    new RegExp(`\\b${escape(layer)}"?\\s*\\.\\s*"?${escape(name)}\\b`, 'i').exec(model.sql) ??
-    new RegExp(`\\b${escape(name)}\\b`, 'i').exec(model.sql);
+    new RegExp(`\\b${literally(layer)}"?\\s*\\.\\s*"?${literally(name)}\\b`, 'i').exec(model.sql) ??
+    new RegExp(`\\b${literally(name)}\\b`, 'i').exec(model.sql);
   const line = at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
   return new LakehouseError(
     'MODEL_INVALID',
