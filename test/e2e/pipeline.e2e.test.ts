@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
-import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+import {
+  generatedProject,
+  noDailySourceProject,
+  removeDir,
+  renameDeviceTypeForSomePlatforms,
+  tempDir,
+} from '../helpers/project.ts';
 
 // Browser mode end to end: the built renderer in Debian's Chromium, over HTTP, on a freshly generated demo project.
 describe.skipIf(!hasChromium)('browser mode end to end', () => {
@@ -236,15 +242,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     // device_type renamed device_kind, and the date merges only the platforms not starting with 'a':
     // the others keep NULL in the new column, which its not_null test finds.
     const model = join(dir, 'models', 'gold', 'dim_device.sql');
-    await writeFile(
-      model,
-      (await readFile(model, 'utf8'))
-        .replaceAll('device_type:', 'device_kind:')
-        .replace('not_null: device_type', 'not_null: device_kind')
-        .replace('column: device_type', 'column: device_kind')
-        .replace('AS device_type', 'AS device_kind')
-        .replace('platform IS NOT NULL', "platform IS NOT NULL AND platform NOT LIKE 'a%'"),
-    );
+    await writeFile(model, renameDeviceTypeForSomePlatforms(await readFile(model, 'utf8')));
     await page.evaluate(() => window.dispatchEvent(new Event('focus')));
     await page.getByTestId('date-select').selectOption(dates[1]!);
     await page.getByTestId('run-button').click();
@@ -280,16 +278,7 @@ describe.skipIf(!hasChromium)('browser mode, a project without a daily source', 
 
   beforeAll(async () => {
     dir = await tempDir('lakehouse-e2e-no-daily-');
-    await writeFile(join(dir, 'prices.csv'), 'sku,price\na,1\nb,2\n');
-    await writeFile(
-      join(dir, 'lakehouse.yaml'),
-      'name: prices\nsources:\n  prices: {kind: file, path: prices.csv}\n',
-    );
-    await mkdir(join(dir, 'models', 'gold'), { recursive: true });
-    await writeFile(
-      join(dir, 'models', 'gold', 'prices.sql'),
-      '/* config\nmaterialized: table\n*/\nSELECT * FROM source.prices\n',
-    );
+    await noDailySourceProject(dir);
     app = await openApp({ projectDir: dir });
   });
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +68,34 @@ export async function generatedProject(
     catalog: summary.catalogPath,
   });
   return { dir, dates: summary.days.map((d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`) };
+}
+
+/**
+ * A project whose one source is a reference file (prices.csv, a row per `prices` entry) and whose one
+ * model copies it: no daily source, so no day folders to take dates from.
+ */
+export async function noDailySourceProject(dir: string, prices = ['a,1', 'b,2']): Promise<void> {
+  await writeFile(join(dir, 'prices.csv'), `sku,price\n${prices.join('\n')}\n`);
+  await writeFile(
+    join(dir, 'lakehouse.yaml'),
+    'name: prices\nsources:\n  prices: {kind: file, path: prices.csv}\n',
+  );
+  await mkdir(join(dir, 'models', 'gold'), { recursive: true });
+  await writeFile(
+    join(dir, 'models', 'gold', 'prices.sql'),
+    '/* config\nmaterialized: table\n*/\nSELECT * FROM source.prices\n',
+  );
+}
+
+/**
+ * dim_platform's text with device_type renamed device_kind (columns, tests, unknown member), merging only
+ * the platforms not starting with 'a': the others keep NULL in the new column, which not_null finds.
+ */
+export function renameDeviceTypeForSomePlatforms(text: string): string {
+  return text
+    .replaceAll('device_type:', 'device_kind:')
+    .replace('not_null: device_type', 'not_null: device_kind')
+    .replace('column: device_type', 'column: device_kind')
+    .replace('AS device_type', 'AS device_kind')
+    .replace('platform IS NOT NULL', "platform IS NOT NULL AND platform NOT LIKE 'a%'");
 }

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
-import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import {
+  exampleProject,
+  PROJECT_ROOT,
+  removeDir,
+  renameDeviceTypeForSomePlatforms,
+  tempDir,
+  withEngine,
+} from '../helpers/project.ts';
 import {
   event,
   events,
@@ -656,15 +663,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
     // device_type renamed device_kind everywhere in the model; D2 merges only the platforms not starting with 'a'.
     const path = join(dir, 'models', 'gold', 'dim_platform.sql');
-    await writeFile(
-      path,
-      (await readFile(path, 'utf8'))
-        .replaceAll('device_type:', 'device_kind:')
-        .replace('not_null: device_type', 'not_null: device_kind')
-        .replace('column: device_type', 'column: device_kind')
-        .replace('AS device_type', 'AS device_kind')
-        .replace('platform IS NOT NULL', "platform IS NOT NULL AND platform NOT LIKE 'a%'"),
-    );
+    await writeFile(path, renameDeviceTypeForSomePlatforms(await readFile(path, 'utf8')));
     await withEngine(dir, async (engine) => {
       const left = Number(
         (await engine.query(`SELECT count(*) AS n FROM dim_platform WHERE platform LIKE 'a%'`)).rows[0]!.n,

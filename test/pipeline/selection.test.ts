@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
-import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { noDailySourceProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { events, handWrittenProject } from '../helpers/source-files.ts';
 
 const D1 = '2022-06-01';
@@ -124,16 +124,7 @@ describe('a project without a daily source', () => {
   it('asks for the dates to run instead of looking for day folders it cannot have', async () => {
     const dir = await tempDir('lakehouse-no-daily-');
     try {
-      await writeFile(join(dir, 'prices.csv'), 'sku,price\na,1\n');
-      await writeFile(
-        join(dir, 'lakehouse.yaml'),
-        'name: prices\nsources:\n  prices: {kind: file, path: prices.csv}\n',
-      );
-      await mkdir(join(dir, 'models', 'gold'), { recursive: true });
-      await writeFile(
-        join(dir, 'models', 'gold', 'prices.sql'),
-        '/* config\nmaterialized: table\n*/\nSELECT * FROM source.prices\n',
-      );
+      await noDailySourceProject(dir, ['a,1']);
       await withEngine(dir, async (engine) => {
         const failure = await lakehouseFailure(engine.run({}));
         expect(failure.code).toBe('SOURCE_MISSING');
