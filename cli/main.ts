@@ -31,7 +31,8 @@ Usage:
   lakehouse query <project> "<sql>" [--json] [--limit N]
   lakehouse drop <project> <layer.table> [--rebuild] [--json]   remove a table whose model file was deleted, with
                                            its partitions (a bare name is a gold table); --rebuild: a gold table its
-                                           model builds, for the next run over every date to build it whole
+                                           model builds (or one built otherwise than its header now says), for
+                                           the next run over every date to build it whole
   lakehouse repair <project> [--json]       forget committed partitions whose file is gone from the lake, so their
                                            dates run again (opening such a project says which files are missing)
   lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)

@@ -130,3 +130,8 @@ export function suggestedRunOf(details: Record<string, unknown> | undefined): Su
   if (!parsed.dates && !(parsed.from && parsed.to)) return undefined;
   return Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined));
 }
+
+/** Text as a RegExp matches it literally: names found in SQL, to point a message at their line. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,3 +1,4 @@
+import { escapeRegExp } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
 
 // For a missing table DuckDB suggests a name from its own catalog (pg_tables, duckdb_constraints, or
@@ -12,10 +13,10 @@ export async function suggestLayerTable(db: Db, message: string): Promise<string
   if (!missing) return message;
   const name = missing[2] ?? '';
   // DuckDB names the table alone; its "LINE n:" excerpt of the SQL shows the layer it was asked in.
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const layer = new RegExp(`\\b(bronze|silver|gold|quarantine)\\s*\\.\\s*"?${escaped}\\b`, 'i').exec(
-    message,
-  )?.[1];
+  const layer = new RegExp(
+    `\\b(bronze|silver|gold|quarantine)\\s*\\.\\s*"?${escapeRegExp(name)}\\b`,
+    'i',
+  ).exec(message)?.[1];
   const closest = await closestLayerRelation(db, layer ? `${layer}.${name}` : name);
   const hint = closest ? `Did you mean ${closest}?` : 'SHOW ALL TABLES lists the tables there are.';
   return message.replace(MISSING_TABLE, (_, headline: string) => `${headline}\n${hint}`);

@@ -1,4 +1,4 @@
-import { LakehouseError } from '../api/errors.ts';
+import { escapeRegExp, LakehouseError } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
 import { RUNNER_VARIABLES } from '../project/config.ts';
 import { didYouMean } from '../project/config-issues.ts';
@@ -243,11 +243,10 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
  */
 function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
   const [layer = '', name = ''] = relation.split('.');
-  const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
   const at =
-    new RegExp(`\\b${literally(layer)}"?\\s*\\.\\s*"?${literally(name)}\\b`, 'i').exec(model.sql) ??
-    new RegExp(`\\b${literally(name)}\\b`, 'i').exec(model.sql);
+    new RegExp(`\\b${escapeRegExp(layer)}"?\\s*\\.\\s*"?${escapeRegExp(name)}\\b`, 'i').exec(model.sql) ??
+    new RegExp(`\\b${escapeRegExp(name)}\\b`, 'i').exec(model.sql);
   const line = at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
   return new LakehouseError(
     'MODEL_INVALID',

@@ -210,7 +210,6 @@ export function splitRelation(relation: string): [string, string] {
   return [relation.slice(0, dot), relation.slice(dot + 1)];
 }
 
-/** Every .parquet file under a folder, recursively (none if the folder does not exist). */
 /** Removes the folders under `dir` that hold nothing (after their empty subfolders go), never a file. */
 async function removeEmptyFolders(dir: string, isRoot = false): Promise<boolean> {
   let entries: import('node:fs').Dirent[];
@@ -230,6 +229,7 @@ async function removeEmptyFolders(dir: string, isRoot = false): Promise<boolean>
   );
 }
 
+/** Every .parquet file under a folder, recursively (none if the folder does not exist). */
 export async function listParquetFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   let entries: import('node:fs').Dirent[];

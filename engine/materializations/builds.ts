@@ -67,31 +67,36 @@ function describeShape(shape: BuildShape): string {
  * a merged table. Undefined when the next run can go on from the table as it is. A `table` model
  * replaces its table whole, so only the storage kind matters for it.
  */
-export async function buildMismatch(db: Db, model: Model): Promise<string | undefined> {
+export async function buildMismatch(
+  db: Db,
+  model: Model,
+): Promise<{ built: string; storageChanged: boolean } | undefined> {
   const kind = await existingKind(db, model.id);
   if (!kind) return undefined;
   if (kind !== relationKindOf(model)) {
-    return kind === 'view'
-      ? 'built as daily partitions (materialized: partition)'
-      : 'built as a warehouse table, not daily partitions';
+    const built =
+      kind === 'view'
+        ? 'built as daily partitions (materialized: partition)'
+        : 'built as a warehouse table, not daily partitions';
+    return { built, storageChanged: true };
   }
   if (model.config.materialized === 'table' || kind === 'view') return undefined;
-  const built = await recordedShape(db, model.id);
+  const recorded = await recordedShape(db, model.id);
   const wanted = buildShapeOf(model);
-  if (!built || JSON.stringify(built) === JSON.stringify(wanted)) return undefined;
-  return `built as ${describeShape(built)}`;
+  if (!recorded || JSON.stringify(recorded) === JSON.stringify(wanted)) return undefined;
+  return { built: `built as ${describeShape(recorded)}`, storageChanged: false };
 }
 
 /** Refuses, before anything is written, a model whose table was built otherwise (see buildMismatch). */
 export async function refuseBuildMismatch(db: Db, model: Model): Promise<void> {
-  const built = await buildMismatch(db, model);
-  if (!built) return;
-  const why = built.startsWith('built as materialized:')
-    ? 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)'
-    : 'A run cannot turn one into the other in place';
+  const mismatch = await buildMismatch(db, model);
+  if (!mismatch) return;
+  const why = mismatch.storageChanged
+    ? 'A run cannot turn one into the other in place'
+    : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
   throw new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}: ${model.id} was ${built}, and its header now says ${describeShape(buildShapeOf(model))}. ` +
+    `${model.file}: ${model.id} was ${mismatch.built}, and its header now says ${describeShape(buildShapeOf(model))}. ` +
       `${why}: rebuild it from every date (drop it for a rebuild, then run every date), or put the header back.`,
     { model: model.id, file: model.file, rebuild: model.id },
   );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
-import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { type ErrorPayload, escapeRegExp, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -17,6 +17,7 @@ import {
   type Materializer,
   type StageStorage,
   type TestHints,
+  tableExists,
 } from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
 import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
@@ -420,7 +421,7 @@ async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: 
     for (const up of graph.byId.get(id)?.upstream ?? []) {
       const upstream = graph.byId.get(up)?.model;
       if (chosen.has(up) || !upstream || upstream.config.materialized === 'partition') continue;
-      if (await relationExists(db, upstream.layer, upstream.name)) continue;
+      if (await tableExists(db, qualified(upstream.layer, upstream.name))) continue;
       problems.push(`${id} reads ${up}, which no run has built yet.`);
       reader ??= id;
     }
@@ -431,15 +432,6 @@ async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: 
     `${problems.join('\n')}\nNothing ran: add the upstream models to the selection (+${reader}) or run every model.`,
     { reader },
   );
-}
-
-async function relationExists(db: Db, schema: string, name: string): Promise<boolean> {
-  const found = await db.scalar<number | bigint>(
-    `SELECT count(*) FROM duckdb_tables()
-     WHERE database_name = current_database() AND lower(schema_name) = lower($schema) AND lower(table_name) = lower($name)`,
-    { schema, name },
-  );
-  return Number(found ?? 0) > 0;
 }
 
 /** The error a run fails with when models are out of the graph: the one error, or all of them. */
@@ -478,7 +470,7 @@ function brokenModelRecords(
 
 /** Whether `sql` names `column` as a word, or selects every column of something. */
 function namesColumn(sql: string, column: string): boolean {
-  const escaped = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = escapeRegExp(column);
   return (
     /(^|[\s,(.])\*\s*(,|from\b|$|exclude\b|replace\b)/i.test(sql) ||
     new RegExp(`(^|[^\\w])"?${escaped}"?($|[^\\w])`, 'i').test(sql)
@@ -648,17 +640,17 @@ async function runModel(
     durationMs: Date.now() - started,
     error:
       failed.length > 0
-        ? `test ${failed.map((t) => `${t.name}: ${t.failingRows} failing row(s)${t.detail ? ` (${t.detail})` : ''}`).join('; ')}`
+        ? `test ${failed.map((t) => `${t.name}: ${failingRowsText(t)}`).join('; ')}`
         : undefined,
     tests,
-    warnings: [
-      ...outcome.warnings,
-      ...warned.map(
-        (t) => `warn: ${t.name} has ${t.failingRows} failing row(s)${t.detail ? ` (${t.detail})` : ''}`,
-      ),
-    ],
+    warnings: [...outcome.warnings, ...warned.map((t) => `warn: ${t.name} has ${failingRowsText(t)}`)],
     testHints: outcome.testHints,
   };
+}
+
+/** `3 failing row(s) (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */
+function failingRowsText(test: TestResult): string {
+  return `${test.failingRows} failing row(s)${test.detail ? ` (${test.detail})` : ''}`;
 }
 
 /**
