@@ -98,6 +98,8 @@ export interface MaterializeOutcome {
   historyRelation?: string;
   /** Key columns the materializer verified unique over `testRelation` (see dedupeStage). */
   uniqueKeys?: string[];
+  /** After a history replay: the latest date `testRelation` now holds, later than the run's date. */
+  heldThrough?: string;
   warnings: string[];
   /**
    * Those of the warnings that explain a data test failing on this run (e.g. a column just added), and

@@ -36,6 +36,7 @@ export async function applyHistory(
   const last = committedDates[committedDates.length - 1];
   const warnings: string[] = [];
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
+  let heldThrough: string | undefined;
   if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
     await refuseStaleReplay(ctx, dates);
@@ -57,6 +58,7 @@ export async function applyHistory(
     warnings.push(
       `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`,
     );
+    heldThrough = dates[dates.length - 1];
   } else {
     await ctx.restage(etlDate);
     if (!(await tableExists(db, target))) {
@@ -72,6 +74,7 @@ export async function applyHistory(
     quarantined: 0,
     testRelation: target,
     historyRelation: target,
+    ...(heldThrough !== undefined && heldThrough > etlDate ? { heldThrough } : {}),
     warnings,
   };
 }

@@ -698,6 +698,42 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  it('rebuilds a dimension a bridge points at from every date, checking the bridge once both reach the last date', async () => {
+    // D2's users are new: D1's dim_user has none of them.
+    const src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(12, D1));
+    const newUsers = events(12, D2).map((e) => ({ ...e, user_id: e.user_id && `9${e.user_id.slice(1)}` }));
+    await writeDay(src, '20220602', newUsers);
+    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      await engine.dropTable('gold.dim_user', { rebuild: true });
+      // On D1 the bridge replays D1 .. D2 and holds D2's users, which dim_user gains only on D2.
+      const rebuilt = await engine.run({});
+      expect(rebuilt.error?.message ?? rebuilt.status).toBe('success');
+      const bridge = (date: string) =>
+        rebuilt.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === date)!;
+      expect(bridge(D1).warnings).toContain(
+        `relationships(user_id → gold.dim_user.user_id) not checked on ${D1}: the replayed history runs to ${D2}, ` +
+          `gold.dim_user only to ${D1}; checked once gold.dim_user reaches ${D2}`,
+      );
+      expect(bridge(D1).tests.map((t) => t.name)).not.toContain(
+        'relationships(user_id → gold.dim_user.user_id)',
+      );
+      expect(
+        bridge(D2).tests.find((t) => t.name === 'relationships(user_id → gold.dim_user.user_id)'),
+      ).toMatchObject({ passed: true });
+      expect(bridge(D2).warnings.filter((w) => w.includes('not checked'))).toEqual([]);
+      expect(
+        (
+          await engine.query(
+            'SELECT count(*) AS n FROM bridge_user_plan AS b ANTI JOIN dim_user AS u USING (user_id)',
+          )
+        ).rows,
+      ).toEqual([{ n: 0 }]);
+    });
+  });
+
   it('says so when a history model new to the lake starts after dates its inputs hold', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
