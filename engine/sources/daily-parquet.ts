@@ -315,6 +315,14 @@ async function bindFiles(
     Object.keys(source.columns).length > 0
       ? await declaredColumns(db, name, source, day, warnings)
       : agreedColumns(name, day);
+  // A delivery of well-formed files with no rows loads as an empty day, replacing what a re-run date
+  // held: say so, since an export cut off before its rows looks exactly like this.
+  if (files.length > 0 && (await parquetRowCount(db, files)) === 0) {
+    warnings.push(
+      `source ${name}: the day's file(s) ${shown.join(', ')} hold no rows, so the date is loaded as empty ` +
+        '(replacing what it held before); if the delivery is incomplete, copy its complete files in and run the date again',
+    );
+  }
   // Files are read in groups of equal column types, each cast to the source's types before the groups
   // are combined: read in one go, DuckDB would unify an INTEGER and a FLOAT file as FLOAT, rounding.
   const groups = new Map<string, DayFile[]>();
@@ -461,6 +469,14 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
     );
   }
   return new Map(described.map((c) => [c.column_name, c.column_type]));
+}
+
+/** The rows the files hold, from their Parquet footers (no data is read). */
+async function parquetRowCount(db: Db, files: string[]): Promise<number> {
+  const rows = await db.scalar<number | bigint | null>(
+    `SELECT sum(num_rows) FROM parquet_file_metadata([${files.map((f) => literal(f)).join(', ')}])`,
+  );
+  return Number(rows ?? 0);
 }
 
 /** The distinct types a column has in the day's files, each with the first file that has it. */

@@ -612,3 +612,42 @@ describe('a daily source no model reads yet', () => {
     }
   });
 });
+
+describe('a day whose files hold no rows', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    dir = await exampleProjectOnDays(src);
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('loads the date as empty with a note saying so, instead of silently replacing its rows', async () => {
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: ['2022-06-01'] })).status).toBe('success');
+      // The export is re-delivered cut off before its rows: well-formed Parquet, no rows.
+      await writeDay(src, '20220601', eventsSql([]));
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.status).toBe('success');
+      const bronze = summary.models.find((m) => m.model === 'bronze.customer_search');
+      expect(bronze?.rowsOut).toBe(0);
+      expect(bronze?.warnings).toContain(
+        `source ${SOURCE}: the day's file(s) ${file(src, '20220601')} hold no rows, so the date is loaded as empty ` +
+          '(replacing what it held before); if the delivery is incomplete, copy its complete files in and run the date again',
+      );
+      // A day with rows, empty part files beside them or not, gets no such note.
+      await writeDay(src, '20220601', events(6, '2022-06-01'));
+      await writeDay(src, '20220601', eventsSql([]), 'part-00001.parquet');
+      const again = await engine.run({ dates: ['2022-06-01'] });
+      const notes = again.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
+      expect(notes.filter((w) => w.includes('hold no rows'))).toEqual([]);
+      expect(again.models.find((m) => m.model === 'bronze.customer_search')?.rowsOut).toBe(6);
+    });
+  });
+});
