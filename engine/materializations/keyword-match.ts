@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
-import { buildTitleIndex, type CatalogTitle, NOT_MATCHED } from '../normalize/matcher.ts';
+import { buildTitleIndex, type CatalogTitle, NOT_MATCHED, shadowedTitles } from '../normalize/matcher.ts';
 import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
 import { ENGINE_SLUGIFY } from '../project/macros.ts';
 import {
@@ -157,6 +157,18 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   }
   if (newKeywords > slugs.length) {
     warnings.push(`${newKeywords} new keywords searched as ${slugs.length} distinct slugs`);
+  }
+  // Titles spelt alike (case, accents, spacing) are one title to the matcher: a repeat with other genres
+  // is dropped, and the keywords matching it would silently take the other row's genres.
+  const shadowed = shadowedTitles(titles);
+  if (shadowed.length > 0) {
+    const shown = (t: { title: string; genres: string[] }) =>
+      `"${t.title}" (${t.genres.join(';') || 'no genres'})`;
+    const examples = shadowed.slice(0, 3).map((s) => `${shown(s)} repeats ${shown(s.kept)}`);
+    warnings.push(
+      `catalog ${catalog}: ${shadowed.length} title(s) repeat an earlier title's slug with other genres and are ignored, ` +
+        `${examples.join(', ')}${shadowed.length > 3 ? ', ...' : ''}; give each title one row, its genres joined by ';'`,
+    );
   }
   return {
     rowsIn,

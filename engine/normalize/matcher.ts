@@ -161,6 +161,37 @@ function countGram(code: number, codes: Int32Array, counts: Int32Array, distinct
   return distinct;
 }
 
+/** A catalog title ignored because an earlier one has its slug, though with other genres. */
+export interface ShadowedTitle {
+  title: string;
+  genres: string[];
+  /** The earlier title the index keeps for the slug. */
+  kept: { title: string; genres: string[] };
+}
+
+/**
+ * The titles `buildTitleIndex` leaves out for repeating an earlier title's slug with other genres: a
+ * keyword matching that slug gets the kept title's genres only. Repeats with the same genres are harmless.
+ */
+export function shadowedTitles(titles: readonly CatalogTitle[]): ShadowedTitle[] {
+  const first = new Map<string, CatalogTitle>();
+  const shadowed: ShadowedTitle[] = [];
+  for (const t of titles) {
+    const slug = slugify(t.slug ?? null) ?? slugify(t.title);
+    if (slug === null) continue;
+    const kept = first.get(slug);
+    if (!kept) first.set(slug, t);
+    else if (kept.genres.join(';') !== t.genres.join(';')) {
+      shadowed.push({
+        title: t.title,
+        genres: [...t.genres],
+        kept: { title: kept.title, genres: [...kept.genres] },
+      });
+    }
+  }
+  return shadowed;
+}
+
 /**
  * Indexes catalog titles by the slug of `slug` (or of `title` when slug is absent/blank). Titles whose
  * slug is empty are skipped; duplicates by slug keep the first. Catalog order decides ties later.

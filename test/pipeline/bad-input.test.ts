@@ -15,6 +15,7 @@ import {
   SOURCE_COLUMNS,
   strayLakeFiles,
   truncateToHalf,
+  writeCatalog,
   writeDay,
 } from '../helpers/source-files.ts';
 
@@ -648,6 +649,41 @@ describe('a day whose files hold no rows', () => {
       const notes = again.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
       expect(notes.filter((w) => w.includes('hold no rows'))).toEqual([]);
       expect(again.models.find((m) => m.model === 'bronze.customer_search')?.rowsOut).toBe(6);
+    });
+  });
+});
+
+describe('a catalog repeating a title with other genres', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    dir = await exampleProjectOnDays(src);
+    // The same title twice, spelt apart only by case and accents, with other genres; and an exact repeat.
+    await writeCatalog(join(src, 'titles.csv'), [
+      { title: 'Bóng Đá Việt Nam', genres: ['Sports'] },
+      { title: 'BONG DA VIET NAM', genres: ['Live'] },
+      { title: 'Phim Hay Nhất', genres: ['Movies'] },
+      { title: 'Phim Hay Nhất', genres: ['Movies'] },
+    ]);
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('notes the ignored repeat and the title kept, instead of dropping its genres silently', async () => {
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.status).toBe('success');
+      const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
+      expect(notes.filter((w) => w.startsWith('catalog '))).toEqual([
+        "catalog source.title_catalog: 1 title(s) repeat an earlier title's slug with other genres and are ignored, " +
+          '"Bóng Đá Việt Nam" (Sports) repeats "BONG DA VIET NAM" (Live); give each title one row, its genres joined by \';\'',
+      ]);
     });
   });
 });
