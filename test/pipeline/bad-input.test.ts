@@ -687,3 +687,29 @@ describe('a catalog repeating a title with other genres', () => {
     });
   });
 });
+
+describe('a catalog title with stray spaces', () => {
+  it('is the normalized keyword without them', async () => {
+    const src = await tempDir('lakehouse-src-');
+    try {
+      await writeDay(src, '20220601', [event({ keyword: 'bong da viet nam' })]);
+      const dir = await exampleProjectOnDays(src);
+      await writeCatalog(join(src, 'titles.csv'), [{ title: '  Bóng Đá Việt Nam ', genres: ['Sports'] }]);
+      try {
+        await withEngine(dir, async (engine) => {
+          expect((await engine.run({ dates: ['2022-06-01'] })).status).toBe('success');
+          const result = await engine.query(
+            'SELECT keyword_normalized, keyword_category FROM silver.customer_search',
+          );
+          expect(result.rows).toEqual([
+            { keyword_normalized: 'Bóng Đá Việt Nam', keyword_category: 'Sports' },
+          ]);
+        });
+      } finally {
+        await removeDir(dir);
+      }
+    } finally {
+      await removeDir(src);
+    }
+  });
+});
