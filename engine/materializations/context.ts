@@ -3,7 +3,7 @@ import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
-import type { CatalogTitle, TitleIndex } from '../normalize/matcher.ts';
+import type { CatalogTitle, ShadowedTitle, TitleIndex } from '../normalize/matcher.ts';
 import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
@@ -112,6 +112,8 @@ export interface MaterializeOutcome {
 export interface LoadedCatalog {
   titles: CatalogTitle[];
   fingerprint: string;
+  /** Titles the matcher ignores for sharing another's slug with other genres (see shadowedTitles). */
+  shadowed: ShadowedTitle[];
 }
 
 export interface TestHints {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LakehouseError } from '../api/errors.ts';
+import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import { buildTitleIndex, type CatalogTitle, NOT_MATCHED, shadowedTitles } from '../normalize/matcher.ts';
 import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
@@ -43,10 +43,12 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     loaded = {
       titles: read,
       fingerprint: createHash('sha256').update(JSON.stringify(read)).digest('hex').slice(0, 16),
+      shadowed: shadowedTitles(read),
     };
     ctx.catalogs.set(catalog, loaded);
   }
-  const { titles, fingerprint } = loaded;
+  const { titles, fingerprint, shadowed } = loaded;
+  const olderCatalog = await datesMatchedByOtherCatalogs(ctx, fingerprint);
 
   if (!(await tableExists(db, target))) {
     await db.run(
@@ -158,16 +160,23 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   if (newKeywords > slugs.length) {
     warnings.push(`${newKeywords} new keywords searched as ${slugs.length} distinct slugs`);
   }
-  // Titles spelt alike (case, accents, spacing) are one title to the matcher: a repeat with other genres
-  // is dropped, and the keywords matching it would silently take the other row's genres.
-  const shadowed = shadowedTitles(titles);
+  // Titles spelt alike (case, accents, spacing) are one title to the matcher: one with other genres
+  // is ignored, and the keywords matching it would silently take the other row's genres.
   if (shadowed.length > 0) {
     const shown = (t: { title: string; genres: string[] }) =>
       `"${t.title}" (${t.genres.join(';') || 'no genres'})`;
-    const examples = shadowed.slice(0, 3).map((s) => `${shown(s)} repeats ${shown(s.kept)}`);
+    const examples = shadowed.slice(0, 3).map((s) => `${shown(s)} is ignored for ${shown(s.kept)}`);
     warnings.push(
-      `catalog ${catalog}: ${shadowed.length} title(s) repeat an earlier title's slug with other genres and are ignored, ` +
-        `${examples.join(', ')}${shadowed.length > 3 ? ', ...' : ''}; give each title one row, its genres joined by ';'`,
+      `catalog ${catalog}: ${shadowed.length} title(s) share a slug with another title of other genres, and only ` +
+        `one of them is used: ${examples.join(', ')}${shadowed.length > 3 ? ', ...' : ''}; give each title one row, ` +
+        "its genres joined by ';'",
+    );
+  }
+  if (olderCatalog.length > 0) {
+    warnings.push(
+      `${olderCatalog.length} date(s) not in this run (${describeRun(runOfDates(olderCatalog))}) were matched ` +
+        `against an earlier version of ${catalog}: their rows keep its answers; run them again so every date ` +
+        'uses this catalog',
     );
   }
   return {
@@ -178,6 +187,29 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     testRelation: target,
     warnings,
   };
+}
+
+/**
+ * Records the catalog this date is matched against, and returns the committed dates outside this run
+ * matched against another version: silver and gold keep those answers until they run again. Said on
+ * the run's first date only, where every later date of the run is still to come.
+ */
+async function datesMatchedByOtherCatalogs(ctx: MaterializeContext, fingerprint: string): Promise<string[]> {
+  const { db, model, etlDate } = ctx;
+  const params = { model: model.id, d: etlDate, fingerprint };
+  await db.run('DELETE FROM _lakehouse.keyword_catalogs WHERE model = $model AND etl_date = $d::DATE', {
+    model: model.id,
+    d: etlDate,
+  });
+  await db.run('INSERT INTO _lakehouse.keyword_catalogs VALUES ($model, $d::DATE, $fingerprint)', params);
+  if (ctx.runDates[0] !== etlDate) return [];
+  const inRun = new Set(ctx.runDates);
+  const other = await db.all<{ d: string }>(
+    `SELECT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.keyword_catalogs
+     WHERE model = $model AND fingerprint <> $fingerprint ORDER BY etl_date`,
+    { model: model.id, fingerprint },
+  );
+  return other.map((r) => r.d).filter((d) => !inRun.has(d));
 }
 
 async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<CatalogTitle[]> {

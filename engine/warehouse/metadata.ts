@@ -43,6 +43,11 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     -- Which model writes each quarantine table: two models of one name (bronze.x, silver.x) would
     -- otherwise replace each other's quarantined rows (materializations/partition.ts).
     CREATE TABLE IF NOT EXISTS _lakehouse.quarantine_owners (relation VARCHAR NOT NULL, model VARCHAR NOT NULL);
+    -- Which version of its catalog each date of a keyword_match model was matched against: a changed
+    -- catalog leaves the dates not run since with the old answers, which a run says (keyword-match.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.keyword_catalogs (
+      model VARCHAR NOT NULL, etl_date DATE NOT NULL, fingerprint VARCHAR NOT NULL
+    );
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

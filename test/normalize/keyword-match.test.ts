@@ -4,12 +4,13 @@ import type { MaterializeContext } from '../../engine/materializations/context.t
 import { materializeKeywordMatch } from '../../engine/materializations/keyword-match.ts';
 import { buildTitleIndex, matchKeywords } from '../../engine/normalize/matcher.ts';
 import { loadMacros } from '../../engine/project/macros.ts';
+import { ensureWarehouseSchema } from '../../engine/warehouse/metadata.ts';
 
 describe('keyword_match materialization', () => {
   it('stores exactly what matchKeywords returns and matches each keyword once across days', async () => {
     const db = await openDb();
     await loadMacros(db, '/nonexistent-project');
-    await db.run(`CREATE SCHEMA silver`);
+    await ensureWarehouseSchema(db);
     await db.run(`CREATE TABLE catalog (title VARCHAR, genres VARCHAR)`);
     await db.run(
       `INSERT INTO catalog VALUES ('Naruto', 'Anime'), ('Bóng Đá', 'Sport;Live'), ('Running Man', 'Show')`,
@@ -22,7 +23,7 @@ describe('keyword_match materialization', () => {
     const context = (etlDate: string): MaterializeContext =>
       ({
         db,
-        model: { file: 'keyword_match.sql', config: { catalog: 'catalog' } },
+        model: { id: 'silver.keyword_match', file: 'keyword_match.sql', config: { catalog: 'catalog' } },
         etlDate,
         stage: 'stage',
         target: 'silver.keyword_match',
@@ -30,6 +31,7 @@ describe('keyword_match materialization', () => {
         catalogs: new Map(),
         restage: async () => undefined,
         committedDates: [],
+        runDates: [etlDate],
       }) as unknown as MaterializeContext;
     const days = [
       // Three spellings of one slug: searched once, stored for each.
@@ -86,13 +88,17 @@ describe('keyword_match materialization', () => {
   it('reads a source catalog once per run, and a changed one again in the next run', async () => {
     const db = await openDb();
     await loadMacros(db, '/nonexistent-project');
-    await db.run(`CREATE SCHEMA silver`);
+    await ensureWarehouseSchema(db);
     await db.run(`ATTACH ':memory:' AS source`);
     await db.run(`CREATE TABLE source.titles AS SELECT 'Naruto' AS title, 'Anime' AS genres`);
     const run = (catalogs: MaterializeContext['catalogs']) => (etlDate: string) =>
       ({
         db,
-        model: { file: 'keyword_match.sql', config: { catalog: 'source.titles' } },
+        model: {
+          id: 'silver.keyword_match',
+          file: 'keyword_match.sql',
+          config: { catalog: 'source.titles' },
+        },
         etlDate,
         stage: 'stage',
         target: 'silver.keyword_match',
@@ -100,6 +106,7 @@ describe('keyword_match materialization', () => {
         catalogs,
         restage: async () => undefined,
         committedDates: [],
+        runDates: [etlDate],
       }) as unknown as MaterializeContext;
     const matchOn = async (context: MaterializeContext, keyword: string) => {
       await db.run(`CREATE OR REPLACE TEMP TABLE stage AS SELECT $1::VARCHAR AS keyword`, [keyword]);

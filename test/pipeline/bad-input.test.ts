@@ -2,6 +2,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
+import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   corruptUtf8,
@@ -681,8 +682,9 @@ describe('a catalog repeating a title with other genres', () => {
       expect(summary.status).toBe('success');
       const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
       expect(notes.filter((w) => w.startsWith('catalog '))).toEqual([
-        "catalog source.title_catalog: 1 title(s) repeat an earlier title's slug with other genres and are ignored, " +
-          '"Bóng Đá Việt Nam" (Sports) repeats "BONG DA VIET NAM" (Live); give each title one row, its genres joined by \';\'',
+        'catalog source.title_catalog: 1 title(s) share a slug with another title of other genres, and only one ' +
+          'of them is used: "Bóng Đá Việt Nam" (Sports) is ignored for "BONG DA VIET NAM" (Live); give each title ' +
+          "one row, its genres joined by ';'",
       ]);
     });
   });
@@ -704,6 +706,48 @@ describe('a catalog title with stray spaces', () => {
           expect(result.rows).toEqual([
             { keyword_normalized: 'Bóng Đá Việt Nam', keyword_category: 'Sports' },
           ]);
+        });
+      } finally {
+        await removeDir(dir);
+      }
+    } finally {
+      await removeDir(src);
+    }
+  });
+});
+
+describe('a catalog changed after some dates were matched', () => {
+  it('says which dates outside the run keep the old answers, until they run again', async () => {
+    const src = await tempDir('lakehouse-src-');
+    try {
+      await writeDay(src, '20220601', [event({ eventID: 'a', keyword: 'bong da viet nam' })]);
+      await writeDay(src, '20220602', [event({ eventID: 'b', keyword: 'bong da viet nam' })]);
+      const dir = await exampleProjectOnDays(src);
+      await writeCatalog(join(src, 'titles.csv'), [{ title: 'Bóng Đá Việt Nam', genres: ['Sports'] }]);
+      const catalogNotes = (summary: RunSummary) =>
+        (summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? []).filter((w) =>
+          w.includes('earlier version'),
+        );
+      try {
+        await withEngine(dir, async (engine) => {
+          expect(catalogNotes(await engine.run({}))).toEqual([]);
+          await writeCatalog(join(src, 'titles.csv'), [{ title: 'Bóng Đá Việt Nam', genres: ['Live'] }]);
+          const one = await engine.run({ dates: ['2022-06-02'] });
+          expect(one.status).toBe('success');
+          expect(catalogNotes(one)).toEqual([
+            '1 date(s) not in this run (2022-06-01) were matched against an earlier version of ' +
+              'source.title_catalog: their rows keep its answers; run them again so every date uses this catalog',
+          ]);
+          const categories = await engine.query(
+            'SELECT etl_date::VARCHAR AS d, keyword_category FROM silver.customer_search ORDER BY d',
+          );
+          expect(categories.rows).toEqual([
+            { d: '2022-06-01', keyword_category: 'Sports' },
+            { d: '2022-06-02', keyword_category: 'Live' },
+          ]);
+          // Run again, the date takes the new answers and nothing is left to say.
+          expect(catalogNotes(await engine.run({ dates: ['2022-06-01'] }))).toEqual([]);
+          expect(catalogNotes(await engine.run({}))).toEqual([]);
         });
       } finally {
         await removeDir(dir);
