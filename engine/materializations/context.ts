@@ -59,6 +59,12 @@ export interface MaterializeContext {
   keyReaders?(): Promise<{ model: string; dates: string[] }[]>;
   /** Whether the project has a model of this id now (a quarantine table's owner may be gone). */
   hasModel?(id: string): boolean;
+  /**
+   * The upstream warehouse models (dimensions) that hold no date as late as `through` yet but reach it
+   * later in this run, each with the latest date it holds (none: absent). A history replay to `through`
+   * now would join their incomplete rows.
+   */
+  inputsCatchingUp?(through: string): Promise<{ model: string; through?: string }[]>;
 }
 
 /**

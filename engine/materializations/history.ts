@@ -37,7 +37,24 @@ export async function applyHistory(
   const warnings: string[] = [];
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
   let heldThrough: string | undefined;
-  if (last !== undefined && etlDate <= last && (await tableExists(db, target))) {
+  const replayTo =
+    last !== undefined && etlDate <= last && (await tableExists(db, target)) ? last : undefined;
+  const waitFor = replayTo ? ((await ctx.inputsCatchingUp?.(replayTo)) ?? []) : [];
+  if (replayTo && waitFor.length > 0) {
+    // A dimension rebuilt in this run (dropped with --rebuild, or new) holds only the dates it has run so
+    // far: a replay now would join it, lose every later member, and renumber the rows those members
+    // bring back at the next date. The table stays as it was until the date where they all catch up.
+    await ctx.restage(etlDate);
+    outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
+    const behind = waitFor
+      .map((w) => `${w.model} ${w.through ? `holds dates only to ${w.through}` : 'holds no date yet'}`)
+      .join(', ');
+    warnings.push(
+      `history not replayed on ${etlDate}: it runs to ${replayTo}, and ${behind} (rebuilt in this run); ` +
+        'replayed once they reach it, later in this run, and kept as it was until then',
+    );
+    heldThrough = replayTo;
+  } else if (replayTo) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
     await refuseStaleReplay(ctx, dates);
     await ctx.restage(etlDate);

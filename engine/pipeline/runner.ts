@@ -150,6 +150,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     await refuseMissingUpstreamPartitions(db, graph, selected, dates);
     await refuseUnbuiltUpstreamTables(db, graph, selected);
   }
+  const selectedSet = new Set(selected);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
     options.onProgress?.({ ...event, runId, total });
@@ -237,7 +238,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           emit({ kind: 'model-start', date, model: id, done });
           const ranThisDate = new Set(dateRecords.filter((r) => r.status === 'success').map((r) => r.model));
           const record = await runModel(
-            { ...deps, signal: options.signal, catalogs, columnsChecked, runDates: dates, ranThisDate },
+            {
+              ...deps,
+              signal: options.signal,
+              catalogs,
+              columnsChecked,
+              runDates: dates,
+              ranThisDate,
+              selected: selectedSet,
+            },
             node.model,
             date,
             partitions,
@@ -557,6 +566,8 @@ async function runModel(
     runDates: string[];
     /** Models that succeeded on this date before this one. */
     ranThisDate: Set<string>;
+    /** The models this run runs. */
+    selected: ReadonlySet<string>;
   },
   model: Model,
   date: string,
@@ -604,6 +615,7 @@ async function runModel(
     },
     keyReaders: () => keyReaders(deps, model),
     hasModel: (id) => deps.graph.byId.has(id),
+    inputsCatchingUp: (through) => inputsCatchingUp(deps, model, date, through),
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];
@@ -696,6 +708,33 @@ async function testsAheadOfParents(
     );
   }
   return deferred;
+}
+
+/**
+ * The warehouse models upstream of `model` (dimensions it joins or tests against) that hold no date as
+ * late as `through`, counting this date when they ran on it, and that this run brings there later (it
+ * runs `through`): a dimension dropped to be rebuilt, or new. Partitioned inputs are left out: each date
+ * reads its own.
+ */
+async function inputsCatchingUp(
+  deps: RunnerDeps & { ranThisDate: Set<string>; selected: ReadonlySet<string>; runDates: string[] },
+  model: Model,
+  date: string,
+  through: string,
+): Promise<{ model: string; through?: string }[]> {
+  // On `through` itself the history replays, with every such dimension as complete as that date makes it.
+  if (!deps.runDates.includes(through)) return [];
+  const behind: { model: string; through?: string }[] = [];
+  for (const id of deps.graph.byId.get(model.id)?.upstream ?? []) {
+    const input = deps.graph.byId.get(id)?.model;
+    if (!input || input.config.materialized === 'partition' || !deps.selected.has(id)) continue;
+    const held = [...(await committedDates(deps.db, id)), ...(deps.ranThisDate.has(id) ? [date] : [])]
+      .sort()
+      .at(-1);
+    if (held !== undefined && held >= through) continue;
+    behind.push({ model: id, ...(held !== undefined ? { through: held } : {}) });
+  }
+  return behind;
 }
 
 /** `3 failing row(s) (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
+import { goldFingerprints } from '../helpers/fingerprint.ts';
 import {
   exampleProject,
   PROJECT_ROOT,
@@ -731,6 +732,40 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
           )
         ).rows,
       ).toEqual([{ n: 0 }]);
+    });
+  });
+
+  it('rebuilds a dimension a bridge joins from every date, leaving the bridge and its keys as a build in order gives them', async () => {
+    // D2 brings a plan D1 has not: the rebuilt dim_subscription gains its key only on D2.
+    const src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(12, D1));
+    const withVip = events(12, D2).map((e) => ({
+      ...e,
+      userPlansMap: e.user_id === null ? null : ['Gói Cơ Bản:direct', 'VIP:direct'],
+    }));
+    await writeDay(src, '20220602', withVip);
+    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      const built = await goldFingerprints(engine);
+      await engine.dropTable('gold.dim_subscription', { rebuild: true });
+      const rebuilt = await engine.run({});
+      expect(rebuilt.error?.message ?? rebuilt.status).toBe('success');
+      // Replayed at D1, the bridge would join D2's plans to a dimension without them, and renumber the
+      // rows they bring back on D2: it waits for D2, where it replays once, keeping every key.
+      expect(await goldFingerprints(engine)).toEqual(built);
+      const bridge = (date: string) =>
+        rebuilt.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === date)!;
+      expect(bridge(D1).warnings).toContain(
+        `history not replayed on ${D1}: it runs to ${D2}, and gold.dim_subscription holds dates only to ${D1} ` +
+          '(rebuilt in this run); replayed once they reach it, later in this run, and kept as it was until then',
+      );
+      expect(bridge(D2).warnings).toContain(`replayed 2 date(s) ${D1} .. ${D2} to rebuild history`);
+      expect(
+        bridge(D2).tests.find(
+          (t) => t.name === 'relationships(subscription_key → gold.dim_subscription.subscription_key)',
+        ),
+      ).toMatchObject({ passed: true });
     });
   });
 
