@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
-import { type ErrorPayload, escapeRegExp, LakehouseError, toLakehouseError } from '../api/errors.ts';
+import {
+  describeRun,
+  type ErrorPayload,
+  escapeRegExp,
+  LakehouseError,
+  runOfDates,
+  toLakehouseError,
+} from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -630,10 +637,12 @@ async function runModel(
     outcome = await MATERIALIZERS[model.config.materialized](ctx);
     if (firstDateOfRun) await recordBuild(db, model);
     // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
-    const deferred = outcome.heldThrough
+    const { deferred, behind } = outcome.heldThrough
       ? await testsAheadOfParents(deps, model, date, outcome.heldThrough)
-      : new Map<number, string>();
+      : { deferred: new Map<number, string>(), behind: [] };
     outcome.warnings.push(...deferred.values());
+    // A parent this run leaves behind fails the test: say why, and which run brings both to the same date.
+    if (behind.length > 0) outcome.testHints = { notes: [...(outcome.testHints?.notes ?? []), ...behind] };
     tests = await runDataTests(
       db,
       model,
@@ -678,15 +687,18 @@ async function runModel(
  * The relationships tests of a history table replayed past the run's date (to `heldThrough`) whose
  * parent holds no date that late yet, by index, with a note each. A dimension dropped to be rebuilt
  * runs its dates from the first, so at that date the replayed bridge holds members the dimension gains
- * later in the same run: the test is left to the date both reach, where it reads every row.
+ * later in the same run: the test is left to the date both reach, where it reads every row. Only when
+ * this run takes the parent there: otherwise the test runs (it would never be checked), and `behind`
+ * explains its failure with the run to make.
  */
 async function testsAheadOfParents(
-  deps: RunnerDeps & { ranThisDate: Set<string> },
+  deps: RunnerDeps & { ranThisDate: Set<string>; selected: ReadonlySet<string>; runDates: string[] },
   model: Model,
   date: string,
   heldThrough: string,
-): Promise<Map<number, string>> {
+): Promise<{ deferred: Map<number, string>; behind: string[] }> {
   const deferred = new Map<number, string>();
+  const behind: string[] = [];
   const upstream = deps.graph.byId.get(model.id)?.upstream ?? [];
   for (const [index, test] of model.config.tests.entries()) {
     if (!('relationships' in test)) continue;
@@ -700,14 +712,22 @@ async function testsAheadOfParents(
     const parentThrough = held.sort().at(-1);
     if (parentThrough !== undefined && parentThrough >= heldThrough) continue;
     const { column, field } = test.relationships;
+    const lag = `${parent} ${parentThrough ? `only to ${parentThrough}` : 'holds no date yet'}`;
+    if (!deps.selected.has(parent) || (deps.runDates.at(-1) ?? '') < heldThrough) {
+      const rerun = runOfDates([...(await committedDates(deps.db, model.id)), date, heldThrough]);
+      behind.push(
+        `the replayed history of ${model.id} runs to ${heldThrough}, ${lag}, and this run does not take it ` +
+          `there (a dimension dropped to be rebuilt?): run ${describeRun(rerun)} in one run`,
+      );
+      continue;
+    }
     deferred.set(
       index,
       `relationships(${column} → ${test.relationships.to}.${field}) not checked on ${date}: the replayed history ` +
-        `runs to ${heldThrough}, ${parent} ${parentThrough ? `only to ${parentThrough}` : 'holds no date yet'}; ` +
-        `checked once ${parent} reaches ${heldThrough}`,
+        `runs to ${heldThrough}, ${lag}; checked once ${parent} reaches ${heldThrough}`,
     );
   }
-  return deferred;
+  return { deferred, behind };
 }
 
 /**
