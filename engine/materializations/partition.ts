@@ -89,10 +89,15 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
         dedupe!.key,
       ));
     if (affected) {
+      const them = stale.length === 1 ? 'it' : 'them';
+      const key = dedupe!.key.join(', ');
+      // A date loaded late had nothing the later dates could drop: they kept what are now its repeats.
       warnings.push(
-        `${stale.join(', ')} dropped repeats of ${dedupe!.key.join(', ')} values this date held when they ran: ` +
-          `re-run ${stale.length === 1 ? 'it' : 'them'} too, so an event this new version adds or no longer ` +
-          'holds is kept or dropped there again',
+        previous
+          ? `${stale.join(', ')} dropped repeats of ${key} values this date held when they ran: re-run ${them} ` +
+              'too, so an event this new version adds or no longer holds is kept or dropped there again'
+          : `${stale.join(', ')} ran before this date was loaded and kept ${key} values it holds, which are ` +
+              `repeats there now: re-run ${them} too, so they are dropped there as in a build in date order`,
       );
     }
   }

@@ -437,6 +437,30 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  it('loads a late date sharing an event with a later one, saying the later date kept it and must run again', async () => {
+    const src = await tempDir('lakehouse-src-');
+    dirs.push(src);
+    const day1 = events(12, D1);
+    // 06-02 repeats an event of 06-01: in date order 06-02 drops it.
+    await writeDay(src, '20220601', day1);
+    await writeDay(src, '20220602', [...events(12, D2), day1[0]!]);
+    const dir = await exampleProject(src, catalog);
+    dirs.push(dir);
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      const late = await engine.run({ dates: [D1] });
+      expect(late.models.find((m) => m.model === 'silver.customer_search')?.warnings).toEqual([
+        `${D2} ran before this date was loaded and kept event_id values it holds, which are repeats there ` +
+          'now: re-run it too, so they are dropped there as in a build in date order',
+      ]);
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      const rows = await engine.query(
+        `SELECT etl_date::VARCHAR AS d FROM silver.customer_search WHERE event_id = '${day1[0]!.eventID}'`,
+      );
+      expect(rows.rows).toEqual([{ d: D1 }]);
+    });
+  });
+
   it('loads a late date without asking to re-run later dates that share none of its events', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
