@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
-import { LakehouseError } from '../api/errors.ts';
+import { escapeRegExp, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { DailyParquetSource } from '../project/config.ts';
@@ -30,18 +30,65 @@ export function dayFolder(format: string, etlDate: string): string {
   return format.replaceAll('%Y', y).replaceAll('%m', m).replaceAll('%d', d);
 }
 
+/**
+ * A RegExp for folder names written by `date_format` (or one `/`-separated level of it): the
+ * placeholders capture the year, month and day, and every other character is literal.
+ */
+function datePattern(format: string): RegExp {
+  return new RegExp(
+    `^${escapeRegExp(format).replace('%Y', '(?<y>\\d{4})').replace('%m', '(?<m>\\d{2})').replace('%d', '(?<d>\\d{2})')}$`,
+  );
+}
+
+/**
+ * Splits an object key under a daily source's prefix into its day folder (as many levels as
+ * `date_format` has: `2022/06/01` for `%Y/%m/%d`), the entry's name in that folder and anything deeper.
+ * `name` is undefined for a key that is not inside a day-deep folder.
+ */
+export function splitDayKey(
+  relativeKey: string,
+  format: string,
+): { day: string; name: string | undefined; deeper: string[] } {
+  const parts = relativeKey.split('/');
+  const levels = format.split('/').length;
+  return { day: parts.slice(0, levels).join('/'), name: parts[levels], deeper: parts.slice(levels + 1) };
+}
+
+/**
+ * The local folders under `root`, as relative paths, whose every level matches its level of
+ * `date_format` (one level for `%Y%m%d`, three for `%Y/%m/%d`). Throws when `root` cannot be read.
+ */
+async function localDayFolders(root: string, format: string): Promise<string[]> {
+  let found = [''];
+  for (const [level, segment] of format.split('/').entries()) {
+    const pattern = datePattern(segment);
+    const next: string[] = [];
+    for (const parent of found) {
+      // The root must exist; a deeper level that is a file or unreadable simply holds no day.
+      const entries = level === 0 ? await readdir(root) : await readdir(join(root, parent)).catch(() => []);
+      for (const entry of entries.filter((e) => pattern.test(e))) {
+        const path = parent ? `${parent}/${entry}` : entry;
+        // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
+        if ((await stat(join(root, path)).catch(() => null))?.isDirectory()) next.push(path);
+      }
+    }
+    found = next;
+  }
+  return found;
+}
+
 /** Lists the days a daily source has, as YYYY-MM-DD, by parsing folder names with its date_format. */
 export async function listSourceDates(
   root: string,
   format: string,
   storage?: ProjectStorage,
 ): Promise<string[]> {
-  let entries: string[];
+  let folders: string[];
   // On S3 one listing of the whole prefix also tells which days hold a Parquet object.
   let s3Loadable: Set<string> | undefined;
   try {
-    if (isS3Uri(root)) ({ folders: entries, loadable: s3Loadable } = await listS3Days(root, storage));
-    else entries = await readdir(root);
+    if (isS3Uri(root)) ({ folders, loadable: s3Loadable } = await listS3Days(root, format, storage));
+    else folders = await localDayFolders(root, format);
   } catch (error) {
     if (error instanceof LakehouseError) throw error;
     throw new LakehouseError(
@@ -52,18 +99,7 @@ export async function listSourceDates(
       },
     );
   }
-  const pattern = new RegExp(
-    `^${format.replace('%Y', '(?<y>\\d{4})').replace('%m', '(?<m>\\d{2})').replace('%d', '(?<d>\\d{2})')}$`,
-  );
-  const days = entries.filter((e) => pattern.test(e));
-  // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
-  const folders = isS3Uri(root)
-    ? days
-    : (
-        await Promise.all(
-          days.map(async (e) => ((await stat(join(root, e)).catch(() => null))?.isDirectory() ? e : null)),
-        )
-      ).filter((e): e is string => e !== null);
+  const pattern = datePattern(format);
   const dates: string[] = [];
   for (const folder of folders) {
     const g = pattern.exec(folder)?.groups;
@@ -374,11 +410,13 @@ function s3Storage(storage: ProjectStorage | undefined, uri: string): ProjectSto
 }
 
 /**
- * The "folder" names directly under an S3 prefix, and those holding a Parquet object of their own.
+ * The day folders under an S3 prefix (as many levels deep as date_format), and those holding a Parquet
+ * object of their own.
  * One listing of the whole prefix: fewer requests than one per day unless days hold over 1000 objects.
  */
 async function listS3Days(
   root: string,
+  format: string,
   storage: ProjectStorage | undefined,
 ): Promise<{ folders: string[]; loadable: Set<string> }> {
   const { bucket, prefix } = parseS3Uri(root);
@@ -386,7 +424,7 @@ async function listS3Days(
   const folders = new Set<string>();
   const loadable = new Set<string>();
   for (const o of (await listObjects(s3Storage(storage, root).client(), bucket, base)).objects) {
-    const [folder = '', name, ...deeper] = o.key.slice(base.length).split('/');
+    const { day: folder, name, deeper } = splitDayKey(o.key.slice(base.length), format);
     if (name === undefined) continue;
     folders.add(folder);
     if (deeper.length === 0 && dayEntryKind(name, { size: o.size, folder: false }) === 'parquet')

@@ -8,7 +8,7 @@ import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
-import { dayEntryKind, dayFolder, listSourceDates } from './daily-parquet.ts';
+import { dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -124,7 +124,7 @@ async function probeDaily(location: string, format: string, storage: ProjectStor
     const { bucket, prefix } = parseS3Uri(location);
     const wanted = new Set(dates.map((d) => dayFolder(format, d)));
     for (const o of (await listObjects(storage.client(), bucket, prefix ? `${prefix}/` : '')).objects) {
-      const [day = '', name = '', ...deeper] = o.key.slice(prefix ? prefix.length + 1 : 0).split('/');
+      const { day, name = '', deeper } = splitDayKey(o.key.slice(prefix ? prefix.length + 1 : 0), format);
       // Counts what a run loads: the Parquet files directly in a day folder, not markers or hidden files.
       if (
         !wanted.has(day) ||

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -194,5 +194,62 @@ describe.each([local, onS3])('day folders on $title', (place) => {
         ],
       },
     });
+  });
+});
+
+describe.each([local, onS3])('day folders nested by date_format (%Y/%m/%d) on $title', (place) => {
+  let work: string;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    useS3rverCredentials();
+    work = await tempDir('lakehouse-nested-days-');
+    const src = join(work, 'src');
+    await writeDay(src, join('2022', '06', '01'), events(4, '2022-06-01'));
+    await mkdir(join(src, '2022', '06', '02'), { recursive: true });
+    await writeFile(join(src, '2022', '06', '02', '_SUCCESS'), '');
+    await writeDay(src, join('2022', '06', '03'), events(5, '2022-06-03'));
+    // Not a day: a level that does not match its part of the format.
+    await writeDay(src, join('2022', 'misc', '01'), events(1, '2022-06-01', 'misc'));
+    const published = await place.publish(src);
+    const dir = join(work, 'project');
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: published.location,
+      catalog: await writeCatalog(join(work, 'titles.csv')),
+      s3: published.s3,
+    });
+    const yaml = join(dir, 'lakehouse.yaml');
+    await writeFile(
+      yaml,
+      (await readFile(yaml, 'utf8')).replace('date_format: "%Y%m%d"', 'date_format: "%Y/%m/%d"'),
+    );
+    engine = await createEngine({ projectDir: dir });
+  });
+
+  afterAll(async () => {
+    engine?.close();
+    await place.close();
+    await removeDir(work);
+  });
+
+  it('offers, tests and runs the days three folders deep', async () => {
+    expect(await engine.availableDates()).toEqual(['2022-06-01', '2022-06-03']);
+    expect(await probeSource(engine.project, { name: SOURCE })).toMatchObject({
+      ok: true,
+      dates: ['2022-06-01', '2022-06-03'],
+      objects: 2,
+    });
+    const summary = await engine.run({});
+    expect(summary.error).toBeUndefined();
+    expect(summary.dates).toEqual(['2022-06-01', '2022-06-03']);
+    const rows = await engine.query(
+      "SELECT strftime(etl_date, '%Y-%m-%d') AS d, count(*) AS n FROM bronze.customer_search GROUP BY ALL ORDER BY d",
+    );
+    expect(rows.rows.map((r) => [r.d, Number(r.n)])).toEqual([
+      ['2022-06-01', 4],
+      ['2022-06-03', 5],
+    ]);
   });
 });
