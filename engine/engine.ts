@@ -180,7 +180,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       'RUN_LOCKED',
       `The warehouse ${project.warehousePath} is open in another lakehouse process: the app or \`lakehouse serve\` ` +
         'on this project (it keeps it open), or a run in progress. While the app is open, run from it ' +
-        '(in browser mode, `lakehouse query`, `tables` and `runs` read through it); otherwise wait for the run ' +
+        '(`lakehouse query`, `tables` and `runs` read through it); otherwise wait for the run ' +
         'to finish, then retry.',
       { path: project.warehousePath },
     );
@@ -191,6 +191,19 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     db = await openDb(project.warehousePath, options.readOnly ? { ...dbOptions, readOnly: true } : dbOptions);
   } catch (error) {
     const message = (error as Error).message;
+    // The value came from the caller (run --memory-limit), not from lakehouse.yaml: say so.
+    if (
+      error instanceof LakehouseError &&
+      error.details.setting === 'memory_limit' &&
+      options.memoryLimit !== undefined
+    ) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `--memory-limit ${options.memoryLimit}: not a value DuckDB takes (${String(error.details.reason)}). ` +
+          `Give ${String(error.details.expected)}, or leave the option out to use settings.memory_limit of lakehouse.yaml.`,
+        { option: 'memory-limit', value: options.memoryLimit },
+      );
+    }
     // DuckDB: 'Could not set lock on file ...: Conflicting lock is held in ...' ("block" is no lock).
     if (/Could not set lock|Conflicting lock/i.test(message)) throw locked();
     if (/Out of Memory/i.test(message)) {

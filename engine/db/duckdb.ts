@@ -88,11 +88,12 @@ async function invalidSetting(options: DbOptions): Promise<LakehouseError | unde
       try {
         await connection.run(`SET ${name} = ${literal(value)}`);
       } catch (error) {
+        const reason = (error as Error).message.split('\n')[0] ?? '';
         return new LakehouseError(
           'PROJECT_INVALID',
-          `settings.${name} "${value}" is not a value DuckDB takes (${(error as Error).message.split('\n')[0]}). ` +
-            `Use ${expected} in lakehouse.yaml's settings${name === 'memory_limit' ? ' or in run --memory-limit' : ''}, or leave it out.`,
-          { setting: name, value },
+          `settings.${name} "${value}" is not a value DuckDB takes (${reason}). ` +
+            `Use ${expected} in lakehouse.yaml's settings, or leave it out.`,
+          { setting: name, value, reason, expected },
         );
       }
     }

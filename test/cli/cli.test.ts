@@ -316,10 +316,11 @@ describe('the lakehouse command line', () => {
     const both = lakehouse('run', demo, '--date', '2022-06-01', '--from', '2022-06-01');
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--date and --from\/--to both given/);
+    // A bad option is named as the option, not as a lakehouse.yaml setting the user did not write.
     const memory = lakehouse('run', demo, '--date', '2022-06-01', '--memory-limit', 'lots');
-    expect(memory.code).toBe(1);
+    expect(memory.code).toBe(2);
     expect(memory.stderr).toMatch(
-      /^error \[PROJECT_INVALID\]: settings\.memory_limit "lots" is not a value DuckDB takes \(.*\)\. Use a size such as '1GB'/,
+      /^error \[INVALID_ARGUMENT\]: --memory-limit lots: not a value DuckDB takes \(.*\)\. Give a size such as '1GB' or '512MB', or leave the option out to use settings\.memory_limit of lakehouse\.yaml\.\n$/,
     );
   });
 
