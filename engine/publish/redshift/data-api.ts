@@ -39,6 +39,24 @@ export interface DataApi extends TargetReader {
   executeBatch(sqls: string[], signal?: AbortSignal): Promise<{ id: string; durationMs: number }>;
 }
 
+/**
+ * What to do when the SDK found no usable credentials: the Data API is reached with the standard AWS
+ * chain only, so the fix is in the environment, not in lakehouse.yaml.
+ */
+function credentialsAdvice(error: { name?: string; message: string }): string {
+  const said = `${error.name ?? ''} ${error.message}`;
+  if (/CredentialsProviderError|Could not load credentials|Could not resolve credentials/i.test(said)) {
+    return (
+      'No AWS credentials were found for the Data API: set AWS_PROFILE to a profile of ~/.aws/config ' +
+      '(run `aws sso login` for an SSO one), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again.'
+    );
+  }
+  if (/ExpiredToken|TokenRefreshRequired|RequestExpired/.test(said)) {
+    return 'The AWS credentials have expired: refresh them (`aws sso login`, or new session keys) and publish again.';
+  }
+  return '';
+}
+
 type Terminal = Required<Pick<DescribeStatementResponse, 'Id'>> & DescribeStatementResponse;
 
 export function createDataApi(
@@ -63,11 +81,12 @@ export function createDataApi(
       return await fn();
     } catch (error) {
       const e = error as Error & { name?: string };
-      throw new LakehouseError(
-        'PUBLISH_FAILED',
-        `Redshift Data API ${what} on ${label} failed: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`,
-        { target: label, awsError: e.name ?? null },
-      );
+      const said = `Redshift Data API ${what} on ${label} failed: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
+      const advice = credentialsAdvice(e);
+      throw new LakehouseError('PUBLISH_FAILED', advice ? `${said.replace(/\.?$/, '.')} ${advice}` : said, {
+        target: label,
+        awsError: e.name ?? null,
+      });
     }
   };
 

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { fromIni } from '@aws-sdk/credential-providers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { literal, openDb } from '../../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../../engine/engine.ts';
@@ -119,6 +120,29 @@ describe('Redshift Data API client', () => {
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.details.awsError).toBe('ValidationException');
     expect(error.message).toContain('DbUser or SecretArn is required');
+  });
+
+  it('says where credentials come from when the AWS chain finds none', async () => {
+    behaviour = () => ({});
+    // A real provider of the chain, for a profile no AWS file holds: what a user without credentials meets.
+    const noCredentials = fromIni({
+      profile: 'no-such-profile',
+      filepath: join(work, 'no-credentials'),
+      configFilepath: join(work, 'no-config'),
+    });
+    const client = new RedshiftDataClient({
+      region: 'eu-west-1',
+      endpoint: api.endpoint,
+      credentials: noCredentials,
+      maxAttempts: 1,
+    });
+    const dataApi = createDataApi(client, { workgroupName: 'analytics', database: 'dev' }, { pollMs: 5 });
+    const error = await lakehouseFailure(dataApi.query('SELECT 1'));
+    expect(error.code).toBe('PUBLISH_FAILED');
+    expect(error.details.awsError).toBe('CredentialsProviderError');
+    expect(error.message).toMatch(
+      /^Redshift Data API ExecuteStatement on workgroup analytics\/dev failed: CredentialsProviderError: .*no-such-profile\] in [a-z/()]+ file\(s\)\. No AWS credentials were found for the Data API: set AWS_PROFILE .* or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again\.$/,
+    );
   });
 
   it('cancels a running batch (CancelStatement) and reports RUN_CANCELLED', async () => {
