@@ -3,6 +3,7 @@ import {
   type DuckDBConnection,
   DuckDBDateValue,
   DuckDBInstance,
+  DuckDBIntervalValue,
   type DuckDBResultReader,
   type DuckDBValue,
   type DuckDBValueConverter,
@@ -232,7 +233,7 @@ export function qualified(schema: string, table: string): string {
 /**
  * DuckDB's JSON form of one value, nested values included, except that DATE 'infinity' and '-infinity'
  * read as DuckDB prints them (the client library formats their sentinel day counts as real dates,
- * 5881580-07-11), and that 64-bit integers, strings in that form, are numbers whenever that is exact:
+ * 5881580-07-11), intervals read as DuckDB prints them (`6 days 01:40:02.404`), and that 64-bit integers, strings in that form, are numbers whenever that is exact:
  * in lists and structs too, where the columns' types alone cannot say where they are.
  */
 export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) => {
@@ -242,6 +243,8 @@ export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) =>
     if (value.days === DuckDBDateValue.PosInf.days) return 'infinity';
     if (value.days === DuckDBDateValue.NegInf.days) return '-infinity';
   }
+  // The library's JSON form is {months, days, micros} with micros a string; scripts want DuckDB's text.
+  if (value instanceof DuckDBIntervalValue) return value.toString();
   return JsonDuckDBValueConverter(value, type, converter);
 };
 

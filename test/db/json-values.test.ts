@@ -39,4 +39,18 @@ describe('rows in JSON form', () => {
       wide_listed: ['18446744073709551615'],
     });
   });
+
+  it('give intervals as DuckDB prints them (a timestamp difference reads 6 days 01:40:02.404), in lists too', async () => {
+    const [row] = await db.allJson(
+      `SELECT TIMESTAMP '2022-06-07 01:40:02.404' - TIMESTAMP '2022-06-01 00:00:00' AS span,
+              INTERVAL '14 months 2 days 00:00:01.5' AS long, -INTERVAL 90 MINUTE AS negative,
+              [INTERVAL 1 DAY] AS listed`,
+    );
+    expect(row).toEqual({
+      span: '6 days 01:40:02.404',
+      long: '1 year 2 months 2 days 00:00:01.5',
+      negative: '-01:30:00',
+      listed: ['1 day'],
+    });
+  });
 });
