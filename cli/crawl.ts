@@ -31,6 +31,20 @@ export async function crawlCommand(args: string[]): Promise<number> {
   }
   const db = await openDb();
   const results: Record<string, unknown> = {};
+  // On a terminal one line per source is redrawn; in a log (CI, a pipe) a line every few seconds at most.
+  const tty = Boolean(process.stderr.isTTY);
+  let drawn = false;
+  let lastPrint = 0;
+  const say = (line: string, final: boolean) => {
+    if (parsed.values.json) return;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+      drawn = !final;
+    } else if (final || Date.now() - lastPrint > 2000) {
+      process.stderr.write(`${line}\n`);
+      lastPrint = Date.now();
+    }
+  };
   try {
     for (const name of wanted) {
       const source = project.config.sources[name];
@@ -40,19 +54,18 @@ export async function crawlCommand(args: string[]): Promise<number> {
         name,
         source,
         dir: crawlDir(project.root, name),
-        onProgress: (p) => {
-          if (!parsed.values.json) process.stderr.write(`\r${name}: page ${p.pages}, ${p.items} item(s)`);
-        },
+        onProgress: (p) => say(`${name}: page ${p.pages}, ${p.items} item(s)`, false),
       });
       results[name] = result;
-      if (!parsed.values.json) {
-        process.stderr.write(
-          `\r${name}: ${result.pages} page(s), ${result.items} item(s), ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}` +
-            `${result.resumedFromPage ? `, resumed at page ${result.resumedFromPage}` : ''}; ${result.rows} row(s) after the merge\n`,
-        );
-      }
+      say(
+        `${name}: ${result.pages} page(s), ${result.items} item(s), ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}` +
+          `${result.resumedFromPage ? `, resumed at page ${result.resumedFromPage}` : ''}; ${result.rows} row(s) after the merge`,
+        true,
+      );
     }
   } finally {
+    // A failure's message starts on a line of its own, below the progress it stopped.
+    if (drawn) process.stderr.write('\n');
     db.close();
   }
   if (parsed.values.json) process.stdout.write(`${toJson(results)}\n`);
