@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LakehouseError } from '../engine/api/errors.ts';
+import { didYouMean } from '../engine/project/config-issues.ts';
 
 // Flag handling for the subcommands that carry their own usage text (publish redshift, publish iceberg):
 // an unknown or malformed flag, or a missing project directory, is an INVALID_ARGUMENT quoting that usage.
@@ -13,8 +14,20 @@ export function parseCommandArgs<const Options extends NonNullable<ParseArgsConf
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Usage:\n${usage}`);
+    throw new LakehouseError('INVALID_ARGUMENT', `${optionsError(error, options)}. Usage:\n${usage}`);
   }
+}
+
+/**
+ * What was wrong with the flags, from node's parseArgs error. An unknown flag is named with the closest
+ * one the command takes and the list of them, instead of node's advice about positionals after `--`.
+ */
+export function optionsError(error: unknown, options: NonNullable<ParseArgsConfig['options']>): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return message.replace(/\.$/, '');
+  const flags = Object.keys(options).map((name) => `--${name}`);
+  return `Unknown option ${unknown}${didYouMean(unknown, flags)}; this command takes ${flags.join(', ')}`;
 }
 
 /** The project directory, the first positional, that `lakehouse <command>` needs. */

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { LakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { loadProject } from '../engine/project/config.ts';
 import { crawl, crawlDir } from '../engine/sources/crawler.ts';
+import { parseCommandArgs } from './args.ts';
 import { toJson } from './format.ts';
 
 // `lakehouse crawl <project> [--source name]`: crawls (or resumes) a project's crawl sources now,
@@ -73,14 +73,9 @@ export async function crawlCommand(args: string[]): Promise<number> {
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { source: { type: 'string', multiple: true }, json: { type: 'boolean' } },
-    });
-  } catch (error) {
-    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Usage:\n${CRAWL_USAGE}`);
-  }
+  return parseCommandArgs(
+    args,
+    { source: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    CRAWL_USAGE,
+  );
 }

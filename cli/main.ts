@@ -9,6 +9,7 @@ import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
+import { optionsError } from './args.ts';
 import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
 import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
@@ -138,7 +139,10 @@ function parse(args: string[], options: ParseArgsConfig['options']) {
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: parsed.values as Flags, positionals: parsed.positionals };
   } catch (error) {
-    throw new LakehouseError('INVALID_ARGUMENT', `${(error as Error).message}. Run \`lakehouse --help\`.`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${optionsError(error, options ?? {})}. Run \`lakehouse --help\`.`,
+    );
   }
 }
 

@@ -316,6 +316,16 @@ describe('the lakehouse command line', () => {
     const both = lakehouse('run', demo, '--date', '2022-06-01', '--from', '2022-06-01');
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--date and --from\/--to both given/);
+    // A mistyped flag is named with the closest one the command takes, and the list of them.
+    const typoFlag = lakehouse('run', demo, '--frm', '2022-06-01');
+    expect(typoFlag.code).toBe(2);
+    expect(typoFlag.stderr).toBe(
+      'error [INVALID_ARGUMENT]: Unknown option --frm (did you mean "--from"?); this command takes --date, --from, ' +
+        '--to, --select, --memory-limit, --json. Run `lakehouse --help`.\n',
+    );
+    expect(lakehouse('publish', 'iceberg', demo, '--warehose', 'x').stderr).toMatch(
+      /^error \[INVALID_ARGUMENT\]: Unknown option --warehose \(did you mean "--warehouse"\?\); this command takes --catalog, --warehouse, /,
+    );
     // A bad option is named as the option, not as a lakehouse.yaml setting the user did not write.
     const memory = lakehouse('run', demo, '--date', '2022-06-01', '--memory-limit', 'lots');
     expect(memory.code).toBe(2);
