@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) return commandHelp(command, rest);
   switch (command) {
     case 'demo':
-      return demo(parse(rest, { dir: { type: 'string' }, json: { type: 'boolean' } }).values);
+      return demo(parse(rest, { dir: { type: 'string' } }).values);
     case 'init':
       return init(
         parse(rest, {

@@ -326,6 +326,13 @@ describe('the lakehouse command line', () => {
     expect(lakehouse('publish', 'iceberg', demo, '--warehose', 'x').stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: Unknown option --warehose \(did you mean "--warehouse"\?\); this command takes --catalog, --warehouse, /,
     );
+    // demo prints tables, not JSON: --json is refused rather than ignored under a script reading stdout.
+    const demoJson = lakehouse('demo', '--dir', demo, '--json');
+    expect(demoJson.code).toBe(2);
+    expect(demoJson.stderr).toMatch(
+      /^error \[INVALID_ARGUMENT\]: Unknown option --json; this command takes --dir\./,
+    );
+    expect(demoJson.stdout).toBe('');
     // A bad option is named as the option, not as a lakehouse.yaml setting the user did not write.
     const memory = lakehouse('run', demo, '--date', '2022-06-01', '--memory-limit', 'lots');
     expect(memory.code).toBe(2);
