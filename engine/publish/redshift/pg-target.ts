@@ -72,7 +72,11 @@ export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> 
     const e = error as Error & { code?: string; detail?: string; table?: string; constraint?: string };
     throw new LakehouseError(
       'PUBLISH_FAILED',
-      `${label} refused a statement: ${e.message}${e.detail ? ` (${e.detail})` : ''}`,
+      `${label} refused a statement: ${e.message}${e.detail ? ` (${e.detail})` : ''}` +
+        // 2BP01: a view (or another object) on a table the publish replaces by a swap blocks its drop.
+        (e.code === '2BP01'
+          ? '. Nothing was changed: drop the dependent object named above, publish, then create it again.'
+          : ''),
       {
         target: label,
         sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,
