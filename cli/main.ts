@@ -485,6 +485,17 @@ function accountingLines(
   return lines;
 }
 
+/**
+ * A model's data tests on one date as `passed/total`, blank when it has none. Run history keeps them as
+ * stored JSON (unknown[]), a fresh run as TestResults: both carry `passed`.
+ */
+function testsCell(record: { tests: readonly unknown[] }): string {
+  const passed = record.tests.filter(
+    (t) => typeof t === 'object' && t !== null && (t as { passed?: unknown }).passed === true,
+  ).length;
+  return record.tests.length ? `${passed}/${record.tests.length}` : '';
+}
+
 function printRunSummary(engine: Engine, summary: RunSummary): void {
   const byDate = new Map<string, ModelRunRecord[]>();
   for (const r of summary.models) byDate.set(r.etlDate, [...(byDate.get(r.etlDate) ?? []), r]);
@@ -499,7 +510,7 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
           rows_out: r.rowsOut,
           duplicates: r.duplicatesRemoved,
           quarantined: r.quarantined,
-          tests: r.tests.length ? `${r.tests.filter((t) => t.passed).length}/${r.tests.length}` : '',
+          tests: testsCell(r),
           time: formatDuration(r.durationMs),
         })),
       )}\n`,
@@ -688,6 +699,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
             rows_out: m.rowsOut,
             duplicates: m.duplicatesRemoved,
             quarantined: m.quarantined,
+            tests: testsCell(m),
             ms: m.durationMs,
             error: m.error ?? '',
           })),

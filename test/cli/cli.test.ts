@@ -240,6 +240,11 @@ describe('the lakehouse command line', () => {
       partitions: 5,
     });
     const text = lakehouse('runs', demo).stdout;
+    // Per model and date, the data tests passed as run prints them (README: "... quarantined, tests").
+    expect(text).toMatch(
+      /^date +model +status +rows_in +rows_out +duplicates +quarantined +tests +ms +error$/m,
+    );
+    expect(text).toMatch(/^2022-06-01 +gold\.fact_customer_search +success( +\d+){4} +10\/10 +\d+ *$/m);
     expect(text.match(/^accounting: bronze\.customer_search \d+ = silver\.customer_search/gm)).toHaveLength(
       5,
     );
