@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
     case 'app': {
       const { values, positionals } = parse(rest, { port: { type: 'string' }, browser: { type: 'boolean' } });
       const { app } = await import('./app.ts');
-      return app({ project: positionals[0], port: int(values, 'port', 0), browser: values.browser === true });
+      return app({ project: positionals[0], port: portFlag(values), browser: values.browser === true });
     }
     case 'publish':
       return publishCommand(rest);
@@ -167,6 +167,17 @@ function int(flags: Flags, name: string, fallback: number): number {
   if (!Number.isInteger(n) || n < 0)
     throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
   return n;
+}
+
+/** --port: a TCP port, or 0 (the default) for any free one. */
+function portFlag(flags: Flags): number {
+  const port = int(flags, 'port', 0);
+  if (port > 65535)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--port ${port}: a TCP port is at most 65535; leave --port out to use any free one`,
+    );
+  return port;
 }
 
 /** The project directory; `takes` is how many positionals the command has (query: the SQL too). */
@@ -744,7 +755,7 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
 
 async function serve({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const { serveUntilStopped } = await import('./serve.ts');
-  return serveUntilStopped(projectArg(positionals, 'serve'), int(values, 'port', 0));
+  return serveUntilStopped(projectArg(positionals, 'serve'), portFlag(values));
 }
 
 // A reader that stops early (`lakehouse runs demo | head`) closes the pipe: stop quietly, as Unix tools do.

@@ -331,6 +331,12 @@ describe('the lakehouse command line', () => {
     expect(lakehouse('publish', 'iceberg', demo, '--warehose', 'x').stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: Unknown option --warehose \(did you mean "--warehouse"\?\); this command takes --catalog, --warehouse, /,
     );
+    // A port out of range is the option's error, not an INTERNAL one from the server's listen().
+    const port = lakehouse('serve', demo, '--port', '99999');
+    expect(port.code).toBe(2);
+    expect(port.stderr).toBe(
+      'error [INVALID_ARGUMENT]: --port 99999: a TCP port is at most 65535; leave --port out to use any free one\n',
+    );
     // demo prints tables, not JSON: --json is refused rather than ignored under a script reading stdout.
     const demoJson = lakehouse('demo', '--dir', demo, '--json');
     expect(demoJson.code).toBe(2);
