@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BINARY_REPLY_TYPE, encodeBinaryReply } from '../engine/api/binary-reply.ts';
 import type { ErrorCode, ErrorPayload } from '../engine/api/contract.ts';
 import type { Dispatcher } from '../engine/api/dispatcher.ts';
+import { LakehouseError } from '../engine/api/errors.ts';
 import { createEventStreams } from './event-stream.ts';
 import { createSessionToken, requestToken, tokenMatches } from './session-token.ts';
 import { serveStatic } from './static-files.ts';
@@ -134,9 +135,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
   await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
+    const failed = (error: Error & { code?: string }) => {
+      // The port the user asked for: say what to do, not node's bare EADDRINUSE.
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') {
+        const why =
+          error.code === 'EADDRINUSE'
+            ? 'is already in use (another lakehouse serve or app, or another program)'
+            : 'needs privileges this user lacks (ports below 1024)';
+        rejectListen(
+          new LakehouseError(
+            'INVALID_ARGUMENT',
+            `Port ${options.port} on ${host} ${why}: pick another --port, or leave --port out to use any free one.`,
+            { port: options.port ?? 0, reason: error.code },
+          ),
+        );
+      } else rejectListen(error);
+    };
+    server.once('error', failed);
     server.listen(options.port ?? 0, host, () => {
-      server.off('error', rejectListen);
+      server.off('error', failed);
       resolveListen();
     });
   });

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
@@ -350,6 +351,22 @@ describe('the lakehouse command line', () => {
     expect(memory.stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: --memory-limit lots: not a value DuckDB takes \(.*\)\. Give a size such as '1GB' or '512MB', or leave the option out to use settings\.memory_limit of lakehouse\.yaml\.\n$/,
     );
+  });
+
+  it('serve names a port already in use and what to do, instead of an INTERNAL listen error', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const result = lakehouse('serve', demo, '--port', port);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        `error [INVALID_ARGUMENT]: Port ${port} on 127.0.0.1 is already in use (another lakehouse serve or app, ` +
+          'or another program): pick another --port, or leave --port out to use any free one.\n',
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('run --json answers one JSON object for a bad option too, and SIGTERM cancels as Ctrl-C does', async () => {
