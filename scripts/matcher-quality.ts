@@ -336,8 +336,9 @@ sample scale up to many keywords (one reviewed keyword below 0.3 stands for abou
   ("cung", "yêu", "phim", "thế giới", "chúng") and other works that share words with a catalog title
   ("cuộc chiến hậu cung", "goblin slayer", "tình yêu nhị phân"). A character n-gram score cannot tell
   them apart. They are ${pct(wrongShare(0.5))} of the reviewed 0.5-0.6 stratum and ${pct(wrongShare(0.6))} of 0.6-0.7, so on
-  this catalog F1 peaks at ${bestF1.threshold.toFixed(1)} (${bestF1.f1.toFixed(3)}). The default stays 0.5 (the original's rule);
-  the threshold is a setting.
+  this catalog F1 peaks at ${bestF1.threshold.toFixed(1)} (${bestF1.f1.toFixed(3)}). The default stays 0.5 (the original's rule).
+  The threshold is an option of \`matchKeywords\` (\`engine/normalize/matcher.ts\`); a \`keyword_match\` model has no
+  header key for it yet, so a project matches at 0.5.
 - Misses with a true entry are translated titles or names that share no spelling with the catalog
   title ("vua bóng chuyền" for haikyuu, "thám tử lừng danh" for conan, "luffy" for one piece): no
   character n-gram method can find them; only a synonym list in the catalog could.
