@@ -62,17 +62,20 @@ async function localDayFolders(root: string, format: string): Promise<string[]> 
   let found = [''];
   for (const [level, segment] of format.split('/').entries()) {
     const pattern = datePattern(segment);
-    const next: string[] = [];
+    const candidates: string[] = [];
     for (const parent of found) {
       // The root must exist; a deeper level that is a file or unreadable simply holds no day.
       const entries = level === 0 ? await readdir(root) : await readdir(join(root, parent)).catch(() => []);
-      for (const entry of entries.filter((e) => pattern.test(e))) {
-        const path = parent ? `${parent}/${entry}` : entry;
-        // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
-        if ((await stat(join(root, path)).catch(() => null))?.isDirectory()) next.push(path);
-      }
+      for (const entry of entries)
+        if (pattern.test(entry)) candidates.push(parent ? `${parent}/${entry}` : entry);
     }
-    found = next;
+    // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
+    const isFolder = await Promise.all(
+      candidates.map(
+        async (path) => (await stat(join(root, path)).catch(() => null))?.isDirectory() === true,
+      ),
+    );
+    found = candidates.filter((_, i) => isFolder[i]);
   }
   return found;
 }
