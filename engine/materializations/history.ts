@@ -39,19 +39,21 @@ export async function applyHistory(
   let heldThrough: string | undefined;
   const replayTo =
     last !== undefined && etlDate <= last && (await tableExists(db, target)) ? last : undefined;
-  const waitFor = replayTo ? ((await ctx.inputsCatchingUp?.(replayTo)) ?? []) : [];
-  if (replayTo && waitFor.length > 0) {
-    // A dimension rebuilt in this run (dropped with --rebuild, or new) holds only the dates it has run so
-    // far: a replay now would join it, lose every later member, and renumber the rows those members
-    // bring back at the next date. The table stays as it was until the date where they all catch up.
+  // The run's last date that replays too: every date this run changes is in its replay, so one replay
+  // there gives the table every replay before it would have given, for one replay a run, not one a date.
+  const replayDate = replayTo ? ctx.runDates.filter((d) => d <= replayTo).at(-1) : undefined;
+  if (replayTo && replayDate !== undefined && replayDate > etlDate) {
+    // The table stays as it was until then. A dimension rebuilt in this run (dropped with --rebuild, or
+    // new) holds only the dates it has run so far: a replay now would also lose its later members.
     await ctx.restage(etlDate);
     outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
+    const waitFor = (await ctx.inputsCatchingUp?.(replayTo)) ?? [];
     const behind = waitFor
       .map((w) => `${w.model} ${w.through ? `holds dates only to ${w.through}` : 'holds no date yet'}`)
       .join(', ');
     warnings.push(
-      `history not replayed on ${etlDate}: it runs to ${replayTo}, and ${behind} (rebuilt in this run); ` +
-        'replayed once they reach it, later in this run, and kept as it was until then',
+      `history not replayed on ${etlDate}: this run replays it once, on ${replayDate}, with every date it ` +
+        `changes${behind ? ` (${behind}, rebuilt in this run)` : ''}; kept as it was until then`,
     );
     heldThrough = replayTo;
   } else if (replayTo) {

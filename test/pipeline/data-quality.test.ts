@@ -585,11 +585,17 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         select: ['silver.user_plans_map'],
       });
       await unchanged();
-      // Both dates in one run are refused as well: D1 commits on its own, and its replay would rebuild
-      // D2 from NULLs, left so if the run stopped there.
-      expect((await engine.run({ from: D1, to: D2 })).error?.code).toBe('MODEL_INVALID');
+      // Both dates in one run work: the history waits for D2, whose new partition has plan_kind too, and
+      // replays once there. Stopped after D1, the run would leave it as it was.
+      const both = await engine.run({ from: D1, to: D2 });
+      expect(both.error?.message ?? both.status).toBe('success');
+      expect(
+        both.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.warnings,
+      ).toContain(
+        `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes; kept as it was until then`,
+      );
       await unchanged();
-      // As it says: the input alone, then the date. History comes out as before, every version with its key.
+      // As the refusal says, the input alone and then the date works as well.
       expect((await engine.run({ from: D2, to: D2, select: ['silver.user_plans_map'] })).status).toBe(
         'success',
       );
@@ -811,8 +817,8 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const bridge = (date: string) =>
         rebuilt.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === date)!;
       expect(bridge(D1).warnings).toContain(
-        `history not replayed on ${D1}: it runs to ${D2}, and gold.dim_subscription holds dates only to ${D1} ` +
-          '(rebuilt in this run); replayed once they reach it, later in this run, and kept as it was until then',
+        `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes ` +
+          `(gold.dim_subscription holds dates only to ${D1}, rebuilt in this run); kept as it was until then`,
       );
       expect(bridge(D2).warnings).toContain(`replayed 2 date(s) ${D1} .. ${D2} to rebuild history`);
       expect(
@@ -820,6 +826,45 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
           (t) => t.name === 'relationships(subscription_key → gold.dim_subscription.subscription_key)',
         ),
       ).toMatchObject({ passed: true });
+    });
+  });
+
+  it('replays history once a run, on its last date, and leaves it as it was when the run stops before', async () => {
+    const src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(12, D1));
+    await writeDay(src, '20220602', events(12, D2));
+    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    const plans = (engine: Engine) =>
+      engine.query('SELECT user_id, plan_set, valid_from::VARCHAR AS f FROM dim_user_history ORDER BY ALL');
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      const before = (await plans(engine)).rows;
+      // D1 is delivered again with a second plan for every user; D2's file is cut off.
+      const withVip = events(12, D1).map((e) => ({
+        ...e,
+        userPlansMap: e.user_id === null ? null : ['Gói Cơ Bản:direct', 'VIP:direct'],
+      }));
+      await writeDay(src, '20220601', withVip);
+      const d2 = join(src, '20220602', 'part-00000.parquet');
+      const complete = await readFile(d2);
+      await writeFile(d2, complete.subarray(0, complete.length / 2));
+      const stopped = await engine.run({ from: D1, to: D2 });
+      expect(stopped.error?.code).toBe('SOURCE_UNREADABLE');
+      // D1 committed, but the history waited for D2's replay: as it was, not half of the new version.
+      expect(
+        stopped.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.status,
+      ).toBe('success');
+      expect((await plans(engine)).rows).toEqual(before);
+      await writeFile(d2, complete);
+      const resumed = await engine.run({ dates: [D2] });
+      expect(resumed.error?.message ?? resumed.status).toBe('success');
+      expect(resumed.models.find((m) => m.model === 'gold.dim_user_history')?.warnings).toContain(
+        `replayed 2 date(s) ${D1} .. ${D2} to rebuild history`,
+      );
+      const after = (await plans(engine)).rows;
+      expect(
+        after.filter((r) => r.f === D1 && String(r.plan_set).includes('VIP:direct')).length,
+      ).toBeGreaterThan(0);
     });
   });
 
