@@ -310,6 +310,19 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       { file, line, issues, model: id },
     );
   }
+  const configLines = keyLines(document.contents, yamlText, headerLine);
+  // The star schema is gold's: a role elsewhere would draw a bronze or silver table in it and publish
+  // nothing for it, so it is refused like a setting the materialization does not read.
+  if (parsed.data.role !== undefined && layer !== 'gold') {
+    const line = configLines.role ?? headerLine;
+    const issue = `line ${line}: role: is for gold models (the star schema and publishing read it), and ${id} is ${layer}: remove it, or move the model to models/gold/`;
+    throw new LakehouseError('MODEL_INVALID', `${file}:${line}: invalid config:\n  ${issue}`, {
+      file,
+      line,
+      issues: [issue],
+      model: id,
+    });
+  }
   const headerEnd = match.index + match[0].length;
   const body = text.slice(headerEnd);
   const leading = body.length - body.trimStart().length;
@@ -320,7 +333,6 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       file,
       model: id,
     });
-  const configLines = keyLines(document.contents, yamlText, headerLine);
   const tests = document.get('tests', true);
   const testSources = (isSeq(tests) ? tests.items : []).map((item, i) => {
     const [start = 0, end = start] = (item as { range?: [number, number] }).range ?? [];

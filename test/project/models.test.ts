@@ -387,3 +387,39 @@ describe('where model files are read from', () => {
     });
   });
 });
+
+describe('role: outside gold', () => {
+  // The star schema and publishing are gold's; a role on a bronze or silver model drew it in the diagram.
+  it.each([
+    ['silver', 'partition'],
+    ['bronze', 'partition'],
+    ['silver', 'keyword_match\ncatalog: source.titles'],
+  ] as const)('is refused on a %s model (materialized: %s), at its line', (layer, materialized) => {
+    const file = `models/${layer}/events.sql`;
+    const text = `-- events\n/* config\nmaterialized: ${materialized}\nrole: fact\n*/\nSELECT 1 AS id`;
+    let error: unknown;
+    try {
+      parseModelFile(file, text, layer);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LakehouseError);
+    const failure = error as LakehouseError;
+    const line = materialized.split('\n').length + 3;
+    expect(failure.code).toBe('MODEL_INVALID');
+    expect(failure.message).toContain(`${file}:${line}: invalid config:`);
+    expect(failure.message).toContain(
+      `line ${line}: role: is for gold models (the star schema and publishing read it), and ${layer}.events is ${layer}`,
+    );
+    expect(failure.details).toMatchObject({ file, line, model: `${layer}.events` });
+  });
+
+  it('is kept on a gold model', () => {
+    const model = parseModelFile(
+      'models/gold/fact_events.sql',
+      '/* config\nmaterialized: table\nrole: fact\n*/\nSELECT 1 AS id',
+      'gold',
+    );
+    expect(model.config.role).toBe('fact');
+  });
+});
