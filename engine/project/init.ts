@@ -5,6 +5,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { openDb } from '../db/duckdb.ts';
 import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
 import { detectFormat, referenceFileColumns } from '../sources/reference-file.ts';
+import { missingAwsProfile } from '../storage/aws-profiles.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
@@ -58,6 +59,12 @@ export async function checkInit(
       'INVALID_ARGUMENT',
       `${projectFile} already exists; choose an empty directory or delete it first.`,
     );
+  }
+  // A mistyped profile is said now, not as "no AWS region" at the first run.
+  const profile = options.s3?.profile;
+  if (profile) {
+    const missing = missingAwsProfile(profile, '--profile');
+    if (missing) throw new LakehouseError('INVALID_ARGUMENT', missing.message, missing.details);
   }
   if (Object.keys(options.catalogRename ?? {}).length > 0 && !options.catalog) {
     throw new LakehouseError(

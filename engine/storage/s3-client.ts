@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { LakehouseError } from '../api/errors.ts';
+import { missingAwsProfile } from './aws-profiles.ts';
 import { s3Uri } from './s3-uri.ts';
 
 /** Where and how to reach S3: the `s3` block of lakehouse.yaml. Credentials never live here. */
@@ -28,8 +29,11 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
     process.env.AWS_REGION ??
     process.env.AWS_DEFAULT_REGION ??
     (endpoint ? 'us-east-1' : undefined);
-  return new S3Client({
+  const profile = settings.profile ?? process.env.AWS_PROFILE;
+  const client = new S3Client({
     ...(region ? { region } : {}),
+    // The profile's own region (region = ... in its config section) counts, as for the AWS CLI.
+    ...(settings.profile ? { profile: settings.profile } : {}),
     ...(endpoint
       ? {
           endpoint,
@@ -48,6 +52,28 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
       httpsAgent: { keepAlive: true, maxSockets: 64 },
     },
   });
+  if (profile) refuseMissingProfile(client, profile, settings.profile ? 's3.profile' : 'AWS_PROFILE');
+  return client;
+}
+
+/**
+ * Before each request until the profile is found, checks that it exists in the shared AWS files: the SDK
+ * would otherwise fail on the region or credentials it could not read from it, never naming it. Checked
+ * per request, not at creation, so a client made but never used (a local Iceberg warehouse) is no error.
+ */
+function refuseMissingProfile(client: S3Client, profile: string, origin: string): void {
+  let found = false;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (!found) {
+        const missing = missingAwsProfile(profile, origin);
+        if (missing) throw missing;
+        found = true;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'lakehouseProfileCheck' },
+  );
 }
 
 /** The standard chain; a failure names the profile it looked for, so the error can say which. */

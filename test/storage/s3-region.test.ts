@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProject } from '../../engine/project/config.ts';
+import { probeSource } from '../../engine/sources/probe.ts';
 import { lakehouse } from '../helpers/cli.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -44,5 +47,95 @@ describe('an S3 source with no AWS region set', () => {
         "(s3.region in lakehouse.yaml, or Region in the app's source form), set AWS_REGION, or add region = ... " +
         'to the AWS profile in use (~/.aws/config).',
     );
+  });
+});
+
+// A profile the shared AWS files do not define made the SDK fail on the region it could not read from
+// it: "no AWS region is set", never naming the profile. The files here are temporary ones, never ~/.aws.
+describe('an AWS profile that does not exist', () => {
+  let work: string;
+  let env: NodeJS.ProcessEnv;
+  let config: string;
+  let credentials: string;
+  const saved: Record<string, string | undefined> = {};
+  const AWS_VARS = [
+    'AWS_CONFIG_FILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'AWS_PROFILE',
+    'AWS_ENDPOINT_URL',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+  ];
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-profile-');
+    config = join(work, 'aws-config');
+    credentials = join(work, 'aws-credentials');
+    await writeFile(config, '[default]\nregion = eu-west-1\n\n[profile analytics]\nregion = eu-west-1\n');
+    await writeFile(credentials, '[ci]\naws_access_key_id = key\naws_secret_access_key = secret\n');
+    env = { ...process.env };
+    for (const name of AWS_VARS) delete env[name];
+    env.AWS_CONFIG_FILE = config;
+    env.AWS_SHARED_CREDENTIALS_FILE = credentials;
+    // The in-process probe reads the same files.
+    for (const name of AWS_VARS) {
+      saved[name] = process.env[name];
+      if (env[name] === undefined) delete process.env[name];
+      else process.env[name] = env[name];
+    }
+  });
+  afterAll(async () => {
+    for (const name of AWS_VARS) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    if (work) await removeDir(work);
+  });
+
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), ...args], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  it('is refused by init --profile, naming the files looked in and the profiles they define', async () => {
+    const dir = join(work, 'typo');
+    const init = cli('init', dir, '--source', 's3://nobucket/raw', '--profile', 'analytic');
+    expect(init.status).toBe(2);
+    expect(init.stderr).toContain(
+      `error [INVALID_ARGUMENT]: AWS profile "analytic" (--profile) does not exist: no [profile analytic] in ` +
+        `the config file and no [analytic] in the credentials file, looked up in ${config} (AWS_CONFIG_FILE) ` +
+        `and ${credentials} (AWS_SHARED_CREDENTIALS_FILE), which define analytics, ci, default ` +
+        '(did you mean "analytics"?).',
+    );
+    await expect(readFile(join(dir, 'lakehouse.yaml'))).rejects.toThrow();
+    // Profiles of either file are found.
+    for (const profile of ['analytics', 'ci'])
+      expect(
+        cli('init', join(work, profile), '--source', 's3://nobucket/raw', '--profile', profile).status,
+      ).toBe(0);
+  });
+
+  it('is named by a run and by Test connection instead of "no AWS region"', async () => {
+    const dir = join(work, 'gone');
+    expect(cli('init', dir, '--source', 's3://nobucket/raw').status).toBe(0);
+    const yaml = join(dir, 'lakehouse.yaml');
+    await writeFile(yaml, `${await readFile(yaml, 'utf8')}s3:\n  profile: gone\n`);
+    const run = cli('run', dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'error [PROJECT_INVALID]: AWS profile "gone" (s3.profile) does not exist: no [profile gone] in the config file',
+    );
+    expect(run.stderr).not.toContain('region');
+
+    const project = await loadProject(dir);
+    const probe = await probeSource(project, { name: 'customer_search_log', s3: { profile: 'nope' } });
+    expect(probe.ok).toBe(false);
+    expect(probe.error).toMatchObject({ code: 'PROJECT_INVALID', details: { profile: 'nope' } });
+    expect(probe.error?.message).toContain(`AWS profile "nope" (s3.profile) does not exist`);
+    expect(probe.error?.message).toContain(`looked up in ${config} (AWS_CONFIG_FILE)`);
   });
 });
