@@ -2,8 +2,35 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LakehouseError } from '../engine/api/errors.ts';
 import { didYouMean } from '../engine/project/config-issues.ts';
 
-// Flag handling for the subcommands that carry their own usage text (publish redshift, publish iceberg):
-// an unknown or malformed flag, or a missing project directory, is an INVALID_ARGUMENT quoting that usage.
+// Flag handling. Each command declares its options once, as a CommandOptions object: the parser reads
+// its types and `--help` prints its descriptions, so the help cannot list a flag the command does not
+// take, or leave one out. For the subcommands that carry their own usage text (publish redshift,
+// publish iceberg, crawl) an unknown or malformed flag, or a missing project directory, is an
+// INVALID_ARGUMENT quoting that usage.
+
+/** One flag: how node's parseArgs reads it, plus what `--help` says about it. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  /** The value's placeholder in the help (`YYYY-MM-DD`, `N`); string options only. */
+  value?: string;
+  /** One line: what the flag does, and its default when it has one. */
+  help: string;
+}
+
+/** A command's flags by name, without the leading `--`. */
+export type CommandOptions = Record<string, OptionSpec>;
+
+/** The `Options:` section of a command's help: one line per flag, in declaration order. */
+export function optionsHelp(options: CommandOptions): string {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+    return [o.multiple ? `${flag} ...` : flag, o.help] as const;
+  });
+  rows.push(['-h, --help', 'this help']);
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return `Options:\n${rows.map(([flag, help]) => `  ${flag.padEnd(width)}${help}`).join('\n')}`;
+}
 
 /** Parses `args` strictly against `options`, with positionals allowed. */
 export function parseCommandArgs<const Options extends NonNullable<ParseArgsConfig['options']>>(
@@ -40,6 +67,12 @@ export function projectDirArg(positionals: string[], command: string, usage: str
     );
   return dir;
 }
+
+/**
+ * The order publish loads (Redshift declares foreign keys) or commits (Iceberg, table by table) gold
+ * tables and lists them in its output, whatever order --tables names them in: describeGoldTables' order.
+ */
+export const PUBLISH_ORDER = 'dimensions, then bridges, then facts (by name within each)';
 
 /**
  * A comma-separated --tables flag as names, or undefined when the flag is absent. A flag naming no table

@@ -2,7 +2,7 @@ import { LakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { loadProject } from '../engine/project/config.ts';
 import { crawl, crawlDir } from '../engine/sources/crawler.ts';
-import { parseCommandArgs } from './args.ts';
+import { type CommandOptions, parseCommandArgs } from './args.ts';
 import { toJson } from './format.ts';
 
 // `lakehouse crawl <project> [--source name]`: crawls (or resumes) a project's crawl sources now,
@@ -10,6 +10,16 @@ import { toJson } from './format.ts';
 
 export const CRAWL_USAGE =
   '  lakehouse crawl <project> [--source <name>]... [--json]   refresh crawl sources (resumes an interrupted crawl)';
+
+export const CRAWL_OPTIONS = {
+  source: {
+    type: 'string',
+    multiple: true,
+    value: 'NAME',
+    help: 'a crawl source of lakehouse.yaml to crawl; repeat for several (default: every crawl source)',
+  },
+  json: { type: 'boolean', help: 'print what each crawl fetched as JSON on stdout' },
+} as const satisfies CommandOptions;
 
 export async function crawlCommand(args: string[]): Promise<number> {
   const parsed = parse(args);
@@ -73,9 +83,5 @@ export async function crawlCommand(args: string[]): Promise<number> {
 }
 
 function parse(args: string[]) {
-  return parseCommandArgs(
-    args,
-    { source: { type: 'string', multiple: true }, json: { type: 'boolean' } },
-    CRAWL_USAGE,
-  );
+  return parseCommandArgs(args, CRAWL_OPTIONS, CRAWL_USAGE);
 }

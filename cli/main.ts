@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
@@ -9,42 +9,14 @@ import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
-import { optionsError } from './args.ts';
-import { CRAWL_USAGE, crawlCommand } from './crawl.ts';
+import { type CommandOptions, optionsError } from './args.ts';
+import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
+import { crawlCommand } from './crawl.ts';
 import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
-import { PUBLISH_USAGE, publishCommand } from './publish.ts';
+import { publishCommand } from './publish.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
-
-const USAGE = `lakehouse: a local Medallion lakehouse (bronze -> silver -> gold) on DuckDB
-
-Usage:
-  lakehouse demo [--dir D]                 generate a sample, create the example project in D (default ./demo), run it
-  lakehouse init <dir> [--example customer-search] [--source <folder>] [--catalog <file>]
-               [--catalog-rename keyword=title,category=genres]   map a catalog's columns to title, genres
-               [--lake <folder|s3://b/lake>] [--profile P] [--endpoint URL]   sources and lake may be s3:// URIs
-               the example (the only one, so the default) is also where your own pipeline starts: docs/projects.md
-  lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
-  lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
-  lakehouse tables <project> [--json]
-  lakehouse runs <project> [--limit N] [--json]
-  lakehouse query <project> "<sql>" [--json] [--limit N]
-  lakehouse drop <project> <layer.table> [--rebuild] [--json]   remove a table whose model file was deleted, with
-                                           its partitions (a bare name is a gold table); --rebuild: a gold table its
-                                           model builds (or one built otherwise than its header now says), for
-                                           the next run over every date to build it whole
-  lakehouse repair <project> [--json]       forget committed partitions whose file is gone from the lake, so their
-                                           dates run again (opening such a project says which files are missing)
-  lakehouse serve <project> [--port N]     serve the app's UI and API on 127.0.0.1 (a token is in the printed URL)
-  lakehouse app [<project>] [--port N] [--browser]   the desktop app (npm start); default ./demo; builds what is outdated;
-                                           browser mode where Electron's binary is absent
-${PUBLISH_USAGE}
-${CRAWL_USAGE}
-
-Dates are YYYY-MM-DD. In queries gold tables answer to bare names (fact_customer_search) and gold.<name>;
-silver, bronze and quarantine tables to silver.<name>, bronze.<name>, quarantine.<name>.
-Progress goes to stderr; --json output on stdout has a stable shape (see README).`;
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -54,48 +26,33 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) return commandHelp(command, rest);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandHelp(command, rest));
+    return 0;
+  }
   switch (command) {
     case 'demo':
-      return demo(parse(rest, { dir: { type: 'string' } }).values);
+      return demo(parse(rest, COMMAND_OPTIONS.demo).values);
     case 'init':
-      return init(
-        parse(rest, {
-          example: { type: 'string' },
-          source: { type: 'string' },
-          catalog: { type: 'string' },
-          'catalog-rename': { type: 'string' },
-          lake: { type: 'string' },
-          profile: { type: 'string' },
-          endpoint: { type: 'string' },
-        }),
-      );
+      return init(parse(rest, COMMAND_OPTIONS.init));
     case 'generate':
-      return generate(
-        parse(rest, {
-          out: { type: 'string' },
-          days: { type: 'string' },
-          'rows-per-day': { type: 'string' },
-          seed: { type: 'string' },
-          start: { type: 'string' },
-        }).values,
-      );
+      return generate(parse(rest, COMMAND_OPTIONS.generate).values);
     case 'run':
       return run(rest);
     case 'tables':
-      return tables(parse(rest, { json: { type: 'boolean' } }));
+      return tables(parse(rest, COMMAND_OPTIONS.tables));
     case 'runs':
-      return runs(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+      return runs(parse(rest, COMMAND_OPTIONS.runs));
     case 'query':
-      return query(parse(rest, { json: { type: 'boolean' }, limit: { type: 'string' } }));
+      return query(parse(rest, COMMAND_OPTIONS.query));
     case 'drop':
-      return drop(parse(rest, { json: { type: 'boolean' }, rebuild: { type: 'boolean' } }));
+      return drop(parse(rest, COMMAND_OPTIONS.drop));
     case 'repair':
-      return repair(parse(rest, { json: { type: 'boolean' } }));
+      return repair(parse(rest, COMMAND_OPTIONS.repair));
     case 'serve':
-      return serve(parse(rest, { port: { type: 'string' } }));
+      return serve(parse(rest, COMMAND_OPTIONS.serve));
     case 'app': {
-      const { values, positionals } = parse(rest, { port: { type: 'string' }, browser: { type: 'boolean' } });
+      const { values, positionals } = parse(rest, COMMAND_OPTIONS.app);
       const { app } = await import('./app.ts');
       return app({ project: positionals[0], port: portFlag(values), browser: values.browser === true });
     }
@@ -108,40 +65,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * `lakehouse <command> --help`: the usage lines of that command (of `publish <kind>` when a kind is
- * given), cut from the full usage so the two never disagree.
- */
-function commandHelp(command: string, rest: string[]): number {
-  const kind = command === 'publish' && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
-  const blocks = usageBlocks().filter((b) => b.startsWith(`  lakehouse ${command}${kind} `));
-  if (blocks.length === 0)
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `Unknown command "${command}${kind}". Run \`lakehouse --help\`.`,
-    );
-  process.stdout.write(`Usage:\n${blocks.join('\n')}\n`);
-  return 0;
-}
-
-/** The usage text's entries: a `  lakehouse ...` line with the more indented lines that continue it. */
-function usageBlocks(): string[] {
-  const blocks: string[] = [];
-  for (const line of USAGE.split('\n')) {
-    if (line.startsWith('  lakehouse ')) blocks.push(line);
-    else if (line.startsWith('   ') && blocks.length > 0) blocks[blocks.length - 1] += `\n${line}`;
-  }
-  return blocks;
-}
-
-function parse(args: string[], options: ParseArgsConfig['options']) {
+function parse(args: string[], options: CommandOptions) {
   try {
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: parsed.values as Flags, positionals: parsed.positionals };
   } catch (error) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `${optionsError(error, options ?? {})}. Run \`lakehouse --help\`.`,
+      `${optionsError(error, options)}. Run \`lakehouse --help\`.`,
     );
   }
 }
@@ -550,14 +481,7 @@ async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const started = Date.now();
   try {
-    const { values, positionals } = parse(args, {
-      date: { type: 'string', multiple: true },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      select: { type: 'string', multiple: true },
-      'memory-limit': { type: 'string' },
-      json: { type: 'boolean' },
-    });
+    const { values, positionals } = parse(args, COMMAND_OPTIONS.run);
     return await runCommand(projectArg(positionals, 'run'), values, json);
   } catch (error) {
     if (!json) throw error;

@@ -1,7 +1,7 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { icebergOutcome } from '../engine/api/publish-outcome.ts';
 import { createEngine } from '../engine/engine.ts';
-import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
+import { type CommandOptions, PUBLISH_ORDER, parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
 
@@ -9,25 +9,45 @@ export const PUBLISH_ICEBERG_USAGE = `  lakehouse publish iceberg <project> --ca
                            [--tables a,b] [--full-compare] [--dry-run] [--json]
                            [--remove-orphans [--older-than 3d]]`;
 
+export const PUBLISH_ICEBERG_OPTIONS = {
+  catalog: {
+    type: 'string',
+    value: 'NAME',
+    help: 'a catalog under publish.iceberg in lakehouse.yaml; give this or --warehouse',
+  },
+  warehouse: {
+    type: 'string',
+    value: 'FOLDER|s3://bucket/prefix',
+    help: 'a warehouse with no configuration (file-system catalog); give this or --catalog',
+  },
+  tables: {
+    type: 'string',
+    value: 'a,b',
+    help: `gold tables to publish, comma-separated (default: every gold table); committed and listed ${PUBLISH_ORDER}, not in the order given, so no fact is published before the dimension rows it points at`,
+  },
+  'full-compare': {
+    type: 'boolean',
+    help: 'compare every fact partition with the target, not only those runs changed since the last publish',
+  },
+  'dry-run': { type: 'boolean', help: 'print what would change; write nothing' },
+  json: { type: 'boolean', help: 'print the plan (--dry-run) or the result as JSON on stdout' },
+  'remove-orphans': {
+    type: 'boolean',
+    help: 'then delete the files of the tables no snapshot references (what a killed publish leaves); with --dry-run, list them',
+  },
+  'older-than': {
+    type: 'string',
+    value: 'AGE',
+    help: 'with --remove-orphans: only files older than this, e.g. 90s, 30m, 12h, 3d (default: 3d)',
+  },
+} as const satisfies CommandOptions;
+
 /**
  * `lakehouse publish iceberg`: one atomic Iceberg commit per gold table (dimensions first), then a
  * read-back of row counts and key checksums. The warehouse is opened read-only, so the app may stay open.
  */
 export async function publishIcebergCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    args,
-    {
-      catalog: { type: 'string' },
-      warehouse: { type: 'string' },
-      tables: { type: 'string' },
-      'full-compare': { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-      'remove-orphans': { type: 'boolean' },
-      'older-than': { type: 'string' },
-    },
-    PUBLISH_ICEBERG_USAGE,
-  );
+  const { values, positionals } = parseCommandArgs(args, PUBLISH_ICEBERG_OPTIONS, PUBLISH_ICEBERG_USAGE);
   const dir = projectDirArg(positionals, 'publish iceberg', PUBLISH_ICEBERG_USAGE);
   if (Boolean(values.catalog) === Boolean(values.warehouse)) {
     throw new LakehouseError(

@@ -1,7 +1,7 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { redshiftOutcome } from '../engine/api/publish-outcome.ts';
 import { createEngine } from '../engine/engine.ts';
-import { parseCommandArgs, projectDirArg, tableList } from './args.ts';
+import { type CommandOptions, PUBLISH_ORDER, parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
 import { PUBLISH_ICEBERG_USAGE, publishIcebergCommand } from './publish-iceberg.ts';
@@ -10,9 +10,39 @@ import { cancelOnStopSignals } from './stop-signals.ts';
 // `lakehouse publish <kind> <project> ...`: a small dispatcher by target kind, each publisher owning its
 // flags. Publishing reads the warehouse read-only, so it may run while the app is open.
 
-export const PUBLISH_USAGE = `  lakehouse publish redshift <project> --target <name> | --url postgres://user@host:port/db
-                           [--schema gold] [--tables a,b] [--dry-run] [--json]
+const PUBLISH_REDSHIFT_USAGE = `  lakehouse publish redshift <project> --target <name> | --url postgres://user@host:port/db
+                           [--schema gold] [--tables a,b] [--dry-run] [--json]`;
+
+export const PUBLISH_USAGE = `${PUBLISH_REDSHIFT_USAGE}
 ${PUBLISH_ICEBERG_USAGE}`;
+
+export const PUBLISH_REDSHIFT_OPTIONS = {
+  target: {
+    type: 'string',
+    value: 'NAME',
+    help: 'a target under publish.redshift in lakehouse.yaml; give this or --url',
+  },
+  url: {
+    type: 'string',
+    value: 'postgres://user@host:port/db',
+    help: 'a Redshift or PostgreSQL database (password from PGPASSWORD or ~/.pgpass); give this or --target',
+  },
+  schema: {
+    type: 'string',
+    value: 'NAME',
+    help: "the schema to load into (default: the target's schema, else gold)",
+  },
+  tables: {
+    type: 'string',
+    value: 'a,b',
+    help: `gold tables to publish, comma-separated (default: every gold table); loaded and listed ${PUBLISH_ORDER}, not in the order given, so foreign keys point at tables already loaded`,
+  },
+  'dry-run': {
+    type: 'boolean',
+    help: 'print the DDL, the rows each table would send and any conflicts; change nothing',
+  },
+  json: { type: 'boolean', help: 'print the plan (--dry-run) or the result as JSON on stdout' },
+} as const satisfies CommandOptions;
 
 type Publisher = (args: string[]) => Promise<number>;
 
@@ -43,18 +73,7 @@ export async function publishCommand(args: string[]): Promise<number> {
 }
 
 async function publishRedshiftCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    args,
-    {
-      target: { type: 'string' },
-      url: { type: 'string' },
-      schema: { type: 'string' },
-      tables: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    PUBLISH_USAGE,
-  );
+  const { values, positionals } = parseCommandArgs(args, PUBLISH_REDSHIFT_OPTIONS, PUBLISH_USAGE);
   const dir = projectDirArg(positionals, 'publish redshift', PUBLISH_USAGE);
   if (Boolean(values.target) === Boolean(values.url)) {
     throw new LakehouseError(
