@@ -41,10 +41,15 @@ describe('lakehouse publish iceberg', () => {
       '--warehouse',
       warehouse,
       '--tables',
-      'dim_user,fact_customer_search',
+      'fact_customer_search,dim_user',
     );
     expect(published.code).toBe(0);
     expect(published.stdout).toMatch(/fact_customer_search\s+create/);
+    // Committed and listed dimensions first, whatever order --tables gives (as its --help says).
+    const listed = published.stdout
+      .split('\n')
+      .map((line) => /^(dim_user|fact_customer_search)\s/.exec(line)?.[1]);
+    expect(listed.filter(Boolean)).toEqual(['dim_user', 'fact_customer_search']);
     expect(published.stdout).toMatch(
       /Published 2 tables \(.+\)\. Target: file-system warehouse .*row counts and key checksums match/,
     );
