@@ -448,6 +448,17 @@ export type PipelineStatus = z.infer<typeof PipelineStatus>;
 export const PipelineGraphInput = NoInput;
 export type PipelineGraphInput = z.infer<typeof PipelineGraphInput>;
 
+/**
+ * A note of a model's latest run: `etlDate` is the (first) date that gave it; `dates`, when several
+ * dates gave the same note, lists them (the text then leaves the date out).
+ */
+export const GraphNote = z.object({
+  etlDate: IsoDate.nullable(),
+  text: z.string(),
+  dates: z.array(IsoDate).optional(),
+});
+export type GraphNote = z.infer<typeof GraphNote>;
+
 /** A model's state in its latest run: totals over the dates that run took, the worst status of them. */
 export const GraphNodeState = z.object({
   model: z.string(),
@@ -472,7 +483,7 @@ export const GraphNodeState = z.object({
    * What the run noted for the model, per date (the CLI prints these as `note:` lines): rows quarantined
    * by rule, columns older dates lack, downstream models a selection left out, and the like.
    */
-  notes: z.array(z.object({ etlDate: IsoDate.nullable(), text: z.string() })),
+  notes: z.array(GraphNote),
 });
 export type GraphNodeState = z.infer<typeof GraphNodeState>;
 

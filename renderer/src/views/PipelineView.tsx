@@ -2,6 +2,7 @@ import { type CSSProperties, useCallback, useEffect, useMemo, useRef, useState }
 import type {
   ActiveRunState,
   GraphNodeState,
+  GraphNote,
   LakehouseEvent,
   Layer,
   ModelInfo,
@@ -889,6 +890,13 @@ function CardRows({ state }: { state: CardState | undefined }) {
   );
 }
 
+/** The dates a note came from: one, two, or the first and last of more, with how many. */
+function noteDates(note: GraphNote): string {
+  const dates = note.dates ?? (note.etlDate ? [note.etlDate] : []);
+  if (dates.length <= 2) return dates.join(', ');
+  return `${dates[0]} … ${dates.at(-1)} (${dates.length} dates)`;
+}
+
 function ModelDetails({
   model,
   state,
@@ -933,7 +941,11 @@ function ModelDetails({
         <ul className="model-notes" data-testid="model-notes">
           {state.notes.map((note) => (
             <li key={`${note.etlDate ?? ''} ${note.text}`}>
-              {note.etlDate && <span className="muted">{note.etlDate}: </span>}
+              {note.etlDate && (
+                <span className="muted" title={note.dates?.join(', ')}>
+                  {noteDates(note)}:{' '}
+                </span>
+              )}
               {note.text}
             </li>
           ))}
