@@ -1,4 +1,5 @@
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
+import { historyHeldNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
@@ -51,10 +52,7 @@ export async function applyHistory(
     const behind = waitFor
       .map((w) => `${w.model} ${w.through ? `holds dates only to ${w.through}` : 'holds no date yet'}`)
       .join(', ');
-    warnings.push(
-      `history not replayed on ${etlDate}: this run replays it once, on ${replayDate}, with every date it ` +
-        `changes${behind ? ` (${behind}, rebuilt in this run)` : ''}; kept as it was until then`,
-    );
+    warnings.push(historyHeldNote(etlDate, replayDate, behind));
     heldThrough = replayTo;
   } else if (replayTo) {
     const dates = [...new Set([...committedDates, etlDate])].sort();

@@ -21,6 +21,7 @@ import {
   type SuggestedRun,
   suggestedRunOf,
 } from '../../../engine/api/errors.ts';
+import { replayDateOf } from '../../../engine/api/history-notes.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
@@ -61,6 +62,8 @@ interface CardState {
   testsFailed?: number;
   testsWarned?: number;
   error?: string | null;
+  /** A history model's date of the run in progress that leaves its replay to this later date of the run. */
+  replaysOn?: string;
 }
 
 type RunState =
@@ -85,11 +88,12 @@ function cardFromGraph(state: GraphNodeState): CardState {
 }
 
 /** A card once its model is done on a date of the run in progress. */
-function cardFromRecord(record: ModelRunRecord): CardState {
+export function cardFromRecord(record: ModelRunRecord): CardState {
   return {
     fromRun: true,
     status: record.status,
     rowsWritten: record.rowsOut,
+    replaysOn: record.status === 'success' ? replayDateOf(record.etlDate, record.warnings) : undefined,
     durationMs: record.durationMs,
     testsPassed: record.tests.filter((t) => t.passed).length,
     testsFailed: record.tests.filter((t) => !t.passed && t.severity === 'error').length,
@@ -809,7 +813,7 @@ function statusLabel(status: string, error: string | null | undefined): string {
   return status.replace(/_/g, ' ');
 }
 
-function ModelCard({
+export function ModelCard({
   model,
   state,
   focused,
@@ -879,6 +883,17 @@ function CardRows({ state }: { state: CardState | undefined }) {
     return (
       <span data-testid="card-rows" data-rows={state.tableRows} title={`rows in the table now${lastRun}`}>
         {state.tableRows.toLocaleString()} rows
+      </span>
+    );
+  }
+  if (state?.replaysOn) {
+    // Its 0 rows are no empty result: the history waits for the run's one replay, on a later date.
+    return (
+      <span
+        data-testid="card-rows"
+        title={`history kept as it was on this date: this run replays it once, on ${state.replaysOn}, with every date it changes`}
+      >
+        replay on {state.replaysOn.slice(5)}
       </span>
     );
   }

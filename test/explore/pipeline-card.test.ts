@@ -1,0 +1,70 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { ModelInfo, ModelRunRecord } from '../../engine/api/contract.ts';
+import { historyHeldNote } from '../../engine/api/history-notes.ts';
+import { cardFromRecord, ModelCard } from '../../renderer/src/views/PipelineView.tsx';
+
+// A model card while a run goes on, rendered to markup from the record of the date it just did.
+
+const model: ModelInfo = {
+  id: 'gold.dim_user_history',
+  layer: 'gold',
+  name: 'dim_user_history',
+  file: 'models/gold/dim_user_history.sql',
+  materialized: 'scd2',
+  role: 'dimension',
+  description: null,
+  uniqueKey: ['user_id'],
+  upstream: ['silver.user_plans_map'],
+  sources: [],
+  relationships: [],
+};
+
+function record(etlDate: string, rowsOut: number, warnings: string[]): ModelRunRecord {
+  return {
+    model: model.id,
+    etlDate,
+    status: 'success',
+    rowsIn: rowsOut,
+    rowsOut,
+    duplicatesRemoved: 0,
+    quarantined: 0,
+    durationMs: 12,
+    tests: [],
+    warnings,
+  };
+}
+
+/** The card's rows figure as a user reads it. */
+function rowsShown(r: ModelRunRecord): string {
+  const html = renderToStaticMarkup(
+    createElement(ModelCard, {
+      model,
+      state: cardFromRecord(r),
+      focused: false,
+      onFocus: () => {},
+      style: {},
+    }),
+  );
+  const span = /<span data-testid="card-rows"[^>]*>(.*?)<\/span>/.exec(html);
+  return (span?.[1] ?? '').replace(/<!-- -->/g, '');
+}
+
+describe('a history model card during a run of several dates', () => {
+  it("shows a date that leaves the history for the run's replay as waiting for it, not as 0 rows written", () => {
+    const held = record('2022-06-01', 0, [historyHeldNote('2022-06-01', '2022-06-05', '')]);
+    expect(rowsShown(held)).toBe('replay on 06-05');
+    const replayed = record('2022-06-05', 634, [
+      'replayed 5 date(s) 2022-06-01 .. 2022-06-05 to rebuild history',
+    ]);
+    expect(rowsShown(replayed)).toBe('634 written');
+    // A dimension rebuilt in the same run, named in the note, changes nothing to that.
+    const behind = historyHeldNote(
+      '2022-06-02',
+      '2022-06-05',
+      'gold.dim_user holds dates only to 2022-06-02',
+    );
+    expect(rowsShown(record('2022-06-02', 0, [behind]))).toBe('replay on 06-05');
+  });
+});
