@@ -1,9 +1,9 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import type { ModelInfo, ModelRunRecord } from '../../engine/api/contract.ts';
+import type { GraphNodeState, ModelInfo, ModelRunRecord } from '../../engine/api/contract.ts';
 import { historyHeldNote } from '../../engine/api/history-notes.ts';
-import { cardFromRecord, ModelCard } from '../../renderer/src/views/PipelineView.tsx';
+import { cardFromGraph, cardFromRecord, ModelCard } from '../../renderer/src/views/PipelineView.tsx';
 
 // A model card while a run goes on, rendered to markup from the record of the date it just did.
 
@@ -66,5 +66,56 @@ describe('a history model card during a run of several dates', () => {
       'gold.dim_user holds dates only to 2022-06-02',
     );
     expect(rowsShown(record('2022-06-02', 0, [behind]))).toBe('replay on 06-05');
+  });
+});
+
+describe('a model card after a run', () => {
+  const node = (notes: GraphNodeState['notes']): GraphNodeState => ({
+    model: 'silver.keyword_match',
+    runId: 'r1',
+    status: 'success',
+    dates: ['2022-06-03'],
+    rowsIn: 1745,
+    rowsOut: 1745,
+    tableRows: 4049,
+    durationMs: 154,
+    testsPassed: 0,
+    testsFailed: 0,
+    testsWarned: 0,
+    failedTests: [],
+    error: null,
+    notes,
+  });
+  const card = (state: GraphNodeState) =>
+    renderToStaticMarkup(
+      createElement(ModelCard, {
+        model,
+        state: cardFromGraph(state),
+        focused: false,
+        onFocus: () => {},
+        style: {},
+      }),
+    );
+
+  it('says that the run left notes, which a success says nothing else of, and lists them on hover', () => {
+    const catalog =
+      'catalog source.title_catalog: 2 title(s) share a slug with another title of other genres, and only one of them is used';
+    const older =
+      '4 date(s) not in this run (2022-06-01, 2022-06-02, 2022-06-04, 2022-06-05) were matched against an earlier version';
+    const html = card(
+      node([
+        { etlDate: '2022-06-03', text: catalog },
+        { etlDate: '2022-06-03', text: older },
+      ]),
+    );
+    const marker =
+      /<span class="card-notes" data-testid="card-notes" data-count="2" aria-label="[^"]*" title="([^"]*)">/.exec(
+        html,
+      );
+    expect(marker).not.toBeNull();
+    expect(html).toContain('aria-label="2 notes"');
+    expect(marker?.[1]).toContain(`2022-06-03: ${catalog}`);
+    expect(marker?.[1]).toContain(`2022-06-03: ${older}`);
+    expect(card(node([]))).not.toContain('card-notes');
   });
 });

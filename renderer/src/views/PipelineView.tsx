@@ -62,6 +62,8 @@ interface CardState {
   testsFailed?: number;
   testsWarned?: number;
   error?: string | null;
+  /** What the model's latest run noted (from the graph; a run in progress clears them). */
+  notes?: GraphNote[];
   /** A history model's date of the run in progress that leaves its replay to this later date of the run. */
   replaysOn?: string;
 }
@@ -73,8 +75,9 @@ type RunState =
   | { phase: 'running'; runId: string | null; done: number; total: number }
   | { phase: 'finished'; summary: RunSummary };
 
-function cardFromGraph(state: GraphNodeState): CardState {
+export function cardFromGraph(state: GraphNodeState): CardState {
   return {
+    notes: state.notes,
     status: state.status,
     tableRows: state.tableRows,
     rowsWritten: state.rowsOut,
@@ -105,7 +108,10 @@ export function cardFromRecord(record: ModelRunRecord): CardState {
 /** The cards as the run's events would have left them: queued, then each step running or done. */
 function cardsOfRun(cards: Map<string, CardState>, steps: RunStep[]): Map<string, CardState> {
   const next = new Map<string, CardState>(
-    [...cards].map(([id, c]) => [id, { ...c, status: 'queued', before: c.status, fromRun: true }]),
+    [...cards].map(([id, c]) => [
+      id,
+      { ...c, status: 'queued', before: c.status, fromRun: true, notes: undefined },
+    ]),
   );
   for (const { model, record } of steps) {
     next.set(
@@ -842,6 +848,7 @@ export function ModelCard({
     >
       <span className="card-head">
         <span className="card-name">{model.name}</span>
+        <CardNotes notes={state?.notes} />
       </span>
       <span className="card-meta">
         <span className="card-status" data-testid="card-status" title={error ?? undefined}>
@@ -870,6 +877,35 @@ export function ModelCard({
         )}
       </span>
     </button>
+  );
+}
+
+/**
+ * That the latest run left notes on the model (a catalog with titles that share a slug, dates matched
+ * against an earlier catalog, rows quarantined...): a run that succeeds says nothing else of them, and
+ * they are listed only in the model's details, which a user opens from here.
+ */
+function CardNotes({ notes }: { notes: GraphNote[] | undefined }) {
+  if (!notes || notes.length === 0) return null;
+  const title = [
+    `${notes.length} note(s) from the latest run; click for the details:`,
+    ...notes.map((n) => `${n.etlDate ? `${noteDates(n)}: ` : ''}${n.text}`),
+  ].join('\n');
+  return (
+    <span
+      className="card-notes"
+      data-testid="card-notes"
+      data-count={notes.length}
+      aria-label={`${notes.length} ${notes.length === 1 ? 'note' : 'notes'}`}
+      title={title}
+    >
+      {/* An "i" drawn in a circle, not the ⓘ sign, which Chromium's fonts on Linux may lack (an empty box);
+          and small, not "2 notes", which cut the model's name on the card. */}
+      <span className="card-notes-icon" aria-hidden="true">
+        i
+      </span>
+      {notes.length}
+    </span>
   );
 }
 
