@@ -1,4 +1,5 @@
-import type { GraphEdge, GraphNodeState, GraphNote, PipelineGraph, TestResult } from '../api/contract.ts';
+import type { GraphEdge, GraphNodeState, PipelineGraph, TestResult } from '../api/contract.ts';
+import { groupNotes } from '../api/notes.ts';
 import type { Engine } from '../engine.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 
@@ -18,8 +19,6 @@ interface ModelRunRow {
 // A model's status over the dates of one run is the worst of them; so is a test's outcome.
 const STATUS_RANK: Record<string, number> = { failed: 4, rolled_back: 3, skipped: 2, success: 1 };
 const TEST_RANK = { passed: 0, warned: 1, failed: 2 } as const;
-// Notes a model's card lists at most; a note several dates give counts once (see groupNotes).
-const MAX_NOTES = 20;
 
 /**
  * The model graph as the pipeline view draws it: each model's state in the latest run that reached it
@@ -120,36 +119,6 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     }),
     edges,
   };
-}
-
-/**
- * A model's notes over the dates of its latest run, each said once: a note that several dates give, up
- * to the date it names (a history model's "history not replayed on <date>: ..." on every date but the
- * one it replays on), is one note with those dates, the date left out of its text. A re-run of every
- * date otherwise filled the list with one line a date, and past MAX_NOTES left out the notes of the last
- * dates, which say what the run did (where the history was replayed). Beyond MAX_NOTES, the last note
- * says how many more there are.
- */
-export function groupNotes(notes: { etlDate: string | null; text: string }[]): GraphNote[] {
-  const DATE = '\u0000';
-  const groups = new Map<string, { etlDate: string | null; text: string; dates: string[] }>();
-  for (const { etlDate, text } of notes) {
-    const key = etlDate ? text.split(etlDate).join(DATE) : text;
-    const group = groups.get(key);
-    if (!group) groups.set(key, { etlDate, text, dates: etlDate ? [etlDate] : [] });
-    else if (etlDate && !group.dates.includes(etlDate)) group.dates.push(etlDate);
-  }
-  const grouped: GraphNote[] = [...groups].map(([key, { etlDate, text, dates }]) =>
-    dates.length > 1
-      ? { etlDate, dates, text: key.split(` on ${DATE}`).join('').split(DATE).join('that date') }
-      : { etlDate, text },
-  );
-  if (grouped.length <= MAX_NOTES) return grouped;
-  const left = grouped.length - (MAX_NOTES - 1);
-  return [
-    ...grouped.slice(0, MAX_NOTES - 1),
-    { etlDate: null, text: `${left} more note(s) not shown here: lakehouse runs lists every one` },
-  ];
 }
 
 function outcome(test: TestResult): keyof typeof TEST_RANK {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupNotes } from '../../engine/explore/pipeline-graph.ts';
+import { groupNotes } from '../../engine/api/notes.ts';
 
 // What a model's details list from its latest run's notes: each note once, with the dates that gave it.
 

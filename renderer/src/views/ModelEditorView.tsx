@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type {
+  GraphNote,
   JsonValue,
   ModelDiff,
   ModelPreview,
@@ -8,6 +9,7 @@ import type {
   TableDiff,
 } from '../../../engine/api/contract.ts';
 import { LakehouseError } from '../../../engine/api/errors.ts';
+import { groupNotes, noteDates } from '../../../engine/api/notes.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
@@ -50,20 +52,18 @@ function failedTestsOf(summary: RunSummary | null): FailedTest[] {
   );
 }
 
-/** Most notes a model shows for one run: a run of many dates notes the same things on each. */
-const NOTES_PER_MODEL = 20;
-
-/** What a run noted for each model, per date (columns added or no longer produced, warned tests, …). */
-function runNotesOf(summary: RunSummary | null): Map<string, { etlDate: string; text: string }[]> {
+/**
+ * What a run noted for each model (columns added or no longer produced, warned tests, …), each note once
+ * with the dates that gave it, as the pipeline view's model details list them.
+ */
+function runNotesOf(summary: RunSummary | null): Map<string, GraphNote[]> {
   const notes = new Map<string, { etlDate: string; text: string }[]>();
   for (const record of summary?.models ?? []) {
     const ofModel = notes.get(record.model) ?? [];
-    for (const text of record.warnings) {
-      if (ofModel.length < NOTES_PER_MODEL) ofModel.push({ etlDate: record.etlDate, text });
-    }
+    for (const text of record.warnings) ofModel.push({ etlDate: record.etlDate, text });
     if (ofModel.length > 0) notes.set(record.model, ofModel);
   }
-  return notes;
+  return new Map([...notes].map(([model, ofModel]) => [model, groupNotes(ofModel)]));
 }
 
 /** The engine's refusal to save over a model file that changed since the edit began. */
@@ -533,7 +533,7 @@ function DiffPanel({ diff, summary }: { diff: ModelDiff; summary: RunSummary | n
 }
 
 /** The run's notes per model, as the pipeline view's model details show them. */
-function RunNotes({ summary }: { summary: RunSummary | null }) {
+export function RunNotes({ summary }: { summary: RunSummary | null }) {
   const notes = [...runNotesOf(summary)];
   if (notes.length === 0) return null;
   return (
@@ -543,8 +543,12 @@ function RunNotes({ summary }: { summary: RunSummary | null }) {
           <strong>{model}</strong> noted:
           <ul className="model-notes">
             {ofModel.map((note) => (
-              <li key={`${note.etlDate} ${note.text}`}>
-                <span className="muted">{note.etlDate}: </span>
+              <li key={`${note.etlDate ?? ''} ${note.text}`}>
+                {note.etlDate && (
+                  <span className="muted" title={note.dates?.join(', ')}>
+                    {noteDates(note)}:{' '}
+                  </span>
+                )}
                 {note.text}
               </li>
             ))}

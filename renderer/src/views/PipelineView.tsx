@@ -22,6 +22,7 @@ import {
   suggestedRunOf,
 } from '../../../engine/api/errors.ts';
 import { replayDateOf } from '../../../engine/api/history-notes.ts';
+import { noteDates } from '../../../engine/api/notes.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
@@ -939,13 +940,6 @@ function CardRows({ state }: { state: CardState | undefined }) {
       {state.rowsWritten.toLocaleString()} written
     </span>
   );
-}
-
-/** The dates a note came from: one, two, or the first and last of more, with how many. */
-function noteDates(note: GraphNote): string {
-  const dates = note.dates ?? (note.etlDate ? [note.etlDate] : []);
-  if (dates.length <= 2) return dates.join(', ');
-  return `${dates[0]} … ${dates.at(-1)} (${dates.length} dates)`;
 }
 
 function ModelDetails({

@@ -1,0 +1,44 @@
+import type { GraphNote } from './contract.ts';
+
+// A model's notes over the dates of a run, as the app lists them (the pipeline view's model details, the
+// editor's run notes). Imports nothing but contract types, so the renderer can use it too.
+
+/** Notes a model lists at most; a note several dates give counts once. */
+const MAX_NOTES = 20;
+
+/**
+ * A model's notes over the dates of its latest run, each said once: a note that several dates give, up
+ * to the date it names (a history model's "history not replayed on <date>: ..." on every date but the
+ * one it replays on), is one note with those dates, the date left out of its text. A re-run of every
+ * date otherwise filled the list with one line a date, and past MAX_NOTES left out the notes of the last
+ * dates, which say what the run did (where the history was replayed). Beyond MAX_NOTES, the last note
+ * says how many more there are.
+ */
+export function groupNotes(notes: readonly { etlDate: string | null; text: string }[]): GraphNote[] {
+  const DATE = '\u0000';
+  const groups = new Map<string, { etlDate: string | null; text: string; dates: string[] }>();
+  for (const { etlDate, text } of notes) {
+    const key = etlDate ? text.split(etlDate).join(DATE) : text;
+    const group = groups.get(key);
+    if (!group) groups.set(key, { etlDate, text, dates: etlDate ? [etlDate] : [] });
+    else if (etlDate && !group.dates.includes(etlDate)) group.dates.push(etlDate);
+  }
+  const grouped: GraphNote[] = [...groups].map(([key, { etlDate, text, dates }]) =>
+    dates.length > 1
+      ? { etlDate, dates, text: key.split(` on ${DATE}`).join('').split(DATE).join('that date') }
+      : { etlDate, text },
+  );
+  if (grouped.length <= MAX_NOTES) return grouped;
+  const left = grouped.length - (MAX_NOTES - 1);
+  return [
+    ...grouped.slice(0, MAX_NOTES - 1),
+    { etlDate: null, text: `${left} more note(s) not shown here: lakehouse runs lists every one` },
+  ];
+}
+
+/** The dates a note came from: one, two, or the first and last of more, with how many. */
+export function noteDates(note: GraphNote): string {
+  const dates = note.dates ?? (note.etlDate ? [note.etlDate] : []);
+  if (dates.length <= 2) return dates.join(', ');
+  return `${dates[0]} … ${dates.at(-1)} (${dates.length} dates)`;
+}
