@@ -3,7 +3,12 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { GraphNodeState, ModelInfo, ModelRunRecord } from '../../engine/api/contract.ts';
 import { historyHeldNote } from '../../engine/api/history-notes.ts';
-import { cardFromGraph, cardFromRecord, ModelCard } from '../../renderer/src/views/PipelineView.tsx';
+import {
+  cardFromGraph,
+  cardFromRecord,
+  ModelCard,
+  ModelDetails,
+} from '../../renderer/src/views/PipelineView.tsx';
 
 // A model card while a run goes on, rendered to markup from the record of the date it just did.
 
@@ -117,5 +122,14 @@ describe('a model card after a run', () => {
     expect(marker?.[1]).toContain(`2022-06-03: ${catalog}`);
     expect(marker?.[1]).toContain(`2022-06-03: ${older}`);
     expect(card(node([]))).not.toContain('card-notes');
+  });
+
+  it("says a model without data tests has none, not '0 passed'", () => {
+    const figures = (state: GraphNodeState) => {
+      const html = renderToStaticMarkup(createElement(ModelDetails, { model, state, onSelect: () => {} }));
+      return /data-testid="model-run-figures">(.*?)<\/p>/.exec(html)?.[1]?.replace(/<!-- -->/g, '');
+    };
+    expect(figures(node([]))).toMatch(/ · no data tests$/);
+    expect(figures({ ...node([]), testsPassed: 2, testsWarned: 1 })).toMatch(/ · tests: 2 passed, 1 warned$/);
   });
 });

@@ -942,7 +942,19 @@ function CardRows({ state }: { state: CardState | undefined }) {
   );
 }
 
-function ModelDetails({
+/** A model without tests has none, rather than "0 passed", which reads as if its tests had all failed. */
+function testsInWords(state: GraphNodeState): string {
+  if (state.testsPassed + state.testsFailed + state.testsWarned === 0) return 'no data tests';
+  return [
+    `tests: ${state.testsPassed} passed`,
+    state.testsFailed > 0 ? `${state.testsFailed} failed` : '',
+    state.testsWarned > 0 ? `${state.testsWarned} warned` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+export function ModelDetails({
   model,
   state,
   onSelect,
@@ -971,10 +983,7 @@ function ModelDetails({
         <p className="muted" data-testid="model-run-figures">
           {state.tableRows === null ? 'not committed yet' : `${state.tableRows.toLocaleString()} rows now`} ·
           latest run: read {state.rowsIn.toLocaleString()}, wrote {state.rowsOut.toLocaleString()} over{' '}
-          {state.dates.length} date(s) in {formatDuration(state.durationMs)} · tests: {state.testsPassed}{' '}
-          passed
-          {state.testsFailed > 0 && `, ${state.testsFailed} failed`}
-          {state.testsWarned > 0 && `, ${state.testsWarned} warned`}
+          {state.dates.length} date(s) in {formatDuration(state.durationMs)} · {testsInWords(state)}
         </p>
       )}
       {/* A model failed by its tests has the tests' summary as its error: the list below says it. */}
