@@ -268,6 +268,20 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     );
     expect(filled.rows[0]?.nulls).toBe(0);
     expect(Number(filled.rows[0]?.members)).toBeGreaterThan(1);
+
+    // The history models replayed once, on the last date: the dates before it are one note, not one each,
+    // and the card says the run left notes.
+    const history = page.getByTestId('model-card-gold.dim_user_history');
+    await expect.poll(() => history.getByTestId('card-notes').getAttribute('data-count')).toBe('2');
+    await history.click();
+    const notes = page.getByTestId('model-notes');
+    await expect
+      .poll(() => notes.locator('li').allTextContents())
+      .toEqual([
+        `${dates[0]}, ${dates[1]}: history not replayed: this run replays it once, on ${dates[2]}, with every date it changes; kept as it was until then`,
+        `${dates[2]}: replayed 3 date(s) ${dates[0]} .. ${dates[2]} to rebuild history`,
+      ]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-history-replayed-once.png') });
   });
 });
 
