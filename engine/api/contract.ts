@@ -489,7 +489,8 @@ export type GraphNodeState = z.infer<typeof GraphNodeState>;
 
 /**
  * Rows that flowed along an edge: what `to` read from `from` in its latest run, i.e. the partitions of
- * its dates for a partitioned `from`, the whole table otherwise (null while either end never ran).
+ * its dates for a partitioned `from` (and of every date a history model's replay applied again), the
+ * whole table otherwise (null while either end never ran).
  */
 export const GraphEdge = z.object({ from: z.string(), to: z.string(), rows: z.number().nullable() });
 export type GraphEdge = z.infer<typeof GraphEdge>;

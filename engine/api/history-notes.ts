@@ -1,7 +1,7 @@
-// The note a history model (scd2, bridge) leaves on a date of a run that replays its history later, on
-// the run's last replaying date. Written by the engine and read back by the app's pipeline view, which
-// shows such a date as waiting for that replay rather than as a step that wrote 0 rows. Imports nothing,
-// so the renderer can use it too.
+// The notes a history model (scd2, bridge) leaves on a date of a run: that it replays its history later,
+// on the run's last replaying date, or that it replayed it. Written by the engine and read back by the
+// pipeline graph (the rows a replay read) and the app's pipeline view (a date waiting for the replay is
+// no step that wrote 0 rows). Imports nothing, so the renderer can use it too.
 
 const HELD =
   /^history not replayed on (\d{4}-\d{2}-\d{2}): this run replays it once, on (\d{4}-\d{2}-\d{2})[,;]/;
@@ -19,6 +19,22 @@ export function replayDateOf(etlDate: string, warnings: readonly string[]): stri
   for (const note of warnings) {
     const held = HELD.exec(note);
     if (held && held[1] === etlDate) return held[2];
+  }
+  return undefined;
+}
+
+/** `dates`: every date the replay applied, in order. */
+export function historyReplayedNote(dates: readonly string[]): string {
+  return `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`;
+}
+
+const REPLAYED = /^replayed \d+ date\(s\) (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) to rebuild history$/;
+
+/** The first and last date a record's replay applied, when its notes say it replayed the history. */
+export function replayedRangeOf(warnings: readonly string[]): { first: string; last: string } | undefined {
+  for (const note of warnings) {
+    const replayed = REPLAYED.exec(note);
+    if (replayed) return { first: replayed[1]!, last: replayed[2]! };
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import type { GraphEdge, GraphNodeState, PipelineGraph, TestResult } from '../api/contract.ts';
+import { replayedRangeOf } from '../api/history-notes.ts';
 import { groupNotes } from '../api/notes.ts';
 import type { Engine } from '../engine.ts';
 import { relationExists, relationOf } from './star-schema.ts';
@@ -58,6 +59,8 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   // Per model, each test's worst outcome over the run's dates: a test counts once, not once per date.
   const testsByModel = new Map<string, Map<string, TestResult>>();
   const notesByModel = new Map<string, { etlDate: string | null; text: string }[]>();
+  // The dates a history model's replay read again, first to last: its edges count them all.
+  const replayedByModel = new Map<string, { first: string; last: string }>();
   for (const row of rows) {
     const state = byModel.get(row.model) ?? emptyState(row.model, row.run_id, committed.tables);
     if ((STATUS_RANK[row.status] ?? 0) > (STATUS_RANK[state.status] ?? 0)) state.status = row.status;
@@ -72,7 +75,16 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     }
     state.error ??= row.error;
     const notes = notesByModel.get(row.model) ?? [];
-    for (const text of JSON.parse(row.warnings ?? '[]') as string[]) {
+    const warnings = JSON.parse(row.warnings ?? '[]') as string[];
+    const replayed = row.status === 'success' ? replayedRangeOf(warnings) : undefined;
+    const seen = replayedByModel.get(row.model);
+    if (replayed) {
+      replayedByModel.set(row.model, {
+        first: seen && seen.first < replayed.first ? seen.first : replayed.first,
+        last: seen && seen.last > replayed.last ? seen.last : replayed.last,
+      });
+    }
+    for (const text of warnings) {
       // A warned test's note repeats what failedTests shows with its rows.
       if (!text.startsWith('warn: ')) notes.push({ etlDate: row.etl_date, text });
     }
@@ -101,10 +113,22 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     const downstream = byModel.get(node.model.id);
     for (const from of node.upstream) {
       const upstream = byModel.get(from);
-      const dates =
+      const ran =
         downstream && downstream.dates.length > 0
           ? downstream.dates
           : lastCommitted.filter((r) => r.model === node.model.id).map((r) => r.etl_date);
+      // A replay read every date it applied, not only the dates its run ran (a re-run of one older date).
+      const replayed = downstream ? replayedByModel.get(node.model.id) : undefined;
+      const dates = replayed
+        ? [
+            ...new Set([
+              ...ran,
+              ...[...(committed.partitions.get(from)?.keys() ?? [])].filter(
+                (d) => d >= replayed.first && d <= replayed.last,
+              ),
+            ]),
+          ]
+        : ran;
       edges.push({
         from,
         to: node.model.id,

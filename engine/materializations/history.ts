@@ -1,5 +1,5 @@
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
-import { historyHeldNote } from '../api/history-notes.ts';
+import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   columnsOf,
@@ -72,9 +72,7 @@ export async function applyHistory(
     }
     if (identity) await restoreKeys(ctx, identity);
     await ctx.restage(etlDate);
-    warnings.push(
-      `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`,
-    );
+    warnings.push(historyReplayedNote(dates));
     heldThrough = dates[dates.length - 1];
   } else {
     await ctx.restage(etlDate);

@@ -79,3 +79,35 @@ describe('the pipeline graph after a cancelled run', () => {
     });
   }, 120_000);
 });
+
+describe('the pipeline graph after a re-run of an older date', () => {
+  it("counts on a history model's edges every date its replay read, not only the date run", async () => {
+    await withEngine(dir, async (engine) => {
+      const [first, second] = dates as [string, string];
+      expect((await engine.run({})).status).toBe('success');
+      const again = await engine.run({ dates: [first] });
+      expect(again.status).toBe('success');
+      const history = again.models.find((m) => m.model === 'gold.dim_user_history')!;
+      expect(history.warnings).toContain(`replayed 2 date(s) ${first} .. ${second} to rebuild history`);
+
+      const graph = await pipelineGraph(engine);
+      const partitions = await engine.query(
+        `SELECT sum(row_count) AS n
+         FROM _lakehouse.partitions WHERE relation = 'silver.user_plans_map'`,
+      );
+      const edge = (to: string) =>
+        graph.edges.find((e) => e.from === 'silver.user_plans_map' && e.to === to)?.rows;
+      // The replay read both dates' plans; bridge_user_plan replayed them too.
+      expect(edge('gold.dim_user_history')).toBe(Number(partitions.rows[0]?.n));
+      expect(edge('gold.bridge_user_plan')).toBe(Number(partitions.rows[0]?.n));
+      // A model that does not replay read only the date run.
+      const silverFirst = await engine.query(
+        `SELECT row_count AS n FROM _lakehouse.partitions WHERE relation = 'silver.customer_search' AND etl_date = DATE '${first}'`,
+      );
+      const dimUser = graph.edges.find(
+        (e) => e.from === 'silver.customer_search' && e.to === 'gold.dim_user',
+      );
+      expect(dimUser?.rows).toBe(Number(silverFirst.rows[0]?.n));
+    });
+  }, 120_000);
+});
