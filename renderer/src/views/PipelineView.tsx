@@ -893,19 +893,14 @@ function CardNotes({ notes }: { notes: GraphNote[] | undefined }) {
     ...notes.map((n) => `${n.etlDate ? `${noteDates(n)}: ` : ''}${n.text}`),
   ].join('\n');
   return (
-    <span
-      className="card-notes"
-      data-testid="card-notes"
-      data-count={notes.length}
-      aria-label={`${notes.length} ${notes.length === 1 ? 'note' : 'notes'}`}
-      title={title}
-    >
+    <span className="card-notes" data-testid="card-notes" data-count={notes.length} title={title}>
       {/* An "i" drawn in a circle, not the ⓘ sign, which Chromium's fonts on Linux may lack (an empty box);
           and small, not "2 notes", which cut the model's name on the card. */}
       <span className="card-notes-icon" aria-hidden="true">
         i
       </span>
       {notes.length}
+      <span className="card-notes-words">{notes.length === 1 ? ' note' : ' notes'}</span>
     </span>
   );
 }
