@@ -8,12 +8,13 @@ const { values } = parseArgs({
     project: { type: 'string' },
     'memory-limit': { type: 'string' },
     date: { type: 'string', multiple: true },
+    select: { type: 'string', multiple: true },
   },
 });
 if (!values.project) throw new Error('--project is required');
 const engine = await createEngine({ projectDir: values.project, memoryLimit: values['memory-limit'] });
 const started = performance.now();
-const summary = await engine.run({ dates: values.date });
+const summary = await engine.run({ dates: values.date, select: values.select });
 const wallMs = performance.now() - started;
 engine.close();
 const layers: Record<string, { ms: number; rows: number }> = {};

@@ -1,0 +1,43 @@
+// `npm run bench:history-rerun`: what re-running every date costs the history models (SCD2, bridge)
+// against re-running their last date alone, on a lake of 31 days of 100,000 events. A re-run of an
+// earlier date replays the whole history; a run of many dates replays it once, on its last date, so the
+// ratio stays near 1 however many dates the lake holds (it grew with them when every date replayed).
+// Prints the figures and writes them to bench/results/history-rerun.json.
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { benchDataset, freshExampleProject } from './datasets.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DATA = resolve(ROOT, 'bench-data');
+const HISTORY_MODELS = ['gold.bridge_user_plan', 'gold.dim_user_history'];
+
+function runProject(args: string[]): { status: string; wallMs: number; models: Record<string, number> } {
+  const out = execFileSync(
+    process.execPath,
+    [join(ROOT, 'bin', 'run-ts.js'), join(ROOT, 'bench', 'run-project.ts'), ...args],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const data = await benchDataset(DATA, '31days', 31, 100_000);
+const project = await freshExampleProject(DATA, 'history-rerun', data);
+process.stdout.write('== re-running the history models on a 31-day lake (100,000 events a day) ==\n');
+const build = runProject(['--project', project]);
+process.stdout.write(`  build, 31 days: ${build.status} in ${secs(build.wallMs)}\n`);
+const select = HISTORY_MODELS.flatMap((m) => ['--select', m]);
+const lastDate = runProject(['--project', project, '--date', '2022-07-01', ...select]);
+const everyDate = runProject(['--project', project, ...select]);
+const ratio = everyDate.wallMs / lastDate.wallMs;
+process.stdout.write(
+  `  ${HISTORY_MODELS.join(' and ')}: re-run of the last date ${secs(lastDate.wallMs)}, ` +
+    `of all 31 dates ${secs(everyDate.wallMs)}; ratio = ${ratio.toFixed(2)}\n`,
+);
+await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+await writeFile(
+  join(ROOT, 'bench', 'results', 'history-rerun.json'),
+  `${JSON.stringify({ build, lastDate, everyDate, ratio }, null, 2)}\n`,
+);
+process.stdout.write('written to bench/results/history-rerun.json\n');
