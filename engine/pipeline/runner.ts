@@ -9,6 +9,7 @@ import {
   runOfDates,
   toLakehouseError,
 } from '../api/errors.ts';
+import { replayDateOf } from '../api/history-notes.ts';
 import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -342,12 +343,13 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     return { runId, status: 'success', dates, models: records, durationMs: Date.now() - started };
   } catch (error) {
     stopInterrupting();
-    const failure = options.signal?.aborted
+    const stopped = options.signal?.aborted
       ? new LakehouseError(
           'RUN_CANCELLED',
           `The run was cancelled; ${committedInRun.length > 0 ? `${committedInRun.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
         )
       : toLakehouseError(error);
+    const failure = withReplayLeftUndone(stopped, records, committedInRun);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
     await dropStages(db, stageDirOf(project)).catch(() => undefined);
     await finishRun(db, runId, status, failure.message);
@@ -365,6 +367,39 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     stopInterrupting();
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A history model leaves the dates of a run before its replay date as they were (see applyHistory): a
+ * run stopped before that date committed them without the replay, so the table still holds what their
+ * previous input gave, and nothing later replays it unless a date up to its last is run again. Said on
+ * the run's error, with a run that replays it (the last such date, those models alone), in words only:
+ * the error's own suggested run, if any, fixes what stopped the run.
+ */
+function withReplayLeftUndone(
+  failure: LakehouseError,
+  records: ModelRunRecord[],
+  committedInRun: string[],
+): LakehouseError {
+  const held = new Map<string, string[]>();
+  for (const record of records) {
+    if (record.status !== 'success') continue;
+    const replayDate = replayDateOf(record.etlDate, record.warnings);
+    if (replayDate === undefined || committedInRun.includes(replayDate)) continue;
+    held.set(record.model, [...(held.get(record.model) ?? []), record.etlDate]);
+  }
+  if (held.size === 0) return failure;
+  const models = [...held.keys()];
+  const dates = [...new Set([...held.values()].flat())].sort();
+  const replay = runOfDates([dates.at(-1)!], models);
+  return new LakehouseError(
+    failure.code,
+    `${failure.message} Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
+      `${models.length === 1 ? 'its' : 'their'} history after ${describeRun(runOfDates(dates))}, but the run ` +
+      `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
+      `dates gave; run ${describeRun(replay)} to replay it.`,
+    { ...failure.details, historyNotReplayed: { models, dates } },
+  );
 }
 
 /**

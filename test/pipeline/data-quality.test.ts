@@ -1079,3 +1079,48 @@ describe('the example star schema', () => {
     }
   });
 });
+
+describe('a run stopped before its history models replay', () => {
+  // The dates before the replay date commit without the replay: the run's error must say so, or a later
+  // run of new dates alone leaves the history built from their previous input for good.
+  it('says which history models hold the previous input of the dates it committed, and the run that replays them', async () => {
+    const { src, catalog } = await twoDaySource();
+    const dir = await exampleProject(src, catalog);
+    const bridgeRows = async (engine: Engine) =>
+      (await engine.query('SELECT * EXCLUDE (user_plan_key) FROM bridge_user_plan ORDER BY ALL')).rows;
+    try {
+      await withEngine(dir, async (engine) => {
+        expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+        const before = await bridgeRows(engine);
+        // D1 is delivered again with half its users, D2 again as a file that is no Parquet.
+        await writeDay(src, '20220601', events(6, D1));
+        await writeFile(join(src, '20220602', 'part-00001.parquet'), 'not parquet');
+        const stopped = await engine.run({ from: D1, to: D2 });
+        expect(stopped.error?.code).toBe('SOURCE_UNREADABLE');
+        expect(stopped.error?.message).toContain(
+          ' Note: gold.bridge_user_plan, gold.dim_user_history were to replay their history after ' +
+            `${D1}, but the run stopped first: they hold what the previous input of those dates gave; ` +
+            `run ${D1} (models gold.bridge_user_plan, gold.dim_user_history) to replay it.`,
+        );
+        expect(stopped.error?.details.historyNotReplayed).toEqual({
+          models: ['gold.bridge_user_plan', 'gold.dim_user_history'],
+          dates: [D1],
+        });
+        expect(await bridgeRows(engine)).toEqual(before);
+        // The run it names replays D1's new input.
+        const replay = await engine.run({
+          dates: [D1],
+          select: ['gold.bridge_user_plan', 'gold.dim_user_history'],
+        });
+        expect(replay.status).toBe('success');
+        expect(replay.models.find((m) => m.model === 'gold.bridge_user_plan')?.warnings).toContain(
+          `replayed 2 date(s) ${D1} .. ${D2} to rebuild history`,
+        );
+        expect(await bridgeRows(engine)).not.toEqual(before);
+      });
+    } finally {
+      await removeDir(dir);
+      await removeDir(src);
+    }
+  });
+});
