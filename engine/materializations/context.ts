@@ -65,6 +65,11 @@ export interface MaterializeContext {
    * now would join their incomplete rows.
    */
   inputsCatchingUp?(through: string): Promise<{ model: string; through?: string }[]>;
+  /**
+   * The models of this run downstream of this one that keep what they read on each date (all but
+   * `table` models, which the run's last date rebuilds from the final state).
+   */
+  readersInRun?(): string[];
 }
 
 /**

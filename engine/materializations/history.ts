@@ -43,12 +43,18 @@ export async function applyHistory(
   // The run's last date that replays too: every date this run changes is in its replay, so one replay
   // there gives the table every replay before it would have given, for one replay a run, not one a date.
   const replayDate = replayTo ? ctx.runDates.filter((d) => d <= replayTo).at(-1) : undefined;
-  if (replayTo && replayDate !== undefined && replayDate > etlDate) {
-    // The table stays as it was until then. A dimension rebuilt in this run (dropped with --rebuild, or
-    // new) holds only the dates it has run so far: a replay now would also lose its later members.
+  const mayHold = replayTo !== undefined && replayDate !== undefined && replayDate > etlDate;
+  // A dimension rebuilt in this run (dropped with --rebuild, or new) holds only the dates it has run so
+  // far: a replay now would also lose its later members.
+  const waitFor = mayHold ? ((await ctx.inputsCatchingUp?.(replayTo)) ?? []) : [];
+  // A model of this run reading the history on this date (a fact taking the version valid then) would
+  // keep the state before this run's changes: then the history replays now, as on every date, unless a
+  // dimension it reads is still catching up.
+  const hold = mayHold && (waitFor.length > 0 || (ctx.readersInRun?.() ?? []).length === 0);
+  if (replayTo && replayDate !== undefined && hold) {
+    // The table stays as it was until then.
     await ctx.restage(etlDate);
     outcome = { rowsIn: 0, rowsOut: 0, duplicates: 0 };
-    const waitFor = (await ctx.inputsCatchingUp?.(replayTo)) ?? [];
     const behind = waitFor
       .map((w) => `${w.model} ${w.through ? `holds dates only to ${w.through}` : 'holds no date yet'}`)
       .join(', ');

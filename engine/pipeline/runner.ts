@@ -658,6 +658,10 @@ async function runModel(
     keyReaders: () => keyReaders(deps, model),
     hasModel: (id) => deps.graph.byId.has(id),
     inputsCatchingUp: (through) => inputsCatchingUp(deps, model, date, through),
+    readersInRun: () =>
+      [...downstreamOf(deps.graph, model.id)].filter(
+        (id) => deps.selected.has(id) && deps.graph.byId.get(id)?.model.config.materialized !== 'table',
+      ),
   };
   let outcome: MaterializeOutcome;
   let tests: TestResult[];

@@ -1124,3 +1124,59 @@ describe('a run stopped before its history models replay', () => {
     }
   });
 });
+
+describe('a history model read by a later model of the run', () => {
+  // Held until the run's replay date, the history would give the reader of an earlier date the state
+  // before this run changed it: the version valid on D1 as the previous delivery of D1 made it.
+  it('replays on every date, so the reader of each date sees that date as this run delivers it', async () => {
+    const { src, catalog } = await twoDaySource();
+    const dir = await exampleProject(src, catalog);
+    await writeModel(
+      dir,
+      'gold/user_plan_day.sql',
+      `/* config\nmaterialized: append\nunique_key: [user_id, day]\n*/
+SELECT u.user_id, getvariable('etl_date')::DATE AS day, h.plan_set
+FROM (SELECT DISTINCT user_id FROM silver.customer_search
+      WHERE etl_date = getvariable('etl_date') AND user_id <> guest_user_id()) AS u
+LEFT JOIN gold.dim_user_history AS h ON h.user_id = u.user_id AND h.valid_from <= getvariable('etl_date')::DATE
+  AND (h.valid_to IS NULL OR h.valid_to > getvariable('etl_date')::DATE)\n`,
+    );
+    const stale = async (engine: Engine) =>
+      Number(
+        (
+          await engine.query(
+            `SELECT count(*) AS n FROM user_plan_day AS r JOIN dim_user_history AS h ON h.user_id = r.user_id
+             AND h.valid_from <= r.day AND (h.valid_to IS NULL OR h.valid_to > r.day)
+             WHERE r.plan_set IS DISTINCT FROM h.plan_set`,
+          )
+        ).rows[0]?.n,
+      );
+    try {
+      await withEngine(dir, async (engine) => {
+        expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+        expect(await stale(engine)).toBe(0);
+        // D1 is delivered again with other plans.
+        await writeDay(
+          src,
+          '20220601',
+          events(12, D1).map((e) => ({ ...e, userPlansMap: ['Gói Cao Cấp:giftcode'] })),
+        );
+        const rerun = await engine.run({ dates: [D1, D2] });
+        expect(rerun.status).toBe('success');
+        expect(await stale(engine)).toBe(0);
+        expect(
+          rerun.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.warnings,
+        ).toContain(`replayed 2 date(s) ${D1} .. ${D2} to rebuild history`);
+        // The bridge, which no model reads, still replays once.
+        expect(
+          rerun.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === D1)?.warnings,
+        ).toContain(
+          `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes; kept as it was until then`,
+        );
+      });
+    } finally {
+      await removeDir(dir);
+      await removeDir(src);
+    }
+  });
+});
