@@ -359,7 +359,7 @@ async function bindFiles(
   if (files.length > 0 && (await parquetRowCount(db, files)) === 0) {
     warnings.push(
       `source ${name}: the day's file(s) ${shown.join(', ')} hold no rows, so the date is loaded as empty ` +
-        '(replacing what it held before); if the delivery is incomplete, copy its complete files in and run the date again',
+        '(replacing the rows of an earlier load of it, if any); if the delivery is incomplete, copy its complete files in and run the date again',
     );
   }
   // Files are read in groups of equal column types, each cast to the source's types before the groups

@@ -641,7 +641,7 @@ describe('a day whose files hold no rows', () => {
       expect(bronze?.rowsOut).toBe(0);
       expect(bronze?.warnings).toContain(
         `source ${SOURCE}: the day's file(s) ${file(src, '20220601')} hold no rows, so the date is loaded as empty ` +
-          '(replacing what it held before); if the delivery is incomplete, copy its complete files in and run the date again',
+          '(replacing the rows of an earlier load of it, if any); if the delivery is incomplete, copy its complete files in and run the date again',
       );
       // A day with rows, empty part files beside them or not, gets no such note.
       await writeDay(src, '20220601', events(6, '2022-06-01'));
@@ -650,6 +650,12 @@ describe('a day whose files hold no rows', () => {
       const notes = again.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
       expect(notes.filter((w) => w.includes('hold no rows'))).toEqual([]);
       expect(again.models.find((m) => m.model === 'bronze.customer_search')?.rowsOut).toBe(6);
+      // A date never loaded before replaces nothing: the note does not say it does.
+      await writeDay(src, '20220602', eventsSql([]));
+      const first = await engine.run({ dates: ['2022-06-02'] });
+      const firstNotes = first.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
+      expect(firstNotes.filter((w) => w.includes('hold no rows'))).toHaveLength(1);
+      expect(firstNotes.filter((w) => w.includes('replacing what it held before'))).toEqual([]);
     });
   });
 });
