@@ -38,8 +38,12 @@ export async function applyHistory(
   const warnings: string[] = [];
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
   let heldThrough: string | undefined;
+  // A held replay that never came (the run stopped first) is owed before anything else is applied.
+  const owed = await pendingReplay(ctx);
   const replayTo =
-    last !== undefined && etlDate <= last && (await tableExists(db, target)) ? last : undefined;
+    last !== undefined && (etlDate <= last || owed.length > 0) && (await tableExists(db, target))
+      ? last
+      : undefined;
   // The run's last date that replays too: every date this run changes is in its replay, so one replay
   // there gives the table every replay before it would have given, for one replay a run, not one a date.
   const replayDate = replayTo ? ctx.runDates.filter((d) => d <= replayTo).at(-1) : undefined;
@@ -60,6 +64,11 @@ export async function applyHistory(
       .join(', ');
     warnings.push(historyHeldNote(etlDate, replayDate, behind));
     heldThrough = replayTo;
+    // Committed with this date: should the run stop before its replay date, the next run replays first.
+    await db.run('INSERT INTO _lakehouse.history_pending VALUES ($model, $d::DATE)', {
+      model: ctx.model.id,
+      d: etlDate,
+    });
   } else if (replayTo) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
     await refuseStaleReplay(ctx, dates);
@@ -78,6 +87,12 @@ export async function applyHistory(
     }
     if (identity) await restoreKeys(ctx, identity);
     await ctx.restage(etlDate);
+    await db.run('DELETE FROM _lakehouse.history_pending WHERE model = $model', { model: ctx.model.id });
+    if (owed.some((d) => !ctx.runDates.includes(d))) {
+      warnings.push(
+        `replayed for ${owed.join(', ')} too, whose run stopped before its replay: their history was the previous input's`,
+      );
+    }
     warnings.push(historyReplayedNote(dates));
     heldThrough = dates[dates.length - 1];
   } else {
@@ -98,6 +113,16 @@ export async function applyHistory(
     ...(heldThrough !== undefined && heldThrough > etlDate ? { heldThrough } : {}),
     warnings,
   };
+}
+
+/** The dates a stopped run held this model's replay for (see the hold in applyHistory). */
+async function pendingReplay(ctx: MaterializeContext): Promise<string[]> {
+  const rows = await ctx.db.all<{ d: string }>(
+    `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.history_pending
+     WHERE model = $model ORDER BY d`,
+    { model: ctx.model.id },
+  );
+  return rows.map((r) => r.d);
 }
 
 /**

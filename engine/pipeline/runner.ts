@@ -371,9 +371,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
 
 /**
  * A history model leaves the dates of a run before its replay date as they were (see applyHistory): a
- * run stopped before that date committed them without the replay, so the table still holds what their
- * previous input gave, and nothing later replays it unless a date up to its last is run again. Said on
- * the run's error, with a run that replays it (the last such date, those models alone), in words only:
+ * run stopped before that date committed them without the replay, so the table holds what their previous
+ * input gave until the model's next run, which replays first (_lakehouse.history_pending). Said on the
+ * run's error, with a run that replays it now (the last such date, those models alone), in words only:
  * the error's own suggested run, if any, fixes what stopped the run.
  */
 function withReplayLeftUndone(
@@ -397,7 +397,7 @@ function withReplayLeftUndone(
     `${failure.message} Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
       `${models.length === 1 ? 'its' : 'their'} history after ${describeRun(runOfDates(dates))}, but the run ` +
       `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
-      `dates gave; run ${describeRun(replay)} to replay it.`,
+      `dates gave until their next run, which replays first; run ${describeRun(replay)} to replay it now.`,
     { ...failure.details, historyNotReplayed: { models, dates } },
   );
 }

@@ -110,7 +110,13 @@ export async function dropOrphanTable(
   try {
     await db.run(`DROP ${found.kind === 'view' ? 'VIEW' : 'TABLE'} ${qualified(layer, table)}`);
     await db.run('DELETE FROM _lakehouse.partitions WHERE lower(relation) = $relation', { relation });
-    for (const records of ['model_dates', 'append_keys', 'scd1_changes', 'keyword_catalogs']) {
+    for (const records of [
+      'model_dates',
+      'append_keys',
+      'scd1_changes',
+      'keyword_catalogs',
+      'history_pending',
+    ]) {
       await db.run(`DELETE FROM _lakehouse.${records} WHERE lower(model) = $relation`, { relation });
     }
     await forgetBuild(db, relation);

@@ -43,6 +43,9 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     -- Which model writes each quarantine table: two models of one name (bronze.x, silver.x) would
     -- otherwise replace each other's quarantined rows (materializations/partition.ts).
     CREATE TABLE IF NOT EXISTS _lakehouse.quarantine_owners (relation VARCHAR NOT NULL, model VARCHAR NOT NULL);
+    -- Dates whose run held a history model's replay for the run's last date and committed before it
+    -- came (a stop, a kill): the model's next run replays first, whatever dates it runs (history.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.history_pending (model VARCHAR NOT NULL, etl_date DATE NOT NULL);
     -- Which version of its catalog each date of a keyword_match model was matched against: a changed
     -- catalog leaves the dates not run since with the old answers, which a run says (keyword-match.ts).
     CREATE TABLE IF NOT EXISTS _lakehouse.keyword_catalogs (
