@@ -72,9 +72,15 @@ function parse(args: string[], options: CommandOptions) {
   } catch (error) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `${optionsError(error, options)}. Run \`lakehouse --help\`.`,
+      `${optionsError(error, options)}. Run \`lakehouse ${commandOf(options)}--help\`.`,
     );
   }
+}
+
+/** `run ` for the options of `run`: the command whose own --help lists them. */
+function commandOf(options: CommandOptions): string {
+  const entry = Object.entries(COMMAND_OPTIONS).find(([, declared]) => declared === options);
+  return entry ? `${entry[0]} ` : '';
 }
 
 function str(flags: Flags, name: string): string | undefined {

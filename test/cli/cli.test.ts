@@ -327,7 +327,7 @@ describe('the lakehouse command line', () => {
     expect(typoFlag.code).toBe(2);
     expect(typoFlag.stderr).toBe(
       'error [INVALID_ARGUMENT]: Unknown option --frm (did you mean "--from"?); this command takes --date, --from, ' +
-        '--to, --select, --memory-limit, --json. Run `lakehouse --help`.\n',
+        '--to, --select, --memory-limit, --json. Run `lakehouse run --help`.\n',
     );
     expect(lakehouse('publish', 'iceberg', demo, '--warehose', 'x').stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: Unknown option --warehose \(did you mean "--warehouse"\?\); this command takes --catalog, --warehouse, /,
