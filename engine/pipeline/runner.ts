@@ -9,7 +9,6 @@ import {
   runOfDates,
   toLakehouseError,
 } from '../api/errors.ts';
-import { replayDateOf } from '../api/history-notes.ts';
 import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -349,7 +348,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           `The run was cancelled; ${committedInRun.length > 0 ? `${committedInRun.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
         )
       : toLakehouseError(error);
-    const failure = withReplayLeftUndone(stopped, records, committedInRun);
+    const failure = await withReplayLeftUndone(db, stopped);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
     await dropStages(db, stageDirOf(project)).catch(() => undefined);
     await finishRun(db, runId, status, failure.message);
@@ -372,25 +371,20 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
 /**
  * A history model leaves the dates of a run before its replay date as they were (see applyHistory): a
  * run stopped before that date committed them without the replay, so the table holds what their previous
- * input gave until the model's next run, which replays first (_lakehouse.history_pending). Said on the
- * run's error, with a run that replays it now (the last such date, those models alone), in words only:
- * the error's own suggested run, if any, fixes what stopped the run.
+ * input gave until the model's next run, which replays first. The replays owed are the ones recorded in
+ * _lakehouse.history_pending, committed with those dates. Said on the run's error, with a run that
+ * replays it now (the last such date, those models alone), in words only: the error's own suggested run,
+ * if any, fixes what stopped the run.
  */
-function withReplayLeftUndone(
-  failure: LakehouseError,
-  records: ModelRunRecord[],
-  committedInRun: string[],
-): LakehouseError {
-  const held = new Map<string, string[]>();
-  for (const record of records) {
-    if (record.status !== 'success') continue;
-    const replayDate = replayDateOf(record.etlDate, record.warnings);
-    if (replayDate === undefined || committedInRun.includes(replayDate)) continue;
-    held.set(record.model, [...(held.get(record.model) ?? []), record.etlDate]);
-  }
-  if (held.size === 0) return failure;
-  const models = [...held.keys()];
-  const dates = [...new Set([...held.values()].flat())].sort();
+async function withReplayLeftUndone(db: Db, failure: LakehouseError): Promise<LakehouseError> {
+  const owed = await db
+    .all<{ model: string; d: string }>(
+      `SELECT DISTINCT model, strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.history_pending ORDER BY ALL`,
+    )
+    .catch(() => []);
+  if (owed.length === 0) return failure;
+  const models = [...new Set(owed.map((o) => o.model))];
+  const dates = [...new Set(owed.map((o) => o.d))].sort();
   const replay = runOfDates([dates.at(-1)!], models);
   return new LakehouseError(
     failure.code,
@@ -744,11 +738,7 @@ async function testsAheadOfParents(
     const to = test.relationships.to.toLowerCase();
     const parent = upstream.find((id) => id.toLowerCase() === (to.includes('.') ? to : `gold.${to}`));
     if (!parent) continue;
-    const held = [
-      ...(await committedDates(deps.db, parent)),
-      ...(deps.ranThisDate.has(parent) ? [date] : []),
-    ];
-    const parentThrough = held.sort().at(-1);
+    const parentThrough = await latestDateHeld(deps, parent, date);
     if (parentThrough !== undefined && parentThrough >= heldThrough) continue;
     const { column, field } = test.relationships;
     const lag = `${parent} ${parentThrough ? `only to ${parentThrough}` : 'holds no date yet'}`;
@@ -787,13 +777,21 @@ async function inputsCatchingUp(
   for (const id of deps.graph.byId.get(model.id)?.upstream ?? []) {
     const input = deps.graph.byId.get(id)?.model;
     if (!input || input.config.materialized === 'partition' || !deps.selected.has(id)) continue;
-    const held = [...(await committedDates(deps.db, id)), ...(deps.ranThisDate.has(id) ? [date] : [])]
-      .sort()
-      .at(-1);
+    const held = await latestDateHeld(deps, id, date);
     if (held !== undefined && held >= through) continue;
     behind.push({ model: id, ...(held !== undefined ? { through: held } : {}) });
   }
   return behind;
+}
+
+/** The latest date a model holds: its committed dates, and this one if it ran on it in this run. */
+async function latestDateHeld(
+  deps: RunnerDeps & { ranThisDate: Set<string> },
+  id: string,
+  date: string,
+): Promise<string | undefined> {
+  const held = [...(await committedDates(deps.db, id)), ...(deps.ranThisDate.has(id) ? [date] : [])];
+  return held.sort().at(-1);
 }
 
 /** `3 failing row(s) (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */

@@ -9,10 +9,11 @@ import type {
   TableDiff,
 } from '../../../engine/api/contract.ts';
 import { LakehouseError } from '../../../engine/api/errors.ts';
-import { groupNotes, noteDates } from '../../../engine/api/notes.ts';
+import { groupNotes } from '../../../engine/api/notes.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
+import { NoteList } from '../components/NoteList.tsx';
 import { SqlEditor } from '../components/SqlEditor.tsx';
 import { describeError } from '../connect.ts';
 import type { AppliedRun, ModelDrafts } from '../drafts.ts';
@@ -541,18 +542,7 @@ export function RunNotes({ summary }: { summary: RunSummary | null }) {
       {notes.map(([model, ofModel]) => (
         <div key={model} data-testid={`run-notes-${model}`}>
           <strong>{model}</strong> noted:
-          <ul className="model-notes">
-            {ofModel.map((note) => (
-              <li key={`${note.etlDate ?? ''} ${note.text}`}>
-                {note.etlDate && (
-                  <span className="muted" title={note.dates?.join(', ')}>
-                    {noteDates(note)}:{' '}
-                  </span>
-                )}
-                {note.text}
-              </li>
-            ))}
-          </ul>
+          <NoteList notes={ofModel} />
         </div>
       ))}
     </div>

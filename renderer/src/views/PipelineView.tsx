@@ -27,6 +27,7 @@ import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
 import { type GraphLayout, layoutGraph } from '../components/graph-layout.ts';
+import { NoteList } from '../components/NoteList.tsx';
 import { describeError } from '../connect.ts';
 import { cancelledNote, committedDates } from '../run-summary.ts';
 import './explore.css';
@@ -986,20 +987,7 @@ export function ModelDetails({
         <p className="error">{state.error}</p>
       )}
       <FailedTestList tests={(state?.failedTests ?? []).map((test) => ({ test }))} />
-      {state && state.notes.length > 0 && (
-        <ul className="model-notes" data-testid="model-notes">
-          {state.notes.map((note) => (
-            <li key={`${note.etlDate ?? ''} ${note.text}`}>
-              {note.etlDate && (
-                <span className="muted" title={note.dates?.join(', ')}>
-                  {noteDates(note)}:{' '}
-                </span>
-              )}
-              {note.text}
-            </li>
-          ))}
-        </ul>
-      )}
+      {state && state.notes.length > 0 && <NoteList notes={state.notes} testId="model-notes" />}
     </div>
   );
 }
