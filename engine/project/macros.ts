@@ -10,9 +10,9 @@ export const ENGINE_SLUGIFY = '__lakehouse_slugify';
 /**
  * Registers the engine's built-in macros (slugify) and then every `macros/*.sql` file of the project,
  * in name order, on one connection: each connection the engine opens runs them once. Project macros are
- * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models. Returns an error per file that
- * is refused or fails (at its first bad statement); the other files load all the same, so one broken
- * file leaves the macros of the rest. Run again on a connection, it first drops the macros it had.
+ * DuckDB `CREATE OR REPLACE TEMP MACRO` statements shared by all models. Returns an error per
+ * statement that fails and per file that is refused; every other statement loads all the same, so one
+ * broken macro leaves the rest callable. Run again on a connection, it first drops the macros it had.
  */
 export async function loadMacros(db: Db, projectRoot: string): Promise<LakehouseError[]> {
   // A reload starts clean: a macro deleted from its file must stop answering, not linger until reopen,
@@ -57,7 +57,7 @@ async function loadMacroFiles(db: Db, projectRoot: string): Promise<LakehouseErr
   const errors: LakehouseError[] = [];
   for (const name of files) {
     try {
-      await loadMacroFile(db, projectRoot, join(dir, name));
+      errors.push(...(await loadMacroFile(db, projectRoot, join(dir, name))));
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
       errors.push(error);
@@ -88,7 +88,12 @@ export async function macroFilesText(projectRoot: string): Promise<string> {
   return files.map((f, i) => `${f}\0${texts[i]}`).join('\0');
 }
 
-async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise<void> {
+/**
+ * Runs a macro file's statements in order; one that fails is returned as an error naming its line, and the
+ * statements after it run all the same, so a typo in one macro leaves the others callable and every bad
+ * statement is reported at once. A file that cannot be read, or that would write, throws before any runs.
+ */
+async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise<LakehouseError[]> {
   const file = relative(projectRoot, path);
   const text = await readFile(path, 'utf8').catch((error: unknown) => {
     // A folder named *.sql, a file without read permission, one deleted mid-checkout: a broken file.
@@ -102,6 +107,7 @@ async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise
   // Refused before any statement runs: a stored macro would be written into the warehouse, where the
   // next connection finds it already there and a read-only open cannot create it at all.
   for (const statement of statements) refuseWrites(statement, file);
+  const errors: LakehouseError[] = [];
   for (const statement of statements) {
     // Padded to its line, so DuckDB's "LINE n" is the file's line.
     const startLine = lineOf(text, statement.start);
@@ -110,13 +116,16 @@ async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise
     } catch (error) {
       const message = (error as Error).message;
       const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
-      throw new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
-        file,
-        line,
-        macros: true,
-      });
+      errors.push(
+        new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
+          file,
+          line,
+          macros: true,
+        }),
+      );
     }
   }
+  return errors;
 }
 
 /**

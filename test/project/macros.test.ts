@@ -166,6 +166,36 @@ describe('a macro file', () => {
     }
   });
 
+  it('with bad statements reports each at its line and loads the statements around them', async () => {
+    await macroFile(
+      'CREATE OR REPLACE TEMP MACRO add1(x) AS x + 1;',
+      'CREATE OR REPLACE TEMP MACRO broken(x) AS x +;',
+      'CREATE OR REPLACE TEMP MACRO add2(x) AS add1(add1(x));',
+      '',
+      'CREATE OR REPLACE TEMP MACRO unknown(x) AS no_such_function(x);',
+      'CREATE OR REPLACE TEMP MACRO add3(x) AS add2(x) + 1;',
+    );
+    await withEngine(dir, async (engine) => {
+      expect(engine.modelErrors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/^macros\/m\.sql:2: Parser Error: /),
+        expect.stringMatching(/^macros\/m\.sql:5: .*no_such_function/),
+      ]);
+      expect(engine.modelErrors.map((e) => e.details)).toEqual([
+        { file: 'macros/m.sql', line: 2, macros: true },
+        { file: 'macros/m.sql', line: 5, macros: true },
+      ]);
+      expect((await engine.query('SELECT add1(1) AS a, add2(1) AS b, add3(1) AS c')).rows).toEqual([
+        { a: 2, b: 3, c: 4 },
+      ]);
+      // Runs still refuse until the file is fixed, naming both.
+      const summary = await engine.run({ dates });
+      expect(summary.status).toBe('failed');
+      expect(summary.error?.message).toMatch(
+        /^2 problems must be fixed before a run:\n {2}macros\/m\.sql:2: Parser Error: .*\n {2}macros\/m\.sql:5: /,
+      );
+    });
+  });
+
   it('that is broken leaves the committed tables readable, and a fixed one runs again', async () => {
     await macroFile('CREATE OR REPLACE TEMP MACRO add1(x) AS x + 1;');
     await withEngine(dir, async (engine) => expect((await engine.run({ dates })).status).toBe('success'));
