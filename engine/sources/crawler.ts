@@ -254,7 +254,7 @@ async function fetchJson(url: string, headers: Record<string, string>, ctx: Fetc
     let retryAfter: number | undefined;
     let reason: string;
     try {
-      const response = await fetch(url, { headers, signal: ctx.signal });
+      const response = await fetchFollowingRedirects(ctx.name, url, headers, ctx.signal);
       status = response.status;
       if (response.ok) {
         const text = await response.text();
@@ -298,6 +298,52 @@ async function fetchJson(url: string, headers: Record<string, string>, ctx: Fetc
     ctx.onRetry();
     const backoff = Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
     await ctx.sleep(retryAfter !== undefined ? Math.max(retryAfter, 0) : backoff);
+  }
+}
+
+/** Redirects a crawl follows per request, as fetch does by default. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * GET following redirects by hand: the headers from the environment (API keys) go to the source URL's
+ * origin only. fetch itself drops only Authorization on a redirect to another origin, so an open
+ * redirect on the API would hand an `X-Api-Key` to whatever host it names.
+ */
+async function fetchFollowingRedirects(
+  name: string,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  const origin = new URL(url).origin;
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const sent =
+      new URL(current).origin === origin ? headers : { accept: headers.accept ?? 'application/json' };
+    const response = await fetch(current, {
+      headers: sent,
+      redirect: 'manual',
+      ...(signal ? { signal } : {}),
+    });
+    const location = response.headers.get('location');
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === null) return response;
+    await response.body?.cancel();
+    if (hop >= MAX_REDIRECTS) {
+      throw new LakehouseError(
+        'SOURCE_UNREADABLE',
+        `Source "${name}": ${url} redirects more than ${MAX_REDIRECTS} times. Check sources.${name}.url.`,
+        { source: name, url },
+      );
+    }
+    const next = new URL(location, current);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new LakehouseError(
+        'SOURCE_UNREADABLE',
+        `Source "${name}": ${current} redirects to a ${next.protocol} URL, which a crawl does not follow. Check sources.${name}.url.`,
+        { source: name, url },
+      );
+    }
+    current = next.href;
   }
 }
 

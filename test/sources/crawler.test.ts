@@ -30,6 +30,8 @@ class CatalogApi {
   items: Item[] = [];
   requests: { url: string; at: number; headers: IncomingMessage['headers'] }[] = [];
   failures = new Map<number, 500 | 429 | 'drop'>();
+  /** Where `/moved` redirects to (an open redirect of the API). */
+  redirectTo = '';
   /** Pages at or after this fail with 500 (an outage), until cleared. */
   outageFromPage: number | undefined;
   private server: Server;
@@ -71,6 +73,10 @@ class CatalogApi {
       return;
     }
     const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname === '/moved') {
+      res.writeHead(302, { location: this.redirectTo }).end();
+      return;
+    }
     if (url.pathname === '/titles') {
       const page = Number(url.searchParams.get('page') ?? '1');
       if (this.outageFromPage !== undefined && page >= this.outageFromPage) {
@@ -376,6 +382,40 @@ describe('crawl headers from the environment', () => {
     })) as SourceTestResult;
     expect(probe).toMatchObject({ ok: true, objects: 3 });
     expect(api.requests.map((r) => r.headers.authorization)).toEqual(['catalog-token']);
+  });
+
+  // fetch drops only Authorization on a redirect to another origin; any other header went along.
+  it("sends the headers to the source URL's origin only, not to another origin a redirect names", async () => {
+    const elsewhere = new CatalogApi();
+    elsewhere.items = catalog(3);
+    await elsewhere.start();
+    try {
+      api.requests = [];
+      api.redirectTo = `${elsewhere.url}/titles`;
+      const headers_from_env = {
+        'x-api-key': 'LAKEHOUSE_CATALOG_TOKEN',
+        authorization: 'LAKEHOUSE_CATALOG_TOKEN',
+      };
+      const away = (await dispatcher.call('sources.test', {
+        source: { ...leaking(), url: `${api.url}/moved`, headers_from_env },
+      })) as SourceTestResult;
+      expect(away).toMatchObject({ ok: true, objects: 3 });
+      expect(api.requests.map((r) => r.headers['x-api-key'])).toEqual(['catalog-token']);
+      expect(elsewhere.requests).toHaveLength(1);
+      expect(elsewhere.requests[0]?.headers['x-api-key']).toBeUndefined();
+      expect(elsewhere.requests[0]?.headers.authorization).toBeUndefined();
+
+      // A redirect within the origin keeps them.
+      api.requests = [];
+      api.redirectTo = `${api.url}/titles`;
+      const within = (await dispatcher.call('sources.test', {
+        source: { ...leaking(), url: `${api.url}/moved`, headers_from_env },
+      })) as SourceTestResult;
+      expect(within).toMatchObject({ ok: true, objects: 3 });
+      expect(api.requests.map((r) => r.headers['x-api-key'])).toEqual(['catalog-token', 'catalog-token']);
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it('sources.test refuses any other variable before sending a request, saying what to rename', async () => {
