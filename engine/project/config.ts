@@ -94,7 +94,7 @@ export const CrawlSource = z.strictObject({
       (url) => !URL.canParse(url) || !hasUserInfo(new URL(url)),
       'holds credentials (user:password@); they would show in messages and run history. Take them out of ' +
         'the URL and send them as a header whose value comes from the environment: ' +
-        'headers_from_env: { Authorization: CRAWL_AUTHORIZATION }',
+        'headers_from_env: { Authorization: LAKEHOUSE_CRAWL_AUTHORIZATION }',
     ),
   paging: z
     .discriminatedUnion('type', [

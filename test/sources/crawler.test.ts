@@ -266,7 +266,15 @@ describe('the crawler', () => {
       expect(error).toMatchObject({ code: 'PROJECT_INVALID' });
       const message = (error as Error).message;
       expect(message).toContain('sources.titles.url: holds credentials (user:password@)');
-      expect(message).toContain('headers_from_env');
+      // The variable it suggests is one headers_from_env accepts (LAKEHOUSE_*).
+      const suggested = /headers_from_env: \{ Authorization: (\w+) \}/.exec(message)?.[1] ?? '';
+      expect(
+        CrawlSource.safeParse({
+          kind: 'crawl',
+          url: 'https://api.example.com/',
+          headers_from_env: { Authorization: suggested },
+        }).success,
+      ).toBe(true);
       expect(message).not.toMatch(/s3cr3t|token-only/);
     }
     // Without them the same URL is fine (an @ in the path is no user).
