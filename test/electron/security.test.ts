@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   appPageUrl,
   CONTENT_SECURITY_POLICY,
@@ -103,6 +104,17 @@ describe('the hardened webContents', () => {
 });
 
 describe('the Content-Security-Policy', () => {
+  it('the packaged app flips the fuses that let its binary run as Node or take injected code', async () => {
+    const config = parse(await readFile(join(PROJECT_ROOT, 'electron-builder.yml'), 'utf8')) as {
+      electronFuses?: Record<string, boolean>;
+    };
+    expect(config.electronFuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+    });
+  });
+
   it("renderer/index.html carries the window's policy: headers do not reach a file:// page", async () => {
     const html = await readFile(join(PROJECT_ROOT, 'renderer', 'index.html'), 'utf8');
     const meta = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)"/)?.[1];
