@@ -41,6 +41,11 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
     return join(options.dir, digest.slice(0, 2), `${digest}-${basename(o.key).replace(/[^\w.-]/g, '_')}`);
   };
 
+  // Only entries pathOf names are the cache's: s3.cache_dir may name a folder holding other files (a
+  // project file can set it to any folder), and eviction must never delete those.
+  const isEntry = (shard: string, file: string) =>
+    /^[0-9a-f]{2}$/.test(shard) && file.startsWith(shard) && /^[0-9a-f]{24}-[\w.-]*$/.test(file);
+
   const listEntries = async () => {
     const entries: { path: string; size: number; used: number }[] = [];
     let shards: string[];
@@ -50,6 +55,7 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
       return entries;
     }
     for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
       let files: string[];
       try {
         files = await readdir(join(options.dir, shard));
@@ -57,6 +63,7 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
         continue;
       }
       for (const file of files) {
+        if (!isEntry(shard, file)) continue;
         const path = join(options.dir, shard, file);
         const info = await stat(path).catch(() => undefined);
         if (info?.isFile()) entries.push({ path, size: info.size, used: info.mtimeMs });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
@@ -168,5 +168,28 @@ describe('S3 transfers against s3rver', () => {
     expect(await exists(b1)).toBe(false);
     expect(await exists(c1)).toBe(true);
     expect(await exists(a2)).toBe(true);
+  });
+
+  // s3.cache_dir comes from lakehouse.yaml: a project pointing it at a folder of the user's own files
+  // must not have eviction delete them.
+  it('evicts only its own entries from a cache folder that holds other files', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'shared/x.csv', Body: 'x'.repeat(1000) }));
+    const [object] = (await listObjects(client, 'data', 'shared/')).objects;
+    const dir = join(work, 'shared-cache');
+    const own = [
+      join(dir, 'docs', 'notes.txt'),
+      join(dir, 'ab', 'plan.txt'),
+      join(dir, 'cd', 'cd12-old.txt'),
+    ];
+    for (const file of own) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, 'mine'.repeat(500));
+    }
+    const cache = createObjectCache(() => client, { dir, maxBytes: 10 });
+    const [fetched] = await cache.fetch([object as S3ObjectInfo]);
+    expect(await readFile(fetched as string, 'utf8')).toBe('x'.repeat(1000));
+    for (const file of own) expect(await readFile(file, 'utf8')).toBe('mine'.repeat(500));
+    expect(await cache.size()).toBe(1000);
   });
 });
