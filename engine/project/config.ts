@@ -153,7 +153,19 @@ export const ProjectConfig = z.strictObject({
   lake: z.string().default('lake'),
   /** The DuckDB file holding gold tables, partition pointers and run history. */
   warehouse: z.string().default('warehouse.duckdb'),
-  sources: z.record(z.string(), SourceConfig),
+  sources: z.record(z.string(), SourceConfig).superRefine((sources, ctx) => {
+    // A crawl source's name is a folder under .lakehouse/crawl, which a crawl clears and rewrites: a name
+    // with a path in it (../../somewhere) would put that elsewhere on disk.
+    for (const name of Object.keys(sources)) {
+      if (/[/\\]/.test(name) || name === '.' || name === '..' || name.trim() === '') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `"${name}" is not a source name: use letters, digits and _, e.g. title_catalog`,
+        });
+      }
+    }
+  }),
   /** Values models read with getvariable('name'); etl_date is set by the runner. */
   vars: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))

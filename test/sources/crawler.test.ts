@@ -283,6 +283,21 @@ describe('the crawler', () => {
     );
   });
 
+  // A crawl's folder is .lakehouse/crawl/<name>, which it clears: the name must not lead out of it.
+  it('refuses a source name holding a path, before any crawl could write or clear a folder by it', async () => {
+    const dir = join(work, 'path-name');
+    await mkdir(dir, { recursive: true });
+    for (const name of ['../../../victim', 'a/b', '..']) {
+      await writeFile(
+        join(dir, 'lakehouse.yaml'),
+        `name: p\nsources:\n  "${name}":\n    kind: crawl\n    url: "https://api.example.com/titles"\n`,
+      );
+      const error = await lakehouseFailure(loadProject(dir));
+      expect(error.code).toBe('PROJECT_INVALID');
+      expect(error.message).toContain(`"${name}" is not a source name`);
+    }
+  });
+
   it('stops at a 404 with the URL and what to fix', async () => {
     await start(catalog(5));
     const source = CrawlSource.parse({ kind: 'crawl', url: `${api.url}/nothing`, items_path: 'x' });
