@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
 
@@ -136,14 +136,16 @@ export function createPartitionStore(
       );
       const live = new Set(committed.map((r) => absolute(r.path)));
       let removed = await lake.sync(committed);
+      const emptied = new Set<string>();
       for (const file of await listParquetFiles(lakeRoot)) {
-        if (!live.has(file)) {
+        if (!live.has(file) && isPartitionFile(lakeRoot, file)) {
           await rm(file, { force: true });
+          emptied.add(dirname(file));
           removed++;
         }
       }
       // A dropped table's (or date's) folders would stay behind empty, read as data by a user browsing.
-      if (removed > 0) await removeEmptyFolders(lakeRoot, true);
+      for (const folder of emptied) await removeEmptyParents(folder, lakeRoot);
       return removed;
     },
 
@@ -210,23 +212,29 @@ export function splitRelation(relation: string): [string, string] {
   return [relation.slice(0, dot), relation.slice(dot + 1)];
 }
 
-/** Removes the folders under `dir` that hold nothing (after their empty subfolders go), never a file. */
-async function removeEmptyFolders(dir: string, isRoot = false): Promise<boolean> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return false;
+/**
+ * Whether `file` is laid out as a partition file this store writes (fileFor): only those are ever
+ * garbage. `lake:` comes from lakehouse.yaml and may name a folder holding other Parquet files (a
+ * shared project, a lake set to a data folder); those are not this warehouse's to delete.
+ */
+function isPartitionFile(lakeRoot: string, file: string): boolean {
+  const path = relative(lakeRoot, file).split(sep).join('/');
+  return /^[^/]+\/[^/]+\/etl_date=\d{4}-\d{2}-\d{2}\/part-[^/]+\.parquet$/.test(path);
+}
+
+/** Removes a partition's date folder, then its table and layer folders, each only while it is empty. */
+async function removeEmptyParents(folder: string, lakeRoot: string): Promise<void> {
+  let dir = folder;
+  for (let level = 0; level < 3 && dir !== lakeRoot; level++) {
+    if (
+      !(await rmdir(dir).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    dir = dirname(dir);
   }
-  let left = entries.length;
-  for (const entry of entries) {
-    if (entry.isDirectory() && (await removeEmptyFolders(join(dir, entry.name)))) left--;
-  }
-  if (left > 0 || isRoot) return false;
-  return rmdir(dir).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Every .parquet file under a folder, recursively (none if the folder does not exist). */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
@@ -114,6 +114,37 @@ describe('a run killed mid-date', () => {
           .rows,
       ).toEqual([{ n: 0 }]);
     });
+  });
+
+  // lake: comes from lakehouse.yaml and may name a folder holding other files (a data folder; a shared
+  // project can point it anywhere): opening collects only files laid out as partitions, no other folder.
+  it('collects only partition files: other Parquet files and folders under the lake stay', async () => {
+    const lake = join(dir, 'lake');
+    const theirs = [
+      join(lake, 'exports', 'report.parquet'),
+      join(lake, 'silver', 'notes.parquet'),
+      join(lake, 'silver', 'mine', 'etl_date=2022-06-01', 'copy.parquet'),
+    ];
+    const emptyFolder = join(lake, 'archive', 'empty');
+    const orphan = join(lake, 'silver', 'gone_table', 'etl_date=2022-06-01', 'part-dead-0000.parquet');
+    try {
+      for (const file of [...theirs, orphan]) {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, 'PAR1');
+      }
+      await mkdir(emptyFolder, { recursive: true });
+      await withEngine(dir, async () => {
+        for (const file of theirs) expect(existsSync(file), file).toBe(true);
+        expect(existsSync(emptyFolder)).toBe(true);
+        // A file named as this store names partitions, that no pointer names, is garbage, and its folders go.
+        expect(existsSync(orphan)).toBe(false);
+        expect(existsSync(join(lake, 'silver', 'gone_table'))).toBe(false);
+      });
+    } finally {
+      for (const folder of ['exports', 'archive', join('silver', 'mine'), join('silver', 'gone_table')])
+        await rm(join(lake, folder), { recursive: true, force: true });
+      await rm(join(lake, 'silver', 'notes.parquet'), { force: true });
+    }
   });
 
   // A date's commit lives in DuckDB's write-ahead log until the run's end folds it into the warehouse
