@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
@@ -16,6 +16,7 @@ import {
   missingPartitionFiles,
 } from './lake/missing-files.ts';
 import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts';
+import { removeStageFiles } from './materializations/stage.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import {
   availableDates,
@@ -318,7 +319,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       );
       // A killed run may have left files behind; nothing points at them, so they go.
       await partitions.collectGarbage();
-      await rm(stageDirOf(project), { recursive: true, force: true });
+      await removeStageFiles(stageDirOf(project));
       await partitions.refreshAllViews();
     }
     // Like a broken model file, a broken macro file must not lock the analyst out of the committed

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Db, ident, literal, tempRelations } from '../db/duckdb.ts';
 import { columnsOf, type StagedRows, type StageStorage } from './context.ts';
@@ -57,5 +57,17 @@ export async function dropStages(db: Db, scratchDir: string): Promise<void> {
   for (const { name, kind } of await tempRelations(db)) {
     if (name.startsWith('__')) await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
   }
-  await rm(scratchDir, { recursive: true, force: true });
+  await removeStageFiles(scratchDir);
+}
+
+/**
+ * Removes the stage files writeStage leaves in `scratchDir` (the `.stage` folder beside the warehouse,
+ * whose path lakehouse.yaml sets), then the folder if that emptied it: never anything else in it.
+ */
+export async function removeStageFiles(scratchDir: string): Promise<void> {
+  const names = await readdir(scratchDir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.endsWith('.parquet')) await rm(join(scratchDir, name), { force: true });
+  }
+  await rmdir(scratchDir).catch(() => undefined);
 }

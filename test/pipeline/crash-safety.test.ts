@@ -118,7 +118,7 @@ describe('a run killed mid-date', () => {
 
   // lake: comes from lakehouse.yaml and may name a folder holding other files (a data folder; a shared
   // project can point it anywhere): opening collects only files laid out as partitions, no other folder.
-  it('collects only partition files: other Parquet files and folders under the lake stay', async () => {
+  it('collects only partition and stage files: other files and folders under the lake or beside the warehouse stay', async () => {
     const lake = join(dir, 'lake');
     const theirs = [
       join(lake, 'exports', 'report.parquet'),
@@ -126,9 +126,12 @@ describe('a run killed mid-date', () => {
       join(lake, 'silver', 'mine', 'etl_date=2022-06-01', 'copy.parquet'),
     ];
     const emptyFolder = join(lake, 'archive', 'empty');
+    // The warehouse's folder is lakehouse.yaml's choice too: a .stage folder there may hold other files.
+    const stageNote = join(dir, '.stage', 'notes.txt');
+    const leftStage = join(dir, '.stage', '0b6f2c1e-left.parquet');
     const orphan = join(lake, 'silver', 'gone_table', 'etl_date=2022-06-01', 'part-dead-0000.parquet');
     try {
-      for (const file of [...theirs, orphan]) {
+      for (const file of [...theirs, orphan, stageNote, leftStage]) {
         await mkdir(dirname(file), { recursive: true });
         await writeFile(file, 'PAR1');
       }
@@ -139,11 +142,14 @@ describe('a run killed mid-date', () => {
         // A file named as this store names partitions, that no pointer names, is garbage, and its folders go.
         expect(existsSync(orphan)).toBe(false);
         expect(existsSync(join(lake, 'silver', 'gone_table'))).toBe(false);
+        expect(existsSync(stageNote)).toBe(true);
+        expect(existsSync(leftStage)).toBe(false);
       });
     } finally {
       for (const folder of ['exports', 'archive', join('silver', 'mine'), join('silver', 'gone_table')])
         await rm(join(lake, folder), { recursive: true, force: true });
       await rm(join(lake, 'silver', 'notes.parquet'), { force: true });
+      await rm(join(dir, '.stage'), { recursive: true, force: true });
     }
   });
 
