@@ -45,7 +45,15 @@ export const GlueCatalogConfig = z
 export const RestCatalogConfig = z
   .object({
     type: z.literal('rest'),
-    uri: z.string().url(),
+    // The URI shows in preflights, progress and errors: a user:password@ in it would be shown too.
+    uri: z
+      .string()
+      .url()
+      .refine(
+        (uri) => !URL.canParse(uri) || (new URL(uri).username === '' && new URL(uri).password === ''),
+        'holds credentials (user:password@); they would show in messages and publish output. Take them out of ' +
+          'the URI and name the environment variable holding the token: token_env: LAKEHOUSE_CATALOG_TOKEN',
+      ),
     /** Passed to GET /v1/config as `warehouse`; also where files go for a file-based warehouse. */
     warehouse: z.string().optional(),
     token_env: z.string().optional(),

@@ -309,6 +309,20 @@ describe('Iceberg names from the API and lakehouse.yaml', () => {
       delete catalogs.climbs;
     }
   });
+
+  it('refuses a REST catalog URI holding credentials, without repeating them', async () => {
+    const catalogs = engine.project.config.publish.iceberg;
+    catalogs.leaky = { type: 'rest', uri: 'https://reader:s3cr3t@catalog.example.com/api' };
+    try {
+      const error = await rejection(call('iceberg.snapshots', { catalog: 'leaky', table: 'dim_user' }));
+      expect(error.code).toBe('PROJECT_INVALID');
+      expect(error.message).toContain('publish.iceberg.leaky.uri: holds credentials (user:password@)');
+      expect(error.message).toContain('token_env');
+      expect(JSON.stringify(error)).not.toContain('s3cr3t');
+    } finally {
+      delete catalogs.leaky;
+    }
+  });
 });
 
 describe('publishing a fact that carries the ETL date of each row', () => {
