@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import {
   copyFile,
+  link,
   lstat,
   mkdir,
   open,
@@ -152,6 +153,24 @@ function isWithin(folder: string, path: string): boolean {
   return inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
 }
 
+/** Creates `path` with O_EXCL and fills it: false when it exists. Not atomic (see createExclusive). */
+async function createInPlace(path: string, bytes: Buffer | string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
 /**
  * A warehouse in a local folder. `baseUri` is the URI the folder is known by in metadata (default its
  * file:// URL); a test serves the folder over loopback HTTP and passes that server's URL.
@@ -193,20 +212,30 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
     async createExclusive(uri, bytes) {
       const path = pathOf(uri);
       await mkdir(dirname(path), { recursive: true });
-      let handle: Awaited<ReturnType<typeof open>>;
-      try {
-        handle = await open(path, 'wx');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      }
+      // The name must appear complete or not at all: created first and then filled (O_EXCL), a kill
+      // in between left an empty vN+1.metadata.json that every load then failed on and that no later
+      // commit could replace. The bytes go to a synced temp file that link() names, failing if taken.
+      const staging = `${path}.${process.pid}.${randomUUID()}.tmp`;
+      const handle = await open(staging, 'wx');
       try {
         await handle.writeFile(bytes);
         await handle.sync();
       } finally {
         await handle.close();
       }
-      return true;
+      try {
+        await link(staging, path);
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return false;
+        // A filesystem without hard links (FAT, some network mounts) still gets the exclusive create.
+        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS')
+          return createInPlace(path, bytes);
+        throw error;
+      } finally {
+        await rm(staging, { force: true });
+      }
     },
     localPath: (uri) => pathOf(uri),
     async upload(localFile, uri) {
