@@ -153,7 +153,7 @@ function planLine(t: {
   mode: string;
   rowsAdded: number;
   rowsRemoved: number;
-  schemaChange: { added: string[]; widened: { column: string }[] } | null;
+  schemaChange: { added: string[]; widened: { column: string }[]; dropped: string[] } | null;
 }) {
   return {
     table: t.table,
@@ -165,6 +165,8 @@ function planLine(t: {
       ? [
           ...t.schemaChange.added.map((c) => `+${c}`),
           ...t.schemaChange.widened.map((w) => `~${w.column}`),
+          // A dropped column changes the schema too (every file is rewritten): say so, as the app does.
+          ...t.schemaChange.dropped.map((c) => `-${c}`),
         ].join(' ')
       : '',
   };

@@ -112,3 +112,30 @@ describe('lakehouse publish iceberg', () => {
     expect(result.stderr).toMatch(/No Iceberg catalog named nope .*Known: local/);
   });
 });
+
+describe('lakehouse publish iceberg, schema changes', () => {
+  let work: string;
+  let dir: string;
+  beforeAll(async () => {
+    work = await tempDir('iceberg-cli-schema-');
+    dir = (await generatedProject(work, 1, 200)).dir;
+    await withEngine(dir, (engine) => engine.run());
+  }, 120_000);
+  afterAll(() => removeDir(work));
+
+  it('lists a dropped column in schema_change, as it lists an added one', async () => {
+    const warehouse = join(work, 'wh');
+    const publish = (...extra: string[]) =>
+      lakehouse('publish', 'iceberg', dir, '--warehouse', warehouse, '--tables', 'dim_network', ...extra);
+    expect(publish().code).toBe(0);
+    await withEngine(dir, async (engine) => {
+      await engine.db.run('ALTER TABLE gold.dim_network DROP COLUMN isp_group');
+      await engine.db.run('ALTER TABLE gold.dim_network ADD COLUMN isp_tier INTEGER');
+    });
+    const line = (output: string) => output.split('\n').find((l) => l.startsWith('dim_network'));
+    expect(line(publish('--dry-run').stdout)).toMatch(/\s\+isp_tier -isp_group(\s|$)/);
+    const published = publish();
+    expect(published.code).toBe(0);
+    expect(line(published.stdout)).toMatch(/\s\+isp_tier -isp_group(\s|$)/);
+  });
+});
