@@ -39,6 +39,16 @@ export function describeConnection(config: pg.ClientConfig): string {
   return `${config.user ?? ''}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
 }
 
+/**
+ * A failure caused by another transaction creating or changing the same objects meanwhile: two first
+ * publishes both create the schema and tables (the loser trips on a catalog unique index), or lock
+ * each other. Publishing again, after the other one, succeeds.
+ */
+function concurrentChange(e: { code?: string; constraint?: string }): boolean {
+  if (e.code === '23505') return e.constraint?.startsWith('pg_') ?? false;
+  return ['42P06', '42P07', '40P01', '40001'].includes(e.code ?? '');
+}
+
 export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> {
   const label = describeConnection(config);
   const client = new pg.Client({ ...config, application_name: 'lakehouse-publish' });
@@ -76,7 +86,9 @@ export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> 
         // 2BP01: a view (or another object) on a table the publish replaces by a swap blocks its drop.
         (e.code === '2BP01'
           ? '. Nothing was changed: drop the dependent object named above, publish, then create it again.'
-          : ''),
+          : concurrentChange(e)
+            ? '. Nothing was changed (the publish is one transaction): another session, most likely another publish to this target, created or changed the same schema or tables at the same time. Publish again once it has finished.'
+            : ''),
       {
         target: label,
         sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,

@@ -431,6 +431,43 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     expect(error.message).toContain('Cannot connect to');
   });
 
+  it('a first publish racing another one that creates the same schema fails saying to publish again', async () => {
+    // Another session (another publish, as two first publishes do) creates the schema and commits
+    // while this publish waits for it; this one then trips on PostgreSQL's catalog unique index.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('CREATE SCHEMA racing');
+      const publishing = lakehouseFailure(
+        publishRedshift(options({ schema: 'racing', tables: ['dim_date'] })),
+      );
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const waiting = await client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%CREATE SCHEMA%racing%'`,
+        );
+        if (waiting.rows[0].n > 0 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await other.query('COMMIT');
+      const error = await publishing;
+      expect(error.code).toBe('PUBLISH_FAILED');
+      expect(error.message).toContain('Nothing was changed');
+      expect(error.message).toContain('Publish again once it has finished');
+      const tables = await client.query(
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'racing'`,
+      );
+      expect(tables.rows[0].n).toBe(0);
+      // As the message says: publishing again succeeds.
+      const again = await publishRedshift(options({ schema: 'racing', tables: ['dim_date'] }));
+      expect(again.tables.map((t) => t.table)).toEqual(['dim_date']);
+    } finally {
+      await other.query('DROP SCHEMA IF EXISTS racing CASCADE').catch(() => undefined);
+      await other.end();
+    }
+  });
+
   it('checks fingerprints in one statement that fails naming the table (the Data API reconciliation)', async () => {
     const dialect = postgresDialect();
     const [dimDate] = await describeGoldTables(engine.reader, engine.models, { tables: ['dim_date'] });
