@@ -116,10 +116,12 @@ function checkSchema(schema: string): void {
 function password(name: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (!variable) return undefined;
   const value = env[variable];
-  if (value === undefined) {
+  // Empty is as good as unset (`export X=$SECRET` with SECRET unset): the server's refusal would
+  // not name the variable.
+  if (value === undefined || value === '') {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `Target ${name} reads its password from the environment variable ${variable}, which is not set. Set it and retry.`,
+      `Target ${name} reads its password from the environment variable ${variable}, which is ${value === undefined ? 'not set' : 'empty'}. Set it to the password and retry.`,
       { target: name, variable },
     );
   }

@@ -109,6 +109,10 @@ describe('publish.redshift targets', () => {
     await expect(resolveRedshiftTarget(p, { target: 'local', env: {} })).rejects.toThrow(
       'environment variable LOCAL_PW, which is not set',
     );
+    // Set but empty (an unset shell variable copied into it) is named too, not left to the server.
+    await expect(resolveRedshiftTarget(p, { target: 'local', env: { LOCAL_PW: '' } })).rejects.toThrow(
+      'environment variable LOCAL_PW, which is empty',
+    );
     const serverless = await resolveRedshiftTarget(p, { target: 'sls', env: {} });
     expect(serverless.connection).toMatchObject({
       kind: 'data-api',
