@@ -91,6 +91,8 @@ export function evolveSchema(
   current: IcebergSchema | undefined,
   lastColumnId: number,
   partitionColumn: string | null,
+  /** What re-creating the published table takes, for the error (the catalog decides). */
+  recreate = 'drop the published table to re-create it',
 ): { schema: IcebergSchema; change: SchemaChange | null } {
   const change: SchemaChange = { added: [], widened: [], dropped: [] };
   let nextId = lastColumnId;
@@ -109,7 +111,7 @@ export function evolveSchema(
     }
     throw new LakehouseError(
       'PUBLISH_CONFLICT',
-      `Column ${table.name}.${column.name} changed from Iceberg ${existing.type} to ${mapped.icebergType} (DuckDB ${column.duckdbType}); Iceberg only widens int→long, float→double and decimal precision. Keep the old type in the model, rename the column, or drop the published table to re-create it.`,
+      `Column ${table.name}.${column.name} changed from Iceberg ${existing.type} to ${mapped.icebergType} (DuckDB ${column.duckdbType}); Iceberg only widens int→long, float→double and decimal precision. Keep the old type in the model, rename the column, or ${recreate} (its snapshot history goes with it).`,
       { table: table.name, column: column.name, from: existing.type, to: mapped.icebergType },
     );
   });
@@ -185,11 +187,18 @@ async function prepare(
   const mode = syncModeOf(table);
   const partitionColumn = mode.kind === 'partitions' ? mode.column : null;
   const metadata = existing?.metadata;
+  // No command drops a published table: say where it lives, since for a file-system warehouse its
+  // folder is the table and deleting it is all it takes.
+  const recreate =
+    catalog.kind === 'filesystem' && metadata
+      ? `delete the table's folder ${metadata.location} to publish it anew`
+      : `drop ${ctx.namespace}.${table.name} in ${catalog.description} to re-create it`;
   const { schema, change } = evolveSchema(
     table,
     metadata ? currentSchema(metadata) : undefined,
     metadata?.['last-column-id'] ?? 0,
     partitionColumn,
+    recreate,
   );
   const location = metadata?.location ?? catalog.defaultLocation(ctx.namespace, table.name);
   const baseFiles = metadata

@@ -220,6 +220,11 @@ describe('Iceberg operations', () => {
       code: 'PUBLISH_CONFLICT',
       message: expect.stringContaining('dim_narrow.label'),
     });
+    // No command drops a published table: the message says which folder to delete to re-create it.
+    const { location } = await metadataOf('dim_narrow');
+    await expect(publish('dim_narrow', 'scd1', ['k'])).rejects.toMatchObject({
+      message: expect.stringContaining(`delete the table's folder ${location} to publish it anew`),
+    });
   });
 
   it('overwrites a full-refresh table whole', async () => {
