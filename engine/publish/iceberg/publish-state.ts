@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Db } from '../../db/duckdb.ts';
@@ -44,8 +44,11 @@ export async function writePublishState(
 ): Promise<void> {
   const file = stateFile(stateDir, location);
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, JSON.stringify(state));
-  await rename(`${file}.tmp`, file);
+  // A temp name of its own: two publishes of one table (the app's and the CLI's) may finish at once,
+  // and with a shared name one rename found the file gone and failed a publish that had committed.
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  await writeFile(temp, JSON.stringify(state));
+  await rename(temp, file);
 }
 
 /** Drops the state, so the next publish compares every partition (after a failed reconciliation). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
@@ -152,8 +152,10 @@ export async function openFingerprintStore(scope: FingerprintScope): Promise<Fin
       );
       await mkdir(dirname(file), { recursive: true });
       // Written aside then renamed: a crash mid-write leaves the previous store, never half a file.
-      await writeFile(`${file}.tmp`, JSON.stringify(kept));
-      await rename(`${file}.tmp`, file);
+      // The temp name is this write's own, so two publishes saving at once do not take each other's.
+      const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+      await writeFile(temp, JSON.stringify(kept));
+      await rename(temp, file);
     },
   };
 }
