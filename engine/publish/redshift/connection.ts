@@ -86,6 +86,7 @@ export async function resolveRedshiftTarget(
         kind: 'pg',
         // An empty PGPASSWORD is no password, not an empty one.
         config: { connectionString: options.url, password: env.PGPASSWORD || undefined },
+        passwordSource: 'PGPASSWORD or ~/.pgpass',
         dialect: 'postgres',
       },
       schema: options.schema ?? 'gold',
@@ -111,6 +112,11 @@ function checkSchema(schema: string): void {
       { field: 'schema', schema },
     );
   }
+}
+
+/** Names the variable a target's password came from, so a refused login says which one to fix. */
+function passwordSource(name: string, variable: string | undefined): { passwordSource?: string } {
+  return variable ? { passwordSource: `${variable}, the password_env of target ${name}` } : {};
 }
 
 function password(name: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -156,6 +162,7 @@ async function connect(
           password: password(name, config.password_env, env),
           ssl: config.ssl,
         },
+        ...passwordSource(name, config.password_env),
       };
     case 'provisioned': {
       let user = config.user;
@@ -193,6 +200,7 @@ async function connect(
           password: secret,
           ssl: config.ssl,
         },
+        ...(config.iam ? {} : passwordSource(name, config.password_env)),
         staging: staging(config.staging, config.region),
       };
     }

@@ -49,7 +49,10 @@ function concurrentChange(e: { code?: string; constraint?: string }): boolean {
   return ['42P06', '42P07', '40P01', '40001'].includes(e.code ?? '');
 }
 
-export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> {
+export async function connectPg(
+  config: pg.ClientConfig,
+  passwordSource = "PGPASSWORD with --url, or the variable the target's password_env names",
+): Promise<PgConnection> {
   const label = describeConnection(config);
   const client = new pg.Client({ ...config, application_name: 'lakehouse-publish' });
   try {
@@ -64,13 +67,13 @@ export async function connectPg(config: pg.ClientConfig): Promise<PgConnection> 
       throw new LakehouseError(
         'PUBLISH_FAILED',
         `Cannot connect to ${label}: the server asks for a password and none was given. ` +
-          "Set PGPASSWORD (with --url) or the variable the target's password_env names, and retry.",
+          `Set ${passwordSource} and retry.`,
         { target: label },
       );
     }
     throw new LakehouseError(
       'PUBLISH_FAILED',
-      `Cannot connect to ${label}: ${message}. Check the host, port, user and password (PGPASSWORD or the target's password_env).`,
+      `Cannot connect to ${label}: ${message}. Check the host, port, user and password (${passwordSource}).`,
       { target: label },
     );
   }

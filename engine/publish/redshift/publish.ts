@@ -41,6 +41,8 @@ export type RedshiftConnection =
   | {
       kind: 'pg';
       config: pg.ClientConfig;
+      /** Where the password came from (`PGPASSWORD`, a target's password_env), for connection errors. */
+      passwordSource?: string;
       dialect: DialectName;
       /** Redshift over pg loads from S3; PostgreSQL without it streams COPY FROM STDIN. */
       staging?: S3StagingTarget;
@@ -129,7 +131,7 @@ interface Opened {
 
 async function open(connection: RedshiftConnection): Promise<Opened> {
   if (connection.kind === 'pg') {
-    const pgConnection = await connectPg(connection.config);
+    const pgConnection = await connectPg(connection.config, connection.passwordSource);
     return {
       label: describeConnection(connection.config),
       dialect: connection.dialect,

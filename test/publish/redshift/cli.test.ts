@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
 
@@ -187,5 +188,42 @@ describe('lakehouse publish redshift', () => {
     expect(right.stdout).toContain('Published 1 table');
     // The failed handshakes closed their sockets: each command ended at once, not when the server
     // gave up on them (authentication_timeout, 60 s).
+  }, 30_000);
+
+  it("names the variable a refused password came from: the target's password_env, or PGPASSWORD", async () => {
+    const url = new URL(await server.createDatabase('guarded'));
+    const file = join(dir, 'lakehouse.yaml');
+    const original = await readFile(file, 'utf8');
+    const config = parse(original) as { publish?: { redshift?: Record<string, unknown> } };
+    config.publish = { ...config.publish };
+    config.publish.redshift = {
+      ...config.publish.redshift,
+      guarded: {
+        kind: 'postgres',
+        host: url.hostname,
+        port: Number(url.port),
+        user: 'publisher',
+        database: 'guarded',
+        password_env: 'LAKEHOUSE_TEST_PUBLISHER_PW',
+      },
+    };
+    await writeFile(file, stringify(config));
+    try {
+      const args = ['publish', 'redshift', dir, '--target', 'guarded', '--tables', 'dim_date'];
+      const wrong = await lakehouse(args, { LAKEHOUSE_TEST_PUBLISHER_PW: 'not-the-password' });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('password authentication failed for user "publisher"');
+      expect(wrong.stderr).toContain('(LAKEHOUSE_TEST_PUBLISHER_PW, the password_env of target guarded)');
+      url.username = 'publisher';
+      const byUrl = await lakehouse(
+        ['publish', 'redshift', dir, '--url', url.toString(), '--tables', 'dim_date'],
+        {
+          PGPASSWORD: 'not-the-password',
+        },
+      );
+      expect(byUrl.stderr).toContain('password (PGPASSWORD or ~/.pgpass)');
+    } finally {
+      await writeFile(file, original);
+    }
   }, 30_000);
 });
