@@ -589,8 +589,12 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
           })
         : [];
       written.push(...files.map((f) => f.file_path));
+      // Files removed and none added is a `delete` in the spec's terms, not an `overwrite`: readers of
+      // changes (Spark's incremental reads) treat the two differently.
+      const operation =
+        files.length === 0 && prepared.removed.size > 0 ? 'delete' : (plan.operation ?? 'append');
       const pending = await buildSnapshot(catalog.io, current.metadata, prepared.baseFiles, {
-        operation: plan.operation ?? 'append',
+        operation,
         added: files,
         removed: prepared.removed,
         schema,
@@ -609,6 +613,7 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       return {
         ...plan,
         action: plan.action,
+        operation,
         snapshotId: String(pending.snapshot['snapshot-id']),
         filesAdded: files.length,
         bytesAdded: files.reduce((n, f) => n + Number(f.file_size_in_bytes), 0),

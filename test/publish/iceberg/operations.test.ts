@@ -126,6 +126,18 @@ describe('Iceberg operations', () => {
     const unchanged = await publish('fact', 'append', ['event_id'], 'date_key');
     expect(unchanged.action).toBe('none');
     expect((await metadataOf('fact')).snapshots).toHaveLength(3);
+
+    // A day gone locally: its file is removed and nothing added, which the spec calls a delete.
+    await db.run(`DELETE FROM gold.fact WHERE date_key = 20240103`);
+    const deleted = await publish('fact', 'append', ['event_id'], 'date_key');
+    expect(deleted).toMatchObject({ operation: 'delete', rowsRemoved: 3, filesRemoved: 1, filesAdded: 0 });
+    const fourth = (await metadataOf('fact')).snapshots[3]!;
+    expect(fourth.summary).toMatchObject({
+      operation: 'delete',
+      'deleted-records': '3',
+      'total-records': '6',
+    });
+    expect(await expectEqualToGold('fact', 'event_id', ['event_id', 'date_key', 'keyword'])).toBe(6);
   });
 
   it('partitions by a DATE column too (partition values as days since the epoch)', async () => {
