@@ -358,7 +358,10 @@ export function planPublish(input: PlanInput): PublishPlan {
             conflicts.push({
               table: table.name,
               column: column.name,
-              message: `${schema}.${table.name}.${column.name} is ${column.type} but values need ${want.type}. Redshift cannot widen a column inside a transaction: run ALTER TABLE ${schema}.${table.name} ALTER COLUMN ${column.name} TYPE ${want.type}; then publish again.`,
+              // ALTER COLUMN ... TYPE on Redshift only widens a VARCHAR, and never in a transaction.
+              message: want.type.startsWith('VARCHAR')
+                ? `${schema}.${table.name}.${column.name} is ${column.type} but values need ${want.type}. Redshift cannot widen a column inside a transaction: run ALTER TABLE ${schema}.${table.name} ALTER COLUMN ${column.name} TYPE ${want.type}; then publish again.`
+                : `${schema}.${table.name}.${column.name} is ${column.type} in the target but gold.${table.name} now needs ${want.type}, and Redshift cannot change a ${column.type} column's type: drop ${schema}.${table.name} in the target so that the next publish re-creates it with every row, or cast the column back in the model.`,
             });
           } else {
             plan.widenedColumns.push({ column: column.name, from: column.type, to: want.type });

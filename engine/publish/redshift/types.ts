@@ -163,9 +163,26 @@ export function normaliseTargetType(info: {
 /** How an existing target column relates to the type the gold column needs. */
 export type TypeChange = { kind: 'same' } | { kind: 'widen'; to: TargetType } | { kind: 'incompatible' };
 
-/** A VARCHAR may be widened (the only in-place change offered); anything else must match exactly. */
+/**
+ * Numeric types by what they hold, narrowest first. A model may widen a gold column along these
+ * (INTEGER to BIGINT, FLOAT to DOUBLE: README), so the target follows, as it does for a VARCHAR.
+ */
+const NUMERIC_LADDERS: readonly (readonly TargetType[])[] = [
+  ['SMALLINT', 'INTEGER', 'BIGINT'],
+  ['REAL', 'DOUBLE PRECISION'],
+];
+
+/**
+ * A VARCHAR, or a number along its ladder, may be widened; a target column already at least as wide
+ * takes gold's values as they are. Anything else must match exactly.
+ */
 export function compareTypes(existing: TargetType, wanted: TargetType): TypeChange {
   if (existing === wanted) return { kind: 'same' };
+  for (const ladder of NUMERIC_LADDERS) {
+    const had = ladder.indexOf(existing);
+    const needs = ladder.indexOf(wanted);
+    if (had >= 0 && needs >= 0) return had >= needs ? { kind: 'same' } : { kind: 'widen', to: wanted };
+  }
   const had = /^VARCHAR(?:\((\d+)\))?$/.exec(existing);
   const needs = /^VARCHAR\((\d+)\)$/.exec(wanted);
   if (had && needs) {

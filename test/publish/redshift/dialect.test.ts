@@ -138,7 +138,13 @@ describe('type mapping', () => {
     expect(compareTypes('VARCHAR(64)', 'VARCHAR(32)')).toEqual({ kind: 'same' });
     expect(compareTypes('VARCHAR', 'VARCHAR(32)')).toEqual({ kind: 'same' });
     expect(compareTypes('VARCHAR(16)', 'VARCHAR(32)')).toEqual({ kind: 'widen', to: 'VARCHAR(32)' });
-    expect(compareTypes('INTEGER', 'BIGINT')).toEqual({ kind: 'incompatible' });
+    // Numbers widen along their ladder, as a model may widen a gold column; a wider target takes them.
+    expect(compareTypes('INTEGER', 'BIGINT')).toEqual({ kind: 'widen', to: 'BIGINT' });
+    expect(compareTypes('SMALLINT', 'INTEGER')).toEqual({ kind: 'widen', to: 'INTEGER' });
+    expect(compareTypes('REAL', 'DOUBLE PRECISION')).toEqual({ kind: 'widen', to: 'DOUBLE PRECISION' });
+    expect(compareTypes('BIGINT', 'INTEGER')).toEqual({ kind: 'same' });
+    expect(compareTypes('INTEGER', 'DOUBLE PRECISION')).toEqual({ kind: 'incompatible' });
+    expect(compareTypes('BIGINT', 'VARCHAR(16)')).toEqual({ kind: 'incompatible' });
   });
 });
 

@@ -7,7 +7,7 @@ import { describeGoldTables } from '../../../engine/publish/gold-tables.ts';
 import { postgresDialect, redshiftDialect } from '../../../engine/publish/redshift/dialect.ts';
 import { copyStdinLoadPath, type LoadStep } from '../../../engine/publish/redshift/load.ts';
 import { connectPg } from '../../../engine/publish/redshift/pg-target.ts';
-import { inspectTarget } from '../../../engine/publish/redshift/plan.ts';
+import { inspectTarget, planPublish } from '../../../engine/publish/redshift/plan.ts';
 import {
   preflightRedshift,
   publishRedshift,
@@ -310,6 +310,47 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await client.query('ALTER TABLE gold.dim_platform ALTER COLUMN device_type TYPE varchar(16) USING NULL');
     await publishRedshift(options({ tables: ['dim_platform'] }));
     await expectTargetEqualsGold(['dim_platform']);
+  });
+
+  it('widens a number column a model widened (INTEGER to BIGINT), in the transaction; Redshift says what to drop', async () => {
+    // The target column narrower than gold's, as after a model widened it: PostgreSQL widens it.
+    await client.query('ALTER TABLE gold.dim_user_history ALTER COLUMN plan_count TYPE smallint');
+    const preflight = await preflightRedshift(options({ tables: ['dim_user_history'] }));
+    expect(preflight.conflicts).toEqual([]);
+    expect(preflight.tables[0]?.widenedColumns).toEqual([
+      { column: 'plan_count', from: 'SMALLINT', to: 'INTEGER' },
+    ]);
+    await publishRedshift(options({ tables: ['dim_user_history'] }));
+    const typed = await client.query(
+      `SELECT data_type FROM information_schema.columns WHERE table_schema = 'gold' AND table_name = 'dim_user_history' AND column_name = 'plan_count'`,
+    );
+    expect(typed.rows[0].data_type).toBe('integer');
+    await expectTargetEqualsGold(['dim_user_history']);
+    // A wider target column takes gold's values as they are.
+    await client.query('ALTER TABLE gold.dim_user_history ALTER COLUMN plan_count TYPE bigint');
+    await publishRedshift(options({ tables: ['dim_user_history'] }));
+    await expectTargetEqualsGold(['dim_user_history']);
+
+    // Redshift changes no number type in place: the conflict says to drop the table, not to ALTER it.
+    await client.query('ALTER TABLE gold.dim_user_history ALTER COLUMN plan_count TYPE smallint');
+    const connection = await connectPg({ connectionString: url });
+    try {
+      const target = await inspectTarget(connection, postgresDialect(), 'gold');
+      const gold = await describeGoldTables(engine.reader, engine.models);
+      const plan = planPublish({
+        schema: 'gold',
+        dialect: redshiftDialect(),
+        allTables: gold,
+        tables: gold.filter((t) => t.name === 'dim_user_history'),
+        target,
+      });
+      expect(plan.conflicts.map((c) => c.message)).toEqual([
+        "gold.dim_user_history.plan_count is SMALLINT in the target but gold.dim_user_history now needs INTEGER, and Redshift cannot change a SMALLINT column's type: drop gold.dim_user_history in the target so that the next publish re-creates it with every row, or cast the column back in the model.",
+      ]);
+    } finally {
+      await connection.close();
+      await client.query('ALTER TABLE gold.dim_user_history ALTER COLUMN plan_count TYPE integer');
+    }
   });
 
   it('finds a table without the key a merge or a foreign key needs in the plan, and runs nothing', async () => {
