@@ -364,7 +364,11 @@ export function createS3FileIO(
       } catch {
         const bytes = await this.read(uri);
         await mkdir(dirname(cached), { recursive: true });
-        await writeFile(cached, bytes);
+        // Written aside and renamed: a cached file is taken as it is by every later publish, so one
+        // cut short (a killed publish, two reading at once) must never appear under the final name.
+        const temp = `${cached}.${process.pid}.${randomUUID()}.tmp`;
+        await writeFile(temp, bytes);
+        await rename(temp, cached);
         return cached;
       }
     },

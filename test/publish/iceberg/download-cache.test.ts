@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3FileIO } from '../../../engine/publish/iceberg/file-io.ts';
+import { createS3Client } from '../../../engine/storage/s3-client.ts';
+import { uploadFile } from '../../../engine/storage/s3-objects.ts';
+import { PROJECT_ROOT, removeDir, tempDir } from '../../helpers/project.ts';
+import { type S3Server, startS3Server, useS3rverCredentials } from '../../storage/s3-helpers.ts';
+
+// A publish to an S3 warehouse reads published files back through a local download cache, and takes
+// a cached file as it is from then on. A publish killed while writing one into the cache must leave
+// no file under its final name, or every later publish would read a truncated file.
+let s3: S3Server;
+let work: string;
+const SIZE = 96 * 1024 * 1024;
+const URI = 's3://cache-test/wh/gold/t/data/big.parquet';
+
+beforeAll(async () => {
+  useS3rverCredentials();
+  work = await tempDir('iceberg-download-cache-');
+  s3 = await startS3Server(['cache-test']);
+  const local = join(work, 'big.parquet');
+  await writeFile(local, Buffer.alloc(SIZE, 'x'));
+  await uploadFile(
+    createS3Client({ endpoint: s3.endpoint, region: 'us-east-1' }),
+    'cache-test',
+    'wh/gold/t/data/big.parquet',
+    local,
+  );
+}, 120_000);
+afterAll(async () => {
+  await s3?.close();
+  await removeDir(work);
+});
+
+/** Every file under `dir` with its size, temp files left aside. */
+function cachedFiles(dir: string): { name: string; size: number }[] {
+  const out: { name: string; size: number }[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name.endsWith('.tmp')) continue;
+    out.push({ name: entry.name, size: statSync(join(entry.parentPath, entry.name)).size });
+  }
+  return out;
+}
+
+describe('the download cache of an S3 warehouse', () => {
+  it('never shows a file cut short, even when the publish is killed while writing it', async () => {
+    const cacheDir = join(work, 'cache');
+    const child = spawn(
+      process.execPath,
+      ['bin/run-ts.js', 'test/publish/iceberg/download-cache-child.ts', s3.endpoint, URI, cacheDir],
+      { cwd: PROJECT_ROOT, stdio: 'ignore', env: process.env },
+    );
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const deadline = Date.now() + 90_000;
+    let seen: { name: string; size: number }[] = [];
+    // Kill the child the moment a file appears under its final name (or once it has ended).
+    while (child.exitCode === null && Date.now() < deadline) {
+      try {
+        seen = cachedFiles(cacheDir);
+      } catch {
+        seen = [];
+      }
+      if (seen.length > 0) {
+        child.kill('SIGKILL');
+        break;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await exited;
+    expect(seen.map((f) => f.size)).not.toContain(0);
+    for (const file of seen) expect(file.size, 'a cached file was visible before it was complete').toBe(SIZE);
+    // Whatever the kill left, reading through the cache again gives the whole file.
+    const io = createS3FileIO('s3://cache-test/wh', { endpoint: s3.endpoint, region: 'us-east-1' }, cacheDir);
+    expect(statSync(await io.readablePath(URI)).size).toBe(SIZE);
+  }, 120_000);
+});
