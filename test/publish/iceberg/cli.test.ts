@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -137,5 +137,30 @@ describe('lakehouse publish iceberg, schema changes', () => {
     const published = publish();
     expect(published.code).toBe(0);
     expect(line(published.stdout)).toMatch(/\s\+isp_tier -isp_group(\s|$)/);
+  });
+
+  it('removes the local staging a killed publish left once it is a day old, and keeps a younger one', async () => {
+    // A publish to S3 stages gold rows under .iceberg/staging/<uuid>/ and deletes them itself, unless
+    // it is killed; a folder that young may be another publish's (the app's) still writing.
+    const staging = join(dir, '.iceberg', 'staging');
+    const old = join(staging, 'left-by-a-killed-publish');
+    const young = join(staging, 'another-publish-writing');
+    for (const folder of [old, young]) {
+      await mkdir(join(folder, 'date_key=20240101'), { recursive: true });
+      await writeFile(join(folder, 'date_key=20240101', 'rows.parquet'), 'gold rows');
+    }
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    await utimes(old, twoDaysAgo, twoDaysAgo);
+    const published = lakehouse(
+      'publish',
+      'iceberg',
+      dir,
+      '--warehouse',
+      join(work, 'wh-staging'),
+      '--tables',
+      'dim_date',
+    );
+    expect(published.code).toBe(0);
+    expect(await readdir(staging)).toEqual(['another-publish-writing']);
   });
 });
