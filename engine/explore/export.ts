@@ -112,7 +112,7 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
     const parserError = tree.error_type === 'parser';
     throw new LakehouseError(
       'QUERY_ERROR',
-      parserError ? `Parser Error: ${tree.error_message}` : notAQuery,
+      parserError ? await syntaxError(db, sql, tree.error_message) : notAQuery,
       parserError
         ? { sql, reason: 'syntax', position: tree.position === undefined ? null : Number(tree.position) }
         : { sql, reason: 'not-a-query' },
@@ -128,6 +128,22 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
       },
     );
   }
+}
+
+/**
+ * A syntax error with DuckDB's excerpt and caret (`LINE 3: ...`), which json_serialize_sql leaves out:
+ * without them "syntax error at or near "="" does not say which line of a long query. Extracting the
+ * statements only parses, so nothing runs.
+ */
+async function syntaxError(db: Db, sql: string, bare: string | undefined): Promise<string> {
+  try {
+    await db.connection.extractStatements(sql);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const at = message.indexOf('Parser Error: ');
+    if (at >= 0) return message.slice(at);
+  }
+  return `Parser Error: ${bare}`;
 }
 
 function timestamp(): string {
