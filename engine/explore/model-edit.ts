@@ -11,7 +11,13 @@ import type {
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
-import { buildGraph, downstreamOf, referencedRelations, replaceGraph } from '../graph/dependencies.ts';
+import {
+  buildGraph,
+  downstreamOf,
+  refuseUndeclaredVariables,
+  replaceGraph,
+  sqlReferences,
+} from '../graph/dependencies.ts';
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { isMacroFileError } from '../project/macros.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
@@ -57,7 +63,9 @@ function sqlErrorAt(edited: Model, message: string, statementLine: number | unde
 async function parseEdited(db: Db, engine: Engine, id: string, text: string): Promise<Model> {
   const current = findModel(engine, id);
   const edited = parseModelFile(current.file, text, current.layer);
-  const relations = await referencedRelations(db, edited.sql, edited.file, edited.sqlStartLine);
+  const { relations, variables } = await sqlReferences(db, edited.sql, edited.file, edited.sqlStartLine);
+  // An undeclared variable reads NULL: a preview would show no rows (or wrong ones) without saying why.
+  refuseUndeclaredVariables(edited, variables, Object.keys(engine.project.config.vars));
   if (relations.some((r) => r.startsWith('source.'))) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',

@@ -303,7 +303,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
  * An undeclared variable reads as NULL: a var renamed in lakehouse.yaml (dim_date_start → dim_date_strat)
  * would silently change what a model computes. DuckDB names variables case-insensitively.
  */
-function refuseUndeclaredVariables(model: Model, reads: VariableRead[], declared: string[]): void {
+export function refuseUndeclaredVariables(model: Model, reads: VariableRead[], declared: string[]): void {
   const known = new Set([...declared, ...RUNNER_VARIABLES].map((name) => name.toLowerCase()));
   const unknown = reads.find((read) => !known.has(read.name.toLowerCase()));
   if (!unknown) return;

@@ -307,6 +307,17 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
       }),
     );
     expect(header.code).toBe('MODEL_INVALID');
+    // A misspelt variable reads NULL: the preview would show no rows, not an error, while Save refuses it.
+    const variableLine = lines.findIndex((l) => l.includes("getvariable('etl_date')")) + 1;
+    const misspelt = factText.replace("getvariable('etl_date')", "getvariable('etl_dat')");
+    const variable = await rejection(
+      client.call('model.preview', { model: FACT, text: misspelt, date: dates[1] }),
+    );
+    expect(variable).toMatchObject({
+      code: 'MODEL_INVALID',
+      details: { line: variableLine, variable: 'etl_dat' },
+    });
+    expect(variable.message).toContain(`fact_customer_search.sql:${variableLine}: getvariable('etl_dat')`);
   });
 
   it('model.apply saves, runs the model and its downstream, and model.diff shows what changed', async () => {
