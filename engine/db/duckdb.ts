@@ -5,6 +5,7 @@ import {
   DuckDBInstance,
   DuckDBIntervalValue,
   type DuckDBResultReader,
+  DuckDBTypeId,
   type DuckDBValue,
   type DuckDBValueConverter,
   type Json,
@@ -237,6 +238,9 @@ export function qualified(schema: string, table: string): string {
  * in lists and structs too, where the columns' types alone cannot say where they are.
  */
 export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) => {
+  if (typeof value === 'number' && Number.isFinite(value) && type.typeId === DuckDBTypeId.FLOAT) {
+    return shortestFloat(value);
+  }
   if (typeof value === 'bigint')
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof DuckDBDateValue) {
@@ -247,6 +251,20 @@ export const jsonValue: DuckDBValueConverter<Json> = (value, type, converter) =>
   if (value instanceof DuckDBIntervalValue) return value.toString();
   return JsonDuckDBValueConverter(value, type, converter);
 };
+
+/**
+ * A FLOAT (32-bit) value as the shortest decimal that reads back as the same float, as DuckDB prints it:
+ * widened to a JS number, FLOAT 0.1 showed as 0.10000000149011612.
+ */
+export function shortestFloat(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const single = Math.fround(value);
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(single.toPrecision(digits));
+    if (Math.fround(candidate) === single) return candidate;
+  }
+  return Number(single.toPrecision(9));
+}
 
 const WIDE_INTEGER = /^(BIGINT|HUGEINT|UBIGINT|UINTEGER|UHUGEINT)$/;
 

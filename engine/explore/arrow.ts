@@ -12,13 +12,14 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import type { Column } from '../api/contract.ts';
-import { ident } from '../db/duckdb.ts';
+import { ident, shortestFloat } from '../db/duckdb.ts';
 
 type WireKind = 'bool' | 'int32' | 'int64' | 'float64' | 'text';
 
 const INT32 = /^(TINYINT|SMALLINT|INTEGER|UTINYINT|USMALLINT)$/;
 const INT64 = /^(BIGINT|UINTEGER)$/;
 const FLOAT = /^(FLOAT|DOUBLE|REAL)$/;
+const SINGLE = /^(FLOAT|REAL)$/;
 
 /** How a DuckDB column travels: exact types stay binary; DECIMAL, HUGEINT, dates and nested values as their text. */
 function wireKind(type: string): WireKind {
@@ -67,7 +68,12 @@ export function resultToArrow(columns: Column[], result: DuckDBResultReader): Ui
   const values = result.getColumnsJS();
   const vectors: Record<string, Vector> = {};
   columns.forEach((column, i) => {
-    vectors[column.name] = vectorFromArray(values[i] ?? [], arrowType(wireKind(column.type)));
+    let columnValues = values[i] ?? [];
+    // FLOAT travels as float64: widened as is, 0.1 would show as 0.10000000149011612.
+    if (SINGLE.test(column.type)) {
+      columnValues = columnValues.map((v) => (typeof v === 'number' ? shortestFloat(v) : v));
+    }
+    vectors[column.name] = vectorFromArray(columnValues, arrowType(wireKind(column.type)));
   });
   return tableToIPC(new Table(vectors), 'stream');
 }

@@ -1,5 +1,7 @@
+import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { resultToArrow, wireSelectList } from '../../engine/explore/arrow.ts';
 
 // Rows in JSON form (query --json, the model editor's preview, Iceberg history) read as DuckDB prints them.
 
@@ -52,5 +54,38 @@ describe('rows in JSON form', () => {
       negative: '-01:30:00',
       listed: ['1 day'],
     });
+  });
+
+  it('give FLOAT values as DuckDB prints them (0.1, not 0.10000000149011612), in lists too', async () => {
+    const [row] = await db.allJson(
+      `SELECT 0.1::FLOAT AS f, 1.25e3::REAL AS r, [0.1::FLOAT, 2.5::FLOAT] AS listed, 0.1::DOUBLE AS d,
+              1e-7::FLOAT AS tiny, 16777217::FLOAT AS big, 'nan'::FLOAT AS nan`,
+    );
+    expect(row).toEqual({
+      f: 0.1,
+      r: 1250,
+      listed: [0.1, 2.5],
+      d: 0.1,
+      tiny: 1e-7,
+      big: 16777216,
+      nan: 'NaN',
+    });
+  });
+});
+
+describe('table windows in Arrow', () => {
+  it('carry FLOAT values as DuckDB prints them, not widened to 0.10000000149011612', async () => {
+    const columns = [
+      { name: 'f', type: 'FLOAT' },
+      { name: 'd', type: 'DOUBLE' },
+    ];
+    const result = await db.connection.runAndReadAll(
+      `SELECT ${wireSelectList(columns)} FROM (SELECT 0.1::FLOAT AS f, 0.1::DOUBLE AS d UNION ALL SELECT NULL, 2.5)`,
+    );
+    const table = tableFromIPC(resultToArrow(columns, result));
+    expect(table.toArray().map((r) => ({ ...r.toJSON() }))).toEqual([
+      { f: 0.1, d: 0.1 },
+      { f: null, d: 2.5 },
+    ]);
   });
 });
