@@ -118,6 +118,14 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
         : { sql, reason: 'not-a-query' },
     );
   }
+  // Only comments: nothing to run, and nothing that tried to write, whatever the read-only message says.
+  if ((tree.statements?.length ?? 0) === 0) {
+    throw new LakehouseError(
+      'QUERY_ERROR',
+      'There is no query to run: the text holds only comments or semicolons. Write one query (SELECT, WITH, FROM, VALUES, ...).',
+      { sql, reason: 'no-statement' },
+    );
+  }
   if ((tree.statements?.length ?? 0) !== 1) {
     throw new LakehouseError(
       'QUERY_ERROR',

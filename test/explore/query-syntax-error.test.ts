@@ -51,4 +51,12 @@ describe('a syntax error in a console query', () => {
     expect(error.message).toContain('LINE 2: SELEC 2');
     expect(await db.all("SELECT * FROM duckdb_tables() WHERE table_name = 't'")).toEqual([]);
   });
+
+  it('says a text of only comments holds no query, rather than that the console is read-only', async () => {
+    const error = await failure(
+      checkOneQuery(db, '-- top customers, to do\n;', 'The SQL console is read-only.'),
+    );
+    expect(error).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'no-statement' } });
+    expect(error.message).toMatch(/^There is no query to run: the text holds only comments/);
+  });
 });
