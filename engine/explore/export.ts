@@ -5,6 +5,7 @@ import type { QueryExport, QueryExportInput } from '../api/contract.ts';
 import { LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
 import { errorInUserText } from './query-error.ts';
+import { withoutStatementEnds } from './statement-end.ts';
 
 /** Largest file sent back as a download (over IPC or HTTP, held in memory on both sides). */
 const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
@@ -78,8 +79,8 @@ export async function exportQueryToFile(
 
 /** COPY of one checked read-only query to `target`; returns the rows written. */
 async function copyQuery(db: Db, text: string, format: ExportFormat, target: string): Promise<number> {
-  const sql = text.replace(/[\s;]+$/, '');
-  await checkOneQuery(db, sql);
+  await checkOneQuery(db, text);
+  const sql = withoutStatementEnds(text);
   const options = format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION zstd)`;
   try {
     const [copied] = await db.all<{ Count?: number; count?: number }>(

@@ -4,6 +4,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, exactWideIntegers, jsonValue, wideIntegerColumns } from '../db/duckdb.ts';
 import { checkOneQuery } from './export.ts';
 import { errorInUserText } from './query-error.ts';
+import { withoutStatementEnds } from './statement-end.ts';
 
 const READ_ONLY =
   'The SQL console is read-only: it runs one query (SELECT, WITH, FROM, VALUES, SHOW, DESCRIBE, SUMMARIZE). To change data, edit a model and run it.';
@@ -150,7 +151,7 @@ export function createConsoleQueries(
         throw new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' });
       }
     };
-    const sql = input.sql.replace(/[\s;]+$/, '');
+    const sql = withoutStatementEnds(input.sql);
     const at = (c: { sql: string; position: number }) => c.sql === sql && c.position === input.offset;
     let slot = input.offset > 0 ? slots.find((s) => s.cursor && at(s.cursor)) : undefined;
     const gone = slot || input.offset === 0 ? undefined : released.find(at);
@@ -168,7 +169,7 @@ export function createConsoleQueries(
     stopIfInterrupted();
     if (!continues) {
       await prepare(db);
-      await checkOneQuery(db, sql, READ_ONLY);
+      await checkOneQuery(db, input.sql, READ_ONLY);
     }
     try {
       if (!continues) {
