@@ -7,15 +7,21 @@ import type {
   ProjectInfo,
 } from '../../../engine/api/contract.ts';
 import type { Client } from '../api/client.ts';
+import { formatCell } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
 import './explore.css';
 
 const HISTORY_KINDS = ['scd2', 'bridge', 'scd1'];
 const DAY = 86_400_000;
 
-function cell(value: JsonValue | undefined): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+/** A value as the table explorer's grid shows it (timestamps with milliseconds); NULL as empty. */
+function cell(value: JsonValue | undefined, type = ''): string {
+  return formatCell(value, type);
+}
+
+/** Each column's type by name: the version table and change log show values as the grid does. */
+function typesOf(history: KeyHistory): Map<string, string> {
+  return new Map(history.columns.map((c) => [c.name, c.type]));
 }
 
 function dayNumber(date: string): number {
@@ -320,7 +326,8 @@ function Timeline({ history }: { history: KeyHistory }) {
 }
 
 /** Every version as a row, cells of changed columns highlighted. */
-function VersionTable({ history }: { history: KeyHistory }) {
+export function VersionTable({ history }: { history: KeyHistory }) {
+  const types = typesOf(history);
   const rows: { lane: string; version: HistoryVersion }[] = history.lanes.flatMap((lane) =>
     lane.versions.map((version) => ({ lane: lane.label, version })),
   );
@@ -340,9 +347,9 @@ function VersionTable({ history }: { history: KeyHistory }) {
                     key={c}
                     className={changed ? 'changed' : undefined}
                     data-changed={changed ? 'true' : undefined}
-                    title={`${lane}: ${cell(version.row[c])}`}
+                    title={`${lane}: ${cell(version.row[c], types.get(c))}`}
                   >
-                    {cell(version.row[c])}
+                    {cell(version.row[c], types.get(c))}
                   </td>
                 );
               })}
@@ -369,7 +376,8 @@ function HeaderRow({ names }: { names: string[] }) {
   );
 }
 
-function ChangeLog({ history }: { history: KeyHistory }) {
+export function ChangeLog({ history }: { history: KeyHistory }) {
+  const types = typesOf(history);
   if (history.changes.length === 0) {
     return (
       <p className="muted" data-testid="history-no-changes">
@@ -390,8 +398,8 @@ function ChangeLog({ history }: { history: KeyHistory }) {
               <td>{c.etlDate}</td>
               <td>{c.kind}</td>
               <td className={c.column ? 'changed' : undefined}>{c.column ?? '(new row)'}</td>
-              <td className="diff-before">{cell(c.before)}</td>
-              <td className="diff-after">{cell(c.after)}</td>
+              <td className="diff-before">{cell(c.before, types.get(c.column ?? ''))}</td>
+              <td className="diff-after">{cell(c.after, types.get(c.column ?? ''))}</td>
             </tr>
           ))}
         </tbody>
