@@ -714,6 +714,8 @@ export const TableDiff = z.object({
   /** Columns the table gained or lost in the run: their values are in no count above. */
   addedColumns: z.array(z.string()),
   removedColumns: z.array(z.string()),
+  /** Each column's DuckDB type (the table's after the run, else before), so examples read as the grid's cells. */
+  columnTypes: z.record(z.string(), z.string()).optional(),
   addedExamples: z.array(JsonRow),
   removedExamples: z.array(JsonRow),
   changedExamples: z.array(ChangedRow),

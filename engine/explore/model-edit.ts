@@ -250,10 +250,14 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
   const beforeRel = before ?? `(SELECT * FROM ${after} LIMIT 0)`;
   const afterRel = afterExists ? after : `(SELECT * FROM ${before} LIMIT 0)`;
   const count = async (sql: string) => Number((await db.scalar<number | bigint>(sql)) ?? 0);
-  const columnsOf = async (rel: string) =>
-    (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${rel}`)).map((c) => c.column_name);
-  const afterColumns = await columnsOf(afterRel);
-  const beforeColumns = await columnsOf(beforeRel);
+  const describe = (rel: string) =>
+    db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${rel}`);
+  const afterDescribed = await describe(afterRel);
+  const beforeDescribed = await describe(beforeRel);
+  const afterColumns = afterDescribed.map((c) => c.column_name);
+  const beforeColumns = beforeDescribed.map((c) => c.column_name);
+  const columnTypes: Record<string, string> = {};
+  for (const c of [...beforeDescribed, ...afterDescribed]) columnTypes[c.column_name] = c.column_type;
   const common = afterColumns.filter((c) => beforeColumns.includes(c));
   const key = diffKey(model).filter((k) => common.includes(k));
   const rowsBefore = await count(`SELECT count(*) FROM ${beforeRel}`);
@@ -264,6 +268,7 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
     ...{ table: id, key, rowsBefore, rowsAfter },
     addedColumns: afterColumns.filter((c) => !beforeColumns.includes(c)),
     removedColumns: beforeColumns.filter((c) => !afterColumns.includes(c)),
+    columnTypes,
   };
 
   if (key.length === 0) {

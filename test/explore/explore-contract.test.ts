@@ -368,6 +368,12 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
         changedColumns: { category: expected },
       });
       expect(table?.rowsAfter).toBe(table?.rowsBefore);
+      // Each column's type, so the editor shows the examples' values as the grid does.
+      expect(table?.columnTypes).toMatchObject({
+        category: 'VARCHAR',
+        datetime_log: 'TIMESTAMP',
+        platform_key: 'BIGINT',
+      });
       expect(table?.changedExamples[0]?.columns).toEqual(['category']);
       const example = table?.changedExamples[0];
       expect(String(example?.after.category)).toBe(

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type {
   GraphNote,
+  JsonRow,
   JsonValue,
   ModelDiff,
   ModelPreview,
@@ -11,7 +12,7 @@ import type {
 import { LakehouseError } from '../../../engine/api/errors.ts';
 import { groupNotes } from '../../../engine/api/notes.ts';
 import type { Client } from '../api/client.ts';
-import { DataGrid } from '../components/DataGrid.tsx';
+import { DataGrid, formatCell } from '../components/DataGrid.tsx';
 import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
 import { NoteList } from '../components/NoteList.tsx';
 import { SqlEditor } from '../components/SqlEditor.tsx';
@@ -20,9 +21,10 @@ import type { AppliedRun, ModelDrafts } from '../drafts.ts';
 import { cancelledNote } from '../run-summary.ts';
 import './explore.css';
 
-function cell(value: JsonValue | undefined): string {
+/** A value in a diff, as the grid shows it (NULL spelled out: a change to or from NULL must read). */
+function cell(value: JsonValue | undefined, type = ''): string {
   if (value === null || value === undefined) return 'NULL';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return formatCell(value, type);
 }
 
 /** The line an engine error points at (details.line), if any. */
@@ -549,8 +551,12 @@ export function RunNotes({ summary }: { summary: RunSummary | null }) {
   );
 }
 
-function TableDiffView({ diff }: { diff: TableDiff }) {
+export function TableDiffView({ diff }: { diff: TableDiff }) {
   const columns = Object.entries(diff.changedColumns);
+  // Values read as the grid's cells do (a timestamp with its milliseconds), numbers aligned as numbers.
+  const typeOf = (column: string) => diff.columnTypes?.[column] ?? '';
+  const gridColumns = (row: JsonRow | undefined) =>
+    Object.keys(row ?? {}).map((name) => ({ name, type: typeOf(name) }));
   return (
     <div className="diff-table" data-testid={`diff-${diff.table}`}>
       <div className="diff-counts">
@@ -599,12 +605,16 @@ function TableDiffView({ diff }: { diff: TableDiff }) {
           <tbody>
             {diff.changedExamples.map((example) => (
               <tr key={JSON.stringify(example.key)}>
-                <td>{Object.values(example.key).map(cell).join(', ')}</td>
+                <td>
+                  {Object.entries(example.key)
+                    .map(([c, v]) => cell(v, typeOf(c)))
+                    .join(', ')}
+                </td>
                 <td>
                   {example.columns.map((c) => (
                     <span key={c} className="diff-change">
-                      {c}: <span className="diff-before">{cell(example.before[c])}</span> →{' '}
-                      <span className="diff-after">{cell(example.after[c])}</span>{' '}
+                      {c}: <span className="diff-before">{cell(example.before[c], typeOf(c))}</span> →{' '}
+                      <span className="diff-after">{cell(example.after[c], typeOf(c))}</span>{' '}
                     </span>
                   ))}
                 </td>
@@ -617,7 +627,7 @@ function TableDiffView({ diff }: { diff: TableDiff }) {
         <>
           <p className="diff-added">Added, e.g.</p>
           <DataGrid
-            columns={Object.keys(diff.addedExamples[0] ?? {}).map((name) => ({ name, type: '' }))}
+            columns={gridColumns(diff.addedExamples[0])}
             rows={diff.addedExamples}
             testId="diff-added-examples"
           />
@@ -627,7 +637,7 @@ function TableDiffView({ diff }: { diff: TableDiff }) {
         <>
           <p className="diff-removed">Removed, e.g.</p>
           <DataGrid
-            columns={Object.keys(diff.removedExamples[0] ?? {}).map((name) => ({ name, type: '' }))}
+            columns={gridColumns(diff.removedExamples[0])}
             rows={diff.removedExamples}
             testId="diff-removed-examples"
           />
