@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from './lru-files.ts';
 import { downloadObject, forEachParallel, type S3ObjectInfo } from './s3-objects.ts';
 
 /** Bytes fetched so far out of the batch's total; `cachedBytes` were already local and skipped. */
@@ -33,7 +34,7 @@ export interface ObjectCacheOptions {
 }
 
 export function createObjectCache(client: () => S3Client, options: ObjectCacheOptions): ObjectCache {
-  const maxBytes = options.maxBytes ?? 10 * 1024 ** 3;
+  const maxBytes = options.maxBytes ?? DEFAULT_CACHE_BYTES;
   const parallel = options.parallel ?? 16;
   const pathOf = (o: S3ObjectInfo) => {
     // The ETag is part of the name: a changed object is a new entry; the stale one ages out.
@@ -47,7 +48,7 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
     /^[0-9a-f]{2}$/.test(shard) && file.startsWith(shard) && /^[0-9a-f]{24}-[\w.-]*$/.test(file);
 
   const listEntries = async () => {
-    const entries: { path: string; size: number; used: number }[] = [];
+    const entries: CachedFile[] = [];
     let shards: string[];
     try {
       shards = await readdir(options.dir);
@@ -72,18 +73,7 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
     return entries;
   };
 
-  const evict = async (keep: Set<string>) => {
-    const entries = await listEntries();
-    let total = entries.reduce((sum, e) => sum + e.size, 0);
-    if (total <= maxBytes) return;
-    entries.sort((a, b) => a.used - b.used);
-    for (const entry of entries) {
-      if (total <= maxBytes) break;
-      if (keep.has(entry.path)) continue;
-      await rm(entry.path, { force: true });
-      total -= entry.size;
-    }
-  };
+  const evict = async (keep: Set<string>) => evictLeastRecentlyUsed(await listEntries(), maxBytes, keep);
 
   return {
     dir: options.dir,

@@ -12,12 +12,14 @@ import {
   rm,
   stat,
   statfs,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
+import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from '../../storage/lru-files.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { listObjects, uploadFile } from '../../storage/s3-objects.ts';
 import { locationKind, parseS3Uri } from '../../storage/s3-uri.ts';
@@ -286,9 +288,12 @@ export function createS3FileIO(
   warehouse: string,
   settings: S3Settings,
   cacheDir: string,
-  options: { client?: S3Client; anywhere?: boolean } = {},
+  options: { client?: S3Client; anywhere?: boolean; cacheMaxBytes?: number } = {},
 ): FileIO {
   const s3 = options.client ?? createS3Client(settings);
+  // Downloads this FileIO handed out: a caller may read them all after asking (history reads a
+  // snapshot's files at once), so none of them is evicted while it lives, whatever the limit.
+  const handedOut = new Set<string>();
   const root = warehouse.replace(/\/+$/, '');
   const target = (uri: string) => {
     // A table location or file path in metadata anyone with write access to the warehouse could plant
@@ -358,8 +363,12 @@ export function createS3FileIO(
         createHash('sha256').update(uri).digest('hex').slice(0, 32),
         uri.split('/').pop() ?? 'file',
       );
+      handedOut.add(cached);
       try {
         await stat(cached);
+        // Touched: the least recently used downloads go first when the cache outgrows its limit.
+        const now = new Date();
+        await utimes(cached, now, now);
         return cached;
       } catch {
         const bytes = await this.read(uri);
@@ -369,6 +378,13 @@ export function createS3FileIO(
         const temp = `${cached}.${process.pid}.${randomUUID()}.tmp`;
         await writeFile(temp, bytes);
         await rename(temp, cached);
+        // Every published file ever compared or read back lands here; without a limit the cache
+        // grew with each publish, holding files no snapshot uses any more.
+        await evictLeastRecentlyUsed(
+          await downloadsIn(cacheDir),
+          options.cacheMaxBytes ?? DEFAULT_CACHE_BYTES,
+          handedOut,
+        );
         return cached;
       }
     },
@@ -412,6 +428,25 @@ export function createS3FileIO(
       return `s3://${bucket}/${key}`;
     },
   };
+}
+
+/**
+ * The downloads readablePath made in `cacheDir` (`<32 hex digits>/<file name>`), and nothing else: the
+ * folder sits beside the warehouse, and no other file there is the cache's to delete.
+ */
+async function downloadsIn(cacheDir: string): Promise<CachedFile[]> {
+  const files: CachedFile[] = [];
+  const folders = await readdir(cacheDir).catch(() => [] as string[]);
+  for (const folder of folders) {
+    if (!/^[0-9a-f]{32}$/.test(folder)) continue;
+    for (const name of await readdir(join(cacheDir, folder)).catch(() => [] as string[])) {
+      if (name.endsWith('.tmp')) continue;
+      const path = join(cacheDir, folder, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile()) files.push({ path, size: info.size, used: info.mtimeMs });
+    }
+  }
+  return files;
 }
 
 /** A FileIO for a warehouse given as a folder or an s3:// URI. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3FileIO } from '../../../engine/publish/iceberg/file-io.ts';
@@ -76,4 +76,40 @@ describe('the download cache of an S3 warehouse', () => {
     const io = createS3FileIO('s3://cache-test/wh', { endpoint: s3.endpoint, region: 'us-east-1' }, cacheDir);
     expect(statSync(await io.readablePath(URI)).size).toBe(SIZE);
   }, 120_000);
+
+  it('keeps within its size limit by evicting the least recently used downloads, and only its own', async () => {
+    const cacheDir = join(work, 'bounded');
+    const client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1' });
+    const uriOf = (name: string) => `s3://cache-test/wh/gold/t/data/${name}.parquet`;
+    for (const name of ['a', 'b', 'c']) {
+      const local = join(work, `${name}.parquet`);
+      await writeFile(local, Buffer.alloc(1000, name));
+      await uploadFile(client, 'cache-test', `wh/gold/t/data/${name}.parquet`, local);
+    }
+    const open = () =>
+      createS3FileIO('s3://cache-test/wh', { endpoint: s3.endpoint, region: 'us-east-1' }, cacheDir, {
+        cacheMaxBytes: 2500,
+      });
+    // One publish reads a and b back (2000 bytes, under the limit); a was used longest ago.
+    const first = open();
+    const a = await first.readablePath(uriOf('a'));
+    const b = await first.readablePath(uriOf('b'));
+    await utimes(a, new Date('2020-01-01'), new Date('2020-01-01'));
+    await utimes(b, new Date('2021-01-01'), new Date('2021-01-01'));
+    // Not the cache's: a file and a folder of the user's beside the downloads.
+    await writeFile(join(cacheDir, 'notes.txt'), 'mine');
+    await mkdir(join(cacheDir, 'mine'));
+    await writeFile(join(cacheDir, 'mine', 'x.parquet'), Buffer.alloc(5000));
+    // The next publish uses b again, then downloads c: 3000 bytes, so a goes.
+    const next = open();
+    expect(await next.readablePath(uriOf('b'))).toBe(b);
+    const c = await next.readablePath(uriOf('c'));
+    expect(existsSync(a)).toBe(false);
+    expect(readFileSync(b, 'utf8')).toBe('b'.repeat(1000));
+    expect(readFileSync(c, 'utf8')).toBe('c'.repeat(1000));
+    expect(readFileSync(join(cacheDir, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(statSync(join(cacheDir, 'mine', 'x.parquet')).size).toBe(5000);
+    // Read again, a is downloaded anew.
+    expect(readFileSync(await next.readablePath(uriOf('a')), 'utf8')).toBe('a'.repeat(1000));
+  }, 60_000);
 });
