@@ -1,6 +1,6 @@
 import type { ColumnFilter, SortKey } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident } from '../db/duckdb.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
 import { columnOf, type Relation, valueLiteral } from './relation.ts';
 
 const COMPARISONS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
@@ -22,14 +22,37 @@ export function whereClause(relation: Relation, filters: ColumnFilter[], alias?:
       case 'not_null':
         return `${name} IS NOT NULL`;
       case 'contains':
-        return `contains(lower(CAST(${name} AS VARCHAR)), lower(${valueLiteral(filter.value ?? '')}))`;
+        return `contains(lower(${shownText(name, column.type)}), lower(${valueLiteral(filter.value ?? '')}))`;
       case 'starts_with':
-        return `starts_with(CAST(${name} AS VARCHAR), ${valueLiteral(filter.value ?? '')})`;
+        return `starts_with(${shownText(name, column.type)}, ${valueLiteral(filter.value ?? '')})`;
       default:
         return `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${column.type})`;
     }
   });
   return `WHERE ${parts.join(' AND ')}`;
+}
+
+/** DuckDB's text of a timestamp: seconds, their fraction if any, then the rest (a time zone offset). */
+const TIMESTAMP_TEXT = String.raw`^(\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$`;
+
+/**
+ * The text the grid shows for a column, in SQL, for the text filters: they must find what the analyst
+ * reads. DuckDB's text of a timestamp drops trailing zeros (06.66, 12:00:00) where the grid pads the
+ * fraction to milliseconds, or micro/nanoseconds when finer (renderer formatCell; TIMESTAMP_S has none).
+ */
+export function shownText(name: string, type: string): string {
+  const text = `CAST(${name} AS VARCHAR)`;
+  if (!type.startsWith('TIMESTAMP') || type === 'TIMESTAMP_S') return text;
+  const part = (group: number) => `regexp_extract(${text}, ${literal(TIMESTAMP_TEXT)}, ${group})`;
+  const byRegex = `CASE WHEN ${part(1)} = '' THEN ${text} ELSE ${part(1)} || '.' ||
+     rpad(${part(2)}, greatest(3, CAST(ceil(length(${part(2)}) / 3) * 3 AS INTEGER)), '0') || ${part(3)} END`;
+  if (type === 'TIMESTAMP WITH TIME ZONE') return byRegex;
+  // Years 1000-9999 read `YYYY-MM-DD HH:MM:SS[.fraction]`, padded by length: a regex on every row would
+  // cost several times the scan. The rest (BC, year 10000 on, infinity) goes through the regex.
+  return `CASE WHEN isfinite(${name}) AND year(${name}) BETWEEN 1000 AND 9999 THEN (CASE
+       WHEN length(${text}) = 19 THEN ${text} || '.000'
+       ELSE rpad(${text}, CASE WHEN length(${text}) <= 23 THEN 23 WHEN length(${text}) <= 26 THEN 26 ELSE 29 END, '0')
+     END) ELSE ${byRegex} END`;
 }
 
 /**

@@ -1,0 +1,74 @@
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnFilter } from '../../engine/api/contract.ts';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { createExplorer, type Explorer } from '../../engine/explore/explorer.ts';
+import { formatCell } from '../../renderer/src/components/DataGrid.tsx';
+
+// The explorer's filters and profiles read a value as the grid shows it: a text filter finds what the
+// analyst reads in a cell, a comparison is not cut to the column's type, a profile's min/max reads as
+// the cell does. On a real DuckDB table of every temporal and fractional type.
+
+const TABLE = 'gold.shown_values';
+let db: Db;
+let explorer: Explorer;
+
+beforeAll(async () => {
+  db = await openDb();
+  await db.run('CREATE SCHEMA gold');
+  await db.run(
+    `CREATE TABLE ${TABLE} AS SELECT * FROM (VALUES
+      (1, TIMESTAMP '2022-06-01 10:00:06.66', TIMESTAMP_MS '2022-06-01 10:00:06.5', TIMESTAMP_NS '2022-06-01 10:00:06.1234',
+          TIMESTAMPTZ '2022-06-01 10:00:06.5+00', DATE '2022-06-01', TIMESTAMP_S '2022-06-01 10:00:06',
+          CAST(0 AS DOUBLE), CAST(0.1 AS FLOAT), CAST(1.50 AS DECIMAL(10,2))),
+      (2, TIMESTAMP '2022-06-02 12:00:00', TIMESTAMP_MS '2022-06-02 12:00:00', TIMESTAMP_NS '2022-06-02 12:00:00',
+          TIMESTAMPTZ '2022-06-02 12:00:00+00', DATE '2022-06-02', TIMESTAMP_S '2022-06-02 12:00:00',
+          CAST(1 AS DOUBLE), CAST(3 AS FLOAT), CAST(-0.05 AS DECIMAL(10,2))),
+      (3, TIMESTAMP '2022-06-03 00:00:00.123456', NULL, NULL, NULL, DATE '2022-06-03', NULL,
+          CAST(1e20 AS DOUBLE), CAST(2.5 AS FLOAT), CAST(10 AS DECIMAL(10,2))),
+      (4, TIMESTAMP '0044-03-15 10:00:00', NULL, NULL, NULL, NULL, NULL, CAST(1e-7 AS DOUBLE), NULL, NULL),
+      (5, TIMESTAMP 'infinity', NULL, NULL, NULL, NULL, NULL, CAST(0.5 AS DOUBLE), NULL, NULL)
+    ) v(id, ts, ts_ms, ts_ns, tstz, day, ts_s, dbl, flt, dec)`,
+  );
+  explorer = createExplorer(db);
+});
+
+afterAll(() => db?.close());
+
+/** Every row of the table as the grid shows it: column → cell text, per row id. */
+async function shownRows(filters: ColumnFilter[] = []) {
+  const window = await explorer.window({ table: TABLE, offset: 0, limit: 100, sort: [], filters });
+  return tableFromIPC(window.arrow)
+    .toArray()
+    .map((row) => {
+      const values = row.toJSON() as Record<string, unknown>;
+      return Object.fromEntries(
+        window.columns.map((c) => [c.name, formatCell(values[c.name] as never, c.type)]),
+      ) as Record<string, string>;
+    });
+}
+
+const ids = async (filters: ColumnFilter[]) => (await shownRows(filters)).map((r) => Number(r.id));
+
+describe('text filters on timestamps', () => {
+  it('find the text a cell shows, milliseconds padded as the grid pads them', async () => {
+    const rows = await shownRows();
+    for (const column of ['ts', 'ts_ms', 'ts_ns', 'tstz', 'ts_s']) {
+      for (const row of rows) {
+        const shown = row[column] as string;
+        if (shown === '') continue;
+        expect(await ids([{ column, op: 'starts_with', value: shown }]), `${column} ${shown}`).toContain(
+          Number(row.id),
+        );
+        const tail = shown.slice(-9);
+        expect(await ids([{ column, op: 'contains', value: tail }]), `${column} ${tail}`).toContain(
+          Number(row.id),
+        );
+      }
+    }
+    // DuckDB's own text reads 06.66 and 12:00:00: the grid's 06.660 and 12:00:00.000 are what is searched.
+    expect(await ids([{ column: 'ts', op: 'contains', value: '06.660' }])).toEqual([1]);
+    expect(await ids([{ column: 'ts', op: 'contains', value: '12:00:00.000' }])).toEqual([2]);
+    expect(await ids([{ column: 'ts_ns', op: 'contains', value: '06.123400' }])).toEqual([1]);
+  });
+});
