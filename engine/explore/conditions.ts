@@ -26,10 +26,32 @@ export function whereClause(relation: Relation, filters: ColumnFilter[], alias?:
       case 'starts_with':
         return `starts_with(${shownText(name, column.type)}, ${valueLiteral(filter.value ?? '')})`;
       default:
-        return `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${column.type})`;
+        return `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${comparedAs(column.type, filter.value)})`;
     }
   });
   return `WHERE ${parts.join(' AND ')}`;
+}
+
+const WHOLE = /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/;
+const DECIMAL = /^DECIMAL\(\d+,\s*(\d+)\)$/;
+
+/**
+ * The type a comparison's value is read as: the column's own, unless that would cut the value. Cast to
+ * the column's type, `2022-06-02 12:00` on a DATE became the day (so `< 2022-06-02 12:00` left that day
+ * out), 2.5 on an INTEGER became 3 and 1.505 on a DECIMAL(10,2) 1.51. As in SQL (DuckDB and PostgreSQL
+ * compare a date with a timestamp as timestamps), the column is then compared in the wider type, so the
+ * answer is exact rather than the value refused: the question has a right answer.
+ */
+export function comparedAs(type: string, value: ColumnFilter['value']): string {
+  const text = String(value ?? '').trim();
+  if (type === 'DATE') return /^\d{4,}-\d{2}-\d{2}$/.test(text) ? type : 'TIMESTAMP';
+  // TIMESTAMP holds every second and millisecond value, and the finer ones these would round.
+  if (type === 'TIMESTAMP_S' || type === 'TIMESTAMP_MS') return 'TIMESTAMP';
+  const fraction = /^[+-]?\d*\.(\d*?)0*$/.exec(text)?.[1] ?? (/^[+-]?\d+$/.test(text) ? '' : null);
+  if (WHOLE.test(type)) return fraction === '' ? type : 'DOUBLE';
+  const decimal = DECIMAL.exec(type);
+  if (decimal) return fraction !== null && fraction.length <= Number(decimal[1]) ? type : 'DOUBLE';
+  return type;
 }
 
 /** DuckDB's text of a timestamp: seconds, their fraction if any, then the rest (a time zone offset). */
@@ -64,7 +86,7 @@ export async function checkFilterValues(db: Db, relation: Relation, filters: Col
   if (typed.length === 0) return;
   const probes = typed.map((f, i) => {
     const column = columnOf(relation, f.column);
-    return `TRY_CAST(${valueLiteral(f.value ?? '')} AS ${column.type}) IS NULL AS ${ident(`bad${i}`)}`;
+    return `TRY_CAST(${valueLiteral(f.value ?? '')} AS ${comparedAs(column.type, f.value)}) IS NULL AS ${ident(`bad${i}`)}`;
   });
   const [row] = await db.all<Record<string, boolean>>(`SELECT ${probes.join(', ')}`);
   typed.forEach((f, i) => {
@@ -83,7 +105,7 @@ export async function checkFilterValues(db: Db, relation: Relation, filters: Col
 function howToWrite(type: string): string {
   if (/^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/.test(type)) return 'a whole number, e.g. 42';
   if (/^(FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(type)) return 'a number, e.g. 12.5';
-  if (type === 'DATE') return 'a date as YYYY-MM-DD, e.g. 2022-06-01';
+  if (type === 'DATE') return 'a date as YYYY-MM-DD, e.g. 2022-06-01, or a date and time (2022-06-01 08:30)';
   if (type.startsWith('TIMESTAMP')) return 'a date and time as YYYY-MM-DD HH:MM:SS, e.g. 2022-06-01 08:30:00';
   if (type === 'BOOLEAN') return 'true or false';
   return 'a value of that type';

@@ -72,3 +72,31 @@ describe('text filters on timestamps', () => {
     expect(await ids([{ column: 'ts_ns', op: 'contains', value: '06.123400' }])).toEqual([1]);
   });
 });
+
+describe('comparisons', () => {
+  it('compare a date with a date and time as timestamps, not with the value cut to its day', async () => {
+    expect(await ids([{ column: 'day', op: 'lt', value: '2022-06-02 12:00' }])).toEqual([1, 2]);
+    expect(await ids([{ column: 'day', op: 'ge', value: '2022-06-02 12:00' }])).toEqual([3]);
+    expect(await ids([{ column: 'day', op: 'eq', value: '2022-06-02 12:00' }])).toEqual([]);
+    expect(await ids([{ column: 'day', op: 'eq', value: '2022-06-02 00:00' }])).toEqual([2]);
+    expect(await ids([{ column: 'day', op: 'le', value: '2022-06-02' }])).toEqual([1, 2]);
+  });
+
+  it('keep the fraction of a value given to seconds, milliseconds, whole numbers and decimals', async () => {
+    // Cast to the column's type, these values round up onto row 2's and row 1's.
+    expect(await ids([{ column: 'ts_s', op: 'le', value: '2022-06-02 11:59:59.7' }])).toEqual([1]);
+    expect(await ids([{ column: 'ts_ms', op: 'le', value: '2022-06-01 10:00:06.4996' }])).toEqual([]);
+    expect(await ids([{ column: 'id', op: 'le', value: '2.5' }])).toEqual([1, 2]);
+    expect(await ids([{ column: 'id', op: 'eq', value: '2.0' }])).toEqual([2]);
+    expect(await ids([{ column: 'dec', op: 'le', value: '1.495' }])).toEqual([2]);
+  });
+
+  it('still refuse a value that is not one, naming the column and how to write one', async () => {
+    await expect(ids([{ column: 'day', op: 'lt', value: 'June 2nd' }])).rejects.toThrow(
+      /gold\.shown_values\.day: "June 2nd" is not a valid DATE\. Give a date as YYYY-MM-DD/,
+    );
+    await expect(ids([{ column: 'id', op: 'lt', value: 'two' }])).rejects.toThrow(
+      /shown_values\.id: "two" is not a valid INTEGER\. Give a whole number/,
+    );
+  });
+});
