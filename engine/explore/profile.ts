@@ -1,6 +1,6 @@
 import type { ColumnFilter, ColumnProfile } from '../api/contract.ts';
-import { type Db, ident } from '../db/duckdb.ts';
-import { whereClause } from './conditions.ts';
+import { type Db, ident, shortestFloat } from '../db/duckdb.ts';
+import { shownText, whereClause } from './conditions.ts';
 import { columnOf, type Relation } from './relation.ts';
 
 const BINS = 20;
@@ -10,6 +10,8 @@ const EXACT_DISTINCT_MAX_ROWS = 2_000_000;
 
 const INTEGER = /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/;
 const FRACTIONAL = /^(FLOAT|DOUBLE|REAL|DECIMAL\(.*\))$/;
+const BINARY_FLOAT = /^(FLOAT|DOUBLE|REAL)$/;
+const SINGLE = /^(FLOAT|REAL)$/;
 const TEMPORAL = /^(DATE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE)$/;
 const SECONDS_PER_DAY = 86_400;
 
@@ -39,19 +41,25 @@ export async function profileColumn(
   const x = temporal ? `epoch(${c})` : `CAST(${c} AS DOUBLE)`;
   // One scan for the basics and the histogram's range; the exact distinct count only where it is cheap.
   const distinctApprox = tableRows > EXACT_DISTINCT_MAX_ROWS;
+  // Min and max read as the grid's cells: a float as JS prints the number it receives (0, not DuckDB's
+  // 0.0; 1e+21, not 1e+20 ... past 1e21), a timestamp with its milliseconds (shownText).
+  const float = BINARY_FLOAT.test(column.type);
+  const ends = float
+    ? `min(${c}) AS min, max(${c}) AS max`
+    : `${shownText(`min(${c})`, column.type)} AS min, ${shownText(`max(${c})`, column.type)} AS max`;
   const [basics] = await db.all<{
     rows: number;
     nonnull: number;
     distinct: number;
-    min: string | null;
-    max: string | null;
+    min: string | number | null;
+    max: string | number | null;
     lo?: number | null;
     hi?: number | null;
   }>(
     `SELECT count(*) AS rows, count(${c}) AS nonnull,
             ${distinctApprox ? `approx_count_distinct(${c})` : `count(DISTINCT ${c})`} AS distinct,
-            CAST(min(${c}) AS VARCHAR) AS min, CAST(max(${c}) AS VARCHAR) AS max
-            ${numeric || temporal ? `, min(${x}) AS lo, max(${x}) AS hi` : ''}
+            ${ends}
+            ${numeric || temporal ? `, min(${x}) FILTER (WHERE isfinite(${x})) AS lo, max(${x}) FILTER (WHERE isfinite(${x})) AS hi` : ''}
      FROM ${from} ${where}`,
   );
   const rows = Number(basics?.rows ?? 0);
@@ -61,7 +69,8 @@ export async function profileColumn(
   let histogram: ColumnProfile['histogram'] = null;
   let topValues: ColumnProfile['topValues'] = null;
   if (numeric || temporal) {
-    const nonNull = where ? `${where} AND ${c} IS NOT NULL` : `WHERE ${c} IS NOT NULL`;
+    // NaN and infinities (a float's, a timestamp's) have no bin: floor() of them does not cast to INTEGER.
+    const nonNull = `${where ? `${where} AND` : 'WHERE'} ${c} IS NOT NULL AND isfinite(${x})`;
     const lo = basics?.lo ?? null;
     const hi = basics?.hi ?? null;
     // Few whole values: one bin per value that occurs, not per value of the range (7 date keys
@@ -110,12 +119,18 @@ export async function profileColumn(
     nullPercent: rows === 0 ? 0 : (100 * nulls) / rows,
     distinct,
     distinctApprox,
-    min: basics?.min ?? null,
-    max: basics?.max ?? null,
+    min: shownEnd(basics?.min ?? null, column.type),
+    max: shownEnd(basics?.max ?? null, column.type),
     histogram,
     topValues,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** A float's min or max as the grid shows the number (FLOAT as its shortest decimal, see arrow.ts). */
+function shownEnd(value: string | number | null, type: string): string | null {
+  if (value === null || typeof value === 'string') return value;
+  return String(SINGLE.test(type) ? shortestFloat(value) : value);
 }
 
 /** BINS bins of equal width between lo and hi (one when all values are equal). */
@@ -137,5 +152,6 @@ function numberLabel(value: number): string {
 /** epoch() of a wall-clock TIMESTAMP reads it as UTC, so the UTC ISO form gives the same wall clock back. */
 function temporalLabel(seconds: number, type: string): string {
   const iso = new Date(Math.round(seconds * 1000)).toISOString().replace('T', ' ').replace('Z', '');
-  return type === 'DATE' ? iso.slice(0, 10) : iso.replace(/\.000$/, '');
+  // As the grid: milliseconds always, except on TIMESTAMP_S, whose values have none.
+  return type === 'DATE' ? iso.slice(0, 10) : type === 'TIMESTAMP_S' ? iso.replace(/\.000$/, '') : iso;
 }

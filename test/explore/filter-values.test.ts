@@ -100,3 +100,45 @@ describe('comparisons', () => {
     );
   });
 });
+
+describe("a profile's min and max", () => {
+  it('read as the grid shows those values, for floats, decimals, dates and timestamps', async () => {
+    const rows = await shownRows();
+    const expected: Record<string, [string, string]> = {
+      dbl: ['0', '100000000000000000000'], // DuckDB's text: 0.0 and 1e+20
+      flt: ['0.1', '3'], // 3.0
+      dec: ['-0.05', '10.00'],
+      day: ['2022-06-01', '2022-06-03'],
+      ts: ['0044-03-15 10:00:00.000', 'infinity'], // 10:00:00
+      ts_ms: ['2022-06-01 10:00:06.500', '2022-06-02 12:00:00.000'], // 06.5 and 12:00:00
+      ts_ns: ['2022-06-01 10:00:06.123400', '2022-06-02 12:00:00.000'],
+      tstz: ['2022-06-01 10:00:06.500+00', '2022-06-02 12:00:00.000+00'],
+      ts_s: ['2022-06-01 10:00:06', '2022-06-02 12:00:00'],
+    };
+    for (const [column, [min, max]] of Object.entries(expected)) {
+      const profile = await explorer.profile({ table: TABLE, column, filters: [] });
+      expect([profile.min, profile.max], column).toEqual([min, max]);
+      const cells = rows.map((r) => r[column]);
+      expect(cells, column).toContain(min);
+      expect(cells, column).toContain(max);
+    }
+  });
+
+  it('profile a float column holding NaN and infinity', async () => {
+    await db.run(
+      `CREATE TABLE gold.odd_floats AS SELECT * FROM (VALUES (CAST('nan' AS DOUBLE), TIMESTAMP '2022-06-01 00:00:00'),
+         (CAST('inf' AS DOUBLE), TIMESTAMP '2022-06-01 10:00:00'), (CAST(-1.5 AS DOUBLE), TIMESTAMP '2022-06-01 20:00:00'),
+         (CAST(2 AS DOUBLE), NULL)) v(x, ts)`,
+    );
+    const x = await explorer.profile({ table: 'gold.odd_floats', column: 'x', filters: [] });
+    expect([x.min, x.max]).toEqual(['-1.5', 'NaN']); // DuckDB orders NaN above infinity
+    expect(x.histogram?.[0]?.low).toBe('-1.5');
+    expect(x.histogram?.at(-1)?.high).toBe('2');
+  });
+
+  it("label a timestamp histogram's bins with milliseconds, as the grid shows the values", async () => {
+    const ts = await explorer.profile({ table: 'gold.odd_floats', column: 'ts', filters: [] });
+    expect(ts.histogram?.[0]?.low).toBe('2022-06-01 00:00:00.000');
+    expect(ts.histogram?.at(-1)?.high).toBe('2022-06-01 20:00:00.000');
+  });
+});
