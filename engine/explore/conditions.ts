@@ -64,6 +64,22 @@ const TIMESTAMP_TEXT = String.raw`^(\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.(\
  */
 export function shownText(name: string, type: string): string {
   const text = `CAST(${name} AS VARCHAR)`;
+  if (type === 'DOUBLE') return jsNumberText(text);
+  if (type === 'FLOAT' || type === 'REAL') {
+    // The grid shows a FLOAT's shortest decimal (shortestFloat), where DuckDB may print more digits
+    // (2692761.75 for the 2692761.8 on screen): the fewest significant digits that read back as it.
+    // A float has one 6-digit decimal at most, so 6 digits stand for fewer; DuckDB's text of up to 6
+    // is already it. printf rounds an exact tie (a float's .25) to even where toPrecision rounds it up:
+    // nudged one double step away from zero, a tie rounds up and nothing else moves.
+    const rounded = (digits: number) =>
+      `CAST(printf('%.${digits - 1}e', CAST(${name} AS DOUBLE) * 1.0000000000000002) AS DOUBLE)`;
+    const shortest = `CASE WHEN CAST(${rounded(6)} AS FLOAT) = ${name} THEN ${rounded(6)}
+       WHEN CAST(${rounded(7)} AS FLOAT) = ${name} THEN ${rounded(7)}
+       WHEN CAST(${rounded(8)} AS FLOAT) = ${name} THEN ${rounded(8)} ELSE ${rounded(9)} END`;
+    const digits = `length(trim(replace(replace(${text}, '-', ''), '.', ''), '0'))`;
+    return jsNumberText(`CASE WHEN NOT isfinite(${name}) OR (NOT contains(${text}, 'e') AND ${digits} <= 6) THEN ${text}
+       ELSE CAST(${shortest} AS VARCHAR) END`);
+  }
   if (!type.startsWith('TIMESTAMP') || type === 'TIMESTAMP_S') return text;
   const part = (group: number) => `regexp_extract(${text}, ${literal(TIMESTAMP_TEXT)}, ${group})`;
   const byRegex = `CASE WHEN ${part(1)} = '' THEN ${text} ELSE ${part(1)} || '.' ||
@@ -75,6 +91,36 @@ export function shownText(name: string, type: string): string {
        WHEN length(${text}) = 19 THEN ${text} || '.000'
        ELSE rpad(${text}, CASE WHEN length(${text}) <= 23 THEN 23 WHEN length(${text}) <= 26 THEN 26 ELSE 29 END, '0')
      END) ELSE ${byRegex} END`;
+}
+
+/**
+ * DuckDB's text of a float (shortest digits, as JS prints them) rewritten in the form JS gives the grid:
+ * 0 not 0.0, 100000000000000000000 not 1e+20, 0.00001 not 1e-05, 1e-7 not 1e-07, Infinity, NaN. The
+ * digits are `d` with the decimal point after `n` of them; JS writes them plainly for -6 < n <= 21.
+ */
+function jsNumberText(text: string): string {
+  // Without an exponent DuckDB's text is JS's but for a trailing .0 (DuckDB writes one from 1e-4 to
+  // 1e16, inside JS's plain range); only the rest is taken apart, which costs several times the scan.
+  const fast = `CASE WHEN ${text} = '-0.0' THEN '0' WHEN suffix(${text}, '.0') THEN ${text}[:-3] ELSE ${text} END`;
+  return `CASE WHEN NOT contains(${text}, 'e') AND NOT contains(${text}, 'n') THEN ${fast} ELSE ${slowNumberText(text)} END`;
+}
+
+function slowNumberText(text: string): string {
+  const plain = `CASE WHEN c.d = '' THEN '0' ELSE (CASE WHEN c.neg THEN '-' ELSE '' END) || CASE
+       WHEN length(c.d) <= c.n AND c.n <= 21 THEN c.d || repeat('0', c.n - length(c.d))
+       WHEN 0 < c.n AND c.n <= 21 THEN c.d[1:c.n] || '.' || c.d[c.n + 1:]
+       WHEN -6 < c.n AND c.n <= 0 THEN '0.' || repeat('0', -c.n) || c.d
+       ELSE c.d[1] || CASE WHEN length(c.d) > 1 THEN '.' || c.d[2:] ELSE '' END || 'e' ||
+            CASE WHEN c.n >= 1 THEN '+' ELSE '-' END || CAST(abs(c.n - 1) AS VARCHAR)
+     END END`;
+  return `list_transform([${text}], t -> CASE
+     WHEN t IN ('nan', '-nan') THEN 'NaN' WHEN t = 'inf' THEN 'Infinity' WHEN t = '-inf' THEN '-Infinity'
+     ELSE list_transform([{neg: t[1] = '-', m: split_part(ltrim(t, '-'), 'e', 1),
+                           e: CASE WHEN contains(t, 'e') THEN CAST(split_part(t, 'e', 2) AS INTEGER) ELSE 0 END}], a ->
+       list_transform([{neg: a.neg, digits: replace(a.m, '.', ''), p: length(split_part(a.m, '.', 1)) + a.e}], b ->
+         list_transform([{neg: b.neg, d: trim(b.digits, '0'),
+                          n: b.p - (length(b.digits) - length(ltrim(b.digits, '0')))}], c -> ${plain})[1])[1])[1]
+   END)[1]`;
 }
 
 /**

@@ -73,6 +73,48 @@ describe('text filters on timestamps', () => {
   });
 });
 
+describe('text filters on floats', () => {
+  it('find the number as the grid prints it, not as DuckDB does', async () => {
+    await db.run(
+      `CREATE TABLE gold.floats AS SELECT * FROM (VALUES
+         (1, CAST(-2495498.25 AS FLOAT), CAST(1e21 AS DOUBLE)), (2, CAST(2692761.75 AS FLOAT), CAST(-0.0 AS DOUBLE)),
+         (3, CAST(3.4e38 AS FLOAT), CAST(1e-5 AS DOUBLE)), (4, CAST(1e-7 AS FLOAT), CAST(123456789012345680000 AS DOUBLE)),
+         (5, CAST('nan' AS FLOAT), CAST('-inf' AS DOUBLE))) v(id, f, d)`,
+    );
+    const window = await explorer.window({
+      table: 'gold.floats',
+      offset: 0,
+      limit: 10,
+      sort: [],
+      filters: [],
+    });
+    const rows = tableFromIPC(window.arrow).toArray();
+    for (const column of ['f', 'd']) {
+      const type = window.columns.find((c) => c.name === column)?.type as string;
+      for (const row of rows) {
+        const shown = formatCell(row[column], type);
+        const found = await explorer.window({
+          table: 'gold.floats',
+          offset: 0,
+          limit: 10,
+          sort: [],
+          filters: [{ column, op: 'starts_with', value: shown }],
+        });
+        expect(
+          tableFromIPC(found.arrow)
+            .toArray()
+            .map((r) => r.id),
+          `${column} ${shown}`,
+        ).toContain(row.id);
+      }
+    }
+    // DuckDB's text of the table's first doubles: 0.0, 1.0, 1e+20, 1e-07 and 0.5.
+    expect(await ids([{ column: 'dbl', op: 'contains', value: '0.0' }])).toEqual([]);
+    expect(await ids([{ column: 'dbl', op: 'contains', value: '00000000000' }])).toEqual([3]);
+    expect(await ids([{ column: 'dbl', op: 'eq', value: '1e20' }])).toEqual([3]);
+  });
+});
+
 describe('comparisons', () => {
   it('compare a date with a date and time as timestamps, not with the value cut to its day', async () => {
     expect(await ids([{ column: 'day', op: 'lt', value: '2022-06-02 12:00' }])).toEqual([1, 2]);
