@@ -95,7 +95,12 @@ export async function profileColumn(
          FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1`,
       );
       const byBin = new Map(counted.map((r) => [Number(r.bin), Number(r.n)]));
-      const label = (v: number) => (temporal ? temporalLabel(v, column.type) : numberLabel(v));
+      const min = shownEnd(basics?.min ?? null, column.type);
+      // One value throughout: its bin reads as the grid shows it (123456789.125 or 1.50, not 123457000
+      // or 1.5), as the min and max do.
+      const only =
+        hi === lo && min !== null && min === shownEnd(basics?.max ?? null, column.type) ? min : null;
+      const label = (v: number) => only ?? (temporal ? temporalLabel(v, column.type) : numberLabel(v));
       histogram = Array.from({ length: bins }, (_, i) => ({
         low: label(lo + i * width),
         // Whole-value bins end at their last value; others at the next bin's edge.

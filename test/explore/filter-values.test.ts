@@ -184,3 +184,19 @@ describe("a profile's min and max", () => {
     expect(ts.histogram?.at(-1)?.high).toBe('2022-06-01 20:00:00.000');
   });
 });
+
+describe("a profile's histogram", () => {
+  it('labels the one bin of a column holding one value as the grid shows that value', async () => {
+    await db.run(
+      `CREATE TABLE gold.one_value AS SELECT CAST(123456789.125 AS DOUBLE) AS d, CAST(1.5 AS DECIMAL(10,2)) AS m,
+         TIMESTAMP '2022-06-01 10:00:06.66' AS ts FROM range(3)`,
+    );
+    const labels = async (column: string) => {
+      const { histogram } = await explorer.profile({ table: 'gold.one_value', column, filters: [] });
+      return histogram?.map((b) => [b.low, b.high, b.count]);
+    };
+    expect(await labels('d')).toEqual([['123456789.125', '123456789.125', 3]]); // was 123457000
+    expect(await labels('m')).toEqual([['1.50', '1.50', 3]]); // was 1.5
+    expect(await labels('ts')).toEqual([['2022-06-01 10:00:06.660', '2022-06-01 10:00:06.660', 3]]);
+  });
+});
