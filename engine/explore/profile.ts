@@ -77,17 +77,15 @@ export async function profileColumn(
     // 20220530-20220605 span 76 integers; bins over the range would mostly be empty).
     const values =
       step !== null && lo !== null && distinct <= BINS * (distinctApprox ? 2 : 1)
-        ? await db.all<{ v: number; n: number }>(
-            `SELECT ${x} AS v, count(*) AS n FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1 LIMIT ${BINS + 1}`,
+        ? // Each bin is labelled with its value's own text, as the grid shows it: read as a double, a
+          // BIGINT past 2^53 (a hashed key) lost its last digits.
+          await db.all<{ label: string; n: number }>(
+            `SELECT CAST(${c} AS VARCHAR) AS label, count(*) AS n FROM ${from} ${nonNull}
+             GROUP BY ${c} ORDER BY ${c} LIMIT ${BINS + 1}`,
           )
         : [];
     if (values.length > 0 && values.length <= BINS) {
-      const label = (v: number) => (temporal ? temporalLabel(v, column.type) : numberLabel(v));
-      histogram = values.map(({ v, n }) => ({
-        low: label(Number(v)),
-        high: label(Number(v)),
-        count: Number(n),
-      }));
+      histogram = values.map(({ label, n }) => ({ low: label, high: label, count: Number(n) }));
     } else if (lo !== null && hi !== null) {
       const { bins, width } = step === null ? continuousBins(lo, hi) : wholeValueBins(lo, hi, step);
       const counted = await db.all<{ bin: number; n: number }>(

@@ -199,4 +199,22 @@ describe("a profile's histogram", () => {
     expect(await labels('m')).toEqual([['1.50', '1.50', 3]]); // was 1.5
     expect(await labels('ts')).toEqual([['2022-06-01 10:00:06.660', '2022-06-01 10:00:06.660', 3]]);
   });
+
+  it('labels the bins of a few whole values with their exact text, a BIGINT past 2^53 included', async () => {
+    await db.run(
+      `CREATE TABLE gold.wide_keys AS SELECT * FROM (VALUES (CAST(9007199254740993 AS BIGINT), DATE '2022-06-01'),
+         (CAST(9007199254740995 AS BIGINT), DATE '2022-06-03'), (CAST(-7 AS BIGINT), DATE '2022-06-03')) v(k, d)`,
+    );
+    const k = await explorer.profile({ table: 'gold.wide_keys', column: 'k', filters: [] });
+    expect(k.histogram?.map((b) => [b.low, b.count])).toEqual([
+      ['-7', 1],
+      ['9007199254740993', 1], // was 9007199254740992
+      ['9007199254740995', 1], // was 9007199254740996
+    ]);
+    const d = await explorer.profile({ table: 'gold.wide_keys', column: 'd', filters: [] });
+    expect(d.histogram?.map((b) => [b.low, b.high, b.count])).toEqual([
+      ['2022-06-01', '2022-06-01', 1],
+      ['2022-06-03', '2022-06-03', 2],
+    ]);
+  });
 });
