@@ -98,11 +98,28 @@ export async function profileColumn(
       // or 1.5), as the min and max do.
       const only =
         hi === lo && min !== null && min === shownEnd(basics?.max ?? null, column.type) ? min : null;
-      const label = (v: number) => only ?? (temporal ? temporalLabel(v, column.type) : numberLabel(v));
-      histogram = Array.from({ length: bins }, (_, i) => ({
-        low: label(lo + i * width),
+      const edges = Array.from({ length: bins }, (_, i) => [
+        lo + i * width,
         // Whole-value bins end at their last value; others at the next bin's edge.
-        high: label(i === bins - 1 ? hi : lo + (i + 1) * width - (step ?? 0)),
+        i === bins - 1 ? hi : lo + (i + 1) * width - (step ?? 0),
+      ]);
+      // The grid shows a TIMESTAMP WITH TIME ZONE in the session's time zone, with its offset: DuckDB
+      // writes the edges so (epoch() is UTC, which is what temporalLabel's wall clock would read).
+      const zoned =
+        only === null && column.type === 'TIMESTAMP WITH TIME ZONE'
+          ? await db.all<{ label: string }>(
+              `SELECT ${shownText('to_timestamp(e / 1000)', column.type)} AS label
+               FROM (SELECT unnest([${edges
+                 .flat()
+                 .map((e) => Math.round(e * 1000))
+                 .join(', ')}]) AS e)`,
+            )
+          : null;
+      const label = (v: number, at: number) =>
+        only ?? zoned?.[at]?.label ?? (temporal ? temporalLabel(v, column.type) : numberLabel(v));
+      histogram = edges.map(([low, high], i) => ({
+        low: label(low as number, 2 * i),
+        high: label(high as number, 2 * i + 1),
         count: byBin.get(i) ?? 0,
       }));
     }

@@ -218,3 +218,25 @@ describe("a profile's histogram", () => {
     ]);
   });
 });
+
+describe('a TIMESTAMP WITH TIME ZONE profile', () => {
+  it("labels its bins in the session's time zone with the offset, as the grid shows the values", async () => {
+    const zoned = await openDb();
+    try {
+      await zoned.run(`SET TimeZone = 'Asia/Ho_Chi_Minh'`);
+      await zoned.run('CREATE SCHEMA gold');
+      await zoned.run(
+        `CREATE TABLE gold.zoned AS SELECT TIMESTAMPTZ '2022-06-01 10:00:00+00' + to_minutes(i * 3) AS at FROM range(100) t(i)`,
+      );
+      const profile = await createExplorer(zoned).profile({ table: 'gold.zoned', column: 'at', filters: [] });
+      expect([profile.min, profile.max]).toEqual([
+        '2022-06-01 17:00:00.000+07',
+        '2022-06-01 21:57:00.000+07',
+      ]);
+      expect(profile.histogram?.[0]?.low).toBe('2022-06-01 17:00:00.000+07'); // was 10:00:00.000, UTC
+      expect(profile.histogram?.at(-1)?.high).toBe('2022-06-01 21:57:00.000+07');
+    } finally {
+      zoned.close();
+    }
+  });
+});
