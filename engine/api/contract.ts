@@ -637,6 +637,20 @@ export const ModelSource = z.object({
   text: z.string(),
   /** 1-based line of the file where the SQL starts. */
   sqlStartLine: z.number().int(),
+  /**
+   * When the model's latest run ran the file as it is now and failed (or was killed), and an earlier run
+   * succeeded with other text: that text (the last version that ran), its run, and the failed run with
+   * its error. Kept in the warehouse, so the editor offers it back after a reload or a restart too.
+   */
+  restorable: z
+    .object({
+      text: z.string(),
+      runId: z.string(),
+      failedRunId: z.string(),
+      error: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ModelSource = z.infer<typeof ModelSource>;
 

@@ -462,7 +462,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'star.orphans': (input) => read('star.orphans', () => starOrphans(engine, input)),
     'history.keys': (input) => read('history.keys', () => historyKeys(engine, input)),
     'history.key': (input) => read('history.key', () => keyHistory(engine, input)),
-    'model.source': (input) => modelSource(engine, input.model),
+    'model.source': (input) => read('model.source', () => modelSource(engine, input.model)),
     'model.preview': (input) => preview(input),
     'model.preview.cancel': async () => ({ cancelled: previewQueue.cancel() }),
     'model.apply': (input) => applyModel(input),

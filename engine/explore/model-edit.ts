@@ -12,7 +12,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import {
-  buildGraph,
+  buildPartialGraph,
   downstreamOf,
   refuseUndeclaredVariables,
   replaceGraph,
@@ -36,11 +36,37 @@ function findModel(engine: Engine, id: string): Model {
   return model;
 }
 
-/** The model's file as it is on disk: config header and SQL. */
-export async function modelSource(engine: Engine, id: string): Promise<ModelSource> {
+/**
+ * The model's file as it is on disk (config header and SQL) and, when its latest run ran this text and
+ * failed, the text of its last successful run to restore. Pass `db` to read the run records elsewhere
+ * than on the engine's reader.
+ */
+export async function modelSource(engine: Engine, id: string, db: Db = engine.reader): Promise<ModelSource> {
   const model = findModel(engine, id);
   const text = await readFile(join(engine.project.root, model.file), 'utf8');
-  return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine };
+  const [found] = await db.all<{
+    ran: string;
+    failed_run: string;
+    status: string;
+    error: string | null;
+    good: string | null;
+    good_run: string | null;
+  }>(
+    `SELECT r.text AS ran, r.run_id AS failed_run, runs.status, runs.error, s.text AS good, s.run_id AS good_run
+     FROM _lakehouse.model_texts AS r
+     JOIN _lakehouse.runs AS runs USING (run_id)
+     LEFT JOIN _lakehouse.model_texts AS s ON s.model = r.model AND s.kind = 'succeeded'
+     WHERE r.model = $model AND r.kind = 'ran'`,
+    { model: model.id },
+  );
+  // Only a failure of the file as it is: a file changed since (by hand, by git) is not what failed, and a
+  // cancel is the user's own stop, not a sign the version is broken.
+  const failed = found && found.ran === text && (found.status === 'failed' || found.status === 'aborted');
+  const restorable =
+    failed && found.good !== null && found.good_run !== null && found.good !== text
+      ? { text: found.good, runId: found.good_run, failedRunId: found.failed_run, error: found.error }
+      : null;
+  return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine, restorable };
 }
 
 /**
@@ -128,6 +154,8 @@ export async function previewModel(
   const edited = await parseEdited(db, engine, input.model, input.text);
   const date = input.date ?? (await defaultDate(db, engine, edited.id));
   await setRunVariables(db, engine, date);
+  // Refused as Save & run refuses it: a preview must not pass an edit the save then turns down.
+  await checkEdited(db, engine, edited, true);
   const result = await runWrapped(
     db,
     edited,
@@ -142,6 +170,42 @@ export async function previewModel(
     hasMore: rows.length > input.limit,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * What Save & run checks of an edit beyond parsing, which Preview checks the same way: the header names
+ * only columns the SQL outputs (it binds, with the run variables set), and the graph stays acyclic. The
+ * models and graph as they would be with the edit.
+ */
+async function checkEdited(db: Db, engine: Engine, edited: Model, preview = false) {
+  const described = await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
+  // A header naming a column the edited SQL does not output would only fail (or be ignored) at the next run.
+  const columns = (jsonRows(described) as { column_name: string }[]).map((r) => r.column_name);
+  const missing = headerColumnError(edited, columns);
+  if (missing) throw missing;
+  const models = engine.models.map((m) => (m.id === edited.id ? edited : m));
+  // Every parsed model is in the graph now; only files that do not parse at all (and a broken macro file)
+  // stay broken.
+  const parsed = new Set(models.map((m) => m.id));
+  const unparsed = engine.modelErrors.filter(
+    (e) => isMacroFileError(e) || (typeof e.details.model === 'string' && !parsed.has(e.details.model)),
+  );
+  const { sources, vars } = engine.project.config;
+  const { graph, errors } = await buildPartialGraph(
+    db,
+    models,
+    Object.keys(sources),
+    Object.keys(vars),
+    unparsed,
+  );
+  // A preview is refused only for the edited model's own errors (a cycle through it): another model's
+  // broken file stops runs, not a look at this one.
+  const about = (e: LakehouseError) =>
+    e.details.model === edited.id ||
+    (Array.isArray(e.details.models) && e.details.models.includes(edited.id));
+  const refusal = preview ? errors.find(about) : errors[0];
+  if (refusal) throw refusal;
+  return { models, unparsed, graph };
 }
 
 /**
@@ -162,20 +226,7 @@ export async function saveModel(engine: Engine, id: string, text: string, base?:
     );
   }
   await setRunVariables(db, engine, await defaultDate(db, engine, id));
-  const described = await runWrapped(db, edited, (inner) => `DESCRIBE SELECT * FROM (${inner}) AS __check`);
-  // A header naming a column the edited SQL does not output would only fail (or be ignored) at the next run.
-  const columns = (jsonRows(described) as { column_name: string }[]).map((r) => r.column_name);
-  const missing = headerColumnError(edited, columns);
-  if (missing) throw missing;
-  const models = engine.models.map((m) => (m.id === id ? edited : m));
-  // Every parsed model is in the graph now; only files that do not parse at all (and a broken macro file)
-  // stay broken.
-  const parsed = new Set(models.map((m) => m.id));
-  const unparsed = engine.modelErrors.filter(
-    (e) => isMacroFileError(e) || (typeof e.details.model === 'string' && !parsed.has(e.details.model)),
-  );
-  const { sources, vars } = engine.project.config;
-  const graph = await buildGraph(db, models, Object.keys(sources), Object.keys(vars), unparsed);
+  const { models, unparsed, graph } = await checkEdited(db, engine, edited);
   await writeFile(join(engine.project.root, edited.file), text, 'utf8');
   engine.models.splice(0, engine.models.length, ...models);
   engine.modelErrors.splice(0, engine.modelErrors.length, ...unparsed);

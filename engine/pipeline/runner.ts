@@ -180,6 +180,11 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       selection: (options.select ?? []).map((s) => s.trim()).join(' ') || 'all',
     },
   );
+  await recordModelTexts(
+    db,
+    runId,
+    selected.flatMap((id) => graph.byId.get(id)?.model ?? []),
+  );
   emit({ kind: 'run-start', done });
   // Each date commits on its own: a cancel says which of them it kept.
   const committedInRun: string[] = [];
@@ -337,6 +342,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       committedInRun.push(date);
       emit({ kind: 'date-committed', date, done });
     }
+    await recordSucceededTexts(db, runId);
     await finishRun(db, runId, 'success');
     emit({ kind: 'run-done', done });
     return { runId, status: 'success', dates, models: records, durationMs: Date.now() - started };
@@ -1012,6 +1018,34 @@ async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise
       tests: JSON.stringify(r.tests),
       warnings: JSON.stringify(r.warnings),
     },
+  );
+}
+
+/** Each model's text as this run reads it: the latest run of a model then says which text it ran. */
+async function recordModelTexts(db: Db, runId: string, models: Model[]): Promise<void> {
+  for (const model of models) {
+    await db.run(`DELETE FROM _lakehouse.model_texts WHERE model = $model AND kind = 'ran'`, {
+      model: model.id,
+    });
+    await db.run(`INSERT INTO _lakehouse.model_texts VALUES ($model, 'ran', $runId, $text)`, {
+      model: model.id,
+      runId,
+      text: model.text,
+    });
+  }
+}
+
+/** The texts a successful run ran become its models' last good versions, which a failed edit restores. */
+async function recordSucceededTexts(db: Db, runId: string): Promise<void> {
+  await db.run(
+    `DELETE FROM _lakehouse.model_texts WHERE kind = 'succeeded'
+       AND model IN (SELECT model FROM _lakehouse.model_texts WHERE kind = 'ran' AND run_id = $runId)`,
+    { runId },
+  );
+  await db.run(
+    `INSERT INTO _lakehouse.model_texts
+     SELECT model, 'succeeded', run_id, text FROM _lakehouse.model_texts WHERE kind = 'ran' AND run_id = $runId`,
+    { runId },
   );
 }
 

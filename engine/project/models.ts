@@ -252,6 +252,8 @@ export interface Model {
   config: ModelConfig;
   /** The SELECT body, without the config header. */
   sql: string;
+  /** The whole file as parsed: runs record it, so the editor can offer back the version that last ran. */
+  text: string;
   /** 1-based line in the file where `sql` starts, to map DuckDB error positions back to the file. */
   sqlStartLine: number;
   /** 1-based line of each key of the config header by dotted path (`merge.first_search_dt`), for errors. */
@@ -341,7 +343,7 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       text: yamlText.slice(start, end).replace(/\s+/g, ' ').trim(),
     };
   });
-  return { id, layer, name, file, config: parsed.data, sql, sqlStartLine, configLines, testSources };
+  return { id, layer, name, file, config: parsed.data, sql, text, sqlStartLine, configLines, testSources };
 }
 
 /** 1-based line of `offset` in `text`. */

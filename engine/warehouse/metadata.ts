@@ -51,6 +51,12 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.keyword_catalogs (
       model VARCHAR NOT NULL, etl_date DATE NOT NULL, fingerprint VARCHAR NOT NULL
     );
+    -- Each model's file text as the latest run that ran it read it (kind 'ran'), and as the latest
+    -- successful run did ('succeeded'): the editor offers the latter back after a failed run, also after
+    -- a restart (explore/model-edit.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.model_texts (
+      model VARCHAR NOT NULL, kind VARCHAR NOT NULL, run_id VARCHAR NOT NULL, text VARCHAR NOT NULL
+    );
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

@@ -1,0 +1,119 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
+import { createInProcessTransport } from '../../engine/api/in-process-transport.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { type Client, createClient } from '../../renderer/src/api/client.ts';
+import { rejection } from '../helpers/api.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The model editor's engine side on a generated project of two days run once: Preview refuses what
+// Save & run refuses, and the last version that ran is known from the warehouse after a restart.
+
+const FACT = 'gold.fact_customer_search';
+const PLATFORM = 'gold.dim_platform';
+
+let work: string;
+let projectDir: string;
+let engine: Engine;
+let dispatcher: Dispatcher;
+let client: Client;
+
+async function open(): Promise<void> {
+  engine = await createEngine({ projectDir });
+  dispatcher = createDispatcher(engine);
+  client = createClient(createInProcessTransport(dispatcher));
+  await client.ready();
+}
+
+async function close(): Promise<void> {
+  client?.close();
+  await dispatcher?.close();
+  engine?.close();
+}
+
+beforeAll(async () => {
+  work = await tempDir('lakehouse-model-edit-checks-');
+  ({ dir: projectDir } = await generatedProject(work, 2, 200));
+  await open();
+  expect((await engine.run({})).status).toBe('success');
+});
+
+afterAll(async () => {
+  await close();
+  if (work) await removeDir(work);
+});
+
+const fileOf = (model: string) => {
+  const [layer, name] = model.split('.');
+  return join(projectDir, 'models', layer!, `${name}.sql`);
+};
+
+describe('model.preview', () => {
+  it('refuses a header naming a column the SQL does not output, as model.apply does', async () => {
+    const text = (await readFile(fileOf(PLATFORM), 'utf8')).replace(
+      'unique_key: platform\n',
+      'unique_key: platfrom\n',
+    );
+    const line = text.split('\n').indexOf('unique_key: platfrom') + 1;
+    const previewed = await rejection(client.call('model.preview', { model: PLATFORM, text, limit: 5 }));
+    const applied = await rejection(client.call('model.apply', { model: PLATFORM, text }));
+    expect(previewed).toMatchObject({
+      code: 'MODEL_INVALID',
+      details: { file: 'models/gold/dim_platform.sql', line, field: 'unique_key', column: 'platfrom' },
+    });
+    expect(previewed.message).toMatch(
+      new RegExp(`^models/gold/dim_platform\\.sql:${line}: unique_key names the column "platfrom"`),
+    );
+    expect(previewed.message).toBe(applied.message);
+    expect(previewed.details).toEqual(applied.details);
+  });
+
+  it('refuses an edit that makes a cycle, as model.apply does', async () => {
+    // The fact reads the platform dimension: the dimension reading the fact closes a cycle.
+    const text = (await readFile(fileOf(PLATFORM), 'utf8')).replace(
+      'AND platform IS NOT NULL',
+      'AND platform IS NOT NULL AND NOT EXISTS (SELECT 1 FROM gold.fact_customer_search WHERE false)',
+    );
+    const previewed = await rejection(client.call('model.preview', { model: PLATFORM, text, limit: 5 }));
+    const applied = await rejection(client.call('model.apply', { model: PLATFORM, text }));
+    expect(applied.code).toBe('MODEL_CYCLE');
+    expect(previewed).toMatchObject({ code: applied.code, message: applied.message });
+  });
+});
+
+describe('model.source', () => {
+  it('offers the last version that ran after a failed Save & run, also after a restart, until one runs', async () => {
+    const good = await readFile(fileOf(FACT), 'utf8');
+    expect((await client.call('model.source', { model: FACT })).restorable).toBeNull();
+    const broken = good.replace(/^(\s*)e\.user_id,$/m, '$1NULL::VARCHAR AS user_id,');
+    expect(broken).not.toBe(good);
+    const started = await client.call('model.apply', { model: FACT, text: broken });
+    expect((await client.call('model.diff', { runId: started.runId })).status).toBe('failed');
+    const offered = {
+      text: good,
+      runId: expect.any(String),
+      failedRunId: started.runId,
+      error: expect.stringContaining('gold.fact_customer_search failed on'),
+    };
+    expect((await client.call('model.source', { model: FACT })).restorable).toEqual(offered);
+
+    // The app closed and opened again: the page's memory is gone, the warehouse still knows.
+    await close();
+    await open();
+    const source = await client.call('model.source', { model: FACT });
+    expect(source.text).toBe(broken);
+    expect(source.restorable).toEqual(offered);
+
+    // A file changed outside since is not what failed: nothing to offer over it.
+    await writeFile(fileOf(FACT), `${broken}\n`);
+    expect((await client.call('model.source', { model: FACT })).restorable).toBeNull();
+    await writeFile(fileOf(FACT), broken);
+
+    const restored = await client.call('model.apply', { model: FACT, text: offered.text });
+    expect((await client.call('model.diff', { runId: restored.runId })).status).toBe('success');
+    expect((await client.call('model.source', { model: FACT })).restorable).toBeNull();
+    expect(await readFile(fileOf(FACT), 'utf8')).toBe(good);
+  });
+});
