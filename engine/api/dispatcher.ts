@@ -6,10 +6,12 @@ import { historyKeys, keyHistory } from '../explore/history.ts';
 import {
   diffSnapshot,
   dropSnapshot,
+  modelFileText,
   modelSource,
   previewModel,
   saveModel,
   snapshotTables,
+  unsaveModel,
 } from '../explore/model-edit.ts';
 import { pipelineGraph } from '../explore/pipeline-graph.ts';
 import { createConsoleQueries } from '../explore/query.ts';
@@ -326,7 +328,10 @@ export function createDispatcher(engine: Engine): Dispatcher {
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
-    const tables = await exclusive(() => saveModel(engine, input.model, input.text, input.base));
+    const { tables, previous } = await exclusive(async () => {
+      const previous = await modelFileText(engine, input.model);
+      return { tables: await saveModel(engine, input.model, input.text, input.base), previous };
+    });
     const snapshot = await exclusive(() => snapshotTables(engine, tables));
     let started: Promise<RunStarted>;
     try {
@@ -345,7 +350,16 @@ export function createDispatcher(engine: Engine): Dispatcher {
       return diffSnapshot(engine, snapshot, run.runId);
     });
     diff.catch(() => undefined);
-    const run = await started;
+    const run = await started.catch(async (error: unknown) => {
+      // Refused before anything ran: the file goes back too, so "nothing ran" holds for it as well, and
+      // the editor's text still matches the file its next save starts from.
+      if (previous !== undefined && previous !== input.text) {
+        if (await exclusive(() => unsaveModel(engine, input.model, input.text, previous))) {
+          releasePreviewConnection();
+        }
+      }
+      throw error;
+    });
     diffs.set(run.runId, diff);
     for (const old of [...diffs.keys()].slice(0, -10)) diffs.delete(old);
     return { ...run, tables };

@@ -235,6 +235,28 @@ export async function saveModel(engine: Engine, id: string, text: string, base?:
   return engine.models.filter((m) => affected.includes(m.id) && m.layer === 'gold').map((m) => m.id);
 }
 
+/** The model's file text now, or undefined when it cannot be read. */
+export function modelFileText(engine: Engine, id: string): Promise<string | undefined> {
+  return readFile(join(engine.project.root, findModel(engine, id).file), 'utf8').catch(() => undefined);
+}
+
+/**
+ * Undoes a save whose run was refused before anything ran (dates an upstream model has not committed, a
+ * bad selection): the file gets back the text it held, unless something else has written it since, and
+ * the engine's models are read again (whether they changed). Call it on the writer connection.
+ */
+export async function unsaveModel(
+  engine: Engine,
+  id: string,
+  saved: string,
+  previous: string,
+): Promise<boolean> {
+  const file = join(engine.project.root, findModel(engine, id).file);
+  if ((await readFile(file, 'utf8').catch(() => undefined)) !== saved) return false;
+  await writeFile(file, previous, 'utf8');
+  return engine.reloadModels();
+}
+
 const SNAPSHOTS = 'lakehouse_snapshots';
 
 export interface Snapshot {

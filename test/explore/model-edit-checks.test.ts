@@ -117,3 +117,21 @@ describe('model.source', () => {
     expect(await readFile(fileOf(FACT), 'utf8')).toBe(good);
   });
 });
+
+describe('model.apply', () => {
+  it('leaves the file as it was when the run is refused before anything runs', async () => {
+    const file = fileOf(PLATFORM);
+    const before = await readFile(file, 'utf8');
+    const edited = before.replace('SELECT DISTINCT', '-- a date with no source data\nSELECT DISTINCT');
+    const refused = await rejection(
+      client.call('model.apply', { model: PLATFORM, text: edited, dates: ['2030-01-01'] }),
+    );
+    expect(refused.message).toContain('2030-01-01');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // The engine reads the file as it is again: the next save from the same base is no conflict.
+    expect((await client.call('model.source', { model: PLATFORM })).text).toBe(before);
+    const started = await client.call('model.apply', { model: PLATFORM, text: edited, base: before });
+    expect((await client.call('model.diff', { runId: started.runId })).status).toBe('success');
+    expect(await readFile(file, 'utf8')).toBe(edited);
+  });
+});
