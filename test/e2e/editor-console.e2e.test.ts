@@ -427,6 +427,46 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(editorText).toBe(await fileText(FACT));
   });
 
+  it('still offers the last version that ran after a reload, and says which run failed', async () => {
+    const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
+    const good = await readFile(file, 'utf8');
+    const panel = page.getByTestId('diff-panel');
+    const restore = page.getByTestId('editor-restore');
+    const state = page.getByTestId('editor-state');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(editorText).toBe(await fileText(FACT));
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await retypeEditorLine(page, /^\s*e\.user_id,$/, 'NULL::VARCHAR AS user_id,');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+    const failedRun = (await panel.textContent())?.match(/Run (\S+): failed/)?.[1];
+    expect(failedRun).toBeTruthy();
+
+    // The page's memory is gone; the engine's run records still say the file failed and what ran before.
+    await page.reload();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="project-name"]')?.textContent !== '…',
+    );
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(FACT);
+    await expect.poll(() => state.textContent()).toBe('saved · its run failed');
+    expect(await restore.isEnabled()).toBe(true);
+    const failure = page.getByTestId('editor-last-failure');
+    expect(await failure.textContent()).toContain(`The last run of this file (run ${failedRun}) failed`);
+    expect(await failure.textContent()).toContain('gold.fact_customer_search failed on');
+    await page.screenshot({ path: join(SCREENSHOTS, 'editor-restore-after-reload.png') });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await restore.click();
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    expect(await readFile(file, 'utf8')).toBe(good);
+    expect(await state.textContent()).toBe('saved');
+    expect(await restore.count()).toBe(0);
+    expect(await failure.count()).toBe(0);
+  });
+
   it('names the columns a Save & run added, and shows what the run noted per model', async () => {
     const file = join(projectDir, 'models', 'gold', 'fact_customer_search.sql');
     const good = await readFile(file, 'utf8');

@@ -101,6 +101,8 @@ export function ModelEditorView({
   // The model whose text the editor holds: until the newly picked one loads, edits belong to this one.
   const [loaded, setLoaded] = useState<string | null>(null);
   const [lastRan, setLastRan] = useState<string | null>(null);
+  // The failed run the engine recorded for the file as it is, when this page did not see it (a reload).
+  const [failedRun, setFailedRun] = useState<{ runId: string; error: string | null } | null>(null);
   // A run outlives a switch of model: what it learns is for the model shown only if it still is.
   const shown = useRef(model);
   shown.current = model;
@@ -133,7 +135,12 @@ export function ModelEditorView({
         setOriginal(source.text);
         setText(draft.text ?? source.text);
         setLoaded(model);
-        setLastRan(draft.lastRan ?? null);
+        // The engine knows the last version that ran from its run records: a reload or restart keeps it.
+        const recorded = draft.lastRan === undefined ? source.restorable : null;
+        setLastRan(draft.lastRan ?? recorded?.text ?? null);
+        setFailedRun(
+          recorded && !draft.lastApply ? { runId: recorded.failedRunId, error: recorded.error } : null,
+        );
         setPreview(null);
         setError(null);
         setErrorLine(null);
@@ -274,6 +281,7 @@ export function ModelEditorView({
     setError(null);
     setErrorLine(null);
     setChangedOutside(null);
+    setFailedRun(null);
     setApply({ phase: 'running', runId: null, done: 0, total: 0, tables: [] });
     // The run changes the committed data a preview was read from; the diff takes its place.
     setPreview(null);
@@ -463,6 +471,13 @@ export function ModelEditorView({
         <p className="notice" data-testid="editor-changed-outside">
           {changedOutside} was changed outside the editor since its last Save &amp; run here. The editor shows
           the file as it is now; that run's result and the version before it are no longer offered.
+        </p>
+      )}
+      {failedRun && restorable && apply.phase === 'idle' && (
+        <p className="error" data-testid="editor-last-failure">
+          The last run of this file (run {failedRun.runId}) failed
+          {failedRun.error ? `: ${failedRun.error}` : ''}. Fix it and Save &amp; run again, or restore the
+          last version that ran.
         </p>
       )}
       {error && (
