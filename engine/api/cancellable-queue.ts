@@ -7,8 +7,12 @@ import { LakehouseError } from './errors.ts';
  * nothing else), so a call of an earlier generation also fails as cancelled between its statements.
  */
 export interface CancellableQueue {
-  /** Runs `fn` after the calls before it; a cancel meanwhile fails it as cancelled, whatever it returns. */
-  call<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` after the calls before it; a cancel meanwhile fails it as cancelled, whatever it returns.
+   * `fn` gets whether it is still wanted, to ask before a long statement: an interrupt landing between
+   * two statements stops neither.
+   */
+  call<T>(fn: (wanted: () => boolean) => Promise<T>): Promise<T>;
   /** Runs `fn` after the calls before it, as housekeeping: never cancelled, its failure ignored. */
   after(fn: () => Promise<unknown>): Promise<void>;
   /** Cancels the running and queued calls; whether there were any. */
@@ -33,7 +37,7 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
       return enqueue(async () => {
         if (mine !== generation) throw cancelled();
         try {
-          const result = await fn();
+          const result = await fn(() => mine === generation);
           // Cancelled as its last statement ended: what it read is not what the user wants now.
           if (mine !== generation) throw cancelled();
           return result;

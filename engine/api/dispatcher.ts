@@ -194,9 +194,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
   let previewDb: Db | undefined;
   const previewQueue = createCancellableQueue('The preview was cancelled.', () => previewDb?.interrupt());
   const preview = (input: MethodArgs<'model.preview'>) =>
-    previewQueue.call(async () => {
+    previewQueue.call(async (wanted) => {
       previewDb ??= await engine.openReader();
-      return previewModel(engine, input, previewDb);
+      return previewModel(engine, input, previewDb, wanted);
     });
   const releasePreviewConnection = () =>
     void previewQueue.after(async () => {

@@ -143,12 +143,13 @@ async function runWrapped(db: Db, edited: Model, wrap: (inner: string) => string
 /**
  * Runs an edited model's SELECT for one date on the committed data, through a reading connection (the
  * app gives previews one of their own, to interrupt), writing nothing: its first `limit` rows and
- * whether more follow.
+ * whether more follow. `wanted` says whether the preview is still wanted (not cancelled meanwhile).
  */
 export async function previewModel(
   engine: Engine,
   input: { model: string; text: string; date?: string; limit: number },
   db: Db = engine.reader,
+  wanted: () => boolean = () => true,
 ): Promise<ModelPreview> {
   const started = Date.now();
   const edited = await parseEdited(db, engine, input.model, input.text);
@@ -156,6 +157,8 @@ export async function previewModel(
   await setRunVariables(db, engine, date);
   // Refused as Save & run refuses it: a preview must not pass an edit the save then turns down.
   await checkEdited(db, engine, edited, true);
+  // A cancel during the checks interrupted one of their short statements, not the query to come.
+  if (!wanted()) throw new LakehouseError('QUERY_CANCELLED', 'The preview was cancelled.');
   const result = await runWrapped(
     db,
     edited,

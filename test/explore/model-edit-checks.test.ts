@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
 import { createInProcessTransport } from '../../engine/api/in-process-transport.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
+import { previewModel } from '../../engine/explore/model-edit.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
 import { rejection } from '../helpers/api.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
@@ -80,6 +81,21 @@ describe('model.preview', () => {
     const applied = await rejection(client.call('model.apply', { model: PLATFORM, text }));
     expect(applied.code).toBe('MODEL_CYCLE');
     expect(previewed).toMatchObject({ code: applied.code, message: applied.message });
+  });
+
+  it('stops before its query when cancelled while it checks the edit', async () => {
+    // An interrupt landing between the checks' short statements stops none of them, nor the query after.
+    const text = await readFile(fileOf(PLATFORM), 'utf8');
+    let asked = 0;
+    const wanted = () => {
+      asked += 1;
+      return false;
+    };
+    const stopped = await rejection(
+      previewModel(engine, { model: PLATFORM, text, limit: 5 }, engine.reader, wanted),
+    );
+    expect(stopped).toMatchObject({ code: 'QUERY_CANCELLED', message: 'The preview was cancelled.' });
+    expect(asked).toBe(1);
   });
 });
 
