@@ -3,8 +3,11 @@ import type { RunSummary } from '../../engine/api/contract.ts';
 /** A Save & run of a model: the run the engine has its diff for, and what the file held before the save. */
 export interface AppliedRun {
   runId: string;
-  /** The version to offer back if this run fails. */
-  before: string;
+  /**
+   * The version to offer back if this run fails; null for a run this page did not start (one found in
+   * progress after a reload), whose version before the engine's run records give.
+   */
+  before: string | null;
 }
 
 /** What the model editor holds for one model beyond the saved file. */

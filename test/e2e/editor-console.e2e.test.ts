@@ -530,6 +530,42 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
   });
 
+  it('shows a Save & run still running after a reload, with Cancel, then how it ended', async () => {
+    const file = join(projectDir, 'models', 'gold', 'dim_platform.sql');
+    const good = await readFile(file, 'utf8');
+    const cancel = page.getByTestId('editor-cancel');
+    const state = page.getByTestId('editor-state');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(editorText).toBe(await fileText(PLATFORM));
+    await page.locator('.cm-line', { hasText: 'platform IS NOT NULL' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.type(`\n  AND (${SLOW}) = 0`);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => cancel.isEnabled(), { timeout: 15_000 }).toBe(true);
+
+    // The run goes on in the engine; the reloaded page shows it as running, not as a model to save again.
+    await page.reload();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="project-name"]')?.textContent !== '…',
+    );
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption(PLATFORM);
+    await expect.poll(() => state.textContent(), { timeout: 15_000 }).toMatch(/^saved · running/);
+    expect(await page.getByTestId('editor-apply').isEnabled()).toBe(false);
+    await expect.poll(() => cancel.isEnabled()).toBe(true);
+    await cancel.click();
+    const panel = page.getByTestId('diff-panel');
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 30_000 }).toBe('cancelled');
+    expect(await state.textContent()).toBe('saved');
+
+    await writeFile(file, good);
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-editor').click();
+    await expect.poll(editorText).toBe(await fileText(PLATFORM));
+  });
+
   it('cancels a slow preview, keeping the edit and showing no error', async () => {
     await page.getByTestId('tab-editor').click();
     await page.getByTestId('editor-model').selectOption(PLATFORM);

@@ -122,7 +122,7 @@ export function ModelEditorView({
   // Says why a failed run's banner and Restore went away: the file was changed outside the editor.
   const [changedOutside, setChangedOutside] = useState<string | null>(null);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain and forgetRunOfOtherText, new each render, use only these, refs and setters
+  // biome-ignore lint/correctness/useExhaustiveDependencies: showAppliedAgain, adoptRunInProgress and forgetRunOfOtherText, new each render, use only these, refs and setters
   useEffect(() => {
     if (!model) return;
     let live = true;
@@ -146,7 +146,10 @@ export function ModelEditorView({
         setErrorLine(null);
         // Each model shows its own last Save & run, also one that went on while the tab was left.
         if (draft.lastApply) void showAppliedAgain(model, draft.lastApply);
-        else setApply({ phase: 'idle' });
+        else {
+          setApply({ phase: 'idle' });
+          void adoptRunInProgress(model, source.text);
+        }
       },
       (e) => live && setError(describeError(e)),
     );
@@ -250,8 +253,14 @@ export function ModelEditorView({
   const awaitDiff = async (target: string, applied: AppliedRun) => {
     const diff = await client.call('model.diff', { runId: applied.runId });
     if (drafts.get(target).lastApply?.runId !== applied.runId) return;
+    let before = applied.before;
+    if (diff.status === 'failed' && before === null) {
+      // A run found after a reload: the engine's run records know the version that last ran.
+      const source = await client.call('model.source', { model: target }).catch(() => null);
+      before = source?.restorable?.text ?? null;
+    }
     // A cancel is the user's own stop, not a sign the saved version is broken: nothing to offer back.
-    rememberLastRan(target, diff.status === 'failed' ? applied.before : null);
+    rememberLastRan(target, diff.status === 'failed' ? before : null);
     if (shown.current === target) {
       setApply({ phase: 'done', diff, summary: drafts.summaryOf(applied.runId) });
     }
@@ -269,6 +278,22 @@ export function ModelEditorView({
       }
       if (shown.current === target) setApply({ phase: 'idle' });
     }
+  };
+
+  /**
+   * A Save & run of `target` still running when the page was reloaded (or opened in another window):
+   * shown as if this page had started it, with its progress, Cancel and then its diff, rather than as
+   * a saved model whose Save & run is then refused because a run is in progress.
+   */
+  const adoptRunInProgress = async (target: string, fileText: string) => {
+    const status = await client.call('pipeline.status').catch(() => null);
+    const run = status?.run;
+    const select = run?.request.select ?? [];
+    if (!run?.runId || select.length !== 1 || select[0] !== `${target}+`) return;
+    if (shown.current !== target || drafts.get(target).lastApply) return;
+    const applied = { runId: run.runId, before: null };
+    drafts.update(target, { lastApply: applied, saved: fileText });
+    await showAppliedAgain(target, applied);
   };
 
   /** Saves `saving` (the edit, or the last version that ran when restoring) and runs it with its downstream. */
