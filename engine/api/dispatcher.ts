@@ -10,6 +10,7 @@ import {
   modelSource,
   previewModel,
   saveModel,
+  seedSucceededText,
   snapshotTables,
   unsaveModel,
 } from '../explore/model-edit.ts';
@@ -330,7 +331,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
     }
     const { tables, previous } = await exclusive(async () => {
       const previous = await modelFileText(engine, input.model);
-      return { tables: await saveModel(engine, input.model, input.text, input.base), previous };
+      const tables = await saveModel(engine, input.model, input.text, input.base);
+      if (previous !== undefined) await seedSucceededText(engine, input.model, previous);
+      return { tables, previous };
     });
     const snapshot = await exclusive(() => snapshotTables(engine, tables));
     let started: Promise<RunStarted>;

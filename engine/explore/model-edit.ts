@@ -238,6 +238,31 @@ export async function saveModel(engine: Engine, id: string, text: string, base?:
   return engine.models.filter((m) => affected.includes(m.id) && m.layer === 'gold').map((m) => m.id);
 }
 
+/**
+ * A warehouse from before runs recorded model texts knows no last good version of the model: the file as
+ * it is before a save stands for it when the model's latest run succeeded, as the editor always assumed.
+ * Call it on the writer connection, before the save.
+ */
+export async function seedSucceededText(engine: Engine, id: string, text: string): Promise<void> {
+  const db = engine.db;
+  const known = await db.scalar<number | bigint>(
+    'SELECT count(*) FROM _lakehouse.model_texts WHERE model = $model',
+    { model: id },
+  );
+  if (Number(known ?? 0) > 0) return;
+  const [latest] = await db.all<{ run_id: string; status: string }>(
+    `SELECT run_id, r.status FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
+     WHERE m.model = $model ORDER BY r.started_at DESC, m.finished_at DESC LIMIT 1`,
+    { model: id },
+  );
+  if (latest?.status !== 'success') return;
+  await db.run(`INSERT INTO _lakehouse.model_texts VALUES ($model, 'succeeded', $runId, $text)`, {
+    model: id,
+    runId: latest.run_id,
+    text,
+  });
+}
+
 /** The model's file text now, or undefined when it cannot be read. */
 export function modelFileText(engine: Engine, id: string): Promise<string | undefined> {
   return readFile(join(engine.project.root, findModel(engine, id).file), 'utf8').catch(() => undefined);

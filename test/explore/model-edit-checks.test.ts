@@ -135,6 +135,18 @@ describe('model.source', () => {
 });
 
 describe('model.apply', () => {
+  it('takes the file before a save as the last version that ran in a warehouse that recorded none', async () => {
+    // As a warehouse built before runs recorded model texts: its latest run of the model succeeded.
+    await engine.db.run(`DELETE FROM _lakehouse.model_texts WHERE model = '${FACT}'`);
+    const good = await readFile(fileOf(FACT), 'utf8');
+    const broken = good.replace(/^(\s*)e\.user_id,$/m, '$1NULL::VARCHAR AS user_id,');
+    const started = await client.call('model.apply', { model: FACT, text: broken });
+    expect((await client.call('model.diff', { runId: started.runId })).status).toBe('failed');
+    expect((await client.call('model.source', { model: FACT })).restorable?.text).toBe(good);
+    const restored = await client.call('model.apply', { model: FACT, text: good });
+    expect((await client.call('model.diff', { runId: restored.runId })).status).toBe('success');
+  });
+
   it('leaves the file as it was when the run is refused before anything runs', async () => {
     const file = fileOf(PLATFORM);
     const before = await readFile(file, 'utf8');
