@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,59 @@ import { exportExpression } from './types.ts';
 export type LoadStep = Extract<PlanStep, { kind: 'load' }>;
 
 const run = promisify(execFile);
+
+const PUBLISH_DIR_PREFIX = 'lakehouse-publish-';
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A publish's scratch folder, named with this process's pid so a later publish can tell it is still in use. */
+function makePublishDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), `${PUBLISH_DIR_PREFIX}${process.pid}-`));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the scratch folders of publishes whose process died without cleaning up (kill -9, a crash):
+ * their named pipes would stay in the temp folder forever. A folder is removed only when the pid in its
+ * name is no longer running, never for its age, so a publish running at the same time in another process
+ * (or in this one) keeps its folder however long it takes; a reused pid only delays the removal. Folders
+ * from before names held a pid are removed once untouched for a day. Failures (another user's folder) are
+ * ignored: this is housekeeping, not the publish.
+ */
+export async function removeLeftoverPublishDirs(now = Date.now()): Promise<string[]> {
+  const root = tmpdir();
+  const names = await readdir(root).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(PUBLISH_DIR_PREFIX)) continue;
+    const withPid = /^lakehouse-publish-(\d+)-[^-]+$/.exec(name);
+    const path = join(root, name);
+    let stale: boolean;
+    if (withPid) {
+      stale = !processAlive(Number(withPid[1]));
+    } else if (/^lakehouse-publish-[^-]{6}$/.test(name)) {
+      const info = await stat(path).catch(() => undefined);
+      stale = info?.isDirectory() === true && now - info.mtimeMs > DAY_MS;
+    } else {
+      stale = false;
+    }
+    if (!stale) continue;
+    const gone = await rm(path, { recursive: true, force: true }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed.push(path);
+  }
+  return removed;
+}
 
 /**
  * What the target runs for one load: SQL (COPY from S3), or a COPY FROM STDIN fed from a local file. When
@@ -61,7 +114,7 @@ export function copyStdinLoadPath(db: Db): LoadPath {
   return {
     kind: 'copy-stdin',
     async prepare(step, dialect) {
-      dir ??= await mkdtemp(join(tmpdir(), 'lakehouse-publish-'));
+      dir ??= await makePublishDir();
       const file = join(dir, `${step.table.name}-${counter++}.csv`);
       const sql = dialect.copyFromStdin(
         step.into,
@@ -115,7 +168,7 @@ export function s3ParquetLoadPath(db: Db, staging: S3StagingLocation): LoadPath 
   return {
     kind: 's3-parquet',
     async prepare(step, dialect) {
-      dir ??= await mkdtemp(join(tmpdir(), 'lakehouse-publish-'));
+      dir ??= await makePublishDir();
       const n = counter++;
       const file = join(dir, `${step.table.name}-${n}.parquet`);
       await db.run(`COPY (${exportQuery(step)}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`);

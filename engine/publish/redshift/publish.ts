@@ -21,7 +21,7 @@ import {
   dialectFor,
   PUBLISH_STATE_TABLE,
 } from './dialect.ts';
-import { copyStdinLoadPath, type LoadPath, s3ParquetLoadPath } from './load.ts';
+import { copyStdinLoadPath, type LoadPath, removeLeftoverPublishDirs, s3ParquetLoadPath } from './load.ts';
 import { connectPg, describeConnection, type PgConnection } from './pg-target.ts';
 import { type Conflict, inspectTarget, type LoadAction, type PublishPlan, planPublish } from './plan.ts';
 
@@ -301,6 +301,8 @@ export async function preflightRedshift(options: RedshiftPublishOptions): Promis
  */
 export async function publishRedshift(options: RedshiftPublishOptions): Promise<RedshiftPublishResult> {
   const started = Date.now();
+  // Every publish tidies up after a killed one, even a publish with nothing to load; it never throws.
+  await removeLeftoverPublishDirs();
   const opened = await open(options.connection);
   const progress = options.onProgress ?? (() => undefined);
   let loadPath: LoadPath | undefined;

@@ -1,3 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../engine/api/dispatcher.ts';
@@ -703,6 +708,45 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       await loadPath.cleanup();
       await connection.close();
       db.close();
+    }
+  });
+
+  it('removes the pipe folder a killed publish left, and not the folder of a publish still running', async () => {
+    // Two stand-ins for publishes in other processes: each makes its folder (with a named pipe) as a
+    // publish does, named with its pid; one is then killed with kill -9, the other keeps running.
+    const standIn = (): Promise<{ child: ChildProcess; dir: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(
+          'sh',
+          [
+            '-c',
+            'd="$1/lakehouse-publish-$$-a1B2c3"; mkdir "$d" && mkfifo "$d/t-0.csv" && echo "$d" && exec sleep 60',
+            'sh',
+            tmpdir(),
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        child.once('error', reject);
+        child.stdout?.once('data', (data: Buffer) => resolve({ child, dir: data.toString().trim() }));
+      });
+    const killed = await standIn();
+    const running = await standIn();
+    try {
+      const exited = new Promise((resolve) => killed.child.once('exit', resolve));
+      killed.child.kill('SIGKILL');
+      await exited;
+      expect(existsSync(join(killed.dir, 't-0.csv'))).toBe(true);
+
+      await publishRedshift(options());
+      expect(existsSync(killed.dir)).toBe(false);
+      expect(existsSync(join(running.dir, 't-0.csv'))).toBe(true);
+      // The publish removed its own folder too: none of this process is left.
+      const own = (await readdir(tmpdir())).filter((n) => n.startsWith(`lakehouse-publish-${process.pid}-`));
+      expect(own).toEqual([]);
+    } finally {
+      running.child.kill('SIGKILL');
+      await removeDir(running.dir);
+      await removeDir(killed.dir);
     }
   });
 
