@@ -254,7 +254,17 @@ function invariantsHeld(history: KeyHistory): string {
   );
 }
 
-function Timeline({ history }: { history: KeyHistory }) {
+/**
+ * A bar's label: the dates the version table beside it shows. SCD2's `valid_to` is exclusive there too;
+ * a bridge row shows its inclusive `last_effective_date`, the day before the bar's exclusive end.
+ */
+function barLabel(kind: KeyHistory['kind'], version: HistoryVersion): string {
+  if (version.validTo === null) return `${version.validFrom} → open`;
+  const to = kind === 'bridge' ? isoOf(dayNumber(version.validTo) - 1) : version.validTo;
+  return `${version.validFrom} → ${to}`;
+}
+
+export function Timeline({ history }: { history: KeyHistory }) {
   const versions = history.lanes.flatMap((l) => l.versions);
   const starts = versions.map((v) => v.validFrom).filter((d): d is string => d !== null);
   const ends = versions.map((v) => v.validTo).filter((d): d is string => d !== null);
@@ -312,9 +322,9 @@ function Timeline({ history }: { history: KeyHistory }) {
                   data-from={v.validFrom ?? ''}
                   data-to={v.validTo ?? ''}
                   style={{ left: at(from), width: `calc(${at(to)} - ${at(from)} - 2px)` }}
-                  title={`${v.validFrom} → ${v.validTo ?? 'open'}${v.changed.length ? `; changed ${v.changed.join(', ')}` : ''}`}
+                  title={`${barLabel(history.kind, v)}${history.kind === 'bridge' && v.validTo ? ' (last effective day included)' : ''}${v.changed.length ? `; changed ${v.changed.join(', ')}` : ''}`}
                 >
-                  {v.validFrom} → {v.validTo ?? 'open'}
+                  {barLabel(history.kind, v)}
                 </span>
               );
             })}
