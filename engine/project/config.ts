@@ -59,15 +59,15 @@ function hasUserInfo(url: URL): boolean {
  */
 export const CRAWL_HEADER_VARIABLE = /^LAKEHOUSE_[A-Za-z0-9_]+$/;
 
-/** Why a crawl header may not read `variable`, and the name to use instead. */
-export function crawlHeaderVariableRefusal(variable: string): string {
+/** Why a crawl header (or query parameter) may not read `variable`, and the name to use instead. */
+export function crawlHeaderVariableRefusal(variable: string, what = 'a crawl header'): string {
   const stem =
     variable
       .replace(/^LAKEHOUSE_/i, '')
       .replace(/[^A-Za-z0-9_]/g, '_')
       .toUpperCase() || 'API_TOKEN';
   return (
-    `"${variable}" is not allowed: a crawl header may only read an environment variable whose name starts with LAKEHOUSE_, ` +
+    `"${variable}" is not allowed: ${what} may only read an environment variable whose name starts with LAKEHOUSE_, ` +
     'so a source cannot send other secrets (database passwords, AWS keys) to its URL. ' +
     `Export the API's token as LAKEHOUSE_${stem} (or another LAKEHOUSE_ name) and name that here.`
   );
@@ -78,6 +78,32 @@ const CrawlHeaderVariable = z.string().superRefine((variable, ctx) => {
     ctx.addIssue({ code: 'custom', message: crawlHeaderVariableRefusal(variable) });
   }
 });
+
+const CrawlQueryVariable = z.string().superRefine((variable, ctx) => {
+  if (!CRAWL_HEADER_VARIABLE.test(variable)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: crawlHeaderVariableRefusal(variable, 'a crawl query parameter'),
+    });
+  }
+});
+
+/** Query parameter names that carry a secret: written in the URL, the value would show wherever the URL does. */
+const SECRET_QUERY_PARAM = /^(api[_-]?key|key|token|access[_-]?token|secret|password|sig|signature)$/i;
+
+/** The URL's literal query parameters whose name says they hold a secret. */
+export function secretQueryParams(url: string): string[] {
+  if (!URL.canParse(url)) return [];
+  return [...new Set(new URL(url).searchParams.keys())].filter((name) => SECRET_QUERY_PARAM.test(name));
+}
+
+/** The query_from_env line to write instead of a secret query parameter, e.g. api_key: LAKEHOUSE_API_KEY. */
+function queryFromEnvLine(names: string[]): string {
+  const entries = names.map(
+    (name) => `${name}: LAKEHOUSE_CRAWL_${name.replace(/[^A-Za-z0-9_]/g, '_').toUpperCase()}`,
+  );
+  return `query_from_env: { ${entries.join(', ')} }`;
+}
 
 /**
  * A reference table crawled from a paged JSON HTTP API (engine/sources/crawler.ts): pages by number or
@@ -95,7 +121,19 @@ export const CrawlSource = z.strictObject({
       'holds credentials (user:password@); they would show in messages and run history. Take them out of ' +
         'the URL and send them as a header whose value comes from the environment: ' +
         'headers_from_env: { Authorization: LAKEHOUSE_CRAWL_AUTHORIZATION }',
-    ),
+    )
+    // Likewise an API key in the query string (?api_key=...): it comes from the environment instead.
+    .superRefine((url, ctx) => {
+      const secrets = secretQueryParams(url);
+      if (secrets.length === 0) return;
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          `holds the query parameter ${secrets.map((n) => `"${n}"`).join(', ')}, whose value would show in ` +
+          'messages and run history. Take it out of the URL, export its value under a LAKEHOUSE_ name and ' +
+          `add it from the environment: ${queryFromEnvLine(secrets)}`,
+      });
+    }),
   paging: z
     .discriminatedUnion('type', [
       z.strictObject({
@@ -131,6 +169,11 @@ export const CrawlSource = z.strictObject({
    * file; only LAKEHOUSE_* variables (CRAWL_HEADER_VARIABLE).
    */
   headers_from_env: z.record(z.string(), CrawlHeaderVariable).default({}),
+  /**
+   * Query parameters added to every request URL, values from environment variables (param: LAKEHOUSE_NAME)
+   * as for headers; never shown: messages, progress and run history show the URL without them.
+   */
+  query_from_env: z.record(z.string().min(1), CrawlQueryVariable).default({}),
   required_columns: z.array(z.string()).default([]),
 });
 export type CrawlSource = z.infer<typeof CrawlSource>;

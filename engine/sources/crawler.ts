@@ -89,6 +89,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     resumedFromPage: previous ? previous.pages + 1 : undefined,
   };
   const headers = requestHeaders(name, source, true);
+  const query = requestQuery(name, source, true);
   const minInterval = 1000 / source.requests_per_second;
   let lastRequest = 0;
 
@@ -103,6 +104,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     const url = pageUrl(source, state.next);
     const body = await fetchJson(url, headers, {
       name,
+      query,
       retries: source.max_retries,
       sleep,
       signal: options.signal,
@@ -152,6 +154,7 @@ export async function fetchFirstPage(
   const headers = requestHeaders(name, source, false);
   const body = await fetchJson(url, headers, {
     name,
+    query: requestQuery(name, source, false),
     retries: Math.min(source.max_retries, 2),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5000))),
     waitTurn: async () => {},
@@ -173,13 +176,35 @@ export async function fetchFirstPage(
  * LAKEHOUSE_*; checked again here because this is where a value leaves the process.
  */
 function requestHeaders(name: string, source: CrawlSource, requireAll: boolean): Record<string, string> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  for (const [header, variable] of Object.entries(source.headers_from_env)) {
+  return {
+    accept: 'application/json',
+    ...fromEnvironment(name, source.headers_from_env, 'headers_from_env', 'header', requireAll),
+  };
+}
+
+/** The query parameters added to each request (query_from_env), values from the environment. */
+function requestQuery(name: string, source: CrawlSource, requireAll: boolean): Record<string, string> {
+  return fromEnvironment(name, source.query_from_env, 'query_from_env', 'query parameter', requireAll);
+}
+
+/**
+ * Each entry's value from its LAKEHOUSE_* variable. Without `requireAll` (testing a connection) an unset
+ * variable is left out; otherwise it fails naming the variable to export.
+ */
+function fromEnvironment(
+  name: string,
+  entries: Record<string, string>,
+  field: 'headers_from_env' | 'query_from_env',
+  what: string,
+  requireAll: boolean,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [entry, variable] of Object.entries(entries)) {
     if (!CRAWL_HEADER_VARIABLE.test(variable)) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `Source "${name}": headers_from_env.${header}: ${crawlHeaderVariableRefusal(variable)}`,
-        { source: name, field: `headers_from_env.${header}`, variable },
+        `Source "${name}": ${field}.${entry}: ${crawlHeaderVariableRefusal(variable, `a crawl ${what}`)}`,
+        { source: name, field: `${field}.${entry}`, variable },
       );
     }
     const value = process.env[variable];
@@ -187,13 +212,47 @@ function requestHeaders(name: string, source: CrawlSource, requireAll: boolean):
       if (!requireAll) continue;
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `Source "${name}": header ${header} comes from the environment variable ${variable}, which is not set. Export it and retry.`,
+        `Source "${name}": ${what} ${entry} comes from the environment variable ${variable}, which is not set. Export it and retry.`,
         { source: name, variable },
       );
     }
-    headers[header] = value;
+    values[entry] = value;
   }
-  return headers;
+  return values;
+}
+
+/** `url` with the query_from_env parameters set: what is requested, never what is shown. */
+function withQuery(url: string, query: Record<string, string>): string {
+  const entries = Object.entries(query);
+  if (entries.length === 0) return url;
+  const withSecrets = new URL(url);
+  for (const [param, value] of entries) withSecrets.searchParams.set(param, value);
+  return withSecrets.href;
+}
+
+/** `url` as shown: without the query_from_env parameters (a redirect may echo them back). */
+function shownUrl(url: string, query: Record<string, string>): string {
+  const params = Object.keys(query);
+  if (params.length === 0 || !URL.canParse(url)) return url;
+  const shown = new URL(url);
+  if (!params.some((p) => shown.searchParams.has(p))) return url;
+  for (const param of params) shown.searchParams.delete(param);
+  return shown.href;
+}
+
+/** `text` with every query_from_env value masked: an error from fetch may quote the URL it was given. */
+function redacted(text: string, query: Record<string, string>): string {
+  let out = text;
+  for (const value of Object.values(query)) {
+    if (value === '') continue;
+    for (const form of new Set([
+      value,
+      encodeURIComponent(value),
+      new URLSearchParams({ v: value }).toString().slice(2),
+    ]))
+      out = out.replaceAll(form, '***');
+  }
+  return out;
 }
 
 function pageUrl(source: CrawlSource, next: { page?: number; cursor?: string }): string {
@@ -236,6 +295,8 @@ export function pathValue(value: unknown, path: string): unknown {
 
 interface FetchContext {
   name: string;
+  /** Query parameters added to each request to the source's origin and never shown (query_from_env). */
+  query: Record<string, string>;
   retries: number;
   sleep: (ms: number) => Promise<void>;
   signal?: AbortSignal;
@@ -254,7 +315,7 @@ async function fetchJson(url: string, headers: Record<string, string>, ctx: Fetc
     let retryAfter: number | undefined;
     let reason: string;
     try {
-      const response = await fetchFollowingRedirects(ctx.name, url, headers, ctx.signal);
+      const response = await fetchFollowingRedirects(ctx.name, url, headers, ctx.query, ctx.signal);
       status = response.status;
       if (response.ok) {
         const text = await response.text();
@@ -285,7 +346,7 @@ async function fetchJson(url: string, headers: Record<string, string>, ctx: Fetc
       if (error instanceof LakehouseError) throw error;
       if (ctx.signal?.aborted)
         throw new LakehouseError('RUN_CANCELLED', `The crawl of "${ctx.name}" was cancelled.`);
-      reason = firstLine(error);
+      reason = redacted(firstLine(error), ctx.query);
     }
     if (attempt >= ctx.retries) {
       throw new LakehouseError(
@@ -313,14 +374,16 @@ async function fetchFollowingRedirects(
   name: string,
   url: string,
   headers: Record<string, string>,
+  query: Record<string, string>,
   signal: AbortSignal | undefined,
 ): Promise<Response> {
   const origin = new URL(url).origin;
   let current = url;
   for (let hop = 0; ; hop++) {
-    const sent =
-      new URL(current).origin === origin ? headers : { accept: headers.accept ?? 'application/json' };
-    const response = await fetch(current, {
+    // The secrets from the environment, headers and query parameters alike, go to the source's origin only.
+    const sameOrigin = new URL(current).origin === origin;
+    const sent = sameOrigin ? headers : { accept: headers.accept ?? 'application/json' };
+    const response = await fetch(sameOrigin ? withQuery(current, query) : current, {
       headers: sent,
       redirect: 'manual',
       ...(signal ? { signal } : {}),
@@ -339,7 +402,7 @@ async function fetchFollowingRedirects(
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
       throw new LakehouseError(
         'SOURCE_UNREADABLE',
-        `Source "${name}": ${current} redirects to a ${next.protocol} URL, which a crawl does not follow. Check sources.${name}.url.`,
+        `Source "${name}": ${shownUrl(current, query)} redirects to a ${next.protocol} URL, which a crawl does not follow. Check sources.${name}.url.`,
         { source: name, url },
       );
     }

@@ -493,3 +493,229 @@ describe('crawl headers from the environment', () => {
     expect(api.requests).toEqual([]);
   });
 });
+
+describe('crawl query parameters from the environment', () => {
+  let api: CatalogApi;
+  let work: string;
+  let db: Db;
+  const saved = { ...process.env };
+  // Characters a URL encodes: the value must not show in either form.
+  const SECRET = 'k3y s3cr3t/+=';
+  const query_from_env = { api_key: 'LAKEHOUSE_CATALOG_KEY' };
+  const shown = (text: string) => {
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(encodeURIComponent(SECRET));
+    expect(text).not.toContain(new URLSearchParams({ v: SECRET }).toString().slice(2));
+    expect(text).not.toContain('api_key');
+  };
+  const keysSent = (server: CatalogApi) =>
+    server.requests.map((r) => new URL(r.url, server.url).searchParams.get('api_key'));
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-crawl-query-');
+    db = await openDb();
+    api = new CatalogApi();
+    api.items = catalog(25);
+    await api.start();
+    process.env.LAKEHOUSE_CATALOG_KEY = SECRET;
+    process.env.PGPASSWORD = 'pg-secret';
+  });
+  afterAll(async () => {
+    for (const name of ['LAKEHOUSE_CATALOG_KEY', 'PGPASSWORD']) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    db.close();
+    await api?.close();
+    await removeDir(work);
+  });
+
+  it('adds them to every request, and shows the URL without them in progress and errors', async () => {
+    api.requests = [];
+    const progress: string[] = [];
+    const source = CrawlSource.parse({
+      kind: 'crawl',
+      url: `${api.url}/titles?lang=en`,
+      items_path: 'data.items',
+      requests_per_second: 200,
+      query_from_env,
+    });
+    const result = await crawl({
+      db,
+      name: 'titles',
+      source,
+      dir: join(work, 'crawl'),
+      onProgress: (p) => progress.push(JSON.stringify(p)),
+    });
+    expect(result.rows).toBe(25);
+    expect(keysSent(api)).toEqual([SECRET, SECRET, SECRET, SECRET]);
+    expect(api.pagesRequested()).toEqual([1, 2, 3, 4]);
+    expect(new URL(api.requests[0]?.url ?? '', api.url).searchParams.get('lang')).toBe('en');
+    shown(progress.join('\n') + JSON.stringify(result));
+
+    // A 4xx names the URL it requested, without the key.
+    const missing = await lakehouseFailure(
+      crawl({
+        db,
+        name: 'titles',
+        source: { ...source, url: `${api.url}/nothing` },
+        dir: join(work, 'missing'),
+      }),
+    );
+    expect(missing.message).toMatch(
+      /Source "titles": http:\/\/127\.0\.0\.1:\d+\/nothing\?page=1 answered HTTP 404/,
+    );
+    shown(missing.message + JSON.stringify(missing.details));
+
+    // Out of retries: the same.
+    api.outageFromPage = 1;
+    try {
+      const down = await lakehouseFailure(
+        crawl({ db, name: 'titles', source: { ...source, max_retries: 0 }, dir: join(work, 'down') }),
+      );
+      expect(down.message).toContain('/titles?lang=en&page=1 still failing after 1 attempts (HTTP 503)');
+      shown(down.message + JSON.stringify(down.details));
+    } finally {
+      api.outageFromPage = undefined;
+    }
+  });
+
+  it("sends them to the source URL's origin only, and sources.test shows the URL without them", async () => {
+    const elsewhere = new CatalogApi();
+    elsewhere.items = catalog(3);
+    await elsewhere.start();
+    const engineWork = join(work, 'probe');
+    const { dir } = await generatedProject(engineWork, 1, 100);
+    const engine = await createEngine({ projectDir: dir });
+    const dispatcher = createDispatcher(engine);
+    try {
+      const source = { kind: 'crawl', url: `${api.url}/moved`, items_path: 'data.items', query_from_env };
+      api.requests = [];
+      api.redirectTo = `${elsewhere.url}/titles`;
+      const away = (await dispatcher.call('sources.test', { source })) as SourceTestResult;
+      expect(away).toMatchObject({ ok: true, objects: 3 });
+      expect(keysSent(api)).toEqual([SECRET]);
+      expect(keysSent(elsewhere)).toEqual([null]);
+      shown(JSON.stringify(away));
+
+      api.requests = [];
+      api.redirectTo = `${api.url}/titles?page=1`;
+      const within = (await dispatcher.call('sources.test', { source })) as SourceTestResult;
+      expect(within).toMatchObject({ ok: true, objects: 10 });
+      expect(keysSent(api)).toEqual([SECRET, SECRET]);
+      shown(JSON.stringify(within));
+    } finally {
+      await dispatcher.close();
+      engine.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('a run whose crawl fails keeps the key out of its error and the run history', async () => {
+    const { dir } = await generatedProject(join(work, 'run'), 1, 100);
+    const yaml = await readFile(join(dir, 'lakehouse.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      yaml.replace(
+        / {2}title_catalog:\n {4}kind: file\n {4}path: .*\n/,
+        `  title_catalog:\n    kind: crawl\n    url: "${api.url}/nothing"\n    items_path: data.items\n    query_from_env: { api_key: LAKEHOUSE_CATALOG_KEY }\n`,
+      ),
+    );
+    api.requests = [];
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error?.message).toContain('/nothing?page=1 answered HTTP 404');
+      shown(JSON.stringify(summary));
+      const history = JSON.stringify(await engine.runs(20));
+      expect(history).toContain('/nothing?page=1 answered HTTP 404');
+      shown(history);
+    });
+    expect(keysSent(api)).toEqual([SECRET]);
+  }, 120_000);
+
+  it('refuses a secret-named query parameter in the URL, showing the query_from_env line to write', async () => {
+    for (const [url, names] of [
+      ['https://api.example.com/titles?api_key=abc123&page=1', ['api_key']],
+      ['https://api.example.com/titles?APIKEY=abc123', ['APIKEY']],
+      ['https://api.example.com/titles?lang=en&Token=abc123&sig=abc123', ['Token', 'sig']],
+      [
+        'https://api.example.com/titles?key=abc123&access_token=abc123&secret=abc123',
+        ['key', 'access_token', 'secret'],
+      ],
+      ['https://api.example.com/titles?password=abc123&Signature=abc123', ['password', 'Signature']],
+    ] as const) {
+      const parsed = CrawlSource.safeParse({ kind: 'crawl', url });
+      expect(parsed.success, url).toBe(false);
+      const message = parsed.error?.issues.map((i) => i.message).join('\n') ?? '';
+      expect(message).toContain(`holds the query parameter ${names.map((n) => `"${n}"`).join(', ')}`);
+      expect(message).not.toContain('abc123');
+      // The line it suggests is one the schema accepts, with the URL left without the secrets.
+      const line = /query_from_env: \{ (.*) \}/.exec(message)?.[1] ?? '';
+      const suggested = Object.fromEntries(line.split(', ').map((entry) => entry.split(': ')));
+      expect(Object.keys(suggested)).toEqual(names);
+      const cleaned = new URL(url);
+      for (const name of names) cleaned.searchParams.delete(name);
+      expect(
+        CrawlSource.safeParse({ kind: 'crawl', url: cleaned.href, query_from_env: suggested }).success,
+      ).toBe(true);
+    }
+    // Names that only contain a secret word are no secret parameter.
+    for (const url of [
+      'https://api.example.com/titles?keyword=x&monkey=1',
+      'https://api.example.com/{page}?token_type=a',
+    ]) {
+      expect(CrawlSource.safeParse({ kind: 'crawl', url }).success, url).toBe(true);
+    }
+
+    // In lakehouse.yaml: the project does not load, naming the source and field.
+    const dir = join(work, 'literal');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      `name: p\nsources:\n  titles:\n    kind: crawl\n    url: "${api.url}/titles?api_key=abc123"\n`,
+    );
+    const invalid = await lakehouseFailure(loadProject(dir));
+    expect(invalid.code).toBe('PROJECT_INVALID');
+    expect(invalid.message).toContain('sources.titles.url: holds the query parameter "api_key"');
+    expect(invalid.message).toContain('query_from_env: { api_key: LAKEHOUSE_CRAWL_API_KEY }');
+    expect(invalid.message).not.toContain('abc123');
+  });
+
+  it('reads only LAKEHOUSE_ variables, and sources.test sends no request for a refused definition', async () => {
+    const { dir } = await generatedProject(join(work, 'refused'), 1, 100);
+    const engine = await createEngine({ projectDir: dir });
+    const dispatcher = createDispatcher(engine);
+    try {
+      api.requests = [];
+      const leaking = (await dispatcher.call('sources.test', {
+        source: { kind: 'crawl', url: `${api.url}/titles`, query_from_env: { api_key: 'PGPASSWORD' } },
+      })) as SourceTestResult;
+      expect(leaking.ok).toBe(false);
+      expect(leaking.error?.message).toContain(
+        'query_from_env.api_key: "PGPASSWORD" is not allowed: a crawl query parameter may only read an environment variable whose name starts with LAKEHOUSE_',
+      );
+      const literal = (await dispatcher.call('sources.test', {
+        source: { kind: 'crawl', url: `${api.url}/titles?api_key=abc123` },
+      })) as SourceTestResult;
+      expect(literal.ok).toBe(false);
+      expect(literal.error?.message).toContain('query_from_env: { api_key: LAKEHOUSE_CRAWL_API_KEY }');
+      expect(literal.error?.message).not.toContain('abc123');
+      expect(api.requests).toEqual([]);
+
+      const file = join(engine.project.root, 'lakehouse.yaml');
+      const before = await readFile(file, 'utf8');
+      const refused = await lakehouseFailure(
+        dispatcher.call('sources.save', {
+          name: 'keyed',
+          source: { kind: 'crawl', url: `${api.url}/titles?api_key=abc123` },
+        }),
+      );
+      expect(refused.details).toMatchObject({ field: 'source.url' });
+      expect(refused.message).not.toContain('abc123');
+      expect(await readFile(file, 'utf8')).toBe(before);
+    } finally {
+      await dispatcher.close();
+      engine.close();
+    }
+  });
+});
