@@ -885,6 +885,8 @@ export const SourceTestResult = z.object({
   objects: z.number().int(),
   bytes: z.number(),
   sample: z.array(z.string()),
+  /** A daily source's columns on its latest day as models read them (`name TYPE`). */
+  columns: z.array(z.string()),
   error: ErrorPayload.nullable(),
 });
 export type SourceTestResult = z.infer<typeof SourceTestResult>;

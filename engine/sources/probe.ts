@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
@@ -8,7 +9,7 @@ import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
-import { dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
+import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -22,6 +23,8 @@ export interface SourceProbe {
   bytes: number;
   /** A few object names or item fields. */
   sample: string[];
+  /** A daily source's columns as models read them on its latest day (`name TYPE`), after the run's checks. */
+  columns: string[];
   error: (ErrorPayload & { details: Record<string, unknown> }) | null;
 }
 
@@ -83,7 +86,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
       };
     }
     if (source.kind === 'file') return await probeFile(location, storage);
-    return await probeDaily(location, source.date_format, storage);
+    return await probeDaily(name, source, location, storage);
   } catch (error) {
     return failed(source.kind, location, toLakehouseError(error));
   }
@@ -115,7 +118,13 @@ async function probeFile(location: string, storage: ProjectStorage): Promise<Sou
   };
 }
 
-async function probeDaily(location: string, format: string, storage: ProjectStorage): Promise<SourceProbe> {
+async function probeDaily(
+  name: string,
+  source: Extract<SourceConfig, { kind: 'daily_parquet' }>,
+  location: string,
+  storage: ProjectStorage,
+): Promise<SourceProbe> {
+  const format = source.date_format;
   const dates = await listSourceDates(location, format, storage);
   let objects = 0;
   let bytes = 0;
@@ -156,6 +165,8 @@ async function probeDaily(location: string, format: string, storage: ProjectStor
       { path: location },
     );
   }
+  const latest = dates[dates.length - 1] as string;
+  const columns = await latestDayColumns(name, source, location, latest, storage);
   return {
     ...empty('daily_parquet', location),
     ok: true,
@@ -163,12 +174,52 @@ async function probeDaily(location: string, format: string, storage: ProjectStor
     objects,
     bytes,
     sample,
-    summary: `${dates.length} day(s) (${dates[0]} .. ${dates[dates.length - 1]}), ${objects} Parquet file(s), ${formatBytes(bytes)}`,
+    columns,
+    summary:
+      `${dates.length} day(s) (${dates[0]} .. ${latest}), ${objects} Parquet file(s), ${formatBytes(bytes)}; ` +
+      `${latest} reads ${columns.join(', ')}`,
   };
 }
 
+/**
+ * The latest day bound as a run binds it, on a scratch database: a listing alone would pass a source
+ * whose declared columns the files lack (or a type DuckDB does not know) that every run then fails.
+ */
+async function latestDayColumns(
+  name: string,
+  source: Extract<SourceConfig, { kind: 'daily_parquet' }>,
+  location: string,
+  date: string,
+  storage: ProjectStorage,
+): Promise<string[]> {
+  const db = await openDb(':memory:');
+  try {
+    await db.run(`ATTACH ':memory:' AS source`);
+    await bindDailyParquet(db, name, source, location, date, storage);
+    const described = await db.all<{ column_name: string; column_type: string }>(
+      `DESCRIBE source.${ident(name)}`,
+    );
+    return described
+      .filter((c) => c.column_name !== '_source_file')
+      .map((c) => `${c.column_name} ${c.column_type}`);
+  } finally {
+    db.close();
+  }
+}
+
 function empty(kind: SourceConfig['kind'], location: string): SourceProbe {
-  return { ok: false, kind, location, summary: '', dates: [], objects: 0, bytes: 0, sample: [], error: null };
+  return {
+    ok: false,
+    kind,
+    location,
+    summary: '',
+    dates: [],
+    objects: 0,
+    bytes: 0,
+    sample: [],
+    columns: [],
+    error: null,
+  };
 }
 
 function failed(kind: SourceConfig['kind'], location: string, error: LakehouseError): SourceProbe {

@@ -115,6 +115,26 @@ describe.each([local, onS3])('day folders on $title', (place) => {
     expect(summary.status).toBe('success');
   });
 
+  it('tests a source as a run binds its latest day: the columns models read, or the error a run would give', async () => {
+    const declared = engine.project.config.sources[SOURCE];
+    const columns = declared?.kind === 'daily_parquet' ? Object.keys(declared.columns) : [];
+    const probe = await probeSource(engine.project, { name: SOURCE });
+    expect(probe.columns).toEqual(columns.map((c) => expect.stringMatching(new RegExp(`^${c} `))));
+    expect(probe.columns).toContain('eventID VARCHAR');
+    expect(probe.summary).toMatch(/; 2022-06-06 reads eventID VARCHAR, /);
+    // Listing alone found the days; the files lack a declared column, which every run of them fails on.
+    const lacking = await probeSource(engine.project, {
+      source: { kind: 'daily_parquet', path: location, columns: { eventID: 'VARCHAR', region: 'VARCHAR' } },
+    });
+    expect(lacking).toMatchObject({ ok: false, error: { code: 'SOURCE_SCHEMA_MISMATCH' } });
+    expect(lacking.summary).toMatch(/lacks column\(s\) region/);
+    const untyped = await probeSource(engine.project, {
+      source: { kind: 'daily_parquet', path: location, columns: { eventID: 'STRNG' } },
+    });
+    expect(untyped).toMatchObject({ ok: false, error: { code: 'PROJECT_INVALID' } });
+    expect(untyped.summary).toMatch(/columns\.eventID is "STRNG", which is not a DuckDB type/);
+  });
+
   it('fails a requested day without Parquet files, saying what its folder holds and which days there are', async () => {
     const days = 'Days available: 2022-06-01 .. 2022-06-06 (3).';
     const expected = (day: string, held: string) =>

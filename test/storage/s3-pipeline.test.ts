@@ -270,7 +270,7 @@ describe('the example pipeline with source and lake on S3', () => {
       expect(configured.objects).toBeGreaterThanOrEqual(3);
       expect(configured.bytes).toBeGreaterThan(1000);
       expect(configured.summary).toMatch(
-        /^3 day\(s\) \(2022-06-01 \.\. 2022-06-03\), \d+ Parquet file\(s\), [\d.]+ KB$/,
+        /^3 day\(s\) \(2022-06-01 \.\. 2022-06-03\), \d+ Parquet file\(s\), [\d.]+ KB; 2022-06-03 reads eventID VARCHAR, /,
       );
 
       const catalog = await client.call('sources.test', {
