@@ -156,4 +156,29 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
     await page.getByTestId('source-edit-raw_on_s3').click();
     await expect.poll(() => page.getByTestId('new-source-if-missing').inputValue()).toBe('latest');
   });
+
+  it('keeps what the crawl form does not show (a paging start of 0) when a crawl source is edited', async () => {
+    await dispatcher.call('sources.save', {
+      name: 'catalog_api',
+      source: {
+        kind: 'crawl',
+        url: 'http://127.0.0.1:9/titles',
+        paging: { type: 'page', param: 'p', start: 0 },
+        items_path: 'data',
+      },
+    });
+    await page.reload();
+    await page.getByTestId('tab-sources').click();
+    await page.getByTestId('source-edit-catalog_api').click();
+    await expect.poll(() => page.getByTestId('source-form-title').textContent()).toBe('Edit catalog_api');
+    await page.getByTestId('new-source-items-path').fill('data.items');
+    await page.getByTestId('source-save').click();
+    await expect
+      .poll(() => page.getByTestId('source-save-result').textContent())
+      .toBe('Updated catalog_api in lakehouse.yaml.');
+    expect(engine.project.config.sources.catalog_api).toMatchObject({
+      items_path: 'data.items',
+      paging: { type: 'page', param: 'p', start: 0 },
+    });
+  });
 });

@@ -133,13 +133,17 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
   if (draft.kind === 'crawl') {
     const rate = Number(draft.requestsPerSecond);
     const pages = Number(draft.maxPages);
+    // The form has no field for a page paging's `start`: an edit keeps the saved one (an API counting
+    // from 0 would otherwise lose its first page to the default of 1).
+    const saved = (base.paging ?? {}) as Record<string, unknown>;
+    const kept = saved.type === draft.paging ? saved : {};
     Object.assign(base, {
       kind: 'crawl',
       url: draft.location.trim(),
       paging:
         draft.paging === 'cursor'
-          ? { type: 'cursor', param: draft.pagingParam, cursor_path: draft.cursorPath }
-          : { type: 'page', param: draft.pagingParam },
+          ? { ...kept, type: 'cursor', param: draft.pagingParam, cursor_path: draft.cursorPath }
+          : { ...kept, type: 'page', param: draft.pagingParam },
       items_path: draft.itemsPath,
       id_field: draft.idField,
     });
