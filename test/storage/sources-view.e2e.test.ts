@@ -181,4 +181,17 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       paging: { type: 'page', param: 'p', start: 0 },
     });
   });
+
+  it('names an unsaved source by the name typed when its test fails, as a run of it would', async () => {
+    await page.getByTestId('source-form-new').click();
+    await page.getByTestId('new-source-name').fill('typed_logs');
+    await page.getByTestId('new-source-location').fill('s3://raw/logs/customer_search_log_data');
+    await page.getByTestId('new-source-columns').fill('eventID: VARCHAR\nregion: VARCHAR');
+    await page.getByTestId('new-source-test').click();
+    await expect
+      .poll(() => page.getByTestId('source-result-new').textContent())
+      .toMatch(
+        /^SOURCE_SCHEMA_MISMATCH: Source "typed_logs": \S+ lacks column\(s\) region\..*sources\.typed_logs\.columns/,
+      );
+  });
 });

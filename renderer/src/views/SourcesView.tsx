@@ -436,7 +436,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
             label="Day folders"
             field="dateFormat"
             testId="new-source-date-format"
-            size={8}
+            size={12}
           />
         )}
         {draft.kind === 'daily_parquet' && (
@@ -570,7 +570,10 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           disabled={busy !== null || incomplete}
           onClick={() => {
             const settings = s3Of(draft);
+            // The typed name, so a failing test names the source (and its field) as a run of it would.
+            const name = draft.name.trim();
             test('new', () => ({
+              ...(name ? { name } : {}),
               source: definitionOf(draft, editing?.source ?? null),
               ...(settings ? { s3: settings } : {}),
             }));
