@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
@@ -65,7 +65,9 @@ export async function saveSource(project: Project, request: SaveSourceRequest): 
   );
   const config = await editProjectFile(project, (document) => {
     // Only the keys the caller gave: defaults stay implicit, as a person would write the file.
-    document.setIn(['sources', request.name], document.createNode(request.source));
+    const written = document.getIn(['sources', request.name], true);
+    if (isMap(written)) mergeInto(document, written, request.source);
+    else document.setIn(['sources', request.name], document.createNode(request.source));
     for (const [key, value] of s3Changes) document.setIn(['s3', key], value);
   });
   // Sources are read when a run or a test needs them, so swapping them in takes effect at once. The
@@ -73,6 +75,41 @@ export async function saveSource(project: Project, request: SaveSourceRequest): 
   project.config.sources = config.sources;
   return { name: request.name, replaced, reopenRequired: s3Changes.length > 0 };
 }
+
+/**
+ * Writes `value` over a source's node in place, so what an edit leaves unchanged keeps its comments,
+ * quotes and flow style (a whole new node would drop them all): keys it lacks are removed, a scalar
+ * takes its new value in its old node, a map is merged the same way, and a list stays flow or block.
+ */
+function mergeInto(document: Document, node: YAMLMap, value: Record<string, unknown>): void {
+  for (const pair of [...node.items]) {
+    const key = isScalar(pair.key) ? pair.key.value : pair.key;
+    if (typeof key !== 'string' || !(key in value)) node.delete(pair.key);
+  }
+  for (const [key, next] of Object.entries(value)) {
+    const existing = node.get(key, true);
+    if (existing !== undefined && JSON.stringify(toJson(existing)) === JSON.stringify(next)) continue;
+    if (isMap(existing) && next !== null && typeof next === 'object' && !Array.isArray(next)) {
+      mergeInto(document, existing, next as Record<string, unknown>);
+      continue;
+    }
+    if (isScalar(existing) && (next === null || typeof next !== 'object')) {
+      existing.value = next;
+      continue;
+    }
+    const created = document.createNode(next);
+    if (isSeq(existing) && isSeq(created)) {
+      created.flow = existing.flow;
+      created.comment = existing.comment;
+    }
+    node.set(key, created);
+  }
+}
+
+const toJson = (node: unknown): unknown =>
+  node !== null && typeof node === 'object' && 'toJSON' in node
+    ? (node as { toJSON(): unknown }).toJSON()
+    : node;
 
 /** Removes a source from lakehouse.yaml and the open project; refused while a model reads it. */
 export async function removeSource(project: Project, name: string, readers: string[]): Promise<void> {
@@ -165,7 +202,8 @@ async function editProjectFile(
   edit: (document: ReturnType<typeof parseDocument>) => void,
 ): Promise<ProjectConfig> {
   const file = join(project.root, PROJECT_FILE);
-  const document = parseDocument(await readFile(file, 'utf8'));
+  const text = await readFile(file, 'utf8');
+  const document = parseDocument(text);
   if (document.errors.length > 0 || !isMap(document.contents)) {
     throw new LakehouseError(
       'PROJECT_INVALID',
@@ -189,7 +227,9 @@ async function editProjectFile(
   }
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temp, document.toString());
+    // yaml pads flow collections (`[ a, b ]`) by default, which would rewrite every `[title, genres]`
+    // of a file written unpadded (as init writes it) on each save: follow what the file does.
+    await writeFile(temp, document.toString({ flowCollectionPadding: /[[{] [^\]}\s]/.test(text) }));
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import type { Transport } from '../../renderer/src/api/client.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
 import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
 
@@ -199,4 +200,41 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
     }
     expect(parseYaml(await projectYaml()).sources.during_run).toBeUndefined();
   }, 90_000);
+});
+
+describe('an edit of a source in lakehouse.yaml', () => {
+  it('keeps the comments, quotes and flow lists of what it leaves unchanged', async () => {
+    const [[, make]] = bothTransports(() => served) as [[string, () => Transport]];
+    const client = createClient(make());
+    await client.ready();
+    try {
+      const annotated = (await projectYaml())
+        .replace(
+          /(title_catalog:\n {4}kind: file\n {4}path: [^\n]*)/,
+          '$1 # refreshed monthly by the catalog team',
+        )
+        .replace('      eventID: VARCHAR\n', '      eventID: VARCHAR # unique per search\n');
+      expect(annotated).toContain('# refreshed monthly');
+      expect(annotated).toContain('# unique per search');
+      expect(annotated).toContain('required_columns: [title, genres]');
+      await writeFile(projectFile, annotated);
+
+      // What the Sources form sends when a source is saved without a change: the file stays as it was.
+      const log = (await client.call('sources.get', { name: 'customer_search_log' })).source;
+      await client.call('sources.save', { name: 'customer_search_log', source: log, replace: true });
+      expect(await projectYaml()).toBe(annotated);
+
+      const catalog = (await client.call('sources.get', { name: 'title_catalog' })).source;
+      await client.call('sources.save', {
+        name: 'title_catalog',
+        source: { ...catalog, required_columns: ['title'] },
+        replace: true,
+      });
+      expect(await projectYaml()).toBe(
+        annotated.replace('required_columns: [title, genres]', 'required_columns: [title]'),
+      );
+    } finally {
+      client.close();
+    }
+  });
 });
