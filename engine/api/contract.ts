@@ -915,6 +915,10 @@ export const SourceSaveResult = z.object({
   replaced: z.boolean(),
   /** The S3 settings changed: they apply once the project is reopened (the sources apply at once). */
   reopenRequired: z.boolean(),
+  /** On an edit: the models reading the source, which its next run reads as saved. */
+  readers: z.array(z.string()),
+  /** On an edit of a daily source: the declared columns it no longer declares, which its readers lose. */
+  droppedColumns: z.array(z.string()),
   sources: z.array(SourceInfo),
 });
 export type SourceSaveResult = z.infer<typeof SourceSaveResult>;

@@ -380,6 +380,9 @@ export function createDispatcher(engine: Engine): Dispatcher {
     return diff;
   };
 
+  /** The models reading a source, by id. */
+  const readersOf = (name: string): string[] =>
+    engine.graph.nodes.filter((n) => n.sources.includes(name)).map((n) => n.model.id);
   const sourceList = () =>
     Object.entries(engine.project.config.sources).map(([name, source]) => ({
       name,
@@ -488,16 +491,30 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'sources.test': (input) => probeSource(engine.project, input),
     'sources.get': async ({ name }) => ({ name, source: await sourceDefinition(engine.project, name) }),
     'sources.save': (input) =>
-      editingProject('save the source', async () => ({
-        ...(await saveSource(engine.project, input)),
-        sources: sourceList(),
-      })),
+      editingProject('save the source', async () => {
+        const before = engine.project.config.sources[input.name];
+        const saved = await saveSource(engine.project, input);
+        const after = engine.project.config.sources[input.name];
+        // An edit can break the models reading the source: name them, and the declared columns they lose
+        // (without declared columns a run reads every column the files have, so none is known lost).
+        const droppedColumns =
+          before?.kind === 'daily_parquet' &&
+          after?.kind === 'daily_parquet' &&
+          Object.keys(after.columns).length > 0
+            ? Object.keys(before.columns).filter((c) => !(c in after.columns))
+            : [];
+        return {
+          ...saved,
+          readers: saved.replaced ? readersOf(input.name) : [],
+          droppedColumns,
+          sources: sourceList(),
+        };
+      }),
     'tables.drop': ({ table, rebuild }) =>
       editingProject(`drop ${table}`, () => engine.dropTable(table, { rebuild })),
     'sources.remove': ({ name }) =>
       editingProject('remove the source', async () => {
-        const readers = engine.graph.nodes.filter((n) => n.sources.includes(name)).map((n) => n.model.id);
-        await removeSource(engine.project, name, readers);
+        await removeSource(engine.project, name, readersOf(name));
         return { name, sources: sourceList() };
       }),
     'table.window': (input) => read('table.window', () => explorer.window(input)),

@@ -225,7 +225,7 @@ describe('an edit of a source in lakehouse.yaml', () => {
       expect(await projectYaml()).toBe(annotated);
 
       const catalog = (await client.call('sources.get', { name: 'title_catalog' })).source;
-      await client.call('sources.save', {
+      const edited = await client.call('sources.save', {
         name: 'title_catalog',
         source: { ...catalog, required_columns: ['title'] },
         replace: true,
@@ -233,6 +233,42 @@ describe('an edit of a source in lakehouse.yaml', () => {
       expect(await projectYaml()).toBe(
         annotated.replace('required_columns: [title, genres]', 'required_columns: [title]'),
       );
+      // An edit names the models reading the source; a file source loses no declared column.
+      expect(edited).toMatchObject({
+        replaced: true,
+        readers: [expect.stringMatching(/\./)],
+        droppedColumns: [],
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('names the models reading a daily source and the declared columns an edit takes from them', async () => {
+    const [[, make]] = bothTransports(() => served) as [[string, () => Transport]];
+    const client = createClient(make());
+    await client.ready();
+    try {
+      const log = (await client.call('sources.get', { name: 'customer_search_log' })).source;
+      const { keyword: _, ...columns } = log.columns as Record<string, string>;
+      const edited = await client.call('sources.save', {
+        name: 'customer_search_log',
+        source: { ...log, columns },
+        replace: true,
+      });
+      expect(edited).toMatchObject({ readers: ['bronze.customer_search'], droppedColumns: ['keyword'] });
+      const restored = await client.call('sources.save', {
+        name: 'customer_search_log',
+        source: log,
+        replace: true,
+      });
+      expect(restored).toMatchObject({ readers: ['bronze.customer_search'], droppedColumns: [] });
+      const added = await client.call('sources.save', {
+        name: 'unread_copy',
+        source: { kind: 'file', path: 'x.csv' },
+      });
+      expect(added).toMatchObject({ replaced: false, readers: [], droppedColumns: [] });
+      await client.call('sources.remove', { name: 'unread_copy' });
     } finally {
       client.close();
     }

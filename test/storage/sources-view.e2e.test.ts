@@ -194,4 +194,27 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
         /^SOURCE_SCHEMA_MISMATCH: Source "typed_logs": \S+ lacks column\(s\) region\..*sources\.typed_logs\.columns/,
       );
   });
+
+  it('says which models read a source an edit takes declared columns from', async () => {
+    await page.getByTestId('source-edit-customer_search_log').click();
+    await expect
+      .poll(() => page.getByTestId('source-form-title').textContent())
+      .toBe('Edit customer_search_log');
+    const columns = await page.getByTestId('new-source-columns').inputValue();
+    await page.getByTestId('new-source-columns').fill(columns.replace(/^keyword: .*\n/m, ''));
+    await page.getByTestId('source-save').click();
+    await expect
+      .poll(() => page.getByTestId('source-save-result').textContent())
+      .toBe(
+        'Updated customer_search_log in lakehouse.yaml. Read by bronze.customer_search, which no longer get ' +
+          'column(s) keyword: change the models that use them before the next run, or declare the columns again.',
+      );
+    await page.getByTestId('new-source-columns').fill(columns);
+    await page.getByTestId('source-save').click();
+    await expect
+      .poll(() => page.getByTestId('source-save-result').textContent())
+      .toBe(
+        'Updated customer_search_log in lakehouse.yaml. Read by bronze.customer_search: its next run reads the source as saved.',
+      );
+  });
 });

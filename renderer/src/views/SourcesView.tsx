@@ -290,12 +290,21 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
         // A test of the form before the save is about what was typed then: not beside the save's message.
         setResults(({ new: _, ...r }) => r);
         setEditing({ name: result.name, source: definitionOf(draft, editing?.source ?? null) });
+        // An edit of a source models read says which, and what they lose, before a run finds out.
+        const readers = result.readers.join(', ');
+        const dropped = result.droppedColumns.join(', ');
         setSaveMessage({
           ok: true,
           text: `${result.replaced ? 'Updated' : 'Added'} ${result.name} in lakehouse.yaml.${
             result.reopenRequired
               ? ' The S3 settings apply to the whole project (its lake too) once it is reopened.'
               : ''
+          }${
+            readers === ''
+              ? ''
+              : dropped === ''
+                ? ` Read by ${readers}: its next run reads the source as saved.`
+                : ` Read by ${readers}, which no longer get column(s) ${dropped}: change the models that use them before the next run, or declare the columns again.`
           }`,
         });
       } catch (e) {
