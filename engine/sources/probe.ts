@@ -77,6 +77,18 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
     if (source.kind === 'crawl') {
       const { url, items } = await fetchFirstPage(name, source);
       const fields = Object.keys((items[0] as Record<string, unknown> | undefined) ?? {});
+      // A run merges by id_field and checks required_columns only after every page is crawled: a field
+      // the first page's items lack would fail it then, so the test fails now, naming the setting.
+      const lacking = [source.id_field, ...source.required_columns].filter((f) => !fields.includes(f));
+      if (items.length > 0 && lacking.length > 0) {
+        const setting = (f: string) => (f === source.id_field ? 'id_field' : 'required_columns');
+        throw new LakehouseError(
+          'SOURCE_SCHEMA_MISMATCH',
+          `Source "${name}": the items of ${url} lack ${lacking.map((f) => `${f} (sources.${name}.${setting(f)})`).join(', ')}; ` +
+            `they have ${fields.join(', ') || 'no fields'}. Name one of those, or fix items_path.`,
+          { source: name, url, missing: lacking },
+        );
+      }
       return {
         ...empty(source.kind, url),
         ok: true,

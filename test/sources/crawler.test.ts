@@ -330,6 +330,19 @@ describe('the crawler', () => {
     expect(probe).toMatchObject({ ok: true, kind: 'crawl', objects: 10, error: null });
     expect(probe.sample).toEqual(expect.arrayContaining(['id', 'title', 'genres']));
     expect(api.pagesRequested()).toEqual([1]);
+    // A field the items lack would fail the run's merge after every page: the test says so at once.
+    const unsaved = {
+      kind: 'crawl',
+      url: `${api.url}/titles`,
+      items_path: 'data.items',
+      id_field: 'uuid',
+      required_columns: ['title', 'genre'],
+    };
+    const lacking = await probeSource(await loadProject(dir), { name: 'titles_api', source: unsaved });
+    expect(lacking).toMatchObject({ ok: false, error: { code: 'SOURCE_SCHEMA_MISMATCH' } });
+    expect(lacking.summary).toMatch(
+      /lack uuid \(sources\.titles_api\.id_field\), genre \(sources\.titles_api\.required_columns\); they have .*genres/,
+    );
     api.requests = [];
     await removeDir(join(dir, 'warehouse.duckdb'));
     await removeDir(join(dir, 'lake'));
