@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { ident, openDb } from '../db/duckdb.ts';
+import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
@@ -10,6 +10,7 @@ import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
+import { bindReferenceFile } from './reference-file.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -97,7 +98,14 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
         summary: `First page: ${items.length} item(s) with fields ${fields.join(', ') || '(none)'}`,
       };
     }
-    if (source.kind === 'file') return await probeFile(location, storage);
+    if (source.kind === 'file') {
+      const probe = await probeFile(location, storage);
+      // Read as a run reads it: the header checked against required_columns and rename.
+      const columns = await boundColumns(name, (db) =>
+        bindReferenceFile(db, name, source, location, storage),
+      );
+      return { ...probe, columns, summary: `${probe.summary}; reads ${columns.join(', ')}` };
+    }
     return await probeDaily(name, source, location, storage);
   } catch (error) {
     return failed(source.kind, location, toLakehouseError(error));
@@ -204,10 +212,15 @@ async function latestDayColumns(
   date: string,
   storage: ProjectStorage,
 ): Promise<string[]> {
+  return boundColumns(name, (db) => bindDailyParquet(db, name, source, location, date, storage));
+}
+
+/** The columns (`name TYPE`) of the source view `bind` creates on a scratch database, as a run would. */
+async function boundColumns(name: string, bind: (db: Db) => Promise<unknown>): Promise<string[]> {
   const db = await openDb(':memory:');
   try {
     await db.run(`ATTACH ':memory:' AS source`);
-    await bindDailyParquet(db, name, source, location, date, storage);
+    await bind(db);
     const described = await db.all<{ column_name: string; column_type: string }>(
       `DESCRIBE source.${ident(name)}`,
     );

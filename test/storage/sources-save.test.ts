@@ -273,4 +273,25 @@ describe('an edit of a source in lakehouse.yaml', () => {
       client.close();
     }
   });
+
+  it('tests a file source as a run reads it: its columns, or the error of a required column it lacks', async () => {
+    const [[, make]] = bothTransports(() => served) as [[string, () => Transport]];
+    const client = createClient(make());
+    await client.ready();
+    try {
+      const saved = await client.call('sources.test', { name: 'title_catalog' });
+      expect(saved).toMatchObject({ ok: true, objects: 1 });
+      expect(saved.columns).toEqual(expect.arrayContaining(['title VARCHAR']));
+      expect(saved.summary).toMatch(/; reads .*title VARCHAR/);
+      const { path } = (await client.call('sources.get', { name: 'title_catalog' })).source;
+      const lacking = await client.call('sources.test', {
+        name: 'catalog_draft',
+        source: { kind: 'file', path, required_columns: ['title', 'rating'] },
+      });
+      expect(lacking).toMatchObject({ ok: false });
+      expect(lacking.summary).toMatch(/catalog_draft.*rating/);
+    } finally {
+      client.close();
+    }
+  });
 });
