@@ -159,6 +159,8 @@ export async function fetchFirstPage(
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5000))),
     waitTurn: async () => {},
     onRetry: () => {},
+    // A test crawls nothing, so nothing resumes: say what to check instead.
+    gaveUp: `Check that the API is up and sources.${name}.url is right, then test again.`,
   });
   const items = pathValue(body, source.items_path);
   if (!Array.isArray(items)) {
@@ -302,6 +304,8 @@ interface FetchContext {
   signal?: AbortSignal;
   waitTurn: () => Promise<void>;
   onRetry: () => void;
+  /** What to do once the retries are spent (default: a crawl's, which resumes at this page). */
+  gaveUp?: string;
 }
 
 /**
@@ -352,7 +356,7 @@ async function fetchJson(url: string, headers: Record<string, string>, ctx: Fetc
       throw new LakehouseError(
         'SOURCE_UNREADABLE',
         `Source "${ctx.name}": ${url} still failing after ${attempt + 1} attempts (${reason}). ` +
-          'The crawl stopped where it was and resumes from this page on the next run.',
+          (ctx.gaveUp ?? 'The crawl stopped where it was and resumes from this page on the next run.'),
         { source: ctx.name, url, status },
       );
     }

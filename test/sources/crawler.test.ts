@@ -343,6 +343,16 @@ describe('the crawler', () => {
     expect(lacking.summary).toMatch(
       /lack uuid \(sources\.titles_api\.id_field\), genre \(sources\.titles_api\.required_columns\); they have .*genres/,
     );
+    // An API that keeps failing: a test has crawled nothing, so it says what to check, not that a run resumes.
+    api.outageFromPage = 1;
+    const down = await probeSource(await loadProject(dir), {
+      name: 'titles_api',
+      source: { ...unsaved, id_field: 'id' },
+    });
+    api.outageFromPage = undefined;
+    expect(down.summary).toMatch(
+      /still failing after 3 attempts \(HTTP 503\)\. Check that the API is up and sources\.titles_api\.url is right, then test again\.$/,
+    );
     api.requests = [];
     await removeDir(join(dir, 'warehouse.duckdb'));
     await removeDir(join(dir, 'lake'));
