@@ -13,7 +13,14 @@ import { type IcebergCatalogConfig, icebergCatalogConfig } from './config.ts';
 import { forgetPublishState } from './publish-state.ts';
 import { addDecimal, openFingerprintStore } from './published-files.ts';
 import { currentSchema } from './spec.ts';
-import { planTable, type SyncContext, syncTable, type TablePlan, type TableResult } from './sync.ts';
+import {
+  checkSchemas,
+  planTable,
+  type SyncContext,
+  syncTable,
+  type TablePlan,
+  type TableResult,
+} from './sync.ts';
 import { snapshotFiles } from './table.ts';
 
 /** Where to publish: a catalog named in lakehouse.yaml, or a bare warehouse folder / s3:// prefix. */
@@ -223,6 +230,8 @@ export async function publishIceberg(
   const tables = await describeGoldTables(engine.db, engine.models, {
     ...(options.tables ? { tables: options.tables } : {}),
   });
+  // Tables commit one by one: a conflict found at a later table would leave the earlier ones published.
+  await checkSchemas({ catalog: opened.catalog, namespace: opened.namespace }, tables);
   const results: IcebergPublishResult['tables'] = [];
   const total = tables.length;
   const { signal } = options;

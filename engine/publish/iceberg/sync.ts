@@ -178,6 +178,42 @@ async function localPaths(catalog: Catalog, entries: LiveEntry[]): Promise<Map<s
   return map;
 }
 
+/** The gold table's columns on the published table's schema; PUBLISH_CONFLICT when they cannot go there. */
+function evolveTableSchema(
+  ctx: Pick<SyncContext, 'catalog' | 'namespace'>,
+  table: GoldTable,
+  existing: CatalogTable | undefined,
+): ReturnType<typeof evolveSchema> {
+  const mode = syncModeOf(table);
+  const metadata = existing?.metadata;
+  // No command drops a published table: say where it lives, since for a file-system warehouse its
+  // folder is the table and deleting it is all it takes.
+  const recreate =
+    ctx.catalog.kind === 'filesystem' && metadata
+      ? `delete the table's folder ${metadata.location} to publish it anew`
+      : `drop ${ctx.namespace}.${table.name} in ${ctx.catalog.description} to re-create it`;
+  return evolveSchema(
+    table,
+    metadata ? currentSchema(metadata) : undefined,
+    metadata?.['last-column-id'] ?? 0,
+    mode.kind === 'partitions' ? mode.column : null,
+    recreate,
+  );
+}
+
+/**
+ * Fails with the first table whose columns its published table cannot take, reading only metadata:
+ * run before the first commit, so such a conflict leaves every table as it was, not the ones before it
+ * committed and the rest not.
+ */
+export async function checkSchemas(
+  ctx: Pick<SyncContext, 'catalog' | 'namespace'>,
+  tables: GoldTable[],
+): Promise<void> {
+  for (const table of tables)
+    evolveTableSchema(ctx, table, await ctx.catalog.load(ctx.namespace, table.name));
+}
+
 async function prepare(
   ctx: SyncContext,
   table: GoldTable,
@@ -187,19 +223,7 @@ async function prepare(
   const mode = syncModeOf(table);
   const partitionColumn = mode.kind === 'partitions' ? mode.column : null;
   const metadata = existing?.metadata;
-  // No command drops a published table: say where it lives, since for a file-system warehouse its
-  // folder is the table and deleting it is all it takes.
-  const recreate =
-    catalog.kind === 'filesystem' && metadata
-      ? `delete the table's folder ${metadata.location} to publish it anew`
-      : `drop ${ctx.namespace}.${table.name} in ${catalog.description} to re-create it`;
-  const { schema, change } = evolveSchema(
-    table,
-    metadata ? currentSchema(metadata) : undefined,
-    metadata?.['last-column-id'] ?? 0,
-    partitionColumn,
-    recreate,
-  );
+  const { schema, change } = evolveTableSchema(ctx, table, existing);
   const location = metadata?.location ?? catalog.defaultLocation(ctx.namespace, table.name);
   const baseFiles = metadata
     ? await snapshotFiles(catalog.io, metadata)
