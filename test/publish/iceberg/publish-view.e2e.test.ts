@@ -133,8 +133,11 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     expect(await page.getByTestId('history-scan-result').textContent()).toContain('dim_user as of snapshot');
     expect(await page.getByTestId('publish-error').count()).toBe(0);
 
-    // Another target: what was listed from the last one goes too.
+    // Another target: what was listed from the last one goes too, and so does its preflight.
+    await page.getByTestId('publish-preflight').click();
+    await page.getByTestId('publish-preflight-result').waitFor();
     await page.getByTestId('publish-target').fill(join(work, 'another-warehouse'));
+    expect(await page.getByTestId('publish-preflight-result').count()).toBe(0);
     expect(await page.getByTestId('history-snapshots').count()).toBe(0);
     expect(await page.getByTestId('history-scan-result').count()).toBe(0);
   });

@@ -227,6 +227,34 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     }
   });
 
+  it('shows conflicts with no plan to run, and forgets them when another schema is chosen', async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('ALTER TABLE gold.dim_user ADD COLUMN extra TEXT');
+      await page.getByTestId('redshift-schema').fill('');
+      await page.getByTestId('redshift-preflight').click();
+      await page.getByTestId('redshift-conflicts').waitFor();
+      expect(await page.getByTestId('redshift-conflicts').textContent()).toContain('dim_user.extra');
+      // The plan is refused, so there is no DDL: not "every table exists with its columns".
+      expect(await page.getByTestId('redshift-ddl').textContent()).toMatch(/No DDL or load is planned/);
+      expect(await page.getByTestId('redshift-run').isDisabled()).toBe(true);
+      await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-conflicts.png') });
+
+      // Another schema holds no such table: the conflicts were the other schema's, and block nothing.
+      await page.getByTestId('redshift-schema').fill('fresh');
+      expect(await page.getByTestId('redshift-preflight-result').count()).toBe(0);
+      expect(await page.getByTestId('redshift-run').isEnabled()).toBe(true);
+      await page.getByTestId('redshift-preflight').click();
+      await page.getByTestId('redshift-preflight-result').waitFor();
+      expect(await page.getByTestId('redshift-conflicts').count()).toBe(0);
+      await page.getByTestId('redshift-schema').fill('');
+    } finally {
+      await client.query('ALTER TABLE gold.dim_user DROP COLUMN IF EXISTS extra');
+      await client.end();
+    }
+  });
+
   it('publishes to an Iceberg warehouse from the same panel, with progress', async () => {
     await page.getByTestId('publish-to-iceberg').click();
     await page.getByTestId('publish-target').fill(join(work, 'warehouse'));

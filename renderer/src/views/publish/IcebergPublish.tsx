@@ -86,6 +86,11 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
     setScan(null);
     setDiff(null);
   };
+  // The same for a preflight, which is of one target.
+  const forgetTarget = () => {
+    setPreflight(null);
+    forgetHistory();
+  };
 
   const runPreflight = () =>
     act('Checking…', async () => {
@@ -137,7 +142,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           value={kind}
           onChange={(e) => {
             setKind(e.target.value as TargetKind);
-            forgetHistory();
+            forgetTarget();
           }}
         >
           <option value="warehouse">Warehouse folder or s3:// prefix</option>
@@ -150,7 +155,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           size={48}
           onChange={(e) => {
             setWhere(e.target.value);
-            forgetHistory();
+            forgetTarget();
           }}
         />
         <button

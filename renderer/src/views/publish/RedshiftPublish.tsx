@@ -115,6 +115,13 @@ export function RedshiftPublish({ client }: { client: Client }) {
   };
   // A preflight with conflicts means the publish would refuse; say so before the click, not after.
   const blocked = preflight !== null && preflight.conflicts.length > 0;
+  // A preflight is of one target and schema: on another it would read as theirs and block their publish.
+  const retarget =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setPreflight(null);
+    };
 
   const runPreflight = () =>
     act('Checking…', async () => {
@@ -139,7 +146,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
           aria-label="Redshift target kind"
           data-testid="redshift-target-kind"
           value={kind}
-          onChange={(e) => setKind(e.target.value as TargetKind)}
+          onChange={(e) => retarget(setKind)(e.target.value as TargetKind)}
         >
           <option value="url">postgres:// URL</option>
           <option value="target">Target named in lakehouse.yaml</option>
@@ -152,7 +159,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
             title="A database on this computer (localhost, 127.0.0.1, ::1); the password is read from PGPASSWORD where the engine runs, never put it here. For another server, name a target in lakehouse.yaml."
             value={url}
             size={44}
-            onChange={(e) => setUrl(e.target.value)}
+            onChange={(e) => retarget(setUrl)(e.target.value)}
           />
         ) : (
           <input
@@ -161,7 +168,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
             placeholder="name under publish.redshift"
             value={target}
             size={28}
-            onChange={(e) => setTarget(e.target.value)}
+            onChange={(e) => retarget(setTarget)(e.target.value)}
           />
         )}
         <input
@@ -170,7 +177,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
           placeholder="schema (default gold)"
           value={schema}
           size={18}
-          onChange={(e) => setSchema(e.target.value)}
+          onChange={(e) => retarget(setSchema)(e.target.value)}
         />
         <button
           type="button"
@@ -235,18 +242,27 @@ export function RedshiftPublish({ client }: { client: Client }) {
             </ul>
           )}
           <TablePlans tables={preflight.tables} />
-          <h3>DDL to run ({preflight.ddl.length})</h3>
-          {preflight.ddl.length > 0 ? (
-            <Statements sql={preflight.ddl} testId="redshift-ddl" />
-          ) : (
+          {blocked ? (
+            // A refused plan has no statements: "none to run" would read as every table being ready.
             <p className="muted" data-testid="redshift-ddl">
-              None: every table exists with its columns.
+              No DDL or load is planned while there are conflicts: resolve them, then run the preflight again.
             </p>
+          ) : (
+            <>
+              <h3>DDL to run ({preflight.ddl.length})</h3>
+              {preflight.ddl.length > 0 ? (
+                <Statements sql={preflight.ddl} testId="redshift-ddl" />
+              ) : (
+                <p className="muted" data-testid="redshift-ddl">
+                  None: every table exists with its columns.
+                </p>
+              )}
+              <details>
+                <summary>All {preflight.statements.length} statements of the load, in order</summary>
+                <Statements sql={preflight.statements} testId="redshift-statements" />
+              </details>
+            </>
           )}
-          <details>
-            <summary>All {preflight.statements.length} statements of the load, in order</summary>
-            <Statements sql={preflight.statements} testId="redshift-statements" />
-          </details>
         </div>
       )}
 
