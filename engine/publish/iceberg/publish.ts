@@ -304,6 +304,15 @@ async function publishTable(
   const ctx = context(engine, opened, options, table.name, step, db);
   const result = await syncTable(ctx, table);
   onCommitted();
+  // Reading a big table's new files back takes a while: without this the bar would still say
+  // "writing", and a cancel then would read as stopping a write that has in fact been committed.
+  if (result.action !== 'none') {
+    options.onProgress?.({
+      table: table.name,
+      message: `${table.name}: committed; reading it back to check rows and keys`,
+      ...step,
+    });
+  }
   const reconciliation = await reconcileTable(ctx, table);
   if (!reconciliation.matches) {
     // The state claims the table equals gold: without it the next publish compares everything.
