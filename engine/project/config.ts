@@ -277,20 +277,8 @@ export function resolveProjectPath(root: string, path: string, accept: { fileUri
   return resolve(root, path);
 }
 
-/** Loads and validates `<dir>/lakehouse.yaml` (or the file itself if given). */
-export async function loadProject(dirOrFile: string): Promise<Project> {
-  const file = dirOrFile.endsWith('.yaml') ? dirOrFile : join(dirOrFile, PROJECT_FILE);
-  const root = resolve(dirname(file));
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new LakehouseError(
-      'PROJECT_NOT_FOUND',
-      `No project at ${resolve(dirOrFile)}: ${PROJECT_FILE} not found. Create one with \`lakehouse init <dir> --example customer-search\`.`,
-      { path: file },
-    );
-  }
+/** lakehouse.yaml's text, validated; errors name the file and the line of the first issue. */
+function parseConfig(file: string, text: string): ProjectConfig {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
     throw new LakehouseError('PROJECT_INVALID', `${file} is not valid YAML: ${document.errors[0]?.message}`, {
@@ -307,7 +295,33 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
       issues,
     });
   }
-  const config = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Reads the publish targets of lakehouse.yaml again into the open project: the app keeps a project open
+ * for hours, and a target added there (as docs/redshift.md says to) must not need a restart.
+ */
+export async function reloadPublishTargets(project: Project): Promise<void> {
+  const file = join(project.root, PROJECT_FILE);
+  project.config.publish = parseConfig(file, await readFile(file, 'utf8')).publish;
+}
+
+/** Loads and validates `<dir>/lakehouse.yaml` (or the file itself if given). */
+export async function loadProject(dirOrFile: string): Promise<Project> {
+  const file = dirOrFile.endsWith('.yaml') ? dirOrFile : join(dirOrFile, PROJECT_FILE);
+  const root = resolve(dirname(file));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new LakehouseError(
+      'PROJECT_NOT_FOUND',
+      `No project at ${resolve(dirOrFile)}: ${PROJECT_FILE} not found. Create one with \`lakehouse init <dir> --example customer-search\`.`,
+      { path: file },
+    );
+  }
+  const config = parseConfig(file, text);
   // A malformed URI (lake: s3:/x) is refused when the file is read, naming its setting, not at first use.
   const resolved = (key: string, path: string): string => {
     try {

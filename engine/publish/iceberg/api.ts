@@ -1,6 +1,7 @@
 import type { IcebergDiff, IcebergScan } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Engine } from '../../engine.ts';
+import { reloadPublishTargets } from '../../project/config.ts';
 import { diffSnapshots, scanSnapshot, tableHistory } from './history.ts';
 import { removeOrphanFiles } from './orphans.ts';
 import {
@@ -17,11 +18,13 @@ import {
  * the reader, so they answer during a run.
  */
 export function icebergApi(engine: Engine) {
-  const target = (input: IcebergTarget) =>
-    openTarget(engine.project, {
+  const target = async (input: IcebergTarget) => {
+    if (input.catalog) await reloadPublishTargets(engine.project);
+    return openTarget(engine.project, {
       ...(input.catalog ? { catalog: input.catalog } : {}),
       ...(input.warehouse ? { warehouse: input.warehouse } : {}),
     });
+  };
   return {
     async preflight(input: IcebergTarget & { tables?: string[] | undefined }) {
       return preflightIceberg(engine, await target(input), input.tables ? { tables: input.tables } : {});

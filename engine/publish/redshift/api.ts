@@ -1,5 +1,6 @@
 import type { RedshiftPublishInput } from '../../api/contract.ts';
 import type { Engine } from '../../engine.ts';
+import { reloadPublishTargets } from '../../project/config.ts';
 import { resolveRedshiftTarget } from './connection.ts';
 import { type PublishProgress, preflightRedshift, publishRedshift } from './publish.ts';
 
@@ -9,6 +10,7 @@ import { type PublishProgress, preflightRedshift, publishRedshift } from './publ
  */
 export function redshiftApi(engine: Engine) {
   const options = async (input: RedshiftPublishInput) => {
+    if (input.target) await reloadPublishTargets(engine.project);
     const { connection, schema } = await resolveRedshiftTarget(engine.project, {
       target: input.target,
       url: input.url,
