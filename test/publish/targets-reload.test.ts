@@ -34,8 +34,14 @@ afterAll(async () => {
 
 describe('publish targets added to lakehouse.yaml while the project is open', () => {
   it('are found by the next preflight, for Iceberg and for Redshift', async () => {
+    // Said to the app as well as to the CLI: not only in the CLI's flags.
     expect(await rejection(call('publish.iceberg.preflight', { catalog: 'added' }))).toMatchObject({
       code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(`the app's "Warehouse folder" target`),
+    });
+    expect(await rejection(call('publish.redshift.preflight', { target: 'added' }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('or the URL field of the app'),
     });
     await appendFile(
       join(dir, 'lakehouse.yaml'),

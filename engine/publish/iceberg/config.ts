@@ -81,7 +81,7 @@ export function icebergCatalogConfig(project: Project, name: string): IcebergCat
     const known = Object.keys(entries);
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `No Iceberg catalog named ${name} in ${project.root}/lakehouse.yaml (publish.iceberg). ${known.length ? `Known: ${known.join(', ')}.` : 'Add one, or pass --warehouse <folder or s3://...>.'}`,
+      `No Iceberg catalog named ${name} in ${project.root}/lakehouse.yaml (publish.iceberg). ${known.length ? `Known: ${known.join(', ')}.` : 'Add one, or publish to a warehouse folder or s3:// prefix (--warehouse, or the app\'s "Warehouse folder" target).'}`,
       { catalog: name, known },
     );
   }

@@ -85,7 +85,7 @@ export function redshiftTarget(targets: Record<string, unknown>, name: string): 
     const names = Object.keys(targets);
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `No Redshift target "${name}" in lakehouse.yaml (publish.redshift). ${names.length > 0 ? `Targets: ${names.join(', ')}.` : 'Add one, or publish with --url postgres://user@host:port/db.'}`,
+      `No Redshift target "${name}" in lakehouse.yaml (publish.redshift). ${names.length > 0 ? `Targets: ${names.join(', ')}.` : 'Add one, or publish to a postgres:// URL (--url, or the URL field of the app).'}`,
       { target: name, targets: names },
     );
   }

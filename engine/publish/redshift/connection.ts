@@ -127,7 +127,7 @@ function password(name: string, variable: string | undefined, env: NodeJS.Proces
   if (value === undefined || value === '') {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `Target ${name} reads its password from the environment variable ${variable}, which is ${value === undefined ? 'not set' : 'empty'}. Set it to the password and retry.`,
+      `Target ${name} reads its password from the environment variable ${variable}, which is ${value === undefined ? 'not set' : 'empty'}. Set it to the password where the publish runs (for the app, in the shell that starts it, then start it again) and retry.`,
       { target: name, variable },
     );
   }

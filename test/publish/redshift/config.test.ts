@@ -109,6 +109,10 @@ describe('publish.redshift targets', () => {
     await expect(resolveRedshiftTarget(p, { target: 'local', env: {} })).rejects.toThrow(
       'environment variable LOCAL_PW, which is not set',
     );
+    // The app reads its environment once, when it starts: setting the variable elsewhere does nothing.
+    await expect(resolveRedshiftTarget(p, { target: 'local', env: {} })).rejects.toThrow(
+      'for the app, in the shell that starts it, then start it again',
+    );
     // Set but empty (an unset shell variable copied into it) is named too, not left to the server.
     await expect(resolveRedshiftTarget(p, { target: 'local', env: { LOCAL_PW: '' } })).rejects.toThrow(
       'environment variable LOCAL_PW, which is empty',
