@@ -240,8 +240,10 @@ export async function publishIceberg(
   const db = signal ? cancellableDb(engine.db, signal) : undefined;
   try {
     for (const [done, table] of tables.entries()) {
-      const published = results.map((r) => r.table);
-      if (signal?.aborted) throw publishCancelled(opened, published, table.name);
+      // Tables found equal were not written: named apart, so a cancel reads as changing only the others.
+      const published = results.filter((r) => r.action !== 'none').map((r) => r.table);
+      const unchanged = results.filter((r) => r.action === 'none').map((r) => r.table);
+      if (signal?.aborted) throw publishCancelled(opened, published, unchanged, table.name);
       let committed = false;
       try {
         const step = { done, total };
@@ -250,8 +252,8 @@ export async function publishIceberg(
         if (!signal?.aborted || error instanceof CommitStateUnknownError) throw error;
         // Cut short after its commit (while reading it back), the table is published all the same.
         throw committed
-          ? publishCancelled(opened, [...published, table.name], tables[done + 1]?.name)
-          : publishCancelled(opened, published, table.name);
+          ? publishCancelled(opened, [...published, table.name], unchanged, tables[done + 1]?.name)
+          : publishCancelled(opened, published, unchanged, table.name);
       }
     }
   } finally {
@@ -266,14 +268,22 @@ export async function publishIceberg(
 }
 
 /**
- * Why a cancelled publish stopped: the tables it had committed (each commit is atomic) and the first
- * one it left unchanged (none when the cancel came while the last table was read back).
+ * Why a cancelled publish stopped: the tables it had committed (each commit is atomic), those it found
+ * already up to date, and the first one it left unchanged (none when the last table was being read back).
  */
-function publishCancelled(opened: OpenedTarget, published: string[], stoppedAt?: string): LakehouseError {
+function publishCancelled(
+  opened: OpenedTarget,
+  published: string[],
+  unchanged: string[],
+  stoppedAt?: string,
+): LakehouseError {
   const committed =
-    published.length > 0
+    (published.length > 0
       ? `${published.join(', ')} had been published (each table commits on its own); `
-      : '';
+      : '') +
+    (unchanged.length > 0
+      ? `${unchanged.join(', ')} ${unchanged.length === 1 ? 'was' : 'were'} already up to date, nothing written; `
+      : '');
   const rest =
     stoppedAt === undefined
       ? 'only the read-back check of the last one was cut short.'
@@ -281,7 +291,7 @@ function publishCancelled(opened: OpenedTarget, published: string[], stoppedAt?:
   return new LakehouseError(
     'RUN_CANCELLED',
     `The Iceberg publish to ${opened.catalog.description} was cancelled: ${committed}${rest}`,
-    { target: opened.catalog.description, published, ...(stoppedAt ? { table: stoppedAt } : {}) },
+    { target: opened.catalog.description, published, unchanged, ...(stoppedAt ? { table: stoppedAt } : {}) },
   );
 }
 

@@ -36,3 +36,29 @@ describe('the progress of an Iceberg publish', () => {
     ]);
   }, 120_000);
 });
+
+describe('a cancelled Iceberg publish', () => {
+  it('names the tables it found up to date apart from those it committed', async () => {
+    const target = await openTarget(engine.project, { warehouse: join(work, 'cancelled') });
+    await publishIceberg(engine, target, { tables: ['dim_platform'] });
+    const controller = new AbortController();
+    let commits = 0;
+    const cancelled = await publishIceberg(engine, target, {
+      signal: controller.signal,
+      // dim_category, dim_date and dim_network commit; dim_platform is equal; cancelled at the next.
+      beforeCommit: async () => {
+        commits += 1;
+        if (commits === 4) controller.abort();
+      },
+    }).catch((error: unknown) => error);
+    expect(cancelled).toMatchObject({
+      code: 'RUN_CANCELLED',
+      message: `The Iceberg publish to ${target.catalog.description} was cancelled: dim_category, dim_date, dim_network had been published (each table commits on its own); dim_platform was already up to date, nothing written; no rows of dim_subscription or the tables after it were committed.`,
+      details: {
+        published: ['dim_category', 'dim_date', 'dim_network'],
+        unchanged: ['dim_platform'],
+        table: 'dim_subscription',
+      },
+    });
+  }, 120_000);
+});
