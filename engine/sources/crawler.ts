@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { CRAWL_HEADER_VARIABLE, type CrawlSource, crawlHeaderVariableRefusal } from '../project/config.ts';
+import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { firstLine } from './daily-parquet.ts';
 
 /**
@@ -129,11 +130,14 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     const lines = items.map((item, i) =>
       JSON.stringify({ ...(item as object), _crawl_page: pageNumber, _crawl_item: i }),
     );
-    await writeAtomically(join(pagesDir, `${String(pageNumber).padStart(6, '0')}.jsonl`), lines.join('\n'));
+    await writeFileAtomically(
+      join(pagesDir, `${String(pageNumber).padStart(6, '0')}.jsonl`),
+      lines.join('\n'),
+    );
     state.pages = pageNumber;
     state.items += items.length;
     state.next = nextRequest(source, state.next, body, items.length);
-    await writeAtomically(stateFile, JSON.stringify(state));
+    await writeFileAtomically(stateFile, JSON.stringify(state));
     progress.pages = state.pages;
     progress.items = state.items;
     options.onProgress?.({ ...progress });
@@ -529,10 +533,4 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp-${randomUUID().slice(0, 8)}`;
-  await writeFile(temp, text);
-  await rename(temp, file);
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
+import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
@@ -225,16 +225,9 @@ async function editProjectFile(
       },
     );
   }
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    // yaml pads flow collections (`[ a, b ]`) by default, which would rewrite every `[title, genres]`
-    // of a file written unpadded (as init writes it) on each save: follow what the file does.
-    await writeFile(temp, document.toString({ flowCollectionPadding: /[[{] [^\]}\s]/.test(text) }));
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  // yaml pads flow collections (`[ a, b ]`) by default, which would rewrite every `[title, genres]`
+  // of a file written unpadded (as init writes it) on each save: follow what the file does.
+  await writeFileAtomically(file, document.toString({ flowCollectionPadding: /[[{] [^\]}\s]/.test(text) }));
   return parsed.data;
 }
 

@@ -8,17 +8,16 @@ import {
   open,
   readdir,
   readFile,
-  rename,
   rm,
   stat,
   statfs,
   utimes,
-  writeFile,
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
+import { writeFileAtomically } from '../../storage/atomic-file.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from '../../storage/lru-files.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { listObjects, uploadFile } from '../../storage/s3-objects.ts';
@@ -204,12 +203,8 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
       }
     },
     async write(uri, bytes) {
-      const path = pathOf(uri);
-      await mkdir(dirname(path), { recursive: true });
-      // Write then rename, so a reader never sees half a file (version-hint.text is rewritten in place).
-      const staging = `${path}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(staging, bytes);
-      await rename(staging, path);
+      // A reader never sees half a file (version-hint.text is rewritten in place).
+      await writeFileAtomically(pathOf(uri), bytes);
     },
     async createExclusive(uri, bytes) {
       const path = pathOf(uri);
@@ -371,13 +366,9 @@ export function createS3FileIO(
         await utimes(cached, now, now);
         return cached;
       } catch {
-        const bytes = await this.read(uri);
-        await mkdir(dirname(cached), { recursive: true });
-        // Written aside and renamed: a cached file is taken as it is by every later publish, so one
-        // cut short (a killed publish, two reading at once) must never appear under the final name.
-        const temp = `${cached}.${process.pid}.${randomUUID()}.tmp`;
-        await writeFile(temp, bytes);
-        await rename(temp, cached);
+        // A cached file is taken as it is by every later publish, so one cut short (a killed publish,
+        // two reading at once) must never appear under the final name.
+        await writeFileAtomically(cached, await this.read(uri));
         // Every published file ever compared or read back lands here; without a limit the cache
         // grew with each publish, holding files no snapshot uses any more.
         await evictLeastRecentlyUsed(

@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Db } from '../../db/duckdb.ts';
+import { writeFileAtomically } from '../../storage/atomic-file.ts';
 
 /**
  * A fact whose rows carry, in this DATE column, the ETL date of the run that wrote them can be compared
@@ -42,13 +43,8 @@ export async function writePublishState(
   location: string,
   state: PublishState,
 ): Promise<void> {
-  const file = stateFile(stateDir, location);
-  await mkdir(dirname(file), { recursive: true });
-  // A temp name of its own: two publishes of one table (the app's and the CLI's) may finish at once,
-  // and with a shared name one rename found the file gone and failed a publish that had committed.
-  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(temp, JSON.stringify(state));
-  await rename(temp, file);
+  // Two publishes of one table (the app's and the CLI's) may finish at once: each writes aside.
+  await writeFileAtomically(stateFile(stateDir, location), JSON.stringify(state));
 }
 
 /** Drops the state, so the next publish compares every partition (after a failed reconciliation). */

@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
+import { writeFileAtomically } from '../../storage/atomic-file.ts';
 import { duckdbKeyChecksumSql } from '../gold-tables.ts';
 import type { Catalog } from './catalog.ts';
 import { duckdbTypeOf, type IcebergSchema } from './spec.ts';
@@ -150,12 +151,7 @@ export async function openFingerprintStore(scope: FingerprintScope): Promise<Fin
       const kept = Object.fromEntries(
         Object.entries(entries).filter(([key]) => livePaths.has(key.slice(key.indexOf(':') + 1))),
       );
-      await mkdir(dirname(file), { recursive: true });
-      // Written aside then renamed: a crash mid-write leaves the previous store, never half a file.
-      // The temp name is this write's own, so two publishes saving at once do not take each other's.
-      const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-      await writeFile(temp, JSON.stringify(kept));
-      await rename(temp, file);
+      await writeFileAtomically(file, JSON.stringify(kept));
     },
   };
 }
