@@ -66,22 +66,35 @@ export async function sqlReferences(
     throw sqlError(file, sql, firstLine, message, tree.position);
   }
   const found = new Set<string>();
-  const ctes = new Set<string>();
   const variables: VariableRead[] = [];
-  const walk = (node: unknown): void => {
+  // The warehouse's own name may qualify a table (warehouse.gold.dim_user): the same relation as gold.dim_user.
+  const database = (await db.scalar<string>('SELECT lower(current_database())')) ?? '';
+  // `ctes` are the CTE names in scope where `node` is: a bare name among them is no relation.
+  const walk = (node: unknown, ctes: ReadonlySet<string>): void => {
     if (Array.isArray(node)) {
-      for (const child of node) walk(child);
+      for (const child of node) walk(child, ctes);
       return;
     }
     if (!node || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
-    const cteMap = record.cte_map as { map?: { key?: string }[] } | undefined;
-    for (const entry of cteMap?.map ?? []) if (entry.key) ctes.add(entry.key.toLowerCase());
+    let scope = ctes;
+    // A recursive CTE's body reads itself by its name.
+    if (record.type === 'RECURSIVE_CTE_NODE' && typeof record.cte_name === 'string') {
+      scope = new Set([...scope, record.cte_name.toLowerCase()]);
+    }
+    // A CTE sees the ones before it, not itself: `WITH dim_user AS (SELECT * FROM dim_user ...)` reads the
+    // gold table. The query after the WITH sees them all, and a subquery's CTEs only that subquery.
+    const cteMap = record.cte_map as { map?: { key?: string; value?: unknown }[] } | undefined;
+    for (const entry of cteMap?.map ?? []) {
+      walk(entry.value, scope);
+      if (entry.key) scope = new Set([...scope, entry.key.toLowerCase()]);
+    }
     if (record.type === 'BASE_TABLE' && typeof record.table_name === 'string') {
-      const schema = typeof record.schema_name === 'string' ? record.schema_name : '';
-      const catalog = typeof record.catalog_name === 'string' ? record.catalog_name : '';
-      const name = [catalog, schema, record.table_name].filter(Boolean).join('.').toLowerCase();
-      found.add(name);
+      const schema = typeof record.schema_name === 'string' ? record.schema_name.toLowerCase() : '';
+      const catalog = typeof record.catalog_name === 'string' ? record.catalog_name.toLowerCase() : '';
+      const table = record.table_name.toLowerCase();
+      const qualifier = [catalog === database && schema ? '' : catalog, schema].filter(Boolean);
+      if (qualifier.length > 0 || !scope.has(table)) found.add([...qualifier, table].join('.'));
     }
     const variable = literalVariable(record);
     if (variable !== undefined) {
@@ -91,10 +104,10 @@ export async function sqlReferences(
         .toString();
       variables.push({ name: variable, line: firstLine + before.split('\n').length - 1 });
     }
-    for (const value of Object.values(record)) walk(value);
+    for (const [key, value] of Object.entries(record)) if (key !== 'cte_map') walk(value, scope);
   };
-  walk(tree);
-  const relations = [...found].filter((name) => name.includes('.') || !ctes.has(name)).sort();
+  walk(tree, new Set());
+  const relations = [...found].sort();
   return { relations, variables };
 }
 
@@ -162,11 +175,14 @@ export async function buildPartialGraph(
       !rel.includes('.') && (idOf.has(`gold.${rel}`) || layerTables.has(`gold.${rel}`)) ? `gold.${rel}` : rel;
     return idOf.get(named) ?? named;
   };
+  const byId = new Map(models.map((m) => [m.id, m]));
   const nodes: ModelNode[] = [];
   const errors: LakehouseError[] = [];
   for (const model of models) {
     try {
-      nodes.push(await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables }));
+      nodes.push(
+        await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables, models: byId }),
+      );
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
       error.details.model ??= model.id;
@@ -206,6 +222,8 @@ interface GraphScope {
   resolve: (relation: string) => string;
   /** `layer.name` of every bronze, silver and gold table or view the warehouse holds now. */
   layerTables: Set<string>;
+  /** Every model whose file parses, by id. */
+  models: Map<string, Model>;
 }
 
 /** The bronze, silver and gold tables and views in the warehouse, as lower-case `layer.name`. */
@@ -256,6 +274,35 @@ function unknownLayerTableError(model: Model, relation: string, ids: string[]): 
   );
 }
 
+/**
+ * The partition model a `reconcile_with` names, as its id: a misspelt or miscased name would count no
+ * rows (an ACCOUNTING_MISMATCH blaming the model), and a table has no per-date count to reconcile with.
+ */
+function reconcileTarget(model: Model, { resolve, models, ids }: GraphScope): string {
+  const written = model.config.reconcile_with ?? '';
+  const id = resolve(written.trim().toLowerCase());
+  const target = models.get(id);
+  // A model whose file does not parse has its own error; the run refuses until it is fixed.
+  if (!target && ids.has(id)) return id;
+  if (target && target.id !== model.id && target.config.materialized === 'partition') return target.id;
+  const line = model.configLines.reconcile_with;
+  const partitions = [...models.values()]
+    .filter((m) => m.config.materialized === 'partition' && m.id !== model.id)
+    .map((m) => m.id);
+  const problem = !target
+    ? `names no model${didYouMean(written, partitions)}`
+    : target.id === model.id
+      ? 'names this model itself'
+      : `names ${target.id}, which is materialized: ${target.config.materialized}, not partition, so it has no rows per date to count`;
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}${line ? `:${line}` : ''}: reconcile_with: ${written} ${problem}. It must name the upstream ` +
+      `partition model whose rows this one accounts for (partition models: ${partitions.join(', ') || 'none'}): ` +
+      'fix the name, or remove reconcile_with.',
+    { file: model.file, line, model: model.id, setting: 'reconcile_with' },
+  );
+}
+
 async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
   const { ids, sources, variableNames, resolve } = scope;
   const { relations: named, variables } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
@@ -289,6 +336,12 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
       if (parent !== model.id && ids.has(parent)) upstream.push(parent);
       else if (parent !== model.id && scope.layerTables.has(parent)) throw orphanReadError(model, parent);
     }
+  }
+  if (model.config.reconcile_with !== undefined) {
+    const reconciled = reconcileTarget(model, scope);
+    // The run counts the partition of this id: written as the graph knows it, in any case.
+    model.config.reconcile_with = reconciled;
+    if (reconciled !== model.id) upstream.push(reconciled);
   }
   // The catalog of a keyword_match model is read by the engine, not by its SQL.
   const catalog = model.config.catalog ? resolve(model.config.catalog.toLowerCase()) : undefined;

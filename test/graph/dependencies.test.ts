@@ -120,6 +120,58 @@ describe('dependencies come from the SQL itself', () => {
     ]);
   });
 
+  it("reads a gold table in a CTE's own body and outside a subquery's CTE of its name", async () => {
+    const relations = await referencedRelations(
+      db,
+      `WITH dim_platform AS (SELECT * FROM dim_platform WHERE platform_key <> 0),
+            ok AS (SELECT * FROM dim_platform)
+       SELECT *, (WITH dim_date AS (SELECT 1 AS d) SELECT count(*) FROM dim_date) AS n
+       FROM ok, dim_date, (WITH RECURSIVE walk AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM walk WHERE i < 3)
+                           SELECT * FROM walk)`,
+    );
+    expect(relations).toEqual(['dim_date', 'dim_platform']);
+  });
+
+  it("reads a name qualified by the warehouse's own catalog as the layer table", async () => {
+    const database = await db.scalar<string>('SELECT current_database()');
+    const relations = await referencedRelations(
+      db,
+      `SELECT * FROM "${database}".gold.dim_platform JOIN ${database}.Silver.Events USING (k), system.main.t`,
+    );
+    expect(relations).toEqual(['gold.dim_platform', 'silver.events', 'system.main.t']);
+  });
+
+  it('resolves reconcile_with to the partition model in any case, and refuses one that is no such model', async () => {
+    const partition = (id: string, sql: string, reconcile?: string) =>
+      model(id, sql, `materialized: partition${reconcile ? `\nreconcile_with: ${reconcile}` : ''}`);
+    const bronze = partition('bronze.log', 'SELECT 1 AS k');
+    const silver = partition('silver.events', 'SELECT 1 AS k', 'Bronze.LOG');
+    const graph = await buildGraph(db, [silver, bronze], [], []);
+    expect(silver.config.reconcile_with).toBe('bronze.log');
+    expect(graph.byId.get('silver.events')?.upstream).toEqual(['bronze.log']);
+
+    const misspelt = await lakehouseFailure(
+      buildGraph(db, [partition('silver.events', 'SELECT 1 AS k', 'bronze.lgo'), bronze], [], []),
+    );
+    expect(misspelt.code).toBe('MODEL_INVALID');
+    expect(misspelt.message).toBe(
+      'models/silver/events.sql:3: reconcile_with: bronze.lgo names no model (did you mean "bronze.log"?). ' +
+        'It must name the upstream partition model whose rows this one accounts for (partition models: ' +
+        'bronze.log): fix the name, or remove reconcile_with.',
+    );
+    const table = await lakehouseFailure(
+      buildGraph(
+        db,
+        [partition('silver.events', 'SELECT 1 AS k', 'gold.dim_k'), model('gold.dim_k', 'SELECT 1 AS k')],
+        [],
+        [],
+      ),
+    );
+    expect(table.message).toMatch(
+      /^models\/silver\/events\.sql:3: reconcile_with: gold\.dim_k names gold\.dim_k, which is materialized: table, not partition/,
+    );
+  });
+
   it('refuses a read of a layer table whose model file is gone', async () => {
     // A table left behind by a deleted model, as the warehouse would hold it.
     await db.run('CREATE SCHEMA IF NOT EXISTS gold; CREATE OR REPLACE TABLE gold.dim_gone AS SELECT 1 AS k');
