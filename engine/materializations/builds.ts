@@ -64,13 +64,13 @@ function describeShape(shape: BuildShape): string {
 /**
  * How the model's table was built, when its header now asks for something the table cannot take:
  * a partitioned model over a table (or the other way round), or another materialization or key for
- * a merged table. Undefined when the next run can go on from the table as it is. A `table` model
- * replaces its table whole, so only the storage kind matters for it.
+ * a merged table, or a merged table turned `table`. Undefined when the next run can go on from the table
+ * as it is. A `table` model replaces its table whole, so its own keys do not matter.
  */
 export async function buildMismatch(
   db: Db,
   model: Model,
-): Promise<{ built: string; storageChanged: boolean } | undefined> {
+): Promise<{ built: string; storageChanged: boolean; replacesMerged?: boolean } | undefined> {
   const kind = await existingKind(db, model.id);
   if (!kind) return undefined;
   if (kind !== relationKindOf(model)) {
@@ -80,8 +80,13 @@ export async function buildMismatch(
         : 'built as a warehouse table, not daily partitions';
     return { built, storageChanged: true };
   }
-  if (model.config.materialized === 'table' || kind === 'view') return undefined;
+  if (kind === 'view') return undefined;
   const recorded = await recordedShape(db, model.id);
+  if (model.config.materialized === 'table') {
+    // Replaced whole by one run's SELECT, a merged table would lose the rows of every other date it holds.
+    if (!recorded || recorded.materialized === 'table') return undefined;
+    return { built: `built as ${describeShape(recorded)}`, storageChanged: false, replacesMerged: true };
+  }
   const wanted = buildShapeOf(model);
   if (!recorded || JSON.stringify(recorded) === JSON.stringify(wanted)) return undefined;
   return { built: `built as ${describeShape(recorded)}`, storageChanged: false };
@@ -93,7 +98,10 @@ export async function refuseBuildMismatch(db: Db, model: Model): Promise<void> {
   if (!mismatch) return;
   const why = mismatch.storageChanged
     ? 'A run cannot turn one into the other in place'
-    : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
+    : mismatch.replacesMerged
+      ? 'A table model replaces its rows with what one run gives, so the rows of every other date the ' +
+        'table holds would be lost without a word'
+      : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
   throw new LakehouseError(
     'MODEL_INVALID',
     `${model.file}: ${model.id} was ${mismatch.built}, and its header now says ${describeShape(buildShapeOf(model))}. ` +

@@ -105,6 +105,31 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
     });
   });
 
+  it('append turned table: refused rather than keeping one date of the rows, and the rebuild takes it', async () => {
+    const name = 'h_append_to_table';
+    const relation = `gold.${name}`;
+    await withEngine(dir, async (engine) => {
+      const appended = header(['materialized: append', 'unique_key: [etl, platform]']);
+      const select = `SELECT getvariable('etl_date') AS etl, ${platforms.slice('SELECT '.length)}`;
+      expect((await build(name, appended + select, engine)).status).toBe('success');
+      const before = await rows(engine, `SELECT * FROM ${relation} ORDER BY ALL`);
+      expect(new Set(before.map((r) => String(r.etl))).size).toBe(2);
+      const refused = await build(name, header(['materialized: table']) + select, engine, [dates[2]!]);
+      expect(refused.error?.message).toBe(
+        `models/gold/${name}.sql: ${relation} was built as materialized: append keyed by etl, platform, and its ` +
+          'header now says materialized: table. A table model replaces its rows with what one run gives, so the ' +
+          'rows of every other date the table holds would be lost without a word: rebuild it from every date ' +
+          '(drop it for a rebuild, then run every date), or put the header back.',
+      );
+      expect(refused.error?.details.rebuild).toBe(relation);
+      expect(await rows(engine, `SELECT * FROM ${relation} ORDER BY ALL`)).toEqual(before);
+      await engine.dropTable(relation, { rebuild: true });
+      expect((await engine.run({ dates: [dates[2]!], select: [relation] })).status).toBe('success');
+      // Built as a table now: the next run of it replaces it again, without a refusal.
+      expect((await engine.run({ dates: [dates[1]!], select: [relation] })).status).toBe('success');
+    });
+  });
+
   it('partitions turned into a table: refused, and only a rebuild drops them', async () => {
     const path = join(dir, 'models', 'silver', 'ev.sql');
     const select =
