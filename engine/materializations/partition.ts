@@ -121,7 +121,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   if (columns.some((c) => c.name.toLowerCase() === 'etl_date')) await refuseOtherEtlDates(ctx, file);
   const testRelation = `read_parquet(${literal(file)})`;
   const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
-  if (before) warnings.push(...(await columnChanges(ctx, before)));
+  if (before) warnings.push(...(await columnChanges(ctx, before, columns)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
 }
 
@@ -309,12 +309,20 @@ async function laterDatesAffected(
 async function columnChanges(
   ctx: MaterializeContext,
   before: { name: string; type: string }[],
+  written: { name: string; type: string }[],
 ): Promise<string[]> {
   const after = await columnsOf(ctx.db, ctx.target);
   const names = (list: { name: string }[]) => new Set(list.map((c) => c.name));
   const added = after.filter((c) => !names(before).has(c.name)).map((c) => c.name);
   const removed = before.filter((c) => !names(after).has(c.name)).map((c) => c.name);
-  if (added.length === 0 && removed.length === 0) return [];
+  // The view reads every date's files as one type: a retyped column reads as what all of them hold (VARCHAR
+  // for INTEGER over VARCHAR), whatever this date wrote, until the other dates are written again.
+  const retyped = written.flatMap((column) => {
+    const was = before.find((c) => c.name === column.name)?.type;
+    const reads = after.find((c) => c.name === column.name)?.type;
+    return was && reads && was !== column.type ? [{ ...column, was, reads }] : [];
+  });
+  if (added.length === 0 && removed.length === 0 && retyped.length === 0) return [];
   const others = (await ctx.partitions.dates(ctx.model.id)).filter((d) => d !== ctx.etlDate);
   const which = `${others.length} other date(s)${others.length ? ` (${others[0]}${others.length > 1 ? ` .. ${others[others.length - 1]}` : ''})` : ''}`;
   const notes: string[] = [];
@@ -327,6 +335,14 @@ async function columnChanges(
     notes.push(
       `column(s) ${removed.join(', ')} no longer produced: gone from ${ctx.model.id}, though the ${which} written ` +
         'before still hold them; models that read them now fail until they are changed',
+    );
+  }
+  if (retyped.length && others.length) {
+    notes.push(
+      `column(s) retyped: ${retyped.map((c) => `${c.name} was ${c.was}, now ${c.type}`).join('; ')}. The ${which} ` +
+        `written before keep the old type, so ${ctx.model.id} reads ` +
+        `${retyped.map((c) => `${c.name} as ${c.reads}`).join(', ')} until they are re-run: re-run them, ` +
+        'or cast back in the model',
     );
   }
   return notes;

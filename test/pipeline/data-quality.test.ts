@@ -529,6 +529,39 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // The view reads all dates' files as one type: INTEGER written over VARCHAR dates reads as VARCHAR.
+  it('notes a retyped partition column: the type older dates keep, and what the layer reads it as', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2], select: ['+silver.customer_search'] })).status).toBe(
+        'success',
+      );
+    });
+    await editModel(
+      dir,
+      'silver/customer_search.sql',
+      'AS network_type,',
+      'AS network_type, 1 AS network_code,',
+    );
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D2], select: ['silver.customer_search'] })).status).toBe('success');
+    });
+    await editModel(dir, 'silver/customer_search.sql', '1 AS network_code,', "'wifi-1' AS network_code,");
+    await withEngine(dir, async (engine) => {
+      const retyped = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
+      expect(retyped.status).toBe('success');
+      expect(retyped.models.find((m) => m.model === 'silver.customer_search')?.warnings[0]).toBe(
+        `column(s) retyped: network_code was INTEGER, now VARCHAR. The 1 other date(s) (${D2}) written before ` +
+          'keep the old type, so silver.customer_search reads network_code as VARCHAR until they are re-run: ' +
+          're-run them, or cast back in the model',
+      );
+      // Written again with the same type, the date has nothing to note.
+      const again = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
+      const notes = again.models.find((m) => m.model === 'silver.customer_search')?.warnings ?? [];
+      expect(notes.filter((note) => note.includes('retyped'))).toEqual([]);
+    });
+  });
+
   it('refuses a history replay that would read a renamed column as NULL on older dates, even later in its own run', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
