@@ -347,6 +347,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   const catalog = model.config.catalog ? resolve(model.config.catalog.toLowerCase()) : undefined;
   if (catalog) {
     if (ids.has(catalog)) upstream.push(catalog);
+    else if (scope.layerTables.has(catalog)) throw orphanReadError(model, catalog);
     else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
   }
   return { model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] };

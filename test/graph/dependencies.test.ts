@@ -184,6 +184,7 @@ describe('dependencies come from the SQL itself', () => {
           'SELECT 1 AS k',
           'materialized: table\ntests:\n  - relationships: {column: k, to: gold.dim_gone, field: k}',
         ],
+        ['keyword_match catalog', 'SELECT 1 AS k', 'materialized: keyword_match\ncatalog: gold.dim_gone'],
       ];
       for (const [how, sql, header] of readers) {
         const { errors } = await buildPartialGraph(db, [model('gold.fact', sql, header)], [], []);
