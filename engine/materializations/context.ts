@@ -53,6 +53,11 @@ export interface MaterializeContext {
    * now (written before the column was added or renamed): a replay would read NULL there.
    */
   staleInputs?(dates: string[]): Promise<{ input: string; dates: string[]; columns: string[] }[]>;
+  /**
+   * Of these dates, those a partitioned input of the model holds no partition of (an input renamed or
+   * added since, or forgotten by repair) that this run does not write first: a replay would read no rows.
+   */
+  missingInputs?(dates: string[]): Promise<{ input: string; dates: string[] }[]>;
   /** The dates the model's partitioned inputs have committed (a new history model starts after some). */
   inputDates?(): Promise<string[]>;
   /** The models holding this one's surrogate keys in rows of earlier dates, with their dates this run does not run. */

@@ -133,6 +133,20 @@ async function pendingReplay(ctx: MaterializeContext): Promise<string[]> {
  * would keep history rebuilt from NULLs. The way out rewrites the inputs alone first.
  */
 async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Promise<void> {
+  const missing = (await ctx.missingInputs?.(dates.filter((d) => d !== ctx.etlDate))) ?? [];
+  if (missing.length > 0) {
+    const missingDates = [...new Set(missing.flatMap((m) => m.dates))].sort();
+    const inputs = missing.map((m) => `${m.input} holds no partition of ${m.dates.join(', ')}`).join('; ');
+    const write = runOfDates(missingDates, [...new Set(missing.map((m) => m.input))]);
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs} (a ` +
+        "model renamed or added since, or partitions repair forgot): the replay would rewrite those dates' " +
+        `history from no rows. Write those partitions first (run ${describeRun(write)}), then run ` +
+        `${ctx.etlDate} again.`,
+      { model: ctx.model.id, missingInputs: missing, suggestedRun: write },
+    );
+  }
   const stale = (await ctx.staleInputs?.(dates.filter((d) => d !== ctx.etlDate))) ?? [];
   if (stale.length === 0) return;
   const staleDates = [...new Set(stale.flatMap((s) => s.dates))].sort();

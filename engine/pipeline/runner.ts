@@ -564,6 +564,26 @@ async function staleInputPartitions(
   return stale;
 }
 
+/** See MaterializeContext.missingInputs. */
+async function missingInputPartitions(
+  deps: RunnerDeps & { runDates: string[]; selected: ReadonlySet<string> },
+  partitions: ReturnType<typeof createPartitionStore>,
+  model: Model,
+  etlDate: string,
+  dates: string[],
+): Promise<{ input: string; dates: string[] }[]> {
+  const missing: { input: string; dates: string[] }[] = [];
+  for (const input of partitionedInputs(deps.graph, model)) {
+    const committed = new Set(await partitions.dates(input.id));
+    // A later date of this run writes a selected input before the replay that run ends with.
+    const writtenLater = (d: string) =>
+      d > etlDate && deps.runDates.includes(d) && deps.selected.has(input.id);
+    const absent = dates.filter((d) => !committed.has(d) && !writtenLater(d));
+    if (absent.length > 0) missing.push({ input: input.id, dates: absent });
+  }
+  return missing;
+}
+
 /**
  * See MaterializeContext.keyReaders: models keeping rows of earlier dates (a 'table' model is rebuilt
  * whole each date) that hold this model's surrogate keys, with their committed dates this run does not run.
@@ -649,6 +669,7 @@ async function runModel(
     committedDates: await committedDates(db, model.id),
     runDates: deps.runDates,
     staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
+    missingInputs: (dates) => missingInputPartitions(deps, partitions, model, date, dates),
     inputDates: async () => {
       const dates = await Promise.all(
         partitionedInputs(deps.graph, model).map((m) => partitions.dates(m.id)),

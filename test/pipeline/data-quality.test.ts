@@ -562,6 +562,50 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // A renamed input model is a new partitioned table holding only the dates run since: a replay of the
+  // history reading it rewrote every other date's history from no rows, with a success.
+  it('refuses a history replay over dates a renamed input holds no partition of, and a run writing them works', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    const bridge = async (engine: Engine) =>
+      (await engine.query('SELECT * FROM bridge_user_plan ORDER BY ALL')).rows;
+    let before: unknown;
+    await withEngine(dir, async (engine) => {
+      before = await bridge(engine);
+    });
+    await rename(
+      join(dir, 'models', 'silver', 'user_plans_map.sql'),
+      join(dir, 'models', 'silver', 'plans_map.sql'),
+    );
+    for (const reader of ['dim_subscription', 'bridge_user_plan', 'dim_user_history']) {
+      const path = join(dir, 'models', 'gold', `${reader}.sql`);
+      await writeFile(
+        path,
+        (await readFile(path, 'utf8')).replaceAll('silver.user_plans_map', 'silver.plans_map'),
+      );
+    }
+    await withEngine(dir, async (engine) => {
+      const refused = await engine.run({ dates: [D2] });
+      expect(refused.status).toBe('failed');
+      expect(refused.error?.message).toMatch(
+        new RegExp(
+          `^gold\\.(dim_user_history|bridge_user_plan) rebuilds its history by replaying ${D1} \\.\\. ${D2}, but ` +
+            `silver\\.plans_map holds no partition of ${D1} \\(.*\\): the replay would rewrite those dates' ` +
+            `history from no rows\\. Write those partitions first \\(run ${D1} \\(model silver\\.plans_map\\)\\), ` +
+            `then run ${D2} again\\.$`,
+        ),
+      );
+      expect(refused.error?.details.suggestedRun).toEqual({ from: D1, to: D1, select: ['silver.plans_map'] });
+      expect(await bridge(engine)).toEqual(before);
+      // The input written for D1 first, D2 then replays what the old input gave.
+      expect((await engine.run({ dates: [D1], select: ['silver.plans_map'] })).status).toBe('success');
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      expect(await bridge(engine)).toEqual(before);
+    });
+  });
+
   it('refuses a history replay that would read a renamed column as NULL on older dates, even later in its own run', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
