@@ -1,4 +1,4 @@
-import { LakehouseError } from '../api/errors.ts';
+import { describeRun, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { Model, OrderItem } from '../project/models.ts';
 import {
@@ -240,6 +240,7 @@ async function keysLoadedBefore(
     window === 'all' ? undefined : window,
   );
   if (files.length === 0) return 0;
+  await refuseKeysMissingBefore(ctx, files, keys);
   const k = keys.map(ident).join(', ');
   await ctx.db.run(
     `CREATE OR REPLACE TEMP TABLE __keys_loaded_before AS
@@ -250,6 +251,59 @@ async function keysLoadedBefore(
     `SELECT count(*) FROM ${rows} AS r SEMI JOIN __keys_loaded_before USING (${k})`,
   );
   return Number(count ?? 0);
+}
+
+/** The key columns each of `files` lacks, by the date of its partition, for those lacking one. */
+async function keysLacking(
+  db: Db,
+  files: string[],
+  keys: string[],
+): Promise<{ date: string; columns: string[] }[]> {
+  const lacking: { date: string; columns: string[] }[] = [];
+  for (const file of files) {
+    const has = new Set(
+      (await columnsOf(db, `read_parquet(${literal(file)})`)).map((c) => c.name.toLowerCase()),
+    );
+    const columns = keys.filter((key) => !has.has(key.toLowerCase()));
+    const date = /etl_date=(\d{4}-\d{2}-\d{2})/.exec(file)?.[1] ?? file;
+    if (columns.length > 0) lacking.push({ date, columns });
+  }
+  return lacking.sort((a, b) => a.date.localeCompare(b.date));
+}
+
+/**
+ * A `deduplicate.key` column that earlier partitions lack (added to the model and the key since) failed
+ * the repeat search with a Binder Error on the engine's own join. Refused instead, with the run that
+ * writes them again: in date order from the first lacking it, each date finds its predecessors rewritten.
+ */
+async function refuseKeysMissingBefore(
+  ctx: MaterializeContext,
+  files: string[],
+  keys: string[],
+): Promise<void> {
+  const { db, model, etlDate, partitions } = ctx;
+  const lacking = await keysLacking(db, files, keys);
+  if (lacking.length === 0) return;
+  const first =
+    (await keysLacking(db, await partitions.filesBefore(model.id, etlDate), keys))[0] ?? lacking[0]!;
+  const columns = [...new Set(lacking.flatMap((l) => l.columns))];
+  const run = { from: first.date, to: etlDate };
+  const line = model.configLines['deduplicate.key'];
+  throw new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}${line ? `:${line}` : ''}: deduplicate.key names ${columns.join(', ')}, which the partitions of ` +
+      `${lacking.map((l) => l.date).join(', ')} lack (written before ${columns.length > 1 ? 'they were' : 'it was'} added), ` +
+      `and the repeat search compares ${etlDate}'s keys with theirs. Write the dates again in one run, in date ` +
+      `order (run ${describeRun(run)}), or leave ${columns.join(', ')} out of the key.`,
+    {
+      model: model.id,
+      file: model.file,
+      line,
+      columns,
+      dates: lacking.map((l) => l.date),
+      suggestedRun: run,
+    },
+  );
 }
 
 /**

@@ -562,6 +562,37 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // The repeat search across dates joins on the key: a key column older partitions lack failed it with a
+  // Binder Error on the engine's own join ("does not exist on left side of join"), naming no date.
+  it('refuses a deduplicate.key column older partitions lack, naming them and the run that rewrites them', async () => {
+    const dir = await project();
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
+    await editModel(dir, 'silver/customer_search.sql', '  key: event_id\n', '  key: [event_id, event_day]\n');
+    await editModel(
+      dir,
+      'silver/customer_search.sql',
+      'AS network_type,',
+      'AS network_type, DATE ' + "'2022-01-01' AS event_day,",
+    );
+    await withEngine(dir, async (engine) => {
+      const refused = await engine.run({ dates: [D2] });
+      expect(refused.error?.code).toBe('MODEL_INVALID');
+      expect(refused.error?.message).toBe(
+        `models/silver/customer_search.sql:5: deduplicate.key names event_day, which the partitions of ${D1} lack ` +
+          `(written before it was added), and the repeat search compares ${D2}'s keys with theirs. Write the dates ` +
+          `again in one run, in date order (run ${D1} .. ${D2}), or leave event_day out of the key.`,
+      );
+      expect(refused.error?.details.suggestedRun).toEqual({ from: D1, to: D2 });
+      const rewritten = await engine.run({ dates: [D1, D2] });
+      expect(rewritten.error?.message).toBeUndefined();
+      expect(
+        (await engine.query('SELECT count(event_day) = count(*) AS filled FROM silver.customer_search')).rows,
+      ).toEqual([{ filled: true }]);
+    });
+  });
+
   // A renamed input model is a new partitioned table holding only the dates run since: a replay of the
   // history reading it rewrote every other date's history from no rows, with a success.
   it('refuses a history replay over dates a renamed input holds no partition of, and a run writing them works', async () => {
