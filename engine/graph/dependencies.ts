@@ -180,6 +180,8 @@ export async function buildPartialGraph(
   const errors: LakehouseError[] = [];
   for (const model of models) {
     try {
+      const existing = layerTables.get(model.id.toLowerCase());
+      if (existing !== undefined && existing !== model.id) throw caseRenameError(model, existing);
       nodes.push(
         await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables, models: byId }),
       );
@@ -221,21 +223,37 @@ interface GraphScope {
   /** A relation name as written → the model id it reads (bare names are gold tables). */
   resolve: (relation: string) => string;
   /** `layer.name` of every bronze, silver and gold table or view the warehouse holds now. */
-  layerTables: Set<string>;
+  layerTables: Map<string, string>;
   /** Every model whose file parses, by id. */
   models: Map<string, Model>;
 }
 
-/** The bronze, silver and gold tables and views in the warehouse, as lower-case `layer.name`. */
-async function existingLayerTables(db: Db): Promise<Set<string>> {
+/** The bronze, silver and gold tables and views in the warehouse: lower-case `layer.name` → as created. */
+async function existingLayerTables(db: Db): Promise<Map<string, string>> {
   const rows = await db.all<{ name: string }>(
-    `SELECT lower(schema_name || '.' || table_name) AS name FROM duckdb_tables()
+    `SELECT schema_name || '.' || table_name AS name FROM duckdb_tables()
        WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold')
      UNION ALL
-     SELECT lower(schema_name || '.' || view_name) FROM duckdb_views()
+     SELECT schema_name || '.' || view_name FROM duckdb_views()
        WHERE database_name = current_database() AND schema_name IN ('bronze', 'silver', 'gold')`,
   );
-  return new Set(rows.map((r) => r.name));
+  return new Map(rows.map((r) => [r.name.toLowerCase(), r.name]));
+}
+
+/**
+ * A model file renamed in case only (user_plans_map.sql → User_Plans_Map.sql) names the same DuckDB table,
+ * while partitions and run history are kept by the model's name as written: the new name would hold no
+ * dates, and its view would hide the partitions written under the old one.
+ */
+function caseRenameError(model: Model, existing: string): LakehouseError {
+  const [layer, name] = existing.split('.') as [string, string];
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}: gives ${model.id}, but the warehouse holds that table as ${existing} (DuckDB's names ignore ` +
+      `case, the engine's records of its dates do not). Rename the file back to ${name}.sql, or give the model ` +
+      `another name; \`lakehouse drop <project> ${layer}.${name}\` then removes the old table.`,
+    { file: model.file, model: model.id, relation: existing },
+  );
 }
 
 /**

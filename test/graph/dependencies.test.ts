@@ -214,6 +214,24 @@ describe('dependencies come from the SQL itself', () => {
     }
   });
 
+  it('refuses a model file renamed in case only, whose table DuckDB takes for the old one', async () => {
+    await db.run('CREATE SCHEMA IF NOT EXISTS silver; CREATE OR REPLACE VIEW silver.plans AS SELECT 1 AS k');
+    try {
+      const renamed = model('silver.Plans', 'SELECT 1 AS k', 'materialized: partition');
+      const { graph, errors } = await buildPartialGraph(db, [renamed], [], []);
+      expect(graph.nodes).toEqual([]);
+      expect(errors.map((e) => e.message)).toEqual([
+        "models/silver/Plans.sql: gives silver.Plans, but the warehouse holds that table as silver.plans (DuckDB's " +
+          "names ignore case, the engine's records of its dates do not). Rename the file back to plans.sql, or " +
+          'give the model another name; `lakehouse drop <project> silver.plans` then removes the old table.',
+      ]);
+      const same = model('silver.plans', 'SELECT 1 AS k', 'materialized: partition');
+      expect((await buildPartialGraph(db, [same], [], [])).errors).toEqual([]);
+    } finally {
+      await db.run('DROP VIEW silver.plans');
+    }
+  });
+
   it('names the models of a cycle', async () => {
     const error = await buildGraph(
       db,
