@@ -16,7 +16,7 @@ Usage:
                [--lake <folder|s3://b/lake>] [--profile P] [--endpoint URL]   sources and lake may be s3:// URIs
                the example (the only one, so the default) is also where your own pipeline starts: docs/projects.md
   lakehouse generate --out <dir> [--days N] [--rows-per-day N] [--seed S] [--start YYYY-MM-DD]
-  lakehouse run <project> [--date D]... [--from D --to D] [--select model+]... [--memory-limit 1GB] [--json]
+  lakehouse run <project> [--date D]... [--from D] [--to D] [--select model+]... [--memory-limit 1GB] [--json]
   lakehouse tables <project> [--json]
   lakehouse runs <project> [--limit N] [--json]
   lakehouse query <project> "<sql>" [--json] [--limit N]
@@ -35,7 +35,8 @@ ${CRAWL_USAGE}
 Dates are YYYY-MM-DD. In queries gold tables answer to bare names (fact_customer_search) and gold.<name>;
 silver, bronze and quarantine tables to silver.<name>, bronze.<name>, quarantine.<name>.
 Progress goes to stderr; --json output on stdout has a stable shape (see README).
-Run \`lakehouse <command> --help\` for a command's options, one line each with its default.`;
+Run \`lakehouse <command> --help\` for a command's options, one line each with its default;
+\`lakehouse --version\` prints the version.`;
 
 const json = (what: string) => ({ type: 'boolean', help: `print ${what} as JSON on stdout` }) as const;
 const port = {
@@ -111,9 +112,13 @@ export const COMMAND_OPTIONS = {
     from: {
       type: 'string',
       value: 'D',
-      help: 'the first date of a range, run day by day in order (with --to)',
+      help: 'the first date of a range, run day by day in order (default with --to: the first date the sources have)',
     },
-    to: { type: 'string', value: 'D', help: 'the last date of the range (with --from)' },
+    to: {
+      type: 'string',
+      value: 'D',
+      help: 'the last date of the range (default with --from: the last date the sources have)',
+    },
     select: {
       type: 'string',
       multiple: true,

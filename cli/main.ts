@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
@@ -25,6 +25,11 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
+  }
+  // Every CLI answers --version; a bug report or a support question starts with it.
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`lakehouse ${await packageVersion()}\n`);
+    return 0;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(commandHelp(command, rest));
@@ -63,6 +68,12 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
   }
+}
+
+/** The version in package.json, which sits one folder above cli/ in the repository and the package. */
+async function packageVersion(): Promise<string> {
+  const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }
 
 function parse(args: string[], options: CommandOptions) {

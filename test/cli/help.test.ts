@@ -63,4 +63,25 @@ describe('lakehouse <command> --help', () => {
       );
     },
   );
+
+  // `run --from D` alone runs D to the sources' last date (and --to alone from their first), but the
+  // help said each went "with" the other, so a user wanting "from D onwards" had to look dates up.
+  it('run --help says what --from or --to alone runs', () => {
+    const help = lakehouse('run', '--help').stdout;
+    expect(help).toContain('[--from D] [--to D]');
+    expect(help).toMatch(
+      /^ {2}--from D +the first date of a range.*\(default with --to: the first date the sources have\)$/m,
+    );
+    expect(help).toMatch(
+      /^ {2}--to D +the last date of the range \(default with --from: the last date the sources have\)$/m,
+    );
+  });
+
+  // Every command-line tool answers --version; this one called it an unknown command.
+  it.each(['--version', '-V', 'version'])('%s prints the version of package.json', (flag) => {
+    const result = lakehouse(flag);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^lakehouse \d+\.\d+\.\d+\n$/);
+    expect(lakehouse('--help').stdout).toContain('`lakehouse --version` prints the version.');
+  });
 });
