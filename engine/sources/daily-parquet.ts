@@ -574,8 +574,10 @@ async function declaredColumns(
     if (mismatched.length > 0) throw typeMismatch(name, f, mismatched, day);
     const extra = [...f.types.keys()].filter((c) => !(c in source.columns));
     if (extra.length > 0) {
+      // Said of the source, not of bronze: the model reading it may be silver or gold in a project of one's own.
       warnings.push(
-        `${f.shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns; not loaded into bronze`,
+        `${f.shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns: not read ` +
+          '(models see only the declared columns; declare it there to read it)',
       );
     }
   }
