@@ -215,6 +215,18 @@ async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<numbe
 
 /** Several statements would print the last one's rows only: refused before running any. */
 async function refuseSeveralStatements(engine: Engine, sql: string): Promise<void> {
+  // DuckDB answers a text of only blanks, comments or semicolons with "Error in native callback",
+  // extracting statements too; its serializer alone says there is none.
+  const tree = JSON.parse(
+    String((await engine.reader.scalar('SELECT json_serialize_sql($1::VARCHAR)', [sql])) ?? '{}'),
+  ) as { error?: boolean; statements?: unknown[] };
+  if (tree.error === false && tree.statements?.length === 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      'There is no query to run: the SQL holds only blanks, comments or semicolons. ' +
+        'Give one query, e.g. lakehouse query ./demo "SELECT 1".',
+    );
+  }
   const statements = await engine.reader.connection.extractStatements(sql).then(
     (extracted) => extracted.count,
     (error: unknown) => {

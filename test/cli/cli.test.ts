@@ -353,6 +353,17 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  // A query of blanks, comments or a lone semicolon reached DuckDB, whose answer was "Error in native callback".
+  it.each(['  ', ';', '/* nothing */'])('query %j says there is no query to run', (sql) => {
+    const result = lakehouse('query', demo, sql);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'error [INVALID_ARGUMENT]: There is no query to run: the SQL holds only blanks, comments or semicolons. ' +
+        'Give one query, e.g. lakehouse query ./demo "SELECT 1".\n',
+    );
+  });
+
   it('serve names a port already in use and what to do, instead of an INTERNAL listen error', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
