@@ -30,7 +30,12 @@ import { loadProject, type Project } from './project/config.ts';
 import { isMacroFileError, loadMacros, macroFilesText } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';
 import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
-import { abandonedRunReason, ensureWarehouseSchema, markAbandonedRuns } from './warehouse/metadata.ts';
+import {
+  abandonedRunReason,
+  ensureWarehouseSchema,
+  markAbandonedRuns,
+  runClockOrder,
+} from './warehouse/metadata.ts';
 
 export interface EngineOptions {
   projectDir: string;
@@ -482,7 +487,7 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
     selection: string;
     error: string | null;
   }>(
-    `SELECT * FROM _lakehouse.runs ORDER BY started_at DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+    `SELECT * FROM _lakehouse.runs AS r ORDER BY ${runClockOrder('r')} DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   const out: RunHistoryEntry[] = [];
   for (const run of runs) {

@@ -21,6 +21,7 @@ import {
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { isMacroFileError } from '../project/macros.ts';
 import { type Model, parseModelFile } from '../project/models.ts';
+import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 import { suggestLayerTable } from './table-suggestion.ts';
 
@@ -252,7 +253,7 @@ export async function seedSucceededText(engine: Engine, id: string, text: string
   if (Number(known ?? 0) > 0) return;
   const [latest] = await db.all<{ run_id: string; status: string }>(
     `SELECT run_id, r.status FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
-     WHERE m.model = $model ORDER BY r.started_at DESC, m.finished_at DESC LIMIT 1`,
+     WHERE m.model = $model ORDER BY ${runClockOrder('r')} DESC, m.finished_at DESC LIMIT 1`,
     { model: id },
   );
   if (latest?.status !== 'success') return;

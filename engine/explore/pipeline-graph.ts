@@ -2,6 +2,7 @@ import type { GraphEdge, GraphNodeState, PipelineGraph, TestResult } from '../ap
 import { replayedRangeOf } from '../api/history-notes.ts';
 import { groupNotes } from '../api/notes.ts';
 import type { Engine } from '../engine.ts';
+import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 
 interface ModelRunRow {
@@ -30,7 +31,7 @@ const TEST_RANK = { passed: 0, warned: 1, failed: 2 } as const;
 export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   const rows = await engine.reader.allJson<ModelRunRow>(
     `WITH latest AS (
-       SELECT m.model, arg_max(m.run_id, r.started_at) AS run_id
+       SELECT m.model, arg_max(m.run_id, ${runClockOrder('r')}) AS run_id
        FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
        WHERE m.status <> 'skipped' OR m.error NOT LIKE 'not run:%'
        GROUP BY m.model
@@ -45,7 +46,7 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   // when its latest run committed nothing (cancelled or failed), instead of 0.
   const lastCommitted = await engine.reader.allJson<{ model: string; etl_date: string }>(
     `WITH latest AS (
-       SELECT m.model, arg_max(m.run_id, r.started_at) AS run_id
+       SELECT m.model, arg_max(m.run_id, ${runClockOrder('r')}) AS run_id
        FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
        WHERE m.status = 'success'
        GROUP BY m.model

@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
+import { runClockOrder } from '../warehouse/metadata.ts';
 
 /**
  * Bronze, silver and quarantine tables are Parquet files under the lake root, one file per daily
@@ -80,8 +81,8 @@ export function createPartitionStore(
     // The view has the columns of the partition written last: the model's output as it is now. A
     // column the model no longer produces must not live on, NULL on the new dates, from older files.
     const newest = await db.scalar<string>(
-      `SELECT path FROM _lakehouse.partitions WHERE relation = $relation
-       ORDER BY written_at DESC, etl_date DESC LIMIT 1`,
+      `SELECT path FROM _lakehouse.partitions AS p WHERE relation = $relation
+       ORDER BY ${runClockOrder('p', 'written_at')} DESC, etl_date DESC LIMIT 1`,
       { relation },
     );
     const columns = await db.all<{ column_name: string }>(

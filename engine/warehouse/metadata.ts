@@ -1,6 +1,16 @@
 import type { Db } from '../db/duckdb.ts';
 
 /**
+ * A SQL key that orders rows of the engine's tables by when their run did it (`clock`: started_at of
+ * _lakehouse.runs, written_at of _lakehouse.partitions). Those are the wall clock of the machine's zone
+ * then (now()::TIMESTAMP), which goes back an hour at a DST change or when the laptop travels west;
+ * the run id starts with the UTC second, so it leads, and the clock only breaks ties within a run.
+ */
+export function runClockOrder(alias: string, clock = 'started_at'): string {
+  return `(left(${alias}.run_id, 15), ${alias}.${clock})`;
+}
+
+/**
  * The warehouse file holds gold tables (schema gold), views over the lake's Parquet partitions
  * (schemas bronze, silver, quarantine) and the engine's own bookkeeping (schema _lakehouse).
  * Everything here is created idempotently, so opening an old warehouse upgrades it in place.

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/engine.ts';
+import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
+import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+
+/** `lakehouse <args>` in a child process whose local time zone is `zone`. */
+function lakehouseIn(zone: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, TZ: zone },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+// The engine records when a run started and wrote in the machine's wall clock, which goes back an
+// hour at a DST change or hours when a laptop travels west. "Latest" went by that clock: a run made
+// after the clock went back was listed below older ones, the pipeline graph showed the older run,
+// and a partitioned table took its columns from an older partition than the one written last.
+describe('a run made after the wall clock went back', () => {
+  let work: string;
+  let project: string;
+  let first: string;
+  let second: string;
+
+  beforeAll(async () => {
+    work = await tempDir();
+    project = join(work, 'p');
+    expect(lakehouseIn('UTC', 'init', project).code).toBe(0);
+    const ran = lakehouseIn('UTC', 'run', project, '--date', '2022-06-01', '--json');
+    expect(ran.code, ran.stderr).toBe(0);
+    first = JSON.parse(ran.stdout).runId;
+    // The next run adds a column, eight hours "earlier" by the wall clock of its zone.
+    const model = join(project, 'models', 'silver', 'user_plans_map.sql');
+    const text = await readFile(model, 'utf8');
+    await writeFile(
+      model,
+      text.replace(
+        "  getvariable('etl_date')::DATE AS date,",
+        "  1 AS added_column,\n  getvariable('etl_date')::DATE AS date,",
+      ),
+    );
+    const later = lakehouseIn('America/Los_Angeles', 'run', project, '--date', '2022-06-02', '--json');
+    expect(later.code, later.stderr).toBe(0);
+    second = JSON.parse(later.stdout).runId;
+  }, 240_000);
+  afterAll(() => removeDir(work));
+
+  it('is listed first by runs', () => {
+    const runs = JSON.parse(lakehouseIn('UTC', 'runs', project, '--json').stdout) as { runId: string }[];
+    expect(runs.map((r) => r.runId)).toEqual([second, first]);
+  });
+
+  it('is the run the pipeline graph shows, and its partition gives the columns', async () => {
+    const engine = await createEngine({ projectDir: project, readOnly: true });
+    try {
+      const graph = await pipelineGraph(engine);
+      expect(new Set(graph.nodes.map((n) => n.runId))).toEqual(new Set([second]));
+      const plans = (await engine.tables()).find((t) => t.name === 'silver.user_plans_map');
+      expect(plans?.columns.map((c) => c.name)).toContain('added_column');
+    } finally {
+      engine.close();
+    }
+  });
+});
