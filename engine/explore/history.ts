@@ -12,6 +12,7 @@ import { ident, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
 import type { Model } from '../project/models.ts';
+import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 
 type HistoryKind = KeyHistory['kind'];
@@ -299,7 +300,8 @@ async function scd1Changes(engine: Engine, model: Model, key: string): Promise<S
     after: string | null;
   }>(
     `SELECT run_id, strftime(etl_date, '%Y-%m-%d') AS etl_date, kind, column_name, before, after
-     FROM ${SCD1_CHANGES_TABLE} WHERE model = $model AND key = $key ORDER BY recorded_at, etl_date, column_name`,
+     FROM ${SCD1_CHANGES_TABLE} AS c WHERE model = $model AND key = $key
+     ORDER BY ${runClockOrder('c', 'recorded_at')}, etl_date, column_name`,
     { model: model.id, key },
   );
   return rows.map((r) => ({

@@ -2,7 +2,7 @@ import type { Db } from '../db/duckdb.ts';
 
 /**
  * A SQL key that orders rows of the engine's tables by when their run did it (`clock`: started_at of
- * _lakehouse.runs, written_at of _lakehouse.partitions). Those are the wall clock of the machine's zone
+ * _lakehouse.runs, written_at of _lakehouse.partitions, recorded_at of _lakehouse.scd1_changes). Those are the wall clock of the machine's zone
  * then (now()::TIMESTAMP), which goes back an hour at a DST change or when the laptop travels west;
  * the run id starts with the UTC second, so it leads, and the clock only breaks ties within a run.
  */

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../engine/engine.ts';
+import { historyKeys, keyHistory } from '../../engine/explore/history.ts';
 import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -44,6 +45,15 @@ describe('a run made after the wall clock went back', () => {
         "  1 AS added_column,\n  getvariable('etl_date')::DATE AS date,",
       ),
     );
+    // ... and changes a dimension's values, which the SCD1 change log records per key.
+    const platforms = join(project, 'models', 'gold', 'dim_platform.sql');
+    await writeFile(
+      platforms,
+      (await readFile(platforms, 'utf8')).replace(
+        'device_type(platform) AS device_type',
+        "CASE WHEN device_type(platform) = 'mobile' THEN 'web' ELSE device_type(platform) END AS device_type",
+      ),
+    );
     const later = lakehouseIn('America/Los_Angeles', 'run', project, '--date', '2022-06-02', '--json');
     expect(later.code, later.stderr).toBe(0);
     second = JSON.parse(later.stdout).runId;
@@ -55,13 +65,21 @@ describe('a run made after the wall clock went back', () => {
     expect(runs.map((r) => r.runId)).toEqual([second, first]);
   });
 
-  it('is the run the pipeline graph shows, and its partition gives the columns', async () => {
+  it('is the run the pipeline graph shows, its partition gives the columns, its SCD1 change comes last', async () => {
     const engine = await createEngine({ projectDir: project, readOnly: true });
     try {
       const graph = await pipelineGraph(engine);
       expect(new Set(graph.nodes.map((n) => n.runId))).toEqual(new Set([second]));
       const plans = (await engine.tables()).find((t) => t.name === 'silver.user_plans_map');
       expect(plans?.columns.map((c) => c.name)).toContain('added_column');
+      // An SCD1 key's change log: its insert by the first run, then the second run's change.
+      const [changed] = (await historyKeys(engine, { model: 'gold.dim_platform', search: '', limit: 1 }))
+        .keys;
+      const history = await keyHistory(engine, { model: 'gold.dim_platform', key: String(changed?.key) });
+      expect(history.changes.map((c) => [c.runId, c.kind])).toEqual([
+        [first, 'insert'],
+        [second, 'update'],
+      ]);
     } finally {
       engine.close();
     }
