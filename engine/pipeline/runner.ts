@@ -40,6 +40,7 @@ import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import { bindCrawlSource } from '../sources/crawler.ts';
 import { type BoundSource, bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
 import { bindReferenceFile } from '../sources/reference-file.ts';
+import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
 
 export interface RunOptions {
@@ -199,6 +200,10 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     interrupting = setInterval(() => db.interrupt(), 100);
   };
   options.signal?.addEventListener('abort', onAbort);
+  // Fetched source objects stay in the cache while read: the reference files for the whole run, a
+  // day's files until its date is done (evicting them earlier broke the views reading them).
+  const runHold = holdCachedFiles();
+  let dateHold: CacheHold | undefined;
   try {
     if (brokenModels.length > 0) {
       // Recorded like a source failure: the run failed on its first date, before any model ran.
@@ -209,12 +214,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       }
       throw failure;
     }
-    await bindReferenceSources(deps, selected);
+    await runHold.during(() => bindReferenceSources(deps, selected));
     for (const date of dates) {
       throwIfCancelled(options.signal);
+      dateHold?.release();
+      const hold = holdCachedFiles();
+      dateHold = hold;
       let boundSources: Map<string, BoundSource>;
       try {
-        boundSources = await bindDailySources(deps, selected, date);
+        boundSources = await hold.during(() => bindDailySources(deps, selected, date));
       } catch (error) {
         // A bad source fails the models that read it; the rest of the date did not run.
         const failure = toLakehouseError(error);
@@ -371,6 +379,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   } finally {
     stopInterrupting();
     options.signal?.removeEventListener('abort', onAbort);
+    dateHold?.release();
+    runHold.release();
   }
 }
 

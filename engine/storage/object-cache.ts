@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -18,11 +19,37 @@ export interface ObjectCache {
   /**
    * Makes each object available as a local file (in input order): unchanged objects (same bucket,
    * key and ETag) come from the cache, the rest are downloaded in parallel. Evicts least recently
-   * used files beyond the size limit afterwards, never the ones just asked for.
+   * used files beyond the size limit afterwards, never the ones just asked for nor those held (see
+   * holdCachedFiles).
    */
   fetch(objects: S3ObjectInfo[], onProgress?: (progress: TransferProgress) => void): Promise<string[]>;
   /** Total bytes the cache holds. */
   size(): Promise<number>;
+}
+
+/**
+ * Cached files a reader still uses beyond the fetch that returned them (a run reads its reference files
+ * on every date, and each date's files until its models are done): eviction spares them until released.
+ */
+export interface CacheHold {
+  /** Runs `task`; every file a cache hands out meanwhile is held until `release`. */
+  during<T>(task: () => Promise<T>): Promise<T>;
+  release(): void;
+}
+
+// Process-wide, because two caches (an app's run and a Test connection) may share one folder.
+const openHolds = new Set<Set<string>>();
+const recordingHold = new AsyncLocalStorage<Set<string>>();
+
+export function holdCachedFiles(): CacheHold {
+  const paths = new Set<string>();
+  openHolds.add(paths);
+  return {
+    during: (task) => recordingHold.run(paths, task),
+    release: () => {
+      openHolds.delete(paths);
+    },
+  };
 }
 
 export interface ObjectCacheOptions {
@@ -73,13 +100,19 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
     return entries;
   };
 
-  const evict = async (keep: Set<string>) => evictLeastRecentlyUsed(await listEntries(), maxBytes, keep);
+  const evict = async (asked: string[]) => {
+    const keep = new Set(asked);
+    for (const hold of openHolds) for (const path of hold) keep.add(path);
+    await evictLeastRecentlyUsed(await listEntries(), maxBytes, keep);
+  };
 
   return {
     dir: options.dir,
     async fetch(objects, onProgress) {
       await mkdir(options.dir, { recursive: true });
       const paths = objects.map(pathOf);
+      const hold = recordingHold.getStore();
+      for (const path of paths) hold?.add(path);
       const progress: TransferProgress = {
         doneBytes: 0,
         totalBytes: objects.reduce((sum, o) => sum + o.size, 0),
@@ -113,7 +146,7 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
         });
       });
       onProgress?.({ ...progress });
-      await evict(new Set(paths));
+      await evict(paths);
       return paths;
     },
     async size() {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../engine/api/dispatcher.ts';
@@ -128,6 +128,30 @@ describe('the example pipeline with source and lake on S3', () => {
       reader.close();
     }
     await removeDir(moved);
+  }, 120_000);
+
+  it('keeps the objects a run still reads in a cache smaller than them, and evicts the days it is done with', async () => {
+    const dir = await s3Project('small-cache', s3.endpoint);
+    // About a byte: every fetch is over the limit, so anything not held is evicted at once.
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      `${await readFile(join(dir, 'lakehouse.yaml'), 'utf8')}  cache_max_gb: 0.000000001\n`,
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      expect(await goldFingerprints(engine)).toEqual(localGold);
+      // The catalog (read on every date) and the last day's objects; the earlier days went as the run moved on.
+      const cached = (await readdir(join(dir, '.lakehouse', 's3-cache'), { recursive: true })).filter((f) =>
+        /-(.+\.parquet|title_catalog\.csv)$/.test(f),
+      );
+      const lastDay = await keysUnder(
+        createS3Client({ endpoint: s3.endpoint }),
+        'raw',
+        `search/customer_search_log_data/${dates.at(-1)?.replaceAll('-', '')}/`,
+      );
+      expect(cached).toHaveLength(1 + lastDay.length);
+    });
   }, 120_000);
 
   it('refuses to open a fresh project on a lake another warehouse wrote, and changes nothing', async () => {
