@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { LakehouseError } from '../api/errors.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from './lru-files.ts';
 import { downloadObject, forEachParallel, type S3ObjectInfo } from './s3-objects.ts';
 
@@ -109,7 +110,15 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
   return {
     dir: options.dir,
     async fetch(objects, onProgress) {
-      await mkdir(options.dir, { recursive: true });
+      await mkdir(options.dir, { recursive: true }).catch((error: unknown) => {
+        throw new LakehouseError(
+          'PROJECT_INVALID',
+          `Cannot create the S3 object cache folder ${options.dir} (s3.cache_dir in lakehouse.yaml, default ` +
+            `.lakehouse/s3-cache): ${(error as NodeJS.ErrnoException).code ?? String(error)}. Point s3.cache_dir ` +
+            'at a writable folder, or make that one writable, and re-run; nothing was fetched.',
+          { path: options.dir, fsError: (error as NodeJS.ErrnoException).code },
+        );
+      });
       const paths = objects.map(pathOf);
       const hold = recordingHold.getStore();
       for (const path of paths) hold?.add(path);

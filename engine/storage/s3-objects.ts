@@ -15,7 +15,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { LakehouseError } from '../api/errors.ts';
 import { s3Failure } from './s3-client.ts';
+import { s3Uri } from './s3-uri.ts';
 
 export interface S3ObjectInfo {
   bucket: string;
@@ -85,7 +87,9 @@ export async function downloadObject(
   onBytes: (bytes: number) => void = () => undefined,
   attempts = 4,
 ): Promise<void> {
-  await mkdir(dirname(destination), { recursive: true });
+  await mkdir(dirname(destination), { recursive: true }).catch((error: unknown) => {
+    throw localWriteFailure(error, destination, object) ?? error;
+  });
   for (let attempt = 1; ; attempt++) {
     const temp = `${destination}.part-${randomUUID().slice(0, 8)}`;
     let received = 0;
@@ -112,6 +116,9 @@ export async function downloadObject(
     } catch (error) {
       await rm(temp, { force: true });
       onBytes(-received);
+      // The local disk refusing the bytes is no fault of the store: retrying cannot help.
+      const local = localWriteFailure(error, temp, object);
+      if (local) throw local;
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       const permanent = status !== undefined && status >= 300 && status < 500;
       if (permanent || attempt >= attempts) {
@@ -120,6 +127,37 @@ export async function downloadObject(
       await sleep(200 * 2 ** attempt * (0.5 + Math.random()));
     }
   }
+}
+
+/** Errors of the local file system that retrying a download cannot fix. */
+const LOCAL_WRITE_ERRORS = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOTDIR',
+  'EEXIST',
+  'EISDIR',
+  'ENOSPC',
+  'EDQUOT',
+]);
+
+/** The error naming the local file a fetched object could not be written to, or undefined for another error. */
+export function localWriteFailure(
+  error: unknown,
+  file: string,
+  object: S3ObjectInfo,
+): LakehouseError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === undefined || !LOCAL_WRITE_ERRORS.has(code)) return undefined;
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new LakehouseError(
+    'PROJECT_INVALID',
+    `Cannot write ${file} to fetch ${s3Uri(object.bucket, object.key)}: ${code}, the local disk is ` +
+      `${full ? 'full' : 'read-only there, or a file stands where a folder should be'}. ` +
+      `${full ? 'Free some space' : 'Make the folder writable'} and re-run (sources are fetched to s3.cache_dir of ` +
+      "lakehouse.yaml, default .lakehouse/s3-cache, which may name another folder; an S3 lake's files to .lakehouse/lake-mirror).",
+    { path: file, bucket: object.bucket, key: object.key, fsError: code },
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LakehouseError } from '../../engine/api/errors.ts';
 import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import {
@@ -191,5 +192,44 @@ describe('S3 transfers against s3rver', () => {
     expect(await readFile(fetched as string, 'utf8')).toBe('x'.repeat(1000));
     for (const file of own) expect(await readFile(file, 'utf8')).toBe('mine'.repeat(500));
     expect(await cache.size()).toBe(1000);
+  });
+
+  // A cache folder that cannot be written is a setting to fix, not a store to retry (it used to fail as
+  // a raw ENOTDIR, or as "the store is throttling or failing" after four download attempts).
+  it('names the cache folder it cannot write, and what to do, without retrying the store', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'ro/x.csv', Body: 'x'.repeat(100) }));
+    const [object] = (await listObjects(client, 'data', 'ro/')).objects;
+    const blocker = join(work, 'a-file');
+    await writeFile(blocker, 'not a folder');
+    const under = createObjectCache(() => client, { dir: join(blocker, 'cache') });
+    const refused = await under.fetch([object as S3ObjectInfo]).catch((e: LakehouseError) => e);
+    expect(refused).toMatchObject({ code: 'PROJECT_INVALID', details: { fsError: 'ENOTDIR' } });
+    expect((refused as LakehouseError).message).toMatch(
+      /^Cannot create the S3 object cache folder .*a-file\/cache \(s3\.cache_dir in lakehouse\.yaml.*writable folder/,
+    );
+
+    // The folder exists but a file stands where the object's shard folder goes.
+    const dir = join(work, 'blocked-cache');
+    const cache = createObjectCache(() => client, { dir });
+    await mkdir(dir, { recursive: true });
+    const [shard] = (await cache.fetch([object as S3ObjectInfo])).map((p) => dirname(p as string));
+    await removeDir(dir);
+    await mkdir(dir, { recursive: true });
+    await writeFile(shard as string, 'not a folder');
+    const requests: string[] = [];
+    const proxy = await startFaultProxy(s3.endpoint);
+    proxy.onRequest((method, url) => requests.push(`${method} ${url}`));
+    try {
+      const viaProxy = createObjectCache(() => createS3Client({ endpoint: proxy.endpoint }), { dir });
+      const error = await viaProxy.fetch([object as S3ObjectInfo]).catch((e: LakehouseError) => e);
+      expect(error).toMatchObject({ code: 'PROJECT_INVALID', details: { key: 'ro/x.csv' } });
+      expect((error as LakehouseError).message).toMatch(
+        /^Cannot write .*blocked-cache.* to fetch s3:\/\/data\/ro\/x\.csv: (ENOTDIR|EEXIST), .*Make the folder writable/,
+      );
+      expect(requests.filter((r) => r.startsWith('GET /data/ro/x.csv'))).toHaveLength(0);
+    } finally {
+      await proxy.close();
+    }
   });
 });
