@@ -43,6 +43,8 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
         }
       : { forcePathStyle: settings.force_path_style ?? false }),
     credentials: credentialsFor(settings.profile),
+    // A bucket in another region than the one set answers 301 naming its region: follow it rather than fail.
+    followRegionRedirects: true,
     maxAttempts: settings.max_attempts ?? 8,
     retryMode: 'standard',
     requestHandler: {
@@ -95,7 +97,29 @@ interface SdkError {
   name?: string;
   Code?: string;
   message?: string;
+  /** S3's <Region> of AuthorizationHeaderMalformed. */
+  Region?: string;
   $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+/** The region S3 says the bucket is in, when an error says it is not the one the request was signed for. */
+function expectedRegion(
+  e: SdkError,
+  name: string,
+  status: number | undefined,
+  reason: string,
+): string | undefined {
+  const wrongRegion =
+    status === 301 ||
+    /^(PermanentRedirect|AuthorizationHeaderMalformed|IllegalLocationConstraintException)$/.test(name);
+  if (!wrongRegion) return undefined;
+  return (
+    e.$response?.headers?.['x-amz-bucket-region'] ??
+    e.Region ??
+    /expecting '([a-z0-9-]+)'/.exec(reason)?.[1] ??
+    (/region/i.test(reason) || status === 301 ? 'another region' : undefined)
+  );
 }
 
 /**
@@ -138,6 +162,18 @@ export function s3Failure(
         "lakehouse.yaml, or Region in the app's source form), set AWS_REGION, or add region = ... to the AWS " +
         'profile in use (~/.aws/config).',
       details,
+    );
+  }
+  const bucketRegion = expectedRegion(e, name, status, reason ?? '');
+  if (bucketRegion !== undefined) {
+    const known = bucketRegion !== 'another region';
+    const signedFor = /the region '([a-z0-9-]+)' is wrong/.exec(reason ?? '')?.[1];
+    return new LakehouseError(
+      'PROJECT_INVALID',
+      `Cannot ${target.action} ${where}: bucket ${target.bucket} is in ${known ? `region ${bucketRegion}` : 'another region'}, ` +
+        `not ${signedFor ?? 'the region set'}. Set s3.region${known ? `: ${bucketRegion}` : " to the bucket's region"} in lakehouse.yaml ` +
+        "(or Region in the app's source form, or AWS_REGION), and check s3.endpoint.",
+      { ...details, bucketRegion: known ? bucketRegion : undefined },
     );
   }
   if (/ExpiredToken|TokenRefreshRequired|RequestExpired|ExpiredTokenException/.test(name)) {

@@ -13,6 +13,12 @@ export interface FaultProxy {
     faults: Fault[];
     match?: (method: string, url: string) => boolean;
   }): void;
+  /**
+   * Answers as S3 does a request signed for another region than `region` (the bucket's): a 301
+   * PermanentRedirect naming it in `x-amz-bucket-region`, or a 400 AuthorizationHeaderMalformed.
+   * Undefined turns it off.
+   */
+  bucketRegion(region: string | undefined, answer?: 'redirect' | 'malformed'): void;
   /** Calls `listener` for each request before forwarding it (e.g. to kill a client mid-upload). */
   onRequest(listener: (method: string, url: string) => void): void;
   close(): Promise<void>;
@@ -50,6 +56,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let seen = 0;
   let nextFault = 0;
   const listeners: ((method: string, url: string) => void)[] = [];
+  let region: { name: string; answer: 'redirect' | 'malformed' } | undefined;
 
   const server: Server = createServer((req, res) => {
     const method = req.method ?? 'GET';
@@ -58,6 +65,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     let fault: Fault | undefined;
     if (every > 0 && faults.length > 0 && match(method, url) && ++seen % every === 0) {
       fault = faults[nextFault++ % faults.length];
+    }
+    const signedFor = /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\//.exec(req.headers.authorization ?? '')?.[1];
+    if (region && signedFor && signedFor !== region.name) {
+      req.resume();
+      req.on('end', () => {
+        const [status, code, message] =
+          region?.answer === 'malformed'
+            ? [
+                400,
+                'AuthorizationHeaderMalformed',
+                `The authorization header is malformed; the region '${signedFor}' is wrong; expecting '${region.name}'`,
+              ]
+            : [
+                301,
+                'PermanentRedirect',
+                'The bucket you are attempting to access must be addressed using the specified endpoint.',
+              ];
+        res.writeHead(status, {
+          'content-type': 'application/xml',
+          'x-amz-bucket-region': region?.name ?? '',
+        });
+        res.end(method === 'HEAD' ? undefined : errorXml(code, message));
+      });
+      return;
     }
     if (fault && fault !== 'truncate') stats[fault]++;
     if (fault === 'drop') {
@@ -113,6 +144,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       faults = options.faults;
       match = options.match ?? (() => true);
       seen = 0;
+    },
+    bucketRegion(name, answer = 'redirect') {
+      region = name === undefined ? undefined : { name, answer };
     },
     onRequest(listener) {
       listeners.push(listener);

@@ -2,10 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LakehouseError } from '../../engine/api/errors.ts';
+import { createEngine } from '../../engine/engine.ts';
 import { loadProject } from '../../engine/project/config.ts';
+import { initProject } from '../../engine/project/init.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { lakehouse } from '../helpers/cli.ts';
-import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
 
 // With no region anywhere (environment, profile, lakehouse.yaml) the SDK says only "Region is missing",
 // which read as a store that throttles or fails after retries. Nothing here reaches the network.
@@ -137,5 +143,69 @@ describe('an AWS profile that does not exist', () => {
     expect(probe.error).toMatchObject({ code: 'PROJECT_INVALID', details: { profile: 'nope' } });
     expect(probe.error?.message).toContain(`AWS profile "nope" (s3.profile) does not exist`);
     expect(probe.error?.message).toContain(`looked up in ${config} (AWS_CONFIG_FILE)`);
+  });
+});
+
+// A bucket in another region than the one configured: S3 answers 301 PermanentRedirect (naming the
+// bucket's region in x-amz-bucket-region) or, signed for the wrong region, 400 AuthorizationHeaderMalformed.
+// Both read as "the store is throttling or failing, after retries".
+describe('a bucket in another region than the one configured', () => {
+  let work: string;
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  let dates: string[];
+  beforeAll(async () => {
+    useS3rverCredentials();
+    work = await tempDir('lakehouse-region-');
+    s3 = await startS3Server(['raw', 'lake']);
+    proxy = await startFaultProxy(s3.endpoint);
+    ({ dates } = await generatedProject(work, 1, 200));
+    await uploadTree(createS3Client({ endpoint: s3.endpoint }), join(work, 'data'), 'raw', 'all');
+  }, 120_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await s3?.close();
+    if (work) await removeDir(work);
+  });
+
+  const project = async (name: string) => {
+    const dir = join(work, name);
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: 's3://raw/all/customer_search_log_data',
+      catalog: 's3://raw/all/title_catalog.csv',
+      lake: `s3://lake/${name}`,
+      s3: { endpoint: proxy.endpoint, region: 'us-east-1' },
+    });
+    return dir;
+  };
+
+  it("follows S3's redirect to the bucket's region, for the sources and the lake", async () => {
+    proxy.bucketRegion('eu-west-1', 'redirect');
+    const dir = await project('redirected');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({});
+      expect(summary.error).toBeUndefined();
+      const rows = await engine.query('SELECT count(*) AS n FROM bronze.customer_search');
+      expect(Number(rows.rows[0]?.n)).toBe(200);
+    });
+    expect(dates).toHaveLength(1);
+  });
+
+  it('names the region the bucket expects and where to set it when S3 refuses the signature', async () => {
+    proxy.bucketRegion('eu-west-1', 'malformed');
+    const dir = await project('malformed');
+    const error = await createEngine({ projectDir: dir }).then(
+      (engine) => {
+        engine.close();
+        return undefined;
+      },
+      (e: LakehouseError) => e,
+    );
+    expect(error?.code).toBe('PROJECT_INVALID');
+    expect(error?.message).toMatch(
+      /^Cannot read s3:\/\/lake\/malformed\/_lakehouse\/manifest\.json: bucket lake is in region eu-west-1, not us-east-1\. Set s3\.region: eu-west-1 in lakehouse\.yaml/,
+    );
   });
 });
