@@ -183,6 +183,15 @@ export function s3Failure(
       details,
     );
   }
+  // A download pinned to the listed ETag (If-Match) of an object replaced since: a delivery being rewritten.
+  if (name === 'PreconditionFailed' || status === 412) {
+    return new LakehouseError(
+      'SOURCE_UNREADABLE',
+      `Cannot ${target.action} ${where}: it changed since it was listed (its ETag no longer matches), so it is ` +
+        'being rewritten or was replaced meanwhile. Nothing of it was read; re-run once the object is complete.',
+      details,
+    );
+  }
   if (
     status === 403 ||
     /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AllAccessDisabled|Forbidden/.test(name)

@@ -1,7 +1,8 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'slowdown' | 'internal' | 'drop' | 'truncate' | 'denied' | 'expired';
+/** `changed`: S3's answer to a GET whose If-Match no longer matches (the object was replaced since listed). */
+export type Fault = 'slowdown' | 'internal' | 'drop' | 'truncate' | 'denied' | 'expired' | 'changed';
 
 export interface FaultProxy {
   endpoint: string;
@@ -29,6 +30,7 @@ const ERRORS: Record<Exclude<Fault, 'drop' | 'truncate'>, [number, string]> = {
   internal: [500, 'InternalError'],
   denied: [403, 'AccessDenied'],
   expired: [400, 'ExpiredToken'],
+  changed: [412, 'PreconditionFailed'],
 };
 
 const errorXml = (code: string, message: string) =>
@@ -48,6 +50,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     truncate: 0,
     denied: 0,
     expired: 0,
+    changed: 0,
     forwarded: 0,
   };
   let every = 0;
@@ -95,7 +98,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
-    if (fault === 'slowdown' || fault === 'internal' || fault === 'denied' || fault === 'expired') {
+    if (fault && fault !== 'truncate') {
       const [status, code] = ERRORS[fault];
       // Drain the body first, as S3 does, so the client sees the answer rather than a reset.
       req.resume();

@@ -232,4 +232,29 @@ describe('S3 transfers against s3rver', () => {
       await proxy.close();
     }
   });
+
+  // The download is pinned to the listed ETag (If-Match): an object replaced since it was listed gets
+  // S3's 412, which read as "the store is throttling or failing after retries".
+  it('says an object changed while it was fetched, and to re-run, when S3 answers 412 to If-Match', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await client.send(
+      new PutObjectCommand({ Bucket: 'data', Key: 'moving/x.parquet', Body: 'x'.repeat(100) }),
+    );
+    const [object] = (await listObjects(client, 'data', 'moving/')).objects;
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      proxy.configure({ every: 1, faults: ['changed'], match: (method) => method === 'GET' });
+      const cache = createObjectCache(() => createS3Client({ endpoint: proxy.endpoint }), {
+        dir: join(work, 'moving-cache'),
+      });
+      const error = await cache.fetch([object as S3ObjectInfo]).catch((e: LakehouseError) => e);
+      expect(error).toMatchObject({ code: 'SOURCE_UNREADABLE', details: { key: 'moving/x.parquet' } });
+      expect((error as LakehouseError).message).toMatch(
+        /^Cannot download s3:\/\/data\/moving\/x\.parquet: it changed since it was listed .*re-run/,
+      );
+      expect(proxy.stats.changed).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
