@@ -80,7 +80,9 @@ function refuseMissingProfile(client: S3Client, profile: string, origin: string)
 
 /** The standard chain; a failure names the profile it looked for, so the error can say which. */
 function credentialsFor(profile: string | undefined) {
-  const chain = fromNodeProviderChain(profile ? { profile } : {});
+  // ignoreCache: the SDK otherwise keeps the shared files' first read (a failed one too) for the life of
+  // the process, so credentials written later (`aws configure`, a new profile) needed an app restart.
+  const chain = fromNodeProviderChain({ ...(profile ? { profile } : {}), ignoreCache: true });
   return async () => {
     try {
       return await chain();

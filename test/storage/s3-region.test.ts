@@ -209,3 +209,72 @@ describe('a bucket in another region than the one configured', () => {
     );
   });
 });
+
+// The SDK keeps the shared files' contents for the life of the process, a failed read included: an
+// app started before `aws configure` (or with a profile added later) kept failing with "no AWS
+// credentials" until restarted, whatever the error told the user to do.
+describe('AWS credentials written after the process first looked for them', () => {
+  let work: string;
+  let s3: S3Server;
+  const saved: Record<string, string | undefined> = {};
+  const names = [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'AWS_EC2_METADATA_DISABLED',
+  ];
+  beforeAll(async () => {
+    useS3rverCredentials();
+    work = await tempDir('lakehouse-creds-');
+    s3 = await startS3Server(['lake']);
+    for (const name of names) saved[name] = process.env[name];
+  });
+  afterAll(async () => {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await s3?.close();
+    if (work) await removeDir(work);
+  });
+
+  it('are used by the next open, without a restart', async () => {
+    const dir = join(work, 'p');
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: 's3://lake/raw',
+      lake: 's3://lake/p',
+      s3: { endpoint: s3.endpoint },
+    });
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
+    process.env.AWS_CONFIG_FILE = join(work, 'config');
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    const open = () =>
+      createEngine({ projectDir: dir }).then(
+        (engine) => {
+          engine.close();
+          return undefined;
+        },
+        (e: LakehouseError) => e,
+      );
+    const before = await open();
+    expect(before?.code).toBe('STORAGE_ACCESS_DENIED');
+    expect(before?.message).toMatch(/no AWS credentials found/);
+
+    // What `aws configure` writes, then a temporary profile with a session token.
+    await writeFile(
+      join(work, 'credentials'),
+      '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n\n' +
+        '[temp]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\naws_session_token = token\n',
+    );
+    expect(await open()).toBeUndefined();
+    process.env.AWS_PROFILE = 'temp';
+    expect(await open()).toBeUndefined();
+  });
+});
