@@ -85,6 +85,15 @@ export function localLake(root: string): LakeStorage {
   };
 }
 
+/**
+ * Whether a path relative to the lake root is a partition file as the engine names them
+ * (`<schema>/<table>/etl_date=D/part-<run>-<8 hex>.parquet`). Only those are ever deleted: the lake's
+ * bucket or prefix may hold another tool's hive-partitioned output (Spark's `part-00000-....parquet`).
+ */
+function isOwnPartitionFile(relPath: string): boolean {
+  return /^[^/]+\/[^/]+\/etl_date=\d{4}-\d{2}-\d{2}\/part-[^/]+-[0-9a-f]{8}\.parquet$/.test(relPath);
+}
+
 /** The key of the manifest an S3 lake publishes last, listing its committed partition files. */
 export const MANIFEST_KEY = '_lakehouse/manifest.json';
 
@@ -177,10 +186,11 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
       }
       // Only after the manifest stopped naming them may replaced files go.
       const live = new Set(committed.map((c) => keyOf(c.path)));
-      const listing = await listObjects(client(), bucket, prefix === '' ? '' : `${prefix}/`);
+      const base = prefix === '' ? '' : `${prefix}/`;
+      const listing = await listObjects(client(), bucket, base);
       const garbage = listing.objects
         .map((o) => o.key)
-        .filter((key) => /\/etl_date=[^/]+\/part-[^/]+\.parquet$/.test(key) && !live.has(key));
+        .filter((key) => isOwnPartitionFile(key.slice(base.length)) && !live.has(key));
       if (garbage.length > 0) await deleteKeys(client(), bucket, garbage);
       return garbage.length + (await abortStaleUploads(client(), bucket, prefix === '' ? '' : `${prefix}/`));
     },

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../engine/api/dispatcher.ts';
 import type { LakehouseError } from '../../engine/api/errors.ts';
@@ -25,7 +26,7 @@ describe('the example pipeline with source and lake on S3', () => {
   beforeAll(async () => {
     useS3rverCredentials();
     work = await tempDir();
-    s3 = await startS3Server(['raw', 'lake']);
+    s3 = await startS3Server(['raw', 'lake', 'shared']);
     const generated = await generatedProject(work, 3, 2000);
     const dir = generated.dir;
     dates = generated.dates;
@@ -152,6 +153,32 @@ describe('the example pipeline with source and lake on S3', () => {
       );
       expect(cached).toHaveLength(1 + lastDay.length);
     });
+  }, 120_000);
+
+  // The clean-up after a run deleted every key under the lake shaped like .../etl_date=X/part-Y.parquet,
+  // at any depth: another tool's hive-partitioned output (Spark names its files part-00000-....parquet)
+  // in the bucket of a lake at its root, or deeper under the lake's prefix, went with the run's garbage.
+  it("leaves other tools' partition-like objects beside a lake alone", async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const foreign = [
+      'events/etl_date=2022-06-01/part-00000-3f2a-c000.snappy.parquet',
+      'exports/spark/events/etl_date=2022-06-01/part-00001.parquet',
+      'bronze/customer_search/etl_date=2022-06-01/part-00000-3f2a-c000.snappy.parquet',
+    ];
+    for (const key of foreign)
+      await client.send(new PutObjectCommand({ Bucket: 'shared', Key: key, Body: 'not ours' }));
+    const dir = await s3Project('bucket-root', s3.endpoint, 's3://shared');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [dates[0] as string] });
+      expect(summary.error).toBeUndefined();
+    });
+    const keys = await keysUnder(client, 'shared', '');
+    for (const key of foreign) expect(keys).toContain(key);
+    // The run's own files are all there, and nothing else of its making.
+    const manifest = JSON.parse((await getText(client, 'shared', MANIFEST_KEY)) ?? '{}');
+    const ours = manifest.partitions.map((p: { path: string }) => p.path).sort();
+    expect(ours.length).toBeGreaterThan(0);
+    expect(keys.filter((k) => k.endsWith('.parquet') && !foreign.includes(k))).toEqual(ours);
   }, 120_000);
 
   it('refuses to open a fresh project on a lake another warehouse wrote, and changes nothing', async () => {
