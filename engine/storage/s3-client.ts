@@ -212,6 +212,20 @@ export function s3Failure(
       details,
     );
   }
+  // Virtual-hosted addressing puts the bucket in the host name, which a custom endpoint's DNS rarely knows.
+  const unresolved = /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (\S+)/.exec(reason ?? '')?.[1];
+  if (unresolved !== undefined) {
+    const bucketInHost = unresolved.startsWith(`${target.bucket}.`);
+    return new LakehouseError(
+      'STORAGE_UNAVAILABLE',
+      `Cannot ${target.action} ${where}: host ${unresolved} does not resolve. ` +
+        (bucketInHost
+          ? 'The bucket is addressed in the host name (virtual-hosted style): set s3.force_path_style: true in ' +
+            'lakehouse.yaml for a store that serves buckets as paths (MinIO, s3rver, most self-hosted stores).'
+          : 'Check s3.endpoint (or AWS_ENDPOINT_URL_S3) and the network, then re-run.'),
+      { ...details, host: unresolved },
+    );
+  }
   return new LakehouseError(
     'STORAGE_UNAVAILABLE',
     `Cannot ${target.action} ${where} after retries: ${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${reason}. ` +

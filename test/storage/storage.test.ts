@@ -257,4 +257,27 @@ describe('S3 transfers against s3rver', () => {
       await proxy.close();
     }
   });
+
+  // With path style off, the SDK puts the bucket in the host name (raw.localhost), which a custom
+  // endpoint's DNS does not know: it read as "the store is throttling or failing".
+  it('says to use path-style addressing when the bucket in the host name does not resolve', async () => {
+    const port = new URL(s3.endpoint).port;
+    const virtual = createS3Client({
+      endpoint: `http://localhost:${port}`,
+      force_path_style: false,
+      max_attempts: 1,
+    });
+    const error = await listObjects(virtual, 'data', '').catch((e: LakehouseError) => e);
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { host: 'data.localhost' } });
+    expect((error as LakehouseError).message).toMatch(
+      /^Cannot list s3:\/\/data\/: host data\.localhost does not resolve\. .*set s3\.force_path_style: true/,
+    );
+    const unknownHost = createS3Client({ endpoint: 'http://no-such-host.invalid:9000', max_attempts: 1 });
+    const other = await listObjects(unknownHost, 'data', '').catch((e: LakehouseError) => e);
+    expect((other as LakehouseError).message).toMatch(
+      /host no-such-host\.invalid does not resolve\. Check s3\.endpoint/,
+    );
+    const path = createS3Client({ endpoint: `http://localhost:${port}`, max_attempts: 1 });
+    expect(Array.isArray((await listObjects(path, 'data', '')).objects)).toBe(true);
+  });
 });
