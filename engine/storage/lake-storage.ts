@@ -111,12 +111,15 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
 
   /**
    * A first sync from this warehouse must not wipe a lake another warehouse wrote (a fresh project, or
-   * a deleted warehouse, pointed at a used prefix): its files would all look like garbage. Files the
+   * a deleted warehouse, pointed at a used prefix): its files would all look like garbage. Nor one another
+   * project published to since this one last did (two projects opened on one empty prefix). Files the
    * manifest names but S3 no longer holds are no one's data: `lakehouse repair` just forgot them.
    */
-  const refuseForeignLake = async (committed: CommittedPartition[]) => {
+  const refuseForeignLake = async (committed: CommittedPartition[], published: string | undefined) => {
     const remote = await getText(client(), bucket, keyOf(MANIFEST_KEY));
-    if (remote === undefined) return;
+    // Unchanged since this warehouse published it: the files it names that are gone from ours are
+    // replaced partitions, this sync's garbage.
+    if (remote === undefined || remote === published) return;
     const ours = new Set(committed.map((c) => c.path));
     const theirs = ((JSON.parse(remote) as { partitions?: { path: string }[] }).partitions ?? []).map(
       (p) => p.path,
@@ -130,7 +133,7 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
       throw new LakehouseError(
         'PROJECT_INVALID',
         `The lake ${location} holds ${foreign.length} partition file(s) this project's warehouse does not know (e.g. ${foreign[0]}): ` +
-          'another project wrote it, or this warehouse was deleted. Nothing was changed. Point lake: in lakehouse.yaml at another prefix, ' +
+          'another project writes to it, or this warehouse was deleted. Nothing was changed. Point lake: in lakehouse.yaml at another prefix, ' +
           'or open the project (warehouse) that wrote it.',
         { lake: location, foreign: foreign.length },
       );
@@ -178,7 +181,7 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
         1,
       )}\n`;
       const published = await readFile(manifestMirror, 'utf8').catch(() => undefined);
-      if (published === undefined) await refuseForeignLake(committed);
+      await refuseForeignLake(committed, published);
       if (published !== manifest) {
         await putText(client(), bucket, keyOf(MANIFEST_KEY), manifest);
         await mkdir(dirname(manifestMirror), { recursive: true });

@@ -199,6 +199,36 @@ describe('the example pipeline with source and lake on S3', () => {
     expect(await keysUnder(client, 'lake', 'customer-search/')).toEqual(before);
   });
 
+  // Two projects on one lake prefix, both opened while it was empty: the first check (a fresh warehouse
+  // on a lake another wrote) passed for both, and from then on each run's clean-up deleted the other's files.
+  it('refuses to publish over a lake another project has published to since, and deletes none of its files', async () => {
+    const lake = 's3://lake/two-writers';
+    const first = await s3Project('writer-a', s3.endpoint, lake);
+    const second = await s3Project('writer-b', s3.endpoint, lake);
+    const b = await createEngine({ projectDir: second });
+    try {
+      await withEngine(first, async (a) => {
+        expect((await a.run({ dates: [dates[0] as string] })).error).toBeUndefined();
+      });
+      const client = createS3Client({ endpoint: s3.endpoint });
+      const before = await keysUnder(client, 'lake', 'two-writers/');
+      const summary = await b.run({ dates: [dates[1] as string] });
+      expect(summary.error?.code).toBe('PROJECT_INVALID');
+      expect(summary.error?.message).toMatch(
+        /^The lake s3:\/\/lake\/two-writers holds \d+ partition file\(s\) this project's warehouse does not know .*Nothing was changed/,
+      );
+      // A's files and manifest are as A left them; B's upload is not named by any manifest.
+      const after = await keysUnder(client, 'lake', 'two-writers/');
+      for (const key of before) expect(after).toContain(key);
+      await withEngine(first, async (a) => {
+        const rows = await a.query('SELECT count(*) AS n FROM bronze.customer_search');
+        expect(Number(rows.rows[0]?.n)).toBe(2000);
+      });
+    } finally {
+      b.close();
+    }
+  }, 120_000);
+
   it('retries throttling, 5xx, dropped connections and cut-off bodies, and publishes nothing half-written', async () => {
     const proxy = await startFaultProxy(s3.endpoint);
     try {
