@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { LakehouseError } from '../api/errors.ts';
 import { type LakeStorage, localLake, s3Lake } from './lake-storage.ts';
 import { createObjectCache, type ObjectCache, type TransferProgress } from './object-cache.ts';
 import { createS3Client, type S3Settings } from './s3-client.ts';
@@ -52,6 +53,19 @@ export function createProjectStorage(options: ProjectStorageOptions): ProjectSto
       if (!lake) {
         if (isS3Uri(location)) {
           const { bucket, prefix } = parseS3Uri(location);
+          // The prefix names the mirror's folder: a `..` in it would put the mirror, and the clean-up
+          // that deletes stray partition files there, outside the project.
+          if (
+            prefix !== '' &&
+            prefix.split('/').some((segment) => segment === '.' || segment === '..' || segment === '')
+          ) {
+            throw new LakehouseError(
+              'PROJECT_INVALID',
+              `lake: ${location} in lakehouse.yaml has an empty, '.' or '..' segment in its prefix; write the prefix ` +
+                'plainly (s3://bucket/some/prefix).',
+              { lake: location },
+            );
+          }
           lake = s3Lake(location, join(options.root, '.lakehouse', 'lake-mirror', bucket, prefix), getClient);
         } else {
           lake = localLake(location);

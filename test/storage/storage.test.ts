@@ -5,6 +5,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
 import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
+import { createProjectStorage } from '../../engine/storage/project-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import {
   downloadObject,
@@ -65,6 +66,27 @@ describe('S3 URIs', () => {
     expect(locationKind('file:///tmp/wh', { fileUri: true })).toBe('file-uri');
     expect(() => locationKind('s3:/tmp/wh', { fileUri: true })).toThrow(/expected s3:\/\/bucket\/prefix/);
     expect(() => isS3Uri('s3://UPPER/x')).toThrow(/is not an S3 URI/);
+  });
+});
+
+describe('an S3 lake prefix', () => {
+  // The mirror lives at .lakehouse/lake-mirror/<bucket>/<prefix>: '..' in the prefix put it (and the
+  // clean-up of stray partition files in it) outside the project.
+  it("is refused with a '..' or empty segment, which would move the local mirror outside the project", () => {
+    const storage = createProjectStorage({
+      root: '/tmp/project',
+      settings: { endpoint: 'http://127.0.0.1:1' },
+    });
+    for (const lake of ['s3://lake/a/../../../../home', 's3://lake/./x', 's3://lake/a//b']) {
+      expect(() => storage.lake(lake)).toThrow(
+        expect.objectContaining({
+          code: 'PROJECT_INVALID',
+          message: expect.stringMatching(/^lake: s3:\/\/lake\/.* '\.\.' segment/),
+        }),
+      );
+    }
+    expect(storage.lake('s3://lake/a/b').localRoot).toBe('/tmp/project/.lakehouse/lake-mirror/lake/a/b');
+    expect(storage.lake('s3://lake').localRoot).toBe('/tmp/project/.lakehouse/lake-mirror/lake');
   });
 });
 
