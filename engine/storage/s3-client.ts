@@ -30,6 +30,7 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
     process.env.AWS_DEFAULT_REGION ??
     (endpoint ? 'us-east-1' : undefined);
   const profile = settings.profile ?? process.env.AWS_PROFILE;
+  const credentials = credentialsFor(settings.profile);
   const client = new S3Client({
     ...(region ? { region } : {}),
     // The profile's own region (region = ... in its config section) counts, as for the AWS CLI.
@@ -42,7 +43,7 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
           responseChecksumValidation: 'WHEN_REQUIRED',
         }
       : { forcePathStyle: settings.force_path_style ?? false }),
-    credentials: credentialsFor(settings.profile),
+    credentials: credentials.provider,
     // A bucket in another region than the one set answers 301 naming its region: follow it rather than fail.
     followRegionRedirects: true,
     maxAttempts: settings.max_attempts ?? 8,
@@ -55,6 +56,7 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
     },
   });
   if (profile) refuseMissingProfile(client, profile, settings.profile ? 's3.profile' : 'AWS_PROFILE');
+  forgetRefusedCredentials(client, credentials.forget);
   return client;
 }
 
@@ -78,14 +80,30 @@ function refuseMissingProfile(client: S3Client, profile: string, origin: string)
   );
 }
 
-/** The standard chain; a failure names the profile it looked for, so the error can say which. */
+/** Far enough never to expire by itself: credentials the chain gives without an expiry. */
+const NO_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
+
+type AwsCredentials = Awaited<ReturnType<ReturnType<typeof fromNodeProviderChain>>>;
+
+/**
+ * The standard chain; a failure names the profile it looked for, so the error can say which. `forget`
+ * makes the client resolve them again before its next request: it otherwise keeps credentials without
+ * an expiry (keys or session tokens in the shared files) for as long as the project stays open.
+ */
 function credentialsFor(profile: string | undefined) {
-  // ignoreCache: the SDK otherwise keeps the shared files' first read (a failed one too) for the life of
-  // the process, so credentials written later (`aws configure`, a new profile) needed an app restart.
-  const chain = fromNodeProviderChain({ ...(profile ? { profile } : {}), ignoreCache: true });
-  return async () => {
+  let current: (AwsCredentials & { expiration: Date }) | undefined;
+  const provider = async () => {
     try {
-      return await chain();
+      // A chain per resolution, reading the files afresh (ignoreCache): the SDK otherwise keeps their first
+      // read (a failed one too) for the life of the process, and the chain its first answer.
+      const chain = fromNodeProviderChain({ ...(profile ? { profile } : {}), ignoreCache: true });
+      const resolved = await chain();
+      // Our own expiry, which forget() moves to the past: the SDK re-resolves credentials that have one.
+      current = {
+        ...resolved,
+        expiration: new Date(resolved.expiration?.getTime() ?? Date.now() + NO_EXPIRY_MS),
+      };
+      return current;
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
       const named = new Error(profile ? `profile "${profile}": ${reason}` : reason);
@@ -93,6 +111,34 @@ function credentialsFor(profile: string | undefined) {
       throw named;
     }
   };
+  return {
+    provider,
+    forget: () => {
+      current?.expiration.setTime(0);
+    },
+  };
+}
+
+/**
+ * After S3 refused the credentials in use (expired, unknown key), the next request resolves them again,
+ * so refreshing them (`aws sso login`, new session keys) and retrying works without reopening the project.
+ */
+function forgetRefusedCredentials(client: S3Client, forget: () => void): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const name = (error as { name?: string }).name ?? '';
+        if (
+          /ExpiredToken|TokenRefreshRequired|InvalidAccessKeyId|InvalidToken|SignatureDoesNotMatch/.test(name)
+        )
+          forget();
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'lakehouseForgetRefusedCredentials' },
+  );
 }
 
 interface SdkError {

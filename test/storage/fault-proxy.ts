@@ -20,6 +20,8 @@ export interface FaultProxy {
    * Undefined turns it off.
    */
   bucketRegion(region: string | undefined, answer?: 'redirect' | 'malformed'): void;
+  /** Answers requests signed with this session token as S3 does once it expired (400 ExpiredToken). */
+  expireSessionToken(token: string | undefined): void;
   /** Calls `listener` for each request before forwarding it (e.g. to kill a client mid-upload). */
   onRequest(listener: (method: string, url: string) => void): void;
   close(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let nextFault = 0;
   const listeners: ((method: string, url: string) => void)[] = [];
   let region: { name: string; answer: 'redirect' | 'malformed' } | undefined;
+  let expiredToken: string | undefined;
 
   const server: Server = createServer((req, res) => {
     const method = req.method ?? 'GET';
@@ -68,6 +71,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     let fault: Fault | undefined;
     if (every > 0 && faults.length > 0 && match(method, url) && ++seen % every === 0) {
       fault = faults[nextFault++ % faults.length];
+    }
+    if (expiredToken !== undefined && req.headers['x-amz-security-token'] === expiredToken) {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(method === 'HEAD' ? undefined : errorXml('ExpiredToken', 'The provided token has expired.'));
+      });
+      return;
     }
     const signedFor = /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\//.exec(req.headers.authorization ?? '')?.[1];
     if (region && signedFor && signedFor !== region.name) {
@@ -147,6 +158,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       faults = options.faults;
       match = options.match ?? (() => true);
       seen = 0;
+    },
+    expireSessionToken(token) {
+      expiredToken = token;
     },
     bucketRegion(name, answer = 'redirect') {
       region = name === undefined ? undefined : { name, answer };

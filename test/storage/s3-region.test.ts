@@ -277,4 +277,44 @@ describe('AWS credentials written after the process first looked for them', () =
     process.env.AWS_PROFILE = 'temp';
     expect(await open()).toBeUndefined();
   });
+
+  // The client kept the credentials it first resolved for as long as the project stayed open: after
+  // "the AWS credentials have expired. Refresh them ... and retry", refreshing them did not help the app.
+  it('are read again after S3 says the ones in use expired, so a retry in the open app works', async () => {
+    const proxy = await startFaultProxy(s3.endpoint);
+    const dir = join(work, 'expiring');
+    try {
+      await initProject({
+        dir,
+        example: 'customer-search',
+        source: 's3://lake/raw',
+        lake: 's3://lake/expiring',
+        s3: { endpoint: proxy.endpoint },
+      });
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      delete process.env.AWS_PROFILE;
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'session-credentials');
+      process.env.AWS_CONFIG_FILE = join(work, 'config');
+      process.env.AWS_EC2_METADATA_DISABLED = 'true';
+      const session = (token: string) =>
+        writeFile(
+          join(work, 'session-credentials'),
+          `[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\naws_session_token = ${token}\n`,
+        );
+      await session('first');
+      await withEngine(dir, async (engine) => {
+        proxy.expireSessionToken('first');
+        const expired = await engine.run({ dates: ['2022-06-01'] });
+        expect(expired.error?.code).toBe('STORAGE_ACCESS_DENIED');
+        expect(expired.error?.message).toMatch(/credentials have expired/);
+        // What `aws sso login` or a credentials helper does; then the user retries in the same app.
+        await session('second');
+        const retried = await engine.run({ dates: ['2022-06-01'] });
+        expect(retried.error?.code).toBe('SOURCE_MISSING');
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
 });
