@@ -90,7 +90,7 @@ export function localLake(root: string): LakeStorage {
  * (`<schema>/<table>/etl_date=D/part-<run>-<8 hex>.parquet`). Only those are ever deleted: the lake's
  * bucket or prefix may hold another tool's hive-partitioned output (Spark's `part-00000-....parquet`).
  */
-function isOwnPartitionFile(relPath: string): boolean {
+export function isOwnPartitionFile(relPath: string): boolean {
   return /^[^/]+\/[^/]+\/etl_date=\d{4}-\d{2}-\d{2}\/part-[^/]+-[0-9a-f]{8}\.parquet$/.test(relPath);
 }
 
@@ -190,12 +190,11 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
       // Only after the manifest stopped naming them may replaced files go.
       const live = new Set(committed.map((c) => keyOf(c.path)));
       const base = prefix === '' ? '' : `${prefix}/`;
+      const owns = (key: string) => isOwnPartitionFile(key.slice(base.length));
       const listing = await listObjects(client(), bucket, base);
-      const garbage = listing.objects
-        .map((o) => o.key)
-        .filter((key) => isOwnPartitionFile(key.slice(base.length)) && !live.has(key));
+      const garbage = listing.objects.map((o) => o.key).filter((key) => owns(key) && !live.has(key));
       if (garbage.length > 0) await deleteKeys(client(), bucket, garbage);
-      return garbage.length + (await abortStaleUploads(client(), bucket, prefix === '' ? '' : `${prefix}/`));
+      return garbage.length + (await abortStaleUploads(client(), bucket, base, owns));
     },
   };
 }

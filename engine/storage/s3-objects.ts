@@ -223,11 +223,35 @@ export async function deleteKeys(client: S3Client, bucket: string, keys: string[
   }
 }
 
+/** An unfinished multipart upload as ListMultipartUploads names it. */
+export interface PendingUpload {
+  Key?: string | undefined;
+  UploadId?: string | undefined;
+}
+
 /**
- * Aborts multipart uploads under a prefix that a killed process left behind (their parts cost
- * storage but are never visible). Stores without ListMultipartUploads (s3rver) are skipped.
+ * The uploads of `uploads` that are the engine's own (`owns` the key): a lake at a bucket's root shares
+ * its prefix with other tools, whose uploads in progress must not be cancelled.
  */
-export async function abortStaleUploads(client: S3Client, bucket: string, prefix: string): Promise<number> {
+export function ownUploads(
+  uploads: readonly PendingUpload[],
+  owns: (key: string) => boolean,
+): { Key: string; UploadId: string }[] {
+  return uploads.flatMap((u) =>
+    u.Key && u.UploadId && owns(u.Key) ? [{ Key: u.Key, UploadId: u.UploadId }] : [],
+  );
+}
+
+/**
+ * Aborts the engine's multipart uploads under a prefix that a killed process left behind (their parts
+ * cost storage but are never visible). Stores without ListMultipartUploads (s3rver) are skipped.
+ */
+export async function abortStaleUploads(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  owns: (key: string) => boolean,
+): Promise<number> {
   let aborted = 0;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -241,8 +265,7 @@ export async function abortStaleUploads(client: S3Client, bucket: string, prefix
           UploadIdMarker: uploadIdMarker,
         }),
       );
-      for (const u of page.Uploads ?? []) {
-        if (!u.Key || !u.UploadId) continue;
+      for (const u of ownUploads(page.Uploads ?? [], owns)) {
         await client.send(
           new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
         );

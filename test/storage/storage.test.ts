@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
+import { isOwnPartitionFile } from '../../engine/storage/lake-storage.ts';
 import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
 import { createProjectStorage } from '../../engine/storage/project-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import {
   downloadObject,
   listObjects,
+  ownUploads,
   type S3ObjectInfo,
   uploadFile,
 } from '../../engine/storage/s3-objects.ts';
@@ -87,6 +89,23 @@ describe('an S3 lake prefix', () => {
     }
     expect(storage.lake('s3://lake/a/b').localRoot).toBe('/tmp/project/.lakehouse/lake-mirror/lake/a/b');
     expect(storage.lake('s3://lake').localRoot).toBe('/tmp/project/.lakehouse/lake-mirror/lake');
+  });
+});
+
+describe("a lake's clean-up of abandoned multipart uploads", () => {
+  // s3rver cannot list multipart uploads, so the choice of which to abort is checked on its own.
+  it("aborts only the engine's partition uploads, never another tool's beside the lake", () => {
+    const uploads = [
+      {
+        Key: 'silver/customer_search/etl_date=2022-06-01/part-20261127T101010-ab12cd34-0123abcd.parquet',
+        UploadId: '1',
+      },
+      { Key: 'spark/events/etl_date=2022-06-01/part-00000-1b2c.snappy.parquet', UploadId: '2' },
+      { Key: 'exports/big.csv', UploadId: '3' },
+      { Key: 'bronze/customer_search/etl_date=2022-06-01/part-r1-0123abcd.parquet' },
+    ];
+    const owns = (key: string) => isOwnPartitionFile(key);
+    expect(ownUploads(uploads, owns).map((u) => u.UploadId)).toEqual(['1']);
   });
 });
 
