@@ -61,6 +61,7 @@ export const QUIRK_SHARES = {
   buddhistEra: 0.0015,
   previousDay: 0.0006,
   nextDay: 0.0013,
+  farDay: 0.0002,
   duplicate: 0.0005,
   crossDay: 0.0001,
 } as const;
@@ -200,6 +201,7 @@ function classBounds(rows: number): ClassBounds {
     buddhistEra: count(QUIRK_SHARES.buddhistEra),
     previousDay: count(QUIRK_SHARES.previousDay),
     nextDay: count(QUIRK_SHARES.nextDay),
+    farDay: count(QUIRK_SHARES.farDay),
     duplicate: count(QUIRK_SHARES.duplicate),
     crossDay: count(QUIRK_SHARES.crossDay),
     knownFrom: rows - knownRows,

@@ -32,6 +32,7 @@ const CLASS = {
   buddhistEra: 3,
   previousDay: 4,
   nextDay: 5,
+  farDay: 6,
   known: 9,
 } as const;
 
@@ -42,6 +43,8 @@ export interface ClassBounds {
   buddhistEra: number;
   previousDay: number;
   nextDay: number;
+  /** Rows dated weeks or months away (the sample has 2022-01-23 and 2022-11-01 in June's files). */
+  farDay: number;
   duplicate: number;
   crossDay: number;
   /** q at or above this is a forced row of the known plan-change user (n when there are none). */
@@ -248,8 +251,9 @@ export function daySql(plan: DayPlan): string {
     buddhistEra: b.garbage + b.twelveHour + b.buddhistEra,
     previousDay: b.garbage + b.twelveHour + b.buddhistEra + b.previousDay,
     nextDay: b.garbage + b.twelveHour + b.buddhistEra + b.previousDay + b.nextDay,
+    farDay: b.garbage + b.twelveHour + b.buddhistEra + b.previousDay + b.nextDay + b.farDay,
   };
-  const dupFrom = cuts.nextDay;
+  const dupFrom = cuts.farDay;
   const dupTo = dupFrom + b.duplicate;
   const crossTo = dupTo + b.crossDay;
   const garbage = GARBAGE_DATETIMES.map(
@@ -284,14 +288,15 @@ draws AS (
   SELECT rn, s, dd,
     CASE WHEN qc < ${cuts.garbage} THEN ${CLASS.garbage} WHEN qc < ${cuts.twelveHour} THEN ${CLASS.twelveHour}
          WHEN qc < ${cuts.buddhistEra} THEN ${CLASS.buddhistEra} WHEN qc < ${cuts.previousDay} THEN ${CLASS.previousDay}
-         WHEN qc < ${cuts.nextDay} THEN ${CLASS.nextDay} WHEN qc >= ${b.knownFrom} THEN ${CLASS.known}
+         WHEN qc < ${cuts.nextDay} THEN ${CLASS.nextDay} WHEN qc < ${cuts.farDay} THEN ${CLASS.farDay}
+         WHEN qc >= ${b.knownFrom} THEN ${CLASS.known}
          ELSE ${CLASS.clean} END AS cls,
     ${rowHash(1)} AS h_user, ${rowHash(2)} AS h_misc, ${rowHash(3)} AS h_device, ${rowHash(4)} AS h_kw,
     ${rowHash(5)} AS h_title, ${rowHash(6)} AS h_noise, ${rowHash(7)} AS h_time, ${rowHash(8)} AS h_id1, ${rowHash(9)} AS h_id2
   FROM rows_d
 ),
 picked AS (
-  SELECT rn, dd, cls, h_device, h_id1, h_id2,
+  SELECT rn, dd, cls, h_device, h_id1, h_id2, h_time,
     h_misc % 10000 AS r_guest, (h_misc >> 14) % 100 AS r_stable, (h_misc >> 21) AS r_category,
     (h_misc >> 35) % 100 AS r_suffix, (h_misc >> 42) % 10000 AS r_fraction, (h_misc >> 56) AS r_garbage,
     h_kw % 10000 AS r_kw, (h_kw >> 14) % 100 AS r_variant, (h_kw >> 21) % 1000 AS r_pad,
@@ -320,7 +325,10 @@ people AS (
     CASE WHEN u IS NOT NULL AND r_stable < 85 THEN ${userHash(103)} ELSE h_device END AS r_platform,
     CASE WHEN u IS NOT NULL AND r_stable < 90 THEN ${userHash(104)} ELSE h_device >> 32 END AS r_isp,
     tm // 3600000 AS hh,
-    ${byDay(epochMsOf)} + tm + CASE cls WHEN ${CLASS.previousDay} THEN -86400000 WHEN ${CLASS.nextDay} THEN 86400000 ELSE 0 END AS ts_ms
+    ${byDay(epochMsOf)} + tm + CASE cls WHEN ${CLASS.previousDay} THEN -86400000 WHEN ${CLASS.nextDay} THEN 86400000
+      -- 30 to 269 days before or after: within the year silver accepts, far enough to widen dim_date.
+      WHEN ${CLASS.farDay} THEN (30 + (h_time >> 20) % 240)::BIGINT * CASE WHEN (h_time >> 40) % 2 = 0 THEN -86400000 ELSE 86400000 END
+      ELSE 0 END AS ts_ms
   FROM picked
 ),
 shaped AS (

@@ -158,6 +158,8 @@ describe('quirks', () => {
     buddhist: number;
     garbage: number;
     other_day: number;
+    far_day: number;
+    farthest_days: number;
     fraction_digits: string;
     exact_duplicates: number;
   }
@@ -165,13 +167,20 @@ describe('quirks', () => {
 
   beforeAll(async () => {
     perDay = await db.all<DayQuirks>(`
-      WITH e AS (SELECT *, regexp_matches(datetime, ' (CH|SA|PM|AM)$') AS twelve FROM ${events(sample)})
+      WITH e AS (
+        SELECT *, regexp_matches(datetime, ' (CH|SA|PM|AM)$') AS twelve,
+          -- Gregorian dates only: Buddhist-era years are a quirk of their own.
+          CASE WHEN datetime LIKE '20__-__-__ %'
+               THEN abs(date_diff('day', strptime(day, '%Y%m%d'), try_strptime(left(datetime, 10), '%Y-%m-%d'))) END AS days_away
+        FROM ${events(sample)})
       SELECT day,
         count(*) FILTER (WHERE twelve) AS twelve_hour,
         string_agg(DISTINCT right(datetime, 2), ',' ORDER BY right(datetime, 2)) FILTER (WHERE twelve) AS suffixes,
         count(*) FILTER (WHERE datetime LIKE '25__-%') AS buddhist,
         count(*) FILTER (WHERE NOT twelve AND TRY_CAST(datetime AS TIMESTAMP) IS NULL) AS garbage,
         count(*) FILTER (WHERE datetime LIKE '20__-__-__ %' AND replace(left(datetime, 10), '-', '') <> day) AS other_day,
+        count(*) FILTER (WHERE days_away > 7) AS far_day,
+        max(days_away) AS farthest_days,
         string_agg(DISTINCT length(regexp_extract(datetime, '\\.(\\d+)', 1))::VARCHAR, ',') AS fraction_digits,
         count(*) - count(DISTINCT (eventID, datetime, user_id, keyword, category, proxy_isp, platform, networkType, action, userPlansMap)) AS exact_duplicates
       FROM e GROUP BY day ORDER BY day`);
@@ -195,9 +204,19 @@ describe('quirks', () => {
       expect(day.buddhist).toBeLessThanOrEqual(expected(QUIRK_SHARES.buddhistEra) + 2);
       expect(day.garbage).toBeGreaterThanOrEqual(expected(QUIRK_SHARES.garbage));
       expect(day.garbage).toBeLessThanOrEqual(expected(QUIRK_SHARES.garbage) + 2);
-      const neighbours = expected(QUIRK_SHARES.previousDay) + expected(QUIRK_SHARES.nextDay);
+      const neighbours =
+        expected(QUIRK_SHARES.previousDay) + expected(QUIRK_SHARES.nextDay) + expected(QUIRK_SHARES.farDay);
       expect(day.other_day).toBeGreaterThanOrEqual(neighbours);
       expect(day.other_day).toBeLessThanOrEqual(neighbours + expected(QUIRK_SHARES.crossDay) + 3);
+    }
+  });
+
+  // The sample's June files hold rows of 2022-01-23 and 2022-11-01: dim_date must widen, silver keep them.
+  it('dates a few rows weeks or months away, but within the year silver accepts', () => {
+    for (const day of perDay) {
+      expect(day.far_day).toBeGreaterThanOrEqual(expected(QUIRK_SHARES.farDay));
+      expect(day.far_day).toBeLessThanOrEqual(expected(QUIRK_SHARES.farDay) + 1);
+      expect(day.farthest_days).toBeLessThan(366);
     }
   });
 
