@@ -79,6 +79,28 @@ describe('the reference pipeline on generated data with plan changes', () => {
     expect(planA && typeA).toBeTruthy();
   });
 
+  // Quirks of the real sample the generator reproduces, followed to silver and gold.
+  it('matches decomposed (NFD) keywords like their composed titles and keeps far-dated events', async () => {
+    const [row] = await withEngine(
+      dir,
+      async (engine) =>
+        (
+          await engine.query(
+            `SELECT count(*) FILTER (WHERE original_keyword <> nfc_normalize(original_keyword)) AS decomposed,
+                    count(*) FILTER (WHERE original_keyword <> nfc_normalize(original_keyword)
+                      AND keyword_normalized IS DISTINCT FROM nfc_normalize(original_keyword)) AS unmatched,
+                    (SELECT count(*) FROM fact_customer_search f JOIN dim_date d USING (date_key)
+                     WHERE abs(date_diff('day', d.date, DATE '2022-06-03')) > 20) AS far_facts
+             FROM silver.customer_search`,
+          )
+        ).rows,
+      true,
+    );
+    expect(Number(row?.decomposed)).toBeGreaterThan(0);
+    expect(Number(row?.unmatched)).toBe(0);
+    expect(Number(row?.far_facts)).toBeGreaterThan(0);
+  });
+
   it('quarantines unparseable timestamps and accounts for every bronze row each day', async () => {
     await withEngine(
       dir,
