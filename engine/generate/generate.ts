@@ -62,7 +62,7 @@ export const QUIRK_SHARES = {
   previousDay: 0.0006,
   nextDay: 0.0013,
   farDay: 0.0002,
-  duplicate: 0.0005,
+  duplicate: 0.0002,
   crossDay: 0.0001,
 } as const;
 

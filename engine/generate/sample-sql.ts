@@ -271,6 +271,9 @@ export function daySql(plan: DayPlan): string {
       `WHEN ${i} THEN ${value.includes('{') ? `replace(replace(${literal(value)}, '{date}', left(s24, 10)), '{time}', s24[15:])` : literal(value)}`,
   ).join(' ');
   const m = plan.noise;
+  const typed = `CASE WHEN copied AND dd % 2 = 1 THEN
+      CASE WHEN k.keyword = lower(k.keyword) THEN upper(left(k.keyword, 1)) || substr(k.keyword, 2) ELSE lower(k.keyword) END
+    ELSE k.keyword END`;
   const blankFrom = NULL_KEYWORD_PER_10000;
   const typedFrom = blankFrom + BLANK_KEYWORD_PER_10000;
   const titleFrom = typedFrom + NOISE_KEYWORD_PER_10000;
@@ -278,7 +281,8 @@ export function daySql(plan: DayPlan): string {
   return `COPY (
 WITH
 rows_a AS (SELECT rn, ${q('rn')} AS q FROM ${TABLES.rows}),
--- A duplicate row re-emits the previous row (never a chain), so every column matches exactly.
+-- A duplicate row re-emits the previous row (never a chain): every column matches, except that on odd
+-- days the copy's keyword changes case, as one of the sample's two repeats does ('lồng hổ 2', 'Lồng hổ 2').
 rows_b AS (
   SELECT rn, CASE WHEN rn > 0 AND ${inRange('q', dupFrom, dupTo)} AND NOT ${inRange(q('rn - 1'), dupFrom, dupTo)}
                   THEN rn - 1 ELSE rn END AS s
@@ -306,7 +310,7 @@ draws AS (
   FROM rows_d
 ),
 picked AS (
-  SELECT rn, dd, cls, h_device, h_id1, h_id2, h_time,
+  SELECT rn, dd, cls, h_device, h_id1, h_id2, h_time, rn <> s AS copied,
     h_misc % 10000 AS r_guest, (h_misc >> 14) % 100 AS r_stable, (h_misc >> 21) AS r_category,
     (h_misc >> 35) % 100 AS r_suffix, (h_misc >> 42) % 10000 AS r_fraction, (h_misc >> 56) AS r_garbage,
     h_kw % 10000 AS r_kw, (h_kw >> 14) % 100 AS r_variant, (h_kw >> 21) % 1000 AS r_pad,
@@ -377,8 +381,8 @@ SELECT
   -- Null, blank, or a typed keyword with stray spaces around some.
   CASE WHEN r_kw < ${blankFrom} THEN NULL
        WHEN r_kw < ${typedFrom} THEN repeat(' ', 1 + (r_pad % 3)::INTEGER)
-       WHEN r_pad >= 50 THEN k.keyword
-       WHEN r_pad < 20 THEN ' ' || k.keyword WHEN r_pad < 45 THEN k.keyword || ' ' ELSE '  ' || k.keyword || ' ' END AS keyword,
+       WHEN r_pad >= 50 THEN ${typed}
+       WHEN r_pad < 20 THEN ' ' || ${typed} WHEN r_pad < 45 THEN ${typed} || ' ' ELSE '  ' || ${typed} || ' ' END AS keyword,
   ${weightedCase('r_category', CATEGORIES)} AS category,
   ${weightedCase('r_isp', PROXY_ISPS)} AS proxy_isp,
   platform,
