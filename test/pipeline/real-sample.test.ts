@@ -242,6 +242,27 @@ describe.skipIf(!HAS_SHARED_DATA)('the reference pipeline on the real sample', (
     );
   });
 
+  // One keyword starts with a zero-width space, 23 carry their accents as combining marks (NFD).
+  it('trims invisible blanks from keywords and slugs decomposed accents like composed ones', async () => {
+    await withEngine(
+      dir,
+      async (engine) => {
+        expect(
+          await q(
+            engine,
+            `SELECT count(*) FILTER (WHERE regexp_matches(original_keyword, '^[\\s\\x{200b}\\x{feff}]|[\\s\\x{200b}\\x{feff}]$')) AS padded,
+                    count(*) FILTER (WHERE original_keyword = 'tate no yuusha no nariagari') AS zero_width_led,
+                    count(*) FILTER (WHERE original_keyword <> nfc_normalize(original_keyword)) AS decomposed,
+                    count(*) FILTER (WHERE original_keyword <> nfc_normalize(original_keyword)
+                      AND original_keyword_slug IS DISTINCT FROM slugify(nfc_normalize(original_keyword))) AS slugged_apart
+             FROM silver.customer_search`,
+          ),
+        ).toEqual([{ padded: 0, zero_width_led: 1, decomposed: 23, slugged_apart: 0 }]);
+      },
+      true,
+    );
+  });
+
   it('changes nothing when the same dates run again', async () => {
     const before = await withEngine(dir, goldFingerprints, true);
     const again = await withEngine(dir, (engine) => engine.run({}));

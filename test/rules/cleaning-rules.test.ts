@@ -59,6 +59,25 @@ describe('clean_user_id keeps leading zeros and gives guests the placeholder', (
   });
 });
 
+describe('clean_keyword trims visible and invisible blanks, keeps the text', () => {
+  const cases: [string | null, string | null][] = [
+    [' My Hero Academia', 'My Hero Academia'],
+    ['bóng đá ', 'bóng đá'],
+    ['BONG  DA', 'BONG  DA'],
+    // The real sample's 'tate no yuusha no nariagari' starts with a zero-width space.
+    ['\u200btate no yuusha no nariagari', 'tate no yuusha no nariagari'],
+    ['\ufeff\tBONG DA\r\n', 'BONG DA'],
+    ['\u00a0phim hay\u3000', 'phim hay'],
+    ['   ', null],
+    ['\u200b', null],
+    ['', null],
+    [null, null],
+  ];
+  it.each(cases)('%j → %j', async (input, expected) => {
+    expect(await apply('clean_keyword($1)', input)).toBe(expected);
+  });
+});
+
 describe('device_type maps platforms', () => {
   const cases: [string | null, string][] = [
     ['android', 'mobile'],

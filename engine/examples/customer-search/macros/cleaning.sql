@@ -22,6 +22,12 @@ CREATE OR REPLACE TEMP MACRO parse_event_ts(s) AS
   CASE WHEN s < '24' AND try_cast(s AS TIMESTAMP) IS NOT NULL THEN try_cast(s AS TIMESTAMP)
        ELSE parse_wall_clock(be_year_to_ce(regexp_replace(trim(s), '\s+', ' ', 'g'))) END;
 
+-- A keyword as typed, without the blanks around it; NULL when nothing else is left. Besides spaces, the
+-- sample has a keyword led by an invisible zero-width space (U+200B) that plain trim() keeps; tabs,
+-- line breaks, no-break, ideographic spaces and the byte-order mark are as invisible. Inner text is kept.
+CREATE OR REPLACE TEMP MACRO clean_keyword(k) AS
+  nullif(trim(k, ' ' || chr(9) || chr(10) || chr(13) || chr(160) || chr(8203) || chr(12288) || chr(65279)), '');
+
 -- Guests have no user_id; they share this placeholder, which also exists in dim_user.
 CREATE OR REPLACE TEMP MACRO guest_user_id() AS 'guest';
 
