@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
-import { buildTitleIndex, type CatalogTitle, NOT_MATCHED, shadowedTitles } from '../normalize/matcher.ts';
+import {
+  BLANK_KEYWORD_SQL,
+  buildTitleIndex,
+  type CatalogTitle,
+  NOT_MATCHED,
+  shadowedTitles,
+} from '../normalize/matcher.ts';
 import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
 import { ENGINE_SLUGIFY } from '../project/macros.ts';
 import {
@@ -99,12 +105,15 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   // script or in symbols only (三十而已, ???) is not matched; a blank one is no keyword (nulls). Caches
   // written before held NULL for both; they are corrected in place.
   const notMatched = literal(NOT_MATCHED);
-  const answer = `CASE WHEN trim(keyword) = '' THEN NULL ELSE ${notMatched} END`;
+  // Blank as the matcher says: DuckDB's trim() alone would leave a tab or a no-break space 'not_matched'.
+  const answer = `CASE WHEN ${BLANK_KEYWORD_SQL('keyword')} THEN NULL ELSE ${notMatched} END`;
   await db.run(
     `INSERT INTO ${target} SELECT keyword, NULL, ${answer}, ${answer}, []::VARCHAR[], 0, false, ${literal(fingerprint)}
      FROM __kw_new WHERE keyword_slug IS NULL;
      UPDATE ${target} SET keyword_normalized = ${notMatched}, keyword_normalized_slug = ${notMatched}
-     WHERE keyword_slug IS NULL AND keyword_normalized IS NULL AND trim(keyword) <> '';`,
+     WHERE keyword_slug IS NULL AND keyword_normalized IS NULL AND NOT ${BLANK_KEYWORD_SQL('keyword')};
+     UPDATE ${target} SET keyword_normalized = NULL, keyword_normalized_slug = NULL
+     WHERE keyword_slug IS NULL AND keyword_normalized IS NOT NULL AND ${BLANK_KEYWORD_SQL('keyword')};`,
   );
   // Read as one column: row objects cost ~3x more for ~50k slugs a day.
   const slugReader = await db.connection.runAndReadAll(

@@ -59,6 +59,19 @@ export interface MatchOptions {
 
 export const NOT_MATCHED = 'not_matched';
 
+/**
+ * A keyword with nothing to see: JavaScript's whitespace (spaces, tabs, line breaks, no-break and
+ * ideographic spaces, the BOM) plus the zero-width space a real search starts with. Such a keyword is
+ * no keyword (nulls), like null; {@link BLANK_KEYWORD_SQL} says the same in DuckDB.
+ */
+export function isBlankKeyword(keyword: string): boolean {
+  return keyword.replaceAll('\u200b', '').trim() === '';
+}
+
+/** DuckDB pattern of {@link isBlankKeyword}: `\p{Z}` holds the Unicode spaces and line separators. */
+export const BLANK_KEYWORD_SQL = (column: string): string =>
+  `regexp_full_match(${column}, '[\\t\\n\\x{0b}\\f\\r\\p{Z}\\x{200b}\\x{feff}]*')`;
+
 const DEFAULT_THRESHOLD = 0.5;
 // Slug symbols: a-z → 1..26, 0-9 → 27..36, '-' → 37; 0 is unused so 2-gram and 3-gram codes never collide.
 const BASE = 38;
@@ -371,7 +384,7 @@ export function matchKeywords(
   for (const keyword of keywords) {
     const keywordSlug = slugify(keyword);
     if (keywordSlug === null) {
-      const blank = keyword === null || keyword.trim() === '';
+      const blank = keyword === null || isBlankKeyword(keyword);
       out.push({
         keyword: keyword ?? '',
         keywordSlug: null,

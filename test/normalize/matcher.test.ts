@@ -113,17 +113,20 @@ describe('matchKeywords on a small catalog', () => {
     expect(() => matchKeywords(index, ['naruto'], { threshold: Number.NaN })).toThrow(RangeError);
   });
 
-  it.each([null, '', '   ', '\t'])('no keyword (%j) → nulls, score 0', (keyword) => {
-    expect(matchOne(index, keyword)).toEqual({
-      keyword: keyword ?? '',
-      keywordSlug: null,
-      normalized: null,
-      normalizedSlug: null,
-      genres: [],
-      score: 0,
-      matched: false,
-    });
-  });
+  it.each([null, '', '   ', '\t', '\u00a0', '\u200b', '\u3000\ufeff'])(
+    'no keyword (%j) → nulls, score 0',
+    (keyword) => {
+      expect(matchOne(index, keyword)).toEqual({
+        keyword: keyword ?? '',
+        keywordSlug: null,
+        normalized: null,
+        normalizedSlug: null,
+        genres: [],
+        score: 0,
+        matched: false,
+      });
+    },
+  );
 
   // A search in another script or in symbols has no slug to compare, but it is a search: not matched.
   it.each(['???', '😀', '三十而已', '한국과 브라질'])(

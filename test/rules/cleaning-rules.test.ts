@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, literal, openDb } from '../../engine/db/duckdb.ts';
+import { BLANK_KEYWORD_SQL, isBlankKeyword } from '../../engine/normalize/matcher.ts';
 import { SLUG_SQL_MACRO } from '../../engine/normalize/slug.ts';
 import { exampleDir } from '../../engine/project/init.ts';
 
@@ -75,6 +76,17 @@ describe('clean_keyword trims visible and invisible blanks, keeps the text', () 
   ];
   it.each(cases)('%j → %j', async (input, expected) => {
     expect(await apply('clean_keyword($1)', input)).toBe(expected);
+  });
+
+  // Silver's keyword is NULL exactly when the matcher calls it blank, or a keyword would be
+  // 'not_matched' with no text, or text with no answer.
+  const invisible = [
+    9, 10, 11, 12, 13, 32, 133, 160, 5760, 6158, 8192, 8202, 8203, 8204, 8232, 8233, 8239, 8287, 12288, 65279,
+  ];
+  it.each(invisible)('U+%s alone is NULL exactly when the matcher calls it blank', async (code) => {
+    const text = String.fromCodePoint(code);
+    expect((await apply('clean_keyword($1)', text)) === null).toBe(isBlankKeyword(text));
+    expect(await apply(BLANK_KEYWORD_SQL('$1'), text)).toBe(isBlankKeyword(text));
   });
 });
 
