@@ -82,7 +82,9 @@ describe('the lakehouse command line', () => {
     const [row] = JSON.parse(layers.stdout) as Record<string, unknown>[];
     expect(row).toMatchObject({ bronze: 20_000 });
     expect(Number(row!.silver) + Number(row!.quarantined)).toBeLessThan(20_000);
-    expect(String(row!.first)).toMatch(/^2022-0[56]-\d\d \d\d:\d\d:\d\d/);
+    // A timestamp, at most a year before the first day: like the real sample, a few rows are months off.
+    expect(String(row!.first)).toMatch(/^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d/);
+    expect(String(row!.first) >= '2021-06-01' && String(row!.first) < '2022-06-02').toBe(true);
   });
 
   it('reads a copied or moved project from its own lake, not the one it came from', async () => {
