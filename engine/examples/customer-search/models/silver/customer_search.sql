@@ -30,7 +30,7 @@ SELECT
   lower(trim(r.platform)) AS platform,
   lower(trim(r.networkType)) AS network_type,
   lower(trim(r.action)) AS action,
-  clean_keyword(r.keyword) AS original_keyword,
+  clean_keyword(r.keyword, k.keyword_normalized) AS original_keyword,
   k.keyword_slug AS original_keyword_slug,
   k.keyword_normalized,
   k.keyword_normalized_slug,
