@@ -407,6 +407,35 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     }
   });
 
+  it('keeps every tab, the theme toggle and the grid within reach at 200% zoom (640 px wide)', async () => {
+    // A 1280x800 window zoomed to 200% lays out 640x400 px: the header ran off the right edge, cutting off
+    // Sources, Publish and the theme toggle, and the list and a profile left the grid a few pixels.
+    await page.setViewportSize({ width: 640, height: 400 });
+    try {
+      const right = (testId: string) =>
+        page.getByTestId(testId).evaluate((el) => Math.round(el.getBoundingClientRect().right));
+      for (const testId of ['tab-publish', 'theme-toggle'])
+        expect(await right(testId)).toBeLessThanOrEqual(640);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(640);
+      await page.getByTestId('tab-tables').click();
+      await page.getByTestId('table-item-gold.fact_customer_search').click();
+      await page.getByTestId('profile-platform_key').click();
+      const panel = page.getByTestId('profile-panel');
+      await expect.poll(() => panel.getByTestId('profile-type').textContent()).not.toBe(null);
+      const width = (testId: string) =>
+        page.getByTestId(testId).evaluate((el) => Math.round(el.getBoundingClientRect().width));
+      expect(await width('table-grid')).toBeGreaterThanOrEqual(250);
+      expect(await right('profile-panel')).toBeLessThanOrEqual(640);
+      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-profile-zoom-200.png') });
+      // Closed, the profile gives the list back.
+      await page.getByTestId('profile-close').click();
+      await expect.poll(() => width('table-list')).toBeGreaterThanOrEqual(180);
+      expect(await width('table-grid')).toBeGreaterThanOrEqual(250);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('shows the whole column name in a cell dialog and keeps "row N" on one line, also by a narrow grid', async () => {
     // Beside an open profile in a narrow window the dialog is narrow: it cut the name to
     // "sub3_keyword_catego…" and broke "row 19,981" in two.
