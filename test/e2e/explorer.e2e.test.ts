@@ -171,6 +171,31 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await page.getByTestId('cell-dialog').count()).toBe(0);
   });
 
+  it("tells assistive technology the grid's columns, rows, sort and active cell", async () => {
+    // Screen readers found a table nested in the grid, no column headers, and no active cell (the focus
+    // stays on the grid): the header row, the cells' places and aria-activedescendant say them.
+    const score = grid().getByRole('columnheader', { name: /^score/ });
+    expect(await grid().getByRole('table').count()).toBe(0);
+    // The row numbers, then id, score, keyword and datetime_log.
+    expect(await grid().getAttribute('aria-colcount')).toBe('5');
+    expect(await grid().getByRole('columnheader').count()).toBe(5);
+    expect(await grid().getByRole('row').count()).toBeGreaterThan(10);
+    await grid().locator('[data-row="0"] td').nth(1).click();
+    await page.keyboard.press('ArrowDown');
+    const active = page.locator(`[id="${await grid().getAttribute('aria-activedescendant')}"]`);
+    expect(await active.getAttribute('data-testid')).toBe('grid-active-cell');
+    expect(await active.getAttribute('role')).toBe('gridcell');
+    expect(await active.getAttribute('aria-colindex')).toBe('3');
+    expect(await active.locator('xpath=..').getAttribute('aria-rowindex')).toBe('3');
+    expect(await score.getAttribute('aria-sort')).toBe(null);
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => score.getAttribute('aria-sort')).toBe('ascending');
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => score.getAttribute('aria-sort')).toBe('descending');
+    await page.getByTestId('sort-score').click();
+    await expect.poll(() => score.getAttribute('aria-sort')).toBe(null);
+  });
+
   it('sorts by a header in the engine, both ways', async () => {
     await page.getByTestId('sort-score').click();
     await expect.poll(() => cellText(0, 1)).toBe('0');

@@ -3,6 +3,7 @@ import {
   type PointerEvent as ReactPointerEvent,
   useCallback,
   useEffect,
+  useId,
   useLayoutEffect,
   useMemo,
   useRef,
@@ -175,6 +176,8 @@ export function DataGrid({
   testId = 'data-grid',
 }: DataGridProps) {
   const scroller = useRef<HTMLDivElement>(null);
+  // The focus stays on the grid itself: aria-activedescendant names the active cell to screen readers.
+  const activeCellId = `${useId()}-active-cell`;
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState({ width: 800, height: 400 });
   const [active, setActive] = useState<ActiveCell>({ row: 0, col: 0 });
@@ -339,9 +342,12 @@ export function DataGrid({
         style={{ top, width: totalWidth }}
         data-testid="grid-row"
         data-row={index}
+        // biome-ignore lint/a11y/noRedundantRoles: the body table is presentational (role="presentation"), so its rows and cells name their grid roles
+        role="row"
         aria-rowindex={index + 2}
       >
-        <th className="vgrid-rownum" scope="row" style={{ width: GUTTER_WIDTH }}>
+        {/* biome-ignore lint/a11y: the body table is presentational (role="presentation"), so its rows and cells name their grid roles */}
+        <th className="vgrid-rownum" role="rowheader" aria-colindex={1} style={{ width: GUTTER_WIDTH }}>
           {(index + 1).toLocaleString()}
         </th>
         {columns.map((c, col) => {
@@ -356,8 +362,14 @@ export function DataGrid({
             .filter(Boolean)
             .join(' ');
           return (
+            // biome-ignore lint/a11y: the body table is presentational (role="presentation"), so its rows and cells name their grid roles; the grid holds the focus, the active cell is its aria-activedescendant
             <td
               key={c.name}
+              id={isActive ? activeCellId : undefined}
+              // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: the body table is presentational (role="presentation"), so its rows and cells name their grid roles
+              role="gridcell"
+              aria-colindex={col + 2}
+              aria-selected={isActive || undefined}
               className={className}
               style={{ width: widths[col] }}
               title={text}
@@ -391,7 +403,11 @@ export function DataGrid({
         role="grid"
         tabIndex={0}
         aria-rowcount={rowCount + 1}
-        aria-colcount={columns.length}
+        // The row numbers are a column too.
+        aria-colcount={columns.length + 1}
+        aria-activedescendant={
+          rowCount > 0 && active.row >= first && active.row <= last ? activeCellId : undefined
+        }
         data-testid={testId}
         data-row-count={rowCount}
         data-first-row={Math.floor(firstFloat)}
@@ -400,16 +416,34 @@ export function DataGrid({
         onKeyDown={onKeyDown}
       >
         <div className="vgrid-content" style={{ height: HEADER_HEIGHT + scrollHeight, width: totalWidth }}>
-          <div className="vgrid-header" style={{ height: HEADER_HEIGHT, width: totalWidth }}>
-            <div className="vgrid-corner" style={{ width: GUTTER_WIDTH }}>
+          {/* biome-ignore lint/a11y: the header row is divs beside the virtualized body table; the grid itself holds the focus */}
+          <div
+            className="vgrid-header"
+            role="row"
+            aria-rowindex={1}
+            style={{ height: HEADER_HEIGHT, width: totalWidth }}
+          >
+            {/* biome-ignore lint/a11y: the header row is divs beside the virtualized body table; the grid itself holds the focus */}
+            <div
+              className="vgrid-corner"
+              role="columnheader"
+              aria-colindex={1}
+              style={{ width: GUTTER_WIDTH }}
+            >
               #
             </div>
             {columns.map((c, col) => {
               const direction = sort[0]?.column === c.name ? sort[0].direction : null;
               return (
+                // biome-ignore lint/a11y: the header row is divs beside the virtualized body table; the grid itself holds the focus
                 <div
                   key={c.name}
                   className={`vgrid-th${profiledColumn === c.name ? ' profiled' : ''}`}
+                  role="columnheader"
+                  aria-colindex={col + 2}
+                  aria-sort={
+                    direction === 'asc' ? 'ascending' : direction === 'desc' ? 'descending' : undefined
+                  }
                   style={{ width: widths[col] }}
                   data-sort={direction ?? 'none'}
                   title={`${c.name} (${c.type})`}
@@ -459,8 +493,11 @@ export function DataGrid({
               );
             })}
           </div>
-          <table className="vgrid-body">
-            <tbody>{bodyRows}</tbody>
+          {/* Only a slice of the rows, under a header that is not in it: a layout table whose rows and cells
+              say their place in the whole grid (aria-rowindex, aria-colindex). */}
+          <table className="vgrid-body" role="presentation">
+            {/* biome-ignore lint/a11y/noRedundantRoles: not redundant in a presentational table */}
+            <tbody role="rowgroup">{bodyRows}</tbody>
           </table>
         </div>
         {/* In the scroller, under the header: inside the grid's border, where the rows would be. */}
