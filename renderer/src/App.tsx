@@ -157,7 +157,7 @@ export function App() {
       </header>
       <main className="app-main" id="view" role="tabpanel" aria-labelledby={`tab-${tab.toLowerCase()}`}>
         {error && (
-          <p className="error" data-testid="app-error">
+          <p className="error" role="alert" data-testid="app-error">
             {error}
           </p>
         )}

@@ -165,6 +165,8 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.getByTestId('editor-preview').click();
     const error = page.getByTestId('editor-error');
     await expect.poll(() => error.textContent()).toContain('append needs unique_key');
+    // An alert, so a screen reader says it without the user looking for it.
+    expect(await page.getByRole('alert').filter({ hasText: 'append needs unique_key' }).count()).toBe(1);
     // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps a line break only where the banner shows one.
     const lines = (await error.innerText()).split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);

@@ -822,6 +822,9 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
       const status = on.getByTestId('run-status');
       await expect.poll(() => status.getAttribute('data-status'), { message: where }).toBe('running');
       expect(await status.textContent(), where).toBe('running 0/1');
+      // Screen readers hear it too: a live status region and a named progress bar.
+      expect(await on.getByRole('status').filter({ hasText: 'running 0/1' }).count(), where).toBe(1);
+      expect(await on.getByRole('progressbar', { name: 'Run progress' }).count(), where).toBe(1);
       expect(await on.getByTestId('cancel-button').isEnabled(), where).toBe(true);
       expect(await on.getByTestId('run-button').isEnabled(), where).toBe(false);
       await expect.poll(() => slowCard(on).getAttribute('data-status'), { message: where }).toBe('running');

@@ -63,7 +63,11 @@ export function ColumnProfilePanel({
         </button>
       </div>
       {loading && <p className="muted">Profiling…</p>}
-      {error && <p className="error">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       {profile && !loading && (
         <>
           <dl className="profile-stats">

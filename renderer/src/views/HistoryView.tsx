@@ -135,7 +135,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
       </form>
       {suggestions?.model === model && <NotLogged notLogged={suggestions.keys.notLogged ?? []} />}
       {error && (
-        <p className="error" data-testid="history-error">
+        <p className="error" role="alert" data-testid="history-error">
           {error}
         </p>
       )}

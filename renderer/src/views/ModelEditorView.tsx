@@ -499,14 +499,14 @@ export function ModelEditorView({
         </p>
       )}
       {failedRun && restorable && apply.phase === 'idle' && (
-        <p className="error" data-testid="editor-last-failure">
+        <p className="error" role="alert" data-testid="editor-last-failure">
           The last run of this file (run {failedRun.runId}) failed
           {failedRun.error ? `: ${failedRun.error}` : ''}. Fix it and Save &amp; run again, or restore the
           last version that ran.
         </p>
       )}
       {error && (
-        <p className="error" data-testid="editor-error" data-line={errorLine ?? ''}>
+        <p className="error" role="alert" data-testid="editor-error" data-line={errorLine ?? ''}>
           {error}
         </p>
       )}

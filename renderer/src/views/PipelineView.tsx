@@ -574,12 +574,12 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         <RunStatus run={run} />
       </div>
       {project.sourceError && (
-        <p className="error">
+        <p className="error" role="alert">
           {project.sourceError.code}: {project.sourceError.message}
         </p>
       )}
       {error && (
-        <p className="error" data-testid="pipeline-error">
+        <p className="error" role="alert" data-testid="pipeline-error">
           {error}
         </p>
       )}
@@ -590,7 +590,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       )}
       {run.phase === 'finished' && run.summary.error && run.summary.error.code !== 'RUN_CANCELLED' && (
         <div className="run-failure" data-testid="run-error">
-          <p className="error">
+          <p className="error" role="alert">
             {run.summary.error.code}: {run.summary.error.message}
           </p>
           {suggested && (
@@ -802,11 +802,23 @@ function RunStatus({ run }: { run: RunState }) {
   }
   return (
     <span className="run-status-wrap">
-      <span className={`run-status status-${status}`} data-testid="run-status" data-status={status}>
+      {/* A live region, there before a run starts: screen readers say each step of a run as it goes. */}
+      <span
+        className={`run-status status-${status}`}
+        role="status"
+        data-testid="run-status"
+        data-status={status}
+      >
         {text}
       </span>
       {run.phase === 'running' && run.total > 0 && (
-        <progress className="run-progress" max={run.total} value={run.done} data-testid="run-progress" />
+        <progress
+          className="run-progress"
+          aria-label="Run progress"
+          max={run.total}
+          value={run.done}
+          data-testid="run-progress"
+        />
       )}
     </span>
   );

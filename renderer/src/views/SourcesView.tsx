@@ -203,7 +203,7 @@ function s3Of(draft: Draft): SourceSaveInput['s3'] {
 function Outcome({ result, testId }: { result: SourceTestResult; testId: string }) {
   if (!result.ok) {
     return (
-      <p className="error" data-testid={testId}>
+      <p className="error" role="alert" data-testid={testId}>
         {result.error ? `${result.error.code}: ${result.error.message}` : result.summary}
       </p>
     );
@@ -328,7 +328,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
     if (result === undefined) return null;
     if (typeof result === 'string')
       return (
-        <p className="error" data-testid={`source-result-${key}`}>
+        <p className="error" role="alert" data-testid={`source-result-${key}`}>
           {result}
         </p>
       );
@@ -571,7 +571,11 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           <span className="muted">Keys never go here: profiles and the AWS environment provide them.</span>
         </div>
       )}
-      {formError && draft.location.trim() !== '' && <p className="error">{formError}</p>}
+      {formError && draft.location.trim() !== '' && (
+        <p className="error" role="alert">
+          {formError}
+        </p>
+      )}
       <div className="toolbar">
         <button
           type="button"

@@ -272,7 +272,7 @@ export function StarSchemaView({ client }: { client: Client }) {
         </button>
       </div>
       {error && (
-        <p className="error" data-testid="star-error">
+        <p className="error" role="alert" data-testid="star-error">
           {error}
         </p>
       )}

@@ -178,7 +178,7 @@ export function TablesView({ client }: { client: Client }) {
       </ul>
       <div className="table-preview">
         {listError && (
-          <p className="error" data-testid="tables-error">
+          <p className="error" role="alert" data-testid="tables-error">
             {listError}
           </p>
         )}
@@ -272,7 +272,7 @@ export function TablesView({ client }: { client: Client }) {
               ))}
             </div>
             {windows.error && (
-              <p className="error" data-testid="tables-error">
+              <p className="error" role="alert" data-testid="tables-error">
                 {windows.error}
               </p>
             )}
@@ -349,7 +349,7 @@ function LeftOverTable({
         {dropping ? 'Dropping…' : 'Drop table'}
       </button>
       {error && (
-        <span className="error" data-testid="drop-error">
+        <span className="error" role="alert" data-testid="drop-error">
           {error}
         </span>
       )}

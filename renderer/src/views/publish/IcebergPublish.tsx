@@ -183,7 +183,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         {busy === PUBLISHING && <CancelPublishButton client={client} testId="publish-cancel" />}
       </div>
       {error && (
-        <p className="error" data-testid="publish-error">
+        <p className="error" role="alert" data-testid="publish-error">
           {error}
         </p>
       )}

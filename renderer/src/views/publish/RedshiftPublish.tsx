@@ -205,7 +205,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
         {busy === PUBLISHING && <CancelPublishButton client={client} testId="redshift-cancel" />}
       </div>
       {error && (
-        <p className="error" data-testid="redshift-error">
+        <p className="error" role="alert" data-testid="redshift-error">
           {error}
         </p>
       )}
@@ -222,7 +222,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
             </span>
           </p>
           {preflight.conflicts.length > 0 && (
-            <div className="error" data-testid="redshift-conflicts">
+            <div className="error" role="alert" data-testid="redshift-conflicts">
               <strong>Conflicts: publishing is refused until these are resolved.</strong>
               <ul>
                 {preflight.conflicts.map((c) => (
