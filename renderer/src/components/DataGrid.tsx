@@ -300,6 +300,8 @@ export function DataGrid({
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    // Keys on a header's buttons are theirs: Enter there sorts or profiles, it opens no cell.
+    if (event.target !== event.currentTarget) return;
     if (openCell) {
       if (event.key === 'Escape' || event.key === 'Enter') {
         setOpenCell(null);
