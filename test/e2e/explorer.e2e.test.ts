@@ -252,6 +252,18 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.getByTestId('profile-keyword').click();
     await expect.poll(() => panel.getByTestId('profile-nulls').textContent()).toBe('0 (0.0%)');
     expect(await panel.locator('.profile-bar').count()).toBe(1);
+
+    // From the keyboard: Escape inside the panel closes it, as its button does, and the focus goes back to
+    // the column's profile button (it fell to the start of the page).
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+    await panel.getByTestId('profile-close').focus();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => panel.count()).toBe(0);
+    expect(await focused()).toBe('profile-keyword');
+    await page.keyboard.press('Enter');
+    await panel.getByTestId('profile-close').press('Enter');
+    await expect.poll(() => panel.count()).toBe(0);
+    expect(await focused()).toBe('profile-keyword');
   });
 
   it('refuses a filter value not of its column type, keeping the rows, and ignores a repeated filter', async () => {

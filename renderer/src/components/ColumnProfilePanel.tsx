@@ -53,7 +53,17 @@ export function ColumnProfilePanel({
   const min = profile?.min == null ? null : formatCell(profile.min, profile.type);
   const max = profile?.max == null ? null : formatCell(profile.max, profile.type);
   return (
-    <aside className="profile-panel" data-testid="profile-panel" aria-label={`Profile of ${column}`}>
+    <aside
+      className="profile-panel"
+      data-testid="profile-panel"
+      aria-label={`Profile of ${column}`}
+      // Escape closes it from anywhere inside, as it closes the grid's cell dialog.
+      onKeyDown={(event) => {
+        if (event.key !== 'Escape') return;
+        event.preventDefault();
+        onClose();
+      }}
+    >
       <div className="profile-head">
         <strong className="profile-title" title={column}>
           {column}

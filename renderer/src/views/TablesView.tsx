@@ -303,6 +303,13 @@ export function TablesView({ client }: { client: Client }) {
                   onClose={() => {
                     profileRequest.current++;
                     setProfileColumn(null);
+                    // The close button goes with the panel: the focus goes back to the column's profile
+                    // button, where the user opened it, not to the start of the page.
+                    document
+                      .querySelector<HTMLElement>(
+                        `[data-testid="table-grid"] [data-testid="profile-${CSS.escape(profileColumn)}"]`,
+                      )
+                      ?.focus();
                   }}
                 />
               )}
