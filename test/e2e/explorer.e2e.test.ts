@@ -635,6 +635,26 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
   });
 
+  it('turns transitions off for a user who asks the system for reduced motion', async () => {
+    // The publish progress bar slid to each new width whatever the user had asked for.
+    const fillTransition = () =>
+      page.evaluate(() => {
+        const fill = document.createElement('div');
+        fill.className = 'publish-progress-fill';
+        document.body.append(fill);
+        const duration = getComputedStyle(fill).transitionDuration;
+        fill.remove();
+        return duration;
+      });
+    expect(await fillTransition()).not.toBe('0s');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    try {
+      expect(await fillTransition()).toBe('0s');
+    } finally {
+      await page.emulateMedia({ reducedMotion: null });
+    }
+  });
+
   it('runs a query into the grid and exports it as CSV and Parquet downloads', async () => {
     await page.getByTestId('tab-query').click();
     const sql = `SELECT id, keyword FROM ${BIG} WHERE id IN (1, 10, 11) ORDER BY id`;
