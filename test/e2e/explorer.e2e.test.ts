@@ -169,6 +169,12 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await page.screenshot({ path: join(SCREENSHOTS, 'explorer-cell.png') });
     await page.keyboard.press('Escape');
     expect(await page.getByTestId('cell-dialog').count()).toBe(0);
+    // Escape also closes it from its own Close button, the focus back on the grid.
+    await page.keyboard.press('Enter');
+    await page.getByTestId('cell-dialog').getByRole('button', { name: 'Close' }).focus();
+    await page.keyboard.press('Escape');
+    expect(await page.getByTestId('cell-dialog').count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('table-grid');
   });
 
   it("tells assistive technology the grid's columns, rows, sort and active cell", async () => {

@@ -506,7 +506,20 @@ export function DataGrid({
         {rowCount === 0 && <p className="muted grid-empty">No rows.</p>}
       </div>
       {openCell && openColumn && (
-        <div className="cell-dialog" role="dialog" aria-label="Cell value" data-testid="cell-dialog">
+        // Outside the grid, so the grid's keys do not reach it: Escape here closes it too, and the focus goes
+        // back to the grid, as Close does.
+        <div
+          className="cell-dialog"
+          role="dialog"
+          aria-label="Cell value"
+          data-testid="cell-dialog"
+          onKeyDown={(event) => {
+            if (event.key !== 'Escape') return;
+            event.preventDefault();
+            setOpenCell(null);
+            scroller.current?.focus();
+          }}
+        >
           <div className="cell-dialog-head">
             <span className="cell-dialog-title">
               <strong>{openColumn.name}</strong>
