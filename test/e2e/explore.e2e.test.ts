@@ -324,6 +324,8 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     const error = page.getByTestId('query-error');
     await run('SELECT *\nFROM no_such_table');
     await error.waitFor();
+    // An alert, so a screen reader says the query failed without the user looking for it.
+    expect(await error.getAttribute('role')).toBe('alert');
     // The caret sits under the missing table in the user's own line, not in a wrapper query.
     // biome-ignore lint/performance/useDomNodeTextContent: the lines as rendered (white-space) are the point
     const lines = (await error.innerText()).split('\n');

@@ -255,7 +255,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
         </p>
       )}
       {error && (
-        <p className="error query-error" data-testid="query-error">
+        <p className="error query-error" role="alert" data-testid="query-error">
           {error}
         </p>
       )}
