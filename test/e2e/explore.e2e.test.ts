@@ -94,7 +94,14 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await laneX('bronze')).toBeLessThan(await laneX('silver'));
     expect(await laneX('silver')).toBeLessThan(await laneX('gold'));
 
-    await page.getByTestId('model-card-gold.dim_date').click();
+    const dimDate = page.getByTestId('model-card-gold.dim_date');
+    expect(await dimDate.getAttribute('aria-expanded')).toBe('false');
+    await dimDate.click();
+    // A screen reader hears that the card opened its details, and where they are.
+    expect(await dimDate.getAttribute('aria-expanded')).toBe('true');
+    expect(
+      await page.locator(`[id="${await dimDate.getAttribute('aria-controls')}"]`).getAttribute('data-testid'),
+    ).toBe('model-details');
     const calendarDays = await count('SELECT count(*) FROM gold.dim_date');
     expect(await page.getByTestId('model-run-figures').textContent()).toMatch(
       new RegExp(

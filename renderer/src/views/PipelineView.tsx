@@ -858,6 +858,9 @@ export function ModelCard({
       data-status={status}
       title={error ? `${about}\n${error}` : about}
       style={style}
+      // A click shows the model's details below the graph, a second hides them: say which.
+      aria-expanded={focused}
+      aria-controls={focused ? 'model-details' : undefined}
       onClick={onFocus}
     >
       <span className="card-head">
@@ -972,7 +975,7 @@ export function ModelDetails({
   onSelect: (selector: string) => void;
 }) {
   return (
-    <div className="model-details" data-testid="model-details">
+    <div className="model-details" id="model-details" data-testid="model-details">
       <div className="toolbar">
         <strong>{model.id}</strong>
         <span className="muted">
