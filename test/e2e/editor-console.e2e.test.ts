@@ -165,7 +165,8 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.getByTestId('editor-preview').click();
     const error = page.getByTestId('editor-error');
     await expect.poll(() => error.textContent()).toContain('append needs unique_key');
-    // An alert, so a screen reader says it without the user looking for it.
+    // The editor's text is named for a screen reader; an error is an alert, said without looking for it.
+    expect(await page.getByRole('textbox', { name: 'Model SQL' }).count()).toBe(1);
     expect(await page.getByRole('alert').filter({ hasText: 'append needs unique_key' }).count()).toBe(1);
     // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps a line break only where the banner shows one.
     const lines = (await error.innerText()).split('\n');

@@ -38,6 +38,8 @@ export interface SqlEditorProps {
   onChange: (text: string) => void;
   /** A line to mark as the error's and scroll to; null for none. */
   errorLine: number | null;
+  /** The editor's accessible name: a screen reader says it on entering the text (there is no <label>). */
+  label: string;
   testId?: string;
 }
 
@@ -47,6 +49,7 @@ export function SqlEditor({
   documentKey,
   onChange,
   errorLine,
+  label,
   testId = 'sql-editor',
 }: SqlEditorProps) {
   const host = useRef<HTMLDivElement | null>(null);
@@ -61,11 +64,12 @@ export function SqlEditor({
       sql(),
       sqlEditorTheme,
       errorLineField,
+      EditorView.contentAttributes.of({ 'aria-label': label }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) changed.current(update.state.doc.toString());
       }),
     ],
-    [],
+    [label],
   );
 
   useEffect(() => {

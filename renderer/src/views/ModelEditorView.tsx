@@ -516,6 +516,7 @@ export function ModelEditorView({
           documentKey={loaded}
           onChange={edit}
           errorLine={errorLine}
+          label="Model SQL"
           testId="sql-editor"
         />
         <div className="editor-results">
