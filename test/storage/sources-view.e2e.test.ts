@@ -103,6 +103,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
     await expect
       .poll(() => page.getByTestId('source-save-result').textContent())
       .toBe('Added raw_on_s3 in lakehouse.yaml.');
+    // A screen reader says it too.
+    expect(await page.getByRole('status').filter({ hasText: 'Added raw_on_s3' }).count()).toBe(1);
     expect(await page.getByTestId('source-form-title').textContent()).toBe('Edit raw_on_s3');
     // The test of what was typed before the save does not stand beside the save's message.
     expect(await page.getByTestId('source-result-new').count()).toBe(0);

@@ -606,7 +606,12 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
       </div>
       {show('new')}
       {saveMessage && (
-        <p className={saveMessage.ok ? 'muted' : 'error'} data-testid="source-save-result">
+        // Said by a screen reader too: a refused save as an alert, a save as news.
+        <p
+          className={saveMessage.ok ? 'muted' : 'error'}
+          role={saveMessage.ok ? 'status' : 'alert'}
+          data-testid="source-save-result"
+        >
           {saveMessage.text}
         </p>
       )}
