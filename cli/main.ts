@@ -15,6 +15,7 @@ import { crawlCommand } from './crawl.ts';
 import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { publishCommand } from './publish.ts';
+import { checkCommandLineQuery } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
 
@@ -193,7 +194,7 @@ async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<numbe
       runs: (limit) => engine.runs(limit),
       reconcileWith: reconcileWithOf(engine.models),
       query: async (sql) => {
-        await refuseSeveralStatements(engine, sql);
+        await checkCommandLineQuery(engine.reader, sql);
         return engine.query(sql).catch((error: unknown) => {
           // The warehouse is opened read-only here: say what query is for, not only DuckDB's refusal.
           if (error instanceof LakehouseError && /read-only mode/.test(error.message)) {
@@ -211,37 +212,6 @@ async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<numbe
   } finally {
     engine.close();
   }
-}
-
-/** Several statements would print the last one's rows only: refused before running any. */
-async function refuseSeveralStatements(engine: Engine, sql: string): Promise<void> {
-  // DuckDB answers a text of only blanks, comments or semicolons with "Error in native callback",
-  // extracting statements too; its serializer alone says there is none.
-  const tree = JSON.parse(
-    String((await engine.reader.scalar('SELECT json_serialize_sql($1::VARCHAR)', [sql])) ?? '{}'),
-  ) as { error?: boolean; statements?: unknown[] };
-  if (tree.error === false && tree.statements?.length === 0) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      'There is no query to run: the SQL holds only blanks, comments or semicolons. ' +
-        'Give one query, e.g. lakehouse query ./demo "SELECT 1".',
-    );
-  }
-  const statements = await engine.reader.connection.extractStatements(sql).then(
-    (extracted) => extracted.count,
-    (error: unknown) => {
-      // A syntax error: reported as the query's own error, as running it would.
-      throw new LakehouseError(
-        'QUERY_ERROR',
-        String((error as Error).message).replace(/^Failed to extract statements: /, ''),
-      );
-    },
-  );
-  if (statements > 1)
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `lakehouse query runs one statement; this SQL holds ${statements}. Run them one at a time.`,
-    );
 }
 
 function noteModelErrors(engine: Engine): void {

@@ -7,6 +7,7 @@ import { literal, openDb } from '../engine/db/duckdb.ts';
 import type { Engine } from '../engine/engine.ts';
 import { loadModels } from '../engine/project/models.ts';
 import { findServer, type ServerRecord } from '../server/discovery.ts';
+import { checkCommandLineQuery } from './query-check.ts';
 
 /**
  * The reads of `tables`, `runs` and `query`, either from the warehouse itself or, while the app holds
@@ -40,6 +41,13 @@ export async function readsThroughApp(
     runs: async (limit) =>
       (await call<{ runs: Awaited<ReturnType<Engine['runs']>> }>(server, 'runs.list', { limit })).runs,
     async query(sql) {
+      // Checked here as a local read checks it, so the refusals read the same (the app words its own for its console).
+      const parser = await openDb();
+      try {
+        await checkCommandLineQuery(parser, sql);
+      } finally {
+        parser.close();
+      }
       // One window answers most queries exactly. A bigger result comes whole, as the Parquet file of the
       // app's export, read here: paging with OFFSET would run the query again per window, and a query
       // without ORDER BY may return its rows in another order each time.

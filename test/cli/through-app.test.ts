@@ -40,6 +40,17 @@ function cliAsync(...args: string[]): Promise<{ code: number | null; stdout: str
   });
 }
 
+/** Queries `lakehouse query` refuses, each with its own message and exit code. */
+function refuseEverything() {
+  return {
+    write: cli('query', dir, 'CREATE TABLE t AS SELECT 1'),
+    copy: cli('query', dir, "COPY (SELECT 1) TO 'x.csv'"),
+    two: cli('query', dir, 'SELECT 1; SELECT 2'),
+    none: cli('query', dir, ';'),
+    syntax: cli('query', dir, 'SELEC 1'),
+  };
+}
+
 /** What the three reading commands print for the project. */
 function readEverything() {
   const sql = 'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search';
@@ -78,6 +89,7 @@ describe('the command line while the app has the project open', () => {
   it('reads tables, runs and queries through the app, with the same output as on its own', async () => {
     const alone = readEverything();
     expect(alone.tables.code, alone.tables.stderr).toBe(0);
+    const refusedAlone = refuseEverything();
 
     server = spawn(process.execPath, [BIN, 'serve', dir], {
       cwd: work,
@@ -107,6 +119,15 @@ describe('the command line while the app has the project open', () => {
       expect(result.stdout, command).toBe(alone[command as keyof typeof alone].stdout);
     }
     expect((JSON.parse(through.many.stdout) as unknown[]).length).toBeGreaterThan(10_000);
+    // Refused with the same words and exit code, not the app console's, and before the app runs anything.
+    const note = `note: the app has this project open (${origin}); reading through it.\n`;
+    for (const [query, refused] of Object.entries(refuseEverything())) {
+      const alone = refusedAlone[query as keyof typeof refusedAlone];
+      expect(alone.code, query).not.toBe(0);
+      expect(refused.code, `${query}: ${refused.stderr}`).toBe(alone.code);
+      expect(refused.stderr.replace(note, ''), query).toBe(alone.stderr);
+    }
+    expect(refusedAlone.two.code).toBe(2);
     // A run still needs the warehouse to itself, and says where to run instead.
     const run = cli('run', dir, '--date', '2022-06-01');
     expect(run.code).toBe(1);
