@@ -15,7 +15,12 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[],
     return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
   };
   const body = rows.map((r) => cols.map((c) => cell(r[c])));
-  const widths = cols.map((c, i) => Math.max(c.length, ...body.map((r) => [...(r[i] ?? '')].length)));
+  // A loop, not Math.max(...cells): spreading a query's 200,000 cells as arguments overflows the stack.
+  const widths = cols.map((c) => c.length);
+  for (const cells of body)
+    cells.forEach((text, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, [...text].length);
+    });
   const line = (cells: string[]) =>
     cells
       .map((c, i) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorText, runCommandLine } from '../../cli/format.ts';
+import { errorText, renderTable, runCommandLine } from '../../cli/format.ts';
 import type { ErrorPayload } from '../../engine/api/errors.ts';
 
 // An error that suggests a run (details.suggestedRun) is printed with the command that does it; the
@@ -46,5 +46,18 @@ describe('errors that name a table to rebuild', () => {
         "  the run history: lakehouse runs 'my project' --json\n",
     );
     expect(errorText({ ...failed, details: { rebuild: 7 } }, 'demo')).not.toContain('to rebuild it');
+  });
+});
+
+// `lakehouse query --limit 1000000` prints every row: a table that tall once overflowed the stack.
+describe('renderTable', () => {
+  it('aligns a table of 200,000 rows', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ n: i, name: i === 7 ? 'a longer name' : 'x' }));
+    const lines = renderTable(rows).split('\n');
+    expect(lines).toHaveLength(200_002);
+    expect(lines[0]).toBe('     n  name');
+    expect(lines[1]).toBe('------  -------------');
+    expect(lines[2]).toBe('     0  x');
+    expect(lines[9]).toBe('     7  a longer name');
   });
 });
