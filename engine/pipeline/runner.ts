@@ -361,7 +361,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           'RUN_CANCELLED',
           `The run was cancelled; ${committedInRun.length > 0 ? `${committedInRun.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
         )
-      : toLakehouseError(error);
+      : withDatesAccounted(toLakehouseError(error), dates, committedInRun);
     const failure = await withReplayLeftUndone(db, stopped);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
     await dropStages(db, stageDirOf(project)).catch(() => undefined);
@@ -382,6 +382,24 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     dateHold?.release();
     runHold.release();
   }
+}
+
+/**
+ * A run of several dates that fails part-way keeps the dates it committed before: its error says which
+ * those are and which it never ran, as a cancel's does, so the history does not read as nothing done.
+ */
+function withDatesAccounted(failure: LakehouseError, dates: string[], committed: string[]): LakehouseError {
+  if (committed.length === 0 || committed.length >= dates.length) return failure;
+  const failedOn = dates[committed.length]!;
+  const notRun = dates.slice(committed.length + 1);
+  return new LakehouseError(
+    failure.code,
+    `${failure.message} Of this run's dates, ${describeRun(runOfDates(committed))} had been committed and stay; ` +
+      `${failedOn} was not` +
+      (notRun.length > 0 ? `, and ${describeRun(runOfDates(notRun))} did not run` : '') +
+      '.',
+    { ...failure.details, committedDates: committed, notRunDates: notRun },
+  );
 }
 
 /**
