@@ -38,7 +38,7 @@ import { resolveProjectPath } from '../project/config.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import { bindCrawlSource } from '../sources/crawler.ts';
-import { type BoundSource, bindDailyParquet, listSourceDates } from '../sources/daily-parquet.ts';
+import { type BoundSource, bindDailyParquet, dayFolder, listSourceDates } from '../sources/daily-parquet.ts';
 import { bindReferenceFile } from '../sources/reference-file.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
@@ -157,6 +157,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   if (brokenModels.length === 0) {
     await refuseMissingUpstreamPartitions(db, graph, selected, dates);
     await refuseUnbuiltUpstreamTables(db, graph, selected);
+    await refuseUndeliveredDates(deps, selected, dates, options.select);
   }
   const selectedSet = new Set(selected);
   const total = selected.length * dates.length;
@@ -382,6 +383,67 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     dateHold?.release();
     runHold.release();
   }
+}
+
+/**
+ * A run of several dates (a --from/--to range over a gap, a day folder deleted after it was loaded)
+ * that reaches a day no source delivered would commit the dates before it, then fail there: refused
+ * before anything runs, naming those days and the run of the others. One date fails on binding anyway.
+ */
+async function refuseUndeliveredDates(
+  deps: RunnerDeps,
+  selected: string[],
+  dates: string[],
+  select: string[] | undefined,
+): Promise<void> {
+  if (dates.length < 2) return;
+  const { project } = deps;
+  const daily: { name: string; root: string; folders: string; ifMissing: string; delivered: Set<string> }[] =
+    [];
+  for (const name of sourcesOf(deps, selected)) {
+    const source = project.config.sources[name];
+    if (source?.kind !== 'daily_parquet') continue;
+    const root = resolveProjectPath(project.root, source.path);
+    daily.push({
+      name,
+      root,
+      folders: source.date_format,
+      ifMissing: source.if_missing,
+      delivered: new Set(await listSourceDates(root, source.date_format, project.storage)),
+    });
+  }
+  if (daily.length === 0) return;
+  // As binding a date decides: a source lacking it fails it unless if_missing stands in, and stand-ins
+  // alone are no delivery.
+  const lacking = (date: string) => daily.filter((s) => !s.delivered.has(date));
+  const undelivered = dates.filter((date) => {
+    const absent = lacking(date);
+    return absent.some((s) => s.ifMissing === 'fail') || absent.length === daily.length;
+  });
+  if (undelivered.length === 0) return;
+  const delivered = dates.filter((date) => !undelivered.includes(date));
+  const first = undelivered[0]!;
+  const where = lacking(first)
+    // Not path.join, which would fold an s3:// root's double slash.
+    .map(
+      (s) =>
+        `source "${s.name}" has no Parquet file in ${s.root.replace(/\/+$/, '')}/${dayFolder(s.folders, first)}`,
+    )
+    .join('; ');
+  const rest =
+    delivered.length > 0
+      ? ` Run the others (${describeRun(runOfDates(delivered))}), or add the missing days' files and run again.`
+      : ' Add their files, or run dates the sources have.';
+  throw new LakehouseError(
+    'SOURCE_MISSING',
+    `This run's dates include ${undelivered.length === 1 ? 'a day' : 'days'} no source delivered: ` +
+      `${undelivered.join(', ')} (${where}). Nothing was run.${rest}`,
+    {
+      etlDate: first,
+      undeliveredDates: undelivered,
+      ...(delivered.length > 0 ? { suggestedRun: runOfDates(delivered, select) } : {}),
+    },
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakehouseFailure } from '../helpers/errors.ts';
 import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { events, exampleProjectOnDays, truncateToHalf, writeDay } from '../helpers/source-files.ts';
 
@@ -39,6 +40,45 @@ describe('a range whose middle date fails', () => {
       // The run history keeps the same words.
       const [latest] = await engine.runs(1);
       expect(latest?.error).toBe(summary.error?.message);
+    });
+  });
+});
+
+// A range over a day nobody delivered (a gap, or a day folder deleted after it was loaded) used to
+// commit the days before it and then fail, leaving history models to replay later.
+describe('a range over a day no source delivered', () => {
+  let src: string;
+  let dir: string;
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    for (const date of ['2022-06-01', '2022-06-02', '2022-06-04'])
+      await writeDay(src, date.replaceAll('-', ''), events(8, date));
+    dir = await exampleProjectOnDays(src);
+  });
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('is refused before anything runs, naming the day and the run of the others', async () => {
+    await withEngine(dir, async (engine) => {
+      const failure = await lakehouseFailure(engine.run({ from: '2022-06-01', to: '2022-06-04' }));
+      expect(failure.code).toBe('SOURCE_MISSING');
+      expect(failure.message).toBe(
+        'This run\'s dates include a day no source delivered: 2022-06-03 (source "customer_search_log" has no ' +
+          `Parquet file in ${src}/20220603). Nothing was run. Run the others (2022-06-01, 2022-06-02, 2022-06-04), ` +
+          "or add the missing days' files and run again.",
+      );
+      expect(failure.details).toMatchObject({
+        etlDate: '2022-06-03',
+        undeliveredDates: ['2022-06-03'],
+        suggestedRun: { dates: ['2022-06-01', '2022-06-02', '2022-06-04'] },
+      });
+      expect(await engine.runs(1)).toEqual([]);
+      // The run it suggests goes through.
+      expect((await engine.run({ dates: ['2022-06-01', '2022-06-02', '2022-06-04'] })).status).toBe(
+        'success',
+      );
     });
   });
 });

@@ -92,10 +92,16 @@ describe('a daily source missing a day', () => {
   it('fails the date by default, naming the source and the days it has', async () => {
     const dir = await project('fails', 'columns: {}');
     await withEngine(dir, async (engine) => {
-      const summary = await engine.run({ dates: [D1, D2] });
+      const summary = await engine.run({ dates: [D2] });
       expect(summary.status).toBe('failed');
       expect(summary.error).toMatchObject({ code: 'SOURCE_MISSING' });
       expect(summary.error?.message).toMatch(/^Source "prices" has no folder for 2022-06-02: /);
+      // With other dates, refused before any of them runs.
+      const refused = await lakehouseFailure(engine.run({ dates: [D1, D2] }));
+      expect(refused.code).toBe('SOURCE_MISSING');
+      expect(refused.message).toMatch(
+        /^This run's dates include a day no source delivered: 2022-06-02 \(source "prices" /,
+      );
     });
   });
 
