@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
+import { LakehouseError, suggestedRunOf, toLakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
@@ -479,11 +479,19 @@ async function run(args: string[]): Promise<number> {
   // Known before the options parse: a script asking for JSON gets its object for a bad option too.
   const json = args.includes('--json');
   const started = Date.now();
+  let dir: string | undefined;
   try {
     const { values, positionals } = parse(args, COMMAND_OPTIONS.run);
-    return await runCommand(projectArg(positionals, 'run'), values, json);
+    dir = projectArg(positionals, 'run');
+    return await runCommand(dir, values, json);
   } catch (error) {
-    if (!json) throw error;
+    if (!json) {
+      // A run refused before it started may suggest the run that goes through: print its command too.
+      const failure = toLakehouseError(error);
+      if (dir === undefined || !suggestedRunOf(failure.details)) throw error;
+      process.stderr.write(errorText(failure.toPayload(), dir));
+      return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
     // A script reads one object from `run --json` whatever happens: here the run never started (a bad
     // argument, a locked warehouse, no dates), so it has no id and nothing was recorded.
     const failure = toLakehouseError(error);

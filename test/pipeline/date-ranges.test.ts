@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakehouseFailure } from '../helpers/errors.ts';
-import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { events, exampleProjectOnDays, truncateToHalf, writeDay } from '../helpers/source-files.ts';
 
 // A range re-processed day by day, with a broken delivery in the middle: what the run's error and its
@@ -80,5 +81,20 @@ describe('a range over a day no source delivered', () => {
         'success',
       );
     });
+  });
+
+  it('prints the run of the others on the command line', () => {
+    const ran = spawnSync(
+      process.execPath,
+      ['bin/lakehouse.js', 'run', dir, '--from', '2022-06-01', '--to', '2022-06-04'],
+      { cwd: PROJECT_ROOT, encoding: 'utf8' },
+    );
+    expect(ran.status).toBe(1);
+    expect(ran.stderr).toMatch(
+      /^error \[SOURCE_MISSING\]: This run's dates include a day no source delivered: 2022-06-03 /,
+    );
+    expect(ran.stderr).toContain(
+      `\n  to run it: lakehouse run ${dir} --date 2022-06-01 --date 2022-06-02 --date 2022-06-04\n`,
+    );
   });
 });
