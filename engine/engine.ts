@@ -353,7 +353,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     db,
     async run(runOptions = {}) {
       if (options.readOnly) throw new LakehouseError('INVALID_ARGUMENT', 'This engine was opened read-only');
-      return runPipeline({ db, project, graph, titleIndexes, modelErrors }, runOptions);
+      return runPipeline({ db, project, graph, titleIndexes, modelErrors, macroText }, runOptions);
     },
     async reloadModels() {
       const loaded = await loadModels(project.root);

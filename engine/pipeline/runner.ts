@@ -35,6 +35,7 @@ import { materializeTable } from '../materializations/table.ts';
 import type { TitleIndex } from '../normalize/matcher.ts';
 import type { Project } from '../project/config.ts';
 import { resolveProjectPath } from '../project/config.ts';
+import { macroFilesText } from '../project/macros.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import { bindCrawlSource } from '../sources/crawler.ts';
@@ -42,6 +43,7 @@ import { type BoundSource, bindDailyParquet, dayFolder, listSourceDates } from '
 import { bindReferenceFile } from '../sources/reference-file.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
+import { macroVersions, noteOlderMacros } from './macro-versions.ts';
 
 export interface RunOptions {
   /** Dates to run, YYYY-MM-DD; or a range with from/to; neither means every date the sources have. */
@@ -109,6 +111,8 @@ export interface RunnerDeps {
   titleIndexes: Map<string, TitleIndex>;
   /** Models left out of the graph (see Engine.modelErrors): a run refuses while there are any. */
   modelErrors?: LakehouseError[];
+  /** The macro files' text the connection loaded (macroFilesText); read from the files when not given. */
+  macroText?: string;
   signal?: AbortSignal;
 }
 
@@ -174,6 +178,18 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   const columnsChecked = new Set<string>();
   let done = 0;
 
+  // Once per run, not per date: the models' notes go on their records of the run's first date.
+  const macroNotes =
+    brokenModels.length > 0
+      ? new Map<string, string>()
+      : await noteOlderMacros(
+          db,
+          runId,
+          graph,
+          selected,
+          dates,
+          macroVersions(deps.macroText ?? (await macroFilesText(project.root))),
+        );
   await db.run(
     `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
     {
@@ -276,6 +292,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           );
           for (const source of node.sources)
             record.warnings.push(...(boundSources.get(source)?.warnings ?? []));
+          const macroNote = date === dates[0] ? macroNotes.get(id) : undefined;
+          if (macroNote !== undefined) record.warnings.push(macroNote);
           dateRecords.push(record);
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });

@@ -67,6 +67,9 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     CREATE TABLE IF NOT EXISTS _lakehouse.model_texts (
       model VARCHAR NOT NULL, kind VARCHAR NOT NULL, run_id VARCHAR NOT NULL, text VARCHAR NOT NULL
     );
+    -- The version of each macro a run used (JSON, see pipeline/macro-versions.ts): a run with changed
+    -- macros says which committed dates of its models were built with the old ones.
+    CREATE TABLE IF NOT EXISTS _lakehouse.run_macros (run_id VARCHAR NOT NULL, macros VARCHAR NOT NULL);
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { describeRun, runOfDates } from '../api/errors.ts';
+import type { Db } from '../db/duckdb.ts';
+import type { ModelGraph } from '../graph/dependencies.ts';
+import { macroStatements } from '../project/macros.ts';
+
+/**
+ * A macro's file, a hash of its statement and the macros it calls, keyed by macro name (lower case). A
+ * file's statements that define no macro (TEMP tables, SET) are keyed by the file's path: they may
+ * change any model's result.
+ */
+export type MacroVersions = Record<string, { file: string; fingerprint: string; calls: string[] }>;
+
+/**
+ * The version of each macro in the macro files' text (as macroFilesText joins it): a hash of the
+ * statement from its first code on, so a comment above a macro can change without flagging it.
+ */
+export function macroVersions(macroFilesText: string): MacroVersions {
+  const parts = macroFilesText === '' ? [] : macroFilesText.split('\0');
+  const versions: MacroVersions = {};
+  const bodies = new Map<string, string>();
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const file = `macros/${parts[i]}`;
+    const others: string[] = [];
+    for (const statement of macroStatements(parts[i + 1] ?? '')) {
+      const text = statement.text.slice(statement.code.search(/\S/)).trim();
+      const name = MACRO_NAME.exec(statement.code)?.[1]?.toLowerCase();
+      if (name === undefined) others.push(text);
+      else {
+        versions[name] = { file, fingerprint: hashOf(text), calls: [] };
+        bodies.set(name, statement.code);
+      }
+    }
+    if (others.length > 0) versions[file] = { file, fingerprint: hashOf(others.join(';')), calls: [] };
+  }
+  const names = [...bodies.keys()];
+  for (const [name, code] of bodies) {
+    const version = versions[name];
+    if (version) version.calls = names.filter((other) => other !== name && calls(code, other));
+  }
+  return versions;
+}
+
+/** `CREATE [OR REPLACE] TEMP MACRO [temp.[main.]]name`, comments and literals blanked. */
+const MACRO_NAME =
+  /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.(?:main\.)?)?(\w+)/i;
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text.replace(/\s+/g, ' ')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Records the macro versions a run uses (once per run), and returns, per selected model, a note naming
+ * the macros it calls that changed since committed dates outside this run were built, with those dates
+ * and the run that rebuilds them. Dates built before versions were recorded are not judged.
+ */
+export async function noteOlderMacros(
+  db: Db,
+  runId: string,
+  graph: ModelGraph,
+  selected: string[],
+  runDates: string[],
+  current: MacroVersions,
+): Promise<Map<string, string>> {
+  await db.run('INSERT INTO _lakehouse.run_macros VALUES ($runId, $macros)', {
+    runId,
+    macros: JSON.stringify(current),
+  });
+  const notes = new Map<string, string>();
+  if (selected.length === 0) return notes;
+  const inRun = new Set(runDates);
+  const built = await db.all<{ model: string; d: string; macros: string }>(
+    `SELECT d.model, strftime(d.etl_date, '%Y-%m-%d') AS d, m.macros
+     FROM _lakehouse.model_dates d JOIN _lakehouse.run_macros m USING (run_id)
+     WHERE list_contains($selected::VARCHAR[], d.model) ORDER BY d.etl_date`,
+    { selected: JSON.stringify(selected) },
+  );
+  const parsed = new Map<string, MacroVersions>();
+  for (const id of selected) {
+    const model = graph.byId.get(id)?.model;
+    // A `table` model is rebuilt whole by every run: no earlier date keeps anything of the old macro.
+    if (model === undefined || model.config.materialized === 'table') continue;
+    const sql = model.sql;
+    const used = macrosUsedBy(sql, current);
+    const changedDates = new Map<string, string[]>();
+    for (const row of built) {
+      if (row.model !== id || inRun.has(row.d)) continue;
+      let old = parsed.get(row.macros);
+      if (old === undefined) {
+        old = JSON.parse(row.macros) as MacroVersions;
+        parsed.set(row.macros, old);
+      }
+      const changed = [...used, ...macrosUsedBy(sql, old)]
+        .filter((name, i, all) => all.indexOf(name) === i)
+        .filter((name) => old[name]?.fingerprint !== current[name]?.fingerprint)
+        .sort();
+      if (changed.length === 0) continue;
+      const key = changed.map((name) => describeMacro(name, current[name] ?? old?.[name])).join(', ');
+      changedDates.set(key, [...(changedDates.get(key) ?? []), row.d]);
+    }
+    const parts = [...changedDates].map(
+      ([macros, dates]) =>
+        `${dates.length} date(s) not in this run (${describeRun(runOfDates(dates))}) were built with an ` +
+        `earlier version of ${macros}: their rows keep its results; run ${describeRun(runOfDates(dates, [`${id}+`]))} ` +
+        'again so every date uses the current macros',
+    );
+    if (parts.length > 0) notes.set(id, parts.join('; '));
+  }
+  return notes;
+}
+
+function describeMacro(name: string, version: { file: string } | undefined): string {
+  return isFileKey(name)
+    ? `the statements of ${name} that define no macro`
+    : `macro ${name} (${version?.file})`;
+}
+
+/** Whether a key of MacroVersions is a file's statements that define no macro (macro names are words). */
+function isFileKey(name: string): boolean {
+  return name.includes('/');
+}
+
+/** Whether `code` calls the macro `name`. */
+function calls(code: string, name: string): boolean {
+  return new RegExp(`\\b${name}\\s*\\(`, 'i').test(code);
+}
+
+/**
+ * The macros a model's SQL calls, with those they call in turn, and every file's statements that
+ * define no macro (a TEMP table or a SET may change any model).
+ */
+function macrosUsedBy(sql: string, versions: MacroVersions): string[] {
+  const names = Object.keys(versions);
+  const used = new Set(names.filter((name) => isFileKey(name) || calls(sql, name)));
+  for (const name of used) for (const callee of versions[name]?.calls ?? []) used.add(callee);
+  return [...used];
+}

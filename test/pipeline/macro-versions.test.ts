@@ -1,0 +1,89 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../engine/pipeline/runner.ts';
+import { withEngine } from '../helpers/project.ts';
+import { events, handWrittenProject } from '../helpers/source-files.ts';
+
+const D1 = '2022-06-01';
+const D2 = '2022-06-02';
+const D3 = '2022-06-03';
+
+/** The notes a run left on a model, over all its dates. */
+function notesOf(summary: RunSummary, model: string): string[] {
+  return summary.models.filter((r) => r.model === model).flatMap((r) => r.warnings);
+}
+
+describe('a run with changed macros says which committed dates used the old ones', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let macros: string;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await handWrittenProject(
+      { '20220601': events(6, D1), '20220602': events(6, D2), '20220603': events(6, D3) },
+      [D1, D2],
+    ));
+    macros = join(dir, 'macros', 'cleaning.sql');
+  });
+
+  afterAll(() => remove());
+
+  it('names the changed macro, the dates built with it and the run that rebuilds them', async () => {
+    const text = await readFile(macros, 'utf8');
+    // A comment above a macro is no change to it.
+    await writeFile(
+      macros,
+      text.replace(
+        'CREATE OR REPLACE TEMP MACRO device_type',
+        '-- reworded\nCREATE OR REPLACE TEMP MACRO device_type',
+      ),
+    );
+    await withEngine(dir, async (engine) => {
+      const run = await engine.run({ dates: [D3] });
+      expect(run.status).toBe('success');
+      expect(run.models.flatMap((r) => r.warnings).filter((w) => w.includes('macro'))).toEqual([]);
+    });
+    await writeFile(
+      macros,
+      text.replace(
+        "WHEN lower(platform) LIKE '%web%' THEN 'web'",
+        "WHEN lower(platform) LIKE '%web%' OR platform = 'browser' THEN 'web'",
+      ),
+    );
+    await withEngine(dir, async (engine) => {
+      const run = await engine.run({ dates: [D3] });
+      expect(run.status).toBe('success');
+      expect(notesOf(run, 'gold.dim_platform')).toEqual([
+        `2 date(s) not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
+          `(macros/cleaning.sql): their rows keep its results; run ${D1} .. ${D2} (model gold.dim_platform+) again ` +
+          'so every date uses the current macros',
+      ]);
+      // Models that do not call it are not told.
+      expect(run.models.flatMap((r) => r.warnings).filter((w) => w.includes('macro'))).toHaveLength(1);
+      // The run history keeps the note.
+      const [latest] = await engine.runs(1);
+      expect(JSON.stringify(latest)).toContain('earlier version of macro device_type');
+      // Rebuilt, the dates are current again.
+      expect((await engine.run({ dates: [D1, D2], select: ['gold.dim_platform+'] })).status).toBe('success');
+      const again = await engine.run({ dates: [D3] });
+      expect(again.models.flatMap((r) => r.warnings).filter((w) => w.includes('macro'))).toEqual([]);
+    });
+  });
+
+  it('follows a macro called by the macro a model calls', async () => {
+    const text = await readFile(macros, 'utf8');
+    await writeFile(macros, text.replace("guest_user_id() AS 'guest'", "guest_user_id() AS 'guest' || ''"));
+    await withEngine(dir, async (engine) => {
+      const run = await engine.run({ dates: [D3] });
+      expect(run.status).toBe('success');
+      const noted = [
+        ...new Set(
+          run.models.filter((r) => r.warnings.some((w) => w.includes('guest_user_id'))).map((r) => r.model),
+        ),
+      ];
+      expect(noted.length).toBeGreaterThan(0);
+      expect(noted).toContain('silver.customer_search');
+    });
+  });
+});
