@@ -10,6 +10,8 @@ export interface ModelNode {
   upstream: string[];
   /** Source names (`source.<name>`) this model reads. */
   sources: string[];
+  /** Where the model's SQL reads its own table (its previous state), which its first run cannot. */
+  readsItself?: { line: number | undefined };
 }
 
 export interface ModelGraph {
@@ -272,18 +274,24 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
   );
 }
 
+/** The file line where the model's SQL names `relation` (`layer.name` or a bare name), if found. */
+function lineOfRead(model: Model, relation: string): number | undefined {
+  const [layer = '', name = ''] = relation.includes('.') ? relation.split('.') : ['', relation];
+  // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
+  const at =
+    (layer
+      ? new RegExp(`\\b${escapeRegExp(layer)}"?\\s*\\.\\s*"?${escapeRegExp(name)}\\b`, 'i').exec(model.sql)
+      : null) ?? new RegExp(`\\b${escapeRegExp(name)}\\b`, 'i').exec(model.sql);
+  return at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
+}
+
 /**
  * A read of `layer.name` that no model builds and no table holds: said when the project loads, at the
  * line that names it, rather than by DuckDB's binder once a run reaches the model, after the date's
  * other work. (Bare names are left to the binder: a macro file's temp view may answer to one.)
  */
 function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
-  const [layer = '', name = ''] = relation.split('.');
-  // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
-  const at =
-    new RegExp(`\\b${escapeRegExp(layer)}"?\\s*\\.\\s*"?${escapeRegExp(name)}\\b`, 'i').exec(model.sql) ??
-    new RegExp(`\\b${escapeRegExp(name)}\\b`, 'i').exec(model.sql);
-  const line = at ? model.sqlStartLine + model.sql.slice(0, at.index).split('\n').length - 1 : undefined;
+  const line = lineOfRead(model, relation);
   return new LakehouseError(
     'MODEL_INVALID',
     `${model.file}${line ? `:${line}` : ''}: reads ${relation}, which no model builds and no table holds` +
@@ -328,8 +336,13 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   const relations = named.map(resolve);
   const upstream: string[] = [];
   const usedSources: string[] = [];
+  let readsItself: ModelNode['readsItself'];
   for (const [i, rel] of relations.entries()) {
-    if (rel === model.id) continue; // a model may read its own previous state
+    if (rel === model.id) {
+      // A model may read its own previous state, once a run has built it (runner.ts refuses before).
+      readsItself = { line: lineOfRead(model, named[i] ?? rel) };
+      continue;
+    }
     if (ids.has(rel)) upstream.push(rel);
     else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
       throw unknownLayerTableError(
@@ -368,7 +381,12 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     else if (scope.layerTables.has(catalog)) throw orphanReadError(model, catalog);
     else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
   }
-  return { model, upstream: [...new Set(upstream)], sources: [...new Set(usedSources)] };
+  return {
+    model,
+    upstream: [...new Set(upstream)],
+    sources: [...new Set(usedSources)],
+    ...(readsItself ? { readsItself } : {}),
+  };
 }
 
 /**

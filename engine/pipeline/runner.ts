@@ -161,6 +161,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   if (brokenModels.length === 0) {
     await refuseMissingUpstreamPartitions(db, graph, selected, dates);
     await refuseUnbuiltUpstreamTables(db, graph, selected);
+    await refuseFirstSelfReads(db, graph, selected);
     await refuseUndeliveredDates(deps, selected, dates, options.select);
   }
   const selectedSet = new Set(selected);
@@ -592,6 +593,29 @@ async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: 
     `${problems.join('\n')}\nNothing ran: add the upstream models to the selection (+${reader}) or run every model.`,
     { reader },
   );
+}
+
+/**
+ * A model reading its own table (its previous state) has nothing to read before its first run commits:
+ * DuckDB's "Table ... does not exist" would fail the run once its turn came. Refused before anything
+ * runs, at the line that reads it, with the way to build the table first.
+ */
+async function refuseFirstSelfReads(db: Db, graph: ModelGraph, selected: string[]): Promise<void> {
+  for (const id of selected) {
+    const node = graph.byId.get(id);
+    if (!node?.readsItself) continue;
+    const { model } = node;
+    if (await tableExists(db, qualified(model.layer, model.name))) continue;
+    const line = node.readsItself.line;
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}${line ? `:${line}` : ''}: reads ${id}, this model's own table, which does not exist ` +
+        'until its first run commits, so that run cannot read it. Nothing ran. Build the table first without ' +
+        'the read of its previous state (comment it out, run, then restore it), or read the previous state ' +
+        'from another model.',
+      { file: model.file, line, model: id, relation: id },
+    );
+  }
 }
 
 /** The error a run fails with when models are out of the graph: the one error, or all of them. */
