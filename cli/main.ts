@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LakehouseError, suggestedRunOf, toLakehouseError } from '../engine/api/errors.ts';
+import { groupNotes, noteDates } from '../engine/api/notes.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
@@ -649,6 +650,17 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
       );
       for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models))
         process.stdout.write(`${line}\n`);
+      // What each model noted (a macro changed since dates it holds, an extra source column): the table
+      // above has no room for them, and `run` printed them only once.
+      for (const model of new Set(latest.models.map((m) => m.model))) {
+        const noted = latest.models
+          .filter((m) => m.model === model)
+          .flatMap((m) =>
+            m.warnings.filter((w) => !w.startsWith('warn: ')).map((text) => ({ etlDate: m.etlDate, text })),
+          );
+        for (const note of groupNotes(noted))
+          process.stdout.write(`note: ${model} (${noteDates(note)}): ${note.text}\n`);
+      }
     }
     return 0;
   });

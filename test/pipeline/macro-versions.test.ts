@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
+import { lakehouse } from '../helpers/cli.ts';
 import { withEngine } from '../helpers/project.ts';
 import { events, handWrittenProject } from '../helpers/source-files.ts';
 
@@ -61,9 +63,17 @@ describe('a run with changed macros says which committed dates used the old ones
       ]);
       // Models that do not call it are not told.
       expect(run.models.flatMap((r) => r.warnings).filter((w) => w.includes('macro'))).toHaveLength(1);
-      // The run history keeps the note.
+      // The run history keeps the note, and the pipeline graph shows it on the model.
       const [latest] = await engine.runs(1);
       expect(JSON.stringify(latest)).toContain('earlier version of macro device_type');
+      expect(JSON.stringify(await pipelineGraph(engine))).toContain('earlier version of macro device_type');
+    });
+    // `lakehouse runs` lists the latest run's notes under its table.
+    const runs = lakehouse('runs', dir);
+    expect(runs.stdout).toContain(
+      `note: gold.dim_platform (${D3}): 2 date(s) not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type`,
+    );
+    await withEngine(dir, async (engine) => {
       // Rebuilt, the dates are current again.
       expect((await engine.run({ dates: [D1, D2], select: ['gold.dim_platform+'] })).status).toBe('success');
       const again = await engine.run({ dates: [D3] });
