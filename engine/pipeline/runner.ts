@@ -164,6 +164,10 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     await refuseFirstSelfReads(db, graph, selected);
     await refuseUndeliveredDates(deps, selected, dates, options.select);
   }
+  const goneDeliveryNotes =
+    brokenModels.length === 0 && !options.dates?.length && !options.from && !options.to
+      ? await goneDeliveries(deps, selected, dates)
+      : new Map<string, string>();
   const selectedSet = new Set(selected);
   const total = selected.length * dates.length;
   const emit = (event: Omit<ProgressEvent, 'runId' | 'total'>) =>
@@ -293,8 +297,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           );
           for (const source of node.sources)
             record.warnings.push(...(boundSources.get(source)?.warnings ?? []));
-          const macroNote = date === dates[0] ? macroNotes.get(id) : undefined;
-          if (macroNote !== undefined) record.warnings.push(macroNote);
+          const firstDateNotes = date === dates[0] ? [macroNotes.get(id), goneDeliveryNotes.get(id)] : [];
+          for (const note of firstDateNotes) if (note) record.warnings.push(note);
           dateRecords.push(record);
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });
@@ -402,6 +406,35 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     dateHold?.release();
     runHold.release();
   }
+}
+
+/**
+ * A run without dates takes the days the sources deliver now: a day folder deleted after its date was
+ * committed is left out, its partitions kept and still read by history models. Said once per model
+ * reading a daily source, so that is not silent. One query per such model, not per date.
+ */
+async function goneDeliveries(
+  deps: RunnerDeps,
+  selected: string[],
+  dates: string[],
+): Promise<Map<string, string>> {
+  const run = new Set(dates);
+  const notes = new Map<string, string>();
+  for (const id of selected) {
+    const daily = (deps.graph.byId.get(id)?.sources ?? []).filter(
+      (name) => deps.project.config.sources[name]?.kind === 'daily_parquet',
+    );
+    if (daily.length === 0) continue;
+    const gone = (await committedDates(deps.db, id)).filter((d) => !run.has(d));
+    if (gone.length === 0) continue;
+    const days = describeRun(runOfDates(gone));
+    notes.set(
+      id,
+      `the delivery of ${days} is gone (no day folder in ${daily.join(', ')}): not run again; ` +
+        `the partitions committed for ${gone.length === 1 ? 'it' : 'them'} are kept and still used`,
+    );
+  }
+  return notes;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lakehouseFailure } from '../helpers/errors.ts';
@@ -96,5 +97,52 @@ describe('a range over a day no source delivered', () => {
     expect(ran.stderr).toContain(
       `\n  to run it: lakehouse run ${dir} --date 2022-06-01 --date 2022-06-02 --date 2022-06-04\n`,
     );
+  });
+});
+
+// A run without dates takes the days delivered now: a day folder deleted after its date was committed
+// is left out, its partitions kept (history still reads them). That was correct but said nothing.
+describe('a run without dates after a day folder was deleted', () => {
+  let src: string;
+  let dir: string;
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    for (const date of ['2022-06-01', '2022-06-02', '2022-06-03'])
+      await writeDay(src, date.replaceAll('-', ''), events(8, date));
+    dir = await exampleProjectOnDays(src);
+  });
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('names the day whose delivery is gone and says its committed partitions are kept', async () => {
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({})).status).toBe('success');
+      await rm(join(src, '20220601'), { recursive: true });
+      const summary = await engine.run({});
+      expect(summary.status).toBe('success');
+      expect(summary.dates).toEqual(['2022-06-02', '2022-06-03']);
+      const notes = summary.models.filter((m) => m.warnings.some((w) => w.includes('is gone')));
+      expect(notes.map((m) => [m.model, m.etlDate, m.warnings.filter((w) => w.includes('is gone'))])).toEqual(
+        [
+          [
+            'bronze.customer_search',
+            '2022-06-02',
+            [
+              'the delivery of 2022-06-01 is gone (no day folder in customer_search_log): not run again; ' +
+                'the partitions committed for it are kept and still used',
+            ],
+          ],
+        ],
+      );
+      const kept = await engine.query(
+        "SELECT count(*)::INTEGER AS n FROM bronze.customer_search WHERE etl_date = '2022-06-01'",
+      );
+      expect(kept.rows).toEqual([{ n: 8 }]);
+      // Dates given explicitly are what the user asked for: no note.
+      const given = await engine.run({ dates: ['2022-06-03'] });
+      expect(given.models.some((m) => m.warnings.some((w) => w.includes('is gone')))).toBe(false);
+    });
   });
 });
