@@ -17,7 +17,17 @@ tests:
       to: gold.dim_subscription
       field: subscription_key
 */
-SELECT u.user_id, s.subscription_key
+-- A plan dim_subscription does not hold yet (the bridge run alone, with --select) must not read as
+-- "no plan": that would close the user's plans and leave the new one out.
+SELECT
+  u.user_id,
+  CASE
+    WHEN p.plan_name IS NOT NULL AND s.subscription_key IS NULL THEN error(
+      'plan ''' || p.plan_name || ':' || p.plan_type || ''' of user ' || u.user_id || ' is not in ' ||
+      'gold.dim_subscription yet: run gold.dim_subscription for ' || getvariable('etl_date') ||
+      ' first, or select both models')
+    ELSE s.subscription_key
+  END AS subscription_key
 FROM (
   SELECT DISTINCT user_id
   FROM silver.customer_search
