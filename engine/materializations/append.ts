@@ -36,10 +36,13 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   }
   await replaceDateKeys(ctx, keys);
   const superseded = await leaveKeysToLaterDates(ctx, keys);
-  if (superseded > 0) {
+  if (superseded.rows > 0) {
+    const later = superseded.laterDates.join(', ');
+    // Not "as in date order": a model upstream dropping repeats across dates gives the later date none.
     warnings.push(
-      `${superseded} row(s) repeat ${keys.join(', ')} values a later date also loaded: that date's rows are kept, ` +
-        'as a build in date order keeps them',
+      `${superseded.rows} row(s) repeat ${keys.join(', ')} values ${later} also loaded: that date's rows are kept ` +
+        'and these are not written. A model upstream that drops repeats across dates keeps these instead in a ' +
+        `build in date order: once ${later} has run again there, run ${ctx.etlDate} again`,
     );
   }
   const single = keys.length === 1 ? ident(keys[0]!) : undefined;
@@ -53,7 +56,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   return {
     rowsIn,
     rowsOut,
-    duplicatesRemoved: duplicatesRemoved + superseded,
+    duplicatesRemoved: duplicatesRemoved + superseded.rows,
     quarantined: 0,
     testRelation: stage,
     uniqueKeys: keys,
@@ -93,11 +96,15 @@ async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise
  * Drops from the stage the rows whose key a later committed date also loaded and the table holds:
  * re-running an older date, or loading it late, must not put older versions of those rows back. Keys
  * are matched by the later dates' recorded hashes and then by value in the table, so a hash collision
- * cannot drop a row. Only re-runs and late dates pay for it. Returns how many rows were dropped.
+ * cannot drop a row. Only re-runs and late dates pay for it. Returns how many rows were dropped and the
+ * later dates that loaded them.
  */
-async function leaveKeysToLaterDates(ctx: MaterializeContext, keys: string[]): Promise<number> {
+async function leaveKeysToLaterDates(
+  ctx: MaterializeContext,
+  keys: string[],
+): Promise<{ rows: number; laterDates: string[] }> {
   const { db, model, stage, target, etlDate } = ctx;
-  if (!ctx.committedDates.some((d) => d > etlDate)) return 0;
+  if (!ctx.committedDates.some((d) => d > etlDate)) return { rows: 0, laterDates: [] };
   const columns = keys.map(ident).join(', ');
   const before = await countRows(db, stage);
   await ctx.replaceStage(
@@ -107,5 +114,16 @@ async function leaveKeysToLaterDates(ctx: MaterializeContext, keys: string[]): P
                                   WHERE model = ${literal(model.id)} AND etl_date > ${literal(etlDate)}::DATE))
      SELECT s.* FROM ${stage} AS s ANTI JOIN held AS l ON ${keyMatch(keys, 's', 'l')}`,
   );
-  return before - (await countRows(db, stage));
+  const rows = before - (await countRows(db, stage));
+  if (rows === 0) return { rows, laterDates: [] };
+  // Only when rows were dropped: which later dates loaded them, for the note.
+  const modelId = literal(model.id);
+  const later = await db.all<{ d: string }>(
+    `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.append_keys
+     WHERE model = ${modelId} AND etl_date > ${literal(etlDate)}::DATE AND key_hash IN (
+       SELECT key_hash FROM _lakehouse.append_keys WHERE model = ${modelId} AND etl_date = ${literal(etlDate)}::DATE
+       EXCEPT SELECT hash(${columns}) FROM ${stage})
+     ORDER BY d`,
+  );
+  return { rows, laterDates: later.map((r) => r.d) };
 }

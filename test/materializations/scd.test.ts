@@ -313,7 +313,7 @@ unique_key: [customer_id, region]`);
     expect(await rows()).toEqual(inDateOrder);
     expect(rerun).toMatchObject({ rowsIn: 3, rowsOut: 1, duplicatesRemoved: 2 });
     expect(rerun.warnings.join()).toMatch(
-      /2 row\(s\) repeat customer_id, region values a later date also loaded/,
+      /^2 row\(s\) repeat customer_id, region values 2022-06-02 also loaded: that date's rows are kept and these are not written\. .* once 2022-06-02 has run again there, run 2022-06-01 again$/,
     );
     // Day 2 re-run as it was changes nothing; a date loaded late (before both) does not win either.
     await h.apply(materializeAppend, '2022-06-02', day(`('c1', 'eu', 'silver'), ('c2', NULL, 'silver')`));

@@ -479,6 +479,39 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
+  // The fact's note said the later date's row is kept "as a build in date order keeps them", but in date
+  // order silver drops the later copy, so the fact holds the earlier date's row.
+  it("says how the fact gets the late date's row of an event a later date repeats, as in date order", async () => {
+    const src = await tempDir('lakehouse-src-');
+    dirs.push(src);
+    const day1 = events(12, D1);
+    // 06-02 repeats an event of 06-01 with another user: in date order the fact keeps 06-01's user.
+    await writeDay(src, '20220601', day1);
+    await writeDay(src, '20220602', [...events(12, D2), { ...day1[0]!, user_id: '00001001' }]);
+    const dir = await exampleProject(src, catalog);
+    dirs.push(dir);
+    await withEngine(dir, async (engine) => {
+      const factUser = async () =>
+        (
+          await engine.query(
+            `SELECT user_id FROM fact_customer_search WHERE event_id = '${day1[0]!.eventID}'`,
+          )
+        ).rows;
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      const late = await engine.run({ dates: [D1] });
+      expect(late.models.find((m) => m.model === 'gold.fact_customer_search')?.warnings).toContain(
+        `1 row(s) repeat event_id values ${D2} also loaded: that date's rows are kept and these are not ` +
+          'written. A model upstream that drops repeats across dates keeps these instead in a build in date ' +
+          `order: once ${D2} has run again there, run ${D1} again`,
+      );
+      expect(await factUser()).toEqual([{ user_id: '00001001' }]);
+      // Done as the notes say: 06-02 again (silver's note), then 06-01 (the fact's).
+      expect((await engine.run({ dates: [D2] })).status).toBe('success');
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      expect(await factUser()).toEqual([{ user_id: '00001000' }]);
+    });
+  });
+
   it('loads a late date without asking to re-run later dates that share none of its events', async () => {
     const dir = await project();
     await withEngine(dir, async (engine) => {
