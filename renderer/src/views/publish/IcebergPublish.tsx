@@ -13,12 +13,9 @@ import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
 import { Location } from './Location.tsx';
 import { OrphanFiles } from './OrphanFiles.tsx';
-import { CancelPublishButton, PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
-import { useAction } from './use-action.ts';
+import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './PublishActions.tsx';
 
 type TargetKind = 'warehouse' | 'catalog';
-
-const PUBLISHING = 'Publishing…';
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -66,14 +63,13 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
   // Counts publishes: orphan files found before one are listed afresh after it (it references new files).
   const [publishes, setPublishes] = useState(0);
-  const { busy, error, act } = useAction();
+  const { busy, error, act, progress } = usePublishActions(client, 'iceberg');
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
   const [scan, setScan] = useState<IcebergScan | null>(null);
   const [diff, setDiff] = useState<IcebergDiff | null>(null);
   const [from, setFrom] = useState<string | null>(null);
   const [to, setTo] = useState<string | null>(null);
-  const progress = usePublishProgress(client, 'iceberg', busy === PUBLISHING);
 
   // Without a target there is nothing to check or publish: the buttons say so, as on the Redshift form.
   const named = where.trim();
@@ -158,36 +154,16 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
             forgetTarget();
           }}
         />
-        <button
-          type="button"
-          data-testid="publish-preflight"
-          disabled={busy !== null || !named}
-          onClick={runPreflight}
-        >
-          Preflight
-        </button>
-        <button
-          type="button"
-          className="primary"
-          data-testid="publish-run"
-          disabled={busy !== null || !named}
-          onClick={publish}
-        >
-          Publish
-        </button>
-        {busy && (
-          <span className="muted" data-testid="publish-busy">
-            {busy}
-          </span>
-        )}
-        {busy === PUBLISHING && <CancelPublishButton client={client} testId="publish-cancel" />}
+        <PublishButtons
+          client={client}
+          testIdPrefix="publish"
+          busy={busy}
+          noTarget={!named}
+          onPreflight={runPreflight}
+          onPublish={publish}
+        />
       </div>
-      {error && (
-        <p className="error" role="alert" data-testid="publish-error">
-          {error}
-        </p>
-      )}
-      {progress && <PublishProgressBar progress={progress} />}
+      <PublishStatus testIdPrefix="publish" error={error} progress={progress} />
 
       {preflight && (
         <div data-testid="publish-preflight-result">

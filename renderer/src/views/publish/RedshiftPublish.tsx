@@ -9,12 +9,9 @@ import { redshiftOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { Clipped } from './Clipped.tsx';
 import { Location } from './Location.tsx';
-import { CancelPublishButton, PublishProgressBar, usePublishProgress } from './PublishProgress.tsx';
-import { useAction } from './use-action.ts';
+import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './PublishActions.tsx';
 
 type TargetKind = 'target' | 'url';
-
-const PUBLISHING = 'Publishing…';
 
 /** What each load action does to the target table, for the preflight's tooltip. */
 const ACTION_HELP: Record<RedshiftTablePlan['action'], string> = {
@@ -105,8 +102,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
   const [schema, setSchema] = useState('');
   const [preflight, setPreflight] = useState<RedshiftPreflight | null>(null);
   const [result, setResult] = useState<RedshiftPublishResult | null>(null);
-  const { busy, error, act } = useAction();
-  const progress = usePublishProgress(client, 'redshift', busy === PUBLISHING);
+  const { busy, error, act, progress } = usePublishActions(client, 'redshift');
 
   const where = kind === 'target' ? target.trim() : url.trim();
   const input: MethodInput<'publish.redshift.run'> = {
@@ -179,37 +175,17 @@ export function RedshiftPublish({ client }: { client: Client }) {
           size={18}
           onChange={(e) => retarget(setSchema)(e.target.value)}
         />
-        <button
-          type="button"
-          data-testid="redshift-preflight"
-          disabled={busy !== null || !where}
-          onClick={runPreflight}
-        >
-          Preflight
-        </button>
-        <button
-          type="button"
-          className="primary"
-          data-testid="redshift-run"
-          disabled={busy !== null || !where || blocked}
-          title={blocked ? 'Resolve the conflicts the preflight found first.' : undefined}
-          onClick={publish}
-        >
-          Publish
-        </button>
-        {busy && (
-          <span className="muted" data-testid="redshift-busy">
-            {busy}
-          </span>
-        )}
-        {busy === PUBLISHING && <CancelPublishButton client={client} testId="redshift-cancel" />}
+        <PublishButtons
+          client={client}
+          testIdPrefix="redshift"
+          busy={busy}
+          noTarget={!where}
+          publishBlockedReason={blocked ? 'Resolve the conflicts the preflight found first.' : undefined}
+          onPreflight={runPreflight}
+          onPublish={publish}
+        />
       </div>
-      {error && (
-        <p className="error" role="alert" data-testid="redshift-error">
-          {error}
-        </p>
-      )}
-      {progress && <PublishProgressBar progress={progress} />}
+      <PublishStatus testIdPrefix="redshift" error={error} progress={progress} />
 
       {preflight && (
         <div data-testid="redshift-preflight-result">
