@@ -15,12 +15,12 @@ import {
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
 import { writeFileAtomically } from '../../storage/atomic-file.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from '../../storage/lru-files.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
-import { listObjects, uploadFile } from '../../storage/s3-objects.ts';
+import { deleteKeys, listObjects, uploadFile } from '../../storage/s3-objects.ts';
 import { locationKind, parseS3Uri } from '../../storage/s3-uri.ts';
 
 /** A file found by listing a folder of the warehouse (orphan-file removal). */
@@ -385,21 +385,7 @@ export function createS3FileIO(
         const { bucket, key } = target(uri);
         byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), key]);
       }
-      for (const [bucket, keys] of byBucket) {
-        for (let i = 0; i < keys.length; i += 1000) {
-          const batch = keys.slice(i, i + 1000);
-          try {
-            await s3.send(
-              new DeleteObjectsCommand({
-                Bucket: bucket,
-                Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-              }),
-            );
-          } catch (error) {
-            throw s3Failure(error, { bucket, key: batch[0], action: 'delete' });
-          }
-        }
-      }
+      for (const [bucket, keys] of byBucket) await deleteKeys(s3, bucket, keys);
     },
     async list(uri) {
       const { bucket, key } = target(uri);
