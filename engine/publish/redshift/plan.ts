@@ -475,26 +475,23 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
     const { table } = plan;
     const name = plan.target;
     const columnNames = plan.columns.map((c) => c.name);
+    // Nearly every step is one statement on this table; the few on another table push their own.
+    const sqlStep = (sql: string, purpose: Extract<PlanStep, { kind: 'sql' }>['purpose']) =>
+      steps.push({ kind: 'sql', sql, table: table.name, purpose });
     for (const column of plan.addedColumns) {
       const definition = plan.columns.find((c) => c.name === column);
-      if (definition)
-        steps.push({
-          kind: 'sql',
-          sql: dialect.addColumn(name, definition),
-          table: table.name,
-          purpose: 'ddl',
-        });
+      if (definition) sqlStep(dialect.addColumn(name, definition), 'ddl');
     }
     for (const widened of plan.widenedColumns) {
       const sql = dialect.widenColumn(name, widened.column, widened.to);
-      if (sql) steps.push({ kind: 'sql', sql, table: table.name, purpose: 'ddl' });
+      if (sql) sqlStep(sql, 'ddl');
     }
     // An append table whose dates all match the target already: nothing to send.
     if (plan.sentValues?.length === 0) continue;
     // Loaded, whichever way: what its dates hold is recorded in the same transaction.
     const hashes = input.contentHashes?.get(table.name);
     for (const sql of hashes ? dialect.replacePublishState(schema, table.name, hashes) : [])
-      steps.push({ kind: 'sql', sql, table: table.name, purpose: 'load' });
+      sqlStep(sql, 'load');
     const only =
       plan.sentValues && table.dateKey ? { column: table.dateKey, values: plan.sentValues } : undefined;
     const rows = plan.rowsToSend;
@@ -502,30 +499,15 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
     const laterKey = dialect.primaryKeyAfterLoad ? keyOf(table) : [];
     switch (plan.action) {
       case 'create':
-        steps.push({
-          kind: 'sql',
-          sql: dialect.createTable(name, plan.columns, inlineKey, plan.distribution),
-          table: table.name,
-          purpose: 'ddl',
-        });
+        sqlStep(dialect.createTable(name, plan.columns, inlineKey, plan.distribution), 'ddl');
         steps.push({ kind: 'load', table, into: name, columns: plan.columns, rows });
         if (laterKey.length > 0) {
-          steps.push({
-            kind: 'sql',
-            sql: dialect.addPrimaryKey(name, laterKey),
-            table: table.name,
-            purpose: 'ddl',
-          });
+          sqlStep(dialect.addPrimaryKey(name, laterKey), 'ddl');
         }
         break;
       case 'swap': {
         const fresh = { schema, table: `${table.name}${SWAP_SUFFIX}` };
-        steps.push({
-          kind: 'sql',
-          sql: dialect.createTable(fresh, plan.columns, inlineKey, plan.distribution),
-          table: table.name,
-          purpose: 'ddl',
-        });
+        sqlStep(dialect.createTable(fresh, plan.columns, inlineKey, plan.distribution), 'ddl');
         steps.push({ kind: 'load', table, into: fresh, columns: plan.columns, rows });
         // Foreign keys pointing at the old table go first (they are declared again below); anything else
         // depending on it, such as a view, makes the drop fail and the publish roll back.
@@ -539,80 +521,38 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
             purpose: 'load',
           });
         }
-        steps.push({ kind: 'sql', sql: dialect.dropTable(name), table: table.name, purpose: 'load' });
-        steps.push({
-          kind: 'sql',
-          sql: dialect.renameTable(fresh, table.name),
-          table: table.name,
-          purpose: 'load',
-        });
+        sqlStep(dialect.dropTable(name), 'load');
+        sqlStep(dialect.renameTable(fresh, table.name), 'load');
         // Added after the rename, so the key's name (and PostgreSQL's index name) is the table's own.
         if (laterKey.length > 0) {
-          steps.push({
-            kind: 'sql',
-            sql: dialect.addPrimaryKey(name, laterKey),
-            table: table.name,
-            purpose: 'ddl',
-          });
+          sqlStep(dialect.addPrimaryKey(name, laterKey), 'ddl');
         }
         break;
       }
       default: {
         const staging = stagingFor(table.name);
         const key = keyOf(table);
-        steps.push({
-          kind: 'sql',
-          sql: dialect.createStaging(staging, name),
-          table: table.name,
-          purpose: 'load',
-        });
+        sqlStep(dialect.createStaging(staging, name), 'load');
         steps.push({ kind: 'load', table, into: staging, columns: plan.columns, only, rows });
         if (plan.action === 'append') {
           if (table.dateKey) {
-            steps.push({
-              kind: 'sql',
-              // Only some dates sent: delete exactly those, including dates no local row has any more.
-              sql: only
+            // Only some dates sent: delete exactly those, including dates no local row has any more.
+            sqlStep(
+              only
                 ? dialect.deleteValues(name, table.dateKey, only.values)
                 : dialect.deleteMatchingValues(name, staging, table.dateKey),
-              table: table.name,
-              purpose: 'load',
-            });
+              'load',
+            );
           }
-          steps.push({
-            kind: 'sql',
-            sql: dialect.deleteMatchingKeys(name, staging, key),
-            table: table.name,
-            purpose: 'load',
-          });
-          steps.push({
-            kind: 'sql',
-            sql: dialect.insertFrom(name, staging, columnNames),
-            table: table.name,
-            purpose: 'load',
-          });
+          sqlStep(dialect.deleteMatchingKeys(name, staging, key), 'load');
+          sqlStep(dialect.insertFrom(name, staging, columnNames), 'load');
         } else {
-          steps.push({
-            kind: 'sql',
-            sql: dialect.merge(name, staging, key, columnNames),
-            table: table.name,
-            purpose: 'load',
-          });
+          sqlStep(dialect.merge(name, staging, key, columnNames), 'load');
           if (plan.action === 'mirror') {
-            steps.push({
-              kind: 'sql',
-              sql: dialect.deleteMissingKeys(name, staging, key),
-              table: table.name,
-              purpose: 'load',
-            });
+            sqlStep(dialect.deleteMissingKeys(name, staging, key), 'load');
           }
         }
-        steps.push({
-          kind: 'sql',
-          sql: `DROP TABLE ${ident(staging)}`,
-          table: table.name,
-          purpose: 'cleanup',
-        });
+        sqlStep(`DROP TABLE ${ident(staging)}`, 'cleanup');
       }
     }
   }
