@@ -111,8 +111,8 @@ const toJson = (node: unknown): unknown =>
     ? (node as { toJSON(): unknown }).toJSON()
     : node;
 
-/** Removes a source from lakehouse.yaml and the open project; refused while a model reads it. */
-export async function removeSource(project: Project, name: string, readers: string[]): Promise<void> {
+/** Refuses a source name lakehouse.yaml does not declare, listing those it does (remove and edit need one). */
+function requireSource(project: Project, name: string): void {
   if (!(name in project.config.sources)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -120,6 +120,11 @@ export async function removeSource(project: Project, name: string, readers: stri
       { field: 'name', name },
     );
   }
+}
+
+/** Removes a source from lakehouse.yaml and the open project; refused while a model reads it. */
+export async function removeSource(project: Project, name: string, readers: string[]): Promise<void> {
+  requireSource(project, name);
   if (readers.length > 0) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -233,13 +238,7 @@ async function editProjectFile(
 
 /** A source as written in lakehouse.yaml (without the defaults loading adds), to fill an edit form. */
 export async function sourceDefinition(project: Project, name: string): Promise<Record<string, unknown>> {
-  if (!(name in project.config.sources)) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `No source "${name}" in lakehouse.yaml (sources: ${Object.keys(project.config.sources).join(', ')}).`,
-      { field: 'name', name },
-    );
-  }
+  requireSource(project, name);
   const document = parseDocument(await readFile(join(project.root, PROJECT_FILE), 'utf8'));
   const written: unknown = document.getIn(['sources', name]);
   // The file may have been edited by hand since it was loaded; the loaded definition is the fallback.

@@ -178,6 +178,12 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
   it('removes a source no model reads, and refuses one a model reads', async () => {
     const read = await rejection(client.call('sources.remove', { name: 'customer_search_log' }));
     expect(read.message).toContain('bronze.customer_search');
+    // A name lakehouse.yaml does not declare is refused by both, naming the sources it does declare.
+    for (const method of ['sources.remove', 'sources.get'] as const) {
+      const unknown = await rejection(client.call(method, { name: 'no_such_source' }));
+      expect(unknown.message).toContain('No source "no_such_source" in lakehouse.yaml (sources: ');
+      expect(unknown.message).toContain('customer_search_log');
+    }
 
     const removed = await client.call('sources.remove', { name });
     expect(removed.sources.map((s) => s.name)).not.toContain(name);
