@@ -118,14 +118,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
         progress.retries++;
       },
     });
-    const items = pathValue(body, source.items_path);
-    if (!Array.isArray(items)) {
-      throw new LakehouseError(
-        'SOURCE_UNREADABLE',
-        `Source "${name}": ${url} has no item array at "${source.items_path || '(top level)'}". Fix sources.${name}.items_path in lakehouse.yaml.`,
-        { source: name, url },
-      );
-    }
+    const items = itemsOf(body, name, source, url);
     const pageNumber = state.pages + 1;
     const lines = items.map((item, i) =>
       JSON.stringify({ ...(item as object), _crawl_page: pageNumber, _crawl_item: i }),
@@ -149,6 +142,19 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
   return { ...progress, rows, file: crawlDataFile(dir) };
 }
 
+/** A page's item array at items_path; a crawl and a test connection refuse a page without one alike. */
+function itemsOf(body: unknown, name: string, source: CrawlSource, url: string): unknown[] {
+  const items = pathValue(body, source.items_path);
+  if (!Array.isArray(items)) {
+    throw new LakehouseError(
+      'SOURCE_UNREADABLE',
+      `Source "${name}": ${url} has no item array at "${source.items_path || '(top level)'}". Fix sources.${name}.items_path in lakehouse.yaml.`,
+      { source: name, url },
+    );
+  }
+  return items;
+}
+
 /** Fetches the first page only (for "test connection"): its URL and items, retried like a crawl. */
 export async function fetchFirstPage(
   name: string,
@@ -166,14 +172,7 @@ export async function fetchFirstPage(
     // A test crawls nothing, so nothing resumes: say what to check instead.
     gaveUp: `Check that the API is up and sources.${name}.url is right, then test again.`,
   });
-  const items = pathValue(body, source.items_path);
-  if (!Array.isArray(items)) {
-    throw new LakehouseError(
-      'SOURCE_UNREADABLE',
-      `Source "${name}": ${url} has no item array at "${source.items_path || '(top level)'}". Fix sources.${name}.items_path.`,
-      { source: name, url },
-    );
-  }
+  const items = itemsOf(body, name, source, url);
   return { url, items };
 }
 

@@ -10,7 +10,7 @@ import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.t
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import { CrawlSource, loadProject } from '../../engine/project/config.ts';
-import { crawl } from '../../engine/sources/crawler.ts';
+import { crawl, fetchFirstPage } from '../../engine/sources/crawler.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
@@ -304,6 +304,18 @@ describe('the crawler', () => {
     await expect(crawl({ db, name: 'titles', source, dir: join(work, 'missing'), sleep })).rejects.toThrow(
       /Source "titles": http:\/\/127\.0\.0\.1:\d+\/nothing\?page=1 answered HTTP 404\. Check sources\.titles\.url/,
     );
+  });
+
+  it('refuses a page without an item array, on a crawl and a test connection alike', async () => {
+    await start(catalog(5));
+    const source = CrawlSource.parse({ kind: 'crawl', url: `${api.url}/titles`, items_path: 'data' });
+    const fix = 'has no item array at "data". Fix sources.titles.items_path in lakehouse.yaml.';
+    const crawled = await lakehouseFailure(
+      crawl({ db, name: 'titles', source, dir: join(work, 'no-items'), sleep }),
+    );
+    expect(crawled.message).toContain(fix);
+    const tested = await lakehouseFailure(fetchFirstPage('titles', source));
+    expect(tested.message).toContain(fix);
   });
 
   it('feeds the pipeline like a catalog file: same gold tables', async () => {
