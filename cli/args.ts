@@ -57,13 +57,29 @@ export function optionsError(error: unknown, options: NonNullable<ParseArgsConfi
   return `Unknown option ${unknown}${didYouMean(unknown, flags)}; this command takes ${flags.join(', ')}`;
 }
 
-/** The project directory, the first positional, that `lakehouse <command>` needs. */
-export function projectDirArg(positionals: string[], command: string, usage: string): string {
+/**
+ * The project directory, the first positional, that `lakehouse <command>` needs; `takes` is how many
+ * positionals the command has (query: the SQL too); `usage`, for a command that needs flags besides, is
+ * shown when the directory is missing. A stray word is a mistake (an unquoted SQL, a flag without its
+ * dashes), not something to ignore.
+ */
+export function projectDirArg(
+  positionals: string[],
+  command: string,
+  { takes = 1, usage }: { takes?: number; usage?: string } = {},
+): string {
   const dir = positionals[0];
   if (!dir)
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `lakehouse ${command} needs a project directory. Usage:\n${usage}`,
+      usage
+        ? `lakehouse ${command} needs a project directory. Usage:\n${usage}`
+        : `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`,
+    );
+  if (positionals.length > takes)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `lakehouse ${command}: unexpected argument(s) ${positionals.slice(takes).join(' ')}. Run \`lakehouse ${command} --help\`.`,
     );
   return dir;
 }

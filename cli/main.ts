@@ -10,7 +10,7 @@ import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
-import { type CommandOptions, optionsError } from './args.ts';
+import { type CommandOptions, optionsError, projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { crawlCommand } from './crawl.ts';
 import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
@@ -128,23 +128,6 @@ function portFlag(flags: Flags): number {
       `--port ${port}: a TCP port is at most 65535; leave --port out to use any free one`,
     );
   return port;
-}
-
-/** The project directory; `takes` is how many positionals the command has (query: the SQL too). */
-function projectArg(positionals: string[], command: string, takes = 1): string {
-  const dir = positionals[0];
-  if (!dir)
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `lakehouse ${command} needs a project directory, e.g. lakehouse ${command} ./demo`,
-    );
-  // A stray word is a mistake (an unquoted SQL, a flag without its dashes), not something to ignore.
-  if (positionals.length > takes)
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `lakehouse ${command}: unexpected argument(s) ${positionals.slice(takes).join(' ')}. Run \`lakehouse ${command} --help\`.`,
-    );
-  return dir;
 }
 
 async function withEngine<T>(
@@ -281,7 +264,7 @@ async function generate(flags: Flags): Promise<number> {
 }
 
 async function init({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'init');
+  const dir = projectDirArg(positionals, 'init');
   const options = {
     dir,
     example: str(values, 'example') ?? 'customer-search',
@@ -483,7 +466,7 @@ async function run(args: string[]): Promise<number> {
   let dir: string | undefined;
   try {
     const { values, positionals } = parse(args, COMMAND_OPTIONS.run);
-    dir = projectArg(positionals, 'run');
+    dir = projectDirArg(positionals, 'run');
     return await runCommand(dir, values, json);
   } catch (error) {
     if (!json) {
@@ -541,7 +524,7 @@ function tableRow(t: Awaited<ReturnType<Engine['tables']>>[number]) {
 }
 
 async function tables({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'tables');
+  const dir = projectDirArg(positionals, 'tables');
   return withReads(dir, async (reads) => {
     const infos = await reads.tables();
     if (values.json) process.stdout.write(`${toJson(infos)}\n`);
@@ -555,7 +538,7 @@ async function tables({ values, positionals }: { values: Flags; positionals: str
 }
 
 async function drop({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'drop', 2);
+  const dir = projectDirArg(positionals, 'drop', { takes: 2 });
   const relation = positionals[1];
   if (!relation) {
     throw new LakehouseError(
@@ -580,7 +563,7 @@ async function drop({ values, positionals }: { values: Flags; positionals: strin
 }
 
 async function repair({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'repair');
+  const dir = projectDirArg(positionals, 'repair');
   const engine = await createEngine({ projectDir: dir, forgetMissingFiles: true });
   const forgotten = engine.forgottenPartitions;
   engine.close();
@@ -605,7 +588,7 @@ async function repair({ values, positionals }: { values: Flags; positionals: str
 async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const limit = int(values, 'limit', 10);
   if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
-  return withReads(projectArg(positionals, 'runs'), async (reads) => {
+  return withReads(projectDirArg(positionals, 'runs'), async (reads) => {
     const history = await reads.runs(limit);
     if (values.json) {
       process.stdout.write(`${toJson(history)}\n`);
@@ -667,7 +650,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
 }
 
 async function query({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
-  const dir = projectArg(positionals, 'query', 2);
+  const dir = projectDirArg(positionals, 'query', { takes: 2 });
   const sql = positionals[1];
   if (!sql)
     throw new LakehouseError(
@@ -698,7 +681,7 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
 
 async function serve({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const { serveUntilStopped } = await import('./serve.ts');
-  return serveUntilStopped(projectArg(positionals, 'serve'), portFlag(values));
+  return serveUntilStopped(projectDirArg(positionals, 'serve'), portFlag(values));
 }
 
 // A reader that stops early (`lakehouse runs demo | head`) closes the pipe: stop quietly, as Unix tools do.

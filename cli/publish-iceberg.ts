@@ -48,7 +48,7 @@ export const PUBLISH_ICEBERG_OPTIONS = {
  */
 export async function publishIcebergCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, PUBLISH_ICEBERG_OPTIONS, PUBLISH_ICEBERG_USAGE);
-  const dir = projectDirArg(positionals, 'publish iceberg', PUBLISH_ICEBERG_USAGE);
+  const dir = projectDirArg(positionals, 'publish iceberg', { usage: PUBLISH_ICEBERG_USAGE });
   if (Boolean(values.catalog) === Boolean(values.warehouse)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',

@@ -74,7 +74,7 @@ export async function publishCommand(args: string[]): Promise<number> {
 
 async function publishRedshiftCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, PUBLISH_REDSHIFT_OPTIONS, PUBLISH_USAGE);
-  const dir = projectDirArg(positionals, 'publish redshift', PUBLISH_USAGE);
+  const dir = projectDirArg(positionals, 'publish redshift', { usage: PUBLISH_USAGE });
   if (Boolean(values.target) === Boolean(values.url)) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',

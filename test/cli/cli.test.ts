@@ -366,6 +366,15 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  it('publish refuses a stray word after the project as the other commands do, not ignoring it', () => {
+    // A flag without its dashes would otherwise publish with the setting the user meant left out.
+    const stray = lakehouse('publish', 'iceberg', demo, 'warehouse', '--warehouse', 'x', '--dry-run');
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toMatch(/lakehouse publish iceberg: unexpected argument\(s\) warehouse\./);
+    const missing = lakehouse('publish', 'redshift');
+    expect(missing.stderr).toMatch(/lakehouse publish redshift needs a project directory\. Usage:\n/);
+  });
+
   it('serve names a port already in use and what to do, instead of an INTERNAL listen error', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
