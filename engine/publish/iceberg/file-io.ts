@@ -163,13 +163,18 @@ async function createInPlace(path: string, bytes: Buffer | string): Promise<bool
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+  await fillAndClose(handle, bytes);
+  return true;
+}
+
+/** Writes a file just opened and syncs it before closing: a name given to it must not show missing bytes. */
+async function fillAndClose(handle: Awaited<ReturnType<typeof open>>, bytes: Buffer | string): Promise<void> {
   try {
     await handle.writeFile(bytes);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return true;
 }
 
 /**
@@ -213,13 +218,7 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
       // in between left an empty vN+1.metadata.json that every load then failed on and that no later
       // commit could replace. The bytes go to a synced temp file that link() names, failing if taken.
       const staging = `${path}.${process.pid}.${randomUUID()}.tmp`;
-      const handle = await open(staging, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fillAndClose(await open(staging, 'wx'), bytes);
       try {
         await link(staging, path);
         return true;
