@@ -300,7 +300,7 @@ describe('the lakehouse command line', () => {
     const write = lakehouse('query', demo, 'DROP TABLE dim_user');
     expect(write.code).toBe(1);
     expect(write.stderr).toMatch(
-      /read-only mode!\nlakehouse query only reads \(SELECT, .*\)\. To change data, edit a model and run it: lakehouse run\.\n$/,
+      /^error \[QUERY_ERROR\]: lakehouse query only reads: one query \(SELECT, .*\)\. To change data, edit a model and run it: lakehouse run\.\n$/,
     );
     const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
     expect(two.code).toBe(2);
