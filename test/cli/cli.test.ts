@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
 import { lakehouse } from '../helpers/cli.ts';
@@ -407,35 +408,34 @@ describe('the lakehouse command line', () => {
 
   it('run --json keeps a SIGTERM that comes while it is still loading, and ends as cancelled', async () => {
     // bin/lakehouse.js catches SIGTERM in its first statement, then loads for 0.5 s or more. The signal
-    // goes a little after the time a bare Node takes to start on this machine now, measured just before:
-    // a fixed delay landed before the catch when a busy machine started Node slowly.
-    const nodeStart = await timeToStartNode();
-    const started = Date.now();
-    await expectCancelledBySigterm(() => Date.now() - started >= nodeStart * 1.5 + 50);
+    // goes as soon as that catch is in place, which a preload reports on fd 3: a delay guessed from a
+    // bare Node's start landed before the catch when the machine slowed down between the two starts.
+    await expectCancelledBySigterm((_output, sigtermCaught) => sigtermCaught, [REPORT_SIGTERM_LISTENER]);
   });
 
-  /** Milliseconds from spawning a bare Node until its first statement runs. */
-  async function timeToStartNode(): Promise<number> {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['-e', "process.stdout.write('up')"]);
-    await new Promise((resolve) => child.stdout.once('data', resolve));
-    const elapsed = Date.now() - started;
-    await new Promise((resolve) => child.once('exit', resolve));
-    return elapsed;
-  }
+  /**
+   * Runs before bin/lakehouse.js and writes to fd 3 when a SIGTERM listener is added. Node starts
+   * catching the signal when the listener is added, which the same statement does right after.
+   */
+  const REPORT_SIGTERM_LISTENER =
+    "--import=data:text/javascript,import{writeSync}from'node:fs';" +
+    "process.on('newListener',(e)=>{if(e==='SIGTERM')writeSync(3,'caught')})";
 
   /** Starts `run demo --json`, sends SIGTERM once `due` says so, and expects a cancelled run's JSON. */
-  async function expectCancelledBySigterm(due: (output: { stdout: string; stderr: string }) => boolean) {
+  async function expectCancelledBySigterm(
+    due: (output: { stdout: string; stderr: string }, sigtermCaught: boolean) => boolean,
+    nodeOptions: string[] = [],
+  ) {
     const child = spawn(
       process.execPath,
-      [join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'run', demo, '--json'],
-      {
-        cwd: PROJECT_ROOT,
-      },
+      [...nodeOptions, join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'run', demo, '--json'],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
     );
     const output = { stdout: '', stderr: '' };
-    child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+    let sigtermCaught = false;
+    child.stdout?.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+    (child.stdio[3] as Readable).on('data', () => (sigtermCaught = true));
     let exitCode: number | null | undefined;
     const exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code) => {
@@ -443,7 +443,8 @@ describe('the lakehouse command line', () => {
         resolve(code);
       }),
     );
-    while (exitCode === undefined && !due(output)) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (exitCode === undefined && !due(output, sigtermCaught))
+      await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill('SIGTERM');
     expect(await exited, output.stderr).toBe(1);
     expect(output.stderr).toContain('Cancelling: the current date is rolled back');
