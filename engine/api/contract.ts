@@ -323,6 +323,8 @@ export const QueryInput = z.strictObject({
   sql: sqlText(z.string().trim().min(1, 'the query is empty').max(1_000_000)),
   limit: z.number().int().min(1).max(10_000).default(1000),
   offset: z.number().int().min(0).default(0),
+  /** The caller's name for this query, so a query.cancel that arrives before it can still stop it. */
+  queryId: z.string().min(1).max(100).optional(),
 });
 export type QueryInput = z.infer<typeof QueryInput>;
 
@@ -349,7 +351,10 @@ export type QueryResult = z.infer<typeof QueryResult>;
  * Stops the SQL console's query.run calls: the running one is interrupted and those queued behind it do
  * not start; each fails with QUERY_CANCELLED. Other reads (tables, windows, exports) are not touched.
  */
-export const QueryCancelInput = z.strictObject({});
+export const QueryCancelInput = z.strictObject({
+  /** The query.run to stop, also when that request has not reached the engine yet. */
+  queryId: z.string().min(1).max(100).optional(),
+});
 export type QueryCancelInput = z.infer<typeof QueryCancelInput>;
 
 /** `cancelled` is false when no console query was running or queued (it may have just finished). */

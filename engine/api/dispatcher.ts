@@ -181,9 +181,23 @@ export function createDispatcher(engine: Engine): Dispatcher {
     prepare: (db) => engine.syncMacros(db),
   });
   const consoleQueue = createCancellableQueue('The query was cancelled.', () => consoleQueries.interrupt());
-  const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> =>
-    consoleQueue.call(() => consoleQueries.window(input));
-  const cancelConsole = (): boolean => {
+  // A run and its cancel are two requests, and the cancel may be read first (leaving the console's tab
+  // right after Run): a cancel naming a query not seen yet is remembered, and that query never runs.
+  const seenQueries = new RecentNames();
+  const cancelledBeforeRun = new RecentNames();
+  const consoleQuery = (input: MethodArgs<'query.run'>): Promise<QueryResult> => {
+    if (input.queryId !== undefined) {
+      seenQueries.add(input.queryId);
+      if (cancelledBeforeRun.delete(input.queryId)) {
+        return Promise.reject(
+          new LakehouseError('QUERY_CANCELLED', 'The query was cancelled.', { reason: 'cancelled' }),
+        );
+      }
+    }
+    return consoleQueue.call(() => consoleQueries.window(input));
+  };
+  const cancelConsole = (queryId?: string): boolean => {
+    if (queryId !== undefined && !seenQueries.has(queryId)) cancelledBeforeRun.add(queryId);
     const busy = consoleQueue.cancel();
     void consoleQueue.after(() => consoleQueries.release());
     return busy;
@@ -476,7 +490,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
     'runs.list': ({ limit }) =>
       read('runs.list', async () => ({ runs: (await engine.runs(limit)) as RunList['runs'] })),
     'query.run': (input) => consoleQuery(input),
-    'query.cancel': async () => ({ cancelled: cancelConsole() }),
+    'query.cancel': async (input) => ({ cancelled: cancelConsole(input.queryId) }),
     'pipeline.graph': () => read('pipeline.graph', () => pipelineGraph(engine)),
     'star.schema': () => read('star.schema', () => starSchema(engine)),
     'star.orphans': (input) => read('star.orphans', () => starOrphans(engine, input)),
@@ -695,4 +709,19 @@ function finishedSummary(
     durationMs: summary?.durationMs ?? Date.now() - started,
     error: { code: error.code, message: error.message, details: error.details },
   };
+}
+
+/** The last few names a caller gave its queries: enough for requests in flight, bounded however many come. */
+class RecentNames {
+  private readonly names = new Set<string>();
+  add(name: string): void {
+    this.names.add(name);
+    if (this.names.size > 100) this.names.delete(this.names.values().next().value as string);
+  }
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+  delete(name: string): boolean {
+    return this.names.delete(name);
+  }
 }

@@ -55,6 +55,27 @@ describe('query.cancel', () => {
   });
 });
 
+describe('query.cancel naming its query', () => {
+  it('stops a query whose run request reaches the engine after the cancel', async () => {
+    // Leaving the console's tab right after Run sends both requests at once; they may be read in either order.
+    expect(await dispatcher.call('query.cancel', { queryId: 'q-1' })).toEqual({ cancelled: false });
+    const startedAt = Date.now();
+    expect(await rejection(dispatcher.call('query.run', { sql: SLOW, queryId: 'q-1' }))).toMatchObject({
+      code: 'QUERY_CANCELLED',
+      message: 'The query was cancelled.',
+    });
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    // Only that query: the next one runs, and so does a query whose cancel came after it had run.
+    expect(await dispatcher.call('query.run', { sql: 'SELECT 42 AS n', queryId: 'q-2' })).toMatchObject({
+      rows: [{ n: 42 }],
+    });
+    expect(await dispatcher.call('query.cancel', { queryId: 'q-2' })).toEqual({ cancelled: false });
+    expect(await dispatcher.call('query.run', { sql: 'SELECT 43 AS n', queryId: 'q-2' })).toMatchObject({
+      rows: [{ n: 43 }],
+    });
+  });
+});
+
 describe('model.preview.cancel', () => {
   it("interrupts a slow preview on the editor's own connection while other reads go on answering", async () => {
     const source = (await dispatcher.call('model.source', { model: 'gold.dim_date' })) as { text: string };

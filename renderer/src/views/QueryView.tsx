@@ -41,6 +41,13 @@ function download(file: QueryExport): void {
  * grid nears the end), export of the whole result to CSV or Parquet, errors as `code: message`. The query,
  * its result and its error outlive the view in `session`, so leaving the tab and coming back loses none.
  */
+let queryCount = 0;
+/** A name for one run of the console's query, unique in this window's life. */
+function nextQueryId(): string {
+  queryCount += 1;
+  return `console-${Date.now().toString(36)}-${queryCount}`;
+}
+
 export function QueryView({ client, session }: { client: Client; session: ConsoleSession }) {
   const [sql, setSql] = useState(session.sql);
   const [result, setResult] = useState<QueryResult | null>(session.result);
@@ -72,11 +79,13 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   // and offers to run it again. (The engine lets go of an open result on its own: when it is not read for a
   // while, or a run starts.)
   const runningSql = useRef<string | null>(null);
+  const runningId = useRef<string | undefined>(undefined);
   useEffect(
     () => () => {
       const stopped = runningSql.current;
       if (stopped === null) return;
-      void client.call('query.cancel').catch(() => undefined);
+      // Named, so the engine stops it even when this cancel reaches it before the query does.
+      void client.call('query.cancel', { queryId: runningId.current }).catch(() => undefined);
       // What the view showed (the rows of the query before) is not this query's: coming back shows the note.
       Object.assign(session, { result: null, ranSql: null, error: null, stoppedOnLeave: stopped });
     },
@@ -90,8 +99,9 @@ export function QueryView({ client, session }: { client: Client; session: Consol
     setCancelled(false);
     setStoppedOnLeave(null);
     runningSql.current = query;
+    runningId.current = nextQueryId();
     try {
-      setResult(await client.call('query.run', { sql: query, limit: PAGE_ROWS }));
+      setResult(await client.call('query.run', { sql: query, limit: PAGE_ROWS, queryId: runningId.current }));
       setRanSql(query);
       setRuns((n) => n + 1);
     } catch (e) {
@@ -110,7 +120,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   const cancel = async () => {
     setCancelling(true);
     try {
-      await client.call('query.cancel');
+      await client.call('query.cancel', { queryId: runningId.current });
     } catch (e) {
       setCancelling(false);
       setError(describeError(e));
