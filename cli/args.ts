@@ -79,7 +79,7 @@ export function projectDirArg(
   if (positionals.length > takes)
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `lakehouse ${command}: unexpected argument(s) ${positionals.slice(takes).join(' ')}. Run \`lakehouse ${command} --help\`.`,
+      `lakehouse ${command}: unexpected ${positionals.length - takes === 1 ? 'argument' : 'arguments'} ${positionals.slice(takes).join(' ')}. Run \`lakehouse ${command} --help\`.`,
     );
   return dir;
 }

@@ -3,7 +3,7 @@ import { openDb } from '../engine/db/duckdb.ts';
 import { loadProject } from '../engine/project/config.ts';
 import { crawl, crawlDir } from '../engine/sources/crawler.ts';
 import { type CommandOptions, parseCommandArgs } from './args.ts';
-import { toJson } from './format.ts';
+import { counted, toJson } from './format.ts';
 
 // `lakehouse crawl <project> [--source name]`: crawls (or resumes) a project's crawl sources now,
 // whatever their max_age_hours, and merges them into their data; a run then reads the result.
@@ -64,12 +64,12 @@ export async function crawlCommand(args: string[]): Promise<number> {
         name,
         source,
         dir: crawlDir(project.root, name),
-        onProgress: (p) => say(`${name}: page ${p.pages}, ${p.items} item(s)`, false),
+        onProgress: (p) => say(`${name}: page ${p.pages}, ${counted(p.items, 'item')}`, false),
       });
       results[name] = result;
       say(
-        `${name}: ${result.pages} page(s), ${result.items} item(s), ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}` +
-          `${result.resumedFromPage ? `, resumed at page ${result.resumedFromPage}` : ''}; ${result.rows} row(s) after the merge`,
+        `${name}: ${counted(result.pages, 'page')}, ${counted(result.items, 'item')}, ${counted(result.retries, 'retry', 'retries')}` +
+          `${result.resumedFromPage ? `, resumed at page ${result.resumedFromPage}` : ''}; ${counted(result.rows, 'row')} after the merge`,
         true,
       );
     }

@@ -13,7 +13,7 @@ import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { type CommandOptions, optionsError, projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { crawlCommand } from './crawl.ts';
-import { errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
+import { counted, errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { publishCommand } from './publish.ts';
 import { checkCommandLineQuery } from './query-check.ts';
@@ -247,7 +247,7 @@ async function generate(flags: Flags): Promise<number> {
     str(flags, 'start'),
   );
   process.stdout.write(
-    `Generated ${summary.rows.toLocaleString('en-US')} events over ${summary.days.length} day(s) in ${formatDuration(Date.now() - started)}\n` +
+    `Generated ${summary.rows.toLocaleString('en-US')} events over ${counted(summary.days.length, 'day')} in ${formatDuration(Date.now() - started)}\n` +
       `  source:  ${join(resolve(out), 'customer_search_log_data')}\n  catalog: ${summary.catalogPath} (${summary.titles} titles)\n`,
   );
   return 0;
@@ -436,7 +436,7 @@ function printRunSummary(engine: Engine, summary: RunSummary): void {
     for (const r of records)
       for (const note of r.warnings) process.stdout.write(`  note: ${r.model}: ${note}\n`);
   }
-  const line = `\nRun ${summary.runId}: ${summary.status} (${summary.dates.length} date(s), ${formatDuration(summary.durationMs)})`;
+  const line = `\nRun ${summary.runId}: ${summary.status} (${counted(summary.dates.length, 'date')}, ${formatDuration(summary.durationMs)})`;
   process.stdout.write(`${line}\n`);
   if (summary.error) {
     process.stderr.write(errorText(summary.error, engine.project.root));
@@ -539,11 +539,12 @@ async function drop({ values, positionals }: { values: Flags; positionals: strin
   return withEngine(dir, false, async (engine) => {
     const rebuild = values.rebuild === true;
     const dropped = await engine.dropTable(relation, { rebuild });
-    const partitions = dropped.partitions > 0 ? ` and its ${dropped.partitions} date partition(s)` : '';
+    const partitions =
+      dropped.partitions > 0 ? ` and its ${counted(dropped.partitions, 'date partition')}` : '';
     process.stdout.write(
       values.json
         ? `${toJson(dropped)}\n`
-        : `Dropped ${dropped.relation} (${dropped.rows} rows)${partitions}.\n` +
+        : `Dropped ${dropped.relation} (${counted(dropped.rows, 'row')})${partitions}.\n` +
             (rebuild
               ? `  next: lakehouse run ${shellWord(dir)} rebuilds it from every date, with the tables keyed on it\n`
               : ''),
@@ -567,7 +568,7 @@ async function repair({ values, positionals }: { values: Flags; positionals: str
   }
   const dates = [...new Set(forgotten.map((m) => m.etlDate))].sort();
   process.stdout.write(
-    `Forgot ${forgotten.length} partition(s) whose file was missing:\n` +
+    `Forgot ${counted(forgotten.length, 'partition')} whose file was missing:\n` +
       forgotten.map((m) => `  ${m.relation} ${m.etlDate}  (${m.path})\n`).join('') +
       `Run ${dates.length === 1 ? 'that date' : 'those dates'} again to write them anew: ` +
       `lakehouse run ${dir} ${dates.map((d) => `--date ${d}`).join(' ')}\n`,
@@ -663,7 +664,7 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
       )}\n`,
     );
     process.stdout.write(
-      `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`,
+      `(${counted(result.rows.length, 'row')}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`,
     );
     return 0;
   });

@@ -18,7 +18,7 @@ describe('the lakehouse command line', () => {
     const result = lakehouse('demo', '--dir', demo);
     expect(result.stderr).not.toMatch(/error \[/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Run \S+: success \(5 date\(s\)/);
+    expect(result.stdout).toMatch(/Run \S+: success \(5 dates,/);
     expect(result.stdout).toMatch(/gold\.fact_customer_search\s+\d+/);
     expect(result.stdout).toMatch(
       /accounting: bronze\.customer_search 4000 = silver\.customer_search \d+ \+ \d+ duplicates \+ \d+ quarantined/,

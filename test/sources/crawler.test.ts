@@ -390,7 +390,7 @@ describe('the crawler', () => {
     // Not a terminal: whole lines, no carriage returns running the page counts into one another.
     expect(cli.stderr).not.toContain('\r');
     expect(cli.stderr.split('\n')).toContain(
-      `title_catalog: ${Math.ceil(rows.length / 10) + 1} page(s), ${rows.length} item(s), 0 retries; ${rows.length} row(s) after the merge`,
+      `title_catalog: ${Math.ceil(rows.length / 10) + 1} pages, ${rows.length} items, 0 retries; ${rows.length} rows after the merge`,
     );
   }, 120_000);
 });

@@ -1,0 +1,36 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lakehouse } from '../helpers/cli.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+
+// The command line on a small project of one run date.
+describe('lakehouse on a one-date project', () => {
+  let work: string;
+  let project: string;
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-counts-');
+    project = join(work, 'p');
+    expect(lakehouse('init', project).code).toBe(0);
+    await writeFile(
+      join(project, 'models', 'gold', 'one_row.sql'),
+      '/* config\nmaterialized: table\n*/\nSELECT 1 AS k\n',
+    );
+    const ran = lakehouse('run', project, '--date', '2022-06-01');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/Run \S+: success \(1 date, /);
+  }, 120_000);
+  afterAll(() => removeDir(work));
+
+  // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".
+  it('says 1 date, 1 row and 1 argument in the singular', async () => {
+    expect(lakehouse('query', project, 'SELECT * FROM one_row').stdout).toMatch(/\(1 row\)\n$/);
+    // Only a table no model builds can be dropped.
+    await rm(join(project, 'models', 'gold', 'one_row.sql'));
+    expect(lakehouse('drop', project, 'gold.one_row').stdout).toBe('Dropped gold.one_row (1 row).\n');
+    expect(lakehouse('runs', project, 'extra').stderr).toContain(
+      'lakehouse runs: unexpected argument extra.',
+    );
+  }, 120_000);
+});
