@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     case 'runs':
       return runs(parse(rest, COMMAND_OPTIONS.runs));
     case 'query':
-      return query(parse(rest, COMMAND_OPTIONS.query));
+      return query(parse(sqlAsPositional(rest), COMMAND_OPTIONS.query));
     case 'drop':
       return drop(parse(rest, COMMAND_OPTIONS.drop));
     case 'repair':
@@ -88,6 +88,19 @@ function parse(args: string[], options: CommandOptions) {
       `${optionsError(error, options)}. Run \`lakehouse ${commandOf(options)}--help\`.`,
     );
   }
+}
+
+/**
+ * `lakehouse query demo "-- comment\nSELECT 1"`: an argument starting with a dash whose name (before any
+ * `=`) holds whitespace is SQL, not a flag, since no flag name has a space; it is passed after `--` so
+ * the parser takes it as the positional it is instead of refusing an unknown option.
+ */
+function sqlAsPositional(args: string[]): string[] {
+  const isSql = (arg: string) => arg.startsWith('-') && /\s/.test(arg.split('=')[0] ?? '');
+  const sql = args.filter(isSql);
+  if (sql.length === 0) return args;
+  const others = args.filter((arg) => !isSql(arg));
+  return others.includes('--') ? [...others, ...sql] : [...others, '--', ...sql];
 }
 
 /** `run ` for the options of `run`: the command whose own --help lists them. */

@@ -23,6 +23,18 @@ describe('lakehouse on a one-date project', () => {
   }, 120_000);
   afterAll(() => removeDir(work));
 
+  it('takes SQL starting with a -- comment as the SQL, not as an unknown option', () => {
+    const sql = '-- the answer\nSELECT 42 AS answer';
+    expect(lakehouse('query', project, sql, '--json')).toMatchObject({
+      code: 0,
+      stdout: '[\n  {\n    "answer": 42\n  }\n]\n',
+    });
+    expect(lakehouse('query', '--json', project, sql).stdout).toBe('[\n  {\n    "answer": 42\n  }\n]\n');
+    // After an explicit `--` too, and a flag that is no flag is still refused.
+    expect(lakehouse('query', project, '--json', '--', sql).code).toBe(0);
+    expect(lakehouse('query', project, '--jsn', 'SELECT 1').stderr).toContain('Unknown option --jsn');
+  });
+
   // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".
   it('says 1 date, 1 row and 1 argument in the singular', async () => {
     expect(lakehouse('query', project, 'SELECT * FROM one_row').stdout).toMatch(/\(1 row\)\n$/);
