@@ -662,6 +662,8 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await input.fill(sql);
     await page.getByTestId('query-run').click();
     await expect.poll(() => counted.textContent()).toBe('2,500 rows · 1,000 loaded, scrolling loads more');
+    // The count is a polite live region, so a screen reader says it without the user looking for it.
+    expect(await page.getByRole('status').filter({ hasText: '2,500 rows · 1,000 loaded' }).count()).toBe(1);
     await input.fill(`${sql} -- edited, not run`);
 
     await page.getByTestId('tab-tables').click();

@@ -213,11 +213,10 @@ export function QueryView({ client, session }: { client: Client; session: Consol
             </button>
           )}
           <span className="muted">Ctrl+Enter runs</span>
-          {result && (
-            <span className="muted" data-testid="query-count" data-total={result.total ?? ''}>
-              {describeCount(result)}
-            </span>
-          )}
+          {/* A live region, there before the first result: a screen reader says each query's row count. */}
+          <span className="muted" role="status" data-testid="query-count" data-total={result?.total ?? ''}>
+            {result ? describeCount(result) : ''}
+          </span>
           <span className="toolbar-spacer" />
           <button
             type="button"
