@@ -303,7 +303,7 @@ async function init({ values, positionals }: { values: Flags; positionals: strin
     if (path && !isS3Uri(path) && !(await exists(path)))
       process.stderr.write(`note: ${flag} ${resolve(path)} does not exist (yet): runs fail until it does.\n`);
   }
-  const layout = await sourceLayoutNote(source);
+  const layout = await sourceLayoutNote(source, { projectDir: root, s3: options.s3 });
   if (layout) process.stderr.write(`note: ${layout}\n`);
   return 0;
 }

@@ -6,7 +6,10 @@ import { openDb } from '../db/duckdb.ts';
 import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
 import { detectFormat, referenceFileColumns } from '../sources/reference-file.ts';
 import { missingAwsProfile } from '../storage/aws-profiles.ts';
-import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
+import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
+import type { S3Settings } from '../storage/s3-client.ts';
+import { listObjects } from '../storage/s3-objects.ts';
+import { isS3Uri, locationKind, parseS3Uri } from '../storage/s3-uri.ts';
 import { PROJECT_FILE } from './config.ts';
 
 export const EXAMPLES = ['customer-search'] as const;
@@ -221,23 +224,56 @@ export async function exists(path: string): Promise<boolean> {
 const EXAMPLE_DAY_FORMAT = '%Y%m%d';
 
 /**
- * What init says of a local source folder with no day folder of Parquet files (YYYYMMDD/*.parquet), which every
- * run would refuse: the subfolders that have day folders, when the path is one level too high.
+ * What init says of a source folder (local or s3://) with no day folder of Parquet files (YYYYMMDD/*.parquet),
+ * which every run would refuse: the subfolders that have day folders, when the path is one level too
+ * high. An S3 prefix that cannot be listed is said too, since every run would fail to list it as well.
  */
-export async function sourceLayoutNote(source: string): Promise<string | undefined> {
-  if (isS3Uri(source) || !(await exists(source))) return undefined;
-  const root = resolve(source);
-  const days = await listSourceDates(root, EXAMPLE_DAY_FORMAT).catch(() => undefined);
-  if (days === undefined || days.length > 0) return undefined;
-  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-  const holding: string[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory())) {
-    const inside = await listSourceDates(join(root, entry.name), EXAMPLE_DAY_FORMAT).catch(() => []);
-    if (inside.length > 0) holding.push(join(root, entry.name));
+export async function sourceLayoutNote(
+  source: string,
+  where: { projectDir: string; s3?: S3Settings } = { projectDir: '.' },
+): Promise<string | undefined> {
+  const onS3 = isS3Uri(source);
+  if (!onS3 && !(await exists(source))) return undefined;
+  const root = onS3 ? source.replace(/\/+$/, '') : resolve(source);
+  // Created only for an S3 source; nothing is fetched, so its cache folder is never written.
+  const storage = onS3
+    ? createProjectStorage({ root: resolve(where.projectDir), settings: where.s3 })
+    : undefined;
+  const daysUnder = (folder: string) => listSourceDates(folder, EXAMPLE_DAY_FORMAT, storage);
+  let days: string[];
+  try {
+    days = await daysUnder(root);
+  } catch (error) {
+    if (!onS3) return undefined;
+    return `--source ${root} could not be listed (${firstLine(error).replace(/\.$/, '')}), so runs cannot read it either: check the bucket, the prefix and the s3 settings in lakehouse.yaml.`;
   }
-  const where =
+  if (days.length > 0) return undefined;
+  const holding: string[] = [];
+  for (const folder of await subfolders(root, storage)) {
+    const inside = await daysUnder(folder).catch(() => []);
+    if (inside.length > 0) holding.push(folder);
+  }
+  const fix =
     holding.length > 0
       ? ` ${holding.join(' and ')} ${holding.length === 1 ? 'has' : 'have'} them: give that folder as --source, or edit sources.customer_search_log.path in lakehouse.yaml.`
       : " Put each day's Parquet files in a folder named for it (20220601/), or edit sources.customer_search_log.path in lakehouse.yaml.";
-  return `--source ${root} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load.${where}`;
+  return `--source ${root} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load.${fix}`;
+}
+
+/** The subfolders that might hold the day folders when the source is one level too high: on S3, the first 20 of one listing. */
+async function subfolders(root: string, storage: ProjectStorage | undefined): Promise<string[]> {
+  if (!storage) {
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => join(root, e.name));
+  }
+  // Every key under the prefix, not a delimited listing: S3-compatible stores differ in the common prefixes they return.
+  const { bucket, prefix } = parseS3Uri(root);
+  const base = prefix ? `${prefix}/` : '';
+  const listing = await listObjects(storage.client(), bucket, base).catch(() => undefined);
+  const firstLevel = new Set<string>();
+  for (const o of listing?.objects ?? []) {
+    const [folder, ...below] = o.key.slice(base.length).split('/');
+    if (folder && below.length > 0) firstLevel.add(folder);
+  }
+  return [...firstLevel].slice(0, 20).map((folder) => `${root}/${folder}`);
 }
