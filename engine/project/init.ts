@@ -110,6 +110,14 @@ export async function catalogRename(
 ): Promise<CatalogMapping | undefined> {
   if (isS3Uri(catalog) || !(await exists(catalog))) return undefined;
   const path = resolve(catalog);
+  // A folder failed below as an internal EISDIR; the catalog is one file.
+  if ((await stat(path)).isDirectory()) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--catalog ${path} is a folder: give the catalog file in it (a CSV with a header, Parquet or JSON file of titles and their genres).`,
+      { path },
+    );
+  }
   const format = await detectFormat(path);
   const db = await openDb();
   let described: { name: string; type: string }[];

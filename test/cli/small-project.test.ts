@@ -1,6 +1,7 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exists } from '../../engine/project/init.ts';
 import { lakehouse } from '../helpers/cli.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
@@ -33,6 +34,23 @@ describe('lakehouse on a one-date project', () => {
     // After an explicit `--` too, and a flag that is no flag is still refused.
     expect(lakehouse('query', project, '--json', '--', sql).code).toBe(0);
     expect(lakehouse('query', project, '--jsn', 'SELECT 1').stderr).toContain('Unknown option --jsn');
+  });
+
+  it('refuses a catalog it cannot map or read before generating the sample, leaving nothing behind', async () => {
+    const folder = join(work, 'catalogs');
+    await mkdir(folder);
+    const unmapped = join(folder, 'no-title.csv');
+    await writeFile(unmapped, 'a,b\n1,2\n');
+    for (const [catalog, message] of [
+      [unmapped, `--catalog ${unmapped} has no title or genres column (found a, b)`],
+      // A folder was an internal EISDIR error.
+      [folder, `--catalog ${folder} is a folder: give the catalog file in it`],
+    ] as const) {
+      const refused = lakehouse('init', join(work, 'refused'), '--catalog', catalog);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`error [INVALID_ARGUMENT]: ${message}`);
+      expect(await exists(join(work, 'refused'))).toBe(false);
+    }
   });
 
   // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".
