@@ -309,7 +309,7 @@ describe('the lakehouse command line', () => {
     // Unquoted SQL arrives as several words: refused, not run as its first word.
     const unquoted = lakehouse('query', demo, 'SELECT', '1');
     expect(unquoted.code).toBe(2);
-    expect(unquoted.stderr).toMatch(/lakehouse query: unexpected argument\(s\) 1\./);
+    expect(unquoted.stderr).toMatch(/lakehouse query: unexpected argument 1\./);
     expect(lakehouse('runs', demo, '--limit', '0').stderr).toMatch(/--limit 0: give at least 1 run/);
     const typo = lakehouse('query', demo, 'SELEC 1');
     expect(typo.stderr).toMatch(/^error \[QUERY_ERROR\]: Parser Error: syntax error at or near "SELEC"/);
