@@ -613,7 +613,7 @@ describe('the lakehouse command line', () => {
     const out = join(work, 'gen');
     const result = lakehouse('generate', '--out', out, '--days', '2', '--rows-per-day', '500', '--seed', '3');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Generated 1,000 events over 2 day\(s\)/);
+    expect(result.stdout).toMatch(/Generated 1,000 events over 2 days /);
     const { readdir } = await import('node:fs/promises');
     expect((await readdir(join(out, 'customer_search_log_data'))).sort()).toEqual(['20220601', '20220602']);
     // A second generate into the same folder would mix its days with these: refused, nothing written.
