@@ -18,8 +18,16 @@ export function lakehouse(...args: string[]): { code: number | null; stdout: str
 export function lakehouseAsync(
   ...args: string[]
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return lakehouseAsyncIn(process.env, args);
+}
+
+/** {@link lakehouseAsync} with the environment the command gets (credentials, endpoints). */
+export function lakehouseAsyncIn(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -60,6 +60,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let match: (method: string, url: string) => boolean = () => true;
   let seen = 0;
   let nextFault = 0;
+  let truncatePending = false;
   const listeners: ((method: string, url: string) => void)[] = [];
   let region: { name: string; answer: 'redirect' | 'malformed' } | undefined;
   let expiredToken: string | undefined;
@@ -71,6 +72,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     let fault: Fault | undefined;
     if (every > 0 && faults.length > 0 && match(method, url) && ++seen % every === 0) {
       fault = faults[nextFault++ % faults.length];
+    }
+    // A body cut off needs an answer with one: the fault waits for the next GET that has a body, so
+    // it happens however the client orders its requests.
+    if (fault === 'truncate') {
+      truncatePending = true;
+      fault = undefined;
     }
     if (expiredToken !== undefined && req.headers['x-amz-security-token'] === expiredToken) {
       req.resume();
@@ -104,12 +111,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       });
       return;
     }
-    if (fault && fault !== 'truncate') stats[fault]++;
+    if (fault) stats[fault]++;
     if (fault === 'drop') {
       req.socket.destroy();
       return;
     }
-    if (fault && fault !== 'truncate') {
+    if (fault) {
       const [status, code] = ERRORS[fault];
       // Drain the body first, as S3 does, so the client sees the answer rather than a reset.
       req.resume();
@@ -130,7 +137,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
-        if (fault === 'truncate' && method === 'GET' && Number(answer.headers['content-length'] ?? 0) > 1) {
+        if (truncatePending && method === 'GET' && Number(answer.headers['content-length'] ?? 0) > 1) {
+          truncatePending = false;
           stats.truncate++;
           const length = Number(answer.headers['content-length'] ?? 0);
           let sent = 0;
@@ -158,6 +166,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       faults = options.faults;
       match = options.match ?? (() => true);
       seen = 0;
+      truncatePending = false;
     },
     expireSessionToken(token) {
       expiredToken = token;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -12,8 +11,10 @@ import { MANIFEST_KEY } from '../../engine/storage/lake-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { deleteKeys, getText } from '../../engine/storage/s3-objects.ts';
 import { createClient } from '../../renderer/src/api/client.ts';
+// The CLI without blocking this process, which serves s3rver.
+import { lakehouseAsyncIn as cli } from '../helpers/cli.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
-import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import { keysUnder, type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
 
@@ -511,22 +512,3 @@ describe('the example pipeline with source and lake on S3', () => {
     expect((await cli(process.env, ['tables', dir])).code).toBe(0);
   }, 180_000);
 });
-
-/** Runs the CLI without blocking this process, which serves s3rver. */
-function cli(
-  env: NodeJS.ProcessEnv,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/lakehouse.js', ...args], { cwd: PROJECT_ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
