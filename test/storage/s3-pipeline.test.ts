@@ -13,6 +13,7 @@ import { deleteKeys, getText } from '../../engine/storage/s3-objects.ts';
 import { createClient } from '../../renderer/src/api/client.ts';
 // The CLI without blocking this process, which serves s3rver.
 import { lakehouseAsyncIn as cli } from '../helpers/cli.ts';
+import { openFailure } from '../helpers/errors.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
 import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { startFaultProxy } from './fault-proxy.ts';
@@ -186,13 +187,7 @@ describe('the example pipeline with source and lake on S3', () => {
     const client = createS3Client({ endpoint: s3.endpoint });
     const before = await keysUnder(client, 'lake', 'customer-search/');
     const intruder = await s3Project('intruder', s3.endpoint, 's3://lake/customer-search');
-    const error = await createEngine({ projectDir: intruder }).then(
-      (engine) => {
-        engine.close();
-        return undefined;
-      },
-      (e: LakehouseError) => e,
-    );
+    const error = await openFailure(intruder);
     expect(error?.code).toBe('PROJECT_INVALID');
     expect(error?.message).toMatch(
       /^The lake s3:\/\/lake\/customer-search holds \d+ partition file\(s\) this project's warehouse does not know .*Nothing was changed/,
@@ -301,13 +296,7 @@ describe('the example pipeline with source and lake on S3', () => {
     const denied = await s3Project('denied', s3.endpoint);
     process.env.AWS_ACCESS_KEY_ID = 'AKIAUNKNOWN';
     try {
-      const error = await createEngine({ projectDir: denied }).then(
-        (engine) => {
-          engine.close();
-          return undefined;
-        },
-        (e: LakehouseError) => e,
-      );
+      const error = await openFailure(denied);
       expect(error?.code).toBe('STORAGE_ACCESS_DENIED');
       expect(error?.message).toContain('s3://lake/denied/_lakehouse/manifest.json');
       expect(error?.message).toMatch(/credentials/);

@@ -2,13 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LakehouseError } from '../../engine/api/errors.ts';
-import { createEngine } from '../../engine/engine.ts';
 import { loadProject } from '../../engine/project/config.ts';
 import { initProject } from '../../engine/project/init.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { lakehouse } from '../helpers/cli.ts';
+import { openFailure } from '../helpers/errors.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
@@ -196,13 +195,7 @@ describe('a bucket in another region than the one configured', () => {
   it('names the region the bucket expects and where to set it when S3 refuses the signature', async () => {
     proxy.bucketRegion('eu-west-1', 'malformed');
     const dir = await project('malformed');
-    const error = await createEngine({ projectDir: dir }).then(
-      (engine) => {
-        engine.close();
-        return undefined;
-      },
-      (e: LakehouseError) => e,
-    );
+    const error = await openFailure(dir);
     expect(error?.code).toBe('PROJECT_INVALID');
     expect(error?.message).toMatch(
       /^Cannot read s3:\/\/lake\/malformed\/_lakehouse\/manifest\.json: bucket lake is in region eu-west-1, not us-east-1\. Set s3\.region: eu-west-1 in lakehouse\.yaml/,
@@ -255,14 +248,7 @@ describe('AWS credentials written after the process first looked for them', () =
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
     process.env.AWS_CONFIG_FILE = join(work, 'config');
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    const open = () =>
-      createEngine({ projectDir: dir }).then(
-        (engine) => {
-          engine.close();
-          return undefined;
-        },
-        (e: LakehouseError) => e,
-      );
+    const open = () => openFailure(dir);
     const before = await open();
     expect(before?.code).toBe('STORAGE_ACCESS_DENIED');
     expect(before?.message).toMatch(/no AWS credentials found/);
