@@ -325,6 +325,8 @@ interface DayFile {
   file: string;
   shown: string;
   types: Map<string, string>;
+  /** Declared columns of another type that hold only NULLs here: read as NULLs of the declared type. */
+  onlyNulls: Set<string>;
 }
 
 /** A column of the source view: the DuckDB type models see, and how lakehouse.yaml writes it. */
@@ -348,7 +350,7 @@ async function bindFiles(
   const day: DayFile[] = [];
   for (const [i, file] of files.entries()) {
     const label = shown[i] ?? file;
-    day.push({ file, shown: label, types: await describeFile(db, name, file, label) });
+    day.push({ file, shown: label, types: await describeFile(db, name, file, label), onlyNulls: new Set() });
   }
   const columns =
     Object.keys(source.columns).length > 0
@@ -366,15 +368,18 @@ async function bindFiles(
   // are combined: read in one go, DuckDB would unify an INTEGER and a FLOAT file as FLOAT, rounding.
   const groups = new Map<string, DayFile[]>();
   for (const f of day) {
-    const key = JSON.stringify(columns.map((c) => f.types.get(c.column)));
+    const key = JSON.stringify(columns.map((c) => [f.types.get(c.column), f.onlyNulls.has(c.column)]));
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
   const selects = [...groups.values()].map((group) => {
     const types = group[0]?.types;
+    const onlyNulls = group[0]?.onlyNulls;
     const list = columns.map(({ column, type, written }) =>
-      types?.get(column) === type
-        ? ident(column)
-        : `CAST(${ident(column)} AS ${written}) AS ${ident(column)}`,
+      onlyNulls?.has(column)
+        ? `CAST(NULL AS ${written}) AS ${ident(column)}`
+        : types?.get(column) === type
+          ? ident(column)
+          : `CAST(${ident(column)} AS ${written}) AS ${ident(column)}`,
     );
     // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
     const sourceFile = group.every((f) => f.file === f.shown)
@@ -512,6 +517,14 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
   return new Map(described.map((c) => [c.column_name, c.column_type]));
 }
 
+/** Whether a file's column has no value but NULL (reads that one column only; unreadable counts as no). */
+async function holdsOnlyNulls(db: Db, file: string, column: string): Promise<boolean> {
+  const values = await db
+    .scalar<number | bigint>(`SELECT count(${ident(column)}) FROM read_parquet(${literal(file)}, ${NO_HIVE})`)
+    .catch(() => undefined);
+  return values !== undefined && Number(values) === 0;
+}
+
 /** The rows the files hold, from their Parquet footers (no data is read). */
 async function parquetRowCount(db: Db, files: string[]): Promise<number> {
   const rows = await db.scalar<number | bigint | null>(
@@ -565,13 +578,22 @@ async function declaredColumns(
       );
     }
     // Every column of another type, so one run names them all rather than one per attempt.
-    const mismatched = columns.flatMap(({ column, written, type }) => {
+    const otherType = columns.flatMap(({ column, written, type }) => {
       const actual = f.types.get(column) ?? type;
       return actual === type || isLosslessCast(actual, type)
         ? []
         : [{ column, expected: written, actual, type }];
     });
+    // A column with no value has none to lose: pandas writes an all-None column with no type (INTEGER here).
+    for (const m of otherType) if (await holdsOnlyNulls(db, f.file, m.column)) f.onlyNulls.add(m.column);
+    const mismatched = otherType.filter((m) => !f.onlyNulls.has(m.column));
     if (mismatched.length > 0) throw typeMismatch(name, f, mismatched, day);
+    if (f.onlyNulls.size > 0) {
+      const held = otherType.filter((m) => f.onlyNulls.has(m.column)).map((m) => `${m.column} (${m.actual})`);
+      warnings.push(
+        `${f.shown}: column(s) ${held.join(', ')} hold only NULLs: read as NULLs of the declared types`,
+      );
+    }
     const extra = [...f.types.keys()].filter((c) => !(c in source.columns));
     if (extra.length > 0) {
       // Said of the source, not of bronze: the model reading it may be silver or gold in a project of one's own.

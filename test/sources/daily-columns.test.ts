@@ -132,6 +132,47 @@ describe('declared source column types', () => {
     });
   });
 
+  it('reads a column holding only NULLs as the declared type, whatever type its file gives it, with a note', async () => {
+    // pandas writes an all-None column with no type, which DuckDB reads as INTEGER: no value to lose.
+    const { dir, day } = await project(
+      ['order_id: VARCHAR', 'customer: VARCHAR', 'tags: VARCHAR[]'],
+      [
+        `SELECT 'o1' AS order_id, 'c1' AS customer, ['a'] AS tags`,
+        `SELECT 'o2' AS order_id, NULL AS customer, NULL AS tags`,
+      ],
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2024-01-01'] });
+      expect(summary.error).toBeUndefined();
+      expect(await bronzeTypes(engine)).toMatchObject({ customer: 'VARCHAR', tags: 'VARCHAR[]' });
+      const { rows } = await engine.query(
+        'SELECT order_id, customer, tags::VARCHAR AS tags FROM bronze.orders ORDER BY order_id',
+      );
+      expect(rows).toEqual([
+        { order_id: 'o1', customer: 'c1', tags: '[a]' },
+        { order_id: 'o2', customer: null, tags: null },
+      ]);
+      expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
+        `${join(day, 'part-1.parquet')}: column(s) customer (INTEGER), tags (INTEGER) hold only NULLs: ` +
+          'read as NULLs of the declared types',
+      );
+    });
+  });
+
+  it('still refuses a column of another type that holds a value', async () => {
+    const { dir, day } = await project(
+      ['order_id: VARCHAR', 'customer: VARCHAR'],
+      [`SELECT 'o1' AS order_id, NULL::INTEGER AS customer UNION ALL SELECT 'o2', 42`],
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2024-01-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_SCHEMA_MISMATCH',
+        details: { file: join(day, 'part-0.parquet'), column: 'customer', actual: 'INTEGER' },
+      });
+    });
+  });
+
   it('a declared type DuckDB does not know is PROJECT_INVALID naming the source and column', async () => {
     const { dir, day } = await project(
       ['quantity: BIGINTT'],
