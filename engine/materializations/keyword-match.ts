@@ -181,6 +181,12 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
         "its genres joined by ';'",
     );
   }
+  // A header-only catalog runs like any other, and every keyword would come out not_matched unsaid.
+  if (titles.length === 0) {
+    warnings.push(
+      `catalog ${catalog} has no titles, so every keyword is not_matched: give it a row per title and run the date again`,
+    );
+  }
   if (olderCatalog.length > 0) {
     warnings.push(
       `${olderCatalog.length} date(s) not in this run (${describeRun(runOfDates(olderCatalog))}) were matched ` +

@@ -1,4 +1,4 @@
-import { access, open } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
@@ -110,6 +110,8 @@ export async function referenceFileColumns(
   path: string,
   format: ReferenceFormat,
 ): Promise<{ name: string; type: string }[]> {
+  // DuckDB reads an empty CSV as one column named column0, which every message would then name.
+  if ((await stat(path)).size === 0) throw new Error('the file is empty (0 bytes)');
   const described = await db.all<{ column_name: string; column_type: string }>(
     `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
   );

@@ -697,6 +697,48 @@ describe('a catalog repeating a title with other genres', () => {
   });
 });
 
+describe('a catalog with no titles', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(6, '2022-06-01'));
+    dir = await exampleProjectOnDays(src);
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('with a header only, notes that every keyword is not_matched, instead of matching nothing unsaid', async () => {
+    await writeCatalog(join(src, 'titles.csv'), []);
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.status).toBe('success');
+      const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
+      expect(notes).toContain(
+        'catalog source.title_catalog has no titles, so every keyword is not_matched: ' +
+          'give it a row per title and run the date again',
+      );
+    });
+  });
+
+  it('of 0 bytes, fails saying the file is empty rather than naming a column0 it lacks', async () => {
+    await writeFile(join(src, 'titles.csv'), '');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_UNREADABLE',
+        message:
+          `Source "title_catalog": ${join(src, 'titles.csv')} cannot be read as csv: the file is empty (0 bytes). ` +
+          'Fix the file or set sources.title_catalog.format.',
+      });
+    });
+  });
+});
+
 describe('a catalog title with stray spaces', () => {
   it('is the normalized keyword without them', async () => {
     const src = await tempDir('lakehouse-src-');
