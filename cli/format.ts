@@ -4,6 +4,13 @@ export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
+// Control characters (an ESC starts a terminal command) and bidi overrides (they reorder what follows).
+const CONTROL_CHARACTERS = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+const escapeControl = (c: string) => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+};
+
 /** Renders rows as an aligned text table for terminals; long cells are cut so a row fits a line. */
 export function renderTable(rows: Record<string, unknown>[], columns?: string[], maxCell = 48): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
@@ -11,7 +18,7 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[],
   const cell = (v: unknown) => {
     const text =
       v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    const flat = text.replace(/\s+/g, ' ');
+    const flat = text.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, escapeControl);
     return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
   };
   const body = rows.map((r) => cols.map((c) => cell(r[c])));

@@ -61,3 +61,12 @@ describe('renderTable', () => {
     expect(lines[9]).toBe('     7  a longer name');
   });
 });
+
+describe('query tables of untrusted text', () => {
+  it('show control characters and bidi overrides as escapes, so a keyword cannot drive the terminal', () => {
+    const keyword = `bóng\u0007\u0000\u001b[31m đá 😀\u202eevil\u009b`;
+    const table = renderTable([{ keyword }]);
+    expect(table.split('\n')[2]).toBe('bóng\\x07\\x00\\x1b[31m đá 😀\\u202eevil\\x9b');
+    for (const line of table.split('\n')) expect(line).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
+  });
+});
