@@ -24,7 +24,8 @@ export function slugify(text: string | null): string | null {
 
 /**
  * DuckDB macro `slugify(s)` with exactly the semantics of {@link slugify}: DuckDB's strip_accents is
- * canonical decomposition minus marks, like NFD + \p{M} removal, and also leaves đ alone.
+ * canonical decomposition minus marks, like NFD + \p{M} removal, and also leaves đ alone. It stops at
+ * a NUL character in non-ASCII text, so NUL becomes a space first (a separator, as in TypeScript).
  */
 export const SLUG_SQL_MACRO = `CREATE OR REPLACE MACRO slugify(s) AS
-  nullif(trim(regexp_replace(replace(strip_accents(lower(s)), 'đ', 'd'), '[^a-z0-9]+', '-', 'g'), '-'), '')`;
+  nullif(trim(regexp_replace(replace(strip_accents(replace(lower(s), chr(0), ' ')), 'đ', 'd'), '[^a-z0-9]+', '-', 'g'), '-'), '')`;
