@@ -13,6 +13,7 @@ import {
 } from '../normalize/matcher.ts';
 import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
 import { ENGINE_SLUGIFY } from '../project/macros.ts';
+import { readFailure } from '../sources/reference-file.ts';
 import {
   columnsOf,
   countRows,
@@ -256,10 +257,21 @@ async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<C
   const slug = columns.includes('slug') ? 'slug::VARCHAR' : 'NULL::VARCHAR';
   // Genres may be a list or a string joined by ';' (or ',' or '|'): both become a list. A title is
   // trimmed: it becomes keyword_normalized, and a hand-edited CSV's stray spaces are no part of it.
-  const rows = await db.all<{ title: string; slug: string | null; genres: string[] | null }>(
-    `SELECT trim(title::VARCHAR) AS title, ${slug} AS slug,
+  const rows = await db
+    .all<{ title: string; slug: string | null; genres: string[] | null }>(
+      `SELECT trim(title::VARCHAR) AS title, ${slug} AS slug,
        ${genresIsList ? 'genres::VARCHAR[]' : "list_filter(list_transform(regexp_split_to_array(genres::VARCHAR, '[;,|]'), g -> trim(g)), g -> g <> '')"} AS genres
      FROM ${rel} WHERE title IS NOT NULL AND trim(title::VARCHAR) <> '' ORDER BY ALL`,
-  );
+    )
+    .catch((error: unknown) => {
+      // A fault past the rows DuckDB sampled when the source was bound (bad text on line 30,000) is the
+      // catalog file's, not the model's: name the file DuckDB gives, and the line and fault.
+      const file = /^\s*file = (.+)$/m.exec(error instanceof Error ? error.message : '')?.[1];
+      throw new LakehouseError(
+        'SOURCE_UNREADABLE',
+        `Catalog ${relation} cannot be read: ${file ? `${file}: ` : ''}${readFailure(error)}. Fix the file and run the date again.`,
+        { relation, ...(file ? { file } : {}) },
+      );
+    });
   return rows.map((r) => ({ title: r.title, slug: r.slug, genres: r.genres ?? [] }));
 }

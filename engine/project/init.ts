@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LakehouseError } from '../api/errors.ts';
 import { openDb } from '../db/duckdb.ts';
 import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
-import { detectFormat, referenceFileColumns } from '../sources/reference-file.ts';
+import { detectFormat, readFailure, referenceFileColumns } from '../sources/reference-file.ts';
 import { missingAwsProfile } from '../storage/aws-profiles.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
@@ -126,7 +126,7 @@ export async function catalogRename(
   } catch (error) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--catalog ${path} cannot be read as ${format}: ${firstLine(error).replace(/\.$/, '')}. ` +
+      `--catalog ${path} cannot be read as ${format}: ${readFailure(error)}. ` +
         'Give a CSV (with a header), Parquet or JSON file of titles and their genres.',
       { path },
     );

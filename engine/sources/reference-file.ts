@@ -8,6 +8,18 @@ import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { firstLine } from './daily-parquet.ts';
 
+/**
+ * A DuckDB error reading a file, in one line a user can act on: its first line and, for a CSV error,
+ * the line saying what is wrong, which DuckDB puts after the offending line and before its settings.
+ */
+export function readFailure(error: unknown): string {
+  const first = firstLine(error).replace(/\.$/, '');
+  if (!first.includes('CSV Error on Line')) return first;
+  const rest = (error instanceof Error ? error.message : String(error)).split('\n').slice(1);
+  const reason = rest.find((l) => l.trim() !== '' && !/^(Original Line|Possible Solution|\s)/.test(l));
+  return `${first.replace(/^Invalid Input Error: /, '')}${reason ? `: ${reason.trim().replace(/\.$/, '')}` : ''}`;
+}
+
 /** Exposes a CSV, Parquet or JSON file as the view `source.<name>`, after checking its required columns. */
 export async function bindReferenceFile(
   db: Db,
@@ -43,7 +55,7 @@ export async function bindReferenceFile(
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${location} cannot be read as ${format}: ${firstLine(error).replace(/\.$/, '')}. Fix the file or set sources.${name}.format.`,
+      `Source "${name}": ${location} cannot be read as ${format}: ${readFailure(error)}. Fix the file or set sources.${name}.format.`,
       { source: name, path: location },
     );
   }

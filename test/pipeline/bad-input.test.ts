@@ -725,6 +725,32 @@ describe('a catalog with no titles', () => {
     });
   });
 
+  it('with invalid UTF-8 past the rows DuckDB samples, fails naming the file, line and fault, not the model', async () => {
+    // DuckDB checks the first 20,480 rows when the source is bound; the rest fail when the model reads them.
+    const titles = Array.from({ length: 21_000 }, (_, i) => `Title ${i},Drama`).join('\n');
+    const catalog = join(src, 'titles.csv');
+    await writeFile(
+      catalog,
+      Buffer.concat([
+        Buffer.from(`title,genres\n${titles}\nCon`),
+        Buffer.from([0xff]),
+        Buffer.from('an,Anime\n'),
+      ]),
+    );
+    await withEngine(dir, async (engine) => {
+      const before = await projectState(engine);
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_UNREADABLE',
+        message:
+          `Catalog source.title_catalog cannot be read: ${catalog}: CSV Error on Line: 21002: Invalid unicode ` +
+          '(byte sequence mismatch) detected. This file is not utf-8 encoded. Fix the file and run the date again.',
+        details: { relation: 'source.title_catalog', file: catalog },
+      });
+      expect(await projectState(engine)).toEqual(before);
+    });
+  });
+
   it('of 0 bytes, fails saying the file is empty rather than naming a column0 it lacks', async () => {
     await writeFile(join(src, 'titles.csv'), '');
     await withEngine(dir, async (engine) => {
