@@ -378,7 +378,7 @@ async function bindFiles(
       onlyNulls?.has(column)
         ? `CAST(NULL AS ${written}) AS ${ident(column)}`
         : types?.get(column) === type
-          ? ident(column)
+          ? `${ident(column)} AS ${ident(column)}` // named as declared when the file's case differs
           : `CAST(${ident(column)} AS ${written}) AS ${ident(column)}`,
     );
     // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
@@ -568,6 +568,7 @@ async function declaredColumns(
     columns.push({ column, written, type: await duckDbType(db, name, column, written, day) });
   }
   for (const f of day) {
+    matchCase(f, columns, warnings);
     const missing = columns.filter((c) => !f.types.has(c.column)).map((c) => c.column);
     if (missing.length > 0) {
       throw new LakehouseError(
@@ -604,6 +605,29 @@ async function declaredColumns(
     }
   }
   return columns;
+}
+
+/**
+ * Names a file's columns as declared when they differ only in case (`eventid` for `eventID`, as a Glue
+ * crawler writes them): DuckDB resolves names regardless of case, so the view reads them as they are.
+ */
+function matchCase(f: DayFile, columns: ViewColumn[], warnings: string[]): void {
+  const renamed: [string, string][] = [];
+  for (const { column } of columns) {
+    if (f.types.has(column)) continue;
+    const found = [...f.types.keys()].filter((k) => k.toLowerCase() === column.toLowerCase());
+    const [only] = found;
+    if (found.length !== 1 || only === undefined) continue;
+    f.types.set(column, f.types.get(only) ?? '');
+    f.types.delete(only);
+    renamed.push([only, column]);
+  }
+  if (renamed.length > 0) {
+    warnings.push(
+      `${f.shown}: column(s) ${renamed.map(([from]) => from).join(', ')} read as ${renamed.map(([, to]) => to).join(', ')} ` +
+        '(the names differ only in case)',
+    );
+  }
 }
 
 /**

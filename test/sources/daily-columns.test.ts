@@ -159,6 +159,35 @@ describe('declared source column types', () => {
     });
   });
 
+  it('reads a column whose name differs only in case, as DuckDB and a Glue crawler (lower case) do, with a note', async () => {
+    const { dir, day } = await project(
+      ['order_id: VARCHAR', 'quantity: BIGINT'],
+      [`SELECT 'o1' AS ORDER_ID, 7::INTEGER AS quantity`, `SELECT 'o2' AS ORDER_ID, 8::BIGINT AS Quantity`],
+    );
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2024-01-01'] });
+      expect(summary.error).toBeUndefined();
+      // Named as declared, whichever file's case the view's first group has.
+      expect(Object.keys(await bronzeTypes(engine))).toEqual([
+        'order_id',
+        'quantity',
+        '_source_file',
+        'etl_date',
+      ]);
+      const { rows } = await engine.query('SELECT order_id, quantity FROM bronze.orders ORDER BY order_id');
+      expect(rows).toEqual([
+        { order_id: 'o1', quantity: 7 },
+        { order_id: 'o2', quantity: 8 },
+      ]);
+      expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
+        `${join(day, 'part-1.parquet')}: column(s) ORDER_ID, Quantity read as order_id, quantity (the names differ only in case)`,
+      );
+      expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
+        `${join(day, 'part-0.parquet')}: column(s) ORDER_ID read as order_id (the names differ only in case)`,
+      );
+    });
+  });
+
   it('still refuses a column of another type that holds a value', async () => {
     const { dir, day } = await project(
       ['order_id: VARCHAR', 'customer: VARCHAR'],
