@@ -127,7 +127,42 @@ export async function referenceFileColumns(
   const described = await db.all<{ column_name: string; column_type: string }>(
     `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
   );
-  return described.map((c) => ({ name: c.column_name, type: c.column_type }));
+  const columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
+  if (format === 'csv') await checkCsvHeader(db, path, columns);
+  return columns;
+}
+
+/**
+ * DuckDB's sniffer answers a row with more fields than the header by taking another line as the header,
+ * or the whole line as one column: the names it then reports are not the file's. Read with the first
+ * line's separator and names instead, and throw the error that names the row at fault.
+ */
+async function checkCsvHeader(db: Db, path: string, columns: { name: string }[]): Promise<void> {
+  const file = await open(path, 'r');
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    head = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
+  } finally {
+    await file.close();
+  }
+  const headerLine = head.split(/\r?\n/)[0] ?? '';
+  // Quoted names may hold a separator, which this plain split would miscount.
+  if (headerLine.includes('"')) return;
+  const separator = [',', ';', '\t', '|']
+    .map((s) => ({ s, n: headerLine.split(s).length }))
+    .sort((a, b) => b.n - a.n)[0];
+  if (!separator || separator.n < 2) return;
+  const names = headerLine.split(separator.s).map((n) => n.trim());
+  if (names.join('\u0000') === columns.map((c) => c.name).join('\u0000')) return;
+  await db.run(
+    `SELECT count(*) FROM read_csv(${literal(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
+       quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
+  );
 }
 
 /** A reference file's format from its extension, when the extension is one of them. */

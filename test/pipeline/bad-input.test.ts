@@ -751,6 +751,21 @@ describe('a catalog with no titles', () => {
     });
   });
 
+  it('with a row of more fields than the header, fails naming that line, not columns the sniffer made up', async () => {
+    // DuckDB's sniffer read this file as one column named "title,genres", so no title column was found.
+    const catalog = join(src, 'titles.csv');
+    await writeFile(catalog, 'title,genres\nConan,Anime\nA,B\nC,D\nE,F\nDoraemon,Kids,extra\nG,H\n');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_UNREADABLE',
+        message:
+          `Source "title_catalog": ${catalog} cannot be read as csv: CSV Error on Line: 6: Expected Number of ` +
+          'Columns: 2 Found: 3. Fix the file or set sources.title_catalog.format.',
+      });
+    });
+  });
+
   it('of 0 bytes, fails saying the file is empty rather than naming a column0 it lacks', async () => {
     await writeFile(join(src, 'titles.csv'), '');
     await withEngine(dir, async (engine) => {
