@@ -159,10 +159,17 @@ async function checkCsvHeader(db: Db, path: string, columns: { name: string }[])
   if (!separator || separator.n < 2) return;
   const names = headerLine.split(separator.s).map((n) => n.trim());
   if (names.join('\u0000') === columns.map((c) => c.name).join('\u0000')) return;
-  await db.run(
-    `SELECT count(*) FROM read_csv(${literal(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
-       quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
-  );
+  // Blank or repeated names are DuckDB's to rename (column2, genres_1): nothing to compare.
+  if (names.some((n) => n === '') || new Set(names).size < names.length) return;
+  try {
+    await db.run(
+      `SELECT count(*) FROM read_csv(${literal(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
+         quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
+    );
+  } catch (error) {
+    // Only a row at fault is the answer; any other failure leaves the sniffer's reading to the caller.
+    if (firstLine(error).includes('CSV Error on Line')) throw error;
+  }
 }
 
 /** A reference file's format from its extension, when the extension is one of them. */

@@ -697,7 +697,7 @@ describe('a catalog repeating a title with other genres', () => {
   });
 });
 
-describe('a catalog with no titles', () => {
+describe('a catalog file with no titles or a malformed CSV', () => {
   let src: string;
   let dir: string;
 
@@ -763,6 +763,16 @@ describe('a catalog with no titles', () => {
           `Source "title_catalog": ${catalog} cannot be read as csv: CSV Error on Line: 6: Expected Number of ` +
           'Columns: 2 Found: 3. Fix the file or set sources.title_catalog.format.',
       });
+    });
+  });
+
+  it.each([
+    ['a repeated name', 'title,genres,genres\nBóng Đá Việt Nam,Sports,x\n'],
+    ['a blank last name', 'title,genres,\nBóng Đá Việt Nam,Sports,\n'],
+  ])('with %s in the header, still loads (DuckDB renames it)', async (_, text) => {
+    await writeFile(join(src, 'titles.csv'), text);
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: ['2022-06-01'] })).error).toBeUndefined();
     });
   });
 
