@@ -183,6 +183,35 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('history-scan').first().click();
     await page.getByTestId('history-scan-result').waitFor();
   });
+
+  it('takes an error away when the target it was about changes, on both panels', async () => {
+    await page.getByTestId('tab-publish').click();
+    const icebergError = page.getByTestId('publish-error');
+    const failIcebergPreflight = async () => {
+      await page.getByTestId('publish-target-kind').selectOption('catalog');
+      await page.getByTestId('publish-target').fill('no-such-catalog');
+      await page.getByTestId('publish-preflight').click();
+      await icebergError.waitFor();
+    };
+    await failIcebergPreflight();
+    expect(await icebergError.textContent()).toContain('no-such-catalog');
+    await page.getByTestId('publish-target-kind').selectOption('warehouse');
+    expect(await icebergError.count()).toBe(0);
+    await failIcebergPreflight();
+    await page.getByTestId('publish-target').fill(join(work, 'published'));
+    expect(await icebergError.count()).toBe(0);
+
+    await page.getByTestId('publish-to-redshift').click();
+    const redshiftError = page.getByTestId('redshift-error');
+    await page.getByTestId('redshift-target-kind').selectOption('target');
+    await page.getByTestId('redshift-target').fill('no-such-target');
+    await page.getByTestId('redshift-preflight').click();
+    await redshiftError.waitFor();
+    expect(await redshiftError.textContent()).toContain('no-such-target');
+    await page.getByTestId('redshift-target-kind').selectOption('url');
+    expect(await redshiftError.count()).toBe(0);
+    await page.getByTestId('publish-to-iceberg').click();
+  });
 });
 
 /** The element shows `text` in full: neither it nor a box around it cuts any of it off. */

@@ -63,7 +63,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
   // Counts publishes: orphan files found before one are listed afresh after it (it references new files).
   const [publishes, setPublishes] = useState(0);
-  const { busy, error, act, progress } = usePublishActions(client, 'iceberg');
+  const { busy, error, act, forgetError, progress } = usePublishActions(client, 'iceberg');
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
   const [scan, setScan] = useState<IcebergScan | null>(null);
@@ -82,9 +82,11 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
     setScan(null);
     setDiff(null);
   };
-  // The same for a preflight, which is of one target.
+  // The same for a preflight and an error, which are of one target: an error left on screen would read
+  // as the new target's (a warehouse's missing AWS region under a catalog's name).
   const forgetTarget = () => {
     setPreflight(null);
+    forgetError();
     forgetHistory();
   };
 

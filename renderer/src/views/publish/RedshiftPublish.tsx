@@ -102,7 +102,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
   const [schema, setSchema] = useState('');
   const [preflight, setPreflight] = useState<RedshiftPreflight | null>(null);
   const [result, setResult] = useState<RedshiftPublishResult | null>(null);
-  const { busy, error, act, progress } = usePublishActions(client, 'redshift');
+  const { busy, error, act, forgetError, progress } = usePublishActions(client, 'redshift');
 
   const where = kind === 'target' ? target.trim() : url.trim();
   const input: MethodInput<'publish.redshift.run'> = {
@@ -112,11 +112,13 @@ export function RedshiftPublish({ client }: { client: Client }) {
   // A preflight with conflicts means the publish would refuse; say so before the click, not after.
   const blocked = preflight !== null && preflight.conflicts.length > 0;
   // A preflight is of one target and schema: on another it would read as theirs and block their publish.
+  // So is an error: a URL's refused connection would read as a named target's.
   const retarget =
     <T,>(set: (value: T) => void) =>
     (value: T) => {
       set(value);
       setPreflight(null);
+      forgetError();
     };
 
   const runPreflight = () =>

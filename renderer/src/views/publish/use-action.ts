@@ -3,7 +3,8 @@ import { describeError } from '../../connect.ts';
 
 /**
  * The panels' buttons run one action at a time: its label shows while it runs (and disables the
- * buttons), its error shows after it fails, and the next action clears that error.
+ * buttons), its error shows after it fails, and the next action clears that error, as does
+ * `forgetError` when the user changes what the error was about (another target).
  */
 export function useAction() {
   const [busy, setBusy] = useState<string | null>(null);
@@ -19,5 +20,6 @@ export function useAction() {
       setBusy(null);
     }
   };
-  return { busy, error, act };
+  const forgetError = () => setError(null);
+  return { busy, error, act, forgetError };
 }
