@@ -568,6 +568,8 @@ export type HistoryKeysInput = z.infer<typeof HistoryKeysInput>;
  * SCD1: column changes the runs recorded (its first insert is no change); keys without any are left out.
  */
 export const HistoryKeys = z.object({
+  /** The business key's columns; a key of several is their values joined with `|` (`key` below, history.key). */
+  keyColumns: z.array(z.string()),
   /** What `count` counts. */
   unit: z.enum(['versions', 'changes']),
   keys: z.array(z.object({ key: z.string(), count: z.number() })),

@@ -83,13 +83,13 @@ export async function historyKeys(
     const notLogged = Object.entries(model.config.merge).flatMap(([column, rule]) =>
       rule === 'overwrite' ? [] : [{ column, rule }],
     );
-    if (!(await changeLogExists(engine))) return { unit: 'changes', keys: [], notLogged };
+    if (!(await changeLogExists(engine))) return { keyColumns: keys, unit: 'changes', keys: [], notLogged };
     const changes = await ranked(
       `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${SCD1_CHANGES_TABLE}
        WHERE model = $model GROUP BY key`,
       { model: model.id },
     );
-    return { unit: 'changes', keys: changes, notLogged };
+    return { keyColumns: keys, unit: 'changes', keys: changes, notLogged };
   }
   const key = keyExpression(keys);
   const relation = relationOf(model);
@@ -98,7 +98,7 @@ export async function historyKeys(
       `SELECT ${key} AS key, count(*)::DOUBLE AS count FROM ${relation} GROUP BY ALL`,
       {},
     );
-    return { unit: 'versions', keys: versions };
+    return { keyColumns: keys, unit: 'versions', keys: versions };
   }
   // A bridge row is one member's period; the key's set of members changes where a period starts or ends.
   const setVersions = await ranked(
@@ -109,7 +109,7 @@ export async function historyKeys(
      ) GROUP BY key`,
     {},
   );
-  return { unit: 'versions', keys: setVersions };
+  return { keyColumns: keys, unit: 'versions', keys: setVersions };
 }
 
 /**
@@ -132,9 +132,19 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
   const latestDate = (latest.rows[0]?.d as string | null | undefined) ?? null;
   const base = { model: model.id, kind, keyColumns: keys, memberColumn, columns: result.columns, latestDate };
   if (rows.length === 0) {
+    // A key of several columns is typed as the list shows it, its values joined with |: "vnpt, wifi" is no
+    // key of (proxy_isp, network_type), and the message shows one that is.
+    const example =
+      keys.length > 1
+        ? await engine.reader.scalar<string>(
+            `SELECT min(${keyExpression(keys)}) FROM ${relation}
+             WHERE ${keys.map((k) => `${ident(k)} IS NOT NULL`).join(' AND ')}`,
+          )
+        : null;
+    const joined = example ? ` A key of several columns is their values joined with |, e.g. ${example}.` : '';
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `${model.id} has no rows for ${keys.join(', ')} = ${input.key}. Check the key (leading zeros count), or pick one from the list.`,
+      `${model.id} has no rows for ${keys.join('|')} = ${input.key}.${joined} Check the key (leading zeros count), or pick one from the list.`,
       { model: model.id, key: input.key },
     );
   }

@@ -239,6 +239,13 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await page.getByTestId('tab-history').click();
     // A key one table lacks: its error goes when another table is picked.
     await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    // The key to type, as the engine matches it: a bridge's entity, several columns joined with |.
+    await expect.poll(() => page.getByTestId('history-key').getAttribute('placeholder')).toBe('user_id');
+    await page.getByTestId('history-model').selectOption('gold.dim_network');
+    await expect
+      .poll(() => page.getByTestId('history-key').getAttribute('placeholder'))
+      .toBe('proxy_isp|network_type');
+    await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
     await page.getByTestId('history-key').fill('no-such-user');
     await page.getByTestId('history-search').click();
     await expect

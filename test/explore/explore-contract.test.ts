@@ -149,7 +149,11 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
       model: 'gold.dim_user_history',
       search: KNOWN_PLAN_CHANGE_USER,
     });
-    expect(keys).toEqual({ unit: 'versions', keys: [{ key: KNOWN_PLAN_CHANGE_USER, count: 4 }] });
+    expect(keys).toEqual({
+      keyColumns: ['user_id'],
+      unit: 'versions',
+      keys: [{ key: KNOWN_PLAN_CHANGE_USER, count: 4 }],
+    });
     const history = await client.call('history.key', {
       model: 'gold.dim_user_history',
       key: KNOWN_PLAN_CHANGE_USER,
@@ -176,6 +180,25 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
       ['plan_set', 'plan_count'],
       ['plan_set'],
     ]);
+  });
+
+  it('history.key names the | that joins a key of several columns, with a key the table has', async () => {
+    const keys = await client.call('history.keys', { model: 'gold.dim_network' });
+    expect(keys.keyColumns).toEqual(['proxy_isp', 'network_type']);
+    expect((await client.call('history.keys', { model: 'gold.bridge_user_plan' })).keyColumns).toEqual([
+      'user_id',
+    ]);
+    // Typed as the key's columns were once listed, with a comma: refused, with a key that works.
+    const wrong = await rejection(
+      client.call('history.key', { model: 'gold.dim_network', key: 'vnpt, wifi' }),
+    );
+    expect(wrong.code).toBe('INVALID_ARGUMENT');
+    expect(wrong.message).toContain('gold.dim_network has no rows for proxy_isp|network_type = vnpt, wifi.');
+    const example = /joined with \|, e\.g\. ([^|]+\|[^|]+?)\. Check/.exec(wrong.message)?.[1];
+    expect(example).toBeDefined();
+    const history = await client.call('history.key', { model: 'gold.dim_network', key: example! });
+    expect(history).toMatchObject({ kind: 'scd1', keyColumns: ['proxy_isp', 'network_type'] });
+    expect(history.lanes.flatMap((l) => l.versions)).toHaveLength(1);
   });
 
   it('history.key shows the bridge lanes of the known user: B leaves and comes back, C arrives', async () => {

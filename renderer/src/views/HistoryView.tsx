@@ -122,7 +122,17 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
           <input
             data-testid="history-key"
             value={key}
-            placeholder={models.find((m) => m.id === model)?.uniqueKey.join(', ') || 'business key'}
+            // As the engine matches keys and the chips show them: a bridge's entity column, several
+            // columns' values joined with | ("proxy_isp, network_type" read as a comma to type).
+            placeholder={
+              (suggestions?.model === model && suggestions.keys.keyColumns.join('|')) || 'business key'
+            }
+            title={
+              (suggestions?.model === model &&
+                suggestions.keys.keyColumns.length > 1 &&
+                `The values of ${suggestions.keys.keyColumns.join(', ')} joined with |`) ||
+              undefined
+            }
             onChange={(e) => setKey(e.target.value)}
           />
         </label>
