@@ -54,6 +54,8 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await target.fill(join(work, 'published'));
     for (const button of buttons) expect(await button.isEnabled()).toBe(true);
     expect(await page.getByTestId('publish-error').count()).toBe(0);
+    // The form asks for no credentials: it says where an s3:// warehouse takes them from.
+    expect(await page.getByTestId('publish-hint').textContent()).toContain('standard AWS credentials');
   });
 
   it('previews, publishes, and shows snapshots, time travel and a diff', async () => {
@@ -184,7 +186,7 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('history-scan-result').waitFor();
   });
 
-  it('takes an error away when the target it was about changes, on both panels', async () => {
+  it('says where credentials come from, and takes an error away when its target changes, on both panels', async () => {
     await page.getByTestId('tab-publish').click();
     const icebergError = page.getByTestId('publish-error');
     const failIcebergPreflight = async () => {
@@ -202,8 +204,14 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     expect(await icebergError.count()).toBe(0);
 
     await page.getByTestId('publish-to-redshift').click();
+    // Nor does this form ask for a password: it says where each kind of target takes it from.
+    const hint = page.getByTestId('redshift-hint');
+    expect(await hint.textContent()).toMatch(
+      /password is read from PGPASSWORD.*target under publish\.redshift/,
+    );
     const redshiftError = page.getByTestId('redshift-error');
     await page.getByTestId('redshift-target-kind').selectOption('target');
+    expect(await hint.textContent()).toContain('the environment variable its password_env names');
     await page.getByTestId('redshift-target').fill('no-such-target');
     await page.getByTestId('redshift-preflight').click();
     await redshiftError.waitFor();

@@ -17,6 +17,18 @@ import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './
 
 type TargetKind = 'warehouse' | 'catalog';
 
+/** What a target of each kind is and where its credentials come from: the form asks for none. */
+const TARGET_HINTS: Record<TargetKind, string> = {
+  warehouse:
+    'A folder on this computer, or an s3:// prefix. S3 uses the standard AWS credentials (environment, ' +
+    "AWS_PROFILE, SSO, instance role) and needs the bucket's region: AWS_REGION, or region in the AWS " +
+    'profile. Nothing secret is typed here or written to the project.',
+  catalog:
+    'The name of a catalog under publish.iceberg in lakehouse.yaml (filesystem, glue or rest; ' +
+    'docs/iceberg.md), read again at each preflight, so one added now needs no restart. S3 and Glue use ' +
+    "the standard AWS credentials; a REST catalog's token comes from the variable its token_env names.",
+};
+
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
@@ -166,6 +178,11 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         />
       </div>
       <PublishStatus testIdPrefix="publish" error={error} progress={progress} />
+      {!preflight && !result && (
+        <p className="muted publish-hint" data-testid="publish-hint">
+          {TARGET_HINTS[kind]}
+        </p>
+      )}
 
       {preflight && (
         <div data-testid="publish-preflight-result">

@@ -13,6 +13,19 @@ import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './
 
 type TargetKind = 'target' | 'url';
 
+/** What a target of each kind is and where its password comes from: the form asks for none. */
+const TARGET_HINTS: Record<TargetKind, string> = {
+  url:
+    'A PostgreSQL-protocol database on this computer (localhost): its password is read from PGPASSWORD ' +
+    'or ~/.pgpass where the app runs, never typed here. For Amazon Redshift or another server, add a ' +
+    'target under publish.redshift in lakehouse.yaml (docs/redshift.md) and choose "Target named in ' +
+    'lakehouse.yaml".',
+  target:
+    'The name of a target under publish.redshift in lakehouse.yaml (docs/redshift.md), read again at each ' +
+    'preflight, so one added now needs no restart. Its password comes from the environment variable its ' +
+    'password_env names, or from AWS credentials with iam: true.',
+};
+
 /** What each load action does to the target table, for the preflight's tooltip. */
 const ACTION_HELP: Record<RedshiftTablePlan['action'], string> = {
   create: 'new table: created, then loaded',
@@ -188,6 +201,11 @@ export function RedshiftPublish({ client }: { client: Client }) {
         />
       </div>
       <PublishStatus testIdPrefix="redshift" error={error} progress={progress} />
+      {!preflight && !result && (
+        <p className="muted publish-hint" data-testid="redshift-hint">
+          {TARGET_HINTS[kind]}
+        </p>
+      )}
 
       {preflight && (
         <div data-testid="redshift-preflight-result">
