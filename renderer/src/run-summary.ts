@@ -1,5 +1,10 @@
 import type { RunSummary } from '../../engine/api/contract.ts';
 
+/** `1 date`, `5 dates`: as the CLI counts them, not "1 date(s)". */
+export function dateCount(count: number): string {
+  return `${count.toLocaleString()} date${count === 1 ? '' : 's'}`;
+}
+
 /** Dates of a run that committed: every selected model succeeded on them (a run records only those). */
 export function committedDates(summary: RunSummary): string[] {
   return summary.dates.filter((date) => {

@@ -104,9 +104,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     ).toBe('model-details');
     const calendarDays = await count('SELECT count(*) FROM gold.dim_date');
     expect(await page.getByTestId('model-run-figures').textContent()).toMatch(
-      new RegExp(
-        `^${calendarDays} rows now · latest run: read [\\d,]+, wrote ${calendarDays} over 4 date\\(s\\)`,
-      ),
+      new RegExp(`^${calendarDays} rows now · latest run: read [\\d,]+, wrote ${calendarDays} over 4 dates`),
     );
     await page.getByTestId('select-model').click();
     expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.dim_date');
@@ -135,7 +133,7 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     await expect.poll(lastRun, { timeout: 60_000 }).toMatchObject({ dates: `${dates[1]},${dates[2]}` });
     await page.waitForFunction(
       () =>
-        document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith('success · 2 date(s)'),
+        document.querySelector('[data-testid="run-status"]')?.textContent?.startsWith('success · 2 dates'),
       undefined,
       { timeout: 60_000 },
     );

@@ -226,7 +226,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     // What the run noted for a model, per date, shows in its details as the CLI prints it.
     await page.getByTestId('model-card-silver.keyword_match').click();
     // Once the graph has the run's records (it reloads after the run ends).
-    await expect.poll(() => page.getByTestId('model-run-figures').textContent()).toContain('over 3 date(s)');
+    await expect.poll(() => page.getByTestId('model-run-figures').textContent()).toContain('over 3 dates');
     const notes = page.getByTestId('model-notes');
     await notes.waitFor();
     for (const date of dates) {

@@ -131,4 +131,29 @@ describe('a model card after a run', () => {
     expect(figures(node([]))).toMatch(/ · no data tests$/);
     expect(figures({ ...node([]), testsPassed: 2, testsWarned: 1 })).toMatch(/ · tests: 2 passed, 1 warned$/);
   });
+
+  it('says a model that failed before committing a date kept nothing and ran no test, not "0 dates · no data tests"', () => {
+    const failed: GraphNodeState = {
+      ...node([]),
+      status: 'failed',
+      dates: [],
+      rowsIn: 0,
+      rowsOut: 0,
+      durationMs: 0,
+      error: 'models/gold/dim_platform.sql:16: Binder Error: Referenced column "platfrm" not found',
+    };
+    const details = (state: GraphNodeState) =>
+      renderToStaticMarkup(createElement(ModelDetails, { model, state, onSelect: () => {} })).replace(
+        /<!-- -->/g,
+        '',
+      );
+    const figures = (state: GraphNodeState) =>
+      /data-testid="model-run-figures">(.*?)<\/p>/.exec(details(state))?.[1];
+    expect(figures(failed)).toBe(
+      '4,049 rows now · latest run: failed, committed no date in 0 ms · tests not run',
+    );
+    // The run's id, with no empty list of dates after it.
+    expect(details(failed)).toContain('scd2 · run r1</span>');
+    expect(figures(node([]))).toContain('over 1 date in');
+  });
 });

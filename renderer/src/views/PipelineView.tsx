@@ -29,7 +29,7 @@ import { FailedTestList } from '../components/FailedTestList.tsx';
 import { type GraphLayout, layoutGraph } from '../components/graph-layout.ts';
 import { NoteList } from '../components/NoteList.tsx';
 import { describeError } from '../connect.ts';
-import { cancelledNote, committedDates } from '../run-summary.ts';
+import { cancelledNote, committedDates, dateCount } from '../run-summary.ts';
 import './explore.css';
 
 const LANES: Layer[] = ['bronze', 'silver', 'gold'];
@@ -796,8 +796,8 @@ function RunStatus({ run }: { run: RunState }) {
     status = summary.status;
     const dates =
       summary.status === 'success'
-        ? `${summary.dates.length} date(s)`
-        : `${committedDates(summary).length} of ${summary.dates.length} date(s) committed`;
+        ? dateCount(summary.dates.length)
+        : `${committedDates(summary).length} of ${dateCount(summary.dates.length)} committed`;
     text = `${summary.status} · ${dates} · ${formatDuration(summary.durationMs)}`;
   }
   return (
@@ -926,7 +926,7 @@ function CardRows({ state }: { state: CardState | undefined }) {
   if (typeof state?.tableRows === 'number') {
     const lastRun =
       state.rowsWritten !== undefined
-        ? `; its latest run wrote ${state.rowsWritten.toLocaleString()} over ${state.datesRun ?? 0} date(s)`
+        ? `; its latest run wrote ${state.rowsWritten.toLocaleString()} over ${dateCount(state.datesRun ?? 0)}`
         : '';
     return (
       <span data-testid="card-rows" data-rows={state.tableRows} title={`rows in the table now${lastRun}`}>
@@ -953,9 +953,14 @@ function CardRows({ state }: { state: CardState | undefined }) {
   );
 }
 
-/** A model without tests has none, rather than "0 passed", which reads as if its tests had all failed. */
+/**
+ * A model without tests has none, rather than "0 passed", which reads as if its tests had all failed;
+ * one that failed before its tests ran says so, not that it has none.
+ */
 function testsInWords(state: GraphNodeState): string {
-  if (state.testsPassed + state.testsFailed + state.testsWarned === 0) return 'no data tests';
+  if (state.testsPassed + state.testsFailed + state.testsWarned === 0) {
+    return state.status === 'success' ? 'no data tests' : 'tests not run';
+  }
   return [
     `tests: ${state.testsPassed} passed`,
     state.testsFailed > 0 ? `${state.testsFailed} failed` : '',
@@ -980,7 +985,9 @@ export function ModelDetails({
         <strong>{model.id}</strong>
         <span className="muted">
           {model.materialized}
-          {state ? ` · run ${state.runId} · ${state.dates.join(', ')}` : ' · never run'}
+          {state
+            ? ` · run ${state.runId}${state.dates.length > 0 ? ` · ${state.dates.join(', ')}` : ''}`
+            : ' · never run'}
         </span>
         <button type="button" data-testid="select-model" onClick={() => onSelect(model.id)}>
           Select for run
@@ -993,8 +1000,12 @@ export function ModelDetails({
       {state && (
         <p className="muted" data-testid="model-run-figures">
           {state.tableRows === null ? 'not committed yet' : `${state.tableRows.toLocaleString()} rows now`} ·
-          latest run: read {state.rowsIn.toLocaleString()}, wrote {state.rowsOut.toLocaleString()} over{' '}
-          {state.dates.length} date(s) in {formatDuration(state.durationMs)} · {testsInWords(state)}
+          latest run:{' '}
+          {/* A run that failed or rolled back on every date kept nothing: not "read 0, wrote 0 over 0 dates". */}
+          {state.dates.length > 0
+            ? `read ${state.rowsIn.toLocaleString()}, wrote ${state.rowsOut.toLocaleString()} over ${dateCount(state.dates.length)}`
+            : `${state.status.replace(/_/g, ' ')}, committed no date`}{' '}
+          in {formatDuration(state.durationMs)} · {testsInWords(state)}
         </p>
       )}
       {/* A model failed by its tests has the tests' summary as its error: the list below says it. */}

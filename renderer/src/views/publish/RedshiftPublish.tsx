@@ -7,6 +7,7 @@ import type {
 } from '../../../../engine/api/contract.ts';
 import { redshiftOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
+import { dateCount } from '../../run-summary.ts';
 import { Clipped } from './Clipped.tsx';
 import { Location } from './Location.tsx';
 import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './PublishActions.tsx';
@@ -70,7 +71,7 @@ function TablePlans({ tables }: { tables: RedshiftTablePlan[] }) {
             <td>{t.materialized}</td>
             <td title={ACTION_HELP[t.action]}>
               {t.action}
-              {t.sentDates && t.sentDates.length > 0 ? ` (${t.sentDates.length} date(s))` : ''}
+              {t.sentDates && t.sentDates.length > 0 ? ` (${dateCount(t.sentDates.length)})` : ''}
             </td>
             <td className="num">{t.rows.toLocaleString()}</td>
             <td className="num">{t.rowsToSend.toLocaleString()}</td>
