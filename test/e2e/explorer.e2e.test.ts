@@ -270,6 +270,21 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await panel.getByTestId('profile-close').press('Enter');
     await expect.poll(() => panel.count()).toBe(0);
     expect(await focused()).toBe('profile-keyword');
+
+    // The panel takes room from the grid as it opens: the last column, profiled from the grid's right
+    // edge, is scrolled back into view rather than left under the panel.
+    const lastProfile = page.getByTestId('profile-datetime_log');
+    await lastProfile.click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('TIMESTAMP');
+    const grid = (await page.getByTestId('table-grid').boundingBox())!;
+    await expect
+      .poll(async () => {
+        const button = (await lastProfile.boundingBox())!;
+        return button.x + button.width <= grid.x + grid.width;
+      })
+      .toBe(true);
+    await panel.getByTestId('profile-close').click();
+    await expect.poll(() => panel.count()).toBe(0);
   });
 
   it('refuses a filter value not of its column type, keeping the rows, and ignores a repeated filter', async () => {

@@ -52,6 +52,15 @@ export function TablesView({ client }: { client: Client }) {
   const [profile, setProfile] = useState<ColumnProfile | null>(null);
   const [profileError, setProfileError] = useState<string | null>(null);
   const profileRequest = useRef(0);
+  // The panel takes room from the grid as it opens: the column it profiles is scrolled back into view,
+  // where the panel would otherwise hide the column it was opened from (one at the right edge).
+  useEffect(() => {
+    if (!profileColumn) return;
+    document
+      .querySelector(`[data-testid="table-grid"] [data-testid="profile-${CSS.escape(profileColumn)}"]`)
+      ?.closest('[role="columnheader"]')
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [profileColumn]);
 
   // Bumped when a run ends: the rows and counts on screen may be what it replaced.
   const [generation, setGeneration] = useState(0);
