@@ -33,6 +33,7 @@ import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import {
   abandonedRunReason,
   ensureWarehouseSchema,
+  hasWarehouseSchema,
   markAbandonedRuns,
   runClockOrder,
 } from './warehouse/metadata.ts';
@@ -181,6 +182,12 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     tempDirectory: join(dirname(project.warehousePath), '.duckdb-tmp'),
   };
   const lockKey = resolve(project.warehousePath);
+  const noWarehouseYet = () =>
+    new LakehouseError(
+      'PROJECT_INVALID',
+      `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${project.root}`,
+      { path: project.warehousePath, reason: 'no-warehouse' },
+    );
   const locked = () =>
     new LakehouseError(
       'RUN_LOCKED',
@@ -220,14 +227,13 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         { path: project.warehousePath, memoryLimit: dbOptions.memoryLimit ?? null, reason: 'out-of-memory' },
       );
     }
-    if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) {
-      throw new LakehouseError(
-        'PROJECT_INVALID',
-        `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${project.root}`,
-        { path: project.warehousePath, reason: 'no-warehouse' },
-      );
-    }
+    if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) throw noWarehouseYet();
     throw error;
+  }
+  // A first run killed before it created the engine's tables left the file without them: as no warehouse.
+  if (options.readOnly && !(await hasWarehouseSchema(db))) {
+    db.close();
+    throw noWarehouseYet();
   }
   // Read-only opens too: an S3 lake's mirror (a second machine, a deleted .lakehouse/) is filled here,
   // or the views would fail on the files it lacks.

@@ -13,10 +13,12 @@ export function runClockOrder(alias: string, clock = 'started_at'): string {
 /**
  * The warehouse file holds gold tables (schema gold), views over the lake's Parquet partitions
  * (schemas bronze, silver, quarantine) and the engine's own bookkeeping (schema _lakehouse).
- * Everything here is created idempotently, so opening an old warehouse upgrades it in place.
+ * Everything here is created idempotently, so opening an old warehouse upgrades it in place. In one
+ * transaction: a first run killed while creating it leaves all of it or none (see hasWarehouseSchema).
  */
 export async function ensureWarehouseSchema(db: Db): Promise<void> {
-  await db.run(`
+  await db.transaction(() =>
+    db.run(`
     CREATE SCHEMA IF NOT EXISTS bronze;
     CREATE SCHEMA IF NOT EXISTS silver;
     CREATE SCHEMA IF NOT EXISTS gold;
@@ -75,7 +77,20 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
       kind VARCHAR NOT NULL, column_name VARCHAR, before VARCHAR, after VARCHAR, recorded_at TIMESTAMP NOT NULL
     );
-  `);
+  `),
+  );
+}
+
+/**
+ * Whether the engine's bookkeeping exists: a warehouse file without it was created by a first run
+ * killed before it wrote anything (or by another tool), and holds no tables and no runs.
+ */
+export async function hasWarehouseSchema(db: Db): Promise<boolean> {
+  const found = await db.scalar<number | bigint>(
+    `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()
+     AND schema_name = '_lakehouse' AND table_name = 'runs'`,
+  );
+  return Number(found ?? 0) > 0;
 }
 
 /**

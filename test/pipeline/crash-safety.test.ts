@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
@@ -356,6 +356,57 @@ describe('cancellation between models', () => {
       expect(again.status).toBe('success');
       expect((await engine.query('SELECT count(*) AS n FROM gold.fact_customer_search')).rows).toEqual([
         { n: 24 },
+      ]);
+    });
+  });
+});
+
+// Engine bug: a first run killed after DuckDB created the warehouse file, before the engine's own tables
+// were in it, left a file every read (`runs`, `tables`, `query`) failed on with an INTERNAL catalog error.
+describe('a first run killed before the warehouse holds anything', () => {
+  let src: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    src = await tempDir('lakehouse-src-');
+    await writeDay(src, '20220601', events(8, D1));
+    dir = await exampleProjectOnDays(src);
+  });
+
+  afterAll(async () => {
+    await removeDir(dir);
+    await removeDir(src);
+  });
+
+  it('reads as a project with no runs yet, and the next run builds it', async () => {
+    // LAKEHOUSE_PROFILE appends a line after each statement; as a FIFO no one reads, the child blocks
+    // opening it after its first statement, with the warehouse file created and nothing in it yet.
+    const fifo = join(dir, 'profile.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', D1], {
+      cwd: PROJECT_ROOT,
+      stdio: 'ignore',
+      env: { ...process.env, LAKEHOUSE_PROFILE: fifo },
+    });
+    const done = exited(child);
+    const blocked = () => readFile(`/proc/${child.pid}/wchan`, 'utf8').catch(() => '');
+    const deadline = Date.now() + 60_000;
+    while ((await blocked()) !== 'wait_for_partner' && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(existsSync(join(dir, 'warehouse.duckdb')), 'the child never opened the warehouse').toBe(true);
+    child.kill('SIGKILL');
+    expect(await done).toEqual({ code: null, signal: 'SIGKILL' });
+
+    expect(cli('runs', dir)).toMatchObject({ status: 0, stdout: 'No runs yet.\n', stderr: '' });
+    expect(cli('tables', dir, '--json')).toMatchObject({ status: 0, stdout: '[]\n', stderr: '' });
+    expect(cli('query', dir, 'SELECT 1').stderr).toMatch(
+      /^error \[PROJECT_INVALID\]: The project has no warehouse yet/,
+    );
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
+        { n: 8 },
       ]);
     });
   });
