@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
-import {
-  describeRun,
-  type ErrorPayload,
-  escapeRegExp,
-  LakehouseError,
-  runOfDates,
-  toLakehouseError,
-} from '../api/errors.ts';
+import { describeRun, escapeRegExp, LakehouseError, runOfDates, toLakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, literal, qualified } from '../db/duckdb.ts';
 import { closestName, suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf, type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -23,7 +16,6 @@ import {
   type MaterializeOutcome,
   type Materializer,
   type StageStorage,
-  type TestHints,
   tableExists,
 } from '../materializations/context.ts';
 import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
@@ -32,7 +24,6 @@ import { materializePartition } from '../materializations/partition.ts';
 import { materializeScd1 } from '../materializations/scd1.ts';
 import { dropStages, writeStage } from '../materializations/stage.ts';
 import { materializeTable } from '../materializations/table.ts';
-import type { TitleIndex } from '../normalize/matcher.ts';
 import type { Project } from '../project/config.ts';
 import { resolveProjectPath } from '../project/config.ts';
 import { macroFilesText } from '../project/macros.ts';
@@ -44,55 +35,17 @@ import { bindReferenceFile } from '../sources/reference-file.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
+import type {
+  ModelRunRecord,
+  ModelStatus,
+  ProgressEvent,
+  RunnerDeps,
+  RunOptions,
+  RunSummary,
+} from './run-types.ts';
 
-export interface RunOptions {
-  /** Dates to run, YYYY-MM-DD; or a range with from/to; neither means every date the sources have. */
-  dates?: string[];
-  from?: string;
-  to?: string;
-  /** Model selectors: `m`, `m+` (and downstream), `+m` (and upstream). Default: every model. */
-  select?: string[];
-  onProgress?: (event: ProgressEvent) => void;
-  signal?: AbortSignal;
-}
-
-export type ModelStatus = 'success' | 'failed' | 'skipped' | 'rolled_back';
-
-export interface ModelRunRecord {
-  model: string;
-  etlDate: string;
-  status: ModelStatus;
-  rowsIn: number;
-  rowsOut: number;
-  duplicatesRemoved: number;
-  quarantined: number;
-  durationMs: number;
-  error?: string;
-  tests: TestResult[];
-  warnings: string[];
-  /** Those of the warnings that explain a failed test, for the run's error (not stored apart). */
-  testHints?: TestHints;
-}
-
-export interface ProgressEvent {
-  kind: 'run-start' | 'model-start' | 'model-done' | 'date-committed' | 'run-done';
-  runId: string;
-  date?: string;
-  model?: string;
-  /** Steps done and total (one step = one model on one date). */
-  done: number;
-  total: number;
-  record?: ModelRunRecord;
-}
-
-export interface RunSummary {
-  runId: string;
-  status: 'success' | 'failed' | 'cancelled';
-  dates: string[];
-  models: ModelRunRecord[];
-  durationMs: number;
-  error?: ErrorPayload & { details: Record<string, unknown> };
-}
+// The run's types are part of its API: callers import them from here with runPipeline.
+export type { ModelRunRecord, ProgressEvent, RunOptions, RunSummary } from './run-types.ts';
 
 const MATERIALIZERS: Record<Materialization, Materializer> = {
   partition: materializePartition,
@@ -103,18 +56,6 @@ const MATERIALIZERS: Record<Materialization, Materializer> = {
   bridge: materializeBridge,
   keyword_match: materializeKeywordMatch,
 };
-
-export interface RunnerDeps {
-  db: Db;
-  project: Project;
-  graph: ModelGraph;
-  titleIndexes: Map<string, TitleIndex>;
-  /** Models left out of the graph (see Engine.modelErrors): a run refuses while there are any. */
-  modelErrors?: LakehouseError[];
-  /** The macro files' text the connection loaded (macroFilesText); read from the files when not given. */
-  macroText?: string;
-  signal?: AbortSignal;
-}
 
 /** Every date any daily source of the project has, sorted. */
 export async function availableDates(project: Project, readBy?: ReadSources): Promise<string[]> {
