@@ -35,14 +35,15 @@ import { bindReferenceFile } from '../sources/reference-file.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
-import type {
-  ModelRunRecord,
-  ModelStatus,
-  ProgressEvent,
-  RunnerDeps,
-  RunOptions,
-  RunSummary,
-} from './run-types.ts';
+import {
+  emptyRecord,
+  finishRun,
+  insertModelRun,
+  noteStaleDownstream,
+  recordModelTexts,
+  recordSucceededTexts,
+} from './run-records.ts';
+import type { ModelRunRecord, ProgressEvent, RunnerDeps, RunOptions, RunSummary } from './run-types.ts';
 
 // The run's types are part of its API: callers import them from here with runPipeline.
 export type { ModelRunRecord, ProgressEvent, RunOptions, RunSummary } from './run-types.ts';
@@ -932,32 +933,6 @@ function failingRowsText(test: TestResult): string {
   return `${test.failingRows} failing row(s)${test.detail ? ` (${test.detail})` : ''}`;
 }
 
-/**
- * A selection that leaves out models downstream of one it ran (`--select silver.x`, not `silver.x+`):
- * those that already hold the date still hold what the previous version of their input gave. Said on
- * the model that ran, so the run history shows it next to the rows it changed.
- */
-async function noteStaleDownstream(
-  db: Db,
-  graph: ModelGraph,
-  selected: string[],
-  records: ModelRunRecord[],
-  date: string,
-): Promise<void> {
-  const chosen = new Set(selected);
-  for (const record of records) {
-    if (record.status !== 'success') continue;
-    const left = [...downstreamOf(graph, record.model)].filter((id) => !chosen.has(id));
-    const stale: string[] = [];
-    for (const id of left) if ((await committedDates(db, id)).includes(date)) stale.push(id);
-    if (stale.length === 0) continue;
-    record.warnings.push(
-      `not run with it: ${stale.join(', ')} ${stale.length === 1 ? 'holds' : 'hold'} ${date} as the previous ` +
-        `${record.model} gave it; select ${record.model}+ to run ${stale.length === 1 ? 'it' : 'them'} too`,
-    );
-  }
-}
-
 /** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */
 async function resolveSelection(db: Db, graph: ModelGraph, select: string[] | undefined): Promise<string[]> {
   try {
@@ -1109,86 +1084,6 @@ async function setVariables(db: Db, project: Project, date: string): Promise<voi
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
-}
-
-function emptyRecord(model: string, etlDate: string, status: ModelStatus, error: string): ModelRunRecord {
-  return {
-    model,
-    etlDate,
-    status,
-    rowsIn: 0,
-    rowsOut: 0,
-    duplicatesRemoved: 0,
-    quarantined: 0,
-    durationMs: 0,
-    error,
-    tests: [],
-    warnings: [],
-  };
-}
-
-async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
-  await db.run(
-    `INSERT INTO _lakehouse.model_runs VALUES ($runId, $model, $d::DATE, $status, $rowsIn, $rowsOut, $dups, $quarantined,
-       $duration, $error, $tests, $warnings, now()::TIMESTAMP)`,
-    {
-      runId,
-      model: r.model,
-      d: r.etlDate,
-      status: r.status,
-      rowsIn: r.rowsIn,
-      rowsOut: r.rowsOut,
-      dups: r.duplicatesRemoved,
-      quarantined: r.quarantined,
-      duration: r.durationMs,
-      error: r.error ?? null,
-      tests: JSON.stringify(r.tests),
-      warnings: JSON.stringify(r.warnings),
-    },
-  );
-}
-
-/** Each model's text as this run reads it: the latest run of a model then says which text it ran. */
-async function recordModelTexts(db: Db, runId: string, models: Model[]): Promise<void> {
-  for (const model of models) {
-    await db.run(`DELETE FROM _lakehouse.model_texts WHERE model = $model AND kind = 'ran'`, {
-      model: model.id,
-    });
-    await db.run(`INSERT INTO _lakehouse.model_texts VALUES ($model, 'ran', $runId, $text)`, {
-      model: model.id,
-      runId,
-      text: model.text,
-    });
-  }
-}
-
-/** The texts a successful run ran become its models' last good versions, which a failed edit restores. */
-async function recordSucceededTexts(db: Db, runId: string): Promise<void> {
-  await db.run(
-    `DELETE FROM _lakehouse.model_texts WHERE kind = 'succeeded'
-       AND model IN (SELECT model FROM _lakehouse.model_texts WHERE kind = 'ran' AND run_id = $runId)`,
-    { runId },
-  );
-  await db.run(
-    `INSERT INTO _lakehouse.model_texts
-     SELECT model, 'succeeded', run_id, text FROM _lakehouse.model_texts WHERE kind = 'ran' AND run_id = $runId`,
-    { runId },
-  );
-}
-
-async function finishRun(db: Db, runId: string, status: string, error?: string): Promise<void> {
-  await db.run(
-    `UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`,
-    {
-      status,
-      error: error ?? null,
-      runId,
-    },
-  );
-  // The run's dates are committed (in the write-ahead log); fold them into the warehouse file once,
-  // now, rather than after each date. A query in flight on the reader makes a plain CHECKPOINT fail:
-  // the log then stays until the next run, the size threshold or close, which is just as safe.
-  await db.run('CHECKPOINT').catch(() => undefined);
 }
 
 /** Scratch folder for Parquet stages, beside the warehouse; emptied after every date. */
