@@ -28,9 +28,7 @@ import { resolveProjectPath } from '../project/config.ts';
 import { macroFilesText } from '../project/macros.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
-import { bindCrawlSource } from '../sources/crawler.ts';
-import { type BoundSource, bindDailyParquet, dayFolder, listSourceDates } from '../sources/daily-parquet.ts';
-import { bindReferenceFile } from '../sources/reference-file.ts';
+import { type BoundSource, dayFolder, listSourceDates } from '../sources/daily-parquet.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
 import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
@@ -44,6 +42,7 @@ import {
   recordSucceededTexts,
 } from './run-records.ts';
 import type { ModelRunRecord, ProgressEvent, RunnerDeps, RunOptions, RunSummary } from './run-types.ts';
+import { bindDailySources, bindReferenceSources, sourcesOf } from './sources.ts';
 
 // The run's types are part of its API: callers import them from here with runPipeline.
 export type { ModelRunRecord, ProgressEvent, RunOptions, RunSummary } from './run-types.ts';
@@ -917,57 +916,6 @@ async function modelSqlError(db: Db, model: Model, error: unknown): Promise<Lake
     line,
     model: model.id,
   });
-}
-
-function sourcesOf(deps: RunnerDeps, selected: string[]): Set<string> {
-  const names = new Set<string>();
-  for (const id of selected) for (const s of deps.graph.byId.get(id)?.sources ?? []) names.add(s);
-  return names;
-}
-
-async function bindReferenceSources(deps: RunnerDeps, selected: string[]): Promise<void> {
-  const { db, project } = deps;
-  for (const name of sourcesOf(deps, selected)) {
-    const source = project.config.sources[name];
-    if (source?.kind === 'file')
-      await bindReferenceFile(
-        db,
-        name,
-        source,
-        resolveProjectPath(project.root, source.path),
-        project.storage,
-      );
-    else if (source?.kind === 'crawl')
-      await bindCrawlSource(db, name, source, project.root, { signal: deps.signal });
-  }
-}
-
-/** Binds each daily source for the date, by name (with the warnings each raised, e.g. undeclared extra columns). */
-async function bindDailySources(
-  deps: RunnerDeps,
-  selected: string[],
-  date: string,
-): Promise<Map<string, BoundSource>> {
-  const { db, project } = deps;
-  const bound = new Map<string, BoundSource>();
-  for (const name of sourcesOf(deps, selected)) {
-    const source = project.config.sources[name];
-    if (source?.kind !== 'daily_parquet') continue;
-    const root = resolveProjectPath(project.root, source.path);
-    bound.set(name, await bindDailyParquet(db, name, source, root, date, project.storage));
-  }
-  // if_missing stands in for a source beside others that have the date, not for a date nobody delivered
-  // (a typo'd --date, a range past the data): that would commit another day's rows under it.
-  const sources = [...bound.values()];
-  if (sources.length > 0 && sources.every((s) => s.standIn)) {
-    throw new LakehouseError(
-      'SOURCE_MISSING',
-      `No daily source the selected models read has a delivery for ${date} (${sources.map((s) => s.name).join(', ')}); ` +
-        'if_missing stands in for a source only on dates another source delivered. Run a date that was delivered.',
-      { etlDate: date, sources: sources.map((s) => s.name) },
-    );
-  }
-  return bound;
 }
 
 async function setVariables(db: Db, project: Project, date: string): Promise<void> {
