@@ -1,5 +1,5 @@
-// A run's rows in the _lakehouse history: the run, each model's record on each date (and a note added to
-// it), the model texts it ran. Apart from runner.ts so the run reads as its steps, not the SQL recording them.
+// A run's rows in the _lakehouse history: the run, each model's record on each date (and a note added
+// to it), the model texts it ran. Apart from runner.ts so the run reads as steps, not the SQL recording them.
 
 import type { Db } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
