@@ -19,7 +19,8 @@ import { createPartitionStore, viewsNameAnotherLake } from './lake/partitions.ts
 import { removeStageFiles } from './materializations/stage.ts';
 import type { TitleIndex } from './normalize/matcher.ts';
 import { availableDates, sourcesReadBy } from './pipeline/dates.ts';
-import { type RunOptions, type RunSummary, runPipeline, stageDirOf } from './pipeline/runner.ts';
+import { stageDirOf } from './pipeline/run-model.ts';
+import { type RunOptions, type RunSummary, runPipeline } from './pipeline/runner.ts';
 import { loadProject, type Project } from './project/config.ts';
 import { isMacroFileError, loadMacros, macroFilesText } from './project/macros.ts';
 import { loadModels, type Model } from './project/models.ts';

@@ -1,43 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
-import { suggestLayerTable } from '../explore/table-suggestion.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
 import { downstreamOf } from '../graph/dependencies.ts';
 import { createPartitionStore } from '../lake/partitions.ts';
-import { materializeAppend } from '../materializations/append.ts';
-import { recordBuild, refuseBuildMismatch } from '../materializations/builds.ts';
-import {
-  checkOutputColumns,
-  type LoadedCatalog,
-  type MaterializeContext,
-  type MaterializeOutcome,
-  type Materializer,
-  type StageStorage,
-} from '../materializations/context.ts';
-import { materializeBridge, materializeScd2 } from '../materializations/history.ts';
-import { materializeKeywordMatch } from '../materializations/keyword-match.ts';
-import { materializePartition } from '../materializations/partition.ts';
-import { materializeScd1 } from '../materializations/scd1.ts';
-import { dropStages, writeStage } from '../materializations/stage.ts';
-import { materializeTable } from '../materializations/table.ts';
+import type { LoadedCatalog } from '../materializations/context.ts';
+import { dropStages } from '../materializations/stage.ts';
 import type { Project } from '../project/config.ts';
 import { macroFilesText } from '../project/macros.ts';
-import type { Materialization, Model } from '../project/models.ts';
-import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import type { BoundSource } from '../sources/daily-parquet.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
-import { committedDates, recordModelDate } from '../warehouse/metadata.ts';
+import { recordModelDate } from '../warehouse/metadata.ts';
 import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
-import {
-  inputsCatchingUp,
-  keyReaders,
-  missingInputPartitions,
-  partitionedInputs,
-  staleInputPartitions,
-  testsAheadOfParents,
-} from './model-inputs.ts';
 import {
   refuseFirstSelfReads,
   refuseMissingUpstreamPartitions,
@@ -51,6 +25,7 @@ import {
   withDatesAccounted,
   withReplayLeftUndone,
 } from './run-failure.ts';
+import { runModel, stageDirOf } from './run-model.ts';
 import {
   emptyRecord,
   finishRun,
@@ -64,16 +39,6 @@ import { bindDailySources, bindReferenceSources } from './sources.ts';
 
 // The run's types are part of its API: callers import them from here with runPipeline.
 export type { ModelRunRecord, ProgressEvent, RunOptions, RunSummary } from './run-types.ts';
-
-const MATERIALIZERS: Record<Materialization, Materializer> = {
-  partition: materializePartition,
-  table: materializeTable,
-  append: materializeAppend,
-  scd1: materializeScd1,
-  scd2: materializeScd2,
-  bridge: materializeBridge,
-  keyword_match: materializeKeywordMatch,
-};
 
 /**
  * Runs the selected models for each date in order. Each date is one DuckDB transaction: partitions
@@ -342,155 +307,6 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   }
 }
 
-async function runModel(
-  // With the catalogs read so far in this run (see MaterializeContext.catalogs), and the models whose
-  // output columns were checked: names come from the SQL and declared source columns, not the date.
-  deps: RunnerDeps & {
-    catalogs: Map<string, LoadedCatalog>;
-    columnsChecked: Set<string>;
-    runDates: string[];
-    /** Models that succeeded on this date before this one. */
-    ranThisDate: Set<string>;
-    /** The models this run runs. */
-    selected: ReadonlySet<string>;
-  },
-  model: Model,
-  date: string,
-  partitions: ReturnType<typeof createPartitionStore>,
-  runId: string,
-  dailySources: BoundSource[],
-): Promise<ModelRunRecord> {
-  const { db } = deps;
-  const started = Date.now();
-  const stage = '__stage';
-  let stagedAs: StageStorage = 'table';
-  const restage = async (etlDate: string, storage: StageStorage = 'table') => {
-    await db.run(`SET VARIABLE etl_date = ${literal(etlDate)}::DATE`);
-    try {
-      const staged = await writeStage(db, stage, model.sql, storage, stageDirOf(deps.project));
-      stagedAs = staged.storage;
-      return staged;
-    } catch (error) {
-      throw await modelSqlError(db, model, error);
-    }
-  };
-  const replaceStage = async (selectSql: string) => {
-    stagedAs = (await writeStage(db, stage, selectSql, stagedAs, stageDirOf(deps.project))).storage;
-  };
-  const ctx: MaterializeContext = {
-    db,
-    model,
-    etlDate: date,
-    runId,
-    stage,
-    target: `${ident(model.layer)}.${ident(model.name)}`,
-    partitions,
-    titleIndexes: deps.titleIndexes,
-    catalogs: deps.catalogs,
-    restage,
-    replaceStage,
-    committedDates: await committedDates(db, model.id),
-    runDates: deps.runDates,
-    staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
-    missingInputs: (dates) => missingInputPartitions(deps, partitions, model, date, dates),
-    inputDates: async () => {
-      const dates = await Promise.all(
-        partitionedInputs(deps.graph, model).map((m) => partitions.dates(m.id)),
-      );
-      return [...new Set(dates.flat())].sort();
-    },
-    keyReaders: () => keyReaders(deps, model),
-    hasModel: (id) => deps.graph.byId.has(id),
-    inputsCatchingUp: (through) => inputsCatchingUp(deps, model, date, through),
-    readersInRun: () =>
-      [...downstreamOf(deps.graph, model.id)].filter(
-        (id) => deps.selected.has(id) && deps.graph.byId.get(id)?.model.config.materialized !== 'table',
-      ),
-  };
-  let outcome: MaterializeOutcome;
-  let tests: TestResult[];
-  try {
-    // Once a run: the header cannot change within it, and a failed date ends it.
-    const firstDateOfRun = !deps.columnsChecked.has(model.id);
-    if (firstDateOfRun) {
-      await checkOutputColumns(db, model);
-      await refuseBuildMismatch(db, model);
-      deps.columnsChecked.add(model.id);
-    }
-    outcome = await MATERIALIZERS[model.config.materialized](ctx);
-    if (firstDateOfRun) await recordBuild(db, model);
-    // Inside the try: a test that cannot run (a misspelt column) fails this model, by name.
-    const { deferred, behind } = outcome.heldThrough
-      ? await testsAheadOfParents(deps, model, date, outcome.heldThrough)
-      : { deferred: new Map<number, string>(), behind: [] };
-    outcome.warnings.push(...deferred.values());
-    // A parent this run leaves behind fails the test: say why, and which run brings both to the same date.
-    if (behind.length > 0) outcome.testHints = { notes: [...(outcome.testHints?.notes ?? []), ...behind] };
-    tests = await runDataTests(
-      db,
-      model,
-      outcome.testRelation,
-      outcome.historyRelation,
-      outcome.uniqueKeys,
-      new Set(deferred.keys()),
-    );
-  } catch (error) {
-    // DuckDB errors raised while materializing come from the model's SQL: point at its file and line.
-    if (deps.signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
-    // Source text is only checked in full when a model reading it fails in DuckDB: if the source is the
-    // cause, the error names its file and column instead of the model.
-    const fromDuckDb = !(error instanceof LakehouseError) || error.code === 'MODEL_SQL_ERROR';
-    if (fromDuckDb) for (const source of dailySources) await source.findUnreadable();
-    const failure = error instanceof LakehouseError ? error : await modelSqlError(db, model, error);
-    failure.details.model ??= model.id;
-    throw failure;
-  }
-  const failed = tests.filter((t) => !t.passed && t.severity === 'error');
-  const warned = tests.filter((t) => !t.passed && t.severity === 'warn');
-  return {
-    model: model.id,
-    etlDate: date,
-    status: failed.length > 0 ? 'failed' : 'success',
-    rowsIn: outcome.rowsIn,
-    rowsOut: outcome.rowsOut,
-    duplicatesRemoved: outcome.duplicatesRemoved,
-    quarantined: outcome.quarantined,
-    durationMs: Date.now() - started,
-    error:
-      failed.length > 0
-        ? `test ${failed.map((t) => `${t.name}: ${failingRowsText(t)}`).join('; ')}`
-        : undefined,
-    tests,
-    warnings: [...outcome.warnings, ...warned.map((t) => `warn: ${t.name} has ${failingRowsText(t)}`)],
-    testHints: outcome.testHints,
-  };
-}
-
-/** `3 failing row(s) (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */
-function failingRowsText(test: TestResult): string {
-  return `${test.failingRows} failing row(s)${test.detail ? ` (${test.detail})` : ''}`;
-}
-
-/**
- * Maps a DuckDB error on a model's SQL to the model file and line. DuckDB's hint lines stay (Did you
- * mean ...?, Candidate bindings: ...), with a missing table's hint naming the closest layer table.
- */
-async function modelSqlError(db: Db, model: Model, error: unknown): Promise<LakehouseError> {
-  const message = error instanceof Error ? error.message : String(error);
-  const lineMatch = /LINE (\d+):/.exec(message);
-  const text = errorWithoutStatement(message);
-  // A missing table is a catalog error, which leaves the date's transaction usable for this lookup.
-  const hinted = await suggestLayerTable(db, text).catch(() => text);
-  // DuckDB numbers lines within the statement, which starts on the model SQL's first line.
-  const line = lineMatch ? model.sqlStartLine + Number(lineMatch[1]) - 1 : undefined;
-  const where = line === undefined ? model.file : `${model.file}:${line}`;
-  return new LakehouseError('MODEL_SQL_ERROR', `${where}: ${hinted}`, {
-    file: model.file,
-    line,
-    model: model.id,
-  });
-}
-
 async function setVariables(db: Db, project: Project, date: string): Promise<void> {
   await db.run(`SET VARIABLE etl_date = ${literal(date)}::DATE`);
   for (const [name, value] of Object.entries(project.config.vars)) {
@@ -501,9 +317,4 @@ async function setVariables(db: Db, project: Project, date: string): Promise<voi
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
-}
-
-/** Scratch folder for Parquet stages, beside the warehouse; emptied after every date. */
-export function stageDirOf(project: Project): string {
-  return join(dirname(project.warehousePath), '.stage');
 }
