@@ -16,7 +16,7 @@ import { sourcesOf } from './sources.ts';
  * that reaches a day no source delivered would commit the dates before it, then fail there: refused
  * before anything runs, naming those days and the run of the others. One date fails on binding anyway.
  */
-export async function refuseUndeliveredDates(
+async function refuseUndeliveredDates(
   deps: RunnerDeps,
   selected: string[],
   dates: string[],
@@ -78,7 +78,7 @@ export async function refuseUndeliveredDates(
  * no input (a silver partition bronze lacks, a date history models replay from then on). Refused
  * before anything runs, with one query. A `table` model reads whole relations, not a date's.
  */
-export async function refuseMissingUpstreamPartitions(
+async function refuseMissingUpstreamPartitions(
   db: Db,
   graph: ModelGraph,
   selected: string[],
@@ -135,11 +135,7 @@ export async function refuseMissingUpstreamPartitions(
  * out and no run has built yet would fail on DuckDB's "Table ... does not exist" once its turn comes,
  * after the date's other work: refused before anything runs, naming the selection that builds it.
  */
-export async function refuseUnbuiltUpstreamTables(
-  db: Db,
-  graph: ModelGraph,
-  selected: string[],
-): Promise<void> {
+async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: string[]): Promise<void> {
   const chosen = new Set(selected);
   const problems: string[] = [];
   let reader: string | undefined;
@@ -165,7 +161,7 @@ export async function refuseUnbuiltUpstreamTables(
  * DuckDB's "Table ... does not exist" would fail the run once its turn came. Refused before anything
  * runs, at the line that reads it, with the way to build the table first.
  */
-export async function refuseFirstSelfReads(db: Db, graph: ModelGraph, selected: string[]): Promise<void> {
+async function refuseFirstSelfReads(db: Db, graph: ModelGraph, selected: string[]): Promise<void> {
   for (const id of selected) {
     const node = graph.byId.get(id);
     if (!node?.readsItself) continue;
@@ -205,4 +201,18 @@ export async function resolveSelection(
       { ...error.details, suggestion: selector },
     );
   }
+}
+
+/** The refusals above, in the order a run makes them: before anything runs or is recorded. */
+export async function refuseRunsThatWouldFail(
+  deps: RunnerDeps,
+  selected: string[],
+  dates: string[],
+  select: string[] | undefined,
+): Promise<void> {
+  const { db, graph } = deps;
+  await refuseMissingUpstreamPartitions(db, graph, selected, dates);
+  await refuseUnbuiltUpstreamTables(db, graph, selected);
+  await refuseFirstSelfReads(db, graph, selected);
+  await refuseUndeliveredDates(deps, selected, dates, select);
 }

@@ -54,6 +54,23 @@ export function emptyRecord(
   };
 }
 
+/** The run's row, as running: finishRun sets how it ended. */
+export async function insertRun(
+  db: Db,
+  runId: string,
+  dates: string[],
+  select: string[] | undefined,
+): Promise<void> {
+  await db.run(
+    `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
+    {
+      runId,
+      dates: dates.join(','),
+      selection: (select ?? []).map((s) => s.trim()).join(' ') || 'all',
+    },
+  );
+}
+
 export async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
   await db.run(
     `INSERT INTO _lakehouse.model_runs VALUES ($runId, $model, $d::DATE, $status, $rowsIn, $rowsOut, $dups, $quarantined,

@@ -12,13 +12,7 @@ import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { recordModelDate } from '../warehouse/metadata.ts';
 import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
-import {
-  refuseFirstSelfReads,
-  refuseMissingUpstreamPartitions,
-  refuseUnbuiltUpstreamTables,
-  refuseUndeliveredDates,
-  resolveSelection,
-} from './preflight.ts';
+import { refuseRunsThatWouldFail, resolveSelection } from './preflight.ts';
 import {
   brokenModelRecords,
   brokenModelsFailure,
@@ -30,6 +24,7 @@ import {
   emptyRecord,
   finishRun,
   insertModelRun,
+  insertRun,
   noteStaleDownstream,
   recordModelTexts,
   recordSucceededTexts,
@@ -48,7 +43,7 @@ export type { ModelRunRecord, ProgressEvent, RunOptions, RunSummary } from './ru
 export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promise<RunSummary> {
   const { db, project, graph } = deps;
   const started = Date.now();
-  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
+  const runId = newRunId();
   const brokenModels = deps.modelErrors ?? [];
   // With a model out of the graph nothing runs, and a selector may name that model: the selection
   // only says which models the history shows as not run.
@@ -57,12 +52,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       ? await resolveSelection(db, graph, options.select).catch(() => [])
       : await resolveSelection(db, graph, options.select);
   const dates = await resolveDates(project, options, sourcesReadBy(graph, brokenModels));
-  if (brokenModels.length === 0) {
-    await refuseMissingUpstreamPartitions(db, graph, selected, dates);
-    await refuseUnbuiltUpstreamTables(db, graph, selected);
-    await refuseFirstSelfReads(db, graph, selected);
-    await refuseUndeliveredDates(deps, selected, dates, options.select);
-  }
+  if (brokenModels.length === 0) await refuseRunsThatWouldFail(deps, selected, dates, options.select);
   const goneDeliveryNotes =
     brokenModels.length === 0 && !options.dates?.length && !options.from && !options.to
       ? await goneDeliveries(deps, selected, dates)
@@ -94,14 +84,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           dates,
           macroVersions(deps.macroText ?? (await macroFilesText(project.root))),
         );
-  await db.run(
-    `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
-    {
-      runId,
-      dates: dates.join(','),
-      selection: (options.select ?? []).map((s) => s.trim()).join(' ') || 'all',
-    },
-  );
+  await insertRun(db, runId, dates, options.select);
   await recordModelTexts(
     db,
     runId,
@@ -111,16 +94,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   // Each date commits on its own: a cancel says which of them it kept.
   const committedInRun: string[] = [];
 
-  // An interrupt stops only the statement running at that instant (DuckDB clears it when the next one
-  // starts): one landing between two statements of a model was lost, and the run went on. So it is
-  // repeated until the date's failure is being handled, which must not be interrupted itself.
-  let interrupting: ReturnType<typeof setInterval> | undefined;
-  const stopInterrupting = () => clearInterval(interrupting);
-  const onAbort = () => {
-    db.interrupt();
-    interrupting = setInterval(() => db.interrupt(), 100);
-  };
-  options.signal?.addEventListener('abort', onAbort);
+  const { stopInterrupting, stopListening } = interruptOnCancel(db, options.signal);
   // Fetched source objects stay in the cache while read: the reference files for the whole run, a
   // day's files until its date is done (evicting them earlier broke the views reading them).
   const runHold = holdCachedFiles();
@@ -301,7 +275,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     };
   } finally {
     stopInterrupting();
-    options.signal?.removeEventListener('abort', onAbort);
+    stopListening();
     dateHold?.release();
     runHold.release();
   }
@@ -317,4 +291,30 @@ async function setVariables(db: Db, project: Project, date: string): Promise<voi
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
+}
+
+/** A run's id: its start time to the second (UTC), then six random characters. */
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 6)}`;
+}
+
+/**
+ * An interrupt stops only the statement running at that instant (DuckDB clears it when the next one
+ * starts): one landing between two statements of a model was lost, and the run went on. So it is
+ * repeated until the date's failure is being handled, which must not be interrupted itself.
+ */
+function interruptOnCancel(
+  db: Db,
+  signal: AbortSignal | undefined,
+): { stopInterrupting: () => void; stopListening: () => void } {
+  let interrupting: ReturnType<typeof setInterval> | undefined;
+  const onAbort = () => {
+    db.interrupt();
+    interrupting = setInterval(() => db.interrupt(), 100);
+  };
+  signal?.addEventListener('abort', onAbort);
+  return {
+    stopInterrupting: () => clearInterval(interrupting),
+    stopListening: () => signal?.removeEventListener('abort', onAbort),
+  };
 }
