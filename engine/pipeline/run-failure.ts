@@ -1,8 +1,9 @@
-// How a failed run is told: the error when models are out of the graph, and what a failure part-way says
-// of the dates it committed and the history replays it left undone. Kept apart from the run's steps.
+// How a failed or cancelled run is told: its error, each model's record on the failed date, and what it
+// says of the dates committed and the history replays left undone. Kept apart from the run's steps.
 
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
+import type { ModelGraph } from '../graph/dependencies.ts';
 import { emptyRecord } from './run-records.ts';
 import type { ModelRunRecord } from './run-types.ts';
 
@@ -88,4 +89,85 @@ export function brokenModelRecords(
       .filter((id) => !broken.has(id))
       .map((id) => emptyRecord(id, date, 'skipped', `not run: ${headline}`)),
   ];
+}
+
+/** A bad source fails the models that read it; the rest of the date did not run. */
+export function sourceFailureRecords(
+  graph: ModelGraph,
+  selected: string[],
+  date: string,
+  failure: LakehouseError,
+): ModelRunRecord[] {
+  const failedSource = typeof failure.details.source === 'string' ? failure.details.source : undefined;
+  const headline = failure.message.split('\n')[0] ?? failure.message;
+  return selected.map((id) => {
+    const reads = failedSource !== undefined && graph.byId.get(id)?.sources.includes(failedSource);
+    return emptyRecord(id, date, reads ? 'failed' : 'skipped', reads ? headline : `not run: ${headline}`);
+  });
+}
+
+/** The error of a date on which models ran and an error-severity test failed: nothing of it is committed. */
+export function testFailure(graph: ModelGraph, date: string, failures: ModelRunRecord[]): LakehouseError {
+  const first = failures[0]!;
+  const failedTest = first.tests.find((t) => !t.passed && t.severity === 'error');
+  return new LakehouseError(
+    'TEST_FAILED',
+    `${first.model} failed on ${date}: ${first.error}` +
+      (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
+      `. Nothing of ${date} was committed. Fix ${graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
+      'the failing rows are shown below and kept in the run history.' +
+      // E.g. a column the table just gained explains NULLs a test finds in rows the date did not write.
+      (first.testHints?.notes ?? []).map((w) => ` Note: ${w}.`).join(''),
+    {
+      model: first.model,
+      etlDate: date,
+      test: failedTest?.name,
+      failingRows: failedTest?.sample ?? [],
+      // The table to drop for a rebuild from every date, when that fills what the test finds missing.
+      ...(first.testHints?.rebuild ? { rebuild: first.model } : {}),
+    },
+  );
+}
+
+/**
+ * The records of a date rolled back by `failure`: what ran before it was rolled back with it, what did
+ * not run is skipped, and the model (or the models reading the source) the failure names failed.
+ */
+export function accountForFailedDate(
+  graph: ModelGraph,
+  selected: string[],
+  date: string,
+  dateRecords: ModelRunRecord[],
+  failure: LakehouseError,
+): void {
+  for (const record of dateRecords) {
+    if (record.status === 'success') record.status = 'rolled_back';
+  }
+  for (const id of selected) {
+    if (!dateRecords.some((r) => r.model === id)) {
+      dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
+    }
+  }
+  if (failure.code !== 'RUN_CANCELLED') {
+    // The model that failed (also with TEST_FAILED, which a materializer's key check raises before
+    // the model has a record), or every model reading the source found unreadable.
+    const source = typeof failure.details.source === 'string' ? failure.details.source : undefined;
+    for (const r of dateRecords) {
+      const culprit =
+        r.model === failure.details.model ||
+        (source !== undefined && graph.byId.get(r.model)?.sources.includes(source));
+      if (r.status === 'skipped' && culprit) {
+        r.status = 'failed';
+        r.error = failure.message;
+      }
+    }
+  }
+}
+
+/** A cancel's error: the dates it had committed stay, the unfinished one was not committed. */
+export function runCancelled(committed: string[]): LakehouseError {
+  return new LakehouseError(
+    'RUN_CANCELLED',
+    `The run was cancelled; ${committed.length > 0 ? `${committed.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
+  );
 }

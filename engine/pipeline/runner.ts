@@ -14,8 +14,12 @@ import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
 import { refuseRunsThatWouldFail, resolveSelection } from './preflight.ts';
 import {
+  accountForFailedDate,
   brokenModelRecords,
   brokenModelsFailure,
+  runCancelled,
+  sourceFailureRecords,
+  testFailure,
   withDatesAccounted,
   withReplayLeftUndone,
 } from './run-failure.ts';
@@ -119,18 +123,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       try {
         boundSources = await hold.during(() => bindDailySources(deps, selected, date));
       } catch (error) {
-        // A bad source fails the models that read it; the rest of the date did not run.
         const failure = toLakehouseError(error);
-        const failedSource = typeof failure.details.source === 'string' ? failure.details.source : undefined;
-        const headline = failure.message.split('\n')[0] ?? failure.message;
-        for (const id of selected) {
-          const reads = failedSource !== undefined && graph.byId.get(id)?.sources.includes(failedSource);
-          const record = emptyRecord(
-            id,
-            date,
-            reads ? 'failed' : 'skipped',
-            reads ? headline : `not run: ${headline}`,
-          );
+        for (const record of sourceFailureRecords(graph, selected, date, failure)) {
           await insertModelRun(db, runId, record);
           records.push(record);
         }
@@ -181,27 +175,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           }
         }
         const failures = dateRecords.filter((r) => r.status === 'failed');
-        if (failures.length > 0) {
-          const first = failures[0]!;
-          const failedTest = first.tests.find((t) => !t.passed && t.severity === 'error');
-          throw new LakehouseError(
-            'TEST_FAILED',
-            `${first.model} failed on ${date}: ${first.error}` +
-              (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
-              `. Nothing of ${date} was committed. Fix ${deps.graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
-              'the failing rows are shown below and kept in the run history.' +
-              // E.g. a column the table just gained explains NULLs a test finds in rows the date did not write.
-              (first.testHints?.notes ?? []).map((w) => ` Note: ${w}.`).join(''),
-            {
-              model: first.model,
-              etlDate: date,
-              test: failedTest?.name,
-              failingRows: failedTest?.sample ?? [],
-              // The table to drop for a rebuild from every date, when that fills what the test finds missing.
-              ...(first.testHints?.rebuild ? { rebuild: first.model } : {}),
-            },
-          );
-        }
+        if (failures.length > 0) throw testFailure(graph, date, failures);
         await noteStaleDownstream(db, graph, selected, dateRecords, date);
         for (const record of dateRecords) {
           await insertModelRun(db, runId, record);
@@ -214,29 +188,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         await db.run('ROLLBACK').catch(() => undefined);
         await partitions.flushUploads().catch(() => undefined);
         const failure = toLakehouseError(error);
-        // What ran before the failure was rolled back with it; what did not run is recorded as skipped.
-        for (const record of dateRecords) {
-          if (record.status === 'success') record.status = 'rolled_back';
-        }
-        for (const id of selected) {
-          if (!dateRecords.some((r) => r.model === id)) {
-            dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
-          }
-        }
-        if (failure.code !== 'RUN_CANCELLED') {
-          // The model that failed (also with TEST_FAILED, which a materializer's key check raises before
-          // the model has a record), or every model reading the source found unreadable.
-          const source = typeof failure.details.source === 'string' ? failure.details.source : undefined;
-          for (const r of dateRecords) {
-            const culprit =
-              r.model === failure.details.model ||
-              (source !== undefined && graph.byId.get(r.model)?.sources.includes(source));
-            if (r.status === 'skipped' && culprit) {
-              r.status = 'failed';
-              r.error = failure.message;
-            }
-          }
-        }
+        accountForFailedDate(graph, selected, date, dateRecords, failure);
         for (const record of dateRecords) await insertModelRun(db, runId, record);
         records.push(...dateRecords);
         throw failure;
@@ -254,10 +206,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   } catch (error) {
     stopInterrupting();
     const stopped = options.signal?.aborted
-      ? new LakehouseError(
-          'RUN_CANCELLED',
-          `The run was cancelled; ${committedInRun.length > 0 ? `${committedInRun.join(', ')} had been committed, ` : ''}nothing of the unfinished date was committed.`,
-        )
+      ? runCancelled(committedInRun)
       : withDatesAccounted(toLakehouseError(error), dates, committedInRun);
     const failure = await withReplayLeftUndone(db, stopped);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
