@@ -382,15 +382,15 @@ async function runWithProgress(
   }
 }
 
-/**
- * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
- * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
- */
 /** Which upstream each model's rows are reconciled with (`reconcile_with:` of its header). */
 function reconcileWithOf(models: Model[]): (model: string) => string | undefined {
   return (id) => models.find((m) => m.id === id)?.config.reconcile_with;
 }
 
+/**
+ * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
+ * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
+ */
 function accountingLines(
   reconcileWith: (model: string) => string | undefined,
   records: {
