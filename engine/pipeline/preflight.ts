@@ -11,65 +11,42 @@ import { dayFolder, listSourceDates } from '../sources/daily-parquet.ts';
 import type { RunnerDeps } from './run-types.ts';
 import { sourcesOf } from './sources.ts';
 
-/**
- * A run of several dates (a --from/--to range over a gap, a day folder deleted after it was loaded)
- * that reaches a day no source delivered would commit the dates before it, then fail there: refused
- * before anything runs, naming those days and the run of the others. One date fails on binding anyway.
- */
-async function refuseUndeliveredDates(
+/** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */
+export async function resolveSelection(
+  db: Db,
+  graph: ModelGraph,
+  select: string[] | undefined,
+): Promise<string[]> {
+  try {
+    return selectModels(graph, select);
+  } catch (error) {
+    const name = error instanceof LakehouseError ? error.details.name : undefined;
+    if (!(error instanceof LakehouseError) || typeof name !== 'string') throw error;
+    const ids = graph.nodes.map((n) => n.model.id);
+    const closest = await closestName(db, name, ids, (id) => id.slice(id.indexOf('.') + 1));
+    if (!closest) throw error;
+    const { up, down } = parseSelector(String(error.details.selector));
+    const selector = `${up ? '+' : ''}${closest}${down ? '+' : ''}`;
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No model named "${name}" (selected as ${String(error.details.selector).trim()}). Did you mean ${selector}?`,
+      { ...error.details, suggestion: selector },
+    );
+  }
+}
+
+/** The refusals below, in the order a run makes them: before anything runs or is recorded. */
+export async function refuseRunsThatWouldFail(
   deps: RunnerDeps,
   selected: string[],
   dates: string[],
   select: string[] | undefined,
 ): Promise<void> {
-  if (dates.length < 2) return;
-  const { project } = deps;
-  const daily: { name: string; root: string; folders: string; ifMissing: string; delivered: Set<string> }[] =
-    [];
-  for (const name of sourcesOf(deps, selected)) {
-    const source = project.config.sources[name];
-    if (source?.kind !== 'daily_parquet') continue;
-    const root = resolveProjectPath(project.root, source.path);
-    daily.push({
-      name,
-      root,
-      folders: source.date_format,
-      ifMissing: source.if_missing,
-      delivered: new Set(await listSourceDates(root, source.date_format, project.storage)),
-    });
-  }
-  if (daily.length === 0) return;
-  // As binding a date decides: a source lacking it fails it unless if_missing stands in, and stand-ins
-  // alone are no delivery.
-  const lacking = (date: string) => daily.filter((s) => !s.delivered.has(date));
-  const undelivered = dates.filter((date) => {
-    const absent = lacking(date);
-    return absent.some((s) => s.ifMissing === 'fail') || absent.length === daily.length;
-  });
-  if (undelivered.length === 0) return;
-  const delivered = dates.filter((date) => !undelivered.includes(date));
-  const first = undelivered[0]!;
-  const where = lacking(first)
-    // Not path.join, which would fold an s3:// root's double slash.
-    .map(
-      (s) =>
-        `source "${s.name}" has no Parquet file in ${s.root.replace(/\/+$/, '')}/${dayFolder(s.folders, first)}`,
-    )
-    .join('; ');
-  const rest =
-    delivered.length > 0
-      ? ` Run the others (${describeRun(runOfDates(delivered))}), or add the missing days' files and run again.`
-      : ' Add their files, or run dates the sources have.';
-  throw new LakehouseError(
-    'SOURCE_MISSING',
-    `This run's dates include ${undelivered.length === 1 ? 'a day' : 'days'} no source delivered: ` +
-      `${undelivered.join(', ')} (${where}). Nothing was run.${rest}`,
-    {
-      etlDate: first,
-      undeliveredDates: undelivered,
-      ...(delivered.length > 0 ? { suggestedRun: runOfDates(delivered, select) } : {}),
-    },
-  );
+  const { db, graph } = deps;
+  await refuseMissingUpstreamPartitions(db, graph, selected, dates);
+  await refuseUnbuiltUpstreamTables(db, graph, selected);
+  await refuseFirstSelfReads(db, graph, selected);
+  await refuseUndeliveredDates(deps, selected, dates, select);
 }
 
 /**
@@ -179,40 +156,63 @@ async function refuseFirstSelfReads(db: Db, graph: ModelGraph, selected: string[
   }
 }
 
-/** The selected model ids; a selector naming no model suggests the closest, keeping its + marks. */
-export async function resolveSelection(
-  db: Db,
-  graph: ModelGraph,
-  select: string[] | undefined,
-): Promise<string[]> {
-  try {
-    return selectModels(graph, select);
-  } catch (error) {
-    const name = error instanceof LakehouseError ? error.details.name : undefined;
-    if (!(error instanceof LakehouseError) || typeof name !== 'string') throw error;
-    const ids = graph.nodes.map((n) => n.model.id);
-    const closest = await closestName(db, name, ids, (id) => id.slice(id.indexOf('.') + 1));
-    if (!closest) throw error;
-    const { up, down } = parseSelector(String(error.details.selector));
-    const selector = `${up ? '+' : ''}${closest}${down ? '+' : ''}`;
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `No model named "${name}" (selected as ${String(error.details.selector).trim()}). Did you mean ${selector}?`,
-      { ...error.details, suggestion: selector },
-    );
-  }
-}
-
-/** The refusals above, in the order a run makes them: before anything runs or is recorded. */
-export async function refuseRunsThatWouldFail(
+/**
+ * A run of several dates (a --from/--to range over a gap, a day folder deleted after it was loaded)
+ * that reaches a day no source delivered would commit the dates before it, then fail there: refused
+ * before anything runs, naming those days and the run of the others. One date fails on binding anyway.
+ */
+async function refuseUndeliveredDates(
   deps: RunnerDeps,
   selected: string[],
   dates: string[],
   select: string[] | undefined,
 ): Promise<void> {
-  const { db, graph } = deps;
-  await refuseMissingUpstreamPartitions(db, graph, selected, dates);
-  await refuseUnbuiltUpstreamTables(db, graph, selected);
-  await refuseFirstSelfReads(db, graph, selected);
-  await refuseUndeliveredDates(deps, selected, dates, select);
+  if (dates.length < 2) return;
+  const { project } = deps;
+  const daily: { name: string; root: string; folders: string; ifMissing: string; delivered: Set<string> }[] =
+    [];
+  for (const name of sourcesOf(deps, selected)) {
+    const source = project.config.sources[name];
+    if (source?.kind !== 'daily_parquet') continue;
+    const root = resolveProjectPath(project.root, source.path);
+    daily.push({
+      name,
+      root,
+      folders: source.date_format,
+      ifMissing: source.if_missing,
+      delivered: new Set(await listSourceDates(root, source.date_format, project.storage)),
+    });
+  }
+  if (daily.length === 0) return;
+  // As binding a date decides: a source lacking it fails it unless if_missing stands in, and stand-ins
+  // alone are no delivery.
+  const lacking = (date: string) => daily.filter((s) => !s.delivered.has(date));
+  const undelivered = dates.filter((date) => {
+    const absent = lacking(date);
+    return absent.some((s) => s.ifMissing === 'fail') || absent.length === daily.length;
+  });
+  if (undelivered.length === 0) return;
+  const delivered = dates.filter((date) => !undelivered.includes(date));
+  const first = undelivered[0]!;
+  const where = lacking(first)
+    // Not path.join, which would fold an s3:// root's double slash.
+    .map(
+      (s) =>
+        `source "${s.name}" has no Parquet file in ${s.root.replace(/\/+$/, '')}/${dayFolder(s.folders, first)}`,
+    )
+    .join('; ');
+  const rest =
+    delivered.length > 0
+      ? ` Run the others (${describeRun(runOfDates(delivered))}), or add the missing days' files and run again.`
+      : ' Add their files, or run dates the sources have.';
+  throw new LakehouseError(
+    'SOURCE_MISSING',
+    `This run's dates include ${undelivered.length === 1 ? 'a day' : 'days'} no source delivered: ` +
+      `${undelivered.join(', ')} (${where}). Nothing was run.${rest}`,
+    {
+      etlDate: first,
+      undeliveredDates: undelivered,
+      ...(delivered.length > 0 ? { suggestedRun: runOfDates(delivered, select) } : {}),
+    },
+  );
 }

@@ -230,6 +230,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
   }
 }
 
+/** The date and the project's vars as DuckDB variables, which the models' SQL reads with getvariable(). */
 async function setVariables(db: Db, project: Project, date: string): Promise<void> {
   await db.run(`SET VARIABLE etl_date = ${literal(date)}::DATE`);
   for (const [name, value] of Object.entries(project.config.vars)) {
