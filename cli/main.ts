@@ -1,6 +1,5 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { LakehouseError, suggestedRunOf, toLakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates } from '../engine/api/notes.ts';
 import { openDb } from '../engine/db/duckdb.ts';
@@ -10,17 +9,16 @@ import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
-import { type CommandOptions, optionsError, projectDirArg } from './args.ts';
+import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { crawlCommand } from './crawl.ts';
+import { type Flags, int, list, parse, portFlag, str } from './flags.ts';
 import { counted, errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { publishCommand } from './publish.ts';
 import { checkCommandLineQuery } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
-
-type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -78,18 +76,6 @@ async function packageVersion(): Promise<string> {
   return (JSON.parse(text) as { version: string }).version;
 }
 
-function parse(args: string[], options: CommandOptions) {
-  try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: parsed.values as Flags, positionals: parsed.positionals };
-  } catch (error) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `${optionsError(error, options)}. Run \`lakehouse ${commandOf(options)}--help\`.`,
-    );
-  }
-}
-
 /**
  * `lakehouse query demo "-- comment\nSELECT 1"`: an argument starting with a dash whose name (before any
  * `=`) holds whitespace is SQL, not a flag, since no flag name has a space; it is passed after `--` so
@@ -101,46 +87,6 @@ function sqlAsPositional(args: string[]): string[] {
   if (sql.length === 0) return args;
   const others = args.filter((arg) => !isSql(arg));
   return others.includes('--') ? [...others, ...sql] : [...others, '--', ...sql];
-}
-
-/** `run ` for the options of `run`: the command whose own --help lists them. */
-function commandOf(options: CommandOptions): string {
-  const entry = Object.entries(COMMAND_OPTIONS).find(([, declared]) => declared === options);
-  return entry ? `${entry[0]} ` : '';
-}
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function list(flags: Flags, name: string): string[] {
-  const v = flags[name];
-  return Array.isArray(v)
-    ? v.filter((x): x is string => typeof x === 'string')
-    : typeof v === 'string'
-      ? [v]
-      : [];
-}
-
-function int(flags: Flags, name: string, fallback: number): number {
-  const v = str(flags, name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
-  return n;
-}
-
-/** --port: a TCP port, or 0 (the default) for any free one. */
-function portFlag(flags: Flags): number {
-  const port = int(flags, 'port', 0);
-  if (port > 65535)
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `--port ${port}: a TCP port is at most 65535; leave --port out to use any free one`,
-    );
-  return port;
 }
 
 async function withEngine<T>(

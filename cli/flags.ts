@@ -1,0 +1,65 @@
+// Reading a command's flags: parsing them against the command's declared options, and typed values of
+// each. Apart from main.ts so each command's module reads its flags the same way.
+
+import { parseArgs } from 'node:util';
+import { LakehouseError } from '../engine/api/errors.ts';
+import { type CommandOptions, optionsError } from './args.ts';
+import { COMMAND_OPTIONS } from './commands.ts';
+
+export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** The command's flags and positionals; an unknown or malformed option is refused, pointing at --help. */
+export function parse(args: string[], options: CommandOptions) {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: parsed.values as Flags, positionals: parsed.positionals };
+  } catch (error) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${optionsError(error, options)}. Run \`lakehouse ${commandOf(options)}--help\`.`,
+    );
+  }
+}
+
+/** `run ` for the options of `run`: the command whose own --help lists them. */
+function commandOf(options: CommandOptions): string {
+  const entry = Object.entries(COMMAND_OPTIONS).find(([, declared]) => declared === options);
+  return entry ? `${entry[0]} ` : '';
+}
+
+/** A flag's string value, undefined when it is absent. */
+export function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A repeatable flag's values: none, one or many. */
+export function list(flags: Flags, name: string): string[] {
+  const v = flags[name];
+  return Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string')
+    : typeof v === 'string'
+      ? [v]
+      : [];
+}
+
+/** A whole-number flag, `fallback` when absent; anything else is refused, naming the flag. */
+export function int(flags: Flags, name: string, fallback: number): number {
+  const v = str(flags, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
+  return n;
+}
+
+/** --port: a TCP port, or 0 (the default) for any free one. */
+export function portFlag(flags: Flags): number {
+  const port = int(flags, 'port', 0);
+  if (port > 65535)
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--port ${port}: a TCP port is at most 65535; leave --port out to use any free one`,
+    );
+  return port;
+}
