@@ -7,17 +7,15 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
-import type { Model } from '../engine/project/models.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { crawlCommand } from './crawl.ts';
 import { type Flags, int, list, parse, portFlag, str } from './flags.ts';
 import { counted, errorText, formatDuration, renderTable, shellWord, toJson } from './format.ts';
+import { reconcileWithOf, withEngine, withReads } from './open-project.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { publishCommand } from './publish.ts';
-import { checkCommandLineQuery } from './query-check.ts';
-import { type ProjectReads, readsThroughApp } from './remote.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -87,74 +85,6 @@ function sqlAsPositional(args: string[]): string[] {
   if (sql.length === 0) return args;
   const others = args.filter((arg) => !isSql(arg));
   return others.includes('--') ? [...others, ...sql] : [...others, '--', ...sql];
-}
-
-async function withEngine<T>(
-  dir: string,
-  readOnly: boolean,
-  fn: (engine: Engine) => Promise<T>,
-  memoryLimit?: string,
-): Promise<T> {
-  const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
-  // A read works on a project with a broken model (the committed state); say why a run would not.
-  if (readOnly) noteModelErrors(engine);
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
-
-/**
- * Runs the reads of `tables`, `runs` or `query` on the warehouse opened read-only, or, while the app
- * holds it, through the app's API (cli/remote.ts).
- */
-async function withReads(dir: string, fn: (reads: ProjectReads) => Promise<number>): Promise<number> {
-  let engine: Engine;
-  try {
-    engine = await createEngine({ projectDir: dir, readOnly: true });
-  } catch (error) {
-    const throughApp = await readsThroughApp(dir, error);
-    if (throughApp) return fn(throughApp);
-    // No run has opened the project yet: it has no tables and no runs, which is no error; a query is.
-    if (error instanceof LakehouseError && error.details.reason === 'no-warehouse') {
-      return fn({
-        tables: async () => [],
-        runs: async () => [],
-        reconcileWith: () => undefined,
-        query: async () => {
-          throw error;
-        },
-      });
-    }
-    throw error;
-  }
-  // A read works on a project with a broken model (the committed state); say why a run would not.
-  noteModelErrors(engine);
-  try {
-    return await fn({
-      tables: () => engine.tables(),
-      runs: (limit) => engine.runs(limit),
-      reconcileWith: reconcileWithOf(engine.models),
-      query: async (sql) => {
-        await checkCommandLineQuery(engine.reader, sql);
-        // Only a read gets past the check, so the read-only warehouse never has to refuse a write.
-        return engine.query(sql);
-      },
-    });
-  } finally {
-    engine.close();
-  }
-}
-
-function noteModelErrors(engine: Engine): void {
-  const errors = engine.modelErrors;
-  if (errors.length === 0) return;
-  const which = errors.length === 1 ? 'this is' : 'these are';
-  process.stderr.write(
-    `note: lakehouse run fails until ${which} fixed; the tables read here are the last committed state:\n` +
-      errors.map((e) => `  ${e.message.replaceAll('\n', '\n  ')}\n`).join(''),
-  );
 }
 
 async function generateInto(out: string, days: number, rowsPerDay: number, seed: number, startDate?: string) {
@@ -326,11 +256,6 @@ async function runWithProgress(
     stopTransfers();
     stopListening();
   }
-}
-
-/** Which upstream each model's rows are reconciled with (`reconcile_with:` of its header). */
-function reconcileWithOf(models: Model[]): (model: string) => string | undefined {
-  return (id) => models.find((m) => m.id === id)?.config.reconcile_with;
 }
 
 /**
