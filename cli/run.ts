@@ -1,0 +1,176 @@
+// The run command: a run with a progress bar and Ctrl-C/SIGTERM cancelling, then its summary per date
+// (or one JSON object). Apart from main.ts, as publish and crawl are; demo and runs reuse its printing.
+
+import { suggestedRunOf, toLakehouseError } from '../engine/api/errors.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
+import { projectDirArg } from './args.ts';
+import { COMMAND_OPTIONS } from './commands.ts';
+import { type Flags, list, parse, str } from './flags.ts';
+import { counted, errorText, formatDuration, renderTable, toJson } from './format.ts';
+import { reconcileWithOf, withEngine } from './open-project.ts';
+import { byteUnits, createProgressBar } from './progress.ts';
+import { cancelOnStopSignals } from './stop-signals.ts';
+
+/** Runs with a progress bar on stderr; Ctrl-C or SIGTERM cancels it, rolling back the current date. */
+export async function runWithProgress(
+  engine: Engine,
+  options: Parameters<Engine['run']>[0],
+  quiet = false,
+): Promise<RunSummary> {
+  const bar = createProgressBar(process.stderr, !quiet);
+  const controller = new AbortController();
+  const stopListening = cancelOnStopSignals(controller, 'Cancelling: the current date is rolled back ...');
+  // S3 sources: bytes fetched into the local cache (silent when every object is already cached).
+  const stopTransfers = engine.project.storage.onTransfer((p) => {
+    if (p.totalBytes <= p.cachedBytes) return;
+    const { unit, scale } = byteUnits(p.totalBytes);
+    bar.update(scale(p.doneBytes), scale(p.totalBytes), `${unit} fetched from S3 for ${p.what}`);
+  });
+  try {
+    const summary = await engine.run({
+      ...options,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.kind === 'model-start') bar.update(e.done, e.total, `${e.date} ${e.model}`);
+        if (e.kind === 'run-done') bar.update(e.done, e.total, 'done');
+      },
+    });
+    bar.done();
+    return summary;
+  } finally {
+    stopTransfers();
+    stopListening();
+  }
+}
+
+/**
+ * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
+ * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
+ */
+export function accountingLines(
+  reconcileWith: (model: string) => string | undefined,
+  records: {
+    model: string;
+    status: string;
+    rowsIn: number;
+    rowsOut: number;
+    duplicatesRemoved: number;
+    quarantined: number;
+  }[],
+): string[] {
+  const lines: string[] = [];
+  for (const r of records) {
+    const upstream = reconcileWith(r.model);
+    if (!upstream || r.status !== 'success') continue;
+    lines.push(
+      `accounting: ${upstream} ${r.rowsIn} = ${r.model} ${r.rowsOut} + ${r.duplicatesRemoved} duplicates + ${r.quarantined} quarantined`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * A model's data tests on one date as `passed/total`, blank when it has none. Run history keeps them as
+ * stored JSON (unknown[]), a fresh run as TestResults: both carry `passed`.
+ */
+export function testsCell(record: { tests: readonly unknown[] }): string {
+  const passed = record.tests.filter(
+    (t) => typeof t === 'object' && t !== null && (t as { passed?: unknown }).passed === true,
+  ).length;
+  return record.tests.length ? `${passed}/${record.tests.length}` : '';
+}
+
+/** Each date's models as a table with their accounting and notes, then the run's line; an error on stderr. */
+export function printRunSummary(engine: Engine, summary: RunSummary): void {
+  const byDate = new Map<string, ModelRunRecord[]>();
+  for (const r of summary.models) byDate.set(r.etlDate, [...(byDate.get(r.etlDate) ?? []), r]);
+  for (const [date, records] of byDate) {
+    process.stdout.write(`\n${date}\n`);
+    process.stdout.write(
+      `${renderTable(
+        records.map((r) => ({
+          model: r.model,
+          status: r.status,
+          rows_in: r.rowsIn,
+          rows_out: r.rowsOut,
+          duplicates: r.duplicatesRemoved,
+          quarantined: r.quarantined,
+          tests: testsCell(r),
+          time: formatDuration(r.durationMs),
+        })),
+      )}\n`,
+    );
+    for (const line of accountingLines(reconcileWithOf(engine.models), records))
+      process.stdout.write(`  ${line}\n`);
+    // What a model noted for the date (an extra source column, a column added to a table, matcher work).
+    for (const r of records)
+      for (const note of r.warnings) process.stdout.write(`  note: ${r.model}: ${note}\n`);
+  }
+  const line = `\nRun ${summary.runId}: ${summary.status} (${counted(summary.dates.length, 'date')}, ${formatDuration(summary.durationMs)})`;
+  process.stdout.write(`${line}\n`);
+  if (summary.error) {
+    process.stderr.write(errorText(summary.error, engine.project.root));
+    const failing = summary.error.details.failingRows;
+    if (Array.isArray(failing) && failing.length > 0) {
+      process.stderr.write(
+        `failing rows (first ${failing.length}):\n${renderTable(failing as Record<string, unknown>[])}\n`,
+      );
+    }
+  }
+}
+
+/** `lakehouse run`: exit 0 when the run succeeded, 1 when it failed or was cancelled, 2 for a bad argument. */
+export async function runCommand(args: string[]): Promise<number> {
+  // Known before the options parse: a script asking for JSON gets its object for a bad option too.
+  const json = args.includes('--json');
+  const started = Date.now();
+  let dir: string | undefined;
+  try {
+    const { values, positionals } = parse(args, COMMAND_OPTIONS.run);
+    dir = projectDirArg(positionals, 'run');
+    return await runAndReport(dir, values, json);
+  } catch (error) {
+    if (!json) {
+      // A run refused before it started may suggest the run that goes through: print its command too.
+      const failure = toLakehouseError(error);
+      if (dir === undefined || !suggestedRunOf(failure.details)) throw error;
+      process.stderr.write(errorText(failure.toPayload(), dir));
+      return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
+    // A script reads one object from `run --json` whatever happens: here the run never started (a bad
+    // argument, a locked warehouse, no dates), so it has no id and nothing was recorded.
+    const failure = toLakehouseError(error);
+    const summary = {
+      runId: null,
+      status: 'failed',
+      dates: [],
+      models: [],
+      durationMs: Date.now() - started,
+    };
+    process.stdout.write(`${toJson({ ...summary, error: failure.toPayload() })}\n`);
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  }
+}
+
+async function runAndReport(dir: string, values: Flags, json: boolean): Promise<number> {
+  return withEngine(
+    dir,
+    false,
+    async (engine) => {
+      const summary = await runWithProgress(engine, {
+        dates: list(values, 'date'),
+        from: str(values, 'from'),
+        to: str(values, 'to'),
+        select: list(values, 'select'),
+      });
+      if (json) {
+        process.stdout.write(`${toJson(summary)}\n`);
+        if (summary.error) process.stderr.write(errorText(summary.error, dir));
+      } else printRunSummary(engine, summary);
+      return summary.status === 'success' ? 0 : 1;
+    },
+    str(values, 'memory-limit'),
+  );
+}
