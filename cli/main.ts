@@ -345,7 +345,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           })),
         )}\n`,
       );
-      for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models))
+      for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models, true))
         process.stdout.write(`${line}\n`);
       // What each model noted (a macro changed since dates it holds, an extra source column): the table
       // above has no room for them, and `run` printed them only once.

@@ -46,25 +46,29 @@ export async function runWithProgress(
 
 /**
  * Row accounting of each model that reconciles with its upstream partition (reconcile_with), e.g.
- * `bronze.customer_search 3000 = silver.customer_search 2999 + 1 duplicates + 0 quarantined`.
+ * `accounting: bronze.customer_search 3000 = silver.customer_search 2998 + 1 duplicate + 1 quarantined`.
+ * `withDates` names each line's date, for a list of several dates with no date heading above it.
  */
 export function accountingLines(
   reconcileWith: (model: string) => string | undefined,
   records: {
     model: string;
+    etlDate: string | null;
     status: string;
     rowsIn: number;
     rowsOut: number;
     duplicatesRemoved: number;
     quarantined: number;
   }[],
+  withDates = false,
 ): string[] {
   const lines: string[] = [];
   for (const r of records) {
     const upstream = reconcileWith(r.model);
     if (!upstream || r.status !== 'success') continue;
+    const label = withDates && r.etlDate ? `accounting (${r.etlDate})` : 'accounting';
     lines.push(
-      `accounting: ${upstream} ${r.rowsIn} = ${r.model} ${r.rowsOut} + ${r.duplicatesRemoved} duplicates + ${r.quarantined} quarantined`,
+      `${label}: ${upstream} ${r.rowsIn} = ${r.model} ${r.rowsOut} + ${counted(r.duplicatesRemoved, 'duplicate')} + ${r.quarantined} quarantined`,
     );
   }
   return lines;
