@@ -52,7 +52,9 @@ export function failingRowsSql(
   }
   if ('accepted_values' in test) {
     const { column, values } = test.accepted_values;
-    const list = values.map((v) => (typeof v === 'number' ? String(v) : literal(v))).join(', ');
+    // Every value as a text literal, which DuckDB casts to the column's type: [1, 2] then works on a
+    // VARCHAR column as on an INTEGER one (a number literal made DuckDB cast the column's text to numbers).
+    const list = values.map((v) => literal(String(v))).join(', ');
     return {
       name: `accepted_values(${column})`,
       sql: `SELECT * FROM ${relation} WHERE ${ident(column)} IS NOT NULL AND ${ident(column)} NOT IN (${list})`,

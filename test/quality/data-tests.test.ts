@@ -37,6 +37,24 @@ const CASES: {
     failingRows: 1,
     sample: [{ id: 3, parent_id: 30, kind: 'z' }],
   },
+  // Numbers as YAML reads them work on a text column (codes kept as VARCHAR) as on a numeric one.
+  {
+    test: 'accepted_values: {column: kind, values: [1, a, b]}',
+    name: 'accepted_values(kind)',
+    failingRows: 1,
+    sample: [{ id: 3, parent_id: 30, kind: 'z' }],
+  },
+  {
+    test: 'accepted_values: {column: id, values: [1, 2, 3.0]}',
+    name: 'accepted_values(id)',
+    failingRows: 1,
+    sample: [{ id: 4, parent_id: null, kind: 'b' }],
+  },
+  {
+    test: "accepted_values: {column: id, values: ['1', '2', '3', '4']}",
+    name: 'accepted_values(id)',
+    failingRows: 0,
+  },
   // The NULL parent_id is not an orphan (not_null's business); 30 and 99 have no parent row.
   {
     test: 'relationships: {column: parent_id, to: gold.parent, field: id}',
