@@ -73,7 +73,14 @@ const TESTS = {
   accepted_values: z.strictObject({
     accepted_values: z.strictObject({
       column: z.string(),
-      values: z.array(z.union([z.string(), z.number()])),
+      // NULL never fails the test (not_null checks for it), and an empty list would fail every row.
+      values: z
+        .array(
+          z.union([z.string(), z.number()], {
+            error: 'a value is a string or a number (NULL always passes: add a not_null test for it)',
+          }),
+        )
+        .min(1, 'list at least one value'),
     }),
     severity: Severity,
   }),

@@ -83,6 +83,22 @@ describe('a data test entry that is wrong says which entry, as written, and what
     ]);
   });
 
+  it.each([
+    [
+      'an empty values list, which would fail every row',
+      '[]',
+      'tests.1.accepted_values.values: list at least one value',
+    ],
+    [
+      'a NULL value, which the test never sees',
+      '[a, null]',
+      'tests.1.accepted_values.values.1: a value is a string or a number (NULL always passes: add a not_null test for it)',
+    ],
+  ])('accepted_values with %s', (_, values, message) => {
+    const error = parseFailure(header(`  - accepted_values: {column: user_type, values: ${values}}`));
+    expect(error.message).toContain(`line 5: ${message}`);
+  });
+
   it('still reads every kind of test', () => {
     const model = parseModelFile(
       'models/gold/x.sql',
