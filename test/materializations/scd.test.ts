@@ -238,9 +238,11 @@ tests:
     await h.db.run(`UPDATE gold.model SET is_current = TRUE, valid_to = NULL WHERE version_key = 1`);
     const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
     expect(test?.passed).toBe(false);
-    expect(test?.sample.map((r) => r.problem).sort()).toEqual([
-      'overlapping versions',
-      'several current rows',
+    // Both current versions show, the first as never ending before the second starts.
+    expect(test?.sample.map((r) => `${r.problem} ${r.valid_from}..${r.next_valid_from}`).sort()).toEqual([
+      'overlapping versions 2022-06-01..2022-06-02',
+      'several current rows 2022-06-01..2022-06-02',
+      'several current rows 2022-06-02..null',
     ]);
   });
 });

@@ -249,16 +249,23 @@ describe('SCD invariants', () => {
 
   it('SCD2: several current rows, overlaps, gaps, a closed last version, a wrong is_current', async () => {
     const result = await invariants('materialized: scd2\nunique_key: user_id', 'gold.versions');
-    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 6 });
+    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 7 });
+    // Each failing row is a version with its range and where the next one starts, so the problem shows.
+    const version = (
+      problem: string,
+      user_id: string,
+      [valid_from, valid_to, is_current, next_valid_from]: [string, string | null, boolean, string | null],
+    ) => ({ problem, user_id, valid_from, valid_to, is_current, next_valid_from });
     expect(result.all).toEqual(
       order([
-        { problem: 'several current rows', user_id: 'two_current', rows: 2 },
+        version('several current rows', 'two_current', ['2022-06-01', null, true, '2022-06-02']),
+        version('several current rows', 'two_current', ['2022-06-02', null, true, null]),
         // Its first version never ends, though another starts on 06-02.
-        { problem: 'overlapping versions', user_id: 'two_current', rows: 1 },
-        { problem: 'gap between versions', user_id: 'gap', rows: 1 },
-        { problem: 'overlapping versions', user_id: 'overlap', rows: 1 },
-        { problem: 'closed version with no successor', user_id: 'closed', rows: 1 },
-        { problem: 'is_current disagrees with valid_to', user_id: 'flag', rows: 1 },
+        version('overlapping versions', 'two_current', ['2022-06-01', null, true, '2022-06-02']),
+        version('gap between versions', 'gap', ['2022-06-01', '2022-06-02', false, '2022-06-03']),
+        version('overlapping versions', 'overlap', ['2022-06-01', '2022-06-05', false, '2022-06-03']),
+        version('closed version with no successor', 'closed', ['2022-06-01', '2022-06-02', false, null]),
+        version('is_current disagrees with valid_to', 'flag', ['2022-06-01', null, false, null]),
       ]),
     );
   });
@@ -268,13 +275,32 @@ describe('SCD invariants', () => {
       'materialized: bridge\nbridge: {entity: user_id, member: plan}\nsurrogate_key: k',
       'gold.bridge',
     );
-    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 4 });
+    expect(result).toMatchObject({ name: 'scd_invariants', passed: false, failingRows: 5 });
+    const row = (
+      problem: string,
+      [user_id, plan]: [string, string],
+      [first_effective_date, last_effective_date, is_effective, next_first_effective_date]: [
+        string,
+        string | null,
+        number,
+        string | null,
+      ],
+    ) => ({
+      problem,
+      user_id,
+      plan,
+      first_effective_date,
+      last_effective_date,
+      is_effective,
+      next_first_effective_date,
+    });
     expect(result.all).toEqual(
       order([
-        { problem: 'several effective rows', user_id: 'two_effective', plan: 'A', rows: 2 },
-        { problem: 'overlapping effective ranges', user_id: 'two_effective', plan: 'A', rows: 1 },
-        { problem: 'overlapping effective ranges', user_id: 'overlap', plan: 'B', rows: 1 },
-        { problem: 'closed row without last_effective_date', user_id: 'no_end', plan: 'C', rows: 1 },
+        row('several effective rows', ['two_effective', 'A'], ['2022-06-01', null, 1, '2022-06-03']),
+        row('several effective rows', ['two_effective', 'A'], ['2022-06-03', null, 1, null]),
+        row('overlapping effective ranges', ['two_effective', 'A'], ['2022-06-01', null, 1, '2022-06-03']),
+        row('overlapping effective ranges', ['overlap', 'B'], ['2022-06-01', '2022-06-04', 0, '2022-06-03']),
+        row('closed row without last_effective_date', ['no_end', 'C'], ['2022-06-01', null, 0, null]),
       ]),
     );
   });
