@@ -110,7 +110,7 @@ describe('a failing error-severity test', () => {
       expect(summary.error).toEqual({
         code: 'TEST_FAILED',
         message:
-          `gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s). ` +
+          `gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s) (not accepted: 'phone' (1)). ` +
           `Nothing of ${D2} was committed. Fix models/gold/dim_platform.sql or its input; ` +
           'the failing rows are shown below and kept in the run history.',
         details: {
@@ -155,7 +155,8 @@ describe('a failing error-severity test', () => {
       passed: false,
       failingRows: 1,
       sample: [{ platform_key: 2, platform: 'ios', device_type: 'phone' }],
-      sampleTypes: { platform_key: 'BIGINT', platform: 'VARCHAR', device_type: 'VARCHAR' },
+      sampleTypes: { device_type: 'VARCHAR', platform_key: 'BIGINT', platform: 'VARCHAR' },
+      detail: "not accepted: 'phone' (1)",
     });
 
     await withEngine(
@@ -181,11 +182,12 @@ describe('a failing error-severity test', () => {
     const result = cli('run', dir, '--date', D2);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s). Nothing of ${D2} was committed.`,
+      `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s) (not accepted: 'phone' (1)). Nothing of ${D2} was committed.`,
     );
     expect(result.stderr).toContain(`  the run history: lakehouse runs ${dir} --json\n`);
-    expect(result.stderr).toMatch(/failing rows \(first 1\):\n.*platform_key.*platform.*device_type/);
-    expect(result.stderr).toMatch(/\b2\s+ios\s+phone\b/);
+    // The tested column first: the value that failed shows at the start of the row.
+    expect(result.stderr).toMatch(/failing rows \(first 1\):\ndevice_type +platform_key +platform\n/);
+    expect(result.stderr).toMatch(/\bphone\s+2\s+ios\b/);
     expect(result.stdout).toMatch(/Run \S+: failed/);
   });
 });
@@ -217,7 +219,9 @@ describe('a failing warn-severity test', () => {
       expect(summary.status).toBe('success');
       expect(summary.models.every((m) => m.status === 'success')).toBe(true);
       const silver = summary.models.find((m) => m.model === 'silver.customer_search')!;
-      expect(silver.warnings).toEqual(['warn: accepted_values(category) has 2 failing row(s)']);
+      expect(silver.warnings).toEqual([
+        "warn: accepted_values(category) has 2 failing row(s) (not accepted: 'browse' (2))",
+      ]);
       expect(silver.tests.find((t) => t.name === 'accepted_values(category)')).toMatchObject({
         severity: 'warn',
         passed: false,
@@ -226,7 +230,7 @@ describe('a failing warn-severity test', () => {
       const [run] = await engine.runs(1);
       expect(run!.status).toBe('success');
       expect(run!.models.find((m) => m.model === 'silver.customer_search')?.warnings).toEqual([
-        'warn: accepted_values(category) has 2 failing row(s)',
+        "warn: accepted_values(category) has 2 failing row(s) (not accepted: 'browse' (2))",
       ]);
       // The rows are kept (a warning is not a rejection).
       expect(

@@ -31,24 +31,41 @@ const CASES: {
   },
   { test: 'unique: id', name: 'unique(id)', failingRows: 1, sample: [{ id: 3, occurrences: 2 }] },
   { test: 'unique: [id, kind]', name: 'unique(id, kind)', failingRows: 0 },
+  // The tested column first, and the values that failed named, so a warning says what to accept.
   {
     test: 'accepted_values: {column: kind, values: [a, b]}',
     name: 'accepted_values(kind)',
     failingRows: 1,
-    sample: [{ id: 3, parent_id: 30, kind: 'z' }],
+    sample: [{ kind: 'z', id: 3, parent_id: 30 }],
+    detail: "not accepted: 'z' (1)",
   },
   // Numbers as YAML reads them work on a text column (codes kept as VARCHAR) as on a numeric one.
   {
     test: 'accepted_values: {column: kind, values: [1, a, b]}',
     name: 'accepted_values(kind)',
     failingRows: 1,
-    sample: [{ id: 3, parent_id: 30, kind: 'z' }],
+    sample: [{ kind: 'z', id: 3, parent_id: 30 }],
+    detail: "not accepted: 'z' (1)",
   },
   {
     test: 'accepted_values: {column: id, values: [1, 2, 3.0]}',
     name: 'accepted_values(id)',
     failingRows: 1,
     sample: [{ id: 4, parent_id: null, kind: 'b' }],
+    detail: 'not accepted: 4 (1)',
+  },
+  // Values by how many rows hold them.
+  {
+    test: 'accepted_values: {column: id, values: [1]}',
+    name: 'accepted_values(id)',
+    failingRows: 4,
+    sample: [
+      { id: 2, parent_id: 20, kind: 'b' },
+      { id: 3, parent_id: 30, kind: 'a' },
+      { id: 3, parent_id: 30, kind: 'z' },
+      { id: 4, parent_id: null, kind: 'b' },
+    ],
+    detail: 'not accepted: 3 (2), 2 (1), 4 (1)',
   },
   {
     test: "accepted_values: {column: id, values: ['1', '2', '3', '4']}",
@@ -61,9 +78,10 @@ const CASES: {
     name: 'relationships(parent_id → gold.parent.id)',
     failingRows: 2,
     sample: [
-      { id: 3, parent_id: 30, kind: 'a' },
-      { id: 3, parent_id: 30, kind: 'z' },
+      { parent_id: 30, id: 3, kind: 'a' },
+      { parent_id: 30, id: 3, kind: 'z' },
     ],
+    detail: 'not in gold.parent.id: 30 (2)',
   },
   {
     test: 'relationships: {column: kind, to: gold.kinds, field: kind}',
@@ -102,7 +120,7 @@ describe('data tests', () => {
         [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
       expect(order(result?.sample ?? [])).toEqual(order(sample ?? []));
       expect(result?.detail).toBe(detail);
-      if (test.startsWith('not_null') && sample?.[0])
+      if (!test.startsWith('unique') && sample?.[0])
         expect(Object.keys(result!.sample[0]!)).toEqual(Object.keys(sample[0]));
     },
   );
@@ -182,6 +200,20 @@ describe('data tests', () => {
       });
     },
   );
+
+  it('names the five most frequent values that failed, and how many more there are', async () => {
+    await db.run(`CREATE TABLE gold.codes AS SELECT i % 8 AS code FROM range(9) AS t(i)`);
+    const model = parseModelFile(
+      'models/gold/codes.sql',
+      '/* config\nmaterialized: table\ntests:\n  - accepted_values: {column: code, values: [1]}\n*/\nSELECT 1',
+      'gold',
+    );
+    const [result] = await runDataTests(db, model, 'gold.codes', undefined);
+    expect(result).toMatchObject({
+      failingRows: 8,
+      detail: 'not accepted: 0 (2), 2 (1), 3 (1), 4 (1), 5 (1) and 2 more',
+    });
+  });
 
   it('answers a unique test on keys the materializer proved unique without querying', async () => {
     const model = parseModelFile(
