@@ -442,6 +442,10 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     // The message says the failing rows are shown below: they are, with the test that failed.
     const failedInPanel = panel.getByTestId('failed-test').filter({ hasText: 'not_null(' });
     expect(await failedInPanel.textContent()).toContain(FACT);
+    // Of the test's seven columns, the one holding the NULLs is named.
+    expect(await failedInPanel.getByTestId('failed-test-detail').textContent()).toMatch(
+      /^ · NULL in user_id \(\d+\)$/,
+    );
     const failingRows = failedInPanel.getByTestId('failed-test-rows').locator('[data-testid="grid-row"]');
     await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
     // datetime_log shows milliseconds, as a table's rows do (DuckDB's text drops trailing zeros).

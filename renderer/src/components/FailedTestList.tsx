@@ -14,6 +14,8 @@ export function FailedTestList({ tests }: { tests: FailedTest[] }) {
       <p className={test.severity === 'error' ? 'error' : 'warning'}>
         {where ? `${where} · ` : ''}
         {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
+        {/* Which columns hold the NULLs, which values are not accepted or have no parent row. */}
+        {test.detail && <span data-testid="failed-test-detail"> · {test.detail}</span>}
         {/* The engine keeps a sample of the failing rows; a count above the rows shown must say so. */}
         {test.sample.length > 0 && test.sample.length < test.failingRows && (
           <span className="muted" data-testid="failed-test-sampled">
