@@ -464,6 +464,20 @@ export const GraphNote = z.object({
 });
 export type GraphNote = z.infer<typeof GraphNote>;
 
+/**
+ * One date of a model's latest run with its row accounting: rows read (with reconcile_with, the rows of
+ * that upstream's partition) = rows written + duplicates removed + quarantined, unless the date failed.
+ */
+export const DateAccounting = z.object({
+  etlDate: IsoDate,
+  status: z.string(),
+  rowsIn: z.number(),
+  rowsOut: z.number(),
+  duplicatesRemoved: z.number(),
+  quarantined: z.number(),
+});
+export type DateAccounting = z.infer<typeof DateAccounting>;
+
 /** A model's state in its latest run: totals over the dates that run took, the worst status of them. */
 export const GraphNodeState = z.object({
   model: z.string(),
@@ -489,6 +503,16 @@ export const GraphNodeState = z.object({
    * by rule, columns older dates lack, downstream models a selection left out, and the like.
    */
   notes: z.array(GraphNote),
+  /** The partition model whose rows it accounts for on each date (its reconcile_with), or null. */
+  reconcileWith: z.string().nullable(),
+  /** Each date of its latest run, with its rows read, written, duplicates removed and quarantined. */
+  perDate: z.array(DateAccounting),
+  /**
+   * A later run that stopped before reaching the model (an upstream model failed, or a cancel): it kept
+   * what the state above shows, from an earlier run. The engine records such a model as skipped with a
+   * reason starting `not run:`, which `reason` is; null when the latest run ran it.
+   */
+  notRun: z.object({ runId: z.string(), reason: z.string() }).nullable(),
 });
 export type GraphNodeState = z.infer<typeof GraphNodeState>;
 

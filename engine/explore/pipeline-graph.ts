@@ -12,6 +12,8 @@ interface ModelRunRow {
   status: string;
   rows_in: number | string | null;
   rows_out: number | string | null;
+  duplicates_removed: number | string | null;
+  quarantined: number | string | null;
   duration_ms: number | string | null;
   error: string | null;
   tests: string | null;
@@ -37,7 +39,7 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
        GROUP BY m.model
      )
      SELECT m.run_id, m.model, strftime(m.etl_date, '%Y-%m-%d') AS etl_date, m.status, m.rows_in, m.rows_out,
-            m.duration_ms, m.error, m.tests, m.warnings
+            m.duplicates_removed, m.quarantined, m.duration_ms, m.error, m.tests, m.warnings
      FROM _lakehouse.model_runs AS m
      JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
      ORDER BY m.model, m.etl_date`,
@@ -55,6 +57,7 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
      FROM _lakehouse.model_runs AS m JOIN latest AS l ON l.model = m.model AND l.run_id = m.run_id
      WHERE m.status = 'success' AND m.etl_date IS NOT NULL`,
   );
+  const notRun = await notRunSince(engine);
   const committed = await committedRows(engine);
   const byModel = new Map<string, GraphNodeState>();
   // Per model, each test's worst outcome over the run's dates: a test counts once, not once per date.
@@ -63,7 +66,18 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
   // The dates a history model's replay read again, first to last: its edges count them all.
   const replayedByModel = new Map<string, { first: string; last: string }>();
   for (const row of rows) {
-    const state = byModel.get(row.model) ?? emptyState(row.model, row.run_id, committed.tables);
+    const state =
+      byModel.get(row.model) ?? emptyState(engine, row.model, row.run_id, committed.tables, notRun);
+    if (row.etl_date) {
+      state.perDate.push({
+        etlDate: row.etl_date,
+        status: row.status,
+        rowsIn: Number(row.rows_in ?? 0),
+        rowsOut: Number(row.rows_out ?? 0),
+        duplicatesRemoved: Number(row.duplicates_removed ?? 0),
+        quarantined: Number(row.quarantined ?? 0),
+      });
+    }
     if ((STATUS_RANK[row.status] ?? 0) > (STATUS_RANK[state.status] ?? 0)) state.status = row.status;
     state.durationMs += Number(row.duration_ms ?? 0);
     // Rows and dates count what the run committed: a date that failed or was rolled back kept nothing.
@@ -193,7 +207,37 @@ function sum(values: Iterable<number>): number {
   return total;
 }
 
-function emptyState(model: string, runId: string, tables: Map<string, number>): GraphNodeState {
+/**
+ * Models whose latest run stopped before reaching them (the query above skips such records, so a card
+ * keeps the run that last ran the model): the run, and its `not run: ...` reason, by model.
+ */
+async function notRunSince(engine: Engine): Promise<Map<string, { runId: string; reason: string }>> {
+  const rows = await engine.reader.allJson<{
+    model: string;
+    run_id: string;
+    not_run: boolean;
+    reason: string;
+  }>(
+    `WITH per_run AS (
+       SELECT m.model, m.run_id, any_value(r.started_at) AS started_at, min(m.error) AS reason,
+              bool_and(m.status = 'skipped' AND coalesce(m.error LIKE 'not run:%', false)) AS not_run
+       FROM _lakehouse.model_runs AS m JOIN _lakehouse.runs AS r USING (run_id)
+       GROUP BY m.model, m.run_id
+     )
+     SELECT p.model, arg_max(p.run_id, ${runClockOrder('p')}) AS run_id,
+            arg_max(p.not_run, ${runClockOrder('p')}) AS not_run, arg_max(p.reason, ${runClockOrder('p')}) AS reason
+     FROM per_run AS p GROUP BY p.model`,
+  );
+  return new Map(rows.filter((r) => r.not_run).map((r) => [r.model, { runId: r.run_id, reason: r.reason }]));
+}
+
+function emptyState(
+  engine: Engine,
+  model: string,
+  runId: string,
+  tables: Map<string, number>,
+  notRun: Map<string, { runId: string; reason: string }>,
+): GraphNodeState {
   return {
     model,
     runId,
@@ -209,5 +253,8 @@ function emptyState(model: string, runId: string, tables: Map<string, number>): 
     failedTests: [],
     error: null,
     notes: [],
+    reconcileWith: engine.graph.byId.get(model)?.model.config.reconcile_with ?? null,
+    perDate: [],
+    notRun: notRun.get(model) ?? null,
   };
 }

@@ -159,9 +159,24 @@ export function accountForFailedDate(
       if (r.status === 'skipped' && culprit) {
         r.status = 'failed';
         r.error = failure.message;
+        if (r.model === failure.details.model) Object.assign(r, countsOf(failure.details));
       }
     }
   }
+}
+
+/**
+ * The row counts a failure names for its model (ACCOUNTING_MISMATCH counts every row before it fails):
+ * its record keeps them, or the history would show the failed date as 0 rows read and written.
+ */
+const COUNTS = ['rowsIn', 'rowsOut', 'duplicatesRemoved', 'quarantined'] as const;
+function countsOf(details: Record<string, unknown>): Partial<Record<(typeof COUNTS)[number], number>> {
+  const counts: Partial<Record<(typeof COUNTS)[number], number>> = {};
+  for (const key of COUNTS) {
+    const value = details[key];
+    if (typeof value === 'number') counts[key] = value;
+  }
+  return counts;
 }
 
 /** A cancel's error: the dates it had committed stay, the unfinished one was not committed. */

@@ -90,6 +90,9 @@ describe('a model card after a run', () => {
     failedTests: [],
     error: null,
     notes,
+    reconcileWith: null,
+    perDate: [],
+    notRun: null,
   });
   const card = (state: GraphNodeState) =>
     renderToStaticMarkup(

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
 import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
@@ -110,4 +112,65 @@ describe('the pipeline graph after a re-run of an older date', () => {
       expect(dimUser?.rows).toBe(Number(silverFirst.rows[0]?.n));
     });
   }, 120_000);
+});
+
+describe('the pipeline graph after a run that failed its row accounting', () => {
+  it("shows each date's accounting, the failed date's real counts, and the models the run did not reach", async () => {
+    const own = await tempDir('pipeline-graph-accounting-');
+    try {
+      const { dir, dates } = await generatedProject(own, 1, 200);
+      const date = dates[0]!;
+      const before = await withEngine(dir, async (engine) => {
+        expect((await engine.run({ dates: [date] })).status).toBe('success');
+        return pipelineGraph(engine);
+      });
+      const silverBefore = before.nodes.find((n) => n.model === 'silver.customer_search')!;
+      expect(silverBefore.reconcileWith).toBe('bronze.customer_search');
+      const [accounted] = silverBefore.perDate;
+      expect(accounted).toMatchObject({ etlDate: date, status: 'success' });
+      expect(accounted!.rowsIn).toBe(
+        accounted!.rowsOut + accounted!.duplicatesRemoved + accounted!.quarantined,
+      );
+      expect(before.nodes.find((n) => n.model === 'gold.fact_customer_search')?.notRun).toBeNull();
+
+      // Silver now drops a row silently: the date fails ACCOUNTING_MISMATCH, before gold runs.
+      const model = join(dir, 'models', 'silver', 'customer_search.sql');
+      await writeFile(
+        model,
+        `${(await readFile(model, 'utf8')).trimEnd()}\nQUALIFY row_number() OVER () > 1\n`,
+      );
+      await withEngine(dir, async (engine) => {
+        const failed = await engine.run({ dates: [date] });
+        expect(failed.error?.code).toBe('ACCOUNTING_MISMATCH');
+        const { rowsIn, rowsOut, duplicatesRemoved, quarantined } = failed.error!.details;
+        expect(rowsIn).toBe(accounted!.rowsIn);
+        expect(rowsOut).toBe(accounted!.rowsOut - 1);
+        const counts = { rowsIn, rowsOut, duplicatesRemoved, quarantined };
+        // The failed model's record, in the run and in the history, holds the counts, not zeros.
+        expect(failed.models.find((m) => m.model === 'silver.customer_search')).toMatchObject({
+          status: 'failed',
+          ...counts,
+        });
+        const [recorded] = await engine.runs(1);
+        expect(recorded!.models.find((m) => m.model === 'silver.customer_search')).toMatchObject(counts);
+
+        const graph = await pipelineGraph(engine);
+        const silver = graph.nodes.find((n) => n.model === 'silver.customer_search')!;
+        expect(silver).toMatchObject({ status: 'failed', notRun: null });
+        expect(silver.perDate).toEqual([{ etlDate: date, status: 'failed', ...counts }]);
+        expect(graph.nodes.find((n) => n.model === 'bronze.customer_search')).toMatchObject({
+          status: 'rolled_back',
+          notRun: null,
+        });
+        // Gold was never reached: it keeps the earlier run's success, and says the latest run did not run it.
+        const fact = graph.nodes.find((n) => n.model === 'gold.fact_customer_search')!;
+        expect(fact.status).toBe('success');
+        expect(fact.runId).not.toBe(failed.runId);
+        expect(fact.notRun?.runId).toBe(failed.runId);
+        expect(fact.notRun?.reason).toMatch(/^not run: silver\.customer_search /);
+      });
+    } finally {
+      await removeDir(own);
+    }
+  }, 180_000);
 });
