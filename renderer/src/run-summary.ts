@@ -5,8 +5,14 @@ export function dateCount(count: number): string {
   return `${count.toLocaleString()} date${count === 1 ? '' : 's'}`;
 }
 
-/** Dates of a run that committed: every selected model succeeded on them (a run records only those). */
-export function committedDates(summary: RunSummary): string[] {
+/**
+ * Dates of a run that committed: every selected model succeeded on them (a run records only those).
+ * A run's summary or its entry in the run history (its dates split).
+ */
+export function committedDates(summary: {
+  dates: string[];
+  models: { etlDate: string | null; status: string }[];
+}): string[] {
   return summary.dates.filter((date) => {
     const records = summary.models.filter((m) => m.etlDate === date);
     return records.length > 0 && records.every((m) => m.status === 'success');

@@ -283,6 +283,79 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-history-replayed-once.png') });
   });
+
+  it("shows each date's row accounting, a failed accounting's counts and what it kept from running, also after a reload", async () => {
+    const silver = page.getByTestId('model-card-silver.customer_search');
+    await silver.click();
+    const accounting = page.getByTestId('model-accounting').locator('li');
+    // The rebuild before ran every date: each adds up.
+    await expect.poll(() => accounting.count()).toBe(3);
+    for (const [i, date] of dates.entries()) {
+      expect(await accounting.nth(i).textContent()).toMatch(
+        new RegExp(
+          `^${date}: bronze\\.customer_search [\\d,]+ = silver\\.customer_search [\\d,]+ \\+ [\\d,]+ duplicates? \\+ [\\d,]+ quarantined$`,
+        ),
+      );
+    }
+
+    // Silver drops a row without a word: the date fails ACCOUNTING_MISMATCH, before gold runs.
+    const file = join(dir, 'models', 'silver', 'customer_search.sql');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, `${text.trimEnd()}\nQUALIFY row_number() OVER () > 1\n`);
+    try {
+      await page.getByTestId('date-select').selectOption(dates[1]!);
+      await page.getByTestId('run-button').click();
+      const status = page.getByTestId('run-status');
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
+      expect(await page.getByTestId('run-error').textContent()).toMatch(/^ACCOUNTING_MISMATCH: /);
+      const [failed] = await app.engine.runs(1);
+      const counts = failed!.models.find((m) => m.model === 'silver.customer_search')!;
+      expect(counts.rowsIn).toBeGreaterThan(0);
+      const failedLine =
+        `${dates[1]} (failed): bronze.customer_search ${counts.rowsIn.toLocaleString('en-US')} ≠ ` +
+        `silver.customer_search ${counts.rowsOut.toLocaleString('en-US')} + ${counts.duplicatesRemoved} ` +
+        `duplicate${counts.duplicatesRemoved === 1 ? '' : 's'} + ${counts.quarantined} quarantined: off by 1 row`;
+      const line = page.getByTestId('model-accounting').locator(`li[data-date="${dates[1]}"]`);
+      await expect.poll(() => line.textContent()).toBe(failedLine);
+
+      // A reload keeps the outcome in sight (from the run history) and the models the failure kept from
+      // running say so, not the success of the run before.
+      await page.reload();
+      await expect.poll(() => status.getAttribute('data-status')).toBe('failed');
+      expect(await status.textContent()).toBe('failed · 0 of 1 date committed · latest run');
+      expect(await page.getByTestId('run-error').textContent()).toContain(
+        `silver.customer_search ${dates[1]}: bronze.customer_search has ${counts.rowsIn} rows`,
+      );
+      const fact = page.getByTestId('model-card-gold.fact_customer_search');
+      await expect.poll(() => fact.getByTestId('card-status').textContent()).toBe('not run');
+      expect(await fact.getAttribute('title')).toContain('not run: silver.customer_search');
+      expect(await page.getByTestId('model-card-bronze.customer_search').getAttribute('data-status')).toBe(
+        'rolled_back',
+      );
+      expect(await silver.getAttribute('data-status')).toBe('failed');
+      await silver.click();
+      await expect.poll(() => line.textContent()).toBe(failedLine);
+      for (const viewport of [
+        { width: 1280, height: 800 },
+        { width: 1024, height: 640 },
+      ]) {
+        await page.setViewportSize(viewport);
+        await page.screenshot({
+          path: join(SCREENSHOTS, `pipeline-accounting-failed-${viewport.width}.png`),
+        });
+      }
+      await fact.click();
+      expect(await page.getByTestId('model-not-run').textContent()).toMatch(
+        new RegExp(
+          `^Not run by the latest run \\(${failed!.runId}\\): silver\\.customer_search ${dates[1]}: `,
+        ),
+      );
+      await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-not-run-upstream-failed-1024.png') });
+    } finally {
+      await writeFile(file, text);
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
 });
 
 // A project whose sources are all reference files has no day folders to offer dates from.

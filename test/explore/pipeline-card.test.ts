@@ -160,3 +160,112 @@ describe('a model card after a run', () => {
     expect(figures(node([]))).toContain('over 1 date in');
   });
 });
+
+describe("a partition model's details: its row accounting per date", () => {
+  const silver: ModelInfo = {
+    ...model,
+    id: 'silver.customer_search',
+    layer: 'silver',
+    name: 'customer_search',
+    materialized: 'partition',
+    upstream: ['bronze.customer_search'],
+  };
+  const state: GraphNodeState = {
+    model: silver.id,
+    runId: 'r2',
+    status: 'failed',
+    dates: ['2022-06-01'],
+    rowsIn: 3000,
+    rowsOut: 2998,
+    tableRows: 2998,
+    durationMs: 900,
+    testsPassed: 3,
+    testsFailed: 0,
+    testsWarned: 0,
+    failedTests: [],
+    error: 'silver.customer_search 2022-06-02: bronze.customer_search has 3100 rows but ...',
+    notes: [],
+    reconcileWith: 'bronze.customer_search',
+    perDate: [
+      {
+        etlDate: '2022-06-01',
+        status: 'success',
+        rowsIn: 3000,
+        rowsOut: 2998,
+        duplicatesRemoved: 1,
+        quarantined: 1,
+      },
+      {
+        etlDate: '2022-06-02',
+        status: 'failed',
+        rowsIn: 3100,
+        rowsOut: 3095,
+        duplicatesRemoved: 2,
+        quarantined: 0,
+      },
+      {
+        etlDate: '2022-06-03',
+        status: 'skipped',
+        rowsIn: 0,
+        rowsOut: 0,
+        duplicatesRemoved: 0,
+        quarantined: 0,
+      },
+    ],
+    notRun: null,
+  };
+  const lines = (s: GraphNodeState) =>
+    [
+      ...renderToStaticMarkup(createElement(ModelDetails, { model: silver, state: s, onSelect: () => {} }))
+        .replace(/<!-- -->/g, '')
+        .matchAll(/<li data-date="[^"]*" data-status="[^"]*">(.*?)<\/li>/g),
+    ].map((m) => m[1]);
+
+  it('says per date that upstream rows = written + duplicates + quarantined, and by how much a failed date is off', () => {
+    expect(lines(state)).toEqual([
+      '2022-06-01: bronze.customer_search 3,000 = silver.customer_search 2,998 + 1 duplicate + 1 quarantined',
+      '2022-06-02 (failed): bronze.customer_search 3,100 ≠ silver.customer_search 3,095 + 2 duplicates + 0 quarantined: off by 3 rows',
+    ]);
+  });
+
+  it('lists a model without reconcile_with only when a date removed or quarantined rows', () => {
+    const plain = { ...state, reconcileWith: null };
+    expect(lines(plain)).toEqual([
+      '2022-06-01: read 3,000, wrote 2,998 + 1 duplicate + 1 quarantined',
+      '2022-06-02 (failed): read 3,100, wrote 3,095 + 2 duplicates + 0 quarantined',
+    ]);
+    const none = plain.perDate.map((d) => ({ ...d, duplicatesRemoved: 0, quarantined: 0 }));
+    expect(lines({ ...plain, perDate: none })).toEqual([]);
+  });
+
+  it('shows a model the latest run did not reach as not run, not as the success of the run before', () => {
+    const kept: GraphNodeState = {
+      ...state,
+      status: 'success',
+      runId: 'r1',
+      notRun: {
+        runId: 'r2',
+        reason: 'not run: silver.customer_search 2022-06-02: bronze.customer_search has 3100 rows',
+      },
+    };
+    const html = renderToStaticMarkup(
+      createElement(ModelCard, {
+        model: silver,
+        state: cardFromGraph(kept),
+        focused: false,
+        onFocus: () => {},
+        style: {},
+      }),
+    );
+    expect(html).toContain('data-status="skipped"');
+    expect(/data-testid="card-status"[^>]*>(.*?)<\/span>/.exec(html)?.[1]).toBe('not run');
+    expect(html).toContain('title="not run: silver.customer_search 2022-06-02');
+    const details = renderToStaticMarkup(
+      createElement(ModelDetails, { model: silver, state: kept, onSelect: () => {} }),
+    ).replace(/<!-- -->/g, '');
+    expect(/data-testid="model-run-figures">(.*?) · run r1: read 3,000/.test(details)).toBe(true);
+    expect(/data-testid="model-not-run">(.*?)<\/p>/.exec(details)?.[1]).toBe(
+      'Not run by the latest run (r2): silver.customer_search 2022-06-02: bronze.customer_search has 3100 rows. It keeps what run r1 left, shown above.',
+    );
+  });
+});

@@ -9,6 +9,7 @@ import type {
   ModelRunRecord,
   PipelineGraph,
   ProjectInfo,
+  RunHistoryEntry,
   RunInput,
   RunProgressEvent,
   RunStep,
@@ -18,6 +19,7 @@ import {
   daysOfRun,
   describeRun,
   LakehouseError,
+  runOfDates,
   type SuggestedRun,
   suggestedRunOf,
 } from '../../../engine/api/errors.ts';
@@ -75,12 +77,22 @@ type RunState =
   // `adopted`: a run this view found starting when it opened (pipeline.status), not one it started.
   | { phase: 'starting'; adopted?: boolean }
   | { phase: 'running'; runId: string | null; done: number; total: number }
-  | { phase: 'finished'; summary: RunSummary };
+  | { phase: 'finished'; summary: RunSummary }
+  // The latest run that failed or was cancelled, from the run history, when this view did not follow it
+  // (a reload, the app reopened): its outcome stays in sight until the next run.
+  | { phase: 'recorded'; entry: RunHistoryEntry };
 
+/** Run history statuses a view shows on opening: a run that ended without committing all it was asked. */
+const UNFINISHED = new Set(['failed', 'cancelled', 'aborted']);
+
+/**
+ * A card from the graph. A model the latest run stopped before (an upstream failed, a cancel) reads
+ * "not run" with the run's reason, not the success of the earlier run its figures come from.
+ */
 export function cardFromGraph(state: GraphNodeState): CardState {
   return {
     notes: state.notes,
-    status: state.status,
+    status: state.notRun ? 'skipped' : state.status,
     tableRows: state.tableRows,
     rowsWritten: state.rowsOut,
     datesRun: state.dates.length,
@@ -88,7 +100,7 @@ export function cardFromGraph(state: GraphNodeState): CardState {
     testsPassed: state.testsPassed,
     testsFailed: state.testsFailed,
     testsWarned: state.testsWarned,
-    error: state.error,
+    error: state.notRun?.reason ?? state.error,
   };
 }
 
@@ -370,6 +382,12 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         await client.ready();
         const { run: found } = await client.call('pipeline.status');
         if (live && found) adopt(found);
+        if (live && !found) {
+          const [latest] = (await client.call('runs.list', { limit: 1 })).runs;
+          // Unless a run was started meanwhile: then that one is shown.
+          if (live && latest && UNFINISHED.has(latest.status))
+            setRun((prev) => (prev.phase === 'idle' ? { phase: 'recorded', entry: latest } : prev));
+        }
       } catch (e) {
         if (live) setError(describeError(e));
       }
@@ -588,6 +606,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           Run cancelled. {cancelledNote(run.summary)}
         </p>
       )}
+      {run.phase === 'recorded' && <RecordedRunOutcome entry={run.entry} />}
       {run.phase === 'finished' && run.summary.error && run.summary.error.code !== 'RUN_CANCELLED' && (
         <div className="run-failure" data-testid="run-error">
           <p className="error" role="alert">
@@ -800,6 +819,13 @@ function RunStatus({ run }: { run: RunState }) {
         : `${committedDates(summary).length} of ${dateCount(summary.dates.length)} committed`;
     text = `${summary.status} · ${dates} · ${formatDuration(summary.durationMs)}`;
   }
+  if (run.phase === 'recorded') {
+    const { entry } = run;
+    status = entry.status;
+    const dates = datesOf(entry);
+    const committed = committedDates({ dates, models: entry.models }).length;
+    text = `${entry.status} · ${committed} of ${dateCount(dates.length)} committed · latest run`;
+  }
   return (
     <span className="run-status-wrap">
       {/* A live region, there before a run starts: screen readers say each step of a run as it goes. */}
@@ -821,6 +847,32 @@ function RunStatus({ run }: { run: RunState }) {
         />
       )}
     </span>
+  );
+}
+
+/** A run history entry's dates: stored comma-separated. */
+function datesOf(entry: RunHistoryEntry): string[] {
+  return entry.dates.split(',').filter(Boolean);
+}
+
+/** The error (or the cancel) of the latest run, read from the run history, as a run just finished shows it. */
+function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
+  if (!entry.error) return null;
+  const dates = datesOf(entry);
+  const when = `Latest run ${entry.runId}${dates.length > 0 ? ` (${describeRun(runOfDates(dates))})` : ''} ${entry.status}`;
+  if (entry.status === 'cancelled') {
+    return (
+      <p className="notice" data-testid="run-cancelled">
+        {when}: {entry.error}
+      </p>
+    );
+  }
+  return (
+    <div className="run-failure" data-testid="run-error">
+      <p className="error" role="alert">
+        {when}: {entry.error}
+      </p>
+    </div>
   );
 }
 
@@ -999,8 +1051,9 @@ export function ModelDetails({
       {model.description && <p className="muted model-description">{model.description}</p>}
       {state && (
         <p className="muted" data-testid="model-run-figures">
-          {state.tableRows === null ? 'not committed yet' : `${state.tableRows.toLocaleString()} rows now`} ·
-          latest run:{' '}
+          {state.tableRows === null ? 'not committed yet' : `${state.tableRows.toLocaleString()} rows now`} ·{' '}
+          {/* Figures of the run that last ran it, when the latest run did not (the notice below says so). */}
+          {state.notRun ? `run ${state.runId}` : 'latest run'}:{' '}
           {/* A run that failed or rolled back on every date kept nothing: not "read 0, wrote 0 over 0 dates". */}
           {state.dates.length > 0
             ? `read ${state.rowsIn.toLocaleString()}, wrote ${state.rowsOut.toLocaleString()} over ${dateCount(state.dates.length)}`
@@ -1008,6 +1061,14 @@ export function ModelDetails({
           in {formatDuration(state.durationMs)} · {testsInWords(state)}
         </p>
       )}
+      {state?.notRun && (
+        <p className="notice" data-testid="model-not-run">
+          Not run by the latest run ({state.notRun.runId}):{' '}
+          {sentence(state.notRun.reason.replace(/^not run: /, ''))} It keeps what run {state.runId} left,
+          shown above.
+        </p>
+      )}
+      {state && <DateAccountingList state={state} />}
       {/* A model failed by its tests has the tests' summary as its error: the list below says it. */}
       {state?.error && !state.failedTests.some((t) => t.severity === 'error') && (
         <p className="error">{state.error}</p>
@@ -1015,5 +1076,51 @@ export function ModelDetails({
       <FailedTestList tests={(state?.failedTests ?? []).map((test) => ({ test }))} />
       {state && state.notes.length > 0 && <NoteList notes={state.notes} testId="model-notes" />}
     </div>
+  );
+}
+
+/** `1 duplicate`, `3 duplicates`, as the CLI's accounting lines count them. */
+function duplicates(count: number): string {
+  return `${count.toLocaleString()} duplicate${count === 1 ? '' : 's'}`;
+}
+
+/** A reason ending as a sentence, before the one that follows it. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function rowCount(count: number): string {
+  return `${count.toLocaleString()} row${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * Each date's row accounting in the model's latest run, as the CLI prints it: for a model with
+ * reconcile_with, its upstream's rows = rows written + duplicates + quarantined (a date that failed
+ * says by how much it does not add up); for another, only when a date removed or quarantined rows.
+ */
+export function DateAccountingList({ state }: { state: GraphNodeState }) {
+  // A date the run never reached (skipped) counted nothing.
+  const dates = state.perDate.filter((d) => d.status !== 'skipped');
+  const upstream = state.reconcileWith;
+  if (!upstream && !dates.some((d) => d.duplicatesRemoved > 0 || d.quarantined > 0)) return null;
+  if (dates.length === 0) return null;
+  return (
+    <ul className="date-accounting" data-testid="model-accounting" aria-label="Row accounting per date">
+      {dates.map((d) => {
+        const accounted = d.rowsOut + d.duplicatesRemoved + d.quarantined;
+        const status = d.status === 'success' ? '' : ` (${d.status.replace(/_/g, ' ')})`;
+        const parts = `${d.rowsOut.toLocaleString()} + ${duplicates(d.duplicatesRemoved)} + ${d.quarantined.toLocaleString()} quarantined`;
+        const text = upstream
+          ? `${upstream} ${d.rowsIn.toLocaleString()} ${d.rowsIn === accounted ? '=' : '≠'} ${state.model} ${parts}` +
+            (d.rowsIn === accounted ? '' : `: off by ${rowCount(Math.abs(d.rowsIn - accounted))}`)
+          : `read ${d.rowsIn.toLocaleString()}, wrote ${parts}`;
+        return (
+          <li key={d.etlDate} data-date={d.etlDate} data-status={d.status}>
+            {d.etlDate}
+            {status}: {text}
+          </li>
+        );
+      })}
+    </ul>
   );
 }
