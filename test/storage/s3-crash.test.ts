@@ -10,7 +10,7 @@ import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { keysUnder, type S3Server, startS3Server, uploadTree, useS3rverCredentials } from './s3-helpers.ts';
 
-describe('a process killed (kill -9) mid-upload to an S3 lake', () => {
+describe('a process killed (kill -9) during a run on an S3 lake', () => {
   let work: string;
   let s3: S3Server;
   let proxy: FaultProxy;
@@ -86,4 +86,62 @@ describe('a process killed (kill -9) mid-upload to an S3 lake', () => {
       expect(await goldFingerprints(engine)).toEqual(before);
     });
   }, 180_000);
+
+  // The warehouse commits a date before the manifest names its files: a kill in between leaves the
+  // lake's readers on the previous commit, and the next open must publish the committed one and only
+  // then delete the files it replaced, whose objects the old manifest still names until then.
+  // After the test above, which leaves both dates committed and published.
+  it('killed between the commit and the manifest, the next open publishes what the warehouse committed', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const before = await withEngine(dir, (engine) => goldFingerprints(engine));
+    const manifestBefore = await getText(client, 'lake', `crash/${MANIFEST_KEY}`);
+    const partsBefore = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+
+    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', dates[1] as string], {
+      cwd: PROJECT_ROOT,
+      stdio: 'ignore',
+      env: process.env,
+    });
+    // The proxy drops the manifest's PUT unforwarded, so the kill lands before the manifest is replaced.
+    const isManifestPut = (method: string, url: string) => method === 'PUT' && url.includes(MANIFEST_KEY);
+    proxy.configure({ every: 1, faults: ['drop'], match: isManifestPut });
+    let manifestPuts = 0;
+    proxy.onRequest((method, url) => {
+      if (isManifestPut(method, url) && ++manifestPuts === 1) child.kill('SIGKILL');
+    });
+    const exit = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    proxy.configure({ every: 0, faults: [] });
+    expect(exit).toBe('SIGKILL');
+    expect(manifestPuts).toBe(1);
+    expect(await getText(client, 'lake', `crash/${MANIFEST_KEY}`)).toBe(manifestBefore);
+    const keysAfterKill = await keysUnder(client, 'lake', 'crash/');
+    for (const part of partsBefore) expect(keysAfterKill).toContain(part);
+
+    await withEngine(dir, async (engine) => {
+      const [killed] = await engine.runs(1);
+      expect(killed).toMatchObject({ status: 'aborted', dates: dates[1] });
+      expect(killed!.error).toBe(
+        `the process ended before the run finished; ${dates[1]} had been committed, the date it was on was rolled back`,
+      );
+      expect(await goldFingerprints(engine)).toEqual(before);
+      const pointers = (await engine.query('SELECT path FROM _lakehouse.partitions ORDER BY path')).rows.map(
+        (r) => `crash/${String(r.path)}`,
+      );
+      // The re-run committed new files for its date: the manifest now names exactly those the warehouse
+      // points at, every one of them held, and the replaced ones are gone.
+      expect(pointers.filter((p) => !partsBefore.includes(p)).length).toBeGreaterThan(0);
+      const manifest = JSON.parse((await getText(client, 'lake', `crash/${MANIFEST_KEY}`)) ?? '{}') as {
+        partitions: { path: string }[];
+      };
+      expect(manifest.partitions.map((p) => `crash/${p.path}`).sort()).toEqual(pointers);
+      const parts = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet')).sort();
+      expect(parts).toEqual(pointers);
+
+      const rerun = await engine.run({ dates: [dates[1] as string] });
+      expect(rerun.error).toBeUndefined();
+      expect(await goldFingerprints(engine)).toEqual(before);
+    });
+  }, 60_000);
 });
