@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
+import { DOWNLOAD_TEMP_SUFFIX } from '../storage/s3-objects.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 
 /**
@@ -138,8 +139,11 @@ export function createPartitionStore(
       const live = new Set(committed.map((r) => absolute(r.path)));
       let removed = await lake.sync(committed);
       const emptied = new Set<string>();
-      for (const file of await listParquetFiles(lakeRoot)) {
-        if (!live.has(file) && isPartitionFile(lakeRoot, file)) {
+      for (const file of await listParquetFiles(lakeRoot, true)) {
+        // A kill while an S3 lake's mirror was being refilled leaves a download's temp file beside
+        // its partition file: never read, never finished, it goes whether that partition is live or not.
+        const partition = file.replace(DOWNLOAD_TEMP_SUFFIX, '');
+        if ((partition !== file || !live.has(file)) && isPartitionFile(lakeRoot, partition)) {
           await rm(file, { force: true });
           emptied.add(dirname(file));
           removed++;
@@ -238,8 +242,11 @@ async function removeEmptyParents(folder: string, lakeRoot: string): Promise<voi
   }
 }
 
-/** Every .parquet file under a folder, recursively (none if the folder does not exist). */
-export async function listParquetFiles(dir: string): Promise<string[]> {
+/**
+ * Every .parquet file under a folder, recursively (none if the folder does not exist), and with
+ * `downloadTemps` the temp files of downloads into them (see DOWNLOAD_TEMP_SUFFIX).
+ */
+export async function listParquetFiles(dir: string, downloadTemps = false): Promise<string[]> {
   const out: string[] = [];
   let entries: import('node:fs').Dirent[];
   try {
@@ -249,8 +256,10 @@ export async function listParquetFiles(dir: string): Promise<string[]> {
   }
   for (const entry of entries) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listParquetFiles(full)));
+    if (entry.isDirectory()) out.push(...(await listParquetFiles(full, downloadTemps)));
     else if (entry.name.endsWith('.parquet')) out.push(full);
+    else if (downloadTemps && entry.name.replace(DOWNLOAD_TEMP_SUFFIX, '').endsWith('.parquet'))
+      out.push(full);
   }
   return out;
 }

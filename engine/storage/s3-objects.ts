@@ -75,6 +75,12 @@ export async function listObjects(
 }
 
 /**
+ * The ending downloadObject gives its temp file (`<destination>.part-<8 hex>`): a process killed
+ * mid-download leaves that file behind, for the owner of the folder to delete.
+ */
+export const DOWNLOAD_TEMP_SUFFIX = /\.part-[0-9a-f]{8}$/;
+
+/**
  * Downloads one object to `destination` via a temp file renamed at the end, so a dropped
  * connection never leaves a truncated file in place. `If-Match` pins the listed version: an object
  * replaced meanwhile fails instead of mixing versions. Body errors are retried (the SDK retries only
