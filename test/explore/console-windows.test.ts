@@ -140,12 +140,13 @@ describe('SQL console open results', () => {
   }, 20_000);
 
   it('a result not read for a while is let go', async () => {
-    const consoles = createConsoleQueries(() => served.engine.openReader(), { idleMs: 200 });
+    // Long enough that a loaded machine reads the second window in time, short enough to wait out.
+    const consoles = createConsoleQueries(() => served.engine.openReader(), { idleMs: 2000 });
     try {
       const input = { sql: SHUFFLED, limit: 1000, offset: 0 };
       expect((await consoles.window(input)).hasMore).toBe(true);
       expect((await consoles.window({ ...input, offset: 1000 })).rows).toHaveLength(1000);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
       const idle = await rejection(consoles.window({ ...input, offset: 2000 }));
       expect(idle).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'result-released' } });
       expect(idle.message).toContain('let go when it was not read for 0 minutes');
