@@ -860,7 +860,17 @@ export const ColumnProfile = z.object({
   distinctApprox: z.boolean(),
   min: z.string().nullable(),
   max: z.string().nullable(),
-  histogram: z.array(z.object({ low: z.string(), high: z.string(), count: z.number().int() })).nullable(),
+  /** Equal-width bins in order; outliers, when there are any, in a first `below` and a last `above` bin. */
+  histogram: z
+    .array(
+      z.object({
+        low: z.string(),
+        high: z.string(),
+        count: z.number().int(),
+        overflow: z.enum(['below', 'above']).optional(),
+      }),
+    )
+    .nullable(),
   topValues: z.array(z.object({ value: z.string().nullable(), count: z.number().int() })).nullable(),
   durationMs: z.number(),
 });

@@ -20,7 +20,8 @@ const SECONDS_PER_DAY = 86_400;
  * and dates also get a histogram of equal-width bins, every other type its most frequent values.
  * Integers and dates take whole values only, so their bins hold whole values: one bin per value when
  * there are at most BINS of them, else bins of the same number of values (a fractional edge such as
- * 0.45 – 0.9 would hold no value at all).
+ * 0.45 – 0.9 would hold no value at all). Outliers (see outlierFences) go to a `below` and an `above`
+ * bin around the equal-width ones, so a few far values do not squeeze every other row into one bin.
  */
 export async function profileColumn(
   db: Db,
@@ -71,12 +72,10 @@ export async function profileColumn(
   if (numeric || temporal) {
     // NaN and infinities (a float's, a timestamp's) have no bin: floor() of them does not cast to INTEGER.
     const nonNull = `${where ? `${where} AND` : 'WHERE'} ${c} IS NOT NULL AND isfinite(${x})`;
-    const lo = basics?.lo ?? null;
-    const hi = basics?.hi ?? null;
     // Few whole values: one bin per value that occurs, not per value of the range (7 date keys
     // 20220530-20220605 span 76 integers; bins over the range would mostly be empty).
     const values =
-      step !== null && lo !== null && distinct <= BINS * (distinctApprox ? 2 : 1)
+      step !== null && basics?.lo != null && distinct <= BINS * (distinctApprox ? 2 : 1)
         ? // Each bin is labelled with its value's own text, as the grid shows it: read as a double, a
           // BIGINT past 2^53 (a hashed key) lost its last digits.
           await db.all<{ label: string; n: number }>(
@@ -86,11 +85,16 @@ export async function profileColumn(
         : [];
     if (values.length > 0 && values.length <= BINS) {
       histogram = values.map(({ label, n }) => ({ low: label, high: label, count: Number(n) }));
-    } else if (lo !== null && hi !== null) {
+    } else if (basics?.lo != null && basics?.hi != null) {
+      const split = await outlierSplit(db, from, nonNull, x, c, float, column.type, distinctApprox);
+      // Equal-width bins over the values between the fences (all values when there are no outliers).
+      const lo = split?.innerLo ?? basics.lo;
+      const hi = split?.innerHi ?? basics.hi;
+      const inner = split ? `AND ${x} BETWEEN ${split.fenceLo} AND ${split.fenceHi}` : '';
       const { bins, width } = step === null ? continuousBins(lo, hi) : wholeValueBins(lo, hi, step);
       const counted = await db.all<{ bin: number; n: number }>(
         `SELECT least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n
-         FROM ${from} ${nonNull} GROUP BY 1 ORDER BY 1`,
+         FROM ${from} ${nonNull} ${inner} GROUP BY 1 ORDER BY 1`,
       );
       const byBin = new Map(counted.map((r) => [Number(r.bin), Number(r.n)]));
       const min = shownEnd(basics?.min ?? null, column.type);
@@ -117,11 +121,15 @@ export async function profileColumn(
           : null;
       const label = (v: number, at: number) =>
         only ?? zoned?.[at]?.label ?? (temporal ? temporalLabel(v, column.type) : numberLabel(v));
-      histogram = edges.map(([low, high], i) => ({
-        low: label(low as number, 2 * i),
-        high: label(high as number, 2 * i + 1),
-        count: byBin.get(i) ?? 0,
-      }));
+      histogram = [
+        ...(split?.below ? [{ ...split.below, overflow: 'below' as const }] : []),
+        ...edges.map(([low, high], i) => ({
+          low: label(low as number, 2 * i),
+          high: label(high as number, 2 * i + 1),
+          count: byBin.get(i) ?? 0,
+        })),
+        ...(split?.above ? [{ ...split.above, overflow: 'above' as const }] : []),
+      ];
     }
   } else {
     const top = await db.all<{ value: string | null; n: number }>(
@@ -144,6 +152,83 @@ export async function profileColumn(
     histogram,
     topValues,
     durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** An overflow bin: the outliers on one side, from the smallest to the largest, as the grid shows them. */
+interface OverflowBin {
+  low: string;
+  high: string;
+  count: number;
+}
+
+/**
+ * The fences outside which values are outliers, the range of the values inside them and a bin for the
+ * outliers on each side that has any; null when no value is outside. The fences are the 1st and 99th
+ * percentiles widened by half the distance between them: a uniform or normal column keeps every value
+ * inside (its histogram is as before), while a value weeks away from two days of timestamps is out.
+ * A column whose 1st and 99th percentiles are equal has no spread to measure outliers by.
+ */
+async function outlierSplit(
+  db: Db,
+  from: string,
+  nonNull: string,
+  x: string,
+  c: string,
+  float: boolean,
+  type: string,
+  approx: boolean,
+): Promise<{
+  fenceLo: number;
+  fenceHi: number;
+  innerLo: number;
+  innerHi: number;
+  below: OverflowBin | null;
+  above: OverflowBin | null;
+} | null> {
+  // Exact percentiles sort the column; past EXACT_DISTINCT_MAX_ROWS DuckDB's t-digest estimate is enough
+  // to place fences (the bins' counts stay exact).
+  const [percentiles] = await db.all<{ p: number[] | null }>(
+    `SELECT ${approx ? 'approx_quantile' : 'quantile_cont'}(${x}, [0.01, 0.99]) AS p FROM ${from} ${nonNull}`,
+  );
+  const [p01, p99] = (percentiles?.p ?? []).map(Number);
+  if (p01 === undefined || p99 === undefined || !(p99 > p01)) return null;
+  const fenceLo = p01 - (p99 - p01) / 2;
+  const fenceHi = p99 + (p99 - p01) / 2;
+  const shown = (value: string) => (float ? value : shownText(value, type));
+  const [split] = await db.all<{
+    inner_lo: number | null;
+    inner_hi: number | null;
+    below: number;
+    below_lo: string | number | null;
+    below_hi: string | number | null;
+    above: number;
+    above_lo: string | number | null;
+    above_hi: string | number | null;
+  }>(
+    `SELECT min(${x}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS inner_lo,
+            max(${x}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS inner_hi,
+            count(*) FILTER (WHERE ${x} < ${fenceLo}) AS below,
+            ${shown(`min(${c}) FILTER (WHERE ${x} < ${fenceLo})`)} AS below_lo,
+            ${shown(`max(${c}) FILTER (WHERE ${x} < ${fenceLo})`)} AS below_hi,
+            count(*) FILTER (WHERE ${x} > ${fenceHi}) AS above,
+            ${shown(`min(${c}) FILTER (WHERE ${x} > ${fenceHi})`)} AS above_lo,
+            ${shown(`max(${c}) FILTER (WHERE ${x} > ${fenceHi})`)} AS above_hi
+     FROM ${from} ${nonNull}`,
+  );
+  const below = Number(split?.below ?? 0);
+  const above = Number(split?.above ?? 0);
+  if (!split || (below === 0 && above === 0) || split.inner_lo === null || split.inner_hi === null)
+    return null;
+  const bin = (count: number, low: string | number | null, high: string | number | null) =>
+    count === 0 ? null : { low: shownEnd(low, type) ?? '', high: shownEnd(high, type) ?? '', count };
+  return {
+    fenceLo,
+    fenceHi,
+    innerLo: split.inner_lo,
+    innerHi: split.inner_hi,
+    below: bin(below, split.below_lo, split.below_hi),
+    above: bin(above, split.above_lo, split.above_hi),
   };
 }
 

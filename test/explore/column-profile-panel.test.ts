@@ -23,9 +23,9 @@ function profileOf(type: string, min: string, max: string): ColumnProfile {
   };
 }
 
-/** The text of the panel's element with this test id. */
-function shown(profile: ColumnProfile, testId: string): string | undefined {
-  const html = renderToStaticMarkup(
+/** The panel's markup for this profile. */
+function markup(profile: ColumnProfile): string {
+  return renderToStaticMarkup(
     createElement(ColumnProfilePanel, {
       profile,
       loading: false,
@@ -34,7 +34,11 @@ function shown(profile: ColumnProfile, testId: string): string | undefined {
       onClose: () => undefined,
     }),
   );
-  return new RegExp(`data-testid="${testId}">([^<]*)<`).exec(html)?.[1];
+}
+
+/** The text of the panel's element with this test id. */
+function shown(profile: ColumnProfile, testId: string): string | undefined {
+  return new RegExp(`data-testid="${testId}">([^<]*)<`).exec(markup(profile))?.[1];
 }
 
 describe('the column profile panel', () => {
@@ -49,5 +53,24 @@ describe('the column profile panel', () => {
     const profile = profileOf('INTEGER', '7', '120');
     expect(shown(profile, 'profile-min')).toBe('7');
     expect(shown(profile, 'profile-max')).toBe('120');
+  });
+
+  it("names a histogram's outlier bins and their range, apart from the equal-width bins", () => {
+    const profile = {
+      ...profileOf('DOUBLE', '-500000', '2500000'),
+      histogram: [
+        { low: '-500000', high: '-7000', count: 2, overflow: 'below' as const },
+        { low: '0', high: '1000', count: 1001 },
+        { low: '90000', high: '2500000', count: 3, overflow: 'above' as const },
+      ],
+    };
+    const bars = [
+      ...markup(profile).matchAll(/<li class="([^"]*)"(?: data-overflow="(\w+)")? title="([^"]*)"/g),
+    ];
+    expect(bars.map(([, className, overflow, title]) => [className, overflow, title])).toEqual([
+      ['profile-bar overflow', 'below', 'Below the range: -500000 – -7000: 2'],
+      ['profile-bar', undefined, '0 – 1000: 1,001'],
+      ['profile-bar overflow', 'above', 'Above the range: 90000 – 2500000: 3'],
+    ]);
   });
 });

@@ -219,6 +219,57 @@ describe("a profile's histogram", () => {
   });
 });
 
+describe("a profile's histogram with outliers", () => {
+  // 1,001 values a minute apart (0..1000) and five far away, as the sample's rows dated weeks or months
+  // off: bins over min..max put 1,001 of 1,006 rows in one bin.
+  beforeAll(async () => {
+    await db.run(
+      `CREATE TABLE gold.outliers AS
+       SELECT TIMESTAMP '2022-06-01 00:00:00' + to_minutes(i) AS ts, CAST(i AS DOUBLE) AS x FROM range(1001) t(i)
+       UNION ALL SELECT * FROM (VALUES (TIMESTAMP '2022-01-21 16:41:17.471', CAST(-500000 AS DOUBLE)),
+         (TIMESTAMP '2022-03-02 08:00:00', CAST(-7000 AS DOUBLE)), (TIMESTAMP '2022-11-01 00:00:00', CAST(90000 AS DOUBLE)),
+         (TIMESTAMP '2022-12-24 23:59:59.5', CAST(1e6 AS DOUBLE)), (TIMESTAMP '2023-01-23 12:20:18.395', CAST(2.5e6 AS DOUBLE)))`,
+    );
+  });
+
+  const bins = async (column: string) => {
+    const { histogram } = await explorer.profile({ table: 'gold.outliers', column, filters: [] });
+    return histogram?.map((b) => [b.overflow ?? '', b.low, b.high, b.count]);
+  };
+  // 20 bins of 50 minutes over the 1,001 values inside the fences; the last one ends at the last value.
+  const innerCounts = [...Array(19).fill(50), 51];
+
+  it('puts timestamps weeks away into a below and an above bin, and the rest into bins of their range', async () => {
+    const histogram = await bins('ts');
+    expect(histogram?.[0]).toEqual(['below', '2022-01-21 16:41:17.471', '2022-03-02 08:00:00.000', 2]);
+    expect(histogram?.[1]).toEqual(['', '2022-06-01 00:00:00.000', '2022-06-01 00:50:00.000', 50]);
+    expect(histogram?.[20]).toEqual(['', '2022-06-01 15:50:00.000', '2022-06-01 16:40:00.000', 51]);
+    expect(histogram?.at(-1)).toEqual(['above', '2022-11-01 00:00:00.000', '2023-01-23 12:20:18.395', 3]);
+    expect(histogram?.slice(1, -1).map((b) => b[3])).toEqual(innerCounts);
+  });
+
+  it('does the same for numbers', async () => {
+    const histogram = await bins('x');
+    expect(histogram?.[0]).toEqual(['below', '-500000', '-7000', 2]);
+    expect(histogram?.[1]).toEqual(['', '0', '50', 50]);
+    expect(histogram?.at(-1)).toEqual(['above', '90000', '2500000', 3]);
+    expect(histogram?.slice(1, -1).map((b) => b[3])).toEqual(innerCounts);
+  });
+
+  it('keeps every value in the equal-width bins when none is far out, and counts filtered rows only', async () => {
+    const { histogram } = await explorer.profile({
+      table: 'gold.outliers',
+      column: 'x',
+      filters: [
+        { column: 'x', op: 'ge', value: '0' },
+        { column: 'x', op: 'le', value: '1000' },
+      ],
+    });
+    expect(histogram?.map((b) => b.count)).toEqual(innerCounts);
+    expect(histogram?.some((b) => b.overflow)).toBe(false);
+  });
+});
+
 describe('a TIMESTAMP WITH TIME ZONE profile', () => {
   it("labels its bins in the session's time zone with the offset, as the grid shows the values", async () => {
     const zoned = await openDb();

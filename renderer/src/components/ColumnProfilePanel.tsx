@@ -2,22 +2,36 @@ import type { ReactNode } from 'react';
 import type { ColumnProfile } from '../../../engine/api/contract.ts';
 import { formatCell } from './DataGrid.tsx';
 
+type Overflow = 'below' | 'above' | undefined;
+
+/** What an overflow bin holds, before its range: the outliers the engine kept out of the other bins. */
+const OVERFLOW_TEXT = { below: 'Below the range', above: 'Above the range' } as const;
+
 /** A histogram bin in full (the row's title): its one value, or its range. */
-function binText(low: string, high: string): string {
-  return low === high ? low : `${low} – ${high}`;
+function binText(low: string, high: string, overflow?: Overflow): string {
+  const range = low === high ? low : `${low} – ${high}`;
+  return overflow ? `${OVERFLOW_TEXT[overflow]}: ${range}` : range;
 }
 
 /**
  * A histogram bin on screen: its one value, or its ends, a date both share said once. A range too long
  * for one line breaks between its ends, never inside a timestamp.
  */
-function binLabel(low: string, high: string): ReactNode {
-  if (low === high) return low;
+function binLabel(low: string, high: string, overflow?: Overflow): ReactNode {
   const sharedDate = /^\d{4}-\d{2}-\d{2} /.exec(low)?.[0];
   const shownHigh = sharedDate && high.startsWith(sharedDate) ? high.slice(sharedDate.length) : high;
+  const range =
+    low === high ? (
+      low
+    ) : (
+      <>
+        <span className="profile-bin-end">{low}</span> – <span className="profile-bin-end">{shownHigh}</span>
+      </>
+    );
+  if (!overflow) return range;
   return (
     <>
-      <span className="profile-bin-end">{low}</span> – <span className="profile-bin-end">{shownHigh}</span>
+      <span className="profile-bin-overflow">{OVERFLOW_TEXT[overflow]}</span> {range}
     </>
   );
 }
@@ -38,13 +52,15 @@ export function ColumnProfilePanel({
 }) {
   const bars =
     profile?.histogram?.map((b) => ({
-      label: binLabel(b.low, b.high),
-      fullLabel: binText(b.low, b.high),
+      label: binLabel(b.low, b.high, b.overflow),
+      fullLabel: binText(b.low, b.high, b.overflow),
+      overflow: b.overflow,
       count: b.count,
     })) ??
     profile?.topValues?.map((t) => ({
       label: t.value ?? 'NULL',
       fullLabel: t.value ?? 'NULL',
+      overflow: undefined,
       count: t.count,
     })) ??
     [];
@@ -114,8 +130,13 @@ export function ColumnProfilePanel({
           <ul className="profile-bars" data-testid="profile-bars">
             {bars.map((b, i) => (
               // Bars of one profile never reorder.
-              // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins may share a label
-              <li key={i} className="profile-bar" title={`${b.fullLabel}: ${b.count.toLocaleString()}`}>
+              <li
+                // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins may share a label
+                key={i}
+                className={b.overflow ? 'profile-bar overflow' : 'profile-bar'}
+                data-overflow={b.overflow}
+                title={`${b.fullLabel}: ${b.count.toLocaleString()}`}
+              >
                 <span className="profile-bar-label">{b.label}</span>
                 <span className="profile-bar-track">
                   <span className="profile-bar-fill" style={{ width: `${(100 * b.count) / peak}%` }} />
