@@ -214,9 +214,10 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
       `All ${factRows.toLocaleString('en-US')} rows point at the unknown member (key 0) of dim_category`,
     );
 
-    // In a 1024-px window the diagram is scaled to fit: every table inside the canvas, edges clickable.
+    // In a 1024x640 window the diagram is scaled to fit: every table inside the canvas, edges clickable,
+    // and the edge's rows, which open below the diagram, scrolled into view.
     const viewport = page.viewportSize()!;
-    await page.setViewportSize({ width: 1024, height: 768 });
+    await page.setViewportSize({ width: 1024, height: 640 });
     try {
       const diagram = page.getByTestId('star-diagram');
       await expect.poll(async () => Number(await diagram.getAttribute('data-scale'))).toBeLessThan(1);
@@ -227,6 +228,9 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
       }
       await edge.click();
       await expect.poll(() => total.getAttribute('data-total')).toBe(String(SEEDED_ORPHANS + unknown));
+      const panel = (await page.getByTestId('orphans-panel').boundingBox())!;
+      expect(panel.y).toBeGreaterThanOrEqual(0);
+      expect(panel.y + panel.height).toBeLessThanOrEqual(640); // was 732: below the fold
       await page.screenshot({ path: join(SCREENSHOTS, 'star-schema-1024.png') });
     } finally {
       await page.setViewportSize(viewport);

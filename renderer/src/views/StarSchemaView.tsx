@@ -210,6 +210,7 @@ export function StarSchemaView({ client }: { client: Client }) {
   const [orphans, setOrphans] = useState<StarOrphans | null>(null);
   const [width, setWidth] = useState(1200);
   const [canvas, setCanvas] = useState<HTMLDivElement | null>(null);
+  const [orphansPanel, setOrphansPanel] = useState<HTMLDivElement | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -253,6 +254,12 @@ export function StarSchemaView({ client }: { client: Client }) {
       live = false;
     };
   }, [client, selected, kind]);
+
+  // The list opens under the diagram: in a short window (1024x640) that is below the fold, so the view
+  // scrolls to it whenever an edge is chosen.
+  useEffect(() => {
+    if (selected) orphansPanel?.scrollIntoView({ block: 'nearest' });
+  }, [selected, orphansPanel]);
 
   const layout = schema ? layoutStar(schema, width) : null;
   // A canvas narrower than the diagram needs shows it scaled down to fit (a 1024-px window: about 0.8),
@@ -342,7 +349,7 @@ export function StarSchemaView({ client }: { client: Client }) {
         )}
       </div>
       {selected && (
-        <div className="orphans-panel" data-testid="orphans-panel">
+        <div className="orphans-panel" data-testid="orphans-panel" ref={setOrphansPanel}>
           <div className="toolbar">
             <strong>
               {selected.from}.{selected.column} → {selected.to}.{selected.field}
