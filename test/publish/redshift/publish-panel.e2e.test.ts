@@ -106,6 +106,24 @@ describe.skipIf(!canRun)('the Publish panel, Redshift and Iceberg', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-preflight.png') });
   });
 
+  it('keeps the Redshift form on one line in a 1024x640 window: Publish beside Preflight', async () => {
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: 1024, height: 640 });
+    try {
+      // Centred on one line; on a line of its own, Publish started below the URL field's bottom.
+      const middle = async (testId: string) => {
+        const box = (await page.getByTestId(testId).boundingBox())!;
+        return box.y + box.height / 2;
+      };
+      const field = await middle('redshift-url');
+      await expect.poll(() => middle('redshift-run')).toBeCloseTo(field, 0);
+      expect(await middle('redshift-preflight')).toBeCloseTo(field, 0);
+      await page.screenshot({ path: join(SCREENSHOTS, 'publish-redshift-1024.png') });
+    } finally {
+      await page.setViewportSize(viewport);
+    }
+  });
+
   it('publishes to PostgreSQL with progress, shows the reconciled result, and the rows are there', async () => {
     await page.getByTestId('redshift-run').click();
     await page.getByTestId('redshift-result').waitFor();

@@ -160,6 +160,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         </select>
         <input
           aria-label="Target"
+          className="publish-target-field"
           data-testid="publish-target"
           value={where}
           size={48}

@@ -166,6 +166,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
         {kind === 'url' ? (
           <input
             aria-label="Connection URL"
+            className="publish-target-field"
             data-testid="redshift-url"
             placeholder="postgres://user@localhost:5432/database"
             title="A database on this computer (localhost, 127.0.0.1, ::1); the password is read from PGPASSWORD where the engine runs, never put it here. For another server, name a target in lakehouse.yaml."
@@ -176,6 +177,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
         ) : (
           <input
             aria-label="Target name"
+            className="publish-target-field"
             data-testid="redshift-target"
             placeholder="name under publish.redshift"
             value={target}
