@@ -259,6 +259,18 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
     await expect.poll(() => panel.getByTestId('profile-nulls').textContent()).toBe('0 (0.0%)');
     expect(await panel.locator('.profile-bar').count()).toBe(1);
 
+    // A value too long for two lines is cut with an ellipsis, and reads whole when the keyboard reaches it;
+    // a screen reader hears it whole with its count.
+    const bar = panel.locator('.profile-bar');
+    const labelCut = () =>
+      bar.locator('.profile-bar-label').evaluate((label) => label.scrollHeight > label.clientHeight);
+    expect(await labelCut()).toBe(true);
+    expect(await bar.getAttribute('aria-label')).toMatch(new RegExp(`^${LONG_TEXT} — phim 42: [\\d,]+$`));
+    await panel.getByTestId('profile-close').focus();
+    await page.keyboard.press('Tab');
+    await expect.poll(() => bar.evaluate((b) => b === document.activeElement)).toBe(true);
+    expect(await labelCut()).toBe(false);
+
     // From the keyboard: Escape inside the panel closes it, as its button does, and the focus goes back to
     // the column's profile button (it fell to the start of the page).
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));

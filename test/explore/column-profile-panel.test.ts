@@ -73,4 +73,15 @@ describe('the column profile panel', () => {
       ['profile-bar overflow', 'above', 'Above the range: 90000 – 2500000: 3'],
     ]);
   });
+
+  it('gives each top value whole to the keyboard and a screen reader, however long', () => {
+    const long = `Phim truyền hình Việt Nam dài tập về những người đi tìm kiếm hạnh phúc — phim 2`;
+    const profile = { ...profileOf('VARCHAR', 'a', 'z'), topValues: [{ value: long, count: 1234 }] };
+    const html = markup(profile);
+    expect(html).toContain('<ul class="profile-bars" data-testid="profile-bars" aria-label="Top values">');
+    const [bar] = [...html.matchAll(/<li [^>]*>/g)].map(([tag]) => tag);
+    expect(bar).toContain('tabindex="0"');
+    expect(bar).toContain(`aria-label="${long}: 1,234"`);
+    expect(html).toContain(`<span class="profile-bar-label">${long}</span>`);
+  });
 });
