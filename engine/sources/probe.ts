@@ -38,9 +38,15 @@ export interface ProbeRequest {
   s3?: S3Settings;
 }
 
+/**
+ * What messages call a definition tested before it has a name: `sources.<name>.format` reads as the
+ * setting to fill in, where a made-up name (`sources.new source.format`) reads as a key to look for.
+ */
+const UNNAMED_SOURCE = '<name>';
+
 /** Lists what a source holds without loading it; failures come back as `error`, not thrown. */
 export async function probeSource(project: Project, request: ProbeRequest): Promise<SourceProbe> {
-  const name = request.name ?? 'new source';
+  const name = request.name ?? UNNAMED_SOURCE;
   let source: SourceConfig;
   if (request.source !== undefined) {
     const parsed = SourceConfig.safeParse(request.source, { error: unknownKeysError });

@@ -296,6 +296,13 @@ describe('an edit of a source in lakehouse.yaml', () => {
       });
       expect(lacking).toMatchObject({ ok: false });
       expect(lacking.summary).toMatch(/catalog_draft.*rating/);
+      // A draft not named yet: its message names the settings with a placeholder to fill in.
+      const unnamed = await client.call('sources.test', {
+        source: { kind: 'file', path, required_columns: ['title', 'rating'] },
+      });
+      expect(unnamed.error?.message).toMatch(/^Source "<name>": .* lacks required column.* rating /);
+      expect(unnamed.error?.message).toContain('map its columns in lakehouse.yaml: sources.<name>.rename:');
+      expect(unnamed.error?.message).not.toContain('new source');
     } finally {
       client.close();
     }
