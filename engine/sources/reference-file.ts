@@ -16,7 +16,10 @@ export function readFailure(error: unknown): string {
   const first = firstLine(error).replace(/\.$/, '');
   if (!first.includes('CSV Error on Line')) return first;
   const rest = (error instanceof Error ? error.message : String(error)).split('\n').slice(1);
-  const reason = rest.find((l) => l.trim() !== '' && !/^(Original Line|Possible Solution|\s)/.test(l));
+  // A quote left open takes the next lines into the original line DuckDB shows, before its reason.
+  const reason =
+    rest.find((l) => l.startsWith('Value with unterminated quote')) ??
+    rest.find((l) => l.trim() !== '' && !/^(Original Line|Possible Solution|\s)/.test(l));
   return `${first.replace(/^Invalid Input Error: /, '')}${reason ? `: ${reason.trim().replace(/\.$/, '')}` : ''}`;
 }
 
@@ -129,13 +132,22 @@ export async function referenceFileColumns(
   );
   const columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
   if (format === 'csv') await checkCsvHeader(db, path, columns);
+  // DuckDB reads `[]` as one column named json, which the required-columns check would then name.
+  if (format === 'json' && columns.length === 1 && columns[0]?.type === 'JSON') {
+    const rows = await db.all<{ n: number }>(
+      `SELECT count(*)::INTEGER AS n FROM ${referenceFileReader(path, format)}`,
+    );
+    if (rows[0]?.n === 0) throw new Error('the file is an empty JSON array (no rows, so no columns)');
+  }
   return columns;
 }
 
 /**
  * DuckDB's sniffer answers a row with more fields than the header by taking another line as the header,
  * or the whole line as one column: the names it then reports are not the file's. Read with the first
- * line's separator and names instead, and throw the error that names the row at fault.
+ * line's separator and names instead, and throw the error that names the row at fault. A quote a row
+ * opens and never closes (`"Doraemon,Kids`) makes the sniffer read with quoting off, and the title come
+ * out as `"Doraemon`: then too the file is read again with quotes, to name that row.
  */
 async function checkCsvHeader(db: Db, path: string, columns: { name: string }[]): Promise<void> {
   const file = await open(path, 'r');
@@ -158,7 +170,9 @@ async function checkCsvHeader(db: Db, path: string, columns: { name: string }[])
     .sort((a, b) => b.n - a.n)[0];
   if (!separator || separator.n < 2) return;
   const names = headerLine.split(separator.s).map((n) => n.trim());
-  if (names.join('\u0000') === columns.map((c) => c.name).join('\u0000')) return;
+  // With the sniffer's names right, only a quote left open is looked for; other faults its read reports.
+  const namesRight = names.join('\u0000') === columns.map((c) => c.name).join('\u0000');
+  if (namesRight && !(await readWithoutQuotes(db, path))) return;
   // Blank or repeated names are DuckDB's to rename (column2, genres_1): nothing to compare.
   if (names.some((n) => n === '') || new Set(names).size < names.length) return;
   try {
@@ -168,8 +182,15 @@ async function checkCsvHeader(db: Db, path: string, columns: { name: string }[])
     );
   } catch (error) {
     // Only a row at fault is the answer; any other failure leaves the sniffer's reading to the caller.
-    if (firstLine(error).includes('CSV Error on Line')) throw error;
+    if (!firstLine(error).includes('CSV Error on Line')) return;
+    if (!namesRight || String(error).includes('unterminated quote')) throw error;
   }
+}
+
+/** Whether DuckDB's sniffer chose to read a CSV file with no quote character. */
+async function readWithoutQuotes(db: Db, path: string): Promise<boolean> {
+  const [dialect] = await db.all<{ Quote: string }>(`SELECT Quote FROM sniff_csv(${literal(path)})`);
+  return dialect?.Quote === '(empty)';
 }
 
 /** A reference file's format from its extension, when the extension is one of them. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
-import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   corruptUtf8,
   damageColumnChunk,
@@ -764,6 +764,50 @@ describe('a catalog file with no titles or a malformed CSV', () => {
           'Columns: 2 Found: 3. Fix the file or set sources.title_catalog.format.',
       });
     });
+  });
+
+  it('with a quote a row opens and never closes, fails naming that line, not loading the title "Doraemon', async () => {
+    // The sniffer read this file with quoting off, and the title came out with its quote: "Doraemon.
+    const catalog = join(src, 'titles.csv');
+    await writeFile(catalog, 'title,genres\nConan,Anime\n"Doraemon,Kids\nNaruto,Anime\n');
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: ['2022-06-01'] });
+      expect(summary.error).toMatchObject({
+        code: 'SOURCE_UNREADABLE',
+        message:
+          `Source "title_catalog": ${catalog} cannot be read as csv: CSV Error on Line: 3: Value with ` +
+          'unterminated quote found. Fix the file or set sources.title_catalog.format.',
+      });
+    });
+    // Quotes inside a field are the title's own: such a catalog still loads.
+    await writeFile(catalog, 'title,genres\nTom "Tiger" Lee,Drama\nConan,Anime\n');
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: ['2022-06-01'] })).error).toBeUndefined();
+      expect((await engine.query('SELECT title FROM source.title_catalog ORDER BY title')).rows).toEqual([
+        { title: 'Conan' },
+        { title: 'Tom "Tiger" Lee' },
+      ]);
+    });
+  });
+
+  it('in JSON, an empty array, fails saying it holds no rows rather than naming a json column it lacks', async () => {
+    const catalog = join(src, 'titles.json');
+    await writeFile(catalog, JSON.stringify([{ title: 'Conan', genres: ['Anime'] }]));
+    const jsonDir = await exampleProject(src, catalog);
+    await writeFile(catalog, '[]\n');
+    try {
+      await withEngine(jsonDir, async (engine) => {
+        const summary = await engine.run({ dates: ['2022-06-01'] });
+        expect(summary.error).toMatchObject({
+          code: 'SOURCE_UNREADABLE',
+          message:
+            `Source "title_catalog": ${catalog} cannot be read as json: the file is an empty JSON array (no rows, ` +
+            'so no columns). Fix the file or set sources.title_catalog.format.',
+        });
+      });
+    } finally {
+      await removeDir(jsonDir);
+    }
   });
 
   it.each([
