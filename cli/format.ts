@@ -40,10 +40,8 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[],
   return out.join('\n');
 }
 
-/** `1 row`, `2 rows`: a count with its noun in the right number, as "(1 rows)" or "1 date(s)" read wrong. */
-export function counted(count: number, singular: string, plural = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : plural}`;
-}
+// The engine words its counts the same way; the commands import it from here with the other formatting.
+export { counted } from '../engine/api/counted.ts';
 
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -1,3 +1,5 @@
+import { counted } from './counted.ts';
+
 // The notes a history model (scd2, bridge) leaves on a date of a run: that it replays its history later,
 // on the run's last replaying date, or that it replayed it. Written by the engine and read back by the
 // pipeline graph (the rows a replay read) and the app's pipeline view (a date waiting for the replay is
@@ -25,10 +27,12 @@ export function replayDateOf(etlDate: string, warnings: readonly string[]): stri
 
 /** `dates`: every date the replay applied, in order. */
 export function historyReplayedNote(dates: readonly string[]): string {
-  return `replayed ${dates.length} date(s) ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`;
+  return `replayed ${counted(dates.length, 'date')} ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`;
 }
 
-const REPLAYED = /^replayed \d+ date\(s\) (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) to rebuild history$/;
+// `date(s)`: how history recorded before the count was worded read.
+const REPLAYED =
+  /^replayed \d+ (?:dates?|date\(s\)) (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) to rebuild history$/;
 
 /** The first and last date a record's replay applied, when its notes say it replayed the history. */
 export function replayedRangeOf(warnings: readonly string[]): { first: string; last: string } | undefined {

@@ -1,4 +1,5 @@
 import type { GraphNote } from './contract.ts';
+import { counted } from './counted.ts';
 
 // A model's notes over the dates of a run, as the app lists them (the pipeline view's model details, the
 // editor's run notes). Imports nothing but contract types, so the renderer can use it too.
@@ -32,7 +33,7 @@ export function groupNotes(notes: readonly { etlDate: string | null; text: strin
   const left = grouped.length - (MAX_NOTES - 1);
   return [
     ...grouped.slice(0, MAX_NOTES - 1),
-    { etlDate: null, text: `${left} more note(s) not shown here: lakehouse runs lists every one` },
+    { etlDate: null, text: `${counted(left, 'more note')} not shown here: lakehouse runs lists every one` },
   ];
 }
 

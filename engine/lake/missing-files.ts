@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { LakeStorage } from '../storage/lake-storage.ts';
@@ -36,7 +37,7 @@ export function missingFilesError(projectRoot: string, lakeRoot: string, missing
   const dates = [...new Set(missing.map((m) => m.etlDate))].sort();
   return new LakehouseError(
     'PROJECT_INVALID',
-    `${missing.length} committed partition file(s) are missing from the lake ${lakeRoot}: ${listed}` +
+    `${counted(missing.length, 'committed partition file')} ${inNumber(missing.length, 'is', 'are')} missing from the lake ${lakeRoot}: ${listed}` +
       `${missing.length > 5 ? ', ...' : ''}. Reading or running those layers would fail on them. If the lake ` +
       'was moved, put it back (or point lake: in lakehouse.yaml at it). If the files are gone for good, ' +
       `\`lakehouse repair ${projectRoot}\` forgets them; then run ${dates.length === 1 ? 'that date' : 'those dates'} ` +

@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../api/counted.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   addedColumnsNote,
@@ -40,7 +41,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     const later = superseded.laterDates.join(', ');
     // Not "as in date order": a model upstream dropping repeats across dates gives the later date none.
     warnings.push(
-      `${superseded.rows} row(s) repeat ${keys.join(', ')} values ${later} also loaded: that date's rows are kept ` +
+      `${counted(superseded.rows, 'row')} ${inNumber(superseded.rows, 'repeats', 'repeat')} ${keys.join(', ')} values ${later} also loaded: that date's rows are kept ` +
         'and these are not written. A model upstream that drops repeats across dates keeps these instead in a ' +
         `build in date order: once ${later} has run again there, run ${ctx.etlDate} again`,
     );

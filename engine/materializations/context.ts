@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { ident } from '../db/duckdb.ts';
@@ -301,18 +302,24 @@ export interface ColumnChanges {
 
 /** The note on columns a table just gained: also a hint when a test then finds NULLs there. */
 export function addedColumnsNote(modelId: string, changes: ColumnChanges): string[] {
-  return changes.added.length ? [`added column(s) ${changes.added.join(', ')} to ${modelId}`] : [];
+  return changes.added.length
+    ? [`added ${inNumber(changes.added.length, 'column')} ${changes.added.join(', ')} to ${modelId}`]
+    : [];
 }
 
 /** The run's notes on what alignTableColumns did. */
 export function columnNotes(modelId: string, changes: ColumnChanges): string[] {
   return [
     ...addedColumnsNote(modelId, changes),
-    ...(changes.widened.length ? [`widened column(s) ${changes.widened.join(', ')} in ${modelId}`] : []),
-    ...(changes.kept.length ? [`kept column(s) ${changes.kept.join(', ')} in ${modelId}`] : []),
+    ...(changes.widened.length
+      ? [`widened ${inNumber(changes.widened.length, 'column')} ${changes.widened.join(', ')} in ${modelId}`]
+      : []),
+    ...(changes.kept.length
+      ? [`kept ${inNumber(changes.kept.length, 'column')} ${changes.kept.join(', ')} in ${modelId}`]
+      : []),
     ...(changes.dropped.length
       ? [
-          `column(s) ${changes.dropped.join(', ')} of ${modelId} no longer produced by its model: the rows this ` +
+          `${inNumber(changes.dropped.length, 'column')} ${changes.dropped.join(', ')} of ${modelId} no longer produced by its model: the rows this ` +
             'run writes (new members, for a dimension) hold NULL there, the others keep their values; ' +
             'put the column back in the model to go on filling it',
         ]
@@ -377,7 +384,7 @@ export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Prom
     const test = `unique(${keys.join(', ')})`;
     throw new LakehouseError(
       'TEST_FAILED',
-      `${modelId} emits ${after - distinctKeys} more row(s) than distinct ${keys.join(', ')} values, with different ` +
+      `${modelId} emits ${counted(after - distinctKeys, 'more row')} than distinct ${keys.join(', ')} values, with different ` +
         `values for the same key (test ${test}). Make the model's SQL return one row per key (GROUP BY the key, or fix the mapping).`,
       { model: modelId, test, failingRows },
     );

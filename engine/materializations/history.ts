@@ -1,3 +1,4 @@
+import { counted } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
@@ -172,7 +173,7 @@ async function startsLate(ctx: MaterializeContext): Promise<string[]> {
   const earlier = ((await ctx.inputDates?.()) ?? []).filter((d) => d < ctx.etlDate && !inRun.has(d));
   if (earlier.length === 0) return [];
   return [
-    `history starts at ${ctx.etlDate}: its inputs hold ${earlier.length} earlier date(s) (${earlier[0]}` +
+    `history starts at ${ctx.etlDate}: its inputs hold ${counted(earlier.length, 'earlier date')} (${earlier[0]}` +
       `${earlier.length > 1 ? ` .. ${earlier.at(-1)}` : ''}) it has not seen; run ${earlier[0]} .. ${ctx.etlDate} ` +
       'in one run to build it from the start',
   ];

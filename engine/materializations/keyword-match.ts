@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
@@ -177,7 +178,7 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
       `"${t.title}" (${t.genres.join(';') || 'no genres'})`;
     const examples = shadowed.slice(0, 3).map((s) => `${shown(s)} is ignored for ${shown(s.kept)}`);
     warnings.push(
-      `catalog ${catalog}: ${shadowed.length} title(s) share a slug with another title of other genres, and only ` +
+      `catalog ${catalog}: ${counted(shadowed.length, 'title')} ${inNumber(shadowed.length, 'shares', 'share')} a slug with another title of other genres, and only ` +
         `one of them is used: ${examples.join(', ')}${shadowed.length > 3 ? ', ...' : ''}; give each title one row, ` +
         "its genres joined by ';'",
     );
@@ -190,7 +191,7 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
   }
   if (olderCatalog.length > 0) {
     warnings.push(
-      `${olderCatalog.length} date(s) not in this run (${describeRun(runOfDates(olderCatalog))}) were matched ` +
+      `${counted(olderCatalog.length, 'date')} not in this run (${describeRun(runOfDates(olderCatalog))}) ${inNumber(olderCatalog.length, 'was', 'were')} matched ` +
         `against an earlier version of ${catalog}: their rows keep its answers; run them again so every date ` +
         'uses this catalog',
     );

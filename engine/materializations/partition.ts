@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { Model, OrderItem } from '../project/models.ts';
@@ -61,7 +62,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       : 0;
     if (loadedBefore > 0) {
       warnings.push(
-        `${loadedBefore} row(s) repeat ${dedupe!.key.join(', ')} values an earlier date already loaded: removed as duplicates`,
+        `${counted(loadedBefore, 'row')} ${inNumber(loadedBefore, 'repeats', 'repeat')} ${dedupe!.key.join(', ')} values an earlier date already loaded: removed as duplicates`,
       );
     }
     const stale = dedupe?.across_dates ? laterDatesCheckedAgainst(ctx, dedupe.across_dates) : [];
@@ -204,13 +205,13 @@ async function emptyOwnQuarantine(ctx: MaterializeContext): Promise<string[]> {
   const file = await partitions.currentPath(relation, etlDate);
   await partitions.write(relation, etlDate, `SELECT * FROM read_parquet(${literal(file)}) WHERE false`);
   return [
-    `${relation} no longer holds the ${held} row(s) of ${etlDate} an earlier version of ${model.id} quarantined: ` +
+    `${relation} no longer holds the ${counted(held, 'row')} of ${etlDate} an earlier version of ${model.id} quarantined: ` +
       'the model gives no quarantine reason now',
   ];
 }
 
 /**
- * "12 row(s) quarantined: datetime_unparseable 10, user_id_not_numeric 2": the date's quarantine counted
+ * "12 rows quarantined: datetime_unparseable 10, user_id_not_numeric 2": the date's quarantine counted
  * by rule, the reason up to its first ':' (after it, a reason may quote the rejected value). Read from
  * the quarantine file just written, which holds only those rows.
  */
@@ -220,7 +221,7 @@ async function quarantineByRule(ctx: MaterializeContext, relation: string, count
     `SELECT trim(split_part(quarantine_reason, ':', 1)) AS rule, count(*) AS n
      FROM read_parquet(${literal(file)}) GROUP BY ALL ORDER BY n DESC, rule`,
   );
-  return `${count} row(s) quarantined: ${rules.map((r) => `${r.rule} ${Number(r.n)}`).join(', ')}`;
+  return `${counted(count, 'row')} quarantined: ${rules.map((r) => `${r.rule} ${Number(r.n)}`).join(', ')}`;
 }
 
 /**
@@ -378,24 +379,25 @@ async function columnChanges(
   });
   if (added.length === 0 && removed.length === 0 && retyped.length === 0) return [];
   const others = (await ctx.partitions.dates(ctx.model.id)).filter((d) => d !== ctx.etlDate);
-  const which = `${others.length} other date(s)${others.length ? ` (${others[0]}${others.length > 1 ? ` .. ${others[others.length - 1]}` : ''})` : ''}`;
+  const which = `${counted(others.length, 'other date')}${others.length ? ` (${others[0]}${others.length > 1 ? ` .. ${others[others.length - 1]}` : ''})` : ''}`;
+  const them = (list: unknown[]) => inNumber(list.length, 'it', 'them');
   const notes: string[] = [];
   if (added.length) {
     notes.push(
-      `new column(s) ${added.join(', ')}: NULL in the ${which} written before; re-run them to fill it`,
+      `new ${inNumber(added.length, 'column')} ${added.join(', ')}: NULL in the ${which} written before; re-run ${them(others)} to fill it`,
     );
   }
   if (removed.length) {
     notes.push(
-      `column(s) ${removed.join(', ')} no longer produced: gone from ${ctx.model.id}, though the ${which} written ` +
-        'before still hold them; models that read them now fail until they are changed',
+      `${inNumber(removed.length, 'column')} ${removed.join(', ')} no longer produced: gone from ${ctx.model.id}, though the ${which} written ` +
+        `before still ${inNumber(others.length, 'holds', 'hold')} ${them(removed)}; models that read ${them(removed)} now fail until they are changed`,
     );
   }
   if (retyped.length && others.length) {
     notes.push(
-      `column(s) retyped: ${retyped.map((c) => `${c.name} was ${c.was}, now ${c.type}`).join('; ')}. The ${which} ` +
-        `written before keep the old type, so ${ctx.model.id} reads ` +
-        `${retyped.map((c) => `${c.name} as ${c.reads}`).join(', ')} until they are re-run: re-run them, ` +
+      `${inNumber(retyped.length, 'column')} retyped: ${retyped.map((c) => `${c.name} was ${c.was}, now ${c.type}`).join('; ')}. The ${which} ` +
+        `written before ${inNumber(others.length, 'keeps', 'keep')} the old type, so ${ctx.model.id} reads ` +
+        `${retyped.map((c) => `${c.name} as ${c.reads}`).join(', ')} until ${inNumber(others.length, 'it is', 'they are')} re-run: re-run ${them(others)}, ` +
         'or cast back in the model',
     );
   }

@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../api/counted.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
   addedColumnsNote,
@@ -132,7 +133,7 @@ async function membersLeftNull(ctx: MaterializeContext, keys: string[], added: s
   );
   if (left === 0) return [];
   return [
-    `${left} member(s) of ${model.id} that this date does not merge hold NULL in ${added.join(', ')} until a ` +
+    `${counted(left, 'member')} of ${model.id} that this date does not merge ${inNumber(left, 'holds', 'hold')} NULL in ${added.join(', ')} until a ` +
       'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
       'at once, rebuild the table from every date (drop it for a rebuild, then run every date)',
   ];

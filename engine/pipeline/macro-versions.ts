@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { ModelGraph } from '../graph/dependencies.ts';
@@ -100,7 +101,7 @@ export async function noteOlderMacros(
     }
     const parts = [...changedDates].map(
       ([macros, dates]) =>
-        `${dates.length} date(s) not in this run (${describeRun(runOfDates(dates))}) were built with an ` +
+        `${counted(dates.length, 'date')} not in this run (${describeRun(runOfDates(dates))}) ${inNumber(dates.length, 'was', 'were')} built with an ` +
         `earlier version of ${macros}: their rows keep its results; run ${describeRun(runOfDates(dates, [`${id}+`]))} ` +
         'again so every date uses the current macros',
     );

@@ -1,6 +1,7 @@
 // The checks a run makes before anything runs: a selector naming no model, and selections or dates that
 // would fail part-way or commit results of no input. Each refuses in words, with the run to make instead.
 
+import { counted } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { type Db, literal, qualified } from '../db/duckdb.ts';
 import { closestName } from '../explore/table-suggestion.ts';
@@ -86,7 +87,7 @@ async function refuseMissingUpstreamPartitions(
     const has =
       committed.length === 0
         ? 'it has no partition yet'
-        : `it has ${committed.length} date(s), from ${committed[0]} to ${committed.at(-1)}`;
+        : `it has ${counted(committed.length, 'date')}, from ${committed[0]} to ${committed.at(-1)}`;
     const shown =
       absent.length > 5
         ? `${absent.slice(0, 5).join(', ')} and ${absent.length - 5} more`

@@ -1,6 +1,7 @@
 // How a failed or cancelled run is told: its error, each model's record on the failed date, and what it
 // says of the dates committed and the history replays left undone. Kept apart from the run's steps.
 
+import { counted } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { ModelGraph } from '../graph/dependencies.ts';
@@ -113,7 +114,7 @@ export function testFailure(graph: ModelGraph, date: string, failures: ModelRunR
   return new LakehouseError(
     'TEST_FAILED',
     `${first.model} failed on ${date}: ${first.error}` +
-      (failures.length > 1 ? ` (and ${failures.length - 1} more failure(s))` : '') +
+      (failures.length > 1 ? ` (and ${counted(failures.length - 1, 'more failure')})` : '') +
       `. Nothing of ${date} was committed. Fix ${graph.byId.get(first.model)?.model.file ?? 'the model'} or its input; ` +
       'the failing rows are shown below and kept in the run history.' +
       // E.g. a column the table just gained explains NULLs a test finds in rows the date did not write.

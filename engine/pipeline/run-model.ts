@@ -2,6 +2,7 @@
 // the model's record. Apart from runner.ts, which decides which models run on which date and commits.
 
 import { dirname, join } from 'node:path';
+import { counted } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
 import { suggestLayerTable } from '../explore/table-suggestion.ts';
@@ -176,9 +177,9 @@ export async function runModel(
   };
 }
 
-/** `3 failing row(s) (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */
+/** `3 failing rows (NULL in platform_key (3))`: a failed test's count, with which columns when it has several. */
 function failingRowsText(test: TestResult): string {
-  return `${test.failingRows} failing row(s)${test.detail ? ` (${test.detail})` : ''}`;
+  return `${counted(test.failingRows, 'failing row')}${test.detail ? ` (${test.detail})` : ''}`;
 }
 
 /**

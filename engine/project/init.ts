@@ -1,6 +1,7 @@
 import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { openDb } from '../db/duckdb.ts';
 import { firstLine, listSourceDates } from '../sources/daily-parquet.ts';
@@ -145,7 +146,7 @@ export async function catalogRename(
     if (unknown.length > 0) {
       throw new LakehouseError(
         'INVALID_ARGUMENT',
-        `--catalog-rename names column(s) ${unknown.join(', ')} that ${path} does not have ${found}.`,
+        `--catalog-rename names ${inNumber(unknown.length, 'column')} ${unknown.join(', ')} that ${path} does not have ${found}.`,
         { path, unknown },
       );
     }

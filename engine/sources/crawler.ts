@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { CRAWL_HEADER_VARIABLE, type CrawlSource, crawlHeaderVariableRefusal } from '../project/config.ts';
@@ -517,7 +518,7 @@ export async function bindCrawlSource(
   if (missing.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": the crawled items lack required field(s) ${missing.join(', ')} (found ${columns.join(', ')}). Check sources.${name}.items_path.`,
+      `Source "${name}": the crawled items lack required ${inNumber(missing.length, 'field')} ${missing.join(', ')} (found ${columns.join(', ')}). Check sources.${name}.items_path.`,
       { source: name, missing },
     );
   }

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
+import { inNumber } from '../api/counted.ts';
 import { escapeRegExp, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
@@ -360,7 +361,7 @@ async function bindFiles(
   // held: say so, since an export cut off before its rows looks exactly like this.
   if (files.length > 0 && (await parquetRowCount(db, files)) === 0) {
     warnings.push(
-      `source ${name}: the day's file(s) ${shown.join(', ')} hold no rows, so the date is loaded as empty ` +
+      `source ${name}: the day's ${inNumber(shown.length, 'file')} ${shown.join(', ')} ${inNumber(shown.length, 'holds', 'hold')} no rows, so the date is loaded as empty ` +
         '(replacing the rows of an earlier load of it, if any); if the delivery is incomplete, copy its complete files in and run the date again',
     );
   }
@@ -573,7 +574,7 @@ async function declaredColumns(
     if (missing.length > 0) {
       throw new LakehouseError(
         'SOURCE_SCHEMA_MISMATCH',
-        `Source "${name}": ${f.shown} lacks column(s) ${missing.join(', ')}. Found: ${[...f.types.keys()].join(', ')}. ` +
+        `Source "${name}": ${f.shown} lacks ${inNumber(missing.length, 'column')} ${missing.join(', ')}. Found: ${[...f.types.keys()].join(', ')}. ` +
           `Fix the file, or update sources.${name}.columns in lakehouse.yaml if the source really changed.`,
         { source: name, file: f.shown, missing },
       );
@@ -592,14 +593,14 @@ async function declaredColumns(
     if (f.onlyNulls.size > 0) {
       const held = otherType.filter((m) => f.onlyNulls.has(m.column)).map((m) => `${m.column} (${m.actual})`);
       warnings.push(
-        `${f.shown}: column(s) ${held.join(', ')} hold only NULLs: read as NULLs of the declared types`,
+        `${f.shown}: ${inNumber(held.length, 'column')} ${held.join(', ')} ${inNumber(held.length, 'holds', 'hold')} only NULLs: read as NULLs of the declared types`,
       );
     }
     const extra = [...f.types.keys()].filter((c) => !(c in source.columns));
     if (extra.length > 0) {
       // Said of the source, not of bronze: the model reading it may be silver or gold in a project of one's own.
       warnings.push(
-        `${f.shown}: extra column(s) ${extra.join(', ')} not declared in sources.${name}.columns: not read ` +
+        `${f.shown}: extra ${inNumber(extra.length, 'column')} ${extra.join(', ')} not declared in sources.${name}.columns: not read ` +
           '(models see only the declared columns; declare it there to read it)',
       );
     }
@@ -624,7 +625,7 @@ function matchCase(f: DayFile, columns: ViewColumn[], warnings: string[]): void 
   }
   if (renamed.length > 0) {
     warnings.push(
-      `${f.shown}: column(s) ${renamed.map(([from]) => from).join(', ')} read as ${renamed.map(([, to]) => to).join(', ')} ` +
+      `${f.shown}: ${inNumber(renamed.length, 'column')} ${renamed.map(([from]) => from).join(', ')} read as ${renamed.map(([, to]) => to).join(', ')} ` +
         '(the names differ only in case)',
     );
   }

@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { counted } from '../api/counted.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
@@ -101,7 +102,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
         ok: true,
         objects: items.length,
         sample: fields,
-        summary: `First page: ${items.length} item(s) with fields ${fields.join(', ') || '(none)'}`,
+        summary: `First page: ${counted(items.length, 'item')} with fields ${fields.join(', ') || '(none)'}`,
       };
     }
     if (source.kind === 'file') {
@@ -202,7 +203,7 @@ async function probeDaily(
     sample,
     columns,
     summary:
-      `${dates.length} day(s) (${dates[0]} .. ${latest}), ${objects} Parquet file(s), ${formatBytes(bytes)}; ` +
+      `${counted(dates.length, 'day')} (${dates[0]} .. ${latest}), ${counted(objects, 'Parquet file')}, ${formatBytes(bytes)}; ` +
       `${latest} reads ${columns.join(', ')}`,
   };
 }

@@ -1,5 +1,6 @@
 import { access, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { ReferenceFileSource } from '../project/config.ts';
@@ -67,7 +68,7 @@ export async function bindReferenceFile(
   if (unknown.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": sources.${name}.rename names column(s) ${unknown.join(', ')} that ${location} does not have ` +
+      `Source "${name}": sources.${name}.rename names ${inNumber(unknown.length, 'column')} ${unknown.join(', ')} that ${location} does not have ` +
         `(found ${columns.join(', ')}). Fix the names in lakehouse.yaml.`,
       { source: name, path: location, unknown },
     );
@@ -77,7 +78,7 @@ export async function bindReferenceFile(
   if (missing.length > 0) {
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
-      `Source "${name}": ${location} lacks required column(s) ${missing.join(', ')} (found ${renamed.join(', ')}). ` +
+      `Source "${name}": ${location} lacks required ${inNumber(missing.length, 'column')} ${missing.join(', ')} (found ${renamed.join(', ')}). ` +
         `If the file names them otherwise, map its columns in lakehouse.yaml: sources.${name}.rename: ` +
         `{${missing.map((m) => `<file column>: ${m}`).join(', ')}} (init takes the same as --catalog-rename <file column>=${missing[0]},...).`,
       { source: name, path: location, missing },

@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { counted } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import {
   abortStaleUploads,
@@ -132,7 +133,7 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
     if (foreign.length > 0) {
       throw new LakehouseError(
         'PROJECT_INVALID',
-        `The lake ${location} holds ${foreign.length} partition file(s) this project's warehouse does not know (e.g. ${foreign[0]}): ` +
+        `The lake ${location} holds ${counted(foreign.length, 'partition file')} this project's warehouse does not know (e.g. ${foreign[0]}): ` +
           'another project writes to it, or this warehouse was deleted. Nothing was changed. Point lake: in lakehouse.yaml at another prefix, ' +
           'or open the project (warehouse) that wrote it.',
         { lake: location, foreign: foreign.length },

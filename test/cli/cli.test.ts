@@ -134,7 +134,7 @@ describe('the lakehouse command line', () => {
     ]) {
       expect(attempt.code).toBe(1);
       expect(attempt.stderr).toContain(
-        `error [PROJECT_INVALID]: 1 committed partition file(s) are missing from the lake ${join(copy, 'lake')}: ` +
+        `error [PROJECT_INVALID]: 1 committed partition file is missing from the lake ${join(copy, 'lake')}: ` +
           `silver.customer_search 2022-06-02 (${file})`,
       );
       expect(attempt.stderr).toContain(

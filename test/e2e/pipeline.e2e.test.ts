@@ -279,7 +279,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       .poll(() => notes.locator('li').allTextContents())
       .toEqual([
         `${dates[0]}, ${dates[1]}: history not replayed: this run replays it once, on ${dates[2]}, with every date it changes; kept as it was until then`,
-        `${dates[2]}: replayed 3 date(s) ${dates[0]} .. ${dates[2]} to rebuild history`,
+        `${dates[2]}: replayed 3 dates ${dates[0]} .. ${dates[2]} to rebuild history`,
       ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-history-replayed-once.png') });
   });

@@ -42,7 +42,7 @@ describe("a model's notes in the pipeline graph", () => {
     expect(grouped[1]?.dates).toHaveLength(30);
     expect(grouped.at(-1)).toEqual({
       etlDate: null,
-      text: '12 more note(s) not shown here: lakehouse runs lists every one',
+      text: '12 more notes not shown here: lakehouse runs lists every one',
     });
   });
 });

@@ -90,7 +90,7 @@ describe('the pipeline graph after a re-run of an older date', () => {
       const again = await engine.run({ dates: [first] });
       expect(again.status).toBe('success');
       const history = again.models.find((m) => m.model === 'gold.dim_user_history')!;
-      expect(history.warnings).toContain(`replayed 2 date(s) ${first} .. ${second} to rebuild history`);
+      expect(history.warnings).toContain(`replayed 2 dates ${first} .. ${second} to rebuild history`);
 
       const graph = await pipelineGraph(engine);
       const partitions = await engine.query(

@@ -82,7 +82,7 @@ const CASES: BadDayCase[] = [
     date: '2022-06-04',
     code: 'SOURCE_SCHEMA_MISMATCH',
     message: (src) => [
-      `Source "${SOURCE}": ${file(src, '20220604')} lacks column(s) networkType.`,
+      `Source "${SOURCE}": ${file(src, '20220604')} lacks column networkType.`,
       'Found: eventID, datetime, user_id, keyword, category, proxy_isp, platform, action, userPlansMap.',
       `Fix the file, or update sources.${SOURCE}.columns in lakehouse.yaml if the source really changed.`,
     ],
@@ -304,7 +304,7 @@ describe('an extra column in a source file', () => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.status).toBe('success');
       // Worded for the source: it said "not loaded into bronze" also where a silver model read the source.
-      const warning = `${join(src, '20220601', 'part-00000.parquet')}: extra column(s) session_id not declared in sources.${SOURCE}.columns: not read (models see only the declared columns; declare it there to read it)`;
+      const warning = `${join(src, '20220601', 'part-00000.parquet')}: extra column session_id not declared in sources.${SOURCE}.columns: not read (models see only the declared columns; declare it there to read it)`;
       // On the model that reads the source, and nowhere else.
       const warned = (models: { model: string; warnings: string[] }[]) =>
         models.filter((m) => m.warnings.includes(warning)).map((m) => m.model);
@@ -549,7 +549,7 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
         expect(silver!.rowsIn).toBe(silver!.rowsOut + silver!.duplicatesRemoved + silver!.quarantined);
         // Counted by rule too, in the run's notes for the date: the reason up to its first ':'.
         expect(silver!.warnings).toContain(
-          '12 row(s) quarantined: datetime_out_of_range 5, datetime_unparseable 4, event_id_missing 2, user_id_not_numeric 1',
+          '12 rows quarantined: datetime_out_of_range 5, datetime_unparseable 4, event_id_missing 2, user_id_not_numeric 1',
         );
         expect((await engine.query('SELECT count(*) AS n FROM bronze.customer_search')).rows).toEqual([
           { n: 19 },
@@ -641,7 +641,7 @@ describe('a day whose files hold no rows', () => {
       const bronze = summary.models.find((m) => m.model === 'bronze.customer_search');
       expect(bronze?.rowsOut).toBe(0);
       expect(bronze?.warnings).toContain(
-        `source ${SOURCE}: the day's file(s) ${file(src, '20220601')} hold no rows, so the date is loaded as empty ` +
+        `source ${SOURCE}: the day's file ${file(src, '20220601')} holds no rows, so the date is loaded as empty ` +
           '(replacing the rows of an earlier load of it, if any); if the delivery is incomplete, copy its complete files in and run the date again',
       );
       // A day with rows, empty part files beside them or not, gets no such note.
@@ -649,13 +649,13 @@ describe('a day whose files hold no rows', () => {
       await writeDay(src, '20220601', eventsSql([]), 'part-00001.parquet');
       const again = await engine.run({ dates: ['2022-06-01'] });
       const notes = again.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
-      expect(notes.filter((w) => w.includes('hold no rows'))).toEqual([]);
+      expect(notes.filter((w) => w.includes('no rows, so the date is loaded as empty'))).toEqual([]);
       expect(again.models.find((m) => m.model === 'bronze.customer_search')?.rowsOut).toBe(6);
       // A date never loaded before replaces nothing: the note does not say it does.
       await writeDay(src, '20220602', eventsSql([]));
       const first = await engine.run({ dates: ['2022-06-02'] });
       const firstNotes = first.models.find((m) => m.model === 'bronze.customer_search')?.warnings ?? [];
-      expect(firstNotes.filter((w) => w.includes('hold no rows'))).toHaveLength(1);
+      expect(firstNotes.filter((w) => w.includes('no rows, so the date is loaded as empty'))).toHaveLength(1);
       expect(firstNotes.filter((w) => w.includes('replacing what it held before'))).toEqual([]);
     });
   });
@@ -689,7 +689,7 @@ describe('a catalog repeating a title with other genres', () => {
       expect(summary.status).toBe('success');
       const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
       expect(notes.filter((w) => w.startsWith('catalog '))).toEqual([
-        'catalog source.title_catalog: 1 title(s) share a slug with another title of other genres, and only one ' +
+        'catalog source.title_catalog: 1 title shares a slug with another title of other genres, and only one ' +
           'of them is used: "Bóng Đá Việt Nam" (Sports) is ignored for "BONG DA VIET NAM" (Live); give each title ' +
           "one row, its genres joined by ';'",
       ]);
@@ -879,7 +879,7 @@ describe('a catalog changed after some dates were matched', () => {
           const one = await engine.run({ dates: ['2022-06-02'] });
           expect(one.status).toBe('success');
           expect(catalogNotes(one)).toEqual([
-            '1 date(s) not in this run (2022-06-01) were matched against an earlier version of ' +
+            '1 date not in this run (2022-06-01) was matched against an earlier version of ' +
               'source.title_catalog: their rows keep its answers; run them again so every date uses this catalog',
           ]);
           const categories = await engine.query(

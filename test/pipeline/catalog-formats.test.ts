@@ -90,7 +90,7 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     const refused = lakehouse('run', guessed, '--select', '+silver.keyword_match');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      'lacks required column(s) title, genres (found No, keyword, category). If the file names them otherwise, ' +
+      'lacks required columns title, genres (found No, keyword, category). If the file names them otherwise, ' +
         'map its columns in lakehouse.yaml: sources.title_catalog.rename: {<file column>: title, <file column>: genres}',
     );
 
@@ -101,7 +101,7 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
     const typo = lakehouse('init', mapped, ...initArgs, '--catalog-rename', 'keywrd=title,category=genres');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain(
-      `--catalog-rename names column(s) keywrd that ${otherNames} does not have (found No, keyword, category).`,
+      `--catalog-rename names column keywrd that ${otherNames} does not have (found No, keyword, category).`,
     );
     // What a rename leaves out is guessed as without one, and said; what cannot be, is asked for.
     const half = join(data, 'half');

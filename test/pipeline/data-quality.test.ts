@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counted, inNumber } from '../../engine/api/counted.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
@@ -110,7 +111,7 @@ describe('a failing error-severity test', () => {
       expect(summary.error).toEqual({
         code: 'TEST_FAILED',
         message:
-          `gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s) (not accepted: 'phone' (1)). ` +
+          `gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row (not accepted: 'phone' (1)). ` +
           `Nothing of ${D2} was committed. Fix models/gold/dim_platform.sql or its input; ` +
           'the failing rows are shown below and kept in the run history.',
         details: {
@@ -182,7 +183,7 @@ describe('a failing error-severity test', () => {
     const result = cli('run', dir, '--date', D2);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row(s) (not accepted: 'phone' (1)). Nothing of ${D2} was committed.`,
+      `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row (not accepted: 'phone' (1)). Nothing of ${D2} was committed.`,
     );
     expect(result.stderr).toContain(`  the run history: lakehouse runs ${dir} --json\n`);
     // The tested column first: the value that failed shows at the start of the row.
@@ -220,7 +221,7 @@ describe('a failing warn-severity test', () => {
       expect(summary.models.every((m) => m.status === 'success')).toBe(true);
       const silver = summary.models.find((m) => m.model === 'silver.customer_search')!;
       expect(silver.warnings).toEqual([
-        "warn: accepted_values(category) has 2 failing row(s) (not accepted: 'browse' (2))",
+        "warn: accepted_values(category) has 2 failing rows (not accepted: 'browse' (2))",
       ]);
       expect(silver.tests.find((t) => t.name === 'accepted_values(category)')).toMatchObject({
         severity: 'warn',
@@ -230,7 +231,7 @@ describe('a failing warn-severity test', () => {
       const [run] = await engine.runs(1);
       expect(run!.status).toBe('success');
       expect(run!.models.find((m) => m.model === 'silver.customer_search')?.warnings).toEqual([
-        "warn: accepted_values(category) has 2 failing row(s) (not accepted: 'browse' (2))",
+        "warn: accepted_values(category) has 2 failing rows (not accepted: 'browse' (2))",
       ]);
       // The rows are kept (a warning is not a rejection).
       expect(
@@ -405,7 +406,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         summary.models.find((m) => m.model === 'silver.customer_search' && m.etlDate === date);
       expect(silver(D2)).toMatchObject({ rowsIn: 14, rowsOut: 12, duplicatesRemoved: 2, quarantined: 0 });
       expect(silver(D2)?.warnings).toEqual([
-        '2 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
+        '2 rows repeat event_id values an earlier date already loaded: removed as duplicates',
       ]);
       expect(silver(D3)).toMatchObject({ rowsIn: 13, rowsOut: 12, duplicatesRemoved: 1 });
       expect(silver(D4)).toMatchObject({ rowsIn: 13, rowsOut: 13, duplicatesRemoved: 0 });
@@ -445,7 +446,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(silverNotes(inOrder, D1)).toEqual([]);
       // Run again as the note asked, 06-02 now drops the event 06-01 took over, too.
       expect(silverNotes(inOrder, D2)).toEqual([
-        '3 row(s) repeat event_id values an earlier date already loaded: removed as duplicates',
+        '3 rows repeat event_id values an earlier date already loaded: removed as duplicates',
       ]);
 
       // Delivered again without the event 06-02 repeats: 06-02, run as told, keeps it as its own.
@@ -504,7 +505,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect((await engine.run({ dates: [D2] })).status).toBe('success');
       const late = await engine.run({ dates: [D1] });
       expect(late.models.find((m) => m.model === 'gold.fact_customer_search')?.warnings).toContain(
-        `1 row(s) repeat event_id values ${D2} also loaded: that date's rows are kept and these are not ` +
+        `1 row repeats event_id values ${D2} also loaded: that date's rows are kept and these are not ` +
           'written. A model upstream that drops repeats across dates keeps these instead in a build in date ' +
           `order: once ${D2} has run again there, run ${D1} again`,
       );
@@ -544,9 +545,9 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(silverOnly.status).toBe('success');
       const silver = silverOnly.models.find((m) => m.model === 'silver.customer_search');
       expect(silver?.warnings.slice(0, 2)).toEqual([
-        `new column(s) net_type: NULL in the 1 other date(s) (${D2}) written before; re-run them to fill it`,
-        `column(s) network_type no longer produced: gone from silver.customer_search, though the 1 other date(s) (${D2}) ` +
-          'written before still hold them; models that read them now fail until they are changed',
+        `new column net_type: NULL in the 1 other date (${D2}) written before; re-run it to fill it`,
+        `column network_type no longer produced: gone from silver.customer_search, though the 1 other date (${D2}) ` +
+          'written before still holds it; models that read it now fail until they are changed',
       ]);
       // The models the selection left out still hold D1 as the old silver gave it.
       expect(silver?.warnings[2]).toMatch(
@@ -588,9 +589,9 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const retyped = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
       expect(retyped.status).toBe('success');
       expect(retyped.models.find((m) => m.model === 'silver.customer_search')?.warnings[0]).toBe(
-        `column(s) retyped: network_code was INTEGER, now VARCHAR. The 1 other date(s) (${D2}) written before ` +
-          'keep the old type, so silver.customer_search reads network_code as VARCHAR until they are re-run: ' +
-          're-run them, or cast back in the model',
+        `column retyped: network_code was INTEGER, now VARCHAR. The 1 other date (${D2}) written before ` +
+          'keeps the old type, so silver.customer_search reads network_code as VARCHAR until it is re-run: ' +
+          're-run it, or cast back in the model',
       );
       // Written again with the same type, the date has nothing to note.
       const again = await engine.run({ dates: [D1], select: ['silver.customer_search'] });
@@ -839,7 +840,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const added = await engine.run({ dates: [D2] });
       expect(added.error?.message ?? added.status).toBe('success');
       expect(added.models.find((m) => m.model === 'gold.fact_customer_search')?.warnings).toContain(
-        'added column(s) action_key to gold.fact_customer_search',
+        'added column action_key to gold.fact_customer_search',
       );
     });
   });
@@ -861,7 +862,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(failed.error?.code).toBe('TEST_FAILED');
       expect(failed.error?.details.test).toBe('not_null(device_kind)');
       expect(failed.error?.message).toContain(
-        `Note: ${left} member(s) of gold.dim_platform that this date does not merge hold NULL in device_kind until a ` +
+        `Note: ${counted(left, 'member')} of gold.dim_platform that this date does not merge ${inNumber(left, 'holds', 'hold')} NULL in device_kind until a ` +
           'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
           'at once, rebuild the table from every date (drop it for a rebuild, then run every date).',
       );
@@ -956,7 +957,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
         `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes ` +
           `(gold.dim_subscription holds dates only to ${D1}, rebuilt in this run); kept as it was until then`,
       );
-      expect(bridge(D2).warnings).toContain(`replayed 2 date(s) ${D1} .. ${D2} to rebuild history`);
+      expect(bridge(D2).warnings).toContain(`replayed 2 dates ${D1} .. ${D2} to rebuild history`);
       expect(
         bridge(D2).tests.find(
           (t) => t.name === 'relationships(subscription_key → gold.dim_subscription.subscription_key)',
@@ -997,7 +998,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(resumed.error?.message ?? resumed.status).toBe('success');
       expect(resumed.models.find((m) => m.model === 'gold.dim_user_history')?.warnings).toEqual(
         expect.arrayContaining([
-          `replayed 3 date(s) ${D1} .. ${D3} to rebuild history`,
+          `replayed 3 dates ${D1} .. ${D3} to rebuild history`,
           `replayed for ${D1} too, whose run stopped before its replay: their history was the previous input's`,
         ]),
       );
@@ -1031,7 +1032,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       const late = await engine.run({ dates: [D2], select: ['gold.dim_user_history'] });
       expect(late.error?.message ?? late.status).toBe('success');
       expect(late.models.find((m) => m.model === 'gold.dim_user_history')?.warnings).toContain(
-        `history starts at ${D2}: its inputs hold 1 earlier date(s) (${D1}) it has not seen; run ${D1} .. ${D2} in one run to build it from the start`,
+        `history starts at ${D2}: its inputs hold 1 earlier date (${D1}) it has not seen; run ${D1} .. ${D2} in one run to build it from the start`,
       );
       const full = await engine.run({ from: D1, to: D2, select: ['gold.dim_user_history'] });
       expect(full.models.flatMap((m) => m.warnings).filter((w) => w.startsWith('history starts'))).toEqual(
@@ -1266,7 +1267,7 @@ describe('a run stopped before its history models replay', () => {
         });
         expect(replay.status).toBe('success');
         expect(replay.models.find((m) => m.model === 'gold.bridge_user_plan')?.warnings).toContain(
-          `replayed 2 date(s) ${D1} .. ${D2} to rebuild history`,
+          `replayed 2 dates ${D1} .. ${D2} to rebuild history`,
         );
         expect(await bridgeRows(engine)).not.toEqual(before);
       });
@@ -1318,7 +1319,7 @@ LEFT JOIN gold.dim_user_history AS h ON h.user_id = u.user_id AND h.valid_from <
         expect(await stale(engine)).toBe(0);
         expect(
           rerun.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.warnings,
-        ).toContain(`replayed 2 date(s) ${D1} .. ${D2} to rebuild history`);
+        ).toContain(`replayed 2 dates ${D1} .. ${D2} to rebuild history`);
         // The bridge, which no model reads, still replays once.
         expect(
           rerun.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === D1)?.warnings,

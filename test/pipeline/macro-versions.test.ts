@@ -57,7 +57,7 @@ describe('a run with changed macros says which committed dates used the old ones
       const run = await engine.run({ dates: [D3] });
       expect(run.status).toBe('success');
       expect(notesOf(run, 'gold.dim_platform')).toEqual([
-        `2 date(s) not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
+        `2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
           `(macros/cleaning.sql): their rows keep its results; run ${D1} .. ${D2} (model gold.dim_platform+) again ` +
           'so every date uses the current macros',
       ]);
@@ -71,7 +71,7 @@ describe('a run with changed macros says which committed dates used the old ones
     // `lakehouse runs` lists the latest run's notes under its table.
     const runs = lakehouse('runs', dir);
     expect(runs.stdout).toContain(
-      `note: gold.dim_platform (${D3}): 2 date(s) not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type`,
+      `note: gold.dim_platform (${D3}): 2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type`,
     );
     await withEngine(dir, async (engine) => {
       // Rebuilt, the dates are current again.

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counted } from '../../engine/api/counted.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
@@ -81,7 +82,7 @@ describe('the quarantine table of a model name', () => {
         const record = summary.models.find((m) => m.model === 'silver.customer_search')!;
         expect(record.quarantined).toBe(0);
         expect(record.warnings).toContain(
-          `quarantine.customer_search no longer holds the ${held} row(s) of ${dates[0]} an earlier version of ` +
+          `quarantine.customer_search no longer holds the ${counted(held, 'row')} of ${dates[0]} an earlier version of ` +
             'silver.customer_search quarantined: the model gives no quarantine reason now',
         );
         expect(await quarantined(engine, dates[0]!)).toEqual([]);

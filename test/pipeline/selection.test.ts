@@ -38,7 +38,7 @@ describe('a --select run reads what its upstream committed', () => {
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toBe(
         `silver.customer_search, silver.user_plans_map read bronze.customer_search, which has no partition for ${D2} ` +
-          `(it has 1 date(s), from ${D1} to ${D1}).\n` +
+          `(it has 1 date, from ${D1} to ${D1}).\n` +
           'Nothing ran: the selection leaves out bronze.customer_search, so those dates would commit empty results. ' +
           'Add the upstream models to the selection (+silver.customer_search), run every model, or pick dates the upstream has.',
       );

@@ -153,7 +153,7 @@ describe('declared source column types', () => {
         { order_id: 'o2', customer: null, tags: null },
       ]);
       expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
-        `${join(day, 'part-1.parquet')}: column(s) customer (INTEGER), tags (INTEGER) hold only NULLs: ` +
+        `${join(day, 'part-1.parquet')}: columns customer (INTEGER), tags (INTEGER) hold only NULLs: ` +
           'read as NULLs of the declared types',
       );
     });
@@ -180,10 +180,10 @@ describe('declared source column types', () => {
         { order_id: 'o2', quantity: 8 },
       ]);
       expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
-        `${join(day, 'part-1.parquet')}: column(s) ORDER_ID, Quantity read as order_id, quantity (the names differ only in case)`,
+        `${join(day, 'part-1.parquet')}: columns ORDER_ID, Quantity read as order_id, quantity (the names differ only in case)`,
       );
       expect(summary.models.find((m) => m.model === 'bronze.orders')?.warnings).toContain(
-        `${join(day, 'part-0.parquet')}: column(s) ORDER_ID read as order_id (the names differ only in case)`,
+        `${join(day, 'part-0.parquet')}: column ORDER_ID read as order_id (the names differ only in case)`,
       );
     });
   });

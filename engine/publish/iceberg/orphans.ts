@@ -1,3 +1,4 @@
+import { counted } from '../../api/counted.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Catalog, CatalogTable } from './catalog.ts';
 import type { ListedFile } from './file-io.ts';
@@ -225,7 +226,7 @@ export function describeOrphanReport(report: OrphanReport): string {
     bytes += size;
     kept += t.kept.length;
     lines.push(
-      `${t.table}: ${t.removed.length} orphan file(s) ${report.dryRun ? 'to remove' : 'removed'} (${size} bytes), ${t.kept.length} younger than ${age} kept, ${t.referenced} referenced`,
+      `${t.table}: ${counted(t.removed.length, 'orphan file')} ${report.dryRun ? 'to remove' : 'removed'} (${size} bytes), ${t.kept.length} younger than ${age} kept, ${t.referenced} referenced`,
     );
     if (report.dryRun) {
       for (const f of t.removed) lines.push(`  would remove ${f.uri}`);

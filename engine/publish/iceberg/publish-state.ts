@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inNumber } from '../../api/counted.ts';
 import type { Db } from '../../db/duckdb.ts';
 import { writeFileAtomically } from '../../storage/atomic-file.ts';
 
@@ -80,7 +81,7 @@ export function etlDatesSince(
   const vanished = Object.keys(previous).filter((d) => !(d in current));
   if (vanished.length > 0)
     return {
-      reason: `ETL date(s) ${vanished.slice(0, 3).join(', ')} published before are no longer committed`,
+      reason: `ETL ${inNumber(vanished.length, 'date')} ${vanished.slice(0, 3).join(', ')} published before ${inNumber(vanished.length, 'is', 'are')} no longer committed`,
     };
   return {
     dates: Object.keys(current)

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { counted } from '../../api/counted.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import { type Db, ident, literal, qualified } from '../../db/duckdb.ts';
 import { GOLD_SCHEMA, type GoldTable } from '../gold-tables.ts';
@@ -447,7 +448,7 @@ async function changedSinceLastPublish(
   if ('reason' in since) return full(since.reason);
   return {
     etlDates: since.dates,
-    reason: `${since.dates.length} ETL date(s) committed since the last publish`,
+    reason: `${counted(since.dates.length, 'ETL date')} committed since the last publish`,
     nextState,
   };
 }

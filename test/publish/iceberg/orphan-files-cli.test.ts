@@ -233,7 +233,7 @@ describe('lakehouse publish iceberg --remove-orphans on a local warehouse', () =
 
     const run = lakehouse(...args, '--remove-orphans');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('dim_user: 1 orphan file(s) removed (4 bytes), 1 younger than 3d kept');
+    expect(run.stdout).toContain('dim_user: 1 orphan file removed (4 bytes), 1 younger than 3d kept');
     await expect(stat(old)).rejects.toThrow();
     await stat(young);
     // An age of your own: the young file goes too when it is older than that.

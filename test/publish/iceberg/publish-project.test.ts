@@ -361,7 +361,7 @@ describe('publishing a fact that carries the ETL date of each row', () => {
         expect(third).toMatchObject({ action: 'append', rowsRemoved: 0 });
         expect(third.comparison).toMatchObject({
           scope: 'since-last-publish',
-          reason: '2 ETL date(s) committed since the last publish',
+          reason: '2 ETL dates committed since the last publish',
         });
       } finally {
         lineageEngine.close();

@@ -107,7 +107,7 @@ describe('publishing a fact after runs, comparing only what the runs changed', (
     expect(second).toMatchObject({ action: 'append', rowsAdded: 5, rowsRemoved: 0 });
     expect(second.comparison).toEqual({
       scope: 'since-last-publish',
-      reason: '1 ETL date(s) committed since the last publish',
+      reason: '1 ETL date committed since the last publish',
       partitionsCompared: 1,
     });
     const after = await filesByDateKey();
@@ -184,7 +184,7 @@ describe('publishing a fact after runs, comparing only what the runs changed', (
     expect(dropped).toMatchObject({ action: 'overwrite', rowsRemoved: 2, rowsAdded: 0 });
     expect(dropped.comparison).toMatchObject({
       scope: 'all',
-      reason: 'ETL date(s) 2024-01-07 published before are no longer committed',
+      reason: 'ETL date 2024-01-07 published before is no longer committed',
     });
   });
 });
