@@ -338,7 +338,7 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await expect.poll(() => failingRows.count()).toBeGreaterThan(0);
     const rows = await failingRows.count();
     const count = Number(
-      (await failed.textContent())?.match(/([\d,]+) failing row\(s\)/)?.[1]?.replace(/,/g, ''),
+      (await failed.textContent())?.match(/([\d,]+) failing rows?/)?.[1]?.replace(/,/g, ''),
     );
     expect(count).toBeGreaterThan(rows);
     expect(await failed.getByTestId('failed-test-sampled').textContent()).toBe(` · first ${rows} shown`);
@@ -485,8 +485,8 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await table.getByTestId('diff-added-columns').textContent()).toBe('Columns added: actoin');
     expect(await table.getByTestId('diff-removed-columns').count()).toBe(0);
     const notes = panel.getByTestId(`run-notes-${FACT}`);
-    await expect.poll(() => notes.textContent()).toContain(`added column(s) actoin to ${FACT}`);
-    expect(await notes.textContent()).toMatch(/column\(s\) action .*no longer produced by its model/);
+    await expect.poll(() => notes.textContent()).toContain(`added column actoin to ${FACT}`);
+    expect(await notes.textContent()).toMatch(/column action .*no longer produced by its model/);
     await page.screenshot({ path: join(SCREENSHOTS, 'editor-added-column.png') });
 
     await retypeEditorLine(page, /^\s*e\.action AS actoin,$/, 'e.action,');

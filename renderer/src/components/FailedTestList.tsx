@@ -1,4 +1,5 @@
 import type { TestResult } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import { DataGrid } from './DataGrid.tsx';
 
 export interface FailedTest {
@@ -13,7 +14,8 @@ export function FailedTestList({ tests }: { tests: FailedTest[] }) {
     <div key={`${where ?? ''} ${test.name}`} className="failed-test" data-testid="failed-test">
       <p className={test.severity === 'error' ? 'error' : 'warning'}>
         {where ? `${where} · ` : ''}
-        {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing row(s)
+        {test.severity}: {test.name} · {test.failingRows.toLocaleString()} failing{' '}
+        {inNumber(test.failingRows, 'row')}
         {/* Which columns hold the NULLs, which values are not accepted or have no parent row. */}
         {test.detail && <span data-testid="failed-test-detail"> · {test.detail}</span>}
         {/* The engine keeps a sample of the failing rows; a count above the rows shown must say so. */}

@@ -9,6 +9,7 @@ import type {
   RunSummary,
   TableDiff,
 } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import { LakehouseError } from '../../../engine/api/errors.ts';
 import { groupNotes } from '../../../engine/api/notes.ts';
 import type { Client } from '../api/client.ts';
@@ -529,8 +530,9 @@ export function ModelEditorView({
             >
               <span className="muted" data-testid="preview-summary">
                 Preview of {preview.result.date}: {preview.result.rows.length}
-                {preview.result.hasMore ? '+' : ''} row(s) in {preview.result.durationMs} ms; nothing was
-                written.
+                {preview.result.hasMore ? '+' : ''}{' '}
+                {preview.result.hasMore ? 'rows' : inNumber(preview.result.rows.length, 'row')} in{' '}
+                {preview.result.durationMs} ms; nothing was written.
               </span>
               {previewStale && (
                 <p className="warning" data-testid="preview-stale">

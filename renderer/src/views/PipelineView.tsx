@@ -15,6 +15,7 @@ import type {
   RunStep,
   RunSummary,
 } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import {
   daysOfRun,
   describeRun,
@@ -957,7 +958,7 @@ export function ModelCard({
 function CardNotes({ notes }: { notes: GraphNote[] | undefined }) {
   if (!notes || notes.length === 0) return null;
   const title = [
-    `${notes.length} note(s) from the latest run; click for the details:`,
+    `${notes.length} ${inNumber(notes.length, 'note')} from the latest run; click for the details:`,
     ...notes.map((n) => `${n.etlDate ? `${noteDates(n)}: ` : ''}${n.text}`),
   ].join('\n');
   return (

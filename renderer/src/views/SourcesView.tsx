@@ -6,6 +6,7 @@ import type {
   SourceTestInput,
   SourceTestResult,
 } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import type { Client } from '../api/client.ts';
 import { describeError } from '../connect.ts';
 
@@ -304,7 +305,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               ? ''
               : dropped === ''
                 ? ` Read by ${readers}: its next run reads the source as saved.`
-                : ` Read by ${readers}, which no longer get column(s) ${dropped}: change the models that use them before the next run, or declare the columns again.`
+                : ` Read by ${readers}, which no longer get ${inNumber(result.droppedColumns.length, 'column')} ${dropped}: change the models that use them before the next run, or declare the columns again.`
           }`,
         });
       } catch (e) {

@@ -6,6 +6,7 @@ import type {
   StarSchema,
   StarTable,
 } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
@@ -368,7 +369,7 @@ export function StarSchemaView({ client }: { client: Client }) {
             </label>
             {orphans && (
               <span className="muted" data-testid="orphans-total" data-total={orphans.total}>
-                {orphans.total.toLocaleString()} row(s)
+                {orphans.total.toLocaleString()} {inNumber(orphans.total, 'row')}
                 {orphans.total > orphans.rows.length ? `, first ${orphans.rows.length} shown` : ''}
               </span>
             )}
@@ -377,7 +378,7 @@ export function StarSchemaView({ client }: { client: Client }) {
             <p className="muted orphans-note" data-testid="orphans-unknown-note">
               {allUnknown(selected)
                 ? `All ${selected.rows.toLocaleString()} rows point`
-                : `${selected.unknown.toLocaleString()} row(s) point`}{' '}
+                : `${selected.unknown.toLocaleString()} ${inNumber(selected.unknown, 'row points', 'rows point')}`}{' '}
               at the unknown member (key 0) of {shortName(selected.to)}: the member a model assigns when the
               value is absent or matches nothing, not a broken reference.
             </p>

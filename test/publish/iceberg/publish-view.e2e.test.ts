@@ -119,7 +119,7 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('history-diff').click();
     await page.getByTestId('history-diff-result').waitFor();
     expect(await page.getByTestId('history-diff-result').textContent()).toContain(
-      `${(total - dayOne).toLocaleString('en-US')} row(s) added, 0 removed`,
+      `${(total - dayOne).toLocaleString('en-US')} rows added, 0 removed`,
     );
     await page.screenshot({ path: join(work, 'publish.png'), fullPage: true });
 

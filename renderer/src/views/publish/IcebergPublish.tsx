@@ -8,6 +8,7 @@ import type {
   IcebergTablePlan,
   ProjectInfo,
 } from '../../../../engine/api/contract.ts';
+import { inNumber } from '../../../../engine/api/counted.ts';
 import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
@@ -44,7 +45,7 @@ function changeText(plan: IcebergTablePlan): string {
     case 'append':
       return `append ${rows(plan.rowsAdded)}`;
     case 'upsert':
-      return `upsert: write ${rows(plan.rowsAdded)}, rewrite ${plan.filesRemoved} file(s)`;
+      return `upsert: write ${rows(plan.rowsAdded)}, rewrite ${plan.filesRemoved.toLocaleString()} ${inNumber(plan.filesRemoved, 'file')}`;
     case 'overwrite':
       return `overwrite: ${rows(plan.rowsRemoved)} → ${rows(plan.rowsAdded)}`;
     default:
@@ -397,8 +398,8 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
       {diff && (
         <div data-testid="history-diff-result">
           <p>
-            {diff.rowsAdded.toLocaleString()} row(s) added, {diff.rowsRemoved.toLocaleString()} removed
-            between {diff.from} and {diff.to}.
+            {diff.rowsAdded.toLocaleString()} {inNumber(diff.rowsAdded, 'row')} added,{' '}
+            {diff.rowsRemoved.toLocaleString()} removed between {diff.from} and {diff.to}.
           </p>
           {diff.added.length > 0 && (
             <>
