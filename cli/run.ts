@@ -2,7 +2,7 @@
 // (or one JSON object). Apart from main.ts, as publish and crawl are; demo and runs reuse its printing.
 
 import { suggestedRunOf, toLakehouseError } from '../engine/api/errors.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, RunHistoryEntry } from '../engine/engine.ts';
 import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS } from './commands.ts';
@@ -51,15 +51,10 @@ export async function runWithProgress(
  */
 export function accountingLines(
   reconcileWith: (model: string) => string | undefined,
-  records: {
-    model: string;
-    etlDate: string | null;
-    status: string;
-    rowsIn: number;
-    rowsOut: number;
-    duplicatesRemoved: number;
-    quarantined: number;
-  }[],
+  records: Pick<
+    RunHistoryEntry['models'][number],
+    'model' | 'etlDate' | 'status' | 'rowsIn' | 'rowsOut' | 'duplicatesRemoved' | 'quarantined'
+  >[],
   withDates = false,
 ): string[] {
   const lines: string[] = [];
