@@ -117,11 +117,12 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       );
     }
   }
-  // The tests read the file just written; its statistics say whether the dedupe proved the key unique.
+  // The tests read the file just written.
   const file = await partitions.currentPath(model.id, etlDate);
   if (columns.some((c) => c.name.toLowerCase() === 'etl_date')) await refuseOtherEtlDates(ctx, file);
   const testRelation = `read_parquet(${literal(file)})`;
-  const uniqueKeys = dedupe && (await noNullsIn(db, file, dedupe.key)) ? dedupe.key : undefined;
+  // The repeat search leaves one row per key: the rows of a NULL key it keeps are ones a unique test skips.
+  const uniqueKeys = dedupe?.key;
   if (before) warnings.push(...(await columnChanges(ctx, before, columns)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
 }
@@ -402,22 +403,6 @@ async function columnChanges(
     );
   }
   return notes;
-}
-
-/**
- * Whether the written partition has no NULL in `columns`, from its Parquet statistics (no scan). The
- * repeat search keeps every row with a NULL key, as a unique test does not: only without NULLs has the
- * deduplication proven the key unique.
- */
-async function noNullsIn(db: Db, file: string, columns: string[]): Promise<boolean> {
-  const stats = await db.all<{ column: string; nulls: number | bigint | null }>(
-    `SELECT path_in_schema AS column, stats_null_count AS nulls FROM parquet_metadata(${literal(file)})
-     WHERE path_in_schema IN (${columns.map(literal).join(', ')})`,
-  );
-  return (
-    columns.every((c) => stats.some((s) => s.column === c)) &&
-    stats.every((s) => s.nulls !== null && Number(s.nulls) === 0)
-  );
 }
 
 /**

@@ -45,9 +45,12 @@ export function failingRowsSql(
   }
   if ('unique' in test) {
     const cols = test.unique.map(ident).join(', ');
+    // As dbt: a row with no key (every key column NULL) is not_null's business, not a repeat. A NULL in
+    // part of a key still counts as a value, as GROUP BY and the engine's key merges compare it.
+    const hasKey = test.unique.map((c) => `${ident(c)} IS NOT NULL`).join(' OR ');
     return {
       name: `unique(${test.unique.join(', ')})`,
-      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} GROUP BY ALL HAVING count(*) > 1`,
+      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} WHERE ${hasKey} GROUP BY ALL HAVING count(*) > 1`,
     };
   }
   if ('accepted_values' in test) {

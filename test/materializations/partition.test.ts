@@ -74,7 +74,7 @@ describe('partition materialization', () => {
   it('drops repeats of the key, keeping the lowest row, with no quarantine column', async () => {
     const { outcome, kept } = await materialize(DEDUPE, WITHOUT_REASON);
     expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 3, quarantined: 0, duplicatesRemoved: 2 });
-    // Deduplicated with no NULL key: a unique test on the key has nothing left to find.
+    // Deduplicated: a unique test on the key has nothing left to find.
     expect(outcome.uniqueKeys).toEqual(['id']);
     expect(kept).toEqual([
       { id: 1, v: 'a' },
@@ -92,20 +92,32 @@ describe('partition materialization', () => {
     ]);
   });
 
-  // The repeat search leaves rows with a NULL key alone; a unique test counts NULLs as one value.
-  it('claims the key unique only when no kept row has a NULL key', async () => {
+  // The repeat search leaves rows with a NULL key alone, and a unique test skips them (as dbt's does).
+  it('claims the deduplicated key unique with rows of a NULL key kept, as the unique test finds it', async () => {
     const { outcome, kept, model } = await materialize(
       `${DEDUPE}\ntests:\n  - unique: id`,
-      `SELECT * FROM (VALUES (NULL, 'a'), (NULL, 'b'), (4, 'd')) t(id, v)`,
+      `SELECT * FROM (VALUES (NULL, 'a'), (NULL, 'b'), (4, 'd'), (4, 'e')) t(id, v)`,
     );
     expect(kept).toEqual([
       { id: 4, v: 'd' },
       { id: null, v: 'a' },
       { id: null, v: 'b' },
     ]);
-    expect(outcome.uniqueKeys).toBeUndefined();
-    const [unique] = await runDataTests(db!, model, outcome.testRelation, undefined, outcome.uniqueKeys);
-    expect(unique).toMatchObject({ name: 'unique(id)', passed: false, failingRows: 1 });
+    expect(outcome.uniqueKeys).toEqual(['id']);
+    // The claim holds: the test's own query over the written file finds nothing either.
+    const [queried] = await runDataTests(db!, model, outcome.testRelation, undefined);
+    expect(queried).toMatchObject({ name: 'unique(id)', passed: true, failingRows: 0 });
+  });
+
+  // Over several columns the repeat search compares a NULL part as a value, so it keeps one row of each.
+  it('claims a deduplicated key of two columns unique with NULL parts, as the unique test finds it', async () => {
+    const { outcome, model } = await materialize(
+      'deduplicate:\n  key: [id, k]\ntests:\n  - unique: [id, k]',
+      `SELECT * FROM (VALUES (NULL, 'a', 'x'), (NULL, 'a', 'y'), (NULL, NULL, 'x'), (NULL, NULL, 'y'), (4, NULL, 'x')) t(id, k, v)`,
+    );
+    expect(outcome).toMatchObject({ rowsOut: 3, duplicatesRemoved: 2, uniqueKeys: ['id', 'k'] });
+    const [queried] = await runDataTests(db!, model, outcome.testRelation, undefined);
+    expect(queried).toMatchObject({ name: 'unique(id, k)', passed: true, failingRows: 0 });
   });
 
   it('keeps the first row by order_by, with directions and NULLS placement', async () => {

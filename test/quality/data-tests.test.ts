@@ -232,6 +232,65 @@ describe('data tests', () => {
   });
 });
 
+/**
+ * `unique` over keys holding NULLs, as dbt tests them: a row with no key at all is not_null's business,
+ * not a repeat; a NULL in part of a key is a value, as in dbt_utils.unique_combination_of_columns.
+ */
+const NULL_KEY_CASES: {
+  why: string;
+  rows: string;
+  test: string;
+  failingRows: number;
+  sample?: Record<string, unknown>[];
+}[] = [
+  {
+    why: 'two NULL keys are no repeat',
+    rows: `(NULL, 'a'), (NULL, 'b'), (1, 'a')`,
+    test: 'unique: id',
+    failingRows: 0,
+  },
+  {
+    why: 'a repeated key fails, named, and the NULL keys beside it do not',
+    rows: `(NULL, 'a'), (NULL, 'b'), (1, 'a'), (1, 'b')`,
+    test: 'unique: id',
+    failingRows: 1,
+    sample: [{ id: 1, occurrences: 2 }],
+  },
+  {
+    why: 'two keys wholly NULL are no repeat',
+    rows: `(NULL, NULL), (NULL, NULL), (1, 'a')`,
+    test: 'unique: [id, kind]',
+    failingRows: 0,
+  },
+  {
+    why: 'a key NULL in part repeats as a value',
+    rows: `(NULL, 'a'), (NULL, 'a'), (NULL, NULL), (NULL, NULL), (1, NULL)`,
+    test: 'unique: [id, kind]',
+    failingRows: 1,
+    sample: [{ id: null, kind: 'a', occurrences: 2 }],
+  },
+];
+
+describe('unique over NULL keys', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold`);
+  });
+  afterAll(() => db.close());
+
+  it.each(NULL_KEY_CASES)('$why', async ({ rows, test, failingRows, sample }) => {
+    await db.run(`CREATE OR REPLACE TABLE gold.keyed AS SELECT * FROM (VALUES ${rows}) AS t(id, kind)`);
+    const model = parseModelFile(
+      'models/gold/keyed.sql',
+      `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
+      'gold',
+    );
+    const [result] = await runDataTests(db, model, 'gold.keyed', undefined);
+    expect(result).toMatchObject({ passed: failingRows === 0, failingRows, sample: sample ?? [] });
+  });
+});
+
 /** Each history problem scd_invariants reports, one key per problem, and the rows it must show. */
 describe('SCD invariants', () => {
   let db: Db;
