@@ -8,6 +8,7 @@ unknown_member:
   network_type: others
   isp_group: unknown
 tests:
+  # A NULL proxy_isp is a value here: unique skips only a key NULL in both columns.
   - unique: [proxy_isp, network_type]
   - accepted_values:
       column: network_type

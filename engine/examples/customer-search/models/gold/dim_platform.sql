@@ -7,6 +7,8 @@ unknown_member:
   platform: null
   device_type: unknown
 tests:
+  # unique skips NULL keys, so it would not see a second NULL platform beside the unknown member's:
+  # the SELECT keeps events with no platform out (facts point them at the unknown member).
   - unique: platform
   - not_null: device_type
   - accepted_values:
