@@ -270,6 +270,28 @@ unique_key: event_id`);
     ]);
   });
 
+  // A NULL key is one key value, as over several columns: the latest date's row holds it. The one-column
+  // delete matched NULL to nothing, so each re-run of a date with a NULL key another date also loaded
+  // added that row again.
+  it("holds one row of a NULL key, the latest date's, however often its dates are re-run", async () => {
+    h = await createHarness(`materialized: append
+unique_key: event_id`);
+    const d1 = `SELECT * FROM (VALUES (NULL, 1), ('e1', 1)) t(event_id, v)`;
+    const d2 = `SELECT * FROM (VALUES (NULL, 2), ('e2', 2)) t(event_id, v)`;
+    const inDateOrder = [
+      { event_id: 'e1', v: 1 },
+      { event_id: 'e2', v: 2 },
+      { event_id: null, v: 2 },
+    ];
+    const rows = () => h.rows('SELECT event_id, v FROM gold.model ORDER BY ALL');
+    await h.apply(materializeAppend, '2022-06-01', d1);
+    await h.apply(materializeAppend, '2022-06-02', d2);
+    expect(await rows()).toEqual(inDateOrder);
+    await h.apply(materializeAppend, '2022-06-02', d2);
+    await h.apply(materializeAppend, '2022-06-01', d1);
+    expect(await rows()).toEqual(inDateOrder);
+  });
+
   it("a re-run removes the rows its date no longer produces, never another date's", async () => {
     h = await createHarness(`materialized: append
 unique_key: [event_id, part]`);
