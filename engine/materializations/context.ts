@@ -363,7 +363,8 @@ export function keyMatch(keys: string[], left: string, right: string): string {
 
 /**
  * Drops rows that repeat exactly (counted as duplicates). Rows that share a unique key but disagree
- * are a model bug, not duplicates: they fail the date as a unique test would, with the rows shown.
+ * are a model bug, not duplicates: they fail the date as a unique test would, with the rows shown. A
+ * NULL key is one key here (rows are merged by key), though the unique test skips it.
  */
 export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Promise<number> {
   const { db, stage } = ctx;
@@ -382,10 +383,21 @@ export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Prom
       SELECT (${keyList}) FROM ${stage} GROUP BY ALL HAVING count(*) > 1) ORDER BY ${keyList}`;
     const failingRows = await db.allJson(`${conflicts} LIMIT 10`);
     const test = `unique(${keys.join(', ')})`;
+    // The unique test skips a key NULL in every column; a merge cannot, so say why it fails here.
+    const noKey = Number(
+      (await db.scalar<number | bigint>(
+        `SELECT count(*) FROM ${stage} WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' AND ')}`,
+      )) ?? 0,
+    );
+    const nullKeys =
+      noKey > 1
+        ? ` ${counted(noKey, 'row')} with ${keys.join(', ')} NULL differ: rows are merged by key, so a NULL key is one ` +
+          'key here, though the unique test skips it. Give them a key, or quarantine or filter them out.'
+        : '';
     throw new LakehouseError(
       'TEST_FAILED',
       `${modelId} emits ${counted(after - distinctKeys, 'more row')} than distinct ${keys.join(', ')} values, with different ` +
-        `values for the same key (test ${test}). Make the model's SQL return one row per key (GROUP BY the key, or fix the mapping).`,
+        `values for the same key (test ${test}). Make the model's SQL return one row per key (GROUP BY the key, or fix the mapping).${nullKeys}`,
       { model: modelId, test, failingRows },
     );
   }

@@ -3,6 +3,7 @@ import { materializeAppend } from '../../engine/materializations/append.ts';
 import { materializeScd2 } from '../../engine/materializations/history.ts';
 import { materializeScd1 } from '../../engine/materializations/scd1.ts';
 import { runDataTests } from '../../engine/quality/data-tests.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 import { createHarness } from '../helpers/materialize.ts';
 
 type Harness = Awaited<ReturnType<typeof createHarness>>;
@@ -290,6 +291,24 @@ unique_key: event_id`);
     await h.apply(materializeAppend, '2022-06-02', d2);
     await h.apply(materializeAppend, '2022-06-01', d1);
     expect(await rows()).toEqual(inDateOrder);
+  });
+
+  // The unique test skips NULL keys, so the date's failure says why a merge cannot.
+  it('fails on rows of a NULL key that differ, saying a NULL key is one key to a merge', async () => {
+    h = await createHarness(`materialized: append
+unique_key: event_id`);
+    const error = await lakehouseFailure(
+      h.apply(
+        materializeAppend,
+        '2022-06-01',
+        `SELECT * FROM (VALUES (NULL, 1), (NULL, 2), ('e1', 1)) t(event_id, v)`,
+      ),
+    );
+    expect(error).toMatchObject({ code: 'TEST_FAILED', details: { test: 'unique(event_id)' } });
+    expect(error.message).toContain(
+      '2 rows with event_id NULL differ: rows are merged by key, so a NULL key is one key here, though the ' +
+        'unique test skips it. Give them a key, or quarantine or filter them out.',
+    );
   });
 
   it("a re-run removes the rows its date no longer produces, never another date's", async () => {
