@@ -48,11 +48,11 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   }
   const single = keys.length === 1 ? ident(keys[0]!) : undefined;
   if (single) {
+    await db.run(`DELETE FROM ${target} WHERE ${single} IN (SELECT ${single} FROM ${stage})`);
     // IN matches no NULL: a NULL key is one value here, as keyMatch compares it over several columns.
-    await db.run(
-      `DELETE FROM ${target} WHERE ${single} IN (SELECT ${single} FROM ${stage})
-         OR (${single} IS NULL AND (SELECT bool_or(${single} IS NULL) FROM ${stage}))`,
-    );
+    // Its own statement, because an OR beside the IN made the delete of a 1M-row stage ~30% slower.
+    if (await db.scalar<boolean>(`SELECT bool_or(${single} IS NULL) FROM ${stage}`))
+      await db.run(`DELETE FROM ${target} WHERE ${single} IS NULL`);
   } else {
     await db.run(`DELETE FROM ${target} t USING ${stage} s WHERE ${keyMatch(keys, 't', 's')}`);
   }
