@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { literal, openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
@@ -247,6 +247,41 @@ export async function projectState(engine: Engine): Promise<ProjectState> {
 /** The example project on the hand-written days of `sourceDir`, with writeCatalog's titles beside them. */
 export async function exampleProjectOnDays(sourceDir: string): Promise<string> {
   return exampleProject(sourceDir, await writeCatalog(join(sourceDir, 'titles.csv')));
+}
+
+/** The paths of a describe block's project (see exampleProjectForSuite); set once its beforeAll has run. */
+export interface SuiteProject {
+  /** The source folder of hand-written days, writeCatalog's titles.csv beside them. */
+  src: string;
+  /** The example project over `src`. */
+  dir: string;
+}
+
+/** Six clean events of 2022-06-01: the one day most suites run. */
+export async function oneCleanDay(sourceDir: string): Promise<void> {
+  await writeDay(sourceDir, '20220601', events(6, '2022-06-01'));
+}
+
+/**
+ * Registers the calling describe block's beforeAll and afterAll: a fresh source folder that `writeDays`
+ * fills, the example project on it, both removed after the block. Read `src` and `dir` in hooks and tests,
+ * not while the block is collected. A later afterAll of the block (closing an engine) runs before this one.
+ */
+export function exampleProjectForSuite(
+  writeDays: (sourceDir: string) => Promise<unknown> = oneCleanDay,
+): SuiteProject {
+  const project: SuiteProject = { src: '', dir: '' };
+  beforeAll(async () => {
+    project.src = await tempDir('lakehouse-src-');
+    await writeDays(project.src);
+    project.dir = await exampleProjectOnDays(project.src);
+  });
+  afterAll(async () => {
+    // Either is unset when beforeAll failed before making it.
+    if (project.dir) await removeDir(project.dir);
+    if (project.src) await removeDir(project.src);
+  });
+  return project;
 }
 
 /**

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
-import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { exampleProject, removeDir, withEngine } from '../helpers/project.ts';
 import {
   corruptUtf8,
   damageColumnChunk,
   event,
   events,
   eventsSql,
-  exampleProjectOnDays,
+  exampleProjectForSuite,
   type ProjectState,
   projectState,
   SOURCE_COLUMNS,
@@ -145,13 +145,7 @@ const CASES: BadDayCase[] = [
 ];
 
 describe('a bad source day fails its run and leaves the committed state as it was', () => {
-  let src: string;
-  let dir: string;
-  let engine: Engine;
-  let committed: ProjectState;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
+  const project = exampleProjectForSuite(async (src) => {
     await writeDay(src, '20220601', events(12, '2022-06-01'));
 
     truncatedSize = await truncateToHalf(await writeDay(src, '20220602', events(12, '2022-06-02')));
@@ -196,9 +190,13 @@ describe('a bad source day fails its run and leaves the committed state as it wa
 
     await symlink(join(src, 'moved-away'), join(src, '20220621'));
     await writeFile(join(src, '20220622'), 'not a folder');
+  });
 
-    dir = await exampleProjectOnDays(src);
-    engine = await createEngine({ projectDir: dir });
+  let engine: Engine;
+  let committed: ProjectState;
+
+  beforeAll(async () => {
+    engine = await createEngine({ projectDir: project.dir });
     const first = await engine.run({ dates: ['2022-06-01'] });
     expect(first.error).toBeUndefined();
     committed = await projectState(engine);
@@ -206,19 +204,15 @@ describe('a bad source day fails its run and leaves the committed state as it wa
     expect(Object.keys(committed.gold)).toHaveLength(10);
   });
 
-  afterAll(async () => {
-    engine?.close();
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  afterAll(() => engine?.close());
 
   it.each(CASES)('$title → $code', async ({ date, code, message, details }) => {
     const summary = await engine.run({ dates: [date] });
     expect(summary.status).toBe('failed');
     expect(summary.dates).toEqual([date]);
     expect(summary.error?.code).toBe(code);
-    for (const part of message(src)) expect(summary.error?.message).toContain(part);
-    expect(summary.error?.details).toEqual(details(src));
+    for (const part of message(project.src)) expect(summary.error?.message).toContain(part);
+    expect(summary.error?.details).toEqual(details(project.src));
 
     // Nothing changed: same gold content, same lake rows, same pointers, no files left behind.
     expect(await projectState(engine)).toEqual(committed);
@@ -246,45 +240,35 @@ describe('a bad source day fails its run and leaves the committed state as it wa
 
   it('names the file and column of unreadable text also when the failing model staged its rows first', async () => {
     // With deduplicate, the bronze model stages its rows (a different code path from a straight copy).
-    const model = join(dir, 'models', 'bronze', 'customer_search.sql');
+    const model = join(project.dir, 'models', 'bronze', 'customer_search.sql');
     const sql = await readFile(model, 'utf8');
     await writeFile(
       model,
       sql.replace('materialized: partition\n', 'materialized: partition\ndeduplicate:\n  key: eventID\n'),
     );
     engine.close();
-    engine = await createEngine({ projectDir: dir });
+    engine = await createEngine({ projectDir: project.dir });
     const utf8 = CASES.find((c) => c.date === '2022-06-06')!;
     const before = await projectState(engine);
     const summary = await engine.run({ dates: [utf8.date] });
     expect(summary.error?.code).toBe('SOURCE_UNREADABLE');
-    expect(summary.error?.details).toEqual(utf8.details(src));
+    expect(summary.error?.details).toEqual(utf8.details(project.src));
     expect(summary.models.find((m) => m.model === 'bronze.customer_search')?.status).toBe('failed');
     expect(await projectState(engine)).toEqual(before);
   });
 });
 
 describe('an extra column in a source file', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(
+  const project = exampleProjectForSuite((src) =>
+    writeDay(
       src,
       '20220601',
       `SELECT *, 'web-42' AS session_id FROM (${eventsSql(events(6, '2022-06-01'))})`,
-    );
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+    ),
+  );
 
   it('loads the declared columns and leaves the extra one out of bronze', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toBeUndefined();
       expect(summary.status).toBe('success');
@@ -300,11 +284,11 @@ describe('an extra column in a source file', () => {
   });
 
   it('records a warning naming the file and the extra column in the summary and the run history', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.status).toBe('success');
       // Worded for the source: it said "not loaded into bronze" also where a silver model read the source.
-      const warning = `${join(src, '20220601', 'part-00000.parquet')}: extra column session_id not declared in sources.${SOURCE}.columns: not read (models see only the declared columns; declare it there to read it)`;
+      const warning = `${join(project.src, '20220601', 'part-00000.parquet')}: extra column session_id not declared in sources.${SOURCE}.columns: not read (models see only the declared columns; declare it there to read it)`;
       // On the model that reads the source, and nowhere else.
       const warned = (models: { model: string; warnings: string[] }[]) =>
         models.filter((m) => m.warnings.includes(warning)).map((m) => m.model);
@@ -316,26 +300,17 @@ describe('an extra column in a source file', () => {
 });
 
 describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
-  let src: string;
-  let dir: string;
+  const project = exampleProjectForSuite();
   let original: string;
-  const yaml = () => join(dir, 'lakehouse.yaml');
+  const yaml = () => join(project.dir, 'lakehouse.yaml');
 
   beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProjectOnDays(src);
     original = await readFile(yaml(), 'utf8');
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
   });
 
   it('a declared column type DuckDB does not know, not the data file', async () => {
     await writeFile(yaml(), original.replace('eventID: VARCHAR', 'eventID: VARCHR'));
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toMatchObject({
         code: 'PROJECT_INVALID',
@@ -349,7 +324,7 @@ describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
   it('a misspelt setting, instead of ignoring it', async () => {
     expect(original).toMatch(/^settings: \{\}$/m);
     await writeFile(yaml(), original.replace(/^settings: \{\}$/m, 'settings: {memory_limt: 1GB}'));
-    await expect(createEngine({ projectDir: dir })).rejects.toMatchObject({
+    await expect(createEngine({ projectDir: project.dir })).rejects.toMatchObject({
       code: 'PROJECT_INVALID',
       message: expect.stringContaining('settings: Unrecognized key: "memory_limt"'),
     });
@@ -357,26 +332,17 @@ describe('a typo in lakehouse.yaml is blamed on lakehouse.yaml', () => {
 });
 
 describe('a model header naming a column the SQL does not output is blamed on the header field', () => {
-  let src: string;
-  let dir: string;
+  const project = exampleProjectForSuite();
   let original: string;
-  const dimUser = () => join(dir, 'models', 'gold', 'dim_user.sql');
+  const dimUser = () => join(project.dir, 'models', 'gold', 'dim_user.sql');
 
   beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProjectOnDays(src);
     original = await readFile(dimUser(), 'utf8');
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
   });
 
   const run = async (edit: (text: string) => string) => {
     await writeFile(dimUser(), edit(original));
-    return withEngine(dir, (engine) => engine.run({ dates: ['2022-06-01'] }));
+    return withEngine(project.dir, (engine) => engine.run({ dates: ['2022-06-01'] }));
   };
 
   it('a misspelt unique_key, at its header line rather than a line of the SQL', async () => {
@@ -402,12 +368,7 @@ describe('a model header naming a column the SQL does not output is blamed on th
 });
 
 describe('rows that cannot be repaired go to quarantine with their reason', () => {
-  let src: string;
-  let dir: string;
-  const dataFile = () => join(src, '20220601', 'part-00000.parquet');
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
+  const project = exampleProjectForSuite(async (src) => {
     const good = events(6, '2022-06-01');
     const bad = [
       event({ eventID: 'q-na', datetime: 'N/A' }),
@@ -426,22 +387,20 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
     ];
     // One exact duplicate of a good event: removed and counted, not quarantined.
     await writeDay(src, '20220601', [...good, good[0]!, ...bad]);
-    dir = await exampleProjectOnDays(src);
-    await withEngine(dir, async (engine) => {
+  });
+  const dataFile = () => join(project.src, '20220601', 'part-00000.parquet');
+
+  beforeAll(async () => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toBeUndefined();
       expect(summary.status).toBe('success');
     });
   });
 
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
-
   it('writes each rejected row to quarantine.customer_search with the rule that rejected it', async () => {
     await withEngine(
-      dir,
+      project.dir,
       async (engine) => {
         const { rows } = await engine.query(
           `SELECT quarantine_reason, event_id, user_id, source_file, strftime(etl_date, '%Y-%m-%d') AS etl_date
@@ -533,7 +492,7 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
 
   it('accounts for every bronze row: silver + duplicates + quarantined', async () => {
     await withEngine(
-      dir,
+      project.dir,
       async (engine) => {
         const [run] = await engine.runs(1);
         const bronze = run!.models.find((m) => m.model === 'bronze.customer_search');
@@ -561,78 +520,57 @@ describe('rows that cannot be repaired go to quarantine with their reason', () =
 });
 
 describe('a day folder named like no calendar day (20220230)', () => {
+  const project = exampleProjectForSuite(async (src) => {
+    await writeDay(src, '20220601', events(5));
+    await writeDay(src, '20220230', events(5));
+  });
+
   it('fails a run over all days with an error naming the folder, before anything runs', async () => {
-    const src = await tempDir('lakehouse-not-a-day-');
-    try {
-      await writeDay(src, '20220601', events(5));
-      await writeDay(src, '20220230', events(5));
-      const dir = await exampleProjectOnDays(src);
-      await withEngine(dir, async (engine) => {
-        const failure = await engine.run({}).then(
-          (summary) => summary.error,
-          (error: unknown) => error,
-        );
-        expect(failure).toMatchObject({
-          code: 'SOURCE_UNREADABLE',
-          details: { path: join(src, '20220230'), reason: 'not-a-date' },
-          message: expect.stringContaining(
-            'has a day folder 20220230 that is no calendar date (2022-02-30), so its files would never load',
-          ),
-        });
-        expect(await engine.db.scalar('SELECT count(*) FROM _lakehouse.model_runs')).toBe(0);
+    await withEngine(project.dir, async (engine) => {
+      const failure = await engine.run({}).then(
+        (summary) => summary.error,
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({
+        code: 'SOURCE_UNREADABLE',
+        details: { path: join(project.src, '20220230'), reason: 'not-a-date' },
+        message: expect.stringContaining(
+          'has a day folder 20220230 that is no calendar date (2022-02-30), so its files would never load',
+        ),
       });
-      await removeDir(dir);
-    } finally {
-      await removeDir(src);
-    }
+      expect(await engine.db.scalar('SELECT count(*) FROM _lakehouse.model_runs')).toBe(0);
+    });
   });
 });
 
 describe('a daily source no model reads yet', () => {
+  const project = exampleProjectForSuite((src) => writeDay(src, '20220601', events(5)));
+
   it('neither blocks runs nor adds dates when its folder does not exist', async () => {
-    const src = await tempDir('lakehouse-unread-source-');
-    try {
-      await writeDay(src, '20220601', events(5));
-      const dir = await exampleProjectOnDays(src);
-      const config = join(dir, 'lakehouse.yaml');
-      const yaml = await readFile(config, 'utf8');
-      await writeFile(
-        config,
-        yaml.replace(
-          /^sources:\n/m,
-          `sources:\n  extra_src:\n    kind: daily_parquet\n    path: ${JSON.stringify(join(src, 'not-there'))}\n    columns:\n      a: VARCHAR\n`,
-        ),
-      );
-      await withEngine(dir, async (engine) => {
-        expect(await engine.availableDates()).toEqual(['2022-06-01']);
-        const summary = await engine.run({});
-        expect(summary.error?.message).toBeUndefined();
-        expect(summary.dates).toEqual(['2022-06-01']);
-      });
-      await removeDir(dir);
-    } finally {
-      await removeDir(src);
-    }
+    const config = join(project.dir, 'lakehouse.yaml');
+    const yaml = await readFile(config, 'utf8');
+    await writeFile(
+      config,
+      yaml.replace(
+        /^sources:\n/m,
+        `sources:\n  extra_src:\n    kind: daily_parquet\n    path: ${JSON.stringify(join(project.src, 'not-there'))}\n    columns:\n      a: VARCHAR\n`,
+      ),
+    );
+    await withEngine(project.dir, async (engine) => {
+      expect(await engine.availableDates()).toEqual(['2022-06-01']);
+      const summary = await engine.run({});
+      expect(summary.error?.message).toBeUndefined();
+      expect(summary.dates).toEqual(['2022-06-01']);
+    });
   });
 });
 
 describe('a day whose files hold no rows', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  const project = exampleProjectForSuite();
 
   it('loads the date as empty with a note saying so, instead of silently replacing its rows', async () => {
-    await withEngine(dir, async (engine) => {
+    const { src } = project;
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({ dates: ['2022-06-01'] })).status).toBe('success');
       // The export is re-delivered cut off before its rows: well-formed Parquet, no rows.
       await writeDay(src, '20220601', eventsSql([]));
@@ -662,15 +600,11 @@ describe('a day whose files hold no rows', () => {
 });
 
 describe('a catalog repeating a title with other genres', () => {
-  let src: string;
-  let dir: string;
+  const project = exampleProjectForSuite();
 
   beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProjectOnDays(src);
     // The same title twice, spelt apart only by case and accents, with other genres; and an exact repeat.
-    await writeCatalog(join(src, 'titles.csv'), [
+    await writeCatalog(join(project.src, 'titles.csv'), [
       { title: 'Bóng Đá Việt Nam', genres: ['Sports'] },
       { title: 'BONG DA VIET NAM', genres: ['Live'] },
       { title: 'Phim Hay Nhất', genres: ['Movies'] },
@@ -678,13 +612,8 @@ describe('a catalog repeating a title with other genres', () => {
     ]);
   });
 
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
-
   it('notes the ignored repeat and the title kept, instead of dropping its genres silently', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.status).toBe('success');
       const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
@@ -698,23 +627,11 @@ describe('a catalog repeating a title with other genres', () => {
 });
 
 describe('a catalog file with no titles or a malformed CSV', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(6, '2022-06-01'));
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  const project = exampleProjectForSuite();
 
   it('with a header only, notes that every keyword is not_matched, instead of matching nothing unsaid', async () => {
-    await writeCatalog(join(src, 'titles.csv'), []);
-    await withEngine(dir, async (engine) => {
+    await writeCatalog(join(project.src, 'titles.csv'), []);
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.status).toBe('success');
       const notes = summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? [];
@@ -728,7 +645,7 @@ describe('a catalog file with no titles or a malformed CSV', () => {
   it('with invalid UTF-8 past the rows DuckDB samples, fails naming the file, line and fault, not the model', async () => {
     // DuckDB checks the first 20,480 rows when the source is bound; the rest fail when the model reads them.
     const titles = Array.from({ length: 21_000 }, (_, i) => `Title ${i},Drama`).join('\n');
-    const catalog = join(src, 'titles.csv');
+    const catalog = join(project.src, 'titles.csv');
     await writeFile(
       catalog,
       Buffer.concat([
@@ -737,7 +654,7 @@ describe('a catalog file with no titles or a malformed CSV', () => {
         Buffer.from('an,Anime\n'),
       ]),
     );
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const before = await projectState(engine);
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toMatchObject({
@@ -753,9 +670,9 @@ describe('a catalog file with no titles or a malformed CSV', () => {
 
   it('with a row of more fields than the header, fails naming that line, not columns the sniffer made up', async () => {
     // DuckDB's sniffer read this file as one column named "title,genres", so no title column was found.
-    const catalog = join(src, 'titles.csv');
+    const catalog = join(project.src, 'titles.csv');
     await writeFile(catalog, 'title,genres\nConan,Anime\nA,B\nC,D\nE,F\nDoraemon,Kids,extra\nG,H\n');
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toMatchObject({
         code: 'SOURCE_UNREADABLE',
@@ -768,9 +685,9 @@ describe('a catalog file with no titles or a malformed CSV', () => {
 
   it('with a quote a row opens and never closes, fails naming that line, not loading the title "Doraemon', async () => {
     // The sniffer read this file with quoting off, and the title came out with its quote: "Doraemon.
-    const catalog = join(src, 'titles.csv');
+    const catalog = join(project.src, 'titles.csv');
     await writeFile(catalog, 'title,genres\nConan,Anime\n"Doraemon,Kids\nNaruto,Anime\n');
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toMatchObject({
         code: 'SOURCE_UNREADABLE',
@@ -781,7 +698,7 @@ describe('a catalog file with no titles or a malformed CSV', () => {
     });
     // Quotes inside a field are the title's own: such a catalog still loads.
     await writeFile(catalog, 'title,genres\nTom "Tiger" Lee,Drama\nConan,Anime\n');
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({ dates: ['2022-06-01'] })).error).toBeUndefined();
       expect((await engine.query('SELECT title FROM source.title_catalog ORDER BY title')).rows).toEqual([
         { title: 'Conan' },
@@ -791,9 +708,9 @@ describe('a catalog file with no titles or a malformed CSV', () => {
   });
 
   it('in JSON, an empty array, fails saying it holds no rows rather than naming a json column it lacks', async () => {
-    const catalog = join(src, 'titles.json');
+    const catalog = join(project.src, 'titles.json');
     await writeFile(catalog, JSON.stringify([{ title: 'Conan', genres: ['Anime'] }]));
-    const jsonDir = await exampleProject(src, catalog);
+    const jsonDir = await exampleProject(project.src, catalog);
     await writeFile(catalog, '[]\n');
     try {
       await withEngine(jsonDir, async (engine) => {
@@ -814,20 +731,20 @@ describe('a catalog file with no titles or a malformed CSV', () => {
     ['a repeated name', 'title,genres,genres\nBóng Đá Việt Nam,Sports,x\n'],
     ['a blank last name', 'title,genres,\nBóng Đá Việt Nam,Sports,\n'],
   ])('with %s in the header, still loads (DuckDB renames it)', async (_, text) => {
-    await writeFile(join(src, 'titles.csv'), text);
-    await withEngine(dir, async (engine) => {
+    await writeFile(join(project.src, 'titles.csv'), text);
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({ dates: ['2022-06-01'] })).error).toBeUndefined();
     });
   });
 
   it('of 0 bytes, fails saying the file is empty rather than naming a column0 it lacks', async () => {
-    await writeFile(join(src, 'titles.csv'), '');
-    await withEngine(dir, async (engine) => {
+    await writeFile(join(project.src, 'titles.csv'), '');
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: ['2022-06-01'] });
       expect(summary.error).toMatchObject({
         code: 'SOURCE_UNREADABLE',
         message:
-          `Source "title_catalog": ${join(src, 'titles.csv')} cannot be read as csv: the file is empty (0 bytes). ` +
+          `Source "title_catalog": ${join(project.src, 'titles.csv')} cannot be read as csv: the file is empty (0 bytes). ` +
           'Fix the file or set sources.title_catalog.format.',
       });
     });
@@ -835,69 +752,56 @@ describe('a catalog file with no titles or a malformed CSV', () => {
 });
 
 describe('a catalog title with stray spaces', () => {
+  const project = exampleProjectForSuite((src) =>
+    writeDay(src, '20220601', [event({ keyword: 'bong da viet nam' })]),
+  );
+
   it('is the normalized keyword without them', async () => {
-    const src = await tempDir('lakehouse-src-');
-    try {
-      await writeDay(src, '20220601', [event({ keyword: 'bong da viet nam' })]);
-      const dir = await exampleProjectOnDays(src);
-      await writeCatalog(join(src, 'titles.csv'), [{ title: '  Bóng Đá Việt Nam ', genres: ['Sports'] }]);
-      try {
-        await withEngine(dir, async (engine) => {
-          expect((await engine.run({ dates: ['2022-06-01'] })).status).toBe('success');
-          const result = await engine.query(
-            'SELECT keyword_normalized, keyword_category FROM silver.customer_search',
-          );
-          expect(result.rows).toEqual([
-            { keyword_normalized: 'Bóng Đá Việt Nam', keyword_category: 'Sports' },
-          ]);
-        });
-      } finally {
-        await removeDir(dir);
-      }
-    } finally {
-      await removeDir(src);
-    }
+    await writeCatalog(join(project.src, 'titles.csv'), [
+      { title: '  Bóng Đá Việt Nam ', genres: ['Sports'] },
+    ]);
+    await withEngine(project.dir, async (engine) => {
+      expect((await engine.run({ dates: ['2022-06-01'] })).status).toBe('success');
+      const result = await engine.query(
+        'SELECT keyword_normalized, keyword_category FROM silver.customer_search',
+      );
+      expect(result.rows).toEqual([{ keyword_normalized: 'Bóng Đá Việt Nam', keyword_category: 'Sports' }]);
+    });
   });
 });
 
 describe('a catalog changed after some dates were matched', () => {
+  const project = exampleProjectForSuite(async (src) => {
+    await writeDay(src, '20220601', [event({ eventID: 'a', keyword: 'bong da viet nam' })]);
+    await writeDay(src, '20220602', [event({ eventID: 'b', keyword: 'bong da viet nam' })]);
+  });
+
   it('says which dates outside the run keep the old answers, until they run again', async () => {
-    const src = await tempDir('lakehouse-src-');
-    try {
-      await writeDay(src, '20220601', [event({ eventID: 'a', keyword: 'bong da viet nam' })]);
-      await writeDay(src, '20220602', [event({ eventID: 'b', keyword: 'bong da viet nam' })]);
-      const dir = await exampleProjectOnDays(src);
-      await writeCatalog(join(src, 'titles.csv'), [{ title: 'Bóng Đá Việt Nam', genres: ['Sports'] }]);
-      const catalogNotes = (summary: RunSummary) =>
-        (summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? []).filter((w) =>
-          w.includes('earlier version'),
-        );
-      try {
-        await withEngine(dir, async (engine) => {
-          expect(catalogNotes(await engine.run({}))).toEqual([]);
-          await writeCatalog(join(src, 'titles.csv'), [{ title: 'Bóng Đá Việt Nam', genres: ['Live'] }]);
-          const one = await engine.run({ dates: ['2022-06-02'] });
-          expect(one.status).toBe('success');
-          expect(catalogNotes(one)).toEqual([
-            '1 date not in this run (2022-06-01) was matched against an earlier version of ' +
-              'source.title_catalog: their rows keep its answers; run them again so every date uses this catalog',
-          ]);
-          const categories = await engine.query(
-            'SELECT etl_date::VARCHAR AS d, keyword_category FROM silver.customer_search ORDER BY d',
-          );
-          expect(categories.rows).toEqual([
-            { d: '2022-06-01', keyword_category: 'Sports' },
-            { d: '2022-06-02', keyword_category: 'Live' },
-          ]);
-          // Run again, the date takes the new answers and nothing is left to say.
-          expect(catalogNotes(await engine.run({ dates: ['2022-06-01'] }))).toEqual([]);
-          expect(catalogNotes(await engine.run({}))).toEqual([]);
-        });
-      } finally {
-        await removeDir(dir);
-      }
-    } finally {
-      await removeDir(src);
-    }
+    const catalog = join(project.src, 'titles.csv');
+    await writeCatalog(catalog, [{ title: 'Bóng Đá Việt Nam', genres: ['Sports'] }]);
+    const catalogNotes = (summary: RunSummary) =>
+      (summary.models.find((m) => m.model === 'silver.keyword_match')?.warnings ?? []).filter((w) =>
+        w.includes('earlier version'),
+      );
+    await withEngine(project.dir, async (engine) => {
+      expect(catalogNotes(await engine.run({}))).toEqual([]);
+      await writeCatalog(catalog, [{ title: 'Bóng Đá Việt Nam', genres: ['Live'] }]);
+      const one = await engine.run({ dates: ['2022-06-02'] });
+      expect(one.status).toBe('success');
+      expect(catalogNotes(one)).toEqual([
+        '1 date not in this run (2022-06-01) was matched against an earlier version of ' +
+          'source.title_catalog: their rows keep its answers; run them again so every date uses this catalog',
+      ]);
+      const categories = await engine.query(
+        'SELECT etl_date::VARCHAR AS d, keyword_category FROM silver.customer_search ORDER BY d',
+      );
+      expect(categories.rows).toEqual([
+        { d: '2022-06-01', keyword_category: 'Sports' },
+        { d: '2022-06-02', keyword_category: 'Live' },
+      ]);
+      // Run again, the date takes the new answers and nothing is left to say.
+      expect(catalogNotes(await engine.run({ dates: ['2022-06-01'] }))).toEqual([]);
+      expect(catalogNotes(await engine.run({}))).toEqual([]);
+    });
   });
 });
