@@ -8,7 +8,7 @@ import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { exampleProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import {
   events,
-  exampleProjectOnDays,
+  exampleProjectForSuite,
   generatedEventsSql,
   handWrittenProject,
   type ProjectState,
@@ -311,23 +311,13 @@ describe('a run killed mid-date', () => {
 });
 
 describe('cancellation between models', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
+  const project = exampleProjectForSuite(async (src) => {
     await writeDay(src, '20220601', events(12, D1));
     await writeDay(src, '20220602', events(12, D2));
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
   });
 
   it('rolls back the date, records what ran as rolled_back and the rest as skipped, and a re-run succeeds', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({ dates: [D1] })).status).toBe('success');
       const before = await projectState(engine);
       const controller = new AbortController();
@@ -364,21 +354,10 @@ describe('cancellation between models', () => {
 // Engine bug: a first run killed after DuckDB created the warehouse file, before the engine's own tables
 // were in it, left a file every read (`runs`, `tables`, `query`) failed on with an INTERNAL catalog error.
 describe('a first run killed before the warehouse holds anything', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(8, D1));
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  const project = exampleProjectForSuite((src) => writeDay(src, '20220601', events(8, D1)));
 
   it('reads as a project with no runs yet, and the next run builds it', async () => {
+    const { dir } = project;
     // LAKEHOUSE_PROFILE appends a line after each statement; as a FIFO no one reads, the child blocks
     // opening it after its first statement, with the warehouse file created and nothing in it yet.
     const fifo = join(dir, 'profile.fifo');

@@ -17,7 +17,7 @@ import {
 import {
   event,
   events,
-  exampleProjectOnDays,
+  exampleProjectForSuite,
   projectState,
   strayLakeFiles,
   writeCatalog,
@@ -69,42 +69,38 @@ async function bridgeUsersMissingFromDimUser(engine: Engine): Promise<number> {
   return Number(result.rows[0]?.n);
 }
 
-/** A source of two clean days (events on android, ios, smarttv-sony-android, web-playfpt) and a catalog. */
-async function twoDaySource(): Promise<{ src: string; catalog: string }> {
-  const src = await tempDir('lakehouse-src-');
+/** Two clean days (events on android, ios, smarttv-sony-android, web-playfpt) in a source folder. */
+async function twoCleanDays(src: string): Promise<void> {
   await writeDay(src, '20220601', events(12, D1));
   await writeDay(src, '20220602', events(12, D2));
+}
+
+/** A source of twoCleanDays and a catalog. */
+async function twoDaySource(): Promise<{ src: string; catalog: string }> {
+  const src = await tempDir('lakehouse-src-');
+  await twoCleanDays(src);
   return { src, catalog: await writeCatalog(join(src, 'titles.csv')) };
 }
 
 describe('a failing error-severity test', () => {
-  let src: string;
-  let dir: string;
+  const project = exampleProjectForSuite(twoCleanDays);
   let summary: RunSummary;
 
   beforeAll(async () => {
-    const source = await twoDaySource();
-    src = source.src;
-    dir = await exampleProject(src, source.catalog);
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({ dates: [D1] })).status).toBe('success');
     });
     // Break dim_platform: ios becomes a device type outside the accepted values.
     await editModel(
-      dir,
+      project.dir,
       'gold/dim_platform.sql',
       'device_type(platform) AS device_type',
       "CASE WHEN platform = 'ios' THEN 'phone' ELSE device_type(platform) END AS device_type",
     );
   });
 
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
-
   it('fails the run with TEST_FAILED naming the model, the test and the failing rows, and commits nothing of the date', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const before = await projectState(engine);
       summary = await engine.run({ dates: [D2] });
       expect(summary.status).toBe('failed');
@@ -161,7 +157,7 @@ describe('a failing error-severity test', () => {
     });
 
     await withEngine(
-      dir,
+      project.dir,
       async (engine) => {
         const [run] = await engine.runs(1);
         expect(run).toMatchObject({
@@ -180,12 +176,12 @@ describe('a failing error-severity test', () => {
   });
 
   it('makes the CLI exit 1 and print error [TEST_FAILED] with the failing rows to stderr', async () => {
-    const result = cli('run', dir, '--date', D2);
+    const result = cli('run', project.dir, '--date', D2);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
       `error [TEST_FAILED]: gold.dim_platform failed on ${D2}: test accepted_values(device_type): 1 failing row (not accepted: 'phone' (1)). Nothing of ${D2} was committed.`,
     );
-    expect(result.stderr).toContain(`  the run history: lakehouse runs ${dir} --json\n`);
+    expect(result.stderr).toContain(`  the run history: lakehouse runs ${project.dir} --json\n`);
     // The tested column first: the value that failed shows at the start of the row.
     expect(result.stderr).toMatch(/failing rows \(first 1\):\ndevice_type +platform_key +platform\n/);
     expect(result.stderr).toMatch(/\bphone\s+2\s+ios\b/);
@@ -194,27 +190,17 @@ describe('a failing error-severity test', () => {
 });
 
 describe('a failing warn-severity test', () => {
-  let src: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    // silver.customer_search accepts category enter/quit with severity warn.
-    await writeDay(src, '20220601', [
+  // silver.customer_search accepts category enter/quit with severity warn.
+  const project = exampleProjectForSuite((src) =>
+    writeDay(src, '20220601', [
       ...events(4, D1),
       event({ eventID: 'browse-1', category: 'browse' }),
       event({ eventID: 'browse-2', category: ' Browse ' }),
-    ]);
-    dir = await exampleProjectOnDays(src);
-  });
-
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+    ]),
+  );
 
   it('does not stop the run and shows as a warning in the summary and the history', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ dates: [D1] });
       expect(summary.error).toBeUndefined();
       expect(summary.status).toBe('success');
@@ -1192,98 +1178,89 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
 });
 
 describe('the example star schema', () => {
+  const day = events(8, D1);
+  day[0] = { ...day[0]!, proxy_isp: null, networkType: 'WIFI' };
+  day[1] = { ...day[1]!, proxy_isp: null, networkType: '###' };
+  const project = exampleProjectForSuite((src) => writeDay(src, '20220601', day));
+
   // DESIGN maps a missing ISP to isp_group unknown; it does not say to drop the network type with it.
   it('keeps the network type of an event with no ISP, and points a bare unknown at the unknown member', async () => {
-    const src = await tempDir('lakehouse-src-');
-    const day = events(8, D1);
-    day[0] = { ...day[0]!, proxy_isp: null, networkType: 'WIFI' };
-    day[1] = { ...day[1]!, proxy_isp: null, networkType: '###' };
-    await writeDay(src, '20220601', day);
-    const dir = await exampleProjectOnDays(src);
-    try {
-      await withEngine(dir, async (engine) => {
-        expect((await engine.run({ dates: [D1] })).status).toBe('success');
-        const rows = await engine.query(
-          `SELECT f.event_id, f.network_key = 0 AS unknown_member, n.proxy_isp, n.network_type, n.isp_group
-           FROM fact_customer_search AS f JOIN dim_network AS n USING (network_key)
-           WHERE f.event_id IN ('${day[0]!.eventID}', '${day[1]!.eventID}') ORDER BY f.event_id`,
-        );
-        expect(rows.rows).toEqual([
-          {
-            event_id: day[0]!.eventID,
-            unknown_member: false,
-            proxy_isp: null,
-            network_type: 'wifi',
-            isp_group: 'unknown',
-          },
-          {
-            event_id: day[1]!.eventID,
-            unknown_member: true,
-            proxy_isp: null,
-            network_type: 'others',
-            isp_group: 'unknown',
-          },
-        ]);
-      });
-    } finally {
-      await removeDir(dir);
-      await removeDir(src);
-    }
+    await withEngine(project.dir, async (engine) => {
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      const rows = await engine.query(
+        `SELECT f.event_id, f.network_key = 0 AS unknown_member, n.proxy_isp, n.network_type, n.isp_group
+         FROM fact_customer_search AS f JOIN dim_network AS n USING (network_key)
+         WHERE f.event_id IN ('${day[0]!.eventID}', '${day[1]!.eventID}') ORDER BY f.event_id`,
+      );
+      expect(rows.rows).toEqual([
+        {
+          event_id: day[0]!.eventID,
+          unknown_member: false,
+          proxy_isp: null,
+          network_type: 'wifi',
+          isp_group: 'unknown',
+        },
+        {
+          event_id: day[1]!.eventID,
+          unknown_member: true,
+          proxy_isp: null,
+          network_type: 'others',
+          isp_group: 'unknown',
+        },
+      ]);
+    });
   });
 });
 
 describe('a run stopped before its history models replay', () => {
+  const project = exampleProjectForSuite(twoCleanDays);
+
   // The dates before the replay date commit without the replay: the run's error must say so, or a later
   // run of new dates alone leaves the history built from their previous input for good.
   it('says which history models hold the previous input of the dates it committed, and the run that replays them', async () => {
-    const { src, catalog } = await twoDaySource();
-    const dir = await exampleProject(src, catalog);
+    const { src, dir } = project;
     const bridgeRows = async (engine: Engine) =>
       (await engine.query('SELECT * EXCLUDE (user_plan_key) FROM bridge_user_plan ORDER BY ALL')).rows;
-    try {
-      await withEngine(dir, async (engine) => {
-        expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-        const before = await bridgeRows(engine);
-        // D1 is delivered again with half its users, D2 again as a file that is no Parquet.
-        await writeDay(src, '20220601', events(6, D1));
-        await writeFile(join(src, '20220602', 'part-00001.parquet'), 'not parquet');
-        const stopped = await engine.run({ from: D1, to: D2 });
-        expect(stopped.error?.code).toBe('SOURCE_UNREADABLE');
-        expect(stopped.error?.message).toContain(
-          ' Note: gold.bridge_user_plan, gold.dim_user_history were to replay their history after ' +
-            `${D1}, but the run stopped first: they hold what the previous input of those dates gave until ` +
-            'their next run, which replays first; run 2022-06-01 (models gold.bridge_user_plan, ' +
-            'gold.dim_user_history) to replay it now.',
-        );
-        expect(stopped.error?.details.historyNotReplayed).toEqual({
-          models: ['gold.bridge_user_plan', 'gold.dim_user_history'],
-          dates: [D1],
-        });
-        expect(await bridgeRows(engine)).toEqual(before);
-        // The run it names replays D1's new input.
-        const replay = await engine.run({
-          dates: [D1],
-          select: ['gold.bridge_user_plan', 'gold.dim_user_history'],
-        });
-        expect(replay.status).toBe('success');
-        expect(replay.models.find((m) => m.model === 'gold.bridge_user_plan')?.warnings).toContain(
-          `replayed 2 dates ${D1} .. ${D2} to rebuild history`,
-        );
-        expect(await bridgeRows(engine)).not.toEqual(before);
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      const before = await bridgeRows(engine);
+      // D1 is delivered again with half its users, D2 again as a file that is no Parquet.
+      await writeDay(src, '20220601', events(6, D1));
+      await writeFile(join(src, '20220602', 'part-00001.parquet'), 'not parquet');
+      const stopped = await engine.run({ from: D1, to: D2 });
+      expect(stopped.error?.code).toBe('SOURCE_UNREADABLE');
+      expect(stopped.error?.message).toContain(
+        ' Note: gold.bridge_user_plan, gold.dim_user_history were to replay their history after ' +
+          `${D1}, but the run stopped first: they hold what the previous input of those dates gave until ` +
+          'their next run, which replays first; run 2022-06-01 (models gold.bridge_user_plan, ' +
+          'gold.dim_user_history) to replay it now.',
+      );
+      expect(stopped.error?.details.historyNotReplayed).toEqual({
+        models: ['gold.bridge_user_plan', 'gold.dim_user_history'],
+        dates: [D1],
       });
-    } finally {
-      await removeDir(dir);
-      await removeDir(src);
-    }
+      expect(await bridgeRows(engine)).toEqual(before);
+      // The run it names replays D1's new input.
+      const replay = await engine.run({
+        dates: [D1],
+        select: ['gold.bridge_user_plan', 'gold.dim_user_history'],
+      });
+      expect(replay.status).toBe('success');
+      expect(replay.models.find((m) => m.model === 'gold.bridge_user_plan')?.warnings).toContain(
+        `replayed 2 dates ${D1} .. ${D2} to rebuild history`,
+      );
+      expect(await bridgeRows(engine)).not.toEqual(before);
+    });
   });
 });
 
 describe('a history model read by a later model of the run', () => {
+  const project = exampleProjectForSuite(twoCleanDays);
+
   // Held until the run's replay date, the history would give the reader of an earlier date the state
   // before this run changed it: the version valid on D1 as the previous delivery of D1 made it.
   it('replays on every date, so the reader of each date sees that date as this run delivers it', async () => {
-    const { src, catalog } = await twoDaySource();
-    const dir = await exampleProject(src, catalog);
+    const { src, dir } = project;
     await writeModel(
       dir,
       'gold/user_plan_day.sql',
@@ -1304,76 +1281,67 @@ LEFT JOIN gold.dim_user_history AS h ON h.user_id = u.user_id AND h.valid_from <
           )
         ).rows[0]?.n,
       );
-    try {
-      await withEngine(dir, async (engine) => {
-        expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-        expect(await stale(engine)).toBe(0);
-        // D1 is delivered again with other plans.
-        await writeDay(
-          src,
-          '20220601',
-          events(12, D1).map((e) => ({ ...e, userPlansMap: ['Gói Cao Cấp:giftcode'] })),
-        );
-        const rerun = await engine.run({ dates: [D1, D2] });
-        expect(rerun.status).toBe('success');
-        expect(await stale(engine)).toBe(0);
-        expect(
-          rerun.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.warnings,
-        ).toContain(`replayed 2 dates ${D1} .. ${D2} to rebuild history`);
-        // The bridge, which no model reads, still replays once.
-        expect(
-          rerun.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === D1)?.warnings,
-        ).toContain(
-          `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes; kept as it was until then`,
-        );
-      });
-    } finally {
-      await removeDir(dir);
-      await removeDir(src);
-    }
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      expect(await stale(engine)).toBe(0);
+      // D1 is delivered again with other plans.
+      await writeDay(
+        src,
+        '20220601',
+        events(12, D1).map((e) => ({ ...e, userPlansMap: ['Gói Cao Cấp:giftcode'] })),
+      );
+      const rerun = await engine.run({ dates: [D1, D2] });
+      expect(rerun.status).toBe('success');
+      expect(await stale(engine)).toBe(0);
+      expect(
+        rerun.models.find((m) => m.model === 'gold.dim_user_history' && m.etlDate === D1)?.warnings,
+      ).toContain(`replayed 2 dates ${D1} .. ${D2} to rebuild history`);
+      // The bridge, which no model reads, still replays once.
+      expect(
+        rerun.models.find((m) => m.model === 'gold.bridge_user_plan' && m.etlDate === D1)?.warnings,
+      ).toContain(
+        `history not replayed on ${D1}: this run replays it once, on ${D2}, with every date it changes; kept as it was until then`,
+      );
+    });
   });
 });
 
 describe('the example bridge run on its own', () => {
   // With --select the bridge can run before dim_subscription has a new day's plans: a LEFT JOIN turned
   // the unknown plan into "no plan", closing the user's plans and leaving the new one out, with a success.
-  it('fails naming a plan gold.dim_subscription does not hold yet, and keeps the bridge as it was', async () => {
-    const src = await tempDir('lakehouse-src-');
+  const project = exampleProjectForSuite(async (src) => {
     const day2 = events(12, D2).map((e, i) =>
       i === 0 ? { ...e, userPlansMap: ['Gói Siêu Việt:direct'] } : e,
     );
     await writeDay(src, '20220601', events(12, D1));
     await writeDay(src, '20220602', day2);
-    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
-    try {
-      await withEngine(dir, async (engine) => {
-        expect((await engine.run({ dates: [D1] })).status).toBe('success');
-        const bridge = async () => (await engine.query('SELECT * FROM bridge_user_plan ORDER BY ALL')).rows;
-        const before = await bridge();
-        const silver = await engine.run({ dates: [D2], select: ['+silver.user_plans_map'] });
-        expect(silver.status).toBe('success');
-        const alone = await engine.run({ dates: [D2], select: ['gold.bridge_user_plan'] });
-        expect(alone.status).toBe('failed');
-        const failure = alone.models.find((m) => m.model === 'gold.bridge_user_plan');
-        expect(failure?.error).toBe(
-          "models/gold/bridge_user_plan.sql: Invalid Input Error: plan 'Gói Siêu Việt:direct' of user 00001000 " +
-            `is not in gold.dim_subscription yet: run gold.dim_subscription for ${D2} first, or select both models`,
-        );
-        expect(await bridge()).toEqual(before);
-        // Run with the dimension first, the plan is bridged.
-        expect(
-          (await engine.run({ dates: [D2], select: ['gold.dim_subscription', 'gold.bridge_user_plan'] }))
-            .status,
-        ).toBe('success');
-        const plans = await engine.query(
-          `SELECT count(*)::INT AS n FROM bridge_user_plan JOIN dim_subscription USING (subscription_key)
-           WHERE plan_name = 'Gói Siêu Việt' AND is_effective = 1`,
-        );
-        expect(plans.rows).toEqual([{ n: 1 }]);
-      });
-    } finally {
-      await removeDir(dir);
-      await removeDir(src);
-    }
+  });
+
+  it('fails naming a plan gold.dim_subscription does not hold yet, and keeps the bridge as it was', async () => {
+    await withEngine(project.dir, async (engine) => {
+      expect((await engine.run({ dates: [D1] })).status).toBe('success');
+      const bridge = async () => (await engine.query('SELECT * FROM bridge_user_plan ORDER BY ALL')).rows;
+      const before = await bridge();
+      const silver = await engine.run({ dates: [D2], select: ['+silver.user_plans_map'] });
+      expect(silver.status).toBe('success');
+      const alone = await engine.run({ dates: [D2], select: ['gold.bridge_user_plan'] });
+      expect(alone.status).toBe('failed');
+      const failure = alone.models.find((m) => m.model === 'gold.bridge_user_plan');
+      expect(failure?.error).toBe(
+        "models/gold/bridge_user_plan.sql: Invalid Input Error: plan 'Gói Siêu Việt:direct' of user 00001000 " +
+          `is not in gold.dim_subscription yet: run gold.dim_subscription for ${D2} first, or select both models`,
+      );
+      expect(await bridge()).toEqual(before);
+      // Run with the dimension first, the plan is bridged.
+      expect(
+        (await engine.run({ dates: [D2], select: ['gold.dim_subscription', 'gold.bridge_user_plan'] }))
+          .status,
+      ).toBe('success');
+      const plans = await engine.query(
+        `SELECT count(*)::INT AS n FROM bridge_user_plan JOIN dim_subscription USING (subscription_key)
+         WHERE plan_name = 'Gói Siêu Việt' AND is_effective = 1`,
+      );
+      expect(plans.rows).toEqual([{ n: 1 }]);
+    });
   });
 });

@@ -1,30 +1,26 @@
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lakehouseFailure } from '../helpers/errors.ts';
-import { PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
-import { events, exampleProjectOnDays, truncateToHalf, writeDay } from '../helpers/source-files.ts';
+import { PROJECT_ROOT, withEngine } from '../helpers/project.ts';
+import { events, exampleProjectForSuite, truncateToHalf, writeDay } from '../helpers/source-files.ts';
+
+/** Eight clean events for each of `dates` (YYYY-MM-DD), a day folder each. */
+async function eightEventsADay(src: string, dates: string[]): Promise<void> {
+  for (const date of dates) await writeDay(src, date.replaceAll('-', ''), events(8, date));
+}
 
 // A range re-processed day by day, with a broken delivery in the middle: what the run's error and its
 // history say must match what the lake holds afterwards.
 describe('a range whose middle date fails', () => {
-  let src: string;
-  let dir: string;
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    for (const date of ['2022-06-01', '2022-06-02', '2022-06-03', '2022-06-04'])
-      await writeDay(src, date.replaceAll('-', ''), events(8, date));
+  const project = exampleProjectForSuite(async (src) => {
+    await eightEventsADay(src, ['2022-06-01', '2022-06-02', '2022-06-03', '2022-06-04']);
     await truncateToHalf(join(src, '20220602', 'part-00000.parquet'));
-    dir = await exampleProjectOnDays(src);
-  });
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
   });
 
   it('says which dates it committed and which it never ran', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const summary = await engine.run({ from: '2022-06-01', to: '2022-06-04' });
       expect(summary.status).toBe('failed');
       expect(summary.error?.code).toBe('SOURCE_UNREADABLE');
@@ -49,26 +45,17 @@ describe('a range whose middle date fails', () => {
 // A range over a day nobody delivered (a gap, or a day folder deleted after it was loaded) used to
 // commit the days before it and then fail, leaving history models to replay later.
 describe('a range over a day no source delivered', () => {
-  let src: string;
-  let dir: string;
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    for (const date of ['2022-06-01', '2022-06-02', '2022-06-04'])
-      await writeDay(src, date.replaceAll('-', ''), events(8, date));
-    dir = await exampleProjectOnDays(src);
-  });
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  const project = exampleProjectForSuite((src) =>
+    eightEventsADay(src, ['2022-06-01', '2022-06-02', '2022-06-04']),
+  );
 
   it('is refused before anything runs, naming the day and the run of the others', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       const failure = await lakehouseFailure(engine.run({ from: '2022-06-01', to: '2022-06-04' }));
       expect(failure.code).toBe('SOURCE_MISSING');
       expect(failure.message).toBe(
         'This run\'s dates include a day no source delivered: 2022-06-03 (source "customer_search_log" has no ' +
-          `Parquet file in ${src}/20220603). Nothing was run. Run the others (2022-06-01, 2022-06-02, 2022-06-04), ` +
+          `Parquet file in ${project.src}/20220603). Nothing was run. Run the others (2022-06-01, 2022-06-02, 2022-06-04), ` +
           "or add the missing days' files and run again.",
       );
       expect(failure.details).toMatchObject({
@@ -87,7 +74,7 @@ describe('a range over a day no source delivered', () => {
   it('prints the run of the others on the command line', () => {
     const ran = spawnSync(
       process.execPath,
-      ['bin/lakehouse.js', 'run', dir, '--from', '2022-06-01', '--to', '2022-06-04'],
+      ['bin/lakehouse.js', 'run', project.dir, '--from', '2022-06-01', '--to', '2022-06-04'],
       { cwd: PROJECT_ROOT, encoding: 'utf8' },
     );
     expect(ran.status).toBe(1);
@@ -95,7 +82,7 @@ describe('a range over a day no source delivered', () => {
       /^error \[SOURCE_MISSING\]: This run's dates include a day no source delivered: 2022-06-03 /,
     );
     expect(ran.stderr).toContain(
-      `\n  to run it: lakehouse run ${dir} --date 2022-06-01 --date 2022-06-02 --date 2022-06-04\n`,
+      `\n  to run it: lakehouse run ${project.dir} --date 2022-06-01 --date 2022-06-02 --date 2022-06-04\n`,
     );
   });
 });
@@ -103,23 +90,14 @@ describe('a range over a day no source delivered', () => {
 // A run without dates takes the days delivered now: a day folder deleted after its date was committed
 // is left out, its partitions kept (history still reads them). That was correct but said nothing.
 describe('a run without dates after a day folder was deleted', () => {
-  let src: string;
-  let dir: string;
-  beforeAll(async () => {
-    src = await tempDir('lakehouse-src-');
-    for (const date of ['2022-06-01', '2022-06-02', '2022-06-03'])
-      await writeDay(src, date.replaceAll('-', ''), events(8, date));
-    dir = await exampleProjectOnDays(src);
-  });
-  afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(src);
-  });
+  const project = exampleProjectForSuite((src) =>
+    eightEventsADay(src, ['2022-06-01', '2022-06-02', '2022-06-03']),
+  );
 
   it('names the day whose delivery is gone and says its committed partitions are kept', async () => {
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.run({})).status).toBe('success');
-      await rm(join(src, '20220601'), { recursive: true });
+      await rm(join(project.src, '20220601'), { recursive: true });
       const summary = await engine.run({});
       expect(summary.status).toBe('success');
       expect(summary.dates).toEqual(['2022-06-02', '2022-06-03']);
