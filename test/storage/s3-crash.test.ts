@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initProject } from '../../engine/project/init.ts';
 import { MANIFEST_KEY } from '../../engine/storage/lake-storage.ts';
@@ -44,6 +45,32 @@ describe('a process killed (kill -9) during a run on an S3 lake', () => {
     await removeDir(work);
   });
 
+  const lakeParts = async (client: S3Client) =>
+    (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+
+  /**
+   * Re-runs the last date in a child process and kills it (SIGKILL) on the `nth` request through the proxy
+   * that `matches`. Returns the signal it ended on and how many matching requests the proxy saw by then.
+   */
+  async function runKilledOnRequest(
+    matches: (method: string, url: string) => boolean,
+    nth: number,
+  ): Promise<{ signal: NodeJS.Signals | null; seen: number }> {
+    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', dates[1] as string], {
+      cwd: PROJECT_ROOT,
+      stdio: 'ignore',
+      env: process.env,
+    });
+    let seen = 0;
+    proxy.onRequest((method, url) => {
+      if (matches(method, url) && ++seen === nth) child.kill('SIGKILL');
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    return { signal, seen };
+  }
+
   it('leaves the previous partitions complete and readable, and the next open removes the leftovers', async () => {
     const before = await withEngine(dir, async (engine) => {
       const summary = await engine.run({});
@@ -52,25 +79,14 @@ describe('a process killed (kill -9) during a run on an S3 lake', () => {
     });
     const client = createS3Client({ endpoint: s3.endpoint });
     const manifestBefore = await getText(client, 'lake', `crash/${MANIFEST_KEY}`);
-    const partsBefore = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+    const partsBefore = await lakeParts(client);
     expect(manifestBefore).toBeDefined();
 
     // Re-run the last date in a child process; kill it on its second partition upload, so one file is
     // uploaded but uncommitted and another is cut off mid-request.
-    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', dates[1] as string], {
-      cwd: PROJECT_ROOT,
-      stdio: 'ignore',
-      env: process.env,
-    });
-    let partUploads = 0;
-    proxy.onRequest((method, url) => {
-      if (method === 'PUT' && url.includes('/part-') && ++partUploads === 2) child.kill('SIGKILL');
-    });
-    const exit = await new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => resolve(signal)),
-    );
-    expect(exit).toBe('SIGKILL');
-    expect(partUploads).toBeGreaterThanOrEqual(2);
+    const killed = await runKilledOnRequest((method, url) => method === 'PUT' && url.includes('/part-'), 2);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.seen).toBeGreaterThanOrEqual(2);
 
     // A reader of the lake sees exactly the previous commit, every file of it present.
     expect(await getText(client, 'lake', `crash/${MANIFEST_KEY}`)).toBe(manifestBefore);
@@ -81,8 +97,7 @@ describe('a process killed (kill -9) during a run on an S3 lake', () => {
     // Reopening: the warehouse has the previous state, and the leftover upload is deleted.
     await withEngine(dir, async (engine) => {
       expect(await goldFingerprints(engine)).toEqual(before);
-      const parts = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
-      expect(parts).toEqual(partsBefore);
+      expect(await lakeParts(client)).toEqual(partsBefore);
       const rerun = await engine.run({ dates: [dates[1] as string] });
       expect(rerun.error).toBeUndefined();
       expect(await goldFingerprints(engine)).toEqual(before);
@@ -97,26 +112,15 @@ describe('a process killed (kill -9) during a run on an S3 lake', () => {
     const client = createS3Client({ endpoint: s3.endpoint });
     const before = await withEngine(dir, (engine) => goldFingerprints(engine));
     const manifestBefore = await getText(client, 'lake', `crash/${MANIFEST_KEY}`);
-    const partsBefore = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet'));
+    const partsBefore = await lakeParts(client);
 
-    const child = spawn(process.execPath, ['bin/lakehouse.js', 'run', dir, '--date', dates[1] as string], {
-      cwd: PROJECT_ROOT,
-      stdio: 'ignore',
-      env: process.env,
-    });
     // The proxy drops the manifest's PUT unforwarded, so the kill lands before the manifest is replaced.
     const isManifestPut = (method: string, url: string) => method === 'PUT' && url.includes(MANIFEST_KEY);
     proxy.configure({ every: 1, faults: ['drop'], match: isManifestPut });
-    let manifestPuts = 0;
-    proxy.onRequest((method, url) => {
-      if (isManifestPut(method, url) && ++manifestPuts === 1) child.kill('SIGKILL');
-    });
-    const exit = await new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => resolve(signal)),
-    );
+    const killed = await runKilledOnRequest(isManifestPut, 1);
     proxy.configure({ every: 0, faults: [] });
-    expect(exit).toBe('SIGKILL');
-    expect(manifestPuts).toBe(1);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.seen).toBe(1);
     expect(await getText(client, 'lake', `crash/${MANIFEST_KEY}`)).toBe(manifestBefore);
     const keysAfterKill = await keysUnder(client, 'lake', 'crash/');
     for (const part of partsBefore) expect(keysAfterKill).toContain(part);
@@ -138,8 +142,7 @@ describe('a process killed (kill -9) during a run on an S3 lake', () => {
         partitions: { path: string }[];
       };
       expect(manifest.partitions.map((p) => `crash/${p.path}`).sort()).toEqual(pointers);
-      const parts = (await keysUnder(client, 'lake', 'crash/')).filter((k) => k.endsWith('.parquet')).sort();
-      expect(parts).toEqual(pointers);
+      expect((await lakeParts(client)).sort()).toEqual(pointers);
 
       const rerun = await engine.run({ dates: [dates[1] as string] });
       expect(rerun.error).toBeUndefined();
