@@ -19,6 +19,7 @@ import {
   events,
   exampleProjectForSuite,
   projectState,
+  type SearchEvent,
   strayLakeFiles,
   writeCatalog,
   writeDay,
@@ -254,6 +255,16 @@ describe('model errors', () => {
     return dir;
   };
 
+  /** A project on a source of its own (YYYYMMDD → events), for a test that rewrites or needs other days. */
+  const projectOnDays = async (days: Record<string, SearchEvent[]>) => {
+    const daysSrc = await tempDir('lakehouse-src-');
+    dirs.push(daysSrc);
+    for (const [day, rows] of Object.entries(days)) await writeDay(daysSrc, day, rows);
+    const dir = await exampleProject(daysSrc, catalog);
+    dirs.push(dir);
+    return { src: daysSrc, dir };
+  };
+
   // Engine bug (materializations/context.ts dedupeStage, used by scd1, append, scd2 and bridge): rows
   // repeating a business key are dropped before the tests run, keeping the first by the row's text, even
   // when they disagree (smarttv-sony-android is both 'others' and 'smarttv' here). So the model's unique
@@ -374,17 +385,15 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   // At-least-once delivery: an event re-sent in the next day's file is a repeat, not a second event
   // (kept twice in silver, it would also make its user look seen that day with yesterday's plans).
   it('removes an event a later delivery repeats within its window, counting it as a duplicate, and keeps re-runs stable', async () => {
-    const resentSrc = await tempDir('lakehouse-src-');
-    dirs.push(resentSrc);
     const [D3, D4] = ['2022-06-03', '2022-06-04'];
     const day1 = events(12, D1);
-    await writeDay(resentSrc, '20220601', day1);
-    await writeDay(resentSrc, '20220602', [...events(12, D2), day1[0]!, day1[1]!]);
-    // The example checks the two dates before (across_dates: 2): 06-03 still sees 06-01, 06-04 does not.
-    await writeDay(resentSrc, '20220603', [...events(12, D3), day1[2]!]);
-    await writeDay(resentSrc, '20220604', [...events(12, D4), day1[3]!]);
-    const dir = await exampleProject(resentSrc, catalog);
-    dirs.push(dir);
+    const { src: resentSrc, dir } = await projectOnDays({
+      '20220601': day1,
+      '20220602': [...events(12, D2), day1[0]!, day1[1]!],
+      // The example checks the two dates before (across_dates: 2): 06-03 still sees 06-01, 06-04 does not.
+      '20220603': [...events(12, D3), day1[2]!],
+      '20220604': [...events(12, D4), day1[3]!],
+    });
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: [D1, D2, D3, D4] });
       expect(summary.status).toBe('success');
@@ -447,14 +456,9 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('loads a late date sharing an event with a later one, saying the later date kept it and must run again', async () => {
-    const src = await tempDir('lakehouse-src-');
-    dirs.push(src);
     const day1 = events(12, D1);
     // 06-02 repeats an event of 06-01: in date order 06-02 drops it.
-    await writeDay(src, '20220601', day1);
-    await writeDay(src, '20220602', [...events(12, D2), day1[0]!]);
-    const dir = await exampleProject(src, catalog);
-    dirs.push(dir);
+    const { dir } = await projectOnDays({ '20220601': day1, '20220602': [...events(12, D2), day1[0]!] });
     await withEngine(dir, async (engine) => {
       expect((await engine.run({ dates: [D2] })).status).toBe('success');
       const late = await engine.run({ dates: [D1] });
@@ -473,14 +477,12 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   // The fact's note said the later date's row is kept "as a build in date order keeps them", but in date
   // order silver drops the later copy, so the fact holds the earlier date's row.
   it("says how the fact gets the late date's row of an event a later date repeats, as in date order", async () => {
-    const src = await tempDir('lakehouse-src-');
-    dirs.push(src);
     const day1 = events(12, D1);
     // 06-02 repeats an event of 06-01 with another user: in date order the fact keeps 06-01's user.
-    await writeDay(src, '20220601', day1);
-    await writeDay(src, '20220602', [...events(12, D2), { ...day1[0]!, user_id: '00001001' }]);
-    const dir = await exampleProject(src, catalog);
-    dirs.push(dir);
+    const { dir } = await projectOnDays({
+      '20220601': day1,
+      '20220602': [...events(12, D2), { ...day1[0]!, user_id: '00001001' }],
+    });
     await withEngine(dir, async (engine) => {
       const factUser = async () =>
         (
@@ -920,14 +922,11 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
 
   it('rebuilds a dimension a bridge joins from every date, leaving the bridge and its keys as a build in order gives them', async () => {
     // D2 brings a plan D1 has not: the rebuilt dim_subscription gains its key only on D2.
-    const src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(12, D1));
     const withVip = events(12, D2).map((e) => ({
       ...e,
       userPlansMap: e.user_id === null ? null : ['Gói Cơ Bản:direct', 'VIP:direct'],
     }));
-    await writeDay(src, '20220602', withVip);
-    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    const { dir } = await projectOnDays({ '20220601': events(12, D1), '20220602': withVip });
     await withEngine(dir, async (engine) => {
       expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
       const built = await goldFingerprints(engine);
@@ -953,10 +952,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('replays history once a run, on its last date, and leaves it as it was when the run stops before', async () => {
-    const src = await tempDir('lakehouse-src-');
-    await writeDay(src, '20220601', events(12, D1));
-    await writeDay(src, '20220602', events(12, D2));
-    const dir = await exampleProject(src, await writeCatalog(join(src, 'titles.csv')));
+    const { src, dir } = await projectOnDays({ '20220601': events(12, D1), '20220602': events(12, D2) });
     const plans = (engine: Engine) =>
       engine.query('SELECT user_id, plan_set, valid_from::VARCHAR AS f FROM dim_user_history ORDER BY ALL');
     await withEngine(dir, async (engine) => {
