@@ -79,6 +79,7 @@ async function main() {
         })),
         rowCount: fp.rowCount,
         keyChecksum: fp.keyChecksum,
+        nullKeyRows: fp.nullKeyRows,
       };
     };
     const catalogAt = (folder: string): SyncContext => ({

@@ -52,6 +52,11 @@ export interface GoldTable {
   rowCount: number;
   /** keyChecksum over every row (see KEY_CHECKSUM_DEFINITION), as a decimal string. */
   keyChecksum: string;
+  /**
+   * Rows with a NULL in any primaryKey column; 0 when keySource is `all_columns` (no key to fill). The
+   * `unique` test skips a NULL key and merges keep one, so gold may hold them; a primary key may not.
+   */
+  nullKeyRows: number;
 }
 
 /**
@@ -185,7 +190,7 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
     .map((r) => ({ column: r.column, toTable: r.to.slice(GOLD_SCHEMA.length + 1), toColumn: r.field }));
   const dateEdge = relationships.find((r) => /date/i.test(r.toTable));
   const dateKey = dateEdge?.column ?? (names.includes('date_key') ? 'date_key' : null);
-  const { rowCount, keyChecksum } = await duckdbFingerprint(db, relation, primaryKey);
+  const { rowCount, keyChecksum, nullKeyRows } = await duckdbFingerprint(db, relation, primaryKey);
   return {
     name: model.name,
     modelId: model.id,
@@ -200,6 +205,7 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
     columns,
     rowCount,
     keyChecksum,
+    nullKeyRows: keySource === 'all_columns' ? 0 : nullKeyRows,
   };
 }
 
@@ -209,20 +215,29 @@ export function duckdbKeyChecksumSql(keyColumns: string[]): string {
   return `coalesce(sum(CAST('0x' || substr(md5(${text}), 1, 15) AS BIGINT)), 0)`;
 }
 
-/** Row count and key checksum of any DuckDB relation (optionally filtered by a WHERE clause). */
+/**
+ * Row count, key checksum and rows with a NULL in a key column of any DuckDB relation (optionally
+ * filtered by a WHERE clause), in one scan.
+ */
 export async function duckdbFingerprint(
   db: Db,
   relation: string,
   keyColumns: string[],
   where?: string,
-): Promise<{ rowCount: number; keyChecksum: string }> {
+): Promise<{ rowCount: number; keyChecksum: string; nullKeyRows: number }> {
+  const anyKeyNull = keyColumns.map((c) => `${ident(c)} IS NULL`).join(' OR ') || 'false';
   const row = (
-    await db.all<{ n: number | bigint; checksum: string }>(
-      `SELECT count(*) AS n, CAST(${duckdbKeyChecksumSql(keyColumns)} AS VARCHAR) AS checksum
+    await db.all<{ n: number | bigint; checksum: string; null_keys: number | bigint }>(
+      `SELECT count(*) AS n, CAST(${duckdbKeyChecksumSql(keyColumns)} AS VARCHAR) AS checksum,
+              count(*) FILTER (WHERE ${anyKeyNull}) AS null_keys
        FROM ${relation}${where ? ` WHERE ${where}` : ''}`,
     )
   )[0];
-  return { rowCount: Number(row?.n ?? 0), keyChecksum: String(row?.checksum ?? '0') };
+  return {
+    rowCount: Number(row?.n ?? 0),
+    keyChecksum: String(row?.checksum ?? '0'),
+    nullKeyRows: Number(row?.null_keys ?? 0),
+  };
 }
 
 /** Row count and key checksum per value of `column` (e.g. per date key), keyed by the value as text. */

@@ -1,3 +1,4 @@
+import { counted, inNumber } from '../../api/counted.ts';
 import { ident } from '../../db/duckdb.ts';
 import type { GoldTable } from '../gold-tables.ts';
 import type { ColumnDefinition, Dialect, Distribution, TableName } from './dialect.ts';
@@ -323,6 +324,8 @@ export function planPublish(input: PlanInput): PublishPlan {
         conflicts.push({ table: table.name, column: column.name, message: (error as Error).message });
       }
     }
+    const nullKeys = nullKeyConflict(schema, table);
+    if (nullKeys) conflicts.push(nullKeys);
     const plan: TablePlan = {
       table,
       target: { schema, table: table.name },
@@ -393,6 +396,31 @@ export function planPublish(input: PlanInput): PublishPlan {
   conflicts.push(...keyConflicts(input, plans));
   const steps = conflicts.length > 0 ? [] : buildSteps(input, plans, warnings);
   return { schema, dialect, tables: plans, conflicts, warnings, steps };
+}
+
+/**
+ * A gold table with NULLs in its key cannot load: the target declares the key NOT NULL (a primary key
+ * must be), and a merge by key matches a NULL to nothing. Found here, before anything is sent, rather
+ * than as the server's bare constraint error mid-load.
+ */
+function nullKeyConflict(schema: string, table: GoldTable): Conflict | null {
+  if (table.keySource === 'all_columns' || table.nullKeyRows === 0) return null;
+  const key = table.primaryKey;
+  const from = {
+    surrogate_key: 'its surrogate_key',
+    unique_key: 'its unique_key',
+    unique_test: 'its unique test',
+  }[table.keySource];
+  const notNull = `a not_null test on ${key.join(' and ')}`;
+  const fix =
+    table.keySource === 'surrogate_key'
+      ? `Fill ${key.join(', ')} in every row of the model (${notNull} finds the rows)`
+      : `Add ${notNull} to the model and fix those rows upstream, or give the model a surrogate_key`;
+  return {
+    table: table.name,
+    ...(key.length === 1 ? { column: key[0] } : {}),
+    message: `gold.${table.name} has ${counted(table.nullKeyRows, 'row')} with a NULL in its key (${key.join(', ')}, ${from}), and the key is the primary key of ${schema}.${table.name} in the target, which holds no NULL: ${inNumber(table.nullKeyRows, 'that row', 'those rows')} cannot load. ${fix}; then run and publish again.`,
+  };
 }
 
 /**

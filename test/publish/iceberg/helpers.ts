@@ -60,7 +60,11 @@ export async function describeTestTable(
   );
   const names = columns.map((c) => c.column_name);
   const primaryKey = options.primaryKey ?? names;
-  const { rowCount, keyChecksum } = await duckdbFingerprint(db, qualified('gold', name), primaryKey);
+  const { rowCount, keyChecksum, nullKeyRows } = await duckdbFingerprint(
+    db,
+    qualified('gold', name),
+    primaryKey,
+  );
   return {
     name,
     modelId: `gold.${name}`,
@@ -80,6 +84,7 @@ export async function describeTestTable(
     })),
     rowCount,
     keyChecksum,
+    nullKeyRows: options.primaryKey ? nullKeyRows : 0,
   };
 }
 

@@ -32,6 +32,7 @@ function table(partial: Partial<GoldTable> & Pick<GoldTable, 'name' | 'columns'>
     relationships: [],
     rowCount: 10,
     keyChecksum: '0',
+    nullKeyRows: 0,
     ...partial,
   };
 }
@@ -303,6 +304,25 @@ describe('Redshift DDL and loads, statement by statement', () => {
         message: expect.stringContaining('ALTER TABLE gold.dim_user ALTER COLUMN user_id TYPE VARCHAR(16)'),
       },
     ]);
+  });
+});
+
+describe('a key holding NULLs', () => {
+  const dialect = postgresDialect();
+  const plan = (table: GoldTable) =>
+    planPublish({ schema: 'mart', dialect, allTables: [table], tables: [table], target: empty });
+
+  it('is a conflict whose fix fits where the key comes from; a table with no key declares none to fill', () => {
+    expect(plan({ ...dimPlatform, nullKeyRows: 3 }).conflicts).toEqual([
+      {
+        table: 'dim_platform',
+        column: 'platform_key',
+        message:
+          'gold.dim_platform has 3 rows with a NULL in its key (platform_key, its surrogate_key), and the key is the primary key of mart.dim_platform in the target, which holds no NULL: those rows cannot load. Fill platform_key in every row of the model (a not_null test on platform_key finds the rows); then run and publish again.',
+      },
+    ]);
+    const keyless = { ...dimUser, keySource: 'all_columns' as const, nullKeyRows: 5 };
+    expect(plan(keyless).conflicts.filter((c) => c.message.includes('NULL'))).toEqual([]);
   });
 });
 
