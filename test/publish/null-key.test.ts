@@ -1,8 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { icebergRead } from 'icebird';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
+import { createFileSystemCatalog } from '../../engine/publish/iceberg/catalogs/fs-catalog.ts';
+import { createLocalFileIO } from '../../engine/publish/iceberg/file-io.ts';
+import {
+  icebergStateDir,
+  type OpenedTarget,
+  preflightIceberg,
+  publishIceberg,
+} from '../../engine/publish/iceberg/publish.ts';
 import {
   preflightRedshift,
   publishRedshift,
@@ -11,10 +20,11 @@ import {
 import { lakehouseFailure } from '../helpers/errors.ts';
 import { type PostgresServer, startPostgres } from '../helpers/postgres.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
+import { serveFolder } from './iceberg/helpers.ts';
 
 // Gold tables whose keys hold NULLs: the unique test skips a NULL key and a merge keeps one as a key, so
 // a run lets them through. PostgreSQL (as Redshift) declares the key NOT NULL: the preflight must refuse
-// such a table before anything is sent.
+// such a table before anything is sent. Iceberg matches keys by DuckDB's hash, where NULL is a value.
 
 const DATE = '2022-06-01';
 let work: string;
@@ -125,5 +135,34 @@ describe('publishing to PostgreSQL a gold table with NULLs in its key', () => {
       'prices',
     ]);
     expect(await targetContent(empty)).toEqual({});
+  }, 60_000);
+});
+
+describe('publishing to Iceberg a gold table with a NULL in its key', () => {
+  it('keeps the NULL key as one key: upserted in place, never duplicated, read back equal to gold', async () => {
+    const warehouse = join(work, 'warehouse');
+    const http = await serveFolder(warehouse);
+    try {
+      const target: OpenedTarget = {
+        catalog: createFileSystemCatalog(createLocalFileIO(warehouse, http.url), 'test warehouse'),
+        namespace: 'gold',
+        properties: {},
+        stateDir: icebergStateDir(engine.project),
+      };
+      await runWith(['a,1', 'b,2', ',3']);
+      await publishIceberg(engine, target);
+      // The NULL-key member changes; the others do not.
+      await runWith(['a,1', 'b,2', ',4']);
+      const plan = (await preflightIceberg(engine, target, { tables: ['prices'] })).tables[0];
+      expect(plan).toMatchObject({ mode: 'upsert', action: 'upsert' });
+      const result = await publishIceberg(engine, target, { tables: ['prices'] });
+      expect(result.tables[0]?.reconciliation.matches).toBe(true);
+      const rows = (await icebergRead({ tableUrl: `${http.url}/gold/prices` }))
+        .map((r) => JSON.stringify([r.sku ?? null, String(r.price)]))
+        .sort();
+      expect(rows).toEqual(['["a","1"]', '["b","2"]', '[null,"4"]']);
+    } finally {
+      await http.close();
+    }
   }, 60_000);
 });
