@@ -113,9 +113,15 @@ async function fetchS3File(name: string, uri: string, storage: ProjectStorage | 
 
 export type ReferenceFormat = 'csv' | 'parquet' | 'json';
 
-/** The table function reading a local reference file: CSV as text (types are the models' business). */
+/**
+ * How a CSV reference file is read: a header, every column as text (types are the models' business), and
+ * no column from a folder named like `kind=x`: sniff_csv, which lists the columns, does not add it either.
+ */
+const CSV_OPTIONS = 'header = true, all_varchar = true, hive_partitioning = false';
+
+/** The table function reading a local reference file. */
 function referenceFileReader(path: string, format: ReferenceFormat): string {
-  if (format === 'csv') return `read_csv(${literal(path)}, header = true, all_varchar = true)`;
+  if (format === 'csv') return `read_csv(${literal(path)}, ${CSV_OPTIONS})`;
   if (format === 'parquet') return `read_parquet(${literal(path)})`;
   return `read_json_auto(${literal(path)})`;
 }
@@ -128,11 +134,18 @@ export async function referenceFileColumns(
 ): Promise<{ name: string; type: string }[]> {
   // DuckDB reads an empty CSV as one column named column0, which every message would then name.
   if ((await stat(path)).size === 0) throw new Error('the file is empty (0 bytes)');
+  if (format === 'csv') {
+    const head = await csvHead(path);
+    // sniff_csv refuses a header in a file of a byte order mark alone, in words about its own options.
+    if (head === '') throw new Error('the file is empty (a UTF-8 byte order mark only)');
+    const dialect = await sniffCsv(db, path);
+    await checkCsvHeader(db, path, head, dialect);
+    return dialect.columns;
+  }
   const described = await db.all<{ column_name: string; column_type: string }>(
     `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
   );
   const columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
-  if (format === 'csv') await checkCsvHeader(db, path, columns);
   // DuckDB reads `[]` as one column named json, which the required-columns check would then name.
   if (format === 'json' && columns.length === 1 && columns[0]?.type === 'JSON') {
     const rows = await db.all<{ n: number }>(
@@ -148,21 +161,10 @@ export async function referenceFileColumns(
  * or the whole line as one column: the names it then reports are not the file's. Read with the first
  * line's separator and names instead, and throw the error that names the row at fault. A quote a row
  * opens and never closes (`"Doraemon,Kids`) makes the sniffer read with quoting off, and the title come
- * out as `"Doraemon`: then too the file is read again with quotes, to name that row.
+ * out as `"Doraemon`: then too the file is read again with quotes, to name that row. `head` is the file's
+ * first 64 KB and `dialect` the one sniff of it the columns came from.
  */
-async function checkCsvHeader(db: Db, path: string, columns: { name: string }[]): Promise<void> {
-  const file = await open(path, 'r');
-  let head: string;
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-    head = buffer
-      .subarray(0, bytesRead)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '');
-  } finally {
-    await file.close();
-  }
+async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDialect): Promise<void> {
   const headerLine = head.split(/\r?\n/)[0] ?? '';
   // Quoted names may hold a separator, which this plain split would miscount.
   if (headerLine.includes('"')) return;
@@ -172,8 +174,8 @@ async function checkCsvHeader(db: Db, path: string, columns: { name: string }[])
   if (!separator || separator.n < 2) return;
   const names = headerLine.split(separator.s).map((n) => n.trim());
   // With the sniffer's names right, only a quote left open is looked for; other faults its read reports.
-  const namesRight = names.join('\u0000') === columns.map((c) => c.name).join('\u0000');
-  if (namesRight && !(await readWithoutQuotes(db, path))) return;
+  const namesRight = names.join('\u0000') === dialect.columns.map((c) => c.name).join('\u0000');
+  if (namesRight && dialect.quote !== '') return;
   // Blank or repeated names are DuckDB's to rename (column2, genres_1): nothing to compare.
   if (names.some((n) => n === '') || new Set(names).size < names.length) return;
   try {
@@ -188,10 +190,37 @@ async function checkCsvHeader(db: Db, path: string, columns: { name: string }[])
   }
 }
 
-/** Whether DuckDB's sniffer chose to read a CSV file with no quote character. */
-async function readWithoutQuotes(db: Db, path: string): Promise<boolean> {
-  const [dialect] = await db.all<{ Quote: string }>(`SELECT Quote FROM sniff_csv(${literal(path)})`);
-  return dialect?.Quote === '(empty)';
+/** A CSV file's first 64 KB as text, without a UTF-8 byte order mark: enough for its header line. */
+async function csvHead(path: string): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    return buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
+  } finally {
+    await file.close();
+  }
+}
+
+/** What DuckDB's sniffer decides about a CSV file: the columns a read of it has and its quote ('' for none). */
+interface CsvDialect {
+  columns: { name: string; type: string }[];
+  quote: string;
+}
+
+/**
+ * Sniffs a CSV file once, with the options the source view reads it with, so the columns are the view's
+ * and the quote is the one its reads use: a DESCRIBE of the view would sniff the same file again.
+ */
+async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
+  const [sniffed] = await db.all<{ Columns: { name: string; type: string }[]; Quote: string }>(
+    `SELECT Columns, Quote FROM sniff_csv(${literal(path)}, ${CSV_OPTIONS})`,
+  );
+  if (!sniffed) throw new Error('DuckDB could not sniff the file as CSV');
+  return { columns: sniffed.Columns, quote: sniffed.Quote === '(empty)' ? '' : sniffed.Quote };
 }
 
 /** A reference file's format from its extension, when the extension is one of them. */

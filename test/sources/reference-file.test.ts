@@ -1,0 +1,72 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { ReferenceFileSource } from '../../engine/project/config.ts';
+import { bindReferenceFile, referenceFileColumns } from '../../engine/sources/reference-file.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+
+// A CSV reference file is sniffed once: the columns its binding checks come from sniff_csv, not from the
+// view it creates, so the two must agree on every shape of header.
+
+let work: string;
+let db: Db;
+beforeAll(async () => {
+  work = await tempDir('lakehouse-reference-file-');
+  db = await openDb();
+  await db.run('CREATE SCHEMA source');
+});
+afterAll(async () => {
+  db.close();
+  await removeDir(work);
+});
+
+const titles = ReferenceFileSource.parse({ kind: 'file', path: 'titles.csv', required_columns: ['title'] });
+
+async function viewColumns(name: string): Promise<string[]> {
+  const rows = await db.all<{ column_name: string }>(`DESCRIBE source.${name}`);
+  return rows.map((r) => r.column_name);
+}
+
+describe('a CSV reference file', () => {
+  it.each([
+    ['commas', 'title,genres\nConan,Anime\n', ['title', 'genres']],
+    ['semicolons', 'title;genres\nConan;Anime\n', ['title', 'genres']],
+    ['tabs', 'title\tgenres\nConan\tAnime\n', ['title', 'genres']],
+    ['a byte order mark and CRLF', '\uFEFFtitle,genres\r\nConan,Anime\r\n', ['title', 'genres']],
+    [
+      'a quoted name holding a comma',
+      '"title","genres, joined"\n"Conan","Anime"\n',
+      ['title', 'genres, joined'],
+    ],
+    ['a repeated name', 'title,genres,genres\nConan,Anime,x\n', ['title', 'genres', 'genres_1']],
+    ['a blank last name', 'title,genres,\nConan,Anime,\n', ['title', 'genres', 'column2']],
+    ['a header only', 'title,genres\n', ['title', 'genres']],
+  ])('with %s lists the columns its view has', async (_, text, expected) => {
+    const path = join(work, 'titles.csv');
+    await writeFile(path, text);
+    const listed = (await referenceFileColumns(db, path, 'csv')).map((c) => c.name);
+    await bindReferenceFile(db, 'titles', titles, path);
+    expect(listed).toEqual(expected);
+    expect(await viewColumns('titles')).toEqual(expected);
+  });
+
+  it('in a folder named like kind=x has no kind column, in the list or the view', async () => {
+    const folder = join(work, 'kind=x');
+    await mkdir(folder, { recursive: true });
+    const path = join(folder, 'titles.csv');
+    await writeFile(path, 'title,genres\nConan,Anime\n');
+    expect((await referenceFileColumns(db, path, 'csv')).map((c) => c.name)).toEqual(['title', 'genres']);
+    await bindReferenceFile(db, 'foldered', titles, path);
+    expect(await viewColumns('foldered')).toEqual(['title', 'genres']);
+  });
+
+  it('of a byte order mark alone fails saying it is empty, not naming DuckDB sniffer options', async () => {
+    const path = join(work, 'bom-only.csv');
+    await writeFile(path, '\uFEFF');
+    await expect(bindReferenceFile(db, 'bom_only', titles, path)).rejects.toThrow(
+      `Source "bom_only": ${path} cannot be read as csv: the file is empty (a UTF-8 byte order mark only). ` +
+        'Fix the file or set sources.bom_only.format.',
+    );
+  });
+});
