@@ -165,7 +165,8 @@ export async function referenceFileColumns(
  * first 64 KB and `dialect` the one sniff of it the columns came from.
  */
 async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDialect): Promise<void> {
-  const headerLine = head.split(/\r?\n/)[0] ?? '';
+  // Old Mac files end lines with a lone CR, which DuckDB reads as a line end too.
+  const headerLine = head.split(/\r\n|\r|\n/)[0] ?? '';
   // Quoted names may hold a separator, which this plain split would miscount.
   if (headerLine.includes('"')) return;
   const separator = [',', ';', '\t', '|']

@@ -42,6 +42,7 @@ describe('a CSV reference file', () => {
     ['a repeated name', 'title,genres,genres\nConan,Anime,x\n', ['title', 'genres', 'genres_1']],
     ['a blank last name', 'title,genres,\nConan,Anime,\n', ['title', 'genres', 'column2']],
     ['a header only', 'title,genres\n', ['title', 'genres']],
+    ['CR line ends', 'title,genres\rConan,Anime\rNaruto,Anime\r', ['title', 'genres']],
   ])('with %s lists the columns its view has', async (_, text, expected) => {
     const path = join(work, 'titles.csv');
     await writeFile(path, text);
