@@ -52,10 +52,12 @@ export async function bindReferenceFile(
     );
   }
   const format = source.format ?? (await detectFormat(path, location));
-  const reader = referenceFileReader(path, format);
+  let reader: string;
   let columns: string[];
   try {
-    columns = (await referenceFileColumns(db, path, format)).map((c) => c.name);
+    const described = await describeReferenceFile(db, path, format);
+    reader = described.reader;
+    columns = described.columns.map((c) => c.name);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -114,14 +116,13 @@ async function fetchS3File(name: string, uri: string, storage: ProjectStorage | 
 export type ReferenceFormat = 'csv' | 'parquet' | 'json';
 
 /**
- * How a CSV reference file is read: a header, every column as text (types are the models' business), and
+ * How a CSV reference file is sniffed: a header, every column as text (types are the models' business), and
  * no column from a folder named like `kind=x`: sniff_csv, which lists the columns, does not add it either.
  */
 const CSV_OPTIONS = 'header = true, all_varchar = true, hive_partitioning = false';
 
-/** The table function reading a local reference file. */
-function referenceFileReader(path: string, format: ReferenceFormat): string {
-  if (format === 'csv') return `read_csv(${literal(path)}, ${CSV_OPTIONS})`;
+/** The table function reading a local Parquet or JSON reference file. */
+function referenceFileReader(path: string, format: Exclude<ReferenceFormat, 'csv'>): string {
   if (format === 'parquet') return `read_parquet(${literal(path)})`;
   return `read_json_auto(${literal(path)})`;
 }
@@ -132,6 +133,18 @@ export async function referenceFileColumns(
   path: string,
   format: ReferenceFormat,
 ): Promise<{ name: string; type: string }[]> {
+  return (await describeReferenceFile(db, path, format)).columns;
+}
+
+/**
+ * A local reference file's columns and the table function its source view reads it with. A CSV file's
+ * reader spells out the dialect its one sniff found, so neither the view nor any query on it sniffs again.
+ */
+async function describeReferenceFile(
+  db: Db,
+  path: string,
+  format: ReferenceFormat,
+): Promise<{ columns: { name: string; type: string }[]; reader: string }> {
   // DuckDB reads an empty CSV as one column named column0, which every message would then name.
   if ((await stat(path)).size === 0) throw new Error('the file is empty (0 bytes)');
   if (format === 'csv') {
@@ -140,20 +153,19 @@ export async function referenceFileColumns(
     if (head === '') throw new Error('the file is empty (a UTF-8 byte order mark only)');
     const dialect = await sniffCsv(db, path);
     await checkCsvHeader(db, path, head, dialect);
-    return dialect.columns;
+    return { columns: dialect.columns, reader: csvReader(path, dialect) };
   }
+  const reader = referenceFileReader(path, format);
   const described = await db.all<{ column_name: string; column_type: string }>(
-    `DESCRIBE SELECT * FROM ${referenceFileReader(path, format)}`,
+    `DESCRIBE SELECT * FROM ${reader}`,
   );
   const columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
   // DuckDB reads `[]` as one column named json, which the required-columns check would then name.
   if (format === 'json' && columns.length === 1 && columns[0]?.type === 'JSON') {
-    const rows = await db.all<{ n: number }>(
-      `SELECT count(*)::INTEGER AS n FROM ${referenceFileReader(path, format)}`,
-    );
+    const rows = await db.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${reader}`);
     if (rows[0]?.n === 0) throw new Error('the file is an empty JSON array (no rows, so no columns)');
   }
-  return columns;
+  return { columns, reader };
 }
 
 /**
@@ -206,10 +218,16 @@ async function csvHead(path: string): Promise<string> {
   }
 }
 
-/** What DuckDB's sniffer decides about a CSV file: the columns a read of it has and its quote ('' for none). */
+/** What DuckDB's sniffer decides about a CSV file: how to split it, and the columns a read of it has. */
 interface CsvDialect {
   columns: { name: string; type: string }[];
+  delimiter: string;
+  /** '' when the sniffer reads the file with no quoting. */
   quote: string;
+  escape: string;
+  newLine: string;
+  comment: string;
+  skipRows: number;
 }
 
 /**
@@ -217,11 +235,41 @@ interface CsvDialect {
  * and the quote is the one its reads use: a DESCRIBE of the view would sniff the same file again.
  */
 async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
-  const [sniffed] = await db.all<{ Columns: { name: string; type: string }[]; Quote: string }>(
-    `SELECT Columns, Quote FROM sniff_csv(${literal(path)}, ${CSV_OPTIONS})`,
+  const [sniffed] = await db.all<{
+    Columns: { name: string; type: string }[];
+    Delimiter: string;
+    Quote: string;
+    Escape: string;
+    NewLineDelimiter: string;
+    Comment: string;
+    SkipRows: number;
+  }>(
+    `SELECT Columns, Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows::INTEGER AS SkipRows
+     FROM sniff_csv(${literal(path)}, ${CSV_OPTIONS})`,
   );
   if (!sniffed) throw new Error('DuckDB could not sniff the file as CSV');
-  return { columns: sniffed.Columns, quote: sniffed.Quote === '(empty)' ? '' : sniffed.Quote };
+  // sniff_csv shows a setting the file does without as '(empty)'.
+  const given = (value: string) => (value === '(empty)' ? '' : value);
+  return {
+    columns: sniffed.Columns,
+    delimiter: sniffed.Delimiter,
+    quote: given(sniffed.Quote),
+    escape: given(sniffed.Escape),
+    newLine: sniffed.NewLineDelimiter,
+    comment: given(sniffed.Comment),
+    skipRows: sniffed.SkipRows,
+  };
+}
+
+/** read_csv with a sniffed dialect spelled out, as sniff_csv's own Prompt would write it: it sniffs nothing. */
+function csvReader(path: string, dialect: CsvDialect): string {
+  const columns = dialect.columns.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
+  return (
+    `read_csv(${literal(path)}, auto_detect = false, header = true, hive_partitioning = false, ` +
+    `delim = ${literal(dialect.delimiter)}, quote = ${literal(dialect.quote)}, escape = ${literal(dialect.escape)}, ` +
+    `new_line = ${literal(dialect.newLine)}, comment = ${literal(dialect.comment)}, skip = ${dialect.skipRows}, ` +
+    `columns = {${columns}})`
+  );
 }
 
 /** A reference file's format from its extension, when the extension is one of them. */

@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { type Db, literal, openDb } from '../../engine/db/duckdb.ts';
 import { ReferenceFileSource } from '../../engine/project/config.ts';
 import { bindReferenceFile, referenceFileColumns } from '../../engine/sources/reference-file.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
-// A CSV reference file is sniffed once: the columns its binding checks come from sniff_csv, not from the
-// view it creates, so the two must agree on every shape of header.
+// A CSV reference file is sniffed once: the columns its binding checks come from sniff_csv, and its view
+// reads with the dialect sniff_csv found spelled out, so both must agree with DuckDB's own sniffed read.
 
 let work: string;
 let db: Db;
@@ -42,15 +42,25 @@ describe('a CSV reference file', () => {
     ['a repeated name', 'title,genres,genres\nConan,Anime,x\n', ['title', 'genres', 'genres_1']],
     ['a blank last name', 'title,genres,\nConan,Anime,\n', ['title', 'genres', 'column2']],
     ['a header only', 'title,genres\n', ['title', 'genres']],
+    ['doubled quotes', '"title","genres"\n"Tom ""Tiger"" Lee","Drama"\n"A, B",C\n', ['title', 'genres']],
+    ['a quote inside a field', 'title,genres\nTom "Tiger" Lee,Drama\n', ['title', 'genres']],
+    ['no line end after the last row', 'title|genres\nConan|Anime', ['title', 'genres']],
     ['CR line ends', 'title,genres\rConan,Anime\rNaruto,Anime\r', ['title', 'genres']],
-  ])('with %s lists the columns its view has', async (_, text, expected) => {
-    const path = join(work, 'titles.csv');
-    await writeFile(path, text);
-    const listed = (await referenceFileColumns(db, path, 'csv')).map((c) => c.name);
-    await bindReferenceFile(db, 'titles', titles, path);
-    expect(listed).toEqual(expected);
-    expect(await viewColumns('titles')).toEqual(expected);
-  });
+  ])(
+    'with %s lists the columns its view has, and the view reads what DuckDB would',
+    async (_, text, expected) => {
+      const path = join(work, 'titles.csv');
+      await writeFile(path, text);
+      const listed = (await referenceFileColumns(db, path, 'csv')).map((c) => c.name);
+      await bindReferenceFile(db, 'titles', titles, path);
+      expect(listed).toEqual(expected);
+      expect(await viewColumns('titles')).toEqual(expected);
+      const sniffedRead = await db.all(
+        `SELECT * FROM read_csv(${literal(path)}, header = true, all_varchar = true)`,
+      );
+      expect(await db.all('SELECT * FROM source.titles')).toEqual(sniffedRead);
+    },
+  );
 
   it('in a folder named like kind=x has no kind column, in the list or the view', async () => {
     const folder = join(work, 'kind=x');
