@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
-import { groupNotes, noteDates } from '../engine/api/notes.ts';
+import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
@@ -347,16 +347,28 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
       );
       for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models, true))
         process.stdout.write(`${line}\n`);
-      // What each model noted (a macro changed since dates it holds, an extra source column): the table
-      // above has no room for them, and `run` printed them only once.
+      // What each model noted (a macro changed since dates it holds, an extra source column) and which of
+      // its warn-level tests failed on what: the table above has no room for them (its tests cell says
+      // only 3/4), and `run` printed them only once. Every one is listed: this is where the app sends
+      // a reader for the notes it leaves out.
       for (const model of new Set(latest.models.map((m) => m.model))) {
-        const noted = latest.models
-          .filter((m) => m.model === model)
-          .flatMap((m) =>
-            m.warnings.filter((w) => !w.startsWith('warn: ')).map((text) => ({ etlDate: m.etlDate, text })),
+        const ofModel = latest.models.filter((m) => m.model === model);
+        const grouped = (warnedTests: boolean) =>
+          groupNotes(
+            ofModel.flatMap((m) =>
+              m.warnings
+                .filter((w) => w.startsWith(WARNED_TEST) === warnedTests)
+                .map((text) => ({
+                  etlDate: m.etlDate,
+                  text: warnedTests ? text.slice(WARNED_TEST.length) : text,
+                })),
+            ),
+            Number.POSITIVE_INFINITY,
           );
-        for (const note of groupNotes(noted))
+        for (const note of grouped(false))
           process.stdout.write(`note: ${model} (${noteDates(note)}): ${note.text}\n`);
+        for (const warning of grouped(true))
+          process.stdout.write(`warn: ${model} (${noteDates(warning)}): ${warning.text}\n`);
       }
     }
     return 0;

@@ -1,6 +1,6 @@
 import type { GraphEdge, GraphNodeState, PipelineGraph, TestResult } from '../api/contract.ts';
 import { replayedRangeOf } from '../api/history-notes.ts';
-import { groupNotes } from '../api/notes.ts';
+import { groupNotes, WARNED_TEST } from '../api/notes.ts';
 import type { Engine } from '../engine.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
@@ -101,7 +101,7 @@ export async function pipelineGraph(engine: Engine): Promise<PipelineGraph> {
     }
     for (const text of warnings) {
       // A warned test's note repeats what failedTests shows with its rows.
-      if (!text.startsWith('warn: ')) notes.push({ etlDate: row.etl_date, text });
+      if (!text.startsWith(WARNED_TEST)) notes.push({ etlDate: row.etl_date, text });
     }
     notesByModel.set(row.model, notes);
     const tests = testsByModel.get(row.model) ?? new Map<string, TestResult>();

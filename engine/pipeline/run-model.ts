@@ -4,6 +4,7 @@
 import { dirname, join } from 'node:path';
 import { counted } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
+import { WARNED_TEST } from '../api/notes.ts';
 import { type Db, errorWithoutStatement, ident, literal } from '../db/duckdb.ts';
 import { suggestLayerTable } from '../explore/table-suggestion.ts';
 import { downstreamOf } from '../graph/dependencies.ts';
@@ -172,7 +173,10 @@ export async function runModel(
         ? `test ${failed.map((t) => `${t.name}: ${failingRowsText(t)}`).join('; ')}`
         : undefined,
     tests,
-    warnings: [...outcome.warnings, ...warned.map((t) => `warn: ${t.name} has ${failingRowsText(t)}`)],
+    warnings: [
+      ...outcome.warnings,
+      ...warned.map((t) => `${WARNED_TEST}${t.name} has ${failingRowsText(t)}`),
+    ],
     testHints: outcome.testHints,
   };
 }

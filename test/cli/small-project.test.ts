@@ -53,6 +53,60 @@ describe('lakehouse on a one-date project', () => {
     }
   });
 
+  // The tests cell says only 3/4: which test warned, on which dates and on what is listed below the table.
+  it('lists each warn-level test that failed once per model, with the dates it failed on', async () => {
+    await writeFile(
+      join(project, 'models', 'gold', 'warned.sql'),
+      [
+        '/* config',
+        'materialized: table',
+        'tests:',
+        '  - not_null: k',
+        '  - accepted_values: {column: k, values: [0]}',
+        '    severity: warn',
+        '  - accepted_values: {column: day_of_month, values: [1]}',
+        '    severity: warn',
+        '*/',
+        "SELECT 1 AS k, day(CAST(getvariable('etl_date') AS DATE)) AS day_of_month",
+        '',
+      ].join('\n'),
+    );
+    const ran = lakehouse(
+      'run',
+      project,
+      '--from',
+      '2022-06-01',
+      '--to',
+      '2022-06-02',
+      '--select',
+      'gold.warned',
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    const text = lakehouse('runs', project).stdout;
+    expect(text).toMatch(/^2022-06-01 +gold\.warned +success( +\d+){4} +2\/3 /m);
+    expect(text).toMatch(/^2022-06-02 +gold\.warned +success( +\d+){4} +1\/3 /m);
+    // One line a test and text, not one a date; a test that passed on a date does not name it.
+    expect(text.split('\n').filter((line) => line.startsWith('warn: '))).toEqual([
+      'warn: gold.warned (2022-06-01, 2022-06-02): accepted_values(k) has 1 failing row (not accepted: 1 (1))',
+      'warn: gold.warned (2022-06-02): accepted_values(day_of_month) has 1 failing row (not accepted: 2 (1))',
+    ]);
+    // --json already carried them, as each date's record has them.
+    const [latest] = JSON.parse(lakehouse('runs', project, '--json').stdout) as {
+      models: { etlDate: string; warnings: string[] }[];
+    }[];
+    expect(latest?.models.map((m) => [m.etlDate, m.warnings])).toEqual([
+      ['2022-06-01', ['warn: accepted_values(k) has 1 failing row (not accepted: 1 (1))']],
+      [
+        '2022-06-02',
+        [
+          'warn: accepted_values(k) has 1 failing row (not accepted: 1 (1))',
+          'warn: accepted_values(day_of_month) has 1 failing row (not accepted: 2 (1))',
+        ],
+      ],
+    ]);
+    await rm(join(project, 'models', 'gold', 'warned.sql'));
+  }, 120_000);
+
   // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".
   it('says 1 date, 1 row and 1 argument in the singular', async () => {
     expect(lakehouse('query', project, 'SELECT * FROM one_row').stdout).toMatch(/\(1 row\)\n$/);

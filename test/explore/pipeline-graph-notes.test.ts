@@ -44,5 +44,9 @@ describe("a model's notes in the pipeline graph", () => {
       etlDate: null,
       text: '12 more notes not shown here: lakehouse runs lists every one',
     });
+    // lakehouse runs, where that note sends a reader, lists every one: it said the same of itself.
+    const every = groupNotes(notes, Number.POSITIVE_INFINITY);
+    expect(every).toHaveLength(31);
+    expect(every.at(-1)).toEqual({ etlDate: day(30), text: '30 of 100 keywords answered from the cache' });
   });
 });
