@@ -65,6 +65,28 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline.png') });
   });
 
+  it("keeps the latest run's success in sight after a reload, as a failure is, without a run going", async () => {
+    const [latest] = await app.engine.runs(1);
+    expect(latest).toMatchObject({ status: 'success', dates: dates.join(',') });
+    await page.reload();
+    const status = page.getByTestId('run-status');
+    // It read "idle" as if nothing had run, while a failed latest run kept its outcome.
+    await expect.poll(() => status.getAttribute('data-status')).toBe('success');
+    expect(await status.textContent()).toBe('success · 3 dates · latest run');
+    expect(await page.getByTestId('run-recorded').textContent()).toBe(
+      `Latest run ${latest!.runId} (${dates[0]} .. ${dates[2]}) succeeded at ${latest!.finishedAt!.slice(0, 19)}.`,
+    );
+    expect(latest!.finishedAt).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
+    // An outcome, not a run in progress: nothing to cancel, no progress bar, Run offered.
+    expect(await page.getByTestId('run-button').isEnabled()).toBe(true);
+    expect(await page.getByTestId('cancel-button').isEnabled()).toBe(false);
+    expect(await page.getByTestId('run-progress').count()).toBe(0);
+    expect(await page.getByTestId('run-error').count()).toBe(0);
+    const fact = page.getByTestId('model-card-gold.fact_customer_search');
+    await expect.poll(() => fact.getAttribute('data-status')).toBe('success');
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-latest-run-succeeded.png') });
+  });
+
   it('browses a gold table and runs a query', async () => {
     await page.getByTestId('tab-tables').click();
     await page.getByTestId('table-item-gold.fact_customer_search').click();
@@ -326,6 +348,12 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       expect(await page.getByTestId('run-error').textContent()).toContain(
         `silver.customer_search ${dates[1]}: bronze.customer_search has ${counts.rowsIn} rows`,
       );
+      expect(await page.getByTestId('run-error').textContent()).toMatch(
+        new RegExp(
+          `^Latest run ${failed!.runId} \\(${dates[1]}\\) failed at ${failed!.finishedAt!.slice(0, 19)}: `,
+        ),
+      );
+      expect(await page.getByTestId('run-recorded').count()).toBe(0);
       const fact = page.getByTestId('model-card-gold.fact_customer_search');
       await expect.poll(() => fact.getByTestId('card-status').textContent()).toBe('not run');
       expect(await fact.getAttribute('title')).toContain('not run: silver.customer_search');

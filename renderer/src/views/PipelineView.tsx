@@ -79,12 +79,15 @@ type RunState =
   | { phase: 'starting'; adopted?: boolean }
   | { phase: 'running'; runId: string | null; done: number; total: number }
   | { phase: 'finished'; summary: RunSummary }
-  // The latest run that failed or was cancelled, from the run history, when this view did not follow it
-  // (a reload, the app reopened): its outcome stays in sight until the next run.
+  // The latest run that ended, from the run history, when this view did not follow it (a reload, the app
+  // reopened): its outcome, a success as much as a failure, stays in sight until the next run.
   | { phase: 'recorded'; entry: RunHistoryEntry };
 
-/** Run history statuses a view shows on opening: a run that ended without committing all it was asked. */
-const UNFINISHED = new Set(['failed', 'cancelled', 'aborted']);
+/**
+ * Run history statuses of a run that ended, which a view shows on opening. Not `running`: a run this
+ * server has in progress comes from pipeline.status, and one it does not know is no run to follow here.
+ */
+const ENDED = new Set(['success', 'failed', 'cancelled', 'aborted']);
 
 /**
  * A card from the graph. A model the latest run stopped before (an upstream failed, a cancel) reads
@@ -386,7 +389,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         if (live && !found) {
           const [latest] = (await client.call('runs.list', { limit: 1 })).runs;
           // Unless a run was started meanwhile: then that one is shown.
-          if (live && latest && UNFINISHED.has(latest.status))
+          if (live && latest && ENDED.has(latest.status))
             setRun((prev) => (prev.phase === 'idle' ? { phase: 'recorded', entry: latest } : prev));
         }
       } catch (e) {
@@ -825,7 +828,11 @@ function RunStatus({ run }: { run: RunState }) {
     status = entry.status;
     const dates = datesOf(entry);
     const committed = committedDates({ dates, models: entry.models }).length;
-    text = `${entry.status} · ${committed} of ${dateCount(dates.length)} committed · latest run`;
+    const datesText =
+      entry.status === 'success'
+        ? dateCount(dates.length)
+        : `${committed} of ${dateCount(dates.length)} committed`;
+    text = `${entry.status} · ${datesText} · latest run`;
   }
   return (
     <span className="run-status-wrap">
@@ -856,11 +863,25 @@ function datesOf(entry: RunHistoryEntry): string[] {
   return entry.dates.split(',').filter(Boolean);
 }
 
-/** The error (or the cancel) of the latest run, read from the run history, as a run just finished shows it. */
+/**
+ * The outcome of the latest run, read from the run history: which dates it ran and when it ended, and
+ * its error (or the cancel) as a run just finished shows it.
+ */
 function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
-  if (!entry.error) return null;
   const dates = datesOf(entry);
-  const when = `Latest run ${entry.runId}${dates.length > 0 ? ` (${describeRun(runOfDates(dates))})` : ''} ${entry.status}`;
+  const outcome = entry.status === 'success' ? 'succeeded' : entry.status;
+  // A wall-clock TIMESTAMP of this machine (run history's clock), to the second.
+  const ended = entry.finishedAt ? ` at ${entry.finishedAt.slice(0, 19)}` : '';
+  const when = `Latest run ${entry.runId}${dates.length > 0 ? ` (${describeRun(runOfDates(dates))})` : ''} ${outcome}${ended}`;
+  // A success needs no box: one quiet line, so the graph keeps its room.
+  if (entry.status === 'success') {
+    return (
+      <p className="muted run-recorded" data-testid="run-recorded">
+        {when}.
+      </p>
+    );
+  }
+  if (!entry.error) return null;
   if (entry.status === 'cancelled') {
     return (
       <p className="notice" data-testid="run-cancelled">
