@@ -28,6 +28,7 @@ import { type DropResult, dropOrphanTable } from './warehouse/drop.ts';
 import {
   abandonedRunReason,
   ensureWarehouseSchema,
+  hasEngineTable,
   hasWarehouseSchema,
   markAbandonedRuns,
   runClockOrder,
@@ -69,6 +70,8 @@ export interface RunHistoryEntry {
   dates: string;
   selection: string;
   error: string | null;
+  /** The error's code; null without an error, or for a run an earlier version recorded. */
+  errorCode: string | null;
   models: {
     model: string;
     etlDate: string | null;
@@ -479,6 +482,9 @@ async function listTables(db: Db, models: Model[], modelErrors: LakehouseError[]
 }
 
 async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHistoryEntry[]> {
+  const newest = `ORDER BY ${runClockOrder('r')} DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`;
+  // Read-only on a warehouse an earlier version wrote, not opened to write since: no codes to join.
+  const withCodes = await hasEngineTable(db, 'run_errors');
   const runs = await db.allJson<{
     run_id: string;
     started_at: string;
@@ -487,8 +493,11 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
     dates: string;
     selection: string;
     error: string | null;
+    error_code: string | null;
   }>(
-    `SELECT * FROM _lakehouse.runs AS r ORDER BY ${runClockOrder('r')} DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+    withCodes
+      ? `SELECT r.*, e.code AS error_code FROM _lakehouse.runs AS r LEFT JOIN _lakehouse.run_errors AS e USING (run_id) ${newest}`
+      : `SELECT r.*, NULL AS error_code FROM _lakehouse.runs AS r ${newest}`,
   );
   const out: RunHistoryEntry[] = [];
   for (const run of runs) {
@@ -509,6 +518,7 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
       error: abandoned
         ? abandonedRunReason(models.filter((m) => m.status === 'success').map((m) => String(m.etl_date)))
         : run.error,
+      errorCode: abandoned ? null : run.error_code,
       models: models.map((m) => ({
         model: String(m.model),
         etlDate: (m.etl_date as string | null) ?? null,

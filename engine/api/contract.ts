@@ -303,6 +303,8 @@ export const RunHistoryEntry = z.object({
   dates: z.string(),
   selection: z.string(),
   error: z.string().nullable(),
+  /** The error's code (TEST_FAILED, RUN_CANCELLED, ...); null without an error, or for a run an earlier version recorded. */
+  errorCode: z.string().nullable(),
   models: z.array(RunHistoryModel),
 });
 export type RunHistoryEntry = z.infer<typeof RunHistoryEntry>;

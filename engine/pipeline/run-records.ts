@@ -120,15 +120,22 @@ export async function recordSucceededTexts(db: Db, runId: string): Promise<void>
   );
 }
 
-export async function finishRun(db: Db, runId: string, status: string, error?: string): Promise<void> {
+export async function finishRun(
+  db: Db,
+  runId: string,
+  status: string,
+  error?: { code: string; message: string },
+): Promise<void> {
   await db.run(
     `UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`,
     {
       status,
-      error: error ?? null,
+      error: error?.message ?? null,
       runId,
     },
   );
+  if (error)
+    await db.run('INSERT INTO _lakehouse.run_errors VALUES ($runId, $code)', { runId, code: error.code });
   // The run's dates are committed (in the write-ahead log); fold them into the warehouse file once,
   // now, rather than after each date. A query in flight on the reader makes a plain CHECKPOINT fail:
   // the log then stays until the next run, the size threshold or close, which is just as safe.

@@ -211,7 +211,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     const failure = await withReplayLeftUndone(db, stopped);
     const status = failure.code === 'RUN_CANCELLED' ? 'cancelled' : 'failed';
     await dropStages(db, stageDirOf(project)).catch(() => undefined);
-    await finishRun(db, runId, status, failure.message);
+    await finishRun(db, runId, status, failure);
     await partitions.collectGarbage().catch(() => 0);
     emit({ kind: 'run-done', done });
     return {

@@ -72,6 +72,10 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     -- The version of each macro a run used (JSON, see pipeline/macro-versions.ts): a run with changed
     -- macros says which committed dates of its models were built with the old ones.
     CREATE TABLE IF NOT EXISTS _lakehouse.run_macros (run_id VARCHAR NOT NULL, macros VARCHAR NOT NULL);
+    -- The error code of a run that failed or was cancelled, beside the message in runs: a table of its
+    -- own, not a column there, so a warehouse of an earlier version gains it on open and an earlier
+    -- version still inserts its runs rows as it did.
+    CREATE TABLE IF NOT EXISTS _lakehouse.run_errors (run_id VARCHAR NOT NULL, code VARCHAR NOT NULL);
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
@@ -86,9 +90,18 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
  * killed before it wrote anything (or by another tool), and holds no tables and no runs.
  */
 export async function hasWarehouseSchema(db: Db): Promise<boolean> {
+  return hasEngineTable(db, 'runs');
+}
+
+/**
+ * Whether the engine's table `_lakehouse.<table>` exists: a read-only open of a warehouse an earlier
+ * version wrote, which no writer has opened since, lacks the tables added after it.
+ */
+export async function hasEngineTable(db: Db, table: string): Promise<boolean> {
   const found = await db.scalar<number | bigint>(
     `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()
-     AND schema_name = '_lakehouse' AND table_name = 'runs'`,
+     AND schema_name = '_lakehouse' AND table_name = $table`,
+    { table },
   );
   return Number(found ?? 0) > 0;
 }

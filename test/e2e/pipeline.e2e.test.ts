@@ -350,7 +350,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       );
       expect(await page.getByTestId('run-error').textContent()).toMatch(
         new RegExp(
-          `^Latest run ${failed!.runId} \\(${dates[1]}\\) failed at ${failed!.finishedAt!.slice(0, 19)}: `,
+          `^Latest run ${failed!.runId} \\(${dates[1]}\\) failed at ${failed!.finishedAt!.slice(0, 19)} with ACCOUNTING_MISMATCH: `,
         ),
       );
       expect(await page.getByTestId('run-recorded').count()).toBe(0);

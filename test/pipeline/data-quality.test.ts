@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counted, inNumber } from '../../engine/api/counted.ts';
+import { openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
@@ -166,6 +167,8 @@ describe('a failing error-severity test', () => {
           status: 'failed',
           dates: D2,
           error: summary.error?.message,
+          // What the app's reload shows beside the message, as a run just finished does.
+          errorCode: 'TEST_FAILED',
         });
         expect(statuses(run!.models)).toEqual(expected);
         expect(run!.models.find((m) => m.model === 'gold.fact_customer_search')?.error).toBe(
@@ -174,6 +177,27 @@ describe('a failing error-severity test', () => {
       },
       true,
     );
+
+    // A warehouse an earlier version wrote has no run_errors: read as it is, its runs keep their
+    // messages without a code; the next writer adds the table, and a run recorded then has its code.
+    const db = await openDb(join(dir, 'warehouse.duckdb'));
+    try {
+      await db.run('DROP TABLE _lakehouse.run_errors');
+    } finally {
+      db.close();
+    }
+    const latestRun = (readOnly: boolean) =>
+      withEngine(dir, async (engine) => (await engine.runs(1))[0], readOnly);
+    expect(await latestRun(true)).toMatchObject({
+      runId: summary.runId,
+      error: summary.error?.message,
+      errorCode: null,
+    });
+    await withEngine(dir, async (engine) => {
+      expect((await engine.runs(1))[0]).toMatchObject({ runId: summary.runId, errorCode: null });
+      expect((await engine.run({ dates: [D2] })).error?.code).toBe('TEST_FAILED');
+    });
+    expect(await latestRun(true)).toMatchObject({ status: 'failed', errorCode: 'TEST_FAILED' });
   });
 
   it('makes the CLI exit 1 and print error [TEST_FAILED] with the failing rows to stderr', async () => {

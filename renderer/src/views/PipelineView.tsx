@@ -865,7 +865,7 @@ function datesOf(entry: RunHistoryEntry): string[] {
 
 /**
  * The outcome of the latest run, read from the run history: which dates it ran and when it ended, and
- * its error (or the cancel) as a run just finished shows it.
+ * its error with its code (or the cancel) as a run just finished shows it.
  */
 function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
   const dates = datesOf(entry);
@@ -889,10 +889,13 @@ function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
       </p>
     );
   }
+  // Its code, as a run just finished shows it; a run an earlier version recorded kept only the message.
+  const code = entry.errorCode ? ` with ${entry.errorCode}` : '';
   return (
     <div className="run-failure" data-testid="run-error">
       <p className="error" role="alert">
-        {when}: {entry.error}
+        {when}
+        {code}: {entry.error}
       </p>
     </div>
   );
