@@ -180,20 +180,20 @@ describe('a failing error-severity test', () => {
 
     // A warehouse an earlier version wrote has no run_errors: read as it is, its runs keep their
     // messages without a code; the next writer adds the table, and a run recorded then has its code.
-    const db = await openDb(join(dir, 'warehouse.duckdb'));
+    const db = await openDb(join(project.dir, 'warehouse.duckdb'));
     try {
       await db.run('DROP TABLE _lakehouse.run_errors');
     } finally {
       db.close();
     }
     const latestRun = (readOnly: boolean) =>
-      withEngine(dir, async (engine) => (await engine.runs(1))[0], readOnly);
+      withEngine(project.dir, async (engine) => (await engine.runs(1))[0], readOnly);
     expect(await latestRun(true)).toMatchObject({
       runId: summary.runId,
       error: summary.error?.message,
       errorCode: null,
     });
-    await withEngine(dir, async (engine) => {
+    await withEngine(project.dir, async (engine) => {
       expect((await engine.runs(1))[0]).toMatchObject({ runId: summary.runId, errorCode: null });
       expect((await engine.run({ dates: [D2] })).error?.code).toBe('TEST_FAILED');
     });
