@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { LakehouseError } from '../api/errors.ts';
-import { missingAwsProfile } from './aws-profiles.ts';
+import { awsProfileRegion, missingAwsProfile, sharedAwsFilesStamp } from './aws-profiles.ts';
 import { s3Uri } from './s3-uri.ts';
 
 /** Where and how to reach S3: the `s3` block of lakehouse.yaml. Credentials never live here. */
@@ -24,16 +24,12 @@ export interface S3Settings {
  */
 export function createS3Client(settings: S3Settings = {}): S3Client {
   const endpoint = settings.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const region =
-    settings.region ??
-    process.env.AWS_REGION ??
-    process.env.AWS_DEFAULT_REGION ??
-    (endpoint ? 'us-east-1' : undefined);
+  const region = settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const profile = settings.profile ?? process.env.AWS_PROFILE;
   const credentials = credentialsFor(settings.profile);
   const client = new S3Client({
-    ...(region ? { region } : {}),
     // The profile's own region (region = ... in its config section) counts, as for the AWS CLI.
+    region: region ?? profileRegion(settings.profile, endpoint),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(endpoint
       ? {
@@ -57,7 +53,28 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
   });
   if (profile) refuseMissingProfile(client, profile, settings.profile ? 's3.profile' : 'AWS_PROFILE');
   forgetRefusedCredentials(client, credentials.forget);
+  forgetCredentialsOfEditedFiles(client, credentials.forgetIfFilesChanged);
   return client;
+}
+
+/**
+ * The region of the profile in use, read again once the shared files were edited (by modification time
+ * and size, looked at per request): the SDK reads it once per client, so an app left open kept the
+ * region it started with. With no region there, a custom endpoint gets us-east-1 (its stores ignore
+ * it), and AWS the SDK's own default (the EC2 instance's region, or its "Region is missing").
+ */
+function profileRegion(profile: string | undefined, endpoint: string | undefined): () => Promise<string> {
+  let read: { stamp: string; region: string | undefined } | undefined;
+  let sdkDefault: (() => Promise<string>) | undefined;
+  return async () => {
+    const stamp = sharedAwsFilesStamp();
+    if (read?.stamp !== stamp)
+      read = { stamp, region: awsProfileRegion(profile ?? process.env.AWS_PROFILE ?? 'default') };
+    if (read.region) return read.region;
+    if (endpoint) return 'us-east-1';
+    sdkDefault ??= new S3Client(profile ? { profile } : {}).config.region;
+    return sdkDefault();
+  };
 }
 
 /**
@@ -92,8 +109,11 @@ type AwsCredentials = Awaited<ReturnType<ReturnType<typeof fromNodeProviderChain
  */
 function credentialsFor(profile: string | undefined) {
   let current: (AwsCredentials & { expiration: Date }) | undefined;
+  let filesStamp: string | undefined;
   const provider = async () => {
     try {
+      // Taken before the files are read: an edit made meanwhile is read by the next request.
+      filesStamp = sharedAwsFilesStamp();
       // A chain per resolution, reading the files afresh (ignoreCache): the SDK otherwise keeps their first
       // read (a failed one too) for the life of the process, and the chain its first answer.
       const chain = fromNodeProviderChain({ ...(profile ? { profile } : {}), ignoreCache: true });
@@ -116,7 +136,25 @@ function credentialsFor(profile: string | undefined) {
     forget: () => {
       current?.expiration.setTime(0);
     },
+    forgetIfFilesChanged: () => {
+      if (current && filesStamp !== sharedAwsFilesStamp()) current.expiration.setTime(0);
+    },
   };
+}
+
+/**
+ * Before each request, forgets the credentials in use if the shared files changed since they were read
+ * (rotated keys, a new session token): the request after an edit signs with what the files now hold,
+ * rather than with old keys until S3 refuses them.
+ */
+function forgetCredentialsOfEditedFiles(client: S3Client, forgetIfFilesChanged: () => void): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      forgetIfFilesChanged();
+      return next(args);
+    },
+    { step: 'initialize', name: 'lakehouseForgetCredentialsOfEditedFiles' },
+  );
 }
 
 /**

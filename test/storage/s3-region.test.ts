@@ -304,3 +304,103 @@ describe('AWS credentials written after the process first looked for them', () =
     }
   });
 });
+
+// An app left open for hours, or a long CLI session, while the user edits ~/.aws: the S3 client read the
+// profile's region once and kept the keys it first resolved until S3 refused them, so the first request
+// after rotating keys failed. The files here are temporary ones, never ~/.aws.
+describe('shared AWS files edited while a project stays open', () => {
+  let work: string;
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  const saved: Record<string, string | undefined> = {};
+  const names = [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'AWS_ENDPOINT_URL',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+    'AWS_EC2_METADATA_DISABLED',
+  ];
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-aws-edit-');
+    s3 = await startS3Server(['lake']);
+    proxy = await startFaultProxy(s3.endpoint);
+    for (const name of names) {
+      saved[name] = process.env[name];
+      delete process.env[name];
+    }
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
+    process.env.AWS_CONFIG_FILE = join(work, 'config');
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  });
+  afterAll(async () => {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await proxy?.close();
+    await s3?.close();
+    if (work) await removeDir(work);
+  });
+
+  const openProject = async (name: string) => {
+    const dir = join(work, name);
+    await initProject({
+      dir,
+      example: 'customer-search',
+      source: 's3://lake/raw',
+      lake: `s3://lake/${name}`,
+      s3: { endpoint: proxy.endpoint },
+    });
+    return dir;
+  };
+  const credentials = (token: string) =>
+    writeFile(
+      join(work, 'credentials'),
+      `[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\naws_session_token = ${token}\n`,
+    );
+  const region = (name: string) => writeFile(join(work, 'config'), `[default]\nregion = ${name}\n`);
+
+  it("signs the next request for the region the profile's config now gives", async () => {
+    await credentials('any');
+    await region('eu-west-1');
+    proxy.bucketRegion('eu-west-1', 'malformed');
+    const dir = await openProject('region');
+    try {
+      await withEngine(dir, async (engine) => {
+        // The source prefix is empty: reaching "no such day" means S3 answered the listing.
+        expect((await engine.run({ dates: ['2022-06-01'] })).error?.code).toBe('SOURCE_MISSING');
+        await region('eu-central-1');
+        const wrong = await engine.run({ dates: ['2022-06-01'] });
+        expect(wrong.error?.code).toBe('PROJECT_INVALID');
+        expect(wrong.error?.message).toMatch(/bucket lake is in region eu-west-1, not eu-central-1/);
+        await region('eu-west-1');
+        expect((await engine.run({ dates: ['2022-06-01'] })).error?.code).toBe('SOURCE_MISSING');
+      });
+    } finally {
+      proxy.bucketRegion(undefined);
+    }
+  });
+
+  it('signs the next request with the keys the credentials file now holds', async () => {
+    await region('us-east-1');
+    await credentials('first');
+    const dir = await openProject('rotated');
+    try {
+      await withEngine(dir, async (engine) => {
+        expect((await engine.run({ dates: ['2022-06-01'] })).error?.code).toBe('SOURCE_MISSING');
+        // Rotated, then the old session revoked: the next run must not try it first.
+        await credentials('second');
+        proxy.expireSessionToken('first');
+        expect((await engine.run({ dates: ['2022-06-01'] })).error?.code).toBe('SOURCE_MISSING');
+      });
+    } finally {
+      proxy.expireSessionToken(undefined);
+    }
+  });
+});
