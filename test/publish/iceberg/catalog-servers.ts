@@ -288,6 +288,8 @@ export interface GlueServer {
   /** Simulate another writer's UpdateTable landing between our GetTable and UpdateTable (N times). */
   raceNextUpdates: number;
   updates: number;
+  /** The access key and region each request was signed with: `KEY/region`. */
+  signedWith: string[];
   close(): Promise<void>;
 }
 
@@ -295,7 +297,14 @@ export interface GlueServer {
 export async function startGlueServer(): Promise<GlueServer> {
   const databases = new Set<string>();
   const tables = new Map<string, GlueTable>();
-  const state: GlueServer = { url: '', tables, raceNextUpdates: 0, updates: 0, close: async () => undefined };
+  const state: GlueServer = {
+    url: '',
+    tables,
+    raceNextUpdates: 0,
+    updates: 0,
+    signedWith: [],
+    close: async () => undefined,
+  };
   const reply = (res: ServerResponse, status: number, payload: unknown) =>
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
   const fail = (res: ServerResponse, type: string, message: string) =>
@@ -304,6 +313,8 @@ export async function startGlueServer(): Promise<GlueServer> {
       .end(JSON.stringify({ __type: type, Message: message }));
   const server = createServer(async (req, res) => {
     const op = String(req.headers['x-amz-target'] ?? '').replace('AWSGlue.', '');
+    const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '');
+    if (scope) state.signedWith.push(`${scope[1]}/${scope[2]}`);
     const input = JSON.parse((await body(req)) || '{}') as Record<string, unknown>;
     const db = String(input.DatabaseName ?? '');
     switch (op) {

@@ -7,8 +7,8 @@ import {
   GlueClient,
   UpdateTableCommand,
 } from '@aws-sdk/client-glue';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { LakehouseError } from '../../../api/errors.ts';
+import { awsCredentialsFor, awsRegionOfProfile } from '../../../storage/aws-chain.ts';
 import {
   type Catalog,
   type CatalogTable,
@@ -72,9 +72,11 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
   const glue =
     client ??
     new GlueClient({
-      ...(config.region ? { region: config.region } : config.endpoint ? { region: 'us-east-1' } : {}),
+      // The profile's region and keys as the shared files hold them now, not as the process first read them.
+      region: config.region ?? awsRegionOfProfile(config.profile, config.endpoint),
+      ...(config.profile ? { profile: config.profile } : {}),
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      credentials: fromNodeProviderChain(config.profile ? { profile: config.profile } : {}),
+      credentials: awsCredentialsFor(config.profile).provider,
       maxAttempts: 4,
     });
   const catalogId = config.catalog_id ? { CatalogId: config.catalog_id } : {};
