@@ -5,6 +5,7 @@ import pg from 'pg';
 import { TargetSchemaName } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Project } from '../../project/config.ts';
+import { awsCredentialsFor } from '../../storage/aws-chain.ts';
 import { createS3Client } from '../../storage/s3-client.ts';
 import { type RedshiftTargetConfig, redshiftTarget, type S3Staging } from './config.ts';
 import type { RedshiftConnection, S3StagingTarget } from './publish.ts';
@@ -144,6 +145,14 @@ function staging(config: S3Staging | undefined, region: string | undefined): S3S
   };
 }
 
+/**
+ * The AWS chain with the shared files read as they are now: the SDK's own provider reuses the process's
+ * first read of them, so a publish from an app left open signed with keys rotated out since.
+ */
+function awsKeys() {
+  return awsCredentialsFor(undefined).provider;
+}
+
 async function connect(
   name: string,
   config: RedshiftTargetConfig,
@@ -170,7 +179,10 @@ async function connect(
       if (config.iam) {
         // Temporary credentials for the configured user, valid for 15 minutes.
         try {
-          const credentials = await new RedshiftClient({ region: config.region }).send(
+          const credentials = await new RedshiftClient({
+            region: config.region,
+            credentials: awsKeys(),
+          }).send(
             new GetClusterCredentialsCommand({
               ClusterIdentifier: config.cluster_identifier,
               DbUser: config.user,
@@ -213,7 +225,7 @@ async function connect(
         );
       return {
         kind: 'data-api',
-        client: new RedshiftDataClient({ region: config.region }),
+        client: new RedshiftDataClient({ region: config.region, credentials: awsKeys() }),
         target: {
           workgroupName: config.workgroup,
           clusterIdentifier: config.cluster_identifier,

@@ -18,6 +18,8 @@ export interface StatementOutcome {
 export interface DataApiRequest {
   operation: string;
   body: Record<string, unknown>;
+  /** The access key the request was signed with. */
+  accessKeyId: string;
 }
 
 export interface DataApiServer {
@@ -125,7 +127,8 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
       return error(res, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    requests.push({ operation, body });
+    const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? '';
+    requests.push({ operation, body, accessKeyId });
     const statement = typeof body.Id === 'string' ? statements.get(body.Id.split(':')[0] ?? '') : undefined;
     switch (operation) {
       case 'ExecuteStatement':
