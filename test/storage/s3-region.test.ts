@@ -6,6 +6,7 @@ import { loadProject } from '../../engine/project/config.ts';
 import { initProject } from '../../engine/project/init.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
+import { listObjects } from '../../engine/storage/s3-objects.ts';
 import { lakehouse } from '../helpers/cli.ts';
 import { openFailure } from '../helpers/errors.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
@@ -400,6 +401,37 @@ describe('shared AWS files edited while a project stays open', () => {
         expect((await engine.run({ dates: ['2022-06-01'] })).error?.code).toBe('SOURCE_MISSING');
       });
     } finally {
+      proxy.expireSessionToken(undefined);
+    }
+  });
+
+  // No file of ~/.aws changes here: only the expiry the chain gave says the credentials must be read again.
+  it('resolves credentials that carry an expiry again before they expire', async () => {
+    const script = join(work, 'session.cjs');
+    const token = join(work, 'token');
+    // What `credential_process` helpers print: a session that expires in two minutes, inside the
+    // window in which the SDK refreshes credentials ahead of their expiry.
+    await writeFile(
+      script,
+      "const token = require('node:fs').readFileSync(process.argv[2], 'utf8').trim();\n" +
+        'process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: "S3RVER", SecretAccessKey: "S3RVER", ' +
+        'SessionToken: token, Expiration: new Date(Date.now() + 120000).toISOString() }));\n',
+    );
+    await writeFile(
+      join(work, 'config'),
+      `[default]\nregion = us-east-1\ncredential_process = ${process.execPath} ${script} ${token}\n`,
+    );
+    await writeFile(join(work, 'credentials'), '');
+    await writeFile(token, 'first');
+    // One client kept for the whole test, as an open project keeps its own.
+    const client = createS3Client({ endpoint: proxy.endpoint });
+    try {
+      expect((await listObjects(client, 'lake', 'raw/')).objects).toEqual([]);
+      await writeFile(token, 'second');
+      proxy.expireSessionToken('first');
+      expect((await listObjects(client, 'lake', 'raw/')).objects).toEqual([]);
+    } finally {
+      client.destroy();
       proxy.expireSessionToken(undefined);
     }
   });
