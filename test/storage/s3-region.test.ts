@@ -8,6 +8,7 @@ import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { listObjects } from '../../engine/storage/s3-objects.ts';
 import { lakehouse } from '../helpers/cli.ts';
+import { clearEnv, saveEnv } from '../helpers/env.ts';
 import { openFailure } from '../helpers/errors.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
@@ -63,7 +64,7 @@ describe('an AWS profile that does not exist', () => {
   let env: NodeJS.ProcessEnv;
   let config: string;
   let credentials: string;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
   const AWS_VARS = [
     'AWS_CONFIG_FILE',
     'AWS_SHARED_CREDENTIALS_FILE',
@@ -86,17 +87,12 @@ describe('an AWS profile that does not exist', () => {
     env.AWS_CONFIG_FILE = config;
     env.AWS_SHARED_CREDENTIALS_FILE = credentials;
     // The in-process probe reads the same files.
-    for (const name of AWS_VARS) {
-      saved[name] = process.env[name];
-      if (env[name] === undefined) delete process.env[name];
-      else process.env[name] = env[name];
-    }
+    restoreEnv = clearEnv(AWS_VARS);
+    process.env.AWS_CONFIG_FILE = config;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = credentials;
   });
   afterAll(async () => {
-    for (const name of AWS_VARS) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
     if (work) await removeDir(work);
   });
 
@@ -210,7 +206,7 @@ describe('a bucket in another region than the one configured', () => {
 describe('AWS credentials written after the process first looked for them', () => {
   let work: string;
   let s3: S3Server;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
   const names = [
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
@@ -224,13 +220,10 @@ describe('AWS credentials written after the process first looked for them', () =
     useS3rverCredentials();
     work = await tempDir('lakehouse-creds-');
     s3 = await startS3Server(['lake']);
-    for (const name of names) saved[name] = process.env[name];
+    restoreEnv = saveEnv(names);
   });
   afterAll(async () => {
-    for (const name of names) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
     await s3?.close();
     if (work) await removeDir(work);
   });
@@ -313,7 +306,7 @@ describe('shared AWS files edited while a project stays open', () => {
   let work: string;
   let s3: S3Server;
   let proxy: FaultProxy;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
   const names = [
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
@@ -331,19 +324,13 @@ describe('shared AWS files edited while a project stays open', () => {
     work = await tempDir('lakehouse-aws-edit-');
     s3 = await startS3Server(['lake']);
     proxy = await startFaultProxy(s3.endpoint);
-    for (const name of names) {
-      saved[name] = process.env[name];
-      delete process.env[name];
-    }
+    restoreEnv = clearEnv(names);
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
     process.env.AWS_CONFIG_FILE = join(work, 'config');
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
   });
   afterAll(async () => {
-    for (const name of names) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
     await proxy?.close();
     await s3?.close();
     if (work) await removeDir(work);

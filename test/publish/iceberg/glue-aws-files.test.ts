@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGlueCatalog } from '../../../engine/publish/iceberg/catalogs/glue-catalog.ts';
 import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
+import { clearEnv } from '../../helpers/env.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { type GlueServer, startGlueServer } from './catalog-servers.ts';
 
@@ -12,7 +13,7 @@ import { type GlueServer, startGlueServer } from './catalog-servers.ts';
 describe('an AWS Glue catalog after the shared AWS files change', () => {
   let work: string;
   let glue: GlueServer;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
   const names = [
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
@@ -27,19 +28,13 @@ describe('an AWS Glue catalog after the shared AWS files change', () => {
   beforeAll(async () => {
     work = await tempDir('lakehouse-glue-aws-');
     glue = await startGlueServer();
-    for (const name of names) {
-      saved[name] = process.env[name];
-      delete process.env[name];
-    }
+    restoreEnv = clearEnv(names);
     process.env.AWS_CONFIG_FILE = join(work, 'config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
   });
   afterAll(async () => {
-    for (const name of names) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
     await glue?.close();
     if (work) await removeDir(work);
   });

@@ -4,6 +4,7 @@ import { ExecuteStatementCommand } from '@aws-sdk/client-redshift-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Project } from '../../../engine/project/config.ts';
 import { resolveRedshiftTarget } from '../../../engine/publish/redshift/connection.ts';
+import { clearEnv } from '../../helpers/env.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { type DataApiServer, startDataApiServer } from './data-api-server.ts';
 
@@ -13,7 +14,7 @@ import { type DataApiServer, startDataApiServer } from './data-api-server.ts';
 describe('a Data API publish after the shared credentials file changes', () => {
   let work: string;
   let api: DataApiServer;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: () => void;
   const names = [
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
@@ -27,10 +28,7 @@ describe('a Data API publish after the shared credentials file changes', () => {
   beforeAll(async () => {
     work = await tempDir('lakehouse-dataapi-aws-');
     api = await startDataApiServer({ run: () => ({}) });
-    for (const name of names) {
-      saved[name] = process.env[name];
-      delete process.env[name];
-    }
+    restoreEnv = clearEnv(names);
     process.env.AWS_CONFIG_FILE = join(work, 'config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -38,10 +36,7 @@ describe('a Data API publish after the shared credentials file changes', () => {
     process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA = api.endpoint;
   });
   afterAll(async () => {
-    for (const name of names) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
     await api?.close();
     if (work) await removeDir(work);
   });
