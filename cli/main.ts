@@ -322,7 +322,8 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           select: r.selection,
           models: r.models.length,
           failed: r.models.filter((m) => m.status === 'failed').length,
-          error: r.error ?? '',
+          // As `run` prints an error: its code first, the code a script or a search of the docs can match.
+          error: r.error ? (r.errorCode ? `[${r.errorCode}] ${r.error}` : r.error) : '',
         })),
       )}\n`,
     );

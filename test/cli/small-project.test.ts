@@ -107,6 +107,29 @@ describe('lakehouse on a one-date project', () => {
     await rm(join(project, 'models', 'gold', 'warned.sql'));
   }, 120_000);
 
+  // The history's error column names the code as `run` printed it, for a script or a search of the docs.
+  it('shows a failed run with its error code and message', async () => {
+    const model = join(project, 'models', 'gold', 'refused.sql');
+    await writeFile(
+      model,
+      [
+        '/* config',
+        'materialized: table',
+        'tests:',
+        '  - not_null: k',
+        '*/',
+        'SELECT NULL::INTEGER AS k',
+        '',
+      ].join('\n'),
+    );
+    const ran = lakehouse('run', project, '--date', '2022-06-01', '--select', 'gold.refused');
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain('error [TEST_FAILED]: ');
+    const [firstRun] = lakehouse('runs', project, '--limit', '1').stdout.split('\n').slice(2);
+    expect(firstRun).toMatch(/ failed .* \[TEST_FAILED\] gold\.refused failed on 2022-06-01/);
+    await rm(model);
+  }, 120_000);
+
   // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".
   it('says 1 date, 1 row and 1 argument in the singular', async () => {
     expect(lakehouse('query', project, 'SELECT * FROM one_row').stdout).toMatch(/\(1 row\)\n$/);
