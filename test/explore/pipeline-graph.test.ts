@@ -65,13 +65,14 @@ describe('the pipeline graph after a cancelled run', () => {
         graph.edges.find((e) => e.from === 'silver.customer_search' && e.to === 'gold.dim_user')?.rows;
       const committed = read(await pipelineGraph(engine));
       expect(committed).toBeGreaterThan(0);
-      // Cancelled on its only date: every model it reached rolled back, and the lake is as it was.
+      // Cancelled on its only date: every model it reached rolled back, and the lake is as it was. After
+      // dim_user is done, not as it starts: a cancel then may stop it before its record (a model not run).
       const controller = new AbortController();
       const summary = await engine.run({
         dates: [second],
         signal: controller.signal,
         onProgress: (event) => {
-          if (event.kind === 'model-start' && event.model === 'gold.dim_user') controller.abort();
+          if (event.kind === 'model-done' && event.model === 'gold.dim_user') controller.abort();
         },
       });
       expect(summary.status).toBe('cancelled');
