@@ -8,7 +8,7 @@ import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { listObjects } from '../../engine/storage/s3-objects.ts';
 import { lakehouse } from '../helpers/cli.ts';
-import { clearEnv, saveEnv } from '../helpers/env.ts';
+import { clearEnv, saveEnv, useAwsFilesIn } from '../helpers/env.ts';
 import { openFailure } from '../helpers/errors.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
@@ -307,27 +307,16 @@ describe('shared AWS files edited while a project stays open', () => {
   let s3: S3Server;
   let proxy: FaultProxy;
   let restoreEnv: () => void;
-  const names = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_REGION',
-    'AWS_DEFAULT_REGION',
-    'AWS_ENDPOINT_URL',
-    'AWS_ENDPOINT_URL_S3',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_CONFIG_FILE',
-    'AWS_EC2_METADATA_DISABLED',
-  ];
   beforeAll(async () => {
     work = await tempDir('lakehouse-aws-edit-');
     s3 = await startS3Server(['lake']);
     proxy = await startFaultProxy(s3.endpoint);
-    restoreEnv = clearEnv(names);
-    process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
-    process.env.AWS_CONFIG_FILE = join(work, 'config');
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    restoreEnv = useAwsFilesIn(work, [
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_ENDPOINT_URL',
+      'AWS_ENDPOINT_URL_S3',
+    ]);
   });
   afterAll(async () => {
     restoreEnv?.();

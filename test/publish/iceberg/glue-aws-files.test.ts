@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGlueCatalog } from '../../../engine/publish/iceberg/catalogs/glue-catalog.ts';
 import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
-import { clearEnv } from '../../helpers/env.ts';
+import { useAwsFilesIn } from '../../helpers/env.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { type GlueServer, startGlueServer } from './catalog-servers.ts';
 
@@ -14,24 +14,10 @@ describe('an AWS Glue catalog after the shared AWS files change', () => {
   let work: string;
   let glue: GlueServer;
   let restoreEnv: () => void;
-  const names = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_REGION',
-    'AWS_DEFAULT_REGION',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_CONFIG_FILE',
-    'AWS_EC2_METADATA_DISABLED',
-  ];
   beforeAll(async () => {
     work = await tempDir('lakehouse-glue-aws-');
     glue = await startGlueServer();
-    restoreEnv = clearEnv(names);
-    process.env.AWS_CONFIG_FILE = join(work, 'config');
-    process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    restoreEnv = useAwsFilesIn(work, ['AWS_REGION', 'AWS_DEFAULT_REGION']);
   });
   afterAll(async () => {
     restoreEnv?.();

@@ -4,7 +4,7 @@ import { ExecuteStatementCommand } from '@aws-sdk/client-redshift-data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Project } from '../../../engine/project/config.ts';
 import { resolveRedshiftTarget } from '../../../engine/publish/redshift/connection.ts';
-import { clearEnv } from '../../helpers/env.ts';
+import { useAwsFilesIn } from '../../helpers/env.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { type DataApiServer, startDataApiServer } from './data-api-server.ts';
 
@@ -15,23 +15,10 @@ describe('a Data API publish after the shared credentials file changes', () => {
   let work: string;
   let api: DataApiServer;
   let restoreEnv: () => void;
-  const names = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_CONFIG_FILE',
-    'AWS_EC2_METADATA_DISABLED',
-    'AWS_ENDPOINT_URL_REDSHIFT_DATA',
-  ];
   beforeAll(async () => {
     work = await tempDir('lakehouse-dataapi-aws-');
     api = await startDataApiServer({ run: () => ({}) });
-    restoreEnv = clearEnv(names);
-    process.env.AWS_CONFIG_FILE = join(work, 'config');
-    process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'credentials');
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    restoreEnv = useAwsFilesIn(work, ['AWS_ENDPOINT_URL_REDSHIFT_DATA']);
     // The SDK's own setting for one service's endpoint: the target has none, as on AWS.
     process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA = api.endpoint;
   });
