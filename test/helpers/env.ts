@@ -22,7 +22,7 @@ export function clearEnv(names: readonly string[]): () => void {
 }
 
 /** What the SDK reads credentials and the profile from: a test of the shared AWS files starts from none. */
-const AWS_FILE_SETTINGS = [
+export const AWS_FILE_SETTINGS = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',

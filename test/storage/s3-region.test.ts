@@ -8,7 +8,7 @@ import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { listObjects } from '../../engine/storage/s3-objects.ts';
 import { lakehouse } from '../helpers/cli.ts';
-import { clearEnv, saveEnv, useAwsFilesIn } from '../helpers/env.ts';
+import { AWS_FILE_SETTINGS, clearEnv, saveEnv, useAwsFilesIn } from '../helpers/env.ts';
 import { openFailure } from '../helpers/errors.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
@@ -207,20 +207,11 @@ describe('AWS credentials written after the process first looked for them', () =
   let work: string;
   let s3: S3Server;
   let restoreEnv: () => void;
-  const names = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_CONFIG_FILE',
-    'AWS_EC2_METADATA_DISABLED',
-  ];
   beforeAll(async () => {
     useS3rverCredentials();
     work = await tempDir('lakehouse-creds-');
     s3 = await startS3Server(['lake']);
-    restoreEnv = saveEnv(names);
+    restoreEnv = saveEnv(AWS_FILE_SETTINGS);
   });
   afterAll(async () => {
     restoreEnv?.();
