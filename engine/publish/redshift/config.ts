@@ -16,6 +16,18 @@ export const S3Staging = z.strictObject({
 });
 export type S3Staging = z.infer<typeof S3Staging>;
 
+/**
+ * A profile of the shared AWS files (~/.aws/config, ~/.aws/credentials) whose keys and region the target's
+ * AWS calls use; without it, AWS_PROFILE or the default profile. A name, as `aws --profile` takes it.
+ */
+const AwsProfileName = z
+  .string()
+  .regex(
+    /^[^\s[\]"']+$/,
+    'expected the name of a profile of the shared AWS files (as in [profile analytics] of ~/.aws/config: ' +
+      'profile: analytics), with no spaces, brackets or quotes',
+  );
+
 const Common = {
   /** Target schema for the gold tables. */
   schema: TargetSchemaName.default('gold'),
@@ -35,15 +47,17 @@ export const ProvisionedTarget = z
     /** Temporary credentials from GetClusterCredentials instead of a password. */
     iam: z.boolean().default(false),
     cluster_identifier: z.string().optional(),
+    /** The cluster's region; with `profile`, the profile's region when not given. */
     region: z.string().optional(),
+    profile: AwsProfileName.optional(),
     ssl: z.boolean().default(true),
     ...Common,
   })
   .refine((t) => t.iam || t.password_env, {
     message: 'give password_env (the variable holding the password) or iam: true',
   })
-  .refine((t) => !t.iam || (t.cluster_identifier && t.region), {
-    message: 'iam: true needs cluster_identifier and region',
+  .refine((t) => !t.iam || (t.cluster_identifier && (t.region || t.profile)), {
+    message: 'iam: true needs cluster_identifier and region (or a profile whose region is set)',
   });
 
 /** Redshift Serverless (or a cluster) through the Data API: no network path to the database needed. */
@@ -55,8 +69,14 @@ export const ServerlessTarget = z
     /** Data API credentials for a cluster: a database user (temporary credentials) or a Secrets Manager ARN. */
     db_user: z.string().optional(),
     secret_arn: z.string().optional(),
-    region: z.string().min(1),
+    /** The workgroup's or cluster's region; with `profile`, the profile's region when not given. */
+    region: z.string().min(1).optional(),
+    profile: AwsProfileName.optional(),
     ...Common,
+  })
+  .refine((t) => t.region || t.profile, {
+    message: 'give region (or a profile whose region is set)',
+    path: ['region'],
   })
   .refine((t) => Boolean(t.workgroup) !== Boolean(t.cluster_identifier), {
     message: 'give exactly one of workgroup (Serverless) or cluster_identifier',

@@ -6,6 +6,7 @@ import { TargetSchemaName } from '../../api/contract.ts';
 import { LakehouseError } from '../../api/errors.ts';
 import type { Project } from '../../project/config.ts';
 import { awsCredentialsFor } from '../../storage/aws-chain.ts';
+import { awsProfileRegion, missingAwsProfile } from '../../storage/aws-profiles.ts';
 import { createS3Client } from '../../storage/s3-client.ts';
 import { type RedshiftTargetConfig, redshiftTarget, type S3Staging } from './config.ts';
 import type { RedshiftConnection, S3StagingTarget } from './publish.ts';
@@ -135,10 +136,14 @@ function password(name: string, variable: string | undefined, env: NodeJS.Proces
   return value;
 }
 
-function staging(config: S3Staging | undefined, region: string | undefined): S3StagingTarget | undefined {
+function staging(
+  config: S3Staging | undefined,
+  aws: { region?: string; profile?: string },
+): S3StagingTarget | undefined {
   if (!config) return undefined;
   return {
-    client: createS3Client({ region: config.region ?? region }),
+    // The target's profile: the staging bucket is in the account the target's keys reach.
+    client: createS3Client({ region: config.region ?? aws.region, profile: aws.profile }),
     uri: config.s3,
     iamRole: config.iam_role,
     region: config.region,
@@ -146,11 +151,41 @@ function staging(config: S3Staging | undefined, region: string | undefined): S3S
 }
 
 /**
- * The AWS chain with the shared files read as they are now: the SDK's own provider reuses the process's
- * first read of them, so a publish from an app left open signed with keys rotated out since.
+ * The region and credentials of a target's AWS calls: its `profile` (else AWS_PROFILE or the default
+ * profile), with the shared files read as they are now, since the SDK's own provider reuses the process's
+ * first read of them and a publish from an app left open signed with keys rotated out since. A profile
+ * missing from the files, or no region anywhere, is refused naming the target's setting.
  */
-function awsKeys() {
-  return awsCredentialsFor(undefined).provider;
+function awsAccess(
+  name: string,
+  config: { profile?: string; region?: string },
+  needsRegion: boolean,
+): { region?: string; profile?: string; credentials: ReturnType<typeof awsCredentialsFor>['provider'] } {
+  const { profile } = config;
+  if (profile) {
+    const missing = missingAwsProfile(profile, `publish.redshift.${name}.profile`);
+    if (missing) throw missing;
+  }
+  const region = config.region ?? (profile ? awsProfileRegion(profile) : undefined);
+  if (needsRegion && !region) {
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `Target ${name} has no AWS region: it sets no region and its profile "${profile}" has no region = ... in ` +
+        `the shared AWS files. Add region: (e.g. eu-west-1) to publish.redshift.${name} in lakehouse.yaml, or ` +
+        `region = ... to the profile (aws configure --profile ${profile}).`,
+      { target: name, profile },
+    );
+  }
+  return {
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
+    credentials: awsCredentialsFor(profile).provider,
+  };
+}
+
+/** Which profile a target's AWS calls used, for an error to name. */
+function profileInUse(profile: string | undefined): string {
+  return profile ? `profile "${profile}" (the target's profile)` : 'AWS_PROFILE, else the default profile';
 }
 
 async function connect(
@@ -176,13 +211,11 @@ async function connect(
     case 'provisioned': {
       let user = config.user;
       let secret = password(name, config.password_env, env);
+      const aws = awsAccess(name, config, config.iam);
       if (config.iam) {
         // Temporary credentials for the configured user, valid for 15 minutes.
         try {
-          const credentials = await new RedshiftClient({
-            region: config.region,
-            credentials: awsKeys(),
-          }).send(
+          const credentials = await new RedshiftClient(aws).send(
             new GetClusterCredentialsCommand({
               ClusterIdentifier: config.cluster_identifier,
               DbUser: config.user,
@@ -196,8 +229,8 @@ async function connect(
         } catch (error) {
           throw new LakehouseError(
             'PUBLISH_FAILED',
-            `GetClusterCredentials for ${config.user} on cluster ${config.cluster_identifier} failed: ${(error as Error).message}. Check your AWS credentials and the redshift:GetClusterCredentials permission.`,
-            { target: name },
+            `GetClusterCredentials for ${config.user} on cluster ${config.cluster_identifier} failed: ${(error as Error).message}. Check the AWS credentials of ${profileInUse(config.profile)} and the redshift:GetClusterCredentials permission.`,
+            { target: name, profile: config.profile ?? null },
           );
         }
       }
@@ -213,11 +246,12 @@ async function connect(
           ssl: config.ssl,
         },
         ...(config.iam ? {} : passwordSource(name, config.password_env)),
-        staging: staging(config.staging, config.region),
+        staging: staging(config.staging, aws),
       };
     }
     case 'serverless': {
-      const stage = staging(config.staging, config.region);
+      const aws = awsAccess(name, config, true);
+      const stage = staging(config.staging, aws);
       if (!stage)
         throw new LakehouseError(
           'PROJECT_INVALID',
@@ -225,7 +259,7 @@ async function connect(
         );
       return {
         kind: 'data-api',
-        client: new RedshiftDataClient({ region: config.region, credentials: awsKeys() }),
+        client: new RedshiftDataClient(aws),
         target: {
           workgroupName: config.workgroup,
           clusterIdentifier: config.cluster_identifier,

@@ -41,14 +41,15 @@ export interface DataApi extends TargetReader {
 
 /**
  * What to do when the SDK found no usable credentials: the Data API is reached with the standard AWS
- * chain only, so the fix is in the environment, not in lakehouse.yaml.
+ * chain (the target's profile, else AWS_PROFILE), so the fix is in the shared AWS files or the environment.
  */
 function credentialsAdvice(error: { name?: string; message: string }): string {
   const said = `${error.name ?? ''} ${error.message}`;
   if (/CredentialsProviderError|Could not load credentials|Could not resolve credentials/i.test(said)) {
     return (
-      'No AWS credentials were found for the Data API: set AWS_PROFILE to a profile of ~/.aws/config ' +
-      '(run `aws sso login` for an SSO one), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again.'
+      'No AWS credentials were found for the Data API: give the target a profile of ~/.aws/config (profile: in ' +
+      'its publish.redshift entry, else AWS_PROFILE; run `aws sso login` for an SSO one) that holds keys, or ' +
+      'export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again.'
     );
   }
   if (/ExpiredToken|TokenRefreshRequired|RequestExpired/.test(said)) {

@@ -40,6 +40,29 @@ describe('publish.redshift targets', () => {
         'sls',
       ),
     ).toMatchObject({ workgroup: 'wg', schema: 'gold' });
+    // With a profile, its region stands for the target's (read when publishing).
+    expect(
+      redshiftTarget(
+        { sls: { kind: 'serverless', workgroup: 'wg', database: 'dev', profile: 'analyst', staging } },
+        'sls',
+      ),
+    ).toMatchObject({ profile: 'analyst' });
+    expect(
+      redshiftTarget(
+        {
+          prod: {
+            kind: 'provisioned',
+            host: 'h',
+            database: 'd',
+            user: 'u',
+            iam: true,
+            cluster_identifier: 'c',
+            profile: 'analyst',
+          },
+        },
+        'prod',
+      ),
+    ).toMatchObject({ iam: true, profile: 'analyst' });
     expect(
       redshiftTarget({ pg: { kind: 'postgres', host: 'h', database: 'd', user: 'u' } }, 'pg'),
     ).toMatchObject({
@@ -61,6 +84,27 @@ describe('publish.redshift targets', () => {
     [{ kind: 'postgres', host: 'h', database: 'd', user: 'u', password: 'secret' }, 'password'],
     [{ kind: 'serverless', database: 'dev', region: 'eu-west-1', staging }, 'exactly one of workgroup'],
     [{ kind: 'serverless', workgroup: 'wg', database: 'dev', region: 'eu-west-1' }, 'loads through S3'],
+    [
+      { kind: 'serverless', workgroup: 'wg', database: 'dev', staging },
+      'publish.redshift.t.region: give region (or a profile whose region is set)',
+    ],
+    [
+      { kind: 'serverless', workgroup: 'wg', database: 'dev', staging, profile: '' },
+      'publish.redshift.t.profile: expected the name of a profile of the shared AWS files',
+    ],
+    [
+      { kind: 'serverless', workgroup: 'wg', database: 'dev', staging, profile: '[profile analyst]' },
+      'with no spaces, brackets or quotes',
+    ],
+    [
+      { kind: 'provisioned', host: 'h', database: 'd', user: 'u', password_env: 'X', profile: 7 },
+      'publish.redshift.t.profile: Invalid input: expected string',
+    ],
+    // PostgreSQL makes no AWS call: a profile there is a mistake, not a setting.
+    [
+      { kind: 'postgres', host: 'h', database: 'd', user: 'u', profile: 'analyst' },
+      'Unrecognized key: "profile"',
+    ],
     [
       {
         kind: 'provisioned',

@@ -20,6 +20,8 @@ export interface DataApiRequest {
   body: Record<string, unknown>;
   /** The access key the request was signed with. */
   accessKeyId: string;
+  /** The region of the signature's credential scope: where the client sent the request for. */
+  region: string;
 }
 
 export interface DataApiServer {
@@ -127,8 +129,9 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
       return error(res, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? '';
-    requests.push({ operation, body, accessKeyId });
+    // Credential=<key>/<date>/<region>/redshift-data/aws4_request
+    const scope = /Credential=([^/]+)\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization));
+    requests.push({ operation, body, accessKeyId: scope?.[1] ?? '', region: scope?.[2] ?? '' });
     const statement = typeof body.Id === 'string' ? statements.get(body.Id.split(':')[0] ?? '') : undefined;
     switch (operation) {
       case 'ExecuteStatement':

@@ -141,7 +141,7 @@ describe('Redshift Data API client', () => {
     expect(error.code).toBe('PUBLISH_FAILED');
     expect(error.details.awsError).toBe('CredentialsProviderError');
     expect(error.message).toMatch(
-      /^Redshift Data API ExecuteStatement on workgroup analytics\/dev failed: CredentialsProviderError: .*no-such-profile\] in [a-z/()]+ file\(s\)\. No AWS credentials were found for the Data API: set AWS_PROFILE .* or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again\.$/,
+      /^Redshift Data API ExecuteStatement on workgroup analytics\/dev failed: CredentialsProviderError: .*no-such-profile\] in [a-z/()]+ file\(s\)\. No AWS credentials were found for the Data API: give the target a profile .* else AWS_PROFILE; .* or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then publish again\.$/,
     );
   });
 
