@@ -116,8 +116,8 @@ export async function applyHistory(
   };
 }
 
-/** The dates a stopped run held this model's replay for (see the hold in applyHistory). */
-async function pendingReplay(ctx: MaterializeContext): Promise<string[]> {
+/** The dates a stopped run held this model's replay for (see the hold in applyHistory and in scd1.ts). */
+export async function pendingReplay(ctx: MaterializeContext): Promise<string[]> {
   const rows = await ctx.db.all<{ d: string }>(
     `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.history_pending
      WHERE model = $model ORDER BY d`,

@@ -31,7 +31,8 @@ export function withDatesAccounted(
 }
 
 /**
- * A history model leaves the dates of a run before its replay date as they were (see applyHistory): a
+ * A history model leaves the dates of a run before its replay date as they were (see applyHistory; an
+ * SCD1 dimension only inserts the members they bring, see scd1.ts): a
  * run stopped before that date committed them without the replay, so the table holds what their previous
  * input gave until the model's next run, which replays first. The replays owed are the ones recorded in
  * _lakehouse.history_pending, committed with those dates. Said on the run's error, with a run that
@@ -51,7 +52,7 @@ export async function withReplayLeftUndone(db: Db, failure: LakehouseError): Pro
   return new LakehouseError(
     failure.code,
     `${failure.message} Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
-      `${models.length === 1 ? 'its' : 'their'} history after ${describeRun(runOfDates(dates))}, but the run ` +
+      `every date in order after ${describeRun(runOfDates(dates))}, but the run ` +
       `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
       `dates gave until their next run, which replays first; run ${describeRun(replay)} to replay it now.`,
     { ...failure.details, historyNotReplayed: { models, dates } },

@@ -93,13 +93,13 @@ unknown_member: {platform: null, kind: unknown}`);
         'for a dimension) hold NULL there, the others keep their values; put the column back in the model to go on filling it',
       'set the unknown member (platform_key 0) of gold.model to the values its header gives',
     ]);
-    // Unchanged header, same rows: no note.
+    // Unchanged header: no note of it, only that the re-run merged both dates again in order.
     const again = await h.apply(
       materializeScd1,
       '2022-06-02',
       `SELECT * FROM (VALUES ('ios', 'm', 2)) t(platform, kind, seen)`,
     );
-    expect(again.warnings).toEqual([]);
+    expect(again.warnings).toEqual(['merged 2 dates 2022-06-01 .. 2022-06-02 again in date order']);
   });
 
   it('merges a member keyed on NULL like any other and logs its key as an empty string', async () => {
@@ -126,6 +126,52 @@ unique_key: platform`);
     ).toEqual([
       { key: '', kind: 'insert', before: null, after: null },
       { key: '', kind: 'update', before: '"a"', after: '"b"' },
+    ]);
+  });
+
+  it('gives a re-run, corrected or late date the values a build in date order gives, keys unchanged', async () => {
+    h = await createHarness(`materialized: scd1
+unique_key: user
+surrogate_key: user_key
+merge: {signup: keep, first_seen: least, last_seen: greatest}`);
+    const day = (rows: string) =>
+      `SELECT * FROM (VALUES ${rows}) t(user, plan, signup, first_seen, last_seen)`;
+    const june1 = day(`('u1', 'basic', 'a', 1, 1), ('u2', 'basic', NULL, 1, 1)`);
+    await h.apply(materializeScd1, '2022-06-01', june1);
+    await h.apply(
+      materializeScd1,
+      '2022-06-02',
+      day(`('u1', 'premium', 'b', 2, 2), ('u2', 'basic', 'c', 2, 2)`),
+    );
+    const members = () => h.rows('SELECT * FROM gold.model ORDER BY user_key');
+    const built = await members();
+    expect(built).toEqual([
+      { user_key: 1, user: 'u1', plan: 'premium', signup: 'a', first_seen: 1, last_seen: 2 },
+      { user_key: 2, user: 'u2', plan: 'basic', signup: 'c', first_seen: 1, last_seen: 2 },
+    ]);
+    // Re-running the older date alone merged its plan over the newer one: u1 went back to basic.
+    const rerun = await h.apply(materializeScd1, '2022-06-01', june1);
+    expect(await members()).toEqual(built);
+    expect(rerun).toMatchObject({ rowsIn: 2, rowsOut: 2, duplicatesRemoved: 0 });
+    // 06-02 corrected without u1: u1's plan and latest search are 06-01's again, not the removed row's.
+    await h.apply(materializeScd1, '2022-06-02', day(`('u2', 'basic', 'c', 2, 2)`));
+    // 05-31 arrives late: u1's signup is kept from the first date that has one, u3 gets the next key.
+    await h.apply(materializeScd1, '2022-05-31', day(`('u1', 'trial', 's', 0, 0), ('u3', 'x', NULL, 0, 0)`));
+    expect(await members()).toEqual([
+      { user_key: 1, user: 'u1', plan: 'basic', signup: 's', first_seen: 0, last_seen: 1 },
+      { user_key: 2, user: 'u2', plan: 'basic', signup: 'c', first_seen: 1, last_seen: 2 },
+      { user_key: 3, user: 'u3', plan: 'x', signup: null, first_seen: 0, last_seen: 0 },
+    ]);
+    // The change log holds what each re-run changed, on its date: nothing for the identical re-run.
+    expect(
+      await h.rows(
+        `SELECT etl_date::VARCHAR AS d, key, kind, column_name AS c, before, after FROM _lakehouse.scd1_changes
+         WHERE etl_date <> '2022-06-01' OR kind = 'update' ORDER BY ALL`,
+      ),
+    ).toEqual([
+      { d: '2022-05-31', key: 'u3', kind: 'insert', c: null, before: null, after: null },
+      { d: '2022-06-02', key: 'u1', kind: 'update', c: 'plan', before: '"basic"', after: '"premium"' },
+      { d: '2022-06-02', key: 'u1', kind: 'update', c: 'plan', before: '"premium"', after: '"basic"' },
     ]);
   });
 });

@@ -1234,6 +1234,16 @@ describe('the example star schema', () => {
 
 describe('a run stopped before its history models replay', () => {
   const project = exampleProjectForSuite(twoCleanDays);
+  // The history models and the SCD1 dimensions: each replays every date once a run, on its last date.
+  const REPLAYING = [
+    'gold.bridge_user_plan',
+    'gold.dim_category',
+    'gold.dim_network',
+    'gold.dim_platform',
+    'gold.dim_subscription',
+    'gold.dim_user',
+    'gold.dim_user_history',
+  ];
 
   // The dates before the replay date commit without the replay: the run's error must say so, or a later
   // run of new dates alone leaves the history built from their previous input for good.
@@ -1250,21 +1260,14 @@ describe('a run stopped before its history models replay', () => {
       const stopped = await engine.run({ from: D1, to: D2 });
       expect(stopped.error?.code).toBe('SOURCE_UNREADABLE');
       expect(stopped.error?.message).toContain(
-        ' Note: gold.bridge_user_plan, gold.dim_user_history were to replay their history after ' +
+        ` Note: ${REPLAYING.join(', ')} were to replay every date in order after ` +
           `${D1}, but the run stopped first: they hold what the previous input of those dates gave until ` +
-          'their next run, which replays first; run 2022-06-01 (models gold.bridge_user_plan, ' +
-          'gold.dim_user_history) to replay it now.',
+          `their next run, which replays first; run 2022-06-01 (models ${REPLAYING.join(', ')}) to replay it now.`,
       );
-      expect(stopped.error?.details.historyNotReplayed).toEqual({
-        models: ['gold.bridge_user_plan', 'gold.dim_user_history'],
-        dates: [D1],
-      });
+      expect(stopped.error?.details.historyNotReplayed).toEqual({ models: REPLAYING, dates: [D1] });
       expect(await bridgeRows(engine)).toEqual(before);
       // The run it names replays D1's new input.
-      const replay = await engine.run({
-        dates: [D1],
-        select: ['gold.bridge_user_plan', 'gold.dim_user_history'],
-      });
+      const replay = await engine.run({ dates: [D1], select: REPLAYING });
       expect(replay.status).toBe('success');
       expect(replay.models.find((m) => m.model === 'gold.bridge_user_plan')?.warnings).toContain(
         `replayed 2 dates ${D1} .. ${D2} to rebuild history`,
