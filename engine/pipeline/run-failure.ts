@@ -6,7 +6,7 @@ import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { ModelGraph } from '../graph/dependencies.ts';
 import { emptyRecord } from './run-records.ts';
-import type { ModelRunRecord } from './run-types.ts';
+import type { ModelRunRecord, RunningModel } from './run-types.ts';
 
 /**
  * A run of several dates that fails part-way keeps the dates it committed before: its error says which
@@ -131,9 +131,14 @@ export function testFailure(graph: ModelGraph, date: string, failures: ModelRunR
   );
 }
 
+/** The error of the model a cancel stopped while it ran, rolled back with the models before it. */
+export const CANCELLED_WHILE_RUNNING = 'cancelled while running';
+
 /**
  * The records of a date rolled back by `failure`: what ran before it was rolled back with it, what did
- * not run is skipped, and the model (or the models reading the source) the failure names failed.
+ * not run is skipped, and the model (or the models reading the source) the failure names failed. The
+ * model `running` when a cancel stopped it is rolled back too, as it is when the cancel lands just after
+ * it returned: not "not run", which the pipeline graph reads as a model that keeps its previous run.
  */
 export function accountForFailedDate(
   graph: ModelGraph,
@@ -141,12 +146,17 @@ export function accountForFailedDate(
   date: string,
   dateRecords: ModelRunRecord[],
   failure: LakehouseError,
+  running?: RunningModel,
 ): void {
   for (const record of dateRecords) {
     if (record.status === 'success') record.status = 'rolled_back';
   }
   for (const id of selected) {
-    if (!dateRecords.some((r) => r.model === id)) {
+    if (dateRecords.some((r) => r.model === id)) continue;
+    if (failure.code === 'RUN_CANCELLED' && id === running?.model) {
+      const stopped = emptyRecord(id, date, 'rolled_back', CANCELLED_WHILE_RUNNING);
+      dateRecords.push({ ...stopped, durationMs: Date.now() - running.started });
+    } else {
       dateRecords.push(emptyRecord(id, date, 'skipped', `not run: ${failure.message.split('\n')[0]}`));
     }
   }

@@ -38,6 +38,13 @@ export interface ModelRunRecord {
   testHints?: TestHints;
 }
 
+/** The model a date is running, from its start until it returns its record. */
+export interface RunningModel {
+  model: string;
+  /** Date.now() at its start. */
+  started: number;
+}
+
 export interface ProgressEvent {
   kind: 'run-start' | 'model-start' | 'model-done' | 'date-committed' | 'run-done';
   runId: string;

@@ -33,7 +33,14 @@ import {
   recordModelTexts,
   recordSucceededTexts,
 } from './run-records.ts';
-import type { ModelRunRecord, ProgressEvent, RunnerDeps, RunOptions, RunSummary } from './run-types.ts';
+import type {
+  ModelRunRecord,
+  ProgressEvent,
+  RunnerDeps,
+  RunningModel,
+  RunOptions,
+  RunSummary,
+} from './run-types.ts';
 import { bindDailySources, bindReferenceSources } from './sources.ts';
 
 // The run's types are part of its API: callers import them from here with runPipeline.
@@ -132,6 +139,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       }
       await setVariables(db, project, date);
       const dateRecords: ModelRunRecord[] = [];
+      // The model under way, which has no record until it returns: a cancel that stops it rolls it back.
+      let running: RunningModel | undefined;
       await db.run('BEGIN TRANSACTION');
       try {
         const failedModels = new Set<string>();
@@ -144,6 +153,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
             dateRecords.push(emptyRecord(id, date, 'skipped', `skipped: upstream ${blockedBy} failed`));
             continue;
           }
+          // Before the event: a cancel its listener sends stops this model.
+          running = { model: id, started: Date.now() };
           emit({ kind: 'model-start', date, model: id, done });
           const ranThisDate = new Set(dateRecords.filter((r) => r.status === 'success').map((r) => r.model));
           const record = await runModel(
@@ -167,6 +178,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           const firstDateNotes = date === dates[0] ? [macroNotes.get(id), goneDeliveryNotes.get(id)] : [];
           for (const note of firstDateNotes) if (note) record.warnings.push(note);
           dateRecords.push(record);
+          running = undefined;
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });
           if (record.status === 'failed') {
@@ -187,8 +199,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         stopInterrupting();
         await db.run('ROLLBACK').catch(() => undefined);
         await partitions.flushUploads().catch(() => undefined);
-        const failure = toLakehouseError(error);
-        accountForFailedDate(graph, selected, date, dateRecords, failure);
+        // An interrupt may surface as DuckDB's own error (a statement before the model's own try).
+        const failure = options.signal?.aborted ? cancelledDate() : toLakehouseError(error);
+        accountForFailedDate(graph, selected, date, dateRecords, failure, running);
         for (const record of dateRecords) await insertModelRun(db, runId, record);
         records.push(...dateRecords);
         throw failure;
@@ -240,7 +253,11 @@ async function setVariables(db: Db, project: Project, date: string): Promise<voi
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
+  if (signal?.aborted) throw cancelledDate();
+}
+
+function cancelledDate(): LakehouseError {
+  return new LakehouseError('RUN_CANCELLED', 'The run was cancelled.');
 }
 
 /** A run's id: its start time to the second (UTC), then six random characters. */

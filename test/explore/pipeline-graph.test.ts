@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
@@ -81,6 +81,70 @@ describe('the pipeline graph after a cancelled run', () => {
       expect(read(graph)).toBe(committed);
     });
   }, 120_000);
+});
+
+// Engine bug: a cancel that stopped a model before it returned (as it started, or during its statement)
+// recorded it 'skipped' ("not run: The run was cancelled."), while one landing just after it returned
+// recorded it 'rolled_back'; the graph then showed the stopped model's previous run as if it were current.
+describe('the pipeline graph after a cancel that stops a model while it runs', () => {
+  const seeded = () => join(dir, 'models', 'gold', 'seeded_wait.sql');
+  const withSelect = (select: string) => `/* config\nmaterialized: table\n*/\nSELECT ${select} AS total\n`;
+
+  it.each([
+    ['as it starts, before its first statement', 0],
+    ['while its statement runs', 300],
+  ])(
+    'records the model a cancel stops %s as rolled back, and the graph shows it so',
+    async (_when, delay) => {
+      const [first] = dates as [string];
+      await writeFile(seeded(), withSelect('1'));
+      try {
+        const earlier = await withEngine(dir, (engine) =>
+          engine.run({ dates: [first], select: ['gold.seeded_wait'] }),
+        );
+        expect(earlier.status).toBe('success');
+        // Now it runs until interrupted: the cancel always lands before it returns.
+        await writeFile(seeded(), withSelect('(SELECT sum(i) FROM range(1000000000000) t(i))'));
+        await withEngine(dir, async (engine) => {
+          const controller = new AbortController();
+          const summary = await engine.run({
+            dates: [first],
+            select: ['gold.seeded_wait'],
+            signal: controller.signal,
+            onProgress: (event) => {
+              if (event.kind !== 'model-start' || event.model !== 'gold.seeded_wait') return;
+              if (delay === 0) controller.abort();
+              else setTimeout(() => controller.abort(), delay);
+            },
+          });
+          expect(summary.status).toBe('cancelled');
+          const stopped = {
+            model: 'gold.seeded_wait',
+            status: 'rolled_back',
+            error: 'cancelled while running',
+          };
+          expect(summary.models).toMatchObject([stopped]);
+          expect(summary.models[0]!.durationMs).toBeGreaterThanOrEqual(delay);
+          const [recorded] = await engine.runs(1);
+          expect(recorded!.models).toMatchObject([stopped]);
+
+          // The card is this run's, rolled back with nothing committed: not the earlier run's success.
+          const node = (await pipelineGraph(engine)).nodes.find((n) => n.model === 'gold.seeded_wait');
+          expect(node).toMatchObject({
+            runId: summary.runId,
+            status: 'rolled_back',
+            dates: [],
+            notRun: null,
+            error: 'cancelled while running',
+          });
+          expect(node!.runId).not.toBe(earlier.runId);
+        });
+      } finally {
+        await rm(seeded(), { force: true });
+      }
+    },
+    60_000,
+  );
 });
 
 describe('the pipeline graph after a re-run of an older date', () => {

@@ -258,11 +258,16 @@ describe('a run killed mid-date', () => {
   // Engine bug (runner.ts, runPipeline's per-date catch): the interrupted statement surfaces as a
   // MODEL_SQL_ERROR of the model that was running, so the history says that model *failed* with
   // "INTERRUPT Error: Interrupted!" and every other model was "not run" because of it.
-  it('records the model a cancel interrupted as not run, not as failed with an SQL error', () => {
+  // Then it was 'not run' while a model the cancel just missed was 'rolled_back': it ran, it is rolled back.
+  it('records the model a cancel interrupted as rolled back, not as failed with an SQL error', () => {
     const records = cancelledMidStatement?.models ?? [];
     expect(records.length).toBe(13);
     expect(records.filter((m) => m.status === 'failed')).toEqual([]);
     expect(records.filter((m) => /INTERRUPT/.test(m.error ?? '')).map((m) => m.model)).toEqual([]);
+    expect(records.find((m) => m.model === 'silver.customer_search')).toMatchObject({
+      status: 'rolled_back',
+      error: 'cancelled while running',
+    });
   });
 
   // After the tests comparing against D1's committed files: its re-run of D1 writes new ones.
