@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
+import { runClockText } from '../engine/api/run-clock.ts';
 import { openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
@@ -317,7 +318,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
         history.map((r) => ({
           run: r.runId,
           status: r.status,
-          started: r.startedAt,
+          started: runClockText(r.startedAt),
           dates: r.dates,
           select: r.selection,
           models: r.models.length,

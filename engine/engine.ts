@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
+import { withIsoOffset } from './api/run-clock.ts';
 import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
 import {
@@ -64,6 +65,7 @@ export interface TableInfo {
 
 export interface RunHistoryEntry {
   runId: string;
+  /** The machine's wall clock then, with its zone's UTC offset: `2022-06-02 20:40:36.178245+07:00`. */
   startedAt: string;
   finishedAt: string | null;
   status: string;
@@ -481,6 +483,9 @@ async function listTables(db: Db, models: Model[], modelErrors: LakehouseError[]
   return out;
 }
 
+/** A run's clock time with its UTC offset: `2022-06-02 20:40:36.178245+07` (see withIsoOffset). */
+const CLOCK_FORMAT = '%Y-%m-%d %H:%M:%S.%f%z';
+
 async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHistoryEntry[]> {
   const newest = `ORDER BY ${runClockOrder('r')} DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`;
   // Read-only on a warehouse an earlier version wrote, not opened to write since: no codes to join.
@@ -495,9 +500,13 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
     error: string | null;
     error_code: string | null;
   }>(
-    withCodes
-      ? `SELECT r.*, e.code AS error_code FROM _lakehouse.runs AS r LEFT JOIN _lakehouse.run_errors AS e USING (run_id) ${newest}`
-      : `SELECT r.*, NULL AS error_code FROM _lakehouse.runs AS r ${newest}`,
+    // The clock times with the offset of this machine's zone at each (DST included): the zone they were
+    // recorded in, unless the machine's zone was changed since.
+    `SELECT r.run_id, strftime(r.started_at::TIMESTAMPTZ, '${CLOCK_FORMAT}') AS started_at,
+            strftime(r.finished_at::TIMESTAMPTZ, '${CLOCK_FORMAT}') AS finished_at,
+            r.status, r.dates, r.selection, r.error, ${withCodes ? 'e.code' : 'NULL'} AS error_code
+     FROM _lakehouse.runs AS r
+     ${withCodes ? 'LEFT JOIN _lakehouse.run_errors AS e USING (run_id)' : ''} ${newest}`,
   );
   const out: RunHistoryEntry[] = [];
   for (const run of runs) {
@@ -510,8 +519,8 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
     const abandoned = noWriter && run.status === 'running';
     out.push({
       runId: run.run_id,
-      startedAt: run.started_at,
-      finishedAt: run.finished_at,
+      startedAt: withIsoOffset(run.started_at),
+      finishedAt: run.finished_at === null ? null : withIsoOffset(run.finished_at),
       status: abandoned ? 'aborted' : run.status,
       dates: run.dates,
       selection: run.selection,

@@ -295,6 +295,7 @@ export type RunHistoryModel = z.infer<typeof RunHistoryModel>;
 
 export const RunHistoryEntry = z.object({
   runId: z.string(),
+  /** The machine's wall clock then, with its zone's UTC offset: `2022-06-02 20:40:36.178245+07:00`. */
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   /** running, success, failed, cancelled or abandoned (a process that died mid-run). */

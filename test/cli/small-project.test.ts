@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../../engine/project/init.ts';
-import { lakehouse } from '../helpers/cli.ts';
+import { lakehouse, lakehouseAsyncIn } from '../helpers/cli.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
 // The command line on a small project of one run date.
@@ -128,6 +128,31 @@ describe('lakehouse on a one-date project', () => {
     const [firstRun] = lakehouse('runs', project, '--limit', '1').stdout.split('\n').slice(2);
     expect(firstRun).toMatch(/ failed .* \[TEST_FAILED\] gold\.refused failed on 2022-06-01/);
     await rm(model);
+  }, 120_000);
+
+  // The history keeps the machine's wall clock with no zone, and `runs` printed it so: 16:40 read the same
+  // whether it was UTC or local time. Here in a zone that is neither UTC nor a whole hour from it.
+  it('shows when a run started with the zone of its clock, in JSON and in the table', async () => {
+    const env = { ...process.env, TZ: 'Asia/Kolkata' };
+    const ran = await lakehouseAsyncIn(env, [
+      'run',
+      project,
+      '--date',
+      '2022-06-01',
+      '--select',
+      'gold.one_row',
+    ]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const listed = await lakehouseAsyncIn(env, ['runs', project, '--json', '--limit', '1']);
+    const [latest] = JSON.parse(listed.stdout) as { startedAt: string; finishedAt: string }[];
+    expect(latest!.startedAt).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}\+05:30$/);
+    expect(latest!.finishedAt).toMatch(/\+05:30$/);
+    // The instant it names is when the run was: the offset is the clock's zone, not a label stuck on.
+    expect(Math.abs(Date.parse(latest!.startedAt) - Date.now())).toBeLessThan(10 * 60_000);
+    const [row] = (await lakehouseAsyncIn(env, ['runs', project, '--limit', '1'])).stdout
+      .split('\n')
+      .slice(2);
+    expect(row).toContain(` ${latest!.startedAt.slice(0, 19)} UTC+05:30 `);
   }, 120_000);
 
   // What the command line counts reads as English: "(1 row)", "1 date", never "(1 rows)" or "date(s)".

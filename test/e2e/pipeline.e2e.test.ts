@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeRegExp } from '../../engine/api/errors.ts';
 import { hasChromium, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
 import {
   generatedProject,
@@ -73,10 +74,12 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     // It read "idle" as if nothing had run, while a failed latest run kept its outcome.
     await expect.poll(() => status.getAttribute('data-status')).toBe('success');
     expect(await status.textContent()).toBe('success · 3 dates · latest run');
+    // When it ended with its zone: the wall clock alone read the same for UTC and local time.
+    expect(latest!.finishedAt).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}[+-]\d{2}:\d{2}$/);
+    expect(Math.abs(Date.parse(latest!.finishedAt!) - Date.now())).toBeLessThan(10 * 60_000);
     expect(await page.getByTestId('run-recorded').textContent()).toBe(
-      `Latest run ${latest!.runId} (${dates[0]} .. ${dates[2]}) succeeded at ${latest!.finishedAt!.slice(0, 19)}.`,
+      `Latest run ${latest!.runId} (${dates[0]} .. ${dates[2]}) succeeded at ${shownClock(latest!.finishedAt!)}.`,
     );
-    expect(latest!.finishedAt).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
     // An outcome, not a run in progress: nothing to cancel, no progress bar, Run offered.
     expect(await page.getByTestId('run-button').isEnabled()).toBe(true);
     expect(await page.getByTestId('cancel-button').isEnabled()).toBe(false);
@@ -350,7 +353,7 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
       );
       expect(await page.getByTestId('run-error').textContent()).toMatch(
         new RegExp(
-          `^Latest run ${failed!.runId} \\(${dates[1]}\\) failed at ${failed!.finishedAt!.slice(0, 19)} with ACCOUNTING_MISMATCH: `,
+          `^Latest run ${failed!.runId} \\(${dates[1]}\\) failed at ${escapeRegExp(shownClock(failed!.finishedAt!))} with ACCOUNTING_MISMATCH: `,
         ),
       );
       expect(await page.getByTestId('run-recorded').count()).toBe(0);
@@ -421,3 +424,21 @@ describe.skipIf(!hasChromium)('browser mode, a project without a daily source', 
     ).toEqual([{ d: '2022-06-01' }]);
   });
 });
+
+/**
+ * A run's time as the pipeline view must show it: this process's wall clock to the second (the engine's,
+ * as both run here) and its zone, `UTC` or `UTC+07:00`. Worked out from the instant, not from the text.
+ */
+function shownClock(at: string): string {
+  const time = new Date(Date.parse(at));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const offset = -time.getTimezoneOffset();
+  const zone =
+    offset === 0
+      ? 'UTC'
+      : `UTC${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  return (
+    `${time.getFullYear()}-${two(time.getMonth() + 1)}-${two(time.getDate())} ` +
+    `${two(time.getHours())}:${two(time.getMinutes())}:${two(time.getSeconds())} ${zone}`
+  );
+}

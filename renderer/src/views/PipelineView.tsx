@@ -26,6 +26,7 @@ import {
 } from '../../../engine/api/errors.ts';
 import { replayDateOf } from '../../../engine/api/history-notes.ts';
 import { noteDates } from '../../../engine/api/notes.ts';
+import { runClockText } from '../../../engine/api/run-clock.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { FailedTestList } from '../components/FailedTestList.tsx';
@@ -870,8 +871,8 @@ function datesOf(entry: RunHistoryEntry): string[] {
 function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
   const dates = datesOf(entry);
   const outcome = entry.status === 'success' ? 'succeeded' : entry.status;
-  // A wall-clock TIMESTAMP of this machine (run history's clock), to the second.
-  const ended = entry.finishedAt ? ` at ${entry.finishedAt.slice(0, 19)}` : '';
+  // The engine's wall clock, to the second, with its zone: the browser's may be another.
+  const ended = entry.finishedAt ? ` at ${runClockText(entry.finishedAt)}` : '';
   const when = `Latest run ${entry.runId}${dates.length > 0 ? ` (${describeRun(runOfDates(dates))})` : ''} ${outcome}${ended}`;
   // A success needs no box: one quiet line, so the graph keeps its room.
   if (entry.status === 'success') {
