@@ -140,7 +140,8 @@ describe('the command line while the app has the project open', () => {
     const after = cli('tables', dir, '--json');
     expect(after.stderr).toBe('');
     expect(after.stdout).toBe(alone.tables.stdout);
-  }, 120_000);
+    // Every command-line call starts Node and the engine: near two minutes in all on a loaded machine.
+  }, 300_000);
 
   it('ignores the record of an app that is gone, and the error says the warehouse is locked', async () => {
     // This process holds the warehouse, as a run would; the record names a process that has exited.
