@@ -2,6 +2,7 @@ import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { Model, OrderItem } from '../project/models.ts';
+import { hasKeySql } from '../quality/data-tests.ts';
 import {
   columnsOf,
   countRows,
@@ -121,7 +122,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const file = await partitions.currentPath(model.id, etlDate);
   if (columns.some((c) => c.name.toLowerCase() === 'etl_date')) await refuseOtherEtlDates(ctx, file);
   const testRelation = `read_parquet(${literal(file)})`;
-  // The repeat search leaves one row per key: the rows of a NULL key it keeps are ones a unique test skips.
+  // The repeat search leaves one row per key: the rows with no key it keeps are ones a unique test skips.
   const uniqueKeys = dedupe?.key;
   if (before) warnings.push(...(await columnChanges(ctx, before, columns)));
   return { rowsIn, rowsOut, duplicatesRemoved, quarantined, testRelation, uniqueKeys, warnings };
@@ -438,13 +439,15 @@ function orderBySql(model: Model, items: OrderItem[], columns: { name: string }[
 /**
  * The `__row` of every row but the first per key by `orderBy`, ties broken by the whole row's text (the
  * model's columns, without `internal` ones) so re-runs keep the same one (the real sample repeats event
- * ids whose keywords differ in case). Only keys that repeat are sorted.
+ * ids whose keywords differ in case). Only keys that repeat are sorted. Rows with no key (NULL in every
+ * key column) repeat nothing, as the unique test skips them; a NULL in part of a key is a value.
  */
 function repeatsSql(rows: string, internal: string, keys: string[], orderBy: string | undefined): string {
   const k = keys.map(ident).join(', ');
   const order = orderBy ?? k;
+  // Filtered where keys are counted, so no pass is added: an all-NULL key is never among those that repeat.
   return `SELECT __row FROM (
       SELECT *, CAST(struct_pack(*COLUMNS(* EXCLUDE (${internal}))) AS VARCHAR) AS __row_text FROM ${rows}
-      WHERE (${k}) IN (SELECT (${k}) FROM ${rows} GROUP BY ALL HAVING count(*) > 1))
+      WHERE (${k}) IN (SELECT (${k}) FROM ${rows} WHERE ${hasKeySql(keys)} GROUP BY ALL HAVING count(*) > 1))
     QUALIFY row_number() OVER (PARTITION BY ${k} ORDER BY ${order}, __row_text) > 1`;
 }

@@ -28,6 +28,15 @@ function relationName(relation: string): string {
   return dot < 0 ? ident(relation) : `${ident(relation.slice(0, dot))}.${ident(relation.slice(dot + 1))}`;
 }
 
+/**
+ * The rows that have a key: as dbt's unique test, a row whose key columns are all NULL has none (it is
+ * not_null's business, not a repeat), while a NULL in only part of a key is a value, as GROUP BY and the
+ * engine's key merges compare it. Partition deduplication uses the same rule.
+ */
+export function hasKeySql(keys: string[]): string {
+  return keys.map((c) => `${ident(c)} IS NOT NULL`).join(' OR ');
+}
+
 /** The SQL that returns a test's failing rows over `relation`, and the test's display name. */
 export function failingRowsSql(
   test: DataTest,
@@ -45,12 +54,9 @@ export function failingRowsSql(
   }
   if ('unique' in test) {
     const cols = test.unique.map(ident).join(', ');
-    // As dbt: a row with no key (every key column NULL) is not_null's business, not a repeat. A NULL in
-    // part of a key still counts as a value, as GROUP BY and the engine's key merges compare it.
-    const hasKey = test.unique.map((c) => `${ident(c)} IS NOT NULL`).join(' OR ');
     return {
       name: `unique(${test.unique.join(', ')})`,
-      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} WHERE ${hasKey} GROUP BY ALL HAVING count(*) > 1`,
+      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} WHERE ${hasKeySql(test.unique)} GROUP BY ALL HAVING count(*) > 1`,
     };
   }
   if ('accepted_values' in test) {

@@ -109,13 +109,21 @@ describe('partition materialization', () => {
     expect(queried).toMatchObject({ name: 'unique(id)', passed: true, failingRows: 0 });
   });
 
-  // Over several columns the repeat search compares a NULL part as a value, so it keeps one row of each.
+  // Over several columns, as the unique test: a NULL in part of the key is a value (one row of each kept),
+  // and rows whose key is NULL in every column have no key, so none repeats another and all are kept.
   it('claims a deduplicated key of two columns unique with NULL parts, as the unique test finds it', async () => {
     const { outcome, model } = await materialize(
       'deduplicate:\n  key: [id, k]\ntests:\n  - unique: [id, k]',
-      `SELECT * FROM (VALUES (NULL, 'a', 'x'), (NULL, 'a', 'y'), (NULL, NULL, 'x'), (NULL, NULL, 'y'), (4, NULL, 'x')) t(id, k, v)`,
+      `SELECT * FROM (VALUES (NULL, 'a', 'x'), (NULL, 'a', 'y'), (NULL, NULL, 'x'), (NULL, NULL, 'y'),
+        (4, NULL, 'x'), (4, NULL, 'y')) t(id, k, v)`,
     );
-    expect(outcome).toMatchObject({ rowsOut: 3, duplicatesRemoved: 2, uniqueKeys: ['id', 'k'] });
+    expect(outcome).toMatchObject({ rowsIn: 6, rowsOut: 4, duplicatesRemoved: 2, uniqueKeys: ['id', 'k'] });
+    expect(await db!.all(`SELECT id, k, v FROM ${outcome.testRelation} ORDER BY ALL`)).toEqual([
+      { id: 4, k: null, v: 'x' },
+      { id: null, k: 'a', v: 'x' },
+      { id: null, k: null, v: 'x' },
+      { id: null, k: null, v: 'y' },
+    ]);
     const [queried] = await runDataTests(db!, model, outcome.testRelation, undefined);
     expect(queried).toMatchObject({ name: 'unique(id, k)', passed: true, failingRows: 0 });
   });
