@@ -121,10 +121,13 @@ export type ReferenceFormat = 'csv' | 'parquet' | 'json';
  */
 const CSV_OPTIONS = 'header = true, all_varchar = true, hive_partitioning = false';
 
-/** The table function reading a local Parquet or JSON reference file. */
+/**
+ * The table function reading a local Parquet or JSON reference file. Without a column from a folder named
+ * like `kind=x`, as CSV_OPTIONS: DuckDB's hive detection is on by default for these formats.
+ */
 function referenceFileReader(path: string, format: Exclude<ReferenceFormat, 'csv'>): string {
-  if (format === 'parquet') return `read_parquet(${literal(path)})`;
-  return `read_json_auto(${literal(path)})`;
+  if (format === 'parquet') return `read_parquet(${literal(path)}, hive_partitioning = false)`;
+  return `read_json_auto(${literal(path)}, hive_partitioning = false)`;
 }
 
 /** The columns of a local reference file, as a source binding would see them before any rename. */
