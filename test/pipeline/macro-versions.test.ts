@@ -56,7 +56,9 @@ describe('a run with changed macros says which committed dates used the old ones
     await withEngine(dir, async (engine) => {
       const run = await engine.run({ dates: [D3] });
       expect(run.status).toBe('success');
+      // D3 ran before: the dimension merges its three dates again in order, then the macro's note.
       expect(notesOf(run, 'gold.dim_platform')).toEqual([
+        `merged 3 dates ${D1} .. ${D3} again in date order`,
         `2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
           `(macros/cleaning.sql): their rows keep its results; run ${D1} .. ${D2} (model gold.dim_platform+) again ` +
           'so every date uses the current macros',
