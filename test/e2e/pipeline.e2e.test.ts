@@ -36,6 +36,19 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     if (work) await removeDir(work);
   });
 
+  it('says on the History tab, before any run, that its table is not built yet and what to do', async () => {
+    await expect.poll(() => page.getByTestId('project-name').textContent()).not.toBe('…');
+    await page.getByTestId('tab-history').click();
+    // The engine's answer was dropped and the view stayed blank below its form.
+    const why = page.getByTestId('history-keys-error');
+    await expect
+      .poll(() => why.textContent())
+      .toBe('INVALID_ARGUMENT: gold.dim_user_history is not built yet; run the pipeline first.');
+    await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    await expect.poll(() => why.textContent()).toContain('gold.bridge_user_plan is not built yet');
+    await page.getByTestId('tab-pipeline').click();
+  });
+
   it('runs the pipeline from the UI and shows live statuses', async () => {
     await expect.poll(() => page.getByTestId('project-name').textContent()).not.toBe('…');
     const cards = page.locator('[data-testid^="model-card-"]');

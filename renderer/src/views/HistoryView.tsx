@@ -44,6 +44,8 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
   const [key, setKey] = useState('');
   // Kept with the table they are for, so chips of the previous table never show for the next.
   const [suggestions, setSuggestions] = useState<{ model: string; keys: HistoryKeys } | null>(null);
+  // Why the table has no keys to suggest (not built yet): said, or the view stayed blank.
+  const [keysError, setKeysError] = useState<{ model: string; message: string } | null>(null);
   const [history, setHistory] = useState<KeyHistory | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -54,8 +56,16 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     if (!model) return;
     let live = true;
     client.call('history.keys', { model, search: '', limit: 12 }).then(
-      (keys) => live && setSuggestions({ model, keys }),
-      () => live && setSuggestions(null),
+      (keys) => {
+        if (!live) return;
+        setSuggestions({ model, keys });
+        setKeysError(null);
+      },
+      (e) => {
+        if (!live) return;
+        setSuggestions(null);
+        setKeysError({ model, message: describeError(e) });
+      },
     );
     return () => {
       live = false;
@@ -144,6 +154,11 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         )}
       </form>
       {suggestions?.model === model && <NotLogged notLogged={suggestions.keys.notLogged ?? []} />}
+      {keysError?.model === model && !error && (
+        <p className="notice" data-testid="history-keys-error">
+          {keysError.message}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert" data-testid="history-error">
           {error}
