@@ -479,6 +479,16 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
           .map((el) => el.textContent),
       );
     expect(cut).toEqual([]);
+    // The latest run's error says its failing rows are shown below: they are, before a card is opened
+    // (they showed only in the failed card's details).
+    const recorded = page.getByTestId('run-error');
+    expect(await recorded.textContent()).toContain('the failing rows are shown below');
+    const recordedRows = recorded
+      .getByTestId('failed-test')
+      .filter({ hasText: `${FACT} · error: not_null(` })
+      .getByTestId('failed-test-rows')
+      .locator('[data-testid="grid-row"]');
+    await expect.poll(() => recordedRows.count()).toBeGreaterThan(0);
     await fact.click();
     const failed = page.getByTestId('failed-test').filter({ hasText: 'not_null' });
     await failed.waitFor();

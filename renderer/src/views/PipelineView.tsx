@@ -29,7 +29,7 @@ import { noteDates } from '../../../engine/api/notes.ts';
 import { runClockText } from '../../../engine/api/run-clock.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
-import { FailedTestList } from '../components/FailedTestList.tsx';
+import { type FailedTest, FailedTestList } from '../components/FailedTestList.tsx';
 import { type GraphLayout, layoutGraph } from '../components/graph-layout.ts';
 import { NoteList } from '../components/NoteList.tsx';
 import { describeError } from '../connect.ts';
@@ -611,7 +611,17 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
           Run cancelled. {cancelledNote(run.summary)}
         </p>
       )}
-      {run.phase === 'recorded' && <RecordedRunOutcome entry={run.entry} />}
+      {run.phase === 'recorded' && (
+        <RecordedRunOutcome
+          entry={run.entry}
+          // Its failing rows, as a run just finished lists them, unless the model's open details do.
+          failedTests={(graph?.nodes ?? [])
+            .filter((n) => n.runId === run.entry.runId && n.status === 'failed' && n.model !== focused)
+            .flatMap((n) =>
+              n.failedTests.filter((t) => t.severity === 'error').map((test) => ({ test, where: n.model })),
+            )}
+        />
+      )}
       {run.phase === 'finished' && run.summary.error && run.summary.error.code !== 'RUN_CANCELLED' && (
         <div className="run-failure" data-testid="run-error">
           <p className="error" role="alert">
@@ -868,7 +878,7 @@ function datesOf(entry: RunHistoryEntry): string[] {
  * The outcome of the latest run, read from the run history: which dates it ran and when it ended, and
  * its error with its code (or the cancel) as a run just finished shows it.
  */
-function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
+function RecordedRunOutcome({ entry, failedTests }: { entry: RunHistoryEntry; failedTests: FailedTest[] }) {
   const dates = datesOf(entry);
   const outcome = entry.status === 'success' ? 'succeeded' : entry.status;
   // The engine's wall clock, to the second, with its zone: the browser's may be another.
@@ -898,6 +908,7 @@ function RecordedRunOutcome({ entry }: { entry: RunHistoryEntry }) {
         {when}
         {code}: {entry.error}
       </p>
+      <FailedTestList tests={failedTests} />
     </div>
   );
 }
