@@ -224,4 +224,34 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
         'Updated customer_search_log in lakehouse.yaml. Read by bronze.customer_search: its next run reads the source as saved.',
       );
   });
+
+  it("brings the form's test result into sight in a short window, below the sources' own results", async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    try {
+      await page.getByTestId('tab-sources').click();
+      // Shown while a source is being edited, as the tests before leave one.
+      const addNew = page.getByTestId('source-form-new');
+      if ((await addNew.count()) > 0) await addNew.click();
+      for (const name of ['customer_search_log', 'title_catalog']) {
+        await page.getByTestId(`source-test-${name}`).click();
+        await page.getByTestId(`source-result-${name}`).waitFor();
+      }
+      await page.getByTestId('new-source-name').fill('missing_logs');
+      await page.getByTestId('new-source-location').fill(join(work, 'no-such-folder'));
+      await page.getByTestId('new-source-test').click();
+      const result = page.getByTestId('source-result-new');
+      await expect.poll(() => result.textContent()).toMatch(/^SOURCE_MISSING: /);
+      // It landed under the fold: Test connection looked as if it did nothing.
+      await expect
+        .poll(() =>
+          result.evaluate((el) => {
+            const box = el.getBoundingClientRect();
+            return box.top >= 0 && box.bottom <= window.innerHeight;
+          }),
+        )
+        .toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type {
   ProjectInfo,
   SourceInfo,
@@ -239,6 +239,14 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
   /** The source being edited (name and saved definition), or null when adding one. */
   const [editing, setEditing] = useState<{ name: string; source: Record<string, unknown> } | null>(null);
   const [saveMessage, setSaveMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  // The form's test result and save message land below its buttons, under the fold of a short window
+  // once the sources above show their tests: brought into sight, or the buttons seemed to do nothing.
+  const formOutcome = useRef<HTMLDivElement>(null);
+  const formResult = results.new;
+  useEffect(() => {
+    if (formResult !== undefined || saveMessage !== null)
+      formOutcome.current?.scrollIntoView({ block: 'nearest' });
+  }, [formResult, saveMessage]);
 
   const withBusy = async (key: string, work: () => Promise<void>) => {
     setBusy(key);
@@ -605,17 +613,19 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           {busy === 'save' ? 'Saving…' : editing ? `Save ${editing.name}` : 'Save to lakehouse.yaml'}
         </button>
       </div>
-      {show('new')}
-      {saveMessage && (
-        // Said by a screen reader too: a refused save as an alert, a save as news.
-        <p
-          className={saveMessage.ok ? 'muted' : 'error'}
-          role={saveMessage.ok ? 'status' : 'alert'}
-          data-testid="source-save-result"
-        >
-          {saveMessage.text}
-        </p>
-      )}
+      <div className="form-outcome" ref={formOutcome}>
+        {show('new')}
+        {saveMessage && (
+          // Said by a screen reader too: a refused save as an alert, a save as news.
+          <p
+            className={saveMessage.ok ? 'muted' : 'error'}
+            role={saveMessage.ok ? 'status' : 'alert'}
+            data-testid="source-save-result"
+          >
+            {saveMessage.text}
+          </p>
+        )}
+      </div>
     </div>
   );
 }
