@@ -225,7 +225,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       );
   });
 
-  it("brings the form's test result into sight in a short window, below the sources' own results", async () => {
+  it("keeps a source's buttons together and brings the form's test result into sight in a short window", async () => {
     await page.setViewportSize({ width: 1024, height: 700 });
     try {
       await page.getByTestId('tab-sources').click();
@@ -233,6 +233,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       const addNew = page.getByTestId('source-form-new');
       if ((await addNew.count()) > 0) await addNew.click();
       for (const name of ['customer_search_log', 'title_catalog']) {
+        // A source's buttons stay on one line: Remove went to a line of its own beside a long location.
+        const tops = await Promise.all(
+          ['test', 'edit', 'remove'].map(
+            async (button) => (await page.getByTestId(`source-${button}-${name}`).boundingBox())?.y,
+          ),
+        );
+        expect(new Set(tops).size, `${name}: ${tops.join(', ')}`).toBe(1);
         await page.getByTestId(`source-test-${name}`).click();
         await page.getByTestId(`source-result-${name}`).waitFor();
       }

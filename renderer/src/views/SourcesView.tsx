@@ -373,30 +373,33 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
                 {source.location}
               </code>
             )}
-            <button
-              type="button"
-              data-testid={`source-test-${source.name}`}
-              disabled={busy !== null}
-              onClick={() => test(source.name, () => ({ name: source.name }))}
-            >
-              {busy === source.name ? 'Testing…' : 'Test connection'}
-            </button>
-            <button
-              type="button"
-              data-testid={`source-edit-${source.name}`}
-              disabled={busy !== null}
-              onClick={() => edit(source.name)}
-            >
-              Edit
-            </button>
-            <button
-              type="button"
-              data-testid={`source-remove-${source.name}`}
-              disabled={busy !== null}
-              onClick={() => remove(source.name)}
-            >
-              Remove
-            </button>
+            {/* Kept together: a narrow window moves them to the next line as one, not Remove alone. */}
+            <span className="source-actions">
+              <button
+                type="button"
+                data-testid={`source-test-${source.name}`}
+                disabled={busy !== null}
+                onClick={() => test(source.name, () => ({ name: source.name }))}
+              >
+                {busy === source.name ? 'Testing…' : 'Test connection'}
+              </button>
+              <button
+                type="button"
+                data-testid={`source-edit-${source.name}`}
+                disabled={busy !== null}
+                onClick={() => edit(source.name)}
+              >
+                Edit
+              </button>
+              <button
+                type="button"
+                data-testid={`source-remove-${source.name}`}
+                disabled={busy !== null}
+                onClick={() => remove(source.name)}
+              >
+                Remove
+              </button>
+            </span>
           </div>
           {show(source.name)}
         </section>
