@@ -101,6 +101,16 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     const fact = page.getByTestId('model-card-gold.fact_customer_search');
     await expect.poll(() => fact.getAttribute('data-status')).toBe('success');
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-latest-run-succeeded.png') });
+
+    // A run refused before it starts (no such model) changes nothing: the latest run's outcome stays,
+    // where the status read "idle" as if nothing had ever run.
+    await page.getByTestId('selection-input').fill('gold.no_such_model');
+    await page.getByTestId('run-button').click();
+    await expect.poll(() => page.getByTestId('pipeline-error').textContent()).toMatch(/^INVALID_ARGUMENT: /);
+    expect(await status.getAttribute('data-status')).toBe('success');
+    expect(await status.textContent()).toBe('success · 3 dates · latest run');
+    expect(await page.getByTestId('run-recorded').count()).toBe(1);
+    await page.getByTestId('selection-input').fill('');
   });
 
   it('browses a gold table and runs a query', async () => {

@@ -430,6 +430,8 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
 
   /** Starts the toolbar's run, or `request` (shown in the toolbar first). */
   const start = async (request?: RunInput) => {
+    // A start refused before anything ran leaves the latest run as it was, and what the status says of it.
+    const before = run;
     setError(null);
     setRun({ phase: 'starting' });
     cancelWanted.current = false;
@@ -447,7 +449,7 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
       );
     } catch (e) {
       setError(describeError(e));
-      setRun({ phase: 'idle' });
+      setRun(before.phase === 'finished' || before.phase === 'recorded' ? before : { phase: 'idle' });
       // A run this view has not seen (its events lost, e.g. while the event stream reconnected): shown, so
       // it can be followed and cancelled rather than only named by the error.
       if (e instanceof LakehouseError && e.details.reason === 'run-in-progress') {
