@@ -261,4 +261,26 @@ describe.skipIf(!existsSync(CHROMIUM))('the Sources view in the browser', () => 
       await page.setViewportSize({ width: 1280, height: 800 });
     }
   });
+
+  it("forgets the form's test result once the form is edited or emptied, as it was about what was typed then", async () => {
+    await page.getByTestId('tab-sources').click();
+    const addNew = page.getByTestId('source-form-new');
+    if ((await addNew.count()) > 0) await addNew.click();
+    await page.getByTestId('new-source-location').fill(join(work, 'no-such-folder'));
+    await page.getByTestId('new-source-test').click();
+    const result = page.getByTestId('source-result-new');
+    await expect.poll(() => result.textContent()).toMatch(/^SOURCE_MISSING: /);
+    // It stayed beside a folder typed since, as the error of a refused save did.
+    await page.getByTestId('new-source-location').fill(join(work, 'another-folder'));
+    expect(await result.count()).toBe(0);
+    await page.getByTestId('new-source-test').click();
+    await expect.poll(() => result.textContent()).toContain('another-folder');
+    // Nor does an emptied form keep the test of the source it was editing.
+    await page.getByTestId('source-edit-title_catalog').click();
+    await expect.poll(() => page.getByTestId('source-form-title').textContent()).toBe('Edit title_catalog');
+    await page.getByTestId('new-source-test').click();
+    await result.waitFor();
+    await page.getByTestId('source-form-new').click();
+    expect(await result.count()).toBe(0);
+  });
 });

@@ -283,7 +283,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
   const startAdding = () => {
     setEditing(null);
     setDraft(EMPTY_DRAFT);
-    setSaveMessage(null);
+    forgetFormOutcome();
   };
 
   const save = () =>
@@ -344,7 +344,15 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
     return <Outcome result={result} testId={`source-result-${key}`} />;
   };
 
-  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
+  // A test or refused save of the form is about what was typed then: an edit of it leaves them behind.
+  const forgetFormOutcome = () => {
+    setResults(({ new: _, ...r }) => r);
+    setSaveMessage(null);
+  };
+  const set = (patch: Partial<Draft>) => {
+    setDraft((d) => ({ ...d, ...patch }));
+    forgetFormOutcome();
+  };
   const s3 = draft.location.trim().startsWith('s3://');
   const formError = (() => {
     try {
