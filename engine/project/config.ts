@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -307,6 +307,37 @@ export async function reloadPublishTargets(project: Project): Promise<void> {
   project.config.publish = parseConfig(file, await readFile(file, 'utf8')).publish;
 }
 
+/**
+ * Why `dirOrFile` opens no project. A file given in place of the folder (warehouse.duckdb, a model, a
+ * lakehouse.yml) is named as such, with its folder when that is a project, since "lakehouse.yaml not
+ * found" sends the user looking for a file that is right beside it.
+ */
+async function projectNotFound(dirOrFile: string, file: string): Promise<LakehouseError> {
+  const given = resolve(dirOrFile);
+  const isFile = await stat(given).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (isFile && file !== dirOrFile) {
+    const folder = dirname(given);
+    const folderIsProject = await stat(join(folder, PROJECT_FILE)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    return new LakehouseError(
+      'PROJECT_NOT_FOUND',
+      `${given} is a file, not a project folder: give the folder that holds ${PROJECT_FILE}` +
+        (folderIsProject ? `, here ${folder}.` : '.'),
+      { path: given },
+    );
+  }
+  return new LakehouseError(
+    'PROJECT_NOT_FOUND',
+    `No project at ${given}: ${PROJECT_FILE} not found. Create one with \`lakehouse init <dir> --example customer-search\`.`,
+    { path: file },
+  );
+}
+
 /** Loads and validates `<dir>/lakehouse.yaml` (or the file itself if given). */
 export async function loadProject(dirOrFile: string): Promise<Project> {
   const file = dirOrFile.endsWith('.yaml') ? dirOrFile : join(dirOrFile, PROJECT_FILE);
@@ -315,11 +346,7 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new LakehouseError(
-      'PROJECT_NOT_FOUND',
-      `No project at ${resolve(dirOrFile)}: ${PROJECT_FILE} not found. Create one with \`lakehouse init <dir> --example customer-search\`.`,
-      { path: file },
-    );
+    throw await projectNotFound(dirOrFile, file);
   }
   const config = parseConfig(file, text);
   // A malformed URI (lake: s3:/x) is refused when the file is read, naming its setting, not at first use.

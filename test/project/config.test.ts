@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../engine/project/config.ts';
@@ -109,5 +109,30 @@ describe('vars: a variable the runner sets', () => {
 
   it('other variables are kept', async () => {
     expect((await load('vars: {region: eu}')).config.vars).toEqual({ region: 'eu' });
+  });
+});
+
+// "lakehouse.yaml not found" for `lakehouse run demo/warehouse.duckdb` sent the user looking for a file
+// that sits right beside the one they gave.
+describe('a file given where the project folder goes', () => {
+  it('is named as a file, with its folder when that folder is a project', async () => {
+    await load();
+    const warehouse = join(dir, 'warehouse.duckdb');
+    await writeFile(warehouse, '');
+    const error = await lakehouseFailure(loadProject(warehouse));
+    expect(error.code).toBe('PROJECT_NOT_FOUND');
+    expect(error.message).toBe(
+      `${warehouse} is a file, not a project folder: give the folder that holds lakehouse.yaml, here ${dir}.`,
+    );
+    const loose = join(dir, 'loose');
+    await mkdir(loose, { recursive: true });
+    await writeFile(join(loose, 'notes.txt'), 'hi');
+    expect((await lakehouseFailure(loadProject(join(loose, 'notes.txt')))).message).toBe(
+      `${join(loose, 'notes.txt')} is a file, not a project folder: give the folder that holds lakehouse.yaml.`,
+    );
+    // A folder without the file keeps saying how to create one.
+    expect((await lakehouseFailure(loadProject(loose))).message).toMatch(
+      /^No project at .*loose: lakehouse\.yaml not found\. Create one with `lakehouse init/,
+    );
   });
 });
