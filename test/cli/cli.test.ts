@@ -258,7 +258,20 @@ describe('the lakehouse command line', () => {
       ),
     );
     const runs = JSON.parse(lakehouse('runs', demo, '--json').stdout) as Record<string, unknown>[];
-    expect(runs[0]).toMatchObject({ status: 'success', selection: 'all' });
+    expect(runs[0]).toMatchObject({ status: 'success', selection: 'all', errorCode: null });
+    expect(Object.keys(runs[0]!).sort()).toEqual(
+      [
+        'dates',
+        'error',
+        'errorCode',
+        'finishedAt',
+        'models',
+        'runId',
+        'selection',
+        'startedAt',
+        'status',
+      ].sort(),
+    );
     expect(Object.keys((runs[0]!.models as object[])[0]!).sort()).toEqual(
       [
         'duplicatesRemoved',
