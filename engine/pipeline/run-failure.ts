@@ -9,6 +9,14 @@ import { emptyRecord } from './run-records.ts';
 import type { ModelRunRecord, RunningModel } from './run-types.ts';
 
 /**
+ * `message` and then `sentence`: on the same line after a one-line message, on a line of its own after
+ * one of several lines, which may end with a quoted header, a YAML caret or DuckDB's hints.
+ */
+function followedBy(message: string, sentence: string): string {
+  return `${message}${message.includes('\n') ? '\n' : ' '}${sentence}`;
+}
+
+/**
  * A run of several dates that fails part-way keeps the dates it committed before: its error says which
  * those are and which it never ran, as a cancel's does, so the history does not read as nothing done.
  */
@@ -22,10 +30,13 @@ export function withDatesAccounted(
   const notRun = dates.slice(committed.length + 1);
   return new LakehouseError(
     failure.code,
-    `${failure.message} Of this run's dates, ${describeRun(runOfDates(committed))} had been committed and stay; ` +
-      `${failedOn} was not` +
-      (notRun.length > 0 ? `, and ${describeRun(runOfDates(notRun))} did not run` : '') +
-      '.',
+    followedBy(
+      failure.message,
+      `Of this run's dates, ${describeRun(runOfDates(committed))} had been committed and stay; ` +
+        `${failedOn} was not` +
+        (notRun.length > 0 ? `, and ${describeRun(runOfDates(notRun))} did not run` : '') +
+        '.',
+    ),
     { ...failure.details, committedDates: committed, notRunDates: notRun },
   );
 }
@@ -51,10 +62,13 @@ export async function withReplayLeftUndone(db: Db, failure: LakehouseError): Pro
   const replay = runOfDates([dates.at(-1)!], models);
   return new LakehouseError(
     failure.code,
-    `${failure.message} Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
-      `every date in order after ${describeRun(runOfDates(dates))}, but the run ` +
-      `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
-      `dates gave until their next run, which replays first; run ${describeRun(replay)} to replay it now.`,
+    followedBy(
+      failure.message,
+      `Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
+        `every date in order after ${describeRun(runOfDates(dates))}, but the run ` +
+        `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
+        `dates gave until their next run, which replays first; run ${describeRun(replay)} to replay it now.`,
+    ),
     { ...failure.details, historyNotReplayed: { models, dates } },
   );
 }

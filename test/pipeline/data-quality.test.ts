@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counted, inNumber } from '../../engine/api/counted.ts';
@@ -1274,6 +1274,36 @@ describe('a run stopped before its history models replay', () => {
       );
       expect(await bridgeRows(engine)).not.toEqual(before);
     });
+  });
+
+  // Joined to the end of an error of several lines, the note turned a quoted header's closing `*/` into
+  // `*/ Note: ...`, so the example the error gives no longer read as written.
+  it('puts that note on a line of its own after an error of several lines', async () => {
+    const { src, dir } = project;
+    await rm(join(src, '20220602', 'part-00001.parquet'), { force: true });
+    await twoCleanDays(src);
+    await withEngine(dir, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+      await writeDay(src, '20220601', events(6, D1));
+      await writeFile(join(src, '20220602', 'part-00001.parquet'), 'not parquet');
+      expect((await engine.run({ from: D1, to: D2 })).error?.details.historyNotReplayed).toBeDefined();
+    });
+    await writeModel(dir, 'gold/unclosed.sql', '/* config\nmaterialized: table\nSELECT 1 AS x\n');
+    try {
+      await withEngine(dir, async (engine) => {
+        const refused = await engine.run({ dates: [D1] });
+        expect(refused.error?.code).toBe('MODEL_INVALID');
+        expect(refused.error?.message).toMatch(
+          /the config header is not closed: .*\n\/\* config\nmaterialized: table\n\*\/\nNote: /,
+        );
+        expect(refused.error?.message).toContain(
+          `\nNote: ${REPLAYING.join(', ')} were to replay every date in order after 2022-06-01, `,
+        );
+      });
+    } finally {
+      await rm(join(dir, 'models', 'gold', 'unclosed.sql'));
+      await rm(join(src, '20220602', 'part-00001.parquet'));
+    }
   });
 });
 
