@@ -347,6 +347,9 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           })),
         )}\n`,
       );
+      // The tables cut an error to their column's width: the latest run's is printed whole, as `run` did.
+      if (latest.error)
+        process.stdout.write(`error: ${latest.errorCode ? `[${latest.errorCode}] ` : ''}${latest.error}\n`);
       for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models, true))
         process.stdout.write(`${line}\n`);
       // What each model noted (a macro changed since dates it holds, an extra source column) and which of

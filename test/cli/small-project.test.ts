@@ -125,8 +125,16 @@ describe('lakehouse on a one-date project', () => {
     const ran = lakehouse('run', project, '--date', '2022-06-01', '--select', 'gold.refused');
     expect(ran.code).toBe(1);
     expect(ran.stderr).toContain('error [TEST_FAILED]: ');
-    const [firstRun] = lakehouse('runs', project, '--limit', '1').stdout.split('\n').slice(2);
+    const text = lakehouse('runs', project, '--limit', '1').stdout;
+    const [firstRun] = text.split('\n').slice(2);
     expect(firstRun).toMatch(/ failed .* \[TEST_FAILED\] gold\.refused failed on 2022-06-01/);
+    // The table cuts it to its column; under it, the whole error, as run printed it, ends the cut.
+    expect(text).toContain(
+      `\n${ran.stderr
+        .split('\n')
+        .find((line) => line.startsWith('error ['))!
+        .replace('error [TEST_FAILED]: ', 'error: [TEST_FAILED] ')}\n`,
+    );
     await rm(model);
   }, 120_000);
 
