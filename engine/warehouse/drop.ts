@@ -71,14 +71,19 @@ export async function dropOrphanTable(
     layer !== 'quarantine' &&
     (layer === 'gold' || (await buildMismatch(db, builder)) !== undefined);
   if (builder && !rebuildable) {
+    // Offered only where --rebuild is taken: a partitioned table's own dates rewrite it.
+    const rebuildTaken =
+      layer === 'gold' || (layer !== 'quarantine' && (await buildMismatch(db, builder)) !== undefined);
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       rebuild
         ? `${relation} is a partitioned table: running its dates again rewrites it (lakehouse run <project>); ` +
             '--rebuild is for gold tables, and for tables built otherwise than their header now says.'
         : `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
-            'the model file first, then drop the table it left behind. To rebuild it whole from every date ' +
-            `instead, drop it with --rebuild and run every date.`,
+            'the model file first, then drop the table it left behind. ' +
+            (rebuildTaken
+              ? 'To rebuild it whole from every date instead, drop it with --rebuild and run every date.'
+              : 'To rewrite it, run its dates again (lakehouse run <project>).'),
       { relation, model: builder.id, file: builder.file },
     );
   }

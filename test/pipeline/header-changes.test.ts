@@ -148,9 +148,15 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
       );
       expect(refused.error?.details.rebuild).toBe('silver.ev');
       expect((await lakehouseFailure(engine.dropTable('silver.ev'))).message).toContain(
-        'silver.ev is built by models/silver/ev.sql',
+        'silver.ev is built by models/silver/ev.sql; the next run would only build it again. Delete or rename ' +
+          'the model file first, then drop the table it left behind. To rebuild it whole from every date ' +
+          'instead, drop it with --rebuild and run every date.',
       );
-      // Partitions whose header still says partition are rewritten by a run, not dropped for one.
+      // Partitions whose header still says partition are rewritten by a run, not dropped for one: the
+      // refusal of a plain drop does not send the user to a --rebuild that is refused in turn.
+      expect((await lakehouseFailure(engine.dropTable('silver.customer_search'))).message).toMatch(
+        /drop the table it left behind\. To rewrite it, run its dates again \(lakehouse run <project>\)\.$/,
+      );
       expect(
         (await lakehouseFailure(engine.dropTable('silver.customer_search', { rebuild: true }))).message,
       ).toContain('silver.customer_search is a partitioned table: running its dates again rewrites it');
