@@ -51,22 +51,25 @@ export async function sqlReferences(
   firstLine = 1,
 ): Promise<{ relations: string[]; variables: VariableRead[] }> {
   const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
-  const tree = JSON.parse(json ?? '{}') as { error?: boolean; error_message?: string; position?: string };
+  const tree = JSON.parse(json ?? '{}') as {
+    error?: boolean;
+    error_message?: string;
+    position?: string;
+    statements?: unknown[];
+  };
+  const oneSelect =
+    'a model is one SELECT statement (WITH ..., FROM ... or VALUES too): the engine writes the rows it ' +
+    'returns. Remove any other statement (DELETE, INSERT, CREATE, UPDATE, or a second one after a ;)';
   if (tree.error) {
     const message = tree.error_message ?? 'cannot parse SQL';
     // DuckDB's words for a second statement or a DELETE, INSERT, CREATE ...: say what a model may hold.
     if (/Only SELECT statements can be serialized/i.test(message)) {
-      throw sqlError(
-        file,
-        sql,
-        firstLine,
-        'a model is one SELECT statement (WITH ..., FROM ... or VALUES too): the engine writes the rows it ' +
-          'returns. Remove any other statement (DELETE, INSERT, CREATE, UPDATE, or a second one after a ;)',
-        undefined,
-      );
+      throw sqlError(file, sql, firstLine, oneSelect, undefined);
     }
     throw sqlError(file, sql, firstLine, message, tree.position);
   }
+  // Two SELECTs serialize without error; the run's wrapping of the model then failed on the `;`.
+  if ((tree.statements?.length ?? 0) > 1) throw sqlError(file, sql, firstLine, oneSelect, undefined);
   const found = new Set<string>();
   const variables: VariableRead[] = [];
   // The warehouse's own name may qualify a table (warehouse.gold.dim_user): the same relation as gold.dim_user.

@@ -43,6 +43,7 @@ describe('dependencies come from the SQL itself', () => {
 
   it.each([
     ['a second statement', 'SELECT 1 AS x;\nDELETE FROM gold.dim_date'],
+    ['a second query', 'SELECT 1 AS x;\nSELECT 2 AS y;'],
     ['a statement other than a query', 'DELETE FROM gold.dim_date'],
   ])('says a model is one SELECT when it holds %s', async (_, sql) => {
     const error = await lakehouseFailure(buildGraph(db, [model('gold.semi', sql)], [], []));
