@@ -228,6 +228,16 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       );
     }
     if (options.readOnly && /does not exist|no such file|Cannot open/i.test(message)) throw noWarehouseYet();
+    // `warehouse:` naming a folder or another file (lakehouse.yaml, a CSV): DuckDB leaves it as it is.
+    if (/not a valid DuckDB database file|Is a directory/i.test(message)) {
+      throw new LakehouseError(
+        'PROJECT_INVALID',
+        `warehouse: ${project.warehousePath} in lakehouse.yaml is ${/Is a directory/i.test(message) ? 'a folder' : 'a file but no DuckDB database'}, ` +
+          'so the gold tables and run history cannot live there (it was left as it is): point warehouse at ' +
+          "the project's own warehouse file, or at a new file name to start a new warehouse.",
+        { path: project.warehousePath, key: 'warehouse' },
+      );
+    }
     throw error;
   }
   // A first run killed before it created the engine's tables left the file without them: as no warehouse.

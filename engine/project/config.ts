@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
-import { locationKind } from '../storage/s3-uri.ts';
+import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
@@ -364,10 +364,26 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
   };
   for (const [name, source] of Object.entries(config.sources))
     if (source.kind !== 'crawl') resolved(`sources.${name}.path`, source.path);
+  const lakeRoot = resolved('lake', config.lake);
+  // A run would fail writing its first partition, with ENOTDIR blamed on the bronze model.
+  if (
+    !isS3Uri(lakeRoot) &&
+    (await stat(lakeRoot).then(
+      (s) => !s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `${file}: lake: ${lakeRoot} is a file, and the lake is a folder (or s3://bucket/prefix) that runs write ` +
+        'partitions under: give a folder name there, or move the file away.',
+      { path: file, key: 'lake' },
+    );
+  }
   return {
     root,
     config,
-    lakeRoot: resolved('lake', config.lake),
+    lakeRoot,
     warehousePath: resolved('warehouse', config.warehouse),
     storage: createProjectStorage({
       root,

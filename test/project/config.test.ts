@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/engine.ts';
 import { loadProject } from '../../engine/project/config.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
@@ -134,5 +135,46 @@ describe('a file given where the project folder goes', () => {
     expect((await lakehouseFailure(loadProject(loose))).message).toMatch(
       /^No project at .*loose: lakehouse\.yaml not found\. Create one with `lakehouse init/,
     );
+  });
+});
+
+// A lake or warehouse setting naming the wrong kind of thing failed later: a run with ENOTDIR blamed on
+// the bronze model, every command with DuckDB's INTERNAL "not a valid DuckDB database file".
+describe('lake and warehouse naming the wrong kind of thing', () => {
+  it('a lake that is a file is refused when the project opens, naming the setting', async () => {
+    await writeFile(join(dir, 'lake-file'), 'x');
+    const error = await lakehouseFailure(load('lake: lake-file'));
+    expect(error.code).toBe('PROJECT_INVALID');
+    expect(error.message).toBe(
+      `${join(dir, 'lakehouse.yaml')}: lake: ${join(dir, 'lake-file')} is a file, and the lake is a folder ` +
+        '(or s3://bucket/prefix) that runs write partitions under: give a folder name there, or move the file away.',
+    );
+  });
+
+  it.each([
+    ['a folder', 'wh-folder', () => mkdir(join(dir, 'wh-folder'), { recursive: true })],
+    [
+      'a file but no DuckDB database',
+      'wh.txt',
+      () => writeFile(join(dir, 'wh.txt'), 'name: not a warehouse\n'),
+    ],
+  ])('a warehouse that is %s is refused, and left as it is', async (what, name, make) => {
+    await make();
+    await mkdir(join(dir, 'models', 'gold'), { recursive: true });
+    await writeFile(
+      join(dir, 'models', 'gold', 'one.sql'),
+      '/* config\nmaterialized: table\n*/\nSELECT 1 AS x\n',
+    );
+    await load(`warehouse: ${name}`);
+    for (const readOnly of [false, true]) {
+      const error = await lakehouseFailure(createEngine({ projectDir: dir, readOnly }));
+      expect(error.code).toBe('PROJECT_INVALID');
+      expect(error.message).toBe(
+        `warehouse: ${join(dir, name)} in lakehouse.yaml is ${what}, so the gold tables and run history cannot ` +
+          "live there (it was left as it is): point warehouse at the project's own warehouse file, or at a new " +
+          'file name to start a new warehouse.',
+      );
+    }
+    if (name === 'wh.txt') expect(await readFile(join(dir, name), 'utf8')).toBe('name: not a warehouse\n');
   });
 });
