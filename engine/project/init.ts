@@ -1,5 +1,5 @@
 import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
@@ -62,6 +62,30 @@ export async function checkInit(
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       `${projectFile} already exists; choose an empty directory or delete it first.`,
+    );
+  }
+  // A folder holding the user's own models or macros (lakehouse.yaml deleted to start again): copying
+  // the example over them would replace their work without a word. Files as the example has them (an
+  // init stopped before it wrote lakehouse.yaml) are no one's work: a second init rewrites them.
+  const example = exampleDir(options.example as ExampleName);
+  const written = [
+    ...(await filesUnder(example, 'models')),
+    ...(await filesUnder(example, 'macros')),
+    ...(options.catalog ? [] : [join('reference', 'titles.csv')]),
+  ];
+  const taken: string[] = [];
+  for (const file of written) {
+    const there = await readFile(join(dir, file)).catch(() => undefined);
+    const original = file.startsWith('reference') ? 'titles.csv' : file;
+    if (there && !there.equals(await readFile(join(example, original)))) taken.push(file);
+  }
+  if (taken.length > 0) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${dir} already holds ${taken.length === 1 ? 'a file' : `${taken.length} files`} init would write over ` +
+        `(${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ', ...' : ''}); nothing was written. Choose ` +
+        'an empty directory, or move those files away first.',
+      { files: taken },
     );
   }
   // A mistyped profile is said now, not as "no AWS region" at the first run.
@@ -217,6 +241,12 @@ export async function initProject(options: InitOptions): Promise<string> {
   }
   await writeFile(join(dir, PROJECT_FILE), yaml);
   return dir;
+}
+
+/** The files under `root`/`folder`, as paths relative to `root`. */
+async function filesUnder(root: string, folder: string): Promise<string[]> {
+  const entries = await readdir(join(root, folder), { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)));
 }
 
 /** Whether a file or folder exists. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -593,6 +593,23 @@ describe('the lakehouse command line', () => {
     const file = join(work, 'a-file');
     await writeFile(file, '');
     refused(lakehouse('init', file, '--source', fresh), `${file} is a file, not a folder`);
+    // A folder of the user's own models (its lakehouse.yaml deleted to start again): copying the example
+    // replaced them without a word.
+    const own = join(work, 'own');
+    await mkdir(join(own, 'models', 'gold'), { recursive: true });
+    await writeFile(join(own, 'models', 'gold', 'dim_user.sql'), '-- mine\n');
+    refused(
+      lakehouse('init', own, '--source', fresh),
+      `${own} already holds a file init would write over (models/gold/dim_user.sql); nothing was written. ` +
+        'Choose an empty directory, or move those files away first.',
+    );
+    expect(await readFile(join(own, 'models', 'gold', 'dim_user.sql'), 'utf8')).toBe('-- mine\n');
+    expect(await readdir(own)).toEqual(['models']);
+    // The example's files as init wrote them are no one's work: an init stopped before lakehouse.yaml reruns.
+    const again = join(work, 'again');
+    expect(lakehouse('init', again, '--source', fresh).code).toBe(0);
+    await rm(join(again, 'lakehouse.yaml'));
+    expect(lakehouse('init', again, '--source', fresh).code).toBe(0);
     // A malformed URI was written to lakehouse.yaml as a local folder (./s3:/lake/p3) without a word.
     for (const [flag, uri] of [
       ['--lake', 's3:/lake/p3'],
