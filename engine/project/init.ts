@@ -1,5 +1,5 @@
 import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
@@ -245,8 +245,14 @@ export async function initProject(options: InitOptions): Promise<string> {
 
 /** The files under `root`/`folder`, as paths relative to `root`. */
 async function filesUnder(root: string, folder: string): Promise<string[]> {
-  const entries = await readdir(join(root, folder), { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)));
+  // Walked by hand: Dirent.parentPath, which a recursive readdir needs, is newer than Node 20.0.
+  const files: string[] = [];
+  for (const entry of await readdir(join(root, folder), { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) files.push(...(await filesUnder(root, path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
 }
 
 /** Whether a file or folder exists. */
