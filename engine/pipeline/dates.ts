@@ -21,6 +21,7 @@ export async function availableDates(project: Project, readBy?: ReadSources): Pr
       resolveProjectPath(project.root, source.path),
       source.date_format,
       project.storage,
+      name,
     ))
       dates.add(d);
   }

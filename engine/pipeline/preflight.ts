@@ -181,7 +181,7 @@ async function refuseUndeliveredDates(
       root,
       folders: source.date_format,
       ifMissing: source.if_missing,
-      delivered: new Set(await listSourceDates(root, source.date_format, project.storage)),
+      delivered: new Set(await listSourceDates(root, source.date_format, project.storage, name)),
     });
   }
   if (daily.length === 0) return;

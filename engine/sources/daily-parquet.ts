@@ -86,6 +86,8 @@ export async function listSourceDates(
   root: string,
   format: string,
   storage?: ProjectStorage,
+  /** The source's name in lakehouse.yaml, for an error naming the setting to fix. */
+  name?: string,
 ): Promise<string[]> {
   let folders: string[];
   // On S3 one listing of the whole prefix also tells which days hold a Parquet object.
@@ -97,10 +99,10 @@ export async function listSourceDates(
     if (error instanceof LakehouseError) throw error;
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `Source folder ${root} does not exist: check the path of the source (in lakehouse.yaml, or the form that tests it).`,
-      {
-        path: root,
-      },
+      name
+        ? `Source "${name}": folder ${root} does not exist. Check sources.${name}.path in lakehouse.yaml.`
+        : `Source folder ${root} does not exist: check the path of the source (in lakehouse.yaml, or the form that tests it).`,
+      { path: root, ...(name ? { source: name } : {}) },
     );
   }
   const pattern = datePattern(format);

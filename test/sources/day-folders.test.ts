@@ -5,6 +5,7 @@ import { createEngine, type Engine } from '../../engine/engine.ts';
 import { initProject } from '../../engine/project/init.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
+import { lakehouseFailure } from '../helpers/errors.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 import { events, eventsSql, writeCatalog, writeDay } from '../helpers/source-files.ts';
 import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from '../storage/s3-helpers.ts';
@@ -271,5 +272,32 @@ describe.each([local, onS3])('day folders nested by date_format (%Y/%m/%d) on $t
       ['2022-06-01', 4],
       ['2022-06-03', 5],
     ]);
+  });
+});
+
+// Said as "check the path of the source (in lakehouse.yaml, or the form that tests it)": which of the
+// project's sources, and which setting, was left to guess.
+describe('a daily source whose folder does not exist', () => {
+  it('fails a run naming the source and its path setting', async () => {
+    const work = await tempDir();
+    try {
+      const dir = join(work, 'project');
+      const missing = join(work, 'customer_search_log_dat');
+      await initProject({ dir, example: 'customer-search', source: missing });
+      const engine = await createEngine({ projectDir: dir });
+      try {
+        for (const dates of [{}, { from: '2022-06-01', to: '2022-06-02' }]) {
+          const error = await lakehouseFailure(engine.run(dates));
+          expect(error.code).toBe('SOURCE_MISSING');
+          expect(error.message).toBe(
+            `Source "${SOURCE}": folder ${missing} does not exist. Check sources.${SOURCE}.path in lakehouse.yaml.`,
+          );
+        }
+      } finally {
+        engine.close();
+      }
+    } finally {
+      await removeDir(work);
+    }
   });
 });
