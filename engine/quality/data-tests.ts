@@ -33,8 +33,8 @@ function relationName(relation: string): string {
  * not_null's business, not a repeat), while a NULL in only part of a key is a value, as GROUP BY and the
  * engine's key merges compare it. Partition deduplication uses the same rule.
  */
-export function hasKeySql(keys: string[]): string {
-  return keys.map((c) => `${ident(c)} IS NOT NULL`).join(' OR ');
+export function hasKeySql(keys: string[], alias?: string): string {
+  return keys.map((c) => `${alias ? `${alias}.` : ''}${ident(c)} IS NOT NULL`).join(' OR ');
 }
 
 /** The SQL that returns a test's failing rows over `relation`, and the test's display name. */
