@@ -27,8 +27,11 @@ describe('partition materialization', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Each day's SQL materialized in turn into one lake, each date with the ones before it committed. */
-  async function materializeDays(header: string, days: [string, string][]) {
+  /**
+   * Each day's SQL materialized in turn into one lake, each date with the ones before it committed; `kept`
+   * holds the written partition's `columns`.
+   */
+  async function materializeDays(header: string, days: [string, string][], columns = 'id, v') {
     db = await openDb();
     await ensureWarehouseSchema(db);
     dir = await mkdtemp(join(tmpdir(), 'lakehouse-partition-'));
@@ -40,7 +43,7 @@ describe('partition materialization', () => {
         `/* config\nmaterialized: partition\n${header}\n*/\n${sql}`,
         'silver',
       );
-      const outcome = await materializePartition({
+      const ctx: MaterializeContext = {
         db,
         model,
         etlDate,
@@ -55,45 +58,18 @@ describe('partition materialization', () => {
         replaceStage: async () => undefined,
         committedDates: days.slice(0, i).map(([d]) => d),
         runDates: [etlDate],
-      });
-      written.push({
-        outcome,
-        kept: await db.all(`SELECT id, k, v FROM ${outcome.testRelation} ORDER BY ALL`),
-      });
+      };
+      const outcome = await materializePartition(ctx);
+      const kept = await db.all(`SELECT ${columns} FROM ${outcome.testRelation} ORDER BY ALL`);
+      written.push({ outcome, kept, model });
     }
     return written;
   }
 
+  /** One date, 2022-06-01, on an empty lake. */
   async function materialize(header: string, sql: string) {
-    db = await openDb();
-    await ensureWarehouseSchema(db);
-    dir = await mkdtemp(join(tmpdir(), 'lakehouse-partition-'));
-    const model = parseModelFile(
-      'models/silver/events.sql',
-      `/* config\nmaterialized: partition\n${header}\n*/\n${sql}`,
-      'silver',
-    );
-    const partitions = createPartitionStore(db, join(dir, 'lake'), 'run1');
-    const restage = (_date: string, storage: 'table' | 'parquet' = 'table') =>
-      writeStage(db!, '__stage', model.sql, storage, join(dir!, 'stage'));
-    const ctx: MaterializeContext = {
-      db,
-      model,
-      etlDate: '2022-06-01',
-      runId: 'run1',
-      stage: '__stage',
-      target: '"silver"."events"',
-      partitions,
-      titleIndexes: new Map(),
-      catalogs: new Map(),
-      restage,
-      replaceStage: async () => undefined,
-      committedDates: [],
-      runDates: [],
-    };
-    const outcome = await materializePartition(ctx);
-    const kept = await db.all(`SELECT id, v FROM ${outcome.testRelation} ORDER BY ALL`);
-    return { outcome, kept, model };
+    const [day] = await materializeDays(header, [['2022-06-01', sql]]);
+    return day!;
   }
 
   it('quarantines the rows with a reason and keeps repeats without deduplicate', async () => {
@@ -169,10 +145,14 @@ describe('partition materialization', () => {
   // so a key NULL in one of its columns that an earlier date loaded was loaded again.
   it('drops a key of two columns with a NULL part that an earlier date loaded, and keeps keys with none', async () => {
     const day = `SELECT * FROM (VALUES (NULL, 'a', 'x'), (NULL, NULL, 'x'), (5, 'b', 'x')) t(id, k, v)`;
-    const [first, second] = await materializeDays('deduplicate:\n  key: [id, k]\n  across_dates: all', [
-      ['2022-06-01', day],
-      ['2022-06-02', day.replace("(5, 'b', 'x')", "(6, 'b', 'x')")],
-    ]);
+    const [first, second] = await materializeDays(
+      'deduplicate:\n  key: [id, k]\n  across_dates: all',
+      [
+        ['2022-06-01', day],
+        ['2022-06-02', day.replace("(5, 'b', 'x')", "(6, 'b', 'x')")],
+      ],
+      'id, k, v',
+    );
     expect(first!.outcome).toMatchObject({ rowsOut: 3, duplicatesRemoved: 0 });
     expect(second!.outcome).toMatchObject({ rowsIn: 3, rowsOut: 2, duplicatesRemoved: 1 });
     expect(second!.kept).toEqual([
