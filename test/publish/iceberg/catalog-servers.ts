@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isSafeNumber, parse, stringify } from 'lossless-json';
 import type { FileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { parseMetadata, serializeMetadata } from '../../../engine/publish/iceberg/metadata-json.ts';
@@ -11,6 +10,7 @@ import type {
   TableMetadata,
 } from '../../../engine/publish/iceberg/spec.ts';
 import { newTableMetadata } from '../../../engine/publish/iceberg/table.ts';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 
 // Loopback servers speaking the parts of the Iceberg REST catalog and AWS Glue protocols a publisher
 // uses, answering as their documentation says (status codes, error bodies, error types).
@@ -34,8 +34,7 @@ const lossless = (text: string) =>
   >;
 
 async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return (await serveOnLoopback(server)).endpoint;
 }
 
 interface StoredTable {

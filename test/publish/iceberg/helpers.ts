@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { type Db, ident, openDb, qualified } from '../../../engine/db/duckdb.ts';
 import type { Materialization } from '../../../engine/project/models.ts';
@@ -9,6 +8,7 @@ import { duckdbFingerprint, type GoldTable } from '../../../engine/publish/gold-
 import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
 import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import type { SyncContext } from '../../../engine/publish/iceberg/sync.ts';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 
 /** Serves a folder read-only over loopback HTTP (with Range support, which hyparquet uses). */
@@ -40,12 +40,8 @@ export async function serveFolder(root: string): Promise<{ url: string; close: (
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  const { endpoint, close } = await serveOnLoopback(server);
+  return { url: endpoint, close };
 }
 
 /** Describes a table in schema `gold` of `db` the way gold-tables.ts does, for tests without a project. */

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 
 // A loopback server answering Redshift's GetClusterCredentials in the AWS query protocol, as AWS documents
 // it: a form-encoded POST / with Action=GetClusterCredentials, an XML answer. It records who signed each
@@ -45,11 +45,5 @@ export async function startClusterCredentialsServer(password: string): Promise<C
         '<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetClusterCredentialsResponse>',
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...(await serveOnLoopback(server)), requests };
 }

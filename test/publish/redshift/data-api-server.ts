@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 
 // A loopback server answering the Redshift Data API's JSON 1.1 protocol as AWS documents it: POST /
 // with `X-Amz-Target: RedshiftData.<Operation>`, JSON bodies, errors as HTTP 400 with `__type`.
@@ -212,11 +212,5 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: Error) => error(res, 'InternalServerException', e.message));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...(await serveOnLoopback(server)), requests };
 }
