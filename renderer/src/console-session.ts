@@ -19,4 +19,6 @@ export class ConsoleSession {
   error: string | null = null;
   /** A query that was still running when the tab was left, and was stopped then: the view offers it again. */
   stoppedOnLeave: string | null = null;
+  /** Whether the last query was cancelled: the rows shown, if any, are then the query's before it. */
+  cancelled = false;
 }

@@ -621,6 +621,49 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     expect(await readFile((await csv.path()) ?? '', 'utf8')).toMatch(/^in_the_box\r?\n2\r?\n?$/);
   });
 
+  it("labels the rows shown while a query runs as the previous query's, and brings them back on a cancel", async () => {
+    const counted = page.getByTestId('query-count');
+    const grid = page.getByTestId('query-grid');
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill('SELECT 7 AS before');
+    await page.getByTestId('query-run').click();
+    await expect.poll(() => counted.textContent()).toBe('1 row');
+    expect(await counted.getAttribute('data-total')).toBe('1');
+
+    await page.getByTestId('query-input').fill(SLOW);
+    await page.getByTestId('query-run').click();
+    const cancel = page.getByTestId('query-cancel');
+    await cancel.waitFor();
+    // Beside 'Running…' a bare '1 row' read as the new query's count.
+    expect(await counted.textContent()).toBe('Previous query: 1 row');
+    expect(await counted.getAttribute('data-total')).toBe('');
+    const faded = () =>
+      page.getByTestId('query-grid-frame').evaluate((frame) => getComputedStyle(frame).opacity);
+    expect(await faded()).toBe('0.5');
+    await cancel.click();
+
+    const cancelled = page.getByTestId('query-cancelled');
+    await cancelled.waitFor({ timeout: 15_000 });
+    expect(await cancelled.textContent()).toBe(
+      "Cancelled: the query was stopped before it finished. The rows below are the previous query's.",
+    );
+    expect(await grid.locator('[data-row="0"] td').first().textContent()).toBe('7');
+    expect(await counted.textContent()).toBe('Previous query: 1 row');
+    expect(await faded()).toBe('0.5');
+    // The label outlives a tab switch, as the rows do.
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('tab-query').click();
+    expect(await counted.textContent()).toBe('Previous query: 1 row');
+    expect(await page.getByTestId('query-cancelled').count()).toBe(1);
+
+    await page.getByTestId('query-input').fill('SELECT 8 AS after');
+    await page.getByTestId('query-run').click();
+    await expect.poll(() => counted.textContent()).toBe('1 row');
+    expect(await grid.locator('[data-row="0"] td').first().textContent()).toBe('8');
+    expect(await faded()).toBe('1');
+    expect(await page.getByTestId('query-cancelled').count()).toBe(0);
+  });
+
   it('says a console query was stopped when its tab was left, and runs it again on request', async () => {
     await page.getByTestId('tab-query').click();
     await page.getByTestId('query-input').fill('SELECT 1 AS before');

@@ -58,7 +58,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
   /** The format being exported, whose button says so until the file is ready. */
   const [exporting, setExporting] = useState<QueryExport['format'] | null>(null);
   const [runs, setRuns] = useState(0);
-  const [cancelled, setCancelled] = useState(false);
+  const [cancelled, setCancelled] = useState(session.cancelled);
   const [cancelling, setCancelling] = useState(false);
   const [stoppedOnLeave, setStoppedOnLeave] = useState<string | null>(session.stoppedOnLeave);
   const loadingMore = useRef(false);
@@ -69,7 +69,8 @@ export function QueryView({ client, session }: { client: Client; session: Consol
     session.ranSql = ranSql;
     session.error = error;
     session.stoppedOnLeave = stoppedOnLeave;
-  }, [session, sql, result, ranSql, error, stoppedOnLeave]);
+    session.cancelled = cancelled;
+  }, [session, sql, result, ranSql, error, stoppedOnLeave, cancelled]);
 
   // A result whose next rows failed to load (say a run let it go): scrolling does not ask again.
   const stalled = useRef<QueryResult | null>(null);
@@ -87,7 +88,13 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       // Named, so the engine stops it even when this cancel reaches it before the query does.
       void client.call('query.cancel', { queryId: runningId.current }).catch(() => undefined);
       // What the view showed (the rows of the query before) is not this query's: coming back shows the note.
-      Object.assign(session, { result: null, ranSql: null, error: null, stoppedOnLeave: stopped });
+      Object.assign(session, {
+        result: null,
+        ranSql: null,
+        error: null,
+        stoppedOnLeave: stopped,
+        cancelled: false,
+      });
     },
     [client, session],
   );
@@ -105,11 +112,14 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       setRanSql(query);
       setRuns((n) => n + 1);
     } catch (e) {
-      setResult(null);
-      setRanSql(null);
-      // A cancel is what the user asked for, not an error to read.
+      // A cancel is what the user asked for, not an error to read: the previous result comes back, labelled
+      // as the previous query's, as most SQL tools leave it.
       if (e && typeof e === 'object' && 'code' in e && e.code === 'QUERY_CANCELLED') setCancelled(true);
-      else setError(describeError(e));
+      else {
+        setResult(null);
+        setRanSql(null);
+        setError(describeError(e));
+      }
     } finally {
       runningSql.current = null;
       setBusy(false);
@@ -179,8 +189,11 @@ export function QueryView({ client, session }: { client: Client; session: Consol
     }
   };
 
+  // While a query runs, and after it is cancelled, the rows shown are the query's before: said so, and faded.
+  const showsPrevious = result !== null && (busy || cancelled);
+
   return (
-    <section className="view query-view">
+    <section className={`view query-view${showsPrevious ? ' previous-result' : ''}`}>
       <div className="query-editor">
         <textarea
           data-testid="query-input"
@@ -214,8 +227,13 @@ export function QueryView({ client, session }: { client: Client; session: Consol
           )}
           <span className="muted">Ctrl+Enter runs</span>
           {/* A live region, there before the first result: a screen reader says each query's row count. */}
-          <span className="muted" role="status" data-testid="query-count" data-total={result?.total ?? ''}>
-            {result ? describeCount(result) : ''}
+          <span
+            className="muted"
+            role="status"
+            data-testid="query-count"
+            data-total={showsPrevious ? '' : (result?.total ?? '')}
+          >
+            {result ? `${showsPrevious ? 'Previous query: ' : ''}${describeCount(result)}` : ''}
           </span>
           <span className="toolbar-spacer" />
           <button
@@ -246,6 +264,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
       {cancelled && (
         <p className="muted export-status" data-testid="query-cancelled">
           Cancelled: the query was stopped before it finished.
+          {result && " The rows below are the previous query's."}
         </p>
       )}
       {stoppedOnLeave !== null && (
