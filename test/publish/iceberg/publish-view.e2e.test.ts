@@ -220,6 +220,44 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     expect(await redshiftError.count()).toBe(0);
     await page.getByTestId('publish-to-iceberg').click();
   });
+
+  it('shows the error of Find orphan files and of Snapshots beside their buttons, in sight', async () => {
+    // Short enough that both actions sit below the panel's top, where their errors used to go unseen.
+    await page.setViewportSize({ width: 1024, height: 500 });
+    try {
+      await page.getByTestId('tab-publish').click();
+      await page.getByTestId('publish-target-kind').selectOption('catalog');
+      await page.getByTestId('publish-target').fill('no-such-catalog');
+      const inSight = (testId: string) =>
+        page.getByTestId(testId).evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          return box.top >= 0 && box.bottom <= window.innerHeight;
+        });
+
+      await page.getByTestId('orphans-find').click();
+      const orphansError = page.getByTestId('orphans-error');
+      await orphansError.waitFor();
+      expect(await orphansError.textContent()).toContain('no-such-catalog');
+      await expect.poll(() => inSight('orphans-error')).toBe(true);
+      expect(await page.getByTestId('publish-error').count()).toBe(0);
+
+      await page.getByTestId('history-table').selectOption('dim_user');
+      await page.getByTestId('history-load').click();
+      const historyError = page.getByTestId('history-error');
+      await historyError.waitFor();
+      expect(await historyError.textContent()).toContain('no-such-catalog');
+      await expect.poll(() => inSight('history-error')).toBe(true);
+      // The next action takes the last one's error away, wherever it was shown.
+      expect(await orphansError.count()).toBe(0);
+      expect(await page.getByTestId('publish-error').count()).toBe(0);
+      // It was about the table it was asked for: another table's choice takes it away.
+      await page.getByTestId('history-table').selectOption('fact_customer_search');
+      expect(await historyError.count()).toBe(0);
+    } finally {
+      await page.getByTestId('publish-target-kind').selectOption('warehouse');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
 });
 
 /** The element shows `text` in full: neither it nor a box around it cuts any of it off. */

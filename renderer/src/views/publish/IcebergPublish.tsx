@@ -12,11 +12,17 @@ import { inNumber } from '../../../../engine/api/counted.ts';
 import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
+import { ActionError } from './ActionError.tsx';
 import { Location } from './Location.tsx';
 import { OrphanFiles } from './OrphanFiles.tsx';
 import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './PublishActions.tsx';
 
 type TargetKind = 'warehouse' | 'catalog';
+
+// Where the errors of the actions further down the panel show: beside their buttons, not at its top,
+// out of sight on a long page.
+const ORPHANS = 'orphans';
+const HISTORY = 'history';
 
 /** What a target of each kind is and where its credentials come from: the form asks for none. */
 const TARGET_HINTS: Record<TargetKind, string> = {
@@ -76,7 +82,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
   // Counts publishes: orphan files found before one are listed afresh after it (it references new files).
   const [publishes, setPublishes] = useState(0);
-  const { busy, error, act, forgetError, progress } = usePublishActions(client, 'iceberg');
+  const { busy, error, errorAt, act, forgetError, progress } = usePublishActions(client, 'iceberg');
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
   const [scan, setScan] = useState<IcebergScan | null>(null);
@@ -94,6 +100,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
     setHistory(null);
     setScan(null);
     setDiff(null);
+    forgetError(HISTORY);
   };
   // The same for a preflight and an error, which are of one target: an error left on screen would read
   // as the new target's (a warehouse's missing AWS region under a catalog's name).
@@ -122,27 +129,39 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
     });
 
   const loadHistory = (name = table) =>
-    act('Loading history…', async () => {
-      setScan(null);
-      setDiff(null);
-      const snapshots = await client.call('iceberg.snapshots', { ...target, table: name });
-      setHistory(snapshots);
-      setTo(snapshots.snapshots[0]?.snapshotId ?? null);
-      setFrom(snapshots.snapshots[1]?.snapshotId ?? null);
-    });
+    act(
+      'Loading history…',
+      async () => {
+        setScan(null);
+        setDiff(null);
+        const snapshots = await client.call('iceberg.snapshots', { ...target, table: name });
+        setHistory(snapshots);
+        setTo(snapshots.snapshots[0]?.snapshotId ?? null);
+        setFrom(snapshots.snapshots[1]?.snapshotId ?? null);
+      },
+      HISTORY,
+    );
 
   const timeTravel = (snapshotId: string) =>
-    act('Reading snapshot…', async () => {
-      setDiff(null);
-      setScan(await client.call('iceberg.scan', { ...target, table, snapshotId, limit: 500 }));
-    });
+    act(
+      'Reading snapshot…',
+      async () => {
+        setDiff(null);
+        setScan(await client.call('iceberg.scan', { ...target, table, snapshotId, limit: 500 }));
+      },
+      HISTORY,
+    );
 
   const compare = () =>
-    act('Comparing…', async () => {
-      if (!from || !to) return;
-      setScan(null);
-      setDiff(await client.call('iceberg.diff', { ...target, table, from, to, limit: 50 }));
-    });
+    act(
+      'Comparing…',
+      async () => {
+        if (!from || !to) return;
+        setScan(null);
+        setDiff(await client.call('iceberg.diff', { ...target, table, from, to, limit: 50 }));
+      },
+      HISTORY,
+    );
 
   return (
     <div className="publish-target-panel" data-testid="publish-iceberg">
@@ -283,6 +302,8 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         target={target}
         disabled={busy !== null || !named}
         act={act}
+        error={errorAt(ORPHANS)}
+        errorPlace={ORPHANS}
       />
 
       <h3>History</h3>
@@ -321,6 +342,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           </button>
         )}
       </div>
+      <ActionError message={errorAt(HISTORY)} testId="history-error" />
       {history && (
         <table className="publish-table" data-testid="history-snapshots">
           <thead>

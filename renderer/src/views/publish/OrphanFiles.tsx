@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import type { IcebergOrphans } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
+import { ActionError } from './ActionError.tsx';
+import type { Act } from './use-action.ts';
 
 type Target = { warehouse: string } | { catalog: string };
 
@@ -15,17 +17,24 @@ export function OrphanFiles(props: {
   client: Client;
   target: Target;
   disabled: boolean;
-  act: (label: string, fn: () => Promise<void>) => Promise<void>;
+  act: Act;
+  /** The error of this part's last action, shown beside its buttons; `errorPlace` is the place it acts at. */
+  error: string | null;
+  errorPlace: string;
 }) {
-  const { client, target, disabled, act } = props;
+  const { client, target, disabled, act, error, errorPlace } = props;
   const [found, setFound] = useState<IcebergOrphans | null>(null);
   const removable = found?.dryRun ? found.tables.reduce((n, t) => n + t.removed.length, 0) : 0;
 
   const call = (dryRun: boolean) =>
-    act(dryRun ? 'Looking for orphan files…' : 'Removing orphan files…', async () => {
-      setFound(null);
-      setFound(await client.call('iceberg.orphans', { ...target, dryRun, olderThanHours: MIN_AGE_HOURS }));
-    });
+    act(
+      dryRun ? 'Looking for orphan files…' : 'Removing orphan files…',
+      async () => {
+        setFound(null);
+        setFound(await client.call('iceberg.orphans', { ...target, dryRun, olderThanHours: MIN_AGE_HOURS }));
+      },
+      errorPlace,
+    );
 
   return (
     <>
@@ -49,6 +58,7 @@ export function OrphanFiles(props: {
           last {MIN_AGE_HOURS} hours stay (another publish may be writing them).
         </span>
       </div>
+      <ActionError message={error} testId="orphans-error" />
       {found && (
         <table className="publish-table" data-testid="orphans-result" data-dry-run={String(found.dryRun)}>
           <thead>

@@ -11,9 +11,9 @@ export const PUBLISHING = 'Publishing…';
  * publish panels need the pair, and the progress is tied to the PUBLISHING label.
  */
 export function usePublishActions(client: Client, target: PublishProgressEvent['target']) {
-  const { busy, error, act, forgetError } = useAction();
+  const { busy, error, errorAt, act, forgetError } = useAction();
   const progress = usePublishProgress(client, target, busy === PUBLISHING);
-  return { busy, error, act, forgetError, progress };
+  return { busy, error, errorAt, act, forgetError, progress };
 }
 
 /**

@@ -4,22 +4,29 @@ import { describeError } from '../../connect.ts';
 /**
  * The panels' buttons run one action at a time: its label shows while it runs (and disables the
  * buttons), its error shows after it fails, and the next action clears that error, as does
- * `forgetError` when the user changes what the error was about (another target).
+ * `forgetError` when the user changes what the error was about (another target). An action given a
+ * place (`at`) has its error shown there, beside its own buttons (`errorAt`); the others' is `error`.
  */
 export function useAction() {
   const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (label: string, fn: () => Promise<void>) => {
+  const [failure, setFailure] = useState<{ message: string; at: string | undefined } | null>(null);
+  const act = async (label: string, fn: () => Promise<void>, at?: string) => {
     setBusy(label);
-    setError(null);
+    setFailure(null);
     try {
       await fn();
     } catch (e) {
-      setError(describeError(e));
+      setFailure({ message: describeError(e), at });
     } finally {
       setBusy(null);
     }
   };
-  const forgetError = () => setError(null);
-  return { busy, error, act, forgetError };
+  const errorAt = (at?: string) => (failure && failure.at === at ? failure.message : null);
+  /** Without a place, forgets whichever error is shown; with one, only an error shown there. */
+  const forgetError = (at?: string) =>
+    setFailure((shown) => (at === undefined || shown?.at === at ? null : shown));
+  return { busy, error: errorAt(), errorAt, act, forgetError };
 }
+
+/** What a panel's actions run with: `act` as useAction gives it, passed to the parts that own buttons. */
+export type Act = ReturnType<typeof useAction>['act'];
