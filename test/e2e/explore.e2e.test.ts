@@ -316,6 +316,27 @@ describe.skipIf(!hasChromium)('explore views end to end', () => {
     expect(await changes.first().textContent()).toContain('insert');
   });
 
+  it('empties the key box for a table keyed by other columns, and keeps it for one keyed alike', async () => {
+    await page.getByTestId('tab-history').click();
+    const key = page.getByTestId('history-key');
+    const placeholder = () => key.getAttribute('placeholder');
+    await page.getByTestId('history-model').selectOption('gold.dim_user_history');
+    await key.fill(KNOWN_PLAN_CHANGE_USER);
+    // The bridge is keyed by user_id too: the same user's plans, a click away.
+    await page.getByTestId('history-model').selectOption('gold.bridge_user_plan');
+    await expect.poll(placeholder).toBe('user_id');
+    expect(await key.inputValue()).toBe(KNOWN_PLAN_CHANGE_USER);
+    expect(await page.getByTestId('history-search').isEnabled()).toBe(true);
+    // A user id means nothing as a network's proxy_isp|network_type: it stayed, and searched for nothing.
+    await page.getByTestId('history-model').selectOption('gold.dim_network');
+    await expect.poll(placeholder).toBe('proxy_isp|network_type');
+    expect(await key.inputValue()).toBe('');
+    expect(await page.getByTestId('history-search').isDisabled()).toBe(true);
+    await page.getByTestId('history-model').selectOption('gold.dim_user_history');
+    await expect.poll(placeholder).toBe('user_id');
+    expect(await key.inputValue()).toBe('');
+  });
+
   it('SQL console: the total row count, and errors about the text as the user wrote it', async () => {
     await page.getByTestId('tab-query').click();
     const run = async (sql: string) => {

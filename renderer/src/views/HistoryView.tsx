@@ -51,6 +51,12 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
   const [busy, setBusy] = useState(false);
   // The latest search: an answer for a table or key since left shows nothing.
   const latestSearch = useRef(0);
+  // The table the key in the box was typed or picked for, and each table's key columns as the engine
+  // gave them. A table keyed by other columns (user_id, then proxy_isp|network_type) empties the box,
+  // where the key would mean nothing; one keyed alike (a user's SCD2 dimension, bridge and SCD1
+  // dimension) keeps it, to follow one key across them.
+  const keyTypedFor = useRef<string | null>(null);
+  const keyColumnsOf = useRef(new Map<string, string[]>());
 
   useEffect(() => {
     if (!model) return;
@@ -58,6 +64,12 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     client.call('history.keys', { model, search: '', limit: 12 }).then(
       (keys) => {
         if (!live) return;
+        keyColumnsOf.current.set(model, keys.keyColumns);
+        const typedFor = keyTypedFor.current;
+        const typedColumns = typedFor === null ? undefined : keyColumnsOf.current.get(typedFor);
+        if (typedFor !== model && typedColumns && typedColumns.join('|') !== keys.keyColumns.join('|')) {
+          setKey('');
+        }
         setSuggestions({ model, keys });
         setKeysError(null);
       },
@@ -92,8 +104,15 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     [client, model],
   );
 
-  const pick = (value: string) => {
+  const keysLoading = suggestions?.model !== model && keysError?.model !== model;
+
+  const typeKey = (value: string) => {
     setKey(value);
+    keyTypedFor.current = model;
+  };
+
+  const pick = (value: string) => {
+    typeKey(value);
     void search(value);
   };
 
@@ -103,7 +122,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         className="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          if (key.trim()) void search(key);
+          if (key.trim() && !keysLoading) void search(key);
         }}
       >
         <label className="field">
@@ -143,10 +162,16 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
                 `The values of ${suggestions.keys.keyColumns.join(', ')} joined with |`) ||
               undefined
             }
-            onChange={(e) => setKey(e.target.value)}
+            onChange={(e) => typeKey(e.target.value)}
           />
         </label>
-        <button type="submit" className="primary" data-testid="history-search" disabled={busy || !key.trim()}>
+        <button
+          type="submit"
+          className="primary"
+          data-testid="history-search"
+          // Until the table's keys are known, the box may still hold a key of the table before.
+          disabled={busy || !key.trim() || keysLoading}
+        >
           Show history
         </button>
         {suggestions?.model === model && (
