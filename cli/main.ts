@@ -213,9 +213,9 @@ async function demo(flags: Flags): Promise<number> {
     process.stderr.write(`Re-running the existing demo project in ${dir} (runs are idempotent)\n`);
   }
   return withEngine(dir, false, async (engine) => {
-    const summary = await runWithProgress(engine, {});
+    const { summary, exitCode } = await runWithProgress(engine, {});
     printRunSummary(engine, summary);
-    if (summary.status !== 'success') return 1;
+    if (summary.status !== 'success') return exitCode;
     const infos = await engine.tables();
     process.stdout.write(`\nTables\n${renderTable(infos.map(tableRow))}\n`);
     process.stdout.write(

@@ -75,7 +75,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   // Ctrl-C stops before the next commit and deletes the files the table in progress had written.
   const controller = new AbortController();
-  const stopListening = cancelOnStopSignals(
+  const stopSignals = cancelOnStopSignals(
     controller,
     'Cancelling: the table being written is left as it was ...',
   );
@@ -141,8 +141,13 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     );
     if (orphans) process.stdout.write(`${describeOrphanReport(orphans)}\n`);
     return 0;
+  } catch (error) {
+    // A publish a stop signal cancelled exits 130 or 143, as a cancelled run does.
+    const cancelled = stopSignals.reportCancel(error);
+    if (cancelled === undefined) throw error;
+    return cancelled;
   } finally {
-    stopListening();
+    stopSignals.remove();
     engine.close();
   }
 }

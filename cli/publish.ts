@@ -88,7 +88,7 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
   const { preflightRedshift, publishRedshift } = await import('../engine/publish/redshift/publish.ts');
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   const controller = new AbortController();
-  const stopListening = cancelOnStopSignals(controller, 'Cancelling: the publish is rolled back ...');
+  const stopSignals = cancelOnStopSignals(controller, 'Cancelling: the publish is rolled back ...');
   try {
     const { connection, schema } = await resolveRedshiftTarget(engine.project, {
       target: values.target,
@@ -148,8 +148,13 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
       `\n${redshiftOutcome(result)} (${formatDuration(result.durationMs)}). Target: ${result.target}, schema ${result.schema}; row counts and key checksums match.\n`,
     );
     return 0;
+  } catch (error) {
+    // A publish a stop signal cancelled exits 130 or 143, as a cancelled run does.
+    const cancelled = stopSignals.reportCancel(error);
+    if (cancelled === undefined) throw error;
+    return cancelled;
   } finally {
-    stopListening();
+    stopSignals.remove();
     engine.close();
   }
 }

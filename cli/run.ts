@@ -12,15 +12,18 @@ import { reconcileWithOf, withEngine } from './open-project.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
 
-/** Runs with a progress bar on stderr; Ctrl-C or SIGTERM cancels it, rolling back the current date. */
+/**
+ * Runs with a progress bar on stderr; Ctrl-C or SIGTERM cancels it, rolling back the current date. The
+ * exit code: 0 for success, 130 or 143 (128 + the signal) for a run a stop signal cancelled, else 1.
+ */
 export async function runWithProgress(
   engine: Engine,
   options: Parameters<Engine['run']>[0],
   quiet = false,
-): Promise<RunSummary> {
+): Promise<{ summary: RunSummary; exitCode: number }> {
   const bar = createProgressBar(process.stderr, !quiet);
   const controller = new AbortController();
-  const stopListening = cancelOnStopSignals(controller, 'Cancelling: the current date is rolled back ...');
+  const stopSignals = cancelOnStopSignals(controller, 'Cancelling: the current date is rolled back ...');
   // S3 sources: bytes fetched into the local cache (silent when every object is already cached).
   const stopTransfers = engine.project.storage.onTransfer((p) => {
     if (p.totalBytes <= p.cachedBytes) return;
@@ -37,10 +40,11 @@ export async function runWithProgress(
       },
     });
     bar.done();
-    return summary;
+    const cancelled = summary.status === 'cancelled' ? stopSignals.cancelExitCode() : undefined;
+    return { summary, exitCode: summary.status === 'success' ? 0 : (cancelled ?? 1) };
   } finally {
     stopTransfers();
-    stopListening();
+    stopSignals.remove();
   }
 }
 
@@ -119,7 +123,10 @@ export function printRunSummary(engine: Engine, summary: RunSummary): void {
   }
 }
 
-/** `lakehouse run`: exit 0 when the run succeeded, 1 when it failed or was cancelled, 2 for a bad argument. */
+/**
+ * `lakehouse run`: exit 0 when the run succeeded, 1 when it failed, 130 or 143 when Ctrl-C or SIGTERM
+ * cancelled it, 2 for a bad argument.
+ */
 export async function runCommand(args: string[]): Promise<number> {
   // Known before the options parse: a script asking for JSON gets its object for a bad option too.
   const json = args.includes('--json');
@@ -158,7 +165,7 @@ async function runAndReport(dir: string, values: Flags, json: boolean): Promise<
     dir,
     false,
     async (engine) => {
-      const summary = await runWithProgress(engine, {
+      const { summary, exitCode } = await runWithProgress(engine, {
         dates: list(values, 'date'),
         from: str(values, 'from'),
         to: str(values, 'to'),
@@ -168,7 +175,7 @@ async function runAndReport(dir: string, values: Flags, json: boolean): Promise<
         process.stdout.write(`${toJson(summary)}\n`);
         if (summary.error) process.stderr.write(errorText(summary.error, dir));
       } else printRunSummary(engine, summary);
-      return summary.status === 'success' ? 0 : 1;
+      return exitCode;
     },
     str(values, 'memory-limit'),
   );

@@ -424,6 +424,10 @@ describe('the lakehouse command line', () => {
     await expectCancelledBySigterm((output) => output.stderr.includes('%'));
   });
 
+  it('a run Ctrl-C cancels exits 130, as shells report a process SIGINT stopped, not 1 as a failure', async () => {
+    await expectCancelledBySigterm((output) => output.stderr.includes('%'), [], 'SIGINT');
+  });
+
   it('run --json keeps a SIGTERM that comes while it is still loading, and ends as cancelled', async () => {
     // bin/lakehouse.js catches SIGTERM in its first statement, then loads for 0.5 s or more. The signal
     // goes as soon as that catch is in place, which a preload reports on fd 3: a delay guessed from a
@@ -439,10 +443,14 @@ describe('the lakehouse command line', () => {
     "--import=data:text/javascript,import{writeSync}from'node:fs';" +
     "process.on('newListener',(e)=>{if(e==='SIGTERM')writeSync(3,'caught')})";
 
-  /** Starts `run demo --json`, sends SIGTERM once `due` says so, and expects a cancelled run's JSON. */
+  /**
+   * Starts `run demo --json`, sends SIGTERM (or `signal`) once `due` says so, and expects a cancelled
+   * run's JSON and the exit code of a process that signal stopped: 128 + its number.
+   */
   async function expectCancelledBySigterm(
     due: (output: { stdout: string; stderr: string }, sigtermCaught: boolean) => boolean,
     nodeOptions: string[] = [],
+    signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM',
   ) {
     const child = spawn(
       process.execPath,
@@ -463,8 +471,8 @@ describe('the lakehouse command line', () => {
     );
     while (exitCode === undefined && !due(output, sigtermCaught))
       await new Promise((resolve) => setTimeout(resolve, 5));
-    child.kill('SIGTERM');
-    expect(await exited, output.stderr).toBe(1);
+    child.kill(signal);
+    expect(await exited, output.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
     expect(output.stderr).toContain('Cancelling: the current date is rolled back');
     expect(JSON.parse(output.stdout)).toMatchObject({
       status: 'cancelled',
