@@ -4,7 +4,7 @@ import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
 import { runClockText } from '../engine/api/run-clock.ts';
 import { openDb } from '../engine/db/duckdb.ts';
-import { createEngine, type Engine } from '../engine/engine.ts';
+import { createEngine, type Engine, type RunHistoryEntry } from '../engine/engine.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
@@ -350,6 +350,12 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
       // The tables cut an error to their column's width: the latest run's is printed whole, as `run` did.
       if (latest.error)
         process.stdout.write(`error: ${latest.errorCode ? `[${latest.errorCode}] ` : ''}${latest.error}\n`);
+      // A failed test's error says its failing rows are shown below: the history keeps them, so they are.
+      for (const failed of failedTestSamples(latest.models))
+        process.stdout.write(
+          `failing rows of ${failed.model} on ${failed.etlDate}, ${failed.test} (first ${failed.rows.length}):\n` +
+            `${renderTable(failed.rows)}\n`,
+        );
       for (const line of accountingLines((m) => reads.reconcileWith(m), latest.models, true))
         process.stdout.write(`${line}\n`);
       // What each model noted (a macro changed since dates it holds, an extra source column) and which of
@@ -378,6 +384,30 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
     }
     return 0;
   });
+}
+
+/**
+ * The sample of failing rows each failed model of a run kept for its error-severity tests (the history
+ * stores its tests as JSON, hence the checks), as `run` prints them when the test fails.
+ */
+function failedTestSamples(models: RunHistoryEntry['models']) {
+  return models
+    .filter((m) => m.status === 'failed')
+    .flatMap((m) =>
+      m.tests.flatMap((test) => {
+        const { name, severity, passed, sample } = (test ?? {}) as Record<string, unknown>;
+        if (passed !== false || severity !== 'error' || !Array.isArray(sample) || sample.length === 0)
+          return [];
+        return [
+          {
+            model: m.model,
+            etlDate: m.etlDate,
+            test: String(name),
+            rows: sample as Record<string, unknown>[],
+          },
+        ];
+      }),
+    );
 }
 
 async function query({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {

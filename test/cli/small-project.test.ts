@@ -135,6 +135,12 @@ describe('lakehouse on a one-date project', () => {
         .find((line) => line.startsWith('error ['))!
         .replace('error [TEST_FAILED]: ', 'error: [TEST_FAILED] ')}\n`,
     );
+    // That error says the failing rows are shown below: they are, as run printed them.
+    expect(ran.stderr).toContain('failing rows (first 1):\nk\n----\nNULL\n');
+    expect(text).toContain('the failing rows are shown below');
+    expect(text.slice(text.indexOf('\nfailing rows'))).toBe(
+      '\nfailing rows of gold.refused on 2022-06-01, not_null(k) (first 1):\nk\n----\nNULL\n',
+    );
     await rm(model);
   }, 120_000);
 
