@@ -1,4 +1,9 @@
-import { type ErrorPayload, type SuggestedRun, suggestedRunOf } from '../engine/api/errors.ts';
+import {
+  type ErrorPayload,
+  PROJECT_PLACEHOLDER,
+  type SuggestedRun,
+  suggestedRunOf,
+} from '../engine/api/errors.ts';
 /** A path or name as a shell word a user can paste: quoted when it holds anything but plain characters. */
 export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
@@ -64,7 +69,7 @@ export function toJson(value: unknown): string {
  * (or a table to rebuild) that fixes it, the commands to paste, and where a failed test's rows are kept.
  */
 export function errorText(error: ErrorPayload, projectDir: string): string {
-  let text = `error [${error.code}]: ${error.message}\n`;
+  let text = `error [${error.code}]: ${withProjectArg(error.message, projectDir)}\n`;
   const run = suggestedRunOf(error.details);
   if (run) text += `  to run it: ${runCommandLine(projectDir, run)}\n`;
   const rebuild = error.details?.rebuild;
@@ -75,6 +80,14 @@ export function errorText(error: ErrorPayload, projectDir: string): string {
   if (error.code === 'TEST_FAILED')
     text += `  the run history: lakehouse runs ${shellWord(projectDir)} --json\n`;
   return text;
+}
+
+/**
+ * An engine message with the project of the commands it suggests (`lakehouse drop <project> gold.x`) as
+ * the user gave it, a word they can paste; the app and `--json` keep the placeholder.
+ */
+export function withProjectArg(message: string, projectArg: string): string {
+  return message.replaceAll(PROJECT_PLACEHOLDER, shellWord(projectArg));
 }
 
 /** `lakehouse run <dir> --from A --to B --select m`: a suggested run as the command that does it. */

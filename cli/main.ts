@@ -12,7 +12,7 @@ import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { crawlCommand } from './crawl.ts';
 import { type Flags, int, parse, portFlag, str } from './flags.ts';
-import { counted, formatDuration, renderTable, shellWord, toJson } from './format.ts';
+import { counted, formatDuration, renderTable, shellWord, toJson, withProjectArg } from './format.ts';
 import { withEngine, withReads } from './open-project.ts';
 import { createProgressBar } from './progress.ts';
 import { publishCommand } from './publish.ts';
@@ -214,7 +214,7 @@ async function demo(flags: Flags): Promise<number> {
   }
   return withEngine(dir, false, async (engine) => {
     const { summary, exitCode } = await runWithProgress(engine, {});
-    printRunSummary(engine, summary);
+    printRunSummary(engine, summary, dir);
     if (summary.status !== 'success') return exitCode;
     const infos = await engine.tables();
     process.stdout.write(`\nTables\n${renderTable(infos.map(tableRow))}\n`);
@@ -303,7 +303,8 @@ async function repair({ values, positionals }: { values: Flags; positionals: str
 async function runs({ values, positionals }: { values: Flags; positionals: string[] }): Promise<number> {
   const limit = int(values, 'limit', 10);
   if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
-  return withReads(projectDirArg(positionals, 'runs'), async (reads) => {
+  const dir = projectDirArg(positionals, 'runs');
+  return withReads(dir, async (reads) => {
     const history = await reads.runs(limit);
     if (values.json) {
       process.stdout.write(`${toJson(history)}\n`);
@@ -324,7 +325,7 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
           models: r.models.length,
           failed: r.models.filter((m) => m.status === 'failed').length,
           // As `run` prints an error: its code first, the code a script or a search of the docs can match.
-          error: r.error ? (r.errorCode ? `[${r.errorCode}] ${r.error}` : r.error) : '',
+          error: r.error ? `${r.errorCode ? `[${r.errorCode}] ` : ''}${withProjectArg(r.error, dir)}` : '',
         })),
       )}\n`,
     );
@@ -343,13 +344,15 @@ async function runs({ values, positionals }: { values: Flags; positionals: strin
             quarantined: m.quarantined,
             tests: testsCell(m),
             ms: m.durationMs,
-            error: m.error ?? '',
+            error: m.error === null ? '' : withProjectArg(m.error, dir),
           })),
         )}\n`,
       );
       // The tables cut an error to their column's width: the latest run's is printed whole, as `run` did.
       if (latest.error)
-        process.stdout.write(`error: ${latest.errorCode ? `[${latest.errorCode}] ` : ''}${latest.error}\n`);
+        process.stdout.write(
+          `error: ${latest.errorCode ? `[${latest.errorCode}] ` : ''}${withProjectArg(latest.error, dir)}\n`,
+        );
       // A failed test's error says its failing rows are shown below: the history keeps them, so they are.
       for (const failed of failedTestSamples(latest.models))
         process.stdout.write(
@@ -451,13 +454,32 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(0);
 });
 
+/**
+ * The project argument as the user typed it (the command's first positional), for the commands an error
+ * suggests; undefined for a command without one, or whose arguments do not parse.
+ */
+function projectArgOf(argv: string[]): string | undefined {
+  const [command, ...rest] = argv;
+  const name = command === 'publish' ? `publish ${rest[0]}` : command;
+  const args = command === 'publish' ? rest.slice(1) : command === 'query' ? sqlAsPositional(rest) : rest;
+  if (name === undefined || !Object.hasOwn(COMMAND_OPTIONS, name)) return undefined;
+  const options = COMMAND_OPTIONS[name as keyof typeof COMMAND_OPTIONS];
+  try {
+    return parse(args, options).positionals[0];
+  } catch {
+    return undefined;
+  }
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
     const failure = toLakehouseError(error);
-    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    const projectArg = projectArgOf(process.argv.slice(2));
+    const message = projectArg === undefined ? failure.message : withProjectArg(failure.message, projectArg);
+    process.stderr.write(`error [${failure.code}]: ${message}\n`);
     if (process.env.LAKEHOUSE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
   },

@@ -4,6 +4,7 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Model } from '../engine/project/models.ts';
+import { withProjectArg } from './format.ts';
 import { checkCommandLineQuery } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 
@@ -16,7 +17,7 @@ export async function withEngine<T>(
 ): Promise<T> {
   const engine = await createEngine({ projectDir: dir, readOnly, memoryLimit });
   // A read works on a project with a broken model (the committed state); say why a run would not.
-  if (readOnly) noteModelErrors(engine);
+  if (readOnly) noteModelErrors(engine, dir);
   try {
     return await fn(engine);
   } finally {
@@ -49,7 +50,7 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
     throw error;
   }
   // A read works on a project with a broken model (the committed state); say why a run would not.
-  noteModelErrors(engine);
+  noteModelErrors(engine, dir);
   try {
     return await fn({
       tables: () => engine.tables(),
@@ -67,13 +68,13 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
 }
 
 /** On stderr, the model errors a run fails on until fixed: the tables read are the last committed state. */
-function noteModelErrors(engine: Engine): void {
+function noteModelErrors(engine: Engine, projectArg: string): void {
   const errors = engine.modelErrors;
   if (errors.length === 0) return;
   const which = errors.length === 1 ? 'this is' : 'these are';
   process.stderr.write(
     `note: lakehouse run fails until ${which} fixed; the tables read here are the last committed state:\n` +
-      errors.map((e) => `  ${e.message.replaceAll('\n', '\n  ')}\n`).join(''),
+      errors.map((e) => `  ${withProjectArg(e.message, projectArg).replaceAll('\n', '\n  ')}\n`).join(''),
   );
 }
 

@@ -7,7 +7,7 @@ import type { ModelRunRecord, RunSummary } from '../engine/pipeline/runner.ts';
 import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS } from './commands.ts';
 import { type Flags, list, parse, str } from './flags.ts';
-import { counted, errorText, formatDuration, renderTable, toJson } from './format.ts';
+import { counted, errorText, formatDuration, renderTable, toJson, withProjectArg } from './format.ts';
 import { reconcileWithOf, withEngine } from './open-project.ts';
 import { byteUnits, createProgressBar } from './progress.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
@@ -84,8 +84,11 @@ export function testsCell(record: { tests: readonly unknown[] }): string {
   return record.tests.length ? `${passed}/${record.tests.length}` : '';
 }
 
-/** Each date's models as a table with their accounting and notes, then the run's line; an error on stderr. */
-export function printRunSummary(engine: Engine, summary: RunSummary): void {
+/**
+ * Each date's models as a table with their accounting and notes, then the run's line; an error on
+ * stderr, its suggested commands naming the project as `projectArg`.
+ */
+export function printRunSummary(engine: Engine, summary: RunSummary, projectArg: string): void {
   const byDate = new Map<string, ModelRunRecord[]>();
   for (const r of summary.models) byDate.set(r.etlDate, [...(byDate.get(r.etlDate) ?? []), r]);
   for (const [date, records] of byDate) {
@@ -113,7 +116,7 @@ export function printRunSummary(engine: Engine, summary: RunSummary): void {
   const line = `\nRun ${summary.runId}: ${summary.status} (${counted(summary.dates.length, 'date')}, ${formatDuration(summary.durationMs)})`;
   process.stdout.write(`${line}\n`);
   if (summary.error) {
-    process.stderr.write(errorText(summary.error, engine.project.root));
+    process.stderr.write(errorText(summary.error, projectArg));
     const failing = summary.error.details.failingRows;
     if (Array.isArray(failing) && failing.length > 0) {
       process.stderr.write(
@@ -155,7 +158,9 @@ export async function runCommand(args: string[]): Promise<number> {
       durationMs: Date.now() - started,
     };
     process.stdout.write(`${toJson({ ...summary, error: failure.toPayload() })}\n`);
-    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    process.stderr.write(
+      `error [${failure.code}]: ${dir === undefined ? failure.message : withProjectArg(failure.message, dir)}\n`,
+    );
     return failure.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
 }
@@ -174,7 +179,7 @@ async function runAndReport(dir: string, values: Flags, json: boolean): Promise<
       if (json) {
         process.stdout.write(`${toJson(summary)}\n`);
         if (summary.error) process.stderr.write(errorText(summary.error, dir));
-      } else printRunSummary(engine, summary);
+      } else printRunSummary(engine, summary, dir);
       return exitCode;
     },
     str(values, 'memory-limit'),

@@ -62,6 +62,13 @@ export class LakehouseError extends Error {
   }
 }
 
+/**
+ * Stands for the project in a command an error message suggests (`lakehouse run <project>`): the same
+ * message reaches the app, which has no command line, and `--json`, whose text stays the same. The
+ * command line prints it with the project argument as the user typed it (cli/format.ts withProjectArg).
+ */
+export const PROJECT_PLACEHOLDER = '<project>';
+
 /** Wraps anything thrown into a LakehouseError, keeping the original message. */
 export function toLakehouseError(error: unknown, fallback: ErrorCode = 'INTERNAL'): LakehouseError {
   if (error instanceof LakehouseError) return error;

@@ -1,4 +1,4 @@
-import { escapeRegExp, LakehouseError } from '../api/errors.ts';
+import { escapeRegExp, LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
 import { RUNNER_VARIABLES } from '../project/config.ts';
 import { didYouMean } from '../project/config-issues.ts';
@@ -256,7 +256,7 @@ function caseRenameError(model: Model, existing: string): LakehouseError {
     'MODEL_INVALID',
     `${model.file}: gives ${model.id}, but the warehouse holds that table as ${existing} (DuckDB's names ignore ` +
       `case, the engine's records of its dates do not). Rename the file back to ${name}.sql, or give the model ` +
-      `another name; \`lakehouse drop <project> ${layer}.${name}\` then removes the old table.`,
+      `another name; \`lakehouse drop ${PROJECT_PLACEHOLDER} ${layer}.${name}\` then removes the old table.`,
     { file: model.file, model: model.id, relation: existing },
   );
 }
@@ -272,7 +272,7 @@ function orphanReadError(model: Model, relation: string): LakehouseError {
     'MODEL_INVALID',
     `${model.file}: reads ${relation}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
       'the table keeps what its model last wrote and would never change again. Restore the model file, ' +
-      `or change this model to read another table; \`lakehouse drop <project> ${relation}\` removes the old table.`,
+      `or change this model to read another table; \`lakehouse drop ${PROJECT_PLACEHOLDER} ${relation}\` removes the old table.`,
     { file: model.file, relation },
   );
 }

@@ -1,5 +1,5 @@
 import { counted, inNumber } from '../api/counted.ts';
-import { describeRun, LakehouseError } from '../api/errors.ts';
+import { describeRun, LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import type { Model, OrderItem } from '../project/models.ts';
 import { hasKeySql } from '../quality/data-tests.ts';
@@ -189,7 +189,7 @@ async function claimQuarantine(ctx: MaterializeContext, relation: string): Promi
       'MODEL_INVALID',
       `${model.file}: ${model.id} quarantines rows into ${relation}, which holds the rows ${owner} quarantined` +
         (gone
-          ? ` (its model file is gone). Drop that table first (lakehouse drop <project> ${relation}, or Drop table in the app), then run again.`
+          ? ` (its model file is gone). Drop that table first (lakehouse drop ${PROJECT_PLACEHOLDER} ${relation}, or Drop table in the app), then run again.`
           : `. Two models cannot share it, or each date would keep only one model's rows: rename one of the model files.`),
       { model: model.id, file: model.file, relation, owner },
     );

@@ -1,5 +1,5 @@
 import type { Relationship } from '../api/contract.ts';
-import { LakehouseError } from '../api/errors.ts';
+import { LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import { type Db, ident, qualified } from '../db/duckdb.ts';
 import type { Materialization, Model } from '../project/models.ts';
 
@@ -128,7 +128,7 @@ export async function describeGoldTables(
   if (missing.length > 0) {
     throw new LakehouseError(
       'PROJECT_INVALID',
-      `Gold tables not built yet: ${missing.map((m) => m.id).join(', ')}. Run the project first (lakehouse run <project>).`,
+      `Gold tables not built yet: ${missing.map((m) => m.id).join(', ')}. Run the project first (lakehouse run ${PROJECT_PLACEHOLDER}).`,
       { missing: missing.map((m) => m.id) },
     );
   }

@@ -1,4 +1,4 @@
-import { LakehouseError } from '../api/errors.ts';
+import { LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import { type Db, qualified } from '../db/duckdb.ts';
 import { builtByBrokenFiles } from '../graph/dependencies.ts';
 import type { PartitionStore } from '../lake/partitions.ts';
@@ -47,7 +47,7 @@ export async function dropOrphanTable(
         relation,
         existing.map((r) => r.relation),
       )}. ` +
-        `Name it as layer.table (${DROPPABLE_LAYERS.join(', ')}); \`lakehouse tables <project>\` lists them.`,
+        `Name it as layer.table (${DROPPABLE_LAYERS.join(', ')}); \`lakehouse tables ${PROJECT_PLACEHOLDER}\` lists them.`,
       { relation: name },
     );
   }
@@ -77,13 +77,13 @@ export async function dropOrphanTable(
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       rebuild
-        ? `${relation} is a partitioned table: running its dates again rewrites it (lakehouse run <project>); ` +
+        ? `${relation} is a partitioned table: running its dates again rewrites it (lakehouse run ${PROJECT_PLACEHOLDER}); ` +
             '--rebuild is for gold tables, and for tables built otherwise than their header now says.'
         : `${relation} is built by ${builder.file}; the next run would only build it again. Delete or rename ` +
             'the model file first, then drop the table it left behind. ' +
             (rebuildTaken
               ? 'To rebuild it whole from every date instead, drop it with --rebuild and run every date.'
-              : 'To rewrite it, run its dates again (lakehouse run <project>).'),
+              : `To rewrite it, run its dates again (lakehouse run ${PROJECT_PLACEHOLDER}).`),
       { relation, model: builder.id, file: builder.file },
     );
   }

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../../engine/project/init.ts';
@@ -178,5 +178,43 @@ describe('lakehouse on a one-date project', () => {
     expect(lakehouse('runs', project, 'extra').stderr).toContain(
       'lakehouse runs: unexpected argument extra.',
     );
+  }, 120_000);
+
+  // The engine's messages stand `<project>` for the project in the commands they suggest, as the app and
+  // --json show them; the command line names the project as it was typed, quoted for the shell.
+  it('suggests commands with the project as typed, and --json keeps the placeholder', async () => {
+    const typed = join(work, 'my project');
+    await symlink(project, typed);
+    const quoted = `'${typed}'`;
+    // A table whose model file is then deleted, and a model that still reads it: a run is refused.
+    const left = join(project, 'models', 'gold', 'left_behind.sql');
+    await writeFile(left, '/* config\nmaterialized: table\n*/\nSELECT 1 AS k\n');
+    const built = lakehouse('run', project, '--date', '2022-06-01', '--select', 'gold.left_behind');
+    expect(built.code, built.stderr).toBe(0);
+    await rm(left);
+    const reader = join(project, 'models', 'gold', 'reads_left_behind.sql');
+    await writeFile(reader, '/* config\nmaterialized: table\n*/\nSELECT k FROM gold.left_behind\n');
+    try {
+      const dropHint = 'removes the old table.';
+      // An error a command fails with (printed by main), and one a run is refused with.
+      expect(lakehouse('drop', typed, 'gold.nope').stderr).toContain(
+        `\`lakehouse tables ${quoted}\` lists them.`,
+      );
+      const refused = lakehouse('run', typed, '--date', '2022-06-01');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`\`lakehouse drop ${quoted} gold.left_behind\` ${dropHint}`);
+      expect(refused.stderr).not.toContain('<project>');
+      // A read notes the error a run would fail on, the same way.
+      const read = lakehouse('tables', typed);
+      expect(read.stderr).toContain(`\`lakehouse drop ${quoted} gold.left_behind\` ${dropHint}`);
+      // --json keeps the message the app shows, for scripts matching it.
+      const json = JSON.parse(lakehouse('run', typed, '--date', '2022-06-01', '--json').stdout) as {
+        error: { message: string };
+      };
+      expect(json.error.message).toContain(`\`lakehouse drop <project> gold.left_behind\` ${dropHint}`);
+    } finally {
+      await rm(reader);
+      expect(lakehouse('drop', project, 'gold.left_behind').code).toBe(0);
+    }
   }, 120_000);
 });
