@@ -27,4 +27,31 @@ describe('stop signals', () => {
     child.kill(signal);
     expect(await exited).toBe(code);
   });
+
+  // A script tells a cancel from a failure (exit 1) by the code: 128 + the signal's number, as shells say.
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    'a %s cancel that ends in RUN_CANCELLED, as publish ends one, exits %i',
+    async (signal, code) => {
+      const child = spawn(
+        process.execPath,
+        [
+          join(PROJECT_ROOT, 'bin', 'run-ts.js'),
+          join(PROJECT_ROOT, 'test', 'cli', 'fixtures', 'cancels-with-error.ts'),
+        ],
+        { cwd: PROJECT_ROOT },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(stderr).toBe(
+        '\nCancelling ...\nerror [RUN_CANCELLED]: Publish cancelled: nothing was changed.\n',
+      );
+    },
+  );
 });
