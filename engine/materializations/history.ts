@@ -66,10 +66,7 @@ export async function applyHistory(
     warnings.push(historyHeldNote(etlDate, replayDate, behind));
     heldThrough = replayTo;
     // Committed with this date: should the run stop before its replay date, the next run replays first.
-    await db.run('INSERT INTO _lakehouse.history_pending VALUES ($model, $d::DATE)', {
-      model: ctx.model.id,
-      d: etlDate,
-    });
+    await owePendingReplay(ctx);
   } else if (replayTo) {
     const dates = [...new Set([...committedDates, etlDate])].sort();
     await refuseStaleReplay(ctx, dates);
@@ -88,7 +85,7 @@ export async function applyHistory(
     }
     if (identity) await restoreKeys(ctx, identity);
     await ctx.restage(etlDate);
-    await db.run('DELETE FROM _lakehouse.history_pending WHERE model = $model', { model: ctx.model.id });
+    await clearPendingReplay(ctx);
     if (owed.some((d) => !ctx.runDates.includes(d))) {
       warnings.push(
         `replayed for ${owed.join(', ')} too, whose run stopped before its replay: their history was the previous input's`,
@@ -114,6 +111,19 @@ export async function applyHistory(
     ...(heldThrough !== undefined && heldThrough > etlDate ? { heldThrough } : {}),
     warnings,
   };
+}
+
+/** Records that this date held the model's replay: committed with it, owed to the next run if this one stops. */
+export async function owePendingReplay(ctx: MaterializeContext): Promise<void> {
+  await ctx.db.run('INSERT INTO _lakehouse.history_pending VALUES ($model, $d::DATE)', {
+    model: ctx.model.id,
+    d: ctx.etlDate,
+  });
+}
+
+/** The model's replay is done (or given up): no run owes it any more. */
+export async function clearPendingReplay(ctx: MaterializeContext): Promise<void> {
+  await ctx.db.run('DELETE FROM _lakehouse.history_pending WHERE model = $model', { model: ctx.model.id });
 }
 
 /** The dates a stopped run held this model's replay for (see the hold in applyHistory and in scd1.ts). */

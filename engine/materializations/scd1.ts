@@ -15,7 +15,7 @@ import {
   type TestHints,
   tableExists,
 } from './context.ts';
-import { pendingReplay } from './history.ts';
+import { clearPendingReplay, owePendingReplay, pendingReplay } from './history.ts';
 import { recordScd1Changes } from './scd1-changes.ts';
 
 /** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
@@ -116,7 +116,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   await db.run(`DROP TABLE ${merge}`);
   if (order.replay) {
     await db.run('DROP TABLE temp.main.__scd1_state');
-    await db.run('DELETE FROM _lakehouse.history_pending WHERE model = $model', { model: model.id });
+    await clearPendingReplay(ctx);
   }
   return {
     rowsIn,
@@ -141,23 +141,20 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
 async function mergeOrder(
   ctx: MaterializeContext,
 ): Promise<{ replay?: string[]; insertOnly?: boolean; note?: string }> {
-  const { db, etlDate, committedDates, model } = ctx;
+  const { etlDate, committedDates } = ctx;
   const last = committedDates.at(-1);
   const owed = await pendingReplay(ctx);
   if (last === undefined || (etlDate > last && owed.length === 0)) return {};
   const replayDate = ctx.runDates.filter((d) => d <= last).at(-1);
   if (replayDate !== undefined && replayDate > etlDate) {
-    await db.run('INSERT INTO _lakehouse.history_pending VALUES ($model, $d::DATE)', {
-      model: model.id,
-      d: etlDate,
-    });
+    await owePendingReplay(ctx);
     return { insertOnly: true };
   }
   const dates = [...new Set([...committedDates, ...owed, etlDate])].sort();
   const missing = (await ctx.missingInputs?.(dates.filter((d) => d !== etlDate))) ?? [];
   if (missing.length > 0) {
     // A date with no input rows would drop its values from the replay: merge this date alone, as before.
-    await db.run('DELETE FROM _lakehouse.history_pending WHERE model = $model', { model: model.id });
+    await clearPendingReplay(ctx);
     const inputs = missing.map((m) => `${m.input} holds no partition of ${m.dates.join(', ')}`).join('; ');
     return {
       note:
