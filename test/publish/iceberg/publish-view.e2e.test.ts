@@ -221,7 +221,7 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('publish-to-iceberg').click();
   });
 
-  it('shows the error of Find orphan files and of Snapshots beside their buttons, in sight', async () => {
+  it('shows the progress and the error of Find orphan files and of Snapshots beside their buttons, in sight', async () => {
     // Short enough that both actions sit below the panel's top, where their errors used to go unseen.
     await page.setViewportSize({ width: 1024, height: 500 });
     try {
@@ -234,7 +234,28 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
           return box.top >= 0 && box.bottom <= window.innerHeight;
         });
 
-      await page.getByTestId('orphans-find').click();
+      // While each action runs, what it is doing shows beside its button, not at the panel's top.
+      const expectBusyBeside = async (
+        method: string,
+        click: () => Promise<void>,
+        testId: string,
+        label: string,
+      ) => {
+        const release = await holdRpc(page, method);
+        await click();
+        await expect.poll(() => page.getByTestId(testId).textContent()).toBe(label);
+        expect(await inSight(testId)).toBe(true);
+        expect(await page.getByTestId('publish-busy').count()).toBe(0);
+        await release();
+        await page.getByTestId(testId).waitFor({ state: 'detached' });
+      };
+
+      await expectBusyBeside(
+        'iceberg.orphans',
+        () => page.getByTestId('orphans-find').click(),
+        'orphans-busy',
+        'Looking for orphan files…',
+      );
       const orphansError = page.getByTestId('orphans-error');
       await orphansError.waitFor();
       expect(await orphansError.textContent()).toContain('no-such-catalog');
@@ -242,7 +263,12 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
       expect(await page.getByTestId('publish-error').count()).toBe(0);
 
       await page.getByTestId('history-table').selectOption('dim_user');
-      await page.getByTestId('history-load').click();
+      await expectBusyBeside(
+        'iceberg.snapshots',
+        () => page.getByTestId('history-load').click(),
+        'history-busy',
+        'Loading history…',
+      );
       const historyError = page.getByTestId('history-error');
       await historyError.waitFor();
       expect(await historyError.textContent()).toContain('no-such-catalog');
@@ -259,6 +285,25 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     }
   });
 });
+
+/** Holds the app's calls of `method` until the returned function lets them through (and stops holding). */
+async function holdRpc(page: Page, method: string): Promise<() => Promise<void>> {
+  let letThrough = () => {};
+  const released = new Promise<void>((resolve) => {
+    letThrough = resolve;
+  });
+  const passed: Promise<void>[] = [];
+  const url = `**/rpc/${method}`;
+  await page.route(url, (route) => {
+    passed.push(released.then(() => route.continue()));
+  });
+  return async () => {
+    letThrough();
+    // Unrouted before the held calls went on, they would fail with the route gone.
+    await Promise.all(passed);
+    await page.unroute(url);
+  };
+}
 
 /** The element shows `text` in full: neither it nor a box around it cuts any of it off. */
 async function expectShownWhole(page: Page, testId: string, text: string): Promise<void> {

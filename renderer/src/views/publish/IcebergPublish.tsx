@@ -15,12 +15,18 @@ import { DataGrid } from '../../components/DataGrid.tsx';
 import { ActionError } from './ActionError.tsx';
 import { Location } from './Location.tsx';
 import { OrphanFiles } from './OrphanFiles.tsx';
-import { PUBLISHING, PublishButtons, PublishStatus, usePublishActions } from './PublishActions.tsx';
+import {
+  BusyLabel,
+  PUBLISHING,
+  PublishButtons,
+  PublishStatus,
+  usePublishActions,
+} from './PublishActions.tsx';
 
 type TargetKind = 'warehouse' | 'catalog';
 
-// Where the errors of the actions further down the panel show: beside their buttons, not at its top,
-// out of sight on a long page.
+// Where the progress labels and errors of the actions further down the panel show: beside their buttons,
+// not at its top, out of sight on a long page.
 const ORPHANS = 'orphans';
 const HISTORY = 'history';
 
@@ -82,7 +88,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [result, setResult] = useState<IcebergPublishResult | null>(null);
   // Counts publishes: orphan files found before one are listed afresh after it (it references new files).
   const [publishes, setPublishes] = useState(0);
-  const { busy, error, errorAt, act, forgetError, progress } = usePublishActions(client, 'iceberg');
+  const { busy, busyAt, error, errorAt, act, forgetError, progress } = usePublishActions(client, 'iceberg');
   const [table, setTable] = useState(goldTables.find((t) => t.startsWith('fact')) ?? goldTables[0] ?? '');
   const [history, setHistory] = useState<IcebergSnapshots | null>(null);
   const [scan, setScan] = useState<IcebergScan | null>(null);
@@ -193,6 +199,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           client={client}
           testIdPrefix="publish"
           busy={busy}
+          busyHere={busyAt()}
           noTarget={!named}
           onPreflight={runPreflight}
           onPublish={publish}
@@ -302,6 +309,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         target={target}
         disabled={busy !== null || !named}
         act={act}
+        busy={busyAt(ORPHANS)}
         error={errorAt(ORPHANS)}
         errorPlace={ORPHANS}
       />
@@ -341,6 +349,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
             Diff from → to
           </button>
         )}
+        <BusyLabel label={busyAt(HISTORY)} testId="history-busy" />
       </div>
       <ActionError message={errorAt(HISTORY)} testId="history-error" />
       {history && (

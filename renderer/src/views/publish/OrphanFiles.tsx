@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { IcebergOrphans } from '../../../../engine/api/contract.ts';
 import type { Client } from '../../api/client.ts';
 import { ActionError } from './ActionError.tsx';
+import { BusyLabel } from './PublishActions.tsx';
 import type { Act } from './use-action.ts';
 
 type Target = { warehouse: string } | { catalog: string };
@@ -18,11 +19,13 @@ export function OrphanFiles(props: {
   target: Target;
   disabled: boolean;
   act: Act;
-  /** The error of this part's last action, shown beside its buttons; `errorPlace` is the place it acts at. */
+  /** The label of this part's running action and its last action's error, shown beside its buttons;
+      `errorPlace` is the place it acts at. */
+  busy: string | null;
   error: string | null;
   errorPlace: string;
 }) {
-  const { client, target, disabled, act, error, errorPlace } = props;
+  const { client, target, disabled, act, busy, error, errorPlace } = props;
   const [found, setFound] = useState<IcebergOrphans | null>(null);
   const removable = found?.dryRun ? found.tables.reduce((n, t) => n + t.removed.length, 0) : 0;
 
@@ -53,6 +56,7 @@ export function OrphanFiles(props: {
             Remove {removable} orphan file{removable === 1 ? '' : 's'}
           </button>
         )}
+        <BusyLabel label={busy} testId="orphans-busy" />
         <span className="muted">
           Files no snapshot references, as a publish stopped before its commit leaves; those changed in the
           last {MIN_AGE_HOURS} hours stay (another publish may be writing them).

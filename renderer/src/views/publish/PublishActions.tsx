@@ -11,19 +11,21 @@ export const PUBLISHING = 'Publishing…';
  * publish panels need the pair, and the progress is tied to the PUBLISHING label.
  */
 export function usePublishActions(client: Client, target: PublishProgressEvent['target']) {
-  const { busy, error, errorAt, act, forgetError } = useAction();
+  const { busy, busyAt, error, errorAt, act, forgetError } = useAction();
   const progress = usePublishProgress(client, target, busy === PUBLISHING);
-  return { busy, error, errorAt, act, forgetError, progress };
+  return { busy, busyAt, error, errorAt, act, forgetError, progress };
 }
 
 /**
- * The Preflight and Publish buttons of a publish panel's toolbar, the running action's label and, while
- * publishing, Cancel. Test ids are `${testIdPrefix}-preflight`, `-run`, `-busy` and `-cancel`.
+ * The Preflight and Publish buttons of a publish panel's toolbar, the label of the running action it
+ * started and, while publishing, Cancel. Test ids are `${testIdPrefix}-preflight`, `-run`, `-busy` and
+ * `-cancel`.
  */
 export function PublishButtons({
   client,
   testIdPrefix,
   busy,
+  busyHere,
   noTarget,
   publishBlockedReason,
   onPreflight,
@@ -31,7 +33,10 @@ export function PublishButtons({
 }: {
   client: Client;
   testIdPrefix: string;
+  /** The label of any running action of the panel: the buttons wait for it. */
   busy: string | null;
+  /** The label of a running action started here; one placed beside other buttons shows there. */
+  busyHere: string | null;
   /** No target is named yet: neither check nor publish has anything to act on. */
   noTarget: boolean;
   /** Why publishing is refused before the click (shown as the button's tooltip); undefined if it is not. */
@@ -59,13 +64,19 @@ export function PublishButtons({
       >
         Publish
       </button>
-      {busy && (
-        <span className="muted" data-testid={`${testIdPrefix}-busy`}>
-          {busy}
-        </span>
-      )}
+      <BusyLabel label={busyHere} testId={`${testIdPrefix}-busy`} />
       {busy === PUBLISHING && <CancelPublishButton client={client} testId={`${testIdPrefix}-cancel`} />}
     </>
+  );
+}
+
+/** The running action's label, beside the button that started it. */
+export function BusyLabel({ label, testId }: { label: string | null; testId: string }) {
+  if (label === null) return null;
+  return (
+    <span className="muted" data-testid={testId}>
+      {label}
+    </span>
   );
 }
 

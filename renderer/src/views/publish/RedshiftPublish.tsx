@@ -197,6 +197,7 @@ export function RedshiftPublish({ client }: { client: Client }) {
           client={client}
           testIdPrefix="redshift"
           busy={busy}
+          busyHere={busy}
           noTarget={!where}
           publishBlockedReason={blocked ? 'Resolve the conflicts the preflight found first.' : undefined}
           onPreflight={runPreflight}
