@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
-import type { ModelGraph } from '../graph/dependencies.ts';
+import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
 import { macroStatements } from '../project/macros.ts';
+import { committedDates } from '../warehouse/metadata.ts';
 
 /**
  * A macro's file, a hash of its statement and the macros it calls, keyed by macro name (lower case). A
@@ -99,15 +100,69 @@ export async function noteOlderMacros(
       const key = changed.map((name) => describeMacro(name, current[name] ?? old?.[name])).join(', ');
       changedDates.set(key, [...(changedDates.get(key) ?? []), row.d]);
     }
-    const parts = [...changedDates].map(
-      ([macros, dates]) =>
-        `${counted(dates.length, 'date')} not in this run (${describeRun(runOfDates(dates))}) ${inNumber(dates.length, 'was', 'were')} built with an ` +
-        `earlier version of ${macros}: their rows keep its results; run ${describeRun(runOfDates(dates, [`${id}+`]))} ` +
-        'again so every date uses the current macros',
-    );
-    if (parts.length > 0) notes.set(id, parts.join('; '));
+    if (changedDates.size === 0) continue;
+    // A history or SCD1 model that replays in this run rebuilds its rows of every date with the current
+    // macros: only what was built from them on those dates, downstream, keeps the old results.
+    const replays = await replaysEveryDate(db, id, model.config.materialized, runDates);
+    const keeping: string[] = [];
+    if (replays) {
+      const below = downstreamOf(graph, id);
+      for (const { model: d } of graph.nodes.filter((n) => below.has(n.model.id)))
+        if (!(await rebuiltWhole(db, graph, d.id, selected, runDates))) keeping.push(d.id);
+    }
+    const parts = [...changedDates].map(([macros, dates]) => {
+      const built = `${counted(dates.length, 'date')} not in this run (${describeRun(runOfDates(dates))}) ${inNumber(dates.length, 'was', 'were')} built with an earlier version of ${macros}`;
+      const rerun = `run ${describeRun(runOfDates(dates, [`${id}+`]))} again`;
+      if (!replays)
+        return `${built}: their rows keep its results; ${rerun} so every date uses the current macros`;
+      const replayed = `${built}: this run replays every date of ${id} with the current macros`;
+      if (keeping.length === 0) return replayed;
+      return (
+        `${replayed}; ${keeping.join(', ')} still ${inNumber(keeping.length, 'holds', 'hold')} ${inNumber(dates.length, 'that date', 'those dates')} ` +
+        `as built from its old rows: ${rerun} so ${inNumber(keeping.length, 'it uses', 'they use')} the current ones`
+      );
+    });
+    notes.set(id, parts.join('; '));
   }
   return notes;
+}
+
+/** Models that fold dates onto the state earlier dates left, and replay every date to re-run an old one. */
+const REPLAYING = new Set(['scd1', 'scd2', 'bridge']);
+
+/**
+ * Whether this run replays every committed date of the model (history.ts, scd1.ts): it is a history or
+ * SCD1 model and the run has a date at or before its last committed one, or owes it a stopped replay.
+ */
+async function replaysEveryDate(
+  db: Db,
+  id: string,
+  materialized: string,
+  runDates: string[],
+): Promise<boolean> {
+  if (!REPLAYING.has(materialized)) return false;
+  const last = (await committedDates(db, id)).at(-1);
+  if (last !== undefined && runDates.some((d) => d <= last)) return true;
+  const owed = await db.scalar<number>(
+    'SELECT count(*) FROM _lakehouse.history_pending WHERE model = $model',
+    {
+      model: id,
+    },
+  );
+  return Number(owed) > 0;
+}
+
+/** Whether this run rebuilds the model from every date: a selected `table`, or a selected model that replays. */
+async function rebuiltWhole(
+  db: Db,
+  graph: ModelGraph,
+  id: string,
+  selected: string[],
+  runDates: string[],
+): Promise<boolean> {
+  const materialized = graph.byId.get(id)?.model.config.materialized;
+  if (materialized === undefined || !selected.includes(id)) return false;
+  return materialized === 'table' || (await replaysEveryDate(db, id, materialized, runDates));
 }
 
 function describeMacro(name: string, version: { file: string } | undefined): string {

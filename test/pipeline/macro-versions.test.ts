@@ -56,12 +56,14 @@ describe('a run with changed macros says which committed dates used the old ones
     await withEngine(dir, async (engine) => {
       const run = await engine.run({ dates: [D3] });
       expect(run.status).toBe('success');
-      // D3 ran before: the dimension merges its three dates again in order, then the macro's note.
+      // D3 ran before: the dimension merges its three dates again in order, with the new macro, so only
+      // the fact's rows of the other dates are as the old one gave them.
       expect(notesOf(run, 'gold.dim_platform')).toEqual([
         `merged 3 dates ${D1} .. ${D3} again in date order`,
         `2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
-          `(macros/cleaning.sql): their rows keep its results; run ${D1} .. ${D2} (model gold.dim_platform+) again ` +
-          'so every date uses the current macros',
+          '(macros/cleaning.sql): this run replays every date of gold.dim_platform with the current macros; ' +
+          'gold.fact_customer_search still holds those dates as built from its old rows: run ' +
+          `${D1} .. ${D2} (model gold.dim_platform+) again so it uses the current ones`,
       ]);
       // Models that do not call it are not told.
       expect(run.models.flatMap((r) => r.warnings).filter((w) => w.includes('macro'))).toHaveLength(1);
@@ -96,6 +98,16 @@ describe('a run with changed macros says which committed dates used the old ones
       ];
       expect(noted.length).toBeGreaterThan(0);
       expect(noted).toContain('silver.customer_search');
+      // A partitioned model keeps the old results on the dates not run; a history model run on a date it
+      // holds replays every date, so its own rows are rebuilt with the new macro.
+      const changedOn = `2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro guest_user_id (macros/cleaning.sql)`;
+      expect(notesOf(run, 'silver.customer_search')).toContain(
+        `${changedOn}: their rows keep its results; run ${D1} .. ${D2} (model silver.customer_search+) again ` +
+          'so every date uses the current macros',
+      );
+      expect(notesOf(run, 'gold.dim_user_history')).toContain(
+        `${changedOn}: this run replays every date of gold.dim_user_history with the current macros`,
+      );
     });
   });
 });
