@@ -107,6 +107,8 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     await page.getByTestId('history-load').click();
     await page.getByTestId('history-snapshots').waitFor();
     expect(await page.getByTestId('history-snapshot').count()).toBe(2);
+    const diffChoices = page.getByTestId('history-snapshots').locator('input[type="radio"]');
+    expect(await diffChoices.count()).toBe(4);
 
     // Time travel: the older snapshot holds day 1 only.
     await page.getByTestId('history-scan').nth(1).click();
@@ -182,6 +184,12 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     // The table still reads: its snapshots are untouched.
     await page.getByTestId('history-table').selectOption('fact_customer_search');
     await page.getByTestId('history-load').click();
+    await page.getByTestId('history-snapshots').waitFor();
+    // Published once, the table has one snapshot: nothing to diff, so no from/to choices to make.
+    expect(await page.getByTestId('history-snapshot').count()).toBe(1);
+    expect(await page.getByTestId('history-snapshots').locator('input[type="radio"]').count()).toBe(0);
+    expect(await page.getByTestId('history-snapshots').locator('th').first().textContent()).toBe('time');
+    expect(await page.getByTestId('history-diff').count()).toBe(0);
     await page.getByTestId('history-scan').first().click();
     await page.getByTestId('history-scan-result').waitFor();
   });

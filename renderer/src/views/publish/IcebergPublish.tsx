@@ -96,6 +96,9 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
   const [from, setFrom] = useState<string | null>(null);
   const [to, setTo] = useState<string | null>(null);
 
+  // A diff needs two snapshots: with one, its button and the from/to choices would offer nothing.
+  const comparable = history !== null && history.snapshots.length > 1;
+
   // Without a target there is nothing to check or publish: the buttons say so, as on the Redshift form.
   const named = where.trim();
   const target = kind === 'warehouse' ? { warehouse: named } : { catalog: named };
@@ -339,7 +342,7 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         >
           Snapshots
         </button>
-        {history && history.snapshots.length > 1 && (
+        {comparable && (
           <button
             type="button"
             data-testid="history-diff"
@@ -356,8 +359,12 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
         <table className="publish-table" data-testid="history-snapshots">
           <thead>
             <tr>
-              <th>from</th>
-              <th>to</th>
+              {comparable && (
+                <>
+                  <th>from</th>
+                  <th>to</th>
+                </>
+              )}
               <th>time</th>
               <th>operation</th>
               <th>rows added</th>
@@ -369,24 +376,28 @@ export function IcebergPublish({ client, project }: { client: Client; project: P
           <tbody>
             {history.snapshots.map((s) => (
               <tr key={s.snapshotId} data-testid="history-snapshot">
-                <td>
-                  <input
-                    type="radio"
-                    name="diff-from"
-                    aria-label={`Diff from ${s.snapshotId}`}
-                    checked={from === s.snapshotId}
-                    onChange={() => setFrom(s.snapshotId)}
-                  />
-                </td>
-                <td>
-                  <input
-                    type="radio"
-                    name="diff-to"
-                    aria-label={`Diff to ${s.snapshotId}`}
-                    checked={to === s.snapshotId}
-                    onChange={() => setTo(s.snapshotId)}
-                  />
-                </td>
+                {comparable && (
+                  <>
+                    <td>
+                      <input
+                        type="radio"
+                        name="diff-from"
+                        aria-label={`Diff from ${s.snapshotId}`}
+                        checked={from === s.snapshotId}
+                        onChange={() => setFrom(s.snapshotId)}
+                      />
+                    </td>
+                    <td>
+                      <input
+                        type="radio"
+                        name="diff-to"
+                        aria-label={`Diff to ${s.snapshotId}`}
+                        checked={to === s.snapshotId}
+                        onChange={() => setTo(s.snapshotId)}
+                      />
+                    </td>
+                  </>
+                )}
                 <td>{isoTime(s.timestampMs)}</td>
                 <td>
                   {s.operation}
