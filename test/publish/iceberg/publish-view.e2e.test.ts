@@ -181,6 +181,12 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
     expect((await stat(fresh)).size).toBe(13);
     expect(await page.getByTestId('orphans-remove').count()).toBe(0);
     expect(await page.getByTestId('publish-error').count()).toBe(0);
+    // The list is as wide as its four short columns, not stretched across the panel (1280 px here).
+    const widths = await page.getByTestId('orphans-result').evaluate((table) => ({
+      table: table.getBoundingClientRect().width,
+      panel: (table.closest('[data-testid="publish-iceberg"]') as HTMLElement).getBoundingClientRect().width,
+    }));
+    expect(widths.table).toBeLessThan(widths.panel * 0.6);
     // The table still reads: its snapshots are untouched.
     await page.getByTestId('history-table').selectOption('fact_customer_search');
     await page.getByTestId('history-load').click();
