@@ -247,7 +247,7 @@ const COUNT_TITLES: Record<string, string> = {
 };
 
 /** The keys with the most history, each with its count and what that counts. */
-function KeyChips({
+export function KeyChips({
   model,
   suggestions,
   kind,
@@ -267,6 +267,9 @@ function KeyChips({
     );
   }
   const label = (count: number) => `${count.toLocaleString()} ${count === 1 ? SINGULAR[unit] : unit}`;
+  // Keys come most history first: when the first has one version, none has changed, and "most versions"
+  // would read as if these few keys stood out.
+  const noneChanged = unit === 'versions' && (keys[0]?.count ?? 0) <= 1;
   return (
     <span
       className="key-chips"
@@ -274,7 +277,9 @@ function KeyChips({
       data-testid="key-chips"
       data-model={model}
     >
-      <span className="muted">most {unit}:</span>
+      <span className="muted" data-testid="key-chips-label">
+        {noneChanged ? 'no key has changed yet (one version each), e.g.:' : `most ${unit}:`}
+      </span>
       {keys.slice(0, 6).map((s) => (
         <button
           type="button"
