@@ -117,6 +117,8 @@ export interface MaterializeOutcome {
   uniqueKeys?: string[];
   /** After a history replay: the latest date `testRelation` now holds, later than the run's date. */
   heldThrough?: string;
+  /** Committed dates besides the run's that a replay rebuilt: the run history then says this run built them. */
+  replayedDates?: string[];
   warnings: string[];
   /**
    * Those of the warnings that explain a data test failing on this run (e.g. a column just added), and

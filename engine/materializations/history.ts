@@ -39,6 +39,7 @@ export async function applyHistory(
   const warnings: string[] = [];
   let outcome: { rowsIn: number; rowsOut: number; duplicates: number };
   let heldThrough: string | undefined;
+  let replayedDates: string[] | undefined;
   // A held replay that never came (the run stopped first) is owed before anything else is applied.
   const owed = await pendingReplay(ctx);
   const replayTo =
@@ -93,6 +94,7 @@ export async function applyHistory(
     }
     warnings.push(historyReplayedNote(dates));
     heldThrough = dates[dates.length - 1];
+    replayedDates = dates.filter((d) => d !== etlDate);
   } else {
     await ctx.restage(etlDate);
     if (!(await tableExists(db, target))) {
@@ -109,6 +111,7 @@ export async function applyHistory(
     testRelation: target,
     historyRelation: target,
     ...(heldThrough !== undefined && heldThrough > etlDate ? { heldThrough } : {}),
+    ...(replayedDates ? { replayedDates } : {}),
     warnings,
   };
 }

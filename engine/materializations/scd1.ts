@@ -125,6 +125,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     duplicatesRemoved,
     quarantined: 0,
     testRelation: target,
+    ...(order.replay ? { replayedDates: order.replay.filter((d) => d !== ctx.etlDate) } : {}),
     warnings,
     testHints,
   };

@@ -178,6 +178,7 @@ export async function runModel(
       ...warned.map((t) => `${WARNED_TEST}${t.name} has ${failingRowsText(t)}`),
     ],
     testHints: outcome.testHints,
+    ...(outcome.replayedDates ? { replayedDates: outcome.replayedDates } : {}),
   };
 }
 

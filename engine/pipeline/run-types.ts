@@ -36,6 +36,8 @@ export interface ModelRunRecord {
   warnings: string[];
   /** Those of the warnings that explain a failed test, for the run's error (not stored apart). */
   testHints?: TestHints;
+  /** Other committed dates the model's replay rebuilt on this date (see MaterializeOutcome). */
+  replayedDates?: string[];
 }
 
 /** The model a date is running, from its start until it returns its record. */

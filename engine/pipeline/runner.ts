@@ -191,7 +191,11 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         await noteStaleDownstream(db, graph, selected, dateRecords, date);
         for (const record of dateRecords) {
           await insertModelRun(db, runId, record);
-          if (record.status === 'success') await recordModelDate(db, record.model, date, runId);
+          // A replay rebuilt its other dates too: which run built a date decides which macros it used and
+          // which dates the next incremental Iceberg publish compares.
+          if (record.status === 'success')
+            for (const built of [date, ...(record.replayedDates ?? [])])
+              await recordModelDate(db, record.model, built, runId);
         }
         await partitions.flushUploads();
         await db.run('COMMIT');

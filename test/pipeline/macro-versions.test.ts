@@ -78,6 +78,10 @@ describe('a run with changed macros says which committed dates used the old ones
       `note: gold.dim_platform (${D3}): 2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type`,
     );
     await withEngine(dir, async (engine) => {
+      // The replay rebuilt the dimension's earlier dates with the new macro: a later run does not say
+      // they were built with the old one (the run history names the replaying run as their builder).
+      const next = await engine.run({ dates: [D3] });
+      expect(notesOf(next, 'gold.dim_platform').filter((w) => w.includes('macro'))).toEqual([]);
       // Rebuilt, the dates are current again.
       expect((await engine.run({ dates: [D1, D2], select: ['gold.dim_platform+'] })).status).toBe('success');
       const again = await engine.run({ dates: [D3] });
