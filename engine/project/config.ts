@@ -186,6 +186,15 @@ export const SourceConfig = z.discriminatedUnion('kind', [
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
 /** Variables the runner sets for every model (SET VARIABLE), besides those declared under `vars:`. */
+/**
+ * An S3-compatible endpoint: an http(s) URL. `localhost:9000`, as MinIO's docs write it, parses as a URL
+ * of scheme `localhost:`, and the S3 client then failed every request as if the store were down.
+ */
+export const S3Endpoint = z.url({
+  protocol: /^https?$/,
+  error: 'expected an http:// or https:// URL, such as http://localhost:9000',
+});
+
 export const RUNNER_VARIABLES = ['etl_date'] as const;
 
 // Strict at every level but the publish targets (each publisher checks its own, engine/publish/*): a
@@ -235,7 +244,7 @@ export const ProjectConfig = z.strictObject({
   /** How to reach S3 for s3:// sources and lakes; credentials come from the AWS chain, never from here. */
   s3: z
     .strictObject({
-      endpoint: z.string().url().optional(),
+      endpoint: S3Endpoint.optional(),
       region: z.string().optional(),
       profile: z.string().optional(),
       force_path_style: z.boolean().optional(),

@@ -11,7 +11,8 @@ import { createProjectStorage, type ProjectStorage } from '../storage/project-st
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, locationKind, parseS3Uri } from '../storage/s3-uri.ts';
-import { PROJECT_FILE } from './config.ts';
+import { PROJECT_FILE, S3Endpoint } from './config.ts';
+import { didYouMean } from './config-issues.ts';
 
 export const EXAMPLES = ['customer-search'] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
@@ -94,6 +95,14 @@ export async function checkInit(
     const missing = missingAwsProfile(profile, '--profile');
     if (missing) throw new LakehouseError('INVALID_ARGUMENT', missing.message, missing.details);
   }
+  // Written as it is, `localhost:9000` failed every run as a store that is down.
+  const endpoint = options.s3?.endpoint;
+  if (endpoint !== undefined && !S3Endpoint.safeParse(endpoint).success) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--endpoint ${endpoint}: expected an http:// or https:// URL, such as http://localhost:9000; nothing was written.`,
+    );
+  }
   if (Object.keys(options.catalogRename ?? {}).length > 0 && !options.catalog) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
@@ -101,9 +110,31 @@ export async function checkInit(
         'already has title and genres. Give --catalog <file> too, or leave the rename out.',
     );
   }
+  // A column renamed to a name the example does not read (keyword=titl) is one the models never see.
+  for (const [from, to] of Object.entries(options.catalogRename ?? {})) {
+    if (!(CATALOG_RENAME_TARGETS as readonly string[]).includes(to)) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `--catalog-rename ${from}=${to}: the example reads ${CATALOG_RENAME_TARGETS.join(', ')} from the catalog, ` +
+          `not ${to}${didYouMean(to, CATALOG_RENAME_TARGETS)}. Map each file column to one of them, e.g. keyword=title,category=genres.`,
+      );
+    }
+  }
   // Refused before anything is written (init copies the models first): locationKind throws on `s3:/x`.
   for (const location of [options.source, options.catalog, options.lake])
     if (location) locationKind(location);
+  // A lake that is a file makes every command refuse the project once written; say it now.
+  if (
+    options.lake &&
+    !isS3Uri(options.lake) &&
+    (await stat(resolve(options.lake)).catch(() => undefined))?.isFile()
+  ) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--lake ${resolve(options.lake)} is a file, and the lake is a folder (or s3://bucket/prefix) that runs write ` +
+        'partitions under: give a folder name there, or move the file away.',
+    );
+  }
   return options.catalog ? catalogRename(options.catalog, options.catalogRename) : undefined;
 }
 
@@ -116,6 +147,8 @@ export interface CatalogMapping {
 
 /** The columns the example's models read from the title catalog; `slug` is optional. */
 const CATALOG_COLUMNS = ['title', 'genres'] as const;
+/** What `--catalog-rename` may map a file column to: the columns above and the optional `slug`. */
+const CATALOG_RENAME_TARGETS = [...CATALOG_COLUMNS, 'slug'] as const;
 /** Header names (lower case) that mean a catalog column, for a file named otherwise. */
 const CATALOG_SYNONYMS: Record<(typeof CATALOG_COLUMNS)[number], string[]> = {
   title: ['title', 'name', 'keyword', 'movie', 'film', 'show', 'program', 'programme', 'series'],

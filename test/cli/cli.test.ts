@@ -638,6 +638,39 @@ describe('the lakehouse command line', () => {
     ).toBe('absent');
   });
 
+  it('init refuses a lake, an endpoint or a catalog rename every run of the project would fail on', async () => {
+    const refused = (result: ReturnType<typeof lakehouse>, message: string) => {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`error [INVALID_ARGUMENT]: ${message}`);
+    };
+    const project = join(work, 'never-written');
+    const file = join(work, 'lake-file');
+    await writeFile(file, 'not a lake');
+    // Each was written to lakehouse.yaml, and every command then refused the project.
+    refused(
+      lakehouse('init', project, '--lake', file),
+      `--lake ${file} is a file, and the lake is a folder (or s3://bucket/prefix) that runs write partitions under`,
+    );
+    // MinIO's docs write localhost:9000, which parses as a URL of scheme localhost: and failed every
+    // run "after retries", as if the store were down.
+    refused(
+      lakehouse('init', project, '--endpoint', 'localhost:9000'),
+      '--endpoint localhost:9000: expected an http:// or https:// URL, such as http://localhost:9000',
+    );
+    const catalog = join(work, 'labelled.csv');
+    await writeFile(catalog, 'No,keyword,category\n1,sao băng,Romantic\n');
+    refused(
+      lakehouse('init', project, '--catalog', catalog, '--catalog-rename', 'keyword=titl,category=genres'),
+      '--catalog-rename keyword=titl: the example reads title, genres, slug from the catalog, not titl (did you mean "title"?)',
+    );
+    expect(
+      await stat(project).then(
+        () => 'written',
+        () => 'absent',
+      ),
+    ).toBe('absent');
+  });
+
   it('query --json --limit N prints the first N rows; a bad --limit is refused either way', () => {
     const sql = 'SELECT range AS n FROM range(5) ORDER BY n';
     expect(JSON.parse(lakehouse('query', demo, sql, '--json', '--limit', '2').stdout)).toEqual([

@@ -102,6 +102,21 @@ describe('a malformed URI in lakehouse.yaml is refused, naming the setting and t
   });
 });
 
+// zod's url() took localhost:9000 (scheme "localhost:"), and every run then failed as if the store were down.
+describe('an s3.endpoint without http:// or https:// is refused, with the form expected', () => {
+  it.each(['localhost:9000', '127.0.0.1:9000', 'ftp://minio.local'])('%s', async (endpoint) => {
+    const message = await refusal((lines) => [...lines, 's3:', `  endpoint: ${endpoint}`]);
+    expect(message).toContain(
+      'line 12: s3.endpoint: expected an http:// or https:// URL, such as http://localhost:9000',
+    );
+  });
+
+  it('http://localhost:9000 is taken', async () => {
+    const project = await load('s3:', '  endpoint: http://localhost:9000');
+    expect(project.config.s3.endpoint).toBe('http://localhost:9000');
+  });
+});
+
 describe('vars: a variable the runner sets', () => {
   it('etl_date is refused: each run sets it to the date it runs, which would override it silently', async () => {
     const message = await refusal((lines) => [...lines, 'vars:', '  region: eu', '  etl_date: "1999-01-01"']);
