@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { LakehouseError } from '../engine/api/errors.ts';
 import { openDb } from '../engine/db/duckdb.ts';
-import { loadProject } from '../engine/project/config.ts';
+import { loadProject, PROJECT_FILE } from '../engine/project/config.ts';
 import { crawl, crawlDir } from '../engine/sources/crawler.ts';
 import { type CommandOptions, parseCommandArgs } from './args.ts';
 import { counted, toJson } from './format.ts';
@@ -33,10 +34,23 @@ export async function crawlCommand(args: string[]): Promise<number> {
   const crawlable = Object.entries(project.config.sources).filter(([, s]) => s.kind === 'crawl');
   const wanted = parsed.values.source ?? crawlable.map(([name]) => name);
   const unknown = wanted.filter((name) => !crawlable.some(([n]) => n === name));
-  if (unknown.length > 0 || wanted.length === 0) {
+  const file = join(project.root, PROJECT_FILE);
+  // Each refusal says what to do: add a crawl source, or pick one of those there are.
+  if (crawlable.length === 0) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `No crawl source ${unknown.join(', ') || 'at all'} in ${project.root}/lakehouse.yaml (crawl sources: ${crawlable.map(([n]) => n).join(', ') || 'none'}).`,
+      `${file} has no crawl source (one with kind: crawl under sources:), so there is nothing to crawl. ` +
+        'Add one (docs/s3.md, "Crawled reference data"), then run lakehouse crawl again.',
+    );
+  }
+  if (unknown.length > 0) {
+    const otherKinds = unknown
+      .filter((name) => project.config.sources[name])
+      .map((name) => `${name} is a ${project.config.sources[name]!.kind} source`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `No crawl source ${unknown.join(', ')} in ${file}${otherKinds.length > 0 ? ` (${otherKinds.join('; ')})` : ''}. ` +
+        `Give --source one of its crawl sources: ${crawlable.map(([n]) => n).join(', ')}; or leave --source out to crawl them all.`,
     );
   }
   const db = await openDb();

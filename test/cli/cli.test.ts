@@ -671,6 +671,15 @@ describe('the lakehouse command line', () => {
     ).toBe('absent');
   });
 
+  it('crawl on a project without crawl sources says how to add one', () => {
+    const result = lakehouse('crawl', demo);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `error [INVALID_ARGUMENT]: ${join(demo, 'lakehouse.yaml')} has no crawl source (one with kind: crawl under sources:), ` +
+        'so there is nothing to crawl. Add one (docs/s3.md, "Crawled reference data"), then run lakehouse crawl again.',
+    );
+  });
+
   it('query --json --limit N prints the first N rows; a bad --limit is refused either way', () => {
     const sql = 'SELECT range AS n FROM range(5) ORDER BY n';
     expect(JSON.parse(lakehouse('query', demo, sql, '--json', '--limit', '2').stdout)).toEqual([
