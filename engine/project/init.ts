@@ -1,5 +1,5 @@
 import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
@@ -123,6 +123,20 @@ export async function checkInit(
   // Refused before anything is written (init copies the models first): locationKind throws on `s3:/x`.
   for (const location of [options.source, options.catalog, options.lake])
     if (location) locationKind(location);
+  // A Parquet file given for the folder of day folders: every run would fail to list it.
+  if (
+    options.source &&
+    !isS3Uri(options.source) &&
+    (await stat(resolve(options.source)).catch(() => undefined))?.isFile()
+  ) {
+    const file = resolve(options.source);
+    const sourceFolder = dirname(dirname(file));
+    const hint = DAY_FOLDER_NAME.test(basename(dirname(file))) ? ` (here ${sourceFolder})` : '';
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--source ${file} is a file, and the source is the folder that holds the day folders (YYYYMMDD/*.parquet)${hint}: give that folder.`,
+    );
+  }
   // A lake that is a file makes every command refuse the project once written; say it now.
   if (
     options.lake &&
@@ -300,6 +314,8 @@ export async function exists(path: string): Promise<boolean> {
 
 /** The example's day folders (its lakehouse.yaml `date_format`). */
 const EXAMPLE_DAY_FORMAT = '%Y%m%d';
+/** A folder named as the example's day folders are. */
+const DAY_FOLDER_NAME = /^\d{8}$/;
 
 /**
  * What init says of a source folder (local or s3://) with no day folder of Parquet files (YYYYMMDD/*.parquet),
@@ -331,8 +347,13 @@ export async function sourceLayoutNote(
     const inside = await daysUnder(folder).catch(() => []);
     if (inside.length > 0) holding.push(folder);
   }
-  const fix =
-    holding.length > 0
+  // One level too low: a day folder given for the folder that holds it.
+  const parent = onS3 ? root.slice(0, root.lastIndexOf('/')) : dirname(root);
+  const isDayFolder =
+    DAY_FOLDER_NAME.test(basename(root)) && (await daysUnder(parent).catch(() => [])).length > 0;
+  const fix = isDayFolder
+    ? ` It is a day folder itself: give the folder that holds it, ${parent}, as --source, or edit sources.customer_search_log.path in lakehouse.yaml.`
+    : holding.length > 0
       ? ` ${holding.join(' and ')} ${holding.length === 1 ? 'has' : 'have'} them: give that folder as --source, or edit sources.customer_search_log.path in lakehouse.yaml.`
       : " Put each day's Parquet files in a folder named for it (20220601/), or edit sources.customer_search_log.path in lakehouse.yaml.";
   return `--source ${root} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load.${fix}`;

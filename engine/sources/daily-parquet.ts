@@ -97,6 +97,15 @@ export async function listSourceDates(
     else folders = await localDayFolders(root, format);
   } catch (error) {
     if (error instanceof LakehouseError) throw error;
+    // A file there (a day's Parquet file given for the source) was said to not exist.
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new LakehouseError(
+        'SOURCE_MISSING',
+        `${name ? `Source "${name}": ` : 'Source: '}${root} is a file, and a daily source is the folder that holds ` +
+          `its day folders. Give that folder ${name ? `as sources.${name}.path in lakehouse.yaml` : 'as the path of the source'}.`,
+        { path: root, ...(name ? { source: name } : {}) },
+      );
+    }
     throw new LakehouseError(
       'SOURCE_MISSING',
       name

@@ -529,6 +529,37 @@ describe('the lakehouse command line', () => {
     );
   });
 
+  it('a day folder or one of its files given as the source names the folder that holds the days', async () => {
+    const logs = join(work, 'delivery-below', 'logs');
+    const day = join(logs, '20220601');
+    await mkdir(day, { recursive: true });
+    await writeFile(join(day, 'part-0.parquet'), 'not read by init');
+    // A day folder given: the note said only to put each day in a folder named for it, as it was.
+    const dayGiven = lakehouse('init', join(work, 'day-given'), '--source', day);
+    expect(dayGiven.code).toBe(0);
+    expect(dayGiven.stderr).toBe(
+      `note: --source ${day} has no day folder with Parquet files in it (YYYYMMDD/*.parquet), so runs have no date to load. ` +
+        `It is a day folder itself: give the folder that holds it, ${logs}, as --source, or edit ` +
+        'sources.customer_search_log.path in lakehouse.yaml.\n',
+    );
+    // A day's file given: written without a word, and every run then said the folder did not exist.
+    const file = join(day, 'part-0.parquet');
+    const fileGiven = lakehouse('init', join(work, 'file-given'), '--source', file);
+    expect(fileGiven.code).toBe(2);
+    expect(fileGiven.stderr).toContain(
+      `error [INVALID_ARGUMENT]: --source ${file} is a file, and the source is the folder that holds the day ` +
+        `folders (YYYYMMDD/*.parquet) (here ${logs}): give that folder.`,
+    );
+    const yaml = join(work, 'day-given', 'lakehouse.yaml');
+    await writeFile(yaml, (await readFile(yaml, 'utf8')).replace(JSON.stringify(day), JSON.stringify(file)));
+    const run = lakehouse('run', join(work, 'day-given'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `error [SOURCE_MISSING]: Source "customer_search_log": ${file} is a file, and a daily source is the folder ` +
+        'that holds its day folders. Give that folder as sources.customer_search_log.path in lakehouse.yaml.',
+    );
+  });
+
   it('init creates a project on a path still to come, and says the path does not exist', async () => {
     const missing = join(work, 'not-yet');
     const result = lakehouse(
