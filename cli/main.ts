@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
@@ -112,6 +112,16 @@ async function generateInto(out: string, days: number, rowsPerDay: number, seed:
  * Refuses to generate into a folder that holds anything: a day folder holding both files loads both,
  * and a file of the same name would be overwritten.
  */
+/** A file where the folder goes was an INTERNAL error, mkdir's EEXIST. */
+async function refuseFile(path: string, what: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory() === false) {
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `${what} ${path} is a file, not a folder: give a new or empty folder.`,
+    );
+  }
+}
+
 async function refuseNonEmpty(out: string, what: string): Promise<void> {
   const existing = await readdir(out).catch(() => []);
   if (existing.length > 0) {
@@ -126,6 +136,7 @@ async function refuseNonEmpty(out: string, what: string): Promise<void> {
 async function generate(flags: Flags): Promise<number> {
   const out = str(flags, 'out');
   if (!out) throw new LakehouseError('INVALID_ARGUMENT', 'lakehouse generate needs --out <dir>');
+  await refuseFile(resolve(out), '--out');
   await refuseNonEmpty(resolve(out), '--out');
   const started = Date.now();
   const summary = await generateInto(
@@ -202,6 +213,7 @@ async function demo(flags: Flags): Promise<number> {
   const dir = resolve(str(flags, 'dir') ?? 'demo');
   const started = Date.now();
   if (!(await exists(join(dir, PROJECT_FILE)))) {
+    await refuseFile(dir, '--dir');
     const data = join(dir, 'data');
     await refuseNonEmpty(data, 'The sample folder');
     process.stderr.write(`Generating a sample into ${data} ...\n`);

@@ -632,6 +632,15 @@ describe('the lakehouse command line', () => {
     const file = join(work, 'a-file');
     await writeFile(file, '');
     refused(lakehouse('init', file, '--source', fresh), `${file} is a file, not a folder`);
+    // generate and demo failed on it with mkdir's EEXIST, as an INTERNAL error.
+    refused(
+      lakehouse('generate', '--out', file),
+      `--out ${file} is a file, not a folder: give a new or empty folder.`,
+    );
+    refused(
+      lakehouse('demo', '--dir', file),
+      `--dir ${file} is a file, not a folder: give a new or empty folder.`,
+    );
     // A folder of the user's own models (its lakehouse.yaml deleted to start again): copying the example
     // replaced them without a word.
     const own = join(work, 'own');
