@@ -67,7 +67,7 @@ export async function resolveRedshiftTarget(
       throw new LakehouseError(
         'INVALID_ARGUMENT',
         // Not echoed: a URL typed with another scheme may still carry user:password@.
-        '--url: expected postgres://user@host:port/database (the password comes from PGPASSWORD).',
+        '--url: expected postgres://user@host:port/database (the password comes from PGPASSWORD or ~/.pgpass).',
       );
     }
     if ((options.passwordFromEnvFor ?? 'loopback-only') === 'loopback-only') {

@@ -178,7 +178,10 @@ describe('publish.redshift targets', () => {
       schema: 'mart',
       connection: { kind: 'pg', config: { connectionString: 'postgres://me@h:5433/db', password: 'pw' } },
     });
-    await expect(resolveRedshiftTarget(p, { url: 'mysql://h/db' })).rejects.toThrow('expected postgres://');
+    // The password's sources as --help gives them: the message named PGPASSWORD alone.
+    await expect(resolveRedshiftTarget(p, { url: 'mysql://h/db' })).rejects.toThrow(
+      '--url: expected postgres://user@host:port/database (the password comes from PGPASSWORD or ~/.pgpass).',
+    );
     // A URL refused for its scheme is not echoed: its password would land in the terminal or a CI log.
     const refused = resolveRedshiftTarget(p, { url: 'postgress://me:Pa55word@h/db' });
     await expect(refused).rejects.toThrow('expected postgres://');
