@@ -238,14 +238,16 @@ export async function catalogRename(
     if (candidates.length === 1 && !(candidates[0]! in guess)) guess[candidates[0]!] = target;
   }
   if (Object.keys(guess).length === missing.length) return { rename: { ...given, ...guess }, guessed: guess };
+  // What was guessed goes in the suggested flag as it is: only the rest is asked for (name,tags: tags).
+  const unguessed = missing.filter((m) => !Object.values(guess).includes(m));
   throw new LakehouseError(
     'INVALID_ARGUMENT',
-    `--catalog ${path} has no ${missing.join(' or ')} column ${found}, which the example reads. ` +
+    `--catalog ${path} has no ${unguessed.join(' or ')} column ${found}, which the example reads. ` +
       `Say which columns hold them: --catalog-rename ${[
-        ...Object.entries(given ?? {}).map(([from, to]) => `${from}=${to}`),
-        ...missing.map((m) => `<file column>=${m}`),
+        ...Object.entries({ ...given, ...guess }).map(([from, to]) => `${from}=${to}`),
+        ...unguessed.map((m) => `<file column>=${m}`),
       ].join(',')}.`,
-    { path, missing, columns },
+    { path, missing: unguessed, columns },
   );
 }
 

@@ -153,12 +153,30 @@ describe('title catalogs in CSV, Parquet and JSON', () => {
         'Say which columns hold them: --catalog-rename <file column>=title,<file column>=genres.',
     );
     expect(await exists(join(data, 'never2'))).toBe(false);
+    // One column guessed and one not: only the other is asked for, and the guess is in the flag to give.
+    const halfGuessed = join(data, 'half-guessed.csv');
+    await writeFile(halfGuessed, 'name,tags\nA,Drama\n');
+    const askedRest = lakehouse(
+      'init',
+      join(data, 'never2'),
+      ...initArgs.slice(0, 2),
+      '--catalog',
+      halfGuessed,
+    );
+    expect(askedRest.code).toBe(2);
+    expect(askedRest.stderr).toContain(
+      `--catalog ${halfGuessed} has no genres column (found name, tags), which the example reads. ` +
+        'Say which columns hold them: --catalog-rename name=title,<file column>=genres.',
+    );
     // Text columns only: a struct named like a title is not guessed as one.
     const nested = join(data, 'nested.json');
     await writeFile(nested, JSON.stringify([{ id: 1, show: { name: 'A', year: 2021 }, genre: 'Drama' }]));
     const structGuess = lakehouse('init', join(data, 'never3'), ...initArgs.slice(0, 2), '--catalog', nested);
     expect(structGuess.code).toBe(2);
-    expect(structGuess.stderr).toContain('has no title or genres column (found id, show, genre)');
+    expect(structGuess.stderr).toContain(
+      'has no title column (found id, show, genre), which the example reads. ' +
+        'Say which columns hold them: --catalog-rename genre=genres,<file column>=title.',
+    );
     // The column named as the example's, in another case, wins over a synonym beside it.
     const capitals = join(data, 'capitals.csv');
     await writeFile(capitals, 'Title,Genres,Category\nA,Drama,x\n');
