@@ -1,5 +1,5 @@
 import { access, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
@@ -263,7 +263,13 @@ export async function initProject(options: InitOptions): Promise<string> {
   await mkdir(dir, { recursive: true });
   await cp(join(example, 'models'), join(dir, 'models'), { recursive: true });
   await cp(join(example, 'macros'), join(dir, 'macros'), { recursive: true });
-  const local = (path: string) => (isS3Uri(path) ? path : resolve(path));
+  // A path inside the project (the sample generated into data/) is written relative to it, as the lake
+  // is, so the folder can be copied or moved whole: written absolute, a moved demo read the old place.
+  const local = (path: string) => {
+    if (isS3Uri(path)) return path;
+    const inside = relative(dir, resolve(path));
+    return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : resolve(path);
+  };
   let catalog = options.catalog ? local(options.catalog) : undefined;
   if (!catalog) {
     await mkdir(join(dir, 'reference'), { recursive: true });

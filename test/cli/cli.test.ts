@@ -111,6 +111,18 @@ describe('the lakehouse command line', () => {
     expect(count.stderr).not.toMatch(/error \[/);
     expect(JSON.parse(count.stdout)).toEqual([{ n: 20_000 }]);
     expect(lakehouse('tables', moved).code).toBe(0);
+
+    // A run reads the sample in its own data/ folder: init wrote its path absolute, the original's.
+    const run = lakehouse('run', moved, '--date', '2022-06-01', '--select', 'bronze.customer_search');
+    expect(run.code, run.stderr).toBe(0);
+    const files = lakehouse(
+      'query',
+      moved,
+      "SELECT DISTINCT source_file FROM bronze.customer_search WHERE etl_date = '2022-06-01'",
+      '--json',
+    );
+    const [read] = JSON.parse(files.stdout) as { source_file: string }[];
+    expect(read?.source_file).toContain(join(moved, 'data', 'customer_search_log_data', '20220601'));
   });
 
   it("a copy missing a lake file says which and how to repair it, never reading the original's files", async () => {
