@@ -340,6 +340,33 @@ async function projectNotFound(dirOrFile: string, file: string): Promise<Lakehou
       { path: given },
     );
   }
+  // A folder of a project (demo/models) or a mistyped one: "create one with init" led away from both.
+  const isFolder = await stat(given).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) {
+    return new LakehouseError(
+      'PROJECT_NOT_FOUND',
+      `No project at ${given}: no such folder. Check the path (a project is the folder that holds ${PROJECT_FILE}), ` +
+        'or create one with `lakehouse init <dir> --example customer-search`.',
+      { path: file },
+    );
+  }
+  for (let folder = dirname(given); folder !== dirname(folder); folder = dirname(folder)) {
+    if (
+      await stat(join(folder, PROJECT_FILE)).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    ) {
+      return new LakehouseError(
+        'PROJECT_NOT_FOUND',
+        `No project at ${given}: it is a folder inside the project ${folder}. Give that folder, the one that holds ${PROJECT_FILE}.`,
+        { path: file },
+      );
+    }
+  }
   return new LakehouseError(
     'PROJECT_NOT_FOUND',
     `No project at ${given}: ${PROJECT_FILE} not found. Create one with \`lakehouse init <dir> --example customer-search\`.`,

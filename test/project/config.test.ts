@@ -146,10 +146,24 @@ describe('a file given where the project folder goes', () => {
     expect((await lakehouseFailure(loadProject(join(loose, 'notes.txt')))).message).toBe(
       `${join(loose, 'notes.txt')} is a file, not a project folder: give the folder that holds lakehouse.yaml.`,
     );
-    // A folder without the file keeps saying how to create one.
-    expect((await lakehouseFailure(loadProject(loose))).message).toMatch(
-      /^No project at .*loose: lakehouse\.yaml not found\. Create one with `lakehouse init/,
+    // A folder of a project (demo/models) named the project to give, not how to create another.
+    expect((await lakehouseFailure(loadProject(loose))).message).toBe(
+      `No project at ${loose}: it is a folder inside the project ${dir}. Give that folder, the one that holds lakehouse.yaml.`,
     );
+    // A mistyped folder is said not to exist, rather than to lack lakehouse.yaml.
+    const outside = await tempDir('lakehouse-no-project-');
+    try {
+      expect((await lakehouseFailure(loadProject(join(outside, 'dmeo')))).message).toBe(
+        `No project at ${join(outside, 'dmeo')}: no such folder. Check the path (a project is the folder that ` +
+          'holds lakehouse.yaml), or create one with `lakehouse init <dir> --example customer-search`.',
+      );
+      // A folder without the file, in no project, keeps saying how to create one.
+      expect((await lakehouseFailure(loadProject(outside))).message).toMatch(
+        /^No project at .*: lakehouse\.yaml not found\. Create one with `lakehouse init/,
+      );
+    } finally {
+      await removeDir(outside);
+    }
   });
 });
 
