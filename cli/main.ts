@@ -108,10 +108,6 @@ async function generateInto(out: string, days: number, rowsPerDay: number, seed:
   }
 }
 
-/**
- * Refuses to generate into a folder that holds anything: a day folder holding both files loads both,
- * and a file of the same name would be overwritten.
- */
 /** A file where the folder goes was an INTERNAL error, mkdir's EEXIST. */
 async function refuseFile(path: string, what: string): Promise<void> {
   if ((await stat(path).catch(() => undefined))?.isDirectory() === false) {
@@ -122,6 +118,10 @@ async function refuseFile(path: string, what: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses to generate into a folder that holds anything: a day folder holding both files loads both,
+ * and a file of the same name would be overwritten.
+ */
 async function refuseNonEmpty(out: string, what: string): Promise<void> {
   const existing = await readdir(out).catch(() => []);
   if (existing.length > 0) {

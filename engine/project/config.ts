@@ -185,7 +185,6 @@ export const SourceConfig = z.discriminatedUnion('kind', [
 ]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
-/** Variables the runner sets for every model (SET VARIABLE), besides those declared under `vars:`. */
 /**
  * An S3-compatible endpoint: an http(s) URL. `localhost:9000`, as MinIO's docs write it, parses as a URL
  * of scheme `localhost:`, and the S3 client then failed every request as if the store were down.
@@ -195,6 +194,7 @@ export const S3Endpoint = z.url({
   error: 'expected an http:// or https:// URL, such as http://localhost:9000',
 });
 
+/** Variables the runner sets for every model (SET VARIABLE), besides those declared under `vars:`. */
 export const RUNNER_VARIABLES = ['etl_date'] as const;
 
 // Strict at every level but the publish targets (each publisher checks its own, engine/publish/*): a
