@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { counted } from '../api/counted.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, openDb } from '../db/duckdb.ts';
-import { type Project, resolveProjectPath, SourceConfig } from '../project/config.ts';
+import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
@@ -76,6 +76,19 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
       );
     }
     source = configured;
+  }
+  // Checked as lakehouse.yaml checks it: `localhost:9000` would fail every request as a store that is down.
+  const endpoint = request.s3?.endpoint;
+  if (endpoint !== undefined && !S3Endpoint.safeParse(endpoint).success) {
+    return failed(
+      source.kind,
+      '',
+      new LakehouseError(
+        'INVALID_ARGUMENT',
+        `s3.endpoint "${endpoint}" is not an http:// or https:// URL: write it in full, such as http://localhost:9000.`,
+        { field: 's3.endpoint' },
+      ),
+    );
   }
   const storage = request.s3
     ? createProjectStorage({ root: project.root, settings: { ...project.storage.settings, ...request.s3 } })

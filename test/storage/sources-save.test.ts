@@ -124,6 +124,16 @@ describe.each(bothTransports(() => served))('sources.save over the %s transport'
     expect(await projectYaml()).toBe(before);
   });
 
+  it('tests no source against an S3 endpoint that is not an http(s) URL, and says how to write it', async () => {
+    const tested = await client.call('sources.test', {
+      source: { kind: 'daily_parquet', path: 's3://raw/events' },
+      s3: { endpoint: 'localhost:9000' },
+    });
+    expect(tested.ok).toBe(false);
+    expect(tested.error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 's3.endpoint' } });
+    expect(tested.error?.message).toContain('write it in full, such as http://localhost:9000');
+  });
+
   it('refuses credentials anywhere in the definition, but saves a profile name to the s3 block', async () => {
     const before = await projectYaml();
     const secret = await rejection(
