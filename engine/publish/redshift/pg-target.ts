@@ -49,6 +49,19 @@ function concurrentChange(e: { code?: string; constraint?: string }): boolean {
   return ['42P06', '42P07', '40P01', '40001'].includes(e.code ?? '');
 }
 
+/**
+ * The connection itself failed (the server stopped or restarted, the backend was terminated, the network
+ * dropped), as opposed to the server refusing a statement: SQLSTATE class 08, 57P01-57P03, or
+ * node-postgres's own errors for a closed socket, which carry no SQLSTATE.
+ */
+function connectionLost(e: { code?: string; message: string }): boolean {
+  if (e.code?.startsWith('08') || ['57P01', '57P02', '57P03'].includes(e.code ?? '')) return true;
+  return (
+    !/^[0-9A-Z]{5}$/.test(e.code ?? '') &&
+    /Connection terminated|connection error|not queryable|ECONNRESET|EPIPE|ETIMEDOUT/i.test(e.message)
+  );
+}
+
 export async function connectPg(
   config: pg.ClientConfig,
   passwordSource = "PGPASSWORD with --url, or the variable the target's password_env names",
@@ -83,6 +96,14 @@ export async function connectPg(
   const fail = (error: unknown, sql: string): never => {
     if (error instanceof LakehouseError) throw error;
     const e = error as Error & { code?: string; detail?: string; table?: string; constraint?: string };
+    if (connectionLost(e)) {
+      throw new LakehouseError(
+        'PUBLISH_FAILED',
+        `Lost the connection to ${label} during the publish (${e.message}). Nothing was changed: the ` +
+          'publish is one transaction and it had not committed. Publish again once the server is reachable.',
+        { target: label, sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql, sqlState: e.code ?? null },
+      );
+    }
     throw new LakehouseError(
       'PUBLISH_FAILED',
       `${label} refused a statement: ${e.message}${e.detail ? ` (${e.detail})` : ''}` +
@@ -113,7 +134,20 @@ export async function connectPg(
       await client.query('BEGIN');
     },
     async commit() {
-      await client.query('COMMIT');
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        const e = error as Error & { code?: string };
+        if (!connectionLost(e)) fail(error, 'COMMIT');
+        // The server may have committed before the connection went: only the target can tell.
+        throw new LakehouseError(
+          'PUBLISH_FAILED',
+          `Lost the connection to ${label} while committing the publish (${e.message}): it may or may not ` +
+            'have been applied. Publish again once the server is reachable: a publish compares the gold ' +
+            'tables with what the target holds, so it completes or repeats this one safely.',
+          { target: label, sql: 'COMMIT', sqlState: e.code ?? null, commitStateUnknown: true },
+        );
+      }
     },
     async rollback() {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -455,6 +455,74 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
     await expectTargetEqualsGold();
   });
 
+  /** Waits until this test's publish (application_name lakehouse-publish) is in `state`, then terminates it. */
+  async function terminatePublishWhen(condition: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const killed = await client.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lakehouse-publish' AND ${condition}`,
+      );
+      if (killed.rowCount || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('a connection lost mid-load (the server ended it) changes nothing and says to publish again', async () => {
+    await publishRedshift(options());
+    await client.query('TRUNCATE gold.fact_customer_search');
+    const before = await snapshot();
+    // Another session holds the fact table, so the publish waits on it until the server ends its connection.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('LOCK TABLE gold.fact_customer_search IN ACCESS EXCLUSIVE MODE');
+      const publishing = lakehouseFailure(publishRedshift(options()));
+      await terminatePublishWhen(`wait_event_type = 'Lock'`);
+      await other.query('ROLLBACK');
+      const error = await publishing;
+      expect(error.code).toBe('PUBLISH_FAILED');
+      expect(error.message).toContain('Lost the connection to');
+      expect(error.message).toContain('Nothing was changed');
+      expect(error.message).toContain('Publish again once the server is reachable');
+    } finally {
+      await other.end();
+    }
+    expect(await snapshot()).toEqual(before);
+    expect((await publishRedshift(options())).reconciliation.every((r) => r.matches)).toBe(true);
+    await expectTargetEqualsGold();
+  });
+
+  it('a connection lost during COMMIT says the outcome is unknown, and publishing again completes it', async () => {
+    await publishRedshift(options());
+    // A member changed on the target, for the publish to set back; a deferred trigger on that update
+    // runs at COMMIT and sleeps there, so the server ends the connection mid-commit.
+    await client.query(
+      `UPDATE gold.dim_user SET user_type = 'changed' WHERE user_id = (SELECT min(user_id) FROM gold.dim_user)`,
+    );
+    const before = await snapshot();
+    await client.query(`CREATE FUNCTION gold.slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$`);
+    await client.query(`CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON gold.dim_user
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gold.slow_commit()`);
+    try {
+      const publishing = lakehouseFailure(publishRedshift(options()));
+      await terminatePublishWhen(`query = 'COMMIT' AND state = 'active'`);
+      const error = await publishing;
+      expect(error.code).toBe('PUBLISH_FAILED');
+      expect(error.message).toContain('while committing the publish');
+      expect(error.message).toContain('may or may not have been applied');
+      expect(error.details.commitStateUnknown).toBe(true);
+    } finally {
+      await client.query('DROP TRIGGER slow_commit ON gold.dim_user');
+      await client.query('DROP FUNCTION gold.slow_commit()');
+    }
+    // Here the commit did not land (the server ended it before it finished).
+    expect(await snapshot()).toEqual(before);
+    expect((await publishRedshift(options())).reconciliation.every((r) => r.matches)).toBe(true);
+    await expectTargetEqualsGold();
+  });
+
   it('names the unknown table in --tables and the unreachable server', async () => {
     expect((await lakehouseFailure(publishRedshift(options({ tables: ['dim_nothing'] })))).code).toBe(
       'INVALID_ARGUMENT',
