@@ -307,6 +307,8 @@ export function createS3FileIO(
       return Buffer.from(await body.transformToByteArray());
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      // A missing bucket is a 404 too, but it is a wrong warehouse, not a table yet to be created.
+      if (e.name === 'NoSuchBucket') throw s3Failure(error, { bucket, key, action: 'read' });
       if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
       throw s3Failure(error, { bucket, key, action: 'read' });
     }

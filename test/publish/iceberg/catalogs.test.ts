@@ -15,6 +15,7 @@ import { openTarget, reconcileTable } from '../../../engine/publish/iceberg/publ
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
 import { createS3Client } from '../../../engine/storage/s3-client.ts';
+import { lakehouseFailure } from '../../helpers/errors.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { keysUnder, type S3Server, startS3Server, useS3rverCredentials } from '../../storage/s3-helpers.ts';
 import {
@@ -270,6 +271,23 @@ describe('file-system catalog on S3 (s3rver)', () => {
     });
     await anywhere.write('s3://other/t/x.txt', 'x');
     expect((await anywhere.read('s3://other/t/x.txt')).toString()).toBe('x');
+  });
+
+  it('a warehouse in a bucket that does not exist is refused at the first read, not planned as new tables', async () => {
+    const settings = { endpoint: s3.endpoint, region: 'us-east-1' };
+    const missing = createFileSystemCatalog(
+      createS3FileIO('s3://nosuch/wh', settings, join(work, 's3-cache')),
+      's3',
+    );
+    const failure = await lakehouseFailure(missing.load('gold', 'dim_plan'));
+    expect(failure.code).toBe('STORAGE_BUCKET_MISSING');
+    expect(failure.message).toContain('bucket nosuch does not exist');
+    // A table not published yet, in a bucket that exists, is still simply absent.
+    const present = createFileSystemCatalog(
+      createS3FileIO('s3://lake/wh', settings, join(work, 's3-cache')),
+      's3',
+    );
+    expect(await present.load('gold', 'never_published')).toBeUndefined();
   });
 
   it("takes a bare --warehouse s3:// to the project's S3 endpoint (it went to AWS)", async () => {
