@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { LakehouseError } from '../../api/errors.ts';
+import { LakehouseError, toLakehouseError } from '../../api/errors.ts';
 import { cancellableDb } from '../../db/cancellable.ts';
 import type { Db } from '../../db/duckdb.ts';
 import type { Engine } from '../../engine.ts';
@@ -249,7 +249,8 @@ export async function publishIceberg(
         const step = { done, total };
         results.push(await publishTable(engine, opened, options, table, step, () => (committed = true), db));
       } catch (error) {
-        if (!signal?.aborted || error instanceof CommitStateUnknownError) throw error;
+        if (!signal?.aborted) throw publishFailed(error, committed ? [...published, table.name] : published);
+        if (error instanceof CommitStateUnknownError) throw error;
         // Cut short after its commit (while reading it back), the table is published all the same.
         throw committed
           ? publishCancelled(opened, [...published, table.name], unchanged, tables[done + 1]?.name)
@@ -265,6 +266,21 @@ export async function publishIceberg(
     tables: results,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * A table's failure, saying which tables of this publish had committed before it: without that, an
+ * error on the fact read as if the whole publish had changed nothing, while its dimensions were newer.
+ */
+function publishFailed(error: unknown, published: string[]): unknown {
+  if (published.length === 0 || error instanceof CommitStateUnknownError) return error;
+  const failure = toLakehouseError(error);
+  return new LakehouseError(
+    failure.code,
+    `${failure.message} Before it failed, ${published.join(', ')} had been published (each table commits ` +
+      'on its own); publishing again finishes the rest.',
+    { ...failure.details, published },
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MethodName, MethodOutput } from '../../../engine/api/contract.ts';
 import { createDispatcher, type Dispatcher } from '../../../engine/api/dispatcher.ts';
+import { LakehouseError } from '../../../engine/api/errors.ts';
 import type { Engine } from '../../../engine/engine.ts';
 import { createEngine } from '../../../engine/engine.ts';
 import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
@@ -243,6 +244,31 @@ describe('cancelling a publish', () => {
     expect(resumed.tables.filter((t) => t.action !== 'none').map((t) => t.table)).toEqual([
       'fact_customer_search',
     ]);
+    expect(resumed.tables.every((t) => t.reconciliation.matches)).toBe(true);
+  }, 120_000);
+
+  it('a failure at a later table names the tables already published, and publishing again finishes', async () => {
+    const folder = join(work, 'failing-warehouse');
+    await engine.run({ dates: [dates[0]!] }); // idempotent: gold as it is, or built when this test runs alone
+    const failingTarget = await openTarget(engine.project, { warehouse: folder });
+    let commits = 0;
+    // The store fails as the third table commits (as a 500 after retries would): the first two are published.
+    const failed = await publishIceberg(engine, failingTarget, {
+      beforeCommit: async () => {
+        commits += 1;
+        if (commits === 3) throw new LakehouseError('STORAGE_UNAVAILABLE', 'The store is failing.');
+      },
+    }).catch((error: unknown) => error);
+    const tables = (await preflightIceberg(engine, failingTarget)).tables;
+    const [first, second] = tables.map((t) => t.table);
+    expect(failed).toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: `The store is failing. Before it failed, ${first}, ${second} had been published (each table commits on its own); publishing again finishes the rest.`,
+      details: { published: [first, second] },
+    });
+    expect(tables.map((t) => t.action)).toEqual(['none', 'none', ...tables.slice(2).map(() => 'create')]);
+    const resumed = await publishIceberg(engine, failingTarget);
+    expect(resumed.tables.filter((t) => t.action !== 'none')).toHaveLength(tables.length - 2);
     expect(resumed.tables.every((t) => t.reconciliation.matches)).toBe(true);
   }, 120_000);
 
