@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
 import { runClockText } from '../engine/api/run-clock.ts';
-import { openDb } from '../engine/db/duckdb.ts';
+import { type JsonRowBatch, openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine, type RunHistoryEntry } from '../engine/engine.ts';
 import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
@@ -438,20 +438,48 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
   if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 row`);
   return withReads(dir, async (reads) => {
     const result = await reads.query(sql);
+    // Rows are read a chunk at a time: converted and printed as they come for JSON, only counted past the
+    // table's first `limit`, so a result of millions of rows never sits in memory (it ran out of heap).
     if (values.json) {
-      process.stdout.write(`${toJson(result.rows.slice(0, limit))}\n`);
+      await printJsonRows(result.batches, limit);
       return 0;
+    }
+    const shown: Record<string, unknown>[] = [];
+    let total = 0;
+    for await (const batch of result.batches) {
+      if (shown.length < limit) shown.push(...batch.rows().slice(0, limit - shown.length));
+      total += batch.rowCount;
     }
     process.stdout.write(
       `${renderTable(
-        result.rows.slice(0, limit),
+        shown,
         result.columns.map((c) => c.name),
       )}\n`,
     );
-    process.stdout.write(
-      `(${counted(result.rows.length, 'row')}${result.rows.length > limit ? `, first ${limit} shown` : ''})\n`,
-    );
+    process.stdout.write(`(${counted(total, 'row')}${total > limit ? `, first ${limit} shown` : ''})\n`);
     return 0;
+  });
+}
+
+/** The first `limit` rows as the JSON array toJson would print, written a chunk at a time. */
+async function printJsonRows(batches: AsyncIterable<JsonRowBatch>, limit: number): Promise<void> {
+  let printed = 0;
+  for await (const batch of batches) {
+    const rows = batch.rows().slice(0, limit - printed);
+    // Each element as toJson indents it inside the array, so the output reads the same as before.
+    const text = rows.map((row) => `  ${toJson(row).replaceAll('\n', '\n  ')}`).join(',\n');
+    if (rows.length > 0) await writeOut(`${printed === 0 ? '[\n' : ',\n'}${text}`);
+    printed += rows.length;
+    if (printed >= limit) break;
+  }
+  await writeOut(printed === 0 ? '[]\n' : '\n]\n');
+}
+
+/** Writes to stdout, waiting while a slow reader (a pipe) has not taken the previous text yet. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
   });
 }
 

@@ -59,7 +59,7 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
       query: async (sql) => {
         await checkCommandLineQuery(engine.reader, sql);
         // Only a read gets past the check, so the read-only warehouse never has to refuse a write.
-        return engine.query(sql);
+        return engine.streamQuery(sql);
       },
     });
   } finally {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BINARY_REPLY_TYPE, decodeBinaryReply } from '../engine/api/binary-reply.ts';
 import { LakehouseError } from '../engine/api/errors.ts';
-import { literal, openDb } from '../engine/db/duckdb.ts';
-import type { Engine } from '../engine/engine.ts';
+import { type JsonRowBatch, literal, openDb, streamJsonRows } from '../engine/db/duckdb.ts';
+import type { Engine, QueryResult, StreamedQuery } from '../engine/engine.ts';
 import { loadModels } from '../engine/project/models.ts';
 import { findServer, type ServerRecord } from '../server/discovery.ts';
 import { checkCommandLineQuery } from './query-check.ts';
@@ -19,8 +19,8 @@ export interface ProjectReads {
   runs(limit: number): ReturnType<Engine['runs']>;
   /** Which upstream a model's rows are reconciled with (its header's `reconcile_with:`). */
   reconcileWith(model: string): string | undefined;
-  /** Every row of a one-statement query. */
-  query(sql: string): Promise<{ columns: { name: string; type: string }[]; rows: Record<string, unknown>[] }>;
+  /** Every row of a one-statement query, a chunk at a time as they are read, so none is held whole. */
+  query(sql: string): Promise<StreamedQuery>;
 }
 
 /** The running app's API for the project when the warehouse is locked by it; undefined otherwise. */
@@ -51,23 +51,27 @@ export async function readsThroughApp(
       // One window answers most queries exactly. A bigger result comes whole, as the Parquet file of the
       // app's export, read here: paging with OFFSET would run the query again per window, and a query
       // without ORDER BY may return its rows in another order each time.
-      type Window = Awaited<ReturnType<ProjectReads['query']>> & { hasMore: boolean };
+      type Window = QueryResult & { hasMore: boolean };
       const first = await call<Window>(server, 'query.run', { sql, limit: 10_000 });
-      if (!first.hasMore) return { columns: first.columns, rows: first.rows };
+      if (!first.hasMore) return { columns: first.columns, batches: oneBatch(first.rows) };
       const file = await call<{ content: Uint8Array }>(server, 'query.export', { sql, format: 'parquet' });
-      return { columns: first.columns, rows: await parquetRows(file.content) };
+      return { columns: first.columns, batches: parquetRows(file.content) };
     },
   };
 }
 
+async function* oneBatch(rows: Record<string, unknown>[]): AsyncGenerator<JsonRowBatch> {
+  yield { rowCount: rows.length, rows: () => rows };
+}
+
 /** The rows of a Parquet file, in the JSON form `lakehouse query --json` prints (as jsonRows gives them). */
-async function parquetRows(content: Uint8Array): Promise<Record<string, unknown>[]> {
+async function* parquetRows(content: Uint8Array): AsyncGenerator<JsonRowBatch> {
   const dir = await mkdtemp(join(tmpdir(), 'lakehouse-query-'));
   const db = await openDb();
   try {
     const file = join(dir, 'result.parquet');
     await writeFile(file, content);
-    return await db.allJson<Record<string, unknown>>(`SELECT * FROM read_parquet(${literal(file)})`);
+    yield* (await streamJsonRows(db.connection, `SELECT * FROM read_parquet(${literal(file)})`)).batches;
   } finally {
     db.close();
     await rm(dir, { recursive: true, force: true });

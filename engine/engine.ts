@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { withIsoOffset } from './api/run-clock.ts';
-import { type Db, type DbOptions, jsonRows, openDb } from './db/duckdb.ts';
+import { type Db, type DbOptions, type JsonRowBatch, jsonRows, openDb, streamJsonRows } from './db/duckdb.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
 import {
   buildPartialGraph,
@@ -94,6 +94,12 @@ export interface QueryResult {
   rows: Record<string, unknown>[];
 }
 
+/** A query's columns, and its rows a chunk at a time as they are read (see streamJsonRows). */
+export interface StreamedQuery {
+  columns: QueryResult['columns'];
+  batches: AsyncGenerator<JsonRowBatch>;
+}
+
 export interface Engine {
   readonly project: Project;
   /** Every model whose file parses (its SQL may still not: see modelErrors). */
@@ -134,6 +140,8 @@ export interface Engine {
   runs(limit?: number): Promise<RunHistoryEntry[]>;
   /** Runs SQL over every layer; gold tables answer to bare names too. Rows are JSON-safe. */
   query(sql: string): Promise<QueryResult>;
+  /** As query, with the rows read chunk by chunk as they are consumed, for results too big to hold whole. */
+  streamQuery(sql: string): Promise<StreamedQuery>;
   close(): void;
 }
 
@@ -441,6 +449,27 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
           sql,
         });
       }
+    },
+    async streamQuery(sql) {
+      const failed = async (error: unknown) =>
+        new LakehouseError('QUERY_ERROR', await suggestLayerTable(readerDb, (error as Error).message), {
+          sql,
+        });
+      let streamed: Awaited<ReturnType<typeof streamJsonRows>>;
+      try {
+        streamed = await streamJsonRows(readerDb.connection, sql);
+      } catch (error) {
+        throw await failed(error);
+      }
+      // An error can also come mid-result (a cast that fails on a later row): worded as one at the start.
+      async function* batches(): AsyncGenerator<JsonRowBatch> {
+        try {
+          yield* streamed.batches;
+        } catch (error) {
+          throw await failed(error);
+        }
+      }
+      return { columns: streamed.columns, batches: batches() };
     },
     close,
   };

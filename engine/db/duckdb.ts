@@ -283,6 +283,53 @@ export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] 
   return rows;
 }
 
+/** One chunk of a streamed result: how many rows it holds, and those rows in jsonRows' form when asked. */
+export interface JsonRowBatch {
+  rowCount: number;
+  rows(): Record<string, unknown>[];
+}
+
+/**
+ * A query's rows chunk by chunk from DuckDB's streaming result, in jsonRows' form, so a result of millions
+ * of rows is never held whole: only the chunk being read (2048 rows) is in memory.
+ */
+export async function streamJsonRows(
+  connection: DuckDBConnection,
+  sql: string,
+): Promise<{ columns: { name: string; type: string }[]; batches: AsyncGenerator<JsonRowBatch> }> {
+  const result = await connection.stream(sql);
+  const types = result.columnTypes().map((t) => t.toString());
+  const names = result.deduplicatedColumnNames();
+  const wide = wideIntegerColumns(names, types);
+  async function* batches(): AsyncGenerator<JsonRowBatch> {
+    for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    ) {
+      const current = chunk;
+      yield {
+        rowCount: current.rowCount,
+        rows: () => {
+          const rows: Record<string, unknown>[] = [];
+          for (let row = 0; row < current.rowCount; row++) {
+            const out: Record<string, unknown> = {};
+            current.visitRowValues(row, (value, _row, column, type) => {
+              out[names[column]!] = jsonValue(value, type, jsonValue);
+            });
+            rows.push(exactWideIntegers(out, wide));
+          }
+          return rows;
+        },
+      };
+    }
+  }
+  return {
+    columns: result.columnNames().map((name, i) => ({ name, type: types[i] ?? 'UNKNOWN' })),
+    batches: batches(),
+  };
+}
+
 /** The columns whose JSON form is a string because the type is 64 bits or wider. */
 export function wideIntegerColumns(names: string[], types: string[]): string[] {
   return names.filter((_, i) => WIDE_INTEGER.test(types[i] ?? ''));

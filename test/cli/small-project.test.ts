@@ -36,6 +36,33 @@ describe('lakehouse on a one-date project', () => {
     expect(lakehouse('query', project, '--jsn', 'SELECT 1').stderr).toContain('Unknown option --jsn');
   });
 
+  it('reads a result bigger than its heap a chunk at a time, for the table and for --json', async () => {
+    // A 64 MB heap holds neither a million rows as objects nor 200k of them as one JSON string: both
+    // ran out of heap (on the 10M-row example, query of the fact table crashed after five minutes).
+    const env = { ...process.env, NODE_OPTIONS: '--max-old-space-size=64' };
+    const rows = (n: number) => `SELECT i, repeat('x', 100) AS pad FROM range(${n}) t(i)`;
+    const table = await lakehouseAsyncIn(env, ['query', project, rows(1_000_000)]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/\n49 +x{47}…\n\(1000000 rows, first 50 shown\)\n$/);
+    const json = await lakehouseAsyncIn(env, ['query', project, rows(200_000), '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { i: number; pad: string }[];
+    expect(parsed).toHaveLength(200_000);
+    expect(parsed[199_999]).toEqual({ i: 199_999, pad: 'x'.repeat(100) });
+    // --limit stops early and still prints the array toJson would.
+    const limited = await lakehouseAsyncIn(env, ['query', project, rows(5000), '--json', '--limit', '2']);
+    expect(limited.stdout).toBe(
+      '[\n  {\n    "i": 0,\n    "pad": "' +
+        'x'.repeat(100) +
+        '"\n  },\n  {\n    "i": 1,\n    "pad": "' +
+        'x'.repeat(100) +
+        '"\n  }\n]\n',
+    );
+    expect(
+      (await lakehouseAsyncIn(env, ['query', project, 'SELECT 1 AS k WHERE false', '--json'])).stdout,
+    ).toBe('[]\n');
+  }, 120_000);
+
   it('refuses a catalog it cannot map or read before generating the sample, leaving nothing behind', async () => {
     const folder = join(work, 'catalogs');
     await mkdir(folder);
