@@ -35,6 +35,8 @@ const appendedModels = (
   await db.all<{ model: string }>('SELECT DISTINCT model FROM built._lakehouse.append_keys')
 ).map((r) => r.model);
 const days = [...new Set(partitions.map((p) => p.day))];
+// The floor's tables made so far: an appended model's first day creates its table, later days insert.
+const created = new Set<string>();
 const outFile = async (relation: string, day: string) => {
   const file = join(work, ...relation.split('.'), `etl_date=${day}`, 'part.parquet');
   await mkdir(dirname(file), { recursive: true });
@@ -76,17 +78,13 @@ async function writeTable(name: string, day?: string): Promise<void> {
          SELECT key_hash FROM built._lakehouse.append_keys WHERE model = ${literal(name)} AND etl_date = ${literal(day)}::DATE)`
     : `SELECT * FROM built.${ident(schema)}.${ident(table)}`;
   await db.run(`CREATE OR REPLACE TEMP TABLE out_rows AS ${rows}`);
-  const exists = (
-    await db.all(
-      `SELECT 1 FROM duckdb_tables() WHERE database_name = 'floor' AND table_name = ${literal(`${schema}_${table}`)}`,
-    )
-  ).length;
   await timed(
     name,
-    exists
+    created.has(target)
       ? `INSERT INTO ${target} SELECT * FROM out_rows`
       : `CREATE TABLE ${target} AS SELECT * FROM out_rows`,
   );
+  created.add(target);
 }
 
 /** The unique key an append model hashes into append_keys (as append.ts does), from the engine's build record. */
