@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -168,6 +168,82 @@ export async function startPostgres(
         () => undefined,
       );
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CuttingProxy {
+  /** `url` with its host and port replaced by the proxy's. */
+  url(url: string): string;
+  /** The simple-protocol queries that were cut, in order. */
+  cut: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback TCP proxy in front of `server` that drops both sides of a connection, as a network or a
+ * server restart does, when its client sends a simple-protocol query `cutAt` accepts (the query is
+ * not forwarded). Deterministic, unlike terminating a backend between two statements.
+ */
+export async function startCuttingProxy(
+  server: PostgresServer,
+  cutAt: (query: string) => boolean,
+): Promise<CuttingProxy> {
+  const cut: string[] = [];
+  const sockets = new Set<Socket>();
+  const proxy = createServer((downstream) => {
+    const upstream = connect(server.port, server.host);
+    for (const socket of [downstream, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    const drop = () => {
+      downstream.destroy();
+      upstream.destroy();
+    };
+    downstream.on('close', drop);
+    upstream.on('close', drop);
+    upstream.on('data', (chunk: Buffer) => downstream.write(chunk));
+    // Frontend messages: the startup message is int32 length + body; every later one is a type byte,
+    // then int32 length (counting itself) + body. A 'Q' body is the query text ending with a zero byte.
+    let pending = Buffer.alloc(0);
+    let started = false;
+    downstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const header = started ? 5 : 4;
+        if (pending.length < header) return;
+        const length = pending.readInt32BE(started ? 1 : 0) + (started ? 1 : 0);
+        if (pending.length < length) return;
+        const message = pending.subarray(0, length);
+        pending = pending.subarray(length);
+        if (started && message[0] === 0x51) {
+          const query = message.subarray(5, length - 1).toString('utf8');
+          if (cutAt(query)) {
+            cut.push(query);
+            drop();
+            return;
+          }
+        }
+        started = true;
+        upstream.write(message);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const port = (proxy.address() as AddressInfo).port;
+  return {
+    url(url) {
+      const proxied = new URL(url);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(port);
+      return proxied.toString();
+    },
+    cut,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => proxy.close(() => resolve()));
     },
   };
 }

@@ -92,16 +92,22 @@ export async function connectPg(
   }
   // A failed connection mid-publish surfaces as the failure of the statement running; nothing to do here.
   client.on('error', () => undefined);
-  const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0);
   const fail = (error: unknown, sql: string): never => {
     if (error instanceof LakehouseError) throw error;
     const e = error as Error & { code?: string; detail?: string; table?: string; constraint?: string };
     if (connectionLost(e)) {
+      // Only a lost COMMIT can leave the outcome unknown (commit() says so); any statement before it,
+      // BEGIN included, ran inside a transaction that never committed.
       throw new LakehouseError(
         'PUBLISH_FAILED',
         `Lost the connection to ${label} during the publish (${e.message}). Nothing was changed: the ` +
           'publish is one transaction and it had not committed. Publish again once the server is reachable.',
-        { target: label, sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql, sqlState: e.code ?? null },
+        {
+          target: label,
+          sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql,
+          sqlState: e.code ?? null,
+          commitStateUnknown: false,
+        },
       );
     }
     throw new LakehouseError(
@@ -121,6 +127,15 @@ export async function connectPg(
       },
     );
   };
+  const pidSql = 'SELECT pg_backend_pid() AS pid';
+  const pid = Number(
+    (
+      await client.query(pidSql).catch(async (error) => {
+        await client.end().catch(() => undefined);
+        return fail(error, pidSql);
+      })
+    ).rows[0]?.pid ?? 0,
+  );
   return {
     label,
     async query(sql) {
@@ -131,7 +146,11 @@ export async function connectPg(
       }
     },
     async begin() {
-      await client.query('BEGIN');
+      try {
+        await client.query('BEGIN');
+      } catch (error) {
+        fail(error, 'BEGIN');
+      }
     },
     async commit() {
       try {

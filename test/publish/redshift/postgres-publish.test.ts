@@ -19,7 +19,7 @@ import {
   type RedshiftPublishOptions,
 } from '../../../engine/publish/redshift/publish.ts';
 import { lakehouseFailure } from '../../helpers/errors.ts';
-import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
+import { type PostgresServer, startCuttingProxy, startPostgres } from '../../helpers/postgres.ts';
 import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
 
 // The direct path end to end against a real PostgreSQL 15 on loopback: the example's whole star schema,
@@ -485,6 +485,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       expect(error.message).toContain('Lost the connection to');
       expect(error.message).toContain('Nothing was changed');
       expect(error.message).toContain('Publish again once the server is reachable');
+      expect(error.details.commitStateUnknown).toBe(false);
     } finally {
       await other.end();
     }
@@ -518,6 +519,38 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
       await client.query('DROP FUNCTION gold.slow_commit()');
     }
     // Here the commit did not land (the server ended it before it finished).
+    expect(await snapshot()).toEqual(before);
+    expect((await publishRedshift(options())).reconciliation.every((r) => r.matches)).toBe(true);
+    await expectTargetEqualsGold();
+  });
+
+  // A connection cut by a proxy as the publish sends the statement: its first query after connecting,
+  // or the BEGIN of its transaction. Nothing has been written either way, so nothing can have committed.
+  it.each([
+    ['its first statement', 'SELECT pg_backend_pid() AS pid'],
+    ['BEGIN', 'BEGIN'],
+  ])('a connection lost at %s says nothing was changed and to publish again', async (_, statement) => {
+    await publishRedshift(options());
+    await client.query('TRUNCATE gold.fact_customer_search');
+    const before = await snapshot();
+    const proxy = await startCuttingProxy(server, (query) => query === statement);
+    try {
+      const error = await lakehouseFailure(
+        publishRedshift(
+          options({
+            connection: { kind: 'pg', config: { connectionString: proxy.url(url) }, dialect: 'postgres' },
+          }),
+        ),
+      );
+      expect(proxy.cut).toEqual([statement]);
+      expect(error.code).toBe('PUBLISH_FAILED');
+      expect(error.message).toContain('Lost the connection to');
+      expect(error.message).toContain('Nothing was changed');
+      expect(error.message).toContain('Publish again once the server is reachable');
+      expect(error.details).toMatchObject({ sql: statement, commitStateUnknown: false });
+    } finally {
+      await proxy.close();
+    }
     expect(await snapshot()).toEqual(before);
     expect((await publishRedshift(options())).reconciliation.every((r) => r.matches)).toBe(true);
     await expectTargetEqualsGold();
