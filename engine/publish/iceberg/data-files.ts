@@ -5,6 +5,7 @@ import { type Db, ident, literal } from '../../db/duckdb.ts';
 import type { FileIO } from './file-io.ts';
 import type { DataFile, PartitionValue } from './manifest.ts';
 import { boundBytes, type IcebergSchema, type IcebergType, type PartitionSpec } from './spec.ts';
+import { newStagingFolder } from './staging.ts';
 
 interface CopyStatsRow {
   filename: string;
@@ -57,7 +58,7 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
   const partitionColumns = partitionColumnsOf(schema, spec);
   const dataUri = `${options.location}/data`;
   const direct = io.localPath(dataUri);
-  const folder = direct ?? join(options.stagingDir, randomUUID());
+  const folder = direct ?? newStagingFolder(options.stagingDir);
   await mkdir(folder, { recursive: true });
   const copyOptions = [
     'FORMAT PARQUET',

@@ -1,4 +1,3 @@
-import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LakehouseError, toLakehouseError } from '../../api/errors.ts';
 import { cancellableDb } from '../../db/cancellable.ts';
@@ -13,6 +12,7 @@ import { type IcebergCatalogConfig, icebergCatalogConfig } from './config.ts';
 import { forgetPublishState } from './publish-state.ts';
 import { addDecimal, openFingerprintStore } from './published-files.ts';
 import { currentSchema } from './spec.ts';
+import { removeLeftoverStaging } from './staging.ts';
 import {
   checkSchemas,
   planTable,
@@ -76,25 +76,6 @@ export async function openTarget(project: Project, target: IcebergTarget): Promi
 function absoluteWarehouse(warehouse: string): string {
   if (locationKind(warehouse, { fileUri: true }) !== 'path' || isAbsolute(warehouse)) return warehouse;
   return resolve(warehouse);
-}
-
-/** How old a staging folder must be to be taken for a killed publish's: no publish writes for that long. */
-const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Removes the staging folders (gold rows written locally for upload to S3) that a killed publish left:
- * a publish deletes its own, but kill -9 or power loss skips that, and nothing else would. Only those
- * untouched for a day go, so a publish of this project running elsewhere (the app) keeps its folder.
- */
-async function removeStaleStaging(staging: string): Promise<void> {
-  const entries = await readdir(staging, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const folder = join(staging, entry.name);
-    const info = await stat(folder).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_STAGING_MS)
-      await rm(folder, { recursive: true, force: true });
-  }
 }
 
 export interface Reconciliation {
@@ -226,7 +207,7 @@ export async function publishIceberg(
 ): Promise<IcebergPublishResult> {
   const started = Date.now();
   await opened.catalog.io.checkWritable?.();
-  await removeStaleStaging(join(opened.stateDir, 'staging'));
+  await removeLeftoverStaging(join(opened.stateDir, 'staging'));
   const tables = await describeGoldTables(engine.db, engine.models, {
     ...(options.tables ? { tables: options.tables } : {}),
   });

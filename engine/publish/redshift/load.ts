@@ -7,6 +7,7 @@ import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/
 import { LakehouseError } from '../../api/errors.ts';
 import { type Db, ident, literal, qualified } from '../../db/duckdb.ts';
 import { GOLD_SCHEMA } from '../gold-tables.ts';
+import { processAlive } from '../process-alive.ts';
 import type { Dialect } from './dialect.ts';
 import type { PlanStep } from './plan.ts';
 import { exportExpression } from './types.ts';
@@ -25,16 +26,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** A publish's scratch folder, named with this process's pid so a later publish can tell it is still in use. */
 function makePublishDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), `${PUBLISH_DIR_PREFIX}${process.pid}-`));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

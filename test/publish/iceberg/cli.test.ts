@@ -139,9 +139,10 @@ describe('lakehouse publish iceberg, schema changes', () => {
     expect(line(published.stdout)).toMatch(/\s\+isp_tier -isp_group(\s|$)/);
   });
 
-  it('removes the local staging a killed publish left once it is a day old, and keeps a younger one', async () => {
-    // A publish to S3 stages gold rows under .iceberg/staging/<uuid>/ and deletes them itself, unless
-    // it is killed; a folder that young may be another publish's (the app's) still writing.
+  it('removes a staging folder whose process it cannot check once it is a day old, and keeps a younger one', async () => {
+    // A publish to S3 stages gold rows under .iceberg/staging/ and deletes them itself, unless it is
+    // killed. A folder named without its machine and pid (an older version's) may be another publish's
+    // still writing while it is young. (Named ones: orphan-files-cli.test.ts.)
     const staging = join(dir, '.iceberg', 'staging');
     const old = join(staging, 'left-by-a-killed-publish');
     const young = join(staging, 'another-publish-writing');

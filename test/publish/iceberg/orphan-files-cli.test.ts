@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -198,6 +198,70 @@ describe('orphan files of a publish killed before its commit, on an S3 warehouse
     // Time travel: the first snapshot reads date 1 as it did, the new one holds both dates.
     expect(await factAsOf(firstSnapshot)).toEqual(day1);
     expect((await factAsOf(result.tables[0]!.snapshotId)).length).toBeGreaterThan(day1.length);
+  }, 180_000);
+});
+
+describe('the local staging of a publish to S3 killed mid-upload', () => {
+  it('is removed by the next publish, and a live or unverifiable publish keeps its own', async () => {
+    // Kill -9 a publish of dim_user as it uploads its data file (held back by the proxy): its staged
+    // gold rows stay in .iceberg/staging/<machine>-<pid>-<uuid>/.
+    const staging = join(dir, '.iceberg', 'staging');
+    const upload = (method: string, url: string) => method === 'PUT' && url.includes('/gold/dim_user/data/');
+    proxy.configure({ every: 1, faults: ['drop'], match: upload });
+    const child = spawn(
+      process.execPath,
+      ['bin/lakehouse.js', 'publish', 'iceberg', dir, '--catalog', 'lake', '--tables', 'dim_user'],
+      { cwd: PROJECT_ROOT, stdio: 'ignore', env: process.env },
+    );
+    let armed = true;
+    proxy.onRequest((method, url) => {
+      if (armed && upload(method, url)) child.kill('SIGKILL');
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, how) => resolve(how)),
+    );
+    armed = false;
+    proxy.configure({ every: 0, faults: [] });
+    expect(signal).toBe('SIGKILL');
+    const [killed, ...others] = await readdir(staging);
+    expect(others).toEqual([]);
+    const [, machine, pid] = /^([0-9a-f]{8})-(\d+)-/.exec(killed ?? '') ?? [];
+    expect(Number(pid)).toBe(child.pid);
+    expect(
+      (await readdir(join(staging, killed as string), { recursive: true })).some((f) =>
+        f.endsWith('.parquet'),
+      ),
+    ).toBe(true);
+
+    // Beside it: a publish of this machine still running (this test's process), however old its
+    // folder; one of another machine sharing the project; one named before names held a pid.
+    const uuid = '0b7e3c9a-4f1d-4c2e-9a51-7d2f6e8b1c30';
+    const live = `${machine}-${process.pid}-${uuid}`;
+    const otherMachine = `${machine === '00000000' ? '11111111' : '00000000'}-${child.pid}-${uuid}`;
+    const unnamed = uuid;
+    for (const name of [live, otherMachine, unnamed]) {
+      await mkdir(join(staging, name), { recursive: true });
+      await writeFile(join(staging, name, 'rows.parquet'), 'gold rows');
+    }
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await utimes(join(staging, live), twoDaysAgo, twoDaysAgo);
+
+    const again = await lakehouseAsync(
+      'publish',
+      'iceberg',
+      dir,
+      '--catalog',
+      'lake',
+      '--tables',
+      'dim_user',
+      '--json',
+    );
+    expect(again.code).toBe(0);
+    expect(
+      (JSON.parse(again.stdout) as { tables: { reconciliation: { matches: boolean } }[] }).tables[0],
+    ).toMatchObject({ reconciliation: { matches: true } });
+    expect((await readdir(staging)).sort()).toEqual([live, otherMachine, unnamed].sort());
+    for (const name of [live, otherMachine, unnamed]) await rm(join(staging, name), { recursive: true });
   }, 180_000);
 });
 
