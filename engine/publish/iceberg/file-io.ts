@@ -408,18 +408,27 @@ export function createS3FileIO(
   };
 }
 
+/** How long a download's temp file must be untouched to be taken for one a kill cut short. */
+const ABANDONED_DOWNLOAD_MS = 24 * 60 * 60 * 1000;
+
 /**
  * The downloads readablePath made in `cacheDir` (`<32 hex digits>/<file name>`), and nothing else: the
- * folder sits beside the warehouse, and no other file there is the cache's to delete.
+ * folder sits beside the warehouse, and no other file there is the cache's to delete. On the way it
+ * removes the temp files of downloads a kill cut short (untouched for a day: a live one is being
+ * written), which no eviction counted, so each stayed for good.
  */
-async function downloadsIn(cacheDir: string): Promise<CachedFile[]> {
+async function downloadsIn(cacheDir: string, now = Date.now()): Promise<CachedFile[]> {
   const files: CachedFile[] = [];
   const folders = await readdir(cacheDir).catch(() => [] as string[]);
   for (const folder of folders) {
     if (!/^[0-9a-f]{32}$/.test(folder)) continue;
     for (const name of await readdir(join(cacheDir, folder)).catch(() => [] as string[])) {
-      if (name.endsWith('.tmp')) continue;
       const path = join(cacheDir, folder, name);
+      if (name.endsWith('.tmp')) {
+        const info = await stat(path).catch(() => undefined);
+        if (info?.isFile() && now - info.mtimeMs > ABANDONED_DOWNLOAD_MS) await rm(path, { force: true });
+        continue;
+      }
       const info = await stat(path).catch(() => undefined);
       if (info?.isFile()) files.push({ path, size: info.size, used: info.mtimeMs });
     }

@@ -77,6 +77,29 @@ describe('the download cache of an S3 warehouse', () => {
     expect(statSync(await io.readablePath(URI)).size).toBe(SIZE);
   }, 120_000);
 
+  it('removes the temp file of a download a kill cut short once it is a day old, and keeps a younger one', async () => {
+    const cacheDir = join(work, 'cut-short');
+    const client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1' });
+    const local = join(work, 'small.parquet');
+    await writeFile(local, Buffer.alloc(1000, 's'));
+    await uploadFile(client, 'cache-test', 'wh/gold/t/data/small.parquet', local);
+    // What writeFileAtomically leaves when the publish is killed mid-write: `<file>.<pid>.<id>.tmp`,
+    // beside no final file. One a day old is a killed download's; a young one may be being written.
+    const folder = join(cacheDir, 'ab'.repeat(16));
+    const abandoned = join(folder, 'big.parquet.4242.0c1d2e3f.tmp');
+    const writing = join(folder, 'other.parquet.4343.1a2b3c4d.tmp');
+    await mkdir(folder, { recursive: true });
+    await writeFile(abandoned, Buffer.alloc(5000));
+    await writeFile(writing, Buffer.alloc(5000));
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await utimes(abandoned, twoDaysAgo, twoDaysAgo);
+    // The next download tidies the cache.
+    const io = createS3FileIO('s3://cache-test/wh', { endpoint: s3.endpoint, region: 'us-east-1' }, cacheDir);
+    await io.readablePath('s3://cache-test/wh/gold/t/data/small.parquet');
+    expect(existsSync(abandoned)).toBe(false);
+    expect(statSync(writing).size).toBe(5000);
+  }, 60_000);
+
   it('keeps within its size limit by evicting the least recently used downloads, and only its own', async () => {
     const cacheDir = join(work, 'bounded');
     const client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1' });
