@@ -4,6 +4,7 @@ import { describeRun, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
 import { macroStatements } from '../project/macros.ts';
+import type { Model } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
 
 /**
@@ -55,6 +56,7 @@ function hashOf(text: string): string {
  * Records the macro versions a run uses (once per run), and returns, per selected model, a note naming
  * the macros it calls that changed since committed dates outside this run were built, with those dates
  * and the run that rebuilds them. Dates built before versions were recorded are not judged.
+ * `missingInputs` is the check a replay makes (MaterializeContext.missingInputs), asked before the run.
  */
 export async function noteOlderMacros(
   db: Db,
@@ -63,6 +65,7 @@ export async function noteOlderMacros(
   selected: string[],
   runDates: string[],
   current: MacroVersions,
+  missingInputs: MissingInputs,
 ): Promise<Map<string, string>> {
   await db.run('INSERT INTO _lakehouse.run_macros VALUES ($runId, $macros)', {
     runId,
@@ -103,16 +106,31 @@ export async function noteOlderMacros(
     if (changedDates.size === 0) continue;
     // A history or SCD1 model that replays in this run rebuilds its rows of every date with the current
     // macros: only what was built from them on those dates, downstream, keeps the old results.
-    const replays = await replaysEveryDate(db, id, model.config.materialized, runDates);
+    const replay = await replayOf(db, model, runDates, missingInputs);
+    const replays = replay !== undefined && replay.missing.length === 0;
     const keeping: string[] = [];
     if (replays) {
       const below = downstreamOf(graph, id);
       for (const { model: d } of graph.nodes.filter((n) => below.has(n.model.id)))
-        if (!(await rebuiltWhole(db, graph, d.id, selected, runDates))) keeping.push(d.id);
+        if (!(await rebuiltWhole(db, graph, d.id, selected, runDates, missingInputs))) keeping.push(d.id);
     }
     const parts = [...changedDates].map(([macros, dates]) => {
       const built = `${counted(dates.length, 'date')} not in this run (${describeRun(runOfDates(dates))}) ${inNumber(dates.length, 'was', 'were')} built with an earlier version of ${macros}`;
       const rerun = `run ${describeRun(runOfDates(dates, [`${id}+`]))} again`;
+      if (replay !== undefined && !replays) {
+        // The replay reads every date's input: without one, SCD1 merges the date alone and a history
+        // model refuses (scd1.ts, history.ts), so the old results stay until the input is written.
+        const inputs = replay.missing.map((m) => `${m.input} holds no partition of ${m.dates.join(', ')}`);
+        const write = runOfDates(
+          replay.missing.flatMap((m) => m.dates),
+          replay.missing.map((m) => m.input),
+        );
+        return (
+          `${built}: their rows keep its results, as this run cannot replay every date of ${id}: ` +
+          `${inputs.join('; ')}; write those partitions (run ${describeRun(write)}), then ${rerun} so every ` +
+          'date uses the current macros'
+        );
+      }
       if (!replays)
         return `${built}: their rows keep its results; ${rerun} so every date uses the current macros`;
       const replayed = `${built}: this run replays every date of ${id} with the current macros`;
@@ -130,26 +148,39 @@ export async function noteOlderMacros(
 /** Models that fold dates onto the state earlier dates left, and replay every date to re-run an old one. */
 const REPLAYING = new Set(['scd1', 'scd2', 'bridge']);
 
+/** The input partitions a model's replay of `dates` would find missing (see missingInputPartitions). */
+export type MissingInputs = (model: Model, dates: string[]) => Promise<{ input: string; dates: string[] }[]>;
+
 /**
- * Whether this run replays every committed date of the model (history.ts, scd1.ts): it is a history or
- * SCD1 model and the run has a date at or before its last committed one, or owes it a stopped replay.
+ * Whether this run sets out to replay every committed date of the model (history.ts, scd1.ts): it is a
+ * history or SCD1 model and the run has a date at or before its last committed one, or owes it a stopped
+ * replay. Then also the input partitions that replay would lack: with any, it does not replay.
  */
-async function replaysEveryDate(
+async function replayOf(
   db: Db,
-  id: string,
-  materialized: string,
+  model: Model,
   runDates: string[],
-): Promise<boolean> {
-  if (!REPLAYING.has(materialized)) return false;
-  const last = (await committedDates(db, id)).at(-1);
-  if (last !== undefined && runDates.some((d) => d <= last)) return true;
-  const owed = await db.scalar<number>(
-    'SELECT count(*) FROM _lakehouse.history_pending WHERE model = $model',
-    {
-      model: id,
-    },
-  );
-  return Number(owed) > 0;
+  missingInputs: MissingInputs,
+): Promise<{ missing: { input: string; dates: string[] }[] } | undefined> {
+  if (!REPLAYING.has(model.config.materialized)) return undefined;
+  const committed = await committedDates(db, model.id);
+  const last = committed.at(-1);
+  // It replays on the run's last date at or before its last committed one, else (owed) on the first.
+  let replayDate = last === undefined ? undefined : runDates.filter((d) => d <= last).at(-1);
+  if (replayDate === undefined) {
+    const owed = await db.scalar<number>(
+      'SELECT count(*) FROM _lakehouse.history_pending WHERE model = $model',
+      { model: model.id },
+    );
+    if (Number(owed) === 0) return undefined;
+    replayDate = runDates[0];
+  }
+  return {
+    missing: await missingInputs(
+      model,
+      committed.filter((d) => d !== replayDate),
+    ),
+  };
 }
 
 /** Whether this run rebuilds the model from every date: a selected `table`, or a selected model that replays. */
@@ -159,10 +190,13 @@ async function rebuiltWhole(
   id: string,
   selected: string[],
   runDates: string[],
+  missingInputs: MissingInputs,
 ): Promise<boolean> {
-  const materialized = graph.byId.get(id)?.model.config.materialized;
-  if (materialized === undefined || !selected.includes(id)) return false;
-  return materialized === 'table' || (await replaysEveryDate(db, id, materialized, runDates));
+  const model = graph.byId.get(id)?.model;
+  if (model === undefined || !selected.includes(id)) return false;
+  if (model.config.materialized === 'table') return true;
+  const replay = await replayOf(db, model, runDates, missingInputs);
+  return replay !== undefined && replay.missing.length === 0;
 }
 
 function describeMacro(name: string, version: { file: string } | undefined): string {

@@ -54,12 +54,15 @@ export async function staleInputPartitions(
   return stale;
 }
 
-/** See MaterializeContext.missingInputs. */
+/**
+ * See MaterializeContext.missingInputs. `etlDate` is the date replaying; before the run starts (the
+ * macro notes foretell its replays) it is undefined, and every date of the run counts as written.
+ */
 export async function missingInputPartitions(
   deps: RunnerDeps & { runDates: string[]; selected: ReadonlySet<string> },
   partitions: ReturnType<typeof createPartitionStore>,
   model: Model,
-  etlDate: string,
+  etlDate: string | undefined,
   dates: string[],
 ): Promise<{ input: string; dates: string[] }[]> {
   const missing: { input: string; dates: string[] }[] = [];
@@ -67,7 +70,7 @@ export async function missingInputPartitions(
     const committed = new Set(await partitions.dates(input.id));
     // A later date of this run writes a selected input before the replay that run ends with.
     const writtenLater = (d: string) =>
-      d > etlDate && deps.runDates.includes(d) && deps.selected.has(input.id);
+      (etlDate === undefined || d > etlDate) && deps.runDates.includes(d) && deps.selected.has(input.id);
     const absent = dates.filter((d) => !committed.has(d) && !writtenLater(d));
     if (absent.length > 0) missing.push({ input: input.id, dates: absent });
   }

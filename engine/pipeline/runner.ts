@@ -12,6 +12,7 @@ import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
 import { recordModelDate } from '../warehouse/metadata.ts';
 import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
+import { missingInputPartitions } from './model-inputs.ts';
 import { refuseRunsThatWouldFail, resolveSelection } from './preflight.ts';
 import {
   accountForFailedDate,
@@ -94,6 +95,14 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           selected,
           dates,
           macroVersions(deps.macroText ?? (await macroFilesText(project.root))),
+          (model, replayed) =>
+            missingInputPartitions(
+              { ...deps, runDates: dates, selected: selectedSet },
+              partitions,
+              model,
+              undefined,
+              replayed,
+            ),
         );
   await insertRun(db, runId, dates, options.select);
   await recordModelTexts(

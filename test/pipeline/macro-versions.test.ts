@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engine/engine.ts';
 import { pipelineGraph } from '../../engine/explore/pipeline-graph.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { lakehouse } from '../helpers/cli.ts';
@@ -112,6 +113,78 @@ describe('a run with changed macros says which committed dates used the old ones
       expect(notesOf(run, 'gold.dim_user_history')).toContain(
         `${changedOn}: this run replays every date of gold.dim_user_history with the current macros`,
       );
+    });
+  });
+});
+
+// The replay reads every committed date's input again: with one partition gone, SCD1 merges the date
+// alone and a history model refuses, while the macro note said the run replayed every date.
+describe('a changed macro under a model whose input lacks a committed date', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  /** What every such note says of the replay and the missing input, after the macro's name. */
+  const cannotReplay = (model: string) =>
+    `their rows keep its results, as this run cannot replay every date of ${model}: silver.customer_search ` +
+    `holds no partition of ${D1}; write those partitions (run ${D1} (model silver.customer_search)), then run`;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await handWrittenProject(
+      { '20220601': events(6, D1), '20220602': events(6, D2), '20220603': events(6, D3) },
+      [D1, D2, D3],
+    ));
+    // silver's D1 file deleted by hand, then forgotten as `lakehouse repair` does.
+    await withEngine(dir, async (engine) => {
+      const { rows } = await engine.query(
+        `SELECT path FROM _lakehouse.partitions WHERE relation = 'silver.customer_search' AND etl_date = DATE '${D1}'`,
+      );
+      expect(rows).toHaveLength(1);
+      await rm(resolve(engine.project.lakeRoot, String(rows[0]?.path)));
+    });
+    (await createEngine({ projectDir: dir, forgetMissingFiles: true })).close();
+    const macros = join(dir, 'macros', 'cleaning.sql');
+    await writeFile(
+      macros,
+      (await readFile(macros, 'utf8'))
+        .replace(
+          "WHEN lower(platform) LIKE '%web%' THEN 'web'",
+          "WHEN lower(platform) LIKE '%web%' OR platform = 'browser' THEN 'web'",
+        )
+        .replace("guest_user_id() AS 'guest'", "guest_user_id() AS 'guest' || ''"),
+    );
+  });
+
+  afterAll(() => remove());
+
+  it('SCD1 merges the date alone, and the macro note says the older dates keep the old results', async () => {
+    await withEngine(dir, async (engine) => {
+      const run = await engine.run({ dates: [D3], select: ['gold.dim_platform'] });
+      expect(run.status).toBe('success');
+      const notes = notesOf(run, 'gold.dim_platform');
+      expect(notes).toContain(
+        `merged ${D3} alone, not every date in order: silver.customer_search holds no partition of ${D1}; an ` +
+          "overwrite column may hold an older date's value until those partitions are written again and this date re-runs",
+      );
+      expect(notes.filter((note) => note.includes('macro'))).toEqual([
+        `2 dates not in this run (${D1} .. ${D2}) were built with an earlier version of macro device_type ` +
+          `(macros/cleaning.sql): ${cannotReplay('gold.dim_platform')} ${D1} .. ${D2} (model gold.dim_platform+) ` +
+          'again so every date uses the current macros',
+      ]);
+    });
+  });
+
+  it('a history model held for its replay says so on the date it held, before the replay is refused', async () => {
+    await withEngine(dir, async (engine) => {
+      const run = await engine.run({ dates: [D2, D3], select: ['gold.dim_user_history'] });
+      expect(run.status).toBe('failed');
+      expect(run.error?.code).toBe('MODEL_INVALID');
+      expect(run.error?.message).toContain(`silver.customer_search holds no partition of ${D1}`);
+      const held = run.models.find((r) => r.model === 'gold.dim_user_history' && r.etlDate === D2);
+      expect(held?.status).toBe('success');
+      expect(held?.warnings.filter((note) => note.includes('macro'))).toEqual([
+        `1 date not in this run (${D1}) was built with an earlier version of macro guest_user_id ` +
+          `(macros/cleaning.sql): ${cannotReplay('gold.dim_user_history')} ${D1} (model gold.dim_user_history+) ` +
+          'again so every date uses the current macros',
+      ]);
     });
   });
 });
