@@ -525,10 +525,26 @@ async function listTables(db: Db, models: Model[], modelErrors: LakehouseError[]
 /** A run's clock time with its UTC offset: `2022-06-02 20:40:36.178245+07` (see withIsoOffset). */
 const CLOCK_FORMAT = '%Y-%m-%d %H:%M:%S.%f%z';
 
+/**
+ * SQL for when a run started or finished (`event`), as CLOCK_FORMAT gives it: the instant of run_clocks
+ * (alias c) in the offset the machine's zone had then. A run recorded before run_clocks existed has only
+ * the wall clock of runs (alias r), shown with the offset the zone has now for that time: right unless the
+ * machine's zone was changed since (a laptop that travelled), or in the hour a DST change repeats.
+ */
+function runClockSql(event: 'started' | 'finished', withClocks: boolean): string {
+  const recordedBefore = `strftime(r.${event}_at::TIMESTAMPTZ, '${CLOCK_FORMAT}')`;
+  if (!withClocks) return recordedBefore;
+  const offset = `c.${event}_offset`;
+  const wallClock = `strftime(timezone('UTC', c.${event}_at) + to_seconds(${offset}), '%Y-%m-%d %H:%M:%S.%f')`;
+  const offsetText = `printf('%s%02d:%02d', CASE WHEN ${offset} < 0 THEN '-' ELSE '+' END, abs(${offset}) // 3600, abs(${offset}) % 3600 // 60)`;
+  return `CASE WHEN c.${event}_at IS NULL THEN ${recordedBefore} ELSE ${wallClock} || ${offsetText} END`;
+}
+
 async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHistoryEntry[]> {
   const newest = `ORDER BY ${runClockOrder('r')} DESC, run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`;
   // Read-only on a warehouse an earlier version wrote, not opened to write since: no codes to join.
   const withCodes = await hasEngineTable(db, 'run_errors');
+  const withClocks = await hasEngineTable(db, 'run_clocks');
   const runs = await db.allJson<{
     run_id: string;
     started_at: string;
@@ -539,13 +555,12 @@ async function listRuns(db: Db, limit: number, noWriter: boolean): Promise<RunHi
     error: string | null;
     error_code: string | null;
   }>(
-    // The clock times with the offset of this machine's zone at each (DST included): the zone they were
-    // recorded in, unless the machine's zone was changed since.
-    `SELECT r.run_id, strftime(r.started_at::TIMESTAMPTZ, '${CLOCK_FORMAT}') AS started_at,
-            strftime(r.finished_at::TIMESTAMPTZ, '${CLOCK_FORMAT}') AS finished_at,
+    `SELECT r.run_id, ${runClockSql('started', withClocks)} AS started_at,
+            ${runClockSql('finished', withClocks)} AS finished_at,
             r.status, r.dates, r.selection, r.error, ${withCodes ? 'e.code' : 'NULL'} AS error_code
      FROM _lakehouse.runs AS r
-     ${withCodes ? 'LEFT JOIN _lakehouse.run_errors AS e USING (run_id)' : ''} ${newest}`,
+     ${withCodes ? 'LEFT JOIN _lakehouse.run_errors AS e USING (run_id)' : ''}
+     ${withClocks ? 'LEFT JOIN _lakehouse.run_clocks AS c USING (run_id)' : ''} ${newest}`,
   );
   const out: RunHistoryEntry[] = [];
   for (const run of runs) {

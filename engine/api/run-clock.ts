@@ -1,6 +1,7 @@
-// When a run started and ended, as the run history gives it and people read it. The history records the
-// machine's wall clock (now()::TIMESTAMP, no zone); the engine reads it back with the zone's UTC offset,
-// so the app and the command line can say which clock it is. Imports nothing, so the renderer can use it.
+// When a run started and ended, as the run history gives it and people read it. The history records each
+// instant with the UTC offset of the machine's zone then (_lakehouse.run_clocks); the engine gives it as
+// that wall clock with that offset, so the app and the command line can say which clock it is, and a run
+// keeps its time after the zone changes. Imports nothing, so the renderer can use it.
 
 /** `+07` or `+0700` (DuckDB's %z) as `+07:00`, the offset as ISO 8601 and JavaScript's Date write it. */
 export function withIsoOffset(at: string): string {

@@ -4,7 +4,7 @@
 import type { Db } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
 import type { Model } from '../project/models.ts';
-import { committedDates } from '../warehouse/metadata.ts';
+import { committedDates, recordRunClock } from '../warehouse/metadata.ts';
 import type { ModelRunRecord, ModelStatus } from './run-types.ts';
 
 /**
@@ -61,14 +61,17 @@ export async function insertRun(
   dates: string[],
   select: string[] | undefined,
 ): Promise<void> {
-  await db.run(
-    `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
-    {
-      runId,
-      dates: dates.join(','),
-      selection: (select ?? []).map((s) => s.trim()).join(' ') || 'all',
-    },
-  );
+  await db.transaction(async () => {
+    await db.run(
+      `INSERT INTO _lakehouse.runs VALUES ($runId, now()::TIMESTAMP, NULL, 'running', $dates, $selection, NULL)`,
+      {
+        runId,
+        dates: dates.join(','),
+        selection: (select ?? []).map((s) => s.trim()).join(' ') || 'all',
+      },
+    );
+    await recordRunClock(db, runId, 'started');
+  });
 }
 
 export async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
@@ -126,16 +129,19 @@ export async function finishRun(
   status: string,
   error?: { code: string; message: string },
 ): Promise<void> {
-  await db.run(
-    `UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`,
-    {
-      status,
-      error: error?.message ?? null,
-      runId,
-    },
-  );
-  if (error)
-    await db.run('INSERT INTO _lakehouse.run_errors VALUES ($runId, $code)', { runId, code: error.code });
+  await db.transaction(async () => {
+    await db.run(
+      `UPDATE _lakehouse.runs SET status = $status, finished_at = now()::TIMESTAMP, error = $error WHERE run_id = $runId`,
+      {
+        status,
+        error: error?.message ?? null,
+        runId,
+      },
+    );
+    await recordRunClock(db, runId, 'finished');
+    if (error)
+      await db.run('INSERT INTO _lakehouse.run_errors VALUES ($runId, $code)', { runId, code: error.code });
+  });
   // The run's dates are committed (in the write-ahead log); fold them into the warehouse file once,
   // now, rather than after each date. A query in flight on the reader makes a plain CHECKPOINT fail:
   // the log then stays until the next run, the size threshold or close, which is just as safe.

@@ -76,6 +76,13 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     -- own, not a column there, so a warehouse of an earlier version gains it on open and an earlier
     -- version still inserts its runs rows as it did.
     CREATE TABLE IF NOT EXISTS _lakehouse.run_errors (run_id VARCHAR NOT NULL, code VARCHAR NOT NULL);
+    -- When each run started and ended as instants, with the UTC offset (seconds) of the machine's zone
+    -- then: runs keeps the wall clock alone, which read in another zone (a DST change, a laptop that
+    -- travelled) named another instant. Its own table, as run_errors is; runs recorded before it have none.
+    CREATE TABLE IF NOT EXISTS _lakehouse.run_clocks (
+      run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, started_offset INTEGER NOT NULL,
+      finished_at TIMESTAMPTZ, finished_offset INTEGER
+    );
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
@@ -117,6 +124,21 @@ export function abandonedRunReason(committed: string[]): string {
     : `the process ended before the run finished; ${dates.join(', ')} had been committed, the date it was on was rolled back`;
 }
 
+/**
+ * Records now, with the zone's UTC offset now, as when the run started or finished (see
+ * _lakehouse.run_clocks). Inside the transaction that sets the wall clock of runs: now() is its start.
+ */
+export async function recordRunClock(db: Db, runId: string, event: 'started' | 'finished'): Promise<void> {
+  const offset = "date_part('timezone', now())";
+  await db.run(
+    event === 'started'
+      ? `INSERT INTO _lakehouse.run_clocks VALUES ($runId, now(), ${offset}, NULL, NULL)`
+      : `UPDATE _lakehouse.run_clocks SET finished_at = now(), finished_offset = ${offset}
+         WHERE run_id = $runId AND finished_at IS NULL`,
+    { runId },
+  );
+}
+
 /** Marks runs left 'running' by a killed process as aborted (their uncommitted work was rolled back by DuckDB). */
 export async function markAbandonedRuns(db: Db): Promise<void> {
   const runs = await db.all<{ run_id: string; dates: string[] | null }>(
@@ -125,12 +147,15 @@ export async function markAbandonedRuns(db: Db): Promise<void> {
      WHERE r.status = 'running' GROUP BY r.run_id`,
   );
   for (const run of runs) {
-    await db.run(
-      `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
-         error = coalesce(error, $reason)
-       WHERE run_id = $runId`,
-      { runId: run.run_id, reason: abandonedRunReason(run.dates ?? []) },
-    );
+    await db.transaction(async () => {
+      await db.run(
+        `UPDATE _lakehouse.runs SET status = 'aborted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
+           error = coalesce(error, $reason)
+         WHERE run_id = $runId`,
+        { runId: run.run_id, reason: abandonedRunReason(run.dates ?? []) },
+      );
+      await recordRunClock(db, run.run_id, 'finished');
+    });
   }
 }
 

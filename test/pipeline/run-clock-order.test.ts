@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../engine/engine.ts';
@@ -16,6 +16,19 @@ function lakehouseIn(zone: string, ...args: string[]) {
     env: { ...process.env, TZ: zone },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `lakehouse runs --json` of `project`, read in `zone`. */
+function runsIn(zone: string, project: string) {
+  const listed = lakehouseIn(zone, 'runs', project, '--json');
+  expect(listed.code, listed.stderr).toBe(0);
+  return JSON.parse(listed.stdout) as { runId: string; startedAt: string; finishedAt: string }[];
+}
+
+/** The instant a run id starts with: `20220602T134036-1a2b3c` is 2022-06-02 13:40:36 UTC. */
+function runIdInstant(runId: string): number {
+  const [, y, mo, d, h, mi, s] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})-/.exec(runId) ?? [];
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
 }
 
 // The engine records when a run started and wrote in the machine's wall clock, which goes back an
@@ -63,6 +76,46 @@ describe('a run made after the wall clock went back', () => {
   it('is listed first by runs', () => {
     const runs = JSON.parse(lakehouseIn('UTC', 'runs', project, '--json').stdout) as { runId: string }[];
     expect(runs.map((r) => r.runId)).toEqual([second, first]);
+  });
+
+  // The history kept the wall clock alone and read it with the offset the machine's zone has now: read in
+  // Hanoi, the run made in UTC showed its 04:00 as 04:00+07:00, seven hours before it happened.
+  it('keeps each run at its instant and its own zone offset when read in another zone', () => {
+    const runs = runsIn('Asia/Ho_Chi_Minh', project);
+    expect(runs.map((r) => r.runId)).toEqual([second, first]);
+    for (const run of runs) {
+      // The run id starts with the UTC second the run began; the history records it a moment later.
+      const began = runIdInstant(run.runId);
+      expect(Date.parse(run.startedAt) - began, run.startedAt).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(run.startedAt) - began, run.startedAt).toBeLessThan(60_000);
+      expect(Date.parse(run.finishedAt) - Date.parse(run.startedAt)).toBeGreaterThanOrEqual(0);
+    }
+    // Each as the clock read where it ran: Los Angeles (PST or PDT), then UTC.
+    expect(runs.map((r) => r.startedAt.slice(-6))).toEqual([expect.stringMatching(/^-0[78]:00$/), '+00:00']);
+    expect(runs.map((r) => r.finishedAt.slice(-6))).toEqual(runs.map((r) => r.startedAt.slice(-6)));
+  });
+
+  // A warehouse of an earlier version has the wall clocks alone: it opens, read-only and to write, and its
+  // runs show that wall clock with the offset the machine's zone has now, as that version showed them.
+  it('shows the runs of a warehouse recorded before the instants were, by their wall clock', async () => {
+    const copy = join(work, 'recorded-before');
+    await cp(project, copy, { recursive: true });
+    const engine = await createEngine({ projectDir: copy });
+    try {
+      await engine.db.run('DROP TABLE _lakehouse.run_clocks');
+    } finally {
+      engine.close();
+    }
+    const readOnly = runsIn('Asia/Ho_Chi_Minh', copy);
+    const recordedFirst = readOnly.find((r) => r.runId === first);
+    // Made in UTC, its wall clock is the run id's time: now labelled with Hanoi's offset.
+    expect(recordedFirst?.startedAt.slice(0, 19)).toBe(
+      new Date(runIdInstant(first)).toISOString().slice(0, 19).replace('T', ' '),
+    );
+    expect(readOnly.map((r) => r.startedAt.slice(-6))).toEqual(['+07:00', '+07:00']);
+    // A writer's open adds the table; the old runs have no row in it and show as before.
+    (await createEngine({ projectDir: copy })).close();
+    expect(runsIn('Asia/Ho_Chi_Minh', copy)).toEqual(readOnly);
   });
 
   it('is the run the pipeline graph shows, its partition gives the columns, its SCD1 change comes last', async () => {
