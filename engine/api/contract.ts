@@ -859,7 +859,7 @@ export const ColumnProfile = z.object({
   nulls: z.number().int(),
   nullPercent: z.number(),
   distinct: z.number().int(),
-  /** True when `distinct` is DuckDB's HyperLogLog estimate (large tables). */
+  /** True when `distinct` is a HyperLogLog estimate, about 1.6% standard error (numbers and dates of large tables). */
   distinctApprox: z.boolean(),
   min: z.string().nullable(),
   max: z.string().nullable(),

@@ -78,7 +78,10 @@ export interface Explorer {
  * top-N; scrolling deeper builds, once per order, a position index (a sorted copy, or row ids read in
  * chunks). Views (Parquet) are first snapshot into a temp table so they page the same way.
  */
-export function createExplorer(db: Db, options: { copyMaxRows?: number; chunkRows?: number } = {}): Explorer {
+export function createExplorer(
+  db: Db,
+  options: { copyMaxRows?: number; chunkRows?: number; exactDistinctMaxRows?: number } = {},
+): Explorer {
   const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS;
   const chunkRows = options.chunkRows ?? CHUNK_ROWS;
   let generation = 0;
@@ -287,7 +290,15 @@ export function createExplorer(db: Db, options: { copyMaxRows?: number; chunkRow
     async profile(input) {
       const source = await openSource(input.table);
       await checkFilterValues(db, source.relation, input.filters);
-      return profileColumn(db, source.relation, source.from, input.column, input.filters, source.rows);
+      return profileColumn(
+        db,
+        source.relation,
+        source.from,
+        input.column,
+        input.filters,
+        source.rows,
+        options.exactDistinctMaxRows,
+      );
     },
 
     exportQuery: (input) => exportQuery(db, input),
