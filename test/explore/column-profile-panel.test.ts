@@ -24,10 +24,11 @@ function profileOf(type: string, min: string, max: string): ColumnProfile {
 }
 
 /** The panel's markup for this profile. */
-function markup(profile: ColumnProfile): string {
+function markup(profile: ColumnProfile, elapsedMs?: number): string {
   return renderToStaticMarkup(
     createElement(ColumnProfilePanel, {
       profile,
+      elapsedMs,
       loading: false,
       error: null,
       column: profile.column,
@@ -42,6 +43,18 @@ function shown(profile: ColumnProfile, testId: string): string | undefined {
 }
 
 describe('the column profile panel', () => {
+  it('shows the time the user waited, and how much of it was computing when it queued behind other reads', () => {
+    const profile = { ...profileOf('INTEGER', '1', '2'), durationMs: 8500 };
+    expect(shown(profile, 'profile-time')).toBe('computed in 8,500 ms');
+    const waited = (elapsedMs: number) =>
+      /data-testid="profile-time">([^<]*)</.exec(markup(profile, elapsedMs))?.[1];
+    expect(waited(21_000)).toBe(
+      'took 21,000 ms: 8,500 ms computing, 12,500 ms waiting for the table&#x27;s earlier reads',
+    );
+    // A round trip's few milliseconds add no second figure.
+    expect(waited(8530)).toBe('took 8,530 ms');
+  });
+
   it("shows a timestamp column's min and max with milliseconds, trailing zeros included, as the grid does", () => {
     // DuckDB's text of these: a fraction cut to two digits, and none at all.
     const profile = profileOf('TIMESTAMP', '2022-06-01 00:03:16.83', '2022-06-02 23:59:00');

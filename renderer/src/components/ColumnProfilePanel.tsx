@@ -36,6 +36,19 @@ function binLabel(low: string, high: string, overflow?: Overflow): ReactNode {
   );
 }
 
+/**
+ * How long a profile took as the user saw it: the engine computes it on the connection that also reads the
+ * grid's windows, one read at a time, so it may have waited behind them (or a profile asked for before).
+ */
+export function profileTime(computedMs: number, elapsedMs?: number): string {
+  const ms = (n: number) => `${n.toLocaleString()} ms`;
+  if (elapsedMs === undefined || elapsedMs < computedMs) return `computed in ${ms(computedMs)}`;
+  const waitedMs = elapsedMs - computedMs;
+  // A round trip's few milliseconds are not worth a second figure.
+  if (waitedMs < Math.max(200, elapsedMs / 5)) return `took ${ms(elapsedMs)}`;
+  return `took ${ms(elapsedMs)}: ${ms(computedMs)} computing, ${ms(waitedMs)} waiting for the table's earlier reads`;
+}
+
 /** One column's profile: type, null share, distinct count, min/max, then a histogram or the top values. */
 export function ColumnProfilePanel({
   profile,
@@ -43,8 +56,11 @@ export function ColumnProfilePanel({
   error,
   column,
   onClose,
+  elapsedMs,
 }: {
   profile: ColumnProfile | null;
+  /** How long the user waited for it, when known: more than its durationMs when it queued behind other reads. */
+  elapsedMs?: number;
   loading: boolean;
   error: string | null;
   column: string;
@@ -159,7 +175,9 @@ export function ColumnProfilePanel({
               </li>
             ))}
           </ul>
-          <p className="muted profile-time">computed in {profile.durationMs.toLocaleString()} ms</p>
+          <p className="muted profile-time" data-testid="profile-time">
+            {profileTime(profile.durationMs, elapsedMs)}
+          </p>
         </>
       )}
     </aside>

@@ -50,6 +50,8 @@ export function TablesView({ client }: { client: Client }) {
   });
   const [profileColumn, setProfileColumn] = useState<string | null>(null);
   const [profile, setProfile] = useState<ColumnProfile | null>(null);
+  // From asking to the answer: the profile's own durationMs leaves out its wait behind earlier reads.
+  const [profileElapsedMs, setProfileElapsedMs] = useState<number | undefined>(undefined);
   const [profileError, setProfileError] = useState<string | null>(null);
   const profileRequest = useRef(0);
   // The panel takes room from the grid as it opens: the column it profiles is scrolled back into view,
@@ -115,8 +117,12 @@ export function TablesView({ client }: { client: Client }) {
     setProfile(null);
     setProfileError(null);
     try {
+      const asked = performance.now();
       const result = await client.call('table.profile', { table: selected, column, filters: withFilters });
-      if (profileRequest.current === request) setProfile(result);
+      if (profileRequest.current === request) {
+        setProfileElapsedMs(Math.round(performance.now() - asked));
+        setProfile(result);
+      }
     } catch (e) {
       if (profileRequest.current === request) setProfileError(describeError(e));
     }
@@ -307,6 +313,7 @@ export function TablesView({ client }: { client: Client }) {
                 <ColumnProfilePanel
                   column={profileColumn}
                   profile={profile}
+                  elapsedMs={profileElapsedMs}
                   loading={profile === null && profileError === null}
                   error={profileError}
                   onClose={() => {
