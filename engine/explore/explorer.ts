@@ -80,7 +80,13 @@ export interface Explorer {
  */
 export function createExplorer(
   db: Db,
-  options: { copyMaxRows?: number; chunkRows?: number; exactDistinctMaxRows?: number } = {},
+  options: {
+    copyMaxRows?: number;
+    chunkRows?: number;
+    exactDistinctMaxRows?: number;
+    /** The largest export download (query.export), 512 MB unless a test sets it lower. */
+    maxDownloadBytes?: number;
+  } = {},
 ): Explorer {
   const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS;
   const chunkRows = options.chunkRows ?? CHUNK_ROWS;
@@ -301,7 +307,7 @@ export function createExplorer(
       );
     },
 
-    exportQuery: (input) => exportQuery(db, input),
+    exportQuery: (input) => exportQuery(db, input, options.maxDownloadBytes),
 
     invalidate() {
       generation++;

@@ -8,7 +8,9 @@ import { errorInUserText } from './query-error.ts';
 import { withoutStatementEnds } from './statement-end.ts';
 
 /** Largest file sent back as a download (over IPC or HTTP, held in memory on both sides). */
-const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+export const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+/** How often a download's file is measured while DuckDB writes it: a write past the limit stops this soon. */
+const SIZE_CHECK_MS = 50;
 
 const NOT_A_QUERY =
   'Export takes one read-only query (SELECT, WITH, FROM, VALUES); the warehouse changes through runs only.';
@@ -20,20 +22,28 @@ export type ExportFormat = QueryExportInput['format'];
  * commas, quotes or newlines quoted, quotes doubled) or Parquet, sent back in `content` for a download.
  * The API takes no path: whoever holds it must not be able to write files where the engine can.
  */
-export async function exportQuery(db: Db, input: QueryExportInput): Promise<QueryExport> {
+export async function exportQuery(
+  db: Db,
+  input: QueryExportInput,
+  maxBytes = MAX_DOWNLOAD_BYTES,
+): Promise<QueryExport> {
   const scratch = await mkdtemp(join(tmpdir(), 'lakehouse-export-'));
   try {
     const target = join(scratch, `query.${input.format}`);
-    const rows = await copyQuery(db, input.sql, input.format, target);
-    const bytes = (await stat(target)).size;
-    if (bytes > MAX_DOWNLOAD_BYTES) {
-      throw new LakehouseError(
-        'INVALID_ARGUMENT',
-        `The export is ${Math.round(bytes / 1048576)} MB, more than the ${MAX_DOWNLOAD_BYTES / 1048576} MB a download may hold; ` +
-          'export fewer rows or columns (a WHERE or LIMIT), or Parquet, which is smaller.',
-        { bytes, limit: MAX_DOWNLOAD_BYTES },
-      );
+    // The file is measured as DuckDB writes it, and the write stopped once it passes the limit: a 10M-row
+    // CSV was refused only when whole, after minutes of work and 1.4 GB of disk. The scratch folder goes.
+    const watch = watchSize(target, maxBytes, () => db.interrupt());
+    let rows: number;
+    try {
+      rows = await copyQuery(db, input.sql, input.format, target);
+    } catch (error) {
+      if (watch.passed()) throw tooBig(input.format, watch.passed() as number, maxBytes, true);
+      throw error;
+    } finally {
+      watch.stop();
     }
+    const bytes = (await stat(target)).size;
+    if (bytes > maxBytes) throw tooBig(input.format, bytes, maxBytes, false);
     return {
       format: input.format,
       rows,
@@ -44,6 +54,51 @@ export async function exportQuery(db: Db, input: QueryExportInput): Promise<Quer
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Measures `path` every SIZE_CHECK_MS until stopped; once it is larger than maxBytes, calls `stop` (again
+ * at every check: an interrupt stops only the statement running at that instant). `passed` gives the
+ * size it was seen at, or null.
+ */
+function watchSize(path: string, maxBytes: number, stop: () => void) {
+  let passed: number | null = null;
+  let watching = true;
+  const timer = setInterval(() => {
+    if (passed !== null) return stop();
+    stat(path).then(
+      ({ size }) => {
+        // Not once stopped: the connection may be running the next statement, which must go on.
+        if (watching && size > maxBytes && passed === null) {
+          passed = size;
+          stop();
+        }
+      },
+      () => undefined, // Not created yet.
+    );
+  }, SIZE_CHECK_MS);
+  return {
+    passed: () => passed,
+    stop: () => {
+      watching = false;
+      clearInterval(timer);
+    },
+  };
+}
+
+/** The refusal of a download past the limit, with the ways to get the rows anyway. */
+function tooBig(format: ExportFormat, bytes: number, maxBytes: number, stopped: boolean): LakehouseError {
+  // One decimal below 10 MB, so a file just past a small limit does not read as the limit itself.
+  const mb = (n: number) =>
+    `${n < 10 * 1048576 ? (n / 1048576).toFixed(1).replace(/\.0$/, '') : Math.round(n / 1048576).toLocaleString('en-US')} MB`;
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${stopped ? `The export passed ${mb(bytes)} and was stopped` : `The export is ${mb(bytes)}`}: a download ` +
+      `holds at most ${mb(maxBytes)}. Export fewer rows or columns (a WHERE, a LIMIT or an aggregate)` +
+      `${format === 'csv' ? ', or as Parquet, several times smaller,' : ''} or write every row with the CLI: ` +
+      `lakehouse query <project> "<sql>" --json > rows.json`,
+    { bytes, limit: maxBytes, stopped },
+  );
 }
 
 /**
