@@ -437,6 +437,9 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
   const limit = int(values, 'limit', values.json ? Number.POSITIVE_INFINITY : 50);
   if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 row`);
   return withReads(dir, async (reads) => {
+    // Past the table's rows, the rest are only counted: by count(*) over the query where running it again
+    // gives the same rows (DuckDB then reads no column), as reading them all took 10.9 s on a 10M-row fact.
+    const countAgain = values.json ? null : await reads.countAgain(sql);
     const result = await reads.query(sql);
     // Rows are read a chunk at a time: converted and printed as they come for JSON, only counted past the
     // table's first `limit`, so a result of millions of rows never sits in memory (it ran out of heap).
@@ -449,7 +452,9 @@ async function query({ values, positionals }: { values: Flags; positionals: stri
     for await (const batch of result.batches) {
       if (shown.length < limit) shown.push(...batch.rows().slice(0, limit - shown.length));
       total += batch.rowCount;
+      if (countAgain && total > limit) break;
     }
+    if (countAgain && total > limit) total = await countAgain();
     process.stdout.write(
       `${renderTable(
         shown,

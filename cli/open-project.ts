@@ -3,9 +3,10 @@
 
 import { LakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { withoutStatementEnds } from '../engine/explore/statement-end.ts';
 import type { Model } from '../engine/project/models.ts';
 import { withProjectArg } from './format.ts';
-import { checkCommandLineQuery } from './query-check.ts';
+import { checkCommandLineQuery, repeatableQuery } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 
 /** Opens the project for `fn`, closing it after; opened read-only, it first notes what a run would refuse. */
@@ -45,6 +46,7 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
         query: async () => {
           throw error;
         },
+        countAgain: async () => null,
       });
     }
     throw error;
@@ -61,6 +63,15 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
         // Only a read gets past the check, so the read-only warehouse never has to refuse a write.
         return engine.streamQuery(sql);
       },
+      countAgain: async (sql) =>
+        (await repeatableQuery(engine.reader, sql))
+          ? async () =>
+              Number(
+                (await engine.reader.scalar<number | bigint>(
+                  `SELECT count(*) FROM (${withoutStatementEnds(sql)}\n) AS __query`,
+                )) ?? 0,
+              )
+          : null,
     });
   } finally {
     engine.close();

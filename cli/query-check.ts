@@ -1,5 +1,5 @@
 import { LakehouseError } from '../engine/api/errors.ts';
-import type { Db } from '../engine/db/duckdb.ts';
+import { type Db, literal } from '../engine/db/duckdb.ts';
 import { checkOneQuery } from '../engine/explore/export.ts';
 
 const READS_ONLY =
@@ -33,4 +33,41 @@ export async function checkCommandLineQuery(db: Db, sql: string): Promise<void> 
     if (reason === 'not-a-query') throw new LakehouseError('QUERY_ERROR', READS_ONLY, { sql });
     throw error;
   }
+}
+
+/**
+ * Whether the query may be run a second time to count its rows with `count(*)` (DuckDB then reads no
+ * column): one SELECT whose rows cannot change between two runs, so the count is that of the rows shown.
+ * No sample, and every function DuckDB knows as CONSISTENT (not random(), uuid(), now(), nextval(), nor a
+ * macro of the project's, whose body is not checked). False for anything that does not parse as one.
+ */
+export async function repeatableQuery(db: Db, sql: string): Promise<boolean> {
+  const tree = JSON.parse(
+    String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'),
+  ) as { error?: boolean; statements?: unknown[] };
+  if (tree.error || tree.statements?.length !== 1) return false;
+  const functions = new Set<string>();
+  let sampled = false;
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'function_name' && typeof value === 'string') functions.add(value.toLowerCase());
+      else if (key === 'sample' && value !== null) sampled = true;
+      else walk(value);
+    }
+  };
+  walk(tree.statements);
+  if (sampled) return false;
+  if (functions.size === 0) return true;
+  // Table functions (read_parquet, range) have no stability: they read the same rows both times.
+  const [known] = await db.all<{ consistent: number; named: number }>(
+    `SELECT count(DISTINCT function_name) FILTER (WHERE stability = 'CONSISTENT' OR function_type = 'table') AS consistent,
+            count(DISTINCT function_name) FILTER (WHERE stability IS DISTINCT FROM 'CONSISTENT' AND function_type <> 'table') AS named
+     FROM duckdb_functions() WHERE lower(function_name) IN (${[...functions].map(literal).join(', ')})`,
+  );
+  return Number(known?.consistent ?? 0) === functions.size && Number(known?.named ?? 0) === 0;
 }

@@ -21,6 +21,11 @@ export interface ProjectReads {
   reconcileWith(model: string): string | undefined;
   /** Every row of a one-statement query, a chunk at a time as they are read, so none is held whole. */
   query(sql: string): Promise<StreamedQuery>;
+  /**
+   * The query's row count by `count(*)` over it, when running it again gives the rows shown
+   * (repeatableQuery); null otherwise. Asked before `query`: both use one connection.
+   */
+  countAgain(sql: string): Promise<(() => Promise<number>) | null>;
 }
 
 /** The running app's API for the project when the warehouse is locked by it; undefined otherwise. */
@@ -40,6 +45,8 @@ export async function readsThroughApp(
       (await call<{ tables: Awaited<ReturnType<Engine['tables']>> }>(server, 'tables.list', {})).tables,
     runs: async (limit) =>
       (await call<{ runs: Awaited<ReturnType<Engine['runs']>> }>(server, 'runs.list', { limit })).runs,
+    // The app reads the rows whole already (a window, or its Parquet export): counting them costs nothing more.
+    countAgain: async () => null,
     async query(sql) {
       // Checked here as a local read checks it, so the refusals read the same (the app words its own for its console).
       const parser = await openDb();
