@@ -2,7 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LakehouseError } from './api/errors.ts';
 import { withIsoOffset } from './api/run-clock.ts';
-import { type Db, type DbOptions, type JsonRowBatch, jsonRows, openDb, streamJsonRows } from './db/duckdb.ts';
+import {
+  type Db,
+  type DbOptions,
+  errorWithoutStatement,
+  type JsonRowBatch,
+  jsonRows,
+  openDb,
+  streamJsonRows,
+} from './db/duckdb.ts';
+import { withoutStatementEnds } from './explore/statement-end.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
 import {
   buildPartialGraph,
@@ -455,20 +464,57 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
         new LakehouseError('QUERY_ERROR', await suggestLayerTable(readerDb, (error as Error).message), {
           sql,
         });
+      // A streamed result that fails on a later row (a cast) ends, through @duckdb/node-api, as if it were
+      // complete: no error, an empty last chunk (the CLI printed 1,914,880 of 2,000,000 rows and exit 0).
+      // In a transaction the failure leaves it aborted, which the next statement tells.
+      await readerDb.run('BEGIN TRANSACTION');
+      const rollback = () => readerDb.run('ROLLBACK').catch(() => undefined);
       let streamed: Awaited<ReturnType<typeof streamJsonRows>>;
       try {
         streamed = await streamJsonRows(readerDb.connection, sql);
       } catch (error) {
+        await rollback();
         throw await failed(error);
       }
-      // An error can also come mid-result (a cast that fails on a later row): worded as one at the start.
       async function* batches(): AsyncGenerator<JsonRowBatch> {
+        let rows = 0;
         try {
-          yield* streamed.batches;
-        } catch (error) {
-          throw await failed(error);
+          try {
+            for await (const batch of streamed.batches) {
+              rows += batch.rowCount;
+              yield batch;
+            }
+          } catch (error) {
+            throw await failed(error);
+          }
+          const aborted = await readerDb.run('SELECT 1').then(
+            () => false,
+            () => true,
+          );
+          if (aborted) {
+            await rollback();
+            throw await failedAfter(rows);
+          }
+        } finally {
+          await rollback();
         }
       }
+      // DuckDB's own error, from the query run again past the rows read (it only reads): counting whole
+      // rows makes DuckDB compute every column, which count(*) or a LIMIT would leave out.
+      const failedAfter = async (rows: number) => {
+        try {
+          await readerDb.all(
+            `SELECT count(__query) FROM (SELECT * FROM (${withoutStatementEnds(sql)}\n) OFFSET ${rows}) AS __query`,
+          );
+        } catch (error) {
+          return failed(new Error(errorWithoutStatement(error)));
+        }
+        return new LakehouseError(
+          'QUERY_ERROR',
+          `The query failed after ${rows} rows, and DuckDB did not say why (it did not fail when run again from there): run it again.`,
+          { sql },
+        );
+      };
       return { columns: streamed.columns, batches: batches() };
     },
     close,

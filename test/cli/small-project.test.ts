@@ -66,6 +66,24 @@ describe('lakehouse on a one-date project', () => {
     ).toBe('[]\n');
   }, 120_000);
 
+  it('fails a query that fails on a later row, instead of printing the rows before it as the whole result', async () => {
+    // @duckdb/node-api ends such a streamed result as if complete: --json printed 1,914,880 of 2,000,000
+    // rows and exited 0.
+    const failsLate = `SELECT i, CAST(CASE WHEN i < 199999 THEN '1' ELSE 'x' END AS INTEGER) AS v FROM range(200000) t(i)`;
+    for (const args of [['--json'], ['--limit', '3']]) {
+      // The table reads on where running the query again may give other rows (random()).
+      const sql = args[0] === '--json' ? failsLate : `${failsLate} WHERE random() < 2`;
+      const failed = await lakehouseAsyncIn(process.env, ['query', project, sql, ...args]);
+      expect(failed.code, args[0]).toBe(1);
+      expect(failed.stderr, args[0]).toContain(
+        "error [QUERY_ERROR]: Conversion Error: Could not convert string 'x' to INT32",
+      );
+    }
+    // A query that ends where it should still ends well, and the connection reads on after a failure.
+    const whole = await lakehouseAsyncIn(process.env, ['query', project, 'SELECT 1 AS k', '--json']);
+    expect(whole.stdout).toBe('[\n  {\n    "k": 1\n  }\n]\n');
+  }, 120_000);
+
   it('refuses a catalog it cannot map or read before generating the sample, leaving nothing behind', async () => {
     const folder = join(work, 'catalogs');
     await mkdir(folder);
