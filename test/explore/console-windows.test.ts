@@ -73,6 +73,24 @@ describe('SQL console windows', () => {
     expect((await window('SELECT 42 AS n', 0)).rows).toEqual([{ n: 42 }]);
   });
 
+  it('a cast failing on a later row fails the window that reaches it, not ends the result early', async () => {
+    // @duckdb/node-api ends such a streamed result as if complete: 114,688 of 200,000 rows, no error.
+    const failing = `SELECT n, CAST(CASE WHEN n < 199999 THEN '1' ELSE 'x' END AS INTEGER) AS m FROM range(200000) t(n)`;
+    let offset = 0;
+    const error = await rejection(
+      (async () => {
+        for (;;) {
+          const result = await window(failing, offset, 10_000);
+          offset += result.rows.length;
+          if (!result.hasMore) return result;
+        }
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'QUERY_ERROR', details: { sql: failing } });
+    expect(error.message).toBe("Conversion Error: Could not convert string 'x' to INT32");
+    expect((await window('SELECT 42 AS n', 0)).rows).toEqual([{ n: 42 }]);
+  });
+
   it('a pipeline run lets the open result go: reading on says so, and running the query again works', async () => {
     const first = await window(SHUFFLED, 0);
     expect(first.hasMore).toBe(true);
