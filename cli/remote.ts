@@ -5,6 +5,7 @@ import { BINARY_REPLY_TYPE, decodeBinaryReply } from '../engine/api/binary-reply
 import { LakehouseError } from '../engine/api/errors.ts';
 import { type JsonRowBatch, literal, openDb, streamJsonRows } from '../engine/db/duckdb.ts';
 import type { Engine, QueryResult, StreamedQuery } from '../engine/engine.ts';
+import { megabytes } from '../engine/explore/export.ts';
 import { loadModels } from '../engine/project/models.ts';
 import { findServer, type ServerRecord } from '../server/discovery.ts';
 import { checkCommandLineQuery } from './query-check.ts';
@@ -61,7 +62,19 @@ export async function readsThroughApp(
       type Window = QueryResult & { hasMore: boolean };
       const first = await call<Window>(server, 'query.run', { sql, limit: 10_000 });
       if (!first.hasMore) return { columns: first.columns, batches: oneBatch(first.rows) };
-      const file = await call<{ content: Uint8Array }>(server, 'query.export', { sql, format: 'parquet' });
+      const file = await call<{ content: Uint8Array }>(server, 'query.export', {
+        sql,
+        format: 'parquet',
+      }).catch((error: unknown) => {
+        // The download's limit, whose advice names this very command: what lifts it here is the app.
+        if (!(error instanceof LakehouseError && error.details.limit !== undefined)) throw error;
+        // No bad argument (exit 2): the query failed here, as it would not on the warehouse itself.
+        throw new LakehouseError(
+          'QUERY_ERROR',
+          `While the app has the project open, lakehouse query reads a result of more than 10,000 rows through its download, and this one passed the download's ${megabytes(Number(error.details.limit))}. Close the app for lakehouse query to read the warehouse itself, or narrow the query (a WHERE, a LIMIT or an aggregate).`,
+          error.details,
+        );
+      });
       return { columns: first.columns, batches: parquetRows(file.content) };
     },
   };

@@ -103,7 +103,10 @@ interface ActiveRun {
  * with the last committed state; project.info answers during a run too (it reads the model files
  * again only when no run or publish is in progress).
  */
-export function createDispatcher(engine: Engine): Dispatcher {
+export function createDispatcher(
+  engine: Engine,
+  options: { explorer?: Parameters<typeof createExplorer>[1] } = {},
+): Dispatcher {
   const listeners = new Set<EventListener>();
   let active: ActiveRun | undefined;
   let closed = false;
@@ -111,7 +114,7 @@ export function createDispatcher(engine: Engine): Dispatcher {
   let tail: Promise<unknown> = Promise.resolve();
   let readTail: Promise<unknown> = Promise.resolve();
   // The table explorer's caches (counts, sort indexes, view snapshots) live on the reader connection.
-  const explorer = createExplorer(engine.reader);
+  const explorer = createExplorer(engine.reader, options.explorer);
   const iceberg = icebergApi(engine);
   const redshift = redshiftApi(engine);
   // Publishes (and preflights) on the writer queue, oldest first. A run queued behind one would wait

@@ -86,15 +86,18 @@ function watchSize(path: string, maxBytes: number, stop: () => void) {
   };
 }
 
+/** A size in MB: one decimal below 10 MB, so a file just past a small limit does not read as the limit. */
+export function megabytes(bytes: number): string {
+  const mb = bytes / 1048576;
+  return `${mb < 10 ? mb.toFixed(1).replace(/\.0$/, '') : Math.round(mb).toLocaleString('en-US')} MB`;
+}
+
 /** The refusal of a download past the limit, with the ways to get the rows anyway. */
 function tooBig(format: ExportFormat, bytes: number, maxBytes: number, stopped: boolean): LakehouseError {
-  // One decimal below 10 MB, so a file just past a small limit does not read as the limit itself.
-  const mb = (n: number) =>
-    `${n < 10 * 1048576 ? (n / 1048576).toFixed(1).replace(/\.0$/, '') : Math.round(n / 1048576).toLocaleString('en-US')} MB`;
   return new LakehouseError(
     'INVALID_ARGUMENT',
-    `${stopped ? `The export passed ${mb(bytes)} and was stopped` : `The export is ${mb(bytes)}`}: a download ` +
-      `holds at most ${mb(maxBytes)}. Export fewer rows or columns (a WHERE, a LIMIT or an aggregate)` +
+    `${stopped ? `The export passed ${megabytes(bytes)} and was stopped` : `The export is ${megabytes(bytes)}`}: a download ` +
+      `holds at most ${megabytes(maxBytes)}. Export fewer rows or columns (a WHERE, a LIMIT or an aggregate)` +
       `${format === 'csv' ? ', or as Parquet, several times smaller,' : ''} or write every row with the CLI: ` +
       `lakehouse query <project> "<sql>" --json > rows.json`,
     { bytes, limit: maxBytes, stopped },

@@ -206,6 +206,32 @@ describe('the command line while the app has the project open', () => {
     }
   });
 
+  it("says a result too big for the app's download is read by closing the app, not by this very command", async () => {
+    const engine = await createEngine({ projectDir: dir });
+    // A result of more than one window comes through the app's download: 64 kB here, 512 MB in the app.
+    const dispatcher = createDispatcher(engine, { explorer: { maxDownloadBytes: 64 * 1024 } });
+    const previous = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    try {
+      const access = await openForCommandLine(engine.project.root, dispatcher);
+      const big = await cliAsync(
+        'query',
+        dir,
+        'SELECT i, md5(CAST(i AS VARCHAR)) AS h FROM range(20000) t(i)',
+      );
+      expect(big.code).toBe(1);
+      expect(big.stderr).toContain(
+        "error [QUERY_ERROR]: While the app has the project open, lakehouse query reads a result of more than 10,000 rows through its download, and this one passed the download's 0.1 MB. Close the app",
+      );
+      await access.close();
+    } finally {
+      if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = previous;
+      await dispatcher.close();
+      engine.close();
+    }
+  });
+
   it('keeps the token out of a folder other users can read', async () => {
     const shared = join(work, 'shared-runtime');
     await mkdir(join(shared, 'lakehouse-explorer'), { recursive: true });
