@@ -8,7 +8,7 @@ import { errorInUserText } from './query-error.ts';
 import { withoutStatementEnds } from './statement-end.ts';
 
 /** Largest file sent back as a download (over IPC or HTTP, held in memory on both sides). */
-export const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
 /** How often a download's file is measured while DuckDB writes it: a write past the limit stops this soon. */
 const SIZE_CHECK_MS = 50;
 

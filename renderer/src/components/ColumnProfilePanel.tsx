@@ -40,7 +40,7 @@ function binLabel(low: string, high: string, overflow?: Overflow): ReactNode {
  * How long a profile took as the user saw it: the engine computes it on the connection that also reads the
  * grid's windows, one read at a time, so it may have waited behind them (or a profile asked for before).
  */
-export function profileTime(computedMs: number, elapsedMs?: number): string {
+function profileTime(computedMs: number, elapsedMs?: number): string {
   const ms = (n: number) => `${n.toLocaleString()} ms`;
   if (elapsedMs === undefined || elapsedMs < computedMs) return `computed in ${ms(computedMs)}`;
   const waitedMs = elapsedMs - computedMs;
