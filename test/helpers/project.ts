@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,16 @@ export async function exampleProject(source: string, catalog?: string): Promise<
   const dir = await tempDir();
   await initProject({ dir, example: 'customer-search', source, catalog });
   return dir;
+}
+
+/**
+ * A copy of project `dir` in a new temp dir, for a test to change a project built once. It stands alone:
+ * the lake's paths are relative to the project and the engine recreates its views when it opens.
+ */
+export async function copyProject(dir: string): Promise<string> {
+  const copy = await tempDir();
+  await cp(dir, copy, { recursive: true });
+  return copy;
 }
 
 export async function withEngine<T>(

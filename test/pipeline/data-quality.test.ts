@@ -8,6 +8,7 @@ import type { Engine } from '../../engine/engine.ts';
 import type { RunSummary } from '../../engine/pipeline/runner.ts';
 import { goldFingerprints } from '../helpers/fingerprint.ts';
 import {
+  copyProject,
   exampleProject,
   PROJECT_ROOT,
   removeDir,
@@ -264,8 +265,15 @@ describe('model errors', () => {
   let catalog: string;
   const dirs: string[] = [];
 
+  let twoDaysRun: string;
+
   beforeAll(async () => {
     ({ src, catalog } = await twoDaySource());
+    // Many tests start from both dates committed: built once here, each test changes a copy of its own.
+    twoDaysRun = await project();
+    await withEngine(twoDaysRun, async (engine) => {
+      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
+    });
   });
 
   afterAll(async () => {
@@ -275,6 +283,13 @@ describe('model errors', () => {
 
   const project = async () => {
     const dir = await exampleProject(src, catalog);
+    dirs.push(dir);
+    return dir;
+  };
+
+  /** A copy of the project with D1 and D2 committed, for a test to change. */
+  const projectRunOnTwoDays = async () => {
+    const dir = await copyProject(twoDaysRun);
     dirs.push(dir);
     return dir;
   };
@@ -543,10 +558,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   // Partitions of other dates keep the columns they were written with; the layer's view must follow
   // the model as it is now, or a renamed column reads as NULL downstream with no error.
   it('follows a renamed partition column: downstream fails on the old name, and the note says what older dates hold', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     await editModel(dir, 'silver/customer_search.sql', 'AS network_type,', 'AS net_type,');
     await withEngine(dir, async (engine) => {
       const failed = await engine.run({ dates: [D1] });
@@ -615,10 +627,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   // The repeat search across dates joins on the key: a key column older partitions lack failed it with a
   // Binder Error on the engine's own join ("does not exist on left side of join"), naming no date.
   it('refuses a deduplicate.key column older partitions lack, naming them and the run that rewrites them', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     await editModel(dir, 'silver/customer_search.sql', '  key: event_id\n', '  key: [event_id, event_day]\n');
     await editModel(
       dir,
@@ -646,10 +655,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   // A renamed input model is a new partitioned table holding only the dates run since: a replay of the
   // history reading it rewrote every other date's history from no rows, with a success.
   it('refuses a history replay over dates a renamed input holds no partition of, and a run writing them works', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     const bridge = async (engine: Engine) =>
       (await engine.query('SELECT * FROM bridge_user_plan ORDER BY ALL')).rows;
     let before: unknown;
@@ -688,10 +694,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('refuses a history replay that would read a renamed column as NULL on older dates, even later in its own run', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     const history = async (engine: Engine) =>
       (
         await engine.query(
@@ -784,10 +787,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('refuses a restored dimension while the bridge holds keys of the table it replaces', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     const file = join(dir, 'models', 'gold', 'dim_subscription.sql');
     const text = await readFile(file, 'utf8');
     await rename(file, join(dir, 'dim_subscription.sql.away'));
@@ -804,10 +804,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('refuses a renamed dimension whose new keys would leave older facts pointing at other members', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     // Facts whose platform_key names another platform than their event's.
     const wrong = async (engine: Engine, dimension: string) =>
       (
@@ -858,10 +855,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('a column a dimension gains is NULL for members the date does not merge, and a failing test says why', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     // device_type renamed device_kind everywhere in the model; D2 merges only the platforms not starting with 'a'.
     const path = join(dir, 'models', 'gold', 'dim_platform.sql');
     await writeFile(path, renameDeviceTypeForSomePlatforms(await readFile(path, 'utf8')));
@@ -1023,10 +1017,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
   });
 
   it('says so when a history model new to the lake starts after dates its inputs hold', async () => {
-    const dir = await project();
-    await withEngine(dir, async (engine) => {
-      expect((await engine.run({ dates: [D1, D2] })).status).toBe('success');
-    });
+    const dir = await projectRunOnTwoDays();
     // Dropped and restored (or added to a project that has run): its history would begin at D2, silently.
     const models = join(dir, 'models', 'gold');
     const file = join(models, 'dim_user_history.sql');
