@@ -31,8 +31,9 @@ export async function exampleProject(source: string, catalog?: string): Promise<
 }
 
 /**
- * A copy of project `dir` in a new temp dir, for a test to change a project built once. It stands alone:
- * the lake's paths are relative to the project and the engine recreates its views when it opens.
+ * A copy of project `dir` (its lake a local folder) in a new temp dir, for a test to change a project built
+ * once. It stands alone: the lake's paths are relative to the project and the engine recreates its views
+ * when it opens. An S3 lake is not copied: both copies would write to it.
  */
 export async function copyProject(dir: string): Promise<string> {
   const copy = await tempDir();
