@@ -1,8 +1,5 @@
 import { join } from 'node:path';
 import { LakehouseError } from '../engine/api/errors.ts';
-import { openDb } from '../engine/db/duckdb.ts';
-import { loadProject, PROJECT_FILE } from '../engine/project/config.ts';
-import { crawl, crawlDir } from '../engine/sources/crawler.ts';
 import { type CommandOptions, parseCommandArgs } from './args.ts';
 import { counted, toJson } from './format.ts';
 
@@ -30,6 +27,10 @@ export async function crawlCommand(args: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       `lakehouse crawl needs a project directory. Usage:\n${CRAWL_USAGE}`,
     );
+  // Loaded on demand: commands.ts imports this file for its usage, and `--help` need not load the engine.
+  const { loadProject, PROJECT_FILE } = await import('../engine/project/config.ts');
+  const { openDb } = await import('../engine/db/duckdb.ts');
+  const { crawl, crawlDir } = await import('../engine/sources/crawler.ts');
   const project = await loadProject(dir);
   const crawlable = Object.entries(project.config.sources).filter(([, s]) => s.kind === 'crawl');
   const wanted = parsed.values.source ?? crawlable.map(([name]) => name);

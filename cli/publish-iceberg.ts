@@ -1,6 +1,5 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { icebergOutcome } from '../engine/api/publish-outcome.ts';
-import { createEngine } from '../engine/engine.ts';
 import { type CommandOptions, PUBLISH_ORDER, parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { cancelOnStopSignals } from './stop-signals.ts';
@@ -72,6 +71,7 @@ export async function publishIcebergCommand(args: string[]): Promise<number> {
     );
   }
   const minAgeMs = values['older-than'] === undefined ? undefined : parseAge(values['older-than']);
+  const { createEngine } = await import('../engine/engine.ts');
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   // Ctrl-C stops before the next commit and deletes the files the table in progress had written.
   const controller = new AbortController();

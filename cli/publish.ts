@@ -1,6 +1,5 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { redshiftOutcome } from '../engine/api/publish-outcome.ts';
-import { createEngine } from '../engine/engine.ts';
 import { type CommandOptions, PUBLISH_ORDER, parseCommandArgs, projectDirArg, tableList } from './args.ts';
 import { formatDuration, renderTable, toJson } from './format.ts';
 import { createProgressBar } from './progress.ts';
@@ -83,9 +82,11 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
   }
   // Checked before the project or the target is opened, as the other flags are.
   const tables = tableList(values.tables, PUBLISH_USAGE);
-  // Loaded on demand: pg and the AWS SDK are only needed here.
+  // Loaded on demand: pg, the AWS SDK and the engine are only needed here (commands.ts imports this file
+  // for its usage, which `--help` prints without them).
   const { resolveRedshiftTarget } = await import('../engine/publish/redshift/connection.ts');
   const { preflightRedshift, publishRedshift } = await import('../engine/publish/redshift/publish.ts');
+  const { createEngine } = await import('../engine/engine.ts');
   const engine = await createEngine({ projectDir: dir, readOnly: true });
   const controller = new AbortController();
   const stopSignals = cancelOnStopSignals(controller, 'Cancelling: the publish is rolled back ...');
