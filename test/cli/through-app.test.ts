@@ -34,35 +34,45 @@ function cliAsync(...args: string[]): Promise<{ code: number | null; stdout: str
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: PROJECT_ROOT, timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: runtime } },
+      {
+        cwd: PROJECT_ROOT,
+        timeout: 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
-/** Queries `lakehouse query` refuses, each with its own message and exit code. */
-function refuseEverything() {
-  return {
-    write: cli('query', dir, 'CREATE TABLE t AS SELECT 1'),
-    copy: cli('query', dir, "COPY (SELECT 1) TO 'x.csv'"),
-    two: cli('query', dir, 'SELECT 1; SELECT 2'),
-    none: cli('query', dir, ';'),
-    syntax: cli('query', dir, 'SELEC 1'),
-  };
+/**
+ * Queries `lakehouse query` refuses, each with its own message and exit code. The commands here and in
+ * readEverything run side by side: each only reads, and most of each is Node and the engine starting.
+ */
+async function refuseEverything() {
+  const [write, copy, two, none, syntax] = await Promise.all([
+    cliAsync('query', dir, 'CREATE TABLE t AS SELECT 1'),
+    cliAsync('query', dir, "COPY (SELECT 1) TO 'x.csv'"),
+    cliAsync('query', dir, 'SELECT 1; SELECT 2'),
+    cliAsync('query', dir, ';'),
+    cliAsync('query', dir, 'SELEC 1'),
+  ]);
+  return { write, copy, two, none, syntax };
 }
 
 /** What the three reading commands print for the project. */
-function readEverything() {
+async function readEverything() {
   const sql = 'SELECT count(*) AS n, min(event_id) AS first FROM fact_customer_search';
   // More rows than one window of the app's API, of several types.
   const many = `SELECT event_id, datetime_log, date_key, match_score, i FROM silver.customer_search,
     range(40) t(i) ORDER BY event_id, i`;
-  return {
-    tables: cli('tables', dir, '--json'),
-    runs: cli('runs', dir, '--json'),
-    query: cli('query', dir, sql, '--json'),
-    many: cli('query', dir, many, '--json'),
-  };
+  const [tables, runs, query, manyRows] = await Promise.all([
+    cliAsync('tables', dir, '--json'),
+    cliAsync('runs', dir, '--json'),
+    cliAsync('query', dir, sql, '--json'),
+    cliAsync('query', dir, many, '--json'),
+  ]);
+  return { tables, runs, query, many: manyRows };
 }
 
 beforeAll(async () => {
@@ -87,9 +97,9 @@ describe('the command line while the app has the project open', () => {
   });
 
   it('reads tables, runs and queries through the app, with the same output as on its own', async () => {
-    const alone = readEverything();
+    const alone = await readEverything();
     expect(alone.tables.code, alone.tables.stderr).toBe(0);
-    const refusedAlone = refuseEverything();
+    const refusedAlone = await refuseEverything();
 
     server = spawn(process.execPath, [BIN, 'serve', dir], {
       cwd: work,
@@ -112,7 +122,7 @@ describe('the command line while the app has the project open', () => {
     });
     const origin = /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1];
 
-    const through = readEverything();
+    const through = await readEverything();
     for (const [command, result] of Object.entries(through)) {
       expect(result.code, `${command}: ${result.stderr}`).toBe(0);
       expect(result.stderr).toBe(`note: the app has this project open (${origin}); reading through it.\n`);
@@ -121,7 +131,7 @@ describe('the command line while the app has the project open', () => {
     expect((JSON.parse(through.many.stdout) as unknown[]).length).toBeGreaterThan(10_000);
     // Refused with the same words and exit code, not the app console's, and before the app runs anything.
     const note = `note: the app has this project open (${origin}); reading through it.\n`;
-    for (const [query, refused] of Object.entries(refuseEverything())) {
+    for (const [query, refused] of Object.entries(await refuseEverything())) {
       const alone = refusedAlone[query as keyof typeof refusedAlone];
       expect(alone.code, query).not.toBe(0);
       expect(refused.code, `${query}: ${refused.stderr}`).toBe(alone.code);
