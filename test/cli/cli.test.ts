@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
-import { lakehouse } from '../helpers/cli.ts';
+import { lakehouse, lakehouseAsync } from '../helpers/cli.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
 describe('the lakehouse command line', () => {
@@ -312,36 +312,58 @@ describe('the lakehouse command line', () => {
     expect(piped.status).toBe(0);
   });
 
-  it('reports errors on stderr with a code and a non-zero exit', () => {
-    const result = lakehouse('query', demo, 'SELECT * FROM no_such_table');
+  it('reports errors on stderr with a code and a non-zero exit', async () => {
+    // These only read, or are refused before the warehouse is opened: started side by side, since most of
+    // each is Node and the engine loading. A run checks its dates and --memory-limit with the warehouse
+    // open to write, which a reader beside it would block: the runs below come after, one at a time.
+    const [
+      result,
+      missing,
+      misspelt,
+      otherLayer,
+      write,
+      two,
+      unquoted,
+      limitZero,
+      typo,
+      typoFlag,
+      publishTypo,
+      port,
+      demoJson,
+    ] = await Promise.all([
+      lakehouseAsync('query', demo, 'SELECT * FROM no_such_table'),
+      lakehouseAsync('tables', join(work, 'nowhere')),
+      lakehouseAsync('query', demo, 'SELECT * FROM dim_usr'),
+      lakehouseAsync('query', demo, 'SELECT * FROM quarantine.customer_serch'),
+      lakehouseAsync('query', demo, 'DROP TABLE dim_user'),
+      lakehouseAsync('query', demo, 'SELECT 1; SELECT 2'),
+      lakehouseAsync('query', demo, 'SELECT', '1'),
+      lakehouseAsync('runs', demo, '--limit', '0'),
+      lakehouseAsync('query', demo, 'SELEC 1'),
+      lakehouseAsync('run', demo, '--frm', '2022-06-01'),
+      lakehouseAsync('publish', 'iceberg', demo, '--warehose', 'x'),
+      lakehouseAsync('serve', demo, '--port', '99999'),
+      lakehouseAsync('demo', '--dir', demo, '--json'),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^error \[QUERY_ERROR\]: .*no_such_table/);
-    const missing = lakehouse('tables', join(work, 'nowhere'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error \[PROJECT_NOT_FOUND\].*lakehouse init/);
     // A misspelt table gets the closest table of a layer, not DuckDB's pick from its own catalog.
-    expect(lakehouse('query', demo, 'SELECT * FROM dim_usr').stderr).toMatch(
-      /does not exist!\nDid you mean gold\.dim_user\?/,
-    );
+    expect(misspelt.stderr).toMatch(/does not exist!\nDid you mean gold\.dim_user\?/);
     // Among equally close tables, the one in the layer the SQL names.
-    expect(lakehouse('query', demo, 'SELECT * FROM quarantine.customer_serch').stderr).toMatch(
-      /Did you mean quarantine\.customer_search\?/,
-    );
-    const write = lakehouse('query', demo, 'DROP TABLE dim_user');
+    expect(otherLayer.stderr).toMatch(/Did you mean quarantine\.customer_search\?/);
     expect(write.code).toBe(1);
     expect(write.stderr).toMatch(
       /^error \[QUERY_ERROR\]: lakehouse query only reads: one query \(SELECT, .*\)\. To change data, edit a model and run it: lakehouse run\.\n$/,
     );
-    const two = lakehouse('query', demo, 'SELECT 1; SELECT 2');
     expect(two.code).toBe(2);
     expect(two.stderr).toMatch(/runs one statement; this SQL holds 2/);
     // Unquoted SQL arrives as several words: refused, not run as its first word.
-    const unquoted = lakehouse('query', demo, 'SELECT', '1');
     expect(unquoted.code).toBe(2);
     expect(unquoted.stderr).toMatch(/lakehouse query: unexpected argument 1\./);
-    expect(lakehouse('runs', demo, '--limit', '0').stderr).toMatch(/--limit 0: give at least 1 run/);
-    const typo = lakehouse('query', demo, 'SELEC 1');
+    expect(limitZero.stderr).toMatch(/--limit 0: give at least 1 run/);
     expect(typo.stderr).toMatch(/^error \[QUERY_ERROR\]: Parser Error: syntax error at or near "SELEC"/);
     const badDate = lakehouse('run', demo, '--date', '2022-6-1');
     expect(badDate.code).toBe(2);
@@ -356,23 +378,20 @@ describe('the lakehouse command line', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--date and --from\/--to both given/);
     // A mistyped flag is named with the closest one the command takes, and the list of them.
-    const typoFlag = lakehouse('run', demo, '--frm', '2022-06-01');
     expect(typoFlag.code).toBe(2);
     expect(typoFlag.stderr).toBe(
       'error [INVALID_ARGUMENT]: Unknown option --frm (did you mean "--from"?); this command takes --date, --from, ' +
         '--to, --select, --memory-limit, --json. Run `lakehouse run --help`.\n',
     );
-    expect(lakehouse('publish', 'iceberg', demo, '--warehose', 'x').stderr).toMatch(
+    expect(publishTypo.stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: Unknown option --warehose \(did you mean "--warehouse"\?\); this command takes --catalog, --warehouse, /,
     );
     // A port out of range is the option's error, not an INTERNAL one from the server's listen().
-    const port = lakehouse('serve', demo, '--port', '99999');
     expect(port.code).toBe(2);
     expect(port.stderr).toBe(
       'error [INVALID_ARGUMENT]: --port 99999: a TCP port is at most 65535; leave --port out to use any free one\n',
     );
     // demo prints tables, not JSON: --json is refused rather than ignored under a script reading stdout.
-    const demoJson = lakehouse('demo', '--dir', demo, '--json');
     expect(demoJson.code).toBe(2);
     expect(demoJson.stderr).toMatch(
       /^error \[INVALID_ARGUMENT\]: Unknown option --json; this command takes --dir\./,
