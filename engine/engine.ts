@@ -10,6 +10,7 @@ import {
   jsonRows,
   openDb,
   streamJsonRows,
+  throwIfStreamFailed,
 } from './db/duckdb.ts';
 import { withoutStatementEnds } from './explore/statement-end.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
@@ -487,34 +488,15 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
           } catch (error) {
             throw await failed(error);
           }
-          const aborted = await readerDb.run('SELECT 1').then(
-            () => false,
-            () => true,
-          );
-          if (aborted) {
-            await rollback();
-            throw await failedAfter(rows);
-          }
+          await throwIfStreamFailed(readerDb, withoutStatementEnds(sql), rows).catch(async (error) => {
+            throw error instanceof LakehouseError
+              ? error
+              : await failed(new Error(errorWithoutStatement(error)));
+          });
         } finally {
           await rollback();
         }
       }
-      // DuckDB's own error, from the query run again past the rows read (it only reads): counting whole
-      // rows makes DuckDB compute every column, which count(*) or a LIMIT would leave out.
-      const failedAfter = async (rows: number) => {
-        try {
-          await readerDb.all(
-            `SELECT count(__query) FROM (SELECT * FROM (${withoutStatementEnds(sql)}\n) OFFSET ${rows}) AS __query`,
-          );
-        } catch (error) {
-          return failed(new Error(errorWithoutStatement(error)));
-        }
-        return new LakehouseError(
-          'QUERY_ERROR',
-          `The query failed after ${rows} rows, and DuckDB did not say why (it did not fail when run again from there): run it again.`,
-          { sql },
-        );
-      };
       return { columns: streamed.columns, batches: batches() };
     },
     close,

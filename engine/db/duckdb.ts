@@ -330,6 +330,34 @@ export async function streamJsonRows(
   };
 }
 
+/**
+ * Call at the end of a result streamed inside a transaction of its own. Through @duckdb/node-api a result
+ * that fails on a later row (a cast) ends as if it were complete, while the failure leaves the transaction
+ * aborted. When it is, rolls back and throws DuckDB's error, read by running the query again past the rows
+ * read, counting whole rows so every column is computed (count(*) or a LIMIT would leave them out).
+ * `beforeRerun` may throw instead (a cancel ends a result so too, and stays a cancel).
+ */
+export async function throwIfStreamFailed(
+  db: Db,
+  sql: string,
+  rowsRead: number,
+  beforeRerun?: () => void,
+): Promise<void> {
+  const aborted = await db.run('SELECT 1').then(
+    () => false,
+    () => true,
+  );
+  if (!aborted) return;
+  await db.run('ROLLBACK');
+  beforeRerun?.();
+  await db.all(`SELECT count(__query) FROM (SELECT * FROM (${sql}\n) OFFSET ${rowsRead}) AS __query`);
+  throw new LakehouseError(
+    'QUERY_ERROR',
+    `The query failed after ${rowsRead} rows, and DuckDB did not say why (it did not fail when run again from there): run it again.`,
+    { sql },
+  );
+}
+
 /** The columns whose JSON form is a string because the type is 64 bits or wider. */
 export function wideIntegerColumns(names: string[], types: string[]): string[] {
   return names.filter((_, i) => WIDE_INTEGER.test(types[i] ?? ''));

@@ -1,7 +1,13 @@
 import type { DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
 import type { Column, QueryInput, QueryResult } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, exactWideIntegers, jsonValue, wideIntegerColumns } from '../db/duckdb.ts';
+import {
+  type Db,
+  exactWideIntegers,
+  jsonValue,
+  throwIfStreamFailed,
+  wideIntegerColumns,
+} from '../db/duckdb.ts';
 import { checkOneQuery } from './export.ts';
 import { errorInUserText } from './query-error.ts';
 import { withoutStatementEnds } from './statement-end.ts';
@@ -294,32 +300,9 @@ async function rowLeft(cursor: Cursor, stopIfInterrupted: () => void): Promise<b
     cursor.chunk = next && next.rowCount > 0 ? next : null;
     cursor.chunkRow = 0;
     cursor.done = cursor.chunk === null;
-    if (cursor.done) await failIfAborted(cursor, stopIfInterrupted);
+    if (cursor.done) await throwIfStreamFailed(cursor.db, cursor.sql, cursor.position, stopIfInterrupted);
   }
   return !cursor.done;
-}
-
-/**
- * At a result's end: when the query failed instead (its transaction is aborted), throws DuckDB's error,
- * read by running the query again past the rows read, counting whole rows so that every column is
- * computed (count(*) or a LIMIT would leave them out). A cancel ends a result so too: it stays a cancel.
- */
-async function failIfAborted(cursor: Cursor, stopIfInterrupted: () => void): Promise<void> {
-  const aborted = await cursor.db.run('SELECT 1').then(
-    () => false,
-    () => true,
-  );
-  if (!aborted) return;
-  await cursor.db.run('ROLLBACK');
-  stopIfInterrupted();
-  await cursor.db.all(
-    `SELECT count(__query) FROM (SELECT * FROM (${cursor.sql}\n) OFFSET ${cursor.position}) AS __query`,
-  );
-  throw new LakehouseError(
-    'QUERY_ERROR',
-    `The query failed after ${cursor.position} rows, and DuckDB did not say why (it did not fail when run again from there): run it again.`,
-    { sql: cursor.sql },
-  );
 }
 
 /** One row in the JSON form jsonRows gives (DuckDB's JSON values, exact 64-bit integers as numbers). */
