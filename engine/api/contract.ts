@@ -847,8 +847,18 @@ export const TableProfileInput = z.strictObject({
   table: z.string().min(1),
   column: z.string().min(1),
   filters: z.array(ColumnFilter).max(20).default([]),
+  /** The caller's name for this profile, so table.profile.cancel can stop it (also before it arrives). */
+  profileId: z.string().min(1).max(100).optional(),
 });
 export type TableProfileInput = z.infer<typeof TableProfileInput>;
+
+/**
+ * Stops one table.profile call (named by its profileId) that the user has moved on from: queued, it does
+ * not start; running, it is interrupted; either way it fails with QUERY_CANCELLED. Profiles share the
+ * explorer's connection with the grid's windows, so one left running would hold them up.
+ */
+export const TableProfileCancelInput = z.strictObject({ profileId: z.string().min(1).max(100) });
+export type TableProfileCancelInput = z.infer<typeof TableProfileCancelInput>;
 
 /** One column's profile over the rows that pass the filters; numbers and dates get a histogram, others top values. */
 export const ColumnProfile = z.object({
@@ -1275,6 +1285,7 @@ export const methods = {
   'query.cancel': { input: QueryCancelInput, output: QueryCancelResult },
   'table.window': { input: TableWindowInput, output: TableWindow },
   'table.profile': { input: TableProfileInput, output: ColumnProfile },
+  'table.profile.cancel': { input: TableProfileCancelInput, output: QueryCancelResult },
   'query.export': { input: QueryExportInput, output: QueryExport },
   'pipeline.graph': { input: PipelineGraphInput, output: PipelineGraph },
   'star.schema': { input: StarSchemaInput, output: StarSchema },

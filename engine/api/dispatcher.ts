@@ -46,6 +46,8 @@ import {
   RunSummary,
 } from './contract.ts';
 import { LakehouseError, toLakehouseError } from './errors.ts';
+import { createProfileCalls } from './profile-calls.ts';
+import { RecentNames } from './recent-names.ts';
 
 export type EventListener = (event: LakehouseEvent) => void;
 
@@ -177,6 +179,11 @@ export function createDispatcher(
     readTail = result.catch(() => undefined);
     return result;
   };
+
+  const profiles = createProfileCalls(
+    (fn) => read('table.profile', fn),
+    () => engine.reader.interrupt(),
+  );
 
   // The SQL console's queries run on connections of their own: a slow one neither holds up the explorer's
   // reads on the reader queue nor is interrupted along with them, and query.cancel can interrupt it.
@@ -535,7 +542,8 @@ export function createDispatcher(
         return { name, sources: sourceList() };
       }),
     'table.window': (input) => read('table.window', () => explorer.window(input)),
-    'table.profile': (input) => read('table.profile', () => explorer.profile(input)),
+    'table.profile': (input) => profiles.call(input.profileId, () => explorer.profile(input)),
+    'table.profile.cancel': async ({ profileId }) => ({ cancelled: profiles.cancel(profileId) }),
     'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),
     'publish.iceberg.preflight': (input) =>
       publishing(`An Iceberg preflight of ${icebergWhere(input)}`, () => iceberg.preflight(input), false),
@@ -712,19 +720,4 @@ function finishedSummary(
     durationMs: summary?.durationMs ?? Date.now() - started,
     error: { code: error.code, message: error.message, details: error.details },
   };
-}
-
-/** The last few names a caller gave its queries: enough for requests in flight, bounded however many come. */
-class RecentNames {
-  private readonly names = new Set<string>();
-  add(name: string): void {
-    this.names.add(name);
-    if (this.names.size > 100) this.names.delete(this.names.values().next().value as string);
-  }
-  has(name: string): boolean {
-    return this.names.has(name);
-  }
-  delete(name: string): boolean {
-    return this.names.delete(name);
-  }
 }

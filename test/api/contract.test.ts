@@ -507,6 +507,7 @@ describe('the contract schemas', () => {
       | 'query.cancel'
       | 'table.window'
       | 'table.profile'
+      | 'table.profile.cancel'
       | 'query.export'
       | 'pipeline.graph'
       | 'star.schema'
