@@ -54,6 +54,17 @@ export function TablesView({ client }: { client: Client }) {
   const [profileElapsedMs, setProfileElapsedMs] = useState<number | undefined>(undefined);
   const [profileError, setProfileError] = useState<string | null>(null);
   const profileRequest = useRef(0);
+  // The profile still being computed: stopped when the user moves on, as it would hold up the grid's reads.
+  const profileInFlight = useRef<string | null>(null);
+  const cancelProfile = () => {
+    const profileId = profileInFlight.current;
+    if (profileId === null) return;
+    profileInFlight.current = null;
+    void client.call('table.profile.cancel', { profileId }).catch(() => undefined);
+  };
+  // Leaving the view (another tab) leaves its profile unwanted too.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: on unmount only; the client does not change
+  useEffect(() => () => cancelProfile(), []);
   // The panel takes room from the grid as it opens: the column it profiles is scrolled back into view,
   // where the panel would otherwise hide the column it was opened from (one at the right edge).
   useEffect(() => {
@@ -104,6 +115,7 @@ export function TablesView({ client }: { client: Client }) {
     setSelected(name);
     setSort(NO_SORT);
     setFilters(NO_FILTERS);
+    cancelProfile();
     setProfileColumn(null);
     setProfile(null);
     const first = tables?.find((t) => t.name === name)?.columns[0]?.name ?? '';
@@ -113,18 +125,28 @@ export function TablesView({ client }: { client: Client }) {
   const runProfile = async (column: string, withFilters: ColumnFilter[]) => {
     if (!selected) return;
     const request = ++profileRequest.current;
+    cancelProfile();
+    const profileId = `profile-${Date.now().toString(36)}-${request}`;
+    profileInFlight.current = profileId;
     setProfileColumn(column);
     setProfile(null);
     setProfileError(null);
     try {
       const asked = performance.now();
-      const result = await client.call('table.profile', { table: selected, column, filters: withFilters });
+      const result = await client.call('table.profile', {
+        table: selected,
+        column,
+        filters: withFilters,
+        profileId,
+      });
       if (profileRequest.current === request) {
         setProfileElapsedMs(Math.round(performance.now() - asked));
         setProfile(result);
       }
     } catch (e) {
       if (profileRequest.current === request) setProfileError(describeError(e));
+    } finally {
+      if (profileInFlight.current === profileId) profileInFlight.current = null;
     }
   };
 
@@ -318,6 +340,7 @@ export function TablesView({ client }: { client: Client }) {
                   error={profileError}
                   onClose={() => {
                     profileRequest.current++;
+                    cancelProfile();
                     setProfileColumn(null);
                     // The close button goes with the panel: the focus goes back to the column's profile
                     // button, where the user opened it, not to the start of the page.
