@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../engine/engine.ts';
 import { hasChromium, type OpenApp, openApp } from '../../helpers/browser.ts';
-import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../../helpers/project.ts';
+import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
 
 // The Publish panel in Chromium over HTTP: preflight, publish with reconciliation, then the history of
 // the fact table after a second day (snapshots, time travel to day 1, diff between the two).
@@ -19,12 +18,6 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
 
   beforeAll(async () => {
     work = await tempDir('iceberg-e2e-');
-    // Built apart from dist/ so this test sees the current renderer without touching other tests' build.
-    const staticDir = join(work, 'renderer');
-    execFileSync('npx', ['vite', 'build', '--outDir', staticDir, '--logLevel', 'error'], {
-      cwd: PROJECT_ROOT,
-      stdio: 'inherit',
-    });
     const project = await generatedProject(work, 2, 200);
     dates = project.dates;
     app = await openApp({
@@ -32,7 +25,6 @@ describe.skipIf(!hasChromium)('the Publish panel', () => {
       prepare: async (engine) => {
         await engine.run({ dates: [dates[0]!] });
       },
-      staticDir,
       page: { viewport: { width: 1280, height: 900 } },
     });
     ({ engine, page } = app);
