@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../engine/engine.ts';
 import { hasChromium, newAppPage, type OpenApp, openApp, SCREENSHOTS } from '../helpers/browser.ts';
@@ -270,6 +270,33 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
       ) ?? [];
     expect(Number(took?.replaceAll(',', ''))).toBeGreaterThanOrEqual(1000);
     expect(Number(computing?.replaceAll(',', ''))).toBeLessThan(1000);
+
+    // Another column asked for while a profile is still on its way cancels that one by its name, so it
+    // does not hold up the grid's reads; the panel shows the column asked for last, with no error.
+    const profileIds: string[] = [];
+    const cancelled: string[] = [];
+    const onRequest = (request: Request) => {
+      const body = JSON.parse(request.postData() ?? '{}') as { profileId?: string };
+      if (request.url().endsWith('/rpc/table.profile')) profileIds.push(body.profileId ?? '');
+      if (request.url().endsWith('/rpc/table.profile.cancel')) cancelled.push(body.profileId ?? '');
+    };
+    page.on('request', onRequest);
+    let held = 0;
+    await page.route('**/rpc/table.profile', async (route) => {
+      held += 1;
+      if (held === 1) await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    });
+    await page.getByTestId('profile-score').click();
+    await page.getByTestId('profile-id').click();
+    await expect.poll(() => panel.getByTestId('profile-type').textContent()).toBe('BIGINT');
+    await expect.poll(() => profileIds.length).toBe(2);
+    expect(cancelled).toEqual([profileIds[0]]);
+    await page.waitForTimeout(1200);
+    expect(await panel.getByTestId('profile-type').textContent()).toBe('BIGINT');
+    expect(await panel.getByRole('alert').count()).toBe(0);
+    await page.unroute('**/rpc/table.profile');
+    page.off('request', onRequest);
 
     await page.getByTestId('profile-keyword').click();
     await expect.poll(() => panel.getByTestId('profile-nulls').textContent()).toBe('0 (0.0%)');
