@@ -1,6 +1,6 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { awsProfileRegion, sharedAwsFilesStamp } from './aws-profiles.ts';
+import { credentialsSdk, s3Sdk } from './aws-sdk.ts';
 
 // The region and credentials the AWS clients use, kept in step with the shared AWS files: the SDK reads
 // those files once per process, so an app left open would keep what ~/.aws held when it started.
@@ -23,7 +23,7 @@ export function awsRegionOfProfile(
       read = { stamp, region: awsProfileRegion(profile ?? process.env.AWS_PROFILE ?? 'default') };
     if (read.region) return read.region;
     if (endpoint) return 'us-east-1';
-    sdkDefault ??= new S3Client(profile ? { profile } : {}).config.region;
+    sdkDefault ??= new (s3Sdk().S3Client)(profile ? { profile } : {}).config.region;
     return sdkDefault();
   };
 }
@@ -47,7 +47,10 @@ export function awsCredentialsFor(profile: string | undefined) {
       filesStamp = sharedAwsFilesStamp();
       // A chain per resolution, reading the files afresh (ignoreCache): the SDK otherwise keeps their first
       // read (a failed one too) for the life of the process, and the chain its first answer.
-      const chain = fromNodeProviderChain({ ...(profile ? { profile } : {}), ignoreCache: true });
+      const chain = credentialsSdk().fromNodeProviderChain({
+        ...(profile ? { profile } : {}),
+        ignoreCache: true,
+      });
       const resolved = await chain();
       // Our own expiry, which forget() moves to the past: the SDK re-resolves credentials that have one.
       current = {

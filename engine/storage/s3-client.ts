@@ -1,7 +1,8 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../api/errors.ts';
 import { awsCredentialsFor, awsRegionOfProfile } from './aws-chain.ts';
 import { missingAwsProfile } from './aws-profiles.ts';
+import { s3Sdk } from './aws-sdk.ts';
 import { s3Uri } from './s3-uri.ts';
 
 /** Where and how to reach S3: the `s3` block of lakehouse.yaml. Credentials never live here. */
@@ -27,7 +28,7 @@ export function createS3Client(settings: S3Settings = {}): S3Client {
   const region = settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const profile = settings.profile ?? process.env.AWS_PROFILE;
   const credentials = awsCredentialsFor(settings.profile);
-  const client = new S3Client({
+  const client = new (s3Sdk().S3Client)({
     // The profile's own region (region = ... in its config section) counts, as for the AWS CLI.
     region: region ?? awsRegionOfProfile(settings.profile, endpoint),
     ...(settings.profile ? { profile: settings.profile } : {}),

@@ -4,18 +4,9 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../api/errors.ts';
+import { s3Sdk, s3UploadSdk } from './aws-sdk.ts';
 import { s3Failure } from './s3-client.ts';
 import { s3Uri } from './s3-uri.ts';
 
@@ -47,7 +38,7 @@ export async function listObjects(
     let page: ListObjectsV2CommandOutput;
     try {
       page = await client.send(
-        new ListObjectsV2Command({
+        new (s3Sdk().ListObjectsV2Command)({
           Bucket: bucket,
           Prefix: prefix,
           Delimiter: delimiter,
@@ -101,7 +92,7 @@ export async function downloadObject(
     let received = 0;
     try {
       const response = await client.send(
-        new GetObjectCommand({
+        new (s3Sdk().GetObjectCommand)({
           Bucket: object.bucket,
           Key: object.key,
           IfMatch: object.etag ? `"${object.etag}"` : undefined,
@@ -172,7 +163,7 @@ export function localWriteFailure(
  * multipart upload is aborted.
  */
 export async function uploadFile(client: S3Client, bucket: string, key: string, file: string): Promise<void> {
-  const upload = new Upload({
+  const upload = new (s3UploadSdk().Upload)({
     client,
     params: {
       Bucket: bucket,
@@ -194,7 +185,12 @@ export async function uploadFile(client: S3Client, bucket: string, key: string, 
 export async function putText(client: S3Client, bucket: string, key: string, body: string): Promise<void> {
   try {
     await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+      new (s3Sdk().PutObjectCommand)({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/json',
+      }),
     );
   } catch (error) {
     throw s3Failure(error, { bucket, key, action: 'write' });
@@ -203,7 +199,7 @@ export async function putText(client: S3Client, bucket: string, key: string, bod
 
 export async function getText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
   try {
-    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const response = await client.send(new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
     return await (response.Body as { transformToString(): Promise<string> }).transformToString();
   } catch (error) {
     const name = (error as { name?: string }).name;
@@ -218,7 +214,7 @@ export async function deleteKeys(client: S3Client, bucket: string, keys: string[
     const batch = keys.slice(i, i + 1000);
     try {
       await client.send(
-        new DeleteObjectsCommand({
+        new (s3Sdk().DeleteObjectsCommand)({
           Bucket: bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
@@ -264,7 +260,7 @@ export async function abortStaleUploads(
   try {
     do {
       const page = await client.send(
-        new ListMultipartUploadsCommand({
+        new (s3Sdk().ListMultipartUploadsCommand)({
           Bucket: bucket,
           Prefix: prefix,
           KeyMarker: keyMarker,
@@ -273,7 +269,7 @@ export async function abortStaleUploads(
       );
       for (const u of ownUploads(page.Uploads ?? [], owns)) {
         await client.send(
-          new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
+          new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
         );
         aborted++;
       }
