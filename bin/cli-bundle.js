@@ -1,0 +1,126 @@
+// The command line as plain JavaScript: its TypeScript bundled with esbuild, cached in node_modules/.cache and
+// rebuilt when a file it was built from changes. Loading ~150 modules through tsx cost about 0.45 s of every
+// command's start (BENCHMARKS.md, "Command-line start"); a build takes about 0.15 s, once per change.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const REPO = resolve(import.meta.dirname, '..');
+const ENTRY = 'main.mjs';
+// Builds no pointer names are removed once they are this old: a command started before a rebuild may
+// still load its lazily imported chunks from one.
+const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The URL of the bundled CLI's entry (`cli/main.ts` under `root`), built first when missing or older than its
+ * sources; undefined when it cannot be built or cached (no esbuild, a read-only checkout), and the caller loads
+ * the TypeScript instead.
+ */
+export async function cliBundle(root = REPO, cache = join(root, 'node_modules', '.cache', 'lakehouse-cli')) {
+  try {
+    const current = readPointer(cache);
+    if (current && isFresh(root, cache, current))
+      return pathToFileURL(join(cache, current.build, ENTRY)).href;
+    return pathToFileURL(await build(root, cache)).href;
+  } catch {
+    return undefined;
+  }
+}
+
+function readPointer(cache) {
+  try {
+    return JSON.parse(readFileSync(join(cache, 'current.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every input still has the size and modification time it had when the build read it. */
+function isFresh(root, cache, pointer) {
+  if (!Array.isArray(pointer.inputs) || typeof pointer.build !== 'string') return false;
+  try {
+    statSync(join(cache, pointer.build, ENTRY));
+    return pointer.inputs.every(([path, size, mtimeMs]) => {
+      const stat = statSync(join(root, path));
+      return stat.size === size && stat.mtimeMs === mtimeMs;
+    });
+  } catch {
+    return false;
+  }
+}
+
+async function build(root, cache) {
+  const { build: esbuild } = await import('esbuild');
+  mkdirSync(cache, { recursive: true });
+  const started = Date.now();
+  const name = `build-${started}-${randomBytes(4).toString('hex')}`;
+  const partial = join(cache, `${name}.partial`);
+  const result = await esbuild({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'cli', 'main.ts')],
+    outdir: partial,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    // Each command's `await import(...)` stays a chunk of its own, loaded only when that command runs.
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [sourceLocations],
+  });
+  renameSync(partial, join(cache, name));
+  const inputs = Object.keys(result.metafile.inputs).map((path) => {
+    const stat = statSync(join(root, path));
+    return [path, stat.size, stat.mtimeMs];
+  });
+  // A file saved while the build read it may be in the bundle as it was before: use this build once,
+  // and build again next time.
+  if (inputs.every(([, , mtimeMs]) => mtimeMs < started)) {
+    const next = join(cache, `${name}.pointer`);
+    writeFileSync(next, JSON.stringify({ build: name, inputs }));
+    renameSync(next, join(cache, 'current.json'));
+  }
+  removeOldBuilds(cache, name);
+  return join(cache, name, ENTRY);
+}
+
+/**
+ * Each module keeps its own location: the code finds files next to its source (the example projects, the
+ * keyword matcher's worker sources, package.json, the app's renderer) from `import.meta`, which in a bundle
+ * would name the bundle's folder instead.
+ */
+const sourceLocations = {
+  name: 'source-locations',
+  setup(builder) {
+    builder.onLoad({ filter: /\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import.meta')) return undefined;
+      return {
+        loader: 'ts',
+        contents: text
+          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
+          .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+          .replaceAll('import.meta.filename', JSON.stringify(args.path)),
+      };
+    });
+  },
+};
+
+function removeOldBuilds(cache, keep) {
+  const current = readPointer(cache)?.build;
+  for (const entry of readdirSync(cache)) {
+    if (!entry.startsWith('build-') || entry === keep || entry === current) continue;
+    const path = join(cache, entry);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_BUILD_MS)
+        rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed by another command building at the same time.
+    }
+  }
+}
