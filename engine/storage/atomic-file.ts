@@ -1,20 +1,92 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 
 /**
  * Writes `file` whole or not at all: the bytes go to a temp file of this write's own (two writers of
  * one file, such as the app's publish and the CLI's, must not take each other's), which is then renamed
- * over it. A crash mid-write leaves the previous file, never half of one.
+ * over it. A crash mid-write leaves the previous file, never half of one. `durable` (the default) also
+ * flushes the bytes and then the new name to the disk before returning, so a power cut after it cannot
+ * leave the name with missing bytes; a cache that can be fetched again skips that.
  */
-export async function writeFileAtomically(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomically(
+  file: string,
+  data: string | Uint8Array,
+  { durable = true }: { durable?: boolean } = {},
+): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
   try {
-    await writeFile(temp, data);
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
+  if (durable) await syncDirectory(dirname(file));
+}
+
+/** Flushes a file's bytes to the disk: what a commit is about to name must survive a power cut. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Flushes the names created or renamed in `dir` to the disk (a file's own sync does not cover its name on
+ * every file system). Where a folder cannot be opened or synced (Windows), the file system keeps names
+ * durable its own way: nothing to do.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(dir, 'r');
+  } catch (error) {
+    if (cannotSyncFolders(error)) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!cannotSyncFolders(error)) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Syncs the folder of each of `paths` and every folder above it up to `root`: a file in a folder created for
+ * it (a new table's, a partition's) is only found again after a power cut if each new name on the way is.
+ */
+export async function syncFoldersUpTo(root: string, paths: string[]): Promise<void> {
+  const top = resolve(root);
+  const folders = new Set<string>();
+  for (const path of paths) {
+    for (
+      let dir = dirname(resolve(path));
+      dir === top || dir.startsWith(`${top}${sep}`);
+      dir = dirname(dir)
+    ) {
+      folders.add(dir);
+      if (dir === top) break;
+    }
+  }
+  for (const dir of folders) await syncDirectory(dir);
+}
+
+function cannotSyncFolders(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    code === 'EISDIR' || code === 'EPERM' || code === 'EACCES' || code === 'EINVAL' || code === 'ENOTSUP'
+  );
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
+import { syncFile, syncFoldersUpTo } from '../../storage/atomic-file.ts';
 import type { FileIO } from './file-io.ts';
 import type { DataFile, PartitionValue } from './manifest.ts';
 import { boundBytes, type IcebergSchema, type IcebergType, type PartitionSpec } from './spec.ts';
@@ -121,6 +122,9 @@ async function describeFiles(
     if (!direct) {
       await io.upload(row.filename, uri);
       options.uploaded.push(uri);
+    } else {
+      // Durable before the metadata that names it is committed (the upload of a staged file does the same).
+      await syncFile(row.filename);
     }
     const columnSizes: { key: number; value: bigint }[] = [];
     const valueCounts: { key: number; value: bigint }[] = [];
@@ -163,6 +167,11 @@ async function describeFiles(
       sort_order_id: 0,
     });
   }
+  if (direct)
+    await syncFoldersUpTo(
+      folder,
+      rows.map((r) => r.filename),
+    );
   return files;
 }
 

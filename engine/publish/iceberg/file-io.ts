@@ -17,7 +17,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
-import { writeFileAtomically } from '../../storage/atomic-file.ts';
+import { syncFile, syncFoldersUpTo, writeFileAtomically } from '../../storage/atomic-file.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from '../../storage/lru-files.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { deleteKeys, listObjects, uploadFile } from '../../storage/s3-objects.ts';
@@ -155,7 +155,7 @@ function isWithin(folder: string, path: string): boolean {
 }
 
 /** Creates `path` with O_EXCL and fills it: false when it exists. Not atomic (see createExclusive). */
-async function createInPlace(path: string, bytes: Buffer | string): Promise<boolean> {
+async function createInPlace(path: string, bytes: Buffer | string, root: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'wx');
@@ -164,6 +164,7 @@ async function createInPlace(path: string, bytes: Buffer | string): Promise<bool
     throw error;
   }
   await fillAndClose(handle, bytes);
+  await syncFoldersUpTo(root, [path]);
   return true;
 }
 
@@ -221,13 +222,15 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
       await fillAndClose(await open(staging, 'wx'), bytes);
       try {
         await link(staging, path);
+        // The commit's name, and a new table's folders above it, survive a power cut.
+        await syncFoldersUpTo(folder, [path]);
         return true;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return false;
         // A filesystem without hard links (FAT, some network mounts) still gets the exclusive create.
         if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS')
-          return createInPlace(path, bytes);
+          return createInPlace(path, bytes, folder);
         throw error;
       } finally {
         await rm(staging, { force: true });
@@ -238,6 +241,10 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
       const path = pathOf(uri);
       await mkdir(dirname(path), { recursive: true });
       await copyFile(localFile, path);
+      // Durable before the metadata that names it is committed: after a power cut, a snapshot must not
+      // point at a data file with missing bytes.
+      await syncFile(path);
+      await syncFoldersUpTo(folder, [path]);
     },
     readablePath: async (uri) => pathOf(uri),
     async delete(uris) {
@@ -369,7 +376,7 @@ export function createS3FileIO(
       } catch {
         // A cached file is taken as it is by every later publish, so one cut short (a killed publish,
         // two reading at once) must never appear under the final name.
-        await writeFileAtomically(cached, await this.read(uri));
+        await writeFileAtomically(cached, await this.read(uri), { durable: false });
         // Every published file ever compared or read back lands here; without a limit the cache
         // grew with each publish, holding files no snapshot uses any more.
         await evictLeastRecentlyUsed(
