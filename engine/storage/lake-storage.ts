@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { counted } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
+import { syncFile, syncFoldersUpTo } from './atomic-file.ts';
 import {
   abortStaleUploads,
   deleteKeys,
@@ -64,7 +65,28 @@ async function absentUnder(root: string, paths: string[]): Promise<string[]> {
   return found.filter((p): p is string => p !== undefined);
 }
 
-/** A lake on local disk: files are written in place, nothing to upload or publish. */
+/**
+ * Starts a piece of work whose failure `flushPending` reports; until then an early failure is not an
+ * unhandled rejection.
+ */
+function startPending(pending: Promise<void>[], work: Promise<void>): void {
+  work.catch(() => undefined);
+  pending.push(work);
+}
+
+/** Waits for every piece of work started since the last call (all settle first); throws the first failure. */
+async function flushPending(pending: Promise<void>[]): Promise<void> {
+  const started = pending.splice(0);
+  const failed = (await Promise.allSettled(started)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * A lake on local disk: files are written in place, nothing to upload or publish. Each new partition file
+ * and its folders are flushed to the disk (fsync) while the date's later models run, and awaited before
+ * the warehouse commits the pointer to it: after a power cut, a committed date never names a file with
+ * missing bytes.
+ */
 export function localLake(root: string): LakeStorage {
   if (isS3Uri(root)) {
     throw new LakehouseError(
@@ -73,11 +95,18 @@ export function localLake(root: string): LakeStorage {
       { lake: root },
     );
   }
+  const pending: Promise<void>[] = [];
   return {
     localRoot: root,
     location: root,
-    store() {},
-    async flush() {},
+    store(relPath) {
+      const file = join(root, relPath);
+      startPending(
+        pending,
+        syncFile(file).then(() => syncFoldersUpTo(root, [file])),
+      );
+    },
+    flush: () => flushPending(pending),
     ensureLocal: (relPaths) => absentUnder(root, relPaths),
     uriOf: (relPath) => (isAbsolute(relPath) ? relPath : join(root, relPath)),
     async sync() {
@@ -108,7 +137,7 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
   const { bucket, prefix } = parseS3Uri(location);
   const keyOf = (relPath: string) => joinKey(prefix, relPath.split('\\').join('/'));
   const manifestMirror = join(mirror, MANIFEST_KEY);
-  let pending: Promise<void>[] = [];
+  const pending: Promise<void>[] = [];
 
   /**
    * A first sync from this warehouse must not wipe a lake another warehouse wrote (a fresh project, or
@@ -145,18 +174,10 @@ export function s3Lake(location: string, mirror: string, client: () => S3Client)
     localRoot: mirror,
     location,
     store(relPath) {
-      const upload = uploadFile(client(), bucket, keyOf(relPath), join(mirror, relPath));
-      // Observed by flush; this keeps an early failure from being reported as unhandled meanwhile.
-      upload.catch(() => undefined);
-      pending.push(upload);
+      startPending(pending, uploadFile(client(), bucket, keyOf(relPath), join(mirror, relPath)));
     },
-    async flush() {
-      const uploads = pending;
-      pending = [];
-      // Every upload settles first, so the cleanup after a failure sees all of them.
-      const failed = (await Promise.allSettled(uploads)).find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    },
+    // Every upload settles first, so the cleanup after a failure sees all of them.
+    flush: () => flushPending(pending),
     async ensureLocal(relPaths) {
       const unmirrored = await absentUnder(mirror, relPaths);
       if (unmirrored.length === 0) return [];
