@@ -1,13 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
-import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+import { hasStrace, lakehouseTraced, syncedPath } from '../helpers/strace.ts';
 
 // A power cut after a date commits must not leave the warehouse naming a partition file whose bytes never
-// reached the disk. Invisible to the run itself: strace shows the order of a real run's system calls.
-const hasStrace = spawnSync('strace', ['-V']).status === 0;
+// reached the disk.
 
 describe.skipIf(!hasStrace)('a run on a local lake', () => {
   let work: string;
@@ -20,18 +19,11 @@ describe.skipIf(!hasStrace)('a run on a local lake', () => {
 
   it('flushes each partition file and its new folders to the disk before the warehouse commits the date', async () => {
     const log = join(work, 'strace.log');
-    const run = spawnSync(
-      'strace',
-      [
-        ...['-f', '-y', '-qq', '-e', 'signal=none', '-e', 'trace=fsync,fdatasync', '-o', log],
-        ...[process.execPath, join(PROJECT_ROOT, 'bin', 'lakehouse.js'), 'run', dir],
-      ],
-      { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000 },
-    );
+    const run = lakehouseTraced(log, ['fsync', 'fdatasync'], ['run', dir]);
     expect(run.status, run.stderr).toBe(0);
     const synced = (await readFile(log, 'utf8'))
       .split('\n')
-      .map((line) => /\b(?:fsync|fdatasync)\(\d+<(.+)>\) = 0/.exec(line)?.[1])
+      .map(syncedPath)
       .filter((path): path is string => path !== undefined);
     const lake = join(dir, 'lake');
     const files = await listParquetFiles(lake);

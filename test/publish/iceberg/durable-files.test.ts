@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedProject, PROJECT_ROOT, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
+import { hasStrace, lakehouseTraced, syncedPath } from '../../helpers/strace.ts';
 
-// Which files reach the disk before a commit names them is invisible to the publish itself: a power cut
-// would show it. strace shows it here, from the system calls of a real `lakehouse publish iceberg`.
-const hasStrace = spawnSync('strace', ['-V']).status === 0;
+// A power cut after a publish reports success must not leave a snapshot naming a file whose bytes never
+// reached the disk.
 
 interface FileEvent {
   index: number;
@@ -21,9 +20,9 @@ function fileEvents(log: string): FileEvent[] {
   const events: FileEvent[] = [];
   for (const line of log.split('\n')) {
     if (/ = -1 /.test(line)) continue;
-    const sync = /\b(?:fsync|fdatasync)\(\d+<(.+)>\)/.exec(line);
-    if (sync) {
-      events.push({ index: events.length, op: 'sync', path: sync[1]! });
+    const synced = syncedPath(line);
+    if (synced) {
+      events.push({ index: events.length, op: 'sync', path: synced });
       continue;
     }
     if (/\b(?:rename|renameat2?|link|linkat)\(/.test(line)) {
@@ -53,16 +52,10 @@ describe.skipIf(!hasStrace)('a local Iceberg publish', () => {
     const warehouse = join(work, 'warehouse');
     const log = join(work, 'strace.log');
     const tables = ['dim_user', 'fact_customer_search'];
-    const published = spawnSync(
-      'strace',
-      [
-        ...['-f', '-y', '-qq', '-e', 'signal=none', '-o', log],
-        ...['-e', 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat'],
-        process.execPath,
-        join(PROJECT_ROOT, 'bin', 'lakehouse.js'),
-        ...['publish', 'iceberg', dir, '--warehouse', warehouse, '--tables', tables.join(',')],
-      ],
-      { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000 },
+    const published = lakehouseTraced(
+      log,
+      ['fsync', 'fdatasync', 'rename', 'renameat', 'renameat2', 'link', 'linkat'],
+      ['publish', 'iceberg', dir, '--warehouse', warehouse, '--tables', tables.join(',')],
     );
     expect(published.status, published.stderr).toBe(0);
     const events = fileEvents(await readFile(log, 'utf8'));

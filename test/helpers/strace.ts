@@ -1,0 +1,29 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './project.ts';
+
+// Which files reach the disk before a commit names them is invisible to the command itself (a power cut
+// would show it): strace shows it from the order of a real command's system calls.
+
+/** Whether strace runs here (.ci/run installs it). */
+export const hasStrace = spawnSync('strace', ['-V']).status === 0;
+
+/**
+ * Runs `lakehouse <args>` under strace, writing the `calls` (e.g. fsync, rename) of every thread to `log`,
+ * each file descriptor shown with its path (`fsync(21</path>) = 0`).
+ */
+export function lakehouseTraced(log: string, calls: string[], args: string[]) {
+  return spawnSync(
+    'strace',
+    [
+      ...['-f', '-y', '-qq', '-e', 'signal=none', '-e', `trace=${calls.join(',')}`, '-o', log],
+      ...[process.execPath, join(PROJECT_ROOT, 'bin', 'lakehouse.js'), ...args],
+    ],
+    { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+}
+
+/** The path of a successful fsync or fdatasync in a line of such a log, if it is one. */
+export function syncedPath(line: string): string | undefined {
+  return /\b(?:fsync|fdatasync)\(\d+<(.+)>\) = 0/.exec(line)?.[1];
+}
