@@ -2,12 +2,23 @@
 // rebuilt when a file it was built from changes. Loading ~150 modules through tsx cost about 0.45 s of every
 // command's start (BENCHMARKS.md, "Command-line start"); a build takes about 0.15 s, once per change.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const REPO = resolve(import.meta.dirname, '..');
 const ENTRY = 'main.mjs';
+// Raised when what a build records changes: a record of another form means build again.
+const RECORD_FORMAT = 2;
 // Builds no pointer names are removed once they are this old: a command started before a rebuild may
 // still load its lazily imported chunks from one.
 const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
@@ -38,12 +49,13 @@ function readPointer(cache) {
 
 /** Every input still has the size and modification time it had when the build read it. */
 function isFresh(root, cache, pointer) {
-  if (!Array.isArray(pointer.inputs) || typeof pointer.build !== 'string') return false;
+  if (pointer.format !== RECORD_FORMAT || !Array.isArray(pointer.inputs) || typeof pointer.build !== 'string')
+    return false;
   try {
     statSync(join(cache, pointer.build, ENTRY));
     return pointer.inputs.every(([path, size, mtimeMs]) => {
-      const stat = statSync(join(root, path));
-      return stat.size === size && stat.mtimeMs === mtimeMs;
+      const [nowSize, nowMtimeMs] = sizeAndTime(join(root, path));
+      return nowSize === size && nowMtimeMs === mtimeMs;
     });
   } catch {
     return false;
@@ -74,19 +86,31 @@ async function build(root, cache) {
     plugins: [sourceLocations],
   });
   renameSync(partial, join(cache, name));
-  const inputs = Object.keys(result.metafile.inputs).map((path) => {
-    const stat = statSync(join(root, path));
-    return [path, stat.size, stat.mtimeMs];
-  });
+  // Besides the modules: how esbuild compiles them (tsconfig.json, also when absent: one may appear) and how
+  // they are bundled (this file).
+  const settings = [join(root, 'tsconfig.json'), fileURLToPath(import.meta.url)].map((f) =>
+    relative(root, f),
+  );
+  const inputs = [...Object.keys(result.metafile.inputs), ...settings].map((path) => [
+    path,
+    ...sizeAndTime(join(root, path)),
+  ]);
   // A file saved while the build read it may be in the bundle as it was before: use this build once,
   // and build again next time.
   if (inputs.every(([, , mtimeMs]) => mtimeMs < started)) {
     const next = join(cache, `${name}.pointer`);
-    writeFileSync(next, JSON.stringify({ build: name, inputs }));
+    writeFileSync(next, JSON.stringify({ format: RECORD_FORMAT, build: name, inputs }));
     renameSync(next, join(cache, 'current.json'));
   }
   removeOldBuilds(cache, name);
   return join(cache, name, ENTRY);
+}
+
+/** A file's size and modification time; -1 and -1 for a file that is not there. */
+function sizeAndTime(path) {
+  if (!existsSync(path)) return [-1, -1];
+  const stat = statSync(path);
+  return [stat.size, stat.mtimeMs];
 }
 
 /**

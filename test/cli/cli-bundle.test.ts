@@ -82,6 +82,13 @@ const { lazy } = await import('./lazy.ts');
     // The three-day-old build is removed; the one of a moment ago stays for commands still loading from it.
     expect(existsSync(join(cache, first!))).toBe(false);
     expect(await builds()).toHaveLength(2);
+
+    // How esbuild compiles the sources is an input too.
+    await writeFile(join(root, 'tsconfig.json'), '{ "compilerOptions": {} }\n');
+    await sleep(5);
+    const configured = await cliBundle(root, cache);
+    expect(configured).not.toBe(touched);
+    expect(await cliBundle(root, cache)).toBe(configured);
   });
 
   it('does not keep a build whose sources changed while it ran, and gives up where it cannot build', async () => {
