@@ -17,10 +17,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const REPO = resolve(import.meta.dirname, '..');
 const ENTRY = 'main.mjs';
-// Raised when what a build records changes: a record of another form means build again.
+// The record of the current build (current.json) names it and its inputs; one of another form means build again.
 const RECORD_FORMAT = 2;
-// Builds no pointer names are removed once they are this old: a command started before a rebuild may
-// still load its lazily imported chunks from one.
+// Builds the record no longer names are removed once they are this old: a command started before a rebuild
+// may still load its lazily imported chunks from one.
 const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -30,7 +30,7 @@ const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
  */
 export async function cliBundle(root = REPO, cache = join(root, 'node_modules', '.cache', 'lakehouse-cli')) {
   try {
-    const current = readPointer(cache);
+    const current = readRecord(cache);
     if (current && isFresh(root, cache, current))
       return pathToFileURL(join(cache, current.build, ENTRY)).href;
     return pathToFileURL(await build(root, cache)).href;
@@ -39,7 +39,7 @@ export async function cliBundle(root = REPO, cache = join(root, 'node_modules', 
   }
 }
 
-function readPointer(cache) {
+function readRecord(cache) {
   try {
     return JSON.parse(readFileSync(join(cache, 'current.json'), 'utf8'));
   } catch {
@@ -48,12 +48,12 @@ function readPointer(cache) {
 }
 
 /** Every input still has the size and modification time it had when the build read it. */
-function isFresh(root, cache, pointer) {
-  if (pointer.format !== RECORD_FORMAT || !Array.isArray(pointer.inputs) || typeof pointer.build !== 'string')
+function isFresh(root, cache, record) {
+  if (record.format !== RECORD_FORMAT || !Array.isArray(record.inputs) || typeof record.build !== 'string')
     return false;
   try {
-    statSync(join(cache, pointer.build, ENTRY));
-    return pointer.inputs.every(([path, size, mtimeMs]) => {
+    statSync(join(cache, record.build, ENTRY));
+    return record.inputs.every(([path, size, mtimeMs]) => {
       const [nowSize, nowMtimeMs] = sizeAndTime(join(root, path));
       return nowSize === size && nowMtimeMs === mtimeMs;
     });
@@ -98,7 +98,7 @@ async function build(root, cache) {
   // A file saved while the build read it may be in the bundle as it was before: use this build once,
   // and build again next time.
   if (inputs.every(([, , mtimeMs]) => mtimeMs < started)) {
-    const next = join(cache, `${name}.pointer`);
+    const next = join(cache, `${name}.record`);
     writeFileSync(next, JSON.stringify({ format: RECORD_FORMAT, build: name, inputs }));
     renameSync(next, join(cache, 'current.json'));
   }
@@ -136,7 +136,7 @@ const sourceLocations = {
 };
 
 function removeOldBuilds(cache, keep) {
-  const current = readPointer(cache)?.build;
+  const current = readRecord(cache)?.build;
   for (const entry of readdirSync(cache)) {
     if (!entry.startsWith('build-') || entry === keep || entry === current) continue;
     const path = join(cache, entry);
