@@ -24,6 +24,13 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
   // Bumped by cancel(): a call of an earlier generation fails as cancelled, queued or running.
   let generation = 0;
   let pending = 0;
+  // Whether a call's statements run on the connection now: the only time an interrupt may be aimed at it.
+  let running = false;
+  let interrupting: ReturnType<typeof setInterval> | undefined;
+  const stopInterrupting = () => {
+    clearInterval(interrupting);
+    interrupting = undefined;
+  };
   const cancelled = () => new LakehouseError('QUERY_CANCELLED', message, { reason: 'cancelled' });
   const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
     const result = tail.then(fn);
@@ -36,6 +43,7 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
       pending += 1;
       return enqueue(async () => {
         if (mine !== generation) throw cancelled();
+        running = true;
         try {
           const result = await fn(() => mine === generation);
           // Cancelled as its last statement ended: what it read is not what the user wants now.
@@ -45,6 +53,10 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
           // An interrupt surfaces as DuckDB's "INTERRUPT Error"; the caller is told it was cancelled.
           if (mine !== generation) throw cancelled();
           throw error;
+        } finally {
+          // Before the next call starts on the connection: no interrupt of this cancel may reach it.
+          running = false;
+          stopInterrupting();
         }
       }).finally(() => {
         pending -= 1;
@@ -59,6 +71,15 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
       const busy = pending > 0;
       generation += 1;
       interrupt();
+      // DuckDB drops an interrupt that comes while no statement runs (the call between two of its
+      // statements, or one about to start after asking whether it is still wanted): repeated until the
+      // running call ends. A console query cancelled that way ran on for good (found in CI).
+      if (running && interrupting === undefined) {
+        interrupting = setInterval(() => {
+          if (running) interrupt();
+        }, 50);
+        interrupting.unref();
+      }
       return busy;
     },
   };
