@@ -268,8 +268,11 @@ describe.skipIf(!hasChromium)('table explorer and SQL console in the browser', (
       /^took ([\d,]+) ms: ([\d,]+) ms computing, [\d,]+ ms waiting for the table's earlier reads$/.exec(
         (await panel.getByTestId('profile-time').textContent()) ?? '',
       ) ?? [];
-    expect(Number(took?.replaceAll(',', ''))).toBeGreaterThanOrEqual(1000);
-    expect(Number(computing?.replaceAll(',', ''))).toBeLessThan(1000);
+    // The held second is waiting, not computing, however long the engine takes on a loaded machine.
+    const tookMs = Number(took?.replaceAll(',', ''));
+    const computingMs = Number(computing?.replaceAll(',', ''));
+    expect(tookMs).toBeGreaterThanOrEqual(1000);
+    expect(tookMs - computingMs).toBeGreaterThanOrEqual(1000);
 
     // Another column asked for while a profile is still on its way cancels that one by its name, so it
     // does not hold up the grid's reads; the panel shows the column asked for last, with no error.
