@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
 /**
@@ -17,19 +17,30 @@ export async function writeFileAtomically(
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
   try {
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(data);
-      if (durable) await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fillAndClose(await open(temp, 'w'), data, { durable });
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
   if (durable) await syncDirectory(dirname(file));
+}
+
+/**
+ * Writes a file just opened and closes it; `durable` (the default) flushes the bytes first, so a name given
+ * to the file then cannot show missing bytes after a power cut.
+ */
+export async function fillAndClose(
+  handle: FileHandle,
+  data: string | Uint8Array,
+  { durable = true }: { durable?: boolean } = {},
+): Promise<void> {
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Flushes a file's bytes to the disk: what a commit is about to name must survive a power cut. */
@@ -48,7 +59,7 @@ export async function syncFile(path: string): Promise<void> {
  * durable its own way: nothing to do.
  */
 export async function syncDirectory(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(dir, 'r');
   } catch (error) {

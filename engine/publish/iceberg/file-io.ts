@@ -17,7 +17,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../../api/errors.ts';
-import { syncFile, syncFoldersUpTo, writeFileAtomically } from '../../storage/atomic-file.ts';
+import { fillAndClose, syncFile, syncFoldersUpTo, writeFileAtomically } from '../../storage/atomic-file.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from '../../storage/lru-files.ts';
 import { createS3Client, type S3Settings, s3Failure } from '../../storage/s3-client.ts';
 import { deleteKeys, listObjects, uploadFile } from '../../storage/s3-objects.ts';
@@ -166,16 +166,6 @@ async function createInPlace(path: string, bytes: Buffer | string, root: string)
   await fillAndClose(handle, bytes);
   await syncFoldersUpTo(root, [path]);
   return true;
-}
-
-/** Writes a file just opened and syncs it before closing: a name given to it must not show missing bytes. */
-async function fillAndClose(handle: Awaited<ReturnType<typeof open>>, bytes: Buffer | string): Promise<void> {
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
