@@ -1,4 +1,5 @@
 import { LakehouseError } from './errors.ts';
+import { createRepeatedInterrupt } from './repeated-interrupt.ts';
 
 /**
  * Work that runs one call at a time on a connection of its own (the SQL console's queries, the editor's
@@ -26,11 +27,7 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
   let pending = 0;
   // Whether a call's statements run on the connection now: the only time an interrupt may be aimed at it.
   let running = false;
-  let interrupting: ReturnType<typeof setInterval> | undefined;
-  const stopInterrupting = () => {
-    clearInterval(interrupting);
-    interrupting = undefined;
-  };
+  const repeated = createRepeatedInterrupt(interrupt);
   const cancelled = () => new LakehouseError('QUERY_CANCELLED', message, { reason: 'cancelled' });
   const enqueue = <T>(fn: () => Promise<T>): Promise<T> => {
     const result = tail.then(fn);
@@ -56,7 +53,7 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
         } finally {
           // Before the next call starts on the connection: no interrupt of this cancel may reach it.
           running = false;
-          stopInterrupting();
+          repeated.stop();
         }
       }).finally(() => {
         pending -= 1;
@@ -71,15 +68,9 @@ export function createCancellableQueue(message: string, interrupt: () => void): 
       const busy = pending > 0;
       generation += 1;
       interrupt();
-      // DuckDB drops an interrupt that comes while no statement runs (the call between two of its
-      // statements, or one about to start after asking whether it is still wanted): repeated until the
-      // running call ends. A console query cancelled that way ran on for good (found in CI).
-      if (running && interrupting === undefined) {
-        interrupting = setInterval(() => {
-          if (running) interrupt();
-        }, 50);
-        interrupting.unref();
-      }
+      // A cancel that came between two statements of the running call would be lost (a console query ran on
+      // for good that way in CI).
+      if (running) repeated.repeat(() => running);
       return busy;
     },
   };

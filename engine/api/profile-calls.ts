@@ -1,5 +1,6 @@
 import { LakehouseError } from './errors.ts';
 import { RecentNames } from './recent-names.ts';
+import { createRepeatedInterrupt } from './repeated-interrupt.ts';
 
 /**
  * Column profiles that can be stopped one by one. They run on the explorer's reader queue, behind and
@@ -23,11 +24,7 @@ export function createProfileCalls(
   // The profile whose statements run on the reader right now: the only one an interrupt may be aimed at,
   // as the next read's statements start on the same connection as soon as it ends.
   let running: string | undefined;
-  let interrupting: ReturnType<typeof setInterval> | undefined;
-  const stopInterrupting = () => {
-    clearInterval(interrupting);
-    interrupting = undefined;
-  };
+  const repeated = createRepeatedInterrupt(interrupt);
   const cancelledError = () =>
     new LakehouseError('QUERY_CANCELLED', 'The column profile was cancelled.', { reason: 'cancelled' });
 
@@ -46,20 +43,13 @@ export function createProfileCalls(
           throw cancelled.has(profileId) ? cancelledError() : error;
         } finally {
           running = undefined;
-          stopInterrupting();
+          repeated.stop();
         }
       }).finally(() => pending.delete(profileId));
     },
     cancel(profileId) {
       cancelled.add(profileId);
-      if (running === profileId && interrupting === undefined) {
-        interrupt();
-        // An interrupt stops only the statement running at that instant; one landing between two of the
-        // profile's statements would be lost, so it is repeated until the profile ends.
-        interrupting = setInterval(() => {
-          if (running === profileId) interrupt();
-        }, 50);
-      }
+      if (running === profileId && repeated.repeat(() => running === profileId)) interrupt();
       return pending.has(profileId);
     },
   };
