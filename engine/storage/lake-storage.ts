@@ -83,9 +83,9 @@ async function flushPending(pending: Promise<void>[]): Promise<void> {
 
 /**
  * A lake on local disk: files are written in place, nothing to upload or publish. Each new partition file
- * and its folders are flushed to the disk (fsync) while the date's later models run, and awaited before
- * the warehouse commits the pointer to it: after a power cut, a committed date never names a file with
- * missing bytes.
+ * is flushed to the disk (fsync) while the date's later models run; before the warehouse commits the
+ * pointers, those flushes are awaited and the files' folders flushed: after a power cut, a committed date
+ * never names a file with missing bytes.
  */
 export function localLake(root: string): LakeStorage {
   if (isS3Uri(root)) {
@@ -96,17 +96,22 @@ export function localLake(root: string): LakeStorage {
     );
   }
   const pending: Promise<void>[] = [];
+  let stored: string[] = [];
   return {
     localRoot: root,
     location: root,
     store(relPath) {
       const file = join(root, relPath);
-      startPending(
-        pending,
-        syncFile(file).then(() => syncFoldersUpTo(root, [file])),
-      );
+      stored.push(file);
+      startPending(pending, syncFile(file));
     },
-    flush: () => flushPending(pending),
+    async flush() {
+      const files = stored;
+      stored = [];
+      await flushPending(pending);
+      // Once for the date's files together: they share the lake's and their layer's folders.
+      await syncFoldersUpTo(root, files);
+    },
     ensureLocal: (relPaths) => absentUnder(root, relPaths),
     uriOf: (relPath) => (isAbsolute(relPath) ? relPath : join(root, relPath)),
     async sync() {
