@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -110,6 +110,65 @@ const { lazy } = await import('./lazy.ts');
     await writeFile(blocked, '');
     expect(await cliBundle(root, blocked)).toBeUndefined();
     expect(await cliBundle(root, cache)).toBeDefined();
+  });
+
+  it('bundles the packages every command loads, leaves the others outside, and builds again after an install', async () => {
+    // Stand-ins: `yaml` (a bundled package, CommonJS requiring a Node module and a package left outside)
+    // and `left-out`, which is not bundled.
+    const modules = join(root, 'node_modules');
+    const writePackage = async (name: string, version: string, main: string) => {
+      await mkdir(join(modules, name), { recursive: true });
+      await writeFile(
+        join(modules, name, 'package.json'),
+        JSON.stringify({ name, version, main: 'index.js' }),
+      );
+      await writeFile(join(modules, name, 'index.js'), main);
+    };
+    await writePackage('left-out', '1.0.0', "exports.outside = 'left out';\n");
+    await writePackage(
+      'yaml',
+      '1.0.0',
+      "const { sep } = require('node:path');\nexports.inside = 'bundled' + sep + require('left-out').outside;\n",
+    );
+    await writeFile(join(modules, '.package-lock.json'), '{}');
+    await writeFile(
+      join(root, 'cli', 'main.ts'),
+      `import { found } from '../lib/where.ts';
+import { inside } from 'yaml';
+const { lazy } = await import('./lazy.ts');
+(globalThis as { bundleTest?: unknown }).bundleTest = { ...found, lazy, inside };
+`,
+    );
+    await sleep(5);
+    const url = await cliBundle(root, cache);
+    expect(await load(url!)).toMatchObject({ inside: 'bundled/left out' });
+    const build = join(cache, url!.split('/').at(-2)!);
+    const code = (
+      await Promise.all(
+        (await readdir(build)).filter((n) => n.endsWith('.mjs')).map((n) => readFile(join(build, n), 'utf8')),
+      )
+    ).join('\n');
+    expect(code).toContain('"bundled" + sep');
+    expect(code).not.toContain('"left out"');
+    // Recorded by its package.json and npm's record of the install, not by each of its files.
+    const record = JSON.parse(await readFile(join(cache, 'current.json'), 'utf8')) as { inputs: [string][] };
+    expect(
+      record.inputs
+        .map(([path]) => path)
+        .filter((path) => path.includes('node_modules'))
+        .sort(),
+    ).toEqual(['node_modules/.package-lock.json', 'node_modules/yaml/package.json']);
+    expect(await cliBundle(root, cache)).toBe(url);
+
+    // An update of the package (its version), or any install (npm rewrites its record): built again.
+    await writePackage('yaml', '1.0.1', "exports.inside = 'updated';\n");
+    await sleep(5);
+    const updated = await cliBundle(root, cache);
+    expect(updated).not.toBe(url);
+    expect(await load(updated!)).toMatchObject({ inside: 'updated' });
+    await writeFile(join(modules, '.package-lock.json'), '{ }');
+    await sleep(5);
+    expect(await cliBundle(root, cache)).not.toBe(updated);
   });
 
   it('the real command line answers the same bundled and from its TypeScript', () => {
