@@ -2,16 +2,7 @@
 // rebuilt when a file it was built from changes. Loading ~150 modules through tsx cost about 0.45 s of every
 // command's start (BENCHMARKS.md, "Command-line start"); a build takes about 0.15 s, once per change.
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -129,9 +120,8 @@ function packageOf(specifier) {
 
 /** A file's size and modification time; -1 and -1 for a file that is not there. */
 function sizeAndTime(path) {
-  if (!existsSync(path)) return [-1, -1];
-  const stat = statSync(path);
-  return [stat.size, stat.mtimeMs];
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? [stat.size, stat.mtimeMs] : [-1, -1];
 }
 
 /**

@@ -18,8 +18,7 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<Lakehouse
   // A reload starts clean: a macro deleted from its file must stop answering, not linger until reopen,
   // and a file's `CREATE TEMP TABLE x` must not fail on the x it made last time. A connection's first
   // load has nothing to drop (listing DuckDB's functions costs ~30 ms on every engine open).
-  if (macrosLoadedOn.has(db)) await dropTempMacros(db);
-  macrosLoadedOn.add(db);
+  if (createdByMacroFiles.has(db)) await dropTempMacros(db);
   for (const { name, kind } of createdByMacroFiles.get(db) ?? []) {
     await db.run(`DROP ${kind} IF EXISTS temp.main.${ident(name)}`);
   }
@@ -35,10 +34,10 @@ export async function loadMacros(db: Db, projectRoot: string): Promise<Lakehouse
   }
 }
 
-/** The connections macros were loaded on (and may still hold some, from a file since changed). */
-const macrosLoadedOn = new WeakSet<Db>();
-
-/** The temp tables and views the macro files made on each connection, dropped before they run again. */
+/**
+ * The temp tables and views the macro files made on each connection, dropped before they run again; set by
+ * every load, so it also tells which connections had macros loaded.
+ */
 const createdByMacroFiles = new WeakMap<Db, { name: string; kind: string }[]>();
 
 async function loadMacroFiles(db: Db, projectRoot: string): Promise<LakehouseError[]> {
