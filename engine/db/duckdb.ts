@@ -4,12 +4,15 @@ import {
   DuckDBDateValue,
   DuckDBInstance,
   DuckDBIntervalValue,
-  type DuckDBResultReader,
+  type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
+  DuckDBResultReader,
   DuckDBTypeId,
   type DuckDBValue,
   type DuckDBValueConverter,
   type Json,
   JsonDuckDBValueConverter,
+  StatementType,
 } from '@duckdb/node-api';
 import { LakehouseError } from '../api/errors.ts';
 
@@ -131,23 +134,27 @@ function wrapConnection(
   closeOwner: () => void,
 ): Db {
   let closed = false;
+  const prepared = createPreparedCache(connection);
+  const read = async (sql: string, params?: SqlParams) => {
+    const reader = new DuckDBResultReader(await profiled(sql, () => prepared.execute(sql, params)));
+    await reader.readAll();
+    return reader;
+  };
 
   const db: Db = {
     path,
     connection,
     async run(sql, params) {
-      await profiled(sql, () => connection.run(sql, params));
+      await profiled(sql, () => prepared.execute(sql, params));
     },
     async all<T>(sql: string, params?: SqlParams) {
-      const reader = await profiled(sql, () => connection.runAndReadAll(sql, params));
-      return reader.getRowObjectsJS().map(normaliseRow) as T[];
+      return (await read(sql, params)).getRowObjectsJS().map(normaliseRow) as T[];
     },
     async allJson<T>(sql: string, params?: SqlParams) {
-      return jsonRows(await profiled(sql, () => connection.runAndReadAll(sql, params))) as T[];
+      return jsonRows(await read(sql, params)) as T[];
     },
     async scalar<T>(sql: string, params?: SqlParams) {
-      const reader = await profiled(sql, () => connection.runAndReadAll(sql, params));
-      const rows = reader.getRowsJS();
+      const rows = (await read(sql, params)).getRowsJS();
       return normaliseValue(rows[0]?.[0]) as T | undefined;
     },
     async transaction(fn) {
@@ -171,11 +178,99 @@ function wrapConnection(
     close() {
       if (closed) return;
       closed = true;
+      prepared.clear();
       connection.closeSync();
       closeOwner();
     },
   };
   return db;
+}
+
+/** How many parameterised statements a connection keeps prepared: the engine's own are a few dozen texts. */
+export const PREPARED_LIMIT = 128;
+/** The statements kept: queries and row changes. */
+const KEPT_TYPES = new Set([
+  StatementType.SELECT,
+  StatementType.INSERT,
+  StatementType.UPDATE,
+  StatementType.DELETE,
+]);
+
+/**
+ * Runs statements, keeping those with parameters prepared by their text. The engine's bookkeeping (run
+ * records, partition pointers, model dates) runs the same few dozen texts hundreds of times a run, and
+ * preparing one costs about as much as running it. DuckDB binds a kept statement again when the
+ * catalog changed under it (a table replaced, dropped, re-created), so a kept one answers as a fresh
+ * one would. Only queries and row changes are kept; a text with several statements cannot be prepared:
+ * both run as before.
+ */
+function createPreparedCache(connection: DuckDBConnection) {
+  const kept = new Map<string, DuckDBPreparedStatement>();
+  // Texts run the plain way every time: several statements, or a statement of a kind not kept.
+  const notKept = new Set<string>();
+  const prepare = async (sql: string): Promise<DuckDBPreparedStatement | undefined> => {
+    const found = kept.get(sql);
+    if (found) {
+      // Most recently used last, so the first entry is the one to let go.
+      kept.delete(sql);
+      kept.set(sql, found);
+      return found;
+    }
+    if (notKept.has(sql)) return undefined;
+    let statement: DuckDBPreparedStatement;
+    try {
+      statement = await connection.prepare(sql);
+    } catch (error) {
+      // One that fails to bind (a table not there yet) runs the plain way, which gives DuckDB's own
+      // error; several statements never prepare, so they are not tried again.
+      const several = /multiple statements/i.test((error as Error).message);
+      if (several && notKept.size < PREPARED_LIMIT) notKept.add(sql);
+      return undefined;
+    }
+    if (!KEPT_TYPES.has(statement.statementType)) {
+      // DuckDB runs a prepared CREATE ... AS once: run again, it made a table without columns.
+      statement.destroySync();
+      if (notKept.size < PREPARED_LIMIT) notKept.add(sql);
+      return undefined;
+    }
+    const storedMeanwhile = kept.get(sql);
+    if (storedMeanwhile) {
+      // Another call of this text prepared it while this one waited: keep one.
+      statement.destroySync();
+      return storedMeanwhile;
+    }
+    kept.set(sql, statement);
+    if (kept.size > PREPARED_LIMIT) {
+      const [oldest, statementOut] = kept.entries().next().value as [string, DuckDBPreparedStatement];
+      kept.delete(oldest);
+      // One still running is destroyed when it ends.
+      if (!busy.has(statementOut)) statementOut.destroySync();
+    }
+    return statement;
+  };
+  // Statements running now. A kept statement holds one set of values: a second call binding its own
+  // while the first runs would change (or crash) the first, so it runs unprepared instead.
+  const busy = new Set<DuckDBPreparedStatement>();
+  return {
+    async execute(sql: string, params?: SqlParams): Promise<DuckDBMaterializedResult> {
+      const statement = params ? await prepare(sql) : undefined;
+      if (!statement || busy.has(statement)) return connection.run(sql, params);
+      busy.add(statement);
+      try {
+        statement.clearBindings();
+        statement.bind(params!);
+        return await statement.run();
+      } finally {
+        busy.delete(statement);
+        if (kept.get(sql) !== statement) statement.destroySync();
+      }
+    },
+    clear() {
+      for (const statement of kept.values()) if (!busy.has(statement)) statement.destroySync();
+      kept.clear();
+      notKept.clear();
+    },
+  };
 }
 
 // LAKEHOUSE_PROFILE=<file> appends one line per statement (wall ms, process CPU ms, then the SQL's start):
