@@ -29,7 +29,6 @@ import type { Project } from '../project/config.ts';
 import type { Materialization, Model } from '../project/models.ts';
 import { runDataTests, type TestResult } from '../quality/data-tests.ts';
 import type { BoundSource } from '../sources/daily-parquet.ts';
-import { committedDates } from '../warehouse/metadata.ts';
 import {
   inputsCatchingUp,
   keyReaders,
@@ -63,6 +62,11 @@ export async function runModel(
     runDates: string[];
     /** Models that succeeded on this date before this one. */
     ranThisDate: Set<string>;
+    /**
+     * Each model's committed dates as the date began: the date records what it built only as it
+     * commits, so they hold for all of its models (one query a date, not one a model).
+     */
+    committedAtDateStart: ReadonlyMap<string, string[]>;
     /** The models this run runs. */
     selected: ReadonlySet<string>;
   },
@@ -101,7 +105,7 @@ export async function runModel(
     catalogs: deps.catalogs,
     restage,
     replaceStage,
-    committedDates: await committedDates(db, model.id),
+    committedDates: [...(deps.committedAtDateStart.get(model.id) ?? [])],
     runDates: deps.runDates,
     staleInputs: (dates) => staleInputPartitions(deps, partitions, model, dates),
     missingInputs: (dates) => missingInputPartitions(deps, partitions, model, date, dates),

@@ -1,6 +1,7 @@
 // A run's rows in the _lakehouse history: the run, each model's record on each date (and a note added
 // to it), the model texts it ran. Apart from runner.ts so the run reads as steps, not the SQL recording them.
 
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { Db } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
 import type { Model } from '../project/models.ts';
@@ -75,24 +76,35 @@ export async function insertRun(
 }
 
 export async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
-  await db.run(
-    `INSERT INTO _lakehouse.model_runs VALUES ($runId, $model, $d::DATE, $status, $rowsIn, $rowsOut, $dups, $quarantined,
-       $duration, $error, $tests, $warnings, now()::TIMESTAMP)`,
-    {
-      runId,
-      model: r.model,
-      d: r.etlDate,
-      status: r.status,
-      rowsIn: r.rowsIn,
-      rowsOut: r.rowsOut,
-      dups: r.duplicatesRemoved,
-      quarantined: r.quarantined,
-      duration: r.durationMs,
-      error: r.error ?? null,
-      tests: JSON.stringify(r.tests),
-      warnings: JSON.stringify(r.warnings),
-    },
-  );
+  await insertModelRuns(db, runId, [r]);
+}
+
+/**
+ * The records of one date, in one statement: a date's dozen records one INSERT each were a tenth of a
+ * small date's statements.
+ */
+export async function insertModelRuns(db: Db, runId: string, records: ModelRunRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const params: DuckDBValue[] = [runId];
+  const rows = records.map((r) => {
+    const first = params.length + 1;
+    params.push(
+      r.model,
+      r.etlDate,
+      r.status,
+      r.rowsIn,
+      r.rowsOut,
+      r.duplicatesRemoved,
+      r.quarantined,
+      r.durationMs,
+      r.error ?? null,
+      JSON.stringify(r.tests),
+      JSON.stringify(r.warnings),
+    );
+    const $ = (i: number) => `$${first + i}`;
+    return `($1, ${$(0)}, ${$(1)}::DATE, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)}, now()::TIMESTAMP)`;
+  });
+  await db.run(`INSERT INTO _lakehouse.model_runs VALUES ${rows.join(', ')}`, params);
 }
 
 /** Each model's text as this run reads it: the latest run of a model then says which text it ran. */

@@ -9,7 +9,7 @@ import type { Project } from '../project/config.ts';
 import { macroFilesText } from '../project/macros.ts';
 import type { BoundSource } from '../sources/daily-parquet.ts';
 import { type CacheHold, holdCachedFiles } from '../storage/object-cache.ts';
-import { recordModelDate } from '../warehouse/metadata.ts';
+import { committedDatesByModel, recordModelDates } from '../warehouse/metadata.ts';
 import { goneDeliveries, resolveDates, sourcesReadBy } from './dates.ts';
 import { macroVersions, noteOlderMacros } from './macro-versions.ts';
 import { missingInputPartitions } from './model-inputs.ts';
@@ -29,6 +29,7 @@ import {
   emptyRecord,
   finishRun,
   insertModelRun,
+  insertModelRuns,
   insertRun,
   noteStaleDownstream,
   recordModelTexts,
@@ -147,6 +148,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         throw failure;
       }
       await setVariables(db, project, date);
+      const committedAtDateStart = await committedDatesByModel(db);
       const dateRecords: ModelRunRecord[] = [];
       // The model under way, which has no record until it returns: a cancel that stops it rolls it back.
       let running: RunningModel | undefined;
@@ -174,6 +176,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
               columnsChecked,
               runDates: dates,
               ranThisDate,
+              committedAtDateStart,
               selected: selectedSet,
             },
             node.model,
@@ -198,14 +201,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         const failures = dateRecords.filter((r) => r.status === 'failed');
         if (failures.length > 0) throw testFailure(graph, date, failures);
         await noteStaleDownstream(db, graph, selected, dateRecords, date);
-        for (const record of dateRecords) {
-          await insertModelRun(db, runId, record);
-          // A replay rebuilt its other dates too: which run built a date decides which macros it used and
-          // which dates the next incremental Iceberg publish compares.
-          if (record.status === 'success')
-            for (const built of [date, ...(record.replayedDates ?? [])])
-              await recordModelDate(db, record.model, built, runId);
-        }
+        await insertModelRuns(db, runId, dateRecords);
+        // A replay rebuilt its other dates too: which run built a date decides which macros it used and
+        // which dates the next incremental Iceberg publish compares.
+        const built = dateRecords
+          .filter((record) => record.status === 'success')
+          .flatMap((record) =>
+            [date, ...(record.replayedDates ?? [])].map((etlDate) => ({ model: record.model, etlDate })),
+          );
+        await recordModelDates(db, built, runId);
         await partitions.flushUploads();
         await db.run('COMMIT');
       } catch (error) {
@@ -215,7 +219,7 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         // An interrupt may surface as DuckDB's own error (a statement before the model's own try).
         const failure = options.signal?.aborted ? cancelledDate() : toLakehouseError(error);
         accountForFailedDate(graph, selected, date, dateRecords, failure, running);
-        for (const record of dateRecords) await insertModelRun(db, runId, record);
+        await insertModelRuns(db, runId, dateRecords);
         records.push(...dateRecords);
         throw failure;
       }

@@ -159,6 +159,15 @@ export async function markAbandonedRuns(db: Db): Promise<void> {
   }
 }
 
+/** Every model's committed dates, in order: what committedDates gives each, in one query. */
+export async function committedDatesByModel(db: Db): Promise<Map<string, string[]>> {
+  const rows = await db.all<{ model: string; dates: string[] }>(
+    `SELECT model, list(strftime(etl_date, '%Y-%m-%d') ORDER BY etl_date) AS dates
+     FROM _lakehouse.model_dates GROUP BY model`,
+  );
+  return new Map(rows.map((r) => [r.model, [...r.dates]]));
+}
+
 export async function committedDates(db: Db, model: string): Promise<string[]> {
   const rows = await db.all<{ d: string }>(
     `SELECT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.model_dates WHERE model = $model ORDER BY etl_date`,
@@ -167,14 +176,21 @@ export async function committedDates(db: Db, model: string): Promise<string[]> {
   return rows.map((r) => r.d);
 }
 
-export async function recordModelDate(db: Db, model: string, etlDate: string, runId: string): Promise<void> {
-  await db.run(`DELETE FROM _lakehouse.model_dates WHERE model = $model AND etl_date = $d::DATE`, {
-    model,
-    d: etlDate,
-  });
-  await db.run(`INSERT INTO _lakehouse.model_dates VALUES ($model, $d::DATE, $runId)`, {
-    model,
-    d: etlDate,
-    runId,
-  });
+/** Which run built each model's date (replacing an earlier run's), for all of a date's models at once. */
+export async function recordModelDates(
+  db: Db,
+  built: { model: string; etlDate: string }[],
+  runId: string,
+): Promise<void> {
+  if (built.length === 0) return;
+  const pairs = built.flatMap(({ model, etlDate }) => [model, etlDate]);
+  const values = `(VALUES ${built.map((_, i) => `($${2 * i + 1}, $${2 * i + 2}::DATE)`).join(', ')}) AS built(model, etl_date)`;
+  await db.run(
+    `DELETE FROM _lakehouse.model_dates AS d USING ${values} WHERE d.model = built.model AND d.etl_date = built.etl_date`,
+    pairs,
+  );
+  await db.run(
+    `INSERT INTO _lakehouse.model_dates SELECT DISTINCT model, etl_date, $${pairs.length + 1} FROM ${values}`,
+    [...pairs, runId],
+  );
 }

@@ -9,7 +9,7 @@ import { publishedSelect } from '../../../engine/publish/iceberg/published-files
 import { currentSchema } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
-import { ensureWarehouseSchema, recordModelDate } from '../../../engine/warehouse/metadata.ts';
+import { ensureWarehouseSchema, recordModelDates } from '../../../engine/warehouse/metadata.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { describeTestTable } from './helpers.ts';
 
@@ -51,7 +51,7 @@ async function run(etlDate: string, events: Event[]) {
   );
   await db.run('DELETE FROM gold.fact WHERE event_id IN (SELECT event_id FROM stage)');
   await db.run(`INSERT INTO gold.fact SELECT event_id, date_key, DATE '${etlDate}', keyword FROM stage`);
-  await recordModelDate(db, 'gold.fact', etlDate, runId);
+  await recordModelDates(db, [{ model: 'gold.fact', etlDate }], runId);
   await db.run('COMMIT');
 }
 
