@@ -208,6 +208,9 @@ function createPreparedCache(connection: DuckDBConnection) {
   const kept = new Map<string, DuckDBPreparedStatement>();
   // Texts run the plain way every time: several statements, or a statement of a kind not kept.
   const notKept = new Set<string>();
+  // Statements running now. A kept statement holds one set of values: a second call binding its own
+  // while the first runs would change (or crash) the first, so it runs unprepared instead.
+  const busy = new Set<DuckDBPreparedStatement>();
   const prepare = async (sql: string): Promise<DuckDBPreparedStatement | undefined> => {
     const found = kept.get(sql);
     if (found) {
@@ -248,9 +251,6 @@ function createPreparedCache(connection: DuckDBConnection) {
     }
     return statement;
   };
-  // Statements running now. A kept statement holds one set of values: a second call binding its own
-  // while the first runs would change (or crash) the first, so it runs unprepared instead.
-  const busy = new Set<DuckDBPreparedStatement>();
   return {
     async execute(sql: string, params?: SqlParams): Promise<DuckDBMaterializedResult> {
       const statement = params ? await prepare(sql) : undefined;

@@ -75,13 +75,9 @@ export async function insertRun(
   });
 }
 
-export async function insertModelRun(db: Db, runId: string, r: ModelRunRecord): Promise<void> {
-  await insertModelRuns(db, runId, [r]);
-}
-
 /**
- * The records of one date, in one statement: a date's dozen records one INSERT each were a tenth of a
- * small date's statements.
+ * Model records in one statement (a date's, or those of a run that failed before its models ran): a
+ * date's dozen records one INSERT each were a tenth of a small date's statements.
  */
 export async function insertModelRuns(db: Db, runId: string, records: ModelRunRecord[]): Promise<void> {
   if (records.length === 0) return;

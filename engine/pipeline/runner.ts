@@ -28,7 +28,6 @@ import { runModel, stageDirOf } from './run-model.ts';
 import {
   emptyRecord,
   finishRun,
-  insertModelRun,
   insertModelRuns,
   insertRun,
   noteStaleDownstream,
@@ -124,10 +123,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
     if (brokenModels.length > 0) {
       // Recorded like a source failure: the run failed on its first date, before any model ran.
       const failure = brokenModelsFailure(brokenModels);
-      for (const record of brokenModelRecords(brokenModels, selected, dates[0] ?? '', failure)) {
-        await insertModelRun(db, runId, record);
-        records.push(record);
-      }
+      const failed = brokenModelRecords(brokenModels, selected, dates[0] ?? '', failure);
+      await insertModelRuns(db, runId, failed);
+      records.push(...failed);
       throw failure;
     }
     await runHold.during(() => bindReferenceSources(deps, selected));
@@ -141,10 +139,9 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
         boundSources = await hold.during(() => bindDailySources(deps, selected, date));
       } catch (error) {
         const failure = toLakehouseError(error);
-        for (const record of sourceFailureRecords(graph, selected, date, failure)) {
-          await insertModelRun(db, runId, record);
-          records.push(record);
-        }
+        const failed = sourceFailureRecords(graph, selected, date, failure);
+        await insertModelRuns(db, runId, failed);
+        records.push(...failed);
         throw failure;
       }
       await setVariables(db, project, date);
