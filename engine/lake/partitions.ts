@@ -69,25 +69,22 @@ export function createPartitionStore(
 
   const createView = async (relation: string) => {
     const [schema, table] = splitRelation(relation);
-    const files = await db.all<{ path: string }>(
-      'SELECT path FROM _lakehouse.partitions WHERE relation = $relation ORDER BY etl_date',
+    // The view has the columns of the partition written last: the model's output as it is now. A
+    // column the model no longer produces must not live on, NULL on the new dates, from older files.
+    const [pointers] = await db.all<{ files: string[] | null; newest: string | null }>(
+      `SELECT list(path ORDER BY etl_date) AS files,
+              arg_max(path, (${runClockOrder('p', 'written_at')}, p.etl_date)) AS newest
+       FROM _lakehouse.partitions AS p WHERE relation = $relation`,
       { relation },
     );
     const name = `${ident(schema)}.${ident(table)}`;
-    if (files.length === 0) {
+    if (!pointers?.files?.length || !pointers.newest) {
       await db.run(`DROP VIEW IF EXISTS ${name}`);
       return;
     }
-    const list = files.map((f) => literal(absolute(f.path))).join(', ');
-    // The view has the columns of the partition written last: the model's output as it is now. A
-    // column the model no longer produces must not live on, NULL on the new dates, from older files.
-    const newest = await db.scalar<string>(
-      `SELECT path FROM _lakehouse.partitions AS p WHERE relation = $relation
-       ORDER BY ${runClockOrder('p', 'written_at')} DESC, etl_date DESC LIMIT 1`,
-      { relation },
-    );
+    const list = pointers.files.map((path) => literal(absolute(path))).join(', ');
     const columns = await db.all<{ column_name: string }>(
-      `DESCRIBE SELECT * FROM read_parquet(${literal(absolute(newest as string))})`,
+      `DESCRIBE SELECT * FROM read_parquet(${literal(absolute(pointers.newest))})`,
     );
     await db.run(
       `CREATE OR REPLACE VIEW ${name} AS SELECT ${columns.map((c) => ident(c.column_name)).join(', ')}
