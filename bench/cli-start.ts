@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './measure.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });
 const ROOT = resolve(import.meta.dirname, '..');
@@ -31,10 +32,6 @@ const commands: Record<string, string[]> = {
   '--help': ['--help'],
   tables: ['tables', DEMO],
   'query --json': ['query', DEMO, 'SELECT count(*) AS n FROM fact_customer_search', '--json'],
-};
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 };
 const results: Record<string, { bundledMs: number; sourceMs: number; ratio: number }> = {};
 for (const [name, args] of Object.entries(commands)) {

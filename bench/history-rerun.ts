@@ -4,10 +4,10 @@
 // date, so the ratio stays near 1 however many dates the lake holds (it grew with them when every date
 // replayed).
 // Prints the figures and writes them to bench/results/history-rerun.json.
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { benchDataset, freshExampleProject } from './datasets.ts';
+import { runWorker } from './measure.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, 'bench-data');
@@ -22,14 +22,8 @@ const GROUPS = {
   ],
 };
 
-function runProject(args: string[]): { status: string; wallMs: number; models: Record<string, number> } {
-  const out = execFileSync(
-    process.execPath,
-    [join(ROOT, 'bin', 'run-ts.js'), join(ROOT, 'bench', 'run-project.ts'), ...args],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
-}
+const runProject = (args: string[]) =>
+  runWorker<{ status: string; wallMs: number; models: Record<string, number> }>('run-project.ts', args);
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const data = await benchDataset(DATA, '31days', 31, 100_000);

@@ -2,12 +2,12 @@
 // it with the I/O floor measured in the same run; then the 10M run under a 1 GB DuckDB memory limit, and
 // the cost of one more day on a lake holding 30 days vs a day on an empty lake.
 // Prints the figures and writes them to bench/results/pipeline.json.
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchDataset, freshExampleProject } from './datasets.ts';
+import { runWorker } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +19,6 @@ const { values } = parseArgs({
 });
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, values.data);
-const RUN_TS = join(ROOT, 'bin', 'run-ts.js');
 
 /** Each size is days x rows per day: days matter, since each date is its own transaction. */
 const SIZES: Record<string, { days: number; rowsPerDay: number }> = {
@@ -38,14 +37,7 @@ interface WorkerResult {
   maxRssMb: number;
 }
 
-function worker(script: string, args: string[]): WorkerResult {
-  const out = execFileSync(process.execPath, [RUN_TS, join(ROOT, 'bench', script), ...args], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const line = out.trim().split('\n').pop() ?? '{}';
-  return JSON.parse(line) as WorkerResult;
-}
+const worker = (script: string, args: string[]) => runWorker<WorkerResult>(script, args);
 
 const dataset = (name: string, days: number, rowsPerDay: number) =>
   benchDataset(DATA, name, days, rowsPerDay, (ms) =>

@@ -5,12 +5,12 @@
 // With --baseline, another checkout (a worktree of an older commit, say) runs the same copies,
 // alternating, and the ratio is measured side by side.
 // Prints medians and writes bench/results/small-run.json.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchDataset, freshExampleProject } from './datasets.ts';
+import { median, runWorker } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,17 +37,15 @@ async function timedRun(checkout: string): Promise<number> {
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   await cp(template, scratch, { recursive: true });
-  const out = execFileSync(
-    process.execPath,
-    [join(checkout, 'bin', 'run-ts.js'), join(checkout, 'bench', 'run-project.ts'), '--project', scratch],
-    { cwd: checkout, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  const result = runWorker<{ status: string; wallMs: number }>(
+    'run-project.ts',
+    ['--project', scratch],
+    checkout,
   );
-  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { status: string; wallMs: number };
   if (result.status !== 'success') throw new Error(`${checkout}: the run ended ${result.status}`);
   return result.wallMs;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sides = { this: ROOT, ...(baseline ? { baseline } : {}) };
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((s) => [s, []]));
 // One untimed run each: the first start of a checkout compiles and caches its TypeScript.
