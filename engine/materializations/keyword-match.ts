@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
@@ -9,10 +6,11 @@ import {
   BLANK_KEYWORD_SQL,
   buildTitleIndex,
   type CatalogTitle,
+  matchOfSearch,
   NOT_MATCHED,
   shadowedTitles,
 } from '../normalize/matcher.ts';
-import { matchKeywordsInParallel } from '../normalize/parallel-match.ts';
+import { searchSlugsInParallel } from '../normalize/parallel-match.ts';
 import { ENGINE_SLUGIFY } from '../project/macros.ts';
 import { readFailure } from '../sources/reference-file.ts';
 import {
@@ -30,7 +28,9 @@ import {
  * TypeScript. A changed catalog re-matches.
  */
 export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<MaterializeOutcome> {
-  await ctx.restage(ctx.etlDate);
+  // A Parquet stage: inside the date's transaction a temp table is scanned on one thread, and the
+  // slugs below are the model's dearest SQL (0.8 s for 195,000 new keywords on one thread).
+  await ctx.restage(ctx.etlDate, 'parquet');
   const { db, model, stage, target } = ctx;
   const catalog = model.config.catalog!;
   const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
@@ -64,12 +64,12 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
          keyword_normalized_slug VARCHAR, genres VARCHAR[], score DOUBLE, matched BOOLEAN, catalog_fingerprint VARCHAR)`,
     );
   }
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __kw_distinct AS SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL`,
+  const rowsIn = Number(
+    (await db.scalar<number | bigint>(`SELECT count(DISTINCT keyword) FROM ${stage}`)) ?? 0,
   );
-  const rowsIn = await countRows(db, '__kw_distinct');
   await db.run(
-    `CREATE OR REPLACE TEMP TABLE __kw_todo AS SELECT keyword, ${ENGINE_SLUGIFY}(keyword) AS keyword_slug FROM __kw_distinct k
+    `CREATE OR REPLACE TEMP TABLE __kw_todo AS SELECT keyword, ${ENGINE_SLUGIFY}(keyword) AS keyword_slug
+     FROM (SELECT DISTINCT keyword FROM ${stage} WHERE keyword IS NOT NULL) AS k
      WHERE NOT EXISTS (
        SELECT 1 FROM ${target} t WHERE t.keyword = k.keyword AND t.catalog_fingerprint = ${literal(fingerprint)})`,
   );
@@ -128,38 +128,34 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
       index = buildTitleIndex(titles);
       ctx.titleIndexes.set(fingerprint, index);
     }
-    // A slug is its own slug, so each match is the answer for every keyword with that slug.
-    const matches = await matchKeywordsInParallel(index, titles, slugs);
-    // One bulk load through a temp NDJSON file: far faster than row-by-row inserts.
-    const file = join(tmpdir(), `lakehouse-kw-${process.pid}-${Date.now()}.ndjson`);
-    await writeFile(
-      file,
-      `${matches
-        .map((m) =>
-          JSON.stringify({
-            keyword_slug: m.keyword,
-            keyword_normalized: m.normalized,
-            keyword_normalized_slug: m.normalizedSlug,
-            genres: m.genres,
-            score: m.score,
-            matched: m.matched,
-          }),
-        )
-        .join('\n')}\n`,
+    // A slug is its own slug, so each answer is the answer for every keyword with that slug.
+    const found = await searchSlugsInParallel(index, slugs);
+    // Loaded through an appender: the NDJSON file this replaced took 0.95 s to write and read back for
+    // 76,563 slugs (their genres as lists), the appender 0.3 s with genres as JSON text.
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __kw_found (keyword_slug VARCHAR, keyword_normalized VARCHAR,
+         keyword_normalized_slug VARCHAR, genres VARCHAR, score DOUBLE, matched BOOLEAN)`,
     );
-    try {
-      await db.run(
-        `INSERT INTO ${target}
-         SELECT n.keyword, n.keyword_slug, m.keyword_normalized, m.keyword_normalized_slug, m.genres, m.score,
-                m.matched, ${literal(fingerprint)}
-         FROM __kw_new AS n
-         JOIN read_json(${literal(file)}, columns = {keyword_slug: 'VARCHAR', keyword_normalized: 'VARCHAR',
-                keyword_normalized_slug: 'VARCHAR', genres: 'VARCHAR[]', score: 'DOUBLE', matched: 'BOOLEAN'}) AS m
-           USING (keyword_slug)`,
-      );
-    } finally {
-      await rm(file, { force: true });
+    const appender = await db.connection.createAppender('__kw_found', 'main', 'temp');
+    for (let i = 0; i < slugs.length; i += 1) {
+      const slug = slugs[i]!;
+      const match = matchOfSearch(index, slug, found.title[i]!, found.score[i]!);
+      appender.appendVarchar(slug);
+      appender.appendVarchar(match.normalized ?? NOT_MATCHED);
+      appender.appendVarchar(match.normalizedSlug ?? NOT_MATCHED);
+      appender.appendVarchar(JSON.stringify(match.genres));
+      appender.appendDouble(match.score);
+      appender.appendBoolean(match.matched);
+      appender.endRow();
     }
+    appender.closeSync();
+    await db.run(
+      `INSERT INTO ${target}
+       SELECT n.keyword, n.keyword_slug, m.keyword_normalized, m.keyword_normalized_slug, m.genres, m.score,
+              m.matched, ${literal(fingerprint)}
+       FROM __kw_new AS n
+       JOIN (SELECT * REPLACE (genres::JSON::VARCHAR[] AS genres) FROM __kw_found) AS m USING (keyword_slug)`,
+    );
   }
   const cached = rowsIn - todoCount;
   const warnings: string[] = [];

@@ -5,73 +5,78 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type CatalogTitle, type KeywordMatch, matchKeywords, type TitleIndex } from './matcher.ts';
+import { type SlugSearch, searchPart, searchSlugs, type TitleIndex } from './matcher.ts';
 
 export interface ParallelMatchOptions {
-  threshold?: number;
   /**
-   * Below this many keywords per thread, matching stays on the calling thread. Default: 10,000 while a
-   * worker must start or index the catalog (~0.5 s), 2,000 once the workers hold this catalog.
+   * Below this many slugs per thread, searching stays on the calling thread. Default: 10,000 while a
+   * worker must start or receive the catalog's index, 2,000 once the workers hold it.
    */
   minKeywordsPerWorker?: number;
   /** Threads to use in all, the calling one included; default: the machine's cores. */
   threads?: number;
-  /** Called as each chunk is done, with its thread (0: the calling one) and keyword count. */
-  onChunk?: (thread: number, keywords: number) => void;
+  /** Called as each chunk is done, with its thread (0: the calling one) and slug count. */
+  onChunk?: (thread: number, slugs: number) => void;
 }
 
 // Chunk sizes: enough chunks to balance the threads, few enough that messages cost nothing.
 const MIN_CHUNK = 250;
 const MAX_CHUNK = 4_000;
 
-/** A job for a match worker; `titles` comes with the first job of a catalog the worker has not indexed. */
+/** A job for a match worker; `index` comes with the first job of a catalog the worker does not hold. */
 export interface WorkerRequest {
   jobId: number;
   catalogId: number;
-  titles?: readonly CatalogTitle[];
-  keywords: readonly string[];
-  threshold?: number;
+  /** The catalog's index without its titles' text ({@link searchPart}): a few ms to post. */
+  index?: TitleIndex;
+  slugs: readonly string[];
 }
 
-export interface WorkerReply {
+/** A job's answer: two typed arrays, moved to the calling thread rather than copied. */
+export interface WorkerReply extends SlugSearch {
   jobId: number;
-  matches: KeywordMatch[];
 }
 
 /**
- * Matches keywords on several cores: the calling thread and worker threads take chunks from one queue
+ * Searches slugs on several cores: the calling thread and worker threads take chunks from one queue
  * until it is empty. Workers persist between calls (unreferenced while idle, so they never keep the
- * process alive) and keep the index of the last catalog, so later calls pay neither start-up nor index
- * build. Results equal `matchKeywords` on one thread, in the same order.
+ * process alive) and keep the index of the last catalog, so later calls pay neither start-up nor the
+ * index's transfer. Results equal `searchSlugs` on one thread, in the same order.
  */
-export async function matchKeywordsInParallel(
+export async function searchSlugsInParallel(
   index: TitleIndex,
-  titles: readonly CatalogTitle[],
-  keywords: readonly string[],
+  slugs: readonly string[],
   options: ParallelMatchOptions = {},
-): Promise<KeywordMatch[]> {
+): Promise<SlugSearch> {
   const catalogId = catalogIdOf(index);
-  const threads = threadsFor(index, keywords.length, options);
-  if (threads <= 1) return matchKeywords(index, keywords, { threshold: options.threshold });
+  const threads = threadsFor(index, slugs.length, options);
+  if (threads <= 1) return searchSlugs(index, slugs);
 
-  // A queue rather than one fixed share per thread: how hard a keyword is varies along the sorted list
-  // (on a generated day the second half took 2.8x as long as the first), and a cold worker starts ~0.5 s
+  // A queue rather than one fixed share per thread: how hard a slug is varies along the sorted list
+  // (on a generated day the second half took 2.8x as long as the first), and a cold worker starts
   // after the calling thread.
-  const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(keywords.length / (threads * 16))));
-  const chunks = Math.ceil(keywords.length / size);
-  const results: KeywordMatch[][] = new Array(chunks);
+  const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(slugs.length / (threads * 16))));
+  const chunks = Math.ceil(slugs.length / size);
+  const found: SlugSearch = {
+    title: new Int32Array(slugs.length),
+    score: new Float64Array(slugs.length),
+  };
+  const keep = (chunk: number, part: SlugSearch): void => {
+    found.title.set(part.title, chunk * size);
+    found.score.set(part.score, chunk * size);
+  };
   let next = 0;
   const take = (): number | undefined => (next < chunks ? next++ : undefined);
-  const slice = (chunk: number) => keywords.slice(chunk * size, (chunk + 1) * size);
+  const slice = (chunk: number) => slugs.slice(chunk * size, (chunk + 1) * size);
   const script = await workerScript();
   const fromWorkers = Array.from({ length: threads - 1 }, (_, slot) => {
     const worker = workerAt(slot, script);
     // Two jobs in flight: the worker starts its next chunk while this thread is busy with its own.
     const lane = async (): Promise<void> => {
       for (let chunk = take(); chunk !== undefined; chunk = take()) {
-        const matches = await worker.match(catalogId, titles, slice(chunk), options.threshold);
-        results[chunk] = matches;
-        options.onChunk?.(slot + 1, matches.length);
+        const part = await worker.search(catalogId, index, slice(chunk));
+        keep(chunk, part);
+        options.onChunk?.(slot + 1, part.title.length);
       }
     };
     return Promise.all([lane(), lane()]);
@@ -80,21 +85,20 @@ export async function matchKeywordsInParallel(
   const workersDone = Promise.all(fromWorkers);
   workersDone.catch(() => undefined);
   for (let chunk = take(); chunk !== undefined; chunk = take()) {
-    const matches = matchKeywords(index, slice(chunk), { threshold: options.threshold });
-    results[chunk] = matches;
-    options.onChunk?.(0, matches.length);
+    const part = searchSlugs(index, slice(chunk));
+    keep(chunk, part);
+    options.onChunk?.(0, part.title.length);
     // Let worker replies in, so their next chunks go out before this thread takes another.
     await new Promise((resolve) => setImmediate(resolve));
   }
   await workersDone;
-  return results.flat();
+  return found;
 }
 
 /**
- * How many threads a call with this many keywords uses. Starting a worker and indexing the catalog
- * cost ~0.5 s, so cold workers are only worth it for big batches; warm ones pay off much sooner. The
- * calling thread works the queue meanwhile, so a cold worker pays once the batch is more than ~0.5 s of
- * single-thread work (~13k keywords at 38 µs), and a started worker stays warm for later dates.
+ * How many threads a call with this many slugs uses. A cold worker costs start-up and the index's
+ * transfer, so it is only worth it for big batches; warm ones pay off much sooner. The calling thread
+ * works the queue meanwhile, and a started worker stays warm for later dates.
  */
 export function threadsFor(
   index: TitleIndex,
@@ -127,10 +131,10 @@ class MatchWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<
     number,
-    { resolve: (m: KeywordMatch[]) => void; reject: (e: Error) => void }
+    { resolve: (found: SlugSearch) => void; reject: (e: Error) => void }
   >();
   private lastJobId = 0;
-  /** The catalog this worker indexed last (jobs run in order, so it holds it for the next job). */
+  /** The catalog whose index this worker was sent last (jobs run in order, so it holds it for the next job). */
   indexedCatalog = 0;
   failed = false;
 
@@ -138,7 +142,7 @@ class MatchWorker {
     this.worker = new Worker(script);
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
-      this.pending.get(reply.jobId)?.resolve(reply.matches);
+      this.pending.get(reply.jobId)?.resolve(reply);
       this.pending.delete(reply.jobId);
       if (this.pending.size === 0) this.worker.unref();
     });
@@ -151,16 +155,11 @@ class MatchWorker {
     this.worker.on('exit', (code) => fail(new Error(`match worker exited with code ${code}`)));
   }
 
-  match(
-    catalogId: number,
-    titles: readonly CatalogTitle[],
-    keywords: readonly string[],
-    threshold: number | undefined,
-  ): Promise<KeywordMatch[]> {
+  search(catalogId: number, index: TitleIndex, slugs: readonly string[]): Promise<SlugSearch> {
     this.lastJobId += 1;
-    const request: WorkerRequest = { jobId: this.lastJobId, catalogId, keywords, threshold };
+    const request: WorkerRequest = { jobId: this.lastJobId, catalogId, slugs };
     // Jobs run in order, so a catalog sent once stays the worker's catalog until another is sent.
-    if (catalogId !== this.indexedCatalog) request.titles = titles;
+    if (catalogId !== this.indexedCatalog) request.index = portableIndex(index);
     this.indexedCatalog = catalogId;
     return new Promise((resolve, reject) => {
       this.pending.set(request.jobId, { resolve, reject });
@@ -171,6 +170,18 @@ class MatchWorker {
 }
 
 const workers: MatchWorker[] = [];
+
+// One search part per index, so every worker is sent the same object (made once, not per worker).
+const portable = new WeakMap<TitleIndex, TitleIndex>();
+
+function portableIndex(index: TitleIndex): TitleIndex {
+  let part = portable.get(index);
+  if (part === undefined) {
+    part = searchPart(index);
+    portable.set(index, part);
+  }
+  return part;
+}
 
 function workerAt(slot: number, script: string): MatchWorker {
   let worker = workers[slot];

@@ -13,11 +13,14 @@ describe('keyword_match materialization', () => {
     await ensureWarehouseSchema(db);
     await db.run(`CREATE TABLE catalog (title VARCHAR, genres VARCHAR)`);
     await db.run(
-      `INSERT INTO catalog VALUES ('Naruto', 'Anime'), ('Bóng Đá', 'Sport;Live'), ('Running Man', 'Show')`,
+      `INSERT INTO catalog VALUES ('Naruto', 'Anime'), ('Bóng Đá', 'Sport;Live'), ('Running Man', 'Show'),
+         ('One Piece', 'Phim "Hay" \\ Đặc Sắc;Anime')`,
     );
+    // Genres with quotes, a backslash and accents: the answers reach DuckDB as JSON text.
     const titles = [
       { title: 'Bóng Đá', slug: null, genres: ['Sport', 'Live'] },
       { title: 'Naruto', slug: null, genres: ['Anime'] },
+      { title: 'One Piece', slug: null, genres: ['Phim "Hay" \\ Đặc Sắc', 'Anime'] },
       { title: 'Running Man', slug: null, genres: ['Show'] },
     ];
     const context = (etlDate: string): MaterializeContext =>
@@ -52,7 +55,7 @@ describe('keyword_match materialization', () => {
         '\u200b',
         '\u3000\ufeff',
       ],
-      ['naruto', 'running man tap 5', 'đá bóng'],
+      ['naruto', 'running man tap 5', 'đá bóng', 'one piece'],
       // Same slugs as keywords of earlier days (answered from those), one new slug, one without a slug.
       ['NARUTO', 'Đá   Bóng!', 'Running-Man tap 5', 'naruto shippuden', '!!'],
     ];
@@ -64,7 +67,7 @@ describe('keyword_match materialization', () => {
     }
     expect(outcomes.map((o) => [o.rowsIn, o.rowsOut])).toEqual([
       [14, 14],
-      [3, 2],
+      [4, 3],
       [5, 5],
     ]);
     expect(outcomes[0]?.warnings).toEqual(['7 new keywords searched as 5 distinct slugs']);

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { buildTitleCatalog } from '../../engine/generate/titles.ts';
-import { buildTitleIndex, matchKeywords } from '../../engine/normalize/matcher.ts';
-import { matchKeywordsInParallel, threadsFor } from '../../engine/normalize/parallel-match.ts';
+import {
+  buildTitleIndex,
+  matchKeywords,
+  matchOfSearch,
+  type SlugSearch,
+  searchPart,
+  searchSlugs,
+  type TitleIndex,
+} from '../../engine/normalize/matcher.ts';
+import { searchSlugsInParallel, threadsFor } from '../../engine/normalize/parallel-match.ts';
+import { slugify } from '../../engine/normalize/slug.ts';
 
-describe('matching on several threads', () => {
+describe('searching on several threads', () => {
   const titles = buildTitleCatalog(2000, 3).map((t) => ({ title: t.title, genres: t.genres }));
   // Real-looking keywords: titles with accents stripped, cut short, typed with a typo, plus noise.
   const keywords = titles.flatMap((t, i) => [
@@ -12,23 +21,30 @@ describe('matching on several threads', () => {
     `${t.title.slice(0, 3)}x${t.title.slice(4)}`,
     `query ${i}`,
   ]);
+  const slugs = [...new Set(keywords.map((k) => slugify(k)).filter((s) => s !== null))].sort();
+  const asArrays = (found: SlugSearch) => ({ title: [...found.title], score: [...found.score] });
 
   it('gives exactly the single-thread results, in the same order, with every thread taking chunks', async () => {
     const index = buildTitleIndex(titles);
-    const single = matchKeywords(index, keywords);
+    const single = searchSlugs(index, slugs);
     const byThread = [0, 0, 0];
-    const parallel = await matchKeywordsInParallel(index, titles, keywords, {
+    const parallel = await searchSlugsInParallel(index, slugs, {
       minKeywordsPerWorker: 1000,
       threads: 3,
       onChunk: (thread, count) => {
         byThread[thread] = (byThread[thread] ?? 0) + count;
       },
     });
-    expect(parallel).toHaveLength(keywords.length);
-    expect(parallel).toEqual(single);
-    expect(single.filter((m) => m.matched).length).toBeGreaterThan(keywords.length / 2);
-    // Each keyword matched once, and the queue kept all three threads busy.
-    expect(byThread.reduce((a, b) => a + b, 0)).toBe(keywords.length);
+    expect(parallel.title).toHaveLength(slugs.length);
+    expect(asArrays(parallel)).toEqual(asArrays(single));
+    // The answers are matchKeywords' own: the same title, score and acceptance for every slug.
+    const matches = matchKeywords(index, slugs);
+    expect(slugs.map((s, i) => matchOfSearch(index, s, parallel.title[i]!, parallel.score[i]!))).toEqual(
+      matches.map(({ keyword: _, ...m }) => m),
+    );
+    expect(matches.filter((m) => m.matched).length).toBeGreaterThan(slugs.length / 2);
+    // Each slug searched once, and the queue kept all three threads busy.
+    expect(byThread.reduce((a, b) => a + b, 0)).toBe(slugs.length);
     for (const count of byThread) expect(count).toBeGreaterThan(0);
   });
 
@@ -37,31 +53,33 @@ describe('matching on several threads', () => {
     const options = { minKeywordsPerWorker: 1000, threads: 2 };
     const first = buildTitleIndex(titles);
     const second = buildTitleIndex(other);
-    for (const [index, catalog] of [
-      [first, titles],
-      [second, other],
-      [first, titles],
-    ] as const) {
-      const parallel = await matchKeywordsInParallel(index, catalog, keywords, options);
-      expect(parallel).toEqual(matchKeywords(index, keywords));
+    for (const index of [first, second, first] as TitleIndex[]) {
+      const parallel = await searchSlugsInParallel(index, slugs, options);
+      expect(asArrays(parallel)).toEqual(asArrays(searchSlugs(index, slugs)));
     }
   });
 
   it('stays on the calling thread for small batches', async () => {
     const index = buildTitleIndex(titles);
-    const few = keywords.slice(0, 50);
-    expect(await matchKeywordsInParallel(index, titles, few)).toEqual(matchKeywords(index, few));
+    const few = slugs.slice(0, 50);
+    expect(asArrays(await searchSlugsInParallel(index, few))).toEqual(asArrays(searchSlugs(index, few)));
   });
 
   it('uses warm workers for batches too small to be worth starting them for', async () => {
     const fresh = buildTitleIndex(titles.slice(0, 1500));
-    const catalog = titles.slice(0, 1500);
     expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(1);
-    await matchKeywordsInParallel(fresh, catalog, keywords, { minKeywordsPerWorker: 1000, threads: 2 });
+    await searchSlugsInParallel(fresh, slugs, { minKeywordsPerWorker: 1000, threads: 2 });
     expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(2);
-    const few = keywords.slice(0, 5000);
-    expect(await matchKeywordsInParallel(fresh, catalog, few, { threads: 2 })).toEqual(
-      matchKeywords(fresh, few),
+    const few = slugs.slice(0, 5000);
+    expect(asArrays(await searchSlugsInParallel(fresh, few, { threads: 2 }))).toEqual(
+      asArrays(searchSlugs(fresh, few)),
     );
+  });
+
+  it('sends workers an index that searches like the whole one but cannot name titles', () => {
+    const index = buildTitleIndex(titles);
+    const part = searchPart(index);
+    expect(asArrays(searchSlugs(part, slugs))).toEqual(asArrays(searchSlugs(index, slugs)));
+    expect(() => matchOfSearch(part, slugs[0]!, 0, 1)).toThrow(/cannot name titles/);
   });
 });
