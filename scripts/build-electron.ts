@@ -4,6 +4,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { WORKER_SOURCES } from '../engine/normalize/parallel-match.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist', 'electron');
@@ -34,7 +35,7 @@ await build({
 // The keyword matcher bundles its worker thread from these sources at run time, found next to the
 // code that loads them (engine/normalize/parallel-match.ts): in the bundle, that is dist/electron.
 await mkdir(OUT, { recursive: true });
-for (const file of ['match-worker.ts', 'matcher.ts', 'slug.ts']) {
+for (const file of WORKER_SOURCES) {
   await copyFile(join(ROOT, 'engine', 'normalize', file), join(OUT, file));
 }
 process.stdout.write(

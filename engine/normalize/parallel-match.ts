@@ -195,17 +195,20 @@ function workerAt(slot: number, script: string): MatchWorker {
 let bundled: Promise<string> | undefined;
 
 /**
+ * The files the worker is bundled from at run time (its entry first), found next to this module; the
+ * Electron build copies them beside its bundle (scripts/build-electron.ts).
+ */
+export const WORKER_SOURCES = ['match-worker.ts', 'matcher.ts', 'slug.ts', 'parallel-match.ts'] as const;
+
+/**
  * The worker as one plain JavaScript file: worker threads cannot load TypeScript through the loader
  * the CLI and tests use, so the entry is bundled with esbuild once per source version and cached.
  */
 function workerScript(): Promise<string> {
   bundled ??= (async () => {
-    const entry = fileURLToPath(new URL('./match-worker.ts', import.meta.url));
-    const sources = await Promise.all(
-      ['./match-worker.ts', './matcher.ts', './slug.ts', './parallel-match.ts'].map((f) =>
-        readFile(fileURLToPath(new URL(f, import.meta.url))),
-      ),
-    );
+    const paths = WORKER_SOURCES.map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
+    const entry = paths[0]!;
+    const sources = await Promise.all(paths.map((path) => readFile(path)));
     const digest = createHash('sha256').update(Buffer.concat(sources)).digest('hex').slice(0, 12);
     const dir = join(tmpdir(), 'lakehouse-explorer');
     const out = join(dir, `match-worker-${digest}.mjs`);

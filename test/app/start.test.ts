@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../../cli/app.ts';
 import { outdated } from '../../cli/build-state.ts';
 import { ensureDemoProject } from '../../electron/first-launch.ts';
+import { WORKER_SOURCES } from '../../engine/normalize/parallel-match.ts';
 import { buildRendererIfOutdated } from '../helpers/browser.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -115,5 +116,8 @@ describe('npm run build, Electron half', () => {
     const preload = await readFile(join(out, 'preload.cjs'), 'utf8');
     expect([...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual(['electron']);
     expect(preload).toContain('exposeInMainWorld("lakehouse"');
+    // The keyword matcher bundles its worker from its sources beside main.js when a day brings enough new
+    // keywords for a second thread: each must be there (parallel-match.ts once was not).
+    for (const file of WORKER_SOURCES) expect(existsSync(join(out, file)), file).toBe(true);
   });
 });
