@@ -27,7 +27,7 @@ const MAX_CHUNK = 4_000;
 export interface WorkerRequest {
   jobId: number;
   catalogId: number;
-  /** The catalog's index without its titles' text ({@link searchPart}): a few ms to post. */
+  /** The catalog's index without its titles' text ({@link searchPart}), not indexed again there. */
   index?: TitleIndex;
   slugs: readonly string[];
 }
