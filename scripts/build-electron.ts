@@ -1,15 +1,19 @@
 // `npm run build` (after `vite build`): bundles the Electron main process and preload with esbuild into
 // dist/electron. main.js is ESM with the engine inlined and npm packages left to node_modules (DuckDB is
 // native); preload.cjs is CommonJS, the only form a sandboxed preload runs.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { WORKER_SOURCES } from '../engine/normalize/parallel-match.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist', 'electron');
+// The engine finds an example project as ../examples/<name>/ from its own code (engine/project/init.ts):
+// beside the bundle in dist/electron, that is dist/examples. The app's first launch builds its demo from it.
+const EXAMPLES = join(ROOT, 'dist', 'examples');
 
 await rm(OUT, { recursive: true, force: true });
+await rm(EXAMPLES, { recursive: true, force: true });
 const started = performance.now();
 await build({
   entryPoints: [join(ROOT, 'electron', 'main.ts')],
@@ -38,6 +42,7 @@ await mkdir(OUT, { recursive: true });
 for (const file of WORKER_SOURCES) {
   await copyFile(join(ROOT, 'engine', 'normalize', file), join(OUT, file));
 }
+await cp(join(ROOT, 'engine', 'examples'), EXAMPLES, { recursive: true });
 process.stdout.write(
   `built dist/electron/main.js and preload.cjs in ${Math.round(performance.now() - started)} ms\n`,
 );

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../../cli/app.ts';
 import { outdated } from '../../cli/build-state.ts';
@@ -119,5 +120,20 @@ describe('npm run build, Electron half', () => {
     // The keyword matcher bundles its worker from its sources beside main.js when a day brings enough new
     // keywords for a second thread: each must be there (parallel-match.ts once was not).
     for (const file of WORKER_SOURCES) expect(existsSync(join(out, file)), file).toBe(true);
+    // The engine finds its examples from its own code's place, in the app main.js: the first launch builds
+    // the demo from there, so the example must be where that leads, and packaged.
+    const example = fileURLToPath(
+      new URL('../examples/customer-search/', pathToFileURL(join(out, 'main.js'))),
+    );
+    expect(main).toContain('../examples/');
+    for (const file of [
+      'lakehouse.yaml',
+      'titles.csv',
+      'macros/cleaning.sql',
+      'models/gold/fact_customer_search.sql',
+    ])
+      expect(existsSync(join(example, file)), file).toBe(true);
+    const packaged = await readFile(join(PROJECT_ROOT, 'electron-builder.yml'), 'utf8');
+    expect(packaged).toMatch(/^\s+- dist\/examples\/\*\*$/m);
   });
 });
