@@ -207,23 +207,15 @@ export const WORKER_SOURCES = ['match-worker.ts', 'matcher.ts', 'slug.ts', 'para
 function workerScript(): Promise<string> {
   bundled ??= (async () => {
     const paths = WORKER_SOURCES.map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
-    const entry = paths[0]!;
     const sources = await Promise.all(paths.map((path) => readFile(path)));
+    const texts = new Map<string, string>(WORKER_SOURCES.map((f, i) => [f, sources[i]!.toString('utf8')]));
     const digest = createHash('sha256').update(Buffer.concat(sources)).digest('hex').slice(0, 12);
     const dir = join(tmpdir(), 'lakehouse-explorer');
     const out = join(dir, `match-worker-${digest}.mjs`);
     if (!existsSync(out)) {
       await mkdir(dir, { recursive: true });
-      const { build } = await import('esbuild');
       const partial = `${out}.${process.pid}.tmp`;
-      await build({
-        entryPoints: [entry],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        outfile: partial,
-        logLevel: 'silent',
-      });
+      await bundleWorker(texts, partial);
       await rename(partial, out);
     }
     return out;
@@ -232,4 +224,43 @@ function workerScript(): Promise<string> {
     bundled = undefined;
   });
   return bundled;
+}
+
+/**
+ * Bundles the worker from its sources' text (file name → TypeScript, the entry first in WORKER_SOURCES) into
+ * `outfile`. esbuild is given the text, not the files: it is a program of its own, and cannot read inside the
+ * archive (app.asar) a packaged Electron app keeps them in, as Node's fs can.
+ */
+export async function bundleWorker(texts: ReadonlyMap<string, string>, outfile: string): Promise<void> {
+  const { build } = await import('esbuild');
+  const entry = WORKER_SOURCES[0];
+  const contents = texts.get(entry);
+  if (contents === undefined) throw new Error(`the worker's entry ${entry} is missing`);
+  await build({
+    stdin: { contents, loader: 'ts', sourcefile: entry },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'worker-sources',
+        setup(builder) {
+          builder.onResolve({ filter: /^\.\// }, (args) => ({
+            path: args.path.slice(2),
+            namespace: 'worker-source',
+          }));
+          builder.onLoad({ filter: /.*/, namespace: 'worker-source' }, (args) => {
+            const text = texts.get(args.path);
+            if (text === undefined)
+              return {
+                errors: [{ text: `${args.path} is imported by the worker but not in WORKER_SOURCES` }],
+              };
+            return { contents: text, loader: 'ts' };
+          });
+        },
+      },
+    ],
+  });
 }

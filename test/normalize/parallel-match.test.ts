@@ -1,3 +1,7 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { buildTitleCatalog } from '../../engine/generate/titles.ts';
 import {
@@ -9,7 +13,13 @@ import {
   searchSlugs,
   type TitleIndex,
 } from '../../engine/normalize/matcher.ts';
-import { searchSlugsInParallel, threadsFor } from '../../engine/normalize/parallel-match.ts';
+import {
+  bundleWorker,
+  searchSlugsInParallel,
+  threadsFor,
+  WORKER_SOURCES,
+  type WorkerReply,
+} from '../../engine/normalize/parallel-match.ts';
 import { slugify } from '../../engine/normalize/slug.ts';
 
 describe('searching on several threads', () => {
@@ -74,6 +84,41 @@ describe('searching on several threads', () => {
     expect(asArrays(await searchSlugsInParallel(fresh, few, { threads: 2 }))).toEqual(
       asArrays(searchSlugs(fresh, few)),
     );
+  });
+
+  it("bundles its worker from the sources' text alone, and names a source left out of the list", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'match-worker-'));
+    try {
+      const folder = join(import.meta.dirname, '..', '..', 'engine', 'normalize');
+      const texts = new Map(
+        await Promise.all(
+          WORKER_SOURCES.map(async (f) => [f, await readFile(join(folder, f), 'utf8')] as const),
+        ),
+      );
+      // esbuild gets text, never a path (a packaged app keeps the files in an archive it cannot read).
+      const script = join(dir, 'worker.mjs');
+      await bundleWorker(texts, script);
+      expect(await readFile(script, 'utf8')).toContain('// worker-source:matcher.ts');
+      const index = buildTitleIndex(titles);
+      const worker = new Worker(script);
+      try {
+        const reply = await new Promise<WorkerReply>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.postMessage({ jobId: 1, catalogId: 1, index: searchPart(index), slugs });
+        });
+        expect(asArrays(reply)).toEqual(asArrays(searchSlugs(index, slugs)));
+      } finally {
+        await worker.terminate();
+      }
+      const withoutSlug = new Map(texts);
+      withoutSlug.delete('slug.ts');
+      await expect(bundleWorker(withoutSlug, join(dir, 'broken.mjs'))).rejects.toThrow(
+        /slug\.ts is imported by the worker but not in WORKER_SOURCES/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('sends workers an index that searches like the whole one but cannot name titles', () => {
