@@ -12,7 +12,7 @@ export interface ParallelMatchOptions {
    * Below this many slugs per thread, searching stays on the calling thread. Default: 10,000 while a
    * worker must start or receive the catalog's index, 2,000 once the workers hold it.
    */
-  minKeywordsPerWorker?: number;
+  minSlugsPerWorker?: number;
   /** Threads to use in all, the calling one included; default: the machine's cores. */
   threads?: number;
   /** Called as each chunk is done, with its thread (0: the calling one) and slug count. */
@@ -109,7 +109,7 @@ export function threadsFor(
   const most = options.threads ?? availableParallelism();
   const helpers = Array.from({ length: most - 1 }, (_, slot) => workers[slot]);
   const warm = helpers.every((w) => w !== undefined && !w.failed && w.indexedCatalog === catalogId);
-  const minPerWorker = options.minKeywordsPerWorker ?? (warm ? 2_000 : 10_000);
+  const minPerWorker = options.minSlugsPerWorker ?? (warm ? 2_000 : 10_000);
   return Math.max(1, Math.min(most, Math.floor(keywordCount / minPerWorker)));
 }
 

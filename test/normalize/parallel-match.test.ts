@@ -39,7 +39,7 @@ describe('searching on several threads', () => {
     const single = searchSlugs(index, slugs);
     const byThread = [0, 0, 0];
     const parallel = await searchSlugsInParallel(index, slugs, {
-      minKeywordsPerWorker: 1000,
+      minSlugsPerWorker: 1000,
       threads: 3,
       onChunk: (thread, count) => {
         byThread[thread] = (byThread[thread] ?? 0) + count;
@@ -60,7 +60,7 @@ describe('searching on several threads', () => {
 
   it('keeps its workers between calls and switches catalogs without mixing them up', async () => {
     const other = titles.slice(500, 1500).map((t) => ({ ...t, title: `${t.title} phần 2` }));
-    const options = { minKeywordsPerWorker: 1000, threads: 2 };
+    const options = { minSlugsPerWorker: 1000, threads: 2 };
     const first = buildTitleIndex(titles);
     const second = buildTitleIndex(other);
     for (const index of [first, second, first] as TitleIndex[]) {
@@ -78,7 +78,7 @@ describe('searching on several threads', () => {
   it('uses warm workers for batches too small to be worth starting them for', async () => {
     const fresh = buildTitleIndex(titles.slice(0, 1500));
     expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(1);
-    await searchSlugsInParallel(fresh, slugs, { minKeywordsPerWorker: 1000, threads: 2 });
+    await searchSlugsInParallel(fresh, slugs, { minSlugsPerWorker: 1000, threads: 2 });
     expect(threadsFor(fresh, 5000, { threads: 2 })).toBe(2);
     const few = slugs.slice(0, 5000);
     expect(asArrays(await searchSlugsInParallel(fresh, few, { threads: 2 }))).toEqual(
