@@ -1,10 +1,10 @@
 // `npm run build` (after `vite build`): bundles the Electron main process and preload with esbuild into
 // dist/electron. main.js is ESM with the engine inlined and npm packages left to node_modules (DuckDB is
 // native); preload.cjs is CommonJS, the only form a sandboxed preload runs.
-import { copyFile, cp, mkdir, rm } from 'node:fs/promises';
+import { cp, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { WORKER_SOURCES } from '../engine/normalize/parallel-match.ts';
+import { bundleWorker, PREBUILT_WORKER, WORKER_SOURCES } from '../engine/normalize/parallel-match.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist', 'electron');
@@ -36,12 +36,16 @@ await build({
   external: ['electron'],
   logLevel: 'warning',
 });
-// The keyword matcher bundles its worker thread from these sources at run time, found next to the
-// code that loads them (engine/normalize/parallel-match.ts): in the bundle, that is dist/electron.
-await mkdir(OUT, { recursive: true });
-for (const file of WORKER_SOURCES) {
-  await copyFile(join(ROOT, 'engine', 'normalize', file), join(OUT, file));
-}
+// The keyword matcher's worker thread, bundled now and found beside the code that starts it
+// (engine/normalize/parallel-match.ts): a packaged app could not run esbuild from inside its archive.
+const workerSources = new Map(
+  await Promise.all(
+    WORKER_SOURCES.map(
+      async (file) => [file, await readFile(join(ROOT, 'engine', 'normalize', file), 'utf8')] as const,
+    ),
+  ),
+);
+await bundleWorker(workerSources, join(OUT, PREBUILT_WORKER));
 await cp(join(ROOT, 'engine', 'examples'), EXAMPLES, { recursive: true });
 process.stdout.write(
   `built dist/electron/main.js and preload.cjs in ${Math.round(performance.now() - started)} ms\n`,

@@ -117,6 +117,7 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
      UPDATE ${target} SET keyword_normalized = NULL, keyword_normalized_slug = NULL
      WHERE keyword_slug IS NULL AND keyword_normalized IS NOT NULL AND ${BLANK_KEYWORD_SQL('keyword')};`,
   );
+  const warnings: string[] = [];
   // Read as one column: row objects cost ~3x more for ~50k slugs a day.
   const slugReader = await db.connection.runAndReadAll(
     `SELECT DISTINCT keyword_slug FROM __kw_new WHERE keyword_slug IS NOT NULL ORDER BY keyword_slug`,
@@ -129,7 +130,12 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
       ctx.titleIndexes.set(fingerprint, index);
     }
     // A slug is its own slug, so each answer is the answer for every keyword with that slug.
-    const found = await searchSlugsInParallel(index, slugs);
+    const found = await searchSlugsInParallel(index, slugs, {
+      onWorkerUnavailable: (error) =>
+        warnings.push(
+          `${counted(slugs.length, 'new slug')} searched on one thread, as no second could start: ${error.message}`,
+        ),
+    });
     // Loaded through an appender: for 76,563 slugs the NDJSON file this replaced took 0.3 s to write and
     // 0.65 s to insert from; appending takes 0.25 s, the insert 0.49 s (genres cast once per slug).
     await db.run(
@@ -162,7 +168,6 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     );
   }
   const cached = rowsIn - todoCount;
-  const warnings: string[] = [];
   if (cached > 0 || fromSlug > 0) {
     warnings.push(
       `${cached} of ${rowsIn} keywords answered from the cache, ${fromSlug} more from a cached keyword with the same slug`,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,13 @@ export interface ParallelMatchOptions {
   threads?: number;
   /** Called as each chunk is done, with its thread (0: the calling one) and slug count. */
   onChunk?: (thread: number, slugs: number) => void;
+  /** Makes the worker's script; default {@link workerScript}. */
+  workerScript?: () => Promise<string>;
+  /**
+   * Called when the worker's script cannot be made (no esbuild, an unwritable temp folder): the slugs
+   * are then searched on the calling thread, slower but with the same answers.
+   */
+  onWorkerUnavailable?: (error: Error) => void;
 }
 
 // Chunk sizes: enough chunks to balance the threads, few enough that messages cost nothing.
@@ -68,7 +75,13 @@ export async function searchSlugsInParallel(
   let next = 0;
   const take = (): number | undefined => (next < chunks ? next++ : undefined);
   const slice = (chunk: number) => slugs.slice(chunk * size, (chunk + 1) * size);
-  const script = await workerScript();
+  let script: string;
+  try {
+    script = await (options.workerScript ?? workerScript)();
+  } catch (error) {
+    options.onWorkerUnavailable?.(error instanceof Error ? error : new Error(String(error)));
+    return searchSlugs(index, slugs);
+  }
   const fromWorkers = Array.from({ length: threads - 1 }, (_, slot) => {
     const worker = workerAt(slot, script);
     // Two jobs in flight: the worker starts its next chunk while this thread is busy with its own.
@@ -195,35 +208,69 @@ function workerAt(slot: number, script: string): MatchWorker {
 let bundled: Promise<string> | undefined;
 
 /**
- * The files the worker is bundled from at run time (its entry first), found next to this module; the
- * Electron build copies them beside its bundle (scripts/build-electron.ts).
+ * The files the worker is bundled from (its entry first), found next to this module when no
+ * {@link PREBUILT_WORKER} is there: the CLI and tests run from the sources.
  */
 export const WORKER_SOURCES = ['match-worker.ts', 'matcher.ts', 'slug.ts', 'parallel-match.ts'] as const;
 
 /**
- * The worker as one plain JavaScript file: worker threads cannot load TypeScript through the loader
- * the CLI and tests use, so the entry is bundled with esbuild once per source version and cached.
+ * The worker already bundled, next to this module in a build that made it (scripts/build-electron.ts): a
+ * packaged app cannot bundle at run time, since esbuild's program would have to run from inside app.asar.
  */
-function workerScript(): Promise<string> {
-  bundled ??= (async () => {
-    const paths = WORKER_SOURCES.map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
-    const sources = await Promise.all(paths.map((path) => readFile(path)));
-    const texts = new Map<string, string>(WORKER_SOURCES.map((f, i) => [f, sources[i]!.toString('utf8')]));
-    const digest = createHash('sha256').update(Buffer.concat(sources)).digest('hex').slice(0, 12);
-    const dir = join(tmpdir(), 'lakehouse-explorer');
-    const out = join(dir, `match-worker-${digest}.mjs`);
-    if (!existsSync(out)) {
-      await mkdir(dir, { recursive: true });
-      const partial = `${out}.${process.pid}.tmp`;
-      await bundleWorker(texts, partial);
-      await rename(partial, out);
-    }
-    return out;
-  })();
+export const PREBUILT_WORKER = 'match-worker.mjs';
+
+/**
+ * The worker as one plain JavaScript file on disk: worker threads cannot load TypeScript through the
+ * loader the CLI and tests use, and a packaged app's files sit in an archive a worker cannot start from.
+ * Made once per process, cached in the temp folder by content.
+ */
+export function workerScript(): Promise<string> {
+  bundled ??= workerScriptBeside(import.meta.url);
   bundled.catch(() => {
     bundled = undefined;
   });
   return bundled;
+}
+
+/**
+ * The worker's script for a module at `moduleUrl`: its prebuilt bundle when one is beside it, copied out;
+ * else bundled from the sources beside it. Either lands in the temp folder under a digest of what it was
+ * made from, so a newer version never runs an older worker.
+ */
+export async function workerScriptBeside(moduleUrl: string | URL): Promise<string> {
+  const beside = (file: string) => fileURLToPath(new URL(`./${file}`, moduleUrl));
+  const prebuilt = beside(PREBUILT_WORKER);
+  if (existsSync(prebuilt)) {
+    const text = await readFile(prebuilt);
+    return cachedScript(text, (partial) => writeFile(partial, text));
+  }
+  const sources: Buffer[] = [];
+  for (const file of WORKER_SOURCES) {
+    try {
+      sources.push(await readFile(beside(file)));
+    } catch (error) {
+      throw new Error(
+        `the match worker cannot be made: neither ${prebuilt} nor its source ${file} is readable (${(error as Error).message})`,
+      );
+    }
+  }
+  const texts = new Map<string, string>(WORKER_SOURCES.map((f, i) => [f, sources[i]!.toString('utf8')]));
+  return cachedScript(Buffer.concat(sources), (partial) => bundleWorker(texts, partial));
+}
+
+/** `tmp/lakehouse-explorer/match-worker-<digest of made-from>.mjs`, written by `make` when absent. */
+async function cachedScript(madeFrom: Buffer, make: (file: string) => Promise<void>): Promise<string> {
+  const digest = createHash('sha256').update(madeFrom).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), 'lakehouse-explorer');
+  const out = join(dir, `match-worker-${digest}.mjs`);
+  if (!existsSync(out)) {
+    await mkdir(dir, { recursive: true });
+    // Written aside and renamed: a process starting a worker meanwhile never sees half a file.
+    const partial = `${out}.${process.pid}.tmp`;
+    await make(partial);
+    await rename(partial, out);
+  }
+  return out;
 }
 
 /**

@@ -3,11 +3,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../../cli/app.ts';
 import { outdated } from '../../cli/build-state.ts';
 import { ensureDemoProject } from '../../electron/first-launch.ts';
-import { WORKER_SOURCES } from '../../engine/normalize/parallel-match.ts';
+import { buildTitleIndex, searchPart, searchSlugs } from '../../engine/normalize/matcher.ts';
+import {
+  PREBUILT_WORKER,
+  type WorkerReply,
+  workerScriptBeside,
+} from '../../engine/normalize/parallel-match.ts';
 import { buildRendererIfOutdated } from '../helpers/browser.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
@@ -117,9 +123,29 @@ describe('npm run build, Electron half', () => {
     const preload = await readFile(join(out, 'preload.cjs'), 'utf8');
     expect([...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual(['electron']);
     expect(preload).toContain('exposeInMainWorld("lakehouse"');
-    // The keyword matcher bundles its worker from its sources beside main.js when a day brings enough new
-    // keywords for a second thread: each must be there (parallel-match.ts once was not).
-    for (const file of WORKER_SOURCES) expect(existsSync(join(out, file)), file).toBe(true);
+    // The keyword matcher's worker, for days with enough new keywords for a second thread: bundled by the
+    // build and found beside main.js, so the packaged app never runs esbuild (it could not, from app.asar).
+    const prebuilt = await readFile(join(out, PREBUILT_WORKER), 'utf8');
+    const script = await workerScriptBeside(pathToFileURL(join(out, 'main.js')));
+    expect(await readFile(script, 'utf8')).toBe(prebuilt);
+    const titles = [
+      { title: 'Bóng đá Việt Nam', genres: ['Sports'] },
+      { title: 'Running Man', genres: ['Reality'] },
+    ];
+    const index = buildTitleIndex(titles);
+    const slugs = ['bong-da', 'running-man-vietnam', 'xyz'];
+    const worker = new Worker(script);
+    try {
+      const reply = await new Promise<WorkerReply>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage({ jobId: 1, catalogId: 1, index: searchPart(index), slugs });
+      });
+      const single = searchSlugs(index, slugs);
+      expect([...reply.title, ...reply.score]).toEqual([...single.title, ...single.score]);
+    } finally {
+      await worker.terminate();
+    }
     // The engine finds its examples from its own code's place, in the app main.js: the first launch builds
     // the demo from there, so the example must be where that leads, and packaged.
     const example = fileURLToPath(

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { buildTitleCatalog } from '../../engine/generate/titles.ts';
@@ -19,6 +20,7 @@ import {
   threadsFor,
   WORKER_SOURCES,
   type WorkerReply,
+  workerScriptBeside,
 } from '../../engine/normalize/parallel-match.ts';
 import { slugify } from '../../engine/normalize/slug.ts';
 
@@ -116,6 +118,37 @@ describe('searching on several threads', () => {
       await expect(bundleWorker(withoutSlug, join(dir, 'broken.mjs'))).rejects.toThrow(
         /slug\.ts is imported by the worker but not in WORKER_SOURCES/,
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('searches on the calling thread, and says why, when the worker cannot be made', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'no-worker-'));
+    try {
+      // A module with neither a prebuilt worker nor the worker's sources beside it.
+      const beside = pathToFileURL(join(dir, 'main.js'));
+      await expect(workerScriptBeside(beside)).rejects.toThrow(
+        /the match worker cannot be made: neither .*match-worker\.mjs nor its source match-worker\.ts is readable/,
+      );
+      const index = buildTitleIndex(titles);
+      const unavailable: Error[] = [];
+      const byThread = [0, 0];
+      const found = await searchSlugsInParallel(index, slugs, {
+        threads: 2,
+        minSlugsPerWorker: 100,
+        workerScript: () => workerScriptBeside(beside),
+        onWorkerUnavailable: (error) => unavailable.push(error),
+        onChunk: (thread, n) => {
+          byThread[thread]! += n;
+        },
+      });
+      expect(asArrays(found)).toEqual(asArrays(searchSlugs(index, slugs)));
+      expect(unavailable.map((e) => e.message)).toEqual([
+        expect.stringMatching(/match worker cannot be made/),
+      ]);
+      // No chunks: the calling thread searched the whole list at once.
+      expect(byThread).toEqual([0, 0]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
