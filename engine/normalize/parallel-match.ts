@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,8 +20,8 @@ export interface ParallelMatchOptions {
   /** Makes the worker's script; default {@link workerScript}. */
   workerScript?: () => Promise<string>;
   /**
-   * Called when the worker's script cannot be made (no esbuild, an unwritable temp folder): the slugs
-   * are then searched on the calling thread, slower but with the same answers.
+   * Called when the worker's script cannot be made (no esbuild, an unwritable temp folder) or a worker
+   * fails: its slugs are then searched on the calling thread, slower but with the same answers.
    */
   onWorkerUnavailable?: (error: Error) => void;
 }
@@ -82,29 +82,44 @@ export async function searchSlugsInParallel(
     options.onWorkerUnavailable?.(error instanceof Error ? error : new Error(String(error)));
     return searchSlugs(index, slugs);
   }
+  // A worker that fails (a crash, its script removed from the temp folder) hands its chunk back to this
+  // thread, and the caller hears why: the answers are the same, only slower.
+  const handedBack: number[] = [];
+  let failure: Error | undefined;
   const fromWorkers = Array.from({ length: threads - 1 }, (_, slot) => {
     const worker = workerAt(slot, script);
     // Two jobs in flight: the worker starts its next chunk while this thread is busy with its own.
     const lane = async (): Promise<void> => {
       for (let chunk = take(); chunk !== undefined; chunk = take()) {
-        const part = await worker.search(catalogId, index, slice(chunk));
+        let part: SlugSearch;
+        try {
+          part = await worker.search(catalogId, index, slice(chunk));
+        } catch (error) {
+          handedBack.push(chunk);
+          failure ??= error instanceof Error ? error : new Error(String(error));
+          return;
+        }
         keep(chunk, part);
         options.onChunk?.(slot + 1, part.title.length);
       }
     };
     return Promise.all([lane(), lane()]);
   });
-  // Awaited after this thread's share; handled now, so a worker failing meanwhile is not unhandled.
   const workersDone = Promise.all(fromWorkers);
-  workersDone.catch(() => undefined);
-  for (let chunk = take(); chunk !== undefined; chunk = take()) {
+  const searchHere = (chunk: number): void => {
     const part = searchSlugs(index, slice(chunk));
     keep(chunk, part);
     options.onChunk?.(0, part.title.length);
+  };
+  for (let chunk = take() ?? handedBack.pop(); chunk !== undefined; chunk = take() ?? handedBack.pop()) {
+    searchHere(chunk);
     // Let worker replies in, so their next chunks go out before this thread takes another.
     await new Promise((resolve) => setImmediate(resolve));
   }
   await workersDone;
+  // Chunks a worker failed on after this thread ran out of work.
+  for (let chunk = handedBack.pop(); chunk !== undefined; chunk = handedBack.pop()) searchHere(chunk);
+  if (failure) options.onWorkerUnavailable?.(failure);
   return found;
 }
 
@@ -151,7 +166,7 @@ class MatchWorker {
   indexedCatalog = 0;
   failed = false;
 
-  constructor(script: string) {
+  constructor(readonly script: string) {
     this.worker = new Worker(script);
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
@@ -166,6 +181,10 @@ class MatchWorker {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`match worker exited with code ${code}`)));
+  }
+
+  stop(): void {
+    void this.worker.terminate();
   }
 
   search(catalogId: number, index: TitleIndex, slugs: readonly string[]): Promise<SlugSearch> {
@@ -198,14 +217,14 @@ function portableIndex(index: TitleIndex): TitleIndex {
 
 function workerAt(slot: number, script: string): MatchWorker {
   let worker = workers[slot];
-  if (worker === undefined || worker.failed) {
+  if (worker === undefined || worker.failed || worker.script !== script) {
+    // An idle worker of another script (another version of the sources) is let go.
+    worker?.stop();
     worker = new MatchWorker(script);
     workers[slot] = worker;
   }
   return worker;
 }
-
-let bundled: Promise<string> | undefined;
 
 /**
  * The files the worker is bundled from (its entry first), found next to this module when no
@@ -222,14 +241,11 @@ export const PREBUILT_WORKER = 'match-worker.mjs';
 /**
  * The worker as one plain JavaScript file on disk: worker threads cannot load TypeScript through the
  * loader the CLI and tests use, and a packaged app's files sit in an archive a worker cannot start from.
- * Made once per process, cached in the temp folder by content.
+ * Cached in the temp folder by content; looked for at each call (a few small reads), so a file the
+ * system's clean-up removed while a desktop app kept running is made again.
  */
 export function workerScript(): Promise<string> {
-  bundled ??= workerScriptBeside(import.meta.url);
-  bundled.catch(() => {
-    bundled = undefined;
-  });
-  return bundled;
+  return workerScriptBeside(import.meta.url);
 }
 
 /**
@@ -265,8 +281,9 @@ async function cachedScript(madeFrom: Buffer, make: (file: string) => Promise<vo
   const out = join(dir, `match-worker-${digest}.mjs`);
   if (!existsSync(out)) {
     await mkdir(dir, { recursive: true });
-    // Written aside and renamed: a process starting a worker meanwhile never sees half a file.
-    const partial = `${out}.${process.pid}.tmp`;
+    // Written aside and renamed: a worker starting meanwhile never sees half a file, and two makers at
+    // once (two processes, or two calls of one) each write their own.
+    const partial = `${out}.${process.pid}-${randomUUID()}.tmp`;
     await make(partial);
     await rename(partial, out);
   }

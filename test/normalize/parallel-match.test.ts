@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import {
   threadsFor,
   WORKER_SOURCES,
   type WorkerReply,
+  workerScript,
   workerScriptBeside,
 } from '../../engine/normalize/parallel-match.ts';
 import { slugify } from '../../engine/normalize/slug.ts';
@@ -150,6 +152,64 @@ describe('searching on several threads', () => {
       // No chunks: the calling thread searched the whole list at once.
       expect(byThread).toEqual([0, 0]);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("searches a failing worker's chunks on the calling thread, says why, and starts a sound worker next time", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'failing-worker-'));
+    try {
+      const failing = join(dir, 'failing.mjs');
+      await writeFile(
+        failing,
+        "import { parentPort } from 'node:worker_threads';\n" +
+          "parentPort.on('message', () => { throw new Error('out of luck'); });\n",
+      );
+      const index = buildTitleIndex(titles);
+      const unavailable: Error[] = [];
+      const byThread = [0, 0];
+      const options = {
+        threads: 2,
+        minSlugsPerWorker: 100,
+        onWorkerUnavailable: (error: Error) => unavailable.push(error),
+        onChunk: (thread: number, n: number) => {
+          byThread[thread]! += n;
+        },
+      };
+      const found = await searchSlugsInParallel(index, slugs, {
+        ...options,
+        workerScript: async () => failing,
+      });
+      expect(asArrays(found)).toEqual(asArrays(searchSlugs(index, slugs)));
+      expect(unavailable.map((e) => e.message)).toEqual(['out of luck']);
+      expect(byThread).toEqual([slugs.length, 0]);
+      // The next call, with the real script, replaces the failed worker and uses it.
+      byThread.fill(0);
+      const again = await searchSlugsInParallel(index, slugs, options);
+      expect(asArrays(again)).toEqual(asArrays(found));
+      expect(unavailable).toHaveLength(1);
+      expect(byThread[1]).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes its script again when the temp folder lost it, and leaves one file for calls at the same time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'worker-tmp-'));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const [first, second] = await Promise.all([workerScript(), workerScript()]);
+      expect(second).toBe(first);
+      expect(first.startsWith(join(dir, 'lakehouse-explorer'))).toBe(true);
+      expect(await readdir(join(dir, 'lakehouse-explorer'))).toEqual([basename(first)]);
+      // A system clean-up of the temp folder while the app runs.
+      await rm(join(dir, 'lakehouse-explorer'), { recursive: true });
+      expect(await workerScript()).toBe(first);
+      expect(existsSync(first)).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
       await rm(dir, { recursive: true, force: true });
     }
   });
