@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -207,6 +207,14 @@ describe('searching on several threads', () => {
       await rm(join(dir, 'lakehouse-explorer'), { recursive: true });
       expect(await workerScript()).toBe(first);
       expect(existsSync(first)).toBe(true);
+      // Sources that do not bundle fail the making, naming the source esbuild stopped at.
+      const broken = join(dir, 'broken');
+      await mkdir(broken);
+      const folder = join(import.meta.dirname, '..', '..', 'engine', 'normalize');
+      for (const file of WORKER_SOURCES)
+        await writeFile(join(broken, file), await readFile(join(folder, file)));
+      await writeFile(join(broken, 'slug.ts'), 'export function slugify(: string {');
+      await expect(workerScriptBeside(pathToFileURL(join(broken, 'main.js')))).rejects.toThrow(/slug\.ts/);
     } finally {
       if (before === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = before;
