@@ -44,10 +44,16 @@ async function privateFolder(dir: string): Promise<boolean> {
   return stats.isDirectory() && stats.uid === ownUid && (stats.mode & 0o077) === 0;
 }
 
-/** Records a running server for its project; returns what removes the record (call it when stopping). */
+/**
+ * Records a running server for its project; returns what removes the record (call it when stopping).
+ * The record is written again whenever it has gone: a desktop app stays open for days, and the system
+ * cleans old files out of the temp folder (macOS after three days unread), which would leave the command
+ * line unable to find the app and locked out of its warehouse.
+ */
 export async function registerServer(
   projectRoot: string,
   server: { origin: string; token: string },
+  options: { checkEveryMs?: number } = {},
 ): Promise<() => Promise<void>> {
   const dir = discoveryDir();
   if (!(await privateFolder(dir))) return async () => undefined;
@@ -58,8 +64,20 @@ export async function registerServer(
     pid: process.pid,
     project: resolve(projectRoot),
   };
-  await writeFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  const write = () => writeFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  await write();
+  let stopped = false;
+  const keeper = setInterval(() => {
+    // Only when gone: a later server for the same project may have replaced it. Failures wait for the
+    // next check (this is housekeeping, not the server).
+    lstat(file).catch(async () => {
+      if ((await privateFolder(dir).catch(() => false)) && !stopped) await write().catch(() => undefined);
+    });
+  }, options.checkEveryMs ?? 60_000);
+  keeper.unref();
   return async () => {
+    stopped = true;
+    clearInterval(keeper);
     // Only our own record: a later server for the same project may have replaced it.
     const current = await readRecord(file);
     if (current?.pid === process.pid) await rm(file, { force: true });

@@ -160,7 +160,7 @@ describe('the command line while the app has the project open', () => {
     process.env.XDG_RUNTIME_DIR = runtime;
     try {
       // Registered here to get the record's name, then made to name a process that has exited.
-      await registerServer(dir, { origin: 'http://127.0.0.1:9', token: 'x' });
+      const unregister = await registerServer(dir, { origin: 'http://127.0.0.1:9', token: 'x' });
       const record = join(
         runtime,
         'lakehouse-explorer',
@@ -177,6 +177,7 @@ describe('the command line while the app has the project open', () => {
       expect(locked.stderr).toMatch(
         /^error \[RUN_LOCKED\]: The warehouse .+ is open in another lakehouse process/,
       );
+      await unregister();
       await rm(record);
     } finally {
       if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
@@ -239,6 +240,28 @@ describe('the command line while the app has the project open', () => {
       else process.env.XDG_RUNTIME_DIR = previous;
       await dispatcher.close();
       engine.close();
+    }
+  });
+
+  it('writes its record again when the temp folder was cleaned while the app runs', async () => {
+    const cleaned = join(work, 'cleaned-runtime');
+    const previous = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = cleaned;
+    const server = { origin: 'http://127.0.0.1:9', token: 'kept' };
+    try {
+      const unregister = await registerServer(dir, server, { checkEveryMs: 50 });
+      expect(await findServer(dir)).toMatchObject(server);
+      await rm(join(cleaned, 'lakehouse-explorer'), { recursive: true });
+      expect(await findServer(dir)).toBeUndefined();
+      await expect.poll(() => findServer(dir)).toMatchObject({ ...server, pid: process.pid });
+      // Stopped, it is removed and stays removed.
+      await unregister();
+      expect(await findServer(dir)).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await readdir(join(cleaned, 'lakehouse-explorer'))).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = previous;
     }
   });
 
