@@ -39,9 +39,22 @@ async function projectKey(projectRoot: string): Promise<string> {
  */
 async function privateFolder(dir: string): Promise<boolean> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const stats = await lstat(dir);
-  const ownUid = typeof process.getuid === 'function' ? process.getuid() : stats.uid;
-  return stats.isDirectory() && stats.uid === ownUid && (stats.mode & 0o077) === 0;
+  return isPrivateFolder(await lstat(dir));
+}
+
+/**
+ * Whether a folder's owner and permission bits keep it to this user. Windows has no such bits (Node
+ * reports a folder there as rw-rw-rw-, 0o40666, so the check always failed and the command line never
+ * found the app): its temp folder is under the user's profile, whose access list keeps other users out.
+ */
+export function isPrivateFolder(
+  stats: { isDirectory(): boolean; uid: number; mode: number },
+  platform: NodeJS.Platform = process.platform,
+  ownUid: number = typeof process.getuid === 'function' ? process.getuid() : stats.uid,
+): boolean {
+  if (!stats.isDirectory()) return false;
+  if (platform === 'win32') return true;
+  return stats.uid === ownUid && (stats.mode & 0o077) === 0;
 }
 
 /**
@@ -88,8 +101,7 @@ export async function registerServer(
 export async function findServer(projectRoot: string): Promise<ServerRecord | undefined> {
   const dir = discoveryDir();
   const stats = await lstat(dir).catch(() => undefined);
-  const ownUid = typeof process.getuid === 'function' ? process.getuid() : stats?.uid;
-  if (!stats?.isDirectory() || stats.uid !== ownUid || (stats.mode & 0o077) !== 0) return undefined;
+  if (!stats || !isPrivateFolder(stats)) return undefined;
   const record = await readRecord(join(dir, `${await projectKey(projectRoot)}.json`));
   if (!record || !processAlive(record.pid)) return undefined;
   return record;

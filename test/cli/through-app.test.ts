@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../engine/api/dispatcher.ts';
 import { createEngine } from '../../engine/engine.ts';
 import { openForCommandLine } from '../../server/command-line-access.ts';
-import { findServer, registerServer } from '../../server/discovery.ts';
+import { findServer, isPrivateFolder, registerServer } from '../../server/discovery.ts';
 import { generatedProject, PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
 // While the app (here `lakehouse serve`) holds a project's warehouse open, `lakehouse tables`, `runs` and
@@ -263,6 +263,16 @@ describe('the command line while the app has the project open', () => {
       if (previous === undefined) delete process.env.XDG_RUNTIME_DIR;
       else process.env.XDG_RUNTIME_DIR = previous;
     }
+  });
+
+  it('takes a folder as private by its owner and bits, and on Windows, which has neither, by its place', () => {
+    const folder = (mode: number, uid = 1000) => ({ isDirectory: () => true, uid, mode });
+    expect(isPrivateFolder(folder(0o40700), 'linux', 1000)).toBe(true);
+    expect(isPrivateFolder(folder(0o40755), 'linux', 1000)).toBe(false);
+    expect(isPrivateFolder(folder(0o40700, 0), 'darwin', 1000)).toBe(false);
+    // What Node reports for every folder on Windows (uid 0).
+    expect(isPrivateFolder(folder(0o40666, 0), 'win32', 0)).toBe(true);
+    expect(isPrivateFolder({ ...folder(0o100666, 0), isDirectory: () => false }, 'win32', 0)).toBe(false);
   });
 
   it('keeps the token out of a folder other users can read', async () => {
