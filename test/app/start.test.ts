@@ -3,18 +3,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { electronBinary } from '../../cli/app.ts';
 import { outdated } from '../../cli/build-state.ts';
 import { ensureDemoProject } from '../../electron/first-launch.ts';
-import { buildTitleIndex, searchPart, searchSlugs } from '../../engine/normalize/matcher.ts';
-import {
-  PREBUILT_WORKER,
-  type WorkerReply,
-  workerScriptBeside,
-} from '../../engine/normalize/parallel-match.ts';
+import { buildTitleIndex, searchSlugs } from '../../engine/normalize/matcher.ts';
+import { PREBUILT_WORKER, workerScriptBeside } from '../../engine/normalize/parallel-match.ts';
 import { buildRendererIfOutdated } from '../helpers/browser.ts';
+import { searchInWorker } from '../helpers/match-worker.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 
 // How the app starts: the demo created on first launch, `lakehouse app` in browser mode where Electron's
@@ -134,18 +130,9 @@ describe('npm run build, Electron half', () => {
     ];
     const index = buildTitleIndex(titles);
     const slugs = ['bong-da', 'running-man-vietnam', 'xyz'];
-    const worker = new Worker(script);
-    try {
-      const reply = await new Promise<WorkerReply>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-        worker.postMessage({ jobId: 1, catalogId: 1, index: searchPart(index), slugs });
-      });
-      const single = searchSlugs(index, slugs);
-      expect([...reply.title, ...reply.score]).toEqual([...single.title, ...single.score]);
-    } finally {
-      await worker.terminate();
-    }
+    const reply = await searchInWorker(script, index, slugs);
+    const single = searchSlugs(index, slugs);
+    expect([...reply.title, ...reply.score]).toEqual([...single.title, ...single.score]);
     // The engine finds its examples from its own code's place, in the app main.js: the first launch builds
     // the demo from there, so the example must be where that leads, and packaged.
     const example = fileURLToPath(

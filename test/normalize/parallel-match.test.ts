@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { buildTitleCatalog } from '../../engine/generate/titles.ts';
 import {
@@ -20,11 +19,11 @@ import {
   searchSlugsInParallel,
   threadsFor,
   WORKER_SOURCES,
-  type WorkerReply,
   workerScript,
   workerScriptBeside,
 } from '../../engine/normalize/parallel-match.ts';
 import { slugify } from '../../engine/normalize/slug.ts';
+import { searchInWorker } from '../helpers/match-worker.ts';
 
 describe('searching on several threads', () => {
   const titles = buildTitleCatalog(2000, 3).map((t) => ({ title: t.title, genres: t.genres }));
@@ -104,17 +103,9 @@ describe('searching on several threads', () => {
       await bundleWorker(texts, script);
       expect(await readFile(script, 'utf8')).toContain('// worker-source:matcher.ts');
       const index = buildTitleIndex(titles);
-      const worker = new Worker(script);
-      try {
-        const reply = await new Promise<WorkerReply>((resolve, reject) => {
-          worker.once('message', resolve);
-          worker.once('error', reject);
-          worker.postMessage({ jobId: 1, catalogId: 1, index: searchPart(index), slugs });
-        });
-        expect(asArrays(reply)).toEqual(asArrays(searchSlugs(index, slugs)));
-      } finally {
-        await worker.terminate();
-      }
+      expect(asArrays(await searchInWorker(script, index, slugs))).toEqual(
+        asArrays(searchSlugs(index, slugs)),
+      );
       const withoutSlug = new Map(texts);
       withoutSlug.delete('slug.ts');
       await expect(bundleWorker(withoutSlug, join(dir, 'broken.mjs'))).rejects.toThrow(
