@@ -2,26 +2,20 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '../../engine/db/duckdb.ts';
-import { generateSample } from '../../engine/generate/generate.ts';
-import { exampleProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
+import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
 // A day with enough new keywords for a second matching thread (20,000 slugs on two cores: 140,000
 // generated events give about 24,000), run while the worker's script cannot be made.
 describe('keyword matching when its worker thread cannot start', () => {
-  let data: string;
+  let work: string;
   let dir: string;
 
   beforeAll(async () => {
-    data = await tempDir();
-    const db = await openDb();
-    const summary = await generateSample(db, { outDir: data, days: 1, rowsPerDay: 140_000, seed: 11 });
-    db.close();
-    dir = await exampleProject(join(data, 'customer_search_log_data'), summary.catalogPath);
+    work = await tempDir();
+    ({ dir } = await generatedProject(work, 1, 140_000, 11));
   });
   afterAll(async () => {
-    await removeDir(dir);
-    await removeDir(data);
+    await removeDir(work);
   });
 
   // One core never starts a worker.
@@ -29,7 +23,7 @@ describe('keyword matching when its worker thread cannot start', () => {
     'matches every keyword on the main thread and says why in its notes',
     async () => {
       // A temp "folder" that is a file: the worker's script has nowhere to go.
-      const notAFolder = join(data, 'not-a-folder');
+      const notAFolder = join(work, 'not-a-folder');
       await writeFile(notAFolder, '');
       const before = process.env.TMPDIR;
       process.env.TMPDIR = notAFolder;
