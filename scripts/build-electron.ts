@@ -1,10 +1,10 @@
 // `npm run build` (after `vite build`): bundles the Electron main process and preload with esbuild into
 // dist/electron. main.js is ESM with the engine inlined and npm packages left to node_modules (DuckDB is
 // native); preload.cjs is CommonJS, the only form a sandboxed preload runs.
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { bundleWorker, PREBUILT_WORKER, WORKER_SOURCES } from '../engine/normalize/parallel-match.ts';
+import { bundleWorker, PREBUILT_WORKER, readWorkerSources } from '../engine/normalize/parallel-match.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'dist', 'electron');
@@ -38,14 +38,7 @@ await build({
 });
 // The keyword matcher's worker thread, bundled now and found beside the code that starts it
 // (engine/normalize/parallel-match.ts): a packaged app could not run esbuild from inside its archive.
-const workerSources = new Map(
-  await Promise.all(
-    WORKER_SOURCES.map(
-      async (file) => [file, await readFile(join(ROOT, 'engine', 'normalize', file), 'utf8')] as const,
-    ),
-  ),
-);
-await bundleWorker(workerSources, join(OUT, PREBUILT_WORKER));
+await bundleWorker(await readWorkerSources(join(ROOT, 'engine', 'normalize')), join(OUT, PREBUILT_WORKER));
 await cp(join(ROOT, 'engine', 'examples'), EXAMPLES, { recursive: true });
 process.stdout.write(
   `built dist/electron/main.js and preload.cjs in ${Math.round(performance.now() - started)} ms\n`,

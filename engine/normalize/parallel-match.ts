@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type SlugSearch, searchPart, searchSlugs, type TitleIndex } from './matcher.ts';
@@ -106,19 +106,20 @@ export async function searchSlugsInParallel(
     return Promise.all([lane(), lane()]);
   });
   const workersDone = Promise.all(fromWorkers);
+  const takeHere = (): number | undefined => take() ?? handedBack.pop();
   const searchHere = (chunk: number): void => {
     const part = searchSlugs(index, slice(chunk));
     keep(chunk, part);
     options.onChunk?.(0, part.title.length);
   };
-  for (let chunk = take() ?? handedBack.pop(); chunk !== undefined; chunk = take() ?? handedBack.pop()) {
+  for (let chunk = takeHere(); chunk !== undefined; chunk = takeHere()) {
     searchHere(chunk);
     // Let worker replies in, so their next chunks go out before this thread takes another.
     await new Promise((resolve) => setImmediate(resolve));
   }
   await workersDone;
   // Chunks a worker failed on after this thread ran out of work.
-  for (let chunk = handedBack.pop(); chunk !== undefined; chunk = handedBack.pop()) searchHere(chunk);
+  for (let chunk = takeHere(); chunk !== undefined; chunk = takeHere()) searchHere(chunk);
   if (failure) options.onWorkerUnavailable?.(failure);
   return found;
 }
@@ -257,25 +258,33 @@ export async function workerScriptBeside(moduleUrl: string | URL): Promise<strin
   const beside = (file: string) => fileURLToPath(new URL(`./${file}`, moduleUrl));
   const prebuilt = beside(PREBUILT_WORKER);
   if (existsSync(prebuilt)) {
-    const text = await readFile(prebuilt);
+    const text = await readFile(prebuilt, 'utf8');
     return cachedScript(text, (partial) => writeFile(partial, text));
   }
-  const sources: Buffer[] = [];
+  const texts = await readWorkerSources(dirname(prebuilt));
+  return cachedScript([...texts.values()].join(''), (partial) => bundleWorker(texts, partial));
+}
+
+/**
+ * The worker's sources in folder `dir`, by file name ({@link WORKER_SOURCES}, the entry first), as
+ * {@link bundleWorker} takes them; names the first that cannot be read.
+ */
+export async function readWorkerSources(dir: string): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
   for (const file of WORKER_SOURCES) {
     try {
-      sources.push(await readFile(beside(file)));
+      texts.set(file, await readFile(join(dir, file), 'utf8'));
     } catch (error) {
       throw new Error(
-        `the match worker cannot be made: neither ${prebuilt} nor its source ${file} is readable (${(error as Error).message})`,
+        `the match worker cannot be made: neither ${join(dir, PREBUILT_WORKER)} nor its source ${file} is readable (${(error as Error).message})`,
       );
     }
   }
-  const texts = new Map<string, string>(WORKER_SOURCES.map((f, i) => [f, sources[i]!.toString('utf8')]));
-  return cachedScript(Buffer.concat(sources), (partial) => bundleWorker(texts, partial));
+  return texts;
 }
 
 /** `tmp/lakehouse-explorer/match-worker-<digest of made-from>.mjs`, written by `make` when absent. */
-async function cachedScript(madeFrom: Buffer, make: (file: string) => Promise<void>): Promise<string> {
+async function cachedScript(madeFrom: string, make: (file: string) => Promise<void>): Promise<string> {
   const digest = createHash('sha256').update(madeFrom).digest('hex').slice(0, 12);
   const dir = join(tmpdir(), 'lakehouse-explorer');
   const out = join(dir, `match-worker-${digest}.mjs`);

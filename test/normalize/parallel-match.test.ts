@@ -16,9 +16,9 @@ import {
 } from '../../engine/normalize/matcher.ts';
 import {
   bundleWorker,
+  readWorkerSources,
   searchSlugsInParallel,
   threadsFor,
-  WORKER_SOURCES,
   workerScript,
   workerScriptBeside,
 } from '../../engine/normalize/parallel-match.ts';
@@ -93,11 +93,7 @@ describe('searching on several threads', () => {
     const dir = await mkdtemp(join(tmpdir(), 'match-worker-'));
     try {
       const folder = join(import.meta.dirname, '..', '..', 'engine', 'normalize');
-      const texts = new Map(
-        await Promise.all(
-          WORKER_SOURCES.map(async (f) => [f, await readFile(join(folder, f), 'utf8')] as const),
-        ),
-      );
+      const texts = await readWorkerSources(folder);
       // esbuild gets text, never a path (a packaged app keeps the files in an archive it cannot read).
       const script = join(dir, 'worker.mjs');
       await bundleWorker(texts, script);
@@ -202,8 +198,7 @@ describe('searching on several threads', () => {
       const broken = join(dir, 'broken');
       await mkdir(broken);
       const folder = join(import.meta.dirname, '..', '..', 'engine', 'normalize');
-      for (const file of WORKER_SOURCES)
-        await writeFile(join(broken, file), await readFile(join(folder, file)));
+      for (const [file, text] of await readWorkerSources(folder)) await writeFile(join(broken, file), text);
       await writeFile(join(broken, 'slug.ts'), 'export function slugify(: string {');
       await expect(workerScriptBeside(pathToFileURL(join(broken, 'main.js')))).rejects.toThrow(/slug\.ts/);
     } finally {

@@ -28,10 +28,10 @@ WITH events AS (
 category_keys AS NOT MATERIALIZED (
   SELECT
     g.keyword_category,
-    coalesce(max(c.category_key) FILTER (WHERE g.position = 1), 0) AS main_keyword_category,
-    coalesce(max(c.category_key) FILTER (WHERE g.position = 2), 0) AS sub1_keyword_category,
-    coalesce(max(c.category_key) FILTER (WHERE g.position = 3), 0) AS sub2_keyword_category,
-    coalesce(max(c.category_key) FILTER (WHERE g.position = 4), 0) AS sub3_keyword_category
+    max(c.category_key) FILTER (WHERE g.position = 1) AS main_keyword_category,
+    max(c.category_key) FILTER (WHERE g.position = 2) AS sub1_keyword_category,
+    max(c.category_key) FILTER (WHERE g.position = 3) AS sub2_keyword_category,
+    max(c.category_key) FILTER (WHERE g.position = 4) AS sub3_keyword_category
   FROM (
     SELECT keyword_category, unnest(genres[:4]) AS genre, generate_subscripts(genres[:4], 1) AS position
     FROM (
