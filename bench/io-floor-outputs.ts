@@ -8,6 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyWriteSettings, ident, literal, openDb } from '../engine/db/duckdb.ts';
+import { PARTITION_WRITE_OPTIONS } from '../engine/lake/partitions.ts';
 
 const { values } = parseArgs({
   options: { source: { type: 'string' }, project: { type: 'string' }, work: { type: 'string' } },
@@ -23,7 +24,6 @@ const db = await openDb(join(work, 'floor.duckdb'));
 await applyWriteSettings(db);
 await db.run(`ATTACH ${literal(join(project, 'warehouse.duckdb'))} AS built (READ_ONLY)`);
 
-const PARQUET = 'FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880'; // as engine/lake/partitions.ts writes
 const msByOutput: Record<string, number> = {};
 async function timed(output: string, sql: string): Promise<void> {
   const started = performance.now();
@@ -51,7 +51,7 @@ for (const day of days) {
   await timed(
     'bronze.customer_search',
     `COPY (SELECT * EXCLUDE (filename), filename AS source_file, ${literal(day)}::DATE AS etl_date FROM ${input})
-     TO ${await outFile('bronze.customer_search', day)} (${PARQUET})`,
+     TO ${await outFile('bronze.customer_search', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   for (const p of partitions.filter((p) => p.day === day && !p.relation.startsWith('bronze.'))) {
     await db.run(
@@ -59,7 +59,7 @@ for (const day of days) {
     );
     await timed(
       p.relation,
-      `COPY (SELECT * FROM out_rows) TO ${await outFile(p.relation, day)} (${PARQUET})`,
+      `COPY (SELECT * FROM out_rows) TO ${await outFile(p.relation, day)} (${PARTITION_WRITE_OPTIONS})`,
     );
   }
   for (const model of appendedModels) await writeTable(model, day);

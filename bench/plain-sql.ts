@@ -9,6 +9,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyWriteSettings, type Db, literal, openDb } from '../engine/db/duckdb.ts';
+import { PARTITION_WRITE_OPTIONS } from '../engine/lake/partitions.ts';
 import { SLUG_SQL_MACRO } from '../engine/normalize/slug.ts';
 import { loadMacros } from '../engine/project/macros.ts';
 
@@ -41,7 +42,6 @@ async function step(name: string, sql: string): Promise<void> {
   await db.run(sql);
   msByStep[name] = (msByStep[name] ?? 0) + performance.now() - started;
 }
-const PARQUET = 'FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880';
 const lake = (layer: string, day: string) => literal(join(work, 'lake', layer, `${day}.parquet`));
 
 const started = performance.now();
@@ -60,7 +60,7 @@ for (const folder of days) {
     'bronze',
     `COPY (SELECT * EXCLUDE (filename), filename AS source_file, DATE ${literal(day)} AS etl_date
            FROM read_parquet(${literal(join(source, folder, '*.parquet'))}, filename = true))
-     TO ${lake('bronze', day)} (${PARQUET})`,
+     TO ${lake('bronze', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   await db.run(`CREATE OR REPLACE TEMP VIEW bronze AS SELECT * FROM read_parquet(${lake('bronze', day)})`);
   await step(
@@ -92,7 +92,7 @@ for (const folder of days) {
               coalesce(k.title, 'not_matched') AS keyword_normalized,
               array_to_string(k.genres, ';') AS keyword_category, b.etl_date, b.source_file
        FROM once AS b LEFT JOIN keywords AS k ON k.keyword = b.keyword)
-     TO ${lake('silver', day)} (${PARQUET})`,
+     TO ${lake('silver', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   await db.run(`CREATE OR REPLACE TEMP VIEW silver AS SELECT * FROM read_parquet(${lake('silver', day)})`);
   await step(
@@ -102,7 +102,7 @@ for (const folder of days) {
               etl_date AS date
        FROM (SELECT user_id, unnest(userPlansMap) AS entry, etl_date FROM bronze)
        WHERE plan_name(entry) IS NOT NULL)
-     TO ${lake('plans', day)} (${PARQUET})`,
+     TO ${lake('plans', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   await db.run(`CREATE OR REPLACE TEMP VIEW plans AS SELECT * FROM read_parquet(${lake('plans', day)})`);
   await gold(db, day);

@@ -14,6 +14,9 @@ import { runClockOrder } from '../warehouse/metadata.ts';
  * On an S3 lake (engine/storage/lake-storage.ts) files are written to a local mirror, uploaded
  * before the commit, and published in the lake's manifest after it (by `collectGarbage`).
  */
+/** How a partition file is written: snappy, in row groups of DuckDB's default size. The benchmarks' floor writes alike. */
+export const PARTITION_WRITE_OPTIONS = 'FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880';
+
 export interface PartitionStore {
   /**
    * Writes the rows of `selectSql` as the new file of (relation, date); returns its row count.
@@ -97,7 +100,7 @@ export function createPartitionStore(
     const path = fileFor(relation, etlDate);
     await mkdir(join(path, '..'), { recursive: true });
     const count = await db.scalar<number | bigint>(
-      `COPY (${source}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+      `COPY (${source}) TO ${literal(path)} (${PARTITION_WRITE_OPTIONS})`,
     );
     const rows = Number(count ?? 0);
     lake.store(relative(lakeRoot, path));
