@@ -1,6 +1,7 @@
 import {
   type ErrorPayload,
   PROJECT_PLACEHOLDER,
+  runOfDates,
   type SuggestedRun,
   suggestedRunOf,
 } from '../engine/api/errors.ts';
@@ -99,4 +100,16 @@ export function runCommandLine(projectDir: string, run: SuggestedRun): string {
       : [`--from ${run.from}`, `--to ${run.to}`];
   const select = (run.select ?? []).map((m) => `--select ${shellWord(m)}`);
   return ['lakehouse run', shellWord(projectDir), ...dates, ...select].join(' ');
+}
+
+/**
+ * A run's dates as the table shows them: consecutive days as their first and last, so a month's run still
+ * shows where it ended (the list itself was cut after four dates); other dates as the list.
+ */
+export function datesCell(dates: string): string {
+  const list = dates.split(',').filter(Boolean);
+  const run = runOfDates(list);
+  return run.from && run.to && run.from !== run.to
+    ? `${run.from} to ${run.to} (${list.length} dates)`
+    : list.join(',');
 }

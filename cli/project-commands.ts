@@ -14,7 +14,15 @@ import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/proj
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { projectDirArg } from './args.ts';
 import { type Flags, int, str } from './flags.ts';
-import { counted, formatDuration, renderTable, shellWord, toJson, withProjectArg } from './format.ts';
+import {
+  counted,
+  datesCell,
+  formatDuration,
+  renderTable,
+  shellWord,
+  toJson,
+  withProjectArg,
+} from './format.ts';
 import { withEngine, withReads } from './open-project.ts';
 import { createProgressBar } from './progress.ts';
 import { accountingLines, printRunSummary, runWithProgress, testsCell } from './run.ts';
@@ -294,7 +302,7 @@ export async function runs({
           run: r.runId,
           status: r.status,
           started: runClockText(r.startedAt),
-          dates: r.dates,
+          dates: datesCell(r.dates),
           select: r.selection,
           models: r.models.length,
           failed: r.models.filter((m) => m.status === 'failed').length,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorText, renderTable, runCommandLine } from '../../cli/format.ts';
+import { datesCell, errorText, renderTable, runCommandLine } from '../../cli/format.ts';
 import type { ErrorPayload } from '../../engine/api/errors.ts';
 
 // An error that suggests a run (details.suggestedRun) is printed with the command that does it; the
@@ -68,5 +68,19 @@ describe('query tables of untrusted text', () => {
     const table = renderTable([{ keyword }]);
     expect(table.split('\n')[2]).toBe('bóng\\x07\\x00\\x1b[31m đá 😀\\u202eevil\\x9b');
     for (const line of table.split('\n')) expect(line).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
+  });
+});
+
+// `lakehouse runs` cuts a cell at 48 characters: a month's run of dates as a list showed its first four.
+describe('the dates of a run in the runs table', () => {
+  it.each([
+    ['2022-06-01,2022-06-02,2022-06-03,2022-06-04,2022-06-05', '2022-06-01 to 2022-06-05 (5 dates)'],
+    ['2022-06-30,2022-07-01', '2022-06-30 to 2022-07-01 (2 dates)'],
+    ['2022-06-02', '2022-06-02'],
+    ['2022-06-01,2022-06-03', '2022-06-01,2022-06-03'],
+    ['2022-06-03,2022-06-01,2022-06-02', '2022-06-01 to 2022-06-03 (3 dates)'],
+    ['', ''],
+  ])('%j → %j', (dates, cell) => {
+    expect(datesCell(dates)).toBe(cell);
   });
 });
