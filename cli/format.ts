@@ -103,13 +103,14 @@ export function runCommandLine(projectDir: string, run: SuggestedRun): string {
 }
 
 /**
- * A run's dates as the table shows them: consecutive days as their first and last, so a month's run still
- * shows where it ended (the list itself was cut after four dates); other dates as the list.
+ * A run's dates as the table shows them: consecutive days as their first and last, written as the run's
+ * notes write a range, so a month's run still shows where it ended (the list was cut after four dates);
+ * other dates as the list.
  */
 export function datesCell(dates: string): string {
   const list = dates.split(',').filter(Boolean);
   const run = runOfDates(list);
   return run.from && run.to && run.from !== run.to
-    ? `${run.from} to ${run.to} (${list.length} dates)`
+    ? `${run.from} .. ${run.to} (${list.length} dates)`
     : list.join(',');
 }

@@ -257,7 +257,7 @@ describe('the lakehouse command line', () => {
     });
     const text = lakehouse('runs', demo).stdout;
     // The demo's run of five consecutive days shows as its first and last, not a list cut after four.
-    expect(text).toMatch(/^\S+ +success +.+ +2022-06-01 to 2022-06-05 \(5 dates\) +all /m);
+    expect(text).toMatch(/^\S+ +success +.+ +2022-06-01 \.\. 2022-06-05 \(5 dates\) +all /m);
     // Per model and date, the data tests passed as run prints them (README: "... quarantined, tests").
     expect(text).toMatch(
       /^date +model +status +rows_in +rows_out +duplicates +quarantined +tests +ms +error$/m,
