@@ -7,6 +7,12 @@ import { DOWNLOAD_TEMP_SUFFIX } from '../storage/s3-objects.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 
 /**
+ * How a partition file is written: snappy, in row groups of DuckDB's default size. The benchmarks that
+ * must write as the engine does (the I/O floor, plain SQL) use it too.
+ */
+export const PARTITION_WRITE_OPTIONS = 'FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880';
+
+/**
  * Bronze, silver and quarantine tables are Parquet files under the lake root, one file per daily
  * partition: `<lake>/<schema>/<table>/etl_date=YYYY-MM-DD/part-<run>.parquet`. A replace writes a new
  * file and swaps the pointer in `_lakehouse.partitions` inside the run's transaction, so readers see
@@ -14,9 +20,6 @@ import { runClockOrder } from '../warehouse/metadata.ts';
  * On an S3 lake (engine/storage/lake-storage.ts) files are written to a local mirror, uploaded
  * before the commit, and published in the lake's manifest after it (by `collectGarbage`).
  */
-/** How a partition file is written: snappy, in row groups of DuckDB's default size. The benchmarks' floor writes alike. */
-export const PARTITION_WRITE_OPTIONS = 'FORMAT PARQUET, COMPRESSION snappy, ROW_GROUP_SIZE 122880';
-
 export interface PartitionStore {
   /**
    * Writes the rows of `selectSql` as the new file of (relation, date); returns its row count.
