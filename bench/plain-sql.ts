@@ -105,7 +105,7 @@ for (const folder of days) {
      TO ${lake('plans', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   await db.run(`CREATE OR REPLACE TEMP VIEW plans AS SELECT * FROM read_parquet(${lake('plans', day)})`);
-  await gold(db, day);
+  await gold(day);
   await db.run('COMMIT');
 }
 await step('checkpoint', 'CHECKPOINT');
@@ -132,7 +132,7 @@ async function createTables(db: Db): Promise<void> {
 }
 
 /** The day's gold: new members appended to the small dimensions, users upserted, plan history, facts. */
-async function gold(db: Db, day: string): Promise<void> {
+async function gold(day: string): Promise<void> {
   const nextKey = (table: string, key: string) =>
     `(SELECT coalesce(max(${key}), 0) FROM ${table}) + row_number() OVER ()`;
   await step(
@@ -178,15 +178,15 @@ async function gold(db: Db, day: string): Promise<void> {
      FROM users AS u WHERE d.user_id = u.user_id;
      INSERT INTO dim_user SELECT * FROM users ANTI JOIN dim_user USING (user_id)`,
   );
-  await db.run(`CREATE OR REPLACE TEMP TABLE plan_sets AS
-    SELECT u.user_id, coalesce(p.plan_set, '') AS plan_set, coalesce(p.plan_count, 0)::INTEGER AS plan_count
-    FROM (SELECT DISTINCT user_id FROM silver WHERE user_id <> guest_user_id()) AS u
-    LEFT JOIN (SELECT user_id, array_to_string(list_sort(list_distinct(list(plan_name || ':' || plan_type))), ', ') AS plan_set,
-                      len(list_distinct(list(plan_name || ':' || plan_type))) AS plan_count
-               FROM plans GROUP BY user_id) AS p USING (user_id)`);
   await step(
     'dim_user_history',
-    `CREATE OR REPLACE TEMP TABLE changed AS
+    `CREATE OR REPLACE TEMP TABLE plan_sets AS
+       SELECT u.user_id, coalesce(p.plan_set, '') AS plan_set, coalesce(p.plan_count, 0)::INTEGER AS plan_count
+       FROM (SELECT DISTINCT user_id FROM silver WHERE user_id <> guest_user_id()) AS u
+       LEFT JOIN (SELECT user_id, len(list_distinct(list(plan_name || ':' || plan_type))) AS plan_count,
+                         array_to_string(list_sort(list_distinct(list(plan_name || ':' || plan_type))), ', ') AS plan_set
+                  FROM plans GROUP BY user_id) AS p USING (user_id);
+     CREATE OR REPLACE TEMP TABLE changed AS
        SELECT s.* FROM plan_sets AS s LEFT JOIN dim_user_history AS h ON h.user_id = s.user_id AND h.is_current
        WHERE h.plan_set IS DISTINCT FROM s.plan_set;
      UPDATE dim_user_history AS h SET valid_to = DATE ${literal(day)}, is_current = false
