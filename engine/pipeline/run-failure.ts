@@ -59,15 +59,17 @@ export async function withReplayLeftUndone(db: Db, failure: LakehouseError): Pro
   if (owed.length === 0) return failure;
   const models = [...new Set(owed.map((o) => o.model))];
   const dates = [...new Set(owed.map((o) => o.d))].sort();
-  const replay = runOfDates([dates.at(-1)!], models);
+  const one = models.length === 1;
   return new LakehouseError(
     failure.code,
     followedBy(
       failure.message,
-      `Note: ${models.join(', ')} ${models.length === 1 ? 'was' : 'were'} to replay ` +
+      // The models are named once: a second list of them (in the run to do) doubled a long note.
+      `Note: ${models.join(', ')} ${one ? 'was' : 'were'} to replay ` +
         `every date in order after ${describeRun(runOfDates(dates))}, but the run ` +
-        `stopped first: ${models.length === 1 ? 'it holds' : 'they hold'} what the previous input of those ` +
-        `dates gave until their next run, which replays first; run ${describeRun(replay)} to replay it now.`,
+        `stopped first: ${one ? 'it holds' : 'they hold'} what the previous input of those ` +
+        `dates gave until their next run, which replays first; run ${dates.at(-1)} with ` +
+        `${one ? 'that model' : 'those models'} alone to replay it now.`,
     ),
     { ...failure.details, historyNotReplayed: { models, dates } },
   );

@@ -1272,7 +1272,7 @@ describe('a run stopped before its history models replay', () => {
       expect(stopped.error?.message).toContain(
         ` Note: ${REPLAYING.join(', ')} were to replay every date in order after ` +
           `${D1}, but the run stopped first: they hold what the previous input of those dates gave until ` +
-          `their next run, which replays first; run 2022-06-01 (models ${REPLAYING.join(', ')}) to replay it now.`,
+          `their next run, which replays first; run 2022-06-01 with those models alone to replay it now.`,
       );
       expect(stopped.error?.details.historyNotReplayed).toEqual({ models: REPLAYING, dates: [D1] });
       expect(await bridgeRows(engine)).toEqual(before);
