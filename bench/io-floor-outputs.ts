@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyWriteSettings, ident, literal, openDb } from '../engine/db/duckdb.ts';
 import { PARTITION_WRITE_OPTIONS } from '../engine/lake/partitions.ts';
+import { statementTimer } from './measure.ts';
 
 const { values } = parseArgs({
   options: { source: { type: 'string' }, project: { type: 'string' }, work: { type: 'string' } },
@@ -24,12 +25,7 @@ const db = await openDb(join(work, 'floor.duckdb'));
 await applyWriteSettings(db);
 await db.run(`ATTACH ${literal(join(project, 'warehouse.duckdb'))} AS built (READ_ONLY)`);
 
-const msByOutput: Record<string, number> = {};
-async function timed(output: string, sql: string): Promise<void> {
-  const started = performance.now();
-  await db.run(sql);
-  msByOutput[output] = (msByOutput[output] ?? 0) + performance.now() - started;
-}
+const { ms: msByOutput, run: timed } = statementTimer(db);
 
 const partitions = await db.all<{ relation: string; day: string; path: string }>(
   `SELECT relation, strftime(etl_date, '%Y-%m-%d') AS day, path FROM built._lakehouse.partitions ORDER BY etl_date, relation`,

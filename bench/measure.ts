@@ -22,3 +22,19 @@ export function runWorker<T>(script: string, args: string[], checkout = ROOT): T
 export function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 }
+
+/**
+ * Runs statements on `db` and adds each one's wall time to `ms` under the name it is given: what a
+ * benchmark worker reports per output or step.
+ */
+export function statementTimer(db: { run(sql: string): Promise<unknown> }) {
+  const ms: Record<string, number> = {};
+  return {
+    ms,
+    async run(name: string, sql: string): Promise<void> {
+      const started = performance.now();
+      await db.run(sql);
+      ms[name] = (ms[name] ?? 0) + performance.now() - started;
+    },
+  };
+}

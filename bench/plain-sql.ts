@@ -5,13 +5,15 @@
 // no data-quality tests, no quarantine, no run records, no repeats across dates, no re-run safety, no SCD1
 // change log; keywords match a title by equal slug only (no TF-IDF search); the bridge keeps pairs without
 // effective dates; dimensions are upserted in place. Prints one JSON line: wall time and time per step.
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyWriteSettings, type Db, literal, openDb } from '../engine/db/duckdb.ts';
 import { PARTITION_WRITE_OPTIONS } from '../engine/lake/partitions.ts';
 import { SLUG_SQL_MACRO } from '../engine/normalize/slug.ts';
 import { loadMacros } from '../engine/project/macros.ts';
+import { dayFolder, listSourceDates } from '../engine/sources/daily-parquet.ts';
+import { statementTimer } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +38,9 @@ await applyWriteSettings(db);
 await db.run(SLUG_SQL_MACRO);
 await loadMacros(db, values.example!);
 
-const msByStep: Record<string, number> = {};
-async function step(name: string, sql: string): Promise<void> {
-  const started = performance.now();
-  await db.run(sql);
-  msByStep[name] = (msByStep[name] ?? 0) + performance.now() - started;
-}
+const { ms: msByStep, run: step } = statementTimer(db);
+// The generator's layout, as the example's lakehouse.yaml reads it.
+const DAY_FOLDERS = '%Y%m%d';
 const lake = (layer: string, day: string) => literal(join(work, 'lake', layer, `${day}.parquet`));
 
 const started = performance.now();
@@ -52,14 +51,13 @@ await step(
      list_transform(string_split(genres, ';'), g -> trim(g))
    FROM read_csv(${literal(catalog)}, header = true, all_varchar = true) WHERE slugify(title) IS NOT NULL`,
 );
-const days = (await readdir(source)).filter((d) => /^\d{8}$/.test(d)).sort();
-for (const folder of days) {
-  const day = `${folder.slice(0, 4)}-${folder.slice(4, 6)}-${folder.slice(6)}`;
+const days = await listSourceDates(source, DAY_FOLDERS);
+for (const day of days) {
   await db.run('BEGIN');
   await step(
     'bronze',
     `COPY (SELECT * EXCLUDE (filename), filename AS source_file, DATE ${literal(day)} AS etl_date
-           FROM read_parquet(${literal(join(source, folder, '*.parquet'))}, filename = true))
+           FROM read_parquet(${literal(join(source, dayFolder(DAY_FOLDERS, day), '*.parquet'))}, filename = true))
      TO ${lake('bronze', day)} (${PARTITION_WRITE_OPTIONS})`,
   );
   await db.run(`CREATE OR REPLACE TEMP VIEW bronze AS SELECT * FROM read_parquet(${lake('bronze', day)})`);
