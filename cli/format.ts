@@ -1,4 +1,5 @@
 import {
+  describeRun,
   type ErrorPayload,
   PROJECT_PLACEHOLDER,
   runOfDates,
@@ -110,7 +111,5 @@ export function runCommandLine(projectDir: string, run: SuggestedRun): string {
 export function datesCell(dates: string): string {
   const list = dates.split(',').filter(Boolean);
   const run = runOfDates(list);
-  return run.from && run.to && run.from !== run.to
-    ? `${run.from} .. ${run.to} (${list.length} dates)`
-    : list.join(',');
+  return run.from !== run.to ? `${describeRun(run)} (${list.length} dates)` : list.join(',');
 }
