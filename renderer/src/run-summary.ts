@@ -5,6 +5,11 @@ export function dateCount(count: number): string {
   return `${count.toLocaleString()} date${count === 1 ? '' : 's'}`;
 }
 
+/** A run's or a model's duration: `850 ms`, `12.3 s`. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 /**
  * Dates of a run that committed: every selected model succeeded on them (a run records only those).
  * A run's summary or its entry in the run history (its dates split).

@@ -3,12 +3,9 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { GraphNodeState, ModelInfo, ModelRunRecord } from '../../engine/api/contract.ts';
 import { historyHeldNote } from '../../engine/api/history-notes.ts';
-import {
-  cardFromGraph,
-  cardFromRecord,
-  ModelCard,
-  ModelDetails,
-} from '../../renderer/src/views/PipelineView.tsx';
+import { cardFromGraph, cardFromRecord } from '../../renderer/src/views/pipeline/cards.ts';
+import { ModelCard } from '../../renderer/src/views/pipeline/ModelCard.tsx';
+import { ModelDetails } from '../../renderer/src/views/pipeline/ModelDetails.tsx';
 
 // A model card while a run goes on, rendered to markup from the record of the date it just did.
 
