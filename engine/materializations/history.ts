@@ -276,7 +276,8 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
  * Effective-dated bridge (entity ↔ member, e.g. user ↔ plan). For each entity seen on the date: a member
  * seen again extends recent_effective_date; a member missing from its set closes (is_effective = 0,
  * last_effective_date = recent_effective_date); a new or returning member opens a new row. Entities not
- * seen keep every row open. Input rows with a NULL member mean "seen, with no members".
+ * seen keep every row open. Input rows with a NULL member mean "seen, with no members". A NULL entity is
+ * one entity, as a NULL key is one key to the other merges (keyMatch).
  */
 export async function materializeBridge(ctx: MaterializeContext): Promise<MaterializeOutcome> {
   const { db, model, stage, target } = ctx;
@@ -299,17 +300,22 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
       `CREATE OR REPLACE TEMP TABLE __bridge_pairs AS SELECT DISTINCT ${e}, ${m} FROM ${parallelScan(stage)} WHERE ${m} IS NOT NULL;
        CREATE OR REPLACE TEMP TABLE __bridge_seen AS SELECT DISTINCT ${e} FROM ${parallelScan(stage)};`,
     );
+    // The same pair: members are never NULL here (filtered above), entities may be.
+    const samePair = (t: string, p: string) => `${keyMatch([entity], t, p)} AND ${t}.${m} = ${p}.${m}`;
     const extended = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET recent_effective_date = greatest(t.recent_effective_date, ${d})
-         FROM ${parallelScan('__bridge_pairs')} AS p WHERE t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m}`,
+         FROM ${parallelScan('__bridge_pairs')} AS p WHERE t.is_effective = 1 AND ${samePair('t', 'p')}`,
       )) ?? 0,
     );
+    // IN matches no NULL: a NULL entity seen today is asked for apart, and only then (an OR beside the IN
+    // slows the update for every entity).
+    const nullSeen = await db.scalar<boolean>(`SELECT bool_or(${e} IS NULL) FROM __bridge_seen`);
     const closed = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET is_effective = 0, last_effective_date = t.recent_effective_date
-         WHERE t.is_effective = 1 AND t.${e} IN (SELECT ${e} FROM __bridge_seen)
-           AND NOT EXISTS (SELECT 1 FROM __bridge_pairs AS p WHERE p.${e} = t.${e} AND p.${m} = t.${m})`,
+         WHERE t.is_effective = 1 AND (t.${e} IN (SELECT ${e} FROM __bridge_seen)${nullSeen ? ` OR t.${e} IS NULL` : ''})
+           AND NOT EXISTS (SELECT 1 FROM __bridge_pairs AS p WHERE ${samePair('t', 'p')})`,
       )) ?? 0,
     );
     const opened = Number(
@@ -318,7 +324,7 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
          SELECT (SELECT coalesce(max(${sk}), 0) FROM ${target}) + row_number() OVER (ORDER BY p.${e}, p.${m}),
                 p.${e}, p.${m}, 1, ${d}, ${d}, NULL
          FROM ${parallelScan('__bridge_pairs')} AS p
-         ANTI JOIN ${target} AS t ON t.is_effective = 1 AND t.${e} = p.${e} AND t.${m} = p.${m}`,
+         ANTI JOIN ${target} AS t ON t.is_effective = 1 AND ${samePair('t', 'p')}`,
       )) ?? 0,
     );
     return { rowsIn, rowsOut: extended + closed + opened, duplicates: 0 };

@@ -78,6 +78,25 @@ describe('effective-dated bridge', () => {
     expect(new Set(after.values()).size).toBe(after.size);
   });
 
+  it('a NULL entity is one entity: its plans extend, close and reopen like any other', async () => {
+    h = await createHarness(HEADER);
+    const withNull = (plans: (string | null)[], others: string) =>
+      `${day({ u1: [others] })} UNION ALL SELECT NULL, p FROM (VALUES ${plans.map((p) => (p ? `('${p}')` : '(NULL)')).join(', ')}) AS v(p)`;
+    await h.apply(materializeBridge, '2022-06-01', withNull(['A'], 'A'));
+    await h.apply(materializeBridge, '2022-06-02', withNull(['A', 'B'], 'A'));
+    // Seen with no plans: both close, as u1's would.
+    await h.apply(materializeBridge, '2022-06-03', withNull([null], 'A'));
+    await h.apply(materializeBridge, '2022-06-04', withNull(['A'], 'A'));
+    expect(await state(h)).toEqual([
+      { k: 1, u: 'u1', p: 'A', e: 1, f: '06-01', r: '06-04', l: null },
+      { k: 2, u: null, p: 'A', e: 0, f: '06-01', r: '06-02', l: '06-02' },
+      { k: 3, u: null, p: 'B', e: 0, f: '06-02', r: '06-02', l: '06-02' },
+      { k: 4, u: null, p: 'A', e: 1, f: '06-04', r: '06-04', l: null },
+    ]);
+    const tests = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
+    expect(tests.map((t) => [t.name, t.passed])).toEqual([['scd_invariants', true]]);
+  });
+
   it('the invariant test catches two effective rows for one pair', async () => {
     h = await createHarness(HEADER);
     await h.apply(materializeBridge, '2022-06-01', day({ u1: ['A'] }));
