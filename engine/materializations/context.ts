@@ -262,6 +262,8 @@ export async function alignTableColumns(
   model: Model,
   target: string,
   stage: string,
+  /** Columns the materialization adds to the model's (SCD2's validity), never the model's to give. */
+  engineColumns: readonly string[] = [],
 ): Promise<ColumnChanges> {
   const have = new Map((await columnsOf(db, target)).map((c) => [c.name, c.type]));
   const added: string[] = [];
@@ -270,7 +272,10 @@ export async function alignTableColumns(
   const staged = await columnsOf(db, stage);
   // A column the model stopped giving stays (its older rows keep their values); new rows get NULL.
   const dropped = [...have.keys()].filter(
-    (name) => name !== model.config.surrogate_key && !staged.some((c) => c.name === name),
+    (name) =>
+      name !== model.config.surrogate_key &&
+      !engineColumns.includes(name) &&
+      !staged.some((c) => c.name === name),
   );
   for (const column of staged) {
     const name = ident(column.name);

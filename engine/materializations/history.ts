@@ -3,6 +3,9 @@ import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import {
+  addedColumnsNote,
+  alignTableColumns,
+  columnNotes,
   columnsOf,
   countRows,
   dedupeStage,
@@ -11,8 +14,12 @@ import {
   type MaterializeOutcome,
   parallelCopy,
   parallelScan,
+  type TestHints,
   tableExists,
 } from './context.ts';
+
+/** The columns SCD2 adds to a model's: each version's validity and the hash of its tracked values. */
+const SCD2_COLUMNS = ['valid_from', 'valid_to', 'is_current', 'row_hash'];
 
 /** How a history row is recognised across a replay, so it keeps its surrogate key. */
 interface RowIdentity {
@@ -217,6 +224,8 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const { db, model, stage, target } = ctx;
   const keys = model.config.unique_key ?? [];
   const sk = model.config.surrogate_key;
+  const notes: string[] = [];
+  let testHints: TestHints | undefined;
   // Read once the model's rows are staged (the stage before that is another model's, or none).
   let hashSql: string | undefined;
   const rowHash = async () => {
@@ -228,14 +237,37 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   };
 
   const create = async () => {
+    aligned = true;
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(
       `CREATE TABLE ${target} AS SELECT ${keyColumn}*, NULL::DATE AS valid_from, NULL::DATE AS valid_to,
          NULL::BOOLEAN AS is_current, NULL::VARCHAR AS row_hash FROM ${stage} LIMIT 0`,
     );
   };
+  // A table from before the model gained, retyped or dropped a column: brought in line once, on the first
+  // date applied onto it (a replay creates the table from the model's rows instead).
+  let aligned = false;
+  const alignOnce = async () => {
+    if (aligned) return;
+    aligned = true;
+    const changes = await alignTableColumns(db, model, target, stage, SCD2_COLUMNS);
+    notes.push(...columnNotes(model.id, changes));
+    const changed = [...changes.added, ...changes.dropped];
+    if (changed.length > 0 && !model.config.tracked) {
+      notes.push(
+        `the row hash now covers ${changed.length === 1 ? 'a column' : 'columns'} ${changes.added.length > 0 ? 'added' : 'dropped'} ` +
+          `(${changed.join(', ')}): every key this date sees opens a new version. List the columns to track under ` +
+          '`tracked:` to keep a column out of change detection',
+      );
+    }
+    if (changes.added.length > 0) {
+      // Its older versions read NULL there; a rebuild over every date gives them the values their dates had.
+      testHints = { notes: addedColumnsNote(model.id, changes), rebuild: true };
+    }
+  };
   const applyDate = async (date: string) => {
     const d = `${literal(date)}::DATE`;
+    await alignOnce();
     const rowsIn = await countRows(db, stage);
     const duplicates = await dedupeStage(ctx, keys);
     // Only keys without a current version of the same hash change: new keys and changed ones. One
@@ -269,7 +301,8 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   // A version is its key's row that started on a date: one per key and date. Not its row hash, which
   // every version changes when the tracked columns do (all keys were renumbered).
   const identity = sk ? { surrogateKey: sk, columns: [...keys, 'valid_from'] } : undefined;
-  return applyHistory(ctx, applyDate, create, identity);
+  const outcome = await applyHistory(ctx, applyDate, create, identity);
+  return { ...outcome, warnings: [...notes, ...outcome.warnings], ...(testHints ? { testHints } : {}) };
 }
 
 /**

@@ -272,6 +272,68 @@ tests:
     ]);
   });
 
+  it('takes a column the model gained: left out of tracked, it opens no version; tracked, one for every key seen', async () => {
+    h = await createHarness(HEADER);
+    const withRegion = (rows: [string, string, string][]) =>
+      `SELECT * FROM (VALUES ${rows.map(([u, s, r]) => `('${u}', '${s}', 1, '${r}')`).join(', ')}) t(user_id, plan_set, visits, region)`;
+    await h.apply(
+      materializeScd2,
+      '2022-06-01',
+      day([
+        ['u1', 'A', 1],
+        ['u2', 'B', 1],
+      ]),
+    );
+    // tracked: [plan_set]: the new column is carried by versions opened from now on, and opens none.
+    const outcome = await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      withRegion([
+        ['u1', 'A', 'north'],
+        ['u2', 'C', 'south'],
+      ]),
+    );
+    expect(outcome.warnings.join()).toMatch(/added column region to gold\.model/);
+    expect(outcome.warnings.join()).not.toMatch(/row hash/);
+    expect(outcome.testHints).toMatchObject({ rebuild: true });
+    expect(
+      await h.rows('SELECT version_key AS k, region, is_current AS c FROM gold.model ORDER BY k'),
+    ).toEqual([
+      { k: 1, region: null, c: true },
+      { k: 2, region: null, c: false },
+      { k: 3, region: 'south', c: true },
+    ]);
+
+    // Without tracked, every column but the key is: a new one changes every seen key's row hash.
+    h.model.config.tracked = undefined;
+    await h.apply(
+      materializeScd2,
+      '2022-06-03',
+      withRegion([
+        ['u1', 'A', 'north'],
+        ['u2', 'C', 'south'],
+      ]),
+    );
+    const gained = await h.apply(
+      materializeScd2,
+      '2022-06-04',
+      `SELECT *, 'gold' AS tier FROM (${withRegion([['u1', 'A', 'north']])})`,
+    );
+    expect(gained.warnings.join()).toMatch(
+      /row hash now covers a column added \(tier\): every key this date sees opens a new version/,
+    );
+    expect(
+      await h.rows(
+        "SELECT user_id AS u, tier, strftime(valid_from, '%m-%d') AS f FROM gold.model WHERE is_current ORDER BY u",
+      ),
+    ).toEqual([
+      { u: 'u1', tier: 'gold', f: '06-04' },
+      { u: 'u2', tier: null, f: '06-03' },
+    ]);
+    const [test] = await runDataTests(h.db, h.model, 'gold.model', 'gold.model');
+    expect(test).toMatchObject({ name: 'scd_invariants', passed: true });
+  });
+
   it('replays on an earlier date and flags gaps and double current rows', async () => {
     h = await createHarness(HEADER);
     const d1 = day([['u2', 'A', 1]]);
@@ -450,6 +512,7 @@ unique_key: event_id`);
   it.each([
     ['append', materializeAppend, 'unique_key: event_id'],
     ['scd1', materializeScd1, 'unique_key: event_id\nsurrogate_key: sk'],
+    ['scd2', materializeScd2, 'unique_key: event_id\nsurrogate_key: sk'],
   ] as const)(
     '%s: refuses a column whose type the rows already there cannot take, naming it',
     async (kind, materializer, keys) => {
