@@ -217,6 +217,42 @@ async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Prom
 }
 
 /**
+ * A version's row hash: md5 of its tracked values joined by '|', each with backslashes and '|' escaped by
+ * a backslash and NULL written as a backslash and N, so different values never give one text. Before,
+ * '|' went unescaped and NULL was '∅': ('a|', 'b') and ('a', '|b'), or NULL and '∅', hashed alike and a
+ * change between them went unseen. Values without those characters hash as they did.
+ */
+function rowHashSql(tracked: string[], row?: string): string {
+  const values = tracked.map((c) => {
+    const value = `${row ? `${row}.` : ''}${ident(c)}::VARCHAR`;
+    // Escaped only where needed: replace() on every value made the hash a third slower.
+    const escaped = `replace(replace(${value}, '\\', '\\\\'), '|', '\\|')`;
+    return `coalesce(CASE WHEN ${needsEscape(value)} THEN ${escaped} ELSE ${value} END, '\\N')`;
+  });
+  return `md5(concat_ws('|', ${values.join(', ')}))`;
+}
+
+/** Whether a text value holds a character the row hash escapes. */
+function needsEscape(value: string): string {
+  return `(contains(${value}, '|') OR contains(${value}, '\\'))`;
+}
+
+/**
+ * Current versions hashed the old way whose hash the new way changes (a NULL, '|' or backslash among their
+ * tracked values) take the new hash, or the next date would see them all as changed. Idempotent: a row
+ * rehashed no longer matches the old hash, so each is rewritten once, by the first run that meets it.
+ */
+async function rehashLegacyVersions(ctx: MaterializeContext, tracked: string[]): Promise<void> {
+  const values = tracked.map((c) => `t.${ident(c)}::VARCHAR`);
+  const legacy = `md5(concat_ws('|', ${values.map((v) => `coalesce(${v}, '\u2205')`).join(', ')}))`;
+  const differs = values.map((v) => `${v} IS NULL OR ${needsEscape(v)}`).join(' OR ');
+  await ctx.db.run(
+    `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, 't')}
+     WHERE t.is_current AND (${differs}) AND t.row_hash = ${legacy}`,
+  );
+}
+
+/**
  * SCD type 2: a changed tracked value (row hash) closes the current version (valid_to = the date,
  * exclusive) and opens a new one; new keys open their first version. Keys absent that day are untouched.
  */
@@ -227,13 +263,12 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const notes: string[] = [];
   let testHints: TestHints | undefined;
   // Read once the model's rows are staged (the stage before that is another model's, or none).
-  let hashSql: string | undefined;
-  const rowHash = async () => {
-    if (hashSql) return hashSql;
-    const stageColumns = (await columnsOf(db, stage)).map((c) => c.name);
-    const tracked = model.config.tracked ?? stageColumns.filter((c) => !keys.includes(c));
-    hashSql = `md5(concat_ws('|', ${tracked.map((c) => `coalesce(${ident(c)}::VARCHAR, '\u2205')`).join(', ')}))`;
-    return hashSql;
+  let trackedColumns: string[] | undefined;
+  const tracked = async () => {
+    trackedColumns ??=
+      model.config.tracked ??
+      (await columnsOf(db, stage)).map((c) => c.name).filter((c) => !keys.includes(c));
+    return trackedColumns;
   };
 
   const create = async () => {
@@ -251,6 +286,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     if (aligned) return;
     aligned = true;
     const changes = await alignTableColumns(db, model, target, stage, SCD2_COLUMNS);
+    await rehashLegacyVersions(ctx, await tracked());
     notes.push(...columnNotes(model.id, changes));
     const changed = [...changes.added, ...changes.dropped];
     if (changed.length > 0 && !model.config.tracked) {
@@ -276,7 +312,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS
        WITH ${parallelCopy('staged', stage)}
-       SELECT s.* FROM (SELECT *, ${await rowHash()} AS row_hash FROM staged) AS s
+       SELECT s.* FROM (SELECT *, ${rowHashSql(await tracked())} AS row_hash FROM staged) AS s
        ANTI JOIN ${target} AS t ON t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash`,
     );
     const closed = Number(

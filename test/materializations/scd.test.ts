@@ -334,6 +334,47 @@ tests:
     expect(test).toMatchObject({ name: 'scd_invariants', passed: true });
   });
 
+  it("sees a change that moves a '|' between columns or turns '∅' into NULL", async () => {
+    h = await createHarness('materialized: scd2\nunique_key: k\nsurrogate_key: sk\ntracked: [v, w]');
+    const rows = (values: string) => `SELECT * FROM (VALUES ${values}) t(k, v, w)`;
+    await h.apply(
+      materializeScd2,
+      '2022-06-01',
+      rows(`('a', 'p|', 'q'), ('b', '∅', '1'), ('c', 'x\\', 'y')`),
+    );
+    // The old hash joined values with an unescaped '|' and wrote NULL as '∅': these looked unchanged.
+    const outcome = await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      rows(`('a', 'p', '|q'), ('b', NULL, '1'), ('c', 'x', '\\y')`),
+    );
+    expect(outcome.rowsOut).toBe(6);
+    expect(await h.rows('SELECT k, v, w FROM gold.model WHERE is_current ORDER BY k')).toEqual([
+      { k: 'a', v: 'p', w: '|q' },
+      { k: 'b', v: null, w: '1' },
+      { k: 'c', v: 'x', w: '\\y' },
+    ]);
+  });
+
+  it('keeps the hashes an older engine wrote, and rehashes once the current versions whose hash changed', async () => {
+    h = await createHarness('materialized: scd2\nunique_key: k\nsurrogate_key: sk\ntracked: [v, w]');
+    const day1 = `SELECT * FROM (VALUES ('a', 'plain', 'text'), ('b', NULL, '1'), ('c', 'p|', 'q')) t(k, v, w)`;
+    await h.apply(materializeScd2, '2022-06-01', day1);
+    const legacy = "md5(concat_ws('|', coalesce(v::VARCHAR, '∅'), coalesce(w::VARCHAR, '∅')))";
+    // Values without NULL, '|' or a backslash hash as the older engine hashed them.
+    expect(await h.rows(`SELECT k FROM gold.model WHERE row_hash = ${legacy} ORDER BY k`)).toEqual([
+      { k: 'a' },
+    ]);
+    // A history an older engine wrote: every row hashed its way.
+    await h.db.run(`UPDATE gold.model SET row_hash = ${legacy}`);
+    const day2 = await h.apply(materializeScd2, '2022-06-02', day1);
+    expect(day2.rowsOut).toBe(0);
+    expect(await h.rows(`SELECT k FROM gold.model WHERE row_hash = ${legacy} ORDER BY k`)).toEqual([
+      { k: 'a' },
+    ]);
+    expect(await h.rows('SELECT count(*) AS n FROM gold.model')).toEqual([{ n: 3 }]);
+  });
+
   it('replays on an earlier date and flags gaps and double current rows', async () => {
     h = await createHarness(HEADER);
     const d1 = day([['u2', 'A', 1]]);
