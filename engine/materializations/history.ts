@@ -82,6 +82,7 @@ export async function applyHistory(
     if (identity) {
       const columns = [...identity.columns, identity.surrogateKey].map(ident).join(', ');
       await db.run(`CREATE OR REPLACE TEMP TABLE __history_keys AS SELECT ${columns} FROM ${target}`);
+      await recordKeyHighWater(ctx, identity.surrogateKey);
     }
     await db.run(`DROP TABLE ${target}`);
     await create();
@@ -199,7 +200,28 @@ async function startsLate(ctx: MaterializeContext): Promise<string[]> {
   ];
 }
 
-/** After a replay: old rows take their old keys back; new rows are numbered after the largest old key. */
+/**
+ * Before a replay drops the table: the largest key it has handed out, kept in _lakehouse.surrogate_keys.
+ * A version or bridge row the replay no longer produces takes its key along; were the table's largest key
+ * all the next new row looked at, that key would come back for another member, and a copy still holding
+ * it (a published table, a fact not re-run) would silently point at the wrong one.
+ */
+async function recordKeyHighWater(ctx: MaterializeContext, surrogateKey: string): Promise<void> {
+  const highWater = await ctx.db.scalar<number | bigint>(`SELECT ${highestKey(ctx, surrogateKey)}`);
+  await ctx.db.run('DELETE FROM _lakehouse.surrogate_keys WHERE model = $model', { model: ctx.model.id });
+  await ctx.db.run('INSERT INTO _lakehouse.surrogate_keys VALUES ($model, $highWater)', {
+    model: ctx.model.id,
+    highWater: Number(highWater ?? 0),
+  });
+}
+
+/** The largest key the table holds or has ever handed out (SQL); new rows are numbered after it. */
+function highestKey(ctx: MaterializeContext, surrogateKey: string): string {
+  return `greatest((SELECT coalesce(max(${ident(surrogateKey)}), 0) FROM ${ctx.target}),
+    (SELECT coalesce(max(high_water), 0) FROM _lakehouse.surrogate_keys WHERE model = ${literal(ctx.model.id)}))`;
+}
+
+/** After a replay: old rows take their old keys back; new rows are numbered after the largest key ever. */
 async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Promise<void> {
   const { db, target } = ctx;
   const sk = ident(identity.surrogateKey);
@@ -207,7 +229,7 @@ async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Prom
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __history_key_map AS
      SELECT t.${sk} AS replayed,
-            coalesce(o.${sk}, (SELECT coalesce(max(${sk}), 0) FROM __history_keys)
+            coalesce(o.${sk}, (SELECT max(high_water) FROM _lakehouse.surrogate_keys WHERE model = ${literal(ctx.model.id)})
                               + row_number() OVER (PARTITION BY o.${sk} IS NULL ORDER BY t.${sk})) AS kept
      FROM ${target} AS t LEFT JOIN __history_keys AS o ON ${same};
      UPDATE ${target} AS t SET ${sk} = m.kept FROM __history_key_map AS m
@@ -322,7 +344,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
       )) ?? 0,
     );
     const newKey = sk
-      ? `(SELECT coalesce(max(${ident(sk)}), 0) FROM ${target}) + row_number() OVER (ORDER BY ${keys.map((k) => `s.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
+      ? `${highestKey(ctx, sk)} + row_number() OVER (ORDER BY ${keys.map((k) => `s.${ident(k)}`).join(', ')}) AS ${ident(sk)}, `
       : '';
     const opened = Number(
       (await db.scalar<number | bigint>(
@@ -390,7 +412,7 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
     const opened = Number(
       (await db.scalar<number | bigint>(
         `INSERT INTO ${target}
-         SELECT (SELECT coalesce(max(${sk}), 0) FROM ${target}) + row_number() OVER (ORDER BY p.${e}, p.${m}),
+         SELECT ${highestKey(ctx, model.config.surrogate_key!)} + row_number() OVER (ORDER BY p.${e}, p.${m}),
                 p.${e}, p.${m}, 1, ${d}, ${d}, NULL
          FROM ${parallelScan('__bridge_pairs')} AS p
          ANTI JOIN ${target} AS t ON t.is_effective = 1 AND ${samePair('t', 'p')}`,

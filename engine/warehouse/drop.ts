@@ -121,6 +121,8 @@ export async function dropOrphanTable(
       'scd1_changes',
       'keyword_catalogs',
       'history_pending',
+      // Its keys are numbered afresh when it is built again.
+      'surrogate_keys',
     ]) {
       await db.run(`DELETE FROM _lakehouse.${records} WHERE lower(model) = $relation`, { relation });
     }

@@ -83,6 +83,9 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
       run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, started_offset INTEGER NOT NULL,
       finished_at TIMESTAMPTZ, finished_offset INTEGER
     );
+    -- The largest surrogate key each history model (scd2, bridge) has handed out, recorded when a replay
+    -- rebuilds its table: a key the replay leaves out is never handed out again (history.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.surrogate_keys (model VARCHAR NOT NULL, high_water BIGINT NOT NULL);
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,

@@ -78,6 +78,19 @@ describe('effective-dated bridge', () => {
     expect(new Set(after.values()).size).toBe(after.size);
   });
 
+  it('never hands out again the key of a row a replay left out', async () => {
+    h = await createHarness(HEADER);
+    await h.apply(materializeBridge, '2022-06-01', day({ u1: ['A'] }));
+    await h.apply(materializeBridge, '2022-06-02', day({ u1: ['A', 'B'] }));
+    // Corrected: u1 never had B, so its row (key 2) is gone; u2's plan takes 3, not 2 again.
+    await h.apply(materializeBridge, '2022-06-02', day({ u1: ['A'] }));
+    await h.apply(materializeBridge, '2022-06-03', day({ u2: ['C'] }));
+    expect((await state(h)).map((r) => [r.k, r.u, r.p])).toEqual([
+      [1, 'u1', 'A'],
+      [3, 'u2', 'C'],
+    ]);
+  });
+
   it('a NULL entity is one entity: its plans extend, close and reopen like any other', async () => {
     h = await createHarness(HEADER);
     const withNull = (plans: (string | null)[], others: string) =>

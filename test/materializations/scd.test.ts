@@ -334,6 +334,27 @@ tests:
     expect(test).toMatchObject({ name: 'scd_invariants', passed: true });
   });
 
+  it('never hands out again the key of a version a replay left out', async () => {
+    h = await createHarness(HEADER);
+    await h.apply(
+      materializeScd2,
+      '2022-06-01',
+      day([
+        ['u1', 'A', 1],
+        ['u2', 'B', 1],
+      ]),
+    );
+    await h.apply(materializeScd2, '2022-06-02', day([['u2', 'C', 1]]));
+    // Corrected: u2 kept B on 06-02, so its version 3 is gone; the next new version is 4, not 3 again.
+    await h.apply(materializeScd2, '2022-06-02', day([['u2', 'B', 1]]));
+    await h.apply(materializeScd2, '2022-06-03', day([['u3', 'Z', 1]]));
+    expect((await versions(h)).map((v) => [v.k, v.u, v.s])).toEqual([
+      [1, 'u1', 'A'],
+      [2, 'u2', 'B'],
+      [4, 'u3', 'Z'],
+    ]);
+  });
+
   it("sees a change that moves a '|' between columns or turns '∅' into NULL", async () => {
     h = await createHarness('materialized: scd2\nunique_key: k\nsurrogate_key: sk\ntracked: [v, w]');
     const rows = (values: string) => `SELECT * FROM (VALUES ${values}) t(k, v, w)`;
