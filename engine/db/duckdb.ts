@@ -344,6 +344,15 @@ export function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/**
+ * One file's path as the argument of read_parquet, read_csv, parquet_metadata and the like: quoted, with
+ * the characters DuckDB globs on (`*`, `?`, `[`) put in brackets, so the path names that file alone. As a
+ * pattern, `part[12].parquet` read `part1.parquet` instead, and `part-?.parquet` both files.
+ */
+export function pathLiteral(path: string): string {
+  return literal(path.replace(/[*?[]/g, (c) => `[${c}]`));
+}
+
 /** A qualified name `"schema"."table"`. */
 export function qualified(schema: string, table: string): string {
   return `${ident(schema)}.${ident(table)}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
 import { DOWNLOAD_TEMP_SUFFIX } from '../storage/s3-objects.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
@@ -88,9 +88,9 @@ export function createPartitionStore(
       await db.run(`DROP VIEW IF EXISTS ${name}`);
       return;
     }
-    const list = pointers.files.map((path) => literal(absolute(path))).join(', ');
+    const list = pointers.files.map((path) => pathLiteral(absolute(path))).join(', ');
     const columns = await db.all<{ column_name: string }>(
-      `DESCRIBE SELECT * FROM read_parquet(${literal(absolute(pointers.newest))})`,
+      `DESCRIBE SELECT * FROM read_parquet(${pathLiteral(absolute(pointers.newest))})`,
     );
     await db.run(
       `CREATE OR REPLACE VIEW ${name} AS SELECT ${columns.map((c) => ident(c.column_name)).join(', ')}
@@ -209,7 +209,9 @@ export async function viewsNameAnotherLake(db: Db, localRoot: string): Promise<b
       'SELECT sql FROM duckdb_views() WHERE schema_name = $schema AND view_name = $table',
       { schema, table },
     );
-    if (view === undefined || view === null || !view.includes(join(localRoot, pointer.path))) return true;
+    // As the view's SQL spells the path: quoted, its glob characters bracketed (pathLiteral).
+    const named = pathLiteral(join(localRoot, pointer.path));
+    if (view === undefined || view === null || !view.includes(named)) return true;
   }
   return false;
 }

@@ -265,6 +265,18 @@ export const ProjectConfig = z.strictObject({
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
 
+/**
+ * Why DuckDB cannot keep its warehouse file at `path`, if it cannot: it reads what follows a '?' in a
+ * database path as options, and the write-ahead log of `q?x/warehouse.duckdb` went to `q.wal?x/...`.
+ */
+export function warehousePathProblem(path: string): string | undefined {
+  if (!path.includes('?')) return undefined;
+  return (
+    `${path} holds a '?', after which DuckDB reads its database path as options (its write-ahead log would ` +
+    "go to another folder). Move or rename the project folder to a path without '?'."
+  );
+}
+
 export interface Project {
   root: string;
   config: ProjectConfig;
@@ -416,11 +428,19 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
       { path: file, key: 'lake' },
     );
   }
+  const warehousePath = resolved('warehouse', config.warehouse);
+  const unusable = warehousePathProblem(warehousePath);
+  if (unusable) {
+    throw new LakehouseError('PROJECT_INVALID', `${file}: warehouse: ${unusable}`, {
+      path: file,
+      key: 'warehouse',
+    });
+  }
   return {
     root,
     config,
     lakeRoot,
-    warehousePath: resolved('warehouse', config.warehouse),
+    warehousePath,
     storage: createProjectStorage({
       root,
       settings: config.s3,

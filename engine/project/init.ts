@@ -11,7 +11,7 @@ import { createProjectStorage, type ProjectStorage } from '../storage/project-st
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, locationKind, parseS3Uri } from '../storage/s3-uri.ts';
-import { PROJECT_FILE, S3Endpoint } from './config.ts';
+import { PROJECT_FILE, S3Endpoint, warehousePathProblem } from './config.ts';
 import { didYouMean } from './config-issues.ts';
 
 export const EXAMPLES = ['customer-search'] as const;
@@ -51,6 +51,8 @@ export async function checkInit(
     );
   }
   const dir = resolve(options.dir);
+  const unusable = warehousePathProblem(dir);
+  if (unusable) throw new LakehouseError('INVALID_ARGUMENT', `Cannot create the project there: ${unusable}`);
   const kind = await stat(dir).catch(() => undefined);
   if (kind && !kind.isDirectory()) {
     throw new LakehouseError(

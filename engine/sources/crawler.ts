@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
 import { CRAWL_HEADER_VARIABLE, type CrawlSource, crawlHeaderVariableRefusal } from '../project/config.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { firstLine } from './daily-parquet.ts';
@@ -442,10 +442,10 @@ async function mergePages(options: CrawlOptions, pagesDir: string, state: CrawlS
   if (nonEmpty.length > 0) {
     parts.push(
       `SELECT *, ${literal(state.startedAt)}::TIMESTAMP AS _crawled_at
-       FROM read_json([${nonEmpty.map(literal).join(', ')}], format = 'newline_delimited', union_by_name = true)`,
+       FROM read_json([${nonEmpty.map(pathLiteral).join(', ')}], format = 'newline_delimited', union_by_name = true)`,
     );
   }
-  if (previousExists) parts.push(`SELECT * FROM read_parquet(${literal(target)})`);
+  if (previousExists) parts.push(`SELECT * FROM read_parquet(${pathLiteral(target)})`);
   if (parts.length === 0) {
     throw new LakehouseError(
       'SOURCE_MISSING',
@@ -483,7 +483,7 @@ async function mergePages(options: CrawlOptions, pagesDir: string, state: CrawlS
   }
   await rename(temp, target);
   return Number(
-    (await db.scalar<bigint | number>(`SELECT count(*) FROM read_parquet(${literal(target)})`)) ?? 0,
+    (await db.scalar<bigint | number>(`SELECT count(*) FROM read_parquet(${pathLiteral(target)})`)) ?? 0,
   );
 }
 
@@ -512,7 +512,7 @@ export async function bindCrawlSource(
     await crawl({ db, name, source, dir, ...options });
   }
   const columns = (
-    await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`)
+    await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)})`)
   ).map((c) => c.column_name);
   const missing = source.required_columns.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
@@ -523,7 +523,7 @@ export async function bindCrawlSource(
     );
   }
   await db.run(
-    `CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM read_parquet(${literal(file)})`,
+    `CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM read_parquet(${pathLiteral(file)})`,
   );
 }
 

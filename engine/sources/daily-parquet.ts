@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
 import { escapeRegExp, LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { DailyParquetSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
@@ -399,7 +399,7 @@ async function bindFiles(
       : `CASE filename ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
     return (
       `SELECT ${[...list, `${sourceFile} AS _source_file`].join(', ')}\n` +
-      `FROM read_parquet([${group.map((f) => literal(f.file)).join(', ')}], filename = true, union_by_name = true, ${NO_HIVE})`
+      `FROM read_parquet([${group.map((f) => pathLiteral(f.file)).join(', ')}], filename = true, union_by_name = true, ${NO_HIVE})`
     );
   });
   await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS\n${selects.join('\nUNION ALL\n')}`);
@@ -517,7 +517,7 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
   const size = (await stat(file)).size;
   let described: { column_name: string; column_type: string }[];
   try {
-    described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${literal(file)}, ${NO_HIVE})`);
+    described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -532,7 +532,9 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
 /** Whether a file's column has no value but NULL (reads that one column only; unreadable counts as no). */
 async function holdsOnlyNulls(db: Db, file: string, column: string): Promise<boolean> {
   const values = await db
-    .scalar<number | bigint>(`SELECT count(${ident(column)}) FROM read_parquet(${literal(file)}, ${NO_HIVE})`)
+    .scalar<number | bigint>(
+      `SELECT count(${ident(column)}) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
+    )
     .catch(() => undefined);
   return values !== undefined && Number(values) === 0;
 }
@@ -540,7 +542,7 @@ async function holdsOnlyNulls(db: Db, file: string, column: string): Promise<boo
 /** The rows the files hold, from their Parquet footers (no data is read). */
 async function parquetRowCount(db: Db, files: string[]): Promise<number> {
   const rows = await db.scalar<number | bigint | null>(
-    `SELECT sum(num_rows) FROM parquet_file_metadata([${files.map((f) => literal(f)).join(', ')}])`,
+    `SELECT sum(num_rows) FROM parquet_file_metadata([${files.map((f) => pathLiteral(f)).join(', ')}])`,
   );
   return Number(rows ?? 0);
 }
@@ -788,7 +790,7 @@ async function duckDbType(
 async function readEveryText(db: Db, name: string, stringColumns: string[], file: string, shown: string) {
   try {
     await db.run(
-      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${literal(file)}, ${NO_HIVE})`,
+      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
     );
   } catch (error) {
     const column = await findBadColumn(db, file, stringColumns);
@@ -812,7 +814,7 @@ async function readEveryText(db: Db, name: string, stringColumns: string[], file
  * checks text only in the rows a file_row_number filter keeps. About 20 reads of one column for 1M rows.
  */
 async function findBadRow(db: Db, file: string, column: string): Promise<number | undefined> {
-  const source = `read_parquet(${literal(file)}, ${NO_HIVE}, file_row_number = true)`;
+  const source = `read_parquet(${pathLiteral(file)}, ${NO_HIVE}, file_row_number = true)`;
   const reads = async (from: number, to: number) =>
     db
       .run(
@@ -822,7 +824,7 @@ async function findBadRow(db: Db, file: string, column: string): Promise<number 
         () => true,
         () => false,
       );
-  const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${literal(file)}, ${NO_HIVE})`));
+  const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`));
   let [low, high] = [0, rows - 1];
   if (rows === 0 || (await reads(low, high))) return undefined;
   while (low < high) {
@@ -837,7 +839,7 @@ async function findBadColumn(db: Db, file: string, columns: string[]): Promise<s
   for (const column of columns) {
     try {
       await db.run(
-        `SELECT max(length(${ident(column)}::VARCHAR)) FROM read_parquet(${literal(file)}, ${NO_HIVE})`,
+        `SELECT max(length(${ident(column)}::VARCHAR)) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
       );
     } catch {
       return column;

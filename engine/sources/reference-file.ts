@@ -2,7 +2,7 @@ import { access, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
 import type { ReferenceFileSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import { listObjects } from '../storage/s3-objects.ts';
@@ -126,8 +126,8 @@ const CSV_OPTIONS = 'header = true, all_varchar = true, hive_partitioning = fals
  * like `kind=x`, as CSV_OPTIONS: DuckDB's hive detection is on by default for these formats.
  */
 function referenceFileReader(path: string, format: Exclude<ReferenceFormat, 'csv'>): string {
-  if (format === 'parquet') return `read_parquet(${literal(path)}, hive_partitioning = false)`;
-  return `read_json_auto(${literal(path)}, hive_partitioning = false)`;
+  if (format === 'parquet') return `read_parquet(${pathLiteral(path)}, hive_partitioning = false)`;
+  return `read_json_auto(${pathLiteral(path)}, hive_partitioning = false)`;
 }
 
 /** The columns of a local reference file, as a source binding would see them before any rename. */
@@ -197,7 +197,7 @@ async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDi
   if (names.some((n) => n === '') || new Set(names).size < names.length) return;
   try {
     await db.run(
-      `SELECT count(*) FROM read_csv(${literal(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
+      `SELECT count(*) FROM read_csv(${pathLiteral(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
          quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
     );
   } catch (error) {
@@ -268,7 +268,7 @@ async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
     SkipRows: number;
   }>(
     `SELECT Columns, Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows::INTEGER AS SkipRows
-     FROM sniff_csv(${literal(path)}, ${CSV_OPTIONS})`,
+     FROM sniff_csv(${pathLiteral(path)}, ${CSV_OPTIONS})`,
   );
   if (!sniffed) throw new Error('DuckDB could not sniff the file as CSV');
   // sniff_csv shows a setting the file does without as '(empty)'.
@@ -288,7 +288,7 @@ async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
 function csvReader(path: string, dialect: CsvDialect): string {
   const columns = dialect.columns.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
   return (
-    `read_csv(${literal(path)}, auto_detect = false, header = true, hive_partitioning = false, ` +
+    `read_csv(${pathLiteral(path)}, auto_detect = false, header = true, hive_partitioning = false, ` +
     `delim = ${literal(dialect.delimiter)}, quote = ${literal(dialect.quote)}, escape = ${literal(dialect.escape)}, ` +
     `new_line = ${literal(dialect.newLine)}, comment = ${literal(dialect.comment)}, skip = ${dialect.skipRows}, ` +
     `columns = {${columns}})`
