@@ -350,6 +350,9 @@ interface ViewColumn {
   written: string;
 }
 
+/** read_parquet's column for the file a row came from: a name of the engine's, since a file may have `filename`. */
+const FILE_NAME_COLUMN = '__lakehouse_file';
+
 /** Checks the day's files and creates the source view; `shown[i]` names `files[i]` to the user and in `_source_file`. */
 async function bindFiles(
   db: Db,
@@ -395,15 +398,16 @@ async function bindFiles(
     );
     // Fetched S3 objects are read from the local cache but keep their s3:// URI as the source file.
     const sourceFile = group.every((f) => f.file === f.shown)
-      ? 'filename'
-      : `CASE filename ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
+      ? FILE_NAME_COLUMN
+      : `CASE ${FILE_NAME_COLUMN} ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
     return (
       `SELECT ${[...list, `${sourceFile} AS _source_file`].join(', ')}\n` +
-      `FROM read_parquet([${group.map((f) => pathLiteral(f.file)).join(', ')}], filename = true, union_by_name = true, ${NO_HIVE})`
+      `FROM read_parquet([${group.map((f) => pathLiteral(f.file)).join(', ')}], filename = '${FILE_NAME_COLUMN}', union_by_name = true, ${NO_HIVE})`
     );
   });
   await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS\n${selects.join('\nUNION ALL\n')}`);
-  const textColumns = columns.filter((c) => c.type === 'VARCHAR').map((c) => c.column);
+  // Text anywhere in a column (a VARCHAR[] of plans, a STRUCT with a name) can hold invalid UTF-8.
+  const textColumns = columns.filter((c) => c.type.includes('VARCHAR')).map((c) => c.column);
   return {
     name,
     files: shown,
@@ -512,9 +516,24 @@ async function fetchS3Day(
   return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)), notes };
 }
 
+/** A file listed in its day folder and gone when read: the delivery was still being written or moved. */
+function vanishedFile(name: string, shown: string, error: unknown): LakehouseError {
+  return new LakehouseError(
+    'SOURCE_UNREADABLE',
+    `Source "${name}": ${shown} was in its day folder when the run listed it and is gone now (${firstLine(error)}): ` +
+      "the day's files may still be being written or moved. Run the date again once its delivery is complete.",
+    { source: name, file: shown, reason: 'vanished' },
+  );
+}
+
 /** The file's columns and their DuckDB types; SOURCE_UNREADABLE when it is no readable Parquet file. */
 async function describeFile(db: Db, name: string, file: string, shown: string): Promise<Map<string, string>> {
-  const size = (await stat(file)).size;
+  const size = await stat(file).then(
+    (s) => s.size,
+    (error: unknown) => {
+      throw vanishedFile(name, shown, error);
+    },
+  );
   let described: { column_name: string; column_type: string }[];
   try {
     described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`);
@@ -526,7 +545,53 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
       { source: name, file: shown },
     );
   }
+  // DuckDB reads a name given twice (or twice but for case) as name and name_1: check the file's own names.
+  if (described.some((c) => /_\d+$/.test(c.column_name))) {
+    const repeated = await columnsNamedTwice(db, file);
+    if (repeated.length > 0) {
+      throw new LakehouseError(
+        'SOURCE_SCHEMA_MISMATCH',
+        `Source "${name}": ${shown} has ${repeated.length === 1 ? 'a column' : 'columns'} named twice: ` +
+          `${repeated.join(', ')} (names are compared without case). Which of the two a model means cannot be ` +
+          'told: re-export the file with one column of each name, or move it out of the folder and re-run.',
+        { source: name, file: shown, columns: repeated },
+      );
+    }
+  }
   return new Map(described.map((c) => [c.column_name, c.column_type]));
+}
+
+/**
+ * The file's top-level column names that occur more than once, ignoring case, from its Parquet schema:
+ * `keyword`, or `keyword (as keyword and KEYWORD)` when the spellings differ.
+ */
+async function columnsNamedTwice(db: Db, file: string): Promise<string[]> {
+  const elements = await db.all<{ name: string; num_children: number | bigint | null }>(
+    `SELECT name, num_children FROM parquet_schema(${pathLiteral(file)})`,
+  );
+  // Depth-first: the root, then each column followed by the elements of its nested type.
+  const topLevel: string[] = [];
+  let index = 1;
+  const skipSubtree = (): void => {
+    const children = Number(elements[index]?.num_children ?? 0);
+    index += 1;
+    for (let child = 0; child < children; child += 1) skipSubtree();
+  };
+  while (index < elements.length) {
+    topLevel.push(elements[index]!.name);
+    skipSubtree();
+  }
+  const spellings = new Map<string, string[]>();
+  for (const column of topLevel) {
+    const key = column.toLowerCase();
+    spellings.set(key, [...(spellings.get(key) ?? []), column]);
+  }
+  return [...spellings.values()]
+    .filter((names) => names.length > 1)
+    .map((names) => {
+      const distinct = [...new Set(names)];
+      return distinct.length === 1 ? distinct[0]! : `${distinct[0]} (as ${distinct.join(' and ')})`;
+    });
 }
 
 /** Whether a file's column has no value but NULL (reads that one column only; unreadable counts as no). */
@@ -701,6 +766,17 @@ const pick = (m: { column: string; expected: string; actual: string } | undefine
  */
 function agreedColumns(name: string, day: DayFile[]): ViewColumn[] {
   const names = [...new Set(day.flatMap((f) => [...f.types.keys()]))];
+  const clashing = day.find((f) => [...f.types.keys()].some((c) => c.toLowerCase() === '_source_file'));
+  if (clashing) {
+    throw new LakehouseError(
+      'SOURCE_SCHEMA_MISMATCH',
+      `Source "${name}": ${clashing.shown} has a column _source_file, the name under which the engine gives ` +
+        'each row the file it came from. With no columns declared every column of the files is read, and the ' +
+        `two would clash: declare the columns the models read under sources.${name}.columns in lakehouse.yaml ` +
+        "(the file's _source_file is then left out), or rename it in the file.",
+      { source: name, file: clashing.shown, columns: ['_source_file'] },
+    );
+  }
   const lacking = names.flatMap((column) => {
     const without = day.find((f) => !f.types.has(column));
     const with_ = day.find((f) => f.types.has(column));
@@ -793,6 +869,11 @@ async function readEveryText(db: Db, name: string, stringColumns: string[], file
       `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
     );
   } catch (error) {
+    const gone = await stat(file).then(
+      () => false,
+      () => true,
+    );
+    if (gone) throw vanishedFile(name, shown, error);
     const column = await findBadColumn(db, file, stringColumns);
     // Invalid text has one remedy; a page that fails to decompress or decode means a damaged file.
     const badText = /utf-?8|unicode/i.test(firstLine(error));
