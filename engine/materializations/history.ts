@@ -310,12 +310,15 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const changes = await alignTableColumns(db, model, target, stage, SCD2_COLUMNS);
     await rehashLegacyVersions(ctx, await tracked());
     notes.push(...columnNotes(model.id, changes));
-    const changed = [...changes.added, ...changes.dropped];
+    const changed = [
+      ...(changes.added.length > 0 ? [`added ${changes.added.join(', ')}`] : []),
+      ...(changes.dropped.length > 0 ? [`dropped ${changes.dropped.join(', ')}`] : []),
+    ];
     if (changed.length > 0 && !model.config.tracked) {
       notes.push(
-        `the row hash now covers ${changed.length === 1 ? 'a column' : 'columns'} ${changes.added.length > 0 ? 'added' : 'dropped'} ` +
-          `(${changed.join(', ')}): every key this date sees opens a new version. List the columns to track under ` +
-          '`tracked:` to keep a column out of change detection',
+        `the row hash covers every column but the key, and the model's columns changed (${changed.join('; ')}): ` +
+          'every key this date sees opens a new version. List the columns to track under `tracked:` to keep ' +
+          'a column out of change detection',
       );
     }
     if (changes.added.length > 0) {

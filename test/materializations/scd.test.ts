@@ -320,7 +320,7 @@ tests:
       `SELECT *, 'gold' AS tier FROM (${withRegion([['u1', 'A', 'north']])})`,
     );
     expect(gained.warnings.join()).toMatch(
-      /row hash now covers a column added \(tier\): every key this date sees opens a new version/,
+      /the model's columns changed \(added tier\): every key this date sees opens a new version/,
     );
     expect(
       await h.rows(
