@@ -516,6 +516,11 @@ async function fetchS3Day(
   return { files, shown: objects.map((o) => s3Uri(o.bucket, o.key)), notes };
 }
 
+/** A file's column name as an error lists it: quoted when spaces around it would not show (" eventID "). */
+function shownName(column: string): string {
+  return column.trim() === column ? column : JSON.stringify(column);
+}
+
 /** A file listed in its day folder and gone when read: the delivery was still being written or moved. */
 function vanishedFile(name: string, shown: string, error: unknown): LakehouseError {
   return new LakehouseError(
@@ -652,7 +657,7 @@ async function declaredColumns(
     if (missing.length > 0) {
       throw new LakehouseError(
         'SOURCE_SCHEMA_MISMATCH',
-        `Source "${name}": ${f.shown} lacks ${inNumber(missing.length, 'column')} ${missing.join(', ')}. Found: ${[...f.types.keys()].join(', ')}. ` +
+        `Source "${name}": ${f.shown} lacks ${inNumber(missing.length, 'column')} ${missing.join(', ')}. Found: ${[...f.types.keys()].map(shownName).join(', ')}. ` +
           `Fix the file, or update sources.${name}.columns in lakehouse.yaml if the source really changed.`,
         { source: name, file: f.shown, missing },
       );

@@ -66,6 +66,14 @@ describe('source columns DuckDB would read wrongly', () => {
     expect(details).toMatchObject({ source: SOURCE, file });
   });
 
+  it('quotes a found column whose name has spaces around it, where a missing one is named', async () => {
+    const { message } = await refused(async () => {
+      const rows = `SELECT * RENAME ("eventID" AS " eventID ") FROM (${eventsSql(events(3, '2022-06-02'))})`;
+      await writeDay(project.src, '20220602', rows);
+    }, 'SOURCE_SCHEMA_MISMATCH');
+    expect(message).toMatch(/ lacks column eventID\. Found: " eventID ", datetime, user_id, /);
+  });
+
   it('reads a file with a column named filename, giving each row its own file', async () => {
     await writeDay(
       project.src,
