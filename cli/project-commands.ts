@@ -9,7 +9,7 @@ import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
 import { runClockText } from '../engine/api/run-clock.ts';
 import { type JsonRowBatch, openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine, type RunHistoryEntry } from '../engine/engine.ts';
-import { PROJECT_FILE, warehousePathProblem } from '../engine/project/config.ts';
+import { PROJECT_FILE } from '../engine/project/config.ts';
 import { checkInit, exists, initProject, sourceLayoutNote } from '../engine/project/init.ts';
 import { isS3Uri } from '../engine/storage/s3-uri.ts';
 import { projectDirArg } from './args.ts';
@@ -160,9 +160,9 @@ export async function demo(flags: Flags): Promise<number> {
   const started = Date.now();
   if (!(await exists(join(dir, PROJECT_FILE)))) {
     await refuseFile(dir, '--dir');
-    // Before the sample is generated there: init would refuse the folder only after.
-    const unusable = warehousePathProblem(dir);
-    if (unusable) throw new LakehouseError('INVALID_ARGUMENT', `--dir: ${unusable}`);
+    // What init would refuse (a path DuckDB cannot hold a warehouse at, files of the user's own) is
+    // refused before the sample is generated there, not after.
+    await checkInit({ dir, example: 'customer-search' });
     const data = join(dir, 'data');
     await refuseNonEmpty(data, 'The sample folder');
     process.stderr.write(`Generating a sample into ${data} ...\n`);
