@@ -293,6 +293,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     return trackedColumns;
   };
 
+  // A table from before the model gained, retyped or dropped a column: brought in line once, on the first
+  // date applied onto it; a table created here (a first run, a replay) is made from the model's rows.
+  let aligned = false;
   const create = async () => {
     aligned = true;
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
@@ -301,9 +304,6 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
          NULL::BOOLEAN AS is_current, NULL::VARCHAR AS row_hash FROM ${stage} LIMIT 0`,
     );
   };
-  // A table from before the model gained, retyped or dropped a column: brought in line once, on the first
-  // date applied onto it (a replay creates the table from the model's rows instead).
-  let aligned = false;
   const alignOnce = async () => {
     if (aligned) return;
     aligned = true;
