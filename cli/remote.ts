@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BINARY_REPLY_TYPE, decodeBinaryReply } from '../engine/api/binary-reply.ts';
 import { LakehouseError } from '../engine/api/errors.ts';
-import { type JsonRowBatch, openDb, pathLiteral, streamJsonRows } from '../engine/db/duckdb.ts';
+import { type JsonRowBatch, openDb, readParquet, streamJsonRows } from '../engine/db/duckdb.ts';
 import type { Engine, QueryResult, StreamedQuery } from '../engine/engine.ts';
 import { megabytes } from '../engine/explore/export.ts';
 import { loadModels } from '../engine/project/models.ts';
@@ -91,7 +91,7 @@ async function* parquetRows(content: Uint8Array): AsyncGenerator<JsonRowBatch> {
   try {
     const file = join(dir, 'result.parquet');
     await writeFile(file, content);
-    yield* (await streamJsonRows(db.connection, `SELECT * FROM read_parquet(${pathLiteral(file)})`)).batches;
+    yield* (await streamJsonRows(db.connection, `SELECT * FROM ${readParquet(file)}`)).batches;
   } finally {
     db.close();
     await rm(dir, { recursive: true, force: true });

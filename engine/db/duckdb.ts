@@ -353,6 +353,19 @@ export function pathLiteral(path: string): string {
   return literal(path.replace(/[*?[]/g, (c) => `[${c}]`));
 }
 
+/**
+ * Reading files the engine names, never with columns guessed from their folders: DuckDB otherwise reads
+ * every `key=value` folder of a path as a Hive partition column, so under a project folder named
+ * `category=archive` every row's category read 'archive'. For read_parquet, read_json and read_csv.
+ */
+export const NO_HIVE_COLUMNS = 'hive_partitioning = false';
+
+/** `read_parquet` of one file or a list of files (see NO_HIVE_COLUMNS), with further options. */
+export function readParquet(paths: string | readonly string[], options = ''): string {
+  const files = typeof paths === 'string' ? pathLiteral(paths) : `[${paths.map(pathLiteral).join(', ')}]`;
+  return `read_parquet(${files}, ${NO_HIVE_COLUMNS}${options ? `, ${options}` : ''})`;
+}
+
 /** A qualified name `"schema"."table"`. */
 export function qualified(schema: string, table: string): string {
   return `${ident(schema)}.${ident(table)}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral, readParquet } from '../db/duckdb.ts';
 import { type LakeStorage, localLake } from '../storage/lake-storage.ts';
 import { DOWNLOAD_TEMP_SUFFIX } from '../storage/s3-objects.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
@@ -77,25 +77,35 @@ export function createPartitionStore(
     const [schema, table] = splitRelation(relation);
     // The view has the columns of the partition written last: the model's output as it is now. A
     // column the model no longer produces must not live on, NULL on the new dates, from older files.
-    const [pointers] = await db.all<{ files: string[] | null; newest: string | null }>(
-      `SELECT list(path ORDER BY etl_date) AS files,
+    const [pointers] = await db.all<{
+      files: string[] | null;
+      dates: string[] | null;
+      newest: string | null;
+    }>(
+      `SELECT list(path ORDER BY etl_date) AS files, list(strftime(etl_date, '%Y-%m-%d') ORDER BY etl_date) AS dates,
               arg_max(path, (${runClockOrder('p', 'written_at')}, p.etl_date)) AS newest
        FROM _lakehouse.partitions AS p WHERE relation = $relation`,
       { relation },
     );
     const name = `${ident(schema)}.${ident(table)}`;
-    if (!pointers?.files?.length || !pointers.newest) {
+    if (!pointers?.files?.length || !pointers.dates || !pointers.newest) {
       await db.run(`DROP VIEW IF EXISTS ${name}`);
       return;
     }
-    const list = pointers.files.map((path) => pathLiteral(absolute(path))).join(', ');
-    const columns = await db.all<{ column_name: string }>(
-      `DESCRIBE SELECT * FROM read_parquet(${pathLiteral(absolute(pointers.newest))})`,
-    );
-    await db.run(
-      `CREATE OR REPLACE VIEW ${name} AS SELECT ${columns.map((c) => ident(c.column_name)).join(', ')}
-       FROM read_parquet([${list}], union_by_name = true)`,
-    );
+    const files = pointers.files.map(absolute);
+    const columns = (
+      await db.all<{ column_name: string }>(
+        `DESCRIBE SELECT * FROM ${readParquet(absolute(pointers.newest))}`,
+      )
+    ).map((c) => c.column_name);
+    if (!columns.some((c) => c.toLowerCase() === 'etl_date')) columns.push('etl_date');
+    const selected = columns.map(ident).join(', ');
+    // etl_date comes from the folder: a filter on it reads that date's file alone. Other `key=value`
+    // folders above the lake would become columns too, so there each file is read with its date given.
+    const source = files.some(foldersReadAsColumns)
+      ? files.map((file, i) => partitionFileRelation(file, pointers.dates![i]!)).join(' UNION ALL BY NAME ')
+      : `SELECT * FROM read_parquet([${files.map(pathLiteral).join(', ')}], union_by_name = true, hive_partitioning = true)`;
+    await db.run(`CREATE OR REPLACE VIEW ${name} AS SELECT ${selected} FROM (${source})`);
   };
 
   /** Writes the rows as the partition's new file and swaps its pointer; returns the row count. */
@@ -214,6 +224,21 @@ export async function viewsNameAnotherLake(db: Db, localRoot: string): Promise<b
     if (view === undefined || view === null || !view.includes(named)) return true;
   }
   return false;
+}
+
+/**
+ * A partition file's rows with its date as etl_date, whatever the file holds under that name: what the
+ * layer's view reads (the run refuses a file whose etl_date is another day, refuseOtherEtlDates).
+ */
+export function partitionFileRelation(file: string, etlDate: string): string {
+  return `SELECT COLUMNS(c -> lower(c) <> 'etl_date'), ${literal(etlDate)}::DATE AS etl_date FROM ${readParquet(file)}`;
+}
+
+/** Whether DuckDB would read a column from a folder above a partition file's `etl_date=` one. */
+function foldersReadAsColumns(file: string): boolean {
+  return dirname(dirname(file))
+    .split(/[\\/]/)
+    .some((folder) => folder.includes('='));
 }
 
 export function splitRelation(relation: string): [string, string] {

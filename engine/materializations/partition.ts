@@ -1,6 +1,7 @@
 import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
-import { type Db, ident, pathLiteral } from '../db/duckdb.ts';
+import { type Db, ident, pathLiteral, readParquet } from '../db/duckdb.ts';
+import { partitionFileRelation } from '../lake/partitions.ts';
 import type { Model, OrderItem } from '../project/models.ts';
 import { hasKeySql } from '../quality/data-tests.ts';
 import {
@@ -124,7 +125,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   // The tests read the file just written.
   const file = await partitions.currentPath(model.id, etlDate);
   if (columns.some((c) => c.name.toLowerCase() === 'etl_date')) await refuseOtherEtlDates(ctx, file);
-  const testRelation = `read_parquet(${pathLiteral(file)})`;
+  const testRelation = `(${partitionFileRelation(file, etlDate)})`;
   // The repeat search leaves one row per key: the rows with no key it keeps are ones a unique test skips.
   const uniqueKeys = dedupe?.key;
   if (before) warnings.push(...(await columnChanges(ctx, before, columns)));
@@ -208,7 +209,7 @@ async function emptyOwnQuarantine(ctx: MaterializeContext): Promise<string[]> {
   const held = await partitions.rowCount(relation, etlDate);
   if (held === 0) return [];
   const file = await partitions.currentPath(relation, etlDate);
-  await partitions.write(relation, etlDate, `SELECT * FROM read_parquet(${pathLiteral(file)}) WHERE false`);
+  await partitions.write(relation, etlDate, `SELECT * FROM ${readParquet(file)} WHERE false`);
   return [
     `${relation} no longer holds the ${counted(held, 'row')} of ${etlDate} an earlier version of ${model.id} quarantined: ` +
       'the model gives no quarantine reason now',
@@ -224,7 +225,7 @@ async function quarantineByRule(ctx: MaterializeContext, relation: string, count
   const file = await ctx.partitions.currentPath(relation, ctx.etlDate);
   const rules = await ctx.db.all<{ rule: string; n: number | bigint }>(
     `SELECT trim(split_part(quarantine_reason, ':', 1)) AS rule, count(*) AS n
-     FROM read_parquet(${pathLiteral(file)}) GROUP BY ALL ORDER BY n DESC, rule`,
+     FROM ${readParquet(file)} GROUP BY ALL ORDER BY n DESC, rule`,
   );
   return `${counted(count, 'row')} quarantined: ${rules.map((r) => `${r.rule} ${Number(r.n)}`).join(', ')}`;
 }
@@ -261,7 +262,7 @@ async function keysLoadedBefore(
   const k = keys.map(ident).join(', ');
   await ctx.db.run(
     `CREATE OR REPLACE TEMP TABLE __keys_loaded_before AS
-     SELECT DISTINCT ${k} FROM read_parquet([${files.map(pathLiteral).join(', ')}], union_by_name = true) AS earlier
+     SELECT DISTINCT ${k} FROM ${readParquet(files, 'union_by_name = true')} AS earlier
      SEMI JOIN (SELECT ${k} FROM ${rows}) AS today ${sameKey(keys, 'earlier', 'today')}`,
   );
   const count = await ctx.db.scalar<number | bigint>(
@@ -278,9 +279,7 @@ async function keysLacking(
 ): Promise<{ date: string; columns: string[] }[]> {
   const lacking: { date: string; columns: string[] }[] = [];
   for (const file of files) {
-    const has = new Set(
-      (await columnsOf(db, `read_parquet(${pathLiteral(file)})`)).map((c) => c.name.toLowerCase()),
-    );
+    const has = new Set((await columnsOf(db, `${readParquet(file)}`)).map((c) => c.name.toLowerCase()));
     const columns = keys.filter((key) => !has.has(key.toLowerCase()));
     const date = /etl_date=(\d{4}-\d{2}-\d{2})/.exec(file)?.[1] ?? file;
     if (columns.length > 0) lacking.push({ date, columns });
@@ -351,7 +350,7 @@ async function laterDatesAffected(
 ): Promise<boolean> {
   const keyTypes = async (file: string) => {
     const described = await ctx.db.all<{ column_name: string; column_type: string }>(
-      `DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)})`,
+      `DESCRIBE SELECT * FROM ${readParquet(file)}`,
     );
     const types = new Map(described.map((c) => [c.column_name.toLowerCase(), c.column_type]));
     return keys.map((key) => types.get(key.toLowerCase()) ?? null).join(',');
@@ -361,7 +360,7 @@ async function laterDatesAffected(
     if ((await keyTypes(file)) !== expected) return true;
   }
   const k = keys.map(ident).join(', ');
-  const read = (file: string) => `SELECT ${k} FROM read_parquet(${pathLiteral(file)})`;
+  const read = (file: string) => `SELECT ${k} FROM ${readParquet(file)}`;
   if (before) {
     const dropped = await ctx.db.scalar<number | bigint>(
       `SELECT count(*) FROM (${read(before)} EXCEPT ${read(after)})`,
@@ -371,7 +370,7 @@ async function laterDatesAffected(
   const added = before ? `(${read(after)} EXCEPT ${read(before)})` : `(${read(after)})`;
   const keptLater = await ctx.db.scalar<number | bigint>(
     `SELECT count(*) FROM ${added} AS a
-     SEMI JOIN read_parquet([${later.map(pathLiteral).join(', ')}], union_by_name = true) AS l ${sameKey(keys, 'a', 'l')}`,
+     SEMI JOIN ${readParquet(later, 'union_by_name = true')} AS l ${sameKey(keys, 'a', 'l')}`,
   );
   return Number(keptLater) > 0;
 }

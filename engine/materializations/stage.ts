@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Db, ident, literal, pathLiteral, tempRelations } from '../db/duckdb.ts';
+import { type Db, ident, literal, readParquet, tempRelations } from '../db/duckdb.ts';
 import { columnsOf, type StagedRows, type StageStorage } from './context.ts';
 
 /**
@@ -27,17 +27,16 @@ export async function writeStage(
     const expected = await columnsOf(db, `(${selectSql})`);
     await mkdir(scratchDir, { recursive: true });
     const path = join(scratchDir, `${randomUUID()}.parquet`);
-    const file = pathLiteral(path);
     // Uncompressed: the file lives for one date, and snappy cost 0.2 s a day on the fact's stage
     // (1M rows: 71 MB snappy, 106 MB uncompressed).
     await db.run(`COPY (${selectSql}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION uncompressed)`);
-    const written = await columnsOf(db, `read_parquet(${file})`);
+    const written = await columnsOf(db, readParquet(path));
     if (written.every((c, i) => c.name === expected[i]?.name && c.type === expected[i]?.type)) {
       if (!isView) await db.run(`DROP TABLE IF EXISTS ${relation}`);
-      await db.run(`CREATE OR REPLACE TEMP VIEW ${ident(name)} AS SELECT * FROM read_parquet(${file})`);
+      await db.run(`CREATE OR REPLACE TEMP VIEW ${ident(name)} AS SELECT * FROM ${readParquet(path)}`);
       return {
         storage: 'parquet',
-        numbered: `(SELECT file_row_number AS __row, * EXCLUDE (file_row_number) FROM read_parquet(${file}, file_row_number = true))`,
+        numbered: `(SELECT file_row_number AS __row, * EXCLUDE (file_row_number) FROM ${readParquet(path, 'file_row_number = true')})`,
       };
     }
     await rm(path, { force: true });

@@ -2,7 +2,7 @@
 // deferred while a parent catches up). Kept apart so runModel reads as its steps: materialize, then test.
 
 import { describeRun, escapeRegExp, runOfDates } from '../api/errors.ts';
-import { pathLiteral, qualified } from '../db/duckdb.ts';
+import { qualified, readParquet } from '../db/duckdb.ts';
 import type { ModelGraph } from '../graph/dependencies.ts';
 import type { createPartitionStore } from '../lake/partitions.ts';
 import { columnsOf } from '../materializations/context.ts';
@@ -42,9 +42,8 @@ export async function staleInputPartitions(
     const staleDates: string[] = [];
     for (const date of dates.filter((d) => committed.has(d))) {
       const path = await partitions.currentPath(input.id, date);
-      const has = new Set(
-        (await columnsOf(deps.db, `read_parquet(${pathLiteral(path)})`)).map((c) => c.name),
-      );
+      // etl_date is the partition's own, whether or not its file holds it (partitionFileRelation).
+      const has = new Set(['etl_date', ...(await columnsOf(deps.db, readParquet(path))).map((c) => c.name)]);
       // Only columns the model's SQL names (or all, when it selects *): another is never read.
       const missing = current.filter((c) => !has.has(c) && namesColumn(model.sql, c));
       if (missing.length === 0) continue;

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
+import { type Db, ident, literal, NO_HIVE_COLUMNS, pathLiteral, readParquet } from '../db/duckdb.ts';
 import { CRAWL_HEADER_VARIABLE, type CrawlSource, crawlHeaderVariableRefusal } from '../project/config.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { firstLine } from './daily-parquet.ts';
@@ -442,10 +442,10 @@ async function mergePages(options: CrawlOptions, pagesDir: string, state: CrawlS
   if (nonEmpty.length > 0) {
     parts.push(
       `SELECT *, ${literal(state.startedAt)}::TIMESTAMP AS _crawled_at
-       FROM read_json([${nonEmpty.map(pathLiteral).join(', ')}], format = 'newline_delimited', union_by_name = true)`,
+       FROM read_json([${nonEmpty.map(pathLiteral).join(', ')}], format = 'newline_delimited', union_by_name = true, ${NO_HIVE_COLUMNS})`,
     );
   }
-  if (previousExists) parts.push(`SELECT * FROM read_parquet(${pathLiteral(target)})`);
+  if (previousExists) parts.push(`SELECT * FROM ${readParquet(target)}`);
   if (parts.length === 0) {
     throw new LakehouseError(
       'SOURCE_MISSING',
@@ -482,9 +482,7 @@ async function mergePages(options: CrawlOptions, pagesDir: string, state: CrawlS
     );
   }
   await rename(temp, target);
-  return Number(
-    (await db.scalar<bigint | number>(`SELECT count(*) FROM read_parquet(${pathLiteral(target)})`)) ?? 0,
-  );
+  return Number((await db.scalar<bigint | number>(`SELECT count(*) FROM ${readParquet(target)}`)) ?? 0);
 }
 
 /**
@@ -511,9 +509,9 @@ export async function bindCrawlSource(
   if (unfinished || age > source.max_age_hours * 3_600_000) {
     await crawl({ db, name, source, dir, ...options });
   }
-  const columns = (
-    await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)})`)
-  ).map((c) => c.column_name);
+  const columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${readParquet(file)}`)).map(
+    (c) => c.column_name,
+  );
   const missing = source.required_columns.filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     throw new LakehouseError(
@@ -522,9 +520,7 @@ export async function bindCrawlSource(
       { source: name, missing },
     );
   }
-  await db.run(
-    `CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM read_parquet(${pathLiteral(file)})`,
-  );
+  await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS SELECT * FROM ${readParquet(file)}`);
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
 import { escapeRegExp, LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
+import { type Db, ident, literal, pathLiteral, readParquet } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { DailyParquetSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
@@ -326,12 +326,6 @@ async function bindDay(
   return bindFiles(db, name, source, { files, shown: files }, notes);
 }
 
-/**
- * A day folder named like `dt=2024-01-01` would make DuckDB add a `dt` column from the path; the engine
- * knows each day's date itself, so a source holds the files' own columns only.
- */
-const NO_HIVE = 'hive_partitioning = false';
-
 /** One file of the day: its path, how it is named to the user, and its columns with their DuckDB types. */
 interface DayFile {
   file: string;
@@ -402,7 +396,10 @@ async function bindFiles(
       : `CASE ${FILE_NAME_COLUMN} ${group.map((f) => `WHEN ${literal(f.file)} THEN ${literal(f.shown)}`).join(' ')} END`;
     return (
       `SELECT ${[...list, `${sourceFile} AS _source_file`].join(', ')}\n` +
-      `FROM read_parquet([${group.map((f) => pathLiteral(f.file)).join(', ')}], filename = '${FILE_NAME_COLUMN}', union_by_name = true, ${NO_HIVE})`
+      `FROM ${readParquet(
+        group.map((f) => f.file),
+        `filename = '${FILE_NAME_COLUMN}', union_by_name = true`,
+      )}`
     );
   });
   await db.run(`CREATE OR REPLACE VIEW source.${ident(name)} AS\n${selects.join('\nUNION ALL\n')}`);
@@ -541,7 +538,7 @@ async function describeFile(db: Db, name: string, file: string, shown: string): 
   );
   let described: { column_name: string; column_type: string }[];
   try {
-    described = await db.all(`DESCRIBE SELECT * FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`);
+    described = await db.all(`DESCRIBE SELECT * FROM ${readParquet(file)}`);
   } catch (error) {
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
@@ -602,9 +599,7 @@ async function columnsNamedTwice(db: Db, file: string): Promise<string[]> {
 /** Whether a file's column has no value but NULL (reads that one column only; unreadable counts as no). */
 async function holdsOnlyNulls(db: Db, file: string, column: string): Promise<boolean> {
   const values = await db
-    .scalar<number | bigint>(
-      `SELECT count(${ident(column)}) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
-    )
+    .scalar<number | bigint>(`SELECT count(${ident(column)}) FROM ${readParquet(file)}`)
     .catch(() => undefined);
   return values !== undefined && Number(values) === 0;
 }
@@ -871,7 +866,7 @@ async function duckDbType(
 async function readEveryText(db: Db, name: string, stringColumns: string[], file: string, shown: string) {
   try {
     await db.run(
-      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
+      `SELECT ${stringColumns.map((c) => `max(length(${ident(c)}::VARCHAR))`).join(', ') || '1'} FROM ${readParquet(file)}`,
     );
   } catch (error) {
     const gone = await stat(file).then(
@@ -900,7 +895,7 @@ async function readEveryText(db: Db, name: string, stringColumns: string[], file
  * checks text only in the rows a file_row_number filter keeps. About 20 reads of one column for 1M rows.
  */
 async function findBadRow(db: Db, file: string, column: string): Promise<number | undefined> {
-  const source = `read_parquet(${pathLiteral(file)}, ${NO_HIVE}, file_row_number = true)`;
+  const source = readParquet(file, 'file_row_number = true');
   const reads = async (from: number, to: number) =>
     db
       .run(
@@ -910,7 +905,7 @@ async function findBadRow(db: Db, file: string, column: string): Promise<number 
         () => true,
         () => false,
       );
-  const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`));
+  const rows = Number(await db.scalar(`SELECT count(*) FROM ${readParquet(file)}`));
   let [low, high] = [0, rows - 1];
   if (rows === 0 || (await reads(low, high))) return undefined;
   while (low < high) {
@@ -924,9 +919,7 @@ async function findBadRow(db: Db, file: string, column: string): Promise<number 
 async function findBadColumn(db: Db, file: string, columns: string[]): Promise<string | undefined> {
   for (const column of columns) {
     try {
-      await db.run(
-        `SELECT max(length(${ident(column)}::VARCHAR)) FROM read_parquet(${pathLiteral(file)}, ${NO_HIVE})`,
-      );
+      await db.run(`SELECT max(length(${ident(column)}::VARCHAR)) FROM ${readParquet(file)}`);
     } catch {
       return column;
     }

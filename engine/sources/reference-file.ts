@@ -2,7 +2,7 @@ import { access, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
-import { type Db, ident, literal, pathLiteral } from '../db/duckdb.ts';
+import { type Db, ident, literal, NO_HIVE_COLUMNS, pathLiteral } from '../db/duckdb.ts';
 import type { ReferenceFileSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import { listObjects } from '../storage/s3-objects.ts';
@@ -119,15 +119,15 @@ export type ReferenceFormat = 'csv' | 'parquet' | 'json';
  * How a CSV reference file is sniffed: a header, every column as text (types are the models' business), and
  * no column from a folder named like `kind=x`: sniff_csv, which lists the columns, does not add it either.
  */
-const CSV_OPTIONS = 'header = true, all_varchar = true, hive_partitioning = false';
+const CSV_OPTIONS = `header = true, all_varchar = true, ${NO_HIVE_COLUMNS}`;
 
 /**
  * The table function reading a local Parquet or JSON reference file. Without a column from a folder named
  * like `kind=x`, as CSV_OPTIONS: DuckDB's hive detection is on by default for these formats.
  */
 function referenceFileReader(path: string, format: Exclude<ReferenceFormat, 'csv'>): string {
-  if (format === 'parquet') return `read_parquet(${pathLiteral(path)}, hive_partitioning = false)`;
-  return `read_json_auto(${pathLiteral(path)}, hive_partitioning = false)`;
+  if (format === 'parquet') return `read_parquet(${pathLiteral(path)}, ${NO_HIVE_COLUMNS})`;
+  return `read_json_auto(${pathLiteral(path)}, ${NO_HIVE_COLUMNS})`;
 }
 
 /** The columns of a local reference file, as a source binding would see them before any rename. */
@@ -288,7 +288,7 @@ async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
 function csvReader(path: string, dialect: CsvDialect): string {
   const columns = dialect.columns.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
   return (
-    `read_csv(${pathLiteral(path)}, auto_detect = false, header = true, hive_partitioning = false, ` +
+    `read_csv(${pathLiteral(path)}, auto_detect = false, header = true, ${NO_HIVE_COLUMNS}, ` +
     `delim = ${literal(dialect.delimiter)}, quote = ${literal(dialect.quote)}, escape = ${literal(dialect.escape)}, ` +
     `new_line = ${literal(dialect.newLine)}, comment = ${literal(dialect.comment)}, skip = ${dialect.skipRows}, ` +
     `columns = {${columns}})`

@@ -11,10 +11,13 @@ import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { generatedEventsSql, writeCatalog, writeDay } from '../helpers/source-files.ts';
 
 // DuckDB reads a path holding `*`, `?` or `[` as a pattern: `part[12].parquet` named `part1.parquet`, and
-// `part-?.parquet` both files of a day. Every path the engine reads is bracketed (pathLiteral).
+// `part-?.parquet` both files of a day. Every path the engine reads is bracketed (pathLiteral). It also
+// reads every `key=value` folder of a path as a column unless told not to (readParquet).
 
 let work: string;
 let dir: string;
+/** A project under folders named like Hive partitions, one of them after a column the lake holds. */
+let hiveLike: string;
 /** Each day file with rows of its own: its name, and how many events it holds. */
 const FILES: [string, number][] = [
   ['part1.parquet', 40],
@@ -44,6 +47,13 @@ beforeAll(async () => {
     example: 'customer-search',
     source: src,
     catalog: await writeCatalog(join(work, 'titles.csv')),
+  });
+  hiveLike = join(work, 'category=archive', 'env=prod', 'lake');
+  await initProject({
+    dir: hiveLike,
+    example: 'customer-search',
+    source: src,
+    catalog: join(work, 'titles.csv'),
   });
 }, 60_000);
 
@@ -94,4 +104,28 @@ describe('paths with the characters DuckDB globs on', () => {
       await writeFile(yaml, before);
     }
   });
+});
+
+describe('paths with folders named like Hive partitions', () => {
+  it('reads the columns the lake files hold, none from the folders above them', async () => {
+    await withEngine(hiveLike, async (engine) => {
+      const run = await engine.run({ dates: ['2022-06-01'] });
+      expect(run.error?.message).toBeUndefined();
+      // The sources' `enter` and `quit`: a folder `category=archive` made every row's category 'archive'.
+      for (const table of ['bronze.customer_search', 'silver.customer_search', 'fact_customer_search']) {
+        const { rows } = await engine.query(`SELECT DISTINCT category FROM ${table} ORDER BY ALL`);
+        expect(rows, table).toEqual([{ category: 'enter' }, { category: 'quit' }]);
+      }
+      for (const table of [
+        'bronze.customer_search',
+        'silver.customer_search',
+        'quarantine.customer_search',
+      ]) {
+        const { rows } = await engine.query(
+          `SELECT count(*) AS n FROM (DESCRIBE ${table}) WHERE column_name = 'env'`,
+        );
+        expect(rows, table).toEqual([{ n: 0 }]);
+      }
+    });
+  }, 120_000);
 });

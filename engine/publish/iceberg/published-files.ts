@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Db, ident, pathLiteral } from '../../db/duckdb.ts';
+import { type Db, ident, readParquet } from '../../db/duckdb.ts';
 import { writeFileAtomically } from '../../storage/atomic-file.ts';
 import { duckdbKeyChecksumSql } from '../gold-tables.ts';
 import type { Catalog } from './catalog.ts';
@@ -37,7 +37,7 @@ export async function publishedSelect(
     return `SELECT ${typed(new Set())}${none[position]} WHERE false`;
   }
   const options = { none: '', file: ', filename = true', row: ', filename = true, file_row_number = true' };
-  const source = `read_parquet([${paths.map(pathLiteral).join(', ')}], union_by_name = true${options[position]})`;
+  const source = readParquet(paths, `union_by_name = true${options[position]}`);
   const present = new Set(
     (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${source}`)).map((c) => c.column_name),
   );
