@@ -27,7 +27,9 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
   const { db, model, etlDate, partitions } = ctx;
   const columns = await columnsOf(db, `(${model.sql})`);
   const before = (await tableExists(db, ctx.target)) ? await columnsOf(db, ctx.target) : undefined;
-  const hasQuarantine = columns.some((c) => c.name === QUARANTINE_COLUMN);
+  // As DuckDB names columns, in any case: `_Quarantine_Reason` sent rejected rows into silver unnoticed.
+  const quarantineName = columns.find((c) => c.name.toLowerCase() === QUARANTINE_COLUMN)?.name;
+  const hasQuarantine = quarantineName !== undefined;
   const dedupe = model.config.deduplicate;
   // Checked before anything is written: a bad order_by fails the model, not half its partition.
   const order = dedupe?.order_by ? orderBySql(model, dedupe.order_by, columns) : undefined;
@@ -47,7 +49,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
     const stagedRows = await ctx.restage(etlDate);
     const { stage } = ctx;
     const staged = await countRows(db, stage);
-    const q = ident(QUARANTINE_COLUMN);
+    const q = ident(quarantineName ?? QUARANTINE_COLUMN);
     const internal = hasQuarantine ? `__row, ${q}` : '__row';
     const kept = `(SELECT * FROM ${stagedRows.numbered} WHERE ${hasQuarantine ? `${q} IS NULL` : 'true'})`;
     if (hasQuarantine) {
@@ -61,7 +63,7 @@ export async function materializePartition(ctx: MaterializeContext): Promise<Mat
       if (quarantined > 0) warnings.push(await quarantineByRule(ctx, relation, quarantined));
     }
     const loadedBefore = dedupe?.across_dates
-      ? await keysLoadedBefore(ctx, kept, dedupe.key, dedupe.across_dates)
+      ? await keysLoadedBefore(ctx, kept, dedupe.key, dedupe.across_dates, warnings)
       : 0;
     if (loadedBefore > 0) {
       warnings.push(
@@ -251,6 +253,7 @@ async function keysLoadedBefore(
   rows: string,
   keys: string[],
   window: number | 'all',
+  warnings: string[],
 ): Promise<number> {
   const files = await ctx.partitions.filesBefore(
     ctx.model.id,
@@ -260,15 +263,44 @@ async function keysLoadedBefore(
   if (files.length === 0) return 0;
   await refuseKeysMissingBefore(ctx, files, keys);
   const k = keys.map(ident).join(', ');
+  const today = `(SELECT ${k} FROM ${rows})`;
+  let earlier = `${readParquet(files, 'union_by_name = true')}`;
+  // A key column retyped since (ids that became text) would make the join cast one side and fail on a
+  // value it cannot convert: the earlier keys are compared in today's type, and one that has none matches nothing.
+  const retyped = await retypedKeys(ctx.db, `(SELECT ${k} FROM ${earlier})`, today);
+  if (retyped.length > 0) {
+    const cast = new Map(retyped.map((r) => [r.name, r.now]));
+    const columns = keys.map((key) =>
+      cast.has(key) ? `TRY_CAST(${ident(key)} AS ${cast.get(key)}) AS ${ident(key)}` : ident(key),
+    );
+    earlier = `(SELECT ${columns.join(', ')} FROM ${earlier})`;
+    warnings.push(
+      `deduplicate.key ${retyped.map((r) => `${r.name} is ${r.now}, and ${r.was} in the dates before`).join('; ')}: ` +
+        "their keys are compared as today's type in the repeat search",
+    );
+  }
   await ctx.db.run(
     `CREATE OR REPLACE TEMP TABLE __keys_loaded_before AS
-     SELECT DISTINCT ${k} FROM ${readParquet(files, 'union_by_name = true')} AS earlier
-     SEMI JOIN (SELECT ${k} FROM ${rows}) AS today ${sameKey(keys, 'earlier', 'today')}`,
+     SELECT DISTINCT ${k} FROM ${earlier} AS earlier
+     SEMI JOIN ${today} AS today ${sameKey(keys, 'earlier', 'today')}`,
   );
   const count = await ctx.db.scalar<number | bigint>(
     `SELECT count(*) FROM ${rows} AS r SEMI JOIN __keys_loaded_before AS b ${sameKey(keys, 'r', 'b')}`,
   );
   return Number(count ?? 0);
+}
+
+/** The key columns whose type in `earlier` differs from `today`'s (both select the key columns alone). */
+async function retypedKeys(
+  db: Db,
+  earlier: string,
+  today: string,
+): Promise<{ name: string; was: string; now: string }[]> {
+  const was = await columnsOf(db, earlier);
+  const now = await columnsOf(db, today);
+  return now.flatMap((column, i) =>
+    was[i] && was[i].type !== column.type ? [{ name: column.name, was: was[i].type, now: column.type }] : [],
+  );
 }
 
 /** The key columns each of `files` lacks, by the date of its partition, for those lacking one. */

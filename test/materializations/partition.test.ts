@@ -161,6 +161,31 @@ describe('partition materialization', () => {
     ]);
   });
 
+  // The join of today's keys with earlier ones cast 'u-1' to BIGINT and failed, blamed on the model.
+  it("compares a key retyped since earlier dates in today's type, and says so", async () => {
+    const [, second] = await materializeDays('deduplicate:\n  key: id\n  across_dates: all', [
+      ['2022-06-01', `SELECT * FROM (VALUES (1::BIGINT, 'a'), (2::BIGINT, 'b')) t(id, v)`],
+      ['2022-06-02', `SELECT * FROM (VALUES ('2', 'again'), ('u-1', 'new')) t(id, v)`],
+    ]);
+    expect(second!.outcome).toMatchObject({ rowsIn: 2, rowsOut: 1, duplicatesRemoved: 1 });
+    expect(second!.kept).toEqual([{ id: 'u-1', v: 'new' }]);
+    expect(second!.outcome.warnings).toContain(
+      "deduplicate.key id is VARCHAR, and BIGINT in the dates before: their keys are compared as today's type in the repeat search",
+    );
+  });
+
+  it('quarantines by a reason column named in another case', async () => {
+    const { outcome, kept } = await materialize(
+      '',
+      WITH_REASON.replace('_quarantine_reason', '_Quarantine_Reason'),
+    );
+    expect(outcome).toMatchObject({ rowsIn: 5, rowsOut: 4, quarantined: 1 });
+    expect(kept).toHaveLength(4);
+    expect(await db!.all('SELECT quarantine_reason, id FROM quarantine.events')).toEqual([
+      { quarantine_reason: 'id_rejected', id: 3 },
+    ]);
+  });
+
   it('keeps the first row by order_by, with directions and NULLS placement', async () => {
     // DESC keeps the higher v of id 2 ('c'), where the default order keeps 'b'.
     const asString = await materialize(`${DEDUPE}\n  order_by: v DESC NULLS LAST, id`, WITHOUT_REASON);
