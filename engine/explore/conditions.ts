@@ -158,15 +158,16 @@ function howToWrite(type: string): string {
 }
 
 /**
- * The ORDER BY of a grid: the sort keys (nulls last either way), then `rowid`, so that windows of one
- * order never overlap (views are read through a snapshot table, so they have a rowid too). Columns are
- * qualified with the table's alias: a SELECT list that casts a column under its own name must not
- * change the order (DECIMAL as text would sort 10.5 before 9.2).
+ * The ORDER BY of a grid: the sort keys (nulls last either way), then the row key (`rowid`, or the
+ * snapshot's row number when a column hides it), so that windows of one order never overlap (views are
+ * read through a snapshot table, so they have a rowid too). Columns are qualified with the table's
+ * alias: a SELECT list that casts a column under its own name must not change the order (DECIMAL as
+ * text would sort 10.5 before 9.2).
  */
-export function orderClause(relation: Relation, sort: SortKey[], alias: string): string {
+export function orderClause(relation: Relation, sort: SortKey[], alias: string, rowKey = 'rowid'): string {
   const prefix = `${ident(alias)}.`;
   const keys = sort.map(
     (k) => `${prefix}${ident(columnOf(relation, k.column).name)} ${k.direction.toUpperCase()} NULLS LAST`,
   );
-  return `ORDER BY ${[...keys, `${prefix}rowid`].join(', ')}`;
+  return `ORDER BY ${[...keys, `${prefix}${rowKey}`].join(', ')}`;
 }

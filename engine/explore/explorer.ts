@@ -35,16 +35,20 @@ const CHUNK_ROWS = 20_000;
 const MAX_CHUNKS = 8;
 /** The position column of a sorted copy; a name no table column is expected to take. */
 const POSITION = '__lakehouse_position';
+/** A snapshot's row number, for tables whose own column named rowid hides DuckDB's. */
+const ROW = '__lakehouse_row';
 
 /** A table ready to page: its columns and the table windows read from (the view's snapshot for views). */
 interface Source {
   relation: Relation;
-  /** Quoted name of what windows read; always a table, so it has a rowid. */
+  /** Quoted name of what windows read; always a table, so it has a row key. */
   from: string;
+  /** The (quoted) column that keys its rows: `rowid`, or ROW in a snapshot when a column hides rowid. */
+  rowKey: string;
   rows: number;
   /** The temp table holding a view's snapshot, dropped when the explorer is invalidated. */
   snapshot: string | null;
-  /** rowid runs 0..rows-1 with no gaps: unfiltered, unsorted windows are rowid ranges. */
+  /** The row key runs 0..rows-1 with no gaps: unfiltered, unsorted windows are row key ranges. */
   dense: boolean;
 }
 
@@ -115,25 +119,34 @@ export function createExplorer(
     if (cached) return cached;
     const relation = await resolveRelation(db, name);
     let from = relation.sql;
+    let rowKey = 'rowid';
     let snapshot: string | null = null;
-    if (relation.kind === 'view') {
+    // A column named rowid (any case) hides DuckDB's: windows keyed on it repeat and skip rows. Such a
+    // table is read through a snapshot numbering its rows (in scan order) under a reserved name.
+    const hidesRowid = relation.columns.some((c) => c.name.toLowerCase() === 'rowid');
+    if (relation.kind === 'view' || hidesRowid) {
       if (!canCreateTemp) {
         throw new LakehouseError(
           'INVALID_ARGUMENT',
-          `${relation.name} is a view and this warehouse is open read-only: the explorer cannot page it. Open the project writable (lakehouse serve).`,
+          relation.kind === 'view'
+            ? `${relation.name} is a view and this warehouse is open read-only: the explorer cannot page it. Open the project writable (lakehouse serve).`
+            : `${relation.name} has a column named rowid and this warehouse is open read-only: the explorer cannot page it. Open the project writable (lakehouse serve).`,
           { table: relation.name },
         );
       }
       snapshot = tempName('snapshot');
-      await db.run(`CREATE TEMP TABLE ${ident(snapshot)} AS SELECT * FROM ${relation.sql}`);
+      if (hidesRowid) rowKey = ident(ROW);
+      const numbered = hidesRowid ? `, row_number() OVER () - 1 AS ${rowKey}` : '';
+      await db.run(`CREATE TEMP TABLE ${ident(snapshot)} AS SELECT *${numbered} FROM ${relation.sql}`);
       from = `temp.main.${ident(snapshot)}`;
     }
     const [stats] = await db.all<{ rows: number; dense: boolean }>(
-      `SELECT count(*) AS rows, coalesce(max(rowid) + 1 = count(*), true) AS dense FROM ${from}`,
+      `SELECT count(*) AS rows, coalesce(max(${rowKey}) + 1 = count(*), true) AS dense FROM ${from}`,
     );
     const source: Source = {
       relation,
       from,
+      rowKey,
       snapshot,
       rows: Number(stats?.rows ?? 0),
       dense: stats?.dense === true,
@@ -170,11 +183,12 @@ export function createExplorer(
     if (!canCreateTemp) return null;
     const name = tempName('positions');
     const kind = (await filteredCount(source, filters)) <= copyMaxRows ? 'copy' : 'rowids';
-    const payload = kind === 'copy' ? wireSelectList(source.relation.columns, 't') : 't.rowid AS rid';
+    const payload =
+      kind === 'copy' ? wireSelectList(source.relation.columns, 't') : `t.${source.rowKey} AS rid`;
     try {
       await db.run(
         `CREATE TEMP TABLE ${ident(name)} AS
-           SELECT (row_number() OVER (${orderClause(source.relation, sort, 't')})) - 1 AS ${ident(POSITION)}, ${payload}
+           SELECT (row_number() OVER (${orderClause(source.relation, sort, 't', source.rowKey)})) - 1 AS ${ident(POSITION)}, ${payload}
            FROM ${source.from} AS t ${whereClause(source.relation, filters, 't')}`,
       );
     } catch (error) {
@@ -211,7 +225,7 @@ export function createExplorer(
              SELECT i.${position}, ${wireSelectList(source.relation.columns, 't')}
              FROM (SELECT ${position}, rid FROM ${ident(index.name)}
                    WHERE ${position} >= ${chunk * chunkRows} AND ${position} < ${(chunk + 1) * chunkRows}) AS i
-             JOIN ${source.from} AS t ON t.rowid = i.rid`,
+             JOIN ${source.from} AS t ON t.${source.rowKey} = i.rid`,
         );
         index.chunks.set(chunk, name);
       }
@@ -235,14 +249,15 @@ export function createExplorer(
       const { relation } = source;
       await checkFilterValues(db, relation, input.filters);
       const where = whereClause(relation, input.filters, 'u');
-      const order = orderClause(relation, input.sort, 'u');
+      const { rowKey } = source;
+      const order = orderClause(relation, input.sort, 'u', rowKey);
       const select = wireSelectList(relation.columns, 't');
       const end = input.offset + input.limit;
       let sql: string;
       let totalRows: number;
       if (input.sort.length === 0 && input.filters.length === 0 && source.dense) {
         totalRows = source.rows;
-        sql = `SELECT ${select} FROM ${source.from} AS t WHERE rowid >= ${input.offset} AND rowid < ${end} ORDER BY rowid`;
+        sql = `SELECT ${select} FROM ${source.from} AS t WHERE ${rowKey} >= ${input.offset} AND ${rowKey} < ${end} ORDER BY ${rowKey}`;
       } else {
         const index =
           input.offset < INDEX_FROM_OFFSET ? null : await positionIndex(source, input.sort, input.filters);
@@ -267,8 +282,8 @@ export function createExplorer(
           // Near the top: DuckDB's top-N over row ids only, then the few rows it picked, cast to their
           // wire form (casting first would convert every row of the table).
           totalRows = await filteredCount(source, input.filters);
-          const picked = `SELECT u.rowid FROM ${source.from} AS u ${where} ${order} LIMIT ${input.limit} OFFSET ${input.offset}`;
-          sql = `SELECT ${select} FROM ${source.from} AS t WHERE t.rowid IN (${picked}) ${orderClause(relation, input.sort, 't')}`;
+          const picked = `SELECT u.${rowKey} FROM ${source.from} AS u ${where} ${order} LIMIT ${input.limit} OFFSET ${input.offset}`;
+          sql = `SELECT ${select} FROM ${source.from} AS t WHERE t.${rowKey} IN (${picked}) ${orderClause(relation, input.sort, 't', rowKey)}`;
         }
       }
       let arrow: Uint8Array;

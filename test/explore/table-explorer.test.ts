@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBinaryReply, encodeBinaryReply } from '../../engine/api/binary-reply.ts';
+import { openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { createExplorer } from '../../engine/explore/explorer.ts';
 import { exportQueryToFile } from '../../engine/explore/export.ts';
@@ -363,5 +364,52 @@ describe('position indexes', () => {
     }
     fromCopy.invalidate();
     fromRowIds.invalidate();
+  });
+});
+
+describe('a table with its own column named rowid', () => {
+  it('pages exactly, unsorted, sorted and filtered, near the top and deep down', async () => {
+    // The column hides DuckDB's rowid: windows keyed on it returned 12, 18 and 12 rows of 30, with repeats.
+    const db = await openDb();
+    try {
+      await db.run('CREATE SCHEMA gold');
+      await db.run(`CREATE TABLE gold.keyed AS SELECT i AS id, i % 5 AS "RowId" FROM range(3000) t(i)`);
+      for (const options of [{}, { copyMaxRows: 0, chunkRows: 700 }]) {
+        const explorer = createExplorer(db, options);
+        const ids = async (
+          offset: number,
+          sort: { column: string; direction: 'asc' | 'desc' }[],
+          odd = false,
+        ) => {
+          const filters = odd ? [{ column: 'id', op: 'ge' as const, value: '1500' }] : [];
+          const w = await explorer.window({ table: 'gold.keyed', offset, limit: 10, sort, filters });
+          return rowsOf(w.arrow).map((r) => Number(r.id));
+        };
+        const run = (from: number, step = 1) => Array.from({ length: 10 }, (_, i) => from + i * step);
+        expect(await ids(0, [])).toEqual(run(0));
+        expect(await ids(10, [])).toEqual(run(10));
+        expect(await ids(2990, [])).toEqual(run(2990));
+        const byId = [{ column: 'id', direction: 'desc' as const }];
+        expect(await ids(20, byId)).toEqual(run(2979, -1));
+        expect(await ids(2000, byId)).toEqual(run(999, -1));
+        expect(await ids(1200, byId, true)).toEqual(run(1799, -1));
+        // Ties on the column named rowid are broken by the row's place in the table, not by that column.
+        const byRowId = [{ column: 'RowId', direction: 'asc' as const }];
+        expect(await ids(0, byRowId)).toEqual(run(0, 5));
+        expect(await ids(1500, byRowId)).toEqual(run(1502, 5));
+        const window = await explorer.window({
+          table: 'gold.keyed',
+          offset: 7,
+          limit: 1,
+          sort: [],
+          filters: [],
+        });
+        expect(window.columns.map((c) => c.name)).toEqual(['id', 'RowId']);
+        expect(rowsOf(window.arrow)).toEqual([{ id: 7n, RowId: 2n }]);
+        explorer.invalidate();
+      }
+    } finally {
+      db.close();
+    }
   });
 });
