@@ -61,13 +61,28 @@ export interface ObjectCacheOptions {
   parallel?: number;
 }
 
+/** The longest object name a cache file keeps: with the digest and a download's temp suffix, far below 255 bytes. */
+const MAX_READABLE_NAME = 100;
+
+/**
+ * The object's file name as a cache file ends: only for people looking in the folder (the digest keeps
+ * it unique), cut to MAX_READABLE_NAME, since a longer key's name made a file name the disk refuses.
+ * The extensions stay: DuckDB picks a reader and decompression (`.csv.gz`) by them.
+ */
+function readableName(key: string): string {
+  const name = basename(key).replace(/[^\w.-]/g, '_');
+  if (name.length <= MAX_READABLE_NAME) return name;
+  const extensions = /(\.[\w-]{1,16}){1,2}$/.exec(name)?.[0] ?? '';
+  return `${name.slice(0, MAX_READABLE_NAME - extensions.length)}${extensions}`;
+}
+
 export function createObjectCache(client: () => S3Client, options: ObjectCacheOptions): ObjectCache {
   const maxBytes = options.maxBytes ?? DEFAULT_CACHE_BYTES;
   const parallel = options.parallel ?? 16;
   const pathOf = (o: S3ObjectInfo) => {
     // The ETag is part of the name: a changed object is a new entry; the stale one ages out.
     const digest = createHash('sha256').update(`${o.bucket}\0${o.key}\0${o.etag}`).digest('hex').slice(0, 24);
-    return join(options.dir, digest.slice(0, 2), `${digest}-${basename(o.key).replace(/[^\w.-]/g, '_')}`);
+    return join(options.dir, digest.slice(0, 2), `${digest}-${readableName(o.key)}`);
   };
 
   // Only entries pathOf names are the cache's: s3.cache_dir may name a folder holding other files (a

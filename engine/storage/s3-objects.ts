@@ -111,7 +111,8 @@ export async function downloadObject(
       await rename(temp, destination);
       return;
     } catch (error) {
-      await rm(temp, { force: true });
+      // Never throws itself: an unremovable temp (a name too long, a folder gone) must not hide why it failed.
+      await rm(temp, { force: true }).catch(() => undefined);
       onBytes(-received);
       // The local disk refusing the bytes is no fault of the store: retrying cannot help.
       const local = localWriteFailure(error, temp, object);
@@ -136,6 +137,7 @@ const LOCAL_WRITE_ERRORS = new Set([
   'EISDIR',
   'ENOSPC',
   'EDQUOT',
+  'ENAMETOOLONG',
 ]);
 
 /** The error naming the local file a fetched object could not be written to, or undefined for another error. */
@@ -147,11 +149,21 @@ export function localWriteFailure(
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === undefined || !LOCAL_WRITE_ERRORS.has(code)) return undefined;
   const full = code === 'ENOSPC' || code === 'EDQUOT';
+  const long = code === 'ENAMETOOLONG';
+  const problem = full
+    ? 'the local disk is full'
+    : long
+      ? 'the path is too long for the local file system'
+      : 'the local disk is read-only there, or a file stands where a folder should be';
+  const fix = full
+    ? 'Free some space'
+    : long
+      ? 'Use a folder with a shorter path'
+      : 'Make the folder writable';
   return new LakehouseError(
     'PROJECT_INVALID',
-    `Cannot write ${file} to fetch ${s3Uri(object.bucket, object.key)}: ${code}, the local disk is ` +
-      `${full ? 'full' : 'read-only there, or a file stands where a folder should be'}. ` +
-      `${full ? 'Free some space' : 'Make the folder writable'} and re-run (sources are fetched to s3.cache_dir of ` +
+    `Cannot write ${file} to fetch ${s3Uri(object.bucket, object.key)}: ${code}, ${problem}. ` +
+      `${fix} and re-run (sources are fetched to s3.cache_dir of ` +
       "lakehouse.yaml, default .lakehouse/s3-cache, which may name another folder; an S3 lake's files to .lakehouse/lake-mirror).",
     { path: file, bucket: object.bucket, key: object.key, fsError: code },
   );

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
@@ -272,6 +272,29 @@ describe('S3 transfers against s3rver', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  // A key whose last segment is over ~216 characters (legal on S3 and on disk) made a cache file name
+  // past 255 bytes with the temp suffix: every fetch failed, as an internal error about the clean-up.
+  it('fetches an object with a long name, keeping its extension, and names a path too long to write', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    const key = `long/${'a'.repeat(225)}.csv`;
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: 'id,t\n1,x\n' }));
+    const [object] = (await listObjects(client, 'data', 'long/')).objects;
+    const cache = createObjectCache(() => client, { dir: join(work, 'long-cache') });
+    const [fetched] = await cache.fetch([object as S3ObjectInfo]);
+    expect(await readFile(fetched as string, 'utf8')).toBe('id,t\n1,x\n');
+    expect(basename(fetched as string)).toMatch(/^[0-9a-f]{24}-a+\.csv$/);
+    expect(basename(fetched as string).length).toBeLessThanOrEqual(130);
+
+    // Where the disk still refuses the name (the temp file's is 14 bytes longer): a setting to fix.
+    const error = await downloadObject(client, object as S3ObjectInfo, join(work, 'b'.repeat(250))).catch(
+      (e: LakehouseError) => e,
+    );
+    expect(error).toMatchObject({ code: 'PROJECT_INVALID', details: { fsError: 'ENAMETOOLONG', key } });
+    expect((error as LakehouseError).message).toMatch(
+      /: ENAMETOOLONG, the path is too long for the local file system\. Use a folder with a shorter path/,
+    );
   });
 
   // The download is pinned to the listed ETag (If-Match): an object replaced since it was listed gets
