@@ -5,7 +5,7 @@ import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/erro
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
-import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
+import type { ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
@@ -91,7 +91,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
     );
   }
   const storage = request.s3
-    ? createProjectStorage({ root: project.root, settings: { ...project.storage.settings, ...request.s3 } })
+    ? project.storage.withSettings({ ...project.storage.settings, ...request.s3 })
     : project.storage;
   const location = source.kind === 'crawl' ? source.url : resolveProjectPath(project.root, source.path);
   try {

@@ -20,6 +20,11 @@ export interface ProjectStorage {
   onTransfer(listener: (progress: TransferProgress & { what: string }) => void): () => void;
   /** Reports progress to the subscribers (used by the sources while they fetch). */
   reportTransfer(progress: TransferProgress & { what: string }): void;
+  /**
+   * Storage like this one (same cache folder, limit and parallelism) with other S3 settings: a Test
+   * connection's overrides must not fetch into another folder, beyond s3.cache_max_gb.
+   */
+  withSettings(settings: S3Settings): ProjectStorage;
 }
 
 export interface ProjectStorageOptions {
@@ -80,6 +85,9 @@ export function createProjectStorage(options: ProjectStorageOptions): ProjectSto
     },
     reportTransfer(progress) {
       for (const listener of listeners) listener(progress);
+    },
+    withSettings(other) {
+      return createProjectStorage({ ...options, settings: other });
     },
   };
 }

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
+import { loadProject } from '../../engine/project/config.ts';
+import { probeSource } from '../../engine/sources/probe.ts';
 import { isOwnPartitionFile } from '../../engine/storage/lake-storage.ts';
 import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
 import { createProjectStorage } from '../../engine/storage/project-storage.ts';
@@ -295,6 +298,35 @@ describe('S3 transfers against s3rver', () => {
     expect((error as LakehouseError).message).toMatch(
       /: ENAMETOOLONG, the path is too long for the local file system\. Use a folder with a shorter path/,
     );
+  });
+
+  // With an S3 override (the app's source form), Test connection fetched into .lakehouse/s3-cache with
+  // the default 10 GB limit, whatever s3.cache_dir and s3.cache_max_gb said.
+  it('tests a source with S3 overrides in the cache folder and within the limit lakehouse.yaml sets', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await client.send(
+      new PutObjectCommand({ Bucket: 'data', Key: 'probe/titles.csv', Body: 'id,title\n1,x\n' }),
+    );
+    const dir = join(work, 'probe-project');
+    const cacheDir = join(work, 'probe-cache');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'lakehouse.yaml'),
+      'name: p\nsources:\n  titles: {kind: file, path: s3://data/probe/titles.csv}\n' +
+        `s3:\n  endpoint: ${s3.endpoint}\n  cache_dir: ${cacheDir}\n  cache_max_gb: 0.000001\n`,
+    );
+    // An entry of an earlier fetch, long unused: beyond the ~1 KB limit, it goes.
+    const stale = join(cacheDir, 'ab', `ab${'0'.repeat(22)}-old.csv`);
+    await mkdir(dirname(stale), { recursive: true });
+    await writeFile(stale, 'x'.repeat(2000));
+    const old = new Date(Date.now() - 7 * 24 * 3_600_000);
+    await utimes(stale, old, old);
+    const project = await loadProject(dir);
+    const probe = await probeSource(project, { name: 'titles', s3: { region: 'eu-west-1' } });
+    expect(probe).toMatchObject({ ok: true, objects: 1 });
+    expect(existsSync(join(dir, '.lakehouse', 's3-cache'))).toBe(false);
+    expect(existsSync(stale)).toBe(false);
+    expect(await project.storage.cache.size()).toBe(13);
   });
 
   // The download is pinned to the listed ETag (If-Match): an object replaced since it was listed gets
