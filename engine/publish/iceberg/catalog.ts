@@ -10,6 +10,8 @@ export interface CatalogTable {
   version?: string;
   /** Not in the catalog yet (stageCreate): the commit of its first snapshot creates it. */
   staged?: boolean;
+  /** From a commit that landed but left something to fix (a stale version-hint.text): said, not thrown. */
+  warning?: string;
 }
 
 /** What a commit changes, in the terms the REST protocol needs (other catalogs swap whole files). */

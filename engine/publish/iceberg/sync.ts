@@ -537,15 +537,30 @@ async function dropComparisonTables(db: Db): Promise<void> {
   }
 }
 
-/** Remembers which runs the now-current snapshot covers, so the next publish compares only what they changed. */
-async function recordState(ctx: SyncContext, prepared: Prepared, metadata: TableMetadata): Promise<void> {
+/**
+ * Remembers which runs the now-current snapshot covers, so the next publish compares only what they
+ * changed. Runs after the commit: a failure is a warning, never an error that reads as "not published".
+ */
+async function recordState(
+  ctx: SyncContext,
+  table: GoldTable,
+  prepared: Prepared,
+  metadata: TableMetadata,
+): Promise<void> {
   const snapshotId = metadata['current-snapshot-id'];
   if (!prepared.nextState || snapshotId === undefined) return;
-  await writePublishState(ctx.stateDir, metadata.location, {
-    ...prepared.nextState,
-    tableUuid: metadata['table-uuid'],
-    snapshotId: String(snapshotId),
-  });
+  try {
+    await writePublishState(ctx.stateDir, metadata.location, {
+      ...prepared.nextState,
+      tableUuid: metadata['table-uuid'],
+      snapshotId: String(snapshotId),
+    });
+  } catch (error) {
+    // The state left on disk names an older snapshot (or none), so the next publish compares everything.
+    ctx.onProgress?.(
+      `${table.name}: warning: the publish state could not be saved in ${join(ctx.stateDir, 'publish-state')} (${(error as Error).message}); the table is published, and the next publish compares every partition`,
+    );
+  }
 }
 
 /** Plans one table without writing anything (the preflight). */
@@ -571,7 +586,7 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
     const { plan, schema } = prepared;
     if (plan.action === 'none') {
       await dropComparisonTables(db);
-      if (current) await recordState(ctx, prepared, current.metadata);
+      if (current) await recordState(ctx, table, prepared, current.metadata);
       return {
         ...plan,
         snapshotId: null,
@@ -582,6 +597,12 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       };
     }
     const written: string[] = [];
+    let outcome: {
+      committed: CatalogTable;
+      metadata: TableMetadata;
+      operation: SnapshotOperation;
+      files: DataFile[];
+    };
     try {
       if (!current) {
         // Staged, not created: the table appears with its first snapshot at the commit, so a cancel or
@@ -634,17 +655,7 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
         snapshot: pending.snapshot,
         ...(pending.addedSchema ? { addedSchema: pending.addedSchema } : {}),
       });
-      await recordState(ctx, prepared, pending.metadata);
-      return {
-        ...plan,
-        action: plan.action,
-        operation,
-        snapshotId: String(pending.snapshot['snapshot-id']),
-        filesAdded: files.length,
-        bytesAdded: files.reduce((n, f) => n + Number(f.file_size_in_bytes), 0),
-        attempts: attempt,
-        metadataLocation: committed.metadataLocation,
-      };
+      outcome = { committed, metadata: pending.metadata, operation, files };
     } catch (error) {
       if (error instanceof CommitStateUnknownError) throw error;
       // Nothing references these files: the commit was refused or never sent.
@@ -659,6 +670,21 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       // would hide the error above, or a commit that has happened.
       await dropComparisonTables(db).catch(() => undefined);
     }
+    // Committed: from here on the snapshot's files are the table's, and nothing that fails may fail
+    // the publish as if it had not happened (deleting them left a table naming missing files).
+    const { committed, metadata, operation, files } = outcome;
+    if (committed.warning) ctx.onProgress?.(`${table.name}: warning: ${committed.warning}`);
+    await recordState(ctx, table, prepared, metadata);
+    return {
+      ...plan,
+      action: plan.action,
+      operation,
+      snapshotId: String(metadata['current-snapshot-id']),
+      filesAdded: files.length,
+      bytesAdded: files.reduce((n, f) => n + Number(f.file_size_in_bytes), 0),
+      attempts: attempt,
+      metadataLocation: committed.metadataLocation,
+    };
   }
   throw new LakehouseError(
     'ICEBERG_COMMIT_CONFLICT',

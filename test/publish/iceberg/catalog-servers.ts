@@ -289,6 +289,11 @@ export interface GlueServer {
   updates: number;
   /** The access key and region each request was signed with: `KEY/region`. */
   signedWith: string[];
+  /**
+   * Answer the next calls of `op` with a 500 InternalServiceException; `applied` first carries the call
+   * out (an answer lost on its way back, which the SDK then retries).
+   */
+  failNext: { op: string; applied: boolean }[];
   close(): Promise<void>;
 }
 
@@ -302,10 +307,22 @@ export async function startGlueServer(): Promise<GlueServer> {
     raceNextUpdates: 0,
     updates: 0,
     signedWith: [],
+    failNext: [],
     close: async () => undefined,
   };
-  const reply = (res: ServerResponse, status: number, payload: unknown) =>
+  const serverError = (res: ServerResponse) =>
+    res
+      .writeHead(500, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': 'InternalServiceException',
+      })
+      .end(JSON.stringify({ __type: 'InternalServiceException', Message: 'Internal service error' }));
+  // Requests whose call is carried out and then answered 500.
+  const lostAnswers = new WeakSet<ServerResponse>();
+  const reply = (res: ServerResponse, status: number, payload: unknown) => {
+    if (lostAnswers.has(res) && status === 200) return serverError(res);
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
+  };
   const fail = (res: ServerResponse, type: string, message: string) =>
     res
       .writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
@@ -316,6 +333,10 @@ export async function startGlueServer(): Promise<GlueServer> {
     if (scope) state.signedWith.push(`${scope[1]}/${scope[2]}`);
     const input = JSON.parse((await body(req)) || '{}') as Record<string, unknown>;
     const db = String(input.DatabaseName ?? '');
+    const at = state.failNext.findIndex((f) => f.op === op);
+    const fault = at >= 0 ? state.failNext.splice(at, 1)[0] : undefined;
+    if (fault && !fault.applied) return serverError(res);
+    if (fault) lostAnswers.add(res);
     switch (op) {
       case 'CreateDatabase': {
         const name = String((input.DatabaseInput as { Name: string }).Name);
@@ -373,6 +394,11 @@ export interface ConditionalS3Server {
   url: string;
   objects: Map<string, Buffer>;
   preconditionFailures: number;
+  /**
+   * PUTs of a key matching `key` are answered 500, `times` times; `applied` first stores the object (an
+   * answer lost on its way back, which the SDK then retries).
+   */
+  failPuts: { key: RegExp; applied: boolean; times: number }[];
   close(): Promise<void>;
 }
 
@@ -386,6 +412,7 @@ export async function startConditionalS3(): Promise<ConditionalS3Server> {
     url: '',
     objects,
     preconditionFailures: 0,
+    failPuts: [],
     close: async () => undefined,
   };
   const xmlError = (res: ServerResponse, status: number, code: string) =>
@@ -399,11 +426,15 @@ export async function startConditionalS3(): Promise<ConditionalS3Server> {
     const key = decodeURIComponent(url.pathname.slice(1));
     const payload = await rawBody(req);
     if (req.method === 'PUT') {
+      const fault = state.failPuts.find((f) => f.times > 0 && f.key.test(key));
+      if (fault) fault.times--;
+      if (fault && !fault.applied) return xmlError(res, 500, 'InternalError');
       if (req.headers['if-none-match'] === '*' && objects.has(key)) {
         state.preconditionFailures++;
         return xmlError(res, 412, 'PreconditionFailed');
       }
       objects.set(key, payload);
+      if (fault) return xmlError(res, 500, 'InternalError');
       return res.writeHead(200, { etag: `"${objects.size}"` }).end();
     }
     if (req.method === 'GET' || req.method === 'HEAD') {

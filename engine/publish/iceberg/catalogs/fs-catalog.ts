@@ -45,7 +45,18 @@ export function createFileSystemCatalog(io: FileIO, description: string): Catalo
     if (!created) {
       throw new CommitConflictError(`${metadataLocation} was written by another commit first`);
     }
-    await io.write(`${location}/metadata/version-hint.text`, String(version));
+    const hint = `${location}/metadata/version-hint.text`;
+    try {
+      await io.write(hint, String(version));
+    } catch (error) {
+      // The commit has landed: failing now would delete the files it names. A stale hint is only
+      // slower (loads probe past it for newer versions), though readers that trust it see older data.
+      return {
+        metadata,
+        metadataLocation,
+        warning: `committed ${metadataLocation}, but ${hint} could not be updated (${(error as Error).message}); readers that trust the hint see the previous version until the next publish rewrites it`,
+      };
+    }
     return { metadata, metadataLocation };
   }
 
