@@ -50,6 +50,8 @@ interface Source {
   snapshot: string | null;
   /** The row key runs 0..rows-1 with no gaps: unfiltered, unsorted windows are row key ranges. */
   dense: boolean;
+  /** The explorer's generation when it was opened: older ones read data a run has since replaced. */
+  generation: number;
 }
 
 /**
@@ -63,6 +65,8 @@ interface PositionIndex {
   kind: 'copy' | 'rowids';
   /** For `rowids`: chunk number → temp table of that chunk's rows (position and wire columns). */
   chunks: Map<number, string>;
+  /** Its source's generation. */
+  generation: number;
 }
 
 export interface Explorer {
@@ -117,6 +121,7 @@ export function createExplorer(
     await dropStale();
     const cached = sources.get(name);
     if (cached) return cached;
+    const started = generation;
     const relation = await resolveRelation(db, name);
     let from = relation.sql;
     let rowKey = 'rowid';
@@ -150,7 +155,14 @@ export function createExplorer(
       snapshot,
       rows: Number(stats?.rows ?? 0),
       dense: stats?.dense === true,
+      generation: started,
     };
+    // A run committed (and invalidated the explorer) while this was read: it serves the call that
+    // asked, but is not kept, or the grid would show the old data until the next run.
+    if (started !== generation) {
+      if (snapshot) stale.push(snapshot);
+      return source;
+    }
     sources.set(name, source);
     return source;
   };
@@ -163,7 +175,7 @@ export function createExplorer(
     const n = Number(
       (await db.scalar(`SELECT count(*) FROM ${source.from} ${whereClause(source.relation, filters)}`)) ?? 0,
     );
-    counts.set(key, n);
+    if (source.generation === generation) counts.set(key, n);
     return n;
   };
 
@@ -199,7 +211,12 @@ export function createExplorer(
       throw error;
     }
     const rows = Number((await db.scalar(`SELECT count(*) FROM ${ident(name)}`)) ?? 0);
-    const index: PositionIndex = { name, rows, kind, chunks: new Map() };
+    const index: PositionIndex = { name, rows, kind, chunks: new Map(), generation: source.generation };
+    // Built from data older than the last invalidate (see openSource): used once, then dropped.
+    if (source.generation !== generation) {
+      stale.push(name);
+      return index;
+    }
     indexes.set(key, index);
     while (indexes.size > MAX_INDEXES) {
       const [oldestKey, oldest] = indexes.entries().next().value as [string, PositionIndex];
@@ -227,6 +244,12 @@ export function createExplorer(
                    WHERE ${position} >= ${chunk * chunkRows} AND ${position} < ${(chunk + 1) * chunkRows}) AS i
              JOIN ${source.from} AS t ON t.${source.rowKey} = i.rid`,
         );
+        if (index.generation !== generation) {
+          // The index was dropped by an invalidate (or never kept): the chunk serves this window only.
+          stale.push(name);
+          names.push(name);
+          continue;
+        }
         index.chunks.set(chunk, name);
       }
       const at = chunkOrder.findIndex((c) => c.index === index && c.chunk === chunk);

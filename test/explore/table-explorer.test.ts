@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBinaryReply, encodeBinaryReply } from '../../engine/api/binary-reply.ts';
-import { openDb } from '../../engine/db/duckdb.ts';
+import type { SortKey } from '../../engine/api/contract.ts';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import type { Engine } from '../../engine/engine.ts';
-import { createExplorer } from '../../engine/explore/explorer.ts';
+import { createExplorer, type Explorer } from '../../engine/explore/explorer.ts';
 import { exportQueryToFile } from '../../engine/explore/export.ts';
 import { type Client, createClient } from '../../renderer/src/api/client.ts';
 import { bothTransports, rejection, type ServedProject, serveGeneratedProject } from '../helpers/api.ts';
@@ -408,6 +409,66 @@ describe('a table with its own column named rowid', () => {
         expect(rowsOf(window.arrow)).toEqual([{ id: 7n, RowId: 2n }]);
         explorer.invalidate();
       }
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('a run committing while the explorer reads', () => {
+  it('keeps no snapshot, position index or count read before the commit', async () => {
+    // The dispatcher invalidates the explorer when a run commits, maybe while a call is reading: what
+    // that call read was cached after the invalidate, and the grid showed the old rows until the next run.
+    const db = await openDb();
+    try {
+      await db.run('CREATE SCHEMA gold');
+      await db.run('CREATE SCHEMA silver');
+      await db.run('CREATE TABLE gold.grow AS SELECT i AS id FROM range(2000) t(i)');
+      await db.run('CREATE VIEW silver.grow AS SELECT * FROM gold.grow');
+      let explorer: Explorer | undefined;
+      // The real database, with the commit (and its invalidate) right after the statement matching `during`.
+      let during: RegExp | null = null;
+      const reader = new Proxy(db, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          if (property !== 'run' && property !== 'all' && property !== 'scalar') return value.bind(target);
+          return async (sql: string, params?: never) => {
+            const result = await value.call(target, sql, params);
+            if (during?.test(sql)) {
+              during = null;
+              await db.run('INSERT INTO gold.grow SELECT 10000 + i FROM range(10) t(i)');
+              explorer?.invalidate();
+            }
+            return result;
+          };
+        },
+      }) as Db;
+      explorer = createExplorer(reader);
+      const total = async (table: string, offset: number, sort: SortKey[] = [], filters = false) =>
+        (
+          await (explorer as Explorer).window({
+            table,
+            offset,
+            limit: 5,
+            sort,
+            filters: filters ? [{ column: 'id', op: 'ge', value: '0' }] : [],
+          })
+        ).totalRows;
+      during = /__lakehouse_snapshot/;
+      expect(await total('silver.grow', 0)).toBe(2000);
+      expect(await total('silver.grow', 0)).toBe(2010);
+      const sort: SortKey[] = [{ column: 'id', direction: 'desc' }];
+      during = /__lakehouse_positions/;
+      expect(await total('gold.grow', 1500, sort)).toBe(2010);
+      expect(await total('gold.grow', 1500, sort)).toBe(2020);
+      during = /SELECT count\(\*\) FROM .* WHERE/;
+      expect(await total('gold.grow', 0, [], true)).toBe(2020);
+      expect(await total('gold.grow', 0, [], true)).toBe(2030);
+      // What was read before a commit is dropped, not left behind in the temp schema.
+      explorer.invalidate();
+      await total('gold.grow', 0);
+      expect(Number(await db.scalar('SELECT count(*) FROM duckdb_tables() WHERE temporary'))).toBe(0);
     } finally {
       db.close();
     }
