@@ -141,8 +141,10 @@ async function copyQuery(db: Db, text: string, format: ExportFormat, target: str
   const sql = withoutStatementEnds(text);
   const options = format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION zstd)`;
   try {
+    // Wrapped as the console wraps it: COPY takes only a SELECT, and DESCRIBE, SHOW and SUMMARIZE (which
+    // the console runs) failed with a syntax error. A subquery's ORDER BY still orders what is written.
     const [copied] = await db.all<{ Count?: number; count?: number }>(
-      `COPY (${sql}\n) TO ${literal(target)} ${options}`,
+      `COPY (SELECT * FROM (${sql}\n) AS __query) TO ${literal(target)} ${options}`,
     );
     return Number(copied?.Count ?? copied?.count ?? 0);
   } catch (error) {
