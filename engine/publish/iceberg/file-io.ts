@@ -44,7 +44,10 @@ export interface FileIO {
   read(uri: string): Promise<Buffer>;
   readIfExists(uri: string): Promise<Buffer | undefined>;
   write(uri: string, bytes: Buffer | string): Promise<void>;
-  /** Writes only if nothing is at `uri` yet; false when something is (the commit race was lost). */
+  /**
+   * Writes only if nothing is at `uri` yet; false when something else is (the commit race was lost).
+   * WriteOutcomeUnknownError when it cannot tell whether the bytes landed (the caller must delete nothing).
+   */
   createExclusive(uri: string, bytes: Buffer | string): Promise<boolean>;
   /** A local path DuckDB may write `uri` to directly, or undefined when the file must be uploaded. */
   localPath(uri: string): string | undefined;
@@ -137,6 +140,20 @@ export async function checkLocalWarehouse(folder: string): Promise<void> {
   await rm(probe, { force: true });
 }
 
+/** An exclusive create that may or may not have landed (no answer, a 5xx, a sync failing after the link). */
+export class WriteOutcomeUnknownError extends LakehouseError {
+  constructor(
+    readonly uri: string,
+    readonly reason: string,
+  ) {
+    super(
+      'ICEBERG_COMMIT_STATE_UNKNOWN',
+      `The write of ${uri} may or may not have landed (${reason}). Nothing was deleted; check whether it is there before writing it again.`,
+      { uri, reason },
+    );
+  }
+}
+
 /** A metadata URI that leaves the warehouse: the table was made elsewhere (moved, copied) or planted. */
 function outsideWarehouse(uri: string, warehouse: string): LakehouseError {
   return new LakehouseError(
@@ -210,12 +227,16 @@ export function createLocalFileIO(root: string, baseUri?: string): FileIO {
       // commit could replace. The bytes go to a synced temp file that link() names, failing if taken.
       const staging = `${path}.${process.pid}.${randomUUID()}.tmp`;
       await fillAndClose(await open(staging, 'wx'), bytes);
+      let linked = false;
       try {
         await link(staging, path);
+        linked = true;
         // The commit's name, and a new table's folders above it, survive a power cut.
         await syncFoldersUpTo(folder, [path]);
         return true;
       } catch (error) {
+        // Visible now, but maybe not after a power cut: neither committed for sure nor safe to undo.
+        if (linked) throw new WriteOutcomeUnknownError(uri, `syncing its folder failed: ${String(error)}`);
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return false;
         // A filesystem without hard links (FAT, some network mounts) still gets the exclusive create.
@@ -340,9 +361,24 @@ export function createS3FileIO(
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, IfNoneMatch: '*' }));
         return true;
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 412 || status === 409) return false;
-        throw s3Failure(error, { bucket, key, action: 'write' });
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        const taken = status === 412 || status === 409;
+        // Refused at the first try: the key holds (or is getting) another writer's object.
+        if (taken && (e.$metadata?.attempts ?? 1) <= 1) return false;
+        if (!taken && status !== undefined && status < 500)
+          throw s3Failure(error, { bucket, key, action: 'write' });
+        // A PUT answered 5xx or not at all may have stored the object, and the SDK's retry of it then
+        // meets our own bytes (412): what the key holds now says whether the commit is ours.
+        const reason = `${e.name ?? 'no answer'}${status ? ` (HTTP ${status})` : ''}`;
+        let there: Buffer | undefined;
+        try {
+          there = await get(uri);
+        } catch {
+          throw new WriteOutcomeUnknownError(uri, reason);
+        }
+        if (there) return there.equals(Buffer.from(bytes));
+        throw new WriteOutcomeUnknownError(uri, reason);
       }
     },
     localPath: () => undefined,

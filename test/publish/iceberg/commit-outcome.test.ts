@@ -1,17 +1,24 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../../engine/db/duckdb.ts';
 import type { Catalog } from '../../../engine/publish/iceberg/catalog.ts';
 import { createFileSystemCatalog } from '../../../engine/publish/iceberg/catalogs/fs-catalog.ts';
+import { createGlueCatalog } from '../../../engine/publish/iceberg/catalogs/glue-catalog.ts';
 import { createLocalFileIO, createS3FileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { readManifestList } from '../../../engine/publish/iceberg/manifest.ts';
 import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
+import { lakehouseFailure } from '../../helpers/errors.ts';
 import { removeDir, tempDir } from '../../helpers/project.ts';
 import { useS3rverCredentials } from '../../storage/s3-helpers.ts';
-import { type ConditionalS3Server, startConditionalS3 } from './catalog-servers.ts';
+import {
+  type ConditionalS3Server,
+  type GlueServer,
+  startConditionalS3,
+  startGlueServer,
+} from './catalog-servers.ts';
 import { describeTestTable } from './helpers.ts';
 
 // A commit that landed must never be taken for one that did not: the publisher deletes the files of a
@@ -106,6 +113,103 @@ describe('a failure after the commit', () => {
       expect(
         ctx.messages.some((m) => /warning: committed .*version-hint\.text could not be updated/.test(m)),
       ).toBe(true);
+    });
+  });
+});
+
+describe('a commit whose answer is lost', () => {
+  describe('file-system catalog on S3', () => {
+    let s3: ConditionalS3Server;
+    beforeAll(async () => {
+      useS3rverCredentials();
+      s3 = await startConditionalS3();
+    });
+    afterAll(() => s3.close());
+
+    const catalogAt = (prefix: string, maxAttempts: number) =>
+      createFileSystemCatalog(
+        createS3FileIO(
+          `s3://lake/${prefix}`,
+          { endpoint: s3.url, region: 'us-east-1', max_attempts: maxAttempts },
+          join(work, `${prefix}-cache`),
+        ),
+        's3',
+      );
+
+    it("stored but answered 500: the SDK's retry meets our own vN+1 (412), which is the commit, not a lost race", async () => {
+      const catalog = catalogAt('stored', 3);
+      const ctx = context(catalog, 'stored-state');
+      await syncTable(ctx, await dim());
+      await db.run(`INSERT INTO gold.d VALUES (99, 'new')`);
+      s3.failPuts.push({ key: /v2\.metadata\.json$/, applied: true, times: 1 });
+      const failuresBefore = s3.preconditionFailures;
+      const result = await syncTable(ctx, await dim());
+      expect(s3.preconditionFailures).toBe(failuresBefore + 1);
+      expect(result).toMatchObject({ action: 'upsert', attempts: 1 });
+      expect(result.metadataLocation).toBe('s3://lake/stored/gold/d/metadata/v2.metadata.json');
+      expect(String(await expectReadable(catalog, 'd'))).toBe(result.snapshotId);
+      expect((await reconcileTable(ctx, await dim())).matches).toBe(true);
+      await db.run('DELETE FROM gold.d WHERE k = 99');
+    });
+
+    it('answered 500 every time and not stored: the outcome is unknown, and nothing is deleted', async () => {
+      const catalog = catalogAt('unknown', 2);
+      const ctx = context(catalog, 'unknown-state');
+      await syncTable(ctx, await dim());
+      await db.run(`INSERT INTO gold.d VALUES (98, 'new')`);
+      s3.failPuts.push({ key: /v2\.metadata\.json$/, applied: false, times: 2 });
+      const before = new Set(s3.objects.keys());
+      const failure = await lakehouseFailure(syncTable(ctx, await dim()));
+      expect(failure.code).toBe('ICEBERG_COMMIT_STATE_UNKNOWN');
+      expect(failure.message).toContain('gold.d');
+      // The data file, manifest and manifest list of the unknown commit are all still there.
+      const kept = [...s3.objects.keys()].filter((k) => !before.has(k));
+      expect(kept.filter((k) => k.endsWith('.parquet'))).toHaveLength(1);
+      expect(kept.filter((k) => k.endsWith('.avro'))).toHaveLength(2);
+      // Publishing again commits it.
+      expect((await syncTable(ctx, await dim())).action).toBe('upsert');
+      expect((await reconcileTable(ctx, await dim())).matches).toBe(true);
+      await db.run('DELETE FROM gold.d WHERE k = 98');
+    });
+  });
+
+  describe('AWS Glue', () => {
+    let glue: GlueServer;
+    beforeAll(async () => {
+      useS3rverCredentials();
+      glue = await startGlueServer();
+    });
+    afterAll(() => glue.close());
+
+    const catalogIn = (folder: string) =>
+      createGlueCatalog(createLocalFileIO(folder), {
+        warehouse: folder,
+        endpoint: glue.url,
+        region: 'us-east-1',
+      });
+
+    it('CreateTable and UpdateTable applied but answered 500: the retry is refused, yet the table is ours', async () => {
+      const folder = join(work, 'glue');
+      const catalog = catalogIn(folder);
+      const ctx = context(catalog, 'glue-state');
+      // The retry of CreateTable finds the table (AlreadyExistsException): the one this publish created.
+      glue.failNext.push({ op: 'CreateTable', applied: true });
+      const created = await syncTable(ctx, await dim());
+      expect(created).toMatchObject({ action: 'create', attempts: 1 });
+      expect(glue.tables.get('gold.d')?.Parameters?.metadata_location).toBe(created.metadataLocation);
+      expect(String(await expectReadable(catalog, 'd'))).toBe(created.snapshotId);
+
+      // The retry of UpdateTable sends a VersionId the applied call used up (ConcurrentModificationException).
+      await db.run(`INSERT INTO gold.d VALUES (97, 'new')`);
+      glue.failNext.push({ op: 'UpdateTable', applied: true });
+      const updated = await syncTable(ctx, await dim());
+      expect(updated).toMatchObject({ action: 'upsert', attempts: 1 });
+      const location = glue.tables.get('gold.d')?.Parameters?.metadata_location;
+      expect(location).toBe(updated.metadataLocation);
+      expect(existsSync(new URL(location!).pathname)).toBe(true);
+      expect(String(await expectReadable(catalog, 'd'))).toBe(updated.snapshotId);
+      expect((await reconcileTable(ctx, await dim())).matches).toBe(true);
+      await db.run('DELETE FROM gold.d WHERE k = 97');
     });
   });
 });

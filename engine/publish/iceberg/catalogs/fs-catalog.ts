@@ -2,10 +2,11 @@ import {
   type Catalog,
   type CatalogTable,
   CommitConflictError,
+  CommitStateUnknownError,
   metadataVersion,
   type NewTable,
 } from '../catalog.ts';
-import type { FileIO } from '../file-io.ts';
+import { type FileIO, WriteOutcomeUnknownError } from '../file-io.ts';
 import { parseMetadata, serializeMetadata } from '../metadata-json.ts';
 import type { TableMetadata } from '../spec.ts';
 import { newTableMetadata, withMetadataLog } from '../table.ts';
@@ -39,9 +40,21 @@ export function createFileSystemCatalog(io: FileIO, description: string): Catalo
     return { metadata: parseMetadata(text.toString('utf8'), metadataLocation), metadataLocation };
   }
 
-  async function swap(location: string, version: number, metadata: TableMetadata): Promise<CatalogTable> {
+  async function swap(
+    table: string,
+    location: string,
+    version: number,
+    metadata: TableMetadata,
+  ): Promise<CatalogTable> {
     const metadataLocation = metadataFile(location, version);
-    const created = await io.createExclusive(metadataLocation, serializeMetadata(metadata));
+    let created: boolean;
+    try {
+      created = await io.createExclusive(metadataLocation, serializeMetadata(metadata));
+    } catch (error) {
+      if (error instanceof WriteOutcomeUnknownError)
+        throw new CommitStateUnknownError(table, `writing ${metadataLocation}: ${error.reason}`);
+      throw error;
+    }
     if (!created) {
       throw new CommitConflictError(`${metadataLocation} was written by another commit first`);
     }
@@ -71,10 +84,12 @@ export function createFileSystemCatalog(io: FileIO, description: string): Catalo
       const metadata = newTableMetadata(location, table.schema, table.spec, table.properties);
       return { metadata, metadataLocation: metadataFile(location, 0), staged: true };
     },
-    async commit(_namespace, _name, base, next) {
+    async commit(namespace, name, base, next) {
+      const table = `${namespace}.${name}`;
       // A staged table is created as v1 holding its first snapshot; of two creators one wins v1.
-      if (base.staged) return swap(base.metadata.location, 1, next);
+      if (base.staged) return swap(table, base.metadata.location, 1, next);
       return swap(
+        table,
         base.metadata.location,
         metadataVersion(base.metadataLocation) + 1,
         withMetadataLog(next, base),

@@ -59,7 +59,8 @@ export function glueColumns(metadata: TableMetadata): Column[] {
 
 interface AwsError {
   name?: string;
-  $metadata?: { httpStatusCode?: number };
+  /** `attempts`: how many times the SDK sent the call (it retries a 5xx or a call left unanswered). */
+  $metadata?: { httpStatusCode?: number; attempts?: number };
   message?: string;
 }
 
@@ -91,6 +92,21 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
       if ((error as AwsError).name === 'EntityNotFoundException') return undefined;
       throw glueFailure(error, `read table ${database}.${name}`);
     }
+  }
+
+  /**
+   * After the SDK retried a commit call and the retry was refused as stale (CreateTable:
+   * AlreadyExistsException, UpdateTable: ConcurrentModificationException), an earlier attempt answered
+   * 5xx or not at all may have applied it. Returns when the table now points at our metadata file;
+   * otherwise (another writer's, or unreadable) nobody can tell, and nothing may be deleted.
+   */
+  async function confirmLanded(namespace: string, name: string, metadataLocation: string, e: AwsError) {
+    const table = await getTable(namespace, name).catch(() => undefined);
+    if (table?.Parameters?.metadata_location === metadataLocation) return;
+    throw new CommitStateUnknownError(
+      `${namespace}.${name}`,
+      `Glue refused a retry of the commit (${e.name ?? e.message}) after an attempt that got no clear answer`,
+    );
   }
 
   function tableInput(name: string, metadata: TableMetadata, metadataLocation: string, previous?: string) {
@@ -130,6 +146,10 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
     } catch (error) {
       const e = error as AwsError;
       const status = e.$metadata?.httpStatusCode;
+      if (e.name === 'AlreadyExistsException' && (e.$metadata?.attempts ?? 1) > 1) {
+        await confirmLanded(namespace, name, metadataLocation, e);
+        return { metadata, metadataLocation };
+      }
       if (e.name !== 'AlreadyExistsException' && (status === undefined || status >= 500))
         throw new CommitStateUnknownError(`${namespace}.${name}`, `Glue CreateTable: ${e.name ?? e.message}`);
       await io.delete([metadataLocation]);
@@ -195,6 +215,10 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
         const e = error as AwsError;
         const status = e.$metadata?.httpStatusCode;
         if (e.name === 'ConcurrentModificationException') {
+          if ((e.$metadata?.attempts ?? 1) > 1) {
+            await confirmLanded(namespace, name, metadataLocation, e);
+            return { metadata, metadataLocation };
+          }
           await io.delete([metadataLocation]);
           throw new CommitConflictError(
             `Glue refused VersionId ${current.VersionId} of ${namespace}.${name}: ${e.message ?? ''}`,
