@@ -46,6 +46,8 @@ export interface CrawlOptions {
 
 interface CrawlState {
   url: string;
+  /** pagesFingerprint of the settings the pages were fetched with; absent in a state from before it. */
+  fetchedWith?: string;
   crawlId: string;
   startedAt: string;
   /** The next request: a page number or a cursor; null when the crawl reached its end. */
@@ -68,16 +70,21 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pagesDir = join(dir, 'pages');
   const stateFile = join(dir, 'state.json');
-  await mkdir(pagesDir, { recursive: true });
-  let previous = await readJson<CrawlState>(stateFile);
-  if (previous && previous.url !== source.url) {
-    // The source now points elsewhere: the unfinished pages belong to another API.
+  const fingerprint = pagesFingerprint(source);
+  const saved = await readJson<CrawlState>(stateFile);
+  // Pages fetched with other settings (another URL, items_path, paging...) are not this source's: a
+  // crawl whose merge failed on a wrong items_path would otherwise merge the same wrong pages forever.
+  const previous = saved?.fetchedWith === fingerprint ? saved : undefined;
+  if (!previous) {
+    // Nothing resumes, so any page here is stale (a crawl with other settings, or one killed during its
+    // clean-up, left it): merged now, it would count as this crawl's newest items.
+    await rm(stateFile, { force: true });
     await rm(pagesDir, { recursive: true, force: true });
-    await mkdir(pagesDir, { recursive: true });
-    previous = undefined;
   }
+  await mkdir(pagesDir, { recursive: true });
   const state: CrawlState = previous ?? {
     url: source.url,
+    fetchedWith: fingerprint,
     crawlId: randomUUID(),
     startedAt: new Date().toISOString(),
     next: source.paging.type === 'page' ? { page: source.paging.start } : {},
@@ -138,9 +145,27 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
   }
 
   const rows = await mergePages(options, pagesDir, state);
-  await rm(stateFile, { force: true });
+  // Pages first: a kill in between leaves a finished state and no pages, whose re-merge changes nothing.
   await rm(pagesDir, { recursive: true, force: true });
+  await rm(stateFile, { force: true });
   return { ...progress, rows, file: crawlDataFile(dir) };
+}
+
+/**
+ * The settings that decide what the saved pages hold: where they come from, how they are paged, which
+ * array is kept, and which headers and query parameters were sent (by variable name: values stay in the
+ * environment). id_field and updated_field are not among them: they only steer the merge, which a
+ * resumed crawl runs afresh over the same pages.
+ */
+function pagesFingerprint(source: CrawlSource): string {
+  return JSON.stringify([
+    source.url,
+    source.paging,
+    source.items_path,
+    source.has_more_path ?? null,
+    source.headers_from_env,
+    source.query_from_env,
+  ]);
 }
 
 /** A page's item array at items_path; a crawl and a test connection refuse a page without one alike. */

@@ -84,9 +84,11 @@ class CatalogApi {
         return;
       }
       const items = this.items.slice((page - 1) * 10, page * 10);
+      // Another array beside the items (one a wrong items_path may name), empty past the end as they are.
+      const facets = items.length > 0 ? [{ name: 'genre', count: items.length }] : [];
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ data: { items }, page }));
+        .end(JSON.stringify({ data: { items, facets }, page }));
       return;
     }
     if (url.pathname === '/cursor') {
@@ -220,6 +222,39 @@ describe('the crawler', () => {
     expect(api.pagesRequested()).toEqual([4, 5, 6, 7]);
     expect(result.rows).toBe(60);
     expect(existsSync(join(dir, 'state.json'))).toBe(false);
+  });
+
+  // A crawl whose merge failed kept its state and pages; fixing items_path then merged the same wrong
+  // pages again on every run, without a request.
+  it('fetches afresh when the settings that shape the pages changed since an unfinished crawl', async () => {
+    await start(catalog(15));
+    const dir = join(work, 'refit');
+    const wrong = await lakehouseFailure(
+      crawl({ db, name: 'titles', source: pageSource({ items_path: 'data.facets' }), dir, sleep }),
+    );
+    expect(wrong.message).toContain('cannot merge the crawled items');
+    expect(existsSync(join(dir, 'state.json'))).toBe(true);
+    api.requests = [];
+    const fixed = await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    expect(fixed.resumedFromPage).toBeUndefined();
+    expect(api.pagesRequested()).toEqual([1, 2, 3]);
+    expect(fixed.rows).toBe(15);
+  });
+
+  // A crawl killed after its merge, between removing state.json and pages/, left pages that the next
+  // crawl merged as its own latest: an item's old version beat the one just fetched.
+  it('never merges pages that a crawl killed during its clean-up left behind', async () => {
+    await start(catalog(5));
+    const dir = join(work, 'leftover');
+    await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    const old = JSON.stringify({ ...catalog(1)[0], _crawl_page: 3, _crawl_item: 0 });
+    await mkdir(join(dir, 'pages'), { recursive: true });
+    await writeFile(join(dir, 'pages', '000003.jsonl'), old);
+    await api.close();
+    await start(catalog(5, 'v2'));
+    const second = await crawl({ db, name: 'titles', source: pageSource(), dir, sleep });
+    expect(second.rows).toBe(5);
+    expect((await titles(db, second.file)).get(1)).toBe('title 1 v2');
   });
 
   it('merges into the previous crawl: newest wins, nothing vanishes', async () => {
