@@ -220,19 +220,36 @@ export async function getText(client: S3Client, bucket: string, key: string): Pr
   }
 }
 
-/** Deletes keys in batches of 1000. */
+/**
+ * Deletes keys in batches of 1000; fails on the first key the store would not delete. DeleteObjects
+ * answers 200 even then, listing such keys under Errors (how S3 refuses s3:DeleteObject): unread, a lake
+ * without that permission counted its replaced files as removed while they stayed in the bucket.
+ */
 export async function deleteKeys(client: S3Client, bucket: string, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
+    let errors: { Key?: string | undefined; Code?: string | undefined; Message?: string | undefined }[];
     try {
-      await client.send(
+      const response = await client.send(
         new (s3Sdk().DeleteObjectsCommand)({
           Bucket: bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
       );
+      errors = response.Errors ?? [];
     } catch (error) {
       throw s3Failure(error, { bucket, key: batch[0], action: 'delete' });
+    }
+    const [first] = errors;
+    if (first) {
+      const others = errors.length > 1 ? ` (and ${errors.length - 1} more of ${batch.length} keys)` : '';
+      throw s3Failure(
+        {
+          name: first.Code ?? 'DeleteError',
+          message: `${first.Message ?? first.Code ?? 'not deleted'}${others}`,
+        },
+        { bucket, key: first.Key ?? batch[0], action: 'delete' },
+      );
     }
   }
 }

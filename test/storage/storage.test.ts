@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LakehouseError } from '../../engine/api/errors.ts';
 import { loadProject } from '../../engine/project/config.ts';
@@ -12,6 +12,7 @@ import { createObjectCache, type TransferProgress } from '../../engine/storage/o
 import { createProjectStorage } from '../../engine/storage/project-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import {
+  deleteKeys,
   downloadObject,
   listObjects,
   ownUploads,
@@ -109,6 +110,42 @@ describe("a lake's clean-up of abandoned multipart uploads", () => {
     ];
     const owns = (key: string) => isOwnPartitionFile(key);
     expect(ownUploads(uploads, owns).map((u) => u.UploadId)).toEqual(['1']);
+  });
+});
+
+// s3rver deletes every key it is asked to: a store refusing some (S3 without s3:DeleteObject) is faked.
+describe('deleting keys the store refuses one by one', () => {
+  const refusing = (errors: { Key: string; Code: string; Message: string }[]) =>
+    ({ send: async () => ({ Errors: errors, $metadata: { httpStatusCode: 200 } }) }) as unknown as S3Client;
+  const keys = ['lake/a.parquet', 'lake/b.parquet', 'lake/c.parquet'];
+
+  // DeleteObjects answers 200 with the refused keys under Errors: they were counted as removed.
+  it('fails naming the first key refused and why, as a refused request does', async () => {
+    const denied = await deleteKeys(
+      refusing([{ Key: 'lake/b.parquet', Code: 'AccessDenied', Message: 'Access Denied' }]),
+      'bkt',
+      keys,
+    ).catch((e: LakehouseError) => e);
+    expect(denied).toMatchObject({
+      code: 'STORAGE_ACCESS_DENIED',
+      details: { bucket: 'bkt', key: 'lake/b.parquet', s3Error: 'AccessDenied' },
+    });
+    expect((denied as LakehouseError).message).toMatch(
+      /^Cannot delete s3:\/\/bkt\/lake\/b\.parquet: access denied \(AccessDenied\)\. .*s3:DeleteObject/,
+    );
+    const failing = await deleteKeys(
+      refusing([
+        { Key: 'lake/a.parquet', Code: 'InternalError', Message: 'We encountered an internal error' },
+        { Key: 'lake/c.parquet', Code: 'InternalError', Message: 'We encountered an internal error' },
+      ]),
+      'bkt',
+      keys,
+    ).catch((e: LakehouseError) => e);
+    expect(failing).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { key: 'lake/a.parquet' } });
+    expect((failing as LakehouseError).message).toContain(
+      'InternalError: We encountered an internal error (and 1 more of 3 keys)',
+    );
+    await expect(deleteKeys(refusing([]), 'bkt', keys)).resolves.toBeUndefined();
   });
 });
 
