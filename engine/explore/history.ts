@@ -71,10 +71,11 @@ export async function historyKeys(
 ): Promise<HistoryKeys> {
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
-  const search = `%${input.search}%`;
+  const { search } = input;
+  // The text as typed, any case: ILIKE read `_` and `%` as wildcards, so `_` listed every key.
   const ranked = (sql: string, params: Record<string, string>) =>
     engine.reader.all<{ key: string; count: number }>(
-      `SELECT key, count FROM (${sql}) WHERE key ILIKE $search AND count > 0
+      `SELECT key, count FROM (${sql}) WHERE contains(lower(key), lower($search)) AND count > 0
        ORDER BY count DESC, key LIMIT ${input.limit}`,
       { ...params, search },
     );

@@ -182,6 +182,17 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     ]);
   });
 
+  it('history.keys finds the text typed, `_` and `%` included', async () => {
+    // They were LIKE wildcards: `_` listed keys without one (user ids are digits), `0_0` 07 and 00.
+    for (const search of ['_', '%', '0_0']) {
+      const { keys } = await client.call('history.keys', { model: 'gold.dim_user_history', search });
+      expect(keys, search).toEqual([]);
+    }
+    const part = KNOWN_PLAN_CHANGE_USER.slice(1, -1);
+    const found = await client.call('history.keys', { model: 'gold.dim_user_history', search: part });
+    expect(found.keys.map((k) => k.key)).toContain(KNOWN_PLAN_CHANGE_USER);
+  });
+
   it('history.key names the | that joins a key of several columns, with a key the table has', async () => {
     const keys = await client.call('history.keys', { model: 'gold.dim_network' });
     expect(keys.keyColumns).toEqual(['proxy_isp', 'network_type']);
