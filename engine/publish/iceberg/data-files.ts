@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
 import { syncFile, syncFoldersUpTo } from '../../storage/atomic-file.ts';
 import type { FileIO } from './file-io.ts';
@@ -67,21 +67,22 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
     `KV_METADATA {'iceberg.schema': ${literal(JSON.stringify(schema))}}`,
     'RETURN_STATS true',
   ];
+  // Every file of this write is named after it: written straight into the table's data folder, where
+  // earlier snapshots' files and other publishers' uncommitted ones also live, a failed or cancelled
+  // write must delete its own files and nothing else.
+  const writeId = randomUUID();
   let target: string;
   if (partitionColumns.length > 0) {
     copyOptions.push(
       `PARTITION_BY (${partitionColumns.map((p) => ident(p.column)).join(', ')})`,
       'WRITE_PARTITION_COLUMNS true',
       'APPEND true',
-      `FILENAME_PATTERN ${literal(`{uuid}`)}`,
+      `FILENAME_PATTERN ${literal(`${writeId}-{uuid}`)}`,
     );
     target = folder;
   } else {
-    target = join(folder, `${randomUUID()}.parquet`);
+    target = join(folder, `${writeId}.parquet`);
   }
-  // Written straight into the table's data folder, next to the files of earlier snapshots: what was
-  // there before is what a failed or cancelled write must leave (nothing references the rest).
-  const before = direct ? new Set(await listLocalFiles(folder)) : undefined;
   const uploaded: string[] = [];
   try {
     const rows = await db.allJson<CopyStatsRow>(
@@ -89,8 +90,9 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
     );
     return await describeFiles(rows, { ...options, folder, direct: direct !== undefined, uploaded });
   } catch (error) {
-    if (before) {
-      for (const file of await listLocalFiles(folder)) if (!before.has(file)) await rm(file, { force: true });
+    if (direct) {
+      for (const file of await listLocalFiles(folder))
+        if (basename(file).includes(writeId)) await rm(file, { force: true });
     }
     await io.delete(uploaded).catch(() => undefined);
     throw error;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { icebergRead } from 'icebird';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,46 @@ describe('Iceberg writer', () => {
     ).catch((error: unknown) => error);
     expect(String(failed)).toMatch(/boom/);
     expect((await listLocalFiles(folder)).sort()).toEqual(before);
+  });
+
+  it("a failed write deletes only its own files, not another publisher's written meanwhile", async () => {
+    const io = ctx.catalog.io;
+    const location = io.locationOf('gold/shared');
+    const folder = io.localPath(`${location}/data`)!;
+    const schema: IcebergSchema = {
+      type: 'struct',
+      'schema-id': 0,
+      fields: [
+        { id: 1, name: 'p', required: false, type: 'long' },
+        { id: 2, name: 'v', required: false, type: 'long' },
+      ],
+    };
+    const spec: PartitionSpec = {
+      'spec-id': 0,
+      fields: [{ 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' }],
+    };
+    await mkdir(folder, { recursive: true });
+    let failed = false;
+    const write = writeDataFiles(db, {
+      select: `SELECT i % 3 AS p, CASE WHEN i > 3000000 THEN error('boom') ELSE i END AS v FROM range(4000000) t(i)`,
+      schema,
+      spec,
+      location,
+      io,
+      stagingDir: join(folder, '..', 'staging'),
+    }).catch((error: unknown) => {
+      failed = true;
+      return error;
+    });
+    // Once DuckDB has opened this write's files, another publisher of the table (the app, another
+    // machine on a shared folder) writes its own, to commit later.
+    while ((await listLocalFiles(folder)).length === 0) await new Promise((r) => setTimeout(r, 5));
+    const other = join(folder, 'p=1', 'another-publisher.parquet');
+    await mkdir(join(folder, 'p=1'), { recursive: true });
+    await writeFile(other, 'rows another publisher is about to commit');
+    expect(failed).toBe(false);
+    expect(String(await write)).toMatch(/boom/);
+    expect(await listLocalFiles(folder)).toEqual([other]);
   });
 
   it('keeps 64-bit snapshot ids exact through metadata JSON and Avro', async () => {
