@@ -23,7 +23,8 @@ function unquoteIdentifier(name: string): string {
 
 function partitionValue(type: IcebergType, text: string | null): PartitionValue {
   if (text === null) return null;
-  if (type === 'int' || type === 'long') return Number(text);
+  if (type === 'int') return Number(text);
+  if (type === 'long') return BigInt(text);
   if (type === 'date') return Math.round(Date.parse(`${text.slice(0, 10)}T00:00:00Z`) / 86_400_000);
   return text;
 }

@@ -4,7 +4,8 @@ import { readAvroContainer, writeAvroContainer } from './avro.ts';
 import type { FileIO } from './file-io.ts';
 import type { IcebergSchema, IcebergType, PartitionSpec, TableMetadata } from './spec.ts';
 
-export type PartitionValue = number | string | null;
+/** A `long` partition value is a BigInt (as Avro reads it back): a JS number rounds above 2^53. */
+export type PartitionValue = number | bigint | string | null;
 
 /** A data file as a manifest records it (`data_file`, field ids 100+). Keys of the stat maps are field ids. */
 export interface DataFile {
@@ -220,8 +221,15 @@ export const MANIFEST_FILE_SCHEMA = {
   ],
 };
 
+/** Iceberg's order of partition values: numbers (int, date, long as BigInt) by value, strings by UTF-8 bytes. */
+function comparePartitionValues(a: number | bigint | string, b: number | bigint | string): number {
+  if (typeof a === 'string' || typeof b === 'string')
+    return Buffer.compare(Buffer.from(String(a), 'utf8'), Buffer.from(String(b), 'utf8'));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Binary single-value form of a partition value (for partition summaries). */
-function partitionValueBytes(type: IcebergType, value: number | string): Buffer {
+function partitionValueBytes(type: IcebergType, value: number | bigint | string): Buffer {
   if (type === 'int' || type === 'date') {
     const b = Buffer.alloc(4);
     b.writeInt32LE(Number(value));
@@ -275,10 +283,8 @@ export async function writeManifest(
   const partitions = fields.map((field) => {
     // Like Java's writer, summaries cover every entry (DELETED ones too: changelog readers prune on them).
     const values = entries.map((e) => e.file.partition[field.name] ?? null);
-    const present = values.filter((v): v is number | string => v !== null);
-    const sorted = [...present].sort((a, b) =>
-      typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : 1,
-    );
+    const present = values.filter((v): v is number | bigint | string => v !== null);
+    const sorted = [...present].sort(comparePartitionValues);
     return {
       contains_null: values.some((v) => v === null),
       contains_nan: false,

@@ -199,8 +199,11 @@ export async function buildSnapshot(
     ...request.added,
   ];
   const removedFiles = deletedEntries.map((e) => e.file);
+  // A long partition value is a BigInt, which JSON.stringify refuses.
   const changedPartitions = new Set(
-    [...request.added, ...removedFiles].map((f) => JSON.stringify(f.partition)),
+    [...request.added, ...removedFiles].map((f) =>
+      JSON.stringify(f.partition, (_key, value) => (typeof value === 'bigint' ? String(value) : value)),
+    ),
   );
   const now = Math.max(Date.now(), base['last-updated-ms'] + 1);
   const summary: Snapshot['summary'] = {

@@ -4,6 +4,7 @@ import type { Db } from '../../../engine/db/duckdb.ts';
 import type { Materialization } from '../../../engine/project/models.ts';
 import { readManifestList, Status } from '../../../engine/publish/iceberg/manifest.ts';
 import { checkInvariants } from '../../../engine/publish/iceberg/metadata-json.ts';
+import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import type { TableMetadata } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
@@ -154,6 +155,43 @@ describe('Iceberg operations', () => {
     const files = await snapshotFiles(ctx.catalog.io, await metadataOf('fact_dated'));
     expect(files.live.map((e) => e.file.partition.day).sort()).toEqual([19783, 19784, 19787]);
     expect(await expectEqualToGold('fact_dated', 'event_id', ['event_id', 'day'])).toBe(5);
+  });
+
+  it('partitions by a BIGINT column: values past 2^53 stay exact, a changed partition is replaced', async () => {
+    const big = 9_007_199_254_740_993n; // 2^53 + 1: a JS number rounds it to 2^53
+    await db.run(
+      `CREATE TABLE gold.fact_big AS SELECT i AS event_id, (CASE i % 3 WHEN 0 THEN 9 WHEN 1 THEN 10 ELSE ${big} END)::BIGINT AS date_key FROM range(6) t(i)`,
+    );
+    await publish('fact_big', 'append', ['event_id'], 'date_key');
+    // A re-run of one partition: an overwrite, which failed on the BigInt values read back from Avro.
+    await db.run('UPDATE gold.fact_big SET event_id = event_id + 100 WHERE date_key = 9');
+    expect(await publish('fact_big', 'append', ['event_id'], 'date_key')).toMatchObject({
+      action: 'overwrite',
+      rowsRemoved: 2,
+      rowsAdded: 2,
+    });
+    const metadata = await metadataOf('fact_big');
+    expect(metadata.snapshots[1]?.summary['changed-partition-count']).toBe('1');
+    const files = await snapshotFiles(ctx.catalog.io, metadata);
+    expect(files.live.map((e) => e.file.partition.date_key).sort()).toEqual([10n, 9n, big]);
+    // Partition summaries order values as numbers (as strings, 10 came before 9) and keep them exact.
+    const manifests = await readManifestList(ctx.catalog.io, metadata.snapshots[1]!['manifest-list']);
+    const summary = manifests.find((m) => m.existing_files_count === 2)!.partitions![0]!;
+    expect(summary.lower_bound?.readBigInt64LE()).toBe(9n);
+    expect(summary.upper_bound?.readBigInt64LE()).toBe(big);
+    expect((await publish('fact_big', 'append', ['event_id'], 'date_key')).action).toBe('none');
+    expect(
+      (
+        await reconcileTable(
+          ctx,
+          await describeTestTable(db, 'fact_big', {
+            materialized: 'append',
+            primaryKey: ['event_id'],
+            dateKey: 'date_key',
+          }),
+        )
+      ).matches,
+    ).toBe(true);
   });
 
   it('upserts an SCD1 dimension copy-on-write: only files holding changed keys are rewritten', async () => {
