@@ -1,11 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LakehouseError } from '../api/errors.ts';
 import { type CachedFile, DEFAULT_CACHE_BYTES, evictLeastRecentlyUsed } from './lru-files.ts';
-import { downloadObject, forEachParallel, type S3ObjectInfo } from './s3-objects.ts';
+import { DOWNLOAD_TEMP_SUFFIX, downloadObject, forEachParallel, type S3ObjectInfo } from './s3-objects.ts';
 
 /** Bytes fetched so far out of the batch's total; `cachedBytes` were already local and skipped. */
 export interface TransferProgress {
@@ -21,7 +21,7 @@ export interface ObjectCache {
    * Makes each object available as a local file (in input order): unchanged objects (same bucket,
    * key and ETag) come from the cache, the rest are downloaded in parallel. Evicts least recently
    * used files beyond the size limit afterwards, never the ones just asked for nor those held (see
-   * holdCachedFiles).
+   * holdCachedFiles), nor those another process sharing the folder used lately (SHARED_USE_MS).
    */
   fetch(objects: S3ObjectInfo[], onProgress?: (progress: TransferProgress) => void): Promise<string[]>;
   /** Total bytes the cache holds. */
@@ -42,16 +42,51 @@ export interface CacheHold {
 const openHolds = new Set<Set<string>>();
 const recordingHold = new AsyncLocalStorage<Set<string>>();
 
+/**
+ * Holds are in memory, so another process sharing s3.cache_dir (the CLI beside the app, another project)
+ * cannot see them: there, a file whose mtime someone else set within this long counts as in use. Its
+ * holds re-touch their files every HOLD_TOUCH_MS to stay within it; a process killed holding files
+ * lets them go after it.
+ */
+const SHARED_USE_MS = 10 * 60 * 1000;
+const HOLD_TOUCH_MS = 2 * 60 * 1000;
+
+/**
+ * The mtime this process last gave each cache file: a file whose mtime differs was touched by another
+ * process since. Process-wide like the holds; an evicted file's entry goes with it.
+ */
+const ownTouches = new Map<string, number>();
+
+/** Marks a cache file used now (its mtime is its LRU age) and records the mtime as this process's. */
+async function touch(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(path, now, now);
+  // As the disk stored it: a file system keeping whole seconds would never match `now`.
+  ownTouches.set(path, (await stat(path)).mtimeMs);
+}
+
 export function holdCachedFiles(): CacheHold {
   const paths = new Set<string>();
   openHolds.add(paths);
+  const touching = setInterval(() => {
+    for (const path of paths) touch(path).catch(() => undefined);
+  }, HOLD_TOUCH_MS);
+  touching.unref();
   return {
     during: (task) => recordingHold.run(paths, task),
     release: () => {
+      clearInterval(touching);
       openHolds.delete(paths);
     },
   };
 }
+
+/**
+ * How long a download's temp file must be untouched to be taken for one a killed process left. A live
+ * download writes to it at least every 2 minutes (the S3 client's request timeout fails a stalled one,
+ * which removes its temp file); an hour leaves room for a machine that slept mid-download.
+ */
+const ABANDONED_DOWNLOAD_MS = 60 * 60 * 1000;
 
 export interface ObjectCacheOptions {
   dir: string;
@@ -70,7 +105,9 @@ const MAX_READABLE_NAME = 100;
  * The extensions stay: DuckDB picks a reader and decompression (`.csv.gz`) by them.
  */
 function readableName(key: string): string {
-  const name = basename(key).replace(/[^\w.-]/g, '_');
+  let name = basename(key).replace(/[^\w.-]/g, '_');
+  // An object named like a download's temp file would be taken for one, never evicted.
+  if (DOWNLOAD_TEMP_SUFFIX.test(name)) name = `${name}_`;
   if (name.length <= MAX_READABLE_NAME) return name;
   const extensions = /(\.[\w-]{1,16}){1,2}$/.exec(name)?.[0] ?? '';
   return `${name.slice(0, MAX_READABLE_NAME - extensions.length)}${extensions}`;
@@ -90,13 +127,19 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
   const isEntry = (shard: string, file: string) =>
     /^[0-9a-f]{2}$/.test(shard) && file.startsWith(shard) && /^[0-9a-f]{24}-[\w.-]*$/.test(file);
 
+  /**
+   * The cache's files, and the temp files of downloads a killed process left (ABANDONED_DOWNLOAD_MS).
+   * A temp file is never an entry: evicting one deleted the file a download in progress was writing.
+   */
   const listEntries = async () => {
     const entries: CachedFile[] = [];
+    const abandoned: string[] = [];
+    const now = Date.now();
     let shards: string[];
     try {
       shards = await readdir(options.dir);
     } catch {
-      return entries;
+      return { entries, abandoned };
     }
     for (const shard of shards) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
@@ -110,16 +153,25 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
         if (!isEntry(shard, file)) continue;
         const path = join(options.dir, shard, file);
         const info = await stat(path).catch(() => undefined);
-        if (info?.isFile()) entries.push({ path, size: info.size, used: info.mtimeMs });
+        if (!info?.isFile()) continue;
+        if (!DOWNLOAD_TEMP_SUFFIX.test(file)) entries.push({ path, size: info.size, used: info.mtimeMs });
+        else if (now - info.mtimeMs > ABANDONED_DOWNLOAD_MS) abandoned.push(path);
       }
     }
-    return entries;
+    return { entries, abandoned };
   };
 
   const evict = async (asked: string[]) => {
+    const { entries, abandoned } = await listEntries();
+    for (const path of abandoned) await rm(path, { force: true }).catch(() => undefined);
     const keep = new Set(asked);
     for (const hold of openHolds) for (const path of hold) keep.add(path);
-    await evictLeastRecentlyUsed(await listEntries(), maxBytes, keep);
+    const now = Date.now();
+    for (const entry of entries) {
+      const inUseElsewhere = ownTouches.get(entry.path) !== entry.used && now - entry.used < SHARED_USE_MS;
+      if (inUseElsewhere) keep.add(entry.path);
+    }
+    for (const path of await evictLeastRecentlyUsed(entries, maxBytes, keep)) ownTouches.delete(path);
   };
 
   return {
@@ -144,13 +196,11 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
         files: objects.length,
       };
       const missing: { object: S3ObjectInfo; path: string }[] = [];
-      const now = new Date();
       for (const [i, object] of objects.entries()) {
         const path = paths[i] as string;
         const info = await stat(path).catch(() => undefined);
         if (info && info.size === object.size) {
-          // Touching marks it recently used for eviction.
-          await utimes(path, now, now);
+          await touch(path);
           progress.cachedBytes += object.size;
           progress.doneBytes += object.size;
         } else {
@@ -168,13 +218,14 @@ export function createObjectCache(client: () => S3Client, options: ObjectCacheOp
             onProgress?.({ ...progress });
           }
         });
+        await touch(path);
       });
       onProgress?.({ ...progress });
       await evict(paths);
       return paths;
     },
     async size() {
-      return (await listEntries()).reduce((sum, e) => sum + e.size, 0);
+      return (await listEntries()).entries.reduce((sum, e) => sum + e.size, 0);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
@@ -8,7 +9,11 @@ import type { LakehouseError } from '../../engine/api/errors.ts';
 import { loadProject } from '../../engine/project/config.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { isOwnPartitionFile } from '../../engine/storage/lake-storage.ts';
-import { createObjectCache, type TransferProgress } from '../../engine/storage/object-cache.ts';
+import {
+  createObjectCache,
+  holdCachedFiles,
+  type TransferProgress,
+} from '../../engine/storage/object-cache.ts';
 import { createProjectStorage } from '../../engine/storage/project-storage.ts';
 import { createS3Client } from '../../engine/storage/s3-client.ts';
 import {
@@ -20,9 +25,28 @@ import {
   uploadFile,
 } from '../../engine/storage/s3-objects.ts';
 import { isS3Uri, locationKind, parseS3Uri } from '../../engine/storage/s3-uri.ts';
-import { removeDir, tempDir } from '../helpers/project.ts';
+import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import { type S3Server, startS3Server, useS3rverCredentials } from './s3-helpers.ts';
+
+/** Runs a TypeScript script in a process of its own (as run-ts does), without blocking this one's s3rver. */
+function runTs(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/run-ts.js', script, ...args], { cwd: PROJECT_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 describe('S3 URIs', () => {
   it.each([
@@ -335,6 +359,58 @@ describe('S3 transfers against s3rver', () => {
     expect((error as LakehouseError).message).toMatch(
       /: ENAMETOOLONG, the path is too long for the local file system\. Use a folder with a shorter path/,
     );
+  });
+
+  // Eviction by a second cache on the folder (a Test connection beside a run) took the temp file of a
+  // download in progress for an entry and deleted it: the download failed and started over.
+  it("never evicts a download's temp file, but clears one a killed process left", async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'temp/x.csv', Body: 'x'.repeat(1000) }));
+    const [object] = (await listObjects(client, 'data', 'temp/')).objects;
+    const dir = join(work, 'temp-cache');
+    // As downloadObject names them: `<entry>.part-<8 hex>`.
+    const writing = join(dir, '12', `12${'3'.repeat(22)}-big.parquet.part-0a1b2c3d`);
+    const abandoned = join(dir, '45', `45${'6'.repeat(22)}-old.parquet.part-deadbeef`);
+    for (const file of [writing, abandoned]) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, 'p'.repeat(5000));
+    }
+    const longAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(abandoned, longAgo, longAgo);
+    const cache = createObjectCache(() => client, { dir, maxBytes: 1500 });
+    await cache.fetch([object as S3ObjectInfo]);
+    expect(existsSync(writing)).toBe(true);
+    expect(existsSync(abandoned)).toBe(false);
+    expect(await cache.size()).toBe(1000);
+  });
+
+  // Holds are in memory: another process sharing s3.cache_dir evicted the reference file a run here
+  // still read, and the run's next date failed on a file gone.
+  it('spares files another process used lately, which its holds cannot tell', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint });
+    for (const name of ['held.csv', 'other.csv'])
+      await client.send(
+        new PutObjectCommand({ Bucket: 'data', Key: `shared-use/${name}`, Body: 'y'.repeat(600) }),
+      );
+    const [held] = (await listObjects(client, 'data', 'shared-use/held.csv')).objects;
+    const dir = join(work, 'shared-use-cache');
+    const cache = createObjectCache(() => client, { dir, maxBytes: 1000 });
+    const hold = holdCachedFiles();
+    try {
+      const [file] = await hold.during(() => cache.fetch([held as S3ObjectInfo]));
+      const other = await runTs('test/storage/cache-other-process.ts', [
+        dir,
+        '1000',
+        s3.endpoint,
+        'data',
+        'shared-use/other.csv',
+      ]);
+      expect(other.code, other.stderr).toBe(0);
+      expect(await readFile(other.stdout.trim(), 'utf8')).toBe('y'.repeat(600));
+      expect(await readFile(file as string, 'utf8')).toBe('y'.repeat(600));
+    } finally {
+      hold.release();
+    }
   });
 
   // With an S3 override (the app's source form), Test connection fetched into .lakehouse/s3-cache with
