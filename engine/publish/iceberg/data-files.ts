@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { LakehouseError } from '../../api/errors.ts';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
 import { syncFile, syncFoldersUpTo } from '../../storage/atomic-file.ts';
 import type { FileIO } from './file-io.ts';
 import type { DataFile, PartitionValue } from './manifest.ts';
-import { boundBytes, type IcebergSchema, type IcebergType, type PartitionSpec } from './spec.ts';
+import { boundBytes, epochDays, type IcebergSchema, type IcebergType, type PartitionSpec } from './spec.ts';
 import { newStagingFolder } from './staging.ts';
 
 interface CopyStatsRow {
@@ -21,11 +22,21 @@ function unquoteIdentifier(name: string): string {
   return name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
 
-function partitionValue(type: IcebergType, text: string | null): PartitionValue {
+function partitionValue(type: IcebergType, text: string | null, column: string): PartitionValue {
   if (text === null) return null;
   if (type === 'int') return Number(text);
   if (type === 'long') return BigInt(text);
-  if (type === 'date') return Math.round(Date.parse(`${text.slice(0, 10)}T00:00:00Z`) / 86_400_000);
+  if (type === 'date') {
+    const days = epochDays(text);
+    if (days === undefined) {
+      throw new LakehouseError(
+        'ICEBERG_INVALID',
+        `Partition column ${column} holds the date ${text}, which an Iceberg date cannot hold. Replace it in the model (NULL, or a real date).`,
+        { column, value: text },
+      );
+    }
+    return days;
+  }
   return text;
 }
 
@@ -150,7 +161,8 @@ async function describeFiles(
     const sortById = <T extends { key: number }>(list: T[]) => list.sort((a, b) => a.key - b.key);
     const keys = new Map((row.partition_keys ?? []).map((k) => [k.key, k.value]));
     const partition: Record<string, PartitionValue> = {};
-    for (const p of partitionColumns) partition[p.name] = partitionValue(p.type, keys.get(p.column) ?? null);
+    for (const p of partitionColumns)
+      partition[p.name] = partitionValue(p.type, keys.get(p.column) ?? null, p.column);
     files.push({
       content: 0,
       file_path: uri,

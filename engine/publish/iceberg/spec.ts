@@ -191,7 +191,6 @@ export function duckdbTypeOf(type: IcebergType): string {
   return hit;
 }
 
-const EPOCH_DAY_MS = 86_400_000;
 const MAX_STRING_BOUND = 16;
 
 /**
@@ -206,8 +205,11 @@ export function boundBytes(type: IcebergType, text: string, side: 'lower' | 'upp
       return b;
     }
     case 'date': {
+      // `infinity` has no Iceberg date: no bound, rather than one that excludes the value.
+      const days = epochDays(text);
+      if (days === undefined) return undefined;
       const b = Buffer.alloc(4);
-      b.writeInt32LE(Math.round(Date.parse(`${text.slice(0, 10)}T00:00:00Z`) / EPOCH_DAY_MS));
+      b.writeInt32LE(days);
       return b;
     }
     case 'long': {
@@ -230,7 +232,7 @@ export function boundBytes(type: IcebergType, text: string, side: 'lower' | 'upp
       return stringBound(text, side);
     case 'timestamp':
     case 'timestamptz': {
-      const micros = timestampMicros(text);
+      const micros = timestampMicros(text, side);
       if (micros === undefined) return undefined;
       const b = Buffer.alloc(8);
       b.writeBigInt64LE(micros);
@@ -257,21 +259,55 @@ function stringBound(text: string, side: 'lower' | 'upper'): Buffer | undefined 
   return undefined;
 }
 
-/** Microseconds since the epoch from `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]`, without any zone shift for naive values. */
-export function timestampMicros(text: string): bigint | undefined {
-  const m =
-    /^(-?\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([+-])(\d{2})(?::?(\d{2}))?)?$/.exec(
-      text.trim(),
-    );
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date, exact for any year (year 0 is 1 BC). Date.UTC
+ * takes years 0-99 for 1900-1999, and Date covers only ±275,760 years.
+ */
+function civilDays(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+/** DuckDB's date text: `YYYY-MM-DD`, more digits past year 9999, ` (BC)` before year 1. */
+const DATE_TEXT = /(\d{4,})-(\d{2})-(\d{2})( \(BC\))?/.source;
+const DATE = new RegExp(`^${DATE_TEXT}$`);
+const TIMESTAMP = new RegExp(
+  `^${DATE_TEXT}[ T]${/(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([+-])(\d{2})(?::?(\d{2}))?)?$/.source}`,
+);
+
+const daysOf = (year: string, month: string, day: string, bc: string | undefined) =>
+  civilDays(bc ? 1 - Number(year) : Number(year), Number(month), Number(day));
+
+/** Days since the epoch of a DuckDB date; undefined for `infinity`, `-infinity` or anything else. */
+export function epochDays(text: string): number | undefined {
+  const m = DATE.exec(text.trim());
   if (!m) return undefined;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  const fraction = BigInt(`${m[7] ?? ''}000000`.slice(0, 6));
-  let micros = BigInt(ms) * 1000n + fraction;
-  if (m[8]) {
-    const offsetMinutes = Number(m[9]) * 60 + Number(m[10] ?? 0);
-    micros -= BigInt((m[8] === '-' ? -1 : 1) * offsetMinutes) * 60_000_000n;
+  const days = daysOf(m[1]!, m[2]!, m[3]!, m[4]);
+  return days >= -(2 ** 31) && days < 2 ** 31 ? days : undefined;
+}
+
+/**
+ * Microseconds since the epoch from DuckDB's `YYYY-MM-DD[ (BC)] HH:MM:SS[.fffffffff][+HH[:MM]]`, without
+ * any zone shift for naive values; undefined for `infinity` or anything else. Digits past microseconds
+ * round down for a lower bound and up for an upper one, so the bound still holds the value.
+ */
+export function timestampMicros(text: string, side: 'lower' | 'upper' = 'lower'): bigint | undefined {
+  const m = TIMESTAMP.exec(text.trim());
+  if (!m) return undefined;
+  const days = BigInt(daysOf(m[1]!, m[2]!, m[3]!, m[4]));
+  const seconds = BigInt(Number(m[5]) * 3600 + Number(m[6]) * 60 + Number(m[7]));
+  const digits = m[8] ?? '';
+  let micros = (days * 86_400n + seconds) * 1_000_000n + BigInt(`${digits}000000`.slice(0, 6));
+  if (side === 'upper' && /[1-9]/.test(digits.slice(6))) micros += 1n;
+  if (m[9]) {
+    const offsetMinutes = Number(m[10]) * 60 + Number(m[11] ?? 0);
+    micros -= BigInt((m[9] === '-' ? -1 : 1) * offsetMinutes) * 60_000_000n;
   }
-  return micros;
+  return micros === BigInt.asIntN(64, micros) ? micros : undefined;
 }
 
 /** Decimal unscaled value as big-endian two's complement in the fewest bytes. */
@@ -297,7 +333,7 @@ export function decodeBound(type: IcebergType, bytes: Buffer): string | number |
     case 'int':
       return bytes.readInt32LE();
     case 'date':
-      return new Date(bytes.readInt32LE() * EPOCH_DAY_MS).toISOString().slice(0, 10);
+      return dateOfDays(bytes.readInt32LE());
     case 'long':
     case 'timestamp':
     case 'timestamptz':
@@ -313,4 +349,27 @@ export function decodeBound(type: IcebergType, bytes: Buffer): string | number |
     default:
       return bytes.toString('hex');
   }
+}
+
+/** The `YYYY-MM-DD` date (DuckDB's text, ` (BC)` before year 1) that many days from 1970-01-01. */
+export function dateOfDays(days: number): string {
+  // The inverse of civilDays (Hinnant's civil_from_days).
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  const text = `${pad(year > 0 ? year : 1 - year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+  return year > 0 ? text : `${text} (BC)`;
 }

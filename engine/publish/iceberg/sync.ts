@@ -17,6 +17,7 @@ import {
 import { addDecimal, openFingerprintStore, publishedSelect, rowHashSql } from './published-files.ts';
 import {
   currentSchema,
+  dateOfDays,
   defaultSpec,
   duckdbTypeOf,
   type IcebergField,
@@ -317,7 +318,7 @@ async function prepare(
     columnType === 'int' || columnType === 'long'
       ? g
       : isDate
-        ? `DATE ${literal(new Date(Number(g) * 86_400_000).toISOString().slice(0, 10))}`
+        ? `DATE ${literal(dateOfDays(Number(g)))}`
         : literal(g);
   /** SQL selecting the local rows of the given groups (partition values as groupKeyOf prints them). */
   const groupsWhere = (groups: string[]): string | null => {

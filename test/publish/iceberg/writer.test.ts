@@ -127,6 +127,30 @@ describe('Iceberg writer', () => {
     expect(JSON.stringify(manifest.schema)).toContain('"logicalType":"map"');
   });
 
+  it('writes date and timestamp bounds that hold every value: early and BC years exact, none for infinity', async () => {
+    await db.run(`CREATE TABLE gold.edges AS SELECT * FROM (VALUES
+        (1, TIMESTAMP '0001-01-01 00:00:00', DATE '2022-01-01', DATE '0001-01-01 (BC)', TIMESTAMP '0050-03-01 00:00:00.5'),
+        (2, TIMESTAMP '2022-06-01 00:00:00', DATE 'infinity', DATE '10000-01-01', TIMESTAMP '0001-12-31 (BC) 23:00:00')
+      ) v(k, ts, valid_to, wide, early)`);
+    await syncTable(ctx, await describeTestTable(db, 'edges', { materialized: 'scd1', primaryKey: ['k'] }));
+    const files = await snapshotFiles(ctx.catalog.io, (await ctx.catalog.load('gold', 'edges'))!.metadata);
+    const file = files.live[0]!.file;
+    const bound = (list: typeof file.lower_bounds, id: number) => list?.find((b) => b.key === id)?.value;
+    const micros = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
+    // Date.UTC read year 1 as 1901: that lower bound excluded the row of year 1.
+    expect(bound(file.lower_bounds, 2)?.readBigInt64LE()).toBe(micros('0001-01-01T00:00:00Z'));
+    expect(bound(file.upper_bounds, 2)?.readBigInt64LE()).toBe(micros('2022-06-01T00:00:00Z'));
+    // 'infinity' has no Iceberg date: written as 0 (1970-01-01) it excluded every row past 1970.
+    expect(bound(file.lower_bounds, 3)?.readInt32LE()).toBe(18_993);
+    expect(bound(file.upper_bounds, 3)).toBeUndefined();
+    // Year 1 BC is year 0 (366 days before 0001-01-01); year 10000 is past what Date.parse reads.
+    expect(decodeBound('date', bound(file.lower_bounds, 4)!)).toBe('0001-01-01 (BC)');
+    expect(bound(file.lower_bounds, 4)?.readInt32LE()).toBe(-719_528);
+    expect(bound(file.upper_bounds, 4)?.readInt32LE()).toBe(2_932_897);
+    expect(bound(file.lower_bounds, 5)?.readBigInt64LE()).toBe(micros('0000-12-31T23:00:00Z'));
+    expect(bound(file.upper_bounds, 5)?.readBigInt64LE()).toBe(micros('0050-03-01T00:00:00.500Z'));
+  });
+
   it('leaves a table data folder as it was when a write fails or is cancelled midway', async () => {
     const io = ctx.catalog.io;
     const location = io.locationOf('gold/partial');
