@@ -118,7 +118,9 @@ export function mapDuckdbType(table: string, column: string, duckdbType: string)
     USMALLINT: ['int', 'INTEGER'],
     UINTEGER: ['long', 'BIGINT'],
     BIGINT: ['long', 'BIGINT'],
-    UBIGINT: ['decimal(20, 0)', 'DECIMAL(20,0)'],
+    // 20 digits would do, but DuckDB writes every decimal past 18 digits as a 16-byte fixed, and the
+    // Iceberg spec sizes that fixed by the precision (38 takes 16 bytes, 20 only 9): as wider decimals.
+    UBIGINT: ['decimal(38, 0)', 'DECIMAL(38,0)'],
     HUGEINT: ['decimal(38, 0)', 'DECIMAL(38,0)'],
     UHUGEINT: ['decimal(38, 0)', 'DECIMAL(38,0)'],
     FLOAT: ['float', 'FLOAT'],

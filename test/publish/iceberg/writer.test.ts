@@ -15,6 +15,7 @@ import {
   parseMetadata,
   serializeMetadata,
 } from '../../../engine/publish/iceberg/metadata-json.ts';
+import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import { decodeBound, type IcebergSchema, type PartitionSpec } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
@@ -149,6 +150,24 @@ describe('Iceberg writer', () => {
     expect(bound(file.upper_bounds, 4)?.readInt32LE()).toBe(2_932_897);
     expect(bound(file.lower_bounds, 5)?.readBigInt64LE()).toBe(micros('0000-12-31T23:00:00Z'));
     expect(bound(file.upper_bounds, 5)?.readBigInt64LE()).toBe(micros('0050-03-01T00:00:00.500Z'));
+  });
+
+  it('writes UBIGINT as decimal(38, 0), the precision of the 16-byte fixed DuckDB writes it as', async () => {
+    await db.run(
+      'CREATE TABLE gold.unsigned AS SELECT * FROM (VALUES (1, 0::UBIGINT), (2, 18446744073709551615::UBIGINT)) v(k, u)',
+    );
+    const table = await describeTestTable(db, 'unsigned', { materialized: 'scd1', primaryKey: ['k'] });
+    await syncTable(ctx, table);
+    const metadata = (await ctx.catalog.load('gold', 'unsigned'))!.metadata;
+    expect(metadata.schemas[0]?.fields.find((f) => f.name === 'u')?.type).toBe('decimal(38, 0)');
+    const file = (await snapshotFiles(ctx.catalog.io, metadata)).live[0]!.file;
+    const path = ctx.catalog.io.localPath(file.file_path)!;
+    // decimal(20, 0) declared a 9-byte fixed while the file held 16 bytes a value.
+    expect(
+      await db.allJson(`SELECT type, type_length, precision FROM parquet_schema('${path}') WHERE name = 'u'`),
+    ).toEqual([{ type: 'FIXED_LEN_BYTE_ARRAY', type_length: '16', precision: 38 }]);
+    expect(file.upper_bounds?.find((b) => b.key === 2)?.value.toString('hex')).toBe('00ffffffffffffffff');
+    expect((await reconcileTable(ctx, table)).matches).toBe(true);
   });
 
   it('leaves a table data folder as it was when a write fails or is cancelled midway', async () => {
