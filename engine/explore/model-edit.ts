@@ -332,6 +332,29 @@ function diffKey(model: Model): string[] {
 
 const EXAMPLES = 5;
 
+/**
+ * For a column whose type the run changed: SQL true when its value differs, `b` and `a` being its
+ * before and after. hash() tells 1 from 1.0 and IS DISTINCT FROM casts both sides to a common type, so
+ * rows were counted changed with no column named. The value is the same when each side, cast to the
+ * other's type, equals the other: 1 and 1.0, not 1.5 and 2 (DOUBLE to INTEGER), nor '01' and 1. Types
+ * with no cast between them are compared as text.
+ */
+async function retypedDiffers(
+  db: Db,
+  beforeType: string,
+  afterType: string,
+): Promise<(b: string, a: string) => string> {
+  try {
+    await db.all(
+      `SELECT TRY_CAST(NULL::${beforeType} AS ${afterType}), TRY_CAST(NULL::${afterType} AS ${beforeType})`,
+    );
+  } catch {
+    return (b, a) => `CAST(${b} AS VARCHAR) IS DISTINCT FROM CAST(${a} AS VARCHAR)`;
+  }
+  return (b, a) =>
+    `(TRY_CAST(${b} AS ${afterType}) IS DISTINCT FROM ${a} OR ${b} IS DISTINCT FROM TRY_CAST(${a} AS ${beforeType}))`;
+}
+
 function parseJsonRow(value: unknown): JsonRow {
   return typeof value === 'string' ? (JSON.parse(value) as JsonRow) : {};
 }
@@ -360,6 +383,7 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
   const beforeColumns = beforeDescribed.map((c) => c.column_name);
   const columnTypes: Record<string, string> = {};
   for (const c of [...beforeDescribed, ...afterDescribed]) columnTypes[c.column_name] = c.column_type;
+  const beforeTypes = new Map(beforeDescribed.map((c) => [c.column_name, c.column_type]));
   const common = afterColumns.filter((c) => beforeColumns.includes(c));
   const key = diffKey(model).filter((k) => common.includes(k));
   const rowsBefore = await count(`SELECT count(*) FROM ${beforeRel}`);
@@ -396,17 +420,28 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
   const match = keyMatch(key, 'b', 'a');
   const compared = common.filter((c) => !key.includes(c));
   const keyList = key.map(ident).join(', ');
-  const rowHash = compared.length ? `hash(${compared.map(ident).join(', ')})` : '0';
+  // Columns of one type on both sides go into the hash; those the run retyped are carried and compared apart.
+  const retyped = compared.filter((c) => beforeTypes.get(c) !== columnTypes[c]);
+  const hashed = compared.filter((c) => !retyped.includes(c));
+  const retypedCompare = new Map<string, (b: string, a: string) => string>();
+  for (const c of retyped) {
+    retypedCompare.set(c, await retypedDiffers(db, beforeTypes.get(c) as string, columnTypes[c] as string));
+  }
+  const differs = (c: string, b: string, a: string) =>
+    retypedCompare.get(c)?.(b, a) ?? `${b} IS DISTINCT FROM ${a}`;
+  const rowHash = hashed.length ? `hash(${hashed.map(ident).join(', ')})` : '0';
+  const carried = retyped.map((c, i) => `, ${ident(c)} AS __r${i}`).join('');
+  const retypedChanged = retyped.map((c, i) => differs(c, `b.__r${i}`, `a.__r${i}`));
   const keyColumns = key.map((k) => `coalesce(a.${ident(k)}, b.${ident(k)}) AS ${ident(k)}`).join(', ');
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __diff_keys AS
      SELECT ${keyColumns}, CASE WHEN b.__hash IS NULL THEN 'added' WHEN a.__hash IS NULL THEN 'removed' END AS __kind
-     FROM (SELECT ${keyList}, ${rowHash} AS __hash FROM ${beforeRel}) AS b
-     FULL OUTER JOIN (SELECT ${keyList}, ${rowHash} AS __hash FROM ${afterRel}) AS a ON ${match}
-     WHERE b.__hash IS DISTINCT FROM a.__hash`,
+     FROM (SELECT ${keyList}, ${rowHash} AS __hash${carried} FROM ${beforeRel}) AS b
+     FULL OUTER JOIN (SELECT ${keyList}, ${rowHash} AS __hash${carried} FROM ${afterRel}) AS a ON ${match}
+     WHERE ${['b.__hash IS DISTINCT FROM a.__hash', ...retypedChanged].join(' OR ')}`,
   );
   const changedKeys = `(SELECT ${keyList} FROM __diff_keys WHERE __kind IS NULL) AS d`;
-  const flags = compared.map((c, i) => `b.${ident(c)} IS DISTINCT FROM a.${ident(c)} AS __c${i}`);
+  const flags = compared.map((c, i) => `${differs(c, `b.${ident(c)}`, `a.${ident(c)}`)} AS __c${i}`);
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __diff AS
      SELECT ${keyList}, __kind${compared.map((_, i) => `, FALSE AS __c${i}`).join('')} FROM __diff_keys WHERE __kind IS NOT NULL
@@ -429,12 +464,15 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
       if (n > 0) changedColumns[c] = n;
     });
     const order = key.map(ident).join(', ');
+    const flagList = compared.map((_, i) => `, __c${i}`).join('');
     const sample = (kind: string) =>
-      `(SELECT ${order} FROM __diff WHERE __kind ${kind} ORDER BY ${order} LIMIT ${EXAMPLES})`;
+      `(SELECT ${order}${flagList} FROM __diff WHERE __kind ${kind} ORDER BY ${order} LIMIT ${EXAMPLES})`;
     const sampleMatch = (alias: string) => keyMatch(key, 'd', alias);
     const keyStruct = `{${key.map((k) => `${literal(k)}: d.${ident(k)}`).join(', ')}}`;
-    const changedRows = await db.all<{ key: string; before: string; after: string }>(
-      `SELECT to_json(${keyStruct})::VARCHAR AS key, to_json(b)::VARCHAR AS before, to_json(a)::VARCHAR AS after
+    const changedRows = await db.all<
+      { key: string; before: string; after: string } & Record<string, unknown>
+    >(
+      `SELECT to_json(${keyStruct})::VARCHAR AS key, to_json(b)::VARCHAR AS before, to_json(a)::VARCHAR AS after${compared.map((_, i) => `, d.__c${i}`).join('')}
        FROM ${sample('IS NULL')} AS d JOIN ${beforeRel} AS b ON ${sampleMatch('b')} JOIN ${afterRel} AS a ON ${sampleMatch('a')}
        ORDER BY ${key.map((k) => `d.${ident(k)}`).join(', ')}`,
     );
@@ -445,7 +483,8 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
         key: parseJsonRow(r.key),
         before: beforeRow,
         after: afterRow,
-        columns: compared.filter((c) => JSON.stringify(beforeRow[c]) !== JSON.stringify(afterRow[c])),
+        // As counted: a retyped column's 1 and 1.0 (or a date and its midnight) are the same value.
+        columns: compared.filter((_, i) => r[`__c${i}`] === true),
       };
     });
     return {

@@ -163,3 +163,41 @@ describe('model.apply', () => {
     expect(await readFile(file, 'utf8')).toBe(edited);
   });
 });
+
+describe('model.diff', () => {
+  it('counts a row changed by its values, not by a column type the run changed', async () => {
+    // hash() tells 2022 from 2022.0: a retyped column counted every row changed, naming no column.
+    const DATE_DIM = 'gold.dim_date';
+    const text = await readFile(fileOf(DATE_DIM), 'utf8');
+    // Keyed, so rows are compared by key and column (without a key a row differs whole).
+    const keyed = text.replace('role: dimension\n', 'role: dimension\nunique_key: date_key\n');
+    const retyped = keyed
+      .replace('year(d)::INTEGER AS year', 'year(d)::DOUBLE AS year')
+      .replace('quarter(d)::INTEGER AS quarter', 'quarter(d)::VARCHAR AS quarter');
+    expect(retyped).toContain('::DOUBLE AS year');
+    expect(retyped).toContain('unique_key: date_key');
+    const same = await client.call('model.apply', { model: DATE_DIM, text: retyped });
+    const sameDiff = (await client.call('model.diff', { runId: same.runId })).tables[0];
+    expect(sameDiff).toMatchObject({
+      ...{ table: DATE_DIM, key: ['date_key'], added: 0, removed: 0 },
+      ...{ changed: 0, changedColumns: {}, changedExamples: [] },
+    });
+    expect(sameDiff?.columnTypes).toMatchObject({ year: 'DOUBLE', quarter: 'VARCHAR' });
+    // A value that changed with its type is named, and only it: 5 and 5.5, not '1' and 1.
+    const moved = await client.call('model.apply', {
+      model: DATE_DIM,
+      text: keyed.replace('day(d)::INTEGER AS day', '(day(d) + 0.5)::DOUBLE AS day'),
+      base: retyped,
+    });
+    const movedDiff = (await client.call('model.diff', { runId: moved.runId })).tables[0];
+    expect(movedDiff?.changed).toBe(movedDiff?.rowsAfter);
+    expect(movedDiff?.changedColumns).toEqual({ day: movedDiff?.rowsAfter });
+    expect(movedDiff?.changedExamples.map((e) => e.columns)).toEqual(Array(5).fill(['day']));
+    const restored = await client.call('model.apply', {
+      model: DATE_DIM,
+      text,
+      base: await readFile(fileOf(DATE_DIM), 'utf8'),
+    });
+    expect((await client.call('model.diff', { runId: restored.runId })).status).toBe('success');
+  });
+});
