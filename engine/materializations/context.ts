@@ -186,6 +186,9 @@ function reservedColumnError(model: Model, clash: string): LakehouseError {
   );
 }
 
+/** The materializations that number their rows' surrogate keys themselves. */
+const HANDS_OUT_KEYS = new Set(['scd1', 'scd2', 'bridge']);
+
 /**
  * The first header setting naming a column the model's SQL does not output (`columns`), as an error
  * at the setting's line: otherwise a key fails later as a DuckDB error at some line of the SQL, and a
@@ -227,6 +230,17 @@ export function headerColumnError(model: Model, columns: string[]): LakehouseErr
       { model: model.id, file: model.file, line, field: setting(field), column, columns },
     );
   }
+  const sk = config.surrogate_key;
+  if (sk && HANDS_OUT_KEYS.has(config.materialized) && outputs.has(sk.toLowerCase())) {
+    const { line, at } = where('surrogate_key');
+    return new LakehouseError(
+      'MODEL_INVALID',
+      `${at}: surrogate_key names "${sk}", which the model outputs too: a ${config.materialized} model's ` +
+        "surrogate keys are the engine's to hand out. Leave the column out of the SELECT (SELECT * EXCLUDE " +
+        `(${ident(sk)})), or name the surrogate key otherwise.`,
+      { model: model.id, file: model.file, line, field: 'surrogate_key', column: sk, columns },
+    );
+  }
   const keys = new Set([...(config.unique_key ?? []), config.surrogate_key].map((k) => k?.toLowerCase()));
   const mergedKey = Object.keys(config.merge).find((column) => keys.has(column.toLowerCase()));
   if (mergedKey !== undefined) {
@@ -265,21 +279,23 @@ export async function alignTableColumns(
   /** Columns the materialization adds to the model's (SCD2's validity), never the model's to give. */
   engineColumns: readonly string[] = [],
 ): Promise<ColumnChanges> {
-  const have = new Map((await columnsOf(db, target)).map((c) => [c.name, c.type]));
+  // By name in any case, as DuckDB binds them: `Kind` for `kind` is the same column, not one to add.
+  const lower = (name: string) => name.toLowerCase();
+  const tableColumns = await columnsOf(db, target);
+  const have = new Map(tableColumns.map((c) => [lower(c.name), c.type]));
   const added: string[] = [];
   const widened: string[] = [];
   const kept: string[] = [];
   const staged = await columnsOf(db, stage);
+  const stagedNames = new Set(staged.map((c) => lower(c.name)));
+  const engineNames = new Set([model.config.surrogate_key ?? '', ...engineColumns].map(lower));
   // A column the model stopped giving stays (its older rows keep their values); new rows get NULL.
-  const dropped = [...have.keys()].filter(
-    (name) =>
-      name !== model.config.surrogate_key &&
-      !engineColumns.includes(name) &&
-      !staged.some((c) => c.name === name),
-  );
+  const dropped = tableColumns
+    .map((c) => c.name)
+    .filter((name) => !engineNames.has(lower(name)) && !stagedNames.has(lower(name)));
   for (const column of staged) {
     const name = ident(column.name);
-    const tableType = have.get(column.name);
+    const tableType = have.get(lower(column.name));
     if (tableType === undefined) {
       await db.run(`ALTER TABLE ${target} ADD COLUMN ${name} ${column.type}`);
       added.push(column.name);
@@ -373,7 +389,12 @@ export function keyMatch(keys: string[], left: string, right: string): string {
  * are a model bug, not duplicates: they fail the date as a unique test would, with the rows shown. A
  * NULL key is one key here (rows are merged by key), though the unique test skips it.
  */
-export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Promise<number> {
+export async function dedupeStage(
+  ctx: MaterializeContext,
+  keys: string[],
+  /** The date staged, when a replay staged another than the run's (named in the failure). */
+  stagedDate = ctx.etlDate,
+): Promise<number> {
   const { db, stage } = ctx;
   const modelId = ctx.model.id;
   const keyList = keys.map(ident).join(', ');
@@ -386,8 +407,10 @@ export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Prom
   await ctx.replaceStage(`SELECT DISTINCT * FROM ${stage}`);
   const after = await countRows(db, stage);
   if (after !== distinctKeys) {
-    const conflicts = `SELECT * FROM ${stage} WHERE (${keyList}) IN (
-      SELECT (${keyList}) FROM ${stage} GROUP BY ALL HAVING count(*) > 1) ORDER BY ${keyList}`;
+    // Matched as the merge matches keys: `IN` never found the rows of a NULL key.
+    const conflicts = `SELECT * FROM ${stage} AS s SEMI JOIN (
+      SELECT ${keyList} FROM ${stage} GROUP BY ALL HAVING count(*) > 1) AS c ON ${keyMatch(keys, 's', 'c')}
+      ORDER BY ${keyList}`;
     const failingRows = await db.allJson(`${conflicts} LIMIT 10`);
     const test = `unique(${keys.join(', ')})`;
     // The unique test skips a key NULL in every column; a merge cannot, so say why it fails here.
@@ -401,11 +424,14 @@ export async function dedupeStage(ctx: MaterializeContext, keys: string[]): Prom
         ? ` ${counted(noKey, 'row')} with ${keys.join(', ')} NULL differ: rows are merged by key, so a NULL key is one ` +
           'key here, though the unique test skips it. Give them a key, or quarantine or filter them out.'
         : '';
+    // A replay stages every committed date: the one at fault may not be the run's.
+    const replayed =
+      stagedDate === ctx.etlDate ? '' : ` on ${stagedDate} (replayed by this run of ${ctx.etlDate})`;
     throw new LakehouseError(
       'TEST_FAILED',
-      `${modelId} emits ${counted(after - distinctKeys, 'more row')} than distinct ${keys.join(', ')} values, with different ` +
+      `${modelId} emits ${counted(after - distinctKeys, 'more row')}${replayed} than distinct ${keys.join(', ')} values, with different ` +
         `values for the same key (test ${test}). Make the model's SQL return one row per key (GROUP BY the key, or fix the mapping).${nullKeys}`,
-      { model: modelId, test, failingRows },
+      { model: modelId, test, failingRows, ...(stagedDate === ctx.etlDate ? {} : { etlDate: stagedDate }) },
     );
   }
   return before - after;

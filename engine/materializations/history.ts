@@ -289,7 +289,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const tracked = async () => {
     trackedColumns ??=
       model.config.tracked ??
-      (await columnsOf(db, stage)).map((c) => c.name).filter((c) => !keys.includes(c));
+      (await columnsOf(db, stage))
+        .map((c) => c.name)
+        .filter((c) => !keys.some((k) => k.toLowerCase() === c.toLowerCase()));
     return trackedColumns;
   };
 
@@ -330,7 +332,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const d = `${literal(date)}::DATE`;
     await alignOnce();
     const rowsIn = await countRows(db, stage);
-    const duplicates = await dedupeStage(ctx, keys);
+    const duplicates = await dedupeStage(ctx, keys, date);
     // Only keys without a current version of the same hash change: new keys and changed ones. One
     // anti-join finds them (written as ANTI JOIN: 30% faster than NOT EXISTS on a 1.9M-row history);
     // closing and opening then touch those rows only.

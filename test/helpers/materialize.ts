@@ -60,6 +60,10 @@ export async function createHarness(header: string, layer: 'silver' | 'gold' = '
       committed.sort();
       return outcome;
     },
+    /** Changes a committed date's input, as a corrected model or source would, for a later replay. */
+    setInput(date: string, sql: string) {
+      inputs.set(date, sql);
+    },
     rows(sql: string) {
       return db.all(sql);
     },

@@ -174,6 +174,68 @@ merge: {signup: keep, first_seen: least, last_seen: greatest}`);
       { d: '2022-06-02', key: 'u1', kind: 'update', c: 'plan', before: '"premium"', after: '"basic"' },
     ]);
   });
+
+  // Each of these failed a re-run with a raw DuckDB error (a key or column spelt in another case), or
+  // told the user something untrue (a rebuild to fill members a replay fills; this date's rows at fault).
+  it('takes a key and a column spelt in another case than the table or the header', async () => {
+    h = await createHarness('materialized: scd1\nunique_key: ID\nsurrogate_key: k');
+    const day = (column: string, rows: string) => `SELECT * FROM (VALUES ${rows}) t(id, ${column})`;
+    await h.apply(materializeScd1, '2022-06-01', day('kind', `(1, 'a')`));
+    await h.apply(materializeScd1, '2022-06-02', day('kind', `(2, 'b')`));
+    // A re-run replays both dates; then the SELECT names kind as Kind.
+    await h.apply(materializeScd1, '2022-06-01', day('kind', `(1, 'a2')`));
+    const renamed = await h.apply(materializeScd1, '2022-06-03', day('Kind', `(1, 'c'), (3, 'd')`));
+    expect(renamed.warnings).toEqual([]);
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY k')).toEqual([
+      { k: 1, id: 1, kind: 'c' },
+      { k: 2, id: 2, kind: 'b' },
+      { k: 3, id: 3, kind: 'd' },
+    ]);
+  });
+
+  it('says no member is left NULL in a new column when a replay fills every one', async () => {
+    h = await createHarness('materialized: scd1\nunique_key: id');
+    const day = (rows: string) => `SELECT * FROM (VALUES ${rows}) t(id, kind, tier)`;
+    await h.apply(materializeScd1, '2022-06-01', `SELECT 1 AS id, 'a' AS kind`);
+    await h.apply(materializeScd1, '2022-06-02', `SELECT 2 AS id, 'b' AS kind`);
+    // The model gains tier and 06-01 re-runs: the replay of both dates gives both members theirs.
+    h.setInput('2022-06-02', day(`(2, 'b', 'B')`));
+    const rerun = await h.apply(materializeScd1, '2022-06-01', day(`(1, 'a', 'A')`));
+    expect(await h.rows('SELECT * FROM gold.model ORDER BY id')).toEqual([
+      { id: 1, kind: 'a', tier: 'A' },
+      { id: 2, kind: 'b', tier: 'B' },
+    ]);
+    expect(rerun.warnings).toEqual([
+      'added column tier to gold.model',
+      'merged 2 dates 2022-06-01 .. 2022-06-02 again in date order',
+    ]);
+    expect(rerun.testHints).toEqual({ notes: ['added column tier to gold.model'], rebuild: false });
+  });
+
+  it('names the replayed date whose rows conflict, and shows the rows of a NULL key', async () => {
+    h = await createHarness('materialized: scd1\nunique_key: id');
+    await h.apply(materializeScd1, '2022-06-01', `SELECT 1 AS id, 'a' AS kind`);
+    await h.apply(materializeScd1, '2022-06-02', `SELECT 2 AS id, 'b' AS kind`);
+    h.setInput('2022-06-01', `SELECT * FROM (VALUES (1, 'a'), (1, 'z')) t(id, kind)`);
+    const replayed = await lakehouseFailure(
+      h.apply(materializeScd1, '2022-06-02', `SELECT 2 AS id, 'c' AS kind`),
+    );
+    expect(replayed.message).toMatch(
+      /^gold\.model emits 1 more row on 2022-06-01 \(replayed by this run of 2022-06-02\) than distinct id values/,
+    );
+    expect(replayed.details).toMatchObject({ etlDate: '2022-06-01', failingRows: [{ id: 1 }, { id: 1 }] });
+    const nullKey = await lakehouseFailure(
+      h.apply(
+        materializeScd1,
+        '2022-06-03',
+        `SELECT * FROM (VALUES (NULL::INTEGER, 'x'), (NULL, 'y'), (4, 'w')) t(id, kind)`,
+      ),
+    );
+    expect(nullKey.details.failingRows).toEqual([
+      { id: null, kind: 'x' },
+      { id: null, kind: 'y' },
+    ]);
+  });
 });
 
 describe('SCD type 2', () => {

@@ -252,6 +252,26 @@ describe('header settings naming a column the model does not output', () => {
     );
   });
 
+  // The merge's insert then named the column twice: a raw binder error blamed on the model's SQL.
+  it('a surrogate key a history or scd1 model outputs itself, not one an append reads', () => {
+    const withKey = [...columns, 'user_key'];
+    const error = headerColumnError(
+      dimUser('materialized: scd1\nunique_key: user_id\nsurrogate_key: user_key'),
+      withKey,
+    );
+    expect(error?.message).toBe(
+      'models/gold/dim_user.sql:4: surrogate_key names "user_key", which the model outputs too: a scd1 ' +
+        "model's surrogate keys are the engine's to hand out. Leave the column out of the SELECT (SELECT * " +
+        'EXCLUDE ("user_key")), or name the surrogate key otherwise.',
+    );
+    expect(
+      headerColumnError(
+        dimUser('materialized: append\nunique_key: user_id\nsurrogate_key: user_key'),
+        withKey,
+      ),
+    ).toBeUndefined();
+  });
+
   it('a merge rule on a key column', () => {
     const error = headerColumnError(
       dimUser('materialized: scd1\nunique_key: user_id\nmerge: {user_id: least}'),
