@@ -197,6 +197,53 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
       },
     );
   }
+  const refused = [...calledFunctions(tree.statements)].filter((name) => WRITING_FUNCTIONS.has(name)).sort();
+  if (refused.length > 0) {
+    throw new LakehouseError(
+      'QUERY_ERROR',
+      `${notAQuery} It calls ${refused.join(', ')}, which ${refused.length === 1 ? 'writes' : 'write'} files, ` +
+        'changes the session for later queries, or runs SQL text no check sees.',
+      { sql, reason: 'writing-function', functions: refused },
+    );
+  }
+}
+
+/**
+ * Functions a read-only query may not call, though DuckDB runs them inside a SELECT: profiling and
+ * logging write files at any path the caller names, checkpoints write the warehouse, the parser switches
+ * and log settings outlive the query, and query(), query_table() and json_execute_serialized_sql() run
+ * SQL text that this check never parses. arrow_scan reads memory at an address it is given.
+ */
+const WRITING_FUNCTIONS = new Set([
+  'enable_profiling',
+  'disable_profiling',
+  'enable_logging',
+  'disable_logging',
+  'truncate_duckdb_logs',
+  'write_log',
+  'checkpoint',
+  'force_checkpoint',
+  'enable_peg_parser',
+  'disable_peg_parser',
+  'query',
+  'query_table',
+  'json_execute_serialized_sql',
+  'arrow_scan',
+  'arrow_scan_dumb',
+  'nextval',
+]);
+
+/** The name of every function a serialized statement calls, anywhere in it (lower case, as DuckDB binds). */
+function calledFunctions(node: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) calledFunctions(item, found);
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'function_name' && typeof value === 'string') found.add(value.toLowerCase());
+      else calledFunctions(value, found);
+    }
+  }
+  return found;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
@@ -311,6 +311,33 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
     expect(two.code).toBe('QUERY_ERROR');
     const still = await client.call('query.run', { sql: 'SELECT count(*) AS n FROM gold.dim_user' });
     expect(still.rows[0]?.n).toBeGreaterThan(0);
+  });
+
+  // A SELECT over DuckDB's profiling or logging functions wrote files at any path the caller named.
+  it('query.run and query.export refuse functions that write files or run SQL text, writing nothing', async () => {
+    const dir = await tempDir();
+    try {
+      const profile = join(dir, 'profile.json');
+      const writers = [
+        `SELECT * FROM enable_profiling(save_location := '${profile}', format := 'json')`,
+        `SELECT * FROM query('SELECT * FROM enable_logging(storage := ''file'', storage_path := ''${dir}'')')`,
+        'SELECT count(*) AS n FROM dim_user WHERE user_id IN (SELECT * FROM CHECKPOINT())',
+      ];
+      for (const sql of writers) {
+        for (const call of [
+          () => client.call('query.run', { sql }),
+          () => client.call('query.export', { sql, format: 'csv' }),
+        ]) {
+          const refused = await rejection(call());
+          expect(refused).toMatchObject({ code: 'QUERY_ERROR', details: { reason: 'writing-function' } });
+          expect(refused.message).toMatch(/It calls (checkpoint|enable_profiling|query), which writes files/);
+        }
+      }
+      expect((await client.call('query.run', { sql: 'SELECT 1 AS one' })).rows).toEqual([{ one: 1 }]);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await removeDir(dir);
+    }
   });
 
   it('query.export reports SQL errors about the text as written, as query.run does', async () => {
