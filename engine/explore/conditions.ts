@@ -26,31 +26,112 @@ export function whereClause(relation: Relation, filters: ColumnFilter[], alias?:
       case 'starts_with':
         return `starts_with(${shownText(name, column.type)}, ${valueLiteral(filter.value ?? '')})`;
       default:
-        return `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${comparedAs(column.type, filter.value)})`;
+        return (
+          exactComparison(name, column.type, filter.op, filter.value) ??
+          `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${comparedAs(column.type, filter.value)})`
+        );
     }
   });
   return `WHERE ${parts.join(' AND ')}`;
 }
 
-const WHOLE = /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/;
-const DECIMAL = /^DECIMAL\(\d+,\s*(\d+)\)$/;
+/** The whole-number types, by their smallest and largest value. */
+const WHOLE_RANGES: Record<string, [bigint, bigint]> = {
+  TINYINT: [-(2n ** 7n), 2n ** 7n - 1n],
+  SMALLINT: [-(2n ** 15n), 2n ** 15n - 1n],
+  INTEGER: [-(2n ** 31n), 2n ** 31n - 1n],
+  BIGINT: [-(2n ** 63n), 2n ** 63n - 1n],
+  HUGEINT: [-(2n ** 127n), 2n ** 127n - 1n],
+  UTINYINT: [0n, 2n ** 8n - 1n],
+  USMALLINT: [0n, 2n ** 16n - 1n],
+  UINTEGER: [0n, 2n ** 32n - 1n],
+  UBIGINT: [0n, 2n ** 64n - 1n],
+  UHUGEINT: [0n, 2n ** 128n - 1n],
+};
+const DECIMAL = /^DECIMAL\((\d+),\s*(\d+)\)$/;
+
+/** An exact number type's values as whole units of 10^-scale, from min to max; null for other types. */
+function exactType(type: string): { scale: number; min: bigint; max: bigint } | null {
+  const whole = WHOLE_RANGES[type];
+  if (whole) return { scale: 0, min: whole[0], max: whole[1] };
+  const decimal = DECIMAL.exec(type);
+  if (!decimal) return null;
+  const max = 10n ** BigInt(decimal[1] as string) - 1n;
+  return { scale: Number(decimal[2]), min: -max, max };
+}
+
+/** A number as typed (42, -0.5, 1e19), exactly: units × 10^-scale; null for anything else. */
+function exactValue(value: ColumnFilter['value']): { units: bigint; scale: number } | null {
+  const parts = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d{1,4}))?$/i.exec(String(value ?? '').trim());
+  if (!parts || `${parts[2]}${parts[3] ?? ''}` === '') return null;
+  const digits = BigInt(`${parts[2]}${parts[3] ?? ''}`);
+  let scale = (parts[3] ?? '').length - Number(parts[4] ?? 0);
+  let units = parts[1] === '-' ? -digits : digits;
+  if (scale < 0) {
+    units *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { units, scale };
+}
+
+/** units × 10^-scale as SQL number text. */
+function unitsText(units: bigint, scale: number): string {
+  const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  return `${units < 0n ? '-' : ''}${whole}${scale > 0 ? `.${digits.slice(-scale)}` : ''}`;
+}
+
+/**
+ * A comparison of a whole-number or decimal column with a number, exactly and in the column's own
+ * type. Cast to that type, 2.5 on an INTEGER became 3 and 1000 on a TINYINT was refused; compared as
+ * DOUBLE, 9007199254740993.5 on a BIGINT became ...992 or ...994. A value finer than the column's
+ * scale becomes its neighbour on the column's grid (`< 2.5` is `<= 2`), and one past the type's range
+ * holds for every row or none. Null when the value is no plain number or the type not an exact one.
+ */
+function exactComparison(
+  name: string,
+  type: string,
+  op: keyof typeof COMPARISONS,
+  value: ColumnFilter['value'],
+): string | null {
+  const column = exactType(type);
+  const typed = exactValue(value);
+  if (!column || !typed) return null;
+  let units: bigint;
+  let compare: keyof typeof COMPARISONS = op;
+  if (typed.scale <= column.scale) {
+    units = typed.units * 10n ** BigInt(column.scale - typed.scale);
+  } else {
+    const step = 10n ** BigInt(typed.scale - column.scale);
+    const rest = typed.units % step;
+    units = typed.units / step - (rest < 0n ? 1n : 0n);
+    if (rest !== 0n) {
+      // Between two of the column's values: `units` is the one below.
+      if (op === 'eq') return 'FALSE';
+      if (op === 'ne') return `${name} IS NOT NULL`;
+      compare = op === 'lt' || op === 'le' ? 'le' : 'gt';
+    }
+  }
+  const all = `${name} IS NOT NULL`;
+  if (units < column.min) return compare === 'gt' || compare === 'ge' || compare === 'ne' ? all : 'FALSE';
+  if (units > column.max) return compare === 'lt' || compare === 'le' || compare === 'ne' ? all : 'FALSE';
+  return `${name} ${COMPARISONS[compare]} CAST(${literal(unitsText(units, column.scale))} AS ${type})`;
+}
 
 /**
  * The type a comparison's value is read as: the column's own, unless that would cut the value. Cast to
  * the column's type, `2022-06-02 12:00` on a DATE became the day (so `< 2022-06-02 12:00` left that day
- * out), 2.5 on an INTEGER became 3 and 1.505 on a DECIMAL(10,2) 1.51. As in SQL (DuckDB and PostgreSQL
- * compare a date with a timestamp as timestamps), the column is then compared in the wider type, so the
- * answer is exact rather than the value refused: the question has a right answer.
+ * out). As in SQL (DuckDB and PostgreSQL compare a date with a timestamp as timestamps), the column is
+ * then compared in the wider type, so the answer is exact rather than the value refused: the question
+ * has a right answer. Numbers on whole-number and decimal columns are compared by exactComparison.
  */
 export function comparedAs(type: string, value: ColumnFilter['value']): string {
   const text = String(value ?? '').trim();
   if (type === 'DATE') return /^\d{4,}-\d{2}-\d{2}$/.test(text) ? type : 'TIMESTAMP';
   // TIMESTAMP holds every second and millisecond value, and the finer ones these would round.
   if (type === 'TIMESTAMP_S' || type === 'TIMESTAMP_MS') return 'TIMESTAMP';
-  const fraction = /^[+-]?\d*\.(\d*?)0*$/.exec(text)?.[1] ?? (/^[+-]?\d+$/.test(text) ? '' : null);
-  if (WHOLE.test(type)) return fraction === '' ? type : 'DOUBLE';
-  const decimal = DECIMAL.exec(type);
-  if (decimal) return fraction !== null && fraction.length <= Number(decimal[1]) ? type : 'DOUBLE';
+  // What exactComparison does not take (infinity, say) is read as a DOUBLE, or refused.
+  if (exactType(type)) return 'DOUBLE';
   return type;
 }
 
@@ -128,7 +209,10 @@ function slowNumberText(text: string): string {
  * does not is an INVALID_ARGUMENT naming the column, the value and the type.
  */
 export async function checkFilterValues(db: Db, relation: Relation, filters: ColumnFilter[]): Promise<void> {
-  const typed = filters.filter((f) => f.op in COMPARISONS);
+  // A plain number on an exact number column needs no check: exactComparison takes any.
+  const typed = filters.filter(
+    (f) => f.op in COMPARISONS && !(exactType(columnOf(relation, f.column).type) && exactValue(f.value)),
+  );
   if (typed.length === 0) return;
   const probes = typed.map((f, i) => {
     const column = columnOf(relation, f.column);

@@ -133,6 +133,42 @@ describe('comparisons', () => {
     expect(await ids([{ column: 'dec', op: 'le', value: '1.495' }])).toEqual([2]);
   });
 
+  it('compare whole numbers and decimals exactly, past the type range and past 2^53 too', async () => {
+    // Cast to the column's type, 1000 on a TINYINT was refused ("Give a whole number"); compared as
+    // DOUBLE, a fraction on a BIGINT past 2^53 or a DECIMAL(38,2) moved onto a neighbouring value.
+    await db.run(
+      `CREATE TABLE gold.exact AS SELECT i AS id, i::TINYINT AS tiny, i::UINTEGER AS unsigned,
+         (9007199254740992 + i)::BIGINT AS big, (i * 1.5)::DECIMAL(4,2) AS small,
+         (1234567890123456789.12 + i)::DECIMAL(38,2) AS wide
+       FROM range(1, 6) t(i)`,
+    );
+    const exact = async (column: string, op: ColumnFilter['op'], value: string) => {
+      const filters = [{ column, op, value }];
+      const window = await explorer.window({ table: 'gold.exact', offset: 0, limit: 10, sort: [], filters });
+      return tableFromIPC(window.arrow)
+        .toArray()
+        .map((row) => Number(row.toJSON().id));
+    };
+    expect(await exact('tiny', 'lt', '1000')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('tiny', 'gt', '1000')).toEqual([]);
+    expect(await exact('tiny', 'ge', '-1e3')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('unsigned', 'gt', '-1')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('unsigned', 'eq', '-1')).toEqual([]);
+    expect(await exact('small', 'ne', '1000')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('big', 'lt', '9007199254740995.5')).toEqual([1, 2, 3]);
+    expect(await exact('big', 'le', '9007199254740994.5')).toEqual([1, 2]);
+    expect(await exact('big', 'gt', '9007199254740993.5')).toEqual([2, 3, 4, 5]);
+    expect(await exact('big', 'ge', '9007199254740993.5')).toEqual([2, 3, 4, 5]);
+    expect(await exact('big', 'eq', '9007199254740993.5')).toEqual([]);
+    expect(await exact('big', 'ne', '9007199254740993.5')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('big', 'lt', '1e19')).toEqual([1, 2, 3, 4, 5]);
+    expect(await exact('big', 'eq', '9007199254740994.000')).toEqual([2]);
+    expect(await exact('wide', 'lt', '1234567890123456791.125')).toEqual([1, 2]);
+    expect(await exact('wide', 'gt', '1234567890123456791.125')).toEqual([3, 4, 5]);
+    expect(await exact('small', 'le', '-0.001')).toEqual([]);
+    expect(await exact('small', 'lt', '3.001')).toEqual([1, 2]);
+  });
+
   it('still refuse a value that is not one, naming the column and how to write one', async () => {
     await expect(ids([{ column: 'day', op: 'lt', value: 'June 2nd' }])).rejects.toThrow(
       /gold\.shown_values\.day: "June 2nd" is not a valid DATE\. Give a date as YYYY-MM-DD/,
