@@ -28,7 +28,8 @@ export function withoutStatementEnds(sql: string): string {
         else i += 1;
       }
       i += 1;
-    } else if (c === '$') {
+    } else if (c === '$' && !/[\p{L}\p{N}_$]/u.test(sql[i - 1] ?? '')) {
+      // Only where a token starts: in a name (a$$b, a$b$c), `$` is one of its characters.
       const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
       if (tag) {
         const end = sql.indexOf(tag, i + tag.length);

@@ -33,6 +33,19 @@ describe('a console query ended by a semicolon', () => {
     );
   });
 
+  it('reads a $ inside a name as part of it, not as the start of a dollar-quoted string', async () => {
+    // `a$$b` was taken for a $$ string running to the end, so the final semicolon stayed: a syntax error.
+    expect(withoutStatementEnds('SELECT 1 AS a$$b, 2 AS c$d$e;')).toBe('SELECT 1 AS a$$b, 2 AS c$d$e');
+    expect(withoutStatementEnds('SELECT $$a;$$ AS t,$x$;$x$ AS u;')).toBe('SELECT $$a;$$ AS t,$x$;$x$ AS u');
+    const console = createConsoleQueries(() => db.fork());
+    try {
+      const result = await console.window({ sql: 'SELECT 1 AS a$$b;', offset: 0, limit: 10 });
+      expect(result.rows).toEqual([{ a$$b: 1 }]);
+    } finally {
+      await console.close();
+    }
+  });
+
   it('still refuses a second statement after the semicolon, naming why', async () => {
     const console = createConsoleQueries(() => db.fork());
     try {
