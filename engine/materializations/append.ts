@@ -35,7 +35,14 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     warnings.push(...columnNotes(model.id, changes));
     testHints = { notes: addedColumnsNote(model.id, changes) };
   }
-  await replaceDateKeys(ctx, keys);
+  const restored = await replaceDateKeys(ctx, keys);
+  if (restored.rows > 0) {
+    const from = restored.fromDates.join(', ');
+    warnings.push(
+      `${counted(restored.rows, 'row')} of ${keys.join(', ')} values ${ctx.etlDate} no longer loads ${inNumber(restored.rows, 'is', 'are')} ` +
+        `${from}'s again, which also loaded them, as in a build in date order`,
+    );
+  }
   const superseded = await leaveKeysToLaterDates(ctx, keys);
   if (superseded.rows > 0) {
     const later = superseded.laterDates.join(', ');
@@ -74,27 +81,130 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
  * Records the key hashes this date loads, first removing what a previous run of the date loaded and
  * this one does not: rows whose key hash that run recorded and no other date did. A key another date
  * loaded since belongs to that date and stays; so does, conservatively, a stale row whose hash collides
- * with another date's key (64-bit hashes: about one in a million at 10M keys). DuckDB's hash() may change
- * across versions: hashes recorded by another version then match nothing, and a re-run removes nothing
- * extra, as before this record existed.
+ * with another date's key (64-bit hashes: about one in a million at 10M keys). A key only earlier dates
+ * share is put back as they load it (restoreEarlierRows). DuckDB's hash() may change across versions:
+ * hashes recorded by another version then match nothing, and a re-run removes nothing extra, as before
+ * this record existed. Returns the rows put back and the dates they came from.
  */
-async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise<void> {
+async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise<Restored> {
   const { db, model, stage, target, etlDate } = ctx;
   const keyHash = `hash(${keys.map(ident).join(', ')})`;
   const params = { model: model.id, d: etlDate };
+  let restored: Restored = { rows: 0, fromDates: [] };
   if (ctx.committedDates.includes(etlDate)) {
+    // The previous run's hashes another date recorded too, and whether a later one did: one pass over
+    // the record serves both the removal and restoreEarlierRows.
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __append_shared AS
+       SELECT key_hash, bool_or(etl_date > $d::DATE) AS later FROM _lakehouse.append_keys
+       WHERE model = $model AND etl_date <> $d::DATE AND key_hash IN (
+         SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE)
+       GROUP BY key_hash`,
+      params,
+    );
     await db.run(
       `DELETE FROM ${target} WHERE ${keyHash} IN (
          SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE
-         EXCEPT SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date <> $d::DATE)`,
+         EXCEPT SELECT key_hash FROM temp.main.__append_shared)`,
       params,
     );
-    await db.run(`DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE`, params);
+    restored = await restoreEarlierRows(ctx, keys);
+    await db.run(
+      `DROP TABLE temp.main.__append_shared;
+       DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE`,
+      params,
+    );
   }
   await db.run(
-    `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHash} FROM ${stage}`,
+    `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHashOf(keys)} FROM ${stage}`,
     params,
   );
+  return restored;
+}
+
+interface Restored {
+  rows: number;
+  fromDates: string[];
+}
+
+/**
+ * Keys a previous run of the date loaded and this one does not, that an earlier date loaded too and no
+ * later date did: the table holds this date's old row, a build in date order the earlier date's. Those
+ * rows are replaced by the latest earlier date's, as its model output gives them now (a date that no
+ * longer gives a key has it struck from its record, and the next earlier one is asked). Leaves the stage
+ * holding this date's rows again. Costs one query unless such keys exist; then a staging per date asked.
+ */
+async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Promise<Restored> {
+  const { db, model, stage, target, etlDate } = ctx;
+  const params = { model: model.id, d: etlDate };
+  const recorded = (when: string) =>
+    `SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date ${when}`;
+  const onlyEarlier = 'SELECT key_hash FROM temp.main.__append_shared WHERE NOT later';
+  if (Number(await db.scalar<number | bigint>(`SELECT count(*) FROM (${onlyEarlier})`)) === 0) {
+    return { rows: 0, fromDates: [] };
+  }
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __append_orphans AS
+     ${onlyEarlier} EXCEPT SELECT ${keyHashOf(keys)} FROM ${stage}`,
+  );
+  const orphans = 'temp.main.__append_orphans';
+  if ((await countRows(db, orphans)) === 0) {
+    await db.run(`DROP TABLE ${orphans}`);
+    return { rows: 0, fromDates: [] };
+  }
+  await db.run(
+    `DELETE FROM ${target} WHERE hash(${keys.map(ident).join(', ')}) IN (SELECT key_hash FROM ${orphans})`,
+  );
+  const earlier = await db.all<{ d: string }>(
+    `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.append_keys
+     WHERE model = $model AND etl_date < $d::DATE AND key_hash IN (SELECT key_hash FROM ${orphans}) ORDER BY d DESC`,
+    params,
+  );
+  let rows = 0;
+  const fromDates: string[] = [];
+  for (const { d } of earlier) {
+    const asked = { model: model.id, d };
+    const wanted = `SELECT key_hash FROM ${orphans} WHERE key_hash IN (${recorded('= $d::DATE')})`;
+    if (Number(await db.scalar<number | bigint>(`SELECT count(*) FROM (${wanted})`, asked)) === 0) continue;
+    await ctx.restage(d);
+    const hashed = keyHashOf(keys);
+    // One row a key: its run loaded a repeated row once (rows that differ fail that date's own run).
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __append_found AS
+       SELECT DISTINCT ON (${keys.map(ident).join(', ')}) * FROM ${stage} WHERE ${hashed} IN (${wanted})`,
+      asked,
+    );
+    const found = 'temp.main.__append_found';
+    const foundHash = keyHashOf(keys);
+    const before = await countRows(db, target);
+    await db.run(
+      `INSERT INTO ${target} BY NAME SELECT f.* FROM ${found} AS f ANTI JOIN ${target} AS t ON ${keyMatch(keys, 'f', 't')}`,
+    );
+    const added = (await countRows(db, target)) - before;
+    if (added > 0) {
+      rows += added;
+      fromDates.push(d);
+    }
+    // That date's record keeps only the keys it still gives: a later run must not take them for its own.
+    await db.run(
+      `DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE
+         AND key_hash IN (${wanted}) AND key_hash NOT IN (SELECT ${foundHash} FROM ${found})`,
+      asked,
+    );
+    await db.run(
+      `DELETE FROM ${orphans} WHERE key_hash IN (SELECT ${foundHash} FROM ${found}); DROP TABLE ${found}`,
+    );
+    if ((await countRows(db, orphans)) === 0) break;
+  }
+  await db.run(`DROP TABLE ${orphans}`);
+  await ctx.restage(etlDate, 'parquet');
+  await dedupeStage(ctx, keys);
+  return { rows, fromDates: fromDates.sort() };
+}
+
+/** hash() of the key columns, as the record holds them. */
+function keyHashOf(keys: string[]): string {
+  return `hash(${keys.map(ident).join(', ')})`;
 }
 
 /**
@@ -127,7 +237,7 @@ async function leaveKeysToLaterDates(
     `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.append_keys
      WHERE model = ${modelId} AND etl_date > ${literal(etlDate)}::DATE AND key_hash IN (
        SELECT key_hash FROM _lakehouse.append_keys WHERE model = ${modelId} AND etl_date = ${literal(etlDate)}::DATE
-       EXCEPT SELECT hash(${columns}) FROM ${stage})
+       EXCEPT SELECT ${keyHashOf(keys)} FROM ${stage})
      ORDER BY d`,
   );
   return { rows, laterDates: later.map((r) => r.d) };

@@ -596,6 +596,46 @@ unique_key: [customer_id, region]`);
     expect(await rows()).toEqual([...inDateOrder, { customer_id: 'c4', tier: 'new' }]);
   });
 
+  // The re-run removed only keys no other date recorded: one an earlier date shared kept the re-run
+  // date's old row, which no date produced any more, instead of the earlier date's.
+  it("a re-run that no longer loads a key an earlier date loaded puts back that date's row", async () => {
+    h = await createHarness(`materialized: append
+unique_key: id`);
+    const day = (rows: string) => `SELECT * FROM (VALUES ${rows}) t(id, v)`;
+    const rows = () => h.rows('SELECT id, v FROM gold.model ORDER BY id');
+    await h.apply(materializeAppend, '2022-06-01', day(`(1, 'a'), (2, 'x')`));
+    await h.apply(materializeAppend, '2022-06-02', day(`(1, 'b'), (2, 'y')`));
+    await h.apply(materializeAppend, '2022-06-03', day(`(1, 'c'), (3, 'z')`));
+    // 06-03 corrected: no id 1. The latest earlier date holding it is 06-02.
+    const rerun = await h.apply(materializeAppend, '2022-06-03', day(`(3, 'z')`));
+    expect(await rows()).toEqual([
+      { id: 1, v: 'b' },
+      { id: 2, v: 'y' },
+      { id: 3, v: 'z' },
+    ]);
+    expect(rerun).toMatchObject({ rowsOut: 1, testRelation: '__stage' });
+    expect(await h.rows('SELECT id FROM __stage')).toEqual([{ id: 3 }]);
+    expect(rerun.warnings).toContain(
+      "1 row of id values 2022-06-03 no longer loads is 2022-06-02's again, which also loaded them, as in a build in date order",
+    );
+    // 06-02's source lost id 1 too, but 06-02 has not run since: its model output now is asked, then 06-01's.
+    h.setInput('2022-06-02', day(`(2, 'y')`));
+    await h.apply(materializeAppend, '2022-06-03', day(`(1, 'c'), (3, 'z')`));
+    await h.apply(materializeAppend, '2022-06-03', day(`(3, 'z')`));
+    expect(await rows()).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'y' },
+      { id: 3, v: 'z' },
+    ]);
+    // 06-02 no longer counts as holding id 1: a corrected 06-01 writes it.
+    await h.apply(materializeAppend, '2022-06-01', day(`(1, 'a2'), (2, 'x')`));
+    expect(await rows()).toEqual([
+      { id: 1, v: 'a2' },
+      { id: 2, v: 'y' },
+      { id: 3, v: 'z' },
+    ]);
+  });
+
   it('notes a column the model stopped giving: the date it writes holds NULL there, the others keep theirs', async () => {
     h = await createHarness(`materialized: append
 unique_key: id`);
