@@ -1,9 +1,10 @@
 import { counted, inNumber } from '../api/counted.ts';
-import { ident, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
 import {
   addedColumnsNote,
   alignTableColumns,
   columnNotes,
+  columnsOf,
   countRows,
   dedupeStage,
   keyMatch,
@@ -31,11 +32,14 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
   if (!(await tableExists(db, target))) {
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);
   } else {
+    const typesBefore = await keyTypes(db, target, keys);
     const changes = await alignTableColumns(db, model, target, stage);
     warnings.push(...columnNotes(model.id, changes));
     testHints = { notes: addedColumnsNote(model.id, changes) };
+    if (changes.widened.length > 0) await rehashWidenedKeys(ctx, keys, typesBefore);
   }
-  const restored = await replaceDateKeys(ctx, keys);
+  const tableTypes = await keyTypes(db, target, keys);
+  const restored = await replaceDateKeys(ctx, keys, tableTypes);
   if (restored.rows > 0) {
     const from = restored.fromDates.join(', ');
     warnings.push(
@@ -43,7 +47,7 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
         `${from}'s again, which also loaded them, as in a build in date order`,
     );
   }
-  const superseded = await leaveKeysToLaterDates(ctx, keys);
+  const superseded = await leaveKeysToLaterDates(ctx, keys, tableTypes);
   if (superseded.rows > 0) {
     const later = superseded.laterDates.join(', ');
     // Not "as in date order": a model upstream dropping repeats across dates gives the later date none.
@@ -86,7 +90,11 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
  * hashes recorded by another version then match nothing, and a re-run removes nothing extra, as before
  * this record existed. Returns the rows put back and the dates they came from.
  */
-async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise<Restored> {
+async function replaceDateKeys(
+  ctx: MaterializeContext,
+  keys: string[],
+  tableTypes: Map<string, string>,
+): Promise<Restored> {
   const { db, model, stage, target, etlDate } = ctx;
   const keyHash = `hash(${keys.map(ident).join(', ')})`;
   const params = { model: model.id, d: etlDate };
@@ -108,7 +116,7 @@ async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise
          EXCEPT SELECT key_hash FROM temp.main.__append_shared)`,
       params,
     );
-    restored = await restoreEarlierRows(ctx, keys);
+    restored = await restoreEarlierRows(ctx, keys, tableTypes);
     await db.run(
       `DROP TABLE temp.main.__append_shared;
        DELETE FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE`,
@@ -116,7 +124,7 @@ async function replaceDateKeys(ctx: MaterializeContext, keys: string[]): Promise
     );
   }
   await db.run(
-    `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${keyHashOf(keys)} FROM ${stage}`,
+    `INSERT INTO _lakehouse.append_keys SELECT $model, $d::DATE, ${await stageKeyHash(db, stage, keys, tableTypes)} FROM ${stage}`,
     params,
   );
   return restored;
@@ -134,7 +142,11 @@ interface Restored {
  * longer gives a key has it struck from its record, and the next earlier one is asked). Leaves the stage
  * holding this date's rows again. Costs one query unless such keys exist; then a staging per date asked.
  */
-async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Promise<Restored> {
+async function restoreEarlierRows(
+  ctx: MaterializeContext,
+  keys: string[],
+  tableTypes: Map<string, string>,
+): Promise<Restored> {
   const { db, model, stage, target, etlDate } = ctx;
   const params = { model: model.id, d: etlDate };
   const recorded = (when: string) =>
@@ -145,7 +157,7 @@ async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Prom
   }
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __append_orphans AS
-     ${onlyEarlier} EXCEPT SELECT ${keyHashOf(keys)} FROM ${stage}`,
+     ${onlyEarlier} EXCEPT SELECT ${await stageKeyHash(db, stage, keys, tableTypes)} FROM ${stage}`,
   );
   const orphans = 'temp.main.__append_orphans';
   if ((await countRows(db, orphans)) === 0) {
@@ -167,7 +179,7 @@ async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Prom
     const wanted = `SELECT key_hash FROM ${orphans} WHERE key_hash IN (${recorded('= $d::DATE')})`;
     if (Number(await db.scalar<number | bigint>(`SELECT count(*) FROM (${wanted})`, asked)) === 0) continue;
     await ctx.restage(d);
-    const hashed = keyHashOf(keys);
+    const hashed = await stageKeyHash(db, stage, keys, tableTypes);
     // One row a key: its run loaded a repeated row once (rows that differ fail that date's own run).
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __append_found AS
@@ -175,7 +187,7 @@ async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Prom
       asked,
     );
     const found = 'temp.main.__append_found';
-    const foundHash = keyHashOf(keys);
+    const foundHash = await stageKeyHash(db, found, keys, tableTypes);
     const before = await countRows(db, target);
     await db.run(
       `INSERT INTO ${target} BY NAME SELECT f.* FROM ${found} AS f ANTI JOIN ${target} AS t ON ${keyMatch(keys, 'f', 't')}`,
@@ -202,9 +214,61 @@ async function restoreEarlierRows(ctx: MaterializeContext, keys: string[]): Prom
   return { rows, fromDates: fromDates.sort() };
 }
 
-/** hash() of the key columns, as the record holds them. */
-function keyHashOf(keys: string[]): string {
-  return `hash(${keys.map(ident).join(', ')})`;
+/** The table's key column types, by lower-case name. */
+async function keyTypes(db: Db, target: string, keys: string[]): Promise<Map<string, string>> {
+  const wanted = new Set(keys.map((k) => k.toLowerCase()));
+  const types = new Map<string, string>();
+  for (const c of await columnsOf(db, target)) {
+    if (wanted.has(c.name.toLowerCase())) types.set(c.name.toLowerCase(), c.type);
+  }
+  return types;
+}
+
+/**
+ * hash() of a relation's keys as the table's columns hold them: hash(1::INTEGER) is not hash(1::DOUBLE),
+ * so a key staged narrower than its column would match no recorded hash. Keys of the table's types
+ * are hashed as they are, as every hash recorded before was.
+ */
+async function stageKeyHash(
+  db: Db,
+  relation: string,
+  keys: string[],
+  tableTypes: Map<string, string>,
+): Promise<string> {
+  const staged = new Map((await columnsOf(db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
+  const columns = keys.map((k) => {
+    const type = tableTypes.get(k.toLowerCase());
+    return type && type !== staged.get(k.toLowerCase()) ? `CAST(${ident(k)} AS ${type})` : ident(k);
+  });
+  return `hash(${columns.join(', ')})`;
+}
+
+/**
+ * After a key column was widened (INTEGER to DOUBLE), the hashes every date recorded are of the old
+ * type and would match none of the table's keys: each is rehashed through the table's key, read back
+ * in the old type (which a lossless widening gives exactly). A recorded key the table does not hold
+ * keeps its old hash and matches nothing, as after a DuckDB version changing hash().
+ */
+async function rehashWidenedKeys(
+  ctx: MaterializeContext,
+  keys: string[],
+  typesBefore: Map<string, string>,
+): Promise<void> {
+  const { db, model, target } = ctx;
+  const typesNow = await keyTypes(db, target, keys);
+  if (keys.every((k) => typesNow.get(k.toLowerCase()) === typesBefore.get(k.toLowerCase()))) return;
+  const old = keys.map((k) => {
+    const type = typesBefore.get(k.toLowerCase());
+    return type && type !== typesNow.get(k.toLowerCase()) ? `CAST(${ident(k)} AS ${type})` : ident(k);
+  });
+  // One row per old hash: two keys of one old hash (a collision) must not make the update ambiguous.
+  await db.run(
+    `UPDATE _lakehouse.append_keys AS a SET key_hash = m.new_hash
+     FROM (SELECT hash(${old.join(', ')}) AS old_hash, min(hash(${keys.map(ident).join(', ')})) AS new_hash
+           FROM ${target} GROUP BY old_hash) AS m
+     WHERE a.model = $model AND a.key_hash = m.old_hash`,
+    { model: model.id },
+  );
 }
 
 /**
@@ -217,6 +281,7 @@ function keyHashOf(keys: string[]): string {
 async function leaveKeysToLaterDates(
   ctx: MaterializeContext,
   keys: string[],
+  tableTypes: Map<string, string>,
 ): Promise<{ rows: number; laterDates: string[] }> {
   const { db, model, stage, target, etlDate } = ctx;
   if (!ctx.committedDates.some((d) => d > etlDate)) return { rows: 0, laterDates: [] };
@@ -237,7 +302,7 @@ async function leaveKeysToLaterDates(
     `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.append_keys
      WHERE model = ${modelId} AND etl_date > ${literal(etlDate)}::DATE AND key_hash IN (
        SELECT key_hash FROM _lakehouse.append_keys WHERE model = ${modelId} AND etl_date = ${literal(etlDate)}::DATE
-       EXCEPT SELECT ${keyHashOf(keys)} FROM ${stage})
+       EXCEPT SELECT ${await stageKeyHash(db, stage, keys, tableTypes)} FROM ${stage})
      ORDER BY d`,
   );
   return { rows, laterDates: later.map((r) => r.d) };

@@ -636,6 +636,43 @@ unique_key: id`);
     ]);
   });
 
+  // hash(1::INTEGER) is not hash(1::DOUBLE): the hashes recorded before a key column was widened, or of
+  // a key staged narrower than its column, matched none of the table's keys, so an older date won.
+  it('keeps matching keys across a widened key column or a key staged narrower than it', async () => {
+    h = await createHarness(`materialized: append
+unique_key: id`);
+    const rows = () => h.rows('SELECT id::VARCHAR AS id, v FROM gold.model ORDER BY ALL');
+    await h.apply(materializeAppend, '2022-06-02', `SELECT 1::INTEGER AS id, 'new' AS v`);
+    // Loaded late, as DOUBLE: the column is widened, and 06-02 still holds id 1.
+    await h.apply(
+      materializeAppend,
+      '2022-06-01',
+      `SELECT * FROM (VALUES (1::DOUBLE, 'old'), (2, 'old')) t(id, v)`,
+    );
+    expect(await rows()).toEqual([
+      { id: '1.0', v: 'new' },
+      { id: '2.0', v: 'old' },
+    ]);
+    // A key staged as INTEGER into the DOUBLE column is recorded as the column holds it.
+    await h.apply(materializeAppend, '2022-06-03', `SELECT 2::INTEGER AS id, 'newer' AS v`);
+    await h.apply(
+      materializeAppend,
+      '2022-06-01',
+      `SELECT * FROM (VALUES (1::DOUBLE, 'old'), (2, 'old')) t(id, v)`,
+    );
+    expect(await rows()).toEqual([
+      { id: '1.0', v: 'new' },
+      { id: '2.0', v: 'newer' },
+    ]);
+    // 06-02's hash recorded as INTEGER still finds its row: corrected without id 1, 06-01's comes back.
+    await h.apply(materializeAppend, '2022-06-02', `SELECT 3::DOUBLE AS id, 'new' AS v`);
+    expect(await rows()).toEqual([
+      { id: '1.0', v: 'old' },
+      { id: '2.0', v: 'newer' },
+      { id: '3.0', v: 'new' },
+    ]);
+  });
+
   it('notes a column the model stopped giving: the date it writes holds NULL there, the others keep theirs', async () => {
     h = await createHarness(`materialized: append
 unique_key: id`);
