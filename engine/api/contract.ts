@@ -762,6 +762,8 @@ export const TableDiff = z.object({
   /** Columns the table gained or lost in the run: their values are in no count above. */
   addedColumns: z.array(z.string()),
   removedColumns: z.array(z.string()),
+  /** Columns both sides have whose type the run changed: their values count as changed only if they differ. */
+  retypedColumns: z.record(z.string(), z.object({ before: z.string(), after: z.string() })).optional(),
   /** Each column's DuckDB type (the table's after the run, else before), so examples read as the grid's cells. */
   columnTypes: z.record(z.string(), z.string()).optional(),
   addedExamples: z.array(JsonRow),

@@ -394,6 +394,12 @@ async function diffTable(engine: Engine, id: string, before: string | null): Pro
     ...{ table: id, key, rowsBefore, rowsAfter },
     addedColumns: afterColumns.filter((c) => !beforeColumns.includes(c)),
     removedColumns: beforeColumns.filter((c) => !afterColumns.includes(c)),
+    retypedColumns: Object.fromEntries(
+      common.flatMap((c) => {
+        const was = beforeTypes.get(c);
+        return was && was !== columnTypes[c] ? [[c, { before: was, after: columnTypes[c] as string }]] : [];
+      }),
+    ),
     columnTypes,
   };
 

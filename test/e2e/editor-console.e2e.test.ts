@@ -493,6 +493,23 @@ describe.skipIf(!hasChromium)('model editor drafts and console cancel end to end
     await page.getByTestId('editor-apply').click();
     await expect.poll(() => readFile(file, 'utf8')).toBe(good);
     await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+
+    // A column retyped alone changes no value: the diff says the type changed, and counts no row.
+    const dateFile = join(projectDir, 'models', 'gold', 'dim_date.sql');
+    const dateText = await readFile(dateFile, 'utf8');
+    await page.getByTestId('editor-model').selectOption('gold.dim_date');
+    await expect.poll(editorText).toBe(await fileText('gold.dim_date'));
+    await retypeEditorLine(page, /^\s*year\(d\)::INTEGER AS year,$/, 'year(d)::BIGINT AS year,');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
+    const dates = page.getByTestId('diff-gold.dim_date');
+    expect(await dates.getByTestId('diff-retyped-columns').textContent()).toBe(
+      'Types changed: year INTEGER → BIGINT',
+    );
+    await retypeEditorLine(page, /^\s*year\(d\)::BIGINT AS year,$/, 'year(d)::INTEGER AS year,');
+    await page.getByTestId('editor-apply').click();
+    await expect.poll(() => readFile(dateFile, 'utf8')).toBe(dateText);
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 60_000 }).toBe('success');
   });
 
   it('shows a Save & run the user cancelled as cancelled, not failed, and offers nothing back', async () => {

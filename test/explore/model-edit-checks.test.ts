@@ -183,6 +183,11 @@ describe('model.diff', () => {
       ...{ changed: 0, changedColumns: {}, changedExamples: [] },
     });
     expect(sameDiff?.columnTypes).toMatchObject({ year: 'DOUBLE', quarter: 'VARCHAR' });
+    // The type change itself is said, once, apart from the values.
+    expect(sameDiff?.retypedColumns).toEqual({
+      year: { before: 'INTEGER', after: 'DOUBLE' },
+      quarter: { before: 'INTEGER', after: 'VARCHAR' },
+    });
     // A value that changed with its type is named, and only it: 5 and 5.5, not '1' and 1.
     const moved = await client.call('model.apply', {
       model: DATE_DIM,

@@ -628,6 +628,14 @@ export function TableDiffView({ diff }: { diff: TableDiff }) {
           Columns dropped: {diff.removedColumns.join(', ')}
         </p>
       )}
+      {Object.keys(diff.retypedColumns ?? {}).length > 0 && (
+        <p className="muted" data-testid="diff-retyped-columns">
+          Types changed:{' '}
+          {Object.entries(diff.retypedColumns ?? {})
+            .map(([c, t]) => `${c} ${t.before} → ${t.after}`)
+            .join(', ')}
+        </p>
+      )}
       {columns.length > 0 && (
         <p className="muted">
           Changed columns: {columns.map(([c, n]) => `${c} (${n.toLocaleString()})`).join(', ')}
