@@ -70,7 +70,9 @@ function describeShape(shape: BuildShape): string {
 export async function buildMismatch(
   db: Db,
   model: Model,
-): Promise<{ built: string; storageChanged: boolean; replacesMerged?: boolean } | undefined> {
+): Promise<
+  { built: string; storageChanged: boolean; replacesMerged?: boolean; reordered?: boolean } | undefined
+> {
   const kind = await existingKind(db, model.id);
   if (!kind) return undefined;
   if (kind !== relationKindOf(model)) {
@@ -89,7 +91,21 @@ export async function buildMismatch(
   }
   const wanted = buildShapeOf(model);
   if (!recorded || JSON.stringify(recorded) === JSON.stringify(wanted)) return undefined;
-  return { built: `built as ${describeShape(recorded)}`, storageChanged: false };
+  const reordered = sameKeySet(recorded, wanted);
+  // SCD1 and SCD2 match rows on their key columns, whatever their order.
+  if (reordered && ['scd1', 'scd2'].includes(wanted.materialized)) return undefined;
+  return { built: `built as ${describeShape(recorded)}`, storageChanged: false, reordered };
+}
+
+/** The same build but for the order of its keys. */
+function sameKeySet(a: BuildShape, b: BuildShape): boolean {
+  const sorted = (keys: string[]) => JSON.stringify([...keys].sort());
+  return (
+    a.materialized === b.materialized &&
+    a.surrogateKey === b.surrogateKey &&
+    a.keys.length === b.keys.length &&
+    sorted(a.keys) === sorted(b.keys)
+  );
 }
 
 /** Refuses, before anything is written, a model whose table was built otherwise (see buildMismatch). */
@@ -101,7 +117,12 @@ export async function refuseBuildMismatch(db: Db, model: Model): Promise<void> {
     : mismatch.replacesMerged
       ? 'A table model replaces its rows with what one run gives, so the rows of every other date the ' +
         'table holds would be lost without a word'
-      : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
+      : mismatch.reordered
+        ? // Append's record of each date's keys hashes them in key order; a bridge's are entity, member.
+          model.config.materialized === 'append'
+          ? "Its record of the keys each date loaded follows the keys' order, so a re-run of a date would no longer find its rows"
+          : 'Its key columns are its entity and member, which are not interchangeable'
+        : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
   throw new LakehouseError(
     'MODEL_INVALID',
     `${model.file}: ${model.id} was ${mismatch.built}, and its header now says ${describeShape(buildShapeOf(model))}. ` +

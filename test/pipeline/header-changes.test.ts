@@ -105,6 +105,47 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
     });
   });
 
+  // SCD1 and SCD2 match rows on their key columns in any order: [a, b] turned [b, a] was refused as
+  // another key, sending the user to a rebuild from every date (losing SCD1's change log).
+  it.each(['scd1', 'scd2'])(
+    '%s keyed by the same columns in another order goes on from its table',
+    async (kind) => {
+      const name = `h_${kind}_reordered`;
+      const relation = `gold.${name}`;
+      const keyed = (keys: string) =>
+        header([`materialized: ${kind}`, `unique_key: ${keys}`, 'surrogate_key: k']) + platforms;
+      await withEngine(dir, async (engine) => {
+        expect((await build(name, keyed('[platform, device_type]'), engine)).status).toBe('success');
+        const next = await build(name, keyed('[device_type, platform]'), engine, [dates[2]!]);
+        expect(next.error?.message).toBeUndefined();
+        const current = kind === 'scd2' ? 'WHERE is_current' : '';
+        expect(
+          await rows(
+            engine,
+            `SELECT count(*) - count(DISTINCT (platform, device_type)) AS repeated FROM ${relation} ${current}`,
+          ),
+        ).toEqual([{ repeated: 0 }]);
+      });
+    },
+  );
+
+  it("append keyed by the same columns in another order: refused, saying its record follows the keys' order", async () => {
+    const name = 'h_append_reordered';
+    const relation = `gold.${name}`;
+    const keyed = (keys: string) => header(['materialized: append', `unique_key: ${keys}`]) + platforms;
+    await withEngine(dir, async (engine) => {
+      expect((await build(name, keyed('[platform, device_type]'), engine)).status).toBe('success');
+      const refused = await build(name, keyed('[device_type, platform]'), engine, [dates[2]!]);
+      expect(refused.error?.message).toBe(
+        `models/gold/${name}.sql: ${relation} was built as materialized: append keyed by platform, device_type, and ` +
+          'its header now says materialized: append keyed by device_type, platform. Its record of the keys each date ' +
+          "loaded follows the keys' order, so a re-run of a date would no longer find its rows: rebuild it from every " +
+          'date (drop it for a rebuild, then run every date), or put the header back.',
+      );
+      expect(refused.error?.details).toMatchObject({ model: relation, rebuild: relation });
+    });
+  });
+
   it('append turned table: refused rather than keeping one date of the rows, and the rebuild takes it', async () => {
     const name = 'h_append_to_table';
     const relation = `gold.${name}`;
