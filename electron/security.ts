@@ -21,11 +21,11 @@ export function secureWebPreferences(preloadPath: string): WebPreferences {
 
 /**
  * Content-Security-Policy for the renderer: only its own bundle, no remote code, no eval, no plugins,
- * no <base> or form posts. The window loads a file:// page, which response headers do not reach, so
+ * no frames, no <base> or form posts. The window loads a file:// page, which response headers do not reach, so
  * renderer/index.html carries the same policy in a meta tag (RENDERER_META_CSP; a test keeps them equal).
  */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The policy as a meta tag can carry it: browsers ignore frame-ancestors there (and warn about it). */
 export const RENDERER_META_CSP = CONTENT_SECURITY_POLICY.split('; ')
@@ -57,6 +57,10 @@ export function isAppPage(url: string | null | undefined, appUrl: string): boole
 export interface HardenableContents {
   setWindowOpenHandler(handler: () => { action: 'deny' }): void;
   on(event: 'will-navigate', listener: (event: { url: string; preventDefault(): void }) => void): unknown;
+  on(
+    event: 'will-frame-navigate',
+    listener: (event: { url: string; isMainFrame: boolean; preventDefault(): void }) => void,
+  ): unknown;
   on(event: 'will-attach-webview', listener: (event: { preventDefault(): void }) => void): unknown;
 }
 
@@ -68,6 +72,11 @@ export function hardenWebContents(contents: HardenableContents, appUrl: string):
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (event) => {
     if (!isAppPage(event.url, appUrl)) event.preventDefault();
+  });
+  // will-navigate fires for the main frame only; the page has no frames (frame-src 'none'), and any
+  // a later change lets in must not leave the app either.
+  contents.on('will-frame-navigate', (event) => {
+    if (!event.isMainFrame && !isAppPage(event.url, appUrl)) event.preventDefault();
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }

@@ -20,20 +20,21 @@ const APP = appPageUrl('/opt/lakehouse/dist/renderer');
 
 /** A webContents stand-in that records the handlers main.ts would install. */
 function fakeContents() {
-  const listeners = new Map<string, (event: { url: string; preventDefault(): void }) => void>();
+  type Listener = (event: { url: string; isMainFrame: boolean; preventDefault(): void }) => void;
+  const listeners = new Map<string, Listener>();
   let openHandler: (() => { action: 'deny' }) | undefined;
   const contents: HardenableContents = {
     setWindowOpenHandler: (handler) => {
       openHandler = handler;
     },
-    on: (event: string, listener: (event: { url: string; preventDefault(): void }) => void) => {
+    on: (event: string, listener: Listener) => {
       listeners.set(event, listener);
     },
   };
   /** Whether the handler of `event` prevented it. */
-  const emit = (event: string, url = '') => {
+  const emit = (event: string, url = '', isMainFrame = true) => {
     let prevented = false;
-    listeners.get(event)?.({ url, preventDefault: () => (prevented = true) });
+    listeners.get(event)?.({ url, isMainFrame, preventDefault: () => (prevented = true) });
     return prevented;
   };
   return { contents, emit, open: () => openHandler?.() };
@@ -75,6 +76,10 @@ describe('the hardened webContents', () => {
     expect(emit('will-navigate', 'file:///etc/passwd')).toBe(true);
     expect(emit('will-navigate', APP)).toBe(false);
     expect(emit('will-attach-webview')).toBe(true);
+    // A subframe, which will-navigate never sees, stays on the app's page too.
+    expect(emit('will-frame-navigate', 'https://evil.example/', false)).toBe(true);
+    expect(emit('will-frame-navigate', APP, false)).toBe(false);
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-src 'none'");
   });
 
   it('denies every permission request', () => {
