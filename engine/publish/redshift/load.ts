@@ -116,8 +116,10 @@ export function copyStdinLoadPath(db: Db): LoadPath {
         () => false,
       );
       // USE_TMP_FILE false: DuckDB must write into the pipe itself, not into a file it renames over it.
+      // FORCE_QUOTE *: an unquoted line `\.` ends COPY FROM STDIN's data; quoted, every value is data
+      // (NULL stays a bare \N, and '' stays distinct from it).
       const written = db.run(
-        `COPY (${exportQuery(step)}) TO ${literal(file)} (FORMAT csv, HEADER false, NULLSTR '\\N', USE_TMP_FILE false)`,
+        `COPY (${exportQuery(step)}) TO ${literal(file)} (FORMAT csv, HEADER false, NULLSTR '\\N', FORCE_QUOTE *, USE_TMP_FILE false)`,
       );
       if (!piped) {
         await written;
