@@ -17,6 +17,8 @@ export interface GoldColumn {
   nullable: boolean;
   /** Longest value in UTF-8 bytes (VARCHAR, and nested types as their JSON text); null for other types. */
   maxBytes: number | null;
+  /** HUGEINT and UHUGEINT: the smallest and largest value, as decimal text (absent when every row is NULL). */
+  range?: { min: string; max: string };
 }
 
 /** A foreign key: `column` of this table points at `toColumn` of gold table `toTable`. */
@@ -50,7 +52,10 @@ export interface GoldTable {
   relationships: GoldRelationship[];
   columns: GoldColumn[];
   rowCount: number;
-  /** keyChecksum over every row (see KEY_CHECKSUM_DEFINITION), as a decimal string. */
+  /**
+   * keyChecksum over every row (see KEY_CHECKSUM_DEFINITION), as a decimal string: of portableKeyColumns
+   * when described with `portableKeys`, else of primaryKey in DuckDB's own text.
+   */
   keyChecksum: string;
   /**
    * Rows with a NULL in any primaryKey column; 0 when keySource is `all_columns` (no key to fill). The
@@ -67,15 +72,83 @@ export interface GoldTable {
 export const KEY_CHECKSUM_DEFINITION =
   "sum(int('0x' || left(md5(concat_ws('|', coalesce(k1::text, ''), ...)), 15)))";
 
-/** The key text expression of KEY_CHECKSUM_DEFINITION for the given (already quoted) key columns. */
-export function keyTextSql(quotedColumns: string[], castToText: (expression: string) => string): string {
-  const parts = quotedColumns.map((column) => `coalesce(${castToText(column)}, '')`);
+/** The key text expression of KEY_CHECKSUM_DEFINITION, from each key column's text expression. */
+export function keyTextSql(columnTexts: string[]): string {
+  const parts = columnTexts.map((text) => `coalesce(${text}, '')`);
   return parts.length === 1 ? (parts[0] ?? "''") : parts.join(" || '|' || ");
+}
+
+/**
+ * How a key column is spelt in a key text that another engine recomputes. DuckDB's own cast prints a
+ * TIMESTAMPTZ in its session's time zone and a nested value in its own syntax, so across engines
+ * timestamps are epoch microseconds, dates ISO text and nested values the JSON text the target holds.
+ */
+export type KeyText = 'plain' | 'date' | 'timestamp' | 'timestamptz' | 'json';
+
+/** A key column with its spelling; a bare name is DuckDB's own cast (DuckDB-to-DuckDB checks, e.g. Iceberg's files). */
+export type KeyColumn = string | { name: string; text: KeyText };
+
+export const keyColumnName = (column: KeyColumn): string =>
+  typeof column === 'string' ? column : column.name;
+
+const FLOAT_TYPE = /^(FLOAT|DOUBLE|REAL|FLOAT4|FLOAT8)$/;
+
+/**
+ * True for FLOAT and DOUBLE: no text form of theirs is shared by DuckDB (1.0), PostgreSQL (1) and
+ * Redshift (15 significant digits by default), so they cannot take part in a key checksum across engines.
+ */
+export function isFloatType(duckdbType: string): boolean {
+  return FLOAT_TYPE.test(duckdbType.toUpperCase());
+}
+
+function keyTextOf(duckdbType: string): KeyText {
+  const type = duckdbType.toUpperCase();
+  if (isNestedType(type)) return 'json';
+  if (type === 'DATE') return 'date';
+  if (type === 'TIMESTAMPTZ' || type === 'TIMESTAMP WITH TIME ZONE') return 'timestamptz';
+  if (/^TIMESTAMP(_S|_MS|_NS)?$/.test(type)) return 'timestamp';
+  return 'plain';
+}
+
+/**
+ * The columns a key checksum shared with another engine (Redshift, PostgreSQL) covers: the primary key,
+ * each with the spelling both sides agree on. A table without a declared key is checked on every column
+ * but its floats (its row count still covers them); a float in a declared key is a publisher's conflict.
+ */
+export function portableKeyColumns(
+  table: Pick<GoldTable, 'primaryKey' | 'columns' | 'keySource'>,
+): { name: string; text: KeyText }[] {
+  return table.primaryKey.flatMap((name) => {
+    const type = table.columns.find((c) => c.name === name)?.duckdbType ?? 'VARCHAR';
+    if (table.keySource === 'all_columns' && isFloatType(type)) return [];
+    return [{ name, text: keyTextOf(type) }];
+  });
+}
+
+/** DuckDB's text of a key column, as `column` spells it (see KeyText). */
+function duckdbKeyText(column: KeyColumn): string {
+  if (typeof column === 'string') return `CAST(${ident(column)} AS VARCHAR)`;
+  const quoted = ident(column.name);
+  switch (column.text) {
+    case 'json':
+      return `CAST(to_json(${quoted}) AS VARCHAR)`;
+    case 'timestamp':
+      return `CAST(epoch_us(CAST(${quoted} AS TIMESTAMP)) AS VARCHAR)`;
+    case 'timestamptz':
+      return `CAST(epoch_us(${quoted}) AS VARCHAR)`;
+    default:
+      return `CAST(${quoted} AS VARCHAR)`;
+  }
 }
 
 export interface DescribeGoldOptions {
   /** Bare names (or `gold.<name>`) to include; default every gold model with a table. */
   tables?: string[];
+  /**
+   * keyChecksum over portableKeyColumns, as another engine recomputes it (Redshift, PostgreSQL); default
+   * DuckDB's own text of primaryKey, which Iceberg's published files are checked against.
+   */
+  portableKeys?: boolean;
 }
 
 const NESTED_TYPE = /(\[\]$|^STRUCT|^MAP|^UNION)/;
@@ -133,13 +206,13 @@ export async function describeGoldTables(
     );
   }
   const tables: GoldTable[] = [];
-  for (const model of selected) tables.push(await describeOne(db, model));
+  for (const model of selected) tables.push(await describeOne(db, model, options.portableKeys ?? false));
   const rank = (t: GoldTable) =>
     t.role === 'fact' ? 2 : t.role === 'bridge' || t.materialized === 'bridge' ? 1 : 0;
   return tables.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
-async function describeOne(db: Db, model: Model): Promise<GoldTable> {
+async function describeOne(db: Db, model: Model, portableKeys: boolean): Promise<GoldTable> {
   const relation = qualified(GOLD_SCHEMA, model.name);
   const declared = await db.all<{ column_name: string; data_type: string; is_nullable: boolean }>(
     `SELECT column_name, data_type, is_nullable FROM duckdb_columns()
@@ -148,19 +221,33 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
     { schema: GOLD_SCHEMA, table: model.name },
   );
   const sized = declared.filter((c) => c.data_type === 'VARCHAR' || isNestedType(c.data_type));
+  const huge = declared.filter((c) => c.data_type === 'HUGEINT' || c.data_type === 'UHUGEINT');
   const lengths = new Map<string, number>();
+  const ranges = new Map<string, { min: string; max: string }>();
   const byteLength = (c: { column_name: string; data_type: string }) =>
     c.data_type === 'VARCHAR'
       ? `strlen(${ident(c.column_name)})`
       : `strlen(CAST(to_json(${ident(c.column_name)}) AS VARCHAR))`;
-  if (sized.length > 0) {
+  if (sized.length > 0 || huge.length > 0) {
     const row = (
-      await db.all<Record<string, number | null>>(
-        `SELECT ${sized.map((c, i) => `max(${byteLength(c)}) AS c${i}`).join(', ')} FROM ${relation}`,
+      await db.all<Record<string, number | string | null>>(
+        `SELECT ${[
+          ...sized.map((c, i) => `max(${byteLength(c)}) AS c${i}`),
+          ...huge.map(
+            (c, i) =>
+              `CAST(min(${ident(c.column_name)}) AS VARCHAR) AS lo${i}, CAST(max(${ident(c.column_name)}) AS VARCHAR) AS hi${i}`,
+          ),
+        ].join(', ')} FROM ${relation}`,
       )
     )[0];
     sized.forEach((c, i) => {
       lengths.set(c.column_name, Number(row?.[`c${i}`] ?? 0));
+    });
+    huge.forEach((c, i) => {
+      const min = row?.[`lo${i}`];
+      const max = row?.[`hi${i}`];
+      if (min !== null && min !== undefined && max !== null && max !== undefined)
+        ranges.set(c.column_name, { min: String(min), max: String(max) });
     });
   }
   const columns: GoldColumn[] = declared.map((c) => ({
@@ -168,6 +255,7 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
     duckdbType: c.data_type,
     nullable: c.is_nullable,
     maxBytes: lengths.has(c.column_name) ? (lengths.get(c.column_name) ?? 0) : null,
+    ...(ranges.has(c.column_name) ? { range: ranges.get(c.column_name) } : {}),
   }));
   const names = columns.map((c) => c.name);
   const uniqueKey = model.config.unique_key ?? [];
@@ -190,7 +278,14 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
     .map((r) => ({ column: r.column, toTable: r.to.slice(GOLD_SCHEMA.length + 1), toColumn: r.field }));
   const dateEdge = relationships.find((r) => /date/i.test(r.toTable));
   const dateKey = dateEdge?.column ?? (names.includes('date_key') ? 'date_key' : null);
-  const { rowCount, keyChecksum, nullKeyRows } = await duckdbFingerprint(db, relation, primaryKey);
+  const checksumColumns = portableKeys ? portableKeyColumns({ primaryKey, columns, keySource }) : primaryKey;
+  const { rowCount, keyChecksum, nullKeyRows } = await duckdbFingerprint(
+    db,
+    relation,
+    checksumColumns,
+    undefined,
+    primaryKey,
+  );
   return {
     name: model.name,
     modelId: model.id,
@@ -209,23 +304,24 @@ async function describeOne(db: Db, model: Model): Promise<GoldTable> {
   };
 }
 
-/** DuckDB's form of the key checksum expression (see KEY_CHECKSUM_DEFINITION) over quoted columns. */
-export function duckdbKeyChecksumSql(keyColumns: string[]): string {
-  const text = keyTextSql(keyColumns.map(ident), (c) => `CAST(${c} AS VARCHAR)`);
+/** DuckDB's form of the key checksum expression (see KEY_CHECKSUM_DEFINITION) over the key columns. */
+export function duckdbKeyChecksumSql(keyColumns: readonly KeyColumn[]): string {
+  const text = keyTextSql(keyColumns.map(duckdbKeyText));
   return `coalesce(sum(CAST('0x' || substr(md5(${text}), 1, 15) AS BIGINT)), 0)`;
 }
 
 /**
- * Row count, key checksum and rows with a NULL in a key column of any DuckDB relation (optionally
- * filtered by a WHERE clause), in one scan.
+ * Row count, key checksum and rows with a NULL in a key column (of `nullable`, default the key columns)
+ * of any DuckDB relation (optionally filtered by a WHERE clause), in one scan.
  */
 export async function duckdbFingerprint(
   db: Db,
   relation: string,
-  keyColumns: string[],
+  keyColumns: readonly KeyColumn[],
   where?: string,
+  nullable: readonly string[] = keyColumns.map(keyColumnName),
 ): Promise<{ rowCount: number; keyChecksum: string; nullKeyRows: number }> {
-  const anyKeyNull = keyColumns.map((c) => `${ident(c)} IS NULL`).join(' OR ') || 'false';
+  const anyKeyNull = nullable.map((c) => `${ident(c)} IS NULL`).join(' OR ') || 'false';
   const row = (
     await db.all<{ n: number | bigint; checksum: string; null_keys: number | bigint }>(
       `SELECT count(*) AS n, CAST(${duckdbKeyChecksumSql(keyColumns)} AS VARCHAR) AS checksum,
@@ -244,7 +340,7 @@ export async function duckdbFingerprint(
 export async function duckdbFingerprintGroups(
   db: Db,
   relation: string,
-  keyColumns: string[],
+  keyColumns: readonly KeyColumn[],
   column: string,
   contentColumns: string[] = [],
 ): Promise<Map<string, { rowCount: number; keyChecksum: string; contentHash?: string }>> {

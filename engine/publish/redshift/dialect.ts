@@ -1,5 +1,5 @@
 import { ident } from '../../db/duckdb.ts';
-import { keyTextSql } from '../gold-tables.ts';
+import { type KeyColumn, type KeyText, keyTextSql } from '../gold-tables.ts';
 
 // Every statement a publish sends goes through a dialect, so the SQL for Redshift and for PostgreSQL is
 // generated (and unit-tested) in one place. PostgreSQL 15 accepts the Redshift MERGE form but rejects
@@ -57,6 +57,8 @@ export interface S3CopySource {
 
 export interface Dialect {
   readonly name: DialectName;
+  /** The longest identifier the server keeps, in bytes; it cuts a longer one silently. */
+  readonly maxIdentifierBytes: number;
   /** A string literal as this server reads it (backslashes differ between Redshift and PostgreSQL). */
   literal(value: string): string;
   createSchema(schema: string): string;
@@ -102,16 +104,16 @@ export interface Dialect {
    */
   copyFromStdin(target: TableName | string, columns: string[]): string;
   copyFromS3(target: TableName | string, source: S3CopySource): string;
-  /** One row: `n` (row count) and `checksum` (key checksum as text) of a table. */
-  fingerprint(target: TableName, key: string[]): string;
+  /** One row: `n` (row count) and `checksum` (key checksum as text, key spelt as `key` says) of a table. */
+  fingerprint(target: TableName, key: readonly KeyColumn[]): string;
   /** Rows `v` (the value of `column` as text, '' for NULL), `n` and `checksum`: one per value, e.g. per date. */
-  fingerprintGroups(target: TableName, key: string[], column: string): string;
+  fingerprintGroups(target: TableName, key: readonly KeyColumn[], column: string): string;
   /**
    * One statement that fails, naming the table, unless each table has the expected count and checksum:
    * the reconciliation of a batch sent in one go (Data API), where no client code runs between statements.
    */
   assertFingerprints(
-    checks: { name: TableName; key: string[]; rowCount: number; keyChecksum: string }[],
+    checks: { name: TableName; key: readonly KeyColumn[]; rowCount: number; keyChecksum: string }[],
   ): string;
   /** The schema's record of what each append table's dates held when published (PUBLISH_STATE_TABLE). */
   createPublishState(schema: string): string;
@@ -141,9 +143,25 @@ function common(
   textType: string,
   checksumTerm: (md5Hex: string) => string,
   updateOnlyChanged: boolean,
+  /** A timestamp (with time zone or not) as epoch microseconds, the text DuckDB's epoch_us gives. */
+  epochMicros: (quoted: string, text: 'timestamp' | 'timestamptz') => string,
 ) {
-  const checksum = (key: string[]) => {
-    const text = keyTextSql(key.map(ident), (c) => `CAST(${c} AS ${textType})`);
+  const keyText = (column: KeyColumn) => {
+    const text: KeyText = typeof column === 'string' ? 'plain' : column.text;
+    const quoted = ident(typeof column === 'string' ? column : column.name);
+    switch (text) {
+      case 'timestamp':
+      case 'timestamptz':
+        return `CAST(${epochMicros(quoted, text)} AS ${textType})`;
+      // to_char, not a cast: a cast follows the session's DateStyle, which a role or database may change.
+      case 'date':
+        return `to_char(${quoted}, 'YYYY-MM-DD')`;
+      default:
+        return `CAST(${quoted} AS ${textType})`;
+    }
+  };
+  const checksum = (key: readonly KeyColumn[]) => {
+    const text = keyTextSql(key.map(keyText));
     return `CAST(coalesce(sum(${checksumTerm(`substring(md5(${text}), 1, 15)`)}), 0) AS ${textType})`;
   };
   const state = (schema: string) => relation({ schema, table: PUBLISH_STATE_TABLE });
@@ -206,11 +224,13 @@ function common(
       `INSERT INTO ${relation(table)} (${columnList(columns)}) SELECT ${columnList(columns)} FROM ${stagingName(staging)}`,
     copyFromStdin: (table: TableName | string, columns: string[]) =>
       `COPY ${target(table)} (${columnList(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N', FREEZE)`,
-    fingerprint: (table: TableName, key: string[]) =>
+    fingerprint: (table: TableName, key: readonly KeyColumn[]) =>
       `SELECT count(*) AS n, ${checksum(key)} AS checksum FROM ${relation(table)}`,
-    fingerprintGroups: (table: TableName, key: string[], column: string) =>
+    fingerprintGroups: (table: TableName, key: readonly KeyColumn[], column: string) =>
       `SELECT coalesce(CAST(${ident(column)} AS ${textType}), '') AS v, count(*) AS n, ${checksum(key)} AS checksum FROM ${relation(table)} GROUP BY 1`,
-    assertFingerprints(checks: { name: TableName; key: string[]; rowCount: number; keyChecksum: string }[]) {
+    assertFingerprints(
+      checks: { name: TableName; key: readonly KeyColumn[]; rowCount: number; keyChecksum: string }[],
+    ) {
       // The failing branch concatenates values read from the table, so it is not a constant a planner
       // could evaluate early; casting that text to INTEGER raises an error that carries the message.
       const parts = checks.map((c) => {
@@ -231,7 +251,15 @@ function common(
 export function postgresDialect(): Dialect {
   return {
     // 15 hex digits read as bit(60) give the same bigint as padded to 64 bits, without an lpad per row.
-    ...common('postgres', postgresLiteral, 'text', (hex) => `('x' || ${hex})::bit(60)::bigint`, true),
+    ...common(
+      'postgres',
+      postgresLiteral,
+      'text',
+      (hex) => `('x' || ${hex})::bit(60)::bigint`,
+      true,
+      // extract(epoch) is numeric (exact) from PostgreSQL 14, a double before: round() absorbs its error.
+      (quoted) => `CAST(round(extract(epoch FROM ${quoted}) * 1000000) AS bigint)`,
+    ),
     createTable(table, columns, primaryKey) {
       // Text key columns compare bytewise: PostgreSQL then builds the primary key with memcmp and
       // abbreviated keys, about twice as fast as through the database's locale; ids have no linguistic
@@ -243,6 +271,7 @@ export function postgresDialect(): Dialect {
       );
       return createTableBody(table, collated, primaryKey);
     },
+    maxIdentifierBytes: 63,
     primaryKeyAfterLoad: true,
     // SET LOCAL ends with the transaction: the server's own settings are untouched.
     transactionSettings: () => ["SET LOCAL maintenance_work_mem = '512MB'", "SET LOCAL work_mem = '256MB'"],
@@ -263,6 +292,9 @@ export function redshiftDialect(): Dialect {
       'VARCHAR',
       (hex) => `CAST(strtol(${hex}, 16) AS DECIMAL(38,0))`,
       false,
+      // DATEDIFF returns a BIGINT and takes no TIMESTAMPTZ: one is first read as its UTC wall-clock time.
+      (quoted, text) =>
+        `DATEDIFF(microsecond, TIMESTAMP '1970-01-01 00:00:00', ${text === 'timestamptz' ? `${quoted} AT TIME ZONE 'UTC'` : quoted})`,
     ),
     createTable(table, columns, primaryKey, distribution) {
       const options = [
@@ -273,6 +305,7 @@ export function redshiftDialect(): Dialect {
       if (distribution.sortKey.length > 0) options.push(`SORTKEY (${columnList(distribution.sortKey)})`);
       return `${createTableBody(table, columns, primaryKey)} ${options.join(' ')}`;
     },
+    maxIdentifierBytes: 127,
     primaryKeyAfterLoad: false,
     transactionSettings: () => [],
     // Redshift runs ALTER COLUMN TYPE only outside a transaction block, so it cannot be part of an atomic load.

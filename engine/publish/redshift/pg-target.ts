@@ -127,15 +127,16 @@ export async function connectPg(
       },
     );
   };
-  const pidSql = 'SELECT pg_backend_pid() AS pid';
-  const pid = Number(
-    (
-      await client.query(pidSql).catch(async (error) => {
-        await client.end().catch(() => undefined);
-        return fail(error, pidSql);
-      })
-    ).rows[0]?.pid ?? 0,
-  );
+  // Date keys are compared with DuckDB's text of them (YYYY-MM-DD); a role or database may set another style.
+  const setupSql = 'SET DateStyle = ISO; SELECT pg_backend_pid() AS pid';
+  let setup: pg.QueryResult | pg.QueryResult[];
+  try {
+    setup = (await client.query(setupSql)) as pg.QueryResult | pg.QueryResult[];
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    return fail(error, setupSql);
+  }
+  const pid = Number((Array.isArray(setup) ? setup.at(-1) : setup)?.rows[0]?.pid ?? 0);
   return {
     label,
     async query(sql) {

@@ -1,6 +1,6 @@
 import { counted, inNumber } from '../../api/counted.ts';
 import { ident } from '../../db/duckdb.ts';
-import type { GoldTable } from '../gold-tables.ts';
+import { type GoldTable, isFloatType } from '../gold-tables.ts';
 import type { ColumnDefinition, Dialect, Distribution, TableName } from './dialect.ts';
 import { compareTypes, normaliseTargetType, targetType } from './types.ts';
 
@@ -38,6 +38,11 @@ export interface TargetKey {
 }
 
 export interface TargetState {
+  /**
+   * Whether the schema exists: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database, which a
+   * loader role given only a schema it owns lacks, so the publish creates it only when it is missing.
+   */
+  schemaExists: boolean;
   /** Existing tables of the schema, columns in ordinal order. */
   tables: Map<string, TargetColumn[]>;
   foreignKeys: TargetForeignKey[];
@@ -106,7 +111,10 @@ export async function inspectTarget(
       });
     }
   }
-  return { tables, foreignKeys, keys };
+  const namespace = await reader.query(
+    `SELECT count(*) AS n FROM pg_namespace WHERE nspname = ${dialect.literal(schema)}`,
+  );
+  return { schemaExists: Number(namespace[0]?.n ?? 0) > 0, tables, foreignKeys, keys };
 }
 
 /**
@@ -252,10 +260,26 @@ export function planDistribution(tables: GoldTable[]): Map<string, Distribution>
   return result;
 }
 
-/** PostgreSQL caps identifiers at 63 bytes; long names keep a recognisable prefix. */
+/** PostgreSQL's identifier limit in bytes (NAMEDATALEN - 1); Redshift's is 127. */
+export const POSTGRES_IDENTIFIER_BYTES = 63;
+
+/**
+ * A name the publish derives, within `maxBytes` UTF-8 bytes: the server would cut a longer one silently,
+ * so two long names sharing a prefix would collide. Long names keep a recognisable prefix and a hash.
+ */
+export function fitIdentifier(name: string, maxBytes = POSTGRES_IDENTIFIER_BYTES): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name;
+  let prefix = '';
+  for (const ch of name) {
+    if (Buffer.byteLength(prefix + ch) > maxBytes - 9) break;
+    prefix += ch;
+  }
+  return `${prefix}_${hash8(name)}`;
+}
+
+/** A foreign key's name, within PostgreSQL's 63 bytes (so the same on either server). */
 export function foreignKeyName(table: string, column: string): string {
-  const name = `${table}_${column}_fkey`;
-  return name.length <= 63 ? name : `${name.slice(0, 54)}_${hash8(name)}`;
+  return fitIdentifier(`${table}_${column}_fkey`);
 }
 
 function hash8(text: string): string {
@@ -265,7 +289,8 @@ function hash8(text: string): string {
 }
 
 export const SWAP_SUFFIX = '__lakehouse_new';
-const stagingFor = (table: string) => `lakehouse_stage_${table}`;
+const swapFor = (table: string) => fitIdentifier(`${table}${SWAP_SUFFIX}`);
+const stagingFor = (table: string) => fitIdentifier(`lakehouse_stage_${table}`);
 
 function actionFor(table: GoldTable, exists: boolean): LoadAction {
   if (!exists) return 'create';
@@ -296,7 +321,7 @@ export interface PlanInput {
    * append tables already in the target: the date keys whose rows differ between gold and the target
    * (count or key checksum), with the gold rows they hold. Only those dates are sent.
    */
-  changedDates?: Map<string, { values: string[]; rows: number }>;
+  changedDates?: Map<string, { values: string[]; rows: number; gone?: string[] }>;
   /** Per append table with a date key: each date's content hash, recorded when the table is loaded. */
   contentHashes?: Map<string, [string, string][]>;
   /** Whether the schema already holds PUBLISH_STATE_TABLE. */
@@ -324,6 +349,7 @@ export function planPublish(input: PlanInput): PublishPlan {
         conflicts.push({ table: table.name, column: column.name, message: (error as Error).message });
       }
     }
+    conflicts.push(...nameConflicts(schema, dialect, table), ...floatKeyConflicts(table));
     const nullKeys = nullKeyConflict(schema, table);
     if (nullKeys) conflicts.push(nullKeys);
     const plan: TablePlan = {
@@ -396,6 +422,51 @@ export function planPublish(input: PlanInput): PublishPlan {
   conflicts.push(...keyConflicts(input, plans));
   const steps = conflicts.length > 0 ? [] : buildSteps(input, plans, warnings);
   return { schema, dialect, tables: plans, conflicts, warnings, steps };
+}
+
+/**
+ * Table and column names longer than the server keeps: it would cut them silently, so the first publish
+ * would succeed and every later one find a column gold does not have (or two names fold into one).
+ */
+function nameConflicts(schema: string, dialect: Dialect, table: GoldTable): Conflict[] {
+  const limit = dialect.maxIdentifierBytes;
+  const server = dialect.name === 'redshift' ? 'Redshift' : 'PostgreSQL';
+  const tooLong = (name: string) => Buffer.byteLength(name) > limit;
+  const conflicts: Conflict[] = [];
+  if (tooLong(table.name)) {
+    conflicts.push({
+      table: table.name,
+      message: `gold.${table.name}: the name is ${Buffer.byteLength(table.name)} bytes, and ${server} keeps at most ${limit} (it would cut it, so ${schema}.${table.name} would not be found again). Rename the model to at most ${limit} bytes; then run and publish again.`,
+    });
+  }
+  for (const column of table.columns) {
+    if (!tooLong(column.name)) continue;
+    conflicts.push({
+      table: table.name,
+      column: column.name,
+      message: `gold.${table.name}.${column.name}: the column name is ${Buffer.byteLength(column.name)} bytes, and ${server} keeps at most ${limit} (it would cut it, and the next publish would find a column gold does not have). Alias it to at most ${limit} bytes in the model; then run and publish again.`,
+    });
+  }
+  return conflicts;
+}
+
+/**
+ * A float in a declared key: DuckDB, PostgreSQL and Redshift print floats differently (1.0, 1, 15
+ * digits), so the key checksum could never match, and matching rows by a float's equality is fragile.
+ */
+function floatKeyConflicts(table: GoldTable): Conflict[] {
+  if (table.keySource === 'all_columns') return [];
+  return table.primaryKey.flatMap((name) => {
+    const type = table.columns.find((c) => c.name === name)?.duckdbType ?? '';
+    if (!isFloatType(type)) return [];
+    return [
+      {
+        table: table.name,
+        column: name,
+        message: `gold.${table.name}.${name} is ${type} and part of its key: floating-point keys print differently in DuckDB and the target, so the publish cannot check them, and rows matched by a float's equality are fragile. Cast ${name} to DECIMAL or BIGINT in the model, or give the model a surrogate_key; then run and publish again.`,
+      },
+    ];
+  });
 }
 
 /**
@@ -490,7 +561,9 @@ function keyConflicts(input: PlanInput, plans: TablePlan[]): Conflict[] {
 
 function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): PlanStep[] {
   const { schema, dialect, target } = input;
-  const steps: PlanStep[] = [{ kind: 'sql', sql: dialect.createSchema(schema), purpose: 'ddl' }];
+  const steps: PlanStep[] = target.schemaExists
+    ? []
+    : [{ kind: 'sql', sql: dialect.createSchema(schema), purpose: 'ddl' }];
   const keyOf = (t: GoldTable) => (t.keySource === 'all_columns' ? [] : t.primaryKey);
   const recreated = new Set(
     plans.filter((p) => p.action === 'create' || p.action === 'swap').map((p) => p.table.name),
@@ -534,7 +607,7 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
         }
         break;
       case 'swap': {
-        const fresh = { schema, table: `${table.name}${SWAP_SUFFIX}` };
+        const fresh = { schema, table: swapFor(table.name) };
         sqlStep(dialect.createTable(fresh, plan.columns, inlineKey, plan.distribution), 'ddl');
         steps.push({ kind: 'load', table, into: fresh, columns: plan.columns, rows });
         // Foreign keys pointing at the old table go first (they are declared again below); anything else
@@ -571,6 +644,10 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
                 : dialect.deleteMatchingValues(name, staging, table.dateKey),
               'load',
             );
+            // Every date sent (a column was added or widened): the staged dates replace the target's, and
+            // the dates only the target has are gone locally, so they go too, or the counts never match.
+            const gone = only ? [] : (input.changedDates?.get(table.name)?.gone ?? []);
+            if (gone.length > 0) sqlStep(dialect.deleteValues(name, table.dateKey, gone), 'load');
           }
           sqlStep(dialect.deleteMatchingKeys(name, staging, key), 'load');
           sqlStep(dialect.insertFrom(name, staging, columnNames), 'load');

@@ -11,6 +11,7 @@ import {
   duckdbFingerprintGroups,
   GOLD_SCHEMA,
   type GoldTable,
+  portableKeyColumns,
   selectGoldModels,
 } from '../gold-tables.ts';
 import { createDataApi, type DataApi, type DataApiOptions, type DataApiTarget } from './data-api.ts';
@@ -158,7 +159,8 @@ async function plan(
   // Names are checked before anything is read; the whole star is described once (distribution and
   // foreign keys look at every table), and the tables to publish picked from it.
   const wanted = new Set(selectGoldModels(options.models, options.tables).map((m) => m.name));
-  const allTables = await describeGoldTables(options.db, options.models);
+  // Key checksums the target recomputes: timestamps, dates and nested keys spelt alike on both sides.
+  const allTables = await describeGoldTables(options.db, options.models, { portableKeys: true });
   const tables = allTables.filter((t) => wanted.has(t.name));
   if (opened.dialect === 'redshift' && options.connection.kind === 'pg' && !options.connection.staging) {
     throw new LakehouseError(
@@ -169,7 +171,7 @@ async function plan(
   }
   const dialect = dialectFor(opened.dialect);
   const target = await inspectTarget(opened, dialect, schema);
-  const changedDates = new Map<string, { values: string[]; rows: number }>();
+  const changedDates = new Map<string, { values: string[]; rows: number; gone: string[] }>();
   const contentHashes = new Map<string, [string, string][]>();
   const hasPublishState = target.tables.has(PUBLISH_STATE_TABLE);
   for (const table of tables) {
@@ -177,7 +179,7 @@ async function plan(
     const local = await duckdbFingerprintGroups(
       options.db,
       qualified(GOLD_SCHEMA, table.name),
-      table.primaryKey,
+      portableKeyColumns(table),
       table.dateKey,
       table.columns.map((c) => c.name),
     );
@@ -260,10 +262,12 @@ async function changedGroups(
   column: string,
   local: Map<string, { rowCount: number; keyChecksum: string; contentHash?: string }>,
   published: Map<string, string>,
-): Promise<{ values: string[]; rows: number }> {
+): Promise<{ values: string[]; rows: number; gone: string[] }> {
   const remote = new Map(
     (
-      await target.query(dialect.fingerprintGroups({ schema, table: table.name }, table.primaryKey, column))
+      await target.query(
+        dialect.fingerprintGroups({ schema, table: table.name }, portableKeyColumns(table), column),
+      )
     ).map((r) => [String(r.v ?? ''), { rowCount: Number(r.n), keyChecksum: String(r.checksum) }]),
   );
   const values: string[] = [];
@@ -279,8 +283,9 @@ async function changedGroups(
     values.push(value);
     rows += fingerprint.rowCount;
   }
-  for (const value of remote.keys()) if (!local.has(value)) values.push(value);
-  return { values: values.sort(), rows };
+  const gone = [...remote.keys()].filter((value) => !local.has(value)).sort();
+  values.push(...gone);
+  return { values: values.sort(), rows, gone };
 }
 
 /** Plans a publish without changing anything: DDL to run, rows per table, conflicts, warnings. */
@@ -397,7 +402,7 @@ async function runOverPg(
     const reconciliation: ReconciliationRow[] = [];
     for (const table of published) {
       const [row] = await connection.query(
-        dialect.fingerprint({ schema: publishPlan.schema, table: table.name }, table.primaryKey),
+        dialect.fingerprint({ schema: publishPlan.schema, table: table.name }, portableKeyColumns(table)),
       );
       reconciliation.push(reconcile(table, row));
     }
@@ -460,7 +465,7 @@ async function runOverDataApi(
     dialect.assertFingerprints(
       published.map((t) => ({
         name: { schema, table: t.name },
-        key: t.primaryKey,
+        key: portableKeyColumns(t),
         rowCount: t.rowCount,
         keyChecksum: t.keyChecksum,
       })),
@@ -471,7 +476,9 @@ async function runOverDataApi(
   progress({ phase: 'reconcile', done: done + 1, total });
   const reconciliation: ReconciliationRow[] = [];
   for (const table of published) {
-    const [row] = await dataApi.query(dialect.fingerprint({ schema, table: table.name }, table.primaryKey));
+    const [row] = await dataApi.query(
+      dialect.fingerprint({ schema, table: table.name }, portableKeyColumns(table)),
+    );
     reconciliation.push(reconcile(table, row));
   }
   return reconciliation;

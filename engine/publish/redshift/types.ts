@@ -54,8 +54,22 @@ export function targetType(table: string, column: GoldColumn): TargetType {
     case 'UBIGINT':
       return 'DECIMAL(20,0)';
     case 'HUGEINT':
-    case 'UHUGEINT':
+    case 'UHUGEINT': {
+      // A HUGEINT holds 39 digits, DECIMAL(38,0) 38: a larger value would fail the load half-way.
+      const limit = 10n ** 38n;
+      const range = column.range;
+      const outside = range
+        ? [range.min, range.max].find((v) => BigInt(v) >= limit || BigInt(v) <= -limit)
+        : undefined;
+      if (outside !== undefined) {
+        throw new LakehouseError(
+          'PUBLISH_CONFLICT',
+          `${where} holds ${outside}, over the 38 digits of DECIMAL(38,0), the widest number Redshift and this publish load. Bring the values within ±(10^38 - 1) in the model, or cast the column to VARCHAR; then run and publish again.`,
+          { table, column: column.name, min: range?.min, max: range?.max },
+        );
+      }
       return 'DECIMAL(38,0)';
+    }
     case 'FLOAT':
       return 'REAL';
     case 'DOUBLE':

@@ -213,6 +213,7 @@ describe('publish through the Data API with Parquet staged on S3', () => {
     behaviour = async (sql) => {
       if (sql.includes('information_schema.columns')) return { columns: ['table_name'], rows: [] };
       if (sql.includes('pg_constraint')) return { columns: ['name'], rows: [] };
+      if (sql.includes('FROM pg_namespace')) return { columns: ['n'], rows: [[0]] };
       const copy = /^COPY "gold"\."(\w+)" FROM '(s3:\/\/[^']+)'/.exec(sql);
       if (copy?.[1] && copy[2]) staged.set(copy[1], await stagedFingerprint(copy[2], keyOf[copy[1]] ?? []));
       const readBack = /FROM "gold"\."(\w+)"$/.exec(sql);
@@ -283,6 +284,7 @@ describe('publish through the Data API with Parquet staged on S3', () => {
     behaviour = (sql) => {
       if (sql.includes('information_schema.columns')) return { columns: ['table_name'], rows: [] };
       if (sql.includes('pg_constraint')) return { columns: ['name'], rows: [] };
+      if (sql.includes('FROM pg_namespace')) return { columns: ['n'], rows: [[0]] };
       if (sql.includes('reconciliation failed')) {
         return {
           error:
@@ -367,6 +369,7 @@ describe('publish through the Data API with Parquet staged on S3', () => {
       }
       if (sql.includes('pg_constraint'))
         return { columns: ['name', 'kind', 'table_name', 'ref_table', 'definition'], rows: keyRows };
+      if (sql.includes('FROM pg_namespace')) return { columns: ['n'], rows: [[1]] };
       if (sql.startsWith('SELECT group_value AS v, content_hash AS h')) {
         return { columns: ['v', 'h'], rows: [...factGroups].map(([v, f]) => [v, f.contentHash ?? '']) };
       }

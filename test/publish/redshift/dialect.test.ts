@@ -94,7 +94,7 @@ const fact = table({
   ],
 });
 const star = [dimDate, dimPlatform, dimUser, bridge, fact];
-const empty: TargetState = { tables: new Map(), foreignKeys: [], keys: [] };
+const empty: TargetState = { schemaExists: false, tables: new Map(), foreignKeys: [], keys: [] };
 /** The primary keys a first publish declares on these tables. */
 const keysOf = (tables: GoldTable[]): TargetState['keys'] =>
   tables.map((t) => ({ name: `${t.name}_pkey`, table: t.name, primary: true, columns: t.primaryKey }));
@@ -193,6 +193,7 @@ describe('Redshift DDL and loads, statement by statement', () => {
 
   it('loads each materialization into an existing target the way it must', () => {
     const existing: TargetState = {
+      schemaExists: true,
       tables: new Map(
         star.map((t) => [t.name, t.columns.map((c) => ({ name: c.name, type: targetType(t.name, c) }))]),
       ),
@@ -224,8 +225,8 @@ describe('Redshift DDL and loads, statement by statement', () => {
         ? s.sql
         : `LOAD ${s.table.name} INTO ${typeof s.into === 'string' ? s.into : s.into.table}`,
     );
+    // The schema exists: no CREATE SCHEMA, which a role without CREATE on the database could not run.
     expect(statements).toEqual([
-      'CREATE SCHEMA IF NOT EXISTS "gold"',
       // table: a new table swapped in; the fact's key to the old one is dropped and declared again.
       'CREATE TABLE "gold"."dim_date__lakehouse_new" ("date_key" INTEGER NOT NULL, "date" DATE, "is_weekend" BOOLEAN, PRIMARY KEY ("date_key")) DISTSTYLE ALL SORTKEY ("date_key")',
       'LOAD dim_date INTO dim_date__lakehouse_new',
@@ -283,6 +284,7 @@ describe('Redshift DDL and loads, statement by statement', () => {
 
   it('reports a VARCHAR that must widen as a conflict (Redshift cannot ALTER COLUMN TYPE in a transaction)', () => {
     const target: TargetState = {
+      schemaExists: true,
       tables: new Map([
         [
           'dim_user',
@@ -330,6 +332,7 @@ describe('keys an existing target table needs', () => {
   const dialect = postgresDialect();
   const columnsOf = (t: GoldTable) => t.columns.map((c) => ({ name: c.name, type: targetType(t.name, c) }));
   const targetWith = (tables: GoldTable[], keys: TargetState['keys']): TargetState => ({
+    schemaExists: true,
     tables: new Map(tables.map((t) => [t.name, columnsOf(t)])),
     foreignKeys: [],
     keys,
@@ -425,6 +428,7 @@ describe('PostgreSQL dialect', () => {
       'ALTER TABLE "gold"."fact_customer_search" ADD PRIMARY KEY ("event_id")',
     ]);
     const target: TargetState = {
+      schemaExists: true,
       tables: new Map([
         ['dim_user', [{ name: 'user_id', type: 'VARCHAR(8)' }]],
         ['dim_date', [{ name: 'date_key', type: 'INTEGER' }]],

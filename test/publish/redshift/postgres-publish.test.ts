@@ -527,7 +527,7 @@ describe('publish to PostgreSQL (COPY FROM STDIN)', () => {
   // A connection cut by a proxy as the publish sends the statement: its first query after connecting,
   // or the BEGIN of its transaction. Nothing has been written either way, so nothing can have committed.
   it.each([
-    ['its first statement', 'SELECT pg_backend_pid() AS pid'],
+    ['its first statement', 'SET DateStyle = ISO; SELECT pg_backend_pid() AS pid'],
     ['BEGIN', 'BEGIN'],
   ])('a connection lost at %s says nothing was changed and to publish again', async (_, statement) => {
     await publishRedshift(options());
