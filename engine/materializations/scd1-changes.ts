@@ -4,12 +4,21 @@ import { type Db, ident, literal } from '../db/duckdb.ts';
 export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
 
 /**
- * A business key as one string, as the change log stores it and the history view finds it: the values
- * joined by '|', NULL values left out, so a member keyed on NULL alone (a dimension may key one on
- * NULL) is ''.
+ * A business key as one string, as the change log stores it and the history view shows and finds it. A
+ * single key is its text, '' for NULL (a dimension may key one member on NULL). A composite key joins its
+ * values with '|' in unique_key order; a value holding '|' or '\' has them escaped with '\', and NULL
+ * is '\N', so ('a|', 'b') and ('a', '|b'), or ('x', NULL) and (NULL, 'x'), stay apart. Keys without
+ * those read as they always did, so existing logs keep matching.
  */
-function businessKeyText(keys: string[]): string {
-  return `concat_ws('|', ${keys.map((k) => `${ident(k)}::VARCHAR`).join(', ')})`;
+export function businessKeyText(keys: string[], alias = ''): string {
+  const column = (k: string) => `${alias ? `${alias}.` : ''}${ident(k)}::VARCHAR`;
+  if (keys.length === 1) return `coalesce(${column(keys[0]!)}, '')`;
+  const part = (k: string) => {
+    const v = column(k);
+    return `CASE WHEN ${v} IS NULL THEN '\\N' WHEN contains(${v}, '|') OR contains(${v}, '\\')
+      THEN replace(replace(${v}, '\\', '\\\\'), '|', '\\|') ELSE ${v} END`;
+  };
+  return `concat_ws('|', ${keys.map(part).join(', ')})`;
 }
 
 /**
