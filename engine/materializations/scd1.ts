@@ -64,7 +64,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   if (changes && changes.added.length > 0) {
     // Members the merge does not reach: this date's, or with a replay every date's (which fills the rest).
     const merged = order.replay ? source : stage;
-    const leftNull = await membersLeftNull(ctx, keys, changes.added, merged);
+    const leftNull = await membersLeftNull(ctx, keys, changes.added, merged, order.replay !== undefined);
     warnings.splice(addedNotesEnd, 0, ...leftNull);
     testHints = {
       notes: [...addedColumnsNote(model.id, changes), ...leftNull],
@@ -241,6 +241,7 @@ async function membersLeftNull(
   keys: string[],
   added: string[],
   merged: string,
+  replayed: boolean,
 ): Promise<string[]> {
   const { db, model, target } = ctx;
   const sk = model.config.surrogate_key;
@@ -252,7 +253,7 @@ async function membersLeftNull(
   );
   if (left === 0) return [];
   return [
-    `${counted(left, 'member')} of ${model.id} that this date does not merge ${inNumber(left, 'holds', 'hold')} NULL in ${added.join(', ')} until a ` +
+    `${counted(left, 'member')} of ${model.id} that ${replayed ? 'no date merges' : 'this date does not merge'} ${inNumber(left, 'holds', 'hold')} NULL in ${added.join(', ')} until a ` +
       'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
       'at once, rebuild the table from every date (drop it for a rebuild, then run every date)',
   ];

@@ -296,7 +296,9 @@ describe.skipIf(!hasChromium)('browser mode end to end', () => {
     await page.getByTestId('run-button').click();
     const status = page.getByTestId('run-status');
     await expect.poll(() => status.getAttribute('data-status'), { timeout: 60_000 }).toBe('failed');
-    expect(await page.getByTestId('run-error').textContent()).toContain('hold NULL in device_kind');
+    expect(await page.getByTestId('run-error').textContent()).toContain(
+      '1 member of gold.dim_device that no date merges holds NULL in device_kind',
+    );
     const rebuild = page.getByTestId('rebuild-table');
     expect(await rebuild.textContent()).toBe('Rebuild gold.dim_device from every date');
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline-rebuild-offered.png') });

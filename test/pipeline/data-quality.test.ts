@@ -890,7 +890,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(failed.error?.code).toBe('TEST_FAILED');
       expect(failed.error?.details.test).toBe('not_null(device_kind)');
       expect(failed.error?.message).toContain(
-        `Note: ${counted(left, 'member')} of gold.dim_platform that this date does not merge ${inNumber(left, 'holds', 'hold')} NULL in device_kind until a ` +
+        `Note: ${counted(left, 'member')} of gold.dim_platform that no date merges ${inNumber(left, 'holds', 'hold')} NULL in device_kind until a ` +
           'date that has them runs again (a not_null test on it fails until then); to fill it for every member ' +
           'at once, rebuild the table from every date (drop it for a rebuild, then run every date).',
       );
