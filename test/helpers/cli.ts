@@ -26,8 +26,16 @@ export function lakehouseAsyncIn(
   env: NodeJS.ProcessEnv,
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return nodeAsync([BIN, ...args], env);
+}
+
+/** Node running `args` from the project root without blocking this process; its exit code and output. */
+export function nodeAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env });
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

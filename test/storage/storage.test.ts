@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
@@ -25,28 +24,13 @@ import {
   uploadFile,
 } from '../../engine/storage/s3-objects.ts';
 import { isS3Uri, locationKind, parseS3Uri } from '../../engine/storage/s3-uri.ts';
-import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
+import { nodeAsync } from '../helpers/cli.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
 import { startFaultProxy } from './fault-proxy.ts';
 import { type S3Server, startS3Server, useS3rverCredentials } from './s3-helpers.ts';
 
 /** Runs a TypeScript script in a process of its own (as run-ts does), without blocking this one's s3rver. */
-function runTs(
-  script: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/run-ts.js', script, ...args], { cwd: PROJECT_ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runTs = (script: string, args: string[]) => nodeAsync(['bin/run-ts.js', script, ...args]);
 
 describe('S3 URIs', () => {
   it.each([

@@ -46,6 +46,18 @@ async function icebirdRows(table: string, key: string) {
   return rows.map(plain).sort((a, b) => Number(a[key]) - Number(b[key]));
 }
 
+/** Two long columns, partitioned by the first: the shape the data-folder clean-up tests write. */
+const LONG_BY_P: { schema: IcebergSchema; spec: PartitionSpec } = {
+  schema: {
+    type: 'struct',
+    'schema-id': 0,
+    fields: [
+      { id: 1, name: 'p', required: false, type: 'long' },
+      { id: 2, name: 'v', required: false, type: 'long' },
+    ],
+  },
+  spec: { 'spec-id': 0, fields: [{ 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' }] },
+};
 describe('Iceberg writer', () => {
   it('creates a table icebird reads back row for row, with field ids, stats and binary bounds', async () => {
     await db.run(`CREATE TABLE gold.kinds AS SELECT
@@ -174,18 +186,7 @@ describe('Iceberg writer', () => {
     const io = ctx.catalog.io;
     const location = io.locationOf('gold/partial');
     const folder = io.localPath(`${location}/data`)!;
-    const schema: IcebergSchema = {
-      type: 'struct',
-      'schema-id': 0,
-      fields: [
-        { id: 1, name: 'p', required: false, type: 'long' },
-        { id: 2, name: 'v', required: false, type: 'long' },
-      ],
-    };
-    const spec: PartitionSpec = {
-      'spec-id': 0,
-      fields: [{ 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' }],
-    };
+    const { schema, spec } = LONG_BY_P;
     const write = (select: string) =>
       writeDataFiles(db, { select, schema, spec, location, io, stagingDir: join(folder, '..', 'staging') });
     // An earlier snapshot's files, which must stay.
@@ -204,18 +205,7 @@ describe('Iceberg writer', () => {
     const io = ctx.catalog.io;
     const location = io.locationOf('gold/shared');
     const folder = io.localPath(`${location}/data`)!;
-    const schema: IcebergSchema = {
-      type: 'struct',
-      'schema-id': 0,
-      fields: [
-        { id: 1, name: 'p', required: false, type: 'long' },
-        { id: 2, name: 'v', required: false, type: 'long' },
-      ],
-    };
-    const spec: PartitionSpec = {
-      'spec-id': 0,
-      fields: [{ 'source-id': 1, 'field-id': 1000, name: 'p', transform: 'identity' }],
-    };
+    const { schema, spec } = LONG_BY_P;
     await mkdir(folder, { recursive: true });
     let failed = false;
     const write = writeDataFiles(db, {
