@@ -226,7 +226,8 @@ async function emptyOwnQuarantine(ctx: MaterializeContext): Promise<string[]> {
 async function quarantineByRule(ctx: MaterializeContext, relation: string, count: number): Promise<string> {
   const file = await ctx.partitions.currentPath(relation, ctx.etlDate);
   const rules = await ctx.db.all<{ rule: string; n: number | bigint }>(
-    `SELECT trim(split_part(quarantine_reason, ':', 1)) AS rule, count(*) AS n
+    // A reason that names no rule ('' or ': value') is still counted, under a name that says so.
+    `SELECT coalesce(nullif(trim(split_part(quarantine_reason, ':', 1)), ''), '(no rule named)') AS rule, count(*) AS n
      FROM ${readParquet(file)} GROUP BY ALL ORDER BY n DESC, rule`,
   );
   return `${counted(count, 'row')} quarantined: ${rules.map((r) => `${r.rule} ${Number(r.n)}`).join(', ')}`;

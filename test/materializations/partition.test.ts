@@ -174,6 +174,14 @@ describe('partition materialization', () => {
     );
   });
 
+  it('counts a reason naming no rule under a name that says so', async () => {
+    const { outcome } = await materialize(
+      '',
+      `SELECT * FROM (VALUES (1, 'a', ''), (2, 'b', ': 7'), (3, 'c', 'bad: x'), (4, 'd', NULL)) t(id, v, _quarantine_reason)`,
+    );
+    expect(outcome.warnings).toContain('3 rows quarantined: (no rule named) 2, bad 1');
+  });
+
   it('quarantines by a reason column named in another case', async () => {
     const { outcome, kept } = await materialize(
       '',
