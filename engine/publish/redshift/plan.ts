@@ -426,7 +426,9 @@ export function planPublish(input: PlanInput): PublishPlan {
 
 /**
  * Table and column names longer than the server keeps: it would cut them silently, so the first publish
- * would succeed and every later one find a column gold does not have (or two names fold into one).
+ * would succeed and every later one find a column gold does not have (or two names fold into one). On
+ * Redshift also names with capitals, which it folds to lower case even quoted (unless the cluster sets
+ * enable_case_sensitive_identifier, which every query of the table would then need too): the same trap.
  */
 function nameConflicts(schema: string, dialect: Dialect, table: GoldTable): Conflict[] {
   const limit = dialect.maxIdentifierBytes;
@@ -439,7 +441,23 @@ function nameConflicts(schema: string, dialect: Dialect, table: GoldTable): Conf
       message: `gold.${table.name}: the name is ${Buffer.byteLength(table.name)} bytes, and ${server} keeps at most ${limit} (it would cut it, so ${schema}.${table.name} would not be found again). Rename the model to at most ${limit} bytes; then run and publish again.`,
     });
   }
+  const folded = (name: string) => dialect.name === 'redshift' && name !== name.toLowerCase();
+  const foldedMessage = (what: string, name: string, fix: string) =>
+    `${what}: Redshift folds names to lower case (${name.toLowerCase()}), quoted or not, so the next publish would not find ${name}. ${fix} in lower case; then run and publish again.`;
+  if (folded(table.name)) {
+    conflicts.push({
+      table: table.name,
+      message: foldedMessage(`gold.${table.name}`, table.name, 'Rename the model'),
+    });
+  }
   for (const column of table.columns) {
+    if (folded(column.name)) {
+      conflicts.push({
+        table: table.name,
+        column: column.name,
+        message: foldedMessage(`gold.${table.name}.${column.name}`, column.name, 'Alias the column'),
+      });
+    }
     if (!tooLong(column.name)) continue;
     conflicts.push({
       table: table.name,

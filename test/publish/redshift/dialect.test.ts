@@ -282,6 +282,26 @@ describe('Redshift DDL and loads, statement by statement', () => {
     );
   });
 
+  it('refuses names with capitals, which Redshift folds to lower case even quoted, and PostgreSQL keeps', () => {
+    const mixed: GoldTable = {
+      ...dimPlatform,
+      name: 'Dim_Platform',
+      columns: dimPlatform.columns.map((c) => (c.name === 'platform' ? { ...c, name: 'Platform' } : c)),
+      primaryKey: dimPlatform.primaryKey,
+    };
+    const plan = planPublish({ schema: 'gold', dialect, allTables: [mixed], tables: [mixed], target: empty });
+    expect(plan.steps).toEqual([]);
+    expect(plan.conflicts.map((c) => c.message)).toEqual([
+      'gold.Dim_Platform: Redshift folds names to lower case (dim_platform), quoted or not, so the next publish would not find Dim_Platform. Rename the model in lower case; then run and publish again.',
+      'gold.Dim_Platform.Platform: Redshift folds names to lower case (platform), quoted or not, so the next publish would not find Platform. Alias the column in lower case; then run and publish again.',
+    ]);
+    const postgres = postgresDialect();
+    expect(
+      planPublish({ schema: 'gold', dialect: postgres, allTables: [mixed], tables: [mixed], target: empty })
+        .conflicts,
+    ).toEqual([]);
+  });
+
   it('reports a VARCHAR that must widen as a conflict (Redshift cannot ALTER COLUMN TYPE in a transaction)', () => {
     const target: TargetState = {
       schemaExists: true,
