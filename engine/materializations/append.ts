@@ -96,7 +96,6 @@ async function replaceDateKeys(
   tableTypes: Map<string, string>,
 ): Promise<Restored> {
   const { db, model, stage, target, etlDate } = ctx;
-  const keyHash = `hash(${keys.map(ident).join(', ')})`;
   const params = { model: model.id, d: etlDate };
   let restored: Restored = { rows: 0, fromDates: [] };
   if (ctx.committedDates.includes(etlDate)) {
@@ -111,7 +110,7 @@ async function replaceDateKeys(
       params,
     );
     await db.run(
-      `DELETE FROM ${target} WHERE ${keyHash} IN (
+      `DELETE FROM ${target} WHERE ${tableKeyHash(keys)} IN (
          SELECT key_hash FROM _lakehouse.append_keys WHERE model = $model AND etl_date = $d::DATE
          EXCEPT SELECT key_hash FROM temp.main.__append_shared)`,
       params,
@@ -164,9 +163,7 @@ async function restoreEarlierRows(
     await db.run(`DROP TABLE ${orphans}`);
     return { rows: 0, fromDates: [] };
   }
-  await db.run(
-    `DELETE FROM ${target} WHERE hash(${keys.map(ident).join(', ')}) IN (SELECT key_hash FROM ${orphans})`,
-  );
+  await db.run(`DELETE FROM ${target} WHERE ${tableKeyHash(keys)} IN (SELECT key_hash FROM ${orphans})`);
   const earlier = await db.all<{ d: string }>(
     `SELECT DISTINCT strftime(etl_date, '%Y-%m-%d') AS d FROM _lakehouse.append_keys
      WHERE model = $model AND etl_date < $d::DATE AND key_hash IN (SELECT key_hash FROM ${orphans}) ORDER BY d DESC`,
@@ -224,6 +221,11 @@ async function keyTypes(db: Db, target: string, keys: string[]): Promise<Map<str
   return types;
 }
 
+/** hash() of the table's own key columns: what the record holds for the rows it has. */
+function tableKeyHash(keys: string[]): string {
+  return `hash(${keys.map(ident).join(', ')})`;
+}
+
 /**
  * hash() of a relation's keys as the table's columns hold them: hash(1::INTEGER) is not hash(1::DOUBLE),
  * so a key staged narrower than its column would match no recorded hash. Keys of the table's types
@@ -264,7 +266,7 @@ async function rehashWidenedKeys(
   // One row per old hash: two keys of one old hash (a collision) must not make the update ambiguous.
   await db.run(
     `UPDATE _lakehouse.append_keys AS a SET key_hash = m.new_hash
-     FROM (SELECT hash(${old.join(', ')}) AS old_hash, min(hash(${keys.map(ident).join(', ')})) AS new_hash
+     FROM (SELECT hash(${old.join(', ')}) AS old_hash, min(${tableKeyHash(keys)}) AS new_hash
            FROM ${target} GROUP BY old_hash) AS m
      WHERE a.model = $model AND a.key_hash = m.old_hash`,
     { model: model.id },
@@ -290,7 +292,7 @@ async function leaveKeysToLaterDates(
   await ctx.replaceStage(
     `WITH held AS (
        SELECT ${columns} FROM ${target}
-       WHERE hash(${columns}) IN (SELECT key_hash FROM _lakehouse.append_keys
+       WHERE ${tableKeyHash(keys)} IN (SELECT key_hash FROM _lakehouse.append_keys
                                   WHERE model = ${literal(model.id)} AND etl_date > ${literal(etlDate)}::DATE))
      SELECT s.* FROM ${stage} AS s ANTI JOIN held AS l ON ${keyMatch(keys, 's', 'l')}`,
   );

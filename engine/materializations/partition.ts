@@ -265,7 +265,7 @@ async function keysLoadedBefore(
   await refuseKeysMissingBefore(ctx, files, keys);
   const k = keys.map(ident).join(', ');
   const today = `(SELECT ${k} FROM ${rows})`;
-  let earlier = `${readParquet(files, 'union_by_name = true')}`;
+  let earlier = readParquet(files, 'union_by_name = true');
   // A key column retyped since (ids that became text) would make the join cast one side and fail on a
   // value it cannot convert: the earlier keys are compared in today's type, and one that has none matches nothing.
   const retyped = await retypedKeys(ctx.db, `(SELECT ${k} FROM ${earlier})`, today);
@@ -312,7 +312,7 @@ async function keysLacking(
 ): Promise<{ date: string; columns: string[] }[]> {
   const lacking: { date: string; columns: string[] }[] = [];
   for (const file of files) {
-    const has = new Set((await columnsOf(db, `${readParquet(file)}`)).map((c) => c.name.toLowerCase()));
+    const has = new Set((await columnsOf(db, readParquet(file))).map((c) => c.name.toLowerCase()));
     const columns = keys.filter((key) => !has.has(key.toLowerCase()));
     const date = /etl_date=(\d{4}-\d{2}-\d{2})/.exec(file)?.[1] ?? file;
     if (columns.length > 0) lacking.push({ date, columns });
