@@ -39,7 +39,9 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   const columns = (await columnsOf(db, stage)).map((c) => c.name);
   const order = await mergeOrder(ctx);
   let changes: ColumnChanges | undefined;
-  let addedNotesEnd = 0;
+  // The notes in the order they read: the table's columns, the members a new one leaves NULL, the rest.
+  let columnWarnings: string[] = [];
+  let leftNull: string[] = [];
 
   if (!(await tableExists(db, target))) {
     if (sk) await refuseFreshKeysUnderOldReaders(ctx, sk);
@@ -47,8 +49,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     await db.run(`CREATE TABLE ${target} AS SELECT ${keyColumn}* FROM ${stage} LIMIT 0`);
   } else {
     changes = await alignTableColumns(db, model, target, stage);
-    warnings.push(...columnNotes(model.id, changes));
-    addedNotesEnd = warnings.length;
+    columnWarnings = columnNotes(model.id, changes);
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));
@@ -64,8 +65,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   if (changes && changes.added.length > 0) {
     // Members the merge does not reach: this date's, or with a replay every date's (which fills the rest).
     const merged = order.replay ? source : stage;
-    const leftNull = await membersLeftNull(ctx, keys, changes.added, merged, order.replay !== undefined);
-    warnings.splice(addedNotesEnd, 0, ...leftNull);
+    leftNull = await membersLeftNull(ctx, keys, changes.added, merged, order.replay !== undefined);
     testHints = {
       notes: [...addedColumnsNote(model.id, changes), ...leftNull],
       rebuild: leftNull.length > 0,
@@ -134,7 +134,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     quarantined: 0,
     testRelation: target,
     ...(order.replay ? { replayedDates: order.replay.filter((d) => d !== ctx.etlDate) } : {}),
-    warnings,
+    warnings: [...columnWarnings, ...leftNull, ...warnings],
     testHints,
   };
 }
