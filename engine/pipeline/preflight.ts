@@ -209,11 +209,34 @@ async function refuseUndeliveredDates(
   throw new LakehouseError(
     'SOURCE_MISSING',
     `This run's dates include ${undelivered.length === 1 ? 'a day' : 'days'} no source delivered: ` +
-      `${undelivered.join(', ')} (${where}). Nothing was run.${rest}`,
+      `${datesInShort(undelivered)} (${where}). Nothing was run.${rest}`,
     {
       etlDate: first,
       undeliveredDates: undelivered,
       ...(delivered.length > 0 ? { suggestedRun: runOfDates(delivered, select) } : {}),
     },
   );
+}
+
+/**
+ * Sorted dates in a few words: consecutive days of three or more as `from .. to`, at most five such
+ * items. A range over decades (`--from 2000-01-01 --to 2100-01-01`) listed every day, 400 kB of message.
+ */
+function datesInShort(dates: string[]): string {
+  const groups: string[][] = [];
+  for (const date of dates) {
+    const group = groups.at(-1);
+    const last = group?.at(-1);
+    if (group && last && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${last}T00:00:00Z`) === 86_400_000)
+      group.push(date);
+    else groups.push([date]);
+  }
+  const items = groups.flatMap((group) =>
+    group.length >= 3
+      ? [{ text: `${group[0]} .. ${group.at(-1)} (${group.length} days)`, days: group.length }]
+      : group.map((date) => ({ text: date, days: 1 })),
+  );
+  const shown = items.slice(0, 5);
+  const hidden = dates.length - shown.reduce((days, item) => days + item.days, 0);
+  return `${shown.map((item) => item.text).join(', ')}${hidden > 0 ? ` and ${counted(hidden, 'more day')}` : ''}`;
 }
