@@ -118,9 +118,13 @@ async function refuseUnbuiltUpstreamTables(db: Db, graph: ModelGraph, selected: 
   const problems: string[] = [];
   let reader: string | undefined;
   for (const id of selected) {
+    const readsWhole = graph.byId.get(id)?.model.config.materialized === 'table';
     for (const up of graph.byId.get(id)?.upstream ?? []) {
       const upstream = graph.byId.get(up)?.model;
-      if (chosen.has(up) || !upstream || upstream.config.materialized === 'partition') continue;
+      if (chosen.has(up) || !upstream) continue;
+      // A per-date reader of a partitioned model is checked date by date above; a `table` model reads
+      // the whole relation, whose view does not exist before the model's first partition commits.
+      if (upstream.config.materialized === 'partition' && !readsWhole) continue;
       if (await tableExists(db, qualified(upstream.layer, upstream.name))) continue;
       problems.push(`${id} reads ${up}, which no run has built yet.`);
       reader ??= id;
