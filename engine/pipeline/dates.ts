@@ -90,9 +90,19 @@ export async function resolveDates(
     return [...new Set(options.dates.map((d) => valid(d, '--date')))].sort();
   if (options.from || options.to) {
     const all = await availableDates(project, readBy);
-    const from = valid(options.from ?? all[0] ?? '', '--from');
+    // With no day folder yet, a bound not given is the other one: a one-day run, which names the folder.
+    const from = options.from ? valid(options.from, '--from') : (all[0] ?? valid(options.to ?? '', '--to'));
     const to = valid(options.to ?? all[all.length - 1] ?? from, '--to');
-    if (from > to) throw new LakehouseError('INVALID_ARGUMENT', `--from ${from} is after --to ${to}`);
+    if (from > to) {
+      // A bound not given is the sources' first or last day: name that, not a flag the user never typed.
+      const message =
+        options.from && options.to
+          ? `--from ${from} is after --to ${to}`
+          : options.from
+            ? `--from ${from} is after the sources' last day, ${to}: no date to run. Pass a --from up to ${to}.`
+            : `--to ${to} is before the sources' first day, ${from}: no date to run. Pass a --to from ${from} on.`;
+      throw new LakehouseError('INVALID_ARGUMENT', message);
+    }
     const out: string[] = [];
     for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
       out.push(new Date(t).toISOString().slice(0, 10));
