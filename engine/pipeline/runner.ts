@@ -151,13 +151,15 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
       let running: RunningModel | undefined;
       await db.run('BEGIN TRANSACTION');
       try {
-        const failedModels = new Set<string>();
+        // Each model that cannot run on this date, with the failed model that stops it: a model downstream
+        // of a skipped one names the failure, not the skipped model as if that had failed.
+        const failedModels = new Map<string, string>();
         for (const id of selected) {
           throwIfCancelled(options.signal);
           const node = graph.byId.get(id)!;
-          const blockedBy = node.upstream.find((u) => failedModels.has(u));
+          const blockedBy = failedModels.get(node.upstream.find((u) => failedModels.has(u)) ?? '');
           if (blockedBy) {
-            failedModels.add(id);
+            failedModels.set(id, blockedBy);
             dateRecords.push(emptyRecord(id, date, 'skipped', `skipped: upstream ${blockedBy} failed`));
             continue;
           }
@@ -191,8 +193,8 @@ export async function runPipeline(deps: RunnerDeps, options: RunOptions): Promis
           done++;
           emit({ kind: 'model-done', date, model: id, done, record });
           if (record.status === 'failed') {
-            failedModels.add(id);
-            for (const d of downstreamOf(graph, id)) failedModels.add(d);
+            failedModels.set(id, id);
+            for (const d of downstreamOf(graph, id)) if (!failedModels.has(d)) failedModels.set(d, id);
           }
         }
         const failures = dateRecords.filter((r) => r.status === 'failed');
