@@ -13,7 +13,9 @@ import type { ModelRunRecord, RunningModel } from './run-types.ts';
  * one of several lines, which may end with a quoted header, a YAML caret or DuckDB's hints.
  */
 function followedBy(message: string, sentence: string): string {
-  return `${message}${message.includes('\n') ? '\n' : ' '}${sentence}`;
+  if (message.includes('\n')) return `${message}\n${sentence}`;
+  // DuckDB's messages end with no stop: "... boom on 2022-06-03 Of this run's dates" read as one sentence.
+  return `${message}${/[.!?]$/.test(message) ? '' : '.'} ${sentence}`;
 }
 
 /**
@@ -188,6 +190,8 @@ export function accountForFailedDate(
         r.status = 'failed';
         r.error = failure.message;
         if (r.model === failure.details.model) Object.assign(r, countsOf(failure.details));
+        // The model that threw ran until then: its record showed 0 ms whatever it took.
+        if (r.model === running?.model) r.durationMs = Date.now() - running.started;
       }
     }
   }
