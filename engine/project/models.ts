@@ -1,6 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { isMap, isSeq, type Node, parseDocument, stringify as stringifyYaml } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  parseDocument,
+  stringify as stringifyYaml,
+} from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 import { didYouMean, issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
@@ -342,6 +350,7 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       file,
       model: id,
     });
+  acceptedValuesAsWritten(parsed.data.tests, document);
   const tests = document.get('tests', true);
   const testSources = (isSeq(tests) ? tests.items : []).map((item, i) => {
     const [start = 0, end = start] = (item as { range?: [number, number] }).range ?? [];
@@ -351,6 +360,31 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
     };
   });
   return { id, layer, name, file, config: parsed.data, sql, text, sqlStartLine, configLines, testSources };
+}
+
+/** A number as YAML writes it in decimal notation: `01`, `1.0`, `-2.50`, `1e3`. */
+const DECIMAL_NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * YAML reads `01` and `1.0` as the number 1, so `values: [01, 02]` on a text column of codes failed every
+ * `01` while naming it. Such a value is compared as written; DuckDB casts that text for a numeric column.
+ */
+function acceptedValuesAsWritten(tests: DataTest[], document: Document): void {
+  tests.forEach((test, i) => {
+    if (!('accepted_values' in test)) return;
+    const items = document.getIn(['tests', i, 'accepted_values', 'values'], true);
+    if (!isSeq(items)) return;
+    test.accepted_values.values = test.accepted_values.values.map((value, j) => {
+      const item = items.items[j];
+      const written = isScalar(item) && item.type === 'PLAIN' ? item.source : undefined;
+      return typeof value === 'number' &&
+        written !== undefined &&
+        written !== String(value) &&
+        DECIMAL_NUMBER.test(written)
+        ? written
+        : value;
+    });
+  });
 }
 
 /** 1-based line of `offset` in `text`. */
