@@ -9,6 +9,7 @@ import {
   modelFileText,
   modelSource,
   previewModel,
+  type Snapshot,
   saveModel,
   seedSucceededText,
   snapshotTables,
@@ -131,12 +132,25 @@ export function createDispatcher(
       publish,
     });
   };
+  // A model.apply from its checks until its run starts (saving the file, snapshotting gold): a run,
+  // publish or project edit starting meanwhile would have it refused after its file was written, or run
+  // the edit where its diff cannot see it. They are refused instead, naming the model.
+  let applying: string | undefined;
+  const refuseWhileApplying = (what: string) => {
+    if (applying === undefined) return;
+    throw new LakehouseError(
+      'RUN_LOCKED',
+      `${applying} is being saved and run from the editor; ${what} when its run has finished.`,
+      { runId: null, reason: 'apply-in-progress', model: applying },
+    );
+  };
   // Publishing reads gold through the writer connection: never during a run, one publish at a time.
   const publishing = <T>(
     label: string,
     fn: (signal: AbortSignal) => Promise<T>,
     cancellable = true,
   ): Promise<T> => {
+    refuseWhileApplying('publish');
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -239,6 +253,7 @@ export function createDispatcher(
 
   const startRun = (input: MethodArgs<'pipeline.run'>): Promise<RunStarted> => {
     refuseWhilePublishing('run the pipeline');
+    refuseWhileApplying('run the pipeline');
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
@@ -353,13 +368,21 @@ export function createDispatcher(
         { runId: active.runId, reason: 'run-in-progress' },
       );
     }
-    const { tables, previous } = await exclusive(async () => {
-      const previous = await modelFileText(engine, input.model);
-      const tables = await saveModel(engine, input.model, input.text, input.base);
-      if (previous !== undefined) await seedSucceededText(engine, input.model, previous);
-      return { tables, previous };
-    });
-    const snapshot = await exclusive(() => snapshotTables(engine, tables));
+    refuseWhileApplying(`save ${input.model}`);
+    applying = input.model;
+    let saved: { tables: string[]; previous: string | undefined; snapshot: Snapshot };
+    try {
+      saved = await exclusive(async () => {
+        const previous = await modelFileText(engine, input.model);
+        const tables = await saveModel(engine, input.model, input.text, input.base);
+        if (previous !== undefined) await seedSucceededText(engine, input.model, previous);
+        return { tables, previous, snapshot: await snapshotTables(engine, tables) };
+      });
+    } finally {
+      // Cleared just before the run starts (nothing awaited in between), so only this apply's run begins.
+      applying = undefined;
+    }
+    const { tables, previous, snapshot } = saved;
     let started: Promise<RunStarted>;
     try {
       started = startRun({ dates: input.dates, select: [`${input.model}+`] });
@@ -417,6 +440,7 @@ export function createDispatcher(
   /** Changes to the project (lakehouse.yaml, a left-over table) on the writer queue, never during a run. */
   const editingProject = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     refuseWhilePublishing(what);
+    refuseWhileApplying(what);
     if (active) {
       throw new LakehouseError(
         'RUN_LOCKED',
