@@ -1,5 +1,6 @@
 import { escapeRegExp, LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import { type Db, literal } from '../db/duckdb.ts';
+import { QUARANTINE_COLUMN } from '../materializations/partition.ts';
 import { RUNNER_VARIABLES } from '../project/config.ts';
 import { didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
@@ -49,14 +50,9 @@ export async function sqlReferences(
   sql: string,
   file = '(query)',
   firstLine = 1,
-): Promise<{ relations: string[]; variables: VariableRead[] }> {
+): Promise<SqlReferences> {
   const json = await db.scalar<string>(`SELECT json_serialize_sql(${literal(sql)})`);
-  const tree = JSON.parse(json ?? '{}') as {
-    error?: boolean;
-    error_message?: string;
-    position?: string;
-    statements?: unknown[];
-  };
+  const tree = JSON.parse(json ?? '{}') as SerializedSql;
   const oneSelect =
     'a model is one SELECT statement (WITH ..., FROM ... or VALUES too): the engine writes the rows it ' +
     'returns. Remove any other statement (DELETE, INSERT, CREATE, UPDATE, or a second one after a ;)';
@@ -64,16 +60,44 @@ export async function sqlReferences(
     const message = tree.error_message ?? 'cannot parse SQL';
     // DuckDB's words for a second statement or a DELETE, INSERT, CREATE ...: say what a model may hold.
     if (/Only SELECT statements can be serialized/i.test(message)) {
-      throw sqlError(file, sql, firstLine, oneSelect, undefined);
+      // A PIVOT without IN (...) is a SELECT to DuckDB, but one its parser turns into two statements (the
+      // first finds the values), so it has no parse tree to read the model's reads from.
+      const pivot = /\bPIVOT\b/i.test(sql)
+        ? "a PIVOT in a model must list the values its columns come from (PIVOT ... ON action IN ('search', " +
+          "'play') USING ...): without IN, DuckDB runs a query first to find them, whose reads the engine cannot " +
+          'tell, and the columns would change with the data'
+        : undefined;
+      throw sqlError(file, sql, firstLine, pivot ?? oneSelect, undefined);
     }
     throw sqlError(file, sql, firstLine, message, tree.position);
   }
   // Two SELECTs serialize without error; the run's wrapping of the model then failed on the `;`.
   if ((tree.statements?.length ?? 0) > 1) throw sqlError(file, sql, firstLine, oneSelect, undefined);
-  const found = new Set<string>();
-  const variables: VariableRead[] = [];
   // The warehouse's own name may qualify a table (warehouse.gold.dim_user): the same relation as gold.dim_user.
   const database = (await db.scalar<string>('SELECT lower(current_database())')) ?? '';
+  return referencesIn(tree, sql, firstLine, database);
+}
+
+/** What json_serialize_sql gives for a query. */
+interface SerializedSql {
+  error?: boolean;
+  error_message?: string;
+  position?: string;
+  statements?: unknown[];
+}
+
+/** The reads of a query (see sqlReferences), and the functions it calls by name, lower case. */
+export interface SqlReferences {
+  relations: string[];
+  variables: VariableRead[];
+  functions: string[];
+}
+
+/** The references in a parsed query's tree; `database` is the warehouse's own catalog name, lower case. */
+function referencesIn(tree: SerializedSql, sql: string, firstLine: number, database: string): SqlReferences {
+  const found = new Set<string>();
+  const variables: VariableRead[] = [];
+  const functions = new Set<string>();
   // `ctes` are the CTE names in scope where `node` is: a bare name among them is no relation.
   const walk = (node: unknown, ctes: ReadonlySet<string>): void => {
     if (Array.isArray(node)) {
@@ -101,6 +125,9 @@ export async function sqlReferences(
       const qualifier = [catalog === database && schema ? '' : catalog, schema].filter(Boolean);
       if (qualifier.length > 0 || !scope.has(table)) found.add([...qualifier, table].join('.'));
     }
+    if (record.class === 'FUNCTION' && typeof record.function_name === 'string') {
+      functions.add(record.function_name.toLowerCase());
+    }
     const variable = literalVariable(record);
     if (variable !== undefined) {
       // DuckDB's query_location counts bytes, not UTF-16 characters.
@@ -113,7 +140,7 @@ export async function sqlReferences(
   };
   walk(tree, new Set());
   const relations = [...found].sort();
-  return { relations, variables };
+  return { relations, variables, functions: [...functions].sort() };
 }
 
 /** The name a `getvariable('<name>')` expression node reads, when it is a string literal. */
@@ -181,6 +208,7 @@ export async function buildPartialGraph(
     return idOf.get(named) ?? named;
   };
   const byId = new Map(models.map((m) => [m.id, m]));
+  const macros = await projectMacroReads(db);
   const nodes: ModelNode[] = [];
   const errors: LakehouseError[] = [];
   for (const model of models) {
@@ -188,7 +216,7 @@ export async function buildPartialGraph(
       const existing = layerTables.get(model.id.toLowerCase());
       if (existing !== undefined && existing !== model.id) throw caseRenameError(model, existing);
       nodes.push(
-        await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables, models: byId }),
+        await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables, models: byId, macros }),
       );
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
@@ -231,6 +259,60 @@ interface GraphScope {
   layerTables: Map<string, string>;
   /** Every model whose file parses, by id. */
   models: Map<string, Model>;
+  /** What each project macro reads, by lower-case name (see projectMacroReads). */
+  macros: Map<string, MacroReads>;
+}
+
+/** The relations a project macro's body reads, and the functions it calls (lower case). */
+interface MacroReads {
+  relations: string[];
+  calls: string[];
+}
+
+/**
+ * What each macro the macro files made reads: a model calling a table macro (`FROM known_users()`) or
+ * one with a subquery reads what the macro's body reads, so it runs after the models building those
+ * tables (not on their previous state) and `--select m+` takes it. One query for every macro: listing
+ * DuckDB's functions is the cost (~30 ms), once per graph.
+ */
+async function projectMacroReads(db: Db): Promise<Map<string, MacroReads>> {
+  const rows = await db.all<{ name: string; tree: string }>(
+    `SELECT lower(function_name) AS name,
+       json_serialize_sql(CASE function_type WHEN 'table_macro' THEN macro_definition
+                          ELSE 'SELECT ' || macro_definition END) AS tree
+     FROM duckdb_functions()
+     WHERE database_name = 'temp' AND function_type IN ('macro', 'table_macro') AND macro_definition IS NOT NULL`,
+  );
+  const database = (await db.scalar<string>('SELECT lower(current_database())')) ?? '';
+  const reads = new Map<string, MacroReads>();
+  for (const { name, tree } of rows) {
+    const parsed = JSON.parse(tree) as SerializedSql;
+    // DuckDB took the macro, so its body parses; the text it gives back is no model's, nothing to report.
+    if (parsed.error) continue;
+    const found = referencesIn(parsed, '', 1, database);
+    // Overloads (`m(a)`, `m(a, b)`) share the name: a call may be to either.
+    const entry = reads.get(name) ?? { relations: [], calls: [] };
+    entry.relations.push(...found.relations);
+    entry.calls.push(...found.functions.filter((f) => f !== name));
+    reads.set(name, entry);
+  }
+  return reads;
+}
+
+/** The relations the macros `functions` names read, through the macros they call too: relation → first macro. */
+function readsThroughMacros(functions: string[], macros: Map<string, MacroReads>): Map<string, string> {
+  const reads = new Map<string, string>();
+  const seen = new Set<string>();
+  const pending = functions.filter((f) => macros.has(f)).map((f) => ({ macro: f, called: f }));
+  while (pending.length > 0) {
+    const { macro, called } = pending.shift()!;
+    if (seen.has(called)) continue;
+    seen.add(called);
+    const entry = macros.get(called);
+    for (const relation of entry?.relations ?? []) if (!reads.has(relation)) reads.set(relation, macro);
+    for (const next of entry?.calls ?? []) if (macros.has(next)) pending.push({ macro, called: next });
+  }
+  return reads;
 }
 
 /** The bronze, silver and gold tables and views in the warehouse: lower-case `layer.name` → as created. */
@@ -266,15 +348,34 @@ function caseRenameError(model: Model, existing: string): LakehouseError {
  * the table would never change again and downstream would build on stale rows. (A name no table has
  * is left to DuckDB's binder, whose error has the line and the closest table.)
  */
-function orphanReadError(model: Model, relation: string): LakehouseError {
+function orphanReadError(model: Model, relation: string, macro?: string): LakehouseError {
   const [layer, name] = relation.split('.') as [string, string];
   return new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}: reads ${relation}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
+    `${model.file}: reads ${relation}${throughMacro(macro)}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
       'the table keeps what its model last wrote and would never change again. Restore the model file, ' +
       `or change this model to read another table; \`lakehouse drop ${PROJECT_PLACEHOLDER} ${relation}\` removes the old table.`,
     { file: model.file, relation },
   );
+}
+
+/** How a read through a macro is named in errors: the model's SQL does not name the table itself. */
+function throughMacro(macro: string | undefined): string {
+  return macro === undefined ? '' : ` (through its call of the macro ${macro})`;
+}
+
+/**
+ * The partition models writing `quarantine.<name>`: those of that name giving a quarantine reason. A read
+ * of it comes after them, or it would miss the date's rejected rows. None when the reader is one of them:
+ * it reads its own earlier rows.
+ */
+function quarantineWriters(reader: Model, relation: string, models: Map<string, Model>): string[] {
+  const name = relation.slice('quarantine.'.length);
+  const reason = new RegExp(`\\b${QUARANTINE_COLUMN}\\b`, 'i');
+  const writers = [...models.values()].filter(
+    (m) => m.config.materialized === 'partition' && m.name.toLowerCase() === name && reason.test(m.sql),
+  );
+  return writers.some((m) => m.id === reader.id) ? [] : writers.map((m) => m.id);
 }
 
 /** The file line where the model's SQL names `relation` (`layer.name` or a bare name), if found. */
@@ -293,11 +394,16 @@ function lineOfRead(model: Model, relation: string): number | undefined {
  * line that names it, rather than by DuckDB's binder once a run reaches the model, after the date's
  * other work. (Bare names are left to the binder: a macro file's temp view may answer to one.)
  */
-function unknownLayerTableError(model: Model, relation: string, ids: string[]): LakehouseError {
-  const line = lineOfRead(model, relation);
+function unknownLayerTableError(
+  model: Model,
+  relation: string,
+  ids: string[],
+  macro?: string,
+): LakehouseError {
+  const line = macro === undefined ? lineOfRead(model, relation) : undefined;
   return new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}${line ? `:${line}` : ''}: reads ${relation}, which no model builds and no table holds` +
+    `${model.file}${line ? `:${line}` : ''}: reads ${relation}${throughMacro(macro)}, which no model builds and no table holds` +
       `${didYouMean(relation, ids)}. Fix the name, or add models/${relation.replace('.', '/')}.sql.`,
     { file: model.file, line, model: model.id, relation },
   );
@@ -334,8 +440,14 @@ function reconcileTarget(model: Model, { resolve, models, ids }: GraphScope): st
 
 async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
   const { ids, sources, variableNames, resolve } = scope;
-  const { relations: named, variables } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
+  const {
+    relations: written,
+    variables,
+    functions,
+  } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
   refuseUndeclaredVariables(model, variables, variableNames);
+  const viaMacro = readsThroughMacros(functions, scope.macros);
+  const named = [...new Set([...written, ...viaMacro.keys()])];
   const relations = named.map(resolve);
   const upstream: string[] = [];
   const usedSources: string[] = [];
@@ -346,14 +458,17 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
       readsItself = { line: lineOfRead(model, named[i] ?? rel) };
       continue;
     }
+    const macro = viaMacro.get(named[i]!);
     if (ids.has(rel)) upstream.push(rel);
+    else if (rel.startsWith('quarantine.')) upstream.push(...quarantineWriters(model, rel, scope.models));
     else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
       throw unknownLayerTableError(
         model,
         named[i]!,
         [...ids].filter((id) => id !== model.id),
+        macro,
       );
-    } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel);
+    } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel, macro);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {
       throw new LakehouseError(
