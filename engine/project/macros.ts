@@ -51,6 +51,7 @@ async function loadMacroFiles(db: Db, projectRoot: string): Promise<LakehouseErr
       `CREATE OR REPLACE TEMP MACRO ${ENGINE_SLUGIFY}`,
     ),
   );
+  createdOn.set(db, new Set(['slugify', ENGINE_SLUGIFY]));
   const dir = join(projectRoot, 'macros');
   let files: string[];
   try {
@@ -113,10 +114,20 @@ async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise
   for (const statement of statements) refuseWrites(statement, file);
   const errors: LakehouseError[] = [];
   for (const statement of statements) {
+    const macro = createdMacroName(statement);
+    if (
+      macro !== undefined &&
+      !createdOn.get(db)?.has(macro.toLowerCase()) &&
+      (await isDuckDbFunction(db, macro))
+    ) {
+      errors.push(shadowsDuckDbFunction(file, statement.firstLine, macro));
+      continue;
+    }
     // Padded to its line, so DuckDB's "LINE n" is the file's line.
     const startLine = lineOf(text, statement.start);
     try {
       await db.run('\n'.repeat(startLine - 1) + statement.text);
+      if (macro !== undefined) createdOn.get(db)?.add(macro.toLowerCase());
     } catch (error) {
       const message = (error as Error).message;
       const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
@@ -130,6 +141,74 @@ async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise
     }
   }
   return errors;
+}
+
+/**
+ * The temp macros made on each connection during its current load (the engine's slug macros first): a name
+ * made again (CREATE OR REPLACE in another file) finds that macro, not one of DuckDB's, so it is not probed.
+ */
+const createdOn = new WeakMap<Db, Set<string>>();
+
+/** Whether each name probed is one of DuckDB's functions; that does not change within a process. */
+const duckDbFunctionNames = new Map<string, boolean>();
+
+/** DuckDB's answer for a scalar function it has not got, built in or in any extension it loaded. */
+const NO_SUCH_FUNCTION =
+  /^Catalog Error: Scalar Function with name .* (?:does not exist|is not in the catalog)/;
+
+/**
+ * Whether `name` is a DuckDB function (scalar, aggregate, table, or DuckDB's own macro): a TEMP macro of that
+ * name replaces it for every model and for the engine's SQL too (a `hash(x)` macro broke the facts' key
+ * record). Bound, never run (LIMIT 0), which costs a millisecond where listing duckdb_functions() takes 30 or
+ * more; every name a function has fails otherwise than as missing (called with no arguments, a table
+ * function used as a scalar), except pragmas and window functions, which a macro does not replace.
+ */
+async function isDuckDbFunction(db: Db, name: string): Promise<boolean> {
+  const key = name.toLowerCase();
+  let known = duckDbFunctionNames.get(key);
+  if (known === undefined) {
+    known = await db.all(`SELECT ${ident(name)}() LIMIT 0`).then(
+      () => true,
+      (error: unknown) => !NO_SUCH_FUNCTION.test(error instanceof Error ? error.message : String(error)),
+    );
+    duckDbFunctionNames.set(key, known);
+  }
+  return known;
+}
+
+function shadowsDuckDbFunction(file: string, line: number, macro: string): LakehouseError {
+  return new LakehouseError(
+    'MODEL_SQL_ERROR',
+    `${file}:${line}: macro ${macro} has the name of a DuckDB function, which it would replace in every model ` +
+      `and in the engine's own SQL (its keys, hashes and counts): give it a name of its own, e.g. my_${macro}, ` +
+      'and call it by that name',
+    { file, line, macros: true, macro },
+  );
+}
+
+/**
+ * `CREATE [OR REPLACE] TEMP MACRO|FUNCTION [IF NOT EXISTS]` in a statement's code, without the space before
+ * the name: a quoted name is blanked there, and `\s+` would take it too.
+ */
+const TEMP_MACRO =
+  /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(?:MACRO|FUNCTION)(?:\s+IF\s+NOT\s+EXISTS)?(?=\s)/i;
+/** One part of a dotted name: quoted ("" for a quote) or bare. */
+const NAME_PART = /^(?:"((?:[^"]|"")*)"|([A-Za-z_][\w$]*))/;
+
+/** The name a statement creates a temp macro under (the last part of `temp.main.name`), if it creates one. */
+function createdMacroName(statement: MacroStatement): string | undefined {
+  const prefix = TEMP_MACRO.exec(statement.code);
+  if (!prefix) return undefined;
+  // From the text, not the code: a quoted name is blanked there.
+  let rest = statement.text.slice(prefix[0].length).trimStart();
+  let name: string | undefined;
+  for (let part = NAME_PART.exec(rest); part; part = NAME_PART.exec(rest)) {
+    name = part[1] === undefined ? part[2] : part[1].replaceAll('""', '"');
+    rest = rest.slice(part[0].length);
+    if (!rest.startsWith('.')) break;
+    rest = rest.slice(1);
+  }
+  return name;
 }
 
 /**
