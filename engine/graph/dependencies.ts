@@ -91,6 +91,8 @@ export interface SqlReferences {
   relations: string[];
   variables: VariableRead[];
   functions: string[];
+  /** The file line where each relation (as in `relations`) is first read, from the parse tree. */
+  readLines: Record<string, number>;
 }
 
 /** The references in a parsed query's tree; `database` is the warehouse's own catalog name, lower case. */
@@ -98,6 +100,14 @@ function referencesIn(tree: SerializedSql, sql: string, firstLine: number, datab
   const found = new Set<string>();
   const variables: VariableRead[] = [];
   const functions = new Set<string>();
+  const readLines: Record<string, number> = {};
+  // DuckDB's query_location counts bytes, not UTF-16 characters; a node without one has 2^64 - 1.
+  const bytes = Buffer.from(sql);
+  const lineAt = (location: unknown): number | undefined => {
+    const at = Number(location);
+    if (!Number.isInteger(at) || at < 0 || at > bytes.length) return undefined;
+    return firstLine + bytes.subarray(0, at).toString().split('\n').length - 1;
+  };
   // `ctes` are the CTE names in scope where `node` is: a bare name among them is no relation.
   const walk = (node: unknown, ctes: ReadonlySet<string>): void => {
     if (Array.isArray(node)) {
@@ -123,24 +133,27 @@ function referencesIn(tree: SerializedSql, sql: string, firstLine: number, datab
       const catalog = typeof record.catalog_name === 'string' ? record.catalog_name.toLowerCase() : '';
       const table = record.table_name.toLowerCase();
       const qualifier = [catalog === database && schema ? '' : catalog, schema].filter(Boolean);
-      if (qualifier.length > 0 || !scope.has(table)) found.add([...qualifier, table].join('.'));
+      if (qualifier.length > 0 || !scope.has(table)) {
+        const relation = [...qualifier, table].join('.');
+        found.add(relation);
+        const line = lineAt(record.query_location);
+        const seen = readLines[relation];
+        // Nodes are walked in no text order: the first read is the one nearest the start.
+        if (line !== undefined && (seen === undefined || line < seen)) readLines[relation] = line;
+      }
     }
     if (record.class === 'FUNCTION' && typeof record.function_name === 'string') {
       functions.add(record.function_name.toLowerCase());
     }
     const variable = literalVariable(record);
     if (variable !== undefined) {
-      // DuckDB's query_location counts bytes, not UTF-16 characters.
-      const before = Buffer.from(sql)
-        .subarray(0, Number(record.query_location) || 0)
-        .toString();
-      variables.push({ name: variable, line: firstLine + before.split('\n').length - 1 });
+      variables.push({ name: variable, line: lineAt(record.query_location) ?? firstLine });
     }
     for (const [key, value] of Object.entries(record)) if (key !== 'cte_map') walk(value, scope);
   };
   walk(tree, new Set());
   const relations = [...found].sort();
-  return { relations, variables, functions: [...functions].sort() };
+  return { relations, variables, functions: [...functions].sort(), readLines };
 }
 
 /** The name a `getvariable('<name>')` expression node reads, when it is a string literal. */
@@ -378,8 +391,16 @@ function quarantineWriters(reader: Model, relation: string, models: Map<string, 
   return writers.some((m) => m.id === reader.id) ? [] : writers.map((m) => m.id);
 }
 
-/** The file line where the model's SQL names `relation` (`layer.name` or a bare name), if found. */
-function lineOfRead(model: Model, relation: string): number | undefined {
+/**
+ * The file line where the model's SQL reads `relation` (`layer.name` or a bare name): where the parse
+ * tree has it (`readLines`), else where the name is first written, if found.
+ */
+function lineOfRead(
+  model: Model,
+  relation: string,
+  readLines: Record<string, number> = {},
+): number | undefined {
+  if (readLines[relation] !== undefined) return readLines[relation];
   const [layer = '', name = ''] = relation.includes('.') ? relation.split('.') : ['', relation];
   // The layer-qualified name (quoted or not) first: the bare name may also be a column's alias.
   const at =
@@ -398,9 +419,10 @@ function unknownLayerTableError(
   model: Model,
   relation: string,
   ids: string[],
-  macro?: string,
+  macro: string | undefined,
+  readLines: Record<string, number>,
 ): LakehouseError {
-  const line = macro === undefined ? lineOfRead(model, relation) : undefined;
+  const line = macro === undefined ? lineOfRead(model, relation, readLines) : undefined;
   return new LakehouseError(
     'MODEL_INVALID',
     `${model.file}${line ? `:${line}` : ''}: reads ${relation}${throughMacro(macro)}, which no model builds and no table holds` +
@@ -444,6 +466,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     relations: written,
     variables,
     functions,
+    readLines,
   } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
   refuseUndeclaredVariables(model, variables, variableNames);
   const viaMacro = readsThroughMacros(functions, scope.macros);
@@ -455,7 +478,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   for (const [i, rel] of relations.entries()) {
     if (rel === model.id) {
       // A model may read its own previous state, once a run has built it (runner.ts refuses before).
-      readsItself = { line: lineOfRead(model, named[i] ?? rel) };
+      readsItself = { line: lineOfRead(model, named[i] ?? rel, readLines) };
       continue;
     }
     const macro = viaMacro.get(named[i]!);
@@ -467,6 +490,7 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
         named[i]!,
         [...ids].filter((id) => id !== model.id),
         macro,
+        readLines,
       );
     } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel, macro);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));

@@ -103,3 +103,25 @@ describe('reads the SQL does not name itself', () => {
     expect(graph.byId.get('gold.pivoted')?.upstream).toEqual(['gold.dim_a']);
   });
 });
+
+describe('the line an error names', () => {
+  it('is where the SQL reads the table, not where a comment or a string names it first', async () => {
+    const sql = [
+      "-- was gold.dim_usr before the rename, and 'silver.zz' below is a string",
+      "SELECT 'reads silver.zz' AS note",
+      'FROM (SELECT 1) AS x',
+      '  JOIN gold.dim_usr USING (note)',
+    ].join('\n');
+    const error = await lakehouseFailure(buildGraph(db, [model('gold.reader', sql)], [], []));
+    // Lines 1-3 are the header: the read is on the file's line 7.
+    expect(error.message).toMatch(/^models\/gold\/reader\.sql:7: reads gold\.dim_usr, which no model builds/);
+    expect(error.details.line).toBe(7);
+    const itself = await buildGraph(
+      db,
+      [model('gold.dim_a', '-- appends to gold.dim_a\nSELECT k + 1 AS k\nFROM gold.dim_a')],
+      [],
+      [],
+    );
+    expect(itself.byId.get('gold.dim_a')?.readsItself).toEqual({ line: 6 });
+  });
+});
