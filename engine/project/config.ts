@@ -7,6 +7,14 @@ import { createProjectStorage, type ProjectStorage } from '../storage/project-st
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
+/**
+ * A section whose entries are all commented out (`vars:` over `#   a: 1`) reads as null in YAML: it means
+ * the section is empty, as if left out, not an error.
+ */
+function emptyWhenNull<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
 /** A daily source: one folder per day under `path`, named by `date_format` (e.g. 20220601), holding Parquet files. */
 export const DailyParquetSource = z
   .strictObject({
@@ -17,7 +25,7 @@ export const DailyParquetSource = z
      * Expected columns and DuckDB types; files are checked against them before anything is loaded. Empty
      * or absent (what the app's form saves with its box empty): every column, as the day's files agree on it.
      */
-    columns: z.record(z.string(), z.string()).default({}),
+    columns: emptyWhenNull(z.record(z.string(), z.string()).default({})),
     /**
      * A date with no delivery of this source: `fail` the date (the default), read the `latest` delivery
      * before it (a snapshot that is not sent every day), or read it as `empty` (needs `columns`).
@@ -42,9 +50,9 @@ export const ReferenceFileSource = z.strictObject({
   path: z.string(),
   format: z.enum(['csv', 'parquet', 'json']).optional(),
   /** Columns that must be present (after `rename`). */
-  required_columns: z.array(z.string()).default([]),
+  required_columns: emptyWhenNull(z.array(z.string()).default([])),
   /** File column → the name models read it by, for a file whose columns are named otherwise. */
-  rename: z.record(z.string(), z.string().min(1)).default({}),
+  rename: emptyWhenNull(z.record(z.string(), z.string().min(1)).default({})),
 });
 export type ReferenceFileSource = z.infer<typeof ReferenceFileSource>;
 
@@ -219,49 +227,62 @@ export const ProjectConfig = z.strictObject({
     }
   }),
   /** Values models read with getvariable('name'); etl_date is set by the runner. */
-  vars: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-    .superRefine((vars, ctx) => {
-      // The runner sets these for each date it runs: a value here would be overridden without a word.
-      for (const name of RUNNER_VARIABLES.filter((n) => n in vars))
-        ctx.addIssue({
-          code: 'custom',
-          path: [name],
-          message: `${name} is set by each run (the date it runs); remove it from vars:`,
-        });
-    })
-    .default({}),
+  vars: emptyWhenNull(
+    z
+      .record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], {
+          error: 'a variable is a string, a number or true/false (models read it with getvariable)',
+        }),
+      )
+      .superRefine((vars, ctx) => {
+        // The runner sets these for each date it runs: a value here would be overridden without a word.
+        for (const name of RUNNER_VARIABLES.filter((n) => n in vars))
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `${name} is set by each run (the date it runs); remove it from vars:`,
+          });
+      })
+      .default({}),
+  ),
   /**
    * Named publish targets: `redshift: {name: {...}}` and `iceberg: {name: {...}}`. Each publisher validates its
    * own entries (engine/publish/*), so this file stays free of their settings.
    */
-  publish: z
-    .strictObject({
-      redshift: z.record(z.string(), z.unknown()).default({}),
-      iceberg: z.record(z.string(), z.unknown()).default({}),
-    })
-    .default({ redshift: {}, iceberg: {} }),
+  publish: emptyWhenNull(
+    z
+      .strictObject({
+        redshift: emptyWhenNull(z.record(z.string(), z.unknown()).default({})),
+        iceberg: emptyWhenNull(z.record(z.string(), z.unknown()).default({})),
+      })
+      .default({ redshift: {}, iceberg: {} }),
+  ),
   /** How to reach S3 for s3:// sources and lakes; credentials come from the AWS chain, never from here. */
-  s3: z
-    .strictObject({
-      endpoint: S3Endpoint.optional(),
-      region: z.string().optional(),
-      profile: z.string().optional(),
-      force_path_style: z.boolean().optional(),
-      max_attempts: z.number().int().positive().optional(),
-      /** Where fetched source objects are cached (default `.lakehouse/s3-cache` in the project). */
-      cache_dir: z.string().optional(),
-      cache_max_gb: z.number().positive().default(10),
-      /** Parallel downloads. */
-      parallel: z.number().int().positive().default(16),
-    })
-    .default({ cache_max_gb: 10, parallel: 16 }),
-  settings: z
-    .strictObject({
-      memory_limit: z.string().optional(),
-      threads: z.number().int().positive().optional(),
-    })
-    .default({}),
+  s3: emptyWhenNull(
+    z
+      .strictObject({
+        endpoint: S3Endpoint.optional(),
+        region: z.string().optional(),
+        profile: z.string().optional(),
+        force_path_style: z.boolean().optional(),
+        max_attempts: z.number().int().positive().optional(),
+        /** Where fetched source objects are cached (default `.lakehouse/s3-cache` in the project). */
+        cache_dir: z.string().optional(),
+        cache_max_gb: z.number().positive().default(10),
+        /** Parallel downloads. */
+        parallel: z.number().int().positive().default(16),
+      })
+      .default({ cache_max_gb: 10, parallel: 16 }),
+  ),
+  settings: emptyWhenNull(
+    z
+      .strictObject({
+        memory_limit: z.string().optional(),
+        threads: z.number().int().positive().optional(),
+      })
+      .default({}),
+  ),
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
 
@@ -305,6 +326,15 @@ function parseConfig(file: string, text: string): ProjectConfig {
     throw new LakehouseError('PROJECT_INVALID', `${file} is not valid YAML: ${document.errors[0]?.message}`, {
       path: file,
     });
+  }
+  // An empty file (or only comments) read as "expected object, received null", naming nothing to add.
+  if (document.contents === null) {
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `${file} is empty: it needs at least a name: and sources: (docs/projects.md lists every key), or run ` +
+        '`lakehouse init <dir> --example customer-search` to start from the example.',
+      { path: file },
+    );
   }
   const parsed = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
   if (!parsed.success) {
