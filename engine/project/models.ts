@@ -14,7 +14,10 @@ import { LakehouseError } from '../api/errors.ts';
 import { didYouMean, issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
 
 const Columns = z
-  .union([z.string(), z.array(z.string()).min(1)])
+  .union([z.string(), z.array(z.string()).min(1)], {
+    error:
+      'give a column name, or a list of them such as [a, b] (quote a name YAML reads as a number: "2022")',
+  })
   .transform((v) => (Array.isArray(v) ? v : [v]));
 const Severity = z.enum(['error', 'warn']).default('error');
 
@@ -314,6 +317,14 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
         // Unclosed, the header runs on to the `*/` of a comment in the SQL.
         (/^\s*(select|with|from)\b/im.test(yamlText) ? '\nIs the header closed with */ before the SQL?' : ''),
       { file, line: errorLine, model: id },
+    );
+  }
+  // Nothing (or only comments) in the header read as "expected object, received null".
+  if (document.contents === null) {
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${file}:${headerLine}: the config header is empty: it needs at least materialized:, like this:\n${HEADER_EXAMPLE}`,
+      { file, line: headerLine, model: id },
     );
   }
   const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });
