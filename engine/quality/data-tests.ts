@@ -44,7 +44,8 @@ export function failingRowsSql(
   model: Model,
 ): { name: string; sql: string } {
   if ('not_null' in test) {
-    const cols = test.not_null;
+    // A column listed twice is tested once: EXCLUDE refuses a name given twice.
+    const cols = [...new Set(test.not_null)];
     const quoted = cols.map(ident).join(', ');
     // The tested columns first: in a wide row the NULL that failed it shows without scrolling.
     return {
@@ -53,10 +54,14 @@ export function failingRowsSql(
     };
   }
   if ('unique' in test) {
-    const cols = test.unique.map(ident).join(', ');
+    const keys = [...new Set(test.unique)];
+    const cols = keys.map(ident).join(', ');
+    // Named apart from the key: a key column called occurrences showed the count as occurrences_1.
+    let count = 'occurrences';
+    while (keys.some((k) => k.toLowerCase() === count)) count = `_${count}`;
     return {
       name: `unique(${test.unique.join(', ')})`,
-      sql: `SELECT ${cols}, count(*) AS occurrences FROM ${relation} WHERE ${hasKeySql(test.unique)} GROUP BY ALL HAVING count(*) > 1`,
+      sql: `SELECT ${cols}, count(*) AS ${ident(count)} FROM ${relation} WHERE ${hasKeySql(keys)} GROUP BY ALL HAVING count(*) > 1`,
     };
   }
   if ('accepted_values' in test) {
@@ -175,8 +180,8 @@ export async function runDataTests(
           `DESCRIBE SELECT * FROM (${sql})`,
         );
         sampleTypes = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
-        if ('not_null' in test && test.not_null.length > 1)
-          detail = await nullColumns(db, over, test.not_null);
+        const nullable = 'not_null' in test ? [...new Set(test.not_null)] : [];
+        if (nullable.length > 1) detail = await nullColumns(db, over, nullable);
         if ('accepted_values' in test)
           detail = `not accepted: ${await failingValues(db, sql, test.accepted_values.column)}`;
         if ('relationships' in test) {

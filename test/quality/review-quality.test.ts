@@ -43,3 +43,43 @@ describe('accepted_values compares numbers as the header writes them', () => {
     expect(await run('accepted_values: {column: price, values: [1.5]}')).toMatchObject({ failingRows: 1 });
   });
 });
+
+describe('tests over columns the test itself names', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold`);
+    await db.run(
+      `CREATE TABLE gold.t AS SELECT * FROM (VALUES (5, NULL), (5, 1), (7, 1)) AS t(occurrences, flag)`,
+    );
+  });
+  afterAll(() => db.close());
+
+  const run = async (test: string) => {
+    const model = parseModelFile(
+      'models/gold/t.sql',
+      `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
+      'gold',
+    );
+    const [result] = await runDataTests(db, model, 'gold.t', undefined);
+    return result;
+  };
+
+  // The key column came first and the count was renamed occurrences_1 beside it.
+  it('unique over a column named occurrences shows the key under its name and the count apart', async () => {
+    expect(await run('unique: occurrences')).toMatchObject({
+      failingRows: 1,
+      sample: [{ occurrences: 5, _occurrences: 2 }],
+    });
+  });
+
+  // It could not run: DuckDB refuses a name given twice in EXCLUDE.
+  it('not_null with a column listed twice tests it once', async () => {
+    expect(await run('not_null: [flag, flag]')).toMatchObject({
+      name: 'not_null(flag)',
+      failingRows: 1,
+      sample: [{ flag: null, occurrences: 5 }],
+    });
+    expect((await run('not_null: [flag, flag]'))?.detail).toBeUndefined();
+  });
+});
