@@ -18,6 +18,37 @@ const escapeControl = (c: string) => {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
 };
 
+// What a terminal draws two columns wide (East Asian wide and full-width characters, emoji) or in none
+// (combining marks, as in decomposed Vietnamese, variation selectors among them): counting code points put the
+// columns after a CJK or NFD cell out of line.
+const WIDE =
+  /[\p{Emoji_Presentation}\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\u200b-\u200f]/u;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const charWidth = (char: string) => (ZERO_WIDTH.test(char) ? 0 : WIDE.test(char) ? 2 : 1);
+
+/** How many terminal columns `text` (without control characters) takes. */
+export function displayWidth(text: string): number {
+  if (PRINTABLE_ASCII.test(text)) return text.length;
+  let width = 0;
+  for (const char of text) width += charWidth(char);
+  return width;
+}
+
+/** `text` cut to at most `max` columns with an ellipsis, whole characters only (never half an emoji). */
+function cutToWidth(text: string, max: number): string {
+  if (displayWidth(text) <= max) return text;
+  let cut = '';
+  let width = 0;
+  for (const char of text) {
+    const w = charWidth(char);
+    if (width + w > max - 1) break;
+    cut += char;
+    width += w;
+  }
+  return `${cut}…`;
+}
+
 /** Renders rows as an aligned text table for terminals; long cells are cut so a row fits a line. */
 export function renderTable(rows: Record<string, unknown>[], columns?: string[], maxCell = 48): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
@@ -26,20 +57,26 @@ export function renderTable(rows: Record<string, unknown>[], columns?: string[],
     const text =
       v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
     const flat = text.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, escapeControl);
-    return flat.length > maxCell ? `${flat.slice(0, maxCell - 1)}…` : flat;
+    return cutToWidth(flat, maxCell);
   };
   const body = rows.map((r) => cols.map((c) => cell(r[c])));
   // A loop, not Math.max(...cells): spreading a query's 200,000 cells as arguments overflows the stack.
-  const widths = cols.map((c) => c.length);
+  const widths = cols.map((c) => displayWidth(c));
   for (const cells of body)
     cells.forEach((text, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, [...text].length);
+      widths[i] = Math.max(widths[i] ?? 0, displayWidth(text));
     });
+  // Numbers align right: a column is numeric by its first value that is not NULL (a NULL first row
+  // left a column of counts aligned left).
+  const numeric = cols.map((c) => {
+    const first = rows.find((r) => r[c] !== null && r[c] !== undefined)?.[c];
+    return typeof first === 'number';
+  });
   const line = (cells: string[]) =>
     cells
       .map((c, i) => {
-        const pad = (widths[i] ?? 0) - [...c].length;
-        return typeof rows[0]?.[cols[i] ?? ''] === 'number' ? ' '.repeat(pad) + c : c + ' '.repeat(pad);
+        const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(c)));
+        return numeric[i] ? pad + c : c + pad;
       })
       .join('  ')
       .trimEnd();
