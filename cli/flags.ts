@@ -43,15 +43,27 @@ export function list(flags: Flags, name: string): string[] {
       : [];
 }
 
-/** A whole-number flag, `fallback` when absent; anything else is refused, naming the flag. */
+/**
+ * A whole-number flag, `fallback` when absent; anything else is refused, naming the flag. Digits only:
+ * Number() also reads '' as 0, `0x10` as 16 and `1e20` as a number no SQL LIMIT or day count can take
+ * (runs --limit 1e20 failed as INTERNAL; generate --days 1e20 started writing days without end).
+ */
 export function int(flags: Flags, name: string, fallback: number): number {
   const v = str(flags, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${v}: expected a whole number`);
+  if (!/^\d+$/.test(v.trim()))
+    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${shownValue(v)}: expected a whole number`);
+  if (!Number.isSafeInteger(n))
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--${name} ${v}: too large, give a whole number of at most ${Number.MAX_SAFE_INTEGER}`,
+    );
   return n;
 }
+
+/** A flag's value as an error quotes it: an empty or blank one would otherwise read as nothing at all. */
+const shownValue = (value: string) => (value.trim() === '' ? `'${value}'` : value);
 
 /** --port: a TCP port, or 0 (the default) for any free one. */
 export function portFlag(flags: Flags): number {
