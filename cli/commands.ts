@@ -138,7 +138,7 @@ export const COMMAND_OPTIONS = {
     json: json('the runs with their per-model records'),
   },
   query: {
-    json: json('the rows, as an array of objects'),
+    json: json('the rows (an array of objects)'),
     limit: {
       type: 'string',
       value: 'N',

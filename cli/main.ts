@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { LakehouseError, toLakehouseError } from '../engine/api/errors.ts';
+import { didYouMean } from '../engine/project/config-issues.ts';
 import { projectDirArg } from './args.ts';
 import { COMMAND_OPTIONS, commandHelp, USAGE } from './commands.ts';
 import { type Flags, parse, portFlag } from './flags.ts';
@@ -12,7 +13,9 @@ import { withProjectArg } from './format.ts';
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    // `lakehouse help run` is `lakehouse run --help`, as git and npm read it.
+    const [topic, ...topicRest] = rest;
+    process.stdout.write(command === 'help' && topic ? commandHelp(topic, topicRest) : `${USAGE}\n`);
     return command ? 0 : 2;
   }
   // Every CLI answers --version; a bug report or a support question starts with it.
@@ -57,8 +60,20 @@ async function main(argv: string[]): Promise<number> {
     case 'crawl':
       return (await import('./crawl.ts')).crawlCommand(rest);
     default:
-      throw new LakehouseError('INVALID_ARGUMENT', `Unknown command "${command}". Run \`lakehouse --help\`.`);
+      throw unknownCommand(command);
   }
+}
+
+/**
+ * A first word that is no command: the closest command when it looks mistyped (`rnu`), or, for an option
+ * given before the command (`lakehouse --json tables demo`), that options follow the command.
+ */
+function unknownCommand(command: string): LakehouseError {
+  const commands = [...new Set(Object.keys(COMMAND_OPTIONS).map((name) => name.split(' ')[0] ?? name))];
+  const message = command.startsWith('-')
+    ? `${command} is an option, and options go after the command: lakehouse <command> <project> ${command}, e.g. lakehouse tables ./demo --json.`
+    : `Unknown command "${command}"${didYouMean(command, commands)}; the commands are ${commands.join(', ')}.`;
+  return new LakehouseError('INVALID_ARGUMENT', `${message} Run \`lakehouse --help\`.`);
 }
 
 /** The version in package.json, which sits one folder above cli/ in the repository and the package. */
