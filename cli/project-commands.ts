@@ -274,7 +274,7 @@ export async function repair({
     `Forgot ${counted(forgotten.length, 'partition')} whose file was missing:\n` +
       forgotten.map((m) => `  ${m.relation} ${m.etlDate}  (${m.path})\n`).join('') +
       `Run ${dates.length === 1 ? 'that date' : 'those dates'} again to write them anew: ` +
-      `lakehouse run ${dir} ${dates.map((d) => `--date ${d}`).join(' ')}\n`,
+      `lakehouse run ${shellWord(dir)} ${dates.map((d) => `--date ${d}`).join(' ')}\n`,
   );
   return 0;
 }
@@ -316,22 +316,24 @@ export async function runs({
     );
     const latest = history[0];
     if (latest) {
-      process.stdout.write(`\nLatest run ${latest.runId}, per model and date\n`);
+      // A run stopped before its first model has no per-model rows: the table would read `(no columns)`.
       process.stdout.write(
-        `${renderTable(
-          latest.models.map((m) => ({
-            date: m.etlDate,
-            model: m.model,
-            status: m.status,
-            rows_in: m.rowsIn,
-            rows_out: m.rowsOut,
-            duplicates: m.duplicatesRemoved,
-            quarantined: m.quarantined,
-            tests: testsCell(m),
-            ms: m.durationMs,
-            error: m.error === null ? '' : withProjectArg(m.error, dir),
-          })),
-        )}\n`,
+        latest.models.length === 0
+          ? `\nLatest run ${latest.runId}: no model ran\n`
+          : `\nLatest run ${latest.runId}, per model and date\n${renderTable(
+              latest.models.map((m) => ({
+                date: m.etlDate,
+                model: m.model,
+                status: m.status,
+                rows_in: m.rowsIn,
+                rows_out: m.rowsOut,
+                duplicates: m.duplicatesRemoved,
+                quarantined: m.quarantined,
+                tests: testsCell(m),
+                ms: m.durationMs,
+                error: m.error === null ? '' : withProjectArg(m.error, dir),
+              })),
+            )}\n`,
       );
       // The tables cut an error to their column's width: the latest run's is printed whole, as `run` did.
       if (latest.error)
@@ -434,14 +436,23 @@ export async function query({
       if (countAgain && total > limit) break;
     }
     if (countAgain && total > limit) total = await countAgain();
-    process.stdout.write(
-      `${renderTable(
-        shown,
-        result.columns.map((c) => c.name),
-      )}\n`,
-    );
+    process.stdout.write(`${renderTable(shown, rowKeys(result.columns.map((c) => c.name)))}\n`);
     process.stdout.write(`(${counted(total, 'row')}${total > limit ? `, first ${limit} shown` : ''})\n`);
     return 0;
+  });
+}
+
+/**
+ * The keys the rows of a result have, in column order: a name given twice (`SELECT * FROM a JOIN b`
+ * with an `id` on both sides) is keyed `id:1` for its second column, as @duckdb/node-api names it, so the
+ * table reads that column's values rather than the first's again. Names already unique stay as they are.
+ */
+function rowKeys(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    return count > 1 ? `${name}:${count - 1}` : name;
   });
 }
 

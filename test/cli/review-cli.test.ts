@@ -1,0 +1,127 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderTable } from '../../cli/format.ts';
+import { createEngine } from '../../engine/engine.ts';
+import { lakehouse } from '../helpers/cli.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+
+// Review of the command line: what its tables, numbers and suggested commands showed a user.
+
+describe('renderTable in a terminal', () => {
+  it('aligns columns after CJK, emoji and decomposed accents by the columns a terminal draws', () => {
+    const table = renderTable([
+      { title: '日本語', next: 'x' },
+      { title: '👍a', next: 'y' },
+      { title: 'Lu\u0308u', next: 'z' },
+      { title: 'abcdef', next: 'w' },
+    ]);
+    // Every `next` cell starts at the same terminal column (6 wide + 2 spaces).
+    expect(table.split('\n')).toEqual([
+      'title   next',
+      '------  ----',
+      '日本語  x',
+      '👍a     y',
+      'Lu\u0308u     z',
+      'abcdef  w',
+    ]);
+  });
+
+  it('cuts a long cell between characters, never inside an emoji', () => {
+    const [, , row] = renderTable([{ e: `${'x'.repeat(46)}👍👍`, n: 1 }]).split('\n');
+    expect(row).toBe(`${'x'.repeat(46)}…  1`);
+    expect(row).not.toContain('\ufffd');
+    // A lone half of a surrogate pair prints as U+FFFD; with the u flag only a lone half is in this range.
+    expect(row).not.toMatch(/[\ud800-\udfff]/u);
+  });
+
+  it('aligns a numeric column right when its first row is NULL', () => {
+    expect(renderTable([{ n: null }, { n: 12345 }]).split('\n')).toEqual([
+      '    n',
+      '-----',
+      ' NULL',
+      '12345',
+    ]);
+  });
+});
+
+describe('the command line on a project whose path has a space', () => {
+  let work: string;
+  let project: string;
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-review-cli-');
+    project = join(work, 'my project');
+    expect(lakehouse('init', project).code).toBe(0);
+    const ran = lakehouse(
+      'run',
+      project,
+      '--from',
+      '2022-06-01',
+      '--to',
+      '2022-06-02',
+      '--select',
+      'bronze.customer_search',
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+  }, 120_000);
+  afterAll(() => removeDir(work));
+
+  it("shows each column's own values when a query gives two columns one name", () => {
+    const query = lakehouse('query', project, 'SELECT 1 AS a, 2 AS a, 3 AS b');
+    expect(query.code, query.stderr).toBe(0);
+    expect(query.stdout.split('\n').slice(0, 3)).toEqual(['a  a:1  b', '-  ---  -', '1    2  3']);
+  });
+
+  it('refuses a number flag that is not plain digits, or too large, as a bad argument', () => {
+    for (const limit of ['1e20', '0x2', '', ' ', '99999999999999999999']) {
+      const runs = lakehouse('runs', project, '--limit', limit);
+      expect(runs.code, `--limit '${limit}': ${runs.stderr}`).toBe(2);
+      expect(runs.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: --limit .*whole number/);
+    }
+    expect(lakehouse('runs', project, '--limit', '9007199254740991', '--json').code).toBe(0);
+  });
+
+  it('quotes the project in the run that repair suggests', async () => {
+    const partition = join(project, 'lake', 'bronze', 'customer_search', 'etl_date=2022-06-01');
+    for (const file of await readdir(partition)) await rm(join(partition, file));
+    const repair = lakehouse('repair', project);
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stdout).toContain(`lakehouse run '${project}' --date 2022-06-01\n`);
+  });
+
+  it('says when the latest run ran no model, instead of an empty table', async () => {
+    // A run cancelled before its first model (Ctrl-C while the warehouse opened) is recorded with none.
+    lakehouse('repair', project);
+    const engine = await createEngine({ projectDir: project });
+    try {
+      const stopped = new AbortController();
+      stopped.abort();
+      expect((await engine.run({ dates: ['2022-06-01'], signal: stopped.signal })).status).toBe('cancelled');
+    } finally {
+      engine.close();
+    }
+    const runs = lakehouse('runs', project);
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(runs.stdout).not.toContain('(no columns)');
+    expect(runs.stdout).toMatch(/\nLatest run \S+: no model ran\nerror: \[RUN_CANCELLED\] /);
+  });
+});
+
+describe('a mistyped command', () => {
+  it('names the closest command, and says options go after the command', () => {
+    const typo = lakehouse('tabels', 'demo');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown command "tabels" (did you mean "tables"?)');
+    const optionFirst = lakehouse('--json', 'tables', 'demo');
+    expect(optionFirst.code).toBe(2);
+    expect(optionFirst.stderr).toContain('--json is an option, and options go after the command');
+  });
+
+  it('reads `lakehouse help run` as `lakehouse run --help`', () => {
+    const help = lakehouse('help', 'run');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage:\n {2}lakehouse run <project> /);
+    expect(help.stdout).toContain('--memory-limit SIZE');
+  });
+});
