@@ -175,6 +175,30 @@ export function ModelEditorView({
     });
   };
 
+  // The file edited in another editor while the window was away: shown as it is now when the window
+  // regains focus, as the engine reads it then. An unsaved edit stays (saving it is refused, naming the change).
+  const latest = useRef({ text, original, busy });
+  latest.current = { text, original, busy };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: forgetRunOfOtherText, new each render, uses only refs and setters
+  useEffect(() => {
+    if (!loaded) return;
+    const isClean = () => !latest.current.busy && latest.current.text === latest.current.original;
+    const onFocus = () => {
+      if (!isClean()) return;
+      client.call('model.source', { model: loaded }).then(
+        (source) => {
+          if (shown.current !== loaded || !isClean() || source.text === latest.current.original) return;
+          if (forgetRunOfOtherText(loaded, source.text)) setChangedOutside(source.file);
+          setOriginal(source.text);
+          setText(source.text);
+        },
+        () => undefined,
+      );
+    };
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
+  }, [client, loaded]);
+
   /**
    * Forgets a failed Save & run of `target` when the file no longer holds what it saved (changed outside
    * the editor): its failure is of a text no longer there, and Restore would overwrite the newer file.
