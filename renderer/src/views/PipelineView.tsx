@@ -209,6 +209,26 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     [project.availableDates],
   );
 
+  // A run started elsewhere (another window, the editor) while this view is open: the toolbar says what
+  // it runs, as for a run found on opening, not the date and models picked here. Runs this view starts
+  // (their run-start may come before or after pipeline.run's answer) already show their request.
+  const startingHere = useRef(false);
+  const startedHere = useRef(new Set<string>());
+  useEffect(
+    () =>
+      client.onEvent((event) => {
+        if (event.type !== 'run.progress' || event.kind !== 'run-start') return;
+        if (startingHere.current || startedHere.current.has(event.runId)) return;
+        client.call('pipeline.status').then(
+          ({ run: found }) => {
+            if (found?.runId === event.runId) showRequest(found.request);
+          },
+          () => undefined,
+        );
+      }),
+    [client, showRequest],
+  );
+
   /** Shows a run found in progress (on opening) as if this view had followed it from its start. */
   const adopt = useCallback(
     (found: ActiveRunState) => {
@@ -294,7 +314,13 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
     try {
       // Subscribe before starting so no progress event is missed.
       await client.ready();
-      const started = await client.call('pipeline.run', request ?? runInput(date, from, to, selection));
+      startingHere.current = true;
+      const started = await client
+        .call('pipeline.run', request ?? runInput(date, from, to, selection))
+        .finally(() => {
+          startingHere.current = false;
+        });
+      startedHere.current.add(started.runId);
       if (!finishedRuns.current.has(started.runId)) runIdRef.current = started.runId;
       if (cancelWanted.current) void sendCancel(started.runId);
       setRun((prev) =>

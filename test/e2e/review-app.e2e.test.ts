@@ -1,0 +1,83 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, type OpenApp, openApp } from '../helpers/browser.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// The app in Debian's Chromium on a small generated project: what a review of the views found.
+describe.skipIf(!hasChromium)('app views (review)', () => {
+  let work: string;
+  let dir: string;
+  let dates: string[];
+  let app: OpenApp;
+  let page: Page;
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-review-app-e2e-');
+    ({ dir, dates } = await generatedProject(work, 2, 300));
+    app = await openApp({
+      projectDir: dir,
+      prepare: async (engine) => {
+        expect((await engine.run({})).status).toBe('success');
+        // Added after the run: it works until cancelled on the first date (a run to watch from the app).
+        await writeFile(
+          join(dir, 'models', 'gold', 'seeded_slow.sql'),
+          `/* config\nmaterialized: table\n*/\nSELECT sum(i) AS total FROM range(1000000000000) t(i) WHERE getvariable('etl_date') = DATE '${dates[0]}'\n`,
+        );
+      },
+    });
+    ({ page } = app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    if (work) await removeDir(work);
+  });
+
+  const editorText = async () => (await page.locator('.cm-content').textContent()) ?? '';
+
+  it('shows a model file edited in another editor once the window regains focus, keeping an unsaved edit', async () => {
+    const file = join(dir, 'models', 'gold', 'dim_network.sql');
+    const before = await readFile(file, 'utf8');
+    await page.getByTestId('tab-editor').click();
+    await page.getByTestId('editor-model').selectOption('gold.dim_network');
+    // A line of this model alone: the fact model, shown first, has proxy_isp lines too.
+    await page.locator('.cm-line', { hasText: 'AND NOT (proxy_isp IS NULL' }).waitFor();
+    await writeFile(
+      file,
+      before.replace('FROM silver.customer_search', '-- edited elsewhere\nFROM silver.customer_search'),
+    );
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    // It showed the text as first loaded, so a Preview ran SQL the file no longer held.
+    await expect.poll(editorText).toContain('-- edited elsewhere');
+    expect(await page.getByTestId('editor-state').textContent()).toBe('saved');
+
+    // An edit not saved yet stays as typed: saving it is refused, naming the change.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n-- mine');
+    await writeFile(file, before);
+    const reloaded = page.waitForResponse((r) => r.url().endsWith('/rpc/project.info'));
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await reloaded;
+    expect(await editorText()).toContain('-- mine');
+    expect(await editorText()).toContain('-- edited elsewhere');
+  });
+
+  it('shows in the toolbar the date and models of a run another window started, not those picked here', async () => {
+    await page.getByTestId('tab-pipeline').click();
+    await page.getByTestId('date-select').selectOption(dates[1]!);
+    await page.getByTestId('selection-input').fill('gold.dim_date');
+    const { runId } = (await app.dispatcher.call('pipeline.run', {
+      dates: [dates[0]!],
+      select: ['gold.seeded_slow'],
+    })) as { runId: string };
+    const status = () => page.getByTestId('run-status').getAttribute('data-status');
+    await expect.poll(status).toBe('running');
+    // It said "running" beside the date and models picked here, which were not what ran.
+    await expect.poll(() => page.getByTestId('date-select').inputValue()).toBe(dates[0]);
+    expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.seeded_slow');
+    await app.dispatcher.call('pipeline.cancel', { runId });
+    await expect.poll(status, { timeout: 30_000 }).toBe('cancelled');
+  });
+});
