@@ -3,10 +3,9 @@
 
 import { LakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
-import { withoutStatementEnds } from '../engine/explore/statement-end.ts';
 import type { Model } from '../engine/project/models.ts';
 import { withProjectArg } from './format.ts';
-import { checkCommandLineQuery, repeatableQuery } from './query-check.ts';
+import { checkCommandLineQuery, repeatableQuery, rowCountSql } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 
 /** Opens the project for `fn`, closing it after; opened read-only, it first notes what a run would refuse. */
@@ -63,15 +62,17 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
         // Only a read gets past the check, so the read-only warehouse never has to refuse a write.
         return engine.streamQuery(sql);
       },
-      countAgain: async (sql) =>
-        (await repeatableQuery(engine.reader, sql))
-          ? async () =>
-              Number(
-                (await engine.reader.scalar<number | bigint>(
-                  `SELECT count(*) FROM (${withoutStatementEnds(sql)}\n) AS __query`,
-                )) ?? 0,
-              )
-          : null,
+      countAgain: async (sql) => {
+        if (!(await repeatableQuery(engine.reader, sql))) return null;
+        const countSql = await rowCountSql(engine.reader, sql);
+        // A row that fails to compute fails the count as it fails reading: the query's error, not ours.
+        return async () =>
+          Number(
+            (await engine.reader.scalar<number | bigint>(countSql).catch((error: unknown) => {
+              throw new LakehouseError('QUERY_ERROR', (error as Error).message, { sql });
+            })) ?? 0,
+          );
+      },
     });
   } finally {
     engine.close();

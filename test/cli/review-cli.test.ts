@@ -73,6 +73,24 @@ describe('the command line on a project whose path has a space', () => {
     expect(query.stdout.split('\n').slice(0, 3)).toEqual(['a  a:1  b', '-  ---  -', '1    2  3']);
   });
 
+  it('fails a query whose rows past the first chunk fail to compute, instead of counting them', () => {
+    // count(*) over the query dropped the cast, so it printed "(1000000 rows, first 50 shown)" and exit 0.
+    const cast = "(CASE WHEN i < 500000 THEN i::VARCHAR ELSE 'x' END)::INT";
+    for (const sql of [
+      `SELECT ${cast} AS v FROM range(1000000) t(i)`,
+      `SELECT * REPLACE (${cast} AS i) FROM range(1000000) t(i)`,
+      `WITH c AS (SELECT ${cast} AS v FROM range(1000000) t(i)) SELECT * FROM c`,
+    ]) {
+      const query = lakehouse('query', project, sql);
+      expect(query.code, sql).toBe(1);
+      expect(query.stderr).toMatch(/^error \[QUERY_ERROR\]: Conversion Error: Could not convert string 'x'/);
+      expect(query.stdout).toBe('');
+    }
+    // Counting every column's value still counts a row of NULLs, and a column named like the subquery.
+    const nulls = lakehouse('query', project, 'SELECT NULL AS __query, i + NULL AS n FROM range(100) t(i)');
+    expect(nulls.stdout).toMatch(/\n\(100 rows, first 50 shown\)\n$/);
+  });
+
   it('refuses a number flag that is not plain digits, or too large, as a bad argument', () => {
     for (const limit of ['1e20', '0x2', '', ' ', '99999999999999999999']) {
       const runs = lakehouse('runs', project, '--limit', limit);
