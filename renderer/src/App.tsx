@@ -1,4 +1,13 @@
-import { type KeyboardEvent, lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import {
+  Component,
+  type KeyboardEvent,
+  lazy,
+  type ReactNode,
+  Suspense,
+  useEffect,
+  useMemo,
+  useState,
+} from 'react';
 import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
 import { ConsoleSession } from './console-session.ts';
@@ -27,6 +36,30 @@ type Tab = (typeof TABS)[number];
 function tabOfHash(hash: string): Tab {
   const name = new URLSearchParams(hash.replace(/^#/, '')).get('tab');
   return TABS.find((t) => t.toLowerCase() === name) ?? 'Pipeline';
+}
+
+/**
+ * A view that throws while rendering, or whose code cannot be fetched (the editor loads on first use, so
+ * a stopped server fails it), says why in its place: without it React unmounts the whole app, a blank page.
+ */
+class ViewBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state: { error: unknown } = { error: null };
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override render() {
+    const { error } = this.state;
+    if (error === null) return this.props.children;
+    const message = error instanceof Error ? error.message : String(error);
+    const notLoaded = /dynamically imported module|importing a module script failed/i.test(message);
+    return (
+      <p className="error" role="alert" data-testid="view-error">
+        {notLoaded
+          ? `This view's code could not be loaded from the app's server (${message}). Start it again (\`lakehouse app\`, or \`npm start\` in the app folder), then reload this page.`
+          : `This view stopped with an error: ${message}. Reload the page; the other tabs still work.`}
+      </p>
+    );
+  }
 }
 
 /** The app shell: one client for the app's life, the project's name, and the three views as tabs. */
@@ -162,18 +195,21 @@ export function App() {
           </p>
         )}
         {!project && !error && <p className="muted">Connecting to the engine…</p>}
-        {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
-        {project && tab === 'Tables' && <TablesView client={client} />}
-        {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
-        {project && tab === 'Schema' && <StarSchemaView client={client} />}
-        {project && tab === 'History' && <HistoryView client={client} project={project} />}
-        {project && tab === 'Editor' && (
-          <Suspense fallback={<p className="muted">Loading the editor…</p>}>
-            <ModelEditorView client={client} project={project} drafts={drafts} />
-          </Suspense>
-        )}
-        {project && tab === 'Sources' && <SourcesView client={client} project={project} />}
-        {project && tab === 'Publish' && <PublishView client={client} project={project} />}
+        {/* Keyed by tab: another tab gets a fresh try. */}
+        <ViewBoundary key={tab}>
+          {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
+          {project && tab === 'Tables' && <TablesView client={client} />}
+          {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
+          {project && tab === 'Schema' && <StarSchemaView client={client} />}
+          {project && tab === 'History' && <HistoryView client={client} project={project} />}
+          {project && tab === 'Editor' && (
+            <Suspense fallback={<p className="muted">Loading the editor…</p>}>
+              <ModelEditorView client={client} project={project} drafts={drafts} />
+            </Suspense>
+          )}
+          {project && tab === 'Sources' && <SourcesView client={client} project={project} />}
+          {project && tab === 'Publish' && <PublishView client={client} project={project} />}
+        </ViewBoundary>
       </main>
     </div>
   );

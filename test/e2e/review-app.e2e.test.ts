@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, type OpenApp, openApp } from '../helpers/browser.ts';
+import { hasChromium, newAppPage, type OpenApp, openApp } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The app in Debian's Chromium on a small generated project: what a review of the views found.
@@ -79,5 +79,23 @@ describe.skipIf(!hasChromium)('app views (review)', () => {
     expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.seeded_slow');
     await app.dispatcher.call('pipeline.cancel', { runId });
     await expect.poll(status, { timeout: 30_000 }).toBe('cancelled');
+  });
+
+  // Last: it stops the server.
+  it('says why a view cannot open when the server stopped, instead of blanking the whole app', async () => {
+    const fresh = await newAppPage(app.browser);
+    await fresh.goto(app.server.url);
+    await fresh.waitForFunction(
+      () => document.querySelector('[data-testid="project-name"]')?.textContent !== '…',
+    );
+    await app.server.close();
+    // The editor's code loads on first use: fetching it failed, and React unmounted everything.
+    await fresh.getByTestId('tab-editor').click();
+    const error = fresh.getByTestId('view-error');
+    await expect.poll(() => error.textContent()).toContain("This view's code could not be loaded");
+    expect(await fresh.getByTestId('project-name').textContent()).not.toBe('');
+    await fresh.getByTestId('tab-tables').click();
+    await expect.poll(() => fresh.getByTestId('tables-error').textContent()).toContain('SERVER_UNREACHABLE');
+    await fresh.close();
   });
 });
