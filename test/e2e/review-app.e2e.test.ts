@@ -25,6 +25,11 @@ describe.skipIf(!hasChromium)('app views (review)', () => {
           join(dir, 'models', 'gold', 'seeded_slow.sql'),
           `/* config\nmaterialized: table\n*/\nSELECT sum(i) AS total FROM range(1000000000000) t(i) WHERE getvariable('etl_date') = DATE '${dates[0]}'\n`,
         );
+        // A fact no run has built yet: its edge is drawn, and listing its orphans is refused.
+        await writeFile(
+          join(dir, 'models', 'gold', 'fact_unbuilt.sql'),
+          '/* config\nmaterialized: table\nrole: fact\ntests:\n  - relationships: {column: platform_key, to: gold.dim_platform, field: platform_key}\n*/\nSELECT 1 AS platform_key\n',
+        );
       },
     });
     ({ page } = app);
@@ -79,6 +84,18 @@ describe.skipIf(!hasChromium)('app views (review)', () => {
     expect(await page.getByTestId('selection-input').inputValue()).toBe('gold.seeded_slow');
     await app.dispatcher.call('pipeline.cancel', { runId });
     await expect.poll(status, { timeout: 30_000 }).toBe('cancelled');
+  });
+
+  it('says in the orphans panel why an edge cannot be listed, and forgets it for the next edge', async () => {
+    await page.getByTestId('tab-schema').click();
+    await page.getByTestId('star-edge-gold.fact_unbuilt.platform_key').click();
+    // The refusal went to the top of the view, scrolled out of sight, and stayed there for every edge after.
+    const error = page.getByTestId('orphans-error');
+    await expect.poll(() => error.textContent()).toContain('gold.fact_unbuilt is not built yet');
+    await page.locator('[data-testid^="star-edge-gold.fact_customer_search."]').first().click();
+    await page.getByTestId('orphans-total').waitFor();
+    expect(await error.count()).toBe(0);
+    expect(await page.getByTestId('star-error').count()).toBe(0);
   });
 
   // Last: it stops the server.

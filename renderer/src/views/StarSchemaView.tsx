@@ -209,6 +209,8 @@ export function StarSchemaView({ client }: { client: Client }) {
   const [selected, setSelected] = useState<StarEdge | null>(null);
   const [kind, setKind] = useState<OrphanKind>('all');
   const [orphans, setOrphans] = useState<StarOrphans | null>(null);
+  // Shown in the list's panel, where the view scrolls on a click, and only for the edge it was asked for.
+  const [orphansError, setOrphansError] = useState<string | null>(null);
   const [width, setWidth] = useState(1200);
   const [canvas, setCanvas] = useState<HTMLDivElement | null>(null);
   const [orphansPanel, setOrphansPanel] = useState<HTMLDivElement | null>(null);
@@ -239,6 +241,7 @@ export function StarSchemaView({ client }: { client: Client }) {
     if (!selected) return;
     let live = true;
     setOrphans(null);
+    setOrphansError(null);
     client
       .call('star.orphans', {
         from: selected.from,
@@ -249,7 +252,7 @@ export function StarSchemaView({ client }: { client: Client }) {
       })
       .then(
         (result) => live && setOrphans(result),
-        (e) => live && setError(describeError(e)),
+        (e) => live && setOrphansError(describeError(e)),
       );
     return () => {
       live = false;
@@ -381,6 +384,11 @@ export function StarSchemaView({ client }: { client: Client }) {
                 : `${selected.unknown.toLocaleString()} ${inNumber(selected.unknown, 'row points', 'rows point')}`}{' '}
               at the unknown member (key 0) of {shortName(selected.to)}: the member a model assigns when the
               value is absent or matches nothing, not a broken reference.
+            </p>
+          )}
+          {orphansError && (
+            <p className="error" role="alert" data-testid="orphans-error">
+              {orphansError}
             </p>
           )}
           {orphans && <DataGrid columns={orphans.columns} rows={orphans.rows} testId="orphans-grid" />}
