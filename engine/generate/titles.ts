@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { slugify } from '../normalize/slug.ts';
 import { createRng, type Rng } from './random.ts';
 
 /** The content genres a catalog title can carry (1-3 of them). */
@@ -345,8 +346,10 @@ interface Entry extends CatalogTitle {
   original: boolean;
 }
 
-// Appends distinct titles from one seeded stream until `out` holds `count`. Some entries are sequels of an
-// earlier original (same genres); a fresh draw that clashes with a taken title retries as a sequel of it.
+// Appends titles with distinct slugs from one seeded stream until `out` holds `count`. Some entries are sequels
+// of an earlier original (same genres); a fresh draw that clashes with a taken title retries as a sequel of it.
+// Distinct by slug, not only by case: the matcher keeps one title per slug, so 'Nàng Trọn Đời' beside
+// 'Nắng Trọn Đời' (or 'X Phần 5' beside 'X (Phần 5)') lost one title's genres and made every run warn.
 function fillTitles(out: Entry[], seen: Set<string>, count: number, seed: number): void {
   const rng = createRng(seed);
   let misses = 0;
@@ -357,8 +360,8 @@ function fillTitles(out: Entry[], seen: Set<string>, count: number, seed: number
       ? { words: [base.title], genres: base.genres, style: base.style }
       : drawTitle(rng);
     let title = draft.words.join(' ');
-    if (sequel || seen.has(title.toLowerCase())) title += sequelSuffix(rng, draft.style);
-    const key = title.toLowerCase();
+    if (sequel || seen.has(slugKey(title))) title += sequelSuffix(rng, draft.style);
+    const key = slugKey(title);
     if (seen.has(key)) {
       misses += 1;
       if (misses > 50 * count + 10_000) throw new Error(`title space exhausted after ${out.length} titles`);
@@ -374,9 +377,15 @@ function fillTitles(out: Entry[], seen: Set<string>, count: number, seed: number
   }
 }
 
+/** A title's slug, as the matcher indexes it; every generated title has letters, so never empty. */
+function slugKey(title: string): string {
+  return slugify(title) ?? title;
+}
+
 /**
- * `count` distinct titles (case-insensitively) with 1-3 genres each. The first BUILTIN_TITLE_COUNT are the
- * built-in catalog whatever the seed, so titles.csv always covers the most searched titles of a sample.
+ * `count` titles with distinct slugs (so also distinct whatever the case, accents or punctuation), 1-3 genres
+ * each. The first BUILTIN_TITLE_COUNT are the built-in catalog whatever the seed, so titles.csv always covers
+ * the most searched titles of a sample.
  */
 export function buildTitleCatalog(count: number, seed: number): CatalogTitle[] {
   const out: Entry[] = [];
