@@ -67,6 +67,8 @@ export const QUIRK_SHARES = {
 } as const;
 
 const MAX_ROWS_PER_DAY = 100_000_000;
+// The last day a YYYYMMDD folder can name.
+const LAST_DATE = '9999-12-31';
 const MAX_USERS = 50_000_000;
 const PLAN_COMBOS = 2000;
 // Large primes for the row permutation: any of them is coprime with every row count we allow.
@@ -179,6 +181,13 @@ function validate(days: number, rowsPerDay: number, seed: number, startDate: str
   if (!Number.isSafeInteger(seed)) throw invalid(`--seed must be a whole number, got ${seed}`);
   if (!IsoDate.safeParse(startDate).success) {
     throw invalid(`--start must be a calendar date as YYYY-MM-DD, e.g. 2022-06-01, got '${startDate}'`);
+  }
+  // Past 9999-12-31 a day's folder would be named '+01000001' (an ISO date with a six-digit year).
+  const lastDays = Math.round((Date.parse(LAST_DATE) - Date.parse(startDate)) / 86_400_000) + 1;
+  if (days > lastDays) {
+    throw invalid(
+      `--days ${days} from --start ${startDate} runs past ${LAST_DATE}: give at most ${lastDays} days, or an earlier start`,
+    );
   }
 }
 
