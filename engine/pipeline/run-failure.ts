@@ -27,20 +27,24 @@ export function withDatesAccounted(
   dates: string[],
   committed: string[],
 ): LakehouseError {
-  if (committed.length === 0 || committed.length >= dates.length) return failure;
+  if (committed.length >= dates.length) return failure;
   const failedOn = dates[committed.length]!;
   const notRun = dates.slice(committed.length + 1);
-  return new LakehouseError(
-    failure.code,
-    followedBy(
-      failure.message,
-      `Of this run's dates, ${describeRun(runOfDates(committed))} had been committed and stay; ` +
+  // A one-date run's error already says its date was not committed; a range stopped on its first date
+  // must still say the later dates never ran, or "failed" reads as if they had been tried.
+  if (committed.length === 0 && notRun.length === 0) return failure;
+  const sentence =
+    committed.length === 0
+      ? `Of this run's dates, ${failedOn} was not committed and ${describeRun(runOfDates(notRun))} did not run.`
+      : `Of this run's dates, ${describeRun(runOfDates(committed))} had been committed and stay; ` +
         `${failedOn} was not` +
         (notRun.length > 0 ? `, and ${describeRun(runOfDates(notRun))} did not run` : '') +
-        '.',
-    ),
-    { ...failure.details, committedDates: committed, notRunDates: notRun },
-  );
+        '.';
+  return new LakehouseError(failure.code, followedBy(failure.message, sentence), {
+    ...failure.details,
+    committedDates: committed,
+    notRunDates: notRun,
+  });
 }
 
 /**

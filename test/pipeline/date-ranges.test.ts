@@ -42,6 +42,29 @@ describe('a range whose middle date fails', () => {
   });
 });
 
+// Stopped on its first date, a range still says its later dates never ran: "failed (3 dates)" alone read
+// as if all three had been tried.
+describe('a range whose first date fails', () => {
+  const project = exampleProjectForSuite(async (src) => {
+    await eightEventsADay(src, ['2022-06-01', '2022-06-02', '2022-06-03']);
+    await truncateToHalf(join(src, '20220601', 'part-00000.parquet'));
+  });
+
+  it('says the other dates did not run', async () => {
+    await withEngine(project.dir, async (engine) => {
+      const summary = await engine.run({ from: '2022-06-01', to: '2022-06-03' });
+      expect(summary.status).toBe('failed');
+      expect(summary.error?.message).toMatch(
+        / Of this run's dates, 2022-06-01 was not committed and 2022-06-02 \.\. 2022-06-03 did not run\.$/,
+      );
+      expect(summary.error?.details).toMatchObject({
+        committedDates: [],
+        notRunDates: ['2022-06-02', '2022-06-03'],
+      });
+    });
+  });
+});
+
 // A range over a day nobody delivered (a gap, or a day folder deleted after it was loaded) used to
 // commit the days before it and then fail, leaving history models to replay later.
 describe('a range over a day no source delivered', () => {
