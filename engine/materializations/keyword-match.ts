@@ -262,12 +262,14 @@ async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<C
   }
   const genresIsList = described.find((c) => c.name === 'genres')?.type.endsWith('[]') ?? false;
   const slug = columns.includes('slug') ? 'slug::VARCHAR' : 'NULL::VARCHAR';
-  // Genres may be a list or a string joined by ';' (or ',' or '|'): both become a list. A title is
-  // trimmed: it becomes keyword_normalized, and a hand-edited CSV's stray spaces are no part of it.
+  // Genres may be a list or a string joined by ';' (or ',' or '|'): both become a list, cleaned alike
+  // (trimmed, blanks and NULLs dropped). A title is trimmed: it becomes keyword_normalized, and a
+  // hand-edited CSV's stray spaces are no part of it.
+  const genreList = genresIsList ? 'genres::VARCHAR[]' : "regexp_split_to_array(genres::VARCHAR, '[;,|]')";
   const rows = await db
     .all<{ title: string; slug: string | null; genres: string[] | null }>(
       `SELECT trim(title::VARCHAR) AS title, ${slug} AS slug,
-       ${genresIsList ? 'genres::VARCHAR[]' : "list_filter(list_transform(regexp_split_to_array(genres::VARCHAR, '[;,|]'), g -> trim(g)), g -> g <> '')"} AS genres
+       list_filter(list_transform(${genreList}, g -> trim(g)), g -> g IS NOT NULL AND g <> '') AS genres
      FROM ${rel} WHERE title IS NOT NULL AND trim(title::VARCHAR) <> '' ORDER BY ALL`,
     )
     .catch((error: unknown) => {
