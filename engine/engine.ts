@@ -462,7 +462,12 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       const rollback = () => readerDb.run('ROLLBACK').catch(() => undefined);
       let streamed: Awaited<ReturnType<typeof streamJsonRows>>;
       try {
-        streamed = await streamJsonRows(readerDb.connection, sql);
+        // Read as a subquery, DuckDB names repeated columns apart (a, a_1) as the app's console and the
+        // command line through the app do; the rows of a bare SELECT 1 AS a, 2 AS a lost one of them.
+        streamed = await streamJsonRows(
+          readerDb.connection,
+          `SELECT * FROM (${withoutStatementEnds(sql)}\n) AS __query`,
+        );
       } catch (error) {
         await rollback();
         throw await failed(error);

@@ -70,7 +70,12 @@ describe('the command line on a project whose path has a space', () => {
   it("shows each column's own values when a query gives two columns one name", () => {
     const query = lakehouse('query', project, 'SELECT 1 AS a, 2 AS a, 3 AS b');
     expect(query.code, query.stderr).toBe(0);
-    expect(query.stdout.split('\n').slice(0, 3)).toEqual(['a  a:1  b', '-  ---  -', '1    2  3']);
+    expect(query.stdout.split('\n').slice(0, 3)).toEqual(['a  a_1  b', '-  ---  -', '1    2  3']);
+    // As JSON too, named apart as DuckDB names a subquery's columns (and the app answers): a second 'a'
+    // overwrote the first, or a column named 'a:1'.
+    const json = lakehouse('query', project, '--json', 'SELECT 1 AS a, 2 AS a, 4 AS "a:1", 5 AS a_1');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([{ a: 1, a_1: 2, 'a:1': 4, a_1_1: 5 }]);
   });
 
   it('fails a query whose rows past the first chunk fail to compute, instead of counting them', () => {
