@@ -116,7 +116,7 @@ export function daysOfRun(run: SuggestedRun): string[] {
 /** "2022-06-01 .. 2022-06-03 (models silver.a, silver.b)": a suggested run in words, for messages. */
 export function describeRun(run: SuggestedRun): string {
   const dates = run.dates
-    ? run.dates.join(', ')
+    ? describeDates(run.dates)
     : run.from === run.to
       ? run.from
       : `${run.from} .. ${run.to}`;
@@ -124,6 +124,35 @@ export function describeRun(run: SuggestedRun): string {
     ? ` (model${run.select.length > 1 ? 's' : ''} ${run.select.join(', ')})`
     : '';
   return `${dates}${models}`;
+}
+
+/** Parts a list of dates shows before the rest is counted ("and 30 more dates up to ..."). */
+const LISTED_PARTS = 4;
+
+/**
+ * Dates that are not one range, in words a message can carry: three or more consecutive days as
+ * "a .. b", at most a few parts, then a count. A run of one date amid 40 otherwise listed the other 39
+ * by hand, twice per model; the exact dates stay in the error's details (suggestedRun).
+ */
+function describeDates(dates: string[]): string {
+  const sorted = [...new Set(dates)].sort();
+  const day = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
+  const stretches: string[][] = [];
+  for (const d of sorted) {
+    const last = stretches.at(-1);
+    if (last && day(d) - day(last.at(-1) as string) === 1) last.push(d);
+    else stretches.push([d]);
+  }
+  // Two days read better as a pair than as a range.
+  const parts = stretches.flatMap((s) => (s.length >= 3 ? [`${s[0]} .. ${s.at(-1)}`] : s));
+  if (parts.length <= LISTED_PARTS + 1) return parts.join(', ');
+  const shown = parts.slice(0, LISTED_PARTS);
+  const shownDays = stretches
+    .flatMap((s) => (s.length >= 3 ? [s.length] : s.map(() => 1)))
+    .slice(0, LISTED_PARTS)
+    .reduce((a, b) => a + b, 0);
+  const rest = sorted.length - shownDays;
+  return `${shown.join(', ')} and ${rest} more date${rest === 1 ? '' : 's'} up to ${sorted.at(-1)}`;
 }
 
 /** The suggested run an error's details carry, if it carries a well-formed one. */
