@@ -11,7 +11,9 @@ import { serveStatic } from './static-files.ts';
 
 /** The renderer bundle `npm run build` writes. */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../dist/renderer/', import.meta.url));
-const DEFAULT_MAX_BODY = 1024 * 1024;
+// The largest body the contract accepts: model.apply's text and base of 1,000,000 characters each, every
+// one escaped as \uXXXX (6 bytes) at worst, is 12 MB. At 1 MiB a model file over ~500 KB was refused.
+const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 // A body over the limit is still read (and dropped) up to this size so the client sees the 413.
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 
@@ -23,7 +25,7 @@ export interface ServerOptions {
   host?: '127.0.0.1';
   /** The built renderer; default dist/renderer of this package. */
   staticDir?: string;
-  /** Largest /rpc request body in bytes; default 1 MiB. */
+  /** Largest /rpc request body in bytes; default 16 MiB, over the largest input the contract accepts. */
   maxBodyBytes?: number;
 }
 
