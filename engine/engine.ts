@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { LakehouseError } from './api/errors.ts';
+import { LakehouseError, PROJECT_PLACEHOLDER } from './api/errors.ts';
 import { withIsoOffset } from './api/run-clock.ts';
 import {
   applyWriteSettings,
@@ -204,7 +204,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
   const noWarehouseYet = () =>
     new LakehouseError(
       'PROJECT_INVALID',
-      `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${project.root}`,
+      `The project has no warehouse yet (${project.warehousePath}). Run it first: lakehouse run ${PROJECT_PLACEHOLDER}`,
       { path: project.warehousePath, reason: 'no-warehouse' },
     );
   const locked = () =>
@@ -275,7 +275,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
     });
     if (missing.length > 0) {
       db.close();
-      throw missingFilesError(project.root, project.lakeRoot, missing);
+      throw missingFilesError(project.lakeRoot, missing);
     }
   }
   const lakeMirror = project.storage.lake(project.lakeRoot).localRoot;
@@ -336,7 +336,7 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       // Before any view is re-created: a view over a missing file fails every read of its layer.
       const missing = await lakeFilesMissing();
       if (missing.length > 0 && !options.forgetMissingFiles) {
-        throw missingFilesError(project.root, project.lakeRoot, missing);
+        throw missingFilesError(project.lakeRoot, missing);
       }
       if (missing.length > 0) await forgetPartitions(db, missing, project.lakeRoot);
       forgottenPartitions.push(...missing);

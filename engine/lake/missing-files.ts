@@ -1,5 +1,5 @@
 import { counted, inNumber } from '../api/counted.ts';
-import { LakehouseError } from '../api/errors.ts';
+import { LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import type { LakeStorage } from '../storage/lake-storage.ts';
 
@@ -29,7 +29,7 @@ export async function missingPartitionFiles(db: Db, lake: LakeStorage): Promise<
 }
 
 /** What to do about missing partition files: put them back, or forget them and run their dates again. */
-export function missingFilesError(projectRoot: string, lakeRoot: string, missing: MissingPartition[]) {
+export function missingFilesError(lakeRoot: string, missing: MissingPartition[]) {
   const listed = missing
     .slice(0, 5)
     .map((m) => `${m.relation} ${m.etlDate} (${m.path})`)
@@ -40,7 +40,7 @@ export function missingFilesError(projectRoot: string, lakeRoot: string, missing
     `${counted(missing.length, 'committed partition file')} ${inNumber(missing.length, 'is', 'are')} missing from the lake ${lakeRoot}: ${listed}` +
       `${missing.length > 5 ? ', ...' : ''}. Reading or running those layers would fail on them. If the lake ` +
       'was moved, put it back (or point lake: in lakehouse.yaml at it). If the files are gone for good, ' +
-      `\`lakehouse repair ${projectRoot}\` forgets them; then run ${dates.length === 1 ? 'that date' : 'those dates'} ` +
+      `\`lakehouse repair ${PROJECT_PLACEHOLDER}\` forgets them; then run ${dates.length === 1 ? 'that date' : 'those dates'} ` +
       `again (${dates.map((d) => `--date ${d}`).join(' ')}) to write them anew.`,
     { reason: 'lake-files-missing', missing: missing.map((m) => ({ ...m })) },
   );

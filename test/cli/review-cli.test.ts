@@ -108,9 +108,22 @@ describe('the command line on a project whose path has a space', () => {
   it('quotes the project in the run that repair suggests', async () => {
     const partition = join(project, 'lake', 'bronze', 'customer_search', 'etl_date=2022-06-01');
     for (const file of await readdir(partition)) await rm(join(partition, file));
+    // The error that sends the user to repair names the project as given, quoted (it was the absolute
+    // path, unquoted, so a path with a space could not be pasted).
+    const tables = lakehouse('tables', project);
+    expect(tables.code).toBe(1);
+    expect(tables.stderr).toContain(`\`lakehouse repair '${project}'\` forgets them`);
     const repair = lakehouse('repair', project);
     expect(repair.code, repair.stderr).toBe(0);
     expect(repair.stdout).toContain(`lakehouse run '${project}' --date 2022-06-01\n`);
+  });
+
+  it('quotes the project in the run that a never-run project asks for', () => {
+    const fresh = join(work, 'never run');
+    expect(lakehouse('init', fresh).code).toBe(0);
+    const query = lakehouse('query', fresh, 'SELECT 1');
+    expect(query.code).toBe(1);
+    expect(query.stderr).toContain(`Run it first: lakehouse run '${fresh}'\n`);
   });
 
   it('says when the latest run ran no model, instead of an empty table', async () => {
