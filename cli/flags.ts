@@ -53,7 +53,10 @@ export function int(flags: Flags, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()))
-    throw new LakehouseError('INVALID_ARGUMENT', `--${name} ${shownValue(v)}: expected a whole number`);
+    throw new LakehouseError(
+      'INVALID_ARGUMENT',
+      `--${name} ${shownValue(v)}: expected a whole number, 0 or more`,
+    );
   if (!Number.isSafeInteger(n))
     throw new LakehouseError(
       'INVALID_ARGUMENT',

@@ -103,6 +103,10 @@ describe('the command line on a project whose path has a space', () => {
       expect(runs.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: --limit .*whole number/);
     }
     expect(lakehouse('runs', project, '--limit', '9007199254740991', '--json').code).toBe(0);
+    // A negative seed is refused as no whole number at all ("-5: expected a whole number") misled.
+    expect(lakehouse('generate', '--out', join(work, 'never'), '--seed=-5').stderr).toBe(
+      'error [INVALID_ARGUMENT]: --seed -5: expected a whole number, 0 or more\n',
+    );
   });
 
   it('quotes the project in the run that repair suggests', async () => {
