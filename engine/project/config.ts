@@ -323,8 +323,11 @@ export function resolveProjectPath(root: string, path: string, accept: { fileUri
 function parseConfig(file: string, text: string): ProjectConfig {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
+    // The line in details too, as for a schema issue below: the app opens the file at it.
+    const line = document.errors[0]?.linePos?.[0]?.line;
     throw new LakehouseError('PROJECT_INVALID', `${file} is not valid YAML: ${document.errors[0]?.message}`, {
       path: file,
+      ...(line === undefined ? {} : { line }),
     });
   }
   // An empty file (or only comments) read as "expected object, received null", naming nothing to add.

@@ -86,6 +86,15 @@ describe('a misspelt key in lakehouse.yaml is an error naming it, its line and t
 });
 
 // Taken as a path, a malformed URI became a folder of the project named after the typo (./s3:/lake/p3).
+describe('a YAML syntax error in lakehouse.yaml', () => {
+  it('gives its line in the details, as a schema issue does', async () => {
+    await writeFile(join(dir, 'lakehouse.yaml'), [...BASE, 'vars: [a, b', ''].join('\n'));
+    const error = await lakehouseFailure(loadProject(dir));
+    expect(error.message).toContain('is not valid YAML');
+    expect(error.details).toMatchObject({ line: 12 });
+  });
+});
+
 describe('a malformed URI in lakehouse.yaml is refused, naming the setting and the expected form', () => {
   it.each([
     ['lake', ['lake: s3:/lake/p3'], 's3:/lake/p3'],
