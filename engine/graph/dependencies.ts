@@ -223,14 +223,23 @@ export async function buildPartialGraph(
   const byId = new Map(models.map((m) => [m.id, m]));
   const macros = await projectMacroReads(db);
   const nodes: ModelNode[] = [];
+  const origins = new Map<string, Map<string, ReadOrigin>>();
   const errors: LakehouseError[] = [];
   for (const model of models) {
     try {
       const existing = layerTables.get(model.id.toLowerCase());
       if (existing !== undefined && existing !== model.id) throw caseRenameError(model, existing);
-      nodes.push(
-        await nodeOf(db, model, { ids, sources, variableNames, resolve, layerTables, models: byId, macros }),
-      );
+      const placed = await nodeOf(db, model, {
+        ids,
+        sources,
+        variableNames,
+        resolve,
+        layerTables,
+        models: byId,
+        macros,
+      });
+      nodes.push(placed.node);
+      origins.set(model.id, placed.origins);
     } catch (error) {
       if (!(error instanceof LakehouseError)) throw error;
       error.details.model ??= model.id;
@@ -239,7 +248,7 @@ export async function buildPartialGraph(
   }
   const valid = new Set(nodes.map((n) => n.model.id));
   for (const node of nodes) node.upstream = node.upstream.filter((id) => valid.has(id));
-  const { ordered, cycle } = topologicalOrder(nodes);
+  const { ordered, cycle } = topologicalOrder(nodes, origins);
   if (cycle) errors.push(cycle);
   return { graph: { nodes: ordered, byId: new Map(ordered.map((n) => [n.model.id, n])) }, errors };
 }
@@ -432,6 +441,24 @@ function unknownLayerTableError(
 }
 
 /**
+ * A relationships test whose `to:` names a layer table that no model builds and no table holds: said when
+ * the project loads, as for such a read in the SQL, not when the run reaches the test after the date's
+ * other work. (A bare name is left to the test itself: a macro file's temp view may answer to it.)
+ */
+function unknownTestTargetError(model: Model, index: number, to: string, ids: string[]): LakehouseError {
+  const source = model.testSources[index];
+  const where = source ? `${model.file}:${source.line}` : model.file;
+  const text = source?.text ?? `relationships: {to: ${to}}`;
+  const relation = to.trim();
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${where}: test "${text}" reads ${relation}, which no model builds and no table holds` +
+      `${didYouMean(relation, ids)}. Fix "to:" in the test, or add models/${relation.replace('.', '/')}.sql.`,
+    { file: model.file, line: source?.line, model: model.id, test: text, relation },
+  );
+}
+
+/**
  * The partition model a `reconcile_with` names, as its id: a misspelt or miscased name would count no
  * rows (an ACCOUNTING_MISMATCH blaming the model), and a table has no per-date count to reconcile with.
  */
@@ -460,7 +487,20 @@ function reconcileTarget(model: Model, { resolve, models, ids }: GraphScope): st
   );
 }
 
-async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNode> {
+/**
+ * How a model reads one upstream model, to name in a cycle's error: the file line, and what reads it when
+ * not the SQL's FROM (a relationships test, reconcile_with, catalog:, a macro).
+ */
+interface ReadOrigin {
+  line?: number;
+  how?: string;
+}
+
+async function nodeOf(
+  db: Db,
+  model: Model,
+  scope: GraphScope,
+): Promise<{ node: ModelNode; origins: Map<string, ReadOrigin> }> {
   const { ids, sources, variableNames, resolve } = scope;
   const {
     relations: written,
@@ -473,6 +513,12 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
   const named = [...new Set([...written, ...viaMacro.keys()])];
   const relations = named.map(resolve);
   const upstream: string[] = [];
+  const origins = new Map<string, ReadOrigin>();
+  // The first way a model reads another is the one a cycle's error names: its SQL's, when it has one.
+  const readFrom = (ids: string[], origin: ReadOrigin) => {
+    upstream.push(...ids);
+    for (const id of ids) if (!origins.has(id)) origins.set(id, origin);
+  };
   const usedSources: string[] = [];
   let readsItself: ModelNode['readsItself'];
   for (const [i, rel] of relations.entries()) {
@@ -482,9 +528,14 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
       continue;
     }
     const macro = viaMacro.get(named[i]!);
-    if (ids.has(rel)) upstream.push(rel);
-    else if (rel.startsWith('quarantine.')) upstream.push(...quarantineWriters(model, rel, scope.models));
-    else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
+    const line = macro === undefined ? lineOfRead(model, named[i] ?? rel, readLines) : undefined;
+    if (ids.has(rel)) readFrom([rel], { line, how: macro && `through its call of the macro ${macro}` });
+    else if (rel.startsWith('quarantine.')) {
+      readFrom(quarantineWriters(model, rel, scope.models), {
+        line,
+        how: `through ${rel}, the rows it rejects`,
+      });
+    } else if (/^(bronze|silver|gold)\./.test(named[i]!) && !scope.layerTables.has(rel)) {
       throw unknownLayerTableError(
         model,
         named[i]!,
@@ -503,32 +554,43 @@ async function nodeOf(db: Db, model: Model, scope: GraphScope): Promise<ModelNod
     }
   }
   // Relationship tests read their parent table, so the parent must be built first.
-  for (const test of model.config.tests) {
+  for (const [index, test] of model.config.tests.entries()) {
     if ('relationships' in test) {
       const parent = resolve(test.relationships.to.toLowerCase());
-      if (parent !== model.id && ids.has(parent)) upstream.push(parent);
+      const line = model.testSources[index]?.line;
+      if (parent !== model.id && ids.has(parent))
+        readFrom([parent], { line, how: 'in its relationships test' });
       else if (parent !== model.id && scope.layerTables.has(parent)) throw orphanReadError(model, parent);
+      else if (/^(bronze|silver|gold)\./.test(parent) && !ids.has(parent) && !scope.layerTables.has(parent)) {
+        throw unknownTestTargetError(model, index, test.relationships.to, [...ids]);
+      }
     }
   }
   if (model.config.reconcile_with !== undefined) {
     const reconciled = reconcileTarget(model, scope);
     // The run counts the partition of this id: written as the graph knows it, in any case.
     model.config.reconcile_with = reconciled;
-    if (reconciled !== model.id) upstream.push(reconciled);
+    if (reconciled !== model.id) {
+      readFrom([reconciled], {
+        line: model.configLines.reconcile_with,
+        how: 'to count its rows (reconcile_with:)',
+      });
+    }
   }
   // The catalog of a keyword_match model is read by the engine, not by its SQL.
   const catalog = model.config.catalog ? resolve(model.config.catalog.toLowerCase()) : undefined;
   if (catalog) {
-    if (ids.has(catalog)) upstream.push(catalog);
+    if (ids.has(catalog)) readFrom([catalog], { line: model.configLines.catalog, how: 'as its catalog:' });
     else if (scope.layerTables.has(catalog)) throw orphanReadError(model, catalog);
     else if (sources.has(catalog)) usedSources.push(catalog.slice('source.'.length));
   }
-  return {
+  const node = {
     model,
     upstream: [...new Set(upstream)],
     sources: [...new Set(usedSources)],
     ...(readsItself ? { readsItself } : {}),
   };
+  return { node, origins };
 }
 
 /**
@@ -551,7 +613,10 @@ export function refuseUndeclaredVariables(model: Model, reads: VariableRead[], d
 
 const LAYER_RANK: Record<string, number> = { bronze: 0, silver: 1, gold: 2 };
 
-function topologicalOrder(nodes: ModelNode[]): { ordered: ModelNode[]; cycle?: LakehouseError } {
+function topologicalOrder(
+  nodes: ModelNode[],
+  origins: Map<string, Map<string, ReadOrigin>>,
+): { ordered: ModelNode[]; cycle?: LakehouseError } {
   const byId = new Map(nodes.map((n) => [n.model.id, n]));
   const remaining = new Map(nodes.map((n) => [n.model.id, n.upstream.length]));
   const ordered: ModelNode[] = [];
@@ -574,12 +639,60 @@ function topologicalOrder(nodes: ModelNode[]): { ordered: ModelNode[]; cycle?: L
   const stuck = unordered.filter((n) => reachesItself(n.model.id, byId)).map((n) => n.model.id);
   const cycle = new LakehouseError(
     'MODEL_CYCLE',
-    `Models depend on each other in a cycle: ${stuck.join(', ')}`,
-    {
-      models: stuck,
-    },
+    `Models ${stuck.join(', ')} depend on each other in a cycle: ${describeCycles(stuck, byId, origins)}. None of them can run ` +
+      'first, as a model runs after what it reads: remove one of these reads.',
+    { models: stuck, files: stuck.map((id) => byId.get(id)?.model.file) },
   );
   return { ordered, cycle };
+}
+
+/**
+ * `gold.a (models/gold/a.sql:5) reads gold.b in its relationships test and gold.b (models/gold/b.sql:7) reads
+ * gold.a`: the shortest loop through each model of `stuck` not yet named, so a user sees which read to drop.
+ */
+function describeCycles(
+  stuck: string[],
+  byId: Map<string, ModelNode>,
+  origins: Map<string, Map<string, ReadOrigin>>,
+): string {
+  const inCycle = new Set(stuck);
+  const named = new Set<string>();
+  const loops: string[] = [];
+  for (const start of stuck) {
+    if (named.has(start)) continue;
+    const loop = shortestLoop(start, byId, inCycle);
+    for (const id of loop) named.add(id);
+    const steps = loop.map((id, i) => {
+      const next = loop[(i + 1) % loop.length]!;
+      const origin = origins.get(id)?.get(next) ?? {};
+      const file = byId.get(id)?.model.file ?? id;
+      const where = origin.line === undefined ? file : `${file}:${origin.line}`;
+      return `${id} (${where}) reads ${next}${origin.how ? ` ${origin.how}` : ''}`;
+    });
+    // The last step reads the first model again, which closes the loop.
+    loops.push(steps.length > 1 ? `${steps.slice(0, -1).join(', ')} and ${steps.at(-1)}` : steps.join(''));
+  }
+  return loops.join('; and ');
+}
+
+/** The models of the shortest read loop from `start` back to it, within `within`, in read order. */
+function shortestLoop(start: string, byId: Map<string, ModelNode>, within: Set<string>): string[] {
+  const cameFrom = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    for (const up of byId.get(current)?.upstream ?? []) {
+      if (up === start) {
+        const loop = [current];
+        while (loop[0] !== start) loop.unshift(cameFrom.get(loop[0]!)!);
+        return loop;
+      }
+      if (!within.has(up) || cameFrom.has(up)) continue;
+      cameFrom.set(up, current);
+      queue.push(up);
+    }
+  }
+  return [start];
 }
 
 function reachesItself(id: string, byId: Map<string, ModelNode>): boolean {

@@ -366,6 +366,32 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       'to: gold.dim_user, field: user_id',
       'to: gold.dim_usr, field: user_id',
     );
+    // A test's table that no model builds is refused when the project loads, before anything runs.
+    await withEngine(dir, async (engine) => {
+      const summary = await engine.run({ dates: [D1] });
+      expect(summary.error).toMatchObject({
+        code: 'MODEL_INVALID',
+        message:
+          'models/gold/fact_customer_search.sql:10: test "relationships: {column: user_id, to: gold.dim_usr, ' +
+          'field: user_id}" reads gold.dim_usr, which no model builds and no table holds (did you mean ' +
+          '"gold.dim_user"?). Fix "to:" in the test, or add models/gold/dim_usr.sql.',
+        details: {
+          model: 'gold.fact_customer_search',
+          file: 'models/gold/fact_customer_search.sql',
+          line: 10,
+        },
+      });
+      expect(statuses(summary.models)).toMatchObject({
+        'gold.fact_customer_search': 'failed',
+        'gold.dim_category': 'skipped',
+      });
+    });
+    await editModel(
+      dir,
+      'gold/fact_customer_search.sql',
+      'to: gold.dim_usr, field: user_id',
+      'to: gold.dim_user, field: user_id',
+    );
     await withEngine(dir, async (engine) => {
       const summary = await engine.run({ dates: [D1] });
       expect(summary.error).toMatchObject({
@@ -384,15 +410,6 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(latest?.models.filter((m) => m.status === 'failed').map((m) => m.model)).toEqual([
         'gold.dim_category',
       ]);
-    });
-    await editModel(dir, 'gold/dim_category.sql', '  - unique: category_slg', '  - unique: category_slug');
-    await withEngine(dir, async (engine) => {
-      const summary = await engine.run({ dates: [D1] });
-      expect(summary.error?.code).toBe('MODEL_INVALID');
-      expect(summary.error?.message).toMatch(
-        /^models\/gold\/fact_customer_search\.sql:10: test "relationships: \{column: user_id, to: gold\.dim_usr, field: user_id\}" reads gold\.dim_usr, which does not exist\. Did you mean gold\.dim_user\?/,
-      );
-      expect(statuses(summary.models)).toMatchObject({ 'gold.fact_customer_search': 'failed' });
     });
   });
 
@@ -1176,7 +1193,7 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
     });
   });
 
-  it('refuses a cycle between two models with MODEL_CYCLE naming both', async () => {
+  it('refuses a cycle between two models with MODEL_CYCLE naming both, their files and which reads which', async () => {
     const dir = await project();
     await writeModel(dir, 'gold/cycle_a.sql', tableModel('SELECT * FROM gold.cycle_b'));
     await writeModel(dir, 'gold/cycle_b.sql', tableModel('SELECT * FROM gold.cycle_a'));
@@ -1184,8 +1201,14 @@ SELECT DISTINCT platform, device_type(platform) AS device_type`,
       expect(engine.modelErrors).toMatchObject([
         {
           code: 'MODEL_CYCLE',
-          message: 'Models depend on each other in a cycle: gold.cycle_a, gold.cycle_b',
-          details: { models: ['gold.cycle_a', 'gold.cycle_b'] },
+          message:
+            'Models gold.cycle_a, gold.cycle_b depend on each other in a cycle: gold.cycle_a (models/gold/cycle_a.sql:4) reads gold.cycle_b ' +
+            'and gold.cycle_b (models/gold/cycle_b.sql:4) reads gold.cycle_a. None of them can run first, as a ' +
+            'model runs after what it reads: remove one of these reads.',
+          details: {
+            models: ['gold.cycle_a', 'gold.cycle_b'],
+            files: ['models/gold/cycle_a.sql', 'models/gold/cycle_b.sql'],
+          },
         },
       ]);
       expect(engine.graph.byId.has('gold.cycle_a')).toBe(false);
