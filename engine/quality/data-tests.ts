@@ -152,7 +152,7 @@ export async function runDataTests(
 ): Promise<TestResult[]> {
   const results: TestResult[] = [];
   const proven = uniqueKeys && new Set(uniqueKeys);
-  const columns = new Map<string, string[]>();
+  const columns = new Map<string, Map<string, string>>();
   for (const [index, test] of model.config.tests.entries()) {
     if (deferred.has(index)) continue;
     const over = 'scd_invariants' in test ? (history ?? relation) : relation;
@@ -284,18 +284,24 @@ async function checkNames(
   model: Model,
   test: DataTest,
   over: string,
-  cache: Map<string, string[]>,
+  cache: Map<string, Map<string, string>>,
   declared: DeclaredTest,
 ): Promise<void> {
-  const columnsOf = async (relation: string): Promise<string[]> => {
-    let names = cache.get(relation);
-    if (!names) {
-      const rows = await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${relation}`);
-      names = rows.map((r) => r.column_name);
-      cache.set(relation, names);
+  // Column name → its DuckDB type, per relation: the names to check, the types for a relationships test.
+  const typesOf = async (relation: string): Promise<Map<string, string>> => {
+    let types = cache.get(relation);
+    if (!types) {
+      const rows = await db.all<{ column_name: string; column_type: string }>(
+        `DESCRIBE SELECT * FROM ${relation}`,
+      );
+      types = new Map(rows.map((r) => [r.column_name, r.column_type]));
+      cache.set(relation, types);
     }
-    return names;
+    return types;
   };
+  const columnsOf = async (relation: string): Promise<string[]> => [...(await typesOf(relation)).keys()];
+  const typeOf = (types: Map<string, string>, column: string): string =>
+    [...types].find(([name]) => name.toLowerCase() === column.toLowerCase())?.[1] ?? '';
   const missing = (names: string[], column: string) =>
     !names.some((n) => n.toLowerCase() === column.toLowerCase());
   const refuse = (column: string, of: string, names: string[]) =>
@@ -338,4 +344,33 @@ async function checkNames(
     );
   }
   if (missing(parent, field)) throw refuse(field, to, parent);
+  const columnType = typeOf(await typesOf(over), test.relationships.column);
+  const fieldType = typeOf(await typesOf(relationName(to)), field);
+  if (typeFamily(columnType) === typeFamily(fieldType)) return;
+  const text = [columnType, fieldType].find((t) => typeFamily(t) === 'text');
+  const cast = text
+    ? `DuckDB casts the text to ${text === columnType ? fieldType : columnType} to compare them, so text that is ` +
+      "not the key's own ('01' or '1.0' for 1) passes as equal"
+    : "DuckDB casts one to the other's type to compare them, so values that differ may pass as equal";
+  throw testError(
+    model,
+    declared,
+    `compares ${model.id}.${test.relationships.column} (${columnType}) with ${to}.${field} (${fieldType}): ${cast}. ` +
+      'Give both columns one type where the models build them (a CAST in one of them: text keeps the ' +
+      'leading zeros of an id, which a number drops), then run again.',
+    { column: test.relationships.column, columnType, relation: to, field, fieldType },
+  );
+}
+
+/**
+ * Types whose values compare equal only when they are: a relationships test between two of one family
+ * (INTEGER and BIGINT, VARCHAR and an ENUM, DATE and TIMESTAMP) keeps its meaning; across families DuckDB
+ * casts one side, and '01' = 1 holds. Other types (UUID, BLOB, lists, ...) must match exactly.
+ */
+function typeFamily(type: string): string {
+  if (/^(VARCHAR|ENUM\(.*\))$/.test(type)) return 'text';
+  if (/^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/.test(type))
+    return 'number';
+  if (/^(DATE|TIMESTAMP(_S|_MS|_NS| WITH TIME ZONE)?)$/.test(type)) return 'date and time';
+  return type;
 }
