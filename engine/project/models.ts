@@ -127,6 +127,19 @@ export const DataTest = z
       ctx.addIssue({ code: 'custom', message: `${what}; tests: ${TEST_NAMES.join(', ')} ${written}` });
       return z.NEVER;
     }
+    // `- unique: a` with `not_null: a` on the next line, without its own `- `, is one item holding two
+    // tests: say so at the second, where the `- ` is missing (zod said only that the first is no key).
+    const [first, second] = keys.filter((k) => (TEST_NAMES as string[]).includes(k));
+    if (second !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [second],
+        message:
+          `"${first}" and "${second}" are two tests in one list item, and an item holds one test: ` +
+          `start ${second}: with its own "- ", as ${first}: has ${written}`,
+      });
+      return z.NEVER;
+    }
     const parsed = TESTS[name].safeParse(entry, { error: unknownKeysError });
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues)
