@@ -1,5 +1,6 @@
 import { counted, inNumber } from '../api/counted.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
+import { recordedShape } from './builds.ts';
 import {
   addedColumnsNote,
   alignTableColumns,
@@ -33,10 +34,11 @@ export async function materializeAppend(ctx: MaterializeContext): Promise<Materi
     await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${stage} LIMIT 0`);
   } else {
     const typesBefore = await keyTypes(db, target, keys);
+    const recordedKeys = (await recordedShape(db, model.id))?.keys ?? keys;
     const changes = await alignTableColumns(db, model, target, stage);
     warnings.push(...columnNotes(model.id, changes));
     testHints = { notes: addedColumnsNote(model.id, changes) };
-    if (changes.widened.length > 0) await rehashWidenedKeys(ctx, keys, typesBefore);
+    await rehashRecordedKeys(ctx, keys, recordedKeys, typesBefore);
   }
   const tableTypes = await keyTypes(db, target, keys);
   const restored = await replaceDateKeys(ctx, keys, tableTypes);
@@ -246,20 +248,27 @@ async function stageKeyHash(
 }
 
 /**
- * After a key column was widened (INTEGER to DOUBLE), the hashes every date recorded are of the old
- * type and would match none of the table's keys: each is rehashed through the table's key, read back
- * in the old type (which a lossless widening gives exactly). A recorded key the table does not hold
- * keeps its old hash and matches nothing, as after a DuckDB version changing hash().
+ * After a key column was widened (INTEGER to DOUBLE), or `unique_key` reordered (`[a, b]` to `[b, a]`),
+ * the hashes every date recorded are of the old types or order and would match none of the table's keys:
+ * each is rehashed through the table's key, read back as it was hashed (a lossless widening gives the old
+ * values exactly). A recorded key the table does not hold keeps its old hash and matches nothing, as after
+ * a DuckDB version changing hash().
  */
-async function rehashWidenedKeys(
+async function rehashRecordedKeys(
   ctx: MaterializeContext,
   keys: string[],
+  recordedKeys: string[],
   typesBefore: Map<string, string>,
 ): Promise<void> {
   const { db, model, target } = ctx;
   const typesNow = await keyTypes(db, target, keys);
-  if (keys.every((k) => typesNow.get(k.toLowerCase()) === typesBefore.get(k.toLowerCase()))) return;
-  const old = keys.map((k) => {
+  const lower = (names: string[]) => names.map((k) => k.toLowerCase());
+  const same = (a: string[], b: string[]) => JSON.stringify(a) === JSON.stringify(b);
+  // The recorded order only when it names the same columns (builds.ts refuses any other key change).
+  const hashedKeys = same(lower(recordedKeys).sort(), lower(keys).sort()) ? recordedKeys : keys;
+  const sameTypes = keys.every((k) => typesNow.get(k.toLowerCase()) === typesBefore.get(k.toLowerCase()));
+  if (sameTypes && same(lower(hashedKeys), lower(keys))) return;
+  const old = hashedKeys.map((k) => {
     const type = typesBefore.get(k.toLowerCase());
     return type && type !== typesNow.get(k.toLowerCase()) ? `CAST(${ident(k)} AS ${type})` : ident(k);
   });

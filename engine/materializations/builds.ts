@@ -43,7 +43,7 @@ async function existingKind(db: Db, relation: string): Promise<'view' | 'table' 
   return kind === 'view' || kind === 'table' ? kind : undefined;
 }
 
-async function recordedShape(db: Db, relation: string): Promise<BuildShape | undefined> {
+export async function recordedShape(db: Db, relation: string): Promise<BuildShape | undefined> {
   const row = (
     await db.all<{ materialized: string; keys: string; surrogate_key: string | null }>(
       'SELECT materialized, keys, surrogate_key FROM _lakehouse.builds WHERE relation = lower($relation)',
@@ -92,8 +92,9 @@ export async function buildMismatch(
   const wanted = buildShapeOf(model);
   if (!recorded || JSON.stringify(recorded) === JSON.stringify(wanted)) return undefined;
   const reordered = sameKeySet(recorded, wanted);
-  // SCD1 and SCD2 match rows on their key columns, whatever their order.
-  if (reordered && ['scd1', 'scd2'].includes(wanted.materialized)) return undefined;
+  // SCD1 and SCD2 match rows on their key columns, whatever their order; append rehashes its record of
+  // each date's keys in the new order (append.ts, rehashRecordedKeys).
+  if (reordered && ['scd1', 'scd2', 'append'].includes(wanted.materialized)) return undefined;
   return { built: `built as ${describeShape(recorded)}`, storageChanged: false, reordered };
 }
 
@@ -118,10 +119,8 @@ export async function refuseBuildMismatch(db: Db, model: Model): Promise<void> {
       ? 'A table model replaces its rows with what one run gives, so the rows of every other date the ' +
         'table holds would be lost without a word'
       : mismatch.reordered
-        ? // Append's record of each date's keys hashes them in key order; a bridge's are entity, member.
-          model.config.materialized === 'append'
-          ? "Its record of the keys each date loaded follows the keys' order, so a re-run of a date would no longer find its rows"
-          : 'Its key columns are its entity and member, which are not interchangeable'
+        ? // A bridge's key columns are its entity and member, in that order.
+          'Its key columns are its entity and member, which are not interchangeable'
         : 'Its rows cannot be carried over (keys would repeat, or lose their surrogate keys)';
   throw new LakehouseError(
     'MODEL_INVALID',
