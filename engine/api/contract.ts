@@ -135,6 +135,21 @@ export const SourceInfo = z.object({
 });
 export type SourceInfo = z.infer<typeof SourceInfo>;
 
+/**
+ * A model file the engine cannot run as it is (its header does not parse, its SQL does not bind, ...): out
+ * of `models`, but the editor opens, fixes and saves it by `id` like any model.
+ */
+export const BrokenModel = z.object({
+  /** `<layer>.<name>` from the file's place, as `models` would list it. */
+  id: z.string(),
+  layer: Layer,
+  /** Path of the model's SQL file, relative to the project root. */
+  file: z.string(),
+  /** Why it is out of the graph: the file, often the line, and what to change. */
+  error: ErrorPayload,
+});
+export type BrokenModel = z.infer<typeof BrokenModel>;
+
 export const ProjectInfoInput = NoInput;
 export type ProjectInfoInput = z.infer<typeof ProjectInfoInput>;
 
@@ -146,6 +161,8 @@ export const ProjectInfo = z.object({
   sources: z.array(SourceInfo),
   /** In graph order: upstream first. */
   models: z.array(ModelInfo),
+  /** Model files left out of `models` by an error of their own; a run refuses while there are any. */
+  brokenModels: z.array(BrokenModel),
   /** Every date the daily sources have, sorted. */
   availableDates: z.array(IsoDate),
   /** Why availableDates is empty when a source cannot be listed (e.g. its folder moved); the graph still shows. */

@@ -4,6 +4,7 @@ import type { Engine } from '../engine.ts';
 import { createExplorer } from '../explore/explorer.ts';
 import { historyKeys, keyHistory } from '../explore/history.ts';
 import {
+  brokenModels,
   diffSnapshot,
   dropSnapshot,
   modelFileText,
@@ -374,8 +375,10 @@ export function createDispatcher(
     try {
       saved = await exclusive(async () => {
         const previous = await modelFileText(engine, input.model);
+        // A file out of the graph is not what the model's last successful run ran: not seeded as it.
+        const wasBroken = brokenModels(engine).some((b) => b.id === input.model);
         const tables = await saveModel(engine, input.model, input.text, input.base);
-        if (previous !== undefined) await seedSucceededText(engine, input.model, previous);
+        if (previous !== undefined && !wasBroken) await seedSucceededText(engine, input.model, previous);
         return { tables, previous, snapshot: await snapshotTables(engine, tables) };
       });
     } finally {
@@ -495,6 +498,7 @@ export function createDispatcher(
           };
         }),
         availableDates,
+        brokenModels: brokenModels(engine),
         sourceError,
         activeRunId: active?.runId ?? null,
       };

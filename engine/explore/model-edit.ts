@@ -1,12 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {
-  ChangedRow,
-  JsonRow,
-  ModelDiff,
-  ModelPreview,
-  ModelSource,
-  TableDiff,
+import {
+  type BrokenModel,
+  type ChangedRow,
+  type JsonRow,
+  Layer,
+  type ModelDiff,
+  type ModelPreview,
+  type ModelSource,
+  type TableDiff,
 } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, errorWithoutStatement, ident, jsonRows, literal } from '../db/duckdb.ts';
@@ -27,14 +29,56 @@ import { suggestLayerTable } from './table-suggestion.ts';
 
 function findModel(engine: Engine, id: string): Model {
   const model = engine.models.find((m) => m.id === id);
-  if (!model) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `No model named "${id}". Models: ${engine.models.map((m) => m.id).join(', ')}`,
-      { model: id },
-    );
-  }
+  if (!model) throw noModelNamed(engine, id);
   return model;
+}
+
+function noModelNamed(engine: Engine, id: string): LakehouseError {
+  const names = [...engine.models.map((m) => m.id), ...brokenModels(engine).map((b) => b.id)];
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `No model named "${id}". Models: ${[...new Set(names)].join(', ')}`,
+    {
+      model: id,
+    },
+  );
+}
+
+/**
+ * Model files out of the graph by an error of their own (a header that does not parse, SQL that does not
+ * bind, a cycle), each once with its first error: the app lists them where the model would be, so the
+ * file can be opened, fixed and saved there rather than vanish from the views.
+ */
+export function brokenModels(engine: Engine): BrokenModel[] {
+  const inGraph = new Set(engine.graph.nodes.map((n) => n.model.id));
+  const found = new Map<string, BrokenModel>();
+  for (const error of engine.modelErrors) {
+    const { model, models, file } = error.details;
+    const ids =
+      typeof model === 'string'
+        ? [model]
+        : Array.isArray(models)
+          ? models.filter((m): m is string => typeof m === 'string')
+          : [];
+    for (const id of ids) {
+      if (inGraph.has(id) || found.has(id)) continue;
+      // A file that parses names its own path; one that does not, the error does.
+      const path =
+        engine.models.find((m) => m.id === id)?.file ?? (typeof file === 'string' ? file : undefined);
+      const layer = Layer.safeParse(id.split('.')[0]);
+      if (path === undefined || !layer.success) continue;
+      const { code, message, details } = error;
+      found.set(id, { id, layer: layer.data, file: path, error: { code, message, details } });
+    }
+  }
+  return [...found.values()];
+}
+
+/** Where a model's file is: a parsed model, or a file that does not parse (which has no Model to find). */
+function modelFileOf(engine: Engine, id: string): { id: string; file: string; layer: Layer } {
+  const model = engine.models.find((m) => m.id === id) ?? brokenModels(engine).find((b) => b.id === id);
+  if (!model) throw noModelNamed(engine, id);
+  return { id: model.id, file: model.file, layer: model.layer };
 }
 
 /**
@@ -43,8 +87,10 @@ function findModel(engine: Engine, id: string): Model {
  * than on the engine's reader.
  */
 export async function modelSource(engine: Engine, id: string, db: Db = engine.reader): Promise<ModelSource> {
-  const model = findModel(engine, id);
+  const model = modelFileOf(engine, id);
   const text = await readFile(join(engine.project.root, model.file), 'utf8');
+  // A file whose header does not parse has no SQL start the engine knows: the line after the header's end.
+  const sqlStartLine = engine.models.find((m) => m.id === id)?.sqlStartLine ?? lineAfterHeader(text);
   const [found] = await db.all<{
     ran: string;
     failed_run: string;
@@ -67,7 +113,12 @@ export async function modelSource(engine: Engine, id: string, db: Db = engine.re
     failed && found.good !== null && found.good_run !== null && found.good !== text
       ? { text: found.good, runId: found.good_run, failedRunId: found.failed_run, error: found.error }
       : null;
-  return { model: model.id, file: model.file, text, sqlStartLine: model.sqlStartLine, restorable };
+  return { model: model.id, file: model.file, text, sqlStartLine, restorable };
+}
+
+function lineAfterHeader(text: string): number {
+  const end = /^\s*\*\/\s*$/m.exec(text);
+  return end === null ? 1 : text.slice(0, end.index + end[0].length).split('\n').length + 1;
 }
 
 /**
@@ -88,7 +139,7 @@ function sqlErrorAt(edited: Model, message: string, statementLine: number | unde
  * MODEL_INVALID and SQL syntax errors MODEL_SQL_ERROR at the line of the file.
  */
 async function parseEdited(db: Db, engine: Engine, id: string, text: string): Promise<Model> {
-  const current = findModel(engine, id);
+  const current = modelFileOf(engine, id);
   const edited = parseModelFile(current.file, text, current.layer);
   const { relations, variables } = await sqlReferences(db, edited.sql, edited.file, edited.sqlStartLine);
   // An undeclared variable reads NULL: a preview would show no rows (or wrong ones) without saying why.
@@ -187,7 +238,10 @@ async function checkEdited(db: Db, engine: Engine, edited: Model, preview = fals
   const columns = (jsonRows(described) as { column_name: string }[]).map((r) => r.column_name);
   const missing = headerColumnError(edited, columns);
   if (missing) throw missing;
-  const models = engine.models.map((m) => (m.id === edited.id ? edited : m));
+  // A file that did not parse joins the models with its fixed text.
+  const models = engine.models.some((m) => m.id === edited.id)
+    ? engine.models.map((m) => (m.id === edited.id ? edited : m))
+    : [...engine.models, edited];
   // Every parsed model is in the graph now; only files that do not parse at all (and a broken macro file)
   // stay broken.
   const parsed = new Set(models.map((m) => m.id));
@@ -266,7 +320,7 @@ export async function seedSucceededText(engine: Engine, id: string, text: string
 
 /** The model's file text now, or undefined when it cannot be read. */
 export function modelFileText(engine: Engine, id: string): Promise<string | undefined> {
-  return readFile(join(engine.project.root, findModel(engine, id).file), 'utf8').catch(() => undefined);
+  return readFile(join(engine.project.root, modelFileOf(engine, id).file), 'utf8').catch(() => undefined);
 }
 
 /**
@@ -280,7 +334,7 @@ export async function unsaveModel(
   saved: string,
   previous: string,
 ): Promise<boolean> {
-  const file = join(engine.project.root, findModel(engine, id).file);
+  const file = join(engine.project.root, modelFileOf(engine, id).file);
   if ((await readFile(file, 'utf8').catch(() => undefined)) !== saved) return false;
   await writeFile(file, previous, 'utf8');
   return engine.reloadModels();

@@ -197,7 +197,16 @@ export function App() {
         {!project && !error && <p className="muted">Connecting to the engine…</p>}
         {/* Keyed by tab: another tab gets a fresh try. */}
         <ViewBoundary key={tab}>
-          {project && tab === 'Pipeline' && <PipelineView client={client} project={project} />}
+          {project && tab === 'Pipeline' && (
+            <PipelineView
+              client={client}
+              project={project}
+              onEditModel={(model) => {
+                drafts.model = model;
+                setTab('Editor');
+              }}
+            />
+          )}
           {project && tab === 'Tables' && <TablesView client={client} />}
           {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
           {project && tab === 'Schema' && <StarSchemaView client={client} />}

@@ -94,8 +94,10 @@ export function ModelEditorView({
   drafts: ModelDrafts;
 }) {
   const editable = project.models.filter((m) => m.layer !== 'bronze');
+  // Files that do not load are listed too, with their error: this is where they get fixed.
+  const broken = project.brokenModels.filter((m) => m.layer !== 'bronze');
   const [model, setModel] = useState(
-    drafts.model ?? editable.find((m) => m.role === 'fact')?.id ?? editable[0]?.id ?? '',
+    drafts.model ?? editable.find((m) => m.role === 'fact')?.id ?? editable[0]?.id ?? broken[0]?.id ?? '',
   );
   const [original, setOriginal] = useState('');
   const [text, setText] = useState('');
@@ -397,6 +399,10 @@ export function ModelEditorView({
   const restorable = lastRan !== null && lastRan !== original && showsModel;
   const running = apply.phase === 'running';
   const previewStale = preview !== null && (preview.text !== text || preview.date !== date);
+  const brokenError = broken.find((m) => m.id === model)?.error ?? null;
+  // A model gone from the project (its file removed or renamed) stays named in the list while it is
+  // open: otherwise the list shows another model than the text and the Save & run button belong to.
+  const listsModel = model === '' || editable.some((m) => m.id === model) || brokenError !== null;
 
   return (
     <section className="view editor-view">
@@ -415,6 +421,13 @@ export function ModelEditorView({
                 {m.id !== model && drafts.get(m.id).text !== undefined ? ' (edited, not saved)' : ''}
               </option>
             ))}
+            {broken.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.id} (does not load)
+                {m.id !== model && drafts.get(m.id).text !== undefined ? ' (edited, not saved)' : ''}
+              </option>
+            ))}
+            {!listsModel && <option value={model}>{model} (not in the project)</option>}
           </select>
         </label>
         <label className="field">
@@ -501,7 +514,7 @@ export function ModelEditorView({
             }
             onClick={() => {
               // It writes over the file: a slip of the mouse must not bring a broken version back.
-              const file = editable.find((m) => m.id === model)?.file ?? model;
+              const file = [...editable, ...broken].find((m) => m.id === model)?.file ?? model;
               if (
                 window.confirm(`Save the last version that ran over ${file}, and run it with its downstream?`)
               ) {
@@ -517,6 +530,13 @@ export function ModelEditorView({
           {running && ` · running ${apply.done}/${apply.total || '…'}`}
         </span>
       </div>
+      {brokenError && (
+        <p className="error" role="alert" data-testid="editor-broken">
+          {describeError(brokenError)}
+          {'\n'}This file is left out of the pipeline, and runs refuse, until it loads: fix it here and Save
+          &amp; run.
+        </p>
+      )}
       {changedOutside && (
         <p className="notice" data-testid="editor-changed-outside">
           {changedOutside} was changed outside the editor since its last Save &amp; run here. The editor shows

@@ -7,6 +7,7 @@ import type {
   RunInput,
   RunProgressEvent,
 } from '../../../engine/api/contract.ts';
+import { inNumber } from '../../../engine/api/counted.ts';
 import { LakehouseError, type SuggestedRun } from '../../../engine/api/errors.ts';
 import type { Client } from '../api/client.ts';
 import type { GraphLayout } from '../components/graph-layout.ts';
@@ -57,7 +58,16 @@ function runInput(date: string, from: string, to: string, selection: string): Ru
  * The model graph in bronze/silver/gold lanes, laid out by ELK, each edge labelled with the rows that
  * flowed along it; a run control (date, range, selection) with live statuses, cancel, and failures.
  */
-export function PipelineView({ client, project }: { client: Client; project: ProjectInfo }) {
+export function PipelineView({
+  client,
+  project,
+  onEditModel,
+}: {
+  client: Client;
+  project: ProjectInfo;
+  /** Opens a model in the editor's tab. */
+  onEditModel?: (model: string) => void;
+}) {
   const [graph, setGraph] = useState<PipelineGraph | null>(null);
   const [cards, setCards] = useState<Map<string, CardState>>(new Map());
   // A project with no daily source (or no day delivered yet) has no dates to offer: one is typed in.
@@ -465,6 +475,25 @@ export function PipelineView({ client, project }: { client: Client; project: Pro
         </button>
         <RunStatus run={run} />
       </div>
+      {project.brokenModels.length > 0 && (
+        // Out of the graph below: said here with their errors, not left for a run to fail on.
+        <div className="error" role="alert" data-testid="pipeline-broken-models">
+          {inNumber(project.brokenModels.length, 'A model file does', 'Model files do')} not load, so the
+          graph leaves {inNumber(project.brokenModels.length, 'it', 'them')} out and runs refuse until fixed:
+          <ul>
+            {project.brokenModels.map((m) => (
+              <li key={m.id} data-testid="pipeline-broken-model">
+                <strong>{m.id}</strong> {m.error.message}{' '}
+                {onEditModel && m.layer !== 'bronze' && (
+                  <button type="button" onClick={() => onEditModel(m.id)}>
+                    Open in the editor
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {project.sourceError && (
         <p className="error" role="alert">
           {project.sourceError.code}: {project.sourceError.message}

@@ -1,0 +1,92 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  ModelApplyStarted,
+  ModelSource,
+  ProjectInfo,
+  RunFinishedEvent,
+} from '../../engine/api/contract.ts';
+import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
+import { createEngine, type Engine } from '../../engine/engine.ts';
+import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+
+// A model file whose header an editor broke while the app is open: the app must still list, open, fix and
+// save it, rather than drop it from every view until a run fails with MODEL_INVALID.
+describe('the app on a model file whose header does not parse', () => {
+  let work: string;
+  let dir: string;
+  let date: string;
+  let engine: Engine;
+  let dispatcher: Dispatcher;
+  const finished: RunFinishedEvent[] = [];
+
+  beforeAll(async () => {
+    work = await tempDir('lakehouse-review-app2-broken-');
+    const generated = await generatedProject(work, 1, 200);
+    dir = generated.dir;
+    date = generated.dates[0]!;
+    engine = await createEngine({ projectDir: dir });
+    expect((await engine.run({})).status).toBe('success');
+    dispatcher = createDispatcher(engine);
+    dispatcher.subscribe((event) => {
+      if (event.type === 'run.finished') finished.push(event as RunFinishedEvent);
+    });
+  });
+  afterAll(async () => {
+    await dispatcher?.close();
+    engine?.close();
+    if (work) await removeDir(work);
+  });
+
+  it('lists it with its error, opens it by name, and saves and runs its fix', async () => {
+    const file = join(dir, 'models', 'gold', 'dim_network.sql');
+    const good = await readFile(file, 'utf8');
+    const broken = good.replace(/materialized: \w+/, 'materialized: scd9');
+    await writeFile(file, broken);
+
+    const info = (await dispatcher.call('project.info', {})) as ProjectInfo;
+    expect(info.models.map((m) => m.id)).not.toContain('gold.dim_network');
+    expect(info.brokenModels).toEqual([
+      {
+        id: 'gold.dim_network',
+        layer: 'gold',
+        file: 'models/gold/dim_network.sql',
+        error: expect.objectContaining({ code: 'MODEL_INVALID' }),
+      },
+    ]);
+    expect(info.brokenModels[0]!.error.message).toContain('models/gold/dim_network.sql:2');
+    expect(info.brokenModels[0]!.error.message).toContain('"scd9" is not valid (did you mean "scd1"?)');
+
+    // It answered "No model named gold.dim_network".
+    const source = (await dispatcher.call('model.source', { model: 'gold.dim_network' })) as ModelSource;
+    expect(source.text).toBe(broken);
+    expect(source.file).toBe('models/gold/dim_network.sql');
+    expect(source.sqlStartLine).toBe(good.split('*/')[0]!.split('\n').length + 1);
+
+    // Saving it broken still says why; the file is left as it was.
+    await expect(
+      dispatcher.call('model.apply', { model: 'gold.dim_network', text: `${broken}\n`, base: broken }),
+    ).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    expect(await readFile(file, 'utf8')).toBe(broken);
+
+    const preview = await dispatcher.call('model.preview', { model: 'gold.dim_network', text: good, date });
+    expect((preview as { rows: unknown[] }).rows.length).toBeGreaterThan(0);
+
+    const started = (await dispatcher.call('model.apply', {
+      model: 'gold.dim_network',
+      text: good,
+      base: broken,
+      dates: [date],
+    })) as ModelApplyStarted;
+    expect(started.tables).toContain('gold.dim_network');
+    await expect
+      .poll(() => finished.find((e) => e.runId === started.runId), { timeout: 60_000 })
+      .toBeTruthy();
+    expect(finished.find((e) => e.runId === started.runId)!.summary.status).toBe('success');
+    expect(await readFile(file, 'utf8')).toBe(good);
+    const fixed = (await dispatcher.call('project.info', {})) as ProjectInfo;
+    expect(fixed.brokenModels).toEqual([]);
+    expect(fixed.models.map((m) => m.id)).toContain('gold.dim_network');
+  });
+});
