@@ -51,3 +51,23 @@ export async function recordScd1Changes(
   );
   await db.run(`INSERT INTO ${SCD1_CHANGES_TABLE} ${[inserts, ...updates].join(' UNION ALL ')}`);
 }
+
+/**
+ * Rewrites a model's logged keys from the `unique_key` order they were logged in to the header's order
+ * now (`[a, b]` turned `[b, a]`), so the history view finds a member's earlier entries by the key it
+ * shows. Every logged key is a member the table still holds (SCD1 never deletes one): the table gives
+ * both texts of each. Inside the date's transaction, so a failed date leaves the log as it was.
+ */
+export async function rekeyScd1Changes(
+  db: Db,
+  opts: { model: string; target: string; loggedKeys: string[]; keys: string[] },
+): Promise<void> {
+  const lower = (keys: string[]) => keys.map((k) => k.toLowerCase()).join('\u0000');
+  if (opts.keys.length < 2 || lower(opts.loggedKeys) === lower(opts.keys)) return;
+  await db.run(
+    `UPDATE ${SCD1_CHANGES_TABLE} AS c SET key = m.now_key
+     FROM (SELECT DISTINCT ${businessKeyText(opts.loggedKeys)} AS logged_key, ${businessKeyText(opts.keys)} AS now_key
+           FROM ${opts.target}) AS m
+     WHERE c.model = ${literal(opts.model)} AND c.key = m.logged_key`,
+  );
+}

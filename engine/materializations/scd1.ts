@@ -1,5 +1,6 @@
 import { counted, inNumber } from '../api/counted.ts';
 import { ident, literal } from '../db/duckdb.ts';
+import { recordedShape } from './builds.ts';
 import {
   addedColumnsNote,
   alignTableColumns,
@@ -17,7 +18,7 @@ import {
   tableExists,
 } from './context.ts';
 import { clearPendingReplay, owePendingReplay, pendingReplay } from './history.ts';
-import { recordScd1Changes } from './scd1-changes.ts';
+import { recordScd1Changes, rekeyScd1Changes } from './scd1-changes.ts';
 
 /** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
 export const UNKNOWN_KEY = 0;
@@ -50,6 +51,9 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
   } else {
     changes = await alignTableColumns(db, model, target, stage);
     columnWarnings = columnNotes(model.id, changes);
+    // A unique_key reordered since the last run (builds.ts takes it): the log follows the new order.
+    const loggedKeys = (await recordedShape(db, model.id))?.keys;
+    if (loggedKeys) await rekeyScd1Changes(db, { model: model.id, target, loggedKeys, keys });
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));

@@ -125,6 +125,18 @@ WHERE etl_date = getvariable('etl_date') GROUP BY ALL\n`;
             `SELECT count(*) - count(DISTINCT (platform, device_type)) AS repeated FROM ${relation} ${current}`,
           ),
         ).toEqual([{ repeated: 0 }]);
+        if (kind === 'scd1') {
+          // The change log's keys follow the new order, so the history view finds each member's entries
+          // logged before the reorder (they stayed under 'platform|device_type').
+          expect(
+            await rows(
+              engine,
+              `SELECT count(*) FILTER (WHERE key NOT IN (SELECT concat_ws('|', coalesce(device_type, '\\N'), platform)
+                                        FROM ${relation})) AS stale, count(*) > 0 AS logged
+               FROM _lakehouse.scd1_changes WHERE model = '${relation}'`,
+            ),
+          ).toEqual([{ stale: 0, logged: true }]);
+        }
       });
     },
   );
