@@ -174,10 +174,22 @@ export type ProjectInfo = z.infer<typeof ProjectInfo>;
 
 // --------------------------------------------------------------------------------------------- pipeline
 
+/**
+ * The most dates one call names (274 years of days): the HTTP server takes a body of 16 MiB, so a longer
+ * list would be refused as too large a request rather than named as too many dates.
+ */
+const MAX_DATES_IN_A_CALL = 100_000;
+const DatesToRun = z
+  .array(IsoDate)
+  .min(1)
+  .max(MAX_DATES_IN_A_CALL, {
+    message: `at most ${MAX_DATES_IN_A_CALL} dates in one call: give a from/to range`,
+  });
+
 /** Dates to run, or a from/to range; neither means every date the sources have. */
 export const RunInput = z
   .strictObject({
-    dates: z.array(IsoDate).min(1).optional(),
+    dates: DatesToRun.optional(),
     from: IsoDate.optional(),
     to: IsoDate.optional(),
     /** Model selectors: `m`, `m+` (and downstream), `+m` (and upstream). Default: every model. */
@@ -744,7 +756,7 @@ export const ModelApplyInput = z.strictObject({
    */
   base: z.string().max(1_000_000).optional(),
   /** Default: every date the sources have. */
-  dates: z.array(IsoDate).min(1).optional(),
+  dates: DatesToRun.optional(),
 });
 export type ModelApplyInput = z.infer<typeof ModelApplyInput>;
 

@@ -372,6 +372,12 @@ describe.each(transports)('the contract over the %s transport', (transportName, 
     // A misspelt option is an error, not a run of every date.
     const misspelt = await rejection(callUnknown(client, 'pipeline.run', { date: '2022-06-01' }));
     expect(misspelt).toMatchObject({ code: 'INVALID_ARGUMENT', details: { method: 'pipeline.run' } });
+    // Too many dates are named as such, not refused by the server as too large a request (413).
+    const many = Array.from({ length: 100_001 }, () => '2022-06-01');
+    const tooMany = await rejection(client.call('pipeline.run', { dates: many }));
+    expect(tooMany.details.issues).toEqual([
+      { path: 'dates', message: 'at most 100000 dates in one call: give a from/to range' },
+    ]);
     const range = await rejection(client.call('pipeline.run', { from: '2022-06-03', to: '2022-06-01' }));
     expect(range.message).toMatch(/from is after to/);
     // @ts-expect-error the client's types refuse a wrong input; the dispatcher still checks at run time.
