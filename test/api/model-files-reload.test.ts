@@ -1,47 +1,25 @@
 import { appendFile, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProjectInfo, RunFinishedEvent } from '../../engine/api/contract.ts';
-import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { createEngine, type Engine } from '../../engine/engine.ts';
-import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+import { describe, expect, it } from 'vitest';
+import type { ProjectInfo } from '../../engine/api/contract.ts';
+import { appOnGeneratedProject } from '../helpers/app-dispatcher.ts';
 
 // The app keeps its project open: model and macro files edited outside it (another editor, git) must
 // count at the next run and show at the next project.info, as a fresh open would read them.
 describe('model files edited while the app holds the project', () => {
-  let work: string;
-  let dir: string;
-  let date: string;
-  let engine: Engine;
-  let dispatcher: Dispatcher;
-  const finished: RunFinishedEvent[] = [];
+  const app = appOnGeneratedProject('lakehouse-reload-', 300);
 
-  beforeAll(async () => {
-    work = await tempDir('lakehouse-reload-');
-    const generated = await generatedProject(work, 1, 300);
-    dir = generated.dir;
-    date = generated.dates[0]!;
-    engine = await createEngine({ projectDir: dir });
-    dispatcher = createDispatcher(engine);
-    dispatcher.subscribe((event) => {
-      if (event.type === 'run.finished') finished.push(event as RunFinishedEvent);
-    });
-  });
-  afterAll(async () => {
-    await dispatcher?.close();
-    engine?.close();
-    if (work) await removeDir(work);
-  });
-
-  const info = () => dispatcher.call('project.info', {}) as Promise<ProjectInfo>;
+  const info = () => app.dispatcher.call('project.info', {}) as Promise<ProjectInfo>;
   const run = async (select: string[]) => {
-    const { runId } = (await dispatcher.call('pipeline.run', { dates: [date], select })) as { runId: string };
-    await expect.poll(() => finished.find((e) => e.runId === runId), { timeout: 60_000 }).toBeTruthy();
-    return finished.find((e) => e.runId === runId)!.summary;
+    const { runId } = (await app.dispatcher.call('pipeline.run', { dates: [app.date], select })) as {
+      runId: string;
+    };
+    return app.runEnd(runId);
   };
   const query = async (sql: string) =>
-    ((await dispatcher.call('query.run', { sql, limit: 100 })) as { rows: Record<string, unknown>[] }).rows;
-  const gold = (name: string) => join(dir, 'models', 'gold', name);
+    ((await app.dispatcher.call('query.run', { sql, limit: 100 })) as { rows: Record<string, unknown>[] })
+      .rows;
+  const gold = (name: string) => join(app.dir, 'models', 'gold', name);
 
   it('runs the SQL as the files hold it now, and lists models added or removed', async () => {
     expect((await run([])).status).toBe('success');
@@ -55,7 +33,7 @@ describe('model files edited while the app holds the project', () => {
       ),
     );
     await writeFile(
-      join(dir, 'macros', 'zz_extra.sql'),
+      join(app.dir, 'macros', 'zz_extra.sql'),
       'CREATE OR REPLACE TEMP MACRO shout(s) AS upper(s);\n',
     );
     await writeFile(
@@ -77,7 +55,7 @@ describe('model files edited while the app holds the project', () => {
   });
 
   it('the console answers with the macros as the files hold them now: edited, and deleted ones gone', async () => {
-    const extra = join(dir, 'macros', 'zz_console.sql');
+    const extra = join(app.dir, 'macros', 'zz_console.sql');
     await writeFile(extra, "CREATE OR REPLACE TEMP MACRO greet(s) AS 'hello ' || s;\n");
     await info();
     // The console's connection opens now, with greet as it is.
@@ -92,7 +70,7 @@ describe('model files edited while the app holds the project', () => {
     expect(await query(`SELECT network_group('WiFi') AS g`)).toEqual([{ g: 'wifi' }]);
     expect(
       (
-        (await dispatcher.call('query.run', { sql: `SELECT slugify('Đà Nẵng') AS s`, limit: 1 })) as {
+        (await app.dispatcher.call('query.run', { sql: `SELECT slugify('Đà Nẵng') AS s`, limit: 1 })) as {
           rows: unknown[];
         }
       ).rows,
@@ -105,12 +83,12 @@ describe('model files edited while the app holds the project', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const dropTable = engine.dropTable;
-    engine.dropTable = async (relation) => {
+    const dropTable = app.engine.dropTable;
+    app.engine.dropTable = async (relation) => {
       await gate;
       return dropTable(relation);
     };
-    const drop = dispatcher.call('tables.drop', { table: 'gold.no_such_table' }).catch((e: unknown) => e);
+    const drop = app.dispatcher.call('tables.drop', { table: 'gold.no_such_table' }).catch((e: unknown) => e);
     try {
       await writeFile(
         gold('dim_action.sql'),
@@ -125,7 +103,7 @@ describe('model files edited while the app holds the project', () => {
       expect(answered!.models.map((m) => m.id)).not.toContain('gold.dim_action');
     } finally {
       release();
-      engine.dropTable = dropTable;
+      app.engine.dropTable = dropTable;
       await drop;
     }
     // Two asks at once (the app's focus and a run's end) both answer after the one reload.
@@ -150,12 +128,12 @@ describe('model files edited while the app holds the project', () => {
     expect((await run(['gold.dim_platform'])).status).toBe('success');
   });
 
-  const touchCleaning = () => appendFile(join(dir, 'macros', 'cleaning.sql'), '\n-- edited\n');
+  const touchCleaning = () => appendFile(join(app.dir, 'macros', 'cleaning.sql'), '\n-- edited\n');
 
   it('keeps the macros of a file that also makes a temp table, on the console and for runs', async () => {
     // A lookup table beside a macro, as docs/projects.md allows: made again at every reload.
     await writeFile(
-      join(dir, 'macros', 'aa_lookup.sql'),
+      join(app.dir, 'macros', 'aa_lookup.sql'),
       "CREATE TEMP TABLE lookup AS SELECT 'x' AS k;\nCREATE OR REPLACE TEMP MACRO yell(s) AS upper(s);\n",
     );
     await info();
@@ -167,7 +145,7 @@ describe('model files edited while the app holds the project', () => {
   });
 
   it('a macro file that cannot be read is a broken file: runs refuse, naming it, until it can be', async () => {
-    const unreadable = join(dir, 'macros', 'ab_unreadable.sql');
+    const unreadable = join(app.dir, 'macros', 'ab_unreadable.sql');
     await mkdir(unreadable);
     try {
       await info();
@@ -185,7 +163,7 @@ describe('model files edited while the app holds the project', () => {
 
   it('a console query cancelled while its connection reloads the macros reloads them at the next query', async () => {
     // A slow statement before a macro: the cancel lands while the console's connection runs the file.
-    const slow = join(dir, 'macros', 'zz_slow.sql');
+    const slow = join(app.dir, 'macros', 'zz_slow.sql');
     await writeFile(
       slow,
       'CREATE OR REPLACE TEMP TABLE slow AS SELECT sum(range) AS s FROM range(300000000);\n' +
@@ -197,7 +175,7 @@ describe('model files edited while the app holds the project', () => {
     await info();
     const cancelled = query('SELECT after_slow() AS v').catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 100));
-    await dispatcher.call('query.cancel', {});
+    await app.dispatcher.call('query.cancel', {});
     await cancelled;
     expect(await query('SELECT after_slow() AS v')).toEqual([{ v: 42 }]);
   });

@@ -62,6 +62,43 @@ describe('renderTable', () => {
   });
 });
 
+describe('renderTable in a terminal', () => {
+  it('aligns columns after CJK, emoji and decomposed accents by the columns a terminal draws', () => {
+    const table = renderTable([
+      { title: '日本語', next: 'x' },
+      { title: '👍a', next: 'y' },
+      { title: 'Lu\u0308u', next: 'z' },
+      { title: 'abcdef', next: 'w' },
+    ]);
+    // Every `next` cell starts at the same terminal column (6 wide + 2 spaces).
+    expect(table.split('\n')).toEqual([
+      'title   next',
+      '------  ----',
+      '日本語  x',
+      '👍a     y',
+      'Lu\u0308u     z',
+      'abcdef  w',
+    ]);
+  });
+
+  it('cuts a long cell between characters, never inside an emoji', () => {
+    const [, , row] = renderTable([{ e: `${'x'.repeat(46)}👍👍`, n: 1 }]).split('\n');
+    expect(row).toBe(`${'x'.repeat(46)}…  1`);
+    expect(row).not.toContain('\ufffd');
+    // A lone half of a surrogate pair prints as U+FFFD; with the u flag only a lone half is in this range.
+    expect(row).not.toMatch(/[\ud800-\udfff]/u);
+  });
+
+  it('aligns a numeric column right when its first row is NULL', () => {
+    expect(renderTable([{ n: null }, { n: 12345 }]).split('\n')).toEqual([
+      '    n',
+      '-----',
+      ' NULL',
+      '12345',
+    ]);
+  });
+});
+
 describe('query tables of untrusted text', () => {
   it('show control characters and bidi overrides as escapes, so a keyword cannot drive the terminal', () => {
     const keyword = `bóng\u0007\u0000\u001b[31m đá 😀\u202eevil\u009b`;

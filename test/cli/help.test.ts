@@ -85,3 +85,21 @@ describe('lakehouse <command> --help', () => {
     expect(lakehouse('--help').stdout).toContain('`lakehouse --version` prints the version.');
   });
 });
+
+describe('a mistyped command', () => {
+  it('names the closest command, and says options go after the command', () => {
+    const typo = lakehouse('tabels', 'demo');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown command "tabels" (did you mean "tables"?)');
+    const optionFirst = lakehouse('--json', 'tables', 'demo');
+    expect(optionFirst.code).toBe(2);
+    expect(optionFirst.stderr).toContain('--json is an option, and options go after the command');
+  });
+
+  it('reads `lakehouse help run` as `lakehouse run --help`', () => {
+    const help = lakehouse('help', 'run');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage:\n {2}lakehouse run <project> /);
+    expect(help.stdout).toContain('--memory-limit SIZE');
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,38 @@ describe('generateSample layout', () => {
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(message),
     });
+  });
+});
+
+describe('generateSample date range', () => {
+  // From 9999-12-30, a third day was written to a folder named '+01000001' (toISOString's six-digit year).
+  it('refuses days past 9999-12-31, naming --days and --start, and writes nothing', async () => {
+    const outDir = join(root, 'past-9999');
+    await expect(
+      generateSample(db, { outDir, days: 3, rowsPerDay: 10, seed: 1, startDate: '9999-12-30' }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /--days 3 from --start 9999-12-30 runs past 9999-12-31: give at most 2 days/,
+      ),
+    });
+    expect(existsSync(outDir)).toBe(false);
+  });
+
+  it('still writes the last days up to 9999-12-31', async () => {
+    const outDir = join(root, 'up-to-9999');
+    const summary = await generateSample(db, {
+      outDir,
+      days: 2,
+      rowsPerDay: 10,
+      seed: 1,
+      startDate: '9999-12-30',
+    });
+    expect(summary.days).toEqual(['99991230', '99991231']);
+    expect((await readdir(join(outDir, 'customer_search_log_data'))).sort()).toEqual([
+      '99991230',
+      '99991231',
+    ]);
   });
 });
 

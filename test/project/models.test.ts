@@ -4,18 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
 import { headerColumnError } from '../../engine/materializations/context.ts';
 import { loadModels, modelBody, parseModelFile } from '../../engine/project/models.ts';
+import { modelFileFailure } from '../helpers/model-files.ts';
 import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/project.ts';
 
 /** The LakehouseError parsing `text` as models/gold/dim_user.sql throws. */
-function parseFailure(text: string): LakehouseError {
-  try {
-    parseModelFile('models/gold/dim_user.sql', text, 'gold');
-  } catch (error) {
-    if (error instanceof LakehouseError) return error;
-    throw error;
-  }
-  throw new Error('expected the model file to be refused');
-}
+const parseFailure = (text: string) => modelFileFailure(text, 'models/gold/dim_user.sql');
 
 describe('a misspelt key in a model config header is an error, not ignored', () => {
   it('at the top level: names the key, the file and its line, and the key it resembles', () => {
@@ -124,6 +117,32 @@ describe('a data test entry that is wrong says which entry, as written, and what
   });
 });
 
+// `- unique: a` then `not_null: a` without its own `- ` is one list item with two tests; it said
+// `Unrecognized key: "unique"; valid keys: not_null, severity`, as if unique were no test.
+describe('two tests written in one list item', () => {
+  it('says one test per item, and to start the second with its own "- ", at its line', () => {
+    const error = modelFileFailure(
+      '/* config\nmaterialized: table\ntests:\n  - unique: a\n    not_null: a\n*/\nSELECT 1 AS a',
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toBe(
+      'models/gold/m.sql:5: invalid config:\n  line 5: tests.0.not_null: "unique" and "not_null" are two tests ' +
+        'in one list item, and an item holds one test: start not_null: with its own "- ", as unique: has ' +
+        '(the test as written: { unique: a, not_null: a })',
+    );
+    expect(error.details).toMatchObject({ file: 'models/gold/m.sql', line: 5, model: 'gold.m' });
+  });
+
+  it('names them in the order written', () => {
+    const error = modelFileFailure(
+      '/* config\nmaterialized: table\ntests:\n  - not_null: a\n    severity: warn\n    unique: a\n*/\nSELECT 1 AS a',
+    );
+    expect(error.message).toContain(
+      'line 6: tests.0.unique: "not_null" and "unique" are two tests in one list item',
+    );
+  });
+});
+
 describe('a setting the materialization would ignore is refused, at its line', () => {
   it('unknown_member without surrogate_key (the unknown member is the row with key 0)', () => {
     const error = parseFailure(
@@ -221,6 +240,30 @@ describe('a config header without its closing */', () => {
     const error = parseFailure('\n/* config\nmaterialized: table\nSELECT 1 /* one */ AS user_id');
     expect(error.message).toMatch(/^models\/gold\/dim_user\.sql:4: config header is not valid YAML: /);
     expect(error.message).toMatch(/\nIs the header closed with \*\/ before the SQL\?$/);
+  });
+});
+
+describe('a model header', () => {
+  // It said "invalid config: Invalid input: expected object, received null", with no line and nothing to add.
+  it('that is empty says so at its line, with a header to copy', () => {
+    const error = modelFileFailure('-- a title\n/* config\n  # to do\n*/\nSELECT 1 AS a');
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toBe(
+      'models/gold/m.sql:2: the config header is empty: it needs at least materialized:, like this:\n' +
+        '/* config\nmaterialized: table\n*/',
+    );
+    expect(error.details).toMatchObject({ file: 'models/gold/m.sql', line: 2, model: 'gold.m' });
+  });
+
+  // Both said "Invalid input" alone.
+  it.each([
+    ['unique_key: 2022', 'materialized: scd1\nunique_key: 2022', 'line 3: unique_key'],
+    ['not_null: {a: 1}', 'materialized: table\ntests:\n  - not_null: {a: 1}', 'line 4: tests.0.not_null'],
+  ])('with %s says a column name is wanted', (_, header, where) => {
+    const error = modelFileFailure(`/* config\n${header}\n*/\nSELECT 1 AS a`);
+    expect(error.message).toContain(
+      `${where}: give a column name, or a list of them such as [a, b] (quote a name YAML reads as a number: "2022")`,
+    );
   });
 });
 

@@ -4,6 +4,14 @@ import { parseModelFile } from '../../engine/project/models.ts';
 import { failingRowsSql, runDataTests } from '../../engine/quality/data-tests.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
 
+/** Gold model `name` as parsed from its file, whose header declares `test` as written under tests:. */
+const modelTesting = (name: string, test: string) =>
+  parseModelFile(
+    `models/gold/${name}.sql`,
+    `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
+    'gold',
+  );
+
 /** One declared test over `gold.child` (see beforeAll), and what it must report. */
 const CASES: {
   test: string;
@@ -109,11 +117,7 @@ describe('data tests', () => {
   it.each(CASES)(
     '$name counts and shows its failing rows',
     async ({ test, name, failingRows, sample, detail }) => {
-      const model = parseModelFile(
-        'models/gold/child.sql',
-        `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
-        'gold',
-      );
+      const model = modelTesting('child', test);
       const [result] = await runDataTests(db, model, 'gold.child', undefined);
       expect(result).toMatchObject({ name, passed: failingRows === 0, failingRows, severity: 'error' });
       const order = (rows: Record<string, unknown>[]) =>
@@ -281,11 +285,7 @@ describe('unique over NULL keys', () => {
 
   it.each(NULL_KEY_CASES)('$why', async ({ rows, test, failingRows, sample }) => {
     await db.run(`CREATE OR REPLACE TABLE gold.keyed AS SELECT * FROM (VALUES ${rows}) AS t(id, kind)`);
-    const model = parseModelFile(
-      'models/gold/keyed.sql',
-      `/* config\nmaterialized: table\ntests:\n  - ${test}\n*/\nSELECT 1`,
-      'gold',
-    );
+    const model = modelTesting('keyed', test);
     const [result] = await runDataTests(db, model, 'gold.keyed', undefined);
     expect(result).toMatchObject({ passed: failingRows === 0, failingRows, sample: sample ?? [] });
   });
@@ -394,5 +394,137 @@ describe('SCD invariants', () => {
         row('closed row without last_effective_date', ['no_end', 'C'], ['2022-06-01', null, 0, null]),
       ]),
     );
+  });
+});
+
+describe('accepted_values compares numbers as the header writes them', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold`);
+    await db.run(
+      `CREATE TABLE gold.codes AS SELECT * FROM (VALUES ('01', 1, 1.50::DECIMAL(4, 2)), ('02', 2, 2.00), ('1.0', 1, 1.50))
+       AS t(code, n, price)`,
+    );
+  });
+  afterAll(() => db.close());
+
+  const run = async (test: string) => {
+    const model = modelTesting('codes', test);
+    const [result] = await runDataTests(db, model, 'gold.codes', undefined);
+    return result;
+  };
+
+  // YAML reads 01 and 1.0 as the number 1: the text column's codes failed while the test named them.
+  it('on a text column: 01, 02 and 1.0 are those codes, not 1, 2 and 1', async () => {
+    expect(await run('accepted_values: {column: code, values: [01, 02, 1.0]}')).toMatchObject({
+      passed: true,
+      failingRows: 0,
+    });
+    expect(await run('accepted_values: {column: code, values: [1, 2]}')).toMatchObject({
+      failingRows: 3,
+      detail: "not accepted: '01' (1), '02' (1), '1.0' (1)",
+    });
+  });
+
+  it('on numeric columns the written text is cast: 01 and 2.0 are 1 and 2, 1.5 is 1.50', async () => {
+    expect(await run('accepted_values: {column: n, values: [01, 2.0]}')).toMatchObject({ failingRows: 0 });
+    expect(await run('accepted_values: {column: price, values: [1.5, 2]}')).toMatchObject({ failingRows: 0 });
+    expect(await run('accepted_values: {column: price, values: [1.5]}')).toMatchObject({ failingRows: 1 });
+  });
+});
+
+describe('tests over columns the test itself names', () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold`);
+    await db.run(
+      `CREATE TABLE gold.t AS SELECT * FROM (VALUES (5, NULL), (5, 1), (7, 1)) AS t(occurrences, flag)`,
+    );
+  });
+  afterAll(() => db.close());
+
+  const run = async (test: string) => {
+    const model = modelTesting('t', test);
+    const [result] = await runDataTests(db, model, 'gold.t', undefined);
+    return result;
+  };
+
+  // The key column came first and the count was renamed occurrences_1 beside it.
+  it('unique over a column named occurrences shows the key under its name and the count apart', async () => {
+    expect(await run('unique: occurrences')).toMatchObject({
+      failingRows: 1,
+      sample: [{ occurrences: 5, _occurrences: 2 }],
+    });
+  });
+
+  // It could not run: DuckDB refuses a name given twice in EXCLUDE.
+  it('not_null with a column listed twice tests it once', async () => {
+    expect(await run('not_null: [flag, flag]')).toMatchObject({
+      name: 'not_null(flag)',
+      failingRows: 1,
+      sample: [{ flag: null, occurrences: 5 }],
+    });
+    expect((await run('not_null: [flag, flag]'))?.detail).toBeUndefined();
+  });
+});
+
+// DuckDB compares a VARCHAR with an INTEGER by casting the text to a number: a relationships test from
+// text user ids to an integer key passed '01' and '1.0' as 1, the very defect (ids cast to int in one table,
+// not in another) the example's model exists to catch.
+describe('a relationships test between columns of different types', () => {
+  let db: Db;
+
+  beforeAll(async () => {
+    db = await openDb();
+    await db.run(`CREATE SCHEMA gold;
+      CREATE TABLE gold.int_keys AS SELECT 1::INTEGER AS k, 1::INTEGER AS int_k, '1' AS text_k, DATE '2022-06-01' AS d;
+      CREATE TABLE gold.child AS SELECT * FROM (VALUES ('01', 1::BIGINT, '1', TIMESTAMP '2022-06-01 00:00:00'),
+        ('1.0', 1::BIGINT, '1', TIMESTAMP '2022-06-01 00:00:00')) AS t(k, big_k, text_k, ts)`);
+  });
+
+  afterAll(() => db.close());
+
+  it('is refused when one is text and the other a number, naming both columns and their types', async () => {
+    const test = 'relationships: {column: k, to: gold.int_keys, field: k}';
+    const error = await lakehouseFailure(
+      runDataTests(db, modelTesting('child', test), 'gold.child', undefined),
+    );
+    expect(error.code).toBe('MODEL_INVALID');
+    expect(error.message).toBe(
+      `models/gold/child.sql:4: test "${test}" compares gold.child.k (VARCHAR) with gold.int_keys.k (INTEGER): ` +
+        "DuckDB casts the text to INTEGER to compare them, so text that is not the key's own ('01' or '1.0' for 1) " +
+        'passes as equal. Give both columns one type where the models build them (a CAST in one of them: text ' +
+        'keeps the leading zeros of an id, which a number drops), then run again.',
+    );
+    expect(error.details).toMatchObject({
+      file: 'models/gold/child.sql',
+      line: 4,
+      column: 'k',
+      columnType: 'VARCHAR',
+      relation: 'gold.int_keys',
+      field: 'k',
+      fieldType: 'INTEGER',
+    });
+  });
+
+  it('is refused for a date column against a text key too', async () => {
+    const test = 'relationships: {column: ts, to: gold.int_keys, field: text_k}';
+    const error = await lakehouseFailure(
+      runDataTests(db, modelTesting('child', test), 'gold.child', undefined),
+    );
+    expect(error.message).toContain(
+      'compares gold.child.ts (TIMESTAMP) with gold.int_keys.text_k (VARCHAR): DuckDB casts the text to TIMESTAMP',
+    );
+  });
+
+  it.each([
+    ['BIGINT against INTEGER', 'relationships: {column: big_k, to: gold.int_keys, field: int_k}'],
+    ['VARCHAR against VARCHAR', 'relationships: {column: text_k, to: gold.int_keys, field: text_k}'],
+    ['TIMESTAMP against DATE', 'relationships: {column: ts, to: gold.int_keys, field: d}'],
+  ])('runs as before for %s', async (_, test) => {
+    const [result] = await runDataTests(db, modelTesting('child', test), 'gold.child', undefined);
+    expect(result).toMatchObject({ passed: true, failingRows: 0 });
   });
 });

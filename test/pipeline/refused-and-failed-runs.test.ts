@@ -5,6 +5,8 @@ import { lakehouseFailure } from '../helpers/errors.ts';
 import { removeDir, tempDir, withEngine } from '../helpers/project.ts';
 import { exampleProjectForSuite } from '../helpers/source-files.ts';
 
+// What a run says when it refuses its dates or selection before starting, and what a failed date records.
+
 const D1 = '2022-06-01';
 const D2 = '2022-06-02';
 
@@ -60,8 +62,8 @@ describe('dates and selections a run refuses, said in words that fit the run', (
 
 /** A project of gold table models with no daily source: `files` maps a model name to its file text. */
 async function tableProject(files: Record<string, string>): Promise<string> {
-  const dir = await tempDir('lakehouse-review-runner-');
-  await writeFile(join(dir, 'lakehouse.yaml'), 'name: review-runner\nsources: {}\n');
+  const dir = await tempDir('lakehouse-table-project-');
+  await writeFile(join(dir, 'lakehouse.yaml'), 'name: table-project\nsources: {}\n');
   await mkdir(join(dir, 'models', 'gold'), { recursive: true });
   for (const [name, text] of Object.entries(files))
     await writeFile(join(dir, 'models', 'gold', `${name}.sql`), text);

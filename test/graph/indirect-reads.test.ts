@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { buildGraph, selectModels } from '../../engine/graph/dependencies.ts';
-import { type Layer, parseModelFile } from '../../engine/project/models.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
+import { model } from '../helpers/model-files.ts';
+
+// The reads a graph finds beyond a model's own FROM (through a project macro's body, of a quarantine table,
+// in a PIVOT), and the file line an error about a read names.
 
 let db: Db;
 beforeAll(async () => {
@@ -16,11 +19,6 @@ beforeAll(async () => {
     CREATE TEMP MACRO left_over() AS TABLE SELECT k FROM gold.gone;`);
 });
 afterAll(() => db.close());
-
-const model = (id: string, sql: string, header = 'materialized: table') => {
-  const [layer, name] = id.split('.') as [Layer, string];
-  return parseModelFile(`models/${layer}/${name}.sql`, `/* config\n${header}\n*/\n${sql}`, layer);
-};
 
 describe('reads the SQL does not name itself', () => {
   it("follows a project macro's body: a model calling it runs after what the macro reads, and m+ takes it", async () => {

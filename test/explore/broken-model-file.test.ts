@@ -1,45 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  ModelApplyStarted,
-  ModelSource,
-  ProjectInfo,
-  RunFinishedEvent,
-} from '../../engine/api/contract.ts';
-import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { createEngine, type Engine } from '../../engine/engine.ts';
-import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
+import { describe, expect, it } from 'vitest';
+import type { ModelApplyStarted, ModelSource, ProjectInfo } from '../../engine/api/contract.ts';
+import { appOnGeneratedProject } from '../helpers/app-dispatcher.ts';
 
 // A model file whose header an editor broke while the app is open: the app must still list, open, fix and
 // save it, rather than drop it from every view until a run fails with MODEL_INVALID.
 describe('the app on a model file whose header does not parse', () => {
-  let work: string;
-  let dir: string;
-  let date: string;
-  let engine: Engine;
-  let dispatcher: Dispatcher;
-  const finished: RunFinishedEvent[] = [];
-
-  beforeAll(async () => {
-    work = await tempDir('lakehouse-review-app2-broken-');
-    const generated = await generatedProject(work, 1, 200);
-    dir = generated.dir;
-    date = generated.dates[0]!;
-    engine = await createEngine({ projectDir: dir });
-    expect((await engine.run({})).status).toBe('success');
-    dispatcher = createDispatcher(engine);
-    dispatcher.subscribe((event) => {
-      if (event.type === 'run.finished') finished.push(event as RunFinishedEvent);
-    });
-  });
-  afterAll(async () => {
-    await dispatcher?.close();
-    engine?.close();
-    if (work) await removeDir(work);
-  });
+  const app = appOnGeneratedProject('lakehouse-broken-model-file-', 200, { runFirst: true });
 
   it('lists it with its error, opens it by name, and saves and runs its fix', async () => {
+    const { dir, date, dispatcher, runEnd } = app;
     const file = join(dir, 'models', 'gold', 'dim_network.sql');
     const good = await readFile(file, 'utf8');
     const broken = good.replace(/materialized: \w+/, 'materialized: scd9');
@@ -80,10 +51,7 @@ describe('the app on a model file whose header does not parse', () => {
       dates: [date],
     })) as ModelApplyStarted;
     expect(started.tables).toContain('gold.dim_network');
-    await expect
-      .poll(() => finished.find((e) => e.runId === started.runId), { timeout: 60_000 })
-      .toBeTruthy();
-    expect(finished.find((e) => e.runId === started.runId)!.summary.status).toBe('success');
+    expect((await runEnd(started.runId)).status).toBe('success');
     expect(await readFile(file, 'utf8')).toBe(good);
     const fixed = (await dispatcher.call('project.info', {})) as ProjectInfo;
     expect(fixed.brokenModels).toEqual([]);

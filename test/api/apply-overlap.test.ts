@@ -1,45 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelApplyStarted, ModelDiff, RunFinishedEvent } from '../../engine/api/contract.ts';
-import { createDispatcher, type Dispatcher } from '../../engine/api/dispatcher.ts';
-import { createEngine, type Engine } from '../../engine/engine.ts';
+import { describe, expect, it } from 'vitest';
+import type { ModelApplyStarted, ModelDiff } from '../../engine/api/contract.ts';
+import { appOnGeneratedProject } from '../helpers/app-dispatcher.ts';
 import { lakehouseFailure } from '../helpers/errors.ts';
-import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // The app's dispatcher when calls overlap, as two windows (or the editor and the pipeline view) send them.
 describe('dispatcher: calls that overlap a model.apply', () => {
-  let work: string;
-  let dir: string;
-  let date: string;
-  let engine: Engine;
-  let dispatcher: Dispatcher;
-  const finished: RunFinishedEvent[] = [];
-
-  beforeAll(async () => {
-    work = await tempDir('lakehouse-review-app-');
-    const generated = await generatedProject(work, 1, 300);
-    dir = generated.dir;
-    date = generated.dates[0]!;
-    engine = await createEngine({ projectDir: dir });
-    expect((await engine.run({})).status).toBe('success');
-    dispatcher = createDispatcher(engine);
-    dispatcher.subscribe((event) => {
-      if (event.type === 'run.finished') finished.push(event as RunFinishedEvent);
-    });
-  });
-  afterAll(async () => {
-    await dispatcher?.close();
-    engine?.close();
-    if (work) await removeDir(work);
-  });
-
-  const runEnd = async (runId: string) => {
-    await expect.poll(() => finished.find((e) => e.runId === runId), { timeout: 60_000 }).toBeTruthy();
-    return finished.find((e) => e.runId === runId)!.summary;
-  };
+  const app = appOnGeneratedProject('lakehouse-apply-overlap-', 300, { runFirst: true });
 
   it('refuses a pipeline.run sent while a model.apply saves, so the edit runs (and is diffed) once', async () => {
+    const { dir, date, dispatcher, runEnd } = app;
     const file = join(dir, 'models', 'gold', 'dim_date.sql');
     const before = await readFile(file, 'utf8');
     const text = before.replace(/\nSELECT/, '\n-- edited in the app\nSELECT');
@@ -65,6 +36,7 @@ describe('dispatcher: calls that overlap a model.apply', () => {
   });
 
   it('refuses a second model.apply sent while the first saves, leaving its file as it was', async () => {
+    const { dir, date, dispatcher, runEnd } = app;
     const dateFile = join(dir, 'models', 'gold', 'dim_date.sql');
     const networkFile = join(dir, 'models', 'gold', 'dim_network.sql');
     const dateText = await readFile(dateFile, 'utf8');

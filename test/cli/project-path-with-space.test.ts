@@ -1,56 +1,18 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderTable } from '../../cli/format.ts';
 import { createEngine } from '../../engine/engine.ts';
 import { lakehouse } from '../helpers/cli.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
-// Review of the command line: what its tables, numbers and suggested commands showed a user.
-
-describe('renderTable in a terminal', () => {
-  it('aligns columns after CJK, emoji and decomposed accents by the columns a terminal draws', () => {
-    const table = renderTable([
-      { title: '日本語', next: 'x' },
-      { title: '👍a', next: 'y' },
-      { title: 'Lu\u0308u', next: 'z' },
-      { title: 'abcdef', next: 'w' },
-    ]);
-    // Every `next` cell starts at the same terminal column (6 wide + 2 spaces).
-    expect(table.split('\n')).toEqual([
-      'title   next',
-      '------  ----',
-      '日本語  x',
-      '👍a     y',
-      'Lu\u0308u     z',
-      'abcdef  w',
-    ]);
-  });
-
-  it('cuts a long cell between characters, never inside an emoji', () => {
-    const [, , row] = renderTable([{ e: `${'x'.repeat(46)}👍👍`, n: 1 }]).split('\n');
-    expect(row).toBe(`${'x'.repeat(46)}…  1`);
-    expect(row).not.toContain('\ufffd');
-    // A lone half of a surrogate pair prints as U+FFFD; with the u flag only a lone half is in this range.
-    expect(row).not.toMatch(/[\ud800-\udfff]/u);
-  });
-
-  it('aligns a numeric column right when its first row is NULL', () => {
-    expect(renderTable([{ n: null }, { n: 12345 }]).split('\n')).toEqual([
-      '    n',
-      '-----',
-      ' NULL',
-      '12345',
-    ]);
-  });
-});
-
+// The command line on a project whose path has a space: the commands it suggests quote it, and what its
+// query tables, number flags and runs table showed a user.
 describe('the command line on a project whose path has a space', () => {
   let work: string;
   let project: string;
 
   beforeAll(async () => {
-    work = await tempDir('lakehouse-review-cli-');
+    work = await tempDir('lakehouse-spaced-path-');
     project = join(work, 'my project');
     expect(lakehouse('init', project).code).toBe(0);
     const ran = lakehouse(
@@ -145,23 +107,5 @@ describe('the command line on a project whose path has a space', () => {
     expect(runs.code, runs.stderr).toBe(0);
     expect(runs.stdout).not.toContain('(no columns)');
     expect(runs.stdout).toMatch(/\nLatest run \S+: no model ran\nerror: \[RUN_CANCELLED\] /);
-  });
-});
-
-describe('a mistyped command', () => {
-  it('names the closest command, and says options go after the command', () => {
-    const typo = lakehouse('tabels', 'demo');
-    expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('Unknown command "tabels" (did you mean "tables"?)');
-    const optionFirst = lakehouse('--json', 'tables', 'demo');
-    expect(optionFirst.code).toBe(2);
-    expect(optionFirst.stderr).toContain('--json is an option, and options go after the command');
-  });
-
-  it('reads `lakehouse help run` as `lakehouse run --help`', () => {
-    const help = lakehouse('help', 'run');
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage:\n {2}lakehouse run <project> /);
-    expect(help.stdout).toContain('--memory-limit SIZE');
   });
 });
