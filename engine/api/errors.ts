@@ -126,6 +126,18 @@ export function describeRun(run: SuggestedRun): string {
   return `${dates}${models}`;
 }
 
+/** Sorted YYYY-MM-DD dates cut into runs of consecutive days, for messages that shorten long lists. */
+export function consecutiveDays(sorted: string[]): string[][] {
+  const day = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
+  const stretches: string[][] = [];
+  for (const d of sorted) {
+    const last = stretches.at(-1);
+    if (last && day(d) - day(last.at(-1) as string) === 1) last.push(d);
+    else stretches.push([d]);
+  }
+  return stretches;
+}
+
 /** Parts a list of dates shows before the rest is counted ("and 30 more dates up to ..."). */
 const LISTED_PARTS = 4;
 
@@ -136,13 +148,7 @@ const LISTED_PARTS = 4;
  */
 function describeDates(dates: string[]): string {
   const sorted = [...new Set(dates)].sort();
-  const day = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
-  const stretches: string[][] = [];
-  for (const d of sorted) {
-    const last = stretches.at(-1);
-    if (last && day(d) - day(last.at(-1) as string) === 1) last.push(d);
-    else stretches.push([d]);
-  }
+  const stretches = consecutiveDays(sorted);
   // Two days read better as a pair than as a range.
   const parts = stretches.flatMap((s) => (s.length >= 3 ? [`${s[0]} .. ${s.at(-1)}`] : s));
   if (parts.length <= LISTED_PARTS + 1) return parts.join(', ');

@@ -2,7 +2,7 @@
 // would fail part-way or commit results of no input. Each refuses in words, with the run to make instead.
 
 import { counted } from '../api/counted.ts';
-import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
+import { consecutiveDays, describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { type Db, literal, qualified } from '../db/duckdb.ts';
 import { closestName } from '../explore/table-suggestion.ts';
 import { type ModelGraph, parseSelector, selectModels } from '../graph/dependencies.ts';
@@ -227,15 +227,7 @@ async function refuseUndeliveredDates(
  * items. A range over decades (`--from 2000-01-01 --to 2100-01-01`) listed every day, 400 kB of message.
  */
 function datesInShort(dates: string[]): string {
-  const groups: string[][] = [];
-  for (const date of dates) {
-    const group = groups.at(-1);
-    const last = group?.at(-1);
-    if (group && last && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${last}T00:00:00Z`) === 86_400_000)
-      group.push(date);
-    else groups.push([date]);
-  }
-  const items = groups.flatMap((group) =>
+  const items = consecutiveDays(dates).flatMap((group) =>
     group.length >= 3
       ? [{ text: `${group[0]} .. ${group.at(-1)} (${group.length} days)`, days: group.length }]
       : group.map((date) => ({ text: date, days: 1 })),
