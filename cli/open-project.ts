@@ -5,7 +5,7 @@ import { LakehouseError } from '../engine/api/errors.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Model } from '../engine/project/models.ts';
 import { withProjectArg } from './format.ts';
-import { checkCommandLineQuery, repeatableQuery, rowCountSql } from './query-check.ts';
+import { checkCommandLineQuery, countAgainSql } from './query-check.ts';
 import { type ProjectReads, readsThroughApp } from './remote.ts';
 
 /** Opens the project for `fn`, closing it after; opened read-only, it first notes what a run would refuse. */
@@ -63,8 +63,8 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
         return engine.streamQuery(sql);
       },
       countAgain: async (sql) => {
-        if (!(await repeatableQuery(engine.reader, sql))) return null;
-        const countSql = await rowCountSql(engine.reader, sql);
+        const countSql = await countAgainSql(engine.reader, sql);
+        if (countSql === null) return null;
         // A row that fails to compute fails the count as it fails reading: the query's error, not ours.
         return async () =>
           Number(

@@ -43,9 +43,16 @@ export async function checkCommandLineQuery(db: Db, sql: string): Promise<void> 
  * macro of the project's, whose body is not checked). False for anything that does not parse as one.
  */
 export async function repeatableQuery(db: Db, sql: string): Promise<boolean> {
-  const tree = JSON.parse(
-    String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'),
-  ) as { error?: boolean; statements?: unknown[] };
+  return isRepeatable(db, await parseTree(db, sql));
+}
+
+/** DuckDB's parse tree of the query (json_serialize_sql), read once for both checks. */
+type ParseTree = { error?: boolean; statements?: unknown[] };
+async function parseTree(db: Db, sql: string): Promise<ParseTree> {
+  return JSON.parse(String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'));
+}
+
+async function isRepeatable(db: Db, tree: ParseTree): Promise<boolean> {
   if (tree.error || tree.statements?.length !== 1) return false;
   const functions = new Set<string>();
   let sampled = false;
@@ -74,16 +81,16 @@ export async function repeatableQuery(db: Db, sql: string): Promise<boolean> {
 }
 
 /**
- * The SQL that counts the query's rows when it is run again (see repeatableQuery). count(*) reads no
- * column, so DuckDB drops the SELECT list's expressions: `SELECT x::INT FROM t` whose 3000th row does not
- * cast printed "(1000000 rows)" and exit 0 instead of the error reading it gives. A query whose SELECT
- * lists only name columns (`SELECT * FROM fact`) keeps count(*); one that computes any counts
- * row(COLUMNS(*)), which evaluates every column (2.5 s on 10M rows of 12 columns, against 5 ms).
+ * The SQL that counts the query's rows by running it again, or null when that may give other rows (see
+ * repeatableQuery). count(*) reads no column, so DuckDB drops the SELECT list's expressions:
+ * `SELECT x::INT FROM t` whose 3000th row does not cast printed "(1000000 rows)" and exit 0 instead of the
+ * error reading it gives. A query whose SELECT lists only name columns (`SELECT * FROM fact`) keeps
+ * count(*); one that computes any counts row(COLUMNS(*)), which evaluates every column (2.5 s on 10M rows
+ * of 12 columns, against 5 ms).
  */
-export async function rowCountSql(db: Db, sql: string): Promise<string> {
-  const tree = JSON.parse(
-    String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'),
-  ) as { statements?: unknown[] };
+export async function countAgainSql(db: Db, sql: string): Promise<string | null> {
+  const tree = await parseTree(db, sql);
+  if (!(await isRepeatable(db, tree))) return null;
   const count = computesColumns(tree.statements) ? 'count(row(COLUMNS(*)))' : 'count(*)';
   return `SELECT ${count} FROM (${withoutStatementEnds(sql)}\n) AS __query`;
 }

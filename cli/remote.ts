@@ -24,7 +24,7 @@ export interface ProjectReads {
   query(sql: string): Promise<StreamedQuery>;
   /**
    * The query's row count by `count(*)` over it, when running it again gives the rows shown
-   * (repeatableQuery); null otherwise. Asked before `query`: both use one connection.
+   * (countAgainSql); null otherwise. Asked before `query`: both use one connection.
    */
   countAgain(sql: string): Promise<(() => Promise<number>) | null>;
 }
