@@ -22,7 +22,7 @@ import {
 } from '../graph/dependencies.ts';
 import { headerColumnError, keyMatch } from '../materializations/context.ts';
 import { isMacroFileError } from '../project/macros.ts';
-import { type Model, parseModelFile } from '../project/models.ts';
+import { type Model, parseModelFile, sqlStartLineOf } from '../project/models.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 import { suggestLayerTable } from './table-suggestion.ts';
@@ -90,7 +90,7 @@ export async function modelSource(engine: Engine, id: string, db: Db = engine.re
   const model = modelFileOf(engine, id);
   const text = await readFile(join(engine.project.root, model.file), 'utf8');
   // A file whose header does not parse has no SQL start the engine knows: the line after the header's end.
-  const sqlStartLine = engine.models.find((m) => m.id === id)?.sqlStartLine ?? lineAfterHeader(text);
+  const sqlStartLine = engine.models.find((m) => m.id === id)?.sqlStartLine ?? sqlStartLineOf(text);
   const [found] = await db.all<{
     ran: string;
     failed_run: string;
@@ -114,11 +114,6 @@ export async function modelSource(engine: Engine, id: string, db: Db = engine.re
       ? { text: found.good, runId: found.good_run, failedRunId: found.failed_run, error: found.error }
       : null;
   return { model: model.id, file: model.file, text, sqlStartLine, restorable };
-}
-
-function lineAfterHeader(text: string): number {
-  const end = /^\s*\*\/\s*$/m.exec(text);
-  return end === null ? 1 : text.slice(0, end.index + end[0].length).split('\n').length + 1;
 }
 
 /**

@@ -299,6 +299,18 @@ const HEADER_OPENED = /^(?:\s*--[^\n]*\n)*\s*\/\*\s*config\b/;
 const HEADER_ANYWHERE = /\/\*\s*config\b/;
 const HEADER_EXAMPLE = '/* config\nmaterialized: table\n*/';
 
+/**
+ * The file line a model's SQL starts on: the first non-blank line after its config header. Also for a
+ * file whose header does not load, which the editor still opens; 1 when no header closes.
+ */
+export function sqlStartLineOf(text: string): number {
+  const match = HEADER.exec(text);
+  if (!match) return 1;
+  const headerEnd = match.index + match[0].length;
+  const body = text.slice(headerEnd);
+  return text.slice(0, headerEnd + body.length - body.trimStart().length).split('\n').length;
+}
+
 /** Splits a model file into its YAML config header and SQL body, and validates the config. */
 export function parseModelFile(file: string, text: string, layer: Layer): Model {
   const name = modelName(file);
@@ -364,11 +376,8 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       model: id,
     });
   }
-  const headerEnd = match.index + match[0].length;
-  const body = text.slice(headerEnd);
-  const leading = body.length - body.trimStart().length;
-  const sqlStartLine = text.slice(0, headerEnd + leading).split('\n').length;
-  const sql = modelBody(body);
+  const sqlStartLine = sqlStartLineOf(text);
+  const sql = modelBody(text.slice(match.index + match[0].length));
   if (!sql.trim())
     throw new LakehouseError('MODEL_INVALID', `${file}: the model has no SQL after its config header`, {
       file,
