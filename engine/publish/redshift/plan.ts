@@ -159,7 +159,7 @@ export type LoadAction =
   | 'create'
   /** `table`: loaded into a new table that replaces the old one (drop + rename) in the transaction. */
   | 'swap'
-  /** `scd1`: staged, then MERGE by key. */
+  /** `scd1`: staged, then MERGE by key; members gone locally deleted. */
   | 'merge'
   /** `append`: staged; the target's rows for the staged dates (and keys) are replaced. */
   | 'append'
@@ -587,6 +587,8 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
     plans.filter((p) => p.action === 'create' || p.action === 'swap').map((p) => p.table.name),
   );
   const swapped = new Set(plans.filter((p) => p.action === 'swap').map((p) => p.table.name));
+  /** Deletes of rows gone locally (with their staging table's drop), run once every table is loaded. */
+  const deletions: PlanStep[] = [];
   if (!input.hasPublishState && (input.contentHashes?.size ?? 0) > 0) {
     steps.push({ kind: 'sql', sql: dialect.createPublishState(schema), purpose: 'ddl' });
   }
@@ -671,14 +673,26 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
           sqlStep(dialect.insertFrom(name, staging, columnNames), 'load');
         } else {
           sqlStep(dialect.merge(name, staging, key, columnNames), 'load');
-          if (plan.action === 'mirror') {
-            sqlStep(dialect.deleteMissingKeys(name, staging, key), 'load');
-          }
+          // Rows gone locally go after every table is loaded, children first: a target fact row still
+          // pointing at a gone member is replaced by then, and PostgreSQL checks foreign keys per statement.
+          // An scd1 member can be gone too (`drop --rebuild`, then a run without it): kept, it would fail
+          // this and every later reconciliation, so a merge mirrors as history does.
+          deletions.unshift(
+            {
+              kind: 'sql',
+              sql: dialect.deleteMissingKeys(name, staging, key),
+              table: table.name,
+              purpose: 'load',
+            },
+            { kind: 'sql', sql: `DROP TABLE ${ident(staging)}`, table: table.name, purpose: 'cleanup' },
+          );
+          break;
         }
         sqlStep(`DROP TABLE ${ident(staging)}`, 'cleanup');
       }
     }
   }
+  steps.push(...deletions);
   // Foreign keys last: every referenced key is loaded by then, and PostgreSQL checks each one once.
   const finalTables = new Set([...target.tables.keys(), ...plans.map((p) => p.table.name)]);
   const kept = target.foreignKeys.filter((k) => !recreated.has(k.table) && !swapped.has(k.refTable));

@@ -237,13 +237,10 @@ describe('Redshift DDL and loads, statement by statement', () => {
       'CREATE TEMP TABLE "lakehouse_stage_dim_user" (LIKE "gold"."dim_user")',
       'LOAD dim_user INTO lakehouse_stage_dim_user',
       'MERGE INTO "gold"."dim_user" USING "lakehouse_stage_dim_user" AS s ON "gold"."dim_user"."user_id" = s."user_id" WHEN MATCHED THEN UPDATE SET "first_search_dt" = s."first_search_dt" WHEN NOT MATCHED THEN INSERT ("user_id", "first_search_dt") VALUES (s."user_id", s."first_search_dt")',
-      'DROP TABLE "lakehouse_stage_dim_user"',
-      // bridge: merged, and rows gone locally deleted, so history matches exactly.
+      // bridge: merged; its rows gone locally are deleted below, as dim_user's, so both match exactly.
       'CREATE TEMP TABLE "lakehouse_stage_bridge_user_plan" (LIKE "gold"."bridge_user_plan")',
       'LOAD bridge_user_plan INTO lakehouse_stage_bridge_user_plan',
       'MERGE INTO "gold"."bridge_user_plan" USING "lakehouse_stage_bridge_user_plan" AS s ON "gold"."bridge_user_plan"."user_plan_key" = s."user_plan_key" WHEN MATCHED THEN UPDATE SET "user_id" = s."user_id" WHEN NOT MATCHED THEN INSERT ("user_plan_key", "user_id") VALUES (s."user_plan_key", s."user_id")',
-      'DELETE FROM "gold"."bridge_user_plan" WHERE NOT EXISTS (SELECT 1 FROM "lakehouse_stage_bridge_user_plan" AS s WHERE "gold"."bridge_user_plan"."user_plan_key" = s."user_plan_key")',
-      'DROP TABLE "lakehouse_stage_bridge_user_plan"',
       // append: the staged dates and keys replace what the target has, never duplicated.
       'CREATE TEMP TABLE "lakehouse_stage_fact_customer_search" (LIKE "gold"."fact_customer_search")',
       'LOAD fact_customer_search INTO lakehouse_stage_fact_customer_search',
@@ -251,6 +248,11 @@ describe('Redshift DDL and loads, statement by statement', () => {
       'DELETE FROM "gold"."fact_customer_search" USING "lakehouse_stage_fact_customer_search" AS s WHERE "gold"."fact_customer_search"."event_id" = s."event_id"',
       'INSERT INTO "gold"."fact_customer_search" ("event_id", "datetime_log", "date_key", "user_id", "platform_key", "score") SELECT "event_id", "datetime_log", "date_key", "user_id", "platform_key", "score" FROM "lakehouse_stage_fact_customer_search"',
       'DROP TABLE "lakehouse_stage_fact_customer_search"',
+      // Rows gone locally, once every table is loaded, referencing tables first: no foreign key trips.
+      'DELETE FROM "gold"."bridge_user_plan" WHERE NOT EXISTS (SELECT 1 FROM "lakehouse_stage_bridge_user_plan" AS s WHERE "gold"."bridge_user_plan"."user_plan_key" = s."user_plan_key")',
+      'DROP TABLE "lakehouse_stage_bridge_user_plan"',
+      'DELETE FROM "gold"."dim_user" WHERE NOT EXISTS (SELECT 1 FROM "lakehouse_stage_dim_user" AS s WHERE "gold"."dim_user"."user_id" = s."user_id")',
+      'DROP TABLE "lakehouse_stage_dim_user"',
       'ALTER TABLE "gold"."bridge_user_plan" ADD CONSTRAINT "bridge_user_plan_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "gold"."dim_user" ("user_id")',
       'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_date_key_fkey" FOREIGN KEY ("date_key") REFERENCES "gold"."dim_date" ("date_key")',
       'ALTER TABLE "gold"."fact_customer_search" ADD CONSTRAINT "fact_customer_search_platform_key_fkey" FOREIGN KEY ("platform_key") REFERENCES "gold"."dim_platform" ("platform_key")',
