@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
@@ -189,6 +190,8 @@ function parseSource(raw: Record<string, unknown>): void {
   }
   // A malformed URI (s3:/x) would be saved and then read as a folder of the project: refused here.
   if (parsed.data.kind !== 'crawl') {
+    const homeRelative = homeRelativePathError(parsed.data.path);
+    if (homeRelative) throw homeRelative;
     try {
       locationKind(parsed.data.path);
     } catch (error) {
@@ -196,6 +199,23 @@ function parseSource(raw: Record<string, unknown>): void {
       throw error;
     }
   }
+}
+
+/**
+ * A path starting with `~` as a shell would expand it: lakehouse.yaml's paths are not expanded, so `~/data`
+ * named a folder `~` inside the project, which every run then reported missing.
+ */
+export function homeRelativePathError(path: string, field = 'source.path'): LakehouseError | undefined {
+  const home = /^~([^/\\]*)(.*)$/.exec(path.trim());
+  if (!home) return undefined;
+  const [, user, rest = ''] = home;
+  const full = user === '' ? `, such as ${join(homedir(), rest)}` : '';
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${field}: "${path}" starts with ~, which lakehouse.yaml does not expand (it would be a folder named ` +
+      `${user === '' ? '~' : `~${user}`} inside the project): write the full path${full}.`,
+    { field, path },
+  );
 }
 
 /**
@@ -231,8 +251,15 @@ async function editProjectFile(
     );
   }
   // yaml pads flow collections (`[ a, b ]`) by default, which would rewrite every `[title, genres]`
-  // of a file written unpadded (as init writes it) on each save: follow what the file does.
-  await writeFileAtomically(file, document.toString({ flowCollectionPadding: /[[{] [^\]}\s]/.test(text) }));
+  // of a file written unpadded (as init writes it) on each save: follow what the file does. It also
+  // folds lines past 80 characters (a long path or note elsewhere in the file became two lines), and
+  // writes LF without a byte order mark, which rewrote every line of a Windows editor's file.
+  const written = document.toString({
+    flowCollectionPadding: /[[{] [^\]}\s]/.test(text),
+    lineWidth: 0,
+  });
+  const lineEnds = text.includes('\r\n') ? written.replaceAll('\n', '\r\n') : written;
+  await writeFileAtomically(file, text.startsWith('\uFEFF') ? `\uFEFF${lineEnds}` : lineEnds);
   return parsed.data;
 }
 

@@ -1,0 +1,53 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { loadProject } from '../../engine/project/config.ts';
+import { saveSource } from '../../engine/sources/save.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+
+// A save from the app edits lakehouse.yaml in place: lines it does not touch stay as the user wrote them,
+// however long, and a file written on Windows keeps its CRLF line ends and byte order mark.
+
+const LONG_NOTE = `a note the team wrote on one line,${' long enough to pass eighty characters'.repeat(2)}`;
+const LONG_PATH = `/data/${'deeply/nested/'.repeat(8)}titles.csv`;
+const PROJECT = [
+  '# the team project',
+  'name: formats',
+  'sources:',
+  '  titles:',
+  '    kind: file',
+  `    path: ${LONG_PATH}`,
+  'vars:',
+  `  note: "${LONG_NOTE}"`,
+  `  plain: ${LONG_NOTE}`,
+  '',
+].join('\n');
+
+let work: string;
+beforeAll(async () => {
+  work = await tempDir('lakehouse-save-format-');
+});
+afterAll(() => removeDir(work));
+
+async function saveInto(text: string): Promise<string> {
+  await writeFile(join(work, 'lakehouse.yaml'), text);
+  const project = await loadProject(work);
+  await saveSource(project, { name: 'added', source: { kind: 'file', path: LONG_PATH }, replace: false });
+  return readFile(join(work, 'lakehouse.yaml'), 'utf8');
+}
+
+describe('saving a source', () => {
+  it('leaves long lines elsewhere in the file, and its own long path, on one line each', async () => {
+    const saved = await saveInto(PROJECT);
+    const added = `  added:\n    kind: file\n    path: ${LONG_PATH}\n`;
+    expect(saved).toBe(PROJECT.replace('vars:\n', `${added}vars:\n`));
+  });
+
+  it('keeps CRLF line ends and a byte order mark', async () => {
+    const saved = await saveInto(`\uFEFF${PROJECT.replaceAll('\n', '\r\n')}`);
+    expect(saved.startsWith('\uFEFF# the team project\r\n')).toBe(true);
+    expect(saved.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(parseYaml(saved.slice(1)).sources.added).toEqual({ kind: 'file', path: LONG_PATH });
+  });
+});
