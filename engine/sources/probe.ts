@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { counted } from '../api/counted.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, openDb } from '../db/duckdb.ts';
@@ -12,6 +12,7 @@ import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 import { bindReferenceFile } from './reference-file.ts';
+import { homeRelativePathError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -90,6 +91,9 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
       ),
     );
   }
+  const pathField = request.source === undefined ? `sources.${name}.path` : 'source.path';
+  const homeRelative = source.kind !== 'crawl' && homeRelativePathError(source.path, pathField);
+  if (homeRelative) return failed(source.kind, '', homeRelative);
   const storage = request.s3
     ? project.storage.withSettings({ ...project.storage.settings, ...request.s3 })
     : project.storage;
@@ -201,7 +205,8 @@ async function probeDaily(
   if (dates.length === 0) {
     throw new LakehouseError(
       'SOURCE_MISSING',
-      `${location} has no day folders named like ${format} (e.g. ${dayFolder(format, '2022-06-01')}). Check the path and date_format.`,
+      `${location} has no day folders named like ${format} (e.g. ${dayFolder(format, '2022-06-01')}) holding Parquet files. ` +
+        ((await noDaysHint(location, format, storage)) ?? 'Check the path and date_format.'),
       { path: location },
     );
   }
@@ -219,6 +224,41 @@ async function probeDaily(
       `${counted(dates.length, 'day')} (${dates[0]} .. ${latest}), ${counted(objects, 'Parquet file')}, ${formatBytes(bytes)}; ` +
       `${latest} reads ${columns.join(', ')}`,
   };
+}
+
+/**
+ * Where the day folders are when a path misses them by a level: a day folder given for the folder holding
+ * it (as init says of --source), a folder whose subfolder holds them, or Parquet files with no day folder.
+ */
+async function noDaysHint(
+  location: string,
+  format: string,
+  storage: ProjectStorage,
+): Promise<string | undefined> {
+  const daysUnder = (folder: string) => listSourceDates(folder, format, storage).catch(() => []);
+  const onS3 = isS3Uri(location);
+  const parts = location.replace(/\/+$/, '').split(onS3 ? '/' : sep);
+  const levels = format.split('/').length;
+  const parent = parts.slice(0, -levels).join(onS3 ? '/' : sep);
+  const day = parts.slice(-levels).join('/');
+  if (
+    parent !== '' &&
+    !parent.endsWith(':/') &&
+    (await daysUnder(parent)).some((d) => dayFolder(format, d) === day)
+  )
+    return `It is a day folder itself: give the folder that holds it, ${parent}.`;
+  if (onS3) return undefined;
+  const entries = await readdir(location, { withFileTypes: true }).catch(() => []);
+  const holding: string[] = [];
+  for (const entry of entries.filter((e) => e.isDirectory()).slice(0, 50)) {
+    const folder = join(location, entry.name);
+    if ((await daysUnder(folder)).length > 0) holding.push(folder);
+  }
+  if (holding.length > 0)
+    return `${holding.slice(0, 3).join(' and ')} ${holding.length === 1 ? 'has' : 'have'} them: give that folder.`;
+  if (entries.some((e) => e.isFile() && dayEntryKind(e.name, { size: 1, folder: false }) === 'parquet'))
+    return `It holds Parquet files directly: a daily source reads one folder per day, so move each day's files into a folder named for it (${dayFolder(format, '2022-06-01')}/), or read one of them as a source of kind file.`;
+  return undefined;
 }
 
 /**

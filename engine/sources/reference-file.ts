@@ -51,6 +51,15 @@ export async function bindReferenceFile(
       },
     );
   }
+  // A folder passes the check above, then failed as an INTERNAL EISDIR naming neither it nor the setting.
+  if ((await stat(path)).isDirectory()) {
+    throw new LakehouseError(
+      'SOURCE_MISSING',
+      `Source "${name}": ${location} is a folder, and a file source is one CSV, Parquet or JSON file. Give that ` +
+        `file's path as sources.${name}.path in lakehouse.yaml (a folder of day folders is a daily_parquet source).`,
+      { source: name, path: location },
+    );
+  }
   const format = source.format ?? (await detectFormat(path, location));
   let reader: string;
   let columns: string[];

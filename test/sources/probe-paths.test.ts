@@ -1,0 +1,85 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
+import { loadProject, type Project } from '../../engine/project/config.ts';
+import { probeSource } from '../../engine/sources/probe.ts';
+import { saveSource } from '../../engine/sources/save.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
+import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+
+// Paths typed into the app's Sources form that miss what they mean: the test says what is there and
+// what to give instead, and a save refuses a path that can never be read.
+
+let work: string;
+let project: Project;
+let logs: string;
+beforeAll(async () => {
+  work = await tempDir('lakehouse-probe-paths-');
+  logs = join(work, 'raw data', 'logs é');
+  await writeDay(logs, '20220601', events(3));
+  await mkdir(join(work, 'flat'));
+  await writeDay(work, 'flat', events(3));
+  await writeCatalog(join(work, 'titles.csv'));
+  await writeFile(
+    join(work, 'lakehouse.yaml'),
+    'name: paths\nsources:\n  titles: {kind: file, path: titles.csv}\n',
+  );
+  project = await loadProject(work);
+}, 60_000);
+afterAll(() => removeDir(work));
+
+const probe = (source: Record<string, unknown>) => probeSource(project, { source });
+
+describe('testing a source path', () => {
+  it('of a folder for a file source fails naming the folder and the setting, not an internal EISDIR', async () => {
+    const result = await probe({ kind: 'file', path: logs });
+    expect(result.error?.code).toBe('SOURCE_MISSING');
+    expect(result.summary).toContain(
+      `${logs} is a folder, and a file source is one CSV, Parquet or JSON file`,
+    );
+  });
+
+  it.each([
+    ['file', '~/titles.csv', join(homedir(), 'titles.csv')],
+    ['daily_parquet', '~/raw/logs', join(homedir(), 'raw', 'logs')],
+  ])(
+    'of a %s source starting with ~ says it is not expanded, and the full path to write',
+    async (kind, path, full) => {
+      const result = await probe({ kind, path });
+      expect(result.error?.code).toBe('INVALID_ARGUMENT');
+      expect(result.summary).toContain(`"${path}" starts with ~`);
+      expect(result.summary).toContain(full);
+      const refused = await saveSource(project, {
+        name: 'home',
+        source: { kind, path },
+        replace: false,
+      }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(LakehouseError);
+      expect((refused as LakehouseError).details.field).toBe('source.path');
+    },
+  );
+
+  it('of a day folder for a daily source names the folder holding it', async () => {
+    const result = await probe({ kind: 'daily_parquet', path: join(logs, '20220601') });
+    expect(result.error?.code).toBe('SOURCE_MISSING');
+    expect(result.summary).toContain(`It is a day folder itself: give the folder that holds it, ${logs}.`);
+  });
+
+  it('of a folder one level above the day folders names the subfolder holding them', async () => {
+    const result = await probe({ kind: 'daily_parquet', path: join(work, 'raw data') });
+    expect(result.summary).toContain(`${logs} has them: give that folder.`);
+  });
+
+  it('of a folder of Parquet files with no day folders says to put them in day folders', async () => {
+    const result = await probe({ kind: 'daily_parquet', path: join(work, 'flat') });
+    expect(result.summary).toContain('It holds Parquet files directly');
+  });
+
+  it('with spaces and accents reads the days', async () => {
+    const result = await probe({ kind: 'daily_parquet', path: logs });
+    expect(result.ok).toBe(true);
+    expect(result.dates).toEqual(['2022-06-01']);
+  });
+});
