@@ -1,19 +1,42 @@
 import type { Db, SqlParams } from './duckdb.ts';
 
+/** How often a cancel's interrupt is repeated while a statement it should stop still runs. */
+const REPEAT_INTERRUPT_MS = 50;
+
 /**
  * A Db whose statements stop when `signal` aborts: the running one is interrupted, and none starts
- * afterwards. DuckDB's interrupt stops only the statement running at that instant, so a cancel that
- * lands between two statements would otherwise be lost and the work go on to its next check.
+ * afterwards. DuckDB's interrupt stops only the statement running at that instant and drops one that
+ * comes while a statement is still being prepared, so a single interrupt let about a third of early
+ * cancels run their statement to its end: it is repeated until the statement ends.
  * `release()` detaches from the signal once the work is over.
  */
 export function cancellableDb(db: Db, signal: AbortSignal): Db & { release(): void } {
-  const onAbort = () => db.interrupt();
+  // Guarded statements started and not yet ended: the repeats stop with the last, so no interrupt
+  // reaches what the Db runs afterwards for someone else.
+  let inFlight = 0;
+  let repeating: ReturnType<typeof setInterval> | undefined;
+  const stopRepeating = () => {
+    clearInterval(repeating);
+    repeating = undefined;
+  };
+  const onAbort = () => {
+    if (inFlight === 0) return;
+    db.interrupt();
+    repeating ??= setInterval(() => db.interrupt(), REPEAT_INTERRUPT_MS);
+  };
   signal.addEventListener('abort', onAbort);
   const guarded =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       signal.throwIfAborted();
-      const result = await fn(...args);
+      inFlight++;
+      let result: R;
+      try {
+        result = await fn(...args);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) stopRepeating();
+      }
       // A statement that started as the cancel came (before DuckDB could see the interrupt) ran to its end.
       signal.throwIfAborted();
       return result;
@@ -29,6 +52,9 @@ export function cancellableDb(db: Db, signal: AbortSignal): Db & { release(): vo
     interrupt: () => db.interrupt(),
     fork: () => db.fork(),
     close: () => db.close(),
-    release: () => signal.removeEventListener('abort', onAbort),
+    release: () => {
+      stopRepeating();
+      signal.removeEventListener('abort', onAbort);
+    },
   };
 }
