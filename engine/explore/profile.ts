@@ -98,8 +98,12 @@ export async function profileColumn(
       const hi = split?.innerHi ?? basics.hi;
       const inner = split ? `AND ${x} BETWEEN ${split.fenceLo} AND ${split.fenceHi}` : '';
       const { bins, width } = step === null ? continuousBins(lo, hi) : wholeValueBins(lo, hi, step);
+      // Doubles from -1e308 to 1e308 span more than a double holds: x - lo would be infinite there.
+      const offset = Number.isFinite(hi - lo)
+        ? `(${x} - ${lo}) / ${width}`
+        : `${x} / ${width} - ${lo} / ${width}`;
       const counted = await db.all<{ bin: number; n: number }>(
-        `SELECT least(CAST(floor((${x} - ${lo}) / ${width}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n
+        `SELECT least(CAST(floor(${offset}) AS INTEGER), ${bins - 1}) AS bin, count(*) AS n
          FROM ${from} ${nonNull} ${inner} GROUP BY 1 ORDER BY 1`,
       );
       const byBin = new Map(counted.map((r) => [Number(r.bin), Number(r.n)]));
@@ -108,13 +112,17 @@ export async function profileColumn(
       // or 1.5), as the min and max do.
       const only =
         hi === lo && min !== null && min === shownEnd(basics?.max ?? null, column.type) ? min : null;
+      // The i-th edge, also where lo + i * width would overflow (as x - lo would, above).
+      const edge = (i: number) =>
+        Number.isFinite(hi - lo) ? lo + i * width : (lo / bins) * (bins - i) + (hi / bins) * i;
       const edges = Array.from({ length: bins }, (_, i) => [
-        lo + i * width,
+        edge(i),
         // Whole-value bins end at their last value; others at the next bin's edge.
-        i === bins - 1 ? hi : lo + (i + 1) * width - (step ?? 0),
+        i === bins - 1 ? hi : edge(i + 1) - (step ?? 0),
       ]);
       // The grid shows a TIMESTAMP WITH TIME ZONE in the session's time zone, with its offset: DuckDB
-      // writes the edges so (epoch() is UTC, which is what temporalLabel's wall clock would read).
+      // writes the edges so (epoch() is UTC, which is what temporalLabel's wall clock would read). It
+      // also writes those past JS's ISO years 1-9999 (+010000-01-01, no BC, an error past year 275760).
       const zoned =
         only === null && column.type === 'TIMESTAMP WITH TIME ZONE'
           ? await db.all<{ label: string }>(
@@ -124,7 +132,12 @@ export async function profileColumn(
                  .map((e) => Math.round(e * 1000))
                  .join(', ')}]) AS e)`,
             )
-          : null;
+          : only === null && temporal && edges.flat().some((e) => e < FIRST_ISO_SECOND || e > LAST_ISO_SECOND)
+            ? await db.all<{ label: string }>(
+                `SELECT ${wallClockLabel('e', column.type)} AS label
+                 FROM (SELECT unnest([${edges.flat().map(String).join(', ')}]::DOUBLE[]) AS e)`,
+              )
+            : null;
       const label = (v: number, at: number) =>
         only ?? zoned?.[at]?.label ?? (temporal ? temporalLabel(v, column.type) : numberLabel(v));
       histogram = [
@@ -242,8 +255,9 @@ async function outlierSplit(
 } | null> {
   const [p01, p99] = (percentiles ?? []).map(Number);
   if (p01 === undefined || p99 === undefined || !(p99 > p01)) return null;
-  const fenceLo = p01 - (p99 - p01) / 2;
-  const fenceHi = p99 + (p99 - p01) / 2;
+  // Within the doubles: past them (p01 -1e308, p99 1e308) a fence would be written as -Infinity in SQL.
+  const fenceLo = Math.max(p01 - (p99 - p01) / 2, -Number.MAX_VALUE);
+  const fenceHi = Math.min(p99 + (p99 - p01) / 2, Number.MAX_VALUE);
   const shown = (value: string) => (float ? value : shownText(value, type));
   const [split] = await db.all<{
     inner_lo: number | null;
@@ -289,7 +303,9 @@ function shownEnd(value: string | number | null, type: string): string | null {
 
 /** BINS bins of equal width between lo and hi (one when all values are equal). */
 function continuousBins(lo: number, hi: number): { bins: number; width: number } {
-  return hi > lo ? { bins: BINS, width: (hi - lo) / BINS } : { bins: 1, width: 1 };
+  if (!(hi > lo)) return { bins: 1, width: 1 };
+  // hi - lo overflows to Infinity for doubles spanning more than a double holds (-1e308 to 1e308).
+  return { bins: BINS, width: Number.isFinite(hi - lo) ? (hi - lo) / BINS : hi / BINS - lo / BINS };
 }
 
 /** Bins of a whole number of values `step` apart: at most BINS, each as wide as the others. */
@@ -301,6 +317,21 @@ function wholeValueBins(lo: number, hi: number, step: number): { bins: number; w
 
 function numberLabel(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+}
+
+/** The first and last second of years 0001-9999, where JS's ISO text of a date reads as DuckDB's. */
+const FIRST_ISO_SECOND = -62_135_596_800;
+const LAST_ISO_SECOND = 253_402_300_799;
+
+/**
+ * DuckDB's text of a date or wall-clock timestamp `seconds` (a DOUBLE: epoch() of it) after the epoch,
+ * as the grid shows it: DATE as days (its range passes a timestamp's), the others padded by shownText.
+ */
+function wallClockLabel(seconds: string, type: string): string {
+  if (type === 'DATE')
+    return `CAST(DATE '1970-01-01' + CAST(round(${seconds} / ${SECONDS_PER_DAY}) AS INTEGER) AS VARCHAR)`;
+  const timestamp = `make_timestamp(CAST(round(${seconds} * 1000000) AS BIGINT))`;
+  return type === 'TIMESTAMP_S' ? `CAST(${timestamp} AS VARCHAR)` : shownText(timestamp, 'TIMESTAMP');
 }
 
 /** epoch() of a wall-clock TIMESTAMP reads it as UTC, so the UTC ISO form gives the same wall clock back. */
