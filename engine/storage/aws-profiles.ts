@@ -11,12 +11,15 @@ import { didYouMean } from '../project/config-issues.ts';
 /** The shared AWS files in the order the SDK reads them, with the setting that chose each path. */
 export function sharedAwsFiles(env: NodeJS.ProcessEnv = process.env): { path: string; how: string }[] {
   const home = env.HOME || env.USERPROFILE || homedir();
+  // The SDK reads a variable's leading `~/` as the home folder (a shell does not expand it in quotes or a
+  // launcher's settings): taken as a folder named ~, the profile would be "missing" while the SDK finds it.
+  const fromHome = (path: string) => (path.startsWith('~/') ? join(home, path.slice(2)) : path);
   return [
     env.AWS_CONFIG_FILE
-      ? { path: env.AWS_CONFIG_FILE, how: 'AWS_CONFIG_FILE' }
+      ? { path: fromHome(env.AWS_CONFIG_FILE), how: 'AWS_CONFIG_FILE' }
       : { path: join(home, '.aws', 'config'), how: 'default; AWS_CONFIG_FILE moves it' },
     env.AWS_SHARED_CREDENTIALS_FILE
-      ? { path: env.AWS_SHARED_CREDENTIALS_FILE, how: 'AWS_SHARED_CREDENTIALS_FILE' }
+      ? { path: fromHome(env.AWS_SHARED_CREDENTIALS_FILE), how: 'AWS_SHARED_CREDENTIALS_FILE' }
       : { path: join(home, '.aws', 'credentials'), how: 'default; AWS_SHARED_CREDENTIALS_FILE moves it' },
   ];
 }
