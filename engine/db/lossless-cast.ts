@@ -4,8 +4,8 @@
  * allow INTEGER to FLOAT and BIGINT to DOUBLE (rounding large values) and DATE to TIMESTAMP.
  */
 export function isLosslessCast(from: string, to: string): boolean {
-  const a = from.toUpperCase();
-  const b = to.toUpperCase();
+  const a = keywordsUpper(from);
+  const b = keywordsUpper(to);
   if (a === b || a === '"NULL"' || a === 'NULL') return true;
   const intFrom = INTEGERS[a];
   const intTo = INTEGERS[b];
@@ -43,4 +43,15 @@ const INTEGERS: Record<string, { bits: number; signed: boolean; digits: number }
 function decimal(type: string): { width: number; scale: number } | undefined {
   const match = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(type);
   return match ? { width: Number(match[1]), scale: Number(match[2]) } : undefined;
+}
+
+/**
+ * A type's text with its keywords in upper case and its quoted parts as they are: ENUM members and
+ * STRUCT field names keep their case, so ENUM('a', 'b') is not taken for ENUM('A', 'B'), to which
+ * DuckDB casts no value.
+ */
+function keywordsUpper(type: string): string {
+  return type.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|[^'"]+/g, (part) =>
+    part.startsWith("'") || part.startsWith('"') ? part : part.toUpperCase(),
+  );
 }
