@@ -160,7 +160,16 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
   }
   // The default is left out, so a form save does not add a line the file did not have.
   setOptional('if_missing', draft.ifMissing === 'fail' ? '' : draft.ifMissing);
-  return { ...base, date_format: draft.dateFormat, columns: parseColumns(draft.columns) };
+  // Likewise an edit keeps a default the file leaves out (an unchanged save added two lines); a new source
+  // spells out its day folders' format and columns.
+  const written = (key: string) => saved === null || saved.kind !== draft.kind || key in saved;
+  const columns = parseColumns(draft.columns);
+  setOptional(
+    'date_format',
+    draft.dateFormat === EMPTY_DRAFT.dateFormat && !written('date_format') ? '' : draft.dateFormat,
+  );
+  setOptional('columns', Object.keys(columns).length === 0 && !written('columns') ? '' : columns);
+  return base;
 }
 
 /** A saved definition back into the form (for editing). */
