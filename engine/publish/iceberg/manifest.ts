@@ -130,10 +130,25 @@ export function partitionFieldTypes(
   });
 }
 
+/**
+ * A partition field's name as an Avro field name, which allows only `[A-Za-z_][A-Za-z0-9_]*`: other
+ * characters become `_x<hex>` (a leading digit gets a `_`), as Iceberg's Java writer names them.
+ * Readers find the field by its id, so only Avro's rule matters.
+ */
+export function avroFieldName(name: string): string {
+  let out = '';
+  for (const [i, ch] of Array.from(name).entries()) {
+    if (/[A-Za-z_]/.test(ch) || (i > 0 && /[0-9]/.test(ch))) out += ch;
+    else if (/[0-9]/.test(ch)) out += `_${ch}`;
+    else out += `_x${ch.codePointAt(0)!.toString(16).toUpperCase()}`;
+  }
+  return out;
+}
+
 /** The `manifest_entry` Avro schema for a partition spec (the spec's fields make up `partition`, id 102). */
 export function manifestEntrySchema(schema: IcebergSchema, spec: PartitionSpec): object {
   const partitionFields = partitionFieldTypes(schema, spec).map((p) =>
-    optional(partitionAvroType(p.type), p.name, p.fieldId),
+    optional(partitionAvroType(p.type), avroFieldName(p.name), p.fieldId),
   );
   return {
     type: 'record',
@@ -263,7 +278,12 @@ export async function writeManifest(
     snapshot_id: e.snapshotId,
     sequence_number: e.status === Status.ADDED ? null : e.sequenceNumber,
     file_sequence_number: e.status === Status.ADDED ? null : e.fileSequenceNumber,
-    data_file: e.file,
+    data_file: {
+      ...e.file,
+      partition: Object.fromEntries(
+        spec.fields.map((f) => [avroFieldName(f.name), e.file.partition[f.name] ?? null]),
+      ),
+    },
   }));
   const bytes = writeAvroContainer(manifestEntrySchema(schema, spec), records, {
     schema: JSON.stringify(schema),
@@ -347,11 +367,12 @@ interface RawEntry {
 
 /** Reads a manifest's entries, inheriting null sequence numbers and snapshot ids from its list row. */
 export async function readManifest(io: FileIO, manifest: ManifestFile): Promise<ManifestEntry[]> {
-  const { records } = await readAvroContainer<RawEntry>(
+  const container = await readAvroContainer<RawEntry>(
     await io.read(manifest.manifest_path),
     manifest.manifest_path,
   );
-  return records.map((r) => {
+  const partitionOf = partitionNamesOf(container.schema, container.metadata['partition-spec']);
+  return container.records.map((r) => {
     if (r.status !== Status.ADDED && (r.sequence_number === null || r.file_sequence_number === null)) {
       throw new LakehouseError(
         'ICEBERG_INVALID',
@@ -363,7 +384,34 @@ export async function readManifest(io: FileIO, manifest: ManifestFile): Promise<
       snapshotId: r.snapshot_id ?? manifest.added_snapshot_id,
       sequenceNumber: r.sequence_number ?? manifest.sequence_number,
       fileSequenceNumber: r.file_sequence_number ?? manifest.sequence_number,
-      file: { ...r.data_file, partition: { ...r.data_file.partition } },
+      file: { ...r.data_file, partition: partitionOf(r.data_file.partition) },
     };
   });
+}
+
+/**
+ * Keys a manifest's partition tuple by the spec's field names: its Avro field names may differ (a
+ * name Avro refuses, like `date key`, is written `date_x20key`), so they are matched by field id.
+ */
+function partitionNamesOf(
+  avroSchema: unknown,
+  specJson: string | undefined,
+): (tuple: Record<string, PartitionValue>) => Record<string, PartitionValue> {
+  type AvroField = { name: string; 'field-id'?: number; type: unknown };
+  const fieldsOf = (type: unknown): AvroField[] => (type as { fields?: AvroField[] } | null)?.fields ?? [];
+  const dataFile = fieldsOf(avroSchema).find((f) => f['field-id'] === 2 || f.name === 'data_file');
+  const partition = fieldsOf(dataFile?.type).find((f) => f['field-id'] === 102 || f.name === 'partition');
+  let specFields: PartitionSpec['fields'] = [];
+  try {
+    specFields = specJson ? (JSON.parse(specJson) as PartitionSpec['fields']) : [];
+  } catch {
+    // No readable spec in the header: the Avro names are all there is.
+  }
+  const renames = new Map<string, string>();
+  for (const field of fieldsOf(partition?.type)) {
+    const named = specFields.find((f) => f['field-id'] === field['field-id']);
+    if (named && named.name !== field.name) renames.set(field.name, named.name);
+  }
+  return (tuple) =>
+    Object.fromEntries(Object.entries(tuple).map(([name, value]) => [renames.get(name) ?? name, value]));
 }
