@@ -161,7 +161,7 @@ export type LoadAction =
   | 'swap'
   /** `scd1`: staged, then MERGE by key; members gone locally deleted. */
   | 'merge'
-  /** `append`: staged; the target's rows for the staged dates (and keys) are replaced. */
+  /** `append`: staged; the target's rows for the staged dates (and keys) are replaced (no date key: keys gone deleted). */
   | 'append'
   /** `scd2`, `bridge`: staged, MERGE by key, and rows gone locally deleted: history mirrors the local table. */
   | 'mirror';
@@ -673,10 +673,13 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
           sqlStep(dialect.insertFrom(name, staging, columnNames), 'load');
         } else {
           sqlStep(dialect.merge(name, staging, key, columnNames), 'load');
-          // Rows gone locally go after every table is loaded, children first: a target fact row still
-          // pointing at a gone member is replaced by then, and PostgreSQL checks foreign keys per statement.
-          // An scd1 member can be gone too (`drop --rebuild`, then a run without it): kept, it would fail
-          // this and every later reconciliation, so a merge mirrors as history does.
+        }
+        // The whole table was staged (a merge, or an append with no date key to replace rows by): rows only
+        // the target has are gone locally (an scd1 rebuilt by `drop --rebuild`, a re-run date that lost
+        // events), and kept they would fail this and every later reconciliation, so they are deleted. After
+        // every table is loaded, referencing tables first: a target row still pointing at a gone member is
+        // replaced by then, and PostgreSQL checks foreign keys per statement.
+        if (plan.action !== 'append' || !table.dateKey) {
           deletions.unshift(
             {
               kind: 'sql',
@@ -686,9 +689,9 @@ function buildSteps(input: PlanInput, plans: TablePlan[], warnings: string[]): P
             },
             { kind: 'sql', sql: `DROP TABLE ${ident(staging)}`, table: table.name, purpose: 'cleanup' },
           );
-          break;
+        } else {
+          sqlStep(`DROP TABLE ${ident(staging)}`, 'cleanup');
         }
-        sqlStep(`DROP TABLE ${ident(staging)}`, 'cleanup');
       }
     }
   }

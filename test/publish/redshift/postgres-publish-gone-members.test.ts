@@ -7,8 +7,9 @@ import { publishRedshift, type RedshiftPublishOptions } from '../../../engine/pu
 import { type PostgresServer, startPostgres } from '../../helpers/postgres.ts';
 import { generatedProject, removeDir, tempDir } from '../../helpers/project.ts';
 
-// An scd1 dimension rebuilt (`lakehouse drop --rebuild`, then a run) without a member it had: the
-// target's copy of that member must go too, after the fact rows pointing at it were replaced.
+// Rows gone locally from a table the publish stages whole: an scd1 dimension rebuilt (`lakehouse drop
+// --rebuild`, then a run) without a member, an append table with no date key whose re-run date lost an
+// event. The target's copies must go too, after the fact rows pointing at them were replaced.
 
 let server: PostgresServer;
 let work: string;
@@ -89,6 +90,31 @@ describe('publish to PostgreSQL after an scd1 dimension lost a member', () => {
       } finally {
         await client.end();
       }
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('deletes an event a re-run date lost from an append table that has no date key', async () => {
+    const [first, second] = dates as [string, string];
+    const eventsCsv = join(projectDir, 'undated.csv');
+    await writeFile(eventsCsv, `event_id,day,v\n20,${first},1\n21,${first},2\n22,${second},3\n`);
+    await writeFile(
+      join(projectDir, 'models', 'gold', 'undated.sql'),
+      `/* config\nmaterialized: append\nunique_key: event_id\n*/\nSELECT event_id, v FROM read_csv('${eventsCsv}') WHERE CAST(day AS DATE) = CAST(getvariable('etl_date') AS DATE)\n`,
+    );
+    const url = await server.createDatabase('undated');
+    const engine = await createEngine({ projectDir });
+    try {
+      await engine.run({ dates });
+      const publish = () =>
+        publishRedshift({ ...options(engine, url), tables: ['undated'] }).then((r) =>
+          r.reconciliation.map((c) => [c.table, c.targetRows, c.matches]),
+        );
+      expect(await publish()).toEqual([['undated', 3, true]]);
+      await writeFile(eventsCsv, `event_id,day,v\n20,${first},1\n22,${second},3\n`);
+      expect((await engine.run({ dates: [first] })).status).toBe('success');
+      expect(await publish()).toEqual([['undated', 2, true]]);
     } finally {
       engine.close();
     }
