@@ -221,8 +221,11 @@ export function boundBytes(type: IcebergType, text: string, side: 'lower' | 'upp
     }
     case 'float':
     case 'double': {
-      const value = Number(text);
+      let value = Number(text);
       if (Number.isNaN(value) || text.trim() === '') return undefined;
+      // DuckDB takes -0.0 and 0.0 for equal and prints either as the bound, while Iceberg orders
+      // -0.0 first: a zero bound must cover both, or readers skip files holding the other zero.
+      if (value === 0) value = side === 'lower' ? -0 : 0;
       const b = Buffer.alloc(type === 'float' ? 4 : 8);
       if (type === 'float') b.writeFloatLE(value);
       else b.writeDoubleLE(value);

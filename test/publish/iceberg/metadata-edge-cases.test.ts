@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, ident } from '../../../engine/db/duckdb.ts';
 import { readAvroContainer } from '../../../engine/publish/iceberg/avro.ts';
 import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
+import { decodeBound } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
 import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
@@ -46,6 +47,22 @@ describe('Iceberg metadata edge cases', () => {
       expect(changed).toMatchObject({ action: 'overwrite', filesRemoved: 1 });
       expect((await reconcileTable(ctx, await fact(name, column))).matches).toBe(true);
       expect((await syncTable(ctx, await fact(name, column))).action).toBe('none');
+    }
+  });
+
+  it('writes float bounds of zero that hold both -0.0 and 0.0 (DuckDB prints either for both)', async () => {
+    await db.run(
+      `CREATE TABLE gold.t_zero AS SELECT * FROM (VALUES (1, -0.0::DOUBLE, 0.0::FLOAT), (2, 0.0::DOUBLE, -0.0::FLOAT)) v(id, d, f)`,
+    );
+    await syncTable(ctx, await describeTestTable(db, 't_zero', { materialized: 'table' }));
+    const { loaded, files } = await current('t_zero');
+    const file = files.live[0]!.file;
+    for (const field of loaded.metadata.schemas[0]!.fields.filter((f) => f.name !== 'id')) {
+      const bound = (list: typeof file.lower_bounds) =>
+        decodeBound(field.type, list!.find((b) => b.key === field.id)!.value);
+      // Iceberg orders -0.0 before 0.0: the lower bound must be -0.0 and the upper +0.0.
+      expect(Object.is(bound(file.lower_bounds), -0), `${field.name} lower`).toBe(true);
+      expect(Object.is(bound(file.upper_bounds), 0), `${field.name} upper`).toBe(true);
     }
   });
 });
