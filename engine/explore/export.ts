@@ -171,6 +171,16 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
   };
   if (tree.error) {
     const parserError = tree.error_type === 'parser';
+    // A PIVOT without IN (...) reads, but DuckDB's parser makes it two statements (the first creates a
+    // type of the values found): refused, it must not read as a statement that changes data.
+    if (!parserError && /\bPIVOT\b/i.test(sql)) {
+      throw new LakehouseError(
+        'QUERY_ERROR',
+        "A PIVOT here must list the values its columns come from (PIVOT ... ON action IN ('search', 'play') " +
+          'USING count(*)): without IN, DuckDB first runs a statement of its own that creates a type of them.',
+        { sql, reason: 'pivot-without-in' },
+      );
+    }
     throw new LakehouseError(
       'QUERY_ERROR',
       parserError ? await syntaxError(db, sql, tree.error_message) : notAQuery,

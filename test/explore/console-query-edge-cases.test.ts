@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LakehouseError } from '../../engine/api/errors.ts';
+import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { type ConsoleQueries, createConsoleQueries } from '../../engine/explore/query.ts';
+
+// The SQL console on queries that read but are not plain SELECTs to DuckDB's parser (a PIVOT without IN).
+
+let db: Db;
+let consoleQueries: ConsoleQueries;
+
+beforeAll(async () => {
+  db = await openDb();
+  await db.run(
+    `CREATE TABLE searches AS SELECT i, (['search', 'play'])[i % 2 + 1] AS action FROM range(100) t(i)`,
+  );
+  consoleQueries = createConsoleQueries(() => db.fork());
+});
+
+afterAll(async () => {
+  await consoleQueries?.close();
+  db?.close();
+});
+
+const window = (sql: string, limit = 100) => consoleQueries.window({ sql, offset: 0, limit });
+
+async function rejection(promise: Promise<unknown>): Promise<LakehouseError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(LakehouseError);
+  return error as LakehouseError;
+}
+
+describe('the SQL console', () => {
+  it('asks a PIVOT for its IN list rather than calling it a statement that changes data', async () => {
+    const error = await rejection(window('PIVOT searches ON action USING count(*)'));
+    expect(error.code).toBe('QUERY_ERROR');
+    expect(error.details.reason).toBe('pivot-without-in');
+    expect(error.message).toMatch(
+      /^A PIVOT here must list the values its columns come from \(PIVOT \.\.\. ON/,
+    );
+    expect(error.message).not.toMatch(/read-only|change data/);
+    // No type of the values was created.
+    expect(await db.scalar(`SELECT count(*) FROM duckdb_types() WHERE NOT internal`).then(Number)).toBe(0);
+
+    const listed = await window(
+      `PIVOT (SELECT action FROM searches) ON action IN ('search', 'play') USING count(*)`,
+    );
+    expect(listed.rows).toEqual([{ search: 50, play: 50 }]);
+  });
+});
