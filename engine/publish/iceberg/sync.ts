@@ -394,7 +394,11 @@ async function prepare(
     const b = publishedGroups.get(g);
     return !a || !b || a.rows !== b.rows || !sameHash(a.hash, b.hash);
   });
-  if (changedGroups.length === 0) return done('none', null);
+  if (changedGroups.length === 0) {
+    // An empty partitioned fact has no partition to differ in, but a table that was never published
+    // must still appear (empty), as an empty unpartitioned one does: readers fail on a missing table.
+    return done(metadata?.['current-snapshot-id'] === undefined ? 'append' : 'none', null);
+  }
   for (const g of changedGroups) {
     for (const e of publishedByGroup.get(g) ?? []) removed.add(e.file.file_path);
     plan.rowsAdded += localGroups.get(g)?.rows ?? 0;

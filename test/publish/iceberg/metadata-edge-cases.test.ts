@@ -50,6 +50,17 @@ describe('Iceberg metadata edge cases', () => {
     }
   });
 
+  it('creates an empty partitioned fact at its first publish, as an empty unpartitioned table is', async () => {
+    await db.run(`CREATE TABLE gold.f_empty (id INTEGER, dk DATE)`);
+    const first = await syncTable(ctx, await fact('f_empty', 'dk'));
+    expect(first).toMatchObject({ action: 'create', operation: 'append', filesAdded: 0 });
+    const { loaded, files } = await current('f_empty');
+    expect(loaded.metadata.snapshots[0]?.summary['total-records']).toBe('0');
+    expect(files.live).toEqual([]);
+    expect((await reconcileTable(ctx, await fact('f_empty', 'dk'))).matches).toBe(true);
+    expect((await syncTable(ctx, await fact('f_empty', 'dk'))).action).toBe('none');
+  });
+
   it('writes float bounds of zero that hold both -0.0 and 0.0 (DuckDB prints either for both)', async () => {
     await db.run(
       `CREATE TABLE gold.t_zero AS SELECT * FROM (VALUES (1, -0.0::DOUBLE, 0.0::FLOAT), (2, 0.0::DOUBLE, -0.0::FLOAT)) v(id, d, f)`,
