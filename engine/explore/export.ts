@@ -157,9 +157,10 @@ async function copyQuery(db: Db, text: string, format: ExportFormat, target: str
 
 /**
  * DuckDB's own parser says, without running anything, whether the text is exactly one query; if not,
- * QUERY_ERROR with the parser's error (and its character position) or `notAQuery`.
+ * QUERY_ERROR with the parser's error (and its character position) or `notAQuery`. Returns the query's
+ * parse tree (json_serialize_sql's statements).
  */
-export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY): Promise<void> {
+export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY): Promise<unknown[]> {
   const tree = JSON.parse(
     String((await db.scalar(`SELECT json_serialize_sql(${literal(sql)})`)) ?? '{}'),
   ) as {
@@ -216,6 +217,7 @@ export async function checkOneQuery(db: Db, sql: string, notAQuery = NOT_A_QUERY
       { sql, reason: 'writing-function', functions: refused },
     );
   }
+  return tree.statements ?? [];
 }
 
 /**

@@ -3,7 +3,8 @@ import { LakehouseError } from '../../engine/api/errors.ts';
 import { type Db, openDb } from '../../engine/db/duckdb.ts';
 import { type ConsoleQueries, createConsoleQueries } from '../../engine/explore/query.ts';
 
-// The SQL console on queries that read but are not plain SELECTs to DuckDB's parser (a PIVOT without IN).
+// The SQL console on queries that read but are not plain SELECTs to DuckDB's parser (a PIVOT without
+// IN), and on queries whose second run, which counts the result, returns other rows than the first.
 
 let db: Db;
 let consoleQueries: ConsoleQueries;
@@ -48,5 +49,17 @@ describe('the SQL console', () => {
       `PIVOT (SELECT action FROM searches) ON action IN ('search', 'play') USING count(*)`,
     );
     expect(listed.rows).toEqual([{ search: 50, play: 50 }]);
+  });
+
+  it('gives no total for a sample, whose count from another run would be of other rows', async () => {
+    const sampled = await window('SELECT i FROM range(100000) t(i) USING SAMPLE 10%', 10);
+    expect(sampled).toMatchObject({ hasMore: true, total: null });
+    const random = await window('SELECT i FROM range(100000) t(i) WHERE random() < 0.5', 10);
+    expect(random).toMatchObject({ hasMore: true, total: null });
+    // An order, random or not, keeps the number of rows: counted.
+    const shuffled = await window('SELECT i FROM range(100000) t(i) ORDER BY random()', 10);
+    expect(shuffled).toMatchObject({ hasMore: true, total: 100_000 });
+    const plain = await window('SELECT i, upper(action) FROM searches WHERE i < 60', 10);
+    expect(plain).toMatchObject({ hasMore: true, total: 60 });
   });
 });
