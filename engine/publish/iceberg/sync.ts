@@ -307,6 +307,7 @@ async function prepare(
   const column = mode.kind === 'partitions' ? mode.column : null;
   // Groups are keyed by the partition value as manifests record it (a date as days since the epoch).
   const isDate = column !== null && schema.fields.find((f) => f.name === column)?.type === 'date';
+  if (isDate) await refuseInfiniteDates(db, table, column);
   const groupExpr = !column
     ? "'all'"
     : isDate
@@ -406,6 +407,25 @@ async function prepare(
   const writeWhere = groupsWhere(changedGroups.filter((g) => localGroups.has(g)));
   if (!column) return done('overwrite', writeWhere);
   return done(removed.size === 0 ? 'append' : 'overwrite', writeWhere);
+}
+
+/**
+ * An Iceberg date has no `infinity`: such a row has no partition, and its group key (days since the
+ * epoch) came out NULL, so it was silently left out of the commit. Equality filters, so DuckDB skips
+ * row groups by their min/max: a scan only of tables that hold such a date.
+ */
+async function refuseInfiniteDates(db: Db, table: GoldTable, column: string): Promise<void> {
+  const rows = Number(
+    await db.scalar(
+      `SELECT count(*) FROM ${qualified(GOLD_SCHEMA, table.name)} WHERE ${ident(column)} = DATE 'infinity' OR ${ident(column)} = DATE '-infinity'`,
+    ),
+  );
+  if (rows === 0) return;
+  throw new LakehouseError(
+    'ICEBERG_INVALID',
+    `Column ${table.name}.${column} partitions the Iceberg table, but gold.${table.name} has ${counted(rows, 'row')} where it is infinity or -infinity, which an Iceberg date cannot hold. Replace it in the model (NULL, or a real date), then publish again.`,
+    { table: table.name, column, rows },
+  );
 }
 
 interface SinceLastPublish {

@@ -5,6 +5,7 @@ import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import { decodeBound } from '../../../engine/publish/iceberg/spec.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
+import { lakehouseFailure } from '../../helpers/errors.ts';
 import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
 
 let warehouse: TestWarehouse;
@@ -75,5 +76,18 @@ describe('Iceberg metadata edge cases', () => {
       expect(Object.is(bound(file.lower_bounds), -0), `${field.name} lower`).toBe(true);
       expect(Object.is(bound(file.upper_bounds), 0), `${field.name} upper`).toBe(true);
     }
+  });
+
+  it('refuses a partition date of infinity, naming table and column, and leaves the table as it was', async () => {
+    await db.run(`CREATE TABLE gold.f_inf AS SELECT i AS id, DATE '2024-01-01' AS dk FROM range(3) t(i)`);
+    await syncTable(ctx, await fact('f_inf', 'dk'));
+    const before = (await ctx.catalog.load('gold', 'f_inf'))!.metadataLocation;
+    // Before, the row's partition key came out NULL and the commit went without it.
+    await db.run(`INSERT INTO gold.f_inf VALUES (10, 'infinity'::DATE), (11, DATE '2024-02-01')`);
+    const failure = await lakehouseFailure(syncTable(ctx, await fact('f_inf', 'dk')));
+    expect(failure.code).toBe('ICEBERG_INVALID');
+    expect(failure.message).toContain('Column f_inf.dk partitions the Iceberg table');
+    expect(failure.message).toContain('1 row where it is infinity');
+    expect((await ctx.catalog.load('gold', 'f_inf'))!.metadataLocation).toBe(before);
   });
 });
