@@ -82,7 +82,9 @@ function widestValue(type: string): number | undefined {
   return widths[type];
 }
 
-const CHAR_WIDTH = 7.5;
+// A digit's width at the grid's 12.5 px: 7.95 px in DejaVu Sans (system-ui on Debian), the widest of the
+// fonts system-ui picks; at 7.5 a UBIGINT's or HUGEINT's widest value ended in an ellipsis.
+const CHAR_WIDTH = 8;
 const CELL_PADDING = 24;
 const MIN_COLUMN_WIDTH = 48;
 const MAX_COLUMN_WIDTH = 1200;
