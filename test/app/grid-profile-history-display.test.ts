@@ -58,4 +58,19 @@ describe.skipIf(!hasChromium)('values at their edges in the grid, profile and hi
     );
     expect(clipped).toEqual([]);
   });
+
+  it('says an empty string in the profile, where it showed as nothing beside NULL', async () => {
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId(`table-item-${VALUES}`).click();
+    await page.getByTestId('profile-s').click();
+    const bars = page.getByTestId('profile-bars').locator('li');
+    await expect.poll(() => bars.count()).toBe(3);
+    expect(await bars.evaluateAll((items) => items.map((li) => li.getAttribute('aria-label')))).toEqual([
+      'x: 2',
+      'NULL: 1',
+      '(empty string): 1',
+    ]);
+    expect(await page.getByTestId('profile-min').textContent()).toBe('(empty string)');
+    expect(await page.getByTestId('profile-max').textContent()).toBe('x');
+  });
 });

@@ -36,6 +36,17 @@ function binLabel(low: string, high: string, overflow?: Overflow): ReactNode {
   );
 }
 
+/** An empty string as a value: said, where it showed as nothing (a bar with no label, a blank Min). */
+const EMPTY_TEXT = '(empty string)';
+
+function EmptyText() {
+  return (
+    <span className="muted" data-testid="empty-string">
+      <em>{EMPTY_TEXT}</em>
+    </span>
+  );
+}
+
 /**
  * How long a profile took as the user saw it: the engine computes it on the connection that also reads the
  * grid's windows, one read at a time, so it may have waited behind them (or a profile asked for before).
@@ -74,8 +85,8 @@ export function ColumnProfilePanel({
       count: b.count,
     })) ??
     profile?.topValues?.map((t) => ({
-      label: t.value ?? 'NULL',
-      fullLabel: t.value ?? 'NULL',
+      label: t.value === '' ? <EmptyText /> : (t.value ?? 'NULL'),
+      fullLabel: t.value === '' ? EMPTY_TEXT : (t.value ?? 'NULL'),
       overflow: undefined,
       count: t.count,
     })) ??
@@ -132,12 +143,12 @@ export function ColumnProfilePanel({
               {profile.distinct.toLocaleString()}
             </dd>
             <dt>Min</dt>
-            <dd title={min ?? ''} data-testid="profile-min">
-              {min ?? '—'}
+            <dd title={min === '' ? EMPTY_TEXT : (min ?? '')} data-testid="profile-min">
+              {min === '' ? <EmptyText /> : (min ?? '—')}
             </dd>
             <dt>Max</dt>
-            <dd title={max ?? ''} data-testid="profile-max">
-              {max ?? '—'}
+            <dd title={max === '' ? EMPTY_TEXT : (max ?? '')} data-testid="profile-max">
+              {max === '' ? <EmptyText /> : (max ?? '—')}
             </dd>
           </dl>
           {bars.length === 0 ? (
