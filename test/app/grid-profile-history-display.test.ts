@@ -73,4 +73,16 @@ describe.skipIf(!hasChromium)('values at their edges in the grid, profile and hi
     expect(await page.getByTestId('profile-min').textContent()).toBe('(empty string)');
     expect(await page.getByTestId('profile-max').textContent()).toBe('x');
   });
+
+  it('labels the timeline with years when its versions span more than one', async () => {
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('history-model').selectOption('gold.dim_user_history');
+    await page.getByTestId('history-key').fill(MANY_YEARS_KEY);
+    await page.getByTestId('history-search').click();
+    const ticks = page.getByTestId('history-timeline').locator('.tick');
+    await expect.poll(() => ticks.count()).toBeGreaterThan(2);
+    const labels = await ticks.allTextContents();
+    expect(labels[0]).toBe('2021-05-01');
+    for (const label of labels) expect(label).toMatch(/^20(21|22)-\d{2}-\d{2}$/);
+  });
 });

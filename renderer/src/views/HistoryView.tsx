@@ -333,8 +333,13 @@ export function Timeline({ history }: { history: KeyHistory }) {
   );
   const span = Math.max(1, last - first);
   const at = (day: number) => `${((day - first) / span) * 100}%`;
+  // Month and day suffice within one year; across years 05-10 would read as a day before 06-01, so the
+  // labels say the year, and fewer of them fit.
+  const oneYear = isoOf(first).slice(0, 4) === isoOf(last).slice(0, 4);
+  const tickLabel = (day: number) => (oneYear ? isoOf(day).slice(5) : isoOf(day));
+  const maxTicks = oneYear ? 12 : 6;
   const ticks = Array.from({ length: span + 1 }, (_, i) => first + i).filter(
-    (_, i, all) => all.length <= 12 || i % Math.ceil(all.length / 12) === 0,
+    (_, i, all) => all.length <= maxTicks || i % Math.ceil(all.length / maxTicks) === 0,
   );
   return (
     <div className="timeline" data-testid="history-timeline">
@@ -353,7 +358,7 @@ export function Timeline({ history }: { history: KeyHistory }) {
                 transform: day === first ? 'none' : day === last ? 'translateX(-100%)' : undefined,
               }}
             >
-              {isoOf(day).slice(5)}
+              {tickLabel(day)}
             </span>
           ))}
         </div>
