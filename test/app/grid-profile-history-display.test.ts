@@ -85,4 +85,12 @@ describe.skipIf(!hasChromium)('values at their edges in the grid, profile and hi
     expect(labels[0]).toBe('2021-05-01');
     for (const label of labels) expect(label).toMatch(/^20(21|22)-\d{2}-\d{2}$/);
   });
+
+  it("offers no Run for an empty console, whose refusal read as the engine's method and field", async () => {
+    await page.getByTestId('tab-query').click();
+    await page.getByTestId('query-input').fill('  \n ');
+    expect(await page.getByTestId('query-run').isDisabled()).toBe(true);
+    await page.getByTestId('query-input').fill('SELECT 1');
+    expect(await page.getByTestId('query-run').isDisabled()).toBe(false);
+  });
 });

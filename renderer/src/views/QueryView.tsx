@@ -202,7 +202,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
           aria-label="SQL"
           onChange={(e) => setSql(e.target.value)}
           onKeyDown={(e) => {
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !busy) void run();
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !busy && sql.trim()) void run();
           }}
         />
         <div className="toolbar">
@@ -210,7 +210,8 @@ export function QueryView({ client, session }: { client: Client; session: Consol
             type="button"
             className="primary"
             data-testid="query-run"
-            disabled={busy}
+            // An empty box has nothing to run: the engine's refusal named its method ('query.run: sql: ...').
+            disabled={busy || !sql.trim()}
             onClick={() => void run()}
           >
             {busy ? 'Running…' : 'Run'}
