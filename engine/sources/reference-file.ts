@@ -87,11 +87,19 @@ export async function bindReferenceFile(
   const renamed = columns.map((c) => source.rename[c] ?? c);
   const missing = source.required_columns.filter((c) => !renamed.includes(c));
   if (missing.length > 0) {
+    // A file column named the same in another case (Title for title) is the one to map: named, not a placeholder.
+    const unmapped = columns.filter((c) => !(c in source.rename));
+    const fileColumnOf = (m: string) =>
+      unmapped.find((c) => c.toLowerCase() === m.toLowerCase()) ?? '<file column>';
+    const mapping = [...renames, ...missing.map((m) => [fileColumnOf(m), m] as const)];
+    const yamlKey = (key: string) =>
+      /^[A-Za-z_][\w ]*$|^<file column>$/.test(key) ? key : JSON.stringify(key);
     throw new LakehouseError(
       'SOURCE_SCHEMA_MISMATCH',
       `Source "${name}": ${location} lacks required ${inNumber(missing.length, 'column')} ${missing.join(', ')} (found ${renamed.join(', ')}). ` +
         `If the file names them otherwise, map its columns in lakehouse.yaml: sources.${name}.rename: ` +
-        `{${missing.map((m) => `<file column>: ${m}`).join(', ')}} (init takes the same as --catalog-rename <file column>=${missing[0]},...).`,
+        `{${mapping.map(([from, to]) => `${yamlKey(from)}: ${to}`).join(', ')}} (init takes the same as --catalog-rename ` +
+        `${mapping.map(([from, to]) => `${from}=${to}`).join(',')}).`,
       { source: name, path: location, missing },
     );
   }
