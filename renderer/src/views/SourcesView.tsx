@@ -26,6 +26,8 @@ type Draft = {
   format: '' | 'csv' | 'parquet' | 'json';
   /** Comma-separated. */
   requiredColumns: string;
+  /** `file column=name` pairs, comma-separated (lakehouse.yaml's rename, init's --catalog-rename). */
+  rename: string;
   paging: 'page' | 'cursor';
   pagingParam: string;
   cursorPath: string;
@@ -83,6 +85,7 @@ const EMPTY_DRAFT: Draft = {
   columns: '',
   format: '',
   requiredColumns: '',
+  rename: '',
   paging: 'page',
   pagingParam: 'page',
   cursorPath: 'next_cursor',
@@ -121,6 +124,24 @@ function parseColumns(lines: string): Record<string, string> {
 }
 
 /**
+ * `file column=name` pairs to the rename record: a file whose columns are named otherwise (the hand-labelled
+ * keyword_category.csv's keyword, category) can only be a title catalog with one, which init guesses.
+ */
+function parseRename(pairs: string): Record<string, string> {
+  const rename: Record<string, string> = {};
+  for (const pair of list(pairs)) {
+    const equals = pair.indexOf('=');
+    const from = pair.slice(0, equals).trim();
+    const to = pair.slice(equals + 1).trim();
+    if (equals < 0 || from === '' || to === '') {
+      throw new Error(`Rename: "${pair}" is not "file column=name" (e.g. keyword=title).`);
+    }
+    rename[from] = to;
+  }
+  return rename;
+}
+
+/**
  * The definition `sources.test` and `sources.save` take, in lakehouse.yaml's shape. It starts from
  * the saved definition when editing, so settings this form does not show (headers_from_env,
  * updated_field, ...) survive an edit; cleared optional fields are left out, so their defaults apply.
@@ -156,6 +177,8 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
   if (draft.kind === 'file') {
     setOptional('format', draft.format);
     setOptional('required_columns', list(draft.requiredColumns).length ? list(draft.requiredColumns) : '');
+    const rename = parseRename(draft.rename);
+    setOptional('rename', Object.keys(rename).length ? rename : '');
     return base;
   }
   // The default is left out, so a form save does not add a line the file did not have.
@@ -189,6 +212,9 @@ function draftOf(name: string, source: Record<string, unknown>): Draft {
       .join('\n'),
     format: (text(source.format) as Draft['format']) || '',
     requiredColumns: Array.isArray(source.required_columns) ? source.required_columns.join(', ') : '',
+    rename: Object.entries((source.rename ?? {}) as Record<string, unknown>)
+      .map(([from, to]) => `${from}=${text(to)}`)
+      .join(', '),
     paging: paging.type === 'cursor' ? 'cursor' : 'page',
     pagingParam: text(paging.param, paging.type === 'cursor' ? 'cursor' : 'page'),
     cursorPath: text(paging.cursor_path, EMPTY_DRAFT.cursorPath),
@@ -513,6 +539,14 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               field="requiredColumns"
               testId="new-source-required-columns"
               placeholder="title, genres"
+            />
+            <DraftText
+              draft={draft}
+              set={set}
+              label="Rename columns"
+              field="rename"
+              testId="new-source-rename"
+              placeholder="keyword=title, category=genres"
             />
           </>
         )}
