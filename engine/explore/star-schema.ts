@@ -30,13 +30,15 @@ interface Relationship {
 }
 
 function relationships(engine: Engine): Relationship[] {
-  const byId = new Map(engine.models.map((m) => [m.id, m]));
+  const byId = new Map(engine.models.map((m) => [m.id.toLowerCase(), m]));
   const out: Relationship[] = [];
   for (const from of engine.models) {
     if (!from.config.role) continue;
     for (const test of from.config.tests) {
       if (!('relationships' in test)) continue;
-      const to = byId.get(test.relationships.to.toLowerCase());
+      // As the test reads it (search path gold): a bare `to: dim_platform` is gold.dim_platform.
+      const named = test.relationships.to.toLowerCase();
+      const to = byId.get(named.includes('.') ? named : `gold.${named}`);
       if (to) out.push({ from, column: test.relationships.column, to, field: test.relationships.field });
     }
   }
