@@ -123,11 +123,11 @@ async function publishRedshiftCommand(args: string[]): Promise<number> {
       return preflight.conflicts.length > 0 ? 1 : 0;
     }
     const bar = createProgressBar(process.stderr, !values.json);
+    // Cleared on failure too: on a terminal the error would otherwise be written onto the bar's line.
     const result = await publishRedshift({
       ...options,
       onProgress: (e) => bar.update(e.done, e.total, `${e.phase}${e.table ? ` ${e.table}` : ''}`),
-    });
-    bar.done();
+    }).finally(() => bar.done());
     if (values.json) {
       process.stdout.write(`${toJson(result)}\n`);
       return 0;
