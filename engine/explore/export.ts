@@ -140,14 +140,21 @@ async function copyQuery(db: Db, text: string, format: ExportFormat, target: str
   await checkOneQuery(db, text);
   const sql = withoutStatementEnds(text);
   const options = format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION zstd)`;
+  // In a transaction rolled back after: a query may still change the connection, as read_csv(...,
+  // store_rejects = true, rejects_table = 'dim_user') creates temp tables that would outlive the export
+  // and stand for gold's tables of those names on it. The written file stays.
+  await db.run('BEGIN TRANSACTION');
+  const rollback = () => db.run('ROLLBACK').catch(() => undefined);
   try {
     // Wrapped as the console wraps it: COPY takes only a SELECT, and DESCRIBE, SHOW and SUMMARIZE (which
     // the console runs) failed with a syntax error. A subquery's ORDER BY still orders what is written.
     const [copied] = await db.all<{ Count?: number; count?: number }>(
       `COPY (SELECT * FROM (${sql}\n) AS __query) TO ${literal(target)} ${options}`,
     );
+    await rollback();
     return Number(copied?.Count ?? copied?.count ?? 0);
   } catch (error) {
+    await rollback();
     const failure = toLakehouseError(error, 'QUERY_ERROR');
     // About the text as written, as the console's errors are: not the COPY wrapped around it.
     const message = failure.code === 'QUERY_ERROR' ? await errorInUserText(db, sql, error) : failure.message;

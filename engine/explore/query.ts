@@ -354,9 +354,12 @@ async function sameRowsAgain(db: Db, statements: unknown[]): Promise<boolean> {
 /**
  * The rows of the whole result, or null when counting takes longer than `budgetMs` (a cross join can be
  * quick to page and endless to count): the count is interrupted then, so later reads do not wait for it.
+ * In a transaction rolled back after, as each result is read: temp tables a query creates (read_csv's
+ * rejects_table = 'dim_user') would stay on this connection and be what later counts of dim_user count.
  */
 async function countWithin(db: Db, sql: string, budgetMs: number): Promise<number | null> {
   let timedOut = false;
+  await db.run('BEGIN TRANSACTION');
   const timer = setTimeout(() => {
     timedOut = true;
     db.interrupt();
@@ -368,5 +371,6 @@ async function countWithin(db: Db, sql: string, budgetMs: number): Promise<numbe
     throw error;
   } finally {
     clearTimeout(timer);
+    await db.run('ROLLBACK').catch(() => undefined);
   }
 }

@@ -1,15 +1,22 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakehouseError } from '../../engine/api/errors.ts';
-import { type Db, openDb } from '../../engine/db/duckdb.ts';
+import { type Db, literal, openDb } from '../../engine/db/duckdb.ts';
+import { createExplorer } from '../../engine/explore/explorer.ts';
 import { type ConsoleQueries, createConsoleQueries } from '../../engine/explore/query.ts';
+import { removeDir, tempDir } from '../helpers/project.ts';
 
 // The SQL console on queries that read but are not plain SELECTs to DuckDB's parser (a PIVOT without
-// IN), and on queries whose second run, which counts the result, returns other rows than the first.
+// IN), on queries whose second run, which counts the result, returns other rows than the first, and on
+// queries that change the connection they run on (read_csv's rejects_table creates temp tables).
 
 let db: Db;
 let consoleQueries: ConsoleQueries;
+let work: string;
 
 beforeAll(async () => {
+  work = await tempDir('lakehouse-console-edge-');
   db = await openDb();
   await db.run(
     `CREATE TABLE searches AS SELECT i, (['search', 'play'])[i % 2 + 1] AS action FROM range(100) t(i)`,
@@ -20,6 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await consoleQueries?.close();
   db?.close();
+  if (work) await removeDir(work);
 });
 
 const window = (sql: string, limit = 100) => consoleQueries.window({ sql, offset: 0, limit });
@@ -61,5 +69,25 @@ describe('the SQL console', () => {
     expect(shuffled).toMatchObject({ hasMore: true, total: 100_000 });
     const plain = await window('SELECT i, upper(action) FROM searches WHERE i < 60', 10);
     expect(plain).toMatchObject({ hasMore: true, total: 60 });
+  });
+
+  it('leaves no temp table a query creates on the connections it counts and exports on', async () => {
+    const csv = join(work, 'bad.csv');
+    await writeFile(csv, 'a\n1\nx\n');
+    // Rows it cannot read go to a temp table named as the query likes, here as a table it reads.
+    const rejecting = `SELECT * FROM read_csv(${literal(csv)}, store_rejects = true, rejects_table = 'searches',
+      columns = {'a': 'INTEGER'}, header = true), range(1000)`;
+    expect(await window(rejecting, 10)).toMatchObject({ hasMore: true });
+    // Counted on the same connection: the temp table of one row stood for the table of 100.
+    expect(await window('SELECT * FROM searches', 10)).toMatchObject({ hasMore: true, total: 100 });
+
+    const explorer = createExplorer(db);
+    const exported = await explorer.exportQuery({ sql: rejecting, format: 'csv' });
+    expect(exported.rows).toBe(1000);
+    const temporary = await db.all<{ name: string }>(
+      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary`,
+    );
+    expect(temporary).toEqual([]);
+    expect(await db.scalar('SELECT count(*) FROM searches').then(Number)).toBe(100);
   });
 });
