@@ -180,6 +180,25 @@ async function localPaths(catalog: Catalog, entries: LiveEntry[]): Promise<Map<s
   return map;
 }
 
+/** The column a published table is identity-partitioned by (its default spec), or null. */
+function publishedPartitionColumn(metadata: TableMetadata): string | null {
+  const [field, ...more] = defaultSpec(metadata).fields;
+  if (!field || more.length > 0 || field.transform !== 'identity') return null;
+  return currentSchema(metadata).fields.find((f) => f.id === field['source-id'])?.name ?? null;
+}
+
+/**
+ * The column a fact's files are grouped (compared and rewritten) by: its date key, unless the table
+ * was published partitioned otherwise (it was a `table` before, or had another date key). Its files
+ * are written with its own spec, so grouping by the date key found every file in a NULL partition and
+ * rewrote the whole table at every publish.
+ */
+function groupColumnOf(mode: SyncMode, metadata: TableMetadata | undefined): string | null {
+  if (mode.kind !== 'partitions') return null;
+  if (metadata && publishedPartitionColumn(metadata) !== mode.column) return null;
+  return mode.column;
+}
+
 /** The gold table's columns on the published table's schema; PUBLISH_CONFLICT when they cannot go there. */
 function evolveTableSchema(
   ctx: Pick<SyncContext, 'catalog' | 'namespace'>,
@@ -198,7 +217,7 @@ function evolveTableSchema(
     table,
     metadata ? currentSchema(metadata) : undefined,
     metadata?.['last-column-id'] ?? 0,
-    mode.kind === 'partitions' ? mode.column : null,
+    metadata ? publishedPartitionColumn(metadata) : mode.kind === 'partitions' ? mode.column : null,
     recreate,
   );
 }
@@ -223,8 +242,8 @@ async function prepare(
 ): Promise<Prepared> {
   const { db, catalog } = ctx;
   const mode = syncModeOf(table);
-  const partitionColumn = mode.kind === 'partitions' ? mode.column : null;
   const metadata = existing?.metadata;
+  const partitionColumn = groupColumnOf(mode, metadata);
   const { schema, change } = evolveTableSchema(ctx, table, existing);
   const location = metadata?.location ?? catalog.defaultLocation(ctx.namespace, table.name);
   const baseFiles = metadata
@@ -304,7 +323,7 @@ async function prepare(
     // First publish, a schema change or duplicate keys: replace the whole table.
   }
 
-  const column = mode.kind === 'partitions' ? mode.column : null;
+  const column = partitionColumn;
   // Groups are keyed by the partition value as manifests record it (a date as days since the epoch).
   const isDate = column !== null && schema.fields.find((f) => f.name === column)?.type === 'date';
   if (isDate) await refuseInfiniteDates(db, table, column);
@@ -343,7 +362,9 @@ async function prepare(
   } else {
     plan.comparison.reason = change
       ? 'the schema changed: every file is rewritten'
-      : 'not a partitioned fact';
+      : mode.kind === 'partitions'
+        ? `the published table is not partitioned by ${mode.column}: compared as a whole`
+        : 'not a partitioned fact';
   }
   // Only the groups runs may have changed since the last publish, or all of them.
   let compared: string[] | null = null;

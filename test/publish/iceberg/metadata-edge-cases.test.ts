@@ -90,4 +90,25 @@ describe('Iceberg metadata edge cases', () => {
     expect(failure.message).toContain('1 row where it is infinity');
     expect((await ctx.catalog.load('gold', 'f_inf'))!.metadataLocation).toBe(before);
   });
+
+  it('keeps to the spec a fact was published with: no rewrite of an unchanged table, a clear error for its partition column', async () => {
+    // Published unpartitioned (a `table` model) and then made an `append` fact with a date key.
+    await db.run(
+      `CREATE TABLE gold.f_spec AS SELECT i AS id, DATE '2024-01-01' + (i % 3)::INT AS dk FROM range(9) t(i)`,
+    );
+    await syncTable(ctx, await describeTestTable(db, 'f_spec', { materialized: 'table' }));
+    const unchanged = await syncTable(ctx, await fact('f_spec', 'dk'));
+    expect(unchanged).toMatchObject({ action: 'none', rowsAdded: 0, partitionedBy: null });
+    await db.run(`UPDATE gold.f_spec SET id = id + 100 WHERE id = 1`);
+    expect((await syncTable(ctx, await fact('f_spec', 'dk'))).action).toBe('overwrite');
+    expect((await reconcileTable(ctx, await fact('f_spec', 'dk'))).matches).toBe(true);
+    expect((await syncTable(ctx, await fact('f_spec', 'dk'))).action).toBe('none');
+    // Partitioned by dk, whose column is then renamed: said in the publish's terms, not DuckDB's binder's.
+    await db.run(`CREATE TABLE gold.f_renamed AS SELECT i AS id, DATE '2024-01-01' AS dk FROM range(3) t(i)`);
+    await syncTable(ctx, await fact('f_renamed', 'dk'));
+    await db.run(`ALTER TABLE gold.f_renamed RENAME dk TO day_key`);
+    const failure = await lakehouseFailure(syncTable(ctx, await fact('f_renamed', 'day_key')));
+    expect(failure).toMatchObject({ code: 'PUBLISH_CONFLICT' });
+    expect(failure.message).toContain('Column f_renamed.dk partitions the published table');
+  });
 });
