@@ -11,7 +11,7 @@ import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
-import { bindReferenceFile } from './reference-file.ts';
+import { bindReferenceFile, s3FileObject } from './reference-file.ts';
 import { homeRelativePathError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
@@ -123,7 +123,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
       };
     }
     if (source.kind === 'file') {
-      const probe = await probeFile(location, storage);
+      const probe = await probeFile(name, location, storage);
       // Read as a run reads it: the header checked against required_columns and rename.
       const columns = await boundColumns(name, (db) =>
         bindReferenceFile(db, name, source, location, storage),
@@ -136,20 +136,18 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
   }
 }
 
-async function probeFile(location: string, storage: ProjectStorage): Promise<SourceProbe> {
+async function probeFile(name: string, location: string, storage: ProjectStorage): Promise<SourceProbe> {
   let bytes: number;
   if (isS3Uri(location)) {
-    const { bucket, prefix } = parseS3Uri(location);
-    const object = (await listObjects(storage.client(), bucket, prefix)).objects.find(
-      (o) => o.key === prefix,
-    );
-    if (!object)
-      throw new LakehouseError('SOURCE_MISSING', `${location} does not exist.`, { path: location });
-    bytes = object.size;
+    bytes = (await s3FileObject(name, location, storage)).size;
   } else {
     bytes = (
       await stat(location).catch(() => {
-        throw new LakehouseError('SOURCE_MISSING', `${location} does not exist.`, { path: location });
+        throw new LakehouseError(
+          'SOURCE_MISSING',
+          `Source "${name}": file ${location} does not exist. Check sources.${name}.path (in lakehouse.yaml, or the form that tests it).`,
+          { source: name, path: location },
+        );
       })
     ).size;
   }

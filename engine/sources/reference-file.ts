@@ -5,7 +5,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal, NO_HIVE_COLUMNS, pathLiteral } from '../db/duckdb.ts';
 import type { ReferenceFileSource } from '../project/config.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
-import { listObjects } from '../storage/s3-objects.ts';
+import { listObjects, type S3ObjectInfo } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { firstLine } from './daily-parquet.ts';
 
@@ -115,19 +115,35 @@ async function fetchS3File(name: string, uri: string, storage: ProjectStorage | 
       path: uri,
     });
   }
-  const { bucket, prefix } = parseS3Uri(uri);
-  const object = (await listObjects(storage.client(), bucket, prefix)).objects.find((o) => o.key === prefix);
-  if (!object) {
-    throw new LakehouseError(
-      'SOURCE_MISSING',
-      `Source "${name}": object ${uri} does not exist. Check sources.${name}.path in lakehouse.yaml.`,
-      { source: name, path: uri },
-    );
-  }
+  const object = await s3FileObject(name, uri, storage);
   const [file] = await storage.cache.fetch([object], (progress) =>
     storage.reportTransfer({ ...progress, what: name }),
   );
   return file as string;
+}
+
+/**
+ * The object a file source names on S3. Listed with a delimiter, so a prefix of many objects is not
+ * listed whole; a prefix holding objects (a folder) is refused as such, not as an object that does not exist.
+ */
+export async function s3FileObject(
+  name: string,
+  uri: string,
+  storage: ProjectStorage,
+): Promise<S3ObjectInfo> {
+  const { bucket, prefix } = parseS3Uri(uri);
+  const listing = await listObjects(storage.client(), bucket, prefix, '/');
+  const object = listing.objects.find((o) => o.key === prefix);
+  if (object) return object;
+  const folder = prefix === '' || listing.prefixes.includes(`${prefix}/`);
+  throw new LakehouseError(
+    'SOURCE_MISSING',
+    folder
+      ? `Source "${name}": ${uri} is a folder (a prefix of objects), and a file source is one CSV, Parquet or JSON ` +
+          `object. Give that object's s3:// URI as sources.${name}.path in lakehouse.yaml (a folder of day folders is a daily_parquet source).`
+      : `Source "${name}": object ${uri} does not exist. Check sources.${name}.path in lakehouse.yaml.`,
+    { source: name, path: uri },
+  );
 }
 
 export type ReferenceFormat = 'csv' | 'parquet' | 'json';

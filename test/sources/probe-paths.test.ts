@@ -6,8 +6,10 @@ import { LakehouseError } from '../../engine/api/errors.ts';
 import { loadProject, type Project } from '../../engine/project/config.ts';
 import { probeSource } from '../../engine/sources/probe.ts';
 import { saveSource } from '../../engine/sources/save.ts';
+import { createS3Client } from '../../engine/storage/s3-client.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
+import { type S3Server, startS3Server, uploadTree, useS3rverCredentials } from '../storage/s3-helpers.ts';
 
 // Paths typed into the app's Sources form that miss what they mean: the test says what is there and
 // what to give instead, and a save refuses a path that can never be read.
@@ -81,5 +83,41 @@ describe('testing a source path', () => {
     const result = await probe({ kind: 'daily_parquet', path: logs });
     expect(result.ok).toBe(true);
     expect(result.dates).toEqual(['2022-06-01']);
+  });
+});
+
+describe('testing a file source on S3', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    useS3rverCredentials();
+    s3 = await startS3Server(['raw']);
+    await mkdir(join(work, 'tree', 'catalogs'), { recursive: true });
+    await writeCatalog(join(work, 'tree', 'catalogs', 'titles.csv'));
+    await uploadTree(createS3Client({ endpoint: s3.endpoint }), join(work, 'tree'), 'raw', 'ref data');
+  }, 60_000);
+  afterAll(() => s3?.close());
+
+  const probeS3 = (path: string) =>
+    probeSource(project, {
+      source: { kind: 'file', path },
+      s3: { endpoint: s3.endpoint, region: 'us-east-1' },
+    });
+
+  it.each(['s3://raw/ref data/catalogs', 's3://raw/ref data/catalogs/'])(
+    'of a prefix holding objects (%s) says it is a folder, not that it does not exist',
+    async (path) => {
+      const result = await probeS3(path);
+      expect(result.error?.code).toBe('SOURCE_MISSING');
+      expect(result.summary).toContain(`${path} is a folder (a prefix of objects), and a file source is one`);
+    },
+  );
+
+  it('of an object reads its columns, and of a missing one says so naming the setting', async () => {
+    expect((await probeS3('s3://raw/ref data/catalogs/titles.csv')).summary).toContain(
+      'reads title VARCHAR, genres VARCHAR',
+    );
+    expect((await probeS3('s3://raw/ref data/catalogs/nope.csv')).summary).toBe(
+      'Source "<name>": object s3://raw/ref data/catalogs/nope.csv does not exist. Check sources.<name>.path in lakehouse.yaml.',
+    );
   });
 });
