@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { counted } from '../api/counted.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
@@ -247,6 +248,17 @@ async function noDaysHint(
     return `It is a day folder itself: give the folder that holds it, ${parent}.`;
   if (onS3) return undefined;
   const entries = await readdir(location, { withFileTypes: true }).catch(() => []);
+  // A day folder this user cannot open is left out of the dates, as if it held no Parquet file.
+  const closed: string[] = [];
+  for (const entry of entries.filter((e) => e.isDirectory() && /\d/.test(e.name)).slice(0, 400)) {
+    const denied = await access(join(location, entry.name), constants.R_OK | constants.X_OK).then(
+      () => false,
+      () => true,
+    );
+    if (denied) closed.push(join(location, entry.name));
+  }
+  if (closed.length > 0)
+    return `${closed.slice(0, 3).join(', ')}${closed.length > 3 ? ` and ${closed.length - 3} more` : ''} cannot be opened by this user (permission denied): give your user read access to them (chmod -R a+rX).`;
   const holding: string[] = [];
   for (const entry of entries.filter((e) => e.isDirectory()).slice(0, 50)) {
     const folder = join(location, entry.name);

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { inNumber } from '../api/counted.ts';
@@ -60,6 +61,14 @@ export async function bindReferenceFile(
       { source: name, path: location },
     );
   }
+  // Otherwise "cannot be read as csv: EACCES ... set sources.<name>.format", as if the format were at fault.
+  await access(path, constants.R_OK).catch(() => {
+    throw new LakehouseError(
+      'SOURCE_UNREADABLE',
+      `Source "${name}": file ${path} cannot be opened by this user (permission denied). Give your user read access to it (chmod a+r), or copy it somewhere readable and change sources.${name}.path.`,
+      { source: name, path },
+    );
+  });
   const format = source.format ?? (await detectFormat(path, location));
   let reader: string;
   let columns: string[];
