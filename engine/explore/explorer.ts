@@ -55,6 +55,20 @@ interface Source {
 }
 
 /**
+ * A failure reading a table to page it, as QUERY_ERROR naming the table: DuckDB's own error reached the
+ * app as INTERNAL. A layer view over a lake file deleted or moved since the project opened says what to do.
+ */
+function sourceError(table: string, error: unknown): LakehouseError {
+  if (error instanceof LakehouseError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const fileGone = /^IO Error: No files found that match the pattern/.test(message)
+    ? '. A file of its lake was deleted or moved outside the engine: put it back, or open the project again, ' +
+      'which names the missing files and how to repair them.'
+    : '';
+  return new LakehouseError('QUERY_ERROR', `Reading ${table}: ${message}${fileGone}`, { table });
+}
+
+/**
  * A temp table numbering the rows that pass the filters in the sort order: either a copy of those rows in
  * their wire form (`copy`), or their row ids (`rowids`). Random access by rowid is slow in DuckDB (a
  * sorted window's rows may lie all over the table), so smaller results get a copy where they are contiguous.
@@ -121,6 +135,14 @@ export function createExplorer(
     await dropStale();
     const cached = sources.get(name);
     if (cached) return cached;
+    try {
+      return await readSource(name);
+    } catch (error) {
+      throw sourceError(name, error);
+    }
+  };
+
+  const readSource = async (name: string): Promise<Source> => {
     const started = generation;
     const relation = await resolveRelation(db, name);
     let from = relation.sql;
