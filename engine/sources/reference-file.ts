@@ -77,9 +77,14 @@ export async function bindReferenceFile(
     reader = described.reader;
     columns = described.columns.map((c) => c.name);
   } catch (error) {
+    const reason = readFailure(error);
+    // Another format would not help a CSV saved as Latin-1 or UTF-16 (Excel's "Unicode text"): its encoding is the fault.
+    const fix = /not utf-8 encoded/i.test(reason)
+      ? 'Save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 -t utf-8)'
+      : `Fix the file or set sources.${name}.format`;
     throw new LakehouseError(
       'SOURCE_UNREADABLE',
-      `Source "${name}": ${location} cannot be read as ${format}: ${readFailure(error)}. Fix the file or set sources.${name}.format.`,
+      `Source "${name}": ${location} cannot be read as ${format}: ${reason}. ${fix}.`,
       { source: name, path: location },
     );
   }
