@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
@@ -259,7 +259,12 @@ async function editProjectFile(
     lineWidth: 0,
   });
   const lineEnds = text.includes('\r\n') ? written.replaceAll('\n', '\r\n') : written;
-  await writeFileAtomically(file, text.startsWith('\uFEFF') ? `\uFEFF${lineEnds}` : lineEnds);
+  // The file a link points to is written, not the link (the rename replaced it by a copy, leaving the
+  // linked file as it was), and it keeps its permissions, which the new file would take from the umask.
+  const target = await realpath(file);
+  const { mode } = await stat(target);
+  await writeFileAtomically(target, text.startsWith('\uFEFF') ? `\uFEFF${lineEnds}` : lineEnds);
+  await chmod(target, mode & 0o7777);
   return parsed.data;
 }
 

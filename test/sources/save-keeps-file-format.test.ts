@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -7,7 +7,8 @@ import { saveSource } from '../../engine/sources/save.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
 // A save from the app edits lakehouse.yaml in place: lines it does not touch stay as the user wrote them,
-// however long, and a file written on Windows keeps its CRLF line ends and byte order mark.
+// however long, a file written on Windows keeps its CRLF line ends and byte order mark, and a file linked
+// from elsewhere stays linked, with its permissions.
 
 const LONG_NOTE = `a note the team wrote on one line,${' long enough to pass eighty characters'.repeat(2)}`;
 const LONG_PATH = `/data/${'deeply/nested/'.repeat(8)}titles.csv`;
@@ -49,5 +50,23 @@ describe('saving a source', () => {
     expect(saved.startsWith('\uFEFF# the team project\r\n')).toBe(true);
     expect(saved.replaceAll('\r\n', '')).not.toContain('\n');
     expect(parseYaml(saved.slice(1)).sources.added).toEqual({ kind: 'file', path: LONG_PATH });
+  });
+
+  it('writes the file a linked lakehouse.yaml points to, keeping the link and the permissions', async () => {
+    const linked = join(work, 'shared', 'lakehouse.yaml');
+    await mkdir(join(work, 'shared'));
+    await writeFile(linked, PROJECT);
+    await chmod(linked, 0o600);
+    const project = join(work, 'linked-project');
+    await mkdir(project);
+    await symlink(linked, join(project, 'lakehouse.yaml'));
+    await saveSource(await loadProject(project), {
+      name: 'added',
+      source: { kind: 'file', path: 'a.csv' },
+      replace: false,
+    });
+    expect((await lstat(join(project, 'lakehouse.yaml'))).isSymbolicLink()).toBe(true);
+    expect(parseYaml(await readFile(linked, 'utf8')).sources.added).toEqual({ kind: 'file', path: 'a.csv' });
+    expect((await stat(linked)).mode & 0o777).toBe(0o600);
   });
 });
