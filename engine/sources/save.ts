@@ -52,14 +52,7 @@ export async function saveSource(project: Project, request: SaveSourceRequest): 
   refuseSecrets(request.source, 'source');
   if (request.s3) refuseSecrets(request.s3, 's3');
   parseSource(request.source);
-  const replaced = request.name in project.config.sources;
-  if (replaced && !request.replace) {
-    throw new LakehouseError(
-      'INVALID_ARGUMENT',
-      `A source named "${request.name}" already exists; choose another name, or edit it (replace: true).`,
-      { field: 'name', name: request.name },
-    );
-  }
+  let replaced = request.name in project.config.sources;
   const s3Changes = Object.entries(request.s3 ?? {}).filter(
     ([key, value]) =>
       value !== undefined && value !== '' && project.config.s3[key as keyof SourceS3Settings] !== value,
@@ -67,6 +60,15 @@ export async function saveSource(project: Project, request: SaveSourceRequest): 
   const config = await editProjectFile(project, (document) => {
     // Only the keys the caller gave: defaults stay implicit, as a person would write the file.
     const written = document.getIn(['sources', request.name], true);
+    // The file, not only the project as loaded: a source written there by hand since was overwritten.
+    replaced ||= written !== undefined;
+    if (replaced && !request.replace) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `A source named "${request.name}" already exists in lakehouse.yaml; choose another name, or edit it (replace: true).`,
+        { field: 'name', name: request.name },
+      );
+    }
     if (isMap(written)) mergeInto(document, written, request.source);
     else document.setIn(['sources', request.name], document.createNode(request.source));
     for (const [key, value] of s3Changes) document.setIn(['s3', key], value);

@@ -2,13 +2,14 @@ import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { LakehouseError } from '../../engine/api/errors.ts';
 import { loadProject } from '../../engine/project/config.ts';
 import { saveSource } from '../../engine/sources/save.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
 // A save from the app edits lakehouse.yaml in place: lines it does not touch stay as the user wrote them,
 // however long, a file written on Windows keeps its CRLF line ends and byte order mark, and a file linked
-// from elsewhere stays linked, with its permissions.
+// from elsewhere stays linked, with its permissions. A source added there by hand is not overwritten.
 
 const LONG_NOTE = `a note the team wrote on one line,${' long enough to pass eighty characters'.repeat(2)}`;
 const LONG_PATH = `/data/${'deeply/nested/'.repeat(8)}titles.csv`;
@@ -68,5 +69,22 @@ describe('saving a source', () => {
     expect((await lstat(join(project, 'lakehouse.yaml'))).isSymbolicLink()).toBe(true);
     expect(parseYaml(await readFile(linked, 'utf8')).sources.added).toEqual({ kind: 'file', path: 'a.csv' });
     expect((await stat(linked)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses to add a source of a name written into the file by hand since the project was loaded', async () => {
+    await writeFile(join(work, 'lakehouse.yaml'), PROJECT);
+    const project = await loadProject(work);
+    const byHand = '  # the team catalog\n  team:\n    kind: file\n    path: team.csv\n';
+    await writeFile(join(work, 'lakehouse.yaml'), PROJECT.replace('vars:\n', `${byHand}vars:\n`));
+    const refused = await saveSource(project, {
+      name: 'team',
+      source: { kind: 'file', path: 'mine.csv' },
+      replace: false,
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LakehouseError);
+    expect((refused as LakehouseError).message).toContain(
+      'A source named "team" already exists in lakehouse.yaml',
+    );
+    expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toContain(byHand);
   });
 });
