@@ -135,17 +135,39 @@ function wrapConnection(
 ): Db {
   let closed = false;
   const prepared = createPreparedCache(connection);
-  const read = async (sql: string, params?: SqlParams) => {
-    const reader = new DuckDBResultReader(await profiled(sql, () => prepared.execute(sql, params)));
-    await reader.readAll();
-    return reader;
+  // Closing a connection while a statement runs on it hangs that statement, and the process with it
+  // (Ctrl-C on `lakehouse serve` during an export never exited): close() interrupts what runs, and the
+  // connection closes when the last statement has ended.
+  let running = 0;
+  let interrupting: ReturnType<typeof setInterval> | undefined;
+  const closeNow = () => {
+    clearInterval(interrupting);
+    prepared.clear();
+    connection.closeSync();
+    closeOwner();
   };
+  const tracked = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (closed) throw new Error(`The database connection to ${path} is closed.`);
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      if (running === 0 && closed) closeNow();
+    }
+  };
+  const read = (sql: string, params?: SqlParams) =>
+    tracked(async () => {
+      const reader = new DuckDBResultReader(await profiled(sql, () => prepared.execute(sql, params)));
+      await reader.readAll();
+      return reader;
+    });
 
   const db: Db = {
     path,
     connection,
     async run(sql, params) {
-      await profiled(sql, () => prepared.execute(sql, params));
+      await tracked(() => profiled(sql, () => prepared.execute(sql, params)));
     },
     async all<T>(sql: string, params?: SqlParams) {
       return (await read(sql, params)).getRowObjectsJS().map(normaliseRow) as T[];
@@ -158,13 +180,13 @@ function wrapConnection(
       return normaliseValue(rows[0]?.[0]) as T | undefined;
     },
     async transaction(fn) {
-      await connection.run('BEGIN TRANSACTION');
+      await tracked(() => connection.run('BEGIN TRANSACTION'));
       try {
         const result = await fn();
-        await connection.run('COMMIT');
+        await tracked(() => connection.run('COMMIT'));
         return result;
       } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
+        await tracked(() => connection.run('ROLLBACK')).catch(() => undefined);
         throw error;
       }
     },
@@ -178,9 +200,10 @@ function wrapConnection(
     close() {
       if (closed) return;
       closed = true;
-      prepared.clear();
-      connection.closeSync();
-      closeOwner();
+      if (running === 0) return closeNow();
+      // Repeated: DuckDB drops an interrupt that lands while a statement is being prepared.
+      connection.interrupt();
+      interrupting = setInterval(() => connection.interrupt(), 50);
     },
   };
   return db;
