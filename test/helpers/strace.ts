@@ -23,7 +23,32 @@ export function lakehouseTraced(log: string, calls: string[], args: string[]) {
   );
 }
 
+/**
+ * The calls of a `strace -f` log as whole lines, in the order they returned. A call that another thread's
+ * call interrupts in the log is split in two (`12 fsync(3</a> <unfinished ...>` ... `12 <... fsync
+ * resumed>) = 0`), which happens more the busier the machine: the halves are joined by thread id.
+ */
+export function completedCalls(log: string): string[] {
+  const pending = new Map<string, string>();
+  const calls: string[] = [];
+  for (const line of log.split('\n')) {
+    const unfinished = /^(\d+)\s+(.*) <unfinished \.\.\.>$/.exec(line);
+    if (unfinished) {
+      pending.set(unfinished[1]!, unfinished[2]!);
+      continue;
+    }
+    const resumed = /^(\d+)\s+<\.\.\. \w+ resumed>(.*)$/.exec(line);
+    if (resumed) {
+      calls.push(`${resumed[1]} ${pending.get(resumed[1]!) ?? ''}${resumed[2]}`);
+      pending.delete(resumed[1]!);
+      continue;
+    }
+    if (line !== '') calls.push(line);
+  }
+  return calls;
+}
+
 /** The path of a successful fsync or fdatasync in a line of such a log, if it is one. */
 export function syncedPath(line: string): string | undefined {
-  return /\b(?:fsync|fdatasync)\(\d+<(.+)>\) = 0/.exec(line)?.[1];
+  return /\b(?:fsync|fdatasync)\(\d+<(.+)>\)\s+= 0/.exec(line)?.[1];
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listParquetFiles } from '../../engine/lake/partitions.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
-import { hasStrace, lakehouseTraced, syncedPath } from '../helpers/strace.ts';
+import { completedCalls, hasStrace, lakehouseTraced, syncedPath } from '../helpers/strace.ts';
 
 // A power cut after a date commits must not leave the warehouse naming a partition file whose bytes never
 // reached the disk.
@@ -21,8 +21,7 @@ describe.skipIf(!hasStrace)('a run on a local lake', () => {
     const log = join(work, 'strace.log');
     const run = lakehouseTraced(log, ['fsync', 'fdatasync'], ['run', dir]);
     expect(run.status, run.stderr).toBe(0);
-    const synced = (await readFile(log, 'utf8'))
-      .split('\n')
+    const synced = completedCalls(await readFile(log, 'utf8'))
       .map(syncedPath)
       .filter((path): path is string => path !== undefined);
     const lake = join(dir, 'lake');

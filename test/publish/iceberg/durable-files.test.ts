@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedProject, removeDir, tempDir, withEngine } from '../../helpers/project.ts';
-import { hasStrace, lakehouseTraced, syncedPath } from '../../helpers/strace.ts';
+import { completedCalls, hasStrace, lakehouseTraced, syncedPath } from '../../helpers/strace.ts';
 
 // A power cut after a publish reports success must not leave a snapshot naming a file whose bytes never
 // reached the disk.
@@ -18,7 +18,7 @@ interface FileEvent {
 /** fsync/fdatasync (with strace -y, the fd's path), rename and link calls, in the order they returned. */
 function fileEvents(log: string): FileEvent[] {
   const events: FileEvent[] = [];
-  for (const line of log.split('\n')) {
+  for (const line of completedCalls(log)) {
     if (/ = -1 /.test(line)) continue;
     const synced = syncedPath(line);
     if (synced) {
