@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
-import { unknownKeysError } from '../project/config-issues.ts';
+import { issueLines, locateIssues, unknownKeysError } from '../project/config-issues.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
 
@@ -236,6 +236,18 @@ async function editProjectFile(
       'PROJECT_INVALID',
       `${file} cannot be edited: ${document.errors[0]?.message ?? 'it is not a mapping'}. Fix it by hand first.`,
       { path: file },
+    );
+  }
+  // A file edited by hand into an invalid one since it was opened is not this save's doing: said as such,
+  // at its line, where "the edit would make it invalid" sent the user looking at the source they saved.
+  const asFound = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
+  if (!asFound.success) {
+    const located = locateIssues(asFound.error.issues, document, text);
+    const issues = issueLines(located);
+    throw new LakehouseError(
+      'PROJECT_INVALID',
+      `${file} is invalid as it is, before this save: ${issues.join('; ')}. Fix it by hand, then save again.`,
+      { path: file, line: located[0]?.line, issues },
     );
   }
   edit(document);

@@ -87,4 +87,20 @@ describe('saving a source', () => {
     );
     expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toContain(byHand);
   });
+
+  it('refuses a save to a file made invalid by hand since, naming its line, not blaming the save', async () => {
+    await writeFile(join(work, 'lakehouse.yaml'), PROJECT);
+    const project = await loadProject(work);
+    await writeFile(join(work, 'lakehouse.yaml'), `${PROJECT}setings: {threads: 2}\n`);
+    const refused = await saveSource(project, {
+      name: 'other',
+      source: { kind: 'file', path: 'b.csv' },
+      replace: false,
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LakehouseError);
+    expect((refused as LakehouseError).code).toBe('PROJECT_INVALID');
+    expect((refused as LakehouseError).message).toContain(
+      'lakehouse.yaml is invalid as it is, before this save: line 10: Unrecognized key: "setings"',
+    );
+  });
 });
