@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../electron/security.ts';
@@ -38,7 +38,7 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Lakehouse Explore
 
 /**
  * Serves a file of the built renderer, never anything outside `root` (paths are resolved and checked,
- * encoded dots and NULs included). Returns false when there is no such file, so the caller sends 404.
+ * encoded dots, NULs and symlinks included). Returns false when there is no such file, so the caller sends 404.
  */
 export async function serveStatic(
   root: string,
@@ -60,7 +60,11 @@ export async function serveStatic(
   let body: Buffer;
   try {
     if (!(await stat(file)).isFile()) return false;
-    body = await readFile(file);
+    // Where it really is: a symlink in the folder would otherwise serve whatever it points to (the
+    // server answers files without the token, to any local user).
+    const real = await realpath(file);
+    if (!real.startsWith((await realpath(base)) + sep)) return false;
+    body = await readFile(real);
   } catch {
     if (relative !== 'index.html') return false;
     response.writeHead(503, { ...STATIC_HEADERS, 'Content-Type': CONTENT_TYPES['.html'] });
