@@ -11,7 +11,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { businessKeyText, SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
-import type { Model } from '../project/models.ts';
+import { type Model, relationshipTargetId } from '../project/models.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
 
@@ -279,7 +279,9 @@ async function memberLabels(
   const labels = new Map<string, string>();
   const test = model.config.tests.find((t) => 'relationships' in t && t.relationships.column === member);
   const dim =
-    test && 'relationships' in test ? engine.models.find((m) => m.id === test.relationships.to) : undefined;
+    test && 'relationships' in test
+      ? engine.models.find((m) => m.id.toLowerCase() === relationshipTargetId(test.relationships.to))
+      : undefined;
   if (!dim || !test || !('relationships' in test) || values.length === 0) return labels;
   const field = test.relationships.field;
   const list = values

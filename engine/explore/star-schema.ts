@@ -3,7 +3,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { UNKNOWN_KEY } from '../materializations/scd1.ts';
-import type { Model } from '../project/models.ts';
+import { type Model, relationshipTargetId } from '../project/models.ts';
 
 /** `"schema"."table"` of a model id such as `gold.dim_user`. */
 export function relationOf(model: Model): string {
@@ -36,9 +36,7 @@ function relationships(engine: Engine): Relationship[] {
     if (!from.config.role) continue;
     for (const test of from.config.tests) {
       if (!('relationships' in test)) continue;
-      // As the test reads it (search path gold): a bare `to: dim_platform` is gold.dim_platform.
-      const named = test.relationships.to.toLowerCase();
-      const to = byId.get(named.includes('.') ? named : `gold.${named}`);
+      const to = byId.get(relationshipTargetId(test.relationships.to));
       if (to) out.push({ from, column: test.relationships.column, to, field: test.relationships.field });
     }
   }

@@ -6,7 +6,7 @@ import { qualified, readParquet } from '../db/duckdb.ts';
 import type { ModelGraph } from '../graph/dependencies.ts';
 import type { createPartitionStore } from '../lake/partitions.ts';
 import { columnsOf } from '../materializations/context.ts';
-import type { Model } from '../project/models.ts';
+import { type Model, relationshipTargetId } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
 import type { RunnerDeps } from './run-types.ts';
 
@@ -96,7 +96,9 @@ export async function keyReaders(
     // The reader's columns holding this table's keys: its relationships tests to it, else the key's
     // name. A reader without one yet (a new dimension) holds no old keys: its column is added.
     const pointing = reader.config.tests.flatMap((t) =>
-      'relationships' in t && t.relationships.to === model.id && t.relationships.field === sk
+      'relationships' in t &&
+      relationshipTargetId(t.relationships.to) === model.id.toLowerCase() &&
+      t.relationships.field === sk
         ? [t.relationships.column]
         : [],
     );
@@ -132,8 +134,8 @@ export async function testsAheadOfParents(
   const upstream = deps.graph.byId.get(model.id)?.upstream ?? [];
   for (const [index, test] of model.config.tests.entries()) {
     if (!('relationships' in test)) continue;
-    const to = test.relationships.to.toLowerCase();
-    const parent = upstream.find((id) => id.toLowerCase() === (to.includes('.') ? to : `gold.${to}`));
+    const to = relationshipTargetId(test.relationships.to);
+    const parent = upstream.find((id) => id.toLowerCase() === to);
     if (!parent) continue;
     const parentThrough = await latestDateHeld(deps, parent, date);
     if (parentThrough !== undefined && parentThrough >= heldThrough) continue;

@@ -293,6 +293,16 @@ export interface Model {
   testSources: { line: number; text: string }[];
 }
 
+/**
+ * The id (lower case) of the table a relationships test's `to:` names, as the test's SQL reads it: models
+ * run with search_path gold, so a bare name is the gold table, and DuckDB's names ignore letter case.
+ * Compare it with `model.id.toLowerCase()`.
+ */
+export function relationshipTargetId(to: string): string {
+  const named = to.toLowerCase();
+  return named.includes('.') ? named : `gold.${named}`;
+}
+
 // Line comments may come before the header (a title, a licence line); nothing else may.
 const HEADER = /^(?:\s*--[^\n]*\n)*\s*\/\*\s*config\b([\s\S]*?)\*\//;
 const HEADER_OPENED = /^(?:\s*--[^\n]*\n)*\s*\/\*\s*config\b/;
