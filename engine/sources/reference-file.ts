@@ -99,6 +99,24 @@ export async function bindReferenceFile(
     );
   }
   const renamed = columns.map((c) => source.rename[c] ?? c);
+  // DuckDB names a second column of one name (in any case) `title_1`: the file's own title column was
+  // read under another name without a word, and the renamed one taken for it.
+  const clash = renames.find(([from, to]) =>
+    renamed.some((c, i) => columns[i] !== from && c.toLowerCase() === to.toLowerCase()),
+  );
+  if (clash) {
+    const [from, to] = clash;
+    const other = columns.find((c, i) => c !== from && renamed[i]?.toLowerCase() === to.toLowerCase());
+    throw new LakehouseError(
+      'SOURCE_SCHEMA_MISMATCH',
+      `Source "${name}": sources.${name}.rename reads column ${from} as ${to}, but ${location} ${
+        other !== undefined && other in source.rename
+          ? `reads ${other} as ${to} too`
+          : `has a column ${other} already`
+      }. Rename that one too (${other}: <another name>), or take ${from} out of the rename.`,
+      { source: name, path: location, column: from, clash: other },
+    );
+  }
   const missing = source.required_columns.filter((c) => !renamed.includes(c));
   if (missing.length > 0) {
     // A file column named the same in another case (Title for title) is the one to map: named, not a placeholder.

@@ -7,6 +7,7 @@ import { removeDir, tempDir } from '../helpers/project.ts';
 
 // A file source lacking a required column says which rename maps it: a file column named the same in
 // another case is named in the suggestion, with the renames already set, so it can be pasted as it is.
+// A rename onto a name the file already has is refused: DuckDB read the file's own column as title_1.
 
 let work: string;
 let project: Project;
@@ -19,7 +20,13 @@ afterAll(() => removeDir(work));
 
 async function testedWith(header: string, rename: Record<string, string> = {}): Promise<string> {
   const path = join(work, 'titles.csv');
-  await writeFile(path, `${header}\nConan,Anime\n`);
+  await writeFile(
+    path,
+    `${header}\n${header
+      .split(',')
+      .map((_, i) => `v${i}`)
+      .join(',')}\n`,
+  );
   const source = { kind: 'file', path, required_columns: ['title', 'genres'], rename };
   const result = await probeSource(project, { name: 'titles', source });
   expect(result.error?.code).toBe('SOURCE_SCHEMA_MISMATCH');
@@ -41,5 +48,25 @@ describe('a file source lacking a required column', () => {
     expect(summary).toContain(
       `sources.titles.rename: ${suggested} (init takes the same as --catalog-rename ${flag}).`,
     );
+  });
+});
+
+describe('a file source renaming a column onto a name the file has', () => {
+  it.each([
+    [{ keyword: 'title' }, 'reads column keyword as title, but', 'has a column title already'],
+    [{ keyword: 'TITLE' }, 'reads column keyword as TITLE, but', 'has a column title already'],
+    [{ keyword: 'name', title: 'name' }, 'reads column keyword as name, but', 'reads title as name too'],
+  ])('(%o) is refused naming both columns', async (rename, first, second) => {
+    const summary = await testedWith('keyword,title,genres', rename);
+    expect(summary).toContain(first);
+    expect(summary).toContain(second);
+  });
+
+  it('is read when the file column is renamed away too', async () => {
+    const path = join(work, 'titles.csv');
+    await writeFile(path, 'keyword,title,genres\nbong da,Conan,Anime\n');
+    const rename = { keyword: 'title', title: 'original_title' };
+    const result = await probeSource(project, { name: 'titles', source: { kind: 'file', path, rename } });
+    expect(result.columns).toEqual(['title VARCHAR', 'original_title VARCHAR', 'genres VARCHAR']);
   });
 });
