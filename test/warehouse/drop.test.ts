@@ -11,12 +11,12 @@ import { generatedProject, removeDir, tempDir, withEngine } from '../helpers/pro
 let work: string;
 let dir: string;
 
-/** A model table `gold.leftover`, then its model file deleted: what a user renaming a model leaves. */
-async function leaveATableBehind(): Promise<void> {
-  const leftover = join(dir, 'models', 'gold', 'leftover.sql');
+/** A model table `gold.<name>`, then its model file deleted: what a user renaming a model leaves. */
+async function leaveATableBehind(name = 'leftover'): Promise<void> {
+  const leftover = join(dir, 'models', 'gold', `${name}.sql`);
   await writeFile(leftover, '/* config\nmaterialized: table\n*/\nSELECT 1 AS k\n');
   await withEngine(dir, async (engine) => {
-    expect((await engine.run({ select: ['gold.leftover'] })).status).toBe('success');
+    expect((await engine.run({ select: [`gold.${name}`] })).status).toBe('success');
   });
   await rm(leftover);
 }
@@ -133,6 +133,20 @@ describe('dropping a table no model builds', () => {
         expect(Number(left)).toBe(0);
       } finally {
         await app.close();
+      }
+      // A name too long for one line wraps inside the note: the button stays in it, not past its edge.
+      const long = `leftover_${'with_a_name_long_enough_'.repeat(4)}`;
+      await leaveATableBehind(long);
+      const again = await openApp({ projectDir: dir, page: { viewport: { width: 1024, height: 800 } } });
+      try {
+        const { page } = again;
+        await page.getByTestId('tab-tables').click();
+        await page.getByTestId(`table-item-gold.${long}`).click();
+        const note = await page.getByTestId('left-over-table').boundingBox();
+        const button = await page.getByTestId('drop-table').boundingBox();
+        expect(button!.x + button!.width).toBeLessThanOrEqual(note!.x + note!.width);
+      } finally {
+        await again.close();
       }
     },
     120_000,
