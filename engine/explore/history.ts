@@ -140,7 +140,10 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
              WHERE ${keys.map((k) => `${ident(k)} IS NOT NULL`).join(' AND ')}`,
           )
         : null;
-    const joined = example ? ` A key of several columns is their values joined with |, e.g. ${example}.` : '';
+    // A NULL part is typed \N (as the list shows it): a user typing nothing for it got no hint of that.
+    const joined = example
+      ? ` A key of several columns is their values joined with | (a NULL value written \\N, a | or \\ inside a value preceded by \\), e.g. ${example}.`
+      : '';
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       `${model.id} has no rows for ${keys.join('|')} = ${input.key}.${joined} Check the key (leading zeros count), or pick one from the list.`,

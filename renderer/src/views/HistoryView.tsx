@@ -159,7 +159,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
             title={
               (suggestions?.model === model &&
                 suggestions.keys.keyColumns.length > 1 &&
-                `The values of ${suggestions.keys.keyColumns.join(', ')} joined with |`) ||
+                `The values of ${suggestions.keys.keyColumns.join(', ')} joined with | (NULL written \\N, a | or \\ in a value preceded by \\)`) ||
               undefined
             }
             onChange={(e) => typeKey(e.target.value)}
