@@ -13,7 +13,7 @@ import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 import { bindReferenceFile, s3FileObject } from './reference-file.ts';
-import { homeRelativePathError } from './save.ts';
+import { dateFormatError, homeRelativePathError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -95,6 +95,13 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
   const pathField = request.source === undefined ? `sources.${name}.path` : 'source.path';
   const homeRelative = source.kind !== 'crawl' && homeRelativePathError(source.path, pathField);
   if (homeRelative) return failed(source.kind, '', homeRelative);
+  const badFormat =
+    source.kind === 'daily_parquet' &&
+    dateFormatError(
+      source.date_format,
+      request.source === undefined ? `sources.${name}.date_format` : undefined,
+    );
+  if (badFormat) return failed(source.kind, '', badFormat);
   const storage = request.s3
     ? project.storage.withSettings({ ...project.storage.settings, ...request.s3 })
     : project.storage;
@@ -225,6 +232,18 @@ async function probeDaily(
   };
 }
 
+/** Day folder layouts seen in the wild (Spark, Hive, Glue, by hand), tried when date_format finds none. */
+const COMMON_DATE_FORMATS = [
+  '%Y%m%d',
+  '%Y-%m-%d',
+  '%Y_%m_%d',
+  '%Y/%m/%d',
+  'dt=%Y-%m-%d',
+  'date=%Y-%m-%d',
+  'etl_date=%Y-%m-%d',
+  'year=%Y/month=%m/day=%d',
+];
+
 /**
  * Where the day folders are when a path misses them by a level: a day folder given for the folder holding
  * it (as init says of --source), a folder whose subfolder holds them, or Parquet files with no day folder.
@@ -234,7 +253,8 @@ async function noDaysHint(
   format: string,
   storage: ProjectStorage,
 ): Promise<string | undefined> {
-  const daysUnder = (folder: string) => listSourceDates(folder, format, storage).catch(() => []);
+  const daysUnder = (folder: string, layout = format) =>
+    listSourceDates(folder, layout, storage).catch(() => []);
   const onS3 = isS3Uri(location);
   const parts = location.replace(/\/+$/, '').split(onS3 ? '/' : sep);
   const levels = format.split('/').length;
@@ -266,6 +286,12 @@ async function noDaysHint(
   }
   if (holding.length > 0)
     return `${holding.slice(0, 3).join(' and ')} ${holding.length === 1 ? 'has' : 'have'} them: give that folder.`;
+  // Day folders named another common way (2022-06-01, dt=2022-06-01): the date_format to set.
+  for (const other of COMMON_DATE_FORMATS.filter((f) => f !== format)) {
+    const days = await daysUnder(location, other);
+    if (days.length === 0) continue;
+    return `Its folders are named like ${dayFolder(other, days[0] as string)}: set date_format to ${other} (the form's Day folders).`;
+  }
   if (entries.some((e) => e.isFile() && dayEntryKind(e.name, { size: 1, folder: false }) === 'parquet'))
     return `It holds Parquet files directly: a daily source reads one folder per day, so move each day's files into a folder named for it (${dayFolder(format, '2022-06-01')}/), or read one of them as a source of kind file.`;
   return undefined;

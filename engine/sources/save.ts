@@ -190,6 +190,10 @@ function parseSource(raw: Record<string, unknown>): void {
       issues,
     });
   }
+  if (parsed.data.kind === 'daily_parquet') {
+    const badFormat = dateFormatError(parsed.data.date_format);
+    if (badFormat) throw badFormat;
+  }
   // A malformed URI (s3:/x) would be saved and then read as a folder of the project: refused here.
   if (parsed.data.kind !== 'crawl') {
     const homeRelative = homeRelativePathError(parsed.data.path);
@@ -201,6 +205,24 @@ function parseSource(raw: Record<string, unknown>): void {
       throw error;
     }
   }
+}
+
+/**
+ * A daily source's date_format names one folder per day, so it holds %Y, %m and %d once each and no other
+ * directive: `%Y%m` (monthly folders) failed as "folder 202206 is no calendar date (2022-06-undefined)", and
+ * `YYYY-MM-DD` matched no folder at all.
+ */
+export function dateFormatError(format: string, field = 'source.date_format'): LakehouseError | undefined {
+  const directives = format.match(/%./g) ?? [];
+  const once = (d: string) => directives.filter((x) => x === d).length === 1;
+  const other = directives.filter((d) => !['%Y', '%m', '%d'].includes(d));
+  if (once('%Y') && once('%m') && once('%d') && other.length === 0) return undefined;
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${field}: "${format}" ${other.length > 0 ? `has ${other.join(', ')}, which a day folder's name cannot hold; it` : ''}` +
+      `${other.length > 0 ? ' ' : ''}must hold %Y, %m and %d once each, as a daily source has one folder per day: e.g. %Y%m%d (20220601), %Y-%m-%d or %Y/%m/%d.`,
+    { field, format },
+  );
 }
 
 /**

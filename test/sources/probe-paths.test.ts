@@ -23,6 +23,7 @@ beforeAll(async () => {
   await writeDay(logs, '20220601', events(3));
   await mkdir(join(work, 'flat'));
   await writeDay(work, 'flat', events(3));
+  await writeDay(join(work, 'dashed'), '2022-06-01', events(3));
   await writeCatalog(join(work, 'titles.csv'));
   await writeFile(
     join(work, 'lakehouse.yaml'),
@@ -77,6 +78,26 @@ describe('testing a source path', () => {
   it('of a folder of Parquet files with no day folders says to put them in day folders', async () => {
     const result = await probe({ kind: 'daily_parquet', path: join(work, 'flat') });
     expect(result.summary).toContain('It holds Parquet files directly');
+  });
+
+  it('of day folders named in another common way names the date_format to set', async () => {
+    const result = await probe({ kind: 'daily_parquet', path: join(work, 'dashed') });
+    expect(result.summary).toContain('Its folders are named like 2022-06-01: set date_format to %Y-%m-%d');
+  });
+
+  it.each([
+    ['%Y%m', 'must hold %Y, %m and %d once each'],
+    ['YYYY-MM-DD', 'must hold %Y, %m and %d once each'],
+    ['%Y-%m-%d/%H', 'has %H, which a day folder'],
+  ])('with date_format %s is refused saying what a day folder format holds', async (date_format, said) => {
+    const source = { kind: 'daily_parquet', path: join(work, 'dashed'), date_format };
+    const result = await probe(source);
+    expect(result.error?.code).toBe('INVALID_ARGUMENT');
+    expect(result.summary).toContain(`source.date_format: "${date_format}" ${said}`);
+    const refused = await saveSource(project, { name: 'days', source, replace: false }).catch(
+      (e: unknown) => e,
+    );
+    expect((refused as LakehouseError).details.field).toBe('source.date_format');
   });
 
   it('with spaces and accents reads the days', async () => {
