@@ -41,9 +41,10 @@ async function generateInto(out: string, days: number, rowsPerDay: number, seed:
       startDate,
       onProgress: (done, total) => bar.update(done, total, 'generating days'),
     });
-    bar.done();
     return summary;
   } finally {
+    // Cleared on a failure too (a full disk), so the error starts on a line of its own.
+    bar.done();
     db.close();
   }
 }

@@ -39,10 +39,11 @@ export async function runWithProgress(
         if (e.kind === 'run-done') bar.update(e.done, e.total, 'done');
       },
     });
-    bar.done();
     const cancelled = summary.status === 'cancelled' ? stopSignals.cancelExitCode() : undefined;
     return { summary, exitCode: summary.status === 'success' ? 0 : (cancelled ?? 1) };
   } finally {
+    // Cleared however the run ends: an error thrown after S3 progress was drawn would print onto its line.
+    bar.done();
     stopTransfers();
     stopSignals.remove();
   }
