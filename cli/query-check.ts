@@ -1,6 +1,7 @@
 import { LakehouseError } from '../engine/api/errors.ts';
 import { type Db, literal } from '../engine/db/duckdb.ts';
 import { checkOneQuery } from '../engine/explore/export.ts';
+import { callsThatMayChangeRows } from '../engine/explore/query-calls.ts';
 import { withoutStatementEnds } from '../engine/explore/statement-end.ts';
 
 const READS_ONLY =
@@ -54,21 +55,7 @@ async function parseTree(db: Db, sql: string): Promise<ParseTree> {
 
 async function isRepeatable(db: Db, tree: ParseTree): Promise<boolean> {
   if (tree.error || tree.statements?.length !== 1) return false;
-  const functions = new Set<string>();
-  let sampled = false;
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) walk(item);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    for (const [key, value] of Object.entries(node)) {
-      if (key === 'function_name' && typeof value === 'string') functions.add(value.toLowerCase());
-      else if (key === 'sample' && value !== null) sampled = true;
-      else walk(value);
-    }
-  };
-  walk(tree.statements);
+  const { functions, sampled } = callsThatMayChangeRows(tree.statements);
   if (sampled) return false;
   if (functions.size === 0) return true;
   // Table functions (read_parquet, range) have no stability: they read the same rows both times.

@@ -10,6 +10,7 @@ import {
   wideIntegerColumns,
 } from '../db/duckdb.ts';
 import { checkOneQuery } from './export.ts';
+import { callsThatMayChangeRows } from './query-calls.ts';
 import { errorInUserText } from './query-error.ts';
 import { withoutStatementEnds } from './statement-end.ts';
 
@@ -326,22 +327,7 @@ function jsonRow(chunk: DuckDBDataChunk, row: number, cursor: Cursor): Record<st
  * where the result held 6,144; such a result gets no total until it is read to its end.
  */
 async function sameRowsAgain(db: Db, statements: unknown[]): Promise<boolean> {
-  const functions = new Set<string>();
-  let sampled = false;
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) walk(item);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    if ((node as { type?: unknown }).type === 'ORDER_MODIFIER') return;
-    for (const [key, value] of Object.entries(node)) {
-      if (key === 'function_name' && typeof value === 'string') functions.add(value.toLowerCase());
-      else if (key === 'sample' && value !== null) sampled = true;
-      else walk(value);
-    }
-  };
-  walk(statements);
+  const { functions, sampled } = callsThatMayChangeRows(statements);
   if (sampled) return false;
   if (functions.size === 0) return true;
   const volatile = await db.scalar<number | bigint>(
