@@ -92,6 +92,11 @@ function mergeInto(document: Document, node: YAMLMap, value: Record<string, unkn
   for (const [key, next] of Object.entries(value)) {
     const existing = node.get(key, true);
     if (existing !== undefined && JSON.stringify(toJson(existing)) === JSON.stringify(next)) continue;
+    // A section whose entries are all commented out reads as null, as empty as `{}`: replacing it dropped
+    // those comments, which yaml holds on the null, so it stays; entries written into it keep them below.
+    const emptySection = isScalar(existing) && existing.value === null;
+    const nextIsMap = next !== null && typeof next === 'object' && !Array.isArray(next);
+    if (emptySection && nextIsMap && Object.keys(next).length === 0) continue;
     if (isMap(existing) && next !== null && typeof next === 'object' && !Array.isArray(next)) {
       mergeInto(document, existing, next as Record<string, unknown>);
       continue;
@@ -105,6 +110,7 @@ function mergeInto(document: Document, node: YAMLMap, value: Record<string, unkn
       created.flow = existing.flow;
       created.comment = existing.comment;
     }
+    if (emptySection && isMap(created)) created.comment = existing.comment;
     node.set(key, created);
   }
 }

@@ -103,4 +103,23 @@ describe('saving a source', () => {
       'lakehouse.yaml is invalid as it is, before this save: line 10: Unrecognized key: "setings"',
     );
   });
+
+  it('keeps a section whose entries are all commented out, and its comments when entries are written in', async () => {
+    const commented = '    columns:\n      # eventID: VARCHAR\n      # keyword: VARCHAR\n';
+    const text = `name: sections\nsources:\n  logs:\n    kind: daily_parquet\n    path: raw\n${commented}`;
+    await writeFile(join(work, 'lakehouse.yaml'), text);
+    const project = await loadProject(work);
+    const save = (columns: Record<string, string>) =>
+      saveSource(project, {
+        name: 'logs',
+        source: { kind: 'daily_parquet', path: 'raw', columns },
+        replace: true,
+      });
+    await save({});
+    expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toBe(text);
+    await save({ keyword: 'VARCHAR' });
+    expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toContain(
+      '    columns:\n      keyword: VARCHAR\n      # eventID: VARCHAR\n      # keyword: VARCHAR\n',
+    );
+  });
 });

@@ -12,7 +12,9 @@ import { events, writeDay } from '../helpers/source-files.ts';
 describe.skipIf(!hasChromium)('editing a source in the Sources form', () => {
   let work: string;
   let app: OpenApp;
-  const PROJECT = 'name: form\nsources:\n  logs:\n    kind: daily_parquet\n    path: raw\n';
+  const PROJECT =
+    'name: form\nsources:\n  logs:\n    kind: daily_parquet\n    path: raw\n' +
+    '  planned:\n    kind: file\n    path: labels.csv\n    rename:\n      # keyword: title\n      # category: genres\n';
 
   beforeAll(async () => {
     work = await tempDir('lakehouse-sources-form-');
@@ -35,6 +37,15 @@ describe.skipIf(!hasChromium)('editing a source in the Sources form', () => {
     await expect.poll(() => page.getByTestId('new-source-location').inputValue()).toBe('raw');
     await page.getByTestId('source-save').click();
     await expect.poll(() => page.getByTestId('source-save-result').textContent()).toMatch(/^Updated logs/);
+    expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toBe(PROJECT);
+  });
+
+  it('saved unchanged keeps a rename whose entries are all commented out, with its comments', async () => {
+    const { page } = app;
+    await page.getByTestId('source-edit-planned').click();
+    await expect.poll(() => page.getByTestId('new-source-location').inputValue()).toBe('labels.csv');
+    await page.getByTestId('source-save').click();
+    await expect.poll(() => page.getByTestId('source-save-result').textContent()).toMatch(/^Updated planned/);
     expect(await readFile(join(work, 'lakehouse.yaml'), 'utf8')).toBe(PROJECT);
   });
 

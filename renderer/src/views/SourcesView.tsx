@@ -152,6 +152,15 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
     if (value === '' || value === undefined) delete base[key];
     else base[key] = value;
   };
+  // An empty list or map stays as the file has it (`rename:` over commented-out entries reads as null):
+  // left out, the save took the key and those comments with it.
+  const setCollection = (key: string, value: unknown[] | Record<string, unknown>) => {
+    const written = base[key];
+    const writtenEmpty =
+      written === null || (typeof written === 'object' && Object.keys(written).length === 0);
+    if (Object.keys(value).length > 0) base[key] = value;
+    else if (!writtenEmpty) delete base[key];
+  };
   if (draft.kind === 'crawl') {
     const rate = Number(draft.requestsPerSecond);
     const pages = Number(draft.maxPages);
@@ -176,9 +185,8 @@ function definitionOf(draft: Draft, saved: Record<string, unknown> | null): Reco
   Object.assign(base, { kind: draft.kind, path: draft.location.trim() });
   if (draft.kind === 'file') {
     setOptional('format', draft.format);
-    setOptional('required_columns', list(draft.requiredColumns).length ? list(draft.requiredColumns) : '');
-    const rename = parseRename(draft.rename);
-    setOptional('rename', Object.keys(rename).length ? rename : '');
+    setCollection('required_columns', list(draft.requiredColumns));
+    setCollection('rename', parseRename(draft.rename));
     return base;
   }
   // The default is left out, so a form save does not add a line the file did not have.
@@ -546,6 +554,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
               label="Rename columns"
               field="rename"
               testId="new-source-rename"
+              size={30}
               placeholder="keyword=title, category=genres"
             />
           </>
