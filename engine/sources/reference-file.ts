@@ -69,6 +69,15 @@ export async function bindReferenceFile(
       { source: name, path },
     );
   });
+  // A workbook read as CSV failed as "not utf-8 encoded"; Excel's own export is the way to a file read here.
+  if (/\.(xlsx|xlsm|xls|ods)$/i.test(location) || (await startsWith(path, 'PK\x03\x04'))) {
+    throw new LakehouseError(
+      'SOURCE_UNREADABLE',
+      `Source "${name}": ${location} is a spreadsheet workbook (or another zip archive), which is not read. ` +
+        `Export the sheet as CSV (Excel: Save As "CSV UTF-8") and give that file as sources.${name}.path.`,
+      { source: name, path: location },
+    );
+  }
   const format = source.format ?? (await detectFormat(path, location));
   let reader: string;
   let columns: string[];
@@ -367,6 +376,18 @@ function knownExtension(path: string): ReferenceFormat | undefined {
   if (ext === '.json' || ext === '.jsonl' || ext === '.ndjson') return 'json';
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   return undefined;
+}
+
+/** Whether a local file's first bytes are `magic` (read as latin1, so any byte compares). */
+async function startsWith(path: string, magic: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(magic.length);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead).toString('latin1') === magic;
+  } finally {
+    await file.close();
+  }
 }
 
 /**
