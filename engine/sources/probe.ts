@@ -12,7 +12,7 @@ import { listObjects } from '../storage/s3-objects.ts';
 import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
-import { bindReferenceFile, s3FileObject } from './reference-file.ts';
+import { bindReferenceFile, fileMissing, s3FileObject } from './reference-file.ts';
 import { dateFormatError, homeRelativePathError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
@@ -151,11 +151,7 @@ async function probeFile(name: string, location: string, storage: ProjectStorage
   } else {
     bytes = (
       await stat(location).catch(() => {
-        throw new LakehouseError(
-          'SOURCE_MISSING',
-          `Source "${name}": file ${location} does not exist. Check sources.${name}.path (in lakehouse.yaml, or the form that tests it).`,
-          { source: name, path: location },
-        );
+        throw fileMissing(name, location);
       })
     ).size;
   }

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { inNumber } from '../api/counted.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal, NO_HIVE_COLUMNS, pathLiteral } from '../db/duckdb.ts';
@@ -43,14 +43,7 @@ export async function bindReferenceFile(
   try {
     await access(path);
   } catch {
-    throw new LakehouseError(
-      'SOURCE_MISSING',
-      `Source "${name}": file ${path} does not exist. Check sources.${name}.path in lakehouse.yaml.`,
-      {
-        source: name,
-        path,
-      },
-    );
+    throw fileMissing(name, path);
   }
   // A folder passes the check above, then failed as an INTERNAL EISDIR naming neither it nor the setting.
   if ((await stat(path)).isDirectory()) {
@@ -161,6 +154,19 @@ async function fetchS3File(name: string, uri: string, storage: ProjectStorage | 
     storage.reportTransfer({ ...progress, what: name }),
   );
   return file as string;
+}
+
+/** A local file source whose file does not exist; a pattern in its name is said to be read as a name. */
+export function fileMissing(name: string, path: string): LakehouseError {
+  // A pattern is read as the name it spells (paths may hold * or [), so part-*.csv names no file.
+  const pattern = /[*?[]/.test(basename(path))
+    ? ' A file source reads one file, and * ? [ are read as part of its name, not as a pattern: give one file (or join the parts into one).'
+    : '';
+  return new LakehouseError(
+    'SOURCE_MISSING',
+    `Source "${name}": file ${path} does not exist. Check sources.${name}.path in lakehouse.yaml.${pattern}`,
+    { source: name, path },
+  );
 }
 
 /**

@@ -64,6 +64,14 @@ describe('testing a source path', () => {
     },
   );
 
+  it('of a file source given as a pattern says the pattern is read as a name', async () => {
+    const result = await probe({ kind: 'file', path: join(work, '*.csv') });
+    expect(result.summary).toBe(
+      `Source "<name>": file ${join(work, '*.csv')} does not exist. Check sources.<name>.path in lakehouse.yaml. ` +
+        'A file source reads one file, and * ? [ are read as part of its name, not as a pattern: give one file (or join the parts into one).',
+    );
+  });
+
   it('of a day folder for a daily source names the folder holding it', async () => {
     const result = await probe({ kind: 'daily_parquet', path: join(logs, '20220601') });
     expect(result.error?.code).toBe('SOURCE_MISSING');
