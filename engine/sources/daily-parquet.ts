@@ -55,18 +55,57 @@ export function splitDayKey(
   return { day: parts.slice(0, levels).join('/'), name: parts[levels], deeper: parts.slice(levels + 1) };
 }
 
+/** Whether a file system error is this user lacking permission (EACCES, or EPERM on some systems). */
+function isPermissionDenied(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/**
+ * A folder of a daily source this user cannot open: named with the chmod that lets runs read it, since
+ * taken as "no delivery" its day would be skipped by runs without dates and said not to exist by --date.
+ */
+function folderDenied(folder: string, name: string | undefined): LakehouseError {
+  return new LakehouseError(
+    'SOURCE_UNREADABLE',
+    `${name ? `Source "${name}": ` : ''}folder ${folder} cannot be opened by this user (permission denied): ` +
+      `give your user read access to it (chmod -R a+rX ${folder}) and run again; nothing of it was loaded.`,
+    { path: folder, reason: 'permission-denied', ...(name ? { source: name } : {}) },
+  );
+}
+
+/**
+ * Passes on a listing error other than the entry being absent, a permission one as folderDenied. A file
+ * where a day folder would be (ENOTDIR) is absent too: listSourceDates offers only folders as days.
+ */
+function unlessAbsent(folder: string, name: string | undefined, error: unknown): void {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return;
+  throw isPermissionDenied(error) ? folderDenied(folder, name) : error;
+}
+
+/** A catch handler: `fallback` for an absent entry, unlessAbsent's error for any other. */
+function ifAbsent<T>(fallback: T, folder: string, name: string | undefined): (error: unknown) => T {
+  return (error) => {
+    unlessAbsent(folder, name, error);
+    return fallback;
+  };
+}
+
 /**
  * The local folders under `root`, as relative paths, whose every level matches its level of
  * `date_format` (one level for `%Y%m%d`, three for `%Y/%m/%d`). Throws when `root` cannot be read.
  */
-async function localDayFolders(root: string, format: string): Promise<string[]> {
+async function localDayFolders(root: string, format: string, name?: string): Promise<string[]> {
   let found = [''];
   for (const [level, segment] of format.split('/').entries()) {
     const pattern = datePattern(segment);
     const candidates: string[] = [];
     for (const parent of found) {
-      // The root must exist; a deeper level that is a file or unreadable simply holds no day.
-      const entries = level === 0 ? await readdir(root) : await readdir(join(root, parent)).catch(() => []);
+      // The root must exist; a deeper level gone since it was listed holds no day, one unreadable fails.
+      const folder = join(root, parent);
+      const entries =
+        level === 0 ? await readdir(root) : await readdir(folder).catch(ifAbsent([], folder, name));
       for (const entry of entries)
         if (pattern.test(entry)) candidates.push(parent ? `${parent}/${entry}` : entry);
     }
@@ -94,9 +133,10 @@ export async function listSourceDates(
   let s3Loadable: Set<string> | undefined;
   try {
     if (isS3Uri(root)) ({ folders, loadable: s3Loadable } = await listS3Days(root, format, storage));
-    else folders = await localDayFolders(root, format);
+    else folders = await localDayFolders(root, format, name);
   } catch (error) {
     if (error instanceof LakehouseError) throw error;
+    if (isPermissionDenied(error)) throw folderDenied(root, name);
     // A file there (a day's Parquet file given for the source) was said to not exist.
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
       throw new LakehouseError(
@@ -135,7 +175,8 @@ export async function listSourceDates(
   const loadable = new Set<string>();
   await forEachParallel(dates, 16, async (date) => {
     const day = dayFolder(format, date);
-    if (s3Loadable ? s3Loadable.has(day) : await localDayHasParquet(join(root, day))) loadable.add(date);
+    if (s3Loadable ? s3Loadable.has(day) : await localDayHasParquet(join(root, day), name))
+      loadable.add(date);
   });
   return dates.filter((d) => loadable.has(d)).sort();
 }
@@ -154,12 +195,17 @@ export function dayEntryKind(name: string, entry: { size: number; folder: boolea
   return entry.size === 0 ? 'ignored' : 'unread';
 }
 
-async function localDayHasParquet(folder: string): Promise<boolean> {
-  const names = await readdir(folder).catch(() => []);
+/**
+ * Whether a local day folder holds a Parquet file. One this user cannot open throws, naming it: taken as
+ * not delivered, runs without dates would skip its day unsaid.
+ */
+async function localDayHasParquet(folder: string, source: string | undefined): Promise<boolean> {
+  const names = await readdir(folder).catch(ifAbsent([], folder, source));
   for (const name of names) {
     // Only a name that would load needs a stat (links followed): one that is a file is enough.
     if (dayEntryKind(name, { size: 1, folder: false }) !== 'parquet') continue;
-    const info = await stat(join(folder, name)).catch(() => null);
+    // A broken link is no file; a folder that lists but does not open (chmod a-x) fails as unreadable.
+    const info = await stat(join(folder, name)).catch(ifAbsent(null, folder, source));
     if (info?.isFile()) return true;
   }
   return false;
@@ -302,14 +348,26 @@ async function bindDay(
   let entries: DayEntry[];
   try {
     entries = await localDayEntries(folder);
-  } catch {
-    const available = await listSourceDates(root, source.date_format, storage).catch(() => []);
+  } catch (error) {
+    // Only an absent folder is a day not delivered (if_missing may stand in); an unreadable one fails.
+    unlessAbsent(folder, name, error);
+    // Another day's folder unreadable: said too, rather than "no day folders at all".
+    let unlisted = '';
+    const available = await listSourceDates(root, source.date_format, storage, name).catch(
+      (listing: unknown) => {
+        if (listing instanceof LakehouseError && listing.details.reason === 'permission-denied')
+          unlisted = listing.message;
+        return [];
+      },
+    );
     throw new LakehouseError(
       'SOURCE_MISSING',
       `Source "${name}" has no folder for ${etlDate}: ${folder} does not exist. ` +
-        (available.length
-          ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
-          : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
+        (unlisted
+          ? `Its other days could not be listed: ${unlisted}`
+          : available.length
+            ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
+            : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
       { source: name, path: folder, etlDate, reason: 'day-missing' },
     );
   }
