@@ -260,17 +260,32 @@ async function loadCatalog(ctx: MaterializeContext, relation: string): Promise<C
       );
     }
   }
-  const genresIsList = described.find((c) => c.name === 'genres')?.type.endsWith('[]') ?? false;
-  const slug = columns.includes('slug') ? 'slug::VARCHAR' : 'NULL::VARCHAR';
+  const typeOf = (name: string) => described.find((c) => c.name === name)?.type;
+  // A JSON file whose field mixes types (a title 1984 beside string titles; genres a list in one row and a
+  // string in another) is read as JSON, which casts to VARCHAR with its quotes: unquote it instead.
+  const text = (name: string) =>
+    typeOf(name) === 'JSON' ? `json_extract_string(${name}, '$')` : `${name}::VARCHAR`;
+  const title = text('title');
+  const slug = columns.includes('slug') ? text('slug') : 'NULL::VARCHAR';
   // Genres may be a list or a string joined by ';' (or ',' or '|'): both become a list, cleaned alike
   // (trimmed, blanks and NULLs dropped). A title is trimmed: it becomes keyword_normalized, and a
   // hand-edited CSV's stray spaces are no part of it.
-  const genreList = genresIsList ? 'genres::VARCHAR[]' : "regexp_split_to_array(genres::VARCHAR, '[;,|]')";
+  const genreSeparators = "'[;,|]'";
+  const genresType = typeOf('genres') ?? '';
+  const genreList =
+    genresType === 'JSON'
+      ? `CASE json_type(genres) WHEN 'ARRAY' THEN from_json(genres, '["VARCHAR"]')
+         ELSE regexp_split_to_array(json_extract_string(genres, '$'), ${genreSeparators}) END`
+      : genresType === 'JSON[]'
+        ? "list_transform(genres, g -> json_extract_string(g, '$'))"
+        : genresType.endsWith('[]')
+          ? 'genres::VARCHAR[]'
+          : `regexp_split_to_array(genres::VARCHAR, ${genreSeparators})`;
   const rows = await db
     .all<{ title: string; slug: string | null; genres: string[] | null }>(
-      `SELECT trim(title::VARCHAR) AS title, ${slug} AS slug,
+      `SELECT trim(${title}) AS title, ${slug} AS slug,
        list_filter(list_transform(${genreList}, g -> trim(g)), g -> g IS NOT NULL AND g <> '') AS genres
-     FROM ${rel} WHERE title IS NOT NULL AND trim(title::VARCHAR) <> '' ORDER BY ALL`,
+     FROM ${rel} WHERE ${title} IS NOT NULL AND trim(${title}) <> '' ORDER BY ALL`,
     )
     .catch((error: unknown) => {
       // A fault past the rows DuckDB sampled when the source was bound (bad text on line 30,000) is the
