@@ -6,6 +6,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
+import { homeRelativePathError } from './home-relative-path.ts';
 
 /**
  * A section whose entries are all commented out (`vars:` over `#   a: 1`) reads as null in YAML: it means
@@ -432,6 +433,15 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
   const config = parseConfig(file, text);
   // A malformed URI (lake: s3:/x) is refused when the file is read, naming its setting, not at first use.
   const resolved = (key: string, path: string): string => {
+    // `~/data` is no folder of the project: refused in the words saving a source from the app uses.
+    const homeRelative = homeRelativePathError(path, key);
+    if (homeRelative) {
+      throw new LakehouseError('PROJECT_INVALID', `${file}: ${homeRelative.message}`, {
+        ...homeRelative.details,
+        path: file,
+        key,
+      });
+    }
     try {
       return resolveProjectPath(root, path);
     } catch (error) {

@@ -1,12 +1,15 @@
 import { chmod, readFile, realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
 import { issueLines, locateIssues, unknownKeysError } from '../project/config-issues.ts';
+import { homeRelativePathError } from '../project/home-relative-path.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
+
+// Re-exported for the source probe, which takes the path checks of a save from here.
+export { homeRelativePathError };
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
 export interface SourceS3Settings {
@@ -228,23 +231,6 @@ export function dateFormatError(format: string, field = 'source.date_format'): L
     `${field}: "${format}" ${other.length > 0 ? `has ${other.join(', ')}, which a day folder's name cannot hold; it` : ''}` +
       `${other.length > 0 ? ' ' : ''}must hold %Y, %m and %d once each, as a daily source has one folder per day: e.g. %Y%m%d (20220601), %Y-%m-%d or %Y/%m/%d.`,
     { field, format },
-  );
-}
-
-/**
- * A path starting with `~` as a shell would expand it: lakehouse.yaml's paths are not expanded, so `~/data`
- * named a folder `~` inside the project, which every run then reported missing.
- */
-export function homeRelativePathError(path: string, field = 'source.path'): LakehouseError | undefined {
-  const home = /^~([^/\\]*)(.*)$/.exec(path.trim());
-  if (!home) return undefined;
-  const [, user, rest = ''] = home;
-  const full = user === '' ? `, such as ${join(homedir(), rest)}` : '';
-  return new LakehouseError(
-    'INVALID_ARGUMENT',
-    `${field}: "${path}" starts with ~, which lakehouse.yaml does not expand (it would be a folder named ` +
-      `${user === '' ? '~' : `~${user}`} inside the project): write the full path${full}.`,
-    { field, path },
   );
 }
 
