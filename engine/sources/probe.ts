@@ -6,6 +6,7 @@ import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/erro
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
+import { homeRelativePathError } from '../project/home-relative-path.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
@@ -13,7 +14,7 @@ import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 import { bindReferenceFile, fileMissing, s3FileObject } from './reference-file.ts';
-import { dateFormatError, homeRelativePathError } from './save.ts';
+import { dateFormatError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {
@@ -264,7 +265,8 @@ async function noDaysHint(
     return `It is a day folder itself: give the folder that holds it, ${parent}.`;
   if (onS3) return undefined;
   const entries = await readdir(location, { withFileTypes: true }).catch(() => []);
-  // A day folder this user cannot open is left out of the dates, as if it held no Parquet file.
+  // The listing refuses a day folder this user cannot open when its name matches date_format; one named
+  // otherwise is only left out of the dates, so it is named here.
   const closed: string[] = [];
   for (const entry of entries.filter((e) => e.isDirectory() && /\d/.test(e.name)).slice(0, 400)) {
     const denied = await access(join(location, entry.name), constants.R_OK | constants.X_OK).then(

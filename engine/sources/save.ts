@@ -9,7 +9,6 @@ import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
 
 // Re-exported for the source probe, which takes the path checks of a save from here.
-export { homeRelativePathError };
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
 export interface SourceS3Settings {
