@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastJsonLineAsOtherUser } from '../helpers/other-user.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 import { events, writeDay } from '../helpers/source-files.ts';
 
@@ -9,7 +9,6 @@ import { events, writeDay } from '../helpers/source-files.ts';
 // unsaid and --date said it did not exist. Both now name it and the chmod. Root reads everything, so as
 // root the checks run as nobody (as in unreadable-source.test.ts).
 
-const asRoot = process.getuid?.() === 0;
 let work: string;
 let closed: string;
 let outcomes: Record<string, string>;
@@ -50,17 +49,8 @@ db.close();
 console.log(JSON.stringify(out));
 `,
   );
-  await chmod(work, 0o755);
-  for (const file of ['lakehouse.yaml', 'check.mts']) await chmod(join(work, file), 0o644);
   await chmod(closed, 0o000);
-  await mkdir(join(work, 'home'), { mode: 0o777 });
-  const node = [process.execPath, join(PROJECT_ROOT, 'bin', 'run-ts.js'), script];
-  const [command, ...args] = asRoot ? ['runuser', '-u', 'nobody', '--', ...node] : node;
-  const stdout = execFileSync(command as string, args, {
-    encoding: 'utf8',
-    env: { ...process.env, HOME: join(work, 'home') },
-  });
-  outcomes = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+  outcomes = await lastJsonLineAsOtherUser(work, script, ['lakehouse.yaml', 'check.mts']);
 }, 60_000);
 afterAll(async () => {
   // Without its permissions back, a user other than root could not remove the day folder.

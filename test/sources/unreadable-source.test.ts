@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastJsonLineAsOtherUser } from '../helpers/other-user.ts';
 import { PROJECT_ROOT, removeDir, tempDir } from '../helpers/project.ts';
 import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
 
@@ -9,7 +9,6 @@ import { events, writeCatalog, writeDay } from '../helpers/source-files.ts';
 // ("set sources.<name>.format") for a file, and as a source with no day folders for a daily one. Root
 // reads everything, so as root the probe runs as nobody.
 
-const asRoot = process.getuid?.() === 0;
 let work: string;
 let probes: Record<string, string>;
 
@@ -32,18 +31,9 @@ for (const name of ['titles', 'days']) out[name] = (await probeSource(project, {
 console.log(JSON.stringify(out));
 `,
   );
-  await chmod(work, 0o755);
-  for (const file of ['lakehouse.yaml', 'probe.mts']) await chmod(join(work, file), 0o644);
   await chmod(join(work, 'titles.csv'), 0o000);
   await chmod(join(work, 'days', '20220601'), 0o000);
-  await mkdir(join(work, 'home'), { mode: 0o777 });
-  const node = [process.execPath, join(PROJECT_ROOT, 'bin', 'run-ts.js'), script];
-  const [command, ...args] = asRoot ? ['runuser', '-u', 'nobody', '--', ...node] : node;
-  const stdout = execFileSync(command as string, args, {
-    encoding: 'utf8',
-    env: { ...process.env, HOME: join(work, 'home') },
-  });
-  probes = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+  probes = await lastJsonLineAsOtherUser(work, script, ['lakehouse.yaml', 'probe.mts']);
 }, 60_000);
 afterAll(async () => {
   // Without its permissions back, a user other than root could not remove the day folder.
