@@ -6,6 +6,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LakehouseError } from '../engine/api/errors.ts';
 import { groupNotes, noteDates, WARNED_TEST } from '../engine/api/notes.ts';
+import { parseRenamePairs } from '../engine/api/rename-pairs.ts';
 import { runClockText } from '../engine/api/run-clock.ts';
 import { type JsonRowBatch, openDb } from '../engine/db/duckdb.ts';
 import { createEngine, type Engine, type RunHistoryEntry } from '../engine/engine.ts';
@@ -145,15 +146,14 @@ export async function init({
 /** `--catalog-rename keyword=title,category=genres` as {keyword: 'title', category: 'genres'}. */
 function renames(value: string | undefined): Record<string, string> | undefined {
   if (value === undefined) return undefined;
-  const pairs = value.split(',').map((pair) => pair.split('=').map((part) => part.trim()));
-  const bad = pairs.find((pair) => pair.length !== 2 || !pair[0] || !pair[1]);
-  if (bad) {
+  const parsed = parseRenamePairs(value);
+  if ('bad' in parsed) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       `--catalog-rename ${value}: expected <file column>=<name>[,...], e.g. keyword=title,category=genres.`,
     );
   }
-  return Object.fromEntries(pairs);
+  return parsed.rename;
 }
 
 export async function demo(flags: Flags): Promise<number> {

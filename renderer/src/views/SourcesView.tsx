@@ -7,6 +7,7 @@ import type {
   SourceTestResult,
 } from '../../../engine/api/contract.ts';
 import { inNumber } from '../../../engine/api/counted.ts';
+import { parseRenamePairs } from '../../../engine/api/rename-pairs.ts';
 import type { Client } from '../api/client.ts';
 import { describeError } from '../connect.ts';
 
@@ -128,17 +129,10 @@ function parseColumns(lines: string): Record<string, string> {
  * keyword_category.csv's keyword, category) can only be a title catalog with one, which init guesses.
  */
 function parseRename(pairs: string): Record<string, string> {
-  const rename: Record<string, string> = {};
-  for (const pair of list(pairs)) {
-    const equals = pair.indexOf('=');
-    const from = pair.slice(0, equals).trim();
-    const to = pair.slice(equals + 1).trim();
-    if (equals < 0 || from === '' || to === '') {
-      throw new Error(`Rename: "${pair}" is not "file column=name" (e.g. keyword=title).`);
-    }
-    rename[from] = to;
-  }
-  return rename;
+  const parsed = parseRenamePairs(pairs);
+  if ('bad' in parsed)
+    throw new Error(`Rename: "${parsed.bad}" is not "file column=name" (e.g. keyword=title).`);
+  return parsed.rename;
 }
 
 /**
