@@ -1,4 +1,4 @@
-import { chmod, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
@@ -7,8 +7,6 @@ import { issueLines, locateIssues, unknownKeysError } from '../project/config-is
 import { homeRelativePathError } from '../project/home-relative-path.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
-
-// Re-exported for the source probe, which takes the path checks of a save from here.
 
 /** S3 settings a saved source may bring along; they go to the project's top-level `s3:` block. */
 export interface SourceS3Settings {
@@ -290,8 +288,9 @@ async function editProjectFile(
   // linked file as it was), and it keeps its permissions, which the new file would take from the umask.
   const target = await realpath(file);
   const { mode } = await stat(target);
-  await writeFileAtomically(target, text.startsWith('\uFEFF') ? `\uFEFF${lineEnds}` : lineEnds);
-  await chmod(target, mode & 0o7777);
+  await writeFileAtomically(target, text.startsWith('\uFEFF') ? `\uFEFF${lineEnds}` : lineEnds, {
+    mode: mode & 0o7777,
+  });
   return parsed.data;
 }
 

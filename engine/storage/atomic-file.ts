@@ -7,17 +7,21 @@ import { dirname, resolve, sep } from 'node:path';
  * one file, such as the app's publish and the CLI's, must not take each other's), which is then renamed
  * over it. A crash mid-write leaves the previous file, never half of one. `durable` (the default) also
  * flushes the bytes and then the new name to the disk before returning, so a power cut after it cannot
- * leave the name with missing bytes; a cache that can be fetched again skips that.
+ * leave the name with missing bytes; a cache that can be fetched again skips that. `mode` gives the file
+ * those permissions (e.g. those of the file it replaces) rather than the umask's.
  */
 export async function writeFileAtomically(
   file: string,
   data: string | Uint8Array,
-  { durable = true }: { durable?: boolean } = {},
+  { durable = true, mode }: { durable?: boolean; mode?: number } = {},
 ): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
   try {
-    await fillAndClose(await open(temp, 'w'), data, { durable });
+    const handle = await open(temp, 'w');
+    // Set before the rename, so the file never shows under its name with the umask's permissions.
+    if (mode !== undefined) await handle.chmod(mode);
+    await fillAndClose(handle, data, { durable });
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
