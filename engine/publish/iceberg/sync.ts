@@ -243,7 +243,7 @@ async function prepare(
   const { db, catalog } = ctx;
   const mode = syncModeOf(table);
   const metadata = existing?.metadata;
-  const partitionColumn = groupColumnOf(mode, metadata);
+  const column = groupColumnOf(mode, metadata);
   const { schema, change } = evolveTableSchema(ctx, table, existing);
   const location = metadata?.location ?? catalog.defaultLocation(ctx.namespace, table.name);
   const baseFiles = metadata
@@ -269,7 +269,7 @@ async function prepare(
       fieldId: f.id,
     })),
     schemaChange: change,
-    partitionedBy: partitionColumn,
+    partitionedBy: column,
     comparison: { scope: 'all', reason: 'keyed tables are compared key by key', partitionsCompared: 0 },
   };
   const removed = new Set<string>();
@@ -323,7 +323,6 @@ async function prepare(
     // First publish, a schema change or duplicate keys: replace the whole table.
   }
 
-  const column = partitionColumn;
   // Groups are keyed by the partition value as manifests record it (a date as days since the epoch).
   const isDate = column !== null && schema.fields.find((f) => f.name === column)?.type === 'date';
   if (isDate) await refuseInfiniteDates(db, table, column);
