@@ -6,7 +6,7 @@ import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
 import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
-import { homeRelativePathError } from './home-relative-path.ts';
+import { dateFormatError, homeRelativePathError } from './source-settings.ts';
 
 /**
  * A section whose entries are all commented out (`vars:` over `#   a: 1`) reads as null in YAML: it means
@@ -453,8 +453,18 @@ export async function loadProject(dirOrFile: string): Promise<Project> {
       });
     }
   };
-  for (const [name, source] of Object.entries(config.sources))
+  for (const [name, source] of Object.entries(config.sources)) {
     if (source.kind !== 'crawl') resolved(`sources.${name}.path`, source.path);
+    // `%Y%m` written by hand failed each run as "no calendar date (2022-06-undefined)": refused as a save does.
+    const badFormat =
+      source.kind === 'daily_parquet' && dateFormatError(source.date_format, `sources.${name}.date_format`);
+    if (badFormat) {
+      throw new LakehouseError('PROJECT_INVALID', `${file}: ${badFormat.message}`, {
+        ...badFormat.details,
+        path: file,
+      });
+    }
+  }
   const lakeRoot = resolved('lake', config.lake);
   // A run would fail writing its first partition, with ENOTDIR blamed on the bronze model.
   if (

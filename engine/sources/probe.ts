@@ -6,7 +6,7 @@ import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/erro
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
 import { unknownKeysError } from '../project/config-issues.ts';
-import { homeRelativePathError } from '../project/home-relative-path.ts';
+import { dateFormatError, homeRelativePathError } from '../project/source-settings.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { listObjects } from '../storage/s3-objects.ts';
@@ -14,7 +14,6 @@ import { isS3Uri, parseS3Uri } from '../storage/s3-uri.ts';
 import { fetchFirstPage } from './crawler.ts';
 import { bindDailyParquet, dayEntryKind, dayFolder, listSourceDates, splitDayKey } from './daily-parquet.ts';
 import { bindReferenceFile, fileMissing, s3FileObject } from './reference-file.ts';
-import { dateFormatError } from './save.ts';
 
 /** What "test connection" found for a source: enough to tell a right path from a wrong one. */
 export interface SourceProbe {

@@ -4,7 +4,7 @@ import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } fr
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
 import { issueLines, locateIssues, unknownKeysError } from '../project/config-issues.ts';
-import { homeRelativePathError } from '../project/home-relative-path.ts';
+import { dateFormatError, homeRelativePathError } from '../project/source-settings.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
 
@@ -211,24 +211,6 @@ function parseSource(raw: Record<string, unknown>): void {
       throw error;
     }
   }
-}
-
-/**
- * A daily source's date_format names one folder per day, so it holds %Y, %m and %d once each and no other
- * directive: `%Y%m` (monthly folders) failed as "folder 202206 is no calendar date (2022-06-undefined)", and
- * `YYYY-MM-DD` matched no folder at all.
- */
-export function dateFormatError(format: string, field = 'source.date_format'): LakehouseError | undefined {
-  const directives = format.match(/%./g) ?? [];
-  const once = (d: string) => directives.filter((x) => x === d).length === 1;
-  const other = directives.filter((d) => !['%Y', '%m', '%d'].includes(d));
-  if (once('%Y') && once('%m') && once('%d') && other.length === 0) return undefined;
-  return new LakehouseError(
-    'INVALID_ARGUMENT',
-    `${field}: "${format}" ${other.length > 0 ? `has ${other.join(', ')}, which a day folder's name cannot hold; it` : ''}` +
-      `${other.length > 0 ? ' ' : ''}must hold %Y, %m and %d once each, as a daily source has one folder per day: e.g. %Y%m%d (20220601), %Y-%m-%d or %Y/%m/%d.`,
-    { field, format },
-  );
 }
 
 /**

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../engine/project/config.ts';
 import { removeDir, tempDir } from '../helpers/project.ts';
 
-// lakehouse.yaml's paths are not expanded as a shell would: `~/days` written by hand was read as a folder
-// named ~ inside the project, which runs then reported missing. Loading refuses it as saving a source does.
+// Source settings written by hand that saving a source from the app refuses are refused at load too, in the
+// same words: a path starting with ~ (not expanded as a shell would: it was read as a folder named ~ inside
+// the project, which runs then reported missing), a date_format that names no day folder.
 
 let work: string;
 
@@ -40,5 +41,23 @@ describe('a path starting with ~ in lakehouse.yaml', () => {
     expect(await loadWith('name: home\nsources:\n  days: {kind: daily_parquet, path: data/~days}\n')).toBe(
       'loaded',
     );
+  });
+});
+
+describe('a date_format in lakehouse.yaml', () => {
+  it('refuses one without a day, which each run failed on as "no calendar date"', async () => {
+    expect(
+      await loadWith(
+        "name: monthly\nsources:\n  days: {kind: daily_parquet, path: days, date_format: '%Y%m'}\n",
+      ),
+    ).toBe(
+      `${join(work, 'lakehouse.yaml')}: sources.days.date_format: "%Y%m" must hold %Y, %m and %d once each, as a daily ` +
+        'source has one folder per day: e.g. %Y%m%d (20220601), %Y-%m-%d or %Y/%m/%d.',
+    );
+    expect(
+      await loadWith(
+        "name: hive\nsources:\n  days: {kind: daily_parquet, path: days, date_format: 'year=%Y/month=%m/day=%d'}\n",
+      ),
+    ).toBe('loaded');
   });
 });
