@@ -34,6 +34,8 @@ export async function listObjects(
 ): Promise<S3Listing> {
   const listing: S3Listing = { objects: [], prefixes: [] };
   let token: string | undefined;
+  let startAfter: string | undefined;
+  let resumedAfter: string | undefined;
   do {
     let page: ListObjectsV2CommandOutput;
     try {
@@ -43,6 +45,7 @@ export async function listObjects(
           Prefix: prefix,
           Delimiter: delimiter,
           ContinuationToken: token,
+          StartAfter: token === undefined ? startAfter : undefined,
         }),
       );
     } catch (error) {
@@ -61,8 +64,35 @@ export async function listObjects(
     }
     for (const p of page.CommonPrefixes ?? []) if (p.Prefix) listing.prefixes.push(p.Prefix);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    startAfter = undefined;
+    if (page.IsTruncated && !token) {
+      // Some S3-compatible servers page without a continuation token (as ListObjects v1 did): go on
+      // after the page's last entry rather than end the listing early and miss objects unsaid.
+      const next = lastListed(page);
+      if (next === undefined || (resumedAfter !== undefined && next <= resumedAfter)) {
+        throw new LakehouseError(
+          'STORAGE_UNAVAILABLE',
+          `Cannot list ${s3Uri(bucket, prefix)}: the server says its answer is cut short but gives no way to ` +
+            'ask for the rest (no continuation token, and no entry to go on after). Check that the endpoint ' +
+            '(s3.endpoint / AWS_ENDPOINT_URL_S3) is an S3-compatible server supporting ListObjectsV2.',
+          { bucket, key: prefix, action: 'list' },
+        );
+      }
+      startAfter = next;
+      resumedAfter = next;
+    }
+  } while (token || startAfter);
   return listing;
+}
+
+/**
+ * Where a listing without a continuation token goes on: after the page's greatest key, or past every
+ * key under its greatest common prefix (U+10FFFF sorts after any character a key can hold).
+ */
+function lastListed(page: ListObjectsV2CommandOutput): string | undefined {
+  const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+  const prefixes = (page.CommonPrefixes ?? []).flatMap((p) => (p.Prefix ? [`${p.Prefix}\u{10FFFF}`] : []));
+  return [...keys, ...prefixes].sort().at(-1);
 }
 
 /**

@@ -22,6 +22,11 @@ export interface FaultProxy {
   bucketRegion(region: string | undefined, answer?: 'redirect' | 'malformed'): void;
   /** Answers requests signed with this session token as S3 does once it expired (400 ExpiredToken). */
   expireSessionToken(token: string | undefined): void;
+  /**
+   * Cuts each ListObjectsV2 answer to its first `size` entries (keys and common prefixes) and says it is
+   * truncated without a continuation token, as some S3-compatible servers page. Undefined turns it off.
+   */
+  pageListingsWithoutToken(size: number | undefined): void;
   /** Calls `listener` for each request before forwarding it (e.g. to kill a client mid-upload). */
   onRequest(listener: (method: string, url: string) => void): void;
   close(): Promise<void>;
@@ -64,6 +69,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const listeners: ((method: string, url: string) => void)[] = [];
   let region: { name: string; answer: 'redirect' | 'malformed' } | undefined;
   let expiredToken: string | undefined;
+  let listingPageSize: number | undefined;
 
   const server: Server = createServer((req, res) => {
     const method = req.method ?? 'GET';
@@ -136,6 +142,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         headers: req.headers,
       },
       (answer) => {
+        if (listingPageSize !== undefined && method === 'GET' && /[?&]list-type=2(&|$)/.test(url)) {
+          const size = listingPageSize;
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => {
+            const body = cutListing(Buffer.concat(chunks).toString('utf8'), size);
+            res.writeHead(answer.statusCode ?? 502, {
+              ...answer.headers,
+              'content-length': Buffer.byteLength(body),
+            });
+            res.end(body);
+          });
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         if (truncatePending && method === 'GET' && Number(answer.headers['content-length'] ?? 0) > 1) {
           truncatePending = false;
@@ -174,6 +194,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     bucketRegion(name, answer = 'redirect') {
       region = name === undefined ? undefined : { name, answer };
     },
+    pageListingsWithoutToken(size) {
+      listingPageSize = size;
+    },
     onRequest(listener) {
       listeners.push(listener);
     },
@@ -182,4 +205,33 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const unescapeXml = (text: string) =>
+  text.replace(
+    /&(lt|gt|quot|apos|amp);/g,
+    (_, name: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[name] ?? '',
+  );
+
+/** A ListObjectsV2 answer keeping its first `size` entries in key order, marked truncated if any were cut. */
+function cutListing(xml: string, size: number): string {
+  const entries = [
+    ...[...xml.matchAll(/<Contents>[\s\S]*?<\/Contents>/g)].map((m) => ({
+      text: m[0],
+      name: unescapeXml(/<Key>([\s\S]*?)<\/Key>/.exec(m[0])?.[1] ?? ''),
+    })),
+    ...[...xml.matchAll(/<CommonPrefixes>[\s\S]*?<\/CommonPrefixes>/g)].map((m) => ({
+      text: m[0],
+      name: unescapeXml(/<Prefix>([\s\S]*?)<\/Prefix>/.exec(m[0])?.[1] ?? ''),
+    })),
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (entries.length <= size) return xml;
+  const kept = new Set(entries.slice(0, size).map((e) => e.text));
+  return xml
+    .replace(/<Contents>[\s\S]*?<\/Contents>|<CommonPrefixes>[\s\S]*?<\/CommonPrefixes>/g, (m) =>
+      kept.has(m) ? m : '',
+    )
+    .replace(/<IsTruncated>false<\/IsTruncated>/, '<IsTruncated>true</IsTruncated>')
+    .replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, '')
+    .replace(/<KeyCount>\d+<\/KeyCount>/, `<KeyCount>${size}</KeyCount>`);
 }

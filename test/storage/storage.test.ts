@@ -183,6 +183,37 @@ describe('S3 transfers against s3rver', () => {
     }
   });
 
+  it('lists everything from a server that pages without a continuation token, and refuses one that cannot go on', async () => {
+    const plain = createS3Client({ endpoint: s3.endpoint });
+    const keys = [
+      'paged/a.txt',
+      'paged/b.txt',
+      'paged/day=1/x.txt',
+      'paged/day=2/x.txt',
+      'paged/day=2/y.txt',
+      'paged/z.txt',
+    ];
+    for (const key of keys) await plain.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: 'x' }));
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      const client = createS3Client({ endpoint: proxy.endpoint });
+      proxy.pageListingsWithoutToken(2);
+      expect((await listObjects(client, 'data', 'paged/')).objects.map((o) => o.key)).toEqual(keys);
+      // With a delimiter a page ends on a common prefix: the next one starts past every key under it.
+      expect(await listObjects(client, 'data', 'paged/', '/')).toMatchObject({
+        objects: ['paged/a.txt', 'paged/b.txt', 'paged/z.txt'].map((key) => ({ key })),
+        prefixes: ['paged/day=1/', 'paged/day=2/'],
+      });
+      // A page with nothing in it cannot say where to go on: an error, never a listing cut short unsaid.
+      proxy.pageListingsWithoutToken(0);
+      await expect(listObjects(client, 'data', 'paged/')).rejects.toThrow(
+        /Cannot list s3:\/\/data\/paged\/: the server says its answer is cut short but gives no way to ask for the rest/,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('uploads a large file in parts and downloads it byte for byte', async () => {
     const proxy = await startFaultProxy(s3.endpoint);
     const requests: string[] = [];
