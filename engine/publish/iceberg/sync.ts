@@ -144,7 +144,13 @@ interface Fingerprint {
   hash: string;
 }
 
-const groupKeyOf = (value: unknown) => (value === null || value === undefined ? 'null' : String(value));
+/**
+ * A partition group: the value as text, or null for the NULL partition. Not a printed 'null': a string
+ * column may hold the text 'null', and its rows were taken for (and written as) the NULL partition's.
+ */
+type GroupKey = string | null;
+const groupKeyOf = (value: unknown): GroupKey =>
+  value === null || value === undefined ? null : String(value);
 const sameHash = (a: string, b: string) => BigInt(a) === BigInt(b);
 
 interface Prepared {
@@ -340,16 +346,16 @@ async function prepare(
         ? `DATE ${literal(dateOfDays(Number(g)))}`
         : literal(g);
   /** SQL selecting the local rows of the given groups (partition values as groupKeyOf prints them). */
-  const groupsWhere = (groups: string[]): string | null => {
+  const groupsWhere = (groups: GroupKey[]): string | null => {
     if (!column) return groups.length > 0 ? 'true' : null;
-    const values = groups.filter((g) => g !== 'null');
+    const values = groups.filter((g) => g !== null);
     const parts = [
       ...(values.length ? [`${ident(column)} IN (${values.map(groupConstant).join(', ')})`] : []),
-      ...(groups.includes('null') ? [`${ident(column)} IS NULL`] : []),
+      ...(groups.includes(null) ? [`${ident(column)} IS NULL`] : []),
     ];
     return parts.length ? parts.join(' OR ') : null;
   };
-  const publishedByGroup = new Map<string, LiveEntry[]>();
+  const publishedByGroup = new Map<GroupKey, LiveEntry[]>();
   for (const e of baseFiles.live) {
     const g = column ? groupKeyOf(e.file.partition[column]) : 'all';
     publishedByGroup.set(g, [...(publishedByGroup.get(g) ?? []), e]);
@@ -366,13 +372,13 @@ async function prepare(
         : 'not a partitioned fact';
   }
   // Only the groups runs may have changed since the last publish, or all of them.
-  let compared: string[] | null = null;
+  let compared: GroupKey[] | null = null;
   if (since?.etlDates) {
     plan.comparison.scope = 'since-last-publish';
     compared = await groupsTouchedBy(db, table, groupExpr, groupsWhere, since.etlDates, publishedByGroup);
   }
   const localWhere = compared ? groupsWhere(compared) : 'true';
-  const localGroups = new Map<string, Fingerprint>();
+  const localGroups = new Map<GroupKey, Fingerprint>();
   if (localWhere) {
     // Groups with nothing published (or all of them, after a schema change) are rewritten whatever
     // their rows hash to: then they are only counted.
@@ -386,7 +392,7 @@ async function prepare(
   }
   const comparedGroups = compared ?? [...new Set([...localGroups.keys(), ...publishedByGroup.keys()])];
   plan.comparison.partitionsCompared = comparedGroups.length;
-  const publishedGroups = new Map<string, Fingerprint>();
+  const publishedGroups = new Map<GroupKey, Fingerprint>();
   // A schema change rewrites every group: the files must carry the new layout.
   if (!change) {
     const entries = comparedGroups.flatMap((g) => publishedByGroup.get(g) ?? []);
@@ -509,10 +515,10 @@ async function groupsTouchedBy(
   db: Db,
   table: GoldTable,
   groupExpr: string,
-  groupsWhere: (groups: string[]) => string | null,
+  groupsWhere: (groups: GroupKey[]) => string | null,
   etlDates: string[],
-  publishedByGroup: Map<string, LiveEntry[]>,
-): Promise<string[]> {
+  publishedByGroup: Map<GroupKey, LiveEntry[]>,
+): Promise<GroupKey[]> {
   const relation = qualified(GOLD_SCHEMA, table.name);
   const lineage = ident(LINEAGE_COLUMN);
   // Two filters DuckDB can answer from row-group min/max and null statistics, skipping the rest.
@@ -529,7 +535,7 @@ async function groupsTouchedBy(
       )
     ).map((r) => groupKeyOf(r.g)),
   );
-  const publishedRows = (g: string) =>
+  const publishedRows = (g: GroupKey) =>
     (publishedByGroup.get(g) ?? []).reduce((n, e) => n + Number(e.file.record_count), 0);
   const total = Number(await db.scalar(`SELECT count(*) FROM ${relation}`));
   const touchedWhere = groupsWhere([...touched]);
@@ -543,7 +549,7 @@ async function groupsTouchedBy(
   const counts = await db.allJson<{ g: unknown; n: number }>(
     `SELECT ${groupExpr} AS g, count(*) AS n FROM ${relation} GROUP BY ALL`,
   );
-  const local = new Set<string>();
+  const local = new Set<GroupKey>();
   for (const r of counts) {
     const g = groupKeyOf(r.g);
     local.add(g);
