@@ -17,6 +17,8 @@ export interface CatalogTable {
 /** What a commit changes, in the terms the REST protocol needs (other catalogs swap whole files). */
 export interface TableChange {
   addedSchema?: IcebergSchema;
+  /** An earlier schema made current again: Java's catalogs set it by id and add no copy of it. */
+  reusedSchemaId?: number;
   snapshot: Snapshot;
 }
 

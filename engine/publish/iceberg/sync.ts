@@ -705,6 +705,7 @@ export async function syncTable(ctx: SyncContext, table: GoldTable): Promise<Tab
       const committed = await catalog.commit(ctx.namespace, table.name, current, pending.metadata, {
         snapshot: pending.snapshot,
         ...(pending.addedSchema ? { addedSchema: pending.addedSchema } : {}),
+        ...(pending.reusedSchemaId !== undefined ? { reusedSchemaId: pending.reusedSchemaId } : {}),
       });
       outcome = { committed, metadata: pending.metadata, operation, files };
     } catch (error) {

@@ -100,7 +100,10 @@ export async function snapshotFiles(
 export interface PendingSnapshot {
   metadata: TableMetadata;
   snapshot: Snapshot;
+  /** A schema new to the table, made current by this commit. */
   addedSchema?: IcebergSchema;
+  /** An earlier schema of the table made current again (the columns changed back), by its id. */
+  reusedSchemaId?: number;
   /** Files this attempt wrote (manifests, manifest list): deleted if the commit is refused. */
   writtenFiles: string[];
 }
@@ -116,8 +119,31 @@ export interface SnapshotRequest {
   extraSummary?: Record<string, string>;
 }
 
+/**
+ * The same fields in the same order (id, name, type, required, doc). Field by field, not as JSON text:
+ * a schema read from another writer's metadata may list a field's keys in another order.
+ */
 function sameFields(a: IcebergSchema, b: IcebergSchema): boolean {
-  return JSON.stringify(a.fields) === JSON.stringify(b.fields);
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every((f, i) => {
+      const g = b.fields[i]!;
+      return (
+        f.id === g.id &&
+        f.name === g.name &&
+        f.type === g.type &&
+        f.required === g.required &&
+        f.doc === g.doc
+      );
+    })
+  );
+}
+
+/** Iceberg's schema equality (Java's Schema.sameSchema): the same fields and identifier fields. */
+function sameSchema(a: IcebergSchema, b: IcebergSchema): boolean {
+  const x = a['identifier-field-ids'] ?? [];
+  const y = b['identifier-field-ids'] ?? [];
+  return sameFields(a, b) && x.length === y.length && x.every((id, i) => id === y[i]);
 }
 
 /**
@@ -139,10 +165,19 @@ export async function buildSnapshot(
   const spec = defaultSpec(base);
   let schema = currentSchema(base);
   let addedSchema: IcebergSchema | undefined;
+  let reusedSchemaId: number | undefined;
   if (!sameFields(schema, request.schema)) {
-    const schemaId = Math.max(...base.schemas.map((s) => s['schema-id'])) + 1;
-    addedSchema = { ...request.schema, 'schema-id': schemaId };
-    schema = addedSchema;
+    // Columns that change back ({a,b} → {a,b,c} → {a,b}) make the earlier schema current again, as
+    // Java's metadata builder does (reuseOrCreateNewSchemaId): no second copy under a new id.
+    const earlier = base.schemas.find((s) => sameSchema(s, request.schema));
+    if (earlier) {
+      reusedSchemaId = earlier['schema-id'];
+      schema = earlier;
+    } else {
+      const schemaId = Math.max(...base.schemas.map((s) => s['schema-id'])) + 1;
+      addedSchema = { ...request.schema, 'schema-id': schemaId };
+      schema = addedSchema;
+    }
   }
   const writtenFiles: string[] = [];
   const manifests: ManifestFile[] = [];
@@ -244,7 +279,13 @@ export async function buildSnapshot(
     refs: { ...base.refs, main: { 'snapshot-id': snapshotId, type: 'branch' } },
     'snapshot-log': [...base['snapshot-log'], { 'snapshot-id': snapshotId, 'timestamp-ms': now }],
   };
-  return { metadata, snapshot, ...(addedSchema ? { addedSchema } : {}), writtenFiles };
+  return {
+    metadata,
+    snapshot,
+    ...(addedSchema ? { addedSchema } : {}),
+    ...(reusedSchemaId !== undefined ? { reusedSchemaId } : {}),
+    writtenFiles,
+  };
 }
 
 /** Adds the previous metadata file to the metadata log (catalogs call this as they write the next file). */

@@ -1,9 +1,15 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, literal } from '../../../engine/db/duckdb.ts';
+import { createRestCatalog } from '../../../engine/publish/iceberg/catalogs/rest-catalog.ts';
+import { createLocalFileIO } from '../../../engine/publish/iceberg/file-io.ts';
 import { reconcileTable } from '../../../engine/publish/iceberg/publish.ts';
 import { type SyncContext, syncTable } from '../../../engine/publish/iceberg/sync.ts';
 import { snapshotFiles } from '../../../engine/publish/iceberg/table.ts';
 import { ensureWarehouseSchema, recordModelDates } from '../../../engine/warehouse/metadata.ts';
+import { removeDir, tempDir } from '../../helpers/project.ts';
+import { type RestCatalogServer, startRestCatalog } from './catalog-servers.ts';
 import { describeTestTable, openTestWarehouse, type TestWarehouse } from './helpers.ts';
 
 // A partition value and a schema are identities in Iceberg: the text 'null' is no NULL partition, and
@@ -40,6 +46,12 @@ async function publishedPartitions(name: string) {
       };
     }),
   );
+}
+
+/** The metadata JSON file the catalog points at, as written. */
+async function metadataFile(name: string) {
+  const loaded = (await ctx.catalog.load('gold', name))!;
+  return JSON.parse(await readFile(await ctx.catalog.io.readablePath(loaded.metadataLocation), 'utf8'));
 }
 
 describe('Iceberg partition values', () => {
@@ -94,5 +106,76 @@ describe('Iceberg partition values', () => {
       afterText.find((f) => f.partition === 'null')?.path,
     );
     expect((await reconcileTable(ctx, await fact())).matches).toBe(true);
+  });
+});
+
+describe('Iceberg schema ids', () => {
+  const table = (name: string) => describeTestTable(db, name, { materialized: 'table' });
+  const schemasOf = (metadata: {
+    schemas: { 'schema-id': number; fields: { id: number; name: string }[] }[];
+  }) => metadata.schemas.map((s) => [s['schema-id'], s.fields.map((f) => `${f.id}:${f.name}`)]);
+
+  it('makes the earlier schema current again when the columns change back, as Java does', async () => {
+    await db.run(`CREATE TABLE gold.t_back AS SELECT 1 AS a, 'x' AS b`);
+    await syncTable(ctx, await table('t_back'));
+    await db.run('ALTER TABLE gold.t_back ADD COLUMN c INTEGER DEFAULT 5');
+    await syncTable(ctx, await table('t_back'));
+    await db.run('ALTER TABLE gold.t_back DROP COLUMN c');
+    await syncTable(ctx, await table('t_back'));
+    const metadata = await metadataFile('t_back');
+    // Before, {a, b} came back as a third schema (id 2) that equals schema 0.
+    expect(schemasOf(metadata)).toEqual([
+      [0, ['1:a', '2:b']],
+      [1, ['1:a', '2:b', '3:c']],
+    ]);
+    expect(metadata['current-schema-id']).toBe(0);
+    expect(metadata['last-column-id']).toBe(3);
+    expect(metadata.snapshots.map((s: { 'schema-id': number }) => s['schema-id'])).toEqual([0, 1, 0]);
+    expect((await reconcileTable(ctx, await table('t_back'))).matches).toBe(true);
+    // A column re-added under its old name is a new column (a new id): a new schema, not schema 1.
+    await db.run('ALTER TABLE gold.t_back ADD COLUMN c INTEGER DEFAULT 6');
+    await syncTable(ctx, await table('t_back'));
+    const readded = await metadataFile('t_back');
+    expect(schemasOf(readded).at(-1)).toEqual([2, ['1:a', '2:b', '4:c']]);
+    expect(readded['current-schema-id']).toBe(2);
+  });
+
+  describe('through a REST catalog', () => {
+    let server: RestCatalogServer;
+    let rest: SyncContext;
+    let folder: string;
+    beforeAll(async () => {
+      folder = await tempDir('iceberg-identity-rest-');
+      server = await startRestCatalog(createLocalFileIO(join(folder, 'warehouse')));
+      rest = {
+        ...ctx,
+        catalog: createRestCatalog(
+          { uri: server.url, warehouse: join(folder, 'warehouse') },
+          join(folder, 'cache'),
+        ),
+        stateDir: join(folder, 'state'),
+      };
+    });
+    afterAll(async () => {
+      await server.close();
+      await removeDir(folder);
+    });
+
+    it('sets the earlier schema current by its id rather than adding a copy of it', async () => {
+      await db.run(`CREATE TABLE gold.t_rest AS SELECT 1 AS a, 'x' AS b`);
+      await syncTable(rest, await table('t_rest'));
+      await db.run('ALTER TABLE gold.t_rest ADD COLUMN c INTEGER DEFAULT 5');
+      await syncTable(rest, await table('t_rest'));
+      await db.run('ALTER TABLE gold.t_rest DROP COLUMN c');
+      await syncTable(rest, await table('t_rest'));
+      const { metadata } = (await rest.catalog.load('gold', 't_rest'))!;
+      expect(schemasOf(metadata)).toEqual([
+        [0, ['1:a', '2:b']],
+        [1, ['1:a', '2:b', '3:c']],
+      ]);
+      expect(metadata['current-schema-id']).toBe(0);
+      expect(metadata.snapshots.map((s) => s['schema-id'])).toEqual([0, 1, 0]);
+      expect((await reconcileTable(rest, await table('t_rest'))).matches).toBe(true);
+    });
   });
 });

@@ -200,6 +200,15 @@ export function createRestCatalog(
           { action: 'set-current-schema', 'schema-id': -1 },
         );
       }
+      if (change.reusedSchemaId !== undefined) {
+        // Not add-schema with set-current-schema -1: a Java catalog adds nothing for a schema it holds,
+        // so "the last added schema" does not exist and the commit is refused.
+        requirements.push({
+          type: 'assert-current-schema-id',
+          'current-schema-id': current['current-schema-id'],
+        });
+        updates.push({ action: 'set-current-schema', 'schema-id': change.reusedSchemaId });
+      }
       updates.push(
         { action: 'add-snapshot', snapshot: change.snapshot },
         {
