@@ -234,8 +234,16 @@ async function describeReferenceFile(
     const head = await csvHead(path);
     // sniff_csv refuses a header in a file of a byte order mark alone, in words about its own options.
     if (head === '') throw new Error('the file is empty (a UTF-8 byte order mark only)');
-    const dialect = await sniffCsv(db, path);
-    await checkCsvHeader(db, path, head, dialect);
+    const excelSeparator = excelSeparatorLine(head);
+    if (excelSeparator !== undefined && /^sep=.(\r\n|\r|\n)?$/i.test(head))
+      throw new Error(`the file is empty (Excel's sep=${excelSeparator} line only, no header)`);
+    const dialect = await sniffCsv(db, path, excelSeparator).catch(async (error: unknown) => {
+      // Given a separator, the sniffer fails a row of too many fields as a dialect it cannot detect, naming
+      // no line: a read with the header's names names it.
+      if (excelSeparator !== undefined) await checkCsvHeader(db, path, head, UNSNIFFED, excelSeparator);
+      throw error;
+    });
+    await checkCsvHeader(db, path, head, dialect, excelSeparator);
     return { columns: dialect.columns, reader: csvReader(path, dialect) };
   }
   const reader = referenceFileReader(path, format);
@@ -252,19 +260,35 @@ async function describeReferenceFile(
 }
 
 /**
+ * The separator a first line `sep=;` names: Excel writes it in a CSV saved with a chosen separator, and reads
+ * it so. DuckDB's sniffer took that line for the header (columns `sep=, column1`), so it is skipped and its
+ * separator given instead of sniffed.
+ */
+function excelSeparatorLine(head: string): string | undefined {
+  return /^sep=(.)(?:\r\n|\r|\n|$)/i.exec(head)?.[1];
+}
+
+/**
  * DuckDB's sniffer answers a row with more fields than the header by taking another line as the header,
  * or the whole line as one column: the names it then reports are not the file's. Read with the first
  * line's separator and names instead, and throw the error that names the row at fault. A quote a row
  * opens and never closes (`"Doraemon,Kids`) makes the sniffer read with quoting off, and the title come
  * out as `"Doraemon`: then too the file is read again with quotes, to name that row. `head` is the file's
- * first 64 KB and `dialect` the one sniff of it the columns came from.
+ * first 64 KB, `dialect` the one sniff of it the columns came from, and `excelSeparator` the one its
+ * `sep=` first line names, if it has one.
  */
-async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDialect): Promise<void> {
+async function checkCsvHeader(
+  db: Db,
+  path: string,
+  head: string,
+  dialect: CsvDialect,
+  excelSeparator: string | undefined,
+): Promise<void> {
   // Old Mac files end lines with a lone CR, which DuckDB reads as a line end too.
-  const headerLine = head.split(/\r\n|\r|\n/)[0] ?? '';
+  const headerLine = head.split(/\r\n|\r|\n/)[excelSeparator === undefined ? 0 : 1] ?? '';
   // Quoted names may hold a separator, which this plain split would miscount.
   if (headerLine.includes('"')) return;
-  const separator = [',', ';', '\t', '|']
+  const separator = (excelSeparator === undefined ? [',', ';', '\t', '|'] : [excelSeparator])
     .map((s) => ({ s, n: headerLine.split(s).length }))
     .sort((a, b) => b.n - a.n)[0];
   if (!separator || separator.n < 2) return;
@@ -278,7 +302,7 @@ async function checkCsvHeader(db: Db, path: string, head: string, dialect: CsvDi
   try {
     await db.run(
       `SELECT count(*) FROM read_csv(${pathLiteral(path)}, auto_detect = false, header = true, delim = ${literal(separator.s)},
-         quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
+         skip = ${excelSeparator === undefined ? 0 : 1}, quote = '"', escape = '"', columns = {${names.map((n) => `${literal(n)}: 'VARCHAR'`).join(', ')}})`,
     );
   } catch (error) {
     // Only a row at fault is the answer; any other failure leaves the sniffer's reading to the caller.
@@ -333,11 +357,24 @@ interface CsvDialect {
   skipRows: number;
 }
 
+/** No dialect, for checkCsvHeader to read a file the sniffer failed on with the header's names. */
+const UNSNIFFED: CsvDialect = {
+  columns: [],
+  delimiter: '',
+  quote: '',
+  escape: '',
+  newLine: '',
+  comment: '',
+  skipRows: 0,
+};
+
 /**
  * Sniffs a CSV file once, with the options the source view reads it with, so the columns are the view's
- * and the quote is the one its reads use: a DESCRIBE of the view would sniff the same file again.
+ * and the quote is the one its reads use: a DESCRIBE of the view would sniff the same file again. A file
+ * opening with Excel's `sep=` line is sniffed past it, with the separator it names.
  */
-async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
+async function sniffCsv(db: Db, path: string, excelSeparator: string | undefined): Promise<CsvDialect> {
+  const excel = excelSeparator === undefined ? '' : `, skip = 1, delim = ${literal(excelSeparator)}`;
   const [sniffed] = await db.all<{
     Columns: { name: string; type: string }[];
     Delimiter: string;
@@ -348,7 +385,7 @@ async function sniffCsv(db: Db, path: string): Promise<CsvDialect> {
     SkipRows: number;
   }>(
     `SELECT Columns, Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows::INTEGER AS SkipRows
-     FROM sniff_csv(${pathLiteral(path)}, ${CSV_OPTIONS})`,
+     FROM sniff_csv(${pathLiteral(path)}, ${CSV_OPTIONS}${excel})`,
   );
   if (!sniffed) throw new Error('DuckDB could not sniff the file as CSV');
   // sniff_csv shows a setting the file does without as '(empty)'.
