@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
@@ -75,6 +76,45 @@ function folderDenied(folder: string, name: string | undefined): LakehouseError 
 }
 
 /**
+ * A folder this user can list but not enter (chmod a-x): its entries' names are read but none opens, so its
+ * Parquet files were taken for broken links and its day for one not delivered.
+ */
+function folderNotEnterable(folder: string, name: string | undefined): LakehouseError {
+  return new LakehouseError(
+    'SOURCE_UNREADABLE',
+    `${name ? `Source "${name}": ` : ''}folder ${folder} can be listed but not entered by this user (it lacks execute/search ` +
+      `permission): give your user that permission (chmod a+x ${folder}, or chmod u+x if you own it) and run again; nothing of it was loaded.`,
+    { path: folder, reason: 'permission-denied', ...(name ? { source: name } : {}) },
+  );
+}
+
+/**
+ * Throws when `error`, met opening something in `folder`, is a permission one and the folder itself is
+ * what this user may not enter (rather than, say, a link out of it): folderNotEnterable, or folderDenied
+ * when it cannot be listed either.
+ */
+async function throwIfNotEnterable(folder: string, name: string | undefined, error: unknown): Promise<void> {
+  if (!isPermissionDenied(error)) return;
+  const allowed = (mode: number) =>
+    access(folder, mode).then(
+      () => true,
+      () => false,
+    );
+  if (await allowed(constants.X_OK)) return;
+  throw (await allowed(constants.R_OK)) ? folderNotEnterable(folder, name) : folderDenied(folder, name);
+}
+
+/** An entry's stat, null when it cannot be had (a broken link); one in a folder this user cannot enter throws. */
+async function statEntry(folder: string, entry: string, name: string | undefined): Promise<Stats | null> {
+  try {
+    return await stat(join(folder, entry));
+  } catch (error) {
+    await throwIfNotEnterable(folder, name, error);
+    return null;
+  }
+}
+
+/**
  * Passes on a listing error other than the entry being absent, a permission one as folderDenied. A file
  * where a day folder would be (ENOTDIR) is absent too: listSourceDates offers only folders as days.
  */
@@ -110,10 +150,13 @@ async function localDayFolders(root: string, format: string, name?: string): Pro
         if (pattern.test(entry)) candidates.push(parent ? `${parent}/${entry}` : entry);
     }
     // Locally a day is a folder (through links too): a stray file or a broken link is not a day to offer.
+    // A level this user cannot enter fails, naming it: its days were left out unsaid.
     const isFolder = await Promise.all(
-      candidates.map(
-        async (path) => (await stat(join(root, path)).catch(() => null))?.isDirectory() === true,
-      ),
+      candidates.map(async (path) => {
+        const parent = path.split('/').slice(0, -1).join('/');
+        const entry = path.split('/').at(-1) ?? path;
+        return (await statEntry(join(root, parent), entry, name))?.isDirectory() === true;
+      }),
     );
     found = candidates.filter((_, i) => isFolder[i]);
   }
@@ -205,7 +248,10 @@ async function localDayHasParquet(folder: string, source: string | undefined): P
     // Only a name that would load needs a stat (links followed): one that is a file is enough.
     if (dayEntryKind(name, { size: 1, folder: false }) !== 'parquet') continue;
     // A broken link is no file; a folder that lists but does not open (chmod a-x) fails as unreadable.
-    const info = await stat(join(folder, name)).catch(ifAbsent(null, folder, source));
+    const info = await stat(join(folder, name)).catch(async (error: unknown) => {
+      await throwIfNotEnterable(folder, source, error);
+      return ifAbsent(null, folder, source)(error);
+    });
     if (info?.isFile()) return true;
   }
   return false;
@@ -221,11 +267,11 @@ interface DayEntry {
   folder: boolean;
 }
 
-async function localDayEntries(folder: string): Promise<DayEntry[]> {
+async function localDayEntries(folder: string, source: string): Promise<DayEntry[]> {
   const names = (await readdir(folder)).sort();
   return Promise.all(
     names.map(async (name) => {
-      const info = await stat(join(folder, name)).catch(() => null);
+      const info = await statEntry(folder, name, source);
       const entry = info ? { size: info.size, folder: info.isDirectory() } : null;
       return {
         name,
@@ -344,11 +390,16 @@ async function bindDay(
     });
     return bindFiles(db, name, source, fetched, fetched.notes);
   }
-  const folder = join(root, dayFolder(source.date_format, etlDate));
+  const day = dayFolder(source.date_format, etlDate);
+  const folder = join(root, day);
   let entries: DayEntry[];
   try {
-    entries = await localDayEntries(folder);
+    entries = await localDayEntries(folder, name);
   } catch (error) {
+    // The source folder (or a level of %Y/%m/%d) not entered is the one to name, not the day's.
+    const levels = day.split('/');
+    for (let i = 0; i < levels.length; i++)
+      await throwIfNotEnterable(join(root, ...levels.slice(0, i)), name, error);
     // Only an absent folder is a day not delivered (if_missing may stand in); an unreadable one fails.
     unlessAbsent(folder, name, error);
     // Another day's folder unreadable: said too, rather than "no day folders at all".
