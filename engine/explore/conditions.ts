@@ -61,7 +61,7 @@ function exactType(type: string): { scale: number; min: bigint; max: bigint } | 
 }
 
 /** A number as typed (42, -0.5, 1e19), exactly: units × 10^-scale; null for anything else. */
-function exactValue(value: ColumnFilter['value']): { units: bigint; scale: number } | null {
+export function exactValue(value: ColumnFilter['value']): { units: bigint; scale: number } | null {
   const parts = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d{1,4}))?$/i.exec(String(value ?? '').trim());
   if (!parts || `${parts[2]}${parts[3] ?? ''}` === '') return null;
   const digits = BigInt(`${parts[2]}${parts[3] ?? ''}`);
@@ -74,8 +74,8 @@ function exactValue(value: ColumnFilter['value']): { units: bigint; scale: numbe
   return { units, scale };
 }
 
-/** units × 10^-scale as SQL number text. */
-function unitsText(units: bigint, scale: number): string {
+/** units × 10^-scale as SQL number text (as DuckDB writes a DECIMAL of that scale). */
+export function unitsText(units: bigint, scale: number): string {
   const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
   const whole = digits.slice(0, digits.length - scale);
   return `${units < 0n ? '-' : ''}${whole}${scale > 0 ? `.${digits.slice(-scale)}` : ''}`;

@@ -1,6 +1,6 @@
 import type { ColumnFilter, ColumnProfile } from '../api/contract.ts';
 import { type Db, ident, shortestFloat } from '../db/duckdb.ts';
-import { shownText, whereClause } from './conditions.ts';
+import { exactValue, shownText, unitsText, whereClause } from './conditions.ts';
 import { columnOf, type Relation } from './relation.ts';
 
 const BINS = 20;
@@ -13,6 +13,7 @@ const EXACT_DISTINCT_MAX_ROWS = 2_000_000;
 
 const INTEGER = /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/;
 const FRACTIONAL = /^(FLOAT|DOUBLE|REAL|DECIMAL\(.*\))$/;
+const DECIMAL = /^DECIMAL\(\d+,\s*(\d+)\)$/;
 const BINARY_FLOAT = /^(FLOAT|DOUBLE|REAL)$/;
 const SINGLE = /^(FLOAT|REAL)$/;
 const TEMPORAL = /^(DATE|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE)$/;
@@ -41,8 +42,12 @@ export async function profileColumn(
   const where = whereClause(relation, filters);
   const temporal = TEMPORAL.test(column.type);
   const numeric = INTEGER.test(column.type) || FRACTIONAL.test(column.type);
+  // Integers and decimals are whole units of 10^-scale: their bins are counted and labelled in those
+  // units, exactly (as doubles, a DECIMAL's edges read 12.300000000000001 and a BIGINT's past 2^53 fell
+  // below its minimum).
+  const scale = INTEGER.test(column.type) ? 0 : decimalScale(column.type);
   // The distance between two neighbouring values of a column that takes whole values (in the units of x).
-  const step = INTEGER.test(column.type) ? 1 : column.type === 'DATE' ? SECONDS_PER_DAY : null;
+  const step = scale !== null ? 10 ** -scale : column.type === 'DATE' ? SECONDS_PER_DAY : null;
   const x = temporal ? `epoch(${c})` : `CAST(${c} AS DOUBLE)`;
   // Exact distinct counts only where they are cheap: a text column's come with its top values (below).
   const distinctApprox = (numeric || temporal) && tableRows > exactDistinctMaxRows;
@@ -91,6 +96,16 @@ export async function profileColumn(
         : [];
     if (values.length > 0 && values.length <= BINS) {
       histogram = values.map(({ label, n }) => ({ low: label, high: label, count: Number(n) }));
+    } else if (basics?.lo != null && basics?.hi != null && scale !== null) {
+      const split = await outlierSplit(db, from, nonNull, x, c, float, column.type, basics.percentiles);
+      const inner = split ? `AND ${x} BETWEEN ${split.fenceLo} AND ${split.fenceHi}` : '';
+      const lo = String(split?.innerLoText ?? basics.min);
+      const hi = String(split?.innerHiText ?? basics.max);
+      histogram = [
+        ...(split?.below ? [{ ...split.below, overflow: 'below' as const }] : []),
+        ...(await exactBins(db, from, `${nonNull} ${inner}`, c, column.type, scale, lo, hi)),
+        ...(split?.above ? [{ ...split.above, overflow: 'above' as const }] : []),
+      ];
     } else if (basics?.lo != null && basics?.hi != null) {
       const split = await outlierSplit(db, from, nonNull, x, c, float, column.type, basics.percentiles);
       // Equal-width bins over the values between the fences (all values when there are no outliers).
@@ -250,6 +265,9 @@ async function outlierSplit(
   fenceHi: number;
   innerLo: number;
   innerHi: number;
+  /** The inner range's ends in the column's own text (exact where a double is not: a BIGINT past 2^53). */
+  innerLoText: string | null;
+  innerHiText: string | null;
   below: OverflowBin | null;
   above: OverflowBin | null;
 } | null> {
@@ -262,6 +280,8 @@ async function outlierSplit(
   const [split] = await db.all<{
     inner_lo: number | null;
     inner_hi: number | null;
+    inner_lo_text: string | null;
+    inner_hi_text: string | null;
     below: number;
     below_lo: string | number | null;
     below_hi: string | number | null;
@@ -271,6 +291,8 @@ async function outlierSplit(
   }>(
     `SELECT min(${x}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS inner_lo,
             max(${x}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS inner_hi,
+            CAST(min(${c}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS VARCHAR) AS inner_lo_text,
+            CAST(max(${c}) FILTER (WHERE ${x} BETWEEN ${fenceLo} AND ${fenceHi}) AS VARCHAR) AS inner_hi_text,
             count(*) FILTER (WHERE ${x} < ${fenceLo}) AS below,
             ${shown(`min(${c}) FILTER (WHERE ${x} < ${fenceLo})`)} AS below_lo,
             ${shown(`max(${c}) FILTER (WHERE ${x} < ${fenceLo})`)} AS below_hi,
@@ -290,6 +312,8 @@ async function outlierSplit(
     fenceHi,
     innerLo: split.inner_lo,
     innerHi: split.inner_hi,
+    innerLoText: split.inner_lo_text,
+    innerHiText: split.inner_hi_text,
     below: bin(below, split.below_lo, split.below_hi),
     above: bin(above, split.above_lo, split.above_hi),
   };
@@ -299,6 +323,58 @@ async function outlierSplit(
 function shownEnd(value: string | number | null, type: string): string | null {
   if (value === null || typeof value === 'string') return value;
   return String(SINGLE.test(type) ? shortestFloat(value) : value);
+}
+
+/** The scale of a DECIMAL(p,s) type; null for any other. */
+function decimalScale(type: string): number | null {
+  const decimal = DECIMAL.exec(type);
+  return decimal ? Number(decimal[1]) : null;
+}
+
+/**
+ * The bins of an integer or decimal column's values from `lo` to `hi` (DuckDB's text of them), as
+ * wholeValueBins makes them but in exact units of 10^-scale: edges are values of the column, labelled as
+ * the grid shows them, and each value is placed by comparisons in the column's own type, so every value
+ * in `where` lands in exactly one bin. Costs about log2(BINS) comparisons a row, no cast (about the
+ * double arithmetic's time; HUGEINT arithmetic took ten times as long).
+ */
+async function exactBins(
+  db: Db,
+  from: string,
+  where: string,
+  c: string,
+  type: string,
+  scale: number,
+  lo: string,
+  hi: string,
+): Promise<{ low: string; high: string; count: number }[]> {
+  const units = (text: string) => {
+    const value = exactValue(text);
+    if (!value) throw new Error(`Profile of ${type}: cannot read ${text} as a number`);
+    return value.units * 10n ** BigInt(scale - value.scale);
+  };
+  const first = units(lo);
+  const last = units(hi);
+  const valuesPerBin = (last - first + 1n + BigInt(BINS) - 1n) / BigInt(BINS);
+  const bins = Number((last - first + valuesPerBin) / valuesPerBin);
+  const edge = (i: number) => first + BigInt(i) * valuesPerBin;
+  // The bin among [from, to) that holds c, by halving: 5 comparisons a row for 20 bins.
+  const binOf = (from: number, to: number): string => {
+    if (to - from === 1) return String(from);
+    const middle = Math.floor((from + to) / 2);
+    const edgeValue = `CAST(${unitsText(edge(middle), scale)} AS ${type})`;
+    return `CASE WHEN ${c} < ${edgeValue} THEN ${binOf(from, middle)} ELSE ${binOf(middle, to)} END`;
+  };
+  const bin = binOf(0, bins);
+  const counted = await db.all<{ bin: number; n: number }>(
+    `SELECT ${bin} AS bin, count(*) AS n FROM ${from} ${where} GROUP BY 1`,
+  );
+  const byBin = new Map(counted.map((r) => [Number(r.bin), Number(r.n)]));
+  return Array.from({ length: bins }, (_, i) => ({
+    low: unitsText(edge(i), scale),
+    high: unitsText(i === bins - 1 ? last : edge(i + 1) - 1n, scale),
+    count: byBin.get(i) ?? 0,
+  }));
 }
 
 /** BINS bins of equal width between lo and hi (one when all values are equal). */
