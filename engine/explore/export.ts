@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { QueryExport, QueryExportInput } from '../api/contract.ts';
 import { LakehouseError, toLakehouseError } from '../api/errors.ts';
-import { type Db, literal } from '../db/duckdb.ts';
+import { type Db, ident, literal } from '../db/duckdb.ts';
 import { errorInUserText } from './query-error.ts';
 import { withoutStatementEnds } from './statement-end.ts';
 
@@ -145,21 +145,83 @@ async function copyQuery(db: Db, text: string, format: ExportFormat, target: str
   // and stand for gold's tables of those names on it. The written file stays.
   await db.run('BEGIN TRANSACTION');
   const rollback = () => db.run('ROLLBACK').catch(() => undefined);
+  let nested: string[] = [];
   try {
     // Wrapped as the console wraps it: COPY takes only a SELECT, and DESCRIBE, SHOW and SUMMARIZE (which
     // the console runs) failed with a syntax error. A subquery's ORDER BY still orders what is written.
+    const query = `(${sql}\n) AS __query`;
+    const parquet = format === 'parquet' ? await parquetExact(db, query) : null;
+    nested = parquet?.nested ?? [];
     const [copied] = await db.all<{ Count?: number; count?: number }>(
-      `COPY (SELECT * FROM (${sql}\n) AS __query) TO ${literal(target)} ${options}`,
+      `COPY (SELECT ${parquet?.select ?? '*'} FROM ${query}) TO ${literal(target)} ${options}`,
     );
     await rollback();
     return Number(copied?.Count ?? copied?.count ?? 0);
   } catch (error) {
     await rollback();
+    const tooWide = wideIntegerError(error, nested, text);
+    if (tooWide) throw tooWide;
     const failure = toLakehouseError(error, 'QUERY_ERROR');
     // About the text as written, as the console's errors are: not the COPY wrapped around it.
     const message = failure.code === 'QUERY_ERROR' ? await errorInUserText(db, sql, error) : failure.message;
     throw new LakehouseError(failure.code, message, { sql: text });
   }
+}
+
+/** A 128-bit integer type where a column's type names one (HUGEINT, a STRUCT's UHUGEINT[], ...). */
+const WIDE_INTEGER = /\bU?HUGEINT(?=[,)[]|$)/g;
+/** The largest number of 38 digits: DuckDB's widest DECIMAL, and Parquet's as DuckDB writes it. */
+const MAX_38_DIGITS = '9'.repeat(38);
+/** Starts the error a 128-bit integer past 38 digits raises inside the COPY (wideIntegerError). */
+const WIDE_VALUE_MARK = 'lakehouse-wide-integer:';
+
+/**
+ * The SELECT list that writes a query's HUGEINT and UHUGEINT values (also inside lists and structs) to
+ * Parquet whole, as DECIMAL(38,0): DuckDB writes them as DOUBLE, so 2^63 + 1 came back as 2^63. Null
+ * when the query has none. `nested` names the columns holding them inside lists or structs, for
+ * wideIntegerError.
+ */
+async function parquetExact(db: Db, query: string): Promise<{ select: string; nested: string[] } | null> {
+  const columns = await db.all<{ column_name: string; column_type: string }>(
+    `DESCRIBE SELECT * FROM ${query}`,
+  );
+  const wide = columns.filter((c) => new RegExp(WIDE_INTEGER.source).test(c.column_type));
+  if (wide.length === 0) return null;
+  const replaced = wide.map(({ column_name: name, column_type: type }) => {
+    const c = ident(name);
+    if (type !== 'HUGEINT' && type !== 'UHUGEINT') {
+      return `CAST(${c} AS ${type.replace(WIDE_INTEGER, 'DECIMAL(38,0)')}) AS ${c}`;
+    }
+    // Past 38 digits there is no exact Parquet number: refused, naming the column and the value, rather
+    // than written as text, which would change the column's type under whoever reads the file.
+    const max = `CAST('${MAX_38_DIGITS}' AS ${type})`;
+    const past = type === 'HUGEINT' ? `${c} > ${max} OR ${c} < -${max}` : `${c} > ${max}`;
+    const message = `${literal(`${WIDE_VALUE_MARK}${name}:`)} || CAST(${c} AS VARCHAR)`;
+    return `CASE WHEN ${past} THEN error(${message}) ELSE CAST(${c} AS DECIMAL(38,0)) END AS ${c}`;
+  });
+  const nested = wide.filter((c) => c.column_type !== 'HUGEINT' && c.column_type !== 'UHUGEINT');
+  return { select: `* REPLACE (${replaced.join(', ')})`, nested: nested.map((c) => c.column_name) };
+}
+
+/**
+ * The refusal of a Parquet export holding a 128-bit integer past 38 digits (raised by parquetExact's
+ * SELECT, or by DuckDB's cast of a nested one), with the ways to export it; null for any other error.
+ */
+function wideIntegerError(error: unknown, nestedColumns: string[], sql: string): LakehouseError | null {
+  const message = error instanceof Error ? error.message : String(error);
+  const marked = new RegExp(`${WIDE_VALUE_MARK}(.*):(-?\\d+)`).exec(message);
+  const nested = /Could not cast value (-?\d+) to DECIMAL\(38,0\)/.exec(message);
+  if (!marked && !(nested && nestedColumns.length > 0)) return null;
+  const columns = marked ? [marked[1] as string] : nestedColumns;
+  const value = (marked ? marked[2] : nested?.[1]) as string;
+  const named = columns.map((c) => `"${c}"`).join(', ');
+  return new LakehouseError(
+    'INVALID_ARGUMENT',
+    `${columns.length === 1 ? `Column ${named} holds` : `One of the columns ${named} holds`} ${value}, ` +
+      'past the 38 digits a Parquet number holds exactly (DuckDB would write it as a DOUBLE, losing digits). ' +
+      `Export as CSV, which keeps every digit, or cast it to text in the query: CAST(${ident(columns[0] as string)} AS VARCHAR).`,
+    { sql, columns, value },
+  );
 }
 
 /**
