@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
@@ -104,14 +104,32 @@ async function throwIfNotEnterable(folder: string, name: string | undefined, err
   throw (await allowed(constants.R_OK)) ? folderNotEnterable(folder, name) : folderDenied(folder, name);
 }
 
-/** An entry's stat, null when it cannot be had (a broken link); one in a folder this user cannot enter throws. */
+/**
+ * An entry's stat, null when it cannot be had (a broken link). One in a folder this user cannot enter
+ * throws, and so does a Parquet file this user may not reach (a link into a closed folder): taken for a
+ * broken link, its rows were left out with a note, or its day said to wait for delivery.
+ */
 async function statEntry(folder: string, entry: string, name: string | undefined): Promise<Stats | null> {
   try {
     return await stat(join(folder, entry));
   } catch (error) {
     await throwIfNotEnterable(folder, name, error);
+    if (isPermissionDenied(error) && dayEntryKind(entry, { size: 1, folder: false }) === 'parquet')
+      throw await fileDenied(join(folder, entry), name);
     return null;
   }
+}
+
+/** A day's Parquet file this user may not reach, named with where it links to (when it is a link). */
+async function fileDenied(file: string, name: string | undefined): Promise<LakehouseError> {
+  const target = await readlink(file).catch(() => undefined);
+  return new LakehouseError(
+    'SOURCE_UNREADABLE',
+    `${name ? `Source "${name}": ` : ''}file ${file}${target === undefined ? '' : ` (a link to ${target})`} cannot be opened by ` +
+      'this user (permission denied): give your user read access to it and execute/search access (chmod a+x) to each ' +
+      'folder on the way to it, and run again; nothing of its day was loaded.',
+    { path: file, reason: 'permission-denied', ...(name ? { source: name } : {}) },
+  );
 }
 
 /**
@@ -248,10 +266,7 @@ async function localDayHasParquet(folder: string, source: string | undefined): P
     // Only a name that would load needs a stat (links followed): one that is a file is enough.
     if (dayEntryKind(name, { size: 1, folder: false }) !== 'parquet') continue;
     // A broken link is no file; a folder that lists but does not open (chmod a-x) fails as unreadable.
-    const info = await stat(join(folder, name)).catch(async (error: unknown) => {
-      await throwIfNotEnterable(folder, source, error);
-      return ifAbsent(null, folder, source)(error);
-    });
+    const info = await statEntry(folder, name, source);
     if (info?.isFile()) return true;
   }
   return false;

@@ -1,4 +1,4 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJsonLineAsOtherUser } from '../helpers/other-user.ts';
@@ -8,12 +8,15 @@ import { events, writeDay } from '../helpers/source-files.ts';
 // A day folder this user can list but not enter (chmod a-x) had its Parquet files taken for entries that
 // cannot be opened: bound, its day "held no .parquet files" and was to wait for delivery. A level of
 // %Y/%m/%d that cannot be entered had its days left out of the listing unsaid. Both now name the folder
-// and the chmod a+x. Root enters everything, so as root the checks run as nobody (as in
+// and the chmod a+x. A Parquet file linked into a folder this user cannot enter was a broken link to
+// note while the rest of its day loaded: it fails the day, naming the link. Root enters everything, so as root the checks run as nobody (as in
 // unreadable-day-folder.test.ts).
 
 let work: string;
 let closedDay: string;
 let closedMonth: string;
+let closedTarget: string;
+let link: string;
 let outcomes: Record<string, string>;
 
 beforeAll(async () => {
@@ -28,10 +31,16 @@ beforeAll(async () => {
     await writeDay(join(work, 'nested'), day, events(2, day.replaceAll('/', '-')));
   closedDay = join(work, 'days', '20220602');
   closedMonth = join(work, 'nested', '2022', '06');
+  await writeDay(join(work, 'linked'), '20220601', events(2));
+  closedTarget = join(work, 'elsewhere');
+  await writeDay(closedTarget, 'x', events(2, '2022-06-01', 'other'));
+  link = join(work, 'linked', '20220601', 'part-00001.parquet');
+  await symlink(join(closedTarget, 'x', 'part-00000.parquet'), link);
   await writeFile(
     join(work, 'lakehouse.yaml'),
     'name: unenterable-day\nsources:\n  days: {kind: daily_parquet, path: days}\n' +
-      '  nested: {kind: daily_parquet, path: nested, date_format: "%Y/%m/%d"}\n',
+      '  nested: {kind: daily_parquet, path: nested, date_format: "%Y/%m/%d"}\n' +
+      '  linked: {kind: daily_parquet, path: linked}\n',
   );
   const script = join(work, 'check.mts');
   const engine = (path: string) => JSON.stringify(join(PROJECT_ROOT, 'engine', path));
@@ -58,6 +67,7 @@ const out = {
   probeDays: (await probeSource(project, { name: 'days' })).summary,
   nestedDay: await bind('nested', '2022-06-01'),
   probeNested: (await probeSource(project, { name: 'nested' })).summary,
+  linkedDay: await bind('linked', '2022-06-01'),
 };
 db.close();
 console.log(JSON.stringify(out));
@@ -65,11 +75,13 @@ console.log(JSON.stringify(out));
   );
   await chmod(closedDay, 0o644);
   await chmod(closedMonth, 0o644);
+  await chmod(join(closedTarget, 'x'), 0o644);
   outcomes = await lastJsonLineAsOtherUser(work, script, ['lakehouse.yaml', 'check.mts']);
 }, 60_000);
 afterAll(async () => {
   await chmod(closedDay, 0o755);
   await chmod(closedMonth, 0o755);
+  await chmod(join(closedTarget, 'x'), 0o755);
   await removeDir(work);
 });
 
@@ -92,5 +104,15 @@ describe('a month folder of %Y/%m/%d this user can list but not enter', () => {
   it('fails a run of a day under it naming it, and the test of the source, where its days went unlisted', () => {
     expect(outcomes.nestedDay).toBe(`Source "nested": ${notEntered(closedMonth)}`);
     expect(outcomes.probeNested).toBe(notEntered(closedMonth));
+  });
+});
+
+describe('a Parquet file linked into a folder this user cannot enter', () => {
+  it('fails its day naming the link and where it leads, where the rest of the day loaded with a note', () => {
+    expect(outcomes.linkedDay).toBe(
+      `Source "linked": file ${link} (a link to ${join(closedTarget, 'x', 'part-00000.parquet')}) cannot be opened by ` +
+        'this user (permission denied): give your user read access to it and execute/search access (chmod a+x) to each ' +
+        'folder on the way to it, and run again; nothing of its day was loaded.',
+    );
   });
 });
