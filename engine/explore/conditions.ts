@@ -27,6 +27,7 @@ export function whereClause(relation: Relation, filters: ColumnFilter[], alias?:
         return `starts_with(${shownText(name, column.type)}, ${valueLiteral(filter.value ?? '')})`;
       default:
         return (
+          unionComparison(name, column.type, filter.op, filter.value) ??
           exactComparison(name, column.type, filter.op, filter.value) ??
           `${name} ${COMPARISONS[filter.op]} CAST(${valueLiteral(filter.value ?? '')} AS ${comparedAs(column.type, filter.value)})`
         );
@@ -116,6 +117,81 @@ function exactComparison(
   if (units < column.min) return compare === 'gt' || compare === 'ge' || compare === 'ne' ? all : 'FALSE';
   if (units > column.max) return compare === 'lt' || compare === 'le' || compare === 'ne' ? all : 'FALSE';
   return `${name} ${COMPARISONS[compare]} CAST(${literal(unitsText(units, column.scale))} AS ${type})`;
+}
+
+/** A UNION type's members, by name and type, in order; null for any other type. */
+export function unionMembers(type: string): { name: string; type: string }[] | null {
+  if (!type.startsWith('UNION(') || !type.endsWith(')')) return null;
+  const body = type.slice('UNION('.length, -1);
+  // Members split at the commas outside parentheses, quoted names and ENUM('a,)') values.
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i] as string;
+    if (quote) {
+      if (char === quote) quote = null;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === '(') depth++;
+    else if (char === ')') depth--;
+    else if (char === ',' && depth === 0) {
+      parts.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(body.slice(start));
+  const members = parts.map((part) => /^\s*("(?:[^"]|"")*"|[^\s"]+)\s+(\S[\s\S]*?)\s*$/.exec(part));
+  if (members.some((m) => m === null)) return null;
+  return members.map((m) => {
+    const name = (m as RegExpExecArray)[1] as string;
+    return {
+      name: name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name,
+      type: (m as RegExpExecArray)[2] as string,
+    };
+  });
+}
+
+/**
+ * A comparison on a UNION column, member by member: a row holds when its member's value compares so
+ * with the value read as that member's type, as the grid shows it. Cast to the union, '42' took the
+ * VARCHAR member only (the INTEGER 42 beside it in the grid was left out), `< 10` compared the members'
+ * tags first (every INTEGER was less than any text), and a union without a text member failed to cast.
+ * Members the value cannot be read as match no row. Null for other types.
+ */
+function unionComparison(
+  name: string,
+  type: string,
+  op: keyof typeof COMPARISONS,
+  value: ColumnFilter['value'],
+): string | null {
+  const members = unionMembers(type);
+  if (!members) return null;
+  const compare = op === 'ne' ? 'eq' : op;
+  const matches = members.map((member) => {
+    const inner = `union_extract(${name}, ${literal(member.name)})`;
+    const test =
+      unionComparison(inner, member.type, compare, value) ??
+      exactComparison(inner, member.type, compare, value) ??
+      `${inner} ${COMPARISONS[compare]} TRY_CAST(${valueLiteral(value ?? '')} AS ${comparedAs(member.type, value)})`;
+    return `(union_tag(${name}) = ${literal(member.name)} AND ${test})`;
+  });
+  const any = `coalesce(${matches.join(' OR ')}, FALSE)`;
+  return op === 'ne' ? `(${name} IS NOT NULL AND NOT ${any})` : any;
+}
+
+/** Whether a comparison's value can be read as one of the union's members (SQL); null for other types. */
+function readsAsUnionMember(type: string, value: ColumnFilter['value']): string | null {
+  const members = unionMembers(type);
+  if (!members) return null;
+  const each = members.map(
+    (member) =>
+      readsAsUnionMember(member.type, value) ??
+      (exactType(member.type) && exactValue(value)
+        ? 'TRUE'
+        : `TRY_CAST(${valueLiteral(value ?? '')} AS ${comparedAs(member.type, value)}) IS NOT NULL`),
+  );
+  return `(${each.join(' OR ')})`;
 }
 
 /**
@@ -216,6 +292,8 @@ export async function checkFilterValues(db: Db, relation: Relation, filters: Col
   if (typed.length === 0) return;
   const probes = typed.map((f, i) => {
     const column = columnOf(relation, f.column);
+    const union = readsAsUnionMember(column.type, f.value);
+    if (union) return `NOT ${union} AS ${ident(`bad${i}`)}`;
     return `TRY_CAST(${valueLiteral(f.value ?? '')} AS ${comparedAs(column.type, f.value)}) IS NULL AS ${ident(`bad${i}`)}`;
   });
   const [row] = await db.all<Record<string, boolean>>(`SELECT ${probes.join(', ')}`);
@@ -238,6 +316,8 @@ function howToWrite(type: string): string {
   if (type === 'DATE') return 'a date as YYYY-MM-DD, e.g. 2022-06-01, or a date and time (2022-06-01 08:30)';
   if (type.startsWith('TIMESTAMP')) return 'a date and time as YYYY-MM-DD HH:MM:SS, e.g. 2022-06-01 08:30:00';
   if (type === 'BOOLEAN') return 'true or false';
+  const members = unionMembers(type);
+  if (members) return `a value of one of its members' types (${members.map((m) => m.type).join(', ')})`;
   return 'a value of that type';
 }
 
