@@ -46,6 +46,31 @@ export function formatCell(value: CellValue, type: string): string {
   return String(value);
 }
 
+/** Line breaks and tabs in a cell's text, each shown as a marker: the one-line cell would make them spaces. */
+const CONTROL_CHARACTERS = /(\r\n|\n|\r|\t)/;
+
+/**
+ * A cell's text on its one line, a dim ↵ for each line break and → for each tab: white-space: nowrap showed
+ * 'a\nb' as 'a b', the same as a space. The cell's title and Enter's dialog keep the value as it is.
+ */
+export function CellText({ text }: { text: string }) {
+  if (!CONTROL_CHARACTERS.test(text)) return <>{text}</>;
+  return (
+    <>
+      {text.split(CONTROL_CHARACTERS).map((part, i) =>
+        i % 2 === 0 ? (
+          part
+        ) : (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed text, in order
+          <span key={i} className="vgrid-control" data-testid="grid-control-character">
+            {part === '\t' ? '→' : '↵'}
+          </span>
+        ),
+      )}
+    </>
+  );
+}
+
 function isNumericType(type: string): boolean {
   return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(
     type,
@@ -382,7 +407,7 @@ export function DataGrid({
               onMouseDown={() => setActive({ row: index, col })}
               onDoubleClick={() => setOpenCell({ row: index, col })}
             >
-              {values ? text : <span className="vgrid-pending">…</span>}
+              {values ? <CellText text={text} /> : <span className="vgrid-pending">…</span>}
             </td>
           );
         })}
