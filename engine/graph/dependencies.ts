@@ -2,7 +2,7 @@ import { escapeRegExp, LakehouseError, PROJECT_PLACEHOLDER } from '../api/errors
 import { type Db, literal } from '../db/duckdb.ts';
 import { QUARANTINE_COLUMN } from '../materializations/partition.ts';
 import { RUNNER_VARIABLES } from '../project/config.ts';
-import { didYouMean } from '../project/config-issues.ts';
+import { closest, didYouMean } from '../project/config-issues.ts';
 import type { Model } from '../project/models.ts';
 
 export interface ModelNode {
@@ -93,6 +93,12 @@ export interface SqlReferences {
   functions: string[];
   /** The file line where each relation (as in `relations`) is first read, from the parse tree. */
   readLines: Record<string, number>;
+  /**
+   * Names read as one quoted identifier holding a dot (`FROM "silver.customer_search"`), lower case, with
+   * their line: DuckDB binds such a name as a table of that whole name, not as `layer.table`, so they are
+   * not among `relations`.
+   */
+  dottedNames: { name: string; line: number | undefined }[];
 }
 
 /** The references in a parsed query's tree; `database` is the warehouse's own catalog name, lower case. */
@@ -101,6 +107,7 @@ function referencesIn(tree: SerializedSql, sql: string, firstLine: number, datab
   const variables: VariableRead[] = [];
   const functions = new Set<string>();
   const readLines: Record<string, number> = {};
+  const dottedNames: SqlReferences['dottedNames'] = [];
   // DuckDB's query_location counts bytes, not UTF-16 characters; a node without one has 2^64 - 1.
   const bytes = Buffer.from(sql);
   const lineAt = (location: unknown): number | undefined => {
@@ -133,7 +140,9 @@ function referencesIn(tree: SerializedSql, sql: string, firstLine: number, datab
       const catalog = typeof record.catalog_name === 'string' ? record.catalog_name.toLowerCase() : '';
       const table = record.table_name.toLowerCase();
       const qualifier = [catalog === database && schema ? '' : catalog, schema].filter(Boolean);
-      if (qualifier.length > 0 || !scope.has(table)) {
+      if (qualifier.length === 0 && table.includes('.') && !scope.has(table)) {
+        dottedNames.push({ name: table, line: lineAt(record.query_location) });
+      } else if (qualifier.length > 0 || !scope.has(table)) {
         const relation = [...qualifier, table].join('.');
         found.add(relation);
         const line = lineAt(record.query_location);
@@ -153,7 +162,7 @@ function referencesIn(tree: SerializedSql, sql: string, firstLine: number, datab
   };
   walk(tree, new Set());
   const relations = [...found].sort();
-  return { relations, variables, functions: [...functions].sort(), readLines };
+  return { relations, variables, functions: [...functions].sort(), readLines, dottedNames };
 }
 
 /** The name a `getvariable('<name>')` expression node reads, when it is a string literal. */
@@ -222,6 +231,14 @@ export async function buildPartialGraph(
   };
   const byId = new Map(models.map((m) => [m.id, m]));
   const macros = await projectMacroReads(db);
+  const { tempViews, tempNames, mainNames } = await bareRelations(db);
+  // DuckDB looks a bare name up in temp first: a macro file's temp view answers to it before a gold table.
+  const resolveRead = (rel: string) => {
+    const temp = tempRelationName(rel, tempNames);
+    return temp === undefined ? resolve(rel) : `temp.main.${temp}`;
+  };
+  // A bare test target the project cannot know of while a macro file is broken: its temp view may be missing.
+  const macroFileBroken = unparsed.some((error) => error.details.macros === true);
   const nodes: ModelNode[] = [];
   const origins = new Map<string, Map<string, ReadOrigin>>();
   const errors: LakehouseError[] = [];
@@ -233,10 +250,14 @@ export async function buildPartialGraph(
         ids,
         sources,
         variableNames,
-        resolve,
+        resolve: resolveRead,
         layerTables,
         models: byId,
         macros,
+        tempViews,
+        tempNames,
+        mainNames,
+        macroFileBroken,
       });
       nodes.push(placed.node);
       origins.set(model.id, placed.origins);
@@ -283,6 +304,14 @@ interface GraphScope {
   models: Map<string, Model>;
   /** What each project macro reads, by lower-case name (see projectMacroReads). */
   macros: Map<string, MacroReads>;
+  /** What each temp view (a macro file's) reads, by lower-case name (see bareRelations). */
+  tempViews: Map<string, MacroReads>;
+  /** Lower-case names of the temp tables and views (a macro file's), which a bare name binds to first. */
+  tempNames: Set<string>;
+  /** Lower-case names of the warehouse's main schema tables and views, which a bare name binds to after gold. */
+  mainNames: Set<string>;
+  /** Whether a macro file failed to load, so a temp view a test names may be missing for that alone. */
+  macroFileBroken: boolean;
 }
 
 /** The relations a project macro's body reads, and the functions it calls (lower case). */
@@ -321,20 +350,80 @@ async function projectMacroReads(db: Db): Promise<Map<string, MacroReads>> {
   return reads;
 }
 
-/** The relations the macros `functions` names read, through the macros they call too: relation → first macro. */
-function readsThroughMacros(functions: string[], macros: Map<string, MacroReads>): Map<string, string> {
+/**
+ * The relations a model reads through the project macros it calls (`functions`) and the temp views it reads
+ * (`views`, lower case), each with how it reaches them (`its call of the macro m`, `the temp view v`): a macro
+ * or view calling another macro or reading another temp view is followed, once each.
+ */
+function indirectReads(functions: string[], views: string[], scope: GraphScope): Map<string, string> {
+  const { macros, tempViews, tempNames } = scope;
   const reads = new Map<string, string>();
   const seen = new Set<string>();
-  const pending = functions.filter((f) => macros.has(f)).map((f) => ({ macro: f, called: f }));
+  const pending = [
+    ...functions
+      .filter((f) => macros.has(f))
+      .map((f) => ({ key: `macro ${f}`, via: `its call of the macro ${f}` })),
+    ...views.map((v) => ({ key: `view ${v}`, via: `the temp view ${v}` })),
+  ];
   while (pending.length > 0) {
-    const { macro, called } = pending.shift()!;
-    if (seen.has(called)) continue;
-    seen.add(called);
-    const entry = macros.get(called);
-    for (const relation of entry?.relations ?? []) if (!reads.has(relation)) reads.set(relation, macro);
-    for (const next of entry?.calls ?? []) if (macros.has(next)) pending.push({ macro, called: next });
+    const { key, via } = pending.shift()!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const name = key.slice(key.indexOf(' ') + 1);
+    const entry = key.startsWith('macro ') ? macros.get(name) : tempViews.get(name);
+    for (const relation of entry?.relations ?? []) {
+      const view = tempRelationName(relation, tempNames);
+      if (view !== undefined) pending.push({ key: `view ${view}`, via });
+      else if (!reads.has(relation)) reads.set(relation, via);
+    }
+    for (const next of entry?.calls ?? []) if (macros.has(next)) pending.push({ key: `macro ${next}`, via });
   }
   return reads;
+}
+
+/** The temp relation (lower case) `relation` names as DuckDB binds it (`x`, `temp.x`, `temp.main.x`), if any. */
+function tempRelationName(relation: string, tempNames: Set<string>): string | undefined {
+  const name = /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1];
+  return name !== undefined && tempNames.has(name) ? name : undefined;
+}
+
+/** What precedes the query in a view's SQL as DuckDB gives it: `CREATE TEMP VIEW name [(columns)] AS `. */
+const VIEW_PREFIX = String.raw`^CREATE\s+TEMP(ORARY)?\s+VIEW\s+("([^"]|"")*"|[^\s"(]+)\s*(\(("([^"]|"")*"|[^"()])*\)\s*)?AS\s+`;
+
+/**
+ * The relations a bare name can bind to besides gold's: the connection's temp tables and views (a macro
+ * file's `CREATE TEMP VIEW x AS SELECT ... FROM silver.y`), which DuckDB looks in before the search path,
+ * with what each view reads, so a model reading `x` runs after silver.y and `--select silver.y+` takes it;
+ * and the warehouse's main schema, after gold on the search path. A temp table is a copy made when the
+ * project opened: what it was made from is not followed. One query, as for the macros.
+ */
+async function bareRelations(
+  db: Db,
+): Promise<{ tempViews: Map<string, MacroReads>; tempNames: Set<string>; mainNames: Set<string> }> {
+  const rows = await db.all<{ name: string; temp: boolean; tree: string | null }>(
+    `SELECT lower(view_name) AS name, database_name = 'temp' AS temp,
+       CASE WHEN database_name = 'temp' THEN json_serialize_sql(regexp_replace(sql, ${literal(VIEW_PREFIX)}, ''))
+       END AS tree
+     FROM duckdb_views()
+     WHERE (database_name = 'temp' AND schema_name = 'main')
+        OR (database_name = current_database() AND schema_name = 'main' AND NOT internal)
+     UNION ALL
+     SELECT lower(table_name), database_name = 'temp', NULL FROM duckdb_tables()
+     WHERE schema_name = 'main' AND (database_name = 'temp' OR database_name = current_database())`,
+  );
+  const database = (await db.scalar<string>('SELECT lower(current_database())')) ?? '';
+  const tempViews = new Map<string, MacroReads>();
+  const tempNames = new Set<string>();
+  const mainNames = new Set<string>();
+  for (const { name, temp, tree } of rows) {
+    (temp ? tempNames : mainNames).add(name);
+    const parsed = tree === null ? undefined : (JSON.parse(tree) as SerializedSql);
+    // DuckDB took the view, so its query parses: a text this cannot cut is read as reading nothing.
+    if (!parsed || parsed.error) continue;
+    const found = referencesIn(parsed, '', 1, database);
+    tempViews.set(name, { relations: found.relations, calls: found.functions });
+  }
+  return { tempViews, tempNames, mainNames };
 }
 
 /** The bronze, silver and gold tables and views in the warehouse: lower-case `layer.name` → as created. */
@@ -370,20 +459,20 @@ function caseRenameError(model: Model, existing: string): LakehouseError {
  * the table would never change again and downstream would build on stale rows. (A name no table has
  * is left to DuckDB's binder, whose error has the line and the closest table.)
  */
-function orphanReadError(model: Model, relation: string, macro?: string): LakehouseError {
+function orphanReadError(model: Model, relation: string, via?: string): LakehouseError {
   const [layer, name] = relation.split('.') as [string, string];
   return new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}: reads ${relation}${throughMacro(macro)}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
+    `${model.file}: reads ${relation}${throughIndirect(via)}, which no model produces any more (there is no models/${layer}/${name}.sql): ` +
       'the table keeps what its model last wrote and would never change again. Restore the model file, ' +
       `or change this model to read another table; \`lakehouse drop ${PROJECT_PLACEHOLDER} ${relation}\` removes the old table.`,
     { file: model.file, relation },
   );
 }
 
-/** How a read through a macro is named in errors: the model's SQL does not name the table itself. */
-function throughMacro(macro: string | undefined): string {
-  return macro === undefined ? '' : ` (through its call of the macro ${macro})`;
+/** How a read through a macro or temp view is named in errors: the model's SQL does not name the table itself. */
+function throughIndirect(via: string | undefined): string {
+  return via === undefined ? '' : ` (through ${via})`;
 }
 
 /**
@@ -428,34 +517,73 @@ function unknownLayerTableError(
   model: Model,
   relation: string,
   ids: string[],
-  macro: string | undefined,
+  via: string | undefined,
   readLines: Record<string, number>,
 ): LakehouseError {
-  const line = macro === undefined ? lineOfRead(model, relation, readLines) : undefined;
+  const line = via === undefined ? lineOfRead(model, relation, readLines) : undefined;
   return new LakehouseError(
     'MODEL_INVALID',
-    `${model.file}${line ? `:${line}` : ''}: reads ${relation}${throughMacro(macro)}, which no model builds and no table holds` +
+    `${model.file}${line ? `:${line}` : ''}: reads ${relation}${throughIndirect(via)}, which no model builds and no table holds` +
       `${didYouMean(relation, ids)}. Fix the name, or add models/${relation.replace('.', '/')}.sql.`,
     { file: model.file, line, model: model.id, relation },
   );
 }
 
 /**
- * A relationships test whose `to:` names a layer table that no model builds and no table holds: said when
- * the project loads, as for such a read in the SQL, not when the run reaches the test after the date's
- * other work. (A bare name is left to the test itself: a macro file's temp view may answer to it.)
+ * A relationships test whose `to:` names a table that no model builds and no table holds: said when the
+ * project loads, as for such a read in the SQL, not when the run reaches the test after the date's other
+ * work. A bare name is a macro file's temp view or a gold table to DuckDB: the closest model of any layer
+ * is offered (`to: user_plans_map` meant silver's), and the gold models are listed.
  */
 function unknownTestTargetError(model: Model, index: number, to: string, ids: string[]): LakehouseError {
   const source = model.testSources[index];
   const where = source ? `${model.file}:${source.line}` : model.file;
   const text = source?.text ?? `relationships: {to: ${to}}`;
   const relation = to.trim();
+  if (relation.includes('.')) {
+    return new LakehouseError(
+      'MODEL_INVALID',
+      `${where}: test "${text}" reads ${relation}, which no model builds and no table holds` +
+        `${didYouMean(relation, ids)}. Fix "to:" in the test, or add models/${relation.replace('.', '/')}.sql.`,
+      { file: model.file, line: source?.line, model: model.id, test: text, relation },
+    );
+  }
+  const bare = relation.toLowerCase();
+  const byName = new Map(ids.map((id) => [id.slice(id.indexOf('.') + 1).toLowerCase(), id]));
+  const guess = byName.get(bare) ?? byName.get(closest(bare, [...byName.keys()]) ?? '');
+  const gold = ids.filter((id) => id.startsWith('gold.')).sort();
   return new LakehouseError(
     'MODEL_INVALID',
-    `${where}: test "${text}" reads ${relation}, which no model builds and no table holds` +
-      `${didYouMean(relation, ids)}. Fix "to:" in the test, or add models/${relation.replace('.', '/')}.sql.`,
+    `${where}: test "${text}" reads ${relation}, a name without a layer, so gold.${relation} or a temp view ` +
+      `of a macro file, and neither exists${guess ? ` (did you mean "${guess}"?)` : ''}. Fix "to:" in the test ` +
+      `with the table's layer (layer.table; gold models: ${gold.join(', ') || 'none'}), or add ` +
+      `models/gold/${relation}.sql.`,
     { file: model.file, line: source?.line, model: model.id, test: text, relation },
   );
+}
+
+/** The layers and catalogs a `layer.table` name starts with, which a quoted `"layer.table"` hides. */
+const QUALIFIERS = new Set(['bronze', 'silver', 'gold', 'quarantine', 'source']);
+
+/**
+ * A read of `"silver.customer_search"`, one quoted name holding a dot: DuckDB looks for a table of that whole
+ * name (and fails: "Table with name silver.customer_search does not exist! Did you mean
+ * silver.customer_search?") where the user meant the layer's table. Refused when the project loads, at its
+ * line. Another dotted name (`FROM "events.parquet"`, a file DuckDB reads itself) is no model's, so no edge.
+ */
+function refuseDottedNames(model: Model, names: SqlReferences['dottedNames'], scope: GraphScope): void {
+  for (const { name, line } of names) {
+    const [qualifier = '', ...rest] = name.split('.');
+    if (!QUALIFIERS.has(qualifier) || scope.tempNames.has(name) || scope.mainNames.has(name)) continue;
+    const table = rest.join('.');
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}${line ? `:${line}` : ''}: reads "${name}", one quoted name, which DuckDB looks up as a ` +
+        `table named ${name} in no layer, not as the table ${table} of ${qualifier}. Write ${qualifier}.${table} ` +
+        `unquoted, or quote each part: "${qualifier}"."${table}".`,
+      { file: model.file, line, model: model.id, relation: name },
+    );
+  }
 }
 
 /**
@@ -507,10 +635,13 @@ async function nodeOf(
     variables,
     functions,
     readLines,
+    dottedNames,
   } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
   refuseUndeclaredVariables(model, variables, variableNames);
-  const viaMacro = readsThroughMacros(functions, scope.macros);
-  const named = [...new Set([...written, ...viaMacro.keys()])];
+  refuseDottedNames(model, dottedNames, scope);
+  const views = written.flatMap((rel) => tempRelationName(rel, scope.tempNames) ?? []);
+  const indirect = indirectReads(functions, views, scope);
+  const named = [...new Set([...written, ...indirect.keys()])];
   const relations = named.map(resolve);
   const upstream: string[] = [];
   const origins = new Map<string, ReadOrigin>();
@@ -527,9 +658,10 @@ async function nodeOf(
       readsItself = { line: lineOfRead(model, named[i] ?? rel, readLines) };
       continue;
     }
-    const macro = viaMacro.get(named[i]!);
-    const line = macro === undefined ? lineOfRead(model, named[i] ?? rel, readLines) : undefined;
-    if (ids.has(rel)) readFrom([rel], { line, how: macro && `through its call of the macro ${macro}` });
+    // Read by the SQL itself or through a macro or temp view (`via`), which the error then names.
+    const via = written.includes(named[i]!) ? undefined : indirect.get(named[i]!);
+    const line = via === undefined ? lineOfRead(model, named[i] ?? rel, readLines) : undefined;
+    if (ids.has(rel)) readFrom([rel], { line, how: via && `through ${via}` });
     else if (rel.startsWith('quarantine.')) {
       readFrom(quarantineWriters(model, rel, scope.models), {
         line,
@@ -540,10 +672,10 @@ async function nodeOf(
         model,
         named[i]!,
         [...ids].filter((id) => id !== model.id),
-        macro,
+        via,
         readLines,
       );
-    } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel, macro);
+    } else if (scope.layerTables.has(rel)) throw orphanReadError(model, rel, via);
     else if (sources.has(rel)) usedSources.push(rel.slice('source.'.length));
     else if (rel.startsWith('source.')) {
       throw new LakehouseError(
@@ -558,10 +690,21 @@ async function nodeOf(
     if ('relationships' in test) {
       const parent = resolve(test.relationships.to.toLowerCase());
       const line = model.testSources[index]?.line;
-      if (parent !== model.id && ids.has(parent))
+      const view = tempRelationName(parent, scope.tempNames);
+      if (view !== undefined) {
+        // A macro file's temp view: the test reads what the view reads.
+        for (const [rel, via] of indirectReads([], [view], scope)) {
+          const id = resolve(rel);
+          if (id !== model.id && ids.has(id))
+            readFrom([id], { line, how: `in its relationships test, through ${via}` });
+        }
+      } else if (parent !== model.id && ids.has(parent))
         readFrom([parent], { line, how: 'in its relationships test' });
       else if (parent !== model.id && scope.layerTables.has(parent)) throw orphanReadError(model, parent);
       else if (/^(bronze|silver|gold)\./.test(parent) && !ids.has(parent) && !scope.layerTables.has(parent)) {
+        throw unknownTestTargetError(model, index, test.relationships.to, [...ids]);
+      } else if (!parent.includes('.') && !scope.mainNames.has(parent) && !scope.macroFileBroken) {
+        // A bare name is a temp view or a gold table to DuckDB: neither exists, so the test could only fail.
         throw unknownTestTargetError(model, index, test.relationships.to, [...ids]);
       }
     }
