@@ -308,7 +308,7 @@ interface GraphScope {
   tempViews: Map<string, MacroReads>;
   /** Lower-case names of the temp tables and views (a macro file's), which a bare name binds to first. */
   tempNames: Set<string>;
-  /** Lower-case names of the warehouse's main schema tables and views, which a bare name binds to after gold. */
+  /** Lower-case names a bare name binds to after gold: the main schema's, DuckDB's own views (duckdb_tables). */
   mainNames: Set<string>;
   /** Whether a macro file failed to load, so a temp view a test names may be missing for that alone. */
   macroFileBroken: boolean;
@@ -394,7 +394,8 @@ const VIEW_PREFIX = String.raw`^CREATE\s+TEMP(ORARY)?\s+VIEW\s+("([^"]|"")*"|[^\
  * The relations a bare name can bind to besides gold's: the connection's temp tables and views (a macro
  * file's `CREATE TEMP VIEW x AS SELECT ... FROM silver.y`), which DuckDB looks in before the search path,
  * with what each view reads, so a model reading `x` runs after silver.y and `--select silver.y+` takes it;
- * and the warehouse's main schema, after gold on the search path. A temp table is a copy made when the
+ * and, after gold on the search path, the warehouse's main schema and DuckDB's own views (duckdb_tables,
+ * pg_tables). A temp table is a copy made when the
  * project opened: what it was made from is not followed. One query, as for the macros.
  */
 async function bareRelations(
@@ -407,6 +408,7 @@ async function bareRelations(
      FROM duckdb_views()
      WHERE (database_name = 'temp' AND schema_name = 'main')
         OR (database_name = current_database() AND schema_name = 'main' AND NOT internal)
+        OR (database_name = 'system' AND schema_name IN ('main', 'pg_catalog'))
      UNION ALL
      SELECT lower(table_name), database_name = 'temp', NULL FROM duckdb_tables()
      WHERE schema_name = 'main' AND (database_name = 'temp' OR database_name = current_database())`,
@@ -511,7 +513,7 @@ function lineOfRead(
 /**
  * A read of `layer.name` that no model builds and no table holds: said when the project loads, at the
  * line that names it, rather than by DuckDB's binder once a run reaches the model, after the date's
- * other work. (Bare names are left to the binder: a macro file's temp view may answer to one.)
+ * other work. (A bare name has unknownBareTableError.)
  */
 function unknownLayerTableError(
   model: Model,
@@ -525,6 +527,53 @@ function unknownLayerTableError(
     'MODEL_INVALID',
     `${model.file}${line ? `:${line}` : ''}: reads ${relation}${throughIndirect(via)}, which no model builds and no table holds` +
       `${didYouMean(relation, ids)}. Fix the name, or add models/${relation.replace('.', '/')}.sql.`,
+    { file: model.file, line, model: model.id, relation },
+  );
+}
+
+/**
+ * `reads dim_platfrm, a name without a layer, so gold.dim_platfrm or a temp view of a macro file, and neither
+ * exists (did you mean "gold.dim_platform"?)`: the closest model of any layer is offered, as a bare name
+ * meant for silver's table (`user_plans_map`) is a gold table to DuckDB.
+ */
+function bareNameProblem(relation: string, ids: string[]): string {
+  const bare = relation.toLowerCase();
+  const byName = new Map(ids.map((id) => [id.slice(id.indexOf('.') + 1).toLowerCase(), id]));
+  const guess = byName.get(bare) ?? byName.get(closest(bare, [...byName.keys()]) ?? '');
+  return (
+    `reads ${relation}, a name without a layer, so gold.${relation} or a temp view of a macro file, and ` +
+    `neither exists${guess ? ` (did you mean "${guess}"?)` : ''}`
+  );
+}
+
+/** The gold models, as a bare name's error lists them. */
+function goldModels(ids: string[]): string {
+  return (
+    ids
+      .filter((id) => id.startsWith('gold.'))
+      .sort()
+      .join(', ') || 'none'
+  );
+}
+
+/**
+ * A model's SQL reading a bare name that no temp view, gold model or table answers to: said when the project
+ * loads, at its line, not by DuckDB's binder once the run reaches the model, after the date's other work.
+ */
+function unknownBareTableError(
+  model: Model,
+  relation: string,
+  ids: string[],
+  readLines: Record<string, number>,
+): LakehouseError {
+  const line = lineOfRead(model, relation, readLines);
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.file}${line ? `:${line}` : ''}: ${bareNameProblem(
+      relation,
+      ids.filter((id) => id !== model.id),
+    )}. ` +
+      `Name the table with its layer (layer.table; gold models: ${goldModels(ids)}), or add models/gold/${relation}.sql.`,
     { file: model.file, line, model: model.id, relation },
   );
 }
@@ -548,16 +597,10 @@ function unknownTestTargetError(model: Model, index: number, to: string, ids: st
       { file: model.file, line: source?.line, model: model.id, test: text, relation },
     );
   }
-  const bare = relation.toLowerCase();
-  const byName = new Map(ids.map((id) => [id.slice(id.indexOf('.') + 1).toLowerCase(), id]));
-  const guess = byName.get(bare) ?? byName.get(closest(bare, [...byName.keys()]) ?? '');
-  const gold = ids.filter((id) => id.startsWith('gold.')).sort();
   return new LakehouseError(
     'MODEL_INVALID',
-    `${where}: test "${text}" reads ${relation}, a name without a layer, so gold.${relation} or a temp view ` +
-      `of a macro file, and neither exists${guess ? ` (did you mean "${guess}"?)` : ''}. Fix "to:" in the test ` +
-      `with the table's layer (layer.table; gold models: ${gold.join(', ') || 'none'}), or add ` +
-      `models/gold/${relation}.sql.`,
+    `${where}: test "${text}" ${bareNameProblem(relation, ids)}. Fix "to:" in the test with the table's layer ` +
+      `(layer.table; gold models: ${goldModels(ids)}), or add models/gold/${relation}.sql.`,
     { file: model.file, line: source?.line, model: model.id, test: text, relation },
   );
 }
@@ -683,6 +726,16 @@ async function nodeOf(
         `${model.file}: reads ${rel}, but lakehouse.yaml declares no source named "${rel.slice(7)}". Declared: ${[...sources].join(', ') || 'none'}.`,
         { file: model.file, relation: rel },
       );
+    } else if (
+      via === undefined &&
+      !rel.includes('.') &&
+      !scope.mainNames.has(rel) &&
+      !scope.macroFileBroken &&
+      // A path or glob DuckDB may read as a file (a name with an extension is among dottedNames).
+      !/[/\\*?:]/.test(rel)
+    ) {
+      // No temp view, gold table or model answers to the name: the binder would fail once the run got here.
+      throw unknownBareTableError(model, rel, [...ids], readLines);
     }
   }
   // Relationship tests read their parent table, so the parent must be built first.

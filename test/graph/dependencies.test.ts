@@ -103,8 +103,10 @@ describe('dependencies come from the SQL itself', () => {
       model('gold.dim_user', 'SELECT 1 AS k'),
       model('gold.fact_customer_search', 'SELECT 1 AS platform_key'),
     ];
-    const graph = await buildGraph(db, models, [], []);
-    // The CTE named like a gold model shadows it; a bare name no model has stays no edge.
+    // A macro file's temp table: no model builds it, and it is no copy of one.
+    await db.run('CREATE OR REPLACE TEMP TABLE gold_notes AS SELECT 1 AS platform_key');
+    const graph = await buildGraph(db, models, [], []).finally(() => db.run('DROP TABLE temp.gold_notes'));
+    // The CTE named like a gold model shadows it; a bare name a temp table answers to stays no edge.
     expect(graph.byId.get('gold.agg_device_daily')?.upstream.sort()).toEqual([
       'gold.dim_platform',
       'gold.dim_user',
@@ -202,10 +204,10 @@ describe('dependencies come from the SQL itself', () => {
         'models/gold/fact.sql:5: reads silver.evnts, which no model builds and no table holds (did you mean ' +
           '"silver.events"?). Fix the name, or add models/silver/evnts.sql.',
       ]);
-      // A bare name is left to DuckDB's binder: a macro file's temp view may answer to it.
+      // A bare name no temp view or gold table answers to too (test/graph/temp-views-and-names.test.ts).
       expect(
-        (await buildPartialGraph(db, [model('gold.fact', 'SELECT * FROM evnts')], [], [])).errors,
-      ).toEqual([]);
+        (await buildPartialGraph(db, [model('gold.fact', 'SELECT * FROM evnts')], [], [])).errors[0]?.message,
+      ).toMatch(/^models\/gold\/fact\.sql:4: reads evnts, a name without a layer/);
     } finally {
       await db.run('DROP TABLE gold.dim_gone');
     }

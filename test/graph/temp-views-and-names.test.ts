@@ -84,7 +84,7 @@ describe("a macro file's temp view", () => {
   });
 });
 
-describe("a relationships test's bare to:", () => {
+describe("a bare name (a relationships test's to:, a FROM) naming nothing", () => {
   const fact = (to: string) =>
     model(
       'gold.fact',
@@ -113,12 +113,31 @@ describe("a relationships test's bare to:", () => {
     expect(silverBare.errors[0]?.message).toMatch(/\(did you mean "silver\.plans_map"\?\)/);
   });
 
+  it("is refused in a model's SQL too, at its line; DuckDB's own views and a file path are left to DuckDB", async () => {
+    const { errors } = await buildPartialGraph(
+      db,
+      [
+        model('gold.report', 'SELECT count(*) AS n\nFROM dim_platfrm'),
+        model('gold.catalog', "SELECT count(*) AS n FROM duckdb_tables, pg_tables, 'data/*'"),
+        ...dims,
+      ],
+      [],
+      [],
+    );
+    expect(errors.map((e) => e.message)).toEqual([
+      'models/gold/report.sql:5: reads dim_platfrm, a name without a layer, so gold.dim_platfrm or a temp view ' +
+        'of a macro file, and neither exists (did you mean "gold.dim_platform"?). Name the table with its layer ' +
+        '(layer.table; gold models: gold.catalog, gold.dim_platform, gold.report), or add models/gold/dim_platfrm.sql.',
+    ]);
+  });
+
   it('is left alone while a macro file is broken: the temp view it names may be in that file', async () => {
     const broken = new LakehouseError('MODEL_SQL_ERROR', 'macros/views.sql:1: Parser Error', {
       file: 'macros/views.sql',
       macros: true,
     });
-    const { errors } = await buildPartialGraph(db, [fact('dim_platfrm'), ...dims], [], [], [broken]);
+    const readers = [fact('dim_platfrm'), model('gold.report', 'SELECT count(*) AS n FROM dim_platfrm')];
+    const { errors } = await buildPartialGraph(db, [...readers, ...dims], [], [], [broken]);
     expect(errors).toEqual([]);
   });
 });
