@@ -131,12 +131,24 @@ async function loadMacroFile(db: Db, projectRoot: string, path: string): Promise
     } catch (error) {
       const message = (error as Error).message;
       const line = Number(/\bLINE (\d+):/.exec(message)?.[1] ?? statement.firstLine);
+      // A view or macro over a layer table binds it when the project opens: on a new warehouse no run has
+      // built it yet, and DuckDB's words alone left the user to guess why a table the models build is missing.
+      const firstLine = message.split('\n')[0] ?? '';
+      const notBuilt = /^Catalog Error: Table with name .* does not exist/.test(message)
+        ? '. A macro file runs as the project opens, so a table it reads must exist by then: one a model ' +
+          'builds exists once a run has built it (move this statement out of macros/, run, then put it back), ' +
+          'or read the table in a model instead'
+        : '';
       errors.push(
-        new LakehouseError('MODEL_SQL_ERROR', `${file}:${line}: ${message.split('\n')[0]}`, {
-          file,
-          line,
-          macros: true,
-        }),
+        new LakehouseError(
+          'MODEL_SQL_ERROR',
+          `${file}:${line}: ${notBuilt ? firstLine.replace(/!$/, '') : firstLine}${notBuilt}`,
+          {
+            file,
+            line,
+            macros: true,
+          },
+        ),
       );
     }
   }
