@@ -28,7 +28,14 @@ import {
   type SnapshotOperation,
   type TableMetadata,
 } from './spec.ts';
-import { buildSnapshot, type LiveEntry, type SnapshotFiles, snapshotFiles, UNSORTED } from './table.ts';
+import {
+  buildSnapshot,
+  type LiveEntry,
+  placeSchema,
+  type SnapshotFiles,
+  snapshotFiles,
+  UNSORTED,
+} from './table.ts';
 
 /** How a gold table's materialization is mirrored in Iceberg. */
 export type SyncMode =
@@ -219,13 +226,18 @@ function evolveTableSchema(
     ctx.catalog.kind === 'filesystem' && metadata
       ? `delete the table's folder ${metadata.location} to publish it anew`
       : `drop ${ctx.namespace}.${table.name} in ${ctx.catalog.description} to re-create it`;
-  return evolveSchema(
+  const evolved = evolveSchema(
     table,
     metadata ? currentSchema(metadata) : undefined,
     metadata?.['last-column-id'] ?? 0,
     metadata ? publishedPartitionColumn(metadata) : mode.kind === 'partitions' ? mode.column : null,
     recreate,
   );
+  if (!metadata) return evolved;
+  // The data files name the schema's id in their `iceberg.schema` footer: the id the commit gives it
+  // (a new one, or an equal earlier one's), not the current schema's that evolveSchema starts from.
+  const schemaId = placeSchema(metadata, evolved.schema).schema['schema-id'];
+  return { ...evolved, schema: { ...evolved.schema, 'schema-id': schemaId } };
 }
 
 /**

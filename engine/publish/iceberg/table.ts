@@ -147,6 +147,24 @@ function sameSchema(a: IcebergSchema, b: IcebergSchema): boolean {
 }
 
 /**
+ * Where a schema goes in the table: the current one when its fields are the same, an equal earlier one
+ * made current again (columns that changed back, {a,b} → {a,b,c} → {a,b}, as Java's metadata builder
+ * reuses it), or a new one numbered above the highest id. Decided before the data files are written,
+ * which name the schema's id in their `iceberg.schema` footer, and again by buildSnapshot: the same rule.
+ */
+export function placeSchema(
+  base: TableMetadata,
+  schema: IcebergSchema,
+): { schema: IcebergSchema; added?: IcebergSchema; reusedId?: number } {
+  const current = currentSchema(base);
+  if (sameFields(current, schema)) return { schema: current };
+  const earlier = base.schemas.find((s) => sameSchema(s, schema));
+  if (earlier) return { schema: earlier, reusedId: earlier['schema-id'] };
+  const added = { ...schema, 'schema-id': Math.max(...base.schemas.map((s) => s['schema-id'])) + 1 };
+  return { schema: added, added };
+}
+
+/**
  * Builds the next snapshot over `base`: manifests that hold no removed file are carried over as they
  * are (fast append); a manifest that does is rewritten with EXISTING and DELETED entries keeping their
  * sequence numbers; the added files get one new manifest with ADDED entries that inherit the new
@@ -163,22 +181,7 @@ export async function buildSnapshot(
   const sequenceNumber = base['last-sequence-number'] + 1;
   const sequence = BigInt(sequenceNumber);
   const spec = defaultSpec(base);
-  let schema = currentSchema(base);
-  let addedSchema: IcebergSchema | undefined;
-  let reusedSchemaId: number | undefined;
-  if (!sameFields(schema, request.schema)) {
-    // Columns that change back ({a,b} → {a,b,c} → {a,b}) make the earlier schema current again, as
-    // Java's metadata builder does (reuseOrCreateNewSchemaId): no second copy under a new id.
-    const earlier = base.schemas.find((s) => sameSchema(s, request.schema));
-    if (earlier) {
-      reusedSchemaId = earlier['schema-id'];
-      schema = earlier;
-    } else {
-      const schemaId = Math.max(...base.schemas.map((s) => s['schema-id'])) + 1;
-      addedSchema = { ...request.schema, 'schema-id': schemaId };
-      schema = addedSchema;
-    }
-  }
+  const { schema, added: addedSchema, reusedId: reusedSchemaId } = placeSchema(base, request.schema);
   const writtenFiles: string[] = [];
   const manifests: ManifestFile[] = [];
   const byManifest = new Map<string, LiveEntry[]>();
