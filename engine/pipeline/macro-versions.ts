@@ -1,18 +1,34 @@
 import { createHash } from 'node:crypto';
 import { counted, inNumber } from '../api/counted.ts';
-import { describeRun, runOfDates } from '../api/errors.ts';
+import { describeRun, escapeRegExp, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
+import { downstreamOf, type ModelGraph, sqlReferences } from '../graph/dependencies.ts';
 import { macroStatements } from '../project/macros.ts';
 import type { Model } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
 
 /**
- * A macro's file, a hash of its statement and the macros it calls, keyed by macro name (lower case). A
- * file's statements that define no macro (TEMP tables, SET) are keyed by the file's path: they may
- * change any model's result.
+ * A macro's file, a hash of its statement and the macros and temp relations it reads, keyed by macro name
+ * (lower case). A macro file's temp view or table is keyed `temp.<name>` (lower case), with its statements
+ * (CREATE, DROP) and what they read: it changes the models that read it. A file's other statements that
+ * define no macro (SET, a TEMP sequence) are keyed by the file's path: they may change any model's result.
  */
-export type MacroVersions = Record<string, { file: string; fingerprint: string; calls: string[] }>;
+export type MacroVersions = Record<string, MacroVersion>;
+
+export interface MacroVersion {
+  file: string;
+  fingerprint: string;
+  /** The other keys (macros, `temp.<name>`) this one calls or reads. */
+  calls: string[];
+  /**
+   * Under a file's key, whose `fingerprint` covers all its statements that define no macro (temp views and
+   * tables too): a hash of those that define no temp view or table either, '' when there are none. Runs
+   * recorded before temp relations had keys of their own lack it, and are judged by `fingerprint`.
+   */
+  everyModel?: string;
+  /** Under a `temp.<name>` key, what the statements make. */
+  kind?: 'view' | 'table';
+}
 
 /**
  * The version of each macro in the macro files' text (as macroFilesText joins it): a hash of the
@@ -21,25 +37,68 @@ export type MacroVersions = Record<string, { file: string; fingerprint: string; 
 export function macroVersions(macroFilesText: string): MacroVersions {
   const parts = macroFilesText === '' ? [] : macroFilesText.split('\0');
   const versions: MacroVersions = {};
-  const bodies = new Map<string, string>();
+  // What each macro and temp relation reads: its code (comments and literals blanked) and its text.
+  const bodies = new Map<string, { code: string; text: string }>();
+  const relations = new Map<
+    string,
+    { file: string; kind: 'view' | 'table'; texts: string[]; codes: string[]; raw: string[] }
+  >();
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const file = `macros/${parts[i]}`;
     const others: string[] = [];
+    const everyModel: string[] = [];
     for (const statement of macroStatements(parts[i + 1] ?? '')) {
       const text = statement.text.slice(statement.code.search(/\S/)).trim();
       const name = MACRO_NAME.exec(statement.code)?.[1]?.toLowerCase();
-      if (name === undefined) others.push(text);
-      else {
+      if (name !== undefined) {
         versions[name] = { file, fingerprint: hashOf(text), calls: [] };
-        bodies.set(name, statement.code);
+        bodies.set(name, { code: statement.code, text: statement.text });
+        continue;
       }
+      others.push(text);
+      const relation = tempRelationOf(statement);
+      if (relation === undefined) {
+        everyModel.push(text);
+        continue;
+      }
+      // A later file's CREATE OR REPLACE makes the relation the models read: its file is the one named.
+      const made = relations.get(relation.name) ?? {
+        file,
+        kind: relation.kind,
+        texts: [],
+        codes: [],
+        raw: [],
+      };
+      relations.set(relation.name, {
+        file,
+        kind: relation.kind,
+        texts: [...made.texts, text],
+        codes: [...made.codes, statement.code],
+        raw: [...made.raw, statement.text],
+      });
     }
-    if (others.length > 0) versions[file] = { file, fingerprint: hashOf(others.join(';')), calls: [] };
+    if (others.length > 0) {
+      versions[file] = {
+        file,
+        fingerprint: hashOf(others.join(';')),
+        calls: [],
+        everyModel: everyModel.length > 0 ? hashOf(everyModel.join(';')) : '',
+      };
+    }
   }
-  const names = [...bodies.keys()];
-  for (const [name, code] of bodies) {
-    const version = versions[name];
-    if (version) version.calls = names.filter((other) => other !== name && calls(code, other));
+  const macroNames = [...bodies.keys()];
+  for (const [name, { file, kind, texts, codes, raw }] of relations) {
+    versions[tempKey(name)] = { file, fingerprint: hashOf(texts.join(';')), calls: [], kind };
+    bodies.set(tempKey(name), { code: codes.join(';'), text: raw.join(';') });
+  }
+  const relationNames = [...relations.keys()];
+  for (const [key, { code, text }] of bodies) {
+    const version = versions[key];
+    if (version === undefined) continue;
+    version.calls = [
+      ...macroNames.filter((other) => other !== key && calls(code, other)),
+      ...relationNames.filter((other) => tempKey(other) !== key && readsRelation(text, other)).map(tempKey),
+    ];
   }
   return versions;
 }
@@ -47,6 +106,60 @@ export function macroVersions(macroFilesText: string): MacroVersions {
 /** `CREATE [OR REPLACE] TEMP MACRO [temp.[main.]]name`, comments and literals blanked. */
 const MACRO_NAME =
   /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.(?:main\.)?)?(\w+)/i;
+
+/** `CREATE [OR REPLACE] TEMP VIEW|TABLE [IF NOT EXISTS]` or `DROP VIEW|TABLE [IF EXISTS]`, before the name. */
+const TEMP_RELATION =
+  /^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(VIEW|TABLE)(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+(VIEW|TABLE)(?:\s+IF\s+EXISTS)?)(?=\s)/i;
+
+/** One part of a dotted name: quoted ("" for a quote) or bare. */
+const NAME_PART = /^(?:"((?:[^"]|"")*)"|([A-Za-z_][\w$]*))/;
+
+/**
+ * The temp view or table a statement creates or drops, lower case (DuckDB's names are case-insensitive),
+ * as the last part of `temp.main.name`. The name is read from the text: the code has quoted names blanked.
+ */
+function tempRelationOf(statement: {
+  text: string;
+  code: string;
+}): { name: string; kind: 'view' | 'table' } | undefined {
+  const prefix = TEMP_RELATION.exec(statement.code);
+  if (!prefix) return undefined;
+  let at = prefix[0].length;
+  // Blanked comments are spaces in the code; a quoted name is too, but starts with a quote in the text.
+  while (at < statement.code.length && /\s/.test(statement.code[at] ?? '') && statement.text[at] !== '"')
+    at++;
+  let rest = statement.text.slice(at);
+  let name: string | undefined;
+  for (let part = NAME_PART.exec(rest); part; part = NAME_PART.exec(rest)) {
+    name = part[1] === undefined ? part[2] : part[1].replaceAll('""', '"');
+    rest = rest.slice(part[0].length);
+    if (!rest.startsWith('.')) break;
+    rest = rest.slice(1);
+  }
+  const kind = (prefix[1] ?? prefix[2] ?? '').toLowerCase() === 'view' ? 'view' : 'table';
+  return name === undefined ? undefined : { name: name.toLowerCase(), kind };
+}
+
+/** The MacroVersions key of a macro file's temp view or table. */
+function tempKey(name: string): string {
+  return `temp.${name}`;
+}
+
+function isTempKey(key: string): boolean {
+  return key.startsWith('temp.') && !isFileKey(key);
+}
+
+/**
+ * Whether a macro's or temp view's text reads the temp relation `name` (bare, quoted, or under `temp.`):
+ * from the text, comments and all, so a doubt counts as a read; `silver.name` is another table.
+ */
+function readsRelation(text: string, name: string): boolean {
+  const quoted = `"${name.replaceAll('"', '""')}"`;
+  return new RegExp(
+    `(?<![\\w.$"])(?:temp\\s*\\.\\s*(?:main\\s*\\.\\s*)?)?(?:${escapeRegExp(name)}|${escapeRegExp(quoted)})(?![\\w$"])`,
+    'i',
+  ).test(text);
+}
 
 function hashOf(text: string): string {
   return createHash('sha256').update(text.replace(/\s+/g, ' ')).digest('hex').slice(0, 16);
@@ -86,7 +199,8 @@ export async function noteOlderMacros(
     // A `table` model is rebuilt whole by every run: no earlier date keeps anything of the old macro.
     if (model === undefined || model.config.materialized === 'table') continue;
     const sql = model.sql;
-    const used = macrosUsedBy(sql, current);
+    const reads = await tempRelationsRead(db, model);
+    const used = macrosUsedBy(sql, reads, current);
     const changedDates = new Map<string, string[]>();
     for (const row of built) {
       if (row.model !== id || inRun.has(row.d)) continue;
@@ -95,12 +209,12 @@ export async function noteOlderMacros(
         old = JSON.parse(row.macros) as MacroVersions;
         parsed.set(row.macros, old);
       }
-      const changed = [...used, ...macrosUsedBy(sql, old)]
+      const changed = [...used, ...macrosUsedBy(sql, reads, old)]
         .filter((name, i, all) => all.indexOf(name) === i)
-        .filter((name) => old[name]?.fingerprint !== current[name]?.fingerprint)
+        .filter((name) => changedSince(name, old, current))
         .sort();
       if (changed.length === 0) continue;
-      const key = changed.map((name) => describeMacro(name, current[name] ?? old?.[name])).join(', ');
+      const key = changed.map((name) => describeMacro(name, old, current)).join(', ');
       changedDates.set(key, [...(changedDates.get(key) ?? []), row.d]);
     }
     if (changedDates.size === 0) continue;
@@ -199,10 +313,41 @@ async function rebuiltWhole(
   return replay !== undefined && replay.missing.length === 0;
 }
 
-function describeMacro(name: string, version: { file: string } | undefined): string {
-  return isFileKey(name)
-    ? `the statements of ${name} that define no macro`
-    : `macro ${name} (${version?.file})`;
+/**
+ * Whether the version `name` (a key of either) differs between a run's recorded versions and the current
+ * ones. A file's key compares the statements that define no macro, temp view or table; in a run recorded
+ * before those had keys of their own, all its statements that define no macro, as it recorded them.
+ */
+function changedSince(name: string, old: MacroVersions, current: MacroVersions): boolean {
+  const before = old[name];
+  const now = current[name];
+  if (isFileKey(name)) {
+    if (before !== undefined && before.everyModel === undefined)
+      return before.fingerprint !== now?.fingerprint;
+    return (before?.everyModel ?? '') !== (now?.everyModel ?? '');
+  }
+  // A temp relation the older run recorded within its file's key is judged by that key, above.
+  const file = now?.file;
+  if (before === undefined && isTempKey(name) && file !== undefined && isOlderFileKey(old[file]))
+    return false;
+  return before?.fingerprint !== now?.fingerprint;
+}
+
+/** Whether a file's version was recorded before temp views and tables had keys of their own. */
+function isOlderFileKey(version: MacroVersion | undefined): boolean {
+  return version !== undefined && version.everyModel === undefined;
+}
+
+function describeMacro(name: string, old: MacroVersions, current: MacroVersions): string {
+  const version = current[name] ?? old[name];
+  if (isFileKey(name)) {
+    return isOlderFileKey(old[name])
+      ? `the statements of ${name} that define no macro`
+      : `the statements of ${name} that define no macro, temp view or temp table`;
+  }
+  if (isTempKey(name))
+    return `the temp ${version?.kind ?? 'view'} ${name.slice('temp.'.length)} (${version?.file})`;
+  return `macro ${name} (${version?.file})`;
 }
 
 /** Whether a key of MacroVersions is a file's statements that define no macro (macro names are words). */
@@ -216,12 +361,29 @@ function calls(code: string, name: string): boolean {
 }
 
 /**
- * The macros a model's SQL calls, with those they call in turn, and every file's statements that
- * define no macro (a TEMP table or a SET may change any model).
+ * The macros a model's SQL calls and the macro files' temp views and tables it reads (`reads`, lower-case
+ * names), with those they call and read in turn, and every file's other statements that define no macro
+ * (a SET may change any model).
  */
-function macrosUsedBy(sql: string, versions: MacroVersions): string[] {
+function macrosUsedBy(sql: string, reads: Set<string>, versions: MacroVersions): string[] {
   const names = Object.keys(versions);
-  const used = new Set(names.filter((name) => isFileKey(name) || calls(sql, name)));
+  const used = new Set(
+    names.filter((name) =>
+      isFileKey(name) ? true : isTempKey(name) ? reads.has(name.slice('temp.'.length)) : calls(sql, name),
+    ),
+  );
   for (const name of used) for (const callee of versions[name]?.calls ?? []) used.add(callee);
   return [...used];
+}
+
+/**
+ * The names (lower case) a model reads that a macro file's temp view or table would answer to, as DuckDB
+ * binds them and the graph follows them (dependencies.ts): bare, `temp.x` or `temp.main.x`; its SQL's reads,
+ * from DuckDB's parse tree (a CTE or `silver.x` is none), and a keyword_match model's `catalog:`.
+ */
+async function tempRelationsRead(db: Db, model: Model): Promise<Set<string>> {
+  const { relations } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
+  const named =
+    model.config.catalog === undefined ? relations : [...relations, model.config.catalog.toLowerCase()];
+  return new Set(named.flatMap((relation) => /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1] ?? []));
 }
