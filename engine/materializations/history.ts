@@ -238,15 +238,41 @@ async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Prom
   );
 }
 
+/** Column types by lower-case name, as DuckDB binds names. */
+type ColumnTypes = Map<string, string>;
+
+async function typesOf(ctx: MaterializeContext, relation: string): Promise<ColumnTypes> {
+  return new Map((await columnsOf(ctx.db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
+}
+
+const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE';
+
 /**
  * A version's row hash: md5 of its tracked values joined by '|', each with backslashes and '|' escaped by
  * a backslash and NULL written as a backslash and N, so different values never give one text. Before,
  * '|' went unescaped and NULL was '∅': ('a|', 'b') and ('a', '|b'), or NULL and '∅', hashed alike and a
  * change between them went unseen. Values without those characters hash as they did.
+ * Values are hashed as the table's column holds them (`tableTypes`): a stage column of another type (a
+ * DECIMAL(10,2) kept in a DECIMAL(12,3) column) would write '1.50' for the '1.500' hashed before, and
+ * open a version of every key without a change. A TIMESTAMPTZ's text is that of the session's time zone
+ * (TZ), so it is written in UTC: the text a UTC session gives, so hashes made there still match.
  */
-function rowHashSql(tracked: string[], row?: string): string {
+function rowHashSql(
+  tracked: string[],
+  types: { own: ColumnTypes; table: ColumnTypes },
+  row?: string,
+  /** The text as DuckDB gives it in this session, as hashes were before UTC (rehashSessionZoneVersions). */
+  sessionZone = false,
+): string {
   const values = tracked.map((c) => {
-    const value = `${row ? `${row}.` : ''}${ident(c)}::VARCHAR`;
+    const own = types.own.get(c.toLowerCase());
+    const type = types.table.get(c.toLowerCase()) ?? own;
+    const column = `${row ? `${row}.` : ''}${ident(c)}`;
+    const typed = type && own && type !== own ? `CAST(${column} AS ${type})` : column;
+    const value =
+      type === TIMESTAMPTZ && !sessionZone
+        ? `(CASE WHEN isfinite(${typed}) THEN timezone('UTC', ${typed})::VARCHAR || '+00' ELSE ${typed}::VARCHAR END)`
+        : `${typed}::VARCHAR`;
     // Escaped only where needed: replace() on every value made the hash a third slower.
     const escaped = `replace(replace(${value}, '\\', '\\\\'), '|', '\\|')`;
     return `coalesce(CASE WHEN ${needsEscape(value)} THEN ${escaped} ELSE ${value} END, '\\N')`;
@@ -264,13 +290,39 @@ function needsEscape(value: string): string {
  * tracked values) take the new hash, or the next date would see them all as changed. Idempotent: a row
  * rehashed no longer matches the old hash, so each is rewritten once, by the first run that meets it.
  */
-async function rehashLegacyVersions(ctx: MaterializeContext, tracked: string[]): Promise<void> {
+async function rehashLegacyVersions(
+  ctx: MaterializeContext,
+  tracked: string[],
+  types: ColumnTypes,
+): Promise<void> {
   const values = tracked.map((c) => `t.${ident(c)}::VARCHAR`);
   const legacy = `md5(concat_ws('|', ${values.map((v) => `coalesce(${v}, '\u2205')`).join(', ')}))`;
   const differs = values.map((v) => `${v} IS NULL OR ${needsEscape(v)}`).join(' OR ');
   await ctx.db.run(
-    `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, 't')}
+    `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, { own: types, table: types }, 't')}
      WHERE t.is_current AND (${differs}) AND t.row_hash = ${legacy}`,
+  );
+}
+
+/**
+ * Current versions whose TIMESTAMPTZ values were hashed in the session's time zone (before they were
+ * hashed in UTC) take the UTC hash, or the next date would see them all as changed. Only a session in
+ * another zone than UTC has such hashes to find; a run in yet another zone than theirs cannot tell them
+ * from changed ones. Reads every current version of such a model, on each date: no example model tracks
+ * a TIMESTAMPTZ.
+ */
+async function rehashSessionZoneVersions(
+  ctx: MaterializeContext,
+  tracked: string[],
+  types: ColumnTypes,
+): Promise<void> {
+  if (!tracked.some((c) => types.get(c.toLowerCase()) === TIMESTAMPTZ)) return;
+  const zone = await ctx.db.scalar<string>("SELECT current_setting('TimeZone')");
+  if (zone === 'UTC' || zone === 'Etc/UTC') return;
+  const both = { own: types, table: types };
+  await ctx.db.run(
+    `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, both, 't')}
+     WHERE t.is_current AND t.row_hash = ${rowHashSql(tracked, both, 't', true)}`,
   );
 }
 
@@ -309,8 +361,24 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const alignOnce = async () => {
     if (aligned) return;
     aligned = true;
+    const typesBefore = await typesOf(ctx, target);
     const changes = await alignTableColumns(db, model, target, stage, SCD2_COLUMNS);
-    await rehashLegacyVersions(ctx, await tracked());
+    const types = await typesOf(ctx, target);
+    const retyped = (await tracked()).some((c) => {
+      const before = typesBefore.get(c.toLowerCase());
+      return before !== undefined && before !== types.get(c.toLowerCase());
+    });
+    if (retyped) {
+      // A widened tracked column writes its values anew ('1.50' as '1.500'): the current versions are
+      // hashed again from their values, so an unchanged key does not open a version.
+      await db.run(
+        `UPDATE ${target} AS t SET row_hash = ${rowHashSql(await tracked(), { own: types, table: types }, 't')}
+         WHERE t.is_current`,
+      );
+    } else {
+      await rehashLegacyVersions(ctx, await tracked(), types);
+      await rehashSessionZoneVersions(ctx, await tracked(), types);
+    }
     notes.push(...columnNotes(model.id, changes));
     const changed = [
       ...(changes.added.length > 0 ? [`added ${changes.added.join(', ')}`] : []),
@@ -333,13 +401,14 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     await alignOnce();
     const rowsIn = await countRows(db, stage);
     const duplicates = await dedupeStage(ctx, keys, date);
+    const types = { own: await typesOf(ctx, stage), table: await typesOf(ctx, target) };
     // Only keys without a current version of the same hash change: new keys and changed ones. One
     // anti-join finds them (written as ANTI JOIN: 30% faster than NOT EXISTS on a 1.9M-row history);
     // closing and opening then touch those rows only.
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __scd2_incoming AS
        WITH ${parallelCopy('staged', stage)}
-       SELECT s.* FROM (SELECT *, ${rowHashSql(await tracked())} AS row_hash FROM staged) AS s
+       SELECT s.* FROM (SELECT *, ${rowHashSql(await tracked(), types)} AS row_hash FROM staged) AS s
        ANTI JOIN ${target} AS t ON t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash`,
     );
     const closed = Number(
