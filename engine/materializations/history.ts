@@ -2,6 +2,7 @@ import { counted } from '../api/counted.ts';
 import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
+import type { Model } from '../project/models.ts';
 import {
   addedColumnsNote,
   alignTableColumns,
@@ -20,6 +21,14 @@ import {
 
 /** The columns SCD2 adds to a model's: each version's validity and the hash of its tracked values. */
 const SCD2_COLUMNS = ['valid_from', 'valid_to', 'is_current', 'row_hash'];
+
+/** The columns a bridge adds to its entity and member. */
+const BRIDGE_COLUMNS = [
+  'is_effective',
+  'first_effective_date',
+  'recent_effective_date',
+  'last_effective_date',
+];
 
 /** How a history row is recognised across a replay, so it keeps its surrogate key. */
 interface RowIdentity {
@@ -451,7 +460,13 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
   const e = ident(entity);
   const m = ident(member);
 
+  // A table from before the model retyped its entity or member: widened, kept or refused by name once, on
+  // the first date applied onto it, as other gold tables are, where comparing its old values with the
+  // new failed on a Binder or Conversion Error ('guest' as INTEGER) or cast them silently.
+  let aligned = false;
+  const notes: string[] = [];
   const create = async () => {
+    aligned = true;
     await db.run(
       `CREATE TABLE ${target} AS SELECT 0::BIGINT AS ${sk}, ${e}, ${m}, 0::INTEGER AS is_effective,
          NULL::DATE AS first_effective_date, NULL::DATE AS recent_effective_date, NULL::DATE AS last_effective_date
@@ -460,6 +475,14 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
   };
   const applyDate = async (date: string) => {
     const d = `${literal(date)}::DATE`;
+    if (!aligned) {
+      aligned = true;
+      const pairs = `(SELECT ${e}, ${m} FROM ${stage})`;
+      const changes = await alignTableColumns(db, model, target, pairs, BRIDGE_COLUMNS).catch((error) => {
+        throw retypedBridgeColumn(model, error);
+      });
+      notes.push(...columnNotes(model.id, changes));
+    }
     const rowsIn = await countRows(db, stage);
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __bridge_pairs AS SELECT DISTINCT ${e}, ${m} FROM ${parallelScan(stage)} WHERE ${m} IS NOT NULL;
@@ -499,5 +522,23 @@ export async function materializeBridge(ctx: MaterializeContext): Promise<Materi
     surrogateKey: model.config.surrogate_key!,
     columns: [entity, member, 'first_effective_date'],
   };
-  return applyHistory(ctx, applyDate, create, identity);
+  const outcome = await applyHistory(ctx, applyDate, create, identity);
+  return { ...outcome, warnings: [...notes, ...outcome.warnings] };
+}
+
+/**
+ * A bridge's entity or member retyped so its rows cannot take the new values: the way out is not the
+ * new column name alignTableColumns suggests (bridge.entity and bridge.member name the columns), but
+ * a cast back or a rebuild from every date.
+ */
+function retypedBridgeColumn(model: Model, error: unknown): unknown {
+  if (!(error instanceof LakehouseError) || typeof error.details.tableType !== 'string') return error;
+  const { column, tableType, modelType } = error.details;
+  return new LakehouseError(
+    'MODEL_INVALID',
+    `${model.id}: column ${column} is ${tableType} in the bridge, but ${model.file} now gives ${modelType}, ` +
+      `which the rows already there cannot take. Cast it back in the model (CAST(... AS ${tableType}) AS ${column}), ` +
+      'or rebuild the bridge from every date (drop it for a rebuild, then run every date).',
+    { ...error.details, rebuild: model.id },
+  );
 }
