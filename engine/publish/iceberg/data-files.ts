@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { LakehouseError } from '../../api/errors.ts';
 import { type Db, ident, literal } from '../../db/duckdb.ts';
 import { syncFile, syncFoldersUpTo } from '../../storage/atomic-file.ts';
@@ -46,6 +46,35 @@ function partitionColumnsOf(schema: IcebergSchema, spec: PartitionSpec) {
     const source = schema.fields.find((f) => f.id === p['source-id']);
     return { name: p.name, column: source?.name ?? p.name, type: (source?.type ?? 'string') as IcebergType };
   });
+}
+
+/**
+ * The longest folder name (`column=value`, escaped) a partition is written under. File systems refuse
+ * names past 255 bytes, and DuckDB failed the publish with its bare 'File name too long'; well below
+ * that, so a long path (Windows, a deep warehouse) keeps room for the file name too.
+ */
+export const MAX_PARTITION_FOLDER_BYTES = 128;
+
+/** DuckDB's escaping of a Hive folder's column and value (its url_encode: all but A-Z a-z 0-9 - _ . ~). */
+function hiveEscape(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/**
+ * The folder of a partition value too long to be its name: its first characters, then a hash of the
+ * whole value. Iceberg readers take the value from the manifest, never from the path.
+ */
+function shortFolder(column: string, value: string | null): string {
+  if (value === null) return `${hiveEscape(column)}=__HIVE_DEFAULT_PARTITION__`;
+  const escaped = `${hiveEscape(column)}=${hiveEscape(value)}`;
+  if (Buffer.byteLength(escaped) <= MAX_PARTITION_FOLDER_BYTES) return escaped;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 16);
+  // Plain characters only: a `%` in the path is one more thing for a reader of the URI to decode.
+  const prefix = [...value.slice(0, 32)].map((c) => (/[A-Za-z0-9._~-]/.test(c) ? c : '_')).join('');
+  return `${hiveEscape(column)}=${prefix}-${hash}`;
 }
 
 export interface WriteDataFilesOptions {
@@ -97,9 +126,37 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
   }
   const uploaded: string[] = [];
   try {
+    const long = await longPartitions(db, options.select, partitionColumns);
     const rows = await db.allJson<CopyStatsRow>(
-      `COPY (${options.select}) TO ${literal(target)} (${copyOptions.join(', ')})`,
+      `COPY (${long ? `SELECT * FROM (${options.select}) WHERE NOT (${long.where})` : options.select}) TO ${literal(target)} (${copyOptions.join(', ')})`,
     );
+    // Rows whose partition value is too long for a folder name: one file per value, written where we
+    // name it (DuckDB's PARTITION_BY would name the folder after the value), its value given as
+    // DuckDB gives a partition's.
+    for (const values of long?.values ?? []) {
+      const file = join(
+        folder,
+        ...partitionColumns.map((p, i) => shortFolder(p.column, values[i] ?? null)),
+        `${writeId}-${randomUUID()}.parquet`,
+      );
+      await mkdir(dirname(file), { recursive: true });
+      const matches = partitionColumns
+        .map(
+          (p, i) =>
+            `CAST(${ident(p.column)} AS VARCHAR) IS NOT DISTINCT FROM ${values[i] == null ? 'NULL' : literal(values[i])}`,
+        )
+        .join(' AND ');
+      const written = await db.allJson<CopyStatsRow>(
+        `COPY (SELECT * FROM (${options.select}) WHERE ${matches}) TO ${literal(file)} (${[
+          'FORMAT PARQUET',
+          `FIELD_IDS {${fieldIds}}`,
+          `KV_METADATA {'iceberg.schema': ${literal(JSON.stringify(schema))}}`,
+          'RETURN_STATS true',
+        ].join(', ')})`,
+      );
+      const keys = partitionColumns.map((p, i) => ({ key: p.column, value: values[i] ?? null }));
+      rows.push(...written.map((row) => ({ ...row, partition_keys: keys })));
+    }
     return await describeFiles(rows, { ...options, folder, direct: direct !== undefined, uploaded });
   } catch (error) {
     if (direct) {
@@ -111,6 +168,33 @@ export async function writeDataFiles(db: Db, options: WriteDataFilesOptions): Pr
   } finally {
     if (!direct) await rm(folder, { recursive: true, force: true });
   }
+}
+
+/**
+ * The partitions (values of the partition columns, as text) of `select` whose folder name would be
+ * longer than MAX_PARTITION_FOLDER_BYTES, with the predicate that finds their rows; null when none is.
+ * Only string values can be that long. One scan of the partition column, mostly answered by strlen: a
+ * value of n bytes escapes to at most 3n.
+ */
+async function longPartitions(
+  db: Db,
+  select: string,
+  partitionColumns: { column: string; type: IcebergType }[],
+): Promise<{ where: string; values: (string | null)[][] } | null> {
+  const tests = partitionColumns
+    .filter((p) => p.type === 'string')
+    .map((p) => {
+      const room = MAX_PARTITION_FOLDER_BYTES - Buffer.byteLength(hiveEscape(p.column)) - 1;
+      const column = ident(p.column);
+      // coalesce: a NULL value has its folder, and NOT (NULL) would leave its rows out of both writes.
+      return `coalesce(strlen(${column}) * 3 > ${room} AND strlen(url_encode(${column})) > ${room}, false)`;
+    });
+  if (tests.length === 0) return null;
+  const where = tests.join(' OR ');
+  const found = await db.allJson<{ v: (string | null)[] }>(
+    `SELECT DISTINCT [${partitionColumns.map((p) => `CAST(${ident(p.column)} AS VARCHAR)`).join(', ')}] AS v FROM (${select}) WHERE ${where}`,
+  );
+  return found.length === 0 ? null : { where, values: found.map((r) => r.v) };
 }
 
 /**
