@@ -1,4 +1,5 @@
 import { type Db, ident, literal } from '../db/duckdb.ts';
+import { columnsOf } from './context.ts';
 
 /** The SCD1 change log: which run changed which column of which key, from what to what (JSON values). */
 export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
@@ -39,6 +40,8 @@ export async function recordScd1Changes(
   },
 ): Promise<void> {
   const key = businessKeyText(opts.keys);
+  const types = new Map((await columnsOf(db, opts.merge)).map((c) => [c.name, c.type]));
+  const json = (column: string) => jsonValueSql(column, types.get(column));
   const common = `${literal(opts.runId)}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
   // New keys are logged without their values: a later change logs each column's value before it.
   // Only changed values are turned into JSON.
@@ -46,10 +49,26 @@ export async function recordScd1Changes(
      FROM ${opts.merge} WHERE __target_row IS NULL`;
   const updates = opts.logged.map(
     ({ column, before, after }) =>
-      `SELECT ${common}, ${key}, 'update', ${literal(column)}, to_json(${before})::VARCHAR, to_json(${after})::VARCHAR, now()::TIMESTAMP
+      `SELECT ${common}, ${key}, 'update', ${literal(column)}, ${json(before)}, ${json(after)}, now()::TIMESTAMP
        FROM ${opts.merge} WHERE __target_row IS NOT NULL AND ${before} IS DISTINCT FROM ${after}`,
   );
   await db.run(`INSERT INTO ${SCD1_CHANGES_TABLE} ${[inserts, ...updates].join(' UNION ALL ')}`);
+}
+
+/**
+ * A logged value as JSON text the history view can parse: DuckDB writes a NaN or infinite DOUBLE as the
+ * bare NaN or Infinity, which JSON.parse refuses (the member's whole history failed to open), and an
+ * integer past 2^53 as a number JavaScript rounds. Those are logged as their text, a JSON string.
+ */
+function jsonValueSql(column: string, type: string | undefined): string {
+  const asText = `to_json(${column}::VARCHAR)::VARCHAR`;
+  if (type === 'FLOAT' || type === 'DOUBLE') {
+    return `CASE WHEN isfinite(${column}) THEN to_json(${column})::VARCHAR ELSE ${asText} END`;
+  }
+  if (type === 'BIGINT' || type === 'UBIGINT' || type === 'HUGEINT' || type === 'UHUGEINT') {
+    return `CASE WHEN ${column} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${column})::VARCHAR ELSE ${asText} END`;
+  }
+  return `to_json(${column})::VARCHAR`;
 }
 
 /**
