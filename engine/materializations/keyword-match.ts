@@ -104,18 +104,23 @@ export async function materializeKeywordMatch(ctx: MaterializeContext): Promise<
     (await db.scalar<number | bigint>('SELECT count(*) FROM __kw_new WHERE keyword_slug IS NOT NULL')) ?? 0,
   );
   // A keyword with no slug has nothing to compare, score 0, as the matcher says: a search in another
-  // script or in symbols only (三十而已, ???) is not matched; a blank one is no keyword (nulls). Caches
-  // written before held NULL for both; they are corrected in place.
+  // script or in symbols only (三十而已, ???) is not matched; a blank one is no keyword (nulls, score and
+  // matched too, as a NULL keyword has in silver). Caches written before held NULL answers for the first
+  // and score 0, not matched for the second; they are corrected in place. Only slug-less rows are touched.
   const notMatched = literal(NOT_MATCHED);
   // Blank as the matcher says: DuckDB's trim() alone would leave a tab or a no-break space 'not_matched'.
-  const answer = `CASE WHEN ${BLANK_KEYWORD_SQL('keyword')} THEN NULL ELSE ${notMatched} END`;
   await db.run(
-    `INSERT INTO ${target} SELECT keyword, NULL, ${answer}, ${answer}, []::VARCHAR[], 0, false, ${literal(fingerprint)}
-     FROM __kw_new WHERE keyword_slug IS NULL;
-     UPDATE ${target} SET keyword_normalized = ${notMatched}, keyword_normalized_slug = ${notMatched}
+    `INSERT INTO ${target}
+     SELECT keyword, NULL, answer, answer, []::VARCHAR[], CASE WHEN blank THEN NULL ELSE 0 END,
+            CASE WHEN blank THEN NULL ELSE false END, ${literal(fingerprint)}
+     FROM (SELECT keyword, blank, CASE WHEN blank THEN NULL ELSE ${notMatched} END AS answer
+           FROM (SELECT keyword, ${BLANK_KEYWORD_SQL('keyword')} AS blank FROM __kw_new WHERE keyword_slug IS NULL));
+     UPDATE ${target} SET keyword_normalized = ${notMatched}, keyword_normalized_slug = ${notMatched}, score = 0,
+       matched = false
      WHERE keyword_slug IS NULL AND keyword_normalized IS NULL AND NOT ${BLANK_KEYWORD_SQL('keyword')};
-     UPDATE ${target} SET keyword_normalized = NULL, keyword_normalized_slug = NULL
-     WHERE keyword_slug IS NULL AND keyword_normalized IS NOT NULL AND ${BLANK_KEYWORD_SQL('keyword')};`,
+     UPDATE ${target} SET keyword_normalized = NULL, keyword_normalized_slug = NULL, score = NULL, matched = NULL
+     WHERE keyword_slug IS NULL AND (keyword_normalized IS NOT NULL OR score IS NOT NULL OR matched IS NOT NULL)
+       AND ${BLANK_KEYWORD_SQL('keyword')};`,
   );
   const warnings: string[] = [];
   // Read as one column: row objects cost ~3x more for ~50k slugs a day.

@@ -38,8 +38,10 @@ export interface KeywordMatch {
   normalized: string | null;
   normalizedSlug: string | null;
   genres: string[];
-  score: number;
-  matched: boolean;
+  /** The cosine of the nearest title; null for no keyword (null or blank), which is not a search. */
+  score: number | null;
+  /** Whether `score` reached the threshold; null for no keyword, as `score`. */
+  matched: boolean | null;
 }
 
 /** A catalog prepared for matching; build with {@link buildTitleIndex}. Immutable once built. */
@@ -398,6 +400,12 @@ export function searchSlugs(index: TitleIndex, slugs: readonly string[]): SlugSe
   return { title, score };
 }
 
+/** A searched slug's match: it always has a score and an answer. */
+export type SearchedMatch = Omit<KeywordMatch, 'keyword' | 'score' | 'matched'> & {
+  score: number;
+  matched: boolean;
+};
+
 /** A search's answer for a slug as a match: the title when its score reaches the threshold, else not_matched. */
 export function matchOfSearch(
   index: TitleIndex,
@@ -405,7 +413,7 @@ export function matchOfSearch(
   title: number,
   score: number,
   threshold = DEFAULT_THRESHOLD,
-): Omit<KeywordMatch, 'keyword'> {
+): SearchedMatch {
   const { entries } = indexData(index);
   if (entries === null) throw new TypeError('an index made by searchPart cannot name titles');
   const entry = title >= 0 ? entries[title] : undefined;
@@ -424,7 +432,8 @@ export function matchOfSearch(
  * Matches each keyword to its nearest catalog title; `score` is the exact maximum cosine, accepted or
  * not. Output is parallel to `keywords`. Below the threshold normalized/normalizedSlug are 'not_matched'
  * and genres []. A keyword with no slug gets score 0: a search in another script or in symbols only
- * (三十而已, ???) is not matched; no keyword at all (null, blank) gets nulls (null is echoed as '').
+ * (三十而已, ???) is not matched; no keyword at all (null, blank) gets nulls, score and matched too, as a
+ * null keyword has in silver (null is echoed as '').
  * Deterministic: ties go to the lowest catalog index; a catalog slug gets its own title.
  */
 export function matchKeywords(
@@ -438,7 +447,7 @@ export function matchKeywords(
 
   const search = searcherFor(indexData(index));
   // Keywords that differ only in case, accents or spacing share a slug: score each slug once.
-  const bySlug = new Map<string, Omit<KeywordMatch, 'keyword'>>();
+  const bySlug = new Map<string, SearchedMatch>();
   const out: KeywordMatch[] = [];
   for (const keyword of keywords) {
     const keywordSlug = slugify(keyword);
@@ -450,8 +459,8 @@ export function matchKeywords(
         normalized: blank ? null : NOT_MATCHED,
         normalizedSlug: blank ? null : NOT_MATCHED,
         genres: [],
-        score: 0,
-        matched: false,
+        score: blank ? null : 0,
+        matched: blank ? null : false,
       });
       continue;
     }

@@ -98,7 +98,7 @@ describe('matchKeywords on a small catalog', () => {
   });
 
   it('accepts at exactly the threshold and rejects just above it', () => {
-    const { score } = matchOne(index, 'narutoo');
+    const score = matchOne(index, 'narutoo').score ?? Number.NaN;
     expect(score).toBeGreaterThan(0);
     expect(score).toBeLessThan(1);
     expect(matchOne(index, 'narutoo', score)).toMatchObject({ matched: true, normalized: 'Naruto', score });
@@ -108,13 +108,15 @@ describe('matchKeywords on a small catalog', () => {
       genres: [],
       score,
     });
-    expect(matchOne(index, 'xổ số miền bắc', 0).matched).toBe(matchOne(index, 'xổ số miền bắc').score > 0);
+    expect(matchOne(index, 'xổ số miền bắc', 0).matched).toBe(
+      (matchOne(index, 'xổ số miền bắc').score ?? 0) > 0,
+    );
     expect(() => matchKeywords(index, ['naruto'], { threshold: 1.5 })).toThrow(RangeError);
     expect(() => matchKeywords(index, ['naruto'], { threshold: Number.NaN })).toThrow(RangeError);
   });
 
   it.each([null, '', '   ', '\t', '\u00a0', '\u200b', '\u3000\ufeff'])(
-    'no keyword (%j) → nulls, score 0',
+    'no keyword (%j) → nulls, score and matched too',
     (keyword) => {
       expect(matchOne(index, keyword)).toEqual({
         keyword: keyword ?? '',
@@ -122,8 +124,8 @@ describe('matchKeywords on a small catalog', () => {
         normalized: null,
         normalizedSlug: null,
         genres: [],
-        score: 0,
-        matched: false,
+        score: null,
+        matched: null,
       });
     },
   );
@@ -323,7 +325,7 @@ describe('pruned index search vs brute force', () => {
     results.forEach((m, i) => {
       const scores = reference.scores[i] ?? [];
       const max = Math.max(0, ...scores);
-      expect(Math.abs(m.score - max), keywords[i]).toBeLessThan(1e-9);
+      expect(Math.abs((m.score ?? 0) - max), keywords[i]).toBeLessThan(1e-9);
       const winner = scores.findIndex((s) => s > max - 1e-12);
       expect(m.normalizedSlug, keywords[i]).toBe(reference.slugs[winner]);
     });
@@ -347,7 +349,7 @@ describe('pruned index search vs brute force', () => {
       results.forEach((m, i) => {
         const scores = reference.scores[i] ?? [];
         const max = Math.max(0, ...scores);
-        expect(Math.abs(m.score - max), keywords[i]).toBeLessThan(1e-9);
+        expect(Math.abs((m.score ?? 0) - max), keywords[i]).toBeLessThan(1e-9);
         if (max === 0) {
           expect(m.normalized).toBe(NOT_MATCHED);
           return;
@@ -424,9 +426,10 @@ describe('index search vs brute force on mixed keywords', () => {
       const winner = scores.findIndex((s) => s > max - 1e-12);
       expect(m.keyword).toBe(keyword ?? '');
       expect(m.keywordSlug).toBe(slugify(keyword));
-      expect(Math.abs(m.score - max), String(keyword)).toBeLessThan(1e-9);
+      expect(Math.abs((m.score ?? 0) - max), String(keyword)).toBeLessThan(1e-9);
       if (m.keywordSlug === null || max < 0.5) {
-        expect(m.matched).toBe(false);
+        // No keyword (null, blank) is no search: neither matched nor not.
+        expect(m.matched).toBe(m.normalized === null ? null : false);
         return;
       }
       accepted += 1;
