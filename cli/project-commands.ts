@@ -235,7 +235,6 @@ export async function drop({
     );
   }
   return withEngine(dir, false, async (engine) => {
-    await refuseUnknownLayer(engine, relation, dir);
     const rebuild = values.rebuild === true;
     const dropped = await engine.dropTable(relation, { rebuild });
     const partitions =
@@ -250,46 +249,6 @@ export async function drop({
     );
     return 0;
   });
-}
-
-/** The layers a table to drop may be in (engine/warehouse/drop.ts takes these). */
-const DROP_LAYERS = ['bronze', 'silver', 'gold', 'quarantine'];
-
-/**
- * `lakehouse drop p my.table`: a name whose first part is no layer. The engine's "No table my.table" named
- * no table when none is close; this says that the first part must be the layer, with the table of that name
- * in whichever layer holds it, or the tables there are.
- */
-async function refuseUnknownLayer(engine: Engine, name: string, dir: string): Promise<void> {
-  const trimmed = name.trim();
-  const dot = trimmed.indexOf('.');
-  const layer = trimmed.slice(0, dot).toLowerCase();
-  if (dot < 0 || DROP_LAYERS.includes(layer)) return;
-  const table = trimmed.slice(dot + 1).toLowerCase();
-  const layers = DROP_LAYERS.map((l) => `'${l}'`).join(', ');
-  const relations = (
-    await engine.db.all<{ relation: string }>(
-      `SELECT lower(schema_name || '.' || table_name) AS relation FROM duckdb_tables()
-         WHERE database_name = current_database() AND schema_name IN (${layers})
-       UNION
-       SELECT lower(schema_name || '.' || view_name) FROM duckdb_views()
-         WHERE database_name = current_database() AND schema_name IN (${layers})
-       ORDER BY relation`,
-    )
-  ).map((r) => r.relation);
-  const sameName = relations.filter((r) => r.slice(r.indexOf('.') + 1) === table);
-  const shown = relations.slice(0, 20).join(', ');
-  const tables =
-    relations.length === 0
-      ? 'The warehouse holds no table yet.'
-      : `Tables: ${shown}${relations.length > 20 ? `, and ${relations.length - 20} more (lakehouse tables ${shellWord(dir)} lists them)` : ''}.`;
-  throw new LakehouseError(
-    'INVALID_ARGUMENT',
-    `No table ${trimmed} to drop: "${trimmed.slice(0, dot)}" is no layer. Name the table as layer.table, the ` +
-      `layer one of ${DROP_LAYERS.join(', ')} (a bare name is a gold table)` +
-      `${sameName.length > 0 ? `: did you mean ${sameName.join(' or ')}?` : '.'} ${tables}`,
-    { relation: trimmed, ...(sameName.length > 0 ? { suggestions: sameName } : {}) },
-  );
 }
 
 export async function repair({

@@ -35,12 +35,14 @@ export async function dropOrphanTable(
   { rebuild = false }: { rebuild?: boolean } = {},
 ): Promise<DropResult> {
   // A bare name is a gold table, as in queries.
-  const trimmed = name.trim().toLowerCase();
-  const relation = trimmed.includes('.') ? trimmed : `gold.${trimmed}`;
+  const trimmed = unquoted(name.trim());
+  const lower = trimmed.toLowerCase();
+  const relation = lower.includes('.') ? lower : `gold.${lower}`;
   const [layer, table] = splitRelation(relation);
   const existing = await layerRelations(db);
+  if (!DROPPABLE_LAYERS.includes(layer)) refuseUnknownLayer(trimmed, existing);
   const found = existing.find((r) => r.relation === relation);
-  if (!DROPPABLE_LAYERS.includes(layer) || !found) {
+  if (!found) {
     throw new LakehouseError(
       'INVALID_ARGUMENT',
       `No table ${name} to drop${didYouMean(
@@ -136,6 +138,39 @@ export async function dropOrphanTable(
   // Nothing points at the dropped partitions' files now; a failure here only leaves them for the next open.
   if (partitionCount > 0) await partitions.collectGarbage();
   return { relation, kind: found.kind, rows, partitions: partitionCount };
+}
+
+/**
+ * The name without SQL's double quotes: `"gold"."dim_platform"`, or `"gold.dim_platform"` as a query
+ * would need it, is gold.dim_platform (no table's name holds a quote or a dot), where it was refused with
+ * a "did you mean gold.dim_platform?" that read as the same name.
+ */
+function unquoted(name: string): string {
+  return name.replace(/"((?:[^"]|"")*)"/g, (_quoted, inner: string) => inner.replaceAll('""', '"'));
+}
+
+/**
+ * `my.table`: a name whose first part is no layer. Said as such, with the table of that name in
+ * whichever layer holds it, or the tables there are: "No table my.table" alone named no table when
+ * none was close. The app and the command line both get it.
+ */
+function refuseUnknownLayer(name: string, existing: { relation: string }[]): never {
+  const dot = name.indexOf('.');
+  const table = name.slice(dot + 1).toLowerCase();
+  const relations = existing.map((r) => r.relation).sort();
+  const sameName = relations.filter((r) => r.slice(r.indexOf('.') + 1) === table);
+  const shown = relations.slice(0, 20).join(', ');
+  const tables =
+    relations.length === 0
+      ? 'The warehouse holds no table yet.'
+      : `Tables: ${shown}${relations.length > 20 ? `, and ${relations.length - 20} more (lakehouse tables ${PROJECT_PLACEHOLDER} lists them)` : ''}.`;
+  throw new LakehouseError(
+    'INVALID_ARGUMENT',
+    `No table ${name} to drop: "${name.slice(0, dot)}" is no layer. Name the table as layer.table, the ` +
+      `layer one of ${DROPPABLE_LAYERS.join(', ')} (a bare name is a gold table)` +
+      `${sameName.length > 0 ? `: did you mean ${sameName.join(' or ')}?` : '.'} ${tables}`,
+    { relation: name, ...(sameName.length > 0 ? { suggestions: sameName } : {}) },
+  );
 }
 
 async function layerRelations(db: Db): Promise<{ relation: string; kind: 'table' | 'view' }[]> {
