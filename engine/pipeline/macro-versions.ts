@@ -41,7 +41,7 @@ export function macroVersions(macroFilesText: string): MacroVersions {
   const bodies = new Map<string, { code: string; text: string }>();
   const relations = new Map<
     string,
-    { file: string; kind: 'view' | 'table'; texts: string[]; codes: string[]; raw: string[] }
+    { file: string; kind: 'view' | 'table'; texts: string[]; codes: string[] }
   >();
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const file = `macros/${parts[i]}`;
@@ -52,7 +52,7 @@ export function macroVersions(macroFilesText: string): MacroVersions {
       const name = MACRO_NAME.exec(statement.code)?.[1]?.toLowerCase();
       if (name !== undefined) {
         versions[name] = { file, fingerprint: hashOf(text), calls: [] };
-        bodies.set(name, { code: statement.code, text: statement.text });
+        bodies.set(name, { code: statement.code, text });
         continue;
       }
       others.push(text);
@@ -62,19 +62,12 @@ export function macroVersions(macroFilesText: string): MacroVersions {
         continue;
       }
       // A later file's CREATE OR REPLACE makes the relation the models read: its file is the one named.
-      const made = relations.get(relation.name) ?? {
-        file,
-        kind: relation.kind,
-        texts: [],
-        codes: [],
-        raw: [],
-      };
+      const made = relations.get(relation.name) ?? { file, kind: relation.kind, texts: [], codes: [] };
       relations.set(relation.name, {
         file,
         kind: relation.kind,
         texts: [...made.texts, text],
         codes: [...made.codes, statement.code],
-        raw: [...made.raw, statement.text],
       });
     }
     if (others.length > 0) {
@@ -87,9 +80,9 @@ export function macroVersions(macroFilesText: string): MacroVersions {
     }
   }
   const macroNames = [...bodies.keys()];
-  for (const [name, { file, kind, texts, codes, raw }] of relations) {
+  for (const [name, { file, kind, texts, codes }] of relations) {
     versions[tempKey(name)] = { file, fingerprint: hashOf(texts.join(';')), calls: [], kind };
-    bodies.set(tempKey(name), { code: codes.join(';'), text: raw.join(';') });
+    bodies.set(tempKey(name), { code: codes.join(';'), text: texts.join(';') });
   }
   const relationNames = [...relations.keys()];
   for (const [key, { code, text }] of bodies) {
@@ -151,7 +144,8 @@ function isTempKey(key: string): boolean {
 
 /**
  * Whether a macro's or temp view's text reads the temp relation `name` (bare, quoted, or under `temp.`):
- * from the text, comments and all, so a doubt counts as a read; `silver.name` is another table.
+ * from the text, as the code has quoted names blanked, so a comment inside it counts as a read (a doubt
+ * notes the model); `silver.name` is another table.
  */
 function readsRelation(text: string, name: string): boolean {
   const quoted = `"${name.replaceAll('"', '""')}"`;
