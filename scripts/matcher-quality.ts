@@ -81,7 +81,8 @@ const keywords: Keyword[] = matches.map((m, i) => ({
   slug: slugs[i]!,
   example: bySlug.get(slugs[i]!)!.example,
   rows: bySlug.get(slugs[i]!)!.rows,
-  score: m.score,
+  // Every slug here is a keyword, so it has a score (null is for no keyword at all).
+  score: m.score ?? 0,
   bestSlug: m.normalizedSlug === null || m.normalizedSlug === 'not_matched' ? null : m.normalizedSlug,
   bestTitle: m.normalized,
 }));
