@@ -264,16 +264,23 @@ const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE';
  * Values are hashed as the table's column holds them (`tableTypes`): a stage column of another type (a
  * DECIMAL(10,2) kept in a DECIMAL(12,3) column) would write '1.50' for the '1.500' hashed before, and
  * open a version of every key without a change. A TIMESTAMPTZ's text is that of the session's time zone
- * (TZ), so it is written in UTC: the text a UTC session gives, so hashes made there still match.
+ * (TZ), so it is written in UTC: the text a UTC session gives, so hashes made there still match. Values
+ * go in the table's column order, which reordering the SELECT or `tracked:` leaves as it is.
  */
 function rowHashSql(
   tracked: string[],
   types: { own: ColumnTypes; table: ColumnTypes },
   row?: string,
-  /** The text as DuckDB gives it in this session, as hashes were before UTC (rehashSessionZoneVersions). */
-  sessionZone = false,
+  legacy: {
+    /** The text as DuckDB gives it in this session, as hashes were before UTC (rehashSessionZoneVersions). */
+    sessionZone?: boolean;
+    /** In the order `tracked` gives, as hashes were before the table's order (trackedInGivenOrder). */
+    givenOrder?: boolean;
+  } = {},
 ): string {
-  const values = tracked.map((c) => {
+  const { sessionZone = false } = legacy;
+  const ordered = legacy.givenOrder ? tracked : inTableOrder(tracked, types.table);
+  const values = ordered.map((c) => {
     const own = types.own.get(c.toLowerCase());
     const type = types.table.get(c.toLowerCase()) ?? own;
     const column = `${row ? `${row}.` : ''}${ident(c)}`;
@@ -287,6 +294,43 @@ function rowHashSql(
     return `coalesce(CASE WHEN ${needsEscape(value)} THEN ${escaped} ELSE ${value} END, '\\N')`;
   });
   return `md5(concat_ws('|', ${values.join(', ')}))`;
+}
+
+/** The tracked columns in the table's column order (`table` lists its columns in order). */
+function inTableOrder(tracked: string[], table: ColumnTypes): string[] {
+  const order = [...table.keys()];
+  const position = (c: string) => {
+    const at = order.indexOf(c.toLowerCase());
+    return at < 0 ? order.length : at;
+  };
+  return [...tracked].sort((a, b) => position(a) - position(b));
+}
+
+/**
+ * Of the keys that look changed, those whose current version was hashed with the tracked values in the
+ * order the header's `tracked:` or the SELECT gives (as before the table's order was used), with the
+ * same values as now: no change, so their version stays and takes the new hash. The version's own values
+ * tell how it was hashed and whether they changed (a hash compared across orders alone would take two
+ * values swapped between columns for none). Only the incoming rows are read, and only when that order
+ * is not the table's. A version still holding such a hash whose key comes back with exactly those values
+ * swapped reads as unchanged: rehashing every current version on every date to rule it out costs more.
+ */
+async function trackedInGivenOrder(
+  ctx: MaterializeContext,
+  tracked: string[],
+  keys: string[],
+  types: { own: ColumnTypes; table: ColumnTypes },
+): Promise<void> {
+  if (inTableOrder(tracked, types.table).join('\u0000') === tracked.join('\u0000')) return;
+  const incoming = 'temp.main.__scd2_incoming';
+  const own = { own: types.table, table: types.table };
+  await ctx.db.run(
+    `UPDATE ${ctx.target} AS t SET row_hash = s.row_hash FROM ${incoming} AS s
+     WHERE t.is_current AND ${keyMatch(keys, 't', 's')}
+       AND t.row_hash = ${rowHashSql(tracked, own, 't', { givenOrder: true })} AND ${rowHashSql(tracked, own, 't')} = s.row_hash;
+     DELETE FROM ${incoming} AS s USING ${ctx.target} AS t
+     WHERE t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash;`,
+  );
 }
 
 /** Whether a text value holds a character the row hash escapes. */
@@ -331,7 +375,7 @@ async function rehashSessionZoneVersions(
   const both = { own: types, table: types };
   await ctx.db.run(
     `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, both, 't')}
-     WHERE t.is_current AND t.row_hash = ${rowHashSql(tracked, both, 't', true)}`,
+     WHERE t.is_current AND t.row_hash = ${rowHashSql(tracked, both, 't', { sessionZone: true })}`,
   );
 }
 
@@ -420,6 +464,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
        SELECT s.* FROM (SELECT *, ${rowHashSql(await tracked(), types)} AS row_hash FROM staged) AS s
        ANTI JOIN ${target} AS t ON t.is_current AND ${keyMatch(keys, 't', 's')} AND t.row_hash = s.row_hash`,
     );
+    await trackedInGivenOrder(ctx, await tracked(), keys, types);
     const closed = Number(
       (await db.scalar<number | bigint>(
         `UPDATE ${target} AS t SET valid_to = ${d}, is_current = FALSE FROM __scd2_incoming AS s

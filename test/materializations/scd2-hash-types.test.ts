@@ -72,4 +72,52 @@ describe('SCD2 change detection over values whose text is not their value', () =
       { id: 2, k: 2, f: '2022-06-01', t: null },
     ]);
   });
+
+  // The hash joined the tracked values in the SELECT's (or tracked:'s) order: reordering it opened a version
+  // of every key with no change.
+  it('sees no change when the SELECT lists the tracked columns in another order, and sees values swapped', async () => {
+    h = await createHarness(HEADER);
+    const rows = "(1, 'a', 'x'), (2, 'b', 'y')";
+    await h.apply(materializeScd2, '2022-06-01', `SELECT * FROM (VALUES ${rows}) AS t(id, label, kind)`);
+    await h.apply(
+      materializeScd2,
+      '2022-06-02',
+      `SELECT id, kind, label FROM (VALUES ${rows}) AS t(id, label, kind)`,
+    );
+    expect(await versions(h)).toEqual([
+      { id: 1, k: 1, f: '2022-06-01', t: null },
+      { id: 2, k: 2, f: '2022-06-01', t: null },
+    ]);
+    // Key 1's values change places: kind is 'a' and label 'x' now.
+    await h.apply(
+      materializeScd2,
+      '2022-06-03',
+      `SELECT id, kind, label FROM (VALUES (1, 'x', 'a'), (2, 'b', 'y')) AS t(id, label, kind)`,
+    );
+    expect(await versions(h)).toEqual([
+      { id: 1, k: 1, f: '2022-06-01', t: '2022-06-03' },
+      { id: 1, k: 3, f: '2022-06-03', t: null },
+      { id: 2, k: 2, f: '2022-06-01', t: null },
+    ]);
+  });
+
+  it("takes over versions hashed in tracked:'s order before, without opening new ones", async () => {
+    h = await createHarness(`${HEADER}\ntracked: [kind, label]`);
+    const day = (label: string, kind: string) =>
+      `SELECT * FROM (VALUES (1, '${label}', '${kind}')) AS t(id, label, kind)`;
+    await h.apply(materializeScd2, '2022-06-01', day('a', 'x'));
+    // The hash in tracked:'s order, as it was before the table's order.
+    await h.db.run(`UPDATE gold.model SET row_hash = md5(concat_ws('|', kind, label))`);
+    await h.apply(materializeScd2, '2022-06-02', day('a', 'x'));
+    expect(await versions(h)).toEqual([{ id: 1, k: 1, f: '2022-06-01', t: null }]);
+    expect(await h.rows("SELECT row_hash = md5('a|x') AS rehashed FROM gold.model")).toEqual([
+      { rehashed: true },
+    ]);
+    // The values trade places: a change, though in tracked:'s order they read as the old hash did.
+    await h.apply(materializeScd2, '2022-06-03', day('x', 'a'));
+    expect(await versions(h)).toEqual([
+      { id: 1, k: 1, f: '2022-06-01', t: '2022-06-03' },
+      { id: 1, k: 2, f: '2022-06-03', t: null },
+    ]);
+  });
 });
