@@ -383,8 +383,13 @@ function indirectReads(functions: string[], views: string[], scope: GraphScope):
 
 /** The temp relation (lower case) `relation` names as DuckDB binds it (`x`, `temp.x`, `temp.main.x`), if any. */
 function tempRelationName(relation: string, tempNames: Set<string>): string | undefined {
-  const name = /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1];
+  const name = unqualifiedTempName(relation);
   return name !== undefined && tempNames.has(name) ? name : undefined;
+}
+
+/** The name `relation` would give a temp relation if one had it (`x`, `temp.x`, `temp.main.x` → x). */
+export function unqualifiedTempName(relation: string): string | undefined {
+  return /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1];
 }
 
 /** What precedes the query in a view's SQL as DuckDB gives it: `CREATE TEMP VIEW name [(columns)] AS `. */

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, escapeRegExp, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph, sqlReferences } from '../graph/dependencies.ts';
-import { macroStatements } from '../project/macros.ts';
+import { downstreamOf, type ModelGraph, sqlReferences, unqualifiedTempName } from '../graph/dependencies.ts';
+import { lastNamePart, macroStatements } from '../project/macros.ts';
 import type { Model } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
 
@@ -104,9 +104,6 @@ const MACRO_NAME =
 const TEMP_RELATION =
   /^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(VIEW|TABLE)(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+(VIEW|TABLE)(?:\s+IF\s+EXISTS)?)(?=\s)/i;
 
-/** One part of a dotted name: quoted ("" for a quote) or bare. */
-const NAME_PART = /^(?:"((?:[^"]|"")*)"|([A-Za-z_][\w$]*))/;
-
 /**
  * The temp view or table a statement creates or drops, lower case (DuckDB's names are case-insensitive),
  * as the last part of `temp.main.name`. The name is read from the text: the code has quoted names blanked.
@@ -121,14 +118,7 @@ function tempRelationOf(statement: {
   // Blanked comments are spaces in the code; a quoted name is too, but starts with a quote in the text.
   while (at < statement.code.length && /\s/.test(statement.code[at] ?? '') && statement.text[at] !== '"')
     at++;
-  let rest = statement.text.slice(at);
-  let name: string | undefined;
-  for (let part = NAME_PART.exec(rest); part; part = NAME_PART.exec(rest)) {
-    name = part[1] === undefined ? part[2] : part[1].replaceAll('""', '"');
-    rest = rest.slice(part[0].length);
-    if (!rest.startsWith('.')) break;
-    rest = rest.slice(1);
-  }
+  const name = lastNamePart(statement.text.slice(at));
   const kind = (prefix[1] ?? prefix[2] ?? '').toLowerCase() === 'view' ? 'view' : 'table';
   return name === undefined ? undefined : { name: name.toLowerCase(), kind };
 }
@@ -379,5 +369,5 @@ async function tempRelationsRead(db: Db, model: Model): Promise<Set<string>> {
   const { relations } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
   const named =
     model.config.catalog === undefined ? relations : [...relations, model.config.catalog.toLowerCase()];
-  return new Set(named.flatMap((relation) => /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1] ?? []));
+  return new Set(named.flatMap((relation) => unqualifiedTempName(relation) ?? []));
 }

@@ -207,12 +207,9 @@ const TEMP_MACRO =
 /** One part of a dotted name: quoted ("" for a quote) or bare. */
 const NAME_PART = /^(?:"((?:[^"]|"")*)"|([A-Za-z_][\w$]*))/;
 
-/** The name a statement creates a temp macro under (the last part of `temp.main.name`), if it creates one. */
-function createdMacroName(statement: MacroStatement): string | undefined {
-  const prefix = TEMP_MACRO.exec(statement.code);
-  if (!prefix) return undefined;
-  // From the text, not the code: a quoted name is blanked there.
-  let rest = statement.text.slice(prefix[0].length).trimStart();
+/** The last part of the dotted name `text` starts with (`name` of `temp.main."name"`), unquoted. */
+export function lastNamePart(text: string): string | undefined {
+  let rest = text;
   let name: string | undefined;
   for (let part = NAME_PART.exec(rest); part; part = NAME_PART.exec(rest)) {
     name = part[1] === undefined ? part[2] : part[1].replaceAll('""', '"');
@@ -221,6 +218,14 @@ function createdMacroName(statement: MacroStatement): string | undefined {
     rest = rest.slice(1);
   }
   return name;
+}
+
+/** The name a statement creates a temp macro under (the last part of `temp.main.name`), if it creates one. */
+function createdMacroName(statement: MacroStatement): string | undefined {
+  const prefix = TEMP_MACRO.exec(statement.code);
+  if (!prefix) return undefined;
+  // From the text, not the code: a quoted name is blanked there.
+  return lastNamePart(statement.text.slice(prefix[0].length).trimStart());
 }
 
 /**
