@@ -323,7 +323,21 @@ async function scd1Changes(engine: Engine, model: Model, key: string): Promise<S
     etlDate: r.etl_date,
     kind: r.kind,
     column: r.column_name,
-    before: r.before === null ? null : (JSON.parse(r.before) as Scd1Change['before']),
-    after: r.after === null ? null : (JSON.parse(r.after) as Scd1Change['after']),
+    before: loggedValue(r.before),
+    after: loggedValue(r.after),
   }));
+}
+
+/**
+ * A change log value as JSON gives it. Entries logged before NaN, infinities and integers past 2^53 were
+ * logged as strings hold them bare (`NaN`), which JSON.parse refuses: their text is shown instead, rather
+ * than the whole history failing to open.
+ */
+function loggedValue(text: string | null): Scd1Change['before'] {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Scd1Change['before'];
+  } catch {
+    return text;
+  }
 }
