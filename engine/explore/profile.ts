@@ -365,7 +365,7 @@ async function exactBins(
     const edgeValue = `CAST(${unitsText(edge(middle), scale)} AS ${type})`;
     return `CASE WHEN ${c} < ${edgeValue} THEN ${binOf(from, middle)} ELSE ${binOf(middle, to)} END`;
   };
-  const bin = binOf(0, bins);
+  const bin = integerBinSql(c, type, scale, first, last, valuesPerBin) ?? binOf(0, bins);
   const counted = await db.all<{ bin: number; n: number }>(
     `SELECT ${bin} AS bin, count(*) AS n FROM ${from} ${where} GROUP BY 1`,
   );
@@ -375,6 +375,31 @@ async function exactBins(
     high: unitsText(i === bins - 1 ? last : edge(i + 1) - 1n, scale),
     count: byBin.get(i) ?? 0,
   }));
+}
+
+/** The largest value a BIGINT holds: a difference of values up to it is exact in 64-bit arithmetic. */
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/**
+ * The bin of c by integer division in 64 bits, a third faster than the halving comparisons on 10M rows:
+ * for integer columns and DECIMALs stored in 64 bits (width up to 18) whose range fits a BIGINT, so
+ * `c - first` cannot overflow. Undefined for any other (HUGEINT arithmetic is ten times slower).
+ */
+function integerBinSql(
+  c: string,
+  type: string,
+  scale: number,
+  first: bigint,
+  last: bigint,
+  valuesPerBin: bigint,
+): string | undefined {
+  if (last - first > BIGINT_MAX) return undefined;
+  if (type === 'UBIGINT') return `(${c} - ${first}::UBIGINT) // ${valuesPerBin}`;
+  if (INTEGER.test(type) && !type.endsWith('HUGEINT')) return `(${c}::BIGINT - ${first}) // ${valuesPerBin}`;
+  const width = /^DECIMAL\((\d+),/.exec(type)?.[1];
+  if (width === undefined || Number(width) > 18) return undefined;
+  // c - first is exact in the decimal's own scale; times 10^scale it is a whole number of units.
+  return `CAST((${c} - CAST(${unitsText(first, scale)} AS ${type})) * ${10n ** BigInt(scale)} AS BIGINT) // ${valuesPerBin}`;
 }
 
 /** BINS bins of equal width between lo and hi (one when all values are equal). */
