@@ -296,6 +296,30 @@ function rowHashSql(
   return `md5(concat_ws('|', ${values.join(', ')}))`;
 }
 
+/** A tracked column list as _lakehouse.scd2_tracked holds it: lower case (as DuckDB compares), sorted. */
+function trackedKey(tracked: string[]): string {
+  return JSON.stringify(tracked.map((c) => c.toLowerCase()).sort());
+}
+
+/** The tracked columns the model's current versions were hashed over, if recorded (see trackedKey). */
+async function recordedTrackedColumns(ctx: MaterializeContext): Promise<string | undefined> {
+  const recorded = await ctx.db.scalar<string>(
+    'SELECT columns FROM _lakehouse.scd2_tracked WHERE model = $model',
+    {
+      model: ctx.model.id,
+    },
+  );
+  return recorded ?? undefined;
+}
+
+async function recordTrackedColumns(ctx: MaterializeContext, tracked: string[]): Promise<void> {
+  await ctx.db.run('DELETE FROM _lakehouse.scd2_tracked WHERE model = $model', { model: ctx.model.id });
+  await ctx.db.run('INSERT INTO _lakehouse.scd2_tracked VALUES ($model, $columns)', {
+    model: ctx.model.id,
+    columns: trackedKey(tracked),
+  });
+}
+
 /** The tracked columns in the table's column order (`table` lists its columns in order). */
 function inTableOrder(tracked: string[], table: ColumnTypes): string[] {
   const order = [...table.keys()];
@@ -405,6 +429,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   let aligned = false;
   const create = async () => {
     aligned = true;
+    await recordTrackedColumns(ctx, await tracked());
     const keyColumn = sk ? `0::BIGINT AS ${ident(sk)}, ` : '';
     await db.run(
       `CREATE TABLE ${target} AS SELECT ${keyColumn}*, NULL::DATE AS valid_from, NULL::DATE AS valid_to,
@@ -421,9 +446,19 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
       const before = typesBefore.get(c.toLowerCase());
       return before !== undefined && before !== types.get(c.toLowerCase());
     });
-    if (retyped) {
-      // A widened tracked column writes its values anew ('1.50' as '1.500'): the current versions are
-      // hashed again from their values, so an unchanged key does not open a version.
+    // An edit of `tracked:` changes what every hash covers: without a rehash every key the date sees would
+    // open a version, its tracked values unchanged. (Without `tracked:`, a column the model gains or drops
+    // opens them, as the note below says.)
+    const trackedBefore = await recordedTrackedColumns(ctx);
+    const trackedEdited =
+      model.config.tracked !== undefined &&
+      trackedBefore !== undefined &&
+      trackedBefore !== trackedKey(await tracked());
+    await recordTrackedColumns(ctx, await tracked());
+    if (retyped || trackedEdited) {
+      // A widened tracked column writes its values anew ('1.50' as '1.500'), and an edited tracked: covers
+      // other columns: the current versions are hashed again from their values, so an unchanged key does not
+      // open a version.
       await db.run(
         `UPDATE ${target} AS t SET row_hash = ${rowHashSql(await tracked(), { own: types, table: types }, 't')}
          WHERE t.is_current`,

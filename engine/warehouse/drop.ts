@@ -123,6 +123,7 @@ export async function dropOrphanTable(
       'scd1_changes',
       'keyword_catalogs',
       'history_pending',
+      'scd2_tracked',
       // Its keys are numbered afresh when it is built again.
       'surrogate_keys',
     ]) {

@@ -86,6 +86,9 @@ export async function ensureWarehouseSchema(db: Db): Promise<void> {
     -- The largest surrogate key each history model (scd2, bridge) has handed out, recorded when a replay
     -- rebuilds its table: a key the replay leaves out is never handed out again (history.ts).
     CREATE TABLE IF NOT EXISTS _lakehouse.surrogate_keys (model VARCHAR NOT NULL, high_water BIGINT NOT NULL);
+    -- The tracked columns each SCD2 model's row hashes cover (lower case, sorted, as a JSON array): a
+    -- tracked: edit rehashes the current versions once, so only changed values open versions (history.ts).
+    CREATE TABLE IF NOT EXISTS _lakehouse.scd2_tracked (model VARCHAR NOT NULL, columns VARCHAR NOT NULL);
     -- What each SCD1 merge overwrote or inserted (materializations/scd1-changes.ts); values as JSON.
     CREATE TABLE IF NOT EXISTS _lakehouse.scd1_changes (
       run_id VARCHAR NOT NULL, model VARCHAR NOT NULL, etl_date DATE NOT NULL, key VARCHAR NOT NULL,
