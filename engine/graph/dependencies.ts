@@ -11,6 +11,11 @@ export interface ModelNode {
   upstream: string[];
   /** Source names (`source.<name>`) this model reads. */
   sources: string[];
+  /**
+   * The names (lower case) the model reads without a layer, bare or under `temp.`, its keyword_match
+   * `catalog:` included: what a macro file's temp view or table answers to (macro-versions.ts).
+   */
+  bareNames: string[];
   /** Where the model's SQL reads its own table (its previous state), which its first run cannot. */
   readsItself?: { line: number | undefined };
 }
@@ -388,7 +393,7 @@ function tempRelationName(relation: string, tempNames: Set<string>): string | un
 }
 
 /** The name `relation` would give a temp relation if one had it (`x`, `temp.x`, `temp.main.x` → x). */
-export function unqualifiedTempName(relation: string): string | undefined {
+function unqualifiedTempName(relation: string): string | undefined {
   return /^(?:temp\.(?:main\.)?)?([^.]+)$/.exec(relation)?.[1];
 }
 
@@ -789,6 +794,14 @@ async function nodeOf(
     model,
     upstream: [...new Set(upstream)],
     sources: [...new Set(usedSources)],
+    bareNames: [
+      ...new Set(
+        [
+          ...written,
+          ...(model.config.catalog === undefined ? [] : [model.config.catalog.toLowerCase()]),
+        ].flatMap((relation) => unqualifiedTempName(relation) ?? []),
+      ),
+    ],
     ...(readsItself ? { readsItself } : {}),
   };
   return { node, origins };

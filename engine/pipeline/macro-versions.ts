@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, escapeRegExp, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
-import { downstreamOf, type ModelGraph, sqlReferences, unqualifiedTempName } from '../graph/dependencies.ts';
+import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
 import { lastNamePart, macroStatements } from '../project/macros.ts';
 import type { Model } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
@@ -183,7 +183,7 @@ export async function noteOlderMacros(
     // A `table` model is rebuilt whole by every run: no earlier date keeps anything of the old macro.
     if (model === undefined || model.config.materialized === 'table') continue;
     const sql = model.sql;
-    const reads = await tempRelationsRead(db, model);
+    const reads = new Set(graph.byId.get(id)?.bareNames);
     const used = macrosUsedBy(sql, reads, current);
     const changedDates = new Map<string, string[]>();
     for (const row of built) {
@@ -358,16 +358,4 @@ function macrosUsedBy(sql: string, reads: Set<string>, versions: MacroVersions):
   );
   for (const name of used) for (const callee of versions[name]?.calls ?? []) used.add(callee);
   return [...used];
-}
-
-/**
- * The names (lower case) a model reads that a macro file's temp view or table would answer to, as DuckDB
- * binds them and the graph follows them (dependencies.ts): bare, `temp.x` or `temp.main.x`; its SQL's reads,
- * from DuckDB's parse tree (a CTE or `silver.x` is none), and a keyword_match model's `catalog:`.
- */
-async function tempRelationsRead(db: Db, model: Model): Promise<Set<string>> {
-  const { relations } = await sqlReferences(db, model.sql, model.file, model.sqlStartLine);
-  const named =
-    model.config.catalog === undefined ? relations : [...relations, model.config.catalog.toLowerCase()];
-  return new Set(named.flatMap((relation) => unqualifiedTempName(relation) ?? []));
 }
