@@ -47,8 +47,13 @@ export interface RestCatalogServer {
   url: string;
   tables: Map<string, StoredTable>;
   commits: number;
-  /** Answer the next commits with these statuses; `applied` first applies the commit, then fails (lost reply). */
-  failNext: { status: number; applied: boolean }[];
+  /**
+   * Answer the next commits with these statuses; `applied` first applies the commit, then fails (lost
+   * reply). With `body`, that text is the answer (a 200 without `metadata-location`, or not JSON at all).
+   */
+  failNext: { status: number; applied: boolean; body?: string }[];
+  /** Answer the next this many loads of a table (GET .../tables/{t}) with 503. */
+  failLoads: number;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
     tables,
     commits: 0,
     failNext: [],
+    failLoads: 0,
     close: async () => undefined,
   };
   const send = (res: ServerResponse, status: number, payload: unknown) => {
@@ -68,6 +74,10 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
   };
   const error = (res: ServerResponse, status: number, type: string, message: string) =>
     send(res, status, { error: { message, type, code: status } });
+  const faultAnswer = (res: ServerResponse, fault: RestCatalogServer['failNext'][number], message: string) =>
+    fault.body === undefined
+      ? error(res, fault.status, 'ServiceFailure', message)
+      : res.writeHead(fault.status, { 'content-type': 'application/json' }).end(fault.body);
   const save = async (key: string, metadata: TableMetadata, previous?: StoredTable) => {
     const version = (previous?.version ?? 0) + 1;
     const metadataLocation = `${metadata.location}/metadata/${String(version).padStart(5, '0')}-rest.metadata.json`;
@@ -133,6 +143,10 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
       const key = `${ns}.${parts[5] ?? ''}`;
       const table = tables.get(key);
       if (parts.length === 6 && req.method === 'GET') {
+        if (state.failLoads > 0) {
+          state.failLoads--;
+          return error(res, 503, 'ServiceUnavailable', 'catalog unavailable');
+        }
         if (!table) return error(res, 404, 'NoSuchTableException', `Table does not exist: ${key}`);
         return send(res, 200, {
           'metadata-location': table.metadataLocation,
@@ -148,7 +162,7 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
         if (!table && !creating)
           return error(res, 404, 'NoSuchTableException', `Table does not exist: ${key}`);
         const fault = state.failNext.shift();
-        if (fault && !fault.applied) return error(res, fault.status, 'ServiceFailure', 'upstream failure');
+        if (fault && !fault.applied) return faultAnswer(res, fault, 'upstream failure');
         // A create transaction starts from nothing: its updates set every part of the metadata.
         const m: TableMetadata = table?.metadata ?? {
           ...newTableMetadata(
@@ -256,7 +270,7 @@ export async function startRestCatalog(io: FileIO): Promise<RestCatalogServer> {
         }
         const stored = await save(key, next, table);
         state.commits++;
-        if (fault) return error(res, fault.status, 'ServiceFailure', 'gateway timeout after the commit');
+        if (fault) return faultAnswer(res, fault, 'gateway timeout after the commit');
         return send(res, 200, { 'metadata-location': stored.metadataLocation, metadata: stored.metadata });
       }
       return error(res, 404, 'NotFoundException', 'no route');
@@ -291,9 +305,10 @@ export interface GlueServer {
   signedWith: string[];
   /**
    * Answer the next calls of `op` with a 500 InternalServiceException; `applied` first carries the call
-   * out (an answer lost on its way back, which the SDK then retries).
+   * out (an answer lost on its way back, which the SDK then retries). `meanwhile` runs before that 500
+   * is sent: another writer committing before the SDK's retry arrives.
    */
-  failNext: { op: string; applied: boolean }[];
+  failNext: { op: string; applied: boolean; meanwhile?: () => Promise<void> }[];
   close(): Promise<void>;
 }
 
@@ -317,10 +332,14 @@ export async function startGlueServer(): Promise<GlueServer> {
         'x-amzn-errortype': 'InternalServiceException',
       })
       .end(JSON.stringify({ __type: 'InternalServiceException', Message: 'Internal service error' }));
-  // Requests whose call is carried out and then answered 500.
-  const lostAnswers = new WeakSet<ServerResponse>();
+  // Requests whose call is carried out and then answered 500 (after what runs meanwhile).
+  const lostAnswers = new WeakMap<ServerResponse, GlueServer['failNext'][number]>();
   const reply = (res: ServerResponse, status: number, payload: unknown) => {
-    if (lostAnswers.has(res) && status === 200) return serverError(res);
+    const lost = lostAnswers.get(res);
+    if (lost && status === 200) {
+      void (lost.meanwhile?.() ?? Promise.resolve()).finally(() => serverError(res));
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(payload));
   };
   const fail = (res: ServerResponse, type: string, message: string) =>
@@ -335,8 +354,11 @@ export async function startGlueServer(): Promise<GlueServer> {
     const db = String(input.DatabaseName ?? '');
     const at = state.failNext.findIndex((f) => f.op === op);
     const fault = at >= 0 ? state.failNext.splice(at, 1)[0] : undefined;
-    if (fault && !fault.applied) return serverError(res);
-    if (fault) lostAnswers.add(res);
+    if (fault && !fault.applied) {
+      await fault.meanwhile?.();
+      return serverError(res);
+    }
+    if (fault) lostAnswers.set(res, fault);
     switch (op) {
       case 'CreateDatabase': {
         const name = String((input.DatabaseInput as { Name: string }).Name);

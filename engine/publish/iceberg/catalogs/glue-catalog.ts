@@ -97,15 +97,42 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
   /**
    * After the SDK retried a commit call and the retry was refused as stale (CreateTable:
    * AlreadyExistsException, UpdateTable: ConcurrentModificationException), an earlier attempt answered
-   * 5xx or not at all may have applied it. Returns when the table now points at our metadata file;
-   * otherwise (another writer's, or unreadable) nobody can tell, and nothing may be deleted.
+   * 5xx or not at all may have applied it. True when the table points at our metadata file, or at a
+   * later writer's whose history holds our snapshot or metadata file (it committed on top of ours);
+   * false when that history lacks both: the other writer won, and our attempt, refused as stale, can no
+   * longer land. A table that cannot be read leaves the outcome unknown, and nothing may be deleted.
    */
-  async function confirmLanded(namespace: string, name: string, metadataLocation: string, e: AwsError) {
-    const table = await getTable(namespace, name).catch(() => undefined);
-    if (table?.Parameters?.metadata_location === metadataLocation) return;
-    throw new CommitStateUnknownError(
-      `${namespace}.${name}`,
-      `Glue refused a retry of the commit (${e.name ?? e.message}) after an attempt that got no clear answer`,
+  async function confirmLanded(
+    namespace: string,
+    name: string,
+    ours: { metadata: TableMetadata; metadataLocation: string },
+    e: AwsError,
+  ): Promise<boolean> {
+    const snapshotId = ours.metadata['current-snapshot-id'];
+    const unknown = (why: string) =>
+      new CommitStateUnknownError(
+        `${namespace}.${name}`,
+        `Glue refused a retry of the commit (${e.name ?? e.message}) after an attempt that got no clear answer, and ${why}. Look for snapshot ${snapshotId} in the table's snapshots, or ${ours.metadataLocation} in its metadata log: there, the publish is done; absent, publish again`,
+      );
+    let table: Awaited<ReturnType<typeof getTable>>;
+    try {
+      table = await getTable(namespace, name);
+    } catch (error) {
+      throw unknown(`reading the table to check failed (${(error as Error).message})`);
+    }
+    const location = table?.Parameters?.metadata_location;
+    if (location === ours.metadataLocation) return true;
+    if (!location) throw unknown('the table no longer exists');
+    if (table?.Parameters?.previous_metadata_location === ours.metadataLocation) return true;
+    let theirs: TableMetadata;
+    try {
+      theirs = parseMetadata((await io.read(location)).toString('utf8'), location);
+    } catch (error) {
+      throw unknown(`the metadata file it points at could not be read (${(error as Error).message})`);
+    }
+    return (
+      theirs.snapshots.some((s) => snapshotId !== undefined && s['snapshot-id'] === snapshotId) ||
+      theirs['metadata-log'].some((entry) => entry['metadata-file'] === ours.metadataLocation)
     );
   }
 
@@ -147,8 +174,8 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
       const e = error as AwsError;
       const status = e.$metadata?.httpStatusCode;
       if (e.name === 'AlreadyExistsException' && (e.$metadata?.attempts ?? 1) > 1) {
-        await confirmLanded(namespace, name, metadataLocation, e);
-        return { metadata, metadataLocation };
+        if (await confirmLanded(namespace, name, { metadata, metadataLocation }, e))
+          return { metadata, metadataLocation };
       }
       if (e.name !== 'AlreadyExistsException' && (status === undefined || status >= 500))
         throw new CommitStateUnknownError(`${namespace}.${name}`, `Glue CreateTable: ${e.name ?? e.message}`);
@@ -216,8 +243,14 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
         const status = e.$metadata?.httpStatusCode;
         if (e.name === 'ConcurrentModificationException') {
           if ((e.$metadata?.attempts ?? 1) > 1) {
-            await confirmLanded(namespace, name, metadataLocation, e);
-            return { metadata, metadataLocation };
+            const landed = await confirmLanded(namespace, name, { metadata, metadataLocation }, e);
+            if (landed) return { metadata, metadataLocation };
+            // Without a VersionId an earlier attempt might still apply: not ours yet is not "lost".
+            if (!current.VersionId)
+              throw new CommitStateUnknownError(
+                `${namespace}.${name}`,
+                `Glue refused a retry of UpdateTable (${e.name}) after an attempt that got no clear answer, and the table shows another writer's commit; look for snapshot ${metadata['current-snapshot-id']} in its snapshots`,
+              );
           }
           await io.delete([metadataLocation]);
           throw new CommitConflictError(

@@ -91,13 +91,18 @@ export function createRestCatalog(
     return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   };
 
-  async function request(method: string, path: string, body?: unknown): Promise<RestResponse> {
+  async function exchange(method: string, path: string, body?: unknown) {
     const response = await fetchImpl(`${root}${path}`, {
       method,
       headers: headers(),
       ...(body === undefined ? {} : { body: stringify(body) ?? '' }),
     });
-    return { status: response.status, body: parseBody(await response.text()) };
+    return { status: response.status, text: await response.text() };
+  }
+
+  async function request(method: string, path: string, body?: unknown): Promise<RestResponse> {
+    const { status, text } = await exchange(method, path, body);
+    return { status, body: parseBody(text) };
   }
 
   async function base(): Promise<string> {
@@ -218,9 +223,9 @@ export function createRestCatalog(
           'snapshot-id': change.snapshot['snapshot-id'],
         },
       );
-      let response: RestResponse;
+      let answer: { status: number; text: string };
       try {
-        response = await request('POST', await tablePath(namespace, name), {
+        answer = await exchange('POST', await tablePath(namespace, name), {
           identifier: { namespace: [namespace], name },
           requirements,
           updates,
@@ -231,6 +236,12 @@ export function createRestCatalog(
           `no answer from ${root}: ${(error as Error).message}`,
         );
       }
+      let response: RestResponse = { status: answer.status, body: undefined };
+      try {
+        response = { status: answer.status, body: parseBody(answer.text) };
+      } catch {
+        // Not JSON: only a 200 matters (checked below); an error status is judged by itself.
+      }
       if (response.status === 409)
         throw new CommitConflictError(`REST catalog refused the commit: ${errorMessage(response)}`);
       if (response.status >= 500)
@@ -239,9 +250,45 @@ export function createRestCatalog(
           `HTTP ${response.status} ${errorMessage(response)}`,
         );
       if (response.status !== 200) throw restFailure(response, `commit to ${namespace}.${name}`);
-      return toTable(response.body, 'commit');
+      try {
+        return toTable(response.body, 'commit');
+      } catch {
+        // A 200 is the catalog's final word, yet it does not say what the table now is: look. Taking
+        // it for a failure would delete the files of a commit that may have landed.
+        return await checkCommitLanded(this, namespace, name, change.snapshot['snapshot-id']);
+      }
     },
   };
+}
+
+/**
+ * After a commit answered 200 without a readable table: the table holding our snapshot (random 63-bit
+ * ids, so no other writer's) is our commit; a table without it is no commit (its files may go); a load
+ * that fails leaves the outcome unknown, and nothing may be deleted.
+ */
+async function checkCommitLanded(
+  catalog: Catalog,
+  namespace: string,
+  name: string,
+  snapshotId: bigint,
+): Promise<CatalogTable> {
+  const table = `${namespace}.${name}`;
+  const answered = `${catalog.description} answered the commit with HTTP 200 but no readable table metadata`;
+  let loaded: CatalogTable | undefined;
+  try {
+    loaded = await catalog.load(namespace, name);
+  } catch (error) {
+    throw new CommitStateUnknownError(
+      table,
+      `${answered}, and loading the table to check failed: ${(error as Error).message}. Look for snapshot ${snapshotId} in the table's snapshots: there, the publish is done; absent, publish again`,
+    );
+  }
+  if (loaded?.metadata.snapshots.some((s) => s['snapshot-id'] === snapshotId)) return loaded;
+  throw new LakehouseError(
+    'PUBLISH_FAILED',
+    `${answered}, and table ${table} does not hold the new snapshot ${snapshotId}: nothing was committed and the files written for it were removed. Check that the catalog's uri reaches the catalog itself (not a proxy answering for it), then publish again.`,
+    { table, snapshotId: String(snapshotId) },
+  );
 }
 
 /** The updates that make a staged table, as the REST spec's create transaction sends them. */
