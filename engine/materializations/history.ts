@@ -264,16 +264,20 @@ const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE';
  * Values are hashed as the table's column holds them (`tableTypes`): a stage column of another type (a
  * DECIMAL(10,2) kept in a DECIMAL(12,3) column) would write '1.50' for the '1.500' hashed before, and
  * open a version of every key without a change. A TIMESTAMPTZ's text is that of the session's time zone
- * (TZ), so it is written in UTC: the text a UTC session gives, so hashes made there still match. Values
- * go in the table's column order, which reordering the SELECT or `tracked:` leaves as it is.
+ * (TZ), so it is written in UTC, also inside a LIST, STRUCT or MAP (utcNestedText): the text a UTC
+ * session gives, so hashes made there still match. Values go in the table's column order, which
+ * reordering the SELECT or `tracked:` leaves as it is.
  */
 function rowHashSql(
   tracked: string[],
   types: { own: ColumnTypes; table: ColumnTypes },
   row?: string,
   legacy: {
-    /** The text as DuckDB gives it in this session, as hashes were before UTC (rehashSessionZoneVersions). */
-    sessionZone?: boolean;
+    /**
+     * TIMESTAMPTZ values as this session writes them, as hashes were before UTC (rehashSessionZoneVersions):
+     * all of them, or (`nested`) those inside a LIST, STRUCT or MAP, as hashes were before those were in UTC.
+     */
+    sessionZone?: boolean | 'nested';
     /** In the order `tracked` gives, as hashes were before the table's order (trackedInGivenOrder). */
     givenOrder?: boolean;
   } = {},
@@ -285,15 +289,112 @@ function rowHashSql(
     const type = types.table.get(c.toLowerCase()) ?? own;
     const column = `${row ? `${row}.` : ''}${ident(c)}`;
     const typed = type && own && type !== own ? `CAST(${column} AS ${type})` : column;
+    const nested = type && type !== TIMESTAMPTZ && !sessionZone ? utcNestedText(typed, type) : undefined;
     const value =
-      type === TIMESTAMPTZ && !sessionZone
-        ? `(CASE WHEN isfinite(${typed}) THEN timezone('UTC', ${typed})::VARCHAR || '+00' ELSE ${typed}::VARCHAR END)`
-        : `${typed}::VARCHAR`;
+      type === TIMESTAMPTZ && sessionZone !== true
+        ? utcText(typed)
+        : nested
+          ? `${nested}::VARCHAR`
+          : `${typed}::VARCHAR`;
     // Escaped only where needed: replace() on every value made the hash a third slower.
     const escaped = `replace(replace(${value}, '\\', '\\\\'), '|', '\\|')`;
     return `coalesce(CASE WHEN ${needsEscape(value)} THEN ${escaped} ELSE ${value} END, '\\N')`;
   });
   return `md5(concat_ws('|', ${values.join(', ')}))`;
+}
+
+/** A TIMESTAMPTZ's text as a UTC session writes it ('2022-06-01 10:00:00+00', 'infinity'), in any zone. */
+function utcText(value: string): string {
+  return `(CASE WHEN isfinite(${value}) THEN timezone('UTC', ${value})::VARCHAR || '+00' ELSE ${value}::VARCHAR END)`;
+}
+
+/**
+ * A value of a LIST, ARRAY, STRUCT or MAP type holding TIMESTAMPTZ (`events TIMESTAMPTZ[]`) with each of
+ * those as its UTC text (utcText), so that the value's text is the one a UTC session writes: nested values
+ * are written in the session's zone too. Undefined when the type holds none (or only inside a UNION, left
+ * as the session writes it). A lambda per list: paid only by the columns that need it.
+ */
+function utcNestedText(value: string, type: string): string | undefined {
+  return utcNested(value, type, 0)?.sql;
+}
+
+/** utcNestedText, with the type it gives (each TIMESTAMPTZ a VARCHAR): an ARRAY is cast back to one. */
+function utcNested(value: string, type: string, depth: number): { sql: string; type: string } | undefined {
+  if (!type.includes(TIMESTAMPTZ)) return undefined;
+  if (type === TIMESTAMPTZ) return { sql: utcText(value), type: 'VARCHAR' };
+  const list = /^(.*)\[(\d*)\]$/s.exec(type);
+  if (list) {
+    const item = `__tz${depth}`;
+    const inner = utcNested(item, list[1]!, depth + 1);
+    if (!inner) return undefined;
+    const transformed = `list_transform(${value}, lambda ${item}: ${inner.sql})`;
+    const size = list[2]!;
+    // An ARRAY writes its text items unquoted, a LIST quoted: list_transform gives a LIST.
+    const sql = size ? `CAST(${transformed} AS ${inner.type}[${size}])` : transformed;
+    return { sql, type: `${inner.type}[${size}]` };
+  }
+  const struct = /^STRUCT\((.*)\)$/s.exec(type)?.[1];
+  if (struct !== undefined) {
+    const fields = splitTypeList(struct).map(fieldOfStruct);
+    const converted = fields.map(({ name, fieldType }) => {
+      const field = `struct_extract(${value}, ${literal(name)})`;
+      return { name, ...(utcNested(field, fieldType, depth) ?? { sql: field, type: fieldType }) };
+    });
+    return {
+      sql: `(CASE WHEN ${value} IS NULL THEN NULL ELSE {${converted.map((f) => `${literal(f.name)}: ${f.sql}`).join(', ')}} END)`,
+      type: `STRUCT(${converted.map((f) => `${ident(f.name)} ${f.type}`).join(', ')})`,
+    };
+  }
+  const map = /^MAP\((.*)\)$/s.exec(type)?.[1];
+  const [keyType, valueType] = map === undefined ? [] : splitTypeList(map);
+  if (keyType !== undefined && valueType !== undefined) {
+    const entry = `__tz${depth}`;
+    const key = utcNested(`${entry}.key`, keyType, depth + 1) ?? { sql: `${entry}.key`, type: keyType };
+    const mapped = utcNested(`${entry}.value`, valueType, depth + 1) ?? {
+      sql: `${entry}.value`,
+      type: valueType,
+    };
+    return {
+      sql: `map_from_entries(list_transform(map_entries(${value}), lambda ${entry}: {'key': ${key.sql}, 'value': ${mapped.sql}}))`,
+      type: `MAP(${key.type}, ${mapped.type})`,
+    };
+  }
+  return undefined;
+}
+
+/** Whether a column of this type holds a TIMESTAMPTZ inside a LIST, STRUCT or MAP (utcNestedText). */
+function holdsNestedTimestamptz(type: string | undefined): boolean {
+  return type !== undefined && type !== TIMESTAMPTZ && utcNestedText('v', type) !== undefined;
+}
+
+/** A type list's items (`"a b" INTEGER, c VARCHAR[]`), split at the commas outside quotes and parentheses. */
+function splitTypeList(list: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      items.push(list.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  items.push(list.slice(start).trim());
+  return items;
+}
+
+/** A STRUCT field as DESCRIBE writes it: `"x ""y""" INTEGER` or `at TIMESTAMP WITH TIME ZONE`. */
+function fieldOfStruct(field: string): { name: string; fieldType: string } {
+  const quoted = /^"((?:[^"]|"")*)"\s+(.*)$/s.exec(field);
+  if (quoted) return { name: quoted[1]!.replaceAll('""', '"'), fieldType: quoted[2]! };
+  const space = field.indexOf(' ');
+  return { name: field.slice(0, space), fieldType: field.slice(space + 1) };
 }
 
 /** A tracked column list as _lakehouse.scd2_tracked holds it: lower case (as DuckDB compares), sorted. */
@@ -383,23 +484,30 @@ async function rehashLegacyVersions(
 
 /**
  * Current versions whose TIMESTAMPTZ values were hashed in the session's time zone (before they were
- * hashed in UTC) take the UTC hash, or the next date would see them all as changed. Only a session in
- * another zone than UTC has such hashes to find; a run in yet another zone than theirs cannot tell them
- * from changed ones. Reads every current version of such a model, on each date: no example model tracks
- * a TIMESTAMPTZ.
+ * hashed in UTC: all of them, or later those inside a LIST, STRUCT or MAP) take the UTC hash, or the next
+ * date would see them all as changed. Only a session in another zone than UTC has such hashes to find; a
+ * run in yet another zone than theirs cannot tell them from changed ones. Reads every current version of
+ * such a model, on each date: no example model tracks a TIMESTAMPTZ.
  */
 async function rehashSessionZoneVersions(
   ctx: MaterializeContext,
   tracked: string[],
   types: ColumnTypes,
 ): Promise<void> {
-  if (!tracked.some((c) => types.get(c.toLowerCase()) === TIMESTAMPTZ)) return;
+  const typeOf = (c: string) => types.get(c.toLowerCase());
+  const topLevel = tracked.some((c) => typeOf(c) === TIMESTAMPTZ);
+  const nested = tracked.some((c) => holdsNestedTimestamptz(typeOf(c)));
+  if (!topLevel && !nested) return;
   const zone = await ctx.db.scalar<string>("SELECT current_setting('TimeZone')");
   if (zone === 'UTC' || zone === 'Etc/UTC') return;
   const both = { own: types, table: types };
+  const legacy = [
+    rowHashSql(tracked, both, 't', { sessionZone: true }),
+    ...(topLevel && nested ? [rowHashSql(tracked, both, 't', { sessionZone: 'nested' })] : []),
+  ];
   await ctx.db.run(
     `UPDATE ${ctx.target} AS t SET row_hash = ${rowHashSql(tracked, both, 't')}
-     WHERE t.is_current AND t.row_hash = ${rowHashSql(tracked, both, 't', { sessionZone: true })}`,
+     WHERE t.is_current AND t.row_hash IN (${legacy.join(', ')})`,
   );
 }
 
