@@ -5,6 +5,7 @@ import {
   CreateTableCommand,
   GetTableCommand,
   GlueClient,
+  type Table,
   UpdateTableCommand,
 } from '@aws-sdk/client-glue';
 import { LakehouseError } from '../../../api/errors.ts';
@@ -136,16 +137,34 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
     );
   }
 
-  function tableInput(name: string, metadata: TableMetadata, metadataLocation: string, previous?: string) {
+  /**
+   * UpdateTable replaces the whole definition: what `existing` holds besides the commit's own fields
+   * (parameters, description, owner other tools or people set) is sent back as it was, as Java's
+   * GlueTableOperations does.
+   */
+  function tableInput(
+    name: string,
+    metadata: TableMetadata,
+    metadataLocation: string,
+    existing?: { table: Table; metadataLocation: string },
+  ) {
+    const kept = existing?.table;
     return {
       Name: name,
+      ...(kept?.Description !== undefined ? { Description: kept.Description } : {}),
+      ...(kept?.Owner !== undefined ? { Owner: kept.Owner } : {}),
       TableType: 'EXTERNAL_TABLE',
       Parameters: {
+        ...kept?.Parameters,
         table_type: 'ICEBERG',
         metadata_location: metadataLocation,
-        ...(previous ? { previous_metadata_location: previous } : {}),
+        ...(existing ? { previous_metadata_location: existing.metadataLocation } : {}),
       },
-      StorageDescriptor: { Location: metadata.location, Columns: glueColumns(metadata) },
+      StorageDescriptor: {
+        ...kept?.StorageDescriptor,
+        Location: metadata.location,
+        Columns: glueColumns(metadata),
+      },
     };
   }
 
@@ -234,7 +253,10 @@ export function createGlueCatalog(io: FileIO, config: GlueConfig, client?: GlueC
           new UpdateTableCommand({
             ...catalogId,
             DatabaseName: namespace,
-            TableInput: tableInput(name, metadata, metadataLocation, base.metadataLocation),
+            TableInput: tableInput(name, metadata, metadataLocation, {
+              table: current,
+              metadataLocation: base.metadataLocation,
+            }),
             ...(current.VersionId ? { VersionId: current.VersionId } : {}),
           }),
         );
