@@ -10,6 +10,7 @@ import type {
 import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
+import { recordedShape } from '../materializations/builds.ts';
 import { businessKeyText, SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
 import { type Model, relationshipTargetId } from '../project/models.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
@@ -54,6 +55,22 @@ async function changeLogExists(engine: Engine): Promise<boolean> {
   return Number(found ?? 0) > 0;
 }
 
+/**
+ * The unique_key order an SCD1 model's change log holds its keys in: the one its table was built with,
+ * which differs from the header's just after the header reordered it. The model's next run rewrites the
+ * log to the header's order (rekeyScd1Changes); until then the view finds the entries through the table.
+ */
+async function loggedKeyOrder(engine: Engine, model: Model, keys: string[]): Promise<string[]> {
+  const logged = (await recordedShape(engine.reader, model.id))?.keys;
+  const now = keys.map((k) => k.toLowerCase());
+  const reordered =
+    logged !== undefined &&
+    logged.length === now.length &&
+    logged.join('\u0000') !== now.join('\u0000') &&
+    [...logged].sort().join('\u0000') === [...now].sort().join('\u0000');
+  return reordered ? logged : keys;
+}
+
 async function requireBuilt(engine: Engine, model: Model): Promise<void> {
   if (!(await relationExists(engine.reader, model))) {
     throw new LakehouseError('INVALID_ARGUMENT', `${model.id} is not built yet; run the pipeline first.`, {
@@ -83,8 +100,16 @@ export async function historyKeys(
       rule === 'overwrite' ? [] : [{ column, rule }],
     );
     if (!(await changeLogExists(engine))) return { keyColumns: keys, unit: 'changes', keys: [], notLogged };
+    const logged = await loggedKeyOrder(engine, model, keys);
+    // Logged in another order: each entry listed by the key the table gives its member now.
+    const shown =
+      logged === keys
+        ? SCD1_CHANGES_TABLE
+        : `(SELECT c.model, m.key, c.kind FROM ${SCD1_CHANGES_TABLE} AS c JOIN (SELECT DISTINCT
+             ${businessKeyText(logged)} AS logged_key, ${keyExpression(keys)} AS key FROM ${relationOf(model)}) AS m
+           ON c.key = m.logged_key)`;
     const changes = await ranked(
-      `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${SCD1_CHANGES_TABLE}
+      `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${shown}
        WHERE model = $model GROUP BY key`,
       { model: model.id },
     );
@@ -157,7 +182,7 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
       ...base,
       lanes: [{ label: input.key, versions: current }],
       breaks: [],
-      changes: await scd1Changes(engine, model, input.key),
+      changes: await scd1Changes(engine, model, await loggedKey(engine, model, keys, input.key)),
     };
   }
   if (kind === 'scd2') return { ...base, ...scd2Lanes(model, rows), changes: [] };
@@ -301,6 +326,17 @@ async function memberLabels(
     labels.set(JSON.stringify(row[field] ?? null), `${String(row[field])} · ${names.join(' · ')}`);
   }
   return labels;
+}
+
+/** The text the change log holds a member's key under (see loggedKeyOrder), given the key the view shows. */
+async function loggedKey(engine: Engine, model: Model, keys: string[], key: string): Promise<string> {
+  const logged = await loggedKeyOrder(engine, model, keys);
+  if (logged === keys) return key;
+  const text = await engine.reader.scalar<string>(
+    `SELECT ${businessKeyText(logged)} FROM ${relationOf(model)} WHERE ${keyExpression(keys)} = $key LIMIT 1`,
+    { key },
+  );
+  return text ?? key;
 }
 
 async function scd1Changes(engine: Engine, model: Model, key: string): Promise<Scd1Change[]> {
