@@ -1,6 +1,6 @@
 import { constants, type Stats } from 'node:fs';
 import { access, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
 import { escapeRegExp, LakehouseError } from '../api/errors.ts';
@@ -86,6 +86,36 @@ function folderNotEnterable(folder: string, name: string | undefined): Lakehouse
       `permission): give your user that permission (chmod a+x ${folder}, or chmod u+x if you own it) and run again; nothing of it was loaded.`,
     { path: folder, reason: 'permission-denied', ...(name ? { source: name } : {}) },
   );
+}
+
+/**
+ * Throws when `error` is a permission one and a folder above the source folder `root` is what this user may
+ * not enter: every path under it then fails alike, and a chmod of the source folder would change nothing.
+ */
+async function throwIfClosedAbove(root: string, name: string | undefined, error: unknown): Promise<void> {
+  if (!isPermissionDenied(error)) return;
+  const above: string[] = [];
+  for (let folder = dirname(resolve(root)); ; folder = dirname(folder)) {
+    above.unshift(folder);
+    if (dirname(folder) === folder) break;
+  }
+  // From the top down: the first one this user cannot enter is the one to open (those below it fail too).
+  for (const folder of above) {
+    if (
+      await access(folder, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
+    throw new LakehouseError(
+      'SOURCE_UNREADABLE',
+      `${name ? `Source "${name}": ` : ''}folder ${folder}, above the source folder ${root}, cannot be entered by this ` +
+        `user (it lacks execute/search permission): give your user that permission (chmod a+x ${folder}, or chmod u+x ` +
+        'if you own it) and run again; nothing of it was loaded.',
+      { path: folder, reason: 'permission-denied', ...(name ? { source: name } : {}) },
+    );
+  }
 }
 
 /**
@@ -197,6 +227,7 @@ export async function listSourceDates(
     else folders = await localDayFolders(root, format, name);
   } catch (error) {
     if (error instanceof LakehouseError) throw error;
+    await throwIfClosedAbove(root, name, error);
     if (isPermissionDenied(error)) throw folderDenied(root, name);
     // A file there (a day's Parquet file given for the source) was said to not exist.
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
@@ -412,6 +443,7 @@ async function bindDay(
     entries = await localDayEntries(folder, name);
   } catch (error) {
     // The source folder (or a level of %Y/%m/%d) not entered is the one to name, not the day's.
+    await throwIfClosedAbove(root, name, error);
     const levels = day.split('/');
     for (let i = 0; i < levels.length; i++)
       await throwIfNotEnterable(join(root, ...levels.slice(0, i)), name, error);
