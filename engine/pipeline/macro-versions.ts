@@ -3,7 +3,7 @@ import { counted, inNumber } from '../api/counted.ts';
 import { describeRun, escapeRegExp, runOfDates } from '../api/errors.ts';
 import type { Db } from '../db/duckdb.ts';
 import { downstreamOf, type ModelGraph } from '../graph/dependencies.ts';
-import { lastNamePart, macroStatements } from '../project/macros.ts';
+import { createdMacroName, lastNamePart, macroStatements } from '../project/macros.ts';
 import type { Model } from '../project/models.ts';
 import { committedDates } from '../warehouse/metadata.ts';
 
@@ -49,7 +49,8 @@ export function macroVersions(macroFilesText: string): MacroVersions {
     const everyModel: string[] = [];
     for (const statement of macroStatements(parts[i + 1] ?? '')) {
       const text = statement.text.slice(statement.code.search(/\S/)).trim();
-      const name = MACRO_NAME.exec(statement.code)?.[1]?.toLowerCase();
+      // `main.name`, `temp.main.name` and a quoted name all make the macro `name` (DuckDB ignores case).
+      const name = createdMacroName(statement)?.toLowerCase();
       if (name !== undefined) {
         versions[name] = { file, fingerprint: hashOf(text), calls: [] };
         bodies.set(name, { code: statement.code, text });
@@ -89,16 +90,12 @@ export function macroVersions(macroFilesText: string): MacroVersions {
     const version = versions[key];
     if (version === undefined) continue;
     version.calls = [
-      ...macroNames.filter((other) => other !== key && calls(code, other)),
+      ...macroNames.filter((other) => other !== key && calls(code, other, text)),
       ...relationNames.filter((other) => tempKey(other) !== key && readsRelation(text, other)).map(tempKey),
     ];
   }
   return versions;
 }
-
-/** `CREATE [OR REPLACE] TEMP MACRO [temp.[main.]]name`, comments and literals blanked. */
-const MACRO_NAME =
-  /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\.(?:main\.)?)?(\w+)/i;
 
 /** `CREATE [OR REPLACE] TEMP VIEW|TABLE [IF NOT EXISTS]` or `DROP VIEW|TABLE [IF EXISTS]`, before the name. */
 const TEMP_RELATION =
@@ -339,9 +336,14 @@ function isFileKey(name: string): boolean {
   return name.includes('/');
 }
 
-/** Whether `code` calls the macro `name`. */
-function calls(code: string, name: string): boolean {
-  return new RegExp(`\\b${name}\\s*\\(`, 'i').test(code);
+/**
+ * Whether `code` calls the macro `name` by its bare name, or `text` (the code's text with quoted names,
+ * where the code has them blanked) by its quoted one: `"Add One"(x)`.
+ */
+function calls(code: string, name: string, text = code): boolean {
+  const bare = new RegExp(`(?<![\\w$"])${escapeRegExp(name)}\\s*\\(`, 'i');
+  const quoted = new RegExp(`"${escapeRegExp(name.replaceAll('"', '""'))}"\\s*\\(`, 'i');
+  return bare.test(code) || quoted.test(text);
 }
 
 /**
@@ -349,7 +351,7 @@ function calls(code: string, name: string): boolean {
  * names), with those they call and read in turn, and every file's other statements that define no macro
  * (a SET may change any model).
  */
-function macrosUsedBy(sql: string, reads: Set<string>, versions: MacroVersions): string[] {
+export function macrosUsedBy(sql: string, reads: Set<string>, versions: MacroVersions): string[] {
   const names = Object.keys(versions);
   const used = new Set(
     names.filter((name) =>

@@ -221,7 +221,7 @@ export function lastNamePart(text: string): string | undefined {
 }
 
 /** The name a statement creates a temp macro under (the last part of `temp.main.name`), if it creates one. */
-function createdMacroName(statement: MacroStatement): string | undefined {
+export function createdMacroName(statement: MacroStatement): string | undefined {
   const prefix = TEMP_MACRO.exec(statement.code);
   if (!prefix) return undefined;
   // From the text, not the code: a quoted name is blanked there.
