@@ -231,8 +231,11 @@ export function createRestCatalog(
           updates,
         });
       } catch (error) {
-        throw new CommitStateUnknownError(
-          `${namespace}.${name}`,
+        return await landedOrUnknown(
+          this,
+          namespace,
+          name,
+          change.snapshot['snapshot-id'],
           `no answer from ${root}: ${(error as Error).message}`,
         );
       }
@@ -245,8 +248,11 @@ export function createRestCatalog(
       if (response.status === 409)
         throw new CommitConflictError(`REST catalog refused the commit: ${errorMessage(response)}`);
       if (response.status >= 500)
-        throw new CommitStateUnknownError(
-          `${namespace}.${name}`,
+        return await landedOrUnknown(
+          this,
+          namespace,
+          name,
+          change.snapshot['snapshot-id'],
           `HTTP ${response.status} ${errorMessage(response)}`,
         );
       if (response.status !== 200) throw restFailure(response, `commit to ${namespace}.${name}`);
@@ -289,6 +295,23 @@ async function checkCommitLanded(
     `${answered}, and table ${table} does not hold the new snapshot ${snapshotId}: nothing was committed and the files written for it were removed. Check that the catalog's uri reaches the catalog itself (not a proxy answering for it), then publish again.`,
     { table, snapshotId: String(snapshotId) },
   );
+}
+
+/**
+ * After a commit answered with a server error or not at all: a reloaded table holding our snapshot is our
+ * commit, done (as Java's RESTTableOperations reconciles a simple append). Without it the outcome stays
+ * unknown, not failed: a gateway's 5xx may come before its backend applies the commit.
+ */
+async function landedOrUnknown(
+  catalog: Catalog,
+  namespace: string,
+  name: string,
+  snapshotId: bigint,
+  reason: string,
+): Promise<CatalogTable> {
+  const loaded = await catalog.load(namespace, name).catch(() => undefined);
+  if (loaded?.metadata.snapshots.some((s) => s['snapshot-id'] === snapshotId)) return loaded;
+  throw new CommitStateUnknownError(`${namespace}.${name}`, reason);
 }
 
 /** The updates that make a staged table, as the REST spec's create transaction sends them. */
