@@ -6,14 +6,18 @@ export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
 
 /**
  * A business key as one string, as the change log stores it and the history view shows and finds it. A
- * single key is its text, '' for NULL (a dimension may key one member on NULL). A composite key joins its
- * values with '|' in unique_key order; a value holding '|' or '\' has them escaped with '\', and NULL
- * is '\N', so ('a|', 'b') and ('a', '|b'), or ('x', NULL) and (NULL, 'x'), stay apart. Keys without
- * those read as they always did, so existing logs keep matching.
+ * single key is its text, and NULL is '\N' (a dimension may key one member on NULL): it was '', the text
+ * of an empty key too (see adoptNullKeyEntries); a key written '\N' (or '\\N', ...) takes one more '\'.
+ * A composite key joins its values with '|' in unique_key order; a value holding '|' or '\' has them
+ * escaped with '\', and NULL is '\N', so ('a|', 'b') and ('a', '|b'), or ('x', NULL) and (NULL, 'x'),
+ * stay apart. Keys without those read as they always did, so existing logs keep matching.
  */
 export function businessKeyText(keys: string[], alias = ''): string {
   const column = (k: string) => `${alias ? `${alias}.` : ''}${ident(k)}::VARCHAR`;
-  if (keys.length === 1) return `coalesce(${column(keys[0]!)}, '')`;
+  if (keys.length === 1) {
+    const v = column(keys[0]!);
+    return `CASE WHEN ${v} IS NULL THEN '\\N' WHEN ${v} <> 'N' AND ltrim(${v}, '\\') = 'N' THEN '\\' || ${v} ELSE ${v} END`;
+  }
   const part = (k: string) => {
     const v = column(k);
     return `CASE WHEN ${v} IS NULL THEN '\\N' WHEN contains(${v}, '|') OR contains(${v}, '\\')
@@ -69,6 +73,27 @@ function jsonValueSql(column: string, type: string | undefined): string {
     return `CASE WHEN ${column} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${column})::VARCHAR ELSE ${asText} END`;
   }
   return `to_json(${column})::VARCHAR`;
+}
+
+/**
+ * A single key's NULL member was logged under '' before it was '\N' (businessKeyText). Those entries are
+ * the NULL member's when the table holds one and no member keyed '' (with both, they cannot be told
+ * apart and stay): they move to '\N', once, so the history view finds them. Reads the table's NULL key
+ * only (a filter its statistics answer), and the log only for a model that has one.
+ */
+export async function adoptNullKeyEntries(
+  db: Db,
+  opts: { model: string; target: string; keys: string[] },
+): Promise<void> {
+  const [key] = opts.keys;
+  if (opts.keys.length !== 1 || key === undefined) return;
+  const k = ident(key);
+  const hasNull = await db.scalar<boolean>(`SELECT true FROM ${opts.target} WHERE ${k} IS NULL LIMIT 1`);
+  if (!hasNull) return;
+  await db.run(
+    `UPDATE ${SCD1_CHANGES_TABLE} SET key = '\\N' WHERE model = ${literal(opts.model)} AND key = ''
+       AND NOT EXISTS (SELECT 1 FROM ${opts.target} WHERE ${k}::VARCHAR = '')`,
+  );
 }
 
 /**

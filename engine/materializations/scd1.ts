@@ -18,7 +18,7 @@ import {
   tableExists,
 } from './context.ts';
 import { clearPendingReplay, owePendingReplay, pendingReplay } from './history.ts';
-import { recordScd1Changes, rekeyScd1Changes } from './scd1-changes.ts';
+import { adoptNullKeyEntries, recordScd1Changes, rekeyScd1Changes } from './scd1-changes.ts';
 
 /** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
 export const UNKNOWN_KEY = 0;
@@ -54,6 +54,8 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     // A unique_key reordered since the last run (builds.ts takes it): the log follows the new order.
     const loggedKeys = (await recordedShape(db, model.id))?.keys;
     if (loggedKeys) await rekeyScd1Changes(db, { model: model.id, target, loggedKeys, keys });
+    // Once a run: entries of an earlier version's log, written before this member's text changed.
+    if (ctx.etlDate === ctx.runDates[0]) await adoptNullKeyEntries(db, { model: model.id, target, keys });
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));

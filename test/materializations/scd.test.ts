@@ -103,7 +103,8 @@ unknown_member: {platform: null, kind: unknown}`);
     expect(again.warnings).toEqual(['merged 2 dates 2022-06-01 .. 2022-06-02 again in date order']);
   });
 
-  it('merges a member keyed on NULL like any other and logs its key as an empty string', async () => {
+  // Its key was logged as '', the text of an empty key too: the history view found neither apart.
+  it('merges a member keyed on NULL like any other and logs its key as \\N', async () => {
     h = await createHarness(`materialized: scd1
 unique_key: platform`);
     await h.apply(
@@ -122,11 +123,11 @@ unique_key: platform`);
     ]);
     expect(
       await h.rows(
-        `SELECT key, kind, before, after FROM _lakehouse.scd1_changes WHERE key = '' ORDER BY etl_date`,
+        `SELECT key, kind, before, after FROM _lakehouse.scd1_changes WHERE key <> 'web' ORDER BY etl_date`,
       ),
     ).toEqual([
-      { key: '', kind: 'insert', before: null, after: null },
-      { key: '', kind: 'update', before: '"a"', after: '"b"' },
+      { key: '\\N', kind: 'insert', before: null, after: null },
+      { key: '\\N', kind: 'update', before: '"a"', after: '"b"' },
     ]);
   });
 
