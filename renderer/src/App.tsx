@@ -105,6 +105,13 @@ export function App() {
   );
   // Outlives the console's tab: its query, result and error.
   const consoleSession = useMemo(() => new ConsoleSession(), []);
+  // The publish view stays mounted (hidden) once opened: unmounted on leaving its tab, a publish still
+  // running lost its progress and Cancel, its outcome was never shown, and the target typed went back to
+  // the default (where Snapshots then found no table).
+  const [publishOpened, setPublishOpened] = useState(tab === 'Publish');
+  useEffect(() => {
+    if (tab === 'Publish') setPublishOpened(true);
+  }, [tab]);
 
   useEffect(() => {
     // The browser asks before a reload or close would throw an unsaved model edit away.
@@ -217,8 +224,12 @@ export function App() {
             </Suspense>
           )}
           {project && tab === 'Sources' && <SourcesView client={client} project={project} />}
-          {project && tab === 'Publish' && <PublishView client={client} project={project} />}
         </ViewBoundary>
+        {project && publishOpened && (
+          <ViewBoundary>
+            <PublishView client={client} project={project} hidden={tab !== 'Publish'} />
+          </ViewBoundary>
+        )}
       </main>
     </div>
   );

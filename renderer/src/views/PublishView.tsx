@@ -16,10 +16,19 @@ const TARGETS: { id: PublishTarget; label: string }[] = [
  * Publishing the gold tables, to Apache Iceberg or to Redshift / PostgreSQL. Both panels stay mounted
  * (the other one hidden), so switching target mid-publish keeps its progress, preflight and result.
  */
-export function PublishView({ client, project }: { client: Client; project: ProjectInfo }) {
+export function PublishView({
+  client,
+  project,
+  hidden = false,
+}: {
+  client: Client;
+  project: ProjectInfo;
+  /** Another tab is shown: the view keeps its publish, target and outcome for when it comes back. */
+  hidden?: boolean;
+}) {
   const [target, setTarget] = useState<PublishTarget>('iceberg');
   return (
-    <section className="view publish-view" data-testid="publish-view">
+    <section className="view publish-view" data-testid="publish-view" hidden={hidden}>
       <div className="publish-header">
         <h2>Publish gold tables</h2>
         <div className="publish-switch">
