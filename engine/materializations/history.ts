@@ -555,13 +555,18 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
       return before !== undefined && before !== types.get(c.toLowerCase());
     });
     // An edit of `tracked:` changes what every hash covers: without a rehash every key the date sees would
-    // open a version, its tracked values unchanged. (Without `tracked:`, a column the model gains or drops
-    // opens them, as the note below says.)
+    // open a version, its tracked values unchanged. So does taking `tracked:` out, which tracks every column
+    // the model gave already. (Without `tracked:`, a column the model gains or drops opens them, as the note
+    // below says.)
     const trackedBefore = await recordedTrackedColumns(ctx);
+    const trackedNow = trackedKey(await tracked());
+    const stillTracked = new Set(JSON.parse(trackedNow) as string[]);
     const trackedEdited =
-      model.config.tracked !== undefined &&
       trackedBefore !== undefined &&
-      trackedBefore !== trackedKey(await tracked());
+      trackedBefore !== trackedNow &&
+      (model.config.tracked !== undefined ||
+        (changes.added.length === 0 &&
+          (JSON.parse(trackedBefore) as string[]).every((c) => stillTracked.has(c))));
     await recordTrackedColumns(ctx, await tracked());
     if (retyped || trackedEdited) {
       // A widened tracked column writes its values anew ('1.50' as '1.500'), and an edited tracked: covers
