@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
@@ -134,6 +134,9 @@ export async function generateSample(db: Db, options: GenerateOptions): Promise<
       const dir = join(outDir, 'customer_search_log_data', folder);
       await mkdir(dir, { recursive: true });
       const targetPath = join(dir, 'part-00000.parquet');
+      // Written under a hidden name (sources ignore dot files) and renamed once whole: a generate stopped
+      // mid-day (Ctrl-C, kill) left a Parquet file without a footer that every run of its day failed on.
+      const writingPath = join(dir, '.part-00000.parquet.writing');
       const plan: DayPlan = {
         seed,
         day,
@@ -155,9 +158,10 @@ export async function generateSample(db: Db, options: GenerateOptions): Promise<
         idMul8: id8.mul,
         // User 0 maps to exactly this number, so no generated user can collide with the known one.
         idAdd8: Number(KNOWN_PLAN_CHANGE_USER),
-        targetPath,
+        targetPath: writingPath,
       };
       await db.run(daySql(plan));
+      await rename(writingPath, targetPath);
       summary.days.push(folder);
       summary.files.push(targetPath);
       summary.rows += rowsPerDay;

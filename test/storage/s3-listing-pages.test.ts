@@ -36,9 +36,9 @@ new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: ${JSON.stri
   const days = Array.from({ length: DAYS }, (_, i) =>
     new Date(first + i * 86_400_000).toISOString().slice(0, 10).replaceAll('-', ''),
   );
-  await forEachParallel(days, 16, (day) =>
-    client.send(new PutObjectCommand({ Bucket: 'data', Key: `src/${day}/part-0.parquet`, Body: 'x' })),
-  );
+  await forEachParallel(days, 16, async (day) => {
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: `src/${day}/part-0.parquet`, Body: 'x' }));
+  });
 }, 120_000);
 afterAll(async () => {
   server?.kill();
