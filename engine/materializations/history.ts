@@ -561,12 +561,13 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     const trackedBefore = await recordedTrackedColumns(ctx);
     const trackedNow = trackedKey(await tracked());
     const stillTracked = new Set(JSON.parse(trackedNow) as string[]);
+    const hashedBefore =
+      trackedBefore === undefined ? undefined : new Set(JSON.parse(trackedBefore) as string[]);
     const trackedEdited =
-      trackedBefore !== undefined &&
+      hashedBefore !== undefined &&
       trackedBefore !== trackedNow &&
       (model.config.tracked !== undefined ||
-        (changes.added.length === 0 &&
-          (JSON.parse(trackedBefore) as string[]).every((c) => stillTracked.has(c))));
+        (changes.added.length === 0 && [...hashedBefore].every((c) => stillTracked.has(c))));
     await recordTrackedColumns(ctx, await tracked());
     if (retyped || trackedEdited) {
       // A widened tracked column writes its values anew ('1.50' as '1.500'), and an edited tracked: covers
@@ -581,9 +582,12 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
       await rehashSessionZoneVersions(ctx, await tracked(), types);
     }
     notes.push(...columnNotes(model.id, changes));
+    // A column dropped on an earlier date is still the table's, and no longer in the hash: only one the
+    // hash covered until now changes it (the note came on every later date, no version opening).
+    const droppedNow = changes.dropped.filter((c) => hashedBefore?.has(c.toLowerCase()) ?? true);
     const changed = [
       ...(changes.added.length > 0 ? [`added ${changes.added.join(', ')}`] : []),
-      ...(changes.dropped.length > 0 ? [`dropped ${changes.dropped.join(', ')}`] : []),
+      ...(droppedNow.length > 0 ? [`dropped ${droppedNow.join(', ')}`] : []),
     ];
     if (changed.length > 0 && !model.config.tracked) {
       notes.push(

@@ -12,7 +12,7 @@ const day = (rows: string) => `SELECT * FROM (VALUES ${rows}) AS t(id, plan, reg
 
 // Taking `tracked:` out of the header makes the hash cover every column: each key a date saw opened a
 // version with no value changed and no note, where an edit of the list rehashes the current versions.
-describe('SCD2 after `tracked:` is taken out of the header', () => {
+describe('SCD2 after `tracked:` is taken out of the header, or a model without it drops a column', () => {
   let h: Harness;
   afterEach(() => h.close());
 
@@ -46,5 +46,12 @@ describe('SCD2 after `tracked:` is taken out of the header', () => {
       { id: 1, k: 1, f: '2022-06-01', t: '2022-06-02' },
       { id: 1, k: 2, f: '2022-06-02', t: null },
     ]);
+    // The dropped column is still the table's on the next date, but out of the hash already: no version
+    // opens, and the note said one did for every key.
+    const next = await h.apply(materializeScd2, '2022-06-03', "SELECT 1 AS id, 'basic' AS plan");
+    expect(next.warnings.some((w) => w.startsWith('the row hash covers every column but the key'))).toBe(
+      false,
+    );
+    expect((await versions(h)).length).toBe(2);
   });
 });
