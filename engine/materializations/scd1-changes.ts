@@ -79,16 +79,25 @@ function jsonValueSql(column: string, type: string | undefined): string {
  * A single key's NULL member was logged under '' before it was '\N' (businessKeyText). Those entries are
  * the NULL member's when the table holds one and no member keyed '' (with both, they cannot be told
  * apart and stay): they move to '\N', once, so the history view finds them. Reads the table's NULL key
- * only (a filter its statistics answer), and the log only for a model that has one.
+ * only (a filter its statistics answer), and the log only for a model that has one other than the unknown
+ * member (`unknownKey`, never logged: dim_platform's is keyed on NULL).
  */
 export async function adoptNullKeyEntries(
   db: Db,
-  opts: { model: string; target: string; keys: string[] },
+  opts: {
+    model: string;
+    target: string;
+    keys: string[];
+    unknownKey: { column: string; value: number } | undefined;
+  },
 ): Promise<void> {
   const [key] = opts.keys;
   if (opts.keys.length !== 1 || key === undefined) return;
   const k = ident(key);
-  const hasNull = await db.scalar<boolean>(`SELECT true FROM ${opts.target} WHERE ${k} IS NULL LIMIT 1`);
+  const known = opts.unknownKey ? ` AND ${ident(opts.unknownKey.column)} <> ${opts.unknownKey.value}` : '';
+  const hasNull = await db.scalar<boolean>(
+    `SELECT true FROM ${opts.target} WHERE ${k} IS NULL${known} LIMIT 1`,
+  );
   if (!hasNull) return;
   await db.run(
     `UPDATE ${SCD1_CHANGES_TABLE} SET key = '\\N' WHERE model = ${literal(opts.model)} AND key = ''

@@ -55,7 +55,10 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     const loggedKeys = (await recordedShape(db, model.id))?.keys;
     if (loggedKeys) await rekeyScd1Changes(db, { model: model.id, target, loggedKeys, keys });
     // Once a run: entries of an earlier version's log, written before this member's text changed.
-    if (ctx.etlDate === ctx.runDates[0]) await adoptNullKeyEntries(db, { model: model.id, target, keys });
+    if (ctx.etlDate === ctx.runDates[0]) {
+      const unknownKey = sk ? { column: sk, value: UNKNOWN_KEY } : undefined;
+      await adoptNullKeyEntries(db, { model: model.id, target, keys, unknownKey });
+    }
   }
   if (sk && model.config.unknown_member) {
     warnings.push(...(await upsertUnknownMember(ctx, sk, model.config.unknown_member)));
