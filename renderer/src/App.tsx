@@ -12,6 +12,7 @@ import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
 import { ConsoleSession } from './console-session.ts';
 import { ModelDrafts } from './drafts.ts';
+import { TablesSession } from './tables-session.ts';
 import { useTheme } from './theme.ts';
 import { HistoryView } from './views/HistoryView.tsx';
 import { PipelineView } from './views/PipelineView.tsx';
@@ -105,6 +106,8 @@ export function App() {
   );
   // Outlives the console's tab: its query, result and error.
   const consoleSession = useMemo(() => new ConsoleSession(), []);
+  // Outlives the table explorer's tab: the table open in it, its order, filters and profiled column.
+  const tablesSession = useMemo(() => new TablesSession(), []);
   // The publish view stays mounted (hidden) once opened: unmounted on leaving its tab, a publish still
   // running lost its progress and Cancel, its outcome was never shown, and the target typed went back to
   // the default (where Snapshots then found no table).
@@ -214,7 +217,7 @@ export function App() {
               }}
             />
           )}
-          {project && tab === 'Tables' && <TablesView client={client} />}
+          {project && tab === 'Tables' && <TablesView client={client} session={tablesSession} />}
           {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
           {project && tab === 'Schema' && <StarSchemaView client={client} />}
           {project && tab === 'History' && <HistoryView client={client} project={project} />}

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, type OpenApp, openApp } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
-// The publish view as an analyst leaves it for another tab and comes back, in Chromium over HTTP: what it
-// published, to which target, is still there (it went back to the default folder and an empty panel).
-describe.skipIf(!hasChromium)('the publish view across tabs', () => {
+// Views an analyst leaves for another tab and comes back to, in Chromium over HTTP: the table explorer
+// keeps its table, order, filters and profile (it showed "Pick a table"); the publish view what it
+// published, to which target (it went back to the default folder and an empty panel).
+describe.skipIf(!hasChromium)('views across tabs', () => {
   let work: string;
   let app: OpenApp;
   let page: Page;
@@ -26,6 +27,35 @@ describe.skipIf(!hasChromium)('the publish view across tabs', () => {
   afterAll(async () => {
     await app?.close();
     if (work) await removeDir(work);
+  });
+
+  it('keeps the table open in the explorer with its order, filters and profiled column', async () => {
+    await page.getByTestId('tab-tables').click();
+    await page.getByTestId('table-item-gold.fact_customer_search').click();
+    await expect.poll(() => page.getByTestId('grid-row').count()).toBeGreaterThan(0);
+    await page.getByTestId('sort-datetime_log').click();
+    await page.getByTestId('filter-column').selectOption('user_id');
+    await page.getByTestId('filter-op').selectOption('not_null');
+    await page.getByTestId('filter-add').click();
+    await expect.poll(() => page.getByTestId('filter-chip').count()).toBe(1);
+    await page.getByTestId('profile-platform_key').click();
+    await expect.poll(() => page.getByTestId('profile-type').textContent()).toBe('BIGINT');
+    // "N rows of M", without the first window's milliseconds.
+    const rows = async () => (await page.getByTestId('explorer-count').textContent())?.split(' · ')[0];
+    await expect.poll(rows).toMatch(/ of /);
+    const count = await rows();
+
+    await page.getByTestId('tab-schema').click();
+    await expect.poll(() => page.getByTestId('star-diagram').isVisible()).toBe(true);
+    await page.getByTestId('tab-tables').click();
+
+    await expect.poll(rows).toBe(count);
+    expect(await page.getByTestId('filter-chip').textContent()).toContain('user_id is not null');
+    expect(await page.getByTestId('table-grid').locator('[aria-sort="ascending"]').textContent()).toContain(
+      'datetime_log',
+    );
+    await expect.poll(() => page.getByTestId('profile-type').textContent()).toBe('BIGINT');
+    expect(await page.getByTestId('profile-panel').textContent()).toContain('platform_key');
   });
 
   it('keeps the target typed and the outcome of its publish when another tab was opened meanwhile', async () => {

@@ -11,6 +11,7 @@ import { useTableWindows } from '../api/table-windows.ts';
 import { ColumnProfilePanel } from '../components/ColumnProfilePanel.tsx';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
+import type { TablesSession } from '../tables-session.ts';
 
 const OPS: { op: FilterOp; label: string; needsValue: boolean }[] = [
   { op: 'contains', label: 'contains', needsValue: true },
@@ -35,20 +36,20 @@ const NO_FILTERS: ColumnFilter[] = [];
 
 /**
  * Every table of every layer in one virtualized grid: rows come in windows (Arrow) as the grid scrolls;
- * sort (header click), filters and column profiles are computed by the engine.
+ * sort (header click), filters and column profiles are computed by the engine. The table, its order,
+ * filters and profiled column outlive the view in `session`: leaving the tab and coming back loses none.
  */
-export function TablesView({ client }: { client: Client }) {
+export function TablesView({ client, session }: { client: Client; session: TablesSession }) {
   const [tables, setTables] = useState<TableInfo[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
-  const [sort, setSort] = useState<SortKey[]>(NO_SORT);
-  const [filters, setFilters] = useState<ColumnFilter[]>(NO_FILTERS);
-  const [draft, setDraft] = useState<{ column: string; op: FilterOp; value: string }>({
-    column: '',
-    op: 'contains',
-    value: '',
-  });
-  const [profileColumn, setProfileColumn] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(session.selected);
+  const [sort, setSort] = useState<SortKey[]>(session.sort);
+  const [filters, setFilters] = useState<ColumnFilter[]>(session.filters);
+  const [draft, setDraft] = useState<{ column: string; op: FilterOp; value: string }>(session.draft);
+  const [profileColumn, setProfileColumn] = useState<string | null>(session.profileColumn);
+  useEffect(() => {
+    Object.assign(session, { selected, sort, filters, draft, profileColumn });
+  }, [session, selected, sort, filters, draft, profileColumn]);
   const [profile, setProfile] = useState<ColumnProfile | null>(null);
   // From asking to the answer: the profile's own durationMs leaves out its wait behind earlier reads.
   const [profileElapsedMs, setProfileElapsedMs] = useState<number | undefined>(undefined);
@@ -151,11 +152,13 @@ export function TablesView({ client }: { client: Client }) {
   };
 
   // The profile follows the rows on screen: it is computed again once a new set of filters is shown
-  // (not when one is asked for: the engine may refuse it).
+  // (not when one is asked for: the engine may refuse it), and once the rows of a table restored from the
+  // session are shown.
+  const showing = windows.shown !== null;
   // biome-ignore lint/correctness/useExhaustiveDependencies: the filters shown are the trigger
   useEffect(() => {
-    if (profileColumn) void runProfile(profileColumn, shownFilters);
-  }, [shownFilters, generation]);
+    if (profileColumn && showing) void runProfile(profileColumn, shownFilters);
+  }, [shownFilters, generation, showing]);
 
   const addFilter = () => {
     const spec = OPS.find((o) => o.op === draft.op);
