@@ -1,4 +1,5 @@
 import { counted, inNumber } from '../api/counted.ts';
+import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import { recordedShape } from './builds.ts';
 import {
@@ -278,6 +279,7 @@ async function upsertUnknownMember(
   values: Record<string, string | number | boolean | null>,
 ): Promise<string[]> {
   const { db, model, target } = ctx;
+  await refuseUnfitUnknownValues(ctx, values);
   const names = [sk, ...Object.keys(values)].map(ident).join(', ');
   const literals = [String(UNKNOWN_KEY), ...Object.values(values).map(sqlValue)].join(', ');
   await db.run(
@@ -298,6 +300,31 @@ async function upsertUnknownMember(
       .join(', ')} WHERE ${ident(sk)} = ${UNKNOWN_KEY}`,
   );
   return [`set the unknown member (${sk} ${UNKNOWN_KEY}) of ${model.id} to the values its header gives`];
+}
+
+/**
+ * An `unknown_member` value its column cannot hold ('none' for an INTEGER) failed the date with DuckDB's
+ * Conversion Error, pinned to a line of the model's SELECT: refused at the header's line instead.
+ */
+async function refuseUnfitUnknownValues(
+  ctx: MaterializeContext,
+  values: Record<string, string | number | boolean | null>,
+): Promise<void> {
+  const { db, model, target } = ctx;
+  const types = new Map((await columnsOf(db, target)).map((c) => [c.name.toLowerCase(), c.type]));
+  for (const [column, value] of Object.entries(values)) {
+    const type = types.get(column.toLowerCase());
+    if (value === null || type === undefined || type === 'VARCHAR') continue;
+    const fits = await db.scalar<boolean>(`SELECT TRY_CAST(${sqlValue(value)} AS ${type}) IS NOT NULL`);
+    if (fits) continue;
+    const line = model.configLines[`unknown_member.${column}`] ?? model.configLines.unknown_member;
+    throw new LakehouseError(
+      'MODEL_INVALID',
+      `${model.file}${line === undefined ? '' : `:${line}`}: unknown_member.${column} is ${JSON.stringify(value)}, ` +
+        `which column ${column} (${type}) cannot hold. Give a value of that type, or null.`,
+      { model: model.id, file: model.file, line, field: `unknown_member.${column}`, column, type },
+    );
+  }
 }
 
 function mergeExpression(rule: 'least' | 'greatest' | 'overwrite' | 'keep', column: string): string {
