@@ -43,11 +43,23 @@ export function didYouMean(name: string, candidates: readonly string[]): string 
   return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
 }
 
+/** What to write for a required top-level key of lakehouse.yaml that is missing. */
+const MISSING_KEY_HINTS: Record<string, string> = {
+  name: ': add e.g. `name: my-project`',
+  sources: ': add `sources: {}` for a project without sources, or the sources as docs/projects.md shows',
+};
+
 /**
  * Error map for parsing strict config schemas (pass it to safeParse): an unknown key's error names the
- * closest valid key and lists them all, from the shape of the object that refused it.
+ * closest valid key and lists them all, from the shape of the object that refused it; a missing required
+ * key says so, where zod says "expected string, received undefined".
  */
-export const unknownKeysError: z.core.$ZodErrorMap = (issue) => {
+export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    const path = issue.path ?? [];
+    const hint = path.length === 1 ? (MISSING_KEY_HINTS[String(path[0])] ?? '') : '';
+    return `required, but not given${hint}`;
+  }
   if (issue.code !== 'unrecognized_keys') return undefined;
   const def = issue.inst?._zod.def;
   const valid = def && 'shape' in def ? Object.keys(def.shape as object) : [];

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
 import { createProjectStorage, type ProjectStorage } from '../storage/project-storage.ts';
 import { isS3Uri, locationKind } from '../storage/s3-uri.ts';
-import { issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
+import { configErrorMap, issueLines, locateIssues } from './config-issues.ts';
 import { dateFormatError, homeRelativePathError } from './source-settings.ts';
 
 /**
@@ -340,7 +340,7 @@ function parseConfig(file: string, text: string): ProjectConfig {
       { path: file },
     );
   }
-  const parsed = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
+  const parsed = ProjectConfig.safeParse(document.toJS(), { error: configErrorMap });
   if (!parsed.success) {
     const located = locateIssues(parsed.error.issues, document, text);
     const issues = issueLines(located);

@@ -11,7 +11,7 @@ import {
 } from 'yaml';
 import { z } from 'zod';
 import { LakehouseError } from '../api/errors.ts';
-import { didYouMean, issueLines, locateIssues, unknownKeysError } from './config-issues.ts';
+import { configErrorMap, didYouMean, issueLines, locateIssues } from './config-issues.ts';
 
 const Columns = z
   .union([z.string(), z.array(z.string()).min(1)], {
@@ -140,7 +140,7 @@ export const DataTest = z
       });
       return z.NEVER;
     }
-    const parsed = TESTS[name].safeParse(entry, { error: unknownKeysError });
+    const parsed = TESTS[name].safeParse(entry, { error: configErrorMap });
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues)
       ctx.addIssue({ ...issue, message: `${issue.message} ${written}` });
@@ -362,7 +362,7 @@ export function parseModelFile(file: string, text: string, layer: Layer): Model 
       { file, line: headerLine, model: id },
     );
   }
-  const parsed = ModelConfig.safeParse(document.toJS(), { error: unknownKeysError });
+  const parsed = ModelConfig.safeParse(document.toJS(), { error: configErrorMap });
   if (!parsed.success) {
     const located = locateIssues(parsed.error.issues, document, yamlText, headerLine);
     const issues = issueLines(located);

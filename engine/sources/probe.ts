@@ -5,7 +5,7 @@ import { counted } from '../api/counted.ts';
 import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
-import { unknownKeysError } from '../project/config-issues.ts';
+import { configErrorMap } from '../project/config-issues.ts';
 import { dateFormatError, homeRelativePathError } from '../project/source-settings.ts';
 import type { ProjectStorage } from '../storage/project-storage.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
@@ -52,7 +52,7 @@ export async function probeSource(project: Project, request: ProbeRequest): Prom
   const name = request.name ?? UNNAMED_SOURCE;
   let source: SourceConfig;
   if (request.source !== undefined) {
-    const parsed = SourceConfig.safeParse(request.source, { error: unknownKeysError });
+    const parsed = SourceConfig.safeParse(request.source, { error: configErrorMap });
     if (!parsed.success) {
       const issues = parsed.error.issues
         .map((i) => `${i.path.join('.') || '(source)'}: ${i.message}`)

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { LakehouseError } from '../api/errors.ts';
 import { PROJECT_FILE, type Project, ProjectConfig, SourceConfig } from '../project/config.ts';
-import { issueLines, locateIssues, unknownKeysError } from '../project/config-issues.ts';
+import { configErrorMap, issueLines, locateIssues } from '../project/config-issues.ts';
 import { dateFormatError, homeRelativePathError } from '../project/source-settings.ts';
 import { writeFileAtomically } from '../storage/atomic-file.ts';
 import { locationKind } from '../storage/s3-uri.ts';
@@ -184,7 +184,7 @@ function secretRefused(field: string): LakehouseError {
 
 /** Validates with the schema lakehouse.yaml is loaded with (which refuses unknown keys). */
 function parseSource(raw: Record<string, unknown>): void {
-  const parsed = SourceConfig.safeParse(raw, { error: unknownKeysError });
+  const parsed = SourceConfig.safeParse(raw, { error: configErrorMap });
   if (!parsed.success) {
     // An unknown key is the field at fault, not the object holding it.
     const fieldOf = (i: (typeof parsed.error.issues)[number]) =>
@@ -233,7 +233,7 @@ async function editProjectFile(
   }
   // A file edited by hand into an invalid one since it was opened is not this save's doing: said as such,
   // at its line, where "the edit would make it invalid" sent the user looking at the source they saved.
-  const asFound = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
+  const asFound = ProjectConfig.safeParse(document.toJS(), { error: configErrorMap });
   if (!asFound.success) {
     const located = locateIssues(asFound.error.issues, document, text);
     const issues = issueLines(located);
@@ -244,7 +244,7 @@ async function editProjectFile(
     );
   }
   edit(document);
-  const parsed = ProjectConfig.safeParse(document.toJS(), { error: unknownKeysError });
+  const parsed = ProjectConfig.safeParse(document.toJS(), { error: configErrorMap });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new LakehouseError(

@@ -39,6 +39,21 @@ async function refusal(edit: (lines: string[]) => string[]): Promise<string> {
   return error.message;
 }
 
+// A missing required key said zod's "Invalid input: expected record, received undefined".
+describe('a required key missing from lakehouse.yaml is an error saying so, and what to add', () => {
+  it('name, sources, and a source path', async () => {
+    expect(await refusal((lines) => lines.slice(1))).toContain(
+      'line 1: name: required, but not given: add e.g. `name: my-project`',
+    );
+    expect(await refusal((lines) => lines.slice(0, 1))).toContain(
+      'line 1: sources: required, but not given: add `sources: {}` for a project without sources',
+    );
+    expect(await refusal((lines) => lines.filter((l) => l !== '    path: raw'))).toContain(
+      'line 3: sources.log.path: required, but not given',
+    );
+  });
+});
+
 describe('a misspelt key in lakehouse.yaml is an error naming it, its line and the closest valid key', () => {
   it('at the top level (setings:)', async () => {
     const message = await refusal((lines) => [...lines, 'setings: {threads: 2}']);
