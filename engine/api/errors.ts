@@ -113,13 +113,14 @@ export function daysOfRun(run: SuggestedRun): string[] {
   return days;
 }
 
+/** "2022-06-01 .. 2022-06-03" for a span of dates, or the one date when it is a single one. */
+export function dateSpan(first: string, last: string): string {
+  return first === last ? first : `${first} .. ${last}`;
+}
+
 /** "2022-06-01 .. 2022-06-03 (models silver.a, silver.b)": a suggested run in words, for messages. */
 export function describeRun(run: SuggestedRun): string {
-  const dates = run.dates
-    ? describeDates(run.dates)
-    : run.from === run.to
-      ? run.from
-      : `${run.from} .. ${run.to}`;
+  const dates = run.dates ? describeDates(run.dates) : dateSpan(String(run.from), String(run.to));
   const models = run.select?.length
     ? ` (model${run.select.length > 1 ? 's' : ''} ${run.select.join(', ')})`
     : '';

@@ -1,4 +1,5 @@
 import { counted } from './counted.ts';
+import { dateSpan } from './errors.ts';
 
 // The notes a history model (scd2, bridge) leaves on a date of a run: that it replays its history later,
 // on the run's last replaying date, or that it replayed it. Written by the engine and read back by the
@@ -27,18 +28,19 @@ export function replayDateOf(etlDate: string, warnings: readonly string[]): stri
 
 /** `dates`: every date the replay applied, in order. */
 export function historyReplayedNote(dates: readonly string[]): string {
-  return `replayed ${counted(dates.length, 'date')} ${dates[0]} .. ${dates[dates.length - 1]} to rebuild history`;
+  return `replayed ${counted(dates.length, 'date')} ${dateSpan(dates[0] ?? '', dates.at(-1) ?? '')} to rebuild history`;
 }
 
-// `date(s)`: how history recorded before the count was worded read.
+// `date(s)`: how history recorded before the count was worded read; `a .. a`, a single date recorded before
+// it was written once.
 const REPLAYED =
-  /^replayed \d+ (?:dates?|date\(s\)) (\d{4}-\d{2}-\d{2}) \.\. (\d{4}-\d{2}-\d{2}) to rebuild history$/;
+  /^replayed \d+ (?:dates?|date\(s\)) (\d{4}-\d{2}-\d{2})(?: \.\. (\d{4}-\d{2}-\d{2}))? to rebuild history$/;
 
 /** The first and last date a record's replay applied, when its notes say it replayed the history. */
 export function replayedRangeOf(warnings: readonly string[]): { first: string; last: string } | undefined {
   for (const note of warnings) {
     const replayed = REPLAYED.exec(note);
-    if (replayed) return { first: replayed[1]!, last: replayed[2]! };
+    if (replayed) return { first: replayed[1]!, last: replayed[2] ?? replayed[1]! };
   }
   return undefined;
 }

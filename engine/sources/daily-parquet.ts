@@ -3,7 +3,7 @@ import { access, readdir, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { IsoDate } from '../api/contract.ts';
 import { inNumber } from '../api/counted.ts';
-import { escapeRegExp, LakehouseError } from '../api/errors.ts';
+import { dateSpan, escapeRegExp, LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal, pathLiteral, readParquet } from '../db/duckdb.ts';
 import { isLosslessCast } from '../db/lossless-cast.ts';
 import type { DailyParquetSource } from '../project/config.ts';
@@ -464,7 +464,7 @@ async function bindDay(
         (unlisted
           ? `Its other days could not be listed: ${unlisted}`
           : available.length
-            ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
+            ? `Days available: ${dateSpan(available[0] ?? '', available.at(-1) ?? '')} (${available.length}). Run one of those dates.`
             : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
       { source: name, path: folder, etlDate, reason: 'day-missing' },
     );
@@ -656,7 +656,7 @@ async function fetchS3Day(
       `Source "${name}" has no Parquet objects for ${etlDate} under ${s3Uri(bucket, dayPrefix)}` +
         `${entries.length > 0 ? `: ${describeHeld(entries)}` : ''}. ` +
         (available.length
-          ? `Days available: ${available[0]} .. ${available[available.length - 1]} (${available.length}). Run one of those dates.`
+          ? `Days available: ${dateSpan(available[0] ?? '', available.at(-1) ?? '')} (${available.length}). Run one of those dates.`
           : `No day folders at all under ${root}: check sources.${name}.path in lakehouse.yaml.`),
       { source: name, path: s3Uri(bucket, dayPrefix), etlDate, reason: notDelivered(entries) },
     );

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { counted } from '../api/counted.ts';
-import { type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
+import { dateSpan, type ErrorPayload, LakehouseError, toLakehouseError } from '../api/errors.ts';
 import { type Db, ident, openDb } from '../db/duckdb.ts';
 import { type Project, resolveProjectPath, S3Endpoint, SourceConfig } from '../project/config.ts';
 import { configErrorMap } from '../project/config-issues.ts';
@@ -223,7 +223,7 @@ async function probeDaily(
     sample,
     columns,
     summary:
-      `${counted(dates.length, 'day')} (${dates[0]} .. ${latest}), ${counted(objects, 'Parquet file')}, ${formatBytes(bytes)}; ` +
+      `${counted(dates.length, 'day')} (${dateSpan(dates[0] ?? '', latest)}), ${counted(objects, 'Parquet file')}, ${formatBytes(bytes)}; ` +
       `${latest} reads ${columns.join(', ')}`,
   };
 }

@@ -24,9 +24,10 @@ describe('counts in words', () => {
     expect(historyReplayedNote(['2022-06-01', '2022-06-02', '2022-06-03'])).toBe(
       'replayed 3 dates 2022-06-01 .. 2022-06-03 to rebuild history',
     );
-    expect(historyReplayedNote(['2022-06-01'])).toBe(
-      'replayed 1 date 2022-06-01 .. 2022-06-01 to rebuild history',
-    );
+    expect(historyReplayedNote(['2022-06-01'])).toBe('replayed 1 date 2022-06-01 to rebuild history');
+    const one = { first: '2022-06-01', last: '2022-06-01' };
+    expect(replayedRangeOf(['replayed 1 date 2022-06-01 to rebuild history'])).toEqual(one);
+    expect(replayedRangeOf(['replayed 1 date 2022-06-01 .. 2022-06-01 to rebuild history'])).toEqual(one);
     expect(replayedRangeOf(['replayed 3 dates 2022-06-01 .. 2022-06-03 to rebuild history'])).toEqual(range);
     expect(replayedRangeOf(['replayed 3 date(s) 2022-06-01 .. 2022-06-03 to rebuild history'])).toEqual(
       range,
