@@ -18,7 +18,7 @@ import { HistoryView } from './views/HistoryView.tsx';
 import { PipelineView } from './views/PipelineView.tsx';
 import { PublishView } from './views/PublishView.tsx';
 import { QueryView } from './views/QueryView.tsx';
-import { SourcesView } from './views/SourcesView.tsx';
+import { SourceFormSession, SourcesView } from './views/SourcesView.tsx';
 import { StarSchemaView } from './views/StarSchemaView.tsx';
 import { TablesView } from './views/TablesView.tsx';
 
@@ -108,6 +108,8 @@ export function App() {
   const consoleSession = useMemo(() => new ConsoleSession(), []);
   // Outlives the table explorer's tab: the table open in it, its order, filters and profiled column.
   const tablesSession = useMemo(() => new TablesSession(), []);
+  // Outlives the Sources tab: what was typed in its form.
+  const sourceForm = useMemo(() => new SourceFormSession(), []);
   // The publish view stays mounted (hidden) once opened: unmounted on leaving its tab, a publish still
   // running lost its progress and Cancel, its outcome was never shown, and the target typed went back to
   // the default (where Snapshots then found no table).
@@ -226,7 +228,9 @@ export function App() {
               <ModelEditorView client={client} project={project} drafts={drafts} />
             </Suspense>
           )}
-          {project && tab === 'Sources' && <SourcesView client={client} project={project} />}
+          {project && tab === 'Sources' && (
+            <SourcesView client={client} project={project} form={sourceForm} />
+          )}
         </ViewBoundary>
         {project && publishOpened && (
           <ViewBoundary>

@@ -5,8 +5,9 @@ import { hasChromium, type OpenApp, openApp } from '../helpers/browser.ts';
 import { generatedProject, removeDir, tempDir } from '../helpers/project.ts';
 
 // Views an analyst leaves for another tab and comes back to, in Chromium over HTTP: the table explorer
-// keeps its table, order, filters and profile (it showed "Pick a table"); the publish view what it
-// published, to which target (it went back to the default folder and an empty panel).
+// keeps its table, order, filters and profile (it showed "Pick a table"); the Sources form what was typed
+// and the sources saved there; the publish view what it published, to which target (it went back to the
+// default folder and an empty panel).
 describe.skipIf(!hasChromium)('views across tabs', () => {
   let work: string;
   let app: OpenApp;
@@ -56,6 +57,26 @@ describe.skipIf(!hasChromium)('views across tabs', () => {
     );
     await expect.poll(() => page.getByTestId('profile-type').textContent()).toBe('BIGINT');
     expect(await page.getByTestId('profile-panel').textContent()).toContain('platform_key');
+  });
+
+  it('keeps what was typed in the Sources form, and lists a source saved there', async () => {
+    await page.getByTestId('tab-sources').click();
+    await page.getByTestId('new-source-name').fill('catalog_copy');
+    await page.getByTestId('new-source-kind').selectOption('file');
+    await page.getByTestId('new-source-location').fill(join(work, 'project', 'reference', 'titles.csv'));
+    await page.getByTestId('source-save').click();
+    await expect.poll(() => page.getByTestId('source-save-result').textContent()).toContain('Added');
+    await page.getByTestId('source-form-new').click();
+    await page.getByTestId('new-source-name').fill('half_typed');
+    await page.getByTestId('new-source-location').fill('/data/typed/by/hand');
+
+    await page.getByTestId('tab-tables').click();
+    await expect.poll(() => page.getByTestId('table-list').isVisible()).toBe(true);
+    await page.getByTestId('tab-sources').click();
+
+    await expect.poll(() => page.getByTestId('source-catalog_copy').isVisible()).toBe(true);
+    expect(await page.getByTestId('new-source-name').inputValue()).toBe('half_typed');
+    expect(await page.getByTestId('new-source-location').inputValue()).toBe('/data/typed/by/hand');
   });
 
   it('keeps the target typed and the outcome of its publish when another tab was opened meanwhile', async () => {

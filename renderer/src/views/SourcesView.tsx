@@ -262,19 +262,58 @@ function Outcome({ result, testId }: { result: SourceTestResult; testId: string 
   );
 }
 
+/** The source being edited: its name and saved definition. */
+type Editing = { name: string; source: Record<string, unknown> };
+
+/**
+ * The Sources form as it was left, for the app's life: its view unmounts when its tab is left, and what
+ * was typed there (a new source's name, location, columns) must still be there on coming back.
+ */
+export class SourceFormSession {
+  draft: Draft = EMPTY_DRAFT;
+  /** The source being edited, or null when adding one. */
+  editing: Editing | null = null;
+}
+
 /**
  * Sources: test what each configured source holds (dates, objects, bytes, or a clear error), and add
  * or edit one (local folder, S3 URI with a profile, reference file, or a crawler): test it, then save
  * it to lakehouse.yaml, which the engine edits in place (comments kept) and picks up at once.
  */
-export function SourcesView({ client, project }: { client: Client; project: ProjectInfo }) {
+export function SourcesView({
+  client,
+  project,
+  form,
+}: {
+  client: Client;
+  project: ProjectInfo;
+  form: SourceFormSession;
+}) {
   // The list follows saves here; other views see new sources when the project info is next loaded.
   const [sources, setSources] = useState<SourceInfo[]>(project.sources);
+  // The app's project info is read again only on focus and after a run: a source saved here was missing
+  // from the list when the tab was left and opened again. The list is read afresh on opening, unless a
+  // save or remove here has answered first.
+  const listChangedHere = useRef(false);
+  useEffect(() => {
+    let live = true;
+    client.call('project.info').then(
+      (info) => live && !listChangedHere.current && setSources(info.sources),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
   const [results, setResults] = useState<Record<string, SourceTestResult | string>>({});
   const [busy, setBusy] = useState<string | null>(null);
-  const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
+  const [draft, setDraft] = useState<Draft>(form.draft);
   /** The source being edited (name and saved definition), or null when adding one. */
-  const [editing, setEditing] = useState<{ name: string; source: Record<string, unknown> } | null>(null);
+  const [editing, setEditing] = useState<Editing | null>(form.editing);
+  useEffect(() => {
+    form.draft = draft;
+    form.editing = editing;
+  }, [form, draft, editing]);
   const [saveMessage, setSaveMessage] = useState<{ ok: boolean; text: string } | null>(null);
   // The form's test result and save message land below its buttons, under the fold of a short window
   // once the sources above show their tests: brought into sight, or the buttons seemed to do nothing.
@@ -332,6 +371,7 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
           replace: editing !== null,
           s3: s3Of(draft),
         });
+        listChangedHere.current = true;
         setSources(result.sources);
         // A test of the form before the save is about what was typed then: not beside the save's message.
         setResults(({ new: _, ...r }) => r);
@@ -362,7 +402,9 @@ export function SourcesView({ client, project }: { client: Client; project: Proj
     withBusy(`remove-${name}`, async () => {
       if (!window.confirm(`Remove source ${name} from lakehouse.yaml?`)) return;
       try {
-        setSources((await client.call('sources.remove', { name })).sources);
+        const { sources: left } = await client.call('sources.remove', { name });
+        listChangedHere.current = true;
+        setSources(left);
         if (editing?.name === name) startAdding();
       } catch (e) {
         setResults((r) => ({ ...r, [name]: describeError(e) }));
