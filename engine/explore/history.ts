@@ -11,7 +11,13 @@ import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { recordedShape } from '../materializations/builds.ts';
-import { businessKeyText, SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
+import { holdsTimestamptz } from '../materializations/history.ts';
+import {
+  businessKeyText,
+  type KeyTypes,
+  keyTypesOf,
+  SCD1_CHANGES_TABLE,
+} from '../materializations/scd1-changes.ts';
 import { type Model, relationshipTargetId } from '../project/models.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
@@ -39,20 +45,26 @@ function historyModel(engine: Engine, id: string): { model: Model; kind: History
 
 /**
  * A history table's business key as one string, as the UI shows and searches them and the SCD1 change
- * log stores them (businessKeyText: composite keys joined with `|`, NULL written \N).
+ * log stores them (businessKeyText: composite keys joined with `|`, NULL written \N, TIMESTAMPTZ in UTC).
  */
-function keyExpression(keys: string[]): string {
-  return businessKeyText(keys);
+function keyExpression(keys: string[], types: KeyTypes): string {
+  return businessKeyText(keys, '', types);
 }
 
 /**
  * Where a row's key (keyExpression) is `key`. A single key compares its column's text, so the filter
  * reaches the table scan (2 ms against 171 ms through concat_ws on 10M rows); \N is its NULL.
  */
-function keyFilter(keys: string[], key: string): string {
-  if (keys.length !== 1) return `${keyExpression(keys)} = ${literal(key)}`;
+function keyFilter(keys: string[], key: string, types: KeyTypes): string {
+  const type = types.get(keys[0]!.toLowerCase());
+  const timestamptz = type === 'TIMESTAMP WITH TIME ZONE';
+  if (keys.length !== 1 || (!timestamptz && holdsTimestamptz(type))) {
+    return `${keyExpression(keys, types)} = ${literal(key)}`;
+  }
   const column = ident(keys[0]!);
   if (key === '\\N') return `${column} IS NULL`;
+  // Its UTC text read back as the instant it names, in any session zone.
+  if (timestamptz) return `${column} = TRY_CAST(${literal(key)} AS TIMESTAMPTZ)`;
   // A key written \N (\\N, ...) is shown with one more \.
   const value = /^\\\\+N$/.test(key) ? key.slice(1) : key;
   return `${column}::VARCHAR = ${literal(value)}`;
@@ -97,6 +109,7 @@ export async function historyKeys(
 ): Promise<HistoryKeys> {
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
+  const types = await keyTypesOf(engine.reader, relationOf(model));
   const { search } = input;
   // The text as typed, any case: ILIKE read `_` and `%` as wildcards, so `_` listed every key.
   const ranked = (sql: string, params: Record<string, string>) =>
@@ -117,7 +130,7 @@ export async function historyKeys(
       logged === keys
         ? SCD1_CHANGES_TABLE
         : `(SELECT c.model, m.key, c.kind FROM ${SCD1_CHANGES_TABLE} AS c JOIN (SELECT DISTINCT
-             ${businessKeyText(logged)} AS logged_key, ${keyExpression(keys)} AS key FROM ${relationOf(model)}) AS m
+             ${businessKeyText(logged, '', types)} AS logged_key, ${keyExpression(keys, types)} AS key FROM ${relationOf(model)}) AS m
            ON c.key = m.logged_key)`;
     const changes = await ranked(
       `SELECT key, count(*) FILTER (WHERE kind = 'update')::DOUBLE AS count FROM ${shown}
@@ -131,7 +144,7 @@ export async function historyKeys(
   const relation = relationOf(model);
   if (kind === 'scd2') {
     const versions = await ranked(
-      `SELECT ${keyExpression(keys)} AS key, count FROM (
+      `SELECT ${keyExpression(keys, types)} AS key, count FROM (
          SELECT ${columns}, count(*)::DOUBLE AS count FROM ${relation} GROUP BY ALL)`,
       {},
     );
@@ -139,7 +152,7 @@ export async function historyKeys(
   }
   // A bridge row is one member's period; the key's set of members changes where a period starts or ends.
   const setVersions = await ranked(
-    `SELECT ${keyExpression(keys)} AS key, count FROM (
+    `SELECT ${keyExpression(keys, types)} AS key, count FROM (
        SELECT ${columns}, count(DISTINCT changed_on)::DOUBLE AS count FROM (
          SELECT ${columns}, first_effective_date AS changed_on FROM ${relation}
          UNION ALL
@@ -159,7 +172,8 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
   const relation = relationOf(model);
-  const result = await engine.query(`SELECT * FROM ${relation} WHERE ${keyFilter(keys, input.key)}`);
+  const types = await keyTypesOf(engine.reader, relation);
+  const result = await engine.query(`SELECT * FROM ${relation} WHERE ${keyFilter(keys, input.key, types)}`);
   const rows = result.rows as JsonRow[];
   const memberColumn = kind === 'bridge' ? model.config.bridge!.member : null;
   const latest = await engine.query(
@@ -173,7 +187,7 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
     const example =
       keys.length > 1
         ? await engine.reader.scalar<string>(
-            `SELECT min(${keyExpression(keys)}) FROM ${relation}
+            `SELECT min(${keyExpression(keys, types)}) FROM ${relation}
              WHERE ${keys.map((k) => `${ident(k)} IS NOT NULL`).join(' AND ')}`,
           )
         : null;
@@ -194,7 +208,7 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
       ...base,
       lanes: [{ label: input.key, versions: current }],
       breaks: [],
-      changes: await scd1Changes(engine, model, await loggedKey(engine, model, keys, input.key)),
+      changes: await scd1Changes(engine, model, await loggedKey(engine, model, keys, input.key, types)),
     };
   }
   if (kind === 'scd2') return { ...base, ...scd2Lanes(model, rows), changes: [] };
@@ -341,11 +355,17 @@ async function memberLabels(
 }
 
 /** The text the change log holds a member's key under (see loggedKeyOrder), given the key the view shows. */
-async function loggedKey(engine: Engine, model: Model, keys: string[], key: string): Promise<string> {
+async function loggedKey(
+  engine: Engine,
+  model: Model,
+  keys: string[],
+  key: string,
+  types: KeyTypes,
+): Promise<string> {
   const logged = await loggedKeyOrder(engine, model, keys);
   if (logged === keys) return key;
   const text = await engine.reader.scalar<string>(
-    `SELECT ${businessKeyText(logged)} FROM ${relationOf(model)} WHERE ${keyFilter(keys, key)} LIMIT 1`,
+    `SELECT ${businessKeyText(logged, '', types)} FROM ${relationOf(model)} WHERE ${keyFilter(keys, key, types)} LIMIT 1`,
   );
   return text ?? key;
 }

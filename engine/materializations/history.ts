@@ -303,6 +303,21 @@ function rowHashSql(
   return `md5(concat_ws('|', ${values.join(', ')}))`;
 }
 
+/**
+ * A value's text that no session time zone changes: a TIMESTAMPTZ (also inside a LIST, STRUCT or MAP) as
+ * a UTC session writes it, anything else as DuckDB casts it. For keys logged as text (scd1-changes.ts).
+ */
+export function zoneFreeText(value: string, type: string | undefined): string {
+  if (type === TIMESTAMPTZ) return utcText(value);
+  const nested = type === undefined ? undefined : utcNestedText(value, type);
+  return nested ? `${nested}::VARCHAR` : `${value}::VARCHAR`;
+}
+
+/** Whether a column of this type is or holds a TIMESTAMPTZ, whose text the session's time zone sets. */
+export function holdsTimestamptz(type: string | undefined): boolean {
+  return type === TIMESTAMPTZ || holdsNestedTimestamptz(type);
+}
+
 /** A TIMESTAMPTZ's text as a UTC session writes it ('2022-06-01 10:00:00+00', 'infinity'), in any zone. */
 function utcText(value: string): string {
   return `(CASE WHEN isfinite(${value}) THEN timezone('UTC', ${value})::VARCHAR || '+00' ELSE ${value}::VARCHAR END)`;

@@ -1,5 +1,14 @@
 import { type Db, ident, literal } from '../db/duckdb.ts';
 import { columnsOf } from './context.ts';
+import { holdsTimestamptz, zoneFreeText } from './history.ts';
+
+/** Column types by lower-case name (as DuckDB binds names), for businessKeyText. */
+export type KeyTypes = ReadonlyMap<string, string>;
+
+/** The relation's column types by lower-case name. */
+export async function keyTypesOf(db: Db, relation: string): Promise<KeyTypes> {
+  return new Map((await columnsOf(db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
+}
 
 /** The SCD1 change log: which run changed which column of which key, from what to what (JSON values). */
 export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
@@ -10,10 +19,13 @@ export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
  * of an empty key too (see adoptNullKeyEntries); a key written '\N' (or '\\N', ...) takes one more '\'.
  * A composite key joins its values with '|' in unique_key order; a value holding '|' or '\' has them
  * escaped with '\', and NULL is '\N', so ('a|', 'b') and ('a', '|b'), or ('x', NULL) and (NULL, 'x'),
- * stay apart. Keys without those read as they always did, so existing logs keep matching.
+ * stay apart. Keys without those read as they always did, so existing logs keep matching. Given the key
+ * columns' `types`, a TIMESTAMPTZ is written in UTC, not in the session's time zone, which made one
+ * member's key two texts (see adoptSessionZoneKeys).
  */
-export function businessKeyText(keys: string[], alias = ''): string {
-  const column = (k: string) => `${alias ? `${alias}.` : ''}${ident(k)}::VARCHAR`;
+export function businessKeyText(keys: string[], alias = '', types?: KeyTypes): string {
+  const column = (k: string) =>
+    zoneFreeText(`${alias ? `${alias}.` : ''}${ident(k)}`, types?.get(k.toLowerCase()));
   if (keys.length === 1) {
     const v = column(keys[0]!);
     return `CASE WHEN ${v} IS NULL THEN '\\N' WHEN ${v} <> 'N' AND ltrim(${v}, '\\') = 'N' THEN '\\' || ${v} ELSE ${v} END`;
@@ -43,9 +55,9 @@ export async function recordScd1Changes(
     logged: { column: string; before: string; after: string }[];
   },
 ): Promise<void> {
-  const key = businessKeyText(opts.keys);
-  const types = new Map((await columnsOf(db, opts.merge)).map((c) => [c.name, c.type]));
-  const json = (column: string) => jsonValueSql(column, types.get(column));
+  const types = await keyTypesOf(db, opts.merge);
+  const key = businessKeyText(opts.keys, '', types);
+  const json = (column: string) => jsonValueSql(column, types.get(column.toLowerCase()));
   const common = `${literal(opts.runId)}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
   // New keys are logged without their values: a later change logs each column's value before it.
   // Only changed values are turned into JSON.
@@ -106,6 +118,28 @@ export async function adoptNullKeyEntries(
 }
 
 /**
+ * Keys holding a TIMESTAMPTZ were logged in the session's time zone before they were in UTC
+ * (businessKeyText): entries logged in this session's zone move to the UTC text, once, so the history
+ * view finds them. Entries from a run in yet another zone cannot be told apart and stay. Reads the table
+ * only for such a key in a session not in UTC.
+ */
+export async function adoptSessionZoneKeys(
+  db: Db,
+  opts: { model: string; target: string; keys: string[] },
+): Promise<void> {
+  const types = await keyTypesOf(db, opts.target);
+  if (!opts.keys.some((k) => holdsTimestamptz(types.get(k.toLowerCase())))) return;
+  const zone = await db.scalar<string>("SELECT current_setting('TimeZone')");
+  if (zone === 'UTC' || zone === 'Etc/UTC') return;
+  await db.run(
+    `UPDATE ${SCD1_CHANGES_TABLE} AS c SET key = m.now_key
+     FROM (SELECT DISTINCT ${businessKeyText(opts.keys)} AS logged_key, ${businessKeyText(opts.keys, '', types)} AS now_key
+           FROM ${opts.target}) AS m
+     WHERE c.model = ${literal(opts.model)} AND c.key = m.logged_key AND m.logged_key <> m.now_key`,
+  );
+}
+
+/**
  * Rewrites a model's logged keys from the `unique_key` order they were logged in to the header's order
  * now (`[a, b]` turned `[b, a]`), so the history view finds a member's earlier entries by the key it
  * shows. Every logged key is a member the table still holds (SCD1 never deletes one): the table gives
@@ -117,9 +151,10 @@ export async function rekeyScd1Changes(
 ): Promise<void> {
   const lower = (keys: string[]) => keys.map((k) => k.toLowerCase()).join('\u0000');
   if (opts.keys.length < 2 || lower(opts.loggedKeys) === lower(opts.keys)) return;
+  const types = await keyTypesOf(db, opts.target);
   await db.run(
     `UPDATE ${SCD1_CHANGES_TABLE} AS c SET key = m.now_key
-     FROM (SELECT DISTINCT ${businessKeyText(opts.loggedKeys)} AS logged_key, ${businessKeyText(opts.keys)} AS now_key
+     FROM (SELECT DISTINCT ${businessKeyText(opts.loggedKeys, '', types)} AS logged_key, ${businessKeyText(opts.keys, '', types)} AS now_key
            FROM ${opts.target}) AS m
      WHERE c.model = ${literal(opts.model)} AND c.key = m.logged_key`,
   );

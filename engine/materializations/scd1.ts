@@ -19,7 +19,12 @@ import {
   tableExists,
 } from './context.ts';
 import { clearPendingReplay, owePendingReplay, pendingReplay } from './history.ts';
-import { adoptNullKeyEntries, recordScd1Changes, rekeyScd1Changes } from './scd1-changes.ts';
+import {
+  adoptNullKeyEntries,
+  adoptSessionZoneKeys,
+  recordScd1Changes,
+  rekeyScd1Changes,
+} from './scd1-changes.ts';
 
 /** Surrogate key of the explicit unknown member that facts point at instead of NULL. */
 export const UNKNOWN_KEY = 0;
@@ -59,6 +64,7 @@ export async function materializeScd1(ctx: MaterializeContext): Promise<Material
     if (ctx.etlDate === ctx.runDates[0]) {
       const unknownKey = sk ? { column: sk, value: UNKNOWN_KEY } : undefined;
       await adoptNullKeyEntries(db, { model: model.id, target, keys, unknownKey });
+      await adoptSessionZoneKeys(db, { model: model.id, target, keys });
     }
   }
   if (sk && model.config.unknown_member) {
