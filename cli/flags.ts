@@ -47,15 +47,17 @@ export function list(flags: Flags, name: string): string[] {
  * A whole-number flag, `fallback` when absent; anything else is refused, naming the flag. Digits only:
  * Number() also reads '' as 0, `0x10` as 16 and `1e20` as a number no SQL LIMIT or day count can take
  * (runs --limit 1e20 failed as INTERNAL; generate --days 1e20 started writing days without end).
+ * Below `min` is refused too.
  */
-export function int(flags: Flags, name: string, fallback: number): number {
+export function int(flags: Flags, name: string, fallback: number, min = 0): number {
   const v = str(flags, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()))
+  // One message for 'abc' and for 0 where at least 1 is needed: it said "0 or more", then refused 0.
+  if (!/^\d+$/.test(v.trim()) || n < min)
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `--${name} ${shownValue(v)}: expected a whole number, 0 or more`,
+      `--${name} ${shownValue(v)}: expected a whole number, ${min} or more`,
     );
   if (!Number.isSafeInteger(n))
     throw new LakehouseError(

@@ -83,8 +83,8 @@ export async function generate(flags: Flags): Promise<number> {
   const started = Date.now();
   const summary = await generateInto(
     resolve(out),
-    int(flags, 'days', 3),
-    int(flags, 'rows-per-day', 3000),
+    int(flags, 'days', 3, 1),
+    int(flags, 'rows-per-day', 3000, 1),
     int(flags, 'seed', 42),
     str(flags, 'start'),
   );
@@ -287,8 +287,7 @@ export async function runs({
   values: Flags;
   positionals: string[];
 }): Promise<number> {
-  const limit = int(values, 'limit', 10);
-  if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 run`);
+  const limit = int(values, 'limit', 10, 1);
   const dir = projectDirArg(positionals, 'runs');
   return withReads(dir, async (reads) => {
     const history = await reads.runs(limit);
@@ -416,8 +415,7 @@ export async function query({
       'lakehouse query needs SQL, e.g. lakehouse query ./demo "SELECT 1"',
     );
   // JSON prints every row unless --limit says otherwise; the table, 50.
-  const limit = int(values, 'limit', values.json ? Number.POSITIVE_INFINITY : 50);
-  if (limit < 1) throw new LakehouseError('INVALID_ARGUMENT', `--limit ${limit}: give at least 1 row`);
+  const limit = int(values, 'limit', values.json ? Number.POSITIVE_INFINITY : 50, 1);
   return withReads(dir, async (reads) => {
     // Past the table's rows, the rest are only counted: by count(*) over the query where running it again
     // gives the same rows (DuckDB then reads no column), as reading them all took 10.9 s on a 10M-row fact.

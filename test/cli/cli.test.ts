@@ -365,7 +365,7 @@ describe('the lakehouse command line', () => {
     // Unquoted SQL arrives as several words: refused, not run as its first word.
     expect(unquoted.code).toBe(2);
     expect(unquoted.stderr).toMatch(/lakehouse query: unexpected argument 1\./);
-    expect(limitZero.stderr).toMatch(/--limit 0: give at least 1 run/);
+    expect(limitZero.stderr).toMatch(/--limit 0: expected a whole number, 1 or more/);
     expect(typo.stderr).toMatch(/^error \[QUERY_ERROR\]: Parser Error: syntax error at or near "SELEC"/);
     const badDate = lakehouse('run', demo, '--date', '2022-6-1');
     expect(badDate.code).toBe(2);
@@ -763,7 +763,7 @@ describe('the lakehouse command line', () => {
     for (const json of [['--json'], []]) {
       const bad = lakehouse('query', demo, sql, ...json, '--limit', 'abc');
       expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain('--limit abc: expected a whole number');
+      expect(bad.stderr).toContain('--limit abc: expected a whole number, 1 or more');
     }
   });
 
