@@ -195,9 +195,14 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
     const joined = example
       ? ` A key of several columns is their values joined with | (a NULL value written \\N, a | or \\ inside a value preceded by \\), e.g. ${example}.`
       : '';
+    // The picker lists only members with history (SCD1: a logged change): it may show none at all.
+    const listed = (await historyKeys(engine, { model: model.id, search: '', limit: 1 })).keys.length > 0;
+    const pick = listed
+      ? 'or pick one from the list'
+      : `or copy one from ${model.id} in Tables (members without ${kind === 'scd1' ? 'a recorded change' : 'history'} are not listed here)`;
     throw new LakehouseError(
       'INVALID_ARGUMENT',
-      `${model.id} has no rows for ${keys.join('|')} = ${input.key}.${joined} Check the key (leading zeros count), or pick one from the list.`,
+      `${model.id} has no rows for ${keys.join('|')} = ${input.key}.${joined} Check the key (leading zeros count), ${pick}.`,
       { model: model.id, key: input.key },
     );
   }

@@ -207,6 +207,17 @@ describe.each(transports)('explore methods over the %s transport', (name, makeTr
     expect(wrong.message).toContain('gold.dim_network has no rows for proxy_isp|network_type = vnpt, wifi.');
     // A NULL part has a way to be typed, and the message says it.
     expect(wrong.message).toContain('(a NULL value written \\N, a | or \\ inside a value preceded by \\)');
+    // dim_network has no logged change, so the picker lists no key to pick (it said "pick one from the list").
+    expect((await client.call('history.keys', { model: 'gold.dim_network' })).keys).toEqual([]);
+    expect(wrong.message).toContain(
+      'or copy one from gold.dim_network in Tables (members without a recorded change are not listed here).',
+    );
+    const listed = await rejection(
+      client.call('history.key', { model: 'gold.dim_user_history', key: 'nobody' }),
+    );
+    expect(listed.message).toMatch(
+      /has no rows for user_id = nobody\. Check the key \(leading zeros count\), or pick one from the list\.$/,
+    );
     const example = /, e\.g\. ([^|]+\|[^|]+?)\. Check/.exec(wrong.message)?.[1];
     expect(example).toBeDefined();
     const history = await client.call('history.key', { model: 'gold.dim_network', key: example! });
