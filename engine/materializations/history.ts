@@ -1,5 +1,5 @@
 import { counted } from '../api/counted.ts';
-import { describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
+import { dateSpan, describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import type { Model } from '../project/models.ts';
@@ -171,7 +171,7 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
     const write = runOfDates(missingDates, [...new Set(missing.map((m) => m.input))]);
     throw new LakehouseError(
       'MODEL_INVALID',
-      `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs} (a ` +
+      `${ctx.model.id} rebuilds its history by replaying ${dateSpan(dates[0] ?? '', dates.at(-1) ?? '')}, but ${inputs} (a ` +
         "model renamed or added since, or partitions repair forgot): the replay would rewrite those dates' " +
         `history from no rows. Write those partitions first (run ${describeRun(write)}), then run ` +
         `${ctx.etlDate} again.`,
@@ -187,7 +187,7 @@ async function refuseStaleReplay(ctx: MaterializeContext, dates: string[]): Prom
   const rewrite = runOfDates(staleDates, [...new Set(stale.map((s) => s.input))]);
   throw new LakehouseError(
     'MODEL_INVALID',
-    `${ctx.model.id} rebuilds its history by replaying ${dates[0]} .. ${dates.at(-1)}, but ${inputs}: written ` +
+    `${ctx.model.id} rebuilds its history by replaying ${dateSpan(dates[0] ?? '', dates.at(-1) ?? '')}, but ${inputs}: written ` +
       "before that column was added or renamed, they would give NULL to the replay and rewrite those dates' " +
       `history with it. Rewrite those partitions first (run ${describeRun(rewrite)}), then run ${ctx.etlDate} again.`,
     { model: ctx.model.id, staleInputs: stale, suggestedRun: rewrite },

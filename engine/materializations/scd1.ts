@@ -1,5 +1,5 @@
 import { counted, inNumber } from '../api/counted.ts';
-import { LakehouseError } from '../api/errors.ts';
+import { dateSpan, LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import { recordedShape } from './builds.ts';
 import {
@@ -198,7 +198,7 @@ async function mergeOrder(
   }
   return {
     replay: dates,
-    note: `merged ${counted(dates.length, 'date')} ${dates[0]} .. ${dates.at(-1)} again in date order`,
+    note: `merged ${counted(dates.length, 'date')} ${dateSpan(dates[0] ?? '', dates.at(-1) ?? '')} again in date order`,
   };
 }
 
