@@ -1,6 +1,7 @@
 import type { ColumnFilter, SortKey } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
+import { splitTypeList } from '../db/type-list.ts';
 import { columnOf, type Relation, valueLiteral } from './relation.ts';
 
 const COMPARISONS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
@@ -123,24 +124,7 @@ function exactComparison(
 export function unionMembers(type: string): { name: string; type: string }[] | null {
   if (!type.startsWith('UNION(') || !type.endsWith(')')) return null;
   const body = type.slice('UNION('.length, -1);
-  // Members split at the commas outside parentheses, quoted names and ENUM('a,)') values.
-  const parts: string[] = [];
-  let depth = 0;
-  let quote: string | null = null;
-  let start = 0;
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i] as string;
-    if (quote) {
-      if (char === quote) quote = null;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === '(') depth++;
-    else if (char === ')') depth--;
-    else if (char === ',' && depth === 0) {
-      parts.push(body.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(body.slice(start));
+  const parts = splitTypeList(body);
   const members = parts.map((part) => /^\s*("(?:[^"]|"")*"|[^\s"]+)\s+(\S[\s\S]*?)\s*$/.exec(part));
   if (members.some((m) => m === null)) return null;
   return members.map((m) => {

@@ -2,6 +2,7 @@ import { counted } from '../api/counted.ts';
 import { dateSpan, describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
+import { splitTypeList } from '../db/type-list.ts';
 import type { Model } from '../project/models.ts';
 import {
   addedColumnsNote,
@@ -380,28 +381,6 @@ function utcNested(value: string, type: string, depth: number): { sql: string; t
 /** Whether a column of this type holds a TIMESTAMPTZ inside a LIST, STRUCT or MAP (utcNestedText). */
 function holdsNestedTimestamptz(type: string | undefined): boolean {
   return type !== undefined && type !== TIMESTAMPTZ && utcNestedText('v', type) !== undefined;
-}
-
-/** A type list's items (`"a b" INTEGER, c VARCHAR[]`), split at the commas outside quotes and parentheses. */
-function splitTypeList(list: string): string[] {
-  const items: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      items.push(list.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  items.push(list.slice(start).trim());
-  return items;
 }
 
 /** A STRUCT field as DESCRIBE writes it: `"x ""y""" INTEGER` or `at TIMESTAMP WITH TIME ZONE`. */

@@ -15,24 +15,28 @@ beforeAll(async () => {
 });
 afterAll(() => removeDir(work));
 
+/** `lakehouse generate` of two days into `out`, running. */
+const generate = (out: string, rowsPerDay: number) =>
+  spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'lakehouse.js'),
+      'generate',
+      '--out',
+      out,
+      '--days',
+      '2',
+      '--rows-per-day',
+      String(rowsPerDay),
+    ],
+    { cwd: PROJECT_ROOT, stdio: 'ignore' },
+  );
+
 describe('a generate killed while it writes a day', () => {
   it('leaves no Parquet file of that day, only a hidden one sources ignore', async () => {
     const out = join(work, 'out');
     const day = join(out, 'customer_search_log_data', '20220601');
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'lakehouse.js'),
-        'generate',
-        '--out',
-        out,
-        '--days',
-        '2',
-        '--rows-per-day',
-        '1000000',
-      ],
-      { cwd: PROJECT_ROOT, stdio: 'ignore' },
-    );
+    const child = generate(out, 1_000_000);
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Killed once the day's file is being written.
     await expect
@@ -46,20 +50,7 @@ describe('a generate killed while it writes a day', () => {
 
   it('leaves only whole day files when it completes', async () => {
     const out = join(work, 'whole');
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'lakehouse.js'),
-        'generate',
-        '--out',
-        out,
-        '--days',
-        '2',
-        '--rows-per-day',
-        '100',
-      ],
-      { cwd: PROJECT_ROOT, stdio: 'ignore' },
-    );
+    const child = generate(out, 100);
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
     for (const day of ['20220601', '20220602'])
       expect(await readdir(join(out, 'customer_search_log_data', day))).toEqual(['part-00000.parquet']);
