@@ -139,6 +139,20 @@ export async function checkInit(
       `--source ${file} is a file, and the source is the folder that holds the day folders (YYYYMMDD/*.parquet)${hint}: give that folder.`,
     );
   }
+  // A file of the search log itself given as the catalog: its keyword and category columns pass for
+  // title and genres, and every keyword would be matched to a title whose genres are enter or quit.
+  if (options.source && options.catalog && !isS3Uri(options.source) && !isS3Uri(options.catalog)) {
+    const inSource = relative(resolve(options.source), resolve(options.catalog)).split(/[\\/]/);
+    if (inSource.length > 1 && inSource[0] !== '..' && DAY_FOLDER_NAME.test(inSource[0]!)) {
+      throw new LakehouseError(
+        'INVALID_ARGUMENT',
+        `--catalog ${resolve(options.catalog)} is a file of the source's day ${inSource[0]}, the search log itself: ` +
+          'give the catalog of titles and their genres (a CSV with a header, Parquet or JSON file), or leave ' +
+          '--catalog out to use the built-in one.',
+        { path: resolve(options.catalog) },
+      );
+    }
+  }
   // A lake that is a file makes every command refuse the project once written; say it now.
   if (
     options.lake &&
