@@ -12,6 +12,7 @@ import type { ProjectInfo } from '../../engine/api/contract.ts';
 import { connectClient, describeError } from './connect.ts';
 import { ConsoleSession } from './console-session.ts';
 import { ModelDrafts } from './drafts.ts';
+import { HistorySession, SchemaSession } from './explore-sessions.ts';
 import { TablesSession } from './tables-session.ts';
 import { useTheme } from './theme.ts';
 import { HistoryView } from './views/HistoryView.tsx';
@@ -108,6 +109,9 @@ export function App() {
   const consoleSession = useMemo(() => new ConsoleSession(), []);
   // Outlives the table explorer's tab: the table open in it, its order, filters and profiled column.
   const tablesSession = useMemo(() => new TablesSession(), []);
+  // Outlive the Schema and History tabs: the relationship clicked, the member looked up.
+  const schemaSession = useMemo(() => new SchemaSession(), []);
+  const historySession = useMemo(() => new HistorySession(), []);
   // Outlives the Sources tab: what was typed in its form.
   const sourceForm = useMemo(() => new SourceFormSession(), []);
   // The publish view stays mounted (hidden) once opened: unmounted on leaving its tab, a publish still
@@ -221,8 +225,10 @@ export function App() {
           )}
           {project && tab === 'Tables' && <TablesView client={client} session={tablesSession} />}
           {project && tab === 'Query' && <QueryView client={client} session={consoleSession} />}
-          {project && tab === 'Schema' && <StarSchemaView client={client} />}
-          {project && tab === 'History' && <HistoryView client={client} project={project} />}
+          {project && tab === 'Schema' && <StarSchemaView client={client} session={schemaSession} />}
+          {project && tab === 'History' && (
+            <HistoryView client={client} project={project} session={historySession} />
+          )}
           {project && tab === 'Editor' && (
             <Suspense fallback={<p className="muted">Loading the editor…</p>}>
               <ModelEditorView client={client} project={project} drafts={drafts} />

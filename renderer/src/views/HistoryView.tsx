@@ -9,6 +9,7 @@ import type {
 import type { Client } from '../api/client.ts';
 import { formatCell } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
+import type { HistorySession } from '../explore-sessions.ts';
 import './explore.css';
 
 const HISTORY_KINDS = ['scd2', 'bridge', 'scd1'];
@@ -35,13 +36,29 @@ function isoOf(day: number): string {
 /**
  * A business key's history in an SCD2 dimension or an effective-dated bridge: a timeline of versions,
  * the changed columns highlighted, invariant breaks flagged; for SCD1 dimensions the change log of runs.
+ * The table, the key typed and the member opened outlive the view in `session`.
  */
-export function HistoryView({ client, project }: { client: Client; project: ProjectInfo }) {
+export function HistoryView({
+  client,
+  project,
+  session,
+}: {
+  client: Client;
+  project: ProjectInfo;
+  session: HistorySession;
+}) {
   const models = project.models.filter((m) => HISTORY_KINDS.includes(m.materialized));
   const [model, setModel] = useState(
-    models.find((m) => m.materialized === 'scd2')?.id ?? models[0]?.id ?? '',
+    models.find((m) => m.id === session.model)?.id ??
+      models.find((m) => m.materialized === 'scd2')?.id ??
+      models[0]?.id ??
+      '',
   );
-  const [key, setKey] = useState('');
+  const [key, setKey] = useState(session.key);
+  useEffect(() => {
+    session.model = model;
+    session.key = key;
+  }, [session, model, key]);
   // Kept with the table they are for, so chips of the previous table never show for the next.
   const [suggestions, setSuggestions] = useState<{ model: string; keys: HistoryKeys } | null>(null);
   // Why the table has no keys to suggest (not built yet): said, or the view stayed blank.
@@ -51,12 +68,10 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
   const [busy, setBusy] = useState(false);
   // The latest search: an answer for a table or key since left shows nothing.
   const latestSearch = useRef(0);
-  // The table the key in the box was typed or picked for, and each table's key columns as the engine
-  // gave them. A table keyed by other columns (user_id, then proxy_isp|network_type) empties the box,
-  // where the key would mean nothing; one keyed alike (a user's SCD2 dimension, bridge and SCD1
-  // dimension) keeps it, to follow one key across them.
-  const keyTypedFor = useRef<string | null>(null);
-  const keyColumnsOf = useRef(new Map<string, string[]>());
+  // session.keyTypedFor and session.keyColumnsOf: the table the key in the box was typed or picked for,
+  // and each table's key columns as the engine gave them. A table keyed by other columns (user_id, then
+  // proxy_isp|network_type) empties the box, where the key would mean nothing; one keyed alike (a user's
+  // SCD2 dimension, bridge and SCD1 dimension) keeps it, to follow one key across them.
 
   useEffect(() => {
     if (!model) return;
@@ -64,9 +79,9 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     client.call('history.keys', { model, search: '', limit: 12 }).then(
       (keys) => {
         if (!live) return;
-        keyColumnsOf.current.set(model, keys.keyColumns);
-        const typedFor = keyTypedFor.current;
-        const typedColumns = typedFor === null ? undefined : keyColumnsOf.current.get(typedFor);
+        session.keyColumnsOf.set(model, keys.keyColumns);
+        const typedFor = session.keyTypedFor;
+        const typedColumns = typedFor === null ? undefined : session.keyColumnsOf.get(typedFor);
         if (typedFor !== model && typedColumns && typedColumns.join('|') !== keys.keyColumns.join('|')) {
           setKey('');
         }
@@ -82,16 +97,24 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
     return () => {
       live = false;
     };
-  }, [client, model]);
+  }, [client, model, session]);
 
   const kind = models.find((m) => m.id === model)?.materialized;
   const search = useCallback(
     async (value: string) => {
       const id = ++latestSearch.current;
+      session.opened = { model, key: value };
       setBusy(true);
       setError(null);
       try {
-        const found = await client.call('history.key', { model, key: value.trim() });
+        // The key as typed or picked: a member keyed ' b' (dirty source data) is no member 'b'. A key pasted
+        // with a space or line end around it, found under neither, is looked up trimmed then.
+        const found = await client.call('history.key', { model, key: value }).catch((e: unknown) => {
+          const trimmed = value.trim();
+          const missed = e && typeof e === 'object' && 'code' in e && e.code === 'INVALID_ARGUMENT';
+          if (!missed || trimmed === value || trimmed === '') throw e;
+          return client.call('history.key', { model, key: trimmed });
+        });
         if (id === latestSearch.current) setHistory(found);
       } catch (e) {
         if (id !== latestSearch.current) return;
@@ -101,14 +124,20 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         if (id === latestSearch.current) setBusy(false);
       }
     },
-    [client, model],
+    [client, model, session],
   );
+
+  // The member opened before the tab was left is read again (a run meanwhile may have changed it).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, on opening the view
+  useEffect(() => {
+    if (session.opened?.model === model) void search(session.opened.key);
+  }, []);
 
   const keysLoading = suggestions?.model !== model && keysError?.model !== model;
 
   const typeKey = (value: string) => {
     setKey(value);
-    keyTypedFor.current = model;
+    session.keyTypedFor = model;
   };
 
   const pick = (value: string) => {
@@ -122,7 +151,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
         className="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          if (key.trim() && !keysLoading) void search(key);
+          if (key !== '' && !keysLoading) void search(key);
         }}
       >
         <label className="field">
@@ -133,6 +162,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
             onChange={(e) => {
               setModel(e.target.value);
               setHistory(null);
+              session.opened = null;
               // The error was about the other table's key; a search still running is for it too.
               setError(null);
               setBusy(false);
@@ -156,12 +186,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
             placeholder={
               (suggestions?.model === model && suggestions.keys.keyColumns.join('|')) || 'business key'
             }
-            title={
-              (suggestions?.model === model &&
-                suggestions.keys.keyColumns.length > 1 &&
-                `The values of ${suggestions.keys.keyColumns.join(', ')} joined with | (NULL written \\N, a | or \\ in a value preceded by \\)`) ||
-              undefined
-            }
+            title={suggestions?.model === model ? keyHint(suggestions.keys.keyColumns) : undefined}
             onChange={(e) => typeKey(e.target.value)}
           />
         </label>
@@ -170,7 +195,7 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
           className="primary"
           data-testid="history-search"
           // Until the table's keys are known, the box may still hold a key of the table before.
-          disabled={busy || !key.trim() || keysLoading}
+          disabled={busy || key === '' || keysLoading}
         >
           Show history
         </button>
@@ -211,6 +236,20 @@ export function HistoryView({ client, project }: { client: Client; project: Proj
       </div>
     </section>
   );
+}
+
+/**
+ * How a key is typed, as the engine matches it (businessKeyText): a NULL member is \N whether the key is
+ * one column or several (a single key's NULL member was left unexplained).
+ */
+export function keyHint(keyColumns: string[]): string | undefined {
+  if (keyColumns.length > 1) {
+    return `The values of ${keyColumns.join(', ')} joined with | (NULL written \\N, a | or \\ in a value preceded by \\)`;
+  }
+  if (keyColumns.length === 1) {
+    return `The value of ${keyColumns[0]} as text; the member keyed on NULL is written \\N (a value \\N itself takes one more \\)`;
+  }
+  return undefined;
 }
 
 const RULE_WORDS: Record<NonNullable<HistoryKeys['notLogged']>[number]['rule'], string> = {
@@ -290,7 +329,9 @@ export function KeyChips({
           data-count={s.count}
           onClick={() => onPick(s.key)}
         >
-          {s.key} ({label(s.count)})
+          {/* An empty key would show as nothing; spaces around one ( b) are part of it and kept visible. */}
+          {s.key === '' ? <em>empty text</em> : <span className="key-chip-text">{s.key}</span>} (
+          {label(s.count)})
         </button>
       ))}
     </span>

@@ -392,9 +392,25 @@ export function PipelineView({
     run.summary.error?.details?.model === focused &&
     (focusedState?.failedTests.some((t) => t.sample.length > 0) ?? false);
   const focusedModel = project.models.find((m) => m.id === focused);
+  // Closing the details (their × or Escape) gives the focus back to the card they were opened from: the
+  // × goes with the panel, and a lost focus falls to the start of the page.
+  const closeDetails = () => {
+    if (focused === null) return;
+    document.querySelector<HTMLElement>(`[data-testid="model-card-${CSS.escape(focused)}"]`)?.focus();
+    setFocused(null);
+  };
 
   return (
-    <section className="view pipeline-view">
+    <section
+      className="view pipeline-view"
+      // Escape closes the model's details from their card or from inside them, as it closes the table
+      // explorer's profile; a field that used it (a select's open list) has prevented its default.
+      onKeyDown={(event) => {
+        if (event.key !== 'Escape' || event.defaultPrevented || focused === null) return;
+        event.preventDefault();
+        closeDetails();
+      }}
+    >
       <div className="toolbar">
         {noDates && (
           <label
@@ -546,6 +562,7 @@ export function PipelineView({
         <ModelDetails
           model={focusedModel}
           state={focusedState}
+          onClose={closeDetails}
           onSelect={(selector) =>
             setSelection((prev) =>
               [...new Set([...prev.split(/[\s,]+/).filter(Boolean), selector])].join(' '),

@@ -10,6 +10,7 @@ import { inNumber } from '../../../engine/api/counted.ts';
 import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
+import type { SchemaSession } from '../explore-sessions.ts';
 import './explore.css';
 
 const BOX_WIDTH = 200;
@@ -202,12 +203,20 @@ function orphanCounts(edge: StarEdge): string {
   return `${edge.missing.toLocaleString()} missing · ${edge.unknown.toLocaleString()} unknown`;
 }
 
-/** The star schema as a diagram; each FK edge shows its missing and unknown members, and lists them on a click. */
-export function StarSchemaView({ client }: { client: Client }) {
+/**
+ * The star schema as a diagram; each FK edge shows its missing and unknown members, and lists them on a
+ * click. The edge clicked and the kind of orphans listed outlive the view in `session`.
+ */
+export function StarSchemaView({ client, session }: { client: Client; session: SchemaSession }) {
   const [schema, setSchema] = useState<StarSchema | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<StarEdge | null>(null);
-  const [kind, setKind] = useState<OrphanKind>('all');
+  const [kind, setKind] = useState<OrphanKind>(session.kind);
+  // The edge clicked before the tab was left, found again (with its counts as now) once the diagram is read.
+  useEffect(() => {
+    if (!schema || session.selectedEdge === null) return;
+    setSelected((shown) => shown ?? schema.edges.find((e) => edgeId(e) === session.selectedEdge) ?? null);
+  }, [schema, session]);
   const [orphans, setOrphans] = useState<StarOrphans | null>(null);
   // Shown in the list's panel, where the view scrolls on a click, and only for the edge it was asked for.
   const [orphansError, setOrphansError] = useState<string | null>(null);
@@ -342,6 +351,7 @@ export function StarSchemaView({ client }: { client: Client }) {
                   onClick={() => {
                     setKind('all');
                     setSelected(edge);
+                    Object.assign(session, { selectedEdge: edgeId(edge), kind: 'all' });
                   }}
                 >
                   <span className="star-edge-name">{name}</span>
@@ -363,7 +373,10 @@ export function StarSchemaView({ client }: { client: Client }) {
               <select
                 data-testid="orphan-kind"
                 value={kind}
-                onChange={(e) => setKind(e.target.value as OrphanKind)}
+                onChange={(e) => {
+                  setKind(e.target.value as OrphanKind);
+                  session.kind = e.target.value as OrphanKind;
+                }}
               >
                 <option value="all">missing and unknown</option>
                 <option value="missing">missing members</option>

@@ -28,10 +28,13 @@ export function ModelDetails({
   model,
   state,
   onSelect,
+  onClose,
 }: {
   model: ModelInfo;
   state: GraphNodeState | undefined;
   onSelect: (selector: string) => void;
+  /** Hides the details (as a second click on the model's card does); without it, no close button. */
+  onClose?: () => void;
 }) {
   return (
     <div className="model-details" id="model-details" data-testid="model-details">
@@ -49,6 +52,21 @@ export function ModelDetails({
         <button type="button" data-testid="select-downstream" onClick={() => onSelect(`${model.id}+`)}>
           Select with downstream
         </button>
+        {onClose && (
+          <>
+            <span className="toolbar-spacer" />
+            <button
+              type="button"
+              className="details-close"
+              data-testid="model-details-close"
+              aria-label={`Close the details of ${model.id}`}
+              title="Close (Esc)"
+              onClick={onClose}
+            >
+              ×
+            </button>
+          </>
+        )}
       </div>
       {model.description && <p className="muted model-description">{model.description}</p>}
       {state && (
