@@ -399,18 +399,23 @@ export function PipelineView({
     document.querySelector<HTMLElement>(`[data-testid="model-card-${CSS.escape(focused)}"]`)?.focus();
     setFocused(null);
   };
+  // Escape closes them too, from the card, from inside them or from anywhere in the view, as it closes the
+  // table explorer's profile; a field that used it (a select's open list) has prevented its default.
+  const closeDetailsRef = useRef(closeDetails);
+  closeDetailsRef.current = closeDetails;
+  useEffect(() => {
+    if (focused === null) return;
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      event.preventDefault();
+      closeDetailsRef.current();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [focused]);
 
   return (
-    <section
-      className="view pipeline-view"
-      // Escape closes the model's details from their card or from inside them, as it closes the table
-      // explorer's profile; a field that used it (a select's open list) has prevented its default.
-      onKeyDown={(event) => {
-        if (event.key !== 'Escape' || event.defaultPrevented || focused === null) return;
-        event.preventDefault();
-        closeDetails();
-      }}
-    >
+    <section className="view pipeline-view">
       <div className="toolbar">
         {noDates && (
           <label
