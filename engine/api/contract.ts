@@ -932,6 +932,18 @@ export const QueryExportInput = z.strictObject({
 });
 export type QueryExportInput = z.infer<typeof QueryExportInput>;
 
+/**
+ * The rows the table explorer shows, all of them (not only the window on screen): the table through its
+ * filters, in its sort order, as CSV or Parquet; the same download as query.export's, named after the table.
+ */
+export const TableExportInput = z.strictObject({
+  table: z.string().min(1),
+  sort: z.array(SortKey).max(4).default([]),
+  filters: z.array(ColumnFilter).max(20).default([]),
+  format: z.enum(['csv', 'parquet']),
+});
+export type TableExportInput = z.infer<typeof TableExportInput>;
+
 export const QueryExport = z.object({
   format: z.enum(['csv', 'parquet']),
   rows: z.number().int(),
@@ -1320,6 +1332,7 @@ export const methods = {
   'table.profile': { input: TableProfileInput, output: ColumnProfile },
   'table.profile.cancel': { input: TableProfileCancelInput, output: QueryCancelResult },
   'query.export': { input: QueryExportInput, output: QueryExport },
+  'table.export': { input: TableExportInput, output: QueryExport },
   'pipeline.graph': { input: PipelineGraphInput, output: PipelineGraph },
   'star.schema': { input: StarSchemaInput, output: StarSchema },
   'star.orphans': { input: StarOrphansInput, output: StarOrphans },

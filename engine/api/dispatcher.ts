@@ -573,6 +573,7 @@ export function createDispatcher(
     'table.profile': (input) => profiles.call(input.profileId, () => explorer.profile(input)),
     'table.profile.cancel': async ({ profileId }) => ({ cancelled: profiles.cancel(profileId) }),
     'query.export': (input) => read('query.export', () => explorer.exportQuery(input)),
+    'table.export': (input) => read('table.export', () => explorer.exportTable(input)),
     'publish.iceberg.preflight': (input) =>
       publishing(`An Iceberg preflight of ${icebergWhere(input)}`, () => iceberg.preflight(input), false),
     'publish.iceberg.run': (input) =>

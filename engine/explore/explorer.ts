@@ -5,6 +5,7 @@ import type {
   QueryExport,
   QueryExportInput,
   SortKey,
+  TableExportInput,
   TableProfileInput,
   TableWindow,
   TableWindowInput,
@@ -90,6 +91,8 @@ export interface Explorer {
   profile(input: TableProfileInput): Promise<ColumnProfile>;
   /** Writes a query's whole result as CSV or Parquet. */
   exportQuery(input: QueryExportInput): Promise<QueryExport>;
+  /** Writes the rows a table's grid shows (its filters, its order), every one of them, as CSV or Parquet. */
+  exportTable(input: TableExportInput): Promise<QueryExport>;
   /** Forgets everything cached (call when a run has committed: tables changed). */
   invalidate(): void;
 }
@@ -368,6 +371,18 @@ export function createExplorer(
     },
 
     exportQuery: (input) => exportQuery(db, input, options.maxDownloadBytes),
+    async exportTable(input) {
+      // Read as the grid reads it (the same snapshot of a view, its WHERE and its order, ties by row), so
+      // the file holds every row the grid would show, in the grid's order.
+      const source = await openSource(input.table);
+      const { relation } = source;
+      await checkFilterValues(db, relation, input.filters);
+      const columns = relation.columns.map((c) => `t.${ident(c.name)}`).join(', ');
+      const sql = `SELECT ${columns} FROM ${source.from} AS t ${whereClause(relation, input.filters, 't')}
+        ${orderClause(relation, input.sort, 't', source.rowKey)}`;
+      // Named after the table (gold.dim_user-20220601-083000.csv), not "query".
+      return exportQuery(db, { sql, format: input.format }, options.maxDownloadBytes, relation.name);
+    },
 
     invalidate() {
       generation++;

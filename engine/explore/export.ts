@@ -26,6 +26,8 @@ export async function exportQuery(
   db: Db,
   input: QueryExportInput,
   maxBytes = MAX_DOWNLOAD_BYTES,
+  /** The download's name before its time stamp. */
+  name = 'query',
 ): Promise<QueryExport> {
   const scratch = await mkdtemp(join(tmpdir(), 'lakehouse-export-'));
   try {
@@ -48,7 +50,7 @@ export async function exportQuery(
       format: input.format,
       rows,
       bytes,
-      fileName: `query-${timestamp()}.${input.format}`,
+      fileName: `${name}-${timestamp()}.${input.format}`,
       content: new Uint8Array(await readFile(target)),
     };
   } finally {

@@ -542,6 +542,7 @@ describe('the contract schemas', () => {
       | 'table.profile'
       | 'table.profile.cancel'
       | 'query.export'
+      | 'table.export'
       | 'pipeline.graph'
       | 'star.schema'
       | 'star.orphans'

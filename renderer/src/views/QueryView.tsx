@@ -4,6 +4,7 @@ import type { Client } from '../api/client.ts';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
 import type { ConsoleSession } from '../console-session.ts';
+import { download, exportedText } from '../download.ts';
 
 const PAGE_ROWS = 1000;
 
@@ -15,25 +16,6 @@ function describeCount(result: QueryResult): string {
   }
   const rows = `${result.total.toLocaleString()} row${result.total === 1 ? '' : 's'}`;
   return result.rows.length < result.total ? `${rows} · ${loaded} loaded, scrolling loads more` : rows;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** Hands an exported file to the browser's download (Electron shows its save dialog for it). */
-function download(file: QueryExport): void {
-  const type = file.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet';
-  const url = URL.createObjectURL(new Blob([file.content as Uint8Array<ArrayBuffer>], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = file.fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /**
@@ -178,9 +160,7 @@ export function QueryView({ client, session }: { client: Client; session: Consol
     try {
       const file = await client.call('query.export', { sql, format });
       download(file);
-      setExportStatus(
-        `Exported ${file.rows.toLocaleString()} row${file.rows === 1 ? '' : 's'} to ${file.fileName} (${formatBytes(file.bytes)})`,
-      );
+      setExportStatus(exportedText(file));
     } catch (e) {
       setExportStatus(null);
       setError(describeError(e));

@@ -11,6 +11,7 @@ import { useTableWindows } from '../api/table-windows.ts';
 import { ColumnProfilePanel } from '../components/ColumnProfilePanel.tsx';
 import { DataGrid } from '../components/DataGrid.tsx';
 import { describeError } from '../connect.ts';
+import { download, exportedText } from '../download.ts';
 import type { TablesSession } from '../tables-session.ts';
 
 const OPS: { op: FilterOp; label: string; needsValue: boolean }[] = [
@@ -186,6 +187,34 @@ export function TablesView({ client, session }: { client: Client; session: Table
 
   const needsValue = OPS.find((o) => o.op === draft.op)?.needsValue ?? true;
 
+  // The export is of what the grid shows: its table through the filters and in the order on screen (not
+  // one asked for and still loading or refused), every row of it, as the console's export writes a query.
+  const [exporting, setExporting] = useState<'csv' | 'parquet' | null>(null);
+  const [exportStatus, setExportStatus] = useState<{ text: string; error: boolean } | null>(null);
+  // The line is about the rows it exported: another table, order or filter makes it stale.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the view shown is the trigger
+  useEffect(() => setExportStatus(null), [windows.shown?.key]);
+  const exportAs = async (format: 'csv' | 'parquet') => {
+    const shown = windows.shown;
+    if (!shown) return;
+    setExporting(format);
+    setExportStatus(null);
+    try {
+      const file = await client.call('table.export', {
+        table: shown.table,
+        sort: shown.sort,
+        filters: shown.filters,
+        format,
+      });
+      download(file);
+      setExportStatus({ text: exportedText(file), error: false });
+    } catch (e) {
+      setExportStatus({ text: describeError(e), error: true });
+    } finally {
+      setExporting(null);
+    }
+  };
+
   return (
     <section className={`view tables-view${profileColumn ? ' profiling' : ''}`}>
       <ul className="table-list" data-testid="table-list">
@@ -242,7 +271,29 @@ export function TablesView({ client, session }: { client: Client; session: Table
                 {windows.firstWindowMs !== null && ` · first window ${windows.firstWindowMs} ms`}
                 {windows.loading && windows.totalRows !== null && ' · loading…'}
               </span>
+              <span className="toolbar-spacer" />
+              {(['csv', 'parquet'] as const).map((format) => (
+                <button
+                  key={format}
+                  type="button"
+                  data-testid={`table-export-${format}`}
+                  disabled={!windows.shown || exporting !== null}
+                  title="Exports every row shown: the whole table through its filters, in its order"
+                  onClick={() => void exportAs(format)}
+                >
+                  {exporting === format ? 'Exporting…' : `Export ${format === 'csv' ? 'CSV' : 'Parquet'}`}
+                </button>
+              ))}
             </div>
+            {exportStatus && (
+              <p
+                className={exportStatus.error ? 'error' : 'muted export-status'}
+                role={exportStatus.error ? 'alert' : 'status'}
+                data-testid="table-export-status"
+              >
+                {exportStatus.text}
+              </p>
+            )}
             {info && info.model === null && info.layer !== 'quarantine' && (
               <LeftOverTable
                 client={client}
