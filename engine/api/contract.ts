@@ -640,7 +640,8 @@ export type HistoryKeys = z.infer<typeof HistoryKeys>;
 
 export const HistoryInput = z.strictObject({
   model: z.string().min(1),
-  key: sqlText(z.string().min(1).max(1000)),
+  // '' is a member's key too (a dimension keyed on text may hold an empty one): the picker lists it.
+  key: sqlText(z.string().max(1000)),
 });
 export type HistoryInput = z.infer<typeof HistoryInput>;
 
