@@ -271,19 +271,20 @@ export function TablesView({ client, session }: { client: Client; session: Table
                 {windows.firstWindowMs !== null && ` · first window ${windows.firstWindowMs} ms`}
                 {windows.loading && windows.totalRows !== null && ' · loading…'}
               </span>
-              <span className="toolbar-spacer" />
-              {(['csv', 'parquet'] as const).map((format) => (
-                <button
-                  key={format}
-                  type="button"
-                  data-testid={`table-export-${format}`}
-                  disabled={!windows.shown || exporting !== null}
-                  title="Exports every row shown: the whole table through its filters, in its order"
-                  onClick={() => void exportAs(format)}
-                >
-                  {exporting === format ? 'Exporting…' : `Export ${format === 'csv' ? 'CSV' : 'Parquet'}`}
-                </button>
-              ))}
+              <span className="explorer-export">
+                {(['csv', 'parquet'] as const).map((format) => (
+                  <button
+                    key={format}
+                    type="button"
+                    data-testid={`table-export-${format}`}
+                    disabled={!windows.shown || exporting !== null}
+                    title="Exports every row shown: the whole table through its filters, in its order"
+                    onClick={() => void exportAs(format)}
+                  >
+                    {exporting === format ? 'Exporting…' : `Export ${format === 'csv' ? 'CSV' : 'Parquet'}`}
+                  </button>
+                ))}
+              </span>
             </div>
             {exportStatus && (
               <p
