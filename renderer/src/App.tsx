@@ -239,9 +239,12 @@ export function App() {
           )}
         </ViewBoundary>
         {project && publishOpened && (
-          <ViewBoundary>
-            <PublishView client={client} project={project} hidden={tab !== 'Publish'} />
-          </ViewBoundary>
+          // Hidden with its view: a Publish view that failed would otherwise show its error on every tab.
+          <div className="view-slot" hidden={tab !== 'Publish'}>
+            <ViewBoundary>
+              <PublishView client={client} project={project} hidden={tab !== 'Publish'} />
+            </ViewBoundary>
+          </div>
         )}
       </main>
     </div>

@@ -194,11 +194,16 @@ export function TablesView({ client, session }: { client: Client; session: Table
   // The line is about the rows it exported: another table, order or filter makes it stale.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the view shown is the trigger
   useEffect(() => setExportStatus(null), [windows.shown?.key]);
+  // The view shown now, for an export that ends after another table, order or filter was picked: its line
+  // would be about rows no longer on screen.
+  const shownKey = useRef<string | undefined>(undefined);
+  shownKey.current = windows.shown?.key;
   const exportAs = async (format: 'csv' | 'parquet') => {
     const shown = windows.shown;
     if (!shown) return;
     setExporting(format);
     setExportStatus(null);
+    const sameView = () => shownKey.current === shown.key;
     try {
       const file = await client.call('table.export', {
         table: shown.table,
@@ -207,9 +212,9 @@ export function TablesView({ client, session }: { client: Client; session: Table
         format,
       });
       download(file);
-      setExportStatus({ text: exportedText(file), error: false });
+      if (sameView()) setExportStatus({ text: exportedText(file), error: false });
     } catch (e) {
-      setExportStatus({ text: describeError(e), error: true });
+      if (sameView()) setExportStatus({ text: describeError(e), error: true });
     } finally {
       setExporting(null);
     }

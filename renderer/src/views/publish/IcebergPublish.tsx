@@ -12,6 +12,7 @@ import { inNumber } from '../../../../engine/api/counted.ts';
 import { icebergOutcome } from '../../../../engine/api/publish-outcome.ts';
 import type { Client } from '../../api/client.ts';
 import { DataGrid } from '../../components/DataGrid.tsx';
+import { formatBytes } from '../../download.ts';
 import { ActionError } from './ActionError.tsx';
 import { Location } from './Location.tsx';
 import { OrphanFiles } from './OrphanFiles.tsx';
@@ -41,12 +42,6 @@ const TARGET_HINTS: Record<TargetKind, string> = {
     'docs/iceberg.md), read again at each preflight, so one added now needs no restart. S3 and Glue use ' +
     "the standard AWS credentials; a REST catalog's token comes from the variable its token_env names.",
 };
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** What a table's publish will do, in words: "new table", "append 1,200 rows", "overwrite ...". */
 function changeText(plan: IcebergTablePlan): string {
