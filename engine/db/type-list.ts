@@ -23,3 +23,17 @@ export function splitTypeList(list: string): string[] {
   items.push(list.slice(start).trim());
   return items;
 }
+
+/**
+ * A STRUCT field or UNION member as DESCRIBE writes it (`"x ""y""" INTEGER`, `at TIMESTAMP WITH TIME
+ * ZONE`): its name, unquoted, and its type. Null for text that is not a name and a type.
+ */
+export function nameAndType(item: string): { name: string; type: string } | null {
+  const match = /^\s*("(?:[^"]|"")*"|[^\s"]+)\s+(\S[\s\S]*?)\s*$/.exec(item);
+  if (!match) return null;
+  const name = match[1]!;
+  return {
+    name: name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name,
+    type: match[2]!,
+  };
+}

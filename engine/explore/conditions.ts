@@ -1,7 +1,7 @@
 import type { ColumnFilter, SortKey } from '../api/contract.ts';
 import { LakehouseError } from '../api/errors.ts';
 import { type Db, ident, literal } from '../db/duckdb.ts';
-import { splitTypeList } from '../db/type-list.ts';
+import { nameAndType, splitTypeList } from '../db/type-list.ts';
 import { columnOf, type Relation, valueLiteral } from './relation.ts';
 
 const COMPARISONS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
@@ -124,16 +124,8 @@ function exactComparison(
 export function unionMembers(type: string): { name: string; type: string }[] | null {
   if (!type.startsWith('UNION(') || !type.endsWith(')')) return null;
   const body = type.slice('UNION('.length, -1);
-  const parts = splitTypeList(body);
-  const members = parts.map((part) => /^\s*("(?:[^"]|"")*"|[^\s"]+)\s+(\S[\s\S]*?)\s*$/.exec(part));
-  if (members.some((m) => m === null)) return null;
-  return members.map((m) => {
-    const name = (m as RegExpExecArray)[1] as string;
-    return {
-      name: name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name,
-      type: (m as RegExpExecArray)[2] as string,
-    };
-  });
+  const members = splitTypeList(body).map(nameAndType);
+  return members.every((m) => m !== null) ? (members as { name: string; type: string }[]) : null;
 }
 
 /**

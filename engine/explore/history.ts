@@ -11,13 +11,9 @@ import { LakehouseError } from '../api/errors.ts';
 import { ident, literal } from '../db/duckdb.ts';
 import type { Engine } from '../engine.ts';
 import { recordedShape } from '../materializations/builds.ts';
+import { columnTypesOf } from '../materializations/context.ts';
 import { holdsTimestamptz } from '../materializations/history.ts';
-import {
-  businessKeyText,
-  type KeyTypes,
-  keyTypesOf,
-  SCD1_CHANGES_TABLE,
-} from '../materializations/scd1-changes.ts';
+import { businessKeyText, type KeyTypes, SCD1_CHANGES_TABLE } from '../materializations/scd1-changes.ts';
 import { type Model, relationshipTargetId } from '../project/models.ts';
 import { runClockOrder } from '../warehouse/metadata.ts';
 import { relationExists, relationOf } from './star-schema.ts';
@@ -109,7 +105,7 @@ export async function historyKeys(
 ): Promise<HistoryKeys> {
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
-  const types = await keyTypesOf(engine.reader, relationOf(model));
+  const types = await columnTypesOf(engine.reader, relationOf(model));
   const { search } = input;
   // The text as typed, any case: ILIKE read `_` and `%` as wildcards, so `_` listed every key.
   const ranked = (sql: string, params: Record<string, string>) =>
@@ -172,7 +168,7 @@ export async function keyHistory(engine: Engine, input: { model: string; key: st
   const { model, kind, keys } = historyModel(engine, input.model);
   await requireBuilt(engine, model);
   const relation = relationOf(model);
-  const types = await keyTypesOf(engine.reader, relation);
+  const types = await columnTypesOf(engine.reader, relation);
   const result = await engine.query(`SELECT * FROM ${relation} WHERE ${keyFilter(keys, input.key, types)}`);
   const rows = result.rows as JsonRow[];
   const memberColumn = kind === 'bridge' ? model.config.bridge!.member : null;

@@ -6,6 +6,7 @@ import {
   alignTableColumns,
   columnNotes,
   columnsOf,
+  columnTypesOf,
   countRows,
   dedupeStage,
   keyMatch,
@@ -239,7 +240,7 @@ async function stageKeyHash(
   keys: string[],
   tableTypes: Map<string, string>,
 ): Promise<string> {
-  const staged = new Map((await columnsOf(db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
+  const staged = await columnTypesOf(db, relation);
   const columns = keys.map((k) => {
     const type = tableTypes.get(k.toLowerCase());
     return type && type !== staged.get(k.toLowerCase()) ? `CAST(${ident(k)} AS ${type})` : ident(k);

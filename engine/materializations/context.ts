@@ -153,6 +153,11 @@ export async function columnsOf(db: Db, relation: string): Promise<{ name: strin
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 
+/** The relation's column types by lower-case name, as DuckDB binds names. */
+export async function columnTypesOf(db: Db, relation: string): Promise<Map<string, string>> {
+  return new Map((await columnsOf(db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
+}
+
 /**
  * Column names the engine's own statements use: DuckDB's `rowid` and Parquet `file_row_number` (which a
  * column of that name would shadow, so repeats or merges would pick the wrong rows), and `__` names

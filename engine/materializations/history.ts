@@ -2,13 +2,14 @@ import { counted } from '../api/counted.ts';
 import { dateSpan, describeRun, LakehouseError, runOfDates } from '../api/errors.ts';
 import { historyHeldNote, historyReplayedNote } from '../api/history-notes.ts';
 import { ident, literal } from '../db/duckdb.ts';
-import { splitTypeList } from '../db/type-list.ts';
+import { nameAndType, splitTypeList } from '../db/type-list.ts';
 import type { Model } from '../project/models.ts';
 import {
   addedColumnsNote,
   alignTableColumns,
   columnNotes,
   columnsOf,
+  columnTypesOf,
   countRows,
   dedupeStage,
   keyMatch,
@@ -204,8 +205,8 @@ async function startsLate(ctx: MaterializeContext): Promise<string[]> {
   const earlier = ((await ctx.inputDates?.()) ?? []).filter((d) => d < ctx.etlDate && !inRun.has(d));
   if (earlier.length === 0) return [];
   return [
-    `history starts at ${ctx.etlDate}: its inputs hold ${counted(earlier.length, 'earlier date')} (${earlier[0]}` +
-      `${earlier.length > 1 ? ` .. ${earlier.at(-1)}` : ''}) it has not seen; run ${earlier[0]} .. ${ctx.etlDate} ` +
+    `history starts at ${ctx.etlDate}: its inputs hold ${counted(earlier.length, 'earlier date')} ` +
+      `(${dateSpan(earlier[0]!, earlier.at(-1)!)}) it has not seen; run ${earlier[0]} .. ${ctx.etlDate} ` +
       'in one run to build it from the start',
   ];
 }
@@ -250,10 +251,6 @@ async function restoreKeys(ctx: MaterializeContext, identity: RowIdentity): Prom
 
 /** Column types by lower-case name, as DuckDB binds names. */
 type ColumnTypes = Map<string, string>;
-
-async function typesOf(ctx: MaterializeContext, relation: string): Promise<ColumnTypes> {
-  return new Map((await columnsOf(ctx.db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
-}
 
 const TIMESTAMPTZ = 'TIMESTAMP WITH TIME ZONE';
 
@@ -351,11 +348,18 @@ function utcNested(value: string, type: string, depth: number): { sql: string; t
   }
   const struct = /^STRUCT\((.*)\)$/s.exec(type)?.[1];
   if (struct !== undefined) {
-    const fields = splitTypeList(struct).map(fieldOfStruct);
-    const converted = fields.map(({ name, fieldType }) => {
+    const fields = splitTypeList(struct).map(nameAndType);
+    if (fields.some((f) => f === null)) return undefined;
+    const nested = (fields as { name: string; type: string }[]).map(({ name, type: fieldType }) => {
       const field = `struct_extract(${value}, ${literal(name)})`;
-      return { name, ...(utcNested(field, fieldType, depth) ?? { sql: field, type: fieldType }) };
+      return { name, field, fieldType, utc: utcNested(field, fieldType, depth) };
     });
+    // A TIMESTAMPTZ only inside a UNION field converts nothing: the struct is left as it is.
+    if (nested.every((f) => f.utc === undefined)) return undefined;
+    const converted = nested.map((f) => ({
+      name: f.name,
+      ...(f.utc ?? { sql: f.field, type: f.fieldType }),
+    }));
     return {
       sql: `(CASE WHEN ${value} IS NULL THEN NULL ELSE {${converted.map((f) => `${literal(f.name)}: ${f.sql}`).join(', ')}} END)`,
       type: `STRUCT(${converted.map((f) => `${ident(f.name)} ${f.type}`).join(', ')})`,
@@ -365,11 +369,11 @@ function utcNested(value: string, type: string, depth: number): { sql: string; t
   const [keyType, valueType] = map === undefined ? [] : splitTypeList(map);
   if (keyType !== undefined && valueType !== undefined) {
     const entry = `__tz${depth}`;
-    const key = utcNested(`${entry}.key`, keyType, depth + 1) ?? { sql: `${entry}.key`, type: keyType };
-    const mapped = utcNested(`${entry}.value`, valueType, depth + 1) ?? {
-      sql: `${entry}.value`,
-      type: valueType,
-    };
+    const utcKey = utcNested(`${entry}.key`, keyType, depth + 1);
+    const utcValue = utcNested(`${entry}.value`, valueType, depth + 1);
+    if (utcKey === undefined && utcValue === undefined) return undefined;
+    const key = utcKey ?? { sql: `${entry}.key`, type: keyType };
+    const mapped = utcValue ?? { sql: `${entry}.value`, type: valueType };
     return {
       sql: `map_from_entries(list_transform(map_entries(${value}), lambda ${entry}: {'key': ${key.sql}, 'value': ${mapped.sql}}))`,
       type: `MAP(${key.type}, ${mapped.type})`,
@@ -381,14 +385,6 @@ function utcNested(value: string, type: string, depth: number): { sql: string; t
 /** Whether a column of this type holds a TIMESTAMPTZ inside a LIST, STRUCT or MAP (utcNestedText). */
 function holdsNestedTimestamptz(type: string | undefined): boolean {
   return type !== undefined && type !== TIMESTAMPTZ && utcNestedText('v', type) !== undefined;
-}
-
-/** A STRUCT field as DESCRIBE writes it: `"x ""y""" INTEGER` or `at TIMESTAMP WITH TIME ZONE`. */
-function fieldOfStruct(field: string): { name: string; fieldType: string } {
-  const quoted = /^"((?:[^"]|"")*)"\s+(.*)$/s.exec(field);
-  if (quoted) return { name: quoted[1]!.replaceAll('""', '"'), fieldType: quoted[2]! };
-  const space = field.indexOf(' ');
-  return { name: field.slice(0, space), fieldType: field.slice(space + 1) };
 }
 
 /** A tracked column list as _lakehouse.scd2_tracked holds it: lower case (as DuckDB compares), sorted. */
@@ -541,9 +537,9 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
   const alignOnce = async () => {
     if (aligned) return;
     aligned = true;
-    const typesBefore = await typesOf(ctx, target);
+    const typesBefore = await columnTypesOf(ctx.db, target);
     const changes = await alignTableColumns(db, model, target, stage, SCD2_COLUMNS);
-    const types = await typesOf(ctx, target);
+    const types = await columnTypesOf(ctx.db, target);
     const retyped = (await tracked()).some((c) => {
       const before = typesBefore.get(c.toLowerCase());
       return before !== undefined && before !== types.get(c.toLowerCase());
@@ -600,7 +596,7 @@ export async function materializeScd2(ctx: MaterializeContext): Promise<Material
     await alignOnce();
     const rowsIn = await countRows(db, stage);
     const duplicates = await dedupeStage(ctx, keys, date);
-    const types = { own: await typesOf(ctx, stage), table: await typesOf(ctx, target) };
+    const types = { own: await columnTypesOf(ctx.db, stage), table: await columnTypesOf(ctx.db, target) };
     // Only keys without a current version of the same hash change: new keys and changed ones. One
     // anti-join finds them (written as ANTI JOIN: 30% faster than NOT EXISTS on a 1.9M-row history);
     // closing and opening then touch those rows only.

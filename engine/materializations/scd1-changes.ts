@@ -1,14 +1,9 @@
 import { type Db, ident, literal } from '../db/duckdb.ts';
-import { columnsOf } from './context.ts';
+import { columnTypesOf } from './context.ts';
 import { holdsTimestamptz, zoneFreeText } from './history.ts';
 
-/** Column types by lower-case name (as DuckDB binds names), for businessKeyText. */
+/** Column types by lower-case name (as DuckDB binds names; columnTypesOf), for businessKeyText. */
 export type KeyTypes = ReadonlyMap<string, string>;
-
-/** The relation's column types by lower-case name. */
-export async function keyTypesOf(db: Db, relation: string): Promise<KeyTypes> {
-  return new Map((await columnsOf(db, relation)).map((c) => [c.name.toLowerCase(), c.type]));
-}
 
 /** The SCD1 change log: which run changed which column of which key, from what to what (JSON values). */
 export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
@@ -19,9 +14,10 @@ export const SCD1_CHANGES_TABLE = '_lakehouse.scd1_changes';
  * of an empty key too (see adoptNullKeyEntries); a key written '\N' (or '\\N', ...) takes one more '\'.
  * A composite key joins its values with '|' in unique_key order; a value holding '|' or '\' has them
  * escaped with '\', and NULL is '\N', so ('a|', 'b') and ('a', '|b'), or ('x', NULL) and (NULL, 'x'),
- * stay apart. Keys without those read as they always did, so existing logs keep matching. Given the key
- * columns' `types`, a TIMESTAMPTZ is written in UTC, not in the session's time zone, which made one
- * member's key two texts (see adoptSessionZoneKeys).
+ * stay apart. Keys without those read as they always did, so existing logs keep matching, but for a
+ * single key written '\N' itself: its entries logged before read as the NULL member's (not moved; rare).
+ * Given the key columns' `types`, a TIMESTAMPTZ is written in UTC, not in the session's time zone, which
+ * made one member's key two texts (see adoptSessionZoneKeys).
  */
 export function businessKeyText(keys: string[], alias = '', types?: KeyTypes): string {
   const column = (k: string) =>
@@ -55,7 +51,7 @@ export async function recordScd1Changes(
     logged: { column: string; before: string; after: string }[];
   },
 ): Promise<void> {
-  const types = await keyTypesOf(db, opts.merge);
+  const types = await columnTypesOf(db, opts.merge);
   const key = businessKeyText(opts.keys, '', types);
   const json = (column: string) => jsonValueSql(column, types.get(column.toLowerCase()));
   const common = `${literal(opts.runId)}, ${literal(opts.model)}, ${literal(opts.etlDate)}::DATE`;
@@ -127,7 +123,7 @@ export async function adoptSessionZoneKeys(
   db: Db,
   opts: { model: string; target: string; keys: string[] },
 ): Promise<void> {
-  const types = await keyTypesOf(db, opts.target);
+  const types = await columnTypesOf(db, opts.target);
   if (!opts.keys.some((k) => holdsTimestamptz(types.get(k.toLowerCase())))) return;
   const zone = await db.scalar<string>("SELECT current_setting('TimeZone')");
   if (zone === 'UTC' || zone === 'Etc/UTC') return;
@@ -151,7 +147,7 @@ export async function rekeyScd1Changes(
 ): Promise<void> {
   const lower = (keys: string[]) => keys.map((k) => k.toLowerCase()).join('\u0000');
   if (opts.keys.length < 2 || lower(opts.loggedKeys) === lower(opts.keys)) return;
-  const types = await keyTypesOf(db, opts.target);
+  const types = await columnTypesOf(db, opts.target);
   await db.run(
     `UPDATE ${SCD1_CHANGES_TABLE} AS c SET key = m.now_key
      FROM (SELECT DISTINCT ${businessKeyText(opts.loggedKeys, '', types)} AS logged_key, ${businessKeyText(opts.keys, '', types)} AS now_key

@@ -8,6 +8,7 @@ import {
   type ColumnChanges,
   columnNotes,
   columnsOf,
+  columnTypesOf,
   countRows,
   dedupeStage,
   keyMatch,
@@ -317,7 +318,7 @@ async function refuseUnfitUnknownValues(
   values: Record<string, string | number | boolean | null>,
 ): Promise<void> {
   const { db, model, target } = ctx;
-  const types = new Map((await columnsOf(db, target)).map((c) => [c.name.toLowerCase(), c.type]));
+  const types = await columnTypesOf(db, target);
   for (const [column, value] of Object.entries(values)) {
     const type = types.get(column.toLowerCase());
     if (value === null || type === undefined || type === 'VARCHAR') continue;
