@@ -2,9 +2,7 @@
 // app while it holds the warehouse), saying which models a run would refuse. Shared by the commands.
 
 import { LakehouseError } from '../engine/api/errors.ts';
-import type { Db, JsonRowBatch } from '../engine/db/duckdb.ts';
-import { createEngine, type Engine, type StreamedQuery } from '../engine/engine.ts';
-import { errorInUserText } from '../engine/explore/query-error.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Model } from '../engine/project/models.ts';
 import { withProjectArg } from './format.ts';
 import { checkCommandLineQuery, countAgainSql } from './query-check.ts';
@@ -62,7 +60,7 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
       query: async (sql) => {
         await checkCommandLineQuery(engine.reader, sql);
         // Only a read gets past the check, so the read-only warehouse never has to refuse a write.
-        return aboutUserText(engine.reader, sql, engine.streamQuery(sql));
+        return engine.streamQuery(sql);
       },
       countAgain: async (sql) => {
         const countSql = await countAgainSql(engine.reader, sql);
@@ -79,29 +77,6 @@ export async function withReads(dir: string, fn: (reads: ProjectReads) => Promis
   } finally {
     engine.close();
   }
-}
-
-/**
- * The query's rows, its SQL errors about the text as the user wrote it: the engine reads it wrapped in
- * `SELECT * FROM (...)`, whose excerpt (`LINE 1: SELECT * FROM (SELECT x FROM t`) showed SQL they never
- * typed, as the app's console does not. Rewritten once the engine has rolled its read back.
- */
-async function aboutUserText(db: Db, sql: string, started: Promise<StreamedQuery>): Promise<StreamedQuery> {
-  const inUserText = async (error: unknown) =>
-    error instanceof LakehouseError && error.code === 'QUERY_ERROR'
-      ? new LakehouseError('QUERY_ERROR', await errorInUserText(db, sql, error), error.details)
-      : error;
-  const streamed = await started.catch(async (error: unknown) => {
-    throw await inUserText(error);
-  });
-  async function* batches(): AsyncGenerator<JsonRowBatch> {
-    try {
-      yield* streamed.batches;
-    } catch (error) {
-      throw await inUserText(error);
-    }
-  }
-  return { ...streamed, batches: batches() };
 }
 
 /** On stderr, the model errors a run fails on until fixed: the tables read are the last committed state. */

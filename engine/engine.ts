@@ -13,6 +13,7 @@ import {
   streamJsonRows,
   throwIfStreamFailed,
 } from './db/duckdb.ts';
+import { errorInUserText } from './explore/query-error.ts';
 import { withoutStatementEnds } from './explore/statement-end.ts';
 import { suggestLayerTable } from './explore/table-suggestion.ts';
 import {
@@ -451,15 +452,21 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
       }
     },
     async streamQuery(sql) {
-      const failed = async (error: unknown) =>
-        new LakehouseError('QUERY_ERROR', await suggestLayerTable(readerDb, (error as Error).message), {
-          sql,
-        });
+      // About the text as the user wrote it, not the wrapper below (its excerpt showed SQL they never
+      // typed); asked once the read is rolled back, as binding in an aborted transaction fails.
+      const failed = async (error: unknown) => {
+        await rollback();
+        return new LakehouseError('QUERY_ERROR', await errorInUserText(readerDb, sql, error), { sql });
+      };
       // A streamed result that fails on a later row (a cast) ends, through @duckdb/node-api, as if it were
       // complete: no error, an empty last chunk (the CLI printed 1,914,880 of 2,000,000 rows and exit 0).
       // In a transaction the failure leaves it aborted, which the next statement tells.
       await readerDb.run('BEGIN TRANSACTION');
-      const rollback = () => readerDb.run('ROLLBACK').catch(() => undefined);
+      let open = true;
+      const rollback = async () => {
+        if (open) await readerDb.run('ROLLBACK').catch(() => undefined);
+        open = false;
+      };
       let streamed: Awaited<ReturnType<typeof streamJsonRows>>;
       try {
         // Read as a subquery, DuckDB names repeated columns apart (a, a_1) as the app's console and the
@@ -469,7 +476,6 @@ async function openEngine(options: EngineOptions, mayRepoint: boolean): Promise<
           `SELECT * FROM (${withoutStatementEnds(sql)}\n) AS __query`,
         );
       } catch (error) {
-        await rollback();
         throw await failed(error);
       }
       async function* batches(): AsyncGenerator<JsonRowBatch> {
